@@ -1,0 +1,50 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// Layers, lowest first. Only `Capture` touches C (through `CPcap`); every other
+// library module can be tested by feeding it bytes or records.
+//
+//   Core        timestamps, addresses, link types (no Foundation)
+//   Capture     capture files in, packet records out (libpcap, own pcap/pcapng reader)
+//   Decoding    link, IP and TCP headers; IP fragment reassembly
+//   Streams     connection table, TCP reassembly per direction
+//   Protocols   HTTP/1.x and TLS parsers fed with stream bytes
+//   Records     connection and exchange records: what the heartbeat layer reads
+//   Heartbeat   reference model, SyLink.xml, check-ins, steps, findings
+//   Analysis    the pipeline that wires the layers above into one incremental run
+//   Reports     text and JSON renderers
+//   CLI         option parsing, exit statuses, subcommands
+let package = Package(
+    name: "sepbeat",
+    products: [
+        .executable(name: "sepbeat", targets: ["sepbeat"]),
+        .library(name: "SepbeatKit", targets: ["Analysis", "Heartbeat", "Reports"]),
+    ],
+    targets: [
+        .systemLibrary(
+            name: "CPcap",
+            pkgConfig: "libpcap",
+            providers: [.apt(["libpcap-dev"]), .brew(["libpcap"])]
+        ),
+        .target(name: "Core"),
+        .target(name: "Capture", dependencies: ["CPcap", "Core"]),
+        .target(name: "Decoding", dependencies: ["Core"]),
+        .target(name: "Streams", dependencies: ["Core"]),
+        .target(name: "Protocols", dependencies: ["Core"]),
+        .target(name: "Records", dependencies: ["Core"]),
+        .target(name: "Heartbeat", dependencies: ["Core", "Records"], resources: [.copy("Resources/reference-model.json")]),
+        .target(name: "Analysis", dependencies: ["Core", "Capture", "Decoding", "Streams", "Protocols", "Records", "Heartbeat"]),
+        .target(name: "Reports", dependencies: ["Core", "Records", "Heartbeat", "Analysis"]),
+        .target(name: "CLI", dependencies: ["Core", "Capture", "Analysis", "Heartbeat", "Reports"]),
+        .executableTarget(name: "sepbeat", dependencies: ["CLI"]),
+
+        .target(name: "TestSupport", dependencies: ["Core"], path: "Tests/TestSupport"),
+        .testTarget(name: "CoreTests", dependencies: ["Core", "TestSupport"]),
+        .testTarget(name: "CaptureTests", dependencies: ["Capture", "TestSupport"]),
+        .testTarget(name: "DecodingTests", dependencies: ["Decoding", "TestSupport"]),
+        .testTarget(name: "StreamsTests", dependencies: ["Streams", "TestSupport"]),
+        .testTarget(name: "ProtocolsTests", dependencies: ["Protocols", "TestSupport"]),
+        .testTarget(name: "HeartbeatTests", dependencies: ["Heartbeat", "Records", "TestSupport"]),
+        .testTarget(name: "CLITests", dependencies: ["CLI", "Analysis", "Reports", "TestSupport"]),
+    ]
+)

@@ -1,0 +1,1 @@
+// The Analysis layer; see docs/architecture.md.

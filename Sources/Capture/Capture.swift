@@ -1,0 +1,1 @@
+// The Capture layer; see docs/architecture.md.

@@ -1,0 +1,1 @@
+// The Decoding layer; see docs/architecture.md.

@@ -1,0 +1,1 @@
+// The Heartbeat layer; see docs/architecture.md.

@@ -1,0 +1,1 @@
+// The Protocols layer; see docs/architecture.md.

@@ -1,0 +1,147 @@
+import Core
+
+/// Which way bytes travelled on a connection.
+public enum Direction: UInt8, Hashable, Sendable, CaseIterable {
+    /// From the client (the SYN sender, or the side judged to be the client) to the server.
+    case up
+    /// From the server to the client.
+    case down
+
+    public var reversed: Direction { self == .up ? .down : .up }
+}
+
+/// How a connection's TCP handshake went, as far as the capture shows.
+public enum HandshakeOutcome: String, Hashable, Sendable {
+    /// SYN, SYN-ACK and data or ACK from the client: the connection was set up.
+    case established
+    /// The client's SYN was answered by a RST (port closed or refused).
+    case refused
+    /// SYN(s) were sent and nothing came back before the capture or the connection ended.
+    case unanswered
+    /// The capture holds no SYN for this connection: it was already open when capture started.
+    case midstream
+}
+
+/// The TCP control flags and states seen on one connection, as an option set.
+public struct ConnectionState: OptionSet, Hashable, Sendable {
+    public var rawValue: UInt16
+    public init(rawValue: UInt16) { self.rawValue = rawValue }
+
+    public static let syn = ConnectionState(rawValue: 1 << 0)
+    public static let synAck = ConnectionState(rawValue: 1 << 1)
+    public static let finFromClient = ConnectionState(rawValue: 1 << 2)
+    public static let finFromServer = ConnectionState(rawValue: 1 << 3)
+    public static let rstFromClient = ConnectionState(rawValue: 1 << 4)
+    public static let rstFromServer = ConnectionState(rawValue: 1 << 5)
+    /// No SYN seen: picked up mid-connection.
+    public static let midstream = ConnectionState(rawValue: 1 << 6)
+    /// Still open when the capture ended (or when flushed for idleness).
+    public static let openAtEnd = ConnectionState(rawValue: 1 << 7)
+
+    /// Short words for people: `SYN SYN-ACK FIN RST midstream`.
+    public var words: [String] {
+        var w: [String] = []
+        if contains(.syn) { w.append("SYN") }
+        if contains(.synAck) { w.append("SYN-ACK") }
+        if contains(.finFromClient) || contains(.finFromServer) { w.append("FIN") }
+        if contains(.rstFromClient) || contains(.rstFromServer) { w.append("RST") }
+        if contains(.midstream) { w.append("midstream") }
+        if contains(.openAtEnd) { w.append("open") }
+        return w
+    }
+}
+
+/// What the traffic layer noticed on a connection that a careful reader should know.
+///
+/// Counters only grow. They are reported, never used to drop data.
+public struct StreamAnomalies: Hashable, Sendable {
+    /// Holes in the byte stream (lost or not captured segments), and their total size in bytes.
+    public var gaps = 0
+    public var gapBytes: Int64 = 0
+    /// Segments that repeated bytes already seen (retransmissions, overlaps).
+    public var retransmissions = 0
+    /// Retransmitted bytes that differed from the first copy (first copy wins).
+    public var conflicts = 0
+    /// Exact duplicate packets (SPAN port copies), counted and dropped.
+    public var duplicates = 0
+    /// Segments that arrived ahead of a hole and were held until it filled.
+    public var outOfOrder = 0
+    /// Packets cut short by the capture's snap length.
+    public var truncatedPackets = 0
+    /// A per-connection or global memory bound was reached; buffered data was skipped.
+    public var limitReached = 0
+
+    public init() {}
+
+    public var isEmpty: Bool { self == StreamAnomalies() }
+}
+
+/// The application protocol recognised on a connection's reassembled bytes.
+public enum ApplicationProtocol: String, Hashable, Sendable {
+    case http
+    case tls
+    /// Bytes were seen, but they were neither HTTP nor TLS.
+    case other
+    /// No payload was seen.
+    case none
+}
+
+/// One TCP connection as the heartbeat layer sees it: endpoints, times, sizes,
+/// handshake, and the exchanges carried on it.
+///
+/// Built from packets by `Analysis`, but could equally be built from a Zeek
+/// `conn.log` line joined with `http.log`/`ssl.log`; nothing here refers to packets.
+public struct ConnectionRecord: Hashable, Sendable {
+    /// Unique within one run, in order of first packet.
+    public var id: UInt64
+    public var client: Endpoint
+    public var server: Endpoint
+    public var vlan: VLANTags
+    /// First and last packet times.
+    public var start: Timestamp
+    public var end: Timestamp
+    /// Time of the first SYN, of the SYN-ACK, and of the first RST/FIN, when seen.
+    public var synTime: Timestamp?
+    public var synAckTime: Timestamp?
+    public var closeTime: Timestamp?
+    public var packetsUp: Int
+    public var packetsDown: Int
+    /// TCP payload bytes each way as the headers state them (`tcp.len`), retransmissions included.
+    public var bytesUp: Int64
+    public var bytesDown: Int64
+    public var state: ConnectionState
+    public var handshake: HandshakeOutcome
+    /// Number of SYNs the client sent (retries show as more than one).
+    public var synCount: Int
+    public var application: ApplicationProtocol
+    public var tls: TLSSummary?
+    public var exchanges: [Exchange]
+    public var anomaliesUp: StreamAnomalies
+    public var anomaliesDown: StreamAnomalies
+
+    public init(
+        id: UInt64, client: Endpoint, server: Endpoint, vlan: VLANTags = .none,
+        start: Timestamp, end: Timestamp
+    ) {
+        self.id = id
+        self.client = client
+        self.server = server
+        self.vlan = vlan
+        self.start = start
+        self.end = end
+        self.packetsUp = 0
+        self.packetsDown = 0
+        self.bytesUp = 0
+        self.bytesDown = 0
+        self.state = []
+        self.handshake = .midstream
+        self.synCount = 0
+        self.application = .none
+        self.tls = nil
+        self.exchanges = []
+        self.anomaliesUp = StreamAnomalies()
+        self.anomaliesDown = StreamAnomalies()
+    }
+
+    public var duration: Double { end.seconds(since: start) }
+}

@@ -1,0 +1,156 @@
+import Core
+
+/// One request and its reply on a connection: the unit the heartbeat layer classifies.
+///
+/// For HTTP an exchange is one transaction (request, then its response). For TLS
+/// without decryption it is a client burst of application-data records followed by
+/// the server's burst. Byte counts are application payload bytes each way (HTTP:
+/// head plus body as sent; TLS: whole application-data records with headers).
+public struct Exchange: Hashable, Sendable {
+    public enum Kind: String, Hashable, Sendable {
+        case http
+        case tls
+        case other
+    }
+
+    /// Position on its connection, from 0.
+    public var index: Int
+    public var kind: Kind
+    /// First request byte to last reply byte (or last request byte when no reply).
+    public var start: Timestamp
+    public var end: Timestamp
+    /// When the reply began, if one was seen.
+    public var responseStart: Timestamp?
+    public var bytesUp: Int64
+    public var bytesDown: Int64
+    /// Set for HTTP exchanges.
+    public var http: HTTPTransaction?
+    /// Number of TLS application-data records each way (TLS exchanges).
+    public var recordsUp: Int
+    public var recordsDown: Int
+    /// Payload bytes that belonged to this exchange but were never captured (gaps).
+    public var missingBytes: Int64
+
+    public init(index: Int, kind: Kind, start: Timestamp, end: Timestamp) {
+        self.index = index
+        self.kind = kind
+        self.start = start
+        self.end = end
+        self.responseStart = nil
+        self.bytesUp = 0
+        self.bytesDown = 0
+        self.http = nil
+        self.recordsUp = 0
+        self.recordsDown = 0
+        self.missingBytes = 0
+    }
+}
+
+/// The parts of an HTTP request/response pair that analysis needs. Bodies are not kept.
+public struct HTTPTransaction: Hashable, Sendable {
+    public var method: String
+    /// The request-target as sent (not percent-decoded).
+    public var target: String
+    public var version: String
+    public var host: String?
+    public var userAgent: String?
+    public var requestBodyLength: Int64
+    /// nil when no response was seen.
+    public var status: Int?
+    public var reason: String?
+    public var responseBodyLength: Int64?
+    public var contentType: String?
+
+    public init(method: String, target: String, version: String) {
+        self.method = method
+        self.target = target
+        self.version = version
+        self.host = nil
+        self.userAgent = nil
+        self.requestBodyLength = 0
+        self.status = nil
+        self.reason = nil
+        self.responseBodyLength = nil
+        self.contentType = nil
+    }
+}
+
+/// What the TLS handshake on a connection showed, without decryption.
+public struct TLSSummary: Hashable, Sendable {
+    /// Highest version the ClientHello offered (supported_versions, else legacy), e.g. 0x0303.
+    public var clientVersion: UInt16?
+    /// Version the ServerHello chose (supported_versions, else legacy).
+    public var negotiatedVersion: UInt16?
+    public var serverName: String?
+    public var cipherSuite: UInt16?
+    public var certificate: CertificateSummary?
+    /// Alerts seen as (level, description) pairs, in order; encrypted alerts are not listed.
+    public var alerts: [TLSAlert]
+    /// The stream started with SSLv2-format hello records.
+    public var sslv2: Bool
+
+    public init() {
+        clientVersion = nil
+        negotiatedVersion = nil
+        serverName = nil
+        cipherSuite = nil
+        certificate = nil
+        alerts = []
+        sslv2 = false
+    }
+
+    /// `1.0`...`1.3` for 0x0301...0x0304, `SSL 3.0`, `SSL 2.0`, else `0x%04x`.
+    public static func versionName(_ v: UInt16) -> String {
+        switch v {
+        case 0x0002: return "SSL 2.0"
+        case 0x0300: return "SSL 3.0"
+        case 0x0301: return "1.0"
+        case 0x0302: return "1.1"
+        case 0x0303: return "1.2"
+        case 0x0304: return "1.3"
+        default:
+            let h = String(v, radix: 16)
+            return "0x" + String(repeating: "0", count: max(0, 4 - h.count)) + h
+        }
+    }
+}
+
+public struct TLSAlert: Hashable, Sendable {
+    public var level: UInt8
+    public var description: UInt8
+    public var direction: Direction
+    public var time: Timestamp
+
+    public init(level: UInt8, description: UInt8, direction: Direction, time: Timestamp) {
+        self.level = level
+        self.description = description
+        self.direction = direction
+        self.time = time
+    }
+}
+
+/// The first (leaf) certificate of a TLS 1.2-or-earlier Certificate message.
+public struct CertificateSummary: Hashable, Sendable {
+    public var subjectCommonName: String?
+    public var issuerCommonName: String?
+    /// Subject and issuer distinguished names are byte-identical.
+    public var selfSigned: Bool
+    /// `RSA`, `EC`, `Ed25519`, ... and the key size in bits (RSA modulus, EC curve size).
+    public var keyType: String?
+    public var keyBits: Int?
+    /// Signature algorithm name, e.g. `sha256WithRSAEncryption`, or its dotted OID.
+    public var signatureAlgorithm: String?
+    public var notBefore: Timestamp?
+    public var notAfter: Timestamp?
+
+    public init() {
+        subjectCommonName = nil
+        issuerCommonName = nil
+        selfSigned = false
+        keyType = nil
+        keyBits = nil
+        signatureAlgorithm = nil
+        notBefore = nil
+        notAfter = nil
+    }
+}

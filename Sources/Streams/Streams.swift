@@ -1,0 +1,1 @@
+// The Streams layer; see docs/architecture.md.

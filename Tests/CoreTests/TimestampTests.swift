@@ -1,0 +1,66 @@
+import Testing
+@testable import Core
+
+@Suite struct TimestampTests {
+    @Test func formatsEpochAndFractions() {
+        #expect(Timestamp.zero.rfc3339() == "1970-01-01T00:00:00.000000000Z")
+        let t = Timestamp(seconds: 1_700_000_000, nanoseconds: 123_456_789)
+        #expect(t.rfc3339() == "2023-11-14T22:13:20.123456789Z")
+        #expect(t.rfc3339(fractionDigits: 6) == "2023-11-14T22:13:20.123456Z")
+        #expect(t.rfc3339(fractionDigits: 0) == "2023-11-14T22:13:20Z")
+    }
+
+    @Test func formatsBeforeEpoch() {
+        #expect(Timestamp(nanoseconds: -1).rfc3339() == "1969-12-31T23:59:59.999999999Z")
+    }
+
+    @Test func parsesWhatItPrints() throws {
+        for n: Int64 in [0, 1, -1, 951_782_400_000_000_001, 4_102_444_800_999_999_999] {
+            let t = Timestamp(nanoseconds: n)
+            #expect(Timestamp(rfc3339: t.rfc3339()) == t)
+        }
+        #expect(Timestamp(rfc3339: "2000-02-29T00:00:00+01:00")?.rfc3339(fractionDigits: 0) == "2000-02-28T23:00:00Z")
+        #expect(Timestamp(rfc3339: "2000-02-29") == nil)
+        #expect(Timestamp(rfc3339: "2000-13-01T00:00:00Z") == nil)
+    }
+
+    @Test func saturatesInsteadOfTrapping() {
+        #expect(Timestamp(seconds: Int64.max, nanoseconds: 0).nanoseconds == Int64.max)
+        #expect(Timestamp(nanoseconds: Int64.max).adding(nanoseconds: 5).nanoseconds == Int64.max)
+        #expect(Timestamp(nanoseconds: Int64.min).nanoseconds(since: Timestamp(nanoseconds: 1)) == Int64.min)
+    }
+}
+
+@Suite struct IPAddressTests {
+    @Test func printsAndParsesIPv4() {
+        let a = IPAddress(ipv4: 0xc000_0201)
+        #expect(a.description == "192.0.2.1")
+        #expect(IPAddress("192.0.2.1") == a)
+        #expect(IPAddress("192.0.2.256") == nil)
+        #expect(IPAddress("192.0.2") == nil)
+    }
+
+    @Test func printsIPv6InShortestForm() {
+        #expect(IPAddress("2001:db8:0:0:0:0:0:1")?.description == "2001:db8::1")
+        #expect(IPAddress("::1")?.description == "::1")
+        #expect(IPAddress("::")?.description == "::")
+        #expect(IPAddress("fe80::1:0:0:2")?.description == "fe80::1:0:0:2")
+        #expect(IPAddress("2001:db8:1:0:1:0:0:1")?.description == "2001:db8:1:0:1::1")
+        #expect(IPAddress("::ffff:192.0.2.1")?.description == "::ffff:192.0.2.1")
+        #expect(IPAddress("1::2::3") == nil)
+        #expect(IPAddress("12345::") == nil)
+    }
+
+    @Test func ordersIPv4BeforeIPv6() {
+        #expect(IPAddress("255.255.255.255")! < IPAddress("::")!)
+    }
+
+    @Test func vlanTagsKeepThreeAndCountAll() {
+        var t = VLANTags()
+        for id: UInt16 in [10, 20, 30, 40] { t.append(id) }
+        #expect(t.ids == [10, 20, 30])
+        #expect(t.depth == 4)
+        #expect(t.description == "10/20/30")
+        #expect(VLANTags.none.description == "-")
+    }
+}
