@@ -1,1 +1,0 @@
-// The Capture layer; see docs/architecture.md.

@@ -1,0 +1,146 @@
+import Core
+
+/// One capture file read as a stream of records (see `CaptureReader.open`).
+final class CaptureFileSource: PacketSource {
+    private enum Backend {
+        case libpcap(LibpcapFile)
+        case own(PcapNGReader)
+        case finished
+    }
+
+    private let path: String
+    private let fileIndex: Int
+    private let header: CaptureReader.FileHeader
+    private let limits: CaptureLimits
+    private var backend: Backend
+    private var stats: CaptureStatistics
+    private var filter: PacketFilter?
+    /// The link type libpcap reports for the file (libpcap reads one link type per file).
+    private var libpcapLinkType: LinkType
+    private var libpcapSnapLength: Int
+
+    init(path: String, fileIndex: Int, header: CaptureReader.FileHeader, limits: CaptureLimits)
+        throws(CaptureError)
+    {
+        self.path = path
+        self.fileIndex = fileIndex
+        self.header = header
+        self.limits = limits
+        stats = CaptureStatistics(path: path, fileIndex: fileIndex, format: header.format,
+                                  byteOrder: header.byteOrder, reader: .libpcap)
+        switch LibpcapFile.open(path: path) {
+        case .success(let file):
+            backend = .libpcap(file)
+            libpcapLinkType = header.linkType ?? file.linkType
+            libpcapSnapLength = header.snapLength > 0 ? header.snapLength : file.snapshotLength
+        case .failure(let failure):
+            guard header.format == .pcapng else {
+                throw CaptureError(path: path, .refusedByLibpcap(failure.message))
+            }
+            libpcapLinkType = LinkType(rawValue: 0)
+            libpcapSnapLength = 0
+            backend = .own(try PcapNGReader(path: path, fileIndex: fileIndex, limits: limits))
+            stats.reader = .own
+            stats.warn(.readerSwitched, "libpcap refused the file (\(oneLine(failure.message))); "
+                + "read with the own pcapng reader")
+        }
+    }
+
+    var statistics: [CaptureStatistics] {
+        var current = stats
+        if case .own(let reader) = backend { current.byteOrder = reader.byteOrder }
+        return [current]
+    }
+
+    func setFilter(_ expression: String) throws(CaptureError) {
+        let linkType: LinkType
+        if case .libpcap = backend { linkType = libpcapLinkType } else { linkType = .ethernet }
+        filter = try PacketFilter(expression, checkedFor: linkType, path: path, limits: limits)
+    }
+
+    func next() throws(CaptureError) -> PacketRecord? {
+        while let record = try nextRecord() {
+            guard let filter else { return record }
+            if filter.matches(record, &stats) { return record }
+            stats.filteredOut += 1
+        }
+        return nil
+    }
+
+    /// The next record in file order, counted in the statistics.
+    private func nextRecord() throws(CaptureError) -> PacketRecord? {
+        while true {
+            switch backend {
+            case .finished:
+                return nil
+            case .own(let reader):
+                if let packet = try reader.next(&stats) {
+                    stats.count(timestamp: packet.record.timestamp, linkType: packet.record.linkType,
+                                capturedLength: packet.record.capturedLength,
+                                originalLength: packet.record.originalLength, snapshotLength: packet.snapLength)
+                    if !packet.hasTimestamp { stats.packetsWithoutTimestamp += 1 }
+                    return packet.record
+                }
+                stats.byteOrder = reader.byteOrder
+                finish()
+            case .libpcap(let file):
+                if let record = readLibpcap(file) { return record }
+            }
+        }
+    }
+
+    /// One step of the libpcap backend: a record, or nil after changing the backend.
+    private func readLibpcap(_ file: LibpcapFile) -> PacketRecord? {
+        let offsetBefore = file.fileOffset
+        switch file.next() {
+        case .packet(let seconds, let nanoseconds, let captured, let original, let bytes):
+            let time = Timestamp(seconds: seconds, nanoseconds: nanoseconds)
+            stats.count(timestamp: time, linkType: libpcapLinkType, capturedLength: captured,
+                        originalLength: original, snapshotLength: libpcapSnapLength)
+            return PacketRecord(timestamp: time, linkType: libpcapLinkType, capturedLength: captured,
+                                originalLength: original, fileIndex: fileIndex, interfaceIndex: 0, bytes: bytes)
+        case .endOfFile:
+            finish()
+        case .failure(let message):
+            if header.format == .pcapng {
+                switchToOwnReader(after: message)
+            } else {
+                stopLibpcap(message: message, at: offsetBefore)
+            }
+        }
+        return nil
+    }
+
+    private func stopLibpcap(message: String, at offset: Int?) {
+        let place = offset.map { "at byte offset \($0) " } ?? ""
+        if message.contains("truncated") {
+            stats.warn(.truncated, at: offset, "file truncated mid-record \(place)after \(stats.packets) whole records")
+        } else {
+            stats.warn(.corrupt, at: offset, "reading stopped \(place)after \(stats.packets) records: "
+                + oneLine(message))
+        }
+        finish()
+    }
+
+    private func switchToOwnReader(after message: String) {
+        let done = stats.packets
+        do {
+            let reader = try PcapNGReader(path: path, fileIndex: fileIndex, limits: limits, skippingPackets: done)
+            backend = .own(reader)
+            stats.reader = .libpcapThenOwn(packets: done)
+            stats.warn(.readerSwitched, "libpcap stopped after \(done) packets (\(oneLine(message))); "
+                + "the own pcapng reader read on")
+        } catch {
+            stats.warn(.corrupt, "libpcap stopped after \(done) packets (\(oneLine(message))) "
+                + "and the own pcapng reader cannot go on: \(error.problem)")
+            finish()
+        }
+    }
+
+    private func finish() {
+        backend = .finished
+        if stats.packets == 0, !stats.warnings.contains(where: { $0.code == .noPackets }) {
+            stats.warn(.noPackets, "file holds no packets")
+        }
+    }
+}

@@ -1,0 +1,83 @@
+import Core
+
+/// Opens capture files.
+public enum CaptureReader {
+    /// Opens a classic pcap or pcapng file for streaming.
+    ///
+    /// The path is checked first so that a missing file, a directory, a file that
+    /// cannot be read, an empty file, a file too short for a header or one that is
+    /// not a capture at all each get their own message. Classic pcap (microsecond,
+    /// nanosecond or modified magic, either byte order) is read through libpcap with
+    /// nanosecond timestamps. pcapng goes to libpcap first; when libpcap refuses it,
+    /// at once or part way through, the own pcapng reader takes over without losing
+    /// or repeating packets (it reads the file again from the start, passing over the
+    /// packets libpcap returned).
+    ///
+    /// - Parameters:
+    ///   - path: the capture file.
+    ///   - fileIndex: stamped on every record, to tell files apart after a merge.
+    ///   - limits: limits against corrupt files.
+    /// - Throws: `CaptureError` with exit status 3 when the file cannot be read.
+    public static func open(path: String, fileIndex: Int = 0, limits: CaptureLimits = .default)
+        throws(CaptureError) -> PacketSource
+    {
+        let header = try readHeader(path: path)
+        return try CaptureFileSource(path: path, fileIndex: fileIndex, header: header, limits: limits)
+    }
+
+    /// What the first bytes of a file say.
+    struct FileHeader {
+        var format: CaptureFileFormat
+        var byteOrder: CaptureByteOrder
+        /// Classic pcap only: link type and snaplen from the file header.
+        var linkType: LinkType?
+        var snapLength: Int
+    }
+
+    static func readHeader(path: String) throws(CaptureError) -> FileHeader {
+        switch FileCalls.kind(of: path) {
+        case .missing: throw CaptureError(path: path, .missing)
+        case .directory: throw CaptureError(path: path, .directory)
+        case .failed(let why): throw CaptureError(path: path, .cannotOpen(why))
+        case .regularFile(let size) where size == 0: throw CaptureError(path: path, .empty)
+        case .regularFile, .otherFile: break
+        }
+        let file: CFile
+        switch CFile.open(path, mode: "rb") {
+        case .success(let opened): file = opened
+        case .failure(let failure):
+            throw CaptureError(path: path, failure.isPermissionDenied ? .permissionDenied : .cannotOpen(failure.message))
+        }
+        var first = [UInt8](repeating: 0, count: 24)
+        let count = first.withUnsafeMutableBytes { raw in
+            raw.baseAddress.map { file.read(into: $0, count: 24) } ?? 0
+        }
+        if count == 0 { throw CaptureError(path: path, .empty) }
+        guard count >= 4 else { throw CaptureError(path: path, .tooShort(size: count, needed: 24)) }
+        let magic = UInt32(first[0]) << 24 | UInt32(first[1]) << 16 | UInt32(first[2]) << 8 | UInt32(first[3])
+        let format: CaptureFileFormat
+        let bigEndian: Bool
+        switch magic {
+        case 0xA1B2_C3D4: (format, bigEndian) = (.pcap, true)
+        case 0xD4C3_B2A1: (format, bigEndian) = (.pcap, false)
+        case 0xA1B2_3C4D: (format, bigEndian) = (.pcapNanoseconds, true)
+        case 0x4D3C_B2A1: (format, bigEndian) = (.pcapNanoseconds, false)
+        case 0xA1B2_CD34: (format, bigEndian) = (.pcapModified, true)
+        case 0x34CD_B2A1: (format, bigEndian) = (.pcapModified, false)
+        case 0x0A0D_0D0A:
+            guard count >= 12 else { throw CaptureError(path: path, .tooShort(size: count, needed: 28)) }
+            let order = first[8] == 0x1A ? CaptureByteOrder.bigEndian : .littleEndian
+            return FileHeader(format: .pcapng, byteOrder: order, linkType: nil, snapLength: 0)
+        default:
+            throw CaptureError(path: path, .notACapture(firstBytes: magic))
+        }
+        guard count >= 24 else { throw CaptureError(path: path, .tooShort(size: count, needed: 24)) }
+        let reader = first.withUnsafeBytes { raw in
+            let fields = ByteOrderReader(bytes: raw, bigEndian: bigEndian)
+            return (fields.u32(at: 16) ?? 0, fields.u32(at: 20) ?? 0)
+        }
+        // The low 16 bits hold the LINKTYPE_ value; higher bits carry FCS information.
+        return FileHeader(format: format, byteOrder: bigEndian ? .bigEndian : .littleEndian,
+                          linkType: LinkType(rawValue: reader.1 & 0xFFFF), snapLength: Int(reader.0))
+    }
+}

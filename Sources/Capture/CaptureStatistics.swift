@@ -1,0 +1,146 @@
+import Core
+
+/// The container format of a capture file.
+public enum CaptureFileFormat: String, Sendable {
+    /// Classic pcap with microsecond timestamps (magic 0xa1b2c3d4).
+    case pcap = "pcap"
+    /// Classic pcap with nanosecond timestamps (magic 0xa1b23c4d).
+    case pcapNanoseconds = "pcap-ns"
+    /// Classic pcap in Kuznetzov's modified format (magic 0xa1b2cd34).
+    case pcapModified = "pcap-modified"
+    /// pcapng.
+    case pcapng = "pcapng"
+}
+
+/// The byte order a capture file was written in.
+public enum CaptureByteOrder: String, Sendable {
+    case littleEndian = "little-endian"
+    case bigEndian = "big-endian"
+    /// A pcapng file whose sections use both orders.
+    case mixed = "mixed"
+}
+
+/// Which code read a file.
+public enum CaptureReaderKind: Equatable, Sendable, CustomStringConvertible {
+    case libpcap
+    /// The pure-Swift pcapng block reader.
+    case own
+    /// libpcap read the first `packets` packets, then refused the file (for example
+    /// at a second interface with another link type) and the own reader went on.
+    case libpcapThenOwn(packets: Int)
+
+    public var description: String {
+        switch self {
+        case .libpcap: return "libpcap"
+        case .own: return "own pcapng reader"
+        case .libpcapThenOwn(let n): return "libpcap for \(n) packets, then own pcapng reader"
+        }
+    }
+}
+
+/// How many packets of one link type a file held.
+public struct LinkTypeCount: Equatable, Sendable {
+    public var linkType: LinkType
+    public var packets: Int
+}
+
+/// Something odd about a capture file that did not stop the records before it.
+///
+/// `description` is one line naming the file and the problem.
+public struct CaptureWarning: CustomStringConvertible, Equatable, Sendable {
+    /// What kind of problem it is; stable words for reports.
+    public enum Code: String, Sendable {
+        /// The file ends inside a record or block; every whole record before it was read.
+        case truncated
+        /// The file holds no packets.
+        case noPackets = "no-packets"
+        /// A block or record is malformed; reading stopped there.
+        case corrupt
+        /// Some records were malformed and skipped; reading went on after them.
+        case skippedRecords = "skipped-records"
+        /// libpcap refused the rest of the file and the own reader took over.
+        case readerSwitched = "reader-switched"
+        /// The filter cannot apply to some link type; those packets were left out.
+        case filterNotApplicable = "filter-not-applicable"
+        /// A limit from `CaptureLimits` was hit.
+        case limitReached = "limit-reached"
+    }
+
+    public var path: String
+    public var code: Code
+    /// Where in the file the problem sits, when known.
+    public var byteOffset: Int?
+    /// The problem, without the file name.
+    public var problem: String
+
+    public var description: String { "\(path): \(problem)" }
+}
+
+/// Summary of one capture file, filled in as its records are read.
+public struct CaptureStatistics: Sendable {
+    public var path: String
+    public var fileIndex: Int
+    public var format: CaptureFileFormat
+    public var byteOrder: CaptureByteOrder
+    public var reader: CaptureReaderKind
+    /// Records read from the file (filtered-out ones included).
+    public var packets: Int = 0
+    public var capturedBytes: Int = 0
+    public var originalBytes: Int = 0
+    /// Packets per link type, in the order the link types first appeared.
+    public var linkTypes: [LinkTypeCount] = []
+    /// Time of the first and last record in file order.
+    public var firstTimestamp: Timestamp?
+    public var lastTimestamp: Timestamp?
+    /// Earliest and latest time of any record.
+    public var earliestTimestamp: Timestamp?
+    public var latestTimestamp: Timestamp?
+    /// Records whose time is before the record just before them (file order is kept).
+    public var backwardTimestamps: Int = 0
+    /// Records cut by the snapshot length (captured length < original length).
+    public var truncatedRecords: Int = 0
+    /// Records whose captured length exceeds their original length or the snaplen (kept as they are).
+    public var oversizedRecords: Int = 0
+    /// Simple Packet Blocks, which carry no time (given `Timestamp.zero`).
+    public var packetsWithoutTimestamp: Int = 0
+    /// Records the filter rejected.
+    public var filteredOut: Int = 0
+    /// Malformed records skipped (e.g. a packet block naming an undeclared interface).
+    public var skippedRecords: Int = 0
+    public var warnings: [CaptureWarning] = []
+
+    init(path: String, fileIndex: Int, format: CaptureFileFormat, byteOrder: CaptureByteOrder,
+         reader: CaptureReaderKind) {
+        self.path = path
+        self.fileIndex = fileIndex
+        self.format = format
+        self.byteOrder = byteOrder
+        self.reader = reader
+    }
+
+    /// Counts one record. `snapshotLength` 0 means unknown or unlimited.
+    mutating func count(timestamp: Timestamp, linkType: LinkType, capturedLength: Int, originalLength: Int,
+                        snapshotLength: Int) {
+        packets += 1
+        capturedBytes += capturedLength
+        originalBytes += originalLength
+        if let i = linkTypes.firstIndex(where: { $0.linkType == linkType }) {
+            linkTypes[i].packets += 1
+        } else {
+            linkTypes.append(LinkTypeCount(linkType: linkType, packets: 1))
+        }
+        if let last = lastTimestamp, timestamp < last { backwardTimestamps += 1 }
+        if firstTimestamp == nil { firstTimestamp = timestamp }
+        lastTimestamp = timestamp
+        if earliestTimestamp.map({ timestamp < $0 }) ?? true { earliestTimestamp = timestamp }
+        if latestTimestamp.map({ timestamp > $0 }) ?? true { latestTimestamp = timestamp }
+        if capturedLength < originalLength { truncatedRecords += 1 }
+        if capturedLength > originalLength || (snapshotLength > 0 && capturedLength > snapshotLength) {
+            oversizedRecords += 1
+        }
+    }
+
+    mutating func warn(_ code: CaptureWarning.Code, at offset: Int? = nil, _ problem: String) {
+        warnings.append(CaptureWarning(path: path, code: code, byteOffset: offset, problem: problem))
+    }
+}

@@ -1,0 +1,87 @@
+// The C library file calls the Capture module makes: `stat` for path checks and
+// buffered `FILE *` streams for the own reader and the writers.
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// What `stat` says about a path.
+enum PathKind {
+    case missing
+    case directory
+    case regularFile(size: Int)
+    /// A FIFO, character device or similar: readable as a stream, size unknown.
+    case otherFile
+    case failed(String)
+}
+
+enum FileCalls {
+    static func kind(of path: String) -> PathKind {
+        var info = stat()
+        guard stat(path, &info) == 0 else {
+            let code = errno
+            return code == ENOENT || code == ENOTDIR ? .missing : .failed(describe(errno: code))
+        }
+        switch info.st_mode & S_IFMT {
+        case S_IFDIR: return .directory
+        case S_IFREG: return .regularFile(size: Int(info.st_size))
+        default: return .otherFile
+        }
+    }
+
+    static func describe(errno code: Int32) -> String {
+        guard let text = strerror(code) else { return "error \(code)" }
+        return String(cString: text)
+    }
+}
+
+/// A `FILE *` opened for buffered reading or writing, closed on release.
+final class CFile {
+    private let file: UnsafeMutablePointer<FILE>
+
+    /// Opens `path` with `fopen` `mode` (`"rb"`, `"wb"`); on failure returns the errno.
+    static func open(_ path: String, mode: String) -> Result<CFile, OpenFailure> {
+        guard let file = fopen(path, mode) else {
+            return .failure(OpenFailure(errno: errno))
+        }
+        // A 256 KiB stdio buffer keeps system calls rare for small records.
+        setvbuf(file, nil, _IOFBF, 256 * 1024)
+        return .success(CFile(file: file))
+    }
+
+    struct OpenFailure: Error {
+        var errno: Int32
+        var isPermissionDenied: Bool { errno == EACCES || errno == EPERM }
+        var message: String { FileCalls.describe(errno: errno) }
+    }
+
+    private init(file: UnsafeMutablePointer<FILE>) {
+        self.file = file
+    }
+
+    deinit {
+        fclose(file)
+    }
+
+    /// Reads up to `count` bytes into `destination`; returns how many were read
+    /// (fewer only at the end of the file or on an error, see `hadError`).
+    func read(into destination: UnsafeMutableRawPointer, count: Int) -> Int {
+        guard count > 0 else { return 0 }
+        return fread(destination, 1, count, file)
+    }
+
+    /// Whether a read failed with an I/O error (as opposed to reaching the end).
+    var hadError: Bool { ferror(file) != 0 }
+
+    /// Writes all of `bytes`; returns false when the C library reports a short write.
+    func write(_ bytes: UnsafeRawBufferPointer) -> Bool {
+        guard let base = bytes.baseAddress, bytes.count > 0 else { return true }
+        return fwrite(base, 1, bytes.count, file) == bytes.count
+    }
+
+    /// Flushes buffered writes; returns false on failure.
+    func flush() -> Bool { fflush(file) == 0 }
+
+    /// The last errno, for messages after a failed call.
+    var lastErrorMessage: String { FileCalls.describe(errno: errno) }
+}

@@ -1,0 +1,163 @@
+// Every call into libpcap made by sepbeat lives in this file.
+//
+// The rest of the Capture module sees two small classes: `LibpcapFile`, an open
+// savefile read packet by packet, and `BPFProgram`, a compiled filter that can be
+// run over any packet bytes. Both release their C resources in `deinit`.
+
+import CPcap
+import Core
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// What one `pcap_next_ex` call produced.
+enum LibpcapReadResult {
+    /// A packet: header values and the bytes libpcap holds until its next read.
+    case packet(seconds: Int64, nanoseconds: Int64, capturedLength: Int, originalLength: Int,
+                bytes: UnsafeRawBufferPointer)
+    /// The clean end of the file.
+    case endOfFile
+    /// libpcap stopped with this message.
+    case failure(String)
+}
+
+/// A savefile opened through libpcap with nanosecond timestamps.
+///
+/// Packet bytes returned by `next()` belong to libpcap and stay valid only until
+/// the next call of `next()` or until this object is released.
+final class LibpcapFile {
+    private let handle: OpaquePointer
+
+    /// Opens `path`; returns libpcap's message when it refuses the file.
+    static func open(path: String) -> Result<LibpcapFile, LibpcapOpenFailure> {
+        var errbuf = [CChar](repeating: 0, count: Int(PCAP_ERRBUF_SIZE) + 1)
+        let opened = errbuf.withUnsafeMutableBufferPointer { buffer in
+            pcap_open_offline_with_tstamp_precision(path, UInt32(PCAP_TSTAMP_PRECISION_NANO), buffer.baseAddress)
+        }
+        guard let handle = opened else {
+            return .failure(LibpcapOpenFailure(message: LibpcapFile.string(errbuf)))
+        }
+        return .success(LibpcapFile(handle: handle))
+    }
+
+    private init(handle: OpaquePointer) {
+        self.handle = handle
+    }
+
+    deinit {
+        pcap_close(handle)
+    }
+
+    /// The file's link type, as a LINKTYPE_ number (libpcap reports DLT_ numbers).
+    var linkType: LinkType { LinkType(dlt: pcap_datalink(handle)) }
+
+    /// The snapshot length libpcap uses for this file.
+    var snapshotLength: Int { Int(pcap_snapshot(handle)) }
+
+    /// The byte offset libpcap's reading has reached in the file, or nil when unknown.
+    var fileOffset: Int? {
+        guard let file = pcap_file(handle) else { return nil }
+        let position = ftello(file)
+        return position >= 0 ? Int(position) : nil
+    }
+
+    /// Reads the next packet (`pcap_next_ex`).
+    func next() -> LibpcapReadResult {
+        var header: UnsafeMutablePointer<pcap_pkthdr>? = nil
+        var data: UnsafePointer<UInt8>? = nil
+        let status = pcap_next_ex(handle, &header, &data)
+        switch status {
+        case 1:
+            guard let h = header?.pointee else { return .failure("libpcap returned a packet without a header") }
+            let captured = Int(h.caplen)
+            let bytes = UnsafeRawBufferPointer(start: data, count: data == nil ? 0 : captured)
+            // Opened with nanosecond precision, so tv_usec holds nanoseconds.
+            return .packet(seconds: Int64(h.ts.tv_sec), nanoseconds: Int64(h.ts.tv_usec),
+                           capturedLength: captured, originalLength: Int(h.len), bytes: bytes)
+        case PCAP_ERROR_BREAK:
+            return .endOfFile
+        default:
+            return .failure(String(cString: pcap_geterr(handle)))
+        }
+    }
+
+    fileprivate static func string(_ buffer: [CChar]) -> String {
+        let bytes = buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+}
+
+/// libpcap's reason for refusing to open a file.
+struct LibpcapOpenFailure: Error {
+    var message: String
+}
+
+/// A BPF filter compiled for one link type, run with `pcap_offline_filter`.
+final class BPFProgram {
+    private var program = bpf_program()
+
+    /// Compiles `expression` for `linkType`; returns libpcap's message when it cannot.
+    static func compile(_ expression: String, linkType: LinkType, snapshotLength: Int = 262_144)
+        -> Result<BPFProgram, LibpcapOpenFailure>
+    {
+        guard let dead = pcap_open_dead(linkType.dlt, Int32(clamping: snapshotLength)) else {
+            return .failure(LibpcapOpenFailure(message: "libpcap could not set up a compiler"))
+        }
+        defer { pcap_close(dead) }
+        let compiled = BPFProgram()
+        guard pcap_compile(dead, &compiled.program, expression, 1, PCAP_NETMASK_UNKNOWN) == 0 else {
+            return .failure(LibpcapOpenFailure(message: String(cString: pcap_geterr(dead))))
+        }
+        return .success(compiled)
+    }
+
+    private init() {}
+
+    deinit {
+        pcap_freecode(&program)
+    }
+
+    /// Whether the packet passes the filter.
+    func matches(bytes: UnsafeRawBufferPointer, capturedLength: Int, originalLength: Int) -> Bool {
+        var header = pcap_pkthdr()
+        header.caplen = UInt32(clamping: min(capturedLength, bytes.count))
+        header.len = UInt32(clamping: originalLength)
+        guard let base = bytes.baseAddress?.assumingMemoryBound(to: UInt8.self) else {
+            var empty: UInt8 = 0
+            header.caplen = 0
+            return pcap_offline_filter(&program, &header, &empty) != 0
+        }
+        return pcap_offline_filter(&program, &header, base) != 0
+    }
+}
+
+/// The libpcap version string, e.g. `libpcap version 1.10.3 (with TPACKET_V3)`.
+public var libpcapVersion: String { String(cString: pcap_lib_version()) }
+
+extension LinkType {
+    /// The LINKTYPE_ number for a DLT_ number as libpcap on this system reports it.
+    ///
+    /// They agree except for a few historical values; libpcap maps those on reading.
+    init(dlt: Int32) {
+        switch dlt {
+        case 11: self.init(rawValue: 100)  // DLT_ATM_RFC1483
+        case 12, 14: self.init(rawValue: 101)  // DLT_RAW
+        case 15: self.init(rawValue: 102)  // DLT_SLIP_BSDOS
+        case 16: self.init(rawValue: 103)  // DLT_PPP_BSDOS
+        case 19: self.init(rawValue: 106)  // DLT_ATM_CLIP
+        default: self.init(rawValue: UInt32(bitPattern: dlt))
+        }
+    }
+
+    /// The DLT_ number libpcap on this system expects for this LINKTYPE_ number.
+    var dlt: Int32 {
+        switch rawValue {
+        case 100: return 11
+        case 101: return 12
+        case 102: return 15
+        case 103: return 16
+        case 106: return 19
+        default: return Int32(bitPattern: rawValue)
+        }
+    }
+}

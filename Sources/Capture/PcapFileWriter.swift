@@ -1,0 +1,102 @@
+import Core
+
+/// Writes a classic pcap file with nanosecond timestamps (magic 0xa1b23c4d),
+/// little-endian, in pure Swift through a buffered C `FILE *`.
+///
+/// Records are written as given: the captured bytes, their count as captured
+/// length, and the original length (at least the captured length). Call `close()`
+/// to flush and learn about write errors; releasing the writer also closes it.
+public final class PcapFileWriter {
+    public let path: String
+    public let linkType: LinkType
+    public let snapLength: Int
+    private var file: CFile?
+
+    /// Creates (or replaces) `path` and writes the file header.
+    public init(path: String, linkType: LinkType, snapLength: Int = 262_144) throws(CaptureError) {
+        self.path = path
+        self.linkType = linkType
+        self.snapLength = snapLength
+        switch CFile.open(path, mode: "wb") {
+        case .success(let opened): file = opened
+        case .failure(let failure):
+            throw CaptureError(path: path, failure.isPermissionDenied ? .permissionDenied : .cannotOpen(failure.message))
+        }
+        var header = LittleEndianBytes()
+        header.append32(0xA1B2_3C4D)
+        header.append16(2)
+        header.append16(4)
+        header.append32(0)  // thiszone
+        header.append32(0)  // sigfigs
+        header.append32(UInt32(clamping: snapLength))
+        header.append32(linkType.rawValue)
+        try write(header.bytes)
+    }
+
+    /// Appends one record. Seconds outside 0...UInt32.max are clamped (the format's range).
+    public func append(timestamp: Timestamp, bytes: UnsafeRawBufferPointer, originalLength: Int? = nil)
+        throws(CaptureError)
+    {
+        var seconds = timestamp.nanoseconds / 1_000_000_000
+        var fraction = timestamp.nanoseconds % 1_000_000_000
+        if fraction < 0 {
+            fraction += 1_000_000_000
+            seconds -= 1
+        }
+        var header = LittleEndianBytes()
+        header.append32(UInt32(clamping: seconds))
+        header.append32(UInt32(fraction))
+        header.append32(UInt32(clamping: bytes.count))
+        header.append32(UInt32(clamping: max(originalLength ?? bytes.count, 0)))
+        try write(header.bytes)
+        try write(bytes)
+    }
+
+    /// Appends one record from an array.
+    public func append(timestamp: Timestamp, bytes: [UInt8], originalLength: Int? = nil) throws(CaptureError) {
+        var failure: CaptureError?
+        bytes.withUnsafeBytes { raw in
+            do throws(CaptureError) {
+                try append(timestamp: timestamp, bytes: raw, originalLength: originalLength)
+            } catch {
+                failure = error
+            }
+        }
+        if let failure { throw failure }
+    }
+
+    /// Flushes and closes the file.
+    public func close() throws(CaptureError) {
+        guard let open = file else { return }
+        file = nil
+        guard open.flush() else {
+            throw CaptureError(path: path, .writeFailed(open.lastErrorMessage))
+        }
+    }
+
+    private func write(_ bytes: [UInt8]) throws(CaptureError) {
+        var ok = false
+        bytes.withUnsafeBytes { ok = file?.write($0) ?? false }
+        if !ok { throw CaptureError(path: path, .writeFailed(file?.lastErrorMessage ?? "file is closed")) }
+    }
+
+    private func write(_ bytes: UnsafeRawBufferPointer) throws(CaptureError) {
+        guard file?.write(bytes) ?? false else {
+            throw CaptureError(path: path, .writeFailed(file?.lastErrorMessage ?? "file is closed"))
+        }
+    }
+}
+
+/// A small byte builder for little-endian file headers.
+struct LittleEndianBytes {
+    var bytes: [UInt8] = []
+
+    mutating func append16(_ value: UInt16) {
+        bytes.append(UInt8(value & 0xFF))
+        bytes.append(UInt8(value >> 8))
+    }
+
+    mutating func append32(_ value: UInt32) {
+        for shift in stride(from: 0, to: 32, by: 8) { bytes.append(UInt8((value >> UInt32(shift)) & 0xFF)) }
+    }
+}

@@ -1,0 +1,283 @@
+import Core
+
+/// A packet the own pcapng reader found, before statistics are counted.
+struct ReadPacket {
+    var record: PacketRecord
+    var snapLength: Int
+    var hasTimestamp: Bool
+}
+
+/// The pure-Swift pcapng block reader.
+///
+/// Reads one block at a time through a buffered `FILE *` into one reusable buffer
+/// (as large as the largest block seen, at most `CaptureLimits.maximumBlockLength`).
+/// Handles several sections of either byte order; several interfaces per section
+/// with their own link types, snaplens and clocks (`if_tsresol` as a power of 10
+/// or 2, `if_tsoffset`); Enhanced, Simple and obsolete Packet Blocks. Every other
+/// block (NRB, ISB, DSB, custom, unknown) is checked for a sound length and skipped.
+///
+/// A Simple Packet Block has no time and no interface number: it belongs to the
+/// section's first interface and gets `Timestamp.zero`, as in libpcap.
+///
+/// Problems after the first block end the file with a warning; the packets before
+/// them are all returned. Problems in the first block are thrown from `open`.
+final class PcapNGReader {
+    private static let sectionHeader: UInt32 = 0x0A0D_0D0A
+    private static let byteOrderMagic: UInt32 = 0x1A2B_3C4D
+
+    private let file: CFile
+    private let path: String
+    private let fileIndex: Int
+    private let limits: CaptureLimits
+    private var buffer: UnsafeMutableRawBufferPointer
+    private var offset = 0
+    private var bigEndian = false
+    private var interfaces: [PcapNGInterface] = []
+    private var finished = false
+    /// Packets to pass over without returning them (already returned by libpcap).
+    private var packetsToSkip: Int
+    /// Packets returned or passed over so far.
+    private(set) var packetsSeen = 0
+    private(set) var byteOrder: CaptureByteOrder = .littleEndian
+    private var unknownInterfaceFirstOffset: Int?
+
+    /// Opens `path` and reads its first Section Header Block.
+    init(path: String, fileIndex: Int, limits: CaptureLimits, skippingPackets: Int = 0) throws(CaptureError) {
+        switch CFile.open(path, mode: "rb") {
+        case .success(let opened): file = opened
+        case .failure(let failure):
+            throw CaptureError(path: path, failure.isPermissionDenied ? .permissionDenied : .cannotOpen(failure.message))
+        }
+        self.path = path
+        self.fileIndex = fileIndex
+        self.limits = limits
+        self.packetsToSkip = skippingPackets
+        buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 64 * 1024, alignment: 8)
+        var scratch = CaptureStatistics(path: path, fileIndex: fileIndex, format: .pcapng, byteOrder: .littleEndian,
+                                        reader: .own)
+        switch readBlock(&scratch) {
+        case .block(let type, _) where type == PcapNGReader.sectionHeader:
+            byteOrder = bigEndian ? .bigEndian : .littleEndian
+        case .block:
+            throw CaptureError(path: path, .corruptHeader(offset: 0, problem: "first block is not a Section Header Block"))
+        case .end, .stopped:
+            let problem = scratch.warnings.first?.problem ?? "no Section Header Block"
+            throw CaptureError(path: path, .corruptHeader(offset: 0, problem: problem))
+        }
+    }
+
+    deinit {
+        buffer.deallocate()
+    }
+
+    /// The next packet, or nil at the end of the file or after a problem (then in `statistics.warnings`).
+    func next(_ statistics: inout CaptureStatistics) throws(CaptureError) -> ReadPacket? {
+        while !finished {
+            let blockOffset = offset
+            switch readBlock(&statistics) {
+            case .end, .stopped:
+                finished = true
+                finishWarnings(&statistics)
+                return nil
+            case .block(let type, let length):
+                if let packet = packet(type: type, length: length, at: blockOffset, &statistics) {
+                    packetsSeen += 1
+                    if packetsToSkip > 0 {
+                        packetsToSkip -= 1
+                        continue
+                    }
+                    return packet
+                }
+            }
+        }
+        return nil
+    }
+
+    // MARK: - Blocks
+
+    private enum BlockResult {
+        case block(type: UInt32, length: Int)
+        case end
+        case stopped
+    }
+
+    /// Reads the next whole block into `buffer` and checks its lengths.
+    private func readBlock(_ statistics: inout CaptureStatistics) -> BlockResult {
+        let start = offset
+        let headerRead = read(count: 8, at: 0)
+        if headerRead == 0 { return .end }
+        guard headerRead == 8 else {
+            statistics.warn(.truncated, at: start, "file truncated mid-block at byte offset \(start) "
+                + "(\(headerRead) of 8 block header bytes) after \(packetsSeen) whole packets")
+            return .stopped
+        }
+        let raw = ByteOrderReader(bytes: UnsafeRawBufferPointer(buffer), bigEndian: false)
+        let rawType = raw.u32(at: 0) ?? 0
+        var prefix = 8
+        if rawType == PcapNGReader.sectionHeader {
+            // The byte-order magic decides how to read this block's length and the section after it.
+            guard read(count: 4, at: 8) == 4, let magic = raw.u32(at: 8) else {
+                statistics.warn(.truncated, at: start, "file truncated mid-block at byte offset \(start) "
+                    + "(Section Header Block without byte-order magic) after \(packetsSeen) whole packets")
+                return .stopped
+            }
+            switch magic {
+            case PcapNGReader.byteOrderMagic: bigEndian = false
+            case PcapNGReader.byteOrderMagic.byteSwapped: bigEndian = true
+            default:
+                statistics.warn(.corrupt, at: start, "corrupt Section Header Block at byte offset \(start): "
+                    + "byte-order magic 0x\(hex32(magic)); reading stopped")
+                return .stopped
+            }
+            prefix = 12
+        }
+        let reader = ByteOrderReader(bytes: UnsafeRawBufferPointer(buffer), bigEndian: bigEndian)
+        let type = reader.u32(at: 0) ?? 0
+        let length = Int(reader.u32(at: 4) ?? 0)
+        let minimum = type == PcapNGReader.sectionHeader ? 28 : 12
+        guard length >= minimum, length % 4 == 0 else {
+            statistics.warn(.corrupt, at: start, "corrupt block at byte offset \(start): type 0x\(hex32(type)) "
+                + "with total length \(length) (must be a multiple of 4, at least \(minimum)); reading stopped")
+            return .stopped
+        }
+        guard length <= limits.maximumBlockLength else {
+            statistics.warn(.limitReached, at: start, "block at byte offset \(start) claims \(length) bytes, "
+                + "more than the limit of \(limits.maximumBlockLength); reading stopped")
+            return .stopped
+        }
+        if length > buffer.count { grow(to: length) }
+        let bodyRead = read(count: length - prefix, at: prefix)
+        guard bodyRead == length - prefix else {
+            if file.hadError {
+                statistics.warn(.corrupt, at: start, "read error in block at byte offset \(start); reading stopped")
+                return .stopped
+            }
+            statistics.warn(.truncated, at: start, "file truncated mid-block at byte offset \(start) "
+                + "(block of \(length) bytes, \(prefix + bodyRead) present) after \(packetsSeen) whole packets")
+            return .stopped
+        }
+        let checked = ByteOrderReader(bytes: UnsafeRawBufferPointer(rebasing: buffer[0..<length]), bigEndian: bigEndian)
+        guard checked.u32(at: length - 4) == UInt32(length) else {
+            let trailer = checked.u32(at: length - 4) ?? 0
+            statistics.warn(.corrupt, at: start, "corrupt block at byte offset \(start): total length \(length) "
+                + "but trailing copy \(trailer); reading stopped")
+            return .stopped
+        }
+        if type == PcapNGReader.sectionHeader {
+            guard startSection(checked, at: start, &statistics) else { return .stopped }
+        }
+        return .block(type: type, length: length)
+    }
+
+    private func startSection(_ block: ByteOrderReader, at start: Int, _ statistics: inout CaptureStatistics) -> Bool {
+        let major = block.u16(at: 12) ?? 0
+        guard major == 1 else {
+            statistics.warn(.corrupt, at: start, "section at byte offset \(start) has unsupported pcapng version "
+                + "\(major).\(block.u16(at: 14) ?? 0); reading stopped")
+            return false
+        }
+        let order: CaptureByteOrder = bigEndian ? .bigEndian : .littleEndian
+        if start > 0, order != byteOrder { byteOrder = .mixed }
+        interfaces.removeAll(keepingCapacity: true)
+        return true
+    }
+
+    // MARK: - Packets
+
+    private func packet(type: UInt32, length: Int, at blockOffset: Int,
+                        _ statistics: inout CaptureStatistics) -> ReadPacket? {
+        let block = ByteOrderReader(bytes: UnsafeRawBufferPointer(rebasing: buffer[0..<length]), bigEndian: bigEndian)
+        switch type {
+        case 1:
+            if let interface = PcapNGInterface(block: block) {
+                interfaces.append(interface)
+            } else {
+                skip(at: blockOffset, "Interface Description Block too short", &statistics)
+                // Keep numbering aligned with the writer's: later packets name interfaces by position.
+                interfaces.append(PcapNGInterface(linkType: LinkType(rawValue: 0xFFFF), snapLength: 0))
+            }
+            return nil
+        case 6, 2:
+            // EPB: interface (4), time high (4), time low (4), captured (4), original (4).
+            // PB: interface (2), drops (2), then the same fields.
+            let interfaceID = type == 6 ? Int(block.u32(at: 8) ?? 0) : Int(block.u16(at: 8) ?? 0)
+            guard let high = block.u32(at: 12), let low = block.u32(at: 16),
+                  let captured = block.u32(at: 20), let original = block.u32(at: 24) else {
+                skip(at: blockOffset, "packet block too short for its header", &statistics)
+                return nil
+            }
+            guard Int(captured) <= length - 32 else {
+                skip(at: blockOffset, "packet block claims \(captured) captured bytes but holds \(length - 32)",
+                     &statistics)
+                return nil
+            }
+            guard interfaceID < interfaces.count else {
+                noteUnknownInterface(at: blockOffset, &statistics)
+                return nil
+            }
+            let interface = interfaces[interfaceID]
+            let time = interface.timestamp(ticks: UInt64(high) << 32 | UInt64(low))
+            return makePacket(interface: interfaceID, time: time, start: 28, captured: Int(captured),
+                              original: Int(original), hasTimestamp: true)
+        case 3:
+            guard length >= 16, let original = block.u32(at: 8) else {
+                skip(at: blockOffset, "Simple Packet Block too short", &statistics)
+                return nil
+            }
+            guard let interface = interfaces.first else {
+                noteUnknownInterface(at: blockOffset, &statistics)
+                return nil
+            }
+            var captured = min(Int(original), length - 16)
+            if interface.snapLength > 0 { captured = min(captured, interface.snapLength) }
+            return makePacket(interface: 0, time: .zero, start: 12, captured: captured, original: Int(original),
+                              hasTimestamp: false)
+        default:
+            return nil
+        }
+    }
+
+    private func makePacket(interface: Int, time: Timestamp, start: Int, captured: Int, original: Int,
+                            hasTimestamp: Bool) -> ReadPacket {
+        let bytes = UnsafeRawBufferPointer(rebasing: buffer[start..<(start + captured)])
+        let record = PacketRecord(timestamp: time, linkType: interfaces[interface].linkType, capturedLength: captured,
+                                  originalLength: original, fileIndex: fileIndex, interfaceIndex: interface,
+                                  bytes: bytes)
+        return ReadPacket(record: record, snapLength: interfaces[interface].snapLength, hasTimestamp: hasTimestamp)
+    }
+
+    private func skip(at blockOffset: Int, _ problem: String, _ statistics: inout CaptureStatistics) {
+        statistics.skippedRecords += 1
+        statistics.warn(.skippedRecords, at: blockOffset, "skipped malformed block at byte offset \(blockOffset): "
+            + problem)
+    }
+
+    private func noteUnknownInterface(at blockOffset: Int, _ statistics: inout CaptureStatistics) {
+        statistics.skippedRecords += 1
+        if unknownInterfaceFirstOffset == nil { unknownInterfaceFirstOffset = blockOffset }
+    }
+
+    private func finishWarnings(_ statistics: inout CaptureStatistics) {
+        guard let first = unknownInterfaceFirstOffset else { return }
+        statistics.warn(.skippedRecords, at: first, "skipped packet blocks naming an undeclared interface "
+            + "(first at byte offset \(first))")
+    }
+
+    // MARK: - Buffer
+
+    /// Reads `count` bytes into the buffer at `position`; returns how many arrived.
+    private func read(count: Int, at position: Int) -> Int {
+        guard count > 0, let base = buffer.baseAddress, position <= buffer.count - count else { return 0 }
+        let got = file.read(into: base + position, count: count)
+        offset += got
+        return got
+    }
+
+    private func grow(to length: Int) {
+        let size = max(length, min(buffer.count * 2, limits.maximumBlockLength))
+        let bigger = UnsafeMutableRawBufferPointer.allocate(byteCount: size, alignment: 8)
+        bigger.copyMemory(from: UnsafeRawBufferPointer(buffer))
+        buffer.deallocate()
+        buffer = bigger
+    }
+}
