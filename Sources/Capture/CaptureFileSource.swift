@@ -18,6 +18,9 @@ final class CaptureFileSource: PacketSource {
     /// The link type libpcap reports for the file (libpcap reads one link type per file).
     private var libpcapLinkType: LinkType
     private var libpcapSnapLength: Int
+    /// Classic pcap records libpcap cut to the snaplen (it skips their extra bytes), and the first one's offset.
+    private var recordsCutByLibpcap = 0
+    private var firstCutOffset: Int?
 
     init(path: String, fileIndex: Int, header: CaptureReader.FileHeader, limits: CaptureLimits)
         throws(CaptureError)
@@ -95,6 +98,7 @@ final class CaptureFileSource: PacketSource {
         switch file.next() {
         case .packet(let seconds, let nanoseconds, let captured, let original, let bytes):
             let time = Timestamp(seconds: seconds, nanoseconds: nanoseconds)
+            noteCut(captured: captured, before: offsetBefore, after: file.fileOffset)
             stats.count(timestamp: time, linkType: libpcapLinkType, capturedLength: captured,
                         originalLength: original, snapshotLength: libpcapSnapLength)
             return PacketRecord(timestamp: time, linkType: libpcapLinkType, capturedLength: captured,
@@ -109,6 +113,17 @@ final class CaptureFileSource: PacketSource {
             }
         }
         return nil
+    }
+
+    /// libpcap quietly cuts a classic record whose captured length exceeds the snaplen; the file
+    /// offsets show it (more bytes consumed than returned), so such records are still counted as oversized.
+    private func noteCut(captured: Int, before: Int?, after: Int?) {
+        guard header.format != .pcapng, let before, let after else { return }
+        let recordHeader = header.format == .pcapModified ? 24 : 16
+        guard after - before - recordHeader > captured else { return }
+        stats.oversizedRecords += 1
+        recordsCutByLibpcap += 1
+        if firstCutOffset == nil { firstCutOffset = before }
     }
 
     private func stopLibpcap(message: String, at offset: Int?) {
@@ -139,6 +154,11 @@ final class CaptureFileSource: PacketSource {
 
     private func finish() {
         backend = .finished
+        if recordsCutByLibpcap > 0, let offset = firstCutOffset {
+            stats.warn(.cutToSnapLength, at: offset, "\(recordsCutByLibpcap) records captured more bytes than the "
+                + "snaplen of \(libpcapSnapLength); only the first \(libpcapSnapLength) bytes of each were kept "
+                + "(first at byte offset \(offset))")
+        }
         if stats.packets == 0, !stats.warnings.contains(where: { $0.code == .noPackets }) {
             stats.warn(.noPackets, "file holds no packets")
         }

@@ -58,6 +58,8 @@ public struct CaptureWarning: CustomStringConvertible, Equatable, Sendable {
         case corrupt
         /// Some records were malformed and skipped; reading went on after them.
         case skippedRecords = "skipped-records"
+        /// Records held more bytes than the snaplen and libpcap kept only the snaplen's worth.
+        case cutToSnapLength = "cut-to-snaplen"
         /// libpcap refused the rest of the file and the own reader took over.
         case readerSwitched = "reader-switched"
         /// The filter cannot apply to some link type; those packets were left out.
