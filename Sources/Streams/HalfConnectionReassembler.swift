@@ -182,6 +182,7 @@ struct HalfConnectionReassembler {
                 next += n
                 at += n
                 consumed += Int(n)
+                drain(now: time, ctx: ctx)
                 continue
             }
             let piece = HeldPiece(offset: at, length: n, bytes: slice(n).map { Array($0) }, time: time)
