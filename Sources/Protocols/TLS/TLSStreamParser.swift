@@ -157,7 +157,7 @@ public struct TLSStreamParser: Sendable {
         case .body: pending = recordLength - bodyLeft + headerNeed
         case .resync, .stopped: pending = 0
         }
-        pending += handshake.count
+        if phase != .body { pending += handshake.count }  // in .body the record count includes it
         if pending > 0 || handshakeSkip > 0 {
             events.append(.anomaly(.truncatedAtEnd(pendingBytes: pending), time: time))
         }
