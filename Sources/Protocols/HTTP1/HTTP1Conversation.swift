@@ -1,0 +1,265 @@
+import Core
+import Records
+
+/// One HTTP message as seen in stream order: a row for each request and each response,
+/// interim (1xx) responses included.
+public struct HTTP1MessageRecord: Hashable, Sendable {
+    public var direction: Direction
+    /// Time of the message's first byte.
+    public var time: Timestamp
+    /// Requests: method and target as sent. Nil for responses.
+    public var method: String?
+    public var target: String?
+    /// Responses: status code; nil for requests and HTTP/0.9 responses.
+    public var status: Int?
+    /// As sent; `HTTP/0.9` for a versionless request or its response.
+    public var version: String
+}
+
+/// An anomaly with the direction and time it was seen.
+public struct HTTP1AnomalyRecord: Hashable, Sendable {
+    public var anomaly: HTTP1Anomaly
+    public var direction: Direction
+    public var time: Timestamp
+}
+
+/// Both directions of one HTTP/1.x connection: pairs requests with responses and builds
+/// `Exchange` records.
+///
+/// Responses pair with requests in order (keep-alive and pipelining); 1xx interim responses
+/// are counted with their exchange but do not complete it. Each exchange is appended to the
+/// caller's array as soon as both its request and its final response have ended. A 101 or a
+/// 2xx to CONNECT ends HTTP on the connection; later bytes are counted in `tunnelBytes`.
+///
+/// Memory: two parsers (each at most one head), the requests awaiting responses (at most
+/// `limits.maxPendingRequests`), and the message and anomaly records not yet taken (at most
+/// `limits.maxKeptRecords` each; older ones are counted in `droppedRecords`).
+///
+/// Known limits: a request or response lost entirely in a gap shifts the pairing of the ones
+/// after it, as in other passive analysers.
+public struct HTTP1Conversation: Sendable {
+    struct Pending: Sendable {
+        var exchange: Exchange
+        var hasRequest: Bool
+        var requestDone: Bool
+        var responseDone = false
+        var requestEnd: Timestamp
+    }
+
+    public let limits: HTTP1Limits
+    public private(set) var requestParser: HTTP1Parser
+    public private(set) var responseParser: HTTP1Parser
+    /// Whether message rows are kept for `takeMessageRecords()`.
+    public var recordsMessages: Bool
+    public private(set) var messageRecords: [HTTP1MessageRecord] = []
+    public private(set) var anomalies: [HTTP1AnomalyRecord] = []
+    public private(set) var anomalyCount = 0
+    public private(set) var droppedRecords = 0
+    /// Opaque bytes after a protocol switch, client to server and server to client.
+    public private(set) var tunnelBytesUp: Int64 = 0
+    public private(set) var tunnelBytesDown: Int64 = 0
+    /// Exchanges handed out so far.
+    public private(set) var exchangeCount = 0
+
+    private var pending: [Pending] = []
+    private var events: [HTTP1Event] = []
+    private var responseIsFinal = true
+
+    public init(limits: HTTP1Limits = HTTP1Limits(), recordsMessages: Bool = true) {
+        self.limits = limits
+        self.recordsMessages = recordsMessages
+        self.requestParser = HTTP1Parser(role: .request, limits: limits)
+        self.responseParser = HTTP1Parser(role: .response, limits: limits)
+    }
+
+    /// Parses the next in-order bytes of one direction (borrowed for the call only) and appends
+    /// any exchange that completed to `exchanges`.
+    public mutating func feed(
+        _ bytes: UnsafeRawBufferPointer, direction: Direction, time: Timestamp, into exchanges: inout [Exchange]
+    ) {
+        events.removeAll(keepingCapacity: true)
+        if direction == .up {
+            requestParser.feed(bytes, time: time, into: &events)
+        } else {
+            responseParser.feed(bytes, time: time, into: &events)
+        }
+        handle(events, direction, &exchanges)
+    }
+
+    /// Accounts for `gapBytes` missing bytes in one direction.
+    public mutating func skip(
+        gapBytes: Int64, direction: Direction, time: Timestamp, into exchanges: inout [Exchange]
+    ) {
+        events.removeAll(keepingCapacity: true)
+        if direction == .up {
+            requestParser.skip(gapBytes: gapBytes, time: time, into: &events)
+        } else {
+            responseParser.skip(gapBytes: gapBytes, time: time, into: &events)
+        }
+        handle(events, direction, &exchanges)
+    }
+
+    /// Ends one direction: a close-delimited response body ends here.
+    public mutating func finish(direction: Direction, time: Timestamp, into exchanges: inout [Exchange]) {
+        events.removeAll(keepingCapacity: true)
+        if direction == .up {
+            requestParser.finish(time: time, into: &events)
+        } else {
+            responseParser.finish(time: time, into: &events)
+        }
+        handle(events, direction, &exchanges)
+    }
+
+    /// Ends both directions and hands out every exchange still open, including requests that
+    /// never got a response (`http.status` nil).
+    public mutating func finish(time: Timestamp, into exchanges: inout [Exchange]) {
+        finish(direction: .up, time: time, into: &exchanges)
+        finish(direction: .down, time: time, into: &exchanges)
+        while !pending.isEmpty { emit(pending.removeFirst(), &exchanges) }
+    }
+
+    /// Returns and forgets the message rows collected so far.
+    public mutating func takeMessageRecords() -> [HTTP1MessageRecord] {
+        defer { messageRecords.removeAll() }
+        return messageRecords
+    }
+
+    /// Returns and forgets the anomalies collected so far.
+    public mutating func takeAnomalies() -> [HTTP1AnomalyRecord] {
+        defer { anomalies.removeAll() }
+        return anomalies
+    }
+
+    // MARK: - Events
+
+    private mutating func handle(_ events: [HTTP1Event], _ direction: Direction, _ exchanges: inout [Exchange]) {
+        for event in events {
+            switch event {
+            case .requestHead(let head): didReceiveRequestHead(head, &exchanges)
+            case .responseHead(let head): didReceiveResponseHead(head)
+            case .simpleResponse(let start): didReceiveSimpleResponse(start)
+            case .messageEnd(let end):
+                if direction == .up {
+                    didEndRequest(end)
+                } else {
+                    didEndResponse(end)
+                }
+            case .anomaly(let a, let t): note(a, direction, t)
+            case .tunnelStart(let t):
+                if direction == .down {
+                    // The client side switches too.
+                    var upEvents: [HTTP1Event] = []
+                    requestParser.enterTunnel(time: t, into: &upEvents)
+                    handle(upEvents, .up, &exchanges)
+                }
+            case .tunnel(let count, _, _):
+                if direction == .up { tunnelBytesUp += count } else { tunnelBytesDown += count }
+            case .body, .skipped:
+                break
+            }
+        }
+        emitFinished(&exchanges)
+    }
+
+    private mutating func didReceiveRequestHead(_ head: HTTP1RequestHead, _ exchanges: inout [Exchange]) {
+        var transaction = HTTPTransaction(method: head.method, target: head.target, version: head.version)
+        transaction.host = head.headers.first(named: "Host")
+        transaction.userAgent = head.headers.first(named: "User-Agent")
+        var exchange = Exchange(index: 0, kind: .http, start: head.start, end: head.start)
+        exchange.http = transaction
+        exchange.bytesUp = Int64(head.headLength)
+        if pending.count >= limits.maxPendingRequests {
+            note(.tooManyPendingRequests, .up, head.start)
+            emit(pending.removeFirst(), &exchanges)
+        }
+        pending.append(Pending(exchange: exchange, hasRequest: true, requestDone: false, requestEnd: head.start))
+        responseParser.expectResponse(toMethod: head.method, http09: head.version == "HTTP/0.9")
+        record(HTTP1MessageRecord(
+            direction: .up, time: head.start, method: head.method, target: head.target, status: nil,
+            version: head.version))
+    }
+
+    /// Index of the request whose response is due: the oldest without a final response.
+    private mutating func answeredIndex(start: Timestamp, version: String) -> Int {
+        if let i = pending.firstIndex(where: { !$0.responseDone }) { return i }
+        note(.responseWithoutRequest, .down, start)
+        var exchange = Exchange(index: 0, kind: .http, start: start, end: start)
+        exchange.http = HTTPTransaction(method: "", target: "", version: version)
+        pending.append(Pending(exchange: exchange, hasRequest: false, requestDone: true, requestEnd: start))
+        return pending.count - 1
+    }
+
+    private mutating func didReceiveResponseHead(_ head: HTTP1ResponseHead) {
+        let i = answeredIndex(start: head.start, version: head.version)
+        responseIsFinal = !head.isInterim
+        if pending[i].exchange.responseStart == nil { pending[i].exchange.responseStart = head.start }
+        pending[i].exchange.bytesDown += Int64(head.headLength)
+        if responseIsFinal {
+            pending[i].exchange.http?.status = head.status
+            pending[i].exchange.http?.reason = head.reason
+            pending[i].exchange.http?.contentType = head.headers.first(named: "Content-Type")
+        }
+        record(HTTP1MessageRecord(
+            direction: .down, time: head.start, method: nil, target: nil, status: head.status,
+            version: head.version))
+    }
+
+    private mutating func didReceiveSimpleResponse(_ start: Timestamp) {
+        let i = answeredIndex(start: start, version: "HTTP/0.9")
+        responseIsFinal = true
+        if pending[i].exchange.responseStart == nil { pending[i].exchange.responseStart = start }
+        record(HTTP1MessageRecord(
+            direction: .down, time: start, method: nil, target: nil, status: nil, version: "HTTP/0.9"))
+    }
+
+    private mutating func didEndRequest(_ end: HTTP1MessageEnd) {
+        guard let i = pending.lastIndex(where: { $0.hasRequest && !$0.requestDone }) else { return }
+        pending[i].requestDone = true
+        pending[i].requestEnd = end.end
+        pending[i].exchange.bytesUp += end.bodyWireLength
+        pending[i].exchange.missingBytes += end.missingBytes
+        pending[i].exchange.http?.requestBodyLength = end.bodyLength
+        if pending[i].exchange.end < end.end { pending[i].exchange.end = end.end }
+    }
+
+    private mutating func didEndResponse(_ end: HTTP1MessageEnd) {
+        guard let i = pending.firstIndex(where: { !$0.responseDone }) else { return }
+        pending[i].exchange.bytesDown += end.bodyWireLength
+        pending[i].exchange.missingBytes += end.missingBytes
+        if pending[i].exchange.end < end.end { pending[i].exchange.end = end.end }
+        guard responseIsFinal else { return }
+        pending[i].responseDone = true
+        pending[i].exchange.http?.responseBodyLength = end.bodyLength
+    }
+
+    private mutating func emitFinished(_ exchanges: inout [Exchange]) {
+        while let first = pending.first, first.requestDone, first.responseDone {
+            emit(pending.removeFirst(), &exchanges)
+        }
+    }
+
+    private mutating func emit(_ p: Pending, _ exchanges: inout [Exchange]) {
+        var exchange = p.exchange
+        exchange.index = exchangeCount
+        exchangeCount += 1
+        exchanges.append(exchange)
+    }
+
+    private mutating func note(_ a: HTTP1Anomaly, _ direction: Direction, _ time: Timestamp) {
+        anomalyCount += 1
+        guard anomalies.count < limits.maxKeptRecords else {
+            droppedRecords += 1
+            return
+        }
+        anomalies.append(HTTP1AnomalyRecord(anomaly: a, direction: direction, time: time))
+    }
+
+    private mutating func record(_ r: HTTP1MessageRecord) {
+        guard recordsMessages else { return }
+        guard messageRecords.count < limits.maxKeptRecords else {
+            droppedRecords += 1
+            return
+        }
+        messageRecords.append(r)
+    }
+}

@@ -1,0 +1,105 @@
+import Core
+
+/// One header line as sent: name case kept, value with surrounding whitespace removed.
+public struct HTTP1Header: Hashable, Sendable {
+    public var name: String
+    public var value: String
+
+    public init(name: String, value: String) {
+        self.name = name
+        self.value = value
+    }
+}
+
+extension [HTTP1Header] {
+    /// The first value for `name`, compared case-insensitively (ASCII), or nil.
+    public func first(named name: String) -> String? {
+        first { asciiCaseInsensitiveEqual($0.name, name) }?.value
+    }
+}
+
+/// A request head: start line and headers.
+public struct HTTP1RequestHead: Hashable, Sendable {
+    /// As sent (case kept), e.g. `GET`.
+    public var method: String
+    /// The request-target as sent, not percent-decoded.
+    public var target: String
+    /// As sent, e.g. `HTTP/1.1`; `HTTP/0.9` for a request line without a version.
+    public var version: String
+    /// Header lines in order, at most `HTTP1Limits.maxHeaderCount`.
+    public var headers: [HTTP1Header]
+    /// Bytes from the first byte of the start line to the end of the blank line, including any
+    /// empty lines that preceded the start line.
+    public var headLength: Int
+    /// Time of the packet that carried the first byte of the head.
+    public var start: Timestamp
+}
+
+/// A response head: status line and headers.
+public struct HTTP1ResponseHead: Hashable, Sendable {
+    /// As sent, e.g. `HTTP/1.1` (or `http/1.1`).
+    public var version: String
+    public var status: Int
+    public var reason: String
+    public var headers: [HTTP1Header]
+    public var headLength: Int
+    public var start: Timestamp
+
+    /// A 1xx response other than 101: another response to the same request follows.
+    public var isInterim: Bool { status >= 100 && status < 200 && status != 101 }
+}
+
+/// How a message ended.
+public struct HTTP1MessageEnd: Hashable, Sendable {
+    public var headLength: Int
+    /// Body payload bytes (chunked: chunk data only), captured or missing.
+    public var bodyLength: Int64
+    /// Bytes after the head as sent: the body plus chunk framing and trailers, captured or missing.
+    public var bodyWireLength: Int64
+    /// Bytes of this message that were never captured (gaps).
+    public var missingBytes: Int64
+    /// False when the message was cut short: sync lost, or the stream ended early.
+    public var complete: Bool
+    /// Time of the packet that carried the message's last byte.
+    public var end: Timestamp
+}
+
+/// What an `HTTP1Parser` reports, in stream order.
+public enum HTTP1Event: Hashable, Sendable {
+    case requestHead(HTTP1RequestHead)
+    case responseHead(HTTP1ResponseHead)
+    /// An HTTP/0.9 response (no status line) began; the rest of the stream is its body.
+    case simpleResponse(start: Timestamp)
+    /// Body bytes went by (`missing`: they fell in a gap). No body bytes are kept.
+    case body(count: Int64, missing: Bool, time: Timestamp)
+    case messageEnd(HTTP1MessageEnd)
+    case anomaly(HTTP1Anomaly, time: Timestamp)
+    /// The connection switched protocols (101, or a 2xx to CONNECT); no more HTTP on this side.
+    case tunnelStart(time: Timestamp)
+    /// Opaque bytes after the switch (`missing`: they fell in a gap).
+    case tunnel(count: Int64, missing: Bool, time: Timestamp)
+    /// Bytes passed over while out of sync (`missing`: they fell in a gap).
+    case skipped(count: Int64, missing: Bool, time: Timestamp)
+}
+
+/// Running totals for one parser.
+public struct HTTP1ParserStatistics: Hashable, Sendable {
+    public var messages = 0
+    public var anomalies = 0
+    public var skippedBytes: Int64 = 0
+    public var missingBytes: Int64 = 0
+    public var tunnelBytes: Int64 = 0
+
+    public init() {}
+}
+
+@inlinable
+func asciiLower(_ b: UInt8) -> UInt8 { b >= 65 && b <= 90 ? b + 32 : b }
+
+func asciiCaseInsensitiveEqual(_ a: String, _ b: String) -> Bool {
+    let x = a.utf8
+    let y = b.utf8
+    guard x.count == y.count else { return false }
+    for (p, q) in zip(x, y) where asciiLower(p) != asciiLower(q) { return false }
+    return true
+}

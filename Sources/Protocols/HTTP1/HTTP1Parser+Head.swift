@@ -1,0 +1,198 @@
+import Core
+
+extension HTTP1Parser {
+    // MARK: - Heads
+
+    /// Collects head bytes until the blank line (or, for an HTTP/0.9 request, the first line).
+    mutating func consumeHead(_ p: UnsafeRawBufferPointer, _ time: Timestamp, _ events: inout [HTTP1Event]) -> Int {
+        var j = 0
+        while j < p.count {
+            let b = p[j]
+            j += 1
+            if buffer.isEmpty {
+                if b == 13 || b == 10 {
+                    leading += 1
+                    continue
+                }
+                msg = Progress(start: time)
+                startDecided = false
+                lineStart = 0
+            }
+            buffer.append(b)
+            msg.last = time
+            if buffer.count > limits.maxHeadBytes {
+                anomaly(.headTooLarge, time, &events)
+                loseSync(atLineStart: b == 10, time, &events)
+                return j
+            }
+            if !startDecided {
+                let verdict = buffer.withUnsafeBytes {
+                    role == .request ? HTTP1Parser.requestStart($0, knownMethodsOnly: false) : HTTP1Parser.responseStart($0)
+                }
+                switch verdict {
+                case .yes:
+                    startDecided = true
+                case .needMore:
+                    break
+                case .no:
+                    if role == .response, expected.first?.http09 == true {
+                        startSimpleResponse(time, &events)
+                    } else {
+                        anomaly(.invalidStartLine, time, &events)
+                        loseSync(atLineStart: b == 10, time, &events)
+                    }
+                    return j
+                }
+            }
+            guard b == 10 else { continue }
+            let lineEnd = buffer.count - 1
+            let contentEnd = lineEnd > lineStart && buffer[lineEnd - 1] == 13 ? lineEnd - 1 : lineEnd
+            let done = lineStart == 0
+                ? role == .request && isVersionlessRequestLine(buffer[0..<contentEnd])
+                : contentEnd == lineStart
+            lineStart = buffer.count
+            if done {
+                completeHead(time, &events)
+                return j
+            }
+        }
+        return j
+    }
+
+    private func isVersionlessRequestLine(_ line: ArraySlice<UInt8>) -> Bool {
+        line.split(whereSeparator: { $0 == 32 || $0 == 9 }).count == 2
+    }
+
+    private mutating func completeHead(_ time: Timestamp, _ events: inout [HTTP1Event]) {
+        let headLength = leading + buffer.count
+        guard var parsed = HTTP1Parser.parseHead(buffer, role: role, limits: limits) else {
+            anomaly(.invalidStartLine, time, &events)
+            loseSync(atLineStart: true, time, &events)
+            return
+        }
+        msg.headLength = headLength
+        msg.last = time
+        buffer.removeAll(keepingCapacity: true)
+        leading = 0
+        lineStart = 0
+
+        let rule: HTTP1BodyRule
+        if role == .request {
+            let isConnect = asciiCaseInsensitiveEqual(parsed.first, "CONNECT")
+            rule = parsed.isHTTP09 || isConnect ? .none : HTTP1Parser.bodyRule(&parsed, request: true)
+            if isConnect || parsed.hasUpgrade { msg.then = .undecided }
+            for a in parsed.anomalies { anomaly(a, time, &events) }
+            events.append(.requestHead(HTTP1RequestHead(
+                method: parsed.first, target: parsed.second, version: parsed.third,
+                headers: parsed.headers, headLength: headLength, start: msg.start)))
+        } else {
+            let status = parsed.status
+            let interim = status >= 100 && status < 200 && status != 101
+            let request = expected.first ?? Expectation(isHead: false, isConnect: false, http09: false)
+            if !interim, !expected.isEmpty { expected.removeFirst() }
+            if status == 101 || (request.isConnect && status >= 200 && status < 300) {
+                rule = .none
+                msg.then = .tunnel
+            } else if interim || status == 204 || status == 304 || request.isHead {
+                rule = .none
+            } else {
+                rule = HTTP1Parser.bodyRule(&parsed, request: false)
+            }
+            for a in parsed.anomalies { anomaly(a, time, &events) }
+            events.append(.responseHead(HTTP1ResponseHead(
+                version: parsed.first, status: status, reason: parsed.third,
+                headers: parsed.headers, headLength: headLength, start: msg.start)))
+        }
+        startBody(rule, &events)
+    }
+
+    private mutating func startBody(_ rule: HTTP1BodyRule, _ events: inout [HTTP1Event]) {
+        switch rule {
+        case .none: endMessage(complete: true, &events)
+        case .length(let n): state = .fixedBody(remaining: n)
+        case .chunked: state = .chunkLine
+        case .untilClose: state = .untilClose
+        }
+    }
+
+    /// An HTTP/0.9 response: no status line, everything until close is body.
+    private mutating func startSimpleResponse(_ time: Timestamp, _ events: inout [HTTP1Event]) {
+        if !expected.isEmpty { expected.removeFirst() }
+        events.append(.simpleResponse(start: msg.start))
+        let already = Int64(leading + buffer.count)
+        buffer.removeAll(keepingCapacity: true)
+        leading = 0
+        state = .untilClose
+        addBody(already, missing: false, time, &events)
+    }
+
+    // MARK: - Finding a message start
+
+    /// Out of sync: skips to the next line start, then tests whether a message begins there.
+    mutating func consumeLostSync(
+        _ p: UnsafeRawBufferPointer, _ atLineStart: Bool, _ time: Timestamp, _ events: inout [HTTP1Event]
+    ) -> Int {
+        if !atLineStart {
+            guard let lf = p.firstIndex(of: 10) else {
+                emitSkipped(Int64(p.count), missing: false, time, &events)
+                return p.count
+            }
+            emitSkipped(Int64(lf + 1), missing: false, time, &events)
+            state = .lostSync(atLineStart: true)
+            return lf + 1
+        }
+        var j = 0
+        while j < p.count {
+            let b = p[j]
+            j += 1
+            if buffer.isEmpty { msg = Progress(start: time) }
+            buffer.append(b)
+            let verdict = buffer.withUnsafeBytes {
+                role == .request ? HTTP1Parser.requestStart($0, knownMethodsOnly: true) : HTTP1Parser.responseStart($0)
+            }
+            switch verdict {
+            case .yes:
+                state = .head
+                startDecided = true
+                leading = 0
+                lineStart = 0
+                msg.last = time
+                return j
+            case .no:
+                emitSkipped(Int64(buffer.count), missing: false, time, &events)
+                buffer.removeAll(keepingCapacity: true)
+                if b != 10 { state = .lostSync(atLineStart: false) }
+                return j
+            case .needMore:
+                continue
+            }
+        }
+        return j
+    }
+
+    /// After CONNECT or an Upgrade request: another request means HTTP goes on, anything else
+    /// is tunnel data.
+    mutating func consumeUndecided(_ p: UnsafeRawBufferPointer, _ time: Timestamp, _ events: inout [HTTP1Event]) -> Int {
+        var j = 0
+        while j < p.count {
+            if buffer.isEmpty { msg = Progress(start: time) }
+            buffer.append(p[j])
+            j += 1
+            switch buffer.withUnsafeBytes({ HTTP1Parser.requestStart($0, knownMethodsOnly: true) }) {
+            case .yes:
+                state = .head
+                startDecided = true
+                leading = 0
+                lineStart = 0
+                msg.last = time
+                return j
+            case .no:
+                startTunnel(withBuffered: true, time: time, into: &events)
+                return j
+            case .needMore:
+                continue
+            }
+        }
+        return j
+    }
+}

@@ -1,0 +1,270 @@
+import Core
+
+/// Incremental HTTP/1.x message framing for one direction of one connection.
+///
+/// Feed it the direction's reassembled bytes in order, in chunks of any size split anywhere,
+/// and tell it about gaps. It appends `HTTP1Event`s to the caller's array as soon as each is
+/// known. It keeps no body bytes: only the current head, chunk-size line or trailer section is
+/// buffered, at most `limits.maxHeadBytes` bytes.
+///
+/// Framing follows RFC 9112 section 6, leniently: bare LF line ends, obsolete line folding,
+/// header names in any case, lower-case methods and versions (`http/1.1`, which tshark does not
+/// recognise) are all accepted and reported as anomalies. Within a stream, any token is accepted
+/// as a method; detection and resynchronisation only accept known methods.
+///
+/// A response parser must know the method of the request each response answers (HEAD and
+/// CONNECT change the framing): call `expectResponse(toMethod:http09:)` once per request, in
+/// order. With no request waiting, a response is framed as if it answered a GET.
+///
+/// After a gap inside a head or chunk framing, the parser reports the loss and scans for the
+/// next line that begins like a message (a known method and a space, or `HTTP/` and a digit).
+public struct HTTP1Parser: Sendable {
+    public enum Role: Hashable, Sendable {
+        case request
+        case response
+    }
+
+    enum State: Hashable, Sendable {
+        /// Collecting a head into `buffer`; an empty buffer means between messages.
+        case head
+        case fixedBody(remaining: Int64)
+        case chunkLine
+        case chunkData(remaining: Int64)
+        case chunkDataEnd(sawCR: Bool)
+        case trailers
+        case untilClose
+        /// After a CONNECT or Upgrade request: the next bytes say whether HTTP goes on.
+        case undecided
+        case tunnel
+        case lostSync(atLineStart: Bool)
+    }
+
+    struct Progress: Hashable, Sendable {
+        var start = Timestamp.zero
+        var last = Timestamp.zero
+        var headLength = 0
+        var body: Int64 = 0
+        var wire: Int64 = 0
+        var missing: Int64 = 0
+        var then = State.head
+    }
+
+    struct Expectation: Hashable, Sendable {
+        var isHead: Bool
+        var isConnect: Bool
+        var http09: Bool
+    }
+
+    public let role: Role
+    public let limits: HTTP1Limits
+    public private(set) var statistics = HTTP1ParserStatistics()
+
+    var state = State.head
+    var buffer: [UInt8] = []
+    var lineStart = 0
+    var leading = 0
+    var startDecided = false
+    var trailerLines = 0
+    var msg = Progress()
+    var expected: [Expectation] = []
+
+    public init(role: Role, limits: HTTP1Limits = HTTP1Limits()) {
+        self.role = role
+        self.limits = limits
+    }
+
+    /// True once the connection switched protocols: everything after is counted as tunnel bytes.
+    public var isTunnel: Bool { state == .tunnel }
+
+    /// Response role: records the method of the next request still to be answered. Requests
+    /// beyond `limits.maxPendingRequests` push out the oldest. `http09`: the request had no
+    /// version, so its response has no status line and lasts until the connection closes.
+    public mutating func expectResponse(toMethod method: String, http09: Bool = false) {
+        if expected.count >= limits.maxPendingRequests { expected.removeFirst() }
+        expected.append(Expectation(
+            isHead: asciiCaseInsensitiveEqual(method, "HEAD"),
+            isConnect: asciiCaseInsensitiveEqual(method, "CONNECT"),
+            http09: http09))
+    }
+
+    /// Stops HTTP parsing because the other direction switched protocols (101, or a 2xx to
+    /// CONNECT). Takes effect between messages; a message in progress is left to finish.
+    public mutating func enterTunnel(time: Timestamp, into events: inout [HTTP1Event]) {
+        switch state {
+        case .undecided:
+            startTunnel(withBuffered: true, time: time, into: &events)
+        case .head where buffer.isEmpty:
+            leading = 0
+            startTunnel(withBuffered: false, time: time, into: &events)
+        default:
+            break
+        }
+    }
+
+    // MARK: - Input
+
+    /// Parses the next in-order bytes of this direction. The bytes are borrowed for the call only;
+    /// at most a head's worth is copied. Cost: linear in the bytes of heads and chunk lines,
+    /// constant per chunk for body bytes.
+    public mutating func feed(_ bytes: UnsafeRawBufferPointer, time: Timestamp, into events: inout [HTTP1Event]) {
+        var i = 0
+        while i < bytes.count {
+            let rest = UnsafeRawBufferPointer(rebasing: bytes[i...])
+            switch state {
+            case .head: i += consumeHead(rest, time, &events)
+            case .fixedBody(let remaining): i += consumeFixed(rest, remaining, time, &events)
+            case .chunkLine: i += consumeChunkLine(rest, time, &events)
+            case .chunkData(let remaining): i += consumeChunkData(rest, remaining, time, &events)
+            case .chunkDataEnd(let sawCR): i += consumeChunkDataEnd(rest, sawCR, time, &events)
+            case .trailers: i += consumeTrailers(rest, time, &events)
+            case .untilClose:
+                addBody(Int64(rest.count), missing: false, time, &events)
+                i = bytes.count
+            case .undecided: i += consumeUndecided(rest, time, &events)
+            case .tunnel:
+                statistics.tunnelBytes += Int64(rest.count)
+                events.append(.tunnel(count: Int64(rest.count), missing: false, time: time))
+                i = bytes.count
+            case .lostSync(let atLineStart): i += consumeLostSync(rest, atLineStart, time, &events)
+            }
+        }
+    }
+
+    /// Accounts for `gapBytes` bytes of this direction that were never captured. Inside a
+    /// Content-Length or close-delimited body they count as missing body bytes and framing goes
+    /// on; inside a head or chunk framing the message ends incomplete and the parser resynchronises.
+    public mutating func skip(gapBytes: Int64, time: Timestamp, into events: inout [HTTP1Event]) {
+        guard gapBytes > 0 else { return }
+        statistics.missingBytes += gapBytes
+        var left = gapBytes
+        while left > 0 {
+            switch state {
+            case .head:
+                anomaly(buffer.isEmpty && leading == 0 ? .gapBetweenMessages : .gapInHead, time, &events)
+                loseSync(atLineStart: true, time, &events)
+                emitSkipped(left, missing: true, time, &events)
+                left = 0
+            case .fixedBody(let remaining):
+                let n = min(left, remaining)
+                addBody(n, missing: true, time, &events)
+                left -= n
+                if remaining - n > 0 {
+                    state = .fixedBody(remaining: remaining - n)
+                } else {
+                    endMessage(complete: true, &events)
+                }
+            case .chunkData(let remaining) where left <= remaining:
+                addBody(left, missing: true, time, &events)
+                state = left == remaining ? .chunkDataEnd(sawCR: false) : .chunkData(remaining: remaining - left)
+                left = 0
+            case .chunkData, .chunkLine, .chunkDataEnd, .trailers:
+                msg.missing += left
+                msg.wire += left
+                msg.last = time
+                anomaly(.gapInChunkFraming, time, &events)
+                endMessage(complete: false, &events)
+                loseSync(atLineStart: true, time, &events)
+                left = 0
+            case .untilClose:
+                addBody(left, missing: true, time, &events)
+                left = 0
+            case .undecided:
+                startTunnel(withBuffered: true, time: time, into: &events)
+            case .tunnel:
+                statistics.tunnelBytes += left
+                events.append(.tunnel(count: left, missing: true, time: time))
+                left = 0
+            case .lostSync:
+                loseSync(atLineStart: true, time, &events)
+                emitSkipped(left, missing: true, time, &events)
+                left = 0
+            }
+        }
+    }
+
+    /// The direction ended (FIN, RST, or end of capture). Ends a close-delimited body; a message
+    /// cut short is reported and ended incomplete. The parser is ready for nothing more after it.
+    public mutating func finish(time: Timestamp, into events: inout [HTTP1Event]) {
+        switch state {
+        case .head:
+            if !buffer.isEmpty {
+                anomaly(.headCutShort, time, &events)
+                loseSync(atLineStart: true, time, &events)
+            }
+        case .fixedBody, .chunkLine, .chunkData, .chunkDataEnd, .trailers:
+            anomaly(.bodyCutShort, time, &events)
+            msg.then = .head
+            endMessage(complete: false, &events)
+        case .untilClose:
+            msg.then = .head
+            endMessage(complete: true, &events)
+        case .undecided:
+            if !buffer.isEmpty { startTunnel(withBuffered: true, time: time, into: &events) }
+        case .tunnel:
+            break
+        case .lostSync:
+            loseSync(atLineStart: true, time, &events)
+        }
+        buffer.removeAll()
+        leading = 0
+        if state != .tunnel { state = .head }
+    }
+
+    // MARK: - Shared steps
+
+    mutating func anomaly(_ a: HTTP1Anomaly, _ time: Timestamp, _ events: inout [HTTP1Event]) {
+        statistics.anomalies += 1
+        events.append(.anomaly(a, time: time))
+    }
+
+    mutating func emitSkipped(_ count: Int64, missing: Bool, _ time: Timestamp, _ events: inout [HTTP1Event]) {
+        guard count > 0 else { return }
+        if !missing { statistics.skippedBytes += count }
+        events.append(.skipped(count: count, missing: missing, time: time))
+    }
+
+    /// Drops what is buffered (reported as skipped) and scans for the next message start.
+    mutating func loseSync(atLineStart: Bool, _ time: Timestamp, _ events: inout [HTTP1Event]) {
+        emitSkipped(Int64(buffer.count + leading), missing: false, time, &events)
+        buffer.removeAll(keepingCapacity: true)
+        leading = 0
+        state = .lostSync(atLineStart: atLineStart)
+    }
+
+    mutating func addBody(_ n: Int64, missing: Bool, _ time: Timestamp, _ events: inout [HTTP1Event]) {
+        guard n > 0 else { return }
+        msg.body += n
+        msg.wire += n
+        if missing { msg.missing += n }
+        msg.last = time
+        events.append(.body(count: n, missing: missing, time: time))
+    }
+
+    mutating func endMessage(complete: Bool, _ events: inout [HTTP1Event]) {
+        statistics.messages += 1
+        events.append(.messageEnd(HTTP1MessageEnd(
+            headLength: msg.headLength, bodyLength: msg.body, bodyWireLength: msg.wire,
+            missingBytes: msg.missing, complete: complete, end: msg.last)))
+        buffer.removeAll(keepingCapacity: true)
+        leading = 0
+        lineStart = 0
+        let next = msg.then
+        let end = msg.last
+        msg = Progress()
+        if next == .tunnel {
+            startTunnel(withBuffered: false, time: end, into: &events)
+        } else {
+            state = next
+        }
+    }
+
+    mutating func startTunnel(withBuffered: Bool, time: Timestamp, into events: inout [HTTP1Event]) {
+        state = .tunnel
+        events.append(.tunnelStart(time: time))
+        if withBuffered, !buffer.isEmpty {
+            statistics.tunnelBytes += Int64(buffer.count)
+            events.append(.tunnel(count: Int64(buffer.count), missing: false, time: time))
+        }
+        buffer.removeAll()
+    }
+}

@@ -1,0 +1,172 @@
+import Core
+import Records
+
+/// Both directions of one TLS connection: builds the `TLSSummary`, the per-hello rows and the
+/// application-data exchanges.
+///
+/// Feed each direction's in-order bytes with `feed(_:direction:time:into:)` (`.up` = client to
+/// server) in the order they were captured; chunks are borrowed for the call only.
+///
+/// Exchanges: an exchange is a client burst of application-data records followed by the server's
+/// burst. It ends when the client sends application data again after the server has answered, and is
+/// appended to the caller's array at that moment; `finish` flushes the last one. Server data with no
+/// exchange open starts one with no request bytes. Byte counts are whole records, headers included.
+/// Gap bytes seen while an exchange is open are added to its `missingBytes`.
+///
+/// TLS 1.3 (and drafts): the encrypted handshake travels in application_data records. Without keys,
+/// the rule is: once the ServerHello chose 1.3, server records before the client's first
+/// application_data record are the server's handshake flight, and that first client record is its
+/// Finished; neither counts as exchange data. A client certificate (several client records) or 0-RTT
+/// data breaks this rule; the extra records then count as data.
+public struct TLSConversation: Sendable {
+    public private(set) var client: TLSStreamParser
+    public private(set) var server: TLSStreamParser
+    public private(set) var summary = TLSSummary()
+    /// ClientHello/ServerHello rows in stream order (the order they were completed).
+    public private(set) var hellos: [TLSHelloRow] = []
+    /// The first `maxKeptAnomalies` anomalies; `anomalyCount` counts all.
+    public private(set) var anomalies: [TLSDirectedAnomaly] = []
+    public private(set) var anomalyCount = 0
+    /// Heartbeat records each way (clear or encrypted); a burst of them is worth a look.
+    public private(set) var heartbeatRecordsUp = 0
+    public private(set) var heartbeatRecordsDown = 0
+    /// Application-data records treated as TLS 1.3 handshake by the rule above.
+    public private(set) var handshakeRecordsInApplicationData = 0
+    /// Exchanges handed out so far.
+    public private(set) var exchangeCount = 0
+
+    public static let maxKeptAnomalies = 64
+
+    private var scratch: [TLSEvent] = []
+    private var current: Exchange?
+    private var pendingMissing: Int64 = 0
+    private var clientFinishedSeen = false
+
+    public init(limits: TLSLimits = TLSLimits(), midstream: Bool = false) {
+        client = TLSStreamParser(limits: limits, midstream: midstream)
+        server = TLSStreamParser(limits: limits, midstream: midstream)
+    }
+
+    /// True when either direction's first bytes were not TLS.
+    public var isNotTLS: Bool { client.stopReason == .notTLS || server.stopReason == .notTLS }
+
+    // MARK: - Input
+
+    /// Parses `bytes` of one direction; completed exchanges are appended to `exchanges`.
+    public mutating func feed(_ bytes: UnsafeRawBufferPointer, direction: Direction, time: Timestamp,
+                              into exchanges: inout [Exchange]) {
+        scratch.removeAll(keepingCapacity: true)
+        switch direction {
+        case .up: client.feed(bytes, time: time, into: &scratch)
+        case .down: server.feed(bytes, time: time, into: &scratch)
+        }
+        handleScratch(direction: direction, into: &exchanges)
+    }
+
+    /// Accounts for `gapBytes` missing bytes in one direction.
+    public mutating func skip(gapBytes: Int, direction: Direction, time: Timestamp, into exchanges: inout [Exchange]) {
+        guard gapBytes > 0 else { return }
+        scratch.removeAll(keepingCapacity: true)
+        switch direction {
+        case .up: client.skip(gapBytes: gapBytes, time: time, into: &scratch)
+        case .down: server.skip(gapBytes: gapBytes, time: time, into: &scratch)
+        }
+        if current != nil {
+            current?.missingBytes += Int64(gapBytes)
+        } else {
+            pendingMissing += Int64(gapBytes)
+        }
+        handleScratch(direction: direction, into: &exchanges)
+    }
+
+    /// Ends both directions and hands out the last exchange, if any.
+    public mutating func finish(time: Timestamp, into exchanges: inout [Exchange]) {
+        for direction in Direction.allCases {
+            scratch.removeAll(keepingCapacity: true)
+            switch direction {
+            case .up: client.finish(time: time, into: &scratch)
+            case .down: server.finish(time: time, into: &scratch)
+            }
+            handleScratch(direction: direction, into: &exchanges)
+        }
+        closeExchange(into: &exchanges)
+    }
+
+    // MARK: - Events
+
+    private mutating func handleScratch(direction: Direction, into exchanges: inout [Exchange]) {
+        for event in scratch { handle(event, direction: direction, into: &exchanges) }
+    }
+
+    private mutating func handle(_ event: TLSEvent, direction: Direction, into exchanges: inout [Exchange]) {
+        switch event {
+        case .clientHello(let hello, let time), .sslv2ClientHello(let hello, let time):
+            hellos.append(TLSHelloRow(client: hello, direction: direction, time: time))
+            summary.clientVersion = hello.highestVersion
+            if summary.serverName == nil { summary.serverName = hello.serverName }
+            if hello.isSSLv2 && hellos.count == 1 { summary.sslv2 = true }
+        case .serverHello(let hello, let time), .sslv2ServerHello(let hello, let time):
+            hellos.append(TLSHelloRow(server: hello, direction: direction, time: time))
+            summary.negotiatedVersion = hello.negotiatedVersion
+            summary.cipherSuite = hello.cipherSuite
+            if hello.isSSLv2 { summary.sslv2 = true }
+        case .certificate(let certificate, _, _):
+            if direction == .down && summary.certificate == nil { summary.certificate = certificate }
+        case .alert(let level, let description, let time):
+            summary.alerts.append(TLSAlert(level: level, description: description, direction: direction, time: time))
+        case .applicationData(let length, let start, let end):
+            applicationData(length: length, direction: direction, start: start, end: end, into: &exchanges)
+        case .heartbeat:
+            if direction == .up { heartbeatRecordsUp += 1 } else { heartbeatRecordsDown += 1 }
+        case .anomaly(let anomaly, let time):
+            anomalyCount += 1
+            if anomalies.count < TLSConversation.maxKeptAnomalies {
+                anomalies.append(TLSDirectedAnomaly(direction: direction, anomaly: anomaly, time: time))
+            }
+        case .encryptedAlert, .changeCipherSpec, .encryptedHandshake, .notTLS:
+            break
+        }
+    }
+
+    private var inTLS13Handshake: Bool {
+        guard let v = summary.negotiatedVersion, TLSVersion.isTLS13Family(v) else { return false }
+        return !clientFinishedSeen
+    }
+
+    private mutating func applicationData(length: Int, direction: Direction, start: Timestamp, end: Timestamp,
+                                          into exchanges: inout [Exchange]) {
+        if inTLS13Handshake {
+            handshakeRecordsInApplicationData += 1
+            if direction == .up { clientFinishedSeen = true }
+            return
+        }
+        switch direction {
+        case .up:
+            if let open = current, open.recordsDown > 0 { closeExchange(into: &exchanges) }
+            openExchange(start: start)
+            current?.bytesUp += Int64(length)
+            current?.recordsUp += 1
+        case .down:
+            openExchange(start: start)
+            if current?.responseStart == nil { current?.responseStart = start }
+            current?.bytesDown += Int64(length)
+            current?.recordsDown += 1
+        }
+        if let e = current, e.end < end { current?.end = end }
+    }
+
+    private mutating func openExchange(start: Timestamp) {
+        guard current == nil else { return }
+        var e = Exchange(index: exchangeCount, kind: .tls, start: start, end: start)
+        e.missingBytes = pendingMissing
+        pendingMissing = 0
+        current = e
+    }
+
+    private mutating func closeExchange(into exchanges: inout [Exchange]) {
+        guard let e = current else { return }
+        exchanges.append(e)
+        exchangeCount += 1
+        current = nil
+    }
+}

@@ -1,0 +1,141 @@
+import Core
+import Records
+
+// Handshake message reassembly and resynchronisation for `TLSStreamParser`.
+extension TLSStreamParser {
+    // MARK: - Handshake messages
+
+    /// Adds clear-text handshake bytes; completes and reports messages as they fill.
+    ///
+    /// A message header whose length exceeds `limits.maxHandshakeMessage` is reported and its body
+    /// skipped without buffering.
+    mutating func appendHandshake(_ bytes: UnsafeRawBufferPointer, time: Timestamp, into events: inout [TLSEvent]) {
+        var i = 0
+        while i < bytes.count {
+            if handshakeSkip > 0 {
+                let k = min(handshakeSkip, bytes.count - i)
+                handshakeSkip -= k
+                i += k
+                continue
+            }
+            if handshake.count < 4 {
+                let k = min(4 - handshake.count, bytes.count - i)
+                handshake.append(contentsOf: UnsafeRawBufferPointer(rebasing: bytes[i..<(i + k)]))
+                i += k
+                if handshake.count < 4 { break }
+                let length = pendingMessageLength
+                if length > limits.maxHandshakeMessage {
+                    events.append(.anomaly(.handshakeMessageTooLarge(type: handshake[0], length: length), time: time))
+                    handshakeSkip = length
+                    handshake.removeAll(keepingCapacity: true)
+                    continue
+                }
+            }
+            let need = 4 + pendingMessageLength - handshake.count
+            let k = min(need, bytes.count - i)
+            handshake.append(contentsOf: UnsafeRawBufferPointer(rebasing: bytes[i..<(i + k)]))
+            i += k
+            if k == need {
+                handshakeMessage(time: time, into: &events)
+                handshake.removeAll(keepingCapacity: true)
+            }
+        }
+        // A message with an empty body completes as soon as its header does.
+        if handshake.count == 4 && pendingMessageLength == 0 {
+            handshakeMessage(time: time, into: &events)
+            handshake.removeAll(keepingCapacity: true)
+        }
+    }
+
+    private var pendingMessageLength: Int {
+        Int(handshake[1]) << 16 | Int(handshake[2]) << 8 | Int(handshake[3])
+    }
+
+    private mutating func handshakeMessage(time: Timestamp, into events: inout [TLSEvent]) {
+        let type = handshake[0]
+        let event: TLSEvent? = handshake.withUnsafeBytes { raw in
+            let body = UnsafeRawBufferPointer(rebasing: raw[4...])
+            switch type {
+            case 1:
+                return TLSHelloParsing.clientHello(body).map { .clientHello($0, time: time) }
+                    ?? .anomaly(.malformedHandshake(type: type), time: time)
+            case 2:
+                return TLSHelloParsing.serverHello(body).map { .serverHello($0, time: time) }
+                    ?? .anomaly(.malformedHandshake(type: type), time: time)
+            case 11:
+                guard let list = TLSHelloParsing.certificateList(body) else {
+                    return .anomaly(.malformedHandshake(type: type), time: time)
+                }
+                let summary = list.leaf.flatMap { X509.summary(der: $0) }
+                return .certificate(summary, chainLength: list.count, time: time)
+            default:
+                return nil
+            }
+        }
+        guard let event else { return }
+        events.append(event)
+        if case .certificate(let summary, let count, _) = event, summary == nil, count > 0 {
+            events.append(.anomaly(.malformedCertificate, time: time))
+        }
+    }
+
+    /// Drops a handshake message a gap cut into and stops clear-text handshake parsing in this direction.
+    mutating func loseHandshake(time: Timestamp, into events: inout [TLSEvent]) {
+        events.append(.anomaly(.handshakeLostInGap, time: time))
+        handshake.removeAll()
+        handshakeSkip = 0
+        handshakeAbandoned = true
+    }
+
+    // MARK: - Resynchronisation
+
+    mutating func startResync() {
+        if sslv2Mode {
+            stop(.resyncFailed)
+            return
+        }
+        phase = .resync
+        header.removeAll(keepingCapacity: true)
+        recordBody.removeAll(keepingCapacity: true)
+        currentIsSSLv2 = false
+        recordBroken = false
+        headerNeed = 5
+        resyncSkipped = 0
+        resyncScanned = 0
+    }
+
+    /// After a bad header: scan on from the header's second byte.
+    mutating func resyncFromWindow(time: Timestamp, into events: inout [TLSEvent]) {
+        let window = header
+        startResync()
+        guard phase == .resync else { return }
+        ignoredBytes += 1
+        resyncSkipped += 1
+        for b in window.dropFirst() {
+            header.append(b)
+            resyncStep(time: time, into: &events)
+            guard phase == .resync else { return }
+        }
+    }
+
+    /// Checks the 5-byte window; accepts it as a record header or slides on by one byte.
+    mutating func resyncStep(time: Timestamp, into events: inout [TLSEvent]) {
+        guard header.count == 5 else { return }
+        let type = header[0]
+        let version = UInt16(header[1]) << 8 | UInt16(header[2])
+        let length = Int(header[3]) << 8 | Int(header[4])
+        let versionOK = lastVersion.map { $0 == version } ?? (header[1] == 3 && header[2] <= 4)
+        if (20...23).contains(type), versionOK, length > 0, length <= limits.maxRecordLength {
+            if resyncSkipped > 0 {
+                events.append(.anomaly(.resynchronized(skippedBytes: resyncSkipped), time: time))
+            }
+            beginRecord(type: type, version: version, length: length, time: time, into: &events)
+            return
+        }
+        header.removeFirst()
+        ignoredBytes += 1
+        resyncSkipped += 1
+        resyncScanned += 1
+        if resyncScanned > limits.maxResyncScan { stop(.resyncFailed) }
+    }
+}

@@ -1,0 +1,210 @@
+import Core
+import Records
+
+/// Incremental TLS record-layer parser for ONE direction of a reassembled TCP stream, without decryption.
+///
+/// Feed in-order bytes with `feed(_:time:into:)`, holes with `skip(gapBytes:time:into:)`, and call
+/// `finish(time:into:)` once at the end. Chunks may split records, headers and handshake messages
+/// anywhere; the chunk bytes are borrowed only for the call (what the parser keeps it copies).
+///
+/// What it does:
+/// - frames records (content types 20-24, version 3.x, length <= `TLSLimits.maxRecordLength`);
+/// - reassembles clear-text handshake messages across records and chunks (up to
+///   `TLSLimits.maxHandshakeMessage`) and reports ClientHello, ServerHello (HelloRetryRequest
+///   recognised) and the leaf of a TLS 1.2-or-earlier Certificate;
+/// - reports clear-text alerts, ChangeCipherSpec, encrypted handshake/alert records, application data
+///   and heartbeat record sizes;
+/// - recognises SSLv2-format hellos in the first record of a stream.
+///
+/// Stream start: if the first bytes are neither a TLS record header nor an SSLv2 hello, the parser
+/// emits `notTLS` and stops (all later bytes are counted in `ignoredBytes`). A first record longer than
+/// the limit stops it too (`oversizeRecord`).
+///
+/// Gaps: a gap that ends inside the current record keeps framing (the record's length says where the
+/// next header is); a handshake message the gap hit is dropped, and clear-text handshake parsing in
+/// this direction ends (`handshakeLostInGap`). A gap that runs past the record's end loses framing
+/// (`framingLostInGap`): the parser then scans for a plausible record header (known content type, the
+/// same version as the last record, length within the limit) and reports `resynchronized` with the
+/// bytes skipped; a later bad header starts a new scan (so a false match costs one bogus record). Scanning more
+/// than `TLSLimits.maxResyncScan` bytes without a match stops the parser (`resyncFailed`). An invalid
+/// or oversize header after the first record is reported and also leads to a scan.
+///
+/// Cost: O(1) work per byte outside handshakes; per-byte scanning only while resynchronising. Memory is
+/// one handshake message (bounded by the limit) plus a few small buffers.
+public struct TLSStreamParser: Sendable {
+    public let limits: TLSLimits
+    /// Set once the parser has stopped; later bytes are ignored.
+    public internal(set) var stopReason: TLSStopReason?
+    /// Stream bytes seen so far, gaps included.
+    public internal(set) var streamOffset: Int64 = 0
+    /// Bytes that arrived after a stop, or were skipped while resynchronising (gaps not included).
+    public internal(set) var ignoredBytes: Int64 = 0
+    /// Complete records framed (TLS and SSLv2 format).
+    public internal(set) var recordCount = 0
+    /// This direction sent ChangeCipherSpec: later handshake and alert records are encrypted.
+    public internal(set) var encrypted = false
+    /// The stream began with an SSLv2-format record.
+    public internal(set) var startedWithSSLv2 = false
+
+    enum Phase: Sendable {
+        case header
+        case body
+        case resync
+        case stopped
+    }
+
+    var phase: Phase = .header
+    /// Header bytes gathered so far (also the sliding window while resynchronising).
+    var header: [UInt8] = []
+    var headerNeed = 5
+    var recordStart = Timestamp.zero
+    var recordType: UInt8 = 0
+    var recordVersion: UInt16 = 0
+    var recordLength = 0
+    var bodyLeft = 0
+    /// Body bytes kept for alerts and SSLv2 hellos (bounded by the record length limit).
+    var recordBody: [UInt8] = []
+    var recordBroken = false
+    var currentIsSSLv2 = false
+    /// The stream is in SSLv2 format after an SSL 2.0 hello: records are framed and ignored.
+    var sslv2Mode = false
+    var lastVersion: UInt16?
+    var handshake: [UInt8] = []
+    var handshakeSkip = 0
+    var handshakeAbandoned = false
+    var resyncSkipped: Int64 = 0
+    var resyncScanned: Int64 = 0
+    var sawRecord = false
+
+    /// - Parameter midstream: the capture joined the connection after it started; begin by scanning for
+    ///   a record header instead of expecting one at offset 0.
+    public init(limits: TLSLimits = TLSLimits(), midstream: Bool = false) {
+        self.limits = limits
+        header.reserveCapacity(5)
+        if midstream { phase = .resync }
+    }
+
+    /// True while a record or handshake message is partly received.
+    public var hasPendingBytes: Bool {
+        (phase == .header && !header.isEmpty) || phase == .body || !handshake.isEmpty || handshakeSkip > 0
+    }
+
+    // MARK: - Input
+
+    /// Parses the next in-order bytes of this direction. `chunk` is borrowed for the call only.
+    public mutating func feed(_ chunk: UnsafeRawBufferPointer, time: Timestamp, into events: inout [TLSEvent]) {
+        var i = 0
+        while i < chunk.count {
+            switch phase {
+            case .stopped:
+                ignoredBytes += Int64(chunk.count - i)
+                i = chunk.count
+            case .header:
+                if header.isEmpty { recordStart = time }
+                let take = min(headerNeed - header.count, chunk.count - i)
+                header.append(contentsOf: UnsafeRawBufferPointer(rebasing: chunk[i..<(i + take)]))
+                i += take
+                if header.count == headerNeed { headerComplete(time: time, into: &events) }
+            case .body:
+                let take = min(bodyLeft, chunk.count - i)
+                consumeBody(UnsafeRawBufferPointer(rebasing: chunk[i..<(i + take)]), time: time, into: &events)
+                bodyLeft -= take
+                i += take
+                if bodyLeft == 0 { endRecord(time: time, into: &events) }
+            case .resync:
+                if header.isEmpty { recordStart = time }
+                header.append(chunk[i])
+                i += 1
+                resyncStep(time: time, into: &events)
+            }
+        }
+        streamOffset += Int64(chunk.count)
+    }
+
+    /// Accounts for `gapBytes` stream bytes that were never captured.
+    public mutating func skip(gapBytes: Int, time: Timestamp, into events: inout [TLSEvent]) {
+        guard gapBytes > 0 else { return }
+        defer { streamOffset += Int64(gapBytes) }
+        switch phase {
+        case .stopped:
+            return
+        case .resync:
+            header.removeAll(keepingCapacity: true)
+            resyncSkipped += Int64(gapBytes)
+        case .body where gapBytes <= bodyLeft:
+            if recordType == TLSContentType.handshake.rawValue && !encrypted && !currentIsSSLv2 {
+                loseHandshake(time: time, into: &events)
+            }
+            recordBroken = true
+            bodyLeft -= gapBytes
+            if bodyLeft == 0 { endRecord(time: time, into: &events) }
+        case .header, .body:
+            if !handshake.isEmpty || handshakeSkip > 0
+                || (phase == .body && recordType == TLSContentType.handshake.rawValue && !encrypted) {
+                loseHandshake(time: time, into: &events)
+            }
+            events.append(.anomaly(.framingLostInGap(bytes: Int64(gapBytes)), time: time))
+            startResync()
+            resyncSkipped += Int64(gapBytes)
+        }
+    }
+
+    /// Ends the stream: reports a record or handshake message left incomplete.
+    public mutating func finish(time: Timestamp, into events: inout [TLSEvent]) {
+        var pending = 0
+        switch phase {
+        case .header: pending = header.count
+        case .body: pending = recordLength - bodyLeft + headerNeed
+        case .resync, .stopped: pending = 0
+        }
+        if phase != .body { pending += handshake.count }  // in .body the record count includes it
+        if pending > 0 || handshakeSkip > 0 {
+            events.append(.anomaly(.truncatedAtEnd(pendingBytes: pending), time: time))
+        }
+        if phase == .resync { ignoredBytes += Int64(header.count) }
+        header.removeAll()
+        handshake.removeAll()
+        handshakeSkip = 0
+        phase = .stopped
+    }
+
+    // MARK: - Recognition
+
+    /// True when `prefix` (the first bytes of a stream) starts like a TLS record or an SSLv2 hello.
+    ///
+    /// Needs at least 3 bytes; checks as many of the first 5 (TLS: type 20-24, version 3.0-3.4,
+    /// length within the default limit; SSLv2: CLIENT-HELLO or SERVER-HELLO with a plausible version).
+    public static func looksLikeTLS(_ prefix: UnsafeRawBufferPointer) -> Bool {
+        guard prefix.count >= 3 else { return false }
+        let b0 = prefix[0], b1 = prefix[1], b2 = prefix[2]
+        if (20...24).contains(b0) {
+            guard b1 == 3, b2 <= 4 else { return false }
+            guard prefix.count >= 5 else { return true }
+            let length = Int(prefix[3]) << 8 | Int(prefix[4])
+            return length <= TLSLimits().maxRecordLength
+        }
+        return sslv2Kind(prefix) != nil
+    }
+
+    /// 1 for an SSLv2 CLIENT-HELLO, 4 for a SERVER-HELLO, when `prefix` starts like one.
+    static func sslv2Kind(_ p: UnsafeRawBufferPointer) -> UInt8? {
+        guard p.count >= 3, p[0] & 0x80 != 0 else { return nil }
+        let length = Int(p[0] & 0x7f) << 8 | Int(p[1])
+        switch p[2] {
+        case 1:
+            // CLIENT-HELLO: version 0x0002 or 3.x follows; fixed part is 9 bytes.
+            guard length >= 9 else { return nil }
+            if p.count >= 5 {
+                guard (p[3] == 0 && p[4] == 2) || (p[3] == 3 && p[4] <= 4) else { return nil }
+            }
+            return 1
+        case 4:
+            // SERVER-HELLO: session-id-hit (0/1), certificate type, version 0x0002; fixed part 11 bytes.
+            guard length >= 11 else { return nil }
+            if p.count >= 4, p[3] > 1 { return nil }
+            return 4
+        default:
+            return nil
+        }
+    }
+}

@@ -1,0 +1,60 @@
+/// The last few delivered bytes of one direction, kept so that a retransmission can be
+/// compared with the first copy.
+///
+/// A ring of fixed capacity, allocated on the first append (a direction that never
+/// carries data costs nothing). Append is O(n) in the appended bytes with no allocation.
+struct ByteHistory {
+    private var ring: [UInt8] = []
+    private let capacity: Int
+    /// Valid bytes, ending at the stream offset the owner passes as `end`.
+    private var filled = 0
+    /// Ring index where the next byte goes.
+    private var write = 0
+
+    init(capacity: Int) {
+        self.capacity = max(0, capacity)
+    }
+
+    /// Forgets everything (after a gap the offsets no longer line up with the ring).
+    mutating func reset() {
+        filled = 0
+        write = 0
+    }
+
+    /// Adds delivered bytes; only the last `capacity` are kept.
+    mutating func append(_ data: UnsafeRawBufferPointer) {
+        guard capacity > 0, !data.isEmpty else { return }
+        if ring.isEmpty { ring = [UInt8](repeating: 0, count: capacity) }
+        let source = data.count > capacity
+            ? UnsafeRawBufferPointer(rebasing: data[(data.count - capacity)...]) : data
+        let cap = capacity
+        var at = write
+        ring.withUnsafeMutableBytes { dst in
+            var copied = 0
+            while copied < source.count {
+                let n = min(source.count - copied, cap - at)
+                dst[at..<(at + n)].copyBytes(from: source[copied..<(copied + n)])
+                copied += n
+                at = (at + n) % cap
+            }
+        }
+        write = at
+        filled = min(capacity, filled + source.count)
+    }
+
+    /// Counts bytes of `data`, placed at stream offset `offset`, that differ from the kept
+    /// copy. The kept stream ends at `end` (exclusive); bytes older than the ring are not
+    /// compared. `offset + data.count` must not exceed `end`.
+    func differences(at offset: Int64, _ data: UnsafeRawBufferPointer, end: Int64) -> Int {
+        let oldest = end - Int64(filled)
+        var differing = 0
+        for k in 0..<data.count {
+            let streamOffset = offset + Int64(k)
+            guard streamOffset >= oldest, streamOffset < end else { continue }
+            var index = write - Int(end - streamOffset)
+            if index < 0 { index += capacity }
+            if ring[index] != data[k] { differing += 1 }
+        }
+        return differing
+    }
+}

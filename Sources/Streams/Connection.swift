@@ -1,0 +1,155 @@
+import Core
+import Records
+
+/// Why a connection left the table.
+enum ConnectionEnd {
+    /// FIN both ways or a RST, after the linger.
+    case closed
+    /// No packet for `StreamLimits.idleTimeout`.
+    case idle
+    /// Pushed out to respect `StreamLimits.maxConnections`.
+    case evicted
+    /// A new SYN on the same 4-tuple started a new connection.
+    case reused
+    /// End of input.
+    case finished
+}
+
+/// One tracked connection: counters, control flags, and a reassembler per direction.
+final class Connection {
+    let id: UInt64
+    let key: FlowKey
+    let client: Endpoint
+    let server: Endpoint
+    let start: Timestamp
+    var last: Timestamp
+    var synTime: Timestamp?
+    var synAckTime: Timestamp?
+    var closeTime: Timestamp?
+    /// When the connection became closed (FIN both ways, or RST); the linger runs from here.
+    var closedAt: Timestamp?
+    var packets = (up: 0, down: 0)
+    var bytes = (up: Int64(0), down: Int64(0))
+    var state: ConnectionState = []
+    var synCount = 0
+    /// The client's initial sequence number, from its SYN.
+    var clientISN: UInt32?
+    /// The acknowledgement number of the server's SYN-ACK (client ISN + 1).
+    var synAckAcknowledges: UInt32?
+    var up: HalfConnectionReassembler
+    var down: HalfConnectionReassembler
+
+    init(id: UInt64, key: FlowKey, client: Endpoint, server: Endpoint, time: Timestamp, limits: StreamLimits) {
+        self.id = id
+        self.key = key
+        self.client = client
+        self.server = server
+        self.start = time
+        self.last = time
+        up = HalfConnectionReassembler(limits: limits)
+        down = HalfConnectionReassembler(limits: limits)
+    }
+
+    /// Decides the client of a new connection from its first packet: the SYN sender is the
+    /// client; else the SYN-ACK sender is the server; else the lower port is the server
+    /// (which is the well-known port when one side is below 1024); equal ports: the
+    /// destination is the server.
+    static func roles(firstPacket s: TCPSegment) -> (client: Endpoint, server: Endpoint) {
+        if s.flags.contains(.syn) {
+            return s.flags.contains(.ack) ? (s.destination, s.source) : (s.source, s.destination)
+        }
+        if s.source.port < s.destination.port { return (s.destination, s.source) }
+        return (s.source, s.destination)
+    }
+
+    func direction(of s: TCPSegment) -> Direction {
+        s.source == client ? .up : .down
+    }
+
+    var isClosed: Bool {
+        state.contains(.rstFromClient) || state.contains(.rstFromServer)
+            || (state.contains(.finFromClient) && state.contains(.finFromServer))
+    }
+
+    var heldCharge: Int { up.heldCharge + down.heldCharge }
+
+    /// Whether a SYN (without ACK) belongs to this connection rather than starting a new one
+    /// on the same 4-tuple: it must come from the client with the ISN already seen, or, when
+    /// no SYN was seen yet, fit the sequence numbers already seen from the client.
+    func acceptsSyn(_ s: TCPSegment) -> Bool {
+        guard !isClosed, s.source == client else { return false }
+        if let isn = clientISN { return s.sequence == isn }
+        let next = s.sequence &+ 1
+        if let acked = synAckAcknowledges { return acked == next }
+        if let base = up.baseSequence { return base == next }
+        return packets.up == 0
+    }
+
+    /// Updates counters and control flags for a segment of this connection (duplicates too).
+    func count(_ s: TCPSegment, direction: Direction) {
+        last = max(last, s.timestamp)
+        let length = Int64(max(0, s.payloadLength))
+        switch direction {
+        case .up:
+            packets.up += 1
+            bytes.up += length
+        case .down:
+            packets.down += 1
+            bytes.down += length
+        }
+    }
+
+    /// Records SYN, SYN-ACK, FIN and RST of a segment that is not a duplicate.
+    func noteFlags(_ s: TCPSegment, direction: Direction) {
+        let time = s.timestamp
+        if s.flags.contains(.syn) {
+            if s.flags.contains(.ack) {
+                state.insert(.synAck)
+                if synAckTime == nil { synAckTime = time }
+                if synAckAcknowledges == nil { synAckAcknowledges = s.acknowledgement }
+            } else if direction == .up {
+                state.insert(.syn)
+                synCount += 1
+                if synTime == nil { synTime = time }
+                if clientISN == nil { clientISN = s.sequence }
+            }
+        }
+        if s.flags.contains(.fin) {
+            state.insert(direction == .up ? .finFromClient : .finFromServer)
+            if closeTime == nil { closeTime = time }
+        }
+        if s.flags.contains(.rst) {
+            state.insert(direction == .up ? .rstFromClient : .rstFromServer)
+            if closeTime == nil { closeTime = time }
+        }
+        if closedAt == nil, isClosed { closedAt = time }
+    }
+
+    /// The record for the delegate, once both reassemblers are flushed.
+    func record(end: ConnectionEnd) -> ConnectionRecord {
+        var r = ConnectionRecord(id: id, client: client, server: server, vlan: key.vlan, start: start, end: last)
+        r.synTime = synTime
+        r.synAckTime = synAckTime
+        r.closeTime = closeTime
+        r.packetsUp = packets.up
+        r.packetsDown = packets.down
+        r.bytesUp = bytes.up
+        r.bytesDown = bytes.down
+        r.synCount = synCount
+        r.state = state
+        if !state.contains(.syn) { r.state.insert(.midstream) }
+        if !isClosed { r.state.insert(.openAtEnd) }
+        r.handshake = handshake
+        r.anomaliesUp = up.anomalies
+        r.anomaliesDown = down.anomalies
+        if end == .evicted { r.anomaliesUp.limitReached += 1 }
+        return r
+    }
+
+    var handshake: HandshakeOutcome {
+        guard state.contains(.syn) else { return .midstream }
+        if state.contains(.synAck) { return .established }
+        if state.contains(.rstFromServer) { return .refused }
+        return .unanswered
+    }
+}

@@ -1,0 +1,192 @@
+import Core
+import Records
+
+/// Tracks TCP connections by VLAN tags and 4-tuple, and rebuilds each direction's stream.
+///
+/// Feed segments in capture order with `process(_:)`; call `finish()` at the end of input.
+/// Events reach the delegate as described in `StreamDelegate`. The table keeps its clock
+/// from segment times (and `advanceClock(to:)`), and about four times a second of capture
+/// time it sweeps the table: closed connections whose linger has passed and idle
+/// connections are emitted, and holes past `StreamLimits.holeTimeout` become gaps.
+///
+/// Packet and byte counts follow tshark's `tcp.len` sums: every packet counts, duplicates
+/// and retransmissions included, with the payload length as on the wire.
+///
+/// A new SYN on a 4-tuple starts a new connection (the old one is emitted first) when the
+/// old one is closed or the SYN does not fit it (see `Connection.acceptsSyn`); a SYN
+/// retransmission with the same ISN stays on the same connection and raises `synCount`.
+///
+/// Memory stays within `StreamLimits` however long the capture. The delegate is held
+/// strongly; it must not keep a strong reference to the table.
+public final class ConnectionTable {
+    public let limits: StreamLimits
+    private let delegate: any StreamDelegate
+    private var connections: [FlowKey: Connection] = [:]
+    private let budget: BufferBudget
+    private var nextID: UInt64 = 1
+    private var clock = Timestamp(nanoseconds: Int64.min)
+    private var lastSweep = Timestamp(nanoseconds: Int64.min)
+    private var counters = StreamStatistics()
+    /// Reused between sweeps so a sweep allocates only when the list must grow.
+    private var due: [Connection] = []
+    private static let sweepInterval: Int64 = 250_000_000
+
+    public init(limits: StreamLimits = .init(), delegate: any StreamDelegate) {
+        self.limits = limits
+        self.delegate = delegate
+        self.budget = BufferBudget(limit: limits.maxBufferedBytesTotal)
+    }
+
+    /// Table-wide counters so far.
+    public var statistics: StreamStatistics {
+        var s = counters
+        s.bufferedBytes = budget.used
+        s.bufferedBytesHighWater = budget.highWater
+        s.limitReached = counters.limitReached + budget.limitHits
+        return s
+    }
+
+    /// Connections tracked right now.
+    public var openConnections: Int { connections.count }
+
+    /// Counts the segment, places its payload, and emits whatever the segment completes.
+    /// `segment.payload` is only read during the call.
+    public func process(_ segment: TCPSegment) {
+        counters.segments += 1
+        advanceClock(to: segment.timestamp)
+        let key = FlowKey(segment)
+        let isSyn = segment.flags.contains(.syn) && !segment.flags.contains(.ack)
+
+        if let existing = connections[key] {
+            let direction = existing.direction(of: segment)
+            guard isSyn, !existing.acceptsSyn(segment) else {
+                absorb(segment, into: existing, direction: direction)
+                return
+            }
+            emit(existing, end: .reused, now: segment.timestamp)
+            counters.connectionsReused += 1
+        }
+        let connection = open(segment, key: key)
+        absorb(segment, into: connection, direction: connection.direction(of: segment))
+    }
+
+    /// Moves the table's clock forward (it never goes back) and, at most four times a second
+    /// of capture time, emits lingering closed and idle connections and times out holes.
+    /// `process` calls this itself; call it directly to flush during quiet periods.
+    public func advanceClock(to time: Timestamp) {
+        if time > clock { clock = time }
+        guard clock.nanoseconds(since: lastSweep) >= ConnectionTable.sweepInterval else { return }
+        lastSweep = clock
+        sweep(now: clock)
+    }
+
+    /// Emits every connection still tracked, in id order, flushing held data as gaps.
+    public func finish() {
+        due.removeAll(keepingCapacity: true)
+        due.append(contentsOf: connections.values)
+        due.sort { $0.id < $1.id }
+        for c in due {
+            emit(c, end: c.isClosed ? .closed : .finished, now: c.last)
+        }
+        due.removeAll(keepingCapacity: true)
+    }
+
+    // MARK: - Per segment
+
+    private func open(_ segment: TCPSegment, key: FlowKey) -> Connection {
+        if connections.count >= limits.maxConnections { evictLeastRecent() }
+        let roles = Connection.roles(firstPacket: segment)
+        let c = Connection(
+            id: nextID, key: key, client: roles.client, server: roles.server,
+            time: segment.timestamp, limits: limits)
+        nextID += 1
+        connections[key] = c
+        counters.connectionsOpened += 1
+        counters.connectionsHighWater = max(counters.connectionsHighWater, connections.count)
+        delegate.connectionOpened(
+            id: c.id, client: c.client, server: c.server, vlan: key.vlan, time: segment.timestamp)
+        return c
+    }
+
+    private func isDuplicate(_ s: TCPSegment, on c: Connection, _ direction: Direction) -> Bool {
+        let ctx = context(c, direction)
+        switch direction {
+        case .up: return c.up.dropDuplicate(s, ctx: ctx)
+        case .down: return c.down.dropDuplicate(s, ctx: ctx)
+        }
+    }
+
+    private func absorb(_ s: TCPSegment, into c: Connection, direction: Direction) {
+        c.count(s, direction: direction)
+        if isDuplicate(s, on: c, direction) { return }
+        c.noteFlags(s, direction: direction)
+        let ctx = context(c, direction)
+        switch direction {
+        case .up: c.up.accept(s, ctx: ctx)
+        case .down: c.down.accept(s, ctx: ctx)
+        }
+    }
+
+    private func context(_ c: Connection, _ direction: Direction) -> ReassemblyContext {
+        ReassemblyContext(
+            delegate: delegate, connection: c.id, direction: direction, limits: limits, budget: budget,
+            peerHeld: direction == .up ? c.down.heldCharge : c.up.heldCharge)
+    }
+
+    // MARK: - Emitting
+
+    private func emit(_ c: Connection, end: ConnectionEnd, now: Timestamp) {
+        connections[c.key] = nil
+        c.up.flush(now: now, ctx: context(c, .up))
+        c.down.flush(now: now, ctx: context(c, .down))
+        switch end {
+        case .closed: counters.connectionsClosed += 1
+        case .idle: counters.connectionsTimedOut += 1
+        case .evicted: counters.connectionsEvicted += 1
+        case .reused: break
+        case .finished: counters.connectionsOpenAtEnd += 1
+        }
+        delegate.connectionClosed(c.record(end: end))
+    }
+
+    private func sweep(now: Timestamp) {
+        due.removeAll(keepingCapacity: true)
+        for c in connections.values {
+            let quiet = now.nanoseconds(since: c.last)
+            let lingered = c.closedAt.map { now.nanoseconds(since: $0) >= limits.closeLinger } ?? false
+            if lingered || quiet >= limits.idleTimeout
+                || c.up.holeExpired(now: now, limits: limits) || c.down.holeExpired(now: now, limits: limits)
+            {
+                due.append(c)
+            }
+        }
+        guard !due.isEmpty else { return }
+        due.sort { $0.id < $1.id }
+        for c in due {
+            if let closedAt = c.closedAt, now.nanoseconds(since: closedAt) >= limits.closeLinger {
+                emit(c, end: .closed, now: now)
+            } else if now.nanoseconds(since: c.last) >= limits.idleTimeout {
+                emit(c, end: .idle, now: now)
+            } else {
+                c.up.checkHoleTimeout(now: now, ctx: context(c, .up))
+                c.down.checkHoleTimeout(now: now, ctx: context(c, .down))
+            }
+        }
+        due.removeAll(keepingCapacity: true)
+    }
+
+    /// Emits the least recently active 1/64 of the table (at least one connection).
+    /// O(n log n), run once per n/64 new connections while the table is full.
+    private func evictLeastRecent() {
+        counters.limitReached += 1
+        due.removeAll(keepingCapacity: true)
+        due.append(contentsOf: connections.values)
+        due.sort { ($0.last, $0.id) < ($1.last, $1.id) }
+        let count = max(1, connections.count / 64)
+        for c in due.prefix(count) {
+            delegate.didNotice(.limitReached(.connections), direction: .up, connection: c.id, time: clock)
+            emit(c, end: .evicted, now: clock)
+        }
+        due.removeAll(keepingCapacity: true)
+    }
+}

@@ -1,0 +1,288 @@
+import Core
+import Records
+
+/// Rebuilds the byte stream of one direction of a TCP connection.
+///
+/// Offsets are 64-bit and relative to the first data byte (ISN + 1 when the SYN was seen,
+/// else the sequence number of the first segment seen that carries data or FIN). A
+/// sequence number is placed relative to the next expected byte with a signed 32-bit
+/// difference, so wraparound at 2^32 needs no special case as long as segments land
+/// within 2 GiB of where the stream stands.
+///
+/// Rules, in the order they apply to each segment:
+/// - **Duplicates** (exact SPAN copies) are dropped before reaching the reassembler.
+/// - **Retransmissions and overlaps**: the first copy of every byte wins. Repeated bytes
+///   are compared with the held copy, or with the last `retransmissionCheckBytes` of the
+///   delivered stream; differences are reported as a conflict. Older repeats are counted
+///   but not compared.
+/// - **Out of order**: bytes beyond a hole are copied and held (charged against the
+///   per-connection and total bounds, 64 bytes of overhead per held piece).
+/// - **Gaps**: a hole becomes a gap (`didSkip`) when (a) more than `gapAfterBufferedBytes`
+///   wait beyond it, (b) it has been open for `holeTimeout` of capture time, (c) holding
+///   more would break a memory bound (also counted as `limitReached`), or (d) the
+///   connection is emitted, including the stretch before a FIN that never arrived.
+///   Acknowledgements are never used: on a mirror port the peer's ACK often arrives
+///   before the data it acknowledges.
+/// - **Snap length**: the cut tail of a truncated segment is a gap of known size; a later
+///   full copy does not replace it (first copy wins).
+/// - **RST** payload (diagnostic text some stacks send) is counted but not delivered.
+/// - **Midstream**: with no SYN, the stream starts at the first segment seen; earlier
+///   bytes arriving later count as retransmissions.
+///
+/// Cost: the in-order case copies nothing but the history ring and allocates nothing;
+/// out-of-order placement is linear in the number of held pieces.
+struct HalfConnectionReassembler {
+    private struct HeldPiece {
+        var offset: Int64
+        var length: Int64
+        /// nil: bytes known to be missing (cut by the snap length).
+        var bytes: [UInt8]?
+        var time: Timestamp
+        var end: Int64 { offset + length }
+        var charge: Int { (bytes?.count ?? 0) + HalfConnectionReassembler.pieceOverhead }
+    }
+
+    static let pieceOverhead = 64
+
+    private(set) var started = false
+    private(set) var midstream = false
+    private var base: UInt32 = 0
+    /// Offset of the next byte to deliver: everything before it was delivered or skipped.
+    private(set) var next: Int64 = 0
+    private(set) var finOffset: Int64?
+    private var pieces: [HeldPiece] = []
+    /// Bytes charged to the budget for held pieces, and payload bytes among them.
+    private(set) var heldCharge = 0
+    private var heldPayload = 0
+    private var holeSince: Timestamp?
+    private var history: ByteHistory
+    private var duplicates = DuplicateFilter()
+    var anomalies = StreamAnomalies()
+
+    init(limits: StreamLimits) {
+        history = ByteHistory(capacity: limits.retransmissionCheckBytes)
+    }
+
+    /// The sequence number of data offset 0, once known.
+    var baseSequence: UInt32? { started ? base : nil }
+
+    /// True (and counted) when `segment` is an exact copy of a recent packet.
+    mutating func dropDuplicate(_ segment: TCPSegment, ctx: ReassemblyContext) -> Bool {
+        guard duplicates.isDuplicate(segment, window: ctx.limits.duplicateWindow) else { return false }
+        anomalies.duplicates += 1
+        notice(.duplicate, segment.timestamp, ctx)
+        return true
+    }
+
+    /// Places one segment's payload (and FIN) in the stream and delivers what became in order.
+    mutating func accept(_ segment: TCPSegment, ctx: ReassemblyContext) {
+        let time = segment.timestamp
+        let syn = segment.flags.contains(.syn)
+        let fin = segment.flags.contains(.fin)
+        if syn, !started {
+            base = segment.sequence &+ 1
+            started = true
+        }
+        let wire = Int64(max(0, segment.payloadLength))
+        let captured = segment.capturedCount
+        if segment.truncated || Int64(captured) < wire {
+            anomalies.truncatedPackets += 1
+            notice(.truncated(missingBytes: wire - Int64(captured)), time, ctx)
+        }
+        guard !segment.flags.contains(.rst) else { return }
+
+        let dataSequence = syn ? segment.sequence &+ 1 : segment.sequence
+        if !started {
+            guard wire > 0 || fin else { return }
+            base = dataSequence
+            started = true
+            midstream = true
+        }
+        let offset = self.offset(of: dataSequence)
+        if fin, finOffset == nil { finOffset = offset + wire }
+        if captured > 0 {
+            let data = UnsafeRawBufferPointer(rebasing: segment.payload[0..<captured])
+            place(offset, count: Int64(captured), data: data, time: time, ctx: ctx)
+        }
+        if wire > Int64(captured) {
+            place(offset + Int64(captured), count: wire - Int64(captured), data: nil, time: time, ctx: ctx)
+        }
+        enforceHoleRules(now: time, ctx: ctx)
+    }
+
+    /// Applies the time rule for holes (called on every sweep of the table).
+    mutating func checkHoleTimeout(now: Timestamp, ctx: ReassemblyContext) {
+        enforceHoleRules(now: now, ctx: ctx)
+    }
+
+    /// True when the time rule would act at `now` (lets the table pick connections cheaply).
+    func holeExpired(now: Timestamp, limits: StreamLimits) -> Bool {
+        guard let since = holeSince else { return false }
+        return now.nanoseconds(since: since) >= limits.holeTimeout
+    }
+
+    /// Releases everything held: holes become gaps, then a missing stretch before a FIN.
+    mutating func flush(now: Timestamp, ctx: ReassemblyContext) {
+        while !pieces.isEmpty { skipHole(now: now, ctx: ctx) }
+        if let fin = finOffset, fin > next {
+            emitGap(fin - next, now, ctx)
+            next = fin
+        }
+    }
+
+    // MARK: - Placement
+
+    private func offset(of sequence: UInt32) -> Int64 {
+        let expected = base &+ UInt32(truncatingIfNeeded: next)
+        return next + Int64(Int32(bitPattern: sequence &- expected))
+    }
+
+    /// Places `count` bytes at `start`: `data` holds them, or nil when they are known missing.
+    private mutating func place(
+        _ start: Int64, count: Int64, data: UnsafeRawBufferPointer?, time: Timestamp, ctx: ReassemblyContext
+    ) {
+        var at = start
+        var consumed = 0
+        var repeated: Int64 = 0
+        var differing = 0
+        var held: Int64 = 0
+        func slice(_ n: Int64) -> UnsafeRawBufferPointer? {
+            data.map { UnsafeRawBufferPointer(rebasing: $0[consumed..<(consumed + Int(n))]) }
+        }
+
+        while at < start + count {
+            let remaining = start + count - at
+            if at < next {
+                let n = min(remaining, next - at)
+                if let d = slice(n) { differing += history.differences(at: at, d, end: next) }
+                repeated += n
+                at += n
+                consumed += Int(n)
+                continue
+            }
+            let i = pieces.firstIndex { $0.end > at } ?? pieces.count
+            if i < pieces.count, pieces[i].offset <= at {
+                let n = min(remaining, pieces[i].end - at)
+                if let d = slice(n), let kept = pieces[i].bytes {
+                    let from = Int(at - pieces[i].offset)
+                    for k in 0..<Int(n) where kept[from + k] != d[k] { differing += 1 }
+                }
+                repeated += n
+                at += n
+                consumed += Int(n)
+                continue
+            }
+            let n = (i < pieces.count ? min(pieces[i].offset, at + remaining) : at + remaining) - at
+            if at == next {
+                if let d = slice(n) {
+                    deliver(d, time, ctx)
+                } else {
+                    emitGap(n, time, ctx)
+                }
+                next += n
+                at += n
+                consumed += Int(n)
+                drain(now: time, ctx: ctx)
+                continue
+            }
+            let piece = HeldPiece(offset: at, length: n, bytes: slice(n).map { Array($0) }, time: time)
+            if let refused = ctx.refusal(toHold: piece.charge, alreadyHeld: heldCharge) {
+                anomalies.limitReached += 1
+                ctx.budget.limitHits += 1
+                notice(.limitReached(refused), time, ctx)
+                if let first = pieces.first, first.offset < at {
+                    skipHole(now: time, ctx: ctx)
+                } else {
+                    emitGap(at - next, time, ctx)
+                    next = at
+                }
+                continue
+            }
+            pieces.insert(piece, at: i)
+            heldCharge += piece.charge
+            heldPayload += piece.bytes?.count ?? 0
+            ctx.budget.charge(piece.charge)
+            if holeSince == nil { holeSince = time }
+            held += n
+            at += n
+            consumed += Int(n)
+        }
+
+        if repeated > 0 {
+            anomalies.retransmissions += 1
+            notice(.retransmission(bytes: repeated), time, ctx)
+        }
+        if differing > 0 {
+            anomalies.conflicts += 1
+            notice(.conflict(bytes: differing), time, ctx)
+        }
+        if held > 0 {
+            anomalies.outOfOrder += 1
+            notice(.outOfOrder(bytes: held), time, ctx)
+        }
+        drain(now: time, ctx: ctx)
+    }
+
+    /// Delivers held pieces that start at `next`.
+    private mutating func drain(now: Timestamp, ctx: ReassemblyContext) {
+        var progressed = false
+        while let first = pieces.first, first.offset <= next {
+            pieces.removeFirst()
+            heldCharge -= first.charge
+            heldPayload -= first.bytes?.count ?? 0
+            ctx.budget.release(first.charge)
+            if let bytes = first.bytes {
+                bytes.withUnsafeBytes { deliver($0, first.time, ctx) }
+            } else {
+                emitGap(first.length, first.time, ctx)
+            }
+            next = first.end
+            progressed = true
+        }
+        if pieces.isEmpty {
+            holeSince = nil
+        } else if progressed {
+            holeSince = now
+        }
+    }
+
+    // MARK: - Gaps
+
+    private mutating func enforceHoleRules(now: Timestamp, ctx: ReassemblyContext) {
+        while !pieces.isEmpty, heldPayload > ctx.limits.gapAfterBufferedBytes {
+            skipHole(now: now, ctx: ctx)
+        }
+        if holeExpired(now: now, limits: ctx.limits) {
+            skipHole(now: now, ctx: ctx)
+        }
+    }
+
+    /// Declares the hole before the first held piece a gap and delivers what follows it.
+    private mutating func skipHole(now: Timestamp, ctx: ReassemblyContext) {
+        guard let first = pieces.first else { return }
+        if first.offset > next {
+            emitGap(first.offset - next, now, ctx)
+            next = first.offset
+        }
+        drain(now: now, ctx: ctx)
+    }
+
+    // MARK: - Events
+
+    private mutating func deliver(_ data: UnsafeRawBufferPointer, _ time: Timestamp, _ ctx: ReassemblyContext) {
+        history.append(data)
+        ctx.delegate.didReceive(data: data, direction: ctx.direction, connection: ctx.connection, time: time)
+    }
+
+    private mutating func emitGap(_ bytes: Int64, _ time: Timestamp, _ ctx: ReassemblyContext) {
+        guard bytes > 0 else { return }
+        anomalies.gaps += 1
+        anomalies.gapBytes += bytes
+        history.reset()
+        ctx.delegate.didSkip(gapBytes: bytes, direction: ctx.direction, connection: ctx.connection, time: time)
+    }
+
+    private func notice(_ notice: StreamNotice, _ time: Timestamp, _ ctx: ReassemblyContext) {
+        ctx.delegate.didNotice(notice, direction: ctx.direction, connection: ctx.connection, time: time)
+    }
+}

@@ -1,0 +1,46 @@
+import Core
+import Records
+
+/// Table-wide account of bytes held out of order by all reassemblers.
+final class BufferBudget {
+    let limit: Int
+    private(set) var used = 0
+    private(set) var highWater = 0
+    /// Times any bound was reached (per-connection or total).
+    var limitHits = 0
+
+    init(limit: Int) {
+        self.limit = limit
+    }
+
+    func charge(_ bytes: Int) {
+        used += bytes
+        highWater = max(highWater, used)
+    }
+
+    func release(_ bytes: Int) {
+        used -= bytes
+        precondition(used >= 0, "buffer budget released more than it charged")
+    }
+}
+
+/// What a reassembler needs from its connection and table for one call: where events go
+/// and how much it may hold.
+struct ReassemblyContext {
+    let delegate: any StreamDelegate
+    let connection: UInt64
+    let direction: Direction
+    let limits: StreamLimits
+    let budget: BufferBudget
+    /// Bytes the other direction of the same connection holds (for the per-connection bound).
+    let peerHeld: Int
+
+    /// The bound that holding `bytes` more would break, if any.
+    func refusal(toHold bytes: Int, alreadyHeld: Int) -> StreamLimitKind? {
+        if alreadyHeld + peerHeld + bytes > limits.maxBufferedBytesPerConnection {
+            return .bufferedBytesPerConnection
+        }
+        if budget.used + bytes > budget.limit { return .bufferedBytesTotal }
+        return nil
+    }
+}

@@ -1,0 +1,72 @@
+import Core
+import Records
+
+/// Receives what the connection table rebuilds, connection by connection.
+///
+/// Order of events for one connection `id`:
+/// 1. `connectionOpened` once, before any other event for `id` (at its first packet).
+/// 2. Per direction, `didReceive` and `didSkip` in stream order: together they cover the
+///    direction's byte stream from its start without overlap. The two directions
+///    interleave as their packets arrive. `didNotice` reports anomalies when they are seen.
+/// 3. Before the connection is emitted, held data is flushed (holes become `didSkip`).
+/// 4. `connectionClosed` once, last. No event for `id` follows it.
+///
+/// Events of different connections interleave. Connections emitted together (one sweep,
+/// `finish()`) are emitted in id order, so a run is deterministic.
+///
+/// The consumer (protocol parsers) keeps its own state keyed by connection id and merges
+/// `application`, `tls` and `exchanges` into the record it receives in `connectionClosed`.
+public protocol StreamDelegate: AnyObject {
+    /// A new connection was seen. Ids increase in order of first packet, from 1.
+    func connectionOpened(id: UInt64, client: Endpoint, server: Endpoint, vlan: VLANTags, time: Timestamp)
+
+    /// In-order stream bytes of one direction.
+    ///
+    /// - Parameters:
+    ///   - data: borrowed; valid only during the call. Copy what you keep.
+    ///   - time: capture time of the packet that carried these bytes. Bytes that were held
+    ///     out of order keep their own packet's time, so times may step backwards.
+    func didReceive(data: UnsafeRawBufferPointer, direction: Direction, connection: UInt64, time: Timestamp)
+
+    /// `gapBytes` bytes of this direction's stream were never captured (lost, or cut by the
+    /// snap length); the next `didReceive` continues after them.
+    func didSkip(gapBytes: Int64, direction: Direction, connection: UInt64, time: Timestamp)
+
+    /// An anomaly was noticed; it is also counted in the record's `StreamAnomalies`.
+    /// The default implementation ignores it.
+    func didNotice(_ notice: StreamNotice, direction: Direction, connection: UInt64, time: Timestamp)
+
+    /// The connection ended (FIN both ways or RST, after `StreamLimits.closeLinger`), went
+    /// idle, was evicted, or the input ended. The record has all TCP-level fields filled;
+    /// `application`, `tls` and `exchanges` are left for the consumer.
+    func connectionClosed(_ record: ConnectionRecord)
+}
+
+extension StreamDelegate {
+    public func didNotice(_ notice: StreamNotice, direction: Direction, connection: UInt64, time: Timestamp) {}
+}
+
+/// An anomaly the reassembler noticed on one direction. Each kind is also counted in
+/// `StreamAnomalies`:
+public enum StreamNotice: Hashable, Sendable {
+    /// A segment repeated `bytes` stream bytes already seen (delivered or held).
+    case retransmission(bytes: Int64)
+    /// Of the repeated bytes, `bytes` differed from the first copy, which was kept.
+    case conflict(bytes: Int)
+    /// An exact copy of a packet seen within `StreamLimits.duplicateWindow` (SPAN port);
+    /// counted in packet and byte totals, dropped from reassembly.
+    case duplicate
+    /// A segment arrived ahead of a hole; `bytes` of it were held until the hole closes.
+    case outOfOrder(bytes: Int64)
+    /// The snap length cut `missingBytes` of the segment's payload; they become a gap.
+    case truncated(missingBytes: Int64)
+    /// A bound of `StreamLimits` was reached; held data was released early (a hole became a gap).
+    case limitReached(StreamLimitKind)
+}
+
+/// Which bound of `StreamLimits` was reached.
+public enum StreamLimitKind: Hashable, Sendable {
+    case bufferedBytesPerConnection
+    case bufferedBytesTotal
+    case connections
+}

@@ -1,0 +1,57 @@
+import Core
+
+/// Bounds and timings of the connection table and its reassemblers.
+///
+/// Every bound is enforced; reaching one is counted (`StreamAnomalies.limitReached` on the
+/// connection, `StreamStatistics.limitReached` for the table) and never stops the run.
+/// Times are capture time (packet timestamps), never the wall clock, so that a file gives
+/// the same result however fast it is read.
+///
+/// Worst-case memory is roughly `maxBufferedBytesTotal` + `maxConnections` x
+/// (2 x `retransmissionCheckBytes` + about 1 KiB of state).
+public struct StreamLimits: Sendable {
+    /// Most out-of-order bytes one connection may hold (both directions together).
+    /// Default 1 MiB: four times the 256 KiB hole bound of one direction's gap rule, so the
+    /// gap rule normally acts first; this bound guards against a lowered gap rule or
+    /// pathological tiny-segment patterns (each held segment is charged 64 bytes of overhead).
+    public var maxBufferedBytesPerConnection: Int = 1 << 20
+    /// Most out-of-order bytes all connections together may hold. Default 64 MiB: enough for
+    /// 64 connections each holding a full per-connection buffer at once, which real captures
+    /// (even lossy SPAN captures) do not approach, while keeping a hostile capture flat.
+    public var maxBufferedBytesTotal: Int = 64 << 20
+    /// Most connections tracked at once; when a new one would exceed it, the least recently
+    /// active 1/64 of the table is emitted early ("evicted"). Default 65,536: far more than
+    /// the concurrent connections of a management server's check-in traffic once idle
+    /// connections time out, and about 0.6 GiB in the worst case described above.
+    public var maxConnections: Int = 65_536
+    /// A connection with no packet for this long is emitted as still open. Default 300 s:
+    /// longer than HTTP keep-alive and TLS idle times of the clients we look at, and the
+    /// inactivity timeout commonly used by flow monitors. A connection that speaks again
+    /// after being flushed comes back as a new, midstream connection.
+    public var idleTimeout: Int64 = 300 * 1_000_000_000
+    /// After FIN both ways or a RST, the connection waits this long (capture time) for
+    /// late packets (final ACKs, mirror-port reordering) before it is emitted. Default 1 s:
+    /// longer than any reordering a mirror port produces, short enough to report promptly.
+    public var closeLinger: Int64 = 1_000_000_000
+    /// A hole in one direction becomes a gap when it has stayed open this long while data
+    /// beyond it waited. Default 3 s: above the 1 s initial retransmission timeout of
+    /// RFC 6298 plus one backoff, so a real retransmission normally fills the hole first.
+    public var holeTimeout: Int64 = 3 * 1_000_000_000
+    /// A hole in one direction becomes a gap when more than this many bytes wait beyond it.
+    /// Default 256 KiB: more than the data a sender puts in flight before the receiver's
+    /// duplicate ACKs bring the missing segment again on the links we analyse.
+    public var gapAfterBufferedBytes: Int = 256 << 10
+    /// Bytes of already delivered stream kept per direction to compare retransmissions
+    /// with the first copy. Older retransmitted bytes are counted but not compared.
+    /// Default 4 KiB: covers the last two or three full segments, where nearly all
+    /// retransmissions land, at a small fixed cost per connection that carries data.
+    public var retransmissionCheckBytes: Int = 4 << 10
+    /// Two packets in one direction with the same sequence, acknowledgement, flags, length,
+    /// window, IP identification and checksum within this time are one packet seen twice
+    /// (a SPAN port copying both ingress and egress). Default 50 ms: mirror copies arrive
+    /// microseconds apart, while a genuine retransmission waits at least the 200 ms minimum
+    /// retransmission timeout of common stacks (and usually differs in IP id or checksum).
+    public var duplicateWindow: Int64 = 50_000_000
+
+    public init() {}
+}

@@ -1,0 +1,26 @@
+/// Table-wide counters, for the run summary.
+public struct StreamStatistics: Hashable, Sendable {
+    /// Segments given to `process`.
+    public var segments = 0
+    /// Connections created (including those started by port reuse).
+    public var connectionsOpened = 0
+    /// Connections emitted after FIN both ways or a RST.
+    public var connectionsClosed = 0
+    /// Connections emitted because they were idle for `StreamLimits.idleTimeout`.
+    public var connectionsTimedOut = 0
+    /// Connections emitted early to respect `StreamLimits.maxConnections`.
+    public var connectionsEvicted = 0
+    /// Connections emitted because a new SYN reused their 4-tuple.
+    public var connectionsReused = 0
+    /// Connections still open at `finish()`.
+    public var connectionsOpenAtEnd = 0
+    /// Most connections tracked at once.
+    public var connectionsHighWater = 0
+    /// Out-of-order bytes held right now (with per-piece overhead), and the most ever held.
+    public var bufferedBytes = 0
+    public var bufferedBytesHighWater = 0
+    /// Times any bound of `StreamLimits` was reached (memory bounds and the connection bound).
+    public var limitReached = 0
+
+    public init() {}
+}

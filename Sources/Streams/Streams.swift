@@ -1,1 +1,0 @@
-// The Streams layer; see docs/architecture.md.

@@ -1,0 +1,117 @@
+import Core
+import Protocols
+import Testing
+
+@Suite("HTTP/1.x anomalies, gaps and limits")
+struct HTTP1AnomalyTests {
+    @Test func contentLengthVariants() {
+        // Leading zeros: read as decimal, body framed (tshark agrees).
+        let zeros = parseEveryWay(.request, [.data("POST / HTTP/1.1\r\nContent-Length: 0003\r\n\r\nabcGET / HTTP/1.1\r\n\r\n")])
+        #expect(zeros.prefix(3) == ["anomaly content_length_leading_zeros",
+                                    "request POST / HTTP/1.1 head=41 headers=1", "body 3"])
+        #expect(zeros.count == 6)
+        // Too large and negative: a request gets no body, so the next request is seen.
+        for value in ["18446744073709551615", "-5", "abc"] {
+            let got = parseEveryWay(.request, [.data("POST / HTTP/1.1\r\nContent-Length: \(value)\r\n\r\nGET /x HTTP/1.1\r\n\r\n")])
+            #expect(got.contains("request GET /x HTTP/1.1 head=19 headers=0"), "\(value)")
+            #expect(got.first == (value.hasPrefix("1") ? "anomaly content_length_too_large" : "anomaly invalid_content_length"))
+        }
+        // A response with an unusable length is read until close.
+        let response = parseEveryWay(.response, [.data("HTTP/1.1 200 OK\r\nContent-Length: -1\r\n\r\nabc")], expecting: ["GET"])
+        #expect(response == ["anomaly invalid_content_length", "response HTTP/1.1 200 OK head=39", "body 3",
+                             "end body=3 wire=3 missing=0"])
+        let dup = parseEveryWay(.response, [.data("HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 2, 2\r\n\r\nab")],
+                                expecting: ["GET"])
+        #expect(dup.first == "anomaly duplicate_content_length")
+        #expect(dup.last == "end body=2 wire=2 missing=0")
+        let conflict = parseEveryWay(.response, [.data("HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\nab")],
+                                     expecting: ["GET"])
+        #expect(conflict.first == "anomaly conflicting_content_length")
+        #expect(conflict.last == "end body=2 wire=2 missing=0")
+    }
+
+    @Test func contentLengthAndTransferEncoding() {
+        let got = parseEveryWay(.request, [
+            .data("POST / HTTP/1.1\r\nContent-Length: 50\r\nTransfer-Encoding: chunked, identity\r\n\r\n0\r\n\r\nGET /s HTTP/1.1\r\n\r\n"),
+        ])
+        #expect(got == [
+            "anomaly content_length_and_transfer_encoding", "anomaly transfer_encoding_not_chunked_last",
+            "request POST / HTTP/1.1 head=77 headers=2", "end body=0 wire=5 missing=0",
+            "request GET /s HTTP/1.1 head=19 headers=0", "end body=0 wire=0 missing=0",
+        ])
+    }
+
+    @Test func invalidChunkSizeResynchronises() {
+        let got = parseEveryWay(.response, [
+            .data("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\njunk\r\nHTTP/1.1 204 No\r\n\r\n"),
+        ], expecting: ["GET", "GET"])
+        #expect(got == [
+            "response HTTP/1.1 200 OK head=47", "anomaly invalid_chunk_size", "end body=0 wire=4 missing=0 incomplete",
+            "skipped 6", "response HTTP/1.1 204 No head=19", "end body=0 wire=0 missing=0",
+        ])
+    }
+
+    @Test func gapInsideContentLengthBodyIsCountedAsMissing() {
+        let got = parseEveryWay(.request, [
+            .data("POST / HTTP/1.1\r\nContent-Length: 10\r\n\r\nab"), .gap(5), .data("cdeGET / HTTP/1.1\r\n\r\n"),
+        ])
+        #expect(got == [
+            "request POST / HTTP/1.1 head=39 headers=1", "body 2", "body-missing 5", "body 3",
+            "end body=10 wire=10 missing=5", "request GET / HTTP/1.1 head=18 headers=0", "end body=0 wire=0 missing=0",
+        ])
+    }
+
+    @Test func gapInsideChunkDataKeepsFraming() {
+        let got = parseEveryWay(.response, [
+            .data("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\na\r\nab"), .gap(6), .data("cd\r\n0\r\n\r\n"),
+        ], expecting: ["GET"])
+        #expect(got == [
+            "response HTTP/1.1 200 OK head=47", "body 2", "body-missing 6", "body 2", "end body=10 wire=20 missing=6",
+        ])
+    }
+
+    @Test func gapInHeadResynchronisesAtNextRequest() {
+        let got = parseEveryWay(.request, [
+            .data("GET /one HTTP/1.1\r\nHost: a"), .gap(40), .data("ser-Agent: x\r\n\r\nPOSTAL\r\nGET /two HTTP/1.1\r\n\r\n"),
+        ])
+        #expect(got == [
+            "anomaly gap_in_head", "skipped 26", "skipped-missing 40", "skipped 24",
+            "request GET /two HTTP/1.1 head=21 headers=0", "end body=0 wire=0 missing=0",
+        ])
+    }
+
+    @Test func headSizeLimitAtAndOnePast() {
+        let limits = HTTP1Limits(maxHeadBytes: 64)
+        let prefix = "GET / HTTP/1.1\r\nX: "  // 19 bytes; value fills the rest; then CRLF CRLF
+        let atLimit = prefix + String(repeating: "a", count: 64 - 19 - 4) + "\r\n\r\n"
+        #expect(atLimit.utf8.count == 64)
+        let ok = parseEveryWay(.request, [.data(atLimit)], limits: limits)
+        #expect(ok == ["request GET / HTTP/1.1 head=64 headers=1", "end body=0 wire=0 missing=0"])
+        let over = prefix + String(repeating: "a", count: 64 - 19 - 3) + "\r\n\r\nGET /next HTTP/1.1\r\n\r\n"
+        let bad = parseEveryWay(.request, [.data(over)], limits: limits)
+        #expect(bad == [
+            "anomaly head_too_large", "skipped 65", "request GET /next HTTP/1.1 head=22 headers=0",
+            "end body=0 wire=0 missing=0",
+        ])
+    }
+
+    @Test func headerCountLimitAtAndOnePast() {
+        let limits = HTTP1Limits(maxHeaderCount: 3)
+        let three = "GET / HTTP/1.1\r\nA: 1\r\nB: 2\r\nC: 3\r\n\r\n"
+        #expect(parseEveryWay(.request, [.data(three)], limits: limits)
+            == ["request GET / HTTP/1.1 head=36 headers=3", "end body=0 wire=0 missing=0"])
+        let four = "POST / HTTP/1.1\r\nA: 1\r\nB: 2\r\nC: 3\r\nContent-Length: 2\r\n\r\nxy"
+        #expect(parseEveryWay(.request, [.data(four)], limits: limits) == [
+            "anomaly too_many_headers", "request POST / HTTP/1.1 head=56 headers=3", "body 2",
+            "end body=2 wire=2 missing=0",
+        ])
+    }
+
+    @Test func garbageIsReportedNotParsed() {
+        let got = parseEveryWay(.request, [.data("\u{1}\u{2}\u{3} binary\nGET / HTTP/1.1\r\n\r\n")])
+        #expect(got == [
+            "anomaly invalid_start_line", "skipped 11", "request GET / HTTP/1.1 head=18 headers=0",
+            "end body=0 wire=0 missing=0",
+        ])
+    }
+}
