@@ -53,7 +53,7 @@ public final class ConnectionTable {
     /// `segment.payload` is only read during the call.
     public func process(_ segment: TCPSegment) {
         counters.segments += 1
-        advanceClock(to: segment.timestamp)
+        tick(segment.timestamp)
         let key = FlowKey(segment)
         let isSyn = segment.flags.contains(.syn) && !segment.flags.contains(.ack)
 
@@ -70,10 +70,18 @@ public final class ConnectionTable {
         absorb(segment, into: connection, direction: connection.direction(of: segment))
     }
 
-    /// Moves the table's clock forward (it never goes back) and, at most four times a second
-    /// of capture time, emits lingering closed and idle connections and times out holes.
-    /// `process` calls this itself; call it directly to flush during quiet periods.
+    /// Moves the table's clock forward (it never goes back) and sweeps the table: emits closed
+    /// connections whose linger has passed and idle connections, and turns expired holes into
+    /// gaps. O(connections); `process` does the same at most four times a second of capture
+    /// time, so call this during quiet periods of a live capture, or before reading results.
     public func advanceClock(to time: Timestamp) {
+        if time > clock { clock = time }
+        lastSweep = clock
+        sweep(now: clock)
+    }
+
+    /// The per-segment clock: sweeps only when `sweepInterval` has passed since the last sweep.
+    private func tick(_ time: Timestamp) {
         if time > clock { clock = time }
         guard clock.nanoseconds(since: lastSweep) >= ConnectionTable.sweepInterval else { return }
         lastSweep = clock
