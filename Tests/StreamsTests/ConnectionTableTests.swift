@@ -244,4 +244,50 @@ private let roleRows: [RoleRow] = [
         #expect(recorder.record(2)?.handshake == .midstream)
         #expect(recorder.text(2, .up) == "def")
     }
+
+    // MARK: - Mirror-port reordering and quiet periods
+
+    @Test func synAckSeenBeforeTheSynKeepsOneConnectionAndTheRoles() throws {
+        let (recorder, _) = run([
+            .s(5000, "", [.syn, .ack], ack: 1001), .c(1000, "", [.syn]), .c(1001, "hi", ack: 5001),
+        ])
+        #expect(recorder.records.count == 1)
+        let r = try #require(recorder.record(1))
+        #expect(r.client == Hosts.client)
+        #expect(r.handshake == .established)
+        #expect(recorder.text(1, .up) == "hi")
+    }
+
+    @Test func holeTimesOutDuringAQuietPeriodWithoutFurtherSegments() {
+        let recorder = StreamRecorder()
+        let table = ConnectionTable(delegate: recorder)
+        var feeder = Feeder()
+        feeder.feed([.c(1000, "", [.syn]), .c(1001, "abc", at: 0), .c(1007, "ghi", at: 1)], to: table)
+        table.advanceClock(to: Hosts.base.adding(nanoseconds: 3_000_999_999))
+        #expect(recorder.text(1, .up) == "abc")
+
+        table.advanceClock(to: Hosts.base.adding(nanoseconds: 3_001_000_000))
+        #expect(recorder.text(1, .up) == "abc<gap 3>ghi")
+        #expect(recorder.records.isEmpty)
+    }
+
+    @Test func heldBytesKeepTheTimeOfTheirOwnPacket() {
+        final class Times: StreamDelegate {
+            var times: [Int64] = []
+            func connectionOpened(id: UInt64, client: Endpoint, server: Endpoint, vlan: VLANTags,
+                                  time: Timestamp) {}
+            func didReceive(data: UnsafeRawBufferPointer, direction: Direction, connection: UInt64,
+                            time: Timestamp) {
+                times.append(time.nanoseconds(since: Hosts.base) / 1_000_000)
+            }
+            func didSkip(gapBytes: Int64, direction: Direction, connection: UInt64, time: Timestamp) {}
+            func connectionClosed(_ record: ConnectionRecord) {}
+        }
+        let times = Times()
+        let table = ConnectionTable(delegate: times)
+        var feeder = Feeder()
+        feeder.feed([.c(1000, "", [.syn]), .c(1004, "def", at: 5), .c(1001, "abc", at: 9)], to: table)
+        table.finish()
+        #expect(times.times == [9, 5])
+    }
 }
