@@ -16,8 +16,24 @@ import Records
 /// old one is closed or the SYN does not fit it (see `Connection.acceptsSyn`); a SYN
 /// retransmission with the same ISN stays on the same connection and raises `synCount`.
 ///
+/// Reassembly, per direction (details on `HalfConnectionReassembler`):
+/// - offsets are 64-bit from the ISN, so sequence wraparound is ordinary arithmetic;
+/// - the first copy of every byte wins; repeats are counted as retransmissions and, when
+///   they differ from the first copy, as conflicts; exact SPAN copies are counted as
+///   duplicates and dropped from reassembly;
+/// - a hole becomes a gap only when more than `gapAfterBufferedBytes` wait beyond it, when
+///   it has been open `holeTimeout` of capture time, when holding more would break a memory
+///   bound (counted as `limitReached`), or when the connection is emitted. The peer's
+///   acknowledgements are never used to declare a gap (mirror ports reorder them);
+/// - bytes cut by the snap length are a gap of known size.
+///
 /// Memory stays within `StreamLimits` however long the capture. The delegate is held
-/// strongly; it must not keep a strong reference to the table.
+/// strongly; it must not keep a strong reference to the table, and must not call back into
+/// the table from an event (the table is in the middle of updating a connection).
+///
+/// Known limits: a packet arriving after its connection was emitted (a retransmitted FIN
+/// later than `closeLinger`) opens a new, midstream connection; segments more than 2 GiB of
+/// sequence space away from where a stream stands are misplaced.
 public final class ConnectionTable {
     public let limits: StreamLimits
     private let delegate: any StreamDelegate
