@@ -335,3 +335,15 @@ import TestSupport
         ])
     }
 }
+
+@Suite struct TLSDraftServerHelloTests {
+    @Test func draftServerHelloWithoutSessionIDAndCompression() throws {
+        // TLS 1.3 draft 18 layout: version 0x7f12, random, cipher suite, extensions.
+        let body: [UInt8] = TLSBuild.u16(0x7f12) + [UInt8](repeating: 5, count: 32) + TLSBuild.u16(0x1301)
+            + TLSBuild.u16(4) + TLSBuild.extensionBlock(0x0028, [])
+        let hello = try #require(parseTLS([TLSBuild.record(22, TLSBuild.handshake(2, body))]).first?.serverHello)
+        #expect(hello.negotiatedVersion == 0x7f12)
+        #expect(hello.cipherSuite == 0x1301)
+        #expect(hello.extensionTypes == [0x0028])
+    }
+}
