@@ -42,7 +42,8 @@ import TestSupport
     }
 
     @Test func serverHelloTLS13UsesSupportedVersions() throws {
-        let record = TLSBuild.record(22, TLSBuild.handshake(2, TLSBuild.serverHelloBody(suite: 0x1301, selected: 0x0304)))
+        let body = TLSBuild.serverHelloBody(suite: 0x1301, selected: 0x0304)
+        let record = TLSBuild.record(22, TLSBuild.handshake(2, body))
         let hello = try #require(parseTLS([record]).first?.serverHello)
         #expect(hello.legacyVersion == 0x0303)
         #expect(hello.negotiatedVersion == 0x0304)
