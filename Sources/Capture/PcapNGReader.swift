@@ -61,8 +61,9 @@ final class PcapNGReader {
         case .block:
             throw CaptureError(path: path, .corruptHeader(offset: 0, problem: "first block is not a Section Header Block"))
         case .end, .stopped:
-            let problem = scratch.warnings.first?.problem ?? "no Section Header Block"
-            throw CaptureError(path: path, .corruptHeader(offset: 0, problem: problem))
+            var problem = scratch.warnings.first?.problem ?? "no Section Header Block"
+            if problem.hasSuffix("; reading stopped") { problem.removeLast("; reading stopped".count) }
+            throw CaptureError(path: path, .unreadable(problem))
         }
     }
 
@@ -126,7 +127,7 @@ final class PcapNGReader {
             case PcapNGReader.byteOrderMagic.byteSwapped: bigEndian = true
             default:
                 statistics.warn(.corrupt, at: start, "corrupt Section Header Block at byte offset \(start): "
-                    + "byte-order magic 0x\(hex32(magic)); reading stopped")
+                    + "byte-order magic 0x\(hex32(magic.byteSwapped)) (bytes in file order); reading stopped")
                 return .stopped
             }
             prefix = 12
