@@ -29,6 +29,11 @@ public struct CaptureError: Error, CustomStringConvertible, Sendable {
         self.kind = kind
     }
 
+    /// The error for a failed `fopen`.
+    init(path: String, opening failure: CFile.OpenFailure) {
+        self.init(path: path, failure.isPermissionDenied ? .permissionDenied : .cannotOpen(failure.message))
+    }
+
     /// One line naming the file and the problem.
     public var message: String {
         "\(path): " + problem

@@ -145,6 +145,28 @@ func ethernetFrame(_ packet: [UInt8]) -> [UInt8] {
         #expect(read.first?.byteOrder == .littleEndian)
     }
 
+    @Test func pcapngWriterWritesInterfacesOfDifferentLinkTypes() throws {
+        let folder = TemporaryDirectory()
+        let path = folder.reserve("out.pcapng")
+        let writer = try PcapNGFileWriter(path: path)
+        let ethernet = try writer.addInterface(linkType: .ethernet, snapLength: 1514)
+        let tcp = ipv4Packet(protocolNumber: 6, payload: 20)
+        try writer.append(interface: ethernet, timestamp: Timestamp(nanoseconds: 5_000_000_001),
+                          bytes: ethernetFrame(tcp))
+        let raw = try writer.addInterface(linkType: .raw)
+        try writer.append(interface: raw, timestamp: Timestamp(nanoseconds: 6_000_000_002), bytes: [0x45, 0, 0],
+                          originalLength: 40)
+        try writer.close()
+
+        let read = try ReadBack(path: path)
+        #expect(read.times == [5_000_000_001, 6_000_000_002])
+        #expect(read.records.map(\.linkType) == [1, 101])
+        #expect(read.records.map(\.interface) == [0, 1])
+        #expect(read.records.first?.bytes == ethernetFrame(tcp))
+        #expect(read.records.last?.original == 40)
+        #expect(read.first?.reader == .libpcapThenOwn(packets: 1))
+    }
+
     @Test func unwritablePathIsAClearError() {
         do throws(CaptureError) {
             _ = try PcapFileWriter(path: "/nonexistent-folder/out.pcap", linkType: .ethernet)

@@ -8,7 +8,9 @@ import TestSupport
     static let frame: [UInt8] = Array(repeating: 0xAB, count: 14)
 
     /// Reads with the own reader alone (no libpcap), as the fallback path does.
-    static func readOwn(_ path: String) throws(CaptureError) -> (records: [ReadBack.Record], statistics: CaptureStatistics) {
+    static func readOwn(_ path: String) throws(CaptureError)
+        -> (records: [ReadBack.Record], statistics: CaptureStatistics)
+    {
         let reader = try PcapNGReader(path: path, fileIndex: 0, limits: .default)
         var statistics = CaptureStatistics(path: path, fileIndex: 0, format: .pcapng, byteOrder: .littleEndian,
                                            reader: .own)
