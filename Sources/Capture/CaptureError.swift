@@ -16,6 +16,8 @@ public struct CaptureError: Error, CustomStringConvertible, Sendable {
         case readFailed(offset: Int, problem: String)
         case badFilter(expression: String, problem: String)
         case writeFailed(String)
+        /// A problem already worded with its byte offset.
+        case unreadable(String)
     }
 
     /// The file the problem is about (empty for errors not tied to one file).
@@ -25,6 +27,11 @@ public struct CaptureError: Error, CustomStringConvertible, Sendable {
     init(path: String, _ kind: Kind) {
         self.path = path
         self.kind = kind
+    }
+
+    /// The error for a failed `fopen`.
+    init(path: String, opening failure: CFile.OpenFailure) {
+        self.init(path: path, failure.isPermissionDenied ? .permissionDenied : .cannotOpen(failure.message))
     }
 
     /// One line naming the file and the problem.
@@ -48,6 +55,7 @@ public struct CaptureError: Error, CustomStringConvertible, Sendable {
         case .corruptHeader(let offset, let problem): return "corrupt header at byte offset \(offset): \(problem)"
         case .readFailed(let offset, let problem): return "read error at byte offset \(offset): \(problem)"
         case .writeFailed(let why): return "cannot write: \(why)"
+        case .unreadable(let problem): return problem
         case .badFilter(let expression, let problem):
             return "bad filter expression \"\(expression)\": \(oneLine(problem))"
         }

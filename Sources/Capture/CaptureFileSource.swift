@@ -97,7 +97,10 @@ final class CaptureFileSource: PacketSource {
         let offsetBefore = file.fileOffset
         switch file.next() {
         case .packet(let seconds, let nanoseconds, let captured, let original, let bytes):
-            let time = Timestamp(seconds: seconds, nanoseconds: nanoseconds)
+            // Classic pcap seconds are unsigned 32-bit (good to 2106); libpcap 1.10 hands them over as signed.
+            let fileSeconds = header.format == .pcapng ? seconds : Int64(UInt32(truncatingIfNeeded: seconds))
+            if nanoseconds < 0 || nanoseconds >= 1_000_000_000 { stats.invalidTimestampFractions += 1 }
+            let time = Timestamp(seconds: fileSeconds, nanoseconds: nanoseconds)
             noteCut(captured: captured, before: offsetBefore, after: file.fileOffset)
             stats.count(timestamp: time, linkType: libpcapLinkType, capturedLength: captured,
                         originalLength: original, snapshotLength: libpcapSnapLength)

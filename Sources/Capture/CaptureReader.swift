@@ -46,7 +46,7 @@ public enum CaptureReader {
         switch CFile.open(path, mode: "rb") {
         case .success(let opened): file = opened
         case .failure(let failure):
-            throw CaptureError(path: path, failure.isPermissionDenied ? .permissionDenied : .cannotOpen(failure.message))
+            throw CaptureError(path: path, opening: failure)
         }
         var first = [UInt8](repeating: 0, count: 24)
         let count = first.withUnsafeMutableBytes { raw in

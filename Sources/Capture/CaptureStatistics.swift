@@ -103,6 +103,8 @@ public struct CaptureStatistics: Sendable {
     public var truncatedRecords: Int = 0
     /// Records whose captured length exceeds their original length or the snaplen (kept as they are).
     public var oversizedRecords: Int = 0
+    /// Records whose sub-second part is a full second or more (kept, carried into the seconds).
+    public var invalidTimestampFractions: Int = 0
     /// Simple Packet Blocks, which carry no time (given `Timestamp.zero`).
     public var packetsWithoutTimestamp: Int = 0
     /// Records the filter rejected.

@@ -20,7 +20,7 @@ public final class PcapFileWriter {
         switch CFile.open(path, mode: "wb") {
         case .success(let opened): file = opened
         case .failure(let failure):
-            throw CaptureError(path: path, failure.isPermissionDenied ? .permissionDenied : .cannotOpen(failure.message))
+            throw CaptureError(path: path, opening: failure)
         }
         var header = LittleEndianBytes()
         header.append32(0xA1B2_3C4D)

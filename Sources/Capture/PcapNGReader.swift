@@ -46,7 +46,7 @@ final class PcapNGReader {
         switch CFile.open(path, mode: "rb") {
         case .success(let opened): file = opened
         case .failure(let failure):
-            throw CaptureError(path: path, failure.isPermissionDenied ? .permissionDenied : .cannotOpen(failure.message))
+            throw CaptureError(path: path, opening: failure)
         }
         self.path = path
         self.fileIndex = fileIndex
@@ -59,10 +59,12 @@ final class PcapNGReader {
         case .block(let type, _) where type == PcapNGReader.sectionHeader:
             byteOrder = bigEndian ? .bigEndian : .littleEndian
         case .block:
-            throw CaptureError(path: path, .corruptHeader(offset: 0, problem: "first block is not a Section Header Block"))
+            throw CaptureError(path: path, .corruptHeader(offset: 0,
+                                                          problem: "first block is not a Section Header Block"))
         case .end, .stopped:
-            let problem = scratch.warnings.first?.problem ?? "no Section Header Block"
-            throw CaptureError(path: path, .corruptHeader(offset: 0, problem: problem))
+            var problem = scratch.warnings.first?.problem ?? "no Section Header Block"
+            if problem.hasSuffix("; reading stopped") { problem.removeLast("; reading stopped".count) }
+            throw CaptureError(path: path, .unreadable(problem))
         }
     }
 
@@ -126,7 +128,7 @@ final class PcapNGReader {
             case PcapNGReader.byteOrderMagic.byteSwapped: bigEndian = true
             default:
                 statistics.warn(.corrupt, at: start, "corrupt Section Header Block at byte offset \(start): "
-                    + "byte-order magic 0x\(hex32(magic)); reading stopped")
+                    + "byte-order magic 0x\(hex32(magic.byteSwapped)) (bytes in file order); reading stopped")
                 return .stopped
             }
             prefix = 12

@@ -16,8 +16,24 @@ import Records
 /// old one is closed or the SYN does not fit it (see `Connection.acceptsSyn`); a SYN
 /// retransmission with the same ISN stays on the same connection and raises `synCount`.
 ///
+/// Reassembly, per direction (details on `HalfConnectionReassembler`):
+/// - offsets are 64-bit from the ISN, so sequence wraparound is ordinary arithmetic;
+/// - the first copy of every byte wins; repeats are counted as retransmissions and, when
+///   they differ from the first copy, as conflicts; exact SPAN copies are counted as
+///   duplicates and dropped from reassembly;
+/// - a hole becomes a gap only when more than `gapAfterBufferedBytes` wait beyond it, when
+///   it has been open `holeTimeout` of capture time, when holding more would break a memory
+///   bound (counted as `limitReached`), or when the connection is emitted. The peer's
+///   acknowledgements are never used to declare a gap (mirror ports reorder them);
+/// - bytes cut by the snap length are a gap of known size.
+///
 /// Memory stays within `StreamLimits` however long the capture. The delegate is held
-/// strongly; it must not keep a strong reference to the table.
+/// strongly; it must not keep a strong reference to the table, and must not call back into
+/// the table from an event (the table is in the middle of updating a connection).
+///
+/// Known limits: a packet arriving after its connection was emitted (a retransmitted FIN
+/// later than `closeLinger`) opens a new, midstream connection; segments more than 2 GiB of
+/// sequence space away from where a stream stands are misplaced.
 public final class ConnectionTable {
     public let limits: StreamLimits
     private let delegate: any StreamDelegate
@@ -53,7 +69,7 @@ public final class ConnectionTable {
     /// `segment.payload` is only read during the call.
     public func process(_ segment: TCPSegment) {
         counters.segments += 1
-        advanceClock(to: segment.timestamp)
+        tick(segment.timestamp)
         let key = FlowKey(segment)
         let isSyn = segment.flags.contains(.syn) && !segment.flags.contains(.ack)
 
@@ -70,10 +86,18 @@ public final class ConnectionTable {
         absorb(segment, into: connection, direction: connection.direction(of: segment))
     }
 
-    /// Moves the table's clock forward (it never goes back) and, at most four times a second
-    /// of capture time, emits lingering closed and idle connections and times out holes.
-    /// `process` calls this itself; call it directly to flush during quiet periods.
+    /// Moves the table's clock forward (it never goes back) and sweeps the table: emits closed
+    /// connections whose linger has passed and idle connections, and turns expired holes into
+    /// gaps. O(connections); `process` does the same at most four times a second of capture
+    /// time, so call this during quiet periods of a live capture, or before reading results.
     public func advanceClock(to time: Timestamp) {
+        if time > clock { clock = time }
+        lastSweep = clock
+        sweep(now: clock)
+    }
+
+    /// The per-segment clock: sweeps only when `sweepInterval` has passed since the last sweep.
+    private func tick(_ time: Timestamp) {
         if time > clock { clock = time }
         guard clock.nanoseconds(since: lastSweep) >= ConnectionTable.sweepInterval else { return }
         lastSweep = clock

@@ -5,6 +5,10 @@ import Core
 /// Two packets are copies when sequence, acknowledgement, flags, payload length, window,
 /// IPv4 identification (when present) and checksum all match within the window of
 /// `StreamLimits.duplicateWindow`. Four slots, held inline: no allocation.
+///
+/// Known weakness: over IPv6 (no identification field), back-to-back duplicate ACKs without
+/// TCP options are indistinguishable from mirror copies and are counted as duplicates. Only
+/// the counter is affected: pure ACKs carry no stream bytes, and totals still count them.
 struct DuplicateFilter {
     struct Fingerprint: Equatable {
         var sequence: UInt32

@@ -176,6 +176,24 @@ import Glibc
         #expect(read.warnings.first?.description.hasPrefix(path + ": ") == true)
     }
 
+    @Test func secondsAreUnsigned32BitAsTsharkReadsThem() throws {
+        // tshark -T fields -e frame.time_epoch: time_2038_overflow.pcap 2147483648, time_2106_max.pcap 4294967295.
+        let overflow = try ReadBack(path: Fixtures.corpus + "/robustness/time_2038_overflow.pcap")
+        #expect(overflow.times == [2_147_483_648_000_000_000])
+        let max = try ReadBack(path: Fixtures.corpus + "/robustness/time_2106_max.pcap")
+        #expect(max.times == [4_294_967_295_000_000_000])
+    }
+
+    @Test func fractionOfAFullSecondIsCarriedAndCounted() throws {
+        var file = PcapBuilder()
+        file.record(seconds: 10, fraction: 999_999, data: [1])
+        file.record(seconds: 10, fraction: 1_000_000, data: [2])
+        let folder = TemporaryDirectory()
+        let read = try ReadBack(path: folder.write("fraction.pcap", file.data))
+        #expect(read.times == [10_999_999_000, 11_000_000_000])
+        #expect(read.first?.invalidTimestampFractions == 1)
+    }
+
     @Test func rawLinkTypeIsReportedAsLinktypeNumber() throws {
         var file = PcapBuilder(linkType: 101)
         file.record(seconds: 1, fraction: 0, data: [0x45, 0])

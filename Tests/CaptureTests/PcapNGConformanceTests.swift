@@ -60,7 +60,8 @@ import TestSupport
     }
 
     // Expected values below were checked against tshark 4.x on this corpus:
-    //   tshark -r F -T fields -e frame.time_epoch -e frame.interface_id -e frame.cap_len -e frame.len -e frame.encap_type
+    //   tshark -r F -T fields -e frame.time_epoch -e frame.interface_id -e frame.cap_len -e frame.len \
+    //       -e frame.encap_type
     // (tshark also lists custom blocks as frames; those are not packets here.)
 
     @Test func multiInterfaceTraceIsReadFullyWithTsharksTimes() throws {

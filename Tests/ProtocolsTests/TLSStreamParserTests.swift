@@ -42,7 +42,8 @@ import TestSupport
     }
 
     @Test func serverHelloTLS13UsesSupportedVersions() throws {
-        let record = TLSBuild.record(22, TLSBuild.handshake(2, TLSBuild.serverHelloBody(suite: 0x1301, selected: 0x0304)))
+        let body = TLSBuild.serverHelloBody(suite: 0x1301, selected: 0x0304)
+        let record = TLSBuild.record(22, TLSBuild.handshake(2, body))
         let hello = try #require(parseTLS([record]).first?.serverHello)
         #expect(hello.legacyVersion == 0x0303)
         #expect(hello.negotiatedVersion == 0x0304)
@@ -333,5 +334,17 @@ import TestSupport
             .anomaly(.resynchronized(skippedBytes: 37), time: .zero),
             .applicationData(recordLength: 9, start: .zero, end: .zero),
         ])
+    }
+}
+
+@Suite struct TLSDraftServerHelloTests {
+    @Test func draftServerHelloWithoutSessionIDAndCompression() throws {
+        // TLS 1.3 draft 18 layout: version 0x7f12, random, cipher suite, extensions.
+        let body: [UInt8] = TLSBuild.u16(0x7f12) + [UInt8](repeating: 5, count: 32) + TLSBuild.u16(0x1301)
+            + TLSBuild.u16(4) + TLSBuild.extensionBlock(0x0028, [])
+        let hello = try #require(parseTLS([TLSBuild.record(22, TLSBuild.handshake(2, body))]).first?.serverHello)
+        #expect(hello.negotiatedVersion == 0x7f12)
+        #expect(hello.cipherSuite == 0x1301)
+        #expect(hello.extensionTypes == [0x0028])
     }
 }

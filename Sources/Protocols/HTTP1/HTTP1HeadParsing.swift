@@ -125,7 +125,9 @@ extension HTTP1Parser {
         return v.withUnsafeBytes { responseStart($0) == .yes }
     }
 
-    private static func noteFraming(name: ArraySlice<UInt8>, value: ArraySlice<UInt8>, into out: inout HTTP1ParsedHead) {
+    private static func noteFraming(
+        name: ArraySlice<UInt8>, value: ArraySlice<UInt8>, into out: inout HTTP1ParsedHead
+    ) {
         if equalsLower(name, "content-length") {
             for part in value.split(separator: 44, omittingEmptySubsequences: false) {
                 out.contentLengths.append(trimmed(part))
@@ -178,7 +180,8 @@ extension HTTP1Parser {
         }
         guard let first = values.first else { return unusable }
         if values.count > 1 {
-            head.anomalies.append(values.allSatisfy { $0 == first } ? .duplicateContentLength : .conflictingContentLength)
+            let same = values.allSatisfy { $0 == first }
+            head.anomalies.append(same ? .duplicateContentLength : .conflictingContentLength)
         }
         return first == 0 ? .none : .length(first)
     }

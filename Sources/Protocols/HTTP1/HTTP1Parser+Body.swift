@@ -19,7 +19,9 @@ extension HTTP1Parser {
     // MARK: - Chunked bodies
 
     /// Collects a chunk-size line (`hex [; extensions] CRLF`) and starts the chunk it announces.
-    mutating func consumeChunkLine(_ p: UnsafeRawBufferPointer, _ time: Timestamp, _ events: inout [HTTP1Event]) -> Int {
+    mutating func consumeChunkLine(
+        _ p: UnsafeRawBufferPointer, _ time: Timestamp, _ events: inout [HTTP1Event]
+    ) -> Int {
         let lf = p.firstIndex(of: 10)
         let take = lf.map { $0 + 1 } ?? p.count
         msg.wire += Int64(take)

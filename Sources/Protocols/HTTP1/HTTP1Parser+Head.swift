@@ -4,7 +4,9 @@ extension HTTP1Parser {
     // MARK: - Heads
 
     /// Collects head bytes until the blank line (or, for an HTTP/0.9 request, the first line).
-    mutating func consumeHead(_ p: UnsafeRawBufferPointer, _ time: Timestamp, _ events: inout [HTTP1Event]) -> Int {
+    mutating func consumeHead(
+        _ p: UnsafeRawBufferPointer, _ time: Timestamp, _ events: inout [HTTP1Event]
+    ) -> Int {
         var j = 0
         while j < p.count {
             let b = p[j]
@@ -27,7 +29,9 @@ extension HTTP1Parser {
             }
             if !startDecided {
                 let verdict = buffer.withUnsafeBytes {
-                    role == .request ? HTTP1Parser.requestStart($0, knownMethodsOnly: false) : HTTP1Parser.responseStart($0)
+                    role == .request
+                        ? HTTP1Parser.requestStart($0, knownMethodsOnly: false)
+                        : HTTP1Parser.responseStart($0)
                 }
                 switch verdict {
                 case .yes:
@@ -172,7 +176,9 @@ extension HTTP1Parser {
 
     /// After CONNECT or an Upgrade request: another request means HTTP goes on, anything else
     /// is tunnel data.
-    mutating func consumeUndecided(_ p: UnsafeRawBufferPointer, _ time: Timestamp, _ events: inout [HTTP1Event]) -> Int {
+    mutating func consumeUndecided(
+        _ p: UnsafeRawBufferPointer, _ time: Timestamp, _ events: inout [HTTP1Event]
+    ) -> Int {
         var j = 0
         while j < p.count {
             if buffer.isEmpty { msg = Progress(start: time) }

@@ -60,11 +60,17 @@ enum TLSHelloParsing {
         return nil
     }
 
+    /// TLS 1.3 drafts up to 21 (0x7f00...0x7f15) and Google's 0x7eNN experiments sent a ServerHello
+    /// without session id and compression method; draft 22 went back to the TLS 1.2 layout.
+    static func usesDraftServerHelloLayout(_ version: UInt16) -> Bool {
+        (version >> 8 == 0x7f && version & 0xff < 22) || version >> 8 == 0x7e
+    }
+
     static func serverHello(_ body: UnsafeRawBufferPointer) -> TLSServerHello? {
         var c = TLSByteCursor(body)
-        guard let version = c.u16(), let random = c.bytes(32), c.vector(lengthBytes: 1) != nil,
-              let suite = c.u16(), c.skip(1)
-        else { return nil }
+        guard let version = c.u16(), let random = c.bytes(32) else { return nil }
+        let draft = usesDraftServerHelloLayout(version)
+        guard draft || c.vector(lengthBytes: 1) != nil, let suite = c.u16(), draft || c.skip(1) else { return nil }
         var hello = TLSServerHello(legacyVersion: version)
         hello.cipherSuite = suite
         hello.isHelloRetryRequest = random.elementsEqual(helloRetryRandom)

@@ -194,9 +194,12 @@ public enum TLSStopReason: Hashable, Sendable {
 public struct TLSLimits: Hashable, Sendable {
     /// Largest record body accepted: 2^14 + 2048 by default (RFC 5246 allows that much ciphertext).
     public var maxRecordLength: Int = 16_384 + 2_048
-    /// Largest handshake message reassembled, 256 KiB by default (enough for long certificate
-    /// chains). Larger messages are skipped without buffering.
-    public var maxHandshakeMessage: Int = 256 * 1024
+    /// Largest handshake message reassembled, 1 MiB by default: certificate chains of over 300 KiB occur
+    /// in the wild. Larger messages are reported and skipped without buffering.
+    ///
+    /// Known shortcoming: a Certificate message is buffered whole although only its leaf is kept;
+    /// parsing the leaf as soon as it is complete would bound memory by one certificate. TODO(perf).
+    public var maxHandshakeMessage: Int = 1 << 20
     /// How many bytes to scan for a record header after framing was lost in a gap (1 MiB).
     public var maxResyncScan: Int64 = 1 << 20
 

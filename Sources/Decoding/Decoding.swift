@@ -1,1 +1,0 @@
-// The Decoding layer; see docs/architecture.md.

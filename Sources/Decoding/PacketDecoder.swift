@@ -1,0 +1,104 @@
+import Core
+
+/// Decodes captured frames down to TCP: link layer, IP (with tunnels) and the TCP header.
+///
+/// Feed it one frame at a time. It keeps the state IP fragment reassembly needs (IPv4 and
+/// IPv6), bounded by `DecoderLimits`, and counts what it saw in `statistics`.
+///
+/// Per frame it allocates nothing, except for storing fragments. The `TCPSegmentView` it
+/// returns borrows its payload from the frame's bytes, or from the decoder's buffer for a
+/// reassembled datagram; either stays valid only until the next `decode` call.
+///
+/// The reassembly state lives in a class instance: copies of a `PacketDecoder` share it, so
+/// use one decoder per packet source and do not copy it.
+public struct PacketDecoder {
+    /// Headers a frame may stack (tags, labels, tunnels, extension headers) before it is
+    /// called malformed. Every header consumes bytes, so this only guards against mistakes.
+    public static let maxHeaders = 256
+
+    public let limits: DecoderLimits
+    public internal(set) var statistics = DecoderStatistics()
+    private let fragments: FragmentTable
+
+    public init(limits: DecoderLimits = .init()) {
+        self.limits = limits
+        self.fragments = FragmentTable(limits: limits)
+    }
+
+    /// Decodes one frame.
+    ///
+    /// - Parameters:
+    ///   - linkType: the capture's link type for this frame.
+    ///   - bytes: the captured bytes (borrowed for the duration of the call; a returned TCP
+    ///     payload may point into them).
+    ///   - originalLength: the frame's length on the wire; more than `bytes.count` means the
+    ///     snaplen cut it, which makes short headers `.truncated` rather than `.malformed`.
+    ///   - timestamp: the frame's time, used to expire incomplete datagrams.
+    /// - Returns: exactly one outcome; every outcome is counted in `statistics`.
+    public mutating func decode(
+        linkType: LinkType,
+        bytes: UnsafeRawBufferPointer,
+        originalLength: Int,
+        timestamp: Timestamp
+    ) -> DecodedPacket {
+        fragments.releaseCompleted()
+        if !fragments.isEmpty { fragments.expire(now: timestamp, &statistics) }
+
+        let result = decodeLayers(linkType, bytes, originalLength, timestamp)
+        count(result)
+        return result
+    }
+
+    private mutating func count(_ result: DecodedPacket) {
+        statistics.packets += 1
+        switch result {
+        case .tcp(let segment):
+            statistics.tcpSegments += 1
+            if segment.truncated { statistics.truncatedPayloads += 1 }
+        case .otherIP: statistics.otherIP += 1
+        case .nonIP: statistics.nonIP += 1
+        case .fragmentHeld: break
+        case .unsupportedLink: statistics.unsupportedLink += 1
+        case .truncated: statistics.truncated += 1
+        case .malformed: statistics.malformed += 1
+        }
+    }
+
+    private mutating func decodeLayers(
+        _ linkType: LinkType, _ bytes: UnsafeRawBufferPointer, _ originalLength: Int, _ timestamp: Timestamp
+    ) -> DecodedPacket {
+        var c = Cursor(bytes: bytes, missing: originalLength - bytes.count)
+        var vlan = VLANTags()
+        var inReassembled = false
+        guard var step = linkStep(linkType, &c) else { return .unsupportedLink(linkType) }
+
+        for _ in 0..<Self.maxHeaders {
+            switch step {
+            case .done(let result):
+                return result
+            case .fragment(let fragment):
+                guard !inReassembled else { return .malformed(MalformedReason(.nestedFragmentation)) }
+                switch fragments.insert(fragment, now: timestamp, &statistics) {
+                case .held:
+                    return .fragmentHeld
+                case .malformed(let reason):
+                    return .malformed(reason)
+                case .complete(let payload, let info, let nextProtocol):
+                    inReassembled = true
+                    c = Cursor(bytes: payload, missing: 0)
+                    step = .next(.ipPayload(nextProtocol, info))
+                }
+            case .next(.ipv4):
+                step = ipv4Step(&c)
+            case .next(.ipv6):
+                step = ipv6Step(&c)
+            case .next(.ipPayload(let proto, let info)):
+                step = ipPayloadStep(proto, info, &c, vlan: vlan)
+            case .next(let layer):
+                step = linkLayerStep(layer, &c, vlan: &vlan)
+            }
+        }
+        if case .done(let result) = step { return result }
+        return .malformed(MalformedReason(.tooManyHeaders(limit: Self.maxHeaders)))
+    }
+}
