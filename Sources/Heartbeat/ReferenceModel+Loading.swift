@@ -124,6 +124,7 @@ extension ReferenceModel {
     }
 
     private static func decodeValidated(tree: [String: Any], file: String) throws(ModelError) -> ReferenceModel {
+        try checkPorts(tree, file: file)
         let model: ReferenceModel
         do {
             let data = try JSONSerialization.data(withJSONObject: tree, options: [])
@@ -160,6 +161,25 @@ extension ReferenceModel {
             return ModelError(file: file, field: field.isEmpty ? nil : field, problem: "must be \(what), got \(got)")
         @unknown default:
             return ModelError(file: file, field: nil, problem: "could not be decoded")
+        }
+    }
+
+    /// Port numbers are checked before decoding, because an out-of-range number loses its field path there.
+    private static func checkPorts(_ tree: [String: Any], file: String) throws(ModelError) {
+        func check(_ value: Any, _ field: String) throws(ModelError) {
+            guard let n = value as? NSNumber, !(value is Bool) else { return }
+            let d = n.doubleValue
+            guard d.rounded() == d, d >= 1, d <= 65_535 else {
+                throw ModelError(file: file, field: field, problem: "must be a port number 1-65535, got \(jsonText(value))")
+            }
+        }
+        if let ports = tree["ports"] as? [String: Any] {
+            for (key, list) in ports.sorted(by: { $0.key < $1.key }) {
+                for (i, v) in (list as? [Any] ?? []).enumerated() { try check(v, "ports.\(key)[\(i)]") }
+            }
+        }
+        for (i, s) in (tree["servers"] as? [Any] ?? []).enumerated() {
+            if let port = (s as? [String: Any])?["port"] { try check(port, "servers[\(i)].port") }
         }
     }
 
