@@ -1,1 +1,0 @@
-// The Heartbeat layer; see docs/architecture.md.

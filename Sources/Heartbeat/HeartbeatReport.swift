@@ -1,0 +1,255 @@
+import Core
+import Foundation
+
+/// Everything `sepbeat analyze` reports: check-ins, per-client intervals, findings and a verdict.
+///
+/// Encodes to the `sepbeat-report/1` JSON layout (see `jsonData()`); times are RFC 3339 UTC
+/// text with nine fraction digits, byte counts are TCP payload bytes.
+public struct HeartbeatReport: Sendable {
+    public var schema = "sepbeat-report/1"
+    /// Every manager seen or configured, and where it came from.
+    public var managers: [ManagerReport]
+    /// Check-ins in start order.
+    public var sessions: [SessionReport]
+    /// One entry per client, ordered by address.
+    public var clients: [ClientSummary]
+    /// Every finding (session, client and capture level), in time order; untimed ones last.
+    public var findings: [Finding]
+    public var summary: Summary
+    /// The expectations the run used.
+    public var expectations: Expectations
+    /// Connections read, and those left out because they did not go to a manager or hit a limit.
+    public var counts: Counts
+
+    public struct Summary: Encodable, Hashable, Sendable {
+        public var clients: Int
+        public var sessions: Int
+        /// `pass`, or `fail` when any finding has error severity.
+        public var verdict: String
+        public var errors: Int
+        public var warnings: Int
+        public var infos: Int
+    }
+
+    public struct Expectations: Encodable, Hashable, Sendable {
+        public var pullIntervalSeconds: Double
+        public var pushIntervalSeconds: Double
+        public var toleranceSeconds: Double
+        /// `model`, `option` (--interval) or `sylink`.
+        public var intervalSource: String
+    }
+
+    public struct Counts: Encodable, Hashable, Sendable {
+        public var connections: Int
+        public var managerConnections: Int
+        public var ignoredConnections: Int
+        /// Connections dropped because `SessionBuilder.Limits` were reached.
+        public var droppedByLimits: Int
+    }
+
+    /// 0 when no finding has error severity, 1 otherwise.
+    public var exitStatus: Int32 { summary.verdict == "fail" ? 1 : 0 }
+
+    /// Findings with error severity first, then warnings, then infos; time order within each.
+    public var findingsBySeverity: [Finding] {
+        findings.enumerated().sorted { a, b in
+            a.element.severity != b.element.severity ? a.element.severity > b.element.severity : a.offset < b.offset
+        }.map(\.element)
+    }
+
+    /// Stable JSON: keys sorted, pretty-printed, slashes unescaped, ending with a newline.
+    public func jsonData() throws -> Data {
+        var data = try Self.encoder().encode(self)
+        data.append(0x0a)
+        return data
+    }
+
+    /// The encoder `jsonData()` uses, for callers embedding the report in a larger document.
+    public static func encoder() -> JSONEncoder {
+        let e = JSONEncoder()
+        e.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
+        return e
+    }
+}
+
+extension HeartbeatReport: Encodable {
+    private enum Keys: String, CodingKey {
+        case schema, managers, sessions, clients, findings, summary, expectations, counts
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: Keys.self)
+        try c.encode(schema, forKey: .schema)
+        try c.encode(managers, forKey: .managers)
+        try c.encode(sessions, forKey: .sessions)
+        try c.encode(clients, forKey: .clients)
+        try c.encode(findings, forKey: .findings)
+        try c.encode(summary, forKey: .summary)
+        try c.encode(expectations, forKey: .expectations)
+        try c.encode(counts, forKey: .counts)
+    }
+}
+
+/// A manager and the source that made it one.
+public struct ManagerReport: Encodable, Hashable, Sendable {
+    /// Address text, or the host name when nothing in the capture tied it to an address.
+    public var address: String
+    public var hostName: String?
+    /// `option` (--server), `sylink`, `model`, `inferred-http` (secars.dll requests) or
+    /// `inferred-tls` (periodic TLS check-ins, or TLS to a manager already known by address).
+    public var source: String
+    /// How a host name was tied to the address: `literal`, `tls-sni`, `http-host`; or a note that nothing did.
+    public var resolution: String?
+    public var priority: Int?
+    /// Ports check-ins were seen on.
+    public var ports: [Int]
+    public var sessions: Int
+}
+
+/// One rebuilt check-in.
+public struct SessionReport: Hashable, Sendable {
+    public enum Transport: String, Encodable, Hashable, Sendable {
+        case http
+        case https
+    }
+
+    public enum Mode: String, Encodable, Hashable, Sendable {
+        case pull
+        case push
+    }
+
+    /// 1-based, in start order.
+    public var id: Int
+    public var client: IPAddress
+    public var clientPort: UInt16
+    public var server: IPAddress
+    public var serverPort: UInt16
+    public var transport: Transport
+    public var mode: Mode
+    public var start: Timestamp
+    public var end: Timestamp
+    public var bytesUp: Int64
+    public var bytesDown: Int64
+    /// True when no connection of the check-in was set up (only failed connects).
+    public var failed: Bool
+    /// Failed connects that preceded the successful one (step 1), or that make up a failed check-in.
+    public var attempts: [AttemptReport]
+    public var steps: [StepReport]
+    public var findings: [Finding]
+    /// Ids of the connection records used.
+    public var connections: [UInt64]
+}
+
+extension SessionReport: Encodable {
+    private enum Keys: String, CodingKey {
+        case id, client, clientPort, server, serverPort, transport, mode, start, end, bytesUp, bytesDown
+        case failed, attempts, steps, findings, connections
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: Keys.self)
+        try c.encode(id, forKey: .id)
+        try c.encode(client.description, forKey: .client)
+        try c.encode(clientPort, forKey: .clientPort)
+        try c.encode(server.description, forKey: .server)
+        try c.encode(serverPort, forKey: .serverPort)
+        try c.encode(transport, forKey: .transport)
+        try c.encode(mode, forKey: .mode)
+        try c.encode(start.rfc3339(), forKey: .start)
+        try c.encode(end.rfc3339(), forKey: .end)
+        try c.encode(bytesUp, forKey: .bytesUp)
+        try c.encode(bytesDown, forKey: .bytesDown)
+        try c.encode(failed, forKey: .failed)
+        try c.encode(attempts, forKey: .attempts)
+        try c.encode(steps, forKey: .steps)
+        try c.encode(findings, forKey: .findings)
+        try c.encode(connections, forKey: .connections)
+    }
+}
+
+/// A connect that did not set up a session.
+public struct AttemptReport: Hashable, Sendable, Encodable {
+    public var server: String
+    public var serverPort: UInt16
+    public var time: String
+    /// `refused` (SYN answered by RST) or `unanswered`.
+    public var outcome: String
+    public var syns: Int
+}
+
+/// One classified step of a check-in.
+public struct StepReport: Hashable, Sendable {
+    /// 1-7.
+    public var step: Int
+    /// The step id (`index-check`, ...).
+    public var name: String
+    public var start: Timestamp
+    public var end: Timestamp
+    public var bytesUp: Int64
+    public var bytesDown: Int64
+    /// 0-1: how sure the rule match is (method and order in HTTP; order, direction and size in TLS).
+    public var confidence: Double
+    /// The facts used, e.g. `GET /secars/secars.dll, 1st request, reply 4096 bytes`.
+    public var evidence: String
+}
+
+extension StepReport: Encodable {
+    private enum Keys: String, CodingKey {
+        case step, name, start, end, bytesUp, bytesDown, confidence, evidence
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: Keys.self)
+        try c.encode(step, forKey: .step)
+        try c.encode(name, forKey: .name)
+        try c.encode(start.rfc3339(), forKey: .start)
+        try c.encode(end.rfc3339(), forKey: .end)
+        try c.encode(bytesUp, forKey: .bytesUp)
+        try c.encode(bytesDown, forKey: .bytesDown)
+        try c.encode(confidence, forKey: .confidence)
+        try c.encode(evidence, forKey: .evidence)
+    }
+}
+
+/// Per-client totals: check-ins, intervals between their starts, missed and accelerated counts.
+public struct ClientSummary: Hashable, Sendable {
+    public var client: IPAddress
+    public var sessions: Int
+    /// nil when the client has fewer than two check-ins.
+    public var intervalSeconds: IntervalStats?
+    /// Check-ins judged missing between seen ones (never before the first or after the last).
+    public var missed: Int
+    /// Intervals inside the accelerated range.
+    public var accelerated: Int
+    /// The interval the client was judged against, in seconds.
+    public var expectedIntervalSeconds: Double
+}
+
+public struct IntervalStats: Encodable, Hashable, Sendable {
+    public var median: Double
+    public var min: Double
+    public var max: Double
+    /// Nearest-rank 95th percentile.
+    public var p95: Double
+    public var count: Int
+}
+
+extension ClientSummary: Encodable {
+    private enum Keys: String, CodingKey {
+        case client, sessions, intervalSeconds, missed, accelerated, expectedIntervalSeconds
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: Keys.self)
+        try c.encode(client.description, forKey: .client)
+        try c.encode(sessions, forKey: .sessions)
+        if let intervalSeconds {
+            try c.encode(intervalSeconds, forKey: .intervalSeconds)
+        } else {
+            try c.encodeNil(forKey: .intervalSeconds)
+        }
+        try c.encode(missed, forKey: .missed)
+        try c.encode(accelerated, forKey: .accelerated)
+        try c.encode(expectedIntervalSeconds, forKey: .expectedIntervalSeconds)
+    }
+}

@@ -1,0 +1,119 @@
+import Core
+
+/// Judges the gaps between one client's check-ins against the expected interval.
+///
+/// Gaps are measured start to start in integer nanoseconds. Only gaps between two seen
+/// check-ins are judged, so a client that appears or vanishes mid-capture is never "missed"
+/// before its first or after its last check-in. For a gap `d`, interval `I`, tolerance `T`
+/// and accelerated maximum `A`:
+///
+/// - `d <= A`: accelerated (counted; one info finding per run of them);
+/// - `m = floor((d + T) / I) - 1 >= 1`: `m` missed check-ins (so from `d >= 2I - T`);
+/// - else `d > I + T`: late; `d < I - T`: early; otherwise on time.
+///
+/// When at least `mismatchMinIntervals` regular gaps (above `A`) have a median outside
+/// `I ± T`, an `interval-mismatch` is raised and the client's own median becomes `I`, so
+/// a differently configured client does not drown in per-gap findings.
+struct IntervalAudit: Sendable {
+    let model: ReferenceModel
+    let pullSeconds: Double
+    let pushSeconds: Double
+
+    struct Result {
+        var summary: ClientSummary
+        /// Findings with the index (into the client's sessions) of the later check-in of the gap.
+        var findings: [(Int, Finding)]
+    }
+
+    func audit(client: IPAddress, sessions: [SessionReport]) -> Result {
+        let tolerance = nanos(model.interval.toleranceSeconds)
+        let accelerated = nanos(model.interval.acceleratedMaxSeconds)
+        var gaps: [(index: Int, ns: Int64, mode: SessionReport.Mode)] = []
+        for i in sessions.indices.dropFirst() {
+            gaps.append((i, sessions[i].start.nanoseconds(since: sessions[i - 1].start), sessions[i].mode))
+        }
+        var findings: [(Int, Finding)] = []
+        func add(_ i: Int, _ code: FindingCode, _ text: String) {
+            findings.append((i, Finding(code: code, severity: model.severity(of: code), message: text,
+                                        client: client, time: sessions[i].start)))
+        }
+
+        // The interval each mode is judged against, corrected by a consistent mismatch.
+        var expected: [SessionReport.Mode: Int64] = [.pull: nanos(pullSeconds), .push: nanos(pushSeconds)]
+        for mode in [SessionReport.Mode.pull, .push] {
+            let regular = gaps.filter { $0.mode == mode && $0.ns > accelerated }.map(\.ns).sorted()
+            guard regular.count >= model.interval.mismatchMinIntervals, let base = expected[mode] else { continue }
+            let median = regular[(regular.count - 1) / 2]
+            if median < base - tolerance || median > base + tolerance {
+                let index = gaps.first { $0.mode == mode }?.index ?? 1
+                add(index, .intervalMismatch, "\(mode.rawValue) check-ins every \(seconds(median)) s (median of "
+                    + "\(regular.count)), expected \(seconds(base)) s ± \(seconds(tolerance)) s")
+                expected[mode] = median
+            }
+        }
+
+        var missed = 0
+        var acceleratedCount = 0
+        var run: [Int] = []
+        func closeRun() {
+            guard let first = run.first, let last = run.last else { return }
+            let spans = run.map { g in gaps.first { $0.index == g }?.ns ?? 0 }
+            add(first, .acceleratedHeartbeat, "\(run.count) check-in(s) \(seconds(spans.min() ?? 0))-"
+                + "\(seconds(spans.max() ?? 0)) s apart until \(sessions[last].start.rfc3339(fractionDigits: 3)) "
+                + "(accelerated range 0-\(seconds(accelerated)) s; normal after a change)")
+            run = []
+        }
+        for g in gaps {
+            let interval = expected[g.mode] ?? nanos(pullSeconds)
+            if g.ns <= accelerated {
+                acceleratedCount += 1
+                run.append(g.index)
+                continue
+            }
+            closeRun()
+            let (sum, overflow) = g.ns.addingReportingOverflow(tolerance)
+            let m = overflow ? Int64.max : sum / max(1, interval) - 1
+            if m >= 1 {
+                missed += Int(min(m, Int64(Int32.max)))
+                add(g.index, .missedHeartbeat, "no check-in for \(seconds(g.ns)) s: \(m) missed "
+                    + "(interval \(seconds(interval)) s ± \(seconds(tolerance)) s)")
+            } else if g.ns > interval + tolerance {
+                add(g.index, .intervalLate, "check-in \(seconds(g.ns)) s after the previous one "
+                    + "(interval \(seconds(interval)) s ± \(seconds(tolerance)) s)")
+            } else if g.ns < interval - tolerance {
+                add(g.index, .intervalEarly, "check-in \(seconds(g.ns)) s after the previous one "
+                    + "(interval \(seconds(interval)) s ± \(seconds(tolerance)) s)")
+            }
+        }
+        closeRun()
+
+        let values = gaps.map { Double($0.ns) / 1e9 }.sorted()
+        var stats: IntervalStats?
+        if let lo = values.first, let hi = values.last {
+            let p95Index = max(0, Int((0.95 * Double(values.count)).rounded(.up)) - 1)
+            stats = IntervalStats(median: micro(median(values)), min: micro(lo), max: micro(hi),
+                                  p95: micro(values[min(p95Index, values.count - 1)]), count: values.count)
+        }
+        let mainMode: SessionReport.Mode = sessions.filter { $0.mode == .push }.count * 2 > sessions.count ? .push : .pull
+        let summary = ClientSummary(
+            client: client, sessions: sessions.count, intervalSeconds: stats, missed: missed,
+            accelerated: acceleratedCount,
+            expectedIntervalSeconds: Double(expected[mainMode] ?? nanos(pullSeconds)) / 1e9)
+        return Result(summary: summary, findings: findings)
+    }
+
+    private func nanos(_ s: Double) -> Int64 {
+        let v = (s * 1e9).rounded()
+        return v >= 9.2e18 ? Int64.max : v <= -9.2e18 ? Int64.min : Int64(v)
+    }
+
+    private func seconds(_ ns: Int64) -> String { formatSeconds(Double(ns) / 1e9) }
+
+    private func micro(_ v: Double) -> Double { (v * 1e6).rounded() / 1e6 }
+
+    private func median(_ sorted: [Double]) -> Double {
+        guard !sorted.isEmpty else { return 0 }
+        let mid = sorted.count / 2
+        return sorted.count % 2 == 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2
+    }
+}

@@ -1,0 +1,142 @@
+import Core
+import Records
+
+/// Where a manager came from, in order of precedence.
+public enum ManagerSource: String, Hashable, Sendable, Comparable {
+    /// `--server HOST[:PORT]`.
+    case option
+    /// A `Server` of SyLink.xml.
+    case sylink
+    /// The `servers` list of the reference model.
+    case model
+    /// Plain-HTTP requests for the secars path were sent to it.
+    case inferredHTTP = "inferred-http"
+    /// TLS to a model HTTPS port, either on an address already known as a manager, or periodic
+    /// at the expected interval from one client.
+    case inferredTLS = "inferred-tls"
+
+    private var rank: Int {
+        switch self {
+        case .option: return 0
+        case .sylink: return 1
+        case .model: return 2
+        case .inferredHTTP: return 3
+        case .inferredTLS: return 4
+        }
+    }
+
+    public static func < (a: ManagerSource, b: ManagerSource) -> Bool { a.rank < b.rank }
+
+    public var isConfigured: Bool { rank <= 2 }
+}
+
+/// A manager named before the capture is read (option, SyLink.xml or model).
+struct ConfiguredManager: Hashable, Sendable {
+    var host: String
+    /// Set when `host` is address text.
+    var literal: IPAddress?
+    /// Ports it answers on; empty means any management port of the model.
+    var ports: Set<UInt16>
+    var priority: Int?
+    var source: ManagerSource
+}
+
+/// Known managers, and the evidence that ties host names to addresses.
+///
+/// A host name in SyLink.xml or `--server` is tied to an address only by what the capture
+/// shows: an HTTP `Host` header or a TLS SNI equal to the name on a connection to that address.
+/// No DNS lookups are made.
+struct ManagerDirectory: Sendable {
+    private(set) var configured: [ConfiguredManager] = []
+    /// Lower-cased host name -> address and how it was tied (`tls-sni`, `http-host`).
+    private(set) var bindings: [String: (address: IPAddress, how: String)] = [:]
+    let managementPorts: Set<UInt16>
+    let httpsPorts: Set<UInt16>
+    let secarsPath: String
+
+    init(model: ReferenceModel, sylink: SyLinkFile?) {
+        managementPorts = model.managementPorts
+        httpsPorts = Set(model.ports.https)
+        secarsPath = model.http.secarsPath.lowercased()
+        for s in model.servers {
+            let source: ManagerSource = s.origin == "option" ? .option : .model
+            configured.append(ConfiguredManager(
+                host: s.host, literal: IPAddress(s.host), ports: s.port.map { [$0] } ?? [],
+                priority: s.priority, source: source))
+        }
+        for s in sylink?.servers ?? [] {
+            let ports = Set([s.httpPort, s.httpsPort].compactMap { $0 })
+            configured.append(ConfiguredManager(
+                host: s.address, literal: s.ipAddress, ports: ports.isEmpty ? [] : ports.union(httpsPorts),
+                priority: s.priority, source: .sylink))
+        }
+    }
+
+    var hasConfiguredManagers: Bool { !configured.isEmpty }
+
+    /// Every port a configured manager or the model names.
+    var allPorts: Set<UInt16> {
+        configured.reduce(managementPorts) { $0.union($1.ports) }
+    }
+
+    /// Learns host-name bindings from a connection's SNI and Host headers.
+    mutating func observe(_ c: ConnectionRecord) {
+        var names: [(String, String)] = []
+        if let sni = c.tls?.serverName { names.append((sni, "tls-sni")) }
+        for e in c.exchanges {
+            if let host = e.http?.host { names.append((Self.stripPort(host), "http-host")) }
+        }
+        for (name, how) in names {
+            let key = name.lowercased()
+            guard bindings[key] == nil, configured.contains(where: { $0.literal == nil && $0.host.lowercased() == key })
+            else { continue }
+            bindings[key] = (c.server.address, how)
+        }
+    }
+
+    /// The address a configured manager stands for, if known.
+    func address(of m: ConfiguredManager) -> IPAddress? {
+        m.literal ?? bindings[m.host.lowercased()]?.address
+    }
+
+    /// The best configured manager at this endpoint (port must match when the entry names ports).
+    func configuredMatch(_ server: Endpoint) -> ConfiguredManager? {
+        configured.filter { m in
+            address(of: m) == server.address
+                && (m.ports.isEmpty ? managementPorts.contains(server.port) : m.ports.contains(server.port))
+        }.min { ($0.source, $0.priority ?? Int.max) < ($1.source, $1.priority ?? Int.max) }
+    }
+
+    /// Configured managers at this address, on any port.
+    func configuredAtAddress(_ address: IPAddress) -> ConfiguredManager? {
+        configured.filter { self.address(of: $0) == address }
+            .min { ($0.source, $0.priority ?? Int.max) < ($1.source, $1.priority ?? Int.max) }
+    }
+
+    /// Could this connection be management traffic? Cheap test made at ingest.
+    func isCandidate(_ c: ConnectionRecord) -> Bool {
+        if allPorts.contains(c.server.port) { return true }
+        if hasSecarsRequest(c) { return true }
+        return configured.contains { address(of: $0) == c.server.address }
+    }
+
+    func hasSecarsRequest(_ c: ConnectionRecord) -> Bool {
+        c.exchanges.contains { isSecars($0.http) }
+    }
+
+    func isSecars(_ h: HTTPTransaction?) -> Bool {
+        guard let target = h?.target.lowercased() else { return false }
+        let path = target.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).first ?? ""
+        return path == secarsPath || path.hasSuffix(secarsPath) && path.hasPrefix("http")
+    }
+
+    static func stripPort(_ host: String) -> String {
+        if host.hasPrefix("["), let close = host.firstIndex(of: "]") {
+            return String(host[host.index(after: host.startIndex)..<close])
+        }
+        if host.filter({ $0 == ":" }).count == 1, let colon = host.firstIndex(of: ":") {
+            return String(host[..<colon])
+        }
+        return host
+    }
+}

@@ -1,0 +1,267 @@
+import Core
+import Foundation
+
+/// A model file that cannot be used, with the file and the field at fault.
+///
+/// `description` reads like `model.json: field "interval.seconds" must be a positive number, got -5`.
+public struct ModelError: Error, Hashable, Sendable, CustomStringConvertible {
+    /// The file as named by the caller (`<built-in>` for the shipped model).
+    public var file: String
+    /// Dotted path of the offending field (`steps[2].id`), or nil for file-level problems.
+    public var field: String?
+    /// What is wrong, without the file or field name.
+    public var problem: String
+
+    public var description: String {
+        if let field { return "\(file): field \"\(field)\" \(problem)" }
+        return "\(file): \(problem)"
+    }
+
+    /// Exit status for the CLI: 2, a usage problem.
+    public var exitStatus: Int32 { 2 }
+}
+
+extension ReferenceModel {
+    /// The model shipped with the package (`Resources/reference-model.json`), decoded once.
+    public static let builtIn: ReferenceModel = {
+        do {
+            return try decodeValidated(tree: builtInTree(), file: "<built-in>")
+        } catch {
+            // The resource is part of the build; a broken one is a packaging bug, not input.
+            preconditionFailure("built-in reference model is invalid: \(error)")
+        }
+    }()
+
+    /// Loads a model file. Fields left out keep their built-in values; unknown fields are
+    /// rejected (keys starting with `_` are comments and ignored); every value is checked.
+    ///
+    /// - Throws: `ModelError` naming the file and the field.
+    public static func load(path: String) throws(ModelError) -> ReferenceModel {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw ModelError(file: path, field: nil, problem: "cannot be read (missing or not a file)")
+        }
+        return try parse(data: data, file: path)
+    }
+
+    /// Parses model JSON already in memory; `file` names it in errors.
+    public static func parse(data: Data, file: String) throws(ModelError) -> ReferenceModel {
+        let user: Any
+        do {
+            user = try JSONSerialization.jsonObject(with: data, options: [])
+        } catch {
+            throw ModelError(file: file, field: nil, problem: "is not valid JSON (\(jsonErrorText(error)))")
+        }
+        guard let userObject = user as? [String: Any] else {
+            throw ModelError(file: file, field: nil, problem: "must hold a JSON object at the top level")
+        }
+        let base = builtInTree()
+        try checkKnownFields(userObject, against: base, path: "", file: file)
+        let merged = merge(userObject, over: base)
+        return try decodeValidated(tree: merged, file: file)
+    }
+
+    // MARK: - Overrides
+
+    /// The model with another expected interval, pinned so that SyLink.xml cannot change it.
+    ///
+    /// - Throws: `ModelError` when `seconds` is not a positive finite number or leaves no room for the tolerance.
+    public func withInterval(seconds: Double) throws(ModelError) -> ReferenceModel {
+        var m = self
+        m.interval.seconds = seconds
+        m.interval.pinned = true
+        try m.validate(file: "--interval")
+        return m
+    }
+
+    /// The model with one more known manager from `HOST[:PORT]` (`[v6]:PORT` for IPv6).
+    ///
+    /// - Throws: `ModelError` when the text is empty or the port is not 1-65535.
+    public func withServer(_ spec: String) throws(ModelError) -> ReferenceModel {
+        let server = try Self.parseServerSpec(spec)
+        var m = self
+        m.servers.append(server)
+        return m
+    }
+
+    static func parseServerSpec(_ spec: String) throws(ModelError) -> Server {
+        let text = spec.trimmingCharacters(in: .whitespaces)
+        func bad(_ why: String) -> ModelError { ModelError(file: "--server", field: nil, problem: why) }
+        guard !text.isEmpty else { throw bad("needs HOST or HOST:PORT, got an empty value") }
+        var host = text
+        var portText: String?
+        if text.hasPrefix("[") {
+            guard let close = text.firstIndex(of: "]") else { throw bad("\"\(text)\" opens [ without ]") }
+            host = String(text[text.index(after: text.startIndex)..<close])
+            let rest = text[text.index(after: close)...]
+            if rest.hasPrefix(":") { portText = String(rest.dropFirst()) } else if !rest.isEmpty {
+                throw bad("\"\(text)\" has text after ]")
+            }
+        } else if text.filter({ $0 == ":" }).count == 1, let colon = text.firstIndex(of: ":") {
+            host = String(text[..<colon])
+            portText = String(text[text.index(after: colon)...])
+        }
+        guard !host.isEmpty else { throw bad("\"\(text)\" has no host") }
+        var port: UInt16?
+        if let portText {
+            guard let p = UInt16(portText), p > 0 else {
+                throw bad("port must be a number 1-65535, got \"\(portText)\"")
+            }
+            port = p
+        }
+        return Server(host: host, port: port, priority: nil, origin: "option")
+    }
+
+    // MARK: - Decoding
+
+    private static func builtInTree() -> [String: Any] {
+        guard let url = Bundle.module.url(forResource: "reference-model", withExtension: "json"),
+              let data = try? Data(contentsOf: url),
+              let tree = try? JSONSerialization.jsonObject(with: data, options: []) as? [String: Any]
+        else {
+            preconditionFailure("reference-model.json resource missing from the Heartbeat bundle")
+        }
+        return tree
+    }
+
+    private static func decodeValidated(tree: [String: Any], file: String) throws(ModelError) -> ReferenceModel {
+        try checkPorts(tree, file: file)
+        let model: ReferenceModel
+        do {
+            let data = try JSONSerialization.data(withJSONObject: tree, options: [])
+            model = try JSONDecoder().decode(ReferenceModel.self, from: data)
+        } catch let error as DecodingError {
+            throw describe(error, tree: tree, file: file)
+        } catch {
+            throw ModelError(file: file, field: nil, problem: "could not be decoded")
+        }
+        try model.validate(file: file)
+        return model
+    }
+
+    private static func describe(_ error: DecodingError, tree: [String: Any], file: String) -> ModelError {
+        func path(_ keys: [CodingKey]) -> String {
+            var out = ""
+            for k in keys {
+                if let i = k.intValue { out += "[\(i)]" } else { out += out.isEmpty ? k.stringValue : "." + k.stringValue }
+            }
+            return out
+        }
+        switch error {
+        case .typeMismatch(let type, let ctx), .valueNotFound(let type, let ctx):
+            let field = path(ctx.codingPath)
+            let got = valueText(at: ctx.codingPath, in: tree)
+            return ModelError(file: file, field: field, problem: "must be \(typeWord(type)), got \(got)")
+        case .keyNotFound(let key, let ctx):
+            let field = path(ctx.codingPath + [key])
+            return ModelError(file: file, field: field, problem: "is missing")
+        case .dataCorrupted(let ctx):
+            let field = path(ctx.codingPath)
+            let got = valueText(at: ctx.codingPath, in: tree)
+            let what = field.hasPrefix("ports") || field.hasSuffix("port") ? "a port number 1-65535" : "a valid value"
+            return ModelError(file: file, field: field.isEmpty ? nil : field, problem: "must be \(what), got \(got)")
+        @unknown default:
+            return ModelError(file: file, field: nil, problem: "could not be decoded")
+        }
+    }
+
+    /// Port numbers are checked before decoding, because an out-of-range number loses its field path there.
+    private static func checkPorts(_ tree: [String: Any], file: String) throws(ModelError) {
+        func check(_ value: Any, _ field: String) throws(ModelError) {
+            guard let n = value as? NSNumber, !(value is Bool) else { return }
+            let d = n.doubleValue
+            guard d.rounded() == d, d >= 1, d <= 65_535 else {
+                throw ModelError(file: file, field: field, problem: "must be a port number 1-65535, got \(jsonText(value))")
+            }
+        }
+        if let ports = tree["ports"] as? [String: Any] {
+            for (key, list) in ports.sorted(by: { $0.key < $1.key }) {
+                for (i, v) in (list as? [Any] ?? []).enumerated() { try check(v, "ports.\(key)[\(i)]") }
+            }
+        }
+        for (i, s) in (tree["servers"] as? [Any] ?? []).enumerated() {
+            if let port = (s as? [String: Any])?["port"] { try check(port, "servers[\(i)].port") }
+        }
+    }
+
+    private static func typeWord(_ type: Any.Type) -> String {
+        let name = String(describing: type)
+        if name.contains("UInt16") { return "a port number 1-65535" }
+        if name.contains("Int") { return "a whole number" }
+        if name.contains("Double") { return "a number" }
+        if name.contains("Bool") { return "true or false" }
+        if name.contains("String") { return "a string" }
+        if name.contains("Array") { return "a list" }
+        if name.contains("Severity") { return "one of info, warning, error" }
+        return "an object"
+    }
+
+    private static func valueText(at keys: [CodingKey], in tree: [String: Any]) -> String {
+        var node: Any = tree
+        for k in keys {
+            if let i = k.intValue, let a = node as? [Any], i >= 0, i < a.count {
+                node = a[i]
+            } else if let d = node as? [String: Any], let v = d[k.stringValue] {
+                node = v
+            } else {
+                return "nothing"
+            }
+        }
+        return jsonText(node)
+    }
+
+    /// Rejects keys the built-in model does not have. Arrays of objects are checked against
+    /// the keys of the built-in array's first element; `severities` keys must be finding codes.
+    private static func checkKnownFields(
+        _ user: [String: Any], against base: [String: Any], path: String, file: String
+    ) throws(ModelError) {
+        for (key, value) in user.sorted(by: { $0.key < $1.key }) where !key.hasPrefix("_") {
+            let field = path.isEmpty ? key : path + "." + key
+            if path == "severities" {
+                guard FindingCode(rawValue: key) != nil else {
+                    throw ModelError(file: file, field: field, problem: "is not a finding code")
+                }
+                continue
+            }
+            if path == "http.statusMeanings" { continue }
+            guard let baseValue = base[key] else {
+                throw ModelError(file: file, field: field, problem: "is not a model field")
+            }
+            if let sub = value as? [String: Any], let baseSub = baseValue as? [String: Any] {
+                try checkKnownFields(sub, against: baseSub, path: field, file: file)
+            } else if let list = value as? [Any] {
+                let template = (baseValue as? [Any])?.first as? [String: Any]
+                    ?? (key == "servers" ? ["host": 0, "port": 0, "priority": 0, "origin": 0] : nil)
+                guard let template else { continue }
+                for (i, element) in list.enumerated() {
+                    guard let object = element as? [String: Any] else { continue }
+                    try checkKnownFields(object, against: template, path: "\(field)[\(i)]", file: file)
+                }
+            }
+        }
+    }
+
+    /// Objects merge key by key; any other value from `user` replaces the base value.
+    private static func merge(_ user: [String: Any], over base: [String: Any]) -> [String: Any] {
+        var out = base
+        for (key, value) in user where !key.hasPrefix("_") {
+            if let sub = value as? [String: Any], let baseSub = base[key] as? [String: Any] {
+                out[key] = merge(sub, over: baseSub)
+            } else {
+                out[key] = value
+            }
+        }
+        return out
+    }
+
+    private static func jsonText(_ value: Any) -> String {
+        guard let data = try? JSONSerialization.data(withJSONObject: value, options: [.fragmentsAllowed]),
+              let text = String(data: data, encoding: .utf8) else { return "an unreadable value" }
+        return text.count > 60 ? String(text.prefix(57)) + "..." : text
+    }
+
+    private static func jsonErrorText(_ error: Error) -> String {
+        let ns = error as NSError
+        if let detail = ns.userInfo[NSDebugDescriptionErrorKey] as? String { return detail }
+        return "syntax error"
+    }
+}

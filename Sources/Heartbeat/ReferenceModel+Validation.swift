@@ -1,0 +1,113 @@
+import Core
+
+extension ReferenceModel {
+    /// Checks every value against its allowed range.
+    ///
+    /// - Parameter file: names the source in the error (`model.json`, `--interval`).
+    /// - Throws: `ModelError` for the first field out of range.
+    public func validate(file: String) throws(ModelError) {
+        func fail(_ field: String, _ problem: String) -> ModelError {
+            ModelError(file: file, field: field, problem: problem)
+        }
+        func positive(_ v: Double, _ field: String) throws(ModelError) {
+            guard v.isFinite, v > 0 else { throw fail(field, "must be a positive number, got \(formatSeconds(v))") }
+        }
+        func nonNegative(_ v: Double, _ field: String) throws(ModelError) {
+            guard v.isFinite, v >= 0 else {
+                throw fail(field, "must be zero or a positive number, got \(formatSeconds(v))")
+            }
+        }
+        func positiveBytes(_ v: Int64, _ field: String) throws(ModelError) {
+            guard v > 0 else { throw fail(field, "must be a positive number, got \(v)") }
+        }
+
+        guard schema == "sepbeat-model/1" else {
+            throw fail("schema", "must be \"sepbeat-model/1\", got \"\(schema)\"")
+        }
+        for (name, list) in [("https", ports.https), ("http", ports.http), ("gup", ports.gup)] {
+            if let i = list.firstIndex(of: 0) { throw fail("ports.\(name)[\(i)]", "must be a port number 1-65535, got 0") }
+        }
+        guard !ports.https.isEmpty || !ports.http.isEmpty else {
+            throw fail("ports", "must list at least one HTTPS or HTTP port")
+        }
+        guard http.secarsPath.hasPrefix("/") else {
+            throw fail("http.secarsPath", "must start with \"/\", got \"\(http.secarsPath)\"")
+        }
+        for key in http.statusMeanings.keys.sorted() where Int(key).map({ !(100...599).contains($0) }) ?? true {
+            throw fail("http.statusMeanings.\(key)", "must be keyed by an HTTP status code 100-599")
+        }
+
+        try positive(interval.seconds, "interval.seconds")
+        try nonNegative(interval.toleranceSeconds, "interval.toleranceSeconds")
+        guard interval.toleranceSeconds < interval.seconds / 2 else {
+            throw fail("interval.toleranceSeconds", "must be less than half of interval.seconds "
+                + "(\(formatSeconds(interval.seconds))), got \(formatSeconds(interval.toleranceSeconds))")
+        }
+        try nonNegative(interval.acceleratedMaxSeconds, "interval.acceleratedMaxSeconds")
+        guard interval.acceleratedMaxSeconds < interval.seconds - interval.toleranceSeconds else {
+            throw fail("interval.acceleratedMaxSeconds", "must be below interval.seconds - interval.toleranceSeconds "
+                + "(\(formatSeconds(interval.seconds - interval.toleranceSeconds))), "
+                + "got \(formatSeconds(interval.acceleratedMaxSeconds))")
+        }
+        guard interval.mismatchMinIntervals >= 1 else {
+            throw fail("interval.mismatchMinIntervals", "must be at least 1, got \(interval.mismatchMinIntervals)")
+        }
+        try positive(connect.timeoutSeconds, "connect.timeoutSeconds")
+        try nonNegative(checkIn.attemptWindowSeconds, "checkIn.attemptWindowSeconds")
+        try nonNegative(checkIn.joinGapSeconds, "checkIn.joinGapSeconds")
+        guard checkIn.inferPeriodicMinIntervals >= 1 else {
+            throw fail("checkIn.inferPeriodicMinIntervals",
+                       "must be at least 1, got \(checkIn.inferPeriodicMinIntervals)")
+        }
+        try positive(push.minOpenSeconds, "push.minOpenSeconds")
+        try positive(push.burstGapSeconds, "push.burstGapSeconds")
+        try positive(push.heartbeatSeconds, "push.heartbeatSeconds")
+
+        try positiveBytes(sizes.idleMinBytes, "sizes.idleMinBytes")
+        try positiveBytes(sizes.idleMaxBytes, "sizes.idleMaxBytes")
+        guard sizes.idleMinBytes <= sizes.idleMaxBytes else {
+            throw fail("sizes.idleMaxBytes", "must not be below sizes.idleMinBytes (\(sizes.idleMinBytes)), "
+                + "got \(sizes.idleMaxBytes)")
+        }
+        try positiveBytes(sizes.fullMaxBytes, "sizes.fullMaxBytes")
+        try positiveBytes(sizes.logUploadMaxRecords, "sizes.logUploadMaxRecords")
+        try positiveBytes(sizes.logRecordBytes, "sizes.logRecordBytes")
+        guard sizes.uploadOverheadBytes >= 0 else {
+            throw fail("sizes.uploadOverheadBytes", "must not be negative, got \(sizes.uploadOverheadBytes)")
+        }
+        guard ["1.0", "1.1", "1.2", "1.3"].contains(tls.minimumVersion) else {
+            throw fail("tls.minimumVersion", "must be one of 1.0, 1.1, 1.2, 1.3, got \"\(tls.minimumVersion)\"")
+        }
+        try positiveBytes(tls.uploadMinBytes, "tls.uploadMinBytes")
+
+        try validateSteps(fail)
+        for code in FindingCode.allCases where severities[code.rawValue] == nil {
+            throw fail("severities.\(code.rawValue)", "is missing")
+        }
+        for (i, s) in servers.enumerated() where s.host.isEmpty {
+            throw fail("servers[\(i)].host", "must not be empty")
+        }
+    }
+
+    private func validateSteps(_ fail: (String, String) -> ModelError) throws(ModelError) {
+        guard steps.count == 7 else { throw fail("steps", "must list exactly 7 steps, got \(steps.count)") }
+        let shapes = ["syn", "handshake", "fetch", "upload", "close"]
+        for (i, rule) in steps.enumerated() {
+            let field = "steps[\(i)]"
+            guard rule.number == i + 1 else {
+                throw fail(field + ".number", "must be \(i + 1) (steps in protocol order), got \(rule.number)")
+            }
+            guard rule.id == Self.stepIDs[i] else {
+                throw fail(field + ".id", "must be \"\(Self.stepIDs[i])\", got \"\(rule.id)\"")
+            }
+            guard shapes.contains(rule.tlsShape) else {
+                throw fail(field + ".tlsShape", "must be one of \(shapes.joined(separator: ", ")), "
+                    + "got \"\(rule.tlsShape)\"")
+            }
+            for (name, v) in [("httpConfidence", rule.httpConfidence), ("tlsConfidence", rule.tlsConfidence)]
+            where !(v >= 0 && v <= 1) {
+                throw fail(field + "." + name, "must be between 0 and 1, got \(formatSeconds(v))")
+            }
+        }
+    }
+}

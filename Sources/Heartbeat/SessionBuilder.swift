@@ -1,0 +1,378 @@
+import Core
+import Records
+
+/// Rebuilds check-ins per client and manager from connection records, incrementally.
+///
+/// Feed every `ConnectionRecord` with `ingest(_:)` as the layers below complete them
+/// (roughly in order of connection end; any order works: each record is filed by start
+/// time). `report()` gives a rolling report at any point without consuming anything;
+/// `finish()` gives the final one.
+///
+/// Only records that could be management traffic are kept (a model or configured port, a
+/// configured address, or a secars.dll request); the rest are counted and dropped. Memory is
+/// proportional to the kept records, bounded by `Limits`; records past a limit are counted
+/// in `HeartbeatReport.counts.droppedByLimits`. `report()` costs O(n log n) in kept records.
+public struct SessionBuilder: Sendable {
+    /// Bounds on what the builder keeps.
+    public struct Limits: Hashable, Sendable {
+        /// Clients tracked at once (default 100,000).
+        public var maxClients: Int
+        /// Connections kept per client (default 20,000, about 70 days of 5-minute check-ins).
+        public var maxConnectionsPerClient: Int
+
+        public init(maxClients: Int = 100_000, maxConnectionsPerClient: Int = 20_000) {
+            self.maxClients = maxClients
+            self.maxConnectionsPerClient = maxConnectionsPerClient
+        }
+    }
+
+    public let model: ReferenceModel
+    public let limits: Limits
+    private let sylink: SyLinkFile?
+    private var directory: ManagerDirectory
+    private var perClient: [IPAddress: [ConnectionRecord]] = [:]
+    private var secarsEndpoints: Set<Endpoint> = []
+    private var seen = 0
+    private var ignored = 0
+    private var dropped = 0
+    private var firstTime: Timestamp?
+    private var lastTime: Timestamp?
+    private var notedSpan: (Timestamp, Timestamp)?
+    private var captureFindings: [Finding] = []
+
+    /// - Parameters:
+    ///   - model: expectations (already carrying `--interval` / `--server` overrides).
+    ///   - sylink: the client's communication file, if given: its servers become managers, and
+    ///     its push interval (and a pull interval attribute, unless the model's is pinned) apply.
+    public init(model: ReferenceModel, sylink: SyLinkFile? = nil, limits: Limits = Limits()) {
+        self.model = model
+        self.sylink = sylink
+        self.limits = limits
+        self.directory = ManagerDirectory(model: model, sylink: sylink)
+    }
+
+    // MARK: - Input
+
+    /// Files one connection. Cost: O(log n) search plus an insert into the client's list.
+    public mutating func ingest(_ connection: ConnectionRecord) {
+        seen += 1
+        firstTime = min(firstTime ?? connection.start, connection.start)
+        lastTime = max(lastTime ?? connection.end, connection.end)
+        directory.observe(connection)
+        guard directory.isCandidate(connection) else {
+            ignored += 1
+            return
+        }
+        if directory.hasSecarsRequest(connection) { secarsEndpoints.insert(connection.server) }
+        let key = connection.client.address
+        var list = perClient[key] ?? []
+        guard list.count < limits.maxConnectionsPerClient, perClient[key] != nil || perClient.count < limits.maxClients
+        else {
+            dropped += 1
+            return
+        }
+        perClient[key] = nil
+        var low = list.count
+        if let last = list.last, last.start > connection.start {
+            var lo = 0
+            var hi = list.count
+            while lo < hi {
+                let mid = (lo + hi) / 2
+                if list[mid].start <= connection.start { lo = mid + 1 } else { hi = mid }
+            }
+            low = lo
+        }
+        list.insert(connection, at: low)
+        perClient[key] = list
+    }
+
+    /// Tells the first and last packet times of the whole capture (otherwise taken from the records).
+    public mutating func noteCaptureSpan(first: Timestamp, last: Timestamp) {
+        notedSpan = (first, last)
+    }
+
+    /// Records that a capture file ended inside a packet record at `offset` bytes.
+    public mutating func noteCaptureTruncated(file: String, offset: Int64) {
+        let code = FindingCode.captureTruncated
+        captureFindings.append(Finding(code: code, severity: model.severity(of: code),
+                                       message: "\(file) is cut short at byte offset \(offset)"))
+    }
+
+    /// Records a capture-level loss, e.g. packets the capturing interface reported as dropped.
+    public mutating func noteCaptureGap(_ message: String, time: Timestamp? = nil) {
+        let code = FindingCode.captureGap
+        captureFindings.append(Finding(code: code, severity: model.severity(of: code), message: message, time: time))
+    }
+
+    // MARK: - Output
+
+    /// The report for everything ingested so far; the builder keeps its state.
+    public func report() -> HeartbeatReport {
+        let captureEnd = notedSpan?.1 ?? lastTime
+        let managers = resolveManagers()
+        let classifier = StepClassifier(model: model, directory: directory, captureEnd: captureEnd)
+        let audit = IntervalAudit(model: model, pullSeconds: pullInterval.seconds, pushSeconds: pushInterval)
+
+        var sessions: [SessionReport] = []
+        var clients: [ClientSummary] = []
+        var clientFindings: [Finding] = []
+        var managerConnections = 0
+        for client in perClient.keys.sorted() {
+            let conns = (perClient[client] ?? []).filter { isManagerConnection($0, managers) }
+            managerConnections += conns.count
+            guard !conns.isEmpty else { continue }
+            var mine = group(conns).map(classifier.classify).sorted { $0.start < $1.start }
+            let result = audit.audit(client: client, sessions: mine)
+            for (i, f) in result.findings { mine[i].findings.append(f) }
+            clientFindings += pairFindings(client: client, sessions: &mine, conns: conns, managers: managers)
+            clients.append(result.summary)
+            sessions += mine
+        }
+        sessions.sort { ($0.start, $0.client, $0.clientPort) < ($1.start, $1.client, $1.clientPort) }
+        var findings: [Finding] = []
+        for i in sessions.indices {
+            sessions[i].id = i + 1
+            for j in sessions[i].findings.indices { sessions[i].findings[j].session = i + 1 }
+            findings += sessions[i].findings
+        }
+        findings += clientFindings + captureFindings
+        findings = findings.enumerated().sorted { a, b in
+            switch (a.element.time, b.element.time) {
+            case let (x?, y?) where x != y: return x < y
+            case (.some, .none): return true
+            case (.none, .some): return false
+            default: return a.offset < b.offset
+            }
+        }.map(\.element)
+
+        let counts = findings.reduce(into: [Severity: Int]()) { $0[$1.severity, default: 0] += 1 }
+        let errors = counts[.error] ?? 0
+        return HeartbeatReport(
+            managers: managerReports(managers, sessions: sessions), sessions: sessions, clients: clients,
+            findings: findings,
+            summary: .init(clients: clients.count, sessions: sessions.count, verdict: errors > 0 ? "fail" : "pass",
+                           errors: errors, warnings: counts[.warning] ?? 0, infos: counts[.info] ?? 0),
+            expectations: .init(pullIntervalSeconds: pullInterval.seconds, pushIntervalSeconds: pushInterval,
+                                toleranceSeconds: model.interval.toleranceSeconds, intervalSource: pullInterval.source),
+            counts: .init(connections: seen, managerConnections: managerConnections, ignoredConnections: ignored,
+                          droppedByLimits: dropped))
+    }
+
+    /// The final report. Equivalent to `report()`; named for the end of input.
+    public mutating func finish() -> HeartbeatReport { report() }
+
+    // MARK: - Expectations
+
+    private var pullInterval: (seconds: Double, source: String) {
+        if model.interval.pinned { return (model.interval.seconds, "option") }
+        if let s = sylink?.pullHeartbeatSeconds, s > 0 { return (Double(s), "sylink") }
+        return (model.interval.seconds, "model")
+    }
+
+    private var pushInterval: Double {
+        if let s = sylink?.pushHeartbeatSeconds, s > 0 { return Double(s) }
+        return model.push.heartbeatSeconds
+    }
+}
+
+// MARK: - Managers
+
+extension SessionBuilder {
+    struct ManagerInfo {
+        var source: ManagerSource
+        var configured: ConfiguredManager?
+    }
+
+    /// Decides which server addresses are managers, and why.
+    func resolveManagers() -> [IPAddress: ManagerInfo] {
+        var out: [IPAddress: ManagerInfo] = [:]
+        for m in directory.configured {
+            guard let address = directory.address(of: m) else { continue }
+            if let have = out[address], have.source <= m.source { continue }
+            out[address] = ManagerInfo(source: m.source, configured: m)
+        }
+        for e in secarsEndpoints where out[e.address] == nil {
+            out[e.address] = ManagerInfo(source: .inferredHTTP, configured: nil)
+        }
+        // TLS: periodic check-ins from one client to one HTTPS endpoint at the expected interval.
+        let interval = pullInterval.seconds
+        let tolerance = model.interval.toleranceSeconds
+        for conns in perClient.values {
+            var starts: [Endpoint: [Timestamp]] = [:]
+            for c in conns where c.handshake == .established && directory.httpsPorts.contains(c.server.port)
+                && out[c.server.address] == nil && c.application != .http {
+                starts[c.server, default: []].append(c.start)
+            }
+            for (endpoint, times) in starts {
+                var onTime = 0
+                for i in times.indices.dropFirst() {
+                    let d = times[i].seconds(since: times[i - 1])
+                    if abs(d - interval) <= tolerance || abs(d - pushInterval) <= tolerance { onTime += 1 }
+                }
+                if onTime >= model.checkIn.inferPeriodicMinIntervals {
+                    out[endpoint.address] = ManagerInfo(source: .inferredTLS, configured: nil)
+                }
+            }
+        }
+        return out
+    }
+
+    func isManagerConnection(_ c: ConnectionRecord, _ managers: [IPAddress: ManagerInfo]) -> Bool {
+        guard managers[c.server.address] != nil else { return false }
+        return directory.allPorts.contains(c.server.port) || secarsEndpoints.contains(c.server)
+            || directory.configuredMatch(c.server) != nil
+    }
+
+    private func managerReports(_ managers: [IPAddress: ManagerInfo], sessions: [SessionReport]) -> [ManagerReport] {
+        var out: [ManagerReport] = []
+        for (address, info) in managers.sorted(by: { $0.key < $1.key }) {
+            let mine = sessions.filter { $0.server == address }
+            let name = info.configured.flatMap { $0.literal == nil ? $0.host : nil }
+            var resolution: String?
+            if let name { resolution = directory.bindings[name.lowercased()]?.how } else if info.configured != nil {
+                resolution = "literal"
+            }
+            out.append(ManagerReport(
+                address: address.description, hostName: name, source: info.source.rawValue, resolution: resolution,
+                priority: info.configured?.priority, ports: Set(mine.map { Int($0.serverPort) }).sorted(),
+                sessions: mine.count))
+        }
+        for m in directory.configured where directory.address(of: m) == nil {
+            out.append(ManagerReport(
+                address: m.host, hostName: m.host, source: m.source.rawValue,
+                resolution: "unresolved: no TLS SNI or HTTP Host header in the capture names this host",
+                priority: m.priority, ports: [], sessions: 0))
+        }
+        return out
+    }
+}
+
+// MARK: - Grouping
+
+extension SessionBuilder {
+    /// Splits one client's manager connections (in start order) into check-in drafts.
+    func group(_ conns: [ConnectionRecord]) -> [CheckInDraft] {
+        let window = model.checkIn.attemptWindowSeconds
+        var drafts: [CheckInDraft] = []
+        var pending: [ConnectionRecord] = []
+        var current: CheckInDraft?
+        func flushPending() {
+            if !pending.isEmpty { drafts.append(CheckInDraft(attempts: pending)) }
+            pending = []
+        }
+        func closeCurrent() {
+            if let c = current { drafts.append(c) }
+            current = nil
+        }
+        for c in conns {
+            if c.handshake == .refused || c.handshake == .unanswered {
+                closeCurrent()
+                if let last = pending.last, c.start.seconds(since: last.end) > window { flushPending() }
+                pending.append(c)
+                continue
+            }
+            if var cur = current, pending.isEmpty, let prev = cur.connections.last,
+               prev.server.address == c.server.address, c.start.seconds(since: prev.end) <= model.checkIn.joinGapSeconds,
+               !isPush(c) {
+                cur.connections.append(c)
+                cur.exchanges += c.exchanges
+                cur.showsClose = !c.state.contains(.openAtEnd)
+                current = cur
+                continue
+            }
+            closeCurrent()
+            var attempts: [ConnectionRecord] = []
+            if let last = pending.last, (c.synTime ?? c.start).seconds(since: last.end) <= window {
+                attempts = pending
+                pending = []
+            } else {
+                flushPending()
+            }
+            let opening = c.handshake == .established && c.synTime != nil
+            guard isPush(c) else {
+                current = CheckInDraft(attempts: attempts, connections: [c], exchanges: c.exchanges, mode: .pull,
+                                       showsOpening: opening, showsClose: !c.state.contains(.openAtEnd))
+                continue
+            }
+            let bursts = splitBursts(c.exchanges)
+            for (i, burst) in bursts.enumerated() {
+                drafts.append(CheckInDraft(
+                    attempts: i == 0 ? attempts : [], connections: [c], exchanges: burst, mode: .push,
+                    showsOpening: i == 0 && opening,
+                    showsClose: i == bursts.count - 1 && !c.state.contains(.openAtEnd), burst: i))
+            }
+        }
+        closeCurrent()
+        flushPending()
+        return drafts
+    }
+
+    /// A long-lived connection with more than one burst, or long-lived in a push-mode setup.
+    func isPush(_ c: ConnectionRecord) -> Bool {
+        guard c.duration >= model.push.minOpenSeconds else { return false }
+        return splitBursts(c.exchanges).count > 1 || sylink?.communicationMode == .push
+            || c.state.contains(.openAtEnd)
+    }
+
+    /// Exchanges separated by more than `push.burstGapSeconds` start a new burst. Always at least one burst.
+    func splitBursts(_ exchanges: [Exchange]) -> [[Exchange]] {
+        var out: [[Exchange]] = [[]]
+        for e in exchanges.sorted(by: { $0.start < $1.start }) {
+            if let prev = out[out.count - 1].last, e.start.seconds(since: prev.end) > model.push.burstGapSeconds {
+                out.append([])
+            }
+            out[out.count - 1].append(e)
+        }
+        return out
+    }
+}
+
+// MARK: - Findings per client and manager
+
+extension SessionBuilder {
+    /// Raises findings that concern a client-manager pair once (on its first check-in), not per
+    /// check-in: plain HTTP, TLS below the minimum, and managers missing from the configured list.
+    func pairFindings(
+        client: IPAddress, sessions: inout [SessionReport], conns: [ConnectionRecord],
+        managers: [IPAddress: ManagerInfo]
+    ) -> [Finding] {
+        let byID = Dictionary(conns.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
+        var firstIndex: [Endpoint: Int] = [:]
+        var counts: [Endpoint: (http: Int, total: Int)] = [:]
+        var oldTLS: [Endpoint: (UInt16, Int)] = [:]
+        for (i, s) in sessions.enumerated() where !s.failed {
+            let server = Endpoint(address: s.server, port: s.serverPort)
+            if firstIndex[server] == nil { firstIndex[server] = i }
+            var n = counts[server] ?? (0, 0)
+            n.total += 1
+            if s.transport == .http { n.http += 1 }
+            counts[server] = n
+            for id in s.connections {
+                guard let c = byID[id], let v = c.tls?.negotiatedVersion ?? c.tls?.clientVersion,
+                      v < model.minimumTLSVersion else { continue }
+                let have = oldTLS[server] ?? (v, 0)
+                oldTLS[server] = (min(have.0, v), have.1 + 1)
+                break
+            }
+        }
+        func add(_ server: Endpoint, _ code: FindingCode, _ text: String) {
+            guard let i = firstIndex[server] else { return }
+            sessions[i].findings.append(Finding(code: code, severity: model.severity(of: code), message: text,
+                                                client: client, server: server, time: sessions[i].start))
+        }
+        for (server, n) in counts.sorted(by: { $0.key < $1.key }) {
+            if n.http > 0 {
+                add(server, .plaintextHTTP, "\(n.http) of \(n.total) check-in(s) to \(server) in plain HTTP")
+            }
+            if let (v, count) = oldTLS[server] {
+                add(server, .tlsBelowMinimum, "\(count) check-in(s) to \(server) used TLS "
+                    + "\(TLSSummary.versionName(v)), below the minimum \(model.tls.minimumVersion)")
+            }
+            if directory.hasConfiguredManagers, let info = managers[server.address], !info.source.isConfigured {
+                add(server, .unknownServer, "\(n.total) check-in(s) to \(server), which is not in the configured "
+                    + "server list (found by \(info.source.rawValue))")
+            }
+        }
+        return []
+    }
+}

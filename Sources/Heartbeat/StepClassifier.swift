@@ -1,0 +1,341 @@
+import Core
+import Records
+
+/// The connections and exchanges that make up one check-in, before classification.
+struct CheckInDraft: Sendable {
+    /// Failed connects (refused or unanswered) that came first.
+    var attempts: [ConnectionRecord] = []
+    /// Established (or mid-stream) connections, in start order.
+    var connections: [ConnectionRecord] = []
+    /// The exchanges of this check-in, in start order (a push burst holds a subset of its connection's).
+    var exchanges: [Exchange] = []
+    var mode: SessionReport.Mode = .pull
+    /// Steps 1-2 can be seen (the connection's SYN is in the capture and this is its first check-in).
+    var showsOpening = false
+    /// Step 7 can be seen (the connection closed, and this is its last check-in).
+    var showsClose = false
+    /// Index of this burst on a push connection (0 for the first, and for pull check-ins).
+    var burst = 0
+}
+
+/// Assigns the seven steps to a check-in's connections and exchanges, and raises the
+/// findings that one check-in shows on its own.
+///
+/// Plain HTTP is matched by method, path and order; TLS without decryption by exchange
+/// order, direction and size (`ReferenceModel.TLSRules.uploadMinBytes`). Conditional steps
+/// (4, 5, 6) that did not happen are absent; mandatory ones are reported missing only when
+/// the capture could have shown them.
+struct StepClassifier: Sendable {
+    let model: ReferenceModel
+    let directory: ManagerDirectory
+    /// Last packet time of the capture: a connect unanswered less than the timeout before it is not judged.
+    let captureEnd: Timestamp?
+
+    private enum Shape { case fetch, upload }
+
+    func classify(_ d: CheckInDraft) -> SessionReport {
+        let conn = d.connections.first
+        let last = d.connections.last
+        let anchor = conn ?? d.attempts.last
+        let client = anchor?.client ?? Endpoint(address: IPAddress(ipv4: 0), port: 0)
+        let server = (last ?? d.attempts.last)?.server ?? client
+        var steps: [StepReport] = []
+        var findings: [Finding] = []
+        func add(_ code: FindingCode, _ message: String, time: Timestamp?) {
+            findings.append(Finding(code: code, severity: model.severity(of: code), message: message,
+                                    client: client.address, server: server, time: time))
+        }
+
+        // Step 1: attempts and the SYN of the successful connection.
+        let attempts = d.burst == 0 ? d.attempts : []
+        if let first = conn, d.showsOpening || !attempts.isEmpty {
+            steps.append(selectServer(attempts: attempts, conn: first))
+        } else if conn == nil, let a = attempts.first, let z = attempts.last {
+            steps.append(StepReport(step: 1, name: id(1), start: a.synTime ?? a.start, end: z.end, bytesUp: 0,
+                                    bytesDown: 0, confidence: confidence(1, tls: false),
+                                    evidence: attemptText(attempts) + "; no connection set up"))
+        }
+        for a in attempts { judgeAttempt(a, add) }
+        if let conn, let z = attempts.last, z.server.address != conn.server.address {
+            add(.failover, "reached \(conn.server) after \(attempts.count) failed connect(s), last to \(z.server)",
+                time: attempts.first?.start)
+        }
+
+        // Step 2: TCP (and TLS) set-up.
+        if let conn, d.showsOpening, let syn = conn.synTime {
+            let step = connectStep(conn, syn: syn)
+            steps.append(step)
+            let took = step.end.seconds(since: syn)
+            if took > model.connect.timeoutSeconds {
+                add(.connectTimeout, "session to \(conn.server) set up after \(formatSeconds(took)) s "
+                    + "(timeout \(formatSeconds(model.connect.timeoutSeconds)) s)", time: syn)
+            }
+        }
+
+        // Steps 3-6: the exchanges.
+        steps += exchangeSteps(d.exchanges, add)
+
+        // Step 7: the close.
+        if let last, d.showsClose, !last.state.contains(.openAtEnd) {
+            let from = d.exchanges.last?.end ?? last.closeTime ?? last.end
+            steps.append(StepReport(step: 7, name: id(7), start: min(from, last.end), end: last.end, bytesUp: 0,
+                                    bytesDown: 0, confidence: confidence(7, tls: last.application == .tls),
+                                    evidence: closeText(last.state)))
+        }
+        if let last, d.mode == .push, d.showsClose, !last.state.contains(.openAtEnd) {
+            add(.pushConnectionDropped, "push connection to \(last.server) closed (\(closeText(last.state))) after "
+                + "\(formatSeconds(last.duration)) s", time: last.closeTime ?? last.end)
+        }
+        if conn != nil {
+            checkMandatory(d, steps, add)
+            checkSizes(d, steps, add)
+        }
+        checkHTTPStatus(d.exchanges, add)
+        if d.burst == 0 { checkCapture(d.connections + attempts, add) }
+
+        let transport: SessionReport.Transport = (last.map(isTLS) ?? directory.httpsPorts.contains(server.port))
+            ? .https : .http
+        let start = d.burst == 0 ? (attempts.first?.start ?? conn?.start) : d.exchanges.first?.start
+        let endTime = d.showsClose ? last?.end : (d.exchanges.last?.end ?? last?.end)
+        let pullBytes = d.mode == .pull
+        return SessionReport(
+            id: 0, client: client.address, clientPort: (conn ?? anchor)?.client.port ?? 0,
+            server: server.address, serverPort: server.port, transport: transport, mode: d.mode,
+            start: start ?? anchor?.start ?? .zero, end: endTime ?? anchor?.end ?? .zero,
+            bytesUp: pullBytes ? d.connections.reduce(0) { $0 + $1.bytesUp } : steps.reduce(0) { $0 + $1.bytesUp },
+            bytesDown: pullBytes ? d.connections.reduce(0) { $0 + $1.bytesDown }
+                : steps.reduce(0) { $0 + $1.bytesDown },
+            failed: conn == nil,
+            attempts: attempts.map { a in
+                AttemptReport(server: a.server.address.description, serverPort: a.server.port,
+                              time: (a.synTime ?? a.start).rfc3339(),
+                              outcome: a.handshake == .refused ? "refused" : "unanswered", syns: a.synCount)
+            },
+            steps: steps.sorted { $0.step < $1.step }, findings: findings,
+            connections: (attempts + d.connections).map(\.id))
+    }
+
+    // MARK: - Steps 1, 2, 7
+
+    private func selectServer(attempts: [ConnectionRecord], conn: ConnectionRecord) -> StepReport {
+        let syn = conn.synTime ?? conn.start
+        var evidence = "SYN to \(conn.server)"
+        if !attempts.isEmpty { evidence = attemptText(attempts) + ", then " + evidence }
+        if let m = directory.configuredMatch(conn.server), let p = m.priority {
+            evidence += " (priority \(p))"
+        }
+        let start = attempts.first.map { $0.synTime ?? $0.start } ?? syn
+        return StepReport(step: 1, name: id(1), start: start, end: syn, bytesUp: 0, bytesDown: 0,
+                          confidence: confidence(1, tls: isTLS(conn)), evidence: evidence)
+    }
+
+    private func connectStep(_ c: ConnectionRecord, syn: Timestamp) -> StepReport {
+        let tls = isTLS(c)
+        let firstExchange = c.exchanges.first?.start
+        var evidence = "TCP handshake"
+        if let synAck = c.synAckTime { evidence += ", SYN-ACK after \(formatSeconds(synAck.seconds(since: syn))) s" }
+        if c.synCount > 1 { evidence += ", \(c.synCount) SYNs" }
+        var up: Int64 = 0
+        var down: Int64 = 0
+        var end = c.synAckTime ?? firstExchange ?? syn
+        if tls {
+            up = max(0, c.bytesUp - c.exchanges.reduce(0) { $0 + $1.bytesUp })
+            down = max(0, c.bytesDown - c.exchanges.reduce(0) { $0 + $1.bytesDown })
+            end = firstExchange ?? c.closeTime ?? c.end
+            let v = c.tls?.negotiatedVersion ?? c.tls?.clientVersion
+            evidence += ", TLS \(v.map(TLSSummary.versionName) ?? "version unknown") handshake"
+            if let sni = c.tls?.serverName { evidence += " (SNI \(sni))" }
+            evidence += "; bytes outside application data"
+        }
+        return StepReport(step: 2, name: id(2), start: syn, end: max(end, syn), bytesUp: up, bytesDown: down,
+                          confidence: confidence(2, tls: tls), evidence: evidence)
+    }
+
+    private func closeText(_ s: ConnectionState) -> String {
+        var parts: [String] = []
+        if s.contains(.finFromClient) { parts.append("FIN from client") }
+        if s.contains(.finFromServer) { parts.append("FIN from server") }
+        if s.contains(.rstFromClient) { parts.append("RST from client") }
+        if s.contains(.rstFromServer) { parts.append("RST from server") }
+        return parts.isEmpty ? "connection ended" : parts.joined(separator: ", ")
+    }
+
+    private func attemptText(_ attempts: [ConnectionRecord]) -> String {
+        let list = attempts.map { "\($0.server) \($0.handshake == .refused ? "refused" : "unanswered")" }
+        return "\(attempts.count) failed connect(s): " + list.joined(separator: ", ")
+    }
+
+    private func judgeAttempt(_ a: ConnectionRecord, _ add: (FindingCode, String, Timestamp?) -> Void) {
+        let syn = a.synTime ?? a.start
+        if a.handshake == .refused {
+            add(.connectFailed, "connect to \(a.server) refused (SYN answered by RST)", syn)
+            return
+        }
+        // An unanswered SYN too close to the capture's end may still have been answered.
+        if let end = captureEnd, end.seconds(since: syn) < model.connect.timeoutSeconds { return }
+        add(.connectTimeout, "connect to \(a.server) unanswered (\(a.synCount) SYN(s)); the client gives up "
+            + "after \(formatSeconds(model.connect.timeoutSeconds)) s", syn)
+    }
+
+    // MARK: - Steps 3-6
+
+    private func shape(_ e: Exchange) -> Shape {
+        if let h = e.http {
+            let m = h.method.uppercased()
+            return m == "POST" || m == "PUT" || h.requestBodyLength > 0 && m != "GET" ? .upload : .fetch
+        }
+        return e.bytesUp >= model.tls.uploadMinBytes && e.bytesUp > e.bytesDown ? .upload : .fetch
+    }
+
+    private func exchangeSteps(
+        _ exchanges: [Exchange], _ add: (FindingCode, String, Timestamp?) -> Void
+    ) -> [StepReport] {
+        var byStep: [Int: StepReport] = [:]
+        var highest = 2
+        for (position, e) in exchanges.enumerated() where e.kind != .other {
+            let s = shape(e)
+            var step: Int
+            switch s {
+            case .fetch: step = highest < 3 ? 3 : 4
+            case .upload: step = highest <= 4 ? 5 : 6
+            }
+            var conf = confidence(step, tls: e.kind == .tls)
+            var evidence = describe(e, position: position + 1)
+            if let h = e.http {
+                let rule = model.step(step)
+                if !(rule?.httpMethods.contains(h.method.uppercased()) ?? false) { conf *= 0.6 }
+                if !directory.isSecars(h) { conf *= 0.8 }
+            }
+            if step < highest {
+                add(.stepOutOfOrder, "\(id(step)) (\(evidence)) after \(id(highest))", e.start)
+                conf *= 0.5
+                evidence += ", out of order"
+            }
+            highest = max(highest, step)
+            let missing = e.missingBytes > 0 ? ", \(e.missingBytes) bytes not captured" : ""
+            if var r = byStep[step] {
+                r.start = min(r.start, e.start)
+                r.end = max(r.end, e.end)
+                r.bytesUp += e.bytesUp
+                r.bytesDown += e.bytesDown
+                r.confidence = min(r.confidence, rounded(conf))
+                r.evidence += "; " + evidence + missing
+                byStep[step] = r
+            } else {
+                byStep[step] = StepReport(step: step, name: id(step), start: e.start, end: e.end, bytesUp: e.bytesUp,
+                                          bytesDown: e.bytesDown, confidence: rounded(conf),
+                                          evidence: evidence + missing)
+            }
+        }
+        return byStep.values.sorted { $0.step < $1.step }
+    }
+
+    private func describe(_ e: Exchange, position: Int) -> String {
+        if let h = e.http {
+            let path = h.target.split(separator: "?", maxSplits: 1).first.map(String.init) ?? h.target
+            let query = h.target.contains("?") ? "?…" : ""
+            let status = h.status.map { " → \($0)" } ?? " → no reply"
+            return "\(h.method) \(path)\(query)\(status), request #\(position), \(e.bytesUp) bytes up, "
+                + "\(e.bytesDown) down"
+        }
+        return "exchange #\(position): \(e.bytesUp) bytes up in \(e.recordsUp) record(s), "
+            + "\(e.bytesDown) down in \(e.recordsDown)"
+    }
+
+    // MARK: - Findings on one check-in
+
+    private func checkMandatory(
+        _ d: CheckInDraft, _ steps: [StepReport], _ add: (FindingCode, String, Timestamp?) -> Void
+    ) {
+        let present = Set(steps.map(\.step))
+        let last = d.connections.last
+        for rule in model.steps where rule.mandatory && !present.contains(rule.number) {
+            let observable: Bool
+            switch rule.number {
+            case 1, 2: observable = d.showsOpening
+            case 7: observable = d.showsClose && !(last?.state.contains(.openAtEnd) ?? true)
+            default: observable = true
+            }
+            guard observable else { continue }
+            add(.stepMissing, "\(rule.id) (step \(rule.number)) not seen", d.connections.first?.start)
+        }
+    }
+
+    private func checkSizes(
+        _ d: CheckInDraft, _ steps: [StepReport], _ add: (FindingCode, String, Timestamp?) -> Void
+    ) {
+        let t = d.connections.first?.start
+        let content = steps.filter { (3...6).contains($0.step) }
+        let total = content.reduce(Int64(0)) { $0 + $1.bytesUp + $1.bytesDown }
+        let numbers = Set(content.map(\.step))
+        let s = model.sizes
+        if numbers == [3], total < s.idleMinBytes || total > s.idleMaxBytes {
+            add(.idleSizeOutOfRange, "idle check-in carried \(formatBytes(total)) "
+                + "(expected \(s.idleMinBytes)-\(s.idleMaxBytes))", t)
+        }
+        if total > s.fullMaxBytes {
+            add(.heartbeatOversize, "check-in carried \(formatBytes(total)) (full heartbeat at most \(s.fullMaxBytes))", t)
+        }
+        let cap = s.logUploadMaxRecords * s.logRecordBytes + s.uploadOverheadBytes
+        if let upload = steps.first(where: { $0.step == 5 }), upload.bytesUp > cap {
+            add(.uploadOverCap, "log upload of \(formatBytes(upload.bytesUp)) exceeds \(cap) "
+                + "(\(s.logUploadMaxRecords) records of \(s.logRecordBytes) bytes + \(s.uploadOverheadBytes))",
+                upload.start)
+        }
+    }
+
+    private func checkHTTPStatus(_ exchanges: [Exchange], _ add: (FindingCode, String, Timestamp?) -> Void) {
+        for e in exchanges {
+            guard let h = e.http, let status = h.status, status >= 400 else { continue }
+            var text = "\(h.method) request answered \(status)"
+            if let reason = h.reason, !reason.isEmpty { text += " \(reason)" }
+            if let meaning = model.http.statusMeanings[String(status)] { text += ": \(meaning)" }
+            add(.httpError, text, e.responseStart ?? e.start)
+        }
+    }
+
+    private func checkCapture(_ conns: [ConnectionRecord], _ add: (FindingCode, String, Timestamp?) -> Void) {
+        var gaps = 0
+        var gapBytes: Int64 = 0
+        var limits = 0
+        var truncated = 0
+        for c in conns {
+            for a in [c.anomaliesUp, c.anomaliesDown] {
+                gaps += a.gaps
+                gapBytes += a.gapBytes
+                limits += a.limitReached
+                truncated += a.truncatedPackets
+            }
+        }
+        let t = conns.first?.start
+        if gaps > 0 || limits > 0 {
+            var text = "\(gaps) gap(s), \(gapBytes) bytes not captured"
+            if limits > 0 { text += "; \(limits) memory limit hit(s) skipped data" }
+            add(.captureGap, text + "; sizes and steps may be incomplete", t)
+        }
+        if truncated > 0 {
+            add(.captureTruncated, "\(truncated) packet(s) cut by the snap length; sizes come from headers", t)
+        }
+    }
+
+    // MARK: - Helpers
+
+    private func id(_ step: Int) -> String {
+        model.step(step)?.id ?? ReferenceModel.stepIDs[max(0, min(6, step - 1))]
+    }
+
+    private func confidence(_ step: Int, tls: Bool) -> Double {
+        guard let r = model.step(step) else { return 0.5 }
+        return tls ? r.tlsConfidence : r.httpConfidence
+    }
+
+    private func rounded(_ v: Double) -> Double { (v * 100).rounded() / 100 }
+
+    func isTLS(_ c: ConnectionRecord) -> Bool {
+        switch c.application {
+        case .tls: return true
+        case .http: return false
+        case .other, .none: return c.tls != nil || directory.httpsPorts.contains(c.server.port)
+        }
+    }
+}

@@ -1,0 +1,227 @@
+import Core
+import Foundation
+#if canImport(FoundationXML)
+import FoundationXML
+#endif
+
+/// The communication settings of a SEP client, read from its SyLink.xml.
+///
+/// Only what analysis needs is kept: the server list, the communication mode and the
+/// intervals. The `Kcs` key and any certificates are never stored; `kcsPresent` only says
+/// whether the file had one. Attributes this type does not know are dropped unread.
+public struct SyLinkFile: Hashable, Sendable {
+    public enum CommunicationMode: String, Hashable, Sendable {
+        case pull
+        case push
+    }
+
+    /// One `Server` element of the server list.
+    public struct Server: Hashable, Sendable {
+        /// The `Address` attribute: an IP address or a host name.
+        public var address: String
+        /// The address when `address` is IP address text; nil for a host name.
+        public var ipAddress: IPAddress?
+        /// From the block name `PriorityN` (1 = first choice); blocks without a number count in file order.
+        public var priority: Int
+        public var httpPort: UInt16?
+        public var httpsPort: UInt16?
+        public var verifyCA: Bool?
+        public var verifySignatures: Bool?
+    }
+
+    /// The path the file was read from (or the name given to `parse`).
+    public var path: String
+    public var domainID: String?
+    public var communicationMode: CommunicationMode?
+    public var pushHeartbeatSeconds: Int?
+    /// A pull interval attribute (`PullHeartbeatSeconds` or `HeartbeatSeconds`) when the file has one.
+    public var pullHeartbeatSeconds: Int?
+    public var randomizationEnabled: Bool?
+    public var randomizationRangeSeconds: Int?
+    public var uploadLogHeartbeatSeconds: Int?
+    public var uploadOpStateHeartbeatSeconds: Int?
+    public var uploadCmdStateHeartbeatSeconds: Int?
+    public var uploadLearnedApp: Bool?
+    public var alwaysConnect: Bool?
+    /// The file carries a `Kcs` key. The key itself is never kept.
+    public var kcsPresent: Bool
+    public var serverListName: String?
+    /// Servers ordered by priority, then by their order in the file.
+    public var servers: [Server]
+
+    /// Reads and parses a SyLink.xml file.
+    ///
+    /// - Throws: `SyLinkError` naming the file and the problem (never quoting the key).
+    public static func load(path: String) throws(SyLinkError) -> SyLinkFile {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw SyLinkError(file: path, problem: "cannot be read (missing or not a file)")
+        }
+        return try parse(data: data, name: path)
+    }
+
+    /// Parses SyLink.xml bytes; `name` identifies the file in errors.
+    public static func parse(data: Data, name: String) throws(SyLinkError) -> SyLinkFile {
+        let collector = SyLinkCollector()
+        let parser = XMLParser(data: data)
+        parser.shouldProcessNamespaces = false
+        parser.shouldResolveExternalEntities = false
+        parser.delegate = collector
+        let ok = parser.parse()
+        let secret = collector.kcsValue
+        func scrub(_ text: String) -> String {
+            guard let secret, !secret.isEmpty else { return text }
+            return text.replacingOccurrences(of: secret, with: "<key withheld>")
+        }
+        if !ok || collector.problem == nil && parser.parserError != nil {
+            let code = (parser.parserError as NSError?)?.code ?? -1
+            let problem = "is not well-formed XML (error \(code) at line \(parser.lineNumber), "
+                + "column \(parser.columnNumber))"
+            throw SyLinkError(file: name, problem: scrub(collector.problem ?? problem))
+        }
+        if let problem = collector.problem { throw SyLinkError(file: name, problem: scrub(problem)) }
+        do {
+            return try collector.finish(path: name)
+        } catch {
+            throw SyLinkError(file: name, problem: scrub(error.problem))
+        }
+    }
+}
+
+extension SyLinkFile: CustomStringConvertible {
+    /// A one-line summary; never includes the key.
+    public var description: String {
+        let mode = communicationMode?.rawValue ?? "unknown mode"
+        let list = servers.map { "\($0.address) (priority \($0.priority))" }.joined(separator: ", ")
+        return "SyLink \(path): \(mode), servers \(list), key \(kcsPresent ? "present" : "absent")"
+    }
+}
+
+extension SyLinkFile: CustomDebugStringConvertible {
+    public var debugDescription: String { description }
+}
+
+/// A SyLink.xml that cannot be used, naming the file and the problem.
+public struct SyLinkError: Error, Hashable, Sendable, CustomStringConvertible {
+    public var file: String
+    public var problem: String
+
+    public var description: String { "\(file): \(problem)" }
+
+    /// Exit status for the CLI: 2, a usage problem.
+    public var exitStatus: Int32 { 2 }
+}
+
+/// SAX delegate gathering the known elements. It holds the key only while parsing, to
+/// scrub it from error text, and `finish` does not copy it into the result.
+private final class SyLinkCollector: NSObject, XMLParserDelegate {
+    var rootName: String?
+    var settings: [String: String] = [:]
+    var root: [String: String] = [:]
+    var serverListName: String?
+    var blockPriority: Int?
+    var blockCount = 0
+    var servers: [(attrs: [String: String], priority: Int, line: Int)] = []
+    var kcsValue: String?
+    var problem: String?
+
+    private static let keptSettings: Set<String> = [
+        "communicationmode", "pushheartbeatseconds", "pullheartbeatseconds", "heartbeatseconds",
+        "randomizationenabled", "randomizationrange", "uploadlogheartbeatseconds",
+        "uploadopstateheartbeatseconds", "uploadcmdstateheartbeatseconds", "uploadlearnedapp", "alwaysconnect",
+    ]
+
+    func parser(_ parser: XMLParser, didStartElement name: String, namespaceURI: String?,
+                qualifiedName: String?, attributes: [String: String] = [:]) {
+        let attrs = Dictionary(attributes.map { ($0.key.lowercased(), $0.value) }, uniquingKeysWith: { a, _ in a })
+        if rootName == nil { rootName = name }
+        switch name.lowercased() {
+        case "serversettings":
+            root = attrs.filter { ["domainid"].contains($0.key) }
+        case "agentcommunicationsetting":
+            if let k = attrs["kcs"] { kcsValue = k }
+            settings = attrs.filter { Self.keptSettings.contains($0.key) }
+        case "serverlist":
+            serverListName = attrs["name"]
+        case "serverpriorityblock":
+            blockCount += 1
+            let label = attrs["name"] ?? ""
+            let digits = label.reversed().prefix { $0.isASCII && $0.isNumber }
+            blockPriority = Int(String(digits.reversed())) ?? blockCount
+        case "server":
+            let kept = attrs.filter { ["address", "httpport", "httpsport", "httpsverifyca", "verifysignatures"]
+                .contains($0.key) }
+            servers.append((kept, blockPriority ?? 1, parser.lineNumber))
+        default:
+            break
+        }
+    }
+
+    func parser(_ parser: XMLParser, didEndElement name: String, namespaceURI: String?, qualifiedName: String?) {
+        if name.lowercased() == "serverpriorityblock" { blockPriority = nil }
+    }
+
+    func finish(path: String) throws(SyLinkError) -> SyLinkFile {
+        func fail(_ p: String) -> SyLinkError { SyLinkError(file: path, problem: p) }
+        guard let rootName, rootName.lowercased() == "serversettings" else {
+            throw fail("is not a SyLink file: the root element is <\(rootName ?? "none")>, expected <ServerSettings>")
+        }
+        func int(_ key: String, _ label: String) throws(SyLinkError) -> Int? {
+            guard let text = settings[key] else { return nil }
+            guard let v = Int(text.trimmingCharacters(in: .whitespaces)), v >= 0 else {
+                throw fail("\(label) must be a whole number of seconds, got \"\(text)\"")
+            }
+            return v
+        }
+        func bool(_ text: String?, _ label: String) throws(SyLinkError) -> Bool? {
+            guard let text else { return nil }
+            switch text.trimmingCharacters(in: .whitespaces).lowercased() {
+            case "1", "true", "yes": return true
+            case "0", "false", "no": return false
+            default: throw fail("\(label) must be 0 or 1, got \"\(text)\"")
+            }
+        }
+        var mode: SyLinkFile.CommunicationMode?
+        if let text = settings["communicationmode"] {
+            guard let m = SyLinkFile.CommunicationMode(rawValue: text.lowercased()) else {
+                throw fail("CommunicationMode must be PUSH or PULL, got \"\(text)\"")
+            }
+            mode = m
+        }
+        var list: [SyLinkFile.Server] = []
+        for (i, entry) in servers.enumerated() {
+            let label = "Server #\(i + 1) (line \(entry.line))"
+            guard let address = entry.attrs["address"]?.trimmingCharacters(in: .whitespaces), !address.isEmpty else {
+                throw fail("\(label) has no Address")
+            }
+            func port(_ key: String, _ name: String) throws(SyLinkError) -> UInt16? {
+                guard let text = entry.attrs[key] else { return nil }
+                guard let p = UInt16(text.trimmingCharacters(in: .whitespaces)), p > 0 else {
+                    throw fail("\(label) \(name) must be a port number 1-65535, got \"\(text)\"")
+                }
+                return p
+            }
+            list.append(SyLinkFile.Server(
+                address: address, ipAddress: IPAddress(address), priority: entry.priority,
+                httpPort: try port("httpport", "HttpPort"), httpsPort: try port("httpsport", "HttpsPort"),
+                verifyCA: try bool(entry.attrs["httpsverifyca"], "\(label) HttpsVerifyCA"),
+                verifySignatures: try bool(entry.attrs["verifysignatures"], "\(label) VerifySignatures")))
+        }
+        guard !list.isEmpty else { throw fail("lists no Server in its ServerList") }
+        var pull = try int("pullheartbeatseconds", "PullHeartbeatSeconds")
+        if pull == nil { pull = try int("heartbeatseconds", "HeartbeatSeconds") }
+        let ordered = list.enumerated().sorted { ($0.element.priority, $0.offset) < ($1.element.priority, $1.offset) }
+        return SyLinkFile(
+            path: path, domainID: root["domainid"], communicationMode: mode,
+            pushHeartbeatSeconds: try int("pushheartbeatseconds", "PushHeartbeatSeconds"),
+            pullHeartbeatSeconds: pull,
+            randomizationEnabled: try bool(settings["randomizationenabled"], "RandomizationEnabled"),
+            randomizationRangeSeconds: try int("randomizationrange", "RandomizationRange"),
+            uploadLogHeartbeatSeconds: try int("uploadlogheartbeatseconds", "UploadLogHeartbeatSeconds"),
+            uploadOpStateHeartbeatSeconds: try int("uploadopstateheartbeatseconds", "UploadOpStateHeartbeatSeconds"),
+            uploadCmdStateHeartbeatSeconds: try int("uploadcmdstateheartbeatseconds",
+                                                    "UploadCmdStateHeartbeatSeconds"),
+            uploadLearnedApp: try bool(settings["uploadlearnedapp"], "UploadLearnedApp"),
+            alwaysConnect: try bool(settings["alwaysconnect"], "AlwaysConnect"),
+            kcsPresent: kcsValue != nil, serverListName: serverListName, servers: ordered.map(\.element))
+    }
+}

@@ -1,0 +1,122 @@
+import Foundation
+import Testing
+
+@testable import Heartbeat
+
+@Suite struct ReferenceModelTests {
+    private func parse(_ json: String) throws(ModelError) -> ReferenceModel {
+        try ReferenceModel.parse(data: Data(json.utf8), file: "model.json")
+    }
+
+    private func error(_ json: String) -> ModelError? {
+        do {
+            _ = try parse(json)
+            return nil
+        } catch {
+            return error
+        }
+    }
+
+    @Test func builtInModelCarriesThePublicFacts() {
+        let m = ReferenceModel.builtIn
+        #expect(m.ports.https == [443])
+        #expect(m.ports.http == [8014, 80])
+        #expect(m.ports.gup == [2967])
+        #expect(m.http.secarsPath == "/secars/secars.dll")
+        #expect(m.http.userAgent == "Smc")
+        #expect(m.interval.seconds == 300)
+        #expect(m.interval.acceleratedMaxSeconds == 60)
+        #expect(m.connect.timeoutSeconds == 30)
+        #expect(m.tls.minimumVersion == "1.2")
+        #expect(m.minimumTLSVersion == 0x0303)
+        #expect(m.steps.map(\.id) == ReferenceModel.stepIDs)
+        #expect(m.steps.filter(\.mandatory).map(\.number) == [1, 2, 3, 7])
+        #expect(m.sizes.idleMinBytes == 3072 && m.sizes.idleMaxBytes == 5120)
+        #expect(m.sizes.logUploadMaxRecords == 100 && m.sizes.logRecordBytes == 1024)
+        for code in FindingCode.allCases { #expect(m.severities[code.rawValue] != nil, "\(code)") }
+        #expect(m.severity(of: .acceleratedHeartbeat) == .info)
+        #expect(m.severity(of: .missedHeartbeat) == .error)
+    }
+
+    @Test func partialFileKeepsBuiltInValuesForOmittedFields() throws {
+        let m = try parse(#"{"interval": {"seconds": 600}, "_comment": "site model"}"#)
+        #expect(m.interval.seconds == 600)
+        #expect(m.interval.toleranceSeconds == 30)
+        #expect(m.ports == ReferenceModel.builtIn.ports)
+    }
+
+    @Test func negativeIntervalNamesTheField() {
+        let e = error(#"{"interval": {"seconds": -5}}"#)
+        #expect(e?.description == #"model.json: field "interval.seconds" must be a positive number, got -5"#)
+    }
+
+    @Test func wrongTypeNamesTheFieldAndTheValue() {
+        let e = error(#"{"interval": {"seconds": "300"}}"#)
+        #expect(e?.field == "interval.seconds")
+        #expect(e?.description.contains("must be a number, got \"300\"") == true)
+    }
+
+    @Test func unknownFieldsAreRejected() {
+        #expect(error(#"{"interval": {"secnds": 300}}"#)?.field == "interval.secnds")
+        #expect(error(#"{"colour": 1}"#)?.description == #"model.json: field "colour" is not a model field"#)
+        #expect(error(#"{"severities": {"missed-heartbeats": "info"}}"#)?.field == "severities.missed-heartbeats")
+    }
+
+    @Test func badValuesAreNamed() {
+        #expect(error(#"{"ports": {"https": [70000]}}"#)?.description
+            == #"model.json: field "ports.https[0]" must be a port number 1-65535, got 70000"#)
+        #expect(error(#"{"servers": [{"host": "a", "port": -1}]}"#)?.field == "servers[0].port")
+        #expect(error(#"{"ports": {"https": [0]}}"#)?.field == "ports.https[0]")
+        #expect(error(#"{"severities": {"failover": "fatal"}}"#)?.field == "severities.failover")
+        #expect(error(#"{"tls": {"minimumVersion": "1.5"}}"#)?.field == "tls.minimumVersion")
+        #expect(error(#"{"interval": {"toleranceSeconds": 200}}"#)?.field == "interval.toleranceSeconds")
+        #expect(error(#"{"sizes": {"idleMinBytes": 6000}}"#)?.field == "sizes.idleMaxBytes")
+        #expect(error(#"{"connect": {"timeoutSeconds": 0}}"#)?.field == "connect.timeoutSeconds")
+        #expect(error(#"{"http": {"secarsPath": "secars"}}"#)?.field == "http.secarsPath")
+    }
+
+    @Test func stepListIsCheckedElementByElement() throws {
+        var steps = try JSONSerialization.jsonObject(
+            with: JSONEncoder().encode(ReferenceModel.builtIn.steps)) as? [[String: Any]] ?? []
+        steps[2]["id"] = "index"
+        let text = String(decoding: try JSONSerialization.data(withJSONObject: ["steps": steps]), as: UTF8.self)
+        let e = error(text)
+        #expect(e?.field == "steps[2].id")
+        #expect(e?.description.contains(#"must be "index-check", got "index""#) == true)
+        #expect(error(#"{"steps": []}"#)?.field == "steps")
+        #expect(error(#"{"steps": [{"number": 1, "nme": "x"}]}"#)?.field == "steps[0].nme")
+    }
+
+    @Test func malformedFilesNameTheFile() {
+        #expect(error("{ not json")?.description.hasPrefix("model.json: is not valid JSON") == true)
+        #expect(error("[1, 2]")?.description == "model.json: must hold a JSON object at the top level")
+        #expect(throws: ModelError.self) { try ReferenceModel.load(path: "/nonexistent/model.json") }
+    }
+
+    @Test func loadsAFileFromDisk() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("hb-model-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let path = dir.appendingPathComponent("model.json").path
+        try Data(#"{"connect": {"timeoutSeconds": 45}}"#.utf8).write(to: URL(fileURLWithPath: path))
+        #expect(try ReferenceModel.load(path: path).connect.timeoutSeconds == 45)
+    }
+
+    @Test func intervalOverridePinsAndValidates() throws {
+        let m = try ReferenceModel.builtIn.withInterval(seconds: 120)
+        #expect(m.interval.seconds == 120 && m.interval.pinned)
+        #expect(throws: ModelError.self) { try ReferenceModel.builtIn.withInterval(seconds: -1) }
+        #expect(throws: ModelError.self) { try ReferenceModel.builtIn.withInterval(seconds: 50) }
+    }
+
+    @Test func serverOverrideParsesHostAndPort() throws {
+        let m = try ReferenceModel.builtIn.withServer("198.51.100.7:8443").withServer("sepm.example.net")
+            .withServer("[2001:db8::1]:443")
+        #expect(m.servers.map(\.host) == ["198.51.100.7", "sepm.example.net", "2001:db8::1"])
+        #expect(m.servers.map(\.port) == [8443, nil, 443])
+        #expect(m.servers.allSatisfy { $0.origin == "option" })
+        #expect(throws: ModelError.self) { try ReferenceModel.builtIn.withServer("host:99999") }
+        #expect(throws: ModelError.self) { try ReferenceModel.builtIn.withServer("") }
+        #expect(throws: ModelError.self) { try ReferenceModel.builtIn.withServer("[2001:db8::1") }
+    }
+}

@@ -1,0 +1,98 @@
+import Foundation
+import Testing
+
+@testable import Heartbeat
+
+/// The made-up example in the shared docs.
+let exampleSyLinkPath = "/work/shared/docs/examples/SyLink.xml"
+/// Its `Kcs` value: must never appear in any output.
+let exampleKcs = "00112233445566778899AABBCCDDEEFF"
+
+/// A SyLink.xml in the public layout with the given server lines and settings.
+func syLinkXML(kcs: String = "A1B2C3D4E5F60718293A4B5C6D7E8F90", mode: String = "PULL", push: String = "300",
+               servers: String? = nil, extra: String = "") -> String {
+    let list = servers ?? """
+        <ServerPriorityBlock Name="Priority1"><Server Address="198.51.100.1" HttpPort="8014" HttpsPort="443"/>
+        </ServerPriorityBlock>
+        <ServerPriorityBlock Name="Priority2"><Server Address="198.51.100.2" HttpPort="8014"/></ServerPriorityBlock>
+        """
+    return """
+        <?xml version="1.0" encoding="UTF-8"?>
+        <ServerSettings DomainId="D0" NameSpace="rpc"><CommConf>
+        <AgentCommunicationSetting CommunicationMode="\(mode)" Kcs="\(kcs)" PushHeartbeatSeconds="\(push)" \(extra)/>
+        <ServerList Name="Default">\(list)</ServerList></CommConf></ServerSettings>
+        """
+}
+
+func parseSyLink(_ xml: String, name: String = "SyLink.xml") throws(SyLinkError) -> SyLinkFile {
+    try SyLinkFile.parse(data: Data(xml.utf8), name: name)
+}
+
+@Suite struct SyLinkFileTests {
+    private func problem(_ xml: String) -> String? {
+        do {
+            _ = try parseSyLink(xml)
+            return nil
+        } catch {
+            return error.description
+        }
+    }
+
+    @Test func readsTheSharedExample() throws {
+        let s = try SyLinkFile.load(path: exampleSyLinkPath)
+        #expect(s.communicationMode == .pull)
+        #expect(s.pushHeartbeatSeconds == 300)
+        #expect(s.randomizationEnabled == false)
+        #expect(s.randomizationRangeSeconds == 300)
+        #expect(s.uploadLogHeartbeatSeconds == 300)
+        #expect(s.alwaysConnect == true)
+        #expect(s.kcsPresent)
+        #expect(s.serverListName == "Default Management Server List")
+        #expect(s.servers.map(\.address) == ["198.51.100.1", "198.51.100.2", "sepm-dr.example.net"])
+        #expect(s.servers.map(\.priority) == [1, 2, 2])
+        #expect(s.servers[0].httpPort == 8014 && s.servers[0].httpsPort == 443)
+        #expect(s.servers[2].httpsPort == nil)
+        #expect(s.servers[2].ipAddress == nil)
+        #expect(s.servers[0].ipAddress == ip("198.51.100.1"))
+    }
+
+    @Test func ordersServersByPriorityNumber() throws {
+        let s = try parseSyLink(syLinkXML(servers: """
+            <ServerPriorityBlock Name="Priority3"><Server Address="192.0.2.3"/></ServerPriorityBlock>
+            <ServerPriorityBlock Name="Priority1"><Server Address="192.0.2.1"/></ServerPriorityBlock>
+            """))
+        #expect(s.servers.map(\.address) == ["192.0.2.1", "192.0.2.3"])
+        #expect(s.servers.map(\.priority) == [1, 3])
+    }
+
+    @Test func readsPushModeAndOptionalPullInterval() throws {
+        let s = try parseSyLink(syLinkXML(mode: "PUSH", push: "120", extra: #"PullHeartbeatSeconds="900""#))
+        #expect(s.communicationMode == .push)
+        #expect(s.pushHeartbeatSeconds == 120)
+        #expect(s.pullHeartbeatSeconds == 900)
+    }
+
+    @Test func malformedFilesGiveClearErrors() {
+        #expect(problem("<ServerSettings><CommConf>")?.hasPrefix("SyLink.xml: is not well-formed XML") == true)
+        #expect(problem("<Other/>") == "SyLink.xml: is not a SyLink file: the root element is <Other>, "
+            + "expected <ServerSettings>")
+        #expect(problem(syLinkXML(mode: "SOMETIMES"))?.contains("CommunicationMode must be PUSH or PULL") == true)
+        #expect(problem(syLinkXML(push: "soon"))?.contains("PushHeartbeatSeconds must be a whole number") == true)
+        #expect(problem(syLinkXML(servers: #"<ServerPriorityBlock Name="Priority1"><Server HttpPort="8014"/>"#
+            + "</ServerPriorityBlock>"))?.contains("Server #1 (line") == true)
+        #expect(problem(syLinkXML(servers: #"<ServerPriorityBlock Name="P1"><Server Address="a" HttpPort="x"/>"#
+            + "</ServerPriorityBlock>"))?.contains("HttpPort must be a port number 1-65535, got \"x\"") == true)
+        #expect(problem(syLinkXML(servers: ""))?.contains("lists no Server") == true)
+        #expect(problem("")?.hasPrefix("SyLink.xml:") == true)
+    }
+
+    @Test func missingFileNamesThePath() {
+        do {
+            _ = try SyLinkFile.load(path: "/nonexistent/SyLink.xml")
+            Issue.record("expected an error")
+        } catch {
+            #expect(error.description == "/nonexistent/SyLink.xml: cannot be read (missing or not a file)")
+            #expect(error.exitStatus == 2)
+        }
+    }
+}
