@@ -1,1 +1,0 @@
-// The Analysis layer; see docs/architecture.md.

@@ -1,0 +1,23 @@
+import Analysis
+import Reports
+
+/// `sepbeat flows`: the TCP connections of the captures, with a summary.
+enum FlowsCommand {
+    static func run(_ options: Options, _ output: inout Output) throws -> Int32 {
+        var configuration = AnalysisConfiguration()
+        configuration.keepProtocolDetails = options.showHTTP || options.showTLS
+        var connections: [CompletedConnection] = []
+        let files = try InputRun.run(
+            options: options, command: "flows", configuration: configuration, output: &output
+        ) { connections.append($0) }
+        let report = FlowsReport(
+            captures: files, connections: connections, showHTTP: options.showHTTP, showTLS: options.showTLS
+        )
+        let text: String
+        switch options.format {
+        case .text: text = report.text()
+        case .json: text = report.json().serialized(pretty: true) + "\n"
+        }
+        return try ReportWriter.write(text, options: options, output: &output)
+    }
+}

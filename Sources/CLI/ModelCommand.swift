@@ -1,0 +1,17 @@
+import Foundation
+import Heartbeat
+
+/// `sepbeat model`: prints the reference model in effect as JSON.
+enum ModelCommand {
+    static func run(_ options: Options, _ output: inout Output) throws -> Int32 {
+        if !options.captures.isEmpty {
+            throw UsageError("sepbeat model: takes no capture files (got '\(options.captures[0])')")
+        }
+        let model = try HeartbeatSetup.model(options)
+        _ = try HeartbeatSetup.sylink(options)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        let data = try encoder.encode(model)
+        return try ReportWriter.write(String(decoding: data, as: UTF8.self) + "\n", options: options, output: &output)
+    }
+}

@@ -1,0 +1,164 @@
+/// How a subcommand prints its report.
+public enum OutputFormat: String, CaseIterable, Sendable {
+    case text
+    case json
+}
+
+/// Everything the command line can say, after parsing and validation.
+///
+/// Option names are shared by every subcommand that accepts them, and follow
+/// tcpdump/tshark habits where those exist (`-r FILE`, `-f FILTER`).
+public struct Options: Sendable {
+    public var captures: [String] = []
+    public var filter: String?
+    public var format: OutputFormat = .text
+    public var quiet = false
+    public var help = false
+    public var showHTTP = false
+    public var showTLS = false
+    public var modelPath: String?
+    public var sylinkPath: String?
+    public var intervalSeconds: Double?
+    public var servers: [String] = []
+    public var outputPath: String?
+
+    public init() {}
+}
+
+/// One option a subcommand accepts.
+struct OptionSpec: Sendable {
+    var names: [String]
+    var valueName: String?
+    var help: String
+    var apply: @Sendable (inout Options, String) throws(UsageError) -> Void
+}
+
+/// Parses `arguments` (after the subcommand word) against `specs`.
+///
+/// Accepts `--name value`, `--name=value`, `-r value`, `-rvalue`, bare capture paths,
+/// and `--` to end options. Errors name the subcommand and the offending word.
+func parseOptions(_ arguments: [String], specs: [OptionSpec], command: String) throws(UsageError) -> Options {
+    var options = Options()
+    var i = 0
+    var onlyOperands = false
+    func find(_ name: String) -> OptionSpec? { specs.first { $0.names.contains(name) } }
+    while i < arguments.count {
+        let arg = arguments[i]
+        i += 1
+        if onlyOperands || arg == "-" || !arg.hasPrefix("-") {
+            options.captures.append(arg)
+            continue
+        }
+        if arg == "--" {
+            onlyOperands = true
+            continue
+        }
+        var name = arg
+        var inlineValue: String?
+        if arg.hasPrefix("--"), let eq = arg.firstIndex(of: "=") {
+            name = String(arg[..<eq])
+            inlineValue = String(arg[arg.index(after: eq)...])
+        } else if !arg.hasPrefix("--"), arg.count > 2 {
+            name = String(arg.prefix(2))
+            inlineValue = String(arg.dropFirst(2))
+        }
+        if name == "-h" || name == "--help" {
+            options.help = true
+            continue
+        }
+        guard let spec = find(name) else {
+            throw UsageError("sepbeat \(command): unknown option '\(arg)' (see 'sepbeat \(command) --help')")
+        }
+        if let valueName = spec.valueName {
+            let value: String
+            if let v = inlineValue {
+                value = v
+            } else if i < arguments.count {
+                value = arguments[i]
+                i += 1
+            } else {
+                throw UsageError("sepbeat \(command): option '\(name)' needs a value (\(valueName))")
+            }
+            try spec.apply(&options, value)
+        } else {
+            if let v = inlineValue, !v.isEmpty {
+                throw UsageError("sepbeat \(command): option '\(name)' takes no value")
+            }
+            try spec.apply(&options, "")
+        }
+    }
+    return options
+}
+
+// MARK: - The options, shared across subcommands
+
+enum CommonOptions {
+    static let read = OptionSpec(
+        names: ["-r", "--read"], valueName: "FILE",
+        help: "Read a capture file (pcap or pcapng); may be repeated. Bare paths work too."
+    ) { (o: inout Options, v: String) throws(UsageError) in o.captures.append(v) }
+
+    static let filter = OptionSpec(
+        names: ["-f", "--filter"], valueName: "FILTER",
+        help: "Keep only packets matching this BPF filter (libpcap syntax, as tcpdump -f / tshark -f)."
+    ) { (o: inout Options, v: String) throws(UsageError) in o.filter = v }
+
+    static let format = OptionSpec(
+        names: ["-F", "--format"], valueName: "FORMAT",
+        help: "Output format: text (default) or json."
+    ) { (o: inout Options, v: String) throws(UsageError) in
+        guard let f = OutputFormat(rawValue: v.lowercased()) else {
+            let known = OutputFormat.allCases.map(\.rawValue).joined(separator: ", ")
+            throw UsageError("unknown format '\(v)' (known: \(known))")
+        }
+        o.format = f
+    }
+
+    static let quiet = OptionSpec(
+        names: ["-q", "--quiet"], valueName: nil,
+        help: "Print no progress or warnings on stderr (errors still go there)."
+    ) { (o: inout Options, _: String) throws(UsageError) in o.quiet = true }
+
+    static let output = OptionSpec(
+        names: ["-o", "--output"], valueName: "FILE",
+        help: "Write the report to FILE instead of standard output."
+    ) { (o: inout Options, v: String) throws(UsageError) in o.outputPath = v }
+
+    static let model = OptionSpec(
+        names: ["--model"], valueName: "FILE",
+        help: "Use this reference model (JSON) instead of the built-in one (see 'sepbeat model')."
+    ) { (o: inout Options, v: String) throws(UsageError) in o.modelPath = v }
+
+    static let sylink = OptionSpec(
+        names: ["--sylink"], valueName: "FILE",
+        help: "Read managers, ports and communication settings from a client's SyLink.xml."
+    ) { (o: inout Options, v: String) throws(UsageError) in o.sylinkPath = v }
+
+    static let interval = OptionSpec(
+        names: ["--interval"], valueName: "SECONDS",
+        help: "Expected heartbeat interval in seconds (overrides the model and SyLink.xml)."
+    ) { (o: inout Options, v: String) throws(UsageError) in
+        guard let d = Double(v), d.isFinite, d > 0, d <= 86_400 * 7 else {
+            throw UsageError("--interval takes a number of seconds above 0 and at most 604800, got '\(v)'")
+        }
+        o.intervalSeconds = d
+    }
+
+    static let server = OptionSpec(
+        names: ["--server"], valueName: "HOST[:PORT]",
+        help: "A management server address (IPv4, [IPv6] or name), optionally with a port; may be repeated."
+    ) { (o: inout Options, v: String) throws(UsageError) in
+        guard !v.isEmpty else { throw UsageError("--server needs an address") }
+        o.servers.append(v)
+    }
+
+    static let http = OptionSpec(
+        names: ["--http"], valueName: nil,
+        help: "Also list each connection's HTTP requests and responses."
+    ) { (o: inout Options, _: String) throws(UsageError) in o.showHTTP = true }
+
+    static let tls = OptionSpec(
+        names: ["--tls"], valueName: nil,
+        help: "Also list each connection's TLS handshake, certificate and application-data exchanges."
+    ) { (o: inout Options, _: String) throws(UsageError) in o.showTLS = true }
+}

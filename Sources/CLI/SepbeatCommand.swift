@@ -1,0 +1,161 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The `sepbeat` command: picks a subcommand, parses its options, runs it, and
+/// turns every failure into one line on stderr and a documented exit status.
+public enum SepbeatCommand {
+    public static let version = "0.1.0"
+
+    struct Subcommand: Sendable {
+        var name: String
+        var synopsis: String
+        var summary: String
+        var details: String
+        var specs: [OptionSpec]
+        var run: @Sendable (Options, inout Output) throws -> Int32
+    }
+
+    static let subcommands: [Subcommand] = [
+        Subcommand(
+            name: "analyze",
+            synopsis: "sepbeat analyze [options] CAPTURE...",
+            summary: "Rebuild heartbeat check-ins, name their steps and check them against the reference model.",
+            details: """
+                Exit status: 0 no error-severity finding, 1 an error-severity finding, 2 usage error,
+                3 unreadable input.
+                """,
+            specs: [CommonOptions.read, CommonOptions.filter, CommonOptions.format, CommonOptions.output,
+                    CommonOptions.quiet, CommonOptions.model, CommonOptions.sylink, CommonOptions.interval,
+                    CommonOptions.server],
+            run: AnalyzeCommand.run
+        ),
+        Subcommand(
+            name: "flows",
+            synopsis: "sepbeat flows [options] CAPTURE...",
+            summary: "List TCP connections with a capture summary; --http and --tls add protocol detail.",
+            details: """
+                Client is the SYN sender; else the side that did not send the SYN-ACK; else the side on the
+                higher port. Bytes are TCP payload bytes as the headers state them, retransmissions included.
+                Exit status: 0 success, 2 usage error, 3 unreadable input.
+                """,
+            specs: [CommonOptions.read, CommonOptions.filter, CommonOptions.format, CommonOptions.output,
+                    CommonOptions.quiet, CommonOptions.http, CommonOptions.tls],
+            run: FlowsCommand.run
+        ),
+        Subcommand(
+            name: "model",
+            synopsis: "sepbeat model [--model FILE] [--sylink FILE] [--interval SECONDS] [--server HOST[:PORT]]",
+            summary: "Print the reference heartbeat model in effect (built-in, or as loaded and overridden).",
+            details: """
+                With --model FILE the file is validated first; errors name the field. The output is JSON
+                that can be edited and given back with --model.
+                Exit status: 0 success, 2 invalid model or options.
+                """,
+            specs: [CommonOptions.model, CommonOptions.sylink, CommonOptions.interval, CommonOptions.server,
+                    CommonOptions.output, CommonOptions.format],
+            run: ModelCommand.run
+        ),
+    ]
+
+    /// Runs the command line (without the program name) and returns the exit status.
+    public static func main(arguments: [String]) -> Int32 {
+        var output = Output()
+        let status = run(arguments: arguments, output: &output)
+        return status
+    }
+
+    static func run(arguments: [String], output: inout Output) -> Int32 {
+        guard let first = arguments.first else {
+            output.error(overview())
+            return ExitStatus.usage
+        }
+        if first == "--help" || first == "-h" || first == "help" {
+            if arguments.count > 1, let sub = subcommands.first(where: { $0.name == arguments[1] }) {
+                output.write(help(for: sub))
+            } else {
+                output.write(overview())
+            }
+            return ExitStatus.ok
+        }
+        if first == "--version" || first == "-V" || first == "version" {
+            output.write("sepbeat \(version)\n")
+            return ExitStatus.ok
+        }
+        guard let sub = subcommands.first(where: { $0.name == first }) else {
+            output.error("sepbeat: unknown command '\(first)' (commands: "
+                + subcommands.map(\.name).joined(separator: ", ") + "; see 'sepbeat --help')\n")
+            return ExitStatus.usage
+        }
+        do {
+            let options = try parseOptions(Array(arguments.dropFirst()), specs: sub.specs, command: sub.name)
+            if options.help {
+                output.write(help(for: sub))
+                return ExitStatus.ok
+            }
+            return try sub.run(options, &output)
+        } catch let e as UsageError {
+            output.error(oneLine(e.message.hasPrefix("sepbeat") ? e.message : "sepbeat \(sub.name): \(e.message)"))
+            return ExitStatus.usage
+        } catch let e as CommandFailure {
+            output.error(oneLine(e.message))
+            return e.status
+        } catch {
+            output.error(oneLine("sepbeat \(sub.name): \(error)"))
+            return ExitStatus.unreadableInput
+        }
+    }
+
+    static func oneLine(_ s: String) -> String {
+        s.split(whereSeparator: \.isNewline).joined(separator: " ") + "\n"
+    }
+
+    static func overview() -> String {
+        var s = """
+            sepbeat \(version): Symantec Endpoint Protection heartbeats in packet captures
+
+            Usage: sepbeat COMMAND [options] CAPTURE...
+
+            Commands:
+
+            """
+        for sub in subcommands {
+            s += "  " + sub.name.padding(8) + sub.summary + "\n"
+        }
+        s += """
+
+            Run 'sepbeat COMMAND --help' for a command's options. 'sepbeat --version' prints the version.
+
+            """
+        return s
+    }
+
+    static func help(for sub: Subcommand) -> String {
+        var s = "Usage: \(sub.synopsis)\n\n\(sub.summary)\n\nOptions:\n"
+        var rows: [(String, String)] = []
+        for spec in sub.specs {
+            var left = spec.names.joined(separator: ", ")
+            if let v = spec.valueName { left += " " + v }
+            rows.append((left, spec.help))
+        }
+        rows.append(("-h, --help", "Show this help."))
+        let width = rows.map(\.0.count).max() ?? 0
+        for (l, r) in rows {
+            s += "  " + l.padding(width + 2) + r + "\n"
+        }
+        s += "\n" + sub.details + "\n"
+        return s
+    }
+}
+
+/// A failure with its own exit status and a one-line message that names the file and the problem.
+struct CommandFailure: Error {
+    var message: String
+    var status: Int32
+}
+
+extension String {
+    func padding(_ width: Int) -> String {
+        count >= width ? self + " " : self + String(repeating: " ", count: width - count)
+    }
+}

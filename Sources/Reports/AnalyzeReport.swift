@@ -1,0 +1,115 @@
+import Analysis
+import Core
+import Foundation
+import Heartbeat
+
+/// The `sepbeat analyze` report: the heartbeat report plus the capture summaries it was built from.
+public struct AnalyzeReport {
+    public var heartbeat: HeartbeatReport
+    public var captures: [CaptureSummary]
+
+    public init(heartbeat: HeartbeatReport, captures: [CaptureSummary]) {
+        self.heartbeat = heartbeat
+        self.captures = captures
+    }
+
+    /// `sepbeat-report/1` JSON: the heartbeat report's members and `captures`, keys sorted.
+    public func json() throws -> String {
+        let data = try HeartbeatReport.encoder().encode(Document(report: self))
+        return String(decoding: data, as: UTF8.self) + "\n"
+    }
+
+    private struct Document: Encodable {
+        var report: AnalyzeReport
+        private enum Keys: String, CodingKey { case captures }
+
+        func encode(to encoder: Encoder) throws {
+            try report.heartbeat.encode(to: encoder)
+            var c = encoder.container(keyedBy: Keys.self)
+            try c.encode(report.captures.map(CaptureSummaryReport.json), forKey: .captures)
+        }
+    }
+
+    // MARK: - Text
+
+    /// A report for people: captures, managers, then per client its check-ins, intervals and steps,
+    /// then findings by severity and the verdict.
+    public func text() -> String {
+        let r = heartbeat
+        var out = ""
+        for s in captures { out += CaptureSummaryReport.text(s) }
+        out += "\n"
+        let e = r.expectations
+        out += "Expected interval \(trim(e.pullIntervalSeconds)) s (from \(e.intervalSource))"
+        out += " +/- \(trim(e.toleranceSeconds)) s; push \(trim(e.pushIntervalSeconds)) s\n"
+        out += "Connections: \(r.counts.connections) read, \(r.counts.managerConnections) to managers, "
+        out += "\(r.counts.ignoredConnections) other"
+        if r.counts.droppedByLimits > 0 { out += ", \(r.counts.droppedByLimits) dropped by limits" }
+        out += "\n"
+        if !r.managers.isEmpty {
+            out += "\nManagers\n"
+            var t = TextTable([("manager", .left), ("source", .left), ("priority", .right), ("ports", .left),
+                               ("check-ins", .right), ("name", .left)])
+            for m in r.managers {
+                var name = m.hostName ?? ""
+                if let res = m.resolution, !res.isEmpty { name += name.isEmpty ? res : " (\(res))" }
+                t.append([m.address, m.source, m.priority.map(String.init) ?? "-",
+                          m.ports.map(String.init).joined(separator: ","), String(m.sessions), name])
+            }
+            out += t.render()
+        }
+        for client in r.clients {
+            out += "\nClient \(client.client): \(client.sessions) check-in" + (client.sessions == 1 ? "" : "s")
+            if let iv = client.intervalSeconds {
+                out += ", interval median \(trim(iv.median)) s (min \(trim(iv.min)), max \(trim(iv.max)),"
+                out += " p95 \(trim(iv.p95)))"
+            }
+            out += ", missed \(client.missed), accelerated \(client.accelerated)\n"
+            var t = TextTable([("#", .right), ("start", .left), ("server", .left), ("transport", .left),
+                               ("mode", .left), ("seconds", .right), ("bytes up", .right), ("bytes down", .right),
+                               ("steps", .left), ("findings", .left)])
+            for s in r.sessions where s.client == client.client {
+                let server = s.server.isIPv6 ? "[\(s.server)]:\(s.serverPort)" : "\(s.server):\(s.serverPort)"
+                let steps = s.failed ? "failed" : s.steps.map { String($0.step) }.joined(separator: " ")
+                t.append([String(s.id), s.start.rfc3339(fractionDigits: 3), server, s.transport.rawValue,
+                          s.mode.rawValue, trim(s.end.seconds(since: s.start)), String(s.bytesUp),
+                          String(s.bytesDown), steps, s.findings.map(\.code.rawValue).joined(separator: ",")])
+            }
+            out += t.render(indent: "  ")
+        }
+        if !r.sessions.isEmpty {
+            out += "\nSteps of each check-in\n"
+            for s in r.sessions {
+                out += "  #\(s.id) \(s.client) \(s.start.rfc3339(fractionDigits: 3))\n"
+                for a in s.attempts {
+                    out += "     attempt \(a.server):\(a.serverPort) \(a.outcome) (\(a.syns) SYN)\n"
+                }
+                for st in s.steps {
+                    out += "     \(st.step) \(st.name.padding(14)) up \(st.bytesUp) B, down \(st.bytesDown) B, "
+                    out += "confidence \(trim(st.confidence)): \(TextTable.sanitize(st.evidence))\n"
+                }
+            }
+        }
+        out += "\nFindings: \(r.summary.errors) error, \(r.summary.warnings) warning, \(r.summary.infos) info\n"
+        for f in r.findingsBySeverity {
+            var line = "  \(f.severity.rawValue.padding(8))\(f.code.rawValue)"
+            if let c = f.client { line += " \(c)" }
+            if let t = f.time { line += " \(t.rfc3339(fractionDigits: 3))" }
+            line += ": " + TextTable.sanitize(f.message)
+            out += line + "\n"
+        }
+        out += "\nVerdict: \(r.summary.verdict) (\(r.summary.clients) clients, \(r.summary.sessions) check-ins)\n"
+        return out
+    }
+
+    private func trim(_ d: Double) -> String {
+        let r = (d * 1000).rounded() / 1000
+        return r == r.rounded() && abs(r) < 1e15 ? String(Int64(r)) : String(r)
+    }
+}
+
+extension String {
+    func padding(_ width: Int) -> String {
+        count >= width ? self + " " : self + String(repeating: " ", count: width - count)
+    }
+}

@@ -1,0 +1,98 @@
+import Analysis
+import Core
+
+/// Text and JSON for the capture summary that heads every report.
+public enum CaptureSummaryReport {
+    public static func json(_ s: CaptureSummary) -> JSONValue {
+        .object([
+            ("path", .string(s.path)),
+            ("format", .string(s.format)),
+            ("reader", .string(s.reader)),
+            ("packets", .int(s.packets)),
+            ("capturedBytes", .integer(s.capturedBytes)),
+            ("originalBytes", .integer(s.originalBytes)),
+            ("start", .optionalTime(s.first)),
+            ("end", .optionalTime(s.last)),
+            ("durationSeconds", .number(s.duration)),
+            ("linkTypes", .array(s.linkTypes.sorted { $0.key < $1.key }.map { link, n in
+                .object([("linkType", .int(Int(link.rawValue))), ("name", .string(link.name)), ("packets", .int(n))])
+            })),
+            ("tcpPackets", .int(s.tcpPackets)),
+            ("otherIPPackets", .object(s.otherIPProtocols.sorted { $0.key < $1.key }.map { p, n in
+                (ipProtocolName(p), .int(n))
+            })),
+            ("nonIPPackets", .int(s.nonIP)),
+            ("truncated", .int(s.truncated)),
+            ("malformed", .int(s.malformedTotal)),
+            ("malformedReasons", .object(s.malformed.sorted { $0.key < $1.key }.map { ($0.key, .int($0.value)) })),
+            ("unsupported", .int(s.unsupportedTotal)),
+            ("unsupportedLinkTypes", .array(s.unsupportedLinkTypes.sorted { $0.key < $1.key }.map { link, n in
+                .object([("linkType", .int(Int(link.rawValue))), ("name", .string(link.name)), ("packets", .int(n))])
+            })),
+            ("ipFragments", .int(s.fragments)),
+            ("backwardTimestamps", .int(s.backwardTimestamps)),
+            ("filteredOut", .int(s.filteredOut)),
+            ("warnings", .array(s.warnings.map(JSONValue.string))),
+        ])
+    }
+
+    /// A few lines per file: packets, bytes, span, link types, and every odd count that is not zero.
+    public static func text(_ s: CaptureSummary) -> String {
+        var out = "\(TextTable.sanitize(s.path)): \(s.packets) packets, \(formatBytes(s.capturedBytes))"
+        if let f = s.first, let l = s.last {
+            out += ", \(f.rfc3339(fractionDigits: 6)) to \(l.rfc3339(fractionDigits: 6))"
+            out += " (\(formatSeconds(s.duration)))"
+        }
+        out += "\n"
+        let links = s.linkTypes.sorted { $0.key < $1.key }.map { "\($0.key.name) \($0.value)" }
+        if !links.isEmpty { out += "  link types: " + links.joined(separator: ", ") + "\n" }
+        var odd: [String] = ["TCP \(s.tcpPackets)"]
+        if s.otherIPTotal > 0 {
+            odd.append(s.otherIPProtocols.sorted { $0.key < $1.key }.map { "\(ipProtocolName($0.key)) \($0.value)" }
+                .joined(separator: ", "))
+        }
+        if s.nonIP > 0 { odd.append("non-IP \(s.nonIP)") }
+        if s.fragments > 0 { odd.append("IP fragments \(s.fragments)") }
+        out += "  packets: " + odd.joined(separator: ", ") + "\n"
+        var issues: [String] = []
+        if s.truncated > 0 { issues.append("truncated \(s.truncated)") }
+        if s.malformedTotal > 0 { issues.append("malformed \(s.malformedTotal)") }
+        if s.unsupportedTotal > 0 {
+            let names = s.unsupportedLinkTypes.sorted { $0.key < $1.key }.map { "\($0.key.name) \($0.value)" }
+            issues.append("unsupported link type " + names.joined(separator: ", "))
+        }
+        if s.backwardTimestamps > 0 { issues.append("timestamps going backwards \(s.backwardTimestamps)") }
+        if s.filteredOut > 0 { issues.append("filtered out \(s.filteredOut)") }
+        if !issues.isEmpty { out += "  odd: " + issues.joined(separator: ", ") + "\n" }
+        for (reason, n) in s.malformed.sorted(by: { $0.key < $1.key }) {
+            out += "    malformed: \(reason) (\(n))\n"
+        }
+        for w in s.warnings { out += "  warning: \(TextTable.sanitize(w))\n" }
+        return out
+    }
+
+    public static func ipProtocolName(_ p: UInt8) -> String {
+        switch p {
+        case 1: return "ICMP"
+        case 2: return "IGMP"
+        case 6: return "TCP"
+        case 17: return "UDP"
+        case 47: return "GRE"
+        case 50: return "ESP"
+        case 58: return "ICMPv6"
+        case 132: return "SCTP"
+        default: return "IP proto \(p)"
+        }
+    }
+}
+
+/// `0.25 s`, `42 s`, `1 h 3 min`.
+public func formatSeconds(_ s: Double) -> String {
+    if s < 60 {
+        let r = (s * 1000).rounded() / 1000
+        return "\(r) s"
+    }
+    let whole = Int(s)
+    if whole < 3600 { return "\(whole / 60) min \(whole % 60) s" }
+    return "\(whole / 3600) h \(whole % 3600 / 60) min"
+}

@@ -1,0 +1,217 @@
+import Analysis
+import Core
+import Protocols
+import Records
+
+/// The `sepbeat flows` report: a capture summary and one row per TCP connection,
+/// optionally with HTTP messages and TLS handshakes.
+public struct FlowsReport {
+    public var captures: [CaptureSummary]
+    public var connections: [CompletedConnection]
+    public var showHTTP: Bool
+    public var showTLS: Bool
+
+    public init(captures: [CaptureSummary], connections: [CompletedConnection], showHTTP: Bool, showTLS: Bool) {
+        self.captures = captures
+        self.connections = connections.sorted { $0.record.id < $1.record.id }
+        self.showHTTP = showHTTP
+        self.showTLS = showTLS
+    }
+
+    // MARK: - JSON
+
+    public func json() -> JSONValue {
+        .object([
+            ("schema", .string("sepbeat-flows/1")),
+            ("captures", .array(captures.map(CaptureSummaryReport.json))),
+            ("connections", .array(connections.map(connectionJSON))),
+        ])
+    }
+
+    private func connectionJSON(_ c: CompletedConnection) -> JSONValue {
+        let r = c.record
+        var members: [(String, JSONValue)] = [
+            ("id", .integer(Int64(r.id))),
+            ("client", .string(r.client.address.description)),
+            ("clientPort", .int(Int(r.client.port))),
+            ("server", .string(r.server.address.description)),
+            ("serverPort", .int(Int(r.server.port))),
+            ("vlan", .array(r.vlan.ids.map { .int(Int($0)) })),
+            ("packetsUp", .int(r.packetsUp)),
+            ("bytesUp", .integer(r.bytesUp)),
+            ("packetsDown", .int(r.packetsDown)),
+            ("bytesDown", .integer(r.bytesDown)),
+            ("start", .time(r.start)),
+            ("end", .time(r.end)),
+            ("state", .string(r.state.words.joined(separator: " "))),
+            ("handshake", .string(r.handshake.rawValue)),
+            ("synCount", .int(r.synCount)),
+            ("application", .string(r.application.rawValue)),
+            ("anomalies", .object([("up", anomaliesJSON(r.anomaliesUp)), ("down", anomaliesJSON(r.anomaliesDown))])),
+        ]
+        if showHTTP {
+            members.append(("http", .array((c.details?.httpMessages ?? []).map { m in
+                .object([
+                    ("direction", .string(m.direction == .up ? "request" : "response")),
+                    ("time", .time(m.time)),
+                    ("method", .optional(m.method)),
+                    ("target", .optional(m.target)),
+                    ("status", m.status.map { .int($0) } ?? .null),
+                    ("version", .string(m.version)),
+                ])
+            })))
+        }
+        if showTLS {
+            members.append(("tls", r.tls.map(tlsJSON) ?? .null))
+            members.append(("tlsHellos", .array((c.details?.tlsHellos ?? []).map { h in
+                .object([
+                    ("kind", .string(h.kind.rawValue)),
+                    ("time", .time(h.time)),
+                    ("serverName", .optional(h.serverName)),
+                    ("version", .string(TLSSummary.versionName(h.version))),
+                    ("cipherSuite", h.cipherSuite.map { .string(TLSVersion.hex4($0)) } ?? .null),
+                ])
+            })))
+        }
+        if showHTTP || showTLS {
+            members.append(("exchanges", .array(r.exchanges.map(exchangeJSON))))
+            members.append(("protocolAnomalies", .array((c.details?.anomalies ?? []).map(JSONValue.string))))
+        }
+        return .object(members)
+    }
+
+    private func anomaliesJSON(_ a: StreamAnomalies) -> JSONValue {
+        .object([
+            ("gaps", .int(a.gaps)), ("gapBytes", .integer(a.gapBytes)),
+            ("retransmissions", .int(a.retransmissions)), ("conflicts", .int(a.conflicts)),
+            ("duplicates", .int(a.duplicates)), ("outOfOrder", .int(a.outOfOrder)),
+            ("truncatedPackets", .int(a.truncatedPackets)), ("limitReached", .int(a.limitReached)),
+        ])
+    }
+
+    private func tlsJSON(_ t: TLSSummary) -> JSONValue {
+        var m: [(String, JSONValue)] = [
+            ("clientVersion", t.clientVersion.map { .string(TLSSummary.versionName($0)) } ?? .null),
+            ("negotiatedVersion", t.negotiatedVersion.map { .string(TLSSummary.versionName($0)) } ?? .null),
+            ("serverName", .optional(t.serverName)),
+            ("cipherSuite", t.cipherSuite.map { .string(TLSVersion.hex4($0)) } ?? .null),
+            ("sslv2", .bool(t.sslv2)),
+            ("alerts", .array(t.alerts.map { a in
+                .object([("level", .int(Int(a.level))), ("description", .int(Int(a.description))),
+                         ("direction", .string(a.direction == .up ? "up" : "down")), ("time", .time(a.time))])
+            })),
+        ]
+        if let c = t.certificate {
+            m.append(("certificate", .object([
+                ("subject", .optional(c.subjectCommonName)),
+                ("issuer", .optional(c.issuerCommonName)),
+                ("selfSigned", .bool(c.selfSigned)),
+                ("keyType", .optional(c.keyType)),
+                ("keyBits", c.keyBits.map { .int($0) } ?? .null),
+                ("signatureAlgorithm", .optional(c.signatureAlgorithm)),
+                ("notBefore", .optionalTime(c.notBefore)),
+                ("notAfter", .optionalTime(c.notAfter)),
+            ])))
+        }
+        return .object(m)
+    }
+
+    private func exchangeJSON(_ e: Exchange) -> JSONValue {
+        var m: [(String, JSONValue)] = [
+            ("index", .int(e.index)), ("kind", .string(e.kind.rawValue)),
+            ("start", .time(e.start)), ("end", .time(e.end)),
+            ("responseStart", .optionalTime(e.responseStart)),
+            ("bytesUp", .integer(e.bytesUp)), ("bytesDown", .integer(e.bytesDown)),
+            ("missingBytes", .integer(e.missingBytes)),
+        ]
+        if e.kind == .tls {
+            m.append(("recordsUp", .int(e.recordsUp)))
+            m.append(("recordsDown", .int(e.recordsDown)))
+        }
+        if let h = e.http {
+            m.append(("method", .string(h.method)))
+            m.append(("target", .string(h.target)))
+            m.append(("status", h.status.map { .int($0) } ?? .null))
+            m.append(("host", .optional(h.host)))
+            m.append(("userAgent", .optional(h.userAgent)))
+            m.append(("requestBodyLength", .integer(h.requestBodyLength)))
+            m.append(("responseBodyLength", h.responseBodyLength.map { .integer($0) } ?? .null))
+        }
+        return .object(m)
+    }
+
+    // MARK: - Text
+
+    public func text() -> String {
+        var out = ""
+        for s in captures { out += CaptureSummaryReport.text(s) }
+        out += "\n\(connections.count) TCP connection" + (connections.count == 1 ? "" : "s") + "\n"
+        guard !connections.isEmpty else { return out }
+        var table = TextTable([
+            ("#", .right), ("client", .left), ("server", .left), ("vlan", .left), ("start", .left),
+            ("seconds", .right), ("pkts up", .right), ("bytes up", .right), ("pkts down", .right),
+            ("bytes down", .right), ("app", .left), ("state", .left),
+        ])
+        for c in connections {
+            let r = c.record
+            table.append([
+                String(r.id), r.client.description, r.server.description, r.vlan.description,
+                r.start.rfc3339(fractionDigits: 6), String((r.duration * 1000).rounded() / 1000),
+                String(r.packetsUp), String(r.bytesUp), String(r.packetsDown), String(r.bytesDown),
+                r.application.rawValue, r.state.words.joined(separator: " "),
+            ])
+        }
+        out += table.render()
+        if showHTTP || showTLS {
+            for c in connections { out += detailText(c) }
+        }
+        return out
+    }
+
+    private func detailText(_ c: CompletedConnection) -> String {
+        let r = c.record
+        var lines: [String] = []
+        if showHTTP, let messages = c.details?.httpMessages, !messages.isEmpty {
+            for m in messages {
+                if let method = m.method {
+                    lines.append("  \(m.time.rfc3339(fractionDigits: 6))  > \(method) \(m.target ?? "") \(m.version)")
+                } else {
+                    lines.append("  \(m.time.rfc3339(fractionDigits: 6))  < \(m.version) \(m.status.map(String.init) ?? "-")")
+                }
+            }
+        }
+        if showTLS, let t = r.tls {
+            var l = "  TLS client offers \(t.clientVersion.map(TLSSummary.versionName) ?? "-")"
+            l += ", server chose \(t.negotiatedVersion.map(TLSSummary.versionName) ?? "-")"
+            if let cs = t.cipherSuite { l += ", cipher \(TLSVersion.hex4(cs))" }
+            if let sni = t.serverName { l += ", SNI \(sni)" }
+            lines.append(l)
+            if let cert = t.certificate {
+                var cl = "  certificate CN=\(cert.subjectCommonName ?? "-") issuer CN=\(cert.issuerCommonName ?? "-")"
+                if cert.selfSigned { cl += " (self-signed)" }
+                if let k = cert.keyType { cl += ", \(k)" + (cert.keyBits.map { " \($0)" } ?? "") }
+                if let s = cert.signatureAlgorithm { cl += ", \(s)" }
+                if let nb = cert.notBefore, let na = cert.notAfter {
+                    cl += ", valid \(nb.rfc3339(fractionDigits: 0)) to \(na.rfc3339(fractionDigits: 0))"
+                }
+                lines.append(cl)
+            }
+            for a in t.alerts {
+                lines.append("  alert level \(a.level) description \(a.description) from \(a.direction == .up ? "client" : "server")")
+            }
+        }
+        if !r.exchanges.isEmpty {
+            for e in r.exchanges {
+                var l = "  exchange \(e.index) \(e.kind.rawValue) \(e.start.rfc3339(fractionDigits: 6))"
+                l += " up \(e.bytesUp) B down \(e.bytesDown) B"
+                if let h = e.http { l += " \(h.method) \(h.target) -> \(h.status.map(String.init) ?? "no response")" }
+                if e.missingBytes > 0 { l += " (missing \(e.missingBytes) B)" }
+                lines.append(l)
+            }
+        }
+        for a in c.details?.anomalies ?? [] { lines.append("  anomaly: \(a)") }
+        guard !lines.isEmpty else { return "" }
+        return "\nconnection \(r.id) \(r.client) -> \(r.server)\n"
+            + lines.map(TextTable.sanitize).joined(separator: "\n") + "\n"
+    }
+}
