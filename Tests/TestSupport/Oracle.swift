@@ -20,7 +20,7 @@ public enum Oracle {
 
     /// Rows of a TSV file without its header line; nil when the file does not exist.
     public static func table(_ path: String) -> [[String]]? {
-        guard let text = readText(path) else { return nil }
+        guard let text = readTextFile(path) else { return nil }
         let lines = text.split(separator: "\n", omittingEmptySubsequences: true)
         return lines.dropFirst().map { $0.split(separator: "\t", omittingEmptySubsequences: false).map(String.init) }
     }
@@ -39,7 +39,7 @@ public func listDirectory(_ path: String) -> [String] {
     return names.sorted()
 }
 
-public func readText(_ path: String) -> String? {
+public func readTextFile(_ path: String) -> String? {
     guard let f = fopen(path, "rb") else { return nil }
     defer { fclose(f) }
     var data: [UInt8] = []
