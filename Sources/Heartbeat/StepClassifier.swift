@@ -269,7 +269,8 @@ struct StepClassifier: Sendable {
         let total = content.reduce(Int64(0)) { $0 + $1.bytesUp + $1.bytesDown }
         let numbers = Set(content.map(\.step))
         let s = model.sizes
-        if numbers == [3], total < s.idleMinBytes || total > s.idleMaxBytes {
+        let refused = d.exchanges.contains { ($0.http?.status ?? 0) >= 400 }
+        if numbers == [3], !refused, total < s.idleMinBytes || total > s.idleMaxBytes {
             add(.idleSizeOutOfRange, "idle check-in carried \(formatBytes(total)) "
                 + "(expected \(s.idleMinBytes)-\(s.idleMaxBytes))", t)
         }
