@@ -94,7 +94,8 @@ struct IntervalAudit: Sendable {
             stats = IntervalStats(median: micro(median(values)), min: micro(lo), max: micro(hi),
                                   p95: micro(values[min(p95Index, values.count - 1)]), count: values.count)
         }
-        let mainMode: SessionReport.Mode = sessions.filter { $0.mode == .push }.count * 2 > sessions.count ? .push : .pull
+        let pushCount = sessions.filter { $0.mode == .push }.count
+        let mainMode: SessionReport.Mode = pushCount * 2 > sessions.count ? .push : .pull
         let summary = ClientSummary(
             client: client, sessions: sessions.count, intervalSeconds: stats, missed: missed,
             accelerated: acceleratedCount,

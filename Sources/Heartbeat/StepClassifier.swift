@@ -275,7 +275,8 @@ struct StepClassifier: Sendable {
                 + "(expected \(s.idleMinBytes)-\(s.idleMaxBytes))", t)
         }
         if total > s.fullMaxBytes {
-            add(.heartbeatOversize, "check-in carried \(formatBytes(total)) (full heartbeat at most \(s.fullMaxBytes))", t)
+            add(.heartbeatOversize,
+                "check-in carried \(formatBytes(total)) (full heartbeat at most \(s.fullMaxBytes))", t)
         }
         let cap = s.logUploadMaxRecords * s.logRecordBytes + s.uploadOverheadBytes
         if let upload = steps.first(where: { $0.step == 5 }), upload.bytesUp > cap {

@@ -45,7 +45,8 @@ import Testing
         }
         #expect(step["name"] as? String == "select-server")
         let last = try #require(sessions.last)
-        let finding = try #require((last["findings"] as? [[String: Any]])?.first { $0["code"] as? String == "http-error" })
+        let lastFindings = try #require(last["findings"] as? [[String: Any]])
+        let finding = try #require(lastFindings.first { $0["code"] as? String == "http-error" })
         #expect(finding["severity"] as? String == "error")
         #expect(finding["message"] as? String == "GET request answered 503: manager overloaded")
     }

@@ -17,9 +17,9 @@ import Testing
 
     @Test func tlsUploadNeedsSizeAndDirection() {
         var f = RecordFactory()
-        let (upload, _) = session(f.connection(port: 443, start: epoch, exchanges: [.tls(900, 4_000), .tls(2_048, 100)]))
+        let (upload, _) = session(f.connection(start: epoch, exchanges: [.tls(900, 4_000), .tls(2_048, 100)]))
         #expect(upload?.steps.map(\.step) == [1, 2, 3, 5, 7])
-        let (fetch, _) = session(f.connection(port: 443, start: epoch, exchanges: [.tls(900, 4_000), .tls(2_047, 100)]))
+        let (fetch, _) = session(f.connection(start: epoch, exchanges: [.tls(900, 4_000), .tls(2_047, 100)]))
         #expect(fetch?.steps.map(\.step) == [1, 2, 3, 4, 7])
         let (balanced, _) = session(f.connection(start: epoch, exchanges: [.tls(900, 4_000), .tls(9_000, 9_000)]))
         #expect(balanced?.steps.map(\.step) == [1, 2, 3, 4, 7])
