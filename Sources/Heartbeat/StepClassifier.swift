@@ -55,7 +55,12 @@ struct StepClassifier: Sendable {
                                     bytesDown: 0, confidence: confidence(1, tls: false),
                                     evidence: attemptText(attempts) + "; no connection set up"))
         }
-        for a in attempts { judgeAttempt(a, add) }
+        for a in attempts {
+            judgeAttempt(a) { code, message, time in
+                findings.append(Finding(code: code, severity: model.severity(of: code), message: message,
+                                        client: client.address, server: a.server, time: time))
+            }
+        }
         if let conn, let z = attempts.last, z.server.address != conn.server.address {
             add(.failover, "reached \(conn.server) after \(attempts.count) failed connect(s), last to \(z.server)",
                 time: attempts.first?.start)

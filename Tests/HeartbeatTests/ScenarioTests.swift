@@ -100,6 +100,7 @@ import Testing
         #expect(s.steps.first?.evidence.contains("(priority 2)") == true)
         #expect(r.codes(.failover).count == 1)
         #expect(r.codes(.connectFailed).count == 1)
+        #expect(r.codes(.connectFailed).first?.server == Endpoint(address: ip("198.51.100.1"), port: 443))
         #expect(r.codes(.unknownServer).isEmpty)
         #expect(r.managers.contains { $0.address == "198.51.100.2" && $0.source == "sylink" })
         let unresolved = r.managers.first { $0.hostName == "sepm-dr.example.net" }
