@@ -58,9 +58,13 @@ struct IntervalAudit: Sendable {
         func closeRun() {
             guard let first = run.first, let last = run.last else { return }
             let spans = run.map { g in gaps.first { $0.index == g }?.ns ?? 0 }
-            add(first, .acceleratedHeartbeat, "\(run.count) check-in(s) \(seconds(spans.min() ?? 0))-"
-                + "\(seconds(spans.max() ?? 0)) s apart until \(sessions[last].start.rfc3339(fractionDigits: 3)) "
-                + "(accelerated range 0-\(seconds(accelerated)) s; normal after a change)")
+            let lo = seconds(spans.min() ?? 0)
+            let hi = seconds(spans.max() ?? 0)
+            let what = run.count == 1 ? "1 check-in \(lo) s after the previous one"
+                : "\(run.count) check-ins \(lo == hi ? lo : lo + "-" + hi) s apart until "
+                    + sessions[last].start.rfc3339(fractionDigits: 3)
+            add(first, .acceleratedHeartbeat,
+                what + " (accelerated range 0-\(seconds(accelerated)) s; normal after a change)")
             run = []
         }
         for g in gaps {
@@ -94,7 +98,8 @@ struct IntervalAudit: Sendable {
             stats = IntervalStats(median: micro(median(values)), min: micro(lo), max: micro(hi),
                                   p95: micro(values[min(p95Index, values.count - 1)]), count: values.count)
         }
-        let mainMode: SessionReport.Mode = sessions.filter { $0.mode == .push }.count * 2 > sessions.count ? .push : .pull
+        let pushCount = sessions.filter { $0.mode == .push }.count
+        let mainMode: SessionReport.Mode = pushCount * 2 > sessions.count ? .push : .pull
         let summary = ClientSummary(
             client: client, sessions: sessions.count, intervalSeconds: stats, missed: missed,
             accelerated: acceleratedCount,

@@ -142,7 +142,11 @@ extension ReferenceModel {
         func path(_ keys: [CodingKey]) -> String {
             var out = ""
             for k in keys {
-                if let i = k.intValue { out += "[\(i)]" } else { out += out.isEmpty ? k.stringValue : "." + k.stringValue }
+                if let i = k.intValue {
+                    out += "[\(i)]"
+                } else {
+                    out += out.isEmpty ? k.stringValue : "." + k.stringValue
+                }
             }
             return out
         }
@@ -170,7 +174,8 @@ extension ReferenceModel {
             guard let n = value as? NSNumber, !(value is Bool) else { return }
             let d = n.doubleValue
             guard d.rounded() == d, d >= 1, d <= 65_535 else {
-                throw ModelError(file: file, field: field, problem: "must be a port number 1-65535, got \(jsonText(value))")
+                throw ModelError(file: file, field: field,
+                                 problem: "must be a port number 1-65535, got \(jsonText(value))")
             }
         }
         if let ports = tree["ports"] as? [String: Any] {

@@ -25,7 +25,9 @@ extension ReferenceModel {
             throw fail("schema", "must be \"sepbeat-model/1\", got \"\(schema)\"")
         }
         for (name, list) in [("https", ports.https), ("http", ports.http), ("gup", ports.gup)] {
-            if let i = list.firstIndex(of: 0) { throw fail("ports.\(name)[\(i)]", "must be a port number 1-65535, got 0") }
+            if let i = list.firstIndex(of: 0) {
+                throw fail("ports.\(name)[\(i)]", "must be a port number 1-65535, got 0")
+            }
         }
         guard !ports.https.isEmpty || !ports.http.isEmpty else {
             throw fail("ports", "must list at least one HTTPS or HTTP port")

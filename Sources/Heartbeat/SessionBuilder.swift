@@ -272,8 +272,8 @@ extension SessionBuilder {
                 continue
             }
             if var cur = current, pending.isEmpty, let prev = cur.connections.last,
-               prev.server.address == c.server.address, c.start.seconds(since: prev.end) <= model.checkIn.joinGapSeconds,
-               !isPush(c) {
+               prev.server.address == c.server.address, c.start >= prev.end,
+               c.start.seconds(since: prev.end) <= model.checkIn.joinGapSeconds, !isPush(c) {
                 cur.connections.append(c)
                 cur.exchanges += c.exchanges
                 cur.showsClose = !c.state.contains(.openAtEnd)

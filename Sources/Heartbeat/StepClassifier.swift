@@ -55,7 +55,12 @@ struct StepClassifier: Sendable {
                                     bytesDown: 0, confidence: confidence(1, tls: false),
                                     evidence: attemptText(attempts) + "; no connection set up"))
         }
-        for a in attempts { judgeAttempt(a, add) }
+        for a in attempts {
+            judgeAttempt(a) { code, message, time in
+                findings.append(Finding(code: code, severity: model.severity(of: code), message: message,
+                                        client: client.address, server: a.server, time: time))
+            }
+        }
         if let conn, let z = attempts.last, z.server.address != conn.server.address {
             add(.failover, "reached \(conn.server) after \(attempts.count) failed connect(s), last to \(z.server)",
                 time: attempts.first?.start)
@@ -269,12 +274,14 @@ struct StepClassifier: Sendable {
         let total = content.reduce(Int64(0)) { $0 + $1.bytesUp + $1.bytesDown }
         let numbers = Set(content.map(\.step))
         let s = model.sizes
-        if numbers == [3], total < s.idleMinBytes || total > s.idleMaxBytes {
+        let refused = d.exchanges.contains { ($0.http?.status ?? 0) >= 400 }
+        if numbers == [3], !refused, total < s.idleMinBytes || total > s.idleMaxBytes {
             add(.idleSizeOutOfRange, "idle check-in carried \(formatBytes(total)) "
                 + "(expected \(s.idleMinBytes)-\(s.idleMaxBytes))", t)
         }
         if total > s.fullMaxBytes {
-            add(.heartbeatOversize, "check-in carried \(formatBytes(total)) (full heartbeat at most \(s.fullMaxBytes))", t)
+            add(.heartbeatOversize,
+                "check-in carried \(formatBytes(total)) (full heartbeat at most \(s.fullMaxBytes))", t)
         }
         let cap = s.logUploadMaxRecords * s.logRecordBytes + s.uploadOverheadBytes
         if let upload = steps.first(where: { $0.step == 5 }), upload.bytesUp > cap {

@@ -38,6 +38,11 @@ import Testing
         #expect(m.severity(of: .missedHeartbeat) == .error)
     }
 
+    @Test func encodedModelLoadsBackUnchanged() throws {
+        let data = try JSONEncoder().encode(ReferenceModel.builtIn)
+        #expect(try ReferenceModel.parse(data: data, file: "round-trip.json") == ReferenceModel.builtIn)
+    }
+
     @Test func partialFileKeepsBuiltInValuesForOmittedFields() throws {
         let m = try parse(#"{"interval": {"seconds": 600}, "_comment": "site model"}"#)
         #expect(m.interval.seconds == 600)

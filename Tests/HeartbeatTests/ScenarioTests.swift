@@ -100,9 +100,12 @@ import Testing
         #expect(s.steps.first?.evidence.contains("(priority 2)") == true)
         #expect(r.codes(.failover).count == 1)
         #expect(r.codes(.connectFailed).count == 1)
+        #expect(r.codes(.connectFailed).first?.server == Endpoint(address: ip("198.51.100.1"), port: 443))
         #expect(r.codes(.unknownServer).isEmpty)
         #expect(r.managers.contains { $0.address == "198.51.100.2" && $0.source == "sylink" })
-        #expect(r.managers.contains { $0.hostName == "sepm-dr.example.net" && $0.resolution?.hasPrefix("unresolved") == true })
+        let unresolved = r.managers.first { $0.hostName == "sepm-dr.example.net" }
+        #expect(unresolved?.resolution?.hasPrefix("unresolved") == true)
+        #expect(unresolved?.sessions == 0)
     }
 
     @Test func unansweredSynsAreAConnectTimeout() throws {
@@ -118,6 +121,34 @@ import Testing
         #expect(r.codes(.connectTimeout).first?.message.contains("5 SYN(s)") == true)
         #expect(r.codes(.stepMissing).isEmpty)
         #expect(r.summary.verdict == "fail" && r.exitStatus == 1)
+    }
+
+    @Test func unansweredPrimaryThenSecondaryIsOneCheckIn() throws {
+        var f = RecordFactory()
+        let sylink = try SyLinkFile.load(path: exampleSyLinkPath)
+        let records = [f.failed(server: "198.51.100.1", start: at(0), refused: false, syns: 5),
+                       f.idle(server: "198.51.100.2", start: at(30.5))]
+        let r = analyze(records, sylink: sylink)
+        #expect(r.sessions.count == 1)
+        #expect(r.sessions.first?.attempts.map(\.outcome) == ["unanswered"])
+        #expect(r.findings.map(\.code) == [.connectTimeout, .failover])
+    }
+
+    @Test func tlsToAnAddressKnownFromHTTPIsManagerTraffic() {
+        var f = RecordFactory()
+        let http = f.connection(port: 8014, start: at(0), exchanges: [.http("GET", 900, 3_100)])
+        let tls = f.idle(start: at(300))
+        let r = analyze([http, tls])
+        #expect(r.sessions.map(\.transport) == [.http, .https])
+        #expect(r.managers.map(\.source) == ["inferred-http"])
+        #expect(r.managers.first?.ports == [443, 8014])
+    }
+
+    @Test func singleTLSConnectionToAnUnknownServerIsNotAManager() {
+        var f = RecordFactory()
+        let r = analyze([f.idle(start: at(0)), f.idle(start: at(700))])
+        #expect(r.sessions.isEmpty)
+        #expect(r.managers.isEmpty)
     }
 
     @Test func serverErrorsNameTheirKnownMeaning() throws {

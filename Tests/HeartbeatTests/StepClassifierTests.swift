@@ -1,0 +1,86 @@
+import Core
+import Records
+import Testing
+
+@testable import Heartbeat
+
+/// Step assignment for single check-ins (manager given with `--server`).
+@Suite struct StepClassifierTests {
+    private let model: ReferenceModel = {
+        do { return try ReferenceModel.builtIn.withServer("198.51.100.1") } catch { return .builtIn }
+    }()
+
+    private func session(_ c: ConnectionRecord) -> (SessionReport?, [FindingCode]) {
+        let r = analyze([c], model: model)
+        return (r.sessions.first, r.findings.map(\.code))
+    }
+
+    @Test func tlsUploadNeedsSizeAndDirection() {
+        var f = RecordFactory()
+        let (upload, _) = session(f.connection(start: epoch, exchanges: [.tls(900, 4_000), .tls(2_048, 100)]))
+        #expect(upload?.steps.map(\.step) == [1, 2, 3, 5, 7])
+        let (fetch, _) = session(f.connection(start: epoch, exchanges: [.tls(900, 4_000), .tls(2_047, 100)]))
+        #expect(fetch?.steps.map(\.step) == [1, 2, 3, 4, 7])
+        let (balanced, _) = session(f.connection(start: epoch, exchanges: [.tls(900, 4_000), .tls(9_000, 9_000)]))
+        #expect(balanced?.steps.map(\.step) == [1, 2, 3, 4, 7])
+    }
+
+    @Test func tlsStepsCarryTheirEvidenceAndConfidence() throws {
+        var f = RecordFactory()
+        let (s, _) = session(f.connection(start: epoch, exchanges: [.tls(900, 4_000), .tls(800, 6_000),
+                                                                    .tls(30_000, 300), .tls(9_000, 200)]))
+        let steps = try #require(s?.steps)
+        #expect(steps.map(\.confidence) == [0.9, 0.95, 0.7, 0.5, 0.5, 0.4, 0.95])
+        #expect(steps[2].evidence == "exchange #1: 900 bytes up in 1 record(s), 4000 down in 1")
+        #expect(steps[6].evidence == "FIN from client")
+        #expect(steps[0].evidence == "SYN to 198.51.100.1:443")
+    }
+
+    @Test func httpGetAfterUploadIsOutOfOrder() throws {
+        var f = RecordFactory()
+        let c = f.connection(port: 8014, start: epoch, exchanges: [.http("GET", 900, 3_500), .http("POST", 9_000, 200),
+                                                                   .http("GET", 900, 2_000)])
+        let (s, codes) = session(c)
+        #expect(codes.contains(.stepOutOfOrder))
+        let step4 = try #require(s?.steps.first { $0.step == 4 })
+        #expect(step4.confidence == 0.4)
+        #expect(step4.evidence.hasSuffix("out of order"))
+    }
+
+    @Test func uploadWithoutIndexCheckMissesAMandatoryStep() {
+        var f = RecordFactory()
+        let (s, codes) = session(f.connection(port: 8014, start: epoch, exchanges: [.http("POST", 9_000, 200)]))
+        #expect(s?.steps.map(\.step) == [1, 2, 5, 7])
+        #expect(codes.filter { $0 != .plaintextHTTP } == [.stepMissing])
+    }
+
+    @Test func unexpectedMethodOrPathLowersConfidence() throws {
+        var f = RecordFactory()
+        let c = f.connection(port: 8014, start: epoch, exchanges: [.http("GET", 900, 3_500),
+                                                                   .http("PUT", 9_000, 200),
+                                                                   .http("GET", 700, 90_000, target: "/content/x.dax")])
+        let (s, _) = session(c)
+        let steps = try #require(s?.steps)
+        #expect(steps.first { $0.step == 5 }?.confidence == 0.42)
+        #expect(steps.first { $0.step == 4 }?.evidence.contains("/content/x.dax") == true)
+    }
+
+    @Test func connectionWithoutExchangesMissesTheIndexCheck() {
+        var f = RecordFactory()
+        let (s, codes) = session(f.connection(start: epoch, exchanges: []))
+        #expect(s?.steps.map(\.step) == [1, 2, 7])
+        #expect(codes == [.stepMissing])
+    }
+
+    @Test func unseenOpeningAndCloseAreNotMissing() {
+        var f = RecordFactory()
+        var c = f.connection(start: epoch, exchanges: [.tls(900, 3_100)], openAtEnd: true)
+        c.synTime = nil
+        c.synAckTime = nil
+        c.handshake = .midstream
+        c.state = [.midstream, .openAtEnd]
+        let (s, codes) = session(c)
+        #expect(s?.steps.map(\.step) == [3])
+        #expect(codes.isEmpty)
+    }
+}
