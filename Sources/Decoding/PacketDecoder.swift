@@ -55,6 +55,7 @@ public struct PacketDecoder {
         case .tcp(let segment):
             statistics.tcpSegments += 1
             if segment.truncated { statistics.truncatedPayloads += 1 }
+            if segment.anomalies.contains(.tcpOptionsTruncated) { statistics.truncatedOptions += 1 }
         case .otherIP: statistics.otherIP += 1
         case .nonIP: statistics.nonIP += 1
         case .fragmentHeld: break
