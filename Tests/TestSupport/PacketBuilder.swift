@@ -14,7 +14,7 @@ public enum PacketBuilder {
         let words = dataOffsetWords ?? (20 + opts.count) / 4
         var out: [UInt8] = []
         out += be16(sourcePort) + be16(destinationPort) + be32(sequence) + be32(acknowledgement)
-        out.append(UInt8(words << 4) | UInt8(flags >> 8 & 1))
+        out.append(UInt8(truncatingIfNeeded: words << 4) | UInt8(flags >> 8 & 1))
         out.append(UInt8(flags & 0xff))
         out += be16(window) + [0, 0] + [0, 0]
         return out + opts + payload
