@@ -193,3 +193,28 @@ func ipv6Fragment(_ transport: [UInt8], _ range: Range<Int>, id: UInt32 = 0x0102
         #expect(decoder.statistics.datagramsTimedOut == 1)
     }
 }
+
+@Suite struct DecoderGuardTests {
+    @Test func fragmentInsideAReassembledDatagramIsMalformed() {
+        // Outer IPv4 (protocol 4) fragmented in two; the inner IPv4 is itself a first fragment (MF)
+        let inner = PacketBuilder.ipv4(flagsAndOffset: 0x2000, payload: PacketBuilder.tcp(payload: [1, 2, 3, 4]))
+        var decoder = PacketDecoder()
+        #expect(decoder.run(ipv4Fragment(inner, 0..<16, protocol: 4), link: .ipv4).isFragmentHeld)
+        let out = decoder.run(ipv4Fragment(inner, 16..<inner.count, protocol: 4), link: .ipv4)
+        #expect(out.malformed?.code == "nested-fragmentation")
+    }
+
+    @Test func deepVLANStacksDecodeUpToTheHeaderLimit() throws {
+        // 200 stacked 802.1Q tags (ids 1...200), then IPv4
+        var tags: [UInt8] = []
+        for id in 1...200 { tags += PacketBuilder.be16(UInt16(id)) + PacketBuilder.be16(id == 200 ? 0x0800 : 0x8100) }
+        let s = try #require(decodeOnce(PacketBuilder.ethernet(type: 0x8100, payload: tags + tcpInIPv4)).segment)
+        #expect(s.vlan.depth == 200)
+        #expect(s.vlan.ids == [1, 2, 3])
+        // 300 tags pass the header limit
+        var many: [UInt8] = []
+        for _ in 1...300 { many += PacketBuilder.be16(1) + PacketBuilder.be16(0x8100) }
+        let out = decodeOnce(PacketBuilder.ethernet(type: 0x8100, payload: many + tcpInIPv4))
+        #expect(out.malformed?.code == "too-many-headers")
+    }
+}

@@ -46,7 +46,8 @@ import TestSupport
     @Test func totalLengthBelowHeaderIsMalformed() {
         // Total length 19 with a 20-byte header
         let ip = PacketBuilder.ipv4(totalLength: 19, payload: tcp)
-        #expect(decodeOnce(ip, link: .ipv4).malformed?.description == "IPv4 total length 19 is below its 20-byte header")
+        #expect(decodeOnce(ip, link: .ipv4).malformed?.description
+            == "IPv4 total length 19 is below its 20-byte header")
     }
 
     @Test func zeroTotalLengthUsesTheFrame() throws {
@@ -72,7 +73,8 @@ import TestSupport
 
     @Test func otherProtocolsAreNamed() {
         // UDP and ICMP are counted by protocol number
-        #expect(decodeOnce(PacketBuilder.ipv4(protocol: 17, payload: [0, 53, 0, 53, 0, 8, 0, 0]), link: .ipv4).otherIP == .udp)
+        let udp = PacketBuilder.ipv4(protocol: 17, payload: [0, 53, 0, 53, 0, 8, 0, 0])
+        #expect(decodeOnce(udp, link: .ipv4).otherIP == .udp)
         #expect(decodeOnce(PacketBuilder.ipv4(protocol: 1, payload: [8, 0, 0, 0]), link: .ipv4).otherIP == .icmp)
     }
 

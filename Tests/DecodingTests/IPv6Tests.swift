@@ -61,7 +61,8 @@ import TestSupport
     @Test func atomicFragmentIsAnOrdinaryPacket() throws {
         // Fragment header with offset 0 and M clear (RFC 6946)
         let fragment = bytes("06 00 00 00  00 00 00 2a")
-        let s = try #require(decodeOnce(PacketBuilder.ipv6(nextHeader: 44, payload: fragment + tcp), link: .ipv6).segment)
+        let ip = PacketBuilder.ipv6(nextHeader: 44, payload: fragment + tcp)
+        let s = try #require(decodeOnce(ip, link: .ipv6).segment)
         #expect(!s.reassembled)
     }
 

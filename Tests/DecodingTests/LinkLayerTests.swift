@@ -76,7 +76,8 @@ import TestSupport
     @Test func cutTagIsTruncated() {
         // 802.1Q EtherType and only 2 of the tag's 4 bytes, frame 64 bytes on the wire
         let frame = PacketBuilder.ethernet(type: 0x8100, payload: [0, 100])
-        #expect(decodeOnce(frame, originalLength: 64).truncation == Truncation(header: .vlanTag, needed: 4, captured: 2))
+        #expect(decodeOnce(frame, originalLength: 64).truncation
+            == Truncation(header: .vlanTag, needed: 4, captured: 2))
     }
 
     @Test func vnTagBetweenVLANTags() throws {
@@ -88,7 +89,8 @@ import TestSupport
 
     @Test func fabricPathWrapsAnEthernetFrame() throws {
         // Outer Ethernet with EtherType 0x8903, FTag/TTL 00 00, inner Ethernet II with IPv4
-        let frame = PacketBuilder.ethernet(type: 0x8903, payload: [0, 0] + PacketBuilder.ethernet(type: 0x0800, payload: tcpInIPv4))
+        let inner = PacketBuilder.ethernet(type: 0x0800, payload: tcpInIPv4)
+        let frame = PacketBuilder.ethernet(type: 0x8903, payload: [0, 0] + inner)
         #expect(try #require(decodeOnce(frame).segment).destination.port == 80)
     }
 }
@@ -124,7 +126,8 @@ import TestSupport
         // PPPoE session: ver/type 11, code 00, session 0001, length = 2 + IP, PPP protocol 0021 / 0057
         for (proto, ip) in [(UInt16(0x0021), tcpInIPv4), (0x0057, tcpInIPv6)] {
             let body = bytes("11 00 00 01") + PacketBuilder.be16(UInt16(2 + ip.count)) + PacketBuilder.be16(proto) + ip
-            #expect(try #require(decodeOnce(PacketBuilder.ethernet(type: 0x8864, payload: body)).segment).payloadLength == 2)
+            let frame = PacketBuilder.ethernet(type: 0x8864, payload: body)
+            #expect(try #require(decodeOnce(frame).segment).payloadLength == 2)
         }
     }
 

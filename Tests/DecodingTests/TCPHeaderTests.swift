@@ -6,7 +6,8 @@ import TestSupport
 @Suite struct TCPHeaderTests {
     func decodeTCP(_ tcp: [UInt8], originalLength: Int? = nil, capture: Int? = nil) -> Outcome {
         let ip = PacketBuilder.ipv4(payload: tcp)
-        return decodeOnce(Array(ip.prefix(capture ?? ip.count)), link: .ipv4, originalLength: originalLength ?? ip.count)
+        let captured = Array(ip.prefix(capture ?? ip.count))
+        return decodeOnce(captured, link: .ipv4, originalLength: originalLength ?? ip.count)
     }
 
     @Test func fixedFields() throws {
@@ -27,7 +28,8 @@ import TestSupport
     @Test func dataOffsetFiveAndFour() {
         // Data offset 5: minimum; data offset 4: below it
         #expect(decodeTCP(PacketBuilder.tcp(dataOffsetWords: 5)).segment != nil)
-        #expect(decodeTCP(PacketBuilder.tcp(dataOffsetWords: 4)).malformed?.description == "TCP data offset 4 words is below 5")
+        #expect(decodeTCP(PacketBuilder.tcp(dataOffsetWords: 4)).malformed?.description
+            == "TCP data offset 4 words is below 5")
     }
 
     @Test func dataOffsetPastTheIPPayload() {
