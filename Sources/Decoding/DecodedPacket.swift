@@ -61,8 +61,27 @@ public struct TCPSegmentView {
     /// reassembled datagram, into the decoder's own buffer, and is valid only until the
     /// next `decode` call on the same decoder. Copy what you keep.
     public var payload: UnsafeRawBufferPointer
-    /// True when the snaplen cut the payload short (`payload.count < payloadLength`).
+    /// True when the snaplen cut the payload (or the TCP options) short.
     public var truncated: Bool
+    /// Oddities that did not stop decoding.
+    public var anomalies: DecodeAnomalies
+}
+
+/// Oddities in a frame that was still decoded, as tshark decodes them (each is also counted
+/// in `DecoderStatistics`).
+public struct DecodeAnomalies: OptionSet, Hashable, Sendable {
+    public var rawValue: UInt8
+    public init(rawValue: UInt8) { self.rawValue = rawValue }
+
+    /// The IP length claimed more bytes than the frame (or its PPPoE/802.3 length) holds;
+    /// the frame's length was used instead, so `payloadLength` counts only bytes that exist.
+    public static let ipLengthPastFrame = DecodeAnomalies(rawValue: 1 << 0)
+    /// IPv4 total length or IPv6 payload length was 0 (offload or jumbogram); the frame's
+    /// length was used.
+    public static let zeroIPLength = DecodeAnomalies(rawValue: 1 << 1)
+    /// The snaplen cut the TCP options: the fixed 20 bytes were read, the options only in part,
+    /// and the payload is empty.
+    public static let tcpOptionsTruncated = DecodeAnomalies(rawValue: 1 << 2)
 }
 
 /// The TCP options of one segment, summarised. All fields are inline.

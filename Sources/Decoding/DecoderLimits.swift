@@ -47,6 +47,10 @@ public struct DecoderStatistics: Hashable, Sendable {
     public var truncatedPayloads = 0
     /// IPv4 total length 0 or IPv6 payload length 0 (offload or jumbogram): the frame length was used.
     public var zeroIPLength = 0
+    /// IP lengths that claimed more than the frame holds (the frame's length was used).
+    public var ipLengthPastFrame = 0
+    /// TCP segments whose options the snaplen cut (counted in `tcpSegments` too).
+    public var truncatedOptions = 0
 
     /// IPv4 and IPv6 fragments seen (whole ones; truncated fragments count in `fragmentsTruncated`).
     public var fragmentsReceived = 0

@@ -104,7 +104,8 @@ final class FragmentTable {
                 stats.datagramsEvictedForCount += 1
                 return .held
             }
-            datagrams.append(Datagram(key: f.key, firstSeen: now, buffer: UnsafeMutableRawBufferPointer(start: nil, count: 0)))
+            let empty = UnsafeMutableRawBufferPointer(start: nil, count: 0)
+            datagrams.append(Datagram(key: f.key, firstSeen: now, buffer: empty))
             stats.datagramsInFlight += 1
             index = datagrams.count - 1
         }

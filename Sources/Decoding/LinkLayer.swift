@@ -141,7 +141,10 @@ func linkLayerStep(_ layer: Layer, _ c: inout Cursor, vlan: inout VLANTags) -> S
         let typeOrLength = c.u16(12)
         c.advance(14)
         if typeOrLength >= 0x0600 { return .next(.etherType(EtherType(rawValue: typeOrLength))) }
-        if typeOrLength <= 1500 { return .next(.llc) }
+        if typeOrLength <= 1500 {
+            if Int(typeOrLength) <= c.onWire { c.limit(to: Int(typeOrLength)) }
+            return .next(.llc)
+        }
         return .done(.nonIP(.etherType(EtherType(rawValue: typeOrLength))))
     case .llc:
         if let stop = c.require(3, .llc) { return .done(stop) }
@@ -187,7 +190,9 @@ private func etherTypeStep(_ type: EtherType, _ c: inout Cursor, vlan: inout VLA
     case .pppoeSession:
         // version/type, code, session id (2), length (2), then a 2-byte PPP protocol
         if let stop = c.require(6, .pppoe) { return .done(stop) }
+        let length = Int(c.u16(4))
         c.advance(6)
+        if length <= c.onWire { c.limit(to: length) }
         return .next(.pppProtocol)
     case .fabricPath:
         // FTag and TTL (2 bytes), then the original Ethernet frame

@@ -10,7 +10,6 @@ public struct MalformedReason: Hashable, Sendable, CustomStringConvertible {
         case unknownIPVersion(Int)
         case ipv4HeaderLength(words: Int)
         case ipv4TotalLengthBelowHeader(total: Int, header: Int)
-        case ipLengthPastEnd(IPVersion, length: Int, available: Int)
         case tcpDataOffset(words: Int)
         case tcpHeaderPastPayload(header: Int, payload: Int)
         case fragmentPastLimit(end: Int, limit: Int)
@@ -33,7 +32,6 @@ public struct MalformedReason: Hashable, Sendable, CustomStringConvertible {
         case .unknownIPVersion: return "unknown-ip-version"
         case .ipv4HeaderLength: return "ipv4-header-length"
         case .ipv4TotalLengthBelowHeader: return "ipv4-total-length-below-header"
-        case .ipLengthPastEnd: return "ip-length-past-end"
         case .tcpDataOffset: return "tcp-data-offset"
         case .tcpHeaderPastPayload: return "tcp-header-past-payload"
         case .fragmentPastLimit: return "fragment-past-limit"
@@ -57,9 +55,6 @@ public struct MalformedReason: Hashable, Sendable, CustomStringConvertible {
             return "IPv4 header length \(words) words is below the minimum 5"
         case .ipv4TotalLengthBelowHeader(let total, let header):
             return "IPv4 total length \(total) is below its \(header)-byte header"
-        case .ipLengthPastEnd(let version, let length, let available):
-            let field = version == .v4 ? "IPv4 total length" : "IPv6 payload length"
-            return "\(field) \(length) exceeds the \(available) bytes the frame holds"
         case .tcpDataOffset(let words):
             return "TCP data offset \(words) words is below 5"
         case .tcpHeaderPastPayload(let header, let payload):

@@ -2,8 +2,9 @@ import Core
 
 // IPv4, IPv6 and its extension headers, and the tunnels that lead to another IP header.
 extension PacketDecoder {
-    /// IPv4: checks IHL and total length against their minimums and the frame, trims link
-    /// padding, and hands fragments to reassembly.
+    /// IPv4: checks IHL and total length against their minimums, trims link padding, and hands
+    /// fragments to reassembly. A total length past the frame is an anomaly, not an error: like
+    /// tshark, the decoder then uses the bytes the frame holds.
     mutating func ipv4Step(_ c: inout Cursor) -> Step {
         if let stop = c.require(20, .ipv4) { return .done(stop) }
         let version = Int(c.u8(0) >> 4)
@@ -16,17 +17,19 @@ extension PacketDecoder {
         if let stop = c.require(headerLength, .ipv4) { return .done(stop) }
 
         var totalLength = Int(c.u16(2))
+        var anomalies: DecodeAnomalies = []
         if totalLength == 0 {
             // Segmentation offload writes 0; the frame's own length is all there is.
-            statistics.zeroIPLength += 1
+            anomalies.insert(.zeroIPLength)
             totalLength = c.onWire
         } else if totalLength < headerLength {
             return .done(.malformed(MalformedReason(
                 .ipv4TotalLengthBelowHeader(total: totalLength, header: headerLength))))
         } else if totalLength > c.onWire {
-            return .done(.malformed(MalformedReason(
-                .ipLengthPastEnd(.v4, length: totalLength, available: c.onWire))))
+            anomalies.insert(.ipLengthPastFrame)
+            totalLength = c.onWire
         }
+        count(anomalies)
         c.limit(to: totalLength)
 
         let id = c.u16(4)
@@ -40,7 +43,8 @@ extension PacketDecoder {
             destination: IPAddress(ipv4: c.u32(16)),
             id: id,
             ttl: c.u8(8),
-            reassembled: false
+            reassembled: false,
+            anomalies: anomalies
         )
         c.advance(headerLength)
 
@@ -52,8 +56,8 @@ extension PacketDecoder {
         return .next(.ipPayload(proto, info))
     }
 
-    /// IPv6 fixed header: checks the payload length against the frame and trims link padding.
-    /// A payload length of 0 (jumbogram or offload) uses the frame's length.
+    /// IPv6 fixed header: trims link padding using the payload length. A payload length of 0
+    /// (jumbogram or offload) or one past the frame uses the frame's length, flagged.
     mutating func ipv6Step(_ c: inout Cursor) -> Step {
         if let stop = c.require(40, .ipv6) { return .done(stop) }
         let version = Int(c.u8(0) >> 4)
@@ -62,20 +66,23 @@ extension PacketDecoder {
         }
         var payloadLength = Int(c.u16(4))
         let onWirePayload = c.onWire - 40
+        var anomalies: DecodeAnomalies = []
         if payloadLength == 0 {
-            statistics.zeroIPLength += 1
+            anomalies.insert(.zeroIPLength)
             payloadLength = onWirePayload
         } else if payloadLength > onWirePayload {
-            return .done(.malformed(MalformedReason(
-                .ipLengthPastEnd(.v6, length: payloadLength, available: onWirePayload))))
+            anomalies.insert(.ipLengthPastFrame)
+            payloadLength = onWirePayload
         }
+        count(anomalies)
         let info = IPInfo(
             version: .v6,
             source: IPAddress(ipv6High: c.u64(8), low: c.u64(16)),
             destination: IPAddress(ipv6High: c.u64(24), low: c.u64(32)),
             id: nil,
             ttl: c.u8(7),
-            reassembled: false
+            reassembled: false,
+            anomalies: anomalies
         )
         let next = c.u8(6)
         c.advance(40)
@@ -110,6 +117,11 @@ extension PacketDecoder {
         default:
             return .done(.otherIP(IPProtocolNumber(rawValue: proto), info.version))
         }
+    }
+
+    private mutating func count(_ anomalies: DecodeAnomalies) {
+        if anomalies.contains(.zeroIPLength) { statistics.zeroIPLength += 1 }
+        if anomalies.contains(.ipLengthPastFrame) { statistics.ipLengthPastFrame += 1 }
     }
 
     private func skipExtension(

@@ -9,6 +9,14 @@ import Core
 /// returns borrows its payload from the frame's bytes, or from the decoder's buffer for a
 /// reassembled datagram; either stays valid only until the next `decode` call.
 ///
+/// Link types read: Ethernet (1; 802.1Q/802.1ad/0x9100/0x9200 tags at any depth, 802.3 with
+/// LLC/SNAP, MPLS with a pseudowire control word, PPPoE session, FabricPath, VN-Tag), FDDI (10),
+/// raw IP (101, 12, 14, 228, 229), BSD loopback NULL (0, either byte order) and LOOP (108),
+/// Linux cooked SLL (113) and SLL2 (276), NFLOG (239), PPP (9, 50, 51) and Cisco HDLC (104).
+/// Inside IP it follows IPv4-in-IP, IPv6-in-IP, GRE (with transparent Ethernet bridging,
+/// ERSPAN II/III and PPTP's PPP), AH and the IPv6 extension headers, and reports the
+/// innermost IP header's addresses. Any other link type is `.unsupportedLink`.
+///
 /// The reassembly state lives in a class instance: copies of a `PacketDecoder` share it, so
 /// use one decoder per packet source and do not copy it.
 public struct PacketDecoder {
@@ -55,6 +63,7 @@ public struct PacketDecoder {
         case .tcp(let segment):
             statistics.tcpSegments += 1
             if segment.truncated { statistics.truncatedPayloads += 1 }
+            if segment.anomalies.contains(.tcpOptionsTruncated) { statistics.truncatedOptions += 1 }
         case .otherIP: statistics.otherIP += 1
         case .nonIP: statistics.nonIP += 1
         case .fragmentHeld: break

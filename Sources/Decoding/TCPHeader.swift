@@ -8,9 +8,13 @@ struct IPInfo {
     var id: UInt16?
     var ttl: UInt8
     var reassembled: Bool
+    var anomalies: DecodeAnomalies = []
 }
 
 /// Reads a TCP header at the cursor, whose layer spans the IP payload (captured and on the wire).
+///
+/// Fewer than 20 captured bytes is `.truncated`; a fixed header with options cut by the snaplen
+/// is still a segment (flagged `tcpOptionsTruncated`), since tshark follows such segments too.
 func tcpStep(_ c: Cursor, ip: IPInfo, vlan: VLANTags) -> DecodedPacket {
     if let stop = c.require(20, .tcp) { return stop }
     let words = Int(c.u8(12) >> 4)
@@ -19,11 +23,17 @@ func tcpStep(_ c: Cursor, ip: IPInfo, vlan: VLANTags) -> DecodedPacket {
     guard headerLength <= c.onWire else {
         return .malformed(MalformedReason(.tcpHeaderPastPayload(header: headerLength, payload: c.onWire)))
     }
-    if let stop = c.require(headerLength, .tcp) { return stop }
+    var anomalies = ip.anomalies
+    var headerCaptured = headerLength
+    if headerLength > c.available {
+        // Only the options were cut: the fixed header is enough to follow the connection.
+        anomalies.insert(.tcpOptionsTruncated)
+        headerCaptured = c.available
+    }
 
     let flags = TCPFlags(rawValue: UInt16(c.u8(12) & 1) << 8 | UInt16(c.u8(13)))
-    let optionBytes = UnsafeRawBufferPointer(rebasing: c.bytes[(c.offset + 20)..<(c.offset + headerLength)])
-    let payloadStart = c.offset + headerLength
+    let optionBytes = UnsafeRawBufferPointer(rebasing: c.bytes[(c.offset + 20)..<(c.offset + headerCaptured)])
+    let payloadStart = c.offset + headerCaptured
     let payload = UnsafeRawBufferPointer(rebasing: c.bytes[payloadStart..<c.end])
     let payloadLength = c.onWire - headerLength
 
@@ -45,7 +55,8 @@ func tcpStep(_ c: Cursor, ip: IPInfo, vlan: VLANTags) -> DecodedPacket {
         options: TCPOptionsSummary(parsing: optionBytes),
         payloadLength: payloadLength,
         payload: payload,
-        truncated: payload.count < payloadLength
+        truncated: payload.count < payloadLength || headerCaptured < headerLength,
+        anomalies: anomalies
     ))
 }
 
