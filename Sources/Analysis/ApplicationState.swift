@@ -42,7 +42,9 @@ struct ApplicationState {
 
     static let undecidedLimit: Int64 = 64 * 1024
     /// Most client bytes held while undecided. 4 KiB: a request head of a usual size, and small
-    /// beside the reassembly buffers a connection may already hold.
+    /// beside the reassembly buffers a connection may already hold. The copy is freed as soon as
+    /// the connection is decided or given up as `other`; worst case 4 KiB x
+    /// `StreamLimits.maxConnections` (256 MiB at the default) if every connection stays undecided.
     static let holdLimit = 4096
 
     /// Client bytes (or a gap's size) seen while undecided, in order.
