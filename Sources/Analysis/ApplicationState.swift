@@ -22,6 +22,16 @@ public struct ProtocolDetails: Sendable {
 /// up to `undecidedLimit` bytes a direction; then the connection is `other`.
 /// A connection that begins in plain text and then starts a TLS handshake on the
 /// client side (STARTTLS) moves to TLS at that point.
+///
+/// Two cases keep HTTP whole when the first bytes do not decide it:
+/// - A request with a method detection does not know (`CCM_POST /`, `OPTIONS` alone on its
+///   line) is decided only by the response. The client's bytes seen while undecided are held
+///   (at most `holdLimit` bytes; bytes beyond are replayed as missing) and, when they start
+///   like a request, replayed to the request parser before the response.
+/// - When the server side sends the first request (data on a SYN-ACK) or the client side the
+///   first response (a capture that judged the roles wrongly), HTTP runs with the roles the
+///   other way round; rows and exchanges keep the connection's directions, and the anomaly
+///   `http_roles_reversed` is noted.
 struct ApplicationState {
     enum Parser {
         case undecided
@@ -31,8 +41,24 @@ struct ApplicationState {
     }
 
     static let undecidedLimit: Int64 = 64 * 1024
+    /// Most client bytes held while undecided. 4 KiB: a request head of a usual size, and small
+    /// beside the reassembly buffers a connection may already hold. The copy is freed as soon as
+    /// the connection is decided or given up as `other`; worst case 4 KiB x
+    /// `StreamLimits.maxConnections` (256 MiB at the default) if every connection stays undecided.
+    static let holdLimit = 4096
+
+    /// Client bytes (or a gap's size) seen while undecided, in order.
+    struct Held {
+        var time: Timestamp
+        var bytes: [UInt8]
+        var gap: Int64
+    }
 
     var parser: Parser = .undecided
+    var held: [Held] = []
+    var heldBytes = 0
+    /// HTTP with the roles the other way round: requests travel down, responses up.
+    var httpReversed = false
     var undecidedBytes: [Int64] = [0, 0]
     var exchanges: [Exchange] = []
     var details: ProtocolDetails?
@@ -59,17 +85,21 @@ struct ApplicationState {
         case .undecided:
             decide(data, direction: direction)
             if case .undecided = parser {
+                if direction == .up { hold(data, time: time) }
                 undecidedBytes[Int(direction.rawValue)] += Int64(data.count)
                 if undecidedBytes.allSatisfy({ $0 >= ApplicationState.undecidedLimit })
                     || undecidedBytes[Int(direction.rawValue)] >= ApplicationState.undecidedLimit * 4 {
                     parser = .other
+                    held.removeAll()
                 }
                 return
             }
+            if direction == .down { replayHeldRequests() }
+            held.removeAll()
             didReceive(data, direction: direction, time: time)
         case .http(var http):
             parser = .other  // release the payload's reference while mutating
-            http.feed(data, direction: direction, time: time, into: &exchanges)
+            http.feed(data, direction: httpReversed ? direction.reversed : direction, time: time, into: &exchanges)
             parser = .http(http)
         case .tls(var tls):
             parser = .other
@@ -85,11 +115,15 @@ struct ApplicationState {
 
     mutating func didSkip(_ gapBytes: Int64, direction: Direction, time: Timestamp) {
         switch parser {
-        case .undecided, .other:
+        case .undecided:
+            if direction == .up, !held.isEmpty { held.append(Held(time: time, bytes: [], gap: gapBytes)) }
+        case .other:
             break
         case .http(var http):
             parser = .other
-            http.skip(gapBytes: gapBytes, direction: direction, time: time, into: &exchanges)
+            http.skip(
+                gapBytes: gapBytes, direction: httpReversed ? direction.reversed : direction, time: time,
+                into: &exchanges)
             parser = .http(http)
         case .tls(var tls):
             parser = .other
@@ -103,6 +137,37 @@ struct ApplicationState {
             parser = .tls(TLSConversation(midstream: midstream))
         } else if direction == .up ? HTTP1Parser.looksLikeRequest(data) : HTTP1Parser.looksLikeResponse(data) {
             parser = .http(HTTP1Conversation(recordsMessages: details != nil))
+        } else if direction == .down ? HTTP1Parser.looksLikeRequest(data) : HTTP1Parser.looksLikeResponse(data) {
+            parser = .http(HTTP1Conversation(recordsMessages: details != nil))
+            httpReversed = true
+        }
+    }
+
+    /// Keeps a copy of undecided client bytes, up to `holdLimit`; the rest is kept as a gap size.
+    private mutating func hold(_ data: UnsafeRawBufferPointer, time: Timestamp) {
+        let room = max(0, ApplicationState.holdLimit - heldBytes)
+        let kept = min(room, data.count)
+        if kept > 0 {
+            held.append(Held(time: time, bytes: Array(data[0..<kept]), gap: 0))
+            heldBytes += kept
+        }
+        if data.count - kept > 0 { held.append(Held(time: time, bytes: [], gap: Int64(data.count - kept))) }
+    }
+
+    /// HTTP was decided by the server's side: the client bytes held before are replayed to the
+    /// request parser when they start like a request (any method token); otherwise they are
+    /// left out, as bytes of a message whose start was not captured.
+    private mutating func replayHeldRequests() {
+        guard !httpReversed, let first = held.first, !first.bytes.isEmpty else { return }
+        guard first.bytes.withUnsafeBytes({ HTTP1Parser.mayStartRequest($0) }) else { return }
+        let chunks = held
+        held.removeAll()
+        for chunk in chunks {
+            if chunk.gap > 0 {
+                didSkip(chunk.gap, direction: .up, time: chunk.time)
+            } else {
+                chunk.bytes.withUnsafeBytes { didReceive($0, direction: .up, time: chunk.time) }
+            }
         }
     }
 
@@ -114,9 +179,22 @@ struct ApplicationState {
             break
         case .http(var http):
             http.finish(time: time, into: &exchanges)
+            if httpReversed {
+                for i in exchanges.indices {
+                    (exchanges[i].bytesUp, exchanges[i].bytesDown) = (exchanges[i].bytesDown, exchanges[i].bytesUp)
+                }
+            }
             if details != nil {
-                details?.httpMessages = http.takeMessageRecords()
-                details?.anomalies += http.takeAnomalies().map { "\($0.direction): \($0.anomaly)" }
+                let flip = httpReversed
+                details?.httpMessages = http.takeMessageRecords().map { m in
+                    var m = m
+                    if flip { m.direction = m.direction.reversed }
+                    return m
+                }
+                if flip { details?.anomalies.append("down: requests sent by the server side (HTTP roles reversed)") }
+                details?.anomalies += http.takeAnomalies().map {
+                    "\(flip ? $0.direction.reversed : $0.direction): \($0.anomaly)"
+                }
             }
         case .tls(var tls):
             tls.finish(time: time, into: &exchanges)

@@ -125,3 +125,41 @@ struct HTTP1AnomalyTests {
         ])
     }
 }
+
+@Suite("HTTP/1.x unusual request lines")
+struct HTTP1RequestLineTests {
+    @Test func knownMethodAloneOnItsLineIsARequestWithoutTarget() {
+        let got = parseEveryWay(.request, [.data("OPTIONS\r\nHost: a\r\n\r\nGET / HTTP/1.1\r\n\r\n")])
+        #expect(got == ["anomaly missing_request_target", "request OPTIONS   head=20 headers=1",
+                        "end body=0 wire=0 missing=0", "request GET / HTTP/1.1 head=18 headers=0",
+                        "end body=0 wire=0 missing=0"])
+    }
+
+    @Test func unknownTokenAloneOnItsLineIsNotARequest() {
+        let got = parseEveryWay(.request, [.data("FOO\r\nHost: a\r\n\r\n")])
+        #expect(got.first == "anomaly invalid_start_line")
+        #expect(!got.contains { $0.hasPrefix("request") })
+        // A method followed by trailing blanks and no target is not accepted either.
+        let blank = parseEveryWay(.request, [.data("OPTIONS \r\nHost: a\r\n\r\n")])
+        #expect(!blank.contains { $0.hasPrefix("request") })
+    }
+
+    @Test func whitespaceInsideTheTargetIsKeptAndFlagged() {
+        let got = parseEveryWay(.request, [.data("CONNECT mail.example:25 / HTTP/1.0\r\n\r\n")])
+        #expect(got.first == "anomaly whitespace_in_target")
+        #expect(got.contains("request CONNECT mail.example:25 / HTTP/1.0 head=38 headers=0"))
+    }
+
+    @Test func mayStartRequestAcceptsAnyMethodToken() {
+        func check(_ text: String) -> Bool { Array(text.utf8).withUnsafeBytes { HTTP1Parser.mayStartRequest($0) } }
+        #expect(check("CCM_POST / HTTP/1.1\r\n"))
+        #expect(check("OPTIONS\r\n"))
+        #expect(check("get /"))
+        #expect(!check("OPTIONSHTTP/1.1\r\n"))
+        #expect(!check("FOO\r\n"))
+        #expect(!check("\u{1}\u{2}"))
+        #expect(!check("GET "))
+        // Detection stays strict: a known method alone on its line does not make a stream HTTP.
+        #expect(!Array("OPTIONS\r\n".utf8).withUnsafeBytes { HTTP1Parser.looksLikeRequest($0) })
+    }
+}

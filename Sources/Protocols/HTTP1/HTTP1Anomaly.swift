@@ -25,6 +25,10 @@
 /// - `lower_case_method`: a known method sent in lower or mixed case; accepted as sent.
 /// - `lower_case_version`: `http/1.1` instead of `HTTP/1.1`; accepted.
 /// - `http09_request`: request line without a version; the response is all body until close.
+/// - `whitespace_in_target`: spaces inside the request-target; the target is everything from the
+///   method to the version, as sent.
+/// - `missing_request_target`: a known method alone on the request line, headers following; the
+///   request is kept with an empty target and version.
 /// - `gap_in_head`: bytes missing inside a message head; the head is dropped and sync lost.
 /// - `gap_in_chunk_framing`: bytes missing across chunk framing; the message ends and sync is lost.
 /// - `gap_between_messages`: bytes missing where a message should start; sync lost.
@@ -71,6 +75,10 @@ public struct HTTP1Anomaly: Hashable, Sendable, CustomStringConvertible {
     public static let lowerCaseMethod = HTTP1Anomaly("lower_case_method", "method not in upper case")
     public static let lowerCaseVersion = HTTP1Anomaly("lower_case_version", "HTTP version not in upper case")
     public static let http09Request = HTTP1Anomaly("http09_request", "request line without a version (HTTP/0.9)")
+    public static let whitespaceInTarget = HTTP1Anomaly(
+        "whitespace_in_target", "whitespace inside the request-target")
+    public static let missingRequestTarget = HTTP1Anomaly(
+        "missing_request_target", "request line with a method only")
     public static let gapInHead = HTTP1Anomaly("gap_in_head", "bytes missing inside a message head")
     public static let gapInChunkFraming = HTTP1Anomaly(
         "gap_in_chunk_framing", "bytes missing across chunk framing")

@@ -26,6 +26,13 @@ extension HTTP1Parser {
         responseStart(prefix) == .yes
     }
 
+    /// True when `prefix` starts like a request inside a stream known to be HTTP: any method
+    /// token (up to 32 bytes), a space and a non-space byte, or a known method alone on its line.
+    /// Reads at most the first 34 bytes; the bytes are borrowed for the call only.
+    public static func mayStartRequest(_ prefix: UnsafeRawBufferPointer) -> Bool {
+        requestStart(prefix, knownMethodsOnly: false) == .yes
+    }
+
     static func isTokenByte(_ b: UInt8) -> Bool {
         switch b {
         case 48...57, 65...90, 97...122: return true
@@ -35,7 +42,7 @@ extension HTTP1Parser {
     }
 
     /// Request start check. With `knownMethodsOnly` the method must be a known one (any case);
-    /// otherwise any token of up to 32 bytes is accepted.
+    /// otherwise any token of up to 32 bytes is accepted, and so is a known method alone on its line.
     static func requestStart(_ p: UnsafeRawBufferPointer, knownMethodsOnly: Bool) -> HTTP1Plausibility {
         if knownMethodsOnly {
             var undecided = false
@@ -51,6 +58,10 @@ extension HTTP1Parser {
         var i = 0
         while i < p.count {
             let b = p[i]
+            if b == 13 || b == 10 {
+                // A known method alone on its line: a request without a target (flagged when parsed).
+                return isKnownMethod(UnsafeRawBufferPointer(rebasing: p[0..<i])) ? .yes : .no
+            }
             if b == 32 {
                 guard i > 0 else { return .no }
                 guard i + 1 < p.count else { return .needMore }
@@ -61,6 +72,12 @@ extension HTTP1Parser {
             i += 1
         }
         return .needMore
+    }
+
+    private static func isKnownMethod(_ token: UnsafeRawBufferPointer) -> Bool {
+        knownMethods.contains { m in
+            m.count == token.count && zip(m, token).allSatisfy { asciiLower($0) == asciiLower($1) }
+        }
     }
 
     private static func matchMethod(_ m: [UInt8], _ p: UnsafeRawBufferPointer) -> HTTP1Plausibility {

@@ -76,10 +76,16 @@ extension HTTP1Parser {
 
     private static func parseRequestLine(_ line: ArraySlice<UInt8>, into out: inout HTTP1ParsedHead) -> Bool {
         let parts = line.split(whereSeparator: { $0 == 32 || $0 == 9 })
-        guard parts.count >= 2, let method = parts.first, method.allSatisfy(isTokenByte) else { return false }
-        out.first = String(decoding: method, as: UTF8.self)
+        guard let method = parts.first, method.allSatisfy(isTokenByte) else { return false }
         let upper = method.map { $0 >= 97 && $0 <= 122 ? $0 - 32 : $0 }
-        if upper != Array(method), knownMethods.contains(upper) { out.anomalies.append(.lowerCaseMethod) }
+        let known = knownMethods.contains(upper)
+        guard parts.count >= 2 || (known && line.count == method.count) else { return false }
+        out.first = String(decoding: method, as: UTF8.self)
+        if upper != Array(method), known { out.anomalies.append(.lowerCaseMethod) }
+        if parts.count == 1 {
+            out.anomalies.append(.missingRequestTarget)
+            return true
+        }
         if parts.count == 2 {
             out.second = String(decoding: parts[1], as: UTF8.self)
             out.third = "HTTP/0.9"
@@ -92,6 +98,7 @@ extension HTTP1Parser {
             return false
         }
         if version.prefix(4).elementsEqual("HTTP".utf8) == false { out.anomalies.append(.lowerCaseVersion) }
+        if parts.count > 3 { out.anomalies.append(.whitespaceInTarget) }
         let targetStart = parts[1].startIndex
         let targetEnd = parts[parts.count - 2].endIndex
         out.second = String(decoding: line[targetStart..<targetEnd], as: UTF8.self)
