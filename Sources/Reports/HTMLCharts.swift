@@ -147,7 +147,8 @@ enum HTMLCharts {
         }.filter { $0.bytes > 0 }
         guard !sizes.isEmpty else { return "<p class=\"note\">No check-in carried application bytes.</p>" }
         let m = b.model.sizes
-        let loBytes = 1_000.0
+        let smallest = Double(sizes.map(\.bytes).min() ?? 1_000)
+        let loBytes = smallest < 1_500 ? 100.0 : 1_000.0
         let hiBytes = max(Double(m.fullMaxBytes) * 1.5, Double(sizes.map(\.bytes).max() ?? 1) * 1.2)
         let lo = log10(loBytes)
         let hi = log10(hiBytes)
@@ -168,9 +169,9 @@ enum HTMLCharts {
         svg += chart.marker(at: Double(m.fullMaxBytes), cls: "limit", label: "full max \(m.fullMaxBytes)")
         svg += chart.bars { i in idleBins[i] * 2 >= counts[i] ? "m-idle" : "m-full" }
         var ticks: [(Double, String)] = []
-        var t = 1_000.0
+        var t = loBytes
         while t <= hiBytes {
-            ticks.append((t, t >= 1e6 ? "\(Int(t / 1e6)) MB" : "\(Int(t / 1e3)) KB"))
+            ticks.append((t, t >= 1e6 ? "\(Int(t / 1e6)) MB" : t >= 1e3 ? "\(Int(t / 1e3)) KB" : "\(Int(t)) B"))
             t *= 10
         }
         svg += chart.axis(ticks: ticks)
@@ -240,7 +241,9 @@ struct Histogram {
         var s = "<line class=\"\(cls)\" x1=\"\(HTMLCharts.f(xv))\" x2=\"\(HTMLCharts.f(xv))\" "
             + "y1=\"\(HTMLCharts.f(top))\" y2=\"\(HTMLCharts.f(top + plotHeight))\"/>"
         if !label.isEmpty {
-            s += "<text class=\"tag\" x=\"\(HTMLCharts.f(xv + 4))\" y=\"\(HTMLCharts.f(top + 26))\">"
+            let nearRight = xv > left + plotWidth * 0.8
+            s += "<text class=\"tag\" x=\"\(HTMLCharts.f(nearRight ? xv - 4 : xv + 4))\" "
+                + "y=\"\(HTMLCharts.f(top + 26))\" text-anchor=\"\(nearRight ? "end" : "start")\">"
                 + HTML.escape(label) + "</text>"
         }
         return s

@@ -84,7 +84,7 @@ public struct HTMLReport {
         for c in v.checks {
             rows.append([
                 Cell(c.passed ? "pass" : "fail", cls: c.passed ? "ok" : c.severity == .error ? "error" : "warn"),
-                Cell(c.severity.rawValue), Cell(c.id), Cell(c.title), Cell(String(c.failingClients), cls: "num"),
+                Cell(c.severity.rawValue), Cell(c.id, cls: "id"), Cell(c.title), Cell(String(c.failingClients), cls: "num"),
                 Cell(c.examples.joined(separator: " ")), Cell(c.detail),
             ])
         }
@@ -106,7 +106,7 @@ public struct HTMLReport {
             case .healthy: cls = "ok"
             }
             rows.append([
-                Cell(c.client.description), Cell(c.health.rawValue, cls: cls),
+                Cell(c.client.description, cls: "id"), Cell(c.health.rawValue, cls: cls),
                 Cell(c.score.map(String.init) ?? "-", cls: "num"), Cell(c.mode.rawValue),
                 Cell(String(c.checkIns), cls: "num"), Cell(String(c.failed), cls: "num"),
                 Cell(String(c.missed), cls: "num"), Cell(String(c.late), cls: "num"),
@@ -128,8 +128,9 @@ public struct HTMLReport {
         for f in findings.prefix(maxRows) {
             let cls = f.severity == .error ? "error" : f.severity == .warning ? "warn" : "info"
             rows.append([
-                Cell(f.severity.rawValue, cls: cls), Cell(f.code.rawValue), Cell(f.client?.description ?? ""),
-                Cell(f.server?.description ?? ""), Cell(f.time?.rfc3339(fractionDigits: 3) ?? ""),
+                Cell(f.severity.rawValue, cls: cls), Cell(f.code.rawValue, cls: "id"),
+                Cell(f.client?.description ?? "", cls: "id"), Cell(f.server?.description ?? "", cls: "id"),
+                Cell(f.time?.rfc3339(fractionDigits: 3) ?? "", cls: "id"),
                 Cell(f.session.map(String.init) ?? "", cls: "num"), Cell(f.message),
             ])
         }
@@ -199,7 +200,8 @@ public struct HTMLReport {
         table{border-collapse:collapse;width:100%;font-size:13px}
         th,td{text-align:left;padding:4px 8px;border-bottom:1px solid #eceff3;vertical-align:top}
         th{background:#f0f2f5;font-weight:600;white-space:nowrap}
-        td.num{text-align:right;font-variant-numeric:tabular-nums}
+        td.id{white-space:nowrap}
+        td.num{text-align:right;white-space:nowrap;font-variant-numeric:tabular-nums}
         td.ok{color:#2e7d32;font-weight:600}td.warn{color:#b26a00;font-weight:600}
         td.error{color:#c62828;font-weight:600}td.info{color:#1565c0}
         svg{display:block;max-width:100%;height:auto;font-size:12px}
