@@ -114,7 +114,7 @@ public struct HTMLReport {
                 Cell(AuditText.opt(s?.median), cls: "num"), Cell(AuditText.opt(s?.mad), cls: "num"),
                 Cell(AuditText.opt(s?.p5), cls: "num"), Cell(AuditText.opt(s?.p95), cls: "num"),
                 Cell(c.driftSecondsPerHour.map { AuditText.num($0, digits: 2) } ?? "-", cls: "num"),
-                Cell(c.reasons.joined(separator: ", ")),
+                Cell(c.reasons.joined(separator: ", "), cls: "why"),
             ])
         }
         let headers = ["client", "health", "score", "mode", "check-ins", "failed", "missed", "late", "early", "accel",
@@ -200,7 +200,7 @@ public struct HTMLReport {
         table{border-collapse:collapse;width:100%;font-size:13px}
         th,td{text-align:left;padding:4px 8px;border-bottom:1px solid #eceff3;vertical-align:top}
         th{background:#f0f2f5;font-weight:600;white-space:nowrap}
-        td.id{white-space:nowrap}
+        td.id{white-space:nowrap}td.why{min-width:260px}
         td.num{text-align:right;white-space:nowrap;font-variant-numeric:tabular-nums}
         td.ok{color:#2e7d32;font-weight:600}td.warn{color:#b26a00;font-weight:600}
         td.error{color:#c62828;font-weight:600}td.info{color:#1565c0}
