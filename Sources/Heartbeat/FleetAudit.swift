@@ -133,7 +133,8 @@ public struct FleetAudit: Sendable {
             insufficient: count(.insufficient),
             healthyShare: out.isEmpty ? 0 : Double(healthy) / Double(out.count),
             checkIns: out.reduce(0) { $0 + $1.checkIns }, failed: out.reduce(0) { $0 + $1.failed },
-            missed: out.reduce(0) { $0 + $1.missed }, verdict: out.contains { $0.health == .unhealthy } ? "fail" : "pass")
+            missed: out.reduce(0) { $0 + $1.missed },
+            verdict: out.contains { $0.health == .unhealthy } ? "fail" : "pass")
     }
 
     // MARK: - One client

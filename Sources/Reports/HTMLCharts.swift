@@ -93,8 +93,8 @@ enum HTMLCharts {
         legend += "<span class=\"key missed\"></span>missed check-ins (UTC times)</p>"
         var note = ""
         if b.audit.clients.count > maxRows {
-            note = "<p class=\"note\">" + HTML.escape("Showing the \(maxRows) worst of \(b.audit.clients.count) clients.")
-                + "</p>"
+            let text = "Showing the \(maxRows) worst of \(b.audit.clients.count) clients."
+            note = "<p class=\"note\">" + HTML.escape(text) + "</p>"
         }
         return svg + legend + note
     }
@@ -106,7 +106,9 @@ enum HTMLCharts {
         let gaps = b.audit.clients.flatMap(\.gaps)
         let interval = b.heartbeat.expectations.pullIntervalSeconds
         let tolerance = b.heartbeat.expectations.toleranceSeconds
-        guard !gaps.isEmpty, interval > 0 else { return "<p class=\"note\">No intervals: fewer than two check-ins per client.</p>" }
+        guard !gaps.isEmpty, interval > 0 else {
+            return "<p class=\"note\">No intervals: fewer than two check-ins per client.</p>"
+        }
         let top = min(max(gaps.max() ?? interval, interval * 1.5) * 1.05, interval * 4.2)
         let bins = 84
         var counts = [Int](repeating: 0, count: bins)
@@ -222,8 +224,8 @@ struct Histogram {
     func open() -> String {
         let peak = counts.max() ?? 0
         var s = HTMLCharts.svgOpen(height: height, label: title)
-        s += "<text class=\"lbl\" x=\"\(HTMLCharts.f(left))\" y=\"16\">" + HTML.escape("\(title) (highest bar: \(peak))")
-            + "</text>"
+        s += "<text class=\"lbl\" x=\"\(HTMLCharts.f(left))\" y=\"16\">"
+            + HTML.escape("\(title) (highest bar: \(peak))") + "</text>"
         return s
     }
 

@@ -64,7 +64,8 @@ public struct HTMLReport {
             ("check-ins", String(s.checkIns), ""),
             ("failed", String(s.failed), s.failed > 0 ? "bad" : ""),
             ("missed", String(s.missed), s.missed > 0 ? "bad" : ""),
-            ("findings", "\(h.errors) / \(h.warnings) / \(h.infos)", h.errors > 0 ? "bad" : h.warnings > 0 ? "warn" : ""),
+            ("findings", "\(h.errors) / \(h.warnings) / \(h.infos)",
+             h.errors > 0 ? "bad" : h.warnings > 0 ? "warn" : ""),
         ]
         var body = "<div class=\"tiles\">"
         for (label, value, cls) in tiles {
@@ -84,7 +85,8 @@ public struct HTMLReport {
         for c in v.checks {
             rows.append([
                 Cell(c.passed ? "pass" : "fail", cls: c.passed ? "ok" : c.severity == .error ? "error" : "warn"),
-                Cell(c.severity.rawValue), Cell(c.id, cls: "id"), Cell(c.title), Cell(String(c.failingClients), cls: "num"),
+                Cell(c.severity.rawValue), Cell(c.id, cls: "id"), Cell(c.title),
+                Cell(String(c.failingClients), cls: "num"),
                 Cell(c.examples.joined(separator: " ")), Cell(c.detail),
             ])
         }

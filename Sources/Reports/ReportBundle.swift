@@ -63,7 +63,8 @@ public struct ReportBundle: Sendable {
         case .jsonl:
             return ReportRows.jsonLines(rows(per))
         case .csv:
-            return ReportRows.csv(rows(per), fields: per == .checkin ? ReportRows.checkInFields : ReportRows.clientFields)
+            let fields = per == .checkin ? ReportRows.checkInFields : ReportRows.clientFields
+            return ReportRows.csv(rows(per), fields: fields)
         case .html:
             return HTMLReport(self).render()
         }

@@ -24,10 +24,10 @@ func sepbeat(_ arguments: String...) -> CLIRun { CLIRun(arguments) }
 /// Captures the report tests read: `Captures/heartbeat/NAME.pcap` of this repository.
 func heartbeatCapture(_ name: String) -> String { Fixtures.captures + "/heartbeat/" + name + ".pcap" }
 
-/// Compares `actual` with `Tests/CLITests/Golden/NAME`, after making repository paths relative.
+/// Compares `actual` with `Captures/expected/cli/NAME`, after making repository paths relative.
 /// With `SEPBEAT_UPDATE_GOLDEN=1` the file is rewritten instead and the comparison passes.
 enum Golden {
-    static var folder: String { Fixtures.packageRoot + "/Tests/CLITests/Golden" }
+    static var folder: String { Fixtures.captures + "/expected/cli" }
 
     static var updating: Bool { ProcessInfo.processInfo.environment["SEPBEAT_UPDATE_GOLDEN"] == "1" }
 

@@ -21,7 +21,8 @@ import Testing
         for k in 0...8 { f.idle("10.0.0.4", at: Double(k) * 450 + 13) }
         for k in 6...9 { f.idle("10.0.0.5", at: Double(k) * 300 + 17) }
         for k in 0...12 {
-            if k == 4 { f.refused("10.0.0.6", at: Double(k) * 300 + 19) } else { f.idle("10.0.0.6", at: Double(k) * 300 + 19) }
+            let t = Double(k) * 300 + 19
+            if k == 4 { f.refused("10.0.0.6", at: t) } else { f.idle("10.0.0.6", at: t) }
         }
         let jitter = [0.0, 40, -40, 40, -40, 0, 0, 40, -40, 0, 0, 0, 0]
         for k in 0...12 { f.idle("10.0.0.7", at: Double(k) * 300 + 23 + jitter[k]) }
@@ -106,7 +107,8 @@ import Testing
         #expect(csv.components(separatedBy: "\r\n").filter { !$0.isEmpty }.count == 8)
         let text = try bundle.render(.text)
         let lines = text.split(separator: "\n").map(String.init)
-        let order = lines.compactMap { l in ["10.0.0.2", "10.0.0.4", "10.0.0.6", "10.0.0.1"].first { l.contains("  \($0) ") } }
+        let names = ["10.0.0.2", "10.0.0.4", "10.0.0.6", "10.0.0.1"]
+        let order = lines.compactMap { l in names.first { l.contains("  \($0) ") } }
         #expect(order.first != "10.0.0.1")
         if let dir = ProcessInfo.processInfo.environment["SEPBEAT_FLEET_HTML"] {
             FileManager.default.createFile(atPath: dir, contents: Data(html.utf8))

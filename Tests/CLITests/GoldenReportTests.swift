@@ -3,7 +3,7 @@ import Testing
 import TestSupport
 
 /// Every format of analyze, audit and validate on a recorded capture, against golden files in
-/// `Tests/CLITests/Golden/` (`SEPBEAT_UPDATE_GOLDEN=1 swift test --filter GoldenReportTests` rewrites them).
+/// `Captures/expected/cli/` (`SEPBEAT_UPDATE_GOLDEN=1 swift test --filter GoldenReportTests` rewrites them).
 @Suite struct GoldenReportTests {
     /// Command, capture (in `Captures/heartbeat/`), expected exit status.
     static let cases: [(command: String, capture: String, status: Int32)] = [
