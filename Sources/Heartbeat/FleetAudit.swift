@@ -66,8 +66,9 @@ public struct FleetAudit: Sendable {
         /// Gaps inside the accelerated range, and the runs they form.
         public var accelerated: Int
         public var acceleratedRuns: Int
-        /// Slope of the check-in phase against the expected grid, seconds per hour (least squares);
-        /// positive: check-ins come later and later. nil with fewer than two regular gaps.
+        /// Slope of the check-in phase against the expected grid, seconds per hour (least squares over
+        /// the gaps on the grid; off-grid gaps are phase jumps, not drift); positive: check-ins come
+        /// later and later. nil with fewer than two gaps on the grid.
         public var driftSecondsPerHour: Double?
         /// Median regular gap within `I ± T`; nil when there is none.
         public var matchesExpected: Bool?
@@ -161,6 +162,7 @@ public struct FleetAudit: Sendable {
 
         var regular: [Double] = []
         var deviations: [Double] = []
+        var phase: [(gap: Double, deviation: Double)] = []
         var slots = 0
         var onGrid = 0
         var inRun = false
@@ -191,7 +193,10 @@ public struct FleetAudit: Sendable {
             let deviation = Double(d - k * iv) / 1e9
             deviations.append(deviation)
             slots += Int(k)
-            if abs(deviation) <= Double(tolerance) / 1e9 { onGrid += 1 }
+            if abs(deviation) <= Double(tolerance) / 1e9 {
+                onGrid += 1
+                phase.append((Double(d) / 1e9, deviation))
+            }
         }
 
         let expected = c.expectedIntervalSeconds
@@ -206,7 +211,7 @@ public struct FleetAudit: Sendable {
             c.matchesExpected = abs(med - expected) <= tol
             c.score = score(deviations: deviations, onGrid: onGrid, slots: slots, interval: expected)
         }
-        c.driftSecondsPerHour = drift(regular: regular, deviations: deviations)
+        c.driftSecondsPerHour = drift(regular: phase.map(\.gap), deviations: phase.map(\.deviation))
         if let start = captureStart { c.appearedLate = c.firstSeen.seconds(since: start) > expected + tol }
         if let end = captureEnd { c.vanishedEarly = end.seconds(since: c.lastSeen) > expected + tol }
         judge(&c, tolerance: tol)
