@@ -4,6 +4,9 @@ import Reports
 /// `sepbeat flows`: the TCP connections of the captures, with a summary.
 enum FlowsCommand {
     static func run(_ options: Options, _ output: inout Output) throws -> Int32 {
+        guard options.format == .text || options.format == .json else {
+            throw UsageError("sepbeat flows: --format \(options.format.rawValue) is not available here (text or json)")
+        }
         var configuration = AnalysisConfiguration()
         configuration.keepProtocolDetails = options.showHTTP || options.showTLS
         var connections: [CompletedConnection] = []
@@ -16,7 +19,7 @@ enum FlowsCommand {
         let text: String
         switch options.format {
         case .text: text = report.text()
-        case .json: text = report.json().serialized(pretty: true) + "\n"
+        case .json, .jsonl, .csv, .html: text = report.json().serialized(pretty: true) + "\n"
         }
         return try ReportWriter.write(text, options: options, output: &output)
     }

@@ -12,8 +12,8 @@ enum InputRun {
         guard !options.captures.isEmpty else {
             throw UsageError("sepbeat \(command): no capture given (usage: sepbeat \(command) [options] CAPTURE...)")
         }
-        var run = CaptureRun(paths: options.captures, filter: options.filter, configuration: configuration)
-        let source: PacketSource
+        let run = CaptureRun(paths: options.captures, filter: options.filter, configuration: configuration)
+        var source: PacketSource
         do {
             source = try run.open()
         } catch {
@@ -22,7 +22,9 @@ enum InputRun {
         }
         let progress = ProgressBox(Progress(enabled: !options.quiet && output.stderrIsTerminal, paths: options.captures))
         if progress.meter.enabled {
-            run.onProgress = { n in progress.meter.update(packets: n) }
+            source = ByteCountingSource(source, files: options.captures.count) { n, bytes in
+                progress.meter.update(packets: n, bytesRead: bytes)
+            }
         }
         let files: [CaptureSummary]
         do {

@@ -2,6 +2,21 @@
 public enum OutputFormat: String, CaseIterable, Sendable {
     case text
     case json
+    /// One JSON object per line: a check-in (or a client with `--per client`).
+    case jsonl
+    /// RFC 4180 rows: check-ins (or clients with `--per client`).
+    case csv
+    /// One self-contained page with charts.
+    case html
+}
+
+/// When text reports use ANSI colour (`--color`).
+public enum ColorMode: String, CaseIterable, Sendable {
+    /// When standard output is a terminal and `NO_COLOR` is not set.
+    case auto
+    /// Always, unless `NO_COLOR` is set.
+    case always
+    case never
 }
 
 /// Everything the command line can say, after parsing and validation.
@@ -21,6 +36,12 @@ public struct Options: Sendable {
     public var intervalSeconds: Double?
     public var servers: [String] = []
     public var outputPath: String?
+    public var color: ColorMode = .auto
+    /// Rows of JSON Lines and CSV: `checkin` (default) or `client`.
+    public var per = "checkin"
+    /// Lowest severity that fails `analyze`, `audit` and `validate` (`error` or `warning`).
+    public var failOn = "error"
+    public var showVersion = false
 
     public init() {}
 }
@@ -66,6 +87,10 @@ func parseOptions(_ arguments: [String], specs: [OptionSpec], command: String) t
             options.help = true
             continue
         }
+        if name == "-V" || name == "--version" {
+            options.showVersion = true
+            continue
+        }
         guard let spec = find(name) else {
             throw UsageError("sepbeat \(command): unknown option '\(arg)' (see 'sepbeat \(command) --help')")
         }
@@ -105,7 +130,7 @@ enum CommonOptions {
 
     static let format = OptionSpec(
         names: ["-F", "--format"], valueName: "FORMAT",
-        help: "Output format: text (default) or json."
+        help: "Output format: text (default), json, jsonl, csv or html."
     ) { (o: inout Options, v: String) throws(UsageError) in
         guard let f = OutputFormat(rawValue: v.lowercased()) else {
             let known = OutputFormat.allCases.map(\.rawValue).joined(separator: ", ")
@@ -150,6 +175,38 @@ enum CommonOptions {
     ) { (o: inout Options, v: String) throws(UsageError) in
         guard !v.isEmpty else { throw UsageError("--server needs an address") }
         o.servers.append(v)
+    }
+
+    static let color = OptionSpec(
+        names: ["--color"], valueName: "WHEN",
+        help: "Colour text reports: auto (default: when stdout is a terminal), always or never. NO_COLOR disables it."
+    ) { (o: inout Options, v: String) throws(UsageError) in
+        guard let mode = ColorMode(rawValue: v.lowercased()) else {
+            throw UsageError("--color takes auto, always or never, got '\(v)'")
+        }
+        o.color = mode
+    }
+
+    static let per = OptionSpec(
+        names: ["--per"], valueName: "ROW",
+        help: "Rows of jsonl and csv output: checkin (default, one per check-in) or client (the interval audit)."
+    ) { (o: inout Options, v: String) throws(UsageError) in
+        let value = String(v.lowercased().filter { $0 != "-" })
+        guard value == "checkin" || value == "client" else {
+            throw UsageError("--per takes checkin or client, got '\(v)'")
+        }
+        o.per = value
+    }
+
+    static let failOn = OptionSpec(
+        names: ["--fail-on"], valueName: "SEVERITY",
+        help: "Exit 1 on a failure of this severity or worse: error (default) or warning."
+    ) { (o: inout Options, v: String) throws(UsageError) in
+        let value = v.lowercased()
+        guard value == "error" || value == "warning" else {
+            throw UsageError("--fail-on takes error or warning, got '\(v)'")
+        }
+        o.failOn = value
     }
 
     static let http = OptionSpec(

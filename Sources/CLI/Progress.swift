@@ -32,8 +32,8 @@ struct Progress {
         return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
     }
 
-    /// Redraws at most four times a second. Bytes read are estimated from the
-    /// packets' share of the files, which libpcap does not expose directly.
+    /// Redraws at most four times a second. `bytesRead` is an estimate (see
+    /// `ByteCountingSource`), clamped to the files' total size.
     mutating func update(packets: Int, bytesRead: Int64? = nil) {
         guard enabled else { return }
         let t = Progress.now()
@@ -41,16 +41,33 @@ struct Progress {
         lastDraw = t
         let elapsed = max(t - started, 0.001)
         var line = "\r\(packets) packets"
-        if let read = bytesRead, totalBytes > 0 {
+        if let estimate = bytesRead, totalBytes > 0 {
+            let read = min(estimate, totalBytes)
             let rate = Double(read) / elapsed
             let left = rate > 0 ? Double(totalBytes - read) / rate : 0
-            line += ", \(read / 1_000_000) of \(totalBytes / 1_000_000) MB, \(Int(rate / 1_000_000)) MB/s, "
-            line += "\(Int(left)) s left"
+            line += ", " + Progress.size(read) + " of " + Progress.size(totalBytes)
+            line += " (\(read * 100 / totalBytes)%), " + Progress.size(Int64(rate)) + "/s, "
+            line += Progress.duration(left) + " left"
         } else {
             line += ", \(Int(Double(packets) / elapsed)) packets/s"
         }
         writeAll(2, line + "\u{1b}[K")
         drawn = true
+    }
+
+    /// `512 KB`, `3.4 MB`, `1.2 GB` (powers of 1000, one decimal).
+    static func size(_ n: Int64) -> String {
+        if n < 1_000_000 { return "\(n / 1000) KB" }
+        if n < 1_000_000_000 { return "\(Double(n / 100_000) / 10) MB" }
+        return "\(Double(n / 100_000_000) / 10) GB"
+    }
+
+    /// `42 s`, `3 min 5 s`, `1 h 2 min`.
+    static func duration(_ s: Double) -> String {
+        let t = Int(s.isFinite ? max(0, s) : 0)
+        if t < 60 { return "\(t) s" }
+        if t < 3600 { return "\(t / 60) min \(t % 60) s" }
+        return "\(t / 3600) h \(t % 3600 / 60) min"
     }
 
     mutating func clear() {

@@ -22,13 +22,41 @@ public enum SepbeatCommand {
             synopsis: "sepbeat analyze [options] CAPTURE...",
             summary: "Rebuild heartbeat check-ins, name their steps and check them against the reference model.",
             details: """
-                Exit status: 0 no error-severity finding, 1 an error-severity finding, 2 usage error,
-                3 unreadable input.
+                Formats: text, json (sepbeat-report/1), jsonl and csv (one row per check-in, or per client
+                with --per client), html (one self-contained page with charts).
+                Exit status: 0 no error-severity finding (with --fail-on warning: no warning either),
+                1 such a finding, 2 usage error, 3 unreadable input, 4 report not written.
                 """,
-            specs: [CommonOptions.read, CommonOptions.filter, CommonOptions.format, CommonOptions.output,
-                    CommonOptions.quiet, CommonOptions.model, CommonOptions.sylink, CommonOptions.interval,
-                    CommonOptions.server],
+            specs: reportSpecs,
             run: AnalyzeCommand.run
+        ),
+        Subcommand(
+            name: "audit",
+            synopsis: "sepbeat audit [options] CAPTURE...",
+            summary: "Audit each client's heartbeat interval against the expected one; worst clients first.",
+            details: """
+                Per client: check-ins, failed connects, missed, late, early and accelerated gaps, the interval's
+                median, MAD, IQR, p5 and p95 (seconds, regular gaps only), phase drift in seconds per hour, and
+                a periodicity score 0-100 judged against the expected interval (see README, "Reports").
+                Formats: text, json (sepbeat-audit/1), jsonl and csv (--per client or checkin), html.
+                Exit status: 0 no unhealthy client (with --fail-on warning: none degraded either),
+                1 otherwise, 2 usage error, 3 unreadable input, 4 report not written.
+                """,
+            specs: reportSpecs,
+            run: AuditCommand.run
+        ),
+        Subcommand(
+            name: "validate",
+            synopsis: "sepbeat validate [options] CAPTURE... [--sylink FILE] [--model FILE]",
+            summary: "Validate a deployment: managers and failover, transport, TLS, interval and sizes.",
+            details: """
+                Prints each check with pass or fail, the number of failing clients and up to 3 examples.
+                Formats: text, json (sepbeat-validate/1), jsonl and csv (--per client or checkin), html.
+                Exit status: 0 every error check passed (with --fail-on warning: every check), 1 a check
+                failed, 2 usage error, 3 unreadable input, 4 report not written.
+                """,
+            specs: reportSpecs,
+            run: ValidateCommand.run
         ),
         Subcommand(
             name: "flows",
@@ -56,6 +84,13 @@ public enum SepbeatCommand {
                     CommonOptions.output, CommonOptions.format],
             run: ModelCommand.run
         ),
+    ]
+
+    /// The options of analyze, audit and validate.
+    static let reportSpecs: [OptionSpec] = [
+        CommonOptions.read, CommonOptions.filter, CommonOptions.format, CommonOptions.output, CommonOptions.quiet,
+        CommonOptions.color, CommonOptions.per, CommonOptions.failOn, CommonOptions.model, CommonOptions.sylink,
+        CommonOptions.interval, CommonOptions.server,
     ]
 
     /// Runs the command line (without the program name) and returns the exit status.
@@ -91,6 +126,10 @@ public enum SepbeatCommand {
             let options = try parseOptions(Array(arguments.dropFirst()), specs: sub.specs, command: sub.name)
             if options.help {
                 output.write(help(for: sub))
+                return ExitStatus.ok
+            }
+            if options.showVersion {
+                output.write("sepbeat \(version)\n")
                 return ExitStatus.ok
             }
             return try sub.run(options, &output)
@@ -139,6 +178,7 @@ public enum SepbeatCommand {
             rows.append((left, spec.help))
         }
         rows.append(("-h, --help", "Show this help."))
+        rows.append(("-V, --version", "Print the version."))
         let width = rows.map(\.0.count).max() ?? 0
         for (l, r) in rows {
             s += "  " + l.padding(width + 2) + r + "\n"

@@ -34,7 +34,7 @@ public struct AnalyzeReport {
 
     /// A report for people: captures, managers, then per client its check-ins, intervals and steps,
     /// then findings by severity and the verdict.
-    public func text() -> String {
+    public func text(palette: Palette = .none) -> String {
         let r = heartbeat
         var out = ""
         for s in captures { out += CaptureSummaryReport.text(s) }
@@ -92,13 +92,16 @@ public struct AnalyzeReport {
         }
         out += "\nFindings: \(r.summary.errors) error, \(r.summary.warnings) warning, \(r.summary.infos) info\n"
         for f in r.findingsBySeverity {
-            var line = "  \(f.severity.rawValue.padding(8))\(f.code.rawValue)"
+            let word = palette.paint(f.severity.rawValue, Palette.colour(for: f.severity))
+            var line = "  \(word)" + String(repeating: " ", count: max(1, 8 - f.severity.rawValue.count))
+            line += f.code.rawValue
             if let c = f.client { line += " \(c)" }
             if let t = f.time { line += " \(t.rfc3339(fractionDigits: 3))" }
             line += ": " + TextTable.sanitize(f.message)
             out += line + "\n"
         }
-        out += "\nVerdict: \(r.summary.verdict) (\(r.summary.clients) clients, \(r.summary.sessions) check-ins)\n"
+        let verdict = palette.paint(r.summary.verdict, Palette.colour(verdict: r.summary.verdict))
+        out += "\nVerdict: \(verdict) (\(r.summary.clients) clients, \(r.summary.sessions) check-ins)\n"
         return out
     }
 

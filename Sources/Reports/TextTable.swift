@@ -34,28 +34,31 @@ public struct TextTable {
         return String(out)
     }
 
-    public func render(indent: String = "") -> String {
+    /// The table as lines. `style` may wrap a cell's padded text (row index, column index, text),
+    /// e.g. to colour it; it must not change the visible width.
+    public func render(indent: String = "", style: ((Int, Int, String) -> String)? = nil) -> String {
         var widths = headers.map(\.count)
         for r in rows {
             for (i, c) in r.enumerated() where i < widths.count {
                 widths[i] = max(widths[i], c.count)
             }
         }
-        func line(_ cells: [String]) -> String {
+        func line(_ cells: [String], row: Int?) -> String {
             var parts: [String] = []
             for (i, c) in cells.enumerated() where i < widths.count {
                 let pad = String(repeating: " ", count: widths[i] - c.count)
                 let isLast = i == widths.count - 1
+                let styled = row.flatMap { r in style?(r, i, c) } ?? c
                 switch alignments[i] {
-                case .left: parts.append(isLast ? c : c + pad)
-                case .right: parts.append(pad + c)
+                case .left: parts.append(isLast ? styled : styled + pad)
+                case .right: parts.append(pad + styled)
                 }
             }
             return indent + parts.joined(separator: "  ")
         }
-        var out = [line(headers)]
+        var out = [line(headers, row: nil)]
         out.append(indent + widths.map { String(repeating: "-", count: $0) }.joined(separator: "  "))
-        out += rows.map(line)
+        out += rows.enumerated().map { line($0.element, row: $0.offset) }
         return out.joined(separator: "\n") + "\n"
     }
 }

@@ -1,0 +1,79 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Analysis
+import Heartbeat
+import Reports
+
+/// The run shared by `analyze`, `audit` and `validate`: read the captures, rebuild the
+/// check-ins, audit the fleet, and write the report in the chosen format.
+enum ReportCommand {
+    static func run(_ kind: ReportKind, _ options: Options, _ output: inout Output) throws -> Int32 {
+        let model = try HeartbeatSetup.model(options)
+        let sylink = try HeartbeatSetup.sylink(options)
+        let builder = BuilderBox(SessionBuilder(model: model, sylink: sylink))
+        let files = try InputRun.run(
+            options: options, command: kind.rawValue, configuration: AnalysisConfiguration(), output: &output
+        ) { builder.value.ingest($0.record) }
+        let merged = CaptureSummary.merged(files)
+        if let first = merged.first, let last = merged.last {
+            builder.value.noteCaptureSpan(first: first, last: last)
+        }
+        for file in files {
+            for w in file.truncationOffsets { builder.value.noteCaptureTruncated(file: file.path, offset: w) }
+        }
+        let heartbeat = builder.value.finish()
+        let failOn: Severity = options.failOn == "warning" ? .warning : .error
+        var bundle = ReportBundle(kind: kind, heartbeat: heartbeat, captures: files, model: model)
+        if kind == .validate {
+            bundle.validation = DeploymentValidation(
+                report: heartbeat, audit: bundle.audit, expectHTTPS: expectsHTTPS(sylink), failOn: failOn)
+        }
+        let format = ReportFormat(rawValue: options.format.rawValue) ?? .text
+        let palette = Palette(enabled: format == .text && ColorChoice.enabled(
+            options.color, stdoutIsTerminal: options.outputPath == nil && output.stdoutIsTerminal,
+            environment: ColorChoice.processEnvironment))
+        let per: ReportRows.Granularity = options.per == "client" ? .client : .checkin
+        let text = try bundle.render(format, palette: palette, per: per)
+        _ = try ReportWriter.write(text, options: options, output: &output)
+        return status(bundle, failOn: failOn)
+    }
+
+    /// 1 when the command's verdict fails at `failOn`, else 0.
+    static func status(_ b: ReportBundle, failOn: Severity) -> Int32 {
+        switch b.kind {
+        case .analyze:
+            let s = b.heartbeat.summary
+            return s.errors > 0 || (failOn == .warning && s.warnings > 0) ? ExitStatus.findings : ExitStatus.ok
+        case .audit:
+            let s = b.audit.summary
+            return s.unhealthy > 0 || (failOn == .warning && s.degraded > 0) ? ExitStatus.findings : ExitStatus.ok
+        case .validate:
+            return b.validation?.exitStatus ?? ExitStatus.ok
+        }
+    }
+
+    /// HTTPS is expected unless SyLink.xml names only plain-HTTP ports for its managers.
+    static func expectsHTTPS(_ sylink: SyLinkFile?) -> Bool {
+        guard let servers = sylink?.servers, !servers.isEmpty else { return true }
+        return servers.contains { $0.httpsPort != nil } || !servers.contains { $0.httpPort != nil }
+    }
+}
+
+/// Whether text output gets colour: `--color`, the terminal, and `NO_COLOR` (any value, even
+/// empty, turns colour off, whatever `--color` says).
+enum ColorChoice {
+    static func enabled(_ mode: ColorMode, stdoutIsTerminal: Bool, environment: (String) -> String?) -> Bool {
+        if environment("NO_COLOR") != nil { return false }
+        switch mode {
+        case .always: return true
+        case .never: return false
+        case .auto: return stdoutIsTerminal && environment("TERM") != "dumb"
+        }
+    }
+
+    static func processEnvironment(_ name: String) -> String? {
+        guard let p = getenv(name) else { return nil }
+        return String(cString: p)
+    }
+}

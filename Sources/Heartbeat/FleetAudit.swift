@@ -1,0 +1,305 @@
+import Core
+
+/// The interval audit of a fleet: per client how regularly it checks in against the KNOWN
+/// expected interval, and a fleet summary with the worst clients first.
+///
+/// Built from a finished `HeartbeatReport` and the model it used. Gaps are measured start to
+/// start in integer nanoseconds between a client's consecutive check-ins (failed connects
+/// included: the client's timer fired; they are counted in `failed`, never as check-ins).
+/// Only gaps between two seen check-ins are judged, so a client that appears or vanishes
+/// mid-capture is never "missed" at the capture's edges; it is flagged `appearedLate` /
+/// `vanishedEarly` instead. For a gap `d`, interval `I`, tolerance `T`, accelerated max `A`
+/// (the same rules as `docs/findings.md`):
+///
+/// - `d <= A`: accelerated (normal after a change; left out of the statistics and the score);
+/// - `m = floor((d + T) / I) - 1 >= 1`: `m` missed; else `d > I + T` late; `d < I - T` early.
+///
+/// Cost: O(n log n) in check-ins. Memory: the gaps of every client (a few doubles each).
+public struct FleetAudit: Sendable {
+    /// How a client did, worst first in `Health.allCases` order.
+    public enum Health: String, Sendable, CaseIterable, Comparable {
+        /// Missed check-ins, failed connects, or a median interval outside `I ± T`.
+        case unhealthy
+        /// Late or early gaps, or a periodicity score below 70.
+        case degraded
+        /// Too few check-ins to judge (fewer than two).
+        case insufficient
+        case healthy
+
+        private var rank: Int { Health.allCases.firstIndex(of: self) ?? 0 }
+        public static func < (a: Health, b: Health) -> Bool { a.rank < b.rank }
+    }
+
+    /// Spread of a client's regular gaps (those above the accelerated range), in seconds.
+    public struct Spread: Hashable, Sendable {
+        public var count: Int
+        public var median: Double
+        /// Median absolute deviation from the median.
+        public var mad: Double
+        /// p75 - p25 (linear interpolation between ranks).
+        public var iqr: Double
+        public var p5: Double
+        public var p95: Double
+        public var min: Double
+        public var max: Double
+    }
+
+    public struct Client: Sendable {
+        public var client: IPAddress
+        /// The mode of most of its check-ins.
+        public var mode: SessionReport.Mode
+        /// The configured interval it is judged against (not corrected by its own median).
+        public var expectedIntervalSeconds: Double
+        /// Check-ins that set up a connection.
+        public var checkIns: Int
+        /// Check-ins whose connects all failed.
+        public var failed: Int
+        public var firstSeen: Timestamp
+        public var lastSeen: Timestamp
+        /// nil when there is no regular gap.
+        public var spread: Spread?
+        public var onTime: Int
+        public var late: Int
+        public var early: Int
+        /// Check-ins judged absent between two seen ones.
+        public var missed: Int
+        /// Gaps inside the accelerated range, and the runs they form.
+        public var accelerated: Int
+        public var acceleratedRuns: Int
+        /// Slope of the check-in phase against the expected grid, seconds per hour (least squares over
+        /// the gaps on the grid; off-grid gaps are phase jumps, not drift); positive: check-ins come
+        /// later and later. nil with fewer than two gaps on the grid.
+        public var driftSecondsPerHour: Double?
+        /// Median regular gap within `I ± T`; nil when there is none.
+        public var matchesExpected: Bool?
+        /// 0-100, see `score(deviations:...)`; nil when there is no regular gap.
+        public var score: Int?
+        public var health: Health
+        /// Short phrases that explain `health` (`2 missed`, `median 450 s, expected 300 s`).
+        public var reasons: [String]
+        /// First check-in more than `I + T` after the capture began / last more than `I + T` before it ended.
+        public var appearedLate: Bool
+        public var vanishedEarly: Bool
+        /// Every gap in seconds, in time order (accelerated ones included), for histograms.
+        public var gaps: [Double]
+    }
+
+    public struct Summary: Hashable, Sendable {
+        public var clients: Int
+        public var healthy: Int
+        public var degraded: Int
+        public var unhealthy: Int
+        public var insufficient: Int
+        /// healthy / clients (0 when there is no client).
+        public var healthyShare: Double
+        public var checkIns: Int
+        public var failed: Int
+        public var missed: Int
+        /// `pass`, or `fail` when a client is unhealthy.
+        public var verdict: String
+    }
+
+    /// Clients, worst first (health, then score, then address).
+    public var clients: [Client]
+    public var summary: Summary
+    public var toleranceSeconds: Double
+    public var acceleratedMaxSeconds: Double
+
+    /// 0 when no client is unhealthy, 1 otherwise.
+    public var exitStatus: Int32 { summary.unhealthy > 0 ? 1 : 0 }
+
+    /// - Parameters:
+    ///   - captureStart, captureEnd: the capture's first and last packet times, for the edge flags.
+    public init(report: HeartbeatReport, model: ReferenceModel, captureStart: Timestamp? = nil,
+                captureEnd: Timestamp? = nil) {
+        toleranceSeconds = model.interval.toleranceSeconds
+        acceleratedMaxSeconds = model.interval.acceleratedMaxSeconds
+        var byClient: [IPAddress: [SessionReport]] = [:]
+        for s in report.sessions { byClient[s.client, default: []].append(s) }
+        var out: [Client] = []
+        for (address, sessions) in byClient {
+            let sorted = sessions.sorted { $0.start < $1.start }
+            out.append(Self.audit(address, sorted, report.expectations, model, captureStart, captureEnd))
+        }
+        out.sort { a, b in
+            if a.health != b.health { return a.health < b.health }
+            if a.score != b.score { return (a.score ?? 101) < (b.score ?? 101) }
+            return a.client < b.client
+        }
+        clients = out
+        let count = { (h: Health) in out.filter { $0.health == h }.count }
+        let healthy = count(.healthy)
+        summary = Summary(
+            clients: out.count, healthy: healthy, degraded: count(.degraded), unhealthy: count(.unhealthy),
+            insufficient: count(.insufficient),
+            healthyShare: out.isEmpty ? 0 : Double(healthy) / Double(out.count),
+            checkIns: out.reduce(0) { $0 + $1.checkIns }, failed: out.reduce(0) { $0 + $1.failed },
+            missed: out.reduce(0) { $0 + $1.missed },
+            verdict: out.contains { $0.health == .unhealthy } ? "fail" : "pass")
+    }
+
+    // MARK: - One client
+
+    private static func audit(
+        _ address: IPAddress, _ sessions: [SessionReport], _ e: HeartbeatReport.Expectations,
+        _ model: ReferenceModel, _ captureStart: Timestamp?, _ captureEnd: Timestamp?
+    ) -> Client {
+        let tolerance = nanos(model.interval.toleranceSeconds)
+        let accelerated = nanos(model.interval.acceleratedMaxSeconds)
+        let pushCount = sessions.filter { $0.mode == .push }.count
+        let mode: SessionReport.Mode = pushCount * 2 > sessions.count ? .push : .pull
+        func interval(_ m: SessionReport.Mode) -> Int64 {
+            max(1, nanos(m == .push ? e.pushIntervalSeconds : e.pullIntervalSeconds))
+        }
+
+        var c = Client(
+            client: address, mode: mode, expectedIntervalSeconds: Double(interval(mode)) / 1e9,
+            checkIns: sessions.filter { !$0.failed }.count, failed: sessions.filter(\.failed).count,
+            firstSeen: sessions.first?.start ?? Timestamp(nanoseconds: 0),
+            lastSeen: sessions.last?.start ?? Timestamp(nanoseconds: 0), spread: nil, onTime: 0, late: 0, early: 0,
+            missed: 0, accelerated: 0, acceleratedRuns: 0, driftSecondsPerHour: nil, matchesExpected: nil,
+            score: nil, health: .healthy, reasons: [], appearedLate: false, vanishedEarly: false, gaps: [])
+
+        var regular: [Double] = []
+        var deviations: [Double] = []
+        var phase: [(gap: Double, deviation: Double)] = []
+        var slots = 0
+        var onGrid = 0
+        var inRun = false
+        for i in sessions.indices.dropFirst() {
+            let d = sessions[i].start.nanoseconds(since: sessions[i - 1].start)
+            let iv = interval(sessions[i].mode)
+            c.gaps.append(Double(d) / 1e9)
+            if d <= accelerated {
+                c.accelerated += 1
+                if !inRun { c.acceleratedRuns += 1 }
+                inRun = true
+                continue
+            }
+            inRun = false
+            regular.append(Double(d) / 1e9)
+            let (sum, overflow) = d.addingReportingOverflow(tolerance)
+            let m = overflow ? Int64(Int32.max) : min(sum / iv - 1, Int64(Int32.max))
+            if m >= 1 {
+                c.missed += Int(m)
+            } else if d > iv + tolerance {
+                c.late += 1
+            } else if d < iv - tolerance {
+                c.early += 1
+            } else {
+                c.onTime += 1
+            }
+            let k = max(1, min(Int64(Int32.max), Int64((Double(d) / Double(iv)).rounded())))
+            let deviation = Double(d - k * iv) / 1e9
+            deviations.append(deviation)
+            slots += Int(k)
+            if abs(deviation) <= Double(tolerance) / 1e9 {
+                onGrid += 1
+                phase.append((Double(d) / 1e9, deviation))
+            }
+        }
+
+        let expected = c.expectedIntervalSeconds
+        let tol = Double(tolerance) / 1e9
+        if !regular.isEmpty {
+            let s = regular.sorted()
+            let med = quantile(s, 0.5)
+            c.spread = Spread(
+                count: s.count, median: micro(med), mad: micro(quantile(s.map { abs($0 - med) }.sorted(), 0.5)),
+                iqr: micro(quantile(s, 0.75) - quantile(s, 0.25)), p5: micro(quantile(s, 0.05)),
+                p95: micro(quantile(s, 0.95)), min: micro(s[0]), max: micro(s[s.count - 1]))
+            c.matchesExpected = abs(med - expected) <= tol
+            c.score = score(deviations: deviations, onGrid: onGrid, slots: slots, interval: expected)
+        }
+        c.driftSecondsPerHour = drift(regular: phase.map(\.gap), deviations: phase.map(\.deviation))
+        if let start = captureStart { c.appearedLate = c.firstSeen.seconds(since: start) > expected + tol }
+        if let end = captureEnd { c.vanishedEarly = end.seconds(since: c.lastSeen) > expected + tol }
+        judge(&c, tolerance: tol)
+        return c
+    }
+
+    private static func judge(_ c: inout Client, tolerance: Double) {
+        var bad: [String] = []
+        if c.missed > 0 { bad.append("\(c.missed) missed") }
+        if c.failed > 0 { bad.append("\(c.failed) failed") }
+        if c.matchesExpected == false, let s = c.spread {
+            bad.append("median \(formatSeconds(s.median)) s, expected \(formatSeconds(c.expectedIntervalSeconds)) s "
+                + "± \(formatSeconds(tolerance)) s")
+        }
+        var soft: [String] = []
+        if c.late > 0 { soft.append("\(c.late) late") }
+        if c.early > 0 { soft.append("\(c.early) early") }
+        if let s = c.score, s < 70 { soft.append("periodicity \(s)/100") }
+        c.reasons = bad + soft
+        if c.acceleratedRuns > 0 { c.reasons.append("\(c.acceleratedRuns) accelerated run(s)") }
+        if c.appearedLate { c.reasons.append("appeared mid-capture") }
+        if c.vanishedEarly { c.reasons.append("silent before the capture ended") }
+        if !bad.isEmpty {
+            c.health = .unhealthy
+        } else if !soft.isEmpty {
+            c.health = .degraded
+        } else if c.checkIns + c.failed < 2 {
+            c.health = .insufficient
+            c.reasons.insert("fewer than 2 check-ins", at: 0)
+        } else {
+            c.health = .healthy
+        }
+    }
+
+    // MARK: - Score and drift
+
+    /// The periodicity score, 0-100, judged against the known interval `I` (seconds):
+    /// `100 × (0.5 × onGrid/n + 0.25 × max(0, 1 − MAD(dev)/(0.1 × I)) + 0.25 × n/slots)` over the `n`
+    /// regular gaps, where each gap `d` is matched to the nearest whole multiple `k = max(1, round(d/I))`
+    /// of `I`, `dev = d − k·I`, a gap is on the grid when `|dev| <= T`, and `slots` adds up the `k`s
+    /// (so missed check-ins lower the last term, not the first).
+    public static func score(deviations: [Double], onGrid: Int, slots: Int, interval: Double) -> Int? {
+        guard !deviations.isEmpty, slots > 0, interval > 0 else { return nil }
+        let n = Double(deviations.count)
+        let sorted = deviations.sorted()
+        let med = quantile(sorted, 0.5)
+        let mad = quantile(deviations.map { abs($0 - med) }.sorted(), 0.5)
+        let jitter = max(0, 1 - mad / (0.1 * interval))
+        let value = 0.5 * Double(onGrid) / n + 0.25 * jitter + 0.25 * n / Double(slots)
+        return Int((100 * value).rounded())
+    }
+
+    /// Least-squares slope of the cumulative deviation against cumulative time, in seconds per hour.
+    static func drift(regular: [Double], deviations: [Double]) -> Double? {
+        guard regular.count >= 2, regular.count == deviations.count else { return nil }
+        var xs: [Double] = [0]
+        var ys: [Double] = [0]
+        for (d, dev) in zip(regular, deviations) {
+            xs.append((xs.last ?? 0) + d)
+            ys.append((ys.last ?? 0) + dev)
+        }
+        let n = Double(xs.count)
+        let mx = xs.reduce(0, +) / n
+        let my = ys.reduce(0, +) / n
+        var sxy = 0.0
+        var sxx = 0.0
+        for (x, y) in zip(xs, ys) {
+            sxy += (x - mx) * (y - my)
+            sxx += (x - mx) * (x - mx)
+        }
+        guard sxx > 0 else { return nil }
+        return micro(sxy / sxx * 3600)
+    }
+
+    /// Linear interpolation between ranks of a sorted, non-empty array (`q` in 0...1).
+    static func quantile(_ sorted: [Double], _ q: Double) -> Double {
+        guard let first = sorted.first else { return 0 }
+        guard sorted.count > 1 else { return first }
+        let pos = q * Double(sorted.count - 1)
+        let lo = Int(pos.rounded(.down))
+        let hi = min(lo + 1, sorted.count - 1)
+        return sorted[lo] + (sorted[hi] - sorted[lo]) * (pos - Double(lo))
+    }
+
+    private static func nanos(_ s: Double) -> Int64 {
+        let v = (s * 1e9).rounded()
+        return v >= 9.2e18 ? Int64.max : v <= -9.2e18 ? Int64.min : Int64(v)
+    }
+
+    private static func micro(_ v: Double) -> Double { (v * 1e6).rounded() / 1e6 }
+}

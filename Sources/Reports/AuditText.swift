@@ -1,0 +1,104 @@
+import Heartbeat
+
+/// The text of `sepbeat audit`: capture summaries, expectations, the fleet summary, and one
+/// row per client, worst first.
+enum AuditText {
+    static func render(_ b: ReportBundle, palette: Palette) -> String {
+        var out = ""
+        for s in b.captures { out += CaptureSummaryReport.text(s) }
+        out += "\n" + expectationsLine(b) + "\n"
+        let s = b.audit.summary
+        let share = Int((s.healthyShare * 100).rounded())
+        out += "Fleet: \(s.clients) client\(s.clients == 1 ? "" : "s") seen, \(s.healthy) healthy (\(share)%), "
+        out += "\(s.degraded) degraded, \(s.unhealthy) unhealthy, \(s.insufficient) too few check-ins; "
+        out += "\(s.checkIns) check-ins, \(s.failed) failed, \(s.missed) missed\n"
+        if !b.audit.clients.isEmpty {
+            out += "\nClients, worst first (interval statistics in seconds over regular gaps)\n"
+            out += clientTable(b.audit, palette: palette)
+        }
+        let verdict = palette.paint(s.verdict, Palette.colour(verdict: s.verdict))
+        out += "\nVerdict: \(verdict) (\(s.unhealthy) unhealthy client\(s.unhealthy == 1 ? "" : "s"))\n"
+        return out
+    }
+
+    static func expectationsLine(_ b: ReportBundle) -> String {
+        let e = b.heartbeat.expectations
+        return "Expected interval \(num(e.pullIntervalSeconds)) s (from \(e.intervalSource)) ± "
+            + "\(num(e.toleranceSeconds)) s; push \(num(e.pushIntervalSeconds)) s; accelerated 0-"
+            + "\(num(b.audit.acceleratedMaxSeconds)) s"
+    }
+
+    static func clientTable(_ audit: FleetAudit, palette: Palette) -> String {
+        var t = TextTable([
+            ("client", .left), ("health", .left), ("score", .right), ("mode", .left), ("check-ins", .right),
+            ("failed", .right), ("missed", .right), ("late", .right), ("early", .right), ("accel", .right),
+            ("median", .right), ("MAD", .right), ("IQR", .right), ("p5", .right), ("p95", .right),
+            ("drift s/h", .right), ("expected", .right), ("why", .left),
+        ])
+        for c in audit.clients {
+            let s = c.spread
+            t.append([
+                c.client.description, c.health.rawValue, c.score.map(String.init) ?? "-", c.mode.rawValue,
+                String(c.checkIns), String(c.failed), String(c.missed), String(c.late), String(c.early),
+                c.accelerated == 0 ? "0" : "\(c.accelerated) (\(c.acceleratedRuns))",
+                opt(s?.median), opt(s?.mad), opt(s?.iqr), opt(s?.p5), opt(s?.p95),
+                c.driftSecondsPerHour.map { num($0, digits: 2) } ?? "-",
+                num(c.expectedIntervalSeconds) + (c.matchesExpected == false ? " !" : ""),
+                c.reasons.joined(separator: ", "),
+            ])
+        }
+        let health = audit.clients.map(\.health)
+        return t.render(indent: "  ") { row, column, text in
+            guard column == 1, row < health.count else { return text }
+            return palette.paint(text, Palette.colour(for: health[row]))
+        }
+    }
+
+    static func opt(_ v: Double?) -> String { v.map { num($0) } ?? "-" }
+
+    /// Up to `digits` decimals, no trailing zeros.
+    static func num(_ v: Double, digits: Int = 3) -> String {
+        var scale = 1.0
+        for _ in 0..<digits { scale *= 10 }
+        let r = (v * scale).rounded() / scale
+        if r == r.rounded(), abs(r) < 1e15 { return String(Int64(r)) }
+        return String(r)
+    }
+}
+
+/// The text of `sepbeat validate`: one line per check with pass/fail, counts and example clients.
+enum ValidationText {
+    static func render(_ b: ReportBundle, palette: Palette) -> String {
+        var out = ""
+        for s in b.captures { out += CaptureSummaryReport.text(s) }
+        out += "\n" + AuditText.expectationsLine(b) + "\n"
+        guard let v = b.validation else { return out }
+        out += "\nChecks (a failed \(v.failOn == .error ? "error" : "error or warning") fails the deployment)\n"
+        var t = TextTable([("result", .left), ("severity", .left), ("check", .left), ("clients", .right),
+                           ("examples", .left), ("what", .left)])
+        for c in v.checks {
+            t.append([c.passed ? "pass" : "FAIL", c.severity.rawValue, c.id, String(c.failingClients),
+                      c.examples.isEmpty ? "-" : c.examples.joined(separator: " "), c.title])
+        }
+        let checks = v.checks
+        out += t.render(indent: "  ") { row, column, text in
+            guard row < checks.count else { return text }
+            let c = checks[row]
+            switch column {
+            case 0: return palette.paint(text, c.passed ? .green : Palette.colour(for: c.severity))
+            case 1: return c.passed ? text : palette.paint(text, Palette.colour(for: c.severity))
+            default: return text
+            }
+        }
+        let failed = v.checks.filter { !$0.passed }
+        if !failed.isEmpty {
+            out += "\nDetails of failed checks\n"
+            for c in failed { out += "  \(c.id): \(TextTable.sanitize(c.detail))\n" }
+        }
+        let verdict = palette.paint(v.verdict, Palette.colour(verdict: v.verdict))
+        let errors = failed.filter { $0.severity == .error }.count
+        out += "\nVerdict: \(verdict) (\(v.checks.count) checks: \(v.checks.count - failed.count) passed, "
+        out += "\(errors) error, \(failed.count - errors) warning failed; \(v.clients) clients)\n"
+        return out
+    }
+}

@@ -1,0 +1,119 @@
+import Core
+import Heartbeat
+
+/// The deployment verdict of `sepbeat validate`: a fixed list of checks, each passed or failed,
+/// with the clients that failed it.
+///
+/// Every check reads the heartbeat report's findings and sessions and the fleet audit; none
+/// looks at packets. A failed check's severity decides whether it fails the verdict: with the
+/// default threshold only `error` checks do; `failOn: .warning` makes warnings fail it too.
+public struct DeploymentValidation: Sendable {
+    public struct Check: Sendable {
+        /// Stable id (`manager-priority`, `transport`, ...).
+        public var id: String
+        /// What was checked, one line.
+        public var title: String
+        public var severity: Severity
+        public var passed: Bool
+        /// Clients that failed the check.
+        public var failingClients: Int
+        /// Up to three of them, addresses as text.
+        public var examples: [String]
+        /// Counts or the first message, one line.
+        public var detail: String
+    }
+
+    public var checks: [Check]
+    public var failOn: Severity
+    /// Clients with at least one check-in.
+    public var clients: Int
+
+    /// `fail` when a failed check has at least `failOn` severity.
+    public var verdict: String {
+        checks.contains { !$0.passed && $0.severity >= failOn } ? "fail" : "pass"
+    }
+
+    public var exitStatus: Int32 { verdict == "fail" ? 1 : 0 }
+
+    /// - Parameters:
+    ///   - expectHTTPS: false when the configuration names only plain-HTTP ports (HTTP then passes).
+    public init(report: HeartbeatReport, audit: FleetAudit, expectHTTPS: Bool = true, failOn: Severity = .error) {
+        self.failOn = failOn
+        self.clients = report.clients.count
+        var checks: [Check] = []
+        func fromFindings(_ id: String, _ title: String, _ severity: Severity, _ codes: [FindingCode]) {
+            let hits = report.findings.filter { codes.contains($0.code) }
+            let clients = Self.clientsOf(hits.compactMap(\.client))
+            var detail = "no finding"
+            if let first = hits.first {
+                detail = "\(hits.count) finding(s); first: \(first.code.rawValue): \(first.message)"
+            }
+            checks.append(Check(id: id, title: title, severity: severity, passed: hits.isEmpty,
+                                failingClients: clients.count, examples: Array(clients.prefix(3)), detail: detail))
+        }
+
+        let seen = report.sessions.contains { !$0.failed }
+        checks.append(Check(
+            id: "check-ins-seen", title: "the capture holds check-ins to a manager", severity: .error,
+            passed: seen, failingClients: 0, examples: [],
+            detail: "\(report.summary.sessions) check-in(s) from \(report.summary.clients) client(s)"))
+        checks.append(Self.priorityCheck(report))
+        fromFindings("failover", "no check-in needed failover to another manager", .warning, [.failover])
+        fromFindings("connectivity", "every connect to a manager was answered in time", .error,
+                     [.connectFailed, .connectTimeout])
+        if expectHTTPS {
+            fromFindings("transport", "check-ins use HTTPS", .error, [.plaintextHTTP])
+        }
+        fromFindings("tls-version", "TLS 1.2 or later (the model's minimum)", .error, [.tlsBelowMinimum])
+        fromFindings("http-status", "managers answered without HTTP errors", .error, [.httpError])
+        checks.append(Self.intervalCheck(audit, health: .unhealthy, id: "interval", severity: .error,
+                                         title: "no missed check-ins, failed check-ins or interval mismatch"))
+        checks.append(Self.intervalCheck(audit, health: .degraded, id: "interval-jitter", severity: .warning,
+                                         title: "check-ins on time (no late or early gaps)"))
+        fromFindings("sizes", "check-in sizes within the model's ranges", .warning,
+                     [.idleSizeOutOfRange, .heartbeatOversize, .uploadOverCap])
+        fromFindings("known-managers", "check-ins only to configured managers", .warning, [.unknownServer])
+        fromFindings("capture-quality", "the capture is complete (no gaps or truncation)", .warning,
+                     [.captureGap, .captureTruncated])
+        self.checks = checks
+    }
+
+    /// Clients whose check-ins reached a manager of worse priority than the best one any client reached.
+    private static func priorityCheck(_ report: HeartbeatReport) -> Check {
+        let title = "every client reached its highest-priority reachable manager"
+        var priority: [String: Int] = [:]
+        for m in report.managers { if let p = m.priority { priority[m.address] = p } }
+        let ok = report.sessions.filter { !$0.failed }
+        let reachable = ok.compactMap { priority[$0.server.description] }
+        guard let best = reachable.min() else {
+            return Check(id: "manager-priority", title: title, severity: .error, passed: true, failingClients: 0,
+                         examples: [], detail: "no manager priorities known (give --sylink or a model with servers)")
+        }
+        var worse: [IPAddress: Int] = [:]
+        for s in ok {
+            if let p = priority[s.server.description], p > best { worse[s.client, default: 0] += 1 }
+        }
+        let clients = worse.keys.sorted().map(\.description)
+        let detail = clients.isEmpty
+            ? "all check-ins reached priority \(best)"
+            : "\(worse.values.reduce(0, +)) check-in(s) reached a manager below priority \(best), which was reachable"
+        return Check(id: "manager-priority", title: title, severity: .error, passed: clients.isEmpty,
+                     failingClients: clients.count, examples: Array(clients.prefix(3)), detail: detail)
+    }
+
+    private static func intervalCheck(_ audit: FleetAudit, health: FleetAudit.Health, id: String,
+                                      severity: Severity, title: String) -> Check {
+        let bad = audit.clients.filter { $0.health == health }
+        var detail = "\(audit.summary.clients) client(s) audited"
+        if let first = bad.first {
+            detail = "\(bad.count) client(s); worst: \(first.client): " + first.reasons.joined(separator: ", ")
+        }
+        let names = bad.map(\.client.description)
+        return Check(id: id, title: title, severity: severity, passed: bad.isEmpty, failingClients: bad.count,
+                     examples: Array(names.prefix(3)), detail: detail)
+    }
+
+    private static func clientsOf(_ addresses: [IPAddress]) -> [String] {
+        Set(addresses).sorted().map(\.description)
+    }
+}

@@ -1,0 +1,287 @@
+import Analysis
+import Core
+import Foundation
+import Heartbeat
+
+/// Inline SVG charts of the HTML report. Every label passes through `HTML.escape`; no chart
+/// refers to anything outside the page.
+enum HTMLCharts {
+    static let width = 960.0
+
+    /// How a check-in is coloured on the timeline and in tables.
+    enum Mark: String, CaseIterable {
+        case ok, accel, warn, error, failed
+
+        var label: String {
+            switch self {
+            case .ok: return "on time, no finding"
+            case .accel: return "accelerated (within the accelerated range of the previous one)"
+            case .warn: return "warning finding"
+            case .error: return "error finding"
+            case .failed: return "failed connect (no check-in)"
+            }
+        }
+    }
+
+    static func mark(_ s: SessionReport, previous: SessionReport?, acceleratedMax: Double) -> Mark {
+        if s.failed { return .failed }
+        switch ReportRows.worstSeverity(s) {
+        case .error?: return .error
+        case .warning?: return .warn
+        default: break
+        }
+        if let p = previous, s.start.seconds(since: p.start) <= acceleratedMax { return .accel }
+        return .ok
+    }
+
+    // MARK: - Timeline
+
+    /// One row per client (worst first, at most `maxRows`), one mark per check-in, red dashes over missed slots.
+    static func timeline(_ b: ReportBundle, maxRows: Int = 200) -> String {
+        let clients = Array(b.audit.clients.prefix(maxRows))
+        let times = b.heartbeat.sessions.map(\.start) + b.heartbeat.sessions.map(\.end)
+        let merged = CaptureSummary.mergedSpan(b.captures)
+        guard let lo = merged.first ?? times.min(), let hi = merged.last ?? times.max(), !clients.isEmpty else {
+            return "<p class=\"note\">No check-ins to draw.</p>"
+        }
+        let span = max(hi.seconds(since: lo), 1)
+        let left = 150.0
+        let right = 20.0
+        let rowHeight = 22.0
+        let top = 10.0
+        let plot = width - left - right
+        let height = top + Double(clients.count) * rowHeight + 40
+        func x(_ t: Timestamp) -> Double { left + t.seconds(since: lo) / span * plot }
+
+        var svg = svgOpen(height: height, label: "Check-ins per client over time")
+        var bySession: [IPAddress: [SessionReport]] = [:]
+        for s in b.heartbeat.sessions { bySession[s.client, default: []].append(s) }
+        for (row, c) in clients.enumerated() {
+            let y = top + Double(row) * rowHeight
+            let mid = y + rowHeight / 2
+            svg += "<text class=\"lbl\" x=\"\(f(left - 8))\" y=\"\(f(mid + 4))\" text-anchor=\"end\">"
+                + HTML.escape(c.client.description) + "</text>"
+            svg += "<line class=\"row h-\(c.health.rawValue)\" x1=\"\(f(left))\" x2=\"\(f(width - right))\" "
+                + "y1=\"\(f(mid))\" y2=\"\(f(mid))\"/>"
+            let mine = (bySession[c.client] ?? []).sorted { $0.start < $1.start }
+            for (i, s) in mine.enumerated() {
+                let previous = i > 0 ? mine[i - 1] : nil
+                if let p = previous, s.findings.contains(where: { $0.code == .missedHeartbeat }) {
+                    svg += "<line class=\"missed\" x1=\"\(f(x(p.start)))\" x2=\"\(f(x(s.start)))\" "
+                        + "y1=\"\(f(mid))\" y2=\"\(f(mid))\"/>"
+                }
+                let m = mark(s, previous: previous, acceleratedMax: b.audit.acceleratedMaxSeconds)
+                let w = max(4, x(s.end) - x(s.start))
+                let tip = "#\(s.id) \(s.start.rfc3339(fractionDigits: 3)) to \(s.server): "
+                    + (s.findings.isEmpty ? m.label : s.findings.map(\.code.rawValue).joined(separator: ", "))
+                svg += "<rect class=\"m-\(m.rawValue)\" x=\"\(f(x(s.start) - 2))\" y=\"\(f(mid - 7))\" "
+                    + "width=\"\(f(w))\" height=\"14\" rx=\"2\"><title>" + HTML.escape(tip) + "</title></rect>"
+            }
+        }
+        let axisY = top + Double(clients.count) * rowHeight + 8
+        svg += "<line class=\"axis\" x1=\"\(f(left))\" x2=\"\(f(width - right))\" y1=\"\(f(axisY))\" "
+            + "y2=\"\(f(axisY))\"/>"
+        for k in 0...5 {
+            let t = lo.adding(seconds: span * Double(k) / 5)
+            let anchor = k == 0 ? "start" : k == 5 ? "end" : "middle"
+            svg += "<text class=\"tick\" x=\"\(f(x(t)))\" y=\"\(f(axisY + 18))\" text-anchor=\"\(anchor)\">"
+                + HTML.escape(clock(t)) + "</text>"
+        }
+        svg += "</svg>"
+        var legend = "<p class=\"legend\">"
+        for m in Mark.allCases { legend += "<span class=\"key m-\(m.rawValue)\"></span>" + HTML.escape(m.label) + " " }
+        legend += "<span class=\"key missed\"></span>missed check-ins (UTC times)</p>"
+        var note = ""
+        if b.audit.clients.count > maxRows {
+            let text = "Showing the \(maxRows) worst of \(b.audit.clients.count) clients."
+            note = "<p class=\"note\">" + HTML.escape(text) + "</p>"
+        }
+        return svg + legend + note
+    }
+
+    // MARK: - Interval histogram
+
+    /// Gaps between check-ins of every client, against the expected interval, its tolerance and its multiples.
+    static func intervalHistogram(_ b: ReportBundle) -> String {
+        let gaps = b.audit.clients.flatMap(\.gaps)
+        let interval = b.heartbeat.expectations.pullIntervalSeconds
+        let tolerance = b.heartbeat.expectations.toleranceSeconds
+        guard !gaps.isEmpty, interval > 0 else {
+            return "<p class=\"note\">No intervals: fewer than two check-ins per client.</p>"
+        }
+        let top = min(max(gaps.max() ?? interval, interval * 1.5) * 1.05, interval * 4.2)
+        let bins = 84
+        var counts = [Int](repeating: 0, count: bins)
+        var over = 0
+        for g in gaps {
+            if g > top { over += 1; continue }
+            counts[min(bins - 1, max(0, Int(g / top * Double(bins))))] += 1
+        }
+        let chart = Histogram(title: "Intervals between check-ins", xLabel: "seconds between check-in starts",
+                              counts: counts, x: { $0 / top })
+        var svg = chart.open()
+        svg += chart.band(from: interval - tolerance, to: interval + tolerance, cls: "band-ok",
+                          label: "expected \(AuditText.num(interval)) s ± \(AuditText.num(tolerance)) s")
+        var k = 2.0
+        while k * interval <= top {
+            svg += chart.marker(at: k * interval, cls: "multiple", label: "\(Int(k))× (missed)")
+            k += 1
+        }
+        svg += chart.marker(at: interval, cls: "expected", label: "")
+        svg += chart.marker(at: b.audit.acceleratedMaxSeconds, cls: "accel-line", label: "accelerated")
+        svg += chart.bars { i in
+            let mid = (Double(i) + 0.5) / Double(bins) * top
+            if mid <= b.audit.acceleratedMaxSeconds { return "m-accel" }
+            return abs(mid - interval) <= tolerance ? "m-ok" : "m-warn"
+        }
+        svg += chart.axis(ticks: stride(from: 0, through: top, by: interval / 2).map { ($0, AuditText.num($0)) })
+        svg += "</svg>"
+        return svg + (over > 0 ? "<p class=\"note\">\(over) longer interval(s) beyond the chart.</p>" : "")
+    }
+
+    // MARK: - Sizes
+
+    /// Steps 3-6 bytes of every check-in on a log scale, against the idle range and the full-heartbeat maximum.
+    static func sizeHistogram(_ b: ReportBundle) -> String {
+        let sizes = b.heartbeat.sessions.filter { !$0.failed }.map { s in
+            (bytes: s.steps.filter { (3...6).contains($0.step) }.reduce(Int64(0)) { $0 + $1.bytesUp + $1.bytesDown },
+             idle: Set(s.steps.filter { (3...6).contains($0.step) }.map(\.step)) == [3])
+        }.filter { $0.bytes > 0 }
+        guard !sizes.isEmpty else { return "<p class=\"note\">No check-in carried application bytes.</p>" }
+        let m = b.model.sizes
+        let smallest = Double(sizes.map(\.bytes).min() ?? 1_000)
+        let loBytes = smallest < 1_500 ? 100.0 : 1_000.0
+        let hiBytes = max(Double(m.fullMaxBytes) * 1.5, Double(sizes.map(\.bytes).max() ?? 1) * 1.2)
+        let lo = log10(loBytes)
+        let hi = log10(hiBytes)
+        func pos(_ v: Double) -> Double { (log10(max(v, loBytes)) - lo) / (hi - lo) }
+        let bins = 60
+        var counts = [Int](repeating: 0, count: bins)
+        var idleBins = [Int](repeating: 0, count: bins)
+        for s in sizes {
+            let i = min(bins - 1, max(0, Int(pos(Double(s.bytes)) * Double(bins))))
+            counts[i] += 1
+            if s.idle { idleBins[i] += 1 }
+        }
+        let chart = Histogram(title: "Check-in sizes", xLabel: "bytes of steps 3-6, up + down (log scale)",
+                              counts: counts, x: pos)
+        var svg = chart.open()
+        svg += chart.band(from: Double(m.idleMinBytes), to: Double(m.idleMaxBytes), cls: "band-ok",
+                          label: "idle \(m.idleMinBytes)-\(m.idleMaxBytes)")
+        svg += chart.marker(at: Double(m.fullMaxBytes), cls: "limit", label: "full max \(m.fullMaxBytes)")
+        svg += chart.bars { i in idleBins[i] * 2 >= counts[i] ? "m-idle" : "m-full" }
+        var ticks: [(Double, String)] = []
+        var t = loBytes
+        while t <= hiBytes {
+            ticks.append((t, t >= 1e6 ? "\(Int(t / 1e6)) MB" : t >= 1e3 ? "\(Int(t / 1e3)) KB" : "\(Int(t)) B"))
+            t *= 10
+        }
+        svg += chart.axis(ticks: ticks)
+        svg += "</svg><p class=\"legend\"><span class=\"key m-idle\"></span>idle check-ins (index check only) "
+            + "<span class=\"key m-full\"></span>check-ins with downloads or uploads</p>"
+        return svg
+    }
+
+    // MARK: - Helpers
+
+    static func svgOpen(height: Double, label: String) -> String {
+        "<svg role=\"img\" aria-label=\"" + HTML.escape(label)
+            + "\" viewBox=\"0 0 \(f(width)) \(f(height))\" width=\"\(f(width))\" height=\"\(f(height))\">"
+    }
+
+    static func f(_ v: Double) -> String {
+        guard v.isFinite else { return "0" }
+        let r = (v * 10).rounded() / 10
+        return r == r.rounded() ? String(Int(r)) : String(r)
+    }
+
+    /// `08:05:26` (UTC), with the date when the span crosses days.
+    static func clock(_ t: Timestamp) -> String {
+        let text = t.rfc3339(fractionDigits: 0)
+        let parts = text.split(separator: "T")
+        guard parts.count == 2 else { return text }
+        return String(parts[1].prefix(8))
+    }
+}
+
+/// A bar chart over a 0-1 x axis, drawn as inline SVG.
+struct Histogram {
+    var title: String
+    var xLabel: String
+    var counts: [Int]
+    /// Maps a data value to 0-1 across the plot.
+    var x: (Double) -> Double
+    let left = 50.0
+    let right = 20.0
+    let top = 30.0
+    let plotHeight = 170.0
+
+    var plotWidth: Double { HTMLCharts.width - left - right }
+    var height: Double { top + plotHeight + 45 }
+
+    func px(_ v: Double) -> Double { left + min(1, max(0, x(v))) * plotWidth }
+
+    func open() -> String {
+        let peak = counts.max() ?? 0
+        var s = HTMLCharts.svgOpen(height: height, label: title)
+        s += "<text class=\"lbl\" x=\"\(HTMLCharts.f(left))\" y=\"16\">"
+            + HTML.escape("\(title) (highest bar: \(peak))") + "</text>"
+        return s
+    }
+
+    func band(from a: Double, to b: Double, cls: String, label: String) -> String {
+        let x0 = px(a)
+        let x1 = px(b)
+        return "<rect class=\"\(cls)\" x=\"\(HTMLCharts.f(x0))\" y=\"\(HTMLCharts.f(top))\" "
+            + "width=\"\(HTMLCharts.f(max(1, x1 - x0)))\" height=\"\(HTMLCharts.f(plotHeight))\"/>"
+            + "<text class=\"tag\" x=\"\(HTMLCharts.f(x1 + 4))\" y=\"\(HTMLCharts.f(top + 12))\">"
+            + HTML.escape(label) + "</text>"
+    }
+
+    func marker(at v: Double, cls: String, label: String) -> String {
+        let xv = px(v)
+        var s = "<line class=\"\(cls)\" x1=\"\(HTMLCharts.f(xv))\" x2=\"\(HTMLCharts.f(xv))\" "
+            + "y1=\"\(HTMLCharts.f(top))\" y2=\"\(HTMLCharts.f(top + plotHeight))\"/>"
+        if !label.isEmpty {
+            let nearRight = xv > left + plotWidth * 0.8
+            s += "<text class=\"tag\" x=\"\(HTMLCharts.f(nearRight ? xv - 4 : xv + 4))\" "
+                + "y=\"\(HTMLCharts.f(top + 26))\" text-anchor=\"\(nearRight ? "end" : "start")\">"
+                + HTML.escape(label) + "</text>"
+        }
+        return s
+    }
+
+    func bars(_ cls: (Int) -> String) -> String {
+        let peak = Double(max(1, counts.max() ?? 1))
+        let w = plotWidth / Double(counts.count)
+        var s = ""
+        for (i, n) in counts.enumerated() where n > 0 {
+            let h = max(2, Double(n) / peak * (plotHeight - 10))
+            s += "<rect class=\"\(cls(i))\" x=\"\(HTMLCharts.f(left + Double(i) * w + 0.5))\" "
+                + "y=\"\(HTMLCharts.f(top + plotHeight - h))\" width=\"\(HTMLCharts.f(max(1, w - 1)))\" "
+                + "height=\"\(HTMLCharts.f(h))\"><title>\(n)</title></rect>"
+        }
+        return s
+    }
+
+    func axis(ticks: [(Double, String)]) -> String {
+        let y = top + plotHeight
+        var s = "<line class=\"axis\" x1=\"\(HTMLCharts.f(left))\" x2=\"\(HTMLCharts.f(left + plotWidth))\" "
+            + "y1=\"\(HTMLCharts.f(y))\" y2=\"\(HTMLCharts.f(y))\"/>"
+        for (v, label) in ticks {
+            s += "<text class=\"tick\" x=\"\(HTMLCharts.f(px(v)))\" y=\"\(HTMLCharts.f(y + 16))\" "
+                + "text-anchor=\"middle\">" + HTML.escape(label) + "</text>"
+        }
+        s += "<text class=\"tick\" x=\"\(HTMLCharts.f(left + plotWidth / 2))\" y=\"\(HTMLCharts.f(y + 36))\" "
+            + "text-anchor=\"middle\">" + HTML.escape(xLabel) + "</text>"
+        return s
+    }
+}
+
+extension CaptureSummary {
+    /// First and last packet times over all files (nil when no packet).
+    static func mergedSpan(_ files: [CaptureSummary]) -> (first: Timestamp?, last: Timestamp?) {
+        let m = CaptureSummary.merged(files)
+        return (m.first, m.last)
+    }
+}

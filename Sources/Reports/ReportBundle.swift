@@ -1,0 +1,136 @@
+import Analysis
+import Core
+import Heartbeat
+
+/// Formats every report command can write.
+public enum ReportFormat: String, Sendable, CaseIterable {
+    case text
+    case json
+    case jsonl
+    case csv
+    case html
+}
+
+/// Which command's report a bundle renders.
+public enum ReportKind: String, Sendable {
+    case analyze
+    case audit
+    case validate
+}
+
+/// Everything `analyze`, `audit` and `validate` know after a run, and the one place that
+/// picks the renderer for a format.
+///
+/// Text and JSON differ per command; JSON Lines and CSV are the same flat rows for every
+/// command (check-ins, or clients with `per: .client`); HTML is one self-contained page whose
+/// sections depend on the command.
+public struct ReportBundle: Sendable {
+    public var kind: ReportKind
+    public var heartbeat: HeartbeatReport
+    public var captures: [CaptureSummary]
+    public var model: ReferenceModel
+    public var audit: FleetAudit
+    public var validation: DeploymentValidation?
+
+    public init(kind: ReportKind, heartbeat: HeartbeatReport, captures: [CaptureSummary], model: ReferenceModel,
+                validation: DeploymentValidation? = nil, audit: FleetAudit? = nil) {
+        self.kind = kind
+        self.heartbeat = heartbeat
+        self.captures = captures
+        self.model = model
+        let merged = CaptureSummary.merged(captures)
+        self.audit = audit ?? FleetAudit(report: heartbeat, model: model, captureStart: merged.first,
+                                         captureEnd: merged.last)
+        self.validation = validation
+    }
+
+    /// The report in `format`; `palette` colours text only; `per` picks the rows of JSON Lines and CSV.
+    public func render(_ format: ReportFormat, palette: Palette = .none,
+                       per: ReportRows.Granularity = .checkin) throws -> String {
+        switch format {
+        case .text:
+            switch kind {
+            case .analyze: return AnalyzeReport(heartbeat: heartbeat, captures: captures).text(palette: palette)
+            case .audit: return AuditText.render(self, palette: palette)
+            case .validate: return ValidationText.render(self, palette: palette)
+            }
+        case .json:
+            switch kind {
+            case .analyze: return try AnalyzeReport(heartbeat: heartbeat, captures: captures).json()
+            case .audit: return auditJSON().serialized(pretty: true) + "\n"
+            case .validate: return validationJSON().serialized(pretty: true) + "\n"
+            }
+        case .jsonl:
+            return ReportRows.jsonLines(rows(per))
+        case .csv:
+            let fields = per == .checkin ? ReportRows.checkInFields : ReportRows.clientFields
+            return ReportRows.csv(rows(per), fields: fields)
+        case .html:
+            return HTMLReport(self).render()
+        }
+    }
+
+    public func rows(_ per: ReportRows.Granularity) -> [JSONValue] {
+        switch per {
+        case .checkin: return heartbeat.sessions.map(ReportRows.checkIn)
+        case .client: return audit.clients.map(ReportRows.client)
+        }
+    }
+
+    // MARK: - JSON
+
+    func fleetJSON() -> JSONValue {
+        let s = audit.summary
+        let e = heartbeat.expectations
+        return .object([
+            ("clients", .int(s.clients)),
+            ("healthy", .int(s.healthy)),
+            ("degraded", .int(s.degraded)),
+            ("unhealthy", .int(s.unhealthy)),
+            ("insufficient", .int(s.insufficient)),
+            ("healthyShare", .number(ReportRows.micro(s.healthyShare))),
+            ("checkIns", .int(s.checkIns)),
+            ("failed", .int(s.failed)),
+            ("missed", .int(s.missed)),
+            ("expectedPullSeconds", .number(e.pullIntervalSeconds)),
+            ("expectedPushSeconds", .number(e.pushIntervalSeconds)),
+            ("toleranceSeconds", .number(e.toleranceSeconds)),
+            ("acceleratedMaxSeconds", .number(audit.acceleratedMaxSeconds)),
+            ("intervalSource", .string(e.intervalSource)),
+            ("verdict", .string(s.verdict)),
+        ])
+    }
+
+    /// `sepbeat-audit/1`: fleet summary, clients worst first, captures.
+    func auditJSON() -> JSONValue {
+        .object([
+            ("schema", .string("sepbeat-audit/1")),
+            ("fleet", fleetJSON()),
+            ("clients", .array(audit.clients.map(ReportRows.client))),
+            ("captures", .array(captures.map(CaptureSummaryReport.json))),
+        ])
+    }
+
+    /// `sepbeat-validate/1`: checks, verdict, fleet summary, captures.
+    func validationJSON() -> JSONValue {
+        let v = validation
+        return .object([
+            ("schema", .string("sepbeat-validate/1")),
+            ("verdict", .string(v?.verdict ?? "pass")),
+            ("failOn", .string(v?.failOn.rawValue ?? "error")),
+            ("checks", .array((v?.checks ?? []).map { c in
+                .object([
+                    ("id", .string(c.id)),
+                    ("title", .string(c.title)),
+                    ("severity", .string(c.severity.rawValue)),
+                    ("result", .string(c.passed ? "pass" : "fail")),
+                    ("failingClients", .int(c.failingClients)),
+                    ("examples", .array(c.examples.map(JSONValue.string))),
+                    ("detail", .string(c.detail)),
+                ])
+            })),
+            ("fleet", fleetJSON()),
+            ("captures", .array(captures.map(CaptureSummaryReport.json))),
+        ])
+    }
+}

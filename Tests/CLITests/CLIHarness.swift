@@ -1,0 +1,80 @@
+import Foundation
+import Testing
+import TestSupport
+
+@testable import CLI
+
+/// Runs `sepbeat` in-process with stdout and stderr captured (neither is a terminal).
+struct CLIRun {
+    var status: Int32
+    var stdout: String
+    var stderr: String
+
+    init(_ arguments: [String]) {
+        var output = Output()
+        output.capture = true
+        status = SepbeatCommand.run(arguments: arguments, output: &output)
+        stdout = output.standardOutput
+        stderr = output.standardError
+    }
+}
+
+func sepbeat(_ arguments: String...) -> CLIRun { CLIRun(arguments) }
+
+/// Captures the report tests read: `Captures/heartbeat/NAME.pcap` of this repository.
+func heartbeatCapture(_ name: String) -> String { Fixtures.captures + "/heartbeat/" + name + ".pcap" }
+
+/// Compares `actual` with `Captures/expected/cli/NAME`, after making repository paths relative.
+/// With `SEPBEAT_UPDATE_GOLDEN=1` the file is rewritten instead and the comparison passes.
+enum Golden {
+    static var folder: String { Fixtures.captures + "/expected/cli" }
+
+    static var updating: Bool { ProcessInfo.processInfo.environment["SEPBEAT_UPDATE_GOLDEN"] == "1" }
+
+    static func normalize(_ text: String) -> String {
+        text.replacingOccurrences(of: Fixtures.packageRoot + "/", with: "")
+    }
+
+    static func check(_ actual: String, _ name: String, sourceLocation: SourceLocation = #_sourceLocation) {
+        let path = folder + "/" + name
+        let text = normalize(actual)
+        if updating {
+            try? FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+            FileManager.default.createFile(atPath: path, contents: Data(text.utf8))
+            return
+        }
+        guard let data = FileManager.default.contents(atPath: path) else {
+            Issue.record("golden file \(name) is missing (run with SEPBEAT_UPDATE_GOLDEN=1)",
+                         sourceLocation: sourceLocation)
+            return
+        }
+        let expected = String(decoding: data, as: UTF8.self)
+        if expected != text {
+            let a = expected.split(separator: "\n", omittingEmptySubsequences: false)
+            let b = text.split(separator: "\n", omittingEmptySubsequences: false)
+            let line = zip(a, b).enumerated().first { $0.element.0 != $0.element.1 }?.offset ?? min(a.count, b.count)
+            let want = line < a.count ? String(a[line]) : "<end>"
+            let got = line < b.count ? String(b[line]) : "<end>"
+            Issue.record("\(name) differs at line \(line + 1):\n  expected: \(want)\n  actual:   \(got)",
+                         sourceLocation: sourceLocation)
+        }
+    }
+}
+
+/// A temporary folder removed when the value goes away.
+final class TemporaryFolder {
+    let path: String
+
+    init() throws {
+        path = NSTemporaryDirectory() + "sepbeat-cli-" + UUID().uuidString
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+    }
+
+    func write(_ name: String, _ text: String) -> String {
+        let p = path + "/" + name
+        FileManager.default.createFile(atPath: p, contents: Data(text.utf8))
+        return p
+    }
+
+    deinit { try? FileManager.default.removeItem(atPath: path) }
+}
