@@ -21,6 +21,8 @@ public struct Options: Sendable {
     public var intervalSeconds: Double?
     public var servers: [String] = []
     public var outputPath: String?
+    /// Settings of `sepbeat simulate`.
+    var simulate = SimulateSettings()
 
     public init() {}
 }

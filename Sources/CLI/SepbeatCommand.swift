@@ -56,6 +56,7 @@ public enum SepbeatCommand {
                     CommonOptions.output, CommonOptions.format],
             run: ModelCommand.run
         ),
+        SimulateCommand.subcommand,
     ]
 
     /// Runs the command line (without the program name) and returns the exit status.
