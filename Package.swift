@@ -40,7 +40,7 @@ let package = Package(
         .target(name: "CLI", dependencies: ["Core", "Capture", "Analysis", "Heartbeat", "Reports", "Simulation"]),
         .executableTarget(name: "sepbeat", dependencies: ["CLI"]),
         .executableTarget(
-            name: "sepbeat-bench", dependencies: ["Core", "Capture", "Analysis", "Heartbeat", "Reports"]
+            name: "sepbeat-bench", dependencies: ["Core", "Capture", "Records", "Analysis", "Heartbeat"]
         ),
 
         .target(name: "TestSupport", dependencies: ["Core"], path: "Tests/TestSupport"),

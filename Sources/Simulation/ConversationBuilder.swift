@@ -97,6 +97,7 @@ struct ConversationBuilder {
         connection.serverNext &+= 1
         time += WireTiming.segmentGap
         emit(fromClient: true, flags: TCPFlagBits.ack)
+        time += WireTiming.segmentGap
     }
 
     /// SYN answered by RST-ACK (the port is closed).
@@ -105,6 +106,7 @@ struct ConversationBuilder {
         connection.clientNext &+= 1
         time += WireTiming.roundTrip
         emit(fromClient: false, flags: TCPFlagBits.rst | TCPFlagBits.ack, sequence: 0)
+        time += WireTiming.segmentGap
     }
 
     /// Sends the `length` bytes most recently appended to the sender's stream buffer.
@@ -143,6 +145,7 @@ struct ConversationBuilder {
         connection.serverNext &+= 1
         time += WireTiming.segmentGap
         emit(fromClient: true, flags: TCPFlagBits.ack)
+        time += WireTiming.segmentGap
     }
 
     /// A TCP keep-alive (one below the next sequence, no data) and its ACK.
@@ -150,5 +153,6 @@ struct ConversationBuilder {
         emit(fromClient: true, flags: TCPFlagBits.ack, sequence: connection.clientNext &- 1)
         time += WireTiming.roundTrip
         emit(fromClient: false, flags: TCPFlagBits.ack)
+        time += WireTiming.segmentGap
     }
 }
