@@ -111,7 +111,8 @@ public struct GroundTruth: Codable, Sendable {
             for (j, ci) in client.checkIns.enumerated() {
                 text(j > 0 ? ",\n        " : "\n        ")
                 text("{\"time\": \"\(time(ci.time))\", \"ns\": \(ci.time), \"transport\": "
-                    + "\"\(client.transport.rawValue)\", \"mode\": \"\(mode)\", \"kind\": \"\(ci.full ? "full" : "idle")\", "
+                    + "\"\(client.transport.rawValue)\", \"mode\": \"\(mode)\", "
+                    + "\"kind\": \"\(ci.full ? "full" : "idle")\", "
                     + "\"manager\": \"\(address(plan.managers[ci.manager]))\"}")
             }
             text("\n      ],\n      \"expectedFindings\": [")
