@@ -13,6 +13,7 @@ import PackageDescription
 //   Heartbeat   reference model, SyLink.xml, check-ins, steps, findings
 //   Analysis    the pipeline that wires the layers above into one incremental run
 //   Reports     text and JSON renderers
+//   Simulation  synthetic fleet captures with ground truth (sepbeat simulate, benchmarks)
 //   CLI         option parsing, exit statuses, subcommands
 let package = Package(
     name: "sepbeat",
@@ -35,8 +36,12 @@ let package = Package(
         .target(name: "Heartbeat", dependencies: ["Core", "Records"], resources: [.copy("Resources/reference-model.json")]),
         .target(name: "Analysis", dependencies: ["Core", "Capture", "Decoding", "Streams", "Protocols", "Records", "Heartbeat"]),
         .target(name: "Reports", dependencies: ["Core", "Records", "Heartbeat", "Analysis"]),
-        .target(name: "CLI", dependencies: ["Core", "Capture", "Analysis", "Heartbeat", "Reports"]),
+        .target(name: "Simulation", dependencies: ["Core", "Capture", "Heartbeat"]),
+        .target(name: "CLI", dependencies: ["Core", "Capture", "Analysis", "Heartbeat", "Reports", "Simulation"]),
         .executableTarget(name: "sepbeat", dependencies: ["CLI"]),
+        .executableTarget(
+            name: "sepbeat-bench", dependencies: ["Core", "Capture", "Records", "Analysis", "Heartbeat"]
+        ),
 
         .target(name: "TestSupport", dependencies: ["Core"], path: "Tests/TestSupport"),
         .testTarget(name: "CoreTests", dependencies: ["Core", "TestSupport"]),
@@ -46,5 +51,8 @@ let package = Package(
         .testTarget(name: "ProtocolsTests", dependencies: ["Protocols", "Records", "TestSupport"]),
         .testTarget(name: "HeartbeatTests", dependencies: ["Heartbeat", "Records", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["CLI", "Analysis", "Reports", "TestSupport"]),
+        .testTarget(
+            name: "SimulationTests", dependencies: ["Simulation", "Capture", "Analysis", "Heartbeat", "TestSupport"]
+        ),
     ]
 )

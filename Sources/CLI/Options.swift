@@ -42,6 +42,8 @@ public struct Options: Sendable {
     /// Lowest severity that fails `analyze`, `audit` and `validate` (`error` or `warning`).
     public var failOn = "error"
     public var showVersion = false
+    /// Settings of `sepbeat simulate`.
+    var simulate = SimulateSettings()
 
     public init() {}
 }

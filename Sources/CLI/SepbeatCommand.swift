@@ -84,6 +84,7 @@ public enum SepbeatCommand {
                     CommonOptions.output, CommonOptions.format],
             run: ModelCommand.run
         ),
+        SimulateCommand.subcommand,
     ]
 
     /// The options of analyze, audit and validate.

@@ -1,0 +1,115 @@
+#!/usr/bin/env bash
+# Benchmarks sepbeat on one synthetic capture (see README, "Benchmarks").
+#
+# Environment:
+#   BENCH_SIZE_MB   approximate capture size in MB (default 1000)
+#   BENCH_FILES     number of files for the split/parallel check (default 4)
+#   BENCH_DIR       work folder (default: a new temporary folder, removed at the end)
+#   BENCH_TSHARK    0 to skip tshark even when installed
+#   BENCH_KEEP      1 to keep the work folder
+set -euo pipefail
+
+size_mb=${BENCH_SIZE_MB:-1000}
+files=${BENCH_FILES:-4}
+root=$(cd "$(dirname "$0")/.." && pwd)
+
+if [[ ! -x /usr/bin/time ]]; then
+    echo "benchmark: /usr/bin/time is needed for peak memory (apt-get install -y time)" >&2
+    exit 2
+fi
+
+echo "== building (release)"
+(cd "$root" && swift build -c release --product sepbeat >/dev/null && swift build -c release --product sepbeat-bench >/dev/null)
+bin="$root/.build/release"
+
+work=${BENCH_DIR:-$(mktemp -d -t sepbeat-bench.XXXXXX)}
+mkdir -p "$work"
+if [[ -z "${BENCH_DIR:-}" && "${BENCH_KEEP:-0}" != 1 ]]; then trap 'rm -rf "$work"' EXIT; fi
+
+# About 0.21 MB per client-hour at the default mix: a 4-hour capture, clients scaled to the size.
+clients=$(( size_mb * 118 / 100 ))
+(( clients < 10 )) && clients=10
+sim=(--clients "$clients" --duration 4h --seed 42 --full-share 0.1
+     --fault missed=2 --fault late=2 --fault accelerated=1 --fault failover=1 --fault http-503=1 --fault old-tls=1)
+
+# Runs a command under /usr/bin/time -v; sets $secs (wall clock) and $rss_kb (peak resident set).
+measure() {
+    local log="$work/time.log"
+    /usr/bin/time -v -o "$log" "$@"
+    secs=$(awk -F': ' '/Elapsed \(wall clock\)/ { n = split($2, p, ":"); s = 0;
+        for (i = 1; i <= n; i++) s = s * 60 + p[i]; printf "%.3f", s }' "$log")
+    rss_kb=$(awk -F': ' '/Maximum resident set size/ { print $2 }' "$log")
+}
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }
+mb() { awk -v k="$1" 'BEGIN { printf "%.1f", k / 1024 }'; }
+
+echo "== simulate: $clients clients, 4 h (about $size_mb MB) into $work"
+measure "$bin/sepbeat" simulate -q -o "$work/fleet.pcap" "${sim[@]}"
+sim_secs=$secs; sim_rss=$rss_kb
+bytes=$(stat -c %s "$work/fleet.pcap")
+"$bin/sepbeat" simulate -q -o "$work/part.pcap" --split "$files" "${sim[@]}"
+parts=()
+for i in $(seq 1 "$files"); do parts+=("$work/part-$i.pcap"); done
+
+echo "== floor: sepbeat-bench read"
+measure "$bin/sepbeat-bench" read "$work/fleet.pcap" > "$work/read.txt"
+read_secs=$secs; read_rss=$rss_kb
+
+echo "== sepbeat analyze"
+set +e
+measure "$bin/sepbeat" analyze -q -F json -o "$work/merged.json" "$work/fleet.pcap"
+set -e
+analyze_secs=$secs; analyze_rss=$rss_kb
+
+echo "== traffic layers: sepbeat-bench traffic"
+"$bin/sepbeat-bench" traffic "$work/fleet.pcap" > "$work/traffic.txt"
+
+tshark_secs=""
+if command -v tshark >/dev/null && [[ "${BENCH_TSHARK:-1}" != 0 ]]; then
+    echo "== tshark (same HTTP and TLS fields)"
+    measure tshark -r "$work/fleet.pcap" -d tcp.port==8014,http -T fields -e http.request.method \
+        -e http.request.uri -e http.response.code -e tls.handshake.type -e tls.handshake.extensions_server_name \
+        > "$work/tshark.txt" 2>/dev/null
+    tshark_secs=$secs; tshark_rss=$rss_kb
+fi
+
+echo "== $files files: analyze of the split files against the merged file"
+set +e
+"$bin/sepbeat" analyze -q -F json -o "$work/split.json" "${parts[@]}"
+set -e
+if command -v jq >/dev/null; then
+    jq -S 'del(.captures)' "$work/merged.json" > "$work/merged.cmp"
+    jq -S 'del(.captures)' "$work/split.json" > "$work/split.cmp"
+else
+    python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); d.pop("captures",None); print(json.dumps(d,sort_keys=True,indent=1))' "$work/merged.json" > "$work/merged.cmp"
+    python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); d.pop("captures",None); print(json.dumps(d,sort_keys=True,indent=1))' "$work/split.json" > "$work/split.cmp"
+fi
+if cmp -s "$work/merged.cmp" "$work/split.cmp"; then same=yes; else same=no; fi
+measure "$bin/sepbeat-bench" parallel "${parts[@]}" > "$work/parallel.txt"
+parallel_rss=$rss_kb
+
+get() { awk -F= -v k="$2" '$1 == k { print $2 }' "$1"; }
+echo
+echo "Benchmark results"
+printf '  capture            %s bytes (%s MB), %s packets\n' "$bytes" "$(awk -v b="$bytes" 'BEGIN{printf "%.0f", b/1e6}')" "$(get "$work/read.txt" packets)"
+printf '  simulate           %8.3f s  %7s MB/s   peak RSS %7s MB\n' "$sim_secs" "$(awk -v b="$bytes" -v s="$sim_secs" 'BEGIN{printf "%.0f", b/1e6/s}')" "$(mb "$sim_rss")"
+printf '  read (floor)       %8.3f s  %7s MB/s   peak RSS %7s MB\n' "$read_secs" "$(awk -v b="$bytes" -v s="$read_secs" 'BEGIN{printf "%.0f", b/1e6/s}')" "$(mb "$read_rss")"
+printf '  analyze            %8.3f s  %7s MB/s   peak RSS %7s MB\n' "$analyze_secs" "$(awk -v b="$bytes" -v s="$analyze_secs" 'BEGIN{printf "%.0f", b/1e6/s}')" "$(mb "$analyze_rss")"
+if [[ -n "$tshark_secs" ]]; then
+    printf '  tshark             %8.3f s  %7s MB/s   peak RSS %7s MB\n' "$tshark_secs" "$(awk -v b="$bytes" -v s="$tshark_secs" 'BEGIN{printf "%.0f", b/1e6/s}')" "$(mb "$tshark_rss")"
+fi
+printf '  traffic layers     %s MB/s, %s packets/s; read loop %s MB/s in the same run (traffic/read %s)\n' \
+    "$(get "$work/traffic.txt" traffic_mb_per_s)" "$(get "$work/traffic.txt" traffic_packets_per_s)" \
+    "$(get "$work/traffic.txt" read_mb_per_s)" "$(get "$work/traffic.txt" traffic_over_read)"
+echo
+echo "Ratios (targets: analyze/floor <= 2, tshark/analyze >= 50, analyze peak RSS < 100 MB)"
+echo "  analyze / floor    $(ratio "$analyze_secs" "$read_secs")"
+[[ -n "$tshark_secs" ]] && echo "  tshark / analyze   $(ratio "$tshark_secs" "$analyze_secs")"
+echo "  analyze peak RSS   $(mb "$analyze_rss") MB"
+echo
+echo "Several files ($files, clients split across them)"
+echo "  analyze FILE-1..$files vs merged file, JSON report without 'captures': identical=$same"
+echo "  sepbeat-bench parallel: merged $(get "$work/parallel.txt" merged_seconds) s, one thread per file" \
+     "$(get "$work/parallel.txt" parallel_seconds) s (speedup $(get "$work/parallel.txt" speedup)," \
+     "peak RSS $(mb "$parallel_rss") MB), identical=$(get "$work/parallel.txt" identical)"
+[[ "$same" == yes && "$(get "$work/parallel.txt" identical)" == yes ]]

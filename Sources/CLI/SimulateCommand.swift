@@ -1,0 +1,170 @@
+import Foundation
+import Heartbeat
+import Simulation
+
+/// What `sepbeat simulate` collects from its options (kept out of the shared `Options` fields).
+struct SimulateSettings: Sendable {
+    var configuration = SimulationConfiguration()
+    var formatGiven = false
+}
+
+/// `sepbeat simulate`: a synthetic fleet capture from the reference model, with its ground truth.
+enum SimulateCommand {
+    static let subcommand = SepbeatCommand.Subcommand(
+        name: "simulate",
+        synopsis: "sepbeat simulate -o FILE [--clients N] [--duration TIME] [--fault KIND[=N]]... [options]",
+        summary: "Write a synthetic capture of SEP clients checking in, with a ground-truth JSON beside it.",
+        details: """
+            Writes FILE (pcap, or pcapng with --pcapng or a .pcapng name) and FILE.truth.json: per client its
+            check-ins (time, transport, mode, idle/full) and the findings 'sepbeat analyze' should report.
+            Times: seconds, or a number with s, m, h or d. The same options and --seed give the same bytes.
+            Faults (each on its own client): \(FaultKind.allCases.map(\.rawValue).joined(separator: ", ")).
+            Push clients use HTTPS and keep one connection open. With --interval, give analyze the same value.
+            Exit status: 0 success, 2 usage error, 4 the files could not be written.
+            """,
+        specs: [CommonOptions.output, CommonOptions.model, CommonOptions.interval, CommonOptions.quiet]
+            + SimulateOptions.all,
+        run: SimulateCommand.run
+    )
+
+    static func run(_ options: Options, _ output: inout Output) throws -> Int32 {
+        guard let path = options.outputPath else {
+            throw UsageError("sepbeat simulate: -o FILE is needed (the capture to write)")
+        }
+        guard options.captures.isEmpty else {
+            throw UsageError("sepbeat simulate: unexpected operand '\(options.captures[0])' (give the output with -o)")
+        }
+        let model = try HeartbeatSetup.model(options)
+        var c = options.simulate.configuration
+        if !options.simulate.formatGiven, path.lowercased().hasSuffix(".pcapng") { c.format = .pcapng }
+        let started = Date()
+        let result: SimulationResult
+        do {
+            let plan = try FleetPlan.make(c, model: model)
+            result = try Simulator(plan: plan).write(to: path)
+        } catch {
+            let usage = error.message.hasPrefix("-") || error.message.contains("--")
+            if usage { throw UsageError("sepbeat simulate: \(error.message)") }
+            throw CommandFailure(message: "sepbeat simulate: \(error.message)", status: ExitStatus.outputFailed)
+        }
+        let seconds = max(Date().timeIntervalSince(started), 1e-6)
+        if !options.quiet {
+            let mb = Double(result.bytes) / 1e6
+            output.error("sepbeat simulate: wrote \(result.paths.joined(separator: ", ")): \(result.packets) packets, "
+                + "\(result.bytes) bytes, \(result.checkIns) check-ins, \(result.faults) faults in "
+                + "\(String(format: "%.2f", seconds)) s (\(String(format: "%.0f", mb / seconds)) MB/s); "
+                + "truth: \(result.truthPath)\n")
+        }
+        return ExitStatus.ok
+    }
+}
+
+/// The options only `simulate` takes.
+enum SimulateOptions {
+    static var all: [OptionSpec] {
+        [clients, duration, jitter, fullShare, httpShare, pushShare, fault, seed, pcapng, managers, split]
+    }
+
+    static let clients = OptionSpec(
+        names: ["--clients"], valueName: "N", help: "Number of clients (default 20)."
+    ) { (o: inout Options, v: String) throws(UsageError) in
+        o.simulate.configuration.clients = try integer(v, "--clients", 1...1_000_000)
+    }
+
+    static let duration = OptionSpec(
+        names: ["--duration"], valueName: "TIME", help: "Length of the capture, e.g. 7200, 2h, 1d (default 2h)."
+    ) { (o: inout Options, v: String) throws(UsageError) in
+        o.simulate.configuration.durationSeconds = try time(v, "--duration")
+    }
+
+    static let jitter = OptionSpec(
+        names: ["--jitter"], valueName: "SECONDS",
+        help: "Each interval varies by up to this much either way (default 10; below the model's tolerance)."
+    ) { (o: inout Options, v: String) throws(UsageError) in
+        o.simulate.configuration.jitterSeconds = try time(v, "--jitter", allowZero: true)
+    }
+
+    static let fullShare = OptionSpec(
+        names: ["--full-share"], valueName: "F", help: "Share of check-ins that are full, 0-1 (default 0.1)."
+    ) { (o: inout Options, v: String) throws(UsageError) in
+        o.simulate.configuration.fullShare = try share(v, "--full-share")
+    }
+
+    static let httpShare = OptionSpec(
+        names: ["--http-share"], valueName: "F", help: "Share of clients in plain HTTP, 0-1 (default 0.3)."
+    ) { (o: inout Options, v: String) throws(UsageError) in
+        o.simulate.configuration.httpShare = try share(v, "--http-share")
+    }
+
+    static let pushShare = OptionSpec(
+        names: ["--push-share"], valueName: "F", help: "Share of HTTPS clients in push mode, 0-1 (default 0.1)."
+    ) { (o: inout Options, v: String) throws(UsageError) in
+        o.simulate.configuration.pushShare = try share(v, "--push-share")
+    }
+
+    static let fault = OptionSpec(
+        names: ["--fault"], valueName: "KIND[=N]",
+        help: "Inject N (default 1) instances of a fault, each on its own client; may be repeated."
+    ) { (o: inout Options, v: String) throws(UsageError) in
+        let parts = v.split(separator: "=", maxSplits: 1).map(String.init)
+        guard let name = parts.first, let kind = FaultKind(rawValue: name.lowercased()) else {
+            let known = FaultKind.allCases.map(\.rawValue).joined(separator: ", ")
+            throw UsageError("unknown fault '\(v)' (known: \(known))")
+        }
+        let n = parts.count > 1 ? try integer(parts[1], "--fault \(name)", 0...100_000) : 1
+        o.simulate.configuration.faults[kind, default: 0] += n
+    }
+
+    static let seed = OptionSpec(
+        names: ["--seed"], valueName: "N", help: "Seed of the generator (default 1): same seed, same files."
+    ) { (o: inout Options, v: String) throws(UsageError) in
+        guard let s = UInt64(v) else { throw UsageError("--seed takes a whole number 0-\(UInt64.max), got '\(v)'") }
+        o.simulate.configuration.seed = s
+    }
+
+    static let pcapng = OptionSpec(
+        names: ["--pcapng"], valueName: nil, help: "Write pcapng instead of pcap (also chosen by a .pcapng name)."
+    ) { (o: inout Options, _: String) throws(UsageError) in
+        o.simulate.configuration.format = .pcapng
+        o.simulate.formatGiven = true
+    }
+
+    static let managers = OptionSpec(
+        names: ["--managers"], valueName: "N", help: "Number of management servers (default 2)."
+    ) { (o: inout Options, v: String) throws(UsageError) in
+        o.simulate.configuration.managers = try integer(v, "--managers", 1...250)
+    }
+
+    static let split = OptionSpec(
+        names: ["--split"], valueName: "N",
+        help: "Spread the clients over N files FILE-1 ... FILE-N (client i in file i mod N; default 1)."
+    ) { (o: inout Options, v: String) throws(UsageError) in
+        o.simulate.configuration.files = try integer(v, "--split", 1...256)
+    }
+
+    private static func integer(_ v: String, _ name: String, _ range: ClosedRange<Int>) throws(UsageError) -> Int {
+        guard let n = Int(v), range.contains(n) else {
+            throw UsageError("\(name) takes a whole number \(range.lowerBound)-\(range.upperBound), got '\(v)'")
+        }
+        return n
+    }
+
+    private static func share(_ v: String, _ name: String) throws(UsageError) -> Double {
+        guard let d = Double(v), d >= 0, d <= 1 else { throw UsageError("\(name) takes a number 0-1, got '\(v)'") }
+        return d
+    }
+
+    private static func time(_ v: String, _ name: String, allowZero: Bool = false) throws(UsageError) -> Double {
+        let units: [Character: Double] = ["s": 1, "m": 60, "h": 3_600, "d": 86_400]
+        var text = v.lowercased()
+        var scale = 1.0
+        if let last = text.last, let u = units[last] {
+            scale = u
+            text.removeLast()
+        }
+        guard let d = Double(text), d.isFinite, allowZero ? d >= 0 : d > 0 else {
+            throw UsageError("\(name) takes a time such as 90, 30m or 2h, got '\(v)'")
+        }
+        return d * scale
+    }
+}

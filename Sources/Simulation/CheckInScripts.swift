@@ -1,0 +1,202 @@
+/// What one client does on the wire: the phases of its pull check-ins and push connection.
+///
+/// Sizes follow the reference model: an idle check-in carries 3,400-4,600 bytes of content
+/// (inside the model's idle range), a full one adds a 20-60 KB download, a log upload below the
+/// model's upload cap and a 4-30 KB sensor upload (well under the full-heartbeat maximum); the
+/// oversize-upload fault sends the cap plus 20 KB.
+struct ClientActor {
+    let client: Int
+    var random: SimulationRandom
+    var nextEvent = 0
+    var phase: Phase?
+    var nextPort: UInt16
+    var serial: UInt64 = 0
+    /// The open push connection, once set up.
+    var pushConnection: ConnectionCursor?
+    var lastActivity: Int64 = 0
+
+    init(client: Int, seed: UInt64) {
+        self.client = client
+        random = SimulationRandom(seed: seed, stream: UInt64(client) &+ 0xAC70_0000_0000)
+        nextPort = UInt16(49_152 + random.int(0...9_999))
+    }
+
+    mutating func newConnection(_ plan: FleetPlan, manager: Int, https: Bool) -> ConnectionCursor {
+        let port = nextPort
+        nextPort = nextPort >= 65_000 ? 49_152 : nextPort + 1
+        let c = plan.clients[client]
+        return ConnectionCursor(
+            ends: ConnectionEnds(client: c.address, server: plan.managers[manager], clientPort: port,
+                                 serverPort: https ? plan.httpsPort : plan.httpPort),
+            clientNext: UInt32(truncatingIfNeeded: random.next()),
+            serverNext: UInt32(truncatingIfNeeded: random.next()),
+            clientIPID: UInt16(truncatingIfNeeded: random.next()),
+            serverIPID: UInt16(truncatingIfNeeded: random.next()))
+    }
+
+    private mutating func salt() -> UInt64 { random.next() }
+
+    // MARK: - Pull check-ins
+
+    /// Plans the pull check-in `ci` into `phase`.
+    mutating func pullCheckIn(_ ci: PlannedCheckIn, plan: FleetPlan, names: ManagerNames, phase: Phase) {
+        let me = plan.clients[client]
+        let https = me.transport == .https
+        var first = newConnection(plan, manager: me.manager, https: https)
+        var b: ConversationBuilder
+        if ci.fault == .failover {
+            b = ConversationBuilder(phase: phase, time: ci.time, connection: first)
+            b.refuse()
+            b.wait(1_000_000_000)
+            first = newConnection(plan, manager: ci.manager, https: https)
+            b.switchTo(first)
+        } else {
+            b = ConversationBuilder(phase: phase, time: ci.time, connection: first)
+        }
+        b.open()
+        b.wait(WireTiming.clientThink)
+        if https {
+            let version: UInt16 = me.oldTLS ? 0x0301 : 0x0303
+            tlsHandshake(&b, version: version, serverName: names.serverName(ci.manager))
+            tlsExchanges(&b, version: version, full: ci.full, oversize: ci.fault == .oversizeUpload, plan: plan)
+            let n = TLSMessages.closeNotify(version: version, salt: salt(), into: &phase.up)
+            b.send(fromClient: true, length: n)
+        } else {
+            httpExchanges(&b, ci, host: names.host(ci.manager, port: plan.httpPort), plan: plan)
+        }
+        b.wait(WireTiming.clientThink)
+        b.close()
+    }
+
+    private mutating func idleTotal() -> Int { random.int(3_400...4_600) }
+
+    private mutating func httpExchanges(_ b: inout ConversationBuilder, _ ci: PlannedCheckIn, host: [UInt8],
+                                        plan: FleetPlan) {
+        serial &+= 1
+        let token = UInt64(plan.clients[client].address) << 32 | serial
+        func exchange(_ b: inout ConversationBuilder, _ m: HTTPMessages.Method, up: Int, down: Int,
+                      status: Int, actor: inout ClientActor) {
+            let r = HTTPMessages.request(m, token: token &+ UInt64(b.phase.packets.count), host: host,
+                                         bodyLength: up, salt: actor.salt(), into: &b.phase.up)
+            b.send(fromClient: true, length: r)
+            b.wait(WireTiming.serverThink)
+            let s = HTTPMessages.response(status: status, bodyLength: down, salt: actor.salt(), into: &b.phase.down)
+            b.send(fromClient: false, length: s)
+            b.wait(WireTiming.clientThink)
+        }
+        // Step 3: the index check, sized so the whole idle check-in lands in the idle range.
+        let status = ci.fault == .http503 ? 503 : ci.fault == .http400 ? 400 : 200
+        let requestLength = b.phase.up.count
+        let total = idleTotal()
+        let r = HTTPMessages.request(.get, token: token, host: host, bodyLength: 0, salt: 0, into: &b.phase.up)
+        _ = requestLength
+        b.send(fromClient: true, length: r)
+        b.wait(WireTiming.serverThink)
+        let body = max(16, total - r - HTTPMessages.responseHeadLength(status: status, bodyLength: total - r - 80))
+        let s = HTTPMessages.response(status: status, bodyLength: body, salt: salt(), into: &b.phase.down)
+        b.send(fromClient: false, length: s)
+        b.wait(WireTiming.clientThink)
+        guard ci.full else { return }
+        if ci.fault == .oversizeUpload {
+            exchange(&b, .post, up: plan.uploadCap + 20_000, down: 32, status: 200, actor: &self)
+            return
+        }
+        exchange(&b, .get, up: 0, down: random.int(20_000...60_000), status: 200, actor: &self)
+        exchange(&b, .post, up: logUploadSize(plan), down: 32, status: 200, actor: &self)
+        exchange(&b, .post, up: random.int(4_000...30_000), down: 32, status: 200, actor: &self)
+    }
+
+    private mutating func logUploadSize(_ plan: FleetPlan) -> Int {
+        random.int(min(20_000, plan.uploadCap / 2)...min(90_000, plan.uploadCap - 4_096))
+    }
+
+    // MARK: - TLS
+
+    private mutating func tlsHandshake(_ b: inout ConversationBuilder, version: UInt16, serverName: [UInt8]) {
+        let hello = TLSMessages.clientHello(version: version, serverName: serverName, random: &random,
+                                            into: &b.phase.up)
+        b.send(fromClient: true, length: hello)
+        b.wait(WireTiming.serverThink)
+        let flight = TLSMessages.serverFlight(version: version, random: &random, into: &b.phase.down)
+        b.send(fromClient: false, length: flight)
+        b.wait(WireTiming.clientThink)
+        let finish = TLSMessages.clientFinish(version: version, salt: salt(), into: &b.phase.up)
+        b.send(fromClient: true, length: finish)
+        b.wait(WireTiming.serverThink)
+        let done = TLSMessages.serverFinish(version: version, salt: salt(), into: &b.phase.down)
+        b.send(fromClient: false, length: done)
+        b.wait(WireTiming.clientThink)
+    }
+
+    private mutating func tlsExchange(_ b: inout ConversationBuilder, version: UInt16, up: Int, down: Int) {
+        let u = TLSMessages.applicationData(total: up, version: version, salt: salt(), into: &b.phase.up)
+        b.send(fromClient: true, length: u)
+        b.wait(WireTiming.serverThink)
+        let d = TLSMessages.applicationData(total: down, version: version, salt: salt(), into: &b.phase.down)
+        b.send(fromClient: false, length: d)
+        b.wait(WireTiming.clientThink)
+    }
+
+    private mutating func tlsExchanges(_ b: inout ConversationBuilder, version: UInt16, full: Bool, oversize: Bool,
+                                       plan: FleetPlan) {
+        let total = idleTotal()
+        let up = random.int(450...700)
+        tlsExchange(&b, version: version, up: up, down: total - up)
+        guard full else { return }
+        if oversize {
+            tlsExchange(&b, version: version, up: plan.uploadCap + 20_000, down: random.int(100...300))
+            return
+        }
+        tlsExchange(&b, version: version, up: random.int(450...700), down: random.int(20_000...60_000))
+        tlsExchange(&b, version: version, up: logUploadSize(plan), down: random.int(100...300))
+        tlsExchange(&b, version: version, up: random.int(4_000...30_000), down: random.int(100...300))
+    }
+
+    // MARK: - Push
+
+    /// Plans burst `ci` of the push connection (opening it first if needed).
+    mutating func pushBurst(_ ci: PlannedCheckIn, plan: FleetPlan, names: ManagerNames, phase: Phase) {
+        let me = plan.clients[client]
+        let version: UInt16 = me.oldTLS ? 0x0301 : 0x0303
+        var b: ConversationBuilder
+        if let open = pushConnection {
+            b = ConversationBuilder(phase: phase, time: ci.time, connection: open)
+        } else {
+            b = ConversationBuilder(phase: phase, time: ci.time, connection: newConnection(plan, manager: ci.manager,
+                                                                                          https: true))
+            b.open()
+            b.wait(WireTiming.clientThink)
+            tlsHandshake(&b, version: version, serverName: names.serverName(ci.manager))
+        }
+        let total = idleTotal()
+        let up = random.int(450...700)
+        tlsExchange(&b, version: version, up: up, down: total - up)
+        pushConnection = b.connection
+        lastActivity = b.time
+    }
+
+    /// Plans a keep-alive on the push connection at `time`.
+    mutating func pushKeepAlive(at time: Int64, phase: Phase) {
+        guard let open = pushConnection else { return }
+        var b = ConversationBuilder(phase: phase, time: time, connection: open)
+        b.keepAlive()
+        pushConnection = b.connection
+        lastActivity = b.time
+    }
+}
+
+/// Per-manager bytes used in messages: the HTTP Host value and the TLS server name.
+struct ManagerNames: Sendable {
+    private var hosts: [[UInt8]]
+    private var names: [[UInt8]]
+
+    init(plan: FleetPlan) {
+        hosts = plan.managers.map { a in
+            Array("\(a >> 24).\(a >> 16 & 0xFF).\(a >> 8 & 0xFF).\(a & 0xFF):\(plan.httpPort)".utf8)
+        }
+        names = plan.managers.indices.map { Array("sepm\($0 + 1).example.test".utf8) }
+    }
+
+    func host(_ manager: Int, port: UInt16) -> [UInt8] { hosts[manager] }
+    func serverName(_ manager: Int) -> [UInt8] { names[manager] }
+}

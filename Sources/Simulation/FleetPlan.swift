@@ -1,0 +1,192 @@
+import Core
+import Heartbeat
+
+/// One planned check-in of a client (a pull check-in, or a burst on a push connection).
+public struct PlannedCheckIn: Sendable {
+    /// Start: the first SYN (pull) or the first application byte of the burst (push), ns since the epoch.
+    public var time: Int64
+    public var full: Bool
+    /// Index of the manager that answers it.
+    public var manager: Int
+    /// A fault carried by this check-in (failover, HTTP errors, oversize upload).
+    public var fault: FaultKind?
+}
+
+/// A finding `sepbeat analyze` is expected to report for one client.
+public struct ExpectedFinding: Sendable, Hashable {
+    public var code: FindingCode
+    /// When the finding is stamped: the check-in (or later check-in of a gap) it concerns.
+    public var time: Int64
+    /// The fault it comes from, nil for findings every such client gets (plaintext HTTP).
+    public var fault: FaultKind?
+}
+
+/// One simulated client and everything it will do.
+public struct ClientPlan: Sendable {
+    public var index: Int
+    /// IPv4 address as a number.
+    public var address: UInt32
+    public var transport: SimulatedTransport
+    public var push: Bool
+    /// Its usual manager.
+    public var manager: Int
+    /// Every handshake settles on TLS 1.0 (the old-tls fault).
+    public var oldTLS: Bool
+    public var checkIns: [PlannedCheckIn]
+    public var expected: [ExpectedFinding]
+}
+
+/// The whole fleet: managers, clients, check-ins and faults, decided before any packet is written.
+///
+/// Memory: about 32 bytes per check-in (10,000 clients for a day at 5 minutes is about 90 MB).
+public struct FleetPlan: Sendable {
+    public var configuration: SimulationConfiguration
+    public var interval: Double
+    public var pushInterval: Double
+    /// Manager addresses (10.1.0.10, 10.1.0.11, ...).
+    public var managers: [UInt32]
+    public var httpPort: UInt16
+    public var httpsPort: UInt16
+    public var clients: [ClientPlan]
+    /// The model's log-upload cap in bytes (records x record size + overhead).
+    public var uploadCap: Int
+
+    /// Plans a fleet. Deterministic: the same configuration and model give the same plan.
+    public static func make(_ c: SimulationConfiguration, model: ReferenceModel) throws(SimulationError) -> FleetPlan {
+        try c.validate(model: model)
+        let interval = c.intervalSeconds ?? model.interval.seconds
+        let s = model.sizes
+        var plan = FleetPlan(
+            configuration: c, interval: interval, pushInterval: model.push.heartbeatSeconds,
+            managers: (0..<c.managers).map { 0x0A01_000A + UInt32($0) },
+            httpPort: model.ports.http.first ?? 8014, httpsPort: model.ports.https.first ?? 443,
+            clients: [], uploadCap: Int(s.logUploadMaxRecords * s.logRecordBytes + s.uploadOverheadBytes))
+        var fleetRandom = SimulationRandom(seed: c.seed, stream: 0xF1EE7)
+        for i in 0..<c.clients {
+            var r = SimulationRandom(seed: c.seed, stream: UInt64(i) + 1)
+            let http = r.unit() < c.httpShare
+            let push = !http && r.unit() < c.pushShare
+            plan.clients.append(ClientPlan(
+                index: i, address: 0x0A14_0000 + UInt32(i / 250) << 8 + UInt32(i % 250 + 1),
+                transport: http ? .http : .https, push: push, manager: i % c.managers, oldTLS: false,
+                checkIns: [], expected: []))
+        }
+        let assigned = try plan.assignFaults(&fleetRandom)
+        for i in plan.clients.indices {
+            plan.schedule(client: i, fault: assigned[i], model: model)
+        }
+        return plan
+    }
+
+    /// Picks a distinct eligible client for every fault instance.
+    private mutating func assignFaults(_ r: inout SimulationRandom) throws(SimulationError) -> [FaultKind?] {
+        var assigned = [FaultKind?](repeating: nil, count: clients.count)
+        var order = Array(clients.indices)
+        order.shuffle(using: &r)
+        let minimumCheckIns = 6
+        let expectedCheckIns = Int(configuration.durationSeconds / interval)
+        for kind in FaultKind.allCases {
+            for _ in 0..<(configuration.faults[kind] ?? 0) {
+                let pick = order.firstIndex { i in
+                    guard assigned[i] == nil else { return false }
+                    let c = clients[i]
+                    switch kind {
+                    case .http503, .http400: return c.transport == .http && expectedCheckIns >= minimumCheckIns
+                    case .oldTLS: return c.transport == .https
+                    case .missed, .late, .accelerated, .failover, .oversizeUpload:
+                        return !c.push && expectedCheckIns >= minimumCheckIns
+                    }
+                }
+                guard let pick else {
+                    throw SimulationError("not enough suitable clients for the \(kind.rawValue) faults: use more "
+                        + "--clients, a longer --duration, or adjust --http-share/--push-share")
+                }
+                assigned[order[pick]] = kind
+                order.remove(at: pick)
+            }
+        }
+        return assigned
+    }
+
+    /// Lays out one client's check-ins (and its fault) over the capture.
+    private mutating func schedule(client i: Int, fault: FaultKind?, model: ReferenceModel) {
+        var r = SimulationRandom(seed: configuration.seed, stream: UInt64(i) &+ 0x5EED_0000_0000)
+        let c = configuration
+        var me = clients[i]
+        let ns: (Double) -> Int64 = { Int64(($0 * 1e9).rounded()) }
+        let begin = c.start.nanoseconds
+        // Leave room for the last check-in to finish inside the capture.
+        let last = begin + ns(max(1, c.durationSeconds - 5))
+        let period = ns(me.push ? pushInterval : interval)
+        let jitter = ns(c.jitterSeconds)
+        var t = begin + ns(1) + Int64(r.unit() * Double(max(1, period - ns(1))))
+        var times: [Int64] = []
+        while t <= last {
+            times.append(t)
+            t += period + r.jitter(jitter)
+        }
+        me.oldTLS = fault == .oldTLS
+        // The fault's position: away from both ends, so each gap it shapes lies between seen check-ins.
+        let k = times.count >= 6 ? r.int(2...(times.count - 4)) : -1
+        var checkIns: [PlannedCheckIn] = []
+        var shift: Int64 = 0
+        for (n, base) in times.enumerated() {
+            var time = base + shift
+            var item = PlannedCheckIn(time: time, full: r.unit() < c.fullShare, manager: me.manager, fault: nil)
+            guard n == k, let fault else {
+                if time <= last { checkIns.append(item) }
+                continue
+            }
+            switch fault {
+            case .missed:
+                let next = n + 1 < times.count ? times[n + 1] + shift : time + period
+                me.expected.append(ExpectedFinding(code: .missedHeartbeat, time: next, fault: fault))
+                continue
+            case .late:
+                shift = period / 2
+                time += shift
+                item.time = time
+                me.expected.append(ExpectedFinding(code: .intervalLate, time: time, fault: fault))
+            case .accelerated:
+                checkIns.append(item)
+                let extra = time + ns(model.interval.acceleratedMaxSeconds / 2)
+                shift += extra - time
+                item = PlannedCheckIn(time: extra, full: false, manager: me.manager, fault: nil)
+                me.expected.append(ExpectedFinding(code: .acceleratedHeartbeat, time: extra, fault: fault))
+            case .failover:
+                item.manager = (me.manager + 1) % managers.count
+                item.fault = fault
+                item.full = false
+                me.expected.append(ExpectedFinding(code: .failover, time: time, fault: fault))
+                me.expected.append(ExpectedFinding(code: .connectFailed, time: time, fault: fault))
+            case .http503, .http400:
+                item.fault = fault
+                item.full = false
+                me.expected.append(ExpectedFinding(code: .httpError, time: time, fault: fault))
+            case .oversizeUpload:
+                item.fault = fault
+                item.full = true
+                me.expected.append(ExpectedFinding(code: .uploadOverCap, time: time, fault: fault))
+            case .oldTLS:
+                break
+            }
+            if item.time <= last { checkIns.append(item) }
+        }
+        if me.push {
+            for j in checkIns.indices { checkIns[j].full = false }
+        }
+        me.checkIns = checkIns
+        // Findings every such client gets once per manager, stamped with its first check-in there.
+        var seenManagers: Set<Int> = []
+        for ci in checkIns where seenManagers.insert(ci.manager).inserted {
+            if me.transport == .http {
+                me.expected.append(ExpectedFinding(code: .plaintextHTTP, time: ci.time, fault: nil))
+            }
+            if me.oldTLS {
+                me.expected.append(ExpectedFinding(code: .tlsBelowMinimum, time: ci.time, fault: .oldTLS))
+            }
+        }
+        me.expected.sort { ($0.time, $0.code.rawValue) < ($1.time, $1.code.rawValue) }
+        clients[i] = me
+    }
+}

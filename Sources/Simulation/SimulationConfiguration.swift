@@ -1,0 +1,95 @@
+import Core
+import Heartbeat
+
+/// A fault the simulator can inject, and the finding `sepbeat analyze` should raise for it.
+public enum FaultKind: String, CaseIterable, Codable, Sendable {
+    /// One pull check-in left out: the gap spans two intervals.
+    case missed
+    /// One pull check-in half an interval late (later ones keep the new phase).
+    case late
+    /// An extra pull check-in half the accelerated range after a normal one.
+    case accelerated
+    /// The check-in's connect to the client's manager is refused; it reaches the other manager.
+    case failover
+    /// The manager answers the first request of a plain-HTTP check-in with 503.
+    case http503 = "http-503"
+    /// The manager answers the first request of a plain-HTTP check-in with 400.
+    case http400 = "http-400"
+    /// An HTTPS client whose every handshake settles on TLS 1.0.
+    case oldTLS = "old-tls"
+    /// A full check-in whose log upload is larger than the model's upload cap.
+    case oversizeUpload = "oversize-upload"
+
+    /// Finding codes `analyze` raises for one instance of this fault.
+    public var codes: [FindingCode] {
+        switch self {
+        case .missed: return [.missedHeartbeat]
+        case .late: return [.intervalLate]
+        case .accelerated: return [.acceleratedHeartbeat]
+        case .failover: return [.failover, .connectFailed]
+        case .http503, .http400: return [.httpError]
+        case .oldTLS: return [.tlsBelowMinimum]
+        case .oversizeUpload: return [.uploadOverCap]
+        }
+    }
+}
+
+/// How one check-in travels.
+public enum SimulatedTransport: String, Codable, Sendable {
+    case http
+    case https
+}
+
+/// What `Simulator` generates: fleet shape, timing, mix and faults.
+///
+/// Defaults give a small healthy fleet: 20 clients for two hours, 10 s of jitter,
+/// 10 % full check-ins, 30 % plain HTTP, 10 % push clients, two managers.
+public struct SimulationConfiguration: Sendable {
+    public var clients = 20
+    public var durationSeconds: Double = 7_200
+    /// Pull interval; nil takes the model's `interval.seconds`.
+    public var intervalSeconds: Double?
+    /// Each gap is the interval plus a uniform draw in ±jitter; must stay below the model's tolerance.
+    public var jitterSeconds: Double = 10
+    /// Share (0-1) of check-ins that are full (index, download URLs, log and sensor uploads).
+    public var fullShare = 0.1
+    /// Share (0-1) of clients in plain HTTP; the rest use HTTPS.
+    public var httpShare = 0.3
+    /// Share (0-1) of HTTPS clients in push mode (one long-lived connection, periodic exchanges).
+    public var pushShare = 0.1
+    /// Number of instances of each fault, each on a different client.
+    public var faults: [FaultKind: Int] = [:]
+    public var format: SimulationFileFormat = .pcap
+    public var seed: UInt64 = 1
+    /// Time of the capture's start (default 2024-01-15T08:00:00Z).
+    public var start = Timestamp(nanoseconds: 1_705_305_600_000_000_000)
+    /// Number of management servers (1-250); clients are spread over them in turn.
+    public var managers = 2
+    /// Number of files: clients are spread over them by index (client i to file i mod n).
+    public var files = 1
+
+    public init() {}
+
+    /// Checks the values against each other and the model; the message names the option.
+    public func validate(model: ReferenceModel) throws(SimulationError) {
+        let interval = intervalSeconds ?? model.interval.seconds
+        guard clients >= 1, clients <= 1_000_000 else { throw SimulationError("--clients must be 1-1000000") }
+        guard durationSeconds > 0, durationSeconds <= 31 * 86_400 else {
+            throw SimulationError("--duration must be above 0 and at most 31 days")
+        }
+        guard interval >= 10, interval <= 86_400 else { throw SimulationError("--interval must be 10-86400 s") }
+        guard jitterSeconds >= 0, jitterSeconds < model.interval.toleranceSeconds else {
+            throw SimulationError("--jitter must be at least 0 and below the model's tolerance "
+                + "(\(model.interval.toleranceSeconds) s), or on-time check-ins would be judged late or early")
+        }
+        for (name, v) in [("--full-share", fullShare), ("--http-share", httpShare), ("--push-share", pushShare)] {
+            guard v >= 0, v <= 1 else { throw SimulationError("\(name) must be between 0 and 1") }
+        }
+        guard managers >= 1, managers <= 250 else { throw SimulationError("--managers must be 1-250") }
+        guard files >= 1, files <= 256 else { throw SimulationError("--split must be 1-256") }
+        if (faults[.failover] ?? 0) > 0, managers < 2 {
+            throw SimulationError("the failover fault needs --managers 2 or more")
+        }
+        if faults.values.contains(where: { $0 < 0 }) { throw SimulationError("fault counts must be 0 or more") }
+    }
+}
