@@ -160,7 +160,7 @@ public enum SepbeatCommand {
 
             """
         for sub in subcommands {
-            s += "  " + sub.name.padding(8) + sub.summary + "\n"
+            s += "  " + sub.name.padding(10) + sub.summary + "\n"
         }
         s += """
 
