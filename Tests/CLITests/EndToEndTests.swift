@@ -182,6 +182,15 @@ import TestSupport
         }
         if t.lateBy != nil { #expect(codes.contains("interval-late"), "\(label)") }
 
+        // Uploads are told apart by order only (docs/heartbeat-model.md): the first upload is step 5,
+        // so it carries at least the first log-upload request; the URL list reply is step 4.
+        if let logs = t.requests.first(where: { $0.step == "log-upload" && $0.status == 200 }) {
+            #expect((s.steps.first { $0.step == 5 }?.bytesUp ?? 0) >= logs.requestBytes, "\(label)")
+        }
+        if let urls = t.requests.first(where: { $0.step == "download-urls" && $0.status == 200 }) {
+            #expect((s.steps.first { $0.step == 4 }?.bytesDown ?? 0) >= urls.replyBodyBytes, "\(label)")
+        }
+
         // Sizes: the requests and reply bodies the generator sent, plus header and record overhead.
         let sent = t.requests.reduce(0) { $0 + $1.requestBytes + $1.replyBodyBytes }
         if t.outcome == "ok" {
