@@ -212,7 +212,8 @@ extension SessionBuilder {
                 let times = longLived ? splitBursts(c.exchanges).compactMap { $0.first?.start } : [c.start]
                 starts[c.server, default: []] += times
             }
-            for (endpoint, times) in starts where periodicGaps(times.sorted()) >= model.checkIn.inferPeriodicMinIntervals {
+            let needed = model.checkIn.inferPeriodicMinIntervals
+            for (endpoint, times) in starts where periodicGaps(times.sorted()) >= needed {
                 out[endpoint.address] = ManagerInfo(source: .inferredTLS, configured: nil)
             }
         }

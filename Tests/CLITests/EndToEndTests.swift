@@ -143,7 +143,8 @@ import TestSupport
         // Findings: every code the faults call for, and nothing else.
         let codes = Set(report.findings.map(\.code))
         #expect(required.isSubset(of: codes), "missing findings: \(required.subtracting(codes))")
-        #expect(codes.isSubset(of: required), "unexpected findings: \(report.findings.filter { !required.contains($0.code) })")
+        let unexpected = report.findings.filter { !required.contains($0.code) }
+        #expect(codes.isSubset(of: required), "unexpected findings: \(unexpected)")
         for f in truth.faults where f.kind == "missed-checkin" {
             #expect(report.clients.first { $0.client == f.client }?.missed == 1)
         }
