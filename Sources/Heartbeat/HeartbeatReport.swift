@@ -45,6 +45,9 @@ public struct HeartbeatReport: Sendable {
         public var ignoredConnections: Int
         /// Connections dropped because `SessionBuilder.Limits` were reached.
         public var droppedByLimits: Int
+        /// Connection records joined to an earlier piece of the same TCP connection (the traffic layer
+        /// emits a connection quiet past its idle timeout, and its later packets as a new record).
+        public var rejoinedConnections: Int
     }
 
     /// 0 when no finding has error severity, 1 otherwise.
@@ -95,8 +98,9 @@ public struct ManagerReport: Encodable, Hashable, Sendable {
     /// Address text, or the host name when nothing in the capture tied it to an address.
     public var address: String
     public var hostName: String?
-    /// `option` (--server), `sylink`, `model`, `inferred-http` (secars.dll requests) or
-    /// `inferred-tls` (periodic TLS check-ins, or TLS to a manager already known by address).
+    /// `option` (--server), `sylink`, `model`, `inferred-http` (secars.dll requests),
+    /// `inferred-tls` (periodic TLS check-ins, or TLS to a manager already known by address) or
+    /// `inferred-failover` (failed connects just before the client reached another manager).
     public var source: String
     /// How a host name was tied to the address: `literal`, `tls-sni`, `http-host`; or a note that nothing did.
     public var resolution: String?

@@ -14,6 +14,9 @@ public enum ManagerSource: String, Hashable, Sendable, Comparable {
     /// TLS to a model HTTPS port, either on an address already known as a manager, or periodic
     /// at the expected interval from one client.
     case inferredTLS = "inferred-tls"
+    /// A client's connects to it failed shortly before the client reached another manager on the
+    /// same port (within `checkIn.attemptWindowSeconds`): the client tried it first.
+    case inferredFailover = "inferred-failover"
 
     private var rank: Int {
         switch self {
@@ -22,6 +25,7 @@ public enum ManagerSource: String, Hashable, Sendable, Comparable {
         case .model: return 2
         case .inferredHTTP: return 3
         case .inferredTLS: return 4
+        case .inferredFailover: return 5
         }
     }
 

@@ -109,7 +109,13 @@ public struct SessionBuilder: Sendable {
     /// The report for everything ingested so far; the builder keeps its state.
     public func report() -> HeartbeatReport {
         let captureEnd = notedSpan?.1 ?? lastTime
-        let managers = resolveManagers()
+        var rejoinedCount = 0
+        let connections = perClient.mapValues { list in
+            let joined = rejoin(list)
+            rejoinedCount += list.count - joined.count
+            return joined
+        }
+        let managers = resolveManagers(connections)
         let classifier = StepClassifier(model: model, directory: directory, captureEnd: captureEnd)
         let audit = IntervalAudit(model: model, pullSeconds: pullInterval.seconds, pushSeconds: pushInterval)
 
@@ -117,9 +123,10 @@ public struct SessionBuilder: Sendable {
         var clients: [ClientSummary] = []
         var clientFindings: [Finding] = []
         var managerConnections = 0
-        for client in perClient.keys.sorted() {
-            let conns = (perClient[client] ?? []).filter { isManagerConnection($0, managers) }
-            managerConnections += conns.count
+        for client in connections.keys.sorted() {
+            let conns = (connections[client] ?? []).filter { isManagerConnection($0, managers) }
+            // Counted as the traffic layer handed them out, so the count adds up with `connections`.
+            managerConnections += (perClient[client] ?? []).filter { isManagerConnection($0, managers) }.count
             guard !conns.isEmpty else { continue }
             var mine = group(conns).map(classifier.classify).sorted { $0.start < $1.start }
             let result = audit.audit(client: client, sessions: mine)
@@ -155,7 +162,7 @@ public struct SessionBuilder: Sendable {
             expectations: .init(pullIntervalSeconds: pullInterval.seconds, pushIntervalSeconds: pushInterval,
                                 toleranceSeconds: model.interval.toleranceSeconds, intervalSource: pullInterval.source),
             counts: .init(connections: seen, managerConnections: managerConnections, ignoredConnections: ignored,
-                          droppedByLimits: dropped))
+                          droppedByLimits: dropped, rejoinedConnections: rejoinedCount))
     }
 
     /// The final report. Equivalent to `report()`; named for the end of input.
@@ -183,8 +190,8 @@ extension SessionBuilder {
         var configured: ConfiguredManager?
     }
 
-    /// Decides which server addresses are managers, and why.
-    func resolveManagers() -> [IPAddress: ManagerInfo] {
+    /// Decides which server addresses are managers, and why, from each client's (rejoined) connections.
+    func resolveManagers(_ perClient: [IPAddress: [ConnectionRecord]]) -> [IPAddress: ManagerInfo] {
         var out: [IPAddress: ManagerInfo] = [:]
         for m in directory.configured {
             guard let address = directory.address(of: m) else { continue }
@@ -194,24 +201,60 @@ extension SessionBuilder {
         for e in secarsEndpoints where out[e.address] == nil {
             out[e.address] = ManagerInfo(source: .inferredHTTP, configured: nil)
         }
-        // TLS: periodic check-ins from one client to one HTTPS endpoint at the expected interval.
-        let interval = pullInterval.seconds
-        let tolerance = model.interval.toleranceSeconds
+        // TLS: periodic check-ins from one client to one HTTPS endpoint at the expected interval, as
+        // separate connections (pull) or as bursts on one long-lived connection (push).
         for conns in perClient.values {
             var starts: [Endpoint: [Timestamp]] = [:]
-            for c in conns where c.handshake == .established && directory.httpsPorts.contains(c.server.port)
-                && out[c.server.address] == nil && c.application != .http {
-                starts[c.server, default: []].append(c.start)
+            for c in conns where directory.httpsPorts.contains(c.server.port) && out[c.server.address] == nil
+                && c.application != .http
+                && (c.handshake == .established || c.handshake == .midstream && c.application == .tls) {
+                let longLived = c.duration >= model.push.minOpenSeconds
+                let times = longLived ? splitBursts(c.exchanges).compactMap { $0.first?.start } : [c.start]
+                starts[c.server, default: []] += times
             }
-            for (endpoint, times) in starts {
-                var onTime = 0
-                for i in times.indices.dropFirst() {
-                    let d = times[i].seconds(since: times[i - 1])
-                    if abs(d - interval) <= tolerance || abs(d - pushInterval) <= tolerance { onTime += 1 }
+            let needed = model.checkIn.inferPeriodicMinIntervals
+            for (endpoint, times) in starts where periodicGaps(times.sorted()) >= needed {
+                out[endpoint.address] = ManagerInfo(source: .inferredTLS, configured: nil)
+            }
+        }
+        for (address, source) in failoverManagers(perClient, known: out) {
+            out[address] = ManagerInfo(source: source, configured: nil)
+        }
+        return out
+    }
+
+    /// How many consecutive gaps between `times` (sorted) lie within tolerance of the pull or push interval.
+    func periodicGaps(_ times: [Timestamp]) -> Int {
+        let tolerance = model.interval.toleranceSeconds
+        var onTime = 0
+        for i in times.indices.dropFirst() {
+            let d = times[i].seconds(since: times[i - 1])
+            if abs(d - pullInterval.seconds) <= tolerance || abs(d - pushInterval) <= tolerance { onTime += 1 }
+        }
+        return onTime
+    }
+
+    /// Addresses a client failed to connect to (refused or unanswered, on a management port) no more than
+    /// `checkIn.attemptWindowSeconds` before its SYN to a known manager on the same port: the client
+    /// tried them first in its server list, so they are managers too (`inferred-failover`).
+    func failoverManagers(
+        _ perClient: [IPAddress: [ConnectionRecord]], known: [IPAddress: ManagerInfo]
+    ) -> [IPAddress: ManagerSource] {
+        let window = model.checkIn.attemptWindowSeconds
+        var out: [IPAddress: ManagerSource] = [:]
+        for conns in perClient.values {
+            let reached = conns.filter { c in
+                c.handshake == .established && known[c.server.address] != nil
+                    && isManagerConnection(c, known)
+            }
+            for a in conns where a.handshake == .refused || a.handshake == .unanswered {
+                guard known[a.server.address] == nil, out[a.server.address] == nil,
+                      directory.allPorts.contains(a.server.port) else { continue }
+                let followed = reached.contains { c in
+                    let syn = c.synTime ?? c.start
+                    return c.server.port == a.server.port && syn >= a.start && syn.seconds(since: a.end) <= window
                 }
-                if onTime >= model.checkIn.inferPeriodicMinIntervals {
-                    out[endpoint.address] = ManagerInfo(source: .inferredTLS, configured: nil)
-                }
+                if followed { out[a.server.address] = .inferredFailover }
             }
         }
         return out
@@ -244,6 +287,79 @@ extension SessionBuilder {
                 priority: m.priority, ports: [], sessions: 0))
         }
         return out
+    }
+}
+
+// MARK: - Rejoining
+
+extension SessionBuilder {
+    /// Joins the pieces of one TCP connection that the traffic layer handed out separately.
+    ///
+    /// A connection quiet for longer than the traffic layer's idle timeout is emitted as open, and its
+    /// next packets start a new record with no SYN. A push connection, quiet for an interval between
+    /// bursts, arrives in such pieces. A piece with no SYN on the same endpoints and VLAN that starts
+    /// after an earlier piece ended open, without FIN or RST, continues that piece. `conns` must be in
+    /// start order; the result keeps that order. Cost: O(n) with a dictionary of open pieces.
+    func rejoin(_ conns: [ConnectionRecord]) -> [ConnectionRecord] {
+        struct Key: Hashable {
+            var client: Endpoint
+            var server: Endpoint
+            var vlan: VLANTags
+        }
+        let closed: ConnectionState = [.finFromClient, .finFromServer, .rstFromClient, .rstFromServer]
+        var out: [ConnectionRecord] = []
+        var open: [Key: Int] = [:]
+        for c in conns {
+            let key = Key(client: c.client, server: c.server, vlan: c.vlan)
+            if c.handshake == .midstream, let i = open[key], out[i].end <= c.start {
+                out[i] = Self.joined(out[i], c)
+            } else {
+                out.append(c)
+                open[key] = out.count - 1
+            }
+            if let i = open[key], !out[i].state.contains(.openAtEnd) || !out[i].state.isDisjoint(with: closed) {
+                open[key] = nil
+            }
+        }
+        return out
+    }
+
+    /// `first` continued by `next` (a later piece of the same connection).
+    static func joined(_ first: ConnectionRecord, _ next: ConnectionRecord) -> ConnectionRecord {
+        var c = first
+        c.end = max(first.end, next.end)
+        c.closeTime = first.closeTime ?? next.closeTime
+        c.packetsUp += next.packetsUp
+        c.packetsDown += next.packetsDown
+        c.bytesUp += next.bytesUp
+        c.bytesDown += next.bytesDown
+        c.state = first.state.subtracting(.openAtEnd).union(next.state.subtracting(.midstream))
+        if c.application == .none || c.application == .other && next.application != .none {
+            c.application = next.application
+        }
+        c.tls = first.tls ?? next.tls
+        let base = first.exchanges.count
+        c.exchanges += next.exchanges.enumerated().map { i, e in
+            var e = e
+            e.index = base + i
+            return e
+        }
+        c.anomaliesUp = sum(first.anomaliesUp, next.anomaliesUp)
+        c.anomaliesDown = sum(first.anomaliesDown, next.anomaliesDown)
+        return c
+    }
+
+    private static func sum(_ a: StreamAnomalies, _ b: StreamAnomalies) -> StreamAnomalies {
+        var s = a
+        s.gaps += b.gaps
+        s.gapBytes += b.gapBytes
+        s.retransmissions += b.retransmissions
+        s.conflicts += b.conflicts
+        s.duplicates += b.duplicates
+        s.outOfOrder += b.outOfOrder
+        s.truncatedPackets += b.truncatedPackets
+        s.limitReached += b.limitReached
+        return s
     }
 }
 

@@ -55,15 +55,18 @@ struct StepClassifier: Sendable {
                                     bytesDown: 0, confidence: confidence(1, tls: false),
                                     evidence: attemptText(attempts) + "; no connection set up"))
         }
-        for a in attempts {
-            judgeAttempt(a) { code, message, time in
+        for (i, a) in attempts.enumerated() {
+            let next = i + 1 < attempts.count ? attempts[i + 1] : conn
+            judgeAttempt(a, next: next) { code, message, time in
                 findings.append(Finding(code: code, severity: model.severity(of: code), message: message,
                                         client: client.address, server: a.server, time: time))
             }
         }
         if let conn, let z = attempts.last, z.server.address != conn.server.address {
-            add(.failover, "reached \(conn.server) after \(attempts.count) failed connect(s), last to \(z.server)",
-                time: attempts.first?.start)
+            var tried: [Endpoint] = []
+            for a in attempts where !tried.contains(a.server) { tried.append(a.server) }
+            add(.failover, "reached \(named(conn.server)) after \(attempts.count) failed connect(s) to "
+                + tried.map(named).joined(separator: ", "), time: attempts.first?.start)
         }
 
         // Step 2: TCP (and TLS) set-up.
@@ -166,19 +169,38 @@ struct StepClassifier: Sendable {
     }
 
     private func attemptText(_ attempts: [ConnectionRecord]) -> String {
-        let list = attempts.map { "\($0.server) \($0.handshake == .refused ? "refused" : "unanswered")" }
+        let list = attempts.map { "\(named($0.server)) \($0.handshake == .refused ? "refused" : "unanswered")" }
         return "\(attempts.count) failed connect(s): " + list.joined(separator: ", ")
     }
 
-    private func judgeAttempt(_ a: ConnectionRecord, _ add: (FindingCode, String, Timestamp?) -> Void) {
+    /// A manager endpoint with its configured priority, when one is known.
+    private func named(_ server: Endpoint) -> String {
+        guard let p = directory.configuredMatch(server)?.priority else { return server.description }
+        return "\(server) (priority \(p))"
+    }
+
+    /// Raises `connect-failed` for a refused connect and `connect-timeout` for an unanswered one.
+    ///
+    /// An unanswered connect is judged when the client moved on to `next` (another connect of the same
+    /// check-in: its own timeout ran out), or when the capture went on for at least the model's connect
+    /// timeout after the SYN. Nearer the capture's end the SYN may still have been answered.
+    private func judgeAttempt(
+        _ a: ConnectionRecord, next: ConnectionRecord?, _ add: (FindingCode, String, Timestamp?) -> Void
+    ) {
         let syn = a.synTime ?? a.start
         if a.handshake == .refused {
-            add(.connectFailed, "connect to \(a.server) refused (SYN answered by RST)", syn)
+            add(.connectFailed, "connect to \(named(a.server)) refused (SYN answered by RST)", syn)
             return
         }
-        // An unanswered SYN too close to the capture's end may still have been answered.
+        if let next {
+            let movedOn = next.synTime ?? next.start
+            add(.connectTimeout, "connect to \(named(a.server)) unanswered for "
+                + "\(formatSeconds(movedOn.seconds(since: syn))) s (\(a.synCount) SYN(s)) until the client "
+                + "moved on to \(next.server)", syn)
+            return
+        }
         if let end = captureEnd, end.seconds(since: syn) < model.connect.timeoutSeconds { return }
-        add(.connectTimeout, "connect to \(a.server) unanswered (\(a.synCount) SYN(s)); the client gives up "
+        add(.connectTimeout, "connect to \(named(a.server)) unanswered (\(a.synCount) SYN(s)); the client gives up "
             + "after \(formatSeconds(model.connect.timeoutSeconds)) s", syn)
     }
 
