@@ -72,6 +72,7 @@ public struct SessionBuilder: Sendable {
             return
         }
         perClient[key] = nil
+        let connection = Self.compacted(connection)
         var low = list.count
         if let last = list.last, last.start > connection.start {
             var lo = 0
@@ -84,6 +85,22 @@ public struct SessionBuilder: Sendable {
         }
         list.insert(connection, at: low)
         perClient[key] = list
+    }
+
+    /// The record as kept: request targets shortened to their path, with `?…` standing for the query.
+    ///
+    /// A secars request carries an encrypted `h=` value of hundreds of hex characters that no rule
+    /// reads (its meaning is hidden, see docs/heartbeat-model.md); keeping it would make the kept
+    /// records of a day-long fleet capture several times larger than everything else together.
+    static func compacted(_ connection: ConnectionRecord) -> ConnectionRecord {
+        let hasQuery = connection.exchanges.contains { $0.http?.target.contains("?") == true }
+        guard hasQuery else { return connection }
+        var c = connection
+        for i in c.exchanges.indices {
+            guard let target = c.exchanges[i].http?.target, let q = target.firstIndex(of: "?") else { continue }
+            c.exchanges[i].http?.target = String(target[..<q]) + "?…"
+        }
+        return c
     }
 
     /// Tells the first and last packet times of the whole capture (otherwise taken from the records).
