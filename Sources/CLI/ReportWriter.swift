@@ -12,13 +12,15 @@ enum ReportWriter {
         }
         guard let file = fopen(path, "wb") else {
             let why = String(cString: strerror(errno))
-            throw CommandFailure(message: "sepbeat: \(path): cannot write the report: \(why)", status: ExitStatus.outputFailed)
+            throw CommandFailure(
+                message: "sepbeat: \(path): cannot write the report: \(why)", status: ExitStatus.outputFailed)
         }
         let written = text.utf8.withContiguousStorageIfAvailable { fwrite($0.baseAddress, 1, $0.count, file) }
             ?? Array(text.utf8).withUnsafeBytes { fwrite($0.baseAddress, 1, $0.count, file) }
         let closed = fclose(file)
         guard written == text.utf8.count, closed == 0 else {
-            throw CommandFailure(message: "sepbeat: \(path): writing the report failed", status: ExitStatus.outputFailed)
+            throw CommandFailure(
+                message: "sepbeat: \(path): writing the report failed", status: ExitStatus.outputFailed)
         }
         return ExitStatus.ok
     }

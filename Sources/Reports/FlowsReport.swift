@@ -176,7 +176,8 @@ public struct FlowsReport {
                 if let method = m.method {
                     lines.append("  \(m.time.rfc3339(fractionDigits: 6))  > \(method) \(m.target ?? "") \(m.version)")
                 } else {
-                    lines.append("  \(m.time.rfc3339(fractionDigits: 6))  < \(m.version) \(m.status.map(String.init) ?? "-")")
+                    let status = m.status.map(String.init) ?? "-"
+                    lines.append("  \(m.time.rfc3339(fractionDigits: 6))  < \(m.version) \(status)")
                 }
             }
         }
@@ -197,7 +198,8 @@ public struct FlowsReport {
                 lines.append(cl)
             }
             for a in t.alerts {
-                lines.append("  alert level \(a.level) description \(a.description) from \(a.direction == .up ? "client" : "server")")
+                let from = a.direction == .up ? "client" : "server"
+                lines.append("  alert level \(a.level) description \(a.description) from \(from)")
             }
         }
         if !r.exchanges.isEmpty {

@@ -32,7 +32,7 @@ import TestSupport
                 outcome.connections += result.connections.count
                 for f in result.files {
                     for w in f.warnings {
-                        #expect(w.contains(path) && !w.contains("\n"), "warning should be one line naming the file: \(w)")
+                        #expect(w.contains(path) && !w.contains("\n"), "one line naming the file: \(w)")
                     }
                 }
             } catch {

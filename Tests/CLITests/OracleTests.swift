@@ -20,8 +20,8 @@ import TestSupport
     /// Files whose HTTP rows differ from tshark's, and why.
     static let httpDifferences: [String: String] = [
         "http/206_example_b.pcap": "tshark's reassembly of the first 206 body (816896 bytes) breaks on "
-            + "retransmitted and out-of-order segments, so that 206 has no row; we reassemble it whole and the second 206 head "
-            + "starts at the very next byte",
+            + "retransmitted and out-of-order segments, so that 206 has no row; we reassemble it whole and "
+            + "the second 206 head starts at the very next byte",
         "http/bro.org.pcap": "port 55081's first 200 body lost seq 7241-14480 (never captured): tshark never "
             + "completes that body and gives no row; its head was captured whole, we report it and count the gap",
         "http/concurrent-range-requests.pcap": "port 58718's 206 body gets its missing segment only later "

@@ -37,7 +37,8 @@ import TestSupport
             <ServerSettings><CommConf><AgentCommunicationSetting Kcs="\(secret)" CommunicationMode="SIDEWAYS"/>
             <ServerList><ServerPriorityBlock Name="Priority1"><Server Address="" HttpPort="99999"/>
             """)
-        for arguments in [["analyze", "--sylink", broken, heartbeatCapture("https-idle")], ["model", "--sylink", broken]] {
+        let runs = [["analyze", "--sylink", broken, heartbeatCapture("https-idle")], ["model", "--sylink", broken]]
+        for arguments in runs {
             let run = CLIRun(arguments)
             #expect(run.status == 2)
             #expect(run.stderr.contains("broken.xml"), "the error names the file: \(run.stderr)")
