@@ -40,7 +40,7 @@ enum Golden {
         let text = normalize(actual)
         if updating {
             try? FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-            FileManager.default.createFile(atPath: path, contents: Data(text.utf8))
+            _ = FileManager.default.createFile(atPath: path, contents: Data(text.utf8))
             return
         }
         guard let data = FileManager.default.contents(atPath: path) else {
@@ -72,7 +72,7 @@ final class TemporaryFolder {
 
     func write(_ name: String, _ text: String) -> String {
         let p = path + "/" + name
-        FileManager.default.createFile(atPath: p, contents: Data(text.utf8))
+        _ = FileManager.default.createFile(atPath: p, contents: Data(text.utf8))
         return p
     }
 

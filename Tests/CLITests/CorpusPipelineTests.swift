@@ -46,7 +46,7 @@ import TestSupport
 
     @Test func robustnessCorpusRunsThroughThePipeline() {
         let paths = Self.files("robustness")
-        #expect(paths.count == 841)
+        #expect(paths.count == 841, "the shared corpus should be at \(Fixtures.corpus) (or set SEPBEAT_CORPUS)")
         let outcome = Self.runAll(paths)
         #expect(outcome.read + outcome.failed == paths.count)
         // libpcap opens every file of this folder; none may be lost to an error.
@@ -56,7 +56,7 @@ import TestSupport
 
     @Test func pcapngCorpusRunsThroughThePipeline() {
         let paths = Self.files("pcapng")
-        #expect(paths.count == 95)
+        #expect(paths.count == 95, "the shared corpus should be at \(Fixtures.corpus) (or set SEPBEAT_CORPUS)")
         let outcome = Self.runAll(paths)
         #expect(outcome.failed == 0)
         #expect(outcome.read == paths.count)

@@ -111,7 +111,7 @@ import Testing
         let order = lines.compactMap { l in names.first { l.contains("  \($0) ") } }
         #expect(order.first != "10.0.0.1")
         if let dir = ProcessInfo.processInfo.environment["SEPBEAT_FLEET_HTML"] {
-            FileManager.default.createFile(atPath: dir, contents: Data(html.utf8))
+            _ = FileManager.default.createFile(atPath: dir, contents: Data(html.utf8))
         }
     }
 }

@@ -12,7 +12,7 @@ import TestSupport
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("sepbeat-secret-\(getpid())")
         try? FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         let path = dir.appendingPathComponent(name).path
-        FileManager.default.createFile(atPath: path, contents: Data(text.utf8))
+        _ = FileManager.default.createFile(atPath: path, contents: Data(text.utf8))
         return path
     }
 
