@@ -58,7 +58,8 @@ import Testing
 
     static let sample = Outer(
         text: "a\u{0}\u{1}\u{8}\u{c}\u{1f}\u{7f}/\"\\\n\r\t\u{2028}é😀 ok",
-        numbers: [0.1, 1e-7, 1e22, 1e16, 123_456_789_012_345_680, -0.0, 5, 1.5e300, 2.5e-5, 100, -3.25, 14392.562811324],
+        numbers: [0.1, 1e-7, 1e22, 1e16, 123_456_789_012_345_680, -0.0, 5, 1.5e300, 2.5e-5, 100, -3.25,
+                  14392.562811324],
         small: 0.1, empty: [], emptyObject: [:], unsigned: .max, negative: .min, flags: [true, false],
         nested: [
             Inner(name: "b", values: [], tags: ["z": 1, "a10": 2, "a9": 3, "B": 4, "_": 5, "é": 6], present: 7),
