@@ -32,12 +32,21 @@ public struct ProtocolDetails: Sendable {
 ///   first response (a capture that judged the roles wrongly), HTTP runs with the roles the
 ///   other way round; rows and exchanges keep the connection's directions, and the anomaly
 ///   `http_roles_reversed` is noted.
-struct ApplicationState {
+///
+/// A class, and the parsers sit in boxes, so the per-packet path looks the state up once and
+/// mutates the parser in place: no copy of parser state per chunk.
+final class ApplicationState {
     enum Parser {
         case undecided
-        case http(HTTP1Conversation)
-        case tls(TLSConversation)
+        case http(Box<HTTP1Conversation>)
+        case tls(Box<TLSConversation>)
         case other
+    }
+
+    /// A parser mutated in place through its reference.
+    final class Box<Value> {
+        var value: Value
+        init(_ value: Value) { self.value = value }
     }
 
     static let undecidedLimit: Int64 = 64 * 1024
@@ -74,11 +83,11 @@ struct ApplicationState {
         switch parser {
         case .undecided, .other: return sawPayload ? .other : .none
         case .http: return .http
-        case .tls(let t): return t.isNotTLS ? .other : .tls
+        case .tls(let t): return t.value.isNotTLS ? .other : .tls
         }
     }
 
-    mutating func didReceive(_ data: UnsafeRawBufferPointer, direction: Direction, time: Timestamp) {
+    func didReceive(_ data: UnsafeRawBufferPointer, direction: Direction, time: Timestamp) {
         guard !data.isEmpty else { return }
         sawPayload = true
         switch parser {
@@ -97,54 +106,47 @@ struct ApplicationState {
             if direction == .down { replayHeldRequests() }
             held.removeAll()
             didReceive(data, direction: direction, time: time)
-        case .http(var http):
-            parser = .other  // release the payload's reference while mutating
-            http.feed(data, direction: httpReversed ? direction.reversed : direction, time: time, into: &exchanges)
-            parser = .http(http)
-        case .tls(var tls):
-            parser = .other
-            tls.feed(data, direction: direction, time: time, into: &exchanges)
-            parser = .tls(tls)
+        case .http(let http):
+            http.value.feed(
+                data, direction: httpReversed ? direction.reversed : direction, time: time, into: &exchanges)
+        case .tls(let tls):
+            tls.value.feed(data, direction: direction, time: time, into: &exchanges)
         case .other:
             if direction == .up, TLSStreamParser.looksLikeTLS(data) {
-                parser = .tls(TLSConversation(midstream: false))
+                parser = .tls(Box(TLSConversation(midstream: false)))
                 didReceive(data, direction: direction, time: time)
             }
         }
     }
 
-    mutating func didSkip(_ gapBytes: Int64, direction: Direction, time: Timestamp) {
+    func didSkip(_ gapBytes: Int64, direction: Direction, time: Timestamp) {
         switch parser {
         case .undecided:
             if direction == .up, !held.isEmpty { held.append(Held(time: time, bytes: [], gap: gapBytes)) }
         case .other:
             break
-        case .http(var http):
-            parser = .other
-            http.skip(
+        case .http(let http):
+            http.value.skip(
                 gapBytes: gapBytes, direction: httpReversed ? direction.reversed : direction, time: time,
                 into: &exchanges)
-            parser = .http(http)
-        case .tls(var tls):
-            parser = .other
-            tls.skip(gapBytes: Int(clamping: gapBytes), direction: direction, time: time, into: &exchanges)
-            parser = .tls(tls)
+        case .tls(let tls):
+            tls.value.skip(gapBytes: Int(clamping: gapBytes), direction: direction, time: time, into: &exchanges)
         }
     }
 
-    private mutating func decide(_ data: UnsafeRawBufferPointer, direction: Direction) {
+    private func decide(_ data: UnsafeRawBufferPointer, direction: Direction) {
         if TLSStreamParser.looksLikeTLS(data) {
-            parser = .tls(TLSConversation(midstream: midstream))
+            parser = .tls(Box(TLSConversation(midstream: midstream)))
         } else if direction == .up ? HTTP1Parser.looksLikeRequest(data) : HTTP1Parser.looksLikeResponse(data) {
-            parser = .http(HTTP1Conversation(recordsMessages: details != nil))
+            parser = .http(Box(HTTP1Conversation(recordsMessages: details != nil)))
         } else if direction == .down ? HTTP1Parser.looksLikeRequest(data) : HTTP1Parser.looksLikeResponse(data) {
-            parser = .http(HTTP1Conversation(recordsMessages: details != nil))
+            parser = .http(Box(HTTP1Conversation(recordsMessages: details != nil)))
             httpReversed = true
         }
     }
 
     /// Keeps a copy of undecided client bytes, up to `holdLimit`; the rest is kept as a gap size.
-    private mutating func hold(_ data: UnsafeRawBufferPointer, time: Timestamp) {
+    private func hold(_ data: UnsafeRawBufferPointer, time: Timestamp) {
         let room = max(0, ApplicationState.holdLimit - heldBytes)
         let kept = min(room, data.count)
         if kept > 0 {
@@ -157,7 +159,7 @@ struct ApplicationState {
     /// HTTP was decided by the server's side: the client bytes held before are replayed to the
     /// request parser when they start like a request (any method token); otherwise they are
     /// left out, as bytes of a message whose start was not captured.
-    private mutating func replayHeldRequests() {
+    private func replayHeldRequests() {
         guard !httpReversed, let first = held.first, !first.bytes.isEmpty else { return }
         guard first.bytes.withUnsafeBytes({ HTTP1Parser.mayStartRequest($0) }) else { return }
         let chunks = held
@@ -172,12 +174,13 @@ struct ApplicationState {
     }
 
     /// Ends both directions, and fills `record` with what the parsers found.
-    mutating func finish(into record: inout ConnectionRecord) {
+    func finish(into record: inout ConnectionRecord) {
         let time = record.end
         switch parser {
         case .undecided, .other:
             break
-        case .http(var http):
+        case .http(let box):
+            var http = box.value
             http.finish(time: time, into: &exchanges)
             if httpReversed {
                 for i in exchanges.indices {
@@ -196,7 +199,8 @@ struct ApplicationState {
                     "\(flip ? $0.direction.reversed : $0.direction): \($0.anomaly)"
                 }
             }
-        case .tls(var tls):
+        case .tls(let box):
+            var tls = box.value
             tls.finish(time: time, into: &exchanges)
             record.tls = tls.summary
             if details != nil {

@@ -143,7 +143,7 @@ extension TrafficAnalyzer: StreamDelegate {
 
     public func connectionClosed(_ record: ConnectionRecord) {
         var record = record
-        var state = applications.removeValue(forKey: record.id)
+        let state = applications.removeValue(forKey: record.id)
             ?? ApplicationState(keepDetails: configuration.keepProtocolDetails, midstream: false)
         state.finish(into: &record)
         onConnection(CompletedConnection(record: record, details: state.details))

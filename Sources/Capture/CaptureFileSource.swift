@@ -21,6 +21,9 @@ final class CaptureFileSource: PacketSource {
     /// Classic pcap records libpcap cut to the snaplen (it skips their extra bytes), and the first one's offset.
     private var recordsCutByLibpcap = 0
     private var firstCutOffset: Int?
+    /// Classic pcap: the file offset of the next record, kept by adding record sizes so that
+    /// `ftello` (an `lseek` call) runs only at the start and after records libpcap may have cut.
+    private var nextRecordOffset: Int?
 
     init(path: String, fileIndex: Int, header: CaptureReader.FileHeader, limits: CaptureLimits)
         throws(CaptureError)
@@ -94,14 +97,25 @@ final class CaptureFileSource: PacketSource {
 
     /// One step of the libpcap backend: a record, or nil after changing the backend.
     private func readLibpcap(_ file: LibpcapFile) -> PacketRecord? {
-        let offsetBefore = file.fileOffset
+        // pcapng offsets are never reported from here (a failure moves to our own reader).
+        let offsetBefore = header.format == .pcapng ? nil : nextRecordOffset ?? file.fileOffset
         switch file.next() {
         case .packet(let seconds, let nanoseconds, let captured, let original, let bytes):
             // Classic pcap seconds are unsigned 32-bit (good to 2106); libpcap 1.10 hands them over as signed.
             let fileSeconds = header.format == .pcapng ? seconds : Int64(UInt32(truncatingIfNeeded: seconds))
             if nanoseconds < 0 || nanoseconds >= 1_000_000_000 { stats.invalidTimestampFractions += 1 }
             let time = Timestamp(seconds: fileSeconds, nanoseconds: nanoseconds)
-            noteCut(captured: captured, before: offsetBefore, after: file.fileOffset)
+            if let before = offsetBefore {
+                // libpcap cuts a record only to its snapshot length, so a shorter one used
+                // exactly its header and captured bytes.
+                if captured >= min(libpcapSnapLength, file.snapshotLength) {
+                    let after = file.fileOffset
+                    noteCut(captured: captured, before: before, after: after)
+                    nextRecordOffset = after
+                } else {
+                    nextRecordOffset = before + recordHeaderLength + captured
+                }
+            }
             stats.count(timestamp: time, linkType: libpcapLinkType, capturedLength: captured,
                         originalLength: original, snapshotLength: libpcapSnapLength)
             return PacketRecord(timestamp: time, linkType: libpcapLinkType, capturedLength: captured,
@@ -118,12 +132,14 @@ final class CaptureFileSource: PacketSource {
         return nil
     }
 
+    /// Bytes of a classic pcap record header.
+    private var recordHeaderLength: Int { header.format == .pcapModified ? 24 : 16 }
+
     /// libpcap quietly cuts a classic record whose captured length exceeds the snaplen; the file
     /// offsets show it (more bytes consumed than returned), so such records are still counted as oversized.
     private func noteCut(captured: Int, before: Int?, after: Int?) {
         guard header.format != .pcapng, let before, let after else { return }
-        let recordHeader = header.format == .pcapModified ? 24 : 16
-        guard after - before - recordHeader > captured else { return }
+        guard after - before - recordHeaderLength > captured else { return }
         stats.oversizedRecords += 1
         recordsCutByLibpcap += 1
         if firstCutOffset == nil { firstCutOffset = before }

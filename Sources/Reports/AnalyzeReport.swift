@@ -14,9 +14,12 @@ public struct AnalyzeReport {
     }
 
     /// `sepbeat-report/1` JSON: the heartbeat report's members and `captures`, keys sorted.
+    ///
+    /// The same bytes as `HeartbeatReport.encoder()` would write (see `PrettyJSONEncoder`), and a newline.
     public func json() throws -> String {
-        let data = try HeartbeatReport.encoder().encode(Document(report: self))
-        return String(decoding: data, as: UTF8.self) + "\n"
+        var bytes = try PrettyJSONEncoder.encode(Document(report: self))
+        bytes.append(10)
+        return String(decoding: bytes, as: UTF8.self)
     }
 
     private struct Document: Encodable {

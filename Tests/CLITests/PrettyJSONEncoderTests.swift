@@ -1,0 +1,93 @@
+import Foundation
+import Heartbeat
+import Reports
+import Testing
+
+/// `PrettyJSONEncoder` writes the same bytes as `HeartbeatReport.encoder()` (Foundation's `JSONEncoder`).
+@Suite struct PrettyJSONEncoderTests {
+    struct Inner: Encodable, Equatable {
+        var name: String
+        var values: [Double]
+        var tags: [String: Int]
+        var missing: Int?
+        var present: Int?
+    }
+
+    struct Outer: Encodable {
+        var text: String
+        var numbers: [Double]
+        var small: Float
+        var empty: [Int]
+        var emptyObject: [String: Int]
+        var unsigned: UInt64
+        var negative: Int64
+        var flags: [Bool]
+        var nested: [Inner]
+        var nestedEmpty: [[String: Int]]
+        var keys: [String: Int]
+        var optional: String?
+        var json: JSONValue
+
+        enum CodingKeys: String, CodingKey {
+            case text, numbers, small, empty, emptyObject, unsigned, negative, flags, nested, nestedEmpty, keys
+            case optional, json, zNested
+        }
+
+        func encode(to encoder: Encoder) throws {
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            try c.encode(text, forKey: .text)
+            try c.encode(numbers, forKey: .numbers)
+            try c.encode(small, forKey: .small)
+            try c.encode(empty, forKey: .empty)
+            try c.encode(emptyObject, forKey: .emptyObject)
+            try c.encode(unsigned, forKey: .unsigned)
+            try c.encode(negative, forKey: .negative)
+            try c.encode(flags, forKey: .flags)
+            try c.encode(nested, forKey: .nested)
+            try c.encode(nestedEmpty, forKey: .nestedEmpty)
+            try c.encode(keys, forKey: .keys)
+            try c.encode(optional, forKey: .optional)
+            try c.encode(json, forKey: .json)
+            var n = c.nestedContainer(keyedBy: CodingKeys.self, forKey: .zNested)
+            try n.encode(1, forKey: .text)
+            var u = n.nestedUnkeyedContainer(forKey: .empty)
+            try u.encode("x")
+            try u.encodeNil()
+        }
+    }
+
+    static let sample = Outer(
+        text: "a\u{0}\u{1}\u{8}\u{c}\u{1f}\u{7f}/\"\\\n\r\t\u{2028}é😀 ok",
+        numbers: [0.1, 1e-7, 1e22, 1e16, 123_456_789_012_345_680, -0.0, 5, 1.5e300, 2.5e-5, 100, -3.25,
+                  14392.562811324],
+        small: 0.1, empty: [], emptyObject: [:], unsigned: .max, negative: .min, flags: [true, false],
+        nested: [
+            Inner(name: "b", values: [], tags: ["z": 1, "a10": 2, "a9": 3, "B": 4, "_": 5, "é": 6], present: 7),
+            Inner(name: "", values: [1, 2.5], tags: [:]),
+        ],
+        nestedEmpty: [[:], ["k": 1]],
+        keys: ["17": 1, "1": 2, "2": 3, "a-b": 4, "aB": 5, "ab": 6],
+        optional: nil,
+        json: .object([("zeta", .integer(1)), ("alpha", .array([.null, .bool(true), .number(2.5), .string("s")]))])
+    )
+
+    @Test func sameBytesAsJSONEncoder() throws {
+        let expected = [UInt8](try HeartbeatReport.encoder().encode(Self.sample))
+        let actual = try PrettyJSONEncoder.encode(Self.sample)
+        #expect(String(decoding: actual, as: UTF8.self) == String(decoding: expected, as: UTF8.self))
+        #expect(actual == expected)
+    }
+
+    @Test func topLevelValuesAndArrays() throws {
+        #expect(try PrettyJSONEncoder.encode([Int]()) == [UInt8](try HeartbeatReport.encoder().encode([Int]())))
+        #expect(try PrettyJSONEncoder.encode("x/y") == [UInt8](try HeartbeatReport.encoder().encode("x/y")))
+        let nested = [["b": [1.5], "a": []]]
+        #expect(try PrettyJSONEncoder.encode(nested) == [UInt8](try HeartbeatReport.encoder().encode(nested)))
+    }
+
+    @Test func nonFiniteNumbersThrowLikeJSONEncoder() {
+        #expect(throws: EncodingError.self) { try HeartbeatReport.encoder().encode([Double.nan]) }
+        #expect(throws: EncodingError.self) { try PrettyJSONEncoder.encode([Double.nan]) }
+        #expect(throws: EncodingError.self) { try PrettyJSONEncoder.encode(["x": Double.infinity]) }
+    }
+}
