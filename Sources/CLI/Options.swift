@@ -1,3 +1,5 @@
+import Heartbeat
+
 /// How a subcommand prints its report.
 public enum OutputFormat: String, CaseIterable, Sendable {
     case text
@@ -165,8 +167,11 @@ enum CommonOptions {
         names: ["--interval"], valueName: "SECONDS",
         help: "Expected heartbeat interval in seconds (overrides the model and SyLink.xml)."
     ) { (o: inout Options, v: String) throws(UsageError) in
-        guard let d = Double(v), d.isFinite, d > 0, d <= 86_400 * 7 else {
-            throw UsageError("--interval takes a number of seconds above 0 and at most 604800, got '\(v)'")
+        // Decimal text only: Double(_:) would also take "0x10", "1e3", "inf" and "nan".
+        let decimal = !v.isEmpty && v.allSatisfy { $0.isASCII && ($0.isNumber || $0 == ".") }
+            && v.filter { $0 == "." }.count <= 1 && v.contains { $0.isNumber }
+        guard decimal, let d = Double(v), d > 0, d <= ReferenceModel.maxIntervalSeconds else {
+            throw UsageError("--interval takes a decimal number of seconds above 0 and at most 604800, got '\(v)'")
         }
         o.intervalSeconds = d
     }

@@ -64,11 +64,12 @@ extension ReferenceModel {
 
     /// The model with another expected interval, pinned so that SyLink.xml cannot change it.
     ///
-    /// - Throws: `ModelError` when `seconds` is not a positive finite number or leaves no room for the tolerance.
+    /// The tolerance and accelerated range are derived from a short interval as
+    /// `withDerivedInterval(seconds:pinned:source:)` describes.
+    ///
+    /// - Throws: `ModelError` when `seconds` is not above 0 and at most `maxIntervalSeconds`.
     public func withInterval(seconds: Double) throws(ModelError) -> ReferenceModel {
-        var m = self
-        m.interval.seconds = seconds
-        m.interval.pinned = true
+        let m = try withDerivedInterval(seconds: seconds, pinned: true, source: "--interval")
         try m.validate(file: "--interval")
         return m
     }

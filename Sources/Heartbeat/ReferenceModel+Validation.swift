@@ -9,13 +9,22 @@ extension ReferenceModel {
         func fail(_ field: String, _ problem: String) -> ModelError {
             ModelError(file: file, field: field, problem: problem)
         }
+        // Every time in the model is seconds, at most one week, so that none overflows in nanoseconds.
+        let most = Self.maxIntervalSeconds
+        func atMost(_ v: Double, _ field: String) throws(ModelError) {
+            guard v <= most else {
+                throw fail(field, "must be at most \(formatSeconds(most)) seconds (one week), got \(formatSeconds(v))")
+            }
+        }
         func positive(_ v: Double, _ field: String) throws(ModelError) {
             guard v.isFinite, v > 0 else { throw fail(field, "must be a positive number, got \(formatSeconds(v))") }
+            try atMost(v, field)
         }
         func nonNegative(_ v: Double, _ field: String) throws(ModelError) {
             guard v.isFinite, v >= 0 else {
                 throw fail(field, "must be zero or a positive number, got \(formatSeconds(v))")
             }
+            try atMost(v, field)
         }
         func positiveBytes(_ v: Int64, _ field: String) throws(ModelError) {
             guard v > 0 else { throw fail(field, "must be a positive number, got \(v)") }

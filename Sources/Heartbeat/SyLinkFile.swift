@@ -165,10 +165,14 @@ private final class SyLinkCollector: NSObject, XMLParserDelegate {
         guard let rootName, rootName.lowercased() == "serversettings" else {
             throw fail("is not a SyLink file: the root element is <\(rootName ?? "none")>, expected <ServerSettings>")
         }
-        func int(_ key: String, _ label: String) throws(SyLinkError) -> Int? {
+        // Times share the model's range: at most one week; an interval must also be at least 1 s.
+        let most = Int(ReferenceModel.maxIntervalSeconds)
+        func int(_ key: String, _ label: String, least: Int = 0) throws(SyLinkError) -> Int? {
             guard let text = settings[key] else { return nil }
-            guard let v = Int(text.trimmingCharacters(in: .whitespaces)), v >= 0 else {
-                throw fail("\(label) must be a whole number of seconds, got \"\(text)\"")
+            let digits = text.trimmingCharacters(in: .whitespaces)
+            guard !digits.isEmpty, digits.allSatisfy({ $0.isASCII && $0.isNumber }), let v = Int(digits),
+                  v >= least, v <= most else {
+                throw fail("\(label) must be a whole number of seconds from \(least) to \(most), got \"\(text)\"")
             }
             return v
         }
@@ -207,12 +211,12 @@ private final class SyLinkCollector: NSObject, XMLParserDelegate {
                 verifySignatures: try bool(entry.attrs["verifysignatures"], "\(label) VerifySignatures")))
         }
         guard !list.isEmpty else { throw fail("lists no Server in its ServerList") }
-        var pull = try int("pullheartbeatseconds", "PullHeartbeatSeconds")
-        if pull == nil { pull = try int("heartbeatseconds", "HeartbeatSeconds") }
+        var pull = try int("pullheartbeatseconds", "PullHeartbeatSeconds", least: 1)
+        if pull == nil { pull = try int("heartbeatseconds", "HeartbeatSeconds", least: 1) }
         let ordered = list.enumerated().sorted { ($0.element.priority, $0.offset) < ($1.element.priority, $1.offset) }
         return SyLinkFile(
             path: path, domainID: root["domainid"], communicationMode: mode,
-            pushHeartbeatSeconds: try int("pushheartbeatseconds", "PushHeartbeatSeconds"),
+            pushHeartbeatSeconds: try int("pushheartbeatseconds", "PushHeartbeatSeconds", least: 1),
             pullHeartbeatSeconds: pull,
             randomizationEnabled: try bool(settings["randomizationenabled"], "RandomizationEnabled"),
             randomizationRangeSeconds: try int("randomizationrange", "RandomizationRange"),
