@@ -53,14 +53,36 @@ public struct SyLinkFile: Hashable, Sendable {
     ///
     /// - Throws: `SyLinkError` naming the file and the problem (never quoting the key).
     public static func load(path: String) throws(SyLinkError) -> SyLinkFile {
+        // Checked before reading, so a huge file is never loaded whole.
+        if let size = (try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? NSNumber,
+           size.int64Value > Int64(maxFileBytes) {
+            throw SyLinkError(file: path, problem: "is \(size.int64Value) bytes, over the \(maxFileBytes)-byte "
+                + "(4 MiB) limit for SyLink files")
+        }
         guard let data = FileManager.default.contents(atPath: path) else {
             throw SyLinkError(file: path, problem: "cannot be read (missing or not a file)")
         }
         return try parse(data: data, name: path)
     }
 
+    /// Largest SyLink.xml accepted: 4 MiB. Real files are a few KB (a server list of a few dozen
+    /// entries plus certificates); a bigger one is refused before parsing, saying so.
+    public static let maxFileBytes = 4 * 1024 * 1024
+
     /// Parses SyLink.xml bytes; `name` identifies the file in errors.
+    ///
+    /// SyLink files carry no DTD: a file with a `<!DOCTYPE` or `<!ENTITY` declaration is refused
+    /// before parsing, so no entity is ever expanded. Files over `maxFileBytes` are refused too.
+    /// Cost: one pass over the bytes, then the XML parse.
     public static func parse(data: Data, name: String) throws(SyLinkError) -> SyLinkFile {
+        guard data.count <= maxFileBytes else {
+            throw SyLinkError(file: name, problem: "is \(data.count) bytes, over the \(maxFileBytes)-byte (4 MiB) "
+                + "limit for SyLink files")
+        }
+        if let declaration = dtdDeclaration(in: data) {
+            throw SyLinkError(file: name, problem: "has a \(declaration) declaration; SyLink files have no DTD, "
+                + "so DOCTYPE and ENTITY declarations are refused")
+        }
         let collector = SyLinkCollector()
         let parser = XMLParser(data: data)
         parser.shouldProcessNamespaces = false
@@ -84,6 +106,22 @@ public struct SyLinkFile: Hashable, Sendable {
         } catch {
             throw SyLinkError(file: name, problem: scrub(error.problem))
         }
+    }
+}
+
+extension SyLinkFile {
+    /// `<!DOCTYPE` or `<!ENTITY` when the text holds one (UTF-8, or UTF-16 with a byte-order mark).
+    static func dtdDeclaration(in data: Data) -> String? {
+        let text: String
+        if data.starts(with: [0xFE, 0xFF]) || data.starts(with: [0xFF, 0xFE]) {
+            text = String(data: data, encoding: .utf16) ?? ""
+        } else {
+            text = String(decoding: data, as: UTF8.self)
+        }
+        for word in ["<!DOCTYPE", "<!ENTITY"] where text.range(of: word, options: .caseInsensitive) != nil {
+            return word
+        }
+        return nil
     }
 }
 
