@@ -180,18 +180,18 @@ public struct FleetAudit: Sendable {
             inRun = false
             regular.append(Double(d) / 1e9)
             // Saturating: a gap or interval near the Int64 range must not trap.
-            let m = min(Nanos.add(d, tolerance) / iv - 1, Int64(Int32.max))
+            let m = min(Saturating.add(d, tolerance) / iv - 1, Int64(Int32.max))
             if m >= 1 {
                 c.missed += Int(m)
-            } else if d > Nanos.add(iv, tolerance) {
+            } else if d > Saturating.add(iv, tolerance) {
                 c.late += 1
-            } else if d < Nanos.subtract(iv, tolerance) {
+            } else if d < Saturating.subtract(iv, tolerance) {
                 c.early += 1
             } else {
                 c.onTime += 1
             }
-            let k = max(1, min(Int64(Int32.max), Nanos.clamp((Double(d) / Double(iv)).rounded())))
-            let deviation = Double(Nanos.subtract(d, Nanos.multiply(k, iv))) / 1e9
+            let k = max(1, min(Int64(Int32.max), Saturating.clamp((Double(d) / Double(iv)).rounded())))
+            let deviation = Double(Saturating.subtract(d, Saturating.multiply(k, iv))) / 1e9
             deviations.append(deviation)
             slots += Int(k)
             if abs(deviation) <= Double(tolerance) / 1e9 {

@@ -45,7 +45,7 @@ struct IntervalAudit: Sendable {
             let regular = gaps.filter { $0.mode == mode && $0.ns > accelerated }.map(\.ns).sorted()
             guard regular.count >= model.interval.mismatchMinIntervals, let base = expected[mode] else { continue }
             let median = regular[(regular.count - 1) / 2]
-            if median < Nanos.subtract(base, tolerance) || median > Nanos.add(base, tolerance) {
+            if median < Saturating.subtract(base, tolerance) || median > Saturating.add(base, tolerance) {
                 let index = gaps.first { $0.mode == mode }?.index ?? 1
                 add(index, .intervalMismatch, "\(mode.rawValue) check-ins every \(seconds(median)) s (median of "
                     + "\(regular.count)), expected \(seconds(base)) s ± \(seconds(tolerance)) s")
@@ -77,15 +77,15 @@ struct IntervalAudit: Sendable {
                 continue
             }
             closeRun()
-            let m = Nanos.add(g.ns, tolerance) / max(1, interval) - 1
+            let m = Saturating.add(g.ns, tolerance) / max(1, interval) - 1
             if m >= 1 {
                 missed += Int(min(m, Int64(Int32.max)))
                 add(g.index, .missedHeartbeat, "no check-in for \(seconds(g.ns)) s: \(m) missed "
                     + "(interval \(seconds(interval)) s ± \(seconds(tolerance)) s)")
-            } else if g.ns > Nanos.add(interval, tolerance) {
+            } else if g.ns > Saturating.add(interval, tolerance) {
                 add(g.index, .intervalLate, "check-in \(seconds(g.ns)) s after the previous one "
                     + "(interval \(seconds(interval)) s ± \(seconds(tolerance)) s)")
-            } else if g.ns < Nanos.subtract(interval, tolerance) {
+            } else if g.ns < Saturating.subtract(interval, tolerance) {
                 add(g.index, .intervalEarly, "check-in \(seconds(g.ns)) s after the previous one "
                     + "(interval \(seconds(interval)) s ± \(seconds(tolerance)) s)")
             }

@@ -32,16 +32,14 @@ extension ReferenceModel {
     }
 }
 
-/// Saturating arithmetic on nanosecond counts, for values derived from input.
+/// Seconds as nanoseconds for the interval rules.
 enum Nanos {
     /// `s` seconds as nanoseconds, clamped to `Int64` (NaN gives 0).
-    static func from(seconds s: Double) -> Int64 {
-        let v = (s * 1e9).rounded()
-        guard !v.isNaN else { return 0 }
-        if v >= 9.2e18 { return Int64.max }
-        if v <= -9.2e18 { return Int64.min }
-        return Int64(v)
-    }
+    static func from(seconds s: Double) -> Int64 { Saturating.clamp((s * 1e9).rounded()) }
+}
+
+/// Saturating `Int64` arithmetic for values derived from input (times, byte counts, model values).
+enum Saturating {
 
     static func add(_ a: Int64, _ b: Int64) -> Int64 {
         let (s, o) = a.addingReportingOverflow(b)
