@@ -1,7 +1,9 @@
 import Analysis
 import Capture
 import Core
-import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Runs the captures named on the command line through the traffic layers, with
 /// a progress meter on stderr and the readers' warnings printed at the end.
@@ -52,9 +54,9 @@ extension InputRun {
         var out: [String] = []
         for path in paths {
             let key: String
-            if let a = try? FileManager.default.attributesOfItem(atPath: path),
-               let device = a[.systemNumber] as? NSNumber, let inode = a[.systemFileNumber] as? NSNumber {
-                key = "\(device.uint64Value):\(inode.uint64Value)"
+            var info = stat()
+            if stat(path, &info) == 0 {  // follows symbolic links
+                key = "\(info.st_dev):\(info.st_ino)"
             } else {
                 key = "path:" + path
             }
