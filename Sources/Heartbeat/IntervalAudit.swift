@@ -103,9 +103,11 @@ struct IntervalAudit: Sendable {
         let mainMode: SessionReport.Mode = pushCount * 2 > sessions.count ? .push : .pull
         let failed = sessions.filter(\.failed).count
         let summary = ClientSummary(
-            client: client, sessions: sessions.count, checkIns: sessions.count - failed, failed: failed, intervalSeconds: stats, missed: missed,
+            client: client, sessions: sessions.count, checkIns: sessions.count - failed, failed: failed,
+            intervalSeconds: stats, missed: missed,
             accelerated: acceleratedCount,
-            expectedIntervalSeconds: Double(expected[mainMode] ?? Nanos.from(seconds: pullSeconds)) / 1e9)
+            expectedIntervalSeconds: Double(expected[mainMode] ?? Nanos.from(seconds: pullSeconds))
+                / 1e9)
         return Result(summary: summary, findings: findings)
     }
 
