@@ -1,3 +1,5 @@
+import Heartbeat
+
 /// How a subcommand prints its report.
 public enum OutputFormat: String, CaseIterable, Sendable {
     case text
@@ -130,15 +132,25 @@ enum CommonOptions {
         help: "Keep only packets matching this BPF filter (libpcap syntax, as tcpdump -f / tshark -f)."
     ) { (o: inout Options, v: String) throws(UsageError) in o.filter = v }
 
-    static let format = OptionSpec(
-        names: ["-F", "--format"], valueName: "FORMAT",
-        help: "Output format: text (default), json, jsonl, csv or html."
-    ) { (o: inout Options, v: String) throws(UsageError) in
-        guard let f = OutputFormat(rawValue: v.lowercased()) else {
-            let known = OutputFormat.allCases.map(\.rawValue).joined(separator: ", ")
-            throw UsageError("unknown format '\(v)' (known: \(known))")
+    /// The formats of analyze, audit and validate.
+    static let format = formats(OutputFormat.allCases)
+
+    /// `-F FORMAT` accepting exactly `allowed`, whose help lists exactly those; `note` ends the help line.
+    static func formats(_ allowed: [OutputFormat], note: String = "") -> OptionSpec {
+        let names = allowed.map { $0 == .text ? "text (default)" : $0.rawValue }
+        let list = names.count > 1 ? names.dropLast().joined(separator: ", ") + " or " + (names.last ?? "")
+            : names.joined()
+        let plain = allowed.map(\.rawValue)
+        let known = plain.count > 1 ? plain.dropLast().joined(separator: ", ") + " or " + (plain.last ?? "")
+            : plain.joined()
+        return OptionSpec(
+            names: ["-F", "--format"], valueName: "FORMAT", help: "Output format: \(list).\(note)"
+        ) { (o: inout Options, v: String) throws(UsageError) in
+            guard let f = OutputFormat(rawValue: v.lowercased()), allowed.contains(f) else {
+                throw UsageError("--format takes \(known), got '\(v)'")
+            }
+            o.format = f
         }
-        o.format = f
     }
 
     static let quiet = OptionSpec(
@@ -165,8 +177,11 @@ enum CommonOptions {
         names: ["--interval"], valueName: "SECONDS",
         help: "Expected heartbeat interval in seconds (overrides the model and SyLink.xml)."
     ) { (o: inout Options, v: String) throws(UsageError) in
-        guard let d = Double(v), d.isFinite, d > 0, d <= 86_400 * 7 else {
-            throw UsageError("--interval takes a number of seconds above 0 and at most 604800, got '\(v)'")
+        // Decimal text only: Double(_:) would also take "0x10", "1e3", "inf" and "nan".
+        let decimal = !v.isEmpty && v.allSatisfy { $0.isASCII && ($0.isNumber || $0 == ".") }
+            && v.filter { $0 == "." }.count <= 1 && v.contains { $0.isNumber }
+        guard decimal, let d = Double(v), d > 0, d <= ReferenceModel.maxIntervalSeconds else {
+            throw UsageError("--interval takes a decimal number of seconds above 0 and at most 604800, got '\(v)'")
         }
         o.intervalSeconds = d
     }

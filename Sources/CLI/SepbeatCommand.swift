@@ -67,8 +67,8 @@ public enum SepbeatCommand {
                 higher port. Bytes are TCP payload bytes as the headers state them, retransmissions included.
                 Exit status: 0 success, 2 usage error, 3 unreadable input.
                 """,
-            specs: [CommonOptions.read, CommonOptions.filter, CommonOptions.format, CommonOptions.output,
-                    CommonOptions.quiet, CommonOptions.http, CommonOptions.tls],
+            specs: [CommonOptions.read, CommonOptions.filter, CommonOptions.formats([.text, .json]),
+                    CommonOptions.output, CommonOptions.quiet, CommonOptions.http, CommonOptions.tls],
             run: FlowsCommand.run
         ),
         Subcommand(
@@ -76,12 +76,14 @@ public enum SepbeatCommand {
             synopsis: "sepbeat model [--model FILE] [--sylink FILE] [--interval SECONDS] [--server HOST[:PORT]]",
             summary: "Print the reference heartbeat model in effect (built-in, or as loaded and overridden).",
             details: """
-                With --model FILE the file is validated first; errors name the field. The output is JSON
-                that can be edited and given back with --model.
+                With --model FILE the file is validated first; errors name the field. The output is always
+                JSON (-F text, the default, and -F json print the same) that can be edited and given back
+                with --model.
                 Exit status: 0 success, 2 invalid model or options.
                 """,
             specs: [CommonOptions.model, CommonOptions.sylink, CommonOptions.interval, CommonOptions.server,
-                    CommonOptions.output, CommonOptions.format],
+                    CommonOptions.output,
+                    CommonOptions.formats([.text, .json], note: " Both print the model as JSON.")],
             run: ModelCommand.run
         ),
         SimulateCommand.subcommand,

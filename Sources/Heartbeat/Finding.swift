@@ -100,6 +100,7 @@ extension Finding: CustomStringConvertible {
 /// Numbers in messages: whole values without a fraction, others with up to three decimals.
 func formatSeconds(_ s: Double) -> String {
     if s.rounded() == s, abs(s) < 1e15 { return String(Int64(s)) }
+    guard abs(s) < 1e15 else { return String(s) }
     let ms = (s * 1000).rounded() / 1000
     return String(ms)
 }

@@ -112,14 +112,15 @@ public struct FleetAudit: Sendable {
     ///   - captureStart, captureEnd: the capture's first and last packet times, for the edge flags.
     public init(report: HeartbeatReport, model: ReferenceModel, captureStart: Timestamp? = nil,
                 captureEnd: Timestamp? = nil) {
-        toleranceSeconds = model.interval.toleranceSeconds
-        acceleratedMaxSeconds = model.interval.acceleratedMaxSeconds
+        // The report's expectations: the model's, or derived from a SyLink.xml or --interval interval.
+        toleranceSeconds = report.expectations.toleranceSeconds
+        acceleratedMaxSeconds = report.expectations.acceleratedMaxSeconds
         var byClient: [IPAddress: [SessionReport]] = [:]
         for s in report.sessions { byClient[s.client, default: []].append(s) }
         var out: [Client] = []
         for (address, sessions) in byClient {
             let sorted = sessions.sorted { $0.start < $1.start }
-            out.append(Self.audit(address, sorted, report.expectations, model, captureStart, captureEnd))
+            out.append(Self.audit(address, sorted, report.expectations, captureStart, captureEnd))
         }
         out.sort { a, b in
             if a.health != b.health { return a.health < b.health }
@@ -142,14 +143,14 @@ public struct FleetAudit: Sendable {
 
     private static func audit(
         _ address: IPAddress, _ sessions: [SessionReport], _ e: HeartbeatReport.Expectations,
-        _ model: ReferenceModel, _ captureStart: Timestamp?, _ captureEnd: Timestamp?
+        _ captureStart: Timestamp?, _ captureEnd: Timestamp?
     ) -> Client {
-        let tolerance = nanos(model.interval.toleranceSeconds)
-        let accelerated = nanos(model.interval.acceleratedMaxSeconds)
+        let tolerance = Nanos.from(seconds: e.toleranceSeconds)
+        let accelerated = Nanos.from(seconds: e.acceleratedMaxSeconds)
         let pushCount = sessions.filter { $0.mode == .push }.count
         let mode: SessionReport.Mode = pushCount * 2 > sessions.count ? .push : .pull
         func interval(_ m: SessionReport.Mode) -> Int64 {
-            max(1, nanos(m == .push ? e.pushIntervalSeconds : e.pullIntervalSeconds))
+            max(1, Nanos.from(seconds: m == .push ? e.pushIntervalSeconds : e.pullIntervalSeconds))
         }
 
         var c = Client(
@@ -178,19 +179,19 @@ public struct FleetAudit: Sendable {
             }
             inRun = false
             regular.append(Double(d) / 1e9)
-            let (sum, overflow) = d.addingReportingOverflow(tolerance)
-            let m = overflow ? Int64(Int32.max) : min(sum / iv - 1, Int64(Int32.max))
+            // Saturating: a gap or interval near the Int64 range must not trap.
+            let m = min(Saturating.add(d, tolerance) / iv - 1, Int64(Int32.max))
             if m >= 1 {
                 c.missed += Int(m)
-            } else if d > iv + tolerance {
+            } else if d > Saturating.add(iv, tolerance) {
                 c.late += 1
-            } else if d < iv - tolerance {
+            } else if d < Saturating.subtract(iv, tolerance) {
                 c.early += 1
             } else {
                 c.onTime += 1
             }
-            let k = max(1, min(Int64(Int32.max), Int64((Double(d) / Double(iv)).rounded())))
-            let deviation = Double(d - k * iv) / 1e9
+            let k = max(1, min(Int64(Int32.max), Saturating.clamp((Double(d) / Double(iv)).rounded())))
+            let deviation = Double(Saturating.subtract(d, Saturating.multiply(k, iv))) / 1e9
             deviations.append(deviation)
             slots += Int(k)
             if abs(deviation) <= Double(tolerance) / 1e9 {
@@ -294,11 +295,6 @@ public struct FleetAudit: Sendable {
         let lo = Int(pos.rounded(.down))
         let hi = min(lo + 1, sorted.count - 1)
         return sorted[lo] + (sorted[hi] - sorted[lo]) * (pos - Double(lo))
-    }
-
-    private static func nanos(_ s: Double) -> Int64 {
-        let v = (s * 1e9).rounded()
-        return v >= 9.2e18 ? Int64.max : v <= -9.2e18 ? Int64.min : Int64(v)
     }
 
     private static func micro(_ v: Double) -> Double { (v * 1e6).rounded() / 1e6 }

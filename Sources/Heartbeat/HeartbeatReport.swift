@@ -23,7 +23,12 @@ public struct HeartbeatReport: Sendable {
 
     public struct Summary: Encodable, Hashable, Sendable {
         public var clients: Int
+        /// Every entry of `sessions`: `checkIns + failed`.
         public var sessions: Int
+        /// Check-ins that set up a connection.
+        public var checkIns: Int
+        /// Check-ins whose connects all failed: counted here, never as check-ins.
+        public var failed: Int
         /// `pass`, or `fail` when any finding has error severity.
         public var verdict: String
         public var errors: Int
@@ -35,6 +40,8 @@ public struct HeartbeatReport: Sendable {
         public var pullIntervalSeconds: Double
         public var pushIntervalSeconds: Double
         public var toleranceSeconds: Double
+        /// Gaps up to this are an accelerated heartbeat (derived from a short interval, see the model docs).
+        public var acceleratedMaxSeconds: Double
         /// `model`, `option` (--interval) or `sylink`.
         public var intervalSource: String
     }
@@ -218,7 +225,12 @@ extension StepReport: Encodable {
 /// Per-client totals: check-ins, intervals between their starts, missed and accelerated counts.
 public struct ClientSummary: Hashable, Sendable {
     public var client: IPAddress
+    /// Every session of the client: `checkIns + failed`.
     public var sessions: Int
+    /// Check-ins that set up a connection.
+    public var checkIns: Int
+    /// Check-ins whose connects all failed: counted here, never as check-ins.
+    public var failed: Int
     /// nil when the client has fewer than two check-ins.
     public var intervalSeconds: IntervalStats?
     /// Check-ins judged missing between seen ones (never before the first or after the last).
@@ -240,13 +252,15 @@ public struct IntervalStats: Encodable, Hashable, Sendable {
 
 extension ClientSummary: Encodable {
     private enum Keys: String, CodingKey {
-        case client, sessions, intervalSeconds, missed, accelerated, expectedIntervalSeconds
+        case client, sessions, checkIns, failed, intervalSeconds, missed, accelerated, expectedIntervalSeconds
     }
 
     public func encode(to encoder: Encoder) throws {
         var c = encoder.container(keyedBy: Keys.self)
         try c.encode(client.description, forKey: .client)
         try c.encode(sessions, forKey: .sessions)
+        try c.encode(checkIns, forKey: .checkIns)
+        try c.encode(failed, forKey: .failed)
         if let intervalSeconds {
             try c.encode(intervalSeconds, forKey: .intervalSeconds)
         } else {

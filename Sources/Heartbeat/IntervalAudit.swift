@@ -26,8 +26,8 @@ struct IntervalAudit: Sendable {
     }
 
     func audit(client: IPAddress, sessions: [SessionReport]) -> Result {
-        let tolerance = nanos(model.interval.toleranceSeconds)
-        let accelerated = nanos(model.interval.acceleratedMaxSeconds)
+        let tolerance = Nanos.from(seconds: model.interval.toleranceSeconds)
+        let accelerated = Nanos.from(seconds: model.interval.acceleratedMaxSeconds)
         var gaps: [(index: Int, ns: Int64, mode: SessionReport.Mode)] = []
         for i in sessions.indices.dropFirst() {
             gaps.append((i, sessions[i].start.nanoseconds(since: sessions[i - 1].start), sessions[i].mode))
@@ -39,12 +39,13 @@ struct IntervalAudit: Sendable {
         }
 
         // The interval each mode is judged against, corrected by a consistent mismatch.
-        var expected: [SessionReport.Mode: Int64] = [.pull: nanos(pullSeconds), .push: nanos(pushSeconds)]
+        var expected: [SessionReport.Mode: Int64] = [.pull: Nanos.from(seconds: pullSeconds),
+                                                .push: Nanos.from(seconds: pushSeconds)]
         for mode in [SessionReport.Mode.pull, .push] {
             let regular = gaps.filter { $0.mode == mode && $0.ns > accelerated }.map(\.ns).sorted()
             guard regular.count >= model.interval.mismatchMinIntervals, let base = expected[mode] else { continue }
             let median = regular[(regular.count - 1) / 2]
-            if median < base - tolerance || median > base + tolerance {
+            if median < Saturating.subtract(base, tolerance) || median > Saturating.add(base, tolerance) {
                 let index = gaps.first { $0.mode == mode }?.index ?? 1
                 add(index, .intervalMismatch, "\(mode.rawValue) check-ins every \(seconds(median)) s (median of "
                     + "\(regular.count)), expected \(seconds(base)) s ± \(seconds(tolerance)) s")
@@ -57,7 +58,8 @@ struct IntervalAudit: Sendable {
         var run: [Int] = []
         func closeRun() {
             guard let first = run.first, let last = run.last else { return }
-            let spans = run.map { g in gaps.first { $0.index == g }?.ns ?? 0 }
+            // gaps[i - 1] is the gap ending at check-in i (built in that order above).
+            let spans = run.map { g in g >= 1 && g <= gaps.count ? gaps[g - 1].ns : 0 }
             let lo = seconds(spans.min() ?? 0)
             let hi = seconds(spans.max() ?? 0)
             let what = run.count == 1 ? "1 check-in \(lo) s after the previous one"
@@ -68,23 +70,22 @@ struct IntervalAudit: Sendable {
             run = []
         }
         for g in gaps {
-            let interval = expected[g.mode] ?? nanos(pullSeconds)
+            let interval = expected[g.mode] ?? Nanos.from(seconds: pullSeconds)
             if g.ns <= accelerated {
                 acceleratedCount += 1
                 run.append(g.index)
                 continue
             }
             closeRun()
-            let (sum, overflow) = g.ns.addingReportingOverflow(tolerance)
-            let m = overflow ? Int64.max : sum / max(1, interval) - 1
+            let m = Saturating.add(g.ns, tolerance) / max(1, interval) - 1
             if m >= 1 {
                 missed += Int(min(m, Int64(Int32.max)))
                 add(g.index, .missedHeartbeat, "no check-in for \(seconds(g.ns)) s: \(m) missed "
                     + "(interval \(seconds(interval)) s ± \(seconds(tolerance)) s)")
-            } else if g.ns > interval + tolerance {
+            } else if g.ns > Saturating.add(interval, tolerance) {
                 add(g.index, .intervalLate, "check-in \(seconds(g.ns)) s after the previous one "
                     + "(interval \(seconds(interval)) s ± \(seconds(tolerance)) s)")
-            } else if g.ns < interval - tolerance {
+            } else if g.ns < Saturating.subtract(interval, tolerance) {
                 add(g.index, .intervalEarly, "check-in \(seconds(g.ns)) s after the previous one "
                     + "(interval \(seconds(interval)) s ± \(seconds(tolerance)) s)")
             }
@@ -100,16 +101,14 @@ struct IntervalAudit: Sendable {
         }
         let pushCount = sessions.filter { $0.mode == .push }.count
         let mainMode: SessionReport.Mode = pushCount * 2 > sessions.count ? .push : .pull
+        let failed = sessions.filter(\.failed).count
         let summary = ClientSummary(
-            client: client, sessions: sessions.count, intervalSeconds: stats, missed: missed,
+            client: client, sessions: sessions.count, checkIns: sessions.count - failed, failed: failed,
+            intervalSeconds: stats, missed: missed,
             accelerated: acceleratedCount,
-            expectedIntervalSeconds: Double(expected[mainMode] ?? nanos(pullSeconds)) / 1e9)
+            expectedIntervalSeconds: Double(expected[mainMode] ?? Nanos.from(seconds: pullSeconds))
+                / 1e9)
         return Result(summary: summary, findings: findings)
-    }
-
-    private func nanos(_ s: Double) -> Int64 {
-        let v = (s * 1e9).rounded()
-        return v >= 9.2e18 ? Int64.max : v <= -9.2e18 ? Int64.min : Int64(v)
     }
 
     private func seconds(_ ns: Int64) -> String { formatSeconds(Double(ns) / 1e9) }

@@ -64,11 +64,12 @@ extension ReferenceModel {
 
     /// The model with another expected interval, pinned so that SyLink.xml cannot change it.
     ///
-    /// - Throws: `ModelError` when `seconds` is not a positive finite number or leaves no room for the tolerance.
+    /// The tolerance and accelerated range are derived from a short interval as
+    /// `withDerivedInterval(seconds:pinned:source:)` describes.
+    ///
+    /// - Throws: `ModelError` when `seconds` is not above 0 and at most `maxIntervalSeconds`.
     public func withInterval(seconds: Double) throws(ModelError) -> ReferenceModel {
-        var m = self
-        m.interval.seconds = seconds
-        m.interval.pinned = true
+        let m = try withDerivedInterval(seconds: seconds, pinned: true, source: "--interval")
         try m.validate(file: "--interval")
         return m
     }
@@ -90,25 +91,53 @@ extension ReferenceModel {
         var host = text
         var portText: String?
         if text.hasPrefix("[") {
-            guard let close = text.firstIndex(of: "]") else { throw bad("\"\(text)\" opens [ without ]") }
+            guard let close = text.firstIndex(of: "]") else { throw bad("\"\(shown(text))\" opens [ without ]") }
             host = String(text[text.index(after: text.startIndex)..<close])
             let rest = text[text.index(after: close)...]
             if rest.hasPrefix(":") { portText = String(rest.dropFirst()) } else if !rest.isEmpty {
-                throw bad("\"\(text)\" has text after ]")
+                throw bad("\"\(shown(text))\" has text after ]")
             }
         } else if text.filter({ $0 == ":" }).count == 1, let colon = text.firstIndex(of: ":") {
             host = String(text[..<colon])
             portText = String(text[text.index(after: colon)...])
         }
-        guard !host.isEmpty else { throw bad("\"\(text)\" has no host") }
+        guard !host.isEmpty else { throw bad("\"\(shown(text))\" has no host") }
+        guard isServerHost(host, bracketed: text.hasPrefix("[")) else {
+            throw bad("\"\(shown(text))\" is not an IPv4 address, an IPv6 address ([v6]:PORT with a port) "
+                + "or a host name")
+        }
         var port: UInt16?
         if let portText {
             guard let p = UInt16(portText), p > 0 else {
-                throw bad("port must be a number 1-65535, got \"\(portText)\"")
+                throw bad("port must be a number 1-65535, got \"\(shown(portText))\"")
             }
             port = p
         }
         return Server(host: host, port: port, priority: nil, origin: "option")
+    }
+
+    /// True for IPv4 text (four numbers 0-255), IPv6 text, or an RFC 1123 host name (labels of 1-63
+    /// letters, digits and hyphens, not starting or ending with a hyphen, 253 characters at most).
+    /// Inside brackets only IPv6 is accepted.
+    static func isServerHost(_ host: String, bracketed: Bool) -> Bool {
+        let address = IPAddress(host)
+        if bracketed || host.contains(":") { return address?.isIPv6 ?? false }
+        if host.allSatisfy({ $0 == "." || $0.isASCII && $0.isNumber }) { return address.map { !$0.isIPv6 } ?? false }
+        let name = host.hasSuffix(".") ? String(host.dropLast()) : host
+        guard !name.isEmpty, name.utf8.count <= 253 else { return false }
+        return name.split(separator: ".", omittingEmptySubsequences: false).allSatisfy { label in
+            !label.isEmpty && label.utf8.count <= 63 && label.first != "-" && label.last != "-"
+                && label.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-") }
+        }
+    }
+
+    /// Option text for an error message: control characters as `\u{..}`, at most 80 characters.
+    private static func shown(_ text: String) -> String {
+        var out = ""
+        for u in text.unicodeScalars {
+            out += u.value < 0x20 || u.value == 0x7F ? "\\u{" + String(u.value, radix: 16) + "}" : String(u)
+        }
+        return out.count > 80 ? String(out.prefix(77)) + "..." : out
     }
 
     // MARK: - Decoding
@@ -125,6 +154,7 @@ extension ReferenceModel {
 
     private static func decodeValidated(tree: [String: Any], file: String) throws(ModelError) -> ReferenceModel {
         try checkPorts(tree, file: file)
+        try checkWholeNumbers(tree, file: file)
         let model: ReferenceModel
         do {
             let data = try JSONSerialization.data(withJSONObject: tree, options: [])
@@ -160,9 +190,12 @@ extension ReferenceModel {
             return ModelError(file: file, field: field, problem: "is missing")
         case .dataCorrupted(let ctx):
             let field = path(ctx.codingPath)
+            guard !field.isEmpty else {
+                return ModelError(file: file, field: nil, problem: "holds a value that cannot be decoded")
+            }
             let got = valueText(at: ctx.codingPath, in: tree)
             let what = field.hasPrefix("ports") || field.hasSuffix("port") ? "a port number 1-65535" : "a valid value"
-            return ModelError(file: file, field: field.isEmpty ? nil : field, problem: "must be \(what), got \(got)")
+            return ModelError(file: file, field: field, problem: "must be \(what), got \(got)")
         @unknown default:
             return ModelError(file: file, field: nil, problem: "could not be decoded")
         }
@@ -185,6 +218,35 @@ extension ReferenceModel {
         }
         for (i, s) in (tree["servers"] as? [Any] ?? []).enumerated() {
             if let port = (s as? [String: Any])?["port"] { try check(port, "servers[\(i)].port") }
+        }
+    }
+
+    /// Whole-number fields are checked before decoding too: a number past `Int64` (`2^64`) fails
+    /// there without its field path. Sizes may reach `maxCount`, counts and priorities `Int32.max`.
+    private static func checkWholeNumbers(_ tree: [String: Any], file: String) throws(ModelError) {
+        func check(_ value: Any?, _ field: String, most: Int64 = Int64(Int32.max)) throws(ModelError) {
+            guard let value, let n = value as? NSNumber, !(value is Bool) else { return }
+            let d = n.doubleValue
+            guard d.isFinite, d.rounded() == d else {
+                throw ModelError(file: file, field: field, problem: "must be a whole number, got \(jsonText(value))")
+            }
+            guard abs(d) <= Double(most) else {
+                throw ModelError(file: file, field: field,
+                                 problem: "must be a whole number of at most \(most), got \(jsonText(value))")
+            }
+        }
+        for (key, value) in (tree["sizes"] as? [String: Any] ?? [:]).sorted(by: { $0.key < $1.key }) {
+            try check(value, "sizes.\(key)", most: maxCount)
+        }
+        try check((tree["tls"] as? [String: Any])?["uploadMinBytes"], "tls.uploadMinBytes", most: maxCount)
+        try check((tree["interval"] as? [String: Any])?["mismatchMinIntervals"], "interval.mismatchMinIntervals")
+        try check((tree["checkIn"] as? [String: Any])?["inferPeriodicMinIntervals"],
+                  "checkIn.inferPeriodicMinIntervals")
+        for (i, s) in (tree["servers"] as? [Any] ?? []).enumerated() {
+            try check((s as? [String: Any])?["priority"], "servers[\(i)].priority")
+        }
+        for (i, s) in (tree["steps"] as? [Any] ?? []).enumerated() {
+            try check((s as? [String: Any])?["number"], "steps[\(i)].number")
         }
     }
 

@@ -1,6 +1,9 @@
 import Core
 
 extension ReferenceModel {
+    /// Largest byte count or record count a model may give: 2^40 (1 TiB), far beyond any check-in.
+    public static let maxCount: Int64 = 1 << 40
+
     /// Checks every value against its allowed range.
     ///
     /// - Parameter file: names the source in the error (`model.json`, `--interval`).
@@ -9,16 +12,26 @@ extension ReferenceModel {
         func fail(_ field: String, _ problem: String) -> ModelError {
             ModelError(file: file, field: field, problem: problem)
         }
+        // Every time in the model is seconds, at most one week, so that none overflows in nanoseconds.
+        let most = Self.maxIntervalSeconds
+        func atMost(_ v: Double, _ field: String) throws(ModelError) {
+            guard v <= most else {
+                throw fail(field, "must be at most \(formatSeconds(most)) seconds (one week), got \(formatSeconds(v))")
+            }
+        }
         func positive(_ v: Double, _ field: String) throws(ModelError) {
             guard v.isFinite, v > 0 else { throw fail(field, "must be a positive number, got \(formatSeconds(v))") }
+            try atMost(v, field)
         }
         func nonNegative(_ v: Double, _ field: String) throws(ModelError) {
             guard v.isFinite, v >= 0 else {
                 throw fail(field, "must be zero or a positive number, got \(formatSeconds(v))")
             }
+            try atMost(v, field)
         }
         func positiveBytes(_ v: Int64, _ field: String) throws(ModelError) {
             guard v > 0 else { throw fail(field, "must be a positive number, got \(v)") }
+            guard v <= Self.maxCount else { throw fail(field, "must be at most \(Self.maxCount), got \(v)") }
         }
 
         guard schema == "sepbeat-model/1" else {
@@ -74,8 +87,8 @@ extension ReferenceModel {
         try positiveBytes(sizes.fullMaxBytes, "sizes.fullMaxBytes")
         try positiveBytes(sizes.logUploadMaxRecords, "sizes.logUploadMaxRecords")
         try positiveBytes(sizes.logRecordBytes, "sizes.logRecordBytes")
-        guard sizes.uploadOverheadBytes >= 0 else {
-            throw fail("sizes.uploadOverheadBytes", "must not be negative, got \(sizes.uploadOverheadBytes)")
+        guard sizes.uploadOverheadBytes >= 0, sizes.uploadOverheadBytes <= Self.maxCount else {
+            throw fail("sizes.uploadOverheadBytes", "must be 0 to \(Self.maxCount), got \(sizes.uploadOverheadBytes)")
         }
         guard ["1.0", "1.1", "1.2", "1.3"].contains(tls.minimumVersion) else {
             throw fail("tls.minimumVersion", "must be one of 1.0, 1.1, 1.2, 1.3, got \"\(tls.minimumVersion)\"")

@@ -29,6 +29,8 @@ public struct SessionBuilder: Sendable {
     public let model: ReferenceModel
     public let limits: Limits
     private let sylink: SyLinkFile?
+    /// `option` (--interval), `sylink` or `model`.
+    private let intervalSource: String
     private var directory: ManagerDirectory
     private var perClient: [IPAddress: [ConnectionRecord]] = [:]
     private var secarsEndpoints: Set<Endpoint> = []
@@ -44,11 +46,24 @@ public struct SessionBuilder: Sendable {
     ///   - model: expectations (already carrying `--interval` / `--server` overrides).
     ///   - sylink: the client's communication file, if given: its servers become managers, and
     ///     its push interval (and a pull interval attribute, unless the model's is pinned) apply.
+    ///
+    /// A pull interval from SyLink.xml replaces the model's (unless pinned) with the tolerance and
+    /// accelerated range derived as `ReferenceModel.withDerivedInterval` describes; `model` is then
+    /// the model in effect. `SyLinkFile.parse` range-checks the interval; a hand-built value outside
+    /// 1-604,800 s is not used.
     public init(model: ReferenceModel, sylink: SyLinkFile? = nil, limits: Limits = Limits()) {
-        self.model = model
+        var effective = model
+        var source = model.interval.pinned ? "option" : "model"
+        if !model.interval.pinned, let s = sylink?.pullHeartbeatSeconds,
+           let derived = try? model.withDerivedInterval(seconds: Double(s), pinned: false, source: "SyLink.xml") {
+            effective = derived
+            source = "sylink"
+        }
+        self.model = effective
+        self.intervalSource = source
         self.sylink = sylink
         self.limits = limits
-        self.directory = ManagerDirectory(model: model, sylink: sylink)
+        self.directory = ManagerDirectory(model: effective, sylink: sylink)
     }
 
     // MARK: - Input
@@ -174,10 +189,14 @@ public struct SessionBuilder: Sendable {
         return HeartbeatReport(
             managers: managerReports(managers, sessions: sessions), sessions: sessions, clients: clients,
             findings: findings,
-            summary: .init(clients: clients.count, sessions: sessions.count, verdict: errors > 0 ? "fail" : "pass",
+            summary: .init(clients: clients.count, sessions: sessions.count,
+                           checkIns: sessions.filter { !$0.failed }.count, failed: sessions.filter(\.failed).count,
+                           verdict: errors > 0 ? "fail" : "pass",
                            errors: errors, warnings: counts[.warning] ?? 0, infos: counts[.info] ?? 0),
             expectations: .init(pullIntervalSeconds: pullInterval.seconds, pushIntervalSeconds: pushInterval,
-                                toleranceSeconds: model.interval.toleranceSeconds, intervalSource: pullInterval.source),
+                                toleranceSeconds: model.interval.toleranceSeconds,
+                                acceleratedMaxSeconds: model.interval.acceleratedMaxSeconds,
+                                intervalSource: pullInterval.source),
             counts: .init(connections: seen, managerConnections: managerConnections, ignoredConnections: ignored,
                           droppedByLimits: dropped, rejoinedConnections: rejoinedCount))
     }
@@ -187,14 +206,12 @@ public struct SessionBuilder: Sendable {
 
     // MARK: - Expectations
 
-    private var pullInterval: (seconds: Double, source: String) {
-        if model.interval.pinned { return (model.interval.seconds, "option") }
-        if let s = sylink?.pullHeartbeatSeconds, s > 0 { return (Double(s), "sylink") }
-        return (model.interval.seconds, "model")
-    }
+    private var pullInterval: (seconds: Double, source: String) { (model.interval.seconds, intervalSource) }
 
     private var pushInterval: Double {
-        if let s = sylink?.pushHeartbeatSeconds, s > 0 { return Double(s) }
+        if let s = sylink?.pushHeartbeatSeconds, s > 0, Double(s) <= ReferenceModel.maxIntervalSeconds {
+            return Double(s)
+        }
         return model.push.heartbeatSeconds
     }
 }
@@ -285,8 +302,10 @@ extension SessionBuilder {
 
     private func managerReports(_ managers: [IPAddress: ManagerInfo], sessions: [SessionReport]) -> [ManagerReport] {
         var out: [ManagerReport] = []
+        var byServer: [IPAddress: [SessionReport]] = [:]
+        for s in sessions { byServer[s.server, default: []].append(s) }
         for (address, info) in managers.sorted(by: { $0.key < $1.key }) {
-            let mine = sessions.filter { $0.server == address }
+            let mine = byServer[address] ?? []
             let name = info.configured.flatMap { $0.literal == nil ? $0.host : nil }
             var resolution: String?
             if let name { resolution = directory.bindings[name.lowercased()]?.how } else if info.configured != nil {

@@ -305,7 +305,7 @@ struct StepClassifier: Sendable {
             add(.heartbeatOversize,
                 "check-in carried \(formatBytes(total)) (full heartbeat at most \(s.fullMaxBytes))", t)
         }
-        let cap = s.logUploadMaxRecords * s.logRecordBytes + s.uploadOverheadBytes
+        let cap = Saturating.add(Saturating.multiply(s.logUploadMaxRecords, s.logRecordBytes), s.uploadOverheadBytes)
         if let upload = steps.first(where: { $0.step == 5 }), upload.bytesUp > cap {
             add(.uploadOverCap, "log upload of \(formatBytes(upload.bytesUp)) exceeds \(cap) "
                 + "(\(s.logUploadMaxRecords) records of \(s.logRecordBytes) bytes + \(s.uploadOverheadBytes))",

@@ -53,14 +53,36 @@ public struct SyLinkFile: Hashable, Sendable {
     ///
     /// - Throws: `SyLinkError` naming the file and the problem (never quoting the key).
     public static func load(path: String) throws(SyLinkError) -> SyLinkFile {
+        // Checked before reading, so a huge file is never loaded whole.
+        if let size = (try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? NSNumber,
+           size.int64Value > Int64(maxFileBytes) {
+            throw SyLinkError(file: path, problem: "is \(size.int64Value) bytes, over the \(maxFileBytes)-byte "
+                + "(4 MiB) limit for SyLink files")
+        }
         guard let data = FileManager.default.contents(atPath: path) else {
             throw SyLinkError(file: path, problem: "cannot be read (missing or not a file)")
         }
         return try parse(data: data, name: path)
     }
 
+    /// Largest SyLink.xml accepted: 4 MiB. Real files are a few KB (a server list of a few dozen
+    /// entries plus certificates); a bigger one is refused before parsing, saying so.
+    public static let maxFileBytes = 4 * 1024 * 1024
+
     /// Parses SyLink.xml bytes; `name` identifies the file in errors.
+    ///
+    /// SyLink files carry no DTD: a file with a `<!DOCTYPE` or `<!ENTITY` declaration is refused
+    /// before parsing, so no entity is ever expanded. Files over `maxFileBytes` are refused too.
+    /// Cost: one pass over the bytes, then the XML parse.
     public static func parse(data: Data, name: String) throws(SyLinkError) -> SyLinkFile {
+        guard data.count <= maxFileBytes else {
+            throw SyLinkError(file: name, problem: "is \(data.count) bytes, over the \(maxFileBytes)-byte (4 MiB) "
+                + "limit for SyLink files")
+        }
+        if let declaration = dtdDeclaration(in: data) {
+            throw SyLinkError(file: name, problem: "has a \(declaration) declaration; SyLink files have no DTD, "
+                + "so DOCTYPE and ENTITY declarations are refused")
+        }
         let collector = SyLinkCollector()
         let parser = XMLParser(data: data)
         parser.shouldProcessNamespaces = false
@@ -84,6 +106,22 @@ public struct SyLinkFile: Hashable, Sendable {
         } catch {
             throw SyLinkError(file: name, problem: scrub(error.problem))
         }
+    }
+}
+
+extension SyLinkFile {
+    /// `<!DOCTYPE` or `<!ENTITY` when the text holds one (UTF-8, or UTF-16 with a byte-order mark).
+    static func dtdDeclaration(in data: Data) -> String? {
+        let text: String
+        if data.starts(with: [0xFE, 0xFF]) || data.starts(with: [0xFF, 0xFE]) {
+            text = String(data: data, encoding: .utf16) ?? ""
+        } else {
+            text = String(decoding: data, as: UTF8.self)
+        }
+        for word in ["<!DOCTYPE", "<!ENTITY"] where text.range(of: word, options: .caseInsensitive) != nil {
+            return word
+        }
+        return nil
     }
 }
 
@@ -165,10 +203,14 @@ private final class SyLinkCollector: NSObject, XMLParserDelegate {
         guard let rootName, rootName.lowercased() == "serversettings" else {
             throw fail("is not a SyLink file: the root element is <\(rootName ?? "none")>, expected <ServerSettings>")
         }
-        func int(_ key: String, _ label: String) throws(SyLinkError) -> Int? {
+        // Times share the model's range: at most one week; an interval must also be at least 1 s.
+        let most = Int(ReferenceModel.maxIntervalSeconds)
+        func int(_ key: String, _ label: String, least: Int = 0) throws(SyLinkError) -> Int? {
             guard let text = settings[key] else { return nil }
-            guard let v = Int(text.trimmingCharacters(in: .whitespaces)), v >= 0 else {
-                throw fail("\(label) must be a whole number of seconds, got \"\(text)\"")
+            let digits = text.trimmingCharacters(in: .whitespaces)
+            guard !digits.isEmpty, digits.allSatisfy({ $0.isASCII && $0.isNumber }), let v = Int(digits),
+                  v >= least, v <= most else {
+                throw fail("\(label) must be a whole number of seconds from \(least) to \(most), got \"\(text)\"")
             }
             return v
         }
@@ -207,12 +249,12 @@ private final class SyLinkCollector: NSObject, XMLParserDelegate {
                 verifySignatures: try bool(entry.attrs["verifysignatures"], "\(label) VerifySignatures")))
         }
         guard !list.isEmpty else { throw fail("lists no Server in its ServerList") }
-        var pull = try int("pullheartbeatseconds", "PullHeartbeatSeconds")
-        if pull == nil { pull = try int("heartbeatseconds", "HeartbeatSeconds") }
+        var pull = try int("pullheartbeatseconds", "PullHeartbeatSeconds", least: 1)
+        if pull == nil { pull = try int("heartbeatseconds", "HeartbeatSeconds", least: 1) }
         let ordered = list.enumerated().sorted { ($0.element.priority, $0.offset) < ($1.element.priority, $1.offset) }
         return SyLinkFile(
             path: path, domainID: root["domainid"], communicationMode: mode,
-            pushHeartbeatSeconds: try int("pushheartbeatseconds", "PushHeartbeatSeconds"),
+            pushHeartbeatSeconds: try int("pushheartbeatseconds", "PushHeartbeatSeconds", least: 1),
             pullHeartbeatSeconds: pull,
             randomizationEnabled: try bool(settings["randomizationenabled"], "RandomizationEnabled"),
             randomizationRangeSeconds: try int("randomizationrange", "RandomizationRange"),

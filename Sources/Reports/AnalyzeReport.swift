@@ -44,9 +44,13 @@ public struct AnalyzeReport {
         out += "\n"
         let e = r.expectations
         out += "Expected interval \(trim(e.pullIntervalSeconds)) s (from \(e.intervalSource))"
-        out += " +/- \(trim(e.toleranceSeconds)) s; push \(trim(e.pushIntervalSeconds)) s\n"
+        out += " +/- \(trim(e.toleranceSeconds)) s; push \(trim(e.pushIntervalSeconds)) s;"
+        out += " accelerated 0-\(trim(e.acceleratedMaxSeconds)) s\n"
         out += "Connections: \(r.counts.connections) read, \(r.counts.managerConnections) to managers, "
         out += "\(r.counts.ignoredConnections) other"
+        if r.counts.rejoinedConnections > 0 {
+            out += ", \(r.counts.rejoinedConnections) rejoined (pieces of one connection split by the idle timeout)"
+        }
         if r.counts.droppedByLimits > 0 { out += ", \(r.counts.droppedByLimits) dropped by limits" }
         out += "\n"
         if !r.managers.isEmpty {
@@ -61,8 +65,11 @@ public struct AnalyzeReport {
             }
             out += t.render()
         }
+        // Grouped once: a loop over every session per client is quadratic in clients.
+        var byClient: [IPAddress: [SessionReport]] = [:]
+        for s in r.sessions { byClient[s.client, default: []].append(s) }
         for client in r.clients {
-            out += "\nClient \(client.client): \(client.sessions) check-in" + (client.sessions == 1 ? "" : "s")
+            out += "\nClient \(client.client): " + Self.checkIns(client.checkIns, failed: client.failed)
             if let iv = client.intervalSeconds {
                 out += ", interval median \(trim(iv.median)) s (min \(trim(iv.min)), max \(trim(iv.max)),"
                 out += " p95 \(trim(iv.p95)))"
@@ -71,7 +78,7 @@ public struct AnalyzeReport {
             var t = TextTable([("#", .right), ("start", .left), ("server", .left), ("transport", .left),
                                ("mode", .left), ("seconds", .right), ("bytes up", .right), ("bytes down", .right),
                                ("steps", .left), ("findings", .left)])
-            for s in r.sessions where s.client == client.client {
+            for s in byClient[client.client] ?? [] {
                 let server = s.server.isIPv6 ? "[\(s.server)]:\(s.serverPort)" : "\(s.server):\(s.serverPort)"
                 let steps = s.failed ? "failed" : s.steps.map { String($0.step) }.joined(separator: " ")
                 t.append([String(s.id), s.start.rfc3339(fractionDigits: 3), server, s.transport.rawValue,
@@ -104,8 +111,17 @@ public struct AnalyzeReport {
             out += line + "\n"
         }
         let verdict = palette.paint(r.summary.verdict, Palette.colour(verdict: r.summary.verdict))
-        out += "\nVerdict: \(verdict) (\(r.summary.clients) clients, \(r.summary.sessions) check-ins)\n"
+        out += "\nVerdict: \(verdict) (\(r.summary.clients) clients, "
+            + Self.checkIns(r.summary.checkIns, failed: r.summary.failed) + ")\n"
         return out
+    }
+
+    /// `3 check-ins`, or `0 check-ins, 1 failed (connects all failed)`: a check-in whose connects all
+    /// failed is counted as failed, never as a check-in.
+    static func checkIns(_ n: Int, failed: Int) -> String {
+        var text = "\(n) check-in" + (n == 1 ? "" : "s")
+        if failed > 0 { text += ", \(failed) failed (connects all failed)" }
+        return text
     }
 
     private func trim(_ d: Double) -> String {

@@ -56,7 +56,8 @@ public struct DeploymentValidation: Sendable {
         checks.append(Check(
             id: "check-ins-seen", title: "the capture holds check-ins to a manager", severity: .error,
             passed: seen, failingClients: 0, examples: [],
-            detail: "\(report.summary.sessions) check-in(s) from \(report.summary.clients) client(s)"))
+            detail: "\(report.summary.checkIns) check-in(s) from \(report.summary.clients) client(s)"
+                + (report.summary.failed > 0 ? ", \(report.summary.failed) failed (connects all failed)" : "")))
         checks.append(Self.priorityCheck(report))
         fromFindings("failover", "no check-in needed failover to another manager", .warning, [.failover])
         fromFindings("connectivity", "every connect to a manager was answered in time", .error,

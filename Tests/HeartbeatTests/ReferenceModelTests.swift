@@ -111,7 +111,9 @@ import Testing
         let m = try ReferenceModel.builtIn.withInterval(seconds: 120)
         #expect(m.interval.seconds == 120 && m.interval.pinned)
         #expect(throws: ModelError.self) { try ReferenceModel.builtIn.withInterval(seconds: -1) }
-        #expect(throws: ModelError.self) { try ReferenceModel.builtIn.withInterval(seconds: 50) }
+        // A short interval works: tolerance and accelerated range are derived (I / 10, I / 5).
+        let short = try ReferenceModel.builtIn.withInterval(seconds: 50)
+        #expect(short.interval.toleranceSeconds == 5 && short.interval.acceleratedMaxSeconds == 10)
     }
 
     @Test func serverOverrideParsesHostAndPort() throws {

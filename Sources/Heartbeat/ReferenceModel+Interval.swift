@@ -1,0 +1,66 @@
+import Core
+
+extension ReferenceModel {
+    /// The longest interval or time span accepted from any source (model file, `--interval`,
+    /// SyLink.xml): one week, 604,800 s. Keeps every interval in nanoseconds far inside `Int64`.
+    public static let maxIntervalSeconds: Double = 604_800
+
+    /// The model judging against the pull interval `seconds` taken from `--interval` or SyLink.xml.
+    ///
+    /// The model's tolerance and accelerated range were written for its own interval; when they
+    /// do not fit a shorter one they are derived from it: tolerance `T = min(model T, I / 10)` and
+    /// accelerated maximum `A = min(model A, I / 5)` (both exactly the built-in 30 s and 60 s at
+    /// the default 300 s, so a longer interval keeps them). Cost: O(1).
+    ///
+    /// - Parameters:
+    ///   - seconds: the interval `I`; must be above 0 and at most `maxIntervalSeconds`.
+    ///   - pinned: true for `--interval` (SyLink.xml may then not change it).
+    ///   - source: names the source in the error (`--interval`, the SyLink file and attribute).
+    /// - Throws: `ModelError` when `seconds` is out of range.
+    public func withDerivedInterval(seconds: Double, pinned: Bool, source: String) throws(ModelError)
+        -> ReferenceModel {
+        guard seconds.isFinite, seconds > 0, seconds <= Self.maxIntervalSeconds else {
+            throw ModelError(file: source, field: nil, problem: "must be a number of seconds above 0 and at most "
+                + "\(Int(Self.maxIntervalSeconds)), got \(formatSeconds(seconds))")
+        }
+        var m = self
+        m.interval.seconds = seconds
+        m.interval.toleranceSeconds = min(interval.toleranceSeconds, seconds / 10)
+        m.interval.acceleratedMaxSeconds = min(interval.acceleratedMaxSeconds, seconds / 5)
+        m.interval.pinned = pinned
+        return m
+    }
+}
+
+/// Seconds as nanoseconds for the interval rules.
+enum Nanos {
+    /// `s` seconds as nanoseconds, clamped to `Int64` (NaN gives 0).
+    static func from(seconds s: Double) -> Int64 { Saturating.clamp((s * 1e9).rounded()) }
+}
+
+/// Saturating `Int64` arithmetic for values derived from input (times, byte counts, model values).
+enum Saturating {
+
+    static func add(_ a: Int64, _ b: Int64) -> Int64 {
+        let (s, o) = a.addingReportingOverflow(b)
+        return o ? (b < 0 ? Int64.min : Int64.max) : s
+    }
+
+    static func subtract(_ a: Int64, _ b: Int64) -> Int64 {
+        let (s, o) = a.subtractingReportingOverflow(b)
+        return o ? (b < 0 ? Int64.max : Int64.min) : s
+    }
+
+    static func multiply(_ a: Int64, _ b: Int64) -> Int64 {
+        let (p, o) = a.multipliedReportingOverflow(by: b)
+        return o ? ((a < 0) == (b < 0) ? Int64.max : Int64.min) : p
+    }
+
+    /// `Double` to `Int64`, clamped (NaN gives 0).
+    static func clamp(_ d: Double) -> Int64 {
+        guard !d.isNaN else { return 0 }
+        if d >= 9.2e18 { return Int64.max }
+        if d <= -9.2e18 { return Int64.min }
+        return Int64(d)
+    }
+}

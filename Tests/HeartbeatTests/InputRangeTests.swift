@@ -1,0 +1,167 @@
+import Foundation
+import Testing
+
+@testable import Heartbeat
+
+/// Intervals, sizes and names from untrusted sources: one range for every source, errors that
+/// name the file and field, and arithmetic that saturates instead of trapping.
+@Suite struct InputRangeTests {
+    private func modelError(_ json: String) -> ModelError? {
+        do {
+            _ = try ReferenceModel.parse(data: Data(json.utf8), file: "model.json")
+            return nil
+        } catch {
+            return error
+        }
+    }
+
+    private func syLinkError(_ xml: String) -> String? {
+        do {
+            _ = try parseSyLink(xml)
+            return nil
+        } catch {
+            return error.description
+        }
+    }
+
+    private func serverError(_ spec: String) -> ModelError? {
+        do {
+            _ = try ReferenceModel.builtIn.withServer(spec)
+            return nil
+        } catch {
+            return error
+        }
+    }
+
+    // MARK: - Interval range
+
+    @Test func modelIntervalIsAcceptedAtOneWeekAndRefusedOnePast() {
+        #expect(modelError(#"{"interval": {"seconds": 604800}}"#) == nil)
+        let e = modelError(#"{"interval": {"seconds": 604801}}"#)
+        #expect(e?.field == "interval.seconds")
+        #expect(e?.description.contains("at most 604800") == true)
+        #expect(modelError(#"{"interval": {"seconds": 1e12}}"#)?.field == "interval.seconds")
+        #expect(modelError(#"{"push": {"heartbeatSeconds": 604801}}"#)?.field == "push.heartbeatSeconds")
+    }
+
+    @Test func syLinkIntervalsAreRangeCheckedNamingFileAndAttribute() {
+        #expect(syLinkError(syLinkXML(push: "604800")) == nil)
+        #expect(syLinkError(syLinkXML(push: "1")) == nil)
+        let past = syLinkError(syLinkXML(push: "604801"))
+        #expect(past?.hasPrefix("SyLink.xml: PushHeartbeatSeconds") == true)
+        #expect(syLinkError(syLinkXML(push: "9223372036854775807"))?.contains("PushHeartbeatSeconds") == true)
+        #expect(syLinkError(syLinkXML(extra: #"PullHeartbeatSeconds="99999999999""#))?
+            .contains("PullHeartbeatSeconds must be a whole number of seconds from 1 to 604800") == true)
+        #expect(syLinkError(syLinkXML(extra: #"PullHeartbeatSeconds="0""#))?.contains("PullHeartbeatSeconds") == true)
+        #expect(syLinkError(syLinkXML(extra: #"PullHeartbeatSeconds="0x10""#)) != nil)
+        #expect(syLinkError(syLinkXML(extra: #"PullHeartbeatSeconds="604800""#)) == nil)
+    }
+
+    @Test func shortIntervalDerivesToleranceAndAcceleratedRange() throws {
+        let m = try ReferenceModel.builtIn.withInterval(seconds: 60)
+        #expect(m.interval.seconds == 60 && m.interval.toleranceSeconds == 6 && m.interval.acceleratedMaxSeconds == 12)
+        let long = try ReferenceModel.builtIn.withInterval(seconds: 900)
+        #expect(long.interval.toleranceSeconds == 30 && long.interval.acceleratedMaxSeconds == 60)
+        let oneSecond = try ReferenceModel.builtIn.withInterval(seconds: 1)
+        #expect(oneSecond.interval.toleranceSeconds == 0.1)
+        #expect(try ReferenceModel.builtIn.withInterval(seconds: 604_800).interval.seconds == 604_800)
+        #expect(throws: ModelError.self) { try ReferenceModel.builtIn.withInterval(seconds: 604_801) }
+        #expect(throws: ModelError.self) { try ReferenceModel.builtIn.withInterval(seconds: 0) }
+    }
+
+    @Test func syLinkPullIntervalOfThirtySecondsGetsDerivedExpectations() throws {
+        var f = RecordFactory()
+        let records = (0..<5).map { f.idle(start: at(Double($0) * 30)) }
+        let sylink = try parseSyLink(syLinkXML(extra: #"PullHeartbeatSeconds="30""#))
+        let r = analyze(records, sylink: sylink)
+        #expect(r.expectations.pullIntervalSeconds == 30)
+        #expect(r.expectations.intervalSource == "sylink")
+        #expect(r.expectations.toleranceSeconds == 3)
+        #expect(r.expectations.acceleratedMaxSeconds == 6)
+        #expect(r.codes(.acceleratedHeartbeat).isEmpty)
+        #expect(r.codes(.missedHeartbeat).isEmpty)
+        let audit = FleetAudit(report: r, model: .builtIn)
+        #expect(audit.acceleratedMaxSeconds == 6)
+        #expect(audit.clients.first?.health == .healthy)
+    }
+
+    @Test func hugeIntervalsInHandBuiltValuesSaturateInsteadOfTrapping() {
+        var model = ReferenceModel.builtIn
+        model.interval.seconds = 1e13  // past validation on purpose: the audits must not trap
+        model.push.heartbeatSeconds = 9.3e18
+        model.servers = [.init(host: "198.51.100.1", port: 443)]
+        var f = RecordFactory()
+        let records = [f.idle(start: at(0)), f.idle(start: at(300)), f.idle(start: at(700))]
+        let r = analyze(records, model: model)
+        let audit = FleetAudit(report: r, model: model)
+        #expect(r.sessions.count == 3)
+        #expect(audit.clients.first?.missed == 0)
+        #expect(Saturating.add(Int64.max, 1) == Int64.max)
+        #expect(Saturating.subtract(Int64.min, 1) == Int64.min)
+        #expect(Saturating.multiply(Int64.max / 2, 3) == Int64.max)
+        #expect(Saturating.clamp(.nan) == 0 && Saturating.clamp(1e30) == Int64.max)
+    }
+
+    // MARK: - Model sizes
+
+    @Test func oversizedWholeNumberNamesTheFieldInOneShortLine() {
+        let e = modelError(#"{"sizes": {"fullMaxBytes": 18446744073709551616}}"#)
+        #expect(e?.field == "sizes.fullMaxBytes")
+        #expect((e?.description.count ?? 999) < 160)
+        #expect(e?.description.contains("\n") == false)
+        #expect(modelError(#"{"sizes": {"fullMaxBytes": 1099511627776}}"#) == nil)
+        #expect(modelError(#"{"sizes": {"fullMaxBytes": 1099511627777}}"#)?.field == "sizes.fullMaxBytes")
+        #expect(modelError(#"{"sizes": {"logUploadMaxRecords": 1.5}}"#)?.field == "sizes.logUploadMaxRecords")
+    }
+
+    // MARK: - --server
+
+    @Test func serverAcceptsAddressesAndHostNames() throws {
+        for spec in ["198.51.100.1", "198.51.100.1:443", "[2001:db8::1]:443", "2001:db8::1", "[2001:db8::1]",
+                     "mgr.example.com", "MGR-1.example.com:8014", String(repeating: "a", count: 63) + ".example"] {
+            #expect(serverError(spec) == nil, "\(spec)")
+        }
+    }
+
+    @Test func serverRejectsEverythingElseNamingTheValue() {
+        for spec in ["256.1.1.1", "1.2.3.4:443:5", "<script>", "a\u{1}b", "[1.2.3.4]:443", "-bad.example",
+                     "bad-.example", "a..b", "1.2.3", String(repeating: "a", count: 64) + ".example"] {
+            let e = serverError(spec)
+            #expect(e?.file == "--server", "\(spec)")
+        }
+        #expect(serverError("a\u{1}b")?.description.contains("a\\u{1}b") == true)
+        #expect(serverError("256.1.1.1")?.description.contains("\"256.1.1.1\"") == true)
+    }
+
+    // MARK: - SyLink.xml DTD and size
+
+    @Test func syLinkRefusesDoctypeAndEntityDeclarationsBeforeParsing() {
+        let entity = #"<!DOCTYPE ServerSettings [<!ENTITY a "AAAA">]>"#
+        let xml = syLinkXML().replacingOccurrences(of: "<ServerSettings", with: entity + "\n<ServerSettings")
+        #expect(syLinkError(xml)?.contains("DOCTYPE and ENTITY declarations are refused") == true)
+        let external = syLinkXML().replacingOccurrences(
+            of: "<ServerSettings", with: "<!DOCTYPE ServerSettings SYSTEM \"file:///etc/passwd\">\n<ServerSettings")
+        #expect(syLinkError(external)?.contains("<!DOCTYPE") == true)
+    }
+
+    @Test func syLinkSizeCapIsFourMiB() {
+        let base = syLinkXML()
+        let filler = SyLinkFile.maxFileBytes - base.utf8.count - "<!---->".utf8.count
+        let atLimit = base + "<!--" + String(repeating: "x", count: filler) + "-->"
+        #expect(atLimit.utf8.count == SyLinkFile.maxFileBytes)
+        #expect(syLinkError(atLimit) == nil)
+        let past = atLimit + " "
+        #expect(syLinkError(past)?.contains("over the 4194304-byte (4 MiB) limit") == true)
+    }
+
+    // MARK: - Failed check-ins
+
+    @Test func failedOnlyCheckInIsCountedAsFailedNotAsCheckIn() {
+        var f = RecordFactory()
+        let r = analyze([f.failed(server: "198.51.100.1", start: at(0), refused: true)],
+                        sylink: try? parseSyLink(syLinkXML()))
+        #expect(r.summary.sessions == 1)
+        #expect(r.summary.checkIns == 0 && r.summary.failed == 1)
+        #expect(r.clients.first?.checkIns == 0 && r.clients.first?.failed == 1)
+    }
+}
