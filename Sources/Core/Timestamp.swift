@@ -49,9 +49,14 @@ public struct Timestamp: Hashable, Comparable, Sendable {
         return Timestamp(nanoseconds: o ? (delta < 0 ? Int64.min : Int64.max) : s)
     }
 
-    /// This time moved by `seconds`.
+    /// This time moved by `seconds`, saturating for values beyond the representable range
+    /// (NaN counts as no move).
     public func adding(seconds: Double) -> Timestamp {
-        adding(nanoseconds: Int64((seconds * 1e9).rounded()))
+        let ns = (seconds * 1e9).rounded()
+        guard !ns.isNaN else { return self }
+        if ns >= 9.2e18 { return adding(nanoseconds: Int64.max) }
+        if ns <= -9.2e18 { return adding(nanoseconds: Int64.min) }
+        return adding(nanoseconds: Int64(ns))
     }
 
     /// RFC 3339 UTC text, e.g. `2026-01-02T03:04:05.123456789Z`.

@@ -28,6 +28,10 @@ import Testing
         #expect(Timestamp(seconds: Int64.max, nanoseconds: 0).nanoseconds == Int64.max)
         #expect(Timestamp(nanoseconds: Int64.max).adding(nanoseconds: 5).nanoseconds == Int64.max)
         #expect(Timestamp(nanoseconds: Int64.min).nanoseconds(since: Timestamp(nanoseconds: 1)) == Int64.min)
+        #expect(Timestamp.zero.adding(seconds: 1e300).nanoseconds == Int64.max)
+        #expect(Timestamp.zero.adding(seconds: -.infinity).nanoseconds == Int64.min)
+        #expect(Timestamp.zero.adding(seconds: .nan) == .zero)
+        #expect(Timestamp.zero.adding(seconds: 1.5).nanoseconds == 1_500_000_000)
     }
 }
 
