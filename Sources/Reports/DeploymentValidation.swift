@@ -109,7 +109,8 @@ public struct DeploymentValidation: Sendable {
         let bad = audit.clients.filter { $0.health == health }
         var detail = "\(formatCount(audit.summary.clients, "client")) audited"
         if let first = bad.first {
-            detail = "\(formatCount(bad.count, "client")); worst: \(first.client): " + first.reasons.joined(separator: ", ")
+            detail = "\(formatCount(bad.count, "client")); worst: \(first.client): "
+                + first.reasons.joined(separator: ", ")
         }
         let names = bad.map(\.client.description)
         return Check(id: id, title: title, severity: severity, passed: bad.isEmpty, failingClients: bad.count,
