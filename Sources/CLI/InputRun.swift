@@ -21,8 +21,10 @@ enum InputRun {
         do {
             source = try run.open()
         } catch {
+            // A filter error is about the expression, not the file libpcap compiled it against.
+            let text = error.isFilterError ? error.problem : error.message
             let status = error.isFilterError ? ExitStatus.usage : error.exitStatus
-            throw CommandFailure(message: "sepbeat \(command): \(error.message)", status: status)
+            throw CommandFailure(message: "sepbeat \(command): \(text)", status: status)
         }
         let progress = ProgressBox(Progress(enabled: !options.quiet && output.stderrIsTerminal, paths: paths))
         if progress.meter.enabled {

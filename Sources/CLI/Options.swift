@@ -158,25 +158,39 @@ enum CommonOptions {
         help: "Print no progress or warnings on stderr (errors still go there)."
     ) { (o: inout Options, _: String) throws(UsageError) in o.quiet = true }
 
-    static let output = OptionSpec(
-        names: ["-o", "--output"], valueName: "FILE",
-        help: "Write the report to FILE instead of standard output."
-    ) { (o: inout Options, v: String) throws(UsageError) in o.outputPath = v }
+    static let output = outputOption(help: "Write the report to FILE instead of standard output.")
 
-    static let model = OptionSpec(
-        names: ["--model"], valueName: "FILE",
-        help: "Use this reference model (JSON) instead of the built-in one (see 'sepbeat model')."
-    ) { (o: inout Options, v: String) throws(UsageError) in o.modelPath = v }
+    /// `-o FILE` with a help line worded for the command.
+    static func outputOption(help: String) -> OptionSpec {
+        OptionSpec(names: ["-o", "--output"], valueName: "FILE", help: help) {
+            (o: inout Options, v: String) throws(UsageError) in o.outputPath = v
+        }
+    }
+
+    static let model = modelOption(
+        help: "Use this reference model (JSON) instead of the built-in one (see 'sepbeat model').")
+
+    /// `--model FILE` with a help line worded for the command.
+    static func modelOption(help: String) -> OptionSpec {
+        OptionSpec(names: ["--model"], valueName: "FILE", help: help) {
+            (o: inout Options, v: String) throws(UsageError) in o.modelPath = v
+        }
+    }
 
     static let sylink = OptionSpec(
         names: ["--sylink"], valueName: "FILE",
         help: "Read managers, ports and communication settings from a client's SyLink.xml."
     ) { (o: inout Options, v: String) throws(UsageError) in o.sylinkPath = v }
 
-    static let interval = OptionSpec(
-        names: ["--interval"], valueName: "SECONDS",
-        help: "Expected heartbeat interval in seconds (overrides the model and SyLink.xml)."
-    ) { (o: inout Options, v: String) throws(UsageError) in
+    static let interval = intervalOption(
+        help: "Expected heartbeat interval in seconds (overrides the model and SyLink.xml).")
+
+    /// `--interval SECONDS` with a help line worded for the command.
+    static func intervalOption(help: String) -> OptionSpec {
+        OptionSpec(names: ["--interval"], valueName: "SECONDS", help: help, apply: parseInterval)
+    }
+
+    @Sendable static func parseInterval(_ o: inout Options, _ v: String) throws(UsageError) {
         // Decimal text only: Double(_:) would also take "0x10", "1e3", "inf" and "nan".
         let decimal = !v.isEmpty && v.allSatisfy { $0.isASCII && ($0.isNumber || $0 == ".") }
             && v.filter { $0 == "." }.count <= 1 && v.contains { $0.isNumber }
@@ -206,7 +220,8 @@ enum CommonOptions {
 
     static let per = OptionSpec(
         names: ["--per"], valueName: "ROW",
-        help: "Rows of jsonl and csv output: checkin (default, one per check-in) or client (the interval audit)."
+        help: "Rows of jsonl and csv output: checkin (default, one per check-in) or client (the interval "
+            + "audit). Only jsonl and csv use it; the other formats ignore it."
     ) { (o: inout Options, v: String) throws(UsageError) in
         let value = String(v.lowercased().filter { $0 != "-" })
         guard value == "checkin" || value == "client" else {

@@ -65,7 +65,7 @@ public enum SepbeatCommand {
             details: """
                 Client is the SYN sender; else the side that did not send the SYN-ACK; else the side on the
                 higher port. Bytes are TCP payload bytes as the headers state them, retransmissions included.
-                Exit status: 0 success, 2 usage error, 3 unreadable input.
+                Exit status: 0 success, 2 usage error, 3 unreadable input, 4 report not written.
                 """,
             specs: [CommonOptions.read, CommonOptions.filter, CommonOptions.formats([.text, .json]),
                     CommonOptions.output, CommonOptions.quiet, CommonOptions.http, CommonOptions.tls],
@@ -79,11 +79,15 @@ public enum SepbeatCommand {
                 With --model FILE the file is validated first; errors name the field. The output is always
                 JSON (-F text, the default, and -F json print the same) that can be edited and given back
                 with --model.
-                Exit status: 0 success, 2 invalid model or options.
+                -q is accepted for symmetry with the other commands; model prints nothing on stderr but errors.
+                Exit status: 0 success, 2 invalid model or options, 4 model not written.
                 """,
-            specs: [CommonOptions.model, CommonOptions.sylink, CommonOptions.interval, CommonOptions.server,
-                    CommonOptions.output,
-                    CommonOptions.formats([.text, .json], note: " Both print the model as JSON.")],
+            specs: [CommonOptions.modelOption(help: "Start from this model file (JSON) instead of the built-in "
+                        + "model; the file is validated first."),
+                    CommonOptions.sylink, CommonOptions.interval, CommonOptions.server,
+                    CommonOptions.outputOption(help: "Write the model to FILE instead of standard output."),
+                    CommonOptions.formats([.text, .json], note: " Both print the model as JSON."),
+                    CommonOptions.quiet],
             run: ModelCommand.run
         ),
         SimulateCommand.subcommand,
@@ -156,7 +160,8 @@ public enum SepbeatCommand {
         var s = """
             sepbeat \(version): Symantec Endpoint Protection heartbeats in packet captures
 
-            Usage: sepbeat COMMAND [options] CAPTURE...
+            Usage: sepbeat COMMAND [options] [CAPTURE...]
+            (analyze, audit, validate and flows read CAPTURE files; model and simulate take none)
 
             Commands:
 

@@ -22,14 +22,25 @@ enum SimulateCommand {
             Push clients use HTTPS and keep one connection open. With --interval, give analyze the same value.
             Exit status: 0 success, 2 usage error, 4 the files could not be written.
             """,
-        specs: [CommonOptions.output, CommonOptions.model, CommonOptions.interval, CommonOptions.quiet]
-            + SimulateOptions.all,
+        specs: [
+            CommonOptions.outputOption(help: "Write the capture to FILE and the ground truth to FILE.truth.json "
+                + "(needed; a file name, not '-')."),
+            CommonOptions.modelOption(help: "Generate traffic from this reference model (JSON) instead of the "
+                + "built-in one (see 'sepbeat model')."),
+            CommonOptions.intervalOption(help: "Pull interval of the simulated clients in seconds (default: the "
+                + "model's)."),
+            CommonOptions.quiet,
+        ] + SimulateOptions.all,
         run: SimulateCommand.run
     )
 
     static func run(_ options: Options, _ output: inout Output) throws -> Int32 {
         guard let path = options.outputPath else {
             throw UsageError("sepbeat simulate: -o FILE is needed (the capture to write)")
+        }
+        guard path != "-" else {
+            throw UsageError("sepbeat simulate: -o - is not supported: a capture and its ground-truth file "
+                + "cannot both go to standard output; give a file name")
         }
         guard options.captures.isEmpty else {
             throw UsageError("sepbeat simulate: unexpected operand '\(options.captures[0])' (give the output with -o)")

@@ -44,7 +44,7 @@ public struct AnalyzeReport {
         out += "\n"
         let e = r.expectations
         out += "Expected interval \(trim(e.pullIntervalSeconds)) s (from \(e.intervalSource))"
-        out += " +/- \(trim(e.toleranceSeconds)) s; push \(trim(e.pushIntervalSeconds)) s;"
+        out += " ± \(trim(e.toleranceSeconds)) s; push \(trim(e.pushIntervalSeconds)) s;"
         out += " accelerated 0-\(trim(e.acceleratedMaxSeconds)) s\n"
         out += "Connections: \(r.counts.connections) read, \(r.counts.managerConnections) to managers, "
         out += "\(r.counts.ignoredConnections) other"
@@ -64,6 +64,7 @@ public struct AnalyzeReport {
                           m.ports.map(String.init).joined(separator: ","), String(m.sessions), name])
             }
             out += t.render()
+            out += Self.managerLegend(r.managers)
         }
         // Grouped once: a loop over every session per client is quadratic in clients.
         var byClient: [IPAddress: [SessionReport]] = [:]
@@ -71,8 +72,9 @@ public struct AnalyzeReport {
         for client in r.clients {
             out += "\nClient \(client.client): " + Self.checkIns(client.checkIns, failed: client.failed)
             if let iv = client.intervalSeconds {
-                out += ", interval median \(trim(iv.median)) s (min \(trim(iv.min)), max \(trim(iv.max)),"
-                out += " p95 \(trim(iv.p95)))"
+                out += ", interval median \(formatFixed(iv.median, digits: 3)) s"
+                out += " (min \(formatFixed(iv.min, digits: 3)), max \(formatFixed(iv.max, digits: 3)),"
+                out += " p95 \(formatFixed(iv.p95, digits: 3)))"
             }
             out += ", missed \(client.missed), accelerated \(client.accelerated)\n"
             var t = TextTable([("#", .right), ("start", .left), ("server", .left), ("transport", .left),
@@ -82,13 +84,14 @@ public struct AnalyzeReport {
                 let server = s.server.isIPv6 ? "[\(s.server)]:\(s.serverPort)" : "\(s.server):\(s.serverPort)"
                 let steps = s.failed ? "failed" : s.steps.map { String($0.step) }.joined(separator: " ")
                 t.append([String(s.id), s.start.rfc3339(fractionDigits: 3), server, s.transport.rawValue,
-                          s.mode.rawValue, trim(s.end.seconds(since: s.start)), String(s.bytesUp),
+                          s.mode.rawValue, secondsText(s.end.seconds(since: s.start)), String(s.bytesUp),
                           String(s.bytesDown), steps, s.findings.map(\.code.rawValue).joined(separator: ",")])
             }
             out += t.render(indent: "  ")
         }
         if !r.sessions.isEmpty {
-            out += "\nSteps of each check-in\n"
+            out += "\nSteps of each check-in (confidence: how sure the step's name is, 0-1, from how well the"
+            out += " traffic matches the model's rule for that step)\n"
             for s in r.sessions {
                 out += "  #\(s.id) \(s.client) \(s.start.rfc3339(fractionDigits: 3))\n"
                 for a in s.attempts {
@@ -96,7 +99,7 @@ public struct AnalyzeReport {
                 }
                 for st in s.steps {
                     out += "     \(st.step) \(st.name.padding(14)) up \(st.bytesUp) B, down \(st.bytesDown) B, "
-                    out += "confidence \(trim(st.confidence)): \(TextTable.sanitize(st.evidence))\n"
+                    out += "confidence \(formatFixed(st.confidence, digits: 2)): \(TextTable.sanitize(st.evidence))\n"
                 }
             }
         }
@@ -111,8 +114,34 @@ public struct AnalyzeReport {
             out += line + "\n"
         }
         let verdict = palette.paint(r.summary.verdict, Palette.colour(verdict: r.summary.verdict))
-        out += "\nVerdict: \(verdict) (\(r.summary.clients) clients, "
+        out += "\nVerdict: \(verdict) (\(formatCount(r.summary.clients, "client")), "
             + Self.checkIns(r.summary.checkIns, failed: r.summary.failed) + ")\n"
+        return out
+    }
+
+    /// One line per `source` and name-resolution value in `managers`, saying what it means.
+    static func managerLegend(_ managers: [ManagerReport]) -> String {
+        let sources: [(String, String)] = [
+            ("option", "given with --server"), ("sylink", "a Server entry of SyLink.xml"),
+            ("model", "the servers list of the reference model"),
+            ("inferred-http", "seen: plain-HTTP requests for the secars.dll path were sent to it"),
+            ("inferred-tls", "seen: periodic TLS to an HTTPS port, or TLS to an address already known as a manager"),
+            ("inferred-failover", "seen: connects to it failed just before the client reached another manager"),
+        ]
+        let names: [(String, String)] = [
+            ("literal", "configured as an address, no name to resolve"),
+            ("tls-sni", "the configured name was tied to this address by a TLS SNI"),
+            ("http-host", "the configured name was tied to this address by an HTTP Host header"),
+        ]
+        let usedSources = Set(managers.map(\.source))
+        let usedNames = Set(managers.compactMap(\.resolution))
+        var out = ""
+        for (value, meaning) in sources where usedSources.contains(value) {
+            out += "  source \(value): \(meaning)\n"
+        }
+        for (value, meaning) in names where usedNames.contains(value) {
+            out += "  name \(value): \(meaning)\n"
+        }
         return out
     }
 

@@ -9,11 +9,14 @@ enum AuditText {
         out += "\n" + expectationsLine(b) + "\n"
         let s = b.audit.summary
         let share = Int((s.healthyShare * 100).rounded())
-        out += "Fleet: \(s.clients) client\(s.clients == 1 ? "" : "s") seen, \(s.healthy) healthy (\(share)%), "
+        out += "Fleet: \(formatCount(s.clients, "client")) seen, \(s.healthy) healthy (\(share)%), "
         out += "\(s.degraded) degraded, \(s.unhealthy) unhealthy, \(s.insufficient) too few check-ins; "
-        out += "\(s.checkIns) check-ins, \(s.failed) failed, \(s.missed) missed\n"
+        out += "\(formatCount(s.checkIns, "check-in")), \(s.failed) failed, \(s.missed) missed\n"
+        out += "Health and score judge the intervals between check-ins only; HTTP errors, TLS, transport and\n"
+        out += "sizes are checked by 'sepbeat analyze' and 'sepbeat validate'.\n"
         if !b.audit.clients.isEmpty {
-            out += "\nClients, worst first (interval statistics in seconds over regular gaps)\n"
+            out += "\nClients, worst first (interval statistics in seconds over regular gaps; accelerated gaps"
+            out += " are left out of them)\n"
             out += clientTable(b.audit, palette: palette)
         }
         let verdict = palette.paint(s.verdict, Palette.colour(verdict: s.verdict))
@@ -31,7 +34,7 @@ enum AuditText {
     static func clientTable(_ audit: FleetAudit, palette: Palette) -> String {
         var t = TextTable([
             ("client", .left), ("health", .left), ("score", .right), ("mode", .left), ("check-ins", .right),
-            ("failed", .right), ("missed", .right), ("late", .right), ("early", .right), ("accel", .right),
+            ("failed", .right), ("missed", .right), ("late", .right), ("early", .right), ("accel gaps (runs)", .right),
             ("median", .right), ("MAD", .right), ("IQR", .right), ("p5", .right), ("p95", .right),
             ("drift s/h", .right), ("expected", .right), ("why", .left),
         ])
@@ -42,7 +45,7 @@ enum AuditText {
                 String(c.checkIns), String(c.failed), String(c.missed), String(c.late), String(c.early),
                 c.accelerated == 0 ? "0" : "\(c.accelerated) (\(c.acceleratedRuns))",
                 opt(s?.median), opt(s?.mad), opt(s?.iqr), opt(s?.p5), opt(s?.p95),
-                c.driftSecondsPerHour.map { num($0, digits: 2) } ?? "-",
+                c.driftSecondsPerHour.map { formatFixed($0, digits: 2) } ?? "-",
                 num(c.expectedIntervalSeconds) + (c.matchesExpected == false ? " !" : ""),
                 c.reasons.joined(separator: ", "),
             ])
@@ -54,7 +57,8 @@ enum AuditText {
         }
     }
 
-    static func opt(_ v: Double?) -> String { v.map { num($0) } ?? "-" }
+    /// Seconds with three decimals, or `-`.
+    static func opt(_ v: Double?) -> String { v.map { formatFixed($0, digits: 3) } ?? "-" }
 
     /// Up to `digits` decimals, no trailing zeros.
     static func num(_ v: Double, digits: Int = 3) -> String {
@@ -73,12 +77,15 @@ enum ValidationText {
         for s in b.captures { out += CaptureSummaryReport.text(s) }
         out += "\n" + AuditText.expectationsLine(b) + "\n"
         guard let v = b.validation else { return out }
-        out += "\nChecks (a failed \(v.failOn == .error ? "error" : "error or warning") fails the deployment)\n"
-        var t = TextTable([("result", .left), ("severity", .left), ("check", .left), ("clients", .right),
+        out += "\nChecks (a failed \(v.failOn == .error ? "error" : "error or warning") check fails the deployment)\n"
+        var t = TextTable([("result", .left), ("severity", .left), ("check", .left), ("failing clients", .right),
                            ("examples", .left), ("what", .left)])
         for c in v.checks {
-            t.append([c.passed ? "pass" : "FAIL", c.severity.rawValue, c.id, String(c.failingClients),
-                      c.examples.isEmpty ? "-" : c.examples.joined(separator: " "), c.title])
+            // check-ins-seen is not judged per client: its row says what was seen instead.
+            let what = c.id == "check-ins-seen" ? "\(c.title): \(c.detail)" : c.title
+            t.append([c.passed ? "pass" : "FAIL", c.severity.rawValue, c.id,
+                      c.id == "check-ins-seen" ? "-" : String(c.failingClients),
+                      c.examples.isEmpty ? "-" : c.examples.joined(separator: " "), what])
         }
         let checks = v.checks
         out += t.render(indent: "  ") { row, column, text in
@@ -96,9 +103,16 @@ enum ValidationText {
             for c in failed { out += "  \(c.id): \(TextTable.sanitize(c.detail))\n" }
         }
         let verdict = palette.paint(v.verdict, Palette.colour(verdict: v.verdict))
-        let errors = failed.filter { $0.severity == .error }.count
-        out += "\nVerdict: \(verdict) (\(v.checks.count) checks: \(v.checks.count - failed.count) passed, "
-        out += "\(errors) error, \(failed.count - errors) warning failed; \(v.clients) clients)\n"
+        out += "\nVerdict: \(verdict) (" + verdictCounts(v) + ")\n"
         return out
+    }
+
+    /// `11 of 12 checks passed; failed: 1 error check, 0 warning checks; 1 client with check-ins`.
+    static func verdictCounts(_ v: DeploymentValidation) -> String {
+        let failed = v.checks.filter { !$0.passed }
+        let errors = failed.filter { $0.severity == .error }.count
+        return "\(v.checks.count - failed.count) of \(formatCount(v.checks.count, "check")) passed; failed: "
+            + "\(formatCount(errors, "error check")), \(formatCount(failed.count - errors, "warning check")); "
+            + "\(formatCount(v.clients, "client")) with check-ins"
     }
 }

@@ -86,13 +86,13 @@ public enum CaptureSummaryReport {
     }
 }
 
-/// `0.25 s`, `42 s`, `1 h 3 min`.
+/// `0.250 s`, `42.000 s`, `21 min 44 s`, `1 h 3 min`, `5 d 23 h 34 min`.
 public func formatSeconds(_ s: Double) -> String {
-    if s < 60 {
-        let r = (s * 1000).rounded() / 1000
-        return "\(r) s"
-    }
-    let whole = Int(s)
+    guard s.isFinite else { return "- s" }
+    if s < 60 { return formatFixed(s, digits: 3) + " s" }
+    guard s < 9e15 else { return "\(s) s" }
+    let whole = Int64(s)
     if whole < 3600 { return "\(whole / 60) min \(whole % 60) s" }
-    return "\(whole / 3600) h \(whole % 3600 / 60) min"
+    if whole < 86400 { return "\(whole / 3600) h \(whole % 3600 / 60) min" }
+    return "\(whole / 86400) d \(whole % 86400 / 3600) h \(whole % 3600 / 60) min"
 }

@@ -46,7 +46,7 @@ public struct DeploymentValidation: Sendable {
             let clients = Self.clientsOf(hits.compactMap(\.client))
             var detail = "no finding"
             if let first = hits.first {
-                detail = "\(hits.count) finding(s); first: \(first.code.rawValue): \(first.message)"
+                detail = "\(formatCount(hits.count, "finding")); first: \(first.code.rawValue): \(first.message)"
             }
             checks.append(Check(id: id, title: title, severity: severity, passed: hits.isEmpty,
                                 failingClients: clients.count, examples: Array(clients.prefix(3)), detail: detail))
@@ -56,7 +56,8 @@ public struct DeploymentValidation: Sendable {
         checks.append(Check(
             id: "check-ins-seen", title: "the capture holds check-ins to a manager", severity: .error,
             passed: seen, failingClients: 0, examples: [],
-            detail: "\(report.summary.checkIns) check-in(s) from \(report.summary.clients) client(s)"
+            detail: "\(formatCount(report.summary.checkIns, "check-in")) from "
+                + formatCount(report.summary.clients, "client")
                 + (report.summary.failed > 0 ? ", \(report.summary.failed) failed (connects all failed)" : "")))
         checks.append(Self.priorityCheck(report))
         fromFindings("failover", "no check-in needed failover to another manager", .warning, [.failover])
@@ -81,7 +82,7 @@ public struct DeploymentValidation: Sendable {
 
     /// Clients whose check-ins reached a manager of worse priority than the best one any client reached.
     private static func priorityCheck(_ report: HeartbeatReport) -> Check {
-        let title = "every client reached its highest-priority reachable manager"
+        let title = "check-ins reached the highest-priority manager seen answering in the capture"
         var priority: [String: Int] = [:]
         for m in report.managers { if let p = m.priority { priority[m.address] = p } }
         let ok = report.sessions.filter { !$0.failed }
@@ -97,7 +98,8 @@ public struct DeploymentValidation: Sendable {
         let clients = worse.keys.sorted().map(\.description)
         let detail = clients.isEmpty
             ? "all check-ins reached priority \(best)"
-            : "\(worse.values.reduce(0, +)) check-in(s) reached a manager below priority \(best), which was reachable"
+            : "\(formatCount(worse.values.reduce(0, +), "check-in")) reached a manager of lower priority than "
+                + "\(best); a priority-\(best) manager answered other check-ins in this capture"
         return Check(id: "manager-priority", title: title, severity: .error, passed: clients.isEmpty,
                      failingClients: clients.count, examples: Array(clients.prefix(3)), detail: detail)
     }
@@ -105,9 +107,10 @@ public struct DeploymentValidation: Sendable {
     private static func intervalCheck(_ audit: FleetAudit, health: FleetAudit.Health, id: String,
                                       severity: Severity, title: String) -> Check {
         let bad = audit.clients.filter { $0.health == health }
-        var detail = "\(audit.summary.clients) client(s) audited"
+        var detail = "\(formatCount(audit.summary.clients, "client")) audited"
         if let first = bad.first {
-            detail = "\(bad.count) client(s); worst: \(first.client): " + first.reasons.joined(separator: ", ")
+            detail = "\(formatCount(bad.count, "client")); worst: \(first.client): "
+                + first.reasons.joined(separator: ", ")
         }
         let names = bad.map(\.client.description)
         return Check(id: id, title: title, severity: severity, passed: bad.isEmpty, failingClients: bad.count,

@@ -156,7 +156,7 @@ public struct FlowsReport {
             let r = c.record
             table.append([
                 String(r.id), r.client.description, r.server.description, r.vlan.description,
-                r.start.rfc3339(fractionDigits: 6), String((r.duration * 1000).rounded() / 1000),
+                r.start.rfc3339(fractionDigits: 6), secondsText(r.duration),
                 String(r.packetsUp), String(r.bytesUp), String(r.packetsDown), String(r.bytesDown),
                 r.application.rawValue, r.state.words.joined(separator: " "),
             ])
@@ -184,7 +184,7 @@ public struct FlowsReport {
         if showTLS, let t = r.tls {
             var l = "  TLS client offers \(t.clientVersion.map(TLSSummary.versionName) ?? "-")"
             l += ", server chose \(t.negotiatedVersion.map(TLSSummary.versionName) ?? "-")"
-            if let cs = t.cipherSuite { l += ", cipher \(TLSVersion.hex4(cs))" }
+            if let cs = t.cipherSuite { l += ", cipher " + CipherSuiteNames.describe(cs) }
             if let sni = t.serverName { l += ", SNI \(sni)" }
             lines.append(l)
             if let cert = t.certificate {
@@ -204,7 +204,8 @@ public struct FlowsReport {
         }
         if !r.exchanges.isEmpty {
             for e in r.exchanges {
-                var l = "  exchange \(e.index) \(e.kind.rawValue) \(e.start.rfc3339(fractionDigits: 6))"
+                // Numbered from 1 as everywhere else in text; JSON keeps the 0-based `index`.
+                var l = "  exchange \(e.index + 1) \(e.kind.rawValue) \(e.start.rfc3339(fractionDigits: 6))"
                 l += " up \(e.bytesUp) B down \(e.bytesDown) B"
                 if let h = e.http { l += " \(h.method) \(h.target) -> \(h.status.map(String.init) ?? "no response")" }
                 if e.missingBytes > 0 { l += " (missing \(e.missingBytes) B)" }
@@ -215,5 +216,55 @@ public struct FlowsReport {
         guard !lines.isEmpty else { return "" }
         return "\nconnection \(r.id) \(r.client) -> \(r.server)\n"
             + lines.map(TextTable.sanitize).joined(separator: "\n") + "\n"
+    }
+}
+
+/// Names of common TLS cipher suites (IANA TLS Cipher Suites registry), so a reader need not look up
+/// the hex: every TLS 1.3 suite, the TLS 1.2 ECDHE and RSA AES-GCM, AES-CBC and ChaCha20 suites, and
+/// a few legacy ones a manager may still negotiate. Others are shown as hex alone.
+public enum CipherSuiteNames {
+    static let names: [UInt16: String] = [
+        0x1301: "TLS_AES_128_GCM_SHA256",
+        0x1302: "TLS_AES_256_GCM_SHA384",
+        0x1303: "TLS_CHACHA20_POLY1305_SHA256",
+        0x1304: "TLS_AES_128_CCM_SHA256",
+        0x1305: "TLS_AES_128_CCM_8_SHA256",
+        0xC02B: "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256",
+        0xC02C: "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384",
+        0xC02F: "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256",
+        0xC030: "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384",
+        0xCCA8: "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256",
+        0xCCA9: "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256",
+        0xCCAA: "TLS_DHE_RSA_WITH_CHACHA20_POLY1305_SHA256",
+        0xC009: "TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA",
+        0xC00A: "TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA",
+        0xC013: "TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA",
+        0xC014: "TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA",
+        0xC023: "TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA256",
+        0xC024: "TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA384",
+        0xC027: "TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA256",
+        0xC028: "TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA384",
+        0x009C: "TLS_RSA_WITH_AES_128_GCM_SHA256",
+        0x009D: "TLS_RSA_WITH_AES_256_GCM_SHA384",
+        0x002F: "TLS_RSA_WITH_AES_128_CBC_SHA",
+        0x0035: "TLS_RSA_WITH_AES_256_CBC_SHA",
+        0x003C: "TLS_RSA_WITH_AES_128_CBC_SHA256",
+        0x003D: "TLS_RSA_WITH_AES_256_CBC_SHA256",
+        0x009E: "TLS_DHE_RSA_WITH_AES_128_GCM_SHA256",
+        0x009F: "TLS_DHE_RSA_WITH_AES_256_GCM_SHA384",
+        0x0033: "TLS_DHE_RSA_WITH_AES_128_CBC_SHA",
+        0x0039: "TLS_DHE_RSA_WITH_AES_256_CBC_SHA",
+        0x000A: "TLS_RSA_WITH_3DES_EDE_CBC_SHA",
+        0x0005: "TLS_RSA_WITH_RC4_128_SHA",
+        0x0004: "TLS_RSA_WITH_RC4_128_MD5",
+    ]
+
+    /// The IANA name of `suite`, or nil for a suite not in the table.
+    public static func name(_ suite: UInt16) -> String? { names[suite] }
+
+    /// `0xc030 TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384`, or the hex alone for an unlisted suite.
+    public static func describe(_ suite: UInt16) -> String {
+        let hex = TLSVersion.hex4(suite)
+        return name(suite).map { hex + " " + $0 } ?? hex
     }
 }

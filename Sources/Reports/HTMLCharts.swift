@@ -167,14 +167,16 @@ enum HTMLCharts {
                               counts: counts, x: pos)
         var svg = chart.open()
         svg += chart.band(from: Double(m.idleMinBytes), to: Double(m.idleMaxBytes), cls: "band-ok",
-                          label: "idle \(m.idleMinBytes)-\(m.idleMaxBytes)")
-        svg += chart.marker(at: Double(m.fullMaxBytes), cls: "limit", label: "full max \(m.fullMaxBytes)")
+                          label: "idle \(sizeLabel(Int64(m.idleMinBytes)))-\(sizeLabel(Int64(m.idleMaxBytes)))")
+        svg += chart.marker(at: Double(m.fullMaxBytes), cls: "limit",
+                            label: "full max \(sizeLabel(Int64(m.fullMaxBytes)))")
         svg += chart.bars { i in idleBins[i] * 2 >= counts[i] ? "m-idle" : "m-full" }
         var ticks: [(Double, String)] = []
-        var t = loBytes
+        // Binary units, as the model's sizes: ticks at powers of 4 from 128 B (or 1 KiB).
+        var t = loBytes < 1_000 ? 128.0 : 1_024.0
         while t <= hiBytes {
-            ticks.append((t, t >= 1e6 ? "\(Int(t / 1e6)) MB" : t >= 1e3 ? "\(Int(t / 1e3)) KB" : "\(Int(t)) B"))
-            t *= 10
+            ticks.append((t, sizeLabel(Int64(t))))
+            t *= 4
         }
         svg += chart.axis(ticks: ticks)
         svg += "</svg><p class=\"legend\"><span class=\"key m-idle\"></span>idle check-ins (index check only) "
@@ -183,6 +185,13 @@ enum HTMLCharts {
     }
 
     // MARK: - Helpers
+
+    /// `512 B`, `3 KiB`, `300 KiB`, `2 MiB` for whole multiples; otherwise `formatBytes`.
+    static func sizeLabel(_ n: Int64) -> String {
+        if n >= 1_048_576, n % 1_048_576 == 0 { return "\(n / 1_048_576) MiB" }
+        if n >= 1_024, n % 1_024 == 0 { return "\(n / 1_024) KiB" }
+        return formatBytes(n)
+    }
 
     static func svgOpen(height: Double, label: String) -> String {
         "<svg role=\"img\" aria-label=\"" + HTML.escape(label)

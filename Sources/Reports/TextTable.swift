@@ -63,16 +63,45 @@ public struct TextTable {
     }
 }
 
-/// Human-readable byte counts: `512 B`, `4.2 KB`, `1.3 MB` (powers of 1000).
+/// Human-readable byte counts in binary units: `512 B`, `39.5 KiB`, `1.3 MiB` (1 KiB = 1,024 bytes,
+/// the convention of the reference model's sizes).
 public func formatBytes(_ n: Int64) -> String {
-    if n < 1000 { return "\(n) B" }
-    let units = ["KB", "MB", "GB", "TB"]
-    var v = Double(n) / 1000
+    if n < 1024 { return "\(n) B" }
+    let units = ["KiB", "MiB", "GiB", "TiB"]
+    var v = Double(n) / 1024
     var u = 0
-    while v >= 1000, u < units.count - 1 {
-        v /= 1000
+    while v >= 1024, u < units.count - 1 {
+        v /= 1024
         u += 1
     }
-    let rounded = (v * 10).rounded() / 10
-    return "\(rounded) \(units[u])"
+    return "\(formatFixed(v, digits: 1)) \(units[u])"
+}
+
+/// `v` with exactly `digits` decimals (`0.010`, `10.017`, `-0.01`); `-` for NaN or infinity.
+/// Fixed decimals keep a column's values comparable at a glance.
+public func formatFixed(_ v: Double, digits: Int) -> String {
+    guard v.isFinite else { return "-" }
+    var scale = 1.0
+    for _ in 0..<digits { scale *= 10 }
+    let scaled = (abs(v) * scale).rounded()
+    guard scaled < 9e15 else { return String(v) }
+    let n = Int64(scaled)
+    let sign = v < 0 && n != 0 ? "-" : ""
+    guard digits > 0 else { return sign + String(n) }
+    let whole = n / Int64(scale)
+    var frac = String(n % Int64(scale))
+    while frac.count < digits { frac = "0" + frac }
+    return sign + String(whole) + "." + frac
+}
+
+/// Seconds with three decimals, and for an hour or more a readable span beside them:
+/// `0.003`, `10.017`, `516890.981 (5 d 23 h 34 min)`.
+public func secondsText(_ s: Double) -> String {
+    let text = formatFixed(s, digits: 3)
+    return s.isFinite && s >= 3600 ? text + " (" + formatSeconds(s) + ")" : text
+}
+
+/// `1 client`, `2 clients`; `plural` for irregular words.
+public func formatCount(_ n: Int, _ word: String, plural: String? = nil) -> String {
+    "\(n) " + (n == 1 ? word : plural ?? word + "s")
 }
