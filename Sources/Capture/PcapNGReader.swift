@@ -42,12 +42,25 @@ final class PcapNGReader {
     private var unknownInterfaceFirstOffset: Int?
 
     /// Opens `path` and reads its first Section Header Block.
-    init(path: String, fileIndex: Int, limits: CaptureLimits, skippingPackets: Int = 0) throws(CaptureError) {
+    convenience init(path: String, fileIndex: Int, limits: CaptureLimits, skippingPackets: Int = 0)
+        throws(CaptureError)
+    {
+        let file: CFile
         switch CFile.open(path, mode: "rb") {
         case .success(let opened): file = opened
         case .failure(let failure):
             throw CaptureError(path: path, opening: failure)
         }
+        try self.init(file: file, path: path, fileIndex: fileIndex, limits: limits,
+                      skippingPackets: skippingPackets)
+    }
+
+    /// Reads `file` from its current position (the start of a Section Header Block); `path` names it
+    /// in messages.
+    init(file: CFile, path: String, fileIndex: Int, limits: CaptureLimits, skippingPackets: Int = 0)
+        throws(CaptureError)
+    {
+        self.file = file
         self.path = path
         self.fileIndex = fileIndex
         self.limits = limits
