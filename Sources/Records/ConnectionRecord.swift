@@ -37,6 +37,11 @@ public struct ConnectionState: OptionSet, Hashable, Sendable {
     public static let midstream = ConnectionState(rawValue: 1 << 6)
     /// Still open when the capture ended (or when flushed for idleness).
     public static let openAtEnd = ConnectionState(rawValue: 1 << 7)
+    /// Emitted early because the connection table was full (`StreamLimits.maxConnections`).
+    /// Not by itself a loss of data: held bytes released as a gap then are counted in
+    /// `StreamAnomalies.limitReached` of their direction; later packets of the connection
+    /// start a new, midstream record.
+    public static let evicted = ConnectionState(rawValue: 1 << 8)
 
     /// Short words for people: `SYN SYN-ACK FIN RST midstream`.
     public var words: [String] {
@@ -47,6 +52,7 @@ public struct ConnectionState: OptionSet, Hashable, Sendable {
         if contains(.rstFromClient) || contains(.rstFromServer) { w.append("RST") }
         if contains(.midstream) { w.append("midstream") }
         if contains(.openAtEnd) { w.append("open") }
+        if contains(.evicted) { w.append("evicted") }
         return w
     }
 }
@@ -68,7 +74,9 @@ public struct StreamAnomalies: Hashable, Sendable {
     public var outOfOrder = 0
     /// Packets cut short by the capture's snap length.
     public var truncatedPackets = 0
-    /// A per-connection or global memory bound was reached; buffered data was skipped.
+    /// A per-connection or global memory bound was reached and buffered data was skipped
+    /// (released as a gap early); also when an evicted connection's held data became a gap.
+    /// Never counted for an eviction that lost nothing (see `ConnectionState.evicted`).
     public var limitReached = 0
 
     public init() {}

@@ -36,6 +36,8 @@ final class Connection {
     var clientISN: UInt32?
     /// The acknowledgement number of the server's SYN-ACK (client ISN + 1).
     var synAckAcknowledges: UInt32?
+    /// Held data flushed and buffers released, `holeTimeout` after the close (see `StreamLimits.closeLinger`).
+    var settled = false
     var up: HalfConnectionReassembler
     var down: HalfConnectionReassembler
 
@@ -142,7 +144,7 @@ final class Connection {
         r.handshake = handshake
         r.anomaliesUp = up.anomalies
         r.anomaliesDown = down.anomalies
-        if end == .evicted { r.anomaliesUp.limitReached += 1 }
+        if end == .evicted { r.state.insert(.evicted) }
         return r
     }
 
