@@ -36,7 +36,8 @@ final class Connection {
     var clientISN: UInt32?
     /// The acknowledgement number of the server's SYN-ACK (client ISN + 1).
     var synAckAcknowledges: UInt32?
-    /// Held data flushed and buffers released, `holeTimeout` after the close (see `StreamLimits.closeLinger`).
+    /// Buffers released: `holeTimeout` after the close (held data flushed first), or after
+    /// `closeLinger` without a packet; cleared by the next payload.
     var settled = false
     var up: HalfConnectionReassembler
     var down: HalfConnectionReassembler
@@ -91,6 +92,7 @@ final class Connection {
     func count(_ s: TCPSegment, direction: Direction) {
         last = max(last, s.timestamp)
         let length = Int64(max(0, s.payloadLength))
+        if length > 0 { settled = false }
         switch direction {
         case .up:
             packets.up += 1

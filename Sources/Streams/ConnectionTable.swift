@@ -187,7 +187,7 @@ public final class ConnectionTable {
             let quiet = now.nanoseconds(since: c.last)
             let closedFor = c.closedAt.map { now.nanoseconds(since: $0) } ?? -1
             let lingered = closedFor >= limits.closeLinger
-            let settling = !c.settled && closedFor >= limits.holeTimeout
+            let settling = !c.settled && (closedFor >= limits.holeTimeout || quiet >= limits.closeLinger)
             if lingered || settling || quiet >= limits.idleTimeout
                 || c.up.holeExpired(now: now, limits: limits) || c.down.holeExpired(now: now, limits: limits)
             {
@@ -206,6 +206,12 @@ public final class ConnectionTable {
                 c.down.checkHoleTimeout(now: now, ctx: context(c, .down))
                 if !c.settled, let closedAt = c.closedAt, now.nanoseconds(since: closedAt) >= limits.holeTimeout {
                     settle(c, now: now)
+                } else if !c.settled, now.nanoseconds(since: c.last) >= limits.closeLinger {
+                    // Quiet (e.g. a push-mode connection between check-ins): a retransmission this late
+                    // is rare, so the history rings go; they come back with the next data.
+                    c.settled = true
+                    c.up.releaseBuffers()
+                    c.down.releaseBuffers()
                 }
             }
         }

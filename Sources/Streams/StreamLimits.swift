@@ -8,7 +8,9 @@ import Core
 /// the same result however fast it is read.
 ///
 /// Worst-case memory is roughly `maxBufferedBytesTotal` + `maxConnections` x
-/// (2 x `retransmissionCheckBytes` + about 1 KiB of state).
+/// (2 x `retransmissionCheckBytes` + about 1 KiB of state). A connection that never carried
+/// data (a SYN flood) costs only its state; the history rings are allocated with the first
+/// payload and freed again when the connection closes or stays quiet for `closeLinger`.
 public struct StreamLimits: Sendable {
     /// Most out-of-order bytes one connection may hold (both directions together).
     /// Default 1 MiB: four times the 256 KiB hole bound of one direction's gap rule, so the
@@ -44,7 +46,8 @@ public struct StreamLimits: Sendable {
     ///
     /// A lingering connection costs little: `holeTimeout` after the close its held data is
     /// flushed and its reassembly buffers are released; and when the table is full, lingering
-    /// closed connections are emitted (as closed) before any open one is evicted.
+    /// closed connections are emitted (as closed) before any open one is evicted. An open
+    /// connection quiet for this long also frees its retransmission history (until its next data).
     public var closeLinger: Int64 = 60 * 1_000_000_000
     /// A hole in one direction becomes a gap when it has stayed open this long while data
     /// beyond it waited. Default 3 s: above the 1 s initial retransmission timeout of

@@ -166,3 +166,33 @@ import Testing
         #expect(table.statistics.connectionsTimedOut == 1)
     }
 }
+
+/// What a tracked connection and a record cost, and when buffers go.
+@Suite struct ConnectionCostTests {
+    @Test func recordsAndCountersStayCompact() {
+        #expect(MemoryLayout<StreamAnomalies>.size <= 40)
+        #expect(MemoryLayout<ConnectionRecord>.size <= 340)
+        var a = StreamAnomalies()
+        a.gaps = Int.max  // saturates instead of trapping
+        #expect(a.gaps == Int(UInt32.max))
+        a.gapBytes = Int64.max
+        #expect(a.gapBytes == Int64.max)
+        #expect(a != StreamAnomalies())
+    }
+
+    /// "abc", quiet for `quietMs`, then a changed copy of its first bytes.
+    static func conflictsAfterQuiet(_ quietMs: Int64) -> Int? {
+        let (recorder, _) = run([
+            .c(1000, "", [.syn]), .s(5000, "", [.syn, .ack], ack: 1001), .c(1001, "abc", at: 1),
+            .c(1001, "abX", at: 1 + quietMs),
+        ])
+        return recorder.record(1)?.anomaliesUp.conflicts
+    }
+
+    @Test func quietConnectionKeepsItsHistoryUntilTheLingerThenFreesIt() {
+        let linger = StreamLimits().closeLinger / 1_000_000
+        // Sweeps run every 250 ms of capture time: well inside, the history compares; past, it is gone.
+        #expect(Self.conflictsAfterQuiet(linger - 500) == 1)
+        #expect(Self.conflictsAfterQuiet(linger + 500) == 0)
+    }
+}
