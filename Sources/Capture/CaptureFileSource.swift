@@ -110,6 +110,7 @@ final class CaptureFileSource: PacketSource {
                                 capturedLength: packet.record.capturedLength,
                                 originalLength: packet.record.originalLength, snapshotLength: packet.snapLength)
                     if !packet.hasTimestamp { stats.packetsWithoutTimestamp += 1 }
+                    if packet.timestampOutOfRange { stats.timestampsOutOfRange += 1 }
                     return packet.record
                 }
                 stats.byteOrder = reader.byteOrder
@@ -129,6 +130,11 @@ final class CaptureFileSource: PacketSource {
             // Classic pcap seconds are unsigned 32-bit (good to 2106); libpcap 1.10 hands them over as signed.
             let fileSeconds = header.format == .pcapng ? seconds : Int64(UInt32(truncatingIfNeeded: seconds))
             if nanoseconds < 0 || nanoseconds >= 1_000_000_000 { stats.invalidTimestampFractions += 1 }
+            // Timestamp holds Int64 nanoseconds: about +/-9.2e9 s around 1970; beyond, it clamps.
+            let (whole, overflow) = fileSeconds.multipliedReportingOverflow(by: 1_000_000_000)
+            if overflow || whole.addingReportingOverflow(nanoseconds).overflow {
+                stats.timestampsOutOfRange += 1
+            }
             let time = Timestamp(seconds: fileSeconds, nanoseconds: nanoseconds)
             if let before = offsetBefore {
                 // libpcap cuts a record only to its snapshot length, so a shorter one used
@@ -198,6 +204,7 @@ final class CaptureFileSource: PacketSource {
 
     private func finish() {
         backend = .finished
+        stats.warnAboutTimestampsOutOfRange()
         if recordsCutByLibpcap > 0, let offset = firstCutOffset {
             stats.warn(.cutToSnapLength, at: offset, "\(recordsCutByLibpcap) records captured more bytes than the "
                 + "snaplen of \(libpcapSnapLength); only the first \(libpcapSnapLength) bytes of each were kept "

@@ -5,6 +5,8 @@ struct ReadPacket {
     var record: PacketRecord
     var snapLength: Int
     var hasTimestamp: Bool
+    /// The block's time did not fit a `Timestamp` and was clamped.
+    var timestampOutOfRange = false
 }
 
 /// The pure-Swift pcapng block reader.
@@ -231,9 +233,11 @@ final class PcapNGReader {
                 return nil
             }
             let interface = interfaces[interfaceID]
-            let time = interface.timestamp(ticks: UInt64(high) << 32 | UInt64(low))
-            return makePacket(interface: interfaceID, time: time, start: 28, captured: Int(captured),
-                              original: Int(original), hasTimestamp: true)
+            let time = interface.checkedTimestamp(ticks: UInt64(high) << 32 | UInt64(low))
+            var packet = makePacket(interface: interfaceID, time: time.time, start: 28, captured: Int(captured),
+                                    original: Int(original), hasTimestamp: true)
+            packet.timestampOutOfRange = !time.inRange
+            return packet
         case 3:
             guard length >= 16, let original = block.u32(at: 8) else {
                 skip(at: blockOffset, "Simple Packet Block too short", &statistics)
