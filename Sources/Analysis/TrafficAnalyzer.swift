@@ -129,6 +129,9 @@ public final class TrafficAnalyzer {
         summary.originalBytes += Int64(packet.originalLength)
         summary.linkTypes[packet.linkType, default: 0] += 1
         let t = packet.timestamp
+        if let last = summary.last, t.nanoseconds(since: last) > CaptureSummary.silenceThreshold {
+            summary.noteSilence(from: last, to: t)
+        }
         if summary.first.map({ t < $0 }) ?? true { summary.first = t }
         if summary.last.map({ t > $0 }) ?? true { summary.last = t }
     }

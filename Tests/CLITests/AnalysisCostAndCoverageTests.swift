@@ -38,3 +38,77 @@ import TestSupport
         #expect(analyzer.applicationStates == 0)
     }
 }
+
+/// Capture silences: stretches with no packet at all, within files and between them.
+@Suite struct CaptureSilenceTests {
+    static let frame: [UInt8] = Array(repeating: 0x22, count: 30)
+    static let t0: UInt32 = 1_700_000_000
+
+    /// A classic pcap with one packet at each of `seconds` (plus `micros` on the last).
+    static func file(_ folder: TemporaryDirectory, _ name: String, _ seconds: [UInt32], lastMicros: UInt32 = 0)
+        -> String
+    {
+        var file = PcapBuilder()
+        for (i, s) in seconds.enumerated() {
+            file.record(seconds: s, fraction: i == seconds.count - 1 ? lastMicros : 0, data: Self.frame)
+        }
+        return folder.write(name, file.data)
+    }
+
+    static func summaries(_ paths: [String]) throws -> (files: [CaptureSummary], merged: CaptureSummary) {
+        let files = try CaptureRun(paths: paths).connections().files
+        return (files, CaptureSummary.merged(files))
+    }
+
+    @Test func quietStretchAtTheThresholdIsNoSilenceOnePastIsOne() throws {
+        let folder = TemporaryDirectory()
+        let at = Self.file(folder, "at.pcap", [Self.t0, Self.t0 + 60])
+        #expect(try Self.summaries([at]).merged.silences.isEmpty)
+        let past = Self.file(folder, "past.pcap", [Self.t0, Self.t0 + 60], lastMicros: 1)
+        let silences = try Self.summaries([past]).merged.silences
+        #expect(silences.count == 1)
+        #expect(silences.first?.start == Timestamp(seconds: Int64(Self.t0), nanoseconds: 0))
+        #expect(silences.first?.end == Timestamp(seconds: Int64(Self.t0) + 60, nanoseconds: 1_000))
+        #expect(silences.first?.betweenFiles == false)
+    }
+
+    @Test func filesDaysApartLeaveOneSilenceBetweenThem() throws {
+        let folder = TemporaryDirectory()
+        let day: UInt32 = 86_400
+        let a = Self.file(folder, "a.pcap", [Self.t0, Self.t0 + 10])
+        let b = Self.file(folder, "b.pcap", [Self.t0 + 3 * day, Self.t0 + 3 * day + 50])
+        let (files, merged) = try Self.summaries([b, a])
+        #expect(files.allSatisfy { $0.silences.isEmpty })
+        #expect(merged.silences == [CaptureSilence(start: Timestamp(seconds: Int64(Self.t0) + 10, nanoseconds: 0),
+                                                   end: Timestamp(seconds: Int64(Self.t0 + 3 * day), nanoseconds: 0),
+                                                   betweenFiles: true)])
+    }
+
+    @Test func oneFilesPacketsFillAnothersSilence() throws {
+        let folder = TemporaryDirectory()
+        let a = Self.file(folder, "a.pcap", [Self.t0, Self.t0 + 500, Self.t0 + 1000])
+        let b = Self.file(folder, "b.pcap", [Self.t0 + 30, Self.t0 + 80, Self.t0 + 130, Self.t0 + 180, Self.t0 + 700])
+        let (files, merged) = try Self.summaries([a, b])
+        #expect(files[0].silences.count == 2)
+        #expect(files[1].silences.count == 1)
+        // a's 0-500 silence is mostly filled by b (packets to 180); b's 180-700 by a's packet at 500.
+        #expect(merged.silences.map { $0.start.seconds(since: Timestamp(seconds: Int64(Self.t0), nanoseconds: 0)) }
+                == [180, 500, 700])
+        #expect(merged.silences.map(\.end.nanoseconds)
+                == [500, 700, 1000].map { (Int64(Self.t0) + $0) * 1_000_000_000 })
+        #expect(merged.silences.allSatisfy { !$0.betweenFiles })
+    }
+
+    @Test func silenceListStopsAtItsBoundAndCountsTheRest() throws {
+        let folder = TemporaryDirectory()
+        let limit = CaptureSummary.maxSilencesListed
+        let atLimit = Self.file(folder, "at.pcap", (0...limit).map { Self.t0 + UInt32($0) * 61 })
+        let at = try Self.summaries([atLimit]).merged
+        #expect(at.silences.count == limit)
+        #expect(at.silencesNotListed == 0)
+        let pastLimit = Self.file(folder, "past.pcap", (0...(limit + 1)).map { Self.t0 + UInt32($0) * 61 })
+        let past = try Self.summaries([pastLimit]).merged
+        #expect(past.silences.count == limit)
+        #expect(past.silencesNotListed == 1)
+    }
+}
