@@ -68,7 +68,8 @@ final class ApplicationState {
     var heldBytes = 0
     /// HTTP with the roles the other way round: requests travel down, responses up.
     var httpReversed = false
-    var undecidedBytes: [Int64] = [0, 0]
+    /// Bytes seen while undecided, up and down (inline: no allocation per connection).
+    var undecidedBytes: (up: Int64, down: Int64) = (0, 0)
     var exchanges: [Exchange] = []
     var details: ProtocolDetails?
     var sawPayload = false
@@ -95,9 +96,11 @@ final class ApplicationState {
             decide(data, direction: direction)
             if case .undecided = parser {
                 if direction == .up { hold(data, time: time) }
-                undecidedBytes[Int(direction.rawValue)] += Int64(data.count)
-                if undecidedBytes.allSatisfy({ $0 >= ApplicationState.undecidedLimit })
-                    || undecidedBytes[Int(direction.rawValue)] >= ApplicationState.undecidedLimit * 4 {
+                if direction == .up { undecidedBytes.up += Int64(data.count) }
+                else { undecidedBytes.down += Int64(data.count) }
+                let limit = ApplicationState.undecidedLimit
+                let thisWay = direction == .up ? undecidedBytes.up : undecidedBytes.down
+                if (undecidedBytes.up >= limit && undecidedBytes.down >= limit) || thisWay >= limit * 4 {
                     parser = .other
                     held.removeAll()
                 }

@@ -43,8 +43,32 @@ public struct CaptureSummary: Sendable {
     /// Byte offsets where the file was found cut short or corrupt (the rest was not read).
     public var truncationOffsets: [Int64] = []
 
+    /// Stretches longer than `silenceThreshold` with no packet at all, in time order: within this
+    /// file, or, for a merged summary, across all files together (where one file's packets fill
+    /// another's silence, there is none; the time between files' spans is one).
+    public var silences: [CaptureSilence] = []
+    /// Silences beyond `maxSilencesListed` (counted, not listed).
+    public var silencesNotListed = 0
+
+    /// A silence is a stretch with no packet longer than this: 60 s. Check-ins come every few
+    /// minutes per client, but a capture of a server sees many clients, so a minute with no
+    /// packet at all means the capture was not running (or the link was down), not that
+    /// clients were quiet. Shorter quiet stretches are not reported.
+    public static let silenceThreshold: Int64 = 60 * 1_000_000_000
+    /// Most silences listed per summary (16 bytes each); a hostile capture cannot grow the list further.
+    public static let maxSilencesListed = 10_000
+
     public init(path: String) {
         self.path = path
+    }
+
+    /// Notes a silence from `start` to `end`, within the list's bound.
+    mutating func noteSilence(from start: Timestamp, to end: Timestamp, betweenFiles: Bool = false) {
+        guard silences.count < CaptureSummary.maxSilencesListed else {
+            silencesNotListed += 1
+            return
+        }
+        silences.append(CaptureSilence(start: start, end: end, betweenFiles: betweenFiles))
     }
 
     public var malformedTotal: Int { malformed.values.reduce(0, +) }
@@ -80,7 +104,59 @@ public struct CaptureSummary: Sendable {
             m.filteredOut += f.filteredOut
             m.warnings += f.warnings
             m.truncationOffsets += f.truncationOffsets
+            m.silencesNotListed += f.silencesNotListed
         }
+        m.mergeSilences(of: files)
         return m
     }
+
+    /// The silences of the files together: the gaps (longer than the threshold) in the union of
+    /// what each file covers (its first to last packet, less its own silences). Exact: a stretch
+    /// with no packet in any file is, in each file, outside its span or inside one of its silences.
+    /// O(s log s) in the files' silences.
+    private mutating func mergeSilences(of files: [CaptureSummary]) {
+        var covered: [(start: Timestamp, end: Timestamp)] = []
+        for f in files {
+            guard let first = f.first, let last = f.last else { continue }
+            var from = first
+            for s in f.silences.sorted(by: { $0.start < $1.start }) {
+                covered.append((from, s.start))
+                from = s.end
+            }
+            covered.append((from, last))
+        }
+        covered.sort { $0.start < $1.start }
+        guard var reach = covered.first?.end else { return }
+        for piece in covered.dropFirst() {
+            if piece.start.nanoseconds(since: reach) > CaptureSummary.silenceThreshold {
+                let inAFile = files.contains { f in
+                    guard let first = f.first, let last = f.last else { return false }
+                    return first < piece.start && last > reach
+                }
+                noteSilence(from: reach, to: piece.start, betweenFiles: !inAFile)
+            }
+            if piece.end > reach { reach = piece.end }
+        }
+    }
+}
+
+/// A stretch of the input with no packet at all, longer than `CaptureSummary.silenceThreshold`:
+/// the capture was not running (or saw nothing), so missing traffic there is not evidence.
+public struct CaptureSilence: Hashable, Sendable {
+    /// Time of the last packet before the silence.
+    public var start: Timestamp
+    /// Time of the first packet after it.
+    public var end: Timestamp
+    /// True when the silence lies outside every file's span (first to last packet): the time
+    /// between files of a merged run. False for a silence inside some file.
+    public var betweenFiles: Bool
+
+    public init(start: Timestamp, end: Timestamp, betweenFiles: Bool = false) {
+        self.start = start
+        self.end = end
+        self.betweenFiles = betweenFiles
+    }
+
+    /// Length in seconds.
+    public var seconds: Double { end.seconds(since: start) }
 }

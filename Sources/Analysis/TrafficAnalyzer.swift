@@ -51,6 +51,12 @@ public final class TrafficAnalyzer {
 
     public var streamStatistics: StreamStatistics { table.statistics }
 
+    /// Connections with application state right now (those that carried a byte or a gap).
+    var applicationStates: Int { applications.count }
+
+    /// Connections in the table right now.
+    var openConnections: Int { table.openConnections }
+
     /// All files together.
     public var summary: CaptureSummary { CaptureSummary.merged(files) }
 
@@ -123,22 +129,33 @@ public final class TrafficAnalyzer {
         summary.originalBytes += Int64(packet.originalLength)
         summary.linkTypes[packet.linkType, default: 0] += 1
         let t = packet.timestamp
+        if let last = summary.last, t.nanoseconds(since: last) > CaptureSummary.silenceThreshold {
+            summary.noteSilence(from: last, to: t)
+        }
         if summary.first.map({ t < $0 }) ?? true { summary.first = t }
         if summary.last.map({ t > $0 }) ?? true { summary.last = t }
     }
 }
 
 extension TrafficAnalyzer: StreamDelegate {
-    public func connectionOpened(id: UInt64, client: Endpoint, server: Endpoint, vlan: VLANTags, time: Timestamp) {
-        applications[id] = ApplicationState(keepDetails: configuration.keepProtocolDetails, midstream: false)
+    /// Nothing is allocated here: a connection gets its `ApplicationState` with its first stream
+    /// byte or gap, so SYN-only and ACK-only connections (scans, floods) cost the table entry alone.
+    public func connectionOpened(id: UInt64, client: Endpoint, server: Endpoint, vlan: VLANTags, time: Timestamp) {}
+
+    /// The connection's application state, made on first use.
+    private func application(_ id: UInt64) -> ApplicationState {
+        if let state = applications[id] { return state }
+        let state = ApplicationState(keepDetails: configuration.keepProtocolDetails, midstream: false)
+        applications[id] = state
+        return state
     }
 
     public func didReceive(data: UnsafeRawBufferPointer, direction: Direction, connection: UInt64, time: Timestamp) {
-        applications[connection]?.didReceive(data, direction: direction, time: time)
+        application(connection).didReceive(data, direction: direction, time: time)
     }
 
     public func didSkip(gapBytes: Int64, direction: Direction, connection: UInt64, time: Timestamp) {
-        applications[connection]?.didSkip(gapBytes, direction: direction, time: time)
+        application(connection).didSkip(gapBytes, direction: direction, time: time)
     }
 
     public func connectionClosed(_ record: ConnectionRecord) {

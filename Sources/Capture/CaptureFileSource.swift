@@ -25,8 +25,9 @@ final class CaptureFileSource: PacketSource {
     /// `ftello` (an `lseek` call) runs only at the start and after records libpcap may have cut.
     private var nextRecordOffset: Int?
 
-    init(path: String, fileIndex: Int, header: CaptureReader.FileHeader, limits: CaptureLimits)
-        throws(CaptureError)
+    /// Opens the file at `path`, or reads `stream` (already opened and sniffed) when given.
+    init(path: String, fileIndex: Int, header: CaptureReader.FileHeader, limits: CaptureLimits,
+         stream: StreamInput? = nil) throws(CaptureError)
     {
         self.path = path
         self.fileIndex = fileIndex
@@ -34,6 +35,30 @@ final class CaptureFileSource: PacketSource {
         self.limits = limits
         stats = CaptureStatistics(path: path, fileIndex: fileIndex, format: header.format,
                                   byteOrder: header.byteOrder, reader: .libpcap)
+        if let stream {
+            guard let file = stream.makeFile() else {
+                throw CaptureError(path: path, .cannotOpen("cannot set up a stream reader"))
+            }
+            if header.format == .pcapng {
+                libpcapLinkType = LinkType(rawValue: 0)
+                libpcapSnapLength = 0
+                backend = .own(try PcapNGReader(file: CFile(adopting: file), path: path, fileIndex: fileIndex,
+                                                limits: limits))
+                stats.reader = .own
+                return
+            }
+            switch LibpcapFile.open(file: file) {
+            case .success(let opened):
+                backend = .libpcap(opened)
+                libpcapLinkType = header.linkType ?? opened.linkType
+                libpcapSnapLength = header.snapLength > 0 ? header.snapLength : opened.snapshotLength
+                // Offsets are counted from record sizes: a stream has no position to ask for.
+                nextRecordOffset = 24
+            case .failure(let failure):
+                throw CaptureError(path: path, .refusedByLibpcap(failure.message))
+            }
+            return
+        }
         switch LibpcapFile.open(path: path) {
         case .success(let file):
             backend = .libpcap(file)
@@ -85,6 +110,7 @@ final class CaptureFileSource: PacketSource {
                                 capturedLength: packet.record.capturedLength,
                                 originalLength: packet.record.originalLength, snapshotLength: packet.snapLength)
                     if !packet.hasTimestamp { stats.packetsWithoutTimestamp += 1 }
+                    if packet.timestampOutOfRange { stats.timestampsOutOfRange += 1 }
                     return packet.record
                 }
                 stats.byteOrder = reader.byteOrder
@@ -104,6 +130,11 @@ final class CaptureFileSource: PacketSource {
             // Classic pcap seconds are unsigned 32-bit (good to 2106); libpcap 1.10 hands them over as signed.
             let fileSeconds = header.format == .pcapng ? seconds : Int64(UInt32(truncatingIfNeeded: seconds))
             if nanoseconds < 0 || nanoseconds >= 1_000_000_000 { stats.invalidTimestampFractions += 1 }
+            // Timestamp holds Int64 nanoseconds: about +/-9.2e9 s around 1970; beyond, it clamps.
+            let (whole, overflow) = fileSeconds.multipliedReportingOverflow(by: 1_000_000_000)
+            if overflow || whole.addingReportingOverflow(nanoseconds).overflow {
+                stats.timestampsOutOfRange += 1
+            }
             let time = Timestamp(seconds: fileSeconds, nanoseconds: nanoseconds)
             if let before = offsetBefore {
                 // libpcap cuts a record only to its snapshot length, so a shorter one used
@@ -111,7 +142,7 @@ final class CaptureFileSource: PacketSource {
                 if captured >= min(libpcapSnapLength, file.snapshotLength) {
                     let after = file.fileOffset
                     noteCut(captured: captured, before: before, after: after)
-                    nextRecordOffset = after
+                    nextRecordOffset = after ?? before + recordHeaderLength + captured
                 } else {
                     nextRecordOffset = before + recordHeaderLength + captured
                 }
@@ -173,6 +204,7 @@ final class CaptureFileSource: PacketSource {
 
     private func finish() {
         backend = .finished
+        stats.warnAboutTimestampsOutOfRange()
         if recordsCutByLibpcap > 0, let offset = firstCutOffset {
             stats.warn(.cutToSnapLength, at: offset, "\(recordsCutByLibpcap) records captured more bytes than the "
                 + "snaplen of \(libpcapSnapLength); only the first \(libpcapSnapLength) bytes of each were kept "

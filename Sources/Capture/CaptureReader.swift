@@ -13,6 +13,13 @@ public enum CaptureReader {
     /// or repeating packets (it reads the file again from the start, passing over the
     /// packets libpcap returned).
     ///
+    /// A FIFO, pipe, `/dev/stdin`, character device or `-` (standard input) is opened once:
+    /// its magic is read from the open descriptor and handed back to the reader with the rest
+    /// of the stream, so a FIFO whose writer has gone is read to its end instead of hanging.
+    /// Classic pcap streams go to libpcap; pcapng streams go straight to the own pcapng reader
+    /// (a stream cannot be read again, so libpcap's refusal part way through could not be
+    /// recovered). Byte offsets in warnings are counted from record sizes there.
+    ///
     /// - Parameters:
     ///   - path: the capture file.
     ///   - fileIndex: stamped on every record, to tell files apart after a merge.
@@ -21,8 +28,36 @@ public enum CaptureReader {
     public static func open(path: String, fileIndex: Int = 0, limits: CaptureLimits = .default)
         throws(CaptureError) -> PacketSource
     {
+        if path == StreamInput.standardInputName {
+            return try openStream(path: path, fileIndex: fileIndex, limits: limits)
+        }
+        if case .otherFile = FileCalls.kind(of: path) {
+            return try openStream(path: path, fileIndex: fileIndex, limits: limits)
+        }
         let header = try readHeader(path: path)
         return try CaptureFileSource(path: path, fileIndex: fileIndex, header: header, limits: limits)
+    }
+
+    /// A FIFO, pipe, character device or `-` (standard input): opened once, never re-opened.
+    /// The magic is read from the open descriptor and handed back to the reader with the rest.
+    /// Classic pcap goes to libpcap; pcapng goes straight to the own pcapng reader (libpcap's
+    /// refusal part way through could not be recovered from on a stream that cannot be re-read).
+    private static func openStream(path: String, fileIndex: Int, limits: CaptureLimits)
+        throws(CaptureError) -> PacketSource
+    {
+        let input: StreamInput
+        switch StreamInput.open(path) {
+        case .success(let opened): input = opened
+        case .failure(let failure): throw CaptureError(path: path, opening: failure)
+        }
+        let sniffed = input.sniff(count: 24)
+        if let code = sniffed.error {
+            throw CaptureError(path: path, .readFailed(offset: sniffed.bytes.count,
+                                                       problem: FileCalls.describe(errno: code)))
+        }
+        let header = try parseHeader(sniffed.bytes, path: path)
+        return try CaptureFileSource(path: path, fileIndex: fileIndex, header: header, limits: limits,
+                                     stream: input)
     }
 
     /// What the first bytes of a file say.
@@ -52,6 +87,13 @@ public enum CaptureReader {
         let count = first.withUnsafeMutableBytes { raw in
             raw.baseAddress.map { file.read(into: $0, count: 24) } ?? 0
         }
+        first.removeLast(24 - count)
+        return try parseHeader(first, path: path)
+    }
+
+    /// Decides the format from a file's first (up to 24) bytes.
+    static func parseHeader(_ first: [UInt8], path: String) throws(CaptureError) -> FileHeader {
+        let count = first.count
         if count == 0 { throw CaptureError(path: path, .empty) }
         guard count >= 4 else { throw CaptureError(path: path, .tooShort(size: count, needed: 24)) }
         let magic = UInt32(first[0]) << 24 | UInt32(first[1]) << 16 | UInt32(first[2]) << 8 | UInt32(first[3])

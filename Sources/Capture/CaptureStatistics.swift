@@ -66,6 +66,8 @@ public struct CaptureWarning: CustomStringConvertible, Equatable, Sendable {
         case filterNotApplicable = "filter-not-applicable"
         /// A limit from `CaptureLimits` was hit.
         case limitReached = "limit-reached"
+        /// Records whose time lies outside what a `Timestamp` holds (1677 to 2262); clamped.
+        case timestampOutOfRange = "timestamp-out-of-range"
     }
 
     public var path: String
@@ -105,6 +107,10 @@ public struct CaptureStatistics: Sendable {
     public var oversizedRecords: Int = 0
     /// Records whose sub-second part is a full second or more (kept, carried into the seconds).
     public var invalidTimestampFractions: Int = 0
+    /// Records whose time lies outside what a `Timestamp` holds (about 1677-09-21 to
+    /// 2262-04-11, e.g. a pcapng clock in whole seconds with nanosecond-sized tick counts):
+    /// stamped with the nearest representable time. One warning names the file and the count.
+    public var timestampsOutOfRange: Int = 0
     /// Simple Packet Blocks, which carry no time (given `Timestamp.zero`).
     public var packetsWithoutTimestamp: Int = 0
     /// Records the filter rejected.
@@ -142,6 +148,15 @@ public struct CaptureStatistics: Sendable {
         if capturedLength > originalLength || (snapshotLength > 0 && capturedLength > snapshotLength) {
             oversizedRecords += 1
         }
+    }
+
+    /// The one warning for clamped times, added when the file ends (if any were seen).
+    mutating func warnAboutTimestampsOutOfRange() {
+        guard timestampsOutOfRange > 0 else { return }
+        let first = earliestTimestamp.map { $0.rfc3339(fractionDigits: 0) } ?? "?"
+        let last = latestTimestamp.map { $0.rfc3339(fractionDigits: 0) } ?? "?"
+        warn(.timestampOutOfRange, "\(timestampsOutOfRange) of \(packets) packets have times outside 1677-2262 "
+            + "(a wrong clock resolution or offset?); they were clamped (times now run \(first) to \(last))")
     }
 
     mutating func warn(_ code: CaptureWarning.Code, at offset: Int? = nil, _ problem: String) {

@@ -55,6 +55,11 @@ final class CFile {
         var message: String { FileCalls.describe(errno: errno) }
     }
 
+    /// Takes ownership of an open stream (closed on release).
+    convenience init(adopting file: UnsafeMutablePointer<FILE>) {
+        self.init(file: file)
+    }
+
     private init(file: UnsafeMutablePointer<FILE>) {
         self.file = file
     }

@@ -40,6 +40,20 @@ final class LibpcapFile {
         return .success(LibpcapFile(handle: handle))
     }
 
+    /// Reads an already open stream; libpcap owns `file` from here on (`pcap_close` closes it),
+    /// and on failure it is closed here. Returns libpcap's message when it refuses the stream.
+    static func open(file: UnsafeMutablePointer<FILE>) -> Result<LibpcapFile, LibpcapOpenFailure> {
+        var errbuf = [CChar](repeating: 0, count: Int(PCAP_ERRBUF_SIZE) + 1)
+        let opened = errbuf.withUnsafeMutableBufferPointer { buffer in
+            pcap_fopen_offline_with_tstamp_precision(file, UInt32(PCAP_TSTAMP_PRECISION_NANO), buffer.baseAddress)
+        }
+        guard let handle = opened else {
+            fclose(file)
+            return .failure(LibpcapOpenFailure(message: LibpcapFile.string(errbuf)))
+        }
+        return .success(LibpcapFile(handle: handle))
+    }
+
     private init(handle: OpaquePointer) {
         self.handle = handle
     }

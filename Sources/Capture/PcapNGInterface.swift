@@ -52,6 +52,12 @@ struct PcapNGInterface {
 
     /// The time of a packet stamped with `ticks` of this interface's clock, saturating.
     func timestamp(ticks: UInt64) -> Timestamp {
+        checkedTimestamp(ticks: ticks).time
+    }
+
+    /// The time of `ticks`, and whether it fits a `Timestamp` (false: clamped to its range).
+    func checkedTimestamp(ticks: UInt64) -> (time: Timestamp, inRange: Bool) {
+        var inRange = true
         let nanoseconds: UInt64
         switch resolution {
         case .decimal(let exponent) where exponent <= 9:
@@ -72,10 +78,14 @@ struct PcapNGInterface {
                 nanoseconds = high >> UInt64(exponent - 64)
             }
         }
+        if nanoseconds >= UInt64(Int64.max) { inRange = false }
         let base = Timestamp(nanoseconds: nanoseconds > UInt64(Int64.max) ? Int64.max : Int64(nanoseconds))
-        guard offsetSeconds != 0 else { return base }
+        guard offsetSeconds != 0 else { return (base, inRange) }
         let (offset, overflow) = offsetSeconds.multipliedReportingOverflow(by: 1_000_000_000)
-        return base.adding(nanoseconds: overflow ? (offsetSeconds < 0 ? Int64.min : Int64.max) : offset)
+        let (sum, sumOverflow) = base.nanoseconds.addingReportingOverflow(offset)
+        if overflow || sumOverflow { inRange = false }
+        return (base.adding(nanoseconds: overflow ? (offsetSeconds < 0 ? Int64.min : Int64.max) : offset),
+                inRange && sum != Int64.max && sum != Int64.min)
     }
 
     private static func power10(_ exponent: UInt8) -> UInt64 {

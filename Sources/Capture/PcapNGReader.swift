@@ -5,6 +5,8 @@ struct ReadPacket {
     var record: PacketRecord
     var snapLength: Int
     var hasTimestamp: Bool
+    /// The block's time did not fit a `Timestamp` and was clamped.
+    var timestampOutOfRange = false
 }
 
 /// The pure-Swift pcapng block reader.
@@ -42,12 +44,25 @@ final class PcapNGReader {
     private var unknownInterfaceFirstOffset: Int?
 
     /// Opens `path` and reads its first Section Header Block.
-    init(path: String, fileIndex: Int, limits: CaptureLimits, skippingPackets: Int = 0) throws(CaptureError) {
+    convenience init(path: String, fileIndex: Int, limits: CaptureLimits, skippingPackets: Int = 0)
+        throws(CaptureError)
+    {
+        let file: CFile
         switch CFile.open(path, mode: "rb") {
         case .success(let opened): file = opened
         case .failure(let failure):
             throw CaptureError(path: path, opening: failure)
         }
+        try self.init(file: file, path: path, fileIndex: fileIndex, limits: limits,
+                      skippingPackets: skippingPackets)
+    }
+
+    /// Reads `file` from its current position (the start of a Section Header Block); `path` names it
+    /// in messages.
+    init(file: CFile, path: String, fileIndex: Int, limits: CaptureLimits, skippingPackets: Int = 0)
+        throws(CaptureError)
+    {
+        self.file = file
         self.path = path
         self.fileIndex = fileIndex
         self.limits = limits
@@ -218,9 +233,11 @@ final class PcapNGReader {
                 return nil
             }
             let interface = interfaces[interfaceID]
-            let time = interface.timestamp(ticks: UInt64(high) << 32 | UInt64(low))
-            return makePacket(interface: interfaceID, time: time, start: 28, captured: Int(captured),
-                              original: Int(original), hasTimestamp: true)
+            let time = interface.checkedTimestamp(ticks: UInt64(high) << 32 | UInt64(low))
+            var packet = makePacket(interface: interfaceID, time: time.time, start: 28, captured: Int(captured),
+                                    original: Int(original), hasTimestamp: true)
+            packet.timestampOutOfRange = !time.inRange
+            return packet
         case 3:
             guard length >= 16, let original = block.u32(at: 8) else {
                 skip(at: blockOffset, "Simple Packet Block too short", &statistics)

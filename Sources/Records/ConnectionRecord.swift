@@ -37,6 +37,11 @@ public struct ConnectionState: OptionSet, Hashable, Sendable {
     public static let midstream = ConnectionState(rawValue: 1 << 6)
     /// Still open when the capture ended (or when flushed for idleness).
     public static let openAtEnd = ConnectionState(rawValue: 1 << 7)
+    /// Emitted early because the connection table was full (`StreamLimits.maxConnections`).
+    /// Not by itself a loss of data: held bytes released as a gap then are counted in
+    /// `StreamAnomalies.limitReached` of their direction; later packets of the connection
+    /// start a new, midstream record.
+    public static let evicted = ConnectionState(rawValue: 1 << 8)
 
     /// Short words for people: `SYN SYN-ACK FIN RST midstream`.
     public var words: [String] {
@@ -47,6 +52,7 @@ public struct ConnectionState: OptionSet, Hashable, Sendable {
         if contains(.rstFromClient) || contains(.rstFromServer) { w.append("RST") }
         if contains(.midstream) { w.append("midstream") }
         if contains(.openAtEnd) { w.append("open") }
+        if contains(.evicted) { w.append("evicted") }
         return w
     }
 }
@@ -55,23 +61,41 @@ public struct ConnectionState: OptionSet, Hashable, Sendable {
 ///
 /// Counters only grow. They are reported, never used to drop data.
 public struct StreamAnomalies: Hashable, Sendable {
+    // Stored as 32-bit counters (saturating), 36 bytes instead of 64: two of these sit in every
+    // record and every tracked connection.
+    private var counts = InlineArray<7, UInt32>(repeating: 0)
+    private var storedGapBytes: Int64 = 0
+
     /// Holes in the byte stream (lost or not captured segments), and their total size in bytes.
-    public var gaps = 0
-    public var gapBytes: Int64 = 0
+    public var gaps: Int { get { Int(counts[0]) } set { counts[0] = UInt32(clamping: newValue) } }
+    public var gapBytes: Int64 { get { storedGapBytes } set { storedGapBytes = newValue } }
     /// Segments that repeated bytes already seen (retransmissions, overlaps).
-    public var retransmissions = 0
+    public var retransmissions: Int { get { Int(counts[1]) } set { counts[1] = UInt32(clamping: newValue) } }
     /// Retransmitted bytes that differed from the first copy (first copy wins).
-    public var conflicts = 0
+    public var conflicts: Int { get { Int(counts[2]) } set { counts[2] = UInt32(clamping: newValue) } }
     /// Exact duplicate packets (SPAN port copies), counted and dropped.
-    public var duplicates = 0
+    public var duplicates: Int { get { Int(counts[3]) } set { counts[3] = UInt32(clamping: newValue) } }
     /// Segments that arrived ahead of a hole and were held until it filled.
-    public var outOfOrder = 0
+    public var outOfOrder: Int { get { Int(counts[4]) } set { counts[4] = UInt32(clamping: newValue) } }
     /// Packets cut short by the capture's snap length.
-    public var truncatedPackets = 0
-    /// A per-connection or global memory bound was reached; buffered data was skipped.
-    public var limitReached = 0
+    public var truncatedPackets: Int { get { Int(counts[5]) } set { counts[5] = UInt32(clamping: newValue) } }
+    /// A per-connection or global memory bound was reached and buffered data was skipped
+    /// (released as a gap early); also when an evicted connection's held data became a gap.
+    /// Never counted for an eviction that lost nothing (see `ConnectionState.evicted`).
+    public var limitReached: Int { get { Int(counts[6]) } set { counts[6] = UInt32(clamping: newValue) } }
 
     public init() {}
+
+    public static func == (a: StreamAnomalies, b: StreamAnomalies) -> Bool {
+        guard a.storedGapBytes == b.storedGapBytes else { return false }
+        for i in a.counts.indices where a.counts[i] != b.counts[i] { return false }
+        return true
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(storedGapBytes)
+        for i in counts.indices { hasher.combine(counts[i]) }
+    }
 
     public var isEmpty: Bool { self == StreamAnomalies() }
 }
@@ -114,7 +138,13 @@ public struct ConnectionRecord: Hashable, Sendable {
     /// Number of SYNs the client sent (retries show as more than one).
     public var synCount: Int
     public var application: ApplicationProtocol
-    public var tls: TLSSummary?
+    /// The TLS handshake summary, for TLS connections. Kept out of line (about 160 bytes that most
+    /// records would otherwise carry empty), so a record costs about 300 bytes.
+    public var tls: TLSSummary? {
+        get { tlsStorage?.value }
+        set { tlsStorage = newValue.map(TLSSummaryBox.init) }
+    }
+    private var tlsStorage: TLSSummaryBox?
     public var exchanges: [Exchange]
     public var anomaliesUp: StreamAnomalies
     public var anomaliesDown: StreamAnomalies
@@ -137,11 +167,19 @@ public struct ConnectionRecord: Hashable, Sendable {
         self.handshake = .midstream
         self.synCount = 0
         self.application = .none
-        self.tls = nil
+        self.tlsStorage = nil
         self.exchanges = []
         self.anomaliesUp = StreamAnomalies()
         self.anomaliesDown = StreamAnomalies()
     }
 
     public var duration: Double { end.seconds(since: start) }
+}
+
+/// An immutable, shared `TLSSummary` (a changed summary gets a new box), compared by value.
+private final class TLSSummaryBox: Hashable, Sendable {
+    let value: TLSSummary
+    init(_ value: TLSSummary) { self.value = value }
+    static func == (a: TLSSummaryBox, b: TLSSummaryBox) -> Bool { a === b || a.value == b.value }
+    func hash(into hasher: inout Hasher) { hasher.combine(value) }
 }

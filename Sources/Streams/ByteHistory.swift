@@ -21,6 +21,12 @@ struct ByteHistory {
         write = 0
     }
 
+    /// Forgets everything and frees the ring (it is allocated again on the next append).
+    mutating func release() {
+        ring = []
+        reset()
+    }
+
     /// Adds delivered bytes; only the last `capacity` are kept.
     mutating func append(_ data: UnsafeRawBufferPointer) {
         guard capacity > 0, !data.isEmpty else { return }

@@ -36,6 +36,9 @@ final class Connection {
     var clientISN: UInt32?
     /// The acknowledgement number of the server's SYN-ACK (client ISN + 1).
     var synAckAcknowledges: UInt32?
+    /// Buffers released: `holeTimeout` after the close (held data flushed first), or after
+    /// `closeLinger` without a packet; cleared by the next payload.
+    var settled = false
     var up: HalfConnectionReassembler
     var down: HalfConnectionReassembler
 
@@ -89,6 +92,7 @@ final class Connection {
     func count(_ s: TCPSegment, direction: Direction) {
         last = max(last, s.timestamp)
         let length = Int64(max(0, s.payloadLength))
+        if length > 0 { settled = false }
         switch direction {
         case .up:
             packets.up += 1
@@ -142,7 +146,7 @@ final class Connection {
         r.handshake = handshake
         r.anomaliesUp = up.anomalies
         r.anomaliesDown = down.anomalies
-        if end == .evicted { r.anomaliesUp.limitReached += 1 }
+        if end == .evicted { r.state.insert(.evicted) }
         return r
     }
 

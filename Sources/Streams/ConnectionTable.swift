@@ -31,8 +31,11 @@ import Records
 /// strongly; it must not keep a strong reference to the table, and must not call back into
 /// the table from an event (the table is in the middle of updating a connection).
 ///
-/// Known limits: a packet arriving after its connection was emitted (a retransmitted FIN
-/// later than `closeLinger`) opens a new, midstream connection; segments more than 2 GiB of
+/// Closed connections linger `StreamLimits.closeLinger` (60 s) so that a late final ACK,
+/// retransmitted FIN or late RST stays on its connection, as in tshark's streams.
+///
+/// Known limits: a packet arriving after its connection was emitted (later than
+/// `closeLinger`) opens a new, midstream connection; segments more than 2 GiB of
 /// sequence space away from where a stream stands are misplaced.
 public final class ConnectionTable {
     public let limits: StreamLimits
@@ -161,6 +164,11 @@ public final class ConnectionTable {
 
     private func emit(_ c: Connection, end: ConnectionEnd, now: Timestamp) {
         connections[c.key] = nil
+        if end == .evicted {
+            // Held bytes released as a gap only because the table was full: data lost to a limit.
+            if c.up.heldCharge > 0 { c.up.anomalies.limitReached += 1 }
+            if c.down.heldCharge > 0 { c.down.anomalies.limitReached += 1 }
+        }
         c.up.flush(now: now, ctx: context(c, .up))
         c.down.flush(now: now, ctx: context(c, .down))
         switch end {
@@ -177,8 +185,10 @@ public final class ConnectionTable {
         due.removeAll(keepingCapacity: true)
         for c in connections.values {
             let quiet = now.nanoseconds(since: c.last)
-            let lingered = c.closedAt.map { now.nanoseconds(since: $0) >= limits.closeLinger } ?? false
-            if lingered || quiet >= limits.idleTimeout
+            let closedFor = c.closedAt.map { now.nanoseconds(since: $0) } ?? -1
+            let lingered = closedFor >= limits.closeLinger
+            let settling = !c.settled && (closedFor >= limits.holeTimeout || quiet >= limits.closeLinger)
+            if lingered || settling || quiet >= limits.idleTimeout
                 || c.up.holeExpired(now: now, limits: limits) || c.down.holeExpired(now: now, limits: limits)
             {
                 due.append(c)
@@ -194,22 +204,50 @@ public final class ConnectionTable {
             } else {
                 c.up.checkHoleTimeout(now: now, ctx: context(c, .up))
                 c.down.checkHoleTimeout(now: now, ctx: context(c, .down))
+                if !c.settled, let closedAt = c.closedAt, now.nanoseconds(since: closedAt) >= limits.holeTimeout {
+                    settle(c, now: now)
+                } else if !c.settled, now.nanoseconds(since: c.last) >= limits.closeLinger {
+                    // Quiet (e.g. a push-mode connection between check-ins): a retransmission this late
+                    // is rare, so the history rings go; they come back with the next data.
+                    c.settled = true
+                    c.up.releaseBuffers()
+                    c.down.releaseBuffers()
+                }
             }
         }
         due.removeAll(keepingCapacity: true)
     }
 
-    /// Emits the least recently active 1/64 of the table (at least one connection).
-    /// O(n log n), run once per n/64 new connections while the table is full.
+    /// A closed connection lingering for late packets: flushes held data (its holes will not
+    /// be filled now) and frees its reassembly buffers, so lingering costs only fixed state.
+    private func settle(_ c: Connection, now: Timestamp) {
+        c.settled = true
+        c.up.flush(now: now, ctx: context(c, .up))
+        c.down.flush(now: now, ctx: context(c, .down))
+        c.up.releaseBuffers()
+        c.down.releaseBuffers()
+    }
+
+    /// Emits 1/64 of the table (at least one connection): closed connections lingering for late
+    /// packets first (emitted as closed: nothing is lost), then the least recently active open
+    /// ones (evicted). O(n log n), run once per n/64 new connections while the table is full.
     private func evictLeastRecent() {
         counters.limitReached += 1
         due.removeAll(keepingCapacity: true)
         due.append(contentsOf: connections.values)
-        due.sort { ($0.last, $0.id) < ($1.last, $1.id) }
+        due.sort { a, b in
+            let (ca, cb) = (a.closedAt != nil, b.closedAt != nil)
+            if ca != cb { return ca }
+            return (a.last, a.id) < (b.last, b.id)
+        }
         let count = max(1, connections.count / 64)
         for c in due.prefix(count) {
-            delegate.didNotice(.limitReached(.connections), direction: .up, connection: c.id, time: clock)
-            emit(c, end: .evicted, now: clock)
+            if c.closedAt != nil {
+                emit(c, end: .closed, now: clock)
+            } else {
+                delegate.didNotice(.limitReached(.connections), direction: .up, connection: c.id, time: clock)
+                emit(c, end: .evicted, now: clock)
+            }
         }
         due.removeAll(keepingCapacity: true)
     }

@@ -130,6 +130,13 @@ struct HalfConnectionReassembler {
         }
     }
 
+    /// After `flush`: frees the retransmission history and the held-piece list's storage.
+    /// Later segments still work (retransmitted bytes are counted, no longer compared).
+    mutating func releaseBuffers() {
+        history.release()
+        if pieces.isEmpty { pieces = [] }
+    }
+
     // MARK: - Placement
 
     private func offset(of sequence: UInt32) -> Int64 {

@@ -8,7 +8,9 @@ import Core
 /// the same result however fast it is read.
 ///
 /// Worst-case memory is roughly `maxBufferedBytesTotal` + `maxConnections` x
-/// (2 x `retransmissionCheckBytes` + about 1 KiB of state).
+/// (2 x `retransmissionCheckBytes` + about 1 KiB of state). A connection that never carried
+/// data (a SYN flood) costs only its state; the history rings are allocated with the first
+/// payload and freed again when the connection closes or stays quiet for `closeLinger`.
 public struct StreamLimits: Sendable {
     /// Most out-of-order bytes one connection may hold (both directions together).
     /// Default 1 MiB: four times the 256 KiB hole bound of one direction's gap rule, so the
@@ -24,15 +26,29 @@ public struct StreamLimits: Sendable {
     /// the concurrent connections of a management server's check-in traffic once idle
     /// connections time out, and about 0.6 GiB in the worst case described above.
     public var maxConnections: Int = 65_536
-    /// A connection with no packet for this long is emitted as still open. Default 300 s:
-    /// longer than HTTP keep-alive and TLS idle times of the clients we look at, and the
-    /// inactivity timeout commonly used by flow monitors. A connection that speaks again
-    /// after being flushed comes back as a new, midstream connection.
-    public var idleTimeout: Int64 = 300 * 1_000_000_000
-    /// After FIN both ways or a RST, the connection waits this long (capture time) for
-    /// late packets (final ACKs, mirror-port reordering) before it is emitted. Default 1 s:
-    /// longer than any reordering a mirror port produces, short enough to report promptly.
-    public var closeLinger: Int64 = 1_000_000_000
+    /// A connection with no packet for this long is emitted as still open. Default 3600 s.
+    /// It must be longer than the quietest stretch of a live connection we want to see whole:
+    /// SEP clients in push mode keep one TLS connection open and speak on it about every
+    /// 300 s (the default heartbeat), and administrators set heartbeats of up to 30 minutes;
+    /// an hour covers those with margin, and stays below the 2-hour TCP keepalive default,
+    /// so a connection kept alive only by keepalives is flushed rather than held forever.
+    /// A connection that speaks again after being flushed comes back as a new, midstream
+    /// connection. Memory stays bounded by `maxConnections` (the least recently active are
+    /// evicted first), whatever the timeout.
+    public var idleTimeout: Int64 = 3600 * 1_000_000_000
+    /// After FIN both ways or a RST, the connection stays in the table this long (capture
+    /// time) so that late packets still count on it: the final ACK from a slow peer, a
+    /// retransmitted FIN when that ACK was lost (retransmission timeouts back off to tens of
+    /// seconds), a late RST, mirror-port reordering. tshark keeps such packets in the same
+    /// stream too. Default 60 s, in the range of the 2 x MSL of TIME-WAIT on common stacks
+    /// (Linux waits 60 s). A new SYN on the 4-tuple still starts a new connection at once, and a
+    /// packet later than this opens a new, midstream connection.
+    ///
+    /// A lingering connection costs little: `holeTimeout` after the close its held data is
+    /// flushed and its reassembly buffers are released; and when the table is full, lingering
+    /// closed connections are emitted (as closed) before any open one is evicted. An open
+    /// connection quiet for this long also frees its retransmission history (until its next data).
+    public var closeLinger: Int64 = 60 * 1_000_000_000
     /// A hole in one direction becomes a gap when it has stayed open this long while data
     /// beyond it waited. Default 3 s: above the 1 s initial retransmission timeout of
     /// RFC 6298 plus one backoff, so a real retransmission normally fills the hole first.

@@ -1,3 +1,4 @@
+import Analysis
 import Core
 import Foundation
 import Heartbeat
@@ -100,10 +101,19 @@ import TestSupport
         }
     }
 
-    @Test func rejoinedConnectionsAreShownWhenPresent() {
-        let run = sepbeat("analyze", "-q", heartbeatCapture("push-mode"))
-        let line = run.stdout.split(separator: "\n").first { $0.hasPrefix("Connections:") } ?? ""
-        #expect(line.contains("rejoined"))
+    @Test func rejoinedConnectionsAreShownWhenPresent() throws {
+        // The traffic layer's idle timeout (3600 s) now keeps push-mode.pcap in one piece, so the
+        // count is set on a real report to check the rendering.
+        let run = CaptureRun(paths: [heartbeatCapture("push-mode")])
+        final class Box { var builder = SessionBuilder(model: .builtIn) }
+        let box = Box()
+        let files = try run.run(try run.open()) { box.builder.ingest($0.record) }
+        var heartbeat = box.builder.finish()
+        #expect(heartbeat.counts.rejoinedConnections == 0)
+        heartbeat.counts.rejoinedConnections = 7
+        let text = AnalyzeReport(heartbeat: heartbeat, captures: files).text()
+        let line = text.split(separator: "\n").first { $0.hasPrefix("Connections:") } ?? ""
+        #expect(line.contains("7 rejoined"))
         let idle = sepbeat("analyze", "-q", heartbeatCapture("https-idle"))
         #expect(!idle.stdout.contains("rejoined"))
     }

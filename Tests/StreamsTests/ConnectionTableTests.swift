@@ -213,10 +213,10 @@ private let roleRows: [RoleRow] = [
             .c(1001, "", [.fin, .ack], at: 10), .s(5001, "", [.fin, .ack], at: 11),
             .c(1002, "", [.ack], at: 12),  // final ACK still belongs to the connection
         ], to: table)
-        table.advanceClock(to: Hosts.base.adding(nanoseconds: 900_000_000))
+        table.advanceClock(to: Hosts.base.adding(nanoseconds: 60_010_999_999))
         #expect(recorder.records.isEmpty)
 
-        table.advanceClock(to: Hosts.base.adding(nanoseconds: 1_011_000_000))
+        table.advanceClock(to: Hosts.base.adding(nanoseconds: 60_011_000_000))
         #expect(recorder.records.count == 1)
         #expect(recorder.record(1)?.packetsUp == 3)
         #expect(table.statistics.connectionsClosed == 1)

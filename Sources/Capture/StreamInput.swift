@@ -1,0 +1,97 @@
+// Inputs that can be read only once, front to back: FIFOs, pipes, `/dev/stdin`, character
+// devices, and `-` (standard input, as `tcpdump -r -` reads it).
+//
+// A regular file is opened twice (once to sniff its magic, once by the reader, which may
+// read it a second time when the own pcapng reader takes over from libpcap). A stream
+// cannot be opened twice: a FIFO's second open blocks forever once its writer has gone,
+// and a pipe's bytes are gone once read. So a stream is opened once, its first bytes are
+// read to decide the format, and the reader gets a `FILE *` that hands back those bytes
+// first and then reads on from the same descriptor.
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// One open, non-seekable input and the bytes already read from its start.
+///
+/// `makeFile()` wraps the descriptor in a buffered `FILE *` whose buffer already holds the
+/// sniffed bytes, so the reader (libpcap or the own pcapng reader) sees the stream from its
+/// first byte. The bytes are placed the way glibc's own `ungetc` keeps pushed-back input:
+/// the `FILE`'s get area (`_IO_read_base/_ptr/_end`, public fields of glibc's stable
+/// `struct _IO_FILE`) is pointed at them before the first read; glibc's next refill then
+/// reads the descriptor as usual. The descriptor is closed with the `FILE *` (or, if none
+/// was made, when this object goes). Standard input is read through a duplicate of
+/// descriptor 0, so closing the reader leaves the process's standard input open.
+final class StreamInput {
+    /// The name used for standard input.
+    static let standardInputName = "-"
+
+    private var descriptor: Int32
+    private var prefix: [UInt8] = []
+
+    private init(descriptor: Int32) {
+        self.descriptor = descriptor
+    }
+
+    deinit {
+        if descriptor >= 0 { close(descriptor) }
+    }
+
+    /// Opens `path` (or standard input for `-`) once for reading. A FIFO's open waits for a writer.
+    static func open(_ path: String) -> Result<StreamInput, CFile.OpenFailure> {
+        let fd = path == standardInputName ? fcntl(0, F_DUPFD_CLOEXEC, 3) : Glibc.open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return .failure(CFile.OpenFailure(errno: errno)) }
+        return .success(StreamInput(descriptor: fd))
+    }
+
+    /// Reads up to `count` bytes from the start of the stream (fewer only at its end), keeping
+    /// them for the `FILE *` of `makeFile()`. Blocks until they arrive or the writer closes.
+    func sniff(count: Int) -> (bytes: [UInt8], error: Int32?) {
+        var bytes = [UInt8](repeating: 0, count: count)
+        var got = 0
+        var failure: Int32?
+        bytes.withUnsafeMutableBytes { raw in
+            guard let base = raw.baseAddress else { return }
+            while got < count {
+                let n = read(descriptor, base + got, count - got)
+                if n > 0 {
+                    got += n
+                } else if n == 0 {
+                    break
+                } else if errno != EINTR {
+                    failure = errno
+                    break
+                }
+            }
+        }
+        bytes.removeLast(count - got)
+        prefix = bytes
+        return (bytes, failure)
+    }
+
+    /// A buffered `FILE *` that yields the sniffed bytes, then the rest of the stream. The caller
+    /// owns it (`fclose`, or libpcap's `pcap_close`); it owns the descriptor. Nil when the C
+    /// library cannot make one (then the descriptor is still closed by this object).
+    func makeFile() -> UnsafeMutablePointer<FILE>? {
+        guard descriptor >= 0, let file = fdopen(descriptor, "rb") else { return nil }
+        descriptor = -1
+        // Fully buffered; with no buffer given, glibc allocates its own at once (st_blksize bytes).
+        guard setvbuf(file, nil, _IOFBF, 0) == 0,
+              let base = file.pointee._IO_buf_base, let end = file.pointee._IO_buf_end,
+              end - base >= prefix.count
+        else {
+            fclose(file)
+            return nil
+        }
+        prefix.withUnsafeBytes { raw in
+            if let source = raw.baseAddress {
+                UnsafeMutableRawPointer(base).copyMemory(from: source, byteCount: raw.count)
+            }
+        }
+        file.pointee._IO_read_base = base
+        file.pointee._IO_read_ptr = base
+        file.pointee._IO_read_end = base + prefix.count
+        prefix = []
+        return file
+    }
+}
