@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import Reports
 
 /// A one-line progress meter on stderr for long reads: bytes read of the total,
 /// rate and time left. Drawn only when stderr is a terminal and `--quiet` is off.
@@ -55,12 +56,8 @@ struct Progress {
         drawn = true
     }
 
-    /// `512 KB`, `3.4 MB`, `1.2 GB` (powers of 1000, one decimal).
-    static func size(_ n: Int64) -> String {
-        if n < 1_000_000 { return "\(n / 1000) KB" }
-        if n < 1_000_000_000 { return "\(Double(n / 100_000) / 10) MB" }
-        return "\(Double(n / 100_000_000) / 10) GB"
-    }
+    /// `512.0 KiB`, `3.4 MiB`, `1.2 GiB`: the binary units every report uses.
+    static func size(_ n: Int64) -> String { formatBytes(n) }
 
     /// `42 s`, `3 min 5 s`, `1 h 2 min`.
     static func duration(_ s: Double) -> String {
