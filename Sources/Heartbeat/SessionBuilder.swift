@@ -153,7 +153,7 @@ public struct SessionBuilder: Sendable {
 
         var sessions: [SessionReport] = []
         var clients: [ClientSummary] = []
-        var clientFindings: [Finding] = []
+        var pairs: [PairFinding] = []
         var managerConnections = 0
         for client in connections.keys.sorted() {
             let conns = (connections[client] ?? []).filter { isManagerConnection($0, managers) }
@@ -163,18 +163,31 @@ public struct SessionBuilder: Sendable {
             var mine = group(conns).map(classifier.classify).sorted { $0.start < $1.start }
             let result = audit.audit(client: client, sessions: mine)
             for (i, f) in result.findings { mine[i].findings.append(f) }
-            clientFindings += pairFindings(client: client, sessions: &mine, conns: conns, managers: managers)
+            // Until the final numbering, `id` is a key unique in the run that pair findings refer to.
+            for i in mine.indices { mine[i].id = sessions.count + i }
+            pairs += pairFindings(client: client, sessions: &mine, conns: conns, managers: managers)
             clients.append(result.summary)
             sessions += mine
         }
         sessions.sort { ($0.start, $0.client, $0.clientPort) < ($1.start, $1.client, $1.clientPort) }
+        var finalID: [Int: Int] = [:]
+        for i in sessions.indices { finalID[sessions[i].id] = i + 1 }
+        var pairsByFirst: [Int: [PairFinding]] = [:]
+        for p in pairs { if let first = p.keys.first { pairsByFirst[first, default: []].append(p) } }
         var findings: [Finding] = []
         for i in sessions.indices {
+            let key = sessions[i].id
             sessions[i].id = i + 1
             for j in sessions[i].findings.indices { sessions[i].findings[j].session = i + 1 }
-            findings += sessions[i].findings
+            findings += sessions[i].findings.filter { !$0.code.isPerPair }
+            for p in pairsByFirst[key] ?? [] {
+                var f = p.finding
+                f.session = i + 1
+                f.sessions = p.keys.compactMap { finalID[$0] }.sorted()
+                findings.append(f)
+            }
         }
-        findings += clientFindings + captureFindings
+        findings += captureFindings
         findings = findings.enumerated().sorted { a, b in
             switch (a.element.time, b.element.time) {
             case let (x?, y?) where x != y: return x < y
@@ -482,49 +495,62 @@ extension SessionBuilder {
 // MARK: - Findings per client and manager
 
 extension SessionBuilder {
-    /// Raises findings that concern a client-manager pair once (on its first check-in), not per
-    /// check-in: plain HTTP, TLS below the minimum, and managers missing from the configured list.
+    /// A finding raised once per client and manager, and the sessions it concerns (by their keys in
+    /// `SessionReport.id` before the final numbering), first one first.
+    struct PairFinding {
+        var finding: Finding
+        var keys: [Int]
+    }
+
+    /// Raises findings that concern a client-manager pair once, not per check-in: plain HTTP, TLS
+    /// below the minimum, and managers missing from the configured list. Each is stamped with the first
+    /// check-in it concerns, and a copy goes into the findings of every check-in it concerns.
     func pairFindings(
         client: IPAddress, sessions: inout [SessionReport], conns: [ConnectionRecord],
         managers: [IPAddress: ManagerInfo]
-    ) -> [Finding] {
+    ) -> [PairFinding] {
         let byID = Dictionary(conns.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
-        var firstIndex: [Endpoint: Int] = [:]
-        var counts: [Endpoint: (http: Int, total: Int)] = [:]
-        var oldTLS: [Endpoint: (UInt16, Int)] = [:]
+        var all: [Endpoint: [Int]] = [:]
+        var http: [Endpoint: [Int]] = [:]
+        var oldTLS: [Endpoint: (version: UInt16, sessions: [Int])] = [:]
         for (i, s) in sessions.enumerated() where !s.failed {
             let server = Endpoint(address: s.server, port: s.serverPort)
-            if firstIndex[server] == nil { firstIndex[server] = i }
-            var n = counts[server] ?? (0, 0)
-            n.total += 1
-            if s.transport == .http { n.http += 1 }
-            counts[server] = n
+            all[server, default: []].append(i)
+            if s.transport == .http { http[server, default: []].append(i) }
             for id in s.connections {
                 guard let c = byID[id], let v = c.tls?.negotiatedVersion ?? c.tls?.clientVersion,
                       v < model.minimumTLSVersion else { continue }
-                let have = oldTLS[server] ?? (v, 0)
-                oldTLS[server] = (min(have.0, v), have.1 + 1)
+                let have = oldTLS[server] ?? (v, [])
+                oldTLS[server] = (min(have.version, v), have.sessions + [i])
                 break
             }
         }
-        func add(_ server: Endpoint, _ code: FindingCode, _ text: String) {
-            guard let i = firstIndex[server] else { return }
-            sessions[i].findings.append(Finding(code: code, severity: model.severity(of: code), message: text,
-                                                client: client, server: server, time: sessions[i].start))
-        }
-        for (server, n) in counts.sorted(by: { $0.key < $1.key }) {
-            if n.http > 0 {
-                add(server, .plaintextHTTP, "\(n.http) of \(n.total) check-in(s) to \(server) in plain HTTP")
+        var out: [PairFinding] = []
+        func add(_ server: Endpoint, _ code: FindingCode, _ text: String, _ affected: [Int]) {
+            guard let first = affected.first else { return }
+            let finding = Finding(code: code, severity: model.severity(of: code), message: text, client: client,
+                                  server: server, time: sessions[first].start)
+            for i in affected {
+                var copy = finding
+                copy.time = sessions[i].start
+                sessions[i].findings.append(copy)
             }
-            if let (v, count) = oldTLS[server] {
-                add(server, .tlsBelowMinimum, "\(count) check-in(s) to \(server) used TLS "
-                    + "\(TLSSummary.versionName(v)), below the minimum \(model.tls.minimumVersion)")
+            out.append(PairFinding(finding: finding, keys: affected.map { sessions[$0].id }))
+        }
+        for (server, list) in all.sorted(by: { $0.key < $1.key }) {
+            if let plain = http[server] {
+                add(server, .plaintextHTTP, "\(plain.count) of \(list.count) check-in(s) to \(server) in plain HTTP",
+                    plain)
+            }
+            if let (v, affected) = oldTLS[server] {
+                add(server, .tlsBelowMinimum, "\(affected.count) check-in(s) to \(server) used TLS "
+                    + "\(TLSSummary.versionName(v)), below the minimum \(model.tls.minimumVersion)", affected)
             }
             if directory.hasConfiguredManagers, let info = managers[server.address], !info.source.isConfigured {
-                add(server, .unknownServer, "\(n.total) check-in(s) to \(server), which is not in the configured "
-                    + "server list (found by \(info.source.rawValue))")
+                add(server, .unknownServer, "\(list.count) check-in(s) to \(server), which is not in the configured "
+                    + "server list (found by \(info.source.rawValue))", list)
             }
         }
-        return []
+        return out
     }
 }
