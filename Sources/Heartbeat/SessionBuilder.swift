@@ -102,18 +102,27 @@ public struct SessionBuilder: Sendable {
         perClient[key] = list
     }
 
-    /// The record as kept: request targets shortened to their path, with `?…` standing for the query.
+    /// The record as kept: request targets shortened to their path, with `?…` standing for the query,
+    /// and the details no rule reads after ingest let go (certificate, alerts, User-Agent, Content-Type,
+    /// Host: the host-name bindings are learned before this).
     ///
     /// A secars request carries an encrypted `h=` value of hundreds of hex characters that no rule
     /// reads (its meaning is hidden, see docs/heartbeat-model.md); keeping it would make the kept
     /// records of a day-long fleet capture several times larger than everything else together.
     static func compacted(_ connection: ConnectionRecord) -> ConnectionRecord {
-        let hasQuery = connection.exchanges.contains { $0.http?.target.contains("?") == true }
-        guard hasQuery else { return connection }
         var c = connection
+        if c.tls?.certificate != nil || c.tls?.alerts.isEmpty == false {
+            c.tls?.certificate = nil
+            c.tls?.alerts = []
+        }
         for i in c.exchanges.indices {
-            guard let target = c.exchanges[i].http?.target, let q = target.firstIndex(of: "?") else { continue }
-            c.exchanges[i].http?.target = String(target[..<q]) + "?…"
+            guard let h = c.exchanges[i].http else { continue }
+            if h.userAgent != nil || h.contentType != nil || h.host != nil {
+                c.exchanges[i].http?.userAgent = nil
+                c.exchanges[i].http?.contentType = nil
+                c.exchanges[i].http?.host = nil
+            }
+            if let q = h.target.firstIndex(of: "?") { c.exchanges[i].http?.target = String(h.target[..<q]) + "?…" }
         }
         return c
     }
@@ -140,9 +149,24 @@ public struct SessionBuilder: Sendable {
 
     /// The report for everything ingested so far; the builder keeps its state.
     public func report() -> HeartbeatReport {
+        var kept = perClient
+        return build(&kept)
+    }
+
+    /// The final report. The same as `report()`, but each client's kept records are let go as soon as
+    /// its check-ins are built, so the records and the sessions are not all held at once; the builder
+    /// keeps only its counters afterwards (a later `report()` has no check-ins).
+    public mutating func finish() -> HeartbeatReport {
+        var kept = perClient
+        perClient = [:]
+        return build(&kept)
+    }
+
+    /// The report from `perClient` (emptied client by client as their check-ins are built).
+    private func build(_ perClient: inout [IPAddress: [ConnectionRecord]]) -> HeartbeatReport {
         let captureEnd = notedSpan?.1 ?? lastTime
         var rejoinedCount = 0
-        let connections = perClient.mapValues { list in
+        var connections = perClient.mapValues { list in
             let joined = rejoin(list)
             rejoinedCount += list.count - joined.count
             return joined
@@ -159,6 +183,8 @@ public struct SessionBuilder: Sendable {
             let conns = (connections[client] ?? []).filter { isManagerConnection($0, managers) }
             // Counted as the traffic layer handed them out, so the count adds up with `connections`.
             managerConnections += (perClient[client] ?? []).filter { isManagerConnection($0, managers) }.count
+            connections[client] = nil
+            perClient[client] = nil
             guard !conns.isEmpty else { continue }
             var mine = group(conns).map(classifier.classify).sorted { $0.start < $1.start }
             let result = audit.audit(client: client, sessions: mine)
@@ -213,9 +239,6 @@ public struct SessionBuilder: Sendable {
             counts: .init(connections: seen, managerConnections: managerConnections, ignoredConnections: ignored,
                           droppedByLimits: dropped, rejoinedConnections: rejoinedCount))
     }
-
-    /// The final report. Equivalent to `report()`; named for the end of input.
-    public mutating func finish() -> HeartbeatReport { report() }
 
     // MARK: - Expectations
 
