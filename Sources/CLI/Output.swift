@@ -37,18 +37,21 @@ struct Output {
 /// Writes all of `s` to `fd`, retrying short writes; returns false when the descriptor failed.
 @discardableResult
 func writeAll(_ fd: Int32, _ s: String) -> Bool {
-    var bytes = Array(s.utf8)
+    Array(s.utf8).withUnsafeBytes { writeAll(fd, $0) }
+}
+
+/// Writes all of `bytes` to `fd`, retrying short writes; returns false when the descriptor failed.
+@discardableResult
+func writeAll(_ fd: Int32, _ bytes: UnsafeRawBufferPointer) -> Bool {
+    guard let base = bytes.baseAddress else { return true }
     var offset = 0
-    return bytes.withUnsafeMutableBytes { raw -> Bool in
-        guard let base = raw.baseAddress else { return true }
-        while offset < raw.count {
-            let n = Glibc.write(fd, base + offset, raw.count - offset)
-            if n < 0 {
-                if errno == EINTR { continue }
-                return false
-            }
-            offset += n
+    while offset < bytes.count {
+        let n = Glibc.write(fd, base + offset, bytes.count - offset)
+        if n < 0 {
+            if errno == EINTR { continue }
+            return false
         }
-        return true
+        offset += n
     }
+    return true
 }

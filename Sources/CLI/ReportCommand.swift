@@ -34,8 +34,9 @@ enum ReportCommand {
             options.color, stdoutIsTerminal: options.outputPath == nil && output.stdoutIsTerminal,
             environment: ColorChoice.processEnvironment))
         let per: ReportRows.Granularity = options.per == "client" ? .client : .checkin
-        let text = try bundle.render(format, palette: palette, per: per)
-        _ = try ReportWriter.write(text, options: options, output: &output)
+        _ = try ReportWriter.stream(options: options, output: &output) { sink in
+            try bundle.write(format, palette: palette, per: per, to: sink)
+        }
         return status(bundle, failOn: failOn)
     }
 

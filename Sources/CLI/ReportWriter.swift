@@ -2,12 +2,30 @@
 import Glibc
 #endif
 
-/// Writes a finished report to stdout or to `--output FILE`.
+/// Writes a report to stdout or to `--output FILE`.
 enum ReportWriter {
     /// Returns `ExitStatus.ok`, or throws a failure with exit status 4 when the file cannot be written.
     static func write(_ text: String, options: Options, output: inout Output) throws -> Int32 {
+        try stream(options: options, output: &output) { sink in try sink(Array(text.utf8)) }
+    }
+
+    /// Hands `body` a sink for the report's bytes, in order, and writes them as they come (through a
+    /// 64 KiB buffer), so a large report is never held whole. Returns `ExitStatus.ok`, or throws a
+    /// failure with exit status 4 when the file cannot be opened or written; errors `body` throws
+    /// pass through.
+    static func stream(
+        options: Options, output: inout Output, _ body: (_ sink: ([UInt8]) throws -> Void) throws -> Void
+    ) throws -> Int32 {
         guard let path = options.outputPath, path != "-" else {
-            output.write(text)
+            if output.capture {
+                var bytes: [UInt8] = []
+                try body { bytes += $0 }
+                output.write(String(decoding: bytes, as: UTF8.self))
+                return ExitStatus.ok
+            }
+            let buffered = BufferedFile(fd: 1)
+            try body { buffered.append($0) }
+            buffered.flush()
             return ExitStatus.ok
         }
         guard let file = fopen(path, "wb") else {
@@ -15,13 +33,57 @@ enum ReportWriter {
             throw CommandFailure(
                 message: "sepbeat: \(path): cannot write the report: \(why)", status: ExitStatus.outputFailed)
         }
-        let written = text.utf8.withContiguousStorageIfAvailable { fwrite($0.baseAddress, 1, $0.count, file) }
-            ?? Array(text.utf8).withUnsafeBytes { fwrite($0.baseAddress, 1, $0.count, file) }
+        let buffered = BufferedFile(file: file)
+        do {
+            try body { buffered.append($0) }
+        } catch {
+            fclose(file)
+            throw error
+        }
+        buffered.flush()
         let closed = fclose(file)
-        guard written == text.utf8.count, closed == 0 else {
+        guard !buffered.failed, closed == 0 else {
             throw CommandFailure(
                 message: "sepbeat: \(path): writing the report failed", status: ExitStatus.outputFailed)
         }
         return ExitStatus.ok
+    }
+}
+
+/// Bytes gathered into a 64 KiB buffer and written to a `FILE` or a descriptor when it fills.
+private final class BufferedFile {
+    private let file: UnsafeMutablePointer<FILE>?
+    private let fd: Int32
+    private var buffer: [UInt8] = []
+    private static let capacity = 1 << 16
+    /// A write fell short; later bytes are dropped.
+    private(set) var failed = false
+
+    init(file: UnsafeMutablePointer<FILE>) {
+        self.file = file
+        self.fd = -1
+        buffer.reserveCapacity(Self.capacity)
+    }
+
+    init(fd: Int32) {
+        self.file = nil
+        self.fd = fd
+        buffer.reserveCapacity(Self.capacity)
+    }
+
+    func append(_ bytes: [UInt8]) {
+        buffer += bytes
+        if buffer.count >= Self.capacity { flush() }
+    }
+
+    func flush() {
+        guard !buffer.isEmpty, !failed else { return }
+        let ok = buffer.withUnsafeBytes { raw -> Bool in
+            guard let base = raw.baseAddress else { return true }
+            if let file { return fwrite(base, 1, raw.count, file) == raw.count }
+            return writeAll(fd, raw)
+        }
+        if !ok { failed = true }
+        buffer.removeAll(keepingCapacity: true)
     }
 }

@@ -43,6 +43,10 @@ public enum FindingCode: String, Codable, Hashable, Sendable, CaseIterable {
     case captureGap = "capture-gap"
     /// The capture file or its packets were cut short.
     case captureTruncated = "capture-truncated"
+
+    /// Raised once per client and manager (one entry in the report's findings listing every session it
+    /// concerns), and copied into each of those sessions' own findings.
+    public var isPerPair: Bool { self == .plaintextHTTP || self == .tlsBelowMinimum || self == .unknownServer }
 }
 
 /// One observation worth reporting, with its stable code and severity.
@@ -58,12 +62,17 @@ public struct Finding: Hashable, Sendable {
     public var server: Endpoint?
     /// When it happened (start of the check-in or interval it concerns), if known.
     public var time: Timestamp?
-    /// The session (`SessionReport.id`) it belongs to, if any.
+    /// The session (`SessionReport.id`) it belongs to, if any: for a finding raised once per client and
+    /// manager, the first session it concerns.
     public var session: Int?
+    /// Every session a once-per-client-and-manager finding concerns (`plaintext-http`, `tls-below-1.2`,
+    /// `unknown-server`), in id order, on its entry in `HeartbeatReport.findings`; nil on other findings
+    /// and on the copies in each concerned session's own `findings`.
+    public var sessions: [Int]?
 
     public init(
         code: FindingCode, severity: Severity, message: String, client: IPAddress? = nil,
-        server: Endpoint? = nil, time: Timestamp? = nil, session: Int? = nil
+        server: Endpoint? = nil, time: Timestamp? = nil, session: Int? = nil, sessions: [Int]? = nil
     ) {
         self.code = code
         self.severity = severity
@@ -72,12 +81,13 @@ public struct Finding: Hashable, Sendable {
         self.server = server
         self.time = time
         self.session = session
+        self.sessions = sessions
     }
 }
 
 extension Finding: Encodable {
     private enum Keys: String, CodingKey {
-        case code, severity, message, client, server, time, session
+        case code, severity, message, client, server, time, session, sessions
     }
 
     public func encode(to encoder: Encoder) throws {
@@ -89,6 +99,7 @@ extension Finding: Encodable {
         try c.encodeIfPresent(server?.description, forKey: .server)
         try c.encodeIfPresent(time?.rfc3339(), forKey: .time)
         try c.encodeIfPresent(session, forKey: .session)
+        try c.encodeIfPresent(sessions, forKey: .sessions)
     }
 }
 

@@ -31,7 +31,7 @@ public struct SessionBuilder: Sendable {
     private let sylink: SyLinkFile?
     /// `option` (--interval), `sylink` or `model`.
     private let intervalSource: String
-    private var directory: ManagerDirectory
+    private(set) var directory: ManagerDirectory
     private var perClient: [IPAddress: [ConnectionRecord]] = [:]
     private var secarsEndpoints: Set<Endpoint> = []
     private var seen = 0
@@ -102,18 +102,27 @@ public struct SessionBuilder: Sendable {
         perClient[key] = list
     }
 
-    /// The record as kept: request targets shortened to their path, with `?…` standing for the query.
+    /// The record as kept: request targets shortened to their path, with `?…` standing for the query,
+    /// and the details no rule reads after ingest let go (certificate, alerts, User-Agent, Content-Type,
+    /// Host: the host-name bindings are learned before this).
     ///
     /// A secars request carries an encrypted `h=` value of hundreds of hex characters that no rule
     /// reads (its meaning is hidden, see docs/heartbeat-model.md); keeping it would make the kept
     /// records of a day-long fleet capture several times larger than everything else together.
     static func compacted(_ connection: ConnectionRecord) -> ConnectionRecord {
-        let hasQuery = connection.exchanges.contains { $0.http?.target.contains("?") == true }
-        guard hasQuery else { return connection }
         var c = connection
+        if c.tls?.certificate != nil || c.tls?.alerts.isEmpty == false {
+            c.tls?.certificate = nil
+            c.tls?.alerts = []
+        }
         for i in c.exchanges.indices {
-            guard let target = c.exchanges[i].http?.target, let q = target.firstIndex(of: "?") else { continue }
-            c.exchanges[i].http?.target = String(target[..<q]) + "?…"
+            guard let h = c.exchanges[i].http else { continue }
+            if h.userAgent != nil || h.contentType != nil || h.host != nil {
+                c.exchanges[i].http?.userAgent = nil
+                c.exchanges[i].http?.contentType = nil
+                c.exchanges[i].http?.host = nil
+            }
+            if let q = h.target.firstIndex(of: "?") { c.exchanges[i].http?.target = String(h.target[..<q]) + "?…" }
         }
         return c
     }
@@ -140,9 +149,24 @@ public struct SessionBuilder: Sendable {
 
     /// The report for everything ingested so far; the builder keeps its state.
     public func report() -> HeartbeatReport {
+        var kept = perClient
+        return build(&kept)
+    }
+
+    /// The final report. The same as `report()`, but each client's kept records are let go as soon as
+    /// its check-ins are built, so the records and the sessions are not all held at once; the builder
+    /// keeps only its counters afterwards (a later `report()` has no check-ins).
+    public mutating func finish() -> HeartbeatReport {
+        var kept = perClient
+        perClient = [:]
+        return build(&kept)
+    }
+
+    /// The report from `perClient` (emptied client by client as their check-ins are built).
+    private func build(_ perClient: inout [IPAddress: [ConnectionRecord]]) -> HeartbeatReport {
         let captureEnd = notedSpan?.1 ?? lastTime
         var rejoinedCount = 0
-        let connections = perClient.mapValues { list in
+        var connections = perClient.mapValues { list in
             let joined = rejoin(list)
             rejoinedCount += list.count - joined.count
             return joined
@@ -153,28 +177,43 @@ public struct SessionBuilder: Sendable {
 
         var sessions: [SessionReport] = []
         var clients: [ClientSummary] = []
-        var clientFindings: [Finding] = []
+        var pairs: [PairFinding] = []
         var managerConnections = 0
         for client in connections.keys.sorted() {
             let conns = (connections[client] ?? []).filter { isManagerConnection($0, managers) }
             // Counted as the traffic layer handed them out, so the count adds up with `connections`.
             managerConnections += (perClient[client] ?? []).filter { isManagerConnection($0, managers) }.count
+            connections[client] = nil
+            perClient[client] = nil
             guard !conns.isEmpty else { continue }
             var mine = group(conns).map(classifier.classify).sorted { $0.start < $1.start }
             let result = audit.audit(client: client, sessions: mine)
             for (i, f) in result.findings { mine[i].findings.append(f) }
-            clientFindings += pairFindings(client: client, sessions: &mine, conns: conns, managers: managers)
+            // Until the final numbering, `id` is a key unique in the run that pair findings refer to.
+            for i in mine.indices { mine[i].id = sessions.count + i }
+            pairs += pairFindings(client: client, sessions: &mine, conns: conns, managers: managers)
             clients.append(result.summary)
             sessions += mine
         }
         sessions.sort { ($0.start, $0.client, $0.clientPort) < ($1.start, $1.client, $1.clientPort) }
+        var finalID: [Int: Int] = [:]
+        for i in sessions.indices { finalID[sessions[i].id] = i + 1 }
+        var pairsByFirst: [Int: [PairFinding]] = [:]
+        for p in pairs { if let first = p.keys.first { pairsByFirst[first, default: []].append(p) } }
         var findings: [Finding] = []
         for i in sessions.indices {
+            let key = sessions[i].id
             sessions[i].id = i + 1
             for j in sessions[i].findings.indices { sessions[i].findings[j].session = i + 1 }
-            findings += sessions[i].findings
+            findings += sessions[i].findings.filter { !$0.code.isPerPair }
+            for p in pairsByFirst[key] ?? [] {
+                var f = p.finding
+                f.session = i + 1
+                f.sessions = p.keys.compactMap { finalID[$0] }.sorted()
+                findings.append(f)
+            }
         }
-        findings += clientFindings + captureFindings
+        findings += captureFindings
         findings = findings.enumerated().sorted { a, b in
             switch (a.element.time, b.element.time) {
             case let (x?, y?) where x != y: return x < y
@@ -200,9 +239,6 @@ public struct SessionBuilder: Sendable {
             counts: .init(connections: seen, managerConnections: managerConnections, ignoredConnections: ignored,
                           droppedByLimits: dropped, rejoinedConnections: rejoinedCount))
     }
-
-    /// The final report. Equivalent to `report()`; named for the end of input.
-    public mutating func finish() -> HeartbeatReport { report() }
 
     // MARK: - Expectations
 
@@ -476,55 +512,5 @@ extension SessionBuilder {
             out[out.count - 1].append(e)
         }
         return out
-    }
-}
-
-// MARK: - Findings per client and manager
-
-extension SessionBuilder {
-    /// Raises findings that concern a client-manager pair once (on its first check-in), not per
-    /// check-in: plain HTTP, TLS below the minimum, and managers missing from the configured list.
-    func pairFindings(
-        client: IPAddress, sessions: inout [SessionReport], conns: [ConnectionRecord],
-        managers: [IPAddress: ManagerInfo]
-    ) -> [Finding] {
-        let byID = Dictionary(conns.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
-        var firstIndex: [Endpoint: Int] = [:]
-        var counts: [Endpoint: (http: Int, total: Int)] = [:]
-        var oldTLS: [Endpoint: (UInt16, Int)] = [:]
-        for (i, s) in sessions.enumerated() where !s.failed {
-            let server = Endpoint(address: s.server, port: s.serverPort)
-            if firstIndex[server] == nil { firstIndex[server] = i }
-            var n = counts[server] ?? (0, 0)
-            n.total += 1
-            if s.transport == .http { n.http += 1 }
-            counts[server] = n
-            for id in s.connections {
-                guard let c = byID[id], let v = c.tls?.negotiatedVersion ?? c.tls?.clientVersion,
-                      v < model.minimumTLSVersion else { continue }
-                let have = oldTLS[server] ?? (v, 0)
-                oldTLS[server] = (min(have.0, v), have.1 + 1)
-                break
-            }
-        }
-        func add(_ server: Endpoint, _ code: FindingCode, _ text: String) {
-            guard let i = firstIndex[server] else { return }
-            sessions[i].findings.append(Finding(code: code, severity: model.severity(of: code), message: text,
-                                                client: client, server: server, time: sessions[i].start))
-        }
-        for (server, n) in counts.sorted(by: { $0.key < $1.key }) {
-            if n.http > 0 {
-                add(server, .plaintextHTTP, "\(n.http) of \(n.total) check-in(s) to \(server) in plain HTTP")
-            }
-            if let (v, count) = oldTLS[server] {
-                add(server, .tlsBelowMinimum, "\(count) check-in(s) to \(server) used TLS "
-                    + "\(TLSSummary.versionName(v)), below the minimum \(model.tls.minimumVersion)")
-            }
-            if directory.hasConfiguredManagers, let info = managers[server.address], !info.source.isConfigured {
-                add(server, .unknownServer, "\(n.total) check-in(s) to \(server), which is not in the configured "
-                    + "server list (found by \(info.source.rawValue))")
-            }
-        }
-        return []
     }
 }

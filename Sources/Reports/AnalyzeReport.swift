@@ -16,21 +16,45 @@ public struct AnalyzeReport {
     /// `sepbeat-report/1` JSON: the heartbeat report's members and `captures`, keys sorted.
     ///
     /// The same bytes as `HeartbeatReport.encoder()` would write (see `PrettyJSONEncoder`), and a newline.
+    /// Built whole in memory; `writeJSON(to:)` gives the same bytes in pieces.
     public func json() throws -> String {
-        var bytes = try PrettyJSONEncoder.encode(Document(report: self))
-        bytes.append(10)
+        var bytes: [UInt8] = []
+        try writeJSON { bytes += $0 }
         return String(decoding: bytes, as: UTF8.self)
     }
 
-    private struct Document: Encodable {
-        var report: AnalyzeReport
-        private enum Keys: String, CodingKey { case captures }
-
-        func encode(to encoder: Encoder) throws {
-            try report.heartbeat.encode(to: encoder)
-            var c = encoder.container(keyedBy: Keys.self)
-            try c.encode(report.captures.map(CaptureSummaryReport.json), forKey: .captures)
+    /// Hands the text of `json()` to `sink` in pieces, in order: each top-level member whole, except
+    /// `sessions`, which goes one session at a time. Memory beyond the report: one member's text.
+    public func writeJSON(to sink: ([UInt8]) throws -> Void) throws {
+        let r = heartbeat
+        // Members in UTF-8 key order, as the encoder sorts them.
+        let members: [(String, (Int) throws -> [UInt8])] = [
+            ("captures", { try PrettyJSONEncoder.encode(captures.map(CaptureSummaryReport.json), level: $0) }),
+            ("clients", { try PrettyJSONEncoder.encode(r.clients, level: $0) }),
+            ("counts", { try PrettyJSONEncoder.encode(r.counts, level: $0) }),
+            ("expectations", { try PrettyJSONEncoder.encode(r.expectations, level: $0) }),
+            ("findings", { try PrettyJSONEncoder.encode(r.findings, level: $0) }),
+            ("managers", { try PrettyJSONEncoder.encode(r.managers, level: $0) }),
+            ("schema", { try PrettyJSONEncoder.encode(r.schema, level: $0) }),
+            ("sessions", { _ in [] }),
+            ("summary", { try PrettyJSONEncoder.encode(r.summary, level: $0) }),
+        ]
+        try sink(Array("{".utf8))
+        for (i, (key, encode)) in members.enumerated() {
+            var head: [UInt8] = Array(((i > 0 ? "," : "") + "\n  ").utf8)
+            head += PrettyJSONEncoder.quoted(key) + Array(" : ".utf8)
+            guard key == "sessions" else {
+                try sink(head + encode(1))
+                continue
+            }
+            try sink(head + Array("[".utf8))
+            if r.sessions.isEmpty { try sink([10]) }
+            for (n, s) in r.sessions.enumerated() {
+                try sink(Array(((n > 0 ? "," : "") + "\n    ").utf8) + PrettyJSONEncoder.encode(s, level: 2))
+            }
+            try sink(Array("\n  ]".utf8))
         }
+        try sink(Array("\n}\n".utf8))
     }
 
     // MARK: - Text

@@ -21,6 +21,22 @@ public enum PrettyJSONEncoder {
         try writer.write(Member.make(value), level: 0)
         return writer.out
     }
+
+    /// The JSON text of `value` as it appears nested `level` levels deep in a larger document (its
+    /// inner lines indented for that level, the first line not indented): lets a caller write a large
+    /// document piece by piece, e.g. one array element at a time.
+    public static func encode<T: Encodable>(_ value: T, level: Int) throws -> [UInt8] {
+        var writer = Writer()
+        try writer.write(Member.make(value), level: max(0, level))
+        return writer.out
+    }
+
+    /// `s` as a JSON string literal, escaped as `encode` does.
+    public static func quoted(_ s: String) -> [UInt8] {
+        var writer = Writer()
+        try? writer.write(.string(s), level: 0)
+        return writer.out
+    }
 }
 
 /// One value waiting to be written.

@@ -70,6 +70,37 @@ public struct ReportBundle: Sendable {
         }
     }
 
+    /// Hands the text of `render(format, palette:, per:)` to `sink` in pieces, in order.
+    ///
+    /// JSON of `analyze`, JSON Lines and CSV go a check-in (or client) at a time, so the whole text is
+    /// never held; the other formats are rendered whole and handed over at once.
+    public func write(_ format: ReportFormat, palette: Palette = .none, per: ReportRows.Granularity = .checkin,
+                      to sink: ([UInt8]) throws -> Void) throws {
+        switch format {
+        case .json where kind == .analyze:
+            try AnalyzeReport(heartbeat: heartbeat, captures: captures).writeJSON(to: sink)
+        case .jsonl:
+            try eachRow(per) { try sink(Array(($0.serialized() + "\n").utf8)) }
+        case .csv:
+            let fields = per == .checkin ? ReportRows.checkInFields : ReportRows.clientFields
+            try sink(Array(CSV.line(fields).utf8))
+            try eachRow(per) { row in
+                guard case .object(let members) = row else { return try sink(Array(CSV.line([]).utf8)) }
+                try sink(Array(CSV.line(members.map { _, value in ReportRows.csvText(value) }).utf8))
+            }
+        default:
+            try sink(Array(try render(format, palette: palette, per: per).utf8))
+        }
+    }
+
+    /// The rows of `rows(per)`, one at a time.
+    private func eachRow(_ per: ReportRows.Granularity, _ body: (JSONValue) throws -> Void) throws {
+        switch per {
+        case .checkin: for s in heartbeat.sessions { try body(ReportRows.checkIn(s)) }
+        case .client: for c in audit.clients { try body(ReportRows.client(c)) }
+        }
+    }
+
     public func rows(_ per: ReportRows.Granularity) -> [JSONValue] {
         switch per {
         case .checkin: return heartbeat.sessions.map(ReportRows.checkIn)

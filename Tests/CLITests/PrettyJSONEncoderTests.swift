@@ -1,7 +1,9 @@
+import Analysis
 import Foundation
 import Heartbeat
 import Reports
 import Testing
+import TestSupport
 
 /// `PrettyJSONEncoder` writes the same bytes as `HeartbeatReport.encoder()` (Foundation's `JSONEncoder`).
 @Suite struct PrettyJSONEncoderTests {
@@ -89,5 +91,39 @@ import Testing
         #expect(throws: EncodingError.self) { try HeartbeatReport.encoder().encode([Double.nan]) }
         #expect(throws: EncodingError.self) { try PrettyJSONEncoder.encode([Double.nan]) }
         #expect(throws: EncodingError.self) { try PrettyJSONEncoder.encode(["x": Double.infinity]) }
+    }
+
+    /// The whole analyze document, as Foundation encodes it in one piece.
+    private struct Whole: Encodable {
+        var report: AnalyzeReport
+        private enum Keys: String, CodingKey { case captures }
+
+        func encode(to encoder: Encoder) throws {
+            try report.heartbeat.encode(to: encoder)
+            var c = encoder.container(keyedBy: Keys.self)
+            try c.encode(report.captures.map(CaptureSummaryReport.json), forKey: .captures)
+        }
+    }
+
+    @Test(arguments: ["fleet", "old-tls"], [true, false])
+    func streamedAnalyzeJSONMatchesJSONEncoder(_ capture: String, _ withSessions: Bool) throws {
+        let run = try CaptureRun(paths: [Fixtures.captures + "/heartbeat/" + capture + ".pcap"]).connections()
+        var builder = SessionBuilder(model: .builtIn)
+        for c in run.connections { builder.ingest(c.record) }
+        var heartbeat = builder.finish()
+        if !withSessions { heartbeat.sessions = [] }
+        #expect(withSessions == !heartbeat.sessions.isEmpty)
+        let report = AnalyzeReport(heartbeat: heartbeat, captures: run.files)
+        var pieces = 0
+        var streamed: [UInt8] = []
+        try report.writeJSON { chunk in
+            pieces += 1
+            streamed += chunk
+        }
+        var expected = [UInt8](try HeartbeatReport.encoder().encode(Whole(report: report)))
+        expected.append(10)
+        #expect(String(decoding: streamed, as: UTF8.self) == String(decoding: expected, as: UTF8.self))
+        #expect(try report.json() == String(decoding: expected, as: UTF8.self))
+        #expect(pieces >= 11 + heartbeat.sessions.count)
     }
 }

@@ -1,0 +1,65 @@
+import Core
+import Records
+
+// MARK: - Findings per client and manager
+
+extension SessionBuilder {
+    /// A finding raised once per client and manager, and the sessions it concerns (by their keys in
+    /// `SessionReport.id` before the final numbering), first one first.
+    struct PairFinding {
+        var finding: Finding
+        var keys: [Int]
+    }
+
+    /// Raises findings that concern a client-manager pair once, not per check-in: plain HTTP, TLS
+    /// below the minimum, and managers missing from the configured list. Each is stamped with the first
+    /// check-in it concerns, and a copy goes into the findings of every check-in it concerns.
+    func pairFindings(
+        client: IPAddress, sessions: inout [SessionReport], conns: [ConnectionRecord],
+        managers: [IPAddress: ManagerInfo]
+    ) -> [PairFinding] {
+        let byID = Dictionary(conns.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
+        var all: [Endpoint: [Int]] = [:]
+        var http: [Endpoint: [Int]] = [:]
+        var oldTLS: [Endpoint: (version: UInt16, sessions: [Int])] = [:]
+        for (i, s) in sessions.enumerated() where !s.failed {
+            let server = Endpoint(address: s.server, port: s.serverPort)
+            all[server, default: []].append(i)
+            if s.transport == .http { http[server, default: []].append(i) }
+            for id in s.connections {
+                guard let c = byID[id], let v = c.tls?.negotiatedVersion ?? c.tls?.clientVersion,
+                      v < model.minimumTLSVersion else { continue }
+                let have = oldTLS[server] ?? (v, [])
+                oldTLS[server] = (min(have.version, v), have.sessions + [i])
+                break
+            }
+        }
+        var out: [PairFinding] = []
+        func add(_ server: Endpoint, _ code: FindingCode, _ text: String, _ affected: [Int]) {
+            guard let first = affected.first else { return }
+            let finding = Finding(code: code, severity: model.severity(of: code), message: text, client: client,
+                                  server: server, time: sessions[first].start)
+            for i in affected {
+                var copy = finding
+                copy.time = sessions[i].start
+                sessions[i].findings.append(copy)
+            }
+            out.append(PairFinding(finding: finding, keys: affected.map { sessions[$0].id }))
+        }
+        for (server, list) in all.sorted(by: { $0.key < $1.key }) {
+            if let plain = http[server] {
+                add(server, .plaintextHTTP, "\(plain.count) of \(list.count) check-in(s) to \(server) in plain HTTP",
+                    plain)
+            }
+            if let (v, affected) = oldTLS[server] {
+                add(server, .tlsBelowMinimum, "\(affected.count) check-in(s) to \(server) used TLS "
+                    + "\(TLSSummary.versionName(v)), below the minimum \(model.tls.minimumVersion)", affected)
+            }
+            if directory.hasConfiguredManagers, let info = managers[server.address], !info.source.isConfigured {
+                add(server, .unknownServer, "\(list.count) check-in(s) to \(server), which is not in the configured "
+                    + "server list (found by \(info.source.rawValue))", list)
+            }
+        }
+        return out
+    }
+}
