@@ -108,12 +108,46 @@ extension Finding: CustomStringConvertible {
     public var description: String { "\(severity.rawValue) \(code.rawValue): \(message)" }
 }
 
-/// Numbers in messages: whole values without a fraction, others with up to three decimals.
+/// Numbers in messages: rounded to three decimals, then whole values without a fraction (`35`, never
+/// `35.0`), others with their decimals up to three (`300.079`, `0.5`).
 func formatSeconds(_ s: Double) -> String {
-    if s.rounded() == s, abs(s) < 1e15 { return String(Int64(s)) }
-    guard abs(s) < 1e15 else { return String(s) }
-    let ms = (s * 1000).rounded() / 1000
-    return String(ms)
+    guard s.isFinite, abs(s) < 1e12 else { return String(s) }
+    let thousandths = Int64((s * 1000).rounded())
+    let whole = thousandths / 1000
+    var fraction = String(abs(thousandths % 1000))
+    guard fraction != "0" else { return String(whole) }
+    while fraction.count < 3 { fraction = "0" + fraction }
+    while fraction.hasSuffix("0") { fraction.removeLast() }
+    return (thousandths < 0 && whole == 0 ? "-" : "") + "\(whole).\(fraction)"
+}
+
+/// A count with its noun in the right number: `1 check-in`, `2 check-ins`, `3 SYNs`, `1 memory limit hit`.
+/// `plural` defaults to the singular with an `s` added.
+func counted(_ n: Int, _ singular: String, _ plural: String? = nil) -> String {
+    "\(n) \(n == 1 ? singular : plural ?? singular + "s")"
+}
+
+/// A round-trip or set-up time with the precision that matters at its size: `0.04 ms` (up to three
+/// decimals below 1 ms), `2.35 ms`, `12.3 ms`, `140 ms`, then seconds with one decimal (`1.2 s`).
+func formatRoundTrip(_ seconds: Double) -> String {
+    guard seconds.isFinite, seconds >= 0 else { return "\(formatSeconds(seconds)) s" }
+    let ms = seconds * 1000
+    func fixed(_ v: Double, _ digits: Int, strip: Bool) -> String {
+        var scale: Int64 = 1
+        for _ in 0..<digits { scale *= 10 }
+        let n = Int64((v * Double(scale)).rounded())
+        guard digits > 0 else { return String(n) }
+        var fraction = String(n % scale)
+        while fraction.count < digits { fraction = "0" + fraction }
+        if strip { while fraction.hasSuffix("0") { fraction.removeLast() } }
+        return fraction.isEmpty ? String(n / scale) : "\(n / scale).\(fraction)"
+    }
+    // Rounding may carry a value into the next band (9.996 ms -> 10.0 ms), which reads the same.
+    if seconds >= 0.9995 { return seconds < 1e12 ? fixed(seconds, 1, strip: false) + " s" : "\(seconds) s" }
+    if ms >= 99.95 { return fixed(ms, 0, strip: false) + " ms" }
+    if ms >= 9.995 { return fixed(ms, 1, strip: false) + " ms" }
+    if ms >= 1 { return fixed(ms, 2, strip: false) + " ms" }
+    return fixed(ms, 3, strip: true) + " ms"
 }
 
 /// Byte counts in messages, e.g. `5121 bytes`.

@@ -232,7 +232,7 @@ public struct FleetAudit: Sendable {
         if c.early > 0 { soft.append("\(c.early) early") }
         if let s = c.score, s < 70 { soft.append("periodicity \(s)/100") }
         c.reasons = bad + soft
-        if c.acceleratedRuns > 0 { c.reasons.append("\(c.acceleratedRuns) accelerated run(s)") }
+        if c.acceleratedRuns > 0 { c.reasons.append(counted(c.acceleratedRuns, "accelerated run")) }
         if c.appearedLate { c.reasons.append("appeared mid-capture") }
         if c.vanishedEarly { c.reasons.append("silent before the capture ended") }
         if !bad.isEmpty {

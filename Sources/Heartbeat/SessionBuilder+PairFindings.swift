@@ -48,16 +48,16 @@ extension SessionBuilder {
         }
         for (server, list) in all.sorted(by: { $0.key < $1.key }) {
             if let plain = http[server] {
-                add(server, .plaintextHTTP, "\(plain.count) of \(list.count) check-in(s) to \(server) in plain HTTP",
-                    plain)
+                add(server, .plaintextHTTP,
+                    "\(plain.count) of \(counted(list.count, "check-in")) to \(server) in plain HTTP", plain)
             }
             if let (v, affected) = oldTLS[server] {
-                add(server, .tlsBelowMinimum, "\(affected.count) check-in(s) to \(server) used TLS "
+                add(server, .tlsBelowMinimum, "\(counted(affected.count, "check-in")) to \(server) used TLS "
                     + "\(TLSSummary.versionName(v)), below the minimum \(model.tls.minimumVersion)", affected)
             }
             if directory.hasConfiguredManagers, let info = managers[server.address], !info.source.isConfigured {
-                add(server, .unknownServer, "\(list.count) check-in(s) to \(server), which is not in the configured "
-                    + "server list (found by \(info.source.rawValue))", list)
+                add(server, .unknownServer, "\(counted(list.count, "check-in")) to \(server), which is not in the "
+                    + "configured server list (found by \(info.source.rawValue))", list)
             }
         }
         return out

@@ -65,7 +65,7 @@ struct StepClassifier: Sendable {
         if let conn, let z = attempts.last, z.server.address != conn.server.address {
             var tried: [Endpoint] = []
             for a in attempts where !tried.contains(a.server) { tried.append(a.server) }
-            add(.failover, "reached \(named(conn.server)) after \(attempts.count) failed connect(s) to "
+            add(.failover, "reached \(named(conn.server)) after \(counted(attempts.count, "failed connect")) to "
                 + tried.map(named).joined(separator: ", "), time: attempts.first?.start)
         }
 
@@ -141,7 +141,7 @@ struct StepClassifier: Sendable {
         let tls = isTLS(c)
         let firstExchange = c.exchanges.first?.start
         var evidence = "TCP handshake"
-        if let synAck = c.synAckTime { evidence += ", SYN-ACK after \(formatSeconds(synAck.seconds(since: syn))) s" }
+        if let synAck = c.synAckTime { evidence += ", SYN-ACK after \(formatRoundTrip(synAck.seconds(since: syn)))" }
         if c.synCount > 1 { evidence += ", \(c.synCount) SYNs" }
         var up: Int64 = 0
         var down: Int64 = 0
@@ -170,7 +170,7 @@ struct StepClassifier: Sendable {
 
     private func attemptText(_ attempts: [ConnectionRecord]) -> String {
         let list = attempts.map { "\(named($0.server)) \($0.handshake == .refused ? "refused" : "unanswered")" }
-        return "\(attempts.count) failed connect(s): " + list.joined(separator: ", ")
+        return "\(counted(attempts.count, "failed connect")): " + list.joined(separator: ", ")
     }
 
     /// A manager endpoint with its configured priority, when one is known.
@@ -195,12 +195,12 @@ struct StepClassifier: Sendable {
         if let next {
             let movedOn = next.synTime ?? next.start
             add(.connectTimeout, "connect to \(named(a.server)) unanswered for "
-                + "\(formatSeconds(movedOn.seconds(since: syn))) s (\(a.synCount) SYN(s)) until the client "
+                + "\(formatSeconds(movedOn.seconds(since: syn))) s (\(counted(a.synCount, "SYN"))) until the client "
                 + "moved on to \(next.server)", syn)
             return
         }
         if let end = captureEnd, end.seconds(since: syn) < model.connect.timeoutSeconds { return }
-        add(.connectTimeout, "connect to \(named(a.server)) unanswered (\(a.synCount) SYN(s)); the client gives up "
+        add(.connectTimeout, "connect to \(named(a.server)) unanswered (\(counted(a.synCount, "SYN"))); the client gives up "
             + "after \(formatSeconds(model.connect.timeoutSeconds)) s", syn)
     }
 
@@ -265,8 +265,8 @@ struct StepClassifier: Sendable {
             return "\(h.method) \(path)\(query)\(status), request #\(position), \(e.bytesUp) bytes up, "
                 + "\(e.bytesDown) down"
         }
-        return "exchange #\(position): \(e.bytesUp) bytes up in \(e.recordsUp) record(s), "
-            + "\(e.bytesDown) down in \(e.recordsDown)"
+        return "exchange #\(position): \(e.bytesUp) bytes up in \(counted(e.recordsUp, "record")), "
+            + "\(e.bytesDown) down in \(counted(e.recordsDown, "record"))"
     }
 
     // MARK: - Findings on one check-in
@@ -338,12 +338,12 @@ struct StepClassifier: Sendable {
         }
         let t = conns.first?.start
         if gaps > 0 || limits > 0 {
-            var text = "\(gaps) gap(s), \(gapBytes) bytes not captured"
-            if limits > 0 { text += "; \(limits) memory limit hit(s) skipped data" }
+            var text = "\(counted(gaps, "gap")), \(gapBytes) bytes not captured"
+            if limits > 0 { text += "; \(counted(limits, "memory limit hit")) skipped data" }
             add(.captureGap, text + "; sizes and steps may be incomplete", t)
         }
         if truncated > 0 {
-            add(.captureTruncated, "\(truncated) packet(s) cut by the snap length; sizes come from headers", t)
+            add(.captureTruncated, "\(counted(truncated, "packet")) cut by the snap length; sizes come from headers", t)
         }
     }
 

@@ -23,7 +23,7 @@ import Testing
         #expect(entry.session == 3)
         #expect(entry.sessions == [3, 4, 5])
         #expect(entry.time == at(600))
-        #expect(entry.message.hasPrefix("3 check-in(s) to 198.51.100.1:443 used TLS 1.0"))
+        #expect(entry.message.hasPrefix("3 check-ins to 198.51.100.1:443 used TLS 1.0"))
         for s in report.sessions {
             let copies = s.findings.filter { $0.code == .tlsBelowMinimum }
             #expect(copies.count == (s.id >= 3 ? 1 : 0), "session \(s.id)")

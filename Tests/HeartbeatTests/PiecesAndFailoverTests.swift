@@ -143,7 +143,7 @@ func idlePieces(of record: ConnectionRecord, cuts: [Int], firstID: UInt64 = 100)
         #expect(s.attempts.map(\.outcome) == ["refused"])
         #expect(r.codes(.connectFailed).count == 1)
         let failover = try #require(r.codes(.failover).first)
-        #expect(failover.message == "reached 198.51.100.2:443 after 1 failed connect(s) to 198.51.100.1:443")
+        #expect(failover.message == "reached 198.51.100.2:443 after 1 failed connect to 198.51.100.1:443")
         #expect(r.summary.verdict == "fail")
     }
 
@@ -170,10 +170,10 @@ func idlePieces(of record: ConnectionRecord, cuts: [Int], firstID: UInt64 = 100)
                        f.idle(server: "198.51.100.2", start: at(10))]
         let r = analyze(records, sylink: sylink, captureEnd: at(15))
         let timeout = try #require(r.codes(.connectTimeout).first)
-        #expect(timeout.message == "connect to 198.51.100.1:443 (priority 1) unanswered for 10 s (4 SYN(s)) "
+        #expect(timeout.message == "connect to 198.51.100.1:443 (priority 1) unanswered for 10 s (4 SYNs) "
             + "until the client moved on to 198.51.100.2:443")
         #expect(r.codes(.failover).first?.message
-            == "reached 198.51.100.2:443 (priority 2) after 1 failed connect(s) to 198.51.100.1:443 (priority 1)")
+            == "reached 198.51.100.2:443 (priority 2) after 1 failed connect to 198.51.100.1:443 (priority 1)")
         #expect(r.sessions.first?.steps.first?.evidence.contains("198.51.100.1:443 (priority 1) unanswered") == true)
     }
 

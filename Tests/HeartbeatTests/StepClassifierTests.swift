@@ -31,7 +31,7 @@ import Testing
                                                                     .tls(30_000, 300), .tls(9_000, 200)]))
         let steps = try #require(s?.steps)
         #expect(steps.map(\.confidence) == [0.9, 0.95, 0.7, 0.5, 0.5, 0.4, 0.95])
-        #expect(steps[2].evidence == "exchange #1: 900 bytes up in 1 record(s), 4000 down in 1")
+        #expect(steps[2].evidence == "exchange #1: 900 bytes up in 1 record, 4000 down in 1 record")
         #expect(steps[6].evidence == "FIN from client")
         #expect(steps[0].evidence == "SYN to 198.51.100.1:443")
     }
