@@ -19,6 +19,14 @@ enum ReportCommand {
         if let first = merged.first, let last = merged.last {
             builder.value.noteCaptureSpan(first: first, last: last)
         }
+        builder.value.noteCaptureSilences(merged.silences.map {
+            SilentSpan(start: $0.start, end: $0.end, betweenFiles: $0.betweenFiles)
+        })
+        if merged.silencesNotListed > 0 {
+            builder.value.noteCaptureGap("\(merged.silencesNotListed) further stretches with no packet for over "
+                + "\(CaptureSummary.silenceThreshold / 1_000_000_000) s were not listed; intervals across them were "
+                + "judged as if the capture had run")
+        }
         for file in files {
             for w in file.truncationOffsets { builder.value.noteCaptureTruncated(file: file.path, offset: w) }
         }

@@ -14,6 +14,9 @@ import Core
 /// - `d <= A`: accelerated (normal after a change; left out of the statistics and the score);
 /// - `m = floor((d + T) / I) - 1 >= 1`: `m` missed; else `d > I + T` late; `d < I - T` early.
 ///
+/// A gap a capture silence covers for more than `T` (the report's `silences`) is not observed:
+/// counted in `notObserved`, judged nowhere, left out of the gaps, spread and score.
+///
 /// Cost: O(n log n) in check-ins. Memory: the gaps of every client (a few doubles each).
 public struct FleetAudit: Sendable {
     /// How a client did, worst first in `Health.allCases` order.
@@ -63,6 +66,8 @@ public struct FleetAudit: Sendable {
         public var early: Int
         /// Check-ins judged absent between two seen ones.
         public var missed: Int
+        /// Gaps a capture silence hides (`SilentSpan.hiding`): not judged, not in `gaps` or `spread`.
+        public var notObserved: Int
         /// Gaps inside the accelerated range, and the runs they form.
         public var accelerated: Int
         public var acceleratedRuns: Int
@@ -120,7 +125,7 @@ public struct FleetAudit: Sendable {
         var out: [Client] = []
         for (address, sessions) in byClient {
             let sorted = sessions.sorted { $0.start < $1.start }
-            out.append(Self.audit(address, sorted, report.expectations, captureStart, captureEnd))
+            out.append(Self.audit(address, sorted, report.expectations, report.silences, captureStart, captureEnd))
         }
         out.sort { a, b in
             if a.health != b.health { return a.health < b.health }
@@ -143,7 +148,7 @@ public struct FleetAudit: Sendable {
 
     private static func audit(
         _ address: IPAddress, _ sessions: [SessionReport], _ e: HeartbeatReport.Expectations,
-        _ captureStart: Timestamp?, _ captureEnd: Timestamp?
+        _ silences: [SilentSpan], _ captureStart: Timestamp?, _ captureEnd: Timestamp?
     ) -> Client {
         let tolerance = Nanos.from(seconds: e.toleranceSeconds)
         let accelerated = Nanos.from(seconds: e.acceleratedMaxSeconds)
@@ -158,7 +163,7 @@ public struct FleetAudit: Sendable {
             checkIns: sessions.filter { !$0.failed }.count, failed: sessions.filter(\.failed).count,
             firstSeen: sessions.first?.start ?? Timestamp(nanoseconds: 0),
             lastSeen: sessions.last?.start ?? Timestamp(nanoseconds: 0), spread: nil, onTime: 0, late: 0, early: 0,
-            missed: 0, accelerated: 0, acceleratedRuns: 0, driftSecondsPerHour: nil, matchesExpected: nil,
+            missed: 0, notObserved: 0, accelerated: 0, acceleratedRuns: 0, driftSecondsPerHour: nil, matchesExpected: nil,
             score: nil, health: .healthy, reasons: [], appearedLate: false, vanishedEarly: false, gaps: [])
 
         var regular: [Double] = []
@@ -168,6 +173,12 @@ public struct FleetAudit: Sendable {
         var onGrid = 0
         var inRun = false
         for i in sessions.indices.dropFirst() {
+            if SilentSpan.hiding(silences, from: sessions[i - 1].start, to: sessions[i].start,
+                                 toleranceNanos: tolerance) != nil {
+                c.notObserved += 1
+                inRun = false
+                continue
+            }
             let d = sessions[i].start.nanoseconds(since: sessions[i - 1].start)
             let iv = interval(sessions[i].mode)
             c.gaps.append(Double(d) / 1e9)
@@ -233,6 +244,9 @@ public struct FleetAudit: Sendable {
         if let s = c.score, s < 70 { soft.append("periodicity \(s)/100") }
         c.reasons = bad + soft
         if c.acceleratedRuns > 0 { c.reasons.append(counted(c.acceleratedRuns, "accelerated run")) }
+        if c.notObserved > 0 {
+            c.reasons.append("\(counted(c.notObserved, "interval")) not observed (capture silence)")
+        }
         if c.appearedLate { c.reasons.append("appeared mid-capture") }
         if c.vanishedEarly { c.reasons.append("silent before the capture ended") }
         if !bad.isEmpty {

@@ -20,6 +20,10 @@ public struct HeartbeatReport: Sendable {
     public var expectations: Expectations
     /// Connections read, and those left out because they did not go to a manager or hit a limit.
     public var counts: Counts
+    /// The capture silences passed in with `SessionBuilder.noteCaptureSilences(_:)`, in time order: intervals
+    /// they hide are not judged (here and in `FleetAudit`). Not encoded: each one that hid check-ins is a
+    /// `capture-gap` finding.
+    public var silences: [SilentSpan] = []
 
     public struct Summary: Encodable, Hashable, Sendable {
         public var clients: Int
@@ -235,6 +239,9 @@ public struct ClientSummary: Hashable, Sendable {
     public var intervalSeconds: IntervalStats?
     /// Check-ins judged missing between seen ones (never before the first or after the last).
     public var missed: Int
+    /// Intervals not judged because a capture silence hides them (`SilentSpan`); left out of
+    /// `intervalSeconds`. Encoded only when above 0.
+    public var notObserved: Int = 0
     /// Intervals inside the accelerated range.
     public var accelerated: Int
     /// The interval the client was judged against, in seconds.
@@ -252,7 +259,8 @@ public struct IntervalStats: Encodable, Hashable, Sendable {
 
 extension ClientSummary: Encodable {
     private enum Keys: String, CodingKey {
-        case client, sessions, checkIns, failed, intervalSeconds, missed, accelerated, expectedIntervalSeconds
+        case client, sessions, checkIns, failed, intervalSeconds, missed, notObserved, accelerated
+        case expectedIntervalSeconds
     }
 
     public func encode(to encoder: Encoder) throws {
@@ -267,6 +275,7 @@ extension ClientSummary: Encodable {
             try c.encodeNil(forKey: .intervalSeconds)
         }
         try c.encode(missed, forKey: .missed)
+        if notObserved > 0 { try c.encode(notObserved, forKey: .notObserved) }
         try c.encode(accelerated, forKey: .accelerated)
         try c.encode(expectedIntervalSeconds, forKey: .expectedIntervalSeconds)
     }

@@ -14,23 +14,39 @@ import Core
 /// When at least `mismatchMinIntervals` regular gaps (above `A`) have a median outside
 /// `I ± T`, an `interval-mismatch` is raised and the client's own median becomes `I`, so
 /// a differently configured client does not drown in per-gap findings.
+///
+/// A gap that a capture silence covers for more than `T` is not observed
+/// (`SilentSpan.hiding`): it is left out of every count, of the mismatch median and of the
+/// statistics, and reported once per silence by the caller (`Result.unobserved`).
 struct IntervalAudit: Sendable {
     let model: ReferenceModel
     let pullSeconds: Double
     let pushSeconds: Double
+    /// Capture silences, in time order.
+    var silences: [SilentSpan] = []
 
     struct Result {
         var summary: ClientSummary
         /// Findings with the index (into the client's sessions) of the later check-in of the gap.
         var findings: [(Int, Finding)]
+        /// Gaps not observed: the silence (index into `silences`) that hid them, and how many check-ins
+        /// the expected interval puts inside the gap (`floor((d + T) / I) - 1`, at least 0).
+        var unobserved: [(silence: Int, expected: Int)] = []
     }
 
     func audit(client: IPAddress, sessions: [SessionReport]) -> Result {
         let tolerance = Nanos.from(seconds: model.interval.toleranceSeconds)
         let accelerated = Nanos.from(seconds: model.interval.acceleratedMaxSeconds)
         var gaps: [(index: Int, ns: Int64, mode: SessionReport.Mode)] = []
+        var hidden: [(silence: Int, ns: Int64, mode: SessionReport.Mode)] = []
         for i in sessions.indices.dropFirst() {
-            gaps.append((i, sessions[i].start.nanoseconds(since: sessions[i - 1].start), sessions[i].mode))
+            let from = sessions[i - 1].start
+            let to = sessions[i].start
+            if let s = SilentSpan.hiding(silences, from: from, to: to, toleranceNanos: tolerance) {
+                hidden.append((s, to.nanoseconds(since: from), sessions[i].mode))
+            } else {
+                gaps.append((i, to.nanoseconds(since: from), sessions[i].mode))
+            }
         }
         var findings: [(Int, Finding)] = []
         func add(_ i: Int, _ code: FindingCode, _ text: String) {
@@ -58,8 +74,7 @@ struct IntervalAudit: Sendable {
         var run: [Int] = []
         func closeRun() {
             guard let first = run.first, let last = run.last else { return }
-            // gaps[i - 1] is the gap ending at check-in i (built in that order above).
-            let spans = run.map { g in g >= 1 && g <= gaps.count ? gaps[g - 1].ns : 0 }
+            let spans = run.compactMap { i in gaps.first { $0.index == i }?.ns }
             let lo = seconds(spans.min() ?? 0)
             let hi = seconds(spans.max() ?? 0)
             let what = run.count == 1 ? "1 check-in \(lo) s after the previous one"
@@ -70,6 +85,8 @@ struct IntervalAudit: Sendable {
             run = []
         }
         for g in gaps {
+            // A gap not observed between two accelerated ones ends the run.
+            if let last = run.last, last != g.index - 1 { closeRun() }
             let interval = expected[g.mode] ?? Nanos.from(seconds: pullSeconds)
             if g.ns <= accelerated {
                 acceleratedCount += 1
@@ -104,11 +121,16 @@ struct IntervalAudit: Sendable {
         let failed = sessions.filter(\.failed).count
         let summary = ClientSummary(
             client: client, sessions: sessions.count, checkIns: sessions.count - failed, failed: failed,
-            intervalSeconds: stats, missed: missed,
+            intervalSeconds: stats, missed: missed, notObserved: hidden.count,
             accelerated: acceleratedCount,
             expectedIntervalSeconds: Double(expected[mainMode] ?? Nanos.from(seconds: pullSeconds))
                 / 1e9)
-        return Result(summary: summary, findings: findings)
+        let unobserved = hidden.map { h in
+            let interval = max(1, expected[h.mode] ?? Nanos.from(seconds: pullSeconds))
+            let m = Saturating.add(h.ns, tolerance) / interval - 1
+            return (h.silence, Int(max(0, min(m, Int64(Int32.max)))))
+        }
+        return Result(summary: summary, findings: findings, unobserved: unobserved)
     }
 
     private func seconds(_ ns: Int64) -> String { formatSeconds(Double(ns) / 1e9) }

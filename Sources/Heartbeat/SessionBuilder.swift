@@ -41,6 +41,7 @@ public struct SessionBuilder: Sendable {
     private var lastTime: Timestamp?
     private var notedSpan: (Timestamp, Timestamp)?
     private var captureFindings: [Finding] = []
+    private(set) var silences: [SilentSpan] = []
 
     /// - Parameters:
     ///   - model: expectations (already carrying `--interval` / `--server` overrides).
@@ -145,6 +146,15 @@ public struct SessionBuilder: Sendable {
         captureFindings.append(Finding(code: code, severity: model.severity(of: code), message: message, time: time))
     }
 
+    /// Tells the stretches of the whole input with no packet at all (e.g. the time between two capture
+    /// files merged into one run). Intervals a silence covers for more than the tolerance are not judged
+    /// (`SilentSpan.hiding`); each silence that hid expected check-ins becomes one `capture-gap` finding.
+    /// Additive: several calls add up. Cost: O(s log s); every interval is then checked against the list.
+    public mutating func noteCaptureSilences(_ spans: [SilentSpan]) {
+        silences += spans.filter { $0.end > $0.start }
+        silences.sort { ($0.start, $0.end) < ($1.start, $1.end) }
+    }
+
     // MARK: - Output
 
     /// The report for everything ingested so far; the builder keeps its state.
@@ -173,7 +183,9 @@ public struct SessionBuilder: Sendable {
         }
         let managers = resolveManagers(connections)
         let classifier = StepClassifier(model: model, directory: directory, captureEnd: captureEnd)
-        let audit = IntervalAudit(model: model, pullSeconds: pullInterval.seconds, pushSeconds: pushInterval)
+        let audit = IntervalAudit(model: model, pullSeconds: pullInterval.seconds, pushSeconds: pushInterval,
+                                  silences: silences)
+        var hidden = [SilenceTally](repeating: SilenceTally(), count: silences.count)
 
         var sessions: [SessionReport] = []
         var clients: [ClientSummary] = []
@@ -188,6 +200,9 @@ public struct SessionBuilder: Sendable {
             guard !conns.isEmpty else { continue }
             var mine = group(conns).map(classifier.classify).sorted { $0.start < $1.start }
             let result = audit.audit(client: client, sessions: mine)
+            for u in result.unobserved where hidden.indices.contains(u.silence) {
+                hidden[u.silence].add(client: client, expected: u.expected)
+            }
             for (i, f) in result.findings { mine[i].findings.append(f) }
             // Until the final numbering, `id` is a key unique in the run that pair findings refer to.
             for i in mine.indices { mine[i].id = sessions.count + i }
@@ -213,7 +228,7 @@ public struct SessionBuilder: Sendable {
                 findings.append(f)
             }
         }
-        findings += captureFindings
+        findings += captureFindings + silenceFindings(hidden)
         findings = findings.enumerated().sorted { a, b in
             switch (a.element.time, b.element.time) {
             case let (x?, y?) where x != y: return x < y
@@ -237,7 +252,8 @@ public struct SessionBuilder: Sendable {
                                 acceleratedMaxSeconds: model.interval.acceleratedMaxSeconds,
                                 intervalSource: pullInterval.source),
             counts: .init(connections: seen, managerConnections: managerConnections, ignoredConnections: ignored,
-                          droppedByLimits: dropped, rejoinedConnections: rejoinedCount))
+                          droppedByLimits: dropped, rejoinedConnections: rejoinedCount),
+            silences: silences)
     }
 
     // MARK: - Expectations

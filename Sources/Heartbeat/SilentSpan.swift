@@ -1,0 +1,100 @@
+import Core
+
+/// A stretch of the input with no packet at all: the capture was not running, or saw nothing.
+///
+/// The heartbeat layer works on connection records only; the caller passes these in with
+/// `SessionBuilder.noteCaptureSilences(_:)` (the traffic layer finds them, stretches over 60 s
+/// by default). A check-in that fell inside one between capture files could not have been seen, so
+/// the intervals such a silence covers are not judged (see `hiding(_:from:to:toleranceNanos:)`).
+public struct SilentSpan: Hashable, Sendable {
+    /// Time of the last packet before the silence.
+    public var start: Timestamp
+    /// Time of the first packet after it.
+    public var end: Timestamp
+    /// True when it is the time between two capture files rather than a pause inside one.
+    public var betweenFiles: Bool
+
+    public init(start: Timestamp, end: Timestamp, betweenFiles: Bool = false) {
+        self.start = start
+        self.end = end
+        self.betweenFiles = betweenFiles
+    }
+
+    /// Length in integer nanoseconds (0 when `end` is not after `start`).
+    public var nanoseconds: Int64 { max(0, end.nanoseconds(since: start)) }
+
+    /// Nanoseconds of the interval from `from` to `to` that this silence covers.
+    func overlap(from: Timestamp, to: Timestamp) -> Int64 {
+        let lo = max(start, from)
+        let hi = min(end, to)
+        return hi > lo ? hi.nanoseconds(since: lo) : 0
+    }
+
+    /// The rule for an interval between two seen check-ins: it is **not observed** when a silence
+    /// between capture files covers more than the tolerance `T` of it. A check-in may come up to
+    /// `T` from where it is expected, so a silence of `T` or less cannot hide one that was on time;
+    /// a longer one can, and the interval then says nothing about the client.
+    ///
+    /// Only silences between files count: there the capture was certainly not running. A silence
+    /// inside one file is ambiguous: the capture ran and saw nothing, which is exactly what a
+    /// missed check-in looks like in a capture of one client (a quiet link, not a stopped capture),
+    /// so such intervals are judged as usual.
+    ///
+    /// Returns the index in `spans` of the silence that covers the most of the interval, or nil when
+    /// none covers more than `T`. Cost: O(s) in the silences.
+    static func hiding(_ spans: [SilentSpan], from: Timestamp, to: Timestamp, toleranceNanos: Int64) -> Int? {
+        var best: (index: Int, covered: Int64)?
+        for (i, s) in spans.enumerated() where s.betweenFiles && s.start < to && s.end > from {
+            let covered = s.overlap(from: from, to: to)
+            if covered > toleranceNanos, covered > best?.covered ?? 0 { best = (i, covered) }
+        }
+        return best?.index
+    }
+}
+
+/// A length of time for people, to the two largest units: `45 s`, `21 min 44 s`, `3 h 5 min`, `5 d 23 h`.
+func formatSpan(nanoseconds ns: Int64) -> String {
+    let s = max(0, ns) / 1_000_000_000
+    if s < 60 { return formatSeconds(Double(max(0, ns)) / 1e9) + " s" }
+    if s < 3600 { return "\(s / 60) min \(s % 60) s" }
+    if s < 86_400 { return "\(s / 3600) h \(s % 3600 / 60) min" }
+    return "\(s / 86_400) d \(s % 86_400 / 3600) h"
+}
+
+/// What one silence hid: the intervals it made unobserved, across clients.
+struct SilenceTally: Sendable {
+    var intervals = 0
+    var expected = 0
+    var clients: Set<IPAddress> = []
+
+    mutating func add(client: IPAddress, expected n: Int) {
+        intervals += 1
+        expected = min(Int(Int32.max), expected + min(max(0, n), Int(Int32.max)))
+        clients.insert(client)
+    }
+}
+
+extension SessionBuilder {
+    /// One `capture-gap` finding per silence that hid at least one interval between seen check-ins:
+    /// `no packets from <start> to <end> (5 d 23 h): the capture does not cover this time; N expected
+    /// check-ins not judged`. A silence no client's interval spans says nothing about check-ins and
+    /// raises nothing.
+    func silenceFindings(_ tallies: [SilenceTally]) -> [Finding] {
+        let code = FindingCode.captureGap
+        var out: [Finding] = []
+        for (s, t) in zip(silences, tallies) where t.intervals > 0 {
+            var text = "no packets from \(s.start.rfc3339(fractionDigits: 3)) to "
+                + "\(s.end.rfc3339(fractionDigits: 3)) (\(formatSpan(nanoseconds: s.nanoseconds))): "
+                + "the capture does not cover this time"
+            if s.betweenFiles { text += " (between capture files)" }
+            let clients = counted(t.clients.count, "client")
+            if t.expected > 0 {
+                text += "; \(counted(t.expected, "expected check-in")) not judged (\(clients))"
+            } else {
+                text += "; \(counted(t.intervals, "interval")) of \(clients) not judged"
+            }
+            out.append(Finding(code: code, severity: model.severity(of: code), message: text, time: s.start))
+        }
+        return out
+    }
+}
