@@ -160,11 +160,12 @@ public struct FleetAudit: Sendable {
 
         var c = Client(
             client: address, mode: mode, expectedIntervalSeconds: Double(interval(mode)) / 1e9,
-            checkIns: sessions.filter { !$0.failed }.count, failed: sessions.filter(\.failed).count,
+            checkIns: sessions.filter { !$0.failed && !$0.pending }.count,
+            failed: sessions.filter(\.failed).count,
             firstSeen: sessions.first?.start ?? Timestamp(nanoseconds: 0),
             lastSeen: sessions.last?.start ?? Timestamp(nanoseconds: 0), spread: nil, onTime: 0, late: 0, early: 0,
-            missed: 0, notObserved: 0, accelerated: 0, acceleratedRuns: 0, driftSecondsPerHour: nil, matchesExpected: nil,
-            score: nil, health: .healthy, reasons: [], appearedLate: false, vanishedEarly: false, gaps: [])
+            missed: 0, notObserved: 0, accelerated: 0, acceleratedRuns: 0, driftSecondsPerHour: nil,
+            matchesExpected: nil, score: nil, health: .healthy, reasons: [], appearedLate: false, vanishedEarly: false, gaps: [])
 
         var regular: [Double] = []
         var deviations: [Double] = []

@@ -33,6 +33,9 @@ public struct HeartbeatReport: Sendable {
         public var checkIns: Int
         /// Check-ins whose connects all failed: counted here, never as check-ins.
         public var failed: Int
+        /// Check-ins whose only connects were still unanswered when the capture ended, less than the
+        /// connect timeout after their SYN: neither set up nor failed yet. nil (left out of JSON) when 0.
+        public var pending: Int? = nil
         /// `pass`, or `fail` when any finding has error severity.
         public var verdict: String
         public var errors: Int
@@ -145,8 +148,12 @@ public struct SessionReport: Hashable, Sendable {
     public var end: Timestamp
     public var bytesUp: Int64
     public var bytesDown: Int64
-    /// True when no connection of the check-in was set up (only failed connects).
+    /// True when no connection of the check-in was set up and at least one connect failed (refused, or
+    /// unanswered past the connect timeout or until the client moved on).
     public var failed: Bool
+    /// True when no connection was set up and the only connects were unanswered when the capture ended,
+    /// no longer than the connect timeout after their SYN: not judged. Encoded only when true.
+    public var pending: Bool = false
     /// Failed connects that preceded the successful one (step 1), or that make up a failed check-in.
     public var attempts: [AttemptReport]
     public var steps: [StepReport]
@@ -158,7 +165,7 @@ public struct SessionReport: Hashable, Sendable {
 extension SessionReport: Encodable {
     private enum Keys: String, CodingKey {
         case id, client, clientPort, server, serverPort, transport, mode, start, end, bytesUp, bytesDown
-        case failed, attempts, steps, findings, connections
+        case failed, pending, attempts, steps, findings, connections
     }
 
     public func encode(to encoder: Encoder) throws {
@@ -175,6 +182,7 @@ extension SessionReport: Encodable {
         try c.encode(bytesUp, forKey: .bytesUp)
         try c.encode(bytesDown, forKey: .bytesDown)
         try c.encode(failed, forKey: .failed)
+        if pending { try c.encode(pending, forKey: .pending) }
         try c.encode(attempts, forKey: .attempts)
         try c.encode(steps, forKey: .steps)
         try c.encode(findings, forKey: .findings)
@@ -235,6 +243,8 @@ public struct ClientSummary: Hashable, Sendable {
     public var checkIns: Int
     /// Check-ins whose connects all failed: counted here, never as check-ins.
     public var failed: Int
+    /// Check-ins still unanswered when the capture ended (see `SessionReport.pending`); encoded when above 0.
+    public var pending: Int = 0
     /// nil when the client has fewer than two check-ins.
     public var intervalSeconds: IntervalStats?
     /// Check-ins judged missing between seen ones (never before the first or after the last).
@@ -259,7 +269,7 @@ public struct IntervalStats: Encodable, Hashable, Sendable {
 
 extension ClientSummary: Encodable {
     private enum Keys: String, CodingKey {
-        case client, sessions, checkIns, failed, intervalSeconds, missed, notObserved, accelerated
+        case client, sessions, checkIns, failed, pending, intervalSeconds, missed, notObserved, accelerated
         case expectedIntervalSeconds
     }
 
@@ -269,6 +279,7 @@ extension ClientSummary: Encodable {
         try c.encode(sessions, forKey: .sessions)
         try c.encode(checkIns, forKey: .checkIns)
         try c.encode(failed, forKey: .failed)
+        if pending > 0 { try c.encode(pending, forKey: .pending) }
         if let intervalSeconds {
             try c.encode(intervalSeconds, forKey: .intervalSeconds)
         } else {

@@ -119,8 +119,10 @@ struct IntervalAudit: Sendable {
         let pushCount = sessions.filter { $0.mode == .push }.count
         let mainMode: SessionReport.Mode = pushCount * 2 > sessions.count ? .push : .pull
         let failed = sessions.filter(\.failed).count
+        let pending = sessions.filter(\.pending).count
         let summary = ClientSummary(
-            client: client, sessions: sessions.count, checkIns: sessions.count - failed, failed: failed,
+            client: client, sessions: sessions.count, checkIns: sessions.count - failed - pending,
+            failed: failed, pending: pending,
             intervalSeconds: stats, missed: missed, notObserved: hidden.count,
             accelerated: acceleratedCount,
             expectedIntervalSeconds: Double(expected[mainMode] ?? Nanos.from(seconds: pullSeconds))

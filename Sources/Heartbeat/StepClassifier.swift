@@ -48,12 +48,16 @@ struct StepClassifier: Sendable {
 
         // Step 1: attempts and the SYN of the successful connection.
         let attempts = d.burst == 0 ? d.attempts : []
+        let pending = attempts.last.map { isPending($0, next: conn) } ?? false
+        // Earlier connects of a check-in are judged (the client moved on), so only a lone connect can be pending.
+        let pendingOnly = conn == nil && attempts.count == 1 && pending
         if let first = conn, d.showsOpening || !attempts.isEmpty {
             steps.append(selectServer(attempts: attempts, conn: first))
         } else if conn == nil, let a = attempts.first, let z = attempts.last {
             steps.append(StepReport(step: 1, name: id(1), start: a.synTime ?? a.start, end: z.end, bytesUp: 0,
                                     bytesDown: 0, confidence: confidence(1, tls: false),
-                                    evidence: attemptText(attempts) + "; no connection set up"))
+                                    evidence: attemptText(attempts, next: nil) + "; no connection set up"
+                                        + (pending ? " before the capture ended" : "")))
         }
         for (i, a) in attempts.enumerated() {
             let next = i + 1 < attempts.count ? attempts[i + 1] : conn
@@ -113,7 +117,8 @@ struct StepClassifier: Sendable {
             bytesUp: pullBytes ? d.connections.reduce(0) { $0 + $1.bytesUp } : steps.reduce(0) { $0 + $1.bytesUp },
             bytesDown: pullBytes ? d.connections.reduce(0) { $0 + $1.bytesDown }
                 : steps.reduce(0) { $0 + $1.bytesDown },
-            failed: conn == nil,
+            failed: conn == nil && !pendingOnly,
+            pending: pendingOnly,
             attempts: attempts.map { a in
                 AttemptReport(server: a.server.address.description, serverPort: a.server.port,
                               time: (a.synTime ?? a.start).rfc3339(),
@@ -128,7 +133,7 @@ struct StepClassifier: Sendable {
     private func selectServer(attempts: [ConnectionRecord], conn: ConnectionRecord) -> StepReport {
         let syn = conn.synTime ?? conn.start
         var evidence = "SYN to \(conn.server)"
-        if !attempts.isEmpty { evidence = attemptText(attempts) + ", then " + evidence }
+        if !attempts.isEmpty { evidence = attemptText(attempts, next: conn) + ", then " + evidence }
         if let m = directory.configuredMatch(conn.server), let p = m.priority {
             evidence += " (priority \(p))"
         }
@@ -168,9 +173,26 @@ struct StepClassifier: Sendable {
         return parts.isEmpty ? "connection ended" : parts.joined(separator: ", ")
     }
 
-    private func attemptText(_ attempts: [ConnectionRecord]) -> String {
-        let list = attempts.map { "\(named($0.server)) \($0.handshake == .refused ? "refused" : "unanswered")" }
-        return "\(counted(attempts.count, "failed connect")): " + list.joined(separator: ", ")
+    private func attemptText(_ attempts: [ConnectionRecord], next: ConnectionRecord?) -> String {
+        var failed: [String] = []
+        var pending: String?
+        for (i, a) in attempts.enumerated() {
+            let following = i + 1 < attempts.count ? attempts[i + 1] : next
+            if a.handshake == .refused {
+                failed.append("\(named(a.server)) refused")
+            } else if isPending(a, next: following), let end = captureEnd {
+                let syn = a.synTime ?? a.start
+                pending = "connect to \(named(a.server)) unanswered when the capture ended "
+                    + "(\(counted(a.synCount, "SYN")), "
+                    + "\(formatSeconds(end.seconds(since: syn))) s after the first; not judged before the "
+                    + "\(formatSeconds(model.connect.timeoutSeconds)) s timeout)"
+            } else {
+                failed.append("\(named(a.server)) unanswered")
+            }
+        }
+        let text = failed.isEmpty ? "" : "\(counted(failed.count, "failed connect")): " + failed.joined(separator: ", ")
+        guard let pending else { return text }
+        return text.isEmpty ? pending : text + ", then " + pending
     }
 
     /// A manager endpoint with its configured priority, when one is known.
@@ -179,11 +201,20 @@ struct StepClassifier: Sendable {
         return "\(server) (priority \(p))"
     }
 
+    /// An unanswered connect that is the last of its check-in (`next` nil) and whose first SYN came no more
+    /// than the connect timeout before the capture's end: it may still have been answered, so it is not
+    /// judged ("unanswered when the capture ended").
+    private func isPending(_ a: ConnectionRecord, next: ConnectionRecord?) -> Bool {
+        guard a.handshake == .unanswered, next == nil, let end = captureEnd else { return false }
+        return end.nanoseconds(since: a.synTime ?? a.start) <= Nanos.from(seconds: model.connect.timeoutSeconds)
+    }
+
     /// Raises `connect-failed` for a refused connect and `connect-timeout` for an unanswered one.
     ///
     /// An unanswered connect is judged when the client moved on to `next` (another connect of the same
-    /// check-in: its own timeout ran out), or when the capture went on for at least the model's connect
-    /// timeout after the SYN. Nearer the capture's end the SYN may still have been answered.
+    /// check-in: its own timeout ran out), or when the capture went on for longer than the model's connect
+    /// timeout after the first SYN. Nearer the capture's end the SYN may still have been answered
+    /// (`isPending`), and nothing is raised.
     private func judgeAttempt(
         _ a: ConnectionRecord, next: ConnectionRecord?, _ add: (FindingCode, String, Timestamp?) -> Void
     ) {
@@ -199,9 +230,9 @@ struct StepClassifier: Sendable {
                 + "moved on to \(next.server)", syn)
             return
         }
-        if let end = captureEnd, end.seconds(since: syn) < model.connect.timeoutSeconds { return }
-        add(.connectTimeout, "connect to \(named(a.server)) unanswered (\(counted(a.synCount, "SYN"))); the client gives up "
-            + "after \(formatSeconds(model.connect.timeoutSeconds)) s", syn)
+        if isPending(a, next: next) { return }
+        add(.connectTimeout, "connect to \(named(a.server)) unanswered (\(counted(a.synCount, "SYN"))); the client "
+            + "gives up after \(formatSeconds(model.connect.timeoutSeconds)) s", syn)
     }
 
     // MARK: - Steps 3-6

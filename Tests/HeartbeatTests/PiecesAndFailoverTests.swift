@@ -185,8 +185,8 @@ func idlePieces(of record: ConnectionRecord, cuts: [Int], firstID: UInt64 = 100)
                        captureEnd: at(end))
     }
 
-    @Test func unansweredConnectIsJudgedWhenTheCaptureRanForTheTimeout() throws {
-        #expect(try lonelyUnanswered(captureEnd: 30).codes(.connectTimeout).count == 1)
+    @Test func unansweredConnectIsJudgedWhenTheCaptureRanPastTheTimeout() throws {
+        #expect(try lonelyUnanswered(captureEnd: 30.000_000_001).codes(.connectTimeout).count == 1)
     }
 
     @Test func unansweredConnectIsNotJudgedWhenTheCaptureEndedSooner() throws {
