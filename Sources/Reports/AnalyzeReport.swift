@@ -94,7 +94,8 @@ public struct AnalyzeReport {
         var byClient: [IPAddress: [SessionReport]] = [:]
         for s in r.sessions { byClient[s.client, default: []].append(s) }
         for client in r.clients {
-            out += "\nClient \(client.client): " + Self.checkIns(client.checkIns, failed: client.failed)
+            out += "\nClient \(client.client): "
+                + Self.checkIns(client.checkIns, failed: client.failed, pending: client.pending)
             if let iv = client.intervalSeconds {
                 out += ", interval median \(formatFixed(iv.median, digits: 3)) s"
                 out += " (min \(formatFixed(iv.min, digits: 3)), max \(formatFixed(iv.max, digits: 3)),"
@@ -139,7 +140,7 @@ public struct AnalyzeReport {
         }
         let verdict = palette.paint(r.summary.verdict, Palette.colour(verdict: r.summary.verdict))
         out += "\nVerdict: \(verdict) (\(formatCount(r.summary.clients, "client")), "
-            + Self.checkIns(r.summary.checkIns, failed: r.summary.failed) + ")\n"
+            + Self.checkIns(r.summary.checkIns, failed: r.summary.failed, pending: r.summary.pending ?? 0) + ")\n"
         return out
     }
 
@@ -171,9 +172,11 @@ public struct AnalyzeReport {
 
     /// `3 check-ins`, or `0 check-ins, 1 failed (connects all failed)`: a check-in whose connects all
     /// failed is counted as failed, never as a check-in.
-    static func checkIns(_ n: Int, failed: Int) -> String {
+    /// Connects still unanswered when the capture ended (not yet judged) follow as `pending`.
+    static func checkIns(_ n: Int, failed: Int, pending: Int = 0) -> String {
         var text = "\(n) check-in" + (n == 1 ? "" : "s")
         if failed > 0 { text += ", \(failed) failed (connects all failed)" }
+        if pending > 0 { text += ", \(pending) pending (unanswered when the capture ended)" }
         return text
     }
 
