@@ -1,4 +1,5 @@
 import Core
+import Records
 
 /// What the packets of one capture file (or of a whole run, see `merged`) looked like.
 ///
@@ -138,25 +139,4 @@ public struct CaptureSummary: Sendable {
             if piece.end > reach { reach = piece.end }
         }
     }
-}
-
-/// A stretch of the input with no packet at all, longer than `CaptureSummary.silenceThreshold`:
-/// the capture was not running (or saw nothing), so missing traffic there is not evidence.
-public struct CaptureSilence: Hashable, Sendable {
-    /// Time of the last packet before the silence.
-    public var start: Timestamp
-    /// Time of the first packet after it.
-    public var end: Timestamp
-    /// True when the silence lies outside every file's span (first to last packet): the time
-    /// between files of a merged run. False for a silence inside some file.
-    public var betweenFiles: Bool
-
-    public init(start: Timestamp, end: Timestamp, betweenFiles: Bool = false) {
-        self.start = start
-        self.end = end
-        self.betweenFiles = betweenFiles
-    }
-
-    /// Length in seconds.
-    public var seconds: Double { end.seconds(since: start) }
 }

@@ -19,9 +19,7 @@ enum ReportCommand {
         if let first = merged.first, let last = merged.last {
             builder.value.noteCaptureSpan(first: first, last: last)
         }
-        builder.value.noteCaptureSilences(merged.silences.map {
-            SilentSpan(start: $0.start, end: $0.end, betweenFiles: $0.betweenFiles)
-        })
+        builder.value.noteCaptureSilences(merged.silences)
         if merged.silencesNotListed > 0 {
             builder.value.noteCaptureGap("\(merged.silencesNotListed) further stretches with no packet for over "
                 + "\(CaptureSummary.silenceThreshold / 1_000_000_000) s were not listed; intervals across them were "

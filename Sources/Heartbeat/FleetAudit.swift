@@ -1,4 +1,5 @@
 import Core
+import Records
 
 /// The interval audit of a fleet: per client how regularly it checks in against the KNOWN
 /// expected interval, and a fleet summary with the worst clients first.
@@ -66,7 +67,7 @@ public struct FleetAudit: Sendable {
         public var early: Int
         /// Check-ins judged absent between two seen ones.
         public var missed: Int
-        /// Gaps a capture silence hides (`SilentSpan.hiding`): not judged, not in `gaps` or `spread`.
+        /// Gaps a capture silence hides (`CaptureSilence.hiding`): not judged, not in `gaps` or `spread`.
         public var notObserved: Int
         /// Gaps inside the accelerated range, and the runs they form.
         public var accelerated: Int
@@ -148,7 +149,7 @@ public struct FleetAudit: Sendable {
 
     private static func audit(
         _ address: IPAddress, _ sessions: [SessionReport], _ e: HeartbeatReport.Expectations,
-        _ silences: [SilentSpan], _ captureStart: Timestamp?, _ captureEnd: Timestamp?
+        _ silences: [CaptureSilence], _ captureStart: Timestamp?, _ captureEnd: Timestamp?
     ) -> Client {
         let tolerance = Nanos.from(seconds: e.toleranceSeconds)
         let accelerated = Nanos.from(seconds: e.acceleratedMaxSeconds)
@@ -165,7 +166,8 @@ public struct FleetAudit: Sendable {
             firstSeen: sessions.first?.start ?? Timestamp(nanoseconds: 0),
             lastSeen: sessions.last?.start ?? Timestamp(nanoseconds: 0), spread: nil, onTime: 0, late: 0, early: 0,
             missed: 0, notObserved: 0, accelerated: 0, acceleratedRuns: 0, driftSecondsPerHour: nil,
-            matchesExpected: nil, score: nil, health: .healthy, reasons: [], appearedLate: false, vanishedEarly: false, gaps: [])
+            matchesExpected: nil, score: nil, health: .healthy, reasons: [], appearedLate: false, vanishedEarly: false,
+            gaps: [])
 
         var regular: [Double] = []
         var deviations: [Double] = []
@@ -174,7 +176,7 @@ public struct FleetAudit: Sendable {
         var onGrid = 0
         var inRun = false
         for i in sessions.indices.dropFirst() {
-            if SilentSpan.hiding(silences, from: sessions[i - 1].start, to: sessions[i].start,
+            if CaptureSilence.hiding(silences, from: sessions[i - 1].start, to: sessions[i].start,
                                  toleranceNanos: tolerance) != nil {
                 c.notObserved += 1
                 inRun = false

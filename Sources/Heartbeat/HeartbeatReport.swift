@@ -1,4 +1,5 @@
 import Core
+import Records
 import Foundation
 
 /// Everything `sepbeat analyze` reports: check-ins, per-client intervals, findings and a verdict.
@@ -23,7 +24,7 @@ public struct HeartbeatReport: Sendable {
     /// The capture silences passed in with `SessionBuilder.noteCaptureSilences(_:)`, in time order: intervals
     /// they hide are not judged (here and in `FleetAudit`). Not encoded: each one that hid check-ins is a
     /// `capture-gap` finding.
-    public var silences: [SilentSpan] = []
+    public var silences: [CaptureSilence] = []
 
     public struct Summary: Encodable, Hashable, Sendable {
         public var clients: Int
@@ -249,7 +250,7 @@ public struct ClientSummary: Hashable, Sendable {
     public var intervalSeconds: IntervalStats?
     /// Check-ins judged missing between seen ones (never before the first or after the last).
     public var missed: Int
-    /// Intervals not judged because a capture silence hides them (`SilentSpan`); left out of
+    /// Intervals not judged because a capture silence hides them (`CaptureSilence`); left out of
     /// `intervalSeconds`. Encoded only when above 0.
     public var notObserved: Int = 0
     /// Intervals inside the accelerated range.

@@ -1,4 +1,5 @@
 import Core
+import Records
 
 /// Judges the gaps between one client's check-ins against the expected interval.
 ///
@@ -16,14 +17,14 @@ import Core
 /// a differently configured client does not drown in per-gap findings.
 ///
 /// A gap that a capture silence covers for more than `T` is not observed
-/// (`SilentSpan.hiding`): it is left out of every count, of the mismatch median and of the
+/// (`CaptureSilence.hiding`): it is left out of every count, of the mismatch median and of the
 /// statistics, and reported once per silence by the caller (`Result.unobserved`).
 struct IntervalAudit: Sendable {
     let model: ReferenceModel
     let pullSeconds: Double
     let pushSeconds: Double
     /// Capture silences, in time order.
-    var silences: [SilentSpan] = []
+    var silences: [CaptureSilence] = []
 
     struct Result {
         var summary: ClientSummary
@@ -42,7 +43,7 @@ struct IntervalAudit: Sendable {
         for i in sessions.indices.dropFirst() {
             let from = sessions[i - 1].start
             let to = sessions[i].start
-            if let s = SilentSpan.hiding(silences, from: from, to: to, toleranceNanos: tolerance) {
+            if let s = CaptureSilence.hiding(silences, from: from, to: to, toleranceNanos: tolerance) {
                 hidden.append((s, to.nanoseconds(since: from), sessions[i].mode))
             } else {
                 gaps.append((i, to.nanoseconds(since: from), sessions[i].mode))

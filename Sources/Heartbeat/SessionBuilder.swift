@@ -41,7 +41,7 @@ public struct SessionBuilder: Sendable {
     private var lastTime: Timestamp?
     private var notedSpan: (Timestamp, Timestamp)?
     private var captureFindings: [Finding] = []
-    private(set) var silences: [SilentSpan] = []
+    private(set) var silences: [CaptureSilence] = []
 
     /// - Parameters:
     ///   - model: expectations (already carrying `--interval` / `--server` overrides).
@@ -148,9 +148,9 @@ public struct SessionBuilder: Sendable {
 
     /// Tells the stretches of the whole input with no packet at all (e.g. the time between two capture
     /// files merged into one run). Intervals a silence covers for more than the tolerance are not judged
-    /// (`SilentSpan.hiding`); each silence that hid expected check-ins becomes one `capture-gap` finding.
+    /// (`CaptureSilence.hiding`); each silence that hid expected check-ins becomes one `capture-gap` finding.
     /// Additive: several calls add up. Cost: O(s log s); every interval is then checked against the list.
-    public mutating func noteCaptureSilences(_ spans: [SilentSpan]) {
+    public mutating func noteCaptureSilences(_ spans: [CaptureSilence]) {
         silences += spans.filter { $0.end > $0.start }
         silences.sort { ($0.start, $0.end) < ($1.start, $1.end) }
     }

@@ -11,7 +11,7 @@ import Testing
     }()
 
     /// Check-ins at 0, 300 and 1500 s: the 1200 s gap hides 3 check-ins.
-    private func report(silence: SilentSpan?) -> HeartbeatReport {
+    private func report(silence: CaptureSilence?) -> HeartbeatReport {
         var f = RecordFactory()
         var b = SessionBuilder(model: model)
         for t in [0.0, 300, 1500] { b.ingest(f.idle(start: at(t))) }
@@ -20,7 +20,7 @@ import Testing
     }
 
     @Test func silenceCoveringExactlyTheToleranceLeavesTheIntervalJudged() {
-        let r = report(silence: SilentSpan(start: at(600), end: at(630), betweenFiles: true))
+        let r = report(silence: CaptureSilence(start: at(600), end: at(630), betweenFiles: true))
         #expect(r.clients.first?.missed == 3)
         #expect(r.clients.first?.notObserved == 0)
         #expect(r.codes(.missedHeartbeat).count == 1)
@@ -29,7 +29,7 @@ import Testing
     }
 
     @Test func silenceOneNanosecondPastTheToleranceHidesTheInterval() {
-        let silence = SilentSpan(start: at(600), end: at(630).adding(nanoseconds: 1), betweenFiles: true)
+        let silence = CaptureSilence(start: at(600), end: at(630).adding(nanoseconds: 1), betweenFiles: true)
         let r = report(silence: silence)
         let client = r.clients.first
         #expect(client?.missed == 0 && client?.notObserved == 1)
@@ -54,7 +54,7 @@ import Testing
     }
 
     @Test func silenceInsideOneFileIsJudgedAsAQuietLink() {
-        let r = report(silence: SilentSpan(start: at(300.1), end: at(1499.9), betweenFiles: false))
+        let r = report(silence: CaptureSilence(start: at(300.1), end: at(1499.9), betweenFiles: false))
         #expect(r.clients.first?.missed == 3)
         #expect(r.codes(.captureGap).isEmpty)
         #expect(FleetAudit(report: r, model: model).clients.first?.missed == 3)
@@ -66,8 +66,8 @@ import Testing
         for client in ["10.0.0.5", "10.0.0.6"] {
             for t in [0.0, 300, 86_400, 86_700] { b.ingest(f.idle(client: client, start: at(t))) }
         }
-        b.noteCaptureSilences([SilentSpan(start: at(301), end: at(86_399), betweenFiles: true),
-                               SilentSpan(start: at(90_000), end: at(99_000), betweenFiles: true)])
+        b.noteCaptureSilences([CaptureSilence(start: at(301), end: at(86_399), betweenFiles: true),
+                               CaptureSilence(start: at(90_000), end: at(99_000), betweenFiles: true)])
         let r = b.finish()
         let gaps = r.codes(.captureGap)
         #expect(gaps.count == 1)

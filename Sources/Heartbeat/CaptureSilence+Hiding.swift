@@ -1,35 +1,7 @@
 import Core
+import Records
 
-/// A stretch of the input with no packet at all: the capture was not running, or saw nothing.
-///
-/// The heartbeat layer works on connection records only; the caller passes these in with
-/// `SessionBuilder.noteCaptureSilences(_:)` (the traffic layer finds them, stretches over 60 s
-/// by default). A check-in that fell inside one between capture files could not have been seen, so
-/// the intervals such a silence covers are not judged (see `hiding(_:from:to:toleranceNanos:)`).
-public struct SilentSpan: Hashable, Sendable {
-    /// Time of the last packet before the silence.
-    public var start: Timestamp
-    /// Time of the first packet after it.
-    public var end: Timestamp
-    /// True when it is the time between two capture files rather than a pause inside one.
-    public var betweenFiles: Bool
-
-    public init(start: Timestamp, end: Timestamp, betweenFiles: Bool = false) {
-        self.start = start
-        self.end = end
-        self.betweenFiles = betweenFiles
-    }
-
-    /// Length in integer nanoseconds (0 when `end` is not after `start`).
-    public var nanoseconds: Int64 { max(0, end.nanoseconds(since: start)) }
-
-    /// Nanoseconds of the interval from `from` to `to` that this silence covers.
-    func overlap(from: Timestamp, to: Timestamp) -> Int64 {
-        let lo = max(start, from)
-        let hi = min(end, to)
-        return hi > lo ? hi.nanoseconds(since: lo) : 0
-    }
-
+extension CaptureSilence {
     /// The rule for an interval between two seen check-ins: it is **not observed** when a silence
     /// between capture files covers more than the tolerance `T` of it. A check-in may come up to
     /// `T` from where it is expected, so a silence of `T` or less cannot hide one that was on time;
@@ -42,7 +14,7 @@ public struct SilentSpan: Hashable, Sendable {
     ///
     /// Returns the index in `spans` of the silence that covers the most of the interval, or nil when
     /// none covers more than `T`. Cost: O(s) in the silences.
-    static func hiding(_ spans: [SilentSpan], from: Timestamp, to: Timestamp, toleranceNanos: Int64) -> Int? {
+    static func hiding(_ spans: [CaptureSilence], from: Timestamp, to: Timestamp, toleranceNanos: Int64) -> Int? {
         var best: (index: Int, covered: Int64)?
         for (i, s) in spans.enumerated() where s.betweenFiles && s.start < to && s.end > from {
             let covered = s.overlap(from: from, to: to)

@@ -1,0 +1,36 @@
+import Core
+
+/// A stretch of the input with no packet at all: the capture was not running, or saw nothing.
+///
+/// The traffic layer finds them (`Analysis.CaptureSummary.silences`, stretches longer than
+/// 60 s by default); the heartbeat layer reads them to tell "no check-in was sent" from "the
+/// capture was not there to see it". Like every record, it says nothing about packets, so a
+/// Zeek-log reader can produce it from its own coverage.
+public struct CaptureSilence: Hashable, Sendable {
+    /// Time of the last packet before the silence.
+    public var start: Timestamp
+    /// Time of the first packet after it.
+    public var end: Timestamp
+    /// True when the silence lies outside every file's span (first to last packet): the time
+    /// between files of a merged run. False for a pause inside some file.
+    public var betweenFiles: Bool
+
+    public init(start: Timestamp, end: Timestamp, betweenFiles: Bool = false) {
+        self.start = start
+        self.end = end
+        self.betweenFiles = betweenFiles
+    }
+
+    /// Length in seconds.
+    public var seconds: Double { end.seconds(since: start) }
+
+    /// Length in integer nanoseconds (0 when `end` is not after `start`).
+    public var nanoseconds: Int64 { max(0, end.nanoseconds(since: start)) }
+
+    /// Nanoseconds of the interval from `from` to `to` that this silence covers.
+    public func overlap(from: Timestamp, to: Timestamp) -> Int64 {
+        let lo = max(start, from)
+        let hi = min(end, to)
+        return hi > lo ? hi.nanoseconds(since: lo) : 0
+    }
+}
