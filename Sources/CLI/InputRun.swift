@@ -15,6 +15,7 @@ enum InputRun {
         guard !options.captures.isEmpty else {
             throw UsageError("sepbeat \(command): no capture given (usage: sepbeat \(command) [options] CAPTURE...)")
         }
+        try refuseOverwritingInput(options, command: command, stdin: output.inputFD)
         let paths = distinctFiles(options.captures, quiet: options.quiet, output: &output)
         let run = CaptureRun(paths: paths, filter: options.filter, configuration: configuration)
         var source: PacketSource
@@ -55,13 +56,7 @@ extension InputRun {
         var seen: [String: String] = [:]
         var out: [String] = []
         for path in paths {
-            let key: String
-            var info = stat()
-            if stat(path, &info) == 0 {  // follows symbolic links
-                key = "\(info.st_dev):\(info.st_ino)"
-            } else {
-                key = "path:" + path
-            }
+            let key = identity(path, stdin: output.inputFD) ?? "path:" + path
             if let first = seen[key] {
                 if !quiet {
                     let same = first == path ? "" : " (the same file as \(first))"
@@ -73,6 +68,30 @@ extension InputRun {
             out.append(path)
         }
         return out
+    }
+}
+
+extension InputRun {
+    /// Names by which a capture is read from standard input.
+    static let standardInputNames: Set<String> = ["-", "/dev/stdin", "/proc/self/fd/0", "/dev/fd/0"]
+
+    /// "device:inode" of the file `path` names (symbolic links followed; standard input's names are
+    /// looked up on the descriptor `stdin`), or nil when it cannot be looked up.
+    static func identity(_ path: String, stdin: Int32) -> String? {
+        var info = stat()
+        let found = standardInputNames.contains(path) ? fstat(stdin, &info) == 0 : stat(path, &info) == 0
+        return found ? "\(info.st_dev):\(info.st_ino)" : nil
+    }
+
+    /// Refuses (usage error, exit status 2, before anything is read) an `-o` file that is one of
+    /// the input captures, by device and inode, so the report never overwrites a capture.
+    static func refuseOverwritingInput(_ options: Options, command: String, stdin: Int32) throws {
+        guard let out = options.outputPath, out != "-", let target = identity(out, stdin: stdin) else { return }
+        for capture in options.captures where identity(capture, stdin: stdin) == target {
+            let same = capture == out ? "" : " (the same file as \(capture))"
+            throw UsageError("sepbeat \(command): -o \(out) is one of the input captures\(same); "
+                + "the report would overwrite it: give another output file")
+        }
     }
 }
 

@@ -194,8 +194,10 @@ enum CommonOptions {
         // Decimal text only: Double(_:) would also take "0x10", "1e3", "inf" and "nan".
         let decimal = !v.isEmpty && v.allSatisfy { $0.isASCII && ($0.isNumber || $0 == ".") }
             && v.filter { $0 == "." }.count <= 1 && v.contains { $0.isNumber }
-        guard decimal, let d = Double(v), d > 0, d <= ReferenceModel.maxIntervalSeconds else {
-            throw UsageError("--interval takes a decimal number of seconds above 0 and at most 604800, got '\(v)'")
+        guard decimal, let d = Double(v), d >= ReferenceModel.minIntervalSeconds,
+              d <= ReferenceModel.maxIntervalSeconds else {
+            throw UsageError("--interval takes a decimal number of seconds from "
+                + "\(Int(ReferenceModel.minIntervalSeconds)) to \(Int(ReferenceModel.maxIntervalSeconds)), got '\(v)'")
         }
         o.intervalSeconds = d
     }

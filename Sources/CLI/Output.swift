@@ -4,34 +4,51 @@ import Glibc
 
 /// Where a command writes: the report to stdout, messages to stderr.
 ///
-/// Tests capture both by setting `capture` to true; the executable writes through
-/// to the file descriptors.
+/// Tests capture both by setting `capture` to true (or point `outputFD`/`errorFD` at their own
+/// descriptors); the executable writes through to descriptors 1 and 2.
+///
+/// A failed write to the report's descriptor is remembered in `outputFailure` (its errno) and
+/// turned into exit status 4 by `SepbeatCommand` when the command ends.
 struct Output {
     var capture = false
     var standardOutput = ""
     var standardError = ""
+    /// Where the report goes when not captured (standard output).
+    var outputFD: Int32 = 1
+    /// Where messages go when not captured (standard error).
+    var errorFD: Int32 = 2
+    /// The descriptor a capture named `-` (or /dev/stdin) is read from: standard input. Only its
+    /// identity (device and inode) is looked at here, to find a file named twice.
+    var inputFD: Int32 = 0
+    /// errno of the first failed write to `outputFD`; later report bytes are dropped.
+    private(set) var outputFailure: Int32?
 
     mutating func write(_ s: String) {
         if capture {
             standardOutput += s
-        } else {
-            writeAll(1, s)
+        } else if outputFailure == nil, !writeAll(outputFD, s) {
+            outputFailure = errno
         }
+    }
+
+    /// Notes that a write to `outputFD` made elsewhere (a buffered report) failed with `code`.
+    mutating func noteOutputFailure(_ code: Int32) {
+        if outputFailure == nil { outputFailure = code }
     }
 
     mutating func error(_ s: String) {
         if capture {
             standardError += s
         } else {
-            writeAll(2, s)
+            writeAll(errorFD, s)
         }
     }
 
     /// True when stderr is a terminal and progress may be drawn there.
-    var stderrIsTerminal: Bool { !capture && isatty(2) == 1 }
+    var stderrIsTerminal: Bool { !capture && errorFD == 2 && isatty(2) == 1 }
 
     /// True when the report goes to a terminal (for colour decisions).
-    var stdoutIsTerminal: Bool { !capture && isatty(1) == 1 }
+    var stdoutIsTerminal: Bool { !capture && isatty(outputFD) == 1 }
 }
 
 /// Writes all of `s` to `fd`, retrying short writes; returns false when the descriptor failed.

@@ -23,7 +23,8 @@ enum ReportWriter {
                 output.write(String(decoding: bytes, as: UTF8.self))
                 return ExitStatus.ok
             }
-            let buffered = BufferedFile(fd: 1)
+            let buffered = BufferedFile(fd: output.outputFD)
+            defer { if let code = buffered.failure { output.noteOutputFailure(code) } }
             try body { buffered.append($0) }
             buffered.flush()
             return ExitStatus.ok
@@ -56,8 +57,10 @@ private final class BufferedFile {
     private let fd: Int32
     private var buffer: [UInt8] = []
     private static let capacity = 1 << 16
+    /// errno of the write that failed; later bytes are dropped.
+    private(set) var failure: Int32?
     /// A write fell short; later bytes are dropped.
-    private(set) var failed = false
+    var failed: Bool { failure != nil }
 
     init(file: UnsafeMutablePointer<FILE>) {
         self.file = file
@@ -83,7 +86,7 @@ private final class BufferedFile {
             if let file { return fwrite(base, 1, raw.count, file) == raw.count }
             return writeAll(fd, raw)
         }
-        if !ok { failed = true }
+        if !ok { failure = errno }
         buffer.removeAll(keepingCapacity: true)
     }
 }

@@ -102,12 +102,27 @@ public enum SepbeatCommand {
 
     /// Runs the command line (without the program name) and returns the exit status.
     public static func main(arguments: [String]) -> Int32 {
+        // A closed pipe is reported as EPIPE (exit status 4), not by the signal killing the process.
+        signal(SIGPIPE, SIG_IGN)
         var output = Output()
         let status = run(arguments: arguments, output: &output)
         return status
     }
 
+    /// Runs the command line; a report that could not be written to standard output turns the
+    /// status into 4: with one line on stderr, or quietly when the reader went away (`EPIPE`, e.g.
+    /// `| head`).
     static func run(arguments: [String], output: inout Output) -> Int32 {
+        let status = runCommand(arguments: arguments, output: &output)
+        guard let code = output.outputFailure else { return status }
+        if code != EPIPE {
+            output.error("sepbeat: standard output: the report could not be written: "
+                + String(cString: strerror(code)) + "\n")
+        }
+        return ExitStatus.outputFailed
+    }
+
+    static func runCommand(arguments: [String], output: inout Output) -> Int32 {
         guard let first = arguments.first else {
             output.error(overview())
             return ExitStatus.usage

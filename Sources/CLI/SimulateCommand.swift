@@ -19,7 +19,10 @@ enum SimulateCommand {
             check-ins (time, transport, mode, idle/full) and the findings 'sepbeat analyze' should report.
             Times: seconds, or a number with s, m, h or d. The same options and --seed give the same bytes.
             Faults (each on its own client): \(FaultKind.allCases.map(\.rawValue).joined(separator: ", ")).
-            Push clients use HTTPS and keep one connection open. With --interval, give analyze the same value.
+            Push clients use HTTPS and keep one connection open. With --interval (10 s or more), give analyze
+            the same value. FILE is written through: a symbolic link is followed, a FIFO or device is written to.
+            Limit: at most \(SimulationConfiguration.maxCheckIns) check-ins per run (clients x duration / interval);
+            larger runs are refused before anything is planned.
             Exit status: 0 success, 2 usage error, 4 the files could not be written.
             """,
         specs: [
@@ -54,8 +57,7 @@ enum SimulateCommand {
             let plan = try FleetPlan.make(c, model: model)
             result = try Simulator(plan: plan).write(to: path)
         } catch {
-            let usage = error.message.hasPrefix("-") || error.message.contains("--")
-            if usage { throw UsageError("sepbeat simulate: \(error.message)") }
+            if !error.isOutputFailure { throw UsageError("sepbeat simulate: \(error.message)") }
             throw CommandFailure(message: "sepbeat simulate: \(error.message)", status: ExitStatus.outputFailed)
         }
         let seconds = max(Date().timeIntervalSince(started), 1e-6)
@@ -90,7 +92,8 @@ enum SimulateOptions {
 
     static let jitter = OptionSpec(
         names: ["--jitter"], valueName: "SECONDS",
-        help: "Each interval varies by up to this much either way (default 10; below the model's tolerance)."
+        help: "Each interval varies by up to this much either way (default 10, or half the model's tolerance "
+            + "when less; at most half the tolerance)."
     ) { (o: inout Options, v: String) throws(UsageError) in
         o.simulate.configuration.jitterSeconds = try time(v, "--jitter", allowZero: true)
     }

@@ -5,6 +5,11 @@ extension ReferenceModel {
     /// SyLink.xml): one week, 604,800 s. Keeps every interval in nanoseconds far inside `Int64`.
     public static let maxIntervalSeconds: Double = 604_800
 
+    /// Shortest pull interval taken from any source (`--interval`, SyLink.xml, a model file,
+    /// `simulate`): 10 s. Shorter timers are not SEP heartbeats, and the rules that tell check-ins
+    /// apart (attempt window, join gap) need gaps well above a second.
+    public static let minIntervalSeconds: Double = 10
+
     /// The model judging against the pull interval `seconds` taken from `--interval` or SyLink.xml.
     ///
     /// The model's tolerance and accelerated range were written for its own interval; when they
@@ -13,15 +18,15 @@ extension ReferenceModel {
     /// the default 300 s, so a longer interval keeps them). Cost: O(1).
     ///
     /// - Parameters:
-    ///   - seconds: the interval `I`; must be above 0 and at most `maxIntervalSeconds`.
+    ///   - seconds: the interval `I`; from `minIntervalSeconds` to `maxIntervalSeconds`.
     ///   - pinned: true for `--interval` (SyLink.xml may then not change it).
     ///   - source: names the source in the error (`--interval`, the SyLink file and attribute).
     /// - Throws: `ModelError` when `seconds` is out of range.
     public func withDerivedInterval(seconds: Double, pinned: Bool, source: String) throws(ModelError)
         -> ReferenceModel {
-        guard seconds.isFinite, seconds > 0, seconds <= Self.maxIntervalSeconds else {
-            throw ModelError(file: source, field: nil, problem: "must be a number of seconds above 0 and at most "
-                + "\(Int(Self.maxIntervalSeconds)), got \(formatSeconds(seconds))")
+        guard seconds.isFinite, seconds >= Self.minIntervalSeconds, seconds <= Self.maxIntervalSeconds else {
+            throw ModelError(file: source, field: nil, problem: "must be a number of seconds from "
+                + "\(Int(Self.minIntervalSeconds)) to \(Int(Self.maxIntervalSeconds)), got \(formatSeconds(seconds))")
         }
         var m = self
         m.interval.seconds = seconds

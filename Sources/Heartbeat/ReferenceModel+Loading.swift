@@ -67,7 +67,7 @@ extension ReferenceModel {
     /// The tolerance and accelerated range are derived from a short interval as
     /// `withDerivedInterval(seconds:pinned:source:)` describes.
     ///
-    /// - Throws: `ModelError` when `seconds` is not above 0 and at most `maxIntervalSeconds`.
+    /// - Throws: `ModelError` when `seconds` is not from `minIntervalSeconds` to `maxIntervalSeconds`.
     public func withInterval(seconds: Double) throws(ModelError) -> ReferenceModel {
         let m = try withDerivedInterval(seconds: seconds, pinned: true, source: "--interval")
         try m.validate(file: "--interval")

@@ -53,6 +53,10 @@ extension ReferenceModel {
         }
 
         try positive(interval.seconds, "interval.seconds")
+        guard interval.seconds >= Self.minIntervalSeconds else {
+            throw fail("interval.seconds", "must be at least \(formatSeconds(Self.minIntervalSeconds)) seconds, "
+                + "got \(formatSeconds(interval.seconds))")
+        }
         try nonNegative(interval.toleranceSeconds, "interval.toleranceSeconds")
         guard interval.toleranceSeconds < interval.seconds / 2 else {
             throw fail("interval.toleranceSeconds", "must be less than half of interval.seconds "

@@ -203,7 +203,8 @@ private final class SyLinkCollector: NSObject, XMLParserDelegate {
         guard let rootName, rootName.lowercased() == "serversettings" else {
             throw fail("is not a SyLink file: the root element is <\(rootName ?? "none")>, expected <ServerSettings>")
         }
-        // Times share the model's range: at most one week; an interval must also be at least 1 s.
+        // Times share the model's range: at most one week; a pull interval must also be at least
+        // `ReferenceModel.minIntervalSeconds`, a push interval at least 1 s.
         let most = Int(ReferenceModel.maxIntervalSeconds)
         func int(_ key: String, _ label: String, least: Int = 0) throws(SyLinkError) -> Int? {
             guard let text = settings[key] else { return nil }
@@ -249,8 +250,9 @@ private final class SyLinkCollector: NSObject, XMLParserDelegate {
                 verifySignatures: try bool(entry.attrs["verifysignatures"], "\(label) VerifySignatures")))
         }
         guard !list.isEmpty else { throw fail("lists no Server in its ServerList") }
-        var pull = try int("pullheartbeatseconds", "PullHeartbeatSeconds", least: 1)
-        if pull == nil { pull = try int("heartbeatseconds", "HeartbeatSeconds", least: 1) }
+        let leastPull = Int(ReferenceModel.minIntervalSeconds)
+        var pull = try int("pullheartbeatseconds", "PullHeartbeatSeconds", least: leastPull)
+        if pull == nil { pull = try int("heartbeatseconds", "HeartbeatSeconds", least: leastPull) }
         let ordered = list.enumerated().sorted { ($0.element.priority, $0.offset) < ($1.element.priority, $1.offset) }
         return SyLinkFile(
             path: path, domainID: root["domainid"], communicationMode: mode,

@@ -8,15 +8,26 @@ public enum SimulationFileFormat: String, Sendable, CaseIterable, Codable {
     case pcapng
 }
 
-/// Errors of the simulator's file output, with the path and the system's reason.
+/// Errors of the simulator: a configuration it refuses (a usage error, naming the option), or its
+/// file output failing (naming the path and the system's reason).
 public struct SimulationError: Error, CustomStringConvertible, Sendable {
     public var message: String
+    /// True when a file could not be opened, written or closed; false for a refused configuration.
+    public var isOutputFailure = false
     public var description: String { message }
 
     public init(_ message: String) { self.message = message }
+
+    /// An output failure.
+    static func output(_ message: String) -> SimulationError {
+        var e = SimulationError(message)
+        e.isOutputFailure = true
+        return e
+    }
 }
 
-/// Writes capture records through one large buffer straight to a file.
+/// Writes capture records through one large buffer straight to a file (opened through its path:
+/// see `OutputFile`).
 ///
 /// Each record (header, frame, padding) is built in place in the buffer; the buffer goes to the
 /// file whenever less than one record's room is left. One allocation for the whole run
@@ -24,7 +35,7 @@ public struct SimulationError: Error, CustomStringConvertible, Sendable {
 final class CaptureSink {
     let path: String
     let format: SimulationFileFormat
-    private let handle: FileHandle
+    private let file: OutputFile
     private let buffer: UnsafeMutableRawPointer
     private let capacity: Int
     private var used = 0
@@ -38,10 +49,7 @@ final class CaptureSink {
     init(path: String, format: SimulationFileFormat, bufferSize: Int = 8 << 20) throws(SimulationError) {
         self.path = path
         self.format = format
-        guard FileManager.default.createFile(atPath: path, contents: nil),
-              let h = FileHandle(forWritingAtPath: path)
-        else { throw SimulationError("cannot create \(path)") }
-        handle = h
+        file = try OutputFile(path: path)
         capacity = max(bufferSize, 1 << 16)
         buffer = UnsafeMutableRawPointer.allocate(byteCount: capacity, alignment: 16)
         writeFileHeader()
@@ -131,18 +139,13 @@ final class CaptureSink {
     /// Writes the buffer to the file.
     func flush() throws(SimulationError) {
         guard used > 0 else { return }
-        let data = Data(bytesNoCopy: buffer, count: used, deallocator: .none)
-        do {
-            try handle.write(contentsOf: data)
-        } catch {
-            throw SimulationError("cannot write \(path): \(error.localizedDescription)")
-        }
+        try file.write(UnsafeRawBufferPointer(start: buffer, count: used))
         used = 0
     }
 
     /// Writes what is left and closes the file.
     func close() throws(SimulationError) {
         try flush()
-        do { try handle.close() } catch { throw SimulationError("cannot close \(path): \(error.localizedDescription)") }
+        try file.close()
     }
 }

@@ -43,6 +43,8 @@ public struct FleetPlan: Sendable {
     public var configuration: SimulationConfiguration
     public var interval: Double
     public var pushInterval: Double
+    /// Jitter in effect, seconds (`SimulationConfiguration.jitter(model:)`).
+    public var jitter: Double
     /// Manager addresses (10.1.0.10, 10.1.0.11, ...).
     public var managers: [UInt32]
     public var httpPort: UInt16
@@ -57,7 +59,7 @@ public struct FleetPlan: Sendable {
         let interval = c.intervalSeconds ?? model.interval.seconds
         let s = model.sizes
         var plan = FleetPlan(
-            configuration: c, interval: interval, pushInterval: model.push.heartbeatSeconds,
+            configuration: c, interval: interval, pushInterval: model.push.heartbeatSeconds, jitter: c.jitter(model: model),
             managers: (0..<c.managers).map { 0x0A01_000A + UInt32($0) },
             httpPort: model.ports.http.first ?? 8014, httpsPort: model.ports.https.first ?? 443,
             clients: [], uploadCap: Int(s.logUploadMaxRecords * s.logRecordBytes + s.uploadOverheadBytes))
@@ -118,7 +120,7 @@ public struct FleetPlan: Sendable {
         // Leave room for the last check-in to finish inside the capture.
         let last = begin + ns(max(1, c.durationSeconds - 5))
         let period = ns(me.push ? pushInterval : interval)
-        let jitter = ns(c.jitterSeconds)
+        let jitter = ns(self.jitter)
         var t = begin + ns(1) + Int64(r.unit() * Double(max(1, period - ns(1))))
         var times: [Int64] = []
         while t <= last {

@@ -93,7 +93,7 @@ public struct GroundTruth: Codable, Sendable {
         }
         text("],\n  \"format\": \"\(c.format.rawValue)\",\n  \"start\": \"\(time(c.start.nanoseconds))\",\n")
         text("  \"durationSeconds\": \(c.durationSeconds),\n  \"intervalSeconds\": \(plan.interval),\n")
-        text("  \"pushIntervalSeconds\": \(plan.pushInterval),\n  \"jitterSeconds\": \(c.jitterSeconds),\n")
+        text("  \"pushIntervalSeconds\": \(plan.pushInterval),\n  \"jitterSeconds\": \(plan.jitter),\n")
         text("  \"managers\": [")
         for (i, m) in plan.managers.enumerated() {
             text(i > 0 ? ",\n    " : "\n    ")
@@ -135,7 +135,12 @@ public struct GroundTruth: Codable, Sendable {
                 + f.codes.map { "\"\($0)\"" }.joined(separator: ", ") + "]}")
         }
         text("\n  ]\n}\n")
-        let ok = FileManager.default.createFile(atPath: path, contents: Data(o))
-        if !ok { throw SimulationError("cannot write \(path)") }
+        let file = try OutputFile(path: path)
+        var failure: SimulationError?
+        o.withUnsafeBytes { raw in
+            do throws(SimulationError) { try file.write(raw) } catch { failure = error }
+        }
+        if let failure { throw failure }
+        try file.close()
     }
 }

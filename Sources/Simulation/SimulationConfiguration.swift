@@ -42,15 +42,21 @@ public enum SimulatedTransport: String, Codable, Sendable {
 
 /// What `Simulator` generates: fleet shape, timing, mix and faults.
 ///
-/// Defaults give a small healthy fleet: 20 clients for two hours, 10 s of jitter,
-/// 10 % full check-ins, 30 % plain HTTP, 10 % push clients, two managers.
+/// Defaults give a small healthy fleet: 20 clients for two hours, 10 s of jitter (less when the
+/// model's tolerance is below 20 s), 10 % full check-ins, 30 % plain HTTP, 10 % push clients, two managers.
+///
+/// Size limit: the whole plan is built before any packet is written (about 60 bytes of memory per
+/// check-in while writing), so a run is refused up front when it would hold more than
+/// `maxCheckIns` check-ins (`estimatedCheckIns(model:)`).
 public struct SimulationConfiguration: Sendable {
     public var clients = 20
     public var durationSeconds: Double = 7_200
     /// Pull interval; nil takes the model's `interval.seconds`.
     public var intervalSeconds: Double?
-    /// Each gap is the interval plus a uniform draw in ±jitter; must stay below the model's tolerance.
-    public var jitterSeconds: Double = 10
+    /// Each gap is the interval plus a uniform draw in ±jitter; at most half the model's tolerance
+    /// (a missed check-in leaves a gap of two jittered intervals, up to 2 × jitter off). nil takes
+    /// `defaultJitterSeconds(model:)`.
+    public var jitterSeconds: Double?
     /// Share (0-1) of check-ins that are full (index, download URLs, log and sensor uploads).
     public var fullShare = 0.1
     /// Share (0-1) of clients in plain HTTP; the rest use HTTPS.
@@ -68,7 +74,34 @@ public struct SimulationConfiguration: Sendable {
     /// Number of files: clients are spread over them by index (client i to file i mod n).
     public var files = 1
 
+    /// Most check-ins one run may plan: 5,000,000 (about 300 MB of memory and, at about 18 KB of
+    /// capture per check-in, some 90 GB of capture).
+    public static let maxCheckIns = 5_000_000
+
+    /// Shortest pull interval the simulator takes: `ReferenceModel.minIntervalSeconds` (10 s).
+    public static var minIntervalSeconds: Double { ReferenceModel.minIntervalSeconds }
+
     public init() {}
+
+    /// The jitter when none is given: 10 s, or half the model's tolerance when that is less.
+    public static func defaultJitterSeconds(model: ReferenceModel) -> Double {
+        min(10, model.interval.toleranceSeconds / 2)
+    }
+
+    /// The jitter in effect: `jitterSeconds`, or the default for `model`.
+    public func jitter(model: ReferenceModel) -> Double {
+        jitterSeconds ?? Self.defaultJitterSeconds(model: model)
+    }
+
+    /// An upper bound on the check-ins a run plans, from the options alone (nothing is allocated):
+    /// clients × ceil(duration / the shortest interval a client may run: pull, or push when the
+    /// fleet may hold push clients).
+    public func estimatedCheckIns(model: ReferenceModel) -> Double {
+        var shortest = intervalSeconds ?? model.interval.seconds
+        if pushShare > 0, httpShare < 1 { shortest = min(shortest, model.push.heartbeatSeconds) }
+        guard shortest > 0 else { return .infinity }
+        return Double(clients) * (durationSeconds / shortest).rounded(.up)
+    }
 
     /// Checks the values against each other and the model; the message names the option.
     public func validate(model: ReferenceModel) throws(SimulationError) {
@@ -77,19 +110,32 @@ public struct SimulationConfiguration: Sendable {
         guard durationSeconds > 0, durationSeconds <= 31 * 86_400 else {
             throw SimulationError("--duration must be above 0 and at most 31 days")
         }
-        guard interval >= 10, interval <= 86_400 else { throw SimulationError("--interval must be 10-86400 s") }
-        guard jitterSeconds >= 0, jitterSeconds < model.interval.toleranceSeconds else {
-            throw SimulationError("--jitter must be at least 0 and below the model's tolerance "
-                + "(\(model.interval.toleranceSeconds) s), or on-time check-ins would be judged late or early")
+        let least = Self.minIntervalSeconds
+        guard interval >= least, interval <= 86_400 else {
+            throw SimulationError("--interval must be \(Int(least))-86400 s")
+        }
+        let jitter = jitter(model: model)
+        let most = model.interval.toleranceSeconds / 2
+        guard jitter >= 0, jitter <= most else {
+            throw SimulationError("--jitter must be 0 to half the model's tolerance (\(most) s of "
+                + "\(model.interval.toleranceSeconds) s), or a missed check-in could be judged late")
         }
         for (name, v) in [("--full-share", fullShare), ("--http-share", httpShare), ("--push-share", pushShare)] {
             guard v >= 0, v <= 1 else { throw SimulationError("\(name) must be between 0 and 1") }
         }
         guard managers >= 1, managers <= 250 else { throw SimulationError("--managers must be 1-250") }
-        guard files >= 1, files <= 256 else { throw SimulationError("--split must be 1-256") }
+        guard files >= 1, files <= min(256, clients) else {
+            throw SimulationError("--split must be 1-\(min(256, clients)) (at most one file per client, at most 256)")
+        }
         if (faults[.failover] ?? 0) > 0, managers < 2 {
             throw SimulationError("the failover fault needs --managers 2 or more")
         }
         if faults.values.contains(where: { $0 < 0 }) { throw SimulationError("fault counts must be 0 or more") }
+        let estimate = estimatedCheckIns(model: model)
+        guard estimate <= Double(Self.maxCheckIns) else {
+            throw SimulationError("--clients \(clients) over --duration \(durationSeconds) s would plan about "
+                + "\(Int(min(estimate, 1e18))) check-ins, more than the limit of \(Self.maxCheckIns): use fewer "
+                + "--clients or a shorter --duration")
+        }
     }
 }

@@ -51,7 +51,7 @@ import Testing
         #expect(past?.hasPrefix("SyLink.xml: PushHeartbeatSeconds") == true)
         #expect(syLinkError(syLinkXML(push: "9223372036854775807"))?.contains("PushHeartbeatSeconds") == true)
         #expect(syLinkError(syLinkXML(extra: #"PullHeartbeatSeconds="99999999999""#))?
-            .contains("PullHeartbeatSeconds must be a whole number of seconds from 1 to 604800") == true)
+            .contains("PullHeartbeatSeconds must be a whole number of seconds from 10 to 604800") == true)
         #expect(syLinkError(syLinkXML(extra: #"PullHeartbeatSeconds="0""#))?.contains("PullHeartbeatSeconds") == true)
         #expect(syLinkError(syLinkXML(extra: #"PullHeartbeatSeconds="0x10""#)) != nil)
         #expect(syLinkError(syLinkXML(extra: #"PullHeartbeatSeconds="604800""#)) == nil)
@@ -62,11 +62,28 @@ import Testing
         #expect(m.interval.seconds == 60 && m.interval.toleranceSeconds == 6 && m.interval.acceleratedMaxSeconds == 12)
         let long = try ReferenceModel.builtIn.withInterval(seconds: 900)
         #expect(long.interval.toleranceSeconds == 30 && long.interval.acceleratedMaxSeconds == 60)
-        let oneSecond = try ReferenceModel.builtIn.withInterval(seconds: 1)
-        #expect(oneSecond.interval.toleranceSeconds == 0.1)
+        let shortest = try ReferenceModel.builtIn.withInterval(seconds: ReferenceModel.minIntervalSeconds)
+        #expect(shortest.interval.toleranceSeconds == 1)
         #expect(try ReferenceModel.builtIn.withInterval(seconds: 604_800).interval.seconds == 604_800)
         #expect(throws: ModelError.self) { try ReferenceModel.builtIn.withInterval(seconds: 604_801) }
         #expect(throws: ModelError.self) { try ReferenceModel.builtIn.withInterval(seconds: 0) }
+    }
+
+    /// One minimum pull interval (10 s) for --interval, SyLink.xml and model files alike.
+    @Test func intervalsBelowTheMinimumAreRefusedFromEverySource() throws {
+        #expect(ReferenceModel.minIntervalSeconds == 10)
+        #expect(throws: ModelError.self) { try ReferenceModel.builtIn.withInterval(seconds: 0.5) }
+        #expect(throws: ModelError.self) { try ReferenceModel.builtIn.withInterval(seconds: 9.999) }
+        #expect(try ReferenceModel.builtIn.withInterval(seconds: 10).interval.seconds == 10)
+        #expect(syLinkError(syLinkXML(extra: #"PullHeartbeatSeconds="9""#))?.contains("from 10") == true)
+        #expect(syLinkError(syLinkXML(extra: #"PullHeartbeatSeconds="10""#)) == nil)
+        var model = ReferenceModel.builtIn
+        model.interval.seconds = 5
+        model.interval.toleranceSeconds = 0.5
+        model.interval.acceleratedMaxSeconds = 1
+        #expect(throws: ModelError.self) { try model.validate(file: "model.json") }
+        model.interval.seconds = 10
+        try model.validate(file: "model.json")
     }
 
     @Test func syLinkPullIntervalOfThirtySecondsGetsDerivedExpectations() throws {

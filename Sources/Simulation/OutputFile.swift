@@ -1,0 +1,53 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A file the simulator writes, opened THROUGH its path: a symbolic link is followed, a regular
+/// file is truncated, a FIFO or character device is written to as it is. Nothing is ever
+/// replaced by a new file (no temporary file and rename), and a directory is refused.
+///
+/// Owns one file descriptor until `close()`; writes retry short writes and `EINTR`.
+final class OutputFile {
+    let path: String
+    private var fd: Int32
+
+    /// Opens `path` for writing (created with mode 0666 minus the umask when missing).
+    /// - Throws: `SimulationError` (an output error) naming the path and the system's reason.
+    init(path: String) throws(SimulationError) {
+        self.path = path
+        var info = stat()
+        if stat(path, &info) == 0, (info.st_mode & S_IFMT) == S_IFDIR {
+            throw SimulationError.output("\(path): cannot write: it is a directory")
+        }
+        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o666)
+        guard fd >= 0 else { throw SimulationError.output("\(path): cannot write: \(Self.reason())") }
+        self.fd = fd
+    }
+
+    deinit { if fd >= 0 { Glibc.close(fd) } }
+
+    /// Writes all of `bytes`.
+    func write(_ bytes: UnsafeRawBufferPointer) throws(SimulationError) {
+        guard var base = bytes.baseAddress else { return }
+        var left = bytes.count
+        while left > 0 {
+            let n = Glibc.write(fd, base, left)
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw SimulationError.output("\(path): writing failed: \(Self.reason())")
+            }
+            left -= n
+            base += n
+        }
+    }
+
+    /// Closes the descriptor; a failure (a delayed write error) is reported.
+    func close() throws(SimulationError) {
+        guard fd >= 0 else { return }
+        let result = Glibc.close(fd)
+        fd = -1
+        if result != 0 { throw SimulationError.output("\(path): closing failed: \(Self.reason())") }
+    }
+
+    private static func reason() -> String { String(cString: strerror(errno)) }
+}

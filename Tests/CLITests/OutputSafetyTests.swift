@@ -1,0 +1,123 @@
+import Foundation
+import Testing
+
+@testable import CLI
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A report that cannot be written is never lost silently, `-o` never overwrites an input
+/// capture, standard input named twice is read once, and one minimum interval applies everywhere.
+@Suite struct OutputSafetyTests {
+    /// Runs `arguments` with the report going to `fd` and messages to a file; returns status and messages.
+    private func run(_ arguments: [String], reportFD fd: Int32, in dir: TemporaryFolder) -> (Int32, String) {
+        let messages = dir.path + "/stderr-\(UUID().uuidString)"
+        let errorFD = open(messages, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+        var output = Output()
+        output.outputFD = fd
+        output.errorFD = errorFD
+        let status = SepbeatCommand.run(arguments: arguments, output: &output)
+        close(errorFD)
+        return (status, (try? String(contentsOfFile: messages, encoding: .utf8)) ?? "")
+    }
+
+    private static let reports: [[String]] = ["text", "json", "jsonl", "csv", "html"].flatMap { f in
+        [["analyze", "-q", "-F", f], ["audit", "-q", "-F", f], ["validate", "-q", "-F", f]]
+    } + [["flows", "-q"], ["flows", "-q", "-F", "json"], ["model"], ["--version"]]
+
+    @Test(arguments: reports)
+    func closedPipeIsStatus4Quietly(command: [String]) throws {
+        signal(SIGPIPE, SIG_IGN)  // as the executable does
+        let dir = try TemporaryFolder()
+        var ends: [Int32] = [0, 0]
+        #expect(pipe(&ends) == 0)
+        close(ends[0])  // the reader went away
+        let input = command.first == "model" || command.first == "--version" ? [] : [heartbeatCapture("https-idle")]
+        let (status, messages) = run(command + input, reportFD: ends[1], in: dir)
+        close(ends[1])
+        #expect(status == ExitStatus.outputFailed, "\(command)")
+        #expect(messages.isEmpty, "\(command): \(messages)")
+    }
+
+    @Test(arguments: reports)
+    func failedWriteIsOneLineAndStatus4(command: [String]) throws {
+        let dir = try TemporaryFolder()
+        // A descriptor open for reading only: every write to it fails (EBADF), as on a full disk.
+        let path = dir.write("read-only", "")
+        let fd = open(path, O_RDONLY)
+        let input = command.first == "model" || command.first == "--version" ? [] : [heartbeatCapture("https-idle")]
+        let (status, messages) = run(command + input, reportFD: fd, in: dir)
+        close(fd)
+        #expect(status == ExitStatus.outputFailed, "\(command)")
+        #expect(messages.hasPrefix("sepbeat: standard output: the report could not be written"), "\(messages)")
+        #expect(messages.filter { $0 == "\n" }.count == 1, "\(messages)")
+    }
+
+    @Test func writableStandardOutputStaysStatus0() throws {
+        let dir = try TemporaryFolder()
+        let path = dir.path + "/report.json"
+        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+        let (status, messages) = run(["audit", "-q", "-F", "json", heartbeatCapture("https-idle")], reportFD: fd,
+                                     in: dir)
+        close(fd)
+        #expect(status == ExitStatus.ok, "\(messages)")
+        #expect(try String(contentsOfFile: path, encoding: .utf8).contains("sepbeat-audit/1"))
+    }
+
+    @Test func outputNamingAnInputIsRefusedBeforeReading() throws {
+        let dir = try TemporaryFolder()
+        let capture = dir.path + "/in.pcap"
+        try FileManager.default.copyItem(atPath: heartbeatCapture("https-idle"), toPath: capture)
+        let before = try Data(contentsOf: URL(fileURLWithPath: capture))
+        let link = dir.path + "/link.pcap"
+        #expect(symlink(capture, link) == 0)
+        for (out, inputs) in [(capture, [capture]), (link, [capture]), (capture, [heartbeatCapture("old-tls"), link])] {
+            for command in ["analyze", "audit", "validate", "flows"] {
+                let r = CLIRun([command, "-o", out] + inputs)
+                #expect(r.status == ExitStatus.usage, "\(command) -o \(out)")
+                #expect(r.stderr.contains("is one of the input captures"), "\(r.stderr)")
+            }
+        }
+        #expect(try Data(contentsOf: URL(fileURLWithPath: capture)) == before)
+        // Another file in the same folder is fine.
+        #expect(CLIRun(["analyze", "-q", "-o", dir.path + "/report.txt", capture]).status == 0)
+    }
+
+    @Test func standardInputNamedTwiceIsReadOnce() throws {
+        let dir = try TemporaryFolder()
+        let capture = heartbeatCapture("https-idle")
+        let fd = open(capture, O_RDONLY)
+        defer { close(fd) }
+        var output = Output()
+        output.capture = true
+        output.inputFD = fd
+        let kept = InputRun.distinctFiles(["-", "/dev/stdin", "/proc/self/fd/0"], quiet: false, output: &output)
+        #expect(kept == ["-"])
+        #expect(output.standardError.components(separatedBy: "is given more than once").count == 3)
+        // A file given by name and again as standard input (`f.pcap - < f.pcap`).
+        output = Output()
+        output.capture = true
+        output.inputFD = fd
+        #expect(InputRun.distinctFiles([capture, "-"], quiet: false, output: &output) == [capture])
+        #expect(output.standardError.contains("- is given more than once (the same file as \(capture))"))
+        _ = dir
+    }
+
+    @Test func subTenSecondIntervalIsRefused() throws {
+        for value in ["0.5", "1", "9.99"] {
+            let r = sepbeat("analyze", "--interval", value, heartbeatCapture("https-idle"))
+            #expect(r.status == ExitStatus.usage, "--interval \(value)")
+            #expect(r.stderr.contains("from 10"), "\(r.stderr)")
+        }
+        #expect(sepbeat("analyze", "-q", "--interval", "10", heartbeatCapture("https-idle")).status != 2)
+        let dir = try TemporaryFolder()
+        let model = dir.write("model.json", #"{"interval": {"seconds": 5, "toleranceSeconds": 0.5, "#
+            + #""acceleratedMaxSeconds": 1}}"#)
+        let r = sepbeat("model", "--model", model)
+        #expect(r.status == ExitStatus.usage)
+        #expect(r.stderr.contains("interval.seconds"), "\(r.stderr)")
+        let sim = sepbeat("simulate", "-o", dir.path + "/s.pcap", "--interval", "5")
+        #expect(sim.status == ExitStatus.usage)
+    }
+}

@@ -1,0 +1,136 @@
+import Foundation
+import Testing
+
+@testable import CLI
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `simulate -o` writes through the path it is given, as the other commands' `-o` do, and refuses
+/// runs and options it cannot honour before writing anything.
+@Suite struct SimulateOutputTests {
+    private static let small = ["--clients", "2", "--duration", "30m", "-q"]
+
+    /// Reads everything written into the FIFO at `path` on another thread.
+    private final class FIFOReader: @unchecked Sendable {
+        private(set) var bytes: [UInt8] = []
+        private let done = DispatchSemaphore(value: 0)
+
+        init(_ path: String) {
+            Thread.detachNewThread { [self] in
+                let fd = open(path, O_RDONLY)
+                if fd >= 0 {
+                    var chunk = [UInt8](repeating: 0, count: 1 << 16)
+                    while true {
+                        let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+                        if n <= 0 { break }
+                        bytes += chunk[0..<n]
+                    }
+                    close(fd)
+                }
+                done.signal()
+            }
+        }
+
+        func wait() -> [UInt8] {
+            _ = done.wait(timeout: .now() + 60)
+            return bytes
+        }
+    }
+
+    private func fileType(_ path: String) -> mode_t {
+        var info = stat()
+        guard lstat(path, &info) == 0 else { return 0 }
+        return info.st_mode & S_IFMT
+    }
+
+    @Test func writesIntoAFIFOWithoutReplacingIt() throws {
+        let dir = try TemporaryFolder()
+        let fifo = dir.path + "/out.pcap"
+        let truthFIFO = fifo + ".truth.json"
+        #expect(mkfifo(fifo, 0o600) == 0)
+        #expect(mkfifo(truthFIFO, 0o600) == 0)
+        let capture = FIFOReader(fifo)
+        let truth = FIFOReader(truthFIFO)
+        let run = CLIRun(["simulate", "-o", fifo] + Self.small)
+        #expect(run.status == 0, "\(run.stderr)")
+        let bytes = capture.wait()
+        let json = truth.wait()
+        #expect(Array(bytes.prefix(4)) == [0x4D, 0x3C, 0xB2, 0xA1])  // pcap, nanoseconds, little-endian
+        #expect(bytes.count > 1_000)
+        #expect(String(decoding: json, as: UTF8.self).contains("sepbeat-simulation-truth/1"))
+        #expect(fileType(fifo) == S_IFIFO)
+        #expect(fileType(truthFIFO) == S_IFIFO)
+    }
+
+    @Test func followsSymbolicLinks() throws {
+        let dir = try TemporaryFolder()
+        let target = dir.write("target.pcap", "old contents, longer than nothing")
+        let truthTarget = dir.write("target.truth", "old truth")
+        let link = dir.path + "/link.pcap"
+        #expect(symlink(target, link) == 0)
+        #expect(symlink(truthTarget, link + ".truth.json") == 0)
+        let run = CLIRun(["simulate", "-o", link] + Self.small)
+        #expect(run.status == 0, "\(run.stderr)")
+        #expect(fileType(link) == S_IFLNK)
+        #expect(fileType(link + ".truth.json") == S_IFLNK)
+        let written = try Data(contentsOf: URL(fileURLWithPath: target))
+        #expect(Array(written.prefix(4)) == [0x4D, 0x3C, 0xB2, 0xA1])
+        let truth = try String(contentsOfFile: truthTarget, encoding: .utf8)
+        #expect(truth.hasPrefix("{"))
+        #expect(truth.contains("sepbeat-simulation-truth/1"))
+    }
+
+    @Test func refusesADirectoryWithOneLineAndStatus4() throws {
+        let dir = try TemporaryFolder()
+        let folder = dir.path + "/folder--name"
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: false)
+        let run = CLIRun(["simulate", "-o", folder] + Self.small)
+        #expect(run.status == ExitStatus.outputFailed)
+        #expect(run.stderr.contains(folder))
+        #expect(run.stderr.filter { $0 == "\n" }.count == 1)
+        #expect(fileType(folder) == S_IFDIR)
+    }
+
+    @Test func unwritablePathIsStatus4() throws {
+        let dir = try TemporaryFolder()
+        let path = dir.path + "/missing-folder/out.pcap"
+        let run = CLIRun(["simulate", "-o", path] + Self.small)
+        #expect(run.status == ExitStatus.outputFailed)
+        #expect(run.stderr.contains(path))
+    }
+
+    @Test func hugeRunIsRefusedUpFront() throws {
+        let dir = try TemporaryFolder()
+        let path = dir.path + "/big.pcap"
+        let run = CLIRun(["simulate", "-o", path, "--clients", "200000", "--duration", "31d"])
+        #expect(run.status == ExitStatus.usage)
+        #expect(run.stderr.contains("5000000"))
+        #expect(!FileManager.default.fileExists(atPath: path))
+    }
+
+    @Test func shortIntervalNeedsNoJitterOption() throws {
+        let dir = try TemporaryFolder()
+        let ok = CLIRun(["simulate", "-o", dir.path + "/a.pcap", "--interval", "60"] + Self.small)
+        #expect(ok.status == 0, "\(ok.stderr)")
+        let truth = try String(contentsOfFile: dir.path + "/a.pcap.truth.json", encoding: .utf8)
+        #expect(truth.contains("\"jitterSeconds\": 3.0"))
+        let tooMuch = CLIRun(["simulate", "-o", dir.path + "/b.pcap", "--interval", "60", "--jitter", "4"]
+            + Self.small)
+        #expect(tooMuch.status == ExitStatus.usage)
+        #expect(tooMuch.stderr.contains("--jitter"))
+    }
+
+    @Test func splitIntoMoreFilesThanClientsIsRefused() throws {
+        let dir = try TemporaryFolder()
+        let run = CLIRun(["simulate", "-o", dir.path + "/s.pcap", "--split", "3"] + Self.small)
+        #expect(run.status == ExitStatus.usage)
+        #expect(run.stderr.contains("--split"))
+        #expect(!FileManager.default.fileExists(atPath: dir.path + "/s-1.pcap"))
+        let two = CLIRun(["simulate", "-o", dir.path + "/t.pcap", "--split", "2"] + Self.small)
+        #expect(two.status == 0, "\(two.stderr)")
+        #expect(FileManager.default.fileExists(atPath: dir.path + "/t-1.pcap"))
+        #expect(FileManager.default.fileExists(atPath: dir.path + "/t-2.pcap"))
+    }
+}

@@ -1,0 +1,102 @@
+import Foundation
+import Heartbeat
+import Testing
+@testable import Simulation
+
+/// The simulator's limits: the check-in cap checked before planning, jitter against the tolerance,
+/// and at most one file per client.
+@Suite struct SimulationLimitsTests {
+    /// 3,000 s at the 300 s pull interval, no push clients: exactly 10 check-ins per client.
+    private func pullFleet(clients: Int) -> SimulationConfiguration {
+        var c = SimulationConfiguration()
+        c.clients = clients
+        c.durationSeconds = 3_000
+        c.pushShare = 0
+        return c
+    }
+
+    @Test func checkInCapAcceptsTheCapAndRefusesOnePast() throws {
+        let cap = SimulationConfiguration.maxCheckIns
+        let at = pullFleet(clients: cap / 10)
+        #expect(at.estimatedCheckIns(model: .builtIn) == Double(cap))
+        // validate works on the options alone: nothing is planned or allocated.
+        try at.validate(model: .builtIn)
+        var past = at
+        past.durationSeconds += 1  // one more check-in per client
+        #expect(past.estimatedCheckIns(model: .builtIn) > Double(cap))
+        #expect(throws: SimulationError.self) { try past.validate(model: .builtIn) }
+        past = pullFleet(clients: cap / 10 + 1)
+        #expect(past.estimatedCheckIns(model: .builtIn) == Double(cap + 10))
+        do {
+            try past.validate(model: .builtIn)
+            Issue.record("one client past the cap was accepted")
+        } catch {
+            #expect(error.message.contains("\(cap)"))
+            #expect(!error.isOutputFailure)
+        }
+    }
+
+    @Test func hugeFleetIsRefusedBeforePlanning() {
+        var c = SimulationConfiguration()
+        c.clients = 200_000
+        c.durationSeconds = 31 * 86_400
+        let started = Date()
+        #expect(throws: SimulationError.self) { try FleetPlan.make(c, model: .builtIn) }
+        // Planning 178 million check-ins would take far longer (and gigabytes).
+        #expect(Date().timeIntervalSince(started) < 1)
+    }
+
+    @Test func pushClientsCountAtThePushInterval() {
+        var c = SimulationConfiguration()
+        c.clients = 1
+        c.durationSeconds = 3_600
+        c.pushShare = 0.5
+        let push = ReferenceModel.builtIn.push.heartbeatSeconds
+        let pull = ReferenceModel.builtIn.interval.seconds
+        let expected = (3_600 / min(push, pull)).rounded(.up)
+        #expect(c.estimatedCheckIns(model: .builtIn) == expected)
+    }
+
+    @Test func jitterDefaultsBelowHalfTheTolerance() throws {
+        let model = try ReferenceModel.builtIn.withInterval(seconds: 60)  // tolerance 6 s
+        var c = SimulationConfiguration()
+        #expect(c.jitter(model: model) == 3)
+        #expect(c.jitter(model: .builtIn) == 10)
+        try c.validate(model: model)
+        c.jitterSeconds = 3
+        try c.validate(model: model)
+        c.jitterSeconds = 3.001
+        #expect(throws: SimulationError.self) { try c.validate(model: model) }
+        c.jitterSeconds = ReferenceModel.builtIn.interval.toleranceSeconds / 2
+        try c.validate(model: .builtIn)
+    }
+
+    @Test(arguments: [UInt64(1), 2, 3, 4, 5, 6])
+    func missedFaultStaysMissedAtTheLargestJitter(seed: UInt64) throws {
+        let dir = try TemporaryFolder()
+        var c = fleet(clients: 6, hours: 3, seed: seed, allFaults: false)
+        c.jitterSeconds = ReferenceModel.builtIn.interval.toleranceSeconds / 2
+        c.faults[.missed] = 3
+        c.pushShare = 0
+        let result = try Simulator(plan: FleetPlan.make(c, model: .builtIn)).write(to: dir.file("m.pcap"))
+        let truth = try GroundTruth.load(path: result.truthPath)
+        let report = try analyze(result.paths)
+        let missed = truth.faults.filter { $0.kind == .missed }
+        #expect(missed.count == 3)
+        for fault in missed {
+            let codes = report.findings.filter { $0.client?.description == fault.client }.map(\.code)
+            #expect(codes.contains(.missedHeartbeat), "seed \(seed), \(fault.client): \(codes)")
+            #expect(!codes.contains(.intervalLate), "seed \(seed), \(fault.client): \(codes)")
+            #expect(!codes.contains(.intervalEarly), "seed \(seed), \(fault.client): \(codes)")
+        }
+    }
+
+    @Test func splitNeedsAClientPerFile() throws {
+        var c = SimulationConfiguration()
+        c.clients = 3
+        c.files = 3
+        try c.validate(model: .builtIn)
+        c.files = 4
+        #expect(throws: SimulationError.self) { try c.validate(model: .builtIn) }
+    }
+}
