@@ -37,16 +37,14 @@ public final class TrafficAnalyzer {
 
     private let configuration: AnalysisConfiguration
     private var decoder: PacketDecoder
-    private var table: ConnectionTable!
+    private lazy var table = ConnectionTable(limits: configuration.streamLimits, delegate: self)
     private var applications: [UInt64: ApplicationState] = [:]
     private var nextSweep: Int64 = .min
-    private var lastTime: Timestamp?
 
     public init(configuration: AnalysisConfiguration = .init(), onConnection: @escaping (CompletedConnection) -> Void) {
         self.configuration = configuration
         self.onConnection = onConnection
         self.decoder = PacketDecoder(limits: configuration.decoderLimits)
-        self.table = ConnectionTable(limits: configuration.streamLimits, delegate: self)
     }
 
     public var streamStatistics: StreamStatistics { table.statistics }

@@ -27,9 +27,10 @@ import Records
 ///   acknowledgements are never used to declare a gap (mirror ports reorder them);
 /// - bytes cut by the snap length are a gap of known size.
 ///
-/// Memory stays within `StreamLimits` however long the capture. The delegate is held
-/// strongly; it must not keep a strong reference to the table, and must not call back into
-/// the table from an event (the table is in the middle of updating a connection).
+/// Memory stays within `StreamLimits` however long the capture. The delegate is not
+/// retained (it usually owns the table): keep it alive as long as the table is used. It must
+/// not call back into the table from an event (the table is in the middle of updating a
+/// connection).
 ///
 /// Closed connections linger `StreamLimits.closeLinger` (60 s) so that a late final ACK,
 /// retransmitted FIN or late RST stays on its connection, as in tshark's streams.
@@ -39,7 +40,7 @@ import Records
 /// sequence space away from where a stream stands are misplaced.
 public final class ConnectionTable {
     public let limits: StreamLimits
-    private let delegate: any StreamDelegate
+    private unowned let delegate: any StreamDelegate
     private var connections: [FlowKey: Connection] = [:]
     private let budget: BufferBudget
     private var nextID: UInt64 = 1

@@ -62,3 +62,20 @@ import TestSupport
         #expect(outcome.read == paths.count)
     }
 }
+
+/// The analyzer owns its connection table and the table does not retain it back, so a
+/// library user analysing many captures in one process does not keep every run alive.
+@Suite struct TrafficAnalyzerLifetimeTests {
+    @Test func analyzerIsFreedAfterARun() throws {
+        weak var weakAnalyzer: TrafficAnalyzer?
+        do {
+            let analyzer = TrafficAnalyzer { _ in }
+            weakAnalyzer = analyzer
+            let source = try CaptureReader.open(path: Fixtures.captures + "/heartbeat/https-idle.pcap")
+            while let packet = try source.next() { analyzer.process(packet) }
+            analyzer.finish()
+            #expect(analyzer.summary.packets > 0)
+        }
+        #expect(weakAnalyzer == nil)
+    }
+}
