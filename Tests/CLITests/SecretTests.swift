@@ -46,3 +46,23 @@ import TestSupport
         }
     }
 }
+
+/// `sepbeat model --sylink` prints the model as a run with that file uses it.
+@Suite struct ModelWithSyLinkTests {
+    @Test func syLinkServersAndIntervalsShowInTheModel() throws {
+        let plain = sepbeat("model")
+        let merged = sepbeat("model", "--sylink", SecretTests.example)
+        #expect(plain.status == 0 && merged.status == 0)
+        let json = try JSONSerialization.jsonObject(with: Data(merged.stdout.utf8)) as? [String: Any]
+        let servers = try #require(json?["servers"] as? [[String: Any]])
+        // The example lists 198.51.100.1 (priority 1, ports 8014 and 443), 198.51.100.2 and a host name.
+        let first = servers.filter { $0["host"] as? String == "198.51.100.1" }
+        #expect(Set(first.compactMap { $0["port"] as? Int }) == [443, 8014])
+        #expect(first.allSatisfy { $0["priority"] as? Int == 1 && $0["origin"] as? String == "sylink" })
+        #expect(servers.contains { $0["host"] as? String == "sepm-dr.example.net" && $0["priority"] as? Int == 2 })
+        #expect(!merged.stdout.contains(SecretTests.kcs))
+        // --interval wins over the file's interval; the servers still come from the file.
+        let pinned = sepbeat("model", "--sylink", SecretTests.example, "--interval", "600")
+        #expect(pinned.stdout.contains("\"seconds\" : 600"))
+    }
+}
