@@ -40,7 +40,9 @@ public struct Options: Sendable {
     public var outputPath: String?
     public var color: ColorMode = .auto
     /// Rows of JSON Lines and CSV: `checkin` (default) or `client`.
-    public var per = "checkin"
+    /// `checkin`, `client` or `check`; empty: the command's own rows (analyze: check-ins,
+    /// audit: clients, validate: checks).
+    public var per = ""
     /// Lowest severity that fails `analyze`, `audit` and `validate` (`error` or `warning`).
     public var failOn = "error"
     public var showVersion = false
@@ -222,12 +224,12 @@ enum CommonOptions {
 
     static let per = OptionSpec(
         names: ["--per"], valueName: "ROW",
-        help: "Rows of jsonl and csv output: checkin (default, one per check-in) or client (the interval "
-            + "audit). Only jsonl and csv use it; the other formats ignore it."
+        help: "Rows of jsonl and csv output: checkin (one per check-in; analyze's default), client (the "
+            + "interval audit; audit's default) or check (validate only, its default). Only jsonl and csv use it."
     ) { (o: inout Options, v: String) throws(UsageError) in
         let value = String(v.lowercased().filter { $0 != "-" })
-        guard value == "checkin" || value == "client" else {
-            throw UsageError("--per takes checkin or client, got '\(v)'")
+        guard value == "checkin" || value == "client" || value == "check" else {
+            throw UsageError("--per takes checkin, client or check, got '\(v)'")
         }
         o.per = value
     }

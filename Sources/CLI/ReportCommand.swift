@@ -9,6 +9,10 @@ import Reports
 /// check-ins, audit the fleet, and write the report in the chosen format.
 enum ReportCommand {
     static func run(_ kind: ReportKind, _ options: Options, _ output: inout Output) throws -> Int32 {
+        let per = ReportRows.Granularity(rawValue: options.per) ?? ReportRows.Granularity.defaultRows(for: kind)
+        if per == .check, kind != .validate {
+            throw UsageError("--per check gives the checks of 'sepbeat validate'; use checkin or client here")
+        }
         let model = try HeartbeatSetup.model(options)
         let sylink = try HeartbeatSetup.sylink(options)
         let builder = BuilderBox(SessionBuilder(model: model, sylink: sylink))
@@ -39,7 +43,6 @@ enum ReportCommand {
         let palette = Palette(enabled: format == .text && ColorChoice.enabled(
             options.color, stdoutIsTerminal: options.outputPath == nil && output.stdoutIsTerminal,
             environment: ColorChoice.processEnvironment))
-        let per: ReportRows.Granularity = options.per == "client" ? .client : .checkin
         _ = try ReportWriter.stream(options: options, output: &output) { sink in
             try bundle.write(format, palette: palette, per: per, to: sink)
         }

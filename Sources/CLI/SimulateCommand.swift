@@ -19,6 +19,8 @@ enum SimulateCommand {
             check-ins (time, transport, mode, idle/full) and the findings 'sepbeat analyze' should report.
             Times: seconds, or a number with s, m, h or d. The same options and --seed give the same bytes.
             Faults (each on its own client): \(FaultKind.allCases.map(\.rawValue).joined(separator: ", ")).
+            Each needs a client that can carry it: http-503 and http-400 a plain-HTTP client, old-tls an HTTPS
+            one, the others a pull client; with too few such clients simulate stops with a usage error.
             Push clients use HTTPS and keep one connection open. With --interval (10 s or more), give analyze
             the same value. FILE is written through: a symbolic link is followed, a FIFO or device is written to.
             Limit: at most \(SimulationConfiguration.maxCheckIns) check-ins per run (clients x duration / interval);
@@ -144,7 +146,7 @@ enum SimulateOptions {
     }
 
     static let managers = OptionSpec(
-        names: ["--managers"], valueName: "N", help: "Number of management servers (default 2)."
+        names: ["--managers"], valueName: "N", help: "Number of management servers, 1-250 (default 2)."
     ) { (o: inout Options, v: String) throws(UsageError) in
         o.simulate.configuration.managers = try integer(v, "--managers", 1...250)
     }

@@ -79,7 +79,7 @@ enum ValidationText {
         guard let v = b.validation else { return out }
         out += "\nChecks (a failed \(v.failOn == .error ? "error" : "error or warning") check fails the deployment)\n"
         var t = TextTable([("result", .left), ("severity", .left), ("check", .left), ("failing clients", .right),
-                           ("examples", .left), ("what", .left)])
+                           ("examples", .left), ("passes when", .left)])
         for c in v.checks {
             // check-ins-seen is not judged per client: its row says what was seen instead.
             let what = c.id == "check-ins-seen" ? "\(c.title): \(c.detail)" : c.title

@@ -100,7 +100,7 @@ public struct HTMLReport {
         }
         let head = "<p>" + HTML.escape("A failed check of severity \(v.failOn.rawValue) or above fails the deployment.")
             + "</p>"
-        let headers = ["result", "severity", "check", "what", "failing clients", "examples", "detail"]
+        let headers = ["result", "severity", "check", "passes when", "failing clients", "examples", "detail"]
         return section("Checks", head + table(headers, rows))
     }
 

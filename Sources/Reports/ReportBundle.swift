@@ -63,8 +63,7 @@ public struct ReportBundle: Sendable {
         case .jsonl:
             return ReportRows.jsonLines(rows(per))
         case .csv:
-            let fields = per == .checkin ? ReportRows.checkInFields : ReportRows.clientFields
-            return ReportRows.csv(rows(per), fields: fields)
+            return ReportRows.csv(rows(per), fields: per.fields)
         case .html:
             return HTMLReport(self).render()
         }
@@ -82,7 +81,7 @@ public struct ReportBundle: Sendable {
         case .jsonl:
             try eachRow(per) { try sink(Array(($0.serialized() + "\n").utf8)) }
         case .csv:
-            let fields = per == .checkin ? ReportRows.checkInFields : ReportRows.clientFields
+            let fields = per.fields
             try sink(Array(CSV.line(fields).utf8))
             try eachRow(per) { row in
                 guard case .object(let members) = row else { return try sink(Array(CSV.line([]).utf8)) }
@@ -98,6 +97,7 @@ public struct ReportBundle: Sendable {
         switch per {
         case .checkin: for s in heartbeat.sessions { try body(ReportRows.checkIn(s)) }
         case .client: for c in audit.clients { try body(ReportRows.client(c)) }
+        case .check: for c in validation?.checks ?? [] { try body(ReportRows.check(c)) }
         }
     }
 
@@ -105,6 +105,7 @@ public struct ReportBundle: Sendable {
         switch per {
         case .checkin: return heartbeat.sessions.map(ReportRows.checkIn)
         case .client: return audit.clients.map(ReportRows.client)
+        case .check: return (validation?.checks ?? []).map(ReportRows.check)
         }
     }
 

@@ -12,6 +12,46 @@ public enum ReportRows {
     public enum Granularity: String, Sendable, CaseIterable {
         case checkin
         case client
+        /// One row per deployment check (`sepbeat validate` only).
+        case check
+
+        /// The rows a command gives when `--per` is not given: what the command is about.
+        public static func defaultRows(for kind: ReportKind) -> Granularity {
+            switch kind {
+            case .analyze: return .checkin
+            case .audit: return .client
+            case .validate: return .check
+            }
+        }
+
+        /// The CSV header fields of these rows.
+        public var fields: [String] {
+            switch self {
+            case .checkin: return ReportRows.checkInFields
+            case .client: return ReportRows.clientFields
+            case .check: return ReportRows.checkFields
+            }
+        }
+    }
+
+    // MARK: - Deployment checks
+
+    public static let checkFields = [
+        "type", "check", "title", "severity", "result", "failingClients", "examples", "detail",
+    ]
+
+    /// One check of `sepbeat validate` as an ordered JSON object (fields as `checkFields`).
+    public static func check(_ c: DeploymentValidation.Check) -> JSONValue {
+        .object([
+            ("type", .string("check")),
+            ("check", .string(c.id)),
+            ("title", .string(c.title)),
+            ("severity", .string(c.severity.rawValue)),
+            ("result", .string(c.passed ? "pass" : "fail")),
+            ("failingClients", .int(c.failingClients)),
+            ("examples", .array(c.examples.map(JSONValue.string))),
+            ("detail", .string(c.detail)),
+        ])
     }
 
     // MARK: - Check-ins

@@ -19,7 +19,7 @@ import Testing
     }
 
     static func run(_ steps: [Step]) -> Result {
-        var state = ApplicationState(keepDetails: true, midstream: false)
+        let state = ApplicationState(keepDetails: true, midstream: false)
         for (n, step) in steps.enumerated() {
             let t = Timestamp(seconds: Int64(n + 1), nanoseconds: 0)
             switch step {

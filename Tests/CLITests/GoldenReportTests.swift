@@ -52,11 +52,26 @@ import TestSupport
     }
 
     @Test func csvHasOneRowPerCheckInWithCRLF() {
-        let run = CLIRun(["validate", "-q", "-F", "csv", heartbeatCapture("old-tls")])
+        let run = CLIRun(["validate", "-q", "-F", "csv", "--per", "checkin", heartbeatCapture("old-tls")])
         let lines = run.stdout.components(separatedBy: "\r\n").filter { !$0.isEmpty }
         #expect(lines.count == 6)
         #expect(lines.first?.hasPrefix("type,session,client,clientPort,server") == true)
         #expect(lines.dropFirst().allSatisfy { $0.hasPrefix("check-in,") })
+    }
+
+    @Test func eachCommandsRowsByDefault() {
+        // validate: one row per check (12 checks); audit: one row per client; analyze: per check-in.
+        let validate = CLIRun(["validate", "-q", "-F", "csv", heartbeatCapture("old-tls")])
+        let checks = validate.stdout.components(separatedBy: "\r\n").filter { !$0.isEmpty }
+        #expect(checks.first == "type,check,title,severity,result,failingClients,examples,detail")
+        #expect(checks.count == 13 && checks.dropFirst().allSatisfy { $0.hasPrefix("check,") })
+        #expect(checks.contains { $0.hasPrefix("check,tls-version,") && $0.contains(",error,fail,1,") })
+        let audit = CLIRun(["audit", "-q", "-F", "jsonl", heartbeatCapture("old-tls")])
+        #expect(audit.stdout.split(separator: "\n").count == 1 && audit.stdout.hasPrefix("{\"type\":\"client\""))
+        let analyze = CLIRun(["analyze", "-q", "-F", "jsonl", heartbeatCapture("old-tls")])
+        #expect(analyze.stdout.split(separator: "\n").count == 5)
+        let wrong = CLIRun(["audit", "-q", "-F", "csv", "--per", "check", heartbeatCapture("old-tls")])
+        #expect(wrong.status == 2 && wrong.stdout.isEmpty)
     }
 
     @Test func htmlIsSelfContained() {
@@ -70,7 +85,7 @@ import TestSupport
         #expect(html.contains("Check-in sizes"))
     }
 
-    @Test(arguments: ["analyze", "audit", "validate", "flows", "model"])
+    @Test(arguments: ["analyze", "audit", "validate", "flows", "model", "simulate"])
     func helpMatchesGolden(_ command: String) {
         let run = CLIRun([command, "--help"])
         #expect(run.status == 0)
