@@ -110,25 +110,9 @@ import TestSupport
         return out
     }
 
-    static func describe(_ m: [PairKey: [Int64]]) -> String {
-        m.keys.sorted().map { "\($0): \(m[$0] ?? [])" }.joined(separator: "; ")
-    }
-
-    @Test(arguments: Oracle.captures())
-    func tcpConnectionsMatchTshark(_ relative: String) throws {
-        let connections = try OracleTests.analyze(relative)
-        let expected = OracleTests.expectedTCP(relative)
-        let observed = OracleTests.observedTCP(connections)
-        let agrees = expected == observed
-        if let reason = OracleTests.tcpDifferences[relative] {
-            #expect(!agrees, "\(relative) now agrees with tshark; remove it from tcpDifferences (\(reason))")
-        } else {
-            #expect(agrees, """
-                \(relative): TCP table differs
-                tshark:  \(OracleTests.describe(expected))
-                sepbeat: \(OracleTests.describe(observed))
-                """)
-        }
+    /// `pair: value; pair: value` in pair order, for failure messages.
+    static func describe<Value>(_ m: [PairKey: Value]) -> String {
+        m.keys.sorted().map { key in "\(key): " + (m[key].map { "\($0)" } ?? "") }.joined(separator: "; ")
     }
 
     /// Per pair: requests as "METHOD target" and responses as status, each list in stream order.
@@ -201,23 +185,6 @@ import TestSupport
         return out
     }
 
-    @Test(arguments: Oracle.captures())
-    func httpMessagesMatchTshark(_ relative: String) throws {
-        let connections = try OracleTests.analyze(relative)
-        let expected = OracleTests.expectedHTTP(relative)
-        let observed = OracleTests.observedHTTP(connections)
-        let agrees = expected == observed
-        if let reason = OracleTests.httpDifferences[relative] {
-            #expect(!agrees, "\(relative) now agrees with tshark; remove it from httpDifferences (\(reason))")
-        } else {
-            #expect(agrees, """
-                \(relative): HTTP rows differ
-                tshark:  \(expected.keys.sorted().map { "\($0): \(expected[$0] ?? [])" })
-                sepbeat: \(observed.keys.sorted().map { "\($0): \(observed[$0] ?? [])" })
-                """)
-        }
-    }
-
     static func expectedTLS(_ relative: String) -> [PairKey: [[String]]] {
         let streams = streamPairs(relative)
         var out: [PairKey: [[String]]] = [:]
@@ -241,19 +208,31 @@ import TestSupport
         }
     }
 
+    /// One run of each capture, judged against all three of tshark's tables.
     @Test(arguments: Oracle.captures())
-    func tlsHellosMatchTshark(_ relative: String) throws {
+    func matchesTshark(_ relative: String) throws {
         let connections = try OracleTests.analyze(relative)
-        let expected = OracleTests.expectedTLS(relative)
-        let observed = OracleTests.observedTLS(connections)
+        OracleTests.judge(relative, "TCP table", OracleTests.expectedTCP(relative),
+                          OracleTests.observedTCP(connections), listed: OracleTests.tcpDifferences)
+        OracleTests.judge(relative, "HTTP rows", OracleTests.expectedHTTP(relative),
+                          OracleTests.observedHTTP(connections), listed: OracleTests.httpDifferences)
+        OracleTests.judge(relative, "TLS hello rows", OracleTests.expectedTLS(relative),
+                          OracleTests.observedTLS(connections), listed: OracleTests.tlsDifferences)
+    }
+
+    /// Expects agreement, or, for a file listed with a reason, disagreement (so the list stays true).
+    static func judge<Value: Equatable>(
+        _ relative: String, _ what: String, _ expected: [PairKey: Value], _ observed: [PairKey: Value],
+        listed: [String: String]
+    ) {
         let agrees = expected == observed
-        if let reason = OracleTests.tlsDifferences[relative] {
-            #expect(!agrees, "\(relative) now agrees with tshark; remove it from tlsDifferences (\(reason))")
+        if let reason = listed[relative] {
+            #expect(!agrees, "\(relative) now agrees with tshark's \(what); remove it from the list (\(reason))")
         } else {
             #expect(agrees, """
-                \(relative): TLS hello rows differ
-                tshark:  \(expected.keys.sorted().map { "\($0): \(expected[$0] ?? [])" })
-                sepbeat: \(observed.keys.sorted().map { "\($0): \(observed[$0] ?? [])" })
+                \(relative): \(what) differ from tshark's
+                tshark:  \(describe(expected))
+                sepbeat: \(describe(observed))
                 """)
         }
     }
