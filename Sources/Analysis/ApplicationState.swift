@@ -74,6 +74,12 @@ final class ApplicationState {
     var details: ProtocolDetails?
     var sawPayload = false
     var midstream: Bool
+    /// Times of the first and last stream bytes delivered, and the longest stretch between two
+    /// deliveries: every delivery comes with a packet of the connection, so these bound the
+    /// connection's quiet stretches from above (read by `ParallelCaptureRun`).
+    var firstDelivery: Timestamp?
+    var lastDelivery: Timestamp?
+    var longestBetweenDeliveries: Int64 = 0
 
     init(keepDetails: Bool, midstream: Bool) {
         details = keepDetails ? ProtocolDetails() : nil
@@ -89,6 +95,12 @@ final class ApplicationState {
     }
 
     func didReceive(_ data: UnsafeRawBufferPointer, direction: Direction, time: Timestamp) {
+        if let last = lastDelivery {
+            longestBetweenDeliveries = max(longestBetweenDeliveries, time.nanoseconds(since: last))
+        } else {
+            firstDelivery = time
+        }
+        lastDelivery = time
         guard !data.isEmpty else { return }
         sawPayload = true
         switch parser {

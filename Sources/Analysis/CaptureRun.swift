@@ -1,5 +1,6 @@
 import Capture
 import Core
+import Streams
 
 /// Reads capture files from start to end through a `TrafficAnalyzer`.
 ///
@@ -35,11 +36,18 @@ public struct CaptureRun {
     public func run(
         _ source: PacketSource, onConnection: @escaping (CompletedConnection) -> Void
     ) throws(CaptureError) -> [CaptureSummary] {
+        try runCounting(source, onConnection: onConnection).files
+    }
+
+    /// `run`, also returning the connection table's counters (read by `ParallelCaptureRun`).
+    func runCounting(
+        _ source: PacketSource, onConnection: @escaping (CompletedConnection) -> Void
+    ) throws(CaptureError) -> (files: [CaptureSummary], streams: StreamStatistics) {
         let analyzer = TrafficAnalyzer(configuration: configuration, onConnection: onConnection)
         try drain(source, into: analyzer)
         analyzer.finish()
         analyzer.adopt(fileStatistics: source.statistics)
-        return analyzer.files
+        return (analyzer.files, analyzer.streamStatistics)
     }
 
     /// Convenience for tests and tools: every connection of `paths`, in id order.

@@ -22,6 +22,15 @@ public struct CompletedConnection: Sendable {
     public var record: ConnectionRecord
     /// Present when `AnalysisConfiguration.keepProtocolDetails` is set.
     public var details: ProtocolDetails?
+    /// Nanoseconds: no stretch without a packet on this connection is longer (from its stream
+    /// deliveries; the whole duration when it carried no bytes).
+    public var longestQuietBound: Int64
+
+    public init(record: ConnectionRecord, details: ProtocolDetails? = nil, longestQuietBound: Int64? = nil) {
+        self.record = record
+        self.details = details
+        self.longestQuietBound = longestQuietBound ?? record.end.nanoseconds(since: record.start)
+    }
 }
 
 /// Packets in, connection records out: decoding, the connection table, TCP
@@ -161,6 +170,11 @@ extension TrafficAnalyzer: StreamDelegate {
         let state = applications.removeValue(forKey: record.id)
             ?? ApplicationState(keepDetails: configuration.keepProtocolDetails, midstream: false)
         state.finish(into: &record)
-        onConnection(CompletedConnection(record: record, details: state.details))
+        var quiet = record.end.nanoseconds(since: record.start)
+        if let first = state.firstDelivery, let last = state.lastDelivery {
+            quiet = max(state.longestBetweenDeliveries, first.nanoseconds(since: record.start),
+                        record.end.nanoseconds(since: last))
+        }
+        onConnection(CompletedConnection(record: record, details: state.details, longestQuietBound: quiet))
     }
 }

@@ -1,6 +1,7 @@
 import Analysis
 import Capture
 import Core
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -8,24 +9,36 @@ import Glibc
 /// Runs the captures named on the command line through the traffic layers, with
 /// a progress meter on stderr and the readers' warnings printed at the end.
 enum InputRun {
+    ///
+    /// With `accept`, `options.jobs` above 1 and several regular files, the files are first read
+    /// apart (`ParallelCaptureRun`); `accept` gets the result and answers nil to take it, or why the
+    /// files must be read in order after all. Then, and whenever the run answers so itself, the
+    /// files are read again merged in time order (a line on stderr says so unless `--quiet`), and
+    /// `onConnection` gets their connections as usual. Standard input and FIFOs cannot be read
+    /// twice, so with one of them the merged run is the only one.
     static func run(
-        options: Options, command: String, configuration: AnalysisConfiguration,
-        output: inout Output, onConnection: @escaping (CompletedConnection) -> Void
+        options: Options, command: String, configuration: AnalysisConfiguration, output: inout Output,
+        parallel accept: ((ParallelCaptureRun.Result) -> ParallelCaptureRun.Fallback?)? = nil,
+        onConnection: @escaping (CompletedConnection) -> Void
     ) throws -> [CaptureSummary] {
         guard !options.captures.isEmpty else {
             throw UsageError("sepbeat \(command): no capture given (usage: sepbeat \(command) [options] CAPTURE...)")
         }
         try refuseOverwritingInput(options, command: command, stdin: output.inputFD)
         let paths = distinctFiles(options.captures, quiet: options.quiet, output: &output)
+        if let accept, options.jobs > 1, paths.count > 1, paths.allSatisfy(isRegularFile) {
+            let parallel = ParallelCaptureRun(
+                paths: paths, filter: options.filter, configuration: configuration, jobs: options.jobs)
+            if let files = try readApart(parallel, options: options, command: command, output: &output, accept) {
+                return files
+            }
+        }
         let run = CaptureRun(paths: paths, filter: options.filter, configuration: configuration)
         var source: PacketSource
         do {
             source = try run.open()
         } catch {
-            // A filter error is about the expression, not the file libpcap compiled it against.
-            let text = error.isFilterError ? error.problem : error.message
-            let status = error.isFilterError ? ExitStatus.usage : error.exitStatus
-            throw CommandFailure(message: "sepbeat \(command): \(text)", status: status)
+            throw openFailure(error, command: command)
         }
         let progress = ProgressBox(Progress(enabled: !options.quiet && output.stderrIsTerminal, paths: paths))
         if progress.meter.enabled {
@@ -41,10 +54,66 @@ enum InputRun {
             throw CommandFailure(message: "sepbeat \(command): \(error.message)", status: error.exitStatus)
         }
         progress.meter.clear()
+        printWarnings(files, options: options, output: &output)
+        return files
+    }
+
+    static func printWarnings(_ files: [CaptureSummary], options: Options, output: inout Output) {
         if !options.quiet {
             for w in files.flatMap(\.warnings) { output.error("sepbeat: warning: \(w)\n") }
         }
-        return files
+    }
+
+    /// The error of opening the captures, as the command reports it.
+    static func openFailure(_ error: CaptureError, command: String) -> CommandFailure {
+        // A filter error is about the expression, not the file libpcap compiled it against.
+        let text = error.isFilterError ? error.problem : error.message
+        let status = error.isFilterError ? ExitStatus.usage : error.exitStatus
+        return CommandFailure(message: "sepbeat \(command): \(text)", status: status)
+    }
+
+    /// The files read apart; nil (after the one line on stderr) when they must be read in order.
+    private static func readApart(
+        _ run: ParallelCaptureRun, options: Options, command: String, output: inout Output,
+        _ accept: (ParallelCaptureRun.Result) -> ParallelCaptureRun.Fallback?
+    ) throws -> [CaptureSummary]? {
+        var sources: [PacketSource]
+        do {
+            sources = try run.open()
+        } catch {
+            throw openFailure(error, command: command)
+        }
+        let progress = SharedProgress(
+            Progress(enabled: !options.quiet && output.stderrIsTerminal, paths: run.paths), files: sources.count)
+        if progress.enabled {
+            sources = sources.enumerated().map { i, source in
+                ByteCountingSource(source, files: 1) { n, bytes in progress.update(file: i, packets: n, bytes: bytes) }
+            }
+        }
+        let outcome = run.run(sources)
+        progress.clear()
+        let fallback: ParallelCaptureRun.Fallback
+        switch outcome {
+        case .success(let result):
+            guard let refused = accept(result) else {
+                printWarnings(result.files, options: options, output: &output)
+                return result.files
+            }
+            fallback = refused
+        case .failure(let refused):
+            fallback = refused
+        }
+        if !options.quiet && !fallback.readFailed { output.error("sepbeat: \(fallback.message)\n") }
+        return nil
+    }
+}
+
+extension InputRun {
+    /// Whether `path` names a regular file (one that can be read twice); standard input never does.
+    static func isRegularFile(_ path: String) -> Bool {
+        guard !standardInputNames.contains(path) else { return false }
+        var info = stat()
+        return stat(path, &info) == 0 && (info.st_mode & S_IFMT) == S_IFREG
     }
 }
 
@@ -99,4 +168,27 @@ extension InputRun {
 final class ProgressBox {
     var meter: Progress
     init(_ meter: Progress) { self.meter = meter }
+}
+
+/// One meter for files read on several threads: each file's counts, summed under a lock.
+final class SharedProgress: Sendable {
+    let enabled: Bool
+    private let state: Mutex<(meter: Progress, packets: [Int], bytes: [Int64])>
+
+    init(_ meter: Progress, files: Int) {
+        enabled = meter.enabled
+        state = Mutex((meter, Array(repeating: 0, count: files), Array(repeating: 0, count: files)))
+    }
+
+    func update(file: Int, packets: Int, bytes: Int64) {
+        state.withLock { s in
+            s.packets[file] = packets
+            s.bytes[file] = bytes
+            s.meter.update(packets: s.packets.reduce(0, +), bytesRead: s.bytes.reduce(0, +))
+        }
+    }
+
+    func clear() {
+        state.withLock { $0.meter.clear() }
+    }
 }

@@ -45,6 +45,9 @@ public struct Options: Sendable {
     public var per = ""
     /// Lowest severity that fails `analyze`, `audit` and `validate` (`error` or `warning`).
     public var failOn = "error"
+    /// Capture files read at the same time by analyze, audit and validate (`--jobs`); 1 reads them
+    /// merged in time order on one thread.
+    public var jobs = 1
     public var showVersion = false
     /// Settings of `sepbeat simulate`.
     var simulate = SimulateSettings()
@@ -243,6 +246,17 @@ enum CommonOptions {
             throw UsageError("--fail-on takes error or warning, got '\(v)'")
         }
         o.failOn = value
+    }
+
+    static let jobs = OptionSpec(
+        names: ["-j", "--jobs"], valueName: "N",
+        help: "Read up to N capture files at the same time, one thread each (default 1). The report is the "
+            + "same; files that share connections are read in order."
+    ) { (o: inout Options, v: String) throws(UsageError) in
+        guard !v.isEmpty, v.allSatisfy({ $0.isASCII && $0.isNumber }), let n = Int(v), n >= 1, n <= 256 else {
+            throw UsageError("--jobs takes a whole number from 1 to 256, got '\(v)'")
+        }
+        o.jobs = n
     }
 
     static let http = OptionSpec(

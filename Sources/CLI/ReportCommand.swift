@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import Analysis
+import Core
 import Heartbeat
 import Reports
 
@@ -15,24 +16,23 @@ enum ReportCommand {
         }
         let model = try HeartbeatSetup.model(options)
         let sylink = try HeartbeatSetup.sylink(options)
+        var parallelReport: HeartbeatReport?
         let builder = BuilderBox(SessionBuilder(model: model, sylink: sylink))
         let files = try InputRun.run(
-            options: options, command: kind.rawValue, configuration: AnalysisConfiguration(), output: &output
+            options: options, command: kind.rawValue, configuration: AnalysisConfiguration(), output: &output,
+            parallel: managersByName(model, sylink) ? nil : { result in
+                var apart = SessionBuilder(model: model, sylink: sylink)
+                for c in result.connections { apart.ingest(c.record) }
+                let report = finish(&apart, files: result.files)
+                // Which records a bound of the heartbeat layer drops depends on their arrival order.
+                guard report.counts.droppedByLimits == 0 else {
+                    return ParallelCaptureRun.Fallback(reason: "a heartbeat limit was reached")
+                }
+                parallelReport = report
+                return nil
+            }
         ) { builder.value.ingest($0.record) }
-        let merged = CaptureSummary.merged(files)
-        if let first = merged.first, let last = merged.last {
-            builder.value.noteCaptureSpan(first: first, last: last)
-        }
-        builder.value.noteCaptureSilences(merged.silences)
-        if merged.silencesNotListed > 0 {
-            builder.value.noteCaptureGap("\(merged.silencesNotListed) further stretches with no packet for over "
-                + "\(CaptureSummary.silenceThreshold / 1_000_000_000) s were not listed; intervals across them were "
-                + "judged as if the capture had run")
-        }
-        for file in files {
-            for w in file.truncationOffsets { builder.value.noteCaptureTruncated(file: file.path, offset: w) }
-        }
-        let heartbeat = builder.value.finish()
+        let heartbeat = parallelReport ?? finish(&builder.value, files: files)
         let failOn: Severity = options.failOn == "warning" ? .warning : .error
         var bundle = ReportBundle(kind: kind, heartbeat: heartbeat, captures: files, model: model)
         if kind == .validate {
@@ -47,6 +47,30 @@ enum ReportCommand {
             try bundle.write(format, palette: palette, per: per, to: sink)
         }
         return status(bundle, failOn: failOn)
+    }
+
+    /// The report of `builder` once every record is in: the capture's span, silences and cuts noted.
+    static func finish(_ builder: inout SessionBuilder, files: [CaptureSummary]) -> HeartbeatReport {
+        let merged = CaptureSummary.merged(files)
+        if let first = merged.first, let last = merged.last {
+            builder.noteCaptureSpan(first: first, last: last)
+        }
+        builder.noteCaptureSilences(merged.silences)
+        if merged.silencesNotListed > 0 {
+            builder.noteCaptureGap("\(merged.silencesNotListed) further stretches with no packet for over "
+                + "\(CaptureSummary.silenceThreshold / 1_000_000_000) s were not listed; intervals across them were "
+                + "judged as if the capture had run")
+        }
+        for file in files {
+            for w in file.truncationOffsets { builder.noteCaptureTruncated(file: file.path, offset: w) }
+        }
+        return builder.finish()
+    }
+
+    /// Whether a manager is configured by host name: its address is then learned from the connections
+    /// in the order they arrive, which reading files apart does not keep, so the files are read in order.
+    static func managersByName(_ model: ReferenceModel, _ sylink: SyLinkFile?) -> Bool {
+        model.servers.contains { IPAddress($0.host) == nil } || (sylink?.servers ?? []).contains { $0.ipAddress == nil }
     }
 
     /// 1 when the command's verdict fails at `failOn`, else 0.

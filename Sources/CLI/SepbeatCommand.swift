@@ -97,7 +97,7 @@ public enum SepbeatCommand {
     static let reportSpecs: [OptionSpec] = [
         CommonOptions.read, CommonOptions.filter, CommonOptions.format, CommonOptions.output, CommonOptions.quiet,
         CommonOptions.color, CommonOptions.per, CommonOptions.failOn, CommonOptions.model, CommonOptions.sylink,
-        CommonOptions.interval, CommonOptions.server,
+        CommonOptions.interval, CommonOptions.server, CommonOptions.jobs,
     ]
 
     /// Runs the command line (without the program name) and returns the exit status.

@@ -11,9 +11,10 @@ import Records
 //   sepbeat-bench read FILE...       the floor: a read-only loop over CaptureReader (files merged in time order)
 //   sepbeat-bench traffic FILE...    the read loop, then TrafficAnalyzer (decode, reassemble, parse) in the
 //                                    same run; prints both throughputs and their ratio
-//   sepbeat-bench parallel FILE...   one merged sequential analysis against one TrafficAnalyzer per file on
-//                                    its own thread, records joined into one SessionBuilder; prints both
-//                                    times and whether the heartbeat reports are identical
+//   sepbeat-bench parallel FILE...   one merged sequential analysis against ParallelCaptureRun (one
+//                                    TrafficAnalyzer per file on its own thread), records joined into one
+//                                    SessionBuilder; prints both times and whether the heartbeat reports
+//                                    are identical (or `fallback=REASON` when the files must be read in order)
 //
 // Results go to stdout as `key=value` lines so a script can pick them up.
 
@@ -69,72 +70,22 @@ final class Builder {
     var value = SessionBuilder(model: ReferenceModel.builtIn)
 }
 
-/// Per-file results of the parallel run, filled by worker threads under a lock.
-final class Collected: @unchecked Sendable {
-    private let lock = NSLock()
-    var records: [[ConnectionRecord]]
-    var spans: [(Timestamp, Timestamp)?]
-    var errors: [String] = []
-
-    init(count: Int) {
-        records = Array(repeating: [], count: count)
-        spans = Array(repeating: nil, count: count)
+/// Each file through its own TrafficAnalyzer on its own thread (`ParallelCaptureRun`, as
+/// `sepbeat analyze --jobs` runs it), the records then fed to one SessionBuilder. Nil when the run
+/// answers that the files must be read in order (the reason is printed).
+func parallelReport(_ paths: [String]) throws(CaptureError) -> HeartbeatReport? {
+    let run = ParallelCaptureRun(paths: paths, jobs: paths.count)
+    switch run.run(try run.open()) {
+    case .failure(let fallback):
+        report([("fallback", fallback.reason)])
+        return nil
+    case .success(let result):
+        var builder = SessionBuilder(model: ReferenceModel.builtIn)
+        for c in result.connections { builder.ingest(c.record) }
+        let merged = CaptureSummary.merged(result.files)
+        if let first = merged.first, let last = merged.last { builder.noteCaptureSpan(first: first, last: last) }
+        return builder.finish()
     }
-
-    func store(_ i: Int, _ r: [ConnectionRecord], _ span: (Timestamp, Timestamp)?) {
-        lock.lock()
-        records[i] = r
-        spans[i] = span
-        lock.unlock()
-    }
-
-    func failed(_ message: String) {
-        lock.lock()
-        errors.append(message)
-        lock.unlock()
-    }
-}
-
-/// Each file through its own TrafficAnalyzer on its own thread; the connection records are then
-/// numbered as one merged run would number them (by first packet time, then file order, then the
-/// file's own order) and fed to one SessionBuilder.
-///
-/// This gives the merged run's report when connections do not span files and when no connection
-/// is flushed for idleness differently in a file's own clock than in the merged clock (true for
-/// captures split by client, as `sepbeat simulate --split` writes).
-func parallelReport(_ paths: [String]) -> HeartbeatReport {
-    let collected = Collected(count: paths.count)
-    DispatchQueue.concurrentPerform(iterations: paths.count) { i in
-        do throws(CaptureError) {
-            let run = CaptureRun(paths: [paths[i]])
-            var mine: [ConnectionRecord] = []
-            let files = try run.run(try run.open()) { mine.append($0.record) }
-            let s = CaptureSummary.merged(files)
-            collected.store(i, mine, s.first.flatMap { f in s.last.map { (f, $0) } })
-        } catch {
-            collected.failed(error.message)
-        }
-    }
-    if let e = collected.errors.first { fail("sepbeat-bench: \(e)") }
-    var all: [(file: Int, record: ConnectionRecord)] = []
-    for (i, list) in collected.records.enumerated() {
-        for r in list.sorted(by: { $0.id < $1.id }) { all.append((i, r)) }
-    }
-    // Stable sort keeps each file's own order for equal (start, file).
-    all = all.enumerated().sorted { a, b in
-        (a.element.record.start, a.element.file, a.offset) < (b.element.record.start, b.element.file, b.offset)
-    }.map(\.element)
-    var builder = SessionBuilder(model: ReferenceModel.builtIn)
-    for (n, item) in all.enumerated() {
-        var r = item.record
-        r.id = UInt64(n + 1)
-        builder.ingest(r)
-    }
-    let spans = collected.spans.compactMap { $0 }
-    if let first = spans.map(\.0).min(), let last = spans.map(\.1).max() {
-        builder.noteCaptureSpan(first: first, last: last)
-    }
-    return builder.finish()
 }
 
 func json(_ r: HeartbeatReport) -> Data {
@@ -174,7 +125,7 @@ do throws(CaptureError) {
         let merged = try mergedReport(paths)
         let mergedSeconds = now() - start
         start = now()
-        let parallel = parallelReport(paths)
+        guard let parallel = try parallelReport(paths) else { exit(1) }
         let parallelSeconds = now() - start
         let a = json(merged)
         let b = json(parallel)
