@@ -19,7 +19,7 @@ enum FlowsCommand {
         let text: String
         switch options.format {
         case .text: text = report.text()
-        case .json, .jsonl, .csv, .html: text = report.json().serialized(pretty: true) + "\n"
+        case .json, .jsonl, .csv, .html: text = report.json().reportText()
         }
         return try ReportWriter.write(text, options: options, output: &output)
     }

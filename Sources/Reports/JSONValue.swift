@@ -22,7 +22,15 @@ public indirect enum JSONValue: Equatable, Sendable {
     public static func optional(_ v: String?) -> JSONValue { v.map(JSONValue.string) ?? .null }
     public static func optionalTime(_ t: Timestamp?) -> JSONValue { t.map(JSONValue.time) ?? .null }
 
-    /// Compact text, or indented by two spaces a level when `pretty`.
+    /// The pretty text every report command prints for `--format json`: the same layout as
+    /// `sepbeat analyze` (sorted keys, two-space indent, `"key" : value`), ending with a newline.
+    public func reportText() -> String {
+        // Encoding a JSONValue cannot fail: it holds no non-finite numbers (they encode as null).
+        let bytes = (try? PrettyJSONEncoder.encode(self)) ?? Array(serialized(pretty: true).utf8)
+        return String(decoding: bytes, as: UTF8.self) + "\n"
+    }
+
+    /// Compact text (JSON Lines), or indented by two spaces a level when `pretty`.
     public func serialized(pretty: Bool = false) -> String {
         var out = ""
         write(into: &out, pretty: pretty, level: 0)

@@ -57,8 +57,8 @@ public struct ReportBundle: Sendable {
         case .json:
             switch kind {
             case .analyze: return try AnalyzeReport(heartbeat: heartbeat, captures: captures).json()
-            case .audit: return auditJSON().serialized(pretty: true) + "\n"
-            case .validate: return validationJSON().serialized(pretty: true) + "\n"
+            case .audit: return auditJSON().reportText()
+            case .validate: return validationJSON().reportText()
             }
         case .jsonl:
             return ReportRows.jsonLines(rows(per))

@@ -59,7 +59,8 @@ public struct FleetPlan: Sendable {
         let interval = c.intervalSeconds ?? model.interval.seconds
         let s = model.sizes
         var plan = FleetPlan(
-            configuration: c, interval: interval, pushInterval: model.push.heartbeatSeconds, jitter: c.jitter(model: model),
+            configuration: c, interval: interval, pushInterval: model.push.heartbeatSeconds,
+            jitter: c.jitter(model: model),
             managers: (0..<c.managers).map { 0x0A01_000A + UInt32($0) },
             httpPort: model.ports.http.first ?? 8014, httpsPort: model.ports.https.first ?? 443,
             clients: [], uploadCap: Int(s.logUploadMaxRecords * s.logRecordBytes + s.uploadOverheadBytes))
