@@ -121,8 +121,12 @@ public struct FleetAudit: Sendable {
         // The report's expectations: the model's, or derived from a SyLink.xml or --interval interval.
         toleranceSeconds = report.expectations.toleranceSeconds
         acceleratedMaxSeconds = report.expectations.acceleratedMaxSeconds
-        var byClient: [IPAddress: [SessionReport]] = [:]
-        for s in report.sessions { byClient[s.client, default: []].append(s) }
+        // Only what the audit reads, not whole sessions (steps, findings, evidence), per client.
+        var byClient: [IPAddress: [Visit]] = [:]
+        for s in report.sessions {
+            byClient[s.client, default: []].append(Visit(start: s.start, mode: s.mode, failed: s.failed,
+                                                         pending: s.pending))
+        }
         var out: [Client] = []
         for (address, sessions) in byClient {
             let sorted = sessions.sorted { $0.start < $1.start }
@@ -147,13 +151,21 @@ public struct FleetAudit: Sendable {
 
     // MARK: - One client
 
+    /// The part of a session the interval audit reads.
+    private struct Visit {
+        var start: Timestamp
+        var mode: SessionReport.Mode
+        var failed: Bool
+        var pending: Bool
+    }
+
     private static func audit(
-        _ address: IPAddress, _ sessions: [SessionReport], _ e: HeartbeatReport.Expectations,
+        _ address: IPAddress, _ sessions: [Visit], _ e: HeartbeatReport.Expectations,
         _ silences: [CaptureSilence], _ captureStart: Timestamp?, _ captureEnd: Timestamp?
     ) -> Client {
         let tolerance = Nanos.from(seconds: e.toleranceSeconds)
         let accelerated = Nanos.from(seconds: e.acceleratedMaxSeconds)
-        let pushCount = sessions.filter { $0.mode == .push }.count
+        let pushCount = sessions.count { $0.mode == .push }
         let mode: SessionReport.Mode = pushCount * 2 > sessions.count ? .push : .pull
         func interval(_ m: SessionReport.Mode) -> Int64 {
             max(1, Nanos.from(seconds: m == .push ? e.pushIntervalSeconds : e.pullIntervalSeconds))
@@ -161,8 +173,8 @@ public struct FleetAudit: Sendable {
 
         var c = Client(
             client: address, mode: mode, expectedIntervalSeconds: Double(interval(mode)) / 1e9,
-            checkIns: sessions.filter { !$0.failed && !$0.pending }.count,
-            failed: sessions.filter(\.failed).count,
+            checkIns: sessions.count { !$0.failed && !$0.pending },
+            failed: sessions.count(where: \.failed),
             firstSeen: sessions.first?.start ?? Timestamp(nanoseconds: 0),
             lastSeen: sessions.last?.start ?? Timestamp(nanoseconds: 0), spread: nil, onTime: 0, late: 0, early: 0,
             missed: 0, notObserved: 0, accelerated: 0, acceleratedRuns: 0, driftSecondsPerHour: nil,

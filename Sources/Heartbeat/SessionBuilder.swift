@@ -176,10 +176,19 @@ public struct SessionBuilder: Sendable {
     private func build(_ perClient: inout [IPAddress: [ConnectionRecord]]) -> HeartbeatReport {
         let captureEnd = notedSpan?.1 ?? lastTime
         var rejoinedCount = 0
-        var connections = perClient.mapValues { list in
+        // Each client's records are swapped for their rejoined list one client at a time, so the two are
+        // never all held at once; the pieces are counted per server for `managerConnections`.
+        var connections: [IPAddress: [ConnectionRecord]] = [:]
+        var piecesByServer: [IPAddress: [Endpoint: Int]] = [:]
+        connections.reserveCapacity(perClient.count)
+        for client in Array(perClient.keys) {
+            guard let list = perClient.removeValue(forKey: client) else { continue }
             let joined = rejoin(list)
             rejoinedCount += list.count - joined.count
-            return joined
+            var pieces: [Endpoint: Int] = [:]
+            for c in list { pieces[c.server, default: 0] += 1 }
+            piecesByServer[client] = pieces
+            connections[client] = joined
         }
         let managers = resolveManagers(connections)
         let classifier = StepClassifier(model: model, directory: directory, captureEnd: captureEnd)
@@ -188,15 +197,17 @@ public struct SessionBuilder: Sendable {
         var hidden = [SilenceTally](repeating: SilenceTally(), count: silences.count)
 
         var sessions: [SessionReport] = []
+        // About one check-in per connection; avoids regrowing (and briefly doubling) the largest array.
+        sessions.reserveCapacity(connections.values.reduce(0) { $0 + $1.count })
         var clients: [ClientSummary] = []
         var pairs: [PairFinding] = []
         var managerConnections = 0
         for client in connections.keys.sorted() {
-            let conns = (connections[client] ?? []).filter { isManagerConnection($0, managers) }
+            let conns = (connections.removeValue(forKey: client) ?? []).filter { isManagerConnection($0, managers) }
             // Counted as the traffic layer handed them out, so the count adds up with `connections`.
-            managerConnections += (perClient[client] ?? []).filter { isManagerConnection($0, managers) }.count
-            connections[client] = nil
-            perClient[client] = nil
+            for (server, n) in piecesByServer[client] ?? [:] where isManagerServer(server, managers) {
+                managerConnections += n
+            }
             guard !conns.isEmpty else { continue }
             var mine = group(conns).map(classifier.classify).sorted { $0.start < $1.start }
             let result = audit.audit(client: client, sessions: mine)
@@ -244,9 +255,9 @@ public struct SessionBuilder: Sendable {
             managers: managerReports(managers, sessions: sessions), sessions: sessions, clients: clients,
             findings: findings,
             summary: .init(clients: clients.count, sessions: sessions.count,
-                           checkIns: sessions.filter { !$0.failed && !$0.pending }.count,
-                           failed: sessions.filter(\.failed).count,
-                           pending: sessions.contains(where: \.pending) ? sessions.filter(\.pending).count : nil,
+                           checkIns: sessions.count { !$0.failed && !$0.pending },
+                           failed: sessions.count(where: \.failed),
+                           pending: sessions.contains(where: \.pending) ? sessions.count(where: \.pending) : nil,
                            verdict: errors > 0 ? "fail" : "pass",
                            errors: errors, warnings: counts[.warning] ?? 0, infos: counts[.info] ?? 0),
             expectations: .init(pullIntervalSeconds: pullInterval.seconds, pushIntervalSeconds: pushInterval,
@@ -349,17 +360,24 @@ extension SessionBuilder {
     }
 
     func isManagerConnection(_ c: ConnectionRecord, _ managers: [IPAddress: ManagerInfo]) -> Bool {
-        guard managers[c.server.address] != nil else { return false }
-        return directory.allPorts.contains(c.server.port) || secarsEndpoints.contains(c.server)
-            || directory.configuredMatch(c.server) != nil
+        isManagerServer(c.server, managers)
+    }
+
+    func isManagerServer(_ server: Endpoint, _ managers: [IPAddress: ManagerInfo]) -> Bool {
+        guard managers[server.address] != nil else { return false }
+        return directory.allPorts.contains(server.port) || secarsEndpoints.contains(server)
+            || directory.configuredMatch(server) != nil
     }
 
     private func managerReports(_ managers: [IPAddress: ManagerInfo], sessions: [SessionReport]) -> [ManagerReport] {
         var out: [ManagerReport] = []
-        var byServer: [IPAddress: [SessionReport]] = [:]
-        for s in sessions { byServer[s.server, default: []].append(s) }
+        var byServer: [IPAddress: (ports: Set<Int>, count: Int)] = [:]
+        for s in sessions {
+            byServer[s.server, default: ([], 0)].ports.insert(Int(s.serverPort))
+            byServer[s.server, default: ([], 0)].count += 1
+        }
         for (address, info) in managers.sorted(by: { $0.key < $1.key }) {
-            let mine = byServer[address] ?? []
+            let mine = byServer[address] ?? ([], 0)
             let name = info.configured.flatMap { $0.literal == nil ? $0.host : nil }
             var resolution: String?
             if let name { resolution = directory.bindings[name.lowercased()]?.how } else if info.configured != nil {
@@ -367,8 +385,7 @@ extension SessionBuilder {
             }
             out.append(ManagerReport(
                 address: address.description, hostName: name, source: info.source.rawValue, resolution: resolution,
-                priority: info.configured?.priority, ports: Set(mine.map { Int($0.serverPort) }).sorted(),
-                sessions: mine.count))
+                priority: info.configured?.priority, ports: mine.ports.sorted(), sessions: mine.count))
         }
         for m in directory.configured where directory.address(of: m) == nil {
             out.append(ManagerReport(
