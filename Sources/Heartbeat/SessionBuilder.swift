@@ -28,6 +28,9 @@ public struct SessionBuilder: Sendable {
 
     public let model: ReferenceModel
     public let limits: Limits
+    /// Threads `finish()` and `report()` build clients' check-ins on (default: the processors online,
+    /// at most 8). The report is the same for any number; 1 builds on the calling thread's turn only.
+    public var threads: Int = SessionBuilder.defaultThreads
     private let sylink: SyLinkFile?
     /// `option` (--interval), `sylink` or `model`.
     private let intervalSource: String
@@ -195,31 +198,49 @@ public struct SessionBuilder: Sendable {
         let audit = IntervalAudit(model: model, pullSeconds: pullInterval.seconds, pushSeconds: pushInterval,
                                   silences: silences)
         var hidden = [SilenceTally](repeating: SilenceTally(), count: silences.count)
-
-        var sessions: [SessionReport] = []
-        // About one check-in per connection; avoids regrowing (and briefly doubling) the largest array.
-        sessions.reserveCapacity(connections.values.reduce(0) { $0 + $1.count })
-        var clients: [ClientSummary] = []
-        var pairs: [PairFinding] = []
         var managerConnections = 0
-        for client in connections.keys.sorted() {
-            let conns = (connections.removeValue(forKey: client) ?? []).filter { isManagerConnection($0, managers) }
+
+        // Clients are independent: each one's check-ins are built on one of a few threads, then joined
+        // in client order, so the result does not depend on the threads.
+        var work = connections.keys.sorted().map { client in
+            (client: client, conns: (connections.removeValue(forKey: client) ?? []).filter {
+                isManagerConnection($0, managers)
+            })
+        }
+        for item in work {
             // Counted as the traffic layer handed them out, so the count adds up with `connections`.
-            for (server, n) in piecesByServer[client] ?? [:] where isManagerServer(server, managers) {
+            for (server, n) in piecesByServer[item.client] ?? [:] where isManagerServer(server, managers) {
                 managerConnections += n
             }
-            guard !conns.isEmpty else { continue }
+        }
+        let outcomes = buildClients(&work) { client, conns in
             var mine = group(conns).map(classifier.classify).sorted { $0.start < $1.start }
             let result = audit.audit(client: client, sessions: mine)
-            for u in result.unobserved where hidden.indices.contains(u.silence) {
-                hidden[u.silence].add(client: client, expected: u.expected)
-            }
             for (i, f) in result.findings { mine[i].findings.append(f) }
-            // Until the final numbering, `id` is a key unique in the run that pair findings refer to.
-            for i in mine.indices { mine[i].id = sessions.count + i }
-            pairs += pairFindings(client: client, sessions: &mine, conns: conns, managers: managers)
-            clients.append(result.summary)
-            sessions += mine
+            // Until the final numbering, `id` is a key unique to the client that pair findings refer to.
+            for i in mine.indices { mine[i].id = i }
+            let pairs = pairFindings(client: client, sessions: &mine, conns: conns, managers: managers)
+            return ClientOutcome(sessions: mine, summary: result.summary, pairs: pairs, unobserved: result.unobserved)
+        }
+
+        var sessions: [SessionReport] = []
+        sessions.reserveCapacity(outcomes.reduce(0) { $0 + ($1?.sessions.count ?? 0) })
+        var clients: [ClientSummary] = []
+        var pairs: [PairFinding] = []
+        for (item, outcome) in zip(work, outcomes) {
+            guard var outcome else { continue }
+            for u in outcome.unobserved where hidden.indices.contains(u.silence) {
+                hidden[u.silence].add(client: item.client, expected: u.expected)
+            }
+            // Keys made unique in the run.
+            let base = sessions.count
+            for i in outcome.sessions.indices { outcome.sessions[i].id += base }
+            for var p in outcome.pairs {
+                p.keys = p.keys.map { $0 + base }
+                pairs.append(p)
+            }
+            clients.append(outcome.summary)
+            sessions += outcome.sessions
         }
         sessions.sort { ($0.start, $0.client, $0.clientPort) < ($1.start, $1.client, $1.clientPort) }
         var finalID: [Int: Int] = [:]
@@ -284,7 +305,7 @@ public struct SessionBuilder: Sendable {
 // MARK: - Managers
 
 extension SessionBuilder {
-    struct ManagerInfo {
+    struct ManagerInfo: Sendable {
         var source: ManagerSource
         var configured: ConfiguredManager?
     }

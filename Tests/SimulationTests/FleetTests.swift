@@ -21,10 +21,11 @@ final class TemporaryFolder {
 }
 
 /// Runs the analysis in process, as `sepbeat analyze` does.
-func analyze(_ paths: [String], model: ReferenceModel = .builtIn) throws -> HeartbeatReport {
+func analyze(_ paths: [String], model: ReferenceModel = .builtIn, threads: Int? = nil) throws -> HeartbeatReport {
     let run = CaptureRun(paths: paths)
     final class Box { var builder: SessionBuilder; init(_ b: SessionBuilder) { builder = b } }
     let box = Box(SessionBuilder(model: model))
+    if let threads { box.builder.threads = threads }
     let files = try run.run(try run.open()) { box.builder.ingest($0.record) }
     let merged = CaptureSummary.merged(files)
     if let first = merged.first, let last = merged.last { box.builder.noteCaptureSpan(first: first, last: last) }
@@ -74,6 +75,24 @@ func fleet(clients: Int = 20, hours: Double = 2, seed: UInt64 = 7, allFaults: Bo
         }
         // Nothing outside the clients (capture-level findings).
         #expect(report.findings.allSatisfy { $0.client != nil })
+    }
+
+    @Test func reportIsTheSameOnAnyNumberOfThreads() throws {
+        let dir = try TemporaryFolder()
+        let path = dir.file("fleet.pcap")
+        let plan = try FleetPlan.make(fleet(clients: 24, hours: 1), model: .builtIn)
+        _ = try Simulator(plan: plan).write(to: path)
+        let one = try analyze([path], threads: 1)
+        #expect(one.sessions.count > 100)
+        #expect(one.findings.count > 5)
+        for threads in [2, 3, 8] {
+            let many = try analyze([path], threads: threads)
+            #expect(many.sessions == one.sessions, "\(threads) threads")
+            #expect(many.findings == one.findings, "\(threads) threads")
+            #expect(many.clients == one.clients, "\(threads) threads")
+            #expect(many.managers == one.managers, "\(threads) threads")
+            #expect(many.counts == one.counts, "\(threads) threads")
+        }
     }
 
     @Test func healthyFleetHasNoWarningsBeyondPlainHTTP() throws {

@@ -1,0 +1,67 @@
+import Core
+import Dispatch
+import Records
+import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
+
+// MARK: - Building clients apart
+
+extension SessionBuilder {
+    /// One client's share of the report, before the run-wide numbering.
+    struct ClientOutcome: Sendable {
+        /// In start order; `id` is the index in this list.
+        var sessions: [SessionReport]
+        var summary: ClientSummary
+        /// Keys are indices in `sessions`.
+        var pairs: [PairFinding]
+        var unobserved: [(silence: Int, expected: Int)]
+    }
+
+    /// The default of `threads`: the processors the system has online, at most 8.
+    public static let defaultThreads: Int = {
+        let online = sysconf(Int32(_SC_NPROCESSORS_ONLN))
+        return max(1, min(8, online > 0 ? online : 1))
+    }()
+
+    /// Runs `body` for every client of `work` with connections, on up to `threads` threads, and
+    /// answers in `work`'s order (nil for a client without connections). Each client's records are let
+    /// go (`work[i].conns` emptied) as it is taken, so records and check-ins are not all held at once.
+    ///
+    /// `body` must depend on its arguments only (it runs on several threads at once); the answer is
+    /// then the same whatever the number of threads.
+    func buildClients(
+        _ work: inout [(client: IPAddress, conns: [ConnectionRecord])],
+        _ body: @Sendable (IPAddress, [ConnectionRecord]) -> ClientOutcome
+    ) -> [ClientOutcome?] {
+        var outcomes = [ClientOutcome?](repeating: nil, count: work.count)
+        let threads = min(max(1, self.threads), work.count)
+        let count = work.count
+        let next = Atomic<Int>(0)
+        work.withUnsafeMutableBufferPointer { w in
+            outcomes.withUnsafeMutableBufferPointer { o in
+                // Each index is claimed by exactly one thread, so no element is touched by two.
+                let items = UncheckedBuffers(work: w, outcomes: o)
+                DispatchQueue.concurrentPerform(iterations: max(1, threads)) { _ in
+                    while true {
+                        let i = next.add(1, ordering: .relaxed).oldValue
+                        guard i < count else { return }
+                        let conns = items.work[i].conns
+                        items.work[i].conns = []
+                        guard !conns.isEmpty else { continue }
+                        items.outcomes[i] = body(items.work[i].client, conns)
+                    }
+                }
+            }
+        }
+        return outcomes
+    }
+}
+
+/// The two buffers `buildClients` shares among its threads; safe because every index is claimed by
+/// one thread only and the buffers outlive `concurrentPerform`.
+private struct UncheckedBuffers: @unchecked Sendable {
+    let work: UnsafeMutableBufferPointer<(client: IPAddress, conns: [ConnectionRecord])>
+    let outcomes: UnsafeMutableBufferPointer<SessionBuilder.ClientOutcome?>
+}
