@@ -39,6 +39,11 @@ final class Connection {
     /// Buffers released: `holeTimeout` after the close (held data flushed first), or after
     /// `closeLinger` without a packet; cleared by the next payload.
     var settled = false
+    /// False once the table has emitted the connection.
+    var inTable = true
+    /// The deadline of this connection's live entry in the table's `DeadlineQueue`
+    /// (`Int64.max`: none); never later than the earliest time a sweep could act on it.
+    var scheduled = Int64.max
     var up: HalfConnectionReassembler
     var down: HalfConnectionReassembler
 

@@ -49,6 +49,9 @@ public final class ConnectionTable {
     private var counters = StreamStatistics()
     /// Reused between sweeps so a sweep allocates only when the list must grow.
     private var due: [Connection] = []
+    /// Connections by the earliest time a sweep could act on them: a sweep looks at these only.
+    private var deadlines = DeadlineQueue()
+    private var requeue: [Connection] = []
     private static let sweepInterval: Int64 = 250_000_000
 
     public init(limits: StreamLimits = .init(), delegate: any StreamDelegate) {
@@ -81,6 +84,7 @@ public final class ConnectionTable {
             let direction = existing.direction(of: segment)
             guard isSyn, !existing.acceptsSyn(segment) else {
                 absorb(segment, into: existing, direction: direction)
+                schedule(existing)
                 return
             }
             emit(existing, end: .reused, now: segment.timestamp)
@@ -88,11 +92,12 @@ public final class ConnectionTable {
         }
         let connection = open(segment, key: key)
         absorb(segment, into: connection, direction: connection.direction(of: segment))
+        schedule(connection)
     }
 
     /// Moves the table's clock forward (it never goes back) and sweeps the table: emits closed
     /// connections whose linger has passed and idle connections, and turns expired holes into
-    /// gaps. O(connections); `process` does the same at most four times a second of capture
+    /// gaps. Visits only the connections whose deadline has come; `process` does the same at most four times a second of capture
     /// time, so call this during quiet periods of a live capture, or before reading results.
     public func advanceClock(to time: Timestamp) {
         if time > clock { clock = time }
@@ -165,6 +170,7 @@ public final class ConnectionTable {
 
     private func emit(_ c: Connection, end: ConnectionEnd, now: Timestamp) {
         connections[c.key] = nil
+        c.inTable = false
         if end == .evicted {
             // Held bytes released as a gap only because the table was full: data lost to a limit.
             if c.up.heldCharge > 0 { c.up.anomalies.limitReached += 1 }
@@ -182,19 +188,66 @@ public final class ConnectionTable {
         delegate.connectionClosed(c.record(end: end))
     }
 
+    /// Whether a sweep at `now` acts on `c`: emits it, settles it, or applies the hole rule.
+    private func isDue(_ c: Connection, now: Timestamp) -> Bool {
+        let quiet = now.nanoseconds(since: c.last)
+        let closedFor = c.closedAt.map { now.nanoseconds(since: $0) } ?? -1
+        let lingered = closedFor >= limits.closeLinger
+        let settling = !c.settled && (closedFor >= limits.holeTimeout || quiet >= limits.closeLinger)
+        return lingered || settling || quiet >= limits.idleTimeout
+            || c.up.holeExpired(now: now, limits: limits) || c.down.holeExpired(now: now, limits: limits)
+    }
+
+    /// The earliest clock at which `isDue(c)` can hold, given c's state now. Each clause of
+    /// `isDue` reads `now.nanoseconds(since: t) >= span`, which (saturating) first holds at
+    /// `t + span`; so for any earlier clock `isDue` is false.
+    private func deadline(_ c: Connection) -> Int64 {
+        func from(_ t: Timestamp, _ span: Int64) -> Int64 {
+            let (d, overflow) = t.nanoseconds.addingReportingOverflow(span)
+            return overflow ? (span > 0 ? Int64.max : Int64.min) : d
+        }
+        /// `closedFor` is -1 while the connection is open.
+        func fromClose(_ span: Int64) -> Int64 {
+            guard let closedAt = c.closedAt else { return -1 >= span ? Int64.min : Int64.max }
+            return from(closedAt, span)
+        }
+        var d = min(from(c.last, limits.idleTimeout), fromClose(limits.closeLinger))
+        if !c.settled { d = min(d, fromClose(limits.holeTimeout), from(c.last, limits.closeLinger)) }
+        if let since = c.up.holeSince { d = min(d, from(since, limits.holeTimeout)) }
+        if let since = c.down.holeSince { d = min(d, from(since, limits.holeTimeout)) }
+        return d
+    }
+
+    /// Queues `c` again when its state brought its deadline earlier than the one queued.
+    private func schedule(_ c: Connection) {
+        let d = deadline(c)
+        guard d < c.scheduled else { return }
+        c.scheduled = d
+        deadlines.push(d, c)
+        if deadlines.count > 2 * connections.count + 4096 { rebuildDeadlines() }
+    }
+
+    /// Drops stale entries (emitted connections, superseded deadlines): one entry per connection.
+    private func rebuildDeadlines() {
+        deadlines.removeAll()
+        for c in connections.values {
+            c.scheduled = deadline(c)
+            deadlines.push(c.scheduled, c)
+        }
+    }
+
+    /// Acts on every connection due at `now`, in id order. Only connections whose queued
+    /// deadline has come are looked at; the outcome is the same as testing every connection.
     private func sweep(now: Timestamp) {
         due.removeAll(keepingCapacity: true)
-        for c in connections.values {
-            let quiet = now.nanoseconds(since: c.last)
-            let closedFor = c.closedAt.map { now.nanoseconds(since: $0) } ?? -1
-            let lingered = closedFor >= limits.closeLinger
-            let settling = !c.settled && (closedFor >= limits.holeTimeout || quiet >= limits.closeLinger)
-            if lingered || settling || quiet >= limits.idleTimeout
-                || c.up.holeExpired(now: now, limits: limits) || c.down.holeExpired(now: now, limits: limits)
-            {
-                due.append(c)
-            }
+        requeue.removeAll(keepingCapacity: true)
+        while deadlines.earliest <= now.nanoseconds, let (deadline, c) = deadlines.pop() {
+            guard c.inTable, c.scheduled == deadline else { continue }
+            c.scheduled = Int64.max
+            if isDue(c, now: now) { due.append(c) } else { requeue.append(c) }
         }
+        for c in requeue { schedule(c) }
+        requeue.removeAll(keepingCapacity: true)
         guard !due.isEmpty else { return }
         due.sort { $0.id < $1.id }
         for c in due {
@@ -216,6 +269,7 @@ public final class ConnectionTable {
                 }
             }
         }
+        for c in due where c.inTable { schedule(c) }
         due.removeAll(keepingCapacity: true)
     }
 

@@ -54,7 +54,8 @@ struct HalfConnectionReassembler {
     /// Bytes charged to the budget for held pieces, and payload bytes among them.
     private(set) var heldCharge = 0
     private var heldPayload = 0
-    private var holeSince: Timestamp?
+    /// When the current hole (before the first held piece) was last seen to open or shrink.
+    private(set) var holeSince: Timestamp?
     private var history: ByteHistory
     private var duplicates = DuplicateFilter()
     var anomalies = StreamAnomalies()
