@@ -45,7 +45,7 @@ final class ApplicationState {
 
     /// A parser mutated in place through its reference.
     final class Box<Value> {
-        var value: Value
+        @exclusivity(unchecked) var value: Value
         init(_ value: Value) { self.value = value }
     }
 
@@ -63,23 +63,23 @@ final class ApplicationState {
         var gap: Int64
     }
 
-    var parser: Parser = .undecided
-    var held: [Held] = []
-    var heldBytes = 0
+    @exclusivity(unchecked) var parser: Parser = .undecided
+    @exclusivity(unchecked) var held: [Held] = []
+    @exclusivity(unchecked) var heldBytes = 0
     /// HTTP with the roles the other way round: requests travel down, responses up.
-    var httpReversed = false
+    @exclusivity(unchecked) var httpReversed = false
     /// Bytes seen while undecided, up and down (inline: no allocation per connection).
-    var undecidedBytes: (up: Int64, down: Int64) = (0, 0)
-    var exchanges: [Exchange] = []
-    var details: ProtocolDetails?
-    var sawPayload = false
-    var midstream: Bool
+    @exclusivity(unchecked) var undecidedBytes: (up: Int64, down: Int64) = (0, 0)
+    @exclusivity(unchecked) var exchanges: [Exchange] = []
+    @exclusivity(unchecked) var details: ProtocolDetails?
+    @exclusivity(unchecked) var sawPayload = false
+    @exclusivity(unchecked) var midstream: Bool
     /// Times of the first and last stream bytes delivered, and the longest stretch between two
     /// deliveries: every delivery comes with a packet of the connection, so these bound the
     /// connection's quiet stretches from above (read by `ParallelCaptureRun`).
-    var firstDelivery: Timestamp?
-    var lastDelivery: Timestamp?
-    var longestBetweenDeliveries: Int64 = 0
+    @exclusivity(unchecked) var firstDelivery: Timestamp?
+    @exclusivity(unchecked) var lastDelivery: Timestamp?
+    @exclusivity(unchecked) var longestBetweenDeliveries: Int64 = 0
 
     init(keepDetails: Bool, midstream: Bool) {
         details = keepDetails ? ProtocolDetails() : nil

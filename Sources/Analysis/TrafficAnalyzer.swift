@@ -41,19 +41,21 @@ public struct CompletedConnection: Sendable {
 /// `finish()` flushes what is still open.
 public final class TrafficAnalyzer {
     /// One summary per input file, indexed by `PacketRecord.fileIndex`.
-    public private(set) var files: [CaptureSummary] = []
+    @exclusivity(unchecked) public private(set) var files: [CaptureSummary] = []
     public var onConnection: (CompletedConnection) -> Void
 
     private let configuration: AnalysisConfiguration
-    private var decoder: PacketDecoder
-    private lazy var table = ConnectionTable(limits: configuration.streamLimits, delegate: self)
-    private var applications: [UInt64: ApplicationState] = [:]
-    private var nextSweep: Int64 = .min
+    @exclusivity(unchecked) private var decoder: PacketDecoder
+    /// Set at the end of `init` (the table's delegate is this analyzer); never nil afterwards.
+    @exclusivity(unchecked) private var table: ConnectionTable!
+    @exclusivity(unchecked) private var applications: [UInt64: ApplicationState] = [:]
+    @exclusivity(unchecked) private var nextSweep: Int64 = .min
 
     public init(configuration: AnalysisConfiguration = .init(), onConnection: @escaping (CompletedConnection) -> Void) {
         self.configuration = configuration
         self.onConnection = onConnection
         self.decoder = PacketDecoder(limits: configuration.decoderLimits)
+        self.table = ConnectionTable(limits: configuration.streamLimits, delegate: self)
     }
 
     public var streamStatistics: StreamStatistics { table.statistics }

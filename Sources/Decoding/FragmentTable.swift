@@ -53,9 +53,9 @@ final class FragmentTable {
 
     let limits: DecoderLimits
     /// Oldest first.
-    private var datagrams: [Datagram] = []
+    @exclusivity(unchecked) private var datagrams: [Datagram] = []
     /// The last completed datagram, lent out until the next call.
-    private var completed: UnsafeMutableRawBufferPointer?
+    @exclusivity(unchecked) private var completed: UnsafeMutableRawBufferPointer?
 
     init(limits: DecoderLimits) {
         self.limits = limits

@@ -41,17 +41,17 @@ import Records
 public final class ConnectionTable {
     public let limits: StreamLimits
     private unowned let delegate: any StreamDelegate
-    private var connections: [FlowKey: Connection] = [:]
+    @exclusivity(unchecked) private var connections: [FlowKey: Connection] = [:]
     private let budget: BufferBudget
-    private var nextID: UInt64 = 1
-    private var clock = Timestamp(nanoseconds: Int64.min)
-    private var lastSweep = Timestamp(nanoseconds: Int64.min)
-    private var counters = StreamStatistics()
+    @exclusivity(unchecked) private var nextID: UInt64 = 1
+    @exclusivity(unchecked) private var clock = Timestamp(nanoseconds: Int64.min)
+    @exclusivity(unchecked) private var lastSweep = Timestamp(nanoseconds: Int64.min)
+    @exclusivity(unchecked) private var counters = StreamStatistics()
     /// Reused between sweeps so a sweep allocates only when the list must grow.
-    private var due: [Connection] = []
+    @exclusivity(unchecked) private var due: [Connection] = []
     /// Connections by the earliest time a sweep could act on them: a sweep looks at these only.
-    private var deadlines = DeadlineQueue()
-    private var requeue: [Connection] = []
+    @exclusivity(unchecked) private var deadlines = DeadlineQueue()
+    @exclusivity(unchecked) private var requeue: [Connection] = []
     private static let sweepInterval: Int64 = 250_000_000
 
     public init(limits: StreamLimits = .init(), delegate: any StreamDelegate) {

@@ -4,10 +4,10 @@ import Records
 /// Table-wide account of bytes held out of order by all reassemblers.
 final class BufferBudget {
     let limit: Int
-    private(set) var used = 0
-    private(set) var highWater = 0
+    @exclusivity(unchecked) private(set) var used = 0
+    @exclusivity(unchecked) private(set) var highWater = 0
     /// Times any bound was reached (per-connection or total).
-    var limitHits = 0
+    @exclusivity(unchecked) var limitHits = 0
 
     init(limit: Int) {
         self.limit = limit
