@@ -79,9 +79,7 @@ public final class TrafficAnalyzer {
         let time = packet.timestamp
         let decoded = decoder.decode(
             linkType: packet.linkType, bytes: packet.bytes, originalLength: packet.originalLength, timestamp: time
-        )
-        switch decoded {
-        case .tcp(let view):
+        ) { view in
             files[f].tcpPackets += 1
             if view.truncated { files[f].truncated += 1 }
             let segment = TCPSegment(
@@ -91,18 +89,22 @@ public final class TrafficAnalyzer {
                 payloadLength: view.payloadLength, payload: view.payload, truncated: view.truncated
             )
             table.process(segment)
-        case .otherIP(let proto, _):
+        }
+        switch decoded {
+        case nil, .tcp?:
+            break
+        case .otherIP(let proto, _)?:
             files[f].otherIPProtocols[proto.rawValue, default: 0] += 1
-        case .nonIP:
+        case .nonIP?:
             files[f].nonIP += 1
-        case .fragmentHeld:
+        case .fragmentHeld?:
             files[f].fragments += 1
-        case .unsupportedLink(let link):
+        case .unsupportedLink(let link)?:
             files[f].unsupportedLinkTypes[link, default: 0] += 1
-        case .truncated:
+        case .truncated?:
             files[f].truncated += 1
             files[f].truncatedBeforeTCP += 1
-        case .malformed(let reason):
+        case .malformed(let reason)?:
             files[f].malformed[reason.description, default: 0] += 1
         }
         if time.nanoseconds >= nextSweep {
