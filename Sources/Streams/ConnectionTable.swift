@@ -52,6 +52,8 @@ public final class ConnectionTable {
     /// Connections by the earliest time a sweep could act on them: a sweep looks at these only.
     @exclusivity(unchecked) private var deadlines = DeadlineQueue()
     @exclusivity(unchecked) private var requeue: [Connection] = []
+    /// The connection `lookup` found last (checked with `inTable` and its key before use).
+    @exclusivity(unchecked) private var lastFound: Connection?
     private static let sweepInterval: Int64 = 250_000_000
 
     public init(limits: StreamLimits = .init(), delegate: any StreamDelegate) {
@@ -80,7 +82,7 @@ public final class ConnectionTable {
         let key = FlowKey(segment)
         let isSyn = segment.flags.contains(.syn) && !segment.flags.contains(.ack)
 
-        if let existing = connections[key] {
+        if let existing = lookup(key) {
             let direction = existing.direction(of: segment)
             guard isSyn, !existing.acceptsSyn(segment) else {
                 absorb(segment, into: existing, direction: direction)
@@ -125,6 +127,15 @@ public final class ConnectionTable {
     }
 
     // MARK: - Per segment
+
+    /// The connection of `key`: the last one looked up when the key repeats (consecutive
+    /// packets of one flow hash nothing), else the dictionary's.
+    private func lookup(_ key: FlowKey) -> Connection? {
+        if let c = lastFound, c.inTable, c.key == key { return c }
+        let c = connections[key]
+        if c != nil { lastFound = c }
+        return c
+    }
 
     private func open(_ segment: TCPSegment, key: FlowKey) -> Connection {
         if connections.count >= limits.maxConnections { evictLeastRecent() }

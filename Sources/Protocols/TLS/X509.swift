@@ -49,6 +49,16 @@ public enum X509 {
 
     static let commonNameOID = "2.5.4.3"
 
+    /// Whether an OID's content reads `commonNameOID`. Three arcs need at least three bytes, so
+    /// content of three bytes or fewer is that OID only as 55 04 03 (no text built); longer
+    /// content (a non-minimal encoding) is read as text.
+    static func isCommonName(_ content: UnsafeRawBufferPointer) -> Bool {
+        if content.count <= 3 {
+            return content.count == 3 && content[0] == 0x55 && content[1] == 0x04 && content[2] == 0x03
+        }
+        return DERReader.dottedOID(content) == commonNameOID
+    }
+
     /// The first commonName attribute of a Name (SEQUENCE OF SET OF AttributeTypeAndValue).
     static func commonName(_ name: UnsafeRawBufferPointer) -> String? {
         var rdns = DERReader(name)
@@ -57,7 +67,7 @@ public enum X509 {
             while let attribute = attributes.next(DERReader.sequence) {
                 var a = DERReader(attribute.content)
                 guard let type = a.next(DERReader.oid), let value = a.next() else { continue }
-                if DERReader.dottedOID(type.content) == commonNameOID { return directoryString(value) }
+                if isCommonName(type.content) { return directoryString(value) }
             }
         }
         return nil
@@ -210,14 +220,24 @@ public enum X509 {
             return nil
         }
         guard c.count - i == 1, c[i] == 90 else { return nil }  // "Z"
-        let text = pad(year, 4) + "-" + pad(number(rest, 2), 2) + "-" + pad(number(rest + 2, 2), 2)
-            + "T" + pad(number(rest + 4, 2), 2) + ":" + pad(number(rest + 6, 2), 2) + ":"
-            + pad(number(rest + 8, 2), 2) + "Z"
+        // YYYY-MM-DDTHH:MM:SSZ: the year has at most four digits, the other fields two.
+        let fields = [year, number(rest, 2), number(rest + 2, 2), number(rest + 4, 2), number(rest + 6, 2),
+                      number(rest + 8, 2)]
+        let text = String(unsafeUninitializedCapacity: 20) { out in
+            let separators: [UInt8] = [45, 45, 84, 58, 58, 90]  // - - T : : Z
+            var at = 0
+            for (k, value) in fields.enumerated() {
+                var v = value
+                let width = k == 0 ? 4 : 2
+                for w in stride(from: width - 1, through: 0, by: -1) {
+                    out[at + w] = UInt8(48 + v % 10)
+                    v /= 10
+                }
+                out[at + width] = separators[k]
+                at += width + 1
+            }
+            return at
+        }
         return Timestamp(rfc3339: text)
-    }
-
-    private static func pad(_ v: Int, _ width: Int) -> String {
-        let s = String(v)
-        return s.count >= width ? s : String(repeating: "0", count: width - s.count) + s
     }
 }
