@@ -28,9 +28,9 @@ import Records
 /// - bytes cut by the snap length are a gap of known size.
 ///
 /// Memory stays within `StreamLimits` however long the capture. The delegate is not
-/// retained (it usually owns the table): keep it alive as long as the table is used. It must
-/// not call back into the table from an event (the table is in the middle of updating a
-/// connection).
+/// retained (it usually owns the table): keep it alive as long as the table is used (a
+/// delegate freed earlier is undefined behaviour, not a trap). It must not call back into the
+/// table from an event (the table is in the middle of updating a connection).
 ///
 /// Closed connections linger `StreamLimits.closeLinger` (60 s) so that a late final ACK,
 /// retransmitted FIN or late RST stays on its connection, as in tshark's streams.
@@ -40,7 +40,9 @@ import Records
 /// sequence space away from where a stream stands are misplaced.
 public final class ConnectionTable {
     public let limits: StreamLimits
-    private unowned let delegate: any StreamDelegate
+    /// Not retained, and not checked per use (`unowned(unsafe)`: no reference counting per
+    /// packet): the delegate must outlive every use of the table, as documented above.
+    private unowned(unsafe) let delegate: any StreamDelegate
     @exclusivity(unchecked) private var connections: [FlowKey: Connection] = [:]
     private let budget: BufferBudget
     @exclusivity(unchecked) private var nextID: UInt64 = 1

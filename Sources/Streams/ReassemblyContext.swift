@@ -26,12 +26,16 @@ final class BufferBudget {
 
 /// What a reassembler needs from its connection and table for one call: where events go
 /// and how much it may hold.
+///
+/// Holds its references `unowned(unsafe)` (no reference counting per packet): a context lives
+/// only during one call from the `ConnectionTable` that made it, which keeps the budget alive,
+/// and whose delegate must outlive the table's use by contract (see `ConnectionTable`).
 struct ReassemblyContext {
-    let delegate: any StreamDelegate
+    unowned(unsafe) let delegate: any StreamDelegate
     let connection: UInt64
     let direction: Direction
     let limits: StreamLimits
-    let budget: BufferBudget
+    unowned(unsafe) let budget: BufferBudget
     /// Bytes the other direction of the same connection holds (for the per-connection bound).
     let peerHeld: Int
 
