@@ -44,8 +44,8 @@ final class Connection {
     /// The deadline of this connection's live entry in the table's `DeadlineQueue`
     /// (`Int64.max`: none); never later than the earliest time a sweep could act on it.
     @exclusivity(unchecked) var scheduled = Int64.max
-    @exclusivity(unchecked) var up: HalfConnectionReassembler
-    @exclusivity(unchecked) var down: HalfConnectionReassembler
+    let up: HalfConnectionReassembler
+    let down: HalfConnectionReassembler
 
     init(id: UInt64, key: FlowKey, client: Endpoint, server: Endpoint, time: Timestamp, limits: StreamLimits) {
         self.id = id

@@ -154,23 +154,15 @@ public final class ConnectionTable {
         return c
     }
 
-    private func isDuplicate(_ s: TCPSegment, on c: Connection, _ direction: Direction) -> Bool {
-        let ctx = context(c, direction)
-        switch direction {
-        case .up: return c.up.dropDuplicate(s, ctx: ctx)
-        case .down: return c.down.dropDuplicate(s, ctx: ctx)
-        }
-    }
-
     private func absorb(_ s: TCPSegment, into c: Connection, direction: Direction) {
         c.count(s, direction: direction)
-        if isDuplicate(s, on: c, direction) { return }
-        c.noteFlags(s, direction: direction)
+        let half = direction == .up ? c.up : c.down
+        // One context for both calls: neither dropping a duplicate nor noting flags changes
+        // what the other direction holds.
         let ctx = context(c, direction)
-        switch direction {
-        case .up: c.up.accept(s, ctx: ctx)
-        case .down: c.down.accept(s, ctx: ctx)
-        }
+        if half.dropDuplicate(s, ctx: ctx) { return }
+        c.noteFlags(s, direction: direction)
+        half.accept(s, ctx: ctx)
     }
 
     private func context(_ c: Connection, _ direction: Direction) -> ReassemblyContext {
