@@ -191,20 +191,18 @@ public enum X509 {
     /// Other forms (offsets, missing seconds) give nil.
     static func time(_ e: DERReader.Element) -> Timestamp? {
         let c = e.content
-        var digits: [Int] = []
         var i = 0
-        while i < c.count, c[i] >= 48, c[i] <= 57 {
-            digits.append(Int(c[i] - 48))
-            i += 1
-        }
+        while i < c.count, c[i] >= 48, c[i] <= 57 { i += 1 }
+        let digitCount = i
+        /// The value of `count` digits from `from` (all within the leading digits).
         func number(_ from: Int, _ count: Int) -> Int {
             var v = 0
-            for k in from..<(from + count) { v = v * 10 + digits[k] }
+            for k in from..<(from + count) { v = v * 10 + Int(c[k] - 48) }
             return v
         }
         let year: Int
         let rest: Int
-        switch (e.tag, digits.count) {
+        switch (e.tag, digitCount) {
         case (DERReader.utcTime, 12):
             let yy = number(0, 2)
             year = yy >= 50 ? 1900 + yy : 2000 + yy
@@ -221,22 +219,22 @@ public enum X509 {
         }
         guard c.count - i == 1, c[i] == 90 else { return nil }  // "Z"
         // YYYY-MM-DDTHH:MM:SSZ: the year has at most four digits, the other fields two.
-        let fields = [year, number(rest, 2), number(rest + 2, 2), number(rest + 4, 2), number(rest + 6, 2),
-                      number(rest + 8, 2)]
         let text = String(unsafeUninitializedCapacity: 20) { out in
-            let separators: [UInt8] = [45, 45, 84, 58, 58, 90]  // - - T : : Z
-            var at = 0
-            for (k, value) in fields.enumerated() {
+            func put(_ value: Int, width: Int, at: Int, then separator: UInt8) {
                 var v = value
-                let width = k == 0 ? 4 : 2
                 for w in stride(from: width - 1, through: 0, by: -1) {
                     out[at + w] = UInt8(48 + v % 10)
                     v /= 10
                 }
-                out[at + width] = separators[k]
-                at += width + 1
+                out[at + width] = separator
             }
-            return at
+            put(year, width: 4, at: 0, then: 45)  // -
+            put(number(rest, 2), width: 2, at: 5, then: 45)  // -
+            put(number(rest + 2, 2), width: 2, at: 8, then: 84)  // T
+            put(number(rest + 4, 2), width: 2, at: 11, then: 58)  // :
+            put(number(rest + 6, 2), width: 2, at: 14, then: 58)  // :
+            put(number(rest + 8, 2), width: 2, at: 17, then: 90)  // Z
+            return 20
         }
         return Timestamp(rfc3339: text)
     }
