@@ -42,9 +42,9 @@ public final class ConnectionTable {
     public let limits: StreamLimits
     /// Not retained, and not checked per use (`unowned(unsafe)`: no reference counting per
     /// packet): the delegate must outlive every use of the table, as documented above.
-    private unowned(unsafe) let delegate: any StreamDelegate
+    unowned(unsafe) let delegate: any StreamDelegate
     @exclusivity(unchecked) private var connections: [FlowKey: Connection] = [:]
-    private let budget: BufferBudget
+    let budget: BufferBudget
     @exclusivity(unchecked) private var nextID: UInt64 = 1
     @exclusivity(unchecked) private var clock = Timestamp(nanoseconds: Int64.min)
     @exclusivity(unchecked) private var lastSweep = Timestamp(nanoseconds: Int64.min)
@@ -167,7 +167,7 @@ public final class ConnectionTable {
 
     private func context(_ c: Connection, _ direction: Direction) -> ReassemblyContext {
         ReassemblyContext(
-            delegate: delegate, connection: c.id, direction: direction, limits: limits, budget: budget,
+            table: self, connection: c.id, direction: direction,
             peerHeld: direction == .up ? c.down.heldCharge : c.up.heldCharge)
     }
 

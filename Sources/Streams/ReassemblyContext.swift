@@ -27,17 +27,20 @@ final class BufferBudget {
 /// What a reassembler needs from its connection and table for one call: where events go
 /// and how much it may hold.
 ///
-/// Holds its references `unowned(unsafe)` (no reference counting per packet): a context lives
-/// only during one call from the `ConnectionTable` that made it, which keeps the budget alive,
-/// and whose delegate must outlive the table's use by contract (see `ConnectionTable`).
+/// Four words, made once per segment: the table's settings are read through the table.
+/// The table is held `unowned(unsafe)` (no reference counting per packet): a context lives
+/// only during one call from the `ConnectionTable` that made it.
 struct ReassemblyContext {
-    unowned(unsafe) let delegate: any StreamDelegate
+    unowned(unsafe) let table: ConnectionTable
     let connection: UInt64
     let direction: Direction
-    let limits: StreamLimits
-    unowned(unsafe) let budget: BufferBudget
     /// Bytes the other direction of the same connection holds (for the per-connection bound).
     let peerHeld: Int
+
+    /// Where events go (not retained by the table; alive as long as the table is used).
+    var delegate: any StreamDelegate { table.delegate }
+    var limits: StreamLimits { table.limits }
+    var budget: BufferBudget { table.budget }
 
     /// The bound that holding `bytes` more would break, if any.
     func refusal(toHold bytes: Int, alreadyHeld: Int) -> StreamLimitKind? {
