@@ -195,8 +195,8 @@ final class ApplicationState {
         case .undecided, .other:
             break
         case .http(let box):
-            var http = box.value
-            http.finish(time: time, into: &exchanges)
+            // Finished in place: a copy of the conversation would copy its arrays on write.
+            box.value.finish(time: time, into: &exchanges)
             if httpReversed {
                 for i in exchanges.indices {
                     (exchanges[i].bytesUp, exchanges[i].bytesDown) = (exchanges[i].bytesDown, exchanges[i].bytesUp)
@@ -204,19 +204,19 @@ final class ApplicationState {
             }
             if details != nil {
                 let flip = httpReversed
-                details?.httpMessages = http.takeMessageRecords().map { m in
+                details?.httpMessages = box.value.takeMessageRecords().map { m in
                     var m = m
                     if flip { m.direction = m.direction.reversed }
                     return m
                 }
                 if flip { details?.anomalies.append("down: requests sent by the server side (HTTP roles reversed)") }
-                details?.anomalies += http.takeAnomalies().map {
+                details?.anomalies += box.value.takeAnomalies().map {
                     "\(flip ? $0.direction.reversed : $0.direction): \($0.anomaly)"
                 }
             }
         case .tls(let box):
-            var tls = box.value
-            tls.finish(time: time, into: &exchanges)
+            box.value.finish(time: time, into: &exchanges)
+            let tls = box.value
             record.tls = tls.summary
             if details != nil {
                 details?.tlsHellos = tls.hellos
