@@ -35,6 +35,10 @@ public struct ProtocolDetails: Sendable {
 ///
 /// A class, and the parsers sit in boxes, so the per-packet path looks the state up once and
 /// mutates the parser in place: no copy of parser state per chunk.
+///
+/// Stored state is `@exclusivity(unchecked)` (no run-time exclusivity check per access on the
+/// per-packet path): it is changed only by its own methods, called by the analyzer, on one thread,
+/// and no call re-enters the state while it is being changed.
 final class ApplicationState {
     enum Parser {
         case undecided

@@ -39,6 +39,11 @@ public struct CompletedConnection: Sendable {
 /// Nothing waits for the end of the input: a connection is handed to `onConnection`
 /// as soon as it closes or goes idle, so a live capture can report as it goes.
 /// `finish()` flushes what is still open.
+///
+/// Stored state is `@exclusivity(unchecked)` (no run-time exclusivity check per access on the
+/// per-packet path): it is changed only by the analyzer's own methods, on one thread, and no call
+/// re-enters the analyzer (`onConnection` must not call `process` or `finish`) while it is being
+/// changed.
 public final class TrafficAnalyzer {
     /// One summary per input file, indexed by `PacketRecord.fileIndex`.
     public var files: [CaptureSummary] {

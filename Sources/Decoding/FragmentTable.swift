@@ -36,6 +36,10 @@ enum FragmentOutcome {
 /// allocations (not arrays) so a completed datagram's bytes can be lent out safely until the
 /// next call. Costs: finding a datagram is linear in the datagrams in flight; placing a
 /// fragment is linear in the holes of its datagram.
+///
+/// Stored state is `@exclusivity(unchecked)` (no run-time exclusivity check per access on the
+/// per-packet path): it is changed only by the decoder that owns it, on one thread, and no call
+/// re-enters the table while it is being changed.
 final class FragmentTable {
     private struct Datagram {
         var key: FragmentKey

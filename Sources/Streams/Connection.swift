@@ -16,6 +16,10 @@ enum ConnectionEnd {
 }
 
 /// One tracked connection: counters, control flags, and a reassembler per direction.
+///
+/// Stored state is `@exclusivity(unchecked)` (no run-time exclusivity check per access on the
+/// per-packet path): it is changed only by the connection table, on one thread, and no call
+/// re-enters the table (its delegate must not call back into it) while it is being changed.
 final class Connection {
     let id: UInt64
     let key: FlowKey

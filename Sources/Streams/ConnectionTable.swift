@@ -38,6 +38,10 @@ import Records
 /// Known limits: a packet arriving after its connection was emitted (later than
 /// `closeLinger`) opens a new, midstream connection; segments more than 2 GiB of
 /// sequence space away from where a stream stands are misplaced.
+///
+/// Stored state is `@exclusivity(unchecked)` (no run-time exclusivity check per access on the
+/// per-packet path): it is changed only by the table's own methods, on one thread, and no call
+/// re-enters the table (its delegate must not call back into it) while it is being changed.
 public final class ConnectionTable {
     public let limits: StreamLimits
     /// Not retained, and not checked per use (`unowned(unsafe)`: no reference counting per
@@ -101,8 +105,9 @@ public final class ConnectionTable {
 
     /// Moves the table's clock forward (it never goes back) and sweeps the table: emits closed
     /// connections whose linger has passed and idle connections, and turns expired holes into
-    /// gaps. Visits only the connections whose deadline has come; `process` does the same at most four times a second of capture
-    /// time, so call this during quiet periods of a live capture, or before reading results.
+    /// gaps. Visits only the connections whose deadline has come (O(k log n) for k of them);
+    /// `process` does the same at most four times a second of capture time, so call this during
+    /// quiet periods of a live capture, or before reading results.
     public func advanceClock(to time: Timestamp) {
         if time > clock { clock = time }
         lastSweep = clock

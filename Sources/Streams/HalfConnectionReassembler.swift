@@ -34,6 +34,11 @@ import Records
 ///
 /// Cost: the in-order case copies nothing but the history ring and allocates nothing;
 /// out-of-order placement is linear in the number of held pieces.
+///
+/// Stored state is `@exclusivity(unchecked)` (no run-time exclusivity check per access on the
+/// per-packet path): it is changed only by its own methods, called by the table, on one thread, and
+/// no call re-enters the reassembler (the delegate must not call back into the table) while it is
+/// being changed.
 final class HalfConnectionReassembler {
     private struct HeldPiece {
         var offset: Int64

@@ -2,6 +2,10 @@ import Core
 import Records
 
 /// Table-wide account of bytes held out of order by all reassemblers.
+///
+/// Stored state is `@exclusivity(unchecked)` (no run-time exclusivity check per access on the
+/// per-packet path): it is changed only by the table's reassemblers, on one thread, and no call
+/// re-enters the budget while it is being changed.
 final class BufferBudget {
     let limit: Int
     @exclusivity(unchecked) private(set) var used = 0
