@@ -35,6 +35,10 @@ public struct ProtocolDetails: Sendable {
 ///
 /// A class, and the parsers sit in boxes, so the per-packet path looks the state up once and
 /// mutates the parser in place: no copy of parser state per chunk.
+///
+/// Stored state is `@exclusivity(unchecked)` (no run-time exclusivity check per access on the
+/// per-packet path): it is changed only by its own methods, called by the analyzer, on one thread,
+/// and no call re-enters the state while it is being changed.
 final class ApplicationState {
     enum Parser {
         case undecided
@@ -45,7 +49,7 @@ final class ApplicationState {
 
     /// A parser mutated in place through its reference.
     final class Box<Value> {
-        var value: Value
+        @exclusivity(unchecked) var value: Value
         init(_ value: Value) { self.value = value }
     }
 
@@ -63,23 +67,23 @@ final class ApplicationState {
         var gap: Int64
     }
 
-    var parser: Parser = .undecided
-    var held: [Held] = []
-    var heldBytes = 0
+    @exclusivity(unchecked) var parser: Parser = .undecided
+    @exclusivity(unchecked) var held: [Held] = []
+    @exclusivity(unchecked) var heldBytes = 0
     /// HTTP with the roles the other way round: requests travel down, responses up.
-    var httpReversed = false
+    @exclusivity(unchecked) var httpReversed = false
     /// Bytes seen while undecided, up and down (inline: no allocation per connection).
-    var undecidedBytes: (up: Int64, down: Int64) = (0, 0)
-    var exchanges: [Exchange] = []
-    var details: ProtocolDetails?
-    var sawPayload = false
-    var midstream: Bool
+    @exclusivity(unchecked) var undecidedBytes: (up: Int64, down: Int64) = (0, 0)
+    @exclusivity(unchecked) var exchanges: [Exchange] = []
+    @exclusivity(unchecked) var details: ProtocolDetails?
+    @exclusivity(unchecked) var sawPayload = false
+    @exclusivity(unchecked) var midstream: Bool
     /// Times of the first and last stream bytes delivered, and the longest stretch between two
     /// deliveries: every delivery comes with a packet of the connection, so these bound the
     /// connection's quiet stretches from above (read by `ParallelCaptureRun`).
-    var firstDelivery: Timestamp?
-    var lastDelivery: Timestamp?
-    var longestBetweenDeliveries: Int64 = 0
+    @exclusivity(unchecked) var firstDelivery: Timestamp?
+    @exclusivity(unchecked) var lastDelivery: Timestamp?
+    @exclusivity(unchecked) var longestBetweenDeliveries: Int64 = 0
 
     init(keepDetails: Bool, midstream: Bool) {
         details = keepDetails ? ProtocolDetails() : nil
@@ -195,8 +199,8 @@ final class ApplicationState {
         case .undecided, .other:
             break
         case .http(let box):
-            var http = box.value
-            http.finish(time: time, into: &exchanges)
+            // Finished in place: a copy of the conversation would copy its arrays on write.
+            box.value.finish(time: time, into: &exchanges)
             if httpReversed {
                 for i in exchanges.indices {
                     (exchanges[i].bytesUp, exchanges[i].bytesDown) = (exchanges[i].bytesDown, exchanges[i].bytesUp)
@@ -204,19 +208,19 @@ final class ApplicationState {
             }
             if details != nil {
                 let flip = httpReversed
-                details?.httpMessages = http.takeMessageRecords().map { m in
+                details?.httpMessages = box.value.takeMessageRecords().map { m in
                     var m = m
                     if flip { m.direction = m.direction.reversed }
                     return m
                 }
                 if flip { details?.anomalies.append("down: requests sent by the server side (HTTP roles reversed)") }
-                details?.anomalies += http.takeAnomalies().map {
+                details?.anomalies += box.value.takeAnomalies().map {
                     "\(flip ? $0.direction.reversed : $0.direction): \($0.anomaly)"
                 }
             }
         case .tls(let box):
-            var tls = box.value
-            tls.finish(time: time, into: &exchanges)
+            box.value.finish(time: time, into: &exchanges)
+            let tls = box.value
             record.tls = tls.summary
             if details != nil {
                 details?.tlsHellos = tls.hellos

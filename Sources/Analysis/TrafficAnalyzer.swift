@@ -39,21 +39,39 @@ public struct CompletedConnection: Sendable {
 /// Nothing waits for the end of the input: a connection is handed to `onConnection`
 /// as soon as it closes or goes idle, so a live capture can report as it goes.
 /// `finish()` flushes what is still open.
+///
+/// Stored state is `@exclusivity(unchecked)` (no run-time exclusivity check per access on the
+/// per-packet path): it is changed only by the analyzer's own methods, on one thread, and no call
+/// re-enters the analyzer (`onConnection` must not call `process` or `finish`) while it is being
+/// changed.
 public final class TrafficAnalyzer {
     /// One summary per input file, indexed by `PacketRecord.fileIndex`.
-    public private(set) var files: [CaptureSummary] = []
+    public var files: [CaptureSummary] {
+        var out = summaries
+        if linkRun.count > 0 { out[linkRun.file].linkTypes[linkRun.type, default: 0] += linkRun.count }
+        return out
+    }
+    /// The per-file summaries, less the packets of `linkRun`.
+    @exclusivity(unchecked) private var summaries: [CaptureSummary] = []
+    /// Packets of one link type in one file not yet added to `summaries` (consecutive packets
+    /// usually share both, so the per-packet count is an integer add, not a dictionary update).
+    @exclusivity(unchecked) private var linkRun = (file: 0, type: LinkType(rawValue: 0), count: 0)
     public var onConnection: (CompletedConnection) -> Void
 
     private let configuration: AnalysisConfiguration
-    private var decoder: PacketDecoder
-    private lazy var table = ConnectionTable(limits: configuration.streamLimits, delegate: self)
-    private var applications: [UInt64: ApplicationState] = [:]
-    private var nextSweep: Int64 = .min
+    @exclusivity(unchecked) private var decoder: PacketDecoder
+    /// Set at the end of `init` (the table's delegate is this analyzer); never nil afterwards.
+    @exclusivity(unchecked) private var table: ConnectionTable!
+    @exclusivity(unchecked) private var applications: [UInt64: ApplicationState] = [:]
+    /// The state `application(_:)` returned last, with its connection id.
+    @exclusivity(unchecked) private var lastApplication: (id: UInt64, state: ApplicationState)?
+    @exclusivity(unchecked) private var nextSweep: Int64 = .min
 
     public init(configuration: AnalysisConfiguration = .init(), onConnection: @escaping (CompletedConnection) -> Void) {
         self.configuration = configuration
         self.onConnection = onConnection
         self.decoder = PacketDecoder(limits: configuration.decoderLimits)
+        self.table = ConnectionTable(limits: configuration.streamLimits, delegate: self)
     }
 
     public var streamStatistics: StreamStatistics { table.statistics }
@@ -70,18 +88,17 @@ public final class TrafficAnalyzer {
     /// Takes one packet. Its bytes are used during the call only.
     public func process(_ packet: PacketRecord) {
         let f = packet.fileIndex
-        if f >= files.count {
-            while files.count <= f { files.append(CaptureSummary(path: "")) }
+        if f >= summaries.count {
+            while summaries.count <= f { summaries.append(CaptureSummary(path: "")) }
         }
-        count(packet, into: &files[f])
+        countLinkType(packet)
+        count(packet, into: &summaries[f])
         let time = packet.timestamp
         let decoded = decoder.decode(
             linkType: packet.linkType, bytes: packet.bytes, originalLength: packet.originalLength, timestamp: time
-        )
-        switch decoded {
-        case .tcp(let view):
-            files[f].tcpPackets += 1
-            if view.truncated { files[f].truncated += 1 }
+        ) { view in
+            summaries[f].tcpPackets += 1
+            if view.truncated { summaries[f].truncated += 1 }
             let segment = TCPSegment(
                 timestamp: time, vlan: view.vlan, source: view.source, destination: view.destination,
                 sequence: view.sequence, acknowledgement: view.acknowledgement, flags: view.flags,
@@ -89,19 +106,23 @@ public final class TrafficAnalyzer {
                 payloadLength: view.payloadLength, payload: view.payload, truncated: view.truncated
             )
             table.process(segment)
-        case .otherIP(let proto, _):
-            files[f].otherIPProtocols[proto.rawValue, default: 0] += 1
-        case .nonIP:
-            files[f].nonIP += 1
-        case .fragmentHeld:
-            files[f].fragments += 1
-        case .unsupportedLink(let link):
-            files[f].unsupportedLinkTypes[link, default: 0] += 1
-        case .truncated:
-            files[f].truncated += 1
-            files[f].truncatedBeforeTCP += 1
-        case .malformed(let reason):
-            files[f].malformed[reason.description, default: 0] += 1
+        }
+        switch decoded {
+        case nil, .tcp?:
+            break
+        case .otherIP(let proto, _)?:
+            summaries[f].otherIPProtocols[proto.rawValue, default: 0] += 1
+        case .nonIP?:
+            summaries[f].nonIP += 1
+        case .fragmentHeld?:
+            summaries[f].fragments += 1
+        case .unsupportedLink(let link)?:
+            summaries[f].unsupportedLinkTypes[link, default: 0] += 1
+        case .truncated?:
+            summaries[f].truncated += 1
+            summaries[f].truncatedBeforeTCP += 1
+        case .malformed(let reason)?:
+            summaries[f].malformed[reason.description, default: 0] += 1
         }
         if time.nanoseconds >= nextSweep {
             table.advanceClock(to: time)
@@ -117,24 +138,33 @@ public final class TrafficAnalyzer {
     /// Adds the reader's per-file statistics to the summary (call once, after the last packet).
     public func adopt(fileStatistics: [CaptureStatistics]) {
         for s in fileStatistics {
-            while files.count <= s.fileIndex { files.append(CaptureSummary(path: "")) }
-            files[s.fileIndex].path = s.path
-            files[s.fileIndex].format = s.format.rawValue
-            files[s.fileIndex].reader = s.reader.description
-            files[s.fileIndex].backwardTimestamps = s.backwardTimestamps
-            files[s.fileIndex].filteredOut = s.filteredOut
-            files[s.fileIndex].warnings = s.warnings.map(\.description)
-            files[s.fileIndex].truncationOffsets = s.warnings.compactMap { w in
+            while summaries.count <= s.fileIndex { summaries.append(CaptureSummary(path: "")) }
+            summaries[s.fileIndex].path = s.path
+            summaries[s.fileIndex].format = s.format.rawValue
+            summaries[s.fileIndex].reader = s.reader.description
+            summaries[s.fileIndex].backwardTimestamps = s.backwardTimestamps
+            summaries[s.fileIndex].filteredOut = s.filteredOut
+            summaries[s.fileIndex].warnings = s.warnings.map(\.description)
+            summaries[s.fileIndex].truncationOffsets = s.warnings.compactMap { w in
                 w.code == .truncated || w.code == .corrupt ? w.byteOffset.map(Int64.init) : nil
             }
         }
+    }
+
+    /// Counts the packet's link type in `linkRun`, moving the run before it into `summaries`.
+    private func countLinkType(_ packet: PacketRecord) {
+        if linkRun.count > 0, linkRun.file == packet.fileIndex, linkRun.type == packet.linkType {
+            linkRun.count += 1
+            return
+        }
+        if linkRun.count > 0 { summaries[linkRun.file].linkTypes[linkRun.type, default: 0] += linkRun.count }
+        linkRun = (packet.fileIndex, packet.linkType, 1)
     }
 
     private func count(_ packet: PacketRecord, into summary: inout CaptureSummary) {
         summary.packets += 1
         summary.capturedBytes += Int64(packet.capturedLength)
         summary.originalBytes += Int64(packet.originalLength)
-        summary.linkTypes[packet.linkType, default: 0] += 1
         let t = packet.timestamp
         if let last = summary.last, t.nanoseconds(since: last) > CaptureSummary.silenceThreshold {
             summary.noteSilence(from: last, to: t)
@@ -149,11 +179,18 @@ extension TrafficAnalyzer: StreamDelegate {
     /// byte or gap, so SYN-only and ACK-only connections (scans, floods) cost the table entry alone.
     public func connectionOpened(id: UInt64, client: Endpoint, server: Endpoint, vlan: VLANTags, time: Timestamp) {}
 
-    /// The connection's application state, made on first use.
+    /// The connection's application state, made on first use. The last one found is kept, so
+    /// consecutive deliveries on one connection look nothing up.
     private func application(_ id: UInt64) -> ApplicationState {
-        if let state = applications[id] { return state }
-        let state = ApplicationState(keepDetails: configuration.keepProtocolDetails, midstream: false)
-        applications[id] = state
+        if let last = lastApplication, last.id == id { return last.state }
+        let state: ApplicationState
+        if let known = applications[id] {
+            state = known
+        } else {
+            state = ApplicationState(keepDetails: configuration.keepProtocolDetails, midstream: false)
+            applications[id] = state
+        }
+        lastApplication = (id, state)
         return state
     }
 
@@ -167,6 +204,7 @@ extension TrafficAnalyzer: StreamDelegate {
 
     public func connectionClosed(_ record: ConnectionRecord) {
         var record = record
+        if lastApplication?.id == record.id { lastApplication = nil }
         let state = applications.removeValue(forKey: record.id)
             ?? ApplicationState(keepDetails: configuration.keepProtocolDetails, midstream: false)
         state.finish(into: &record)

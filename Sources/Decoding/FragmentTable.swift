@@ -36,6 +36,10 @@ enum FragmentOutcome {
 /// allocations (not arrays) so a completed datagram's bytes can be lent out safely until the
 /// next call. Costs: finding a datagram is linear in the datagrams in flight; placing a
 /// fragment is linear in the holes of its datagram.
+///
+/// Stored state is `@exclusivity(unchecked)` (no run-time exclusivity check per access on the
+/// per-packet path): it is changed only by the decoder that owns it, on one thread, and no call
+/// re-enters the table while it is being changed.
 final class FragmentTable {
     private struct Datagram {
         var key: FragmentKey
@@ -53,9 +57,9 @@ final class FragmentTable {
 
     let limits: DecoderLimits
     /// Oldest first.
-    private var datagrams: [Datagram] = []
+    @exclusivity(unchecked) private var datagrams: [Datagram] = []
     /// The last completed datagram, lent out until the next call.
-    private var completed: UnsafeMutableRawBufferPointer?
+    @exclusivity(unchecked) private var completed: UnsafeMutableRawBufferPointer?
 
     init(limits: DecoderLimits) {
         self.limits = limits

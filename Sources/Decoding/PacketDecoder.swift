@@ -57,6 +57,32 @@ public struct PacketDecoder {
         return result
     }
 
+    /// Decodes one frame as `decode(linkType:bytes:originalLength:timestamp:)` does, but hands a
+    /// TCP segment to `tcp` (borrowed for that call; it is not copied out) and returns nil for it.
+    /// Every other outcome is returned. Statistics are counted the same way.
+    ///
+    /// The per-packet path: the common Ethernet/IP/TCP frame is read in one pass, without
+    /// building the per-layer steps of the general decoder.
+    public mutating func decode(
+        linkType: LinkType,
+        bytes: UnsafeRawBufferPointer,
+        originalLength: Int,
+        timestamp: Timestamp,
+        tcp: (borrowing TCPSegmentView) -> Void
+    ) -> DecodedPacket? {
+        fragments.releaseCompleted()
+        if !fragments.isEmpty { fragments.expire(now: timestamp, &statistics) }
+
+        if linkType == .ethernet, decodeEthernetTCP(bytes, originalLength: originalLength, tcp) { return nil }
+        let result = decodeLayers(linkType, bytes, originalLength, timestamp)
+        count(result)
+        if case .tcp(let view) = result {
+            tcp(view)
+            return nil
+        }
+        return result
+    }
+
     private mutating func count(_ result: DecodedPacket) {
         statistics.packets += 1
         switch result {

@@ -23,6 +23,13 @@ func tcpStep(_ c: Cursor, ip: IPInfo, vlan: VLANTags) -> DecodedPacket {
     guard headerLength <= c.onWire else {
         return .malformed(MalformedReason(.tcpHeaderPastPayload(header: headerLength, payload: c.onWire)))
     }
+    return .tcp(tcpView(c, ip: ip, vlan: vlan, headerLength: headerLength))
+}
+
+/// The segment of a TCP header `tcpStep` has checked: 20 bytes captured, `headerLength` at least
+/// 20 and within the layer's on-wire bytes.
+@inline(__always)
+func tcpView(_ c: Cursor, ip: IPInfo, vlan: VLANTags, headerLength: Int) -> TCPSegmentView {
     var anomalies = ip.anomalies
     var headerCaptured = headerLength
     if headerLength > c.available {
@@ -37,7 +44,7 @@ func tcpStep(_ c: Cursor, ip: IPInfo, vlan: VLANTags) -> DecodedPacket {
     let payload = UnsafeRawBufferPointer(rebasing: c.bytes[payloadStart..<c.end])
     let payloadLength = c.onWire - headerLength
 
-    return .tcp(TCPSegmentView(
+    return TCPSegmentView(
         vlan: vlan,
         source: Endpoint(address: ip.source, port: c.u16(0)),
         destination: Endpoint(address: ip.destination, port: c.u16(2)),
@@ -57,7 +64,7 @@ func tcpStep(_ c: Cursor, ip: IPInfo, vlan: VLANTags) -> DecodedPacket {
         payload: payload,
         truncated: payload.count < payloadLength || headerCaptured < headerLength,
         anomalies: anomalies
-    ))
+    )
 }
 
 extension TCPOptionsSummary {

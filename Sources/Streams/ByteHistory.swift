@@ -30,7 +30,10 @@ struct ByteHistory {
     /// Adds delivered bytes; only the last `capacity` are kept.
     mutating func append(_ data: UnsafeRawBufferPointer) {
         guard capacity > 0, !data.isEmpty else { return }
-        if ring.isEmpty { ring = [UInt8](repeating: 0, count: capacity) }
+        if ring.isEmpty {
+            // Not zeroed: `differences` reads only the `filled` bytes, all written here first.
+            ring = [UInt8](unsafeUninitializedCapacity: capacity) { _, count in count = capacity }
+        }
         let source = data.count > capacity
             ? UnsafeRawBufferPointer(rebasing: data[(data.count - capacity)...]) : data
         let cap = capacity

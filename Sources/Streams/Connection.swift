@@ -16,31 +16,40 @@ enum ConnectionEnd {
 }
 
 /// One tracked connection: counters, control flags, and a reassembler per direction.
+///
+/// Stored state is `@exclusivity(unchecked)` (no run-time exclusivity check per access on the
+/// per-packet path): it is changed only by the connection table, on one thread, and no call
+/// re-enters the table (its delegate must not call back into it) while it is being changed.
 final class Connection {
     let id: UInt64
     let key: FlowKey
     let client: Endpoint
     let server: Endpoint
     let start: Timestamp
-    var last: Timestamp
-    var synTime: Timestamp?
-    var synAckTime: Timestamp?
-    var closeTime: Timestamp?
+    @exclusivity(unchecked) var last: Timestamp
+    @exclusivity(unchecked) var synTime: Timestamp?
+    @exclusivity(unchecked) var synAckTime: Timestamp?
+    @exclusivity(unchecked) var closeTime: Timestamp?
     /// When the connection became closed (FIN both ways, or RST); the linger runs from here.
-    var closedAt: Timestamp?
-    var packets = (up: 0, down: 0)
-    var bytes = (up: Int64(0), down: Int64(0))
-    var state: ConnectionState = []
-    var synCount = 0
+    @exclusivity(unchecked) var closedAt: Timestamp?
+    @exclusivity(unchecked) var packets = (up: 0, down: 0)
+    @exclusivity(unchecked) var bytes = (up: Int64(0), down: Int64(0))
+    @exclusivity(unchecked) var state: ConnectionState = []
+    @exclusivity(unchecked) var synCount = 0
     /// The client's initial sequence number, from its SYN.
-    var clientISN: UInt32?
+    @exclusivity(unchecked) var clientISN: UInt32?
     /// The acknowledgement number of the server's SYN-ACK (client ISN + 1).
-    var synAckAcknowledges: UInt32?
+    @exclusivity(unchecked) var synAckAcknowledges: UInt32?
     /// Buffers released: `holeTimeout` after the close (held data flushed first), or after
     /// `closeLinger` without a packet; cleared by the next payload.
-    var settled = false
-    var up: HalfConnectionReassembler
-    var down: HalfConnectionReassembler
+    @exclusivity(unchecked) var settled = false
+    /// False once the table has emitted the connection.
+    @exclusivity(unchecked) var inTable = true
+    /// The deadline of this connection's live entry in the table's `DeadlineQueue`
+    /// (`Int64.max`: none); never later than the earliest time a sweep could act on it.
+    @exclusivity(unchecked) var scheduled = Int64.max
+    let up: HalfConnectionReassembler
+    let down: HalfConnectionReassembler
 
     init(id: UInt64, key: FlowKey, client: Endpoint, server: Endpoint, time: Timestamp, limits: StreamLimits) {
         self.id = id

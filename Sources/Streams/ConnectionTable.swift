@@ -28,9 +28,9 @@ import Records
 /// - bytes cut by the snap length are a gap of known size.
 ///
 /// Memory stays within `StreamLimits` however long the capture. The delegate is not
-/// retained (it usually owns the table): keep it alive as long as the table is used. It must
-/// not call back into the table from an event (the table is in the middle of updating a
-/// connection).
+/// retained (it usually owns the table): keep it alive as long as the table is used (a
+/// delegate freed earlier is undefined behaviour, not a trap). It must not call back into the
+/// table from an event (the table is in the middle of updating a connection).
 ///
 /// Closed connections linger `StreamLimits.closeLinger` (60 s) so that a late final ACK,
 /// retransmitted FIN or late RST stays on its connection, as in tshark's streams.
@@ -38,17 +38,28 @@ import Records
 /// Known limits: a packet arriving after its connection was emitted (later than
 /// `closeLinger`) opens a new, midstream connection; segments more than 2 GiB of
 /// sequence space away from where a stream stands are misplaced.
+///
+/// Stored state is `@exclusivity(unchecked)` (no run-time exclusivity check per access on the
+/// per-packet path): it is changed only by the table's own methods, on one thread, and no call
+/// re-enters the table (its delegate must not call back into it) while it is being changed.
 public final class ConnectionTable {
     public let limits: StreamLimits
-    private unowned let delegate: any StreamDelegate
-    private var connections: [FlowKey: Connection] = [:]
-    private let budget: BufferBudget
-    private var nextID: UInt64 = 1
-    private var clock = Timestamp(nanoseconds: Int64.min)
-    private var lastSweep = Timestamp(nanoseconds: Int64.min)
-    private var counters = StreamStatistics()
+    /// Not retained, and not checked per use (`unowned(unsafe)`: no reference counting per
+    /// packet): the delegate must outlive every use of the table, as documented above.
+    unowned(unsafe) let delegate: any StreamDelegate
+    @exclusivity(unchecked) private var connections: [FlowKey: Connection] = [:]
+    let budget: BufferBudget
+    @exclusivity(unchecked) private var nextID: UInt64 = 1
+    @exclusivity(unchecked) private var clock = Timestamp(nanoseconds: Int64.min)
+    @exclusivity(unchecked) private var lastSweep = Timestamp(nanoseconds: Int64.min)
+    @exclusivity(unchecked) private var counters = StreamStatistics()
     /// Reused between sweeps so a sweep allocates only when the list must grow.
-    private var due: [Connection] = []
+    @exclusivity(unchecked) private var due: [Connection] = []
+    /// Connections by the earliest time a sweep could act on them: a sweep looks at these only.
+    @exclusivity(unchecked) private var deadlines = DeadlineQueue()
+    @exclusivity(unchecked) private var requeue: [Connection] = []
+    /// The connection `lookup` found last (checked with `inTable` and its key before use).
+    @exclusivity(unchecked) private var lastFound: Connection?
     private static let sweepInterval: Int64 = 250_000_000
 
     public init(limits: StreamLimits = .init(), delegate: any StreamDelegate) {
@@ -77,10 +88,11 @@ public final class ConnectionTable {
         let key = FlowKey(segment)
         let isSyn = segment.flags.contains(.syn) && !segment.flags.contains(.ack)
 
-        if let existing = connections[key] {
+        if let existing = lookup(key) {
             let direction = existing.direction(of: segment)
             guard isSyn, !existing.acceptsSyn(segment) else {
                 absorb(segment, into: existing, direction: direction)
+                schedule(existing)
                 return
             }
             emit(existing, end: .reused, now: segment.timestamp)
@@ -88,12 +100,14 @@ public final class ConnectionTable {
         }
         let connection = open(segment, key: key)
         absorb(segment, into: connection, direction: connection.direction(of: segment))
+        schedule(connection)
     }
 
     /// Moves the table's clock forward (it never goes back) and sweeps the table: emits closed
     /// connections whose linger has passed and idle connections, and turns expired holes into
-    /// gaps. O(connections); `process` does the same at most four times a second of capture
-    /// time, so call this during quiet periods of a live capture, or before reading results.
+    /// gaps. Visits only the connections whose deadline has come (O(k log n) for k of them);
+    /// `process` does the same at most four times a second of capture time, so call this during
+    /// quiet periods of a live capture, or before reading results.
     public func advanceClock(to time: Timestamp) {
         if time > clock { clock = time }
         lastSweep = clock
@@ -121,6 +135,15 @@ public final class ConnectionTable {
 
     // MARK: - Per segment
 
+    /// The connection of `key`: the last one looked up when the key repeats (consecutive
+    /// packets of one flow hash nothing), else the dictionary's.
+    private func lookup(_ key: FlowKey) -> Connection? {
+        if let c = lastFound, c.inTable, c.key == key { return c }
+        let c = connections[key]
+        if c != nil { lastFound = c }
+        return c
+    }
+
     private func open(_ segment: TCPSegment, key: FlowKey) -> Connection {
         if connections.count >= limits.maxConnections { evictLeastRecent() }
         let roles = Connection.roles(firstPacket: segment)
@@ -136,28 +159,20 @@ public final class ConnectionTable {
         return c
     }
 
-    private func isDuplicate(_ s: TCPSegment, on c: Connection, _ direction: Direction) -> Bool {
-        let ctx = context(c, direction)
-        switch direction {
-        case .up: return c.up.dropDuplicate(s, ctx: ctx)
-        case .down: return c.down.dropDuplicate(s, ctx: ctx)
-        }
-    }
-
     private func absorb(_ s: TCPSegment, into c: Connection, direction: Direction) {
         c.count(s, direction: direction)
-        if isDuplicate(s, on: c, direction) { return }
-        c.noteFlags(s, direction: direction)
+        let half = direction == .up ? c.up : c.down
+        // One context for both calls: neither dropping a duplicate nor noting flags changes
+        // what the other direction holds.
         let ctx = context(c, direction)
-        switch direction {
-        case .up: c.up.accept(s, ctx: ctx)
-        case .down: c.down.accept(s, ctx: ctx)
-        }
+        if half.dropDuplicate(s, ctx: ctx) { return }
+        c.noteFlags(s, direction: direction)
+        half.accept(s, ctx: ctx)
     }
 
     private func context(_ c: Connection, _ direction: Direction) -> ReassemblyContext {
         ReassemblyContext(
-            delegate: delegate, connection: c.id, direction: direction, limits: limits, budget: budget,
+            table: self, connection: c.id, direction: direction,
             peerHeld: direction == .up ? c.down.heldCharge : c.up.heldCharge)
     }
 
@@ -165,6 +180,7 @@ public final class ConnectionTable {
 
     private func emit(_ c: Connection, end: ConnectionEnd, now: Timestamp) {
         connections[c.key] = nil
+        c.inTable = false
         if end == .evicted {
             // Held bytes released as a gap only because the table was full: data lost to a limit.
             if c.up.heldCharge > 0 { c.up.anomalies.limitReached += 1 }
@@ -182,19 +198,66 @@ public final class ConnectionTable {
         delegate.connectionClosed(c.record(end: end))
     }
 
+    /// Whether a sweep at `now` acts on `c`: emits it, settles it, or applies the hole rule.
+    private func isDue(_ c: Connection, now: Timestamp) -> Bool {
+        let quiet = now.nanoseconds(since: c.last)
+        let closedFor = c.closedAt.map { now.nanoseconds(since: $0) } ?? -1
+        let lingered = closedFor >= limits.closeLinger
+        let settling = !c.settled && (closedFor >= limits.holeTimeout || quiet >= limits.closeLinger)
+        return lingered || settling || quiet >= limits.idleTimeout
+            || c.up.holeExpired(now: now, limits: limits) || c.down.holeExpired(now: now, limits: limits)
+    }
+
+    /// The earliest clock at which `isDue(c)` can hold, given c's state now. Each clause of
+    /// `isDue` reads `now.nanoseconds(since: t) >= span`, which (saturating) first holds at
+    /// `t + span`; so for any earlier clock `isDue` is false.
+    private func deadline(_ c: Connection) -> Int64 {
+        func from(_ t: Timestamp, _ span: Int64) -> Int64 {
+            let (d, overflow) = t.nanoseconds.addingReportingOverflow(span)
+            return overflow ? (span > 0 ? Int64.max : Int64.min) : d
+        }
+        /// `closedFor` is -1 while the connection is open.
+        func fromClose(_ span: Int64) -> Int64 {
+            guard let closedAt = c.closedAt else { return -1 >= span ? Int64.min : Int64.max }
+            return from(closedAt, span)
+        }
+        var d = min(from(c.last, limits.idleTimeout), fromClose(limits.closeLinger))
+        if !c.settled { d = min(d, fromClose(limits.holeTimeout), from(c.last, limits.closeLinger)) }
+        if let since = c.up.holeSince { d = min(d, from(since, limits.holeTimeout)) }
+        if let since = c.down.holeSince { d = min(d, from(since, limits.holeTimeout)) }
+        return d
+    }
+
+    /// Queues `c` again when its state brought its deadline earlier than the one queued.
+    private func schedule(_ c: Connection) {
+        let d = deadline(c)
+        guard d < c.scheduled else { return }
+        c.scheduled = d
+        deadlines.push(d, c)
+        if deadlines.count > 2 * connections.count + 4096 { rebuildDeadlines() }
+    }
+
+    /// Drops stale entries (emitted connections, superseded deadlines): one entry per connection.
+    private func rebuildDeadlines() {
+        deadlines.removeAll()
+        for c in connections.values {
+            c.scheduled = deadline(c)
+            deadlines.push(c.scheduled, c)
+        }
+    }
+
+    /// Acts on every connection due at `now`, in id order. Only connections whose queued
+    /// deadline has come are looked at; the outcome is the same as testing every connection.
     private func sweep(now: Timestamp) {
         due.removeAll(keepingCapacity: true)
-        for c in connections.values {
-            let quiet = now.nanoseconds(since: c.last)
-            let closedFor = c.closedAt.map { now.nanoseconds(since: $0) } ?? -1
-            let lingered = closedFor >= limits.closeLinger
-            let settling = !c.settled && (closedFor >= limits.holeTimeout || quiet >= limits.closeLinger)
-            if lingered || settling || quiet >= limits.idleTimeout
-                || c.up.holeExpired(now: now, limits: limits) || c.down.holeExpired(now: now, limits: limits)
-            {
-                due.append(c)
-            }
+        requeue.removeAll(keepingCapacity: true)
+        while deadlines.earliest <= now.nanoseconds, let (deadline, c) = deadlines.pop() {
+            guard c.inTable, c.scheduled == deadline else { continue }
+            c.scheduled = Int64.max
+            if isDue(c, now: now) { due.append(c) } else { requeue.append(c) }
         }
+        for c in requeue { schedule(c) }
+        requeue.removeAll(keepingCapacity: true)
         guard !due.isEmpty else { return }
         due.sort { $0.id < $1.id }
         for c in due {
@@ -216,6 +279,7 @@ public final class ConnectionTable {
                 }
             }
         }
+        for c in due where c.inTable { schedule(c) }
         due.removeAll(keepingCapacity: true)
     }
 

@@ -29,9 +29,17 @@ import Records
 /// - **Midstream**: with no SYN, the stream starts at the first segment seen; earlier
 ///   bytes arriving later count as retransmissions.
 ///
+/// A class held by its `Connection`: the per-packet path mutates it in place through the
+/// reference, with no copy of its state.
+///
 /// Cost: the in-order case copies nothing but the history ring and allocates nothing;
 /// out-of-order placement is linear in the number of held pieces.
-struct HalfConnectionReassembler {
+///
+/// Stored state is `@exclusivity(unchecked)` (no run-time exclusivity check per access on the
+/// per-packet path): it is changed only by its own methods, called by the table, on one thread, and
+/// no call re-enters the reassembler (the delegate must not call back into the table) while it is
+/// being changed.
+final class HalfConnectionReassembler {
     private struct HeldPiece {
         var offset: Int64
         var length: Int64
@@ -44,20 +52,21 @@ struct HalfConnectionReassembler {
 
     static let pieceOverhead = 64
 
-    private(set) var started = false
-    private(set) var midstream = false
-    private var base: UInt32 = 0
+    @exclusivity(unchecked) private(set) var started = false
+    @exclusivity(unchecked) private(set) var midstream = false
+    @exclusivity(unchecked) private var base: UInt32 = 0
     /// Offset of the next byte to deliver: everything before it was delivered or skipped.
-    private(set) var next: Int64 = 0
-    private(set) var finOffset: Int64?
-    private var pieces: [HeldPiece] = []
+    @exclusivity(unchecked) private(set) var next: Int64 = 0
+    @exclusivity(unchecked) private(set) var finOffset: Int64?
+    @exclusivity(unchecked) private var pieces: [HeldPiece] = []
     /// Bytes charged to the budget for held pieces, and payload bytes among them.
-    private(set) var heldCharge = 0
-    private var heldPayload = 0
-    private var holeSince: Timestamp?
-    private var history: ByteHistory
-    private var duplicates = DuplicateFilter()
-    var anomalies = StreamAnomalies()
+    @exclusivity(unchecked) private(set) var heldCharge = 0
+    @exclusivity(unchecked) private var heldPayload = 0
+    /// When the current hole (before the first held piece) was last seen to open or shrink.
+    @exclusivity(unchecked) private(set) var holeSince: Timestamp?
+    @exclusivity(unchecked) private var history: ByteHistory
+    @exclusivity(unchecked) private var duplicates = DuplicateFilter()
+    @exclusivity(unchecked) var anomalies = StreamAnomalies()
 
     init(limits: StreamLimits) {
         history = ByteHistory(capacity: limits.retransmissionCheckBytes)
@@ -67,7 +76,7 @@ struct HalfConnectionReassembler {
     var baseSequence: UInt32? { started ? base : nil }
 
     /// True (and counted) when `segment` is an exact copy of a recent packet.
-    mutating func dropDuplicate(_ segment: TCPSegment, ctx: ReassemblyContext) -> Bool {
+    func dropDuplicate(_ segment: TCPSegment, ctx: ReassemblyContext) -> Bool {
         guard duplicates.isDuplicate(segment, window: ctx.limits.duplicateWindow) else { return false }
         anomalies.duplicates += 1
         notice(.duplicate, segment.timestamp, ctx)
@@ -75,7 +84,7 @@ struct HalfConnectionReassembler {
     }
 
     /// Places one segment's payload (and FIN) in the stream and delivers what became in order.
-    mutating func accept(_ segment: TCPSegment, ctx: ReassemblyContext) {
+    func accept(_ segment: TCPSegment, ctx: ReassemblyContext) {
         let time = segment.timestamp
         let syn = segment.flags.contains(.syn)
         let fin = segment.flags.contains(.fin)
@@ -111,7 +120,7 @@ struct HalfConnectionReassembler {
     }
 
     /// Applies the time rule for holes (called on every sweep of the table).
-    mutating func checkHoleTimeout(now: Timestamp, ctx: ReassemblyContext) {
+    func checkHoleTimeout(now: Timestamp, ctx: ReassemblyContext) {
         enforceHoleRules(now: now, ctx: ctx)
     }
 
@@ -122,7 +131,7 @@ struct HalfConnectionReassembler {
     }
 
     /// Releases everything held: holes become gaps, then a missing stretch before a FIN.
-    mutating func flush(now: Timestamp, ctx: ReassemblyContext) {
+    func flush(now: Timestamp, ctx: ReassemblyContext) {
         while !pieces.isEmpty { skipHole(now: now, ctx: ctx) }
         if let fin = finOffset, fin > next {
             emitGap(fin - next, now, ctx)
@@ -132,7 +141,7 @@ struct HalfConnectionReassembler {
 
     /// After `flush`: frees the retransmission history and the held-piece list's storage.
     /// Later segments still work (retransmitted bytes are counted, no longer compared).
-    mutating func releaseBuffers() {
+    func releaseBuffers() {
         history.release()
         if pieces.isEmpty { pieces = [] }
     }
@@ -145,7 +154,7 @@ struct HalfConnectionReassembler {
     }
 
     /// Places `count` bytes at `start`: `data` holds them, or nil when they are known missing.
-    private mutating func place(
+    private func place(
         _ start: Int64, count: Int64, data: UnsafeRawBufferPointer?, time: Timestamp, ctx: ReassemblyContext
     ) {
         var at = start
@@ -231,7 +240,7 @@ struct HalfConnectionReassembler {
     }
 
     /// Delivers held pieces that start at `next`.
-    private mutating func drain(now: Timestamp, ctx: ReassemblyContext) {
+    private func drain(now: Timestamp, ctx: ReassemblyContext) {
         var progressed = false
         while let first = pieces.first, first.offset <= next {
             pieces.removeFirst()
@@ -255,7 +264,7 @@ struct HalfConnectionReassembler {
 
     // MARK: - Gaps
 
-    private mutating func enforceHoleRules(now: Timestamp, ctx: ReassemblyContext) {
+    private func enforceHoleRules(now: Timestamp, ctx: ReassemblyContext) {
         while !pieces.isEmpty, heldPayload > ctx.limits.gapAfterBufferedBytes {
             skipHole(now: now, ctx: ctx)
         }
@@ -265,7 +274,7 @@ struct HalfConnectionReassembler {
     }
 
     /// Declares the hole before the first held piece a gap and delivers what follows it.
-    private mutating func skipHole(now: Timestamp, ctx: ReassemblyContext) {
+    private func skipHole(now: Timestamp, ctx: ReassemblyContext) {
         guard let first = pieces.first else { return }
         if first.offset > next {
             emitGap(first.offset - next, now, ctx)
@@ -276,12 +285,12 @@ struct HalfConnectionReassembler {
 
     // MARK: - Events
 
-    private mutating func deliver(_ data: UnsafeRawBufferPointer, _ time: Timestamp, _ ctx: ReassemblyContext) {
+    private func deliver(_ data: UnsafeRawBufferPointer, _ time: Timestamp, _ ctx: ReassemblyContext) {
         history.append(data)
         ctx.delegate.didReceive(data: data, direction: ctx.direction, connection: ctx.connection, time: time)
     }
 
-    private mutating func emitGap(_ bytes: Int64, _ time: Timestamp, _ ctx: ReassemblyContext) {
+    private func emitGap(_ bytes: Int64, _ time: Timestamp, _ ctx: ReassemblyContext) {
         guard bytes > 0 else { return }
         anomalies.gaps += 1
         anomalies.gapBytes += bytes

@@ -100,6 +100,14 @@ func asciiCaseInsensitiveEqual(_ a: String, _ b: String) -> Bool {
     let x = a.utf8
     let y = b.utf8
     guard x.count == y.count else { return false }
+    // Native strings: compare the contiguous bytes directly (no iterator per byte).
+    let direct: Bool?? = x.withContiguousStorageIfAvailable { xs in
+        y.withContiguousStorageIfAvailable { ys in
+            for i in 0..<xs.count where asciiLower(xs[i]) != asciiLower(ys[i]) { return false }
+            return true
+        }
+    }
+    if let direct = direct ?? nil { return direct }
     for (p, q) in zip(x, y) where asciiLower(p) != asciiLower(q) { return false }
     return true
 }

@@ -9,6 +9,19 @@ extension HTTP1Parser {
     ) -> Int {
         var j = 0
         while j < p.count {
+            if startDecided, !buffer.isEmpty {
+                // Inside a head whose start is decided, bytes other than LF only join the buffer
+                // (below, one at a time): take them up to the next LF at once, within the size bound.
+                let stop = j + min(p.count - j, max(0, limits.maxHeadBytes - buffer.count))
+                var k = j
+                while k < stop, p[k] != 10 { k += 1 }
+                if k > j {
+                    buffer.append(contentsOf: UnsafeRawBufferPointer(rebasing: p[j..<k]))
+                    msg.last = time
+                    j = k
+                    continue
+                }
+            }
             let b = p[j]
             j += 1
             if buffer.isEmpty {

@@ -69,28 +69,47 @@ struct DERReader {
     /// longer than 56 bits, or a last byte with the continuation bit set).
     static func dottedOID(_ content: UnsafeRawBufferPointer) -> String? {
         guard !content.isEmpty else { return nil }
-        var arcs: [UInt64] = []
+        // The text is built in one byte buffer (reserved for about four text bytes per content
+        // byte; it grows if it must), then made a string once.
+        var text: [UInt8] = []
+        text.reserveCapacity(content.count * 4 + 4)
         var value: UInt64 = 0
         var bytesInArc = 0
+        var arcs = 0
         for b in content {
             guard bytesInArc < 8 else { return nil }
             value = value << 7 | UInt64(b & 0x7f)
             bytesInArc += 1
             if b & 0x80 == 0 {
-                arcs.append(value)
+                if arcs == 0 {
+                    // "0.", "1." or "2.", then the second arc (both are packed into the first value).
+                    let (first, second): (UInt8, UInt64) = value < 40 ? (48, value)
+                        : value < 80 ? (49, value - 40) : (50, value - 80)
+                    text.append(first)
+                    text.append(46)
+                    appendDecimal(second, to: &text)
+                } else {
+                    text.append(46)
+                    appendDecimal(value, to: &text)
+                }
+                arcs += 1
                 value = 0
                 bytesInArc = 0
             }
         }
-        guard bytesInArc == 0, let first = arcs.first else { return nil }
-        var text: String
-        switch first {
-        case 0..<40: text = "0." + String(first)
-        case 40..<80: text = "1." + String(first - 40)
-        default: text = "2." + String(first - 80)
+        guard bytesInArc == 0, arcs > 0 else { return nil }
+        return String(decoding: text, as: UTF8.self)
+    }
+
+    /// Appends the decimal digits of `value` (as `String(value)` writes them).
+    private static func appendDecimal(_ value: UInt64, to text: inout [UInt8]) {
+        var divisor: UInt64 = 1
+        while value / divisor >= 10 { divisor *= 10 }
+        while true {
+            text.append(UInt8(48 + value / divisor % 10))
+            if divisor == 1 { break }
+            divisor /= 10
         }
-        for arc in arcs.dropFirst() { text += "." + String(arc) }
-        return text
     }
 
     /// Bit length of an unsigned big-endian INTEGER's content (leading zero bytes ignored).

@@ -49,6 +49,16 @@ public enum X509 {
 
     static let commonNameOID = "2.5.4.3"
 
+    /// Whether an OID's content reads `commonNameOID`. Three arcs need at least three bytes, so
+    /// content of three bytes or fewer is that OID only as 55 04 03 (no text built); longer
+    /// content (a non-minimal encoding) is read as text.
+    static func isCommonName(_ content: UnsafeRawBufferPointer) -> Bool {
+        if content.count <= 3 {
+            return content.count == 3 && content[0] == 0x55 && content[1] == 0x04 && content[2] == 0x03
+        }
+        return DERReader.dottedOID(content) == commonNameOID
+    }
+
     /// The first commonName attribute of a Name (SEQUENCE OF SET OF AttributeTypeAndValue).
     static func commonName(_ name: UnsafeRawBufferPointer) -> String? {
         var rdns = DERReader(name)
@@ -57,7 +67,7 @@ public enum X509 {
             while let attribute = attributes.next(DERReader.sequence) {
                 var a = DERReader(attribute.content)
                 guard let type = a.next(DERReader.oid), let value = a.next() else { continue }
-                if DERReader.dottedOID(type.content) == commonNameOID { return directoryString(value) }
+                if isCommonName(type.content) { return directoryString(value) }
             }
         }
         return nil
@@ -181,20 +191,18 @@ public enum X509 {
     /// Other forms (offsets, missing seconds) give nil.
     static func time(_ e: DERReader.Element) -> Timestamp? {
         let c = e.content
-        var digits: [Int] = []
         var i = 0
-        while i < c.count, c[i] >= 48, c[i] <= 57 {
-            digits.append(Int(c[i] - 48))
-            i += 1
-        }
+        while i < c.count, c[i] >= 48, c[i] <= 57 { i += 1 }
+        let digitCount = i
+        /// The value of `count` digits from `from` (all within the leading digits).
         func number(_ from: Int, _ count: Int) -> Int {
             var v = 0
-            for k in from..<(from + count) { v = v * 10 + digits[k] }
+            for k in from..<(from + count) { v = v * 10 + Int(c[k] - 48) }
             return v
         }
         let year: Int
         let rest: Int
-        switch (e.tag, digits.count) {
+        switch (e.tag, digitCount) {
         case (DERReader.utcTime, 12):
             let yy = number(0, 2)
             year = yy >= 50 ? 1900 + yy : 2000 + yy
@@ -210,14 +218,24 @@ public enum X509 {
             return nil
         }
         guard c.count - i == 1, c[i] == 90 else { return nil }  // "Z"
-        let text = pad(year, 4) + "-" + pad(number(rest, 2), 2) + "-" + pad(number(rest + 2, 2), 2)
-            + "T" + pad(number(rest + 4, 2), 2) + ":" + pad(number(rest + 6, 2), 2) + ":"
-            + pad(number(rest + 8, 2), 2) + "Z"
+        // YYYY-MM-DDTHH:MM:SSZ: the year has at most four digits, the other fields two.
+        let text = String(unsafeUninitializedCapacity: 20) { out in
+            func put(_ value: Int, width: Int, at: Int, then separator: UInt8) {
+                var v = value
+                for w in stride(from: width - 1, through: 0, by: -1) {
+                    out[at + w] = UInt8(48 + v % 10)
+                    v /= 10
+                }
+                out[at + width] = separator
+            }
+            put(year, width: 4, at: 0, then: 45)  // -
+            put(number(rest, 2), width: 2, at: 5, then: 45)  // -
+            put(number(rest + 2, 2), width: 2, at: 8, then: 84)  // T
+            put(number(rest + 4, 2), width: 2, at: 11, then: 58)  // :
+            put(number(rest + 6, 2), width: 2, at: 14, then: 58)  // :
+            put(number(rest + 8, 2), width: 2, at: 17, then: 90)  // Z
+            return 20
+        }
         return Timestamp(rfc3339: text)
-    }
-
-    private static func pad(_ v: Int, _ width: Int) -> String {
-        let s = String(v)
-        return s.count >= width ? s : String(repeating: "0", count: width - s.count) + s
     }
 }
