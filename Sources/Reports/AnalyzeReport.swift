@@ -23,38 +23,58 @@ public struct AnalyzeReport {
         return String(decoding: bytes, as: UTF8.self)
     }
 
-    /// Hands the text of `json()` to `sink` in pieces, in order: each top-level member whole, except
-    /// `sessions`, which goes one session at a time. Memory beyond the report: one member's text.
-    public func writeJSON(to sink: ([UInt8]) throws -> Void) throws {
+    /// Hands the text of `json()` to `sink` in pieces of about `chunkSize` bytes (one piece may run past it
+    /// by one session's or one top-level member's text), in order. Memory beyond the report: one piece.
+    ///
+    /// Check-ins, their steps and attempts, and findings are written by `ReportJSON` (no `Encodable`
+    /// pass); the other members by `PrettyJSONEncoder`. Both give the bytes `HeartbeatReport.encoder()` would.
+    public func writeJSON(chunkSize: Int = 1 << 16, to sink: ([UInt8]) throws -> Void) throws {
         let r = heartbeat
+        var out: [UInt8] = []
+        out.reserveCapacity(chunkSize + chunkSize / 2)
+        func flush(over limit: Int) throws {
+            guard out.count > limit else { return }
+            try sink(out)
+            out.removeAll(keepingCapacity: true)
+        }
         // Members in UTF-8 key order, as the encoder sorts them.
-        let members: [(String, (Int) throws -> [UInt8])] = [
-            ("captures", { try PrettyJSONEncoder.encode(captures.map(CaptureSummaryReport.json), level: $0) }),
-            ("clients", { try PrettyJSONEncoder.encode(r.clients, level: $0) }),
-            ("counts", { try PrettyJSONEncoder.encode(r.counts, level: $0) }),
-            ("expectations", { try PrettyJSONEncoder.encode(r.expectations, level: $0) }),
-            ("findings", { try PrettyJSONEncoder.encode(r.findings, level: $0) }),
-            ("managers", { try PrettyJSONEncoder.encode(r.managers, level: $0) }),
-            ("schema", { try PrettyJSONEncoder.encode(r.schema, level: $0) }),
-            ("sessions", { _ in [] }),
-            ("summary", { try PrettyJSONEncoder.encode(r.summary, level: $0) }),
+        let members: [(String, (inout [UInt8]) throws -> Void)] = [
+            ("captures", { try PrettyJSONEncoder.append(captures.map(CaptureSummaryReport.json), level: 1, to: &$0) }),
+            ("clients", { try PrettyJSONEncoder.append(r.clients, level: 1, to: &$0) }),
+            ("counts", { try PrettyJSONEncoder.append(r.counts, level: 1, to: &$0) }),
+            ("expectations", { try PrettyJSONEncoder.append(r.expectations, level: 1, to: &$0) }),
+            ("findings", { ReportJSON.append(r.findings, level: 1, to: &$0) }),
+            ("managers", { try PrettyJSONEncoder.append(r.managers, level: 1, to: &$0) }),
+            ("schema", { try PrettyJSONEncoder.append(r.schema, level: 1, to: &$0) }),
+            ("sessions", { _ in }),
+            ("summary", { try PrettyJSONEncoder.append(r.summary, level: 1, to: &$0) }),
         ]
-        try sink(Array("{".utf8))
+        out.append(UInt8(ascii: "{"))
         for (i, (key, encode)) in members.enumerated() {
-            var head: [UInt8] = Array(((i > 0 ? "," : "") + "\n  ").utf8)
-            head += PrettyJSONEncoder.quoted(key) + Array(" : ".utf8)
+            if i > 0 { out.append(UInt8(ascii: ",")) }
+            JSONText.appendNewline(level: 1, to: &out)
+            out += JSONText.memberHead(key)
             guard key == "sessions" else {
-                try sink(head + encode(1))
+                try encode(&out)
+                try flush(over: chunkSize)
                 continue
             }
-            try sink(head + Array("[".utf8))
-            if r.sessions.isEmpty { try sink([10]) }
-            for (n, s) in r.sessions.enumerated() {
-                try sink(Array(((n > 0 ? "," : "") + "\n    ").utf8) + PrettyJSONEncoder.encode(s, level: 2))
+            // As `ReportJSON.appendArray`, with a flush between check-ins.
+            out.append(UInt8(ascii: "["))
+            if r.sessions.isEmpty { out.append(10) }
+            try r.sessions.withUnsafeBufferPointer { sessions in
+                for n in sessions.indices {
+                    if n > 0 { out.append(UInt8(ascii: ",")) }
+                    JSONText.appendNewline(level: 2, to: &out)
+                    try ReportJSON.append(sessions[n], level: 2, to: &out)
+                    try flush(over: chunkSize)
+                }
             }
-            try sink(Array("\n  ]".utf8))
+            JSONText.appendNewline(level: 1, to: &out)
+            out.append(UInt8(ascii: "]"))
         }
-        try sink(Array("\n}\n".utf8))
+        JSONText.append("\n}\n", to: &out)
+        try flush(over: 0)
     }
 
     // MARK: - Text
