@@ -23,6 +23,8 @@ public struct TextTable {
 
     /// Replaces control characters (C0, DEL, C1) with `?` and keeps everything else.
     public static func sanitize(_ s: String) -> String {
+        // Usual case, one pass over the bytes: no C0 or DEL byte, and no 0xC2, which leads every C1 scalar.
+        guard s.utf8.contains(where: { $0 < 0x20 || $0 == 0x7f || $0 == 0xc2 }) else { return s }
         var out = String.UnicodeScalarView()
         for u in s.unicodeScalars {
             if u.value < 0x20 || (0x7f...0x9f).contains(u.value) {
