@@ -82,8 +82,14 @@ public struct AnalyzeReport {
     /// A report for people: captures, managers, then per client its check-ins, intervals and steps,
     /// then findings by severity and the verdict.
     public func text(palette: Palette = .none) -> String {
+        String(decoding: textBytes(palette: palette), as: UTF8.self)
+    }
+
+    /// The text of `text(palette:)` as UTF-8 bytes, built in one buffer (no `String` of the whole report).
+    public func textBytes(palette: Palette = .none) -> [UInt8] {
         let r = heartbeat
-        var out = ""
+        var out = TextBytes()
+        out.bytes.reserveCapacity(4096 + r.sessions.count * 640)  // about what a check-in takes
         for s in captures { out += CaptureSummaryReport.text(s) }
         out += "\n"
         let e = r.expectations
@@ -110,9 +116,10 @@ public struct AnalyzeReport {
             out += t.render()
             out += Self.managerLegend(r.managers)
         }
-        // Grouped once: a loop over every session per client is quadratic in clients.
-        var byClient: [IPAddress: [SessionReport]] = [:]
-        for s in r.sessions { byClient[s.client, default: []].append(s) }
+        // Grouped once (a loop over every session per client is quadratic in clients), by position: no
+        // check-in is copied.
+        var byClient: [IPAddress: [Int]] = [:]
+        for (i, s) in r.sessions.enumerated() { byClient[s.client, default: []].append(i) }
         for client in r.clients {
             out += "\nClient \(client.client): "
                 + Self.checkIns(client.checkIns, failed: client.failed, pending: client.pending)
@@ -125,7 +132,8 @@ public struct AnalyzeReport {
             var t = TextTable([("#", .right), ("start", .left), ("server", .left), ("transport", .left),
                                ("mode", .left), ("seconds", .right), ("bytes up", .right), ("bytes down", .right),
                                ("steps", .left), ("findings", .left)])
-            for s in byClient[client.client] ?? [] {
+            for i in byClient[client.client] ?? [] {
+                let s = r.sessions[i]
                 let server = s.server.isIPv6 ? "[\(s.server)]:\(s.serverPort)" : "\(s.server):\(s.serverPort)"
                 let steps = s.failed ? "failed" : s.steps.map { String($0.step) }.joined(separator: " ")
                 t.append([String(s.id), s.start.rfc3339(fractionDigits: 3), server, s.transport.rawValue,
@@ -137,16 +145,7 @@ public struct AnalyzeReport {
         if !r.sessions.isEmpty {
             out += "\nSteps of each check-in (confidence: how sure the step's name is, 0-1, from how well the"
             out += " traffic matches the model's rule for that step)\n"
-            for s in r.sessions {
-                out += "  #\(s.id) \(s.client) \(s.start.rfc3339(fractionDigits: 3))\n"
-                for a in s.attempts {
-                    out += "     attempt \(a.server):\(a.serverPort) \(a.outcome) (\(a.syns) SYN)\n"
-                }
-                for st in s.steps {
-                    out += "     \(st.step) \(st.name.padding(14)) up \(st.bytesUp) B, down \(st.bytesDown) B, "
-                    out += "confidence \(formatFixed(st.confidence, digits: 2)): \(TextTable.sanitize(st.evidence))\n"
-                }
-            }
+            for s in r.sessions { Self.appendSteps(of: s, to: &out) }
         }
         out += "\nFindings: \(r.summary.errors) error, \(r.summary.warnings) warning, \(r.summary.infos) info\n"
         for f in r.findingsBySeverity {
@@ -161,7 +160,38 @@ public struct AnalyzeReport {
         let verdict = palette.paint(r.summary.verdict, Palette.colour(verdict: r.summary.verdict))
         out += "\nVerdict: \(verdict) (\(formatCount(r.summary.clients, "client")), "
             + Self.checkIns(r.summary.checkIns, failed: r.summary.failed, pending: r.summary.pending ?? 0) + ")\n"
-        return out
+        return out.bytes
+    }
+
+    /// `  #id client start`, then a line per attempt and per step, written piece by piece (no line is
+    /// built as a `String` first).
+    private static func appendSteps(of s: SessionReport, to out: inout TextBytes) {
+        out += "  #"
+        out.append(s.id)
+        out += " "
+        out += s.client.description
+        out += " "
+        s.start.appendRFC3339(to: &out.bytes, fractionDigits: 3)
+        out += "\n"
+        for a in s.attempts {
+            out += "     attempt \(a.server):\(a.serverPort) \(a.outcome) (\(a.syns) SYN)\n"
+        }
+        for st in s.steps {
+            out += "     "
+            out.append(st.step)
+            out += " "
+            out += st.name
+            out.spaces(max(1, 14 - TextTable.width(st.name)))  // padded to 14, at least one space
+            out += " up "
+            out.append(st.bytesUp)
+            out += " B, down "
+            out.append(st.bytesDown)
+            out += " B, confidence "
+            out += formatFixed(st.confidence, digits: 2)
+            out += ": "
+            out += TextTable.sanitize(st.evidence)
+            out += "\n"
+        }
     }
 
     /// One line per `source` and name-resolution value in `managers`, saying what it means.
@@ -206,8 +236,26 @@ public struct AnalyzeReport {
     }
 }
 
-extension String {
-    func padding(_ width: Int) -> String {
-        count >= width ? self + " " : self + String(repeating: " ", count: width - count)
+/// Report text gathered as UTF-8 bytes: `out += text` appends the bytes of `text`.
+struct TextBytes {
+    var bytes: [UInt8] = []
+
+    static func += (out: inout TextBytes, text: String) {
+        var text = text
+        text.withUTF8 { out.bytes.append(contentsOf: $0) }  // also a short string, held inline
+    }
+
+    /// `n` in decimal.
+    mutating func append(_ n: Int) {
+        JSONText.appendInteger(Int64(n), to: &bytes)
+    }
+
+    /// `n` in decimal.
+    mutating func append(_ n: Int64) {
+        JSONText.appendInteger(n, to: &bytes)
+    }
+
+    mutating func spaces(_ count: Int) {
+        bytes.append(contentsOf: repeatElement(UInt8(ascii: " "), count: count))
     }
 }

@@ -79,6 +79,8 @@ public struct ReportBundle: Sendable {
         switch format {
         case .json where kind == .analyze:
             try AnalyzeReport(heartbeat: heartbeat, captures: captures).writeJSON(to: sink)
+        case .text where kind == .analyze:
+            try sink(AnalyzeReport(heartbeat: heartbeat, captures: captures).textBytes(palette: palette))
         case .jsonl:
             var out: [UInt8] = []
             try eachRow(per) { row in
