@@ -4,7 +4,10 @@ import Core
 ///
 /// Reports are compared against golden files, so the output must not depend on
 /// hash order; this small type gives stable text without Foundation's encoder.
-public indirect enum JSONValue: Equatable, Sendable {
+///
+/// Not `indirect`: objects and arrays already hold their members in arrays, so a value is stored
+/// inline (no box allocated per value).
+public enum JSONValue: Equatable, Sendable {
     case object([(String, JSONValue)])
     case array([JSONValue])
     case string(String)
