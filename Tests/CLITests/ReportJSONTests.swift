@@ -127,7 +127,7 @@ import Testing
 
     @Test func numbersAreWhatJSONEncoderWrites() throws {
         var values: [Double] = (0...100).map { Double($0) / 100 }
-        values += [-0.0, 0.1 + 0.2, 1e-7, 1e16, 5e-324, .greatestFiniteMagnitude, -1.5, 1.0 / 3]
+        values += [-0.0, 0.1 + 0.2, 1e-7, 1e16, .leastNonzeroMagnitude, .greatestFiniteMagnitude, -1.5, 1.0 / 3]
         for d in values {
             var out: [UInt8] = []
             try JSONText.appendNumber(d, to: &out)
