@@ -120,32 +120,34 @@ public struct AnalyzeReport {
         // check-in is copied.
         var byClient: [IPAddress: [Int]] = [:]
         for (i, s) in r.sessions.enumerated() { byClient[s.client, default: []].append(i) }
-        for client in r.clients {
-            out += "\nClient \(client.client): "
-                + Self.checkIns(client.checkIns, failed: client.failed, pending: client.pending)
-            if let iv = client.intervalSeconds {
-                out += ", interval median \(formatFixed(iv.median, digits: 3)) s"
-                out += " (min \(formatFixed(iv.min, digits: 3)), max \(formatFixed(iv.max, digits: 3)),"
-                out += " p95 \(formatFixed(iv.p95, digits: 3)))"
+        r.sessions.withUnsafeBufferPointer { sessions in  // check-ins read in place, not copied
+            for client in r.clients {
+                out += "\nClient \(client.client): "
+                    + Self.checkIns(client.checkIns, failed: client.failed, pending: client.pending)
+                if let iv = client.intervalSeconds {
+                    out += ", interval median \(formatFixed(iv.median, digits: 3)) s"
+                    out += " (min \(formatFixed(iv.min, digits: 3)), max \(formatFixed(iv.max, digits: 3)),"
+                    out += " p95 \(formatFixed(iv.p95, digits: 3)))"
+                }
+                out += ", missed \(client.missed), accelerated \(client.accelerated)\n"
+                var t = TextTable([("#", .right), ("start", .left), ("server", .left), ("transport", .left),
+                                   ("mode", .left), ("seconds", .right), ("bytes up", .right), ("bytes down", .right),
+                                   ("steps", .left), ("findings", .left)])
+                for i in byClient[client.client] ?? [] {
+                    let s = sessions[i]
+                    let server = s.server.isIPv6 ? "[\(s.server)]:\(s.serverPort)" : "\(s.server):\(s.serverPort)"
+                    let steps = s.failed ? "failed" : s.steps.map { String($0.step) }.joined(separator: " ")
+                    t.append([String(s.id), s.start.rfc3339(fractionDigits: 3), server, s.transport.rawValue,
+                              s.mode.rawValue, secondsText(s.end.seconds(since: s.start)), String(s.bytesUp),
+                              String(s.bytesDown), steps, s.findings.map(\.code.rawValue).joined(separator: ",")])
+                }
+                out += t.render(indent: "  ")
             }
-            out += ", missed \(client.missed), accelerated \(client.accelerated)\n"
-            var t = TextTable([("#", .right), ("start", .left), ("server", .left), ("transport", .left),
-                               ("mode", .left), ("seconds", .right), ("bytes up", .right), ("bytes down", .right),
-                               ("steps", .left), ("findings", .left)])
-            for i in byClient[client.client] ?? [] {
-                let s = r.sessions[i]
-                let server = s.server.isIPv6 ? "[\(s.server)]:\(s.serverPort)" : "\(s.server):\(s.serverPort)"
-                let steps = s.failed ? "failed" : s.steps.map { String($0.step) }.joined(separator: " ")
-                t.append([String(s.id), s.start.rfc3339(fractionDigits: 3), server, s.transport.rawValue,
-                          s.mode.rawValue, secondsText(s.end.seconds(since: s.start)), String(s.bytesUp),
-                          String(s.bytesDown), steps, s.findings.map(\.code.rawValue).joined(separator: ",")])
+            if !sessions.isEmpty {
+                out += "\nSteps of each check-in (confidence: how sure the step's name is, 0-1, from how well the"
+                out += " traffic matches the model's rule for that step)\n"
+                for i in sessions.indices { Self.appendSteps(of: sessions[i], to: &out) }
             }
-            out += t.render(indent: "  ")
-        }
-        if !r.sessions.isEmpty {
-            out += "\nSteps of each check-in (confidence: how sure the step's name is, 0-1, from how well the"
-            out += " traffic matches the model's rule for that step)\n"
-            for s in r.sessions { Self.appendSteps(of: s, to: &out) }
         }
         out += "\nFindings: \(r.summary.errors) error, \(r.summary.warnings) warning, \(r.summary.infos) info\n"
         for f in r.findingsBySeverity {
