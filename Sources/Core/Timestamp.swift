@@ -64,6 +64,16 @@ public struct Timestamp: Hashable, Comparable, Sendable {
     /// - Parameter fractionDigits: digits after the decimal point, 0 to 9. Trailing
     ///   digits are cut, not rounded, so the text never names a later instant.
     public func rfc3339(fractionDigits: Int = 9) -> String {
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(32)
+        appendRFC3339(to: &bytes, fractionDigits: fractionDigits)
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    /// Appends the text of `rfc3339(fractionDigits:)` to `out` as UTF-8 (ASCII) bytes, digits written
+    /// one by one into a small stack buffer and appended at once: no `String` is built. Cost: about 30
+    /// bytes of `out`'s capacity, nothing else.
+    public func appendRFC3339(to out: inout [UInt8], fractionDigits: Int = 9) {
         let digits = max(0, min(9, fractionDigits))
         var secs = nanoseconds / 1_000_000_000
         var frac = nanoseconds % 1_000_000_000
@@ -78,19 +88,40 @@ public struct Timestamp: Hashable, Comparable, Sendable {
             days -= 1
         }
         let (y, m, d) = Timestamp.civilDate(daysSinceEpoch: days)
-        var out = ""
-        out.reserveCapacity(30)
-        out += Timestamp.pad(y, 4)
-        out += "-" + Timestamp.pad(m, 2) + "-" + Timestamp.pad(d, 2)
-        out += "T" + Timestamp.pad(rem / 3600, 2) + ":" + Timestamp.pad(rem % 3600 / 60, 2)
-        out += ":" + Timestamp.pad(rem % 60, 2)
-        if digits > 0 {
-            var f = frac
-            for _ in 0..<(9 - digits) { f /= 10 }
-            out += "." + Timestamp.pad(f, digits)
+        var f = frac
+        for _ in 0..<(9 - digits) { f /= 10 }
+        // Never for a time in range (years 1677-2262): a year past 9999 or before 0 keeps all its digits.
+        let plainYear = y >= 0 && y <= 9999
+        if !plainYear { Timestamp.appendOddYear(y, to: &out) }
+        // `yyyy-mm-ddThh:mm:ss` (19 bytes), `.` and up to 9 digits, `Z`: at most 30 bytes.
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 32) { text in
+            func put(_ value: Int64, _ width: Int, at end: Int) {
+                var v = value
+                for i in stride(from: end - 1, through: end - width, by: -1) {
+                    text[i] = UInt8(ascii: "0") + UInt8(truncatingIfNeeded: v % 10)
+                    v /= 10
+                }
+            }
+            if plainYear { put(y, 4, at: 4) }
+            text[4] = UInt8(ascii: "-")
+            put(m, 2, at: 7)
+            text[7] = UInt8(ascii: "-")
+            put(d, 2, at: 10)
+            text[10] = UInt8(ascii: "T")
+            put(rem / 3600, 2, at: 13)
+            text[13] = UInt8(ascii: ":")
+            put(rem % 3600 / 60, 2, at: 16)
+            text[16] = UInt8(ascii: ":")
+            put(rem % 60, 2, at: 19)
+            var n = 19
+            if digits > 0 {
+                text[19] = UInt8(ascii: ".")
+                put(f, digits, at: 20 + digits)
+                n = 20 + digits
+            }
+            text[n] = UInt8(ascii: "Z")
+            out.append(contentsOf: UnsafeBufferPointer(rebasing: text[(plainYear ? 0 : 4)...n]))
         }
-        out += "Z"
-        return out
     }
 
     /// Parses RFC 3339 text with any offset (`Z`, `+hh:mm`) and up to nine fraction digits.
@@ -145,9 +176,12 @@ public struct Timestamp: Hashable, Comparable, Sendable {
         self.init(seconds: secs, nanoseconds: frac)
     }
 
-    private static func pad(_ value: Int64, _ width: Int) -> String {
-        let s = String(value)
-        return s.count >= width ? s : String(repeating: "0", count: width - s.count) + s
+    /// A year outside 0...9999 (never for a time in range): all its digits, led by zeros up to four
+    /// characters, a negative one with its sign after the zeros (`00-5`).
+    private static func appendOddYear(_ year: Int64, to out: inout [UInt8]) {
+        let s = String(year)
+        out.append(contentsOf: repeatElement(UInt8(ascii: "0"), count: max(0, 4 - s.utf8.count)))
+        out.append(contentsOf: s.utf8)
     }
 
     /// Days since 1970-01-01 to a proleptic Gregorian date (H. Hinnant's civil algorithm).

@@ -23,38 +23,58 @@ public struct AnalyzeReport {
         return String(decoding: bytes, as: UTF8.self)
     }
 
-    /// Hands the text of `json()` to `sink` in pieces, in order: each top-level member whole, except
-    /// `sessions`, which goes one session at a time. Memory beyond the report: one member's text.
-    public func writeJSON(to sink: ([UInt8]) throws -> Void) throws {
+    /// Hands the text of `json()` to `sink` in pieces of about `chunkSize` bytes (one piece may run past it
+    /// by one session's or one top-level member's text), in order. Memory beyond the report: one piece.
+    ///
+    /// Check-ins, their steps and attempts, and findings are written by `ReportJSON` (no `Encodable`
+    /// pass); the other members by `PrettyJSONEncoder`. Both give the bytes `HeartbeatReport.encoder()` would.
+    public func writeJSON(chunkSize: Int = 1 << 16, to sink: ([UInt8]) throws -> Void) throws {
         let r = heartbeat
+        var out: [UInt8] = []
+        out.reserveCapacity(chunkSize + chunkSize / 2)
+        func flush(over limit: Int) throws {
+            guard out.count > limit else { return }
+            try sink(out)
+            out.removeAll(keepingCapacity: true)
+        }
         // Members in UTF-8 key order, as the encoder sorts them.
-        let members: [(String, (Int) throws -> [UInt8])] = [
-            ("captures", { try PrettyJSONEncoder.encode(captures.map(CaptureSummaryReport.json), level: $0) }),
-            ("clients", { try PrettyJSONEncoder.encode(r.clients, level: $0) }),
-            ("counts", { try PrettyJSONEncoder.encode(r.counts, level: $0) }),
-            ("expectations", { try PrettyJSONEncoder.encode(r.expectations, level: $0) }),
-            ("findings", { try PrettyJSONEncoder.encode(r.findings, level: $0) }),
-            ("managers", { try PrettyJSONEncoder.encode(r.managers, level: $0) }),
-            ("schema", { try PrettyJSONEncoder.encode(r.schema, level: $0) }),
-            ("sessions", { _ in [] }),
-            ("summary", { try PrettyJSONEncoder.encode(r.summary, level: $0) }),
+        let members: [(String, (inout [UInt8]) throws -> Void)] = [
+            ("captures", { try PrettyJSONEncoder.append(captures.map(CaptureSummaryReport.json), level: 1, to: &$0) }),
+            ("clients", { try PrettyJSONEncoder.append(r.clients, level: 1, to: &$0) }),
+            ("counts", { try PrettyJSONEncoder.append(r.counts, level: 1, to: &$0) }),
+            ("expectations", { try PrettyJSONEncoder.append(r.expectations, level: 1, to: &$0) }),
+            ("findings", { ReportJSON.append(r.findings, level: 1, to: &$0) }),
+            ("managers", { try PrettyJSONEncoder.append(r.managers, level: 1, to: &$0) }),
+            ("schema", { try PrettyJSONEncoder.append(r.schema, level: 1, to: &$0) }),
+            ("sessions", { _ in }),
+            ("summary", { try PrettyJSONEncoder.append(r.summary, level: 1, to: &$0) }),
         ]
-        try sink(Array("{".utf8))
+        out.append(UInt8(ascii: "{"))
         for (i, (key, encode)) in members.enumerated() {
-            var head: [UInt8] = Array(((i > 0 ? "," : "") + "\n  ").utf8)
-            head += PrettyJSONEncoder.quoted(key) + Array(" : ".utf8)
+            if i > 0 { out.append(UInt8(ascii: ",")) }
+            JSONText.appendNewline(level: 1, to: &out)
+            out += JSONText.memberHead(key)
             guard key == "sessions" else {
-                try sink(head + encode(1))
+                try encode(&out)
+                try flush(over: chunkSize)
                 continue
             }
-            try sink(head + Array("[".utf8))
-            if r.sessions.isEmpty { try sink([10]) }
-            for (n, s) in r.sessions.enumerated() {
-                try sink(Array(((n > 0 ? "," : "") + "\n    ").utf8) + PrettyJSONEncoder.encode(s, level: 2))
+            // As `ReportJSON.appendArray`, with a flush between check-ins.
+            out.append(UInt8(ascii: "["))
+            if r.sessions.isEmpty { out.append(10) }
+            try r.sessions.withUnsafeBufferPointer { sessions in
+                for n in sessions.indices {
+                    if n > 0 { out.append(UInt8(ascii: ",")) }
+                    JSONText.appendNewline(level: 2, to: &out)
+                    try ReportJSON.append(sessions[n], level: 2, to: &out)
+                    try flush(over: chunkSize)
+                }
             }
-            try sink(Array("\n  ]".utf8))
+            JSONText.appendNewline(level: 1, to: &out)
+            out.append(UInt8(ascii: "]"))
         }
-        try sink(Array("\n}\n".utf8))
+        JSONText.append("\n}\n", to: &out)
+        try flush(over: 0)
     }
 
     // MARK: - Text
@@ -62,8 +82,14 @@ public struct AnalyzeReport {
     /// A report for people: captures, managers, then per client its check-ins, intervals and steps,
     /// then findings by severity and the verdict.
     public func text(palette: Palette = .none) -> String {
+        String(decoding: textBytes(palette: palette), as: UTF8.self)
+    }
+
+    /// The text of `text(palette:)` as UTF-8 bytes, built in one buffer (no `String` of the whole report).
+    public func textBytes(palette: Palette = .none) -> [UInt8] {
         let r = heartbeat
-        var out = ""
+        var out = TextBytes()
+        out.bytes.reserveCapacity(4096 + r.sessions.count * 640)  // about what a check-in takes
         for s in captures { out += CaptureSummaryReport.text(s) }
         out += "\n"
         let e = r.expectations
@@ -90,42 +116,37 @@ public struct AnalyzeReport {
             out += t.render()
             out += Self.managerLegend(r.managers)
         }
-        // Grouped once: a loop over every session per client is quadratic in clients.
-        var byClient: [IPAddress: [SessionReport]] = [:]
-        for s in r.sessions { byClient[s.client, default: []].append(s) }
-        for client in r.clients {
-            out += "\nClient \(client.client): "
-                + Self.checkIns(client.checkIns, failed: client.failed, pending: client.pending)
-            if let iv = client.intervalSeconds {
-                out += ", interval median \(formatFixed(iv.median, digits: 3)) s"
-                out += " (min \(formatFixed(iv.min, digits: 3)), max \(formatFixed(iv.max, digits: 3)),"
-                out += " p95 \(formatFixed(iv.p95, digits: 3)))"
-            }
-            out += ", missed \(client.missed), accelerated \(client.accelerated)\n"
-            var t = TextTable([("#", .right), ("start", .left), ("server", .left), ("transport", .left),
-                               ("mode", .left), ("seconds", .right), ("bytes up", .right), ("bytes down", .right),
-                               ("steps", .left), ("findings", .left)])
-            for s in byClient[client.client] ?? [] {
-                let server = s.server.isIPv6 ? "[\(s.server)]:\(s.serverPort)" : "\(s.server):\(s.serverPort)"
-                let steps = s.failed ? "failed" : s.steps.map { String($0.step) }.joined(separator: " ")
-                t.append([String(s.id), s.start.rfc3339(fractionDigits: 3), server, s.transport.rawValue,
-                          s.mode.rawValue, secondsText(s.end.seconds(since: s.start)), String(s.bytesUp),
-                          String(s.bytesDown), steps, s.findings.map(\.code.rawValue).joined(separator: ",")])
-            }
-            out += t.render(indent: "  ")
-        }
-        if !r.sessions.isEmpty {
-            out += "\nSteps of each check-in (confidence: how sure the step's name is, 0-1, from how well the"
-            out += " traffic matches the model's rule for that step)\n"
-            for s in r.sessions {
-                out += "  #\(s.id) \(s.client) \(s.start.rfc3339(fractionDigits: 3))\n"
-                for a in s.attempts {
-                    out += "     attempt \(a.server):\(a.serverPort) \(a.outcome) (\(a.syns) SYN)\n"
+        // Grouped once (a loop over every session per client is quadratic in clients), by position: no
+        // check-in is copied.
+        var byClient: [IPAddress: [Int]] = [:]
+        for (i, s) in r.sessions.enumerated() { byClient[s.client, default: []].append(i) }
+        r.sessions.withUnsafeBufferPointer { sessions in  // check-ins read in place, not copied
+            for client in r.clients {
+                out += "\nClient \(client.client): "
+                    + Self.checkIns(client.checkIns, failed: client.failed, pending: client.pending)
+                if let iv = client.intervalSeconds {
+                    out += ", interval median \(formatFixed(iv.median, digits: 3)) s"
+                    out += " (min \(formatFixed(iv.min, digits: 3)), max \(formatFixed(iv.max, digits: 3)),"
+                    out += " p95 \(formatFixed(iv.p95, digits: 3)))"
                 }
-                for st in s.steps {
-                    out += "     \(st.step) \(st.name.padding(14)) up \(st.bytesUp) B, down \(st.bytesDown) B, "
-                    out += "confidence \(formatFixed(st.confidence, digits: 2)): \(TextTable.sanitize(st.evidence))\n"
+                out += ", missed \(client.missed), accelerated \(client.accelerated)\n"
+                var t = TextTable([("#", .right), ("start", .left), ("server", .left), ("transport", .left),
+                                   ("mode", .left), ("seconds", .right), ("bytes up", .right), ("bytes down", .right),
+                                   ("steps", .left), ("findings", .left)])
+                for i in byClient[client.client] ?? [] {
+                    let s = sessions[i]
+                    let server = s.server.isIPv6 ? "[\(s.server)]:\(s.serverPort)" : "\(s.server):\(s.serverPort)"
+                    let steps = s.failed ? "failed" : s.steps.map { String($0.step) }.joined(separator: " ")
+                    t.append([String(s.id), s.start.rfc3339(fractionDigits: 3), server, s.transport.rawValue,
+                              s.mode.rawValue, secondsText(s.end.seconds(since: s.start)), String(s.bytesUp),
+                              String(s.bytesDown), steps, s.findings.map(\.code.rawValue).joined(separator: ",")])
                 }
+                out += t.render(indent: "  ")
+            }
+            if !sessions.isEmpty {
+                out += "\nSteps of each check-in (confidence: how sure the step's name is, 0-1, from how well the"
+                out += " traffic matches the model's rule for that step)\n"
+                for i in sessions.indices { Self.appendSteps(of: sessions[i], to: &out) }
             }
         }
         out += "\nFindings: \(r.summary.errors) error, \(r.summary.warnings) warning, \(r.summary.infos) info\n"
@@ -141,7 +162,38 @@ public struct AnalyzeReport {
         let verdict = palette.paint(r.summary.verdict, Palette.colour(verdict: r.summary.verdict))
         out += "\nVerdict: \(verdict) (\(formatCount(r.summary.clients, "client")), "
             + Self.checkIns(r.summary.checkIns, failed: r.summary.failed, pending: r.summary.pending ?? 0) + ")\n"
-        return out
+        return out.bytes
+    }
+
+    /// `  #id client start`, then a line per attempt and per step, written piece by piece (no line is
+    /// built as a `String` first).
+    private static func appendSteps(of s: SessionReport, to out: inout TextBytes) {
+        out += "  #"
+        out.append(s.id)
+        out += " "
+        out += s.client.description
+        out += " "
+        s.start.appendRFC3339(to: &out.bytes, fractionDigits: 3)
+        out += "\n"
+        for a in s.attempts {
+            out += "     attempt \(a.server):\(a.serverPort) \(a.outcome) (\(a.syns) SYN)\n"
+        }
+        for st in s.steps {
+            out += "     "
+            out.append(st.step)
+            out += " "
+            out += st.name
+            out.spaces(max(1, 14 - TextTable.width(st.name)))  // padded to 14, at least one space
+            out += " up "
+            out.append(st.bytesUp)
+            out += " B, down "
+            out.append(st.bytesDown)
+            out += " B, confidence "
+            out += formatFixed(st.confidence, digits: 2)
+            out += ": "
+            out += TextTable.sanitize(st.evidence)
+            out += "\n"
+        }
     }
 
     /// One line per `source` and name-resolution value in `managers`, saying what it means.
@@ -186,8 +238,26 @@ public struct AnalyzeReport {
     }
 }
 
-extension String {
-    func padding(_ width: Int) -> String {
-        count >= width ? self + " " : self + String(repeating: " ", count: width - count)
+/// Report text gathered as UTF-8 bytes: `out += text` appends the bytes of `text`.
+struct TextBytes {
+    var bytes: [UInt8] = []
+
+    static func += (out: inout TextBytes, text: String) {
+        var text = text
+        text.withUTF8 { out.bytes.append(contentsOf: $0) }  // also a short string, held inline
+    }
+
+    /// `n` in decimal.
+    mutating func append(_ n: Int) {
+        JSONText.appendInteger(Int64(n), to: &bytes)
+    }
+
+    /// `n` in decimal.
+    mutating func append(_ n: Int64) {
+        JSONText.appendInteger(n, to: &bytes)
+    }
+
+    mutating func spaces(_ count: Int) {
+        bytes.append(contentsOf: repeatElement(UInt8(ascii: " "), count: count))
     }
 }

@@ -5,6 +5,30 @@
 /// unless it is a plain number. Lines end with CRLF, as RFC 4180 says.
 public enum CSV {
     public static func cell(_ s: String) -> String {
+        var out: [UInt8] = []
+        appendCell(s, to: &out)
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// Appends the text of `cell(s)` to `out`. Cost: one pass over the UTF-8 bytes for a cell that needs
+    /// neither a `'` nor quotes (the usual case); the rare other one is built as a `String` first.
+    public static func appendCell(_ s: String, to out: inout [UInt8]) {
+        var text = s
+        var plain = false
+        text.withUTF8 { bytes in
+            // Every character that asks for quotes or a `'` starts with one of these ASCII bytes.
+            if let first = bytes.first, formulaStarts.contains(first) { return }
+            guard !bytes.contains(where: { $0 == 0x2c || $0 == 0x22 || $0 == 0x0a || $0 == 0x0d }) else { return }
+            out.append(contentsOf: bytes)
+            plain = true
+        }
+        if !plain { out.append(contentsOf: slowCell(s).utf8) }
+    }
+
+    /// `=`, `+`, `-`, `@`, tab, CR.
+    private static let formulaStarts: [UInt8] = [0x3d, 0x2b, 0x2d, 0x40, 0x09, 0x0d]
+
+    private static func slowCell(_ s: String) -> String {
         var text = s
         if let first = text.unicodeScalars.first, "=+-@\t\r".unicodeScalars.contains(first), Double(text) == nil {
             text = "'" + text
@@ -15,7 +39,18 @@ public enum CSV {
     }
 
     public static func line(_ cells: [String]) -> String {
-        cells.map(cell).joined(separator: ",") + "\r\n"
+        var out: [UInt8] = []
+        appendLine(cells, to: &out)
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// Appends the text of `line(cells)` to `out`.
+    public static func appendLine(_ cells: [String], to out: inout [UInt8]) {
+        for (i, c) in cells.enumerated() {
+            if i > 0 { out.append(UInt8(ascii: ",")) }
+            appendCell(c, to: &out)
+        }
+        JSONText.append("\r\n", to: &out)
     }
 
     /// A header line and one line per row.

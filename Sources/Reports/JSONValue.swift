@@ -4,7 +4,10 @@ import Core
 ///
 /// Reports are compared against golden files, so the output must not depend on
 /// hash order; this small type gives stable text without Foundation's encoder.
-public indirect enum JSONValue: Equatable, Sendable {
+///
+/// Not `indirect`: objects and arrays already hold their members in arrays, so a value is stored
+/// inline (no box allocated per value).
+public enum JSONValue: Equatable, Sendable {
     case object([(String, JSONValue)])
     case array([JSONValue])
     case string(String)
@@ -32,51 +35,57 @@ public indirect enum JSONValue: Equatable, Sendable {
 
     /// Compact text (JSON Lines), or indented by two spaces a level when `pretty`.
     public func serialized(pretty: Bool = false) -> String {
-        var out = ""
-        write(into: &out, pretty: pretty, level: 0)
-        return out
+        var out: [UInt8] = []
+        append(to: &out, pretty: pretty)
+        return String(decoding: out, as: UTF8.self)
     }
 
-    private func write(into out: inout String, pretty: Bool, level: Int) {
+    /// Appends the text of `serialized(pretty:)` to `out`. Strings are escaped by `JSONText.appendQuoted`
+    /// (`.lineSafe`: DEL, U+2028 and U+2029 too, so a line holds one whole value).
+    public func append(to out: inout [UInt8], pretty: Bool = false) {
+        write(into: &out, pretty: pretty, level: 0)
+    }
+
+    private func write(into out: inout [UInt8], pretty: Bool, level: Int) {
         switch self {
         case .object(let members):
             if members.isEmpty {
-                out += "{}"
+                JSONText.append("{}", to: &out)
                 return
             }
-            out += "{"
+            out.append(UInt8(ascii: "{"))
             for (i, (k, v)) in members.enumerated() {
-                if i > 0 { out += "," }
-                if pretty { out += "\n" + String(repeating: "  ", count: level + 1) }
-                JSONValue.writeString(k, into: &out)
-                out += pretty ? ": " : ":"
+                if i > 0 { out.append(UInt8(ascii: ",")) }
+                if pretty { JSONText.appendNewline(level: level + 1, to: &out) }
+                JSONText.appendQuoted(k, dialect: .lineSafe, to: &out)
+                if pretty { JSONText.append(": ", to: &out) } else { out.append(UInt8(ascii: ":")) }
                 v.write(into: &out, pretty: pretty, level: level + 1)
             }
-            if pretty { out += "\n" + String(repeating: "  ", count: level) }
-            out += "}"
+            if pretty { JSONText.appendNewline(level: level, to: &out) }
+            out.append(UInt8(ascii: "}"))
         case .array(let items):
             if items.isEmpty {
-                out += "[]"
+                JSONText.append("[]", to: &out)
                 return
             }
-            out += "["
+            out.append(UInt8(ascii: "["))
             for (i, v) in items.enumerated() {
-                if i > 0 { out += "," }
-                if pretty { out += "\n" + String(repeating: "  ", count: level + 1) }
+                if i > 0 { out.append(UInt8(ascii: ",")) }
+                if pretty { JSONText.appendNewline(level: level + 1, to: &out) }
                 v.write(into: &out, pretty: pretty, level: level + 1)
             }
-            if pretty { out += "\n" + String(repeating: "  ", count: level) }
-            out += "]"
+            if pretty { JSONText.appendNewline(level: level, to: &out) }
+            out.append(UInt8(ascii: "]"))
         case .string(let s):
-            JSONValue.writeString(s, into: &out)
+            JSONText.appendQuoted(s, dialect: .lineSafe, to: &out)
         case .integer(let n):
-            out += String(n)
+            JSONText.appendInteger(n, to: &out)
         case .number(let d):
-            out += JSONValue.format(d)
+            JSONValue.append(d, to: &out)
         case .bool(let b):
-            out += b ? "true" : "false"
+            ReportJSON.appendBool(b, to: &out)
         case .null:
-            out += "null"
+            JSONText.append("null", to: &out)
         }
     }
 
@@ -87,25 +96,11 @@ public indirect enum JSONValue: Equatable, Sendable {
         return String(d)
     }
 
-    static func writeString(_ s: String, into out: inout String) {
-        out += "\""
-        for u in s.unicodeScalars {
-            switch u {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            default:
-                if u.value < 0x20 || u.value == 0x7f || u.value == 0x2028 || u.value == 0x2029 {
-                    let h = String(u.value, radix: 16)
-                    out += "\\u" + String(repeating: "0", count: 4 - h.count) + h
-                } else {
-                    out.unicodeScalars.append(u)
-                }
-            }
-        }
-        out += "\""
+    /// Appends the text of `format(d)`.
+    static func append(_ d: Double, to out: inout [UInt8]) {
+        guard d.isFinite else { return JSONText.append("null", to: &out) }
+        if d == d.rounded(), abs(d) < 1e15 { return JSONText.appendInteger(Int64(d), to: &out) }
+        out.append(contentsOf: d.description.utf8)
     }
 }
 

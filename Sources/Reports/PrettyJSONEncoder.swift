@@ -31,11 +31,20 @@ public enum PrettyJSONEncoder {
         return writer.out
     }
 
+    /// Appends the text of `encode(value, level:)` to `out` (no copy of what `out` already holds).
+    /// On a throw, `out` keeps what was written before the failing value.
+    public static func append<T: Encodable>(_ value: T, level: Int, to out: inout [UInt8]) throws {
+        var writer = Writer()
+        swap(&writer.out, &out)
+        defer { swap(&writer.out, &out) }
+        try writer.write(Member.make(value), level: max(0, level))
+    }
+
     /// `s` as a JSON string literal, escaped as `encode` does.
     public static func quoted(_ s: String) -> [UInt8] {
-        var writer = Writer()
-        try? writer.write(.string(s), level: 0)
-        return writer.out
+        var out: [UInt8] = []
+        JSONText.appendQuoted(s, to: &out)
+        return out
     }
 }
 
@@ -74,21 +83,13 @@ private struct Writer {
 
     mutating func write(_ member: Member, level: Int) throws {
         switch member {
-        case .null: append("null")
-        case .bool(let b): append(b ? "true" : "false")
-        case .int(let n): append(String(n))
-        case .uint(let n): append(String(n))
-        case .double(let d):
-            guard d.isFinite else { throw Writer.invalid(d) }
-            var text = d.description
-            if text.hasSuffix(".0") { text.removeLast(2) }
-            append(text)
-        case .float(let f):
-            guard f.isFinite else { throw Writer.invalid(f) }
-            var text = f.description
-            if text.hasSuffix(".0") { text.removeLast(2) }
-            append(text)
-        case .string(let s): writeString(s)
+        case .null: JSONText.append("null", to: &out)
+        case .bool(let b): ReportJSON.appendBool(b, to: &out)
+        case .int(let n): JSONText.appendInteger(n, to: &out)
+        case .uint(let n): JSONText.appendUnsigned(n, to: &out)
+        case .double(let d): try JSONText.appendNumber(d, to: &out)
+        case .float(let f): try JSONText.appendNumber(f, to: &out)
+        case .string(let s): JSONText.appendQuoted(s, to: &out)
         case .value(let v):
             let encoder = TreeEncoder(codingPath: [])
             try v.encode(to: encoder)
@@ -100,7 +101,7 @@ private struct Writer {
     private mutating func write(_ node: Node, level: Int) throws {
         switch node.kind {
         case .single:
-            if let v = node.values.last { try write(v, level: level) } else { append("null") }
+            if let v = node.values.last { try write(v, level: level) } else { JSONText.append("null", to: &out) }
         case .array:
             out.append(UInt8(ascii: "["))
             if node.values.isEmpty {
@@ -108,11 +109,11 @@ private struct Writer {
             } else {
                 for (i, v) in node.values.enumerated() {
                     if i > 0 { out.append(UInt8(ascii: ",")) }
-                    newline(level + 1)
+                    JSONText.appendNewline(level: level + 1, to: &out)
                     try write(v, level: level + 1)
                 }
             }
-            newline(level)
+            JSONText.appendNewline(level: level, to: &out)
             out.append(UInt8(ascii: "]"))
         case .object, .empty:
             out.append(UInt8(ascii: "{"))
@@ -120,12 +121,12 @@ private struct Writer {
             if order.isEmpty { out.append(10) }
             for (n, i) in order.enumerated() {
                 if n > 0 { out.append(UInt8(ascii: ",")) }
-                newline(level + 1)
-                writeString(node.keys[i])
-                append(" : ")
+                JSONText.appendNewline(level: level + 1, to: &out)
+                JSONText.appendQuoted(node.keys[i], to: &out)
+                JSONText.append(" : ", to: &out)
                 try write(node.values[i], level: level + 1)
             }
-            newline(level)
+            JSONText.appendNewline(level: level, to: &out)
             out.append(UInt8(ascii: "}"))
         }
     }
@@ -152,46 +153,6 @@ private struct Writer {
 
     private static func precedes(_ a: String, _ b: String) -> Bool {
         a.utf8.lexicographicallyPrecedes(b.utf8)
-    }
-
-    private mutating func newline(_ level: Int) {
-        out.append(10)
-        for _ in 0..<(level * 2) { out.append(32) }
-    }
-
-    private mutating func append(_ s: String) {
-        out.append(contentsOf: s.utf8)
-    }
-
-    private mutating func writeString(_ s: String) {
-        out.append(UInt8(ascii: "\""))
-        let plain = s.utf8.allSatisfy { $0 >= 0x20 && $0 != UInt8(ascii: "\"") && $0 != UInt8(ascii: "\\") }
-        if plain {
-            out.append(contentsOf: s.utf8)
-        } else {
-            for b in s.utf8 {
-                switch b {
-                case UInt8(ascii: "\""): append("\\\"")
-                case UInt8(ascii: "\\"): append("\\\\")
-                case 0x08: append("\\b")
-                case 0x0c: append("\\f")
-                case 0x0a: append("\\n")
-                case 0x0d: append("\\r")
-                case 0x09: append("\\t")
-                case 0..<0x20:
-                    let hex = Array("0123456789abcdef".utf8)
-                    append("\\u00")
-                    out.append(hex[Int(b >> 4)])
-                    out.append(hex[Int(b & 0x0f)])
-                default: out.append(b)
-                }
-            }
-        }
-        out.append(UInt8(ascii: "\""))
-    }
-
-    private static func invalid<F: BinaryFloatingPoint>(_ value: F) -> EncodingError {
-        EncodingError.invalidValue(value, .init(codingPath: [], debugDescription: "Unable to encode \(value) in JSON"))
     }
 }
 

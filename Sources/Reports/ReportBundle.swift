@@ -71,25 +71,49 @@ public struct ReportBundle: Sendable {
 
     /// Hands the text of `render(format, palette:, per:)` to `sink` in pieces, in order.
     ///
-    /// JSON of `analyze`, JSON Lines and CSV go a check-in (or client) at a time, so the whole text is
-    /// never held; the other formats are rendered whole and handed over at once.
+    /// JSON of `analyze`, JSON Lines and CSV are built a check-in (or client) at a time and handed over in
+    /// pieces of about 64 KiB, so the whole text is never held; the other formats are rendered whole and
+    /// handed over at once.
     public func write(_ format: ReportFormat, palette: Palette = .none, per: ReportRows.Granularity = .checkin,
                       to sink: ([UInt8]) throws -> Void) throws {
         switch format {
         case .json where kind == .analyze:
             try AnalyzeReport(heartbeat: heartbeat, captures: captures).writeJSON(to: sink)
+        case .text where kind == .analyze:
+            try sink(AnalyzeReport(heartbeat: heartbeat, captures: captures).textBytes(palette: palette))
         case .jsonl:
-            try eachRow(per) { try sink(Array(($0.serialized() + "\n").utf8)) }
-        case .csv:
-            let fields = per.fields
-            try sink(Array(CSV.line(fields).utf8))
+            var out: [UInt8] = []
             try eachRow(per) { row in
-                guard case .object(let members) = row else { return try sink(Array(CSV.line([]).utf8)) }
-                try sink(Array(CSV.line(members.map { _, value in ReportRows.csvText(value) }).utf8))
+                row.append(to: &out)
+                out.append(10)
+                try flush(&out, over: Self.chunkSize, to: sink)
             }
+            try flush(&out, over: 0, to: sink)
+        case .csv:
+            var out: [UInt8] = []
+            CSV.appendLine(per.fields, to: &out)
+            try eachRow(per) { row in
+                if case .object(let members) = row {
+                    CSV.appendLine(members.map { _, value in ReportRows.csvText(value) }, to: &out)
+                } else {
+                    CSV.appendLine([], to: &out)
+                }
+                try flush(&out, over: Self.chunkSize, to: sink)
+            }
+            try flush(&out, over: 0, to: sink)
         default:
             try sink(Array(try render(format, palette: palette, per: per).utf8))
         }
+    }
+
+    /// About how many bytes `write` gathers before handing them to its sink.
+    static let chunkSize = 1 << 16
+
+    /// Hands `out` to `sink` and empties it (keeping its capacity) once it holds more than `limit` bytes.
+    private func flush(_ out: inout [UInt8], over limit: Int, to sink: ([UInt8]) throws -> Void) throws {
+        guard out.count > limit else { return }
+        try sink(out)
+        out.removeAll(keepingCapacity: true)
     }
 
     /// The rows of `rows(per)`, one at a time.

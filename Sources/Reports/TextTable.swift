@@ -23,6 +23,8 @@ public struct TextTable {
 
     /// Replaces control characters (C0, DEL, C1) with `?` and keeps everything else.
     public static func sanitize(_ s: String) -> String {
+        // Usual case, one pass over the bytes: no C0 or DEL byte, and no 0xC2, which leads every C1 scalar.
+        guard containsByte(s, where: { $0 < 0x20 || $0 == 0x7f || $0 == 0xc2 }) else { return s }
         var out = String.UnicodeScalarView()
         for u in s.unicodeScalars {
             if u.value < 0x20 || (0x7f...0x9f).contains(u.value) {
@@ -36,30 +38,56 @@ public struct TextTable {
 
     /// The table as lines. `style` may wrap a cell's padded text (row index, column index, text),
     /// e.g. to colour it; it must not change the visible width.
+    ///
+    /// Cost: one pass to measure the columns and one to write the lines into a byte buffer; a cell's
+    /// width is its byte count when it is ASCII, else its count of characters.
     public func render(indent: String = "", style: ((Int, Int, String) -> String)? = nil) -> String {
-        var widths = headers.map(\.count)
+        var widths = headers.map(TextTable.width)
         for r in rows {
             for (i, c) in r.enumerated() where i < widths.count {
-                widths[i] = max(widths[i], c.count)
+                widths[i] = max(widths[i], TextTable.width(c))
             }
         }
-        func line(_ cells: [String], row: Int?) -> String {
-            var parts: [String] = []
+        var out: [UInt8] = []
+        func spaces(_ n: Int) { out.append(contentsOf: repeatElement(UInt8(ascii: " "), count: n)) }
+        func line(_ cells: [String], row: Int?) {
+            out.append(contentsOf: indent.utf8)
             for (i, c) in cells.enumerated() where i < widths.count {
-                let pad = String(repeating: " ", count: widths[i] - c.count)
-                let isLast = i == widths.count - 1
+                if i > 0 { spaces(2) }
+                let pad = widths[i] - TextTable.width(c)
                 let styled = row.flatMap { r in style?(r, i, c) } ?? c
                 switch alignments[i] {
-                case .left: parts.append(isLast ? styled : styled + pad)
-                case .right: parts.append(pad + styled)
+                case .left:
+                    out.append(contentsOf: styled.utf8)
+                    if i != widths.count - 1 { spaces(pad) }
+                case .right:
+                    spaces(pad)
+                    out.append(contentsOf: styled.utf8)
                 }
             }
-            return indent + parts.joined(separator: "  ")
+            out.append(10)
         }
-        var out = [line(headers, row: nil)]
-        out.append(indent + widths.map { String(repeating: "-", count: $0) }.joined(separator: "  "))
-        out += rows.enumerated().map { line($0.element, row: $0.offset) }
-        return out.joined(separator: "\n") + "\n"
+        line(headers, row: nil)
+        out.append(contentsOf: indent.utf8)
+        for (i, w) in widths.enumerated() {
+            if i > 0 { spaces(2) }
+            out.append(contentsOf: repeatElement(UInt8(ascii: "-"), count: w))
+        }
+        out.append(10)
+        for (n, r) in rows.enumerated() { line(r, row: n) }
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// How many characters `s` shows: its byte count when every byte is ASCII (no scan of characters).
+    static func width(_ s: String) -> Int {
+        containsByte(s, where: { $0 >= 0x80 }) ? s.count : s.utf8.count
+    }
+
+    /// Whether a UTF-8 byte of `s` matches, scanning its contiguous bytes.
+    @inline(__always)
+    static func containsByte(_ s: String, where match: (UInt8) -> Bool) -> Bool {
+        var text = s
+        return text.withUTF8 { $0.contains(where: match) }
     }
 }
 

@@ -33,6 +33,46 @@ import Testing
         #expect(Timestamp.zero.adding(seconds: .nan) == .zero)
         #expect(Timestamp.zero.adding(seconds: 1.5).nanoseconds == 1_500_000_000)
     }
+
+    /// The text as it was built before it was written into bytes: field by field, as strings.
+    private static func textByFields(_ t: Timestamp, _ fractionDigits: Int) -> String {
+        func pad(_ v: Int64, _ width: Int) -> String {
+            let s = String(v)
+            return s.count >= width ? s : String(repeating: "0", count: width - s.count) + s
+        }
+        let digits = max(0, min(9, fractionDigits))
+        var secs = t.nanoseconds / 1_000_000_000
+        var frac = t.nanoseconds % 1_000_000_000
+        if frac < 0 { (frac, secs) = (frac + 1_000_000_000, secs - 1) }
+        var days = secs / 86_400
+        var rem = secs % 86_400
+        if rem < 0 { (rem, days) = (rem + 86_400, days - 1) }
+        let (y, m, d) = Timestamp.civilDate(daysSinceEpoch: days)
+        var out = pad(y, 4) + "-" + pad(m, 2) + "-" + pad(d, 2) + "T" + pad(rem / 3600, 2) + ":"
+        out += pad(rem % 3600 / 60, 2) + ":" + pad(rem % 60, 2)
+        if digits > 0 {
+            var f = frac
+            for _ in 0..<(9 - digits) { f /= 10 }
+            out += "." + pad(f, digits)
+        }
+        return out + "Z"
+    }
+
+    @Test func bytesAreTheTextBuiltFieldByField() {
+        let values: [Int64] = [
+            0, 1, -1, 999_999_999, -1_000_000_000, 951_782_400_000_000_001, 1_705_305_604_079_371_640,
+            4_102_444_800_999_999_999, -6_857_222_400_000_000_000, .min, .max, .min + 1, .max - 1,
+        ]
+        for n in values {
+            for digits in -1...10 {
+                let t = Timestamp(nanoseconds: n)
+                var bytes: [UInt8] = [0x41]
+                t.appendRFC3339(to: &bytes, fractionDigits: digits)
+                #expect(String(decoding: bytes, as: UTF8.self) == "A" + Self.textByFields(t, digits), "\(n) \(digits)")
+                #expect(t.rfc3339(fractionDigits: digits) == Self.textByFields(t, digits))
+            }
+        }
+    }
 }
 
 @Suite struct IPAddressTests {

@@ -1,0 +1,161 @@
+/// The pieces every JSON writer of the reports appends to a byte buffer: quoted strings, numbers,
+/// line breaks. `appendQuoted` is the one place JSON strings are escaped.
+///
+/// Everything appends to an `[UInt8]` the caller owns; nothing here allocates beyond the buffer's own
+/// growth, except a non-integer number's text (a short `String`, kept inline by the standard library).
+public enum JSONText {
+    /// Which characters a quoted string escapes.
+    public enum Dialect: Sendable {
+        /// As Foundation's `JSONEncoder` with `.withoutEscapingSlashes` (`--format json`): `"`, `\`, and
+        /// control characters below U+0020 (`\b`, `\f`, `\n`, `\r`, `\t`, else `\u00xx`); all else as is.
+        case foundation
+        /// Also DEL, U+2028 and U+2029, which some line-based readers split on (`--format jsonl`):
+        /// `"`, `\`, `\n`, `\r`, `\t` by name, every other one as `\u` and four hex digits.
+        case lineSafe
+    }
+
+    private static let hex = Array("0123456789abcdef".utf8)
+
+    /// Appends `s` in quotes, escaped for `dialect`. Cost: one pass over the UTF-8 bytes when nothing needs
+    /// escaping (the usual case), copied in runs; a string needing escapes costs a second pass.
+    public static func appendQuoted(_ s: String, dialect: Dialect = .foundation, to out: inout [UInt8]) {
+        out.append(quote)
+        var plain = false
+        var text = s
+        text.withUTF8 { bytes in
+            guard !bytes.contains(where: { needsLook($0, dialect) }) else { return }
+            out.append(contentsOf: bytes)
+            plain = true
+        }
+        if !plain { appendEscaped(text, dialect: dialect, to: &out) }
+        out.append(quote)
+    }
+
+    /// Whether byte `b` may start something `dialect` escapes: for `.lineSafe`, 0xE2 leads U+2028 and U+2029.
+    @inline(__always)
+    private static func needsLook(_ b: UInt8, _ dialect: Dialect) -> Bool {
+        if b < 0x20 || b == quote || b == backslash { return true }
+        return dialect == .lineSafe && (b == 0x7f || b == 0xe2)
+    }
+
+    private static func appendEscaped(_ s: String, dialect: Dialect, to out: inout [UInt8]) {
+        let lineSafe = dialect == .lineSafe
+        for u in s.unicodeScalars {
+            let v = u.value
+            switch v {
+            case 0x22: append("\\\"", to: &out)
+            case 0x5c: append("\\\\", to: &out)
+            case 0x0a: append("\\n", to: &out)
+            case 0x0d: append("\\r", to: &out)
+            case 0x09: append("\\t", to: &out)
+            case 0x08 where !lineSafe: append("\\b", to: &out)
+            case 0x0c where !lineSafe: append("\\f", to: &out)
+            case 0..<0x20: appendUnicodeEscape(v, to: &out)
+            case 0x7f where lineSafe, 0x2028 where lineSafe, 0x2029 where lineSafe: appendUnicodeEscape(v, to: &out)
+            case 0..<0x80: out.append(UInt8(truncatingIfNeeded: v))
+            default: out.append(contentsOf: String(u).utf8)
+            }
+        }
+    }
+
+    /// `\u` and four lower-case hex digits.
+    private static func appendUnicodeEscape(_ v: UInt32, to out: inout [UInt8]) {
+        append("\\u", to: &out)
+        for shift: UInt32 in [12, 8, 4, 0] { out.append(hex[Int(v >> shift & 0xf)]) }
+    }
+
+    /// Appends a string known to need no escaping (ASCII the caller wrote).
+    @inline(__always)
+    public static func append(_ s: StaticString, to out: inout [UInt8]) {
+        s.withUTF8Buffer { out.append(contentsOf: $0) }
+    }
+
+    /// Appends `n` in decimal.
+    public static func appendInteger(_ n: Int64, to out: inout [UInt8]) {
+        if n < 0 { out.append(UInt8(ascii: "-")) }
+        appendUnsigned(n.magnitude, to: &out)
+    }
+
+    /// Appends `n` in decimal.
+    public static func appendUnsigned(_ n: UInt64, to out: inout [UInt8]) {
+        if n < 10 {
+            out.append(48 + UInt8(truncatingIfNeeded: n))
+            return
+        }
+        var digits: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)  // 32 bytes: room for 20 digits
+        var count = 0
+        var v = n
+        withUnsafeMutableBytes(of: &digits) { buffer in
+            while v > 0 {
+                count += 1
+                buffer[32 - count] = 48 + UInt8(truncatingIfNeeded: v % 10)
+                v /= 10
+            }
+            out.append(contentsOf: buffer[(32 - count)...])
+        }
+    }
+
+    /// Appends `d` as Swift's shortest round-trip text without a trailing `.0` (`5`, `0.95`, `1e-07`), as
+    /// `JSONEncoder` writes it (a `Float` as `Float` text). A non-finite value throws
+    /// `EncodingError.invalidValue`, as `JSONEncoder` does by default, and appends nothing.
+    public static func appendNumber<F: BinaryFloatingPoint & CustomStringConvertible>(
+        _ d: F, to out: inout [UInt8]
+    ) throws {
+        guard d.isFinite else {
+            let context = EncodingError.Context(codingPath: [], debugDescription: "Unable to encode \(d) in JSON")
+            throw EncodingError.invalidValue(d, context)
+        }
+        if let d = d as? Double, let text = hundredths(d) {
+            out.append(contentsOf: text)
+            return
+        }
+        out.append(contentsOf: d.description.utf8)
+        let n = out.count
+        if n >= 2, out[n - 2] == UInt8(ascii: "."), out[n - 1] == UInt8(ascii: "0") { out.removeLast(2) }
+    }
+
+    /// The text `appendNumber` writes for `d` when `d` is exactly `k / 100` for a whole `k` in 0...100 (a
+    /// step's confidence), from a table built once with that same text; nil for any other value.
+    @inline(__always)
+    private static func hundredths(_ d: Double) -> [UInt8]? {
+        let k = (d * 100).rounded()
+        guard k >= 0, k <= 100 else { return nil }
+        let i = Int(k)
+        return hundredthsText[i].0 == d.bitPattern ? hundredthsText[i].1 : nil
+    }
+
+    private static let hundredthsText: [(UInt64, [UInt8])] = (0...100).map { k in
+        let d = Double(k) / 100
+        var text = Array(d.description.utf8)
+        if text.count >= 2, text[text.count - 2] == UInt8(ascii: "."), text.last == UInt8(ascii: "0") {
+            text.removeLast(2)
+        }
+        return (d.bitPattern, text)
+    }
+
+    /// Appends a line break and two spaces for each of `level` levels.
+    @inline(__always)
+    public static func appendNewline(level: Int, to out: inout [UInt8]) {
+        let count = 1 + 2 * max(0, level)
+        guard count <= newlineAndSpaces.count else {
+            out.append(10)
+            out.append(contentsOf: repeatElement(UInt8(ascii: " "), count: count - 1))
+            return
+        }
+        newlineAndSpaces.withUnsafeBufferPointer { out.append(contentsOf: UnsafeBufferPointer(rebasing: $0[..<count])) }
+    }
+
+    /// A line break and the indentation of up to 31 levels.
+    private static let newlineAndSpaces: [UInt8] = [10] + Array(repeating: UInt8(ascii: " "), count: 62)
+
+    /// The text written before an object member's value: `"key" : `, escaped as `appendQuoted` does.
+    public static func memberHead(_ key: String) -> [UInt8] {
+        var out: [UInt8] = []
+        appendQuoted(key, to: &out)
+        append(" : ", to: &out)
+        return out
+    }
+
+    static let quote = UInt8(ascii: "\"")
+    static let backslash = UInt8(ascii: "\\")
+}

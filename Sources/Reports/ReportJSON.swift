@@ -1,0 +1,235 @@
+import Core
+import Heartbeat
+
+/// Writes the report types there are many of (check-ins, their steps, attempts and findings) straight
+/// into bytes, in the exact layout `PrettyJSONEncoder` gives their `Encodable` conformances: members in
+/// UTF-8 key order (written here in that order), two spaces a level, `"key" : value`.
+///
+/// No value tree and no key sorting at run time: member heads (`"key" : `) are built once, numbers and
+/// times are written digit by digit. Strings go through `JSONText.appendQuoted`, as in the encoder.
+/// A member added to one of these types' `encode(to:)` must be added here too; the tests compare both.
+public enum ReportJSON {
+    // MARK: - Check-ins
+
+    /// Appends `s` as its JSON object, `level` levels deep (inner lines indented for that level).
+    /// Throws `EncodingError.invalidValue` for a non-finite step confidence, as the encoder does.
+    public static func append(_ s: SessionReport, level: Int, to out: inout [UInt8]) throws {
+        let inner = level + 1
+        out.append(UInt8(ascii: "{"))
+        head(SessionKeys.attempts, inner, first: true, &out)
+        appendArray(s.attempts, level: inner, to: &out) { a, l, o in append(a, level: l, to: &o) }
+        head(SessionKeys.bytesDown, inner, &out)
+        JSONText.appendInteger(s.bytesDown, to: &out)
+        head(SessionKeys.bytesUp, inner, &out)
+        JSONText.appendInteger(s.bytesUp, to: &out)
+        head(SessionKeys.client, inner, &out)
+        JSONText.appendQuoted(s.client.description, to: &out)
+        head(SessionKeys.clientPort, inner, &out)
+        JSONText.appendUnsigned(UInt64(s.clientPort), to: &out)
+        head(SessionKeys.connections, inner, &out)
+        appendArray(s.connections, level: inner, to: &out) { n, _, o in JSONText.appendUnsigned(n, to: &o) }
+        head(SessionKeys.end, inner, &out)
+        appendTime(s.end, to: &out)
+        head(SessionKeys.failed, inner, &out)
+        appendBool(s.failed, to: &out)
+        head(SessionKeys.findings, inner, &out)
+        appendArray(s.findings, level: inner, to: &out) { f, l, o in append(f, level: l, to: &o) }
+        head(SessionKeys.id, inner, &out)
+        JSONText.appendInteger(Int64(s.id), to: &out)
+        head(SessionKeys.mode, inner, &out)
+        JSONText.appendQuoted(s.mode.rawValue, to: &out)
+        if s.pending {
+            head(SessionKeys.pending, inner, &out)
+            appendBool(true, to: &out)
+        }
+        head(SessionKeys.server, inner, &out)
+        JSONText.appendQuoted(s.server.description, to: &out)
+        head(SessionKeys.serverPort, inner, &out)
+        JSONText.appendUnsigned(UInt64(s.serverPort), to: &out)
+        head(SessionKeys.start, inner, &out)
+        appendTime(s.start, to: &out)
+        head(SessionKeys.steps, inner, &out)
+        try appendArray(s.steps, level: inner, to: &out) { st, l, o in try append(st, level: l, to: &o) }
+        head(SessionKeys.transport, inner, &out)
+        JSONText.appendQuoted(s.transport.rawValue, to: &out)
+        JSONText.appendNewline(level: level, to: &out)
+        out.append(UInt8(ascii: "}"))
+    }
+
+    /// Appends `st` as its JSON object, `level` levels deep. Throws for a non-finite confidence.
+    public static func append(_ st: StepReport, level: Int, to out: inout [UInt8]) throws {
+        let inner = level + 1
+        out.append(UInt8(ascii: "{"))
+        head(StepKeys.bytesDown, inner, first: true, &out)
+        JSONText.appendInteger(st.bytesDown, to: &out)
+        head(StepKeys.bytesUp, inner, &out)
+        JSONText.appendInteger(st.bytesUp, to: &out)
+        head(StepKeys.confidence, inner, &out)
+        try JSONText.appendNumber(st.confidence, to: &out)
+        head(StepKeys.end, inner, &out)
+        appendTime(st.end, to: &out)
+        head(StepKeys.evidence, inner, &out)
+        JSONText.appendQuoted(st.evidence, to: &out)
+        head(StepKeys.name, inner, &out)
+        JSONText.appendQuoted(st.name, to: &out)
+        head(StepKeys.start, inner, &out)
+        appendTime(st.start, to: &out)
+        head(StepKeys.step, inner, &out)
+        JSONText.appendInteger(Int64(st.step), to: &out)
+        JSONText.appendNewline(level: level, to: &out)
+        out.append(UInt8(ascii: "}"))
+    }
+
+    /// Appends `a` as its JSON object, `level` levels deep.
+    public static func append(_ a: AttemptReport, level: Int, to out: inout [UInt8]) {
+        let inner = level + 1
+        out.append(UInt8(ascii: "{"))
+        head(AttemptKeys.outcome, inner, first: true, &out)
+        JSONText.appendQuoted(a.outcome, to: &out)
+        head(AttemptKeys.server, inner, &out)
+        JSONText.appendQuoted(a.server, to: &out)
+        head(AttemptKeys.serverPort, inner, &out)
+        JSONText.appendUnsigned(UInt64(a.serverPort), to: &out)
+        head(AttemptKeys.syns, inner, &out)
+        JSONText.appendInteger(Int64(a.syns), to: &out)
+        head(AttemptKeys.time, inner, &out)
+        JSONText.appendQuoted(a.time, to: &out)
+        JSONText.appendNewline(level: level, to: &out)
+        out.append(UInt8(ascii: "}"))
+    }
+
+    // MARK: - Findings
+
+    /// Appends `f` as its JSON object, `level` levels deep; absent optional members are left out.
+    public static func append(_ f: Finding, level: Int, to out: inout [UInt8]) {
+        let inner = level + 1
+        out.append(UInt8(ascii: "{"))
+        if let client = f.client {
+            head(FindingKeys.client, inner, first: true, &out)
+            JSONText.appendQuoted(client.description, to: &out)
+        }
+        head(FindingKeys.code, inner, first: f.client == nil, &out)
+        JSONText.appendQuoted(f.code.rawValue, to: &out)
+        head(FindingKeys.message, inner, &out)
+        JSONText.appendQuoted(f.message, to: &out)
+        if let server = f.server {
+            head(FindingKeys.server, inner, &out)
+            JSONText.appendQuoted(server.description, to: &out)
+        }
+        if let session = f.session {
+            head(FindingKeys.session, inner, &out)
+            JSONText.appendInteger(Int64(session), to: &out)
+        }
+        if let sessions = f.sessions {
+            head(FindingKeys.sessions, inner, &out)
+            appendArray(sessions, level: inner, to: &out) { n, _, o in JSONText.appendInteger(Int64(n), to: &o) }
+        }
+        head(FindingKeys.severity, inner, &out)
+        JSONText.appendQuoted(f.severity.rawValue, to: &out)
+        if let time = f.time {
+            head(FindingKeys.time, inner, &out)
+            appendTime(time, to: &out)
+        }
+        JSONText.appendNewline(level: level, to: &out)
+        out.append(UInt8(ascii: "}"))
+    }
+
+    /// Appends `findings` as a JSON array of their objects, `level` levels deep.
+    public static func append(_ findings: [Finding], level: Int, to out: inout [UInt8]) {
+        appendArray(findings, level: level, to: &out) { f, l, o in append(f, level: l, to: &o) }
+    }
+
+    // MARK: - Pieces
+
+    /// Appends `items` as a JSON array `level` levels deep, each element written by `element` (given the
+    /// element's level); an empty array is `[`, an empty line and `]`, as the encoder writes it.
+    public static func appendArray<T>(
+        _ items: [T], level: Int, to out: inout [UInt8], _ element: (T, Int, inout [UInt8]) throws -> Void
+    ) rethrows {
+        out.append(UInt8(ascii: "["))
+        if items.isEmpty { out.append(10) }
+        // Elements are read in place (no copy, no retain of their members).
+        try items.withUnsafeBufferPointer { elements in
+            for i in elements.indices {
+                if i > 0 { out.append(UInt8(ascii: ",")) }
+                JSONText.appendNewline(level: level + 1, to: &out)
+                try element(elements[i], level + 1, &out)
+            }
+        }
+        JSONText.appendNewline(level: level, to: &out)
+        out.append(UInt8(ascii: "]"))
+    }
+
+    /// `t.rfc3339()` in quotes. The text is digits, `-`, `:`, `.`, `T` and `Z`: nothing to escape.
+    @inline(__always)
+    static func appendTime(_ t: Timestamp, to out: inout [UInt8]) {
+        out.append(JSONText.quote)
+        t.appendRFC3339(to: &out)
+        out.append(JSONText.quote)
+    }
+
+    @inline(__always)
+    static func appendBool(_ b: Bool, to out: inout [UInt8]) {
+        if b { JSONText.append("true", to: &out) } else { JSONText.append("false", to: &out) }
+    }
+
+    /// A member's start: the comma after the previous one, the line break and indent, `"key" : `.
+    @inline(__always)
+    private static func head(_ key: [UInt8], _ level: Int, first: Bool = false, _ out: inout [UInt8]) {
+        if !first { out.append(UInt8(ascii: ",")) }
+        JSONText.appendNewline(level: level, to: &out)
+        out.append(contentsOf: key)
+    }
+}
+
+// MARK: - Member heads, built once
+
+private enum SessionKeys {
+    static let attempts = JSONText.memberHead("attempts")
+    static let bytesDown = JSONText.memberHead("bytesDown")
+    static let bytesUp = JSONText.memberHead("bytesUp")
+    static let client = JSONText.memberHead("client")
+    static let clientPort = JSONText.memberHead("clientPort")
+    static let connections = JSONText.memberHead("connections")
+    static let end = JSONText.memberHead("end")
+    static let failed = JSONText.memberHead("failed")
+    static let findings = JSONText.memberHead("findings")
+    static let id = JSONText.memberHead("id")
+    static let mode = JSONText.memberHead("mode")
+    static let pending = JSONText.memberHead("pending")
+    static let server = JSONText.memberHead("server")
+    static let serverPort = JSONText.memberHead("serverPort")
+    static let start = JSONText.memberHead("start")
+    static let steps = JSONText.memberHead("steps")
+    static let transport = JSONText.memberHead("transport")
+}
+
+private enum StepKeys {
+    static let bytesDown = JSONText.memberHead("bytesDown")
+    static let bytesUp = JSONText.memberHead("bytesUp")
+    static let confidence = JSONText.memberHead("confidence")
+    static let end = JSONText.memberHead("end")
+    static let evidence = JSONText.memberHead("evidence")
+    static let name = JSONText.memberHead("name")
+    static let start = JSONText.memberHead("start")
+    static let step = JSONText.memberHead("step")
+}
+
+private enum AttemptKeys {
+    static let outcome = JSONText.memberHead("outcome")
+    static let server = JSONText.memberHead("server")
+    static let serverPort = JSONText.memberHead("serverPort")
+    static let syns = JSONText.memberHead("syns")
+    static let time = JSONText.memberHead("time")
+}
+
+private enum FindingKeys {
+    static let client = JSONText.memberHead("client")
+    static let code = JSONText.memberHead("code")
+    static let message = JSONText.memberHead("message")
+    static let server = JSONText.memberHead("server")
+    static let session = JSONText.memberHead("session")
+    static let sessions = JSONText.memberHead("sessions")
+    static let severity = JSONText.memberHead("severity")
+    static let time = JSONText.memberHead("time")
+}
