@@ -17,11 +17,16 @@ enum ReportCommand {
         let model = try HeartbeatSetup.model(options)
         let sylink = try HeartbeatSetup.sylink(options)
         var parallelReport: HeartbeatReport?
-        let builder = BuilderBox(SessionBuilder(model: model, sylink: sylink))
+        let template = {
+            var b = SessionBuilder(model: model, sylink: sylink)
+            b.threads = options.jobs
+            return b
+        }()
+        let builder = BuilderBox(template)
         let files = try InputRun.run(
             options: options, command: kind.rawValue, configuration: AnalysisConfiguration(), output: &output,
             parallel: managersByName(model, sylink) ? nil : { result in
-                var apart = SessionBuilder(model: model, sylink: sylink)
+                var apart = template
                 for c in result.connections { apart.ingest(c.record) }
                 let report = finish(&apart, files: result.files)
                 // Which records a bound of the heartbeat layer drops depends on their arrival order.
