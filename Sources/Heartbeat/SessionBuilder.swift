@@ -245,7 +245,12 @@ public struct SessionBuilder: Sendable {
             clients.append(outcome.summary)
             sessions += outcome.sessions
         }
-        sessions.sort { ($0.start, $0.client, $0.clientPort) < ($1.start, $1.client, $1.clientPort) }
+        // Sorted through their indices (ties keep their order), so each check-in moves once.
+        let order = sessions.indices.sorted { a, b in
+            (sessions[a].start, sessions[a].client, sessions[a].clientPort, a)
+                < (sessions[b].start, sessions[b].client, sessions[b].clientPort, b)
+        }
+        sessions = order.map { sessions[$0] }
         var finalID: [Int: Int] = [:]
         for i in sessions.indices { finalID[sessions[i].id] = i + 1 }
         var pairsByFirst: [Int: [PairFinding]] = [:]
