@@ -215,7 +215,7 @@ public struct SessionBuilder: Sendable {
                 managerConnections += n
             }
         }
-        let outcomes = buildClients(&work) { client, conns in
+        var outcomes = buildClients(&work) { client, conns in
             var mine = group(conns).map(classifier.classify).sorted { $0.start < $1.start }
             let result = audit.audit(client: client, sessions: mine)
             for (i, f) in result.findings { mine[i].findings.append(f) }
@@ -230,8 +230,9 @@ public struct SessionBuilder: Sendable {
         sessions.reserveCapacity(outcomes.reduce(0) { $0 + ($1?.sessions.count ?? 0) })
         var clients: [ClientSummary] = []
         var pairs: [PairFinding] = []
-        for (item, outcome) in zip(work, outcomes) {
-            guard var outcome else { continue }
+        for (i, item) in work.enumerated() {
+            // Taken out, so each client's check-ins are not held twice once joined.
+            guard var outcome = outcomes[i].take() else { continue }
             for u in outcome.unobserved where hidden.indices.contains(u.silence) {
                 hidden[u.silence].add(client: item.client, expected: u.expected)
             }
@@ -245,12 +246,8 @@ public struct SessionBuilder: Sendable {
             clients.append(outcome.summary)
             sessions += outcome.sessions
         }
-        // Sorted through their indices (ties keep their order), so each check-in moves once.
-        let order = sessions.indices.sorted { a, b in
-            (sessions[a].start, sessions[a].client, sessions[a].clientPort, a)
-                < (sessions[b].start, sessions[b].client, sessions[b].clientPort, b)
-        }
-        sessions = order.map { sessions[$0] }
+        // In place: a sorted copy would hold every check-in twice at the report's peak.
+        sessions.sort { ($0.start, $0.client, $0.clientPort) < ($1.start, $1.client, $1.clientPort) }
         var finalID: [Int: Int] = [:]
         for i in sessions.indices { finalID[sessions[i].id] = i + 1 }
         var pairsByFirst: [Int: [PairFinding]] = [:]

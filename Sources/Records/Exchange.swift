@@ -23,8 +23,19 @@ public struct Exchange: Hashable, Sendable {
     public var responseStart: Timestamp?
     public var bytesUp: Int64
     public var bytesDown: Int64
-    /// Set for HTTP exchanges.
-    public var http: HTTPTransaction?
+    /// Set for HTTP exchanges. Kept out of line (about 150 bytes that TLS exchanges would otherwise
+    /// carry empty), so an exchange costs about 100 bytes; a change makes a new box.
+    public var http: HTTPTransaction? {
+        get { httpStorage?.value }
+        set { httpStorage = newValue.map(HTTPTransactionBox.init) }
+        _modify {
+            var value = httpStorage?.value
+            httpStorage = nil
+            defer { httpStorage = value.map(HTTPTransactionBox.init) }
+            yield &value
+        }
+    }
+    private var httpStorage: HTTPTransactionBox?
     /// Number of TLS application-data records each way (TLS exchanges).
     public var recordsUp: Int
     public var recordsDown: Int
@@ -39,11 +50,19 @@ public struct Exchange: Hashable, Sendable {
         self.responseStart = nil
         self.bytesUp = 0
         self.bytesDown = 0
-        self.http = nil
+        self.httpStorage = nil
         self.recordsUp = 0
         self.recordsDown = 0
         self.missingBytes = 0
     }
+}
+
+/// An immutable, shared `HTTPTransaction`, compared by value.
+private final class HTTPTransactionBox: Hashable, Sendable {
+    let value: HTTPTransaction
+    init(_ value: HTTPTransaction) { self.value = value }
+    static func == (a: HTTPTransactionBox, b: HTTPTransactionBox) -> Bool { a === b || a.value == b.value }
+    func hash(into hasher: inout Hasher) { hasher.combine(value) }
 }
 
 /// The parts of an HTTP request/response pair that analysis needs. Bodies are not kept.
