@@ -129,9 +129,24 @@ struct ManagerDirectory: Sendable {
     }
 
     func isSecars(_ h: HTTPTransaction?) -> Bool {
-        guard let target = h?.target.lowercased() else { return false }
-        let path = target.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).first ?? ""
-        return path == secarsPath || path.hasSuffix(secarsPath) && path.hasPrefix("http")
+        guard let target = h?.target.utf8 else { return false }
+        // The path (before any `?`), compared without regard to ASCII case and without copying it;
+        // a path with other characters takes Unicode lower-casing (a Kelvin sign lower-cases to `k`).
+        let path = target.prefix { $0 != UInt8(ascii: "?") }
+        if path.contains(where: { $0 >= 0x80 }) {
+            let folded = String(decoding: path, as: UTF8.self).lowercased()
+            return folded == secarsPath || folded.hasSuffix(secarsPath) && folded.hasPrefix("http")
+        }
+        func equalFolded<A: Collection<UInt8>, B: Collection<UInt8>>(_ a: A, _ b: B) -> Bool {
+            a.count == b.count && zip(a, b).allSatisfy { x, y in
+                let lx = x >= 0x41 && x <= 0x5A ? x | 0x20 : x
+                return lx == y
+            }
+        }
+        let secars = secarsPath.utf8
+        if equalFolded(path, secars) { return true }
+        return path.count >= secars.count && equalFolded(path.suffix(secars.count), secars)
+            && path.count >= 4 && equalFolded(path.prefix(4), "http".utf8)
     }
 
     static func stripPort(_ host: String) -> String {

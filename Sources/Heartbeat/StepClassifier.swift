@@ -30,6 +30,21 @@ struct StepClassifier: Sendable {
     let directory: ManagerDirectory
     /// Last packet time of the capture: a connect unanswered less than the timeout before it is not judged.
     let captureEnd: Timestamp?
+    /// What the rules read of the model's steps 1-7, by step number (index 0 unused), looked up once
+    /// here rather than searched for per check-in.
+    private let ids: [String]
+    private let confidences: [(http: Double, tls: Double)?]
+    private let methods: [[String]?]
+
+    init(model: ReferenceModel, directory: ManagerDirectory, captureEnd: Timestamp?) {
+        self.model = model
+        self.directory = directory
+        self.captureEnd = captureEnd
+        let rules = (0...7).map { n in n == 0 ? nil : model.step(n) }
+        ids = (0...7).map { n in rules[n]?.id ?? ReferenceModel.stepIDs[max(0, min(6, n - 1))] }
+        confidences = rules.map { r in r.map { ($0.httpConfidence, $0.tlsConfidence) } }
+        methods = rules.map { $0?.httpMethods }
+    }
 
     private enum Shape { case fetch, upload }
 
@@ -248,7 +263,7 @@ struct StepClassifier: Sendable {
     private func exchangeSteps(
         _ exchanges: [Exchange], _ add: (FindingCode, String, Timestamp?) -> Void
     ) -> [StepReport] {
-        var byStep: [Int: StepReport] = [:]
+        var byStep = [StepReport?](repeating: nil, count: 8)
         var highest = 2
         for (position, e) in exchanges.enumerated() where e.kind != .other {
             let s = shape(e)
@@ -260,8 +275,8 @@ struct StepClassifier: Sendable {
             var conf = confidence(step, tls: e.kind == .tls)
             var evidence = describe(e, position: position + 1)
             if let h = e.http {
-                let rule = model.step(step)
-                if !(rule?.httpMethods.contains(h.method.uppercased()) ?? false) { conf *= 0.6 }
+                let allowed = methods.indices.contains(step) ? methods[step] : nil
+                if !(allowed?.contains(h.method.uppercased()) ?? false) { conf *= 0.6 }
                 if !directory.isSecars(h) { conf *= 0.8 }
             }
             if step < highest {
@@ -285,7 +300,7 @@ struct StepClassifier: Sendable {
                                           evidence: evidence + missing)
             }
         }
-        return byStep.values.sorted { $0.step < $1.step }
+        return byStep.compactMap { $0 }
     }
 
     private func describe(_ e: Exchange, position: Int) -> String {
@@ -381,12 +396,12 @@ struct StepClassifier: Sendable {
     // MARK: - Helpers
 
     private func id(_ step: Int) -> String {
-        model.step(step)?.id ?? ReferenceModel.stepIDs[max(0, min(6, step - 1))]
+        ids.indices.contains(step) ? ids[step] : ReferenceModel.stepIDs[max(0, min(6, step - 1))]
     }
 
     private func confidence(_ step: Int, tls: Bool) -> Double {
-        guard let r = model.step(step) else { return 0.5 }
-        return tls ? r.tlsConfidence : r.httpConfidence
+        guard confidences.indices.contains(step), let c = confidences[step] else { return 0.5 }
+        return tls ? c.tls : c.http
     }
 
     private func rounded(_ v: Double) -> Double { (v * 100).rounded() / 100 }

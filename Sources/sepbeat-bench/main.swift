@@ -11,6 +11,9 @@ import Records
 //   sepbeat-bench read FILE...       the floor: a read-only loop over CaptureReader (files merged in time order)
 //   sepbeat-bench traffic FILE...    the read loop, then TrafficAnalyzer (decode, reassemble, parse) in the
 //                                    same run; prints both throughputs and their ratio
+//   sepbeat-bench heartbeat FILE...  the connection records of the files (read once), then the heartbeat
+//                                    layer alone: ingest and finish on 1 thread and on 2, best of 3 each;
+//                                    prints both times and whether the reports are identical
 //   sepbeat-bench parallel FILE...   one merged sequential analysis against ParallelCaptureRun (one
 //                                    TrafficAnalyzer per file on its own thread), records joined into one
 //                                    SessionBuilder; prints both times and whether the heartbeat reports
@@ -88,13 +91,42 @@ func parallelReport(_ paths: [String]) throws(CaptureError) -> HeartbeatReport? 
     }
 }
 
+/// Every connection record of `paths`, in the order the traffic layers hand them out.
+func records(_ paths: [String]) throws(CaptureError) -> (records: [ConnectionRecord], files: [CaptureSummary]) {
+    let run = CaptureRun(paths: paths)
+    final class Sink { var records: [ConnectionRecord] = [] }
+    let sink = Sink()
+    let files = try run.run(try run.open()) { sink.records.append($0.record) }
+    return (sink.records, files)
+}
+
+/// Ingest and finish on `threads` threads, best of `rounds` runs: the report and the best time.
+func heartbeat(_ input: (records: [ConnectionRecord], files: [CaptureSummary]), threads: Int, rounds: Int = 3)
+    -> (report: HeartbeatReport, seconds: Double) {
+    var best = Double.infinity
+    var last: HeartbeatReport?
+    for _ in 0..<rounds {
+        let start = now()
+        var builder = SessionBuilder(model: ReferenceModel.builtIn)
+        builder.threads = threads
+        for r in input.records { builder.ingest(r) }
+        let merged = CaptureSummary.merged(input.files)
+        if let first = merged.first, let last = merged.last { builder.noteCaptureSpan(first: first, last: last) }
+        let report = builder.finish()
+        best = min(best, now() - start)
+        last = report
+    }
+    guard let last else { fail("sepbeat-bench: no rounds") }
+    return (last, best)
+}
+
 func json(_ r: HeartbeatReport) -> Data {
     (try? HeartbeatReport.encoder().encode(r)) ?? Data()
 }
 
 let arguments = Array(CommandLine.arguments.dropFirst())
 guard let mode = arguments.first, arguments.count >= 2 else {
-    fail("usage: sepbeat-bench read|traffic|parallel FILE... [-o REPORT.json with parallel]")
+    fail("usage: sepbeat-bench read|traffic|heartbeat|parallel FILE... [-o REPORT.json with parallel]")
 }
 var paths = Array(arguments.dropFirst())
 var reportPath: String?
@@ -120,6 +152,15 @@ do throws(CaptureError) {
                 ("traffic_seconds", format(t.seconds)), ("traffic_mb_per_s", format(mb / t.seconds, 1)),
                 ("traffic_packets_per_s", format(Double(floor.packets) / t.seconds, 0)),
                 ("traffic_over_read", format(t.seconds / floor.seconds, 2))])
+    case "heartbeat":
+        let input = try records(paths)
+        let one = heartbeat(input, threads: 1)
+        let two = heartbeat(input, threads: 2)
+        let same = json(one.report) == json(two.report)
+        report([("records", "\(input.records.count)"), ("sessions", "\(one.report.sessions.count)"),
+                ("heartbeat_seconds", format(one.seconds)), ("heartbeat_2_threads_seconds", format(two.seconds)),
+                ("speedup", format(one.seconds / two.seconds, 2)), ("identical", same ? "yes" : "no")])
+        if !same { exit(1) }
     case "parallel":
         var start = now()
         let merged = try mergedReport(paths)
@@ -137,7 +178,7 @@ do throws(CaptureError) {
                 ("identical", a == b ? "yes" : "no")])
         if a != b { exit(1) }
     default:
-        fail("sepbeat-bench: unknown mode '\(mode)' (read, traffic, parallel)")
+        fail("sepbeat-bench: unknown mode '\(mode)' (read, traffic, heartbeat, parallel)")
     }
 } catch {
     fail("sepbeat-bench: \(error.message)")
