@@ -18,7 +18,11 @@ extension SessionBuilder {
         client: IPAddress, sessions: inout [SessionReport], conns: [ConnectionRecord],
         managers: [IPAddress: ManagerInfo]
     ) -> [PairFinding] {
-        let byID = Dictionary(conns.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
+        // Only the TLS version is read, so only it is kept per connection id.
+        var versionByID: [UInt64: UInt16?] = [:]
+        for c in conns where versionByID[c.id] == nil {
+            versionByID[c.id] = .some(c.tls?.negotiatedVersion ?? c.tls?.clientVersion)
+        }
         var all: [Endpoint: [Int]] = [:]
         var http: [Endpoint: [Int]] = [:]
         var oldTLS: [Endpoint: (version: UInt16, sessions: [Int])] = [:]
@@ -27,8 +31,7 @@ extension SessionBuilder {
             all[server, default: []].append(i)
             if s.transport == .http { http[server, default: []].append(i) }
             for id in s.connections {
-                guard let c = byID[id], let v = c.tls?.negotiatedVersion ?? c.tls?.clientVersion,
-                      v < model.minimumTLSVersion else { continue }
+                guard let known = versionByID[id], let v = known, v < model.minimumTLSVersion else { continue }
                 let have = oldTLS[server] ?? (v, [])
                 oldTLS[server] = (min(have.version, v), have.sessions + [i])
                 break
