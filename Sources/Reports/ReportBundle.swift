@@ -71,16 +71,28 @@ public struct ReportBundle: Sendable {
 
     /// Hands the text of `render(format, palette:, per:)` to `sink` in pieces, in order.
     ///
-    /// JSON of `analyze`, JSON Lines and CSV are built a check-in (or client) at a time and handed over in
-    /// pieces of about 64 KiB, so the whole text is never held; the other formats are rendered whole and
-    /// handed over at once.
+    /// Text, HTML, JSON of `analyze`, JSON Lines and CSV are built a row (check-in, client, finding) at a
+    /// time and handed over in pieces of about 64 KiB, so the whole text is never held; the JSON of
+    /// `audit` and `validate` (a row per client or check) is rendered whole and handed over at once.
     public func write(_ format: ReportFormat, palette: Palette = .none, per: ReportRows.Granularity = .checkin,
                       to sink: ([UInt8]) throws -> Void) throws {
         switch format {
         case .json where kind == .analyze:
             try AnalyzeReport(heartbeat: heartbeat, captures: captures).writeJSON(to: sink)
-        case .text where kind == .analyze:
-            try sink(AnalyzeReport(heartbeat: heartbeat, captures: captures).textBytes(palette: palette))
+        case .text:
+            try TextBytes.stream(chunkSize: Self.chunkSize, to: sink) { out, flush in
+                switch kind {
+                case .analyze:
+                    try AnalyzeReport(heartbeat: heartbeat, captures: captures)
+                        .appendText(palette: palette, to: &out, flush: flush)
+                case .audit: try AuditText.append(self, palette: palette, to: &out, flush: flush)
+                case .validate: ValidationText.append(self, palette: palette, to: &out)
+                }
+            }
+        case .html:
+            try TextBytes.stream(chunkSize: Self.chunkSize, to: sink) { out, flush in
+                try HTMLReport(self).append(to: &out, flush: flush)
+            }
         case .jsonl:
             var out: [UInt8] = []
             try eachRow(per) { row in
