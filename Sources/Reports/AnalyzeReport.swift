@@ -85,11 +85,27 @@ public struct AnalyzeReport {
         String(decoding: textBytes(palette: palette), as: UTF8.self)
     }
 
-    /// The text of `text(palette:)` as UTF-8 bytes, built in one buffer (no `String` of the whole report).
+    /// The text of `text(palette:)` as UTF-8 bytes, held whole (no `String` of the whole report);
+    /// `writeText(palette:chunkSize:to:)` gives the same bytes in pieces.
     public func textBytes(palette: Palette = .none) -> [UInt8] {
+        TextBytes.gather { out, flush in appendText(palette: palette, to: &out, flush: flush) }
+    }
+
+    /// Hands the text of `text(palette:)` to `sink` in pieces of about `chunkSize` bytes (one piece may run
+    /// past it by one line), in order. Memory beyond the report: one piece, and one row's cells.
+    ///
+    /// A client's table of check-ins is measured in a first pass over its check-ins and written in a
+    /// second, so no rendered row is held; check-ins are read in place, not copied.
+    public func writeText(palette: Palette = .none, chunkSize: Int = 1 << 16,
+                          to sink: ([UInt8]) throws -> Void) throws {
+        try TextBytes.stream(chunkSize: chunkSize, to: sink) { out, flush in
+            try appendText(palette: palette, to: &out, flush: flush)
+        }
+    }
+
+    /// Appends the report to `out`, calling `flush` after every line of the long sections.
+    func appendText(palette: Palette, to out: inout TextBytes, flush: TextBytes.Flush) rethrows {
         let r = heartbeat
-        var out = TextBytes()
-        out.bytes.reserveCapacity(4096 + r.sessions.count * 640)  // about what a check-in takes
         for s in captures { out += CaptureSummaryReport.text(s) }
         out += "\n"
         let e = r.expectations
@@ -116,11 +132,12 @@ public struct AnalyzeReport {
             out += t.render()
             out += Self.managerLegend(r.managers)
         }
+        try flush(&out)
         // Grouped once (a loop over every session per client is quadratic in clients), by position: no
         // check-in is copied.
         var byClient: [IPAddress: [Int]] = [:]
         for (i, s) in r.sessions.enumerated() { byClient[s.client, default: []].append(i) }
-        r.sessions.withUnsafeBufferPointer { sessions in  // check-ins read in place, not copied
+        try r.sessions.withUnsafeBufferPointer { sessions in  // check-ins read in place, not copied
             for client in r.clients {
                 out += "\nClient \(client.client): "
                     + Self.checkIns(client.checkIns, failed: client.failed, pending: client.pending)
@@ -130,27 +147,26 @@ public struct AnalyzeReport {
                     out += " p95 \(formatFixed(iv.p95, digits: 3)))"
                 }
                 out += ", missed \(client.missed), accelerated \(client.accelerated)\n"
-                var t = TextTable([("#", .right), ("start", .left), ("server", .left), ("transport", .left),
-                                   ("mode", .left), ("seconds", .right), ("bytes up", .right), ("bytes down", .right),
-                                   ("steps", .left), ("findings", .left)])
-                for i in byClient[client.client] ?? [] {
-                    let s = sessions[i]
-                    let server = s.server.isIPv6 ? "[\(s.server)]:\(s.serverPort)" : "\(s.server):\(s.serverPort)"
-                    let steps = s.failed ? "failed" : s.steps.map { String($0.step) }.joined(separator: " ")
-                    t.append([String(s.id), s.start.rfc3339(fractionDigits: 3), server, s.transport.rawValue,
-                              s.mode.rawValue, secondsText(s.end.seconds(since: s.start)), String(s.bytesUp),
-                              String(s.bytesDown), steps, s.findings.map(\.code.rawValue).joined(separator: ",")])
+                let mine = byClient[client.client] ?? []
+                var t = TextColumns(Self.checkInColumns)
+                for i in mine { t.measure(Self.checkInRow(sessions[i])) }
+                t.appendHead(indent: "  ", to: &out.bytes)
+                for i in mine {
+                    t.appendRow(Self.checkInRow(sessions[i]), indent: "  ", to: &out.bytes)
+                    try flush(&out)
                 }
-                out += t.render(indent: "  ")
             }
             if !sessions.isEmpty {
                 out += "\nSteps of each check-in (confidence: how sure the step's name is, 0-1, from how well the"
                 out += " traffic matches the model's rule for that step)\n"
-                for i in sessions.indices { Self.appendSteps(of: sessions[i], to: &out) }
+                for i in sessions.indices {
+                    Self.appendSteps(of: sessions[i], to: &out)
+                    try flush(&out)
+                }
             }
         }
         out += "\nFindings: \(r.summary.errors) error, \(r.summary.warnings) warning, \(r.summary.infos) info\n"
-        for f in r.findingsBySeverity {
+        try r.forEachFindingBySeverity { f in
             let word = palette.paint(f.severity.rawValue, Palette.colour(for: f.severity))
             var line = "  \(word)" + String(repeating: " ", count: max(1, 8 - f.severity.rawValue.count))
             line += f.code.rawValue
@@ -158,11 +174,25 @@ public struct AnalyzeReport {
             if let t = f.time { line += " \(t.rfc3339(fractionDigits: 3))" }
             line += ": " + TextTable.sanitize(f.message)
             out += line + "\n"
+            try flush(&out)
         }
         let verdict = palette.paint(r.summary.verdict, Palette.colour(verdict: r.summary.verdict))
         out += "\nVerdict: \(verdict) (\(formatCount(r.summary.clients, "client")), "
             + Self.checkIns(r.summary.checkIns, failed: r.summary.failed, pending: r.summary.pending ?? 0) + ")\n"
-        return out.bytes
+    }
+
+    private static let checkInColumns: [(String, TextTable.Alignment)] = [
+        ("#", .right), ("start", .left), ("server", .left), ("transport", .left), ("mode", .left),
+        ("seconds", .right), ("bytes up", .right), ("bytes down", .right), ("steps", .left), ("findings", .left),
+    ]
+
+    /// The cells of a check-in's row in its client's table.
+    private static func checkInRow(_ s: SessionReport) -> [String] {
+        let server = s.server.isIPv6 ? "[\(s.server)]:\(s.serverPort)" : "\(s.server):\(s.serverPort)"
+        let steps = s.failed ? "failed" : s.steps.map { String($0.step) }.joined(separator: " ")
+        return [String(s.id), s.start.rfc3339(fractionDigits: 3), server, s.transport.rawValue,
+                s.mode.rawValue, secondsText(s.end.seconds(since: s.start)), String(s.bytesUp),
+                String(s.bytesDown), steps, s.findings.map(\.code.rawValue).joined(separator: ",")]
     }
 
     /// `  #id client start`, then a line per attempt and per step, written piece by piece (no line is
@@ -235,29 +265,5 @@ public struct AnalyzeReport {
     private func trim(_ d: Double) -> String {
         let r = (d * 1000).rounded() / 1000
         return r == r.rounded() && abs(r) < 1e15 ? String(Int64(r)) : String(r)
-    }
-}
-
-/// Report text gathered as UTF-8 bytes: `out += text` appends the bytes of `text`.
-struct TextBytes {
-    var bytes: [UInt8] = []
-
-    static func += (out: inout TextBytes, text: String) {
-        var text = text
-        text.withUTF8 { out.bytes.append(contentsOf: $0) }  // also a short string, held inline
-    }
-
-    /// `n` in decimal.
-    mutating func append(_ n: Int) {
-        JSONText.appendInteger(Int64(n), to: &bytes)
-    }
-
-    /// `n` in decimal.
-    mutating func append(_ n: Int64) {
-        JSONText.appendInteger(n, to: &bytes)
-    }
-
-    mutating func spaces(_ count: Int) {
-        bytes.append(contentsOf: repeatElement(UInt8(ascii: " "), count: count))
     }
 }

@@ -4,7 +4,13 @@ import Heartbeat
 /// row per client, worst first.
 enum AuditText {
     static func render(_ b: ReportBundle, palette: Palette) -> String {
-        var out = ""
+        String(decoding: TextBytes.gather { out, flush in append(b, palette: palette, to: &out, flush: flush) },
+               as: UTF8.self)
+    }
+
+    /// Appends the report to `out`, calling `flush` after every client's row.
+    static func append(_ b: ReportBundle, palette: Palette, to out: inout TextBytes,
+                       flush: TextBytes.Flush) rethrows {
         for s in b.captures { out += CaptureSummaryReport.text(s) }
         out += "\n" + expectationsLine(b) + "\n"
         let s = b.audit.summary
@@ -17,11 +23,10 @@ enum AuditText {
         if !b.audit.clients.isEmpty {
             out += "\nClients, worst first (interval statistics in seconds over regular gaps; accelerated gaps"
             out += " are left out of them)\n"
-            out += clientTable(b.audit, palette: palette)
+            try appendClientTable(b.audit, palette: palette, to: &out, flush: flush)
         }
         let verdict = palette.paint(s.verdict, Palette.colour(verdict: s.verdict))
         out += "\nVerdict: \(verdict) (\(s.unhealthy) unhealthy client\(s.unhealthy == 1 ? "" : "s"))\n"
-        return out
     }
 
     static func expectationsLine(_ b: ReportBundle) -> String {
@@ -31,30 +36,36 @@ enum AuditText {
             + "\(num(b.audit.acceleratedMaxSeconds)) s"
     }
 
-    static func clientTable(_ audit: FleetAudit, palette: Palette) -> String {
-        var t = TextTable([
+    /// Clients worst first, one row each: measured in a first pass over the clients, written in a second.
+    static func appendClientTable(_ audit: FleetAudit, palette: Palette, to out: inout TextBytes,
+                                  flush: TextBytes.Flush) rethrows {
+        var t = TextColumns([
             ("client", .left), ("health", .left), ("score", .right), ("mode", .left), ("check-ins", .right),
             ("failed", .right), ("missed", .right), ("late", .right), ("early", .right), ("accel gaps (runs)", .right),
             ("median", .right), ("MAD", .right), ("IQR", .right), ("p5", .right), ("p95", .right),
             ("drift s/h", .right), ("expected", .right), ("why", .left),
         ])
+        for c in audit.clients { t.measure(clientRow(c)) }
+        t.appendHead(indent: "  ", to: &out.bytes)
         for c in audit.clients {
-            let s = c.spread
-            t.append([
-                c.client.description, c.health.rawValue, c.score.map(String.init) ?? "-", c.mode.rawValue,
-                String(c.checkIns), String(c.failed), String(c.missed), String(c.late), String(c.early),
-                c.accelerated == 0 ? "0" : "\(c.accelerated) (\(c.acceleratedRuns))",
-                opt(s?.median), opt(s?.mad), opt(s?.iqr), opt(s?.p5), opt(s?.p95),
-                c.driftSecondsPerHour.map { formatFixed($0, digits: 2) } ?? "-",
-                num(c.expectedIntervalSeconds) + (c.matchesExpected == false ? " !" : ""),
-                c.reasons.joined(separator: ", "),
-            ])
+            t.appendRow(clientRow(c), indent: "  ", style: { column, text in
+                column == 1 ? palette.paint(text, Palette.colour(for: c.health)) : text
+            }, to: &out.bytes)
+            try flush(&out)
         }
-        let health = audit.clients.map(\.health)
-        return t.render(indent: "  ") { row, column, text in
-            guard column == 1, row < health.count else { return text }
-            return palette.paint(text, Palette.colour(for: health[row]))
-        }
+    }
+
+    private static func clientRow(_ c: FleetAudit.Client) -> [String] {
+        let s = c.spread
+        return [
+            c.client.description, c.health.rawValue, c.score.map(String.init) ?? "-", c.mode.rawValue,
+            String(c.checkIns), String(c.failed), String(c.missed), String(c.late), String(c.early),
+            c.accelerated == 0 ? "0" : "\(c.accelerated) (\(c.acceleratedRuns))",
+            opt(s?.median), opt(s?.mad), opt(s?.iqr), opt(s?.p5), opt(s?.p95),
+            c.driftSecondsPerHour.map { formatFixed($0, digits: 2) } ?? "-",
+            num(c.expectedIntervalSeconds) + (c.matchesExpected == false ? " !" : ""),
+            c.reasons.joined(separator: ", "),
+        ]
     }
 
     /// Seconds with three decimals, or `-`.
@@ -73,10 +84,14 @@ enum AuditText {
 /// The text of `sepbeat validate`: one line per check with pass/fail, counts and example clients.
 enum ValidationText {
     static func render(_ b: ReportBundle, palette: Palette) -> String {
-        var out = ""
+        String(decoding: TextBytes.gather { out, _ in append(b, palette: palette, to: &out) }, as: UTF8.self)
+    }
+
+    /// Appends the report to `out`; it is short (a line per check), so it needs no flush.
+    static func append(_ b: ReportBundle, palette: Palette, to out: inout TextBytes) {
         for s in b.captures { out += CaptureSummaryReport.text(s) }
         out += "\n" + AuditText.expectationsLine(b) + "\n"
-        guard let v = b.validation else { return out }
+        guard let v = b.validation else { return }
         out += "\nChecks (a failed \(v.failOn == .error ? "error" : "error or warning") check fails the deployment)\n"
         var t = TextTable([("result", .left), ("severity", .left), ("check", .left), ("failing clients", .right),
                            ("examples", .left), ("passes when", .left)])
@@ -104,7 +119,6 @@ enum ValidationText {
         }
         let verdict = palette.paint(v.verdict, Palette.colour(verdict: v.verdict))
         out += "\nVerdict: \(verdict) (" + verdictCounts(v) + ")\n"
-        return out
     }
 
     /// `11 of 12 checks passed; failed: 1 error check, 0 warning checks; 1 client with check-ins`.

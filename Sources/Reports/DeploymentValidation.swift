@@ -85,14 +85,17 @@ public struct DeploymentValidation: Sendable {
         let title = "check-ins reached the highest-priority manager seen answering in the capture"
         var priority: [String: Int] = [:]
         for m in report.managers { if let p = m.priority { priority[m.address] = p } }
-        let ok = report.sessions.filter { !$0.failed }
-        let reachable = ok.compactMap { priority[$0.server.description] }
-        guard let best = reachable.min() else {
+        // Check-ins that reached a manager, read in place (not gathered): the best priority, then the worse.
+        var best: Int?
+        for s in report.sessions where !s.failed {
+            if let p = priority[s.server.description] { best = min(best ?? p, p) }
+        }
+        guard let best else {
             return Check(id: "manager-priority", title: title, severity: .error, passed: true, failingClients: 0,
                          examples: [], detail: "no manager priorities known (give --sylink or a model with servers)")
         }
         var worse: [IPAddress: Int] = [:]
-        for s in ok {
+        for s in report.sessions where !s.failed {
             if let p = priority[s.server.description], p > best { worse[s.client, default: 0] += 1 }
         }
         let clients = worse.keys.sorted().map(\.description)

@@ -36,13 +36,17 @@ enum HTMLCharts {
 
     // MARK: - Timeline
 
-    /// One row per client (worst first, at most `maxRows`), one mark per check-in, red dashes over missed slots.
-    static func timeline(_ b: ReportBundle, maxRows: Int = 200) -> String {
-        let clients = Array(b.audit.clients.prefix(maxRows))
-        let times = b.heartbeat.sessions.map(\.start) + b.heartbeat.sessions.map(\.end)
+    /// One row per client (worst first, at most `maxRows`), one mark per check-in, red dashes over missed
+    /// slots; appended to `out` with a `flush` after every client's row. Check-ins are
+    /// read in place; only those of the clients drawn are gathered, by position.
+    static func appendTimeline(_ b: ReportBundle, maxRows: Int = 200, to out: inout TextBytes,
+                               flush: TextBytes.Flush) rethrows {
+        let clients = b.audit.clients.prefix(maxRows)
         let merged = CaptureSummary.mergedSpan(b.captures)
-        guard let lo = merged.first ?? times.min(), let hi = merged.last ?? times.max(), !clients.isEmpty else {
-            return "<p class=\"note\">No check-ins to draw.</p>"
+        guard let lo = merged.first ?? earliest(b.heartbeat.sessions),
+              let hi = merged.last ?? latest(b.heartbeat.sessions), !clients.isEmpty else {
+            out += "<p class=\"note\">No check-ins to draw.</p>"
+            return
         }
         let span = max(hi.seconds(since: lo), 1)
         let left = 150.0
@@ -53,69 +57,96 @@ enum HTMLCharts {
         let height = top + Double(clients.count) * rowHeight + 40
         func x(_ t: Timestamp) -> Double { left + t.seconds(since: lo) / span * plot }
 
-        var svg = svgOpen(height: height, label: "Check-ins per client over time")
-        var bySession: [IPAddress: [SessionReport]] = [:]
-        for s in b.heartbeat.sessions { bySession[s.client, default: []].append(s) }
-        for (row, c) in clients.enumerated() {
-            let y = top + Double(row) * rowHeight
-            let mid = y + rowHeight / 2
-            svg += "<text class=\"lbl\" x=\"\(f(left - 8))\" y=\"\(f(mid + 4))\" text-anchor=\"end\">"
-                + HTML.escape(c.client.description) + "</text>"
-            svg += "<line class=\"row h-\(c.health.rawValue)\" x1=\"\(f(left))\" x2=\"\(f(width - right))\" "
-                + "y1=\"\(f(mid))\" y2=\"\(f(mid))\"/>"
-            let mine = (bySession[c.client] ?? []).sorted { $0.start < $1.start }
-            for (i, s) in mine.enumerated() {
-                let previous = i > 0 ? mine[i - 1] : nil
-                if let p = previous, s.findings.contains(where: { $0.code == .missedHeartbeat }) {
-                    svg += "<line class=\"missed\" x1=\"\(f(x(p.start)))\" x2=\"\(f(x(s.start)))\" "
-                        + "y1=\"\(f(mid))\" y2=\"\(f(mid))\"/>"
+        out += svgOpen(height: height, label: "Check-ins per client over time")
+        var drawn: [IPAddress: [Int]] = [:]
+        for c in clients { drawn[c.client] = [] }
+        for (i, s) in b.heartbeat.sessions.enumerated() where drawn[s.client] != nil {
+            drawn[s.client, default: []].append(i)
+        }
+        try b.heartbeat.sessions.withUnsafeBufferPointer { sessions in
+            for (row, c) in clients.enumerated() {
+                let y = top + Double(row) * rowHeight
+                let mid = y + rowHeight / 2
+                out += "<text class=\"lbl\" x=\"\(f(left - 8))\" y=\"\(f(mid + 4))\" text-anchor=\"end\">"
+                    + HTML.escape(c.client.description) + "</text>"
+                out += "<line class=\"row h-\(c.health.rawValue)\" x1=\"\(f(left))\" x2=\"\(f(width - right))\" "
+                    + "y1=\"\(f(mid))\" y2=\"\(f(mid))\"/>"
+                let mine = (drawn[c.client] ?? []).sorted { sessions[$0].start < sessions[$1].start }
+                for (k, i) in mine.enumerated() {
+                    let s = sessions[i]
+                    let previous = k > 0 ? sessions[mine[k - 1]] : nil
+                    if let p = previous, s.findings.contains(where: { $0.code == .missedHeartbeat }) {
+                        out += "<line class=\"missed\" x1=\"\(f(x(p.start)))\" x2=\"\(f(x(s.start)))\" "
+                            + "y1=\"\(f(mid))\" y2=\"\(f(mid))\"/>"
+                    }
+                    let m = mark(s, previous: previous, acceleratedMax: b.audit.acceleratedMaxSeconds)
+                    let w = max(4, x(s.end) - x(s.start))
+                    let tip = "#\(s.id) \(s.start.rfc3339(fractionDigits: 3)) to \(s.server): "
+                        + (s.findings.isEmpty ? m.label : s.findings.map(\.code.rawValue).joined(separator: ", "))
+                    out += "<rect class=\"m-\(m.rawValue)\" x=\"\(f(x(s.start) - 2))\" y=\"\(f(mid - 7))\" "
+                        + "width=\"\(f(w))\" height=\"14\" rx=\"2\"><title>" + HTML.escape(tip) + "</title></rect>"
                 }
-                let m = mark(s, previous: previous, acceleratedMax: b.audit.acceleratedMaxSeconds)
-                let w = max(4, x(s.end) - x(s.start))
-                let tip = "#\(s.id) \(s.start.rfc3339(fractionDigits: 3)) to \(s.server): "
-                    + (s.findings.isEmpty ? m.label : s.findings.map(\.code.rawValue).joined(separator: ", "))
-                svg += "<rect class=\"m-\(m.rawValue)\" x=\"\(f(x(s.start) - 2))\" y=\"\(f(mid - 7))\" "
-                    + "width=\"\(f(w))\" height=\"14\" rx=\"2\"><title>" + HTML.escape(tip) + "</title></rect>"
+                try flush(&out)
             }
         }
         let axisY = top + Double(clients.count) * rowHeight + 8
-        svg += "<line class=\"axis\" x1=\"\(f(left))\" x2=\"\(f(width - right))\" y1=\"\(f(axisY))\" "
+        out += "<line class=\"axis\" x1=\"\(f(left))\" x2=\"\(f(width - right))\" y1=\"\(f(axisY))\" "
             + "y2=\"\(f(axisY))\"/>"
         for k in 0...5 {
             let t = lo.adding(seconds: span * Double(k) / 5)
             let anchor = k == 0 ? "start" : k == 5 ? "end" : "middle"
-            svg += "<text class=\"tick\" x=\"\(f(x(t)))\" y=\"\(f(axisY + 18))\" text-anchor=\"\(anchor)\">"
+            out += "<text class=\"tick\" x=\"\(f(x(t)))\" y=\"\(f(axisY + 18))\" text-anchor=\"\(anchor)\">"
                 + HTML.escape(clock(t)) + "</text>"
         }
-        svg += "</svg>"
+        out += "</svg>"
         var legend = "<p class=\"legend\">"
         for m in Mark.allCases { legend += "<span class=\"key m-\(m.rawValue)\"></span>" + HTML.escape(m.label) + " " }
         legend += "<span class=\"key missed\"></span>missed check-ins (UTC times)</p>"
-        var note = ""
+        out += legend
         if b.audit.clients.count > maxRows {
             let text = "Showing the \(maxRows) worst of \(b.audit.clients.count) clients."
-            note = "<p class=\"note\">" + HTML.escape(text) + "</p>"
+            out += "<p class=\"note\">" + HTML.escape(text) + "</p>"
         }
-        return svg + legend + note
+    }
+
+    /// The earliest start or end of `sessions` (nil when there is none).
+    private static func earliest(_ sessions: [SessionReport]) -> Timestamp? {
+        var lo: Timestamp?
+        for s in sessions { lo = min(lo ?? s.start, s.start, s.end) }
+        return lo
+    }
+
+    /// The latest start or end of `sessions` (nil when there is none).
+    private static func latest(_ sessions: [SessionReport]) -> Timestamp? {
+        var hi: Timestamp?
+        for s in sessions { hi = max(hi ?? s.start, s.start, s.end) }
+        return hi
     }
 
     // MARK: - Interval histogram
 
     /// Gaps between check-ins of every client, against the expected interval, its tolerance and its multiples.
     static func intervalHistogram(_ b: ReportBundle) -> String {
-        let gaps = b.audit.clients.flatMap(\.gaps)
+        // Every client's gaps, read in place (not gathered into one array).
+        let clients = b.audit.clients
         let interval = b.heartbeat.expectations.pullIntervalSeconds
         let tolerance = b.heartbeat.expectations.toleranceSeconds
-        guard !gaps.isEmpty, interval > 0 else {
+        var longest: Double?
+        for c in clients {
+            for g in c.gaps { longest = max(longest ?? g, g) }
+        }
+        guard let longest, interval > 0 else {
             return "<p class=\"note\">No intervals: fewer than two check-ins per client.</p>"
         }
-        let top = min(max(gaps.max() ?? interval, interval * 1.5) * 1.05, interval * 4.2)
+        let top = min(max(longest, interval * 1.5) * 1.05, interval * 4.2)
         let bins = 84
         var counts = [Int](repeating: 0, count: bins)
         var over = 0
-        for g in gaps {
-            if g > top { over += 1; continue }
-            counts[min(bins - 1, max(0, Int(g / top * Double(bins))))] += 1
+        for c in clients {
+            for g in c.gaps {
+                if g > top { over += 1; continue }
+                counts[min(bins - 1, max(0, Int(g / top * Double(bins))))] += 1
+            }
         }
         let chart = Histogram(title: "Intervals between check-ins", xLabel: "seconds between check-in starts",
                               counts: counts, x: { $0 / top })
@@ -143,22 +174,28 @@ enum HTMLCharts {
 
     /// Steps 3-6 bytes of every check-in on a log scale, against the idle range and the full-heartbeat maximum.
     static func sizeHistogram(_ b: ReportBundle) -> String {
-        let sizes = b.heartbeat.sessions.filter { !$0.failed }.map { s in
-            (bytes: s.steps.filter { (3...6).contains($0.step) }.reduce(Int64(0)) { $0 + $1.bytesUp + $1.bytesDown },
-             idle: Set(s.steps.filter { (3...6).contains($0.step) }.map(\.step)) == [3])
-        }.filter { $0.bytes > 0 }
-        guard !sizes.isEmpty else { return "<p class=\"note\">No check-in carried application bytes.</p>" }
+        // Two passes over the check-ins, read in place: the smallest and largest size, then the bins.
+        let sessions = b.heartbeat.sessions
+        var smallestBytes: Int64?
+        var largestBytes: Int64 = 1
+        for s in sessions {
+            guard let size = checkInSize(s) else { continue }
+            largestBytes = smallestBytes == nil ? size.bytes : max(largestBytes, size.bytes)
+            smallestBytes = min(smallestBytes ?? size.bytes, size.bytes)
+        }
+        guard let smallestBytes else { return "<p class=\"note\">No check-in carried application bytes.</p>" }
         let m = b.model.sizes
-        let smallest = Double(sizes.map(\.bytes).min() ?? 1_000)
+        let smallest = Double(smallestBytes)
         let loBytes = smallest < 1_500 ? 100.0 : 1_000.0
-        let hiBytes = max(Double(m.fullMaxBytes) * 1.5, Double(sizes.map(\.bytes).max() ?? 1) * 1.2)
+        let hiBytes = max(Double(m.fullMaxBytes) * 1.5, Double(largestBytes) * 1.2)
         let lo = log10(loBytes)
         let hi = log10(hiBytes)
         func pos(_ v: Double) -> Double { (log10(max(v, loBytes)) - lo) / (hi - lo) }
         let bins = 60
         var counts = [Int](repeating: 0, count: bins)
         var idleBins = [Int](repeating: 0, count: bins)
-        for s in sizes {
+        for s in sessions {
+            guard let s = checkInSize(s) else { continue }
             let i = min(bins - 1, max(0, Int(pos(Double(s.bytes)) * Double(bins))))
             counts[i] += 1
             if s.idle { idleBins[i] += 1 }
@@ -182,6 +219,21 @@ enum HTMLCharts {
         svg += "</svg><p class=\"legend\"><span class=\"key m-idle\"></span>idle check-ins (index check only) "
             + "<span class=\"key m-full\"></span>check-ins with downloads or uploads</p>"
         return svg
+    }
+
+    /// Bytes up and down of steps 3-6 of a check-in that did not fail, and whether step 3 is the only one
+    /// of them it has (an idle check-in); nil when it failed or carried no such bytes.
+    private static func checkInSize(_ s: SessionReport) -> (bytes: Int64, idle: Bool)? {
+        guard !s.failed else { return nil }
+        var bytes: Int64 = 0
+        var step3 = false
+        var others = false
+        for st in s.steps where (3...6).contains(st.step) {
+            bytes += st.bytesUp + st.bytesDown
+            if st.step == 3 { step3 = true } else { others = true }
+        }
+        guard bytes > 0 else { return nil }
+        return (bytes, step3 && !others)
     }
 
     // MARK: - Helpers

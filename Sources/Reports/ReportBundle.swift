@@ -71,22 +71,35 @@ public struct ReportBundle: Sendable {
 
     /// Hands the text of `render(format, palette:, per:)` to `sink` in pieces, in order.
     ///
-    /// JSON of `analyze`, JSON Lines and CSV are built a check-in (or client) at a time and handed over in
-    /// pieces of about 64 KiB, so the whole text is never held; the other formats are rendered whole and
-    /// handed over at once.
+    /// Text, HTML, JSON of `analyze`, JSON Lines and CSV are built a row (check-in, client, finding) at a
+    /// time and handed over in pieces of about 64 KiB, so the whole text is never held; the JSON of
+    /// `audit` and `validate` (a row per client or check) is rendered whole and handed over at once.
+    /// `chunkSize` (bytes, 64 KiB unless given) is for tests that want many pieces.
     public func write(_ format: ReportFormat, palette: Palette = .none, per: ReportRows.Granularity = .checkin,
-                      to sink: ([UInt8]) throws -> Void) throws {
+                      chunkSize: Int = 1 << 16, to sink: ([UInt8]) throws -> Void) throws {
         switch format {
         case .json where kind == .analyze:
-            try AnalyzeReport(heartbeat: heartbeat, captures: captures).writeJSON(to: sink)
-        case .text where kind == .analyze:
-            try sink(AnalyzeReport(heartbeat: heartbeat, captures: captures).textBytes(palette: palette))
+            try AnalyzeReport(heartbeat: heartbeat, captures: captures).writeJSON(chunkSize: chunkSize, to: sink)
+        case .text:
+            try TextBytes.stream(chunkSize: chunkSize, to: sink) { out, flush in
+                switch kind {
+                case .analyze:
+                    try AnalyzeReport(heartbeat: heartbeat, captures: captures)
+                        .appendText(palette: palette, to: &out, flush: flush)
+                case .audit: try AuditText.append(self, palette: palette, to: &out, flush: flush)
+                case .validate: ValidationText.append(self, palette: palette, to: &out)
+                }
+            }
+        case .html:
+            try TextBytes.stream(chunkSize: chunkSize, to: sink) { out, flush in
+                try HTMLReport(self).append(to: &out, flush: flush)
+            }
         case .jsonl:
             var out: [UInt8] = []
             try eachRow(per) { row in
                 row.append(to: &out)
                 out.append(10)
-                try flush(&out, over: Self.chunkSize, to: sink)
+                try flush(&out, over: chunkSize, to: sink)
             }
             try flush(&out, over: 0, to: sink)
         case .csv:
@@ -98,16 +111,13 @@ public struct ReportBundle: Sendable {
                 } else {
                     CSV.appendLine([], to: &out)
                 }
-                try flush(&out, over: Self.chunkSize, to: sink)
+                try flush(&out, over: chunkSize, to: sink)
             }
             try flush(&out, over: 0, to: sink)
         default:
             try sink(Array(try render(format, palette: palette, per: per).utf8))
         }
     }
-
-    /// About how many bytes `write` gathers before handing them to its sink.
-    static let chunkSize = 1 << 16
 
     /// Hands `out` to `sink` and empties it (keeping its capacity) once it holds more than `limit` bytes.
     private func flush(_ out: inout [UInt8], over limit: Int, to sink: ([UInt8]) throws -> Void) throws {

@@ -42,39 +42,13 @@ public struct TextTable {
     /// Cost: one pass to measure the columns and one to write the lines into a byte buffer; a cell's
     /// width is its byte count when it is ASCII, else its count of characters.
     public func render(indent: String = "", style: ((Int, Int, String) -> String)? = nil) -> String {
-        var widths = headers.map(TextTable.width)
-        for r in rows {
-            for (i, c) in r.enumerated() where i < widths.count {
-                widths[i] = max(widths[i], TextTable.width(c))
-            }
-        }
+        var columns = TextColumns(headers: headers, alignments: alignments)
+        for r in rows { columns.measure(r) }
         var out: [UInt8] = []
-        func spaces(_ n: Int) { out.append(contentsOf: repeatElement(UInt8(ascii: " "), count: n)) }
-        func line(_ cells: [String], row: Int?) {
-            out.append(contentsOf: indent.utf8)
-            for (i, c) in cells.enumerated() where i < widths.count {
-                if i > 0 { spaces(2) }
-                let pad = widths[i] - TextTable.width(c)
-                let styled = row.flatMap { r in style?(r, i, c) } ?? c
-                switch alignments[i] {
-                case .left:
-                    out.append(contentsOf: styled.utf8)
-                    if i != widths.count - 1 { spaces(pad) }
-                case .right:
-                    spaces(pad)
-                    out.append(contentsOf: styled.utf8)
-                }
-            }
-            out.append(10)
+        columns.appendHead(indent: indent, to: &out)
+        for (n, r) in rows.enumerated() {
+            columns.appendRow(r, indent: indent, style: style.map { style in { i, c in style(n, i, c) } }, to: &out)
         }
-        line(headers, row: nil)
-        out.append(contentsOf: indent.utf8)
-        for (i, w) in widths.enumerated() {
-            if i > 0 { spaces(2) }
-            out.append(contentsOf: repeatElement(UInt8(ascii: "-"), count: w))
-        }
-        out.append(10)
-        for (n, r) in rows.enumerated() { line(r, row: n) }
         return String(decoding: out, as: UTF8.self)
     }
 
@@ -88,6 +62,73 @@ public struct TextTable {
     static func containsByte(_ s: String, where match: (UInt8) -> Bool) -> Bool {
         var text = s
         return text.withUTF8 { $0.contains(where: match) }
+    }
+}
+
+/// The columns of a text table whose rows are written one at a time, so no row is held: `measure` every
+/// row in a first pass, then `appendHead` and `appendRow` for each row in a second. The lines are those
+/// `TextTable.render` gives for the same rows. Cells are passed through `TextTable.sanitize` in both passes.
+struct TextColumns {
+    let headers: [String]
+    let alignments: [TextTable.Alignment]
+    /// Widest cell of each column so far, headers included.
+    private(set) var widths: [Int]
+
+    init(headers: [String], alignments: [TextTable.Alignment]) {
+        precondition(headers.count == alignments.count, "one alignment per column")
+        self.headers = headers
+        self.alignments = alignments
+        widths = headers.map(TextTable.width)
+    }
+
+    init(_ columns: [(String, TextTable.Alignment)]) {
+        self.init(headers: columns.map(\.0), alignments: columns.map(\.1))
+    }
+
+    /// Widens the columns to fit `row`'s cells; cells past the last column are ignored.
+    mutating func measure(_ row: [String]) {
+        for (i, c) in row.enumerated() where i < widths.count {
+            widths[i] = max(widths[i], TextTable.width(TextTable.sanitize(c)))
+        }
+    }
+
+    /// The header line and the line of dashes under it.
+    func appendHead(indent: String, to out: inout [UInt8]) {
+        appendLine(headers, indent: indent, style: nil, to: &out)
+        out.append(contentsOf: indent.utf8)
+        for (i, w) in widths.enumerated() {
+            if i > 0 { out.append(contentsOf: repeatElement(UInt8(ascii: " "), count: 2)) }
+            out.append(contentsOf: repeatElement(UInt8(ascii: "-"), count: w))
+        }
+        out.append(10)
+    }
+
+    /// One row's line; a missing cell is empty. `style` may wrap a cell's text (column index, text)
+    /// without changing its visible width.
+    func appendRow(_ row: [String], indent: String, style: ((Int, String) -> String)? = nil,
+                   to out: inout [UInt8]) {
+        appendLine(row.map(TextTable.sanitize), indent: indent, style: style, to: &out)
+    }
+
+    private func appendLine(_ cells: [String], indent: String, style: ((Int, String) -> String)?,
+                            to out: inout [UInt8]) {
+        func spaces(_ n: Int) { out.append(contentsOf: repeatElement(UInt8(ascii: " "), count: n)) }
+        out.append(contentsOf: indent.utf8)
+        for i in widths.indices {
+            let c = i < cells.count ? cells[i] : ""
+            if i > 0 { spaces(2) }
+            let pad = widths[i] - TextTable.width(c)
+            let styled = style?(i, c) ?? c
+            switch alignments[i] {
+            case .left:
+                out.append(contentsOf: styled.utf8)
+                if i != widths.count - 1 { spaces(pad) }
+            case .right:
+                spaces(pad)
+                out.append(contentsOf: styled.utf8)
+            }
+        }
+        out.append(10)
     }
 }
 
