@@ -25,7 +25,9 @@ struct CheckInDraft: Sendable {
 /// order, direction and size (`ReferenceModel.TLSRules.uploadMinBytes`). Conditional steps
 /// (4, 5, 6) that did not happen are absent; mandatory ones are reported missing only when
 /// the capture could have shown them.
-struct StepClassifier: Sendable {
+/// A class: it is handed to every check-in of a run, and copying its model per call cost more
+/// than the rules themselves.
+final class StepClassifier: Sendable {
     let model: ReferenceModel
     let directory: ManagerDirectory
     /// Last packet time of the capture: a connect unanswered less than the timeout before it is not judged.
@@ -118,7 +120,7 @@ struct StepClassifier: Sendable {
             checkSizes(d, steps, add)
         }
         checkHTTPStatus(d.exchanges, add)
-        if d.burst == 0 { checkCapture(d.connections + attempts, add) }
+        if d.burst == 0 { checkCapture(d.connections, attempts, add) }
 
         let transport: SessionReport.Transport = (last.map(isTLS) ?? directory.httpsPorts.contains(server.port))
             ? .https : .http
@@ -320,9 +322,9 @@ struct StepClassifier: Sendable {
     private func checkMandatory(
         _ d: CheckInDraft, _ steps: [StepReport], _ add: (FindingCode, String, Timestamp?) -> Void
     ) {
-        let present = Set(steps.map(\.step))
+        let present = Self.stepMask(steps)
         let last = d.connections.last
-        for rule in model.steps where rule.mandatory && !present.contains(rule.number) {
+        for rule in model.steps where rule.mandatory && present & Self.bit(rule.number) == 0 {
             let observable: Bool
             switch rule.number {
             case 1, 2: observable = d.showsOpening
@@ -338,12 +340,12 @@ struct StepClassifier: Sendable {
         _ d: CheckInDraft, _ steps: [StepReport], _ add: (FindingCode, String, Timestamp?) -> Void
     ) {
         let t = d.connections.first?.start
-        let content = steps.filter { (3...6).contains($0.step) }
-        let total = content.reduce(Int64(0)) { $0 + $1.bytesUp + $1.bytesDown }
-        let numbers = Set(content.map(\.step))
+        var total: Int64 = 0
+        for step in steps where (3...6).contains(step.step) { total += step.bytesUp + step.bytesDown }
+        let numbers = Self.stepMask(steps) & (Self.bit(3) | Self.bit(4) | Self.bit(5) | Self.bit(6))
         let s = model.sizes
         let refused = d.exchanges.contains { ($0.http?.status ?? 0) >= 400 }
-        if numbers == [3], !refused, total < s.idleMinBytes || total > s.idleMaxBytes {
+        if numbers == Self.bit(3), !refused, total < s.idleMinBytes || total > s.idleMaxBytes {
             add(.idleSizeOutOfRange, "idle check-in carried \(formatBytes(total)) "
                 + "(expected \(s.idleMinBytes)-\(s.idleMaxBytes))", t)
         }
@@ -369,20 +371,29 @@ struct StepClassifier: Sendable {
         }
     }
 
-    private func checkCapture(_ conns: [ConnectionRecord], _ add: (FindingCode, String, Timestamp?) -> Void) {
+    /// The check-in's connections, then its failed attempts.
+    private func checkCapture(
+        _ conns: [ConnectionRecord], _ attempts: [ConnectionRecord], _ add: (FindingCode, String, Timestamp?) -> Void
+    ) {
         var gaps = 0
         var gapBytes: Int64 = 0
         var limits = 0
         var truncated = 0
-        for c in conns {
-            for a in [c.anomaliesUp, c.anomaliesDown] {
-                gaps += a.gaps
-                gapBytes += a.gapBytes
-                limits += a.limitReached
-                truncated += a.truncatedPackets
-            }
+        func count(_ a: StreamAnomalies) {
+            gaps += a.gaps
+            gapBytes += a.gapBytes
+            limits += a.limitReached
+            truncated += a.truncatedPackets
         }
-        let t = conns.first?.start
+        for c in conns {
+            count(c.anomaliesUp)
+            count(c.anomaliesDown)
+        }
+        for c in attempts {
+            count(c.anomaliesUp)
+            count(c.anomaliesDown)
+        }
+        let t = (conns.first ?? attempts.first)?.start
         if gaps > 0 || limits > 0 {
             var text = "\(counted(gaps, "gap")), \(gapBytes) bytes not captured"
             if limits > 0 { text += "; \(counted(limits, "memory limit hit")) skipped data" }
@@ -405,6 +416,14 @@ struct StepClassifier: Sendable {
     }
 
     private func rounded(_ v: Double) -> Double { (v * 100).rounded() / 100 }
+
+    /// Bit `n` of a set of step numbers (0 outside 1-63).
+    private static func bit(_ n: Int) -> UInt64 { (1...63).contains(n) ? 1 << UInt64(n) : 0 }
+
+    /// The step numbers present, as bits.
+    private static func stepMask(_ steps: [StepReport]) -> UInt64 {
+        steps.reduce(0) { $0 | bit($1.step) }
+    }
 
     func isTLS(_ c: ConnectionRecord) -> Bool {
         switch c.application {
