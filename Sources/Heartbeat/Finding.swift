@@ -132,15 +132,27 @@ func counted(_ n: Int, _ singular: String, _ plural: String? = nil) -> String {
 func formatRoundTrip(_ seconds: Double) -> String {
     guard seconds.isFinite, seconds >= 0 else { return "\(formatSeconds(seconds)) s" }
     let ms = seconds * 1000
+    // Digits by integer arithmetic (this runs for every check-in's connect step).
     func fixed(_ v: Double, _ digits: Int, strip: Bool) -> String {
         var scale: Int64 = 1
         for _ in 0..<digits { scale *= 10 }
         let n = Int64((v * Double(scale)).rounded())
         guard digits > 0 else { return String(n) }
-        var fraction = String(n % scale)
-        while fraction.count < digits { fraction = "0" + fraction }
-        if strip { while fraction.hasSuffix("0") { fraction.removeLast() } }
-        return fraction.isEmpty ? String(n / scale) : "\(n / scale).\(fraction)"
+        var fraction = n % scale
+        var width = digits
+        if strip {
+            while width > 0, fraction % 10 == 0 {
+                fraction /= 10
+                width -= 1
+            }
+        }
+        var t = EvidenceText(capacity: 24)
+        t.add(n / scale)
+        if width > 0 {
+            t.add(".")
+            t.add(fraction, width: width)
+        }
+        return t.text
     }
     // Rounding may carry a value into the next band (9.996 ms -> 10.0 ms), which reads the same.
     if seconds >= 0.9995 { return seconds < 1e12 ? fixed(seconds, 1, strip: false) + " s" : "\(seconds) s" }

@@ -55,14 +55,20 @@ extension SessionBuilder {
     /// server and handshake): on a simulated 4-hour fleet capture, 2 in 3 step texts equal an earlier
     /// one of the same client. The report holds every check-in until it is written, so this takes
     /// about a quarter off its memory. Cost: one hash per text.
+    ///
+    /// Texts are equal here when their bytes are: Swift's `String` equality is canonical
+    /// equivalence, under which `café` written with a combining accent equals the precomposed one,
+    /// and a capture's SNI or path must be reported with its own bytes.
     static func shareEqualTexts(_ sessions: inout [SessionReport]) {
-        var seen = Set<String>()
+        var seen = Set<ExactText>()
         for i in sessions.indices {
             for j in sessions[i].steps.indices {
-                sessions[i].steps[j].evidence = seen.insert(sessions[i].steps[j].evidence).memberAfterInsert
+                sessions[i].steps[j].evidence = seen.insert(ExactText(sessions[i].steps[j].evidence))
+                    .memberAfterInsert.text
             }
             for j in sessions[i].findings.indices {
-                sessions[i].findings[j].message = seen.insert(sessions[i].findings[j].message).memberAfterInsert
+                sessions[i].findings[j].message = seen.insert(ExactText(sessions[i].findings[j].message))
+                    .memberAfterInsert.text
             }
         }
     }
@@ -73,4 +79,20 @@ extension SessionBuilder {
 private struct UncheckedBuffers: @unchecked Sendable {
     let work: UnsafeMutableBufferPointer<(client: IPAddress, conns: [ConnectionRecord])>
     let outcomes: UnsafeMutableBufferPointer<SessionBuilder.ClientOutcome?>
+}
+
+/// A string compared and hashed by its UTF-8 bytes, not by canonical equivalence.
+struct ExactText: Hashable {
+    let text: String
+
+    init(_ text: String) { self.text = text }
+
+    static func == (a: ExactText, b: ExactText) -> Bool {
+        a.text.utf8.count == b.text.utf8.count && a.text.utf8.elementsEqual(b.text.utf8)
+    }
+
+    func hash(into hasher: inout Hasher) {
+        var text = text
+        text.withUTF8 { hasher.combine(bytes: UnsafeRawBufferPointer($0)) }
+    }
 }

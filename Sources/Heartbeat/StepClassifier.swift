@@ -306,15 +306,48 @@ final class StepClassifier: Sendable {
     }
 
     private func describe(_ e: Exchange, position: Int) -> String {
+        var t = EvidenceText()
         if let h = e.http {
-            let path = h.target.split(separator: "?", maxSplits: 1).first.map(String.init) ?? h.target
-            let query = h.target.contains("?") ? "?…" : ""
-            let status = h.status.map { " → \($0)" } ?? " → no reply"
-            return "\(h.method) \(path)\(query)\(status), request #\(position), \(e.bytesUp) bytes up, "
-                + "\(e.bytesDown) down"
+            t.add(h.method)
+            t.add(" ")
+            let target = h.target.utf8
+            // The first non-empty piece between `?`s (the whole target when there is none), then `?…`.
+            // By bytes when ASCII; by characters otherwise (a `?` may carry a combining mark).
+            if target.allSatisfy({ $0 < 0x80 }) {
+                let path = target.split(separator: UInt8(ascii: "?"), maxSplits: 1).first ?? target[...]
+                t.add(utf8: path)
+                if target.contains(UInt8(ascii: "?")) { t.add("?…") }
+            } else {
+                let mark: Character = "?"
+                t.add(h.target.split(separator: mark, maxSplits: 1).first.map(String.init) ?? h.target)
+                if h.target.contains(mark) { t.add("?…") }
+            }
+            if let status = h.status {
+                t.add(" → ")
+                t.add(status)
+            } else {
+                t.add(" → no reply")
+            }
+            t.add(", request #")
+            t.add(position)
+            t.add(", ")
+            t.add(e.bytesUp)
+            t.add(" bytes up, ")
+            t.add(e.bytesDown)
+            t.add(" down")
+            return t.text
         }
-        return "exchange #\(position): \(e.bytesUp) bytes up in \(counted(e.recordsUp, "record")), "
-            + "\(e.bytesDown) down in \(counted(e.recordsDown, "record"))"
+        t.add("exchange #")
+        t.add(position)
+        t.add(": ")
+        t.add(e.bytesUp)
+        t.add(" bytes up in ")
+        t.add(e.recordsUp, "record")
+        t.add(", ")
+        t.add(e.bytesDown)
+        t.add(" down in ")
+        t.add(e.recordsDown, "record")
+        return t.text
     }
 
     // MARK: - Findings on one check-in

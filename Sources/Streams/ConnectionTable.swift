@@ -196,6 +196,10 @@ public final class ConnectionTable {
         case .finished: counters.connectionsOpenAtEnd += 1
         }
         delegate.connectionClosed(c.record(end: end))
+        // A queued deadline may still refer to `c` until it comes due: let its buffers go now, so
+        // what the queue keeps alive is the fixed state alone.
+        c.up.releaseBuffers()
+        c.down.releaseBuffers()
     }
 
     /// Whether a sweep at `now` acts on `c`: emits it, settles it, or applies the hole rule.
@@ -234,7 +238,9 @@ public final class ConnectionTable {
         guard d < c.scheduled else { return }
         c.scheduled = d
         deadlines.push(d, c)
-        if deadlines.count > 2 * connections.count + 4096 { rebuildDeadlines() }
+        // Stale entries (of emitted connections, or superseded) stay below a quarter of the live ones
+        // plus 1,024, so the queue keeps few emitted connections alive.
+        if deadlines.count > connections.count + max(1024, connections.count / 4) { rebuildDeadlines() }
     }
 
     /// Drops stale entries (emitted connections, superseded deadlines): one entry per connection.

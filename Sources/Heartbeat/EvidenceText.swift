@@ -1,0 +1,61 @@
+/// Builds a step's evidence text in one byte buffer: a check-in's texts are made for every step of
+/// every check-in, and string interpolation there cost more than the rules themselves.
+///
+/// Integers are written as `String(n)` writes them; the result is the same text interpolation gives.
+struct EvidenceText {
+    private(set) var bytes: [UInt8] = []
+
+    init(capacity: Int = 96) { bytes.reserveCapacity(capacity) }
+
+    mutating func add(_ s: StaticString) {
+        s.withUTF8Buffer { bytes.append(contentsOf: $0) }
+    }
+
+    mutating func add(_ s: String) {
+        bytes.append(contentsOf: s.utf8)
+    }
+
+    mutating func add<S: Collection<UInt8>>(utf8 s: S) {
+        bytes.append(contentsOf: s)
+    }
+
+    /// Decimal digits, with a leading `-` for negative values.
+    mutating func add(_ n: Int64) {
+        if n < 0 { bytes.append(UInt8(ascii: "-")) }
+        var magnitude = n.magnitude
+        var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)  // 24 bytes: room for 20 digits
+        var count = 0
+        withUnsafeMutableBytes(of: &digits) { buffer in
+            repeat {
+                buffer[count] = UInt8(ascii: "0") + UInt8(magnitude % 10)
+                magnitude /= 10
+                count += 1
+            } while magnitude > 0
+            for i in stride(from: count - 1, through: 0, by: -1) { bytes.append(buffer[i]) }
+        }
+    }
+
+    mutating func add(_ n: Int) { add(Int64(n)) }
+
+    /// A non-negative `n` with leading zeros to at least `width` digits.
+    mutating func add(_ n: Int64, width: Int) {
+        var shown = 1
+        var m = n.magnitude / 10
+        while m > 0 {
+            shown += 1
+            m /= 10
+        }
+        if n >= 0, shown < width { bytes.append(contentsOf: repeatElement(UInt8(ascii: "0"), count: width - shown)) }
+        add(n)
+    }
+
+    /// `n` and a noun, plural unless `n` is 1 (as `counted` writes it).
+    mutating func add(_ n: Int, _ singular: StaticString) {
+        add(n)
+        bytes.append(UInt8(ascii: " "))
+        add(singular)
+        if n != 1 { bytes.append(UInt8(ascii: "s")) }
+    }
+
+    var text: String { String(decoding: bytes, as: UTF8.self) }
+}
