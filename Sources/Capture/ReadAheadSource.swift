@@ -199,8 +199,11 @@ final class ReadAheadPipeline: @unchecked Sendable {
     private func acquire() -> ReadAheadBatch? {
         freeSignal.wait()
         if stopping.load(ordering: .acquiring) { return nil }
-        let batch = queues.withLock { $0.free.popLast() }
-        batch?.reset(bytes: configuration.batchBytes)
+        // Not stopping: the signal came from `recycle`, which put a batch on `free` first.
+        guard let batch = queues.withLock({ $0.free.popLast() }) else {
+            preconditionFailure("a free signal without a free batch")
+        }
+        batch.reset(bytes: configuration.batchBytes)
         return batch
     }
 
