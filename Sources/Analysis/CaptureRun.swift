@@ -15,7 +15,7 @@ public struct CaptureRun {
     /// Called every 65,536 packets with the packet count so far (for progress meters).
     public var onProgress: ((Int) -> Void)?
     /// How far `open()` reads ahead of the analysis, on a thread of its own (default: three batches
-    /// of 512 KiB); nil reads on the calling thread. The packets, errors and statistics are the same
+    /// of 512 KiB); nil reads on the calling thread. The packets, errors and final statistics are the same
     /// either way; reading ahead lets reading and analysis use two cores.
     public var readAhead: ReadAheadConfiguration? = .default
 
