@@ -114,19 +114,35 @@ public final class ReadAheadSource: PacketSource {
 /// The state the consumer and the reader thread share: the wrapped source, the batches and the
 /// two queues between them.
 ///
-/// `@unchecked Sendable` because of `source` (a `PacketSource` is not `Sendable`): it is used by
-/// the creating thread until `start()`, and from then on only by the reader thread (the dispatch
-/// of the reader orders the two). The queues are under `queues`' lock; `stopping` is atomic.
+/// Each queue is a ring of `batches` slots with one writer and one reader, and a semaphore counting
+/// the slots written: `ready` (reader thread writes, consumer reads) and `free` (the consumer
+/// writes, the reader thread reads; filled with every batch at the start). A slot is written only
+/// after the other side is done with it: there are only `batches` batches, so the reader's `k`-th
+/// hand-over needs the consumer's `(k - batches)`-th recycling (which follows its take of that
+/// same slot), and the consumer recycles the `k`-th batch only after taking it, which follows the
+/// reader's `k`-th acquiring. The semaphores order each write before the read it enables.
+///
+/// `@unchecked Sendable` because of the wrapped source (a `PacketSource` is not `Sendable`) and the
+/// rings: the source is used by the creating thread until `start()` and from then on only by the
+/// reader thread (the dispatch of the reader orders the two); the rings are used as above; the
+/// position counters each belong to one side.
 final class ReadAheadPipeline: @unchecked Sendable {
     private let source: PacketSource
     private let configuration: ReadAheadConfiguration
-    private let queues: Mutex<(ready: [ReadAheadBatch], free: [ReadAheadBatch])>
-    /// Signalled once per batch put on `ready`.
+    private let ready: UnsafeMutablePointer<ReadAheadBatch?>
+    private let free: UnsafeMutablePointer<ReadAheadBatch?>
+    /// Signalled once per slot written in `ready`.
     private let readySignal = DispatchSemaphore(value: 0)
-    /// Signalled once per batch put on `free`, and once more to wake the reader for `stop()`.
+    /// Signalled once per slot written in `free`, and once more to wake the reader for `stop()`.
     /// (Both start at 0: a dispatch semaphore must not be released below its initial value.)
     private let freeSignal = DispatchSemaphore(value: 0)
     private let stopping = Atomic<Bool>(false)
+    /// Consumer side: batches taken from `ready` and put back on `free` so far.
+    private var taken = 0
+    private var recycled: Int
+    /// Reader side: batches taken from `free` and handed over on `ready` so far.
+    private var acquired = 0
+    private var handedOver = 0
 
     init(source: PacketSource, configuration: ReadAheadConfiguration) {
         self.source = source
@@ -135,11 +151,22 @@ final class ReadAheadPipeline: @unchecked Sendable {
         settings.batchPackets = max(settings.batchPackets, 1)
         settings.batches = max(settings.batches, 2)
         self.configuration = settings
-        let batches = (0..<settings.batches).map { _ in
-            ReadAheadBatch(bytes: settings.batchBytes, packets: settings.batchPackets)
+        let slots = settings.batches
+        ready = .allocate(capacity: slots)
+        ready.initialize(repeating: nil, count: slots)
+        free = .allocate(capacity: slots)
+        for i in 0..<slots {
+            (free + i).initialize(to: ReadAheadBatch(bytes: settings.batchBytes, packets: settings.batchPackets))
+            freeSignal.signal()
         }
-        queues = Mutex(([], batches))
-        for _ in batches { freeSignal.signal() }
+        recycled = slots
+    }
+
+    deinit {
+        ready.deinitialize(count: configuration.batches)
+        ready.deallocate()
+        free.deinitialize(count: configuration.batches)
+        free.deallocate()
     }
 
     /// The wrapped source, for use before `start()` only.
@@ -159,14 +186,17 @@ final class ReadAheadPipeline: @unchecked Sendable {
     /// Consumer: the next filled batch, waiting for it.
     func take() -> ReadAheadBatch {
         readySignal.wait()
-        let batch = queues.withLock { $0.ready.isEmpty ? nil : $0.ready.removeFirst() }
-        guard let batch else { preconditionFailure("a ready signal without a ready batch") }
+        let slot = ready + taken % configuration.batches
+        taken += 1
+        guard let batch = slot.pointee else { preconditionFailure("a ready signal without a ready batch") }
+        slot.pointee = nil
         return batch
     }
 
     /// Consumer: gives an emptied batch back to the reader.
     func recycle(_ batch: ReadAheadBatch) {
-        queues.withLock { $0.free.append(batch) }
+        (free + recycled % configuration.batches).pointee = batch
+        recycled += 1
         freeSignal.signal()
     }
 
@@ -199,17 +229,19 @@ final class ReadAheadPipeline: @unchecked Sendable {
     private func acquire() -> ReadAheadBatch? {
         freeSignal.wait()
         if stopping.load(ordering: .acquiring) { return nil }
-        // Not stopping: the signal came from `recycle`, which put a batch on `free` first.
-        guard let batch = queues.withLock({ $0.free.popLast() }) else {
-            preconditionFailure("a free signal without a free batch")
-        }
+        // Not stopping: the signal came from `init` or `recycle`, which filled the slot first.
+        let slot = free + acquired % configuration.batches
+        acquired += 1
+        guard let batch = slot.pointee else { preconditionFailure("a free signal without a free batch") }
+        slot.pointee = nil
         batch.reset(bytes: configuration.batchBytes)
         return batch
     }
 
     private func handOver(_ batch: ReadAheadBatch) {
         batch.statistics = source.statistics
-        queues.withLock { $0.ready.append(batch) }
+        (ready + handedOver % configuration.batches).pointee = batch
+        handedOver += 1
         readySignal.signal()
     }
 }
