@@ -27,9 +27,10 @@ import Synchronization
 /// the record it is reading (at once when it is waiting for a batch) and its thread ends, releasing
 /// the wrapped source. A reader blocked on a pipe whose writer is silent ends when that read returns.
 ///
-/// Cost: one copy of every packet's bytes on the reader thread; two semaphore operations and one
-/// lock per batch on each side. Handing over happens in whole batches, so a slow stream reaches the
-/// consumer a batch at a time; a live capture would need a time limit on filling a batch.
+/// Cost: one copy of every packet's bytes and one copy of the statistics per batch on the reader
+/// thread; a semaphore signal and wait per batch on each side. Handing over happens in whole
+/// batches, so a slow stream reaches the consumer a batch at a time. A live capture would need a
+/// time limit on filling a batch, and a policy (count and drop) for when every batch is taken.
 public final class ReadAheadSource: PacketSource {
     private let pipeline: ReadAheadPipeline
     private var phase = Phase.notStarted
