@@ -46,7 +46,8 @@ public struct PacketRecord {
 /// A stream of packets: a capture file, several files merged, or later a live interface.
 ///
 /// Sources are pulled one record at a time and never hold more than the current
-/// record, so memory stays flat whatever the file size.
+/// record, so memory stays flat whatever the file size. A `ReadAheadSource` reads
+/// another source on its own thread and holds a bounded number of batches instead.
 public protocol PacketSource: AnyObject {
     /// The next packet, or nil at the end.
     ///
