@@ -64,6 +64,9 @@ analyze_secs=$secs; analyze_rss=$rss_kb
 echo "== traffic layers: sepbeat-bench traffic"
 "$bin/sepbeat-bench" traffic "$work/fleet.pcap" > "$work/traffic.txt"
 
+echo "== heartbeat layer: sepbeat-bench heartbeat"
+"$bin/sepbeat-bench" heartbeat "$work/fleet.pcap" > "$work/heartbeat.txt"
+
 tshark_secs=""
 if command -v tshark >/dev/null && [[ "${BENCH_TSHARK:-1}" != 0 ]]; then
     echo "== tshark (same HTTP and TLS fields)"
@@ -101,6 +104,9 @@ fi
 printf '  traffic layers     %s MB/s, %s packets/s; read loop %s MB/s in the same run (traffic/read %s)\n' \
     "$(get "$work/traffic.txt" traffic_mb_per_s)" "$(get "$work/traffic.txt" traffic_packets_per_s)" \
     "$(get "$work/traffic.txt" read_mb_per_s)" "$(get "$work/traffic.txt" traffic_over_read)"
+printf '  heartbeat layer    %s s for %s records, %s check-ins (ingest and finish; %s s on 2 threads)\n' \
+    "$(get "$work/heartbeat.txt" heartbeat_seconds)" "$(get "$work/heartbeat.txt" records)" \
+    "$(get "$work/heartbeat.txt" sessions)" "$(get "$work/heartbeat.txt" heartbeat_2_threads_seconds)"
 echo
 echo "Ratios (targets: analyze/floor <= 2, tshark/analyze >= 50, analyze peak RSS < 100 MB)"
 echo "  analyze / floor    $(ratio "$analyze_secs" "$read_secs")"
