@@ -1,5 +1,6 @@
 import Analysis
 import Core
+import Dispatch
 import Foundation
 import Heartbeat
 
@@ -59,15 +60,24 @@ public struct AnalyzeReport {
                 try flush(over: chunkSize)
                 continue
             }
-            // As `ReportJSON.appendArray`, with a flush between check-ins.
+            // As `ReportJSON.appendArray`, with a flush between blocks of check-ins; blocks are
+            // rendered two at a time on two threads and written in order.
             out.append(UInt8(ascii: "["))
             if r.sessions.isEmpty { out.append(10) }
             try r.sessions.withUnsafeBufferPointer { sessions in
-                for n in sessions.indices {
-                    if n > 0 { out.append(UInt8(ascii: ",")) }
-                    JSONText.appendNewline(level: 2, to: &out)
-                    try ReportJSON.append(sessions[n], level: 2, to: &out)
-                    try flush(over: chunkSize)
+                var start = 0
+                while start < sessions.count {
+                    let pair = Self.renderSessionBlocks(sessions, from: start)
+                    for part in pair.parts {
+                        var from = 0
+                        for to in part.ends {
+                            out += part.bytes[from..<to]
+                            try flush(over: chunkSize)
+                            from = to
+                        }
+                    }
+                    if let error = pair.error { throw error }
+                    start = pair.end
                 }
             }
             JSONText.appendNewline(level: 1, to: &out)
@@ -75,6 +85,55 @@ public struct AnalyzeReport {
         }
         JSONText.append("\n}\n", to: &out)
         try flush(over: 0)
+    }
+
+    /// Check-ins rendered per block: small enough to keep the pieces handed to the sink near the
+    /// chunk size, large enough that a thread's start-up is paid rarely.
+    static let sessionBlock = 64
+
+    /// One block of rendered check-ins: their bytes, and where each check-in's bytes end.
+    struct RenderedBlock {
+        var bytes: [UInt8] = []
+        var ends: [Int] = []
+    }
+
+    /// The JSON of up to two blocks of check-ins from `start` (each preceded by its `,` and line
+    /// break), rendered at the same time on two threads when there are two blocks. On an error
+    /// (a confidence that is not a finite number), the check-ins before it and the error.
+    static func renderSessionBlocks(
+        _ sessions: UnsafeBufferPointer<SessionReport>, from start: Int
+    ) -> (parts: [RenderedBlock], error: (any Error)?, end: Int) {
+        let end = min(sessions.count, start + 2 * sessionBlock)
+        let blocks = (end - start + sessionBlock - 1) / sessionBlock
+        var parts = [RenderedBlock](repeating: RenderedBlock(), count: blocks)
+        var errors = [(any Error)?](repeating: nil, count: blocks)
+        parts.withUnsafeMutableBufferPointer { p in
+            errors.withUnsafeMutableBufferPointer { e in
+                let shared = RenderBuffers(sessions: sessions, parts: p, errors: e)
+                DispatchQueue.concurrentPerform(iterations: blocks) { k in
+                    let lo = start + k * sessionBlock
+                    let hi = min(end, lo + sessionBlock)
+                    var block = RenderedBlock()
+                    block.bytes.reserveCapacity((hi - lo) * 2_560)
+                    block.ends.reserveCapacity(hi - lo)
+                    do {
+                        for n in lo..<hi {
+                            if n > 0 { block.bytes.append(UInt8(ascii: ",")) }
+                            JSONText.appendNewline(level: 2, to: &block.bytes)
+                            try ReportJSON.append(shared.sessions[n], level: 2, to: &block.bytes)
+                            block.ends.append(block.bytes.count)
+                        }
+                    } catch {
+                        shared.errors[k] = error
+                    }
+                    shared.parts[k] = block
+                }
+            }
+        }
+        if let first = errors.firstIndex(where: { $0 != nil }) {
+            return (Array(parts[...first]), errors[first], end)
+        }
+        return (parts, nil, end)
     }
 
     // MARK: - Text
@@ -266,4 +325,12 @@ public struct AnalyzeReport {
         let r = (d * 1000).rounded() / 1000
         return r == r.rounded() && abs(r) < 1e15 ? String(Int64(r)) : String(r)
     }
+}
+
+/// What `renderSessionBlocks` shares with its two threads: each writes its own index of `parts`
+/// and `errors` only, and `sessions` is read only; all three outlive `concurrentPerform`.
+private struct RenderBuffers: @unchecked Sendable {
+    let sessions: UnsafeBufferPointer<SessionReport>
+    let parts: UnsafeMutableBufferPointer<AnalyzeReport.RenderedBlock>
+    let errors: UnsafeMutableBufferPointer<(any Error)?>
 }

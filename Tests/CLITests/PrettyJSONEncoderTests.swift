@@ -1,7 +1,7 @@
 import Analysis
 import Foundation
 import Heartbeat
-import Reports
+@testable import Reports
 import Testing
 import TestSupport
 
@@ -126,5 +126,30 @@ import TestSupport
         #expect(String(decoding: streamed, as: UTF8.self) == String(decoding: expected, as: UTF8.self))
         #expect(try report.json() == String(decoding: expected, as: UTF8.self))
         #expect(pieces >= 9 + heartbeat.sessions.count)
+    }
+
+    /// Check-ins are rendered in blocks on two threads: a bad value in a later block throws the
+    /// encoder's error, after handing over exactly the check-ins before it, whole.
+    @Test func badCheckInInALaterBlockThrowsAfterTheOnesBeforeIt() throws {
+        let run = try CaptureRun(paths: [Fixtures.captures + "/heartbeat/fleet.pcap"]).connections()
+        var builder = SessionBuilder(model: .builtIn)
+        for c in run.connections { builder.ingest(c.record) }
+        var heartbeat = builder.finish()
+        let bad = AnalyzeReport.sessionBlock * 2 + 3
+        try #require(heartbeat.sessions.count > bad + 1)
+        let good = AnalyzeReport(heartbeat: heartbeat, captures: run.files)
+        var whole: [UInt8] = []
+        try good.writeJSON(chunkSize: 1) { whole += $0 }
+        heartbeat.sessions[bad].steps[0].confidence = .nan
+        var streamed: [UInt8] = []
+        #expect(throws: EncodingError.self) {
+            try AnalyzeReport(heartbeat: heartbeat, captures: run.files).writeJSON(chunkSize: 1) { streamed += $0 }
+        }
+        // Everything handed over is the start of the good report, and ends where check-in `bad` begins.
+        #expect(Array(whole.prefix(streamed.count)) == streamed)
+        let text = String(decoding: streamed, as: UTF8.self)
+        #expect(text.hasSuffix("}"))
+        let sessionsPart = try #require(text.components(separatedBy: "\"sessions\" : [").last)
+        #expect(sessionsPart.components(separatedBy: "\n    {").count - 1 == bad)
     }
 }
