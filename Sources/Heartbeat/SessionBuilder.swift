@@ -29,9 +29,9 @@ public struct SessionBuilder: Sendable {
     public let model: ReferenceModel
     public let limits: Limits
     /// Threads `finish()` and `report()` build clients' check-ins on (default 1: the calling thread).
-    /// The report is the same for any number. More threads finish sooner on more cores, and cost
-    /// memory: each thread allocates from its own C library heap arena (about 20 % more peak memory
-    /// with 2 threads on a day-long fleet capture).
+    /// The report is the same for any number. More threads finish sooner on more cores, and may cost
+    /// memory: glibc gives each thread its own heap arena (about 20 % more peak memory with 2 threads
+    /// on a day-long fleet capture, unless the process caps arenas as `sepbeat` does).
     public var threads: Int = 1
     private let sylink: SyLinkFile?
     /// `option` (--interval), `sylink` or `model`.
