@@ -312,8 +312,9 @@ final class StepClassifier: Sendable {
             t.add(" ")
             let target = h.target.utf8
             // The first non-empty piece between `?`s (the whole target when there is none), then `?…`.
-            // By bytes when ASCII; by characters otherwise (a `?` may carry a combining mark).
-            if target.allSatisfy({ $0 < 0x80 }) {
+            // By bytes when every `?` stands alone as a character (ASCII on both sides; kept targets
+            // end in `?…`); by characters otherwise (a `?` may carry a combining mark).
+            if Self.questionMarksStandAlone(target) {
                 let path = target.split(separator: UInt8(ascii: "?"), maxSplits: 1).first ?? target[...]
                 t.add(utf8: path)
                 if target.contains(UInt8(ascii: "?")) { t.add("?…") }
@@ -449,6 +450,28 @@ final class StepClassifier: Sendable {
     }
 
     private func rounded(_ v: Double) -> Double { (v * 100).rounded() / 100 }
+
+    /// Whether every `?` in `text` is a character of its own: ASCII before it (no prepended
+    /// character), and after it ASCII or `…` (the ellipsis kept targets end with; no combining
+    /// mark). Splitting and searching the bytes for `?` then give what splitting the characters
+    /// gives.
+    static func questionMarksStandAlone(_ text: String.UTF8View) -> Bool {
+        let ellipsis: [UInt8] = [0xE2, 0x80, 0xA6]
+        var previous: UInt8 = 0
+        var i = text.startIndex
+        while i != text.endIndex {
+            let b = text[i]
+            if b == UInt8(ascii: "?") {
+                if previous >= 0x80 { return false }
+                let next = text.index(after: i)
+                if next != text.endIndex, text[next] >= 0x80,
+                   !text[next...].starts(with: ellipsis) { return false }
+            }
+            previous = b
+            i = text.index(after: i)
+        }
+        return true
+    }
 
     /// Bit `n` of a set of step numbers (0 outside 1-63).
     private static func bit(_ n: Int) -> UInt64 { (1...63).contains(n) ? 1 << UInt64(n) : 0 }

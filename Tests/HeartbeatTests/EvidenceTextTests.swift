@@ -114,3 +114,28 @@ import Testing
         }
     }
 }
+
+/// Exchange descriptions take a request target's path by bytes only when that is what splitting
+/// its characters gives.
+@Suite struct TargetPathTests {
+    func characterPath(_ t: String) -> (String, Bool) {
+        (t.split(separator: "?" as Character, maxSplits: 1).first.map(String.init) ?? t, t.contains("?" as Character))
+    }
+
+    func bytePath(_ t: String) -> (String, Bool) {
+        let u = t.utf8
+        let path = u.split(separator: UInt8(ascii: "?"), maxSplits: 1).first ?? u[...]
+        return (String(decoding: path, as: UTF8.self), u.contains(UInt8(ascii: "?")))
+    }
+
+    @Test func bytesAgreeWithCharactersWheneverTheyAreUsed() {
+        let targets = ["/secars/secars.dll?…", "/a?b?c", "?x", "??", "", "/plain", "/caf\u{e9}?q", "/x?\u{301}y",
+                       "\u{600}?z", "/a\u{301}?b", "?\u{2026}", "/\u{1F600}?\u{1F600}", "/a?b\u{301}"]
+        for t in targets where StepClassifier.questionMarksStandAlone(t.utf8) {
+            #expect(bytePath(t) == characterPath(t), "\(t)")
+        }
+        #expect(StepClassifier.questionMarksStandAlone("/secars/secars.dll?…".utf8))
+        #expect(!StepClassifier.questionMarksStandAlone("/x?\u{301}y".utf8))
+        #expect(!StepClassifier.questionMarksStandAlone("\u{600}?z".utf8))
+    }
+}
