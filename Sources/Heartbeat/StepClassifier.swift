@@ -162,9 +162,17 @@ final class StepClassifier: Sendable {
     private func connectStep(_ c: ConnectionRecord, syn: Timestamp) -> StepReport {
         let tls = isTLS(c)
         let firstExchange = c.exchanges.first?.start
-        var evidence = "TCP handshake"
-        if let synAck = c.synAckTime { evidence += ", SYN-ACK after \(formatRoundTrip(synAck.seconds(since: syn)))" }
-        if c.synCount > 1 { evidence += ", \(c.synCount) SYNs" }
+        var evidence = EvidenceText(capacity: 128)
+        evidence.add("TCP handshake")
+        if let synAck = c.synAckTime {
+            evidence.add(", SYN-ACK after ")
+            evidence.add(formatRoundTrip(synAck.seconds(since: syn)))
+        }
+        if c.synCount > 1 {
+            evidence.add(", ")
+            evidence.add(c.synCount)
+            evidence.add(" SYNs")
+        }
         var up: Int64 = 0
         var down: Int64 = 0
         var end = c.synAckTime ?? firstExchange ?? syn
@@ -173,12 +181,18 @@ final class StepClassifier: Sendable {
             down = max(0, c.bytesDown - c.exchanges.reduce(0) { $0 + $1.bytesDown })
             end = firstExchange ?? c.closeTime ?? c.end
             let v = c.tls?.negotiatedVersion ?? c.tls?.clientVersion
-            evidence += ", TLS \(v.map(TLSSummary.versionName) ?? "version unknown") handshake"
-            if let sni = c.tls?.serverName { evidence += " (SNI \(sni))" }
-            evidence += "; bytes outside application data"
+            evidence.add(", TLS ")
+            evidence.add(v.map(TLSSummary.versionName) ?? "version unknown")
+            evidence.add(" handshake")
+            if let sni = c.tls?.serverName {
+                evidence.add(" (SNI ")
+                evidence.add(sni)
+                evidence.add(")")
+            }
+            evidence.add("; bytes outside application data")
         }
         return StepReport(step: 2, name: id(2), start: syn, end: max(end, syn), bytesUp: up, bytesDown: down,
-                          confidence: confidence(2, tls: tls), evidence: evidence)
+                          confidence: confidence(2, tls: tls), evidence: evidence.text)
     }
 
     private func closeText(_ s: ConnectionState) -> String {
