@@ -243,6 +243,9 @@ public final class ConnectionTable {
         if deadlines.count > connections.count + max(1024, connections.count / 4) { rebuildDeadlines() }
     }
 
+    /// Entries in the deadline queue, stale ones included (for tests of its bound).
+    var queuedDeadlines: Int { deadlines.count }
+
     /// Drops stale entries (emitted connections, superseded deadlines): one entry per connection.
     private func rebuildDeadlines() {
         deadlines.removeAll()
