@@ -250,9 +250,9 @@ enum CommonOptions {
 
     static let jobs = OptionSpec(
         names: ["-j", "--jobs"], valueName: "N",
-        help: "Use up to N threads: capture files read at the same time, one thread each, and clients' "
-            + "check-ins built apart (default 1). The report is the same; files that share connections are "
-            + "read in order."
+        help: "Read up to N capture files at the same time, one thread each, and build clients' check-ins "
+            + "on N threads (default 1; packets are always read ahead on a thread of their own). The report "
+            + "is the same; files that share connections are read in order."
     ) { (o: inout Options, v: String) throws(UsageError) in
         guard !v.isEmpty, v.allSatisfy({ $0.isASCII && $0.isNumber }), let n = Int(v), n >= 1, n <= 256 else {
             throw UsageError("--jobs takes a whole number from 1 to 256, got '\(v)'")

@@ -66,8 +66,15 @@ public struct AnalyzeReport {
             if r.sessions.isEmpty { out.append(10) }
             try r.sessions.withUnsafeBufferPointer { sessions in
                 var start = 0
+                // Check-ins per block, from the size of those rendered so far: a block holds about one
+                // chunk, so at most two chunks' worth (plus one check-in) waits to be written.
+                var block = 4
+                var renderedBytes = 0
                 while start < sessions.count {
-                    let pair = Self.renderSessionBlocks(sessions, from: start)
+                    let pair = Self.renderSessionBlocks(sessions, from: start, block: block)
+                    renderedBytes += pair.parts.reduce(0) { $0 + $1.bytes.count }
+                    let average = max(1, renderedBytes / max(1, pair.end))
+                    block = max(1, min(Self.sessionBlock, chunkSize / average))
                     for part in pair.parts {
                         var from = 0
                         for to in part.ends {
@@ -87,8 +94,8 @@ public struct AnalyzeReport {
         try flush(over: 0)
     }
 
-    /// Check-ins rendered per block: small enough to keep the pieces handed to the sink near the
-    /// chunk size, large enough that a thread's start-up is paid rarely.
+    /// Most check-ins rendered per block: large enough that handing a block to a thread is paid
+    /// rarely; fewer when check-ins are large (see `writeJSON`).
     static let sessionBlock = 64
 
     /// One block of rendered check-ins: their bytes, and where each check-in's bytes end.
@@ -101,8 +108,9 @@ public struct AnalyzeReport {
     /// break), rendered at the same time on two threads when there are two blocks. On an error
     /// (a confidence that is not a finite number), the check-ins before it and the error.
     static func renderSessionBlocks(
-        _ sessions: UnsafeBufferPointer<SessionReport>, from start: Int
+        _ sessions: UnsafeBufferPointer<SessionReport>, from start: Int, block sessionBlock: Int
     ) -> (parts: [RenderedBlock], error: (any Error)?, end: Int) {
+        let sessionBlock = max(1, sessionBlock)
         let end = min(sessions.count, start + 2 * sessionBlock)
         let blocks = (end - start + sessionBlock - 1) / sessionBlock
         var parts = [RenderedBlock](repeating: RenderedBlock(), count: blocks)
@@ -114,7 +122,7 @@ public struct AnalyzeReport {
                     let lo = start + k * sessionBlock
                     let hi = min(end, lo + sessionBlock)
                     var block = RenderedBlock()
-                    block.bytes.reserveCapacity((hi - lo) * 2_560)
+                    block.bytes.reserveCapacity(min((hi - lo) * 2_560, 1 << 17))
                     block.ends.reserveCapacity(hi - lo)
                     do {
                         for n in lo..<hi {

@@ -152,4 +152,30 @@ import TestSupport
         let sessionsPart = try #require(text.components(separatedBy: "\"sessions\" : [").last)
         #expect(sessionsPart.components(separatedBy: "\n    {").count - 1 == bad)
     }
+
+    /// Blocks of any size render the same bytes; a block never holds more check-ins than asked.
+    @Test func blocksOfAnySizeRenderTheSameBytes() throws {
+        let run = try CaptureRun(paths: [Fixtures.captures + "/heartbeat/fleet.pcap"]).connections()
+        var builder = SessionBuilder(model: .builtIn)
+        for c in run.connections { builder.ingest(c.record) }
+        let sessions = builder.finish().sessions
+        func render(_ block: Int) -> [UInt8] {
+            var out: [UInt8] = []
+            sessions.withUnsafeBufferPointer { all in
+                var start = 0
+                while start < all.count {
+                    let pair = AnalyzeReport.renderSessionBlocks(all, from: start, block: block)
+                    #expect(pair.error == nil)
+                    #expect(pair.parts.allSatisfy { $0.ends.count <= max(1, block) })
+                    #expect(pair.end - start <= 2 * max(1, block))
+                    for part in pair.parts { out += part.bytes }
+                    start = pair.end
+                }
+            }
+            return out
+        }
+        let whole = render(AnalyzeReport.sessionBlock)
+        #expect(!whole.isEmpty)
+        for block in [0, 1, 3, 7, 200] { #expect(render(block) == whole, "block \(block)") }
+    }
 }
