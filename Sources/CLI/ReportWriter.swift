@@ -43,9 +43,12 @@ enum ReportWriter {
         }
         buffered.flush()
         let closed = fclose(file)
+        let closeError = closed == 0 ? nil : errno
         guard !buffered.failed, closed == 0 else {
+            // The reason, as for standard output (e.g. "No space left on device"), when one is known.
+            let reason = (buffered.failure ?? closeError).map { ": " + String(cString: strerror($0)) } ?? ""
             throw CommandFailure(
-                message: "sepbeat: \(path): writing the report failed", status: ExitStatus.outputFailed)
+                message: "sepbeat: \(path): writing the report failed\(reason)", status: ExitStatus.outputFailed)
         }
         return ExitStatus.ok
     }

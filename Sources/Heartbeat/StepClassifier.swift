@@ -184,7 +184,7 @@ final class StepClassifier: Sendable {
             evidence.add(", TLS ")
             evidence.add(v.map(TLSSummary.versionName) ?? "version unknown")
             evidence.add(" handshake")
-            if let sni = c.tls?.serverName {
+            if let sni = c.tls?.serverName, !sni.isEmpty {
                 evidence.add(" (SNI ")
                 evidence.add(sni)
                 evidence.add(")")

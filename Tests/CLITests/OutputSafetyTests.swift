@@ -54,6 +54,15 @@ import Glibc
         #expect(messages.filter { $0 == "\n" }.count == 1, "\(messages)")
     }
 
+    /// `-o` onto a device that takes no bytes (a full disk): one line naming the file and the reason.
+    @Test func fullDeviceAsOutputFileNamesTheReason() throws {
+        guard access("/dev/full", W_OK) == 0 else { return }  // not every machine has it
+        let result = CLIRun(["analyze", "-q", "-F", "json", "-o", "/dev/full", heartbeatCapture("https-idle")])
+        #expect(result.status == ExitStatus.outputFailed)
+        #expect(result.stderr == "sepbeat: /dev/full: writing the report failed: No space left on device\n",
+                "\(result.stderr)")
+    }
+
     @Test func writableStandardOutputStaysStatus0() throws {
         let dir = try TemporaryFolder()
         let path = dir.path + "/report.json"

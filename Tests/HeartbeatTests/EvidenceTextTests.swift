@@ -115,6 +115,21 @@ import Testing
     }
 }
 
+/// A connect step names the TLS server name only when the ClientHello carried one.
+@Suite struct ConnectEvidenceTests {
+    @Test func emptyServerNameIsNotShown() throws {
+        let model = try ReferenceModel.builtIn.withServer("198.51.100.1")
+        var f = RecordFactory()
+        let records = [f.connection(start: at(0), exchanges: [.tls(900, 3_100)], sni: ""),
+                       f.connection(start: at(300), exchanges: [.tls(900, 3_100)], sni: "sepm.example")]
+        let report = analyze(records, model: model)
+        let connects = report.sessions.compactMap { s in s.steps.first { $0.step == 2 }?.evidence }
+        #expect(connects.count == 2)
+        #expect(connects.first.map { !$0.contains("SNI") } == true, "\(connects)")
+        #expect(connects.last?.contains("(SNI sepm.example)") == true, "\(connects)")
+    }
+}
+
 /// Exchange descriptions take a request target's path by bytes only when that is what splitting
 /// its characters gives.
 @Suite struct TargetPathTests {
