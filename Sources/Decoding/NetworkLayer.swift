@@ -16,18 +16,9 @@ extension PacketDecoder {
         let headerLength = words * 4
         if let stop = c.require(headerLength, .ipv4) { return .done(stop) }
 
-        var totalLength = Int(c.u16(2))
-        var anomalies: DecodeAnomalies = []
-        if totalLength == 0 {
-            // Segmentation offload writes 0; the frame's own length is all there is.
-            anomalies.insert(.zeroIPLength)
-            totalLength = c.onWire
-        } else if totalLength < headerLength {
+        guard let (totalLength, anomalies) = Self.ipv4Length(c, headerLength: headerLength) else {
             return .done(.malformed(MalformedReason(
-                .ipv4TotalLengthBelowHeader(total: totalLength, header: headerLength))))
-        } else if totalLength > c.onWire {
-            anomalies.insert(.ipLengthPastFrame)
-            totalLength = c.onWire
+                .ipv4TotalLengthBelowHeader(total: Int(c.u16(2)), header: headerLength))))
         }
         count(anomalies)
         c.limit(to: totalLength)
@@ -64,16 +55,7 @@ extension PacketDecoder {
         guard version == 6 else {
             return .done(.malformed(MalformedReason(.ipVersionMismatch(expected: 6, found: version))))
         }
-        var payloadLength = Int(c.u16(4))
-        let onWirePayload = c.onWire - 40
-        var anomalies: DecodeAnomalies = []
-        if payloadLength == 0 {
-            anomalies.insert(.zeroIPLength)
-            payloadLength = onWirePayload
-        } else if payloadLength > onWirePayload {
-            anomalies.insert(.ipLengthPastFrame)
-            payloadLength = onWirePayload
-        }
+        let (payloadLength, anomalies) = Self.ipv6PayloadLength(c)
         count(anomalies)
         let info = IPInfo(
             version: .v6,
@@ -88,6 +70,31 @@ extension PacketDecoder {
         c.advance(40)
         c.limit(to: payloadLength)
         return .next(.ipPayload(next, info))
+    }
+
+    /// The IPv4 total length to decode with, for a header of `headerLength` bytes at the cursor:
+    /// the header's own, or the frame's when the header says 0 (segmentation offload) or more than
+    /// the frame holds, flagged. Nil when it is below the header length (malformed). Shared by the
+    /// general path and the one-pass path for common frames.
+    @inline(__always)
+    static func ipv4Length(_ c: Cursor, headerLength: Int) -> (Int, DecodeAnomalies)? {
+        let total = Int(c.u16(2))
+        if total == 0 { return (c.onWire, .zeroIPLength) }
+        if total < headerLength { return nil }
+        if total > c.onWire { return (c.onWire, .ipLengthPastFrame) }
+        return (total, [])
+    }
+
+    /// The IPv6 payload length to decode with, for a fixed header at the cursor: the header's own,
+    /// or what the frame holds after the header when the header says 0 (jumbogram or offload) or
+    /// more than that, flagged.
+    @inline(__always)
+    static func ipv6PayloadLength(_ c: Cursor) -> (Int, DecodeAnomalies) {
+        let payload = Int(c.u16(4))
+        let onWirePayload = c.onWire - 40
+        if payload == 0 { return (onWirePayload, .zeroIPLength) }
+        if payload > onWirePayload { return (onWirePayload, .ipLengthPastFrame) }
+        return (payload, [])
     }
 
     /// What follows an IP header: TCP, a tunnel, an extension header, or another protocol.

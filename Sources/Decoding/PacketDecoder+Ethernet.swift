@@ -32,17 +32,7 @@ extension PacketDecoder {
             guard c.available >= 20, c.u8(0) >> 4 == 4 else { return false }
             let headerLength = Int(c.u8(0) & 0x0f) * 4
             guard headerLength >= 20, headerLength <= c.available else { return false }
-            var totalLength = Int(c.u16(2))
-            var anomalies: DecodeAnomalies = []
-            if totalLength == 0 {
-                anomalies.insert(.zeroIPLength)
-                totalLength = c.onWire
-            } else if totalLength < headerLength {
-                return false
-            } else if totalLength > c.onWire {
-                anomalies.insert(.ipLengthPastFrame)
-                totalLength = c.onWire
-            }
+            guard let (totalLength, anomalies) = Self.ipv4Length(c, headerLength: headerLength) else { return false }
             // Fragments (MF set or an offset) and protocols other than TCP take the general path.
             guard c.u16(6) & 0x3fff == 0, c.u8(9) == IPProtocolNumber.tcp.rawValue else { return false }
             c.limit(to: totalLength)
@@ -54,16 +44,7 @@ extension PacketDecoder {
             guard c.available >= 40, c.u8(0) >> 4 == 6, c.u8(6) == IPProtocolNumber.tcp.rawValue else {
                 return false
             }
-            var payloadLength = Int(c.u16(4))
-            let onWirePayload = c.onWire - 40
-            var anomalies: DecodeAnomalies = []
-            if payloadLength == 0 {
-                anomalies.insert(.zeroIPLength)
-                payloadLength = onWirePayload
-            } else if payloadLength > onWirePayload {
-                anomalies.insert(.ipLengthPastFrame)
-                payloadLength = onWirePayload
-            }
+            let (payloadLength, anomalies) = Self.ipv6PayloadLength(c)
             info = IPInfo(
                 version: .v6, source: IPAddress(ipv6High: c.u64(8), low: c.u64(16)),
                 destination: IPAddress(ipv6High: c.u64(24), low: c.u64(32)),
