@@ -1,7 +1,10 @@
+import Core
+
 /// Builds a step's evidence text in one byte buffer: a check-in's texts are made for every step of
 /// every check-in, and string interpolation there cost more than the rules themselves.
 ///
-/// Integers are written as `String(n)` writes them; the result is the same text interpolation gives.
+/// Integers are written as `String(n)` writes them (`DecimalText`); the result is the same text
+/// interpolation gives.
 struct EvidenceText {
     private(set) var bytes: [UInt8] = []
 
@@ -20,20 +23,7 @@ struct EvidenceText {
     }
 
     /// Decimal digits, with a leading `-` for negative values.
-    mutating func add(_ n: Int64) {
-        if n < 0 { bytes.append(UInt8(ascii: "-")) }
-        var magnitude = n.magnitude
-        var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)  // 24 bytes: room for 20 digits
-        var count = 0
-        withUnsafeMutableBytes(of: &digits) { buffer in
-            repeat {
-                buffer[count] = UInt8(ascii: "0") + UInt8(magnitude % 10)
-                magnitude /= 10
-                count += 1
-            } while magnitude > 0
-            for i in stride(from: count - 1, through: 0, by: -1) { bytes.append(buffer[i]) }
-        }
-    }
+    mutating func add(_ n: Int64) { DecimalText.append(n, to: &bytes) }
 
     mutating func add(_ n: Int) { add(Int64(n)) }
 

@@ -70,31 +70,6 @@ public enum JSONText {
         s.withUTF8Buffer { out.append(contentsOf: $0) }
     }
 
-    /// Appends `n` in decimal.
-    public static func appendInteger(_ n: Int64, to out: inout [UInt8]) {
-        if n < 0 { out.append(UInt8(ascii: "-")) }
-        appendUnsigned(n.magnitude, to: &out)
-    }
-
-    /// Appends `n` in decimal.
-    public static func appendUnsigned(_ n: UInt64, to out: inout [UInt8]) {
-        if n < 10 {
-            out.append(48 + UInt8(truncatingIfNeeded: n))
-            return
-        }
-        var digits: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)  // 32 bytes: room for 20 digits
-        var count = 0
-        var v = n
-        withUnsafeMutableBytes(of: &digits) { buffer in
-            while v > 0 {
-                count += 1
-                buffer[32 - count] = 48 + UInt8(truncatingIfNeeded: v % 10)
-                v /= 10
-            }
-            out.append(contentsOf: buffer[(32 - count)...])
-        }
-    }
-
     /// Appends `d` as Swift's shortest round-trip text without a trailing `.0` (`5`, `0.95`, `1e-07`), as
     /// `JSONEncoder` writes it (a `Float` as `Float` text). A non-finite value throws
     /// `EncodingError.invalidValue`, as `JSONEncoder` does by default, and appends nothing.

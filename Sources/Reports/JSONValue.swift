@@ -79,7 +79,7 @@ public enum JSONValue: Equatable, Sendable {
         case .string(let s):
             JSONText.appendQuoted(s, dialect: .lineSafe, to: &out)
         case .integer(let n):
-            JSONText.appendInteger(n, to: &out)
+            DecimalText.append(n, to: &out)
         case .number(let d):
             JSONValue.append(d, to: &out)
         case .bool(let b):
@@ -99,7 +99,7 @@ public enum JSONValue: Equatable, Sendable {
     /// Appends the text of `format(d)`.
     static func append(_ d: Double, to out: inout [UInt8]) {
         guard d.isFinite else { return JSONText.append("null", to: &out) }
-        if d == d.rounded(), abs(d) < 1e15 { return JSONText.appendInteger(Int64(d), to: &out) }
+        if d == d.rounded(), abs(d) < 1e15 { return DecimalText.append(Int64(d), to: &out) }
         out.append(contentsOf: d.description.utf8)
     }
 }

@@ -1,3 +1,5 @@
+import Core
+
 /// Encodes any `Encodable` value to the exact bytes Foundation's `JSONEncoder` writes with
 /// `outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]` (the setting of
 /// `HeartbeatReport.encoder()`), several times faster and with less memory.
@@ -85,8 +87,8 @@ private struct Writer {
         switch member {
         case .null: JSONText.append("null", to: &out)
         case .bool(let b): ReportJSON.appendBool(b, to: &out)
-        case .int(let n): JSONText.appendInteger(n, to: &out)
-        case .uint(let n): JSONText.appendUnsigned(n, to: &out)
+        case .int(let n): DecimalText.append(n, to: &out)
+        case .uint(let n): DecimalText.append(n, to: &out)
         case .double(let d): try JSONText.appendNumber(d, to: &out)
         case .float(let f): try JSONText.appendNumber(f, to: &out)
         case .string(let s): JSONText.appendQuoted(s, to: &out)

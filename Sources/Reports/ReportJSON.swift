@@ -19,15 +19,15 @@ public enum ReportJSON {
         head(SessionKeys.attempts, inner, first: true, &out)
         appendArray(s.attempts, level: inner, to: &out) { a, l, o in append(a, level: l, to: &o) }
         head(SessionKeys.bytesDown, inner, &out)
-        JSONText.appendInteger(s.bytesDown, to: &out)
+        DecimalText.append(s.bytesDown, to: &out)
         head(SessionKeys.bytesUp, inner, &out)
-        JSONText.appendInteger(s.bytesUp, to: &out)
+        DecimalText.append(s.bytesUp, to: &out)
         head(SessionKeys.client, inner, &out)
         JSONText.appendQuoted(s.client.description, to: &out)
         head(SessionKeys.clientPort, inner, &out)
-        JSONText.appendUnsigned(UInt64(s.clientPort), to: &out)
+        DecimalText.append(UInt64(s.clientPort), to: &out)
         head(SessionKeys.connections, inner, &out)
-        appendArray(s.connections, level: inner, to: &out) { n, _, o in JSONText.appendUnsigned(n, to: &o) }
+        appendArray(s.connections, level: inner, to: &out) { n, _, o in DecimalText.append(n, to: &o) }
         head(SessionKeys.end, inner, &out)
         appendTime(s.end, to: &out)
         head(SessionKeys.failed, inner, &out)
@@ -35,7 +35,7 @@ public enum ReportJSON {
         head(SessionKeys.findings, inner, &out)
         appendArray(s.findings, level: inner, to: &out) { f, l, o in append(f, level: l, to: &o) }
         head(SessionKeys.id, inner, &out)
-        JSONText.appendInteger(Int64(s.id), to: &out)
+        DecimalText.append(Int64(s.id), to: &out)
         head(SessionKeys.mode, inner, &out)
         JSONText.appendQuoted(s.mode.rawValue, to: &out)
         if s.pending {
@@ -45,7 +45,7 @@ public enum ReportJSON {
         head(SessionKeys.server, inner, &out)
         JSONText.appendQuoted(s.server.description, to: &out)
         head(SessionKeys.serverPort, inner, &out)
-        JSONText.appendUnsigned(UInt64(s.serverPort), to: &out)
+        DecimalText.append(UInt64(s.serverPort), to: &out)
         head(SessionKeys.start, inner, &out)
         appendTime(s.start, to: &out)
         head(SessionKeys.steps, inner, &out)
@@ -61,9 +61,9 @@ public enum ReportJSON {
         let inner = level + 1
         out.append(UInt8(ascii: "{"))
         head(StepKeys.bytesDown, inner, first: true, &out)
-        JSONText.appendInteger(st.bytesDown, to: &out)
+        DecimalText.append(st.bytesDown, to: &out)
         head(StepKeys.bytesUp, inner, &out)
-        JSONText.appendInteger(st.bytesUp, to: &out)
+        DecimalText.append(st.bytesUp, to: &out)
         head(StepKeys.confidence, inner, &out)
         try JSONText.appendNumber(st.confidence, to: &out)
         head(StepKeys.end, inner, &out)
@@ -75,7 +75,7 @@ public enum ReportJSON {
         head(StepKeys.start, inner, &out)
         appendTime(st.start, to: &out)
         head(StepKeys.step, inner, &out)
-        JSONText.appendInteger(Int64(st.step), to: &out)
+        DecimalText.append(Int64(st.step), to: &out)
         JSONText.appendNewline(level: level, to: &out)
         out.append(UInt8(ascii: "}"))
     }
@@ -89,9 +89,9 @@ public enum ReportJSON {
         head(AttemptKeys.server, inner, &out)
         JSONText.appendQuoted(a.server, to: &out)
         head(AttemptKeys.serverPort, inner, &out)
-        JSONText.appendUnsigned(UInt64(a.serverPort), to: &out)
+        DecimalText.append(UInt64(a.serverPort), to: &out)
         head(AttemptKeys.syns, inner, &out)
-        JSONText.appendInteger(Int64(a.syns), to: &out)
+        DecimalText.append(Int64(a.syns), to: &out)
         head(AttemptKeys.time, inner, &out)
         JSONText.appendQuoted(a.time, to: &out)
         JSONText.appendNewline(level: level, to: &out)
@@ -118,11 +118,11 @@ public enum ReportJSON {
         }
         if let session = f.session {
             head(FindingKeys.session, inner, &out)
-            JSONText.appendInteger(Int64(session), to: &out)
+            DecimalText.append(Int64(session), to: &out)
         }
         if let sessions = f.sessions {
             head(FindingKeys.sessions, inner, &out)
-            appendArray(sessions, level: inner, to: &out) { n, _, o in JSONText.appendInteger(Int64(n), to: &o) }
+            appendArray(sessions, level: inner, to: &out) { n, _, o in DecimalText.append(Int64(n), to: &o) }
         }
         head(FindingKeys.severity, inner, &out)
         JSONText.appendQuoted(f.severity.rawValue, to: &out)

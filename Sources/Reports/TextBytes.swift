@@ -1,3 +1,4 @@
+import Core
 import Heartbeat
 
 /// Report text gathered as UTF-8 bytes: `out += text` appends the bytes of `text`.
@@ -17,12 +18,12 @@ struct TextBytes {
 
     /// `n` in decimal.
     mutating func append(_ n: Int) {
-        JSONText.appendInteger(Int64(n), to: &bytes)
+        DecimalText.append(Int64(n), to: &bytes)
     }
 
     /// `n` in decimal.
     mutating func append(_ n: Int64) {
-        JSONText.appendInteger(n, to: &bytes)
+        DecimalText.append(n, to: &bytes)
     }
 
     mutating func spaces(_ count: Int) {

@@ -135,11 +135,11 @@ import Testing
         }
         for n: Int64 in [0, 7, 10, -10, .min, .max] {
             var out: [UInt8] = []
-            JSONText.appendInteger(n, to: &out)
+            DecimalText.append(n, to: &out)
             #expect(String(decoding: out, as: UTF8.self) == String(n))
         }
         var out: [UInt8] = []
-        JSONText.appendUnsigned(.max, to: &out)
+        DecimalText.append(UInt64.max, to: &out)
         #expect(String(decoding: out, as: UTF8.self) == String(UInt64.max))
     }
 
