@@ -147,42 +147,11 @@ public struct Simulator {
     }
 }
 
-/// A binary min-heap of (time, actor) with ties broken by actor index, so output order is fixed.
+/// Actors by their next packet time, ties broken by actor index, so output order is fixed.
 struct EventHeap {
-    private var items: [(time: Int64, actor: Int)] = []
+    private var heap = KeyedMinHeap<Void>()
 
-    private static func less(_ a: (time: Int64, actor: Int), _ b: (time: Int64, actor: Int)) -> Bool {
-        a.time < b.time || a.time == b.time && a.actor < b.actor
-    }
+    mutating func push(_ time: Int64, _ actor: Int) { heap.push(time, tie: actor, ()) }
 
-    mutating func push(_ time: Int64, _ actor: Int) {
-        items.append((time, actor))
-        var i = items.count - 1
-        while i > 0 {
-            let parent = (i - 1) / 2
-            guard Self.less(items[i], items[parent]) else { break }
-            items.swapAt(i, parent)
-            i = parent
-        }
-    }
-
-    mutating func pop() -> (Int64, Int)? {
-        guard let top = items.first else { return nil }
-        let last = items.removeLast()
-        if !items.isEmpty {
-            items[0] = last
-            var i = 0
-            while true {
-                let l = 2 * i + 1
-                let r = l + 1
-                var m = i
-                if l < items.count, Self.less(items[l], items[m]) { m = l }
-                if r < items.count, Self.less(items[r], items[m]) { m = r }
-                if m == i { break }
-                items.swapAt(i, m)
-                i = m
-            }
-        }
-        return (top.time, top.actor)
-    }
+    mutating func pop() -> (Int64, Int)? { heap.pop().map { ($0.key, $0.tie) } }
 }
