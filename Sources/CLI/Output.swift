@@ -20,6 +20,8 @@ struct Output {
     /// The descriptor a capture named `-` (or /dev/stdin) is read from: standard input. Only its
     /// identity (device and inode) is looked at here, to find a file named twice.
     var inputFD: Int32 = 0
+    /// True when the process exits once the command returns (see `SepbeatCommand.main`).
+    var processExitsAfterward = false
     /// errno of the first failed write to `outputFD`; later report bytes are dropped.
     private(set) var outputFailure: Int32?
 
@@ -44,11 +46,25 @@ struct Output {
         }
     }
 
+    /// Keeps `value` until the process exits when it exits right after the command, so that a large
+    /// report is not freed piece by piece just before the exit frees everything at once. Otherwise
+    /// (tests, callers embedding the command) nothing happens and `value` is freed as usual.
+    func keepUntilExit<T>(_ value: T) {
+        guard processExitsAfterward else { return }
+        _ = Unmanaged.passRetained(KeptUntilExit(value))
+    }
+
     /// True when stderr is a terminal and progress may be drawn there.
     var stderrIsTerminal: Bool { !capture && errorFD == 2 && isatty(2) == 1 }
 
     /// True when the report goes to a terminal (for colour decisions).
     var stdoutIsTerminal: Bool { !capture && isatty(outputFD) == 1 }
+}
+
+/// A value deliberately never released (`Output.keepUntilExit`).
+private final class KeptUntilExit<T> {
+    let value: T
+    init(_ value: T) { self.value = value }
 }
 
 /// Writes all of `s` to `fd`, retrying short writes; returns false when the descriptor failed.

@@ -53,6 +53,7 @@ enum ReportCommand {
         _ = try ReportWriter.stream(options: options, output: &output) { sink in
             try bundle.write(format, palette: palette, per: per, to: sink)
         }
+        output.keepUntilExit(bundle)
         return status(bundle, failOn: failOn)
     }
 

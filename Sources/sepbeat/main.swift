@@ -18,5 +18,5 @@ private func limitHeapArenas() {
 limitHeapArenas()
 #endif
 
-let status = SepbeatCommand.main(arguments: Array(CommandLine.arguments.dropFirst()))
+let status = SepbeatCommand.main(arguments: Array(CommandLine.arguments.dropFirst()), exitsAfterward: true)
 exit(status)
