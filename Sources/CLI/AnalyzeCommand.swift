@@ -8,9 +8,3 @@ enum AnalyzeCommand {
         try ReportCommand.run(.analyze, options, &output)
     }
 }
-
-/// Lets the connection callback feed a value-type builder.
-final class BuilderBox {
-    var value: SessionBuilder
-    init(_ value: SessionBuilder) { self.value = value }
-}

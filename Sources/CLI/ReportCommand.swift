@@ -24,7 +24,8 @@ enum ReportCommand {
             b.threads = options.jobs
             return b
         }()
-        let builder = BuilderBox(template)
+        // Records are filed on a thread of their own while the traffic layers go on reading.
+        let ingest = IngestQueue(template)
         let files = try InputRun.run(
             options: options, command: kind.rawValue, configuration: AnalysisConfiguration(), output: &output,
             parallel: managersByName(model, sylink) ? nil : { result in
@@ -38,8 +39,9 @@ enum ReportCommand {
                 parallelReport = report
                 return nil
             }
-        ) { builder.value.ingest($0.record) }
-        let heartbeat = parallelReport ?? finish(&builder.value, files: files)
+        ) { ingest.ingest($0.record) }
+        var builder = ingest.finish()
+        let heartbeat = parallelReport ?? finish(&builder, files: files)
         let failOn: Severity = options.failOn == "warning" ? .warning : .error
         var bundle = ReportBundle(kind: kind, heartbeat: heartbeat, captures: files, model: model)
         if kind == .validate {

@@ -66,15 +66,12 @@ func traffic(_ paths: [String]) throws(CaptureError) -> (connections: Int, secon
 /// The heartbeat report of `paths` read as one merged stream (what `sepbeat analyze` does).
 func mergedReport(_ paths: [String]) throws(CaptureError) -> HeartbeatReport {
     let run = CaptureRun(paths: paths)
-    let box = Builder()
-    let files = try run.run(try run.open()) { box.value.ingest($0.record) }
+    let ingest = IngestQueue(SessionBuilder(model: ReferenceModel.builtIn))
+    let files = try run.run(try run.open()) { ingest.ingest($0.record) }
+    var builder = ingest.finish()
     let merged = CaptureSummary.merged(files)
-    if let first = merged.first, let last = merged.last { box.value.noteCaptureSpan(first: first, last: last) }
-    return box.value.finish()
-}
-
-final class Builder {
-    var value = SessionBuilder(model: ReferenceModel.builtIn)
+    if let first = merged.first, let last = merged.last { builder.noteCaptureSpan(first: first, last: last) }
+    return builder.finish()
 }
 
 /// Each file through its own TrafficAnalyzer on its own thread (`ParallelCaptureRun`, as
