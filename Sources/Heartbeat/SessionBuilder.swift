@@ -187,13 +187,12 @@ public struct SessionBuilder: Sendable {
         var piecesByServer: [IPAddress: [Endpoint: Int]] = [:]
         connections.reserveCapacity(perClient.count)
         for client in Array(perClient.keys) {
-            guard let list = perClient.removeValue(forKey: client) else { continue }
-            let joined = rejoin(list)
-            rejoinedCount += list.count - joined.count
+            guard var list = perClient.removeValue(forKey: client) else { continue }
             var pieces: [Endpoint: Int] = [:]
-            for c in list { pieces[c.server, default: 0] += 1 }
+            for i in list.indices { pieces[list[i].server, default: 0] += 1 }
             piecesByServer[client] = pieces
-            connections[client] = joined
+            rejoinedCount += rejoin(&list)
+            connections[client] = list
         }
         let managers = resolveManagers(connections)
         let classifier = StepClassifier(model: model, directory: directory, captureEnd: captureEnd)
@@ -205,9 +204,12 @@ public struct SessionBuilder: Sendable {
         // Clients are independent: each one's check-ins are built on one of a few threads, then joined
         // in client order, so the result does not depend on the threads.
         var work = connections.keys.sorted().map { client in
-            (client: client, conns: (connections.removeValue(forKey: client) ?? []).filter {
-                isManagerConnection($0, managers)
-            })
+            var conns = connections.removeValue(forKey: client) ?? []
+            // Most clients talk to managers only: their list is kept as it is, not copied.
+            if !conns.allSatisfy({ isManagerConnection($0, managers) }) {
+                conns.removeAll { !isManagerConnection($0, managers) }
+            }
+            return (client: client, conns: conns)
         }
         for item in work {
             // Counted as the traffic layer handed them out, so the count adds up with `connections`.
@@ -330,12 +332,20 @@ extension SessionBuilder {
         // separate connections (pull) or as bursts on one long-lived connection (push).
         for conns in perClient.values {
             var starts: [Endpoint: [Timestamp]] = [:]
-            for c in conns where directory.httpsPorts.contains(c.server.port) && out[c.server.address] == nil
-                && c.application != .http
-                && (c.handshake == .established || c.handshake == .midstream && c.application == .tls) {
-                let longLived = c.duration >= model.push.minOpenSeconds
-                let times = longLived ? splitBursts(c.exchanges).compactMap { $0.first?.start } : [c.start]
-                starts[c.server, default: []] += times
+            // By index: the records are read, not copied.
+            for i in conns.indices {
+                let server = conns[i].server
+                guard directory.httpsPorts.contains(server.port), out[server.address] == nil,
+                      conns[i].application != .http,
+                      conns[i].handshake == .established
+                        || conns[i].handshake == .midstream && conns[i].application == .tls
+                else { continue }
+                let longLived = conns[i].duration >= model.push.minOpenSeconds
+                if longLived {
+                    starts[server, default: []] += splitBursts(conns[i].exchanges).compactMap { $0.first?.start }
+                } else {
+                    starts[server, default: []].append(conns[i].start)
+                }
             }
             let needed = model.checkIn.inferPeriodicMinIntervals
             for (endpoint, times) in starts where periodicGaps(times.sorted()) >= needed {
@@ -368,18 +378,22 @@ extension SessionBuilder {
         let window = model.checkIn.attemptWindowSeconds
         var out: [IPAddress: ManagerSource] = [:]
         for conns in perClient.values {
-            let reached = conns.filter { c in
-                c.handshake == .established && known[c.server.address] != nil
-                    && isManagerConnection(c, known)
+            // By index: the records are read, not copied.
+            var reached: [(port: UInt16, syn: Timestamp)] = []
+            for i in conns.indices where conns[i].handshake == .established {
+                let server = conns[i].server
+                guard known[server.address] != nil, isManagerServer(server, known) else { continue }
+                reached.append((server.port, conns[i].synTime ?? conns[i].start))
             }
-            for a in conns where a.handshake == .refused || a.handshake == .unanswered {
-                guard known[a.server.address] == nil, out[a.server.address] == nil,
-                      directory.allPorts.contains(a.server.port) else { continue }
+            for i in conns.indices where conns[i].handshake == .refused || conns[i].handshake == .unanswered {
+                let server = conns[i].server
+                guard known[server.address] == nil, out[server.address] == nil,
+                      directory.allPorts.contains(server.port) else { continue }
+                let (start, end) = (conns[i].start, conns[i].end)
                 let followed = reached.contains { c in
-                    let syn = c.synTime ?? c.start
-                    return c.server.port == a.server.port && syn >= a.start && syn.seconds(since: a.end) <= window
+                    c.port == server.port && c.syn >= start && c.syn.seconds(since: end) <= window
                 }
-                if followed { out[a.server.address] = .inferredFailover }
+                if followed { out[server.address] = .inferredFailover }
             }
         }
         return out
@@ -432,54 +446,60 @@ extension SessionBuilder {
     /// next packets start a new record with no SYN. A push connection, quiet for an interval between
     /// bursts, arrives in such pieces. A piece with no SYN on the same endpoints and VLAN that starts
     /// after an earlier piece ended open, without FIN or RST, continues that piece. `conns` must be in
-    /// start order; the result keeps that order. Cost: O(n) with a dictionary of open pieces.
-    func rejoin(_ conns: [ConnectionRecord]) -> [ConnectionRecord] {
+    /// start order; it keeps that order, the joined pieces removed (the count is returned). Records are
+    /// moved, not copied. Cost: O(n) with a dictionary of open pieces.
+    func rejoin(_ conns: inout [ConnectionRecord]) -> Int {
         struct Key: Hashable {
             var client: Endpoint
             var server: Endpoint
             var vlan: VLANTags
         }
         let closed: ConnectionState = [.finFromClient, .finFromServer, .rstFromClient, .rstFromServer]
-        var out: [ConnectionRecord] = []
+        // Only a piece without a SYN can continue another; most lists have none.
+        guard conns.contains(where: { $0.handshake == .midstream }) else { return 0 }
         var open: [Key: Int] = [:]
-        for c in conns {
-            let key = Key(client: c.client, server: c.server, vlan: c.vlan)
-            if c.handshake == .midstream, let i = open[key], out[i].end <= c.start {
-                out[i] = Self.joined(out[i], c)
+        var kept = 0  // conns[..<kept] is the result so far
+        for r in conns.indices {
+            let key = Key(client: conns[r].client, server: conns[r].server, vlan: conns[r].vlan)
+            if conns[r].handshake == .midstream, let i = open[key], conns[i].end <= conns[r].start {
+                let piece = conns[r]
+                Self.join(&conns[i], piece)
             } else {
-                out.append(c)
-                open[key] = out.count - 1
+                if kept != r { conns.swapAt(kept, r) }
+                open[key] = kept
+                kept += 1
             }
-            if let i = open[key], !out[i].state.contains(.openAtEnd) || !out[i].state.isDisjoint(with: closed) {
+            if let i = open[key], !conns[i].state.contains(.openAtEnd) || !conns[i].state.isDisjoint(with: closed) {
                 open[key] = nil
             }
         }
-        return out
+        let removed = conns.count - kept
+        conns.removeLast(removed)
+        return removed
     }
 
-    /// `first` continued by `next` (a later piece of the same connection).
-    static func joined(_ first: ConnectionRecord, _ next: ConnectionRecord) -> ConnectionRecord {
-        var c = first
-        c.end = max(first.end, next.end)
-        c.closeTime = first.closeTime ?? next.closeTime
+    /// `c` continued by `next` (a later piece of the same connection).
+    static func join(_ c: inout ConnectionRecord, _ next: ConnectionRecord) {
+        c.end = max(c.end, next.end)
+        c.closeTime = c.closeTime ?? next.closeTime
         c.packetsUp += next.packetsUp
         c.packetsDown += next.packetsDown
         c.bytesUp += next.bytesUp
         c.bytesDown += next.bytesDown
-        c.state = first.state.subtracting(.openAtEnd).union(next.state.subtracting(.midstream))
+        c.state = c.state.subtracting(.openAtEnd).union(next.state.subtracting(.midstream))
         if c.application == .none || c.application == .other && next.application != .none {
             c.application = next.application
         }
-        c.tls = first.tls ?? next.tls
-        let base = first.exchanges.count
-        c.exchanges += next.exchanges.enumerated().map { i, e in
+        if c.tls == nil, let tls = next.tls { c.tls = tls }
+        let base = c.exchanges.count
+        c.exchanges.reserveCapacity(base + next.exchanges.count)
+        for (i, e) in next.exchanges.enumerated() {
             var e = e
             e.index = base + i
-            return e
+            c.exchanges.append(e)
         }
-        c.anomaliesUp = sum(first.anomaliesUp, next.anomaliesUp)
-        c.anomaliesDown = sum(first.anomaliesDown, next.anomaliesDown)
-        return c
+        c.anomaliesUp = sum(c.anomaliesUp, next.anomaliesUp)
+        c.anomaliesDown = sum(c.anomaliesDown, next.anomaliesDown)
     }
 
     private static func sum(_ a: StreamAnomalies, _ b: StreamAnomalies) -> StreamAnomalies {
