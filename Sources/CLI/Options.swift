@@ -48,6 +48,8 @@ public struct Options: Sendable {
     /// Capture files read at the same time by analyze, audit and validate (`--jobs`); 1 reads them
     /// merged in time order on one thread.
     public var jobs = 1
+    /// Whether `--jobs` was given (otherwise check-ins are built on `defaultBuildThreads`).
+    public var jobsGiven = false
     public var showVersion = false
     /// Settings of `sepbeat simulate`.
     var simulate = SimulateSettings()
@@ -251,13 +253,15 @@ enum CommonOptions {
     static let jobs = OptionSpec(
         names: ["-j", "--jobs"], valueName: "N",
         help: "Read up to N capture files at the same time, one thread each, and build clients' check-ins "
-            + "on N threads (default 1; packets are always read ahead on a thread of their own). The report "
-            + "is the same; files that share connections are read in order."
+            + "on N threads (default: files merged on one thread, check-ins built on two threads when there "
+            + "are two cores; packets are always read ahead on a thread of their own). The report is the "
+            + "same; files that share connections are read in order."
     ) { (o: inout Options, v: String) throws(UsageError) in
         guard !v.isEmpty, v.allSatisfy({ $0.isASCII && $0.isNumber }), let n = Int(v), n >= 1, n <= 256 else {
             throw UsageError("--jobs takes a whole number from 1 to 256, got '\(v)'")
         }
         o.jobs = n
+        o.jobsGiven = true
     }
 
     static let http = OptionSpec(

@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import Analysis
+import Foundation
 import Core
 import Heartbeat
 import Reports
@@ -19,9 +20,8 @@ enum ReportCommand {
         var parallelReport: HeartbeatReport?
         let template = {
             var b = SessionBuilder(model: model, sylink: sylink)
-            // One thread unless --jobs asks for more: a further thread allocates from the heap arena
-            // the read-ahead thread leaves behind, and then now and then peaks a fifth higher.
-            b.threads = options.jobs
+            // Clients are built after the last packet, when the reading threads' core is free.
+            b.threads = options.jobsGiven ? options.jobs : defaultBuildThreads
             return b
         }()
         // Records are filed on a thread of their own while the traffic layers go on reading.
@@ -76,6 +76,9 @@ enum ReportCommand {
         }
         return builder.finish()
     }
+
+    /// Threads that build clients' check-ins without `--jobs`: two when there are two cores or more.
+    static var defaultBuildThreads: Int { min(2, max(1, ProcessInfo.processInfo.activeProcessorCount)) }
 
     /// Whether a manager is configured by host name: its address is then learned from the connections
     /// in the order they arrive, which reading files apart does not keep, so the files are read in order.
