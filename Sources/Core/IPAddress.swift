@@ -135,6 +135,22 @@ extension Substring {
 }
 
 extension IPAddress: CustomStringConvertible {
+    /// Appends `description`'s UTF-8 bytes to `out`; an IPv4 address without making a `String`.
+    public func appendText(to out: inout [UInt8]) {
+        guard !isIPv6 else {
+            out.append(contentsOf: description.utf8)
+            return
+        }
+        let v = UInt32(truncatingIfNeeded: low)
+        for shift in [UInt32(24), 16, 8, 0] {
+            let octet = v >> shift & 0xff
+            if shift != 24 { out.append(UInt8(ascii: ".")) }
+            if octet >= 100 { out.append(UInt8(ascii: "0") + UInt8(octet / 100)) }
+            if octet >= 10 { out.append(UInt8(ascii: "0") + UInt8(octet / 10 % 10)) }
+            out.append(UInt8(ascii: "0") + UInt8(octet % 10))
+        }
+    }
+
     /// Dotted quad for IPv4; RFC 5952 text for IPv6 (lower case, longest zero run as `::`).
     public var description: String {
         if !isIPv6 {

@@ -43,7 +43,14 @@ final class StepClassifier: Sendable {
         self.directory = directory
         self.captureEnd = captureEnd
         let rules = (0...7).map { n in n == 0 ? nil : model.step(n) }
-        ids = (0...7).map { n in rules[n]?.id ?? ReferenceModel.stepIDs[max(0, min(6, n - 1))] }
+        // The built-in spelling when the model's id equals it (validation requires that): a literal is
+        // shared by every step of the report without reference counting, which threads writing the
+        // report at once would otherwise contend on.
+        ids = (0...7).map { n in
+            let standard = ReferenceModel.stepIDs[max(0, min(6, n - 1))]
+            guard let id = rules[n]?.id else { return standard }
+            return id == standard ? standard : id
+        }
         confidences = rules.map { r in r.map { ($0.httpConfidence, $0.tlsConfidence) } }
         methods = rules.map { $0?.httpMethods }
     }

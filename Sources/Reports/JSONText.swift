@@ -20,14 +20,20 @@ public enum JSONText {
     /// escaping (the usual case), copied in runs; a string needing escapes costs a second pass.
     public static func appendQuoted(_ s: String, dialect: Dialect = .foundation, to out: inout [UInt8]) {
         out.append(quote)
-        var plain = false
-        var text = s
-        text.withUTF8 { bytes in
-            guard !bytes.contains(where: { needsLook($0, dialect) }) else { return }
+        // Read in place when the string is stored as UTF-8 (no copy of `s`); else through a copy.
+        let plain = s.utf8.withContiguousStorageIfAvailable { bytes in
+            guard !bytes.contains(where: { needsLook($0, dialect) }) else { return false }
             out.append(contentsOf: bytes)
-            plain = true
-        }
-        if !plain { appendEscaped(text, dialect: dialect, to: &out) }
+            return true
+        } ?? {
+            var text = s
+            return text.withUTF8 { bytes in
+                guard !bytes.contains(where: { needsLook($0, dialect) }) else { return false }
+                out.append(contentsOf: bytes)
+                return true
+            }
+        }()
+        if !plain { appendEscaped(s, dialect: dialect, to: &out) }
         out.append(quote)
     }
 
@@ -81,7 +87,7 @@ public enum JSONText {
             throw EncodingError.invalidValue(d, context)
         }
         if let d = d as? Double, let text = hundredths(d) {
-            out.append(contentsOf: text)
+            out.append(contentsOf: text.buffer)
             return
         }
         out.append(contentsOf: d.description.utf8)
@@ -92,36 +98,37 @@ public enum JSONText {
     /// The text `appendNumber` writes for `d` when `d` is exactly `k / 100` for a whole `k` in 0...100 (a
     /// step's confidence), from a table built once with that same text; nil for any other value.
     @inline(__always)
-    private static func hundredths(_ d: Double) -> [UInt8]? {
+    private static func hundredths(_ d: Double) -> StaticBytes? {
         let k = (d * 100).rounded()
         guard k >= 0, k <= 100 else { return nil }
-        let i = Int(k)
-        return hundredthsText[i].0 == d.bitPattern ? hundredthsText[i].1 : nil
+        let entry = hundredthsText.buffer[Int(k)]
+        return entry.bits == d.bitPattern ? entry.text : nil
     }
 
-    private static let hundredthsText: [(UInt64, [UInt8])] = (0...100).map { k in
+    private static let hundredthsText = StaticTable((0...100).map { k in
         let d = Double(k) / 100
         var text = Array(d.description.utf8)
         if text.count >= 2, text[text.count - 2] == UInt8(ascii: "."), text.last == UInt8(ascii: "0") {
             text.removeLast(2)
         }
-        return (d.bitPattern, text)
-    }
+        return (bits: d.bitPattern, text: StaticBytes(text))
+    })
 
     /// Appends a line break and two spaces for each of `level` levels.
     @inline(__always)
     public static func appendNewline(level: Int, to out: inout [UInt8]) {
         let count = 1 + 2 * max(0, level)
-        guard count <= newlineAndSpaces.count else {
+        let spaces = newlineAndSpaces.buffer
+        guard count <= spaces.count else {
             out.append(10)
             out.append(contentsOf: repeatElement(UInt8(ascii: " "), count: count - 1))
             return
         }
-        newlineAndSpaces.withUnsafeBufferPointer { out.append(contentsOf: UnsafeBufferPointer(rebasing: $0[..<count])) }
+        out.append(contentsOf: UnsafeBufferPointer(rebasing: spaces[..<count]))
     }
 
     /// A line break and the indentation of up to 31 levels.
-    private static let newlineAndSpaces: [UInt8] = [10] + Array(repeating: UInt8(ascii: " "), count: 62)
+    private static let newlineAndSpaces = StaticBytes([10] + Array(repeating: UInt8(ascii: " "), count: 62))
 
     /// The text written before an object member's value: `"key" : `, escaped as `appendQuoted` does.
     public static func memberHead(_ key: String) -> [UInt8] {
@@ -131,6 +138,38 @@ public enum JSONText {
         return out
     }
 
+    /// `memberHead(key)` made once for the life of the process (see `StaticBytes`).
+    public static func staticMemberHead(_ key: String) -> StaticBytes {
+        StaticBytes(memberHead(key))
+    }
+
     static let quote = UInt8(ascii: "\"")
     static let backslash = UInt8(ascii: "\\")
+}
+
+/// Bytes made once and never freed, for tables every report writer reads: threads read them without
+/// reference counting. A shared array's reference count is written by each thread that reads the
+/// array, and threads writing the report at the same time then contend for that one cache line.
+public struct StaticBytes: @unchecked Sendable {
+    // Safety: the buffer is written once in `init`, never freed and never written again.
+    public let buffer: UnsafeBufferPointer<UInt8>
+
+    public init(_ bytes: [UInt8]) {
+        let storage = UnsafeMutableBufferPointer<UInt8>.allocate(capacity: bytes.count)
+        _ = storage.initialize(from: bytes)
+        buffer = UnsafeBufferPointer(storage)
+    }
+}
+
+/// A table made once and never freed, read without reference counting (see `StaticBytes`). Its
+/// elements must hold no references that are released.
+struct StaticTable<Element>: @unchecked Sendable {
+    // Safety: as `StaticBytes`; the elements are plain values or `StaticBytes`.
+    let buffer: UnsafeBufferPointer<Element>
+
+    init(_ elements: [Element]) {
+        let storage = UnsafeMutableBufferPointer<Element>.allocate(capacity: elements.count)
+        _ = storage.initialize(from: elements)
+        buffer = UnsafeBufferPointer(storage)
+    }
 }

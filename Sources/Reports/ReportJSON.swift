@@ -23,7 +23,7 @@ public enum ReportJSON {
         head(SessionKeys.bytesUp, inner, &out)
         DecimalText.append(s.bytesUp, to: &out)
         head(SessionKeys.client, inner, &out)
-        JSONText.appendQuoted(s.client.description, to: &out)
+        appendAddress(s.client, to: &out)
         head(SessionKeys.clientPort, inner, &out)
         DecimalText.append(UInt64(s.clientPort), to: &out)
         head(SessionKeys.connections, inner, &out)
@@ -43,7 +43,7 @@ public enum ReportJSON {
             appendBool(true, to: &out)
         }
         head(SessionKeys.server, inner, &out)
-        JSONText.appendQuoted(s.server.description, to: &out)
+        appendAddress(s.server, to: &out)
         head(SessionKeys.serverPort, inner, &out)
         DecimalText.append(UInt64(s.serverPort), to: &out)
         head(SessionKeys.start, inner, &out)
@@ -160,6 +160,14 @@ public enum ReportJSON {
         out.append(UInt8(ascii: "]"))
     }
 
+    /// `a.description` in quotes: digits, `.`, `:` and hexadecimal letters, nothing to escape.
+    @inline(__always)
+    static func appendAddress(_ a: IPAddress, to out: inout [UInt8]) {
+        out.append(JSONText.quote)
+        a.appendText(to: &out)
+        out.append(JSONText.quote)
+    }
+
     /// `t.rfc3339()` in quotes. The text is digits, `-`, `:`, `.`, `T` and `Z`: nothing to escape.
     @inline(__always)
     static func appendTime(_ t: Timestamp, to out: inout [UInt8]) {
@@ -175,61 +183,61 @@ public enum ReportJSON {
 
     /// A member's start: the comma after the previous one, the line break and indent, `"key" : `.
     @inline(__always)
-    private static func head(_ key: [UInt8], _ level: Int, first: Bool = false, _ out: inout [UInt8]) {
+    private static func head(_ key: StaticBytes, _ level: Int, first: Bool = false, _ out: inout [UInt8]) {
         if !first { out.append(UInt8(ascii: ",")) }
         JSONText.appendNewline(level: level, to: &out)
-        out.append(contentsOf: key)
+        out.append(contentsOf: key.buffer)
     }
 }
 
 // MARK: - Member heads, built once
 
 private enum SessionKeys {
-    static let attempts = JSONText.memberHead("attempts")
-    static let bytesDown = JSONText.memberHead("bytesDown")
-    static let bytesUp = JSONText.memberHead("bytesUp")
-    static let client = JSONText.memberHead("client")
-    static let clientPort = JSONText.memberHead("clientPort")
-    static let connections = JSONText.memberHead("connections")
-    static let end = JSONText.memberHead("end")
-    static let failed = JSONText.memberHead("failed")
-    static let findings = JSONText.memberHead("findings")
-    static let id = JSONText.memberHead("id")
-    static let mode = JSONText.memberHead("mode")
-    static let pending = JSONText.memberHead("pending")
-    static let server = JSONText.memberHead("server")
-    static let serverPort = JSONText.memberHead("serverPort")
-    static let start = JSONText.memberHead("start")
-    static let steps = JSONText.memberHead("steps")
-    static let transport = JSONText.memberHead("transport")
+    static let attempts = JSONText.staticMemberHead("attempts")
+    static let bytesDown = JSONText.staticMemberHead("bytesDown")
+    static let bytesUp = JSONText.staticMemberHead("bytesUp")
+    static let client = JSONText.staticMemberHead("client")
+    static let clientPort = JSONText.staticMemberHead("clientPort")
+    static let connections = JSONText.staticMemberHead("connections")
+    static let end = JSONText.staticMemberHead("end")
+    static let failed = JSONText.staticMemberHead("failed")
+    static let findings = JSONText.staticMemberHead("findings")
+    static let id = JSONText.staticMemberHead("id")
+    static let mode = JSONText.staticMemberHead("mode")
+    static let pending = JSONText.staticMemberHead("pending")
+    static let server = JSONText.staticMemberHead("server")
+    static let serverPort = JSONText.staticMemberHead("serverPort")
+    static let start = JSONText.staticMemberHead("start")
+    static let steps = JSONText.staticMemberHead("steps")
+    static let transport = JSONText.staticMemberHead("transport")
 }
 
 private enum StepKeys {
-    static let bytesDown = JSONText.memberHead("bytesDown")
-    static let bytesUp = JSONText.memberHead("bytesUp")
-    static let confidence = JSONText.memberHead("confidence")
-    static let end = JSONText.memberHead("end")
-    static let evidence = JSONText.memberHead("evidence")
-    static let name = JSONText.memberHead("name")
-    static let start = JSONText.memberHead("start")
-    static let step = JSONText.memberHead("step")
+    static let bytesDown = JSONText.staticMemberHead("bytesDown")
+    static let bytesUp = JSONText.staticMemberHead("bytesUp")
+    static let confidence = JSONText.staticMemberHead("confidence")
+    static let end = JSONText.staticMemberHead("end")
+    static let evidence = JSONText.staticMemberHead("evidence")
+    static let name = JSONText.staticMemberHead("name")
+    static let start = JSONText.staticMemberHead("start")
+    static let step = JSONText.staticMemberHead("step")
 }
 
 private enum AttemptKeys {
-    static let outcome = JSONText.memberHead("outcome")
-    static let server = JSONText.memberHead("server")
-    static let serverPort = JSONText.memberHead("serverPort")
-    static let syns = JSONText.memberHead("syns")
-    static let time = JSONText.memberHead("time")
+    static let outcome = JSONText.staticMemberHead("outcome")
+    static let server = JSONText.staticMemberHead("server")
+    static let serverPort = JSONText.staticMemberHead("serverPort")
+    static let syns = JSONText.staticMemberHead("syns")
+    static let time = JSONText.staticMemberHead("time")
 }
 
 private enum FindingKeys {
-    static let client = JSONText.memberHead("client")
-    static let code = JSONText.memberHead("code")
-    static let message = JSONText.memberHead("message")
-    static let server = JSONText.memberHead("server")
-    static let session = JSONText.memberHead("session")
-    static let sessions = JSONText.memberHead("sessions")
-    static let severity = JSONText.memberHead("severity")
-    static let time = JSONText.memberHead("time")
+    static let client = JSONText.staticMemberHead("client")
+    static let code = JSONText.staticMemberHead("code")
+    static let message = JSONText.staticMemberHead("message")
+    static let server = JSONText.staticMemberHead("server")
+    static let session = JSONText.staticMemberHead("session")
+    static let sessions = JSONText.staticMemberHead("sessions")
+    static let severity = JSONText.staticMemberHead("severity")
+    static let time = JSONText.staticMemberHead("time")
 }
