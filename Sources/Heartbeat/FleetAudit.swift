@@ -123,9 +123,11 @@ public struct FleetAudit: Sendable {
         acceleratedMaxSeconds = report.expectations.acceleratedMaxSeconds
         // Only what the audit reads, not whole sessions (steps, findings, evidence), per client.
         var byClient: [IPAddress: [Visit]] = [:]
-        for s in report.sessions {
-            byClient[s.client, default: []].append(Visit(start: s.start, mode: s.mode, failed: s.failed,
-                                                         pending: s.pending))
+        let sessions = report.sessions
+        for i in sessions.indices {  // by index: the check-ins are read, not copied
+            byClient[sessions[i].client, default: []].append(
+                Visit(start: sessions[i].start, mode: sessions[i].mode, failed: sessions[i].failed,
+                      pending: sessions[i].pending))
         }
         var out: [Client] = []
         for (address, sessions) in byClient {

@@ -412,9 +412,9 @@ extension SessionBuilder {
     private func managerReports(_ managers: [IPAddress: ManagerInfo], sessions: [SessionReport]) -> [ManagerReport] {
         var out: [ManagerReport] = []
         var byServer: [IPAddress: (ports: Set<Int>, count: Int)] = [:]
-        for s in sessions {
-            byServer[s.server, default: ([], 0)].ports.insert(Int(s.serverPort))
-            byServer[s.server, default: ([], 0)].count += 1
+        for i in sessions.indices {  // by index: the check-ins are read, not copied
+            byServer[sessions[i].server, default: ([], 0)].ports.insert(Int(sessions[i].serverPort))
+            byServer[sessions[i].server, default: ([], 0)].count += 1
         }
         for (address, info) in managers.sorted(by: { $0.key < $1.key }) {
             let mine = byServer[address] ?? ([], 0)
