@@ -21,6 +21,6 @@ enum FlowsCommand {
         case .text: text = report.text()
         case .json, .jsonl, .csv, .html: text = report.json().reportText()
         }
-        return try ReportWriter.write(text, options: options, output: &output)
+        return try ReportWriter.write(text, command: "flows", options: options, output: &output)
     }
 }

@@ -12,6 +12,7 @@ enum ModelCommand {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         let data = try encoder.encode(model)
-        return try ReportWriter.write(String(decoding: data, as: UTF8.self) + "\n", options: options, output: &output)
+        return try ReportWriter.write(String(decoding: data, as: UTF8.self) + "\n", command: "model", options: options,
+                                      output: &output)
     }
 }

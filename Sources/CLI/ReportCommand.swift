@@ -52,7 +52,7 @@ enum ReportCommand {
         let palette = Palette(enabled: format == .text && ColorChoice.enabled(
             options.color, stdoutIsTerminal: options.outputPath == nil && output.stdoutIsTerminal,
             environment: ColorChoice.processEnvironment))
-        _ = try ReportWriter.stream(options: options, output: &output) { sink in
+        _ = try ReportWriter.stream(command: kind.rawValue, options: options, output: &output) { sink in
             try bundle.write(format, palette: palette, per: per, to: sink)
         }
         output.keepUntilExit(bundle)

@@ -5,16 +5,19 @@ import Glibc
 /// Writes a report to stdout or to `--output FILE`.
 enum ReportWriter {
     /// Returns `ExitStatus.ok`, or throws a failure with exit status 4 when the file cannot be written.
-    static func write(_ text: String, options: Options, output: inout Output) throws -> Int32 {
-        try stream(options: options, output: &output) { sink in try sink(Array(text.utf8)) }
+    static func write(_ text: String, command: String, options: Options, output: inout Output) throws -> Int32 {
+        try stream(command: command, options: options, output: &output) { sink in try sink(Array(text.utf8)) }
     }
 
     /// Hands `body` a sink for the report's bytes, in order, and writes them as they come (through a
     /// 64 KiB buffer), so a large report is never held whole. Returns `ExitStatus.ok`, or throws a
     /// failure with exit status 4 when the file cannot be opened or written; errors `body` throws
-    /// pass through.
+    /// pass through. A report file left part-written (a failed write, or an error from `body`) is
+    /// removed when it is a regular file, so no cut-short report stays behind to be read as whole;
+    /// a device, FIFO or terminal is left alone. Messages start with `sepbeat COMMAND: FILE:`.
     static func stream(
-        options: Options, output: inout Output, _ body: (_ sink: ([UInt8]) throws -> Void) throws -> Void
+        command: String, options: Options, output: inout Output,
+        _ body: (_ sink: ([UInt8]) throws -> Void) throws -> Void
     ) throws -> Int32 {
         guard let path = options.outputPath, path != "-" else {
             if output.capture {
@@ -31,14 +34,16 @@ enum ReportWriter {
         }
         guard let file = fopen(path, "wb") else {
             let why = String(cString: strerror(errno))
-            throw CommandFailure(
-                message: "sepbeat: \(path): cannot write the report: \(why)", status: ExitStatus.outputFailed)
+            throw CommandFailure(message: "sepbeat \(command): \(path): cannot write the report: \(why)",
+                                 status: ExitStatus.outputFailed)
         }
+        let opened = RegularFileIdentity(fileno(file))
         let buffered = BufferedFile(file: file)
         do {
             try body { buffered.append($0) }
         } catch {
             fclose(file)
+            opened?.removeIfStill(at: path)
             throw error
         }
         buffered.flush()
@@ -47,10 +52,36 @@ enum ReportWriter {
         guard !buffered.failed, closed == 0 else {
             // The reason, as for standard output (e.g. "No space left on device"), when one is known.
             let reason = (buffered.failure ?? closeError).map { ": " + String(cString: strerror($0)) } ?? ""
+            let removed = opened?.removeIfStill(at: path) == true ? " (the partial file was removed)" : ""
             throw CommandFailure(
-                message: "sepbeat: \(path): writing the report failed\(reason)", status: ExitStatus.outputFailed)
+                message: "sepbeat \(command): \(path): writing the report failed\(reason)\(removed)",
+                status: ExitStatus.outputFailed)
         }
         return ExitStatus.ok
+    }
+}
+
+/// The device and inode of a regular file opened for the report, to remove that same file (and
+/// nothing put at its path since) when the report could not be written whole.
+private struct RegularFileIdentity {
+    let device: UInt64
+    let inode: UInt64
+
+    /// Nil when `fd` is not a regular file (a device such as /dev/stdout, a FIFO, a terminal).
+    init?(_ fd: Int32) {
+        var st = stat()
+        guard fstat(fd, &st) == 0, st.st_mode & S_IFMT == S_IFREG else { return nil }
+        device = UInt64(st.st_dev)
+        inode = UInt64(st.st_ino)
+    }
+
+    /// Removes `path` when it still names this file (checked without following a symbolic link).
+    @discardableResult
+    func removeIfStill(at path: String) -> Bool {
+        var st = stat()
+        guard lstat(path, &st) == 0, st.st_mode & S_IFMT == S_IFREG, UInt64(st.st_dev) == device,
+              UInt64(st.st_ino) == inode else { return false }
+        return unlink(path) == 0
     }
 }
 

@@ -108,6 +108,9 @@ public enum SepbeatCommand {
     public static func main(arguments: [String], exitsAfterward: Bool = false) -> Int32 {
         // A closed pipe is reported as EPIPE (exit status 4), not by the signal killing the process.
         signal(SIGPIPE, SIG_IGN)
+        // A file-size limit (ulimit -f) is reported as a failed write (EFBIG, exit status 4), not by
+        // the signal killing the process with the report half-written.
+        signal(SIGXFSZ, SIG_IGN)
         var output = Output()
         output.processExitsAfterward = exitsAfterward
         let status = run(arguments: arguments, output: &output)

@@ -2,6 +2,7 @@ import Foundation
 import Testing
 
 @testable import CLI
+import TestSupport
 
 #if canImport(Glibc)
 import Glibc
@@ -59,8 +60,52 @@ import Glibc
         guard access("/dev/full", W_OK) == 0 else { return }  // not every machine has it
         let result = CLIRun(["analyze", "-q", "-F", "json", "-o", "/dev/full", heartbeatCapture("https-idle")])
         #expect(result.status == ExitStatus.outputFailed)
-        #expect(result.stderr == "sepbeat: /dev/full: writing the report failed: No space left on device\n",
+        // A device is not removed, and the message does not say it was.
+        #expect(result.stderr == "sepbeat analyze: /dev/full: writing the report failed: No space left on device\n",
                 "\(result.stderr)")
+    }
+
+    /// A report file that cannot be created: one line with the command, the file and the reason.
+    @Test(arguments: ["analyze", "audit", "validate", "flows", "model"])
+    func unopenableOutputFileNamesCommandFileAndReason(command: String) throws {
+        let dir = try TemporaryFolder()
+        let target = dir.path + "/no-such-folder/report.out"
+        let input = command == "model" ? [] : [heartbeatCapture("https-idle")]
+        let result = CLIRun([command, "-q", "-o", target] + input)
+        #expect(result.status == ExitStatus.outputFailed)
+        #expect(result.stderr == "sepbeat \(command): \(target): cannot write the report: No such file or directory\n",
+                "\(result.stderr)")
+    }
+
+    /// A write into a regular file failing part-way (here a file-size limit, as a full disk would):
+    /// status 4, one line saying so, and no cut-short report left behind to be read as whole.
+    @Test func partWrittenReportFileIsRemoved() throws {
+        let binary = Fixtures.packageRoot + "/.build/debug/sepbeat"
+        try #require(FileManager.default.isExecutableFile(atPath: binary))
+        let dir = try TemporaryFolder()
+        let capture = dir.path + "/fleet.pcap"
+        let made = CLIRun(["simulate", "-q", "-o", capture, "--clients", "4", "--duration", "1h", "--seed", "9"])
+        try #require(made.status == 0, "\(made.stderr)")
+        let report = dir.path + "/report.json"
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/bin/sh")
+        // At most 8 blocks of 512 bytes (the shell's unit): the JSON report is far longer.
+        process.arguments = ["-c", "ulimit -f 8 && exec \"$0\" \"$@\"", binary, "analyze", "-q", "-F", "json",
+                             "-o", report, capture]
+        let err = Pipe()
+        process.standardError = err
+        try process.run()
+        let stderr = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        #expect(process.terminationReason == .exit)
+        #expect(process.terminationStatus == ExitStatus.outputFailed, "\(stderr)")
+        #expect(stderr == "sepbeat analyze: \(report): writing the report failed: File too large "
+                + "(the partial file was removed)\n", "\(stderr)")
+        #expect(!FileManager.default.fileExists(atPath: report))
+        // Without the limit the same command writes the whole report.
+        let whole = CLIRun(["analyze", "-q", "-F", "json", "-o", report, capture])
+        #expect(whole.stderr.isEmpty)
+        #expect(try Data(contentsOf: URL(fileURLWithPath: report)).count > 8 * 512)
     }
 
     @Test func writableStandardOutputStaysStatus0() throws {
