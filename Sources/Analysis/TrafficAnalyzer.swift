@@ -62,16 +62,24 @@ public final class TrafficAnalyzer {
     @exclusivity(unchecked) private var decoder: PacketDecoder
     /// Set at the end of `init` (the table's delegate is this analyzer); never nil afterwards.
     @exclusivity(unchecked) private var table: ConnectionTable!
+    /// `table` again, without reference counting, for the per-packet call (reading `table` there
+    /// retains and releases it each time). Safe: `table` holds the strong reference for the
+    /// analyzer's whole life (set once in `init`, never replaced), so the table outlives every
+    /// use of this one.
+    @exclusivity(unchecked) private var tableForPackets: Unmanaged<ConnectionTable>?
     @exclusivity(unchecked) private var applications: [UInt64: ApplicationState] = [:]
-    /// The state `application(_:)` returned last, with its connection id.
-    @exclusivity(unchecked) private var lastApplication: (id: UInt64, state: ApplicationState)?
+    /// The state `application(_:)` returned last, with its connection id. Not retained:
+    /// `applications` holds it, and `connectionClosed` clears this before taking it out.
+    @exclusivity(unchecked) private var lastApplication: (id: UInt64, state: Unmanaged<ApplicationState>)?
     @exclusivity(unchecked) private var nextSweep: Int64 = .min
 
     public init(configuration: AnalysisConfiguration = .init(), onConnection: @escaping (CompletedConnection) -> Void) {
         self.configuration = configuration
         self.onConnection = onConnection
         self.decoder = PacketDecoder(limits: configuration.decoderLimits)
-        self.table = ConnectionTable(limits: configuration.streamLimits, delegate: self)
+        let table = ConnectionTable(limits: configuration.streamLimits, delegate: self)
+        self.table = table
+        self.tableForPackets = Unmanaged.passUnretained(table)
     }
 
     public var streamStatistics: StreamStatistics { table.statistics }
@@ -105,7 +113,7 @@ public final class TrafficAnalyzer {
                 window: view.window, ipID: view.ipID.map(UInt32.init), checksum: view.checksum,
                 payloadLength: view.payloadLength, payload: view.payload, truncated: view.truncated
             )
-            table.process(segment)
+            tableForPackets?._withUnsafeGuaranteedRef { $0.process(segment) }
         }
         switch decoded {
         case nil, .tcp?:
@@ -181,7 +189,10 @@ extension TrafficAnalyzer: StreamDelegate {
 
     /// The connection's application state, made on first use. The last one found is kept, so
     /// consecutive deliveries on one connection look nothing up.
-    private func application(_ id: UInt64) -> ApplicationState {
+    ///
+    /// Not retained: `applications` holds the state until `connectionClosed`, which the table never
+    /// calls while it delivers bytes or gaps, so it outlives the delivery it is used for.
+    private func application(_ id: UInt64) -> Unmanaged<ApplicationState> {
         if let last = lastApplication, last.id == id { return last.state }
         let state: ApplicationState
         if let known = applications[id] {
@@ -190,16 +201,17 @@ extension TrafficAnalyzer: StreamDelegate {
             state = ApplicationState(keepDetails: configuration.keepProtocolDetails, midstream: false)
             applications[id] = state
         }
-        lastApplication = (id, state)
-        return state
+        let found = Unmanaged.passUnretained(state)
+        lastApplication = (id, found)
+        return found
     }
 
     public func didReceive(data: UnsafeRawBufferPointer, direction: Direction, connection: UInt64, time: Timestamp) {
-        application(connection).didReceive(data, direction: direction, time: time)
+        application(connection)._withUnsafeGuaranteedRef { $0.didReceive(data, direction: direction, time: time) }
     }
 
     public func didSkip(gapBytes: Int64, direction: Direction, connection: UInt64, time: Timestamp) {
-        application(connection).didSkip(gapBytes, direction: direction, time: time)
+        application(connection)._withUnsafeGuaranteedRef { $0.didSkip(gapBytes, direction: direction, time: time) }
     }
 
     public func connectionClosed(_ record: ConnectionRecord) {

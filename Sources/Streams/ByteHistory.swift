@@ -39,10 +39,13 @@ struct ByteHistory {
         let cap = capacity
         var at = write
         ring.withUnsafeMutableBytes { dst in
+            // One memory copy per piece (slicing both buffers went through a generic copy).
+            // In bounds: `n` is at most what is left of `source` and of the ring from `at`.
+            guard let to = dst.baseAddress, let from = source.baseAddress, dst.count == cap else { return }
             var copied = 0
             while copied < source.count {
                 let n = min(source.count - copied, cap - at)
-                dst[at..<(at + n)].copyBytes(from: source[copied..<(copied + n)])
+                (to + at).copyMemory(from: from + copied, byteCount: n)
                 copied += n
                 at = (at + n) % cap
             }

@@ -58,14 +58,20 @@ public final class ConnectionTable {
     /// Connections by the earliest time a sweep could act on them: a sweep looks at these only.
     @exclusivity(unchecked) private var deadlines = DeadlineQueue()
     @exclusivity(unchecked) private var requeue: [Connection] = []
-    /// The connection `lookup` found last (checked with `inTable` and its key before use).
-    @exclusivity(unchecked) private var lastFound: Connection?
+    /// The connection `lookup` found last (checked with its key before use), not retained: it is
+    /// always one the table holds (`emit` clears it when it takes that connection out).
+    @exclusivity(unchecked) private var lastFound: Unmanaged<Connection>?
     private static let sweepInterval: Int64 = 250_000_000
 
     public init(limits: StreamLimits = .init(), delegate: any StreamDelegate) {
         self.limits = limits
         self.delegate = delegate
         self.budget = BufferBudget(limit: limits.maxBufferedBytesTotal)
+    }
+
+    deinit {
+        // The queue holds a retain on each queued connection (see `DeadlineQueue`).
+        deadlines.removeAll()
     }
 
     /// Table-wide counters so far.
@@ -88,13 +94,20 @@ public final class ConnectionTable {
         let key = FlowKey(segment)
         let isSyn = segment.flags.contains(.syn) && !segment.flags.contains(.ack)
 
-        if let existing = lookup(key) {
-            let direction = existing.direction(of: segment)
-            guard isSyn, !existing.acceptsSyn(segment) else {
-                absorb(segment, into: existing, direction: direction)
-                schedule(existing)
-                return
+        if let found = lookup(key) {
+            // Not retained while it is absorbed: the table holds it, and absorbing takes nothing out
+            // of the table (the delegate must not call back into it).
+            let absorbed = found._withUnsafeGuaranteedRef { existing in
+                guard isSyn, !existing.acceptsSyn(segment) else {
+                    absorb(segment, into: existing, direction: existing.direction(of: segment))
+                    schedule(existing)
+                    return true
+                }
+                return false
             }
+            if absorbed { return }
+            // A strong reference: emitting takes the connection out of the table.
+            let existing = found.takeUnretainedValue()
             emit(existing, end: .reused, now: segment.timestamp)
             counters.connectionsReused += 1
         }
@@ -137,11 +150,13 @@ public final class ConnectionTable {
 
     /// The connection of `key`: the last one looked up when the key repeats (consecutive
     /// packets of one flow hash nothing), else the dictionary's.
-    private func lookup(_ key: FlowKey) -> Connection? {
-        if let c = lastFound, c.inTable, c.key == key { return c }
-        let c = connections[key]
-        if c != nil { lastFound = c }
-        return c
+    /// Not retained: the connection stays in the table until `emit` takes it out.
+    private func lookup(_ key: FlowKey) -> Unmanaged<Connection>? {
+        if let last = lastFound, last._withUnsafeGuaranteedRef({ $0.key == key }) { return last }
+        guard let c = connections[key] else { return nil }
+        let found = Unmanaged.passUnretained(c)
+        lastFound = found
+        return found
     }
 
     private func open(_ segment: TCPSegment, key: FlowKey) -> Connection {
@@ -161,7 +176,15 @@ public final class ConnectionTable {
 
     private func absorb(_ s: TCPSegment, into c: Connection, direction: Direction) {
         c.count(s, direction: direction)
-        let half = direction == .up ? c.up : c.down
+        // Each half passed straight from its `let` (choosing one into a local retains it).
+        if direction == .up {
+            absorb(s, into: c, half: c.up, direction: .up)
+        } else {
+            absorb(s, into: c, half: c.down, direction: .down)
+        }
+    }
+
+    private func absorb(_ s: TCPSegment, into c: Connection, half: HalfConnectionReassembler, direction: Direction) {
         // One context for both calls: neither dropping a duplicate nor noting flags changes
         // what the other direction holds.
         let ctx = context(c, direction)
@@ -179,6 +202,7 @@ public final class ConnectionTable {
     // MARK: - Emitting
 
     private func emit(_ c: Connection, end: ConnectionEnd, now: Timestamp) {
+        if let last = lastFound, last.toOpaque() == Unmanaged.passUnretained(c).toOpaque() { lastFound = nil }
         connections[c.key] = nil
         c.inTable = false
         if end == .evicted {

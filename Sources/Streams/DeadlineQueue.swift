@@ -9,8 +9,11 @@ import Core
 /// are bounded: the owner rebuilds the queue when they outnumber the live ones.
 ///
 /// Cost: O(log n) per push and pop (`KeyedMinHeap`); no allocation once the storage has grown.
+/// The heap holds each connection as one retain taken by `push` and handed back by `pop` (or
+/// dropped by `removeAll`), so moving entries while it keeps its order counts no references.
+/// The owner must call `removeAll()` before it lets the queue go, or the queued connections leak.
 struct DeadlineQueue {
-    private var heap = KeyedMinHeap<Connection>()
+    private var heap = KeyedMinHeap<Unmanaged<Connection>>()
 
     var count: Int { heap.count }
 
@@ -18,15 +21,15 @@ struct DeadlineQueue {
     var earliest: Int64 { heap.minimumKey ?? Int64.max }
 
     mutating func push(_ deadline: Int64, _ connection: Connection) {
-        heap.push(deadline, connection)
+        heap.push(deadline, Unmanaged.passRetained(connection))
     }
 
     /// Removes and returns the entry with the earliest deadline.
     mutating func pop() -> (deadline: Int64, connection: Connection)? {
-        heap.pop().map { ($0.key, $0.element) }
+        heap.pop().map { ($0.key, $0.element.takeRetainedValue()) }
     }
 
     mutating func removeAll() {
-        heap.removeAll(keepingCapacity: true)
+        while let entry = heap.pop() { entry.element.release() }
     }
 }

@@ -162,7 +162,9 @@ final class HalfConnectionReassembler {
         var repeated: Int64 = 0
         var differing = 0
         var held: Int64 = 0
-        func slice(_ n: Int64) -> UnsafeRawBufferPointer? {
+        // `consumed` passed in, not captured: a captured `var` is checked for exclusive access at
+        // run time on every use.
+        func slice(_ consumed: Int, _ n: Int64) -> UnsafeRawBufferPointer? {
             data.map { UnsafeRawBufferPointer(rebasing: $0[consumed..<(consumed + Int(n))]) }
         }
 
@@ -170,7 +172,7 @@ final class HalfConnectionReassembler {
             let remaining = start + count - at
             if at < next {
                 let n = min(remaining, next - at)
-                if let d = slice(n) { differing += history.differences(at: at, d, end: next) }
+                if let d = slice(consumed, n) { differing += history.differences(at: at, d, end: next) }
                 repeated += n
                 at += n
                 consumed += Int(n)
@@ -179,7 +181,7 @@ final class HalfConnectionReassembler {
             let i = pieces.firstIndex { $0.end > at } ?? pieces.count
             if i < pieces.count, pieces[i].offset <= at {
                 let n = min(remaining, pieces[i].end - at)
-                if let d = slice(n), let kept = pieces[i].bytes {
+                if let d = slice(consumed, n), let kept = pieces[i].bytes {
                     let from = Int(at - pieces[i].offset)
                     for k in 0..<Int(n) where kept[from + k] != d[k] { differing += 1 }
                 }
@@ -190,7 +192,7 @@ final class HalfConnectionReassembler {
             }
             let n = (i < pieces.count ? min(pieces[i].offset, at + remaining) : at + remaining) - at
             if at == next {
-                if let d = slice(n) {
+                if let d = slice(consumed, n) {
                     deliver(d, time, ctx)
                 } else {
                     emitGap(n, time, ctx)
@@ -201,7 +203,7 @@ final class HalfConnectionReassembler {
                 drain(now: time, ctx: ctx)
                 continue
             }
-            let piece = HeldPiece(offset: at, length: n, bytes: slice(n).map { Array($0) }, time: time)
+            let piece = HeldPiece(offset: at, length: n, bytes: slice(consumed, n).map { Array($0) }, time: time)
             if let refused = ctx.refusal(toHold: piece.charge, alreadyHeld: heldCharge) {
                 anomalies.limitReached += 1
                 ctx.budget.limitHits += 1

@@ -8,8 +8,15 @@ import Records
 /// broken before the public key) or nil fields (a bad name, key or time), never a trap.
 public enum X509 {
     /// Summarises a DER certificate. `der` is borrowed for the call; the result owns its strings.
-    /// Cost: one pass over the certificate, a few small allocations for the strings kept.
+    /// Cost: one pass over the certificate, a few small allocations for the strings kept; a
+    /// certificate seen lately (servers send the same one on every connection) is looked up in
+    /// `CertificateMemo` instead: a hash of its bytes and one comparison with the kept copy.
     public static func summary(der: UnsafeRawBufferPointer) -> CertificateSummary? {
+        CertificateMemo.summary(der: der, parse: parse)
+    }
+
+    /// The summary of `der`, read from its bytes (what `CertificateMemo` keeps).
+    static func parse(der: UnsafeRawBufferPointer) -> CertificateSummary? {
         var top = DERReader(der)
         guard let cert = top.next(DERReader.sequence) else { return nil }
         var outer = DERReader(cert.content)
