@@ -33,7 +33,9 @@ let package = Package(
         .target(name: "Streams", dependencies: ["Core", "Records"]),
         .target(name: "Protocols", dependencies: ["Core", "Records"]),
         .target(name: "Records", dependencies: ["Core"]),
-        .target(name: "Heartbeat", dependencies: ["Core", "Records"], resources: [.copy("Resources/reference-model.json")]),
+        // The model's JSON is compiled in (ReferenceModel+BuiltInText.swift, made by Scripts/embed-model.sh),
+        // so an installed binary needs no resource folder beside it.
+        .target(name: "Heartbeat", dependencies: ["Core", "Records"], exclude: ["Resources/reference-model.json"]),
         .target(name: "Analysis", dependencies: ["Core", "Capture", "Decoding", "Streams", "Protocols", "Records", "Heartbeat"]),
         .target(name: "Reports", dependencies: ["Core", "Records", "Heartbeat", "Analysis"]),
         .target(name: "Simulation", dependencies: ["Core", "Capture", "Heartbeat"]),

@@ -22,12 +22,12 @@ public struct ModelError: Error, Hashable, Sendable, CustomStringConvertible {
 }
 
 extension ReferenceModel {
-    /// The model shipped with the package (`Resources/reference-model.json`), decoded once.
+    /// The model shipped with the package (`Resources/reference-model.json`, compiled in), decoded once.
     public static let builtIn: ReferenceModel = {
         do {
             return try decodeValidated(tree: builtInTree(), file: "<built-in>")
         } catch {
-            // The resource is part of the build; a broken one is a packaging bug, not input.
+            // The text is part of the build and tested; a broken one is a build bug, not input.
             preconditionFailure("built-in reference model is invalid: \(error)")
         }
     }()
@@ -142,12 +142,14 @@ extension ReferenceModel {
 
     // MARK: - Decoding
 
+    /// The built-in model's JSON tree, from the text compiled into the binary (`builtInText`): an
+    /// installed `sepbeat` reads no file for it.
     private static func builtInTree() -> [String: Any] {
-        guard let url = Bundle.module.url(forResource: "reference-model", withExtension: "json"),
-              let data = try? Data(contentsOf: url),
-              let tree = try? JSONSerialization.jsonObject(with: data, options: []) as? [String: Any]
+        guard let tree = try? JSONSerialization.jsonObject(with: Data(builtInText.utf8), options: [])
+                as? [String: Any]
         else {
-            preconditionFailure("reference-model.json resource missing from the Heartbeat bundle")
+            // Checked by the tests (BuiltInModelTextTests): a broken text is a build bug, not input.
+            preconditionFailure("the built-in reference model text is not a JSON object")
         }
         return tree
     }

@@ -5,7 +5,7 @@ import Core
 ///
 /// Every value is either taken from a public source or is an assumption that users can
 /// override; `docs/heartbeat-model.md` lists each field with its source. The built-in
-/// model ships as the package resource `reference-model.json` (`ReferenceModel.builtIn`);
+/// model is `Resources/reference-model.json`, compiled into the binary (`ReferenceModel.builtIn`);
 /// a site's own file loads with `ReferenceModel.load(path:)` and may give only the fields
 /// it changes (the rest come from the built-in model).
 public struct ReferenceModel: Codable, Hashable, Sendable {
