@@ -148,4 +148,11 @@ final class CaptureSink {
         try flush()
         try file.close()
     }
+
+    /// Drops what is left and removes the file when it is a regular file (see `OutputFile.discard`).
+    @discardableResult
+    func discard() -> Bool {
+        used = 0
+        return file.discard()
+    }
 }

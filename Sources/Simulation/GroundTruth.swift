@@ -140,7 +140,12 @@ public struct GroundTruth: Codable, Sendable {
         o.withUnsafeBytes { raw in
             do throws(SimulationError) { try file.write(raw) } catch { failure = error }
         }
-        if let failure { throw failure }
-        try file.close()
+        if failure == nil {
+            do throws(SimulationError) { try file.close() } catch { failure = error }
+        }
+        if let failure {
+            file.discard()
+            throw failure
+        }
     }
 }

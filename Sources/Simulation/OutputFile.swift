@@ -10,6 +10,9 @@ import Glibc
 final class OutputFile {
     let path: String
     private var fd: Int32
+    /// Device and inode when `path` opened a regular file (not a FIFO or device): `discard()` removes
+    /// that file, and nothing put at the path since.
+    private var regular: (device: UInt64, inode: UInt64)?
 
     /// Opens `path` for writing (created with mode 0666 minus the umask when missing).
     /// - Throws: `SimulationError` (an output error) naming the path and the system's reason.
@@ -22,6 +25,25 @@ final class OutputFile {
         let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o666)
         guard fd >= 0 else { throw SimulationError.output("\(path): cannot write: \(Self.reason())") }
         self.fd = fd
+        if fstat(fd, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG {
+            regular = (UInt64(info.st_dev), UInt64(info.st_ino))
+        }
+    }
+
+    /// Closes the file and removes it when it is the regular file this opened: what a failed run
+    /// wrote is not left to be read as a whole capture. A FIFO or device is only closed. Returns
+    /// whether the file was removed.
+    @discardableResult
+    func discard() -> Bool {
+        if fd >= 0 {
+            Glibc.close(fd)
+            fd = -1
+        }
+        guard let regular else { return false }
+        var info = stat()
+        guard lstat(path, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG, UInt64(info.st_dev) == regular.device,
+              UInt64(info.st_ino) == regular.inode else { return false }
+        return unlink(path) == 0
     }
 
     deinit { if fd >= 0 { Glibc.close(fd) } }

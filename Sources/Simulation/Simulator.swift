@@ -36,10 +36,25 @@ public struct Simulator {
         return "\(path)-\(index + 1)"
     }
 
-    /// Writes the capture file(s) and `<path>.truth.json`.
+    /// Writes the capture file(s) and `<path>.truth.json`. When writing fails, the regular files this
+    /// run wrote are removed (a cut-short capture would read as a shorter fleet), and the error says so.
     public func write(to path: String) throws(SimulationError) -> SimulationResult {
-        let c = plan.configuration
         var sinks: [CaptureSink] = []
+        do {
+            return try write(to: path, sinks: &sinks)
+        } catch {
+            var removed = 0
+            for s in sinks where s.discard() { removed += 1 }
+            // The truth file removes itself when its own write fails; after that nothing can fail.
+            var e = error
+            if removed == 1 { e.message += " (the file written so far was removed)" }
+            if removed > 1 { e.message += " (the \(removed) files written so far were removed)" }
+            throw e
+        }
+    }
+
+    private func write(to path: String, sinks: inout [CaptureSink]) throws(SimulationError) -> SimulationResult {
+        let c = plan.configuration
         for i in 0..<c.files {
             sinks.append(try CaptureSink(path: Self.filePath(path, index: i, count: c.files), format: c.format))
         }

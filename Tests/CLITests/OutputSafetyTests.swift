@@ -102,6 +102,21 @@ import Glibc
         #expect(stderr == "sepbeat analyze: \(report): writing the report failed: File too large "
                 + "(the partial file was removed)\n", "\(stderr)")
         #expect(!FileManager.default.fileExists(atPath: report))
+        // A simulate run cut short the same way removes the capture it was writing.
+        let capture2 = dir.path + "/cut.pcap"
+        let simulate = Process()
+        simulate.executableURL = URL(fileURLWithPath: "/bin/sh")
+        simulate.arguments = ["-c", "ulimit -f 8 && exec \"$0\" \"$@\"", binary, "simulate", "-q", "-o", capture2,
+                              "--clients", "4", "--duration", "1h", "--seed", "9"]
+        let simErr = Pipe()
+        simulate.standardError = simErr
+        try simulate.run()
+        let simMessage = String(decoding: simErr.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        simulate.waitUntilExit()
+        #expect(simulate.terminationStatus == ExitStatus.outputFailed, "\(simMessage)")
+        #expect(simMessage == "sepbeat simulate: \(capture2): writing failed: File too large "
+                + "(the file written so far was removed)\n", "\(simMessage)")
+        #expect(!FileManager.default.fileExists(atPath: capture2))
         // Without the limit the same command writes the whole report.
         let whole = CLIRun(["analyze", "-q", "-F", "json", "-o", report, capture])
         #expect(whole.stderr.isEmpty)
