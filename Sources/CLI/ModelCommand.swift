@@ -7,8 +7,8 @@ enum ModelCommand {
         if !options.captures.isEmpty {
             throw UsageError("sepbeat model: takes no capture files (got '\(options.captures[0])')")
         }
-        var model = try HeartbeatSetup.model(options)
-        if let sylink = try HeartbeatSetup.sylink(options) { model = model.merging(sylink: sylink) }
+        var model = try HeartbeatSetup.model(options, command: "model")
+        if let sylink = try HeartbeatSetup.sylink(options, command: "model") { model = model.merging(sylink: sylink) }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         let data = try encoder.encode(model)

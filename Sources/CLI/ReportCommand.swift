@@ -15,8 +15,8 @@ enum ReportCommand {
         if per == .check, kind != .validate {
             throw UsageError("--per check gives the checks of 'sepbeat validate'; use checkin or client here")
         }
-        let model = try HeartbeatSetup.model(options)
-        let sylink = try HeartbeatSetup.sylink(options)
+        let model = try HeartbeatSetup.model(options, command: kind.rawValue)
+        let sylink = try HeartbeatSetup.sylink(options, command: kind.rawValue)
         var parallelReport: HeartbeatReport?
         let template = {
             var b = SessionBuilder(model: model, sylink: sylink)

@@ -51,7 +51,7 @@ public enum SepbeatCommand {
             summary: "Validate a deployment: managers and failover, transport, TLS, interval and sizes.",
             details: """
                 Prints each check with pass or fail, the number of failing clients and up to 3 examples.
-                Formats: text, json (sepbeat-validate/1), jsonl and csv (--per client or checkin), html.
+                Formats: text, json (sepbeat-validate/1), jsonl and csv (--per check, client or checkin), html.
                 Exit status: 0 every error check passed (with --fail-on warning: every check), 1 a check
                 failed, 2 usage error, 3 unreadable input, 4 report not written.
                 """,
@@ -124,8 +124,10 @@ public enum SepbeatCommand {
         let status = runCommand(arguments: arguments, output: &output)
         guard let code = output.outputFailure else { return status }
         if code != EPIPE {
-            output.error("sepbeat: standard output: the report could not be written: "
-                + String(cString: strerror(code)) + "\n")
+            // The command's name when there is one (`--help` and `--version` have none).
+            let name = arguments.first.flatMap { a in subcommands.first { $0.name == a }?.name }
+            output.error((name.map { "sepbeat \($0)" } ?? "sepbeat") + ": standard output: the report could not be "
+                + "written: " + String(cString: strerror(code)) + "\n")
         }
         return ExitStatus.outputFailed
     }

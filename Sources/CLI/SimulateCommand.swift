@@ -50,7 +50,7 @@ enum SimulateCommand {
         guard options.captures.isEmpty else {
             throw UsageError("sepbeat simulate: unexpected operand '\(options.captures[0])' (give the output with -o)")
         }
-        let model = try HeartbeatSetup.model(options)
+        let model = try HeartbeatSetup.model(options, command: "simulate")
         var c = options.simulate.configuration
         if !options.simulate.formatGiven, path.lowercased().hasSuffix(".pcapng") { c.format = .pcapng }
         let started = Date()
