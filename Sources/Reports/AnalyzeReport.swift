@@ -186,6 +186,7 @@ public struct AnalyzeReport {
         }
         if r.counts.droppedByLimits > 0 { out += ", \(r.counts.droppedByLimits) dropped by limits" }
         out += "\n"
+        if let hint = Self.noManagerHint(r) { out += hint }
         if !r.managers.isEmpty {
             out += "\nManagers\n"
             var t = TextTable([("manager", .left), ("source", .left), ("priority", .right), ("ports", .left),
@@ -246,6 +247,33 @@ public struct AnalyzeReport {
         let verdict = palette.paint(r.summary.verdict, Palette.colour(verdict: r.summary.verdict))
         out += "\nVerdict: \(verdict) (\(formatCount(r.summary.clients, "client")), "
             + Self.checkIns(r.summary.checkIns, failed: r.summary.failed, pending: r.summary.pending ?? 0) + ")\n"
+    }
+
+    /// When connections on management ports were seen but no server was recognised as a manager (so
+    /// no client and no check-in is reported), why, and what to give: one paragraph, else nil.
+    static func noManagerHint(_ r: HeartbeatReport) -> String? {
+        let candidates = r.counts.connections - r.counts.ignoredConnections
+        guard r.managers.isEmpty, candidates > 0 else { return nil }
+        let interval = trim(r.expectations.pullIntervalSeconds)
+        let text = "No management server recognised among \(formatCount(candidates, "connection")) on management "
+            + "ports: none goes to a server the model, --server or SyLink.xml names, none carries a secars.dll "
+            + "request, and no TLS server is reached every \(interval) s (or at the push interval). Name the "
+            + "server with --server ADDRESS, or give the clients' interval with --interval."
+        return wrapped(text, width: 100)
+    }
+
+    /// `text` broken at spaces into lines of at most `width` characters (a longer word stands alone).
+    static func wrapped(_ text: String, width: Int) -> String {
+        var out = ""
+        var line = ""
+        for word in text.split(separator: " ") {
+            if !line.isEmpty, line.count + 1 + word.count > width {
+                out += line + "\n"
+                line = ""
+            }
+            line += (line.isEmpty ? "" : " ") + word
+        }
+        return line.isEmpty ? out : out + line + "\n"
     }
 
     private static let checkInColumns: [(String, TextTable.Alignment)] = [
@@ -329,7 +357,9 @@ public struct AnalyzeReport {
         return text
     }
 
-    private func trim(_ d: Double) -> String {
+    private func trim(_ d: Double) -> String { Self.trim(d) }
+
+    private static func trim(_ d: Double) -> String {
         let r = (d * 1000).rounded() / 1000
         return r == r.rounded() && abs(r) < 1e15 ? String(Int64(r)) : String(r)
     }

@@ -18,6 +18,7 @@ enum AuditText {
         out += "Fleet: \(formatCount(s.clients, "client")) seen, \(s.healthy) healthy (\(share)%), "
         out += "\(s.degraded) degraded, \(s.unhealthy) unhealthy, \(s.insufficient) too few check-ins; "
         out += "\(formatCount(s.checkIns, "check-in")), \(s.failed) failed, \(s.missed) missed\n"
+        if let hint = AnalyzeReport.noManagerHint(b.heartbeat) { out += hint }
         out += "Health and score judge the intervals between check-ins only; HTTP errors, TLS, transport and\n"
         out += "sizes are checked by 'sepbeat analyze' and 'sepbeat validate'.\n"
         if !b.audit.clients.isEmpty {

@@ -1,0 +1,46 @@
+import Foundation
+import Testing
+import TestSupport
+
+@testable import CLI
+@testable import Reports
+
+/// Clients on a timer other than the model's, with no server named: nothing is recognised as a
+/// manager, and the text reports say why instead of a bare "0 clients".
+@Suite struct NoManagerHintTests {
+    @Test func fleetOnAnotherTimerGetsAHintUntilTheServerIsNamed() throws {
+        let dir = try TemporaryFolder()
+        let capture = dir.path + "/i450.pcap"
+        let made = CLIRun(["simulate", "-q", "-o", capture, "--interval", "450", "--clients", "3", "--duration", "2h",
+                           "--http-share", "0", "--push-share", "0", "--seed", "4"])
+        try #require(made.status == 0, "\(made.stderr)")
+        let hint = "No management server recognised among"
+        let analyze = CLIRun(["analyze", "-q", capture])
+        let lines = analyze.stdout.split(separator: "\n", omittingEmptySubsequences: false)
+        let first = try #require(lines.firstIndex { $0.hasPrefix(hint) }, "\(analyze.stdout)")
+        let paragraph = lines[first...].prefix { !$0.isEmpty && !$0.hasPrefix("Findings") }
+        #expect(paragraph.allSatisfy { $0.count <= 100 })
+        let joined = paragraph.joined(separator: " ")
+        #expect(joined.contains(hint + " 48 connections on management ports"), "\(joined)")
+        #expect(joined.contains("reached every 300 s") && joined.hasSuffix("with --interval."), "\(joined)")
+        let audit = CLIRun(["audit", "-q", capture])
+        #expect(audit.stdout.contains(hint), "\(audit.stdout)")
+        // Named, the server's check-ins are found and the hint goes away.
+        let named = CLIRun(["analyze", "-q", "--server", "10.1.0.10", "--server", "10.1.0.11", capture])
+        #expect(!named.stdout.contains(hint))
+        #expect(!named.stdout.contains("(0 clients"))
+    }
+
+    @Test func noHintWithoutConnectionsOnManagementPorts() {
+        let r = CLIRun(["analyze", "-q", heartbeatCapture("https-idle")])
+        #expect(!r.stdout.contains("No management server recognised"))
+    }
+
+    @Test func wrappingKeepsEveryWordAndTheWidth() {
+        let text = "one two three four five six seven eight nine ten eleven twelve"
+        let w = AnalyzeReport.wrapped(text, width: 14)
+        #expect(w.split(separator: "\n").allSatisfy { $0.count <= 14 })
+        #expect(w.replacingOccurrences(of: "\n", with: " ").trimmingCharacters(in: .whitespaces) == text)
+        #expect(AnalyzeReport.wrapped("", width: 10) == "")
+    }
+}
