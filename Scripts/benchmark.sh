@@ -41,7 +41,11 @@ measure() {
     rss_kb=$(awk -F': ' '/Maximum resident set size/ { print $2 }' "$log")
 }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }
-mb() { awk -v k="$1" 'BEGIN { printf "%.1f", k / 1024 }'; }
+# /usr/bin/time gives KiB; printed in decimal MB (1 MB = 1,000,000 bytes), as every size here.
+mb() { awk -v k="$1" 'BEGIN { printf "%.1f", k * 1024 / 1e6 }'; }
+# "met" or "not met" for value $1 against bound $3 with operator $2 (<= or >= or <).
+verdict() { awk -v v="$1" -v op="$2" -v b="$3" 'BEGIN { if (v == "" || v == "n/a") { print "n/a"; exit }
+    ok = (op == "<=") ? v <= b : (op == ">=") ? v >= b : v < b; print ok ? "met" : "not met" }'; }
 
 echo "== simulate: $clients clients, 4 h (about $size_mb MB) into $work"
 measure "$bin/sepbeat" simulate -q -o "$work/fleet.pcap" "${sim[@]}"
@@ -104,14 +108,22 @@ fi
 printf '  traffic layers     %s MB/s, %s packets/s; read loop %s MB/s in the same run (traffic/read %s)\n' \
     "$(get "$work/traffic.txt" traffic_mb_per_s)" "$(get "$work/traffic.txt" traffic_packets_per_s)" \
     "$(get "$work/traffic.txt" read_mb_per_s)" "$(get "$work/traffic.txt" traffic_over_read)"
-printf '  heartbeat layer    %s s for %s records, %s check-ins (ingest and finish; %s s on 2 threads)\n' \
+heartbeat_format='  heartbeat layer    %s s for %s records, %s check-ins (ingest and finish; %s s on 2 threads'
+printf "$heartbeat_format"'; same report: %s)\n' \
     "$(get "$work/heartbeat.txt" heartbeat_seconds)" "$(get "$work/heartbeat.txt" records)" \
-    "$(get "$work/heartbeat.txt" sessions)" "$(get "$work/heartbeat.txt" heartbeat_2_threads_seconds)"
+    "$(get "$work/heartbeat.txt" sessions)" "$(get "$work/heartbeat.txt" heartbeat_2_threads_seconds)" \
+    "$(get "$work/heartbeat.txt" identical)"
 echo
-echo "Ratios (targets: analyze/floor <= 2, tshark/analyze >= 50, analyze peak RSS < 100 MB)"
-echo "  analyze / floor    $(ratio "$analyze_secs" "$read_secs")"
-[[ -n "$tshark_secs" ]] && echo "  tshark / analyze   $(ratio "$tshark_secs" "$analyze_secs")"
-echo "  analyze peak RSS   $(mb "$analyze_rss") MB"
+echo "Targets"
+over=$(ratio "$analyze_secs" "$read_secs")
+echo "  analyze / floor    $over (target <= 2: $(verdict "$over" "<=" 2))"
+if [[ -n "$tshark_secs" ]]; then
+    speed=$(ratio "$tshark_secs" "$analyze_secs")
+    echo "  tshark / analyze   $speed (target >= 50: $(verdict "$speed" ">=" 50))"
+else
+    echo "  tshark / analyze   not measured (tshark not installed, or BENCH_TSHARK=0)"
+fi
+echo "  analyze peak RSS   $(mb "$analyze_rss") MB (target < 100 MB: $(verdict "$(mb "$analyze_rss")" "<" 100))"
 echo
 echo "Several files ($files, clients split across them)"
 echo "  analyze FILE-1..$files vs merged file, JSON report without 'captures': identical=$same"
