@@ -204,6 +204,12 @@ final class CaptureFileSource: PacketSource {
 
     private func finish() {
         backend = .finished
+        // libpcap stopped at the very damage the own reader then met without reading a packet more (a
+        // pcapng file cut mid-block): one warning, the own reader's, which names the byte offset.
+        if case .libpcapThenOwn(let done) = stats.reader, done == stats.packets,
+           stats.warnings.contains(where: { $0.code == .truncated }) {
+            stats.warnings.removeAll { $0.code == .readerSwitched }
+        }
         stats.warnAboutTimestampsOutOfRange()
         if recordsCutByLibpcap > 0, let offset = firstCutOffset {
             stats.warn(.cutToSnapLength, at: offset, "\(recordsCutByLibpcap) records captured more bytes than the "
