@@ -13,6 +13,9 @@ public struct ReadAheadConfiguration: Sendable {
     /// Batches in existence (default 3, at least 2): one being filled by the reader, one being read
     /// by the consumer, the rest waiting. The reader waits when all of them are handed over.
     public var batches: Int = 3
+    /// Whether a reader thread is started (default true). False reads the source on the consumer's
+    /// thread, as happens when the system refuses the thread.
+    public var readerThread = true
 
     public init() {}
 

@@ -27,6 +27,9 @@ import Synchronization
 /// the record it is reading (at once when it is waiting for a batch) and its thread ends, releasing
 /// the wrapped source. A reader blocked on a pipe whose writer is silent ends when that read returns.
 ///
+/// When the system refuses the reader thread (an address-space or thread limit), the wrapped source
+/// is read on the consumer's thread instead, with the same records, errors and statistics.
+///
 /// Cost: one copy of every packet's bytes and one copy of the statistics per batch on the reader
 /// thread; a semaphore signal and wait per batch on each side. Handing over happens in whole
 /// batches, so a slow stream reaches the consumer a batch at a time. A live capture would need a
@@ -39,10 +42,14 @@ public final class ReadAheadSource: PacketSource {
     private var position = 0
     /// The statistics that came with the last batch taken.
     private var lastStatistics: [CaptureStatistics] = []
+    /// No reader thread could be started: the wrapped source was read on the consumer's thread.
+    private var readDirectly = false
 
     private enum Phase {
         case notStarted
         case reading
+        /// No reader thread could be started: the wrapped source is read here, record by record.
+        case direct
         case ended
     }
 
@@ -57,8 +64,10 @@ public final class ReadAheadSource: PacketSource {
 
     /// The wrapped source's statistics (see the type's notes for when they are taken).
     public var statistics: [CaptureStatistics] {
-        if case .notStarted = phase { return pipeline.sourceBeforeStart.statistics }
-        return lastStatistics
+        switch phase {
+        case .notStarted, .direct: return pipeline.sourceBeforeStart.statistics
+        case .reading, .ended: return readDirectly ? pipeline.sourceBeforeStart.statistics : lastStatistics
+        }
     }
 
     /// Sets the filter of the wrapped source. Must be called before the first `next()`.
@@ -85,8 +94,22 @@ public final class ReadAheadSource: PacketSource {
             case .ended:
                 return nil
             case .notStarted:
+                guard pipeline.start() else {
+                    // The system refused a thread (e.g. under an address-space limit): read without one.
+                    phase = .direct
+                    readDirectly = true
+                    continue
+                }
                 phase = .reading
-                pipeline.start()
+            case .direct:
+                do throws(CaptureError) {
+                    if let record = try pipeline.sourceBeforeStart.next() { return record }
+                    phase = .ended
+                    return nil
+                } catch {
+                    phase = .ended
+                    throw error
+                }
             case .reading:
                 break
             }
@@ -125,7 +148,7 @@ public final class ReadAheadSource: PacketSource {
 ///
 /// `@unchecked Sendable` because of the wrapped source (a `PacketSource` is not `Sendable`) and the
 /// rings: the source is used by the creating thread until `start()` and from then on only by the
-/// reader thread (the dispatch of the reader orders the two); the rings are used as above; the
+/// reader thread (starting the thread orders the two); the rings are used as above; the
 /// position counters each belong to one side.
 final class ReadAheadPipeline: @unchecked Sendable {
     private let source: PacketSource
@@ -170,12 +193,13 @@ final class ReadAheadPipeline: @unchecked Sendable {
         free.deallocate()
     }
 
-    /// The wrapped source, for use before `start()` only.
+    /// The wrapped source, for use before `start()` only (or instead of it, when it returned false).
     var sourceBeforeStart: PacketSource { source }
 
-    /// Starts the reader thread.
-    func start() {
-        DispatchQueue(label: "sepbeat.read-ahead", qos: .userInitiated).async { [self] in read() }
+    /// Starts the reader thread; false when the system refuses one (nothing is read then, and the
+    /// source may still be read directly).
+    func start() -> Bool {
+        configuration.readerThread && DetachedThread.start { [self] in read() }
     }
 
     /// Asks the reader to stop; it ends after the record it is reading, or at once when waiting.

@@ -1,39 +1,58 @@
+import Core
 import Dispatch
 import Records
+import Synchronization
 
 /// Feeds a `SessionBuilder` on a thread of its own, so that filing connection records overlaps the
 /// traffic layers that produce them.
 ///
-/// Records are handed over in batches, in the order given, to one serial queue: the builder sees
+/// Records are handed over in batches, in the order given, to one consumer thread: the builder sees
 /// exactly the sequence of `ingest(_:)` calls it would see on the calling thread, and `finish()`
 /// returns it in the same state. At most `maxBatchesInFlight` batches wait at a time; a producer
 /// that runs ahead waits for the builder (memory stays bounded by batches, not by the capture).
+/// When the system refuses the thread (an address-space or thread limit), records are filed on the
+/// calling thread instead, with the same result. A queue let go without `finish()` (the capture
+/// failed) ends its thread.
 ///
 /// One producer thread: `ingest(_:)` and `finish()` must not be called concurrently.
-public final class IngestQueue: @unchecked Sendable {
-    // Safety: `builder` is touched only by blocks on `queue` (serial) until `finish()` has waited
-    // for the last of them; `pending` only by the producer thread.
-    private var builder: SessionBuilder?
+public final class IngestQueue {
+    private let shared: Shared
     private var pending: [ConnectionRecord] = []
     private let batchSize: Int
-    private let queue = DispatchQueue(label: "sepbeat.heartbeat.ingest")
-    private let slots: DispatchSemaphore
+    private let threaded: Bool
     private var finished = false
 
     /// - Parameters:
     ///   - builder: the builder to feed; get it back, with every record filed, from `finish()`.
     ///   - batchSize: records per hand-over (at least 1).
     ///   - maxBatchesInFlight: batches handed over and not yet filed (at least 1).
-    public init(_ builder: SessionBuilder, batchSize: Int = 32, maxBatchesInFlight: Int = 4) {
-        self.builder = builder
+    ///   - ownThread: false files every record on the calling thread, as when the system refuses
+    ///     the thread.
+    public init(
+        _ builder: SessionBuilder, batchSize: Int = 32, maxBatchesInFlight: Int = 4, ownThread: Bool = true
+    ) {
+        let shared = Shared(builder, maxBatchesInFlight: max(1, maxBatchesInFlight))
+        self.shared = shared
         self.batchSize = max(1, batchSize)
-        self.slots = DispatchSemaphore(value: max(1, maxBatchesInFlight))
         pending.reserveCapacity(self.batchSize)
+        threaded = ownThread && DetachedThread.start { shared.consume() }
+    }
+
+    /// Whether records are filed on a thread of the queue's own.
+    public var hasOwnThread: Bool { threaded }
+
+    deinit {
+        // Let go before `finish()`: wake the consumer with nothing added, so that its thread ends.
+        if threaded, !finished { shared.available.signal() }
     }
 
     /// Files `record` (on the queue's thread, once its batch is full or at `finish()`).
     public func ingest(_ record: ConnectionRecord) {
         precondition(!finished, "IngestQueue.ingest after finish")
+        guard threaded else {
+            shared.builder?.ingest(record)
+            return
+        }
         pending.append(record)
         if pending.count >= batchSize { handOver() }
     }
@@ -42,13 +61,15 @@ public final class IngestQueue: @unchecked Sendable {
     /// so the builder's records can be let go as `SessionBuilder.finish()` builds. Call it once.
     public func finish() -> SessionBuilder {
         precondition(!finished, "IngestQueue.finish called twice")
-        handOver()
         finished = true
-        return queue.sync {
-            // Taken out: a copy left here would keep every record alive while the report is built.
-            guard let b = builder.take() else { preconditionFailure("IngestQueue has no builder") }
-            return b
+        if threaded {
+            handOver()
+            shared.available.signal()  // with no batch added: the consumer ends
+            shared.done.wait()
         }
+        // Taken out: a copy left here would keep every record alive while the report is built.
+        guard let b = shared.builder.take() else { preconditionFailure("IngestQueue has no builder") }
+        return b
     }
 
     private func handOver() {
@@ -56,10 +77,38 @@ public final class IngestQueue: @unchecked Sendable {
         let batch = pending
         pending = []
         pending.reserveCapacity(batchSize)
-        slots.wait()
-        queue.async { [self] in
-            for record in batch { builder?.ingest(record) }
-            slots.signal()
+        shared.slots.wait()
+        shared.waiting.withLock { $0.append(batch) }
+        shared.available.signal()
+    }
+
+    /// What the producer and the consumer thread share.
+    private final class Shared: @unchecked Sendable {
+        // Safety: `builder` is used by the consumer thread from its start until it signals `done`,
+        // and by the producer only after `done` (or always when there is no consumer thread);
+        // `waiting` is used under its mutex. The semaphores order each hand-over before its use.
+        var builder: SessionBuilder?
+        let waiting = Mutex<[[ConnectionRecord]]>([])
+        /// Signalled once per batch put in `waiting`, and once more (with nothing added) to end.
+        let available = DispatchSemaphore(value: 0)
+        let slots: DispatchSemaphore
+        let done = DispatchSemaphore(value: 0)
+
+        init(_ builder: SessionBuilder, maxBatchesInFlight: Int) {
+            self.builder = builder
+            slots = DispatchSemaphore(value: maxBatchesInFlight)
+        }
+
+        /// The consumer thread: files each batch in order; a wake-up with no batch ends it.
+        func consume() {
+            while true {
+                available.wait()
+                let batch: [ConnectionRecord]? = waiting.withLock { $0.isEmpty ? nil : $0.removeFirst() }
+                guard let batch else { break }
+                for record in batch { builder?.ingest(record) }
+                slots.signal()
+            }
+            done.signal()
         }
     }
 }

@@ -252,3 +252,38 @@ func readToEnd(_ source: PacketSource) -> (records: [ReadBack.Record], error: St
         #expect(wrapped.statistics.map(\.filteredOut).reduce(0, +) > 0)
     }
 }
+
+/// When no reader thread can be started, the source is read on the consumer's thread with the same
+/// records, error and statistics.
+@Suite struct ReadAheadWithoutThreadTests {
+    static func noThread() -> ReadAheadConfiguration {
+        var c = smallBatches()
+        c.readerThread = false
+        return c
+    }
+
+    @Test func recordsAndStatisticsAreThoseOfThePlainSource() {
+        let plain = readToEnd(ScriptedSource(sizes: ReadAheadSourceTests.mixedSizes))
+        let direct = readToEnd(ReadAheadSource(ScriptedSource(sizes: ReadAheadSourceTests.mixedSizes),
+                                               configuration: Self.noThread()))
+        #expect(direct.records.count == 1000)
+        #expect(direct.records == plain.records)
+        #expect(direct.error == nil)
+        #expect(direct.statistics == plain.statistics)
+    }
+
+    @Test func errorIsThrownOnceAfterThePacketsBeforeIt() throws {
+        let source = ReadAheadSource(ScriptedSource(sizes: ReadAheadSourceTests.mixedSizes, failAfter: 9),
+                                     configuration: Self.noThread())
+        var seen = 0
+        do throws(CaptureError) {
+            while try source.next() != nil { seen += 1 }
+            Issue.record("no error")
+        } catch {
+            #expect(error.message == ScriptedSource.failure.message)
+        }
+        #expect(seen == 9)
+        #expect(try source.next() == nil)
+        #expect(source.statistics.first?.packets == 9)
+    }
+}

@@ -67,6 +67,33 @@ import Testing
         #expect(try Self.json(got) == Self.json(want))
     }
 
+    /// Without a thread of its own (the system refused one), records are filed as they come.
+    @Test func withoutAThreadTheReportIsTheSame() throws {
+        let records = Self.fleet()
+        let q = IngestQueue(SessionBuilder(model: .builtIn), batchSize: 3, ownThread: false)
+        #expect(!q.hasOwnThread)
+        for r in records { q.ingest(r) }
+        var b = q.finish()
+        #expect(try Self.json(b.finish()) == Self.json(Self.direct(records)))
+        #expect(IngestQueue(SessionBuilder(model: .builtIn)).hasOwnThread)
+    }
+
+    /// A queue let go before `finish()` (the capture failed) ends its thread and frees its records.
+    @Test func queueLetGoWithoutFinishEndsItsThread() {
+        weak var weakBox: Box?
+        do {
+            let box = Box()
+            weakBox = box
+            let q = IngestQueue(SessionBuilder(model: .builtIn), batchSize: 2, maxBatchesInFlight: 1)
+            for r in Self.fleet().prefix(9) { q.ingest(r) }
+            box.queue = q
+        }
+        // The consumer held only the shared state, which goes once its thread ends.
+        #expect(weakBox == nil)
+    }
+
+    final class Box { var queue: IngestQueue? }
+
     @Test func nothingIngestedGivesAnEmptyBuilder() {
         let q = IngestQueue(SessionBuilder(model: .builtIn))
         var b = q.finish()
