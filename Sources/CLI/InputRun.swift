@@ -161,6 +161,12 @@ extension InputRun {
             throw UsageError("sepbeat \(command): -o \(out) is one of the input captures\(same); "
                 + "the report would overwrite it: give another output file")
         }
+        let settings = [("--model", options.modelPath), ("--sylink", options.sylinkPath)]
+        for case let (option, path?) in settings where identity(path, stdin: stdin) == target {
+            let same = path == out ? "" : " (the same file as \(path))"
+            throw UsageError("sepbeat \(command): -o \(out) is the \(option) file\(same); "
+                + "the report would overwrite it: give another output file")
+        }
     }
 }
 

@@ -52,7 +52,12 @@ enum ReportWriter {
         guard !buffered.failed, closed == 0 else {
             // The reason, as for standard output (e.g. "No space left on device"), when one is known.
             let reason = (buffered.failure ?? closeError).map { ": " + String(cString: strerror($0)) } ?? ""
-            let removed = opened?.removeIfStill(at: path) == true ? " (the partial file was removed)" : ""
+            var removed = ""
+            if let opened {
+                // A regular file reached through a symbolic link is not removed: say what it holds.
+                removed = opened.removeIfStill(at: path) ? " (the partial file was removed)"
+                    : " (the file holds a cut-short report)"
+            }
             throw CommandFailure(
                 message: "sepbeat \(command): \(path): writing the report failed\(reason)\(removed)",
                 status: ExitStatus.outputFailed)

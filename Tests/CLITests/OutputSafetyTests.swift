@@ -66,6 +66,27 @@ import Glibc
                 "\(result.stderr)")
     }
 
+    /// `-o` naming the model or SyLink file given is refused before anything is written.
+    @Test func outputNamingTheModelOrSyLinkFileIsRefused() throws {
+        let dir = try TemporaryFolder()
+        let model = dir.path + "/m.json"
+        #expect(CLIRun(["model", "-o", model]).status == 0)
+        let before = try Data(contentsOf: URL(fileURLWithPath: model))
+        let r = CLIRun(["analyze", "-q", "--model", model, "-o", model, heartbeatCapture("https-idle")])
+        #expect(r.status == ExitStatus.usage)
+        #expect(r.stderr == "sepbeat analyze: -o \(model) is the --model file; the report would overwrite it: "
+                + "give another output file\n", "\(r.stderr)")
+        #expect(try Data(contentsOf: URL(fileURLWithPath: model)) == before)
+        let sylink = dir.path + "/SyLink.xml"
+        try FileManager.default.copyItem(atPath: Fixtures.packageRoot + "/../shared/docs/examples/SyLink.xml",
+                                         toPath: sylink)
+        try FileManager.default.createSymbolicLink(atPath: dir.path + "/alias.xml", withDestinationPath: sylink)
+        let s = CLIRun(["validate", "-q", "--sylink", sylink, "-o", dir.path + "/alias.xml",
+                        heartbeatCapture("https-idle")])
+        #expect(s.status == ExitStatus.usage)
+        #expect(s.stderr.contains("is the --sylink file (the same file as \(sylink))"), "\(s.stderr)")
+    }
+
     /// A report file that cannot be created: one line with the command, the file and the reason.
     @Test(arguments: ["analyze", "audit", "validate", "flows", "model"])
     func unopenableOutputFileNamesCommandFileAndReason(command: String) throws {
@@ -103,6 +124,22 @@ import Glibc
         #expect(stderr == "sepbeat analyze: \(report): writing the report failed: File too large "
                 + "(the partial file was removed)\n", "\(stderr)")
         #expect(!FileManager.default.fileExists(atPath: report))
+        // Through a symbolic link the written file is not removed, and the message says what it holds.
+        let target = dir.path + "/target.json"
+        #expect(FileManager.default.createFile(atPath: target, contents: Data("keep".utf8)))
+        try FileManager.default.createSymbolicLink(atPath: dir.path + "/link.json", withDestinationPath: target)
+        let linked = Process()
+        linked.executableURL = URL(fileURLWithPath: "/bin/sh")
+        linked.arguments = ["-c", "ulimit -f 8 && exec \"$0\" \"$@\"", binary, "analyze", "-q", "-F", "json",
+                            "-o", dir.path + "/link.json", capture]
+        let linkedErr = Pipe()
+        linked.standardError = linkedErr
+        try linked.run()
+        let linkedMessage = String(decoding: linkedErr.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        linked.waitUntilExit()
+        #expect(linked.terminationStatus == ExitStatus.outputFailed)
+        #expect(linkedMessage.hasSuffix("File too large (the file holds a cut-short report)\n"), "\(linkedMessage)")
+        #expect(FileManager.default.fileExists(atPath: target))
         // A simulate run cut short the same way removes the capture it was writing.
         let capture2 = dir.path + "/cut.pcap"
         let simulate = Process()
