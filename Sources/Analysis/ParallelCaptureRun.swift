@@ -1,9 +1,7 @@
 import Capture
 import Core
-import Dispatch
 import Records
 import Streams
-import Synchronization
 
 /// Reads several capture files at once: each file through its own `TrafficAnalyzer` on one of up
 /// to `jobs` threads. The connection records are then numbered as one merged run (`CaptureRun` over
@@ -83,14 +81,10 @@ public struct ParallelCaptureRun: Sendable {
     public func run(_ sources: [PacketSource]) -> Swift.Result<Result, Fallback> {
         precondition(sources.count == paths.count, "one source per file")
         let jobs = sources.enumerated().map { FileJob(index: $0.offset, source: $0.element) }
-        let next = Dispenser()
-        let group = DispatchGroup()
-        for _ in 0..<min(self.jobs, jobs.count) {
-            DispatchQueue.global().async(group: group) { [configuration] in
-                while let i = next.take(below: jobs.count) { jobs[i].run(configuration) }
-            }
+        // Threads the system refuses are not waited for: the files then run on the threads there are.
+        ParallelWork.perform(iterations: jobs.count, threads: self.jobs) { [configuration] i in
+            jobs[i].run(configuration)
         }
-        group.wait()
         var outputs: [FileOutput] = []
         for job in jobs {
             guard let output = job.output else { return .failure(Fallback(reason: "read error", readFailed: true)) }
@@ -130,18 +124,8 @@ public struct ParallelCaptureRun: Sendable {
     }
 }
 
-/// Hands out file indices to the worker threads.
-private final class Dispenser: Sendable {
-    private let counter = Atomic<Int>(0)
-
-    func take(below count: Int) -> Int? {
-        let i = counter.add(1, ordering: .relaxed).oldValue
-        return i < count ? i : nil
-    }
-}
-
 /// One file's source and, once read, its output. Touched by one worker thread while it runs and by
-/// the caller only after all workers are done (`DispatchGroup.wait` orders the two).
+/// the caller only after all workers are done (`ParallelWork.perform` returning orders the two).
 private final class FileJob: @unchecked Sendable {
     let index: Int
     let source: PacketSource

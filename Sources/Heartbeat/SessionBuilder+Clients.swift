@@ -1,5 +1,4 @@
 import Core
-import Dispatch
 import Records
 import Synchronization
 #if canImport(Glibc)
@@ -37,7 +36,7 @@ extension SessionBuilder {
             outcomes.withUnsafeMutableBufferPointer { o in
                 // Each index is claimed by exactly one thread, so no element is touched by two.
                 let items = UncheckedBuffers(work: w, outcomes: o)
-                DispatchQueue.concurrentPerform(iterations: max(1, threads)) { _ in
+                ParallelWork.perform(iterations: max(1, threads), threads: threads) { _ in
                     while true {
                         let i = next.add(1, ordering: .relaxed).oldValue
                         guard i < count else { return }
@@ -78,7 +77,7 @@ extension SessionBuilder {
 }
 
 /// The two buffers `buildClients` shares among its threads; safe because every index is claimed by
-/// one thread only and the buffers outlive `concurrentPerform`.
+/// one thread only and the buffers outlive `ParallelWork.perform`.
 private struct UncheckedBuffers: @unchecked Sendable {
     let work: UnsafeMutableBufferPointer<(client: IPAddress, conns: [ConnectionRecord])>
     let outcomes: UnsafeMutableBufferPointer<SessionBuilder.ClientOutcome?>

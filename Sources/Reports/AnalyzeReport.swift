@@ -1,6 +1,5 @@
 import Analysis
 import Core
-import Dispatch
 import Foundation
 import Heartbeat
 
@@ -118,7 +117,7 @@ public struct AnalyzeReport {
         parts.withUnsafeMutableBufferPointer { p in
             errors.withUnsafeMutableBufferPointer { e in
                 let shared = RenderBuffers(sessions: sessions, parts: p, errors: e)
-                DispatchQueue.concurrentPerform(iterations: blocks) { k in
+                ParallelWork.perform(iterations: blocks, threads: 2) { k in
                     let lo = start + k * sessionBlock
                     let hi = min(end, lo + sessionBlock)
                     var block = RenderedBlock()
@@ -366,7 +365,7 @@ public struct AnalyzeReport {
 }
 
 /// What `renderSessionBlocks` shares with its two threads: each writes its own index of `parts`
-/// and `errors` only, and `sessions` is read only; all three outlive `concurrentPerform`.
+/// and `errors` only, and `sessions` is read only; all three outlive `ParallelWork.perform`.
 private struct RenderBuffers: @unchecked Sendable {
     let sessions: UnsafeBufferPointer<SessionReport>
     let parts: UnsafeMutableBufferPointer<AnalyzeReport.RenderedBlock>
