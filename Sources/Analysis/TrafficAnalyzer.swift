@@ -214,8 +214,7 @@ extension TrafficAnalyzer: StreamDelegate {
         application(connection)._withUnsafeGuaranteedRef { $0.didSkip(gapBytes, direction: direction, time: time) }
     }
 
-    public func connectionClosed(_ record: ConnectionRecord) {
-        var record = record
+    public func connectionClosed(_ record: consuming ConnectionRecord) {
         if lastApplication?.id == record.id { lastApplication = nil }
         let state = applications.removeValue(forKey: record.id)
             ?? ApplicationState(keepDetails: configuration.keepProtocolDetails, midstream: false)

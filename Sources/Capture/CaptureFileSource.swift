@@ -1,6 +1,10 @@
 import Core
 
 /// One capture file read as a stream of records (see `CaptureReader.open`).
+///
+/// The per-record state is `@exclusivity(unchecked)` (no run-time exclusivity check per record):
+/// a source is read by one thread at a time, and nothing called while that state is being
+/// changed (libpcap, the statistics' own methods, the filter) calls back into the source.
 final class CaptureFileSource: PacketSource {
     private enum Backend {
         case libpcap(LibpcapFile)
@@ -12,8 +16,11 @@ final class CaptureFileSource: PacketSource {
     private let fileIndex: Int
     private let header: CaptureReader.FileHeader
     private let limits: CaptureLimits
-    private var backend: Backend
-    private var stats: CaptureStatistics
+    @exclusivity(unchecked) private var backend: Backend
+    /// The file of `backend` while it is `.libpcap`, for the per-record read without reference
+    /// counting. Not retained: `backend` holds the reference, and both change together (`read(with:)`).
+    @exclusivity(unchecked) private var libpcapFile: Unmanaged<LibpcapFile>?
+    @exclusivity(unchecked) private var stats: CaptureStatistics
     private var filter: PacketFilter?
     /// The link type libpcap reports for the file (libpcap reads one link type per file).
     private var libpcapLinkType: LinkType
@@ -23,7 +30,7 @@ final class CaptureFileSource: PacketSource {
     private var firstCutOffset: Int?
     /// Classic pcap: the file offset of the next record, kept by adding record sizes so that
     /// `ftello` (an `lseek` call) runs only at the start and after records libpcap may have cut.
-    private var nextRecordOffset: Int?
+    @exclusivity(unchecked) private var nextRecordOffset: Int?
 
     /// Opens the file at `path`, or reads `stream` (already opened and sniffed) when given.
     init(path: String, fileIndex: Int, header: CaptureReader.FileHeader, limits: CaptureLimits,
@@ -50,6 +57,7 @@ final class CaptureFileSource: PacketSource {
             switch LibpcapFile.open(file: file) {
             case .success(let opened):
                 backend = .libpcap(opened)
+                libpcapFile = Unmanaged.passUnretained(opened)
                 libpcapLinkType = header.linkType ?? opened.linkType
                 libpcapSnapLength = header.snapLength > 0 ? header.snapLength : opened.snapshotLength
                 // Offsets are counted from record sizes: a stream has no position to ask for.
@@ -62,6 +70,7 @@ final class CaptureFileSource: PacketSource {
         switch LibpcapFile.open(path: path) {
         case .success(let file):
             backend = .libpcap(file)
+            libpcapFile = Unmanaged.passUnretained(file)
             libpcapLinkType = header.linkType ?? file.linkType
             libpcapSnapLength = header.snapLength > 0 ? header.snapLength : file.snapshotLength
         case .failure(let failure):
@@ -115,14 +124,38 @@ final class CaptureFileSource: PacketSource {
                 }
                 stats.byteOrder = reader.byteOrder
                 finish()
-            case .libpcap(let file):
-                if let record = readLibpcap(file) { return record }
+            case .libpcap:
+                // `backend` holds the file, and it changes only below, after the read has returned.
+                guard let file = libpcapFile else {
+                    finish()
+                    continue
+                }
+                switch file._withUnsafeGuaranteedRef({ readLibpcap($0) }) {
+                case .record(let record):
+                    return record
+                case .endOfFile:
+                    finish()
+                case .failure(let message, let offset):
+                    if header.format == .pcapng {
+                        switchToOwnReader(after: message)
+                    } else {
+                        stopLibpcap(message: message, at: offset)
+                    }
+                }
             }
         }
     }
 
-    /// One step of the libpcap backend: a record, or nil after changing the backend.
-    private func readLibpcap(_ file: LibpcapFile) -> PacketRecord? {
+    /// What one read of the libpcap backend gave.
+    private enum LibpcapStep {
+        case record(PacketRecord)
+        case endOfFile
+        /// libpcap's message, and the offset of the record it failed on (classic pcap).
+        case failure(String, offset: Int?)
+    }
+
+    /// One step of the libpcap backend; the caller changes the backend when it ends.
+    private func readLibpcap(_ file: LibpcapFile) -> LibpcapStep {
         // pcapng offsets are never reported from here (a failure moves to our own reader).
         let offsetBefore = header.format == .pcapng ? nil : nextRecordOffset ?? file.fileOffset
         switch file.next() {
@@ -149,18 +182,14 @@ final class CaptureFileSource: PacketSource {
             }
             stats.count(timestamp: time, linkType: libpcapLinkType, capturedLength: captured,
                         originalLength: original, snapshotLength: libpcapSnapLength)
-            return PacketRecord(timestamp: time, linkType: libpcapLinkType, capturedLength: captured,
-                                originalLength: original, fileIndex: fileIndex, interfaceIndex: 0, bytes: bytes)
+            return .record(PacketRecord(timestamp: time, linkType: libpcapLinkType, capturedLength: captured,
+                                        originalLength: original, fileIndex: fileIndex, interfaceIndex: 0,
+                                        bytes: bytes))
         case .endOfFile:
-            finish()
+            return .endOfFile
         case .failure(let message):
-            if header.format == .pcapng {
-                switchToOwnReader(after: message)
-            } else {
-                stopLibpcap(message: message, at: offsetBefore)
-            }
+            return .failure(message, offset: offsetBefore)
         }
-        return nil
     }
 
     /// Bytes of a classic pcap record header.
@@ -192,6 +221,7 @@ final class CaptureFileSource: PacketSource {
         do {
             let reader = try PcapNGReader(path: path, fileIndex: fileIndex, limits: limits, skippingPackets: done)
             backend = .own(reader)
+            libpcapFile = nil
             stats.reader = .libpcapThenOwn(packets: done)
             stats.warn(.readerSwitched, "libpcap stopped after \(done) packets (\(oneLine(message))); "
                 + "the own pcapng reader read on")
@@ -204,6 +234,7 @@ final class CaptureFileSource: PacketSource {
 
     private func finish() {
         backend = .finished
+        libpcapFile = nil
         // libpcap stopped at the very damage the own reader then met without reading a packet more (a
         // pcapng file cut mid-block): one warning, the own reader's, which names the byte offset.
         if case .libpcapThenOwn(let done) = stats.reader, done == stats.packets,

@@ -22,13 +22,20 @@ public struct KeyedMinHeap<Element> {
 
     @inlinable
     public mutating func push(_ key: Int64, tie: Int = 0, _ element: Element) {
-        items.append((key, tie, element))
-        var child = items.count - 1
-        while child > 0 {
-            let parent = (child - 1) / 2
-            guard Self.precedes(items[child], items[parent]) else { break }
-            items.swapAt(child, parent)
-            child = parent
+        let entry: Entry = (key, tie, element)
+        items.append(entry)
+        // The hole left by each parent moved down is filled once at the end; the buffer is
+        // used only inside the call, and every index is below `heap.count` (a child's parent is
+        // smaller than the child), so the unchecked accesses stay in bounds.
+        items.withUnsafeMutableBufferPointer { heap in
+            var child = heap.count - 1
+            while child > 0 {
+                let parent = (child - 1) / 2
+                guard Self.precedes(entry, heap[parent]) else { break }
+                heap[child] = heap[parent]
+                child = parent
+            }
+            heap[child] = entry
         }
     }
 
@@ -37,18 +44,23 @@ public struct KeyedMinHeap<Element> {
     public mutating func pop() -> Entry? {
         guard let top = items.first else { return nil }
         let last = items.removeLast()
-        if !items.isEmpty {
-            items[0] = last
+        guard !items.isEmpty else { return top }
+        // The last entry sinks from the root: children move up into the hole, and the entry fills
+        // it once at the end (the same places as swapping it down). The buffer is used only inside
+        // the call, and every index is checked against `heap.count` before it is read.
+        items.withUnsafeMutableBufferPointer { heap in
+            let count = heap.count
             var parent = 0
             while true {
                 let left = 2 * parent + 1
-                guard left < items.count else { break }
+                guard left < count else { break }
                 var child = left
-                if left + 1 < items.count, Self.precedes(items[left + 1], items[left]) { child = left + 1 }
-                guard Self.precedes(items[child], items[parent]) else { break }
-                items.swapAt(child, parent)
+                if left + 1 < count, Self.precedes(heap[left + 1], heap[left]) { child = left + 1 }
+                guard Self.precedes(heap[child], last) else { break }
+                heap[parent] = heap[child]
                 parent = child
             }
+            heap[parent] = last
         }
         return top
     }

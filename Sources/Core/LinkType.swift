@@ -10,25 +10,28 @@ public struct LinkType: RawRepresentable, Hashable, Comparable, Sendable {
         self.rawValue = rawValue
     }
 
+    // The named types are inlinable computed constants, so other modules compare them without
+    // calling an accessor of this module per packet.
+
     /// LINKTYPE_NULL (0): BSD loopback, a 4-byte address family in host order of the writer.
-    public static let null = LinkType(rawValue: 0)
+    @inlinable public static var null: LinkType { LinkType(rawValue: 0) }
     /// LINKTYPE_ETHERNET (1): Ethernet II / 802.3.
-    public static let ethernet = LinkType(rawValue: 1)
+    @inlinable public static var ethernet: LinkType { LinkType(rawValue: 1) }
     /// LINKTYPE_RAW (101): raw IPv4 or IPv6, version from the first nibble.
     /// (DLT_RAW is 12 or 14 on some systems; libpcap maps both to 101 in files.)
-    public static let raw = LinkType(rawValue: 101)
+    @inlinable public static var raw: LinkType { LinkType(rawValue: 101) }
     /// LINKTYPE_LOOP (108): OpenBSD loopback, address family in network order.
-    public static let loop = LinkType(rawValue: 108)
+    @inlinable public static var loop: LinkType { LinkType(rawValue: 108) }
     /// LINKTYPE_LINUX_SLL (113): Linux "cooked" capture, version 1.
-    public static let linuxSLL = LinkType(rawValue: 113)
+    @inlinable public static var linuxSLL: LinkType { LinkType(rawValue: 113) }
     /// LINKTYPE_NFLOG (239): Linux netfilter log messages.
-    public static let nflog = LinkType(rawValue: 239)
+    @inlinable public static var nflog: LinkType { LinkType(rawValue: 239) }
     /// LINKTYPE_IPV4 (228): raw IPv4.
-    public static let ipv4 = LinkType(rawValue: 228)
+    @inlinable public static var ipv4: LinkType { LinkType(rawValue: 228) }
     /// LINKTYPE_IPV6 (229): raw IPv6.
-    public static let ipv6 = LinkType(rawValue: 229)
+    @inlinable public static var ipv6: LinkType { LinkType(rawValue: 229) }
     /// LINKTYPE_LINUX_SLL2 (276): Linux "cooked" capture, version 2.
-    public static let linuxSLL2 = LinkType(rawValue: 276)
+    @inlinable public static var linuxSLL2: LinkType { LinkType(rawValue: 276) }
 
     public static func < (a: LinkType, b: LinkType) -> Bool { a.rawValue < b.rawValue }
 

@@ -3,15 +3,26 @@ public struct TCPFlags: OptionSet, Hashable, Sendable {
     public var rawValue: UInt16
     @inlinable public init(rawValue: UInt16) { self.rawValue = rawValue }
 
-    public static let fin = TCPFlags(rawValue: 0x001)
-    public static let syn = TCPFlags(rawValue: 0x002)
-    public static let rst = TCPFlags(rawValue: 0x004)
-    public static let psh = TCPFlags(rawValue: 0x008)
-    public static let ack = TCPFlags(rawValue: 0x010)
-    public static let urg = TCPFlags(rawValue: 0x020)
-    public static let ece = TCPFlags(rawValue: 0x040)
-    public static let cwr = TCPFlags(rawValue: 0x080)
-    public static let ns = TCPFlags(rawValue: 0x100)
+    // Computed and inlinable rather than stored: other modules then test the bits directly,
+    // instead of calling an accessor of this module on every packet.
+    /// FIN: the sender has no more data.
+    @inlinable public static var fin: TCPFlags { TCPFlags(rawValue: 0x001) }
+    /// SYN: synchronise sequence numbers (opens a connection).
+    @inlinable public static var syn: TCPFlags { TCPFlags(rawValue: 0x002) }
+    /// RST: reset the connection.
+    @inlinable public static var rst: TCPFlags { TCPFlags(rawValue: 0x004) }
+    /// PSH: push buffered data to the application.
+    @inlinable public static var psh: TCPFlags { TCPFlags(rawValue: 0x008) }
+    /// ACK: the acknowledgement number is valid.
+    @inlinable public static var ack: TCPFlags { TCPFlags(rawValue: 0x010) }
+    /// URG: the urgent pointer is valid.
+    @inlinable public static var urg: TCPFlags { TCPFlags(rawValue: 0x020) }
+    /// ECE: ECN echo (RFC 3168).
+    @inlinable public static var ece: TCPFlags { TCPFlags(rawValue: 0x040) }
+    /// CWR: congestion window reduced (RFC 3168).
+    @inlinable public static var cwr: TCPFlags { TCPFlags(rawValue: 0x080) }
+    /// NS: ECN nonce sum (RFC 3540, historic).
+    @inlinable public static var ns: TCPFlags { TCPFlags(rawValue: 0x100) }
 }
 
 extension TCPFlags: CustomStringConvertible {

@@ -25,23 +25,32 @@ public enum HandshakeOutcome: String, Hashable, Sendable {
 /// The TCP control flags and states seen on one connection, as an option set.
 public struct ConnectionState: OptionSet, Hashable, Sendable {
     public var rawValue: UInt16
-    public init(rawValue: UInt16) { self.rawValue = rawValue }
+    @inlinable public init(rawValue: UInt16) { self.rawValue = rawValue }
 
-    public static let syn = ConnectionState(rawValue: 1 << 0)
-    public static let synAck = ConnectionState(rawValue: 1 << 1)
-    public static let finFromClient = ConnectionState(rawValue: 1 << 2)
-    public static let finFromServer = ConnectionState(rawValue: 1 << 3)
-    public static let rstFromClient = ConnectionState(rawValue: 1 << 4)
-    public static let rstFromServer = ConnectionState(rawValue: 1 << 5)
+    // The named states are inlinable computed constants, so other modules test the bits directly
+    // instead of calling an accessor of this module per packet.
+
+    /// The client sent a SYN.
+    @inlinable public static var syn: ConnectionState { ConnectionState(rawValue: 1 << 0) }
+    /// The server answered with a SYN-ACK.
+    @inlinable public static var synAck: ConnectionState { ConnectionState(rawValue: 1 << 1) }
+    /// The client sent a FIN.
+    @inlinable public static var finFromClient: ConnectionState { ConnectionState(rawValue: 1 << 2) }
+    /// The server sent a FIN.
+    @inlinable public static var finFromServer: ConnectionState { ConnectionState(rawValue: 1 << 3) }
+    /// The client sent a RST.
+    @inlinable public static var rstFromClient: ConnectionState { ConnectionState(rawValue: 1 << 4) }
+    /// The server sent a RST.
+    @inlinable public static var rstFromServer: ConnectionState { ConnectionState(rawValue: 1 << 5) }
     /// No SYN seen: picked up mid-connection.
-    public static let midstream = ConnectionState(rawValue: 1 << 6)
+    @inlinable public static var midstream: ConnectionState { ConnectionState(rawValue: 1 << 6) }
     /// Still open when the capture ended (or when flushed for idleness).
-    public static let openAtEnd = ConnectionState(rawValue: 1 << 7)
+    @inlinable public static var openAtEnd: ConnectionState { ConnectionState(rawValue: 1 << 7) }
     /// Emitted early because the connection table was full (`StreamLimits.maxConnections`).
     /// Not by itself a loss of data: held bytes released as a gap then are counted in
     /// `StreamAnomalies.limitReached` of their direction; later packets of the connection
     /// start a new, midstream record.
-    public static let evicted = ConnectionState(rawValue: 1 << 8)
+    @inlinable public static var evicted: ConnectionState { ConnectionState(rawValue: 1 << 8) }
 
     /// Short words for people: `SYN SYN-ACK FIN RST midstream`.
     public var words: [String] {

@@ -24,18 +24,28 @@ public struct Exchange: Hashable, Sendable {
     public var bytesUp: Int64
     public var bytesDown: Int64
     /// Set for HTTP exchanges. Kept out of line (about 150 bytes that TLS exchanges would otherwise
-    /// carry empty), so an exchange costs about 100 bytes; a change makes a new box.
+    /// carry empty), so an exchange costs about 100 bytes. Copy on write: a change is made in place
+    /// when this exchange holds the only reference to the box, in a new box otherwise.
+    ///
+    /// Inlinable, so a change from another module runs in place rather than through a coroutine
+    /// whose frame would be allocated on every call.
+    @inlinable
     public var http: HTTPTransaction? {
-        get { httpStorage?.value }
+        get { httpStorage?.value ?? nil }
         set { httpStorage = newValue.map(HTTPTransactionBox.init) }
         _modify {
-            var value = httpStorage?.value
-            httpStorage = nil
-            defer { httpStorage = value.map(HTTPTransactionBox.init) }
-            yield &value
+            if isKnownUniquelyReferenced(&httpStorage), let box = httpStorage {
+                yield &box.value
+                if case .none = box.value { httpStorage = nil }
+            } else {
+                var value = httpStorage?.value ?? nil
+                httpStorage = nil
+                defer { httpStorage = value.map(HTTPTransactionBox.init) }
+                yield &value
+            }
         }
     }
-    private var httpStorage: HTTPTransactionBox?
+    @usableFromInline var httpStorage: HTTPTransactionBox?
     /// Number of TLS application-data records each way (TLS exchanges).
     public var recordsUp: Int
     public var recordsDown: Int
@@ -57,12 +67,19 @@ public struct Exchange: Hashable, Sendable {
     }
 }
 
-/// An immutable, shared `HTTPTransaction`, compared by value.
-private final class HTTPTransactionBox: Hashable, Sendable {
-    let value: HTTPTransaction
-    init(_ value: HTTPTransaction) { self.value = value }
+/// A shared `HTTPTransaction`, compared by value.
+///
+/// `@unchecked Sendable`, and `value` is `@exclusivity(unchecked)`: it changes only through
+/// `Exchange.http`'s `_modify`, and only while that exchange holds the sole reference to the box,
+/// so no other copy, no other thread and no overlapping access can see it change. It is never nil
+/// while an exchange holds the box.
+@usableFromInline
+final class HTTPTransactionBox: Hashable, @unchecked Sendable {
+    @usableFromInline @exclusivity(unchecked) var value: HTTPTransaction?
+    @usableFromInline init(_ value: HTTPTransaction) { self.value = value }
+    @usableFromInline
     static func == (a: HTTPTransactionBox, b: HTTPTransactionBox) -> Bool { a === b || a.value == b.value }
-    func hash(into hasher: inout Hasher) { hasher.combine(value) }
+    @usableFromInline func hash(into hasher: inout Hasher) { hasher.combine(value) }
 }
 
 /// The parts of an HTTP request/response pair that analysis needs. Bodies are not kept.

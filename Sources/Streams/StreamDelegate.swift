@@ -38,8 +38,9 @@ public protocol StreamDelegate: AnyObject {
 
     /// The connection ended (FIN both ways or RST, after `StreamLimits.closeLinger`), went
     /// idle, was evicted, or the input ended. The record has all TCP-level fields filled;
-    /// `application`, `tls` and `exchanges` are left for the consumer.
-    func connectionClosed(_ record: ConnectionRecord)
+    /// `application`, `tls` and `exchanges` are left for the consumer, which owns the record
+    /// (`consuming`: it can fill and keep it without a copy).
+    func connectionClosed(_ record: consuming ConnectionRecord)
 }
 
 extension StreamDelegate {

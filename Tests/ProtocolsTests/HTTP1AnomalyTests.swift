@@ -150,6 +150,24 @@ struct HTTP1RequestLineTests {
         #expect(got.contains("request CONNECT mail.example:25 / HTTP/1.0 head=38 headers=0"))
     }
 
+    @Test func headAnomaliesComeInHeadOrderWithBareLineFeedFirst() {
+        // The bare LF sits on a header line, yet is reported before the start line's anomalies.
+        let got = parseEveryWay(.request, [
+            .data("get /a  b http/1.1\r\nHost: a\nNoColon\r\nX: 1\r\n  more\r\nContent-Length: 01\r\n\r\nz"),
+        ])
+        #expect(Array(got.prefix(7)) == [
+            "anomaly bare_line_feed", "anomaly lower_case_method", "anomaly lower_case_version",
+            "anomaly whitespace_in_target", "anomaly header_without_colon", "anomaly obsolete_line_folding",
+            "anomaly content_length_leading_zeros",
+        ])
+        #expect(got.contains("request get /a  b http/1.1 head=73 headers=3"))
+        #expect(got.contains("body 1"))
+        // A method in lower case that is not a known one is not flagged.
+        let unknown = parseEveryWay(.request, [.data("frob / HTTP/1.1\r\n\r\n")])
+        #expect(!unknown.contains("anomaly lower_case_method"))
+        #expect(unknown.contains("request frob / HTTP/1.1 head=19 headers=0"))
+    }
+
     @Test func mayStartRequestAcceptsAnyMethodToken() {
         func check(_ text: String) -> Bool { Array(text.utf8).withUnsafeBytes { HTTP1Parser.mayStartRequest($0) } }
         #expect(check("CCM_POST / HTTP/1.1\r\n"))

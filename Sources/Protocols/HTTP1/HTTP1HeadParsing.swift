@@ -6,6 +6,32 @@ enum HTTP1BodyRule: Hashable, Sendable {
     case untilClose
 }
 
+/// One Content-Length value: its number (nil when it does not fit an `Int64`), or not a number at all.
+enum HTTP1ContentLength: Hashable, Sendable {
+    case invalid
+    case number(Int64?, leadingZeros: Bool)
+
+    /// Reads trimmed value text: digits only, at least one.
+    init(_ text: ArraySlice<UInt8>) {
+        guard !text.isEmpty, text.allSatisfy({ $0 >= 48 && $0 <= 57 }) else {
+            self = .invalid
+            return
+        }
+        let leadingZeros = text.count > 1 && text.first == 48
+        var v: Int64 = 0
+        for d in text {
+            let (m, o1) = v.multipliedReportingOverflow(by: 10)
+            let (s, o2) = m.addingReportingOverflow(Int64(d - 48))
+            guard !o1, !o2 else {
+                self = .number(nil, leadingZeros: leadingZeros)
+                return
+            }
+            v = s
+        }
+        self = .number(v, leadingZeros: leadingZeros)
+    }
+}
+
 /// A head split into its start line parts and headers, with framing facts and anomalies.
 struct HTTP1ParsedHead {
     /// Request: method, target, version. Response: version, status text, reason.
@@ -15,7 +41,8 @@ struct HTTP1ParsedHead {
     var status = 0
     var headers: [HTTP1Header] = []
     var anomalies: [HTTP1Anomaly] = []
-    var contentLengths: [ArraySlice<UInt8>] = []
+    /// Content-Length values, read as they come (kept apart from the head's bytes, which are reused).
+    var contentLengths: [HTTP1ContentLength] = []
     var transferCodings: [[UInt8]] = []
     var hasUpgrade = false
     var isHTTP09 = false
@@ -23,29 +50,24 @@ struct HTTP1ParsedHead {
 
 extension HTTP1Parser {
     /// Splits a buffered head (no leading empty lines) into lines and fields.
-    /// Returns nil when the start line is not HTTP. Cost: one pass over the head.
+    /// Returns nil when the start line is not HTTP. Cost: one pass over the head (two to count its lines).
     static func parseHead(_ buf: [UInt8], role: Role, limits: HTTP1Limits) -> HTTP1ParsedHead? {
         var out = HTTP1ParsedHead()
-        var lines: [ArraySlice<UInt8>] = []
-        var bareLF = false
-        var start = 0
-        for i in buf.indices where buf[i] == 10 {
-            var end = i
-            if end > start, buf[end - 1] == 13 { end -= 1 } else { bareLF = true }
-            lines.append(buf[start..<end])
-            start = i + 1
-        }
-        if start < buf.count { lines.append(buf[start...]) }
-        if bareLF { out.anomalies.append(.bareLineFeed) }
-        guard let startLine = lines.first else { return nil }
+        var lines = HTTP1HeadLines(buf)
+        guard let startLine = lines.next() else { return nil }
 
         let ok = role == .request ? parseRequestLine(startLine, into: &out) : parseStatusLine(startLine, into: &out)
         guard ok else { return nil }
 
+        var fieldLines = 0
+        for byte in buf where byte == 10 { fieldLines += 1 }
+        // At most one header per line between the start line and the blank line.
+        out.headers.reserveCapacity(min(max(0, fieldLines - 2), limits.maxHeaderCount))
         var folded = false
         var tooMany = false
         var count = 0
-        for line in lines.dropFirst() where !line.isEmpty {
+        while let line = lines.next() {
+            if line.isEmpty { continue }
             if let f = line.first, f == 32 || f == 9 {
                 folded = true
                 if !out.headers.isEmpty, !tooMany {
@@ -69,39 +91,42 @@ extension HTTP1Parser {
             out.headers.append(HTTP1Header(
                 name: String(decoding: name, as: UTF8.self), value: String(decoding: value, as: UTF8.self)))
         }
+        // A bare LF anywhere in the head comes first, as if found before the start line was read.
+        if lines.sawBareLineFeed { out.anomalies.insert(.bareLineFeed, at: 0) }
         if folded { out.anomalies.append(.obsoleteLineFolding) }
         if tooMany { out.anomalies.append(.tooManyHeaders) }
         return out
     }
 
     private static func parseRequestLine(_ line: ArraySlice<UInt8>, into out: inout HTTP1ParsedHead) -> Bool {
-        let parts = line.split(whereSeparator: { $0 == 32 || $0 == 9 })
+        let parts = HTTP1RequestLineParts(line)
         guard let method = parts.first, method.allSatisfy(isTokenByte) else { return false }
-        let upper = method.map { $0 >= 97 && $0 <= 122 ? $0 - 32 : $0 }
-        let known = knownMethods.contains(upper)
+        let known = knownMethods.contains { known in
+            known.count == method.count
+                && zip(known, method).allSatisfy { $0 == ($1 >= 97 && $1 <= 122 ? $1 - 32 : $1) }
+        }
         guard parts.count >= 2 || (known && line.count == method.count) else { return false }
         out.first = String(decoding: method, as: UTF8.self)
-        if upper != Array(method), known { out.anomalies.append(.lowerCaseMethod) }
+        if known, method.contains(where: { $0 >= 97 && $0 <= 122 }) { out.anomalies.append(.lowerCaseMethod) }
         if parts.count == 1 {
             out.anomalies.append(.missingRequestTarget)
             return true
         }
+        guard let target = parts.second else { return false }
         if parts.count == 2 {
-            out.second = String(decoding: parts[1], as: UTF8.self)
+            out.second = String(decoding: target, as: UTF8.self)
             out.third = "HTTP/0.9"
             out.isHTTP09 = true
             out.anomalies.append(.http09Request)
             return true
         }
-        guard let version = parts.last, isVersion(version) else {
+        guard let version = parts.last, isVersion(version), let targetEnd = parts.endBeforeLast else {
             // Spaces inside the target, with no version at the end: not a request line we trust.
             return false
         }
         if version.prefix(4).elementsEqual("HTTP".utf8) == false { out.anomalies.append(.lowerCaseVersion) }
         if parts.count > 3 { out.anomalies.append(.whitespaceInTarget) }
-        let targetStart = parts[1].startIndex
-        let targetEnd = parts[parts.count - 2].endIndex
-        out.second = String(decoding: line[targetStart..<targetEnd], as: UTF8.self)
+        out.second = String(decoding: line[target.startIndex..<targetEnd], as: UTF8.self)
         out.third = String(decoding: version, as: UTF8.self)
         return true
     }
@@ -137,7 +162,7 @@ extension HTTP1Parser {
     ) {
         if equalsLower(name, "content-length") {
             for part in value.split(separator: 44, omittingEmptySubsequences: false) {
-                out.contentLengths.append(trimmed(part))
+                out.contentLengths.append(HTTP1ContentLength(trimmed(part)))
             }
         } else if equalsLower(name, "transfer-encoding") {
             for part in value.split(separator: 44) {
@@ -167,23 +192,17 @@ extension HTTP1Parser {
         guard !head.contentLengths.isEmpty else { return request ? .none : .untilClose }
 
         var values: [Int64] = []
-        for text in head.contentLengths {
-            guard !text.isEmpty, text.allSatisfy({ $0 >= 48 && $0 <= 57 }) else {
+        for length in head.contentLengths {
+            guard case .number(let value, let leadingZeros) = length else {
                 head.anomalies.append(.invalidContentLength)
                 return unusable
             }
-            if text.count > 1, text.first == 48 { head.anomalies.append(.contentLengthLeadingZeros) }
-            var v: Int64 = 0
-            for d in text {
-                let (m, o1) = v.multipliedReportingOverflow(by: 10)
-                let (s, o2) = m.addingReportingOverflow(Int64(d - 48))
-                guard !o1, !o2 else {
-                    head.anomalies.append(.contentLengthTooLarge)
-                    return unusable
-                }
-                v = s
+            if leadingZeros { head.anomalies.append(.contentLengthLeadingZeros) }
+            guard let value else {
+                head.anomalies.append(.contentLengthTooLarge)
+                return unusable
             }
-            values.append(v)
+            values.append(value)
         }
         guard let first = values.first else { return unusable }
         if values.count > 1 {
@@ -203,5 +222,58 @@ extension HTTP1Parser {
     private static func equalsLower(_ s: ArraySlice<UInt8>, _ lower: StaticString) -> Bool {
         guard s.count == lower.utf8CodeUnitCount else { return false }
         return lower.withUTF8Buffer { zip(s, $0).allSatisfy { asciiLower($0) == $1 } }
+    }
+}
+
+/// The lines of a head, each without its CR LF (or bare LF), and the text after the last LF.
+struct HTTP1HeadLines {
+    private let buf: [UInt8]
+    private var start = 0
+    /// A line ended in LF without CR before it (so far).
+    private(set) var sawBareLineFeed = false
+
+    init(_ buf: [UInt8]) {
+        self.buf = buf
+    }
+
+    mutating func next() -> ArraySlice<UInt8>? {
+        guard start < buf.count else { return nil }
+        var i = start
+        while i < buf.count, buf[i] != 10 { i += 1 }
+        guard i < buf.count else {
+            defer { start = buf.count }
+            return buf[start...]
+        }
+        var end = i
+        if end > start, buf[end - 1] == 13 { end -= 1 } else { sawBareLineFeed = true }
+        defer { start = i + 1 }
+        return buf[start..<end]
+    }
+}
+
+/// A request line split at runs of spaces and tabs, without collecting the parts: how many there
+/// are, the first two, the last, and where the one before the last ends.
+struct HTTP1RequestLineParts {
+    private(set) var count = 0
+    private(set) var first: ArraySlice<UInt8>?
+    private(set) var second: ArraySlice<UInt8>?
+    private(set) var last: ArraySlice<UInt8>?
+    /// End index of the part before the last (nil with fewer than two parts).
+    private(set) var endBeforeLast: Int?
+
+    init(_ line: ArraySlice<UInt8>) {
+        var i = line.startIndex
+        while i < line.endIndex {
+            while i < line.endIndex, line[i] == 32 || line[i] == 9 { i += 1 }
+            guard i < line.endIndex else { break }
+            let partStart = i
+            while i < line.endIndex, line[i] != 32, line[i] != 9 { i += 1 }
+            let part = line[partStart..<i]
+            count += 1
+            if count == 1 { first = part }
+            if count == 2 { second = part }
+            endBeforeLast = last?.endIndex
+            last = part
+        }
     }
 }

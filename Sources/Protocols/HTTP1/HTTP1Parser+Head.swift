@@ -77,7 +77,7 @@ extension HTTP1Parser {
     }
 
     private func isVersionlessRequestLine(_ line: ArraySlice<UInt8>) -> Bool {
-        line.split(whereSeparator: { $0 == 32 || $0 == 9 }).count == 2
+        HTTP1RequestLineParts(line).count == 2
     }
 
     private mutating func completeHead(_ time: Timestamp, _ events: inout [HTTP1Event]) {

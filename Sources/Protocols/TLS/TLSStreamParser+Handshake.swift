@@ -18,6 +18,16 @@ extension TLSStreamParser {
                 i += k
                 continue
             }
+            if handshake.isEmpty, bytes.count - i >= 4 {
+                // A whole message within these bytes is read where it lies, without buffering.
+                let length = Int(bytes[i + 1]) << 16 | Int(bytes[i + 2]) << 8 | Int(bytes[i + 3])
+                if length <= limits.maxHandshakeMessage, bytes.count - i - 4 >= length {
+                    let end = i + 4 + length
+                    handshakeMessage(UnsafeRawBufferPointer(rebasing: bytes[i..<end]), time: time, into: &events)
+                    i = end
+                    continue
+                }
+            }
             if handshake.count < 4 {
                 let k = min(4 - handshake.count, bytes.count - i)
                 handshake.append(contentsOf: UnsafeRawBufferPointer(rebasing: bytes[i..<(i + k)]))
@@ -36,13 +46,13 @@ extension TLSStreamParser {
             handshake.append(contentsOf: UnsafeRawBufferPointer(rebasing: bytes[i..<(i + k)]))
             i += k
             if k == need {
-                handshakeMessage(time: time, into: &events)
+                handshake.withUnsafeBytes { handshakeMessage($0, time: time, into: &events) }
                 handshake.removeAll(keepingCapacity: true)
             }
         }
         // A message with an empty body completes as soon as its header does.
         if handshake.count == 4 && pendingMessageLength == 0 {
-            handshakeMessage(time: time, into: &events)
+            handshake.withUnsafeBytes { handshakeMessage($0, time: time, into: &events) }
             handshake.removeAll(keepingCapacity: true)
         }
     }
@@ -51,31 +61,35 @@ extension TLSStreamParser {
         Int(handshake[1]) << 16 | Int(handshake[2]) << 8 | Int(handshake[3])
     }
 
-    private mutating func handshakeMessage(time: Timestamp, into events: inout [TLSEvent]) {
-        let type = handshake[0]
-        let event: TLSEvent? = handshake.withUnsafeBytes { raw in
-            let body = UnsafeRawBufferPointer(rebasing: raw[4...])
-            switch type {
-            case 1:
-                return TLSHelloParsing.clientHello(body).map { .clientHello($0, time: time) }
-                    ?? .anomaly(.malformedHandshake(type: type), time: time)
-            case 2:
-                return TLSHelloParsing.serverHello(body).map { .serverHello($0, time: time) }
-                    ?? .anomaly(.malformedHandshake(type: type), time: time)
-            case 11:
-                guard let list = TLSHelloParsing.certificateList(body) else {
-                    return .anomaly(.malformedHandshake(type: type), time: time)
-                }
-                let summary = list.leaf.flatMap { X509.summary(der: $0) }
-                return .certificate(summary, chainLength: list.count, time: time)
-            default:
-                return nil
-            }
-        }
-        guard let event else { return }
+    /// Reports one whole handshake message: its 4-byte header and body, borrowed for the call.
+    private func handshakeMessage(_ message: UnsafeRawBufferPointer, time: Timestamp, into events: inout [TLSEvent]) {
+        guard message.count >= 4,
+              let event = Self.handshakeEvent(type: message[0], body: UnsafeRawBufferPointer(rebasing: message[4...]),
+                                              time: time)
+        else { return }
         events.append(event)
         if case .certificate(let summary, let count, _) = event, summary == nil, count > 0 {
             events.append(.anomaly(.malformedCertificate, time: time))
+        }
+    }
+
+    /// The event for one handshake message of interest (ClientHello, ServerHello, Certificate), or nil.
+    private static func handshakeEvent(type: UInt8, body: UnsafeRawBufferPointer, time: Timestamp) -> TLSEvent? {
+        switch type {
+        case 1:
+            return TLSHelloParsing.clientHello(body).map { .clientHello($0, time: time) }
+                ?? .anomaly(.malformedHandshake(type: type), time: time)
+        case 2:
+            return TLSHelloParsing.serverHello(body).map { .serverHello($0, time: time) }
+                ?? .anomaly(.malformedHandshake(type: type), time: time)
+        case 11:
+            guard let list = TLSHelloParsing.certificateList(body) else {
+                return .anomaly(.malformedHandshake(type: type), time: time)
+            }
+            let summary = list.leaf.flatMap { X509.summary(der: $0) }
+            return .certificate(summary, chainLength: list.count, time: time)
+        default:
+            return nil
         }
     }
 
