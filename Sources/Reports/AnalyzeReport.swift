@@ -60,13 +60,13 @@ public struct AnalyzeReport {
                 continue
             }
             // As `ReportJSON.appendArray`, with a flush between blocks of check-ins; blocks are
-            // rendered two at a time on two threads and written in order.
+            // rendered up to `blocksPerRound` at a time on two threads and written in order.
             out.append(UInt8(ascii: "["))
             if r.sessions.isEmpty { out.append(10) }
             try r.sessions.withUnsafeBufferPointer { sessions in
                 var start = 0
                 // Check-ins per block, from the size of those rendered so far: a block holds about one
-                // chunk, so at most two chunks' worth (plus one check-in) waits to be written.
+                // chunk, so at most `blocksPerRound` chunks' worth (plus one check-in) waits to be written.
                 var block = 4
                 var renderedBytes = 0
                 while start < sessions.count {
@@ -97,20 +97,24 @@ public struct AnalyzeReport {
     /// rarely; fewer when check-ins are large (see `writeJSON`).
     static let sessionBlock = 64
 
+    /// Blocks rendered per round (about 1 MiB of JSON held at once): enough that starting the second
+    /// thread once per round is paid rarely.
+    static let blocksPerRound = 16
+
     /// One block of rendered check-ins: their bytes, and where each check-in's bytes end.
     struct RenderedBlock {
         var bytes: [UInt8] = []
         var ends: [Int] = []
     }
 
-    /// The JSON of up to two blocks of check-ins from `start` (each preceded by its `,` and line
-    /// break), rendered at the same time on two threads when there are two blocks. On an error
+    /// The JSON of up to `blocksPerRound` blocks of check-ins from `start` (each preceded by its `,`
+    /// and line break), rendered on two threads, each taking the next block in turn. On an error
     /// (a confidence that is not a finite number), the check-ins before it and the error.
     static func renderSessionBlocks(
         _ sessions: UnsafeBufferPointer<SessionReport>, from start: Int, block sessionBlock: Int
     ) -> (parts: [RenderedBlock], error: (any Error)?, end: Int) {
         let sessionBlock = max(1, sessionBlock)
-        let end = min(sessions.count, start + 2 * sessionBlock)
+        let end = min(sessions.count, start + blocksPerRound * sessionBlock)
         let blocks = (end - start + sessionBlock - 1) / sessionBlock
         var parts = [RenderedBlock](repeating: RenderedBlock(), count: blocks)
         var errors = [(any Error)?](repeating: nil, count: blocks)
