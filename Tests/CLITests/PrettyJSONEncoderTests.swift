@@ -167,7 +167,7 @@ import TestSupport
                     let pair = AnalyzeReport.renderSessionBlocks(all, from: start, block: block)
                     #expect(pair.error == nil)
                     #expect(pair.parts.allSatisfy { $0.ends.count <= max(1, block) })
-                    #expect(pair.end - start <= 2 * max(1, block))
+                    #expect(pair.end - start <= AnalyzeReport.blocksPerRound * max(1, block))
                     for part in pair.parts { out += part.bytes }
                     start = pair.end
                 }
