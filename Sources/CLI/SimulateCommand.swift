@@ -50,8 +50,9 @@ enum SimulateCommand {
         guard options.captures.isEmpty else {
             throw UsageError("sepbeat simulate: unexpected operand '\(options.captures[0])' (give the output with -o)")
         }
-        let model = try HeartbeatSetup.model(options, command: "simulate")
         var c = options.simulate.configuration
+        try refuseOverwritingModel(options, path: path, files: c.files)
+        let model = try HeartbeatSetup.model(options, command: "simulate")
         if !options.simulate.formatGiven, path.lowercased().hasSuffix(".pcapng") { c.format = .pcapng }
         let started = Date()
         let result: SimulationResult
@@ -71,6 +72,19 @@ enum SimulateCommand {
                 + "truth: \(result.truthPath)\n")
         }
         return ExitStatus.ok
+    }
+
+    /// Refuses (usage error, before anything is written) an output of the run, a capture file or the
+    /// truth file, that is the `--model` file, by device and inode: a failed run would remove it.
+    static func refuseOverwritingModel(_ options: Options, path: String, files: Int) throws {
+        guard let model = options.modelPath, let target = InputRun.identity(model, stdin: -1) else { return }
+        let outputs = (0..<max(1, files)).map { Simulator.filePath(path, index: $0, count: files) }
+            + [path + ".truth.json"]
+        for output in outputs where InputRun.identity(output, stdin: -1) == target {
+            let same = output == model ? "" : " (the same file as \(model))"
+            throw UsageError("sepbeat simulate: \(output) is the --model file\(same); the run would overwrite "
+                + "it: give another output file")
+        }
     }
 }
 

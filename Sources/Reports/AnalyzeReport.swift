@@ -252,16 +252,24 @@ public struct AnalyzeReport {
             + Self.checkIns(r.summary.checkIns, failed: r.summary.failed, pending: r.summary.pending ?? 0) + ")\n"
     }
 
-    /// When connections on management ports were seen but no server was recognised as a manager (so
-    /// no client and no check-in is reported), why, and what to give: one paragraph, else nil.
+    /// When connections on management ports were seen but none went to a manager (so no client and no
+    /// check-in is reported), why, and what to give: one paragraph, else nil.
     static func noManagerHint(_ r: HeartbeatReport) -> String? {
         let candidates = r.counts.connections - r.counts.ignoredConnections
-        guard r.managers.isEmpty, candidates > 0 else { return nil }
-        let interval = trim(r.expectations.pullIntervalSeconds)
-        let text = "No management server recognised among \(formatCount(candidates, "connection")) on management "
-            + "ports: none goes to a server the model, --server or SyLink.xml names, none carries a secars.dll "
-            + "request, and no TLS server is reached every \(interval) s (or at the push interval). Name the "
-            + "server with --server ADDRESS, or give the clients' interval with --interval."
+        guard r.counts.managerConnections == 0, candidates > 0 else { return nil }
+        let text: String
+        if r.managers.isEmpty {
+            let interval = trim(r.expectations.pullIntervalSeconds)
+            text = "No management server recognised among \(formatCount(candidates, "connection")) on management "
+                + "ports: none goes to a server the model, --server or SyLink.xml names, none carries a secars.dll "
+                + "request, and no TLS server is reached every \(interval) s (or at the push interval). Name the "
+                + "server with --server ADDRESS, or give the clients' interval with --interval."
+        } else {
+            let named = r.managers.map(\.address).joined(separator: ", ")
+            text = "No connection went to a manager: the \(formatCount(candidates, "connection")) on management "
+                + "ports go to other servers than \(named). Check the --server addresses (or the model's or "
+                + "SyLink.xml's servers)."
+        }
         return wrapped(text, width: 100)
     }
 

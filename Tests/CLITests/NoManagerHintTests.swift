@@ -31,6 +31,34 @@ import TestSupport
         #expect(!named.stdout.contains("(0 clients"))
     }
 
+    @Test func aServerNoConnectionReachesGetsItsOwnHint() throws {
+        let dir = try TemporaryFolder()
+        let capture = dir.path + "/i450.pcap"
+        let made = CLIRun(["simulate", "-q", "-o", capture, "--interval", "450", "--clients", "3", "--duration", "2h",
+                           "--http-share", "0", "--push-share", "0", "--seed", "4"])
+        try #require(made.status == 0, "\(made.stderr)")
+        let r = CLIRun(["analyze", "-q", "--server", "10.9.9.9", capture])
+        let joined = r.stdout.replacingOccurrences(of: "\n", with: " ")
+        #expect(joined.contains("No connection went to a manager: the 48 connections on management ports go to "
+                                + "other servers than 10.9.9.9."), "\(r.stdout)")
+        #expect(!joined.contains("No management server recognised"))
+        let simulateOverModel = CLIRun(["simulate", "-q", "--model", dir.path + "/none.json", "-o", capture])
+        #expect(simulateOverModel.status == 2)  // the model file does not exist: a usage error, nothing written
+    }
+
+    /// `simulate -o` naming its `--model` file (or making a truth file of that name) is refused.
+    @Test func simulateOutputNamingTheModelFileIsRefused() throws {
+        let dir = try TemporaryFolder()
+        let model = dir.path + "/t.truth.json"
+        #expect(CLIRun(["model", "-o", model]).status == 0)
+        let direct = CLIRun(["simulate", "-q", "--model", model, "-o", model])
+        #expect(direct.status == 2)
+        #expect(direct.stderr.hasPrefix("sepbeat simulate: \(model) is the --model file;"), "\(direct.stderr)")
+        let truth = CLIRun(["simulate", "-q", "--model", model, "-o", dir.path + "/t", "--clients", "2"])
+        #expect(truth.status == 2, "\(truth.stderr)")
+        #expect(try String(contentsOfFile: model, encoding: .utf8).contains("checkIn"))
+    }
+
     @Test func noHintWithoutConnectionsOnManagementPorts() {
         let r = CLIRun(["analyze", "-q", heartbeatCapture("https-idle")])
         #expect(!r.stdout.contains("No management server recognised"))
