@@ -35,7 +35,9 @@ let package = Package(
         .target(name: "Records", dependencies: ["Core"]),
         // The model's JSON is compiled in (ReferenceModel+BuiltInText.swift, made by Scripts/embed-model.sh),
         // so an installed binary needs no resource folder beside it.
-        .target(name: "Heartbeat", dependencies: ["Core", "Records"], exclude: ["Resources/reference-model.json"]),
+        .target(
+            name: "Heartbeat", dependencies: ["Core", "Records"], exclude: ["Resources/reference-model.json"]
+        ),
         .target(name: "Analysis", dependencies: ["Core", "Capture", "Decoding", "Streams", "Protocols", "Records", "Heartbeat"]),
         .target(name: "Reports", dependencies: ["Core", "Records", "Heartbeat", "Analysis"]),
         .target(name: "Simulation", dependencies: ["Core", "Capture", "Heartbeat"]),

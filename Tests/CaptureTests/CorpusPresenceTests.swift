@@ -6,7 +6,8 @@ import TestSupport
 @Suite struct CorpusPresenceTests {
     @Test func sharedCorpusIsWhereTheTestsLookForIt() {
         var isFolder: ObjCBool = false
-        let found = FileManager.default.fileExists(atPath: Fixtures.corpus, isDirectory: &isFolder) && isFolder.boolValue
+        let found = FileManager.default.fileExists(atPath: Fixtures.corpus, isDirectory: &isFolder)
+            && isFolder.boolValue
         #expect(found, """
             the shared capture corpus was not found at \(Fixtures.corpus): place the shared folder beside the \
             repository (../shared/corpus) or set SEPBEAT_CORPUS to its path; suites that read it fail on counts \
