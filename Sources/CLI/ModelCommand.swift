@@ -7,6 +7,8 @@ enum ModelCommand {
         if !options.captures.isEmpty {
             throw UsageError("sepbeat model: takes no capture files (got '\(options.captures[0])')")
         }
+        // `-o` over the --model or --sylink file would truncate it before a word is written.
+        try InputRun.refuseOverwritingInput(options, command: "model", stdin: output.inputFD)
         var model = try HeartbeatSetup.model(options, command: "model")
         if let sylink = try HeartbeatSetup.sylink(options, command: "model") { model = model.merging(sylink: sylink) }
         let encoder = JSONEncoder()

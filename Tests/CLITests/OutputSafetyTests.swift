@@ -77,6 +77,10 @@ import Glibc
         #expect(r.stderr == "sepbeat analyze: -o \(model) is the --model file; the report would overwrite it: "
                 + "give another output file\n", "\(r.stderr)")
         #expect(try Data(contentsOf: URL(fileURLWithPath: model)) == before)
+        let rewrite = CLIRun(["model", "--model", model, "-o", model])
+        #expect(rewrite.status == ExitStatus.usage, "\(rewrite.stderr)")
+        #expect(rewrite.stderr.hasPrefix("sepbeat model: -o \(model) is the --model file;"), "\(rewrite.stderr)")
+        #expect(try Data(contentsOf: URL(fileURLWithPath: model)) == before)
         let sylink = dir.path + "/SyLink.xml"
         try FileManager.default.copyItem(atPath: Fixtures.packageRoot + "/../shared/docs/examples/SyLink.xml",
                                          toPath: sylink)
