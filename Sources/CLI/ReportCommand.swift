@@ -2,8 +2,8 @@
 import Glibc
 #endif
 import Analysis
-import Foundation
 import Core
+import Foundation
 import Heartbeat
 import Reports
 
