@@ -8,12 +8,18 @@ import TestSupport
 /// Clients on a timer other than the model's, with no server named: nothing is recognised as a
 /// manager, and the text reports say why instead of a bare "0 clients".
 @Suite struct NoManagerHintTests {
-    @Test func fleetOnAnotherTimerGetsAHintUntilTheServerIsNamed() throws {
-        let dir = try TemporaryFolder()
+    /// Three HTTPS clients on a 450 s timer for 2 h (48 connections to 10.1.0.10 and 10.1.0.11).
+    static func otherTimerFleet(in dir: TemporaryFolder) throws -> String {
         let capture = dir.path + "/i450.pcap"
         let made = CLIRun(["simulate", "-q", "-o", capture, "--interval", "450", "--clients", "3", "--duration", "2h",
                            "--http-share", "0", "--push-share", "0", "--seed", "4"])
         try #require(made.status == 0, "\(made.stderr)")
+        return capture
+    }
+
+    @Test func fleetOnAnotherTimerGetsAHintUntilTheServerIsNamed() throws {
+        let dir = try TemporaryFolder()
+        let capture = try Self.otherTimerFleet(in: dir)
         let hint = "No management server recognised among"
         let analyze = CLIRun(["analyze", "-q", capture])
         let lines = analyze.stdout.split(separator: "\n", omittingEmptySubsequences: false)
@@ -33,10 +39,7 @@ import TestSupport
 
     @Test func aServerNoConnectionReachesGetsItsOwnHint() throws {
         let dir = try TemporaryFolder()
-        let capture = dir.path + "/i450.pcap"
-        let made = CLIRun(["simulate", "-q", "-o", capture, "--interval", "450", "--clients", "3", "--duration", "2h",
-                           "--http-share", "0", "--push-share", "0", "--seed", "4"])
-        try #require(made.status == 0, "\(made.stderr)")
+        let capture = try Self.otherTimerFleet(in: dir)
         let r = CLIRun(["analyze", "-q", "--server", "10.9.9.9", capture])
         let joined = r.stdout.replacingOccurrences(of: "\n", with: " ")
         #expect(joined.contains("No connection went to a manager: the 48 connections on management ports go to "
