@@ -20,18 +20,16 @@ public enum JSONText {
     /// escaping (the usual case), copied in runs; a string needing escapes costs a second pass.
     public static func appendQuoted(_ s: String, dialect: Dialect = .foundation, to out: inout [UInt8]) {
         out.append(quote)
-        // Read in place when the string is stored as UTF-8 (no copy of `s`); else through a copy.
-        let plain = s.utf8.withContiguousStorageIfAvailable { bytes in
+        /// Appends `bytes` when none needs escaping; false (nothing appended) otherwise.
+        func appendPlain(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
             guard !bytes.contains(where: { needsLook($0, dialect) }) else { return false }
             out.append(contentsOf: bytes)
             return true
-        } ?? {
+        }
+        // Read in place when the string is stored as UTF-8 (no copy of `s`); else through a copy.
+        let plain = s.utf8.withContiguousStorageIfAvailable(appendPlain) ?? {
             var text = s
-            return text.withUTF8 { bytes in
-                guard !bytes.contains(where: { needsLook($0, dialect) }) else { return false }
-                out.append(contentsOf: bytes)
-                return true
-            }
+            return text.withUTF8(appendPlain)
         }()
         if !plain { appendEscaped(s, dialect: dialect, to: &out) }
         out.append(quote)
