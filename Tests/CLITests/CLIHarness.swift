@@ -76,5 +76,20 @@ final class TemporaryFolder {
         return p
     }
 
+    /// Writes a capture with `sepbeat simulate -q -o NAME ARGUMENTS`, then its first `keep(size)` bytes
+    /// as `cut` with NAME's extension (a capture cut short); returns that file and the whole size.
+    func cutSimulatedCapture(
+        _ name: String, _ arguments: [String], keep: (Int) -> Int
+    ) throws -> (path: String, wholeBytes: Int) {
+        let whole = path + "/" + name
+        let made = CLIRun(["simulate", "-q", "-o", whole] + arguments)
+        try #require(made.status == 0, "simulate: \(made.stderr)")
+        let bytes = try Data(contentsOf: URL(fileURLWithPath: whole))
+        let extensionPart = name.lastIndex(of: ".").map { String(name[$0...]) } ?? ""
+        let cut = path + "/cut" + extensionPart
+        try bytes.prefix(keep(bytes.count)).write(to: URL(fileURLWithPath: cut))
+        return (cut, bytes.count)
+    }
+
     deinit { try? FileManager.default.removeItem(atPath: path) }
 }

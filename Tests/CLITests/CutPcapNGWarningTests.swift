@@ -9,13 +9,9 @@ import TestSupport
 @Suite struct CutPcapNGWarningTests {
     @Test func cutPcapNGGivesOneWarningLine() throws {
         let dir = try TemporaryFolder()
-        let whole = dir.path + "/whole.pcapng"
-        let made = CLIRun(["simulate", "-q", "-o", whole, "--clients", "5", "--duration", "1h", "--seed", "2"])
-        try #require(made.status == 0, "\(made.stderr)")
-        let bytes = try Data(contentsOf: URL(fileURLWithPath: whole))
-        try #require(bytes.count > 300_000)
-        let cut = dir.path + "/cut.pcapng"
-        try bytes.prefix(300_000).write(to: URL(fileURLWithPath: cut))
+        let (cut, wholeBytes) = try dir.cutSimulatedCapture(
+            "whole.pcapng", ["--clients", "5", "--duration", "1h", "--seed", "2"], keep: { _ in 300_000 })
+        try #require(wholeBytes > 300_000)
         let r = CLIRun(["analyze", "-F", "json", cut])
         #expect(r.status == 1 || r.status == 0, "\(r.stderr)")
         let lines = r.stderr.split(separator: "\n")

@@ -57,12 +57,8 @@ import TestSupport
 
     @Test func truncatedAndPcapngCapturesReadTheSameWithAndWithoutReadAhead() throws {
         let dir = try TemporaryFolder()
-        let made = CLIRun(["simulate", "-q", "-o", dir.path + "/whole.pcap", "--clients", "10", "--duration", "1h",
-                           "--seed", "5"])
-        #expect(made.status == 0, "simulate: \(made.stderr)")
-        let whole = try Data(contentsOf: URL(fileURLWithPath: dir.path + "/whole.pcap"))
-        let cut = dir.path + "/cut.pcap"
-        try whole.prefix(whole.count - whole.count / 3).write(to: URL(fileURLWithPath: cut))
+        let cut = try dir.cutSimulatedCapture(
+            "whole.pcap", ["--clients", "10", "--duration", "1h", "--seed", "5"], keep: { $0 - $0 / 3 }).path
         let pcapng = Fixtures.corpus + "/pcapng/le-advanced-test100.pcapng"
         for paths in [[cut], [pcapng], [cut, pcapng]] {
             let outcomes = try Self.configurations().map { try Self.outcome(paths, readAhead: $0) }
@@ -76,12 +72,8 @@ import TestSupport
     /// Through the command, a cut file's warning comes once, and runs agree byte for byte.
     @Test func analyzeOfACutFileWarnsOnceAfterItsWholeRecords() throws {
         let dir = try TemporaryFolder()
-        let made = CLIRun(["simulate", "-q", "-o", dir.path + "/whole.pcap", "--clients", "8", "--duration", "1h",
-                           "--seed", "3"])
-        #expect(made.status == 0, "simulate: \(made.stderr)")
-        let whole = try Data(contentsOf: URL(fileURLWithPath: dir.path + "/whole.pcap"))
-        let cut = dir.path + "/cut.pcap"
-        try whole.prefix(whole.count / 2 + 7).write(to: URL(fileURLWithPath: cut))
+        let cut = try dir.cutSimulatedCapture(
+            "whole.pcap", ["--clients", "8", "--duration", "1h", "--seed", "3"], keep: { $0 / 2 + 7 }).path
         let first = CLIRun(["analyze", "-F", "json", cut])
         let second = CLIRun(["analyze", "-F", "json", cut])
         #expect(first.stdout == second.stdout)
