@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import Core
 
 /// Writes a report to stdout or to `--output FILE`.
 enum ReportWriter {
@@ -63,30 +64,6 @@ enum ReportWriter {
                 status: ExitStatus.outputFailed)
         }
         return ExitStatus.ok
-    }
-}
-
-/// The device and inode of a regular file opened for the report, to remove that same file (and
-/// nothing put at its path since) when the report could not be written whole.
-private struct RegularFileIdentity {
-    let device: UInt64
-    let inode: UInt64
-
-    /// Nil when `fd` is not a regular file (a device such as /dev/stdout, a FIFO, a terminal).
-    init?(_ fd: Int32) {
-        var st = stat()
-        guard fstat(fd, &st) == 0, st.st_mode & S_IFMT == S_IFREG else { return nil }
-        device = UInt64(st.st_dev)
-        inode = UInt64(st.st_ino)
-    }
-
-    /// Removes `path` when it still names this file (checked without following a symbolic link).
-    @discardableResult
-    func removeIfStill(at path: String) -> Bool {
-        var st = stat()
-        guard lstat(path, &st) == 0, st.st_mode & S_IFMT == S_IFREG, UInt64(st.st_dev) == device,
-              UInt64(st.st_ino) == inode else { return false }
-        return unlink(path) == 0
     }
 }
 

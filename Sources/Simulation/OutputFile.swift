@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import Core
 
 /// A file the simulator writes, opened THROUGH its path: a symbolic link is followed, a regular
 /// file is truncated, a FIFO or character device is written to as it is. Nothing is ever
@@ -10,9 +11,9 @@ import Glibc
 final class OutputFile {
     let path: String
     private var fd: Int32
-    /// Device and inode when `path` opened a regular file (not a FIFO or device): `discard()` removes
-    /// that file, and nothing put at the path since.
-    private var regular: (device: UInt64, inode: UInt64)?
+    /// Set when `path` opened a regular file (not a FIFO or device): `discard()` removes that file,
+    /// and nothing put at the path since.
+    private var regular: RegularFileIdentity?
 
     /// Opens `path` for writing (created with mode 0666 minus the umask when missing).
     /// - Throws: `SimulationError` (an output error) naming the path and the system's reason.
@@ -25,9 +26,7 @@ final class OutputFile {
         let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o666)
         guard fd >= 0 else { throw SimulationError.output("\(path): cannot write: \(Self.reason())") }
         self.fd = fd
-        if fstat(fd, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG {
-            regular = (UInt64(info.st_dev), UInt64(info.st_ino))
-        }
+        regular = RegularFileIdentity(fd)
     }
 
     /// Closes the file and removes it when it is the regular file this opened: what a failed run
@@ -39,11 +38,7 @@ final class OutputFile {
             Glibc.close(fd)
             fd = -1
         }
-        guard let regular else { return false }
-        var info = stat()
-        guard lstat(path, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG, UInt64(info.st_dev) == regular.device,
-              UInt64(info.st_ino) == regular.inode else { return false }
-        return unlink(path) == 0
+        return regular?.removeIfStill(at: path) ?? false
     }
 
     deinit { if fd >= 0 { Glibc.close(fd) } }
