@@ -103,6 +103,22 @@ import Glibc
                 "\(result.stderr)")
     }
 
+    /// Runs `binary ARGUMENTS` under a file-size limit of 8 blocks of 512 bytes (`ulimit -f 8`, the
+    /// shell's unit): how it ended, its exit status and its standard error.
+    static func runWithFileSizeLimit(
+        _ binary: String, _ arguments: [String]
+    ) throws -> (reason: Process.TerminationReason, status: Int32, stderr: String) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/bin/sh")
+        process.arguments = ["-c", "ulimit -f 8 && exec \"$0\" \"$@\"", binary] + arguments
+        let err = Pipe()
+        process.standardError = err
+        try process.run()
+        let stderr = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        return (process.terminationReason, process.terminationStatus, stderr)
+    }
+
     /// A write into a regular file failing part-way (here a file-size limit, as a full disk would):
     /// status 4, one line saying so, and no cut-short report left behind to be read as whole.
     @Test func partWrittenReportFileIsRemoved() throws {
@@ -113,18 +129,11 @@ import Glibc
         let made = CLIRun(["simulate", "-q", "-o", capture, "--clients", "4", "--duration", "1h", "--seed", "9"])
         try #require(made.status == 0, "\(made.stderr)")
         let report = dir.path + "/report.json"
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/bin/sh")
-        // At most 8 blocks of 512 bytes (the shell's unit): the JSON report is far longer.
-        process.arguments = ["-c", "ulimit -f 8 && exec \"$0\" \"$@\"", binary, "analyze", "-q", "-F", "json",
-                             "-o", report, capture]
-        let err = Pipe()
-        process.standardError = err
-        try process.run()
-        let stderr = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        #expect(process.terminationReason == .exit)
-        #expect(process.terminationStatus == ExitStatus.outputFailed, "\(stderr)")
+        // The JSON report is far longer than the 4 KiB the limit lets through.
+        let (reason, status, stderr) = try Self.runWithFileSizeLimit(
+            binary, ["analyze", "-q", "-F", "json", "-o", report, capture])
+        #expect(reason == .exit)
+        #expect(status == ExitStatus.outputFailed, "\(stderr)")
         #expect(stderr == "sepbeat analyze: \(report): writing the report failed: File too large "
                 + "(the partial file was removed)\n", "\(stderr)")
         #expect(!FileManager.default.fileExists(atPath: report))
@@ -132,30 +141,16 @@ import Glibc
         let target = dir.path + "/target.json"
         #expect(FileManager.default.createFile(atPath: target, contents: Data("keep".utf8)))
         try FileManager.default.createSymbolicLink(atPath: dir.path + "/link.json", withDestinationPath: target)
-        let linked = Process()
-        linked.executableURL = URL(fileURLWithPath: "/bin/sh")
-        linked.arguments = ["-c", "ulimit -f 8 && exec \"$0\" \"$@\"", binary, "analyze", "-q", "-F", "json",
-                            "-o", dir.path + "/link.json", capture]
-        let linkedErr = Pipe()
-        linked.standardError = linkedErr
-        try linked.run()
-        let linkedMessage = String(decoding: linkedErr.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        linked.waitUntilExit()
-        #expect(linked.terminationStatus == ExitStatus.outputFailed)
+        let (_, linkedStatus, linkedMessage) = try Self.runWithFileSizeLimit(
+            binary, ["analyze", "-q", "-F", "json", "-o", dir.path + "/link.json", capture])
+        #expect(linkedStatus == ExitStatus.outputFailed)
         #expect(linkedMessage.hasSuffix("File too large (the file holds a cut-short report)\n"), "\(linkedMessage)")
         #expect(FileManager.default.fileExists(atPath: target))
         // A simulate run cut short the same way removes the capture it was writing.
         let capture2 = dir.path + "/cut.pcap"
-        let simulate = Process()
-        simulate.executableURL = URL(fileURLWithPath: "/bin/sh")
-        simulate.arguments = ["-c", "ulimit -f 8 && exec \"$0\" \"$@\"", binary, "simulate", "-q", "-o", capture2,
-                              "--clients", "4", "--duration", "1h", "--seed", "9"]
-        let simErr = Pipe()
-        simulate.standardError = simErr
-        try simulate.run()
-        let simMessage = String(decoding: simErr.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        simulate.waitUntilExit()
-        #expect(simulate.terminationStatus == ExitStatus.outputFailed, "\(simMessage)")
+        let (_, simStatus, simMessage) = try Self.runWithFileSizeLimit(
+            binary, ["simulate", "-q", "-o", capture2, "--clients", "4", "--duration", "1h", "--seed", "9"])
+        #expect(simStatus == ExitStatus.outputFailed, "\(simMessage)")
         #expect(simMessage == "sepbeat simulate: \(capture2): writing failed: File too large "
                 + "(the file written so far was removed)\n", "\(simMessage)")
         #expect(!FileManager.default.fileExists(atPath: capture2))
