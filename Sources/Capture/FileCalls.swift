@@ -38,6 +38,8 @@ enum FileCalls {
 /// A `FILE *` opened for buffered reading or writing, closed on release.
 final class CFile {
     private let file: UnsafeMutablePointer<FILE>
+    /// The stream's buffer when it was opened here; released after the stream is closed.
+    private var buffer: StdioBuffer?
 
     /// Opens `path` with `fopen` `mode` (`"rb"`, `"wb"`); on failure returns the errno.
     static func open(_ path: String, mode: String) -> Result<CFile, OpenFailure> {
@@ -45,8 +47,10 @@ final class CFile {
             return .failure(OpenFailure(errno: errno))
         }
         // A 256 KiB stdio buffer keeps system calls rare for small records.
-        setvbuf(file, nil, _IOFBF, 256 * 1024)
-        return .success(CFile(file: file))
+        let buffer = StdioBuffer(file, bytes: 256 * 1024)
+        let opened = CFile(file: file)
+        opened.buffer = buffer
+        return .success(opened)
     }
 
     struct OpenFailure: Error {
@@ -66,6 +70,7 @@ final class CFile {
 
     deinit {
         fclose(file)
+        buffer?.release()
     }
 
     /// Reads up to `count` bytes into `destination`; returns how many were read
@@ -89,4 +94,28 @@ final class CFile {
 
     /// The last errno, for messages after a failed call.
     var lastErrorMessage: String { FileCalls.describe(errno: errno) }
+}
+
+/// A buffer of a chosen size for a stdio stream, freed by its owner after the stream is closed.
+///
+/// glibc keeps the file system's block size (4 KiB) when `setvbuf` is given a size but no buffer,
+/// so a larger buffer has to be supplied. Nil buffer (no memory, or `setvbuf` refused): the stream
+/// keeps its own.
+struct StdioBuffer {
+    private let base: UnsafeMutableRawPointer
+
+    /// Gives `file` (opened, not yet read or written) a buffer of `bytes`; nil when it could not.
+    init?(_ file: UnsafeMutablePointer<FILE>, bytes: Int) {
+        guard let base = malloc(bytes) else { return nil }
+        guard setvbuf(file, base.assumingMemoryBound(to: CChar.self), _IOFBF, bytes) == 0 else {
+            free(base)
+            return nil
+        }
+        self.base = base
+    }
+
+    /// Frees the buffer; only after the stream that used it is closed.
+    func release() {
+        free(base)
+    }
 }
