@@ -43,18 +43,18 @@ final class CaptureFileSource: PacketSource {
         stats = CaptureStatistics(path: path, fileIndex: fileIndex, format: header.format,
                                   byteOrder: header.byteOrder, reader: .libpcap)
         if let stream {
-            guard let file = stream.makeFile() else {
+            guard let (file, buffer) = stream.makeFile(bufferBytes: LibpcapFile.readBufferBytes) else {
                 throw CaptureError(path: path, .cannotOpen("cannot set up a stream reader"))
             }
             if header.format == .pcapng {
                 libpcapLinkType = LinkType(rawValue: 0)
                 libpcapSnapLength = 0
-                backend = .own(try PcapNGReader(file: CFile(adopting: file), path: path, fileIndex: fileIndex,
-                                                limits: limits))
+                backend = .own(try PcapNGReader(file: CFile(adopting: file, buffer: buffer), path: path,
+                                                fileIndex: fileIndex, limits: limits))
                 stats.reader = .own
                 return
             }
-            switch LibpcapFile.open(file: file) {
+            switch LibpcapFile.open(file: file, buffer: buffer) {
             case .success(let opened):
                 backend = .libpcap(opened)
                 libpcapFile = Unmanaged.passUnretained(opened)

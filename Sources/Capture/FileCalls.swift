@@ -38,8 +38,8 @@ enum FileCalls {
 /// A `FILE *` opened for buffered reading or writing, closed on release.
 final class CFile {
     private let file: UnsafeMutablePointer<FILE>
-    /// The stream's buffer when it was opened here; released after the stream is closed.
-    private var buffer: StdioBuffer?
+    /// The stream's buffer, when one was given; released after the stream is closed.
+    private let buffer: StdioBuffer?
 
     /// Opens `path` with `fopen` `mode` (`"rb"`, `"wb"`); on failure returns the errno.
     static func open(_ path: String, mode: String) -> Result<CFile, OpenFailure> {
@@ -47,10 +47,7 @@ final class CFile {
             return .failure(OpenFailure(errno: errno))
         }
         // A 256 KiB stdio buffer keeps system calls rare for small records.
-        let buffer = StdioBuffer(file, bytes: 256 * 1024)
-        let opened = CFile(file: file)
-        opened.buffer = buffer
-        return .success(opened)
+        return .success(CFile(file: file, buffer: StdioBuffer(file, bytes: 256 * 1024)))
     }
 
     struct OpenFailure: Error {
@@ -59,13 +56,15 @@ final class CFile {
         var message: String { FileCalls.describe(errno: errno) }
     }
 
-    /// Takes ownership of an open stream (closed on release).
-    convenience init(adopting file: UnsafeMutablePointer<FILE>) {
-        self.init(file: file)
+    /// Takes ownership of an open stream (closed on release) and of its buffer, if given
+    /// (released after the stream is closed).
+    convenience init(adopting file: UnsafeMutablePointer<FILE>, buffer: StdioBuffer? = nil) {
+        self.init(file: file, buffer: buffer)
     }
 
-    private init(file: UnsafeMutablePointer<FILE>) {
+    private init(file: UnsafeMutablePointer<FILE>, buffer: StdioBuffer?) {
         self.file = file
+        self.buffer = buffer
     }
 
     deinit {

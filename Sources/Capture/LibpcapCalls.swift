@@ -36,11 +36,7 @@ final class LibpcapFile {
     /// libpcap opens the path itself, so that its message is the one reported.
     static func open(path: String) -> Result<LibpcapFile, LibpcapOpenFailure> {
         if let file = fopen(path, "rb") {
-            let buffer = StdioBuffer(file, bytes: readBufferBytes)
-            return open(file: file).map { opened in
-                opened.buffer = buffer
-                return opened
-            }
+            return open(file: file, buffer: StdioBuffer(file, bytes: readBufferBytes))
         }
         var errbuf = [CChar](repeating: 0, count: Int(PCAP_ERRBUF_SIZE) + 1)
         let opened = errbuf.withUnsafeMutableBufferPointer { buffer in
@@ -49,31 +45,36 @@ final class LibpcapFile {
         guard let handle = opened else {
             return .failure(LibpcapOpenFailure(message: LibpcapFile.string(errbuf)))
         }
-        return .success(LibpcapFile(handle: handle))
+        return .success(LibpcapFile(handle: handle, buffer: nil))
     }
 
     /// Reads an already open stream; libpcap owns `file` from here on (`pcap_close` closes it),
-    /// and on failure it is closed here. Returns libpcap's message when it refuses the stream.
-    static func open(file: UnsafeMutablePointer<FILE>) -> Result<LibpcapFile, LibpcapOpenFailure> {
+    /// and on failure it is closed here; `buffer` (the stream's, if given) is released after it.
+    /// Returns libpcap's message when it refuses the stream.
+    static func open(file: UnsafeMutablePointer<FILE>, buffer: StdioBuffer? = nil)
+        -> Result<LibpcapFile, LibpcapOpenFailure>
+    {
         var errbuf = [CChar](repeating: 0, count: Int(PCAP_ERRBUF_SIZE) + 1)
         let opened = errbuf.withUnsafeMutableBufferPointer { buffer in
             pcap_fopen_offline_with_tstamp_precision(file, UInt32(PCAP_TSTAMP_PRECISION_NANO), buffer.baseAddress)
         }
         guard let handle = opened else {
             fclose(file)
+            buffer?.release()
             return .failure(LibpcapOpenFailure(message: LibpcapFile.string(errbuf)))
         }
-        return .success(LibpcapFile(handle: handle))
+        return .success(LibpcapFile(handle: handle, buffer: buffer))
     }
 
     /// The stdio buffer of a file opened by path.
     static let readBufferBytes = 1 << 20
 
-    /// The stream's buffer when it was opened here; released after the stream is closed.
-    private var buffer: StdioBuffer?
+    /// The stream's buffer, when one was given; released after the stream is closed.
+    private let buffer: StdioBuffer?
 
-    private init(handle: OpaquePointer) {
+    private init(handle: OpaquePointer, buffer: StdioBuffer?) {
         self.handle = handle
+        self.buffer = buffer
     }
 
     deinit {
@@ -86,6 +87,13 @@ final class LibpcapFile {
 
     /// The snapshot length libpcap uses for this file.
     var snapshotLength: Int { Int(pcap_snapshot(handle)) }
+
+    /// Bytes of the stdio buffer libpcap reads the file through (0 when unknown).
+    var streamBufferBytes: Int {
+        guard let file = pcap_file(handle), let base = file.pointee._IO_buf_base,
+              let end = file.pointee._IO_buf_end else { return 0 }
+        return end - base
+    }
 
     /// The byte offset libpcap's reading has reached in the file, or nil when unknown.
     var fileOffset: Int? {

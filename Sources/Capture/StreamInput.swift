@@ -14,7 +14,7 @@ import Glibc
 
 /// One open, non-seekable input and the bytes already read from its start.
 ///
-/// `makeFile()` wraps the descriptor in a buffered `FILE *` whose buffer already holds the
+/// `makeFile(bufferBytes:)` wraps the descriptor in a buffered `FILE *` whose buffer already holds the
 /// sniffed bytes, so the reader (libpcap or the own pcapng reader) sees the stream from its
 /// first byte. The bytes are placed the way glibc's own `ungetc` keeps pushed-back input:
 /// the `FILE`'s get area (`_IO_read_base/_ptr/_end`, public fields of glibc's stable
@@ -45,7 +45,7 @@ final class StreamInput {
     }
 
     /// Reads up to `count` bytes from the start of the stream (fewer only at its end), keeping
-    /// them for the `FILE *` of `makeFile()`. Blocks until they arrive or the writer closes.
+    /// them for the `FILE *` of `makeFile(bufferBytes:)`. Blocks until they arrive or the writer closes.
     func sniff(count: Int) -> (bytes: [UInt8], error: Int32?) {
         var bytes = [UInt8](repeating: 0, count: count)
         var got = 0
@@ -69,18 +69,23 @@ final class StreamInput {
         return (bytes, failure)
     }
 
-    /// A buffered `FILE *` that yields the sniffed bytes, then the rest of the stream. The caller
-    /// owns it (`fclose`, or libpcap's `pcap_close`); it owns the descriptor. Nil when the C
-    /// library cannot make one (then the descriptor is still closed by this object).
-    func makeFile() -> UnsafeMutablePointer<FILE>? {
+    /// A buffered `FILE *` that yields the sniffed bytes, then the rest of the stream, and the buffer
+    /// it reads into (`bufferBytes`; nil when glibc's own had to do). The caller owns both: the
+    /// stream (`fclose`, or libpcap's `pcap_close`) owns the descriptor, and the buffer is released
+    /// after the stream is closed. Nil when the C library cannot make one (then the descriptor is
+    /// still closed by this object).
+    func makeFile(bufferBytes: Int) -> (file: UnsafeMutablePointer<FILE>, buffer: StdioBuffer?)? {
         guard descriptor >= 0, let file = fdopen(descriptor, "rb") else { return nil }
         descriptor = -1
-        // Fully buffered; with no buffer given, glibc allocates its own at once (st_blksize bytes).
-        guard setvbuf(file, nil, _IOFBF, 0) == 0,
+        // Fully buffered, in a buffer of `bufferBytes` (a pipe hands over up to 64 KiB per read);
+        // failing that, in one glibc allocates at once (st_blksize bytes).
+        let buffer = StdioBuffer(file, bytes: bufferBytes)
+        guard buffer != nil || setvbuf(file, nil, _IOFBF, 0) == 0,
               let base = file.pointee._IO_buf_base, let end = file.pointee._IO_buf_end,
               end - base >= prefix.count
         else {
             fclose(file)
+            buffer?.release()
             return nil
         }
         prefix.withUnsafeBytes { raw in
@@ -92,6 +97,6 @@ final class StreamInput {
         file.pointee._IO_read_ptr = base
         file.pointee._IO_read_end = base + prefix.count
         prefix = []
-        return file
+        return (file, buffer)
     }
 }
