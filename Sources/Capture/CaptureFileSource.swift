@@ -28,6 +28,9 @@ final class CaptureFileSource: PacketSource {
     /// Classic pcap records libpcap cut to the snaplen (it skips their extra bytes), and the first one's offset.
     private var recordsCutByLibpcap = 0
     private var firstCutOffset: Int?
+    /// libpcap refused the file at open because it was cut short (a pcapng file cut inside its
+    /// first blocks); the own reader then reads it and meets the same cut.
+    private var refusedAsTruncated = false
     /// Classic pcap: the file offset of the next record, kept by adding record sizes so that
     /// `ftello` (an `lseek` call) runs only at the start and after records libpcap may have cut.
     @exclusivity(unchecked) private var nextRecordOffset: Int?
@@ -81,6 +84,7 @@ final class CaptureFileSource: PacketSource {
             libpcapSnapLength = 0
             backend = .own(try PcapNGReader(path: path, fileIndex: fileIndex, limits: limits))
             stats.reader = .own
+            refusedAsTruncated = failure.message.contains("truncated")
             stats.warn(.readerSwitched, "libpcap refused the file (\(oneLine(failure.message))); "
                 + "read with the own pcapng reader")
         }
@@ -235,10 +239,16 @@ final class CaptureFileSource: PacketSource {
     private func finish() {
         backend = .finished
         libpcapFile = nil
-        // libpcap stopped at the very damage the own reader then met without reading a packet more (a
-        // pcapng file cut mid-block): one warning, the own reader's, which names the byte offset.
-        if case .libpcapThenOwn(let done) = stats.reader, done == stats.packets,
-           stats.warnings.contains(where: { $0.code == .truncated }) {
+        // libpcap stopped at (or refused the file for) the very damage the own reader then met without
+        // reading a packet more (a pcapng file cut mid-block): one warning, the own reader's, which
+        // names the byte offset.
+        let stoppedAtTheCut: Bool
+        switch stats.reader {
+        case .libpcapThenOwn(let done): stoppedAtTheCut = done == stats.packets
+        case .own: stoppedAtTheCut = refusedAsTruncated && stats.packets == 0
+        case .libpcap: stoppedAtTheCut = false
+        }
+        if stoppedAtTheCut, stats.warnings.contains(where: { $0.code == .truncated }) {
             stats.warnings.removeAll { $0.code == .readerSwitched }
         }
         stats.warnAboutTimestampsOutOfRange()

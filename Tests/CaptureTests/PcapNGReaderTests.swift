@@ -156,6 +156,18 @@ import TestSupport
         }
     }
 
+    /// Cut inside the interface block, the file is refused by libpcap at open and read by the own
+    /// reader, which meets the same cut: one warning (the cut, with its offset), not one per reader.
+    @Test(arguments: [29, 36, 47])
+    func cutInsideTheFirstInterfaceBlockGivesOneWarning(cut: Int) throws {
+        let folder = TemporaryDirectory()
+        let path = folder.write("cut.pcapng", Array(Self.threePackets().prefix(cut)))
+        let read = try ReadBack(path: path)
+        #expect(read.records.isEmpty)
+        #expect(read.warnings.map(\.code) == [.truncated, .noPackets])
+        #expect(read.warnings.first?.byteOffset == 28)
+    }
+
     @Test(arguments: [(UInt32(30), UInt32(30)), (8, 8), (36, 40), (0x4000_0000, 0x4000_0000)])
     func corruptBlockLengthStopsWithAWarningAtItsOffset(total: UInt32, trailing: UInt32) throws {
         var file = PcapNGBuilder()
