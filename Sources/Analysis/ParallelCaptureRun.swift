@@ -67,8 +67,9 @@ public struct ParallelCaptureRun: Sendable {
     /// thrown). Each file gets its position in `paths` as its file index.
     public func open() throws(CaptureError) -> [PacketSource] {
         var sources: [PacketSource] = []
+        let buffer = CaptureReader.readBufferBytes(files: paths.count)
         for (i, path) in paths.enumerated() {
-            sources.append(try CaptureReader.open(path: path, fileIndex: i))
+            sources.append(try CaptureReader.open(path: path, fileIndex: i, readBufferBytes: buffer))
         }
         if let filter {
             for source in sources { try source.setFilter(filter) }

@@ -16,6 +16,8 @@ final class CaptureFileSource: PacketSource {
     private let fileIndex: Int
     private let header: CaptureReader.FileHeader
     private let limits: CaptureLimits
+    /// The stdio buffer the file is read through (nil: the C library's own).
+    private let readBufferBytes: Int?
     @exclusivity(unchecked) private var backend: Backend
     /// The file of `backend` while it is `.libpcap`, for the per-record read without reference
     /// counting. Not retained: `backend` holds the reference, and both change together (`read(with:)`).
@@ -37,16 +39,17 @@ final class CaptureFileSource: PacketSource {
 
     /// Opens the file at `path`, or reads `stream` (already opened and sniffed) when given.
     init(path: String, fileIndex: Int, header: CaptureReader.FileHeader, limits: CaptureLimits,
-         stream: StreamInput? = nil) throws(CaptureError)
+         readBufferBytes: Int?, stream: StreamInput? = nil) throws(CaptureError)
     {
         self.path = path
+        self.readBufferBytes = readBufferBytes
         self.fileIndex = fileIndex
         self.header = header
         self.limits = limits
         stats = CaptureStatistics(path: path, fileIndex: fileIndex, format: header.format,
                                   byteOrder: header.byteOrder, reader: .libpcap)
         if let stream {
-            guard let (file, buffer) = stream.makeFile(bufferBytes: LibpcapFile.readBufferBytes) else {
+            guard let (file, buffer) = stream.makeFile(bufferBytes: readBufferBytes) else {
                 throw CaptureError(path: path, .cannotOpen("cannot set up a stream reader"))
             }
             if header.format == .pcapng {
@@ -70,7 +73,7 @@ final class CaptureFileSource: PacketSource {
             }
             return
         }
-        switch LibpcapFile.open(path: path) {
+        switch LibpcapFile.open(path: path, bufferBytes: readBufferBytes) {
         case .success(let file):
             backend = .libpcap(file)
             libpcapFile = Unmanaged.passUnretained(file)
@@ -82,7 +85,8 @@ final class CaptureFileSource: PacketSource {
             }
             libpcapLinkType = LinkType(rawValue: 0)
             libpcapSnapLength = 0
-            backend = .own(try PcapNGReader(path: path, fileIndex: fileIndex, limits: limits))
+            backend = .own(try PcapNGReader(path: path, fileIndex: fileIndex, limits: limits,
+                                            bufferBytes: readBufferBytes))
             stats.reader = .own
             refusedAsTruncated = failure.message.contains("truncated")
             stats.warn(.readerSwitched, "libpcap refused the file (\(oneLine(failure.message))); "
@@ -223,7 +227,8 @@ final class CaptureFileSource: PacketSource {
     private func switchToOwnReader(after message: String) {
         let done = stats.packets
         do {
-            let reader = try PcapNGReader(path: path, fileIndex: fileIndex, limits: limits, skippingPackets: done)
+            let reader = try PcapNGReader(path: path, fileIndex: fileIndex, limits: limits, skippingPackets: done,
+                                          bufferBytes: readBufferBytes)
             backend = .own(reader)
             libpcapFile = nil
             stats.reader = .libpcapThenOwn(packets: done)

@@ -25,24 +25,38 @@ public enum CaptureReader {
     ///   - fileIndex: stamped on every record, to tell files apart after a merge.
     ///   - limits: limits against corrupt files.
     /// - Throws: `CaptureError` with exit status 3 when the file cannot be read.
-    public static func open(path: String, fileIndex: Int = 0, limits: CaptureLimits = .default)
+    ///   - readBufferBytes: the stdio buffer the file is read through; nil keeps the C library's
+    ///     (4 KiB, one system call every few packets). `readBufferBytes(files:)` gives the size for
+    ///     one of several files open at once.
+    public static func open(path: String, fileIndex: Int = 0, limits: CaptureLimits = .default,
+                            readBufferBytes: Int? = readBufferBytes(files: 1))
         throws(CaptureError) -> PacketSource
     {
         if path == StreamInput.standardInputName {
-            return try openStream(path: path, fileIndex: fileIndex, limits: limits)
+            return try openStream(path: path, fileIndex: fileIndex, limits: limits, readBufferBytes: readBufferBytes)
         }
         if case .otherFile = FileCalls.kind(of: path) {
-            return try openStream(path: path, fileIndex: fileIndex, limits: limits)
+            return try openStream(path: path, fileIndex: fileIndex, limits: limits, readBufferBytes: readBufferBytes)
         }
         let header = try readHeader(path: path)
-        return try CaptureFileSource(path: path, fileIndex: fileIndex, header: header, limits: limits)
+        return try CaptureFileSource(path: path, fileIndex: fileIndex, header: header, limits: limits,
+                                     readBufferBytes: readBufferBytes)
+    }
+
+    /// The stdio buffer for each of `files` capture files open at once: 4 MiB shared among them, at
+    /// most 1 MiB each, and nil (the C library's own 4 KiB) when a share would be under 64 KiB. Every
+    /// file is opened before the first packet is read and a merged run reads them all at once, so the
+    /// buffers of hundreds of inputs would otherwise add up to hundreds of MB.
+    public static func readBufferBytes(files: Int) -> Int? {
+        let share = min(1 << 20, (4 << 20) / max(1, files))
+        return share >= 64 << 10 ? share : nil
     }
 
     /// A FIFO, pipe, character device or `-` (standard input): opened once, never re-opened.
     /// The magic is read from the open descriptor and handed back to the reader with the rest.
     /// Classic pcap goes to libpcap; pcapng goes straight to the own pcapng reader (libpcap's
     /// refusal part way through could not be recovered from on a stream that cannot be re-read).
-    private static func openStream(path: String, fileIndex: Int, limits: CaptureLimits)
+    private static func openStream(path: String, fileIndex: Int, limits: CaptureLimits, readBufferBytes: Int?)
         throws(CaptureError) -> PacketSource
     {
         let input: StreamInput
@@ -57,7 +71,7 @@ public enum CaptureReader {
         }
         let header = try parseHeader(sniffed.bytes, path: path)
         return try CaptureFileSource(path: path, fileIndex: fileIndex, header: header, limits: limits,
-                                     stream: input)
+                                     readBufferBytes: readBufferBytes, stream: input)
     }
 
     /// What the first bytes of a file say.

@@ -41,13 +41,13 @@ final class CFile {
     /// The stream's buffer, when one was given; released after the stream is closed.
     private let buffer: StdioBuffer?
 
-    /// Opens `path` with `fopen` `mode` (`"rb"`, `"wb"`); on failure returns the errno.
-    static func open(_ path: String, mode: String) -> Result<CFile, OpenFailure> {
+    /// Opens `path` with `fopen` `mode` (`"rb"`, `"wb"`) and a stdio buffer of `bufferBytes`
+    /// (nil: the C library's own, 4 KiB); on failure returns the errno.
+    static func open(_ path: String, mode: String, bufferBytes: Int? = nil) -> Result<CFile, OpenFailure> {
         guard let file = fopen(path, mode) else {
             return .failure(OpenFailure(errno: errno))
         }
-        // A 256 KiB stdio buffer keeps system calls rare for small records.
-        return .success(CFile(file: file, buffer: StdioBuffer(file, bytes: 256 * 1024)))
+        return .success(CFile(file: file, buffer: bufferBytes.flatMap { StdioBuffer(file, bytes: $0) }))
     }
 
     struct OpenFailure: Error {

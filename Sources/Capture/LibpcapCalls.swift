@@ -30,13 +30,13 @@ final class LibpcapFile {
 
     /// Opens `path`; returns libpcap's message when it refuses the file.
     ///
-    /// The file is opened here with a 1 MiB stdio buffer and handed to libpcap: libpcap's own
-    /// `fopen` reads in the file system's block size (4 KiB), one `read` system call every few
-    /// packets, which cost the reading thread more than copying the packets out. When `fopen` fails,
-    /// libpcap opens the path itself, so that its message is the one reported.
-    static func open(path: String) -> Result<LibpcapFile, LibpcapOpenFailure> {
-        if let file = fopen(path, "rb") {
-            return open(file: file, buffer: StdioBuffer(file, bytes: readBufferBytes))
+    /// Given `bufferBytes`, the file is opened here with a stdio buffer of that size and handed to
+    /// libpcap: libpcap's own `fopen` reads in the file system's block size (4 KiB), one `read`
+    /// system call every few packets, which cost the reading thread more than copying the packets
+    /// out. When `fopen` fails, libpcap opens the path itself, so that its message is the one reported.
+    static func open(path: String, bufferBytes: Int?) -> Result<LibpcapFile, LibpcapOpenFailure> {
+        if let bufferBytes, let file = fopen(path, "rb") {
+            return open(file: file, buffer: StdioBuffer(file, bytes: bufferBytes))
         }
         var errbuf = [CChar](repeating: 0, count: Int(PCAP_ERRBUF_SIZE) + 1)
         let opened = errbuf.withUnsafeMutableBufferPointer { buffer in
@@ -65,9 +65,6 @@ final class LibpcapFile {
         }
         return .success(LibpcapFile(handle: handle, buffer: buffer))
     }
-
-    /// The stdio buffer of a file opened by path.
-    static let readBufferBytes = 1 << 20
 
     /// The stream's buffer, when one was given; released after the stream is closed.
     private let buffer: StdioBuffer?

@@ -44,11 +44,11 @@ final class PcapNGReader {
     private var unknownInterfaceFirstOffset: Int?
 
     /// Opens `path` and reads its first Section Header Block.
-    convenience init(path: String, fileIndex: Int, limits: CaptureLimits, skippingPackets: Int = 0)
-        throws(CaptureError)
+    convenience init(path: String, fileIndex: Int, limits: CaptureLimits, skippingPackets: Int = 0,
+                     bufferBytes: Int? = nil) throws(CaptureError)
     {
         let file: CFile
-        switch CFile.open(path, mode: "rb") {
+        switch CFile.open(path, mode: "rb", bufferBytes: bufferBytes) {
         case .success(let opened): file = opened
         case .failure(let failure):
             throw CaptureError(path: path, opening: failure)

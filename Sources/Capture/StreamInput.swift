@@ -38,9 +38,16 @@ final class StreamInput {
     }
 
     /// Opens `path` (or standard input for `-`) once for reading. A FIFO's open waits for a writer.
+    ///
+    /// A descriptor in non-blocking mode (a standard input a parent process left so) is put back in
+    /// blocking mode: the readers would take its first "try again" for the end of the stream and
+    /// drop the rest. The mode belongs to the open file, which standard input shares with the
+    /// process that gave it; a reader of the stream has no use for it.
     static func open(_ path: String) -> Result<StreamInput, CFile.OpenFailure> {
         let fd = path == standardInputName ? fcntl(0, F_DUPFD_CLOEXEC, 3) : Glibc.open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { return .failure(CFile.OpenFailure(errno: errno)) }
+        let flags = fcntl(fd, F_GETFL)
+        if flags >= 0, flags & O_NONBLOCK != 0 { _ = fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) }
         return .success(StreamInput(descriptor: fd))
     }
 
@@ -74,12 +81,12 @@ final class StreamInput {
     /// stream (`fclose`, or libpcap's `pcap_close`) owns the descriptor, and the buffer is released
     /// after the stream is closed. Nil when the C library cannot make one (then the descriptor is
     /// still closed by this object).
-    func makeFile(bufferBytes: Int) -> (file: UnsafeMutablePointer<FILE>, buffer: StdioBuffer?)? {
+    func makeFile(bufferBytes: Int?) -> (file: UnsafeMutablePointer<FILE>, buffer: StdioBuffer?)? {
         guard descriptor >= 0, let file = fdopen(descriptor, "rb") else { return nil }
         descriptor = -1
         // Fully buffered, in a buffer of `bufferBytes` (a pipe hands over up to 64 KiB per read);
         // failing that, in one glibc allocates at once (st_blksize bytes).
-        let buffer = StdioBuffer(file, bytes: bufferBytes)
+        let buffer = bufferBytes.flatMap { StdioBuffer(file, bytes: $0) }
         guard buffer != nil || setvbuf(file, nil, _IOFBF, 0) == 0,
               let base = file.pointee._IO_buf_base, let end = file.pointee._IO_buf_end,
               end - base >= prefix.count

@@ -54,10 +54,27 @@ import Glibc
         }
         let folder = TemporaryDirectory()
         let path = folder.write("small.pcap", capture.bytes.bytes)
-        let file = try LibpcapFile.open(path: path).get()
+        let file = try LibpcapFile.open(path: path, bufferBytes: 1 << 20).get()
         var packets = 0
         while case .packet = file.next() { packets += 1 }
         #expect(packets == 50)
         #expect(file.streamBufferBytes == 1 << 20)
+        // Without a size, libpcap opens the file itself, with the C library's buffer.
+        let plain = try LibpcapFile.open(path: path, bufferBytes: nil).get()
+        #expect(plain.streamBufferBytes < 1 << 20)
+    }
+
+    /// Every input is open (and its buffer filled) from the start of a run, so hundreds of inputs
+    /// share 4 MiB of buffers rather than taking 1 MiB each.
+    @Test func manyFilesShareTheBufferBudget() {
+        #expect(CaptureReader.readBufferBytes(files: 1) == 1 << 20)
+        #expect(CaptureReader.readBufferBytes(files: 4) == 1 << 20)
+        #expect(CaptureReader.readBufferBytes(files: 16) == 256 << 10)
+        #expect(CaptureReader.readBufferBytes(files: 64) == 64 << 10)
+        #expect(CaptureReader.readBufferBytes(files: 65) == nil)
+        #expect(CaptureReader.readBufferBytes(files: 0) == 1 << 20)
+        for n in 1...2000 {
+            #expect((CaptureReader.readBufferBytes(files: n) ?? 0) * n <= 4 << 20)
+        }
     }
 }
