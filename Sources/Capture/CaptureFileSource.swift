@@ -30,6 +30,9 @@ final class CaptureFileSource: PacketSource {
     /// Classic pcap records libpcap cut to the snaplen (it skips their extra bytes), and the first one's offset.
     private var recordsCutByLibpcap = 0
     private var firstCutOffset: Int?
+    /// Read from a stream (standard input, a pipe or FIFO): positions come from record sizes alone,
+    /// so records libpcap cut to the snaplen cannot be told from whole ones (they are not counted).
+    private var isStream = false
     /// libpcap refused the file at open because it was cut short (a pcapng file cut inside its
     /// first blocks); the own reader then reads it and meets the same cut.
     private var refusedAsTruncated = false
@@ -66,8 +69,10 @@ final class CaptureFileSource: PacketSource {
                 libpcapFile = Unmanaged.passUnretained(opened)
                 libpcapLinkType = header.linkType ?? opened.linkType
                 libpcapSnapLength = header.snapLength > 0 ? header.snapLength : opened.snapshotLength
-                // Offsets are counted from record sizes: a stream has no position to ask for.
+                // Offsets are counted from record sizes: a stream has no position to ask for (and a
+                // regular file given as standard input may not have started at its first byte).
                 nextRecordOffset = 24
+                isStream = true
             case .failure(let failure):
                 throw CaptureError(path: path, .refusedByLibpcap(failure.message))
             }
@@ -181,7 +186,7 @@ final class CaptureFileSource: PacketSource {
                 // libpcap cuts a record only to its snapshot length, so a shorter one used
                 // exactly its header and captured bytes.
                 if captured >= min(libpcapSnapLength, file.snapshotLength) {
-                    let after = file.fileOffset
+                    let after = isStream ? nil : file.fileOffset
                     noteCut(captured: captured, before: before, after: after)
                     nextRecordOffset = after ?? before + recordHeaderLength + captured
                 } else {

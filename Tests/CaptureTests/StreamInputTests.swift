@@ -132,6 +132,29 @@ import Glibc
         #expect(back.warnings.isEmpty)
     }
 
+    /// A regular file given as standard input after its first bytes were read elsewhere: positions
+    /// are counted from the stream's start, so records exactly the snaplen are not taken for cut ones.
+    @Test func standardInputPartWayIntoAFileGivesNoFalseCut() throws {
+        var capture = PcapBuilder(snapLength: 60)
+        for i in 0..<4 { capture.record(seconds: 1_700_000_000 + UInt32(i), fraction: 0, data: Self.frame) }
+        let folder = TemporaryDirectory()
+        let path = folder.write("offset.bin", Array(repeating: 0x4A, count: 100) + capture.data)
+        let fd = open(path, O_RDONLY)
+        #expect(fd >= 0)
+        #expect(lseek(fd, 100, SEEK_SET) == 100)
+        let saved = dup(0)
+        dup2(fd, 0)
+        close(fd)
+        defer {
+            dup2(saved, 0)
+            close(saved)
+        }
+        let back = try ReadBack(path: "-")
+        #expect(back.records.count == 4)
+        #expect(back.warnings.isEmpty)
+        #expect(back.first?.oversizedRecords == 0)
+    }
+
     @Test func truncatedStreamIsAWarningWithItsOffset() throws {
         let whole = Self.classicFile(records: 2)
         let back = try Self.withStandardInput(Array(whole.dropLast(10))) { try ReadBack(path: "-") }
