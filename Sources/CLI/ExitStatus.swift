@@ -10,6 +10,8 @@ public enum ExitStatus {
     public static let unreadableInput: Int32 = 3
     /// Writing the output failed (e.g. disk full, closed pipe).
     public static let outputFailed: Int32 = 4
+    /// The process ran out of memory under its address-space limit (`ulimit -v`), see `OutOfMemory`.
+    public static let outOfMemory: Int32 = OutOfMemory.exitStatus
 }
 
 /// A command-line mistake, reported as one line and exit status 2.

@@ -25,7 +25,7 @@ public enum SepbeatCommand {
                 Formats: text, json (sepbeat-report/1), jsonl and csv (one row per check-in, or per client
                 with --per client), html (one self-contained page with charts).
                 Exit status: 0 no error-severity finding (with --fail-on warning: no warning either),
-                1 such a finding, 2 usage error, 3 unreadable input, 4 report not written.
+                1 such a finding, 2 usage error, 3 unreadable input, 4 report not written, 5 out of memory.
                 """,
             specs: reportSpecs,
             run: AnalyzeCommand.run
@@ -40,7 +40,7 @@ public enum SepbeatCommand {
                 a periodicity score 0-100 judged against the expected interval (see README, "Reports").
                 Formats: text, json (sepbeat-audit/1), jsonl and csv (--per client or checkin), html.
                 Exit status: 0 no unhealthy client (with --fail-on warning: none degraded either),
-                1 otherwise, 2 usage error, 3 unreadable input, 4 report not written.
+                1 otherwise, 2 usage error, 3 unreadable input, 4 report not written, 5 out of memory.
                 """,
             specs: reportSpecs,
             run: AuditCommand.run
@@ -53,7 +53,7 @@ public enum SepbeatCommand {
                 Prints each check with pass or fail, the number of failing clients and up to 3 examples.
                 Formats: text, json (sepbeat-validate/1), jsonl and csv (--per check, client or checkin), html.
                 Exit status: 0 every error check passed (with --fail-on warning: every check), 1 a check
-                failed, 2 usage error, 3 unreadable input, 4 report not written.
+                failed, 2 usage error, 3 unreadable input, 4 report not written, 5 out of memory.
                 """,
             specs: reportSpecs,
             run: ValidateCommand.run
@@ -65,7 +65,7 @@ public enum SepbeatCommand {
             details: """
                 Client is the SYN sender; else the side that did not send the SYN-ACK; else the side on the
                 higher port. Bytes are TCP payload bytes as the headers state them, retransmissions included.
-                Exit status: 0 success, 2 usage error, 3 unreadable input, 4 report not written.
+                Exit status: 0 success, 2 usage error, 3 unreadable input, 4 report not written, 5 out of memory.
                 """,
             specs: [CommonOptions.read, CommonOptions.filter, CommonOptions.formats([.text, .json]),
                     CommonOptions.output, CommonOptions.quiet, CommonOptions.http, CommonOptions.tls],
@@ -80,7 +80,7 @@ public enum SepbeatCommand {
                 JSON (-F text, the default, and -F json print the same) that can be edited and given back
                 with --model.
                 -q is accepted for symmetry with the other commands; model prints nothing on stderr but errors.
-                Exit status: 0 success, 2 invalid model or options, 4 model not written.
+                Exit status: 0 success, 2 invalid model or options, 4 model not written, 5 out of memory.
                 """,
             specs: [CommonOptions.modelOption(help: "Start from this model file (JSON) instead of the built-in "
                         + "model; the file is validated first."),

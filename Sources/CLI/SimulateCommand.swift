@@ -25,7 +25,7 @@ enum SimulateCommand {
             the same value. FILE is written through: a symbolic link is followed, a FIFO or device is written to.
             Limit: at most \(SimulationConfiguration.maxCheckIns) check-ins per run (clients x duration / interval);
             larger runs are refused before anything is planned.
-            Exit status: 0 success, 2 usage error, 4 the files could not be written.
+            Exit status: 0 success, 2 usage error, 4 the files could not be written, 5 out of memory.
             """,
         specs: [
             CommonOptions.outputOption(help: "Write the capture to FILE and the ground truth to FILE.truth.json "

@@ -16,6 +16,7 @@ private func limitHeapArenas() {
 }
 
 limitHeapArenas()
+OutOfMemory.install()
 #endif
 
 let status = SepbeatCommand.main(arguments: Array(CommandLine.arguments.dropFirst()), exitsAfterward: true)

@@ -104,13 +104,13 @@ import Glibc
     }
 
     /// Runs `binary ARGUMENTS` under a file-size limit of 8 blocks of 512 bytes (`ulimit -f 8`, the
-    /// shell's unit): how it ended, its exit status and its standard error.
+    /// shell's unit), or the shell limit `ulimit` given: how it ended, its exit status and its standard error.
     static func runWithFileSizeLimit(
-        _ binary: String, _ arguments: [String]
+        _ binary: String, _ arguments: [String], ulimit: String = "-f 8"
     ) throws -> (reason: Process.TerminationReason, status: Int32, stderr: String) {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/bin/sh")
-        process.arguments = ["-c", "ulimit -f 8 && exec \"$0\" \"$@\"", binary] + arguments
+        process.arguments = ["-c", "ulimit \(ulimit) && exec \"$0\" \"$@\"", binary] + arguments
         let err = Pipe()
         process.standardError = err
         try process.run()
