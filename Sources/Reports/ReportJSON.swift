@@ -14,86 +14,103 @@ public enum ReportJSON {
     /// Appends `s` as its JSON object, `level` levels deep (inner lines indented for that level).
     /// Throws `EncodingError.invalidValue` for a non-finite step confidence, as the encoder does.
     public static func append(_ s: SessionReport, level: Int, to out: inout [UInt8]) throws {
+        try withUnsafePointer(to: s) { try append(at: $0, level: level, to: &out) }
+    }
+
+    /// `append(_:level:to:)` for the check-in at `p`, read in place: a check-in or step passed by value
+    /// out of an array is copied first (its texts and arrays retained and released), which cost more than
+    /// writing it.
+    static func append(at p: UnsafePointer<SessionReport>, level: Int, to out: inout [UInt8]) throws {
         let inner = level + 1
         out.append(UInt8(ascii: "{"))
         head(SessionKeys.attempts, inner, first: true, &out)
-        appendArray(s.attempts, level: inner, to: &out) { a, l, o in append(a, level: l, to: &o) }
+        appendEach(p.pointee.attempts, level: inner, to: &out) { a, l, o in append(at: a, level: l, to: &o) }
         head(SessionKeys.bytesDown, inner, &out)
-        DecimalText.append(s.bytesDown, to: &out)
+        DecimalText.append(p.pointee.bytesDown, to: &out)
         head(SessionKeys.bytesUp, inner, &out)
-        DecimalText.append(s.bytesUp, to: &out)
+        DecimalText.append(p.pointee.bytesUp, to: &out)
         head(SessionKeys.client, inner, &out)
-        appendAddress(s.client, to: &out)
+        appendAddress(p.pointee.client, to: &out)
         head(SessionKeys.clientPort, inner, &out)
-        DecimalText.append(UInt64(s.clientPort), to: &out)
+        DecimalText.append(UInt64(p.pointee.clientPort), to: &out)
         head(SessionKeys.connections, inner, &out)
-        appendArray(s.connections, level: inner, to: &out) { n, _, o in DecimalText.append(n, to: &o) }
+        appendArray(p.pointee.connections, level: inner, to: &out) { n, _, o in DecimalText.append(n, to: &o) }
         head(SessionKeys.end, inner, &out)
-        appendTime(s.end, to: &out)
+        appendTime(p.pointee.end, to: &out)
         head(SessionKeys.failed, inner, &out)
-        appendBool(s.failed, to: &out)
+        appendBool(p.pointee.failed, to: &out)
         head(SessionKeys.findings, inner, &out)
-        appendArray(s.findings, level: inner, to: &out) { f, l, o in append(f, level: l, to: &o) }
+        appendEach(p.pointee.findings, level: inner, to: &out) { f, l, o in append(at: f, level: l, to: &o) }
         head(SessionKeys.id, inner, &out)
-        DecimalText.append(Int64(s.id), to: &out)
+        DecimalText.append(Int64(p.pointee.id), to: &out)
         head(SessionKeys.mode, inner, &out)
-        JSONText.appendQuoted(s.mode.rawValue, to: &out)
-        if s.pending {
+        JSONText.appendQuoted(p.pointee.mode.rawValue, to: &out)
+        if p.pointee.pending {
             head(SessionKeys.pending, inner, &out)
             appendBool(true, to: &out)
         }
         head(SessionKeys.server, inner, &out)
-        appendAddress(s.server, to: &out)
+        appendAddress(p.pointee.server, to: &out)
         head(SessionKeys.serverPort, inner, &out)
-        DecimalText.append(UInt64(s.serverPort), to: &out)
+        DecimalText.append(UInt64(p.pointee.serverPort), to: &out)
         head(SessionKeys.start, inner, &out)
-        appendTime(s.start, to: &out)
+        appendTime(p.pointee.start, to: &out)
         head(SessionKeys.steps, inner, &out)
-        try appendArray(s.steps, level: inner, to: &out) { st, l, o in try append(st, level: l, to: &o) }
+        try appendEach(p.pointee.steps, level: inner, to: &out) { st, l, o in try append(at: st, level: l, to: &o) }
         head(SessionKeys.transport, inner, &out)
-        JSONText.appendQuoted(s.transport.rawValue, to: &out)
+        JSONText.appendQuoted(p.pointee.transport.rawValue, to: &out)
         JSONText.appendNewline(level: level, to: &out)
         out.append(UInt8(ascii: "}"))
     }
 
     /// Appends `st` as its JSON object, `level` levels deep. Throws for a non-finite confidence.
     public static func append(_ st: StepReport, level: Int, to out: inout [UInt8]) throws {
+        try withUnsafePointer(to: st) { try append(at: $0, level: level, to: &out) }
+    }
+
+    /// `append(_:level:to:)` for the step at `p`, read in place.
+    static func append(at p: UnsafePointer<StepReport>, level: Int, to out: inout [UInt8]) throws {
         let inner = level + 1
         out.append(UInt8(ascii: "{"))
         head(StepKeys.bytesDown, inner, first: true, &out)
-        DecimalText.append(st.bytesDown, to: &out)
+        DecimalText.append(p.pointee.bytesDown, to: &out)
         head(StepKeys.bytesUp, inner, &out)
-        DecimalText.append(st.bytesUp, to: &out)
+        DecimalText.append(p.pointee.bytesUp, to: &out)
         head(StepKeys.confidence, inner, &out)
-        try JSONText.appendNumber(st.confidence, to: &out)
+        try JSONText.appendNumber(p.pointee.confidence, to: &out)
         head(StepKeys.end, inner, &out)
-        appendTime(st.end, to: &out)
+        appendTime(p.pointee.end, to: &out)
         head(StepKeys.evidence, inner, &out)
-        JSONText.appendQuoted(st.evidence, to: &out)
+        JSONText.appendQuoted(p.pointee.evidence, to: &out)
         head(StepKeys.name, inner, &out)
-        JSONText.appendQuoted(st.name, to: &out)
+        JSONText.appendQuoted(p.pointee.name, to: &out)
         head(StepKeys.start, inner, &out)
-        appendTime(st.start, to: &out)
+        appendTime(p.pointee.start, to: &out)
         head(StepKeys.step, inner, &out)
-        DecimalText.append(Int64(st.step), to: &out)
+        DecimalText.append(Int64(p.pointee.step), to: &out)
         JSONText.appendNewline(level: level, to: &out)
         out.append(UInt8(ascii: "}"))
     }
 
     /// Appends `a` as its JSON object, `level` levels deep.
     public static func append(_ a: AttemptReport, level: Int, to out: inout [UInt8]) {
+        withUnsafePointer(to: a) { append(at: $0, level: level, to: &out) }
+    }
+
+    /// `append(_:level:to:)` for the attempt at `p`, read in place.
+    static func append(at p: UnsafePointer<AttemptReport>, level: Int, to out: inout [UInt8]) {
         let inner = level + 1
         out.append(UInt8(ascii: "{"))
         head(AttemptKeys.outcome, inner, first: true, &out)
-        JSONText.appendQuoted(a.outcome, to: &out)
+        JSONText.appendQuoted(p.pointee.outcome, to: &out)
         head(AttemptKeys.server, inner, &out)
-        JSONText.appendQuoted(a.server, to: &out)
+        JSONText.appendQuoted(p.pointee.server, to: &out)
         head(AttemptKeys.serverPort, inner, &out)
-        DecimalText.append(UInt64(a.serverPort), to: &out)
+        DecimalText.append(UInt64(p.pointee.serverPort), to: &out)
         head(AttemptKeys.syns, inner, &out)
-        DecimalText.append(Int64(a.syns), to: &out)
+        DecimalText.append(Int64(p.pointee.syns), to: &out)
         head(AttemptKeys.time, inner, &out)
-        JSONText.appendQuoted(a.time, to: &out)
+        JSONText.appendQuoted(p.pointee.time, to: &out)
         JSONText.appendNewline(level: level, to: &out)
         out.append(UInt8(ascii: "}"))
     }
@@ -102,31 +119,36 @@ public enum ReportJSON {
 
     /// Appends `f` as its JSON object, `level` levels deep; absent optional members are left out.
     public static func append(_ f: Finding, level: Int, to out: inout [UInt8]) {
+        withUnsafePointer(to: f) { append(at: $0, level: level, to: &out) }
+    }
+
+    /// `append(_:level:to:)` for the finding at `p`, read in place.
+    static func append(at p: UnsafePointer<Finding>, level: Int, to out: inout [UInt8]) {
         let inner = level + 1
         out.append(UInt8(ascii: "{"))
-        if let client = f.client {
+        if let client = p.pointee.client {
             head(FindingKeys.client, inner, first: true, &out)
             JSONText.appendQuoted(client.description, to: &out)
         }
-        head(FindingKeys.code, inner, first: f.client == nil, &out)
-        JSONText.appendQuoted(f.code.rawValue, to: &out)
+        head(FindingKeys.code, inner, first: p.pointee.client == nil, &out)
+        JSONText.appendQuoted(p.pointee.code.rawValue, to: &out)
         head(FindingKeys.message, inner, &out)
-        JSONText.appendQuoted(f.message, to: &out)
-        if let server = f.server {
+        JSONText.appendQuoted(p.pointee.message, to: &out)
+        if let server = p.pointee.server {
             head(FindingKeys.server, inner, &out)
             JSONText.appendQuoted(server.description, to: &out)
         }
-        if let session = f.session {
+        if let session = p.pointee.session {
             head(FindingKeys.session, inner, &out)
             DecimalText.append(Int64(session), to: &out)
         }
-        if let sessions = f.sessions {
+        if let sessions = p.pointee.sessions {
             head(FindingKeys.sessions, inner, &out)
             appendArray(sessions, level: inner, to: &out) { n, _, o in DecimalText.append(Int64(n), to: &o) }
         }
         head(FindingKeys.severity, inner, &out)
-        JSONText.appendQuoted(f.severity.rawValue, to: &out)
-        if let time = f.time {
+        JSONText.appendQuoted(p.pointee.severity.rawValue, to: &out)
+        if let time = p.pointee.time {
             head(FindingKeys.time, inner, &out)
             appendTime(time, to: &out)
         }
@@ -136,7 +158,7 @@ public enum ReportJSON {
 
     /// Appends `findings` as a JSON array of their objects, `level` levels deep.
     public static func append(_ findings: [Finding], level: Int, to out: inout [UInt8]) {
-        appendArray(findings, level: level, to: &out) { f, l, o in append(f, level: l, to: &o) }
+        appendEach(findings, level: level, to: &out) { f, l, o in append(at: f, level: l, to: &o) }
     }
 
     // MARK: - Pieces
@@ -154,6 +176,25 @@ public enum ReportJSON {
                 if i > 0 { out.append(UInt8(ascii: ",")) }
                 JSONText.appendNewline(level: level + 1, to: &out)
                 try element(elements[i], level + 1, &out)
+            }
+        }
+        JSONText.appendNewline(level: level, to: &out)
+        out.append(UInt8(ascii: "]"))
+    }
+
+    /// `appendArray` with each element handed to `element` in place, by its address (see `append(at:)`).
+    static func appendEach<T>(
+        _ items: [T], level: Int, to out: inout [UInt8],
+        _ element: (UnsafePointer<T>, Int, inout [UInt8]) throws -> Void
+    ) rethrows {
+        out.append(UInt8(ascii: "["))
+        if items.isEmpty { out.append(10) }
+        try items.withUnsafeBufferPointer { elements in
+            guard let base = elements.baseAddress else { return }
+            for i in elements.indices {
+                if i > 0 { out.append(UInt8(ascii: ",")) }
+                JSONText.appendNewline(level: level + 1, to: &out)
+                try element(base + i, level + 1, &out)
             }
         }
         JSONText.appendNewline(level: level, to: &out)
