@@ -74,7 +74,7 @@ final class CheckInRenderer: @unchecked Sendable {
     /// blocks of about `blockBytes` bytes and at most `mostPerBlock` check-ins, on `threads` threads
     /// (the calling one included), and hands each block to `each` in order, on the calling thread.
     /// Throws the error of the first block that has one, after handing that block over; errors of
-    /// `each` pass through. Blocks are sized by the check-ins rendered so far (the first ones hold 4).
+    /// `each` pass through. Blocks are sized by the check-ins rendered so far (the first ones hold one).
     static func render(
         _ sessions: UnsafeBufferPointer<SessionReport>, blockBytes: Int, mostPerBlock: Int = 64,
         threads: Int = 2, slots: Int = 16, each: (Block) throws -> Void
@@ -144,7 +144,7 @@ final class CheckInRenderer: @unchecked Sendable {
         cursor.withLock { c in
             guard c.next < sessions.count else { return nil }
             let average = c.rendered == 0 ? 0 : max(1, c.renderedBytes / c.rendered)
-            let size = average == 0 ? min(4, mostPerBlock) : max(1, min(mostPerBlock, blockBytes / average))
+            let size = average == 0 ? 1 : max(1, min(mostPerBlock, blockBytes / average))
             let range = c.next..<min(sessions.count, c.next + size)
             defer {
                 c.block += 1
