@@ -163,11 +163,12 @@ final class CheckInRenderer: @unchecked Sendable {
         block.ends.removeAll(keepingCapacity: true)
         block.sessions = claim.sessions
         block.error = nil
+        var times = TimeText()
         do {
             for n in claim.sessions {
                 if n > 0 { block.bytes.append(UInt8(ascii: ",")) }
                 JSONText.appendNewline(level: 2, to: &block.bytes)
-                try ReportJSON.append(at: base + n, level: 2, to: &block.bytes)
+                try ReportJSON.append(at: base + n, level: 2, to: &block.bytes, times: &times)
                 block.ends.append(block.bytes.count)
             }
         } catch {
