@@ -136,11 +136,6 @@ public enum JSONText {
         return out
     }
 
-    /// `memberHead(key)` made once for the life of the process (see `StaticBytes`).
-    public static func staticMemberHead(_ key: String) -> StaticBytes {
-        StaticBytes(memberHead(key))
-    }
-
     static let quote = UInt8(ascii: "\"")
     static let backslash = UInt8(ascii: "\\")
 }
