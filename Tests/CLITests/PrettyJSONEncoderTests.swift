@@ -183,4 +183,29 @@ import TestSupport
         #expect(try render(5, threads: 1) == whole)
         #expect(try render(2, threads: 3, slots: 1) == whole)
     }
+
+    struct SinkFailed: Error {}
+
+    /// A sink that throws part-way stops the rendering threads and passes its error on; the pieces before
+    /// it are the start of the whole report.
+    @Test func aFailingSinkStopsTheRenderingAndPassesItsErrorOn() throws {
+        let run = try CaptureRun(paths: [Fixtures.captures + "/heartbeat/fleet.pcap"]).connections()
+        var builder = SessionBuilder(model: .builtIn)
+        for c in run.connections { builder.ingest(c.record) }
+        let report = AnalyzeReport(heartbeat: builder.finish(), captures: run.files)
+        let whole = Array(try report.json().utf8)
+        for failAt in [1, 9, 12, 40] {
+            var pieces = 0
+            var streamed: [UInt8] = []
+            #expect(throws: SinkFailed.self) {
+                try report.writeJSON(chunkSize: 256) { piece in
+                    pieces += 1
+                    if pieces == failAt { throw SinkFailed() }
+                    streamed += piece
+                }
+            }
+            #expect(pieces == failAt)
+            #expect(Array(whole.prefix(streamed.count)) == streamed)
+        }
+    }
 }
