@@ -30,28 +30,24 @@ struct TimeText {
             out.append(JSONText.quote)
             return
         }
-        // `"yyyy-mm-ddThh:mm:ss.fffffffffZ"`: 32 bytes.
-        var text = SIMD32<UInt8>()
-        text[0] = JSONText.quote
-        for i in 0..<11 { text[1 + i] = date[i] }
-        let hour = rem / 3600
-        let minute = rem % 3600 / 60
-        let second = rem % 60
-        Self.put2(hour, at: 12, in: &text)
-        text[14] = UInt8(ascii: ":")
-        Self.put2(minute, at: 15, in: &text)
-        text[17] = UInt8(ascii: ":")
-        Self.put2(second, at: 18, in: &text)
-        text[20] = UInt8(ascii: ".")
-        let high = frac / 1_000_000
-        let middle = frac / 1_000 % 1_000
-        let low = frac % 1_000
-        Self.put3(high, at: 21, in: &text)
-        Self.put3(middle, at: 24, in: &text)
-        Self.put3(low, at: 27, in: &text)
-        text[30] = UInt8(ascii: "Z")
-        text[31] = JSONText.quote
-        withUnsafeBytes(of: &text) { out.append(contentsOf: $0) }
+        // `"yyyy-mm-ddThh:mm:ss.fffffffffZ"`: 32 bytes, written on the stack and appended at once.
+        let date = self.date
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 32) { text in
+            text[0] = JSONText.quote
+            for i in 0..<11 { text[1 + i] = date[i] }
+            Self.put2(rem / 3600, at: 12, in: text)
+            text[14] = UInt8(ascii: ":")
+            Self.put2(rem % 3600 / 60, at: 15, in: text)
+            text[17] = UInt8(ascii: ":")
+            Self.put2(rem % 60, at: 18, in: text)
+            text[20] = UInt8(ascii: ".")
+            Self.put3(frac / 1_000_000, at: 21, in: text)
+            Self.put3(frac / 1_000 % 1_000, at: 24, in: text)
+            Self.put3(frac % 1_000, at: 27, in: text)
+            text[30] = UInt8(ascii: "Z")
+            text[31] = JSONText.quote
+            out.append(contentsOf: UnsafeBufferPointer(text))
+        }
     }
 
     /// Takes the date text of day `days` (since 1970-01-01) from `Timestamp`'s own text; false, keeping
@@ -70,16 +66,16 @@ struct TimeText {
     }
 
     @inline(__always)
-    private static func put2(_ v: Int64, at i: Int, in text: inout SIMD32<UInt8>) {
+    private static func put2(_ v: Int64, at i: Int, in text: UnsafeMutableBufferPointer<UInt8>) {
         let tens = v / 10
         text[i] = UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: tens)
         text[i + 1] = UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: v - tens * 10)
     }
 
     @inline(__always)
-    private static func put3(_ v: Int64, at i: Int, in text: inout SIMD32<UInt8>) {
+    private static func put3(_ v: Int64, at i: Int, in text: UnsafeMutableBufferPointer<UInt8>) {
         let hundreds = v / 100
-        put2(v - hundreds * 100, at: i + 1, in: &text)
+        put2(v - hundreds * 100, at: i + 1, in: text)
         text[i] = UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: hundreds)
     }
 }
