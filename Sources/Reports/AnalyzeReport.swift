@@ -25,7 +25,7 @@ public struct AnalyzeReport {
 
     /// Hands the text of `json()` to `sink` in pieces of more than `chunkSize` bytes (but the last), in
     /// order; a piece may run past it by one top-level member's text or one block of check-ins (about 1.5
-    /// chunks). Memory beyond the report: one piece, and the check-in blocks rendered ahead (16 blocks).
+    /// chunks). Memory beyond the report: one piece, and the check-in blocks rendered ahead (32 blocks).
     ///
     /// Check-ins, their steps and attempts, and findings are written by `ReportJSON` (no `Encodable`
     /// pass); the other members by `PrettyJSONEncoder`. Both give the bytes `HeartbeatReport.encoder()` would.
@@ -47,38 +47,42 @@ public struct AnalyzeReport {
             ("findings", { ReportJSON.append(r.findings, level: 1, to: &$0) }),
             ("managers", { try PrettyJSONEncoder.append(r.managers, level: 1, to: &$0) }),
             ("schema", { try PrettyJSONEncoder.append(r.schema, level: 1, to: &$0) }),
-            ("sessions", { _ in }),
+            ("sessions", {  // the array's start: its check-ins follow from `CheckInRenderer`
+                $0.append(UInt8(ascii: "["))
+                if r.sessions.isEmpty { $0.append(10) }
+            }),
             ("summary", { try PrettyJSONEncoder.append(r.summary, level: 1, to: &$0) }),
         ]
-        out.append(UInt8(ascii: "{"))
-        for (i, (key, encode)) in members.enumerated() {
+        func writeMember(_ i: Int) throws {
+            let (key, encode) = members[i]
             if i > 0 { out.append(UInt8(ascii: ",")) }
             JSONText.appendNewline(level: 1, to: &out)
             out += JSONText.memberHead(key)
-            guard key == "sessions" else {
-                try encode(&out)
-                try flush(over: chunkSize)
-                continue
-            }
-            // As `ReportJSON.appendArray`, in blocks rendered ahead on two threads (`CheckInRenderer`). A
-            // block larger than a piece is handed on as rendered when nothing waits before it (no copy).
-            out.append(UInt8(ascii: "["))
-            if r.sessions.isEmpty { out.append(10) }
-            try r.sessions.withUnsafeBufferPointer { sessions in
-                try CheckInRenderer.render(sessions, blockBytes: chunkSize + chunkSize / 2,
-                                           mostPerBlock: Self.sessionBlock) { block in
-                    if block.error == nil, out.isEmpty, block.bytes.count > chunkSize {
-                        try sink(block.bytes)
-                        return
-                    }
-                    // On an error, the check-ins before the one that failed.
-                    out += block.bytes[..<(block.error == nil ? block.bytes.count : block.ends.last ?? 0)]
-                    try flush(over: chunkSize)
-                }
-            }
-            JSONText.appendNewline(level: 1, to: &out)
-            out.append(UInt8(ascii: "]"))
+            try encode(&out)
+            try flush(over: chunkSize)
         }
+        let sessionsAt = members.firstIndex { $0.0 == "sessions" } ?? members.count - 1
+        out.append(UInt8(ascii: "{"))
+        // Check-ins as `ReportJSON.appendArray` would write them, in blocks rendered ahead on two threads
+        // (`CheckInRenderer`), the first ones while the members before them are written. A block larger
+        // than a piece is handed on as rendered when nothing waits before it (no copy).
+        try r.sessions.withUnsafeBufferPointer { sessions in
+            try CheckInRenderer.render(
+                sessions, blockBytes: chunkSize + chunkSize / 2, mostPerBlock: Self.sessionBlock, slots: 32,
+                first: { for i in 0...sessionsAt { try writeMember(i) } }
+            ) { block in
+                if block.error == nil, out.isEmpty, block.bytes.count > chunkSize {
+                    try sink(block.bytes)
+                    return
+                }
+                // On an error, the check-ins before the one that failed.
+                out += block.bytes[..<(block.error == nil ? block.bytes.count : block.ends.last ?? 0)]
+                try flush(over: chunkSize)
+            }
+        }
+        JSONText.appendNewline(level: 1, to: &out)
+        out.append(UInt8(ascii: "]"))
+        for i in (sessionsAt + 1)..<members.count { try writeMember(i) }
         JSONText.append("\n}\n", to: &out)
         try flush(over: 0)
     }

@@ -72,14 +72,15 @@ final class CheckInRenderer: @unchecked Sendable {
 
     /// Renders `sessions` (`level` 2 of the report, each after its `,` unless the first of all) in
     /// blocks of about `blockBytes` bytes and at most `mostPerBlock` check-ins, on `threads` threads
-    /// (the calling one included), and hands each block to `each` in order, on the calling thread.
+    /// (the calling one included), and hands each block to `each` in order, on the calling thread, after
+    /// calling `first` there (while the other threads render the first blocks).
     /// Throws the error of the first block that has one, after handing that block over; errors of
     /// `each` pass through. Blocks are sized by the check-ins rendered so far (the first ones hold one).
     static func render(
         _ sessions: UnsafeBufferPointer<SessionReport>, blockBytes: Int, mostPerBlock: Int = 64,
-        threads: Int = 2, slots: Int = 16, each: (Block) throws -> Void
+        threads: Int = 2, slots: Int = 16, first: () throws -> Void = {}, each: (Block) throws -> Void
     ) throws {
-        guard let base = sessions.baseAddress, !sessions.isEmpty else { return }
+        guard let base = sessions.baseAddress, !sessions.isEmpty else { return try first() }
         let renderer = CheckInRenderer(sessions, base: base, blockBytes: blockBytes, mostPerBlock: mostPerBlock,
                                        slots: slots)
         var started = 0
@@ -96,6 +97,7 @@ final class CheckInRenderer: @unchecked Sendable {
             for _ in 0..<started { renderer.free.signal() }
             for _ in 0..<started { renderer.done.wait() }
         }
+        try first()
         var next = 0
         while true {
             let k = next % renderer.slots.count
