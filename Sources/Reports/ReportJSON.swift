@@ -140,7 +140,7 @@ public enum ReportJSON {
         out.append(UInt8(ascii: "{"))
         if let client = p.pointee.client {
             head(k.client, inner, first: true, &out)
-            JSONText.appendQuoted(client.description, to: &out)
+            appendAddress(client, to: &out)
         }
         head(k.code, inner, first: p.pointee.client == nil, &out)
         JSONText.appendQuoted(p.pointee.code.rawValue, to: &out)
@@ -148,7 +148,7 @@ public enum ReportJSON {
         JSONText.appendQuoted(p.pointee.message, to: &out)
         if let server = p.pointee.server {
             head(k.server, inner, &out)
-            JSONText.appendQuoted(server.description, to: &out)
+            appendEndpoint(server, to: &out)
         }
         if let session = p.pointee.session {
             head(k.session, inner, &out)
@@ -218,6 +218,17 @@ public enum ReportJSON {
     static func appendAddress(_ a: IPAddress, to out: inout [UInt8]) {
         out.append(JSONText.quote)
         a.appendText(to: &out)
+        out.append(JSONText.quote)
+    }
+
+    /// `e.description` in quotes (`address:port`, `[address]:port` for IPv6), written without a `String`.
+    static func appendEndpoint(_ e: Endpoint, to out: inout [UInt8]) {
+        out.append(JSONText.quote)
+        if e.address.isIPv6 { out.append(UInt8(ascii: "[")) }
+        e.address.appendText(to: &out)
+        if e.address.isIPv6 { out.append(UInt8(ascii: "]")) }
+        out.append(UInt8(ascii: ":"))
+        DecimalText.append(UInt64(e.port), to: &out)
         out.append(JSONText.quote)
     }
 
