@@ -4,7 +4,7 @@ import Heartbeat
 import Synchronization
 
 /// Renders a report's check-ins as JSON in blocks on a worker thread, ahead of the thread that hands
-/// them on (`render(_:blockBytes:mostPerBlock:threads:slots:each:)`), so rendering and writing overlap;
+/// them on (`render(_:blockBytes:mostPerBlock:threads:slots:first:each:)`), so rendering and writing overlap;
 /// the calling thread renders too whenever the next block is not ready.
 ///
 /// Owns a ring of `slots` blocks, each about `blockBytes` of JSON and where its check-ins end; a block
