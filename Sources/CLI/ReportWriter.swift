@@ -67,9 +67,10 @@ enum ReportWriter {
     }
 }
 
-/// Bytes gathered into a 64 KiB buffer and written to a `FILE` or a descriptor when it fills.
+/// Bytes gathered into a 64 KiB buffer and written to a descriptor (of a `FILE` the caller opened and
+/// closes, or standard output) when it fills; a piece of 64 KiB or more is written as it comes, after
+/// what was gathered before it, without being copied. No stdio buffering: each write is a system call.
 private final class BufferedFile {
-    private let file: UnsafeMutablePointer<FILE>?
     private let fd: Int32
     private var buffer: [UInt8] = []
     private static let capacity = 1 << 16
@@ -78,31 +79,33 @@ private final class BufferedFile {
     /// A write fell short; later bytes are dropped.
     var failed: Bool { failure != nil }
 
-    init(file: UnsafeMutablePointer<FILE>) {
-        self.file = file
-        self.fd = -1
-        buffer.reserveCapacity(Self.capacity)
+    /// Writes to `file`'s descriptor; nothing goes through `file`'s own buffer.
+    convenience init(file: UnsafeMutablePointer<FILE>) {
+        self.init(fd: fileno(file))
     }
 
     init(fd: Int32) {
-        self.file = nil
         self.fd = fd
         buffer.reserveCapacity(Self.capacity)
     }
 
     func append(_ bytes: [UInt8]) {
+        guard bytes.count < Self.capacity else {
+            flush()
+            bytes.withUnsafeBytes(write)
+            return
+        }
         buffer += bytes
         if buffer.count >= Self.capacity { flush() }
     }
 
     func flush() {
-        guard !buffer.isEmpty, !failed else { return }
-        let ok = buffer.withUnsafeBytes { raw -> Bool in
-            guard let base = raw.baseAddress else { return true }
-            if let file { return fwrite(base, 1, raw.count, file) == raw.count }
-            return writeAll(fd, raw)
-        }
-        if !ok { failure = errno }
+        buffer.withUnsafeBytes(write)
         buffer.removeAll(keepingCapacity: true)
+    }
+
+    private func write(_ bytes: UnsafeRawBufferPointer) {
+        guard !bytes.isEmpty, !failed else { return }
+        if !writeAll(fd, bytes) { failure = errno }
     }
 }

@@ -23,8 +23,9 @@ public struct AnalyzeReport {
         return String(decoding: bytes, as: UTF8.self)
     }
 
-    /// Hands the text of `json()` to `sink` in pieces of about `chunkSize` bytes (one piece may run past it
-    /// by one session's or one top-level member's text), in order. Memory beyond the report: one piece.
+    /// Hands the text of `json()` to `sink` in pieces of more than `chunkSize` bytes (but the last), in
+    /// order; a piece may run past it by one top-level member's text or one block of check-ins (about 1.5
+    /// chunks). Memory beyond the report: one piece, and the check-in blocks rendered ahead (32 blocks).
     ///
     /// Check-ins, their steps and attempts, and findings are written by `ReportJSON` (no `Encodable`
     /// pass); the other members by `PrettyJSONEncoder`. Both give the bytes `HeartbeatReport.encoder()` would.
@@ -46,106 +47,49 @@ public struct AnalyzeReport {
             ("findings", { ReportJSON.append(r.findings, level: 1, to: &$0) }),
             ("managers", { try PrettyJSONEncoder.append(r.managers, level: 1, to: &$0) }),
             ("schema", { try PrettyJSONEncoder.append(r.schema, level: 1, to: &$0) }),
-            ("sessions", { _ in }),
+            ("sessions", {  // the array's start: its check-ins follow from `CheckInRenderer`
+                $0.append(UInt8(ascii: "["))
+                if r.sessions.isEmpty { $0.append(10) }
+            }),
             ("summary", { try PrettyJSONEncoder.append(r.summary, level: 1, to: &$0) }),
         ]
-        out.append(UInt8(ascii: "{"))
-        for (i, (key, encode)) in members.enumerated() {
+        func writeMember(_ i: Int) throws {
+            let (key, encode) = members[i]
             if i > 0 { out.append(UInt8(ascii: ",")) }
             JSONText.appendNewline(level: 1, to: &out)
             out += JSONText.memberHead(key)
-            guard key == "sessions" else {
-                try encode(&out)
-                try flush(over: chunkSize)
-                continue
-            }
-            // As `ReportJSON.appendArray`, with a flush between blocks of check-ins; blocks are
-            // rendered up to `blocksPerRound` at a time on two threads and written in order.
-            out.append(UInt8(ascii: "["))
-            if r.sessions.isEmpty { out.append(10) }
-            try r.sessions.withUnsafeBufferPointer { sessions in
-                var start = 0
-                // Check-ins per block, from the size of those rendered so far: a block holds about one
-                // chunk, so at most `blocksPerRound` chunks' worth (plus one check-in) waits to be written.
-                var block = 4
-                var renderedBytes = 0
-                while start < sessions.count {
-                    let pair = Self.renderSessionBlocks(sessions, from: start, block: block)
-                    renderedBytes += pair.parts.reduce(0) { $0 + $1.bytes.count }
-                    let average = max(1, renderedBytes / max(1, pair.end))
-                    block = max(1, min(Self.sessionBlock, chunkSize / average))
-                    for part in pair.parts {
-                        var from = 0
-                        for to in part.ends {
-                            out += part.bytes[from..<to]
-                            try flush(over: chunkSize)
-                            from = to
-                        }
-                    }
-                    if let error = pair.error { throw error }
-                    start = pair.end
-                }
-            }
-            JSONText.appendNewline(level: 1, to: &out)
-            out.append(UInt8(ascii: "]"))
+            try encode(&out)
+            try flush(over: chunkSize)
         }
+        let sessionsAt = members.firstIndex { $0.0 == "sessions" } ?? members.count - 1
+        out.append(UInt8(ascii: "{"))
+        // Check-ins as `ReportJSON.appendArray` would write them, in blocks rendered ahead on two threads
+        // (`CheckInRenderer`), the first ones while the members before them are written. A block larger
+        // than a piece is handed on as rendered when nothing waits before it (no copy).
+        try r.sessions.withUnsafeBufferPointer { sessions in
+            try CheckInRenderer.render(
+                sessions, blockBytes: chunkSize + chunkSize / 2, mostPerBlock: Self.sessionBlock, slots: 32,
+                first: { for i in 0...sessionsAt { try writeMember(i) } }
+            ) { block in
+                if block.error == nil, out.isEmpty, block.bytes.count > chunkSize {
+                    try sink(block.bytes)
+                    return
+                }
+                // On an error, the check-ins before the one that failed.
+                out += block.bytes[..<(block.error == nil ? block.bytes.count : block.ends.last ?? 0)]
+                try flush(over: chunkSize)
+            }
+        }
+        JSONText.appendNewline(level: 1, to: &out)
+        out.append(UInt8(ascii: "]"))
+        for i in (sessionsAt + 1)..<members.count { try writeMember(i) }
         JSONText.append("\n}\n", to: &out)
         try flush(over: 0)
     }
 
-    /// Most check-ins rendered per block: large enough that handing a block to a thread is paid
-    /// rarely; fewer when check-ins are large (see `writeJSON`).
+    /// Most check-ins rendered per block: large enough that handing a block over is paid rarely;
+    /// fewer when check-ins are large (see `CheckInRenderer`).
     static let sessionBlock = 64
-
-    /// Blocks rendered per round (about 1 MiB of JSON held at once): enough that starting the second
-    /// thread once per round is paid rarely.
-    static let blocksPerRound = 16
-
-    /// One block of rendered check-ins: their bytes, and where each check-in's bytes end.
-    struct RenderedBlock {
-        var bytes: [UInt8] = []
-        var ends: [Int] = []
-    }
-
-    /// The JSON of up to `blocksPerRound` blocks of check-ins from `start` (each preceded by its `,`
-    /// and line break), rendered on two threads, each taking the next block in turn. On an error
-    /// (a confidence that is not a finite number), the check-ins before it and the error.
-    static func renderSessionBlocks(
-        _ sessions: UnsafeBufferPointer<SessionReport>, from start: Int, block sessionBlock: Int
-    ) -> (parts: [RenderedBlock], error: (any Error)?, end: Int) {
-        let sessionBlock = max(1, sessionBlock)
-        let end = min(sessions.count, start + blocksPerRound * sessionBlock)
-        let blocks = (end - start + sessionBlock - 1) / sessionBlock
-        var parts = [RenderedBlock](repeating: RenderedBlock(), count: blocks)
-        var errors = [(any Error)?](repeating: nil, count: blocks)
-        parts.withUnsafeMutableBufferPointer { p in
-            errors.withUnsafeMutableBufferPointer { e in
-                let shared = RenderBuffers(sessions: sessions, parts: p, errors: e)
-                ParallelWork.perform(iterations: blocks, threads: 2) { k in
-                    let lo = start + k * sessionBlock
-                    let hi = min(end, lo + sessionBlock)
-                    var block = RenderedBlock()
-                    block.bytes.reserveCapacity(min((hi - lo) * 2_560, 1 << 17))
-                    block.ends.reserveCapacity(hi - lo)
-                    do {
-                        for n in lo..<hi {
-                            if n > 0 { block.bytes.append(UInt8(ascii: ",")) }
-                            JSONText.appendNewline(level: 2, to: &block.bytes)
-                            try ReportJSON.append(shared.sessions[n], level: 2, to: &block.bytes)
-                            block.ends.append(block.bytes.count)
-                        }
-                    } catch {
-                        shared.errors[k] = error
-                    }
-                    shared.parts[k] = block
-                }
-            }
-        }
-        if let first = errors.firstIndex(where: { $0 != nil }) {
-            return (Array(parts[...first]), errors[first], end)
-        }
-        return (parts, nil, end)
-    }
 
     // MARK: - Text
 
@@ -374,12 +318,4 @@ public struct AnalyzeReport {
         let r = (d * 1000).rounded() / 1000
         return r == r.rounded() && abs(r) < 1e15 ? String(Int64(r)) : String(r)
     }
-}
-
-/// What `renderSessionBlocks` shares with its two threads: each writes its own index of `parts`
-/// and `errors` only, and `sessions` is read only; all three outlive `ParallelWork.perform`.
-private struct RenderBuffers: @unchecked Sendable {
-    let sessions: UnsafeBufferPointer<SessionReport>
-    let parts: UnsafeMutableBufferPointer<AnalyzeReport.RenderedBlock>
-    let errors: UnsafeMutableBufferPointer<(any Error)?>
 }

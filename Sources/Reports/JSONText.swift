@@ -17,12 +17,13 @@ public enum JSONText {
     private static let hex = Array("0123456789abcdef".utf8)
 
     /// Appends `s` in quotes, escaped for `dialect`. Cost: one pass over the UTF-8 bytes when nothing needs
-    /// escaping (the usual case), copied in runs; a string needing escapes costs a second pass.
+    /// escaping (the usual case), eight bytes at a time, and one copy; a string needing escapes costs a
+    /// second pass.
     public static func appendQuoted(_ s: String, dialect: Dialect = .foundation, to out: inout [UInt8]) {
         out.append(quote)
         /// Appends `bytes` when none needs escaping; false (nothing appended) otherwise.
         func appendPlain(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
-            guard !bytes.contains(where: { needsLook($0, dialect) }) else { return false }
+            guard isPlain(bytes, dialect) else { return false }
             out.append(contentsOf: bytes)
             return true
         }
@@ -33,6 +34,33 @@ public enum JSONText {
         }()
         if !plain { appendEscaped(s, dialect: dialect, to: &out) }
         out.append(quote)
+    }
+
+    /// Whether no byte of `bytes` may start something `dialect` escapes (see `needsLook`), tested eight
+    /// bytes at a time: a word holds such a byte exactly when one of the tests below is not zero.
+    @inline(__always)
+    private static func isPlain(_ bytes: UnsafeBufferPointer<UInt8>, _ dialect: Dialect) -> Bool {
+        guard let base = bytes.baseAddress else { return true }
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        let high: UInt64 = 0x8080_8080_8080_8080
+        /// Non-zero when a byte of `w` is below `n` (`n` at most 128).
+        func below(_ w: UInt64, _ n: UInt64) -> UInt64 { (w &- ones &* n) & ~w & high }
+        /// Non-zero when a byte of `w` is `b`.
+        func holds(_ w: UInt64, _ b: UInt64) -> UInt64 { below(w ^ (ones &* b), 1) }
+        let lineSafe = dialect == .lineSafe
+        var i = 0
+        while bytes.count - i >= 8 {
+            let w = UInt64(littleEndian: UnsafeRawPointer(base + i).loadUnaligned(as: UInt64.self))
+            var hits = below(w, 0x20) | holds(w, UInt64(quote)) | holds(w, UInt64(backslash))
+            if lineSafe { hits |= holds(w, 0x7f) | holds(w, 0xe2) }
+            if hits != 0 { return false }
+            i += 8
+        }
+        while i < bytes.count {
+            if needsLook(base[i], dialect) { return false }
+            i += 1
+        }
+        return true
     }
 
     /// Whether byte `b` may start something `dialect` escapes: for `.lineSafe`, 0xE2 leads U+2028 and U+2029.
@@ -134,11 +162,6 @@ public enum JSONText {
         appendQuoted(key, to: &out)
         append(" : ", to: &out)
         return out
-    }
-
-    /// `memberHead(key)` made once for the life of the process (see `StaticBytes`).
-    public static func staticMemberHead(_ key: String) -> StaticBytes {
-        StaticBytes(memberHead(key))
     }
 
     static let quote = UInt8(ascii: "\"")

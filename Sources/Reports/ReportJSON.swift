@@ -14,86 +14,114 @@ public enum ReportJSON {
     /// Appends `s` as its JSON object, `level` levels deep (inner lines indented for that level).
     /// Throws `EncodingError.invalidValue` for a non-finite step confidence, as the encoder does.
     public static func append(_ s: SessionReport, level: Int, to out: inout [UInt8]) throws {
+        var times = TimeText()
+        try withUnsafePointer(to: s) { try append(at: $0, level: level, to: &out, times: &times) }
+    }
+
+    /// `append(_:level:to:)` for the check-in at `p`, read in place: a check-in or step passed by value
+    /// out of an array is copied first (its texts and arrays retained and released), which cost more than
+    /// writing it.
+    static func append(
+        at p: UnsafePointer<SessionReport>, level: Int, to out: inout [UInt8], times: inout TimeText
+    ) throws {
         let inner = level + 1
+        let k = SessionKeys.all
         out.append(UInt8(ascii: "{"))
-        head(SessionKeys.attempts, inner, first: true, &out)
-        appendArray(s.attempts, level: inner, to: &out) { a, l, o in append(a, level: l, to: &o) }
-        head(SessionKeys.bytesDown, inner, &out)
-        DecimalText.append(s.bytesDown, to: &out)
-        head(SessionKeys.bytesUp, inner, &out)
-        DecimalText.append(s.bytesUp, to: &out)
-        head(SessionKeys.client, inner, &out)
-        appendAddress(s.client, to: &out)
-        head(SessionKeys.clientPort, inner, &out)
-        DecimalText.append(UInt64(s.clientPort), to: &out)
-        head(SessionKeys.connections, inner, &out)
-        appendArray(s.connections, level: inner, to: &out) { n, _, o in DecimalText.append(n, to: &o) }
-        head(SessionKeys.end, inner, &out)
-        appendTime(s.end, to: &out)
-        head(SessionKeys.failed, inner, &out)
-        appendBool(s.failed, to: &out)
-        head(SessionKeys.findings, inner, &out)
-        appendArray(s.findings, level: inner, to: &out) { f, l, o in append(f, level: l, to: &o) }
-        head(SessionKeys.id, inner, &out)
-        DecimalText.append(Int64(s.id), to: &out)
-        head(SessionKeys.mode, inner, &out)
-        JSONText.appendQuoted(s.mode.rawValue, to: &out)
-        if s.pending {
-            head(SessionKeys.pending, inner, &out)
+        head(k.attempts, inner, first: true, &out)
+        appendEach(p.pointee.attempts, level: inner, to: &out) { a, l, o in append(at: a, level: l, to: &o) }
+        head(k.bytesDown, inner, &out)
+        DecimalText.append(p.pointee.bytesDown, to: &out)
+        head(k.bytesUp, inner, &out)
+        DecimalText.append(p.pointee.bytesUp, to: &out)
+        head(k.client, inner, &out)
+        appendAddress(p.pointee.client, to: &out)
+        head(k.clientPort, inner, &out)
+        DecimalText.append(UInt64(p.pointee.clientPort), to: &out)
+        head(k.connections, inner, &out)
+        appendArray(p.pointee.connections, level: inner, to: &out) { n, _, o in DecimalText.append(n, to: &o) }
+        head(k.end, inner, &out)
+        times.appendQuoted(p.pointee.end, to: &out)
+        head(k.failed, inner, &out)
+        appendBool(p.pointee.failed, to: &out)
+        head(k.findings, inner, &out)
+        appendEach(p.pointee.findings, level: inner, to: &out) { f, l, o in append(at: f, level: l, to: &o) }
+        head(k.id, inner, &out)
+        DecimalText.append(Int64(p.pointee.id), to: &out)
+        head(k.mode, inner, &out)
+        JSONText.appendQuoted(p.pointee.mode.rawValue, to: &out)
+        if p.pointee.pending {
+            head(k.pending, inner, &out)
             appendBool(true, to: &out)
         }
-        head(SessionKeys.server, inner, &out)
-        appendAddress(s.server, to: &out)
-        head(SessionKeys.serverPort, inner, &out)
-        DecimalText.append(UInt64(s.serverPort), to: &out)
-        head(SessionKeys.start, inner, &out)
-        appendTime(s.start, to: &out)
-        head(SessionKeys.steps, inner, &out)
-        try appendArray(s.steps, level: inner, to: &out) { st, l, o in try append(st, level: l, to: &o) }
-        head(SessionKeys.transport, inner, &out)
-        JSONText.appendQuoted(s.transport.rawValue, to: &out)
+        head(k.server, inner, &out)
+        appendAddress(p.pointee.server, to: &out)
+        head(k.serverPort, inner, &out)
+        DecimalText.append(UInt64(p.pointee.serverPort), to: &out)
+        head(k.start, inner, &out)
+        times.appendQuoted(p.pointee.start, to: &out)
+        head(k.steps, inner, &out)
+        try appendEach(p.pointee.steps, level: inner, to: &out) { st, l, o in
+            try append(at: st, level: l, to: &o, times: &times)
+        }
+        head(k.transport, inner, &out)
+        JSONText.appendQuoted(p.pointee.transport.rawValue, to: &out)
         JSONText.appendNewline(level: level, to: &out)
         out.append(UInt8(ascii: "}"))
     }
 
     /// Appends `st` as its JSON object, `level` levels deep. Throws for a non-finite confidence.
     public static func append(_ st: StepReport, level: Int, to out: inout [UInt8]) throws {
+        var times = TimeText()
+        try withUnsafePointer(to: st) { try append(at: $0, level: level, to: &out, times: &times) }
+    }
+
+    /// `append(_:level:to:)` for the step at `p`, read in place.
+    static func append(
+        at p: UnsafePointer<StepReport>, level: Int, to out: inout [UInt8], times: inout TimeText
+    ) throws {
         let inner = level + 1
+        let k = StepKeys.all
         out.append(UInt8(ascii: "{"))
-        head(StepKeys.bytesDown, inner, first: true, &out)
-        DecimalText.append(st.bytesDown, to: &out)
-        head(StepKeys.bytesUp, inner, &out)
-        DecimalText.append(st.bytesUp, to: &out)
-        head(StepKeys.confidence, inner, &out)
-        try JSONText.appendNumber(st.confidence, to: &out)
-        head(StepKeys.end, inner, &out)
-        appendTime(st.end, to: &out)
-        head(StepKeys.evidence, inner, &out)
-        JSONText.appendQuoted(st.evidence, to: &out)
-        head(StepKeys.name, inner, &out)
-        JSONText.appendQuoted(st.name, to: &out)
-        head(StepKeys.start, inner, &out)
-        appendTime(st.start, to: &out)
-        head(StepKeys.step, inner, &out)
-        DecimalText.append(Int64(st.step), to: &out)
+        head(k.bytesDown, inner, first: true, &out)
+        DecimalText.append(p.pointee.bytesDown, to: &out)
+        head(k.bytesUp, inner, &out)
+        DecimalText.append(p.pointee.bytesUp, to: &out)
+        head(k.confidence, inner, &out)
+        try JSONText.appendNumber(p.pointee.confidence, to: &out)
+        head(k.end, inner, &out)
+        times.appendQuoted(p.pointee.end, to: &out)
+        head(k.evidence, inner, &out)
+        JSONText.appendQuoted(p.pointee.evidence, to: &out)
+        head(k.name, inner, &out)
+        JSONText.appendQuoted(p.pointee.name, to: &out)
+        head(k.start, inner, &out)
+        times.appendQuoted(p.pointee.start, to: &out)
+        head(k.step, inner, &out)
+        DecimalText.append(Int64(p.pointee.step), to: &out)
         JSONText.appendNewline(level: level, to: &out)
         out.append(UInt8(ascii: "}"))
     }
 
     /// Appends `a` as its JSON object, `level` levels deep.
     public static func append(_ a: AttemptReport, level: Int, to out: inout [UInt8]) {
+        withUnsafePointer(to: a) { append(at: $0, level: level, to: &out) }
+    }
+
+    /// `append(_:level:to:)` for the attempt at `p`, read in place.
+    static func append(at p: UnsafePointer<AttemptReport>, level: Int, to out: inout [UInt8]) {
         let inner = level + 1
+        let k = AttemptKeys.all
         out.append(UInt8(ascii: "{"))
-        head(AttemptKeys.outcome, inner, first: true, &out)
-        JSONText.appendQuoted(a.outcome, to: &out)
-        head(AttemptKeys.server, inner, &out)
-        JSONText.appendQuoted(a.server, to: &out)
-        head(AttemptKeys.serverPort, inner, &out)
-        DecimalText.append(UInt64(a.serverPort), to: &out)
-        head(AttemptKeys.syns, inner, &out)
-        DecimalText.append(Int64(a.syns), to: &out)
-        head(AttemptKeys.time, inner, &out)
-        JSONText.appendQuoted(a.time, to: &out)
+        head(k.outcome, inner, first: true, &out)
+        JSONText.appendQuoted(p.pointee.outcome, to: &out)
+        head(k.server, inner, &out)
+        JSONText.appendQuoted(p.pointee.server, to: &out)
+        head(k.serverPort, inner, &out)
+        DecimalText.append(UInt64(p.pointee.serverPort), to: &out)
+        head(k.syns, inner, &out)
+        DecimalText.append(Int64(p.pointee.syns), to: &out)
+        head(k.time, inner, &out)
+        JSONText.appendQuoted(p.pointee.time, to: &out)
         JSONText.appendNewline(level: level, to: &out)
         out.append(UInt8(ascii: "}"))
     }
@@ -102,32 +130,38 @@ public enum ReportJSON {
 
     /// Appends `f` as its JSON object, `level` levels deep; absent optional members are left out.
     public static func append(_ f: Finding, level: Int, to out: inout [UInt8]) {
+        withUnsafePointer(to: f) { append(at: $0, level: level, to: &out) }
+    }
+
+    /// `append(_:level:to:)` for the finding at `p`, read in place.
+    static func append(at p: UnsafePointer<Finding>, level: Int, to out: inout [UInt8]) {
         let inner = level + 1
+        let k = FindingKeys.all
         out.append(UInt8(ascii: "{"))
-        if let client = f.client {
-            head(FindingKeys.client, inner, first: true, &out)
-            JSONText.appendQuoted(client.description, to: &out)
+        if let client = p.pointee.client {
+            head(k.client, inner, first: true, &out)
+            appendAddress(client, to: &out)
         }
-        head(FindingKeys.code, inner, first: f.client == nil, &out)
-        JSONText.appendQuoted(f.code.rawValue, to: &out)
-        head(FindingKeys.message, inner, &out)
-        JSONText.appendQuoted(f.message, to: &out)
-        if let server = f.server {
-            head(FindingKeys.server, inner, &out)
-            JSONText.appendQuoted(server.description, to: &out)
+        head(k.code, inner, first: p.pointee.client == nil, &out)
+        JSONText.appendQuoted(p.pointee.code.rawValue, to: &out)
+        head(k.message, inner, &out)
+        JSONText.appendQuoted(p.pointee.message, to: &out)
+        if let server = p.pointee.server {
+            head(k.server, inner, &out)
+            appendEndpoint(server, to: &out)
         }
-        if let session = f.session {
-            head(FindingKeys.session, inner, &out)
+        if let session = p.pointee.session {
+            head(k.session, inner, &out)
             DecimalText.append(Int64(session), to: &out)
         }
-        if let sessions = f.sessions {
-            head(FindingKeys.sessions, inner, &out)
+        if let sessions = p.pointee.sessions {
+            head(k.sessions, inner, &out)
             appendArray(sessions, level: inner, to: &out) { n, _, o in DecimalText.append(Int64(n), to: &o) }
         }
-        head(FindingKeys.severity, inner, &out)
-        JSONText.appendQuoted(f.severity.rawValue, to: &out)
-        if let time = f.time {
-            head(FindingKeys.time, inner, &out)
+        head(k.severity, inner, &out)
+        JSONText.appendQuoted(p.pointee.severity.rawValue, to: &out)
+        if let time = p.pointee.time {
+            head(k.time, inner, &out)
             appendTime(time, to: &out)
         }
         JSONText.appendNewline(level: level, to: &out)
@@ -136,7 +170,7 @@ public enum ReportJSON {
 
     /// Appends `findings` as a JSON array of their objects, `level` levels deep.
     public static func append(_ findings: [Finding], level: Int, to out: inout [UInt8]) {
-        appendArray(findings, level: level, to: &out) { f, l, o in append(f, level: l, to: &o) }
+        appendEach(findings, level: level, to: &out) { f, l, o in append(at: f, level: l, to: &o) }
     }
 
     // MARK: - Pieces
@@ -160,11 +194,41 @@ public enum ReportJSON {
         out.append(UInt8(ascii: "]"))
     }
 
+    /// `appendArray` with each element handed to `element` in place, by its address (see `append(at:)`).
+    static func appendEach<T>(
+        _ items: [T], level: Int, to out: inout [UInt8],
+        _ element: (UnsafePointer<T>, Int, inout [UInt8]) throws -> Void
+    ) rethrows {
+        out.append(UInt8(ascii: "["))
+        if items.isEmpty { out.append(10) }
+        try items.withUnsafeBufferPointer { elements in
+            guard let base = elements.baseAddress else { return }
+            for i in elements.indices {
+                if i > 0 { out.append(UInt8(ascii: ",")) }
+                JSONText.appendNewline(level: level + 1, to: &out)
+                try element(base + i, level + 1, &out)
+            }
+        }
+        JSONText.appendNewline(level: level, to: &out)
+        out.append(UInt8(ascii: "]"))
+    }
+
     /// `a.description` in quotes: digits, `.`, `:` and hexadecimal letters, nothing to escape.
     @inline(__always)
     static func appendAddress(_ a: IPAddress, to out: inout [UInt8]) {
         out.append(JSONText.quote)
         a.appendText(to: &out)
+        out.append(JSONText.quote)
+    }
+
+    /// `e.description` in quotes (`address:port`, `[address]:port` for IPv6), written without a `String`.
+    static func appendEndpoint(_ e: Endpoint, to out: inout [UInt8]) {
+        out.append(JSONText.quote)
+        if e.address.isIPv6 { out.append(UInt8(ascii: "[")) }
+        e.address.appendText(to: &out)
+        if e.address.isIPv6 { out.append(UInt8(ascii: "]")) }
+        out.append(UInt8(ascii: ":"))
+        DecimalText.append(UInt64(e.port), to: &out)
         out.append(JSONText.quote)
     }
 
@@ -183,61 +247,108 @@ public enum ReportJSON {
 
     /// A member's start: the comma after the previous one, the line break and indent, `"key" : `.
     @inline(__always)
-    private static func head(_ key: StaticBytes, _ level: Int, first: Bool = false, _ out: inout [UInt8]) {
-        if !first { out.append(UInt8(ascii: ",")) }
-        JSONText.appendNewline(level: level, to: &out)
-        out.append(contentsOf: key.buffer)
+    private static func head(_ key: MemberHead, _ level: Int, first: Bool = false, _ out: inout [UInt8]) {
+        key.append(level: level, first: first, to: &out)
     }
 }
 
 // MARK: - Member heads, built once
 
-private enum SessionKeys {
-    static let attempts = JSONText.staticMemberHead("attempts")
-    static let bytesDown = JSONText.staticMemberHead("bytesDown")
-    static let bytesUp = JSONText.staticMemberHead("bytesUp")
-    static let client = JSONText.staticMemberHead("client")
-    static let clientPort = JSONText.staticMemberHead("clientPort")
-    static let connections = JSONText.staticMemberHead("connections")
-    static let end = JSONText.staticMemberHead("end")
-    static let failed = JSONText.staticMemberHead("failed")
-    static let findings = JSONText.staticMemberHead("findings")
-    static let id = JSONText.staticMemberHead("id")
-    static let mode = JSONText.staticMemberHead("mode")
-    static let pending = JSONText.staticMemberHead("pending")
-    static let server = JSONText.staticMemberHead("server")
-    static let serverPort = JSONText.staticMemberHead("serverPort")
-    static let start = JSONText.staticMemberHead("start")
-    static let steps = JSONText.staticMemberHead("steps")
-    static let transport = JSONText.staticMemberHead("transport")
+/// A member's start at each of the first `levels` indentation levels, made once for the life of the
+/// process (see `StaticBytes`): `,`, a line break, two spaces a level and `"key" : `, all levels one
+/// after another, so a head costs one append. Deeper levels are built piece by piece.
+private struct MemberHead {
+    static let levels = 12
+    let text: StaticBytes
+    /// Bytes of `"key" : `.
+    let key: Int
+
+    init(_ key: String) {
+        let head = JSONText.memberHead(key)
+        var bytes: [UInt8] = []
+        for level in 0..<Self.levels {
+            bytes.append(UInt8(ascii: ","))
+            JSONText.appendNewline(level: level, to: &bytes)
+            bytes += head
+        }
+        text = StaticBytes(bytes)
+        self.key = head.count
+    }
+
+    /// Appends the head at `level`, without its comma when `first`.
+    @inline(__always)
+    func append(level: Int, first: Bool, to out: inout [UInt8]) {
+        guard level >= 0, level < Self.levels else {
+            if !first { out.append(UInt8(ascii: ",")) }
+            JSONText.appendNewline(level: level, to: &out)
+            out.append(contentsOf: text.buffer[(text.buffer.count - key)...])
+            return
+        }
+        // Level `l` starts after the heads of the levels before it: l × (2 + key) + l × (l - 1) bytes.
+        let start = level * (2 + key) + level * (level - 1)
+        let end = start + 2 + key + 2 * level
+        out.append(contentsOf: UnsafeBufferPointer(rebasing: text.buffer[(first ? start + 1 : start)..<end]))
+    }
 }
 
-private enum StepKeys {
-    static let bytesDown = JSONText.staticMemberHead("bytesDown")
-    static let bytesUp = JSONText.staticMemberHead("bytesUp")
-    static let confidence = JSONText.staticMemberHead("confidence")
-    static let end = JSONText.staticMemberHead("end")
-    static let evidence = JSONText.staticMemberHead("evidence")
-    static let name = JSONText.staticMemberHead("name")
-    static let start = JSONText.staticMemberHead("start")
-    static let step = JSONText.staticMemberHead("step")
+private struct SessionKeys {
+    /// Made once; a copy is a few pointers, read without reference counting.
+    static let all = SessionKeys()
+
+    let attempts = MemberHead("attempts")
+    let bytesDown = MemberHead("bytesDown")
+    let bytesUp = MemberHead("bytesUp")
+    let client = MemberHead("client")
+    let clientPort = MemberHead("clientPort")
+    let connections = MemberHead("connections")
+    let end = MemberHead("end")
+    let failed = MemberHead("failed")
+    let findings = MemberHead("findings")
+    let id = MemberHead("id")
+    let mode = MemberHead("mode")
+    let pending = MemberHead("pending")
+    let server = MemberHead("server")
+    let serverPort = MemberHead("serverPort")
+    let start = MemberHead("start")
+    let steps = MemberHead("steps")
+    let transport = MemberHead("transport")
 }
 
-private enum AttemptKeys {
-    static let outcome = JSONText.staticMemberHead("outcome")
-    static let server = JSONText.staticMemberHead("server")
-    static let serverPort = JSONText.staticMemberHead("serverPort")
-    static let syns = JSONText.staticMemberHead("syns")
-    static let time = JSONText.staticMemberHead("time")
+private struct StepKeys {
+    /// Made once; a copy is a few pointers, read without reference counting.
+    static let all = StepKeys()
+
+    let bytesDown = MemberHead("bytesDown")
+    let bytesUp = MemberHead("bytesUp")
+    let confidence = MemberHead("confidence")
+    let end = MemberHead("end")
+    let evidence = MemberHead("evidence")
+    let name = MemberHead("name")
+    let start = MemberHead("start")
+    let step = MemberHead("step")
 }
 
-private enum FindingKeys {
-    static let client = JSONText.staticMemberHead("client")
-    static let code = JSONText.staticMemberHead("code")
-    static let message = JSONText.staticMemberHead("message")
-    static let server = JSONText.staticMemberHead("server")
-    static let session = JSONText.staticMemberHead("session")
-    static let sessions = JSONText.staticMemberHead("sessions")
-    static let severity = JSONText.staticMemberHead("severity")
-    static let time = JSONText.staticMemberHead("time")
+private struct AttemptKeys {
+    /// Made once; a copy is a few pointers, read without reference counting.
+    static let all = AttemptKeys()
+
+    let outcome = MemberHead("outcome")
+    let server = MemberHead("server")
+    let serverPort = MemberHead("serverPort")
+    let syns = MemberHead("syns")
+    let time = MemberHead("time")
+}
+
+private struct FindingKeys {
+    /// Made once; a copy is a few pointers, read without reference counting.
+    static let all = FindingKeys()
+
+    let client = MemberHead("client")
+    let code = MemberHead("code")
+    let message = MemberHead("message")
+    let server = MemberHead("server")
+    let session = MemberHead("session")
+    let sessions = MemberHead("sessions")
+    let severity = MemberHead("severity")
+    let time = MemberHead("time")
 }

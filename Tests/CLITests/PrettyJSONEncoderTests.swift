@@ -153,29 +153,59 @@ import TestSupport
         #expect(sessionsPart.components(separatedBy: "\n    {").count - 1 == bad)
     }
 
-    /// Blocks of any size render the same bytes; a block never holds more check-ins than asked.
+    /// Blocks of any size, on one thread or two, render the same bytes, handed over in order; a block never
+    /// holds more check-ins than asked, and blocks follow one another without a gap.
     @Test func blocksOfAnySizeRenderTheSameBytes() throws {
         let run = try CaptureRun(paths: [Fixtures.captures + "/heartbeat/fleet.pcap"]).connections()
         var builder = SessionBuilder(model: .builtIn)
         for c in run.connections { builder.ingest(c.record) }
         let sessions = builder.finish().sessions
-        func render(_ block: Int) -> [UInt8] {
+        func render(_ most: Int, threads: Int = 2, slots: Int = 16) throws -> [UInt8] {
             var out: [UInt8] = []
-            sessions.withUnsafeBufferPointer { all in
-                var start = 0
-                while start < all.count {
-                    let pair = AnalyzeReport.renderSessionBlocks(all, from: start, block: block)
-                    #expect(pair.error == nil)
-                    #expect(pair.parts.allSatisfy { $0.ends.count <= max(1, block) })
-                    #expect(pair.end - start <= AnalyzeReport.blocksPerRound * max(1, block))
-                    for part in pair.parts { out += part.bytes }
-                    start = pair.end
+            var next = 0
+            try sessions.withUnsafeBufferPointer { all in
+                try CheckInRenderer.render(all, blockBytes: 1 << 30, mostPerBlock: most, threads: threads,
+                                           slots: slots) { block in
+                    #expect(block.error == nil)
+                    #expect(block.ends.count == block.sessions.count)
+                    #expect(block.sessions.count <= max(1, most))
+                    #expect(block.sessions.lowerBound == next)
+                    next = block.sessions.upperBound
+                    out += block.bytes
                 }
             }
+            #expect(next == sessions.count)
             return out
         }
-        let whole = render(AnalyzeReport.sessionBlock)
+        let whole = try render(AnalyzeReport.sessionBlock)
         #expect(!whole.isEmpty)
-        for block in [0, 1, 3, 7, 200] { #expect(render(block) == whole, "block \(block)") }
+        for most in [0, 1, 3, 7, 200] { #expect(try render(most) == whole, "block \(most)") }
+        #expect(try render(5, threads: 1) == whole)
+        #expect(try render(2, threads: 3, slots: 1) == whole)
+    }
+
+    struct SinkFailed: Error {}
+
+    /// A sink that throws part-way stops the rendering threads and passes its error on; the pieces before
+    /// it are the start of the whole report.
+    @Test func aFailingSinkStopsTheRenderingAndPassesItsErrorOn() throws {
+        let run = try CaptureRun(paths: [Fixtures.captures + "/heartbeat/fleet.pcap"]).connections()
+        var builder = SessionBuilder(model: .builtIn)
+        for c in run.connections { builder.ingest(c.record) }
+        let report = AnalyzeReport(heartbeat: builder.finish(), captures: run.files)
+        let whole = Array(try report.json().utf8)
+        for failAt in [1, 9, 12, 40] {
+            var pieces = 0
+            var streamed: [UInt8] = []
+            #expect(throws: SinkFailed.self) {
+                try report.writeJSON(chunkSize: 256) { piece in
+                    pieces += 1
+                    if pieces == failAt { throw SinkFailed() }
+                    streamed += piece
+                }
+            }
+            #expect(pieces == failAt)
+            #expect(Array(whole.prefix(streamed.count)) == streamed)
+        }
     }
 }

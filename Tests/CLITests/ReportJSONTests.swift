@@ -74,7 +74,7 @@ import Testing
     }
 
     @Test func nestedCheckInsAreWhatPrettyJSONEncoderWrites() throws {
-        for level in [1, 2, 5, 40] {
+        for level in [1, 2, 5, 9, 10, 11, 12, 40] {  // member heads are made up to level 12
             for s in Self.sessions {
                 var out: [UInt8] = []
                 try ReportJSON.append(s, level: level, to: &out)
