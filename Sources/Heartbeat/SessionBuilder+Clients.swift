@@ -19,14 +19,15 @@ extension SessionBuilder {
     }
 
     /// Runs `body` for every client of `work` with connections, on up to `threads` threads, and
-    /// answers in `work`'s order (nil for a client without connections). Each client's records are let
+    /// answers in `work`'s order (nil for a client without connections, or for which `body` answers
+    /// nil). Each client's records are let
     /// go (`work[i].conns` emptied) as it is taken, so records and check-ins are not all held at once.
     ///
     /// `body` must depend on its arguments only (it runs on several threads at once); the answer is
     /// then the same whatever the number of threads.
     func buildClients(
         _ work: inout [(client: IPAddress, conns: [ConnectionRecord])],
-        _ body: @Sendable (IPAddress, [ConnectionRecord]) -> ClientOutcome
+        _ body: @Sendable (IPAddress, inout [ConnectionRecord]) -> ClientOutcome?
     ) -> [ClientOutcome?] {
         var outcomes = [ClientOutcome?](repeating: nil, count: work.count)
         let threads = min(max(1, self.threads), work.count)
@@ -40,10 +41,11 @@ extension SessionBuilder {
                     while true {
                         let i = next.add(1, ordering: .relaxed).oldValue
                         guard i < count else { return }
-                        let conns = items.work[i].conns
+                        var conns = items.work[i].conns
                         items.work[i].conns = []
                         guard !conns.isEmpty else { continue }
-                        items.outcomes[i] = body(items.work[i].client, conns)
+                        // Handed over as the only reference, so `body` may change the list in place.
+                        items.outcomes[i] = body(items.work[i].client, &conns)
                     }
                 }
             }

@@ -3,10 +3,10 @@ import Records
 
 /// The connections and exchanges that make up one check-in, before classification.
 struct CheckInDraft: Sendable {
-    /// Failed connects (refused or unanswered) that came first.
-    var attempts: [ConnectionRecord] = []
-    /// Established (or mid-stream) connections, in start order.
-    var connections: [ConnectionRecord] = []
+    /// Failed connects (refused or unanswered) that came first (consecutive records of the client's list).
+    var attempts: ArraySlice<ConnectionRecord> = []
+    /// Established (or mid-stream) connections, in start order (consecutive records of the client's list).
+    var connections: ArraySlice<ConnectionRecord> = []
     /// The exchanges of this check-in, in start order (a push burst holds a subset of its connection's).
     var exchanges: [Exchange] = []
     var mode: SessionReport.Mode = .pull
@@ -83,8 +83,9 @@ final class StepClassifier: Sendable {
                                     evidence: attemptText(attempts, next: nil) + "; no connection set up"
                                         + (pending ? " before the capture ended" : "")))
         }
-        for (i, a) in attempts.enumerated() {
-            let next = i + 1 < attempts.count ? attempts[i + 1] : conn
+        for i in attempts.indices {
+            let a = attempts[i]
+            let next = i + 1 < attempts.endIndex ? attempts[i + 1] : conn
             judgeAttempt(a, next: next) { code, message, time in
                 findings.append(Finding(code: code, severity: model.severity(of: code), message: message,
                                         client: client.address, server: a.server, time: time))
@@ -148,13 +149,13 @@ final class StepClassifier: Sendable {
                               time: (a.synTime ?? a.start).rfc3339(),
                               outcome: a.handshake == .refused ? "refused" : "unanswered", syns: a.synCount)
             },
-            steps: steps.sorted { $0.step < $1.step }, findings: findings,
+            steps: Self.inStepOrder(steps), findings: findings,
             connections: (attempts + d.connections).map(\.id))
     }
 
     // MARK: - Steps 1, 2, 7
 
-    private func selectServer(attempts: [ConnectionRecord], conn: ConnectionRecord) -> StepReport {
+    private func selectServer(attempts: ArraySlice<ConnectionRecord>, conn: ConnectionRecord) -> StepReport {
         let syn = conn.synTime ?? conn.start
         var evidence = "SYN to \(conn.server)"
         if !attempts.isEmpty { evidence = attemptText(attempts, next: conn) + ", then " + evidence }
@@ -187,11 +188,12 @@ final class StepClassifier: Sendable {
             up = max(0, c.bytesUp - c.exchanges.reduce(0) { $0 + $1.bytesUp })
             down = max(0, c.bytesDown - c.exchanges.reduce(0) { $0 + $1.bytesDown })
             end = firstExchange ?? c.closeTime ?? c.end
-            let v = c.tls?.negotiatedVersion ?? c.tls?.clientVersion
+            let summary = c.tls  // read once: each read copies the summary out of its box
+            let v = summary?.negotiatedVersion ?? summary?.clientVersion
             evidence.add(", TLS ")
             evidence.add(v.map(TLSSummary.versionName) ?? "version unknown")
             evidence.add(" handshake")
-            if let sni = c.tls?.serverName, !sni.isEmpty {
+            if let sni = summary?.serverName, !sni.isEmpty {
                 evidence.add(" (SNI ")
                 evidence.add(sni)
                 evidence.add(")")
@@ -203,19 +205,28 @@ final class StepClassifier: Sendable {
     }
 
     private func closeText(_ s: ConnectionState) -> String {
-        var parts: [String] = []
-        if s.contains(.finFromClient) { parts.append("FIN from client") }
-        if s.contains(.finFromServer) { parts.append("FIN from server") }
-        if s.contains(.rstFromClient) { parts.append("RST from client") }
-        if s.contains(.rstFromServer) { parts.append("RST from server") }
+        var n = 0
+        for (i, flag) in Self.closeFlags.enumerated() where s.contains(flag) { n |= 1 << i }
+        return Self.closeTexts[n]
+    }
+
+    /// The FIN and RST flags `closeText` names, in the order it names them.
+    private static let closeFlags: [ConnectionState] = [.finFromClient, .finFromServer, .rstFromClient, .rstFromServer]
+
+    /// `closeText` for each combination of `closeFlags` (bit i set for flag i), made once: the texts
+    /// of all check-ins then share 16 strings.
+    private static let closeTexts: [String] = (0..<16).map { n in
+        let names = ["FIN from client", "FIN from server", "RST from client", "RST from server"]
+        let parts = names.indices.filter { n & (1 << $0) != 0 }.map { names[$0] }
         return parts.isEmpty ? "connection ended" : parts.joined(separator: ", ")
     }
 
-    private func attemptText(_ attempts: [ConnectionRecord], next: ConnectionRecord?) -> String {
+    private func attemptText(_ attempts: ArraySlice<ConnectionRecord>, next: ConnectionRecord?) -> String {
         var failed: [String] = []
         var pending: String?
-        for (i, a) in attempts.enumerated() {
-            let following = i + 1 < attempts.count ? attempts[i + 1] : next
+        for i in attempts.indices {
+            let a = attempts[i]
+            let following = i + 1 < attempts.endIndex ? attempts[i + 1] : next
             if a.handshake == .refused {
                 failed.append("\(named(a.server)) refused")
             } else if isPending(a, next: following), let end = captureEnd {
@@ -310,6 +321,8 @@ final class StepClassifier: Sendable {
             highest = max(highest, step)
             let missing = e.missingBytes > 0 ? ", \(e.missingBytes) bytes not captured" : ""
             if var r = byStep[step] {
+                // Taken out first, so the evidence text is the only copy and grows in place.
+                byStep[step] = nil
                 r.start = min(r.start, e.start)
                 r.end = max(r.end, e.end)
                 r.bytesUp += e.bytesUp
@@ -428,7 +441,8 @@ final class StepClassifier: Sendable {
 
     /// The check-in's connections, then its failed attempts.
     private func checkCapture(
-        _ conns: [ConnectionRecord], _ attempts: [ConnectionRecord], _ add: (FindingCode, String, Timestamp?) -> Void
+        _ conns: ArraySlice<ConnectionRecord>, _ attempts: ArraySlice<ConnectionRecord>,
+        _ add: (FindingCode, String, Timestamp?) -> Void
     ) {
         var gaps = 0
         var gapBytes: Int64 = 0
@@ -492,6 +506,16 @@ final class StepClassifier: Sendable {
             i = text.index(after: i)
         }
         return true
+    }
+
+    /// `steps` sorted by step number; most come in order already and are kept as they are, not copied.
+    private static func inStepOrder(_ steps: [StepReport]) -> [StepReport] {
+        var steps = steps
+        for i in steps.indices.dropFirst() where steps[i - 1].step > steps[i].step {
+            steps.sort { $0.step < $1.step }
+            break
+        }
+        return steps
     }
 
     /// Bit `n` of a set of step numbers (0 outside 1-63).
