@@ -211,8 +211,9 @@ public struct SessionBuilder: Sendable {
             }
         }
         var outcomes = buildClients(&work) { client, conns in
-            // Most clients talk to managers only: their list is kept as it is, not copied.
-            if !conns.allSatisfy({ isManagerConnection($0, managers) }) {
+            // Most clients talk to managers only: their list is kept as it is, not copied. By index: the
+            // records are read, not copied.
+            if !conns.indices.allSatisfy({ isManagerServer(conns[$0].server, managers) }) {
                 conns.removeAll { !isManagerConnection($0, managers) }
             }
             guard !conns.isEmpty else { return nil }
