@@ -63,12 +63,23 @@ extension SessionBuilder {
     /// Texts are equal here when their bytes are: Swift's `String` equality is canonical
     /// equivalence, under which `café` written with a combining accent equals the precomposed one,
     /// and a capture's SNI or path must be reported with its own bytes.
+    ///
+    /// A step's text is first compared with the last text kept for the same step number, which it
+    /// often repeats; only a different one is looked up by its hash. Both give the first copy seen.
     static func shareEqualTexts(_ sessions: inout [SessionReport]) {
         var seen = Set<ExactText>()
+        var lastByStep = [ExactText?](repeating: nil, count: 8)
         for i in sessions.indices {
             for j in sessions[i].steps.indices {
-                sessions[i].steps[j].evidence = seen.insert(ExactText(sessions[i].steps[j].evidence))
-                    .memberAfterInsert.text
+                let step = sessions[i].steps[j].step
+                let text = ExactText(sessions[i].steps[j].evidence)
+                if lastByStep.indices.contains(step), let last = lastByStep[step], last == text {
+                    sessions[i].steps[j].evidence = last.text
+                    continue
+                }
+                let kept = seen.insert(text).memberAfterInsert
+                sessions[i].steps[j].evidence = kept.text
+                if lastByStep.indices.contains(step) { lastByStep[step] = kept }
             }
             for j in sessions[i].findings.indices {
                 sessions[i].findings[j].message = seen.insert(ExactText(sessions[i].findings[j].message))

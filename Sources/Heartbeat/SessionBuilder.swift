@@ -249,20 +249,23 @@ public struct SessionBuilder: Sendable {
         }
         // In place: a sorted copy would hold every check-in twice at the report's peak.
         sessions.sort { ($0.start, $0.client, $0.clientPort) < ($1.start, $1.client, $1.clientPort) }
-        var finalID: [Int: Int] = [:]
-        for i in sessions.indices { finalID[sessions[i].id] = i + 1 }
-        var pairsByFirst: [Int: [PairFinding]] = [:]
-        for p in pairs { if let first = p.keys.first { pairsByFirst[first, default: []].append(p) } }
+        // Keys are 0..<sessions.count (one per check-in, made unique above), so arrays index them.
+        var finalID = [Int](repeating: 0, count: sessions.count)
+        for i in sessions.indices where finalID.indices.contains(sessions[i].id) { finalID[sessions[i].id] = i + 1 }
+        var pairsByFirst = [[PairFinding]](repeating: [], count: sessions.count)
+        for p in pairs {
+            if let first = p.keys.first, pairsByFirst.indices.contains(first) { pairsByFirst[first].append(p) }
+        }
         var findings: [Finding] = []
         for i in sessions.indices {
             let key = sessions[i].id
             sessions[i].id = i + 1
             for j in sessions[i].findings.indices { sessions[i].findings[j].session = i + 1 }
             findings += sessions[i].findings.filter { !$0.code.isPerPair }
-            for p in pairsByFirst[key] ?? [] {
+            for p in pairsByFirst.indices.contains(key) ? pairsByFirst[key] : [] {
                 var f = p.finding
                 f.session = i + 1
-                f.sessions = p.keys.compactMap { finalID[$0] }.sorted()
+                f.sessions = p.keys.compactMap { finalID.indices.contains($0) ? finalID[$0] : nil }.sorted()
                 findings.append(f)
             }
         }

@@ -84,7 +84,7 @@ final class StepClassifier: Sendable {
         // Earlier connects of a check-in are judged (the client moved on), so only a lone connect can be pending.
         let pendingOnly = first == nil && attempts.count == 1 && pending
         if let f = first, d.showsOpening || !attempts.isEmpty {
-            steps.append(selectServer(attempts: attempts, conn: cs[f]))
+            steps.append(selectServer(attempts: attempts, cs, f))
         } else if first == nil, let a = attempts.first, let z = attempts.last {
             steps.append(StepReport(step: 1, name: id(1), start: a.synTime ?? a.start, end: z.end, bytesUp: 0,
                                     bytesDown: 0, confidence: confidence(1, tls: false),
@@ -108,7 +108,7 @@ final class StepClassifier: Sendable {
 
         // Step 2: TCP (and TLS) set-up.
         if let f = first, d.showsOpening, let syn = cs[f].synTime {
-            let step = connectStep(cs[f], syn: syn)
+            let step = connectStep(cs, f, syn: syn)
             steps.append(step)
             let took = step.end.seconds(since: syn)
             if took > model.connect.timeoutSeconds {
@@ -174,41 +174,45 @@ final class StepClassifier: Sendable {
 
     // MARK: - Steps 1, 2, 7
 
-    private func selectServer(attempts: ArraySlice<ConnectionRecord>, conn: ConnectionRecord) -> StepReport {
-        let syn = conn.synTime ?? conn.start
-        var evidence = "SYN to \(conn.server)"
+    /// Step 1 for connection `i` of `cs` (read in place, not copied) after `attempts`.
+    private func selectServer(
+        attempts: ArraySlice<ConnectionRecord>, _ cs: ArraySlice<ConnectionRecord>, _ i: Int
+    ) -> StepReport {
+        let syn = cs[i].synTime ?? cs[i].start
+        var evidence = "SYN to \(cs[i].server)"
         if !attempts.isEmpty { evidence = attemptText(attempts, followed: true) + ", then " + evidence }
-        if let m = directory.configuredMatch(conn.server), let p = m.priority {
+        if let m = directory.configuredMatch(cs[i].server), let p = m.priority {
             evidence += " (priority \(p))"
         }
         let start = attempts.first.map { $0.synTime ?? $0.start } ?? syn
         return StepReport(step: 1, name: id(1), start: start, end: syn, bytesUp: 0, bytesDown: 0,
-                          confidence: confidence(1, tls: isTLS(conn)), evidence: evidence)
+                          confidence: confidence(1, tls: isTLS(cs[i])), evidence: evidence)
     }
 
-    private func connectStep(_ c: ConnectionRecord, syn: Timestamp) -> StepReport {
-        let tls = isTLS(c)
-        let firstExchange = c.exchanges.indices.first.map { c.exchanges[$0].start }
+    /// Step 2 for connection `i` of `cs` (read in place, not copied).
+    private func connectStep(_ cs: ArraySlice<ConnectionRecord>, _ i: Int, syn: Timestamp) -> StepReport {
+        let tls = isTLS(cs[i])
+        let firstExchange = cs[i].exchanges.indices.first.map { cs[i].exchanges[$0].start }
         var evidence = EvidenceText(capacity: 128)
         evidence.add("TCP handshake")
-        if let synAck = c.synAckTime {
+        if let synAck = cs[i].synAckTime {
             evidence.add(", SYN-ACK after ")
             evidence.add(formatRoundTrip(synAck.seconds(since: syn)))
         }
-        if c.synCount > 1 {
+        if cs[i].synCount > 1 {
             evidence.add(", ")
-            evidence.add(c.synCount)
+            evidence.add(cs[i].synCount)
             evidence.add(" SYNs")
         }
         var up: Int64 = 0
         var down: Int64 = 0
-        var end = c.synAckTime ?? firstExchange ?? syn
+        var end = cs[i].synAckTime ?? firstExchange ?? syn
         if tls {
             // By index: the exchanges are read, not copied.
-            up = max(0, c.bytesUp - c.exchanges.indices.reduce(0) { $0 + c.exchanges[$1].bytesUp })
-            down = max(0, c.bytesDown - c.exchanges.indices.reduce(0) { $0 + c.exchanges[$1].bytesDown })
-            end = firstExchange ?? c.closeTime ?? c.end
-            let summary = c.tls  // read once: each read copies the summary out of its box
+            up = max(0, cs[i].bytesUp - cs[i].exchanges.indices.reduce(0) { $0 + cs[i].exchanges[$1].bytesUp })
+            down = max(0, cs[i].bytesDown - cs[i].exchanges.indices.reduce(0) { $0 + cs[i].exchanges[$1].bytesDown })
+            end = firstExchange ?? cs[i].closeTime ?? cs[i].end
+            let summary = cs[i].tls  // read once: each read copies the summary out of its box
             let v = summary?.negotiatedVersion ?? summary?.clientVersion
             evidence.add(", TLS ")
             evidence.add(v.map(TLSSummary.versionName) ?? "version unknown")
@@ -307,9 +311,9 @@ final class StepClassifier: Sendable {
     // MARK: - Steps 3-6
 
     /// `http` is `e.http`, read once by the caller (each read copies the transaction out of its box).
-    private func shape(_ e: Exchange, http: HTTPTransaction?) -> Shape {
-        if let h = http {
-            let m = h.method.uppercased()
+    /// `method` is `http?.method.uppercased()`.
+    private func shape(_ e: Exchange, http: HTTPTransaction?, method: String?) -> Shape {
+        if let h = http, let m = method {
             return m == "POST" || m == "PUT" || h.requestBodyLength > 0 && m != "GET" ? .upload : .fetch
         }
         return e.bytesUp >= model.tls.uploadMinBytes && e.bytesUp > e.bytesDown ? .upload : .fetch
@@ -322,7 +326,8 @@ final class StepClassifier: Sendable {
         var highest = 2
         for (position, e) in exchanges.enumerated() where e.kind != .other {
             let http = e.http  // read once: each read copies the transaction out of its box
-            let s = shape(e, http: http)
+            let method = http?.method.uppercased()
+            let s = shape(e, http: http, method: method)
             var step: Int
             switch s {
             case .fetch: step = highest < 3 ? 3 : 4
@@ -330,9 +335,9 @@ final class StepClassifier: Sendable {
             }
             var conf = confidence(step, tls: e.kind == .tls)
             var evidence = describe(e, http: http, position: position + 1)
-            if let h = http {
+            if let h = http, let method {
                 let allowed = methods.indices.contains(step) ? methods[step] : nil
-                if !(allowed?.contains(h.method.uppercased()) ?? false) { conf *= 0.6 }
+                if !(allowed?.contains(method) ?? false) { conf *= 0.6 }
                 if !directory.isSecars(h) { conf *= 0.8 }
             }
             if step < highest {
