@@ -247,8 +247,7 @@ public struct SessionBuilder: Sendable {
             clients.append(outcome.summary)
             sessions += outcome.sessions
         }
-        // In place: a sorted copy would hold every check-in twice at the report's peak.
-        sessions.sort { ($0.start, $0.client, $0.clientPort) < ($1.start, $1.client, $1.clientPort) }
+        Self.sortByStart(&sessions)
         // Keys are 0..<sessions.count (one per check-in, made unique above), so arrays index them.
         var finalID = [Int](repeating: 0, count: sessions.count)
         for i in sessions.indices where finalID.indices.contains(sessions[i].id) { finalID[sessions[i].id] = i + 1 }
@@ -297,6 +296,31 @@ public struct SessionBuilder: Sendable {
             counts: .init(connections: seen, managerConnections: managerConnections, ignoredConnections: ignored,
                           droppedByLimits: dropped, rejoinedConnections: rejoinedCount),
             silences: silences)
+    }
+
+    /// Sorts check-ins by start, client and client port, equal ones kept in their order.
+    ///
+    /// In place: a sorted copy would hold every check-in twice at the report's peak. The keys are sorted
+    /// apart from the check-ins, which are then moved once each into place by swaps (no reference
+    /// counting), rather than moved at every step of the sort.
+    static func sortByStart(_ sessions: inout [SessionReport]) {
+        typealias Key = (start: Timestamp, client: IPAddress, port: UInt16, index: Int)
+        var keys: [Key] = sessions.indices.map { i in
+            (sessions[i].start, sessions[i].client, sessions[i].clientPort, i)
+        }
+        keys.sort { a, b in (a.start, a.client, a.port, a.index) < (b.start, b.client, b.port, b.index) }
+        // Position k takes the check-in at keys[k].index; each cycle of that permutation is walked once.
+        var placed = [Bool](repeating: false, count: sessions.count)
+        for start in keys.indices where !placed[start] {
+            var k = start
+            while true {
+                placed[k] = true
+                let from = keys[k].index
+                if from == start { break }
+                sessions.swapAt(k, from)
+                k = from
+            }
+        }
     }
 
     // MARK: - Expectations
@@ -458,7 +482,8 @@ extension SessionBuilder {
         }
         let closed: ConnectionState = [.finFromClient, .finFromServer, .rstFromClient, .rstFromServer]
         // Only a piece without a SYN can continue another; most lists have none.
-        guard conns.contains(where: { $0.handshake == .midstream }) else { return 0 }
+        // By index: the records are read, not copied.
+        guard conns.indices.contains(where: { conns[$0].handshake == .midstream }) else { return 0 }
         var open: [Key: Int] = [:]
         var kept = 0  // conns[..<kept] is the result so far
         for r in conns.indices {
