@@ -217,7 +217,9 @@ public struct SessionBuilder: Sendable {
                 conns.removeAll { !isManagerConnection($0, managers) }
             }
             guard !conns.isEmpty else { return nil }
-            var mine = group(conns).map(classifier.classify).sorted { $0.start < $1.start }
+            var memo = StepClassifier.TextMemo()
+            var mine = group(conns).map { classifier.classify($0, memo: &memo) }
+            mine.sort { $0.start < $1.start }  // in place: the list is not copied
             let result = audit.audit(client: client, sessions: mine)
             for (i, f) in result.findings { mine[i].findings.append(f) }
             // Until the final numbering, `id` is a key unique to the client that pair findings refer to.

@@ -61,7 +61,14 @@ final class StepClassifier: Sendable {
 
     private enum Shape { case fetch, upload }
 
-    func classify(_ d: CheckInDraft) -> SessionReport {
+    /// Texts that the check-ins of one client repeat, made once and then shared. Kept by the caller (one
+    /// per client), so the classifier itself stays immutable and shared by the threads.
+    struct TextMemo {
+        /// Step 1's evidence for a connection without failed connects before it, by server.
+        var serverSelected: [Endpoint: String] = [:]
+    }
+
+    func classify(_ d: CheckInDraft, memo: inout TextMemo) -> SessionReport {
         // The draft's connections are read in place through their indices, not copied out (a copy of a
         // record costs a reference count on each of its parts, for every check-in).
         let cs = d.connections
@@ -84,7 +91,7 @@ final class StepClassifier: Sendable {
         // Earlier connects of a check-in are judged (the client moved on), so only a lone connect can be pending.
         let pendingOnly = first == nil && attempts.count == 1 && pending
         if let f = first, d.showsOpening || !attempts.isEmpty {
-            steps.append(selectServer(attempts: attempts, cs, f))
+            steps.append(selectServer(attempts: attempts, cs, f, memo: &memo))
         } else if first == nil, let a = attempts.first, let z = attempts.last {
             steps.append(StepReport(step: 1, name: id(1), start: a.synTime ?? a.start, end: z.end, bytesUp: 0,
                                     bytesDown: 0, confidence: confidence(1, tls: false),
@@ -140,7 +147,7 @@ final class StepClassifier: Sendable {
         checkHTTPStatus(d.exchanges, add)
         if d.burst == 0 { checkCapture(cs, attempts, add) }
 
-        let transport: SessionReport.Transport = (last.map { isTLS(cs[$0]) }
+        let transport: SessionReport.Transport = (last.map { isTLS(cs, $0) }
             ?? directory.httpsPorts.contains(server.port)) ? .https : .http
         let firstStart = first.map { cs[$0].start }
         let lastEnd = last.map { cs[$0].end }
@@ -176,22 +183,29 @@ final class StepClassifier: Sendable {
 
     /// Step 1 for connection `i` of `cs` (read in place, not copied) after `attempts`.
     private func selectServer(
-        attempts: ArraySlice<ConnectionRecord>, _ cs: ArraySlice<ConnectionRecord>, _ i: Int
+        attempts: ArraySlice<ConnectionRecord>, _ cs: ArraySlice<ConnectionRecord>, _ i: Int, memo: inout TextMemo
     ) -> StepReport {
         let syn = cs[i].synTime ?? cs[i].start
-        var evidence = "SYN to \(cs[i].server)"
-        if !attempts.isEmpty { evidence = attemptText(attempts, followed: true) + ", then " + evidence }
-        if let m = directory.configuredMatch(cs[i].server), let p = m.priority {
-            evidence += " (priority \(p))"
+        let server = cs[i].server
+        var evidence: String
+        if attempts.isEmpty, let known = memo.serverSelected[server] {
+            evidence = known
+        } else {
+            evidence = "SYN to \(server)"
+            if !attempts.isEmpty { evidence = attemptText(attempts, followed: true) + ", then " + evidence }
+            if let m = directory.configuredMatch(server), let p = m.priority {
+                evidence += " (priority \(p))"
+            }
+            if attempts.isEmpty { memo.serverSelected[server] = evidence }
         }
         let start = attempts.first.map { $0.synTime ?? $0.start } ?? syn
         return StepReport(step: 1, name: id(1), start: start, end: syn, bytesUp: 0, bytesDown: 0,
-                          confidence: confidence(1, tls: isTLS(cs[i])), evidence: evidence)
+                          confidence: confidence(1, tls: isTLS(cs, i)), evidence: evidence)
     }
 
     /// Step 2 for connection `i` of `cs` (read in place, not copied).
     private func connectStep(_ cs: ArraySlice<ConnectionRecord>, _ i: Int, syn: Timestamp) -> StepReport {
-        let tls = isTLS(cs[i])
+        let tls = isTLS(cs, i)
         let firstExchange = cs[i].exchanges.indices.first.map { cs[i].exchanges[$0].start }
         var evidence = EvidenceText(capacity: 128)
         evidence.add("TCP handshake")
@@ -558,11 +572,12 @@ final class StepClassifier: Sendable {
         steps.reduce(0) { $0 | bit($1.step) }
     }
 
-    func isTLS(_ c: ConnectionRecord) -> Bool {
-        switch c.application {
+    /// Whether connection `i` of `cs` (read in place, not copied) carries TLS.
+    func isTLS(_ cs: ArraySlice<ConnectionRecord>, _ i: Int) -> Bool {
+        switch cs[i].application {
         case .tls: return true
         case .http: return false
-        case .other, .none: return c.tls != nil || directory.httpsPorts.contains(c.server.port)
+        case .other, .none: return cs[i].tls != nil || directory.httpsPorts.contains(cs[i].server.port)
         }
     }
 }
