@@ -211,7 +211,7 @@ final class StepClassifier: Sendable {
         evidence.add("TCP handshake")
         if let synAck = cs[i].synAckTime {
             evidence.add(", SYN-ACK after ")
-            evidence.add(formatRoundTrip(synAck.seconds(since: syn)))
+            formatRoundTrip(synAck.seconds(since: syn), into: &evidence)
         }
         if cs[i].synCount > 1 {
             evidence.add(", ")
