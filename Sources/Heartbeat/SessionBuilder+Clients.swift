@@ -93,6 +93,8 @@ extension SessionBuilder {
     /// often repeats; only a different one is looked up by its hash. Both give the first copy seen.
     static func shareEqualTexts(_ sessions: inout [SessionReport]) {
         var seen = Set<ExactText>()
+        // Room for every text at once, so the set is not grown step by step.
+        seen.reserveCapacity(sessions.indices.reduce(0) { $0 + sessions[$1].steps.count + sessions[$1].findings.count })
         var lastByStep = [ExactText?](repeating: nil, count: 8)
         for i in sessions.indices {
             for j in sessions[i].steps.indices {
