@@ -53,31 +53,6 @@ extension SessionBuilder {
         return outcomes
     }
 
-    /// Sorts check-ins by start, client and client port, equal ones kept in their order.
-    ///
-    /// In place: a sorted copy would hold every check-in twice at the report's peak. The keys are sorted
-    /// apart from the check-ins, which are then moved once each into place by swaps (no reference
-    /// counting), rather than moved at every step of the sort.
-    static func sortByStart(_ sessions: inout [SessionReport]) {
-        typealias Key = (start: Timestamp, client: IPAddress, port: UInt16, index: Int)
-        var keys: [Key] = sessions.indices.map { i in
-            (sessions[i].start, sessions[i].client, sessions[i].clientPort, i)
-        }
-        keys.sort { a, b in (a.start, a.client, a.port, a.index) < (b.start, b.client, b.port, b.index) }
-        // Position k takes the check-in at keys[k].index; each cycle of that permutation is walked once.
-        var placed = [Bool](repeating: false, count: sessions.count)
-        for start in keys.indices where !placed[start] {
-            var k = start
-            while true {
-                placed[k] = true
-                let from = keys[k].index
-                if from == start { break }
-                sessions.swapAt(k, from)
-                k = from
-            }
-        }
-    }
-
     /// Makes equal evidence and finding texts of one client's check-ins share one copy.
     ///
     /// A client's check-ins mostly repeat the same words ("FIN from client, FIN from server", its

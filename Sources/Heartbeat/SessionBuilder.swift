@@ -249,7 +249,8 @@ public struct SessionBuilder: Sendable {
             clients.append(outcome.summary)
             sessions += outcome.sessions
         }
-        Self.sortByStart(&sessions)
+        // In place: a sorted copy would hold every check-in twice at the report's peak.
+        sessions.sort { ($0.start, $0.client, $0.clientPort) < ($1.start, $1.client, $1.clientPort) }
         // Keys are 0..<sessions.count (one per check-in, made unique above), so arrays index them.
         var finalID = [Int](repeating: 0, count: sessions.count)
         for i in sessions.indices where finalID.indices.contains(sessions[i].id) { finalID[sessions[i].id] = i + 1 }
