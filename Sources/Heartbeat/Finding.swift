@@ -130,14 +130,25 @@ func counted(_ n: Int, _ singular: String, _ plural: String? = nil) -> String {
 /// A round-trip or set-up time with the precision that matters at its size: `0.04 ms` (up to three
 /// decimals below 1 ms), `2.35 ms`, `12.3 ms`, `140 ms`, then seconds with one decimal (`1.2 s`).
 func formatRoundTrip(_ seconds: Double) -> String {
-    guard seconds.isFinite, seconds >= 0 else { return "\(formatSeconds(seconds)) s" }
+    var t = EvidenceText(capacity: 24)
+    formatRoundTrip(seconds, into: &t)
+    return t.text
+}
+
+/// `formatRoundTrip(seconds)` written at the end of `t`, with no string made on the way (this runs for
+/// every check-in's connect step).
+func formatRoundTrip(_ seconds: Double, into t: inout EvidenceText) {
+    guard seconds.isFinite, seconds >= 0 else {
+        t.add(formatSeconds(seconds))
+        t.add(" s")
+        return
+    }
     let ms = seconds * 1000
-    // Digits by integer arithmetic (this runs for every check-in's connect step).
-    func fixed(_ v: Double, _ digits: Int, strip: Bool) -> String {
+    // Digits by integer arithmetic.
+    func fixed(_ v: Double, _ digits: Int, strip: Bool, _ unit: StaticString) {
         var scale: Int64 = 1
         for _ in 0..<digits { scale *= 10 }
         let n = Int64((v * Double(scale)).rounded())
-        guard digits > 0 else { return String(n) }
         var fraction = n % scale
         var width = digits
         if strip {
@@ -146,20 +157,25 @@ func formatRoundTrip(_ seconds: Double) -> String {
                 width -= 1
             }
         }
-        var t = EvidenceText(capacity: 24)
         t.add(n / scale)
         if width > 0 {
             t.add(".")
             t.add(fraction, width: width)
         }
-        return t.text
+        t.add(unit)
     }
     // Rounding may carry a value into the next band (9.996 ms -> 10.0 ms), which reads the same.
-    if seconds >= 0.9995 { return seconds < 1e12 ? fixed(seconds, 1, strip: false) + " s" : "\(seconds) s" }
-    if ms >= 99.95 { return fixed(ms, 0, strip: false) + " ms" }
-    if ms >= 9.995 { return fixed(ms, 1, strip: false) + " ms" }
-    if ms >= 1 { return fixed(ms, 2, strip: false) + " ms" }
-    return fixed(ms, 3, strip: true) + " ms"
+    if seconds >= 0.9995 {
+        if seconds < 1e12 { fixed(seconds, 1, strip: false, " s") } else { t.add("\(seconds) s") }
+    } else if ms >= 99.95 {
+        fixed(ms, 0, strip: false, " ms")
+    } else if ms >= 9.995 {
+        fixed(ms, 1, strip: false, " ms")
+    } else if ms >= 1 {
+        fixed(ms, 2, strip: false, " ms")
+    } else {
+        fixed(ms, 3, strip: true, " ms")
+    }
 }
 
 /// Byte counts in messages, e.g. `5121 bytes`.

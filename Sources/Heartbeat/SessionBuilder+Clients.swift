@@ -19,14 +19,15 @@ extension SessionBuilder {
     }
 
     /// Runs `body` for every client of `work` with connections, on up to `threads` threads, and
-    /// answers in `work`'s order (nil for a client without connections). Each client's records are let
+    /// answers in `work`'s order (nil for a client without connections, or for which `body` answers
+    /// nil). Each client's records are let
     /// go (`work[i].conns` emptied) as it is taken, so records and check-ins are not all held at once.
     ///
     /// `body` must depend on its arguments only (it runs on several threads at once); the answer is
     /// then the same whatever the number of threads.
     func buildClients(
         _ work: inout [(client: IPAddress, conns: [ConnectionRecord])],
-        _ body: @Sendable (IPAddress, [ConnectionRecord]) -> ClientOutcome
+        _ body: @Sendable (IPAddress, inout [ConnectionRecord]) -> ClientOutcome?
     ) -> [ClientOutcome?] {
         var outcomes = [ClientOutcome?](repeating: nil, count: work.count)
         let threads = min(max(1, self.threads), work.count)
@@ -40,10 +41,11 @@ extension SessionBuilder {
                     while true {
                         let i = next.add(1, ordering: .relaxed).oldValue
                         guard i < count else { return }
-                        let conns = items.work[i].conns
+                        var conns = items.work[i].conns
                         items.work[i].conns = []
                         guard !conns.isEmpty else { continue }
-                        items.outcomes[i] = body(items.work[i].client, conns)
+                        // Handed over as the only reference, so `body` may change the list in place.
+                        items.outcomes[i] = body(items.work[i].client, &conns)
                     }
                 }
             }
@@ -61,12 +63,25 @@ extension SessionBuilder {
     /// Texts are equal here when their bytes are: Swift's `String` equality is canonical
     /// equivalence, under which `café` written with a combining accent equals the precomposed one,
     /// and a capture's SNI or path must be reported with its own bytes.
+    ///
+    /// A step's text is first compared with the last text kept for the same step number, which it
+    /// often repeats; only a different one is looked up by its hash. Both give the first copy seen.
     static func shareEqualTexts(_ sessions: inout [SessionReport]) {
         var seen = Set<ExactText>()
+        // Room for every text at once, so the set is not grown step by step.
+        seen.reserveCapacity(sessions.indices.reduce(0) { $0 + sessions[$1].steps.count + sessions[$1].findings.count })
+        var lastByStep = [ExactText?](repeating: nil, count: 8)
         for i in sessions.indices {
             for j in sessions[i].steps.indices {
-                sessions[i].steps[j].evidence = seen.insert(ExactText(sessions[i].steps[j].evidence))
-                    .memberAfterInsert.text
+                let step = sessions[i].steps[j].step
+                let text = ExactText(sessions[i].steps[j].evidence)
+                if lastByStep.indices.contains(step), let last = lastByStep[step], last == text {
+                    sessions[i].steps[j].evidence = last.text
+                    continue
+                }
+                let kept = seen.insert(text).memberAfterInsert
+                sessions[i].steps[j].evidence = kept.text
+                if lastByStep.indices.contains(step) { lastByStep[step] = kept }
             }
             for j in sessions[i].findings.indices {
                 sessions[i].findings[j].message = seen.insert(ExactText(sessions[i].findings[j].message))

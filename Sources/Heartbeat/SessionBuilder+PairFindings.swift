@@ -20,17 +20,20 @@ extension SessionBuilder {
     ) -> [PairFinding] {
         // Only the TLS version is read, so only it is kept per connection id.
         var versionByID: [UInt64: UInt16?] = [:]
-        for c in conns where versionByID[c.id] == nil {
-            versionByID[c.id] = .some(c.tls?.negotiatedVersion ?? c.tls?.clientVersion)
+        // By index, and the summary read once: the records are read, not copied.
+        for i in conns.indices where versionByID[conns[i].id] == nil {
+            let tls = conns[i].tls
+            versionByID[conns[i].id] = .some(tls?.negotiatedVersion ?? tls?.clientVersion)
         }
         var all: [Endpoint: [Int]] = [:]
         var http: [Endpoint: [Int]] = [:]
         var oldTLS: [Endpoint: (version: UInt16, sessions: [Int])] = [:]
-        for (i, s) in sessions.enumerated() where !s.failed {
-            let server = Endpoint(address: s.server, port: s.serverPort)
+        // By index: the check-ins are read, not copied.
+        for i in sessions.indices where !sessions[i].failed {
+            let server = Endpoint(address: sessions[i].server, port: sessions[i].serverPort)
             all[server, default: []].append(i)
-            if s.transport == .http { http[server, default: []].append(i) }
-            for id in s.connections {
+            if sessions[i].transport == .http { http[server, default: []].append(i) }
+            for id in sessions[i].connections {
                 guard let known = versionByID[id], let v = known, v < model.minimumTLSVersion else { continue }
                 let have = oldTLS[server] ?? (v, [])
                 oldTLS[server] = (min(have.version, v), have.sessions + [i])

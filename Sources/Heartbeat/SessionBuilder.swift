@@ -38,6 +38,9 @@ public struct SessionBuilder: Sendable {
     private let intervalSource: String
     private(set) var directory: ManagerDirectory
     private var perClient: [IPAddress: [ConnectionRecord]] = [:]
+    /// Records kept per client and server, counted as the traffic layer handed them out (before
+    /// rejoining), for `managerConnections`; counted here so the build need not.
+    private var piecesPerClient: [IPAddress: [Endpoint: Int]] = [:]
     private var secarsEndpoints: Set<Endpoint> = []
     private var seen = 0
     private var ignored = 0
@@ -106,6 +109,7 @@ public struct SessionBuilder: Sendable {
         }
         list.insert(connection, at: low)
         perClient[key] = list
+        piecesPerClient[key, default: [:]][connection.server, default: 0] += 1
     }
 
     /// The record as kept: request targets shortened to their path, with `?…` standing for the query,
@@ -165,7 +169,7 @@ public struct SessionBuilder: Sendable {
     /// The report for everything ingested so far; the builder keeps its state.
     public func report() -> HeartbeatReport {
         var kept = perClient
-        return build(&kept)
+        return build(&kept, pieces: piecesPerClient)
     }
 
     /// The final report. The same as `report()`, but each client's kept records are let go as soon as
@@ -174,26 +178,20 @@ public struct SessionBuilder: Sendable {
     public mutating func finish() -> HeartbeatReport {
         var kept = perClient
         perClient = [:]
-        return build(&kept)
+        let pieces = piecesPerClient
+        piecesPerClient = [:]
+        return build(&kept, pieces: pieces)
     }
 
-    /// The report from `perClient` (emptied client by client as their check-ins are built).
-    private func build(_ perClient: inout [IPAddress: [ConnectionRecord]]) -> HeartbeatReport {
+    /// The report from `perClient` (emptied client by client as their check-ins are built); `pieces`
+    /// counts each client's records per server as they were filed.
+    private func build(
+        _ connections: inout [IPAddress: [ConnectionRecord]], pieces piecesByServer: [IPAddress: [Endpoint: Int]]
+    ) -> HeartbeatReport {
         let captureEnd = notedSpan?.1 ?? lastTime
         var rejoinedCount = 0
-        // Each client's records are swapped for their rejoined list one client at a time, so the two are
-        // never all held at once; the pieces are counted per server for `managerConnections`.
-        var connections: [IPAddress: [ConnectionRecord]] = [:]
-        var piecesByServer: [IPAddress: [Endpoint: Int]] = [:]
-        connections.reserveCapacity(perClient.count)
-        for client in Array(perClient.keys) {
-            guard var list = perClient.removeValue(forKey: client) else { continue }
-            var pieces: [Endpoint: Int] = [:]
-            for i in list.indices { pieces[list[i].server, default: 0] += 1 }
-            piecesByServer[client] = pieces
-            rejoinedCount += rejoin(&list)
-            connections[client] = list
-        }
+        // Each client's list is rejoined in place, so no list is held twice.
+        for i in connections.values.indices { rejoinedCount += rejoin(&connections.values[i]) }
         let managers = resolveManagers(connections)
         let classifier = StepClassifier(model: model, directory: directory, captureEnd: captureEnd)
         let audit = IntervalAudit(model: model, pullSeconds: pullInterval.seconds, pushSeconds: pushInterval,
@@ -204,12 +202,7 @@ public struct SessionBuilder: Sendable {
         // Clients are independent: each one's check-ins are built on one of a few threads, then joined
         // in client order, so the result does not depend on the threads.
         var work = connections.keys.sorted().map { client in
-            var conns = connections.removeValue(forKey: client) ?? []
-            // Most clients talk to managers only: their list is kept as it is, not copied.
-            if !conns.allSatisfy({ isManagerConnection($0, managers) }) {
-                conns.removeAll { !isManagerConnection($0, managers) }
-            }
-            return (client: client, conns: conns)
+            (client: client, conns: connections.removeValue(forKey: client) ?? [])
         }
         for item in work {
             // Counted as the traffic layer handed them out, so the count adds up with `connections`.
@@ -218,7 +211,15 @@ public struct SessionBuilder: Sendable {
             }
         }
         var outcomes = buildClients(&work) { client, conns in
-            var mine = group(conns).map(classifier.classify).sorted { $0.start < $1.start }
+            // Most clients talk to managers only: their list is kept as it is, not copied. By index: the
+            // records are read, not copied.
+            if !conns.indices.allSatisfy({ isManagerServer(conns[$0].server, managers) }) {
+                conns.removeAll { !isManagerConnection($0, managers) }
+            }
+            guard !conns.isEmpty else { return nil }
+            var memo = StepClassifier.TextMemo()
+            var mine = group(conns).map { classifier.classify($0, memo: &memo) }
+            mine.sort { $0.start < $1.start }  // in place: the list is not copied
             let result = audit.audit(client: client, sessions: mine)
             for (i, f) in result.findings { mine[i].findings.append(f) }
             // Until the final numbering, `id` is a key unique to the client that pair findings refer to.
@@ -250,20 +251,23 @@ public struct SessionBuilder: Sendable {
         }
         // In place: a sorted copy would hold every check-in twice at the report's peak.
         sessions.sort { ($0.start, $0.client, $0.clientPort) < ($1.start, $1.client, $1.clientPort) }
-        var finalID: [Int: Int] = [:]
-        for i in sessions.indices { finalID[sessions[i].id] = i + 1 }
-        var pairsByFirst: [Int: [PairFinding]] = [:]
-        for p in pairs { if let first = p.keys.first { pairsByFirst[first, default: []].append(p) } }
+        // Keys are 0..<sessions.count (one per check-in, made unique above), so arrays index them.
+        var finalID = [Int](repeating: 0, count: sessions.count)
+        for i in sessions.indices where finalID.indices.contains(sessions[i].id) { finalID[sessions[i].id] = i + 1 }
+        var pairsByFirst = [[PairFinding]](repeating: [], count: sessions.count)
+        for p in pairs {
+            if let first = p.keys.first, pairsByFirst.indices.contains(first) { pairsByFirst[first].append(p) }
+        }
         var findings: [Finding] = []
         for i in sessions.indices {
             let key = sessions[i].id
             sessions[i].id = i + 1
             for j in sessions[i].findings.indices { sessions[i].findings[j].session = i + 1 }
             findings += sessions[i].findings.filter { !$0.code.isPerPair }
-            for p in pairsByFirst[key] ?? [] {
+            for p in pairsByFirst.indices.contains(key) ? pairsByFirst[key] : [] {
                 var f = p.finding
                 f.session = i + 1
-                f.sessions = p.keys.compactMap { finalID[$0] }.sorted()
+                f.sessions = p.keys.compactMap { finalID.indices.contains($0) ? finalID[$0] : nil }.sorted()
                 findings.append(f)
             }
         }
@@ -456,7 +460,8 @@ extension SessionBuilder {
         }
         let closed: ConnectionState = [.finFromClient, .finFromServer, .rstFromClient, .rstFromServer]
         // Only a piece without a SYN can continue another; most lists have none.
-        guard conns.contains(where: { $0.handshake == .midstream }) else { return 0 }
+        // By index: the records are read, not copied.
+        guard conns.indices.contains(where: { conns[$0].handshake == .midstream }) else { return 0 }
         var open: [Key: Int] = [:]
         var kept = 0  // conns[..<kept] is the result so far
         for r in conns.indices {
@@ -520,55 +525,63 @@ extension SessionBuilder {
 
 extension SessionBuilder {
     /// Splits one client's manager connections (in start order) into check-in drafts.
+    ///
+    /// A draft's attempts and connections are runs of consecutive records of `conns`, so each draft
+    /// refers to them as a slice of the list: no record is copied.
     func group(_ conns: [ConnectionRecord]) -> [CheckInDraft] {
         let window = model.checkIn.attemptWindowSeconds
+        let joinGap = model.checkIn.joinGapSeconds
         var drafts: [CheckInDraft] = []
-        var pending: [ConnectionRecord] = []
+        // Failed connects not yet given to a check-in: always a run of consecutive records.
+        var pending = 0..<0
         var current: CheckInDraft?
+        // Where `current`'s connections start in `conns`.
+        var currentFirst = 0
         func flushPending() {
-            if !pending.isEmpty { drafts.append(CheckInDraft(attempts: pending)) }
-            pending = []
+            if !pending.isEmpty { drafts.append(CheckInDraft(attempts: conns[pending])) }
+            pending = 0..<0
         }
         func closeCurrent() {
             if let c = current { drafts.append(c) }
             current = nil
         }
-        for c in conns {
-            if c.handshake == .refused || c.handshake == .unanswered {
+        for i in conns.indices {
+            if conns[i].handshake == .refused || conns[i].handshake == .unanswered {
                 closeCurrent()
-                if let last = pending.last, c.start.seconds(since: last.end) > window { flushPending() }
-                pending.append(c)
+                if let last = pending.last, conns[i].start.seconds(since: conns[last].end) > window { flushPending() }
+                pending = (pending.isEmpty ? i : pending.lowerBound)..<(i + 1)
                 continue
             }
-            if var cur = current, pending.isEmpty, let prev = cur.connections.last,
-               prev.server.address == c.server.address, c.start >= prev.end,
-               c.start.seconds(since: prev.end) <= model.checkIn.joinGapSeconds, !isPush(c) {
-                cur.connections.append(c)
-                cur.exchanges += c.exchanges
-                cur.showsClose = !c.state.contains(.openAtEnd)
-                current = cur
+            let bursts = pushBursts(conns[i])
+            if pending.isEmpty, let prev = current?.connections.indices.last,
+               conns[prev].server.address == conns[i].server.address, conns[i].start >= conns[prev].end,
+               conns[i].start.seconds(since: conns[prev].end) <= joinGap, bursts == nil {
+                current?.connections = conns[currentFirst...i]
+                current?.exchanges += conns[i].exchanges
+                current?.showsClose = !conns[i].state.contains(.openAtEnd)
                 continue
             }
             closeCurrent()
-            var attempts: [ConnectionRecord] = []
-            if let last = pending.last, (c.synTime ?? c.start).seconds(since: last.end) <= window {
-                attempts = pending
-                pending = []
+            var attempts: ArraySlice<ConnectionRecord> = []
+            if let last = pending.last,
+               (conns[i].synTime ?? conns[i].start).seconds(since: conns[last].end) <= window {
+                attempts = conns[pending]
+                pending = 0..<0
             } else {
                 flushPending()
             }
-            let opening = c.handshake == .established && c.synTime != nil
-            guard isPush(c) else {
-                current = CheckInDraft(attempts: attempts, connections: [c], exchanges: c.exchanges, mode: .pull,
-                                       showsOpening: opening, showsClose: !c.state.contains(.openAtEnd))
+            let opening = conns[i].handshake == .established && conns[i].synTime != nil
+            let closed = !conns[i].state.contains(.openAtEnd)
+            guard let bursts else {
+                current = CheckInDraft(attempts: attempts, connections: conns[i...i], exchanges: conns[i].exchanges,
+                                       mode: .pull, showsOpening: opening, showsClose: closed)
+                currentFirst = i
                 continue
             }
-            let bursts = splitBursts(c.exchanges)
-            for (i, burst) in bursts.enumerated() {
+            for (n, burst) in bursts.enumerated() {
                 drafts.append(CheckInDraft(
-                    attempts: i == 0 ? attempts : [], connections: [c], exchanges: burst, mode: .push,
-                    showsOpening: i == 0 && opening,
-                    showsClose: i == bursts.count - 1 && !c.state.contains(.openAtEnd), burst: i))
+                    attempts: n == 0 ? attempts : [], connections: conns[i...i], exchanges: burst, mode: .push,
+                    showsOpening: n == 0 && opening, showsClose: n == bursts.count - 1 && closed, burst: n))
             }
         }
         closeCurrent()
@@ -577,10 +590,14 @@ extension SessionBuilder {
     }
 
     /// A long-lived connection with more than one burst, or long-lived in a push-mode setup.
-    func isPush(_ c: ConnectionRecord) -> Bool {
-        guard c.duration >= model.push.minOpenSeconds else { return false }
-        return splitBursts(c.exchanges).count > 1 || sylink?.communicationMode == .push
-            || c.state.contains(.openAtEnd)
+    func isPush(_ c: ConnectionRecord) -> Bool { pushBursts(c) != nil }
+
+    /// The bursts of `c` when it is a push connection (`isPush`), nil otherwise.
+    private func pushBursts(_ c: ConnectionRecord) -> [[Exchange]]? {
+        guard c.duration >= model.push.minOpenSeconds else { return nil }
+        let bursts = splitBursts(c.exchanges)
+        let push = bursts.count > 1 || sylink?.communicationMode == .push || c.state.contains(.openAtEnd)
+        return push ? bursts : nil
     }
 
     /// Exchanges separated by more than `push.burstGapSeconds` start a new burst. Always at least one burst.

@@ -3,10 +3,10 @@ import Records
 
 /// The connections and exchanges that make up one check-in, before classification.
 struct CheckInDraft: Sendable {
-    /// Failed connects (refused or unanswered) that came first.
-    var attempts: [ConnectionRecord] = []
-    /// Established (or mid-stream) connections, in start order.
-    var connections: [ConnectionRecord] = []
+    /// Failed connects (refused or unanswered) that came first (consecutive records of the client's list).
+    var attempts: ArraySlice<ConnectionRecord> = []
+    /// Established (or mid-stream) connections, in start order (consecutive records of the client's list).
+    var connections: ArraySlice<ConnectionRecord> = []
     /// The exchanges of this check-in, in start order (a push burst holds a subset of its connection's).
     var exchanges: [Exchange] = []
     var mode: SessionReport.Mode = .pull
@@ -37,6 +37,8 @@ final class StepClassifier: Sendable {
     private let ids: [String]
     private let confidences: [(http: Double, tls: Double)?]
     private let methods: [[String]?]
+    /// The model's mandatory step numbers, as bits (`bit(_:)`); nil when one has no bit (outside 1-63).
+    private let mandatoryMask: UInt64?
 
     init(model: ReferenceModel, directory: ManagerDirectory, captureEnd: Timestamp?) {
         self.model = model
@@ -53,16 +55,29 @@ final class StepClassifier: Sendable {
         }
         confidences = rules.map { r in r.map { ($0.httpConfidence, $0.tlsConfidence) } }
         methods = rules.map { $0?.httpMethods }
+        let mandatory = model.steps.filter(\.mandatory).map(\.number)
+        mandatoryMask = mandatory.allSatisfy { Self.bit($0) != 0 } ? mandatory.reduce(0) { $0 | Self.bit($1) } : nil
     }
 
     private enum Shape { case fetch, upload }
 
-    func classify(_ d: CheckInDraft) -> SessionReport {
-        let conn = d.connections.first
-        let last = d.connections.last
-        let anchor = conn ?? d.attempts.last
-        let client = anchor?.client ?? Endpoint(address: IPAddress(ipv4: 0), port: 0)
-        let server = (last ?? d.attempts.last)?.server ?? client
+    /// Texts that the check-ins of one client repeat, made once and then shared. Kept by the caller (one
+    /// per client), so the classifier itself stays immutable and shared by the threads.
+    struct TextMemo {
+        /// Step 1's evidence for a connection without failed connects before it, by server.
+        var serverSelected: [Endpoint: String] = [:]
+    }
+
+    func classify(_ d: CheckInDraft, memo: inout TextMemo) -> SessionReport {
+        // The draft's connections are read in place through their indices, not copied out (a copy of a
+        // record costs a reference count on each of its parts, for every check-in).
+        let cs = d.connections
+        let first = cs.indices.first
+        let last = cs.indices.last
+        let lastAttempt = d.attempts.indices.last
+        let client = first.map { cs[$0].client } ?? lastAttempt.map { d.attempts[$0].client }
+            ?? Endpoint(address: IPAddress(ipv4: 0), port: 0)
+        let server = last.map { cs[$0].server } ?? lastAttempt.map { d.attempts[$0].server } ?? client
         var steps: [StepReport] = []
         var findings: [Finding] = []
         func add(_ code: FindingCode, _ message: String, time: Timestamp?) {
@@ -72,126 +87,151 @@ final class StepClassifier: Sendable {
 
         // Step 1: attempts and the SYN of the successful connection.
         let attempts = d.burst == 0 ? d.attempts : []
-        let pending = attempts.last.map { isPending($0, next: conn) } ?? false
+        let pending = attempts.indices.last.map { isPending(attempts[$0], followed: first != nil) } ?? false
         // Earlier connects of a check-in are judged (the client moved on), so only a lone connect can be pending.
-        let pendingOnly = conn == nil && attempts.count == 1 && pending
-        if let first = conn, d.showsOpening || !attempts.isEmpty {
-            steps.append(selectServer(attempts: attempts, conn: first))
-        } else if conn == nil, let a = attempts.first, let z = attempts.last {
+        let pendingOnly = first == nil && attempts.count == 1 && pending
+        if let f = first, d.showsOpening || !attempts.isEmpty {
+            steps.append(selectServer(attempts: attempts, cs, f, memo: &memo))
+        } else if first == nil, let a = attempts.first, let z = attempts.last {
             steps.append(StepReport(step: 1, name: id(1), start: a.synTime ?? a.start, end: z.end, bytesUp: 0,
                                     bytesDown: 0, confidence: confidence(1, tls: false),
-                                    evidence: attemptText(attempts, next: nil) + "; no connection set up"
+                                    evidence: attemptText(attempts, followed: false) + "; no connection set up"
                                         + (pending ? " before the capture ended" : "")))
         }
-        for (i, a) in attempts.enumerated() {
-            let next = i + 1 < attempts.count ? attempts[i + 1] : conn
+        for i in attempts.indices {
+            let a = attempts[i]
+            let next = i + 1 < attempts.endIndex ? attempts[i + 1] : first.map { cs[$0] }
             judgeAttempt(a, next: next) { code, message, time in
                 findings.append(Finding(code: code, severity: model.severity(of: code), message: message,
                                         client: client.address, server: a.server, time: time))
             }
         }
-        if let conn, let z = attempts.last, z.server.address != conn.server.address {
+        if let f = first, let z = attempts.last, z.server.address != cs[f].server.address {
             var tried: [Endpoint] = []
             for a in attempts where !tried.contains(a.server) { tried.append(a.server) }
-            add(.failover, "reached \(named(conn.server)) after \(counted(attempts.count, "failed connect")) to "
+            add(.failover, "reached \(named(cs[f].server)) after \(counted(attempts.count, "failed connect")) to "
                 + tried.map(named).joined(separator: ", "), time: attempts.first?.start)
         }
 
         // Step 2: TCP (and TLS) set-up.
-        if let conn, d.showsOpening, let syn = conn.synTime {
-            let step = connectStep(conn, syn: syn)
+        if let f = first, d.showsOpening, let syn = cs[f].synTime {
+            let step = connectStep(cs, f, syn: syn)
             steps.append(step)
             let took = step.end.seconds(since: syn)
             if took > model.connect.timeoutSeconds {
-                add(.connectTimeout, "session to \(conn.server) set up after \(formatSeconds(took)) s "
+                add(.connectTimeout, "session to \(cs[f].server) set up after \(formatSeconds(took)) s "
                     + "(timeout \(formatSeconds(model.connect.timeoutSeconds)) s)", time: syn)
             }
         }
 
         // Steps 3-6: the exchanges.
         steps += exchangeSteps(d.exchanges, add)
+        let exchangesStart = d.exchanges.indices.first.map { d.exchanges[$0].start }
+        let exchangesEnd = d.exchanges.indices.last.map { d.exchanges[$0].end }
 
         // Step 7: the close.
-        if let last, d.showsClose, !last.state.contains(.openAtEnd) {
-            let from = d.exchanges.last?.end ?? last.closeTime ?? last.end
-            steps.append(StepReport(step: 7, name: id(7), start: min(from, last.end), end: last.end, bytesUp: 0,
-                                    bytesDown: 0, confidence: confidence(7, tls: last.application == .tls),
-                                    evidence: closeText(last.state)))
+        if let l = last, d.showsClose, !cs[l].state.contains(.openAtEnd) {
+            let from = exchangesEnd ?? cs[l].closeTime ?? cs[l].end
+            steps.append(StepReport(step: 7, name: id(7), start: min(from, cs[l].end), end: cs[l].end, bytesUp: 0,
+                                    bytesDown: 0, confidence: confidence(7, tls: cs[l].application == .tls),
+                                    evidence: closeText(cs[l].state)))
         }
-        if let last, d.mode == .push, d.showsClose, !last.state.contains(.openAtEnd) {
-            add(.pushConnectionDropped, "push connection to \(last.server) closed (\(closeText(last.state))) after "
-                + "\(formatSeconds(last.duration)) s", time: last.closeTime ?? last.end)
+        if let l = last, d.mode == .push, d.showsClose, !cs[l].state.contains(.openAtEnd) {
+            add(.pushConnectionDropped, "push connection to \(cs[l].server) closed (\(closeText(cs[l].state))) "
+                + "after \(formatSeconds(cs[l].duration)) s", time: cs[l].closeTime ?? cs[l].end)
         }
-        if conn != nil {
+        if first != nil {
             checkMandatory(d, steps, add)
             checkSizes(d, steps, add)
         }
         checkHTTPStatus(d.exchanges, add)
-        if d.burst == 0 { checkCapture(d.connections, attempts, add) }
+        if d.burst == 0 { checkCapture(cs, attempts, add) }
 
-        let transport: SessionReport.Transport = (last.map(isTLS) ?? directory.httpsPorts.contains(server.port))
-            ? .https : .http
-        let start = d.burst == 0 ? (attempts.first?.start ?? conn?.start) : d.exchanges.first?.start
-        let endTime = d.showsClose ? last?.end : (d.exchanges.last?.end ?? last?.end)
+        let transport: SessionReport.Transport = (last.map { isTLS(cs, $0) }
+            ?? directory.httpsPorts.contains(server.port)) ? .https : .http
+        let firstStart = first.map { cs[$0].start }
+        let lastEnd = last.map { cs[$0].end }
+        let start = d.burst == 0 ? (attempts.first?.start ?? firstStart) : exchangesStart
+        let endTime = d.showsClose ? lastEnd : (exchangesEnd ?? lastEnd)
+        // The first connection, or else the last attempt (whatever the burst).
+        let anchorStart = firstStart ?? lastAttempt.map { d.attempts[$0].start }
+        let anchorEnd = first.map { cs[$0].end } ?? lastAttempt.map { d.attempts[$0].end }
         let pullBytes = d.mode == .pull
+        var ids: [UInt64] = []
+        ids.reserveCapacity(attempts.count + cs.count)
+        for i in attempts.indices { ids.append(attempts[i].id) }
+        for i in cs.indices { ids.append(cs[i].id) }
         return SessionReport(
-            id: 0, client: client.address, clientPort: (conn ?? anchor)?.client.port ?? 0,
+            id: 0, client: client.address, clientPort: client.port,
             server: server.address, serverPort: server.port, transport: transport, mode: d.mode,
-            start: start ?? anchor?.start ?? .zero, end: endTime ?? anchor?.end ?? .zero,
-            bytesUp: pullBytes ? d.connections.reduce(0) { $0 + $1.bytesUp } : steps.reduce(0) { $0 + $1.bytesUp },
-            bytesDown: pullBytes ? d.connections.reduce(0) { $0 + $1.bytesDown }
+            start: start ?? anchorStart ?? .zero, end: endTime ?? anchorEnd ?? .zero,
+            bytesUp: pullBytes ? cs.indices.reduce(0) { $0 + cs[$1].bytesUp } : steps.reduce(0) { $0 + $1.bytesUp },
+            bytesDown: pullBytes ? cs.indices.reduce(0) { $0 + cs[$1].bytesDown }
                 : steps.reduce(0) { $0 + $1.bytesDown },
-            failed: conn == nil && !pendingOnly,
+            failed: first == nil && !pendingOnly,
             pending: pendingOnly,
             attempts: attempts.map { a in
                 AttemptReport(server: a.server.address.description, serverPort: a.server.port,
                               time: (a.synTime ?? a.start).rfc3339(),
                               outcome: a.handshake == .refused ? "refused" : "unanswered", syns: a.synCount)
             },
-            steps: steps.sorted { $0.step < $1.step }, findings: findings,
-            connections: (attempts + d.connections).map(\.id))
+            steps: Self.inStepOrder(steps), findings: findings,
+            connections: ids)
     }
 
     // MARK: - Steps 1, 2, 7
 
-    private func selectServer(attempts: [ConnectionRecord], conn: ConnectionRecord) -> StepReport {
-        let syn = conn.synTime ?? conn.start
-        var evidence = "SYN to \(conn.server)"
-        if !attempts.isEmpty { evidence = attemptText(attempts, next: conn) + ", then " + evidence }
-        if let m = directory.configuredMatch(conn.server), let p = m.priority {
-            evidence += " (priority \(p))"
+    /// Step 1 for connection `i` of `cs` (read in place, not copied) after `attempts`.
+    private func selectServer(
+        attempts: ArraySlice<ConnectionRecord>, _ cs: ArraySlice<ConnectionRecord>, _ i: Int, memo: inout TextMemo
+    ) -> StepReport {
+        let syn = cs[i].synTime ?? cs[i].start
+        let server = cs[i].server
+        var evidence: String
+        if attempts.isEmpty, let known = memo.serverSelected[server] {
+            evidence = known
+        } else {
+            evidence = "SYN to \(server)"
+            if !attempts.isEmpty { evidence = attemptText(attempts, followed: true) + ", then " + evidence }
+            if let m = directory.configuredMatch(server), let p = m.priority {
+                evidence += " (priority \(p))"
+            }
+            if attempts.isEmpty { memo.serverSelected[server] = evidence }
         }
         let start = attempts.first.map { $0.synTime ?? $0.start } ?? syn
         return StepReport(step: 1, name: id(1), start: start, end: syn, bytesUp: 0, bytesDown: 0,
-                          confidence: confidence(1, tls: isTLS(conn)), evidence: evidence)
+                          confidence: confidence(1, tls: isTLS(cs, i)), evidence: evidence)
     }
 
-    private func connectStep(_ c: ConnectionRecord, syn: Timestamp) -> StepReport {
-        let tls = isTLS(c)
-        let firstExchange = c.exchanges.first?.start
+    /// Step 2 for connection `i` of `cs` (read in place, not copied).
+    private func connectStep(_ cs: ArraySlice<ConnectionRecord>, _ i: Int, syn: Timestamp) -> StepReport {
+        let tls = isTLS(cs, i)
+        let firstExchange = cs[i].exchanges.indices.first.map { cs[i].exchanges[$0].start }
         var evidence = EvidenceText(capacity: 128)
         evidence.add("TCP handshake")
-        if let synAck = c.synAckTime {
+        if let synAck = cs[i].synAckTime {
             evidence.add(", SYN-ACK after ")
-            evidence.add(formatRoundTrip(synAck.seconds(since: syn)))
+            formatRoundTrip(synAck.seconds(since: syn), into: &evidence)
         }
-        if c.synCount > 1 {
+        if cs[i].synCount > 1 {
             evidence.add(", ")
-            evidence.add(c.synCount)
+            evidence.add(cs[i].synCount)
             evidence.add(" SYNs")
         }
         var up: Int64 = 0
         var down: Int64 = 0
-        var end = c.synAckTime ?? firstExchange ?? syn
+        var end = cs[i].synAckTime ?? firstExchange ?? syn
         if tls {
-            up = max(0, c.bytesUp - c.exchanges.reduce(0) { $0 + $1.bytesUp })
-            down = max(0, c.bytesDown - c.exchanges.reduce(0) { $0 + $1.bytesDown })
-            end = firstExchange ?? c.closeTime ?? c.end
-            let v = c.tls?.negotiatedVersion ?? c.tls?.clientVersion
+            // By index: the exchanges are read, not copied.
+            up = max(0, cs[i].bytesUp - cs[i].exchanges.indices.reduce(0) { $0 + cs[i].exchanges[$1].bytesUp })
+            down = max(0, cs[i].bytesDown - cs[i].exchanges.indices.reduce(0) { $0 + cs[i].exchanges[$1].bytesDown })
+            end = firstExchange ?? cs[i].closeTime ?? cs[i].end
+            let summary = cs[i].tls  // read once: each read copies the summary out of its box
+            let v = summary?.negotiatedVersion ?? summary?.clientVersion
             evidence.add(", TLS ")
             evidence.add(v.map(TLSSummary.versionName) ?? "version unknown")
             evidence.add(" handshake")
-            if let sni = c.tls?.serverName, !sni.isEmpty {
+            if let sni = summary?.serverName, !sni.isEmpty {
                 evidence.add(" (SNI ")
                 evidence.add(sni)
                 evidence.add(")")
@@ -203,22 +243,31 @@ final class StepClassifier: Sendable {
     }
 
     private func closeText(_ s: ConnectionState) -> String {
-        var parts: [String] = []
-        if s.contains(.finFromClient) { parts.append("FIN from client") }
-        if s.contains(.finFromServer) { parts.append("FIN from server") }
-        if s.contains(.rstFromClient) { parts.append("RST from client") }
-        if s.contains(.rstFromServer) { parts.append("RST from server") }
+        var n = 0
+        for (i, flag) in Self.closeFlags.enumerated() where s.contains(flag) { n |= 1 << i }
+        return Self.closeTexts[n]
+    }
+
+    /// The FIN and RST flags `closeText` names, in the order it names them.
+    private static let closeFlags: [ConnectionState] = [.finFromClient, .finFromServer, .rstFromClient, .rstFromServer]
+
+    /// `closeText` for each combination of `closeFlags` (bit i set for flag i), made once: the texts
+    /// of all check-ins then share 16 strings.
+    private static let closeTexts: [String] = (0..<16).map { n in
+        let names = ["FIN from client", "FIN from server", "RST from client", "RST from server"]
+        let parts = names.indices.filter { n & (1 << $0) != 0 }.map { names[$0] }
         return parts.isEmpty ? "connection ended" : parts.joined(separator: ", ")
     }
 
-    private func attemptText(_ attempts: [ConnectionRecord], next: ConnectionRecord?) -> String {
+    /// `followed`: a connection was set up after the last attempt.
+    private func attemptText(_ attempts: ArraySlice<ConnectionRecord>, followed: Bool) -> String {
         var failed: [String] = []
         var pending: String?
-        for (i, a) in attempts.enumerated() {
-            let following = i + 1 < attempts.count ? attempts[i + 1] : next
+        for i in attempts.indices {
+            let a = attempts[i]
             if a.handshake == .refused {
                 failed.append("\(named(a.server)) refused")
-            } else if isPending(a, next: following), let end = captureEnd {
+            } else if isPending(a, followed: i + 1 < attempts.endIndex || followed), let end = captureEnd {
                 let syn = a.synTime ?? a.start
                 pending = "connect to \(named(a.server)) unanswered when the capture ended "
                     + "(\(counted(a.synCount, "SYN")), "
@@ -239,11 +288,11 @@ final class StepClassifier: Sendable {
         return "\(server) (priority \(p))"
     }
 
-    /// An unanswered connect that is the last of its check-in (`next` nil) and whose first SYN came no more
-    /// than the connect timeout before the capture's end: it may still have been answered, so it is not
-    /// judged ("unanswered when the capture ended").
-    private func isPending(_ a: ConnectionRecord, next: ConnectionRecord?) -> Bool {
-        guard a.handshake == .unanswered, next == nil, let end = captureEnd else { return false }
+    /// An unanswered connect that is the last of its check-in (not `followed` by another connect) and whose
+    /// first SYN came no more than the connect timeout before the capture's end: it may still have been
+    /// answered, so it is not judged ("unanswered when the capture ended").
+    private func isPending(_ a: ConnectionRecord, followed: Bool) -> Bool {
+        guard a.handshake == .unanswered, !followed, let end = captureEnd else { return false }
         return end.nanoseconds(since: a.synTime ?? a.start) <= Nanos.from(seconds: model.connect.timeoutSeconds)
     }
 
@@ -268,16 +317,17 @@ final class StepClassifier: Sendable {
                 + "moved on to \(next.server)", syn)
             return
         }
-        if isPending(a, next: next) { return }
+        if isPending(a, followed: false) { return }
         add(.connectTimeout, "connect to \(named(a.server)) unanswered (\(counted(a.synCount, "SYN"))); the client "
             + "gives up after \(formatSeconds(model.connect.timeoutSeconds)) s", syn)
     }
 
     // MARK: - Steps 3-6
 
-    private func shape(_ e: Exchange) -> Shape {
-        if let h = e.http {
-            let m = h.method.uppercased()
+    /// `http` is `e.http`, read once by the caller (each read copies the transaction out of its box).
+    /// `method` is `http?.method.uppercased()`.
+    private func shape(_ e: Exchange, http: HTTPTransaction?, method: String?) -> Shape {
+        if let h = http, let m = method {
             return m == "POST" || m == "PUT" || h.requestBodyLength > 0 && m != "GET" ? .upload : .fetch
         }
         return e.bytesUp >= model.tls.uploadMinBytes && e.bytesUp > e.bytesDown ? .upload : .fetch
@@ -289,17 +339,19 @@ final class StepClassifier: Sendable {
         var byStep = [StepReport?](repeating: nil, count: 8)
         var highest = 2
         for (position, e) in exchanges.enumerated() where e.kind != .other {
-            let s = shape(e)
+            let http = e.http  // read once: each read copies the transaction out of its box
+            let method = http?.method.uppercased()
+            let s = shape(e, http: http, method: method)
             var step: Int
             switch s {
             case .fetch: step = highest < 3 ? 3 : 4
             case .upload: step = highest <= 4 ? 5 : 6
             }
             var conf = confidence(step, tls: e.kind == .tls)
-            var evidence = describe(e, position: position + 1)
-            if let h = e.http {
+            var evidence = describe(e, http: http, position: position + 1)
+            if let h = http, let method {
                 let allowed = methods.indices.contains(step) ? methods[step] : nil
-                if !(allowed?.contains(h.method.uppercased()) ?? false) { conf *= 0.6 }
+                if !(allowed?.contains(method) ?? false) { conf *= 0.6 }
                 if !directory.isSecars(h) { conf *= 0.8 }
             }
             if step < highest {
@@ -310,6 +362,8 @@ final class StepClassifier: Sendable {
             highest = max(highest, step)
             let missing = e.missingBytes > 0 ? ", \(e.missingBytes) bytes not captured" : ""
             if var r = byStep[step] {
+                // Taken out first, so the evidence text is the only copy and grows in place.
+                byStep[step] = nil
                 r.start = min(r.start, e.start)
                 r.end = max(r.end, e.end)
                 r.bytesUp += e.bytesUp
@@ -326,9 +380,10 @@ final class StepClassifier: Sendable {
         return byStep.compactMap { $0 }
     }
 
-    private func describe(_ e: Exchange, position: Int) -> String {
+    /// `http` is `e.http`, read once by the caller.
+    private func describe(_ e: Exchange, http: HTTPTransaction?, position: Int) -> String {
         var t = EvidenceText()
-        if let h = e.http {
+        if let h = http {
             t.add(h.method)
             t.add(" ")
             let target = h.target.utf8
@@ -378,23 +433,26 @@ final class StepClassifier: Sendable {
         _ d: CheckInDraft, _ steps: [StepReport], _ add: (FindingCode, String, Timestamp?) -> Void
     ) {
         let present = Self.stepMask(steps)
-        let last = d.connections.last
+        // Most check-ins show every mandatory step: the model's rules are then not walked.
+        if let mask = mandatoryMask, present & mask == mask { return }
+        let last = d.connections.indices.last.map { d.connections[$0].state }
+        let firstStart = d.connections.indices.first.map { d.connections[$0].start }
         for rule in model.steps where rule.mandatory && present & Self.bit(rule.number) == 0 {
             let observable: Bool
             switch rule.number {
             case 1, 2: observable = d.showsOpening
-            case 7: observable = d.showsClose && !(last?.state.contains(.openAtEnd) ?? true)
+            case 7: observable = d.showsClose && !(last?.contains(.openAtEnd) ?? true)
             default: observable = true
             }
             guard observable else { continue }
-            add(.stepMissing, "\(rule.id) (step \(rule.number)) not seen", d.connections.first?.start)
+            add(.stepMissing, "\(rule.id) (step \(rule.number)) not seen", firstStart)
         }
     }
 
     private func checkSizes(
         _ d: CheckInDraft, _ steps: [StepReport], _ add: (FindingCode, String, Timestamp?) -> Void
     ) {
-        let t = d.connections.first?.start
+        let t = d.connections.indices.first.map { d.connections[$0].start }
         var total: Int64 = 0
         for step in steps where (3...6).contains(step.step) { total += step.bytesUp + step.bytesDown }
         let numbers = Self.stepMask(steps) & (Self.bit(3) | Self.bit(4) | Self.bit(5) | Self.bit(6))
@@ -428,7 +486,8 @@ final class StepClassifier: Sendable {
 
     /// The check-in's connections, then its failed attempts.
     private func checkCapture(
-        _ conns: [ConnectionRecord], _ attempts: [ConnectionRecord], _ add: (FindingCode, String, Timestamp?) -> Void
+        _ conns: ArraySlice<ConnectionRecord>, _ attempts: ArraySlice<ConnectionRecord>,
+        _ add: (FindingCode, String, Timestamp?) -> Void
     ) {
         var gaps = 0
         var gapBytes: Int64 = 0
@@ -440,15 +499,16 @@ final class StepClassifier: Sendable {
             limits += a.limitReached
             truncated += a.truncatedPackets
         }
-        for c in conns {
-            count(c.anomaliesUp)
-            count(c.anomaliesDown)
+        // By index: the records are read, not copied.
+        for i in conns.indices {
+            count(conns[i].anomaliesUp)
+            count(conns[i].anomaliesDown)
         }
-        for c in attempts {
-            count(c.anomaliesUp)
-            count(c.anomaliesDown)
+        for i in attempts.indices {
+            count(attempts[i].anomaliesUp)
+            count(attempts[i].anomaliesDown)
         }
-        let t = (conns.first ?? attempts.first)?.start
+        let t = conns.indices.first.map { conns[$0].start } ?? attempts.indices.first.map { attempts[$0].start }
         if gaps > 0 || limits > 0 {
             var text = "\(counted(gaps, "gap")), \(gapBytes) bytes not captured"
             if limits > 0 { text += "; \(counted(limits, "memory limit hit")) skipped data" }
@@ -494,6 +554,16 @@ final class StepClassifier: Sendable {
         return true
     }
 
+    /// `steps` sorted by step number; most come in order already and are kept as they are, not copied.
+    private static func inStepOrder(_ steps: [StepReport]) -> [StepReport] {
+        var steps = steps
+        for i in steps.indices.dropFirst() where steps[i - 1].step > steps[i].step {
+            steps.sort { $0.step < $1.step }
+            break
+        }
+        return steps
+    }
+
     /// Bit `n` of a set of step numbers (0 outside 1-63).
     private static func bit(_ n: Int) -> UInt64 { (1...63).contains(n) ? 1 << UInt64(n) : 0 }
 
@@ -502,11 +572,12 @@ final class StepClassifier: Sendable {
         steps.reduce(0) { $0 | bit($1.step) }
     }
 
-    func isTLS(_ c: ConnectionRecord) -> Bool {
-        switch c.application {
+    /// Whether connection `i` of `cs` (read in place, not copied) carries TLS.
+    func isTLS(_ cs: ArraySlice<ConnectionRecord>, _ i: Int) -> Bool {
+        switch cs[i].application {
         case .tls: return true
         case .http: return false
-        case .other, .none: return c.tls != nil || directory.httpsPorts.contains(c.server.port)
+        case .other, .none: return cs[i].tls != nil || directory.httpsPorts.contains(cs[i].server.port)
         }
     }
 }
