@@ -1,74 +1,139 @@
 #if canImport(Glibc)
+import Core
 import Glibc
+import Synchronization
 
 /// Turns running out of an address-space limit (`ulimit -v`) into one line on stderr and exit
 /// status 5, instead of a crash report.
 ///
-/// When memory runs out, the Swift runtime prints "Fatal error: failed to allocate ..." and aborts;
-/// the crash handler would then print a backtrace of a hundred lines and the process end on
-/// SIGABRT (status 134). `install()` puts a SIGABRT handler in front: when the process is within
-/// 64 MiB of its address-space limit, it writes one line saying so and exits with status 5 (the
-/// runtime's own line stays above it). Any other abort (a broken internal invariant) goes on to
-/// the handler that was there before, backtrace and all.
+/// When memory runs out, the Swift runtime prints "Fatal error: failed to allocate ..." and aborts
+/// (SIGABRT), or, when it cannot allocate even that message, faults while printing it (SIGSEGV);
+/// the crash handler would then print a backtrace of a hundred lines. `install()` puts a handler for
+/// both signals in front: when the process is within 64 MiB of its address-space limit, the first
+/// thread to get there removes a report file left part-written (`removeOnFailure`), writes one line
+/// saying so and exits with status 5 (the runtime's own line, if it got one out, stays above it);
+/// any other thread getting there meanwhile waits for that exit. Every other abort or fault (a broken
+/// internal invariant) goes on to the handler that was there before, backtrace and all.
 ///
-/// The handler reads only what `install()` prepared (the limit and the message) and makes only
-/// async-signal-safe calls (`open`, `read`, `write`, `_exit`, `sigaction`).
+/// The handler reads only what was prepared beforehand (the limit, the message, the file to remove)
+/// and makes only async-signal-safe calls (`open`, `read`, `write`, `lstat`, `unlink`, `pause`, `_exit`,
+/// `sigaction`) and lock-free atomic operations.
 public enum OutOfMemory {
     /// Installs the handler once, if the process has an address-space limit; otherwise does nothing.
     public static func install() {
         var limit = rlimit()
-        guard getrlimit(__rlimit_resource_t(RLIMIT_AS.rawValue), &limit) == 0, limit.rlim_cur != rlim_t.max else { return }  // RLIM_INFINITY
+        // RLIM_INFINITY: no limit, nothing to run out of.
+        guard getrlimit(__rlimit_resource_t(RLIMIT_AS.rawValue), &limit) == 0, limit.rlim_cur != rlim_t.max
+        else { return }
+        state.limitBytes = UInt64(limit.rlim_cur)
         let megabytes = UInt64(limit.rlim_cur) / 1_000_000
-        let text = "sepbeat: out of memory: the address-space limit (ulimit -v) of \(megabytes) MB was reached; "
-            + "raise it, or read fewer files at once\n"
-        let bytes = Array(text.utf8)
-        let message = UnsafeMutablePointer<UInt8>.allocate(capacity: bytes.count)
-        message.initialize(from: bytes, count: bytes.count)
-        state = State(limitBytes: UInt64(limit.rlim_cur), message: message, messageLength: bytes.count,
-                      pageSize: UInt64(max(sysconf(Int32(_SC_PAGESIZE)), 1)))
-
-        var action = sigaction()
-        action.__sigaction_handler.sa_sigaction = { signal, info, context in
-            OutOfMemory.handleAbort(signal, info, context)
+        state.message = CText("sepbeat: out of memory: the address-space limit (ulimit -v) of \(megabytes) MB "
+                              + "was reached; raise it, or read fewer files at once")
+        state.removedNote = CText(" (the partial report file was removed)")
+        state.pageSize = UInt64(max(sysconf(Int32(_SC_PAGESIZE)), 1))
+        for signal in [SIGABRT, SIGSEGV] {
+            var action = sigaction()
+            action.__sigaction_handler.sa_sigaction = { signal, info, context in
+                OutOfMemory.handle(signal, info, context)
+            }
+            // On the thread's alternate stack when it has one (as the crash handler sets up), so a
+            // stack overflow still reaches the crash handler behind this one.
+            action.sa_flags = SA_SIGINFO | SA_ONSTACK
+            sigemptyset(&action.sa_mask)
+            var previous = sigaction()
+            guard sigaction(signal, &action, &previous) == 0 else { continue }
+            if signal == SIGABRT { state.previousAbort = previous } else { state.previousFault = previous }
         }
-        action.sa_flags = SA_SIGINFO
-        sigemptyset(&action.sa_mask)
-        var previous = sigaction()
-        guard sigaction(SIGABRT, &action, &previous) == 0 else { return }
-        state.previous = previous
     }
 
     /// Exit status for running out of memory.
     public static let exitStatus: Int32 = 5
 
-    /// How close to the limit the address space must be for an abort to count as running out.
+    /// Names the report file being written at `path` (`identity`: the file opened there), to be
+    /// removed if memory runs out before `keep()`: a cut-short report must not stay behind.
+    static func removeOnFailure(path: String, identity: RegularFileIdentity) {
+        let file = UnsafeMutablePointer<PendingFile>.allocate(capacity: 1)
+        file.initialize(to: PendingFile(path: CText(path), device: identity.device, inode: identity.inode))
+        // The one before, if any, is left allocated: a handler may be reading it.
+        pendingFile.store(Int(bitPattern: UnsafeMutableRawPointer(file)), ordering: .sequentiallyConsistent)
+    }
+
+    /// The report file named by `removeOnFailure` is complete (or removed already): leave it be.
+    static func keep() {
+        pendingFile.store(0, ordering: .sequentiallyConsistent)
+    }
+
+    /// How close to the limit the address space must be for an abort or a fault to count as running out.
     static let marginBytes: UInt64 = 64 << 20
 
-    /// What the handler reads: written once by `install()` before the handler is installed (which
-    /// orders the writes before any read), never changed afterwards.
+    /// A NUL-terminated copy of a text, made before the handler may need it and never freed.
+    struct CText {
+        let bytes: UnsafeMutablePointer<UInt8>
+        let count: Int
+
+        init(_ text: String) {
+            let utf8 = Array(text.utf8)
+            bytes = .allocate(capacity: utf8.count + 1)
+            bytes.initialize(from: utf8, count: utf8.count)
+            bytes[utf8.count] = 0
+            count = utf8.count
+        }
+    }
+
+    /// A report file to remove, as `removeOnFailure` was given it.
+    struct PendingFile {
+        let path: CText
+        let device: UInt64
+        let inode: UInt64
+    }
+
+    /// What the handler reads: written by `install()` before the handlers are installed (which orders
+    /// the writes before any read), never changed afterwards.
     private struct State {
         var limitBytes: UInt64 = 0
-        var message: UnsafeMutablePointer<UInt8>?
-        var messageLength = 0
+        var message: CText?
+        var removedNote: CText?
         var pageSize: UInt64 = 4096
-        var previous = sigaction()
+        var previousAbort = sigaction()
+        var previousFault = sigaction()
     }
 
     nonisolated(unsafe) private static var state = State()
+    /// The address of the `PendingFile` to remove when memory runs out, or 0.
+    private static let pendingFile = Atomic<Int>(0)
+    /// Set by the first thread that reports running out; the others wait for its exit.
+    private static let reporting = Atomic<Bool>(false)
 
-    private static func handleAbort(_ signal: Int32, _ info: UnsafeMutablePointer<siginfo_t>?,
-                                    _ context: UnsafeMutableRawPointer?) {
+    private static func handle(_ signal: Int32, _ info: UnsafeMutablePointer<siginfo_t>?,
+                               _ context: UnsafeMutableRawPointer?) {
         if let size = addressSpaceBytes(), size + marginBytes >= state.limitBytes, let message = state.message {
-            _ = write(2, message, state.messageLength)
+            guard !reporting.exchange(true, ordering: .sequentiallyConsistent) else {
+                while true { pause() }
+            }
+            var removed = false
+            if let raw = UnsafeMutableRawPointer(bitPattern: pendingFile.load(ordering: .sequentiallyConsistent)) {
+                let file = raw.assumingMemoryBound(to: PendingFile.self).pointee
+                var st = stat()
+                let path = UnsafeRawPointer(file.path.bytes).assumingMemoryBound(to: CChar.self)
+                if lstat(path, &st) == 0, st.st_mode & S_IFMT == S_IFREG, UInt64(st.st_dev) == file.device,
+                   UInt64(st.st_ino) == file.inode {
+                    removed = unlink(path) == 0
+                }
+            }
+            var newline: UInt8 = 0x0A
+            _ = write(2, message.bytes, message.count)
+            if removed, let note = state.removedNote { _ = write(2, note.bytes, note.count) }
+            _ = write(2, &newline, 1)
             _exit(exitStatus)
         }
-        var previous = state.previous
+        var previous = signal == SIGABRT ? state.previousAbort : state.previousFault
         if previous.sa_flags & SA_SIGINFO != 0, let chained = previous.__sigaction_handler.sa_sigaction {
             chained(signal, info, context)
             return
         }
-        // A plain handler or the default: put it back; `abort` raises the signal again when this returns.
-        _ = sigaction(SIGABRT, &previous, nil)
+        // A plain handler or the default: put it back. `abort` raises the signal again when this returns,
+        // and a fault happens again when the instruction is retried.
+        _ = sigaction(signal, &previous, nil)
     }
 
     /// The process's address space in bytes (the first field of /proc/self/statm, in pages).

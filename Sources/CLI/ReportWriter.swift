@@ -39,6 +39,10 @@ enum ReportWriter {
                                  status: ExitStatus.outputFailed)
         }
         let opened = RegularFileIdentity(fileno(file))
+        #if canImport(Glibc)
+        if let opened { OutOfMemory.removeOnFailure(path: path, identity: opened) }
+        defer { OutOfMemory.keep() }
+        #endif
         let buffered = BufferedFile(file: file)
         do {
             try body { buffered.append($0) }
