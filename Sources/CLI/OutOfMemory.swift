@@ -10,12 +10,12 @@ import Synchronization
 /// (SIGABRT), or, when it cannot allocate even that message, faults while printing it (SIGSEGV);
 /// the crash handler would then print a backtrace of a hundred lines. `install()` puts a handler for
 /// both signals in front: when the process is within 64 MiB of its address-space limit, the first
-/// thread to get there removes a report file left part-written (`removeOnFailure`), writes one line
+/// thread to get there removes the output files left part-written (`Core.PartialFiles`), writes one line
 /// saying so and exits with status 5 (the runtime's own line, if it got one out, stays above it);
 /// any other thread getting there meanwhile waits for that exit. Every other abort or fault (a broken
 /// internal invariant) goes on to the handler that was there before, backtrace and all.
 ///
-/// The handler reads only what was prepared beforehand (the limit, the message, the file to remove)
+/// The handler reads only what was prepared beforehand (the limit, the message, the files to remove)
 /// and makes only async-signal-safe calls (`open`, `read`, `write`, `lstat`, `unlink`, `pause`, `_exit`,
 /// `sigaction`) and lock-free atomic operations.
 public enum OutOfMemory {
@@ -26,10 +26,11 @@ public enum OutOfMemory {
         guard getrlimit(__rlimit_resource_t(RLIMIT_AS.rawValue), &limit) == 0, limit.rlim_cur != rlim_t.max
         else { return }
         state.limitBytes = UInt64(limit.rlim_cur)
-        let megabytes = UInt64(limit.rlim_cur) / 1_000_000
-        state.message = CText("sepbeat: out of memory: the address-space limit (ulimit -v) of \(megabytes) MB "
-                              + "was reached; raise it, or read fewer files at once")
-        state.removedNote = CText(" (the partial report file was removed)")
+        // In the unit `ulimit -v` takes (KiB), so the number reads as the limit that was set.
+        let kibibytes = UInt64(limit.rlim_cur) / 1024
+        state.message = CText("sepbeat: out of memory: the address-space limit (ulimit -v \(kibibytes)) was reached")
+        state.removedNote = CText(" (what was written of the output was removed)")
+        PartialFiles.prepare()
         state.pageSize = UInt64(max(sysconf(Int32(_SC_PAGESIZE)), 1))
         for signal in [SIGABRT, SIGSEGV] {
             var action = sigaction()
@@ -49,20 +50,6 @@ public enum OutOfMemory {
     /// Exit status for running out of memory.
     public static let exitStatus: Int32 = 5
 
-    /// Names the report file being written at `path` (`identity`: the file opened there), to be
-    /// removed if memory runs out before `keep()`: a cut-short report must not stay behind.
-    static func removeOnFailure(path: String, identity: RegularFileIdentity) {
-        let file = UnsafeMutablePointer<PendingFile>.allocate(capacity: 1)
-        file.initialize(to: PendingFile(path: CText(path), device: identity.device, inode: identity.inode))
-        // The one before, if any, is left allocated: a handler may be reading it.
-        pendingFile.store(Int(bitPattern: UnsafeMutableRawPointer(file)), ordering: .sequentiallyConsistent)
-    }
-
-    /// The report file named by `removeOnFailure` is complete (or removed already): leave it be.
-    static func keep() {
-        pendingFile.store(0, ordering: .sequentiallyConsistent)
-    }
-
     /// How close to the limit the address space must be for an abort or a fault to count as running out.
     static let marginBytes: UInt64 = 64 << 20
 
@@ -80,13 +67,6 @@ public enum OutOfMemory {
         }
     }
 
-    /// A report file to remove, as `removeOnFailure` was given it.
-    struct PendingFile {
-        let path: CText
-        let device: UInt64
-        let inode: UInt64
-    }
-
     /// What the handler reads: written by `install()` before the handlers are installed (which orders
     /// the writes before any read), never changed afterwards.
     private struct State {
@@ -99,8 +79,6 @@ public enum OutOfMemory {
     }
 
     nonisolated(unsafe) private static var state = State()
-    /// The address of the `PendingFile` to remove when memory runs out, or 0.
-    private static let pendingFile = Atomic<Int>(0)
     /// Set by the first thread that reports running out; the others wait for its exit.
     private static let reporting = Atomic<Bool>(false)
 
@@ -110,16 +88,7 @@ public enum OutOfMemory {
             guard !reporting.exchange(true, ordering: .sequentiallyConsistent) else {
                 while true { pause() }
             }
-            var removed = false
-            if let raw = UnsafeMutableRawPointer(bitPattern: pendingFile.load(ordering: .sequentiallyConsistent)) {
-                let file = raw.assumingMemoryBound(to: PendingFile.self).pointee
-                var st = stat()
-                let path = UnsafeRawPointer(file.path.bytes).assumingMemoryBound(to: CChar.self)
-                if lstat(path, &st) == 0, st.st_mode & S_IFMT == S_IFREG, UInt64(st.st_dev) == file.device,
-                   UInt64(st.st_ino) == file.inode {
-                    removed = unlink(path) == 0
-                }
-            }
+            let removed = PartialFiles.removeAll() > 0
             var newline: UInt8 = 0x0A
             _ = write(2, message.bytes, message.count)
             if removed, let note = state.removedNote { _ = write(2, note.bytes, note.count) }

@@ -39,10 +39,9 @@ enum ReportWriter {
                                  status: ExitStatus.outputFailed)
         }
         let opened = RegularFileIdentity(fileno(file))
-        #if canImport(Glibc)
-        if let opened { OutOfMemory.removeOnFailure(path: path, identity: opened) }
-        defer { OutOfMemory.keep() }
-        #endif
+        // Removed if the process must stop at once (out of memory) before the report is complete.
+        let registered = opened.flatMap { PartialFiles.register(path: path, identity: $0) }
+        defer { PartialFiles.unregister(registered) }
         let buffered = BufferedFile(file: file)
         do {
             try body { buffered.append($0) }

@@ -250,15 +250,16 @@ final class CaptureFileSource: PacketSource {
         backend = .finished
         libpcapFile = nil
         // libpcap stopped at (or refused the file for) the very damage the own reader then met without
-        // reading a packet more (a pcapng file cut mid-block): one warning, the own reader's, which
-        // names the byte offset.
+        // reading a packet more (a pcapng file cut mid-block, a corrupt block, one past a limit): one
+        // warning, the own reader's, which names the byte offset.
         let stoppedAtTheCut: Bool
         switch stats.reader {
         case .libpcapThenOwn(let done): stoppedAtTheCut = done == stats.packets
         case .own: stoppedAtTheCut = refusedAsTruncated && stats.packets == 0
         case .libpcap: stoppedAtTheCut = false
         }
-        if stoppedAtTheCut, stats.warnings.contains(where: { $0.code == .truncated }) {
+        let stops: [CaptureWarning.Code] = [.truncated, .corrupt, .limitReached]
+        if stoppedAtTheCut, stats.warnings.contains(where: { stops.contains($0.code) }) {
             stats.warnings.removeAll { $0.code == .readerSwitched }
         }
         stats.warnAboutTimestampsOutOfRange()

@@ -14,6 +14,8 @@ final class OutputFile {
     /// Set when `path` opened a regular file (not a FIFO or device): `discard()` removes that file,
     /// and nothing put at the path since.
     private var regular: RegularFileIdentity?
+    /// The file's entry in `PartialFiles` while it is being written.
+    private var registered: PartialFiles.Token?
 
     /// Opens `path` for writing (created with mode 0666 minus the umask when missing).
     /// - Throws: `SimulationError` (an output error) naming the path and the system's reason.
@@ -27,6 +29,8 @@ final class OutputFile {
         guard fd >= 0 else { throw SimulationError.output("\(path): cannot write: \(Self.reason())") }
         self.fd = fd
         regular = RegularFileIdentity(fd)
+        // Removed if the process must stop at once (out of memory) before the file is complete.
+        registered = regular.flatMap { PartialFiles.register(path: path, identity: $0) }
     }
 
     /// Closes the file and removes it when it is the regular file this opened: what a failed run
@@ -38,10 +42,14 @@ final class OutputFile {
             Glibc.close(fd)
             fd = -1
         }
+        defer { PartialFiles.unregister(registered) }
         return regular?.removeIfStill(at: path) ?? false
     }
 
-    deinit { if fd >= 0 { Glibc.close(fd) } }
+    deinit {
+        if fd >= 0 { Glibc.close(fd) }
+        PartialFiles.unregister(registered)
+    }
 
     /// Writes all of `bytes`.
     func write(_ bytes: UnsafeRawBufferPointer) throws(SimulationError) {

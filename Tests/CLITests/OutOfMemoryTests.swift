@@ -38,11 +38,48 @@ import Glibc
             case ExitStatus.outOfMemory:
                 outOfMemory += 1
                 let lines = stderr.split(separator: "\n")
-                #expect(lines.last?.hasPrefix("sepbeat: out of memory: the address-space limit (ulimit -v) of ")
+                #expect(lines.last?.hasPrefix("sepbeat: out of memory: the address-space limit (ulimit -v \(limit)) was reached")
                         == true, "ulimit -v \(limit): \(stderr)")
                 #expect(lines.count <= 2, "ulimit -v \(limit): \(stderr)")
             case ExitStatus.ok, ExitStatus.findings:
                 finished = true
+            default:
+                Issue.record("ulimit -v \(limit): status \(status): \(stderr)")
+            }
+            if finished { break }
+        }
+        #expect(finished)
+        #expect(outOfMemory > 0)
+    }
+
+    /// `simulate` stopped by running out of memory leaves no capture or truth file behind; a run that
+    /// completes leaves both.
+    @Test func simulateOutOfMemoryLeavesNoFiles() throws {
+        let binary = Fixtures.packageRoot + "/.build/debug/sepbeat"
+        try #require(FileManager.default.isExecutableFile(atPath: binary))
+        let dir = try TemporaryFolder()
+        let capture = dir.path + "/fleet.pcap"
+        let truth = capture + ".truth.json"
+        var outOfMemory = 0
+        var finished = false
+        for limit in stride(from: 100_000, through: 600_000, by: 1_000) {
+            unlink(capture)
+            unlink(truth)
+            let (reason, status, stderr) = try OutputSafetyTests.runWithFileSizeLimit(
+                "/usr/bin/timeout", ["-s", "KILL", "120", binary, "simulate", "-q", "-o", capture, "--clients", "200",
+                                     "--duration", "2h"],
+                ulimit: "-v \(limit)")
+            #expect(reason == .exit, "ulimit -v \(limit): \(stderr)")
+            let files = [capture, truth].filter { FileManager.default.fileExists(atPath: $0) }
+            switch status {
+            case 127:
+                continue
+            case ExitStatus.outOfMemory:
+                outOfMemory += 1
+                #expect(files.isEmpty, "ulimit -v \(limit): \(files) left: \(stderr)")
+            case ExitStatus.ok:
+                finished = true
+                #expect(files.count == 2)
             default:
                 Issue.record("ulimit -v \(limit): status \(status): \(stderr)")
             }

@@ -1,0 +1,86 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Synchronization
+
+/// Regular files being written that must not stay behind cut short when the process has to stop at
+/// once (out of memory: see the CLI's `OutOfMemory`): a writer registers each file it opens and lets
+/// go of it when the file is complete or already removed; `removeAll()` removes whatever is left.
+///
+/// `removeAll()` is async-signal-safe: it reads a fixed table of atomic slots (up to `capacity` files
+/// at once; more are not registered) and calls only `lstat` and `unlink`. A registered path is kept
+/// as a NUL-terminated copy that is never freed (a signal handler may be reading it); one per file
+/// written, so a few hundred bytes a run.
+public enum PartialFiles {
+    /// A registered file, for `unregister`.
+    public struct Token: Sendable {
+        fileprivate let slot: Int
+    }
+
+    /// Sets the table up, so that the first `removeAll()` (from a signal handler) does not have to.
+    public static func prepare() {
+        _ = table
+    }
+
+    /// Most files registered at once.
+    public static let capacity = 1024
+
+    /// Registers `path`, which names `identity` (the file just opened); nil when the table is full.
+    @discardableResult
+    public static func register(path: String, identity: RegularFileIdentity) -> Token? {
+        let utf8 = Array(path.utf8)
+        let entry = UnsafeMutablePointer<Entry>.allocate(capacity: 1)
+        let text = UnsafeMutablePointer<CChar>.allocate(capacity: utf8.count + 1)
+        for (i, byte) in utf8.enumerated() { text[i] = CChar(bitPattern: byte) }
+        text[utf8.count] = 0
+        entry.initialize(to: Entry(path: text, device: identity.device, inode: identity.inode))
+        let address = Int(bitPattern: entry)
+        for i in 0..<capacity where table.slots[i].compareExchange(
+            expected: 0, desired: address, ordering: .sequentiallyConsistent).exchanged {
+            return Token(slot: i)
+        }
+        return nil
+    }
+
+    /// The file of `token` is complete (or removed already): it is left where it is.
+    public static func unregister(_ token: Token?) {
+        guard let token else { return }
+        table.slots[token.slot].store(0, ordering: .sequentiallyConsistent)
+    }
+
+    /// Removes every registered file still at its path (not one reached through a symbolic link, nor
+    /// anything put there since); returns how many were removed. Async-signal-safe.
+    public static func removeAll() -> Int {
+        var removed = 0
+        for i in 0..<capacity {
+            guard let entry = UnsafeMutablePointer<Entry>(
+                bitPattern: table.slots[i].load(ordering: .sequentiallyConsistent)) else { continue }
+            var st = stat()
+            let e = entry.pointee
+            if lstat(e.path, &st) == 0, st.st_mode & S_IFMT == S_IFREG, UInt64(st.st_dev) == e.device,
+               UInt64(st.st_ino) == e.inode, unlink(e.path) == 0 {
+                removed += 1
+            }
+        }
+        return removed
+    }
+
+    private struct Entry {
+        let path: UnsafeMutablePointer<CChar>
+        let device: UInt64
+        let inode: UInt64
+    }
+
+    /// The slots: addresses of `Entry` values, 0 when free. Allocated once, never freed.
+    private final class Table: @unchecked Sendable {
+        // Safety: the slots are atomics at a fixed address; the pointer itself never changes.
+        let slots: UnsafeMutablePointer<Atomic<Int>>
+
+        init() {
+            slots = .allocate(capacity: PartialFiles.capacity)
+            for i in 0..<PartialFiles.capacity { (slots + i).initialize(to: Atomic<Int>(0)) }
+        }
+    }
+
+    private static let table = Table()
+}
