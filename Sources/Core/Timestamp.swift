@@ -70,11 +70,10 @@ public struct Timestamp: Hashable, Comparable, Sendable {
         return String(decoding: bytes, as: UTF8.self)
     }
 
-    /// Appends the text of `rfc3339(fractionDigits:)` to `out` as UTF-8 (ASCII) bytes, digits written
-    /// one by one into a small stack buffer and appended at once: no `String` is built. Cost: about 30
-    /// bytes of `out`'s capacity, nothing else.
-    public func appendRFC3339(to out: inout [UInt8], fractionDigits: Int = 9) {
-        let digits = max(0, min(9, fractionDigits))
+    /// The day since 1970-01-01 (negative before), the second of that day (0-86,399) and the
+    /// nanosecond of that second (0-999,999,999): the time split as a calendar reads it.
+    @inlinable
+    public var calendarParts: (day: Int64, second: Int64, nanosecond: Int64) {
         var secs = nanoseconds / 1_000_000_000
         var frac = nanoseconds % 1_000_000_000
         if frac < 0 {
@@ -87,6 +86,15 @@ public struct Timestamp: Hashable, Comparable, Sendable {
             rem += 86_400
             days -= 1
         }
+        return (days, rem, frac)
+    }
+
+    /// Appends the text of `rfc3339(fractionDigits:)` to `out` as UTF-8 (ASCII) bytes, digits written
+    /// one by one into a small stack buffer and appended at once: no `String` is built. Cost: about 30
+    /// bytes of `out`'s capacity, nothing else.
+    public func appendRFC3339(to out: inout [UInt8], fractionDigits: Int = 9) {
+        let digits = max(0, min(9, fractionDigits))
+        let (days, rem, frac) = calendarParts
         let (y, m, d) = Timestamp.civilDate(daysSinceEpoch: days)
         var f = frac
         for _ in 0..<(9 - digits) { f /= 10 }

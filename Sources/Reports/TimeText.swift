@@ -12,18 +12,7 @@ struct TimeText {
 
     /// Appends `"` + `t.rfc3339()` + `"` to `out`.
     mutating func appendQuoted(_ t: Timestamp, to out: inout [UInt8]) {
-        var secs = t.nanoseconds / 1_000_000_000
-        var frac = t.nanoseconds % 1_000_000_000
-        if frac < 0 {
-            frac += 1_000_000_000
-            secs -= 1
-        }
-        var days = secs / 86_400
-        var rem = secs % 86_400
-        if rem < 0 {
-            rem += 86_400
-            days -= 1
-        }
+        let (days, rem, frac) = t.calendarParts
         if days != day, !learnDate(days) {
             out.append(JSONText.quote)
             t.appendRFC3339(to: &out)

@@ -6,6 +6,14 @@ import TestSupport
 
 /// Runs `sepbeat` in-process with stdout and stderr captured (neither is a terminal).
 struct CLIRun {
+    /// The debug build of the `sepbeat` executable, for tests that run it as a process of its own
+    /// (under a resource limit, with a signal); the test fails when it is missing.
+    static func builtBinary() throws -> String {
+        let binary = Fixtures.packageRoot + "/.build/debug/sepbeat"
+        try #require(FileManager.default.isExecutableFile(atPath: binary), "no built binary at \(binary)")
+        return binary
+    }
+
     var status: Int32
     var stdout: String
     var stderr: String
@@ -76,14 +84,20 @@ final class TemporaryFolder {
         return p
     }
 
+    /// Writes a capture with `sepbeat simulate -q -o NAME ARGUMENTS` in the folder; returns its path.
+    func simulatedCapture(_ name: String, _ arguments: [String]) throws -> String {
+        let capture = path + "/" + name
+        let made = CLIRun(["simulate", "-q", "-o", capture] + arguments)
+        try #require(made.status == 0, "simulate: \(made.stderr)")
+        return capture
+    }
+
     /// Writes a capture with `sepbeat simulate -q -o NAME ARGUMENTS`, then its first `keep(size)` bytes
     /// as `cut` with NAME's extension (a capture cut short); returns that file and the whole size.
     func cutSimulatedCapture(
         _ name: String, _ arguments: [String], keep: (Int) -> Int
     ) throws -> (path: String, wholeBytes: Int) {
-        let whole = path + "/" + name
-        let made = CLIRun(["simulate", "-q", "-o", whole] + arguments)
-        try #require(made.status == 0, "simulate: \(made.stderr)")
+        let whole = try simulatedCapture(name, arguments)
         let bytes = try Data(contentsOf: URL(fileURLWithPath: whole))
         let extensionPart = name.lastIndex(of: ".").map { String(name[$0...]) } ?? ""
         let cut = path + "/cut" + extensionPart

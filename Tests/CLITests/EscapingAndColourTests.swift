@@ -86,8 +86,7 @@ import TestSupport
     }
 
     @Test func noColorEnvironmentWinsInTheExecutable() throws {
-        let binary = Fixtures.packageRoot + "/.build/debug/sepbeat"
-        guard FileManager.default.isExecutableFile(atPath: binary) else { return }
+        let binary = try CLIRun.builtBinary()
         let process = Process()
         process.executableURL = URL(fileURLWithPath: binary)
         process.arguments = ["validate", "-q", "--color", "always", heartbeatCapture("old-tls")]

@@ -12,12 +12,9 @@ import Glibc
 /// every run ends in a documented way.
 @Suite struct OutOfMemoryTests {
     @Test func everyAddressSpaceLimitEndsInADocumentedWay() throws {
-        let binary = Fixtures.packageRoot + "/.build/debug/sepbeat"
-        try #require(FileManager.default.isExecutableFile(atPath: binary))
+        let binary = try CLIRun.builtBinary()
         let dir = try TemporaryFolder()
-        let capture = dir.path + "/fleet.pcap"
-        let made = CLIRun(["simulate", "-q", "-o", capture, "--clients", "40", "--duration", "2h", "--seed", "3"])
-        try #require(made.status == 0, "\(made.stderr)")
+        let capture = try dir.simulatedCapture("fleet.pcap", ["--clients", "40", "--duration", "2h", "--seed", "3"])
         var outOfMemory = 0
         var finished = false
         // In steps of 1 MB (the shell's unit is KiB) from below what the program needs to start.
@@ -55,8 +52,7 @@ import Glibc
     /// `simulate` stopped by running out of memory leaves no capture or truth file behind; a run that
     /// completes leaves both.
     @Test func simulateOutOfMemoryLeavesNoFiles() throws {
-        let binary = Fixtures.packageRoot + "/.build/debug/sepbeat"
-        try #require(FileManager.default.isExecutableFile(atPath: binary))
+        let binary = try CLIRun.builtBinary()
         let dir = try TemporaryFolder()
         let capture = dir.path + "/fleet.pcap"
         let truth = capture + ".truth.json"

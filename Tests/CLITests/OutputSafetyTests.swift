@@ -122,12 +122,9 @@ import Glibc
     /// A write into a regular file failing part-way (here a file-size limit, as a full disk would):
     /// status 4, one line saying so, and no cut-short report left behind to be read as whole.
     @Test func partWrittenReportFileIsRemoved() throws {
-        let binary = Fixtures.packageRoot + "/.build/debug/sepbeat"
-        try #require(FileManager.default.isExecutableFile(atPath: binary))
+        let binary = try CLIRun.builtBinary()
         let dir = try TemporaryFolder()
-        let capture = dir.path + "/fleet.pcap"
-        let made = CLIRun(["simulate", "-q", "-o", capture, "--clients", "4", "--duration", "1h", "--seed", "9"])
-        try #require(made.status == 0, "\(made.stderr)")
+        let capture = try dir.simulatedCapture("fleet.pcap", ["--clients", "4", "--duration", "1h", "--seed", "9"])
         let report = dir.path + "/report.json"
         // The JSON report is far longer than the 4 KiB the limit lets through.
         let (reason, status, stderr) = try Self.runWithFileSizeLimit(

@@ -106,8 +106,7 @@ import TestSupport
         #expect(mkfifo(fifo, 0o600) == 0)
         #expect(!InputRun.isRegularFile(fifo))
 
-        let binary = Fixtures.packageRoot + "/.build/debug/sepbeat"
-        try #require(FileManager.default.isExecutableFile(atPath: binary))
+        let binary = try CLIRun.builtBinary()
         let files = Self.splitFleet(dir)
         func run(_ jobs: String) throws -> (status: Int32, stdout: Data, stderr: Data) {
             let process = Process()
