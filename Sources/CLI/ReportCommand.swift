@@ -94,7 +94,9 @@ enum ReportCommand {
             return s.errors > 0 || (failOn == .warning && s.warnings > 0) ? ExitStatus.findings : ExitStatus.ok
         case .audit:
             let s = b.audit.summary
-            return s.unhealthy > 0 || (failOn == .warning && s.degraded > 0) ? ExitStatus.findings : ExitStatus.ok
+            // No client seen: nothing was judged, which is no pass (the hint above says why, when it can).
+            let failed = s.unhealthy > 0 || s.clients == 0
+            return failed || (failOn == .warning && s.degraded > 0) ? ExitStatus.findings : ExitStatus.ok
         case .validate:
             return b.validation?.exitStatus ?? ExitStatus.ok
         }

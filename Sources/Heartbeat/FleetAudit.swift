@@ -101,7 +101,7 @@ public struct FleetAudit: Sendable {
         public var checkIns: Int
         public var failed: Int
         public var missed: Int
-        /// `pass`, or `fail` when a client is unhealthy.
+        /// `pass`, or `fail` when a client is unhealthy or no client was seen (nothing was judged).
         public var verdict: String
     }
 
@@ -111,8 +111,8 @@ public struct FleetAudit: Sendable {
     public var toleranceSeconds: Double
     public var acceleratedMaxSeconds: Double
 
-    /// 0 when no client is unhealthy, 1 otherwise.
-    public var exitStatus: Int32 { summary.unhealthy > 0 ? 1 : 0 }
+    /// 0 when clients were seen and none is unhealthy, 1 otherwise.
+    public var exitStatus: Int32 { summary.verdict == "fail" ? 1 : 0 }
 
     /// - Parameters:
     ///   - captureStart, captureEnd: the capture's first and last packet times, for the edge flags.
@@ -148,7 +148,7 @@ public struct FleetAudit: Sendable {
             healthyShare: out.isEmpty ? 0 : Double(healthy) / Double(out.count),
             checkIns: out.reduce(0) { $0 + $1.checkIns }, failed: out.reduce(0) { $0 + $1.failed },
             missed: out.reduce(0) { $0 + $1.missed },
-            verdict: out.contains { $0.health == .unhealthy } ? "fail" : "pass")
+            verdict: out.isEmpty || out.contains { $0.health == .unhealthy } ? "fail" : "pass")
     }
 
     // MARK: - One client

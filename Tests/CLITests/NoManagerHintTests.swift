@@ -29,8 +29,18 @@ import TestSupport
         let joined = paragraph.joined(separator: " ")
         #expect(joined.contains(hint + " 48 connections on management ports"), "\(joined)")
         #expect(joined.contains("reached every 300 s") && joined.hasSuffix("with --interval."), "\(joined)")
-        let audit = CLIRun(["audit", "-q", capture])
+        // An audit that saw no client judged nothing: it fails rather than passing.
+        let audit = CLIRun(["audit", "-q", "--color", "never", capture])
         #expect(audit.stdout.contains(hint), "\(audit.stdout)")
+        #expect(audit.stdout.contains("Verdict: fail (no client seen)"), "\(audit.stdout)")
+        #expect(audit.status == ExitStatus.findings)
+        let auditJSON = CLIRun(["audit", "-q", "-F", "json", capture])
+        #expect(auditJSON.stdout.contains("\"verdict\" : \"fail\""))
+        #expect(auditJSON.status == ExitStatus.findings)
+        // With the servers named, the clients are seen and judged (on the wrong timer: unhealthy).
+        let namedAudit = CLIRun(["audit", "-q", "--color", "never", "--server", "10.1.0.10", "--server", "10.1.0.11",
+                                 capture])
+        #expect(!namedAudit.stdout.contains("no client seen"))
         // Named, the server's check-ins are found and the hint goes away.
         let named = CLIRun(["analyze", "-q", "--server", "10.1.0.10", "--server", "10.1.0.11", capture])
         #expect(!named.stdout.contains(hint))
