@@ -31,6 +31,8 @@ public enum OutOfMemory {
         state.message = CText("sepbeat: out of memory: the address-space limit (ulimit -v \(kibibytes)) was reached")
         state.removedNote = CText(" (what was written of the output was removed)")
         PartialFiles.prepare()
+        // Made now: a global's first use runs its one-time initialiser, which a signal handler should not.
+        _ = reporting.load(ordering: .relaxed)
         state.pageSize = UInt64(max(sysconf(Int32(_SC_PAGESIZE)), 1))
         for signal in [SIGABRT, SIGSEGV] {
             var action = sigaction()
