@@ -9,11 +9,12 @@ import Synchronization
 /// When memory runs out, the Swift runtime prints "Fatal error: failed to allocate ..." and aborts
 /// (SIGABRT), or, when it cannot allocate even that message, faults while printing it (SIGSEGV);
 /// the crash handler would then print a backtrace of a hundred lines. `install()` puts a handler for
-/// both signals in front: when the process is within 64 MiB of its address-space limit, the first
-/// thread to get there removes the output files left part-written (`Core.PartialFiles`), writes one line
-/// saying so and exits with status 5 (the runtime's own line, if it got one out, stays above it);
-/// any other thread getting there meanwhile waits for that exit. Every other abort or fault (a broken
-/// internal invariant) goes on to the handler that was there before, backtrace and all.
+/// both signals in front. When the thread's last failure was a refused allocation (`ENOMEM`), or the
+/// process is within 64 MiB of its address-space limit, the first thread to get there removes the
+/// output files left part-written (`Core.PartialFiles`), writes one line saying so and exits with
+/// status 5 (the runtime's own line, if it got one out, stays above it); any other thread getting
+/// there meanwhile waits for that exit. Every other abort or fault (a broken internal invariant)
+/// goes on to the handler that was there before, backtrace and all.
 ///
 /// The handler reads only what was prepared beforehand (the limit, the message, the files to remove)
 /// and makes only async-signal-safe calls (`open`, `read`, `write`, `lstat`, `unlink`, `pause`, `_exit`,
@@ -86,7 +87,11 @@ public enum OutOfMemory {
 
     private static func handle(_ signal: Int32, _ info: UnsafeMutablePointer<siginfo_t>?,
                                _ context: UnsafeMutableRawPointer?) {
-        if let size = addressSpaceBytes(), size + marginBytes >= state.limitBytes, let message = state.message {
+        // The thread's last failure: an allocation refused (a large one can fail well inside the
+        // margin), or, failing that sign, an address space close to the limit.
+        let refused = errno == ENOMEM
+        if refused || addressSpaceBytes().map({ $0 + marginBytes >= state.limitBytes }) == true,
+           let message = state.message {
             guard !reporting.exchange(true, ordering: .sequentiallyConsistent) else {
                 while true { pause() }
             }
