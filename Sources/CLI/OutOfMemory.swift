@@ -29,8 +29,13 @@ public enum OutOfMemory {
         state.limitBytes = UInt64(limit.rlim_cur)
         // In the unit `ulimit -v` takes (KiB), so the number reads as the limit that was set.
         let kibibytes = UInt64(limit.rlim_cur) / 1024
-        state.message = CText("sepbeat: out of memory: the address-space limit (ulimit -v \(kibibytes)) was reached")
-        state.removedNote = CText(" (what was written of the output was removed)")
+        let line = "sepbeat: out of memory: the address-space limit (ulimit -v \(kibibytes)) was reached"
+        // Each variant whole, so that it goes out in one write, not interleaved with other threads' lines.
+        state.messages = [
+            CText(line + "\n"),
+            CText(line + " (what was written of the output was removed)\n"),
+            CText(line + " (an output file reached through a symbolic link holds a cut-short copy)\n"),
+        ]
         PartialFiles.prepare()
         // Made now: a global's first use runs its one-time initialiser, which a signal handler should not.
         _ = reporting.load(ordering: .relaxed)
@@ -74,8 +79,8 @@ public enum OutOfMemory {
     /// the writes before any read), never changed afterwards.
     private struct State {
         var limitBytes: UInt64 = 0
-        var message: CText?
-        var removedNote: CText?
+        /// The line as is, with the removal noted, with a kept cut-short file noted.
+        var messages: [CText] = []
         var pageSize: UInt64 = 4096
         var previousAbort = sigaction()
         var previousFault = sigaction()
@@ -91,15 +96,13 @@ public enum OutOfMemory {
         // margin), or, failing that sign, an address space close to the limit.
         let refused = errno == ENOMEM
         if refused || addressSpaceBytes().map({ $0 + marginBytes >= state.limitBytes }) == true,
-           let message = state.message {
+           state.messages.count == 3 {
             guard !reporting.exchange(true, ordering: .sequentiallyConsistent) else {
                 while true { pause() }
             }
-            let removed = PartialFiles.removeAll() > 0
-            var newline: UInt8 = 0x0A
+            let files = PartialFiles.removeAll()
+            let message = state.messages[files.kept > 0 ? 2 : files.removed > 0 ? 1 : 0]
             _ = write(2, message.bytes, message.count)
-            if removed, let note = state.removedNote { _ = write(2, note.bytes, note.count) }
-            _ = write(2, &newline, 1)
             _exit(exitStatus)
         }
         var previous = signal == SIGABRT ? state.previousAbort : state.previousFault

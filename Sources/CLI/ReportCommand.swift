@@ -55,6 +55,12 @@ enum ReportCommand {
         _ = try ReportWriter.stream(command: kind.rawValue, options: options, output: &output) { sink in
             try bundle.write(format, palette: palette, per: per, to: sink)
         }
+        // Only the text and HTML audits say under their counts why no client was seen; in the other
+        // formats a failed verdict would otherwise come with an empty list and nothing on stderr.
+        if kind == .audit, bundle.audit.summary.clients == 0, format != .text, format != .html, !options.quiet {
+            output.error("sepbeat audit: warning: no client seen, nothing was judged (the verdict fails); "
+                + "the text report says why\n")
+        }
         output.keepUntilExit(bundle)
         return status(bundle, failOn: failOn)
     }

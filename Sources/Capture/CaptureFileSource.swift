@@ -30,12 +30,14 @@ final class CaptureFileSource: PacketSource {
     /// Classic pcap records libpcap cut to the snaplen (it skips their extra bytes), and the first one's offset.
     private var recordsCutByLibpcap = 0
     private var firstCutOffset: Int?
-    /// Read from a stream (standard input, a pipe or FIFO): positions come from record sizes alone,
-    /// so records libpcap cut to the snaplen cannot be told from whole ones (they are not counted).
-    private var isStream = false
-    /// libpcap refused the file at open because it was cut short (a pcapng file cut inside its
-    /// first blocks); the own reader then reads it and meets the same cut.
-    private var refusedAsTruncated = false
+    /// Where the input's first byte lies in the file `ftello` reports positions in: 0 for a file
+    /// opened by path or a regular file given as standard input from its start; the start for one
+    /// given part way through; nil for a pipe, FIFO or device, where positions come from record sizes
+    /// alone, so records libpcap cut to the snaplen cannot be told from whole ones (not counted).
+    private var positionBase: Int? = 0
+    /// libpcap refused the file at open (a pcapng file cut or damaged inside its first blocks, or
+    /// one it cannot read); the own reader then reads it, and may stop on the same damage.
+    private var refusedAtOpen = false
     /// Classic pcap: the file offset of the next record, kept by adding record sizes so that
     /// `ftello` (an `lseek` call) runs only at the start and after records libpcap may have cut.
     @exclusivity(unchecked) private var nextRecordOffset: Int?
@@ -69,10 +71,10 @@ final class CaptureFileSource: PacketSource {
                 libpcapFile = Unmanaged.passUnretained(opened)
                 libpcapLinkType = header.linkType ?? opened.linkType
                 libpcapSnapLength = header.snapLength > 0 ? header.snapLength : opened.snapshotLength
-                // Offsets are counted from record sizes: a stream has no position to ask for (and a
-                // regular file given as standard input may not have started at its first byte).
+                // Offsets are counted from record sizes, and from the stream's own start when its file
+                // has positions (a regular file given as standard input may start part way through).
                 nextRecordOffset = 24
-                isStream = true
+                positionBase = stream.startOffset
             case .failure(let failure):
                 throw CaptureError(path: path, .refusedByLibpcap(failure.message))
             }
@@ -93,7 +95,7 @@ final class CaptureFileSource: PacketSource {
             backend = .own(try PcapNGReader(path: path, fileIndex: fileIndex, limits: limits,
                                             bufferBytes: readBufferBytes))
             stats.reader = .own
-            refusedAsTruncated = failure.message.contains("truncated")
+            refusedAtOpen = true
             stats.warn(.readerSwitched, "libpcap refused the file (\(oneLine(failure.message))); "
                 + "read with the own pcapng reader")
         }
@@ -186,7 +188,7 @@ final class CaptureFileSource: PacketSource {
                 // libpcap cuts a record only to its snapshot length, so a shorter one used
                 // exactly its header and captured bytes.
                 if captured >= min(libpcapSnapLength, file.snapshotLength) {
-                    let after = isStream ? nil : file.fileOffset
+                    let after = positionBase.flatMap { base in file.fileOffset.map { $0 - base } }
                     noteCut(captured: captured, before: before, after: after)
                     nextRecordOffset = after ?? before + recordHeaderLength + captured
                 } else {
@@ -255,7 +257,7 @@ final class CaptureFileSource: PacketSource {
         let stoppedAtTheCut: Bool
         switch stats.reader {
         case .libpcapThenOwn(let done): stoppedAtTheCut = done == stats.packets
-        case .own: stoppedAtTheCut = refusedAsTruncated && stats.packets == 0
+        case .own: stoppedAtTheCut = refusedAtOpen && stats.packets == 0
         case .libpcap: stoppedAtTheCut = false
         }
         let stops: [CaptureWarning.Code] = [.truncated, .corrupt, .limitReached]

@@ -28,9 +28,14 @@ final class StreamInput {
 
     private var descriptor: Int32
     private var prefix: [UInt8] = []
+    /// Where the stream's first byte lies in its file: nil for a pipe, FIFO or device (no position),
+    /// and not always 0 for a regular file given as standard input part way through.
+    let startOffset: Int?
 
     private init(descriptor: Int32) {
         self.descriptor = descriptor
+        let position = lseek(descriptor, 0, SEEK_CUR)
+        startOffset = position >= 0 ? Int(position) : nil
     }
 
     deinit {

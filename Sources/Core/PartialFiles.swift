@@ -49,20 +49,25 @@ public enum PartialFiles {
     }
 
     /// Removes every registered file still at its path (not one reached through a symbolic link, nor
-    /// anything put there since); returns how many were removed. Async-signal-safe.
-    public static func removeAll() -> Int {
+    /// anything put there since); returns how many were removed, and how many were kept because their
+    /// path is a symbolic link (the file it leads to holds what was written). Async-signal-safe.
+    public static func removeAll() -> (removed: Int, kept: Int) {
         var removed = 0
+        var kept = 0
         for i in 0..<capacity {
             guard let entry = UnsafeMutablePointer<Entry>(
                 bitPattern: table.slots[i].load(ordering: .sequentiallyConsistent)) else { continue }
             var st = stat()
             let e = entry.pointee
-            if lstat(e.path, &st) == 0, st.st_mode & S_IFMT == S_IFREG, UInt64(st.st_dev) == e.device,
-               UInt64(st.st_ino) == e.inode, unlink(e.path) == 0 {
+            guard lstat(e.path, &st) == 0 else { continue }
+            if st.st_mode & S_IFMT == S_IFLNK {
+                kept += 1
+            } else if st.st_mode & S_IFMT == S_IFREG, UInt64(st.st_dev) == e.device, UInt64(st.st_ino) == e.inode,
+                      unlink(e.path) == 0 {
                 removed += 1
             }
         }
-        return removed
+        return (removed, kept)
     }
 
     private struct Entry {

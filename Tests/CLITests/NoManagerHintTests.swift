@@ -37,6 +37,13 @@ import TestSupport
         let auditJSON = CLIRun(["audit", "-q", "-F", "json", capture])
         #expect(auditJSON.stdout.contains("\"verdict\" : \"fail\""))
         #expect(auditJSON.status == ExitStatus.findings)
+        // A format with no room for the reason says it on stderr (unless --quiet).
+        let auditCSV = CLIRun(["audit", "-F", "csv", capture])
+        #expect(auditCSV.status == ExitStatus.findings)
+        let why = "sepbeat audit: warning: no client seen, nothing was judged (the verdict fails); "
+            + "the text report says why\n"
+        #expect(auditCSV.stderr.hasSuffix(why), "\(auditCSV.stderr)")
+        #expect(!auditJSON.stderr.contains("no client seen"))
         // With the servers named, the clients are seen and judged (on the wrong timer: unhealthy).
         let namedAudit = CLIRun(["audit", "-q", "--color", "never", "--server", "10.1.0.10", "--server", "10.1.0.11",
                                  capture])

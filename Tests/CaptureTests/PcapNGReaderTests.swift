@@ -168,6 +168,21 @@ import TestSupport
         #expect(read.warnings.first?.byteOffset == 28)
     }
 
+    /// An interface block whose trailing length does not match: libpcap refuses the file at open and
+    /// the own reader stops on the same block: one warning (the own reader's, with the offset).
+    @Test func corruptFirstInterfaceBlockGivesOneWarning() throws {
+        var file = PcapNGBuilder()
+        file.section()
+        file.block(type: 1, body: [1, 0, 0, 0, 0, 0, 4, 0], trailingLength: 99)
+        file.enhancedPacket(interface: 0, ticks: 1, data: [1])
+        let folder = TemporaryDirectory()
+        let path = folder.write("bad-idb.pcapng", file.data)
+        let read = try ReadBack(path: path)
+        #expect(read.records.isEmpty)
+        #expect(read.warnings.map(\.code) == [.corrupt, .noPackets], "\(read.warnings)")
+        #expect(read.warnings.first?.byteOffset == 28)
+    }
+
     @Test(arguments: [(UInt32(30), UInt32(30)), (8, 8), (36, 40), (0x4000_0000, 0x4000_0000)])
     func corruptBlockLengthStopsWithAWarningAtItsOffset(total: UInt32, trailing: UInt32) throws {
         var file = PcapNGBuilder()

@@ -132,27 +132,35 @@ import Glibc
         #expect(back.warnings.isEmpty)
     }
 
-    /// A regular file given as standard input after its first bytes were read elsewhere: positions
-    /// are counted from the stream's start, so records exactly the snaplen are not taken for cut ones.
-    @Test func standardInputPartWayIntoAFileGivesNoFalseCut() throws {
+    /// A regular file given as standard input, from its start or after its first bytes were read
+    /// elsewhere: positions are counted from the stream's start, so records exactly the snaplen are
+    /// not taken for cut ones, and one longer than the snaplen is reported at its offset.
+    @Test(arguments: [0, 100])
+    func standardInputFromAFileReportsCutsAtTheirOffsets(skipped: Int) throws {
         var capture = PcapBuilder(snapLength: 60)
         for i in 0..<4 { capture.record(seconds: 1_700_000_000 + UInt32(i), fraction: 0, data: Self.frame) }
+        let exact = capture.data
+        capture.record(seconds: 1_700_000_010, fraction: 0, data: Array(repeating: 0xEE, count: 80))
         let folder = TemporaryDirectory()
-        let path = folder.write("offset.bin", Array(repeating: 0x4A, count: 100) + capture.data)
-        let fd = open(path, O_RDONLY)
-        #expect(fd >= 0)
-        #expect(lseek(fd, 100, SEEK_SET) == 100)
-        let saved = dup(0)
-        dup2(fd, 0)
-        close(fd)
-        defer {
-            dup2(saved, 0)
-            close(saved)
+        for (bytes, cut) in [(exact, false), (capture.data, true)] {
+            let path = folder.write("offset-\(cut).bin", Array(repeating: 0x4A, count: skipped) + bytes)
+            let fd = open(path, O_RDONLY)
+            #expect(fd >= 0)
+            #expect(lseek(fd, off_t(skipped), SEEK_SET) == off_t(skipped))
+            let saved = dup(0)
+            dup2(fd, 0)
+            close(fd)
+            defer {
+                dup2(saved, 0)
+                close(saved)
+            }
+            let back = try ReadBack(path: "-")
+            #expect(back.records.count == (cut ? 5 : 4))
+            #expect(back.first?.oversizedRecords == (cut ? 1 : 0))
+            // 24-byte header and four records of 16 + 60 bytes before the long one.
+            #expect(back.warnings.map(\.code) == (cut ? [.cutToSnapLength] : []))
+            #expect(back.warnings.first?.byteOffset == (cut ? 24 + 4 * 76 : nil))
         }
-        let back = try ReadBack(path: "-")
-        #expect(back.records.count == 4)
-        #expect(back.warnings.isEmpty)
-        #expect(back.first?.oversizedRecords == 0)
     }
 
     @Test func truncatedStreamIsAWarningWithItsOffset() throws {
