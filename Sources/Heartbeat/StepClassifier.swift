@@ -38,7 +38,7 @@ final class StepClassifier: Sendable {
     private let confidences: [(http: Double, tls: Double)?]
     private let methods: [[String]?]
     /// The model's mandatory step numbers, as bits (`bit(_:)`); nil when one has no bit (outside 1-63).
-    private let mandatoryMask: UInt64?
+    let mandatoryMask: UInt64?
 
     init(model: ReferenceModel, directory: ManagerDirectory, captureEnd: Timestamp?) {
         self.model = model
@@ -427,98 +427,6 @@ final class StepClassifier: Sendable {
         return t.text
     }
 
-    // MARK: - Findings on one check-in
-
-    private func checkMandatory(
-        _ d: CheckInDraft, _ steps: [StepReport], _ add: (FindingCode, String, Timestamp?) -> Void
-    ) {
-        let present = Self.stepMask(steps)
-        // Most check-ins show every mandatory step: the model's rules are then not walked.
-        if let mask = mandatoryMask, present & mask == mask { return }
-        let last = d.connections.indices.last.map { d.connections[$0].state }
-        let firstStart = d.connections.indices.first.map { d.connections[$0].start }
-        for rule in model.steps where rule.mandatory && present & Self.bit(rule.number) == 0 {
-            let observable: Bool
-            switch rule.number {
-            case 1, 2: observable = d.showsOpening
-            case 7: observable = d.showsClose && !(last?.contains(.openAtEnd) ?? true)
-            default: observable = true
-            }
-            guard observable else { continue }
-            add(.stepMissing, "\(rule.id) (step \(rule.number)) not seen", firstStart)
-        }
-    }
-
-    private func checkSizes(
-        _ d: CheckInDraft, _ steps: [StepReport], _ add: (FindingCode, String, Timestamp?) -> Void
-    ) {
-        let t = d.connections.indices.first.map { d.connections[$0].start }
-        var total: Int64 = 0
-        for step in steps where (3...6).contains(step.step) { total += step.bytesUp + step.bytesDown }
-        let numbers = Self.stepMask(steps) & (Self.bit(3) | Self.bit(4) | Self.bit(5) | Self.bit(6))
-        let s = model.sizes
-        let refused = d.exchanges.contains { ($0.http?.status ?? 0) >= 400 }
-        if numbers == Self.bit(3), !refused, total < s.idleMinBytes || total > s.idleMaxBytes {
-            add(.idleSizeOutOfRange, "idle check-in carried \(formatBytes(total)) "
-                + "(expected \(s.idleMinBytes)-\(s.idleMaxBytes))", t)
-        }
-        if total > s.fullMaxBytes {
-            add(.heartbeatOversize,
-                "check-in carried \(formatBytes(total)) (full heartbeat at most \(s.fullMaxBytes))", t)
-        }
-        let cap = Saturating.add(Saturating.multiply(s.logUploadMaxRecords, s.logRecordBytes), s.uploadOverheadBytes)
-        if let upload = steps.first(where: { $0.step == 5 }), upload.bytesUp > cap {
-            add(.uploadOverCap, "log upload of \(formatBytes(upload.bytesUp)) exceeds \(cap) "
-                + "(\(s.logUploadMaxRecords) records of \(s.logRecordBytes) bytes + \(s.uploadOverheadBytes))",
-                upload.start)
-        }
-    }
-
-    private func checkHTTPStatus(_ exchanges: [Exchange], _ add: (FindingCode, String, Timestamp?) -> Void) {
-        for e in exchanges {
-            guard let h = e.http, let status = h.status, status >= 400 else { continue }
-            var text = "\(h.method) request answered \(status)"
-            if let reason = h.reason, !reason.isEmpty { text += " \(reason)" }
-            if let meaning = model.http.statusMeanings[String(status)] { text += ": \(meaning)" }
-            add(.httpError, text, e.responseStart ?? e.start)
-        }
-    }
-
-    /// The check-in's connections, then its failed attempts.
-    private func checkCapture(
-        _ conns: ArraySlice<ConnectionRecord>, _ attempts: ArraySlice<ConnectionRecord>,
-        _ add: (FindingCode, String, Timestamp?) -> Void
-    ) {
-        var gaps = 0
-        var gapBytes: Int64 = 0
-        var limits = 0
-        var truncated = 0
-        func count(_ a: StreamAnomalies) {
-            gaps += a.gaps
-            gapBytes += a.gapBytes
-            limits += a.limitReached
-            truncated += a.truncatedPackets
-        }
-        // By index: the records are read, not copied.
-        for i in conns.indices {
-            count(conns[i].anomaliesUp)
-            count(conns[i].anomaliesDown)
-        }
-        for i in attempts.indices {
-            count(attempts[i].anomaliesUp)
-            count(attempts[i].anomaliesDown)
-        }
-        let t = conns.indices.first.map { conns[$0].start } ?? attempts.indices.first.map { attempts[$0].start }
-        if gaps > 0 || limits > 0 {
-            var text = "\(counted(gaps, "gap")), \(gapBytes) bytes not captured"
-            if limits > 0 { text += "; \(counted(limits, "memory limit hit")) skipped data" }
-            add(.captureGap, text + "; sizes and steps may be incomplete", t)
-        }
-        if truncated > 0 {
-            add(.captureTruncated, "\(counted(truncated, "packet")) cut by the snap length; sizes come from headers", t)
-        }
-    }
-
     // MARK: - Helpers
 
     private func id(_ step: Int) -> String {
@@ -565,10 +473,10 @@ final class StepClassifier: Sendable {
     }
 
     /// Bit `n` of a set of step numbers (0 outside 1-63).
-    private static func bit(_ n: Int) -> UInt64 { (1...63).contains(n) ? 1 << UInt64(n) : 0 }
+    static func bit(_ n: Int) -> UInt64 { (1...63).contains(n) ? 1 << UInt64(n) : 0 }
 
     /// The step numbers present, as bits.
-    private static func stepMask(_ steps: [StepReport]) -> UInt64 {
+    static func stepMask(_ steps: [StepReport]) -> UInt64 {
         steps.reduce(0) { $0 | bit($1.step) }
     }
 
