@@ -28,11 +28,7 @@ public struct CaptureRun {
     /// Opens every file and applies the filter; throws the first file's error.
     /// With `readAhead` set, the source returned reads on its own thread from its first `next()`.
     public func open() throws(CaptureError) -> PacketSource {
-        var sources: [PacketSource] = []
-        let buffer = CaptureReader.readBufferBytes(files: paths.count)
-        for (i, path) in paths.enumerated() {
-            sources.append(try CaptureReader.open(path: path, fileIndex: i, readBufferBytes: buffer))
-        }
+        let sources = try CaptureReader.open(paths: paths)
         let source: PacketSource = sources.count == 1 ? sources[0] : MergedSource(sources)
         if let filter { try source.setFilter(filter) }
         guard let readAhead else { return source }

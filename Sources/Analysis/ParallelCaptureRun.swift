@@ -66,11 +66,7 @@ public struct ParallelCaptureRun: Sendable {
     /// Opens every file and applies the filter, as `CaptureRun.open` does (the same first error is
     /// thrown). Each file gets its position in `paths` as its file index.
     public func open() throws(CaptureError) -> [PacketSource] {
-        var sources: [PacketSource] = []
-        let buffer = CaptureReader.readBufferBytes(files: paths.count)
-        for (i, path) in paths.enumerated() {
-            sources.append(try CaptureReader.open(path: path, fileIndex: i, readBufferBytes: buffer))
-        }
+        let sources = try CaptureReader.open(paths: paths)
         if let filter {
             for source in sources { try source.setFilter(filter) }
         }

@@ -43,6 +43,17 @@ public enum CaptureReader {
                                      readBufferBytes: readBufferBytes)
     }
 
+    /// Opens every file of `paths` (file index: its position), each with its share of the read
+    /// buffers (`readBufferBytes(files:)`); throws the first file's error.
+    public static func open(paths: [String], limits: CaptureLimits = .default) throws(CaptureError) -> [PacketSource] {
+        let buffer = readBufferBytes(files: paths.count)
+        var sources: [PacketSource] = []
+        for (i, path) in paths.enumerated() {
+            sources.append(try open(path: path, fileIndex: i, limits: limits, readBufferBytes: buffer))
+        }
+        return sources
+    }
+
     /// The stdio buffer for each of `files` capture files open at once: 4 MiB shared among them, at
     /// most 1 MiB each, and nil (the C library's own 4 KiB) when a share would be under 64 KiB. Every
     /// file is opened before the first packet is read and a merged run reads them all at once, so the

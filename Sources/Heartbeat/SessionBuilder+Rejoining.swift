@@ -63,20 +63,7 @@ extension SessionBuilder {
             e.index = base + i
             c.exchanges.append(e)
         }
-        c.anomaliesUp = sum(c.anomaliesUp, next.anomaliesUp)
-        c.anomaliesDown = sum(c.anomaliesDown, next.anomaliesDown)
-    }
-
-    private static func sum(_ a: StreamAnomalies, _ b: StreamAnomalies) -> StreamAnomalies {
-        var s = a
-        s.gaps += b.gaps
-        s.gapBytes += b.gapBytes
-        s.retransmissions += b.retransmissions
-        s.conflicts += b.conflicts
-        s.duplicates += b.duplicates
-        s.outOfOrder += b.outOfOrder
-        s.truncatedPackets += b.truncatedPackets
-        s.limitReached += b.limitReached
-        return s
+        c.anomaliesUp.add(next.anomaliesUp)
+        c.anomaliesDown.add(next.anomaliesDown)
     }
 }

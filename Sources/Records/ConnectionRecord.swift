@@ -107,6 +107,12 @@ public struct StreamAnomalies: Hashable, Sendable {
     }
 
     public var isEmpty: Bool { self == StreamAnomalies() }
+
+    /// Adds `other`'s counts to these (as two pieces of one connection add up; counters saturate).
+    public mutating func add(_ other: StreamAnomalies) {
+        storedGapBytes += other.storedGapBytes
+        for i in counts.indices { counts[i] = UInt32(clamping: Int(counts[i]) + Int(other.counts[i])) }
+    }
 }
 
 /// The application protocol recognised on a connection's reassembled bytes.
