@@ -32,9 +32,9 @@ public enum OutOfMemory {
         let line = "sepbeat: out of memory: the address-space limit (ulimit -v \(kibibytes)) was reached"
         // Each variant whole, so that it goes out in one write, not interleaved with other threads' lines.
         state.messages = [
-            CText(line + "\n"),
-            CText(line + " (what was written of the output was removed)\n"),
-            CText(line + " (an output file reached through a symbolic link holds a cut-short copy)\n"),
+            PermanentCText(line + "\n"),
+            PermanentCText(line + " (what was written of the output was removed)\n"),
+            PermanentCText(line + " (an output file reached through a symbolic link holds a cut-short copy)\n"),
         ]
         PartialFiles.prepare()
         // Made now: a global's first use runs its one-time initialiser, which a signal handler should not.
@@ -61,26 +61,12 @@ public enum OutOfMemory {
     /// How close to the limit the address space must be for an abort or a fault to count as running out.
     static let marginBytes: UInt64 = 64 << 20
 
-    /// A NUL-terminated copy of a text, made before the handler may need it and never freed.
-    struct CText {
-        let bytes: UnsafeMutablePointer<UInt8>
-        let count: Int
-
-        init(_ text: String) {
-            let utf8 = Array(text.utf8)
-            bytes = .allocate(capacity: utf8.count + 1)
-            bytes.initialize(from: utf8, count: utf8.count)
-            bytes[utf8.count] = 0
-            count = utf8.count
-        }
-    }
-
     /// What the handler reads: written by `install()` before the handlers are installed (which orders
     /// the writes before any read), never changed afterwards.
     private struct State {
         var limitBytes: UInt64 = 0
         /// The line as is, with the removal noted, with a kept cut-short file noted.
-        var messages: [CText] = []
+        var messages: [PermanentCText] = []
         var pageSize: UInt64 = 4096
         var previousAbort = sigaction()
         var previousFault = sigaction()

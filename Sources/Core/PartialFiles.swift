@@ -9,8 +9,8 @@ import Synchronization
 ///
 /// `removeAll()` is async-signal-safe: it reads a fixed table of atomic slots (up to `capacity` files
 /// at once; more are not registered) and calls only `lstat` and `unlink`. A registered path is kept
-/// as a NUL-terminated copy that is never freed (a signal handler may be reading it); one per file
-/// written, so a few hundred bytes a run.
+/// as a `PermanentCText` (a signal handler may be reading it); one per file written, so a few
+/// hundred bytes a run.
 public enum PartialFiles {
     /// A registered file, for `unregister`.
     public struct Token: Sendable {
@@ -28,12 +28,8 @@ public enum PartialFiles {
     /// Registers `path`, which names `identity` (the file just opened); nil when the table is full.
     @discardableResult
     public static func register(path: String, identity: RegularFileIdentity) -> Token? {
-        let utf8 = Array(path.utf8)
         let entry = UnsafeMutablePointer<Entry>.allocate(capacity: 1)
-        let text = UnsafeMutablePointer<CChar>.allocate(capacity: utf8.count + 1)
-        for (i, byte) in utf8.enumerated() { text[i] = CChar(bitPattern: byte) }
-        text[utf8.count] = 0
-        entry.initialize(to: Entry(path: text, device: identity.device, inode: identity.inode))
+        entry.initialize(to: Entry(path: PermanentCText(path), identity: identity))
         let address = Int(bitPattern: entry)
         for i in 0..<capacity where table.slots[i].compareExchange(
             expected: 0, desired: address, ordering: .sequentiallyConsistent).exchanged {
@@ -57,23 +53,20 @@ public enum PartialFiles {
         for i in 0..<capacity {
             guard let entry = UnsafeMutablePointer<Entry>(
                 bitPattern: table.slots[i].load(ordering: .sequentiallyConsistent)) else { continue }
-            var st = stat()
             let e = entry.pointee
-            guard lstat(e.path, &st) == 0 else { continue }
-            if st.st_mode & S_IFMT == S_IFLNK {
-                kept += 1
-            } else if st.st_mode & S_IFMT == S_IFREG, UInt64(st.st_dev) == e.device, UInt64(st.st_ino) == e.inode,
-                      unlink(e.path) == 0 {
+            var st = stat()
+            if e.identity.removeIfStill(atPath: e.path.bytes) {
                 removed += 1
+            } else if lstat(e.path.bytes, &st) == 0, st.st_mode & S_IFMT == S_IFLNK {
+                kept += 1
             }
         }
         return (removed, kept)
     }
 
     private struct Entry {
-        let path: UnsafeMutablePointer<CChar>
-        let device: UInt64
-        let inode: UInt64
+        let path: PermanentCText
+        let identity: RegularFileIdentity
     }
 
     /// The slots: addresses of `Entry` values, 0 when free. Allocated once, never freed.

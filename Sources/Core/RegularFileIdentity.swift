@@ -20,6 +20,12 @@ public struct RegularFileIdentity: Hashable, Sendable {
     /// file reached through a link is left). Returns whether it was removed.
     @discardableResult
     public func removeIfStill(at path: String) -> Bool {
+        path.withCString { removeIfStill(atPath: $0) }
+    }
+
+    /// `removeIfStill(at:)` for a C path; async-signal-safe (`lstat` and `unlink` only).
+    @discardableResult
+    public func removeIfStill(atPath path: UnsafePointer<CChar>) -> Bool {
         var st = stat()
         guard lstat(path, &st) == 0, st.st_mode & S_IFMT == S_IFREG, UInt64(st.st_dev) == device,
               UInt64(st.st_ino) == inode else { return false }
