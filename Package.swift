@@ -5,16 +5,16 @@ import PackageDescription
 // library module can be tested by feeding it bytes or records.
 //
 //   Core        timestamps, addresses, link types (no Foundation)
+//   Records     connection and exchange records: what the heartbeat layer reads
 //   Capture     capture files in, packet records out (libpcap, own pcap/pcapng reader)
 //   Decoding    link, IP and TCP headers; IP fragment reassembly
 //   Streams     connection table, TCP reassembly per direction
 //   Protocols   HTTP/1.x and TLS parsers fed with stream bytes
-//   Records     connection and exchange records: what the heartbeat layer reads
 //   Heartbeat   reference model, SyLink.xml, check-ins, steps, findings
 //   Analysis    the pipeline that wires the layers above into one incremental run
 //   Reports     text and JSON renderers
 //   Simulation  synthetic fleet captures with ground truth (sepbeat simulate, benchmarks)
-//   CLI         option parsing, exit statuses, subcommands
+//   CLI         option parsing, exit statuses, subcommands (uses Simulation for simulate)
 let package = Package(
     name: "sepbeat",
     products: [

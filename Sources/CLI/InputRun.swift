@@ -164,8 +164,9 @@ extension InputRun {
         let settings = [("--model", options.modelPath), ("--sylink", options.sylinkPath)]
         for case let (option, path?) in settings where identity(path, stdin: stdin) == target {
             let same = path == out ? "" : " (the same file as \(path))"
+            let what = command == "model" ? "the model written" : "the report"
             throw UsageError("sepbeat \(command): -o \(out) is the \(option) file\(same); "
-                + "the report would overwrite it: give another output file")
+                + "\(what) would overwrite it: give another output file")
         }
     }
 }

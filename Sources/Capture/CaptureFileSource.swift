@@ -266,9 +266,11 @@ final class CaptureFileSource: PacketSource {
         }
         stats.warnAboutTimestampsOutOfRange()
         if recordsCutByLibpcap > 0, let offset = firstCutOffset {
-            stats.warn(.cutToSnapLength, at: offset, "\(recordsCutByLibpcap) records captured more bytes than the "
-                + "snaplen of \(libpcapSnapLength); only the first \(libpcapSnapLength) bytes of each were kept "
-                + "(first at byte offset \(offset))")
+            let n = recordsCutByLibpcap
+            let (records, each, place) = n == 1 ? ("1 record", "it was", "at") : ("\(n) records", "each were", "first at")
+            stats.warn(.cutToSnapLength, at: offset, "\(records) captured more bytes than the snaplen of "
+                + "\(libpcapSnapLength); only the first \(libpcapSnapLength) bytes of \(each) kept "
+                + "(\(place) byte offset \(offset))")
         }
         if stats.packets == 0, !stats.warnings.contains(where: { $0.code == .noPackets }) {
             stats.warn(.noPackets, "file holds no packets")

@@ -54,9 +54,14 @@ public struct HeartbeatReport: Sendable {
         public var intervalSource: String
     }
 
+    /// Every connection read is in exactly one of `managerConnections`, `otherServerConnections`,
+    /// `ignoredConnections` and `droppedByLimits`.
     public struct Counts: Encodable, Hashable, Sendable {
         public var connections: Int
         public var managerConnections: Int
+        /// On a management port, to a server not recognised as a manager.
+        public var otherServerConnections: Int
+        /// Not on a management port.
         public var ignoredConnections: Int
         /// Connections dropped because `SessionBuilder.Limits` were reached.
         public var droppedByLimits: Int

@@ -297,8 +297,9 @@ public struct SessionBuilder: Sendable {
                                 toleranceSeconds: model.interval.toleranceSeconds,
                                 acceleratedMaxSeconds: model.interval.acceleratedMaxSeconds,
                                 intervalSource: pullInterval.source),
-            counts: .init(connections: seen, managerConnections: managerConnections, ignoredConnections: ignored,
-                          droppedByLimits: dropped, rejoinedConnections: rejoinedCount),
+            counts: .init(connections: seen, managerConnections: managerConnections,
+                          otherServerConnections: seen - managerConnections - ignored - dropped,
+                          ignoredConnections: ignored, droppedByLimits: dropped, rejoinedConnections: rejoinedCount),
             silences: silences)
     }
 

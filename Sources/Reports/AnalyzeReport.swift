@@ -126,8 +126,9 @@ public struct AnalyzeReport {
         out += "Expected interval \(trim(e.pullIntervalSeconds)) s (from \(e.intervalSource))"
         out += " ± \(trim(e.toleranceSeconds)) s; push \(trim(e.pushIntervalSeconds)) s;"
         out += " accelerated 0-\(trim(e.acceleratedMaxSeconds)) s\n"
-        out += "Connections: \(r.counts.connections) read, \(r.counts.managerConnections) to managers, "
-        out += "\(r.counts.ignoredConnections) other"
+        out += "Connections: \(r.counts.connections) read: \(r.counts.managerConnections) to managers, "
+        out += "\(r.counts.otherServerConnections) to other servers on management ports, "
+        out += "\(r.counts.ignoredConnections) on other ports"
         if r.counts.rejoinedConnections > 0 {
             out += ", \(r.counts.rejoinedConnections) rejoined (pieces of one connection split by the idle timeout)"
         }
@@ -199,7 +200,7 @@ public struct AnalyzeReport {
     /// When connections on management ports were seen but none went to a manager (so no client and no
     /// check-in is reported), why, and what to give: one paragraph, else nil.
     static func noManagerHint(_ r: HeartbeatReport) -> String? {
-        let candidates = r.counts.connections - r.counts.ignoredConnections
+        let candidates = r.counts.otherServerConnections + r.counts.droppedByLimits
         guard r.counts.managerConnections == 0, candidates > 0 else { return nil }
         let text: String
         if r.managers.isEmpty {
@@ -210,8 +211,9 @@ public struct AnalyzeReport {
                 + "server with --server ADDRESS, or give the clients' interval with --interval."
         } else {
             let named = r.managers.map(\.address).joined(separator: ", ")
+            let go = candidates == 1 ? "goes" : "go"
             text = "No connection went to a manager: the \(formatCount(candidates, "connection")) on management "
-                + "ports go to other servers than \(named). Check the --server addresses (or the model's or "
+                + "ports \(go) to other servers than \(named). Check the --server addresses (or the model's or "
                 + "SyLink.xml's servers)."
         }
         return wrapped(text, width: 100)

@@ -14,9 +14,10 @@ enum AuditText {
         for s in b.captures { out += CaptureSummaryReport.text(s) }
         out += "\n" + expectationsLine(b) + "\n"
         let s = b.audit.summary
-        let share = Int((s.healthyShare * 100).rounded())
-        out += "Fleet: \(formatCount(s.clients, "client")) seen, \(s.healthy) healthy (\(share)%), "
-        out += "\(s.degraded) degraded, \(s.unhealthy) unhealthy, \(s.insufficient) too few check-ins; "
+        // A share only when some client was judged (an insufficient one has too few check-ins to judge).
+        let share = s.clients > s.insufficient ? " (\(Int((s.healthyShare * 100).rounded()))%)" : ""
+        out += "Fleet: \(formatCount(s.clients, "client")) seen, \(s.healthy) healthy\(share), "
+        out += "\(s.degraded) degraded, \(s.unhealthy) unhealthy, \(s.insufficient) insufficient (too few check-ins); "
         out += "\(formatCount(s.checkIns, "check-in")), \(s.failed) failed, \(s.missed) missed\n"
         if let hint = AnalyzeReport.noManagerHint(b.heartbeat) { out += hint }
         out += "Health and score judge the intervals between check-ins only; HTTP errors, TLS, transport and\n"
@@ -98,9 +99,10 @@ enum ValidationText {
         var t = TextTable([("result", .left), ("severity", .left), ("check", .left), ("failing clients", .right),
                            ("examples", .left), ("passes when", .left)])
         for c in v.checks {
-            // check-ins-seen is not judged per client: its row says what was seen instead.
-            let what = c.id == "check-ins-seen" ? "\(c.title): \(c.detail)" : c.title
-            t.append([c.passed ? "pass" : "FAIL", c.severity.rawValue, c.id,
+            // check-ins-seen is not judged per client: its row says what was seen instead; a check that
+            // could not be made says why.
+            let what = !c.checked ? c.detail : c.id == "check-ins-seen" ? "\(c.title): \(c.detail)" : c.title
+            t.append([c.passed ? c.result : "FAIL", c.severity.rawValue, c.id,
                       c.id == "check-ins-seen" ? "-" : String(c.failingClients),
                       c.examples.isEmpty ? "-" : c.examples.joined(separator: " "), what])
         }
@@ -109,7 +111,9 @@ enum ValidationText {
             guard row < checks.count else { return text }
             let c = checks[row]
             switch column {
-            case 0: return palette.paint(text, c.passed ? .green : Palette.colour(for: c.severity))
+            case 0:
+                guard c.checked else { return palette.paint(text, .dim) }
+                return palette.paint(text, c.passed ? .green : Palette.colour(for: c.severity))
             case 1: return c.passed ? text : palette.paint(text, Palette.colour(for: c.severity))
             default: return text
             }
@@ -127,7 +131,9 @@ enum ValidationText {
     static func verdictCounts(_ v: DeploymentValidation) -> String {
         let failed = v.checks.filter { !$0.passed }
         let errors = failed.filter { $0.severity == .error }.count
-        return "\(v.checks.count - failed.count) of \(formatCount(v.checks.count, "check")) passed; failed: "
+        let unchecked = v.checks.count { !$0.checked }
+        return "\(v.checks.count - failed.count - unchecked) of \(formatCount(v.checks.count, "check")) passed"
+            + (unchecked > 0 ? ", \(unchecked) not checked" : "") + "; failed: "
             + "\(formatCount(errors, "error check")), \(formatCount(failed.count - errors, "warning check")); "
             + "\(formatCount(v.clients, "client")) with check-ins"
     }

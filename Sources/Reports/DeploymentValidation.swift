@@ -14,13 +14,20 @@ public struct DeploymentValidation: Sendable {
         /// What was checked, one line.
         public var title: String
         public var severity: Severity
+        /// True for a check that could not be made (`checked` false): it fails nothing.
         public var passed: Bool
+        /// False when the input holds nothing to check against (e.g. no manager priorities known);
+        /// `detail` says why.
+        public var checked = true
         /// Clients that failed the check.
         public var failingClients: Int
         /// Up to three of them, addresses as text.
         public var examples: [String]
         /// Counts or the first message, one line.
         public var detail: String
+
+        /// `pass`, `fail` or `n/a` (not checked), as every format prints it.
+        public var result: String { !checked ? "n/a" : passed ? "pass" : "fail" }
     }
 
     public var checks: [Check]
@@ -46,7 +53,8 @@ public struct DeploymentValidation: Sendable {
             let clients = Self.clientsOf(hits.compactMap(\.client))
             var detail = "no finding"
             if let first = hits.first {
-                detail = "\(formatCount(hits.count, "finding")); first: \(first.code.rawValue): \(first.message)"
+                let client = first.client.map { " (client \($0))" } ?? ""
+                detail = "\(formatCount(hits.count, "finding")); first: \(first.code.rawValue)\(client): \(first.message)"
             }
             checks.append(Check(id: id, title: title, severity: severity, passed: hits.isEmpty,
                                 failingClients: clients.count, examples: Array(clients.prefix(3)), detail: detail))
@@ -91,8 +99,9 @@ public struct DeploymentValidation: Sendable {
             if let p = priority[s.server.description] { best = min(best ?? p, p) }
         }
         guard let best else {
-            return Check(id: "manager-priority", title: title, severity: .error, passed: true, failingClients: 0,
-                         examples: [], detail: "no manager priorities known (give --sylink or a model with servers)")
+            return Check(id: "manager-priority", title: title, severity: .error, passed: true, checked: false,
+                         failingClients: 0, examples: [],
+                         detail: "not checked: no manager priorities known (give --sylink or a model with servers)")
         }
         var worse: [IPAddress: Int] = [:]
         for s in report.sessions where !s.failed {

@@ -106,7 +106,7 @@ public struct HTMLReport {
         var rows: [[Cell]] = []
         for c in v.checks {
             rows.append([
-                Cell(c.passed ? "pass" : "fail", cls: c.passed ? "ok" : c.severity == .error ? "error" : "warn"),
+                Cell(c.result, cls: !c.checked ? "" : c.passed ? "ok" : c.severity == .error ? "error" : "warn"),
                 Cell(c.severity.rawValue), Cell(c.id, cls: "id"), Cell(c.title),
                 Cell(c.id == "check-ins-seen" ? "-" : String(c.failingClients), cls: "num"),
                 Cell(c.examples.joined(separator: " ")), Cell(c.detail),

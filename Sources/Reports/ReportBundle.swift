@@ -189,7 +189,7 @@ public struct ReportBundle: Sendable {
                     ("id", .string(c.id)),
                     ("title", .string(c.title)),
                     ("severity", .string(c.severity.rawValue)),
-                    ("result", .string(c.passed ? "pass" : "fail")),
+                    ("result", .string(c.result)),
                     ("failingClients", .int(c.failingClients)),
                     ("examples", .array(c.examples.map(JSONValue.string))),
                     ("detail", .string(c.detail)),

@@ -47,7 +47,7 @@ public enum ReportRows {
             ("check", .string(c.id)),
             ("title", .string(c.title)),
             ("severity", .string(c.severity.rawValue)),
-            ("result", .string(c.passed ? "pass" : "fail")),
+            ("result", .string(c.result)),
             ("failingClients", .int(c.failingClients)),
             ("examples", .array(c.examples.map(JSONValue.string))),
             ("detail", .string(c.detail)),

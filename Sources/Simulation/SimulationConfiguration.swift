@@ -133,7 +133,10 @@ public struct SimulationConfiguration: Sendable {
         if faults.values.contains(where: { $0 < 0 }) { throw SimulationError("fault counts must be 0 or more") }
         let estimate = estimatedCheckIns(model: model)
         guard estimate <= Double(Self.maxCheckIns) else {
-            throw SimulationError("--clients \(clients) over --duration \(durationSeconds) s would plan about "
+            // Whole seconds as typed (`1d` is 86400 s, not 86400.0 s).
+            let seconds = durationSeconds == durationSeconds.rounded() && abs(durationSeconds) < 1e15
+                ? String(Int64(durationSeconds)) : String(durationSeconds)
+            throw SimulationError("--clients \(clients) over --duration \(seconds) s would plan about "
                 + "\(Int(min(estimate, 1e18))) check-ins, more than the limit of \(Self.maxCheckIns): use fewer "
                 + "--clients or a shorter --duration")
         }

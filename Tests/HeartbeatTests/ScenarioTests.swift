@@ -214,6 +214,7 @@ import Testing
         let r = analyze([web, other])
         #expect(r.sessions.isEmpty)
         #expect(r.counts.connections == 2 && r.counts.ignoredConnections == 1 && r.counts.managerConnections == 0)
+        #expect(r.counts.otherServerConnections == 1 && r.counts.droppedByLimits == 0)
     }
 
     @Test func captureProblemsBecomeFindings() throws {
