@@ -19,11 +19,16 @@ public struct ProtocolDetails: Sendable {
 /// Detection looks at content, not ports: HTTP on any port is HTTP, and non-TLS
 /// bytes on 443 are recognised as such. While undecided, each chunk's start is
 /// tested (a capture that begins mid-connection may reach a message start later),
-/// up to `undecidedLimit` bytes a direction; then the connection is `other`.
+/// and so are each direction's first bytes joined across chunks (`prefixBytes` of
+/// them, up to the first gap), so a TCP stack that sends a hello or a request a byte
+/// or two at a time is still read from its first byte; up to `undecidedLimit` bytes
+/// a direction; then the connection is `other`.
 /// A connection that begins in plain text and then starts a TLS handshake on the
 /// client side (STARTTLS) moves to TLS at that point.
 ///
-/// Two cases keep HTTP whole when the first bytes do not decide it:
+/// The bytes of both directions seen while undecided are held (at most `holdLimit` bytes; bytes
+/// beyond are kept as missing) and replayed, in their order, to the parser the joined first bytes
+/// decide on. Besides, two cases keep HTTP whole when the first bytes do not decide it:
 /// - A request with a method detection does not know (`CCM_POST /`, `OPTIONS` alone on its
 ///   line) is decided only by the response. The client's bytes seen while undecided are held
 ///   (at most `holdLimit` bytes; bytes beyond are replayed as missing) and, when they start
@@ -59,17 +64,25 @@ final class ApplicationState {
     /// the connection is decided or given up as `other`; worst case 4 KiB x
     /// `StreamLimits.maxConnections` (256 MiB at the default) if every connection stays undecided.
     static let holdLimit = 4096
+    /// First bytes of a direction joined across chunks for detection: more than any start test reads
+    /// (a TLS record header 5, a request line's method and target start 14, a status line 6).
+    static let prefixBytes = 64
 
-    /// Client bytes (or a gap's size) seen while undecided, in order.
+    /// Bytes (or a gap's size) seen while undecided, in order, with their direction.
     struct Held {
         var time: Timestamp
         var bytes: [UInt8]
         var gap: Int64
+        var direction: Direction = .up
     }
 
     @exclusivity(unchecked) var parser: Parser = .undecided
     @exclusivity(unchecked) var held: [Held] = []
     @exclusivity(unchecked) var heldBytes = 0
+    /// Each direction's first bytes while undecided (up to `prefixBytes`), and whether more may still
+    /// be joined to them (no gap yet, not full).
+    @exclusivity(unchecked) var prefix: (up: [UInt8], down: [UInt8]) = ([], [])
+    @exclusivity(unchecked) var prefixOpen: (up: Bool, down: Bool) = (true, true)
     /// HTTP with the roles the other way round: requests travel down, responses up.
     @exclusivity(unchecked) var httpReversed = false
     /// Bytes seen while undecided, up and down (inline: no allocation per connection).
@@ -111,19 +124,23 @@ final class ApplicationState {
         case .undecided:
             decide(data, direction: direction)
             if case .undecided = parser {
-                if direction == .up { hold(data, time: time) }
+                hold(data, direction: direction, time: time)
+                if decideOnJoinedPrefix(adding: data, direction: direction) {
+                    replayHeld()
+                    return
+                }
                 if direction == .up { undecidedBytes.up += Int64(data.count) }
                 else { undecidedBytes.down += Int64(data.count) }
                 let limit = ApplicationState.undecidedLimit
                 let thisWay = direction == .up ? undecidedBytes.up : undecidedBytes.down
                 if (undecidedBytes.up >= limit && undecidedBytes.down >= limit) || thisWay >= limit * 4 {
                     parser = .other
-                    held.removeAll()
+                    releaseUndecided()
                 }
                 return
             }
             if direction == .down { replayHeldRequests() }
-            held.removeAll()
+            releaseUndecided()
             didReceive(data, direction: direction, time: time)
         case .http(let http):
             http.value.feed(
@@ -141,7 +158,9 @@ final class ApplicationState {
     func didSkip(_ gapBytes: Int64, direction: Direction, time: Timestamp) {
         switch parser {
         case .undecided:
-            if direction == .up, !held.isEmpty { held.append(Held(time: time, bytes: [], gap: gapBytes)) }
+            if !held.isEmpty { held.append(Held(time: time, bytes: [], gap: gapBytes, direction: direction)) }
+            // The bytes after a gap do not continue the direction's first bytes.
+            if direction == .up { prefixOpen.up = false } else { prefixOpen.down = false }
         case .other:
             break
         case .http(let http):
@@ -164,26 +183,69 @@ final class ApplicationState {
         }
     }
 
-    /// Keeps a copy of undecided client bytes, up to `holdLimit`; the rest is kept as a gap size.
-    private func hold(_ data: UnsafeRawBufferPointer, time: Timestamp) {
+    /// Keeps a copy of undecided bytes, up to `holdLimit` for both directions together; the rest is
+    /// kept as a gap size.
+    private func hold(_ data: UnsafeRawBufferPointer, direction: Direction, time: Timestamp) {
         let room = max(0, ApplicationState.holdLimit - heldBytes)
         let kept = min(room, data.count)
         if kept > 0 {
-            held.append(Held(time: time, bytes: Array(data[0..<kept]), gap: 0))
+            held.append(Held(time: time, bytes: Array(data[0..<kept]), gap: 0, direction: direction))
             heldBytes += kept
         }
-        if data.count - kept > 0 { held.append(Held(time: time, bytes: [], gap: Int64(data.count - kept))) }
+        if data.count - kept > 0 {
+            held.append(Held(time: time, bytes: [], gap: Int64(data.count - kept), direction: direction))
+        }
+    }
+
+    /// Joins `data` to the direction's first bytes and tests them as `decide` tests a chunk; true when
+    /// that decided the parser. Only while the first bytes run unbroken from the direction's first
+    /// chunk (no gap) and hold more than this chunk alone (a chunk alone was tested already).
+    private func decideOnJoinedPrefix(adding data: UnsafeRawBufferPointer, direction: Direction) -> Bool {
+        let open = direction == .up ? prefixOpen.up : prefixOpen.down
+        guard open else { return false }
+        var joined = direction == .up ? prefix.up : prefix.down
+        let earlier = joined.count
+        joined.append(contentsOf: data.prefix(ApplicationState.prefixBytes - earlier))
+        if direction == .up { prefix.up = joined } else { prefix.down = joined }
+        if joined.count >= ApplicationState.prefixBytes {
+            if direction == .up { prefixOpen.up = false } else { prefixOpen.down = false }
+        }
+        guard earlier > 0, joined.count > earlier else { return false }
+        joined.withUnsafeBytes { decide($0, direction: direction) }
+        if case .undecided = parser { return false }
+        return true
+    }
+
+    /// The parser was just decided on a direction's joined first bytes: every chunk held while
+    /// undecided (both directions, in order) goes to it.
+    private func replayHeld() {
+        let chunks = held
+        releaseUndecided()
+        for chunk in chunks {
+            if chunk.gap > 0 {
+                didSkip(chunk.gap, direction: chunk.direction, time: chunk.time)
+            } else {
+                chunk.bytes.withUnsafeBytes { didReceive($0, direction: chunk.direction, time: chunk.time) }
+            }
+        }
+    }
+
+    /// What detection kept is no longer needed.
+    private func releaseUndecided() {
+        held.removeAll()
+        heldBytes = 0
+        prefix = ([], [])
     }
 
     /// HTTP was decided by the server's side: the client bytes held before are replayed to the
     /// request parser when they start like a request (any method token); otherwise they are
     /// left out, as bytes of a message whose start was not captured.
     private func replayHeldRequests() {
-        guard !httpReversed, let first = held.first, !first.bytes.isEmpty else { return }
+        let requests = held.filter { $0.direction == .up }
+        guard !httpReversed, let first = requests.first, !first.bytes.isEmpty else { return }
         guard first.bytes.withUnsafeBytes({ HTTP1Parser.mayStartRequest($0) }) else { return }
-        let chunks = held
-        held.removeAll()
-        for chunk in chunks {
+        releaseUndecided()
+        for chunk in requests {
             if chunk.gap > 0 {
                 didSkip(chunk.gap, direction: .up, time: chunk.time)
             } else {

@@ -223,8 +223,11 @@ final class StepClassifier: Sendable {
         var end = cs[i].synAckTime ?? firstExchange ?? syn
         if tls {
             // By index: the exchanges are read, not copied.
-            up = max(0, cs[i].bytesUp - cs[i].exchanges.indices.reduce(0) { $0 + cs[i].exchanges[$1].bytesUp })
-            down = max(0, cs[i].bytesDown - cs[i].exchanges.indices.reduce(0) { $0 + cs[i].exchanges[$1].bytesDown })
+            // Each stream byte once: bytes on the wire less those repeated (retransmissions, duplicates).
+            let streamUp = cs[i].bytesUp - cs[i].anomaliesUp.repeatedBytes
+            let streamDown = cs[i].bytesDown - cs[i].anomaliesDown.repeatedBytes
+            up = max(0, streamUp - cs[i].exchanges.indices.reduce(0) { $0 + cs[i].exchanges[$1].bytesUp })
+            down = max(0, streamDown - cs[i].exchanges.indices.reduce(0) { $0 + cs[i].exchanges[$1].bytesDown })
             end = firstExchange ?? cs[i].closeTime ?? cs[i].end
             let summary = cs[i].tls  // read once: each read copies the summary out of its box
             let v = summary?.negotiatedVersion ?? summary?.clientVersion

@@ -70,9 +70,9 @@ public struct ConnectionState: OptionSet, Hashable, Sendable {
 ///
 /// Counters only grow. They are reported, never used to drop data.
 public struct StreamAnomalies: Hashable, Sendable {
-    // Stored as 32-bit counters (saturating), 36 bytes instead of 64: two of these sit in every
+    // Stored as 32-bit counters (saturating), 40 bytes instead of 72: two of these sit in every
     // record and every tracked connection.
-    private var counts = InlineArray<7, UInt32>(repeating: 0)
+    private var counts = InlineArray<8, UInt32>(repeating: 0)
     private var storedGapBytes: Int64 = 0
 
     /// Holes in the byte stream (lost or not captured segments), and their total size in bytes.
@@ -80,6 +80,11 @@ public struct StreamAnomalies: Hashable, Sendable {
     public var gapBytes: Int64 { get { storedGapBytes } set { storedGapBytes = newValue } }
     /// Segments that repeated bytes already seen (retransmissions, overlaps).
     public var retransmissions: Int { get { Int(counts[1]) } set { counts[1] = UInt32(clamping: newValue) } }
+    /// Payload bytes that repeated bytes already seen: retransmitted or overlapping (`retransmissions`)
+    /// or in exact duplicate packets (`duplicates`). The record's byte counts include them (bytes on
+    /// the wire); the stream, and so the exchanges, holds each byte once.
+    /// Saturates at 4 GiB a direction.
+    public var repeatedBytes: Int64 { get { Int64(counts[7]) } set { counts[7] = UInt32(clamping: newValue) } }
     /// Retransmitted bytes that differed from the first copy (first copy wins).
     public var conflicts: Int { get { Int(counts[2]) } set { counts[2] = UInt32(clamping: newValue) } }
     /// Exact duplicate packets (SPAN port copies), counted and dropped.

@@ -79,6 +79,7 @@ final class HalfConnectionReassembler {
     func dropDuplicate(_ segment: TCPSegment, ctx: ReassemblyContext) -> Bool {
         guard duplicates.isDuplicate(segment, window: ctx.limits.duplicateWindow) else { return false }
         anomalies.duplicates += 1
+        anomalies.repeatedBytes += Int64(max(0, segment.payloadLength))
         notice(.duplicate, segment.timestamp, ctx)
         return true
     }
@@ -228,6 +229,7 @@ final class HalfConnectionReassembler {
 
         if repeated > 0 {
             anomalies.retransmissions += 1
+            anomalies.repeatedBytes += repeated
             notice(.retransmission(bytes: repeated), time, ctx)
         }
         if differing > 0 {

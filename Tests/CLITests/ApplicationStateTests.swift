@@ -9,6 +9,8 @@ import Testing
     enum Step {
         case up(String)
         case down(String)
+        case upBytes([UInt8])
+        case downBytes([UInt8])
         case gapUp(Int64)
     }
 
@@ -26,6 +28,10 @@ import Testing
             case .up(let text), .down(let text):
                 let direction: Direction = if case .up = step { .up } else { .down }
                 Array(text.utf8).withUnsafeBytes { state.didReceive($0, direction: direction, time: t) }
+            case .upBytes(let bytes):
+                bytes.withUnsafeBytes { state.didReceive($0, direction: .up, time: t) }
+            case .downBytes(let bytes):
+                bytes.withUnsafeBytes { state.didReceive($0, direction: .down, time: t) }
             case .gapUp(let n):
                 state.didSkip(n, direction: .up, time: t)
             }
@@ -107,5 +113,66 @@ import Testing
         ])
         #expect(r.rows == ["up GET /", "down 204"])
         #expect(r.anomalies.isEmpty)
+    }
+
+    /// A TLS record holding a ClientHello (`version`, no extensions) or a ServerHello (`version`).
+    static func hello(client: Bool, version: UInt16) -> [UInt8] {
+        var body: [UInt8] = [UInt8(version >> 8), UInt8(version & 0xff)] + [UInt8](repeating: 7, count: 32) + [0]
+        body += client ? [0, 2, 0x00, 0x2f, 1, 0] : [0x00, 0x2f, 0]
+        let handshake: [UInt8] = [client ? 1 : 2, 0, UInt8(body.count >> 8), UInt8(body.count & 0xff)] + body
+        return [0x16, 0x03, 0x01, UInt8(handshake.count >> 8), UInt8(handshake.count & 0xff)] + handshake
+    }
+
+    @Test(arguments: [1, 2, 3, 4])
+    func helloSentAFewBytesAtATimeIsStillRead(firstPiece: Int) {
+        let client = ApplicationStateTests.hello(client: true, version: 0x0301)
+        let server = ApplicationStateTests.hello(client: false, version: 0x0301)
+        let whole = ApplicationStateTests.run([.upBytes(client), .downBytes(server)])
+        let split = ApplicationStateTests.run([
+            .upBytes(Array(client[..<firstPiece])), .upBytes(Array(client[firstPiece...])),
+            .downBytes(Array(server[..<1])), .downBytes(Array(server[1...])),
+        ])
+        #expect(whole.record.application == .tls)
+        #expect(whole.record.tls?.clientVersion == 0x0301 && whole.record.tls?.negotiatedVersion == 0x0301)
+        #expect(split.record.application == .tls)
+        #expect(split.record.tls == whole.record.tls)
+        #expect(split.record.exchanges.map(\.bytesUp) == whole.record.exchanges.map(\.bytesUp))
+        #expect(split.record.exchanges.map(\.bytesDown) == whole.record.exchanges.map(\.bytesDown))
+    }
+
+    @Test func helloSentOneByteAPacketIsStillRead() {
+        let client = ApplicationStateTests.hello(client: true, version: 0x0303)
+        let r = ApplicationStateTests.run(client.map { .upBytes([$0]) })
+        #expect(r.record.application == .tls)
+        #expect(r.record.tls?.clientVersion == 0x0303)
+    }
+
+    @Test(arguments: [1, 3, 4, 5])
+    func requestSentAFewBytesAtATimeIsStillRead(firstPiece: Int) {
+        let request = "GET /secars/secars.dll?h=1 HTTP/1.1\r\nHost: m\r\n\r\n"
+        let response = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
+        let r = ApplicationStateTests.run([
+            .up(String(request.prefix(firstPiece))), .up(String(request.dropFirst(firstPiece))),
+            .down(String(response.prefix(2))), .down(String(response.dropFirst(2))),
+        ])
+        #expect(r.record.application == .http)
+        #expect(r.rows == ["up GET /secars/secars.dll?h=1", "down 200"])
+        #expect(r.anomalies.isEmpty)
+        #expect(r.record.exchanges.first?.bytesUp == Int64(request.utf8.count))
+    }
+
+    @Test func bytesAfterAGapDoNotJoinTheFirstOnes() {
+        // "G" then a gap then "ET / ...": the joined bytes would not be the stream's, so no request is made up.
+        let r = ApplicationStateTests.run([.up("G"), .gapUp(100), .up("ET / HTTP/1.1\r\n\r\n")])
+        #expect(r.record.application == .other)
+        #expect(r.rows.isEmpty)
+    }
+
+    @Test func otherProtocolsStayOther() {
+        let r = ApplicationStateTests.run([
+            .up("SSH-2.0-OpenSSH_9.2\r\n"), .down("SSH-2.0-OpenSSH_9.2\r\n"), .up("\u{0}\u{0}\u{1}"),
+        ])
+        #expect(r.record.application == .other)
+        #expect(r.record.exchanges.isEmpty)
     }
 }

@@ -68,27 +68,27 @@ private let rows: [ReassemblyRow] = [
     ReassemblyRow(
         "retransmission with the same bytes",
         handshake + [.c(1001, "abc"), .c(1001, "abc"), .c(1004, "d")],
-        up: "abcd", upAnomalies: anomalies(retransmissions: 1)),
+        up: "abcd", upAnomalies: anomalies(retransmissions: 1, repeatedBytes: 3)),
     ReassemblyRow(
         "retransmission with different bytes: first copy wins",
         handshake + [.c(1001, "abc"), .c(1001, "aXc")],
-        up: "abc", upAnomalies: anomalies(retransmissions: 1, conflicts: 1)),
+        up: "abc", upAnomalies: anomalies(retransmissions: 1, conflicts: 1, repeatedBytes: 3)),
     ReassemblyRow(
         "conflict with a held out-of-order copy",
         handshake + [.c(1004, "def"), .c(1004, "dEf"), .c(1001, "abc")],
-        up: "abcdef", upAnomalies: anomalies(retransmissions: 1, conflicts: 1, outOfOrder: 1)),
+        up: "abcdef", upAnomalies: anomalies(retransmissions: 1, conflicts: 1, outOfOrder: 1, repeatedBytes: 3)),
     ReassemblyRow(
         "overlap at the front is trimmed",
         handshake + [.c(1001, "abcd"), .c(1003, "cdef")],
-        up: "abcdef", upAnomalies: anomalies(retransmissions: 1)),
+        up: "abcdef", upAnomalies: anomalies(retransmissions: 1, repeatedBytes: 2)),
     ReassemblyRow(
         "overlap at the back is trimmed",
         handshake + [.c(1001, "ab"), .c(1005, "efgh"), .c(1003, "cdefg")],
-        up: "abcdefgh", upAnomalies: anomalies(retransmissions: 1, outOfOrder: 1)),
+        up: "abcdefgh", upAnomalies: anomalies(retransmissions: 1, outOfOrder: 1, repeatedBytes: 3)),
     ReassemblyRow(
         "overlap on both sides",
         handshake + [.c(1001, "ab"), .c(1005, "ef"), .c(1002, "bcdefgh")],
-        up: "abcdefgh", upAnomalies: anomalies(retransmissions: 1, outOfOrder: 1)),
+        up: "abcdefgh", upAnomalies: anomalies(retransmissions: 1, outOfOrder: 1, repeatedBytes: 3)),
     ReassemblyRow(
         "a hole open for the hole timeout becomes a gap and the stream continues",
         handshake + [.c(1001, "abc", at: 10), .c(1007, "ghi", at: 20), .c(1010, "jkl", at: 4000)],
@@ -102,7 +102,8 @@ private let rows: [ReassemblyRow] = [
         handshake + [
             .c(1001, "abc", at: 0), .c(1007, "ghi", at: 10), .c(1010, "j", at: 3100), .c(1004, "def", at: 3200),
         ],
-        up: "abc<gap 3>ghij", upAnomalies: anomalies(gaps: 1, gapBytes: 3, retransmissions: 1, outOfOrder: 1)),
+        up: "abc<gap 3>ghij",
+        upAnomalies: anomalies(gaps: 1, gapBytes: 3, retransmissions: 1, outOfOrder: 1, repeatedBytes: 3)),
     ReassemblyRow(
         "a hole still open at the end becomes a gap",
         handshake + [.c(1001, "abc"), .c(1007, "ghi")],
@@ -114,7 +115,7 @@ private let rows: [ReassemblyRow] = [
     ReassemblyRow(
         "midstream: bytes before the first segment seen count as retransmission",
         [.c(7000, "GET"), .c(6990, "0123456789")],
-        up: "GET", upAnomalies: anomalies(retransmissions: 1)),
+        up: "GET", upAnomalies: anomalies(retransmissions: 1, repeatedBytes: 10)),
     ReassemblyRow(
         "data on SYN (TCP Fast Open) is delivered",
         [.c(1000, "hi", [.syn]), .s(5000, "", [.syn, .ack], ack: 1003), .c(1003, "yo")],
@@ -142,7 +143,7 @@ private let rows: [ReassemblyRow] = [
     ReassemblyRow(
         "SPAN duplicates are dropped from reassembly",
         handshake + Seg.c(1001, "abc").copy(ipID: 7) + Seg.c(1004, "def").copy(ipID: 8),
-        up: "abcdef", upAnomalies: anomalies(duplicates: 2)),
+        up: "abcdef", upAnomalies: anomalies(duplicates: 2, repeatedBytes: 6)),
     ReassemblyRow(
         "snap length cut becomes a gap of known size",
         handshake + [.c(1001, "abcdef", wire: 10), .c(1011, "xyz")],

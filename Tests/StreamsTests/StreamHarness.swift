@@ -129,7 +129,7 @@ struct Feeder {
 /// Builds anomaly counters for expectations; unnamed counters are zero.
 func anomalies(
     gaps: Int = 0, gapBytes: Int64 = 0, retransmissions: Int = 0, conflicts: Int = 0, duplicates: Int = 0,
-    outOfOrder: Int = 0, truncated: Int = 0, limitReached: Int = 0
+    outOfOrder: Int = 0, truncated: Int = 0, limitReached: Int = 0, repeatedBytes: Int64 = 0
 ) -> StreamAnomalies {
     var a = StreamAnomalies()
     a.gaps = gaps
@@ -140,6 +140,7 @@ func anomalies(
     a.outOfOrder = outOfOrder
     a.truncatedPackets = truncated
     a.limitReached = limitReached
+    a.repeatedBytes = repeatedBytes
     return a
 }
 

@@ -28,7 +28,7 @@ import Testing
         let (recorder, table) = holdThenFill(perConnection: Self.heldCost - 1)
         #expect(recorder.text(1, .up) == "<gap 3>def")
         let r = try #require(recorder.record(1))
-        #expect(r.anomaliesUp == anomalies(gaps: 1, gapBytes: 3, retransmissions: 1, limitReached: 1))
+        #expect(r.anomaliesUp == anomalies(gaps: 1, gapBytes: 3, retransmissions: 1, limitReached: 1, repeatedBytes: 3))
         #expect(table.statistics.limitReached == 1)
         #expect(table.statistics.bufferedBytesHighWater == 0)
         #expect(recorder.events.contains(.notice(id: 1, .up, .limitReached(.bufferedBytesPerConnection))))
@@ -93,7 +93,7 @@ import Testing
         let recorder = heldBeyondHole("cdefgh")
         #expect(recorder.text(1, .up) == "a<gap 1>cdefgh")
         #expect(recorder.record(1)?.anomaliesUp == anomalies(
-            gaps: 1, gapBytes: 1, retransmissions: 1, outOfOrder: 1))
+            gaps: 1, gapBytes: 1, retransmissions: 1, outOfOrder: 1, repeatedBytes: 1))
     }
 
     private func connections(_ count: Int, max: Int) -> (StreamRecorder, ConnectionTable) {
