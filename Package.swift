@@ -54,7 +54,7 @@ let package = Package(
         .testTarget(name: "StreamsTests", dependencies: ["Streams", "Records", "TestSupport"]),
         .testTarget(name: "ProtocolsTests", dependencies: ["Protocols", "Records", "TestSupport"]),
         .testTarget(name: "HeartbeatTests", dependencies: ["Heartbeat", "Records", "TestSupport"]),
-        .testTarget(name: "CLITests", dependencies: ["CLI", "Analysis", "Reports", "TestSupport"]),
+        .testTarget(name: "CLITests", dependencies: ["CLI", "Analysis", "Records", "Reports", "TestSupport"]),
         .testTarget(
             name: "SimulationTests", dependencies: ["Simulation", "Capture", "Analysis", "Heartbeat", "TestSupport"]
         ),

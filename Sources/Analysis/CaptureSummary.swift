@@ -46,8 +46,18 @@ public struct CaptureSummary: Sendable {
 
     /// Stretches longer than `silenceThreshold` with no packet at all, in time order: within this
     /// file, or, for a merged summary, across all files together (where one file's packets fill
-    /// another's silence, there is none; the time between files' spans is one).
+    /// another's silence, there is none; the time between files' spans is one). Time order, not
+    /// file order: a clock stepped back (or one stray packet dated far away) leaves the stretch
+    /// between the pieces of the timeline as a silence, not as time the capture ran. Complete once
+    /// the file's last packet is counted (`closeRuns()`).
     public var silences: [CaptureSilence] = []
+    /// The stretches of the timeline this file's packets cover, as runs of packets in file order
+    /// whose times stay within `silenceThreshold` of the run's latest: the run being read, and those
+    /// ended by a jump of more than the threshold either way (at most `maxSilencesListed`; beyond,
+    /// the run being read takes in every later packet, and each forward jump is counted in
+    /// `silencesNotListed`).
+    var run: (start: Timestamp, end: Timestamp)?
+    var endedRuns: [(start: Timestamp, end: Timestamp)] = []
     /// Silences beyond `maxSilencesListed` (counted, not listed).
     public var silencesNotListed = 0
 
@@ -63,13 +73,74 @@ public struct CaptureSummary: Sendable {
         self.path = path
     }
 
+    /// Counts a packet at `t` into the file's runs (see `run`): the per-packet step of the silences.
+    @inline(__always)
+    mutating func noteTime(_ t: Timestamp) {
+        guard let r = run else {
+            run = (t, t)
+            return
+        }
+        if t > r.end {
+            if t.nanoseconds(since: r.end) <= CaptureSummary.silenceThreshold {
+                run!.end = t
+                return
+            }
+        } else if r.end.nanoseconds(since: t) <= CaptureSummary.silenceThreshold {
+            if t < r.start { run!.start = t }
+            return
+        }
+        // A jump: the run ends here, unless the list is full; then the packet joins the run (the
+        // stretch counts as time the capture ran, and a forward jump as a silence not listed).
+        guard endedRuns.count < CaptureSummary.maxSilencesListed else {
+            if t > r.end {
+                silencesNotListed += 1
+                run!.end = t
+            } else if t < r.start {
+                run!.start = t
+            }
+            return
+        }
+        endedRuns.append(r)
+        run = (t, t)
+    }
+
+    /// Turns the runs into `silences`: the gaps longer than the threshold in their union. A gap that
+    /// one run's end and the next run's start (in file order) span exactly is a pause the capture ran
+    /// through; any other is a jump of its clock (`CaptureSilence.clockJump`). Call once, after the
+    /// file's last packet (again after more packets: it starts over). O(r log r) in the runs.
+    mutating func closeRuns() {
+        var covered = endedRuns
+        if let run { covered.append(run) }
+        silences.removeAll()
+        var pauses = Set<ClosedSpan>()
+        for (a, b) in zip(covered, covered.dropFirst()) where b.start > a.end {
+            pauses.insert(ClosedSpan(start: a.end, end: b.start))
+        }
+        covered.sort { $0.start < $1.start }
+        guard var reach = covered.first?.end else { return }
+        for piece in covered.dropFirst() {
+            if piece.start.nanoseconds(since: reach) > CaptureSummary.silenceThreshold {
+                let jump = !pauses.contains(ClosedSpan(start: reach, end: piece.start))
+                noteSilence(from: reach, to: piece.start, clockJump: jump)
+            }
+            if piece.end > reach { reach = piece.end }
+        }
+    }
+
+    /// Two times, as a set member.
+    private struct ClosedSpan: Hashable {
+        var start: Timestamp
+        var end: Timestamp
+    }
+
     /// Notes a silence from `start` to `end`, within the list's bound.
-    mutating func noteSilence(from start: Timestamp, to end: Timestamp, betweenFiles: Bool = false) {
+    mutating func noteSilence(from start: Timestamp, to end: Timestamp, betweenFiles: Bool = false,
+                              clockJump: Bool = false) {
         guard silences.count < CaptureSummary.maxSilencesListed else {
             silencesNotListed += 1
             return
         }
-        silences.append(CaptureSilence(start: start, end: end, betweenFiles: betweenFiles))
+        silences.append(CaptureSilence(start: start, end: end, betweenFiles: betweenFiles, clockJump: clockJump))
     }
 
     public var malformedTotal: Int { malformed.values.reduce(0, +) }
@@ -134,7 +205,12 @@ public struct CaptureSummary: Sendable {
                     guard let first = f.first, let last = f.last else { return false }
                     return first < piece.start && last > reach
                 }
-                noteSilence(from: reach, to: piece.start, betweenFiles: !inAFile)
+                // Across a jump of some file's clock when one of that file's own jump silences lies in it.
+                let gap = CaptureSilence(start: reach, end: piece.start)
+                let jump = files.contains { f in
+                    f.silences.contains { $0.clockJump && $0.overlap(from: gap.start, to: gap.end) > 0 }
+                }
+                noteSilence(from: reach, to: piece.start, betweenFiles: !inAFile, clockJump: jump)
             }
             if piece.end > reach { reach = piece.end }
         }

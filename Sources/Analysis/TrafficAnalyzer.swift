@@ -49,6 +49,7 @@ public final class TrafficAnalyzer {
     public var files: [CaptureSummary] {
         var out = summaries
         if linkRun.count > 0 { out[linkRun.file].linkTypes[linkRun.type, default: 0] += linkRun.count }
+        for i in out.indices { out[i].closeRuns() }
         return out
     }
     /// The per-file summaries, less the packets of `linkRun`.
@@ -174,9 +175,7 @@ public final class TrafficAnalyzer {
         summary.capturedBytes += Int64(packet.capturedLength)
         summary.originalBytes += Int64(packet.originalLength)
         let t = packet.timestamp
-        if let last = summary.last, t.nanoseconds(since: last) > CaptureSummary.silenceThreshold {
-            summary.noteSilence(from: last, to: t)
-        }
+        summary.noteTime(t)
         if summary.first.map({ t < $0 }) ?? true { summary.first = t }
         if summary.last.map({ t > $0 }) ?? true { summary.last = t }
     }

@@ -7,16 +7,16 @@ extension CaptureSilence {
     /// `T` from where it is expected, so a silence of `T` or less cannot hide one that was on time;
     /// a longer one can, and the interval then says nothing about the client.
     ///
-    /// Only silences between files count: there the capture was certainly not running. A silence
-    /// inside one file is ambiguous: the capture ran and saw nothing, which is exactly what a
-    /// missed check-in looks like in a capture of one client (a quiet link, not a stopped capture),
-    /// so such intervals are judged as usual.
+    /// Only silences the capture certainly did not cover count (`uncovered`): between files, or
+    /// across a jump of a file's clock. Any other silence inside one file is ambiguous: the capture
+    /// ran and saw nothing, which is exactly what a missed check-in looks like in a capture of one
+    /// client (a quiet link, not a stopped capture), so such intervals are judged as usual.
     ///
     /// Returns the index in `spans` of the silence that covers the most of the interval, or nil when
     /// none covers more than `T`. Cost: O(s) in the silences.
     static func hiding(_ spans: [CaptureSilence], from: Timestamp, to: Timestamp, toleranceNanos: Int64) -> Int? {
         var best: (index: Int, covered: Int64)?
-        for (i, s) in spans.enumerated() where s.betweenFiles && s.start < to && s.end > from {
+        for (i, s) in spans.enumerated() where s.uncovered && s.start < to && s.end > from {
             let covered = s.overlap(from: from, to: to)
             if covered > toleranceNanos, covered > best?.covered ?? 0 { best = (i, covered) }
         }
@@ -59,6 +59,7 @@ extension SessionBuilder {
                 + "\(s.end.rfc3339(fractionDigits: 3)) (\(formatSpan(nanoseconds: s.nanoseconds))): "
                 + "the capture does not cover this time"
             if s.betweenFiles { text += " (between capture files)" }
+            if s.clockJump, !s.betweenFiles { text += " (the capture's clock jumped across it)" }
             let clients = counted(t.clients.count, "client")
             if t.expected > 0 {
                 text += "; \(counted(t.expected, "expected check-in")) not judged (\(clients))"

@@ -241,8 +241,14 @@ public struct FleetAudit: Sendable {
             c.score = score(deviations: deviations, onGrid: onGrid, slots: slots, interval: expected)
         }
         c.driftSecondsPerHour = drift(regular: phase.map(\.gap), deviations: phase.map(\.deviation))
-        if let start = captureStart { c.appearedLate = c.firstSeen.seconds(since: start) > expected + tol }
-        if let end = captureEnd { c.vanishedEarly = end.seconds(since: c.lastSeen) > expected + tol }
+        // Time the capture covered between its edges and the client's first and last check-in: less what
+        // it certainly did not cover (between files, across a jump of its clock).
+        func covered(_ from: Timestamp, _ to: Timestamp) -> Double {
+            let uncovered = silences.reduce(Int64(0)) { $0 + ($1.uncovered ? $1.overlap(from: from, to: to) : 0) }
+            return Double(max(0, to.nanoseconds(since: from) - uncovered)) / 1e9
+        }
+        if let start = captureStart { c.appearedLate = covered(start, c.firstSeen) > expected + tol }
+        if let end = captureEnd { c.vanishedEarly = covered(c.lastSeen, end) > expected + tol }
         judge(&c, tolerance: tol)
         return c
     }

@@ -14,12 +14,21 @@ public struct CaptureSilence: Hashable, Sendable {
     /// True when the silence lies outside every file's span (first to last packet): the time
     /// between files of a merged run. False for a pause inside some file.
     public var betweenFiles: Bool
+    /// True when the stretch lies between two pieces of one file's timeline that the capture's clock
+    /// jumped across (set back, or one packet dated far away): time the capture did not record,
+    /// whatever the packets' order. False for a pause the capture ran through.
+    public var clockJump: Bool
 
-    public init(start: Timestamp, end: Timestamp, betweenFiles: Bool = false) {
+    public init(start: Timestamp, end: Timestamp, betweenFiles: Bool = false, clockJump: Bool = false) {
         self.start = start
         self.end = end
         self.betweenFiles = betweenFiles
+        self.clockJump = clockJump
     }
+
+    /// Whether the capture certainly did not cover this stretch (between files, or across a jump of its
+    /// clock), as opposed to a pause it ran through and saw nothing in.
+    public var uncovered: Bool { betweenFiles || clockJump }
 
     /// Length in seconds.
     public var seconds: Double { end.seconds(since: start) }

@@ -175,4 +175,16 @@ import Testing
         #expect(r.record.application == .other)
         #expect(r.record.exchanges.isEmpty)
     }
+
+    @Test(arguments: ["\r\n", "\n", "\r\n\r\n"])
+    func emptyLinesBeforeARequestAreIgnored(_ empty: String) {
+        let request = "GET /secars/secars.dll HTTP/1.1\r\nHost: m\r\n\r\n"
+        let response = "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"
+        let whole = ApplicationStateTests.run([.up(empty + request), .down(response)])
+        #expect(whole.rows == ["up GET /secars/secars.dll", "down 200"])
+        #expect(whole.record.application == .http)
+        let apart = ApplicationStateTests.run([.up(empty), .up(request), .down(response)])
+        #expect(apart.rows == ["up GET /secars/secars.dll", "down 200"])
+        #expect(!apart.anomalies.contains { $0.contains("no request") })
+    }
 }

@@ -1,0 +1,99 @@
+@testable import Analysis
+import Core
+import Records
+import Foundation
+import Testing
+import TestSupport
+
+/// Silences follow the timeline, not the file order: a clock stepped back or one packet dated far
+/// away leaves the stretch between the pieces of the timeline as a silence.
+@Suite struct CaptureTimelineTests {
+    static func at(_ s: Int64) -> Timestamp { Timestamp(seconds: s, nanoseconds: 0) }
+
+    static func silences(_ times: [Int64]) -> [CaptureSilence] {
+        var summary = CaptureSummary(path: "x")
+        for t in times { summary.noteTime(at(t)) }
+        summary.closeRuns()
+        return summary.silences
+    }
+
+    @Test func monotonicTimesGiveTheGapsLongerThanAMinute() {
+        #expect(Self.silences([0, 30, 60, 200, 230, 231]) == [CaptureSilence(start: Self.at(60), end: Self.at(200))])
+        #expect(Self.silences([0, 60, 120]).isEmpty)
+    }
+
+    @Test func smallBackwardJitterIsNoJump() {
+        #expect(Self.silences([100, 90, 130, 125, 160]).isEmpty)
+    }
+
+    @Test func clockSteppedBackLeavesTheStretchBetweenThePiecesSilent() {
+        // A piece a year on, then the clock goes back a year: the year between is a silence.
+        let year: Int64 = 365 * 86_400
+        let times: [Int64] = [year, year + 30, year + 60, 440, 470, 500]
+        #expect(Self.silences(times) == [CaptureSilence(start: Self.at(500), end: Self.at(year), clockJump: true)])
+        // The same pieces in time order: a pause the capture ran through, as before.
+        #expect(Self.silences([440, 470, 500, year, year + 30, year + 60]) == [
+            CaptureSilence(start: Self.at(500), end: Self.at(year)),
+        ])
+    }
+
+    @Test func oneStrayPacketFarAheadIsASilenceBeforeIt() {
+        let far: Int64 = 20 * 365 * 86_400
+        let times: [Int64] = [0, 30, 60, far, 90, 120]
+        #expect(Self.silences(times) == [CaptureSilence(start: Self.at(120), end: Self.at(far), clockJump: true)])
+    }
+
+    @Test func piecesThatOverlapJoin() {
+        // Set back from 1060 to 0, then on from 30 to 1000 in one step: that step spans the only gap
+        // exactly, so the gap is a pause the capture ran through; the pieces at 1000 overlap.
+        #expect(Self.silences([1000, 1030, 1060, 0, 30, 1000, 1040]) == [
+            CaptureSilence(start: Self.at(30), end: Self.at(1000)),
+        ])
+        #expect(Self.silences([1000, 1030, 1060, 0, 30, 1010, 1040]).allSatisfy { $0.clockJump })
+    }
+
+    /// Rewrites a capture made by `simulate`: the second half of its records dated `shift` seconds earlier
+    /// (a clock set back), or only the middle record dated `shift` seconds later (one stray packet).
+    static func shifted(_ path: String, to out: String, secondHalfBack shift: UInt32 = 0, strayAhead: UInt32 = 0) throws {
+        var bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
+        var offsets: [Int] = []
+        var at = 24
+        while at + 16 <= bytes.count {
+            offsets.append(at)
+            let caplen = Int(bytes[at + 8]) | Int(bytes[at + 9]) << 8 | Int(bytes[at + 10]) << 16 | Int(bytes[at + 11]) << 24
+            at += 16 + caplen
+        }
+        func add(_ delta: Int64, at o: Int) {
+            let old = Int64(bytes[o]) | Int64(bytes[o + 1]) << 8 | Int64(bytes[o + 2]) << 16 | Int64(bytes[o + 3]) << 24
+            let new = UInt32(truncatingIfNeeded: old + delta)
+            for k in 0..<4 { bytes[o + k] = UInt8(truncatingIfNeeded: new >> (8 * UInt32(k))) }
+        }
+        let middle = offsets.count / 2
+        if shift > 0 { for o in offsets[middle...] { add(-Int64(shift), at: o) } }
+        if strayAhead > 0 { add(Int64(strayAhead), at: offsets[middle]) }
+        try Data(bytes).write(to: URL(fileURLWithPath: out))
+    }
+
+    @Test func auditAcrossAClockSetBackJudgesNothingMissedAndSaysWhy() throws {
+        let dir = try TemporaryFolder()
+        let capture = try dir.simulatedCapture("fleet.pcap", ["--clients", "4", "--duration", "1h", "--seed", "7"])
+        let stepped = dir.path + "/stepped.pcap"
+        try Self.shifted(capture, to: stepped, secondHalfBack: 365 * 86_400)
+        let audit = sepbeat("audit", stepped)
+        #expect(audit.stdout.contains(", 0 missed\n"))
+        #expect(!audit.stdout.contains("unhealthy  "))
+        let analyze = sepbeat("analyze", stepped)
+        #expect(analyze.stdout.contains("the capture does not cover this time (the capture's clock jumped across it)"))
+    }
+
+    @Test func oneStrayPacketFarAheadDoesNotMakeClientsVanish() throws {
+        let dir = try TemporaryFolder()
+        let capture = try dir.simulatedCapture("fleet.pcap", ["--clients", "4", "--duration", "1h", "--seed", "7"])
+        let stray = dir.path + "/stray.pcap"
+        try Self.shifted(capture, to: stray, strayAhead: 20 * 365 * 86_400)
+        let audit = sepbeat("audit", stray)
+        #expect(audit.stdout.contains("timestamps going backwards 1"))
+        #expect(!audit.stdout.contains("silent before the capture ended"))
+        #expect(sepbeat("audit", capture).stdout.contains(", 0 missed\n"))
+    }
+}
