@@ -39,6 +39,11 @@ public struct CaptureSummary: Sendable {
     public var backwardTimestamps = 0
     /// Packets a BPF filter rejected.
     public var filteredOut = 0
+    /// Records whose captured length exceeds their original length or the snaplen (kept as they are,
+    /// or, where libpcap cut them to the snaplen, with a warning).
+    public var oversizedRecords = 0
+    /// Records whose fraction of a second is a full second or more (kept, carried into the seconds).
+    public var invalidTimestampFractions = 0
     /// One-line warnings from the reader, e.g. a file truncated mid-record.
     public var warnings: [String] = []
     /// Byte offsets where the file was found cut short or corrupt (the rest was not read).
@@ -174,6 +179,8 @@ public struct CaptureSummary: Sendable {
             m.fragments += f.fragments
             m.backwardTimestamps += f.backwardTimestamps
             m.filteredOut += f.filteredOut
+            m.oversizedRecords += f.oversizedRecords
+            m.invalidTimestampFractions += f.invalidTimestampFractions
             m.warnings += f.warnings
             m.truncationOffsets += f.truncationOffsets
             m.silencesNotListed += f.silencesNotListed

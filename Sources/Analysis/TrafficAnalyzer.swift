@@ -153,6 +153,8 @@ public final class TrafficAnalyzer {
             summaries[s.fileIndex].reader = s.reader.description
             summaries[s.fileIndex].backwardTimestamps = s.backwardTimestamps
             summaries[s.fileIndex].filteredOut = s.filteredOut
+            summaries[s.fileIndex].oversizedRecords = s.oversizedRecords
+            summaries[s.fileIndex].invalidTimestampFractions = s.invalidTimestampFractions
             summaries[s.fileIndex].warnings = s.warnings.map(\.description)
             summaries[s.fileIndex].truncationOffsets = s.warnings.compactMap { w in
                 w.code == .truncated || w.code == .corrupt ? w.byteOffset.map(Int64.init) : nil

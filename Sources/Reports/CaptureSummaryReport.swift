@@ -32,6 +32,8 @@ public enum CaptureSummaryReport {
             ("ipFragments", .int(s.fragments)),
             ("backwardTimestamps", .int(s.backwardTimestamps)),
             ("filteredOut", .int(s.filteredOut)),
+            ("oversizedRecords", .int(s.oversizedRecords)),
+            ("invalidTimestampFractions", .int(s.invalidTimestampFractions)),
             ("warnings", .array(s.warnings.map(JSONValue.string))),
         ])
     }
@@ -62,6 +64,12 @@ public enum CaptureSummaryReport {
             issues.append("unsupported link type " + names.joined(separator: ", "))
         }
         if s.backwardTimestamps > 0 { issues.append("timestamps going backwards \(s.backwardTimestamps)") }
+        if s.oversizedRecords > 0 {
+            issues.append("records holding more bytes than the packet's length or the snaplen \(s.oversizedRecords)")
+        }
+        if s.invalidTimestampFractions > 0 {
+            issues.append("timestamp fractions of a second or more \(s.invalidTimestampFractions)")
+        }
         if s.filteredOut > 0 { issues.append("filtered out \(s.filteredOut)") }
         if !issues.isEmpty { out += "  odd: " + issues.joined(separator: ", ") + "\n" }
         for (reason, n) in s.malformed.sorted(by: { $0.key < $1.key }) {
