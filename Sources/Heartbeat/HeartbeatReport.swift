@@ -44,7 +44,8 @@ public struct HeartbeatReport: Sendable {
             var parts: [String] = []
             if overMaxClients > 0 { parts.append("limit of \(maxClients) clients: \(overMaxClients)") }
             if overMaxConnectionsPerClient > 0 {
-                parts.append("limit of \(maxConnectionsPerClient) connections per client: \(overMaxConnectionsPerClient)")
+                parts.append("limit of \(maxConnectionsPerClient) connections per client: "
+                    + "\(overMaxConnectionsPerClient)")
             }
             return parts.joined(separator: "; ")
         }
