@@ -68,15 +68,24 @@ struct OptionSpec: Sendable {
 /// Parses `arguments` (after the subcommand word) against `specs`.
 ///
 /// Accepts `--name value`, `--name=value`, `-r value`, `-rvalue`, bare capture paths,
-/// and `--` to end options. Errors name the subcommand and the offending word.
+/// and `--` to end options. Short options that take no value may be bundled as tcpdump takes them
+/// (`-qFjson` is `-q -F json`). Errors name the subcommand and the offending word.
 func parseOptions(_ arguments: [String], specs: [OptionSpec], command: String) throws(UsageError) -> Options {
     var options = Options()
     var i = 0
     var onlyOperands = false
+    /// The rest of a bundle of short options (`-Fjson` after `-q` in `-qFjson`), read next.
+    var bundled: String?
     func find(_ name: String) -> OptionSpec? { specs.first { $0.names.contains(name) } }
-    while i < arguments.count {
-        let arg = arguments[i]
-        i += 1
+    while bundled != nil || i < arguments.count {
+        let arg: String
+        if let rest = bundled {
+            arg = rest
+            bundled = nil
+        } else {
+            arg = arguments[i]
+            i += 1
+        }
         if onlyOperands || arg == "-" || !arg.hasPrefix("-") {
             options.captures.append(arg)
             continue
@@ -118,7 +127,11 @@ func parseOptions(_ arguments: [String], specs: [OptionSpec], command: String) t
             try spec.apply(&options, value)
         } else {
             if let v = inlineValue, !v.isEmpty {
-                throw UsageError("sepbeat \(command): option '\(name)' takes no value")
+                // `-qv...` bundles `-q` with the short option `-v...`; `--quiet=x` is a value.
+                guard !arg.hasPrefix("--"), let letter = v.first, letter.isASCII, letter.isLetter else {
+                    throw UsageError("sepbeat \(command): option '\(name)' takes no value")
+                }
+                bundled = "-" + v
             }
             try spec.apply(&options, "")
         }
@@ -137,7 +150,13 @@ enum CommonOptions {
     static let filter = OptionSpec(
         names: ["-f", "--filter"], valueName: "FILTER",
         help: "Keep only packets matching this BPF filter (libpcap syntax, as tcpdump -f / tshark -f)."
-    ) { (o: inout Options, v: String) throws(UsageError) in o.filter = v }
+    ) { (o: inout Options, v: String) throws(UsageError) in
+        // One filter: a second one would silently replace the first.
+        guard o.filter == nil else {
+            throw UsageError("-f/--filter is given more than once; give one filter (join expressions with 'and')")
+        }
+        o.filter = v
+    }
 
     /// The formats of analyze, audit and validate.
     static let format = formats(OutputFormat.allCases)
@@ -170,7 +189,9 @@ enum CommonOptions {
     /// `-o FILE` with a help line worded for the command.
     static func outputOption(help: String) -> OptionSpec {
         OptionSpec(names: ["-o", "--output"], valueName: "FILE", help: help) {
-            (o: inout Options, v: String) throws(UsageError) in o.outputPath = v
+            (o: inout Options, v: String) throws(UsageError) in
+            guard !v.isEmpty else { throw UsageError("-o/--output needs a file name, got an empty value") }
+            o.outputPath = v
         }
     }
 

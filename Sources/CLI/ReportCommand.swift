@@ -42,6 +42,11 @@ enum ReportCommand {
         ) { ingest.ingest($0.record) }
         var builder = ingest.finish()
         let heartbeat = parallelReport ?? finish(&builder, files: files)
+        if heartbeat.counts.droppedByLimits > 0, !options.quiet {
+            let why = heartbeat.limitDrops.map { ": " + $0.text } ?? ""
+            output.error("sepbeat \(kind.rawValue): warning: \(heartbeat.counts.droppedByLimits) connections to "
+                + "management ports were dropped by limits\(why); the report leaves them out\n")
+        }
         let failOn: Severity = options.failOn == "warning" ? .warning : .error
         var bundle = ReportBundle(kind: kind, heartbeat: heartbeat, captures: files, model: model)
         if kind == .validate {

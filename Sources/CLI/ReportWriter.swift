@@ -39,7 +39,7 @@ enum ReportWriter {
                                  status: ExitStatus.outputFailed)
         }
         let opened = RegularFileIdentity(fileno(file))
-        // Removed if the process must stop at once (out of memory) before the report is complete.
+        // Removed if the process must stop at once (out of memory, a signal) before the report is complete.
         let registered = opened.flatMap { PartialFiles.register(path: path, identity: $0) }
         defer { PartialFiles.unregister(registered) }
         let buffered = BufferedFile(file: file)

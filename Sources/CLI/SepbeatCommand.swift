@@ -26,6 +26,7 @@ public enum SepbeatCommand {
                 with --per client), html (one self-contained page with charts).
                 Exit status: 0 no error-severity finding (with --fail-on warning: no warning either),
                 1 such a finding, 2 usage error, 3 unreadable input, 4 report not written, 5 out of memory.
+                Stopped by SIGINT, SIGTERM or SIGHUP: 128 + signal, and a part-written -o file is removed.
                 """,
             specs: reportSpecs,
             run: AnalyzeCommand.run
@@ -41,6 +42,7 @@ public enum SepbeatCommand {
                 Formats: text, json (sepbeat-audit/1), jsonl and csv (--per client or checkin), html.
                 Exit status: 0 clients seen and none unhealthy (with --fail-on warning: none degraded
                 either), 1 otherwise, 2 usage error, 3 unreadable input, 4 report not written, 5 out of memory.
+                Stopped by SIGINT, SIGTERM or SIGHUP: 128 + signal, and a part-written -o file is removed.
                 """,
             specs: reportSpecs,
             run: AuditCommand.run
@@ -54,6 +56,7 @@ public enum SepbeatCommand {
                 Formats: text, json (sepbeat-validate/1), jsonl and csv (--per check, client or checkin), html.
                 Exit status: 0 every error check passed (with --fail-on warning: every check), 1 a check
                 failed, 2 usage error, 3 unreadable input, 4 report not written, 5 out of memory.
+                Stopped by SIGINT, SIGTERM or SIGHUP: 128 + signal, and a part-written -o file is removed.
                 """,
             specs: reportSpecs,
             run: ValidateCommand.run
@@ -66,6 +69,7 @@ public enum SepbeatCommand {
                 Client is the SYN sender; else the side that did not send the SYN-ACK; else the side on the
                 higher port. Bytes are TCP payload bytes as the headers state them, retransmissions included.
                 Exit status: 0 success, 2 usage error, 3 unreadable input, 4 report not written, 5 out of memory.
+                Stopped by SIGINT, SIGTERM or SIGHUP: 128 + signal, and a part-written -o file is removed.
                 """,
             specs: [CommonOptions.read, CommonOptions.filter, CommonOptions.formats([.text, .json]),
                     CommonOptions.output, CommonOptions.quiet, CommonOptions.http, CommonOptions.tls],
@@ -81,6 +85,7 @@ public enum SepbeatCommand {
                 with --model.
                 -q is accepted for symmetry with the other commands; model prints nothing on stderr but errors.
                 Exit status: 0 success, 2 invalid model or options, 4 model not written, 5 out of memory.
+                Stopped by SIGINT, SIGTERM or SIGHUP: 128 + signal, and a part-written -o file is removed.
                 """,
             specs: [CommonOptions.modelOption(help: "Start from this model file (JSON) instead of the built-in "
                         + "model; the file is validated first."),

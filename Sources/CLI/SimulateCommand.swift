@@ -26,6 +26,7 @@ enum SimulateCommand {
             Limit: at most \(SimulationConfiguration.maxCheckIns) check-ins per run (clients x duration / interval);
             larger runs are refused before anything is planned.
             Exit status: 0 success, 2 usage error, 4 the files could not be written, 5 out of memory.
+            Stopped by SIGINT, SIGTERM or SIGHUP: 128 + signal, and the files being written are removed.
             """,
         specs: [
             CommonOptions.outputOption(help: "Write the capture to FILE and the ground truth to FILE.truth.json "

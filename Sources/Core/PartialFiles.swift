@@ -4,8 +4,9 @@ import Glibc
 import Synchronization
 
 /// Regular files being written that must not stay behind cut short when the process has to stop at
-/// once (out of memory: see the CLI's `OutOfMemory`): a writer registers each file it opens and lets
-/// go of it when the file is complete or already removed; `removeAll()` removes whatever is left.
+/// once (out of memory, or SIGINT, SIGTERM or SIGHUP: see the CLI's `OutOfMemory` and `Interruption`):
+/// a writer registers each file it opens and lets go of it when the file is complete or already
+/// removed; `removeAll()` removes whatever is left.
 ///
 /// `removeAll()` is async-signal-safe: it reads a fixed table of atomic slots (up to `capacity` files
 /// at once; more are not registered) and calls only `lstat` and `unlink`. A registered path is kept

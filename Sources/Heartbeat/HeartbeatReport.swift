@@ -25,6 +25,31 @@ public struct HeartbeatReport: Sendable {
     /// they hide are not judged (here and in `FleetAudit`). Not encoded: each one that hid check-ins is a
     /// `capture-gap` finding.
     public var silences: [CaptureSilence] = []
+    /// Which `SessionBuilder.Limits` dropped connections, and how many each; nil when none did. Not
+    /// encoded: JSON has the total, `counts.droppedByLimits`.
+    public var limitDrops: LimitDrops?
+
+    /// Connections dropped by each of `SessionBuilder.Limits`, with the limits' values.
+    public struct LimitDrops: Hashable, Sendable {
+        /// `Limits.maxClients`, and the connections of clients beyond that many.
+        public var maxClients: Int
+        public var overMaxClients: Int
+        /// `Limits.maxConnectionsPerClient`, and the connections of a client beyond that many.
+        public var maxConnectionsPerClient: Int
+        public var overMaxConnectionsPerClient: Int
+
+        /// The limits reached and what each dropped, e.g. `limit of 100000 clients: 20; limit of 20000
+        /// connections per client: 3`; a limit that dropped nothing is left out.
+        public var text: String {
+            var parts: [String] = []
+            if overMaxClients > 0 { parts.append("limit of \(maxClients) clients: \(overMaxClients)") }
+            if overMaxConnectionsPerClient > 0 {
+                parts.append("limit of \(maxConnectionsPerClient) connections per client: "
+                    + "\(overMaxConnectionsPerClient)")
+            }
+            return parts.joined(separator: "; ")
+        }
+    }
 
     public struct Summary: Encodable, Hashable, Sendable {
         public var clients: Int

@@ -118,7 +118,7 @@ extension ReferenceModel {
 
     /// True for IPv4 text (four numbers 0-255), IPv6 text, or an RFC 1123 host name (labels of 1-63
     /// letters, digits and hyphens, not starting or ending with a hyphen, 253 characters at most).
-    /// Inside brackets only IPv6 is accepted.
+    /// Inside brackets only IPv6 is accepted. Also checks SyLink.xml's server addresses.
     static func isServerHost(_ host: String, bracketed: Bool) -> Bool {
         let address = IPAddress(host)
         if bracketed || host.contains(":") { return address?.isIPv6 ?? false }
@@ -132,7 +132,7 @@ extension ReferenceModel {
     }
 
     /// Option text for an error message: control characters as `\u{..}`, at most 80 characters.
-    private static func shown(_ text: String) -> String {
+    static func shown(_ text: String) -> String {
         var out = ""
         for u in text.unicodeScalars {
             out += u.value < 0x20 || u.value == 0x7F ? "\\u{" + String(u.value, radix: 16) + "}" : String(u)

@@ -81,6 +81,11 @@ extension ReferenceModel {
         try positive(push.minOpenSeconds, "push.minOpenSeconds")
         try positive(push.burstGapSeconds, "push.burstGapSeconds")
         try positive(push.heartbeatSeconds, "push.heartbeatSeconds")
+        // The push heartbeat is an interval too: the same floor as the pull interval.
+        guard push.heartbeatSeconds >= Self.minIntervalSeconds else {
+            throw fail("push.heartbeatSeconds", "must be at least \(formatSeconds(Self.minIntervalSeconds)) seconds, "
+                + "got \(formatSeconds(push.heartbeatSeconds))")
+        }
 
         try positiveBytes(sizes.idleMinBytes, "sizes.idleMinBytes")
         try positiveBytes(sizes.idleMaxBytes, "sizes.idleMaxBytes")

@@ -45,7 +45,11 @@ public struct SessionBuilder: Sendable {
     private var secarsEndpoints: Set<Endpoint> = []
     private var seen = 0
     private var ignored = 0
-    private var dropped = 0
+    /// Connections dropped: of clients beyond `limits.maxClients`, and of a client beyond
+    /// `limits.maxConnectionsPerClient`.
+    private var droppedOverClients = 0
+    private var droppedOverConnections = 0
+    private var dropped: Int { droppedOverClients + droppedOverConnections }
     private var firstTime: Timestamp?
     private var lastTime: Timestamp?
     private var notedSpan: (Timestamp, Timestamp)?
@@ -91,9 +95,12 @@ public struct SessionBuilder: Sendable {
         if directory.hasSecarsRequest(connection) { secarsEndpoints.insert(connection.server) }
         let key = connection.client.address
         var list = perClient[key] ?? []
-        guard list.count < limits.maxConnectionsPerClient, perClient[key] != nil || perClient.count < limits.maxClients
-        else {
-            dropped += 1
+        guard perClient[key] != nil || perClient.count < limits.maxClients else {
+            droppedOverClients += 1
+            return
+        }
+        guard list.count < limits.maxConnectionsPerClient else {
+            droppedOverConnections += 1
             return
         }
         perClient[key] = nil
@@ -300,7 +307,11 @@ public struct SessionBuilder: Sendable {
             counts: .init(connections: seen, managerConnections: managerConnections,
                           otherServerConnections: seen - managerConnections - ignored - dropped,
                           ignoredConnections: ignored, droppedByLimits: dropped, rejoinedConnections: rejoinedCount),
-            silences: silences)
+            silences: silences,
+            limitDrops: dropped == 0 ? nil : .init(
+                maxClients: limits.maxClients, overMaxClients: droppedOverClients,
+                maxConnectionsPerClient: limits.maxConnectionsPerClient,
+                overMaxConnectionsPerClient: droppedOverConnections))
     }
 
     // MARK: - Expectations

@@ -203,8 +203,8 @@ private final class SyLinkCollector: NSObject, XMLParserDelegate {
         guard let rootName, rootName.lowercased() == "serversettings" else {
             throw fail("is not a SyLink file: the root element is <\(rootName ?? "none")>, expected <ServerSettings>")
         }
-        // Times share the model's range: at most one week; a pull interval must also be at least
-        // `ReferenceModel.minIntervalSeconds`, a push interval at least 1 s.
+        // Times share the model's range: at most one week; a pull or push interval must also be at
+        // least `ReferenceModel.minIntervalSeconds`.
         let most = Int(ReferenceModel.maxIntervalSeconds)
         func int(_ key: String, _ label: String, least: Int = 0) throws(SyLinkError) -> Int? {
             guard let text = settings[key] else { return nil }
@@ -236,6 +236,11 @@ private final class SyLinkCollector: NSObject, XMLParserDelegate {
             guard let address = entry.attrs["address"]?.trimmingCharacters(in: .whitespaces), !address.isEmpty else {
                 throw fail("\(label) has no Address")
             }
+            // As `--server` takes a host: a URL, HOST:PORT or [v6] is no address and would never match.
+            guard ReferenceModel.isServerHost(address, bracketed: false) else {
+                throw fail("\(label) Address must be an IPv4 address, an IPv6 address or a host name "
+                    + "(no scheme, port or brackets), got \"\(ReferenceModel.shown(address))\"")
+            }
             func port(_ key: String, _ name: String) throws(SyLinkError) -> UInt16? {
                 guard let text = entry.attrs[key] else { return nil }
                 guard let p = UInt16(text.trimmingCharacters(in: .whitespaces)), p > 0 else {
@@ -250,13 +255,13 @@ private final class SyLinkCollector: NSObject, XMLParserDelegate {
                 verifySignatures: try bool(entry.attrs["verifysignatures"], "\(label) VerifySignatures")))
         }
         guard !list.isEmpty else { throw fail("lists no Server in its ServerList") }
-        let leastPull = Int(ReferenceModel.minIntervalSeconds)
-        var pull = try int("pullheartbeatseconds", "PullHeartbeatSeconds", least: leastPull)
-        if pull == nil { pull = try int("heartbeatseconds", "HeartbeatSeconds", least: leastPull) }
+        let leastInterval = Int(ReferenceModel.minIntervalSeconds)
+        var pull = try int("pullheartbeatseconds", "PullHeartbeatSeconds", least: leastInterval)
+        if pull == nil { pull = try int("heartbeatseconds", "HeartbeatSeconds", least: leastInterval) }
         let ordered = list.enumerated().sorted { ($0.element.priority, $0.offset) < ($1.element.priority, $1.offset) }
         return SyLinkFile(
             path: path, domainID: root["domainid"], communicationMode: mode,
-            pushHeartbeatSeconds: try int("pushheartbeatseconds", "PushHeartbeatSeconds", least: 1),
+            pushHeartbeatSeconds: try int("pushheartbeatseconds", "PushHeartbeatSeconds", least: leastInterval),
             pullHeartbeatSeconds: pull,
             randomizationEnabled: try bool(settings["randomizationenabled"], "RandomizationEnabled"),
             randomizationRangeSeconds: try int("randomizationrange", "RandomizationRange"),

@@ -132,7 +132,10 @@ public struct AnalyzeReport {
         if r.counts.rejoinedConnections > 0 {
             out += ", \(r.counts.rejoinedConnections) rejoined (pieces of one connection split by the idle timeout)"
         }
-        if r.counts.droppedByLimits > 0 { out += ", \(r.counts.droppedByLimits) dropped by limits" }
+        if r.counts.droppedByLimits > 0 {
+            out += ", \(r.counts.droppedByLimits) dropped by limits"
+            if let drops = r.limitDrops { out += " (\(drops.text))" }
+        }
         out += "\n"
         if let hint = Self.noManagerHint(r) { out += hint }
         if !r.managers.isEmpty {

@@ -29,7 +29,7 @@ final class OutputFile {
         guard fd >= 0 else { throw SimulationError.output("\(path): cannot write: \(Self.reason())") }
         self.fd = fd
         regular = RegularFileIdentity(fd)
-        // Removed if the process must stop at once (out of memory) before the file is complete.
+        // Removed if the process must stop at once (out of memory, a signal) before the file is complete.
         registered = regular.flatMap { PartialFiles.register(path: path, identity: $0) }
     }
 

@@ -17,6 +17,8 @@ private func limitHeapArenas() {
 
 limitHeapArenas()
 OutOfMemory.install()
+// Ctrl-C, SIGTERM or SIGHUP: the output files being written are removed before the process dies of it.
+Interruption.install()
 #endif
 
 let status = SepbeatCommand.main(arguments: Array(CommandLine.arguments.dropFirst()), exitsAfterward: true)

@@ -46,7 +46,7 @@ import Testing
 
     @Test func syLinkIntervalsAreRangeCheckedNamingFileAndAttribute() {
         #expect(syLinkError(syLinkXML(push: "604800")) == nil)
-        #expect(syLinkError(syLinkXML(push: "1")) == nil)
+        #expect(syLinkError(syLinkXML(push: "10")) == nil)
         let past = syLinkError(syLinkXML(push: "604801"))
         #expect(past?.hasPrefix("SyLink.xml: PushHeartbeatSeconds") == true)
         #expect(syLinkError(syLinkXML(push: "9223372036854775807"))?.contains("PushHeartbeatSeconds") == true)
@@ -55,6 +55,46 @@ import Testing
         #expect(syLinkError(syLinkXML(extra: #"PullHeartbeatSeconds="0""#))?.contains("PullHeartbeatSeconds") == true)
         #expect(syLinkError(syLinkXML(extra: #"PullHeartbeatSeconds="0x10""#)) != nil)
         #expect(syLinkError(syLinkXML(extra: #"PullHeartbeatSeconds="604800""#)) == nil)
+    }
+
+    @Test func pushIntervalHasThePullIntervalsFloorInModelFiles() {
+        #expect(modelError(#"{"push": {"heartbeatSeconds": 10}}"#) == nil)
+        for text in ["9.999", "1", "0.001"] {
+            let e = modelError(#"{"push": {"heartbeatSeconds": "# + text + "}}")
+            #expect(e?.field == "push.heartbeatSeconds", "\(text)")
+            #expect(e?.description.hasPrefix("model.json: ") == true, "\(text)")
+            #expect(e?.description.contains("must be at least 10 seconds, got \(text)") == true,
+                    "\(text): \(e?.description ?? "accepted")")
+        }
+    }
+
+    @Test func pushIntervalHasThePullIntervalsFloorInSyLink() {
+        #expect(syLinkError(syLinkXML(push: "10")) == nil)
+        for text in ["9", "1", "0"] {
+            #expect(syLinkError(syLinkXML(push: text)) == "SyLink.xml: PushHeartbeatSeconds must be a whole number "
+                + "of seconds from 10 to 604800, got \"\(text)\"")
+        }
+    }
+
+    @Test func syLinkServerAddressesAreCheckedAsServerOptionHosts() {
+        func addressError(_ address: String) -> String? {
+            syLinkError(syLinkXML(servers: #"<ServerPriorityBlock Name="Priority1"><Server Address=""#
+                + address + #"" HttpsPort="443"/></ServerPriorityBlock>"#))
+        }
+        for good in ["10.1.0.10", "2001:db8::1", "sepm.example.net", "sepm", "sepm.example.net."] {
+            #expect(addressError(good) == nil, "\(good)")
+            #expect(serverError(good) == nil, "--server \(good)")
+        }
+        for bad in ["https://10.1.0.10/", "10.1.0.10:443", "[2001:db8::1]", "sepm example", "10.1.0.256", "-sepm"] {
+            let e = addressError(bad)
+            #expect(e?.hasPrefix("SyLink.xml: Server #1 (line ") == true, "\(bad): \(e ?? "accepted")")
+            #expect(e?.hasSuffix("Address must be an IPv4 address, an IPv6 address or a host name (no scheme, port "
+                + "or brackets), got \"\(bad)\"") == true, "\(bad): \(e ?? "accepted")")
+        }
+        // --server refuses the same hosts (a port or brackets are its own syntax there).
+        for bad in ["https://10.1.0.10/", "sepm example", "10.1.0.256", "-sepm"] {
+            #expect(serverError(bad) != nil, "--server \(bad)")
+        }
     }
 
     @Test func shortIntervalDerivesToleranceAndAcceleratedRange() throws {

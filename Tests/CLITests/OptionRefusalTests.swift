@@ -1,0 +1,101 @@
+import Foundation
+import Testing
+import TestSupport
+
+@testable import CLI
+
+/// Option values the parser refuses (usage errors, exit status 2, one line naming the option) or
+/// takes in tcpdump's shorthand, and SyLink.xml values refused as the options' values are.
+@Suite struct OptionRefusalTests {
+    // MARK: - -f/--filter
+
+    @Test(arguments: ["analyze", "audit", "validate", "flows"])
+    func aSecondFilterIsRefused(_ command: String) {
+        let path = heartbeatCapture("https-idle")
+        for args in [["-f", "port 443", "-f", "port 8014"], ["--filter", "port 443", "-fport 8014"],
+                     ["-f", "port 443", "--filter=port 443"]] {
+            let run = CLIRun([command, "-q"] + args + [path])
+            #expect(run.status == 2, "\(args): \(run.stderr)")
+            #expect(run.stderr == "sepbeat \(command): -f/--filter is given more than once; give one filter "
+                + "(join expressions with 'and')\n")
+        }
+        #expect(CLIRun([command, "-q", "-f", "port 443 and tcp", path]).status != 2)
+    }
+
+    // MARK: - -o/--output
+
+    @Test(arguments: ["analyze", "audit", "validate", "flows", "model", "simulate"])
+    func anEmptyOutputIsAUsageError(_ command: String) {
+        let operands = ["model", "simulate"].contains(command) ? [] : [heartbeatCapture("https-idle")]
+        for args in [["-o", ""], ["--output", ""], ["--output="]] {
+            let run = CLIRun([command, "-q"] + args + operands)
+            #expect(run.status == 2, "\(args): \(run.stderr)")
+            #expect(run.stderr == "sepbeat \(command): -o/--output needs a file name, got an empty value\n")
+        }
+    }
+
+    // MARK: - Bundled short options
+
+    @Test func shortFlagsBundleAsInTcpdump() {
+        let path = heartbeatCapture("https-idle")
+        let plain = CLIRun(["analyze", "-q", "-F", "json", path])
+        #expect(plain.status == 0)
+        for bundle in [["-qFjson"], ["-qF", "json"]] {
+            let run = CLIRun(["analyze"] + bundle + [path])
+            #expect(run.status == 0, "\(bundle): \(run.stderr)")
+            #expect(run.stdout == plain.stdout, "\(bundle)")
+            #expect(run.stderr.isEmpty, "\(bundle): -q applies")
+        }
+        // The bundle's next option must exist; a value after a flag that is not a letter stays refused.
+        let unknown = CLIRun(["analyze", "-qZ", path])
+        #expect(unknown.status == 2)
+        #expect(unknown.stderr == "sepbeat analyze: unknown option '-Z' (see 'sepbeat analyze --help')\n")
+        let digit = CLIRun(["analyze", "-q5", path])
+        #expect(digit.status == 2)
+        #expect(digit.stderr == "sepbeat analyze: option '-q' takes no value\n")
+        let long = CLIRun(["analyze", "--quiet=yes", path])
+        #expect(long.status == 2)
+        #expect(long.stderr == "sepbeat analyze: option '--quiet' takes no value\n")
+    }
+
+    // MARK: - SyLink.xml values, as the options take them
+
+    @Test func syLinkServerAddressLikeAURLIsRefusedNamingFileAndValue() throws {
+        let folder = try TemporaryFolder()
+        let example = try String(contentsOfFile: "/work/shared/docs/examples/SyLink.xml", encoding: .utf8)
+        for bad in ["https://10.1.0.10/", "10.1.0.10:443", "[2001:db8::1]"] {
+            let path = folder.write("SyLink.xml", example.replacingOccurrences(of: "198.51.100.1", with: bad))
+            for command in ["model", "validate"] {
+                let operands = command == "model" ? [] : [heartbeatCapture("https-idle")]
+                let run = CLIRun([command, "-q", "--sylink", path] + operands)
+                #expect(run.status == 2, "\(bad) \(command): \(run.stderr)")
+                #expect(run.stderr.hasPrefix("sepbeat \(command): \(path): Server #1 (line "), "\(run.stderr)")
+                #expect(run.stderr.hasSuffix("got \"\(bad)\"\n"), "\(run.stderr)")
+                #expect(run.stderr.split(separator: "\n").count == 1)
+            }
+        }
+    }
+
+    @Test func pushIntervalsBelowTenSecondsAreRefusedFromModelAndSyLink() throws {
+        let folder = try TemporaryFolder()
+        let example = try String(contentsOfFile: "/work/shared/docs/examples/SyLink.xml", encoding: .utf8)
+        let sylink = folder.write("SyLink.xml", example.replacingOccurrences(
+            of: #"PushHeartbeatSeconds="300""#, with: #"PushHeartbeatSeconds="1""#))
+        let fromSyLink = CLIRun(["model", "--sylink", sylink])
+        #expect(fromSyLink.status == 2)
+        #expect(fromSyLink.stderr == "sepbeat model: \(sylink): PushHeartbeatSeconds must be a whole number of "
+            + "seconds from 10 to 604800, got \"1\"\n")
+
+        let model = folder.write("model.json", #"{"push": {"heartbeatSeconds": 0.001}}"#)
+        for command in ["model", "audit", "simulate"] {
+            let operands = command == "audit" ? [heartbeatCapture("https-idle")]
+                : command == "simulate" ? ["-o", folder.path + "/fleet.pcap"] : []
+            let run = CLIRun([command, "-q", "--model", model] + operands)
+            #expect(run.status == 2, "\(command): \(run.stderr)")
+            let refusal = "\(model): field \"push.heartbeatSeconds\" must be at least 10 seconds, got 0.001"
+            #expect(run.stderr.contains(refusal), "\(command): \(run.stderr)")
+            #expect(run.stderr.split(separator: "\n").count == 1)
+        }
+        #expect(!FileManager.default.fileExists(atPath: folder.path + "/fleet.pcap"))
+    }
+}

@@ -1,0 +1,50 @@
+import Foundation
+import Testing
+import TestSupport
+@testable import Capture
+
+/// A long BPF expression (a fleet allow-list) is compiled without libpcap's optimizer, whose time
+/// grows with about the cube of the length, and matches the same packets as a short equivalent.
+@Suite struct LongFilterTests {
+    /// `host 10.0.X.Y or ...`: `count` hosts, none of them in the test captures.
+    static func decoyHosts(_ count: Int) -> [String] {
+        (0..<count).map { "host 10.0.\($0 / 250).\($0 % 250)" }
+    }
+
+    @Test func thousandHostFilterCompilesInSecondsAndMatchesAsTheShortOne() throws {
+        let path = Fixtures.captures + "/heartbeat/failover.pcap"
+        var hosts = Self.decoyHosts(999)
+        hosts.insert("host 198.51.100.11", at: 500)
+        let long = hosts.joined(separator: " or ")
+        #expect(long.utf8.count > BPFProgram.optimizedExpressionBytes)
+
+        let filtered = try CaptureReader.open(path: path)
+        let clock = ContinuousClock()
+        let took = try clock.measure { try filtered.setFilter(long) }
+        // With the optimizer: about 50 s. Without: about 2 s.
+        #expect(took < .seconds(15), "compiling took \(took)")
+        let short = try CaptureReader.open(path: path)
+        try short.setFilter("host 198.51.100.11")
+
+        let kept = try ReadBack(filtered)
+        let expected = try ReadBack(short)
+        #expect(!expected.records.isEmpty)
+        #expect(kept.records == expected.records)
+        #expect(kept.first?.filteredOut == expected.first?.filteredOut)
+        #expect((expected.first?.filteredOut ?? 0) > 0)
+    }
+
+    /// Spaces change the length and nothing else: at the limit the program is optimized, one byte
+    /// past it is not (and is longer).
+    @Test func optimizerIsUsedUpToTheLimitAndNotPastIt() throws {
+        let list = Self.decoyHosts(100).joined(separator: " or ")
+        let limit = BPFProgram.optimizedExpressionBytes
+        try #require(list.utf8.count < limit)
+        let atLimit = list + String(repeating: " ", count: limit - list.utf8.count)
+        let past = atLimit + " "
+        let optimized = try BPFProgram.compile(atLimit, linkType: .ethernet).get()
+        let asWritten = try BPFProgram.compile(past, linkType: .ethernet).get()
+        #expect(optimized.instructionCount < asWritten.instructionCount / 4,
+                "\(optimized.instructionCount) and \(asWritten.instructionCount) instructions")
+    }
+}
