@@ -37,14 +37,28 @@ extension ReferenceModel {
     ///
     /// - Throws: `ModelError` naming the file and the field.
     public static func load(path: String) throws(ModelError) -> ReferenceModel {
+        // Checked before reading, so a huge file is never loaded whole (and decoded into a tree).
+        if let size = (try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? NSNumber,
+           size.int64Value > Int64(maxFileBytes) {
+            throw ModelError(file: path, field: nil, problem: "is \(size.int64Value) bytes, over the "
+                + "\(maxFileBytes)-byte (1 MiB) limit for model files")
+        }
         guard let data = FileManager.default.contents(atPath: path) else {
             throw ModelError(file: path, field: nil, problem: "cannot be read (missing or not a file)")
         }
         return try parse(data: data, file: path)
     }
 
-    /// Parses model JSON already in memory; `file` names it in errors.
+    /// Largest model file accepted: 1 MiB. The built-in model is a few KiB of JSON; a file over the
+    /// limit is refused before it is read.
+    public static let maxFileBytes = 1 << 20
+
+    /// Parses model JSON already in memory; `file` names it in errors. Data over `maxFileBytes` is refused.
     public static func parse(data: Data, file: String) throws(ModelError) -> ReferenceModel {
+        guard data.count <= maxFileBytes else {
+            throw ModelError(file: file, field: nil, problem: "is \(data.count) bytes, over the \(maxFileBytes)-byte "
+                + "(1 MiB) limit for model files")
+        }
         let user: Any
         do {
             user = try JSONSerialization.jsonObject(with: data, options: [])

@@ -12,20 +12,24 @@ extension ReferenceModel {
         func fail(_ field: String, _ problem: String) -> ModelError {
             ModelError(file: file, field: field, problem: problem)
         }
+        // A value as the message shows it: as given when the usual rounding would make it 0 (1e-300 is not 0).
+        func given(_ v: Double) -> String {
+            v != 0 && formatSeconds(v) == "0" ? "\(v)" : formatSeconds(v)
+        }
         // Every time in the model is seconds, at most one week, so that none overflows in nanoseconds.
         let most = Self.maxIntervalSeconds
         func atMost(_ v: Double, _ field: String) throws(ModelError) {
             guard v <= most else {
-                throw fail(field, "must be at most \(formatSeconds(most)) seconds (one week), got \(formatSeconds(v))")
+                throw fail(field, "must be at most \(formatSeconds(most)) seconds (one week), got \(given(v))")
             }
         }
         func positive(_ v: Double, _ field: String) throws(ModelError) {
-            guard v.isFinite, v > 0 else { throw fail(field, "must be a positive number, got \(formatSeconds(v))") }
+            guard v.isFinite, v > 0 else { throw fail(field, "must be a positive number, got \(given(v))") }
             try atMost(v, field)
         }
         func nonNegative(_ v: Double, _ field: String) throws(ModelError) {
             guard v.isFinite, v >= 0 else {
-                throw fail(field, "must be zero or a positive number, got \(formatSeconds(v))")
+                throw fail(field, "must be zero or a positive number, got \(given(v))")
             }
             try atMost(v, field)
         }
@@ -55,18 +59,18 @@ extension ReferenceModel {
         try positive(interval.seconds, "interval.seconds")
         guard interval.seconds >= Self.minIntervalSeconds else {
             throw fail("interval.seconds", "must be at least \(formatSeconds(Self.minIntervalSeconds)) seconds, "
-                + "got \(formatSeconds(interval.seconds))")
+                + "got \(given(interval.seconds))")
         }
         try nonNegative(interval.toleranceSeconds, "interval.toleranceSeconds")
         guard interval.toleranceSeconds < interval.seconds / 2 else {
             throw fail("interval.toleranceSeconds", "must be less than half of interval.seconds "
-                + "(\(formatSeconds(interval.seconds))), got \(formatSeconds(interval.toleranceSeconds))")
+                + "(\(formatSeconds(interval.seconds))), got \(given(interval.toleranceSeconds))")
         }
         try nonNegative(interval.acceleratedMaxSeconds, "interval.acceleratedMaxSeconds")
         guard interval.acceleratedMaxSeconds < interval.seconds - interval.toleranceSeconds else {
             throw fail("interval.acceleratedMaxSeconds", "must be below interval.seconds - interval.toleranceSeconds "
                 + "(\(formatSeconds(interval.seconds - interval.toleranceSeconds))), "
-                + "got \(formatSeconds(interval.acceleratedMaxSeconds))")
+                + "got \(given(interval.acceleratedMaxSeconds))")
         }
         guard interval.mismatchMinIntervals >= 1 else {
             throw fail("interval.mismatchMinIntervals", "must be at least 1, got \(interval.mismatchMinIntervals)")
@@ -84,7 +88,7 @@ extension ReferenceModel {
         // The push heartbeat is an interval too: the same floor as the pull interval.
         guard push.heartbeatSeconds >= Self.minIntervalSeconds else {
             throw fail("push.heartbeatSeconds", "must be at least \(formatSeconds(Self.minIntervalSeconds)) seconds, "
-                + "got \(formatSeconds(push.heartbeatSeconds))")
+                + "got \(given(push.heartbeatSeconds))")
         }
 
         try positiveBytes(sizes.idleMinBytes, "sizes.idleMinBytes")

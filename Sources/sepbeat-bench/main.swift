@@ -133,9 +133,12 @@ func json(_ r: HeartbeatReport) -> Data {
 }
 
 let arguments = Array(CommandLine.arguments.dropFirst())
-guard let mode = arguments.first, arguments.count >= 2 else {
-    fail("usage: sepbeat-bench read|traffic|heartbeat|parallel FILE... [-o REPORT.json with parallel]")
+let usage = "usage: sepbeat-bench read|traffic|heartbeat|parallel FILE... [-o REPORT.json with parallel]"
+if let first = arguments.first, ["-h", "--help", "help"].contains(first) {
+    print(usage)
+    exit(0)
 }
+guard let mode = arguments.first, arguments.count >= 2 else { fail(usage) }
 var paths = Array(arguments.dropFirst())
 var reportPath: String?
 if let o = paths.firstIndex(of: "-o"), o + 1 < paths.count {

@@ -126,4 +126,24 @@ import Testing
         #expect(throws: ModelError.self) { try ReferenceModel.builtIn.withServer("") }
         #expect(throws: ModelError.self) { try ReferenceModel.builtIn.withServer("[2001:db8::1") }
     }
+
+    @Test func modelFileOverTheLimitIsRefusedBeforeItIsRead() throws {
+        let path = FileManager.default.temporaryDirectory.path + "/sepbeat-model-\(UUID().uuidString).json"
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        try Data(repeating: 0x20, count: ReferenceModel.maxFileBytes + 1).write(to: URL(fileURLWithPath: path))
+        do {
+            _ = try ReferenceModel.load(path: path)
+            Issue.record("a model file over the limit was accepted")
+        } catch {
+            #expect(error.field == nil)
+            #expect(error.problem == "is \(ReferenceModel.maxFileBytes + 1) bytes, over the 1048576-byte (1 MiB) limit "
+                + "for model files")
+        }
+    }
+
+    @Test func tinyIntervalIsShownAsGivenNotAsZero() {
+        let e = error(#"{"interval": {"seconds": 1e-300}}"#)
+        #expect(e?.field == "interval.seconds")
+        #expect(e?.problem == "must be at least 10 seconds, got 1e-300")
+    }
 }
