@@ -13,14 +13,17 @@ enum FlowsCommand {
         let files = try InputRun.run(
             options: options, command: "flows", configuration: configuration, output: &output
         ) { connections.append($0) }
+        // Sorted here, in place: the report then holds the only copy of the records.
+        connections.sort { $0.record.id < $1.record.id }
         let report = FlowsReport(
             captures: files, connections: connections, showHTTP: options.showHTTP, showTLS: options.showTLS
         )
-        let text: String
-        switch options.format {
-        case .text: text = report.text()
-        case .json, .jsonl, .csv, .html: text = report.json().reportText()
+        connections = []
+        return try ReportWriter.stream(command: "flows", options: options, output: &output) { sink in
+            switch options.format {
+            case .text: try report.writeText(to: sink)
+            case .json, .jsonl, .csv, .html: try report.writeJSON(to: sink)
+            }
         }
-        return try ReportWriter.write(text, command: "flows", options: options, output: &output)
     }
 }

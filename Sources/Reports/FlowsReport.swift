@@ -5,27 +5,71 @@ import Records
 
 /// The `sepbeat flows` report: a capture summary and one row per TCP connection,
 /// optionally with HTTP messages and TLS handshakes.
+///
+/// Written in pieces (`writeJSON`, `writeText`): one connection's JSON or one table row is made at a
+/// time, so beyond the connection records themselves a report costs a chunk of output, not a tree
+/// of every connection's values or every row's cells.
 public struct FlowsReport {
     public var captures: [CaptureSummary]
     public var connections: [CompletedConnection]
     public var showHTTP: Bool
     public var showTLS: Bool
 
+    /// `connections` in any order; they are listed in id order (sorted here only when they are not).
     public init(captures: [CaptureSummary], connections: [CompletedConnection], showHTTP: Bool, showTLS: Bool) {
         self.captures = captures
-        self.connections = connections.sorted { $0.record.id < $1.record.id }
+        self.connections = connections
+        let ordered = zip(connections, connections.dropFirst()).allSatisfy { $0.record.id < $1.record.id }
+        if !ordered { self.connections.sort { $0.record.id < $1.record.id } }
         self.showHTTP = showHTTP
         self.showTLS = showTLS
     }
 
     // MARK: - JSON
 
+    /// The whole report as one value (tests and small captures; `writeJSON` gives its text in pieces).
     public func json() -> JSONValue {
         .object([
             ("schema", .string("sepbeat-flows/1")),
             ("captures", .array(captures.map(CaptureSummaryReport.json))),
             ("connections", .array(connections.map(connectionJSON))),
         ])
+    }
+
+    /// Hands the text of `json().reportText()` to `sink` in pieces of about `chunkSize` bytes, in order:
+    /// each connection's object is made and written alone.
+    public func writeJSON(chunkSize: Int = 1 << 16, to sink: ([UInt8]) throws -> Void) throws {
+        var out: [UInt8] = []
+        out.reserveCapacity(chunkSize + chunkSize / 2)
+        func flush(over limit: Int) throws {
+            guard out.count > limit else { return }
+            try sink(out)
+            out.removeAll(keepingCapacity: true)
+        }
+        // Members in key order, as the encoder sorts them: captures, connections, schema.
+        out.append(UInt8(ascii: "{"))
+        JSONText.appendNewline(level: 1, to: &out)
+        out += JSONText.memberHead("captures")
+        try PrettyJSONEncoder.append(captures.map(CaptureSummaryReport.json), level: 1, to: &out)
+        out.append(UInt8(ascii: ","))
+        JSONText.appendNewline(level: 1, to: &out)
+        out += JSONText.memberHead("connections")
+        out.append(UInt8(ascii: "["))
+        if connections.isEmpty { out.append(10) }
+        for (i, c) in connections.enumerated() {
+            if i > 0 { out.append(UInt8(ascii: ",")) }
+            JSONText.appendNewline(level: 2, to: &out)
+            try PrettyJSONEncoder.append(connectionJSON(c), level: 2, to: &out)
+            try flush(over: chunkSize)
+        }
+        JSONText.appendNewline(level: 1, to: &out)
+        out.append(UInt8(ascii: "]"))
+        out.append(UInt8(ascii: ","))
+        JSONText.appendNewline(level: 1, to: &out)
+        out += JSONText.memberHead("schema")
+        try PrettyJSONEncoder.append(JSONValue.string("sepbeat-flows/1"), level: 1, to: &out)
+        JSONText.append("\n}\n", to: &out)
+        try flush(over: 0)
     }
 
     private func connectionJSON(_ c: CompletedConnection) -> JSONValue {
@@ -143,29 +187,47 @@ public struct FlowsReport {
     // MARK: - Text
 
     public func text() -> String {
-        var out = ""
+        String(decoding: TextBytes.gather { out, flush in appendText(to: &out, flush: flush) }, as: UTF8.self)
+    }
+
+    /// Hands the text of `text()` to `sink` in pieces of about `chunkSize` bytes, in order. The table's
+    /// columns are measured in a first pass over the connections and its rows written in a second, a
+    /// row's cells made afresh each time, so no row is held.
+    public func writeText(chunkSize: Int = 1 << 16, to sink: ([UInt8]) throws -> Void) throws {
+        try TextBytes.stream(chunkSize: chunkSize, to: sink) { out, flush in try appendText(to: &out, flush: flush) }
+    }
+
+    func appendText(to out: inout TextBytes, flush: TextBytes.Flush) rethrows {
         for s in captures { out += CaptureSummaryReport.text(s) }
         out += "\n\(connections.count) TCP connection" + (connections.count == 1 ? "" : "s") + "\n"
-        guard !connections.isEmpty else { return out }
-        var table = TextTable([
+        guard !connections.isEmpty else { return }
+        var columns = TextColumns([
             ("#", .right), ("client", .left), ("server", .left), ("vlan", .left), ("start", .left),
             ("seconds", .right), ("pkts up", .right), ("bytes up", .right), ("pkts down", .right),
             ("bytes down", .right), ("app", .left), ("state", .left),
         ])
+        for c in connections { columns.measure(Self.cells(c.record)) }
+        columns.appendHead(indent: "", to: &out.bytes)
         for c in connections {
-            let r = c.record
-            table.append([
-                String(r.id), r.client.description, r.server.description, r.vlan.description,
-                r.start.rfc3339(fractionDigits: 6), secondsText(r.duration),
-                String(r.packetsUp), String(r.bytesUp), String(r.packetsDown), String(r.bytesDown),
-                r.application.rawValue, r.state.words.joined(separator: " "),
-            ])
+            columns.appendRow(Self.cells(c.record), indent: "", to: &out.bytes)
+            try flush(&out)
         }
-        out += table.render()
         if showHTTP || showTLS {
-            for c in connections { out += detailText(c) }
+            for c in connections {
+                out += detailText(c)
+                try flush(&out)
+            }
         }
-        return out
+    }
+
+    /// One connection's row of the table.
+    private static func cells(_ r: ConnectionRecord) -> [String] {
+        [
+            String(r.id), r.client.description, r.server.description, r.vlan.description,
+            r.start.rfc3339(fractionDigits: 6), secondsText(r.duration),
+            String(r.packetsUp), String(r.bytesUp), String(r.packetsDown), String(r.bytesDown),
+            r.application.rawValue, r.state.words.joined(separator: " "),
+        ]
     }
 
     private func detailText(_ c: CompletedConnection) -> String {
