@@ -1,0 +1,12 @@
+import FuzzTargets
+import Testing
+
+/// Inputs the fuzz targets once crashed on; each must now run cleanly. Found by the mutation
+/// tests or by `Scripts/fuzz.sh`, minimised, with the bug each one showed.
+@Suite struct FuzzRegressionTests {
+    /// SyLink.xml `<S` + 0xB7 + `89C`: Foundation's XMLParser trapped on the invalid UTF-8 in the
+    /// element name (`sepbeat model --sylink FILE` died with SIGILL).
+    @Test func sylinkWithInvalidUTF8InAnElementName() {
+        FuzzTarget.sylink.run([0x3c, 0x53, 0xb7, 0x38, 0x39, 0x43])
+    }
+}
