@@ -83,6 +83,9 @@ public struct SyLinkFile: Hashable, Sendable {
             throw SyLinkError(file: name, problem: "has a \(declaration) declaration; SyLink files have no DTD, "
                 + "so DOCTYPE and ENTITY declarations are refused")
         }
+        if let offset = invalidUTF8Offset(in: data) {
+            throw SyLinkError(file: name, problem: "is not valid UTF-8 (byte offset \(offset)); SyLink files are UTF-8")
+        }
         let collector = SyLinkCollector()
         let parser = XMLParser(data: data)
         parser.shouldProcessNamespaces = false
@@ -110,6 +113,41 @@ public struct SyLinkFile: Hashable, Sendable {
 }
 
 extension SyLinkFile {
+    /// The offset of the first byte that is not valid UTF-8, for a file read as UTF-8: any file but
+    /// one with a UTF-16 byte-order mark or one declared ISO-8859-1 (`latin1`). Nil otherwise.
+    ///
+    /// Checked before parsing because Foundation's XMLParser on Linux traps (instead of failing) on
+    /// some invalid UTF-8 in an element name, e.g. `<S\u{B7}89C`, also when the declaration names an
+    /// encoding libxml2 does not know. libxml2 transcodes ISO-8859-1 to UTF-8 itself. Cost: one
+    /// pass over the bytes.
+    static func invalidUTF8Offset(in data: Data) -> Int? {
+        if data.starts(with: [0xFE, 0xFF]) || data.starts(with: [0xFF, 0xFE]) { return nil }
+        if let encoding = declaredEncoding(in: data)?.lowercased(),
+           ["iso-8859-1", "iso_8859-1", "latin1"].contains(encoding) { return nil }
+        var bytes = data.makeIterator()
+        var decoder = UTF8()
+        var offset = 0
+        while true {
+            switch decoder.decode(&bytes) {
+            case .scalarValue(let scalar): offset += UTF8.width(scalar)
+            case .emptyInput: return nil
+            case .error: return offset
+            }
+        }
+    }
+
+    /// The `encoding` of an XML declaration at the start of `data` (`<?xml ... encoding="..."?>`).
+    static func declaredEncoding(in data: Data) -> String? {
+        guard data.starts(with: Array("<?xml".utf8)) else { return nil }
+        let head = data.prefix(200)
+        guard let end = head.firstIndex(of: UInt8(ascii: ">")) else { return nil }
+        let declaration = String(decoding: head[head.startIndex..<end], as: UTF8.self)
+        guard let key = declaration.range(of: "encoding") else { return nil }
+        let rest = declaration[key.upperBound...].drop { $0 == " " || $0 == "=" || $0 == "\t" }
+        guard let quote = rest.first, quote == "\"" || quote == "'" else { return nil }
+        return String(rest.dropFirst().prefix { $0 != quote })
+    }
+
     /// `<!DOCTYPE` or `<!ENTITY` when the text holds one (UTF-8, or UTF-16 with a byte-order mark).
     static func dtdDeclaration(in data: Data) -> String? {
         let text: String

@@ -86,6 +86,31 @@ func parseSyLink(_ xml: String, name: String = "SyLink.xml") throws(SyLinkError)
         #expect(problem("")?.hasPrefix("SyLink.xml:") == true)
     }
 
+    /// Found by fuzzing: Foundation's XMLParser trapped (SIGILL) on an element name holding a byte
+    /// that is not UTF-8, so `sepbeat model --sylink` crashed instead of exiting with status 2.
+    @Test func invalidUTF8IsRefusedBeforeParsing() {
+        for bytes: [UInt8] in [[0x3c, 0x53, 0xb7, 0x38, 0x39, 0x43], Array(syLinkXML().utf8.prefix(60)) + [0xb7, 0x41]] {
+            #expect(throws: SyLinkError.self) { try SyLinkFile.parse(data: Data(bytes), name: "bad.xml") }
+            do {
+                _ = try SyLinkFile.parse(data: Data(bytes), name: "bad.xml")
+            } catch {
+                #expect(error.problem.hasPrefix("is not valid UTF-8 (byte offset"))
+            }
+        }
+        #expect(SyLinkFile.invalidUTF8Offset(in: Data([0x3c, 0x53, 0xb7])) == 2)
+        #expect(SyLinkFile.invalidUTF8Offset(in: Data(syLinkXML().utf8)) == nil)
+    }
+
+    @Test func anotherDeclaredEncodingIsLeftToTheParser() throws {
+        let latin1 = Array(#"<?xml version="1.0" encoding="ISO-8859-1"?>"#.utf8)
+        #expect(SyLinkFile.declaredEncoding(in: Data(latin1)) == "ISO-8859-1")
+        #expect(SyLinkFile.invalidUTF8Offset(in: Data(latin1 + [0x3c, 0x53, 0xb7])) == nil)
+        #expect(SyLinkFile.declaredEncoding(in: Data(syLinkXML().utf8)) == "UTF-8")
+        // An encoding libxml2 does not know is read as UTF-8 (it trapped the same way).
+        let unknown = Array(#"<?xml version="1.0" encoding="UTF-0"?>"#.utf8) + [0x3c, 0x53, 0xb7]
+        #expect(SyLinkFile.invalidUTF8Offset(in: Data(unknown)) == unknown.count - 1)
+    }
+
     @Test func missingFileNamesThePath() {
         do {
             _ = try SyLinkFile.load(path: "/nonexistent/SyLink.xml")
