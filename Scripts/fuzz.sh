@@ -3,6 +3,7 @@
 #
 #   Scripts/fuzz.sh                 lists the targets
 #   Scripts/fuzz.sh TARGET [SECONDS] [LIBFUZZER OPTIONS...]
+#   Scripts/fuzz.sh TARGET 0 FILE...   runs the target once over each FILE (e.g. a finding)
 #
 # Seeds come from the shared capture corpus ($SEPBEAT_CORPUS, else ../shared/corpus beside the
 # repository, else /work/shared/corpus), chosen by target; findings go to .build/fuzz/findings/TARGET
@@ -28,9 +29,16 @@ case " $(echo $targets) " in
 esac
 
 build=.build/fuzz
+# One -sanitize flag naming both: with two (`--sanitize fuzzer --sanitize address`) the compiler
+# keeps whichever comes last, and SwiftPM does not keep their order, so coverage could go missing.
 SEPBEAT_FUZZ=1 swift build -c release --build-path "$build" --product sepbeat-fuzz \
-    --sanitize fuzzer --sanitize address >&2
+    -Xswiftc -sanitize=fuzzer,address >&2
 binary=$build/release/sepbeat-fuzz
+
+if [ "$seconds" = 0 ]; then
+    LSAN_OPTIONS=${LSAN_OPTIONS:-suppressions=$PWD/Scripts/fuzz-lsan.supp} SEPBEAT_FUZZ_TARGET=$target \
+        exec "$binary" "$@"
+fi
 
 corpus=${SEPBEAT_CORPUS:-}
 if [ -z "$corpus" ]; then
@@ -60,5 +68,6 @@ for s in $seeds; do
 done
 
 echo "fuzz.sh: $target for ${seconds}s; findings in $findings" >&2
+LSAN_OPTIONS=${LSAN_OPTIONS:-suppressions=$PWD/Scripts/fuzz-lsan.supp} \
 SEPBEAT_FUZZ_TARGET=$target SEPBEAT_FUZZ_SEEDS=$work exec "$binary" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
     -artifact_prefix="$findings/" -print_final_stats=1 "$@" "$work" "$seeddir"

@@ -16,7 +16,8 @@ public func fuzzerInitialize(_ argc: UnsafeMutablePointer<CInt>?, _ argv: Unsafe
     let name = getenv("SEPBEAT_FUZZ_TARGET").map { String(cString: $0) } ?? ""
     guard let target = FuzzTarget(rawValue: name) else {
         let names = FuzzTarget.allCases.map(\.rawValue).joined(separator: " ")
-        fputs("sepbeat-fuzz: set SEPBEAT_FUZZ_TARGET to one of: \(names)\n", stderr)
+        let message = Array("sepbeat-fuzz: set SEPBEAT_FUZZ_TARGET to one of: \(names)\n".utf8)
+        _ = message.withUnsafeBytes { write(2, $0.baseAddress, $0.count) }
         exit(2)
     }
     selected = target
