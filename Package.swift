@@ -63,7 +63,8 @@ var targets: [Target] = [
 ]
 
 // The libFuzzer driver exists only with SEPBEAT_FUZZ=1, built by Scripts/fuzz.sh with
-// `-Xswiftc -sanitize=fuzzer,address` (libFuzzer supplies `main`); a plain build never sees it.
+// `--sanitize fuzzer -Xswiftc -sanitize=fuzzer,address` (libFuzzer supplies `main`); a plain build never
+// sees it.
 if Context.environment["SEPBEAT_FUZZ"] == "1" {
     targets.append(.executableTarget(name: "sepbeat-fuzz", dependencies: ["FuzzTargets"], path: "Fuzz/sepbeat-fuzz"))
 }

@@ -29,10 +29,11 @@ case " $(echo $targets) " in
 esac
 
 build=.build/fuzz
-# One -sanitize flag naming both: with two (`--sanitize fuzzer --sanitize address`) the compiler
-# keeps whichever comes last, and SwiftPM does not keep their order, so coverage could go missing.
+# `--sanitize fuzzer` makes SwiftPM link libFuzzer's `main` instead of the module's own. The
+# compiler keeps only the last `-sanitize=` flag, and SwiftPM does not keep the order of two
+# `--sanitize` options, so both sanitizers go in one flag after SwiftPM's.
 SEPBEAT_FUZZ=1 swift build -c release --build-path "$build" --product sepbeat-fuzz \
-    -Xswiftc -sanitize=fuzzer,address >&2
+    --sanitize fuzzer -Xswiftc -sanitize=fuzzer,address >&2
 binary=$build/release/sepbeat-fuzz
 
 if [ "$seconds" = 0 ]; then
