@@ -38,8 +38,9 @@ enum CaptureTargets {
             precondition(files.count == 1, "one file, one summary")
             let summary = files[0]
             precondition(summary.capturedBytes <= Int64(bytes.count), "more bytes captured than the file holds")
-            precondition(summary.tcpPackets + summary.nonIP + summary.otherIPTotal + summary.unsupportedTotal
-                             + summary.malformedTotal <= summary.packets, "packet kinds add up to more than the packets")
+            let kinds = summary.tcpPackets + summary.nonIP + summary.otherIPTotal + summary.unsupportedTotal
+                + summary.malformedTotal
+            precondition(kinds <= summary.packets, "packet kinds add up to more than the packets")
             var tcpPackets = 0
             var lastID: UInt64?
             for connection in connections {
@@ -51,7 +52,7 @@ enum CaptureTargets {
                 tcpPackets += record.packetsUp + record.packetsDown
             }
             precondition(tcpPackets <= summary.tcpPackets + summary.fragments,
-                         "connections hold more packets (\(tcpPackets)) than TCP packets were read (\(summary.tcpPackets))")
+                         "connections hold \(tcpPackets) packets, the file \(summary.tcpPackets) TCP packets")
         }
     }
 }

@@ -50,7 +50,9 @@ enum DecodingTargets {
             let generalResult = general.decode(linkType: linkType, bytes: frame, originalLength: originalLength,
                                                timestamp: time)
             var generalSegment: SegmentDigest?
-            if case .tcp(let view) = generalResult { generalSegment = SegmentDigest(view, frame: frame, limits: limits) }
+            if case .tcp(let view) = generalResult {
+                generalSegment = SegmentDigest(view, frame: frame, limits: limits)
+            }
             if case .some(.tcp) = fastResult { preconditionFailure("the per-packet path returned a TCP segment") }
             precondition(fastSegment == generalSegment, "the two decoding paths disagree on a TCP segment")
         }

@@ -13,11 +13,13 @@ extension FuzzTarget {
                         + Samples.frame(Samples.ipv4(Array(datagram[24...]), flagsAndOffset: 3))]
         case .httpRequest:
             return [[0, 2, 64, 200] + Array(Samples.request.utf8),
-                    [0, 0] + Array("POST /x HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n".utf8)]
+                    [0, 0] + Array(("POST /x HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"
+                        + "5\r\nhello\r\n0\r\n\r\n").utf8)]
         case .httpResponse:
             return [[0, 0, 1, 100] + Array(Samples.response.utf8),
                     [3, 0, 0] + Array("HTTP/1.1 200 Connection established\r\n\r\n\u{16}\u{3}\u{1}".utf8),
-                    [0, 0, 0] + Array("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n".utf8)]
+                    [0, 0, 0] + Array(("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+                        + "3\r\nabc\r\n0\r\n\r\n").utf8)]
         case .httpConversation:
             let request = Array(Samples.request.utf8)
             let response = Array(Samples.response.utf8)
@@ -124,12 +126,14 @@ enum Samples {
         let sha256WithRSA = der(0x06, [0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x0b])
         let rsaEncryption = der(0x06, [0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01])
         let algorithm = der(0x30, sha256WithRSA + [5, 0])
-        let name = der(0x30, der(0x31, der(0x30, der(0x06, [0x55, 0x04, 0x03]) + der(0x0c, Array("sepm.example.test".utf8)))))
+        let commonName = der(0x06, [0x55, 0x04, 0x03]) + der(0x0c, Array("sepm.example.test".utf8))
+        let name = der(0x30, der(0x31, der(0x30, commonName)))
         let validity = der(0x30, der(0x17, Array("250101000000Z".utf8)) + der(0x17, Array("350101000000Z".utf8)))
         let modulus = der(0x02, [0x00, 0xc5] + [UInt8](repeating: 0x5a, count: 62))
         let key = der(0x30, modulus + der(0x02, [1, 0, 1]))
         let spki = der(0x30, der(0x30, rsaEncryption + [5, 0]) + der(0x03, [0] + key))
-        let tbs = der(0x30, der(0xa0, der(0x02, [2])) + der(0x02, [0x10, 0x92]) + algorithm + name + validity + name + spki)
+        let version = der(0xa0, der(0x02, [2]))
+        let tbs = der(0x30, version + der(0x02, [0x10, 0x92]) + algorithm + name + validity + name + spki)
         return der(0x30, tbs + algorithm + der(0x03, [0] + [UInt8](repeating: 0x33, count: 64)))
     }
 

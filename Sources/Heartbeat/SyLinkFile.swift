@@ -86,6 +86,10 @@ public struct SyLinkFile: Hashable, Sendable {
         if let offset = invalidUTF8Offset(in: data) {
             throw SyLinkError(file: name, problem: "is not valid UTF-8 (byte offset \(offset)); SyLink files are UTF-8")
         }
+        if let target = dataLessProcessingInstruction(in: data) {
+            throw SyLinkError(file: name, problem: "has a processing instruction <?\(target)?> with no data; "
+                + "SyLink files have none besides the XML declaration")
+        }
         let collector = SyLinkCollector()
         let parser = XMLParser(data: data)
         parser.shouldProcessNamespaces = false
@@ -148,14 +152,54 @@ extension SyLinkFile {
         return String(rest.dropFirst().prefix { $0 != quote })
     }
 
+    /// The target of the first processing instruction with no data (`<?name?>`), outside comments
+    /// and CDATA sections; nil when there is none. At most 40 characters of it are given.
+    ///
+    /// Checked before parsing because Foundation's XMLParser on Linux reads the missing data as a C
+    /// string at address 0 and the process dies (SIGSEGV); a processing instruction with data
+    /// (`<?name data?>`) is parsed and ignored. Cost: one pass over the text.
+    static func dataLessProcessingInstruction(in data: Data) -> String? {
+        let text = Array(decodedText(of: data).utf8)
+        var i = 0
+        func at(_ literal: String, _ position: Int) -> Bool {
+            let bytes = Array(literal.utf8)
+            return position + bytes.count <= text.count && Array(text[position..<(position + bytes.count)]) == bytes
+        }
+        func skip(past end: String, from position: Int) -> Int {
+            var j = position
+            while j < text.count, !at(end, j) { j += 1 }
+            return j + end.utf8.count
+        }
+        while i < text.count {
+            if at("<!--", i) {
+                i = skip(past: "-->", from: i + 4)
+            } else if at("<![CDATA[", i) {
+                i = skip(past: "]]>", from: i + 9)
+            } else if at("<?", i) {
+                var j = i + 2
+                while j < text.count, ![32, 9, 10, 13, UInt8(ascii: "?")].contains(text[j]) { j += 1 }
+                if j > i + 2, at("?>", j) {
+                    return String(decoding: text[(i + 2)..<min(j, i + 42)], as: UTF8.self)
+                }
+                i = j
+            } else {
+                i += 1
+            }
+        }
+        return nil
+    }
+
+    /// The text of a SyLink file: UTF-16 with a byte-order mark, else UTF-8 (bad bytes replaced).
+    static func decodedText(of data: Data) -> String {
+        if data.starts(with: [0xFE, 0xFF]) || data.starts(with: [0xFF, 0xFE]) {
+            return String(data: data, encoding: .utf16) ?? ""
+        }
+        return String(decoding: data, as: UTF8.self)
+    }
+
     /// `<!DOCTYPE` or `<!ENTITY` when the text holds one (UTF-8, or UTF-16 with a byte-order mark).
     static func dtdDeclaration(in data: Data) -> String? {
-        let text: String
-        if data.starts(with: [0xFE, 0xFF]) || data.starts(with: [0xFF, 0xFE]) {
-            text = String(data: data, encoding: .utf16) ?? ""
-        } else {
-            text = String(decoding: data, as: UTF8.self)
-        }
+        let text = decodedText(of: data)
         for word in ["<!DOCTYPE", "<!ENTITY"] where text.range(of: word, options: .caseInsensitive) != nil {
             return word
         }

@@ -9,4 +9,11 @@ import Testing
     @Test func sylinkWithInvalidUTF8InAnElementName() {
         FuzzTarget.sylink.run([0x3c, 0x53, 0xb7, 0x38, 0x39, 0x43])
     }
+
+    /// SyLink.xml `<?a?>`: a processing instruction without data made Foundation's XMLParser call
+    /// `strlen` on a null pointer (`sepbeat model --sylink FILE` died with SIGSEGV).
+    @Test func sylinkWithAProcessingInstructionWithoutData() {
+        FuzzTarget.sylink.run(Array("<?a?>".utf8))
+        FuzzTarget.sylink.run(Array("<?F-82?>\n<ServerSettings DomainId=\"0\"/>".utf8))
+    }
 }
