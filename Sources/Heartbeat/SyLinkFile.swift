@@ -160,25 +160,35 @@ extension SyLinkFile {
     /// (`<?name data?>`) is parsed and ignored. Cost: one pass over the text.
     static func dataLessProcessingInstruction(in data: Data) -> String? {
         let text = Array(decodedText(of: data).utf8)
-        var i = 0
-        func at(_ literal: String, _ position: Int) -> Bool {
-            let bytes = Array(literal.utf8)
-            return position + bytes.count <= text.count && Array(text[position..<(position + bytes.count)]) == bytes
+        let commentStart = Array("<!--".utf8), commentEnd = Array("-->".utf8)
+        let cdataStart = Array("<![CDATA[".utf8), cdataEnd = Array("]]>".utf8)
+        func at(_ literal: [UInt8], _ position: Int) -> Bool {
+            guard position + literal.count <= text.count else { return false }
+            for k in 0..<literal.count where text[position + k] != literal[k] { return false }
+            return true
         }
-        func skip(past end: String, from position: Int) -> Int {
+        func skip(past end: [UInt8], from position: Int) -> Int {
             var j = position
             while j < text.count, !at(end, j) { j += 1 }
-            return j + end.utf8.count
+            return j + end.count
         }
+        let question = UInt8(ascii: "?")
+        var i = 0
         while i < text.count {
-            if at("<!--", i) {
-                i = skip(past: "-->", from: i + 4)
-            } else if at("<![CDATA[", i) {
-                i = skip(past: "]]>", from: i + 9)
-            } else if at("<?", i) {
+            guard text[i] == UInt8(ascii: "<") else {
+                i += 1
+                continue
+            }
+            if at(commentStart, i) {
+                i = skip(past: commentEnd, from: i + commentStart.count)
+            } else if at(cdataStart, i) {
+                i = skip(past: cdataEnd, from: i + cdataStart.count)
+            } else if i + 1 < text.count, text[i + 1] == question {
                 var j = i + 2
-                while j < text.count, ![32, 9, 10, 13, UInt8(ascii: "?")].contains(text[j]) { j += 1 }
-                if j > i + 2, at("?>", j) {
+                while j < text.count, text[j] != question, text[j] != 32, text[j] != 9, text[j] != 10, text[j] != 13 {
+                    j += 1
+                }
+                if j > i + 2, j + 1 < text.count, text[j] == question, text[j + 1] == UInt8(ascii: ">") {
                     return String(decoding: text[(i + 2)..<min(j, i + 42)], as: UTF8.self)
                 }
                 i = j
