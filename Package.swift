@@ -15,48 +15,65 @@ import PackageDescription
 //   Reports     text and JSON renderers
 //   Simulation  synthetic fleet captures with ground truth (sepbeat simulate, benchmarks)
 //   CLI         option parsing, exit statuses, subcommands (uses Simulation for simulate)
+var targets: [Target] = [
+    .systemLibrary(
+        name: "CPcap",
+        pkgConfig: "libpcap",
+        providers: [.apt(["libpcap-dev"]), .brew(["libpcap"])]
+    ),
+    .target(name: "Core"),
+    .target(name: "Capture", dependencies: ["CPcap", "Core"]),
+    .target(name: "Decoding", dependencies: ["Core"]),
+    .target(name: "Streams", dependencies: ["Core", "Records"]),
+    .target(name: "Protocols", dependencies: ["Core", "Records"]),
+    .target(name: "Records", dependencies: ["Core"]),
+    // The model's JSON is compiled in (ReferenceModel+BuiltInText.swift, made by Scripts/embed-model.sh),
+    // so an installed binary needs no resource folder beside it.
+    .target(
+        name: "Heartbeat", dependencies: ["Core", "Records"], exclude: ["Resources/reference-model.json"]
+    ),
+    .target(name: "Analysis", dependencies: ["Core", "Capture", "Decoding", "Streams", "Protocols", "Records", "Heartbeat"]),
+    .target(name: "Reports", dependencies: ["Core", "Records", "Heartbeat", "Analysis"]),
+    .target(name: "Simulation", dependencies: ["Core", "Capture", "Heartbeat"]),
+    .target(name: "CLI", dependencies: ["Core", "Capture", "Analysis", "Heartbeat", "Reports", "Simulation"]),
+    .executableTarget(name: "sepbeat", dependencies: ["CLI"]),
+    .executableTarget(
+        name: "sepbeat-bench", dependencies: ["Core", "Capture", "Records", "Analysis", "Heartbeat"]
+    ),
+
+    .target(name: "TestSupport", dependencies: ["Core"], path: "Tests/TestSupport"),
+    .testTarget(name: "CoreTests", dependencies: ["Core", "TestSupport"]),
+    .testTarget(name: "CaptureTests", dependencies: ["Capture", "TestSupport"]),
+    .testTarget(name: "DecodingTests", dependencies: ["Decoding", "TestSupport"]),
+    .testTarget(name: "StreamsTests", dependencies: ["Streams", "Records", "TestSupport"]),
+    .testTarget(name: "ProtocolsTests", dependencies: ["Protocols", "Records", "TestSupport"]),
+    .testTarget(name: "HeartbeatTests", dependencies: ["Heartbeat", "Records", "TestSupport"]),
+    .testTarget(name: "CLITests", dependencies: ["CLI", "Analysis", "Records", "Reports", "TestSupport"]),
+    .testTarget(
+        name: "SimulationTests", dependencies: ["Simulation", "Capture", "Analysis", "Heartbeat", "TestSupport"]
+    ),
+
+    // One entry point per parser taking raw bytes (see Scripts/fuzz.sh), and the deterministic
+    // mutation tests that run them on every `swift test`.
+    .target(
+        name: "FuzzTargets",
+        dependencies: ["Core", "Capture", "Decoding", "Protocols", "Records", "Heartbeat", "Analysis"]
+    ),
+    .testTarget(name: "FuzzTargetsTests", dependencies: ["FuzzTargets", "TestSupport"]),
+]
+
+// The libFuzzer driver exists only with SEPBEAT_FUZZ=1, built by Scripts/fuzz.sh with
+// `--sanitize fuzzer -Xswiftc -sanitize=fuzzer,address` (libFuzzer supplies `main`); a plain build never
+// sees it.
+if Context.environment["SEPBEAT_FUZZ"] == "1" {
+    targets.append(.executableTarget(name: "sepbeat-fuzz", dependencies: ["FuzzTargets"], path: "Fuzz/sepbeat-fuzz"))
+}
+
 let package = Package(
     name: "sepbeat",
     products: [
         .executable(name: "sepbeat", targets: ["sepbeat"]),
         .library(name: "SepbeatKit", targets: ["Analysis", "Heartbeat", "Reports"]),
     ],
-    targets: [
-        .systemLibrary(
-            name: "CPcap",
-            pkgConfig: "libpcap",
-            providers: [.apt(["libpcap-dev"]), .brew(["libpcap"])]
-        ),
-        .target(name: "Core"),
-        .target(name: "Capture", dependencies: ["CPcap", "Core"]),
-        .target(name: "Decoding", dependencies: ["Core"]),
-        .target(name: "Streams", dependencies: ["Core", "Records"]),
-        .target(name: "Protocols", dependencies: ["Core", "Records"]),
-        .target(name: "Records", dependencies: ["Core"]),
-        // The model's JSON is compiled in (ReferenceModel+BuiltInText.swift, made by Scripts/embed-model.sh),
-        // so an installed binary needs no resource folder beside it.
-        .target(
-            name: "Heartbeat", dependencies: ["Core", "Records"], exclude: ["Resources/reference-model.json"]
-        ),
-        .target(name: "Analysis", dependencies: ["Core", "Capture", "Decoding", "Streams", "Protocols", "Records", "Heartbeat"]),
-        .target(name: "Reports", dependencies: ["Core", "Records", "Heartbeat", "Analysis"]),
-        .target(name: "Simulation", dependencies: ["Core", "Capture", "Heartbeat"]),
-        .target(name: "CLI", dependencies: ["Core", "Capture", "Analysis", "Heartbeat", "Reports", "Simulation"]),
-        .executableTarget(name: "sepbeat", dependencies: ["CLI"]),
-        .executableTarget(
-            name: "sepbeat-bench", dependencies: ["Core", "Capture", "Records", "Analysis", "Heartbeat"]
-        ),
-
-        .target(name: "TestSupport", dependencies: ["Core"], path: "Tests/TestSupport"),
-        .testTarget(name: "CoreTests", dependencies: ["Core", "TestSupport"]),
-        .testTarget(name: "CaptureTests", dependencies: ["Capture", "TestSupport"]),
-        .testTarget(name: "DecodingTests", dependencies: ["Decoding", "TestSupport"]),
-        .testTarget(name: "StreamsTests", dependencies: ["Streams", "Records", "TestSupport"]),
-        .testTarget(name: "ProtocolsTests", dependencies: ["Protocols", "Records", "TestSupport"]),
-        .testTarget(name: "HeartbeatTests", dependencies: ["Heartbeat", "Records", "TestSupport"]),
-        .testTarget(name: "CLITests", dependencies: ["CLI", "Analysis", "Records", "Reports", "TestSupport"]),
-        .testTarget(
-            name: "SimulationTests", dependencies: ["Simulation", "Capture", "Analysis", "Heartbeat", "TestSupport"]
-        ),
-    ]
+    targets: targets
 )

@@ -43,8 +43,10 @@ final class CaptureFileSource: PacketSource {
     @exclusivity(unchecked) private var nextRecordOffset: Int?
 
     /// Opens the file at `path`, or reads `stream` (already opened and sniffed) when given.
+    /// `ownReaderOnly` sends a pcapng file straight to the own reader, never to libpcap (the fuzz
+    /// targets read that reader on its own).
     init(path: String, fileIndex: Int, header: CaptureReader.FileHeader, limits: CaptureLimits,
-         readBufferBytes: Int?, stream: StreamInput? = nil) throws(CaptureError)
+         readBufferBytes: Int?, stream: StreamInput? = nil, ownReaderOnly: Bool = false) throws(CaptureError)
     {
         self.path = path
         self.readBufferBytes = readBufferBytes
@@ -78,6 +80,14 @@ final class CaptureFileSource: PacketSource {
             case .failure(let failure):
                 throw CaptureError(path: path, .refusedByLibpcap(failure.message))
             }
+            return
+        }
+        if ownReaderOnly, header.format == .pcapng {
+            libpcapLinkType = LinkType(rawValue: 0)
+            libpcapSnapLength = 0
+            backend = .own(try PcapNGReader(path: path, fileIndex: fileIndex, limits: limits,
+                                            bufferBytes: readBufferBytes))
+            stats.reader = .own
             return
         }
         switch LibpcapFile.open(path: path, bufferBytes: readBufferBytes) {

@@ -43,6 +43,18 @@ public enum CaptureReader {
                                      readBufferBytes: readBufferBytes)
     }
 
+    /// Opens a pcapng file with the own pcapng reader alone, never through libpcap (which `open`
+    /// tries first); any other file opens as `open` opens it. For the fuzz targets: only the own
+    /// reader's code is ours to fuzz.
+    @_spi(Fuzzing)
+    public static func openWithOwnPcapNGReader(path: String, limits: CaptureLimits = .default)
+        throws(CaptureError) -> PacketSource
+    {
+        let header = try readHeader(path: path)
+        return try CaptureFileSource(path: path, fileIndex: 0, header: header, limits: limits,
+                                     readBufferBytes: nil, ownReaderOnly: true)
+    }
+
     /// Opens every file of `paths` (file index: its position), each with its share of the read
     /// buffers (`readBufferBytes(files:)`); throws the first file's error.
     public static func open(paths: [String], limits: CaptureLimits = .default) throws(CaptureError) -> [PacketSource] {

@@ -83,6 +83,13 @@ public struct SyLinkFile: Hashable, Sendable {
             throw SyLinkError(file: name, problem: "has a \(declaration) declaration; SyLink files have no DTD, "
                 + "so DOCTYPE and ENTITY declarations are refused")
         }
+        if let offset = invalidUTF8Offset(in: data) {
+            throw SyLinkError(file: name, problem: "is not valid UTF-8 (byte offset \(offset)); SyLink files are UTF-8")
+        }
+        if let target = dataLessProcessingInstruction(in: data) {
+            throw SyLinkError(file: name, problem: "has a processing instruction <?\(target)?> with no data; "
+                + "SyLink files have none besides the XML declaration")
+        }
         let collector = SyLinkCollector()
         let parser = XMLParser(data: data)
         parser.shouldProcessNamespaces = false
@@ -110,14 +117,99 @@ public struct SyLinkFile: Hashable, Sendable {
 }
 
 extension SyLinkFile {
+    /// The offset of the first byte that is not valid UTF-8, for a file read as UTF-8: any file but
+    /// one with a UTF-16 byte-order mark or one declared ISO-8859-1 (`latin1`). Nil otherwise.
+    ///
+    /// Checked before parsing because Foundation's XMLParser on Linux traps (instead of failing) on
+    /// some invalid UTF-8 in an element name, e.g. `<S\u{B7}89C`, also when the declaration names an
+    /// encoding libxml2 does not know. libxml2 transcodes ISO-8859-1 to UTF-8 itself. Cost: one
+    /// pass over the bytes.
+    static func invalidUTF8Offset(in data: Data) -> Int? {
+        if data.starts(with: [0xFE, 0xFF]) || data.starts(with: [0xFF, 0xFE]) { return nil }
+        if let encoding = declaredEncoding(in: data)?.lowercased(),
+           ["iso-8859-1", "iso_8859-1", "latin1"].contains(encoding) { return nil }
+        var bytes = data.makeIterator()
+        var decoder = UTF8()
+        var offset = 0
+        while true {
+            switch decoder.decode(&bytes) {
+            case .scalarValue(let scalar): offset += UTF8.width(scalar)
+            case .emptyInput: return nil
+            case .error: return offset
+            }
+        }
+    }
+
+    /// The `encoding` of an XML declaration at the start of `data` (`<?xml ... encoding="..."?>`).
+    static func declaredEncoding(in data: Data) -> String? {
+        guard data.starts(with: Array("<?xml".utf8)) else { return nil }
+        let head = data.prefix(200)
+        guard let end = head.firstIndex(of: UInt8(ascii: ">")) else { return nil }
+        let declaration = String(decoding: head[head.startIndex..<end], as: UTF8.self)
+        guard let key = declaration.range(of: "encoding") else { return nil }
+        let rest = declaration[key.upperBound...].drop { $0 == " " || $0 == "=" || $0 == "\t" }
+        guard let quote = rest.first, quote == "\"" || quote == "'" else { return nil }
+        return String(rest.dropFirst().prefix { $0 != quote })
+    }
+
+    /// The target of the first processing instruction with no data (`<?name?>`), outside comments
+    /// and CDATA sections; nil when there is none. At most 40 characters of it are given.
+    ///
+    /// Checked before parsing because Foundation's XMLParser on Linux reads the missing data as a C
+    /// string at address 0 and the process dies (SIGSEGV); a processing instruction with data
+    /// (`<?name data?>`) is parsed and ignored. Cost: one pass over the text.
+    static func dataLessProcessingInstruction(in data: Data) -> String? {
+        let text = Array(decodedText(of: data).utf8)
+        let commentStart = Array("<!--".utf8), commentEnd = Array("-->".utf8)
+        let cdataStart = Array("<![CDATA[".utf8), cdataEnd = Array("]]>".utf8)
+        func at(_ literal: [UInt8], _ position: Int) -> Bool {
+            guard position + literal.count <= text.count else { return false }
+            for k in 0..<literal.count where text[position + k] != literal[k] { return false }
+            return true
+        }
+        func skip(past end: [UInt8], from position: Int) -> Int {
+            var j = position
+            while j < text.count, !at(end, j) { j += 1 }
+            return j + end.count
+        }
+        let question = UInt8(ascii: "?")
+        var i = 0
+        while i < text.count {
+            guard text[i] == UInt8(ascii: "<") else {
+                i += 1
+                continue
+            }
+            if at(commentStart, i) {
+                i = skip(past: commentEnd, from: i + commentStart.count)
+            } else if at(cdataStart, i) {
+                i = skip(past: cdataEnd, from: i + cdataStart.count)
+            } else if i + 1 < text.count, text[i + 1] == question {
+                var j = i + 2
+                while j < text.count, text[j] != question, text[j] != 32, text[j] != 9, text[j] != 10, text[j] != 13 {
+                    j += 1
+                }
+                if j > i + 2, j + 1 < text.count, text[j] == question, text[j + 1] == UInt8(ascii: ">") {
+                    return String(decoding: text[(i + 2)..<min(j, i + 42)], as: UTF8.self)
+                }
+                i = j
+            } else {
+                i += 1
+            }
+        }
+        return nil
+    }
+
+    /// The text of a SyLink file: UTF-16 with a byte-order mark, else UTF-8 (bad bytes replaced).
+    static func decodedText(of data: Data) -> String {
+        if data.starts(with: [0xFE, 0xFF]) || data.starts(with: [0xFF, 0xFE]) {
+            return String(data: data, encoding: .utf16) ?? ""
+        }
+        return String(decoding: data, as: UTF8.self)
+    }
+
     /// `<!DOCTYPE` or `<!ENTITY` when the text holds one (UTF-8, or UTF-16 with a byte-order mark).
     static func dtdDeclaration(in data: Data) -> String? {
-        let text: String
-        if data.starts(with: [0xFE, 0xFF]) || data.starts(with: [0xFF, 0xFE]) {
-            text = String(data: data, encoding: .utf16) ?? ""
-        } else {
-            text = String(decoding: data, as: UTF8.self)
-        }
+        let text = decodedText(of: data)
         for word in ["<!DOCTYPE", "<!ENTITY"] where text.range(of: word, options: .caseInsensitive) != nil {
             return word
         }

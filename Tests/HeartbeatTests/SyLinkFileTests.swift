@@ -86,6 +86,50 @@ func parseSyLink(_ xml: String, name: String = "SyLink.xml") throws(SyLinkError)
         #expect(problem("")?.hasPrefix("SyLink.xml:") == true)
     }
 
+    /// Found by fuzzing: Foundation's XMLParser trapped (SIGILL) on an element name holding a byte
+    /// that is not UTF-8, so `sepbeat model --sylink` crashed instead of exiting with status 2.
+    @Test func invalidUTF8IsRefusedBeforeParsing() {
+        let minimised: [UInt8] = [0x3c, 0x53, 0xb7, 0x38, 0x39, 0x43]  // `<S`, 0xB7, `89C`
+        for bytes in [minimised, Array(syLinkXML().utf8.prefix(60)) + [0xb7, 0x41]] {
+            #expect(throws: SyLinkError.self) { try SyLinkFile.parse(data: Data(bytes), name: "bad.xml") }
+            do {
+                _ = try SyLinkFile.parse(data: Data(bytes), name: "bad.xml")
+            } catch {
+                #expect(error.problem.hasPrefix("is not valid UTF-8 (byte offset"))
+            }
+        }
+        #expect(SyLinkFile.invalidUTF8Offset(in: Data([0x3c, 0x53, 0xb7])) == 2)
+        #expect(SyLinkFile.invalidUTF8Offset(in: Data(syLinkXML().utf8)) == nil)
+    }
+
+    /// Found by fuzzing: a processing instruction without data (`<?a?>`, well-formed XML) made
+    /// Foundation's XMLParser read a C string at address 0, so `sepbeat model --sylink` died (SIGSEGV).
+    @Test func processingInstructionWithoutDataIsRefusedBeforeParsing() {
+        for text in ["<?a?>", "<?xml version=\"1.0\"?><?pi?><S/>", syLinkXML() + "<?end?>"] {
+            do {
+                _ = try SyLinkFile.parse(data: Data(text.utf8), name: "pi.xml")
+                Issue.record("\(text) was accepted")
+            } catch {
+                #expect(error.problem.hasPrefix("has a processing instruction <?"))
+            }
+        }
+        #expect(SyLinkFile.dataLessProcessingInstruction(in: Data("<S><?pi?></S>".utf8)) == "pi")
+        // With data, in a comment or in CDATA it is no processing instruction the parser trips on.
+        for text in ["<?a b?><S/>", "<?a ?><S/>", "<!-- <?a?> --><S/>", "<S><![CDATA[<?a?>]]></S>", syLinkXML()] {
+            #expect(SyLinkFile.dataLessProcessingInstruction(in: Data(text.utf8)) == nil, "\(text)")
+        }
+    }
+
+    @Test func anotherDeclaredEncodingIsLeftToTheParser() throws {
+        let latin1 = Array(#"<?xml version="1.0" encoding="ISO-8859-1"?>"#.utf8)
+        #expect(SyLinkFile.declaredEncoding(in: Data(latin1)) == "ISO-8859-1")
+        #expect(SyLinkFile.invalidUTF8Offset(in: Data(latin1 + [0x3c, 0x53, 0xb7])) == nil)
+        #expect(SyLinkFile.declaredEncoding(in: Data(syLinkXML().utf8)) == "UTF-8")
+        // An encoding libxml2 does not know is read as UTF-8 (it trapped the same way).
+        let unknown = Array(#"<?xml version="1.0" encoding="UTF-0"?>"#.utf8) + [0x3c, 0x53, 0xb7]
+        #expect(SyLinkFile.invalidUTF8Offset(in: Data(unknown)) == unknown.count - 1)
+    }
+
     @Test func missingFileNamesThePath() {
         do {
             _ = try SyLinkFile.load(path: "/nonexistent/SyLink.xml")

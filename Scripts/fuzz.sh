@@ -1,0 +1,74 @@
+#!/bin/sh
+# Builds the libFuzzer driver (with AddressSanitizer) and runs one fuzz target.
+#
+#   Scripts/fuzz.sh                 lists the targets
+#   Scripts/fuzz.sh TARGET [SECONDS] [LIBFUZZER OPTIONS...]
+#   Scripts/fuzz.sh TARGET 0 FILE...   runs the target once over each FILE (e.g. a finding)
+#
+# Seeds come from the shared capture corpus ($SEPBEAT_CORPUS, else ../shared/corpus beside the
+# repository, else /work/shared/corpus), chosen by target; findings go to .build/fuzz/findings/TARGET
+# and the grown corpus to .build/fuzz/corpus/TARGET. Needs a Swift toolchain with libFuzzer (Linux).
+set -eu
+
+cd "$(dirname "$0")/.."
+targets="packet fragments http-request http-response http-conversation tls-stream tls-client-hello
+tls-server-hello tls-certificate x509 pcapng capture reference-model sylink"
+
+if [ $# -eq 0 ]; then
+    echo "usage: Scripts/fuzz.sh TARGET [SECONDS] [LIBFUZZER OPTIONS...]"
+    echo "targets:"
+    for t in $targets; do echo "  $t"; done
+    exit 0
+fi
+target=$1
+seconds=${2:-60}
+[ $# -ge 2 ] && shift 2 || shift 1
+case " $(echo $targets) " in
+    *" $target "*) ;;
+    *) echo "fuzz.sh: unknown target '$target' (run without arguments for the list)" >&2; exit 2 ;;
+esac
+
+build=.build/fuzz
+# `--sanitize fuzzer` makes SwiftPM link libFuzzer's `main` instead of the module's own. The
+# compiler keeps only the last `-sanitize=` flag, and SwiftPM does not keep the order of two
+# `--sanitize` options, so both sanitizers go in one flag after SwiftPM's.
+SEPBEAT_FUZZ=1 swift build -c release --build-path "$build" --product sepbeat-fuzz \
+    --sanitize fuzzer -Xswiftc -sanitize=fuzzer,address >&2
+binary=$build/release/sepbeat-fuzz
+
+if [ "$seconds" = 0 ]; then
+    LSAN_OPTIONS=${LSAN_OPTIONS:-suppressions=$PWD/Scripts/fuzz-lsan.supp} SEPBEAT_FUZZ_TARGET=$target \
+        exec "$binary" "$@"
+fi
+
+corpus=${SEPBEAT_CORPUS:-}
+if [ -z "$corpus" ]; then
+    for c in ../shared/corpus /work/shared/corpus; do
+        if [ -d "$c" ]; then corpus=$c; break; fi
+    done
+fi
+
+# Seeds: capture files for the capture readers, the repository's own files for the rest.
+work=$build/corpus/$target
+findings=$build/findings/$target
+mkdir -p "$work" "$findings"
+seeds=""
+case $target in
+    pcapng) [ -n "$corpus" ] && seeds="$corpus/pcapng" ;;
+    capture) [ -n "$corpus" ] && seeds="$corpus/oracle/http $corpus/oracle/tls $corpus/oracle/tcp" ;;
+    reference-model) cp Sources/Heartbeat/Resources/reference-model.json "$work/" ;;
+    sylink) for f in $(find Captures Tests -name '*.xml' 2>/dev/null | head -20); do cp "$f" "$work/"; done ;;
+esac
+# Only small seeds: libFuzzer's default -max_len is taken from the largest one.
+seeddir=$build/seeds/$target
+rm -rf "$seeddir"
+mkdir -p "$seeddir"
+for s in $seeds; do
+    [ -d "$s" ] && find "$s" -type f -size -64k \( -name '*.pcap' -o -name '*.pcapng' -o -name '*.ntar' \) \
+        -exec cp {} "$seeddir/" \;
+done
+
+echo "fuzz.sh: $target for ${seconds}s; findings in $findings" >&2
+LSAN_OPTIONS=${LSAN_OPTIONS:-suppressions=$PWD/Scripts/fuzz-lsan.supp} \
+SEPBEAT_FUZZ_TARGET=$target SEPBEAT_FUZZ_SEEDS=$work exec "$binary" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
+    -artifact_prefix="$findings/" -print_final_stats=1 "$@" "$work" "$seeddir"
