@@ -109,33 +109,51 @@ public struct CaptureSummary: Sendable {
         run = (t, t)
     }
 
-    /// Turns the runs into `silences`: the gaps longer than the threshold in their union. A gap that
-    /// one run's end and the next run's start (in file order) span exactly is a pause the capture ran
-    /// through; any other is a jump of its clock (`CaptureSilence.clockJump`). Call once, after the
+    /// Turns the runs into `silences`: the gaps longer than the threshold in their union. A gap that a
+    /// forward step of the clock between two runs (in file order) takes in is a pause the capture ran
+    /// through; any other is a stretch its clock jumped across (`CaptureSilence.clockJump`): set back,
+    /// or gone far and back. A run whose neighbours in file order join up again (one packet, or a few,
+    /// dated far away: an excursion) takes no part in the steps, so a stray packet neither makes its
+    /// own stretch look run through nor turns a pause it falls into into a jump. Call once, after the
     /// file's last packet (again after more packets: it starts over). O(r log r) in the runs.
     mutating func closeRuns() {
-        var covered = endedRuns
-        if let run { covered.append(run) }
+        var runs = endedRuns
+        if let run { runs.append(run) }
         silences.removeAll()
-        var pauses = Set<ClosedSpan>()
-        for (a, b) in zip(covered, covered.dropFirst()) where b.start > a.end {
-            pauses.insert(ClosedSpan(start: a.end, end: b.start))
+        let threshold = CaptureSummary.silenceThreshold
+        func joined(_ a: Timestamp, _ b: Timestamp) -> Bool {
+            (a > b ? a.nanoseconds(since: b) : b.nanoseconds(since: a)) <= threshold
         }
-        covered.sort { $0.start < $1.start }
-        guard var reach = covered.first?.end else { return }
-        for piece in covered.dropFirst() {
-            if piece.start.nanoseconds(since: reach) > CaptureSummary.silenceThreshold {
-                let jump = !pauses.contains(ClosedSpan(start: reach, end: piece.start))
-                noteSilence(from: reach, to: piece.start, clockJump: jump)
+        var steps: [(start: Timestamp, end: Timestamp)] = []
+        var previous: Int?
+        for k in runs.indices {
+            let excursion = k > 0 && k < runs.count - 1 && joined(runs[k - 1].end, runs[k + 1].start)
+            guard !excursion else { continue }
+            if let p = previous, runs[k].start > runs[p].end { steps.append((runs[p].end, runs[k].start)) }
+            previous = k
+        }
+        // For "does a step take in [a, b]": steps by start, with the furthest end reached so far.
+        steps.sort { $0.start < $1.start }
+        var reachOfSteps: [Timestamp] = []
+        reachOfSteps.reserveCapacity(steps.count)
+        for step in steps { reachOfSteps.append(max(reachOfSteps.last ?? step.end, step.end)) }
+        func ranThrough(_ a: Timestamp, _ b: Timestamp) -> Bool {
+            var lo = 0
+            var hi = steps.count
+            while lo < hi {
+                let mid = (lo + hi) / 2
+                if steps[mid].start <= a { lo = mid + 1 } else { hi = mid }
+            }
+            return lo > 0 && reachOfSteps[lo - 1] >= b
+        }
+        runs.sort { $0.start < $1.start }
+        guard var reach = runs.first?.end else { return }
+        for piece in runs.dropFirst() {
+            if piece.start.nanoseconds(since: reach) > threshold {
+                noteSilence(from: reach, to: piece.start, clockJump: !ranThrough(reach, piece.start))
             }
             if piece.end > reach { reach = piece.end }
         }
-    }
-
-    /// Two times, as a set member.
-    private struct ClosedSpan: Hashable {
-        var start: Timestamp
-        var end: Timestamp
     }
 
     /// Notes a silence from `start` to `end`, within the list's bound.
@@ -212,12 +230,16 @@ public struct CaptureSummary: Sendable {
                     guard let first = f.first, let last = f.last else { return false }
                     return first < piece.start && last > reach
                 }
-                // Across a jump of some file's clock when one of that file's own jump silences lies in it.
-                let gap = CaptureSilence(start: reach, end: piece.start)
-                let jump = files.contains { f in
-                    f.silences.contains { $0.clockJump && $0.overlap(from: gap.start, to: gap.end) > 0 }
+                // Across a jump of the clock only when every file whose span holds the gap jumped across
+                // it: a file that ran through it (a pause of its own) saw the time and nothing in it.
+                var jumped = false
+                var ranThrough = false
+                for f in files {
+                    guard let first = f.first, let last = f.last, first < piece.start, last > reach else { continue }
+                    let own = f.silences.first { $0.start <= reach && $0.end >= piece.start }
+                    if own?.clockJump == true { jumped = true } else { ranThrough = true }
                 }
-                noteSilence(from: reach, to: piece.start, betweenFiles: !inAFile, clockJump: jump)
+                noteSilence(from: reach, to: piece.start, betweenFiles: !inAFile, clockJump: jumped && !ranThrough)
             }
             if piece.end > reach { reach = piece.end }
         }

@@ -43,13 +43,38 @@ import TestSupport
         #expect(Self.silences(times) == [CaptureSilence(start: Self.at(120), end: Self.at(far), clockJump: true)])
     }
 
-    @Test func piecesThatOverlapJoin() {
-        // Set back from 1060 to 0, then on from 30 to 1000 in one step: that step spans the only gap
-        // exactly, so the gap is a pause the capture ran through; the pieces at 1000 overlap.
+    @Test func anExcursionTakesNoPartInTheSteps() {
+        // Away from 1060 to 0-30, then back at 1000: the piece at 0-30 is an excursion, so the stretch up to
+        // 1000 was not run through.
         #expect(Self.silences([1000, 1030, 1060, 0, 30, 1000, 1040]) == [
-            CaptureSilence(start: Self.at(30), end: Self.at(1000)),
+            CaptureSilence(start: Self.at(30), end: Self.at(1000), clockJump: true),
         ])
-        #expect(Self.silences([1000, 1030, 1060, 0, 30, 1010, 1040]).allSatisfy { $0.clockJump })
+    }
+
+    @Test func aPauseStaysAPauseWhateverFallsIntoIt() {
+        // A two-hour pause run through in one step, then one packet 90 s back, or one stray dated inside it.
+        let back = Self.silences([0, 30, 60, 7260, 7170, 7290, 7320])
+        #expect(!back.isEmpty && back.allSatisfy { !$0.clockJump })
+        let stray = Self.silences([0, 30, 60, 7260, 3600, 7290, 7320])
+        #expect(stray.count == 2 && stray.allSatisfy { !$0.clockJump })
+    }
+
+    @Test func aFileThatRanThroughAStretchOutweighsAnotherFilesJump() {
+        // File a pauses from 100 to 400 (run through); file b's clock jumped across 50-900.
+        func file(_ name: String, _ times: [Int64]) -> CaptureSummary {
+            var f = CaptureSummary(path: name)
+            for t in times { f.noteTime(Self.at(t)) }
+            f.first = times.min().map(Self.at)
+            f.last = times.max().map(Self.at)
+            f.closeRuns()
+            return f
+        }
+        let a = file("a", [0, 30, 60, 90, 100, 400, 430, 460, 490, 1000])
+        let b = file("b", [900, 930, 960, 0, 20, 50])
+        #expect(b.silences == [CaptureSilence(start: Self.at(50), end: Self.at(900), clockJump: true)])
+        let merged = CaptureSummary.merged([a, b])
+        #expect(merged.silences.contains { $0.start == Self.at(100) && $0.end == Self.at(400) })
+        #expect(merged.silences.allSatisfy { !$0.clockJump && !$0.betweenFiles })
     }
 
     /// Rewrites a capture made by `simulate`: the second half of its records dated `shift` seconds earlier
