@@ -75,6 +75,12 @@ public struct DeploymentValidation: Sendable {
             fromFindings("transport", "check-ins use HTTPS", .error, [.plaintextHTTP])
         }
         fromFindings("tls-version", "TLS 1.2 or later (the model's minimum)", .error, [.tlsBelowMinimum])
+        // Nothing to judge without a check-in over TLS (all plain HTTP, or none at all).
+        if !report.sessions.contains(where: { !$0.failed && $0.transport == .https }), let i = checks.indices.last,
+           checks[i].passed {
+            checks[i].checked = false
+            checks[i].detail = "not checked: no check-in over TLS"
+        }
         fromFindings("http-status", "managers answered without HTTP errors", .error, [.httpError])
         checks.append(Self.intervalCheck(audit, health: .unhealthy, id: "interval", severity: .error,
                                          title: "no missed check-ins, failed check-ins or interval mismatch"))

@@ -176,7 +176,7 @@ import Testing
         #expect(r.record.exchanges.isEmpty)
     }
 
-    @Test(arguments: ["\r\n", "\n", "\r\n\r\n"])
+    @Test(arguments: ["\r\n", "\n", "\r\n\r\n", "\r\n\r\n\r\n", String(repeating: "\r\n", count: 20)])
     func emptyLinesBeforeARequestAreIgnored(_ empty: String) {
         let request = "GET /secars/secars.dll HTTP/1.1\r\nHost: m\r\n\r\n"
         let response = "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"

@@ -75,4 +75,14 @@ import TestSupport
         #expect(r.status == 2)
         #expect(r.stderr.contains("the model written would overwrite it"))
     }
+
+    @Test func tlsVersionIsNotCheckedWithoutATLSCheckIn() throws {
+        let r = sepbeat("validate", heartbeatCapture("http-plain"))
+        let row = try #require(r.stdout.split(separator: "\n").first { $0.contains("tls-version") })
+        #expect(row.hasPrefix("  n/a "))
+        #expect(row.contains("not checked: no check-in over TLS"))
+        let tls = sepbeat("validate", heartbeatCapture("https-idle"))
+        let made = try #require(tls.stdout.split(separator: "\n").first { $0.contains("tls-version") })
+        #expect(made.hasPrefix("  pass "))
+    }
 }

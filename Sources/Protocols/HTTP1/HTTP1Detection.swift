@@ -15,10 +15,10 @@ extension HTTP1Parser {
     ].map { Array($0.utf8) }
 
     /// True when `prefix` starts with a known method (any letter case), one space and a
-    /// non-space byte: e.g. `GET /`, after at most two empty lines (RFC 9112, section 2.2: a server
-    /// ignores empty lines before a request line, and so does the parser). Needs at least that many
-    /// bytes; a shorter prefix gives false. Reads at most the first 18 bytes; the bytes are borrowed
-    /// for the call only.
+    /// non-space byte: e.g. `GET /`, after any empty lines (RFC 9112, section 2.2: a server ignores
+    /// empty lines before a request line, and so does the parser). Needs at least that many bytes; a
+    /// shorter prefix gives false. Reads the empty lines and at most 14 bytes after them; the bytes
+    /// are borrowed for the call only.
     public static func looksLikeRequest(_ prefix: UnsafeRawBufferPointer) -> Bool {
         requestStart(afterEmptyLines(prefix), knownMethodsOnly: true) == .yes
     }
@@ -30,17 +30,17 @@ extension HTTP1Parser {
 
     /// True when `prefix` starts like a request inside a stream known to be HTTP: any method
     /// token (up to 32 bytes), a space and a non-space byte, or a known method alone on its line;
-    /// empty lines before it are passed over as by `looksLikeRequest`. Reads at most the first 38
-    /// bytes; the bytes are borrowed for the call only.
+    /// empty lines before it are passed over as by `looksLikeRequest`. Reads the empty lines and at
+    /// most 34 bytes after them; the bytes are borrowed for the call only.
     public static func mayStartRequest(_ prefix: UnsafeRawBufferPointer) -> Bool {
         requestStart(afterEmptyLines(prefix), knownMethodsOnly: false) == .yes
     }
 
-    /// `bytes` less up to four leading CR and LF bytes (two empty lines): what detection tests. The
-    /// head parser passes over any number of them itself, so the bytes are handed to it whole.
+    /// `bytes` less their leading CR and LF bytes (empty lines): what detection tests. The head parser
+    /// passes over any number of them itself, so the bytes are handed to it whole.
     static func afterEmptyLines(_ bytes: UnsafeRawBufferPointer) -> UnsafeRawBufferPointer {
         var skipped = 0
-        while skipped < min(4, bytes.count), bytes[skipped] == 13 || bytes[skipped] == 10 { skipped += 1 }
+        while skipped < bytes.count, bytes[skipped] == 13 || bytes[skipped] == 10 { skipped += 1 }
         return UnsafeRawBufferPointer(rebasing: bytes[skipped...])
     }
 
