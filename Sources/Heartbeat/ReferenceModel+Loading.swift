@@ -37,16 +37,14 @@ extension ReferenceModel {
     ///
     /// - Throws: `ModelError` naming the file and the field.
     public static func load(path: String) throws(ModelError) -> ReferenceModel {
-        // Checked before reading, so a huge file is never loaded whole (and decoded into a tree).
-        if let size = (try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? NSNumber,
-           size.int64Value > Int64(maxFileBytes) {
-            throw ModelError(file: path, field: nil, problem: "is \(size.int64Value) bytes, over the "
-                + "\(maxFileBytes)-byte (1 MiB) limit for model files")
+        // A file over the limit is never loaded whole (nor decoded into a tree); a FIFO or pipe is read too.
+        switch SettingsFile.read(path: path, limit: maxFileBytes) {
+        case .success(let data):
+            return try parse(data: data, file: path)
+        case .failure(let problem):
+            throw ModelError(file: path, field: nil, problem: problem.text(limit: maxFileBytes, limitText: "1 MiB",
+                                                                           what: "model files"))
         }
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw ModelError(file: path, field: nil, problem: "cannot be read (missing or not a file)")
-        }
-        return try parse(data: data, file: path)
     }
 
     /// Largest model file accepted: 1 MiB. The built-in model is a few KiB of JSON; a file over the

@@ -53,16 +53,14 @@ public struct SyLinkFile: Hashable, Sendable {
     ///
     /// - Throws: `SyLinkError` naming the file and the problem (never quoting the key).
     public static func load(path: String) throws(SyLinkError) -> SyLinkFile {
-        // Checked before reading, so a huge file is never loaded whole.
-        if let size = (try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? NSNumber,
-           size.int64Value > Int64(maxFileBytes) {
-            throw SyLinkError(file: path, problem: "is \(size.int64Value) bytes, over the \(maxFileBytes)-byte "
-                + "(4 MiB) limit for SyLink files")
+        // A file over the limit is never loaded whole; a FIFO or pipe (`<(command)`) is read too.
+        switch SettingsFile.read(path: path, limit: maxFileBytes) {
+        case .success(let data):
+            return try parse(data: data, name: path)
+        case .failure(let problem):
+            throw SyLinkError(file: path, problem: problem.text(limit: maxFileBytes, limitText: "4 MiB",
+                                                                 what: "SyLink files"))
         }
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw SyLinkError(file: path, problem: "cannot be read (missing or not a file)")
-        }
-        return try parse(data: data, name: path)
     }
 
     /// Largest SyLink.xml accepted: 4 MiB. Real files are a few KB (a server list of a few dozen
