@@ -39,37 +39,32 @@ public struct FlowsReport {
     /// Hands the text of `json().reportText()` to `sink` in pieces of about `chunkSize` bytes, in order:
     /// each connection's object is made and written alone.
     public func writeJSON(chunkSize: Int = 1 << 16, to sink: ([UInt8]) throws -> Void) throws {
-        var out: [UInt8] = []
-        out.reserveCapacity(chunkSize + chunkSize / 2)
-        func flush(over limit: Int) throws {
-            guard out.count > limit else { return }
-            try sink(out)
-            out.removeAll(keepingCapacity: true)
+        try TextBytes.stream(chunkSize: chunkSize, to: sink) { text, flush in
+            // Members in key order, as the encoder sorts them: captures, connections, schema.
+            func member(_ key: String) {
+                JSONText.appendNewline(level: 1, to: &text.bytes)
+                text.bytes += JSONText.memberHead(key)
+            }
+            text.bytes.append(UInt8(ascii: "{"))
+            member("captures")
+            try PrettyJSONEncoder.append(captures.map(CaptureSummaryReport.json), level: 1, to: &text.bytes)
+            text.bytes.append(UInt8(ascii: ","))
+            member("connections")
+            text.bytes.append(UInt8(ascii: "["))
+            if connections.isEmpty { text.bytes.append(10) }
+            for (i, c) in connections.enumerated() {
+                if i > 0 { text.bytes.append(UInt8(ascii: ",")) }
+                JSONText.appendNewline(level: 2, to: &text.bytes)
+                try PrettyJSONEncoder.append(connectionJSON(c), level: 2, to: &text.bytes)
+                try flush(&text)
+            }
+            JSONText.appendNewline(level: 1, to: &text.bytes)
+            text.bytes.append(UInt8(ascii: "]"))
+            text.bytes.append(UInt8(ascii: ","))
+            member("schema")
+            try PrettyJSONEncoder.append(JSONValue.string("sepbeat-flows/1"), level: 1, to: &text.bytes)
+            JSONText.append("\n}\n", to: &text.bytes)
         }
-        // Members in key order, as the encoder sorts them: captures, connections, schema.
-        out.append(UInt8(ascii: "{"))
-        JSONText.appendNewline(level: 1, to: &out)
-        out += JSONText.memberHead("captures")
-        try PrettyJSONEncoder.append(captures.map(CaptureSummaryReport.json), level: 1, to: &out)
-        out.append(UInt8(ascii: ","))
-        JSONText.appendNewline(level: 1, to: &out)
-        out += JSONText.memberHead("connections")
-        out.append(UInt8(ascii: "["))
-        if connections.isEmpty { out.append(10) }
-        for (i, c) in connections.enumerated() {
-            if i > 0 { out.append(UInt8(ascii: ",")) }
-            JSONText.appendNewline(level: 2, to: &out)
-            try PrettyJSONEncoder.append(connectionJSON(c), level: 2, to: &out)
-            try flush(over: chunkSize)
-        }
-        JSONText.appendNewline(level: 1, to: &out)
-        out.append(UInt8(ascii: "]"))
-        out.append(UInt8(ascii: ","))
-        JSONText.appendNewline(level: 1, to: &out)
-        out += JSONText.memberHead("schema")
-        try PrettyJSONEncoder.append(JSONValue.string("sepbeat-flows/1"), level: 1, to: &out)
-        JSONText.append("\n}\n", to: &out)
-        try flush(over: 0)
     }
 
     private func connectionJSON(_ c: CompletedConnection) -> JSONValue {

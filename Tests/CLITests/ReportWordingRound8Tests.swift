@@ -24,11 +24,16 @@ import TestSupport
         #expect(r.stdout.contains("the 1 connection on management ports goes to other servers than"))
     }
 
+    /// The text row of check `id` in `validate`'s output.
+    func row(_ r: CLIRun, _ id: String) throws -> Substring {
+        try #require(r.stdout.split(separator: "\n").first { $0.contains("  \(id)  ") })
+    }
+
     @Test func managerPriorityWithoutPrioritiesIsNotChecked() throws {
         let r = sepbeat("validate", heartbeatCapture("old-tls"))
-        let row = try #require(r.stdout.split(separator: "\n").first { $0.contains("manager-priority") })
-        #expect(row.hasPrefix("  n/a "))
-        #expect(row.contains("not checked: no manager priorities known"))
+        let found = try row(r, "manager-priority")
+        #expect(found.hasPrefix("  n/a "))
+        #expect(found.contains("not checked: no manager priorities known"))
         #expect(r.stdout.contains("10 of 12 checks passed, 1 not checked; failed: 1 error check"))
         let csv = sepbeat("validate", "-F", "csv", heartbeatCapture("old-tls"))
         #expect(csv.stdout.contains("check,manager-priority,"))
@@ -36,8 +41,7 @@ import TestSupport
         // With a SyLink.xml giving priorities the check is made (and passes).
         let sylink = Fixtures.captures + "/heartbeat/failover.sylink.xml"
         let made = sepbeat("validate", "--sylink", sylink, heartbeatCapture("failover"))
-        let madeRow = try #require(made.stdout.split(separator: "\n").first { $0.contains("manager-priority") })
-        #expect(!madeRow.contains("n/a"))
+        #expect(!(try row(made, "manager-priority")).contains("n/a"))
     }
 
     @Test func firstFindingNamesItsClient() {
@@ -77,12 +81,9 @@ import TestSupport
     }
 
     @Test func tlsVersionIsNotCheckedWithoutATLSCheckIn() throws {
-        let r = sepbeat("validate", heartbeatCapture("http-plain"))
-        let row = try #require(r.stdout.split(separator: "\n").first { $0.contains("tls-version") })
-        #expect(row.hasPrefix("  n/a "))
-        #expect(row.contains("not checked: no check-in over TLS"))
-        let tls = sepbeat("validate", heartbeatCapture("https-idle"))
-        let made = try #require(tls.stdout.split(separator: "\n").first { $0.contains("tls-version") })
-        #expect(made.hasPrefix("  pass "))
+        let plain = try row(sepbeat("validate", heartbeatCapture("http-plain")), "tls-version")
+        #expect(plain.hasPrefix("  n/a "))
+        #expect(plain.contains("not checked: no check-in over TLS"))
+        #expect(try row(sepbeat("validate", heartbeatCapture("https-idle")), "tls-version").hasPrefix("  pass "))
     }
 }

@@ -1,21 +1,9 @@
 import Core
 import Records
 import Testing
+import TestSupport
 
 @testable import Heartbeat
-
-/// A small deterministic generator (SplitMix64) so failures can be replayed by seed.
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
 
 /// What the generator knows to be true about one client's timeline.
 struct Timeline {

@@ -2,19 +2,10 @@ import Core
 import Records
 import Streams
 import Testing
+import TestSupport
 
-/// A small seeded generator (SplitMix64) so every run sees the same shapes.
-private struct SeededGenerator: RandomNumberGenerator {
-    var state: UInt64
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
+/// Seeded (SplitMix64) so every run sees the same shapes.
+private typealias SeededGenerator = SplitMix64
 
 /// Checks the reassembler against the plainest model of a byte stream: whatever order,
 /// repetition and overlap the segments come in, the delivered bytes are the original bytes
