@@ -158,7 +158,7 @@ final class ApplicationState {
     func didSkip(_ gapBytes: Int64, direction: Direction, time: Timestamp) {
         switch parser {
         case .undecided:
-            if !held.isEmpty { held.append(Held(time: time, bytes: [], gap: gapBytes, direction: direction)) }
+            if !held.isEmpty { holdGap(gapBytes, direction: direction, time: time) }
             // The bytes after a gap do not continue the direction's first bytes.
             if direction == .up { prefixOpen.up = false } else { prefixOpen.down = false }
         case .other:
@@ -192,8 +192,16 @@ final class ApplicationState {
             held.append(Held(time: time, bytes: Array(data[0..<kept]), gap: 0, direction: direction))
             heldBytes += kept
         }
-        if data.count - kept > 0 {
-            held.append(Held(time: time, bytes: [], gap: Int64(data.count - kept), direction: direction))
+        if data.count - kept > 0 { holdGap(Int64(data.count - kept), direction: direction, time: time) }
+    }
+
+    /// Notes `bytes` missing (or past `holdLimit`) while undecided; consecutive ones of a direction make one
+    /// entry, so a stream of tiny segments past the limit does not grow the list.
+    private func holdGap(_ bytes: Int64, direction: Direction, time: Timestamp) {
+        if let last = held.last, last.bytes.isEmpty, last.direction == direction {
+            held[held.count - 1].gap += bytes
+        } else {
+            held.append(Held(time: time, bytes: [], gap: bytes, direction: direction))
         }
     }
 
