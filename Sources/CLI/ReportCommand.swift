@@ -43,9 +43,9 @@ enum ReportCommand {
         var builder = ingest.finish()
         let heartbeat = parallelReport ?? finish(&builder, files: files)
         if heartbeat.counts.droppedByLimits > 0, !options.quiet {
-            let why = heartbeat.limitDrops.map { ": " + $0.text } ?? ""
+            let why = heartbeat.limitDrops.map { " (" + $0.text + ")" } ?? " by limits"
             output.error("sepbeat \(kind.rawValue): warning: \(heartbeat.counts.droppedByLimits) connections to "
-                + "management ports were dropped by limits\(why); the report leaves them out\n")
+                + "management ports were dropped\(why); the report leaves them out\n")
         }
         let failOn: Severity = options.failOn == "warning" ? .warning : .error
         var bundle = ReportBundle(kind: kind, heartbeat: heartbeat, captures: files, model: model)

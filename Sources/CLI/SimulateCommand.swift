@@ -23,7 +23,8 @@ enum SimulateCommand {
             one, the others a pull client; with too few such clients simulate stops with a usage error.
             Push clients use HTTPS and keep one connection open. With --interval (10 s or more), give analyze
             the same value. FILE is written through: a symbolic link is followed, a FIFO or device is written to.
-            Limit: at most \(SimulationConfiguration.maxCheckIns) check-ins per run (clients x duration / interval);
+            Limit: at most \(SimulationConfiguration.maxCheckIns) check-ins per run (clients x duration / the
+            shorter of the pull and push intervals);
             larger runs are refused before anything is planned.
             Exit status: 0 success, 2 usage error, 4 the files could not be written, 5 out of memory.
             Stopped by SIGINT, SIGTERM or SIGHUP: 128 + signal, and the files being written are removed.

@@ -24,7 +24,7 @@ enum SettingsFile {
             case .tooLarge(let size?):
                 return "is \(size) bytes, over the \(limit)-byte (\(limitText)) limit for \(what)"
             case .tooLarge(nil):
-                return "holds more than \(limit) bytes, the (\(limitText)) limit for \(what)"
+                return "holds more than \(limit) bytes (\(limitText)), the limit for \(what)"
             }
         }
     }

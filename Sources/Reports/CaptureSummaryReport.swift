@@ -40,7 +40,7 @@ public enum CaptureSummaryReport {
 
     /// A few lines per file: packets, bytes, span, link types, and every odd count that is not zero.
     public static func text(_ s: CaptureSummary) -> String {
-        var out = "\(TextTable.sanitize(s.path)): \(s.packets) packets, \(formatBytes(s.capturedBytes))"
+        var out = "\(TextTable.sanitize(s.path)): \(formatCount(s.packets, "packet")), \(formatBytes(s.capturedBytes))"
         if let f = s.first, let l = s.last {
             out += ", \(f.rfc3339(fractionDigits: 6)) to \(l.rfc3339(fractionDigits: 6))"
             out += " (\(formatSeconds(s.duration)))"
