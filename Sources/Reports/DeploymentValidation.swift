@@ -91,6 +91,14 @@ public struct DeploymentValidation: Sendable {
         fromFindings("known-managers", "check-ins only to configured managers", .warning, [.unknownServer])
         fromFindings("capture-quality", "the capture is complete (no gaps or truncation)", .warning,
                      [.captureGap, .captureTruncated])
+        // Connections the heartbeat layer's limits left out make the analysis incomplete too.
+        if report.counts.droppedByLimits > 0, let i = checks.indices.last {
+            let why = report.limitDrops.map { " (" + $0.text + ")" } ?? ""
+            let findings = checks[i].passed ? "" : "; " + checks[i].detail
+            checks[i].passed = false
+            checks[i].detail = "\(formatCount(report.counts.droppedByLimits, "connection")) to management ports "
+                + "dropped by limits\(why), left out of every check" + findings
+        }
         self.checks = checks
     }
 

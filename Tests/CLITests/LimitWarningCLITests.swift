@@ -39,5 +39,9 @@ import TestSupport
             + "(limit of 20000 connections per client: 3); the report leaves them out\n"), "\(run.stderr)")
         let quiet = CLIRun(["audit", "-q", "--server", "198.51.100.10", path])
         #expect(quiet.stderr.isEmpty, "\(quiet.stderr)")
+        // validate's capture-quality check fails: the analysis left connections out.
+        let validate = CLIRun(["validate", "-q", "--server", "198.51.100.10", path])
+        #expect(validate.stdout.contains("  capture-quality: 3 connections to management ports dropped by limits "
+            + "(limit of 20000 connections per client: 3), left out of every check\n"), "\(validate.stdout)")
     }
 }
