@@ -103,12 +103,22 @@ func parseOptions(_ arguments: [String], specs: [OptionSpec], command: String) t
             name = String(arg.prefix(2))
             inlineValue = String(arg.dropFirst(2))
         }
+        // `-qv...` bundles the flag `-q` with the short option `-v...`; `--quiet=x` is a value.
+        func bundleRest() throws(UsageError) {
+            guard let v = inlineValue, !v.isEmpty else { return }
+            guard !arg.hasPrefix("--"), let letter = v.first, letter.isASCII, letter.isLetter else {
+                throw UsageError("sepbeat \(command): option '\(name)' takes no value")
+            }
+            bundled = "-" + v
+        }
         if name == "-h" || name == "--help" {
             options.help = true
+            try bundleRest()
             continue
         }
         if name == "-V" || name == "--version" {
             options.showVersion = true
+            try bundleRest()
             continue
         }
         guard let spec = find(name) else {
@@ -126,13 +136,7 @@ func parseOptions(_ arguments: [String], specs: [OptionSpec], command: String) t
             }
             try spec.apply(&options, value)
         } else {
-            if let v = inlineValue, !v.isEmpty {
-                // `-qv...` bundles `-q` with the short option `-v...`; `--quiet=x` is a value.
-                guard !arg.hasPrefix("--"), let letter = v.first, letter.isASCII, letter.isLetter else {
-                    throw UsageError("sepbeat \(command): option '\(name)' takes no value")
-                }
-                bundled = "-" + v
-            }
+            try bundleRest()
             try spec.apply(&options, "")
         }
     }

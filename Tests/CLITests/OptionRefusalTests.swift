@@ -56,13 +56,18 @@ import TestSupport
         let long = CLIRun(["analyze", "--quiet=yes", path])
         #expect(long.status == 2)
         #expect(long.stderr == "sepbeat analyze: option '--quiet' takes no value\n")
+        // -h and -V bundle like any flag: what follows them is read, not dropped.
+        let help = CLIRun(["analyze", "-qhx", path])
+        #expect(help.status == 2)
+        #expect(help.stderr == "sepbeat analyze: unknown option '-x' (see 'sepbeat analyze --help')\n")
+        #expect(CLIRun(["analyze", "-qh"]).status == 0)
     }
 
     // MARK: - SyLink.xml values, as the options take them
 
     @Test func syLinkServerAddressLikeAURLIsRefusedNamingFileAndValue() throws {
         let folder = try TemporaryFolder()
-        let example = try String(contentsOfFile: "/work/shared/docs/examples/SyLink.xml", encoding: .utf8)
+        let example = try String(contentsOfFile: Fixtures.exampleSyLink, encoding: .utf8)
         for bad in ["https://10.1.0.10/", "10.1.0.10:443", "[2001:db8::1]"] {
             let path = folder.write("SyLink.xml", example.replacingOccurrences(of: "198.51.100.1", with: bad))
             for command in ["model", "validate"] {
@@ -78,7 +83,7 @@ import TestSupport
 
     @Test func pushIntervalsBelowTenSecondsAreRefusedFromModelAndSyLink() throws {
         let folder = try TemporaryFolder()
-        let example = try String(contentsOfFile: "/work/shared/docs/examples/SyLink.xml", encoding: .utf8)
+        let example = try String(contentsOfFile: Fixtures.exampleSyLink, encoding: .utf8)
         let sylink = folder.write("SyLink.xml", example.replacingOccurrences(
             of: #"PushHeartbeatSeconds="300""#, with: #"PushHeartbeatSeconds="1""#))
         let fromSyLink = CLIRun(["model", "--sylink", sylink])

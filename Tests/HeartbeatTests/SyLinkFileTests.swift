@@ -1,10 +1,11 @@
 import Foundation
 import Testing
+import TestSupport
 
 @testable import Heartbeat
 
 /// The made-up example in the shared docs.
-let exampleSyLinkPath = "/work/shared/docs/examples/SyLink.xml"
+let exampleSyLinkPath = Fixtures.exampleSyLink
 /// Its `Kcs` value: must never appear in any output.
 let exampleKcs = "00112233445566778899AABBCCDDEEFF"
 

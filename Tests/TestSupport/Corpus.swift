@@ -19,6 +19,9 @@ public enum Fixtures {
 
     public static var captures: String { packageRoot + "/Captures" }
 
+    /// The made-up client communication file of the shared folder (`../shared/docs/examples/SyLink.xml`).
+    public static var exampleSyLink: String { packageRoot + "/../shared/docs/examples/SyLink.xml" }
+
     private static func getenvString(_ name: String) -> String? {
         guard let p = getenv(name) else { return nil }
         let s = String(cString: p)
