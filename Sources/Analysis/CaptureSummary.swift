@@ -81,32 +81,21 @@ public struct CaptureSummary: Sendable {
     /// Counts a packet at `t` into the file's runs (see `run`): the per-packet step of the silences.
     @inline(__always)
     mutating func noteTime(_ t: Timestamp) {
-        guard let r = run else {
+        guard var r = run else {
             run = (t, t)
             return
         }
-        if t > r.end {
-            if t.nanoseconds(since: r.end) <= CaptureSummary.silenceThreshold {
-                run!.end = t
-                return
-            }
-        } else if r.end.nanoseconds(since: t) <= CaptureSummary.silenceThreshold {
-            if t < r.start { run!.start = t }
+        let near = t > r.end ? t.nanoseconds(since: r.end) : r.end.nanoseconds(since: t)
+        // A jump ends the run, unless the list is full; then the packet joins the run (the stretch
+        // counts as time the capture ran, and a forward jump as a silence not listed).
+        if near > CaptureSummary.silenceThreshold, endedRuns.count < CaptureSummary.maxSilencesListed {
+            endedRuns.append(r)
+            run = (t, t)
             return
         }
-        // A jump: the run ends here, unless the list is full; then the packet joins the run (the
-        // stretch counts as time the capture ran, and a forward jump as a silence not listed).
-        guard endedRuns.count < CaptureSummary.maxSilencesListed else {
-            if t > r.end {
-                silencesNotListed += 1
-                run!.end = t
-            } else if t < r.start {
-                run!.start = t
-            }
-            return
-        }
-        endedRuns.append(r)
-        run = (t, t)
+        if near > CaptureSummary.silenceThreshold, t > r.end { silencesNotListed += 1 }
+        if t > r.end { r.end = t } else if t < r.start { r.start = t }
+        run = r
     }
 
     /// Turns the runs into `silences`: the gaps longer than the threshold in their union. A gap that a

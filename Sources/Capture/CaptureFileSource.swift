@@ -277,7 +277,8 @@ final class CaptureFileSource: PacketSource {
         stats.warnAboutTimestampsOutOfRange()
         if recordsCutByLibpcap > 0, let offset = firstCutOffset {
             let n = recordsCutByLibpcap
-            let (records, each, place) = n == 1 ? ("1 record", "it was", "at") : ("\(n) records", "each were", "first at")
+            let (records, each, place) = n == 1
+                ? ("1 record", "it was", "at") : ("\(n) records", "each were", "first at")
             stats.warn(.cutToSnapLength, at: offset, "\(records) captured more bytes than the snaplen of "
                 + "\(libpcapSnapLength); only the first \(libpcapSnapLength) bytes of \(each) kept "
                 + "(\(place) byte offset \(offset))")

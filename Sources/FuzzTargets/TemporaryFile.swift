@@ -26,8 +26,8 @@ enum TemporaryFile {
         #endif
 
         var written = 0
-        while written < bytes.count {
-            let n = write(fd, bytes.baseAddress! + written, bytes.count - written)
+        while written < bytes.count, let base = bytes.baseAddress {
+            let n = write(fd, base + written, bytes.count - written)
             precondition(n > 0, "cannot write the temporary file")
             written += n
         }

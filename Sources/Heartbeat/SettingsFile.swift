@@ -30,21 +30,23 @@ enum SettingsFile {
     }
 
     static func read(path: String, limit: Int) -> Result<Data, Problem> {
+        /// The last call's failure, in words.
+        func unreadable() -> Problem { .unreadable(String(cString: strerror(errno))) }
         let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else {
-            return .failure(errno == ENOENT || errno == ENOTDIR ? .missing : .unreadable(String(cString: strerror(errno))))
-        }
+        guard fd >= 0 else { return .failure(errno == ENOENT || errno == ENOTDIR ? .missing : unreadable()) }
         defer { close(fd) }
         var info = stat()
-        guard fstat(fd, &info) == 0 else { return .failure(.unreadable(String(cString: strerror(errno)))) }
+        guard fstat(fd, &info) == 0 else { return .failure(unreadable()) }
         if info.st_mode & S_IFMT == S_IFDIR { return .failure(.directory) }
         if info.st_mode & S_IFMT == S_IFREG, info.st_size > limit { return .failure(.tooLarge(Int64(info.st_size))) }
         var bytes = [UInt8](repeating: 0, count: limit + 1)
         var count = 0
         while count < bytes.count {
-            let n = bytes.withUnsafeMutableBytes { raw in Glibc.read(fd, raw.baseAddress! + count, raw.count - count) }
+            let n = bytes.withUnsafeMutableBytes { raw in
+                raw.baseAddress.map { Glibc.read(fd, $0 + count, raw.count - count) } ?? 0
+            }
             if n < 0, errno == EINTR { continue }
-            guard n >= 0 else { return .failure(.unreadable(String(cString: strerror(errno)))) }
+            guard n >= 0 else { return .failure(unreadable()) }
             if n == 0 { break }
             count += n
         }

@@ -54,7 +54,8 @@ public struct DeploymentValidation: Sendable {
             var detail = "no finding"
             if let first = hits.first {
                 let client = first.client.map { " (client \($0))" } ?? ""
-                detail = "\(formatCount(hits.count, "finding")); first: \(first.code.rawValue)\(client): \(first.message)"
+                detail = "\(formatCount(hits.count, "finding")); first: \(first.code.rawValue)\(client): "
+                    + first.message
             }
             checks.append(Check(id: id, title: title, severity: severity, passed: hits.isEmpty,
                                 failingClients: clients.count, examples: Array(clients.prefix(3)), detail: detail))
