@@ -106,10 +106,11 @@ public struct AnalyzeReport {
     }
 
     /// Hands the text of `text(palette:)` to `sink` in pieces of about `chunkSize` bytes (one piece may run
-    /// past it by one line), in order. Memory beyond the report: one piece, and one row's cells.
+    /// past it by one block of clients' tables or check-ins' steps), in order. Memory beyond the report:
+    /// one piece, and the blocks rendered ahead (16 of about 64 KiB).
     ///
-    /// A client's table of check-ins is measured in a first pass over its check-ins and written in a
-    /// second, so no rendered row is held; check-ins are read in place, not copied.
+    /// Clients' tables and check-ins' steps are rendered in blocks on two threads (`BlockRenderer`);
+    /// check-ins are read in place, not copied.
     public func writeText(palette: Palette = .none, chunkSize: Int = 1 << 16,
                           to sink: ([UInt8]) throws -> Void) throws {
         try TextBytes.stream(chunkSize: chunkSize, to: sink) { out, flush in
@@ -157,32 +158,33 @@ public struct AnalyzeReport {
         var byClient: [IPAddress: [Int]] = [:]
         for (i, s) in r.sessions.enumerated() { byClient[s.client, default: []].append(i) }
         try r.sessions.withUnsafeBufferPointer { sessions in  // check-ins read in place, not copied
-            for client in r.clients {
-                out += "\nClient \(client.client): "
-                    + Self.checkIns(client.checkIns, failed: client.failed, pending: client.pending)
-                if let iv = client.intervalSeconds {
-                    out += ", interval median \(formatFixed(iv.median, digits: 3)) s"
-                    out += " (min \(formatFixed(iv.min, digits: 3)), max \(formatFixed(iv.max, digits: 3)),"
-                    out += " p95 \(formatFixed(iv.p95, digits: 3)))"
+            // Clients' tables, then every check-in's steps, rendered in blocks on two threads
+            // (`BlockRenderer`); the blocks come back in order.
+            let clients = r.clients
+            let rows = byClient
+            let shared = sessions.baseAddress.map(SharedPointer.init)
+            let blockBytes = Self.textBlockBytes
+            try BlockRenderer.render(count: clients.count, blockBytes: blockBytes, items: { range, bytes, ends in
+                var text = TextBytes(bytes: bytes)
+                bytes = []
+                for c in range {
+                    Self.appendClient(clients[c], checkIns: rows[clients[c].client] ?? [], of: shared, to: &text)
+                    ends.append(text.bytes.count)
                 }
-                out += ", missed \(client.missed), accelerated \(client.accelerated)\n"
-                let mine = byClient[client.client] ?? []
-                var t = TextColumns(Self.checkInColumns)
-                for i in mine { t.measure(Self.checkInRow(sessions[i])) }
-                t.appendHead(indent: "  ", to: &out.bytes)
-                for i in mine {
-                    t.appendRow(Self.checkInRow(sessions[i]), indent: "  ", to: &out.bytes)
-                    try flush(&out)
+                bytes = text.bytes
+            }) { block in try Self.hand(block, to: &out, flush: flush) }
+            guard let shared else { return }
+            out += "\nSteps of each check-in (confidence: how sure the step's name is, 0-1, from how well the"
+            out += " traffic matches the model's rule for that step)\n"
+            try BlockRenderer.render(count: sessions.count, blockBytes: blockBytes, items: { range, bytes, ends in
+                var text = TextBytes(bytes: bytes)
+                bytes = []
+                for n in range {
+                    Self.appendSteps(of: shared.pointer[n], to: &text)
+                    ends.append(text.bytes.count)
                 }
-            }
-            if !sessions.isEmpty {
-                out += "\nSteps of each check-in (confidence: how sure the step's name is, 0-1, from how well the"
-                out += " traffic matches the model's rule for that step)\n"
-                for i in sessions.indices {
-                    Self.appendSteps(of: sessions[i], to: &out)
-                    try flush(&out)
-                }
-            }
+                bytes = text.bytes
+            }) { block in try Self.hand(block, to: &out, flush: flush) }
         }
         out += "\nFindings: \(r.summary.errors) error, \(r.summary.warnings) warning, \(r.summary.infos) info\n"
         try r.forEachFindingBySeverity { f in
@@ -234,6 +236,39 @@ public struct AnalyzeReport {
             line += (line.isEmpty ? "" : " ") + word
         }
         return line.isEmpty ? out : out + line + "\n"
+    }
+
+    /// Appends `block`'s items to `out` one by one, calling `flush` after each (so a piece holds no more
+    /// than the chunk size and one item: a client's table, or a check-in's steps).
+    private static func hand(_ block: BlockRenderer.Block, to out: inout TextBytes, flush: TextBytes.Flush) throws {
+        var start = 0
+        for end in block.ends {
+            out.bytes += block.bytes[start..<end]
+            start = end
+            try flush(&out)
+        }
+    }
+
+    /// Bytes of text rendered per block ahead of the writer (`BlockRenderer`).
+    private static let textBlockBytes = 1 << 16
+
+    /// `Client …:` with its counts and intervals, then the table of its check-ins (`checkIns`: their
+    /// positions in `sessions`). The rows are made once and held for the client only (measured, then written).
+    private static func appendClient(_ client: ClientSummary, checkIns: [Int],
+                                     of sessions: SharedPointer<SessionReport>?, to out: inout TextBytes) {
+        out += "\nClient \(client.client): "
+            + Self.checkIns(client.checkIns, failed: client.failed, pending: client.pending)
+        if let iv = client.intervalSeconds {
+            out += ", interval median \(formatFixed(iv.median, digits: 3)) s"
+            out += " (min \(formatFixed(iv.min, digits: 3)), max \(formatFixed(iv.max, digits: 3)),"
+            out += " p95 \(formatFixed(iv.p95, digits: 3)))"
+        }
+        out += ", missed \(client.missed), accelerated \(client.accelerated)\n"
+        var t = TextColumns(Self.checkInColumns)
+        let rows = sessions.map { s in checkIns.map { checkInRow(s.pointer[$0]) } } ?? []
+        for row in rows { t.measure(row) }
+        t.appendHead(indent: "  ", to: &out.bytes)
+        for row in rows { t.appendRow(row, indent: "  ", to: &out.bytes) }
     }
 
     private static let checkInColumns: [(String, TextTable.Alignment)] = [

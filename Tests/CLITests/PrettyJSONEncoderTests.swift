@@ -167,10 +167,10 @@ import TestSupport
                 try CheckInRenderer.render(all, blockBytes: 1 << 30, mostPerBlock: most, threads: threads,
                                            slots: slots) { block in
                     #expect(block.error == nil)
-                    #expect(block.ends.count == block.sessions.count)
-                    #expect(block.sessions.count <= max(1, most))
-                    #expect(block.sessions.lowerBound == next)
-                    next = block.sessions.upperBound
+                    #expect(block.ends.count == block.items.count)
+                    #expect(block.items.count <= max(1, most))
+                    #expect(block.items.lowerBound == next)
+                    next = block.items.upperBound
                     out += block.bytes
                 }
             }
