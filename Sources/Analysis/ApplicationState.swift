@@ -295,6 +295,11 @@ final class ApplicationState {
             if details != nil {
                 details?.tlsHellos = tls.hellos
                 details?.anomalies += tls.anomalies.map { "\($0.direction): \($0.anomaly)" }
+                // Why a connection whose other side spoke TLS is `other` (its TLS is still reported).
+                for (direction, parser) in [(Direction.up, tls.client), (.down, tls.server)]
+                where parser.stopReason == .notTLS {
+                    details?.anomalies.append("\(direction): first bytes are not TLS (the connection counts as other)")
+                }
             }
         }
         record.application = application

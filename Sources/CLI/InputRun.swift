@@ -162,11 +162,39 @@ extension InputRun {
                 + "the report would overwrite it: give another output file")
         }
         let settings = [("--model", options.modelPath), ("--sylink", options.sylinkPath)]
+        let what = command == "model" ? "the model written" : "the report"
         for case let (option, path?) in settings where identity(path, stdin: stdin) == target {
             let same = path == out ? "" : " (the same file as \(path))"
-            let what = command == "model" ? "the model written" : "the report"
             throw UsageError("sepbeat \(command): -o \(out) is the \(option) file\(same); "
                 + "\(what) would overwrite it: give another output file")
+        }
+        // A capture not on the command line, as after `-qo victim.pcap x.pcap` meant as `-q -r`.
+        if let format = captureFormat(at: out) {
+            throw UsageError("sepbeat \(command): -o \(out) is a \(format) capture file; \(what) would overwrite "
+                + "it: give another output file (or remove it first)")
+        }
+    }
+
+    /// `pcap` or `pcapng` when `path` is an existing regular file that starts with a capture's magic
+    /// number: classic pcap (microsecond or nanosecond, either byte order) or a pcapng section header
+    /// block; else nil (also when it cannot be read: the write then reports what is wrong). Reads 4
+    /// bytes; a FIFO or device is never opened here.
+    static func captureFormat(at path: String) -> String? {
+        let fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var info = stat()
+        guard fstat(fd, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG else { return nil }
+        var magic: [UInt8] = [0, 0, 0, 0]
+        let got = magic.withUnsafeMutableBytes { read(fd, $0.baseAddress, 4) }
+        guard got == 4 else { return nil }
+        switch magic {
+        case [0xa1, 0xb2, 0xc3, 0xd4], [0xd4, 0xc3, 0xb2, 0xa1], [0xa1, 0xb2, 0x3c, 0x4d], [0x4d, 0x3c, 0xb2, 0xa1]:
+            return "pcap"
+        case [0x0a, 0x0d, 0x0d, 0x0a]:
+            return "pcapng"
+        default:
+            return nil
         }
     }
 }

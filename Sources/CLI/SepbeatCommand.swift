@@ -24,8 +24,9 @@ public enum SepbeatCommand {
             details: """
                 Formats: text, json (sepbeat-report/1), jsonl and csv (one row per check-in, or per client
                 with --per client), html (one self-contained page with charts).
-                Exit status: 0 no error-severity finding (with --fail-on warning: no warning either),
-                1 such a finding, 2 usage error, 3 unreadable input, 4 report not written, 5 out of memory.
+                Exit status: 0 no error-severity finding (with --fail-on warning: no warning either), also
+                when no check-in was recognised (verdict n/a: nothing judged), 1 such a finding, 2 usage
+                error, 3 unreadable input, 4 report not written, 5 out of memory.
                 Stopped by SIGINT, SIGTERM or SIGHUP: 128 + signal, and a part-written -o file is removed.
                 """,
             specs: reportSpecs,

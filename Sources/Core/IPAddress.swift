@@ -53,6 +53,14 @@ public struct IPAddress: Hashable, Comparable, Sendable {
     /// The IPv4 value, or nil for IPv6.
     public var ipv4Value: UInt32? { isIPv6 ? nil : UInt32(truncatingIfNeeded: low) }
 
+    /// The IPv4 address an IPv4-mapped IPv6 address (`::ffff:a.b.c.d`, RFC 4291 2.5.5.2) stands for;
+    /// any other address unchanged. Packets carry the IPv4 address, so a configured mapped address
+    /// matches them only this way.
+    public var unmappingIPv4: IPAddress {
+        guard isIPv6, high == 0, low >> 32 == 0xffff else { return self }
+        return IPAddress(ipv4: UInt32(truncatingIfNeeded: low))
+    }
+
     public static func < (a: IPAddress, b: IPAddress) -> Bool {
         if a.isIPv6 != b.isIPv6 { return !a.isIPv6 }
         if a.high != b.high { return a.high < b.high }

@@ -62,7 +62,9 @@ public struct HeartbeatReport: Sendable {
         /// Check-ins whose only connects were still unanswered when the capture ended, less than the
         /// connect timeout after their SYN: neither set up nor failed yet. nil (left out of JSON) when 0.
         public var pending: Int? = nil
-        /// `pass`, or `fail` when any finding has error severity.
+        /// `fail` when any finding has error severity; else `n/a` when no check-in was recognised (none
+        /// set up and none failed: no manager or no client, or only pending connects), as nothing was
+        /// judged; else `pass`. Only `fail` changes the exit status.
         public var verdict: String
         public var errors: Int
         public var warnings: Int

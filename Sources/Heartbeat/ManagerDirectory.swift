@@ -65,7 +65,7 @@ struct ManagerDirectory: Sendable {
         for s in model.servers {
             let source: ManagerSource = s.origin == "option" ? .option : .model
             configured.append(ConfiguredManager(
-                host: s.host, literal: IPAddress(s.host), ports: s.port.map { [$0] } ?? [],
+                host: s.host, literal: IPAddress(s.host)?.unmappingIPv4, ports: s.port.map { [$0] } ?? [],
                 priority: s.priority, source: source))
         }
         for s in sylink?.servers ?? [] {

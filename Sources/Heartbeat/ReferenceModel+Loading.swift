@@ -116,8 +116,9 @@ extension ReferenceModel {
         guard !host.isEmpty else { throw bad("\"\(shown(text))\" has no host") }
         guard isServerHost(host, bracketed: text.hasPrefix("[")) else {
             throw bad("\"\(shown(text))\" is not an IPv4 address, an IPv6 address ([v6]:PORT with a port) "
-                + "or a host name")
+                + "or a host name" + numericHint(host))
         }
+        host = mappedIPv4Text(host)
         var port: UInt16?
         if let portText {
             guard let p = UInt16(portText), p > 0 else {
@@ -128,19 +129,51 @@ extension ReferenceModel {
         return Server(host: host, port: port, priority: nil, origin: "option")
     }
 
-    /// True for IPv4 text (four numbers 0-255), IPv6 text, or an RFC 1123 host name (labels of 1-63
-    /// letters, digits and hyphens, not starting or ending with a hyphen, 253 characters at most).
-    /// Inside brackets only IPv6 is accepted. Also checks SyLink.xml's server addresses.
+    /// True for IPv4 text (four decimal numbers 0-255), IPv6 text, or an RFC 1123 host name (labels of
+    /// 1-63 letters, digits and hyphens, not starting or ending with a hyphen, 253 characters at most)
+    /// whose last label is not a number. Inside brackets only IPv6 is accepted. Also checks SyLink.xml's
+    /// server addresses.
+    ///
+    /// A name ending in a number (`0x0a.1.0.10`, `10.1.10`, `10.1.0.10.`) is an address in a form
+    /// some resolvers take (hex or octal parts, fewer than four parts) and no host name (RFC 3696 2: a
+    /// top-level label is never all-numeric); as a name it would never match, so it is refused.
     static func isServerHost(_ host: String, bracketed: Bool) -> Bool {
         let address = IPAddress(host)
         if bracketed || host.contains(":") { return address?.isIPv6 ?? false }
         if host.allSatisfy({ $0 == "." || $0.isASCII && $0.isNumber }) { return address.map { !$0.isIPv6 } ?? false }
         let name = host.hasSuffix(".") ? String(host.dropLast()) : host
-        guard !name.isEmpty, name.utf8.count <= 253 else { return false }
+        guard !name.isEmpty, name.utf8.count <= 253, !endsInNumber(host) else { return false }
         return name.split(separator: ".", omittingEmptySubsequences: false).allSatisfy { label in
             !label.isEmpty && label.utf8.count <= 63 && label.first != "-" && label.last != "-"
                 && label.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-") }
         }
+    }
+
+    /// Whether the last label of `host` (a trailing dot dropped) is a number: decimal digits, or `0x`
+    /// with hex digits, as in the numeric address forms `inet_aton` takes.
+    static func endsInNumber(_ host: String) -> Bool {
+        let name = host.hasSuffix(".") ? host.dropLast() : Substring(host)
+        guard let last = name.split(separator: ".", omittingEmptySubsequences: false).last, !last.isEmpty else {
+            return false
+        }
+        if last.allSatisfy({ $0.isASCII && $0.isNumber }) { return true }
+        let lower = last.lowercased()
+        return lower.hasPrefix("0x") && lower.dropFirst(2).allSatisfy { $0.isASCII && $0.isHexDigit }
+    }
+
+    /// For a refused host that looks numeric (no colon, last label a number): what a numeric address
+    /// must look like, to follow the refusal; else "".
+    static func numericHint(_ host: String) -> String {
+        guard !host.contains(":"), endsInNumber(host) else { return "" }
+        return " (an IPv4 address is four decimal numbers 0-255, as in 10.1.0.10; hex, octal or fewer parts "
+            + "are not read)"
+    }
+
+    /// `host` as the IPv4 address it maps when it is an IPv4-mapped IPv6 address (`::ffff:10.1.0.10`
+    /// gives `10.1.0.10`), since packets carry the IPv4 address; else `host` unchanged.
+    static func mappedIPv4Text(_ host: String) -> String {
+        guard let address = IPAddress(host), address.isIPv6, !address.unmappingIPv4.isIPv6 else { return host }
+        return address.unmappingIPv4.description
     }
 
     /// Option text for an error message: control characters as `\u{..}`, at most 80 characters.

@@ -22,8 +22,7 @@ extension SessionBuilder {
         var versionByID: [UInt64: UInt16?] = [:]
         // By index, and the summary read once: the records are read, not copied.
         for i in conns.indices where versionByID[conns[i].id] == nil {
-            let tls = conns[i].tls
-            versionByID[conns[i].id] = .some(tls?.negotiatedVersion ?? tls?.clientVersion)
+            versionByID[conns[i].id] = .some(conns[i].tls?.judgedVersion)
         }
         var all: [Endpoint: [Int]] = [:]
         var http: [Endpoint: [Int]] = [:]

@@ -298,7 +298,7 @@ public struct SessionBuilder: Sendable {
                            checkIns: sessions.count { !$0.failed && !$0.pending },
                            failed: sessions.count(where: \.failed),
                            pending: sessions.contains(where: \.pending) ? sessions.count(where: \.pending) : nil,
-                           verdict: errors > 0 ? "fail" : "pass",
+                           verdict: Self.verdict(errors: errors, settled: sessions.count { !$0.pending }),
                            errors: errors, warnings: counts[.warning] ?? 0, infos: counts[.info] ?? 0),
             expectations: .init(pullIntervalSeconds: pullInterval.seconds, pushIntervalSeconds: pushInterval,
                                 toleranceSeconds: model.interval.toleranceSeconds,
@@ -312,6 +312,12 @@ public struct SessionBuilder: Sendable {
                 maxClients: limits.maxClients, overMaxClients: droppedOverClients,
                 maxConnectionsPerClient: limits.maxConnectionsPerClient,
                 overMaxConnectionsPerClient: droppedOverConnections))
+    }
+
+    /// `fail` with an error finding; else `n/a` when no check-in was set up or failed (nothing was
+    /// recognised, or only connects still pending), so nothing was judged; else `pass`.
+    static func verdict(errors: Int, settled: Int) -> String {
+        errors > 0 ? "fail" : settled == 0 ? "n/a" : "pass"
     }
 
     // MARK: - Expectations

@@ -230,7 +230,7 @@ final class StepClassifier: Sendable {
             down = max(0, streamDown - cs[i].exchanges.indices.reduce(0) { $0 + cs[i].exchanges[$1].bytesDown })
             end = firstExchange ?? cs[i].closeTime ?? cs[i].end
             let summary = cs[i].tls  // read once: each read copies the summary out of its box
-            let v = summary?.negotiatedVersion ?? summary?.clientVersion
+            let v = summary?.judgedVersion
             evidence.add(", TLS ")
             evidence.add(v.map(TLSSummary.versionName) ?? "version unknown")
             evidence.add(" handshake")

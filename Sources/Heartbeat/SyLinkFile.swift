@@ -17,7 +17,8 @@ public struct SyLinkFile: Hashable, Sendable {
 
     /// One `Server` element of the server list.
     public struct Server: Hashable, Sendable {
-        /// The `Address` attribute: an IP address or a host name.
+        /// The `Address` attribute: an IP address or a host name (an IPv4-mapped IPv6 address is given
+        /// as the IPv4 address it maps).
         public var address: String
         /// The address when `address` is IP address text; nil for a host name.
         public var ipAddress: IPAddress?
@@ -323,14 +324,18 @@ private final class SyLinkCollector: NSObject, XMLParserDelegate {
         var list: [SyLinkFile.Server] = []
         for (i, entry) in servers.enumerated() {
             let label = "Server #\(i + 1) (line \(entry.line))"
-            guard let address = entry.attrs["address"]?.trimmingCharacters(in: .whitespaces), !address.isEmpty else {
+            guard let given = entry.attrs["address"]?.trimmingCharacters(in: .whitespaces), !given.isEmpty else {
                 throw fail("\(label) has no Address")
             }
-            // As `--server` takes a host: a URL, HOST:PORT or [v6] is no address and would never match.
-            guard ReferenceModel.isServerHost(address, bracketed: false) else {
+            // As `--server` takes a host: a URL, HOST:PORT or [v6] is no address and would never match,
+            // nor is a name ending in a number (`0x0a.1.0.10`, `10.1.10`).
+            guard ReferenceModel.isServerHost(given, bracketed: false) else {
                 throw fail("\(label) Address must be an IPv4 address, an IPv6 address or a host name "
-                    + "(no scheme, port or brackets), got \"\(ReferenceModel.shown(address))\"")
+                    + "(no scheme, port or brackets), got \"\(ReferenceModel.shown(given))\""
+                    + ReferenceModel.numericHint(given))
             }
+            // `::ffff:10.1.0.10` is 10.1.0.10, as the packets carry it.
+            let address = ReferenceModel.mappedIPv4Text(given)
             func port(_ key: String, _ name: String) throws(SyLinkError) -> UInt16? {
                 guard let text = entry.attrs[key] else { return nil }
                 guard let p = UInt16(text.trimmingCharacters(in: .whitespaces)), p > 0 else {

@@ -135,6 +135,11 @@ public struct TLSSummary: Hashable, Sendable {
         sslv2 = false
     }
 
+    /// The version the connection is judged by (`tls-below-1.2`, the connect step's evidence, `flows
+    /// --tls`): the one the server chose, else the highest the client offered (an SSLv2-format hello, or
+    /// any ClientHello, that no ServerHello answered); nil when neither was seen.
+    public var judgedVersion: UInt16? { negotiatedVersion ?? clientVersion }
+
     /// `1.0`...`1.3` for 0x0301...0x0304, `SSL 3.0`, `SSL 2.0`, else `0x%04x`.
     public static func versionName(_ v: UInt16) -> String {
         switch v {

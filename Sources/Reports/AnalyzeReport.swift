@@ -198,8 +198,15 @@ public struct AnalyzeReport {
             try flush(&out)
         }
         let verdict = palette.paint(r.summary.verdict, Palette.colour(verdict: r.summary.verdict))
-        out += "\nVerdict: \(verdict) (\(formatCount(r.summary.clients, "client")), "
-            + Self.checkIns(r.summary.checkIns, failed: r.summary.failed, pending: r.summary.pending ?? 0) + ")\n"
+        let counts = formatCount(r.summary.clients, "client") + ", "
+            + Self.checkIns(r.summary.checkIns, failed: r.summary.failed, pending: r.summary.pending ?? 0)
+        if r.summary.verdict == "n/a" {
+            // Nothing was judged: a bare "0 clients, 0 check-ins" would read as a pass.
+            let why = r.summary.sessions == 0 ? "no check-ins recognised" : "no check-in set up: " + counts
+            out += "\nVerdict: \(verdict) (\(why))\n"
+        } else {
+            out += "\nVerdict: \(verdict) (\(counts))\n"
+        }
     }
 
     /// When connections on management ports were seen but none went to a manager (so no client and no

@@ -132,6 +132,8 @@ public struct FlowsReport {
         var m: [(String, JSONValue)] = [
             ("clientVersion", t.clientVersion.map { .string(TLSSummary.versionName($0)) } ?? .null),
             ("negotiatedVersion", t.negotiatedVersion.map { .string(TLSSummary.versionName($0)) } ?? .null),
+            // What analyze judges (tls-below-1.2): the chosen version, else the offer.
+            ("version", t.judgedVersion.map { .string(TLSSummary.versionName($0)) } ?? .null),
             ("serverName", .optional(t.serverName)),
             ("cipherSuite", t.cipherSuite.map { .string(TLSVersion.hex4($0)) } ?? .null),
             ("sslv2", .bool(t.sslv2)),
@@ -240,7 +242,14 @@ public struct FlowsReport {
         }
         if showTLS, let t = r.tls {
             var l = "  TLS client offers \(t.clientVersion.map(TLSSummary.versionName) ?? "-")"
-            l += ", server chose \(t.negotiatedVersion.map(TLSSummary.versionName) ?? "-")"
+            if let chosen = t.negotiatedVersion {
+                l += ", server chose \(TLSSummary.versionName(chosen))"
+            } else if let offered = t.clientVersion {
+                // As analyze judges it (tls-below-1.2): by the offer when no ServerHello answered.
+                l += ", server chose - (no ServerHello: judged by the offered \(TLSSummary.versionName(offered)))"
+            } else {
+                l += ", server chose -"
+            }
             if let cs = t.cipherSuite { l += ", cipher " + CipherSuiteNames.describe(cs) }
             if let sni = t.serverName { l += ", SNI \(sni)" }
             lines.append(l)

@@ -30,8 +30,11 @@ public struct HTMLReport {
         out += "<title>" + HTML.escape("sepbeat \(b.kind.rawValue): \(verdict)") + "</title>"
         out += "<style>\(Self.css)</style></head><body>\n"
         out += "<header><h1>" + HTML.escape("sepbeat \(b.kind.rawValue)") + "</h1>"
-        out += "<span class=\"verdict v-\(verdict == "pass" ? "pass" : "fail")\">" + HTML.escape(verdict)
-            + "</span></header>\n"
+        let style = verdict == "pass" ? "pass" : verdict == "n/a" ? "na" : "fail"
+        out += "<span class=\"verdict v-\(style)\">" + HTML.escape(verdict) + "</span>"
+        // An analyze that recognised no check-in judged nothing: say so next to its `n/a`.
+        if b.kind == .analyze, verdict == "n/a" { out += " " + HTML.escape("no check-ins recognised") }
+        out += "</header>\n"
         out += summarySection()
         if b.kind == .validate { out += checksSection() }
         try flush(&out)
@@ -240,7 +243,7 @@ public struct HTMLReport {
         section{background:#fff;border:1px solid #dde1e7;border-radius:8px;padding:14px 16px;margin:14px 0;\
         overflow-x:auto}
         .verdict{font-weight:700;text-transform:uppercase;padding:3px 12px;border-radius:12px;color:#fff}
-        .v-pass{background:#2e7d32}.v-fail{background:#c62828}
+        .v-pass{background:#2e7d32}.v-na{background:#757575}.v-fail{background:#c62828}
         .tiles{display:flex;flex-wrap:wrap;gap:10px}
         .tile{border:1px solid #dde1e7;border-radius:6px;padding:8px 14px;min-width:92px}
         .tile .val{font-size:20px;font-weight:700}.tile .cap{color:#5b6475;font-size:12px}

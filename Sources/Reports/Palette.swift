@@ -42,6 +42,12 @@ public struct Palette: Sendable {
         }
     }
 
-    /// `pass` green, `fail` red.
-    public static func colour(verdict: String) -> Colour { verdict == "pass" ? .green : .red }
+    /// `pass` green, `n/a` (nothing judged) yellow, `fail` red.
+    public static func colour(verdict: String) -> Colour {
+        switch verdict {
+        case "pass": return .green
+        case "n/a": return .yellow
+        default: return .red
+        }
+    }
 }

@@ -2,6 +2,7 @@
 import Core
 import Protocols
 import Records
+import Reports
 import Testing
 
 /// How a connection's first bytes pick its parser, and what is kept while undecided.
@@ -18,6 +19,7 @@ import Testing
         var rows: [String]
         var anomalies: [String]
         var record: ConnectionRecord
+        var details: ProtocolDetails? = nil
     }
 
     static func run(_ steps: [Step]) -> Result {
@@ -44,7 +46,30 @@ import Testing
         let rows = (state.details?.httpMessages ?? []).map { m in
             "\(m.direction) " + (m.method.map { "\($0) \(m.target ?? "")" } ?? m.status.map(String.init) ?? "-")
         }
-        return Result(rows: rows, anomalies: state.details?.anomalies ?? [], record: record)
+        return Result(rows: rows, anomalies: state.details?.anomalies ?? [], record: record, details: state.details)
+    }
+
+    /// An SSLv2-format ClientHello answered by bytes that are not TLS: the connection is `other` (one side
+    /// only spoke TLS), and flows --tls says why and gives the version analyze judges (the offer).
+    @Test func sslv2HelloAnsweredByNoTLSShowsTheJudgedVersionInFlows() throws {
+        let specs = [UInt8](repeating: 0, count: 21).enumerated().map { $0.offset % 3 == 2 ? 0x2f : $0.element }
+        let hello: [UInt8] = [0x80, 0x2e, 0x01, 0x00, 0x02, 0x00, 0x15, 0x00, 0x00, 0x00, 0x10]
+            + specs + [UInt8](repeating: 0x11, count: 16)
+        let r = ApplicationStateTests.run([.upBytes(hello), .down(String(repeating: "A", count: 500))])
+        #expect(r.record.application == .other)
+        #expect(r.record.tls?.sslv2 == true && r.record.tls?.clientVersion == 0x0002)
+        #expect(r.record.tls?.negotiatedVersion == nil && r.record.tls?.judgedVersion == 0x0002)
+        #expect(r.anomalies == ["down: first bytes are not TLS (the connection counts as other)"], "\(r.anomalies)")
+        let connection = CompletedConnection(record: r.record, details: r.details)
+        let report = FlowsReport(captures: [], connections: [connection], showHTTP: false, showTLS: true)
+        let text = report.text()
+        #expect(text.contains("  TLS client offers SSL 2.0, server chose - (no ServerHello: judged by the offered "
+            + "SSL 2.0)\n"), "\(text)")
+        #expect(text.contains("  anomaly: down: first bytes are not TLS (the connection counts as other)"))
+        let json = report.json().reportText()
+        #expect(json.contains("\"version\" : \"SSL 2.0\""), "\(json)")
+        #expect(json.contains("\"clientVersion\" : \"SSL 2.0\""))
+        #expect(json.contains("\"negotiatedVersion\" : null"))
     }
 
     @Test func requestWithUnknownMethodIsReplayedWhenTheResponseDecides() {

@@ -3,6 +3,7 @@ import Testing
 import TestSupport
 
 @testable import CLI
+@testable import Heartbeat
 @testable import Reports
 
 /// Clients on a timer other than the model's, with no server named: nothing is recognised as a
@@ -77,6 +78,39 @@ import TestSupport
         let truth = CLIRun(["simulate", "-q", "--model", model, "-o", dir.path + "/t", "--clients", "2"])
         #expect(truth.status == 2, "\(truth.stderr)")
         #expect(try String(contentsOfFile: model, encoding: .utf8).contains("checkIn"))
+    }
+
+    /// Nothing recognised is nothing judged: analyze says `n/a`, not `pass`, in every format that gives
+    /// a verdict, and still exits 0 (it describes; audit and validate fail there).
+    @Test func analyzeThatRecognisedNoCheckInGivesNoPass() throws {
+        let dir = try TemporaryFolder()
+        let capture = try Self.otherTimerFleet(in: dir)
+        let text = CLIRun(["analyze", "-q", "--color", "never", capture])
+        #expect(text.status == ExitStatus.ok)
+        #expect(text.stdout.hasSuffix("\nVerdict: n/a (no check-ins recognised)\n"), "\(text.stdout)")
+        #expect(!text.stdout.contains("Verdict: pass"))
+        let json = CLIRun(["analyze", "-q", "-F", "json", capture])
+        #expect(json.status == ExitStatus.ok)
+        let summary = try #require(
+            (try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any])?["summary"]
+                as? [String: Any])
+        #expect(summary["verdict"] as? String == "n/a")
+        let html = CLIRun(["analyze", "-q", "-F", "html", capture])
+        #expect(html.status == ExitStatus.ok)
+        #expect(html.stdout.contains("<title>sepbeat analyze: n/a</title>"))
+        #expect(html.stdout.contains("<span class=\"verdict v-na\">n/a</span> no check-ins recognised"))
+        // A filter that keeps no packet is the same: nothing judged.
+        let filtered = CLIRun(["analyze", "-q", "--color", "never", "-f", "port 8014",
+                               heartbeatCapture("https-idle")])
+        #expect(filtered.status == ExitStatus.ok)
+        #expect(filtered.stdout.contains("Verdict: n/a (no check-ins recognised)"), "\(filtered.stdout)")
+        // Named, the check-ins are judged again.
+        let named = CLIRun(["analyze", "-q", "--color", "never", "--server", "10.1.0.10", "--server", "10.1.0.11",
+                            capture])
+        #expect(!named.stdout.contains("Verdict: n/a"), "\(named.stdout)")
+        #expect(SessionBuilder.verdict(errors: 1, settled: 0) == "fail")
+        #expect(SessionBuilder.verdict(errors: 0, settled: 0) == "n/a")
+        #expect(SessionBuilder.verdict(errors: 0, settled: 1) == "pass")
     }
 
     @Test func noHintWithoutConnectionsOnManagementPorts() {

@@ -91,6 +91,53 @@ import Glibc
         #expect(s.stderr.contains("is the --sylink file (the same file as \(sylink))"), "\(s.stderr)")
     }
 
+    /// `-o` over an existing capture (a `-qo` slip for `-q -r`) is refused whatever the command, for
+    /// every capture magic number; other files are still overwritten, and simulate writes captures.
+    @Test(arguments: ["analyze", "audit", "validate", "flows", "model"])
+    func outputOverAnExistingCaptureIsRefused(command: String) throws {
+        let dir = try TemporaryFolder()
+        let magics: [(String, [UInt8], String)] = [
+            ("us-le.pcap", [0xd4, 0xc3, 0xb2, 0xa1], "pcap"), ("us-be.pcap", [0xa1, 0xb2, 0xc3, 0xd4], "pcap"),
+            ("ns-le.pcap", [0x4d, 0x3c, 0xb2, 0xa1], "pcap"), ("ns-be.pcap", [0xa1, 0xb2, 0x3c, 0x4d], "pcap"),
+            ("shb.pcapng", [0x0a, 0x0d, 0x0d, 0x0a], "pcapng"),
+        ]
+        let input = command == "model" ? [] : [heartbeatCapture("https-idle")]
+        for (name, magic, format) in magics {
+            let bytes = Data(magic + [UInt8](repeating: 0, count: 20))
+            let victim = dir.path + "/" + name
+            try bytes.write(to: URL(fileURLWithPath: victim))
+            let r = CLIRun([command, "-qo", victim] + input)
+            #expect(r.status == ExitStatus.usage, "\(command) \(name): \(r.stderr)")
+            let what = command == "model" ? "the model written" : "the report"
+            #expect(r.stderr == "sepbeat \(command): -o \(victim) is a \(format) capture file; \(what) would "
+                + "overwrite it: give another output file (or remove it first)\n", "\(r.stderr)")
+            #expect(r.stdout.isEmpty)
+            #expect(try Data(contentsOf: URL(fileURLWithPath: victim)) == bytes)
+        }
+        // The real capture too; a file that is no capture (or shorter than a magic) is overwritten as before.
+        let copy = dir.path + "/copy.pcap"
+        try FileManager.default.copyItem(atPath: heartbeatCapture("https-idle"), toPath: copy)
+        #expect(CLIRun([command, "-qo", copy] + input).status == ExitStatus.usage)
+        for bytes in [Data([0x0a, 0x0d, 0x0d]), Data("old report\n".utf8)] {
+            let other = dir.path + "/other-\(bytes.count).txt"
+            try bytes.write(to: URL(fileURLWithPath: other))
+            let r = CLIRun([command, "-q", "-o", other] + input)
+            #expect(r.status == ExitStatus.ok || r.status == ExitStatus.findings, "\(r.stderr)")
+            #expect(try Data(contentsOf: URL(fileURLWithPath: other)) != bytes)
+        }
+    }
+
+    /// simulate writes captures by design: an existing capture at its -o is truncated, as documented.
+    @Test func simulateStillWritesOverAnExistingCapture() throws {
+        let dir = try TemporaryFolder()
+        let out = dir.path + "/sim.pcap"
+        try FileManager.default.copyItem(atPath: heartbeatCapture("https-idle"), toPath: out)
+        let r = CLIRun(["simulate", "-q", "-o", out, "--clients", "1", "--duration", "10m"])
+        #expect(r.status == ExitStatus.ok, "\(r.stderr)")
+        #expect(try Data(contentsOf: URL(fileURLWithPath: out)) != Data(contentsOf: URL(fileURLWithPath:
+            heartbeatCapture("https-idle"))))
+    }
+
     /// A report file that cannot be created: one line with the command, the file and the reason.
     @Test(arguments: ["analyze", "audit", "validate", "flows", "model"])
     func unopenableOutputFileNamesCommandFileAndReason(command: String) throws {

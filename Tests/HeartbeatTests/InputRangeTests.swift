@@ -1,3 +1,4 @@
+import Core
 import Foundation
 import Testing
 
@@ -85,7 +86,7 @@ import Testing
             #expect(addressError(good) == nil, "\(good)")
             #expect(serverError(good) == nil, "--server \(good)")
         }
-        for bad in ["https://10.1.0.10/", "10.1.0.10:443", "[2001:db8::1]", "sepm example", "10.1.0.256", "-sepm"] {
+        for bad in ["https://10.1.0.10/", "10.1.0.10:443", "[2001:db8::1]", "sepm example", "-sepm"] {
             let e = addressError(bad)
             #expect(e?.hasPrefix("SyLink.xml: Server #1 (line ") == true, "\(bad): \(e ?? "accepted")")
             #expect(e?.hasSuffix("Address must be an IPv4 address, an IPv6 address or a host name (no scheme, port "
@@ -95,6 +96,62 @@ import Testing
         for bad in ["https://10.1.0.10/", "sepm example", "10.1.0.256", "-sepm"] {
             #expect(serverError(bad) != nil, "--server \(bad)")
         }
+    }
+
+    /// Numeric forms that are neither dotted-decimal IPv4 nor IPv6 (hex or octal parts, fewer than four
+    /// parts, a trailing dot) would be taken as a host name that never resolves: refused, naming the value.
+    @Test func numericAddressFormsOtherThanDottedDecimalAreRefused() throws {
+        func addressError(_ address: String) -> String? {
+            syLinkError(syLinkXML(servers: #"<ServerPriorityBlock Name="Priority1"><Server Address=""#
+                + address + #"" HttpsPort="443"/></ServerPriorityBlock>"#))
+        }
+        let hint = " (an IPv4 address is four decimal numbers 0-255, as in 10.1.0.10; hex, octal or fewer parts "
+            + "are not read)"
+        for bad in ["0x0a.1.0.10", "10.1.0.0xa", "0x0A010010", "0x0a", "10.1.10", "10.1.0.10.", "10.1.0.256",
+                    "sepm.10", "10.0x1.0.10", "10.1.0.0X0A."] {
+            let e = addressError(bad)
+            #expect(e?.hasPrefix("SyLink.xml: Server #1 (line ") == true, "\(bad): \(e ?? "accepted")")
+            #expect(e?.hasSuffix("Address must be an IPv4 address, an IPv6 address or a host name (no scheme, port "
+                + "or brackets), got \"\(bad)\"" + hint) == true, "\(bad): \(e ?? "accepted")")
+            let option = serverError(bad)?.description
+            #expect(option == "--server: \"\(bad)\" is not an IPv4 address, an IPv6 address ([v6]:PORT with a port) "
+                + "or a host name" + hint, "--server \(bad): \(option ?? "accepted")")
+        }
+        // Decimal with a leading zero stays decimal, and a name with letters in its last label stays a name.
+        let leadingZero = try parseSyLink(syLinkXML(servers: #"<ServerPriorityBlock Name="Priority1">"#
+            + #"<Server Address="10.1.0.010" HttpsPort="443"/></ServerPriorityBlock>"#))
+        #expect(leadingZero.servers.first?.ipAddress == IPAddress("10.1.0.10"))
+        for name in ["0x0a.example.net", "1e100.net", "sepm-10", "10.1.0.x10", "0xsepm"] {
+            #expect(addressError(name) == nil, "\(name)")
+            #expect(serverError(name) == nil, "--server \(name)")
+        }
+        // The hint is for numeric-looking values only.
+        #expect(serverError("sepm example")?.description.contains("decimal numbers") == false)
+    }
+
+    /// An IPv4-mapped IPv6 address is the IPv4 address it maps: packets carry that one.
+    @Test func ipv4MappedAddressesAreTakenAsTheirIPv4Address() throws {
+        let sylink = try parseSyLink(syLinkXML(servers: #"<ServerPriorityBlock Name="Priority1">"#
+            + #"<Server Address="::ffff:10.1.0.10" HttpsPort="443"/>"#
+            + #"<Server Address="::FFFF:0a01:000b" HttpsPort="443"/>"#
+            + #"<Server Address="2001:db8::1" HttpsPort="443"/></ServerPriorityBlock>"#))
+        #expect(sylink.servers.map(\.address) == ["10.1.0.10", "10.1.0.11", "2001:db8::1"])
+        #expect(sylink.servers.map(\.ipAddress) == [IPAddress("10.1.0.10"), IPAddress("10.1.0.11"),
+                                                     IPAddress("2001:db8::1")])
+        let option = try ReferenceModel.builtIn.withServer("::ffff:10.1.0.10")
+        #expect(option.servers.last?.host == "10.1.0.10")
+        let bracketed = try ReferenceModel.builtIn.withServer("[::ffff:10.1.0.10]:8443")
+        #expect(bracketed.servers.last?.host == "10.1.0.10" && bracketed.servers.last?.port == 8443)
+        #expect(try ReferenceModel.builtIn.withServer("::1").servers.last?.host == "::1")
+        #expect(IPAddress("::ffff:192.0.2.1")?.unmappingIPv4 == IPAddress("192.0.2.1"))
+        #expect(IPAddress("::192.0.2.1")?.unmappingIPv4.isIPv6 == true)
+        #expect(IPAddress("192.0.2.1")?.unmappingIPv4 == IPAddress("192.0.2.1"))
+        // Check-ins to the IPv4 address count for the mapped entry.
+        var f = RecordFactory()
+        let records = (0..<3).map { f.idle(server: "10.1.0.10", start: at(Double($0) * 300)) }
+        let r = analyze(records, sylink: sylink)
+        #expect(r.managers.first { $0.address == "10.1.0.10" }?.source == "sylink", "\(r.managers)")
+        #expect(r.summary.checkIns == 3)
     }
 
     @Test func shortIntervalDerivesToleranceAndAcceleratedRange() throws {
