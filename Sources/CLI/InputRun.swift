@@ -176,9 +176,9 @@ extension InputRun {
     }
 
     /// `pcap` or `pcapng` when `path` is an existing regular file that starts with a capture's magic
-    /// number: classic pcap (microsecond or nanosecond, either byte order) or a pcapng section header
-    /// block; else nil (also when it cannot be read: the write then reports what is wrong). Reads 4
-    /// bytes; a FIFO or device is never opened here.
+    /// number (`CaptureReader.magicFormat`: classic pcap of any kind, either byte order, or a pcapng
+    /// section header block); else nil (also when it cannot be read: the write then reports what is
+    /// wrong). Reads 4 bytes of a regular file; anything else is opened without waiting and not read.
     static func captureFormat(at path: String) -> String? {
         let fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)
         guard fd >= 0 else { return nil }
@@ -188,14 +188,7 @@ extension InputRun {
         var magic: [UInt8] = [0, 0, 0, 0]
         let got = magic.withUnsafeMutableBytes { read(fd, $0.baseAddress, 4) }
         guard got == 4 else { return nil }
-        switch magic {
-        case [0xa1, 0xb2, 0xc3, 0xd4], [0xd4, 0xc3, 0xb2, 0xa1], [0xa1, 0xb2, 0x3c, 0x4d], [0x4d, 0x3c, 0xb2, 0xa1]:
-            return "pcap"
-        case [0x0a, 0x0d, 0x0d, 0x0a]:
-            return "pcapng"
-        default:
-            return nil
-        }
+        return CaptureReader.magicFormat(magic).map { $0.format == .pcapng ? "pcapng" : "pcap" }
     }
 }
 

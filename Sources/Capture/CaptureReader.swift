@@ -128,27 +128,37 @@ public enum CaptureReader {
         return try parseHeader(first, path: path)
     }
 
+    /// The capture format a file's first 4 bytes name, and whether a classic pcap header is big-endian
+    /// (false for pcapng, whose byte order comes later); nil when they are no capture magic number or
+    /// fewer than 4 bytes are given.
+    public static func magicFormat(_ first: [UInt8]) -> (format: CaptureFileFormat, bigEndian: Bool)? {
+        guard first.count >= 4 else { return nil }
+        let magic = UInt32(first[0]) << 24 | UInt32(first[1]) << 16 | UInt32(first[2]) << 8 | UInt32(first[3])
+        switch magic {
+        case 0xA1B2_C3D4: return (.pcap, true)
+        case 0xD4C3_B2A1: return (.pcap, false)
+        case 0xA1B2_3C4D: return (.pcapNanoseconds, true)
+        case 0x4D3C_B2A1: return (.pcapNanoseconds, false)
+        case 0xA1B2_CD34: return (.pcapModified, true)
+        case 0x34CD_B2A1: return (.pcapModified, false)
+        case 0x0A0D_0D0A: return (.pcapng, false)
+        default: return nil
+        }
+    }
+
     /// Decides the format from a file's first (up to 24) bytes.
     static func parseHeader(_ first: [UInt8], path: String) throws(CaptureError) -> FileHeader {
         let count = first.count
         if count == 0 { throw CaptureError(path: path, .empty) }
         guard count >= 4 else { throw CaptureError(path: path, .tooShort(size: count, needed: 24)) }
-        let magic = UInt32(first[0]) << 24 | UInt32(first[1]) << 16 | UInt32(first[2]) << 8 | UInt32(first[3])
-        let format: CaptureFileFormat
-        let bigEndian: Bool
-        switch magic {
-        case 0xA1B2_C3D4: (format, bigEndian) = (.pcap, true)
-        case 0xD4C3_B2A1: (format, bigEndian) = (.pcap, false)
-        case 0xA1B2_3C4D: (format, bigEndian) = (.pcapNanoseconds, true)
-        case 0x4D3C_B2A1: (format, bigEndian) = (.pcapNanoseconds, false)
-        case 0xA1B2_CD34: (format, bigEndian) = (.pcapModified, true)
-        case 0x34CD_B2A1: (format, bigEndian) = (.pcapModified, false)
-        case 0x0A0D_0D0A:
+        guard let (format, bigEndian) = magicFormat(first) else {
+            let magic = UInt32(first[0]) << 24 | UInt32(first[1]) << 16 | UInt32(first[2]) << 8 | UInt32(first[3])
+            throw CaptureError(path: path, .notACapture(firstBytes: magic))
+        }
+        if format == .pcapng {
             guard count >= 12 else { throw CaptureError(path: path, .tooShort(size: count, needed: 28)) }
             let order = first[8] == 0x1A ? CaptureByteOrder.bigEndian : .littleEndian
             return FileHeader(format: .pcapng, byteOrder: order, linkType: nil, snapLength: 0)
-        default:
-            throw CaptureError(path: path, .notACapture(firstBytes: magic))
         }
         guard count >= 24 else { throw CaptureError(path: path, .tooShort(size: count, needed: 24)) }
         let reader = first.withUnsafeBytes { raw in

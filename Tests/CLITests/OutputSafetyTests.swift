@@ -99,7 +99,7 @@ import Glibc
         let magics: [(String, [UInt8], String)] = [
             ("us-le.pcap", [0xd4, 0xc3, 0xb2, 0xa1], "pcap"), ("us-be.pcap", [0xa1, 0xb2, 0xc3, 0xd4], "pcap"),
             ("ns-le.pcap", [0x4d, 0x3c, 0xb2, 0xa1], "pcap"), ("ns-be.pcap", [0xa1, 0xb2, 0x3c, 0x4d], "pcap"),
-            ("shb.pcapng", [0x0a, 0x0d, 0x0d, 0x0a], "pcapng"),
+            ("modified.pcap", [0x34, 0xcd, 0xb2, 0xa1], "pcap"), ("shb.pcapng", [0x0a, 0x0d, 0x0d, 0x0a], "pcapng"),
         ]
         let input = command == "model" ? [] : [heartbeatCapture("https-idle")]
         for (name, magic, format) in magics {
