@@ -291,12 +291,15 @@ public struct ClientSummary: Hashable, Sendable {
     public var expectedIntervalSeconds: Double
 }
 
+/// A client's regular intervals (gaps between consecutive check-ins above the accelerated range and not
+/// hidden by a capture silence), in seconds: the same figures `sepbeat audit` gives (`FleetAudit.Spread`).
 public struct IntervalStats: Encodable, Hashable, Sendable {
     public var median: Double
     public var min: Double
     public var max: Double
-    /// Nearest-rank 95th percentile.
+    /// 95th percentile, interpolated between ranks (`FleetAudit.quantile`).
     public var p95: Double
+    /// Regular intervals counted.
     public var count: Int
 }
 

@@ -110,12 +110,13 @@ struct IntervalAudit: Sendable {
         }
         closeRun()
 
-        let values = gaps.map { Double($0.ns) / 1e9 }.sorted()
+        // The regular gaps, as `FleetAudit` takes them (accelerated ones are counted apart), with its
+        // quantiles: `analyze` and `audit` give a client the same figures.
+        let values = gaps.filter { $0.ns > accelerated }.map { Double($0.ns) / 1e9 }.sorted()
         var stats: IntervalStats?
         if let lo = values.first, let hi = values.last {
-            let p95Index = max(0, Int((0.95 * Double(values.count)).rounded(.up)) - 1)
-            stats = IntervalStats(median: micro(median(values)), min: micro(lo), max: micro(hi),
-                                  p95: micro(values[min(p95Index, values.count - 1)]), count: values.count)
+            stats = IntervalStats(median: micro(FleetAudit.quantile(values, 0.5)), min: micro(lo), max: micro(hi),
+                                  p95: micro(FleetAudit.quantile(values, 0.95)), count: values.count)
         }
         let pushCount = sessions.filter { $0.mode == .push }.count
         let mainMode: SessionReport.Mode = pushCount * 2 > sessions.count ? .push : .pull
@@ -139,10 +140,4 @@ struct IntervalAudit: Sendable {
     private func seconds(_ ns: Int64) -> String { formatSeconds(Double(ns) / 1e9) }
 
     private func micro(_ v: Double) -> Double { (v * 1e6).rounded() / 1e6 }
-
-    private func median(_ sorted: [Double]) -> Double {
-        guard !sorted.isEmpty else { return 0 }
-        let mid = sorted.count / 2
-        return sorted.count % 2 == 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2
-    }
 }
