@@ -84,8 +84,12 @@ public struct FleetAudit: Sendable {
         /// Short phrases that explain `health` (`2 missed`, `median 450 s, expected 300 s`).
         public var reasons: [String]
         /// First check-in more than `I + T` after the capture began / last more than `I + T` before it ended.
+        /// Never `vanishedEarly` when connections of the client were dropped by the per-client limit.
         public var appearedLate: Bool
         public var vanishedEarly: Bool
+        /// Connections of the client the heartbeat layer dropped past its per-client limit: its check-ins
+        /// after them are not in the report (a reason says so).
+        public var droppedByLimit = 0
         /// Every gap in seconds, in time order (accelerated ones included), for histograms.
         public var gaps: [Double]
     }
@@ -132,7 +136,9 @@ public struct FleetAudit: Sendable {
         var out: [Client] = []
         for (address, sessions) in byClient {
             let sorted = sessions.sorted { $0.start < $1.start }
-            out.append(Self.audit(address, sorted, report.expectations, report.silences, captureStart, captureEnd))
+            let dropped = report.limitDrops?.overMaxConnectionsByClient[address] ?? 0
+            out.append(Self.audit(address, sorted, report.expectations, report.silences, captureStart, captureEnd,
+                                  droppedByLimit: dropped))
         }
         out.sort { a, b in
             if a.health != b.health { return a.health < b.health }
@@ -163,7 +169,7 @@ public struct FleetAudit: Sendable {
 
     private static func audit(
         _ address: IPAddress, _ sessions: [Visit], _ e: HeartbeatReport.Expectations,
-        _ silences: [CaptureSilence], _ captureStart: Timestamp?, _ captureEnd: Timestamp?
+        _ silences: [CaptureSilence], _ captureStart: Timestamp?, _ captureEnd: Timestamp?, droppedByLimit: Int
     ) -> Client {
         let tolerance = Nanos.from(seconds: e.toleranceSeconds)
         let accelerated = Nanos.from(seconds: e.acceleratedMaxSeconds)
@@ -248,7 +254,9 @@ public struct FleetAudit: Sendable {
             return Double(max(0, to.nanoseconds(since: from) - uncovered)) / 1e9
         }
         if let start = captureStart { c.appearedLate = covered(start, c.firstSeen) > expected + tol }
-        if let end = captureEnd { c.vanishedEarly = covered(c.lastSeen, end) > expected + tol }
+        // A client whose later connections the limit dropped went on checking in, as far as anyone knows.
+        c.droppedByLimit = droppedByLimit
+        if let end = captureEnd, droppedByLimit == 0 { c.vanishedEarly = covered(c.lastSeen, end) > expected + tol }
         judge(&c, tolerance: tol)
         return c
     }
@@ -272,6 +280,10 @@ public struct FleetAudit: Sendable {
         }
         if c.appearedLate { c.reasons.append("appeared mid-capture") }
         if c.vanishedEarly { c.reasons.append("silent before the capture ended") }
+        if c.droppedByLimit > 0 {
+            c.reasons.append("\(counted(c.droppedByLimit, "connection")) past the per-client limit dropped "
+                + "(not judged after \(c.lastSeen.rfc3339(fractionDigits: 3)))")
+        }
         if !bad.isEmpty {
             c.health = .unhealthy
         } else if !soft.isEmpty {

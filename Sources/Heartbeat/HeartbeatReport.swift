@@ -37,6 +37,10 @@ public struct HeartbeatReport: Sendable {
         /// `Limits.maxConnectionsPerClient`, and the connections of a client beyond that many.
         public var maxConnectionsPerClient: Int
         public var overMaxConnectionsPerClient: Int
+        /// The clients whose connections passed `maxConnectionsPerClient`, and how many of each were dropped:
+        /// their later check-ins are not in the report (the interval audit says so instead of calling
+        /// them silent).
+        public var overMaxConnectionsByClient: [IPAddress: Int] = [:]
 
         /// The limits reached and what each dropped, e.g. `limit of 100000 clients: 20; limit of 20000
         /// connections per client: 3`; a limit that dropped nothing is left out.

@@ -49,6 +49,8 @@ public struct SessionBuilder: Sendable {
     /// `limits.maxConnectionsPerClient`.
     private var droppedOverClients = 0
     private var droppedOverConnections = 0
+    /// `droppedOverConnections` by client (clients tracked only, so at most `limits.maxClients`).
+    private var droppedOverConnectionsByClient: [IPAddress: Int] = [:]
     private var dropped: Int { droppedOverClients + droppedOverConnections }
     private var firstTime: Timestamp?
     private var lastTime: Timestamp?
@@ -101,6 +103,7 @@ public struct SessionBuilder: Sendable {
         }
         guard list.count < limits.maxConnectionsPerClient else {
             droppedOverConnections += 1
+            droppedOverConnectionsByClient[key, default: 0] += 1
             return
         }
         perClient[key] = nil
@@ -311,7 +314,8 @@ public struct SessionBuilder: Sendable {
             limitDrops: dropped == 0 ? nil : .init(
                 maxClients: limits.maxClients, overMaxClients: droppedOverClients,
                 maxConnectionsPerClient: limits.maxConnectionsPerClient,
-                overMaxConnectionsPerClient: droppedOverConnections))
+                overMaxConnectionsPerClient: droppedOverConnections,
+                overMaxConnectionsByClient: droppedOverConnectionsByClient))
     }
 
     /// `fail` with an error finding; else `n/a` when no check-in was set up or failed (nothing was

@@ -1,3 +1,4 @@
+import Core
 import Records
 import Testing
 
@@ -27,7 +28,9 @@ import Testing
         let r = Self.report(Self.records(clients: 3, each: 7), .init(maxClients: 2, maxConnectionsPerClient: 5))
         #expect(r.counts.droppedByLimits == 11)
         #expect(r.limitDrops == .init(maxClients: 2, overMaxClients: 7, maxConnectionsPerClient: 5,
-                                      overMaxConnectionsPerClient: 4))
+                                      overMaxConnectionsPerClient: 4,
+                                      overMaxConnectionsByClient: [IPAddress("10.0.2.1")!: 2,
+                                                                   IPAddress("10.0.2.2")!: 2]))
         #expect(r.limitDrops?.text == "limit of 2 clients: 7; limit of 5 connections per client: 4")
     }
 
@@ -41,5 +44,26 @@ import Testing
         let none = Self.report(Self.records(clients: 2, each: 5), .init(maxClients: 2, maxConnectionsPerClient: 5))
         #expect(none.counts.droppedByLimits == 0)
         #expect(none.limitDrops == nil)
+    }
+
+    /// A client whose later connections the per-client limit dropped is not called silent by the audit,
+    /// which says instead what was dropped and from when the client is not judged; the others are as before.
+    @Test func theAuditSaysWhatThePerClientLimitDropped() throws {
+        // Client .1 checks in 8 times until the end, client .2 only 3 times: 5 connections each kept.
+        var f = RecordFactory()
+        var records: [ConnectionRecord] = []
+        for k in 0..<8 { records.append(f.idle(client: "10.0.2.1", start: at(Double(k * 300)))) }
+        for k in 0..<3 { records.append(f.idle(client: "10.0.2.2", start: at(Double(k * 300 + 1)))) }
+        let r = Self.report(records, .init(maxClients: 10, maxConnectionsPerClient: 5))
+        let audit = FleetAudit(report: r, model: .builtIn, captureStart: at(0), captureEnd: at(2101))
+        let limited = try #require(audit.clients.first { $0.client == IPAddress("10.0.2.1") })
+        #expect(limited.droppedByLimit == 3)
+        #expect(!limited.vanishedEarly)
+        #expect(limited.reasons.contains("3 connections past the per-client limit dropped (not judged after "
+            + at(1200).rfc3339(fractionDigits: 3) + ")"))
+        let quiet = try #require(audit.clients.first { $0.client == IPAddress("10.0.2.2") })
+        #expect(quiet.droppedByLimit == 0)
+        #expect(quiet.vanishedEarly)
+        #expect(quiet.reasons.contains("silent before the capture ended"))
     }
 }
