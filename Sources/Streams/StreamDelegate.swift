@@ -41,10 +41,28 @@ public protocol StreamDelegate: AnyObject {
     /// `application`, `tls` and `exchanges` are left for the consumer, which owns the record
     /// (`consuming`: it can fill and keep it without a copy).
     func connectionClosed(_ record: consuming ConnectionRecord)
+
+    /// The table's clock held back a segment stamped far ahead of it, or settled such segments
+    /// (see `ClockStep`). Called only for those segments, never on the ordinary per-packet path.
+    /// The default implementation ignores it.
+    func clockStep(_ step: ClockStep)
 }
 
 extension StreamDelegate {
     public func didNotice(_ notice: StreamNotice, direction: Direction, connection: UInt64, time: Timestamp) {}
+    public func clockStep(_ step: ClockStep) {}
+}
+
+/// What became of segments stamped more than `StreamLimits.unconfirmedClockStep` ahead of the
+/// table's clock. Segments are counted when `held`; a `confirmed` step takes its count back.
+public enum ClockStep: Hashable, Sendable {
+    /// The segment being processed is ahead of the clock: the clock stays, the segment is counted.
+    case held
+    /// A segment of another flow reached as far: the capture's clock did move. The `segments`
+    /// held since the step began were a jump of the whole capture, not odd: uncount them.
+    case confirmed(segments: Int)
+    /// A segment at the clock's time came while segments were held: they stay counted.
+    case withdrawn(segments: Int)
 }
 
 /// An anomaly the reassembler noticed on one direction. Each kind is also counted in

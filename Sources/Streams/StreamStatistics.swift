@@ -21,6 +21,9 @@ public struct StreamStatistics: Hashable, Sendable {
     public var bufferedBytesHighWater = 0
     /// Times any bound of `StreamLimits` was reached (memory bounds and the connection bound).
     public var limitReached = 0
+    /// Segments stamped more than `StreamLimits.unconfirmedClockStep` ahead of the table's clock
+    /// that no other flow followed there (a step later confirmed by a second flow is not counted).
+    public var segmentsAheadOfClock = 0
 
     public init() {}
 }
