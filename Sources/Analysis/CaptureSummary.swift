@@ -38,9 +38,9 @@ public struct CaptureSummary: Sendable {
     /// Records whose timestamp was earlier than the one before (file order is kept).
     public var backwardTimestamps = 0
     /// TCP packets stamped more than `StreamLimits.unconfirmedClockStep` (a minute) ahead of the
-    /// connection table's clock that no other flow followed there (one flow, or one interface, with
-    /// a clock far ahead): kept, and judged by their own times, without moving the clock for the
-    /// others. Packets after a jump of the whole capture (a second flow followed) are not counted.
+    /// connection table's clock while the other traffic went on at the clock's time (one flow, or one
+    /// interface, with a clock far ahead): kept, and judged by their own times, without moving the
+    /// clock for the others. Packets after a jump of the whole capture are not counted.
     public var packetsAheadOfClock = 0
     /// Packets a BPF filter rejected.
     public var filteredOut = 0

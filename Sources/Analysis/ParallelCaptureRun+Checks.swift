@@ -31,10 +31,10 @@ extension ParallelCaptureRun {
     /// - Shared bounds: a bound of `StreamLimits` reached in any file, or the files together able to
     ///   reach the table's connection or buffer bound; IP fragments (the decoder's fragment table,
     ///   with its own clock and bounds, is shared in the merged run).
-    /// - The clock's steps ahead (`StreamLimits.unconfirmedClockStep`): a file with packets held ahead
-    ///   of its clock, or a file whose first packet comes more than that step after every earlier
-    ///   file's last (read alone, its first packet sets its clock; merged, it is a step that a second
-    ///   flow must confirm, so the two runs could count and judge its first flow differently).
+    /// - The clock's steps ahead (`StreamLimits.unconfirmedClockStep`): a file with packets counted
+    ///   ahead of its clock. (Only a packet near the clock after one held ahead counts them, which the
+    ///   merged order, by time, gives only where a file's timestamps run backwards; this is a guard.)
+    ///   A step held back in the merged run only delays the clock, which the checks below allow for.
     /// - Order: a file whose timestamps run backwards (the merged order then depends on it), and two
     ///   records of one client starting at the same nanosecond (the heartbeat layer keeps equal
     ///   starts in arrival order, and arrival order is not the same here).
@@ -55,7 +55,9 @@ extension ParallelCaptureRun {
         if highWater >= limits.maxConnections || buffered >= limits.maxBufferedBytesTotal {
             return Fallback(reason: "the files together could reach a stream limit")
         }
-        if let reason = clockStepFallback(outputs, limits: limits) { return reason }
+        if outputs.contains(where: { $0.summary.packetsAheadOfClock > 0 }) {
+            return Fallback(reason: "packets stamped ahead of the capture's clock")
+        }
         let nearTimeout = Fallback(reason: "a connection near a stream timeout")
         var groups: [ConnectionKey: [(file: Int, record: ConnectionRecord)]] = [:]
         var starts = Set<ClientStart>()
@@ -81,24 +83,6 @@ extension ParallelCaptureRun {
                 }
                 if reach[f].map({ r.end > $0 }) ?? true { reach[f] = r.end }
             }
-        }
-        return nil
-    }
-
-    /// Why the table's steps ahead of its clock could differ between the files read apart and merged
-    /// (see `fallback`), or nil. O(f log f) in the files.
-    static func clockStepFallback(_ outputs: [FileOutput], limits: StreamLimits) -> Fallback? {
-        if outputs.contains(where: { $0.summary.packetsAheadOfClock > 0 }) {
-            return Fallback(reason: "packets stamped ahead of the capture's clock")
-        }
-        let spans = outputs.compactMap { o in o.summary.first.flatMap { f in o.summary.last.map { (f, $0) } } }
-            .sorted { $0.0 < $1.0 }
-        guard var reach = spans.first?.1 else { return nil }
-        for (first, last) in spans.dropFirst() {
-            if first.nanoseconds(since: reach) > limits.unconfirmedClockStep {
-                return Fallback(reason: "a file starting long after the files before it")
-            }
-            if last > reach { reach = last }
         }
         return nil
     }

@@ -73,8 +73,8 @@ public final class TrafficAnalyzer {
     /// `applications` holds it, and `connectionClosed` clears this before taking it out.
     @exclusivity(unchecked) private var lastApplication: (id: UInt64, state: Unmanaged<ApplicationState>)?
     @exclusivity(unchecked) private var nextSweep: Int64 = .min
-    /// Per file, the segments of the table's pending step ahead of its clock (`ClockStep`), counted in
-    /// that file's `packetsAheadOfClock` and taken back from it if the step is confirmed.
+    /// Per file, the segments of the table's pending step ahead of its clock (`ClockStep`): added to
+    /// that file's `packetsAheadOfClock` when the step is withdrawn, dropped when it is confirmed.
     @exclusivity(unchecked) private var heldPerFile: [Int] = []
 
     public init(configuration: AnalysisConfiguration = .init(), onConnection: @escaping (CompletedConnection) -> Void) {
@@ -191,19 +191,18 @@ extension TrafficAnalyzer: StreamDelegate {
     /// byte or gap, so SYN-only and ACK-only connections (scans, floods) cost the table entry alone.
     public func connectionOpened(id: UInt64, client: Endpoint, server: Endpoint, vlan: VLANTags, time: Timestamp) {}
 
-    /// Counts held segments into the file of the packet being processed (`linkRun.file`, set for every
-    /// packet before the table sees it), and takes them back when the step is confirmed.
+    /// Notes held segments against the file of the packet being processed (`linkRun.file`, set for
+    /// every packet before the table sees it), and counts them into those files when withdrawn.
     public func clockStep(_ step: ClockStep) {
         switch step {
         case .held:
             let f = linkRun.file
             while heldPerFile.count <= f { heldPerFile.append(0) }
             heldPerFile[f] += 1
-            summaries[f].packetsAheadOfClock += 1
-        case .confirmed:
-            for (f, n) in heldPerFile.enumerated() where n > 0 { summaries[f].packetsAheadOfClock -= n }
-            heldPerFile.removeAll(keepingCapacity: true)
         case .withdrawn:
+            for (f, n) in heldPerFile.enumerated() where n > 0 { summaries[f].packetsAheadOfClock += n }
+            heldPerFile.removeAll(keepingCapacity: true)
+        case .confirmed:
             heldPerFile.removeAll(keepingCapacity: true)
         }
     }

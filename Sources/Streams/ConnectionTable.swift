@@ -11,20 +11,23 @@ import Records
 ///
 /// The clock: a segment within `StreamLimits.unconfirmedClockStep` (60 s) of the clock, or behind
 /// it, moves it as far as its time (it never goes back). A segment further ahead leaves the clock
-/// where it is, is counted (`segmentsAheadOfClock`), and opens a step awaiting confirmation; its
-/// own connection is judged against its own time (emitted as idle or closed, holes timed out, as a
+/// where it is and is held: it opens (or adds to) a step awaiting confirmation, and its own
+/// connection is judged against its own time (emitted as idle or closed, holes timed out, as a
 /// sweep at that time would) before it takes the segment. A segment of a second flow that is also
-/// ahead confirms the step: the clock moves to the earlier of the two flows' times, and the held
-/// segments are uncounted (the whole capture jumped: a pause, a clock set forward). A packet within
-/// the step of the clock, either way, withdraws the step: the old time is still running, so the held
-/// segments were stamped by a clock that is off (one interface of a multi-interface capture), and
-/// stay counted (a packet further behind is odd itself and withdraws nothing).
+/// ahead confirms the step: the clock moves to the earlier of the two flows' times (the whole
+/// capture jumped: a pause, a clock set forward). A packet within the step of the clock, either
+/// way, withdraws the step: the old time is still running, so the held segments were stamped by a
+/// clock that is off (one interface of a multi-interface capture), and they are counted
+/// (`segmentsAheadOfClock`); a packet further behind is odd itself and withdraws nothing. A step
+/// still pending at `finish()` is not counted: one flow alone after a quiet stretch (a capture of
+/// one client) looks the same, and nothing contradicted it.
 /// One flow (or one interface's flows seen one at a time) stamped far ahead thus cannot expire
 /// everyone else's connections. O(1) per segment and one pending step of state; the ordinary path
 /// costs one comparison more. Known limits: the first segment sets the clock, even if stamped
 /// ahead; two flows of a far-ahead interface back to back, with no packet of the others between
 /// them, confirm a step like a whole-capture jump; and after a genuine jump followed by one flow
-/// alone, the clock waits for a second flow (connections then end at `finish()` instead).
+/// alone, the clock waits for a second flow (other connections idle across it end at `finish()`,
+/// as open at the end, rather than at their idle timeout: the same record).
 ///
 /// Packet and byte counts follow tshark's `tcp.len` sums: every packet counts, duplicates
 /// and retransmissions included, with the payload length as on the wire.
@@ -219,9 +222,9 @@ public final class ConnectionTable {
             // step a genuine jump of the others overtook) keeps them counted.
             pending = nil
             if p.latest.nanoseconds <= ConnectionTable.reach(from: to, limits: limits) {
-                counters.segmentsAheadOfClock -= p.segments
                 delegate.clockStep(.confirmed(segments: p.segments))
             } else {
+                counters.segmentsAheadOfClock += p.segments
                 delegate.clockStep(.withdrawn(segments: p.segments))
             }
             tick(to)
@@ -234,7 +237,6 @@ public final class ConnectionTable {
         } else {
             pending = PendingStep(key: key, latest: time, segments: 1)
         }
-        counters.segmentsAheadOfClock += 1
         delegate.clockStep(.held)
         // Its own connection, as a sweep at its own time would find it.
         guard let found = lookup(key) else { return }
@@ -244,10 +246,9 @@ public final class ConnectionTable {
         if c.inTable { schedule(c) }
     }
 
-    /// The pending step was a jump of the whole capture: its held segments are uncounted.
+    /// The pending step was a jump of the whole capture: its held segments are not counted.
     private func confirmPending(_ p: PendingStep) {
         pending = nil
-        counters.segmentsAheadOfClock -= p.segments
         delegate.clockStep(.confirmed(segments: p.segments))
     }
 
@@ -258,6 +259,7 @@ public final class ConnectionTable {
     private func withdrawPending(at time: Timestamp) {
         guard let p = pending, clock.nanoseconds(since: time) <= max(0, limits.unconfirmedClockStep) else { return }
         pending = nil
+        counters.segmentsAheadOfClock += p.segments
         delegate.clockStep(.withdrawn(segments: p.segments))
     }
 

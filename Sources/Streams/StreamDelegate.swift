@@ -54,14 +54,15 @@ extension StreamDelegate {
 }
 
 /// What became of segments stamped more than `StreamLimits.unconfirmedClockStep` ahead of the
-/// table's clock. Segments are counted when `held`; a `confirmed` step takes its count back.
+/// table's clock (see `ConnectionTable`, "The clock"). Held segments are odd only once withdrawn.
 public enum ClockStep: Hashable, Sendable {
-    /// The segment being processed is ahead of the clock: the clock stays, the segment is counted.
+    /// The segment being processed is ahead of the clock: the clock stays, the segment is held.
     case held
     /// A segment of another flow reached as far: the capture's clock did move. The `segments`
-    /// held since the step began were a jump of the whole capture, not odd: uncount them.
+    /// held since the step began were a jump of the whole capture, not odd.
     case confirmed(segments: Int)
-    /// A segment at the clock's time came while segments were held: they stay counted.
+    /// A packet near the clock's time came while `segments` were held: they were stamped ahead of
+    /// the capture's clock (counted in `StreamStatistics.segmentsAheadOfClock`).
     case withdrawn(segments: Int)
 }
 

@@ -22,7 +22,8 @@ public struct StreamStatistics: Hashable, Sendable {
     /// Times any bound of `StreamLimits` was reached (memory bounds and the connection bound).
     public var limitReached = 0
     /// Segments stamped more than `StreamLimits.unconfirmedClockStep` ahead of the table's clock
-    /// that no other flow followed there (a step later confirmed by a second flow is not counted).
+    /// while packets near the clock kept coming (a step confirmed by a second flow, or still
+    /// pending at the end, is not counted).
     public var segmentsAheadOfClock = 0
 
     public init() {}
