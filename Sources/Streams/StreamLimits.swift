@@ -73,7 +73,7 @@ public struct StreamLimits: Sendable {
     /// then its own connection is judged by its own time. Default 60 s: the capture summary's
     /// silence threshold, so a capture with no silence moves the clock exactly as every packet says,
     /// and the same as the close linger, so an unconfirmed step can at worst end holes early
-    /// (3 s) but never a lingering or idle connection. Zero or less confirms every step.
+    /// (3 s) but never a lingering or idle connection. At zero, every step ahead waits for a second flow.
     public var unconfirmedClockStep: Int64 = 60 * 1_000_000_000
 
     public init() {}
