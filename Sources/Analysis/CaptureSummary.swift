@@ -37,6 +37,11 @@ public struct CaptureSummary: Sendable {
     public var fragments = 0
     /// Records whose timestamp was earlier than the one before (file order is kept).
     public var backwardTimestamps = 0
+    /// TCP packets stamped more than `StreamLimits.unconfirmedClockStep` (a minute) ahead of the
+    /// connection table's clock while the other traffic went on at the clock's time (one flow, or one
+    /// interface, with a clock far ahead): kept, and judged by their own times, without moving the
+    /// clock for the others. Packets after a jump of the whole capture are not counted.
+    public var packetsAheadOfClock = 0
     /// Packets a BPF filter rejected.
     public var filteredOut = 0
     /// Records whose captured length exceeds their original length or the snaplen (kept as they are,
@@ -185,6 +190,7 @@ public struct CaptureSummary: Sendable {
             m.malformed.merge(f.malformed, uniquingKeysWith: +)
             m.fragments += f.fragments
             m.backwardTimestamps += f.backwardTimestamps
+            m.packetsAheadOfClock += f.packetsAheadOfClock
             m.filteredOut += f.filteredOut
             m.oversizedRecords += f.oversizedRecords
             m.invalidTimestampFractions += f.invalidTimestampFractions

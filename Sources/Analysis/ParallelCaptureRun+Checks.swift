@@ -31,6 +31,10 @@ extension ParallelCaptureRun {
     /// - Shared bounds: a bound of `StreamLimits` reached in any file, or the files together able to
     ///   reach the table's connection or buffer bound; IP fragments (the decoder's fragment table,
     ///   with its own clock and bounds, is shared in the merged run).
+    /// - The clock's steps ahead (`StreamLimits.unconfirmedClockStep`): a file with packets counted
+    ///   ahead of its clock. (Only a packet near the clock after one held ahead counts them, which the
+    ///   merged order, by time, gives only where a file's timestamps run backwards; this is a guard.)
+    ///   A step held back in the merged run only delays the clock, which the checks below allow for.
     /// - Order: a file whose timestamps run backwards (the merged order then depends on it), and two
     ///   records of one client starting at the same nanosecond (the heartbeat layer keeps equal
     ///   starts in arrival order, and arrival order is not the same here).
@@ -50,6 +54,9 @@ extension ParallelCaptureRun {
         }
         if highWater >= limits.maxConnections || buffered >= limits.maxBufferedBytesTotal {
             return Fallback(reason: "the files together could reach a stream limit")
+        }
+        if outputs.contains(where: { $0.summary.packetsAheadOfClock > 0 }) {
+            return Fallback(reason: "packets stamped ahead of the capture's clock")
         }
         let nearTimeout = Fallback(reason: "a connection near a stream timeout")
         var groups: [ConnectionKey: [(file: Int, record: ConnectionRecord)]] = [:]

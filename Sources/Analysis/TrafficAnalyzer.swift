@@ -73,6 +73,9 @@ public final class TrafficAnalyzer {
     /// `applications` holds it, and `connectionClosed` clears this before taking it out.
     @exclusivity(unchecked) private var lastApplication: (id: UInt64, state: Unmanaged<ApplicationState>)?
     @exclusivity(unchecked) private var nextSweep: Int64 = .min
+    /// Per file, the segments of the table's pending step ahead of its clock (`ClockStep`): added to
+    /// that file's `packetsAheadOfClock` when the step is withdrawn, dropped when it is confirmed.
+    @exclusivity(unchecked) private var heldPerFile: [Int] = []
 
     public init(configuration: AnalysisConfiguration = .init(), onConnection: @escaping (CompletedConnection) -> Void) {
         self.configuration = configuration
@@ -134,7 +137,7 @@ public final class TrafficAnalyzer {
             summaries[f].malformed[reason.description, default: 0] += 1
         }
         if time.nanoseconds >= nextSweep {
-            table.advanceClock(to: time)
+            table.advanceClock(toPacketTime: time)
             nextSweep = time.nanoseconds &+ configuration.sweepInterval
         }
     }
@@ -187,6 +190,22 @@ extension TrafficAnalyzer: StreamDelegate {
     /// Nothing is allocated here: a connection gets its `ApplicationState` with its first stream
     /// byte or gap, so SYN-only and ACK-only connections (scans, floods) cost the table entry alone.
     public func connectionOpened(id: UInt64, client: Endpoint, server: Endpoint, vlan: VLANTags, time: Timestamp) {}
+
+    /// Notes held segments against the file of the packet being processed (`linkRun.file`, set for
+    /// every packet before the table sees it), and counts them into those files when withdrawn.
+    public func clockStep(_ step: ClockStep) {
+        switch step {
+        case .held:
+            let f = linkRun.file
+            while heldPerFile.count <= f { heldPerFile.append(0) }
+            heldPerFile[f] += 1
+        case .withdrawn:
+            for (f, n) in heldPerFile.enumerated() where n > 0 { summaries[f].packetsAheadOfClock += n }
+            heldPerFile.removeAll(keepingCapacity: true)
+        case .confirmed:
+            heldPerFile.removeAll(keepingCapacity: true)
+        }
+    }
 
     /// The connection's application state, made on first use. The last one found is kept, so
     /// consecutive deliveries on one connection look nothing up.

@@ -31,6 +31,7 @@ public enum CaptureSummaryReport {
             })),
             ("ipFragments", .int(s.fragments)),
             ("backwardTimestamps", .int(s.backwardTimestamps)),
+            ("packetsAheadOfClock", .int(s.packetsAheadOfClock)),
             ("filteredOut", .int(s.filteredOut)),
             ("oversizedRecords", .int(s.oversizedRecords)),
             ("invalidTimestampFractions", .int(s.invalidTimestampFractions)),
@@ -64,6 +65,9 @@ public enum CaptureSummaryReport {
             issues.append("unsupported link type " + names.joined(separator: ", "))
         }
         if s.backwardTimestamps > 0 { issues.append("timestamps going backwards \(s.backwardTimestamps)") }
+        if s.packetsAheadOfClock > 0 {
+            issues.append("packets stamped ahead of the capture's clock \(s.packetsAheadOfClock)")
+        }
         if s.oversizedRecords > 0 {
             issues.append("records holding more bytes than the packet's length or the snaplen \(s.oversizedRecords)")
         }

@@ -9,6 +9,26 @@ import Records
 /// time it sweeps the table: closed connections whose linger has passed and idle
 /// connections are emitted, and holes past `StreamLimits.holeTimeout` become gaps.
 ///
+/// The clock: a segment within `StreamLimits.unconfirmedClockStep` (60 s) of the clock, or behind
+/// it, moves it as far as its time (it never goes back). A segment further ahead leaves the clock
+/// where it is and is held: it opens (or adds to) a step awaiting confirmation, and its own
+/// connection is judged against its own time (emitted as idle or closed, holes timed out, as a
+/// sweep at that time would) before it takes the segment. A segment of a second flow that is also
+/// ahead confirms the step: the clock moves to the earlier of the two flows' times (the whole
+/// capture jumped: a pause, a clock set forward). A packet within the step of the clock, either
+/// way, withdraws the step: the old time is still running, so the held segments were stamped by a
+/// clock that is off (one interface of a multi-interface capture), and they are counted
+/// (`segmentsAheadOfClock`); a packet further behind is odd itself and withdraws nothing. A step
+/// still pending at `finish()` is not counted: one flow alone after a quiet stretch (a capture of
+/// one client) looks the same, and nothing contradicted it.
+/// One flow (or one interface's flows seen one at a time) stamped far ahead thus cannot expire
+/// everyone else's connections. O(1) per segment and one pending step of state; the ordinary path
+/// costs one comparison more. Known limits: the first segment sets the clock, even if stamped
+/// ahead; two flows of a far-ahead interface back to back, with no packet of the others between
+/// them, confirm a step like a whole-capture jump; and after a genuine jump followed by one flow
+/// alone, the clock waits for a second flow (other connections idle across it end at `finish()`,
+/// as open at the end, rather than at their idle timeout: the same record).
+///
 /// Packet and byte counts follow tshark's `tcp.len` sums: every packet counts, duplicates
 /// and retransmissions included, with the payload length as on the wire.
 ///
@@ -51,6 +71,10 @@ public final class ConnectionTable {
     let budget: BufferBudget
     @exclusivity(unchecked) private var nextID: UInt64 = 1
     @exclusivity(unchecked) private var clock = Timestamp(nanoseconds: Int64.min)
+    /// `clock` plus `limits.unconfirmedClockStep` (saturating): a segment later than this steps ahead.
+    @exclusivity(unchecked) private var clockReach: Int64
+    /// The step ahead of the clock awaiting confirmation (see "The clock" above), if any.
+    @exclusivity(unchecked) private var pending: PendingStep?
     @exclusivity(unchecked) private var lastSweep = Timestamp(nanoseconds: Int64.min)
     @exclusivity(unchecked) private var counters = StreamStatistics()
     /// Reused between sweeps so a sweep allocates only when the list must grow.
@@ -67,6 +91,7 @@ public final class ConnectionTable {
         self.limits = limits
         self.delegate = delegate
         self.budget = BufferBudget(limit: limits.maxBufferedBytesTotal)
+        self.clockReach = ConnectionTable.reach(from: Timestamp(nanoseconds: Int64.min), limits: limits)
     }
 
     deinit {
@@ -90,8 +115,12 @@ public final class ConnectionTable {
     /// `segment.payload` is only read during the call.
     public func process(_ segment: TCPSegment) {
         counters.segments += 1
-        tick(segment.timestamp)
         let key = FlowKey(segment)
+        if segment.timestamp.nanoseconds <= clockReach {
+            tick(segment.timestamp)
+        } else {
+            stepAhead(segment.timestamp, key: key)
+        }
         let isSyn = segment.flags.contains(.syn) && !segment.flags.contains(.ack)
 
         if let found = lookup(key) {
@@ -121,18 +150,117 @@ public final class ConnectionTable {
     /// gaps. Visits only the connections whose deadline has come (O(k log n) for k of them);
     /// `process` does the same at most four times a second of capture time, so call this during
     /// quiet periods of a live capture, or before reading results.
+    ///
+    /// `time` is trusted (a live capture's wall clock, a test): it moves the clock however far
+    /// ahead. A step held ahead that it reaches is confirmed. For packet times use
+    /// `advanceClock(toPacketTime:)`.
     public func advanceClock(to time: Timestamp) {
-        if time > clock { clock = time }
+        if time > clock { setClock(time) }
+        if let p = pending, p.latest.nanoseconds <= clockReach { confirmPending(p) }
+        lastSweep = clock
+        sweep(now: clock)
+    }
+
+    /// `advanceClock(to:)` for the time of a packet the table may not see (another IP protocol,
+    /// or any packet, periodically): a time within `unconfirmedClockStep` of the clock moves it (and
+    /// withdraws a step held ahead, as a segment would); a time further ahead moves nothing, since
+    /// only segments' flows can confirm a step. Then sweeps.
+    public func advanceClock(toPacketTime time: Timestamp) {
+        if time.nanoseconds <= clockReach || clock.nanoseconds == Int64.min {
+            if time > clock { setClock(time) }
+            if pending != nil { withdrawPending(at: time) }
+        }
         lastSweep = clock
         sweep(now: clock)
     }
 
     /// The per-segment clock: sweeps only when `sweepInterval` has passed since the last sweep.
+    /// For segments within `clockReach` (and the first one).
+    @inline(__always)
     private func tick(_ time: Timestamp) {
-        if time > clock { clock = time }
+        if time > clock { setClock(time) }
+        if pending != nil { withdrawPending(at: time) }
         guard clock.nanoseconds(since: lastSweep) >= ConnectionTable.sweepInterval else { return }
         lastSweep = clock
         sweep(now: clock)
+    }
+
+    // MARK: - The clock's steps ahead
+
+    /// A step ahead of the clock awaiting confirmation: the flow that made it, the latest time
+    /// its segments carried, and how many of them were held (counted) so far.
+    private struct PendingStep {
+        var key: FlowKey
+        var latest: Timestamp
+        var segments: Int
+    }
+
+    /// `clock` plus the unconfirmed step, saturating at `Int64.max`.
+    private static func reach(from clock: Timestamp, limits: StreamLimits) -> Int64 {
+        let step = max(0, limits.unconfirmedClockStep)
+        let (r, overflow) = clock.nanoseconds.addingReportingOverflow(step)
+        return overflow ? Int64.max : r
+    }
+
+    private func setClock(_ time: Timestamp) {
+        clock = time
+        clockReach = ConnectionTable.reach(from: time, limits: limits)
+    }
+
+    /// A segment of `key` at `time`, beyond `clockReach`: the first segment sets the clock; a
+    /// second flow confirms the pending step (the clock moves to the earlier of the two flows'
+    /// times); otherwise the segment is held: counted, and its own connection judged at `time`.
+    private func stepAhead(_ time: Timestamp, key: FlowKey) {
+        guard clock.nanoseconds != Int64.min else {
+            tick(time)
+            return
+        }
+        if let p = pending, p.key != key {
+            let to = min(p.latest, time)
+            // Both flows reached `to`. The pending flow's segments were part of the jump only if they are
+            // within the step of where the clock now goes; one still far ahead of it (a stray flow whose
+            // step a genuine jump of the others overtook) keeps them counted.
+            pending = nil
+            if p.latest.nanoseconds <= ConnectionTable.reach(from: to, limits: limits) {
+                delegate.clockStep(.confirmed(segments: p.segments))
+            } else {
+                counters.segmentsAheadOfClock += p.segments
+                delegate.clockStep(.withdrawn(segments: p.segments))
+            }
+            tick(to)
+            if time.nanoseconds <= clockReach { return }
+        }
+        if var p = pending {
+            p.segments += 1
+            if time > p.latest { p.latest = time }
+            pending = p
+        } else {
+            pending = PendingStep(key: key, latest: time, segments: 1)
+        }
+        delegate.clockStep(.held)
+        // Its own connection, as a sweep at its own time would find it.
+        guard let found = lookup(key) else { return }
+        let c = found.takeUnretainedValue()
+        guard isDue(c, now: time) else { return }
+        act(on: c, now: time)
+        if c.inTable { schedule(c) }
+    }
+
+    /// The pending step was a jump of the whole capture: its held segments are not counted.
+    private func confirmPending(_ p: PendingStep) {
+        pending = nil
+        delegate.clockStep(.confirmed(segments: p.segments))
+    }
+
+    /// A packet at `time`, not ahead of the clock: when it is within the step of the clock (the old
+    /// time still running), the held segments were stamped ahead, and stay counted. A packet further
+    /// behind is odd itself (a clock set far back) and says nothing about the step.
+    @inline(never)
+    private func withdrawPending(at time: Timestamp) {
+        guard let p = pending, clock.nanoseconds(since: time) <= max(0, limits.unconfirmedClockStep) else { return }
+        pending = nil
+        counters.segmentsAheadOfClock += p.segments
+        delegate.clockStep(.withdrawn(segments: p.segments))
     }
 
     /// Emits every connection still tracked, in id order, flushing held data as gaps.
@@ -293,27 +421,31 @@ public final class ConnectionTable {
         requeue.removeAll(keepingCapacity: true)
         guard !due.isEmpty else { return }
         due.sort { $0.id < $1.id }
-        for c in due {
-            if let closedAt = c.closedAt, now.nanoseconds(since: closedAt) >= limits.closeLinger {
-                emit(c, end: .closed, now: now)
-            } else if now.nanoseconds(since: c.last) >= limits.idleTimeout {
-                emit(c, end: .idle, now: now)
-            } else {
-                c.up.checkHoleTimeout(now: now, ctx: context(c, .up))
-                c.down.checkHoleTimeout(now: now, ctx: context(c, .down))
-                if !c.settled, let closedAt = c.closedAt, now.nanoseconds(since: closedAt) >= limits.holeTimeout {
-                    settle(c, now: now)
-                } else if !c.settled, now.nanoseconds(since: c.last) >= limits.closeLinger {
-                    // Quiet (e.g. a push-mode connection between check-ins): a retransmission this late
-                    // is rare, so the history rings go; they come back with the next data.
-                    c.settled = true
-                    c.up.releaseBuffers()
-                    c.down.releaseBuffers()
-                }
-            }
-        }
+        for c in due { act(on: c, now: now) }
         for c in due where c.inTable { schedule(c) }
         due.removeAll(keepingCapacity: true)
+    }
+
+    /// What a sweep at `now` does to a connection that `isDue`: emits it (closed after its linger,
+    /// or idle), or times out its holes, settles it after its close, or frees a quiet one's history.
+    private func act(on c: Connection, now: Timestamp) {
+        if let closedAt = c.closedAt, now.nanoseconds(since: closedAt) >= limits.closeLinger {
+            emit(c, end: .closed, now: now)
+        } else if now.nanoseconds(since: c.last) >= limits.idleTimeout {
+            emit(c, end: .idle, now: now)
+        } else {
+            c.up.checkHoleTimeout(now: now, ctx: context(c, .up))
+            c.down.checkHoleTimeout(now: now, ctx: context(c, .down))
+            if !c.settled, let closedAt = c.closedAt, now.nanoseconds(since: closedAt) >= limits.holeTimeout {
+                settle(c, now: now)
+            } else if !c.settled, now.nanoseconds(since: c.last) >= limits.closeLinger {
+                // Quiet (e.g. a push-mode connection between check-ins): a retransmission this late
+                // is rare, so the history rings go; they come back with the next data.
+                c.settled = true
+                c.up.releaseBuffers()
+                c.down.releaseBuffers()
+            }
+        }
     }
 
     /// A closed connection lingering for late packets: flushes held data (its holes will not

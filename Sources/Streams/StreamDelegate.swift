@@ -41,10 +41,29 @@ public protocol StreamDelegate: AnyObject {
     /// `application`, `tls` and `exchanges` are left for the consumer, which owns the record
     /// (`consuming`: it can fill and keep it without a copy).
     func connectionClosed(_ record: consuming ConnectionRecord)
+
+    /// The table's clock held back a segment stamped far ahead of it, or settled such segments
+    /// (see `ClockStep`). Called only for those segments, never on the ordinary per-packet path.
+    /// The default implementation ignores it.
+    func clockStep(_ step: ClockStep)
 }
 
 extension StreamDelegate {
     public func didNotice(_ notice: StreamNotice, direction: Direction, connection: UInt64, time: Timestamp) {}
+    public func clockStep(_ step: ClockStep) {}
+}
+
+/// What became of segments stamped more than `StreamLimits.unconfirmedClockStep` ahead of the
+/// table's clock (see `ConnectionTable`, "The clock"). Held segments are odd only once withdrawn.
+public enum ClockStep: Hashable, Sendable {
+    /// The segment being processed is ahead of the clock: the clock stays, the segment is held.
+    case held
+    /// A segment of another flow reached as far: the capture's clock did move. The `segments`
+    /// held since the step began were a jump of the whole capture, not odd.
+    case confirmed(segments: Int)
+    /// A packet near the clock's time came while `segments` were held: they were stamped ahead of
+    /// the capture's clock (counted in `StreamStatistics.segmentsAheadOfClock`).
+    case withdrawn(segments: Int)
 }
 
 /// An anomaly the reassembler noticed on one direction. Each kind is also counted in

@@ -21,6 +21,10 @@ public struct StreamStatistics: Hashable, Sendable {
     public var bufferedBytesHighWater = 0
     /// Times any bound of `StreamLimits` was reached (memory bounds and the connection bound).
     public var limitReached = 0
+    /// Segments stamped more than `StreamLimits.unconfirmedClockStep` ahead of the table's clock
+    /// while packets near the clock kept coming (a step confirmed by a second flow, or still
+    /// pending at the end, is not counted).
+    public var segmentsAheadOfClock = 0
 
     public init() {}
 }
