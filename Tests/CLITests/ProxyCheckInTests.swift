@@ -1,4 +1,5 @@
 import Foundation
+import FuzzTargets
 import Testing
 
 /// Check-ins through an explicit HTTP proxy (`simulate --proxy`), end to end: reported with their
@@ -69,5 +70,20 @@ import Testing
         let run = CLIRun(["simulate", "-q", "-o", dir.path + "/x.pcap", "--clients", "2", "--duration", "30m"] + extra)
         #expect(run.status == 2, "\(run.stderr)")
         #expect(!FileManager.default.fileExists(atPath: dir.path + "/x.pcap"))
+    }
+}
+
+/// The capture fuzz target's tunnel sample is read as a tunnel, so its mutations exercise that path.
+@Suite struct TunnelFuzzSampleTests {
+    @Test func captureSampleCarriesATunnel() throws {
+        let dir = try TemporaryFolder()
+        let samples = FuzzTarget.capture.samples
+        try #require(samples.count >= 2)
+        let path = dir.path + "/tunnel.pcap"
+        _ = FileManager.default.createFile(atPath: path, contents: Data(samples[1]))
+        let run = sepbeat("flows", "-q", "--tls", path)
+        #expect(run.status == 0, "\(run.stderr)")
+        #expect(run.stdout.contains("tls via CONNECT sepm.example.test:443"))
+        #expect(run.stdout.contains("SNI sepm.example.test"))
     }
 }
