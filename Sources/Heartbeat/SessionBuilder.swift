@@ -146,6 +146,15 @@ public struct SessionBuilder: Sendable {
             }
             if let q = h.target.firstIndex(of: "?") { c.exchanges[i].http?.target = String(h.target[..<q]) + "?…" }
         }
+        // The CONNECT exchanges: their target, method and status are read (step 2), their headers not.
+        if var tunnel = c.tunnel, tunnel.setUp.contains(where: { $0.http?.host != nil || $0.http?.userAgent != nil }) {
+            for i in tunnel.setUp.indices {
+                tunnel.setUp[i].http?.host = nil
+                tunnel.setUp[i].http?.userAgent = nil
+                tunnel.setUp[i].http?.contentType = nil
+            }
+            c.tunnel = tunnel
+        }
         return c
     }
 
