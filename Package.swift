@@ -48,7 +48,8 @@ var targets: [Target] = [
     .testTarget(name: "StreamsTests", dependencies: ["Streams", "Records", "TestSupport"]),
     .testTarget(name: "ProtocolsTests", dependencies: ["Protocols", "Records", "TestSupport"]),
     .testTarget(name: "HeartbeatTests", dependencies: ["Heartbeat", "Records", "TestSupport"]),
-    .testTarget(name: "CLITests", dependencies: ["CLI", "Analysis", "Records", "Reports", "TestSupport"]),
+    .testTarget(
+        name: "CLITests", dependencies: ["CLI", "Analysis", "Records", "Reports", "TestSupport", "FuzzTargets"]),
     .testTarget(
         name: "SimulationTests", dependencies: ["Simulation", "Capture", "Analysis", "Heartbeat", "TestSupport"]
     ),

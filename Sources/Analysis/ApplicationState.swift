@@ -38,6 +38,15 @@ public struct ProtocolDetails: Sendable {
 ///   other way round; rows and exchanges keep the connection's directions, and the anomaly
 ///   `http_roles_reversed` is noted.
 ///
+/// An HTTP `CONNECT` answered with 2xx opens a tunnel (an explicit proxy): from the first byte after
+/// the `CONNECT` exchange, each direction's bytes go to a second `ApplicationState`, which detects them
+/// as a connection's first bytes are detected (TLS in practice; plain HTTP too). A refused `CONNECT`
+/// (407, then a retry on the same connection) leaves HTTP going on. The client side may send into the
+/// tunnel before the answer comes (bytes that do not start a request); they go to the tunnel at once.
+/// `finish(into:)` then describes the tunnelled traffic as a direct connection's, and names the tunnel
+/// in `ConnectionRecord.tunnel` with the exchanges that set it up. A tunnel inside a tunnel, and a
+/// `CONNECT` on a connection whose HTTP roles are reversed, are counted as opaque bytes, not followed.
+///
 /// A class, and the parsers sit in boxes, so the per-packet path looks the state up once and
 /// mutates the parser in place: no copy of parser state per chunk.
 ///
@@ -97,10 +106,19 @@ final class ApplicationState {
     @exclusivity(unchecked) var firstDelivery: Timestamp?
     @exclusivity(unchecked) var lastDelivery: Timestamp?
     @exclusivity(unchecked) var longestBetweenDeliveries: Int64 = 0
+    /// The traffic inside a `CONNECT` tunnel, once one began.
+    @exclusivity(unchecked) var tunnel: ApplicationState?
+    /// Which directions go to `tunnel` now (each from its first byte after the `CONNECT` exchange).
+    @exclusivity(unchecked) var tunnelled: (up: Bool, down: Bool) = (false, false)
+    /// When the tunnel's first byte went by.
+    @exclusivity(unchecked) var tunnelStart: Timestamp = .zero
+    /// False for the state inside a tunnel: a tunnel there is counted, not followed.
+    let followsTunnels: Bool
 
-    init(keepDetails: Bool, midstream: Bool) {
+    init(keepDetails: Bool, midstream: Bool, followsTunnels: Bool = true) {
         details = keepDetails ? ProtocolDetails() : nil
         self.midstream = midstream
+        self.followsTunnels = followsTunnels
     }
 
     var application: ApplicationProtocol {
@@ -143,8 +161,13 @@ final class ApplicationState {
             releaseUndecided()
             didReceive(data, direction: direction, time: time)
         case .http(let http):
+            if direction == .up ? tunnelled.up : tunnelled.down, let inner = tunnel {
+                inner.didReceive(data, direction: direction, time: time)
+                return
+            }
             http.value.feed(
                 data, direction: httpReversed ? direction.reversed : direction, time: time, into: &exchanges)
+            if http.value.tunnelStarted { followTunnel(http, fed: direction, data: data, gap: 0, time: time) }
         case .tls(let tls):
             tls.value.feed(data, direction: direction, time: time, into: &exchanges)
         case .other:
@@ -164,9 +187,14 @@ final class ApplicationState {
         case .other:
             break
         case .http(let http):
+            if direction == .up ? tunnelled.up : tunnelled.down, let inner = tunnel {
+                inner.didSkip(gapBytes, direction: direction, time: time)
+                return
+            }
             http.value.skip(
                 gapBytes: gapBytes, direction: httpReversed ? direction.reversed : direction, time: time,
                 into: &exchanges)
+            if http.value.tunnelStarted { followTunnel(http, fed: direction, data: nil, gap: gapBytes, time: time) }
         case .tls(let tls):
             tls.value.skip(gapBytes: Int(clamping: gapBytes), direction: direction, time: time, into: &exchanges)
         }
@@ -262,6 +290,59 @@ final class ApplicationState {
         }
     }
 
+    /// HTTP switched protocols on a direction: after a `CONNECT`, that direction's bytes from the
+    /// switch on go to the tunnel's state. They are the bytes the parser held when it switched
+    /// (`HTTP1Parser.tunnelLead`, from earlier chunks too), then the end of the chunk just fed
+    /// (`data`; a gap's size when `data` is nil) that the parser counted as tunnel bytes.
+    private func followTunnel(
+        _ http: Box<HTTP1Conversation>, fed: Direction, data: UnsafeRawBufferPointer?, gap: Int64, time: Timestamp
+    ) {
+        guard followsTunnels, !httpReversed, http.value.connectTarget != nil else { return }
+        for d in Direction.allCases where !(d == .up ? tunnelled.up : tunnelled.down) {
+            let switched = d == .up ? http.value.requestParser.isTunnel : http.value.responseParser.isTunnel
+            guard switched else { continue }
+            if d == .up { tunnelled.up = true } else { tunnelled.down = true }
+            let inner: ApplicationState
+            if let existing = tunnel {
+                inner = existing
+            } else {
+                inner = ApplicationState(keepDetails: details != nil, midstream: false, followsTunnels: false)
+                tunnel = inner
+                tunnelStart = time
+            }
+            let lead = d == .up ? http.value.requestParser.tunnelLead : http.value.responseParser.tunnelLead
+            let counted = d == .up
+                ? http.value.requestParser.statistics.tunnelBytes : http.value.responseParser.statistics.tunnelBytes
+            if !lead.isEmpty { lead.withUnsafeBytes { inner.didReceive($0, direction: d, time: time) } }
+            let rest = counted - Int64(lead.count)
+            guard d == fed, rest > 0 else { continue }
+            if let data {
+                let n = min(Int(clamping: rest), data.count)
+                inner.didReceive(UnsafeRawBufferPointer(rebasing: data[(data.count - n)...]), direction: d, time: time)
+            } else {
+                inner.didSkip(min(rest, gap), direction: d, time: time)
+            }
+        }
+    }
+
+    /// Fills `record` from the tunnel's state: its application, TLS summary and exchanges, as for a
+    /// direct connection; the `CONNECT` exchanges (`exchanges` here) go to `record.tunnel.setUp`.
+    private func finishTunnel(_ inner: ApplicationState, target: String, into record: inout ConnectionRecord) {
+        var innerRecord = record
+        innerRecord.tls = nil
+        innerRecord.exchanges = []
+        inner.finish(into: &innerRecord)
+        record.application = innerRecord.application == .none ? .http : innerRecord.application
+        record.tls = innerRecord.tls
+        record.exchanges = innerRecord.exchanges
+        record.tunnel = ConnectionTunnel(target: target, start: tunnelStart, setUp: exchanges)
+        if let innerDetails = inner.details {
+            details?.httpMessages += innerDetails.httpMessages
+            details?.tlsHellos += innerDetails.tlsHellos
+            details?.anomalies += innerDetails.anomalies.map { "tunnel " + $0 }
+        }
+    }
+
     /// Ends both directions, and fills `record` with what the parsers found.
     func finish(into record: inout ConnectionRecord) {
         let time = record.end
@@ -287,6 +368,10 @@ final class ApplicationState {
                 details?.anomalies += box.value.takeAnomalies().map {
                     "\(flip ? $0.direction.reversed : $0.direction): \($0.anomaly)"
                 }
+            }
+            if let inner = tunnel, let target = box.value.connectTarget {
+                finishTunnel(inner, target: target, into: &record)
+                return
             }
         case .tls(let box):
             box.value.finish(time: time, into: &exchanges)

@@ -1,3 +1,4 @@
+import Core
 import Foundation
 import Heartbeat
 import Simulation
@@ -93,7 +94,7 @@ enum SimulateCommand {
 /// The options only `simulate` takes.
 enum SimulateOptions {
     static var all: [OptionSpec] {
-        [clients, duration, jitter, fullShare, httpShare, pushShare, fault, seed, pcapng, managers, split]
+        [clients, duration, jitter, fullShare, httpShare, pushShare, fault, seed, pcapng, managers, split, proxy]
     }
 
     static let clients = OptionSpec(
@@ -173,6 +174,19 @@ enum SimulateOptions {
             + "file i mod N; default 1)."
     ) { (o: inout Options, v: String) throws(UsageError) in
         o.simulate.configuration.files = try integer(v, "--split", 1...256)
+    }
+
+    static let proxy = OptionSpec(
+        names: ["--proxy"], valueName: "ADDRESS:PORT",
+        help: "Every client goes through this explicit HTTP proxy (an IPv4 address and a port): each connection "
+            + "opens a CONNECT tunnel to its manager, answered 200, before the check-in."
+    ) { (o: inout Options, v: String) throws(UsageError) in
+        let parts = v.split(separator: ":", omittingEmptySubsequences: false)
+        guard parts.count == 2, let address = IPAddress(String(parts[0]))?.ipv4Value,
+              let port = UInt16(parts[1]), port > 0 else {
+            throw UsageError("--proxy takes an IPv4 address and a port, e.g. 10.5.5.5:8080, got '\(v)'")
+        }
+        o.simulate.configuration.proxy = SimulatedProxy(address: address, port: port)
     }
 
     private static func integer(_ v: String, _ name: String, _ range: ClosedRange<Int>) throws(UsageError) -> Int {

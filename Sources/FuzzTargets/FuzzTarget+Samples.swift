@@ -36,7 +36,7 @@ extension FuzzTarget {
         case .tlsCertificate: return [Samples.certificateBody]
         case .x509: return [Samples.certificate]
         case .pcapng: return [Samples.pcapng]
-        case .capture: return [Samples.pcap]
+        case .capture: return [Samples.pcap, Samples.pcapFile(Samples.tunnelFrames)]
         case .referenceModel:
             return [Array(#"{"interval": {"seconds": 120}}"#.utf8), Array("{}".utf8)]
         case .sylink: return [Array(Samples.sylink.utf8)]
@@ -154,8 +154,31 @@ enum Samples {
         ]
     }
 
-    /// Classic pcap, microseconds, little-endian, Ethernet.
-    static var pcap: [UInt8] {
+    /// A connection to a proxy: `CONNECT` answered 200 with a ServerHello in the same segment, a ClientHello
+    /// sent with the request, then an application-data record each way inside the tunnel.
+    static var tunnelFrames: [(Int, [UInt8])] {
+        let up = Array("CONNECT sepm.example.test:443 HTTP/1.1\r\nHost: sepm.example.test:443\r\n\r\n".utf8)
+            + record(handshake(1, clientHelloBody))
+        let down = Array("HTTP/1.1 200 Connection established\r\n\r\n".utf8) + record(handshake(2, serverHelloBody))
+        let data = record([UInt8](repeating: 0x5a, count: 40), type: 23)
+        return [
+            (0, ethernetTCP(payload: [], flags: 0x02, sequence: 999)),
+            (400, ethernetTCP(payload: [], flags: 0x12, sequence: 4_999, toServer: false)),
+            (800, ethernetTCP(payload: [], flags: 0x10, sequence: 1_000)),
+            (1_000, ethernetTCP(payload: up, sequence: 1_000)),
+            (3_000, ethernetTCP(payload: down, sequence: 5_000, toServer: false)),
+            (3_500, ethernetTCP(payload: data, sequence: 1_000 + up.count)),
+            (3_900, ethernetTCP(payload: data, sequence: 5_000 + down.count, toServer: false)),
+            (4_000, ethernetTCP(payload: [], flags: 0x11, sequence: 1_000 + up.count + data.count)),
+            (4_400, ethernetTCP(payload: [], flags: 0x11, sequence: 5_000 + down.count + data.count, toServer: false)),
+        ]
+    }
+
+    /// Classic pcap, microseconds, little-endian, Ethernet: the HTTP exchange of `frames`.
+    static var pcap: [UInt8] { pcapFile(frames) }
+
+    /// Classic pcap, microseconds, little-endian, Ethernet, holding `frames`.
+    static func pcapFile(_ frames: [(Int, [UInt8])]) -> [UInt8] {
         var out = le32(0xa1b2_c3d4) + le16(2) + le16(4) + le32(0) + le32(0) + le32(65_535) + le32(1)
         for (micros, frame) in frames {
             out += le32(1_700_000_000) + le32(micros) + le32(frame.count) + le32(frame.count) + frame

@@ -83,8 +83,27 @@ struct ManagerDirectory: Sendable {
         configured.reduce(managementPorts) { $0.union($1.ports) }
     }
 
-    /// Learns host-name bindings from a connection's SNI and Host headers.
+    /// The record as the heartbeat layer judges it. A connection through a proxy's `CONNECT` tunnel
+    /// (`ConnectionRecord.tunnel`) is one to the tunnel's target: `server` becomes the target, and the
+    /// proxy as captured moves to `tunnel.proxy`. The target's host is an address, or a host name
+    /// already tied to an address (`bindings`, learned from connections filed before this one); a
+    /// target with no port, or a name not yet tied, leaves the record as captured (to the proxy).
+    func judged(_ c: ConnectionRecord) -> ConnectionRecord {
+        guard var tunnel = c.tunnel, tunnel.proxy == nil, let port = tunnel.port,
+              let address = IPAddress(tunnel.host) ?? bindings[tunnel.host.lowercased()]?.address
+        else { return c }
+        var judged = c
+        tunnel.proxy = c.server
+        judged.server = Endpoint(address: address, port: port)
+        judged.tunnel = tunnel
+        return judged
+    }
+
+    /// Learns host-name bindings from a connection's SNI and Host headers. A tunnelled connection
+    /// teaches them only once judged as one to its target (`judged(_:)`): they name the target, not
+    /// the proxy.
     mutating func observe(_ c: ConnectionRecord) {
+        if let tunnel = c.tunnel, tunnel.proxy == nil { return }
         var names: [(String, String)] = []
         if let sni = c.tls?.serverName { names.append((sni, "tls-sni")) }
         for e in c.exchanges {

@@ -85,7 +85,11 @@ public struct SessionBuilder: Sendable {
     // MARK: - Input
 
     /// Files one connection. Cost: O(log n) search plus an insert into the client's list.
-    public mutating func ingest(_ connection: ConnectionRecord) {
+    ///
+    /// A connection through a proxy's `CONNECT` tunnel is filed as one to the tunnel's target
+    /// (`ManagerDirectory.judged(_:)`), so it counts, and is classified, as a direct one would be.
+    public mutating func ingest(_ captured: ConnectionRecord) {
+        let connection = captured.tunnel == nil ? captured : directory.judged(captured)
         seen += 1
         firstTime = min(firstTime ?? connection.start, connection.start)
         lastTime = max(lastTime ?? connection.end, connection.end)
@@ -107,20 +111,20 @@ public struct SessionBuilder: Sendable {
             return
         }
         perClient[key] = nil
-        let connection = Self.compacted(connection)
+        let kept = Self.compacted(connection)
         var low = list.count
-        if let last = list.last, last.start > connection.start {
+        if let last = list.last, last.start > kept.start {
             var lo = 0
             var hi = list.count
             while lo < hi {
                 let mid = (lo + hi) / 2
-                if list[mid].start <= connection.start { lo = mid + 1 } else { hi = mid }
+                if list[mid].start <= kept.start { lo = mid + 1 } else { hi = mid }
             }
             low = lo
         }
-        list.insert(connection, at: low)
+        list.insert(kept, at: low)
         perClient[key] = list
-        piecesPerClient[key, default: [:]][connection.server, default: 0] += 1
+        piecesPerClient[key, default: [:]][kept.server, default: 0] += 1
     }
 
     /// The record as kept: request targets shortened to their path, with `?…` standing for the query,
@@ -144,6 +148,15 @@ public struct SessionBuilder: Sendable {
                 c.exchanges[i].http?.host = nil
             }
             if let q = h.target.firstIndex(of: "?") { c.exchanges[i].http?.target = String(h.target[..<q]) + "?…" }
+        }
+        // The CONNECT exchanges: their target, method and status are read (step 2), their headers not.
+        if var tunnel = c.tunnel, tunnel.setUp.contains(where: { $0.http?.host != nil || $0.http?.userAgent != nil }) {
+            for i in tunnel.setUp.indices {
+                tunnel.setUp[i].http?.host = nil
+                tunnel.setUp[i].http?.userAgent = nil
+                tunnel.setUp[i].http?.contentType = nil
+            }
+            c.tunnel = tunnel
         }
         return c
     }

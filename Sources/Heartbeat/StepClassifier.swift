@@ -188,15 +188,17 @@ final class StepClassifier: Sendable {
         let syn = cs[i].synTime ?? cs[i].start
         let server = cs[i].server
         var evidence: String
-        if attempts.isEmpty, let known = memo.serverSelected[server] {
+        // Through a proxy's tunnel the SYN went to the proxy (not remembered per server: it depends on the proxy).
+        let proxy = cs[i].tunnel?.proxy
+        if attempts.isEmpty, proxy == nil, let known = memo.serverSelected[server] {
             evidence = known
         } else {
-            evidence = "SYN to \(server)"
+            evidence = proxy.map { "SYN to proxy \($0) for \(server)" } ?? "SYN to \(server)"
             if !attempts.isEmpty { evidence = attemptText(attempts, followed: true) + ", then " + evidence }
             if let m = directory.configuredMatch(server), let p = m.priority {
                 evidence += " (priority \(p))"
             }
-            if attempts.isEmpty { memo.serverSelected[server] = evidence }
+            if attempts.isEmpty, proxy == nil { memo.serverSelected[server] = evidence }
         }
         let start = attempts.first.map { $0.synTime ?? $0.start } ?? syn
         return StepReport(step: 1, name: id(1), start: start, end: syn, bytesUp: 0, bytesDown: 0,
@@ -209,6 +211,11 @@ final class StepClassifier: Sendable {
         let firstExchange = cs[i].exchanges.indices.first.map { cs[i].exchanges[$0].start }
         var evidence = EvidenceText(capacity: 128)
         evidence.add("TCP handshake")
+        let tunnel = cs[i].tunnel  // read once: each read copies the tunnel out of its box
+        if let proxy = tunnel?.proxy {
+            evidence.add(" with proxy ")
+            evidence.add(proxy.description)
+        }
         if let synAck = cs[i].synAckTime {
             evidence.add(", SYN-ACK after ")
             formatRoundTrip(synAck.seconds(since: syn), into: &evidence)
@@ -221,6 +228,20 @@ final class StepClassifier: Sendable {
         var up: Int64 = 0
         var down: Int64 = 0
         var end = cs[i].synAckTime ?? firstExchange ?? syn
+        if let tunnel, tunnel.proxy != nil {
+            // The CONNECT exchanges set the connection up: their bytes are this step's.
+            for (n, e) in tunnel.setUp.enumerated() {
+                evidence.add(n == 0 ? ", " : ", then ")
+                evidence.add(e.http?.method ?? "request")
+                evidence.add(" ")
+                evidence.add(e.http?.target ?? "")
+                evidence.add(" → ")
+                evidence.add(e.http?.status.map(String.init) ?? "no reply")
+                up += e.bytesUp
+                down += e.bytesDown
+                end = max(end, e.end)
+            }
+        }
         if tls {
             // By index: the exchanges are read, not copied.
             // Each stream byte once: bytes on the wire less those repeated (retransmissions, duplicates).

@@ -165,6 +165,14 @@ public struct ConnectionRecord: Hashable, Sendable {
         set { tlsStorage = newValue.map(TLSSummaryBox.init) }
     }
     private var tlsStorage: TLSSummaryBox?
+    /// Set when the connection went to an HTTP proxy and, after a `CONNECT` answered with 2xx, carried
+    /// a tunnel: `server` is then the proxy as captured, and `application`, `tls` and `exchanges` describe
+    /// the traffic inside the tunnel, as they would for a direct connection. Kept out of line, as `tls` is.
+    public var tunnel: ConnectionTunnel? {
+        get { tunnelStorage?.value }
+        set { tunnelStorage = newValue.map(ConnectionTunnelBox.init) }
+    }
+    private var tunnelStorage: ConnectionTunnelBox?
     public var exchanges: [Exchange]
     public var anomaliesUp: StreamAnomalies
     public var anomaliesDown: StreamAnomalies
@@ -188,6 +196,7 @@ public struct ConnectionRecord: Hashable, Sendable {
         self.synCount = 0
         self.application = .none
         self.tlsStorage = nil
+        self.tunnelStorage = nil
         self.exchanges = []
         self.anomaliesUp = StreamAnomalies()
         self.anomaliesDown = StreamAnomalies()
@@ -201,5 +210,62 @@ private final class TLSSummaryBox: Hashable, Sendable {
     let value: TLSSummary
     init(_ value: TLSSummary) { self.value = value }
     static func == (a: TLSSummaryBox, b: TLSSummaryBox) -> Bool { a === b || a.value == b.value }
+    func hash(into hasher: inout Hasher) { hasher.combine(value) }
+}
+
+/// An HTTP `CONNECT` tunnel a connection carried (an explicit proxy), as the request named it.
+public struct ConnectionTunnel: Hashable, Sendable {
+    /// The target's host as written in the request: a host name or address text (an IPv6 address
+    /// without its brackets).
+    public var host: String
+    /// The target's port; nil when the request named none that could be read.
+    public var port: UInt16?
+    /// When the tunnel began: the first byte after the `CONNECT` exchange, either way.
+    public var start: Timestamp
+    /// The HTTP exchanges before the tunnel, in order: the `CONNECT` that opened it, and any refused
+    /// before it on the same connection (e.g. 407 Proxy Authentication Required, then a retry).
+    public var setUp: [Exchange]
+    /// The proxy as captured, when a layer above replaced the record's `server` by the tunnel's
+    /// target (the heartbeat layer judges a tunnelled connection as one to its target); nil as built.
+    public var proxy: Endpoint?
+
+    public init(host: String, port: UInt16?, start: Timestamp, setUp: [Exchange] = [], proxy: Endpoint? = nil) {
+        self.host = host
+        self.port = port
+        self.start = start
+        self.setUp = setUp
+        self.proxy = proxy
+    }
+
+    /// Reads a `CONNECT` request-target (`host:port`, `[v6]:port`); a target with no readable port keeps
+    /// all of it as the host. Nil for an empty target.
+    public init?(target: String, start: Timestamp, setUp: [Exchange] = []) {
+        guard !target.isEmpty else { return nil }
+        var host = Substring(target)
+        var port: UInt16?
+        if host.hasPrefix("["), let close = host.firstIndex(of: "]") {
+            let after = host[host.index(after: close)...]
+            if after.hasPrefix(":") { port = UInt16(after.dropFirst()) }
+            host = host[host.index(after: host.startIndex)..<close]
+        } else if let colon = host.lastIndex(of: ":"), host.firstIndex(of: ":") == colon,
+                  let p = UInt16(host[host.index(after: colon)...]) {
+            port = p
+            host = host[..<colon]
+        }
+        self.init(host: String(host), port: port, start: start, setUp: setUp)
+    }
+
+    /// `host:port` (`[host]:port` for an IPv6 address), or the host alone without a port.
+    public var targetText: String {
+        let h = host.contains(":") ? "[\(host)]" : host
+        return port.map { "\(h):\($0)" } ?? h
+    }
+}
+
+/// An immutable, shared `ConnectionTunnel`, compared by value.
+private final class ConnectionTunnelBox: Hashable, Sendable {
+    let value: ConnectionTunnel
+    init(_ value: ConnectionTunnel) { self.value = value }
+    static func == (a: ConnectionTunnelBox, b: ConnectionTunnelBox) -> Bool { a === b || a.value == b.value }
     func hash(into hasher: inout Hasher) { hasher.combine(value) }
 }

@@ -88,6 +88,15 @@ public struct FlowsReport {
             ("application", .string(r.application.rawValue)),
             ("anomalies", .object([("up", anomaliesJSON(r.anomaliesUp)), ("down", anomaliesJSON(r.anomaliesDown))])),
         ]
+        // Only on a connection that carried a CONNECT tunnel, so other connections' members stay as they were.
+        if let t = r.tunnel {
+            members.append(("tunnel", .object([
+                ("host", .string(t.host)),
+                ("port", t.port.map { .int(Int($0)) } ?? .null),
+                ("start", .time(t.start)),
+                ("setUp", .array(t.setUp.map(exchangeJSON))),
+            ])))
+        }
         if showHTTP {
             members.append(("http", .array((c.details?.httpMessages ?? []).map { m in
                 .object([
@@ -223,8 +232,14 @@ public struct FlowsReport {
             String(r.id), r.client.description, r.server.description, r.vlan.description,
             r.start.rfc3339(fractionDigits: 6), secondsText(r.duration),
             String(r.packetsUp), String(r.bytesUp), String(r.packetsDown), String(r.bytesDown),
-            r.application.rawValue, r.state.words.joined(separator: " "),
+            appText(r), r.state.words.joined(separator: " "),
         ]
+    }
+
+    /// The application, and for a tunnelled connection the tunnel's target: `tls via CONNECT host:443`.
+    private static func appText(_ r: ConnectionRecord) -> String {
+        guard let t = r.tunnel else { return r.application.rawValue }
+        return "\(r.application.rawValue) via CONNECT \(t.targetText)"
     }
 
     private func detailText(_ c: CompletedConnection) -> String {
@@ -238,6 +253,14 @@ public struct FlowsReport {
                     let status = m.status.map(String.init) ?? "-"
                     lines.append("  \(m.time.rfc3339(fractionDigits: 6))  < \(m.version) \(status)")
                 }
+            }
+        }
+        if let t = r.tunnel {
+            lines.append("  tunnel to \(t.targetText) from \(t.start.rfc3339(fractionDigits: 6))")
+            for e in t.setUp {
+                var l = "  set-up \(e.start.rfc3339(fractionDigits: 6)) up \(e.bytesUp) B down \(e.bytesDown) B"
+                if let h = e.http { l += " \(h.method) \(h.target) -> \(h.status.map(String.init) ?? "no response")" }
+                lines.append(l)
             }
         }
         if showTLS, let t = r.tls {

@@ -21,13 +21,16 @@ struct ClientActor {
         nextPort = UInt16(49_152 + random.int(0...9_999))
     }
 
+    /// A connection to `manager`, or to the proxy when the fleet has one (`openTunnel` then reaches the
+    /// manager through it).
     mutating func newConnection(_ plan: FleetPlan, manager: Int, https: Bool) -> ConnectionCursor {
         let port = nextPort
         nextPort = nextPort >= 65_000 ? 49_152 : nextPort + 1
         let c = plan.clients[client]
+        let proxy = plan.configuration.proxy
         return ConnectionCursor(
-            ends: ConnectionEnds(client: c.address, server: plan.managers[manager], clientPort: port,
-                                 serverPort: https ? plan.httpsPort : plan.httpPort),
+            ends: ConnectionEnds(client: c.address, server: proxy?.address ?? plan.managers[manager],
+                                 clientPort: port, serverPort: proxy?.port ?? (https ? plan.httpsPort : plan.httpPort)),
             clientNext: UInt32(truncatingIfNeeded: random.next()),
             serverNext: UInt32(truncatingIfNeeded: random.next()),
             clientIPID: UInt16(truncatingIfNeeded: random.next()),
@@ -35,6 +38,23 @@ struct ClientActor {
     }
 
     private mutating func salt() -> UInt64 { random.next() }
+
+    /// Through a proxy: `CONNECT manager:port`, answered `200 Connection established`, on the connection
+    /// just opened. Nothing without a proxy (no bytes, no random draws, so the other files stay the same).
+    private func openTunnel(_ b: inout ConversationBuilder, plan: FleetPlan, manager: Int, https: Bool) {
+        guard plan.configuration.proxy != nil else { return }
+        let a = plan.managers[manager]
+        let port = https ? plan.httpsPort : plan.httpPort
+        let target = "\(a >> 24).\(a >> 16 & 0xFF).\(a >> 8 & 0xFF).\(a & 0xFF):\(port)"
+        let request = Array("CONNECT \(target) HTTP/1.1\r\nHost: \(target)\r\nUser-Agent: Smc\r\n\r\n".utf8)
+        b.phase.up += request
+        b.send(fromClient: true, length: request.count)
+        b.wait(WireTiming.serverThink)
+        let response = Array("HTTP/1.1 200 Connection established\r\n\r\n".utf8)
+        b.phase.down += response
+        b.send(fromClient: false, length: response.count)
+        b.wait(WireTiming.clientThink)
+    }
 
     // MARK: - Pull check-ins
 
@@ -55,6 +75,7 @@ struct ClientActor {
         }
         b.open()
         b.wait(WireTiming.clientThink)
+        openTunnel(&b, plan: plan, manager: ci.manager, https: https)
         if https {
             let version: UInt16 = me.oldTLS ? 0x0301 : 0x0303
             tlsHandshake(&b, version: version, serverName: names.serverName(ci.manager))
@@ -166,6 +187,7 @@ struct ClientActor {
                                                                                           https: true))
             b.open()
             b.wait(WireTiming.clientThink)
+            openTunnel(&b, plan: plan, manager: ci.manager, https: true)
             tlsHandshake(&b, version: version, serverName: names.serverName(ci.manager))
         }
         let total = idleTotal()

@@ -34,6 +34,17 @@ public enum FaultKind: String, CaseIterable, Codable, Sendable {
     }
 }
 
+/// An explicit HTTP proxy of a simulated fleet: an IPv4 address and a port.
+public struct SimulatedProxy: Hashable, Sendable {
+    public var address: UInt32
+    public var port: UInt16
+
+    public init(address: UInt32, port: UInt16) {
+        self.address = address
+        self.port = port
+    }
+}
+
 /// How one check-in travels.
 public enum SimulatedTransport: String, Codable, Sendable {
     case http
@@ -73,6 +84,9 @@ public struct SimulationConfiguration: Sendable {
     public var managers = 2
     /// Number of files: clients are spread over them by index (client i to file i mod n).
     public var files = 1
+    /// An explicit HTTP proxy every client goes through: each connection goes to it, and opens a tunnel
+    /// to the manager with `CONNECT` (answered 200) before the check-in; nil (the default) for none.
+    public var proxy: SimulatedProxy?
 
     /// Most check-ins one run may plan: 5,000,000 (about 300 MB of memory and, at about 18 KB of
     /// capture per check-in, some 90 GB of capture).
@@ -129,6 +143,10 @@ public struct SimulationConfiguration: Sendable {
         }
         if (faults[.failover] ?? 0) > 0, managers < 2 {
             throw SimulationError("the failover fault needs --managers 2 or more")
+        }
+        if (faults[.failover] ?? 0) > 0, proxy != nil {
+            throw SimulationError("the failover fault cannot be simulated through --proxy (the connects go to the "
+                + "proxy)")
         }
         if faults.values.contains(where: { $0 < 0 }) { throw SimulationError("fault counts must be 0 or more") }
         let estimate = estimatedCheckIns(model: model)

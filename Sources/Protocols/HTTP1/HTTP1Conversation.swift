@@ -60,6 +60,10 @@ public struct HTTP1Conversation: Sendable {
     public private(set) var tunnelBytesDown: Int64 = 0
     /// Exchanges handed out so far.
     public private(set) var exchangeCount = 0
+    /// The request-target of the latest `CONNECT` request, as sent; nil before any.
+    public private(set) var connectTarget: String?
+    /// True once either direction switched protocols (`tunnelStart`).
+    public private(set) var tunnelStarted = false
 
     private var pending: [Pending] = []
     private var events: [HTTP1Event] = []
@@ -146,6 +150,7 @@ public struct HTTP1Conversation: Sendable {
                 }
             case .anomaly(let a, let t): note(a, direction, t)
             case .tunnelStart(let t):
+                tunnelStarted = true
                 if direction == .down {
                     // The client side switches too.
                     var upEvents: [HTTP1Event] = []
@@ -168,6 +173,7 @@ public struct HTTP1Conversation: Sendable {
         var exchange = Exchange(index: 0, kind: .http, start: head.start, end: head.start)
         exchange.http = transaction
         exchange.bytesUp = Int64(head.headLength)
+        if asciiCaseInsensitiveEqual(head.method, "CONNECT") { connectTarget = head.target }
         if pending.count >= limits.maxPendingRequests {
             note(.tooManyPendingRequests, .up, head.start)
             emit(pending.removeFirst(), &exchanges)

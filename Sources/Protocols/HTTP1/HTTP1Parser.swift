@@ -67,6 +67,10 @@ public struct HTTP1Parser: Sendable {
     var trailerLines = 0
     var msg = Progress()
     var expected: [Expectation] = []
+    /// The bytes held when the tunnel began (a start that could still have been a request's), which
+    /// begin the tunnel's bytes; empty otherwise. The tunnel's other bytes are the ends of the chunks
+    /// fed after it began (`statistics.tunnelBytes` counts both).
+    public private(set) var tunnelLead: [UInt8] = []
 
     public init(role: Role, limits: HTTP1Limits = HTTP1Limits()) {
         self.role = role
@@ -262,6 +266,7 @@ public struct HTTP1Parser: Sendable {
         state = .tunnel
         events.append(.tunnelStart(time: time))
         if withBuffered, !buffer.isEmpty {
+            tunnelLead = buffer
             statistics.tunnelBytes += Int64(buffer.count)
             events.append(.tunnel(count: Int64(buffer.count), missing: false, time: time))
         }

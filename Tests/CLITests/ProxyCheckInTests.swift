@@ -1,0 +1,89 @@
+import Foundation
+import FuzzTargets
+import Testing
+
+/// Check-ins through an explicit HTTP proxy (`simulate --proxy`), end to end: reported with their
+/// manager as the server, the same steps and counts as the same fleet checking in directly.
+@Suite struct ProxyCheckInTests {
+    static let fleet = ["--clients", "4", "--duration", "1h", "--seed", "5", "--http-share", "0.5",
+                        "--push-share", "0.5", "--full-share", "0.3"]
+
+    private func json(_ run: CLIRun) throws -> [String: Any] {
+        try #require(run.status == 0, "\(run.stderr)")
+        return try #require(try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any])
+    }
+
+    private func sessions(_ report: [String: Any]) -> [[String: Any]] {
+        report["sessions"] as? [[String: Any]] ?? []
+    }
+
+    @Test func proxiedCheckInsAreReportedAgainstTheirManagers() throws {
+        let dir = try TemporaryFolder()
+        let direct = try dir.simulatedCapture("direct.pcap", Self.fleet)
+        let proxied = try dir.simulatedCapture("proxied.pcap", Self.fleet + ["--proxy", "10.5.5.5:8080"])
+        let a = try json(sepbeat("analyze", "-q", "-F", "json", direct))
+        let b = try json(sepbeat("analyze", "-q", "-F", "json", proxied))
+        let counts = b["counts"] as? [String: Int]
+        #expect(counts?["connections"] == (a["counts"] as? [String: Int])?["connections"])
+        #expect(counts?["managerConnections"] == counts?["connections"])
+        #expect(counts?["ignoredConnections"] == 0 && counts?["otherServerConnections"] == 0)
+        let (x, y) = (sessions(a), sessions(b))
+        #expect(!y.isEmpty && x.count == y.count)
+        func shape(_ s: [String: Any]) -> String {
+            let steps = (s["steps"] as? [[String: Any]] ?? []).compactMap { $0["step"] as? Int }
+            return "\(s["server"] ?? ""):\(s["serverPort"] ?? "") \(s["mode"] ?? "") \(s["transport"] ?? "") \(steps)"
+        }
+        #expect(x.map(shape) == y.map(shape))
+        for s in y {
+            let steps = s["steps"] as? [[String: Any]] ?? []
+            guard let select = steps.first(where: { $0["step"] as? Int == 1 })?["evidence"] as? String else { continue }
+            #expect(select.hasPrefix("SYN to proxy 10.5.5.5:8080 for \(s["server"] ?? ""):"))
+            let connect = steps.first { $0["step"] as? Int == 2 }?["evidence"] as? String
+            #expect(connect?.contains("with proxy 10.5.5.5:8080, ") == true)
+            #expect(connect?.contains(" → 200") == true)
+        }
+        #expect((b["summary"] as? [String: Any])?["verdict"] as? String == "pass")
+    }
+
+    @Test func flowsNameTheTunnel() throws {
+        let dir = try TemporaryFolder()
+        let proxied = try dir.simulatedCapture("proxied.pcap", Self.fleet + ["--proxy", "10.5.5.5:8080"])
+        let flows = try json(sepbeat("flows", "-q", "-F", "json", proxied))
+        let connections = flows["connections"] as? [[String: Any]] ?? []
+        #expect(!connections.isEmpty)
+        for c in connections {
+            #expect(c["server"] as? String == "10.5.5.5" && c["serverPort"] as? Int == 8080)
+            let tunnel = c["tunnel"] as? [String: Any]
+            #expect((tunnel?["host"] as? String)?.hasPrefix("10.1.0.") == true)
+            #expect([443, 8014].contains(tunnel?["port"] as? Int ?? 0))
+            #expect(["tls", "http"].contains(c["application"] as? String ?? ""))
+        }
+        let text = sepbeat("flows", "-q", proxied)
+        #expect(text.stdout.contains("tls via CONNECT 10.1.0.1"))
+        #expect(text.stdout.contains("http via CONNECT 10.1.0.1"))
+    }
+
+    @Test(arguments: [["--proxy", "10.5.5.5"], ["--proxy", "proxy:8080"], ["--proxy", "10.5.5.5:0"],
+                      ["--proxy", "10.5.5.5:8080", "--fault", "failover"]])
+    func refusedProxyOptions(_ extra: [String]) throws {
+        let dir = try TemporaryFolder()
+        let run = CLIRun(["simulate", "-q", "-o", dir.path + "/x.pcap", "--clients", "2", "--duration", "30m"] + extra)
+        #expect(run.status == 2, "\(run.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: dir.path + "/x.pcap"))
+    }
+}
+
+/// The capture fuzz target's tunnel sample is read as a tunnel, so its mutations exercise that path.
+@Suite struct TunnelFuzzSampleTests {
+    @Test func captureSampleCarriesATunnel() throws {
+        let dir = try TemporaryFolder()
+        let samples = FuzzTarget.capture.samples
+        try #require(samples.count >= 2)
+        let path = dir.path + "/tunnel.pcap"
+        _ = FileManager.default.createFile(atPath: path, contents: Data(samples[1]))
+        let run = sepbeat("flows", "-q", "--tls", path)
+        #expect(run.status == 0, "\(run.stderr)")
+        #expect(run.stdout.contains("tls via CONNECT sepm.example.test:443"))
+        #expect(run.stdout.contains("SNI sepm.example.test"))
+    }
+}

@@ -1,0 +1,123 @@
+@testable import Analysis
+import Core
+import Protocols
+import Records
+import Testing
+
+/// An HTTP `CONNECT` answered with 2xx hands the rest of both directions to detection again (an
+/// explicit proxy), and the record describes the traffic inside the tunnel and names its target.
+@Suite struct TunnelStateTests {
+    typealias Step = ApplicationStateTests.Step
+
+    static let connect = "CONNECT 10.1.0.11:443 HTTP/1.1\r\nHost: 10.1.0.11:443\r\nUser-Agent: Smc\r\n\r\n"
+    static let established = "HTTP/1.1 200 Connection established\r\n\r\n"
+    static let clientHello = ApplicationStateTests.hello(client: true, version: 0x0303)
+    static let serverHello = ApplicationStateTests.hello(client: false, version: 0x0303)
+
+    /// A TLS application-data record of `count` payload bytes.
+    static func applicationData(_ count: Int) -> [UInt8] {
+        [0x17, 0x03, 0x03, UInt8(count >> 8), UInt8(count & 0xff)] + [UInt8](repeating: 0xAB, count: count)
+    }
+
+    /// The TLS check-in inside the tunnel: hellos, then one exchange of 100 bytes up and 300 down.
+    static let tlsCheckIn: [Step] = [
+        .upBytes(clientHello), .downBytes(serverHello),
+        .upBytes(applicationData(95)), .downBytes(applicationData(295)),
+    ]
+
+    @Test func connectAnsweredWithTwoHundredCarriesTLS() {
+        let r = ApplicationStateTests.run([.up(Self.connect), .down(Self.established)] + Self.tlsCheckIn)
+        #expect(r.record.application == .tls)
+        #expect(r.record.tls?.clientVersion == 0x0303 && r.record.tls?.negotiatedVersion == 0x0303)
+        #expect(r.record.exchanges.map(\.kind) == [.tls])
+        #expect(r.record.exchanges.first?.bytesUp == 100 && r.record.exchanges.first?.bytesDown == 300)
+        let tunnel = r.record.tunnel
+        #expect(tunnel?.host == "10.1.0.11" && tunnel?.port == 443)
+        #expect(tunnel?.setUp.map { $0.http?.status } == [200])
+        #expect(tunnel?.setUp.first?.bytesUp == Int64(Self.connect.utf8.count))
+        #expect(tunnel?.setUp.first?.bytesDown == Int64(Self.established.utf8.count))
+        #expect(r.rows == ["up CONNECT 10.1.0.11:443", "down 200"])
+        #expect(r.anomalies.isEmpty)
+    }
+
+    @Test func proxyAuthenticationThenRetryOnTheSameConnection() {
+        let refused = "HTTP/1.1 407 Proxy Authentication Required\r\nProxy-Authenticate: Basic\r\n"
+            + "Content-Length: 5\r\n\r\nlogin"
+        let retry = "CONNECT sepm.example.test:443 HTTP/1.1\r\nProxy-Authorization: Basic eDp5\r\n\r\n"
+        let r = ApplicationStateTests.run(
+            [.up(Self.connect), .down(refused), .up(retry), .down(Self.established)] + Self.tlsCheckIn)
+        #expect(r.record.application == .tls)
+        #expect(r.record.tunnel?.host == "sepm.example.test" && r.record.tunnel?.port == 443)
+        #expect(r.record.tunnel?.setUp.map { $0.http?.status } == [407, 200])
+        #expect(r.record.exchanges.count == 1)
+        #expect(r.rows == ["up CONNECT 10.1.0.11:443", "down 407", "up CONNECT sepm.example.test:443", "down 200"])
+    }
+
+    @Test func refusedConnectOpensNoTunnel() {
+        let r = ApplicationStateTests.run([
+            .up(Self.connect), .down("HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n"),
+        ])
+        #expect(r.record.tunnel == nil)
+        #expect(r.record.application == .http)
+        #expect(r.record.exchanges.map { $0.http?.status } == [403])
+        #expect(r.record.tls == nil)
+    }
+
+    @Test func helloSentWithTheRequestAndTheAnswerInOneChunkEach() {
+        // The client does not wait for the answer: its ClientHello follows the request in the same segment.
+        let together = ApplicationStateTests.run([
+            .upBytes(Array(Self.connect.utf8) + Self.clientHello),
+            .downBytes(Array(Self.established.utf8) + Self.serverHello),
+            .upBytes(Self.applicationData(95)), .downBytes(Self.applicationData(295)),
+        ])
+        let apart = ApplicationStateTests.run([.up(Self.connect), .down(Self.established)] + Self.tlsCheckIn)
+        #expect(together.record.application == .tls)
+        #expect(together.record.tls == apart.record.tls)
+        #expect(together.record.exchanges.map(\.bytesUp) == apart.record.exchanges.map(\.bytesUp))
+        #expect(together.record.exchanges.map(\.bytesDown) == apart.record.exchanges.map(\.bytesDown))
+        #expect(together.record.tunnel?.setUp.count == 1)
+    }
+
+    @Test func everyByteInItsOwnChunkGivesTheSameRecord() {
+        let up = Array(Self.connect.utf8) + Self.clientHello
+        let down = Array(Self.established.utf8) + Self.serverHello
+        var steps: [Step] = up.map { .upBytes([$0]) }
+        steps += down.map { .downBytes([$0]) }
+        steps += [.upBytes(Self.applicationData(95)), .downBytes(Self.applicationData(295))]
+        let r = ApplicationStateTests.run(steps)
+        #expect(r.record.application == .tls)
+        #expect(r.record.tls?.negotiatedVersion == 0x0303)
+        #expect(r.record.exchanges.map(\.bytesUp) == [100])
+        #expect(r.record.tunnel?.port == 443)
+    }
+
+    @Test func plainHTTPInsideATunnel() {
+        let r = ApplicationStateTests.run([
+            .up("CONNECT [2001:db8::11]:8014 HTTP/1.1\r\n\r\n"), .down(Self.established),
+            .up("GET /secars/secars.dll?h=1 HTTP/1.1\r\nHost: m\r\n\r\n"),
+            .down("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"),
+        ])
+        #expect(r.record.application == .http)
+        #expect(r.record.tunnel?.host == "2001:db8::11" && r.record.tunnel?.port == 8014)
+        #expect(r.record.exchanges.map { $0.http?.target } == ["/secars/secars.dll?h=1"])
+        #expect(r.rows == ["up CONNECT [2001:db8::11]:8014", "down 200", "up GET /secars/secars.dll?h=1", "down 200"])
+    }
+
+    @Test func aGapInsideTheTunnelReachesTheInnerParser() {
+        let r = ApplicationStateTests.run([
+            .up(Self.connect), .down(Self.established), .upBytes(Self.clientHello), .downBytes(Self.serverHello),
+            .gapUp(40), .downBytes(Self.applicationData(10)),
+        ])
+        #expect(r.record.application == .tls)
+        #expect(r.record.exchanges.reduce(0) { $0 + $1.missingBytes } == 40)
+    }
+
+    @Test func tunnelTargetsAreReadAsWritten() {
+        let t0 = Timestamp.zero
+        #expect(ConnectionTunnel(target: "sepm.corp:443", start: t0).map { [$0.host, "\($0.port ?? 0)"] }
+            == ["sepm.corp", "443"])
+        #expect(ConnectionTunnel(target: "[::1]:8443", start: t0)?.targetText == "[::1]:8443")
+        #expect(ConnectionTunnel(target: "noport", start: t0).map { $0.port == nil && $0.host == "noport" } == true)
+        #expect(ConnectionTunnel(target: "", start: t0) == nil)
+    }
+}

@@ -1,0 +1,75 @@
+import Core
+import Records
+import Testing
+
+@testable import Heartbeat
+
+/// A connection through a proxy's `CONNECT` tunnel is judged as a connection to the tunnel's target.
+@Suite struct TunnelJudgingTests {
+    static let proxy = Endpoint(address: ip("10.5.5.5"), port: 8080)
+
+    /// `record` as the traffic layer hands it out through the proxy: server the proxy, tunnel to `host:port`.
+    static func viaProxy(_ record: ConnectionRecord, host: String, port: UInt16 = 443) -> ConnectionRecord {
+        var r = record
+        r.server = proxy
+        var connect = Exchange(index: 0, kind: .http, start: r.start.adding(seconds: 0.002),
+                               end: r.start.adding(seconds: 0.004))
+        var h = HTTPTransaction(method: "CONNECT", target: "\(host):\(port)", version: "HTTP/1.1")
+        h.status = 200
+        connect.http = h
+        connect.bytesUp = 72
+        connect.bytesDown = 39
+        r.bytesUp += 72
+        r.bytesDown += 39
+        r.tunnel = ConnectionTunnel(host: host, port: port, start: connect.end, setUp: [connect])
+        return r
+    }
+
+    @Test func tunnelToAnAddressCountsAsAConnectionToIt() throws {
+        var f = RecordFactory()
+        let model = try ReferenceModel.builtIn.withServer("198.51.100.1")
+        let records = [0.0, 300, 600].map { Self.viaProxy(f.idle(start: at($0)), host: "198.51.100.1") }
+        let r = analyze(records, model: model)
+        #expect(r.counts.connections == 3 && r.counts.managerConnections == 3 && r.counts.ignoredConnections == 0)
+        #expect(r.summary.checkIns == 3)
+        let first = try #require(r.sessions.first)
+        #expect(first.server == ip("198.51.100.1") && first.serverPort == 443)
+        let select = first.steps.first { $0.step == 1 }
+        #expect(select?.evidence == "SYN to proxy 10.5.5.5:8080 for 198.51.100.1:443")
+        let connect = first.steps.first { $0.step == 2 }
+        #expect(connect?.evidence.contains("with proxy 10.5.5.5:8080") == true)
+        #expect(connect?.evidence.contains("CONNECT 198.51.100.1:443 → 200") == true)
+        // The CONNECT bytes are set-up bytes (step 2), not an exchange of steps 3-6.
+        #expect(first.steps.filter { $0.step >= 3 && $0.step <= 6 }.map(\.bytesUp) == [900])
+        #expect(connect.map { $0.bytesUp == 517 + 72 && $0.bytesDown == 1_900 + 39 } == true)
+    }
+
+    @Test func withoutATunnelTheProxyIsAnotherPort() {
+        var f = RecordFactory()
+        var records = [0.0, 300].map { Self.viaProxy(f.idle(start: at($0)), host: "198.51.100.1") }
+        for i in records.indices { records[i].tunnel = nil }
+        let r = analyze(records)
+        #expect(r.counts.ignoredConnections == 2 && r.summary.checkIns == 0)
+    }
+
+    @Test func hostNameTargetTiedByAnEarlierSNI() throws {
+        var f = RecordFactory()
+        let model = try ReferenceModel.builtIn.withServer("sepm.example.test")
+        // One direct connection ties the name to its address; the proxied ones then reach it by name.
+        var records = [f.connection(start: at(0), exchanges: [.tls(900, 3_100)], sni: "sepm.example.test")]
+        records += [300.0, 600].map { Self.viaProxy(f.idle(start: at($0)), host: "sepm.example.test") }
+        let r = analyze(records, model: model)
+        #expect(r.counts.managerConnections == 3)
+        #expect(r.sessions.map(\.server) == [ip("198.51.100.1"), ip("198.51.100.1"), ip("198.51.100.1")])
+        #expect(r.managers.first?.resolution == "tls-sni")
+    }
+
+    @Test func sniInsideATunnelTiesTheNameToTheTargetNotTheProxy() throws {
+        var f = RecordFactory()
+        let model = try ReferenceModel.builtIn.withServer("sepm.example.test")
+        let inner = f.connection(start: at(0), exchanges: [.tls(900, 3_100)], sni: "sepm.example.test")
+        let r = analyze([Self.viaProxy(inner, host: "198.51.100.1")], model: model)
+        #expect(r.managers.first?.address == "198.51.100.1")
+        #expect(r.sessions.first?.server == ip("198.51.100.1"))
+    }
+}
