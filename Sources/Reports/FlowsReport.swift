@@ -132,6 +132,7 @@ public struct FlowsReport {
         var m: [(String, JSONValue)] = [
             ("clientVersion", t.clientVersion.map { .string(TLSSummary.versionName($0)) } ?? .null),
             ("negotiatedVersion", t.negotiatedVersion.map { .string(TLSSummary.versionName($0)) } ?? .null),
+            ("recordVersion", t.recordVersion.map { .string(TLSSummary.versionName($0)) } ?? .null),
             ("serverName", .optional(t.serverName)),
             ("cipherSuite", t.cipherSuite.map { .string(TLSVersion.hex4($0)) } ?? .null),
             ("sslv2", .bool(t.sslv2)),
@@ -241,6 +242,7 @@ public struct FlowsReport {
         if showTLS, let t = r.tls {
             var l = "  TLS client offers \(t.clientVersion.map(TLSSummary.versionName) ?? "-")"
             l += ", server chose \(t.negotiatedVersion.map(TLSSummary.versionName) ?? "-")"
+            l += ", record layer \(t.recordVersion.map(TLSSummary.versionName) ?? "-")"
             if let cs = t.cipherSuite { l += ", cipher " + CipherSuiteNames.describe(cs) }
             if let sni = t.serverName { l += ", SNI \(sni)" }
             lines.append(l)
