@@ -68,9 +68,9 @@ extension SessionBuilder {
                 var text = "\(counted(affected.count, "check-in")) to \(server) used TLS "
                     + "\(TLSSummary.versionName(v)), below the minimum \(model.tls.minimumVersion)"
                 if recordLayer == affected.count {
-                    text += " (version from the record layer: no hello captured)"
+                    text += " (version from the record layer: no hello seen)"
                 } else if recordLayer > 0 {
-                    text += " (for \(recordLayer) of them the version is from the record layer: no hello captured)"
+                    text += " (for \(recordLayer) of them the version is from the record layer: no hello seen)"
                 }
                 add(server, .tlsBelowMinimum, text, affected)
             }

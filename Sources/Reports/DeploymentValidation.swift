@@ -128,7 +128,7 @@ public struct DeploymentValidation: Sendable {
         } else if hello + recordLayer == 0 {
             check.checked = false
             check.detail = "not checked: the TLS version of none of \(formatCount(tls, "check-in")) is known "
-                + "(no hello captured, no application-data record framed)"
+                + "(no hello seen, no application-data record framed)"
         } else if recordLayer > 0 || unknown > 0 {
             var parts: [String] = []
             if hello > 0 { parts.append("\(hello) from a hello") }

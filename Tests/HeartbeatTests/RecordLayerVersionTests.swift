@@ -26,7 +26,7 @@ import Testing
         let entry = try #require(report.codes(.tlsBelowMinimum).first)
         #expect(entry.sessions == [1, 2, 3])
         #expect(entry.message == "3 check-ins to 198.51.100.1:443 used TLS 1.0, below the minimum 1.2 "
-            + "(version from the record layer: no hello captured)")
+            + "(version from the record layer: no hello seen)")
         #expect(report.sessions.allSatisfy { $0.tlsVersionSource == .recordLayer })
     }
 
@@ -69,7 +69,7 @@ import Testing
         var f = RecordFactory()
         let records = [f.idle(start: epoch, tlsVersion: 0x0301), recordLayerOnly(&f, at: 300, record: 0x0301)]
         let entry = try #require(analyze(records, model: model).codes(.tlsBelowMinimum).first)
-        #expect(entry.message.hasSuffix("(for 1 of them the version is from the record layer: no hello captured)"))
+        #expect(entry.message.hasSuffix("(for 1 of them the version is from the record layer: no hello seen)"))
     }
 
     @Test func noVersionAtAllIsUnknown() {
