@@ -42,6 +42,13 @@ enum TLSTargets {
             precondition(parser.streamOffset == given[direction], "TLS stream offset is not the bytes given")
             precondition(parser.ignoredBytes >= 0 && parser.ignoredBytes <= parser.streamOffset,
                          "TLS parser ignored more bytes than it was given")
+            if let v = parser.applicationDataVersion {
+                precondition((0x0300...0x0304).contains(v), "a record-layer version no record header can carry")
+            }
+        }
+        if let v = conversation.summary.recordVersion {
+            let sides = [conversation.client.applicationDataVersion, conversation.server.applicationDataVersion]
+            precondition(sides.contains(v), "the summary's record-layer version is neither direction's")
         }
         precondition(recordBytes(events) <= given[.up] ?? 0, "TLS records add up to more than the stream")
     }

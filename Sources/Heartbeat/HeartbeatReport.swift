@@ -191,12 +191,26 @@ public struct SessionReport: Hashable, Sendable {
     /// True when no connection was set up and the only connects were unanswered when the capture ended,
     /// no longer than the connect timeout after their SYN: not judged. Encoded only when true.
     public var pending: Bool = false
+    /// Where the check-in's TLS version came from, for `validate`'s `tls-version` check. Not encoded.
+    public var tlsVersionSource: TLSVersionSource = .unknown
     /// Failed connects that preceded the successful one (step 1), or that make up a failed check-in.
     public var attempts: [AttemptReport]
     public var steps: [StepReport]
     public var findings: [Finding]
     /// Ids of the connection records used.
     public var connections: [UInt64]
+}
+
+/// Where a check-in's TLS version was read: the hellos of one of its connections, or only the record
+/// headers of its application data (the handshake was not captured), or nowhere (plain HTTP, or neither).
+public enum TLSVersionSource: UInt8, Hashable, Sendable {
+    /// No version known: plain HTTP, or no hello and no application-data record parsed. Also a
+    /// record-layer 0x0303 under a minimum of TLS 1.3, which it cannot settle.
+    case unknown
+    /// A ClientHello or ServerHello of one of the check-in's connections.
+    case hello
+    /// Only the record-layer version of application-data records (`TLSSummary.recordVersion`).
+    case recordLayer
 }
 
 extension SessionReport: Encodable {

@@ -19,24 +19,32 @@ extension SessionBuilder {
         managers: [IPAddress: ManagerInfo]
     ) -> [PairFinding] {
         // Only the TLS version is read, so only it is kept per connection id.
-        var versionByID: [UInt64: UInt16?] = [:]
+        var versionByID: [UInt64: SeenTLSVersion?] = [:]
         // By index, and the summary read once: the records are read, not copied.
         for i in conns.indices where versionByID[conns[i].id] == nil {
-            versionByID[conns[i].id] = .some(conns[i].tls?.judgedVersion)
+            versionByID[conns[i].id] = .some(seenVersion(conns[i].tls))
         }
         var all: [Endpoint: [Int]] = [:]
         var http: [Endpoint: [Int]] = [:]
-        var oldTLS: [Endpoint: (version: UInt16, sessions: [Int])] = [:]
+        var oldTLS: [Endpoint: (version: UInt16, sessions: [Int], recordLayer: Int)] = [:]
         // By index: the check-ins are read, not copied.
         for i in sessions.indices where !sessions[i].failed {
             let server = Endpoint(address: sessions[i].server, port: sessions[i].serverPort)
             all[server, default: []].append(i)
             if sessions[i].transport == .http { http[server, default: []].append(i) }
+            // A version from a hello wins over one from the record layer; the first below the minimum counts.
+            var source = TLSVersionSource.unknown
+            var below: SeenTLSVersion?
             for id in sessions[i].connections {
-                guard let known = versionByID[id], let v = known, v < model.minimumTLSVersion else { continue }
-                let have = oldTLS[server] ?? (v, [])
-                oldTLS[server] = (min(have.version, v), have.sessions + [i])
-                break
+                guard let known = versionByID[id], let seen = known else { continue }
+                if seen.source == .hello || source == .unknown { source = seen.source }
+                if below == nil, seen.version < model.minimumTLSVersion { below = seen }
+            }
+            sessions[i].tlsVersionSource = source
+            if let seen = below {
+                let have = oldTLS[server] ?? (seen.version, [], 0)
+                oldTLS[server] = (min(have.version, seen.version), have.sessions + [i],
+                                  have.recordLayer + (seen.source == .recordLayer ? 1 : 0))
             }
         }
         var out: [PairFinding] = []
@@ -56,9 +64,15 @@ extension SessionBuilder {
                 add(server, .plaintextHTTP,
                     "\(plain.count) of \(counted(list.count, "check-in")) to \(server) in plain HTTP", plain)
             }
-            if let (v, affected) = oldTLS[server] {
-                add(server, .tlsBelowMinimum, "\(counted(affected.count, "check-in")) to \(server) used TLS "
-                    + "\(TLSSummary.versionName(v)), below the minimum \(model.tls.minimumVersion)", affected)
+            if let (v, affected, recordLayer) = oldTLS[server] {
+                var text = "\(counted(affected.count, "check-in")) to \(server) used TLS "
+                    + "\(TLSSummary.versionName(v)), below the minimum \(model.tls.minimumVersion)"
+                if recordLayer == affected.count {
+                    text += " (version from the record layer: no hello seen)"
+                } else if recordLayer > 0 {
+                    text += " (for \(recordLayer) of them the version is from the record layer: no hello seen)"
+                }
+                add(server, .tlsBelowMinimum, text, affected)
             }
             if directory.hasConfiguredManagers, let info = managers[server.address], !info.source.isConfigured {
                 add(server, .unknownServer, "\(counted(list.count, "check-in")) to \(server), which is not in the "
@@ -66,5 +80,22 @@ extension SessionBuilder {
             }
         }
         return out
+    }
+
+    /// A connection's TLS version and where it came from.
+    struct SeenTLSVersion {
+        var version: UInt16
+        var source: TLSVersionSource
+    }
+
+    /// The hellos' version, else the record layer's; nil when neither is known. A record-layer 0x0303 is
+    /// "TLS 1.2 or later" (TLS 1.3 records carry it too): it passes a minimum up to 1.2 and settles
+    /// nothing above that, so it is nil under a minimum of 1.3.
+    func seenVersion(_ tls: TLSSummary?) -> SeenTLSVersion? {
+        guard let tls else { return nil }
+        if let v = tls.helloVersion { return SeenTLSVersion(version: v, source: .hello) }
+        guard let v = tls.recordVersion else { return nil }
+        if v >= 0x0303 && model.minimumTLSVersion > 0x0303 { return nil }
+        return SeenTLSVersion(version: v, source: .recordLayer)
     }
 }

@@ -251,10 +251,17 @@ final class StepClassifier: Sendable {
             down = max(0, streamDown - cs[i].exchanges.indices.reduce(0) { $0 + cs[i].exchanges[$1].bytesDown })
             end = firstExchange ?? cs[i].closeTime ?? cs[i].end
             let summary = cs[i].tls  // read once: each read copies the summary out of its box
-            let v = summary?.judgedVersion
             evidence.add(", TLS ")
-            evidence.add(v.map(TLSSummary.versionName) ?? "version unknown")
-            evidence.add(" handshake")
+            if let v = summary?.helloVersion {
+                evidence.add(TLSSummary.versionName(v))
+                evidence.add(" handshake")
+            } else if let v = summary?.recordVersion {
+                // TLS 1.3 records carry 0x0303 too: the record layer tells "1.2 or later", no more.
+                if v >= 0x0303 { evidence.add("1.2 or later") } else { evidence.add(TLSSummary.versionName(v)) }
+                evidence.add(" from the record layer (no hello seen)")
+            } else {
+                evidence.add("version unknown handshake")
+            }
             if let sni = summary?.serverName, !sni.isEmpty {
                 evidence.add(" (SNI ")
                 evidence.add(sni)

@@ -124,10 +124,16 @@ public struct TLSSummary: Hashable, Sendable {
     public var alerts: [TLSAlert]
     /// The stream started with SSLv2-format hello records.
     public var sslv2: Bool
+    /// The record-layer version of the application-data records (the version in each record header; the
+    /// lower of the two directions'), nil when none was framed. It is the negotiated version for TLS 1.2
+    /// and earlier; TLS 1.3 records carry 0x0303 too, so 0x0303 means "TLS 1.2 or later". It gives the
+    /// version of a connection whose handshake was not captured.
+    public var recordVersion: UInt16?
 
     public init() {
         clientVersion = nil
         negotiatedVersion = nil
+        recordVersion = nil
         serverName = nil
         cipherSuite = nil
         certificate = nil
@@ -135,10 +141,9 @@ public struct TLSSummary: Hashable, Sendable {
         sslv2 = false
     }
 
-    /// The version the connection is judged by (`tls-below-1.2`, the connect step's evidence, `flows
-    /// --tls`): the one the server chose, else the highest the client offered (an SSLv2-format hello, or
-    /// any ClientHello, that no ServerHello answered); nil when neither was seen.
-    public var judgedVersion: UInt16? { negotiatedVersion ?? clientVersion }
+    /// The version the hellos gave: the ServerHello's choice, else the ClientHello's highest offer; nil
+    /// when neither was parsed (e.g. the capture started after the handshake).
+    public var helloVersion: UInt16? { negotiatedVersion ?? clientVersion }
 
     /// `1.0`...`1.3` for 0x0301...0x0304, `SSL 3.0`, `SSL 2.0`, else `0x%04x`.
     public static func versionName(_ v: UInt16) -> String {

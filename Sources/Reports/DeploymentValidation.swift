@@ -25,6 +25,8 @@ public struct DeploymentValidation: Sendable {
         public var examples: [String]
         /// Counts or the first message, one line.
         public var detail: String
+        /// The text report shows `detail` beside a passed check too (it says what the pass rests on).
+        public var detailShownWhenPassed = false
 
         /// `pass`, `fail` or `n/a` (not checked), as every format prints it.
         public var result: String { !checked ? "n/a" : passed ? "pass" : "fail" }
@@ -76,12 +78,7 @@ public struct DeploymentValidation: Sendable {
             fromFindings("transport", "check-ins use HTTPS", .error, [.plaintextHTTP])
         }
         fromFindings("tls-version", "TLS 1.2 or later (the model's minimum)", .error, [.tlsBelowMinimum])
-        // Nothing to judge without a check-in over TLS (all plain HTTP, or none at all).
-        if !report.sessions.contains(where: { !$0.failed && $0.transport == .https }), let i = checks.indices.last,
-           checks[i].passed {
-            checks[i].checked = false
-            checks[i].detail = "not checked: no check-in over TLS"
-        }
+        if let i = checks.indices.last { Self.noteTLSVersionSources(report, into: &checks[i]) }
         fromFindings("http-status", "managers answered without HTTP errors", .error, [.httpError])
         checks.append(Self.intervalCheck(audit, health: .unhealthy, id: "interval", severity: .error,
                                          title: "no missed check-ins, failed check-ins or interval mismatch"))
@@ -101,6 +98,46 @@ public struct DeploymentValidation: Sendable {
                 + "dropped by limits\(why), left out of every check" + findings
         }
         self.checks = checks
+    }
+
+    /// Says in the `tls-version` check where the versions judged came from. Nothing to judge without a
+    /// check-in over TLS (all plain HTTP, or none at all) or when no TLS check-in's version is known
+    /// (handshakes not captured and no application-data record framed): then `n/a`.
+    private static func noteTLSVersionSources(_ report: HeartbeatReport, into check: inout Check) {
+        var tls = 0
+        var hello = 0
+        var recordLayer = 0
+        for s in report.sessions where !s.failed && s.transport == .https {
+            tls += 1
+            switch s.tlsVersionSource {
+            case .hello: hello += 1
+            case .recordLayer: recordLayer += 1
+            case .unknown: break
+            }
+        }
+        let unknown = tls - hello - recordLayer
+        guard check.passed else {
+            if recordLayer > 0 {
+                check.detail += "; \(formatCount(recordLayer, "check-in")) with the version from the record layer only"
+            }
+            return
+        }
+        if tls == 0 {
+            check.checked = false
+            check.detail = "not checked: no check-in over TLS"
+        } else if hello + recordLayer == 0 {
+            check.checked = false
+            check.detail = "not checked: the TLS version of none of \(formatCount(tls, "check-in")) is known "
+                + "(no hello seen, no application-data record framed)"
+        } else if recordLayer > 0 || unknown > 0 {
+            var parts: [String] = []
+            if hello > 0 { parts.append("\(hello) from a hello") }
+            if recordLayer > 0 { parts.append("\(recordLayer) from the record layer only") }
+            if unknown > 0 { parts.append("\(unknown) unknown, not judged") }
+            check.detail = "no finding; TLS versions of \(formatCount(tls, "check-in")): "
+                + parts.joined(separator: ", ")
+            check.detailShownWhenPassed = true
+        }
     }
 
     /// Clients whose check-ins reached a manager of worse priority than the best one any client reached.

@@ -141,8 +141,10 @@ public struct FlowsReport {
         var m: [(String, JSONValue)] = [
             ("clientVersion", t.clientVersion.map { .string(TLSSummary.versionName($0)) } ?? .null),
             ("negotiatedVersion", t.negotiatedVersion.map { .string(TLSSummary.versionName($0)) } ?? .null),
-            // What analyze judges (tls-below-1.2): the chosen version, else the offer.
-            ("version", t.judgedVersion.map { .string(TLSSummary.versionName($0)) } ?? .null),
+            // The hellos' version (the chosen one, else the offer); analyze judges by it, else by the
+            // record layer's.
+            ("version", t.helloVersion.map { .string(TLSSummary.versionName($0)) } ?? .null),
+            ("recordVersion", t.recordVersion.map { .string(TLSSummary.versionName($0)) } ?? .null),
             ("serverName", .optional(t.serverName)),
             ("cipherSuite", t.cipherSuite.map { .string(TLSVersion.hex4($0)) } ?? .null),
             ("sslv2", .bool(t.sslv2)),
@@ -273,6 +275,7 @@ public struct FlowsReport {
             } else {
                 l += ", server chose -"
             }
+            l += ", record layer \(t.recordVersion.map(TLSSummary.versionName) ?? "-")"
             if let cs = t.cipherSuite { l += ", cipher " + CipherSuiteNames.describe(cs) }
             if let sni = t.serverName { l += ", SNI \(sni)" }
             lines.append(l)

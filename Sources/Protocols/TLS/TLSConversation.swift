@@ -7,6 +7,9 @@ import Records
 /// Feed each direction's in-order bytes with `feed(_:direction:time:into:)` (`.up` = client to
 /// server) in the order they were captured; chunks are borrowed for the call only.
 ///
+/// Record layer: `finish` sets `summary.recordVersion` to the lower of the two directions'
+/// `TLSStreamParser.applicationDataVersion`.
+///
 /// Exchanges: an exchange is a client burst of application-data records followed by the server's
 /// burst. It ends when the client sends application data again after the server has answered, and is
 /// appended to the caller's array at that moment; `finish` flushes the last one. Server data with no
@@ -90,6 +93,14 @@ public struct TLSConversation: Sendable {
             handleScratch(direction: direction, into: &exchanges)
         }
         closeExchange(into: &exchanges)
+        summary.recordVersion = Self.lower(client.applicationDataVersion, server.applicationDataVersion)
+    }
+
+    /// The lower of two versions either of which may be missing.
+    private static func lower(_ a: UInt16?, _ b: UInt16?) -> UInt16? {
+        guard let a else { return b }
+        guard let b else { return a }
+        return min(a, b)
     }
 
     // MARK: - Events

@@ -116,6 +116,8 @@ extension TLSStreamParser {
         headerNeed = 5
         resyncSkipped = 0
         resyncScanned = 0
+        // Framing was lost: a record found by the last scan is neither confirmed nor refuted.
+        unconfirmedVersion = nil
     }
 
     /// After a bad header: scan on from the header's second byte.
@@ -143,7 +145,7 @@ extension TLSStreamParser {
             if resyncSkipped > 0 {
                 events.append(.anomaly(.resynchronized(skippedBytes: resyncSkipped), time: time))
             }
-            beginRecord(type: type, version: version, length: length, time: time, into: &events)
+            beginRecord(type: type, version: version, length: length, framed: false, time: time, into: &events)
             return
         }
         header.removeFirst()

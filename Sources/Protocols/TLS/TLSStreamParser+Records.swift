@@ -20,6 +20,7 @@ extension TLSStreamParser {
             return
         }
         guard (20...24).contains(h0), h1 == 3, h2 <= 4 else {
+            unconfirmedVersion = nil
             if first {
                 stop(.notTLS)
                 events.append(.notTLS(offset: streamOffset, time: time))
@@ -30,6 +31,7 @@ extension TLSStreamParser {
             return
         }
         guard length <= limits.maxRecordLength else {
+            unconfirmedVersion = nil
             events.append(.anomaly(.oversizeRecord(length: length), time: time))
             if first {
                 stop(.oversizeRecord)
@@ -38,12 +40,19 @@ extension TLSStreamParser {
             }
             return
         }
-        beginRecord(type: h0, version: version, length: length, time: time, into: &events)
+        // A valid header right after a record found by a scan confirms that record's framing.
+        if let v = unconfirmedVersion {
+            unconfirmedVersion = nil
+            noteApplicationDataVersion(v, time: time, into: &events)
+        }
+        beginRecord(type: h0, version: version, length: length, framed: true, time: time, into: &events)
     }
 
-    mutating func beginRecord(type: UInt8, version: UInt16, length: Int, time: Timestamp,
+    /// `framed`: the header came right after a complete record (or at the stream start), not from a scan.
+    mutating func beginRecord(type: UInt8, version: UInt16, length: Int, framed: Bool, time: Timestamp,
                               into events: inout [TLSEvent]) {
         sawRecord = true
+        recordFramed = framed
         recordType = type
         recordVersion = version
         recordLength = length
@@ -138,6 +147,13 @@ extension TLSStreamParser {
             }
         case TLSContentType.applicationData.rawValue:
             events.append(.applicationData(recordLength: full, start: recordStart, end: time))
+            if recordFramed {
+                if recordVersion != lastApplicationDataVersion {
+                    noteApplicationDataVersion(recordVersion, time: time, into: &events)
+                }
+            } else {
+                unconfirmedVersion = recordVersion
+            }
         case TLSContentType.heartbeat.rawValue:
             events.append(.heartbeat(recordLength: full, time: time))
         default:
@@ -203,6 +219,16 @@ extension TLSStreamParser {
         default:
             break
         }
+    }
+
+    /// Takes the record-layer version of a confirmed application-data record.
+    mutating func noteApplicationDataVersion(_ version: UInt16, time: Timestamp, into events: inout [TLSEvent]) {
+        if let last = lastApplicationDataVersion, last != version {
+            applicationDataVersionChanges += 1
+            events.append(.anomaly(.recordVersionChanged(from: last, to: version), time: time))
+        }
+        lastApplicationDataVersion = version
+        if applicationDataVersion.map({ version < $0 }) ?? true { applicationDataVersion = version }
     }
 
     mutating func resetForHeader() {

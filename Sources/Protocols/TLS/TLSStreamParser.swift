@@ -14,7 +14,9 @@ import Records
 ///   recognised) and the leaf of a TLS 1.2-or-earlier Certificate;
 /// - reports clear-text alerts, ChangeCipherSpec, encrypted handshake/alert records, application data
 ///   and heartbeat record sizes;
-/// - recognises SSLv2-format hellos in the first record of a stream.
+/// - recognises SSLv2-format hellos in the first record of a stream;
+/// - keeps the record-layer version of application-data records (`applicationDataVersion`), which
+///   tells the version of a connection whose handshake was not captured.
 ///
 /// Stream start: if the first bytes are neither a TLS record header nor an SSLv2 hello, the parser
 /// emits `notTLS` and stops (all later bytes are counted in `ignoredBytes`). A first record longer than
@@ -45,6 +47,11 @@ public struct TLSStreamParser: Sendable {
     public internal(set) var encrypted = false
     /// The stream began with an SSLv2-format record.
     public internal(set) var startedWithSSLv2 = false
+    /// The record-layer version of this direction's confirmed application-data records (see above): the
+    /// lowest when they disagree; nil when none was framed. 0x0303 means TLS 1.2 or later.
+    public internal(set) var applicationDataVersion: UInt16?
+    /// Confirmed application-data records whose version differed from the one before them.
+    public internal(set) var applicationDataVersionChanges = 0
 
     enum Phase: Sendable {
         case header
@@ -75,6 +82,12 @@ public struct TLSStreamParser: Sendable {
     var resyncSkipped: Int64 = 0
     var resyncScanned: Int64 = 0
     var sawRecord = false
+    /// The current record began right after a complete record (or at the stream start), not by a scan.
+    var recordFramed = false
+    /// The version of an application-data record found by a scan, until the next header confirms it.
+    var unconfirmedVersion: UInt16?
+    /// The version of the last confirmed application-data record.
+    var lastApplicationDataVersion: UInt16?
 
     /// - Parameter midstream: the capture joined the connection after it started; begin by scanning for
     ///   a record header instead of expecting one at offset 0.
@@ -162,6 +175,11 @@ public struct TLSStreamParser: Sendable {
             events.append(.anomaly(.truncatedAtEnd(pendingBytes: pending), time: time))
         }
         if phase == .resync { ignoredBytes += Int64(header.count) }
+        // A record found by a scan that ends exactly where the stream does is taken as framed.
+        if phase == .header, header.isEmpty, let v = unconfirmedVersion {
+            noteApplicationDataVersion(v, time: time, into: &events)
+        }
+        unconfirmedVersion = nil
         header.removeAll()
         handshake.removeAll()
         handshakeSkip = 0

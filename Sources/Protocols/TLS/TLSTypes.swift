@@ -161,6 +161,9 @@ public enum TLSAnomaly: Hashable, Sendable {
     case truncatedAtEnd(pendingBytes: Int)
     /// An SSLv2-format record that is not a CLIENT-HELLO or SERVER-HELLO, or is malformed.
     case malformedSSLv2(messageType: UInt8)
+    /// An application-data record whose record-layer version differs from the one before it in the
+    /// same direction (the version does not change after the handshake).
+    case recordVersionChanged(from: UInt16, to: UInt16)
 
     /// A short stable name for reports and counters.
     public var name: String {
@@ -176,6 +179,7 @@ public enum TLSAnomaly: Hashable, Sendable {
         case .resynchronized: return "tls_resynchronized"
         case .truncatedAtEnd: return "tls_truncated_at_end"
         case .malformedSSLv2: return "tls_malformed_sslv2"
+        case .recordVersionChanged: return "tls_record_version_changed"
         }
     }
 }
