@@ -119,5 +119,8 @@ import Testing
         #expect(ConnectionTunnel(target: "[::1]:8443", start: t0)?.targetText == "[::1]:8443")
         #expect(ConnectionTunnel(target: "noport", start: t0).map { $0.port == nil && $0.host == "noport" } == true)
         #expect(ConnectionTunnel(target: "", start: t0) == nil)
+        #expect(ConnectionTunnel(target: " \t", start: t0) == nil)
+        // Whitespace inside the target (an anomaly of its own): the first word names it.
+        #expect(ConnectionTunnel(target: "mail.example:25 /", start: t0)?.targetText == "mail.example:25")
     }
 }
