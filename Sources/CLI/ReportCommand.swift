@@ -29,6 +29,7 @@ enum ReportCommand {
         let files = try InputRun.run(
             options: options, command: kind.rawValue, configuration: AnalysisConfiguration(), output: &output,
             parallel: managersByName(model, sylink) ? nil : { result in
+                if let refused = tunnelRefusal(result.connections) { return refused }
                 var apart = template
                 for c in result.connections { apart.ingest(c.record) }
                 let report = finish(&apart, files: result.files)
@@ -90,6 +91,14 @@ enum ReportCommand {
 
     /// Threads that build clients' check-ins without `--jobs`: two when there are two cores or more.
     static var defaultBuildThreads: Int { min(2, max(1, ProcessInfo.processInfo.activeProcessorCount)) }
+
+    /// Why the connections of files read apart cannot give the merged run's report because of a proxy
+    /// tunnel, else nil: a tunnel's target named by host is tied to an address by the connections filed
+    /// before it, in the order they arrive, which reading files apart does not keep.
+    static func tunnelRefusal(_ connections: [CompletedConnection]) -> ParallelCaptureRun.Fallback? {
+        let byName = connections.contains { $0.record.tunnel.map { IPAddress($0.host) == nil } ?? false }
+        return byName ? ParallelCaptureRun.Fallback(reason: "a proxy tunnel names its target by host name") : nil
+    }
 
     /// Whether a manager is configured by host name: its address is then learned from the connections
     /// in the order they arrive, which reading files apart does not keep, so the files are read in order.

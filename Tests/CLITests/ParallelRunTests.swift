@@ -2,6 +2,7 @@ import Analysis
 import Capture
 import Core
 import Foundation
+import Records
 import Testing
 import TestSupport
 
@@ -95,6 +96,24 @@ import TestSupport
         let pieces = try files.map { path throws(CaptureError) in try CaptureRun(paths: [path]).connections() }
         #expect(pieces[0].connections.contains { $0.record.state.contains(.openAtEnd) })
         #expect(pieces[1].connections.contains { $0.record.state.contains(.midstream) })
+    }
+
+    /// A proxy tunnel to a host name is judged by the name bindings of the connections filed before it,
+    /// in arrival order, so files holding one are read in order; tunnels to addresses are read apart.
+    @Test func tunnelsToHostNamesAreReadInOrder() {
+        func connection(_ tunnel: ConnectionTunnel?) -> CompletedConnection {
+            var r = ConnectionRecord(id: 1, client: Endpoint(address: IPAddress(ipv4: 0x0a14_0001), port: 50000),
+                                     server: Endpoint(address: IPAddress(ipv4: 0x0a05_0505), port: 8080),
+                                     start: Timestamp(seconds: 1, nanoseconds: 0), end: Timestamp(seconds: 2, nanoseconds: 0))
+            r.tunnel = tunnel
+            return CompletedConnection(record: r)
+        }
+        let t0 = Timestamp(seconds: 1, nanoseconds: 0)
+        let byName = ConnectionTunnel(target: "sepm.corp:443", start: t0)
+        let byAddress = ConnectionTunnel(target: "10.1.0.11:443", start: t0)
+        #expect(ReportCommand.tunnelRefusal([connection(nil), connection(byAddress)]) == nil)
+        #expect(ReportCommand.tunnelRefusal([connection(byAddress), connection(byName)])?.reason
+            == "a proxy tunnel names its target by host name")
     }
 
     @Test func standardInputIsReadInOrderFromTheStart() throws {
