@@ -11,23 +11,29 @@ import Records
 ///
 /// The clock: a segment within `StreamLimits.unconfirmedClockStep` (60 s) of the clock, or behind
 /// it, moves it as far as its time (it never goes back). A segment further ahead leaves the clock
-/// where it is and is held: it opens (or adds to) a step awaiting confirmation, and its own
+/// where it is and is held: it opens (or joins) a step awaiting confirmation, and its own
 /// connection is judged against its own time (emitted as idle or closed, holes timed out, as a
-/// sweep at that time would) before it takes the segment. A segment of a second flow that is also
-/// ahead confirms the step: the clock moves to the earlier of the two flows' times (the whole
-/// capture jumped: a pause, a clock set forward). A packet within the step of the clock, either
-/// way, withdraws the step: the old time is still running, so the held segments were stamped by a
-/// clock that is off (one interface of a multi-interface capture), and they are counted
-/// (`segmentsAheadOfClock`); a packet further behind is odd itself and withdraws nothing. A step
-/// still pending at `finish()` is not counted: one flow alone after a quiet stretch (a capture of
-/// one client) looks the same, and nothing contradicted it.
-/// One flow (or one interface's flows seen one at a time) stamped far ahead thus cannot expire
-/// everyone else's connections. O(1) per segment and one pending step of state; the ordinary path
-/// costs one comparison more. Known limits: the first segment sets the clock, even if stamped
-/// ahead; two flows of a far-ahead interface back to back, with no packet of the others between
-/// them, confirm a step like a whole-capture jump; and after a genuine jump followed by one flow
-/// alone, the clock waits for a second flow (other connections idle across it end at `finish()`,
-/// as open at the end, rather than at their idle timeout: the same record).
+/// sweep at that time would) before it takes the segment. Segments of at least two flows, within
+/// the step of one another, that span `StreamLimits.clockStepConfirmation` (10 s) of their own
+/// time confirm the step: the whole capture jumped (a pause, a clock set forward) and goes on at
+/// its new time; the clock moves there. A packet within the step of the old clock withdraws the
+/// step: the old time is still running, so the held segments were stamped by a clock that is off
+/// (one interface of a multi-interface capture), and they are counted (`segmentsAheadOfClock`).
+/// When two clocks far apart both run ahead of the table's, the earlier is taken for the capture's
+/// (a stray flow is stamped ahead, not behind): a segment far behind the pending step withdraws it
+/// and moves the clock to its own time, and one far ahead confirms it. A packet further behind
+/// the clock is odd itself and withdraws nothing. A step still pending at `finish()` is not
+/// counted: one flow alone after a quiet stretch (a capture of one client) looks the same, and
+/// nothing contradicted it.
+/// An interface stamped far ahead thus cannot expire everyone else's connections while the others
+/// speak at least every 10 s. O(1) per segment and one pending step of state; the ordinary path
+/// costs one comparison more. The first segment sets the clock, which is trusted once segments of
+/// two flows near it span 10 s: before that, segments of two flows more than the step behind it
+/// take the clock back to theirs (and the segments near the old clock are counted), as an
+/// interface stamped ahead may well speak first. Known limits: an interface far ahead that speaks
+/// alone for 10 s (the others quiet) moves the clock like a jump; and after a genuine jump followed
+/// by one flow alone, the clock waits for a second flow (other connections idle across it end at
+/// `finish()`, as open at the end, rather than at their idle timeout: the same record).
 ///
 /// Packet and byte counts follow tshark's `tcp.len` sums: every packet counts, duplicates
 /// and retransmissions included, with the payload length as on the wire.
@@ -75,6 +81,10 @@ public final class ConnectionTable {
     @exclusivity(unchecked) private var clockReach: Int64
     /// The step ahead of the clock awaiting confirmation (see "The clock" above), if any.
     @exclusivity(unchecked) private var pending: PendingStep?
+    /// Whether the clock the first segments set has been borne out (see "The clock" above); until
+    /// then, what the segments near it and those far behind it have shown.
+    @exclusivity(unchecked) private var clockTrusted = false
+    @exclusivity(unchecked) private var starting: StartingClock?
     @exclusivity(unchecked) private var lastSweep = Timestamp(nanoseconds: Int64.min)
     @exclusivity(unchecked) private var counters = StreamStatistics()
     /// Reused between sweeps so a sweep allocates only when the list must grow.
@@ -117,6 +127,7 @@ public final class ConnectionTable {
         counters.segments += 1
         let key = FlowKey(segment)
         if segment.timestamp.nanoseconds <= clockReach {
+            if !clockTrusted { checkStartingClock(segment.timestamp, key: key) }
             tick(segment.timestamp)
         } else {
             stepAhead(segment.timestamp, key: key)
@@ -187,10 +198,12 @@ public final class ConnectionTable {
 
     // MARK: - The clock's steps ahead
 
-    /// A step ahead of the clock awaiting confirmation: the flow that made it, the latest time
-    /// its segments carried, and how many of them were held (counted) so far.
+    /// A step ahead of the clock awaiting confirmation: the flow that made it, whether another flow
+    /// joined it, the earliest and latest times its segments carried, and how many were held so far.
     private struct PendingStep {
         var key: FlowKey
+        var otherFlow = false
+        var first: Timestamp
         var latest: Timestamp
         var segments: Int
     }
@@ -207,38 +220,53 @@ public final class ConnectionTable {
         clockReach = ConnectionTable.reach(from: time, limits: limits)
     }
 
-    /// A segment of `key` at `time`, beyond `clockReach`: the first segment sets the clock; a
-    /// second flow confirms the pending step (the clock moves to the earlier of the two flows'
-    /// times); otherwise the segment is held: counted, and its own connection judged at `time`.
+    /// A segment of `key` at `time`, beyond `clockReach`: the first segment sets the clock. Otherwise,
+    /// next to a pending step: within `unconfirmedClockStep` of it, the segment joins it (held, its own
+    /// connection judged at `time`), and the step is confirmed once segments of two flows span
+    /// `clockStepConfirmation` (the clock moves to its latest time). Further from it, two clocks
+    /// disagree and the earlier is taken for the capture's: a segment far behind the step withdraws it
+    /// (counted) and moves the clock to its own time; one far ahead confirms the step and is then held
+    /// itself, unless it is the step's own single flow moving on after a quiet stretch (the step starts
+    /// again from it, uncounted).
     private func stepAhead(_ time: Timestamp, key: FlowKey) {
         guard clock.nanoseconds != Int64.min else {
+            starting = StartingClock(near: PendingStep(key: key, first: time, latest: time, segments: 1))
             tick(time)
             return
         }
-        if let p = pending, p.key != key {
-            let to = min(p.latest, time)
-            // Both flows reached `to`. The pending flow's segments were part of the jump only if they are
-            // within the step of where the clock now goes; one still far ahead of it (a stray flow whose
-            // step a genuine jump of the others overtook) keeps them counted.
-            pending = nil
-            if p.latest.nanoseconds <= ConnectionTable.reach(from: to, limits: limits) {
-                delegate.clockStep(.confirmed(segments: p.segments))
-            } else {
+        let step = max(0, limits.unconfirmedClockStep)
+        if let p = pending {
+            if time.nanoseconds(since: p.latest) > step {
+                if p.key == key, !p.otherFlow {
+                    pending = nil
+                } else {
+                    confirmPending(p)
+                    tick(p.latest)
+                }
+            } else if p.first.nanoseconds(since: time) > step {
+                pending = nil
                 counters.segmentsAheadOfClock += p.segments
                 delegate.clockStep(.withdrawn(segments: p.segments))
+                tick(time)
+                return
             }
-            tick(to)
-            if time.nanoseconds <= clockReach { return }
         }
-        if var p = pending {
-            p.segments += 1
-            if time > p.latest { p.latest = time }
-            pending = p
-        } else {
-            pending = PendingStep(key: key, latest: time, segments: 1)
-        }
+        var p = pending ?? PendingStep(key: key, first: time, latest: time, segments: 0)
+        if key != p.key { p.otherFlow = true }
+        p.segments += 1
+        if time > p.latest { p.latest = time }
+        if time < p.first { p.first = time }
+        pending = p
         delegate.clockStep(.held)
-        // Its own connection, as a sweep at its own time would find it.
+        judgeOwnConnection(key, at: time)
+        if p.otherFlow, p.latest.nanoseconds(since: p.first) >= max(0, limits.clockStepConfirmation) {
+            confirmPending(p)
+            tick(p.latest)
+        }
+    }
+
+    /// The connection of `key`, if tracked, as a sweep at `time` (its own segment's) would find it.
+    private func judgeOwnConnection(_ key: FlowKey, at time: Timestamp) {
         guard let found = lookup(key) else { return }
         let c = found.takeUnretainedValue()
         guard isDue(c, now: time) else { return }
@@ -249,7 +277,60 @@ public final class ConnectionTable {
     /// The pending step was a jump of the whole capture: its held segments are not counted.
     private func confirmPending(_ p: PendingStep) {
         pending = nil
+        clockTrusted = true
+        starting = nil
         delegate.clockStep(.confirmed(segments: p.segments))
+    }
+
+    /// The first stretch of the clock, before it is trusted: the segments within the step of it
+    /// (`near`), and those of flows more than the step behind it (`behind`).
+    private struct StartingClock {
+        var near: PendingStep
+        var behind: PendingStep?
+    }
+
+    /// Before the clock is trusted, for a segment not ahead of it. The clock is trusted once segments
+    /// of two flows near it span `clockStepConfirmation`, as for a step ahead. Segments of two flows,
+    /// within the step of each other, more than the step behind it show that the first segments
+    /// were stamped ahead (an interface whose clock is off may well speak first, with several
+    /// flows): the clock goes back to the earliest of them, and the segments near the old clock are
+    /// counted (`segmentsAheadOfClock`); one flow behind alone (a stray stamped behind) moves nothing.
+    private func checkStartingClock(_ time: Timestamp, key: FlowKey) {
+        guard var start = starting else { return }
+        let step = max(0, limits.unconfirmedClockStep)
+        if clock.nanoseconds(since: time) <= step {
+            start.near.segments += 1
+            if key != start.near.key { start.near.otherFlow = true }
+            if time > start.near.latest { start.near.latest = time }
+            if start.near.otherFlow,
+               clock.nanoseconds(since: start.near.first) >= max(0, limits.clockStepConfirmation) {
+                clockTrusted = true
+                starting = nil
+            } else {
+                starting = start
+            }
+            return
+        }
+        var behind = start.behind ?? PendingStep(key: key, first: time, latest: time, segments: 0)
+        if behind.first.nanoseconds(since: time) > step || time.nanoseconds(since: behind.latest) > step {
+            behind = PendingStep(key: key, first: time, latest: time, segments: 0)  // another clock still
+        }
+        behind.segments += 1
+        if key != behind.key { behind.otherFlow = true }
+        if time < behind.first { behind.first = time }
+        if time > behind.latest { behind.latest = time }
+        guard behind.otherFlow else {
+            start.behind = behind
+            starting = start
+            return
+        }
+        counters.segmentsAheadOfClock += start.near.segments
+        delegate.clockStep(.withdrawn(segments: start.near.segments))
+        setClock(behind.first)
+        lastSweep = behind.first
+        if behind.latest > clock { setClock(behind.latest) }
+        behind.otherFlow = true
+        starting = StartingClock(near: behind)
     }
 
     /// A packet at `time`, not ahead of the clock: when it is within the step of the clock (the old

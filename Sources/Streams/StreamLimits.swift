@@ -68,13 +68,19 @@ public struct StreamLimits: Sendable {
     /// microseconds apart, while a genuine retransmission waits at least the 200 ms minimum
     /// retransmission timeout of common stacks (and usually differs in IP id or checksum).
     public var duplicateWindow: Int64 = 50_000_000
-    /// A segment stamped more than this ahead of the table's clock moves the clock only once a
-    /// segment of another flow has gone that far too (see `ConnectionTable`, "The clock"); until
-    /// then its own connection is judged by its own time. Default 60 s: the capture summary's
+    /// A segment stamped more than this ahead of the table's clock moves the clock only once the step
+    /// is confirmed (`clockStepConfirmation`; see `ConnectionTable`, "The clock"); until then its own
+    /// connection is judged by its own time. Default 60 s: the capture summary's
     /// silence threshold, so a capture with no silence moves the clock exactly as every packet says,
     /// and the same as the close linger, so an unconfirmed step can at worst end holes early
-    /// (3 s) but never a lingering or idle connection. At zero, every step ahead waits for a second flow.
+    /// (3 s) but never a lingering or idle connection. At zero, every step ahead waits for confirmation.
     public var unconfirmedClockStep: Int64 = 60 * 1_000_000_000
+    /// How long a step ahead must hold before it moves the clock: segments of at least two flows, all
+    /// within `unconfirmedClockStep` of one another, spanning this much of their own time, with no
+    /// packet near the old clock in between (which withdraws the step). Default 10 s: a capture that
+    /// jumped (a pause, a clock set forward) keeps going at its new time, while two interfaces, one of
+    /// whose clocks is off, interleave their packets far more often than that.
+    public var clockStepConfirmation: Int64 = 10 * 1_000_000_000
 
     public init() {}
 }

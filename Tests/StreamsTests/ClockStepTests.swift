@@ -77,13 +77,17 @@ import Testing
         var second = Feeder(client: Endpoint(address: IPAddress(ipv4: 0x0a00_0004), port: 42_000))
         first.feed([.c(3000, "", [.syn], at: 2 * Self.hour), .c(3001, "x", at: 2 * Self.hour + 1)], to: table)
         #expect(recorder.streams.records.isEmpty, "one flow alone does not move the clock yet")
+        // A second flow at once is not enough (one interface far ahead may carry several flows) ...
         second.feed(.c(4000, "", [.syn], at: 2 * Self.hour + 2), to: table)
+        #expect(recorder.streams.records.isEmpty)
+        // ... its time going on for 10 s with nothing at the old time in between is.
+        second.feed(.c(4001, "y", at: 2 * Self.hour + 10_000), to: table)
         #expect(recorder.streams.records.map(\.id) == [1])
         #expect(recorder.streams.record(1)?.state.contains(.openAtEnd) == true)
         #expect(table.statistics.connectionsTimedOut == 1)
-        #expect(recorder.steps == [.held, .held, .confirmed(segments: 2)])
+        #expect(recorder.steps == [.held, .held, .held, .held, .confirmed(segments: 4)])
         // The old flow speaking again is a new connection, not a packet stamped far behind.
-        idle.feed(.c(1004, "def", at: 2 * Self.hour + 3), to: table)
+        idle.feed(.c(1004, "def", at: 2 * Self.hour + 10_001), to: table)
         table.finish()
         #expect(recorder.streams.records.map(\.id) == [1, 2, 3, 4])
         #expect(recorder.streams.record(4)?.handshake == .midstream)
@@ -121,5 +125,56 @@ import Testing
         b.feed(.c(2000, "", [.syn], at: 59_000), to: table)
         #expect(recorder.streams.records.map(\.id) == [1])
         #expect(recorder.steps.isEmpty)
+    }
+
+    /// Two interfaces, one stamped an hour ahead, the one ahead speaking first with two flows: the
+    /// clock the first segments set goes back once two flows of the other interface speak an hour
+    /// behind it, so neither interface's connections are cut, and the segments ahead are counted.
+    @Test func anInterfaceAheadThatSpeaksFirstDoesNotKeepTheClock() {
+        let recorder = StepRecorder()
+        let table = ConnectionTable(delegate: recorder)
+        var aheadA = Feeder(client: Endpoint(address: IPAddress(ipv4: 0x0a00_0011), port: 41_000))
+        var aheadB = Feeder(client: Endpoint(address: IPAddress(ipv4: 0x0a00_0013), port: 43_000))
+        var rightA = Feeder(client: Endpoint(address: IPAddress(ipv4: 0x0a00_0012), port: 42_000))
+        var rightB = Feeder(client: Endpoint(address: IPAddress(ipv4: 0x0a00_0014), port: 44_000))
+        let h = Self.hour
+        aheadA.feed([.c(100, "", [.syn], at: h), .c(101, "a", at: h + 1)], to: table)
+        aheadB.feed([.c(300, "", [.syn], at: h + 2), .c(301, "b", at: h + 3)], to: table)
+        // The interface whose clock is right, an hour behind, then both going on for a minute.
+        rightA.feed([.c(200, "", [.syn], at: 4), .c(201, "c", at: 5)], to: table)
+        rightB.feed([.c(400, "", [.syn], at: 6), .c(401, "d", at: 7)], to: table)
+        for k in 1...6 {
+            let t = Int64(k) * 10_000
+            rightA.feed(.c(UInt32(201 + k), "c", at: t), to: table)
+            aheadA.feed(.c(UInt32(101 + k), "a", at: h + t), to: table)
+            rightB.feed(.c(UInt32(401 + k), "d", at: t + 1), to: table)
+            aheadB.feed(.c(UInt32(301 + k), "b", at: h + t + 1), to: table)
+        }
+        table.finish()
+        let streams = recorder.streams
+        #expect(streams.records.count == 4, "no connection cut: \(streams.records.map(\.id))")
+        #expect(table.statistics.connectionsTimedOut == 0)
+        #expect(streams.text(3, .up) == "ccccccc")
+        #expect(streams.text(1, .up) == "aaaaaaa")
+        // The four segments near the first clock, then each step ahead withdrawn by the next packet.
+        #expect(table.statistics.segmentsAheadOfClock >= 4)
+    }
+
+    /// One flow stamped a day behind right at the start moves nothing: the fleet's clock stays.
+    @Test func oneFlowBehindAtTheStartMovesNothing() {
+        let recorder = StepRecorder()
+        let table = ConnectionTable(delegate: recorder)
+        var main = Feeder()
+        var other = Feeder(client: Endpoint(address: IPAddress(ipv4: 0x0a00_0003), port: 41_000))
+        var stray = Self.stray
+        main.feed(.c(1000, "", [.syn], at: 24 * Self.hour), to: table)
+        stray.feed(.c(50, "", [.ack], at: 0), to: table)
+        other.feed(.c(7000, "", [.syn], at: 24 * Self.hour + 1), to: table)
+        stray.feed(.c(50, "", [.ack], at: 1, ack: 1), to: table)
+        main.feed(.c(1001, "abc", at: 24 * Self.hour + 2), to: table)
+        table.finish()
+        #expect(recorder.streams.text(1, .up) == "abc")
+        #expect(table.statistics.segmentsAheadOfClock == 0)
+        #expect(!recorder.steps.contains { if case .withdrawn = $0 { true } else { false } })
     }
 }
