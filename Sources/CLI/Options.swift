@@ -255,7 +255,8 @@ enum CommonOptions {
     static let per = OptionSpec(
         names: ["--per"], valueName: "ROW",
         help: "Rows of jsonl and csv output: checkin (one per check-in; analyze's default), client (the "
-            + "interval audit; audit's default) or check (validate only, its default). Only jsonl and csv use it."
+            + "interval audit; audit's default) or check (validate's default; refused by analyze and audit). "
+            + "Only jsonl and csv use it."
     ) { (o: inout Options, v: String) throws(UsageError) in
         let value = String(v.lowercased().filter { $0 != "-" })
         guard value == "checkin" || value == "client" || value == "check" else {

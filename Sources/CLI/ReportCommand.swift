@@ -61,11 +61,17 @@ enum ReportCommand {
         _ = try ReportWriter.stream(command: kind.rawValue, options: options, output: &output) { sink in
             try bundle.write(format, palette: palette, per: per, to: sink)
         }
-        // Only the text and HTML audits say under their counts why no client was seen; in the other
-        // formats a failed verdict would otherwise come with an empty list and nothing on stderr.
-        if kind == .audit, bundle.audit.summary.clients == 0, format != .text, format != .html, !options.quiet {
-            output.error("sepbeat audit: warning: no client seen, nothing was judged (the verdict fails); "
-                + "the text report says why\n")
+        // Only the text and HTML audits say under their counts why no client was seen or judged; in the
+        // other formats a failed verdict would otherwise come with no unhealthy client and nothing on stderr.
+        let fleet = bundle.audit.summary
+        if kind == .audit, fleet.noneJudged, format != .text, format != .html, !options.quiet {
+            if fleet.clients == 0 {
+                output.error("sepbeat audit: warning: no client seen, nothing was judged (the verdict fails); "
+                    + "the text report says why\n")
+            } else {
+                output.error("sepbeat audit: warning: \(fleet.verdictReason), so nothing was judged "
+                    + "(the verdict fails)\n")
+            }
         }
         output.keepUntilExit(bundle)
         return status(bundle, failOn: failOn)
@@ -114,8 +120,9 @@ enum ReportCommand {
             return s.errors > 0 || (failOn == .warning && s.warnings > 0) ? ExitStatus.findings : ExitStatus.ok
         case .audit:
             let s = b.audit.summary
-            // No client seen: nothing was judged, which is no pass (the hint above says why, when it can).
-            let failed = s.unhealthy > 0 || s.clients == 0
+            // No client seen, or each with too few check-ins: nothing was judged, which is no pass (the hint
+            // above says why, when it can).
+            let failed = s.unhealthy > 0 || s.noneJudged
             return failed || (failOn == .warning && s.degraded > 0) ? ExitStatus.findings : ExitStatus.ok
         case .validate:
             return b.validation?.exitStatus ?? ExitStatus.ok

@@ -22,7 +22,7 @@ enum SimulateCommand {
             Faults (each on its own client): \(FaultKind.allCases.map(\.rawValue).joined(separator: ", ")).
             Each needs a client that can carry it: http-503 and http-400 a plain-HTTP client, old-tls an HTTPS
             one, the others a pull client; with too few such clients simulate stops with a usage error.
-            Push clients use HTTPS and keep one connection open. With --interval (10 s or more), give analyze
+            Push clients use HTTPS and keep one connection open. With --interval (10 s to one week), give analyze
             the same value. FILE is written through: a symbolic link is followed, a FIFO or device is written to.
             Limit: at most \(SimulationConfiguration.maxCheckIns) check-ins per run (clients x duration / the
             shorter of the pull and push intervals);
@@ -35,8 +35,8 @@ enum SimulateCommand {
                 + "(needed; a file name, not '-')."),
             CommonOptions.modelOption(help: "Generate traffic from this reference model (JSON) instead of the "
                 + "built-in one (see 'sepbeat model')."),
-            CommonOptions.intervalOption(help: "Pull interval of the simulated clients in seconds (default: the "
-                + "model's)."),
+            CommonOptions.intervalOption(help: "Pull interval of the simulated clients in seconds, 10 to 604800 "
+                + "(one week; default: the model's)."),
             CommonOptions.quiet,
         ] + SimulateOptions.all,
         run: SimulateCommand.run
@@ -118,19 +118,19 @@ enum SimulateOptions {
     }
 
     static let fullShare = OptionSpec(
-        names: ["--full-share"], valueName: "F", help: "Share of check-ins that are full, 0-1 (default 0.1)."
+        names: ["--full-share"], valueName: "F", help: "Chance that a check-in is full, 0-1 (default 0.1)."
     ) { (o: inout Options, v: String) throws(UsageError) in
         o.simulate.configuration.fullShare = try share(v, "--full-share")
     }
 
     static let httpShare = OptionSpec(
-        names: ["--http-share"], valueName: "F", help: "Share of clients in plain HTTP, 0-1 (default 0.3)."
+        names: ["--http-share"], valueName: "F", help: "Chance that a client is plain HTTP, 0-1 (default 0.3)."
     ) { (o: inout Options, v: String) throws(UsageError) in
         o.simulate.configuration.httpShare = try share(v, "--http-share")
     }
 
     static let pushShare = OptionSpec(
-        names: ["--push-share"], valueName: "F", help: "Share of HTTPS clients in push mode, 0-1 (default 0.1)."
+        names: ["--push-share"], valueName: "F", help: "Chance that an HTTPS client is in push mode, 0-1 (default 0.1)."
     ) { (o: inout Options, v: String) throws(UsageError) in
         o.simulate.configuration.pushShare = try share(v, "--push-share")
     }

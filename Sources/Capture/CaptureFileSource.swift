@@ -277,11 +277,11 @@ final class CaptureFileSource: PacketSource {
         stats.warnAboutTimestampsOutOfRange()
         if recordsCutByLibpcap > 0, let offset = firstCutOffset {
             let n = recordsCutByLibpcap
-            let (records, each, place) = n == 1
-                ? ("1 record", "it was", "at") : ("\(n) records", "each were", "first at")
+            let (records, each, place) = n == 1 ? ("1 record", "it", "at") : ("\(n) records", "each", "first at")
+            // The verb agrees with the bytes kept, not with the records: "the first 13 bytes of it were kept".
+            let kept = libpcapSnapLength == 1 ? "byte of \(each) was" : "\(libpcapSnapLength) bytes of \(each) were"
             stats.warn(.cutToSnapLength, at: offset, "\(records) captured more bytes than the snaplen of "
-                + "\(libpcapSnapLength); only the first \(libpcapSnapLength) bytes of \(each) kept "
-                + "(\(place) byte offset \(offset))")
+                + "\(libpcapSnapLength); only the first \(kept) kept (\(place) byte offset \(offset))")
         }
         if stats.packets == 0, !stats.warnings.contains(where: { $0.code == .noPackets }) {
             stats.warn(.noPackets, "file holds no packets")

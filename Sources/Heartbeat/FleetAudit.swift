@@ -105,8 +105,22 @@ public struct FleetAudit: Sendable {
         public var checkIns: Int
         public var failed: Int
         public var missed: Int
-        /// `pass`, or `fail` when a client is unhealthy or no client was seen (nothing was judged).
+        /// `pass`, or `fail` when a client is unhealthy or no client was judged (none seen, or every one
+        /// `insufficient`: too few check-ins to judge).
         public var verdict: String
+
+        /// Whether no client was judged: none was seen, or each one seen had too few check-ins.
+        public var noneJudged: Bool { clients == insufficient }
+
+        /// Why the verdict is what it is: the unhealthy clients, or that no client was judged, which fails too.
+        public var verdictReason: String {
+            if clients == 0 { return "no client seen" }
+            if noneJudged {
+                let each = clients == 1 ? "with" : "each with"
+                return "no client judged: \(counted(clients, "client")) seen, \(each) fewer than 2 check-ins"
+            }
+            return counted(unhealthy, "unhealthy client")
+        }
     }
 
     /// Clients, worst first (health, then score, then address).
@@ -115,7 +129,7 @@ public struct FleetAudit: Sendable {
     public var toleranceSeconds: Double
     public var acceleratedMaxSeconds: Double
 
-    /// 0 when clients were seen and none is unhealthy, 1 otherwise.
+    /// 0 when some client was judged and none is unhealthy, 1 otherwise.
     public var exitStatus: Int32 { summary.verdict == "fail" ? 1 : 0 }
 
     /// - Parameters:
@@ -154,7 +168,8 @@ public struct FleetAudit: Sendable {
             healthyShare: out.isEmpty ? 0 : Double(healthy) / Double(out.count),
             checkIns: out.reduce(0) { $0 + $1.checkIns }, failed: out.reduce(0) { $0 + $1.failed },
             missed: out.reduce(0) { $0 + $1.missed },
-            verdict: out.isEmpty || out.contains { $0.health == .unhealthy } ? "fail" : "pass")
+            verdict: out.allSatisfy { $0.health == .insufficient } || out.contains { $0.health == .unhealthy }
+                ? "fail" : "pass")
     }
 
     // MARK: - One client

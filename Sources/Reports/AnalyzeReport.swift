@@ -173,7 +173,7 @@ public struct AnalyzeReport {
                 }
                 bytes = text.bytes
             }) { block in try Self.hand(block, to: &out, flush: flush) }
-            guard let shared else { return }
+            guard let shared, !sessions.isEmpty else { return }  // no check-in: no heading over nothing
             out += "\nSteps of each check-in (confidence: how sure the step's name is, 0-1, from how well the"
             out += " traffic matches the model's rule for that step)\n"
             try BlockRenderer.render(count: sessions.count, blockBytes: blockBytes, items: { range, bytes, ends in

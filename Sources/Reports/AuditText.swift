@@ -28,8 +28,7 @@ enum AuditText {
             try appendClientTable(b.audit, palette: palette, to: &out, flush: flush)
         }
         let verdict = palette.paint(s.verdict, Palette.colour(verdict: s.verdict))
-        let why = s.clients == 0 ? "no client seen" : "\(s.unhealthy) unhealthy client\(s.unhealthy == 1 ? "" : "s")"
-        out += "\nVerdict: \(verdict) (\(why))\n"
+        out += "\nVerdict: \(verdict) (\(s.verdictReason))\n"
     }
 
     static func expectationsLine(_ b: ReportBundle) -> String {

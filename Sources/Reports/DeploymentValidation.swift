@@ -177,8 +177,21 @@ public struct DeploymentValidation: Sendable {
                 + first.reasons.joined(separator: ", ")
         }
         let names = bad.map(\.client.description)
-        return Check(id: id, title: title, severity: severity, passed: bad.isEmpty, failingClients: bad.count,
-                     examples: Array(names.prefix(3)), detail: detail)
+        var check = Check(id: id, title: title, severity: severity, passed: bad.isEmpty, failingClients: bad.count,
+                          examples: Array(names.prefix(3)), detail: detail)
+        // Clients seen but none judged (each with fewer than two check-ins): the audit's verdict fails, and so
+        // does `interval`; `interval-jitter` has nothing to check. No client at all fails `check-ins-seen`.
+        let summary = audit.summary
+        if summary.clients > 0, summary.noneJudged {
+            if health == .unhealthy {
+                check.passed = false
+                check.detail = summary.verdictReason
+            } else {
+                check.checked = false
+                check.detail = "not checked: no client judged"
+            }
+        }
+        return check
     }
 
     private static func clientsOf(_ addresses: [IPAddress]) -> [String] {

@@ -34,6 +34,8 @@ public struct HTMLReport {
         out += "<span class=\"verdict v-\(style)\">" + HTML.escape(verdict) + "</span>"
         // An analyze that recognised no check-in judged nothing: say so next to its `n/a`.
         if b.kind == .analyze, verdict == "n/a" { out += " " + HTML.escape("no check-ins recognised") }
+        // So does an audit that saw no client, or only clients with too few check-ins: its `fail` says why.
+        if b.kind == .audit, b.audit.summary.noneJudged { out += " " + HTML.escape(b.audit.summary.verdictReason) }
         out += "</header>\n"
         out += summarySection()
         if b.kind == .validate { out += checksSection() }
@@ -82,8 +84,9 @@ public struct HTMLReport {
         }
         tiles += [
             ("clients", String(s.clients), ""),
-            ("interval health (clients healthy)", "\(Int((s.healthyShare * 100).rounded()))%",
-             s.unhealthy > 0 ? "bad" : "good"),
+            // No share when no client was judged (each with too few check-ins): 0% would read as all unhealthy.
+            ("interval health (clients healthy)", s.noneJudged ? "-" : "\(Int((s.healthyShare * 100).rounded()))%",
+             s.noneJudged ? "" : s.unhealthy > 0 ? "bad" : "good"),
             ("unhealthy", String(s.unhealthy), s.unhealthy > 0 ? "bad" : ""),
             ("degraded", String(s.degraded), s.degraded > 0 ? "warn" : ""),
             ("check-ins", String(s.checkIns), ""),

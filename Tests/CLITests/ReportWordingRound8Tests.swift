@@ -61,7 +61,7 @@ import TestSupport
 
     @Test func oneRecordCutToTheSnaplenIsSingular() {
         let r = sepbeat("flows", Fixtures.corpus + "/robustness/zeek-trunc-hdr.pcap")
-        #expect(r.stderr.contains("1 record captured more bytes than the snaplen of 1; only the first 1 bytes of it "
+        #expect(r.stderr.contains("1 record captured more bytes than the snaplen of 1; only the first byte of it "
             + "was kept (at byte offset"))
     }
 

@@ -1,0 +1,73 @@
+import Foundation
+import Testing
+import TestSupport
+
+/// A newcomer's tenth read: an audit that judged no client passed, a heading with nothing under it,
+/// and a verb that did not agree with its subject.
+@Suite struct ReportWordingRound10Tests {
+    /// Two HTTPS clients over 5 minutes: each has one check-in, too few to judge an interval.
+    func shortFleet(in dir: TemporaryFolder) throws -> String {
+        try dir.simulatedCapture("short.pcap", ["--clients", "2", "--duration", "5m", "--http-share", "0"])
+    }
+
+    let servers = ["--server", "10.1.0.10", "--server", "10.1.0.11"]
+
+    @Test func auditFailsWhenEveryClientIsInsufficient() throws {
+        let dir = try TemporaryFolder()
+        let capture = try shortFleet(in: dir)
+        let text = CLIRun(["audit", "--color", "never"] + servers + [capture])
+        #expect(text.stdout.contains("0 unhealthy, 2 insufficient (too few check-ins)"), "\(text.stdout)")
+        #expect(text.stdout.contains(
+            "Verdict: fail (no client judged: 2 clients seen, each with fewer than 2 check-ins)\n"), "\(text.stdout)")
+        #expect(text.status == 1)
+        let json = CLIRun(["audit", "-q", "-F", "json"] + servers + [capture])
+        #expect(json.stdout.contains("\"verdict\" : \"fail\""))
+        #expect(json.status == 1)
+        // A format with no verdict line says why on stderr, unless --quiet.
+        let csv = CLIRun(["audit", "-F", "csv"] + servers + [capture])
+        #expect(csv.status == 1)
+        #expect(csv.stderr.hasSuffix("sepbeat audit: warning: no client judged: 2 clients seen, each with fewer "
+            + "than 2 check-ins, so nothing was judged (the verdict fails)\n"), "\(csv.stderr)")
+        #expect(!json.stderr.contains("no client judged"))
+        // The HTML page says why beside its verdict, and gives no share of healthy clients.
+        let html = CLIRun(["audit", "-q", "-F", "html"] + servers + [capture])
+        #expect(html.status == 1)
+        #expect(html.stdout.contains("fail</span> no client judged: 2 clients seen, each with fewer than 2 check-ins"))
+        #expect(html.stdout.contains("<div class=\"val\">-</div><div class=\"cap\">interval health"))
+    }
+
+    @Test func auditOfOneInsufficientClientAmongJudgedOnesStillPasses() {
+        // server-error's one client is judged: healthy, a pass.
+        let r = sepbeat("audit", "--color", "never", heartbeatCapture("server-error"))
+        #expect(r.stdout.contains("Verdict: pass (0 unhealthy clients)"), "\(r.stdout)")
+        #expect(r.status == 0)
+    }
+
+    @Test func validateFailsItsIntervalCheckWhenNoClientIsJudged() throws {
+        let dir = try TemporaryFolder()
+        let capture = try shortFleet(in: dir)
+        let r = CLIRun(["validate", "--color", "never"] + servers + [capture])
+        let lines = r.stdout.split(separator: "\n")
+        let interval = try #require(lines.first { $0.contains("  interval  ") }, "\(r.stdout)")
+        #expect(interval.hasPrefix("  FAIL "), "\(interval)")
+        #expect(r.stdout.contains("  interval: no client judged: 2 clients seen, each with fewer than 2 check-ins\n"))
+        let jitter = try #require(lines.first { $0.contains("  interval-jitter  ") })
+        #expect(jitter.hasPrefix("  n/a "), "\(jitter)")
+        #expect(jitter.contains("not checked: no client judged"))
+        #expect(r.status == 1)
+    }
+
+    @Test func noStepsHeadingWithoutCheckIns() {
+        let none = sepbeat("analyze", Fixtures.corpus + "/oracle/tls/ssl-v2.pcap")
+        #expect(none.stdout.contains("Verdict: n/a"), "\(none.stdout)")
+        #expect(!none.stdout.contains("Steps of each check-in"))
+        let some = sepbeat("analyze", heartbeatCapture("https-idle"))
+        #expect(some.stdout.contains("Steps of each check-in"))
+    }
+
+    @Test func bytesKeptAgreeWithTheirVerb() {
+        let r = sepbeat("flows", Fixtures.corpus + "/robustness/802_15_4-data.pcap")
+        #expect(r.stderr.contains("1 record captured more bytes than the snaplen of 13; only the first 13 bytes of it "
+            + "were kept (at byte offset"), "\(r.stderr)")
+    }
+}
