@@ -24,8 +24,11 @@ extension StepClassifier {
         }
     }
 
+    /// Sizes of steps 3-6 against the model. `wholeBurst` false: the capture may have missed the check-in's
+    /// first bytes (`mayMissItsBeginning`), so only the upper bounds are judged, not the idle minimum.
     func checkSizes(
-        _ d: CheckInDraft, _ steps: [StepReport], _ add: (FindingCode, String, Timestamp?) -> Void
+        _ d: CheckInDraft, _ steps: [StepReport], wholeBurst: Bool = true,
+        _ add: (FindingCode, String, Timestamp?) -> Void
     ) {
         let t = d.connections.indices.first.map { d.connections[$0].start }
         var total: Int64 = 0
@@ -33,7 +36,7 @@ extension StepClassifier {
         let numbers = Self.stepMask(steps) & (Self.bit(3) | Self.bit(4) | Self.bit(5) | Self.bit(6))
         let s = model.sizes
         let refused = d.exchanges.contains { ($0.http?.status ?? 0) >= 400 }
-        if numbers == Self.bit(3), !refused, total < s.idleMinBytes || total > s.idleMaxBytes {
+        if numbers == Self.bit(3), !refused, wholeBurst && total < s.idleMinBytes || total > s.idleMaxBytes {
             add(.idleSizeOutOfRange, "idle check-in carried \(formatBytes(total)) "
                 + "(expected \(s.idleMinBytes)-\(s.idleMaxBytes))", t)
         }

@@ -142,7 +142,7 @@ final class StepClassifier: Sendable {
         }
         if first != nil {
             checkMandatory(d, steps, add)
-            checkSizes(d, steps, add)
+            checkSizes(d, steps, wholeBurst: !mayMissItsBeginning(d), add)
         }
         checkHTTPStatus(d.exchanges, add)
         if d.burst == 0 { checkCapture(cs, attempts, add) }
@@ -151,7 +151,10 @@ final class StepClassifier: Sendable {
             ?? directory.httpsPorts.contains(server.port)) ? .https : .http
         let firstStart = first.map { cs[$0].start }
         let lastEnd = last.map { cs[$0].end }
-        let start = d.burst == 0 ? (attempts.first?.start ?? firstStart) : exchangesStart
+        // A push connection picked up midstream starts its first check-in at its first exchange, not at its
+        // first packet (see `pickedUpMidstream`).
+        let firstBurstStart = pickedUpMidstream(d) ? (exchangesStart ?? firstStart) : firstStart
+        let start = d.burst == 0 ? (attempts.first?.start ?? firstBurstStart) : exchangesStart
         let endTime = d.showsClose ? lastEnd : (exchangesEnd ?? lastEnd)
         // The first connection, or else the last attempt (whatever the burst).
         let anchorStart = firstStart ?? lastAttempt.map { d.attempts[$0].start }
@@ -177,6 +180,36 @@ final class StepClassifier: Sendable {
             },
             steps: Self.inStepOrder(steps), findings: findings,
             connections: ids)
+    }
+
+    // MARK: - A push connection picked up midstream
+
+    /// The first burst (check-in) of a push connection whose SYN the capture did not see: the capture
+    /// joined the long-lived connection while it was open.
+    ///
+    /// Its first packet says nothing about when a check-in began: it may be a bare ACK or a keep-alive
+    /// long before the next burst, or the tail of a burst whose beginning was not captured (the TLS
+    /// parser resyncs on the next whole record, so that tail may carry no exchange at all). Such a check-in
+    /// therefore starts at its first exchange, as every later burst does, and a tail without an exchange
+    /// is no check-in: check-ins are made of exchanges, bursts are split on them, and the next burst is
+    /// never merged into it. When the capture began inside a burst (`mayMissItsBeginning`), that burst is
+    /// still a check-in of its own, started at its first captured exchange: the client did check in then,
+    /// and the start is late by no more than how far into the burst the capture began (milliseconds for
+    /// an idle burst, far below the interval's tolerance), so the interval audit judges its gap to the next
+    /// check-in like any other.
+    func pickedUpMidstream(_ d: CheckInDraft) -> Bool {
+        guard d.mode == .push, d.burst == 0, let f = d.connections.indices.first else { return false }
+        return d.connections[f].handshake == .midstream
+    }
+
+    /// A first burst picked up midstream (`pickedUpMidstream`) whose first exchange came within
+    /// `push.burstGapSeconds` of the connection's first packet: the capture may have begun inside the
+    /// burst, so its bytes may be only part of the check-in's (its size is not judged against the idle
+    /// minimum).
+    func mayMissItsBeginning(_ d: CheckInDraft) -> Bool {
+        guard pickedUpMidstream(d), let f = d.connections.indices.first,
+              let e = d.exchanges.indices.first else { return false }
+        return d.exchanges[e].start.seconds(since: d.connections[f].start) <= model.push.burstGapSeconds
     }
 
     // MARK: - Steps 1, 2, 7

@@ -1,0 +1,63 @@
+import Core
+import Records
+import Testing
+
+@testable import Heartbeat
+
+/// A push connection the capture joined while it was open (no SYN): its first check-in starts at its first
+/// exchange, never at the first packet, and a burst the capture joined midway is not judged too small.
+@Suite struct MidstreamPushTests {
+    /// A push connection with bursts at 0, 300, 600 and 900 s, picked up midstream: the first burst's
+    /// exchange is dropped and the record starts at `pickedUp` seconds.
+    static func pickedUp(at pickedUp: Double, firstExchange: ((inout Exchange) -> Void)? = nil) -> ConnectionRecord {
+        var f = RecordFactory()
+        var c = f.push(start: at(0), bursts: [0, 300, 600, 900])
+        c.exchanges.removeFirst()
+        for i in c.exchanges.indices { c.exchanges[i].index = i }
+        if let change = firstExchange, !c.exchanges.isEmpty { change(&c.exchanges[0]) }
+        c.start = at(pickedUp)
+        c.synTime = nil
+        c.synAckTime = nil
+        c.synCount = 0
+        c.handshake = .midstream
+        c.state = [.midstream, .openAtEnd]
+        return c
+    }
+
+    static let intervalCodes: [FindingCode] = [.missedHeartbeat, .intervalLate, .intervalEarly, .acceleratedHeartbeat]
+
+    @Test func firstCheckInStartsAtItsExchangeNotAtALoneACK() throws {
+        // The capture begins with a bare ACK 60 s after a burst it did not see.
+        let c = Self.pickedUp(at: 60)
+        let firstExchange = try #require(c.exchanges.first).start
+        let r = analyze([c], model: try ReferenceModel.builtIn.withServer("198.51.100.1"))
+        #expect(r.sessions.count == 3)
+        #expect(r.sessions.first?.start == firstExchange)
+        #expect(r.sessions.first?.steps.map(\.step) == [3])
+        #expect(r.findings.filter { Self.intervalCodes.contains($0.code) }.isEmpty)
+    }
+
+    @Test func burstJoinedMidwayIsACheckInOfItsOwnNotJudgedTooSmall() throws {
+        // The capture begins in the 300 s burst, after its request: only the last 600 bytes of the reply.
+        var partial = Self.pickedUp(at: 0) { e in
+            e.bytesUp = 0
+            e.recordsUp = 0
+            e.bytesDown = 600
+        }
+        let firstExchange = try #require(partial.exchanges.first).start
+        partial.start = firstExchange.adding(seconds: -0.0005)
+        let model = try ReferenceModel.builtIn.withServer("198.51.100.1")
+        let r = analyze([partial], model: model)
+        #expect(r.sessions.count == 3)
+        #expect(r.sessions.first?.start == firstExchange)
+        #expect(r.codes(.idleSizeOutOfRange).isEmpty)
+        #expect(r.findings.filter { Self.intervalCodes.contains($0.code) }.isEmpty)
+
+        // The same small burst where the capture saw it whole (a later burst) is judged.
+        var f = RecordFactory()
+        var small = f.push(start: at(0), bursts: [0, 300, 600])
+        small.exchanges[1].bytesUp = 0
+        small.exchanges[1].bytesDown = 600
+        #expect(analyze([small], model: model).codes(.idleSizeOutOfRange).count == 1)
+    }
+}
