@@ -102,7 +102,7 @@ public struct DeploymentValidation: Sendable {
 
     /// Says in the `tls-version` check where the versions judged came from. Nothing to judge without a
     /// check-in over TLS (all plain HTTP, or none at all) or when no TLS check-in's version is known
-    /// (handshakes not captured and no application-data record framed): then `n/a`.
+    /// (handshakes not captured and no application-data record with a real record-layer version framed): `n/a`.
     private static func noteTLSVersionSources(_ report: HeartbeatReport, into check: inout Check) {
         var tls = 0
         var hello = 0
@@ -128,7 +128,7 @@ public struct DeploymentValidation: Sendable {
         } else if hello + recordLayer == 0 {
             check.checked = false
             check.detail = "not checked: the TLS version of none of \(formatCount(tls, "check-in")) is known "
-                + "(no hello seen, no application-data record framed)"
+                + "(no hello seen, no application-data record with a real record-layer version framed)"
         } else if recordLayer > 0 || unknown > 0 {
             var parts: [String] = []
             if hello > 0 { parts.append("\(hello) from a hello") }

@@ -140,7 +140,7 @@ import TestSupport
         let none = try #require(try Self.validation([(nil, nil), (nil, nil)]))
         #expect(none.result == "n/a")
         #expect(none.detail == "not checked: the TLS version of none of 2 check-ins is known "
-            + "(no hello seen, no application-data record framed)")
+            + "(no hello seen, no application-data record with a real record-layer version framed)")
 
         let mixed = try #require(try Self.validation([(0x0303, 0x0303), (nil, 0x0303), (nil, nil)]))
         #expect(mixed.result == "pass")
