@@ -157,5 +157,11 @@ import TestSupport
         #expect(old.result == "fail")
         #expect(old.examples == ["10.0.0.2"])
         #expect(old.detail.hasSuffix("; 1 check-in with the version from the record layer only"))
+
+        // Records below the hellos' version (an anomaly on the wire) judge the check-in.
+        let below = try #require(try Self.validation([(0x0303, 0x0303), (0x0303, 0x0301)]))
+        #expect(below.result == "fail")
+        #expect(below.examples == ["10.0.0.2"])
+        #expect(below.detail.hasSuffix("; 1 check-in with the version from the record layer, below the hellos'"))
     }
 }

@@ -172,6 +172,10 @@ public enum TLSAnomaly: Hashable, Sendable {
     /// An application-data record whose record-layer version is none that a TLS stack writes there
     /// (above 0x0303, e.g. 0x0304: TLS 1.3 records carry 0x0303; or below 0x0300). It gives no version.
     case implausibleRecordVersion(UInt16)
+    /// The application-data records of one direction carry another version than the ServerHello chose
+    /// (RFC 5246 6.2.1: after the handshake the records carry the negotiated version; for TLS 1.3,
+    /// 0x0303). Raised when the connection ends; `record` is the direction's lowest.
+    case recordVersionMismatch(negotiated: UInt16, record: UInt16)
 
     /// A short stable name for reports and counters.
     public var name: String {
@@ -189,6 +193,7 @@ public enum TLSAnomaly: Hashable, Sendable {
         case .malformedSSLv2: return "tls_malformed_sslv2"
         case .recordVersionChanged: return "tls_record_version_changed"
         case .implausibleRecordVersion: return "tls_implausible_record_version"
+        case .recordVersionMismatch: return "tls_record_version_mismatch"
         }
     }
 }
