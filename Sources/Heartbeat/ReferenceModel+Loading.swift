@@ -88,7 +88,8 @@ extension ReferenceModel {
 
     /// The model with one more known manager from `HOST[:PORT]` (`[v6]:PORT` for IPv6).
     ///
-    /// - Throws: `ModelError` when the text is empty or the port is not 1-65535.
+    /// - Throws: `ModelError` when the text is empty, a URL (a scheme or path), no host, or the port is not
+    ///   1-65535.
     public func withServer(_ spec: String) throws(ModelError) -> ReferenceModel {
         let server = try Self.parseServerSpec(spec)
         var m = self
@@ -100,6 +101,12 @@ extension ReferenceModel {
         let text = spec.trimmingCharacters(in: .whitespaces)
         func bad(_ why: String) -> ModelError { ModelError(file: "--server", field: nil, problem: why) }
         guard !text.isEmpty else { throw bad("needs HOST or HOST:PORT, got an empty value") }
+        // A URL (`http://10.1.0.10`, `10.1.0.10/secars`) is no host; said before HOST:PORT is split, which
+        // would take `//10.1.0.10` for a port.
+        guard !text.contains("/") else {
+            throw bad("must be HOST or HOST:PORT: an IPv4 address, [IPv6]:PORT or a host name (no scheme or "
+                + "path), got \"\(shown(text))\"")
+        }
         var host = text
         var portText: String?
         if text.hasPrefix("[") {

@@ -96,6 +96,11 @@ import Testing
         for bad in ["https://10.1.0.10/", "sepm example", "10.1.0.256", "-sepm"] {
             #expect(serverError(bad) != nil, "--server \(bad)")
         }
+        // A URL is named as such, not read as HOST:PORT (`//10.1.0.10` is no port).
+        for url in ["http://10.1.0.10", "https://10.1.0.10/", "10.1.0.10:443/secars", "[2001:db8::1]/x"] {
+            #expect(serverError(url)?.description == "--server: must be HOST or HOST:PORT: an IPv4 address, "
+                + "[IPv6]:PORT or a host name (no scheme or path), got \"\(url)\"", "--server \(url)")
+        }
     }
 
     /// Numeric forms that are neither dotted-decimal IPv4 nor IPv6 (hex or octal parts, fewer than four
