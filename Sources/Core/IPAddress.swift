@@ -40,6 +40,10 @@ public struct IPAddress: Hashable, Comparable, Sendable {
     }
 
     /// Parses dotted-quad IPv4 or RFC 4291 IPv6 text (with `::` and an embedded IPv4 tail).
+    ///
+    /// IPv4 is four decimal numbers 0-255 without leading zeros: `012.1.0.11` is refused, not read as
+    /// 12.1.0.11, since `inet_aton` (glibc, Windows) reads a leading zero as octal (10.1.0.11), and a
+    /// client given that text connects there. A single `0` is a plain zero (`10.0.0.1`, `0.0.0.0`).
     public init?(_ text: String) {
         if text.contains(":") {
             guard let v = IPAddress.parseIPv6(Substring(text)) else { return nil }
@@ -72,13 +76,28 @@ public struct IPAddress: Hashable, Comparable, Sendable {
         isIPv6 ? (high == 0 && low == 1) : (low >> 24) == 127
     }
 
+    /// Whether `text` is numeric in a form some resolvers read as an IPv4 address: its last dot-separated
+    /// label (a trailing dot dropped) is decimal digits, or `0x` with hex digits, as in `inet_aton`'s
+    /// forms (`012.1.0.11`, `0x0a.1.0.11`, `10.1.11`). No host name ends so (RFC 3696 2). True also for a
+    /// plain dotted-quad address; callers ask after `init?(_:)` refused the text.
+    public static func looksNumeric(_ text: String) -> Bool {
+        let name = text.hasSuffix(".") ? text.dropLast() : Substring(text)
+        guard !name.contains(":"),
+              let last = name.split(separator: ".", omittingEmptySubsequences: false).last, !last.isEmpty else {
+            return false
+        }
+        if last.allSatisfy({ $0.isASCII && $0.isNumber }) { return true }
+        let lower = last.lowercased()
+        return lower.hasPrefix("0x") && lower.dropFirst(2).allSatisfy { $0.isASCII && $0.isHexDigit }
+    }
+
     private static func parseIPv4(_ s: Substring) -> UInt32? {
         let parts = s.split(separator: ".", omittingEmptySubsequences: false)
         guard parts.count == 4 else { return nil }
         var v: UInt32 = 0
         for p in parts {
             guard !p.isEmpty, p.count <= 3, p.allSatisfy({ $0.isASCII && $0.isNumber }),
-                  let n = UInt32(p), n <= 255 else { return nil }
+                  p.count == 1 || p.first != "0", let n = UInt32(p), n <= 255 else { return nil }
             v = v << 8 | n
         }
         return v

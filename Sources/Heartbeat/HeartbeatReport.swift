@@ -211,6 +211,9 @@ public enum TLSVersionSource: UInt8, Hashable, Sendable {
     case hello
     /// Only the record-layer version of application-data records (`TLSSummary.recordVersion`).
     case recordLayer
+    /// The record layer's version, lower than the hellos' (the client's offer with no ServerHello seen, or
+    /// the ServerHello's choice): `TLSSummary.judgedVersion`.
+    case recordLayerBelowHello
 }
 
 extension SessionReport: Encodable {

@@ -88,7 +88,8 @@ extension ReferenceModel {
 
     /// The model with one more known manager from `HOST[:PORT]` (`[v6]:PORT` for IPv6).
     ///
-    /// - Throws: `ModelError` when the text is empty or the port is not 1-65535.
+    /// - Throws: `ModelError` when the text is empty, a URL (a scheme or path), no host, or the port is not
+    ///   1-65535.
     public func withServer(_ spec: String) throws(ModelError) -> ReferenceModel {
         let server = try Self.parseServerSpec(spec)
         var m = self
@@ -100,6 +101,12 @@ extension ReferenceModel {
         let text = spec.trimmingCharacters(in: .whitespaces)
         func bad(_ why: String) -> ModelError { ModelError(file: "--server", field: nil, problem: why) }
         guard !text.isEmpty else { throw bad("needs HOST or HOST:PORT, got an empty value") }
+        // A URL (`http://10.1.0.10`, `10.1.0.10/secars`) is no host; said before HOST:PORT is split, which
+        // would take `//10.1.0.10` for a port.
+        guard !text.contains("/") else {
+            throw bad("must be HOST or HOST:PORT: an IPv4 address, [IPv6]:PORT or a host name (no scheme or "
+                + "path), got \"\(shown(text))\"")
+        }
         var host = text
         var portText: String?
         if text.hasPrefix("[") {
@@ -129,14 +136,14 @@ extension ReferenceModel {
         return Server(host: host, port: port, priority: nil, origin: "option")
     }
 
-    /// True for IPv4 text (four decimal numbers 0-255), IPv6 text, or an RFC 1123 host name (labels of
-    /// 1-63 letters, digits and hyphens, not starting or ending with a hyphen, 253 characters at most)
-    /// whose last label is not a number. Inside brackets only IPv6 is accepted. Also checks SyLink.xml's
-    /// server addresses.
+    /// True for IPv4 text (four decimal numbers 0-255, no leading zeros), IPv6 text, or an RFC 1123 host
+    /// name (labels of 1-63 letters, digits and hyphens, not starting or ending with a hyphen, 253
+    /// characters at most) whose last label is not a number. Inside brackets only IPv6 is accepted. Also
+    /// checks SyLink.xml's server addresses and a model file's server hosts.
     ///
-    /// A name ending in a number (`0x0a.1.0.10`, `10.1.10`, `10.1.0.10.`) is an address in a form
-    /// some resolvers take (hex or octal parts, fewer than four parts) and no host name (RFC 3696 2: a
-    /// top-level label is never all-numeric); as a name it would never match, so it is refused.
+    /// A name ending in a number (`0x0a.1.0.10`, `012.1.0.10`, `10.1.10`, `10.1.0.10.`) is an address in
+    /// a form some resolvers take (hex or octal parts, fewer than four parts) and no host name (RFC 3696
+    /// 2: a top-level label is never all-numeric); as a name it would never match, so it is refused.
     static func isServerHost(_ host: String, bracketed: Bool) -> Bool {
         let address = IPAddress(host)
         if bracketed || host.contains(":") { return address?.isIPv6 ?? false }
@@ -150,23 +157,15 @@ extension ReferenceModel {
     }
 
     /// Whether the last label of `host` (a trailing dot dropped) is a number: decimal digits, or `0x`
-    /// with hex digits, as in the numeric address forms `inet_aton` takes.
-    static func endsInNumber(_ host: String) -> Bool {
-        let name = host.hasSuffix(".") ? host.dropLast() : Substring(host)
-        guard let last = name.split(separator: ".", omittingEmptySubsequences: false).last, !last.isEmpty else {
-            return false
-        }
-        if last.allSatisfy({ $0.isASCII && $0.isNumber }) { return true }
-        let lower = last.lowercased()
-        return lower.hasPrefix("0x") && lower.dropFirst(2).allSatisfy { $0.isASCII && $0.isHexDigit }
-    }
+    /// with hex digits, as in the numeric address forms `inet_aton` takes (`IPAddress.looksNumeric`).
+    static func endsInNumber(_ host: String) -> Bool { IPAddress.looksNumeric(host) }
 
     /// For a refused host that looks numeric (no colon, last label a number): what a numeric address
     /// must look like, to follow the refusal; else "".
     static func numericHint(_ host: String) -> String {
         guard !host.contains(":"), endsInNumber(host) else { return "" }
-        return " (an IPv4 address is four decimal numbers 0-255, as in 10.1.0.10; hex, octal or fewer parts "
-            + "are not read)"
+        return " (an IPv4 address is four decimal numbers 0-255 without leading zeros, as in 10.1.0.10; hex, "
+            + "octal (a leading 0, as in 012) or fewer parts are not read)"
     }
 
     /// `host` as the IPv4 address it maps when it is an IPv4-mapped IPv6 address (`::ffff:10.1.0.10`

@@ -112,8 +112,14 @@ extension ReferenceModel {
         for code in FindingCode.allCases where severities[code.rawValue] == nil {
             throw fail("severities.\(code.rawValue)", "is missing")
         }
-        for (i, s) in servers.enumerated() where s.host.isEmpty {
-            throw fail("servers[\(i)].host", "must not be empty")
+        for (i, s) in servers.enumerated() {
+            guard !s.host.isEmpty else { throw fail("servers[\(i)].host", "must not be empty") }
+            // As SyLink.xml's Address: a bare host; a numeric form other than dotted decimal (`012.1.0.11`,
+            // which resolvers read as octal, `0x0a.1.0.10`, `10.1.10`) would be a name that never matches.
+            guard Self.isServerHost(s.host, bracketed: false) else {
+                throw fail("servers[\(i)].host", "must be an IPv4 address, an IPv6 address or a host name (no "
+                    + "scheme, port or brackets), got \"\(Self.shown(s.host))\"" + Self.numericHint(s.host))
+            }
         }
     }
 

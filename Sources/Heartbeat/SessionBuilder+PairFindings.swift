@@ -26,25 +26,28 @@ extension SessionBuilder {
         }
         var all: [Endpoint: [Int]] = [:]
         var http: [Endpoint: [Int]] = [:]
-        var oldTLS: [Endpoint: (version: UInt16, sessions: [Int], recordLayer: Int)] = [:]
+        var oldTLS: [Endpoint: (version: UInt16, sessions: [Int], recordLayer: Int, reasons: Set<String>)] = [:]
         // By index: the check-ins are read, not copied.
         for i in sessions.indices where !sessions[i].failed {
             let server = Endpoint(address: sessions[i].server, port: sessions[i].serverPort)
             all[server, default: []].append(i)
             if sessions[i].transport == .http { http[server, default: []].append(i) }
-            // A version from a hello wins over one from the record layer; the first below the minimum counts.
+            // The strongest source wins (record layer only < hello < record layer below a hello); the first
+            // version below the minimum counts.
             var source = TLSVersionSource.unknown
             var below: SeenTLSVersion?
             for id in sessions[i].connections {
                 guard let known = versionByID[id], let seen = known else { continue }
-                if seen.source == .hello || source == .unknown { source = seen.source }
+                if Self.strength(seen.source) > Self.strength(source) { source = seen.source }
                 if below == nil, seen.version < model.minimumTLSVersion { below = seen }
             }
             sessions[i].tlsVersionSource = source
             if let seen = below {
-                let have = oldTLS[server] ?? (seen.version, [], 0)
+                let have = oldTLS[server] ?? (seen.version, [], 0, [])
+                var reasons = have.reasons
+                if let reason = seen.recordLayerReason { reasons.insert(reason) }
                 oldTLS[server] = (min(have.version, seen.version), have.sessions + [i],
-                                  have.recordLayer + (seen.source == .recordLayer ? 1 : 0))
+                                  have.recordLayer + (seen.recordLayerReason == nil ? 0 : 1), reasons)
             }
         }
         var out: [PairFinding] = []
@@ -64,13 +67,15 @@ extension SessionBuilder {
                 add(server, .plaintextHTTP,
                     "\(plain.count) of \(counted(list.count, "check-in")) to \(server) in plain HTTP", plain)
             }
-            if let (v, affected, recordLayer) = oldTLS[server] {
+            if let (v, affected, recordLayer, reasons) = oldTLS[server] {
                 var text = "\(counted(affected.count, "check-in")) to \(server) used TLS "
                     + "\(TLSSummary.versionName(v)), below the minimum \(model.tls.minimumVersion)"
+                // The reason when all record-layer versions share it (`no hello seen`, ...).
+                let why = reasons.count == 1 ? reasons.first.map { ": " + $0 } ?? "" : ""
                 if recordLayer == affected.count {
-                    text += " (version from the record layer: no hello seen)"
+                    text += " (version from the record layer\(why))"
                 } else if recordLayer > 0 {
-                    text += " (for \(recordLayer) of them the version is from the record layer: no hello seen)"
+                    text += " (for \(recordLayer) of them the version is from the record layer\(why))"
                 }
                 add(server, .tlsBelowMinimum, text, affected)
             }
@@ -82,20 +87,41 @@ extension SessionBuilder {
         return out
     }
 
+    /// Which source a check-in of several connections reports: the record layer only, a hello, or the
+    /// record layer below a hello, the strongest winning.
+    static func strength(_ source: TLSVersionSource) -> Int {
+        switch source {
+        case .unknown: return 0
+        case .recordLayer: return 1
+        case .hello: return 2
+        case .recordLayerBelowHello: return 3
+        }
+    }
+
     /// A connection's TLS version and where it came from.
     struct SeenTLSVersion {
         var version: UInt16
         var source: TLSVersionSource
+        /// Why the record layer gave the version (`TLSJudgedVersion.Source.recordLayerReason`), nil for a
+        /// hello's.
+        var recordLayerReason: String?
     }
 
-    /// The hellos' version, else the record layer's; nil when neither is known. A record-layer 0x0303 is
-    /// "TLS 1.2 or later" (TLS 1.3 records carry it too): it passes a minimum up to 1.2 and settles
-    /// nothing above that, so it is nil under a minimum of 1.3.
+    /// The version the connection is judged by (`TLSSummary.judgedVersion`: the hellos', unless the
+    /// record layer gives a lower one; with no hello, the record layer's); nil when none is known. A
+    /// record-layer 0x0303 alone is "TLS 1.2 or later" (TLS 1.3 records carry it too): it passes a
+    /// minimum up to 1.2 and settles nothing above that, so it is nil under a minimum of 1.3.
     func seenVersion(_ tls: TLSSummary?) -> SeenTLSVersion? {
-        guard let tls else { return nil }
-        if let v = tls.helloVersion { return SeenTLSVersion(version: v, source: .hello) }
-        guard let v = tls.recordVersion else { return nil }
-        if v >= 0x0303 && model.minimumTLSVersion > 0x0303 { return nil }
-        return SeenTLSVersion(version: v, source: .recordLayer)
+        guard let judged = tls?.judgedVersion else { return nil }
+        let source: TLSVersionSource
+        switch judged.source {
+        case .chosen, .offered: source = .hello
+        case .recordLayer:
+            if judged.version >= 0x0303 && model.minimumTLSVersion > 0x0303 { return nil }
+            source = .recordLayer
+        case .recordLayerBelowOffer, .recordLayerBelowChosen: source = .recordLayerBelowHello
+        }
+        return SeenTLSVersion(version: judged.version, source: source,
+                              recordLayerReason: judged.source.recordLayerReason)
     }
 }

@@ -285,13 +285,18 @@ final class StepClassifier: Sendable {
             end = firstExchange ?? cs[i].closeTime ?? cs[i].end
             let summary = cs[i].tls  // read once: each read copies the summary out of its box
             evidence.add(", TLS ")
-            if let v = summary?.helloVersion {
-                evidence.add(TLSSummary.versionName(v))
-                evidence.add(" handshake")
-            } else if let v = summary?.recordVersion {
-                // TLS 1.3 records carry 0x0303 too: the record layer tells "1.2 or later", no more.
-                if v >= 0x0303 { evidence.add("1.2 or later") } else { evidence.add(TLSSummary.versionName(v)) }
-                evidence.add(" from the record layer (no hello seen)")
+            if let judged = summary?.judgedVersion {
+                let v = judged.version
+                if let reason = judged.source.recordLayerReason {
+                    // TLS 1.3 records carry 0x0303 too: the record layer tells "1.2 or later", no more.
+                    if v >= 0x0303 { evidence.add("1.2 or later") } else { evidence.add(TLSSummary.versionName(v)) }
+                    evidence.add(" from the record layer (")
+                    evidence.add(reason)
+                    evidence.add(")")
+                } else {
+                    evidence.add(TLSSummary.versionName(v))
+                    evidence.add(" handshake")
+                }
             } else {
                 evidence.add("version unknown handshake")
             }

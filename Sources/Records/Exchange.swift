@@ -145,6 +145,30 @@ public struct TLSSummary: Hashable, Sendable {
     /// when neither was parsed (e.g. the capture started after the handshake).
     public var helloVersion: UInt16? { negotiatedVersion ?? clientVersion }
 
+    /// The version the connection is judged by (`tls-below-1.2`, the connect step's evidence), and what
+    /// gave it; nil when nothing did.
+    ///
+    /// The hellos' version, unless the record layer gives a lower one: application-data records carry
+    /// the negotiated version (RFC 5246 6.2.1), and a client's offer is only an upper bound. So records
+    /// below the offer with no ServerHello seen judge the connection; records below the ServerHello's
+    /// choice (a protocol anomaly, `recordVersionMismatch`) do too, since the records show what was
+    /// spoken and the check errs towards the old version. A record-layer 0x0303 says "1.2 or later" and
+    /// lowers nothing (TLS 1.3 records carry it). With no hello, the record layer alone. Record versions
+    /// outside 0x0300...0x0303 are not versions (the parser leaves them out; ignored here too).
+    public var judgedVersion: TLSJudgedVersion? {
+        let record = recordVersion.flatMap { (0x0300...0x0303).contains($0) ? $0 : nil }
+        guard let hello = helloVersion else {
+            return record.map { TLSJudgedVersion(version: $0, source: .recordLayer) }
+        }
+        if let r = record, r < 0x0303, r < hello {
+            if let chosen = negotiatedVersion {
+                return TLSJudgedVersion(version: r, source: .recordLayerBelowChosen(chosen))
+            }
+            return TLSJudgedVersion(version: r, source: .recordLayerBelowOffer(hello))
+        }
+        return TLSJudgedVersion(version: hello, source: negotiatedVersion == nil ? .offered : .chosen)
+    }
+
     /// `1.0`...`1.3` for 0x0301...0x0304, `SSL 3.0`, `SSL 2.0`, else `0x%04x`.
     public static func versionName(_ v: UInt16) -> String {
         switch v {
@@ -158,6 +182,52 @@ public struct TLSSummary: Hashable, Sendable {
             let h = String(v, radix: 16)
             return "0x" + String(repeating: "0", count: max(0, 4 - h.count)) + h
         }
+    }
+}
+
+/// The version a TLS connection is judged by (`TLSSummary.judgedVersion`) and where it came from.
+public struct TLSJudgedVersion: Hashable, Sendable {
+    /// What gave the version.
+    public enum Source: Hashable, Sendable {
+        /// The ServerHello's choice.
+        case chosen
+        /// The ClientHello's highest offer: no ServerHello seen.
+        case offered
+        /// The record layer of the application data: no hello seen.
+        case recordLayer
+        /// The record layer, lower than the client's offer (given): no ServerHello seen.
+        case recordLayerBelowOffer(UInt16)
+        /// The record layer, lower than the ServerHello's choice (given).
+        case recordLayerBelowChosen(UInt16)
+
+        /// True when the record layer, not a hello, gave the version.
+        public var isRecordLayer: Bool {
+            switch self {
+            case .chosen, .offered: return false
+            case .recordLayer, .recordLayerBelowOffer, .recordLayerBelowChosen: return true
+            }
+        }
+
+        /// Why the record layer gave the version, as reports word it (`no hello seen`, `no ServerHello
+        /// seen, the client offered 1.2`, `the ServerHello chose 1.2`); nil for a hello's version.
+        public var recordLayerReason: String? {
+            switch self {
+            case .chosen, .offered: return nil
+            case .recordLayer: return "no hello seen"
+            case .recordLayerBelowOffer(let offered):
+                return "no ServerHello seen, the client offered \(TLSSummary.versionName(offered))"
+            case .recordLayerBelowChosen(let chosen):
+                return "the ServerHello chose \(TLSSummary.versionName(chosen))"
+            }
+        }
+    }
+
+    public var version: UInt16
+    public var source: Source
+
+    public init(version: UInt16, source: Source) {
+        self.version = version
+        self.source = source
     }
 }
 

@@ -102,37 +102,44 @@ public struct DeploymentValidation: Sendable {
 
     /// Says in the `tls-version` check where the versions judged came from. Nothing to judge without a
     /// check-in over TLS (all plain HTTP, or none at all) or when no TLS check-in's version is known
-    /// (handshakes not captured and no application-data record framed): then `n/a`.
+    /// (handshakes not captured and no application-data record with a real record-layer version framed): `n/a`.
     private static func noteTLSVersionSources(_ report: HeartbeatReport, into check: inout Check) {
         var tls = 0
         var hello = 0
         var recordLayer = 0
+        var belowHello = 0
         for s in report.sessions where !s.failed && s.transport == .https {
             tls += 1
             switch s.tlsVersionSource {
             case .hello: hello += 1
             case .recordLayer: recordLayer += 1
+            case .recordLayerBelowHello: belowHello += 1
             case .unknown: break
             }
         }
-        let unknown = tls - hello - recordLayer
+        let unknown = tls - hello - recordLayer - belowHello
         guard check.passed else {
             if recordLayer > 0 {
                 check.detail += "; \(formatCount(recordLayer, "check-in")) with the version from the record layer only"
+            }
+            if belowHello > 0 {
+                check.detail += "; \(formatCount(belowHello, "check-in")) with the version from the record layer, "
+                    + "below the hellos'"
             }
             return
         }
         if tls == 0 {
             check.checked = false
             check.detail = "not checked: no check-in over TLS"
-        } else if hello + recordLayer == 0 {
+        } else if hello + recordLayer + belowHello == 0 {
             check.checked = false
             check.detail = "not checked: the TLS version of none of \(formatCount(tls, "check-in")) is known "
-                + "(no hello seen, no application-data record framed)"
-        } else if recordLayer > 0 || unknown > 0 {
+                + "(no hello seen, no application-data record with a real record-layer version framed)"
+        } else if recordLayer > 0 || belowHello > 0 || unknown > 0 {
             var parts: [String] = []
             if hello > 0 { parts.append("\(hello) from a hello") }
             if recordLayer > 0 { parts.append("\(recordLayer) from the record layer only") }
+            if belowHello > 0 { parts.append("\(belowHello) from the record layer, below the hellos'") }
             if unknown > 0 { parts.append("\(unknown) unknown, not judged") }
             check.detail = "no finding; TLS versions of \(formatCount(tls, "check-in")): "
                 + parts.joined(separator: ", ")

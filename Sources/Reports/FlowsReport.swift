@@ -137,14 +137,29 @@ public struct FlowsReport {
         ])
     }
 
+    /// `judgedBy` in the JSON: `serverHello`, `clientHello`, `recordLayer`, `recordLayerBelowOffer` or
+    /// `recordLayerBelowChosen`.
+    static func judgedByName(_ source: TLSJudgedVersion.Source) -> String {
+        switch source {
+        case .chosen: return "serverHello"
+        case .offered: return "clientHello"
+        case .recordLayer: return "recordLayer"
+        case .recordLayerBelowOffer: return "recordLayerBelowOffer"
+        case .recordLayerBelowChosen: return "recordLayerBelowChosen"
+        }
+    }
+
     private func tlsJSON(_ t: TLSSummary) -> JSONValue {
+        let judged = t.judgedVersion
         var m: [(String, JSONValue)] = [
             ("clientVersion", t.clientVersion.map { .string(TLSSummary.versionName($0)) } ?? .null),
             ("negotiatedVersion", t.negotiatedVersion.map { .string(TLSSummary.versionName($0)) } ?? .null),
-            // The hellos' version (the chosen one, else the offer); analyze judges by it, else by the
-            // record layer's.
+            // The hellos' version (the chosen one, else the offer).
             ("version", t.helloVersion.map { .string(TLSSummary.versionName($0)) } ?? .null),
             ("recordVersion", t.recordVersion.map { .string(TLSSummary.versionName($0)) } ?? .null),
+            // What analyze judges by: the hellos' version unless the record layer gives a lower one.
+            ("judgedVersion", judged.map { .string(TLSSummary.versionName($0.version)) } ?? .null),
+            ("judgedBy", judged.map { .string(Self.judgedByName($0.source)) } ?? .null),
             ("serverName", .optional(t.serverName)),
             ("cipherSuite", t.cipherSuite.map { .string(TLSVersion.hex4($0)) } ?? .null),
             ("sslv2", .bool(t.sslv2)),
@@ -267,15 +282,20 @@ public struct FlowsReport {
         }
         if showTLS, let t = r.tls {
             var l = "  TLS client offers \(t.clientVersion.map(TLSSummary.versionName) ?? "-")"
+            let judged = t.judgedVersion
             if let chosen = t.negotiatedVersion {
                 l += ", server chose \(TLSSummary.versionName(chosen))"
-            } else if let offered = t.clientVersion {
+            } else if let offered = t.clientVersion, judged?.source == .offered {
                 // As analyze judges it (tls-below-1.2): by the offer when no ServerHello answered.
                 l += ", server chose - (no ServerHello: judged by the offered \(TLSSummary.versionName(offered)))"
             } else {
                 l += ", server chose -"
             }
             l += ", record layer \(t.recordVersion.map(TLSSummary.versionName) ?? "-")"
+            if let judged, t.helloVersion != nil, let why = judged.source.recordLayerReason {
+                // The record layer below the hellos' version judges the connection.
+                l += " (judged by the record layer's \(TLSSummary.versionName(judged.version)): \(why))"
+            }
             if let cs = t.cipherSuite { l += ", cipher " + CipherSuiteNames.describe(cs) }
             if let sni = t.serverName { l += ", SNI \(sni)" }
             lines.append(l)

@@ -34,6 +34,18 @@ import TestSupport
         }
     }
 
+    // MARK: - --server
+
+    @Test func aURLGivenToServerIsRefusedAsAURL() {
+        let path = heartbeatCapture("https-idle")
+        for url in ["http://10.1.0.10", "https://sepm.example.net:8443/", "10.1.0.10/secars"] {
+            let run = CLIRun(["analyze", "-q", "--server", url, path])
+            #expect(run.status == 2, "\(url): \(run.stderr)")
+            #expect(run.stderr == "sepbeat analyze: --server: must be HOST or HOST:PORT: an IPv4 address, "
+                + "[IPv6]:PORT or a host name (no scheme or path), got \"\(url)\"\n", "\(url)")
+        }
+    }
+
     // MARK: - Bundled short options
 
     @Test func shortFlagsBundleAsInTcpdump() {

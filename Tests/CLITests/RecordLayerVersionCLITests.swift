@@ -140,7 +140,7 @@ import TestSupport
         let none = try #require(try Self.validation([(nil, nil), (nil, nil)]))
         #expect(none.result == "n/a")
         #expect(none.detail == "not checked: the TLS version of none of 2 check-ins is known "
-            + "(no hello seen, no application-data record framed)")
+            + "(no hello seen, no application-data record with a real record-layer version framed)")
 
         let mixed = try #require(try Self.validation([(0x0303, 0x0303), (nil, 0x0303), (nil, nil)]))
         #expect(mixed.result == "pass")
@@ -157,5 +157,11 @@ import TestSupport
         #expect(old.result == "fail")
         #expect(old.examples == ["10.0.0.2"])
         #expect(old.detail.hasSuffix("; 1 check-in with the version from the record layer only"))
+
+        // Records below the hellos' version (an anomaly on the wire) judge the check-in.
+        let below = try #require(try Self.validation([(0x0303, 0x0303), (0x0303, 0x0301)]))
+        #expect(below.result == "fail")
+        #expect(below.examples == ["10.0.0.2"])
+        #expect(below.detail.hasSuffix("; 1 check-in with the version from the record layer, below the hellos'"))
     }
 }

@@ -40,6 +40,22 @@ import Testing
         #expect(r.anomalies.isEmpty)
     }
 
+    @Test func aTargetWithLeadingZeroOctetsIsNoAddressAndAnAnomaly() {
+        // inet_aton reads 012 as octal (10.1.0.11): the text is kept as written, not read as 12.1.0.11.
+        let octal = "CONNECT 012.1.0.11:443 HTTP/1.1\r\nHost: 012.1.0.11:443\r\n\r\n"
+        let r = ApplicationStateTests.run([.up(octal), .down(Self.established)] + Self.tlsCheckIn)
+        #expect(r.record.application == .tls)
+        #expect(r.record.tunnel?.host == "012.1.0.11" && r.record.tunnel?.port == 443)
+        #expect(r.anomalies == ["up: CONNECT target host \"012.1.0.11\" is a numeric form other than dotted decimal "
+            + "(leading zeros, hex or fewer parts, which resolvers read differently): not taken as an address"])
+        // A host name is no anomaly, nor a plain address with zero octets.
+        for target in ["sepm.example.test:443", "10.0.0.1:443"] {
+            let request = "CONNECT \(target) HTTP/1.1\r\n\r\n"
+            #expect(ApplicationStateTests.run([.up(request), .down(Self.established)] + Self.tlsCheckIn)
+                .anomalies.isEmpty, "\(target)")
+        }
+    }
+
     @Test func proxyAuthenticationThenRetryOnTheSameConnection() {
         let refused = "HTTP/1.1 407 Proxy Authentication Required\r\nProxy-Authenticate: Basic\r\n"
             + "Content-Length: 5\r\n\r\nlogin"

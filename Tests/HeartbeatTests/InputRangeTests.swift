@@ -96,6 +96,11 @@ import Testing
         for bad in ["https://10.1.0.10/", "sepm example", "10.1.0.256", "-sepm"] {
             #expect(serverError(bad) != nil, "--server \(bad)")
         }
+        // A URL is named as such, not read as HOST:PORT (`//10.1.0.10` is no port).
+        for url in ["http://10.1.0.10", "https://10.1.0.10/", "10.1.0.10:443/secars", "[2001:db8::1]/x"] {
+            #expect(serverError(url)?.description == "--server: must be HOST or HOST:PORT: an IPv4 address, "
+                + "[IPv6]:PORT or a host name (no scheme or path), got \"\(url)\"", "--server \(url)")
+        }
     }
 
     /// Numeric forms that are neither dotted-decimal IPv4 nor IPv6 (hex or octal parts, fewer than four
@@ -105,10 +110,10 @@ import Testing
             syLinkError(syLinkXML(servers: #"<ServerPriorityBlock Name="Priority1"><Server Address=""#
                 + address + #"" HttpsPort="443"/></ServerPriorityBlock>"#))
         }
-        let hint = " (an IPv4 address is four decimal numbers 0-255, as in 10.1.0.10; hex, octal or fewer parts "
-            + "are not read)"
+        let hint = " (an IPv4 address is four decimal numbers 0-255 without leading zeros, as in 10.1.0.10; hex, "
+            + "octal (a leading 0, as in 012) or fewer parts are not read)"
         for bad in ["0x0a.1.0.10", "10.1.0.0xa", "0x0A010010", "0x0a", "10.1.10", "10.1.0.10.", "10.1.0.256",
-                    "sepm.10", "10.0x1.0.10", "10.1.0.0X0A."] {
+                    "sepm.10", "10.0x1.0.10", "10.1.0.0X0A.", "012.1.0.11", "10.1.0.010", "00.0.0.0"] {
             let e = addressError(bad)
             #expect(e?.hasPrefix("SyLink.xml: Server #1 (line ") == true, "\(bad): \(e ?? "accepted")")
             #expect(e?.hasSuffix("Address must be an IPv4 address, an IPv6 address or a host name (no scheme, port "
@@ -117,10 +122,11 @@ import Testing
             #expect(option == "--server: \"\(bad)\" is not an IPv4 address, an IPv6 address ([v6]:PORT with a port) "
                 + "or a host name" + hint, "--server \(bad): \(option ?? "accepted")")
         }
-        // Decimal with a leading zero stays decimal, and a name with letters in its last label stays a name.
-        let leadingZero = try parseSyLink(syLinkXML(servers: #"<ServerPriorityBlock Name="Priority1">"#
-            + #"<Server Address="10.1.0.010" HttpsPort="443"/></ServerPriorityBlock>"#))
-        #expect(leadingZero.servers.first?.ipAddress == IPAddress("10.1.0.10"))
+        // Plain zeros are addresses, and a name with letters in its last label stays a name.
+        let zeros = try parseSyLink(syLinkXML(servers: #"<ServerPriorityBlock Name="Priority1">"#
+            + #"<Server Address="10.0.0.10" HttpsPort="443"/></ServerPriorityBlock>"#))
+        #expect(zeros.servers.first?.ipAddress == IPAddress("10.0.0.10"))
+        #expect(serverError("0.0.0.0") == nil && serverError("10.0.0.1:8443") == nil)
         for name in ["0x0a.example.net", "1e100.net", "sepm-10", "10.1.0.x10", "0xsepm"] {
             #expect(addressError(name) == nil, "\(name)")
             #expect(serverError(name) == nil, "--server \(name)")

@@ -53,16 +53,82 @@ import Testing
         #expect(strict.sessions.first?.tlsVersionSource == .unknown)
     }
 
-    @Test func aHelloVersionWinsOverTheRecordLayer() {
+    @Test func aRecordLayerBelowTheChosenVersionJudgesTheCheckIn() throws {
         var f = RecordFactory()
         var c = f.idle(start: epoch, tlsVersion: 0x0303)
         if var summary = c.tls {
-            summary.recordVersion = 0x0301  // would be odd on the wire; the hello decides
+            summary.recordVersion = 0x0301  // records should carry the chosen 0x0303 (an anomaly on the wire)
             c.tls = summary
         }
         let report = analyze([c], model: model)
-        #expect(report.codes(.tlsBelowMinimum).isEmpty)
-        #expect(report.sessions.first?.tlsVersionSource == .hello)
+        let entry = try #require(report.codes(.tlsBelowMinimum).first)
+        #expect(entry.message == "1 check-in to 198.51.100.1:443 used TLS 1.0, below the minimum 1.2 "
+            + "(version from the record layer: the ServerHello chose 1.2)")
+        #expect(report.sessions.first?.tlsVersionSource == .recordLayerBelowHello)
+        let step = try #require(report.sessions.first?.steps.first { $0.step == 2 })
+        #expect(step.evidence.contains(", TLS 1.0 from the record layer (the ServerHello chose 1.2)"),
+                "\(step.evidence)")
+    }
+
+    @Test func aRecordLayerBelowTheOfferJudgesACheckInWithoutServerHello() throws {
+        var f = RecordFactory()
+        var c = f.idle(start: epoch, tlsVersion: 0x0303)
+        if var summary = c.tls {
+            summary.negotiatedVersion = nil  // the ServerHello was lost
+            summary.recordVersion = 0x0301
+            c.tls = summary
+        }
+        let report = analyze([c], model: model)
+        let entry = try #require(report.codes(.tlsBelowMinimum).first)
+        #expect(entry.message.hasSuffix(
+            "used TLS 1.0, below the minimum 1.2 (version from the record layer: no ServerHello seen, "
+                + "the client offered 1.2)"))
+        let step = try #require(report.sessions.first?.steps.first { $0.step == 2 })
+        #expect(step.evidence.contains(
+            ", TLS 1.0 from the record layer (no ServerHello seen, the client offered 1.2)"), "\(step.evidence)")
+    }
+
+    @Test func aRecordLayerOf0x0303LowersNoHelloVersion() {
+        // 0x0303 is "1.2 or later": an offer or choice of 1.3 stands, and 1.2 agrees.
+        for hello: UInt16 in [0x0303, 0x0304] {
+            var f = RecordFactory()
+            var c = f.idle(start: epoch, tlsVersion: hello)
+            if var summary = c.tls {
+                summary.recordVersion = 0x0303
+                c.tls = summary
+            }
+            let report = analyze([c], model: model)
+            #expect(report.codes(.tlsBelowMinimum).isEmpty)
+            #expect(report.sessions.first?.tlsVersionSource == .hello)
+        }
+    }
+
+    @Test func judgedVersionTakesTheLowerOfTheHellosAndTheRecordLayer() {
+        func judged(offer: UInt16?, chosen: UInt16?, record: UInt16?) -> TLSJudgedVersion? {
+            var s = TLSSummary()
+            s.clientVersion = offer
+            s.negotiatedVersion = chosen
+            s.recordVersion = record
+            return s.judgedVersion
+        }
+        func v(_ version: UInt16, _ source: TLSJudgedVersion.Source) -> TLSJudgedVersion {
+            TLSJudgedVersion(version: version, source: source)
+        }
+        #expect(judged(offer: nil, chosen: nil, record: nil) == nil)
+        #expect(judged(offer: nil, chosen: nil, record: 0x0304) == nil)  // no record-layer version
+        #expect(judged(offer: nil, chosen: nil, record: 0x0302) == v(0x0302, .recordLayer))
+        #expect(judged(offer: 0x0303, chosen: nil, record: nil) == v(0x0303, .offered))
+        #expect(judged(offer: 0x0303, chosen: nil, record: 0x0301)
+            == v(0x0301, .recordLayerBelowOffer(0x0303)))
+        #expect(judged(offer: 0x0304, chosen: nil, record: 0x0303) == v(0x0304, .offered))
+        #expect(judged(offer: 0x0303, chosen: 0x0303, record: 0x0300)
+            == v(0x0300, .recordLayerBelowChosen(0x0303)))
+        #expect(judged(offer: 0x0303, chosen: 0x0301, record: 0x0303) == v(0x0301, .chosen))
+        #expect(judged(offer: 0x0303, chosen: 0x0304, record: 0x0303) == v(0x0304, .chosen))
+        #expect(judged(offer: 0x0002, chosen: 0x0002, record: 0x0300) == v(0x0002, .chosen))
+        #expect(TLSJudgedVersion.Source.recordLayerBelowOffer(0x0303).recordLayerReason
+            == "no ServerHello seen, the client offered 1.2")
+        #expect(TLSJudgedVersion.Source.chosen.recordLayerReason == nil)
     }
 
     @Test func mixedSourcesAreCountedInTheMessage() throws {

@@ -80,6 +80,21 @@ import Testing
         #expect(error(#"{"http": {"secarsPath": "secars"}}"#)?.field == "http.secarsPath")
     }
 
+    @Test func serverHostsAreBareHostsAsInSyLink() {
+        // 012 is octal to inet_aton (10.1.0.11): refused, not read as 12.1.0.11.
+        #expect(error(#"{"servers": [{"host": "012.1.0.11"}]}"#)?.description
+            == #"model.json: field "servers[0].host" must be an IPv4 address, an IPv6 address or a host name "#
+            + #"(no scheme, port or brackets), got "012.1.0.11" (an IPv4 address is four decimal numbers 0-255 "#
+            + #"without leading zeros, as in 10.1.0.10; hex, octal (a leading 0, as in 012) or fewer parts are "#
+            + #"not read)"#)
+        for bad in ["0x0a.1.0.10", "10.1.10", "https://10.1.0.10", "10.1.0.10:443", "[2001:db8::1]"] {
+            #expect(error(#"{"servers": [{"host": ""# + bad + #""}]}"#)?.field == "servers[0].host", "\(bad)")
+        }
+        for good in ["10.1.0.10", "0.0.0.0", "10.0.0.1", "2001:db8::1", "sepm.example.net"] {
+            #expect(error(#"{"servers": [{"host": ""# + good + #""}]}"#) == nil, "\(good)")
+        }
+    }
+
     @Test func stepListIsCheckedElementByElement() throws {
         var steps = try JSONSerialization.jsonObject(
             with: JSONEncoder().encode(ReferenceModel.builtIn.steps)) as? [[String: Any]] ?? []

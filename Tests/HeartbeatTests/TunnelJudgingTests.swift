@@ -52,6 +52,15 @@ import Testing
         #expect(r.counts.ignoredConnections == 2 && r.summary.checkIns == 0)
     }
 
+    @Test func aTargetWithLeadingZeroOctetsIsNotReadAsDecimal() throws {
+        // `012.1.0.11` is 10.1.0.11 to inet_aton, not 12.1.0.11: no address, and no name to tie either.
+        var f = RecordFactory()
+        let records = [0.0, 300].map { Self.viaProxy(f.idle(start: at($0)), host: "012.1.0.11") }
+        let r = analyze(records)
+        #expect(r.summary.checkIns == 0 && r.counts.ignoredConnections == 2)
+        #expect(!r.managers.contains { $0.address == "12.1.0.11" })
+    }
+
     @Test func hostNameTargetTiedByAnEarlierSNI() throws {
         var f = RecordFactory()
         let model = try ReferenceModel.builtIn.withServer("sepm.example.test")

@@ -86,6 +86,45 @@ import TestSupport
         #expect(exchanges.first?.bytesDown == 805)
         #expect(c.summary.negotiatedVersion == 0x0304)
         #expect(c.hellos.last?.oracleLine == "serverhello\t\t1.3\t0x1301")
+        // TLS 1.3 records carry the legacy 0x0303: no mismatch with the chosen 0x0304.
+        #expect(c.summary.recordVersion == 0x0303)
+        #expect(c.anomalyCount == 0)
+        #expect(c.summary.judgedVersion == TLSJudgedVersion(version: 0x0304, source: .chosen))
+    }
+
+    @Test func recordsBelowTheChosenVersionAreAMismatchOfEachDirection() {
+        var f = Feeder()
+        f.send(.up, 1, TLSBuild.modernClientHelloRecord())
+        f.send(.down, 2, TLSBuild.record(22, TLSBuild.handshake(2, TLSBuild.serverHelloBody(suite: 0xc02f)))
+            + TLSBuild.record(20, [1]))
+        f.send(.up, 3, TLSBuild.record(20, [1]))
+        f.send(.up, 4, TLSBuild.record(23, [UInt8](repeating: 1, count: 40), version: 0x0301))
+        f.send(.down, 5, TLSBuild.record(23, [UInt8](repeating: 2, count: 90), version: 0x0301))
+        var exchanges = f.exchanges
+        var c = f.conversation
+        c.finish(time: Timestamp(nanoseconds: 9), into: &exchanges)
+        #expect(c.summary.negotiatedVersion == 0x0303)
+        #expect(c.summary.recordVersion == 0x0301)
+        #expect(c.anomalies.map(\.anomaly) == [.recordVersionMismatch(negotiated: 0x0303, record: 0x0301),
+                                              .recordVersionMismatch(negotiated: 0x0303, record: 0x0301)])
+        #expect(c.anomalies.map(\.direction) == [.up, .down])
+        #expect(TLSAnomaly.recordVersionMismatch(negotiated: 0x0303, record: 0x0301).name
+            == "tls_record_version_mismatch")
+        #expect(c.summary.judgedVersion == TLSJudgedVersion(version: 0x0301, source: .recordLayerBelowChosen(0x0303)))
+    }
+
+    @Test func recordsMatchingTheChosenVersionAreNoAnomaly() {
+        var f = Feeder()
+        f.send(.up, 1, TLSBuild.modernClientHelloRecord())
+        f.send(.down, 2, TLSBuild.record(22, TLSBuild.handshake(2, TLSBuild.serverHelloBody(
+            version: 0x0301, suite: 0x002f))) + TLSBuild.record(20, [1]))
+        f.send(.up, 4, TLSBuild.record(23, [UInt8](repeating: 1, count: 40), version: 0x0301))
+        f.send(.down, 5, TLSBuild.record(23, [UInt8](repeating: 2, count: 90), version: 0x0301))
+        var exchanges = f.exchanges
+        var c = f.conversation
+        c.finish(time: Timestamp(nanoseconds: 9), into: &exchanges)
+        #expect(c.anomalyCount == 0)
+        #expect(c.summary.judgedVersion == TLSJudgedVersion(version: 0x0301, source: .chosen))
     }
 
     @Test func clearAlertsCarryDirectionAndTime() {

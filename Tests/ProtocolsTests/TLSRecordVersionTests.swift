@@ -112,4 +112,53 @@ import TestSupport
         #expect(conversation.summary.helloVersion == nil)
         #expect(conversation.client.applicationDataVersion == 0x0303)
     }
+
+    private func implausible(_ events: [TLSEvent]) -> [TLSAnomaly] {
+        events.compactMap { event in
+            if case .anomaly(let a, _) = event, case .implausibleRecordVersion = a { return a }
+            return nil
+        }
+    }
+
+    @Test func applicationDataRecordsOf0x0304GiveNoVersionAndOneAnomaly() {
+        // TLS 1.3 writes 0x0303 in its records: a record layer claiming 0x0304 is no evidence of 1.3.
+        let (parser, events) = run([data(64, version: 0x0304), data(32, version: 0x0304), data(8, version: 0x0304)],
+                                   midstream: true)
+        #expect(parser.applicationDataVersion == nil)
+        #expect(implausible(events) == [.implausibleRecordVersion(0x0304)])
+        #expect(TLSAnomaly.implausibleRecordVersion(0x0304).name == "tls_implausible_record_version")
+
+        // From the start of a stream too, and beside real 0x0303 records, which still count.
+        let records = [data(10, version: 0x0303), data(10, version: 0x0304), data(10, version: 0x0303)]
+        let (mixed, mixedEvents) = run(records, midstream: false)
+        #expect(mixed.applicationDataVersion == 0x0303)
+        #expect(implausible(mixedEvents) == [.implausibleRecordVersion(0x0304)])
+        #expect(versionChanges(mixedEvents).count == 2)
+    }
+
+    @Test func onlyVersionsSSL3To1Point2AreRecordLayerVersions() {
+        #expect(TLSVersion.isRecordLayerVersion(0x0300))
+        #expect(TLSVersion.isRecordLayerVersion(0x0303))
+        #expect(!TLSVersion.isRecordLayerVersion(0x0304))
+        #expect(!TLSVersion.isRecordLayerVersion(0x0200))
+        #expect(!TLSVersion.isRecordLayerVersion(0x0002))
+        #expect(!TLSVersion.isRecordLayerVersion(0x7f17))
+    }
+
+    @Test func conversationWith0x0304RecordsHasNoRecordVersion() {
+        var conversation = TLSConversation(midstream: true)
+        var exchanges: [Exchange] = []
+        let time = Timestamp(nanoseconds: 5)
+        (data(40, version: 0x0304) + data(4, version: 0x0304)).withUnsafeBytes {
+            conversation.feed($0, direction: .up, time: time, into: &exchanges)
+        }
+        data(400, version: 0x0304).withUnsafeBytes {
+            conversation.feed($0, direction: .down, time: time, into: &exchanges)
+        }
+        conversation.finish(time: time, into: &exchanges)
+        #expect(conversation.summary.recordVersion == nil)
+        #expect(conversation.anomalies.map(\.anomaly) == [.implausibleRecordVersion(0x0304),
+                                                          .implausibleRecordVersion(0x0304)])
+        #expect(conversation.anomalies.map(\.direction) == [.up, .down])
+    }
 }

@@ -8,7 +8,8 @@ import Records
 /// server) in the order they were captured; chunks are borrowed for the call only.
 ///
 /// Record layer: `finish` sets `summary.recordVersion` to the lower of the two directions'
-/// `TLSStreamParser.applicationDataVersion`.
+/// `TLSStreamParser.applicationDataVersion`, and reports a direction whose records disagree with the
+/// ServerHello's choice (`recordVersionMismatch`).
 ///
 /// Exchanges: an exchange is a client burst of application-data records followed by the server's
 /// burst. It ends when the client sends application data again after the server has answered, and is
@@ -94,6 +95,24 @@ public struct TLSConversation: Sendable {
         }
         closeExchange(into: &exchanges)
         summary.recordVersion = Self.lower(client.applicationDataVersion, server.applicationDataVersion)
+        noteRecordVersionMismatch(time: time)
+    }
+
+    /// After a ServerHello, each direction's application-data records should carry the version it chose
+    /// (0x0303 for TLS 1.3 and its drafts, whose records carry the legacy version): a direction whose
+    /// lowest record version differs is a `recordVersionMismatch` (not for SSLv2 sessions, whose records
+    /// have no version field).
+    private mutating func noteRecordVersionMismatch(time: Timestamp) {
+        guard let chosen = summary.negotiatedVersion, !summary.sslv2, chosen >= 0x0300 else { return }
+        let expected: UInt16 = TLSVersion.isTLS13Family(chosen) ? 0x0303 : chosen
+        for (direction, version) in [(Direction.up, client.applicationDataVersion),
+                                     (.down, server.applicationDataVersion)] {
+            guard let version, version != expected else { continue }
+            scratch.removeAll(keepingCapacity: true)
+            scratch.append(.anomaly(.recordVersionMismatch(negotiated: chosen, record: version), time: time))
+            var none: [Exchange] = []
+            handleScratch(direction: direction, into: &none)
+        }
     }
 
     /// The lower of two versions either of which may be missing.

@@ -221,13 +221,19 @@ extension TLSStreamParser {
         }
     }
 
-    /// Takes the record-layer version of a confirmed application-data record.
+    /// Takes the record-layer version of a confirmed application-data record. A version outside
+    /// 0x0300...0x0303 is no record-layer version any TLS stack writes (TLS 1.3 records carry 0x0303):
+    /// it is reported once per run of such records (`implausibleRecordVersion`) and gives no version.
     mutating func noteApplicationDataVersion(_ version: UInt16, time: Timestamp, into events: inout [TLSEvent]) {
         if let last = lastApplicationDataVersion, last != version {
             applicationDataVersionChanges += 1
             events.append(.anomaly(.recordVersionChanged(from: last, to: version), time: time))
         }
         lastApplicationDataVersion = version
+        guard TLSVersion.isRecordLayerVersion(version) else {
+            events.append(.anomaly(.implausibleRecordVersion(version), time: time))
+            return
+        }
         if applicationDataVersion.map({ version < $0 }) ?? true { applicationDataVersion = version }
     }
 

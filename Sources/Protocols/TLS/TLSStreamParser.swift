@@ -48,7 +48,9 @@ public struct TLSStreamParser: Sendable {
     /// The stream began with an SSLv2-format record.
     public internal(set) var startedWithSSLv2 = false
     /// The record-layer version of this direction's confirmed application-data records (see above): the
-    /// lowest when they disagree; nil when none was framed. 0x0303 means TLS 1.2 or later.
+    /// lowest when they disagree; nil when none was framed. 0x0303 means TLS 1.2 or later. Versions outside
+    /// 0x0300...0x0303 (e.g. 0x0304, which no TLS 1.3 stack writes there) are left out, as unknown, with an
+    /// `implausibleRecordVersion` anomaly.
     public internal(set) var applicationDataVersion: UInt16?
     /// Confirmed application-data records whose version differed from the one before them.
     public internal(set) var applicationDataVersionChanges = 0

@@ -28,6 +28,11 @@ public enum TLSVersion {
     /// The version field of SSLv2-format records.
     public static let ssl2: UInt16 = 0x0002
 
+    /// A version a TLS stack writes in the header of an application-data record: 0x0300 (SSL 3.0) to
+    /// 0x0303 (TLS 1.2, and TLS 1.3's legacy_record_version). Anything else there (0x0304 included) is
+    /// not evidence of a version.
+    public static func isRecordLayerVersion(_ v: UInt16) -> Bool { (0x0300...0x0303).contains(v) }
+
     /// GREASE values (RFC 8701) have the form 0x?a?a with both bytes equal; they are never real versions.
     public static func isGREASE(_ v: UInt16) -> Bool {
         v & 0x0f0f == 0x0a0a && v >> 8 == v & 0xff
@@ -164,6 +169,13 @@ public enum TLSAnomaly: Hashable, Sendable {
     /// An application-data record whose record-layer version differs from the one before it in the
     /// same direction (the version does not change after the handshake).
     case recordVersionChanged(from: UInt16, to: UInt16)
+    /// An application-data record whose record-layer version is none that a TLS stack writes there
+    /// (above 0x0303, e.g. 0x0304: TLS 1.3 records carry 0x0303; or below 0x0300). It gives no version.
+    case implausibleRecordVersion(UInt16)
+    /// The application-data records of one direction carry another version than the ServerHello chose
+    /// (RFC 5246 6.2.1: after the handshake the records carry the negotiated version; for TLS 1.3,
+    /// 0x0303). Raised when the connection ends; `record` is the direction's lowest.
+    case recordVersionMismatch(negotiated: UInt16, record: UInt16)
 
     /// A short stable name for reports and counters.
     public var name: String {
@@ -180,6 +192,8 @@ public enum TLSAnomaly: Hashable, Sendable {
         case .truncatedAtEnd: return "tls_truncated_at_end"
         case .malformedSSLv2: return "tls_malformed_sslv2"
         case .recordVersionChanged: return "tls_record_version_changed"
+        case .implausibleRecordVersion: return "tls_implausible_record_version"
+        case .recordVersionMismatch: return "tls_record_version_mismatch"
         }
     }
 }
