@@ -72,4 +72,25 @@ import Testing
         #expect(r.managers.first?.address == "198.51.100.1")
         #expect(r.sessions.first?.server == ip("198.51.100.1"))
     }
+
+    /// A capture holding both legs: the clients' tunnels to the proxy, and the proxy's own connections to
+    /// the manager. The proxy is not a client; its legs are counted apart, whether filed before or after
+    /// the tunnel that names the proxy.
+    @Test(arguments: [true, false])
+    func theProxysOwnLegsAreNotCheckIns(legsFirst: Bool) throws {
+        var f = RecordFactory()
+        let model = try ReferenceModel.builtIn.withServer("198.51.100.1")
+        let tunnels = [0.0, 300, 600].map { Self.viaProxy(f.idle(start: at($0)), host: "198.51.100.1") }
+        let legs = [0.0, 300, 600].map { f.idle(client: "10.5.5.5", start: at($0 + 0.003)) }
+        let alone = analyze(tunnels, model: model)
+        var b = SessionBuilder(model: model)
+        for r in legsFirst ? legs + tunnels : tunnels + legs { b.ingest(r) }
+        let r = b.finish()
+        #expect(r.summary.clients == 1 && r.summary.checkIns == 3)
+        #expect(r.sessions.map(\.client) == alone.sessions.map(\.client))
+        #expect(r.clients == alone.clients && r.findings == alone.findings)
+        #expect(r.counts.connections == 6 && r.counts.managerConnections == 3)
+        #expect(r.counts.proxyLegConnections == 3 && r.counts.otherServerConnections == 0)
+        #expect(alone.counts.proxyLegConnections == 0)
+    }
 }
