@@ -112,6 +112,31 @@ import Testing
         #expect(r.record.exchanges.reduce(0) { $0 + $1.missingBytes } == 40)
     }
 
+    /// Plain HTTP to a forward proxy (absolute form, RFC 9112 3.2.2): the first request names the server.
+    @Test func absoluteFormRequestsNameTheServer() {
+        let ok = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
+        let r = ApplicationStateTests.run([
+            .up("GET http://10.1.0.11:8014/secars/secars.dll?h=1 HTTP/1.1\r\nHost: 10.1.0.11:8014\r\n\r\n"),
+            .down(ok),
+            .up("POST HTTP://user@10.1.0.11:8014/secars/secars.dll?h=2 HTTP/1.1\r\nContent-Length: 0\r\n\r\n"),
+            .down(ok),
+            .up("GET http://10.7.7.7/x HTTP/1.1\r\n\r\n"), .down(ok),
+        ])
+        #expect(r.record.application == .http)
+        let tunnel = r.record.tunnel
+        #expect(tunnel?.kind == .forward && tunnel?.host == "10.1.0.11" && tunnel?.port == 8014)
+        #expect(tunnel?.setUp.isEmpty == true)
+        #expect(tunnel?.start == r.record.exchanges.first?.start)
+        #expect(r.record.exchanges.count == 3)
+        // Only the third names another host.
+        #expect(r.anomalies == ["up: absolute-form request names another host than the first"])
+        // No port: 80, as `http://` means; an origin-form request names nothing.
+        let bare = ApplicationStateTests.run([.up("GET http://sepm.example.test/secars HTTP/1.1\r\n\r\n"), .down(ok)])
+        #expect(bare.record.tunnel.map { [$0.host, "\($0.port ?? 0)"] } == ["sepm.example.test", "80"])
+        let direct = ApplicationStateTests.run([.up("GET /secars HTTP/1.1\r\n\r\n"), .down(ok)])
+        #expect(direct.record.tunnel == nil)
+    }
+
     @Test func tunnelTargetsAreReadAsWritten() {
         let t0 = Timestamp.zero
         #expect(ConnectionTunnel(target: "sepm.corp:443", start: t0).map { [$0.host, "\($0.port ?? 0)"] }

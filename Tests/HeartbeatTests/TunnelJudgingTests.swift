@@ -73,6 +73,35 @@ import Testing
         #expect(r.sessions.first?.server == ip("198.51.100.1"))
     }
 
+    /// Plain HTTP sent to a proxy in absolute form: judged as a connection to the URL's host and port,
+    /// its request-targets read in origin form (so the secars request makes the server a manager).
+    @Test func absoluteFormRequestsAreJudgedAsConnectionsToTheirHost() throws {
+        var f = RecordFactory()
+        let records = [0.0, 300, 600].map { t -> ConnectionRecord in
+            var r = f.connection(start: at(t), exchanges: [.http("GET", 300, 3_700)], tlsVersion: nil)
+            r.server = Self.proxy
+            for i in r.exchanges.indices {
+                let target = r.exchanges[i].http?.target ?? ""
+                r.exchanges[i].http?.target = "http://198.51.100.1:8014" + target
+            }
+            var tunnel = ConnectionTunnel(host: "198.51.100.1", port: 8014, start: r.exchanges[0].start)
+            tunnel.kind = .forward
+            r.tunnel = tunnel
+            return r
+        }
+        let r = analyze(records)
+        #expect(r.summary.checkIns == 3 && r.counts.managerConnections == 3)
+        #expect(r.managers.map(\.address) == ["198.51.100.1"])
+        let first = try #require(r.sessions.first)
+        #expect(first.server == ip("198.51.100.1") && first.serverPort == 8014)
+        #expect(first.steps.first { $0.step == 1 }?.evidence == "SYN to proxy 10.5.5.5:8080 for 198.51.100.1:8014")
+        let connect = first.steps.first { $0.step == 2 }?.evidence
+        #expect(connect?.contains("with proxy 10.5.5.5:8080") == true && connect?.contains("CONNECT") == false)
+        #expect(ManagerDirectory.originForm("http://h:1/a?b") == "/a?b")
+        #expect(ManagerDirectory.originForm("HTTP://h?q") == "/?q" && ManagerDirectory.originForm("http://h") == "/")
+        #expect(ManagerDirectory.originForm("/a") == nil)
+    }
+
     /// A capture holding both legs: the clients' tunnels to the proxy, and the proxy's own connections to
     /// the manager. The proxy is not a client; its legs are counted apart, whether filed before or after
     /// the tunnel that names the proxy.

@@ -36,6 +36,8 @@
 /// - `head_cut_short`: the stream ended inside a message head.
 /// - `response_without_request`: a response with no request waiting for it.
 /// - `too_many_pending_requests`: more than `maxPendingRequests` unanswered requests.
+/// - `absolute_form_host_changed`: a request in absolute form (`http://host:port/…`, sent to a proxy)
+///   names another host or port than the first such request on the connection; the first is kept.
 public struct HTTP1Anomaly: Hashable, Sendable, CustomStringConvertible {
     public let code: String
     public let description: String
@@ -90,4 +92,6 @@ public struct HTTP1Anomaly: Hashable, Sendable, CustomStringConvertible {
         "response_without_request", "response with no request waiting for it")
     public static let tooManyPendingRequests = HTTP1Anomaly(
         "too_many_pending_requests", "more unanswered requests than the limit")
+    public static let absoluteFormHostChanged = HTTP1Anomaly(
+        "absolute_form_host_changed", "absolute-form request names another host than the first")
 }

@@ -1,6 +1,14 @@
 import Core
 import Records
 
+/// The host and port a request in absolute form named, as a client sends plain HTTP to a forward proxy.
+public struct ForwardTarget: Hashable, Sendable {
+    /// `host:port` as written (`[v6]:port`; the port may be missing).
+    public var authority: String
+    /// The first such request's start.
+    public var start: Timestamp
+}
+
 /// One HTTP message as seen in stream order: a row for each request and each response,
 /// interim (1xx) responses included.
 public struct HTTP1MessageRecord: Hashable, Sendable {
@@ -62,6 +70,11 @@ public struct HTTP1Conversation: Sendable {
     public private(set) var exchangeCount = 0
     /// The request-target of the latest `CONNECT` request, as sent; nil before any.
     public private(set) var connectTarget: String?
+    /// The authority (`host:port` as written, any user info left out) of the first request sent in
+    /// absolute form (`GET http://host:port/path`, as a client sends plain HTTP to a forward proxy), and
+    /// that request's start; nil before any. A later absolute-form request naming another authority is
+    /// the anomaly `absolute_form_host_changed`.
+    public private(set) var forwardTarget: ForwardTarget?
     /// True once either direction switched protocols (`tunnelStart`).
     public private(set) var tunnelStarted = false
 
@@ -134,6 +147,17 @@ public struct HTTP1Conversation: Sendable {
         return anomalies
     }
 
+    /// The authority of an `http://` absolute-form request-target (scheme in any case; user info before
+    /// `@` left out), up to the path, query or fragment; nil for any other target or an empty authority.
+    static func absoluteFormAuthority(_ target: String) -> String? {
+        let utf8 = target.utf8
+        guard utf8.count > 7, asciiCaseInsensitiveEqual(String(target.prefix(7)), "http://") else { return nil }
+        let rest = target.dropFirst(7)
+        var authority = rest.prefix { $0 != "/" && $0 != "?" && $0 != "#" }
+        if let at = authority.lastIndex(of: "@") { authority = authority[authority.index(after: at)...] }
+        return authority.isEmpty ? nil : String(authority)
+    }
+
     // MARK: - Events
 
     private mutating func handle(_ events: [HTTP1Event], _ direction: Direction, _ exchanges: inout [Exchange]) {
@@ -173,7 +197,17 @@ public struct HTTP1Conversation: Sendable {
         var exchange = Exchange(index: 0, kind: .http, start: head.start, end: head.start)
         exchange.http = transaction
         exchange.bytesUp = Int64(head.headLength)
-        if asciiCaseInsensitiveEqual(head.method, "CONNECT") { connectTarget = head.target }
+        if asciiCaseInsensitiveEqual(head.method, "CONNECT") {
+            connectTarget = head.target
+        } else if let authority = Self.absoluteFormAuthority(head.target) {
+            if let first = forwardTarget {
+                if first.authority.lowercased() != authority.lowercased() {
+                    note(.absoluteFormHostChanged, .up, head.start)
+                }
+            } else {
+                forwardTarget = ForwardTarget(authority: authority, start: head.start)
+            }
+        }
         if pending.count >= limits.maxPendingRequests {
             note(.tooManyPendingRequests, .up, head.start)
             emit(pending.removeFirst(), &exchanges)
