@@ -53,6 +53,35 @@ import Testing
         #expect(r.rows == ["up CONNECT 10.1.0.11:443", "down 407", "up CONNECT sepm.example.test:443", "down 200"])
     }
 
+    /// Pipelined CONNECTs: responses answer requests in order, so the 200 answers the first; the second
+    /// was sent into the tunnel (an anomaly), not a CONNECT the proxy followed.
+    @Test func pipelinedConnectsCreditTheOneAnswered() {
+        let second = "CONNECT 10.7.7.7:443 HTTP/1.1\r\n\r\n"
+        let r = ApplicationStateTests.run([.up(Self.connect + second), .down(Self.established)] + Self.tlsCheckIn)
+        #expect(r.record.application == .tls)
+        #expect(r.record.tunnel?.host == "10.1.0.11" && r.record.tunnel?.port == 443)
+        #expect(r.record.tunnel?.setUp.map { $0.http?.target } == ["10.1.0.11:443"])
+        #expect(r.anomalies == ["up: request sent after the answered CONNECT (tunnel data read as a request)"])
+        // A refusal of the first and a 200 for the second, in one segment: the second is the tunnel.
+        let refused = "HTTP/1.1 407 No\r\nContent-Length: 0\r\n\r\n"
+        let p = ApplicationStateTests.run(
+            [.up(second + Self.connect), .down(refused + Self.established)] + Self.tlsCheckIn)
+        #expect(p.record.tunnel?.host == "10.1.0.11" && p.record.tunnel?.setUp.map { $0.http?.status } == [407, 200])
+        #expect(p.anomalies.isEmpty)
+    }
+
+    /// A 101 Upgrade after a refused CONNECT is no tunnel to the refused target.
+    @Test func upgradeAfterARefusedConnectIsNoTunnel() {
+        let r = ApplicationStateTests.run([
+            .up(Self.connect), .down("HTTP/1.1 407 No\r\nContent-Length: 0\r\n\r\n"),
+            .up("GET /chat HTTP/1.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n"),
+            .down("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n"),
+        ] + Self.tlsCheckIn)
+        #expect(r.record.tunnel == nil)
+        #expect(r.record.application == .http && r.record.tls == nil)
+        #expect(r.record.exchanges.map { $0.http?.status } == [407, 101])
+    }
+
     @Test func refusedConnectOpensNoTunnel() {
         let r = ApplicationStateTests.run([
             .up(Self.connect), .down("HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n"),
