@@ -338,6 +338,10 @@ final class ApplicationState {
         record.tls = innerRecord.tls
         record.exchanges = innerRecord.exchanges
         record.tunnel = ConnectionTunnel(target: target, start: tunnelStart, setUp: exchanges)
+        if record.tunnel?.port == nil {
+            details?.anomalies.append(
+                "up: CONNECT target without a usable port: \(target) (judged as a connection to the proxy)")
+        }
         if let innerDetails = inner.details {
             details?.httpMessages += innerDetails.httpMessages
             details?.tlsHellos += innerDetails.tlsHellos

@@ -73,6 +73,34 @@ import Testing
         #expect(!text.stdout.contains("http via CONNECT"))
     }
 
+    /// `CONNECT 10.1.0.10_443` (no port): not silent; flows names the target, the capture summary counts it.
+    @Test func aConnectTargetWithoutAPortIsNamed() throws {
+        let dir = try TemporaryFolder()
+        let proxied = try dir.simulatedCapture("proxied.pcap", ["--clients", "2", "--duration", "30m", "--seed", "3",
+                                                               "--http-share", "0", "--proxy", "10.5.5.5:8080"])
+        var bytes = try #require(FileManager.default.contents(atPath: proxied))
+        let from = Data(":443 HTTP/1.1\r\nHost".utf8)
+        let to = Data("_443 HTTP/1.1\r\nHost".utf8)
+        var replaced = 0
+        while let r = bytes.range(of: from) {
+            bytes.replaceSubrange(r, with: to)
+            replaced += 1
+        }
+        try #require(replaced > 0)
+        let broken = dir.path + "/noport.pcap"
+        _ = FileManager.default.createFile(atPath: broken, contents: bytes)
+        let flows = sepbeat("flows", "-q", "--http", broken)
+        #expect(flows.stdout.contains("up: CONNECT target without a usable port: 10.1.0.1"))
+        #expect(flows.stdout.contains("odd: proxy tunnels to a target without a usable port \(replaced)"))
+        let report = try json(sepbeat("analyze", "-q", "-F", "json", broken))
+        let captures = report["captures"] as? [[String: Any]]
+        #expect(captures?.first?["unusableTunnelTargets"] as? Int == replaced)
+        #expect(sessions(report).isEmpty)
+        // A capture without the problem has no such member.
+        let fine = try json(sepbeat("analyze", "-q", "-F", "json", proxied))
+        #expect((fine["captures"] as? [[String: Any]])?.first?["unusableTunnelTargets"] == nil)
+    }
+
     @Test(arguments: [["--proxy", "10.5.5.5"], ["--proxy", "proxy:8080"], ["--proxy", "10.5.5.5:0"],
                       ["--proxy", "10.5.5.5:8080", "--fault", "failover"]])
     func refusedProxyOptions(_ extra: [String]) throws {

@@ -102,6 +102,17 @@ import Testing
         #expect(ManagerDirectory.originForm("/a") == nil)
     }
 
+    /// `CONNECT [::ffff:198.51.100.1]:443` reaches 198.51.100.1, as `--server ::ffff:198.51.100.1` does.
+    @Test func anIPv4MappedTargetIsItsIPv4Address() throws {
+        var f = RecordFactory()
+        let model = try ReferenceModel.builtIn.withServer("198.51.100.1")
+        let records = [0.0, 300].map { Self.viaProxy(f.idle(start: at($0)), host: "::ffff:198.51.100.1") }
+        let r = analyze(records, model: model)
+        #expect(r.summary.checkIns == 2 && r.managers.count == 1)
+        #expect(r.sessions.allSatisfy { $0.server == ip("198.51.100.1") })
+        #expect(r.codes(.unknownServer).isEmpty)
+    }
+
     /// A capture holding both legs: the clients' tunnels to the proxy, and the proxy's own connections to
     /// the manager. The proxy is not a client; its legs are counted apart, whether filed before or after
     /// the tunnel that names the proxy.
