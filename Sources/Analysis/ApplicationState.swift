@@ -114,6 +114,8 @@ final class ApplicationState {
     @exclusivity(unchecked) var tunnelled: (up: Bool, down: Bool) = (false, false)
     /// When the tunnel's first byte went by.
     @exclusivity(unchecked) var tunnelStart: Timestamp = .zero
+    /// The input file of the connection's first stream bytes (where per-file counts of it go).
+    @exclusivity(unchecked) var fileIndex = 0
     /// False for the state inside a tunnel: a tunnel there is counted, not followed.
     let followsTunnels: Bool
 

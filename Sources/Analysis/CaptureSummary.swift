@@ -43,8 +43,8 @@ public struct CaptureSummary: Sendable {
     /// clock for the others. Packets after a jump of the whole capture are not counted.
     public var packetsAheadOfClock = 0
     /// Connections through a proxy whose `CONNECT` target named no usable port (`CONNECT 10.1.0.11`,
-    /// a port past 65535): judged as connections to the proxy. Counted in the file of the packet that
-    /// was being read when the connection was handed out.
+    /// a port past 65535): judged as connections to the proxy. Counted in the file of the connection's
+    /// first stream bytes.
     public var unusableTunnelTargets = 0
     /// Packets a BPF filter rejected.
     public var filteredOut = 0

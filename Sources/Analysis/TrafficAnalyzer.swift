@@ -96,13 +96,10 @@ public final class TrafficAnalyzer {
 
     /// All files together.
     public var summary: CaptureSummary { CaptureSummary.merged(files) }
-    /// The file of the packet being read (a connection handed out then is counted in it).
-    @exclusivity(unchecked) private var currentFile = 0
 
     /// Takes one packet. Its bytes are used during the call only.
     public func process(_ packet: PacketRecord) {
         let f = packet.fileIndex
-        currentFile = f
         if f >= summaries.count {
             while summaries.count <= f { summaries.append(CaptureSummary(path: "")) }
         }
@@ -222,6 +219,7 @@ extension TrafficAnalyzer: StreamDelegate {
             state = known
         } else {
             state = ApplicationState(keepDetails: configuration.keepProtocolDetails, midstream: false)
+            state.fileIndex = linkRun.file
             applications[id] = state
         }
         let found = Unmanaged.passUnretained(state)
@@ -242,8 +240,8 @@ extension TrafficAnalyzer: StreamDelegate {
         let state = applications.removeValue(forKey: record.id)
             ?? ApplicationState(keepDetails: configuration.keepProtocolDetails, midstream: false)
         state.finish(into: &record)
-        if let tunnel = record.tunnel, tunnel.port == nil, summaries.indices.contains(currentFile) {
-            summaries[currentFile].unusableTunnelTargets += 1
+        if let tunnel = record.tunnel, tunnel.port == nil, summaries.indices.contains(state.fileIndex) {
+            summaries[state.fileIndex].unusableTunnelTargets += 1
         }
         var quiet = record.end.nanoseconds(since: record.start)
         if let first = state.firstDelivery, let last = state.lastDelivery {
