@@ -46,6 +46,8 @@ public struct ProtocolDetails: Sendable {
 /// `finish(into:)` then describes the tunnelled traffic as a direct connection's, and names the tunnel
 /// in `ConnectionRecord.tunnel` with the exchanges that set it up. A tunnel inside a tunnel, and a
 /// `CONNECT` on a connection whose HTTP roles are reversed, are counted as opaque bytes, not followed.
+/// Plain HTTP sent to a proxy in absolute form (`GET http://host:port/path`) is named in
+/// `ConnectionRecord.tunnel` too (kind `.forward`, from the first such request), with no set-up.
 ///
 /// A class, and the parsers sit in boxes, so the per-packet path looks the state up once and
 /// mutates the parser in place: no copy of parser state per chunk.
@@ -112,6 +114,8 @@ final class ApplicationState {
     @exclusivity(unchecked) var tunnelled: (up: Bool, down: Bool) = (false, false)
     /// When the tunnel's first byte went by.
     @exclusivity(unchecked) var tunnelStart: Timestamp = .zero
+    /// The input file of the connection's first stream bytes (where per-file counts of it go).
+    @exclusivity(unchecked) var fileIndex = 0
     /// False for the state inside a tunnel: a tunnel there is counted, not followed.
     let followsTunnels: Bool
 
@@ -344,6 +348,10 @@ final class ApplicationState {
                 + "decimal (leading zeros, hex or fewer parts, which resolvers read differently): not taken "
                 + "as an address")
         }
+        if record.tunnel?.port == nil {
+            details?.anomalies.append(
+                "up: CONNECT target without a usable port: \(target) (judged as a connection to the proxy)")
+        }
         if let innerDetails = inner.details {
             details?.httpMessages += innerDetails.httpMessages
             details?.tlsHellos += innerDetails.tlsHellos
@@ -380,6 +388,14 @@ final class ApplicationState {
             if let inner = tunnel, let target = box.value.connectTarget {
                 finishTunnel(inner, target: target, into: &record)
                 return
+            }
+            // Plain HTTP to a forward proxy: the first absolute-form request names the server (port 80
+            // when it names none, as `http://` means).
+            if !httpReversed, let forward = box.value.forwardTarget,
+               var t = ConnectionTunnel(target: forward.authority, start: forward.start) {
+                t.kind = .forward
+                if t.port == nil { t.port = 80 }
+                record.tunnel = t
             }
         case .tls(let box):
             box.value.finish(time: time, into: &exchanges)

@@ -42,6 +42,10 @@ public struct CaptureSummary: Sendable {
     /// interface, with a clock far ahead): kept, and judged by their own times, without moving the
     /// clock for the others. Packets after a jump of the whole capture are not counted.
     public var packetsAheadOfClock = 0
+    /// Connections through a proxy whose `CONNECT` target named no usable port (`CONNECT 10.1.0.11`,
+    /// a port past 65535): judged as connections to the proxy. Counted in the file of the connection's
+    /// first stream bytes.
+    public var unusableTunnelTargets = 0
     /// Packets a BPF filter rejected.
     public var filteredOut = 0
     /// Records whose captured length exceeds their original length or the snaplen (kept as they are,
@@ -191,6 +195,7 @@ public struct CaptureSummary: Sendable {
             m.fragments += f.fragments
             m.backwardTimestamps += f.backwardTimestamps
             m.packetsAheadOfClock += f.packetsAheadOfClock
+            m.unusableTunnelTargets += f.unusableTunnelTargets
             m.filteredOut += f.filteredOut
             m.oversizedRecords += f.oversizedRecords
             m.invalidTimestampFractions += f.invalidTimestampFractions

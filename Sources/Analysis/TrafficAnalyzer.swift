@@ -219,6 +219,7 @@ extension TrafficAnalyzer: StreamDelegate {
             state = known
         } else {
             state = ApplicationState(keepDetails: configuration.keepProtocolDetails, midstream: false)
+            state.fileIndex = linkRun.file
             applications[id] = state
         }
         let found = Unmanaged.passUnretained(state)
@@ -239,6 +240,9 @@ extension TrafficAnalyzer: StreamDelegate {
         let state = applications.removeValue(forKey: record.id)
             ?? ApplicationState(keepDetails: configuration.keepProtocolDetails, midstream: false)
         state.finish(into: &record)
+        if let tunnel = record.tunnel, tunnel.port == nil, summaries.indices.contains(state.fileIndex) {
+            summaries[state.fileIndex].unusableTunnelTargets += 1
+        }
         var quiet = record.end.nanoseconds(since: record.start)
         if let first = state.firstDelivery, let last = state.lastDelivery {
             quiet = max(state.longestBetweenDeliveries, first.nanoseconds(since: record.start),

@@ -99,6 +99,25 @@ public struct HeartbeatReport: Sendable {
         /// Connection records joined to an earlier piece of the same TCP connection (the traffic layer
         /// emits a connection quiet past its idle timeout, and its later packets as a new record).
         public var rejoinedConnections: Int
+        /// On a management port, from an address known as a proxy (the captured server of a tunnelled
+        /// check-in): the proxy's own legs to the servers, left out of check-ins. Encoded only when not 0.
+        public var proxyLegConnections: Int = 0
+
+        private enum Keys: String, CodingKey {
+            case connections, managerConnections, otherServerConnections, ignoredConnections, droppedByLimits
+            case rejoinedConnections, proxyLegConnections
+        }
+
+        public func encode(to encoder: Encoder) throws {
+            var c = encoder.container(keyedBy: Keys.self)
+            try c.encode(connections, forKey: .connections)
+            try c.encode(managerConnections, forKey: .managerConnections)
+            try c.encode(otherServerConnections, forKey: .otherServerConnections)
+            try c.encode(ignoredConnections, forKey: .ignoredConnections)
+            try c.encode(droppedByLimits, forKey: .droppedByLimits)
+            try c.encode(rejoinedConnections, forKey: .rejoinedConnections)
+            if proxyLegConnections != 0 { try c.encode(proxyLegConnections, forKey: .proxyLegConnections) }
+        }
     }
 
     /// 0 when no finding has error severity, 1 otherwise.

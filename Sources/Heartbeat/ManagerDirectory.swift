@@ -85,18 +85,37 @@ struct ManagerDirectory: Sendable {
 
     /// The record as the heartbeat layer judges it. A connection through a proxy's `CONNECT` tunnel
     /// (`ConnectionRecord.tunnel`) is one to the tunnel's target: `server` becomes the target, and the
-    /// proxy as captured moves to `tunnel.proxy`. The target's host is an address, or a host name
+    /// proxy as captured moves to `tunnel.proxy`. Plain HTTP sent to a proxy in absolute form (kind
+    /// `.forward`) is judged the same way, its request-targets read in origin form. An IPv4-mapped IPv6
+    /// target (`[::ffff:10.1.0.11]:443`) is its IPv4 address, as `--server` reads one. The target's host is an address, or a host name
     /// already tied to an address (`bindings`, learned from connections filed before this one); a
     /// target with no port, or a name not yet tied, leaves the record as captured (to the proxy).
     func judged(_ c: ConnectionRecord) -> ConnectionRecord {
         guard var tunnel = c.tunnel, tunnel.proxy == nil, let port = tunnel.port,
-              let address = IPAddress(tunnel.host) ?? bindings[tunnel.host.lowercased()]?.address
+              let address = IPAddress(tunnel.host)?.unmappingIPv4 ?? bindings[tunnel.host.lowercased()]?.address
         else { return c }
         var judged = c
         tunnel.proxy = c.server
         judged.server = Endpoint(address: address, port: port)
         judged.tunnel = tunnel
+        if tunnel.kind == .forward {
+            // Absolute-form targets read as the origin-form ones a direct connection carries.
+            for i in judged.exchanges.indices {
+                guard let target = judged.exchanges[i].http?.target, let origin = Self.originForm(target)
+                else { continue }
+                judged.exchanges[i].http?.target = origin
+            }
+        }
         return judged
+    }
+
+    /// The origin form (`/path?query`) of an `http://` absolute-form request-target; nil for another.
+    static func originForm(_ target: String) -> String? {
+        guard target.utf8.count > 7, target.prefix(7).lowercased() == "http://" else { return nil }
+        let rest = target.dropFirst(7)
+        guard let i = rest.firstIndex(where: { $0 == "/" || $0 == "?" || $0 == "#" }) else { return "/" }
+        let after = rest[i...]
+        return after.hasPrefix("/") ? String(after) : "/" + after
     }
 
     /// Learns host-name bindings from a connection's SNI and Host headers. A tunnelled connection

@@ -43,6 +43,10 @@ public struct SessionBuilder: Sendable {
     /// rejoining), for `managerConnections`; counted here so the build need not.
     private var piecesPerClient: [IPAddress: [Endpoint: Int]] = [:]
     private var secarsEndpoints: Set<Endpoint> = []
+    /// Addresses known as proxies: the captured server of a tunnel judged as one to its target. Their own
+    /// connections are the proxies' legs to the servers, not a client's (decided when the report is built,
+    /// since a proxy may be learned after its legs were filed).
+    private var proxies: Set<IPAddress> = []
     private var seen = 0
     private var ignored = 0
     /// Connections dropped: of clients beyond `limits.maxClients`, and of a client beyond
@@ -94,6 +98,7 @@ public struct SessionBuilder: Sendable {
         firstTime = min(firstTime ?? connection.start, connection.start)
         lastTime = max(lastTime ?? connection.end, connection.end)
         directory.observe(connection)
+        if let proxy = connection.tunnel?.proxy { proxies.insert(proxy.address) }
         guard directory.isCandidate(connection) else {
             ignored += 1
             return
@@ -213,6 +218,11 @@ public struct SessionBuilder: Sendable {
         _ connections: inout [IPAddress: [ConnectionRecord]], pieces piecesByServer: [IPAddress: [Endpoint: Int]]
     ) -> HeartbeatReport {
         let captureEnd = notedSpan?.1 ?? lastTime
+        // A proxy's own connections (both legs captured) are not a client's check-ins: counted apart.
+        var proxyLegs = 0
+        for proxy in proxies where connections.removeValue(forKey: proxy) != nil {
+            proxyLegs += piecesByServer[proxy]?.values.reduce(0, +) ?? 0
+        }
         var rejoinedCount = 0
         // Each client's list is rejoined in place, so no list is held twice.
         for i in connections.values.indices { rejoinedCount += rejoin(&connections.values[i]) }
@@ -321,8 +331,9 @@ public struct SessionBuilder: Sendable {
                                 acceleratedMaxSeconds: model.interval.acceleratedMaxSeconds,
                                 intervalSource: pullInterval.source),
             counts: .init(connections: seen, managerConnections: managerConnections,
-                          otherServerConnections: seen - managerConnections - ignored - dropped,
-                          ignoredConnections: ignored, droppedByLimits: dropped, rejoinedConnections: rejoinedCount),
+                          otherServerConnections: seen - managerConnections - proxyLegs - ignored - dropped,
+                          ignoredConnections: ignored, droppedByLimits: dropped, rejoinedConnections: rejoinedCount,
+                          proxyLegConnections: proxyLegs),
             silences: silences,
             limitDrops: dropped == 0 ? nil : .init(
                 maxClients: limits.maxClients, overMaxClients: droppedOverClients,

@@ -274,6 +274,7 @@ final class StepClassifier: Sendable {
                 down += e.bytesDown
                 end = max(end, e.end)
             }
+            if tunnel.kind == .forward { evidence.add(", requests in absolute form for the proxy to forward") }
         }
         if tls {
             // By index: the exchanges are read, not copied.

@@ -213,17 +213,30 @@ private final class TLSSummaryBox: Hashable, Sendable {
     func hash(into hasher: inout Hasher) { hasher.combine(value) }
 }
 
-/// An HTTP `CONNECT` tunnel a connection carried (an explicit proxy), as the request named it.
+/// An HTTP `CONNECT` tunnel a connection carried (an explicit proxy), as the request named it; or, with
+/// `kind` `.forward`, plain HTTP sent to a proxy in absolute form (`GET http://host:port/path`), where
+/// the first such request names the server.
 public struct ConnectionTunnel: Hashable, Sendable {
+    /// How the proxy was asked to reach the target.
+    public enum Kind: String, Hashable, Sendable {
+        /// A `CONNECT` answered with 2xx: the rest of the connection is the tunnelled traffic.
+        case connect
+        /// Requests in absolute form (RFC 9112 3.2.2) that the proxy forwards: no `CONNECT`, no set-up.
+        case forward
+    }
+
+    public var kind: Kind = .connect
     /// The target's host as written in the request: a host name or address text (an IPv6 address
     /// without its brackets).
     public var host: String
     /// The target's port; nil when the request named none that could be read.
     public var port: UInt16?
-    /// When the tunnel began: the first byte after the `CONNECT` exchange, either way.
+    /// When the tunnel began: the first byte after the `CONNECT` exchange, either way (for `.forward`,
+    /// the first absolute-form request's start).
     public var start: Timestamp
     /// The HTTP exchanges before the tunnel, in order: the `CONNECT` that opened it, and any refused
-    /// before it on the same connection (e.g. 407 Proxy Authentication Required, then a retry).
+    /// before it on the same connection (e.g. 407 Proxy Authentication Required, then a retry). Empty
+    /// for `.forward`.
     public var setUp: [Exchange]
     /// The proxy as captured, when a layer above replaced the record's `server` by the tunnel's
     /// target (the heartbeat layer judges a tunnelled connection as one to its target); nil as built.

@@ -128,6 +128,9 @@ public struct AnalyzeReport {
         out += " ± \(trim(e.toleranceSeconds)) s; push \(trim(e.pushIntervalSeconds)) s;"
         out += " accelerated 0-\(trim(e.acceleratedMaxSeconds)) s\n"
         out += "Connections: \(r.counts.connections) read: \(r.counts.managerConnections) to managers, "
+        if r.counts.proxyLegConnections > 0 {
+            out += "\(r.counts.proxyLegConnections) from proxies (their own legs of tunnelled check-ins), "
+        }
         out += "\(r.counts.otherServerConnections) to other servers on management ports, "
         out += "\(r.counts.ignoredConnections) on other ports"
         if r.counts.rejoinedConnections > 0 {

@@ -4,7 +4,7 @@ import Core
 /// Text and JSON for the capture summary that heads every report.
 public enum CaptureSummaryReport {
     public static func json(_ s: CaptureSummary) -> JSONValue {
-        .object([
+        var members: [(String, JSONValue)] = [
             ("path", .string(s.path)),
             ("format", .string(s.format)),
             ("reader", .string(s.reader)),
@@ -36,7 +36,12 @@ public enum CaptureSummaryReport {
             ("oversizedRecords", .int(s.oversizedRecords)),
             ("invalidTimestampFractions", .int(s.invalidTimestampFractions)),
             ("warnings", .array(s.warnings.map(JSONValue.string))),
-        ])
+        ]
+        // Only when not 0, so captures without proxies keep their members as they were.
+        if s.unusableTunnelTargets > 0 {
+            members.insert(("unusableTunnelTargets", .int(s.unusableTunnelTargets)), at: members.count - 1)
+        }
+        return .object(members)
     }
 
     /// A few lines per file: packets, bytes, span, link types, and every odd count that is not zero.
@@ -75,6 +80,9 @@ public enum CaptureSummaryReport {
             issues.append("timestamp fractions of a second or more \(s.invalidTimestampFractions)")
         }
         if s.filteredOut > 0 { issues.append("filtered out \(s.filteredOut)") }
+        if s.unusableTunnelTargets > 0 {
+            issues.append("proxy tunnels to a target without a usable port \(s.unusableTunnelTargets)")
+        }
         if !issues.isEmpty { out += "  odd: " + issues.joined(separator: ", ") + "\n" }
         for (reason, n) in s.malformed.sorted(by: { $0.key < $1.key }) {
             out += "    malformed: \(reason) (\(n))\n"

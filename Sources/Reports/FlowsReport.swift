@@ -88,9 +88,10 @@ public struct FlowsReport {
             ("application", .string(r.application.rawValue)),
             ("anomalies", .object([("up", anomaliesJSON(r.anomaliesUp)), ("down", anomaliesJSON(r.anomaliesDown))])),
         ]
-        // Only on a connection that carried a CONNECT tunnel, so other connections' members stay as they were.
+        // Only on a connection through a proxy, so other connections' members stay as they were.
         if let t = r.tunnel {
             members.append(("tunnel", .object([
+                ("kind", .string(t.kind.rawValue)),
                 ("host", .string(t.host)),
                 ("port", t.port.map { .int(Int($0)) } ?? .null),
                 ("start", .time(t.start)),
@@ -253,10 +254,14 @@ public struct FlowsReport {
         ]
     }
 
-    /// The application, and for a tunnelled connection the tunnel's target: `tls via CONNECT host:443`.
+    /// The application, and for a connection through a proxy the target: `tls via CONNECT host:443`, or
+    /// `http via proxy for host:8014` for plain HTTP sent to the proxy in absolute form.
     private static func appText(_ r: ConnectionRecord) -> String {
         guard let t = r.tunnel else { return r.application.rawValue }
-        return "\(r.application.rawValue) via CONNECT \(t.targetText)"
+        switch t.kind {
+        case .connect: return "\(r.application.rawValue) via CONNECT \(t.targetText)"
+        case .forward: return "\(r.application.rawValue) via proxy for \(t.targetText)"
+        }
     }
 
     private func detailText(_ c: CompletedConnection) -> String {
@@ -273,7 +278,8 @@ public struct FlowsReport {
             }
         }
         if let t = r.tunnel {
-            lines.append("  tunnel to \(t.targetText) from \(t.start.rfc3339(fractionDigits: 6))")
+            let what = t.kind == .forward ? "forwarded to" : "tunnel to"
+            lines.append("  \(what) \(t.targetText) from \(t.start.rfc3339(fractionDigits: 6))")
             for e in t.setUp {
                 var l = "  set-up \(e.start.rfc3339(fractionDigits: 6)) up \(e.bytesUp) B down \(e.bytesDown) B"
                 if let h = e.http { l += " \(h.method) \(h.target) -> \(h.status.map(String.init) ?? "no response")" }

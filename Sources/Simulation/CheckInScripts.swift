@@ -39,13 +39,19 @@ struct ClientActor {
 
     private mutating func salt() -> UInt64 { random.next() }
 
-    /// Through a proxy: `CONNECT manager:port`, answered `200 Connection established`, on the connection
-    /// just opened. Nothing without a proxy (no bytes, no random draws, so the other files stay the same).
-    private func openTunnel(_ b: inout ConversationBuilder, plan: FleetPlan, manager: Int, https: Bool) {
-        guard plan.configuration.proxy != nil else { return }
+    /// `address:port` of a manager, as a request to a proxy names it.
+    private func managerText(_ plan: FleetPlan, manager: Int, https: Bool) -> String {
         let a = plan.managers[manager]
         let port = https ? plan.httpsPort : plan.httpPort
-        let target = "\(a >> 24).\(a >> 16 & 0xFF).\(a >> 8 & 0xFF).\(a & 0xFF):\(port)"
+        return "\(a >> 24).\(a >> 16 & 0xFF).\(a >> 8 & 0xFF).\(a & 0xFF):\(port)"
+    }
+
+    /// Through a proxy: `CONNECT manager:port`, answered `200 Connection established`, on the connection
+    /// just opened. Nothing without a proxy (no bytes, no random draws, so the other files stay the same).
+    /// Only for HTTPS: plain HTTP goes to the proxy in absolute form instead (`httpExchanges`).
+    private func openTunnel(_ b: inout ConversationBuilder, plan: FleetPlan, manager: Int, https: Bool) {
+        guard plan.configuration.proxy != nil else { return }
+        let target = managerText(plan, manager: manager, https: https)
         let request = Array("CONNECT \(target) HTTP/1.1\r\nHost: \(target)\r\nUser-Agent: Smc\r\n\r\n".utf8)
         b.phase.up += request
         b.send(fromClient: true, length: request.count)
@@ -75,15 +81,18 @@ struct ClientActor {
         }
         b.open()
         b.wait(WireTiming.clientThink)
-        openTunnel(&b, plan: plan, manager: ci.manager, https: https)
         if https {
+            openTunnel(&b, plan: plan, manager: ci.manager, https: true)
             let version: UInt16 = me.oldTLS ? 0x0301 : 0x0303
             tlsHandshake(&b, version: version, serverName: names.serverName(ci.manager))
             tlsExchanges(&b, version: version, full: ci.full, oversize: ci.fault == .oversizeUpload, plan: plan)
             let n = TLSMessages.closeNotify(version: version, salt: salt(), into: &phase.up)
             b.send(fromClient: true, length: n)
         } else {
-            httpExchanges(&b, ci, host: names.host(ci.manager, port: plan.httpPort), plan: plan)
+            // Through a proxy, plain HTTP names the manager in each request (absolute form), with no CONNECT.
+            let absolute = plan.configuration.proxy == nil
+                ? [] : Array("http://\(managerText(plan, manager: ci.manager, https: false))".utf8)
+            httpExchanges(&b, ci, host: names.host(ci.manager, port: plan.httpPort), absolute: absolute, plan: plan)
         }
         b.wait(WireTiming.clientThink)
         b.close()
@@ -92,13 +101,13 @@ struct ClientActor {
     private mutating func idleTotal() -> Int { random.int(3_400...4_600) }
 
     private mutating func httpExchanges(_ b: inout ConversationBuilder, _ ci: PlannedCheckIn, host: [UInt8],
-                                        plan: FleetPlan) {
+                                        absolute: [UInt8], plan: FleetPlan) {
         serial &+= 1
         let token = UInt64(plan.clients[client].address) << 32 | serial
         func exchange(_ b: inout ConversationBuilder, _ m: HTTPMessages.Method, up: Int, down: Int,
                       status: Int, actor: inout ClientActor) {
             let r = HTTPMessages.request(m, token: token &+ UInt64(b.phase.packets.count), host: host,
-                                         bodyLength: up, salt: actor.salt(), into: &b.phase.up)
+                                         bodyLength: up, salt: actor.salt(), into: &b.phase.up, absolute: absolute)
             b.send(fromClient: true, length: r)
             b.wait(WireTiming.serverThink)
             let s = HTTPMessages.response(status: status, bodyLength: down, salt: actor.salt(), into: &b.phase.down)
@@ -109,7 +118,8 @@ struct ClientActor {
         let status = ci.fault == .http503 ? 503 : ci.fault == .http400 ? 400 : 200
         let requestLength = b.phase.up.count
         let total = idleTotal()
-        let r = HTTPMessages.request(.get, token: token, host: host, bodyLength: 0, salt: 0, into: &b.phase.up)
+        let r = HTTPMessages.request(.get, token: token, host: host, bodyLength: 0, salt: 0, into: &b.phase.up,
+                                     absolute: absolute)
         _ = requestLength
         b.send(fromClient: true, length: r)
         b.wait(WireTiming.serverThink)

@@ -3,15 +3,18 @@
 enum HTTPMessages {
     enum Method { case get, post }
 
-    /// Appends a request for `/secars/secars.dll?h=<32 hex digits>` and returns its length.
+    /// Appends a request for `/secars/secars.dll?h=<32 hex digits>` and returns its length; in absolute
+    /// form when `absolute` (`http://host:port`, as a client sends plain HTTP to a proxy) is given.
     static func request(
-        _ method: Method, token: UInt64, host: [UInt8], bodyLength: Int, salt: UInt64, into out: inout [UInt8]
+        _ method: Method, token: UInt64, host: [UInt8], bodyLength: Int, salt: UInt64, into out: inout [UInt8],
+        absolute: [UInt8] = []
     ) -> Int {
         let start = out.count
         switch method {
         case .get: out.appendText("GET ")
         case .post: out.appendText("POST ")
         }
+        out.append(contentsOf: absolute)
         out.appendText("/secars/secars.dll?h=")
         out.appendHex(token)
         out.appendHex(token &* 0x9E37_79B9_7F4A_7C15)

@@ -84,8 +84,9 @@ public struct SimulationConfiguration: Sendable {
     public var managers = 2
     /// Number of files: clients are spread over them by index (client i to file i mod n).
     public var files = 1
-    /// An explicit HTTP proxy every client goes through: each connection goes to it, and opens a tunnel
-    /// to the manager with `CONNECT` (answered 200) before the check-in; nil (the default) for none.
+    /// An explicit HTTP proxy every client goes through: each connection goes to it; an HTTPS one opens a
+    /// tunnel to the manager with `CONNECT` (answered 200) before the check-in, a plain-HTTP one sends its
+    /// requests in absolute form (`GET http://manager:port/...`); nil (the default) for none.
     public var proxy: SimulatedProxy?
 
     /// Most check-ins one run may plan: 5,000,000 (about 300 MB of memory and, at about 18 KB of

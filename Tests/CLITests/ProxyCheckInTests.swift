@@ -40,7 +40,13 @@ import Testing
             #expect(select.hasPrefix("SYN to proxy 10.5.5.5:8080 for \(s["server"] ?? ""):"))
             let connect = steps.first { $0["step"] as? Int == 2 }?["evidence"] as? String
             #expect(connect?.contains("with proxy 10.5.5.5:8080, ") == true)
-            #expect(connect?.contains(" → 200") == true)
+            // HTTPS through a CONNECT tunnel; plain HTTP in absolute form, with no CONNECT.
+            if s["serverPort"] as? Int == 443 {
+                #expect(connect?.contains(" → 200") == true)
+            } else {
+                #expect(connect?.contains("CONNECT") == false)
+                #expect(connect?.hasSuffix("requests in absolute form for the proxy to forward") == true)
+            }
         }
         #expect((b["summary"] as? [String: Any])?["verdict"] as? String == "pass")
     }
@@ -55,12 +61,44 @@ import Testing
             #expect(c["server"] as? String == "10.5.5.5" && c["serverPort"] as? Int == 8080)
             let tunnel = c["tunnel"] as? [String: Any]
             #expect((tunnel?["host"] as? String)?.hasPrefix("10.1.0.") == true)
-            #expect([443, 8014].contains(tunnel?["port"] as? Int ?? 0))
-            #expect(["tls", "http"].contains(c["application"] as? String ?? ""))
+            // Plain HTTP goes in absolute form (no CONNECT, no set-up), HTTPS through a tunnel.
+            let tls = c["application"] as? String == "tls"
+            #expect(tunnel?["port"] as? Int == (tls ? 443 : 8014))
+            #expect(tunnel?["kind"] as? String == (tls ? "connect" : "forward"))
+            #expect((tunnel?["setUp"] as? [Any])?.count == (tls ? 1 : 0))
         }
         let text = sepbeat("flows", "-q", proxied)
         #expect(text.stdout.contains("tls via CONNECT 10.1.0.1"))
-        #expect(text.stdout.contains("http via CONNECT 10.1.0.1"))
+        #expect(text.stdout.contains("http via proxy for 10.1.0.1"))
+        #expect(!text.stdout.contains("http via CONNECT"))
+    }
+
+    /// `CONNECT 10.1.0.10_443` (no port): not silent; flows names the target, the capture summary counts it.
+    @Test func aConnectTargetWithoutAPortIsNamed() throws {
+        let dir = try TemporaryFolder()
+        let proxied = try dir.simulatedCapture("proxied.pcap", ["--clients", "2", "--duration", "30m", "--seed", "3",
+                                                               "--http-share", "0", "--proxy", "10.5.5.5:8080"])
+        var bytes = try #require(FileManager.default.contents(atPath: proxied))
+        let from = Data(":443 HTTP/1.1\r\nHost".utf8)
+        let to = Data("_443 HTTP/1.1\r\nHost".utf8)
+        var replaced = 0
+        while let r = bytes.range(of: from) {
+            bytes.replaceSubrange(r, with: to)
+            replaced += 1
+        }
+        try #require(replaced > 0)
+        let broken = dir.path + "/noport.pcap"
+        _ = FileManager.default.createFile(atPath: broken, contents: bytes)
+        let flows = sepbeat("flows", "-q", "--http", broken)
+        #expect(flows.stdout.contains("up: CONNECT target without a usable port: 10.1.0.1"))
+        #expect(flows.stdout.contains("odd: proxy tunnels to a target without a usable port \(replaced)"))
+        let report = try json(sepbeat("analyze", "-q", "-F", "json", broken))
+        let captures = report["captures"] as? [[String: Any]]
+        #expect(captures?.first?["unusableTunnelTargets"] as? Int == replaced)
+        #expect(sessions(report).isEmpty)
+        // A capture without the problem has no such member.
+        let fine = try json(sepbeat("analyze", "-q", "-F", "json", proxied))
+        #expect((fine["captures"] as? [[String: Any]])?.first?["unusableTunnelTargets"] == nil)
     }
 
     @Test(arguments: [["--proxy", "10.5.5.5"], ["--proxy", "proxy:8080"], ["--proxy", "10.5.5.5:0"],

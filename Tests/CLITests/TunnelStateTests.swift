@@ -69,6 +69,35 @@ import Testing
         #expect(r.rows == ["up CONNECT 10.1.0.11:443", "down 407", "up CONNECT sepm.example.test:443", "down 200"])
     }
 
+    /// Pipelined CONNECTs: responses answer requests in order, so the 200 answers the first; the second
+    /// was sent into the tunnel (an anomaly), not a CONNECT the proxy followed.
+    @Test func pipelinedConnectsCreditTheOneAnswered() {
+        let second = "CONNECT 10.7.7.7:443 HTTP/1.1\r\n\r\n"
+        let r = ApplicationStateTests.run([.up(Self.connect + second), .down(Self.established)] + Self.tlsCheckIn)
+        #expect(r.record.application == .tls)
+        #expect(r.record.tunnel?.host == "10.1.0.11" && r.record.tunnel?.port == 443)
+        #expect(r.record.tunnel?.setUp.map { $0.http?.target } == ["10.1.0.11:443"])
+        #expect(r.anomalies == ["up: request sent after the answered CONNECT (tunnel data read as a request)"])
+        // A refusal of the first and a 200 for the second, in one segment: the second is the tunnel.
+        let refused = "HTTP/1.1 407 No\r\nContent-Length: 0\r\n\r\n"
+        let p = ApplicationStateTests.run(
+            [.up(second + Self.connect), .down(refused + Self.established)] + Self.tlsCheckIn)
+        #expect(p.record.tunnel?.host == "10.1.0.11" && p.record.tunnel?.setUp.map { $0.http?.status } == [407, 200])
+        #expect(p.anomalies.isEmpty)
+    }
+
+    /// A 101 Upgrade after a refused CONNECT is no tunnel to the refused target.
+    @Test func upgradeAfterARefusedConnectIsNoTunnel() {
+        let r = ApplicationStateTests.run([
+            .up(Self.connect), .down("HTTP/1.1 407 No\r\nContent-Length: 0\r\n\r\n"),
+            .up("GET /chat HTTP/1.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n"),
+            .down("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n"),
+        ] + Self.tlsCheckIn)
+        #expect(r.record.tunnel == nil)
+        #expect(r.record.application == .http && r.record.tls == nil)
+        #expect(r.record.exchanges.map { $0.http?.status } == [407, 101])
+    }
+
     @Test func refusedConnectOpensNoTunnel() {
         let r = ApplicationStateTests.run([
             .up(Self.connect), .down("HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n"),
@@ -126,6 +155,31 @@ import Testing
         ])
         #expect(r.record.application == .tls)
         #expect(r.record.exchanges.reduce(0) { $0 + $1.missingBytes } == 40)
+    }
+
+    /// Plain HTTP to a forward proxy (absolute form, RFC 9112 3.2.2): the first request names the server.
+    @Test func absoluteFormRequestsNameTheServer() {
+        let ok = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
+        let r = ApplicationStateTests.run([
+            .up("GET http://10.1.0.11:8014/secars/secars.dll?h=1 HTTP/1.1\r\nHost: 10.1.0.11:8014\r\n\r\n"),
+            .down(ok),
+            .up("POST HTTP://user@10.1.0.11:8014/secars/secars.dll?h=2 HTTP/1.1\r\nContent-Length: 0\r\n\r\n"),
+            .down(ok),
+            .up("GET http://10.7.7.7/x HTTP/1.1\r\n\r\n"), .down(ok),
+        ])
+        #expect(r.record.application == .http)
+        let tunnel = r.record.tunnel
+        #expect(tunnel?.kind == .forward && tunnel?.host == "10.1.0.11" && tunnel?.port == 8014)
+        #expect(tunnel?.setUp.isEmpty == true)
+        #expect(tunnel?.start == r.record.exchanges.first?.start)
+        #expect(r.record.exchanges.count == 3)
+        // Only the third names another host.
+        #expect(r.anomalies == ["up: absolute-form request names another host than the first"])
+        // No port: 80, as `http://` means; an origin-form request names nothing.
+        let bare = ApplicationStateTests.run([.up("GET http://sepm.example.test/secars HTTP/1.1\r\n\r\n"), .down(ok)])
+        #expect(bare.record.tunnel.map { [$0.host, "\($0.port ?? 0)"] } == ["sepm.example.test", "80"])
+        let direct = ApplicationStateTests.run([.up("GET /secars HTTP/1.1\r\n\r\n"), .down(ok)])
+        #expect(direct.record.tunnel == nil)
     }
 
     @Test func tunnelTargetsAreReadAsWritten() {

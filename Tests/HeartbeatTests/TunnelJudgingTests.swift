@@ -81,4 +81,65 @@ import Testing
         #expect(r.managers.first?.address == "198.51.100.1")
         #expect(r.sessions.first?.server == ip("198.51.100.1"))
     }
+
+    /// Plain HTTP sent to a proxy in absolute form: judged as a connection to the URL's host and port,
+    /// its request-targets read in origin form (so the secars request makes the server a manager).
+    @Test func absoluteFormRequestsAreJudgedAsConnectionsToTheirHost() throws {
+        var f = RecordFactory()
+        let records = [0.0, 300, 600].map { t -> ConnectionRecord in
+            var r = f.connection(start: at(t), exchanges: [.http("GET", 300, 3_700)], tlsVersion: nil)
+            r.server = Self.proxy
+            for i in r.exchanges.indices {
+                let target = r.exchanges[i].http?.target ?? ""
+                r.exchanges[i].http?.target = "http://198.51.100.1:8014" + target
+            }
+            var tunnel = ConnectionTunnel(host: "198.51.100.1", port: 8014, start: r.exchanges[0].start)
+            tunnel.kind = .forward
+            r.tunnel = tunnel
+            return r
+        }
+        let r = analyze(records)
+        #expect(r.summary.checkIns == 3 && r.counts.managerConnections == 3)
+        #expect(r.managers.map(\.address) == ["198.51.100.1"])
+        let first = try #require(r.sessions.first)
+        #expect(first.server == ip("198.51.100.1") && first.serverPort == 8014)
+        #expect(first.steps.first { $0.step == 1 }?.evidence == "SYN to proxy 10.5.5.5:8080 for 198.51.100.1:8014")
+        let connect = first.steps.first { $0.step == 2 }?.evidence
+        #expect(connect?.contains("with proxy 10.5.5.5:8080") == true && connect?.contains("CONNECT") == false)
+        #expect(ManagerDirectory.originForm("http://h:1/a?b") == "/a?b")
+        #expect(ManagerDirectory.originForm("HTTP://h?q") == "/?q" && ManagerDirectory.originForm("http://h") == "/")
+        #expect(ManagerDirectory.originForm("/a") == nil)
+    }
+
+    /// `CONNECT [::ffff:198.51.100.1]:443` reaches 198.51.100.1, as `--server ::ffff:198.51.100.1` does.
+    @Test func anIPv4MappedTargetIsItsIPv4Address() throws {
+        var f = RecordFactory()
+        let model = try ReferenceModel.builtIn.withServer("198.51.100.1")
+        let records = [0.0, 300].map { Self.viaProxy(f.idle(start: at($0)), host: "::ffff:198.51.100.1") }
+        let r = analyze(records, model: model)
+        #expect(r.summary.checkIns == 2 && r.managers.count == 1)
+        #expect(r.sessions.allSatisfy { $0.server == ip("198.51.100.1") })
+        #expect(r.codes(.unknownServer).isEmpty)
+    }
+
+    /// A capture holding both legs: the clients' tunnels to the proxy, and the proxy's own connections to
+    /// the manager. The proxy is not a client; its legs are counted apart, whether filed before or after
+    /// the tunnel that names the proxy.
+    @Test(arguments: [true, false])
+    func theProxysOwnLegsAreNotCheckIns(legsFirst: Bool) throws {
+        var f = RecordFactory()
+        let model = try ReferenceModel.builtIn.withServer("198.51.100.1")
+        let tunnels = [0.0, 300, 600].map { Self.viaProxy(f.idle(start: at($0)), host: "198.51.100.1") }
+        let legs = [0.0, 300, 600].map { f.idle(client: "10.5.5.5", start: at($0 + 0.003)) }
+        let alone = analyze(tunnels, model: model)
+        var b = SessionBuilder(model: model)
+        for r in legsFirst ? legs + tunnels : tunnels + legs { b.ingest(r) }
+        let r = b.finish()
+        #expect(r.summary.clients == 1 && r.summary.checkIns == 3)
+        #expect(r.sessions.map(\.client) == alone.sessions.map(\.client))
+        #expect(r.clients == alone.clients && r.findings == alone.findings)
+        #expect(r.counts.connections == 6 && r.counts.managerConnections == 3)
+        #expect(r.counts.proxyLegConnections == 3 && r.counts.otherServerConnections == 0)
+        #expect(alone.counts.proxyLegConnections == 0)
+    }
 }

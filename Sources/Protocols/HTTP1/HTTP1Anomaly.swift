@@ -36,6 +36,10 @@
 /// - `head_cut_short`: the stream ended inside a message head.
 /// - `response_without_request`: a response with no request waiting for it.
 /// - `too_many_pending_requests`: more than `maxPendingRequests` unanswered requests.
+/// - `request_in_tunnel`: a request sent after the `CONNECT` the proxy answered with 2xx (pipelined):
+///   tunnel data that reads as a request; left out of the exchanges and not followed as tunnel data.
+/// - `absolute_form_host_changed`: a request in absolute form (`http://host:port/…`, sent to a proxy)
+///   names another host or port than the first such request on the connection; the first is kept.
 public struct HTTP1Anomaly: Hashable, Sendable, CustomStringConvertible {
     public let code: String
     public let description: String
@@ -90,4 +94,8 @@ public struct HTTP1Anomaly: Hashable, Sendable, CustomStringConvertible {
         "response_without_request", "response with no request waiting for it")
     public static let tooManyPendingRequests = HTTP1Anomaly(
         "too_many_pending_requests", "more unanswered requests than the limit")
+    public static let requestInTunnel = HTTP1Anomaly(
+        "request_in_tunnel", "request sent after the answered CONNECT (tunnel data read as a request)")
+    public static let absoluteFormHostChanged = HTTP1Anomaly(
+        "absolute_form_host_changed", "absolute-form request names another host than the first")
 }

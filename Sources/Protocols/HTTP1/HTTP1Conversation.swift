@@ -1,6 +1,14 @@
 import Core
 import Records
 
+/// The host and port a request in absolute form named, as a client sends plain HTTP to a forward proxy.
+public struct ForwardTarget: Hashable, Sendable {
+    /// `host:port` as written (`[v6]:port`; the port may be missing).
+    public var authority: String
+    /// The first such request's start.
+    public var start: Timestamp
+}
+
 /// One HTTP message as seen in stream order: a row for each request and each response,
 /// interim (1xx) responses included.
 public struct HTTP1MessageRecord: Hashable, Sendable {
@@ -44,6 +52,8 @@ public struct HTTP1Conversation: Sendable {
         var requestDone: Bool
         var responseDone = false
         var requestEnd: Timestamp
+        /// The request's number on the connection (0 for a response without request).
+        var serial = 0
     }
 
     public let limits: HTTP1Limits
@@ -60,8 +70,23 @@ public struct HTTP1Conversation: Sendable {
     public private(set) var tunnelBytesDown: Int64 = 0
     /// Exchanges handed out so far.
     public private(set) var exchangeCount = 0
-    /// The request-target of the latest `CONNECT` request, as sent; nil before any.
-    public private(set) var connectTarget: String?
+    /// The request-target of the `CONNECT` the tunnel belongs to, as sent: the one answered with 2xx
+    /// (responses answer requests in order, so not necessarily the last sent). Before any answer, once the
+    /// client side switched (it sent bytes that are not a request after a `CONNECT`), the latest `CONNECT`
+    /// not refused. Nil otherwise: a 101 after a refused `CONNECT` is no tunnel to its target.
+    public var connectTarget: String? {
+        answeredConnect ?? (requestParser.isTunnel ? latestConnect?.target : nil)
+    }
+    /// The target of the `CONNECT` answered with 2xx.
+    private var answeredConnect: String?
+    /// The latest `CONNECT` sent and its request number, until a final response other than 2xx refuses it.
+    private var latestConnect: (target: String, serial: Int)?
+    private var requestSerial = 0
+    /// The authority (`host:port` as written, any user info left out) of the first request sent in
+    /// absolute form (`GET http://host:port/path`, as a client sends plain HTTP to a forward proxy), and
+    /// that request's start; nil before any. A later absolute-form request naming another authority is
+    /// the anomaly `absolute_form_host_changed`.
+    public private(set) var forwardTarget: ForwardTarget?
     /// True once either direction switched protocols (`tunnelStart`).
     public private(set) var tunnelStarted = false
 
@@ -134,6 +159,17 @@ public struct HTTP1Conversation: Sendable {
         return anomalies
     }
 
+    /// The authority of an `http://` absolute-form request-target (scheme in any case; user info before
+    /// `@` left out), up to the path, query or fragment; nil for any other target or an empty authority.
+    static func absoluteFormAuthority(_ target: String) -> String? {
+        let utf8 = target.utf8
+        guard utf8.count > 7, asciiCaseInsensitiveEqual(String(target.prefix(7)), "http://") else { return nil }
+        let rest = target.dropFirst(7)
+        var authority = rest.prefix { $0 != "/" && $0 != "?" && $0 != "#" }
+        if let at = authority.lastIndex(of: "@") { authority = authority[authority.index(after: at)...] }
+        return authority.isEmpty ? nil : String(authority)
+    }
+
     // MARK: - Events
 
     private mutating func handle(_ events: [HTTP1Event], _ direction: Direction, _ exchanges: inout [Exchange]) {
@@ -167,18 +203,35 @@ public struct HTTP1Conversation: Sendable {
     }
 
     private mutating func didReceiveRequestHead(_ head: HTTP1RequestHead, _ exchanges: inout [Exchange]) {
+        if answeredConnect != nil {
+            // Sent after the CONNECT the proxy answered: tunnel data that read as a request (pipelined).
+            note(.requestInTunnel, .up, head.start)
+            return
+        }
+        requestSerial += 1
         var transaction = HTTPTransaction(method: head.method, target: head.target, version: head.version)
         transaction.host = head.headers.first(named: "Host")
         transaction.userAgent = head.headers.first(named: "User-Agent")
         var exchange = Exchange(index: 0, kind: .http, start: head.start, end: head.start)
         exchange.http = transaction
         exchange.bytesUp = Int64(head.headLength)
-        if asciiCaseInsensitiveEqual(head.method, "CONNECT") { connectTarget = head.target }
+        if asciiCaseInsensitiveEqual(head.method, "CONNECT") {
+            latestConnect = (head.target, requestSerial)
+        } else if let authority = Self.absoluteFormAuthority(head.target) {
+            if let first = forwardTarget {
+                if first.authority.lowercased() != authority.lowercased() {
+                    note(.absoluteFormHostChanged, .up, head.start)
+                }
+            } else {
+                forwardTarget = ForwardTarget(authority: authority, start: head.start)
+            }
+        }
         if pending.count >= limits.maxPendingRequests {
             note(.tooManyPendingRequests, .up, head.start)
             emit(pending.removeFirst(), &exchanges)
         }
-        pending.append(Pending(exchange: exchange, hasRequest: true, requestDone: false, requestEnd: head.start))
+        pending.append(Pending(exchange: exchange, hasRequest: true, requestDone: false, requestEnd: head.start,
+                               serial: requestSerial))
         responseParser.expectResponse(toMethod: head.method, http09: head.version == "HTTP/0.9")
         record(HTTP1MessageRecord(
             direction: .up, time: head.start, method: head.method, target: head.target, status: nil,
@@ -204,10 +257,29 @@ public struct HTTP1Conversation: Sendable {
             pending[i].exchange.http?.status = head.status
             pending[i].exchange.http?.reason = head.reason
             pending[i].exchange.http?.contentType = head.headers.first(named: "Content-Type")
+            if pending[i].hasRequest, let h = pending[i].exchange.http,
+               asciiCaseInsensitiveEqual(h.method, "CONNECT") {
+                connectAnswered(i, status: head.status, time: head.start)
+            }
         }
         record(HTTP1MessageRecord(
             direction: .down, time: head.start, method: nil, target: nil, status: head.status,
             version: head.version))
+    }
+
+    /// The final response to the `CONNECT` at `pending[i]`: 2xx opens the tunnel to its target, and the
+    /// requests sent after it are tunnel data that read as requests (pipelined), dropped with an anomaly
+    /// each; another status refuses it.
+    private mutating func connectAnswered(_ i: Int, status: Int, time: Timestamp) {
+        guard status >= 200, status < 300 else {
+            if latestConnect?.serial == pending[i].serial { latestConnect = nil }
+            return
+        }
+        answeredConnect = pending[i].exchange.http?.target
+        latestConnect = nil
+        let after = pending.index(after: i)
+        for p in pending[after...] where p.hasRequest { note(.requestInTunnel, .up, p.exchange.start) }
+        pending.removeSubrange(after...)
     }
 
     private mutating func didReceiveSimpleResponse(_ start: Timestamp) {
