@@ -153,14 +153,18 @@ public struct TLSSummary: Hashable, Sendable {
     /// below the offer with no ServerHello seen judge the connection; records below the ServerHello's
     /// choice (a protocol anomaly, `recordVersionMismatch`) do too, since the records show what was
     /// spoken and the check errs towards the old version. A record-layer 0x0303 says "1.2 or later" and
-    /// lowers nothing (TLS 1.3 records carry it). With no hello, the record layer alone. Record versions
+    /// lowers nothing (TLS 1.3 records carry it), and a ServerHello's choice of TLS 1.3 or a draft of
+    /// it is never lowered (its records carry a legacy version). With no hello, the record layer alone. Record versions
     /// outside 0x0300...0x0303 are not versions (the parser leaves them out; ignored here too).
     public var judgedVersion: TLSJudgedVersion? {
         let record = recordVersion.flatMap { (0x0300...0x0303).contains($0) ? $0 : nil }
         guard let hello = helloVersion else {
             return record.map { TLSJudgedVersion(version: $0, source: .recordLayer) }
         }
-        if let r = record, r < 0x0303, r < hello {
+        // A ServerHello that chose TLS 1.3 or a draft of it (0x0304 and up, 0x7fxx): the records carry a
+        // legacy version (0x0303; 0x0301 in drafts), which says nothing about the version spoken. An offer
+        // of 1.3 alone is lowered as any offer (a 1.3 server's records carry 0x0303).
+        if let r = record, r < 0x0303, r < hello, (negotiatedVersion ?? 0) < 0x0304 {
             if let chosen = negotiatedVersion {
                 return TLSJudgedVersion(version: r, source: .recordLayerBelowChosen(chosen))
             }

@@ -126,6 +126,11 @@ import Testing
         #expect(judged(offer: 0x0303, chosen: 0x0301, record: 0x0303) == v(0x0301, .chosen))
         #expect(judged(offer: 0x0303, chosen: 0x0304, record: 0x0303) == v(0x0304, .chosen))
         #expect(judged(offer: 0x0002, chosen: 0x0002, record: 0x0300) == v(0x0002, .chosen))
+        // TLS 1.3 (and its drafts, 0x7f13 = draft 19) chosen: the records' legacy 0x0301 lowers nothing; an
+        // offer of 1.3 with no ServerHello is lowered as any offer.
+        #expect(judged(offer: 0x0304, chosen: 0x0304, record: 0x0301) == v(0x0304, .chosen))
+        #expect(judged(offer: 0x7f13, chosen: 0x7f13, record: 0x0301) == v(0x7f13, .chosen))
+        #expect(judged(offer: 0x0304, chosen: nil, record: 0x0301) == v(0x0301, .recordLayerBelowOffer(0x0304)))
         #expect(TLSJudgedVersion.Source.recordLayerBelowOffer(0x0303).recordLayerReason
             == "no ServerHello seen, the client offered 1.2")
         #expect(TLSJudgedVersion.Source.chosen.recordLayerReason == nil)

@@ -113,6 +113,23 @@ import TestSupport
         #expect(c.summary.judgedVersion == TLSJudgedVersion(version: 0x0301, source: .recordLayerBelowChosen(0x0303)))
     }
 
+    /// A TLS 1.3 draft (0x7f13, as in the corpus's draft-19 capture) whose records carry 0x0301: a legacy
+    /// record version, no mismatch, and the connection judged by the ServerHello's choice.
+    @Test func tls13DraftRecordsOfALegacyVersionAreNoMismatch() {
+        var f = Feeder()
+        f.send(.up, 1, TLSBuild.modernClientHelloRecord())
+        f.send(.down, 2, TLSBuild.record(22, TLSBuild.handshake(2, TLSBuild.serverHelloBody(
+            suite: 0x1301, selected: 0x7f13))) + TLSBuild.record(20, [1]))
+        f.send(.up, 4, TLSBuild.record(23, [UInt8](repeating: 1, count: 40), version: 0x0301))
+        f.send(.down, 5, TLSBuild.record(23, [UInt8](repeating: 2, count: 90), version: 0x0301))
+        var exchanges = f.exchanges
+        var c = f.conversation
+        c.finish(time: Timestamp(nanoseconds: 9), into: &exchanges)
+        #expect(c.summary.negotiatedVersion == 0x7f13)
+        #expect(!c.anomalies.contains { if case .recordVersionMismatch = $0.anomaly { true } else { false } })
+        #expect(c.summary.judgedVersion == TLSJudgedVersion(version: 0x7f13, source: .chosen))
+    }
+
     @Test func recordsMatchingTheChosenVersionAreNoAnomaly() {
         var f = Feeder()
         f.send(.up, 1, TLSBuild.modernClientHelloRecord())

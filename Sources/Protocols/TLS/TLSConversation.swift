@@ -99,15 +99,16 @@ public struct TLSConversation: Sendable {
     }
 
     /// After a ServerHello, each direction's application-data records should carry the version it chose
-    /// (0x0303 for TLS 1.3 and its drafts, whose records carry the legacy version): a direction whose
+    /// (for TLS 1.3 and its drafts a legacy version, 0x0303 or in drafts 0x0301): a direction whose
     /// lowest record version differs is a `recordVersionMismatch` (not for SSLv2 sessions, whose records
     /// have no version field).
     private mutating func noteRecordVersionMismatch(time: Timestamp) {
         guard let chosen = summary.negotiatedVersion, !summary.sslv2, chosen >= 0x0300 else { return }
-        let expected: UInt16 = TLSVersion.isTLS13Family(chosen) ? 0x0303 : chosen
+        let tls13 = TLSVersion.isTLS13Family(chosen)
         for (direction, version) in [(Direction.up, client.applicationDataVersion),
                                      (.down, server.applicationDataVersion)] {
-            guard let version, version != expected else { continue }
+            // TLS 1.3 records carry 0x0303; drafts and early data were seen with 0x0301 too.
+            guard let version, tls13 ? !(0x0301...0x0303).contains(version) : version != chosen else { continue }
             scratch.removeAll(keepingCapacity: true)
             scratch.append(.anomaly(.recordVersionMismatch(negotiated: chosen, record: version), time: time))
             var none: [Exchange] = []
