@@ -43,10 +43,20 @@ public struct SessionBuilder: Sendable {
     /// rejoining), for `managerConnections`; counted here so the build need not.
     private var piecesPerClient: [IPAddress: [Endpoint: Int]] = [:]
     private var secarsEndpoints: Set<Endpoint> = []
-    /// Addresses known as proxies: the captured server of a tunnel judged as one to its target. Their own
-    /// connections are the proxies' legs to the servers, not a client's (decided when the report is built,
-    /// since a proxy may be learned after its legs were filed).
-    private var proxies: Set<IPAddress> = []
+    /// The tunnels each proxy carried (the captured server of a tunnel judged as one to its target): the
+    /// target and the tunnel's span. A connection of the proxy itself to such a target within such a span
+    /// is the proxy's own leg of that tunnel, not a client's check-in (decided when the report is built,
+    /// since a proxy may be learned after its legs were filed); its other connections stay its own, as a
+    /// proxy host may run a client too.
+    private var proxies: [IPAddress: [ProxiedSpan]] = [:]
+
+    /// One tunnel through a proxy, as its leg is matched against it: the target, and when the proxy's own
+    /// connection to it may begin (from the client's connection start to `legBy`).
+    struct ProxiedSpan: Sendable {
+        var target: Endpoint
+        var start: Timestamp
+        var legBy: Timestamp
+    }
     private var seen = 0
     private var ignored = 0
     /// Connections dropped: of clients beyond `limits.maxClients`, and of a client beyond
@@ -98,7 +108,14 @@ public struct SessionBuilder: Sendable {
         firstTime = min(firstTime ?? connection.start, connection.start)
         lastTime = max(lastTime ?? connection.end, connection.end)
         directory.observe(connection)
-        if let proxy = connection.tunnel?.proxy { proxies.insert(proxy.address) }
+        if let tunnel = connection.tunnel, let proxy = tunnel.proxy {
+            // The proxy connects once the request came: before its 2xx to a CONNECT (the tunnel's start),
+            // or before it answers the first forwarded request.
+            let slack = tunnel.kind == .connect ? Self.legAfterConnectNanos : Self.legAfterRequestNanos
+            let legBy = Timestamp(nanoseconds: tunnel.start.nanoseconds.addingReportingOverflow(slack).partialValue)
+            proxies[proxy.address, default: []].append(
+                ProxiedSpan(target: connection.server, start: connection.start, legBy: legBy))
+        }
         guard directory.isCandidate(connection) else {
             ignored += 1
             return
@@ -166,6 +183,39 @@ public struct SessionBuilder: Sendable {
         return c
     }
 
+    /// A proxy's tunnels by target, each list in start order, for `isLeg`.
+    static func spansByTarget(_ spans: [ProxiedSpan]) -> [Endpoint: [ProxiedSpan]] {
+        var out = Dictionary(grouping: spans, by: \.target)
+        for k in out.keys { out[k]?.sort { $0.start < $1.start } }
+        return out
+    }
+
+    /// How late a proxy's own connection may begin and still be the leg of a tunnel: after the 2xx to its
+    /// `CONNECT` (1 s, for clock granularity), or after the first request it forwards (5 s). Narrow, so a
+    /// proxy host's own check-ins are not taken for legs (a push tunnel lives for hours).
+    static let legAfterConnectNanos: Int64 = 1_000_000_000
+    static let legAfterRequestNanos: Int64 = 5_000_000_000
+
+    /// Whether `c`, a connection of a proxy, is its own leg of one of its tunnels (`byTarget`, from
+    /// `spansByTarget`): to that tunnel's target, begun between the client's connection start and the
+    /// tunnel's `legBy`. Cost: a binary search and a look at the few tunnels before.
+    static func isLeg(_ c: ConnectionRecord, of byTarget: [Endpoint: [ProxiedSpan]]) -> Bool {
+        guard let spans = byTarget[c.server] else { return false }
+        var lo = 0
+        var hi = spans.count
+        while lo < hi {
+            let mid = (lo + hi) / 2
+            if spans[mid].start <= c.start { lo = mid + 1 } else { hi = mid }
+        }
+        // Tunnels that began by `c.start`, latest first; check-ins of one client rarely overlap many.
+        var i = lo - 1
+        while i >= 0, i >= lo - 64 {
+            if c.start <= spans[i].legBy { return true }
+            i -= 1
+        }
+        return false
+    }
+
     /// Tells the first and last packet times of the whole capture (otherwise taken from the records).
     public mutating func noteCaptureSpan(first: Timestamp, last: Timestamp) {
         notedSpan = (first, last)
@@ -218,10 +268,25 @@ public struct SessionBuilder: Sendable {
         _ connections: inout [IPAddress: [ConnectionRecord]], pieces piecesByServer: [IPAddress: [Endpoint: Int]]
     ) -> HeartbeatReport {
         let captureEnd = notedSpan?.1 ?? lastTime
-        // A proxy's own connections (both legs captured) are not a client's check-ins: counted apart.
+        // A proxy's own legs of the tunnels it carried (both legs captured) are not a client's check-ins:
+        // counted apart. Its other connections stay (a proxy host may run a client of its own).
         var proxyLegs = 0
-        for proxy in proxies where connections.removeValue(forKey: proxy) != nil {
-            proxyLegs += piecesByServer[proxy]?.values.reduce(0, +) ?? 0
+        var piecesByServer = piecesByServer
+        for (proxy, spans) in proxies {
+            guard var conns = connections[proxy] else { continue }
+            let byTarget = Self.spansByTarget(spans)
+            // Legs, then the later pieces of a leg (the same two endpoints, split by the idle timeout).
+            var legEnds: Set<[Endpoint]> = []
+            for c in conns where Self.isLeg(c, of: byTarget) { legEnds.insert([c.client, c.server]) }
+            var legs: [Endpoint: Int] = [:]
+            conns.removeAll { c in
+                guard legEnds.contains([c.client, c.server]) else { return false }
+                legs[c.server, default: 0] += 1
+                return true
+            }
+            for (server, n) in legs { piecesByServer[proxy]?[server]? -= n }
+            proxyLegs += legs.values.reduce(0, +)
+            connections[proxy] = conns.isEmpty ? nil : conns
         }
         var rejoinedCount = 0
         // Each client's list is rejoined in place, so no list is held twice.

@@ -142,4 +142,23 @@ import Testing
         #expect(r.counts.proxyLegConnections == 3 && r.counts.otherServerConnections == 0)
         #expect(alone.counts.proxyLegConnections == 0)
     }
+
+    /// A proxy's own connections that are no leg of a tunnel (not begun while one of its tunnels to that
+    /// target was being set up) stay check-ins of its own: a proxy host may run a client, and one stray
+    /// tunnel through a client's address must not take that client's check-ins away.
+    @Test func onlyConnectionsSetUpWithATunnelAreLegs() throws {
+        var f = RecordFactory()
+        let model = try ReferenceModel.builtIn.withServer("198.51.100.1")
+        let tunnels = [0.0, 300].map { Self.viaProxy(f.idle(start: at($0)), host: "198.51.100.1") }
+        let legs = [0.0, 300].map { f.idle(client: "10.5.5.5", start: at($0 + 0.003)) }
+        // The proxy host's own check-ins, a minute after each tunnel, and a later piece of one leg.
+        let own = [60.0, 360, 660].map { f.idle(client: "10.5.5.5", start: at($0)) }
+        var b = SessionBuilder(model: model)
+        for r in tunnels + legs + own { b.ingest(r) }
+        let r = b.finish()
+        #expect(r.counts.proxyLegConnections == 2)
+        #expect(r.summary.clients == 2 && r.summary.checkIns == 5)
+        #expect(r.sessions.filter { $0.client == ip("10.5.5.5") }.count == 3)
+        #expect(r.counts.managerConnections == 5)
+    }
 }
