@@ -159,10 +159,15 @@ final class Connection {
         return r
     }
 
+    /// How the connection began. A SYN-ACK not captured (lost, or a capture that saw one direction)
+    /// still shows as `established` when the client went on past its SYNs (it does so only once
+    /// answered) or the server sent anything but a reset: a set-up connection is never a failed connect.
     var handshake: HandshakeOutcome {
         guard state.contains(.syn) else { return .midstream }
         if state.contains(.synAck) { return .established }
-        if state.contains(.rstFromServer) { return .refused }
+        let clientWentOn = packets.up > synCount
+        if state.contains(.rstFromServer) && !clientWentOn { return .refused }
+        if clientWentOn || packets.down > 0 { return .established }
         return .unanswered
     }
 }

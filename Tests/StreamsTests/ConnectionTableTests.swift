@@ -91,6 +91,20 @@ private let roleRows: [RoleRow] = [
         #expect(r.closeTime == Hosts.base.adding(nanoseconds: 1_000_000))
     }
 
+    /// A SYN-ACK the capture lost: the client's data after its SYN (or the server's packets) show the
+    /// connection was set up, so it is no failed connect.
+    @Test func aLostSynAckStillLeavesTheConnectionEstablished() throws {
+        let (clientOn, _) = run([.c(1000, "", [.syn]), .c(1001, "hello", at: 2), .s(5001, "ok", at: 3, ack: 1006)])
+        #expect(try #require(clientOn.record(1)).handshake == .established)
+        #expect(clientOn.text(1, .up) == "hello")
+        let (serverOnly, _) = run([.c(1000, "", [.syn]), .s(5001, "ok", at: 3, ack: 1001)])
+        #expect(try #require(serverOnly.record(1)).handshake == .established)
+        // A reset with nothing more from the client is still a refusal.
+        let (reset, _) = run([.c(1000, "", [.syn]), .c(1000, "", [.syn], at: 1000),
+                              .s(0, "", [.rst, .ack], at: 1001, ack: 1001)])
+        #expect(try #require(reset.record(1)).handshake == .refused)
+    }
+
     @Test func synRetriesWithNoAnswerAreUnanswered() throws {
         let (recorder, table) = run([.c(1000, "", [.syn], at: 0), .c(1000, "", [.syn], at: 1000),
                                      .c(1000, "", [.syn], at: 3000)])
