@@ -180,6 +180,14 @@ import Testing
         #expect(bare.record.tunnel.map { [$0.host, "\($0.port ?? 0)"] } == ["sepm.example.test", "80"])
         let direct = ApplicationStateTests.run([.up("GET /secars HTTP/1.1\r\n\r\n"), .down(ok)])
         #expect(direct.record.tunnel == nil)
+        // No port, an empty port and the default port name one server: no change, and port 80.
+        let same = ApplicationStateTests.run([
+            .up("GET http://10.1.0.11/a HTTP/1.1\r\n\r\n"), .down(ok),
+            .up("GET http://10.1.0.11:80/b HTTP/1.1\r\n\r\n"), .down(ok),
+            .up("GET http://10.1.0.11:/c HTTP/1.1\r\n\r\n"), .down(ok),
+        ])
+        #expect(same.anomalies.isEmpty, "\(same.anomalies)")
+        #expect(same.record.tunnel.map { [$0.host, "\($0.port ?? 0)"] } == ["10.1.0.11", "80"])
     }
 
     @Test func tunnelTargetsAreReadAsWritten() {

@@ -167,6 +167,12 @@ public struct HTTP1Conversation: Sendable {
         let rest = target.dropFirst(7)
         var authority = rest.prefix { $0 != "/" && $0 != "?" && $0 != "#" }
         if let at = authority.lastIndex(of: "@") { authority = authority[authority.index(after: at)...] }
+        // An empty port and the scheme's own (80) name the same server as none (RFC 3986 3.2.3, 6.2.3).
+        if authority.hasSuffix(":") {
+            authority = authority.dropLast()
+        } else if authority.hasSuffix(":80") {
+            authority = authority.dropLast(3)
+        }
         return authority.isEmpty ? nil : String(authority)
     }
 
