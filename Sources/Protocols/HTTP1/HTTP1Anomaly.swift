@@ -95,7 +95,7 @@ public struct HTTP1Anomaly: Hashable, Sendable, CustomStringConvertible {
     public static let tooManyPendingRequests = HTTP1Anomaly(
         "too_many_pending_requests", "more unanswered requests than the limit")
     public static let requestInTunnel = HTTP1Anomaly(
-        "request_in_tunnel", "request sent after the answered CONNECT (tunnel data read as a request)")
+        "request_in_tunnel", "request pipelined after a CONNECT the proxy answered 2xx (tunnel data read as a request)")
     public static let absoluteFormHostChanged = HTTP1Anomaly(
         "absolute_form_host_changed", "absolute-form request names another host than the first")
 }
