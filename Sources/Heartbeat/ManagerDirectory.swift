@@ -87,9 +87,10 @@ struct ManagerDirectory: Sendable {
     /// (`ConnectionRecord.tunnel`) is one to the tunnel's target: `server` becomes the target, and the
     /// proxy as captured moves to `tunnel.proxy`. Plain HTTP sent to a proxy in absolute form (kind
     /// `.forward`) is judged the same way, its request-targets read in origin form. An IPv4-mapped IPv6
-    /// target (`[::ffff:10.1.0.11]:443`) is its IPv4 address, as `--server` reads one. The target's host is an address, or a host name
-    /// already tied to an address (`bindings`, learned from connections filed before this one); a
-    /// target with no port, or a name not yet tied, leaves the record as captured (to the proxy).
+    /// target (`[::ffff:10.1.0.11]:443`) is its IPv4 address, as `--server` reads one. The target's
+    /// host is an address, or a host name already tied to an address (`bindings`, learned from
+    /// connections filed before this one); a target with no port, or a name not yet tied, leaves the
+    /// record as captured (to the proxy).
     func judged(_ c: ConnectionRecord) -> ConnectionRecord {
         guard var tunnel = c.tunnel, tunnel.proxy == nil, let port = tunnel.port,
               let address = IPAddress(tunnel.host)?.unmappingIPv4 ?? bindings[tunnel.host.lowercased()]?.address
