@@ -92,17 +92,23 @@ import TestSupport
         #expect(c.summary.judgedVersion == TLSJudgedVersion(version: 0x0304, source: .chosen))
     }
 
-    @Test func recordsBelowTheChosenVersionAreAMismatchOfEachDirection() {
+    /// A modern ClientHello answered by `serverHello` (its ChangeCipherSpec after it), then one
+    /// application-data record each way with the record-layer version `records`; finished.
+    static func finished(serverHello: [UInt8], records: UInt16) -> TLSConversation {
         var f = Feeder()
         f.send(.up, 1, TLSBuild.modernClientHelloRecord())
-        f.send(.down, 2, TLSBuild.record(22, TLSBuild.handshake(2, TLSBuild.serverHelloBody(suite: 0xc02f)))
-            + TLSBuild.record(20, [1]))
+        f.send(.down, 2, TLSBuild.record(22, TLSBuild.handshake(2, serverHello)) + TLSBuild.record(20, [1]))
         f.send(.up, 3, TLSBuild.record(20, [1]))
-        f.send(.up, 4, TLSBuild.record(23, [UInt8](repeating: 1, count: 40), version: 0x0301))
-        f.send(.down, 5, TLSBuild.record(23, [UInt8](repeating: 2, count: 90), version: 0x0301))
+        f.send(.up, 4, TLSBuild.record(23, [UInt8](repeating: 1, count: 40), version: records))
+        f.send(.down, 5, TLSBuild.record(23, [UInt8](repeating: 2, count: 90), version: records))
         var exchanges = f.exchanges
         var c = f.conversation
         c.finish(time: Timestamp(nanoseconds: 9), into: &exchanges)
+        return c
+    }
+
+    @Test func recordsBelowTheChosenVersionAreAMismatchOfEachDirection() {
+        let c = Self.finished(serverHello: TLSBuild.serverHelloBody(suite: 0xc02f), records: 0x0301)
         #expect(c.summary.negotiatedVersion == 0x0303)
         #expect(c.summary.recordVersion == 0x0301)
         #expect(c.anomalies.map(\.anomaly) == [.recordVersionMismatch(negotiated: 0x0303, record: 0x0301),
@@ -116,30 +122,14 @@ import TestSupport
     /// A TLS 1.3 draft (0x7f13, as in the corpus's draft-19 capture) whose records carry 0x0301: a legacy
     /// record version, no mismatch, and the connection judged by the ServerHello's choice.
     @Test func tls13DraftRecordsOfALegacyVersionAreNoMismatch() {
-        var f = Feeder()
-        f.send(.up, 1, TLSBuild.modernClientHelloRecord())
-        f.send(.down, 2, TLSBuild.record(22, TLSBuild.handshake(2, TLSBuild.serverHelloBody(
-            suite: 0x1301, selected: 0x7f13))) + TLSBuild.record(20, [1]))
-        f.send(.up, 4, TLSBuild.record(23, [UInt8](repeating: 1, count: 40), version: 0x0301))
-        f.send(.down, 5, TLSBuild.record(23, [UInt8](repeating: 2, count: 90), version: 0x0301))
-        var exchanges = f.exchanges
-        var c = f.conversation
-        c.finish(time: Timestamp(nanoseconds: 9), into: &exchanges)
+        let c = Self.finished(serverHello: TLSBuild.serverHelloBody(suite: 0x1301, selected: 0x7f13), records: 0x0301)
         #expect(c.summary.negotiatedVersion == 0x7f13)
         #expect(!c.anomalies.contains { if case .recordVersionMismatch = $0.anomaly { true } else { false } })
         #expect(c.summary.judgedVersion == TLSJudgedVersion(version: 0x7f13, source: .chosen))
     }
 
     @Test func recordsMatchingTheChosenVersionAreNoAnomaly() {
-        var f = Feeder()
-        f.send(.up, 1, TLSBuild.modernClientHelloRecord())
-        f.send(.down, 2, TLSBuild.record(22, TLSBuild.handshake(2, TLSBuild.serverHelloBody(
-            version: 0x0301, suite: 0x002f))) + TLSBuild.record(20, [1]))
-        f.send(.up, 4, TLSBuild.record(23, [UInt8](repeating: 1, count: 40), version: 0x0301))
-        f.send(.down, 5, TLSBuild.record(23, [UInt8](repeating: 2, count: 90), version: 0x0301))
-        var exchanges = f.exchanges
-        var c = f.conversation
-        c.finish(time: Timestamp(nanoseconds: 9), into: &exchanges)
+        let c = Self.finished(serverHello: TLSBuild.serverHelloBody(version: 0x0301, suite: 0x002f), records: 0x0301)
         #expect(c.anomalyCount == 0)
         #expect(c.summary.judgedVersion == TLSJudgedVersion(version: 0x0301, source: .chosen))
     }
