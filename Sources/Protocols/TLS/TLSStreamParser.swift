@@ -26,7 +26,8 @@ import Records
 /// next header is); a handshake message the gap hit is dropped, and clear-text handshake parsing in
 /// this direction ends (`handshakeLostInGap`). A gap that runs past the record's end loses framing
 /// (`framingLostInGap`): the parser then scans for a plausible record header (known content type, the
-/// same version as the last record, length within the limit) and reports `resynchronized` with the
+/// same version as the last record or a record-layer version 3.0-3.3, length within the limit; a
+/// ClientHello record's 0x0301 must not stop a resync on 0x0303 data) and reports `resynchronized` with the
 /// bytes skipped; a later bad header starts a new scan (so a false match costs one bogus record). Scanning more
 /// than `TLSLimits.maxResyncScan` bytes without a match stops the parser (`resyncFailed`). An invalid
 /// or oversize header after the first record is reported and also leads to a scan.
