@@ -20,9 +20,29 @@ import TestSupport
     func oneLostPacketLosesNoCheckIn(_ dropped: Int) throws {
         let all = Self.all
         try #require(dropped < all.count)
+        let (checkIns, interval) = try Self.judge(all.indices.filter { $0 != dropped }.map { all[$0] })
+        #expect(checkIns == 13, "packet \(dropped)")
+        #expect(interval.isEmpty, "packet \(dropped): \(interval)")
+    }
+
+    /// A capture that begins at burst `n`'s request and lost the next packet (the answer's first segment,
+    /// with its record header): the server side begins inside a record and must scan for the next header,
+    /// not make the connection "other" (it kept all its check-ins but the `n` before the cut).
+    @Test(arguments: 1...4)
+    func aCaptureJoiningAtARequestThatLostTheAnswersFirstSegment(_ n: Int) throws {
+        let all = Self.all
+        let starts = MidstreamCutTests.burstStarts(all)
+        try #require(starts.count == 13)
+        let s = starts[n]
+        let (checkIns, interval) = try Self.judge([all[s]] + Array(all[(s + 2)...]))
+        #expect(checkIns == 13 - n, "burst \(n)")
+        #expect(interval.isEmpty, "burst \(n): \(interval)")
+    }
+
+    /// Check-ins (not failed) and interval findings of `analyze` on the packets.
+    static func judge(_ kept: [MidstreamCutTests.Packet]) throws -> (Int, [String]) {
         let dir = try TemporaryFolder()
-        let path = dir.path + "/drop\(dropped).pcap"
-        let kept = all.indices.filter { $0 != dropped }.map { all[$0] }
+        let path = dir.path + "/drop.pcap"
         let writer = try PcapFileWriter(path: path, linkType: try #require(kept.first).linkType)
         for p in kept { try writer.append(timestamp: p.time, bytes: p.bytes) }
         try writer.close()
@@ -37,7 +57,6 @@ import TestSupport
             checkIns += 1
             interval += (object["findings"] as? [String] ?? []).filter(MidstreamCutTests.intervalCodes.contains)
         }
-        #expect(checkIns == 13, "packet \(dropped)")
-        #expect(interval.isEmpty, "packet \(dropped): \(interval)")
+        return (checkIns, interval)
     }
 }

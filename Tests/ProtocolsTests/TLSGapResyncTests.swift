@@ -54,6 +54,21 @@ import Testing
         #expect(parser.stopReason == nil)
     }
 
+    @Test func aStreamBeginningInsideARecordStopsUnlessTheOtherSideJoinedMidstream() {
+        let bytes = [UInt8](repeating: 0x99, count: 37) + data(40) + data(8)
+        var plain = TLSStreamParser()
+        var joined = TLSStreamParser()
+        joined.expectMidstreamStart()
+        var plainEvents: [TLSEvent] = []
+        var joinedEvents: [TLSEvent] = []
+        bytes.withUnsafeBytes { plain.feed($0, time: .zero, into: &plainEvents) }
+        bytes.withUnsafeBytes { joined.feed($0, time: .zero, into: &joinedEvents) }
+        #expect(plain.stopReason == .notTLS)
+        #expect(joined.stopReason == nil)
+        #expect(dataLengths(joinedEvents) == [45, 13])
+        #expect(joinedEvents.compactMap(\.anomaly) == [.resynchronized(skippedBytes: 37)])
+    }
+
     @Test func anomalyTextUsesTheStableName() {
         #expect(TLSAnomaly.framingLostInGap(bytes: 93).text == "tls_framing_lost_in_gap (93 bytes)")
         #expect(TLSAnomaly.handshakeLostInGap.text == "tls_handshake_lost_in_gap")
@@ -102,6 +117,29 @@ import Testing
         c.finish(time: t(400), into: &out)
         #expect(out.count == 2)
         #expect(out.last?.bytesUp == 0)
+    }
+
+    @Test func aServerSideBeginningInsideARecordAfterClientDataIsStillTLS() {
+        var c = TLSConversation()
+        var out: [Exchange] = []
+        data(924).withUnsafeBytes { c.feed($0, direction: .up, time: t(1), into: &out) }
+        ([UInt8](repeating: 0x77, count: 1460) + data(300)).withUnsafeBytes {
+            c.feed($0, direction: .down, time: t(1), into: &out)
+        }
+        c.finish(time: t(2), into: &out)
+        #expect(!c.isNotTLS)
+        #expect(out.map(\.bytesDown) == [305])
+    }
+
+    @Test func aServerSideThatIsNoTLSAfterAClientHelloStaysNotTLS() {
+        var c = TLSConversation()
+        var out: [Exchange] = []
+        TLSBuild.modernClientHelloRecord().withUnsafeBytes { c.feed($0, direction: .up, time: t(1), into: &out) }
+        Array("HTTP/1.1 400 Bad Request\r\n\r\n".utf8).withUnsafeBytes {
+            c.feed($0, direction: .down, time: t(1), into: &out)
+        }
+        c.finish(time: t(2), into: &out)
+        #expect(c.isNotTLS)
     }
 
     @Test func anAnswerLongAfterItsRequestStaysInItsExchange() {

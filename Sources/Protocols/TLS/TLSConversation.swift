@@ -55,6 +55,8 @@ public struct TLSConversation: Sendable {
     private var clientFinishedSeen = false
     /// A client gap came after the open exchange's answer: the next server record starts a new exchange.
     private var clientGapAfterAnswer = false
+    /// The first framed record of either direction was looked at (see `feed`).
+    private var midstreamChecked = false
     /// `TLSLimits.answerPause`.
     private let answerPause: Int64
 
@@ -78,6 +80,17 @@ public struct TLSConversation: Sendable {
         case .down: server.feed(bytes, time: time, into: &scratch)
         }
         handleScratch(direction: direction, into: &exchanges)
+        // A direction that began with application data: the capture joined after the handshake, and the
+        // other direction, not heard yet, may begin inside a record (its first segment lost).
+        if !midstreamChecked {
+            let (this, other) = direction == .up ? (client, server) : (server, client)
+            if let type = this.firstRecordType {
+                midstreamChecked = true
+                if type == TLSContentType.applicationData.rawValue && other.streamOffset == 0 {
+                    if direction == .up { server.expectMidstreamStart() } else { client.expectMidstreamStart() }
+                }
+            }
+        }
     }
 
     /// Accounts for `gapBytes` missing bytes in one direction.
