@@ -403,7 +403,7 @@ final class ApplicationState {
             record.tls = tls.summary
             if details != nil {
                 details?.tlsHellos = tls.hellos
-                details?.anomalies += tls.anomalies.map { "\($0.direction): \($0.anomaly)" }
+                details?.anomalies += tls.anomalies.map { "\($0.direction): \($0.anomaly.text)" }
                 // Why a connection whose other side spoke TLS is `other` (its TLS is still reported).
                 for (direction, parser) in [(Direction.up, tls.client), (.down, tls.server)]
                 where parser.stopReason == .notTLS {

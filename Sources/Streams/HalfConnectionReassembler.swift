@@ -277,11 +277,13 @@ final class HalfConnectionReassembler {
         }
     }
 
-    /// Declares the hole before the first held piece a gap and delivers what follows it.
+    /// Declares the hole before the first held piece a gap and delivers what follows it. The gap is stamped
+    /// with the time of the bytes after it, not with `now`: a hole declared at the connection's next packet,
+    /// minutes later, must not stretch a record the gap ends (or its exchange) up to then.
     private func skipHole(now: Timestamp, ctx: ReassemblyContext) {
         guard let first = pieces.first else { return }
         if first.offset > next {
-            emitGap(first.offset - next, now, ctx)
+            emitGap(first.offset - next, min(first.time, now), ctx)
             next = first.offset
         }
         drain(now: now, ctx: ctx)

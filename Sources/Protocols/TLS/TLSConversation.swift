@@ -15,7 +15,15 @@ import Records
 /// burst. It ends when the client sends application data again after the server has answered, and is
 /// appended to the caller's array at that moment; `finish` flushes the last one. Server data with no
 /// exchange open starts one with no request bytes. Byte counts are whole records, headers included.
-/// Gap bytes seen while an exchange is open are added to its `missingBytes`.
+/// Gap bytes seen while an exchange is open are added to its `missingBytes`. Around a client gap after
+/// the server's answer: server data that follows before any client record starts a new exchange (the
+/// lost bytes were its request); a client record sent before the open exchange's answer began, delivered
+/// late (held behind the hole), joins that exchange as its request. Server data more than
+/// `TLSLimits.answerPause` after the open exchange's last record, with no client record between, starts
+/// a new exchange too (a lost request's answer, before the gap is known), and so does client data that long
+/// after the open exchange's last record (a request after a request whose answer was lost or held back).
+/// A server record that began more than that before the open exchange (an earlier answer's tail held
+/// behind a hole) is left out of it.
 ///
 /// TLS 1.3 (and drafts): the encrypted handshake travels in application_data records. Without keys,
 /// the rule is: once the ServerHello chose 1.3, server records before the client's first
@@ -45,10 +53,17 @@ public struct TLSConversation: Sendable {
     private var current: Exchange?
     private var pendingMissing: Int64 = 0
     private var clientFinishedSeen = false
+    /// A client gap came after the open exchange's answer: the next server record starts a new exchange.
+    private var clientGapAfterAnswer = false
+    /// The first framed record of either direction was looked at (see `feed`).
+    private var midstreamChecked = false
+    /// `TLSLimits.answerPause`.
+    private let answerPause: Int64
 
     public init(limits: TLSLimits = TLSLimits(), midstream: Bool = false) {
         client = TLSStreamParser(limits: limits, midstream: midstream)
         server = TLSStreamParser(limits: limits, midstream: midstream)
+        answerPause = limits.answerPause
     }
 
     /// True when either direction's first bytes were not TLS.
@@ -65,6 +80,17 @@ public struct TLSConversation: Sendable {
         case .down: server.feed(bytes, time: time, into: &scratch)
         }
         handleScratch(direction: direction, into: &exchanges)
+        // A direction that began with application data: the capture joined after the handshake, and the
+        // other direction, not heard yet, may begin inside a record (its first segment lost).
+        if !midstreamChecked {
+            let (this, other) = direction == .up ? (client, server) : (server, client)
+            if let type = this.firstRecordType {
+                midstreamChecked = true
+                if type == TLSContentType.applicationData.rawValue && other.streamOffset == 0 {
+                    if direction == .up { server.expectMidstreamStart() } else { client.expectMidstreamStart() }
+                }
+            }
+        }
     }
 
     /// Accounts for `gapBytes` missing bytes in one direction.
@@ -75,6 +101,9 @@ public struct TLSConversation: Sendable {
         case .up: client.skip(gapBytes: gapBytes, time: time, into: &scratch)
         case .down: server.skip(gapBytes: gapBytes, time: time, into: &scratch)
         }
+        // Client bytes lost after the server answered: most likely the next request. Server data that
+        // follows (before any client record) then starts an exchange of its own instead of joining this one.
+        if direction == .up, let open = current, open.recordsDown > 0 { clientGapAfterAnswer = true }
         if current != nil {
             current?.missingBytes += Int64(gapBytes)
         } else {
@@ -173,11 +202,31 @@ public struct TLSConversation: Sendable {
         }
         switch direction {
         case .up:
-            if let open = current, open.recordsDown > 0 { closeExchange(into: &exchanges) }
+            // A client record sent before the open exchange's answer began, delivered after it (held
+            // behind a hole in the client's stream until the hole became a gap), is that answer's request.
+            if let open = current, open.recordsDown > 0, let answer = open.responseStart, start < answer {
+                current?.bytesUp += Int64(length)
+                current?.recordsUp += 1
+                if start < open.start { current?.start = start }
+                clientGapAfterAnswer = false
+                return
+            }
+            clientGapAfterAnswer = false
+            if let open = current, open.recordsDown > 0 || start.nanoseconds(since: open.end) > answerPause {
+                closeExchange(into: &exchanges)
+            }
             openExchange(start: start)
             current?.bytesUp += Int64(length)
             current?.recordsUp += 1
         case .down:
+            // A server record that began long before the open exchange did is the tail of an earlier answer,
+            // delivered late behind a hole in the server's stream: it is not this exchange's answer.
+            if let open = current, open.start.nanoseconds(since: start) > answerPause { return }
+            let paused = current.map { $0.recordsDown > 0 && start.nanoseconds(since: $0.end) > answerPause } ?? false
+            if clientGapAfterAnswer || paused {
+                clientGapAfterAnswer = false
+                closeExchange(into: &exchanges)
+            }
             openExchange(start: start)
             if current?.responseStart == nil { current?.responseStart = start }
             current?.bytesDown += Int64(length)

@@ -21,6 +21,10 @@ extension TLSStreamParser {
         }
         guard (20...24).contains(h0), h1 == 3, h2 <= 4 else {
             unconfirmedVersion = nil
+            if first && mayStartMidRecord {
+                resyncFromWindow(time: time, into: &events)
+                return
+            }
             if first {
                 stop(.notTLS)
                 events.append(.notTLS(offset: streamOffset, time: time))
@@ -33,7 +37,7 @@ extension TLSStreamParser {
         guard length <= limits.maxRecordLength else {
             unconfirmedVersion = nil
             events.append(.anomaly(.oversizeRecord(length: length), time: time))
-            if first {
+            if first && !mayStartMidRecord {
                 stop(.oversizeRecord)
             } else {
                 resyncFromWindow(time: time, into: &events)
@@ -52,6 +56,7 @@ extension TLSStreamParser {
     mutating func beginRecord(type: UInt8, version: UInt16, length: Int, framed: Bool, time: Timestamp,
                               into events: inout [TLSEvent]) {
         sawRecord = true
+        if firstRecordType == nil { firstRecordType = type }
         recordFramed = framed
         recordType = type
         recordVersion = version

@@ -19,14 +19,16 @@ import Records
 ///   tells the version of a connection whose handshake was not captured.
 ///
 /// Stream start: if the first bytes are neither a TLS record header nor an SSLv2 hello, the parser
-/// emits `notTLS` and stops (all later bytes are counted in `ignoredBytes`). A first record longer than
+/// emits `notTLS` and stops (all later bytes are counted in `ignoredBytes`), unless
+/// `expectMidstreamStart()` was called: then it scans for a header as after a gap. A first record longer than
 /// the limit stops it too (`oversizeRecord`).
 ///
 /// Gaps: a gap that ends inside the current record keeps framing (the record's length says where the
 /// next header is); a handshake message the gap hit is dropped, and clear-text handshake parsing in
 /// this direction ends (`handshakeLostInGap`). A gap that runs past the record's end loses framing
 /// (`framingLostInGap`): the parser then scans for a plausible record header (known content type, the
-/// same version as the last record, length within the limit) and reports `resynchronized` with the
+/// same version as the last record or a record-layer version 3.0-3.3, length within the limit; a
+/// ClientHello record's 0x0301 must not stop a resync on 0x0303 data) and reports `resynchronized` with the
 /// bytes skipped; a later bad header starts a new scan (so a false match costs one bogus record). Scanning more
 /// than `TLSLimits.maxResyncScan` bytes without a match stops the parser (`resyncFailed`). An invalid
 /// or oversize header after the first record is reported and also leads to a scan.
@@ -54,6 +56,10 @@ public struct TLSStreamParser: Sendable {
     public internal(set) var applicationDataVersion: UInt16?
     /// Confirmed application-data records whose version differed from the one before them.
     public internal(set) var applicationDataVersionChanges = 0
+    /// The content type of the first record framed (nil before one).
+    public internal(set) var firstRecordType: UInt8?
+    /// Set by `expectMidstreamStart()`: first bytes that are no record header are a record's tail.
+    public internal(set) var mayStartMidRecord = false
 
     enum Phase: Sendable {
         case header
@@ -97,6 +103,13 @@ public struct TLSStreamParser: Sendable {
         self.limits = limits
         header.reserveCapacity(5)
         if midstream { phase = .resync }
+    }
+
+    /// The other direction began with application data, so the capture joined the connection after its
+    /// start: if this direction's first bytes are no record header they are a record's tail, and the
+    /// parser scans for the next header (`resynchronized`) instead of stopping with `notTLS`.
+    public mutating func expectMidstreamStart() {
+        mayStartMidRecord = true
     }
 
     /// True while a record or handshake message is partly received.

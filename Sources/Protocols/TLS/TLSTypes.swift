@@ -196,6 +196,28 @@ public enum TLSAnomaly: Hashable, Sendable {
         case .recordVersionMismatch: return "tls_record_version_mismatch"
         }
     }
+
+    /// The stable `name` with the case's values, for text reports: `tls_framing_lost_in_gap (93 bytes)`.
+    public var text: String {
+        switch self {
+        case .oversizeRecord(let length): return "\(name) (length \(length))"
+        case .invalidRecordHeader(let type, let version):
+            return "\(name) (content type \(type), version \(TLSVersion.hex4(version)))"
+        case .handshakeMessageTooLarge(let type, let length): return "\(name) (type \(type), length \(length))"
+        case .malformedHandshake(let type): return "\(name) (type \(type))"
+        case .malformedAlert(let length): return "\(name) (length \(length))"
+        case .framingLostInGap(let bytes): return "\(name) (\(bytes) bytes)"
+        case .resynchronized(let skipped): return "\(name) (\(skipped) bytes skipped)"
+        case .truncatedAtEnd(let pending): return "\(name) (\(pending) bytes pending)"
+        case .malformedSSLv2(let type): return "\(name) (message type \(type))"
+        case .recordVersionChanged(let from, let to):
+            return "\(name) (\(TLSVersion.hex4(from)) to \(TLSVersion.hex4(to)))"
+        case .implausibleRecordVersion(let version): return "\(name) (\(TLSVersion.hex4(version)))"
+        case .recordVersionMismatch(let negotiated, let record):
+            return "\(name) (negotiated \(TLSVersion.hex4(negotiated)), records \(TLSVersion.hex4(record)))"
+        case .malformedCertificate, .handshakeLostInGap: return name
+        }
+    }
 }
 
 /// Why a parser stopped reading its stream. Bytes after a stop are counted in `ignoredBytes`.
@@ -220,6 +242,10 @@ public struct TLSLimits: Hashable, Sendable {
     public var maxHandshakeMessage: Int = 1 << 20
     /// How many bytes to scan for a record header after framing was lost in a gap (1 MiB).
     public var maxResyncScan: Int64 = 1 << 20
+    /// Server data this long (nanoseconds) after the open exchange's last record, with no client record
+    /// between, starts a new exchange (60 s by default): a push burst whose request was lost in a gap, or
+    /// delivered late behind a hole in the client's stream, is not merged into the burst before it.
+    public var answerPause: Int64 = 60 * 1_000_000_000
 
     public init() {}
 }
