@@ -36,6 +36,11 @@ final class Connection {
     @exclusivity(unchecked) var bytes = (up: Int64(0), down: Int64(0))
     @exclusivity(unchecked) var state: ConnectionState = []
     @exclusivity(unchecked) var synCount = 0
+    /// Whether the client sent a segment that acknowledges (ACK, no SYN or RST: it was answered), and
+    /// whether the server sent data (no SYN or RST); they tell a set-up connection whose SYN-ACK was not
+    /// captured from a failed connect.
+    @exclusivity(unchecked) var clientAcknowledged = false
+    @exclusivity(unchecked) var serverSentData = false
     /// The client's initial sequence number, from its SYN.
     @exclusivity(unchecked) var clientISN: UInt32?
     /// The acknowledgement number of the server's SYN-ACK (client ISN + 1).
@@ -115,6 +120,13 @@ final class Connection {
     /// Records SYN, SYN-ACK, FIN and RST of a segment that is not a duplicate.
     func noteFlags(_ s: TCPSegment, direction: Direction) {
         let time = s.timestamp
+        if !s.flags.contains(.syn), !s.flags.contains(.rst) {
+            if direction == .up {
+                if s.flags.contains(.ack) { clientAcknowledged = true }
+            } else if s.payloadLength > 0 {
+                serverSentData = true
+            }
+        }
         if s.flags.contains(.syn) {
             if s.flags.contains(.ack) {
                 state.insert(.synAck)
@@ -160,14 +172,13 @@ final class Connection {
     }
 
     /// How the connection began. A SYN-ACK not captured (lost, or a capture that saw one direction)
-    /// still shows as `established` when the client went on past its SYNs (it does so only once
-    /// answered) or the server sent anything but a reset: a set-up connection is never a failed connect.
+    /// still shows as `established` when the client acknowledged something (it does so only once
+    /// answered) or the server sent data: a set-up connection is never a failed connect. A client's own
+    /// reset after its SYN (it gave up), or a server's bare ACK to a SYN, shows nothing of the kind.
     var handshake: HandshakeOutcome {
         guard state.contains(.syn) else { return .midstream }
-        if state.contains(.synAck) { return .established }
-        let clientWentOn = packets.up > synCount
-        if state.contains(.rstFromServer) && !clientWentOn { return .refused }
-        if clientWentOn || packets.down > 0 { return .established }
+        if state.contains(.synAck) || clientAcknowledged || serverSentData { return .established }
+        if state.contains(.rstFromServer) { return .refused }
         return .unanswered
     }
 }

@@ -99,6 +99,9 @@ private let roleRows: [RoleRow] = [
         #expect(clientOn.text(1, .up) == "hello")
         let (serverOnly, _) = run([.c(1000, "", [.syn]), .s(5001, "ok", at: 3, ack: 1001)])
         #expect(try #require(serverOnly.record(1)).handshake == .established)
+        // The client's own reset after its SYN (it gave up) is no answer.
+        let gaveUp = run([.c(1000, "", [.syn]), .c(1001, "", [.rst], at: 3000)]).0
+        #expect(try #require(gaveUp.record(1)).handshake == .unanswered)
         // A reset with nothing more from the client is still a refusal.
         let (reset, _) = run([.c(1000, "", [.syn]), .c(1000, "", [.syn], at: 1000),
                               .s(0, "", [.rst, .ack], at: 1001, ack: 1001)])
