@@ -187,9 +187,13 @@ public struct DeploymentValidation: Sendable {
         var check = Check(id: id, title: title, severity: severity, passed: bad.isEmpty, failingClients: bad.count,
                           examples: Array(names.prefix(3)), detail: detail)
         // Clients seen but none judged (each with fewer than two check-ins): the audit's verdict fails, and so
-        // does `interval`; `interval-jitter` has nothing to check. No client at all fails `check-ins-seen`.
+        // does `interval`; `interval-jitter` has nothing to check. No client at all fails `check-ins-seen`;
+        // neither interval check has anything to check then.
         let summary = audit.summary
-        if summary.clients > 0, summary.noneJudged {
+        if summary.clients == 0 {
+            check.checked = false
+            check.detail = "not checked: no client seen"
+        } else if summary.noneJudged {
             if health == .unhealthy {
                 check.passed = false
                 check.detail = summary.verdictReason

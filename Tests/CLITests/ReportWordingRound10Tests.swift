@@ -57,6 +57,21 @@ import TestSupport
         #expect(r.status == 1)
     }
 
+    /// No client seen at all (no manager named): `check-ins-seen` fails, and neither interval check passes
+    /// over nothing: both `n/a`.
+    @Test func validateChecksNoIntervalWhenNoClientIsSeen() throws {
+        let dir = try TemporaryFolder()
+        let capture = try shortFleet(in: dir)
+        let r = CLIRun(["validate", "--color", "never", capture])
+        let lines = r.stdout.split(separator: "\n")
+        for id in ["interval", "interval-jitter"] {
+            let line = try #require(lines.first { $0.contains("  \(id)  ") }, "\(r.stdout)")
+            #expect(line.hasPrefix("  n/a "), "\(line)")
+            #expect(line.contains("not checked: no client seen"))
+        }
+        #expect(r.status == 1)
+    }
+
     @Test func noStepsHeadingWithoutCheckIns() {
         let none = sepbeat("analyze", Fixtures.corpus + "/oracle/tls/ssl-v2.pcap")
         #expect(none.stdout.contains("Verdict: n/a"), "\(none.stdout)")
