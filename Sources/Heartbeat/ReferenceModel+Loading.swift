@@ -169,8 +169,11 @@ extension ReferenceModel {
     }
 
     /// `host` as the IPv4 address it maps when it is an IPv4-mapped IPv6 address (`::ffff:10.1.0.10`
-    /// gives `10.1.0.10`), since packets carry the IPv4 address; else `host` unchanged.
+    /// gives `10.1.0.10`), since packets carry the IPv4 address; a host name without the trailing dot of
+    /// its fully qualified form (`sepm.example.test.`), as an SNI or Host header names it; else `host`
+    /// unchanged.
     static func mappedIPv4Text(_ host: String) -> String {
+        if IPAddress(host) == nil, host.count > 1, host.hasSuffix(".") { return String(host.dropLast()) }
         guard let address = IPAddress(host), address.isIPv6, !address.unmappingIPv4.isIPv6 else { return host }
         return address.unmappingIPv4.description
     }

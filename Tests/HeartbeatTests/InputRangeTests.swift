@@ -135,6 +135,16 @@ import Testing
         #expect(serverError("sepm example")?.description.contains("decimal numbers") == false)
     }
 
+    /// A host name in its fully qualified form (a trailing dot) is the name an SNI or Host header gives,
+    /// so it can be tied to an address; a numeric one with a trailing dot stays refused.
+    @Test func aTrailingDotOfAHostNameIsDropped() throws {
+        #expect(try ReferenceModel.builtIn.withServer("sepm1.example.test.").servers.last?.host == "sepm1.example.test")
+        let sylink = try parseSyLink(syLinkXML(servers: #"<ServerPriorityBlock Name="Priority1">"#
+            + #"<Server Address="sepm1.example.test." HttpsPort="443"/></ServerPriorityBlock>"#))
+        #expect(sylink.servers.map(\.address) == ["sepm1.example.test"])
+        #expect(throws: (any Error).self) { try ReferenceModel.builtIn.withServer("10.1.0.10.") }
+    }
+
     /// An IPv4-mapped IPv6 address is the IPv4 address it maps: packets carry that one.
     @Test func ipv4MappedAddressesAreTakenAsTheirIPv4Address() throws {
         let sylink = try parseSyLink(syLinkXML(servers: #"<ServerPriorityBlock Name="Priority1">"#
