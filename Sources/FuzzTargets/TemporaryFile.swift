@@ -13,10 +13,11 @@ enum TemporaryFile {
     static func with<R>(_ bytes: UnsafeRawBufferPointer, _ body: (String) -> R) -> R {
         let directory = getenv("TMPDIR").map { String(cString: $0) } ?? "/tmp"
         var template = Array("\(directory)/sepbeat-fuzz-XXXXXX".utf8CString)
-        let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
+        let fd = template.withUnsafeMutableBufferPointer { t in t.baseAddress.map { mkstemp($0) } ?? -1 }
         precondition(fd >= 0, "cannot create a temporary file in \(directory)")
         defer { close(fd) }
-        let name = template.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
+        // The name mkstemp filled in: the template's bytes before its terminating NUL.
+        let name = String(decoding: template.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
         #if os(Linux)
         unlink(name)
         let path = "/proc/self/fd/\(fd)"

@@ -149,21 +149,17 @@ extension ReferenceModel {
         if bracketed || host.contains(":") { return address?.isIPv6 ?? false }
         if host.allSatisfy({ $0 == "." || $0.isASCII && $0.isNumber }) { return address.map { !$0.isIPv6 } ?? false }
         let name = host.hasSuffix(".") ? String(host.dropLast()) : host
-        guard !name.isEmpty, name.utf8.count <= 253, !endsInNumber(host) else { return false }
+        guard !name.isEmpty, name.utf8.count <= 253, !IPAddress.looksNumeric(host) else { return false }
         return name.split(separator: ".", omittingEmptySubsequences: false).allSatisfy { label in
             !label.isEmpty && label.utf8.count <= 63 && label.first != "-" && label.last != "-"
                 && label.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-") }
         }
     }
 
-    /// Whether the last label of `host` (a trailing dot dropped) is a number: decimal digits, or `0x`
-    /// with hex digits, as in the numeric address forms `inet_aton` takes (`IPAddress.looksNumeric`).
-    static func endsInNumber(_ host: String) -> Bool { IPAddress.looksNumeric(host) }
-
     /// For a refused host that looks numeric (no colon, last label a number): what a numeric address
     /// must look like, to follow the refusal; else "".
     static func numericHint(_ host: String) -> String {
-        guard !host.contains(":"), endsInNumber(host) else { return "" }
+        guard !host.contains(":"), IPAddress.looksNumeric(host) else { return "" }
         return " (an IPv4 address is four decimal numbers 0-255 without leading zeros, as in 10.1.0.10; hex, "
             + "octal (a leading 0, as in 012) or fewer parts are not read)"
     }

@@ -81,9 +81,8 @@ public final class ConnectionTable {
     @exclusivity(unchecked) private var clockReach: Int64
     /// The step ahead of the clock awaiting confirmation (see "The clock" above), if any.
     @exclusivity(unchecked) private var pending: PendingStep?
-    /// Whether the clock the first segments set has been borne out (see "The clock" above); until
-    /// then, what the segments near it and those far behind it have shown.
-    @exclusivity(unchecked) private var clockTrusted = false
+    /// Until the clock the first segments set has been borne out (see "The clock" above), what the
+    /// segments near it and those far behind it have shown; nil before the first segment and once trusted.
     @exclusivity(unchecked) private var starting: StartingClock?
     @exclusivity(unchecked) private var lastSweep = Timestamp(nanoseconds: Int64.min)
     @exclusivity(unchecked) private var counters = StreamStatistics()
@@ -127,7 +126,7 @@ public final class ConnectionTable {
         counters.segments += 1
         let key = FlowKey(segment)
         if segment.timestamp.nanoseconds <= clockReach {
-            if !clockTrusted { checkStartingClock(segment.timestamp, key: key) }
+            if starting != nil { checkStartingClock(segment.timestamp, key: key) }
             tick(segment.timestamp)
         } else {
             stepAhead(segment.timestamp, key: key)
@@ -206,6 +205,22 @@ public final class ConnectionTable {
         var first: Timestamp
         var latest: Timestamp
         var segments: Int
+
+        /// A step begun by no segment yet (`add` the first).
+        init(key: FlowKey, at time: Timestamp) {
+            self.key = key
+            first = time
+            latest = time
+            segments = 0
+        }
+
+        /// One more segment, of `key` at `time`.
+        mutating func add(_ key: FlowKey, at time: Timestamp) {
+            segments += 1
+            if key != self.key { otherFlow = true }
+            if time < first { first = time }
+            if time > latest { latest = time }
+        }
     }
 
     /// `clock` plus the unconfirmed step, saturating at `Int64.max`.
@@ -230,7 +245,9 @@ public final class ConnectionTable {
     /// again from it, uncounted).
     private func stepAhead(_ time: Timestamp, key: FlowKey) {
         guard clock.nanoseconds != Int64.min else {
-            starting = StartingClock(near: PendingStep(key: key, first: time, latest: time, segments: 1))
+            var near = PendingStep(key: key, at: time)
+            near.add(key, at: time)
+            starting = StartingClock(near: near)
             tick(time)
             return
         }
@@ -251,11 +268,8 @@ public final class ConnectionTable {
                 return
             }
         }
-        var p = pending ?? PendingStep(key: key, first: time, latest: time, segments: 0)
-        if key != p.key { p.otherFlow = true }
-        p.segments += 1
-        if time > p.latest { p.latest = time }
-        if time < p.first { p.first = time }
+        var p = pending ?? PendingStep(key: key, at: time)
+        p.add(key, at: time)
         pending = p
         delegate.clockStep(.held)
         judgeOwnConnection(key, at: time)
@@ -277,7 +291,6 @@ public final class ConnectionTable {
     /// The pending step was a jump of the whole capture: its held segments are not counted.
     private func confirmPending(_ p: PendingStep) {
         pending = nil
-        clockTrusted = true
         starting = nil
         delegate.clockStep(.confirmed(segments: p.segments))
     }
@@ -304,21 +317,17 @@ public final class ConnectionTable {
             if time > start.near.latest { start.near.latest = time }
             if start.near.otherFlow,
                clock.nanoseconds(since: start.near.first) >= max(0, limits.clockStepConfirmation) {
-                clockTrusted = true
                 starting = nil
             } else {
                 starting = start
             }
             return
         }
-        var behind = start.behind ?? PendingStep(key: key, first: time, latest: time, segments: 0)
+        var behind = start.behind ?? PendingStep(key: key, at: time)
         if behind.first.nanoseconds(since: time) > step || time.nanoseconds(since: behind.latest) > step {
-            behind = PendingStep(key: key, first: time, latest: time, segments: 0)  // another clock still
+            behind = PendingStep(key: key, at: time)  // another clock still
         }
-        behind.segments += 1
-        if key != behind.key { behind.otherFlow = true }
-        if time < behind.first { behind.first = time }
-        if time > behind.latest { behind.latest = time }
+        behind.add(key, at: time)
         guard behind.otherFlow else {
             start.behind = behind
             starting = start
