@@ -42,7 +42,9 @@ public struct ProtocolDetails: Sendable {
 /// the `CONNECT` exchange, each direction's bytes go to a second `ApplicationState`, which detects them
 /// as a connection's first bytes are detected (TLS in practice; plain HTTP too). A refused `CONNECT`
 /// (407, then a retry on the same connection) leaves HTTP going on. The client side may send into the
-/// tunnel before the answer comes (bytes that do not start a request); they go to the tunnel at once.
+/// tunnel before the answer comes: bytes that do not start a request go to the tunnel at once; requests
+/// (plain HTTP for the target) are held by the request parser and go to the tunnel, with the time they
+/// were sent, once the 2xx comes.
 /// `finish(into:)` then describes the tunnelled traffic as a direct connection's, and names the tunnel
 /// in `ConnectionRecord.tunnel` with the exchanges that set it up. A tunnel inside a tunnel, and a
 /// `CONNECT` on a connection whose HTTP roles are reversed, are counted as opaque bytes, not followed.
@@ -306,18 +308,20 @@ final class ApplicationState {
             let switched = d == .up ? http.value.requestParser.isTunnel : http.value.responseParser.isTunnel
             guard switched else { continue }
             if d == .up { tunnelled.up = true } else { tunnelled.down = true }
+            let parser = d == .up ? http.value.requestParser : http.value.responseParser
+            let lead = parser.tunnelLead
+            // Bytes sent before the answer (held since the `CONNECT`) keep the time they went by.
+            let leadTime = lead.isEmpty ? time : min(time, parser.tunnelLeadTime)
             let inner: ApplicationState
             if let existing = tunnel {
                 inner = existing
             } else {
                 inner = ApplicationState(keepDetails: details != nil, midstream: false, followsTunnels: false)
                 tunnel = inner
-                tunnelStart = time
+                tunnelStart = leadTime
             }
-            let lead = d == .up ? http.value.requestParser.tunnelLead : http.value.responseParser.tunnelLead
-            let counted = d == .up
-                ? http.value.requestParser.statistics.tunnelBytes : http.value.responseParser.statistics.tunnelBytes
-            if !lead.isEmpty { lead.withUnsafeBytes { inner.didReceive($0, direction: d, time: time) } }
+            let counted = parser.statistics.tunnelBytes
+            if !lead.isEmpty { lead.withUnsafeBytes { inner.didReceive($0, direction: d, time: leadTime) } }
             let rest = counted - Int64(lead.count)
             guard d == fed, rest > 0 else { continue }
             if let data {

@@ -77,8 +77,8 @@ import Testing
         #expect(r.record.application == .tls)
         #expect(r.record.tunnel?.host == "10.1.0.11" && r.record.tunnel?.port == 443)
         #expect(r.record.tunnel?.setUp.map { $0.http?.target } == ["10.1.0.11:443"])
-        #expect(r.anomalies == ["up: request pipelined after a CONNECT the proxy answered 2xx "
-            + "(tunnel data read as a request)"])
+        #expect(r.anomalies == ["up: request pipelined after the CONNECT the proxy answered 2xx, read as a request "
+            + "(left out of the tunnel)"])
         // A refusal of the first and a 200 for the second, in one segment: the second is the tunnel.
         let refused = "HTTP/1.1 407 No\r\nContent-Length: 0\r\n\r\n"
         let p = ApplicationStateTests.run(
@@ -147,6 +147,46 @@ import Testing
         #expect(r.record.tunnel?.host == "2001:db8::11" && r.record.tunnel?.port == 8014)
         #expect(r.record.exchanges.map { $0.http?.target } == ["/secars/secars.dll?h=1"])
         #expect(r.rows == ["up CONNECT [2001:db8::11]:8014", "down 200", "up GET /secars/secars.dll?h=1", "down 200"])
+    }
+
+    /// A plain-HTTP request sent with its `CONNECT`, before the 2xx came: the tunnel's first bytes, as a
+    /// ClientHello sent so is (not a request left out of the tunnel), with the time it was sent.
+    @Test func aRequestSentBeforeTheAnswerIsTheTunnelsFirstBytes() {
+        let connect = "CONNECT 10.1.0.11:8014 HTTP/1.1\r\nHost: 10.1.0.11:8014\r\n\r\n"
+        let get = "GET /secars/secars.dll?h=1 HTTP/1.1\r\nHost: 10.1.0.11:8014\r\n\r\n"
+        let ok = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
+        let r = ApplicationStateTests.run([.up(connect + get), .down(Self.established + ok)])
+        #expect(r.record.application == .http)
+        #expect(r.record.tunnel?.host == "10.1.0.11" && r.record.tunnel?.port == 8014)
+        #expect(r.record.tunnel?.setUp.map { $0.http?.status } == [200])
+        #expect(r.record.exchanges.map { $0.http?.target } == ["/secars/secars.dll?h=1"])
+        #expect(r.record.exchanges.first?.http?.status == 200)
+        #expect(r.record.exchanges.first?.bytesUp == Int64(get.utf8.count))
+        #expect(r.record.exchanges.first?.bytesDown == Int64(ok.utf8.count))
+        // Sent at step 1 with the CONNECT, not at step 2 when the answer came.
+        #expect(r.record.exchanges.first?.start == Timestamp(seconds: 1, nanoseconds: 0))
+        #expect(r.record.tunnel?.start == Timestamp(seconds: 1, nanoseconds: 0))
+        #expect(r.rows == ["up CONNECT 10.1.0.11:8014", "down 200", "up GET /secars/secars.dll?h=1", "down 200"])
+        #expect(r.anomalies.isEmpty, "\(r.anomalies)")
+
+        // A request body still on its way when the answer comes: its head and first part were held, the rest
+        // goes to the tunnel as it arrives.
+        let post = "POST /secars/secars.dll?h=2 HTTP/1.1\r\nContent-Length: 10\r\n\r\n"
+        let split = ApplicationStateTests.run([
+            .up(connect + post + "01234"), .down(Self.established), .up("56789"), .down(ok),
+        ])
+        #expect(split.record.exchanges.map { $0.http?.method } == ["POST"])
+        #expect(split.record.exchanges.first?.bytesUp == Int64(post.utf8.count + 10))
+        #expect(split.record.exchanges.first?.http?.requestBodyLength == 10)
+        #expect(split.anomalies.isEmpty, "\(split.anomalies)")
+
+        // Refused: the request stays one to the proxy, answered after the refusal; no tunnel.
+        let refused = ApplicationStateTests.run([
+            .up(connect + get), .down("HTTP/1.1 407 No\r\nContent-Length: 0\r\n\r\n" + ok),
+        ])
+        #expect(refused.record.tunnel == nil)
+        #expect(refused.record.exchanges.map { $0.http?.status } == [407, 200])
+        #expect(refused.anomalies.isEmpty)
     }
 
     @Test func aGapInsideTheTunnelReachesTheInnerParser() {

@@ -36,8 +36,11 @@
 /// - `head_cut_short`: the stream ended inside a message head.
 /// - `response_without_request`: a response with no request waiting for it.
 /// - `too_many_pending_requests`: more than `maxPendingRequests` unanswered requests.
-/// - `request_in_tunnel`: a request sent after the `CONNECT` the proxy answered with 2xx (pipelined):
-///   tunnel data that reads as a request; left out of the exchanges and not followed as tunnel data.
+/// - `request_in_tunnel`: a request after the `CONNECT` the proxy answered with 2xx that is not taken as
+///   the tunnel's bytes: a `CONNECT` pipelined after it (and what came between the two), or requests
+///   past the bytes held for the tunnel (`HTTP1Limits.maxHeadBytes`, or a gap in them); left out of the
+///   exchanges and not followed as tunnel data. (Requests sent after the latest `CONNECT` but before its
+///   2xx came are the tunnel's first bytes, whatever their protocol.)
 /// - `absolute_form_host_changed`: a request in absolute form (`http://host:port/…`, sent to a proxy)
 ///   names another host or port than the first such request on the connection; the first is kept.
 public struct HTTP1Anomaly: Hashable, Sendable, CustomStringConvertible {
@@ -95,7 +98,8 @@ public struct HTTP1Anomaly: Hashable, Sendable, CustomStringConvertible {
     public static let tooManyPendingRequests = HTTP1Anomaly(
         "too_many_pending_requests", "more unanswered requests than the limit")
     public static let requestInTunnel = HTTP1Anomaly(
-        "request_in_tunnel", "request pipelined after a CONNECT the proxy answered 2xx (tunnel data read as a request)")
+        "request_in_tunnel",
+        "request pipelined after the CONNECT the proxy answered 2xx, read as a request (left out of the tunnel)")
     public static let absoluteFormHostChanged = HTTP1Anomaly(
         "absolute_form_host_changed", "absolute-form request names another host than the first")
 }

@@ -89,6 +89,12 @@ public struct HTTP1Conversation: Sendable {
     public private(set) var forwardTarget: ForwardTarget?
     /// True once either direction switched protocols (`tunnelStart`).
     public private(set) var tunnelStarted = false
+    /// Set by a 2xx to a `CONNECT` while the client's bytes since the latest `CONNECT` are held: they
+    /// become the tunnel's first bytes when the client side switches.
+    private var replayIntoTunnel = false
+    /// How many message rows were kept when the latest `CONNECT`'s row was: the request rows after it are
+    /// dropped when the requests go to the tunnel (the tunnel's own rows show them).
+    private var rowsThroughLatestConnect = 0
 
     private var pending: [Pending] = []
     private var events: [HTTP1Event] = []
@@ -196,7 +202,7 @@ public struct HTTP1Conversation: Sendable {
                 if direction == .down {
                     // The client side switches too.
                     var upEvents: [HTTP1Event] = []
-                    requestParser.enterTunnel(time: t, into: &upEvents)
+                    requestParser.enterTunnel(time: t, replayingSinceConnect: replayIntoTunnel, into: &upEvents)
                     handle(upEvents, .up, &exchanges)
                 }
             case .tunnel(let count, _, _):
@@ -242,6 +248,7 @@ public struct HTTP1Conversation: Sendable {
         record(HTTP1MessageRecord(
             direction: .up, time: head.start, method: head.method, target: head.target, status: nil,
             version: head.version))
+        if latestConnect?.serial == requestSerial { rowsThroughLatestConnect = messageRecords.count }
     }
 
     /// Index of the request whose response is due: the oldest without a final response.
@@ -274,18 +281,33 @@ public struct HTTP1Conversation: Sendable {
     }
 
     /// The final response to the `CONNECT` at `pending[i]`: 2xx opens the tunnel to its target, and the
-    /// requests sent after it are tunnel data that read as requests (pipelined), dropped with an anomaly
-    /// each; another status refuses it.
+    /// bytes sent after it are the tunnel's. Those sent after the latest `CONNECT`, held by the request
+    /// parser, go to the tunnel as its first bytes, whatever they hold (a request sent before the answer
+    /// came, too). Requests read before that (a `CONNECT` pipelined after the answered one, and what came
+    /// between them), or all of them when nothing is held (past the bound, or a gap), are tunnel data
+    /// that read as requests: dropped with the anomaly `request_in_tunnel` each. Another status refuses
+    /// the `CONNECT`.
     private mutating func connectAnswered(_ i: Int, status: Int, time: Timestamp) {
         guard status >= 200, status < 300 else {
-            if latestConnect?.serial == pending[i].serial { latestConnect = nil }
+            if latestConnect?.serial == pending[i].serial {
+                latestConnect = nil
+                requestParser.connectRefused()
+            }
             return
         }
         answeredConnect = pending[i].exchange.http?.target
+        let heldFrom = requestParser.holdsBytesSinceConnect ? latestConnect?.serial : nil
+        replayIntoTunnel = heldFrom != nil
         latestConnect = nil
         let after = pending.index(after: i)
-        for p in pending[after...] where p.hasRequest { note(.requestInTunnel, .up, p.exchange.start) }
+        for p in pending[after...] where p.hasRequest && p.serial <= heldFrom ?? Int.max {
+            note(.requestInTunnel, .up, p.exchange.start)
+        }
         pending.removeSubrange(after...)
+        if replayIntoTunnel, rowsThroughLatestConnect < messageRecords.count {
+            let kept = messageRecords[rowsThroughLatestConnect...].filter { $0.direction != .up }
+            messageRecords.replaceSubrange(rowsThroughLatestConnect..., with: kept)
+        }
     }
 
     private mutating func didReceiveSimpleResponse(_ start: Timestamp) {

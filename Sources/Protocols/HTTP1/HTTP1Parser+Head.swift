@@ -98,6 +98,10 @@ extension HTTP1Parser {
             let isConnect = asciiCaseInsensitiveEqual(parsed.first, "CONNECT")
             rule = parsed.isHTTP09 || isConnect ? .none : HTTP1Parser.bodyRule(&parsed, request: true)
             if isConnect || parsed.hasUpgrade { msg.then = .undecided }
+            if isConnect {
+                connectHeads &+= 1
+                sinceConnect = []
+            }
             for a in parsed.anomalies { anomaly(a, time, &events) }
             events.append(.requestHead(HTTP1RequestHead(
                 method: parsed.first, target: parsed.second, version: parsed.third,

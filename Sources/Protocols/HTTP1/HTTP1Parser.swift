@@ -71,6 +71,16 @@ public struct HTTP1Parser: Sendable {
     /// begin the tunnel's bytes; empty otherwise. The tunnel's other bytes are the ends of the chunks
     /// fed after it began (`statistics.tunnelBytes` counts both).
     public private(set) var tunnelLead: [UInt8] = []
+    /// When the first of `tunnelLead`'s bytes went by.
+    public private(set) var tunnelLeadTime = Timestamp.zero
+    /// Request role: the bytes fed since the end of the latest `CONNECT` head while its answer is not
+    /// known and HTTP went on (the client sent requests before the proxy answered): they become the
+    /// tunnel's first bytes if the `CONNECT` is answered 2xx (`enterTunnel(replayingSinceConnect:)`).
+    /// Nil when no `CONNECT` waits, once it is refused, once the parser switched by itself, after a gap,
+    /// or past `limits.maxHeadBytes` bytes (then those requests stay HTTP, left out as `request_in_tunnel`).
+    var sinceConnect: [UInt8]?
+    /// `CONNECT` heads seen: a chunk's bytes join `sinceConnect` only when no `CONNECT` head ended in them.
+    var connectHeads = 0
 
     public init(role: Role, limits: HTTP1Limits = HTTP1Limits()) {
         self.role = role
@@ -79,6 +89,14 @@ public struct HTTP1Parser: Sendable {
 
     /// True once the connection switched protocols: everything after is counted as tunnel bytes.
     public var isTunnel: Bool { state == .tunnel }
+
+    /// True while the bytes sent since the latest `CONNECT` are held for the tunnel it may open.
+    public var holdsBytesSinceConnect: Bool { sinceConnect != nil }
+
+    /// Request role: the latest `CONNECT` was refused; what followed it is HTTP going on.
+    public mutating func connectRefused() {
+        sinceConnect = nil
+    }
 
     /// Response role: records the method of the next request still to be answered. Requests
     /// beyond `limits.maxPendingRequests` push out the oldest. `http09`: the request had no
@@ -93,7 +111,26 @@ public struct HTTP1Parser: Sendable {
 
     /// Stops HTTP parsing because the other direction switched protocols (101, or a 2xx to
     /// CONNECT). Takes effect between messages; a message in progress is left to finish.
-    public mutating func enterTunnel(time: Timestamp, into events: inout [HTTP1Event]) {
+    /// `replayingSinceConnect` (a 2xx to the latest `CONNECT`): the bytes sent since that `CONNECT`, when
+    /// held, are the tunnel's first bytes whatever they held (requests sent before the answer, a message
+    /// in progress), and the switch takes effect at once.
+    public mutating func enterTunnel(
+        time: Timestamp, replayingSinceConnect: Bool = false, into events: inout [HTTP1Event]
+    ) {
+        if replayingSinceConnect, state != .tunnel, let held = sinceConnect {
+            sinceConnect = nil
+            state = .tunnel
+            buffer.removeAll()
+            leading = 0
+            msg = Progress()
+            events.append(.tunnelStart(time: time))
+            if !held.isEmpty {
+                tunnelLead = held
+                statistics.tunnelBytes += Int64(held.count)
+                events.append(.tunnel(count: Int64(held.count), missing: false, time: tunnelLeadTime))
+            }
+            return
+        }
         switch state {
         case .undecided:
             startTunnel(withBuffered: true, time: time, into: &events)
@@ -114,24 +151,39 @@ public struct HTTP1Parser: Sendable {
         var i = 0
         while i < bytes.count {
             let rest = UnsafeRawBufferPointer(rebasing: bytes[i...])
+            let heads = connectHeads
+            let used: Int
             switch state {
-            case .head: i += consumeHead(rest, time, &events)
-            case .fixedBody(let remaining): i += consumeFixed(rest, remaining, time, &events)
-            case .chunkLine: i += consumeChunkLine(rest, time, &events)
-            case .chunkData(let remaining): i += consumeChunkData(rest, remaining, time, &events)
-            case .chunkDataEnd(let sawCR): i += consumeChunkDataEnd(rest, sawCR, time, &events)
-            case .trailers: i += consumeTrailers(rest, time, &events)
+            case .head: used = consumeHead(rest, time, &events)
+            case .fixedBody(let remaining): used = consumeFixed(rest, remaining, time, &events)
+            case .chunkLine: used = consumeChunkLine(rest, time, &events)
+            case .chunkData(let remaining): used = consumeChunkData(rest, remaining, time, &events)
+            case .chunkDataEnd(let sawCR): used = consumeChunkDataEnd(rest, sawCR, time, &events)
+            case .trailers: used = consumeTrailers(rest, time, &events)
             case .untilClose:
                 addBody(Int64(rest.count), missing: false, time, &events)
-                i = bytes.count
-            case .undecided: i += consumeUndecided(rest, time, &events)
+                used = rest.count
+            case .undecided: used = consumeUndecided(rest, time, &events)
             case .tunnel:
                 statistics.tunnelBytes += Int64(rest.count)
                 events.append(.tunnel(count: Int64(rest.count), missing: false, time: time))
-                i = bytes.count
-            case .lostSync(let atLineStart): i += consumeLostSync(rest, atLineStart, time, &events)
+                used = rest.count
+            case .lostSync(let atLineStart): used = consumeLostSync(rest, atLineStart, time, &events)
             }
+            if sinceConnect != nil, heads == connectHeads { holdSinceConnect(rest, count: used, time: time) }
+            i += used
         }
+    }
+
+    /// Adds bytes sent after the latest `CONNECT` to `sinceConnect`; past `limits.maxHeadBytes` nothing
+    /// is held any longer.
+    private mutating func holdSinceConnect(_ rest: UnsafeRawBufferPointer, count: Int, time: Timestamp) {
+        guard count > 0, var held = sinceConnect else { return }
+        sinceConnect = nil
+        guard held.count + count <= limits.maxHeadBytes else { return }
+        if held.isEmpty { tunnelLeadTime = time }
+        held.append(contentsOf: UnsafeRawBufferPointer(rebasing: rest[..<count]))
+        sinceConnect = held
     }
 
     /// Accounts for `gapBytes` bytes of this direction that were never captured. Inside a
@@ -140,6 +192,7 @@ public struct HTTP1Parser: Sendable {
     public mutating func skip(gapBytes: Int64, time: Timestamp, into events: inout [HTTP1Event]) {
         guard gapBytes > 0 else { return }
         statistics.missingBytes += gapBytes
+        sinceConnect = nil
         var left = gapBytes
         while left > 0 {
             switch state {
@@ -264,9 +317,11 @@ public struct HTTP1Parser: Sendable {
 
     mutating func startTunnel(withBuffered: Bool, time: Timestamp, into events: inout [HTTP1Event]) {
         state = .tunnel
+        sinceConnect = nil
         events.append(.tunnelStart(time: time))
         if withBuffered, !buffer.isEmpty {
             tunnelLead = buffer
+            tunnelLeadTime = time
             statistics.tunnelBytes += Int64(buffer.count)
             events.append(.tunnel(count: Int64(buffer.count), missing: false, time: time))
         }
