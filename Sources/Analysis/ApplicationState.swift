@@ -363,6 +363,19 @@ final class ApplicationState {
         }
     }
 
+    /// The connection's last exchange, when it is a `CONNECT` the proxy answered with a final status other
+    /// than 2xx (no tunnel followed, nothing else was asked after it): named as a `.refused` tunnel (its
+    /// set-up every exchange), so that the heartbeat layer can judge the connection as a refused connect to
+    /// the target. Nil otherwise.
+    static func refusedConnect(_ exchanges: [Exchange]) -> ConnectionTunnel? {
+        guard let last = exchanges.last, let http = last.http, http.method.utf8.count == 7,
+              http.method.uppercased() == "CONNECT", let status = http.status, !(200..<300).contains(status),
+              var t = ConnectionTunnel(target: http.target, start: last.responseStart ?? last.end, setUp: exchanges)
+        else { return nil }
+        t.kind = .refused
+        return t
+    }
+
     /// Ends both directions, and fills `record` with what the parsers found.
     func finish(into record: inout ConnectionRecord) {
         let time = record.end
@@ -400,6 +413,8 @@ final class ApplicationState {
                 t.kind = .forward
                 if t.port == nil { t.port = 80 }
                 record.tunnel = t
+            } else if !httpReversed, let refused = Self.refusedConnect(exchanges) {
+                record.tunnel = refused
             }
         case .tls(let box):
             box.value.finish(time: time, into: &exchanges)

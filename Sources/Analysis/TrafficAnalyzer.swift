@@ -240,7 +240,8 @@ extension TrafficAnalyzer: StreamDelegate {
         let state = applications.removeValue(forKey: record.id)
             ?? ApplicationState(keepDetails: configuration.keepProtocolDetails, midstream: false)
         state.finish(into: &record)
-        if let tunnel = record.tunnel, tunnel.port == nil, summaries.indices.contains(state.fileIndex) {
+        if let tunnel = record.tunnel, tunnel.kind != .refused, tunnel.port == nil,
+           summaries.indices.contains(state.fileIndex) {
             summaries[state.fileIndex].unusableTunnelTargets += 1
         }
         var quiet = record.end.nanoseconds(since: record.start)

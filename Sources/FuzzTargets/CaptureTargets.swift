@@ -50,7 +50,10 @@ enum CaptureTargets {
                 precondition(record.packetsUp >= 0 && record.packetsDown >= 0, "negative packet count")
                 precondition(record.bytesUp >= 0 && record.bytesDown >= 0, "negative byte count")
                 if let tunnel = record.tunnel {
-                    precondition(!tunnel.setUp.isEmpty && tunnel.setUp.allSatisfy { $0.kind == .http },
+                    // A forward proxy's requests (absolute form) set nothing up; a CONNECT tunnel, open or
+                    // refused, holds the CONNECT exchange.
+                    precondition(tunnel.kind == .forward
+                                     || !tunnel.setUp.isEmpty && tunnel.setUp.allSatisfy { $0.kind == .http },
                                  "a tunnel without the CONNECT exchange that set it up")
                 }
                 tcpPackets += record.packetsUp + record.packetsDown

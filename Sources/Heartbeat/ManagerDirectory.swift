@@ -90,7 +90,9 @@ struct ManagerDirectory: Sendable {
     /// target (`[::ffff:10.1.0.11]:443`) is its IPv4 address, as `--server` reads one. The target's
     /// host is an address, or a host name already tied to an address (`bindings`, learned from
     /// connections filed before this one); a target with no port, or a name not yet tied, leaves the
-    /// record as captured (to the proxy).
+    /// record as captured (to the proxy). A `CONNECT` the proxy refused (kind `.refused`: no tunnel) is a
+    /// refused connect to its target (`handshake` `.refused`), so a check-in made only of such connects
+    /// is a failed one, as one whose SYNs were answered by RST.
     func judged(_ c: ConnectionRecord) -> ConnectionRecord {
         guard var tunnel = c.tunnel, tunnel.proxy == nil, let port = tunnel.port,
               let address = IPAddress(tunnel.host)?.unmappingIPv4 ?? bindings[tunnel.host.lowercased()]?.address
@@ -99,6 +101,7 @@ struct ManagerDirectory: Sendable {
         tunnel.proxy = c.server
         judged.server = Endpoint(address: address, port: port)
         judged.tunnel = tunnel
+        if tunnel.kind == .refused { judged.handshake = .refused }
         if tunnel.kind == .forward {
             // Absolute-form targets read as the origin-form ones a direct connection carries.
             for i in judged.exchanges.indices {

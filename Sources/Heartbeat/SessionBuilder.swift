@@ -111,7 +111,7 @@ public struct SessionBuilder: Sendable {
         if let tunnel = connection.tunnel, let proxy = tunnel.proxy {
             // The proxy connects once the request came: before its 2xx to a CONNECT (the tunnel's start),
             // or before it answers the first forwarded request.
-            let slack = tunnel.kind == .connect ? Self.legAfterConnectNanos : Self.legAfterRequestNanos
+            let slack = tunnel.kind == .forward ? Self.legAfterRequestNanos : Self.legAfterConnectNanos
             let legBy = Timestamp(nanoseconds: tunnel.start.nanoseconds.addingReportingOverflow(slack).partialValue)
             proxies[proxy.address, default: []].append(
                 ProxiedSpan(target: connection.server, start: connection.start, legBy: legBy))

@@ -176,7 +176,8 @@ final class StepClassifier: Sendable {
             attempts: attempts.map { a in
                 AttemptReport(server: a.server.address.description, serverPort: a.server.port,
                               time: (a.synTime ?? a.start).rfc3339(),
-                              outcome: a.handshake == .refused ? "refused" : "unanswered", syns: a.synCount)
+                              outcome: a.tunnel?.kind == .refused ? "refused-by-proxy"
+                                  : a.handshake == .refused ? "refused" : "unanswered", syns: a.synCount)
             },
             steps: Self.inStepOrder(steps), findings: findings,
             connections: ids)
@@ -336,7 +337,7 @@ final class StepClassifier: Sendable {
         for i in attempts.indices {
             let a = attempts[i]
             if a.handshake == .refused {
-                failed.append("\(named(a.server)) refused")
+                failed.append("\(named(a.server)) refused" + proxyRefusal(a))
             } else if isPending(a, followed: i + 1 < attempts.endIndex || followed), let end = captureEnd {
                 let syn = a.synTime ?? a.start
                 pending = "connect to \(named(a.server)) unanswered when the capture ended "
@@ -350,6 +351,16 @@ final class StepClassifier: Sendable {
         let text = failed.isEmpty ? "" : "\(counted(failed.count, "failed connect")): " + failed.joined(separator: ", ")
         guard let pending else { return text }
         return text.isEmpty ? pending : text + ", then " + pending
+    }
+
+    /// For a connect a proxy refused (a `CONNECT` answered with another status than 2xx): ` by proxy
+    /// 10.5.5.5:8080 (CONNECT → 407 Proxy Authentication Required)`; empty for another connect.
+    private func proxyRefusal(_ a: ConnectionRecord) -> String {
+        guard let tunnel = a.tunnel, tunnel.kind == .refused, let proxy = tunnel.proxy else { return "" }
+        let http = tunnel.setUp.last?.http
+        var answer = http?.status.map(String.init) ?? "-"
+        if let reason = http?.reason, !reason.isEmpty { answer += " " + reason }
+        return " by proxy \(proxy) (CONNECT → \(answer))"
     }
 
     /// A manager endpoint with its configured priority, when one is known.
@@ -376,6 +387,13 @@ final class StepClassifier: Sendable {
         _ a: ConnectionRecord, next: ConnectionRecord?, _ add: (FindingCode, String, Timestamp?) -> Void
     ) {
         let syn = a.synTime ?? a.start
+        if a.handshake == .refused, let tunnel = a.tunnel, tunnel.kind == .refused {
+            // A proxy asking for credentials, then a new connection with them to the same target: its
+            // authentication, not a failure (shown in step 1).
+            if let next, next.server == a.server, tunnel.setUp.last?.http?.status == 407 { return }
+            add(.connectFailed, "connect to \(named(a.server)) refused\(proxyRefusal(a)): no tunnel", syn)
+            return
+        }
         if a.handshake == .refused {
             add(.connectFailed, "connect to \(named(a.server)) refused (SYN answered by RST)", syn)
             return

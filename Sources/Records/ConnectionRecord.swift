@@ -223,6 +223,10 @@ public struct ConnectionTunnel: Hashable, Sendable {
         case connect
         /// Requests in absolute form (RFC 9112 3.2.2) that the proxy forwards: no `CONNECT`, no set-up.
         case forward
+        /// The last `CONNECT` on the connection was answered with a final status other than 2xx (407, 403,
+        /// 502...) and no tunnel opened: nothing reached the target, and the heartbeat layer judges the
+        /// connection as a refused connect to it. `start` is the refusal's time.
+        case refused
     }
 
     public var kind: Kind = .connect

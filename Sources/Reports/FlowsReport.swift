@@ -261,6 +261,9 @@ public struct FlowsReport {
         switch t.kind {
         case .connect: return "\(r.application.rawValue) via CONNECT \(t.targetText)"
         case .forward: return "\(r.application.rawValue) via proxy for \(t.targetText)"
+        case .refused:
+            let status = t.setUp.last?.http?.status.map(String.init) ?? "-"
+            return "\(r.application.rawValue), CONNECT \(t.targetText) refused (\(status))"
         }
     }
 
@@ -278,8 +281,13 @@ public struct FlowsReport {
             }
         }
         if let t = r.tunnel {
-            let what = t.kind == .forward ? "forwarded to" : "tunnel to"
-            lines.append("  \(what) \(t.targetText) from \(t.start.rfc3339(fractionDigits: 6))")
+            switch t.kind {
+            case .connect, .forward:
+                let what = t.kind == .forward ? "forwarded to" : "tunnel to"
+                lines.append("  \(what) \(t.targetText) from \(t.start.rfc3339(fractionDigits: 6))")
+            case .refused:
+                lines.append("  no tunnel to \(t.targetText): CONNECT refused at \(t.start.rfc3339(fractionDigits: 6))")
+            }
             for e in t.setUp {
                 var l = "  set-up \(e.start.rfc3339(fractionDigits: 6)) up \(e.bytesUp) B down \(e.bytesDown) B"
                 if let h = e.http { l += " \(h.method) \(h.target) -> \(h.status.map(String.init) ?? "no response")" }

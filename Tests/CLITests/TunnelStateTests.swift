@@ -103,10 +103,21 @@ import Testing
         let r = ApplicationStateTests.run([
             .up(Self.connect), .down("HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n"),
         ])
-        #expect(r.record.tunnel == nil)
+        // No tunnel: named as a refused one, for the heartbeat layer to judge a failed connect to the target.
+        #expect(r.record.tunnel?.kind == .refused)
+        #expect(r.record.tunnel?.host == "10.1.0.11" && r.record.tunnel?.port == 443)
+        #expect(r.record.tunnel?.setUp.map { $0.http?.status } == [403])
         #expect(r.record.application == .http)
         #expect(r.record.exchanges.map { $0.http?.status } == [403])
         #expect(r.record.tls == nil)
+        // A request to the proxy after the refusal: not a refused connect any more, a connection to the proxy.
+        let after = ApplicationStateTests.run([
+            .up(Self.connect), .down("HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n"),
+            .up("GET /pac HTTP/1.1\r\n\r\n"), .down("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"),
+        ])
+        #expect(after.record.tunnel == nil)
+        // No answer at all is no refusal either.
+        #expect(ApplicationStateTests.run([.up(Self.connect)]).record.tunnel == nil)
     }
 
     @Test func helloSentWithTheRequestAndTheAnswerInOneChunkEach() {

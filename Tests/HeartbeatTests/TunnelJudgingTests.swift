@@ -44,6 +44,56 @@ import Testing
         #expect(connect.map { $0.bytesUp == 517 + 72 && $0.bytesDown == 1_900 + 39 } == true)
     }
 
+    /// `record` through the proxy whose `CONNECT` to `host:443` was answered `status`: no tunnel.
+    static func refusedByProxy(_ record: ConnectionRecord, host: String, status: Int, reason: String)
+        -> ConnectionRecord {
+        var r = viaProxy(record, host: host)
+        guard var t = r.tunnel else { return r }
+        t.kind = .refused
+        t.setUp[0].http?.status = status
+        t.setUp[0].http?.reason = reason
+        r.tunnel = t
+        r.exchanges = t.setUp
+        r.application = .http
+        r.tls = nil
+        return r
+    }
+
+    @Test func aConnectTheProxyRefusedIsAFailedConnectToTheTarget() throws {
+        var f = RecordFactory()
+        let model = try ReferenceModel.builtIn.withServer("198.51.100.1")
+        var records = [0.0, 600].map { Self.viaProxy(f.idle(start: at($0)), host: "198.51.100.1") }
+        records.insert(Self.refusedByProxy(f.idle(start: at(300)), host: "198.51.100.1", status: 502,
+                                           reason: "Bad Gateway"), at: 1)
+        let r = analyze(records, model: model)
+        #expect(r.summary.checkIns == 2 && r.summary.failed == 1)
+        #expect(r.counts.managerConnections == 3 && r.counts.ignoredConnections == 0)
+        let failed = try #require(r.sessions.first { $0.failed })
+        #expect(failed.server == ip("198.51.100.1") && failed.serverPort == 443)
+        #expect(failed.attempts.map(\.outcome) == ["refused-by-proxy"])
+        #expect(failed.steps.first?.evidence == "1 failed connect: 198.51.100.1:443 refused by proxy 10.5.5.5:8080 "
+            + "(CONNECT → 502 Bad Gateway); no connection set up")
+        #expect(r.findings.filter { $0.code == .connectFailed }.map(\.message)
+            == ["connect to 198.51.100.1:443 refused by proxy 10.5.5.5:8080 (CONNECT → 502 Bad Gateway): no tunnel"])
+    }
+
+    /// A 407 answered on a new connection with credentials: the proxy's authentication, shown in step 1, not
+    /// a failure.
+    @Test func aProxyAskingForCredentialsThenATunnelIsNoFailure() throws {
+        var f = RecordFactory()
+        let model = try ReferenceModel.builtIn.withServer("198.51.100.1")
+        let asked = Self.refusedByProxy(f.idle(start: at(0)), host: "198.51.100.1", status: 407,
+                                        reason: "Proxy Authentication Required")
+        var tunnelled = Self.viaProxy(f.idle(start: at(0)), host: "198.51.100.1")
+        tunnelled.start = asked.end.adding(seconds: 0.01)
+        tunnelled.synTime = tunnelled.start
+        let r = analyze([asked, tunnelled], model: model)
+        #expect(r.summary.checkIns == 1 && r.summary.failed == 0)
+        #expect(!r.findings.contains { $0.code == .connectFailed })
+        #expect(r.sessions.first?.steps.first?.evidence.hasPrefix("1 failed connect: 198.51.100.1:443 refused by "
+            + "proxy 10.5.5.5:8080 (CONNECT → 407 Proxy Authentication Required), then SYN to proxy") == true)
+    }
+
     @Test func withoutATunnelTheProxyIsAnotherPort() {
         var f = RecordFactory()
         var records = [0.0, 300].map { Self.viaProxy(f.idle(start: at($0)), host: "198.51.100.1") }
