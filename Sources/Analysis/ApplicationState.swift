@@ -344,12 +344,11 @@ final class ApplicationState {
         record.tls = innerRecord.tls
         record.exchanges = innerRecord.exchanges
         record.tunnel = ConnectionTunnel(target: target, start: tunnelStart, setUp: exchanges)
-        if let host = record.tunnel?.host, IPAddress(host) == nil, IPAddress.looksNumeric(host),
-           host.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == ".") }) {
+        if let tunnel = record.tunnel, tunnel.hostIsNonDecimalNumber {
             // `012.1.0.11` (octal to inet_aton: 10.1.0.11), `0x0a.1.0.11`, `10.1.11`: no address to read
             // safely, nor a host name; the connection stays one to the proxy, as for a name not tied.
-            details?.anomalies.append("up: CONNECT target host \"\(host)\" is a numeric form other than dotted "
-                + "decimal (leading zeros, hex or fewer parts, which resolvers read differently): not taken "
+            details?.anomalies.append("up: CONNECT target host \"\(tunnel.host)\" is a numeric form other than "
+                + "dotted decimal (leading zeros, hex or fewer parts, which resolvers read differently): not taken "
                 + "as an address")
         }
         if record.tunnel?.port == nil {
@@ -413,6 +412,11 @@ final class ApplicationState {
                 t.kind = .forward
                 if t.port == nil { t.port = 80 }
                 record.tunnel = t
+                if t.hostIsNonDecimalNumber {
+                    details?.anomalies.append("up: absolute-form request host \"\(t.host)\" is a numeric form other "
+                        + "than dotted decimal (leading zeros, hex or fewer parts, which resolvers read "
+                        + "differently): not taken as an address")
+                }
             } else if !httpReversed, let refused = Self.refusedConnect(exchanges) {
                 record.tunnel = refused
             }

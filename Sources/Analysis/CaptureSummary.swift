@@ -46,6 +46,11 @@ public struct CaptureSummary: Sendable {
     /// a port past 65535): judged as connections to the proxy. Counted in the file of the connection's
     /// first stream bytes.
     public var unusableTunnelTargets = 0
+    /// Connections through a proxy whose target host (a `CONNECT` target, or the first absolute-form
+    /// request's) is numeric in a form other than dotted decimal (`012.1.0.11`, `0x0a.1.0.11`, `10.1.11`):
+    /// not taken as an address, so judged as connections to the proxy. Counted in the file of the
+    /// connection's first stream bytes.
+    public var nonDecimalTunnelTargets = 0
     /// Packets a BPF filter rejected.
     public var filteredOut = 0
     /// Records whose captured length exceeds their original length or the snaplen (kept as they are,
@@ -196,6 +201,7 @@ public struct CaptureSummary: Sendable {
             m.backwardTimestamps += f.backwardTimestamps
             m.packetsAheadOfClock += f.packetsAheadOfClock
             m.unusableTunnelTargets += f.unusableTunnelTargets
+            m.nonDecimalTunnelTargets += f.nonDecimalTunnelTargets
             m.filteredOut += f.filteredOut
             m.oversizedRecords += f.oversizedRecords
             m.invalidTimestampFractions += f.invalidTimestampFractions

@@ -240,9 +240,9 @@ extension TrafficAnalyzer: StreamDelegate {
         let state = applications.removeValue(forKey: record.id)
             ?? ApplicationState(keepDetails: configuration.keepProtocolDetails, midstream: false)
         state.finish(into: &record)
-        if let tunnel = record.tunnel, tunnel.kind != .refused, tunnel.port == nil,
-           summaries.indices.contains(state.fileIndex) {
-            summaries[state.fileIndex].unusableTunnelTargets += 1
+        if let tunnel = record.tunnel, tunnel.kind != .refused, summaries.indices.contains(state.fileIndex) {
+            if tunnel.port == nil { summaries[state.fileIndex].unusableTunnelTargets += 1 }
+            if tunnel.hostIsNonDecimalNumber { summaries[state.fileIndex].nonDecimalTunnelTargets += 1 }
         }
         var quiet = record.end.nanoseconds(since: record.start)
         if let first = state.firstDelivery, let last = state.lastDelivery {

@@ -273,6 +273,14 @@ public struct ConnectionTunnel: Hashable, Sendable {
         self.init(host: String(host), port: port, start: start, setUp: setUp)
     }
 
+    /// Whether the host is numeric in a form other than dotted decimal (`012.1.0.11`, octal 10.1.0.11 to
+    /// `inet_aton`; `0x0a.1.0.11`; `10.1.11`): no address to read safely, nor a host name, so the
+    /// connection stays one to the proxy. An IPv4-mapped IPv6 address and a plain address are not.
+    public var hostIsNonDecimalNumber: Bool {
+        IPAddress(host) == nil && IPAddress.looksNumeric(host)
+            && host.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == ".") }
+    }
+
     /// `host:port` (`[host]:port` for an IPv6 address), or the host alone without a port.
     public var targetText: String {
         let h = host.contains(":") ? "[\(host)]" : host

@@ -41,6 +41,9 @@ public enum CaptureSummaryReport {
         if s.unusableTunnelTargets > 0 {
             members.insert(("unusableTunnelTargets", .int(s.unusableTunnelTargets)), at: members.count - 1)
         }
+        if s.nonDecimalTunnelTargets > 0 {
+            members.insert(("nonDecimalTunnelTargets", .int(s.nonDecimalTunnelTargets)), at: members.count - 1)
+        }
         return .object(members)
     }
 
@@ -82,6 +85,10 @@ public enum CaptureSummaryReport {
         if s.filteredOut > 0 { issues.append("filtered out \(s.filteredOut)") }
         if s.unusableTunnelTargets > 0 {
             issues.append("proxy tunnels to a target without a usable port \(s.unusableTunnelTargets)")
+        }
+        if s.nonDecimalTunnelTargets > 0 {
+            issues.append("proxy targets not taken as an address (numeric, not dotted decimal) "
+                + "\(s.nonDecimalTunnelTargets)")
         }
         if !issues.isEmpty { out += "  odd: " + issues.joined(separator: ", ") + "\n" }
         for (reason, n) in s.malformed.sorted(by: { $0.key < $1.key }) {

@@ -101,6 +101,45 @@ import Testing
         #expect((fine["captures"] as? [[String: Any]])?.first?["unusableTunnelTargets"] == nil)
     }
 
+    /// `CONNECT 010.1.0.1:443` and `GET http://010.1.0.1:8014/...` (a leading zero: octal to inet_aton): not
+    /// read as an address, and not silent: an anomaly in flows, a count on the summary's `odd:` line.
+    @Test func aTargetWithALeadingZeroIsCountedAsOdd() throws {
+        let dir = try TemporaryFolder()
+        let proxied = try dir.simulatedCapture("proxied.pcap", ["--clients", "2", "--duration", "30m", "--seed", "3",
+                                                               "--http-share", "0.5", "--proxy", "10.5.5.5:8080"])
+        var bytes = try #require(FileManager.default.contents(atPath: proxied))
+        var replaced: [String: Int] = [:]
+        for (from, to) in [("CONNECT 10.1.0.1", "CONNECT 010.1.0."), ("GET http://10.1.0.1", "GET http://010.1.0."),
+                           ("POST http://10.1.0.1", "POST http://010.1.0.")] {
+            while let r = bytes.range(of: Data(from.utf8)) {
+                bytes.replaceSubrange(r, with: Data(to.utf8))
+                replaced[from, default: 0] += 1
+            }
+        }
+        try #require(replaced["CONNECT 10.1.0.1"] ?? 0 > 0 && replaced["GET http://10.1.0.1"] ?? 0 > 0)
+        let broken = dir.path + "/octal.pcap"
+        _ = FileManager.default.createFile(atPath: broken, contents: bytes)
+        let flows = sepbeat("flows", "-q", "--http", "-F", "json", broken)
+        let connections = try #require(try json(flows)["connections"] as? [[String: Any]])
+        let odd = connections.filter { (($0["tunnel"] as? [String: Any])?["host"] as? String)?.hasPrefix("010.") == true }
+        try #require(!odd.isEmpty)
+        for c in odd {
+            let kind = (c["tunnel"] as? [String: Any])?["kind"] as? String
+            let anomalies = (c["protocolAnomalies"] as? [String]) ?? []
+            let word = kind == "forward" ? "absolute-form request host" : "CONNECT target host"
+            #expect(anomalies.contains { $0.hasPrefix("up: \(word) \"010.1.0.") && $0.hasSuffix("not taken as an address") },
+                    "\(anomalies)")
+        }
+        let report = try json(sepbeat("analyze", "-q", "-F", "json", broken))
+        let captures = report["captures"] as? [[String: Any]]
+        #expect(captures?.first?["nonDecimalTunnelTargets"] as? Int == odd.count)
+        let text = sepbeat("analyze", "-q", broken)
+        #expect(text.stdout.contains("odd: proxy targets not taken as an address (numeric, not dotted decimal) "
+            + "\(odd.count)"))
+        let fine = try json(sepbeat("analyze", "-q", "-F", "json", proxied))
+        #expect((fine["captures"] as? [[String: Any]])?.first?["nonDecimalTunnelTargets"] == nil)
+    }
+
     @Test(arguments: [["--proxy", "10.5.5.5"], ["--proxy", "proxy:8080"], ["--proxy", "10.5.5.5:0"],
                       ["--proxy", "10.5.5.5:8080", "--fault", "failover"]])
     func refusedProxyOptions(_ extra: [String]) throws {
