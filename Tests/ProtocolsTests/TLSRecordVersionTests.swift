@@ -136,6 +136,34 @@ import TestSupport
         #expect(versionChanges(mixedEvents).count == 2)
     }
 
+    /// 0x0304 and 0x0305, 0x03ff, 0xfefd are alike: application-data records so framed are TLS whose version is
+    /// unknown, with the anomaly; none of them makes the stream "not TLS".
+    @Test(arguments: [UInt16(0x0305), 0x03ff, 0xfefd, 0xfe00])
+    func applicationDataRecordsOfOtherImplausibleVersionsAreStillFramed(_ version: UInt16) {
+        for midstream in [true, false] {
+            let (parser, events) = run([data(64, version: version), data(32, version: version),
+                                        data(8, version: version)], midstream: midstream)
+            #expect(parser.stopReason == nil, "\(midstream)")
+            #expect(parser.recordCount == 3 || midstream && parser.recordCount >= 2, "\(parser.recordCount)")
+            #expect(parser.applicationDataVersion == nil)
+            #expect(implausible(events) == [.implausibleRecordVersion(version)])
+        }
+        let first = data(64, version: version)
+        #expect(first.withUnsafeBytes { TLSStreamParser.looksLikeTLS($0) })
+    }
+
+    /// Handshake, alert and change-cipher-spec headers keep the narrow range (3.0-3.4): a stream starting with
+    /// `16 03 05` is not TLS, nor one starting with `17 04 01` or `17 02 00`.
+    @Test func otherHeadersKeepTheNarrowVersionRange() {
+        for prefix: [UInt8] in [[0x16, 0x03, 0x05, 0x00, 0x10], [0x15, 0xfe, 0xfd, 0x00, 0x02],
+                                [0x17, 0x04, 0x01, 0x00, 0x10], [0x17, 0x02, 0x00, 0x00, 0x10]] {
+            #expect(!prefix.withUnsafeBytes { TLSStreamParser.looksLikeTLS($0) }, "\(prefix)")
+        }
+        #expect(TLSVersion.framesRecord(type: 22, major: 3, minor: 4))
+        #expect(!TLSVersion.framesRecord(type: 22, major: 3, minor: 5))
+        #expect(TLSVersion.framesRecord(type: 23, major: 3, minor: 0xff))
+    }
+
     @Test func onlyVersionsSSL3To1Point2AreRecordLayerVersions() {
         #expect(TLSVersion.isRecordLayerVersion(0x0300))
         #expect(TLSVersion.isRecordLayerVersion(0x0303))

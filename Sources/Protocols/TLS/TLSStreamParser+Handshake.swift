@@ -141,9 +141,10 @@ extension TLSStreamParser {
         let version = UInt16(header[1]) << 8 | UInt16(header[2])
         let length = Int(header[3]) << 8 | Int(header[4])
         // The last record's version, or any record-layer version 3.0-3.3: the last record may be a
-        // ClientHello (often 0x0301) whose successors, up to the data records, were lost in a gap.
+        // ClientHello (often 0x0301) whose successors, up to the data records, were lost in a gap. Before
+        // any record (a midstream start), what frames a record at a stream's start.
         let versionOK = lastVersion.map { $0 == version || (header[1] == 3 && header[2] <= 3) }
-            ?? (header[1] == 3 && header[2] <= 4)
+            ?? TLSVersion.framesRecord(type: type, major: header[1], minor: header[2])
         if (20...23).contains(type), versionOK, length > 0, length <= limits.maxRecordLength {
             if resyncSkipped > 0 {
                 events.append(.anomaly(.resynchronized(skippedBytes: resyncSkipped), time: time))

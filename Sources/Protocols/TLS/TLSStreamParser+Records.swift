@@ -19,7 +19,7 @@ extension TLSStreamParser {
             beginFirstSSLv2Record(time: time, into: &events)
             return
         }
-        guard (20...24).contains(h0), h1 == 3, h2 <= 4 else {
+        guard (20...24).contains(h0), TLSVersion.framesRecord(type: h0, major: h1, minor: h2) else {
             unconfirmedVersion = nil
             if first && mayStartMidRecord {
                 resyncFromWindow(time: time, into: &events)

@@ -8,7 +8,8 @@ import Records
 /// anywhere; the chunk bytes are borrowed only for the call (what the parser keeps it copies).
 ///
 /// What it does:
-/// - frames records (content types 20-24, version 3.x, length <= `TLSLimits.maxRecordLength`);
+/// - frames records (content types 20-24, version 3.0-3.4, application data with any 3.x or 0xfeNN too,
+///   as `TLSVersion.framesRecord` says; length <= `TLSLimits.maxRecordLength`);
 /// - reassembles clear-text handshake messages across records and chunks (up to
 ///   `TLSLimits.maxHandshakeMessage`) and reports ClientHello, ServerHello (HelloRetryRequest
 ///   recognised) and the leaf of a TLS 1.2-or-earlier Certificate;
@@ -205,13 +206,13 @@ public struct TLSStreamParser: Sendable {
 
     /// True when `prefix` (the first bytes of a stream) starts like a TLS record or an SSLv2 hello.
     ///
-    /// Needs at least 3 bytes; checks as many of the first 5 (TLS: type 20-24, version 3.0-3.4,
-    /// length within the default limit; SSLv2: CLIENT-HELLO or SERVER-HELLO with a plausible version).
+    /// Needs at least 3 bytes; checks as many of the first 5 (TLS: type 20-24, version 3.0-3.4 or, for
+    /// application data, another one `TLSVersion.framesRecord` takes; length within the default limit; SSLv2: CLIENT-HELLO or SERVER-HELLO with a plausible version).
     public static func looksLikeTLS(_ prefix: UnsafeRawBufferPointer) -> Bool {
         guard prefix.count >= 3 else { return false }
         let b0 = prefix[0], b1 = prefix[1], b2 = prefix[2]
         if (20...24).contains(b0) {
-            guard b1 == 3, b2 <= 4 else { return false }
+            guard TLSVersion.framesRecord(type: b0, major: b1, minor: b2) else { return false }
             guard prefix.count >= 5 else { return true }
             let length = Int(prefix[3]) << 8 | Int(prefix[4])
             return length <= TLSLimits().maxRecordLength

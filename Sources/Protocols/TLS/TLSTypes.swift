@@ -33,6 +33,17 @@ public enum TLSVersion {
     /// not evidence of a version.
     public static func isRecordLayerVersion(_ v: UInt16) -> Bool { (0x0300...0x0303).contains(v) }
 
+    /// Whether a record header of content type `type` with version bytes `major`, `minor` frames a record:
+    /// any type of 20-24 with 3.0-3.4, and an application-data record (23) with any other 3.x or a DTLS-like
+    /// 0xfeNN too. Those versions are implausible in TLS over TCP (no version: `isRecordLayerVersion`), but
+    /// a stream of records so framed is still TLS, with its version unknown and the anomaly
+    /// `tls_implausible_record_version`, whatever the number. Handshake, alert and change-cipher-spec
+    /// headers keep the narrow range, which keeps the false matches of a scan after a gap few.
+    @inline(__always)
+    public static func framesRecord(type: UInt8, major: UInt8, minor: UInt8) -> Bool {
+        major == 3 && minor <= 4 || type == 23 && (major == 3 || major == 0xfe)
+    }
+
     /// GREASE values (RFC 8701) have the form 0x?a?a with both bytes equal; they are never real versions.
     public static func isGREASE(_ v: UInt16) -> Bool {
         v & 0x0f0f == 0x0a0a && v >> 8 == v & 0xff
