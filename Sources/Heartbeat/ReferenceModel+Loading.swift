@@ -119,6 +119,9 @@ extension ReferenceModel {
         } else if text.filter({ $0 == ":" }).count == 1, let colon = text.firstIndex(of: ":") {
             host = String(text[..<colon])
             portText = String(text[text.index(after: colon)...])
+        } else if let (address, port) = Self.ambiguousIPv6(text) {
+            throw bad("\"\(shown(text))\" is ambiguous: write [\(address)]:\(port) for \(address) port \(port), or "
+                + "[\(text)] for the address \(text)")
         }
         guard !host.isEmpty else { throw bad("\"\(shown(text))\" has no host") }
         guard isServerHost(host, bracketed: text.hasPrefix("[")) else {
@@ -134,6 +137,19 @@ extension ReferenceModel {
             port = p
         }
         return Server(host: host, port: port, priority: nil, origin: "option")
+    }
+
+    /// A bare IPv6 address that reads two ways: split at its last colon, it is also an IPv6 address and a
+    /// port (`::1:443` is the address ::1:443, or ::1 port 443; so is `fe80::1:8014`). Those parts, or nil
+    /// when the text reads one way only: `fe80::1`, `2001:db8::443` (`2001:db8:` is no address), eight
+    /// groups, or a last group that is no port number 1-65535 (`::1:abcd`, `::ffff:10.1.0.10`).
+    static func ambiguousIPv6(_ text: String) -> (address: String, port: String)? {
+        guard IPAddress(text)?.isIPv6 == true, let colon = text.lastIndex(of: ":") else { return nil }
+        let address = String(text[..<colon])
+        let port = String(text[text.index(after: colon)...])
+        guard !port.isEmpty, port.allSatisfy({ $0.isASCII && $0.isNumber }), let p = UInt16(port), p > 0,
+              IPAddress(address)?.isIPv6 == true else { return nil }
+        return (address, port)
     }
 
     /// True for IPv4 text (four decimal numbers 0-255, no leading zeros), IPv6 text, or an RFC 1123 host

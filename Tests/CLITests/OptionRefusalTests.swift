@@ -46,6 +46,13 @@ import TestSupport
         }
     }
 
+    @Test func anAmbiguousBareIPv6ServerIsRefusedInOneLine() {
+        let run = CLIRun(["analyze", "-q", "--server", "::1:443", heartbeatCapture("https-idle")])
+        #expect(run.status == 2)
+        #expect(run.stderr == "sepbeat analyze: --server: \"::1:443\" is ambiguous: write [::1]:443 for ::1 port 443, "
+            + "or [::1:443] for the address ::1:443\n")
+    }
+
     // MARK: - Bundled short options
 
     @Test func shortFlagsBundleAsInTcpdump() {

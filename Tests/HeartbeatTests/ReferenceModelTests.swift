@@ -142,6 +142,28 @@ import Testing
         #expect(throws: ModelError.self) { try ReferenceModel.builtIn.withServer("[2001:db8::1") }
     }
 
+    /// A bare IPv6 address that also reads as an address and a port is refused as ambiguous; one that reads
+    /// one way only stays accepted, and brackets settle either reading.
+    @Test func aBareIPv6AddressThatAlsoReadsAsAddressAndPortIsRefused() throws {
+        for text in ["::1:443", "fe80::1:8014", "2001:db8::1:443", "::1:1"] {
+            do {
+                _ = try ReferenceModel.builtIn.withServer(text)
+                Issue.record("\(text) was accepted")
+            } catch {
+                let colon = try #require(text.lastIndex(of: ":"))
+                let address = text[..<colon], port = text[text.index(after: colon)...]
+                #expect(error.problem == "\"\(text)\" is ambiguous: write [\(address)]:\(port) for \(address) port "
+                    + "\(port), or [\(text)] for the address \(text)")
+            }
+        }
+        let m = try ReferenceModel.builtIn.withServer("fe80::1").withServer("2001:db8::443").withServer("::1:abcd")
+            .withServer("2001:db8:0:0:0:0:1:443").withServer("[::1]:443").withServer("[::1:443]")
+            .withServer("::ffff:10.1.0.10").withServer("::443")
+        #expect(m.servers.map(\.host) == ["fe80::1", "2001:db8::443", "::1:abcd", "2001:db8:0:0:0:0:1:443", "::1",
+                                          "::1:443", "10.1.0.10", "::443"])
+        #expect(m.servers.map(\.port) == [nil, nil, nil, nil, 443, nil, nil, nil])
+    }
+
     @Test func modelFileOverTheLimitIsRefusedBeforeItIsRead() throws {
         let path = FileManager.default.temporaryDirectory.path + "/sepbeat-model-\(UUID().uuidString).json"
         defer { try? FileManager.default.removeItem(atPath: path) }
