@@ -168,27 +168,46 @@ extension InputRun {
             throw UsageError("sepbeat \(command): -o \(out) is the \(option) file\(same); "
                 + "\(what) would overwrite it: give another output file")
         }
-        // A capture not on the command line, as after `-qo victim.pcap x.pcap` meant as `-q -r`.
-        if let format = captureFormat(at: out) {
-            throw UsageError("sepbeat \(command): -o \(out) is a \(format) capture file; \(what) would overwrite "
+        // A capture not on the command line, as after `-qo victim.pcap x.pcap` meant as `-q -r`; or a
+        // compressed file (`-o d.pcap.gz`): no report starts like one, and it may well hold a capture.
+        if let kind = protectedFileKind(at: out) {
+            throw UsageError("sepbeat \(command): -o \(out) is \(kind); \(what) would overwrite "
                 + "it: give another output file (or remove it first)")
         }
     }
 
-    /// `pcap` or `pcapng` when `path` is an existing regular file that starts with a capture's magic
-    /// number (`CaptureReader.magicFormat`: classic pcap of any kind, either byte order, or a pcapng
-    /// section header block); else nil (also when it cannot be read: the write then reports what is
-    /// wrong). Reads 4 bytes of a regular file; anything else is opened without waiting and not read.
-    static func captureFormat(at path: String) -> String? {
+    /// The compression formats whose files `-o` does not overwrite, by their magic numbers.
+    static let compressionMagics: [(name: String, magic: [UInt8])] = [
+        ("gzip", [0x1f, 0x8b]), ("zstd", [0x28, 0xb5, 0x2f, 0xfd]), ("xz", [0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00]),
+        ("bzip2", [0x42, 0x5a, 0x68]), ("lz4", [0x04, 0x22, 0x4d, 0x18]),
+    ]
+
+    /// What `path` holds, when it is an existing regular file that `-o` must not overwrite: `a pcap capture
+    /// file` or `a pcapng capture file` when it starts with a capture's magic number
+    /// (`CaptureReader.magicFormat`: classic pcap of any kind, either byte order, or a pcapng section header
+    /// block), `a gzip-compressed file (a compressed capture, perhaps)` (also zstd, xz, bzip2, lz4) when
+    /// it starts with a compression format's; else nil (also when it cannot be read: the write then
+    /// reports what is wrong). Reads 6 bytes of a regular file; anything else is opened without waiting
+    /// and not read.
+    static func protectedFileKind(at path: String) -> String? {
         let fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)
         guard fd >= 0 else { return nil }
         defer { close(fd) }
         var info = stat()
         guard fstat(fd, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG else { return nil }
-        var magic: [UInt8] = [0, 0, 0, 0]
-        let got = magic.withUnsafeMutableBytes { read(fd, $0.baseAddress, 4) }
-        guard got == 4 else { return nil }
-        return CaptureReader.magicFormat(magic).map { $0.format == .pcapng ? "pcapng" : "pcap" }
+        var head: [UInt8] = [0, 0, 0, 0, 0, 0]
+        let got = head.withUnsafeMutableBytes { read(fd, $0.baseAddress, 6) }
+        guard got > 0 else { return nil }
+        head.removeLast(6 - got)
+        if head.count >= 4, let f = CaptureReader.magicFormat(Array(head.prefix(4))) {
+            return f.format == .pcapng ? "a pcapng capture file" : "a pcap capture file"
+        }
+        for (name, magic) in compressionMagics where head.starts(with: magic) {
+            // bzip2: "BZh" and a block size digit.
+            if name == "bzip2", head.count < 4 || !(0x31...0x39).contains(head[3]) { continue }
+            return "a \(name)-compressed file (a compressed capture, perhaps)"
+        }
+        return nil
     }
 }
 
