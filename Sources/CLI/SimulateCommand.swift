@@ -180,7 +180,8 @@ enum SimulateOptions {
         names: ["--proxy"], valueName: "ADDRESS:PORT",
         help: "Every client goes through this explicit HTTP proxy (an IPv4 address and a port): an HTTPS "
             + "connection opens a CONNECT tunnel to its manager, answered 200, before the check-in; plain HTTP "
-            + "sends its requests in absolute form (GET http://manager:port/...)."
+            + "sends its requests in absolute form (GET http://manager:port/...). Not a client's or a manager's "
+            + "address."
     ) { (o: inout Options, v: String) throws(UsageError) in
         let parts = v.split(separator: ":", omittingEmptySubsequences: false)
         guard parts.count == 2, let address = IPAddress(String(parts[0]))?.ipv4Value,

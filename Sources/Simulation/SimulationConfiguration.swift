@@ -118,6 +118,27 @@ public struct SimulationConfiguration: Sendable {
         return Double(clients) * (durationSeconds / shortest).rounded(.up)
     }
 
+    /// `a client` or `a manager` when `address` is one of the simulated fleet's, else nil. A proxy
+    /// there would make that host's connections the proxy's: analyze would take a client's check-ins for a
+    /// proxy's legs. Clients are 10.20.0.1 on (250 a /24, `FleetPlan.make`), managers 10.1.0.10 on.
+    func proxyClash(_ address: UInt32) -> String? {
+        let firstManager: UInt32 = 0x0A01_000A
+        if address >= firstManager, address - firstManager < UInt32(max(0, managers)) {
+            return "a manager"
+        }
+        let base: UInt32 = 0x0A14_0000
+        guard address > base else { return nil }
+        let offset = address - base
+        let block = Int(offset >> 8), last = Int(offset & 0xff)
+        guard (1...250).contains(last) else { return nil }
+        let index = block * 250 + last - 1
+        return index < clients ? "a client" : nil
+    }
+
+    static func dotted(_ v: UInt32) -> String {
+        "\(v >> 24).\(v >> 16 & 0xff).\(v >> 8 & 0xff).\(v & 0xff)"
+    }
+
     /// Checks the values against each other and the model; the message names the option.
     public func validate(model: ReferenceModel) throws(SimulationError) {
         let interval = intervalSeconds ?? model.interval.seconds
@@ -148,6 +169,10 @@ public struct SimulationConfiguration: Sendable {
         if (faults[.failover] ?? 0) > 0, proxy != nil {
             throw SimulationError("the failover fault cannot be simulated through --proxy (the connects go to the "
                 + "proxy)")
+        }
+        if let proxy, let clash = proxyClash(proxy.address) {
+            throw SimulationError("--proxy \(Self.dotted(proxy.address)):\(proxy.port): \(Self.dotted(proxy.address)) is "
+                + "the address of \(clash) of the simulated fleet: give the proxy an address of its own")
         }
         if faults.values.contains(where: { $0 < 0 }) { throw SimulationError("fault counts must be 0 or more") }
         let estimate = estimatedCheckIns(model: model)

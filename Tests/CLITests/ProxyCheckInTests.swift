@@ -140,6 +140,27 @@ import Testing
         #expect((fine["captures"] as? [[String: Any]])?.first?["nonDecimalTunnelTargets"] == nil)
     }
 
+    /// A proxy at a client's or a manager's own address is refused in one line naming the clash; an address
+    /// just outside the fleet is fine.
+    @Test func aProxyAtAnAddressOfTheFleetIsRefused() throws {
+        let dir = try TemporaryFolder()
+        let cases = [("10.20.0.1", "a client"), ("10.20.0.4", "a client"), ("10.20.1.1", "a client"),
+                     ("10.1.0.10", "a manager"), ("10.1.0.11", "a manager")]
+        for (address, what) in cases {
+            let run = CLIRun(["simulate", "-q", "-o", dir.path + "/x.pcap", "--clients", "251", "--duration", "10m",
+                              "--managers", "2", "--proxy", address + ":8080"])
+            #expect(run.status == 2, "\(address): \(run.stderr)")
+            #expect(run.stderr == "sepbeat simulate: --proxy \(address):8080: \(address) is the address of \(what) of the "
+                + "simulated fleet: give the proxy an address of its own\n", "\(run.stderr)")
+            #expect(!FileManager.default.fileExists(atPath: dir.path + "/x.pcap"))
+        }
+        for address in ["10.20.1.2", "10.20.0.251", "10.1.0.12", "10.20.0.0"] {
+            let run = CLIRun(["simulate", "-q", "-o", dir.path + "/y.pcap", "--clients", "251", "--duration", "10m",
+                              "--managers", "2", "--proxy", address + ":8080"])
+            #expect(run.status == 0, "\(address): \(run.stderr)")
+        }
+    }
+
     @Test(arguments: [["--proxy", "10.5.5.5"], ["--proxy", "proxy:8080"], ["--proxy", "10.5.5.5:0"],
                       ["--proxy", "10.5.5.5:8080", "--fault", "failover"]])
     func refusedProxyOptions(_ extra: [String]) throws {
