@@ -236,7 +236,8 @@ enum CommonOptions {
 
     static let server = OptionSpec(
         names: ["--server"], valueName: "HOST[:PORT]",
-        help: "A management server address (IPv4, [IPv6] or name), optionally with a port; may be repeated."
+        help: "A management server: an IPv4 address, an IPv6 address or a name, optionally with a port "
+            + "(an IPv6 address with a port in brackets: [2001:db8::1]:443); may be repeated."
     ) { (o: inout Options, v: String) throws(UsageError) in
         guard !v.isEmpty else { throw UsageError("--server needs an address") }
         o.servers.append(v)

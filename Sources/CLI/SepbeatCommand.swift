@@ -54,7 +54,8 @@ public enum SepbeatCommand {
             synopsis: "sepbeat validate [options] CAPTURE... [--sylink FILE] [--model FILE]",
             summary: "Validate a deployment: managers and failover, transport, TLS, interval and sizes.",
             details: """
-                Prints each check with pass or fail, the number of failing clients and up to 3 examples.
+                Prints each check with pass, fail or n/a (not checked: nothing to judge), the number of
+                failing clients and up to 3 examples.
                 Formats: text, json (sepbeat-validate/1), jsonl and csv (--per check, client or checkin), html.
                 Exit status: 0 every error check passed (with --fail-on warning: every check), 1 a check
                 failed, 2 usage error, 3 unreadable input, 4 report not written, 5 out of memory.

@@ -170,8 +170,8 @@ enum SimulateOptions {
 
     static let split = OptionSpec(
         names: ["--split"], valueName: "N",
-        help: "Spread the clients over N files, 1 to 256 (-o x.pcap gives x-1.pcap ... x-N.pcap; client i in "
-            + "file i mod N; default 1)."
+        help: "Spread the clients over N files, 1 to 256 (-o x.pcap gives x-1.pcap ... x-N.pcap; the k-th "
+            + "client, counted from 0, in x-(k mod N + 1).pcap; default 1)."
     ) { (o: inout Options, v: String) throws(UsageError) in
         o.simulate.configuration.files = try integer(v, "--split", 1...256)
     }

@@ -125,7 +125,7 @@ extension ReferenceModel {
         }
         guard !host.isEmpty else { throw bad("\"\(shown(text))\" has no host") }
         guard isServerHost(host, bracketed: text.hasPrefix("[")) else {
-            throw bad("\"\(shown(text))\" is not an IPv4 address, an IPv6 address ([v6]:PORT with a port) "
+            throw bad("\"\(shown(text))\" is not an IPv4 address, an IPv6 address ([IPv6]:PORT with a port) "
                 + "or a host name" + numericHint(host))
         }
         host = mappedIPv4Text(host)

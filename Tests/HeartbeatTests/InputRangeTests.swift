@@ -119,7 +119,7 @@ import Testing
             #expect(e?.hasSuffix("Address must be an IPv4 address, an IPv6 address or a host name (no scheme, port "
                 + "or brackets), got \"\(bad)\"" + hint) == true, "\(bad): \(e ?? "accepted")")
             let option = serverError(bad)?.description
-            #expect(option == "--server: \"\(bad)\" is not an IPv4 address, an IPv6 address ([v6]:PORT with a port) "
+            #expect(option == "--server: \"\(bad)\" is not an IPv4 address, an IPv6 address ([IPv6]:PORT with a port) "
                 + "or a host name" + hint, "--server \(bad): \(option ?? "accepted")")
         }
         // Plain zeros are addresses, and a name with letters in its last label stays a name.
