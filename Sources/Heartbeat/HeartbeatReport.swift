@@ -212,6 +212,10 @@ public struct SessionReport: Hashable, Sendable {
     public var pending: Bool = false
     /// Where the check-in's TLS version came from, for `validate`'s `tls-version` check. Not encoded.
     public var tlsVersionSource: TLSVersionSource = .unknown
+    /// With `tlsVersionSource` `.recordLayer`: the direction whose application-data records carried a
+    /// version no TLS stack writes there, and that version (`up 0x0304`), when the version came from the
+    /// other direction's records only; nil otherwise. For `validate`'s `tls-version` check. Not encoded.
+    public var tlsImplausibleRecordSide: String?
     /// Failed connects that preceded the successful one (step 1), or that make up a failed check-in.
     public var attempts: [AttemptReport]
     public var steps: [StepReport]

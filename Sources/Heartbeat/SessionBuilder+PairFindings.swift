@@ -36,12 +36,15 @@ extension SessionBuilder {
             // version below the minimum counts.
             var source = TLSVersionSource.unknown
             var below: SeenTLSVersion?
+            var oneSided: String?
             for id in sessions[i].connections {
                 guard let known = versionByID[id], let seen = known else { continue }
                 if Self.strength(seen.source) > Self.strength(source) { source = seen.source }
                 if below == nil, seen.version < model.minimumTLSVersion { below = seen }
+                if oneSided == nil { oneSided = seen.implausibleSide }
             }
             sessions[i].tlsVersionSource = source
+            if source == .recordLayer { sessions[i].tlsImplausibleRecordSide = oneSided }
             if let seen = below {
                 let have = oldTLS[server] ?? (seen.version, [], 0, [])
                 var reasons = have.reasons
@@ -87,6 +90,12 @@ extension SessionBuilder {
         return out
     }
 
+    /// A version code as four hex digits (`0x0304`).
+    static func hex4(_ v: UInt16) -> String {
+        let h = String(v, radix: 16)
+        return "0x" + String(repeating: "0", count: max(0, 4 - h.count)) + h
+    }
+
     /// Which source a check-in of several connections reports: the record layer only, a hello, or the
     /// record layer below a hello, the strongest winning.
     static func strength(_ source: TLSVersionSource) -> Int {
@@ -105,6 +114,9 @@ extension SessionBuilder {
         /// Why the record layer gave the version (`TLSJudgedVersion.Source.recordLayerReason`), nil for a
         /// hello's.
         var recordLayerReason: String?
+        /// A version from the record layer only, read from one direction while the other's records carried
+        /// a version no TLS stack writes there: that direction and version (`up 0x0304`).
+        var implausibleSide: String?
     }
 
     /// The version the connection is judged by (`TLSSummary.judgedVersion`: the hellos', unless the
@@ -121,7 +133,15 @@ extension SessionBuilder {
             source = .recordLayer
         case .recordLayerBelowOffer, .recordLayerBelowChosen: source = .recordLayerBelowHello
         }
+        var implausibleSide: String?
+        if source == .recordLayer, let tls {
+            if let v = tls.implausibleRecordVersionUp, tls.implausibleRecordVersionDown == nil {
+                implausibleSide = "up " + Self.hex4(v)
+            } else if let v = tls.implausibleRecordVersionDown, tls.implausibleRecordVersionUp == nil {
+                implausibleSide = "down " + Self.hex4(v)
+            }
+        }
         return SeenTLSVersion(version: judged.version, source: source,
-                              recordLayerReason: judged.source.recordLayerReason)
+                              recordLayerReason: judged.source.recordLayerReason, implausibleSide: implausibleSide)
     }
 }

@@ -129,11 +129,18 @@ public struct TLSSummary: Hashable, Sendable {
     /// and earlier; TLS 1.3 records carry 0x0303 too, so 0x0303 means "TLS 1.2 or later". It gives the
     /// version of a connection whose handshake was not captured.
     public var recordVersion: UInt16?
+    /// The first version no TLS stack writes in an application-data record header (outside
+    /// 0x0300...0x0303, e.g. 0x0304) that each direction's records carried, nil when none did; such
+    /// records give no `recordVersion`.
+    public var implausibleRecordVersionUp: UInt16?
+    public var implausibleRecordVersionDown: UInt16?
 
     public init() {
         clientVersion = nil
         negotiatedVersion = nil
         recordVersion = nil
+        implausibleRecordVersionUp = nil
+        implausibleRecordVersionDown = nil
         serverName = nil
         cipherSuite = nil
         certificate = nil

@@ -108,8 +108,15 @@ public struct DeploymentValidation: Sendable {
         var hello = 0
         var recordLayer = 0
         var belowHello = 0
+        // Record-layer versions read from one direction while the other's records carried an implausible one.
+        var oneSided = 0
+        var oneSidedExample: String?
         for s in report.sessions where !s.failed && s.transport == .https {
             tls += 1
+            if let side = s.tlsImplausibleRecordSide {
+                oneSided += 1
+                if oneSidedExample == nil { oneSidedExample = side }
+            }
             switch s.tlsVersionSource {
             case .hello: hello += 1
             case .recordLayer: recordLayer += 1
@@ -118,9 +125,15 @@ public struct DeploymentValidation: Sendable {
             }
         }
         let unknown = tls - hello - recordLayer - belowHello
+        // Why a record-layer version may be less sure than it looks: the other direction wrote nonsense.
+        let oneSidedNote = oneSidedExample.map {
+            " (\(oneSided) of them from one direction only: the other's application-data records carried a "
+                + "version no TLS stack writes, e.g. \($0))"
+        } ?? ""
         guard check.passed else {
             if recordLayer > 0 {
                 check.detail += "; \(formatCount(recordLayer, "check-in")) with the version from the record layer only"
+                    + oneSidedNote
             }
             if belowHello > 0 {
                 check.detail += "; \(formatCount(belowHello, "check-in")) with the version from the record layer, "
@@ -138,7 +151,7 @@ public struct DeploymentValidation: Sendable {
         } else if recordLayer > 0 || belowHello > 0 || unknown > 0 {
             var parts: [String] = []
             if hello > 0 { parts.append("\(hello) from a hello") }
-            if recordLayer > 0 { parts.append("\(recordLayer) from the record layer only") }
+            if recordLayer > 0 { parts.append("\(recordLayer) from the record layer only" + oneSidedNote) }
             if belowHello > 0 { parts.append("\(belowHello) from the record layer, below the hellos'") }
             if unknown > 0 { parts.append("\(unknown) unknown, not judged") }
             check.detail = "no finding; TLS versions of \(formatCount(tls, "check-in")): "

@@ -109,6 +109,8 @@ import TestSupport
         }
         conversation.finish(time: time, into: &exchanges)
         #expect(conversation.summary.recordVersion == 0x0301)
+        #expect(conversation.summary.implausibleRecordVersionUp == nil)
+        #expect(conversation.summary.implausibleRecordVersionDown == nil)
         #expect(conversation.summary.helloVersion == nil)
         #expect(conversation.client.applicationDataVersion == 0x0303)
     }
@@ -185,6 +187,8 @@ import TestSupport
         }
         conversation.finish(time: time, into: &exchanges)
         #expect(conversation.summary.recordVersion == nil)
+        #expect(conversation.summary.implausibleRecordVersionUp == 0x0304)
+        #expect(conversation.summary.implausibleRecordVersionDown == 0x0304)
         #expect(conversation.anomalies.map(\.anomaly) == [.implausibleRecordVersion(0x0304),
                                                           .implausibleRecordVersion(0x0304)])
         #expect(conversation.anomalies.map(\.direction) == [.up, .down])

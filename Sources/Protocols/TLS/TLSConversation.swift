@@ -124,6 +124,8 @@ public struct TLSConversation: Sendable {
         }
         closeExchange(into: &exchanges)
         summary.recordVersion = Self.lower(client.applicationDataVersion, server.applicationDataVersion)
+        summary.implausibleRecordVersionUp = client.implausibleApplicationDataVersion
+        summary.implausibleRecordVersionDown = server.implausibleApplicationDataVersion
         noteRecordVersionMismatch(time: time)
     }
 

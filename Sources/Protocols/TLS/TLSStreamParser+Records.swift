@@ -236,6 +236,7 @@ extension TLSStreamParser {
         }
         lastApplicationDataVersion = version
         guard TLSVersion.isRecordLayerVersion(version) else {
+            if implausibleApplicationDataVersion == nil { implausibleApplicationDataVersion = version }
             events.append(.anomaly(.implausibleRecordVersion(version), time: time))
             return
         }

@@ -55,6 +55,9 @@ public struct TLSStreamParser: Sendable {
     /// 0x0300...0x0303 (e.g. 0x0304, which no TLS 1.3 stack writes there) are left out, as unknown, with an
     /// `implausibleRecordVersion` anomaly.
     public internal(set) var applicationDataVersion: UInt16?
+    /// The first version outside 0x0300...0x0303 that this direction's confirmed application-data records
+    /// carried (`implausibleRecordVersion`), nil when none did.
+    public internal(set) var implausibleApplicationDataVersion: UInt16?
     /// Confirmed application-data records whose version differed from the one before them.
     public internal(set) var applicationDataVersionChanges = 0
     /// The content type of the first record framed (nil before one).
