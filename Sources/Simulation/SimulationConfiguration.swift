@@ -171,8 +171,9 @@ public struct SimulationConfiguration: Sendable {
                 + "proxy)")
         }
         if let proxy, let clash = proxyClash(proxy.address) {
-            throw SimulationError("--proxy \(Self.dotted(proxy.address)):\(proxy.port): \(Self.dotted(proxy.address)) is "
-                + "the address of \(clash) of the simulated fleet: give the proxy an address of its own")
+            let address = Self.dotted(proxy.address)
+            throw SimulationError("--proxy \(address):\(proxy.port): \(address) is the address of \(clash) of the "
+                + "simulated fleet: give the proxy an address of its own")
         }
         if faults.values.contains(where: { $0 < 0 }) { throw SimulationError("fault counts must be 0 or more") }
         let estimate = estimatedCheckIns(model: model)

@@ -121,14 +121,17 @@ import Testing
         _ = FileManager.default.createFile(atPath: broken, contents: bytes)
         let flows = sepbeat("flows", "-q", "--http", "-F", "json", broken)
         let connections = try #require(try json(flows)["connections"] as? [[String: Any]])
-        let odd = connections.filter { (($0["tunnel"] as? [String: Any])?["host"] as? String)?.hasPrefix("010.") == true }
+        let odd = connections.filter {
+            (($0["tunnel"] as? [String: Any])?["host"] as? String)?.hasPrefix("010.") == true
+        }
         try #require(!odd.isEmpty)
         for c in odd {
             let kind = (c["tunnel"] as? [String: Any])?["kind"] as? String
             let anomalies = (c["protocolAnomalies"] as? [String]) ?? []
             let word = kind == "forward" ? "absolute-form request host" : "CONNECT target host"
-            #expect(anomalies.contains { $0.hasPrefix("up: \(word) \"010.1.0.") && $0.hasSuffix("not taken as an address") },
-                    "\(anomalies)")
+            #expect(anomalies.contains {
+                $0.hasPrefix("up: \(word) \"010.1.0.") && $0.hasSuffix("not taken as an address")
+            }, "\(anomalies)")
         }
         let report = try json(sepbeat("analyze", "-q", "-F", "json", broken))
         let captures = report["captures"] as? [[String: Any]]
@@ -150,8 +153,8 @@ import Testing
             let run = CLIRun(["simulate", "-q", "-o", dir.path + "/x.pcap", "--clients", "251", "--duration", "10m",
                               "--managers", "2", "--proxy", address + ":8080"])
             #expect(run.status == 2, "\(address): \(run.stderr)")
-            #expect(run.stderr == "sepbeat simulate: --proxy \(address):8080: \(address) is the address of \(what) of the "
-                + "simulated fleet: give the proxy an address of its own\n", "\(run.stderr)")
+            #expect(run.stderr == "sepbeat simulate: --proxy \(address):8080: \(address) is the address of \(what) "
+                + "of the simulated fleet: give the proxy an address of its own\n", "\(run.stderr)")
             #expect(!FileManager.default.fileExists(atPath: dir.path + "/x.pcap"))
         }
         for address in ["10.20.1.2", "10.20.0.251", "10.1.0.12", "10.20.0.0"] {

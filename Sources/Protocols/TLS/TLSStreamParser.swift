@@ -210,7 +210,8 @@ public struct TLSStreamParser: Sendable {
     /// True when `prefix` (the first bytes of a stream) starts like a TLS record or an SSLv2 hello.
     ///
     /// Needs at least 3 bytes; checks as many of the first 5 (TLS: type 20-24, version 3.0-3.4 or, for
-    /// application data, another one `TLSVersion.framesRecord` takes; length within the default limit; SSLv2: CLIENT-HELLO or SERVER-HELLO with a plausible version).
+    /// application data, another one `TLSVersion.framesRecord` takes; length within the default limit;
+    /// SSLv2: CLIENT-HELLO or SERVER-HELLO with a plausible version).
     public static func looksLikeTLS(_ prefix: UnsafeRawBufferPointer) -> Bool {
         guard prefix.count >= 3 else { return false }
         let b0 = prefix[0], b1 = prefix[1], b2 = prefix[2]
