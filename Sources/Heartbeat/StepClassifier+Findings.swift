@@ -25,7 +25,8 @@ extension StepClassifier {
     }
 
     /// Sizes of steps 3-6 against the model. `wholeBurst` false: the capture may have missed the check-in's
-    /// first bytes (`mayMissItsBeginning`), so only the upper bounds are judged, not the idle minimum.
+    /// first bytes (`mayMissItsBeginning`), or missed bytes of its exchanges (a gap: the records whose
+    /// framing it took are not counted either), so only the upper bounds are judged, not the idle minimum.
     func checkSizes(
         _ d: CheckInDraft, _ steps: [StepReport], wholeBurst: Bool = true,
         _ add: (FindingCode, String, Timestamp?) -> Void

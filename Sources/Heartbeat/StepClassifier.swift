@@ -142,7 +142,8 @@ final class StepClassifier: Sendable {
         }
         if first != nil {
             checkMandatory(d, steps, add)
-            checkSizes(d, steps, wholeBurst: !mayMissItsBeginning(d), add)
+            let lostBytes = d.exchanges.contains { $0.missingBytes > 0 }
+            checkSizes(d, steps, wholeBurst: !mayMissItsBeginning(d) && !lostBytes, add)
         }
         checkHTTPStatus(d.exchanges, add)
         if d.burst == 0 { checkCapture(cs, attempts, add) }

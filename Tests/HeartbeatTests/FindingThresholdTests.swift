@@ -81,6 +81,20 @@ import Testing
         #expect(codes(5_121) == [.idleSizeOutOfRange])
     }
 
+    /// An exchange that lost bytes in a gap (whose records' framing the gap may have taken too) says nothing
+    /// about the idle minimum; the maximum is still judged (a gap only removes bytes).
+    @Test func idleMinimumNotJudgedWhenTheExchangeLostBytes() {
+        func codes(_ bytes: Int64, missing: Int64) -> [FindingCode] {
+            var f = RecordFactory()
+            var c = f.idle(start: epoch, indexBytes: bytes)
+            c.exchanges[0].missingBytes = missing
+            return analyze([c], model: model).findings.map(\.code)
+        }
+        #expect(codes(929, missing: 1_460) == [])
+        #expect(codes(929, missing: 0) == [.idleSizeOutOfRange])
+        #expect(codes(5_121, missing: 1_460) == [.idleSizeOutOfRange])
+    }
+
     @Test func oversizeAboveFullMaximum() {
         func codes(_ total: Int64) -> [FindingCode] {
             var f = RecordFactory()
