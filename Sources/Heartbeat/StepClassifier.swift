@@ -141,9 +141,12 @@ final class StepClassifier: Sendable {
                 + "after \(formatSeconds(cs[l].duration)) s", time: cs[l].closeTime ?? cs[l].end)
         }
         if first != nil {
-            checkMandatory(d, steps, add)
+            // A later push burst, or a first one picked up midstream, starts at its first exchange: its
+            // findings carry that time, not the connection's start (maybe hours before).
+            let burstStart = d.burst > 0 || pickedUpMidstream(d) ? exchangesStart : nil
+            checkMandatory(d, steps, at: burstStart, add)
             let lostBytes = d.exchanges.contains { $0.missingBytes > 0 }
-            checkSizes(d, steps, wholeBurst: !mayMissItsBeginning(d) && !lostBytes, add)
+            checkSizes(d, steps, wholeBurst: !mayMissItsBeginning(d) && !lostBytes, at: burstStart, add)
         }
         checkHTTPStatus(d.exchanges, add)
         if d.burst == 0 { checkCapture(cs, attempts, add) }

@@ -60,4 +60,16 @@ import Testing
         small.exchanges[1].bytesDown = 600
         #expect(analyze([small], model: model).codes(.idleSizeOutOfRange).count == 1)
     }
+
+    /// A later burst's size finding carries the burst's time, not the connection's start 300 s before.
+    @Test func aLaterBurstsFindingsCarryItsOwnTime() throws {
+        var f = RecordFactory()
+        var c = f.push(start: at(0), bursts: [0, 300, 600])
+        c.exchanges[1].bytesUp = 0
+        c.exchanges[1].bytesDown = 600
+        let r = analyze([c], model: try ReferenceModel.builtIn.withServer("198.51.100.1"))
+        let finding = try #require(r.codes(.idleSizeOutOfRange).first)
+        #expect(finding.time == c.exchanges[1].start)
+        #expect(r.sessions[1].start == c.exchanges[1].start)
+    }
 }
