@@ -5,7 +5,9 @@ import Records
 
 extension StepClassifier {
     /// Mandatory steps not seen that the capture could have shown; findings at `time`, else at the first
-    /// connection's start.
+    /// connection's start. A check-in the capture may have joined after its beginning (`joinedMidway`) is
+    /// not judged on steps that come before the first step it shows: they may have passed before the
+    /// capture's first packet (with no step shown, on none).
     func checkMandatory(
         _ d: CheckInDraft, _ steps: [StepReport], at time: Timestamp? = nil,
         _ add: (FindingCode, String, Timestamp?) -> Void
@@ -15,12 +17,13 @@ extension StepClassifier {
         if let mask = mandatoryMask, present & mask == mask { return }
         let last = d.connections.indices.last.map { d.connections[$0].state }
         let firstStart = time ?? d.connections.indices.first.map { d.connections[$0].start }
+        let firstShown = joinedMidway(d) ? (steps.lazy.map(\.step).min() ?? Int.max) : nil
         for rule in model.steps where rule.mandatory && present & Self.bit(rule.number) == 0 {
             let observable: Bool
             switch rule.number {
             case 1, 2: observable = d.showsOpening
             case 7: observable = d.showsClose && !(last?.contains(.openAtEnd) ?? true)
-            default: observable = true
+            default: observable = firstShown.map { rule.number > $0 } ?? true
             }
             guard observable else { continue }
             add(.stepMissing, "\(rule.id) (step \(rule.number)) not seen", firstStart)
@@ -28,7 +31,7 @@ extension StepClassifier {
     }
 
     /// Sizes of steps 3-6 against the model. `wholeBurst` false: the capture may have missed the check-in's
-    /// first bytes (`mayMissItsBeginning`), or missed bytes of its exchanges (a gap: the records whose
+    /// first bytes (`joinedMidway`), or missed bytes of its exchanges (a gap: the records whose
     /// framing it took are not counted either), so only the upper bounds are judged, not the idle minimum.
     /// Findings at `time` (a push burst's start), else at the first connection's start.
     func checkSizes(
