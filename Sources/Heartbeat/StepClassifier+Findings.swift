@@ -32,7 +32,8 @@ extension StepClassifier {
 
     /// Sizes of steps 3-6 against the model. `wholeBurst` false: the capture may have missed the check-in's
     /// first bytes (`joinedMidway`), or missed bytes of its exchanges (a gap: the records whose
-    /// framing it took are not counted either), so only the upper bounds are judged, not the idle minimum.
+    /// framing it took are not counted either; or a TLS answer whose request was not captured), so only
+    /// the upper bounds are judged, not the idle minimum.
     /// Findings at `time` (a push burst's start), else at the first connection's start.
     func checkSizes(
         _ d: CheckInDraft, _ steps: [StepReport], wholeBurst: Bool = true, at time: Timestamp? = nil,

@@ -145,7 +145,9 @@ final class StepClassifier: Sendable {
             // findings carry that time, not the connection's start (maybe hours before).
             let burstStart = d.burst > 0 || pickedUpMidstream(d) ? exchangesStart : nil
             checkMandatory(d, steps, at: burstStart, add)
-            let lostBytes = d.exchanges.contains { $0.missingBytes > 0 }
+            // Bytes lost in a gap, or a TLS answer with no request captured (a SEP client always speaks
+            // first: its request was lost before its direction's first captured byte, so no gap says so).
+            let lostBytes = d.exchanges.contains { $0.missingBytes > 0 || ($0.kind == .tls && $0.recordsUp == 0) }
             checkSizes(d, steps, wholeBurst: !joinedMidway(d) && !lostBytes, at: burstStart, add)
         }
         checkHTTPStatus(d.exchanges, add)
