@@ -4,20 +4,26 @@ import Records
 // MARK: - Findings on one check-in
 
 extension StepClassifier {
+    /// Mandatory steps not seen that the capture could have shown; findings at `time`, else at the first
+    /// connection's start. A check-in the capture may have joined after its beginning (`joinedMidway`) is
+    /// not judged on steps that come before the first step it shows: they may have passed before the
+    /// capture's first packet (with no step shown, on none).
     func checkMandatory(
-        _ d: CheckInDraft, _ steps: [StepReport], _ add: (FindingCode, String, Timestamp?) -> Void
+        _ d: CheckInDraft, _ steps: [StepReport], at time: Timestamp? = nil,
+        _ add: (FindingCode, String, Timestamp?) -> Void
     ) {
         let present = Self.stepMask(steps)
         // Most check-ins show every mandatory step: the model's rules are then not walked.
         if let mask = mandatoryMask, present & mask == mask { return }
         let last = d.connections.indices.last.map { d.connections[$0].state }
-        let firstStart = d.connections.indices.first.map { d.connections[$0].start }
+        let firstStart = time ?? d.connections.indices.first.map { d.connections[$0].start }
+        let firstShown = joinedMidway(d) ? (steps.lazy.map(\.step).min() ?? Int.max) : nil
         for rule in model.steps where rule.mandatory && present & Self.bit(rule.number) == 0 {
             let observable: Bool
             switch rule.number {
             case 1, 2: observable = d.showsOpening
             case 7: observable = d.showsClose && !(last?.contains(.openAtEnd) ?? true)
-            default: observable = true
+            default: observable = firstShown.map { rule.number > $0 } ?? true
             }
             guard observable else { continue }
             add(.stepMissing, "\(rule.id) (step \(rule.number)) not seen", firstStart)
@@ -25,12 +31,15 @@ extension StepClassifier {
     }
 
     /// Sizes of steps 3-6 against the model. `wholeBurst` false: the capture may have missed the check-in's
-    /// first bytes (`mayMissItsBeginning`), so only the upper bounds are judged, not the idle minimum.
+    /// first bytes (`joinedMidway`), or missed bytes of its exchanges (a gap: the records whose
+    /// framing it took are not counted either; or a TLS answer whose request was not captured), so only
+    /// the upper bounds are judged, not the idle minimum.
+    /// Findings at `time` (a push burst's start), else at the first connection's start.
     func checkSizes(
-        _ d: CheckInDraft, _ steps: [StepReport], wholeBurst: Bool = true,
+        _ d: CheckInDraft, _ steps: [StepReport], wholeBurst: Bool = true, at time: Timestamp? = nil,
         _ add: (FindingCode, String, Timestamp?) -> Void
     ) {
-        let t = d.connections.indices.first.map { d.connections[$0].start }
+        let t = time ?? d.connections.indices.first.map { d.connections[$0].start }
         var total: Int64 = 0
         for step in steps where (3...6).contains(step.step) { total += step.bytesUp + step.bytesDown }
         let numbers = Self.stepMask(steps) & (Self.bit(3) | Self.bit(4) | Self.bit(5) | Self.bit(6))

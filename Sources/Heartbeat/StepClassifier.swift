@@ -141,8 +141,14 @@ final class StepClassifier: Sendable {
                 + "after \(formatSeconds(cs[l].duration)) s", time: cs[l].closeTime ?? cs[l].end)
         }
         if first != nil {
-            checkMandatory(d, steps, add)
-            checkSizes(d, steps, wholeBurst: !mayMissItsBeginning(d), add)
+            // A later push burst, or a first one picked up midstream, starts at its first exchange: its
+            // findings carry that time, not the connection's start (maybe hours before).
+            let burstStart = d.burst > 0 || pickedUpMidstream(d) ? exchangesStart : nil
+            checkMandatory(d, steps, at: burstStart, add)
+            // Bytes lost in a gap, or a TLS answer with no request captured (a SEP client always speaks
+            // first: its request was lost before its direction's first captured byte, so no gap says so).
+            let lostBytes = d.exchanges.contains { $0.missingBytes > 0 || ($0.kind == .tls && $0.recordsUp == 0) }
+            checkSizes(d, steps, wholeBurst: !joinedMidway(d) && !lostBytes, at: burstStart, add)
         }
         checkHTTPStatus(d.exchanges, add)
         if d.burst == 0 { checkCapture(cs, attempts, add) }
@@ -211,6 +217,15 @@ final class StepClassifier: Sendable {
         guard pickedUpMidstream(d), let f = d.connections.indices.first,
               let e = d.exchanges.indices.first else { return false }
         return d.exchanges[e].start.seconds(since: d.connections[f].start) <= model.push.burstGapSeconds
+    }
+
+    /// A check-in whose beginning the capture may not have seen: a first push burst that may have begun
+    /// before the capture (`mayMissItsBeginning`), or a pull check-in whose first connection was picked up
+    /// midstream (no SYN: its exchanges may have passed before the capture's first packet).
+    func joinedMidway(_ d: CheckInDraft) -> Bool {
+        if d.mode == .push { return mayMissItsBeginning(d) }
+        guard d.burst == 0, let f = d.connections.indices.first else { return false }
+        return d.connections[f].handshake == .midstream
     }
 
     // MARK: - Steps 1, 2, 7

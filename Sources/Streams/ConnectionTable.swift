@@ -403,12 +403,19 @@ public final class ConnectionTable {
     }
 
     private func absorb(_ s: TCPSegment, into c: Connection, half: HalfConnectionReassembler, direction: Direction) {
-        // One context for both calls: neither dropping a duplicate nor noting flags changes
-        // what the other direction holds.
+        // A new context for `accept`: the acknowledgement may have released what the other direction held.
         let ctx = context(c, direction)
         if half.dropDuplicate(s, ctx: ctx) { return }
         c.noteFlags(s, direction: direction)
-        half.accept(s, ctx: ctx)
+        if s.flags.contains(.ack), !s.flags.contains(.rst) {
+            // Before this segment's own bytes: the other direction's bytes it releases were sent first.
+            if direction == .up {
+                c.down.peerAcknowledged(s.acknowledgement, now: s.timestamp, ctx: context(c, .down))
+            } else {
+                c.up.peerAcknowledged(s.acknowledgement, now: s.timestamp, ctx: context(c, .up))
+            }
+        }
+        half.accept(s, ctx: context(c, direction))
     }
 
     private func context(_ c: Connection, _ direction: Direction) -> ReassemblyContext {
@@ -471,6 +478,8 @@ public final class ConnectionTable {
         if !c.settled { d = min(d, fromClose(limits.holeTimeout), from(c.last, limits.closeLinger)) }
         if let since = c.up.holeSince { d = min(d, from(since, limits.holeTimeout)) }
         if let since = c.down.holeSince { d = min(d, from(since, limits.holeTimeout)) }
+        if let since = c.up.tailSince { d = min(d, from(since, limits.holeTimeout)) }
+        if let since = c.down.tailSince { d = min(d, from(since, limits.holeTimeout)) }
         return d
     }
 

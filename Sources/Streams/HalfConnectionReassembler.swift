@@ -17,12 +17,16 @@ import Records
 ///   but not compared.
 /// - **Out of order**: bytes beyond a hole are copied and held (charged against the
 ///   per-connection and total bounds, 64 bytes of overhead per held piece).
-/// - **Gaps**: a hole becomes a gap (`didSkip`) when (a) more than `gapAfterBufferedBytes`
-///   wait beyond it, (b) it has been open for `holeTimeout` of capture time, (c) holding
-///   more would break a memory bound (also counted as `limitReached`), or (d) the
-///   connection is emitted, including the stretch before a FIN that never arrived.
-///   Acknowledgements are never used: on a mirror port the peer's ACK often arrives
-///   before the data it acknowledges.
+/// - **Gaps**: a hole becomes a gap (`didSkip`) when (a) the peer acknowledged every byte of
+///   it (the receiver got them: the capture lost them, and no retransmission will come), (b)
+///   more than `gapAfterBufferedBytes` wait beyond it, (c) it has been open for `holeTimeout`
+///   of capture time, (d) holding more would break a memory bound (also counted as
+///   `limitReached`), or (e) the connection is emitted, including the stretch before a FIN
+///   that never arrived. An acknowledgement acts at once only on a hole, and only when it was
+///   captured after the bytes beyond the hole: on a mirror port the peer's ACK often arrives
+///   before the data it acknowledges, and then the hole's bytes may come late too. Bytes
+///   acknowledged past everything captured (a lost last segment, with nothing after it yet)
+///   become a gap after `holeTimeout`, stamped with the acknowledgement's time.
 /// - **Snap length**: the cut tail of a truncated segment is a gap of known size; a later
 ///   full copy does not replace it (first copy wins).
 /// - **RST** payload (diagnostic text some stacks send) is counted but not delivered.
@@ -51,6 +55,9 @@ final class HalfConnectionReassembler {
     }
 
     static let pieceOverhead = 64
+    /// How far past the furthest byte seen an acknowledgement may reach: the capture lost a
+    /// segment's worth or a window of bytes, or (on a mirror port) the ACK arrived before them.
+    static let acknowledgementReach: Int64 = 1 << 20
 
     @exclusivity(unchecked) private(set) var started = false
     @exclusivity(unchecked) private(set) var midstream = false
@@ -62,6 +69,19 @@ final class HalfConnectionReassembler {
     /// Bytes charged to the budget for held pieces, and payload bytes among them.
     @exclusivity(unchecked) private(set) var heldCharge = 0
     @exclusivity(unchecked) private var heldPayload = 0
+    /// The highest offset the peer acknowledged (its cumulative ACK), once this direction started.
+    /// Every byte before it reached the receiver, so a hole before it was lost by the capture only.
+    @exclusivity(unchecked) private var acknowledged: Int64 = 0
+    /// When an acknowledgement of `acknowledged` was last seen. A hole is skipped only on one seen after
+    /// the bytes beyond it: a mirror port that shows an ACK ahead of its data may show the hole's bytes
+    /// late too.
+    @exclusivity(unchecked) private var acknowledgedAt = Timestamp.zero
+    /// The end of the furthest bytes (or FIN) seen in this direction: an acknowledgement more than
+    /// `acknowledgementReach` past it is not believed (a bogus number must not skip every later hole).
+    @exclusivity(unchecked) private var seenEnd: Int64 = 0
+    /// When the peer acknowledged bytes past all this direction showed, with nothing held (a lost last
+    /// segment): after `holeTimeout` with no sign of them they become a gap, stamped with this time.
+    @exclusivity(unchecked) private(set) var tailSince: Timestamp?
     /// When the current hole (before the first held piece) was last seen to open or shrink.
     @exclusivity(unchecked) private(set) var holeSince: Timestamp?
     @exclusivity(unchecked) private var history: ByteHistory
@@ -110,6 +130,7 @@ final class HalfConnectionReassembler {
         }
         let offset = self.offset(of: dataSequence)
         if fin, finOffset == nil { finOffset = offset + wire }
+        seenEnd = max(seenEnd, offset + wire + (fin ? 1 : 0))
         if captured > 0 {
             let data = UnsafeRawBufferPointer(rebasing: segment.payload[0..<captured])
             place(offset, count: Int64(captured), data: data, time: time, ctx: ctx)
@@ -120,6 +141,25 @@ final class HalfConnectionReassembler {
         enforceHoleRules(now: time, ctx: ctx)
     }
 
+    /// Takes the peer's cumulative acknowledgement `sequence` (sent at `now`): a hole it covers becomes a
+    /// gap at once and the bytes after it are delivered, with their own times, so a burst that lost a
+    /// segment in the capture is not held until the hole times out (on a quiet connection, its next
+    /// burst). One comparison when nothing is held.
+    func peerAcknowledged(_ sequence: UInt32, now: Timestamp, ctx: ReassemblyContext) {
+        guard started else { return }
+        let offset = self.offset(of: sequence)
+        guard offset >= acknowledged, offset <= seenEnd + Self.acknowledgementReach else { return }
+        acknowledged = offset
+        acknowledgedAt = now
+        skipAcknowledgedHoles(now: now, ctx: ctx)
+        if tailSince == nil, pieces.isEmpty, acknowledgedTail > 1 { tailSince = now }
+    }
+
+    /// Bytes acknowledged past the delivered stream (up to a FIN seen), counted only with nothing held.
+    private var acknowledgedTail: Int64 {
+        (finOffset.map { min(acknowledged, $0) } ?? acknowledged) - next
+    }
+
     /// Applies the time rule for holes (called on every sweep of the table).
     func checkHoleTimeout(now: Timestamp, ctx: ReassemblyContext) {
         enforceHoleRules(now: now, ctx: ctx)
@@ -127,13 +167,16 @@ final class HalfConnectionReassembler {
 
     /// True when the time rule would act at `now` (lets the table pick connections cheaply).
     func holeExpired(now: Timestamp, limits: StreamLimits) -> Bool {
+        if let since = tailSince, now.nanoseconds(since: since) >= limits.holeTimeout { return true }
         guard let since = holeSince else { return false }
         return now.nanoseconds(since: since) >= limits.holeTimeout
     }
 
-    /// Releases everything held: holes become gaps, then a missing stretch before a FIN.
+    /// Releases everything held: holes become gaps, then bytes the peer acknowledged that the capture never
+    /// showed (`skipAcknowledgedTail`), then a missing stretch before a FIN.
     func flush(now: Timestamp, ctx: ReassemblyContext) {
         while !pieces.isEmpty { skipHole(now: now, ctx: ctx) }
+        skipAcknowledgedTail(now: now, ctx: ctx)
         if let fin = finOffset, fin > next {
             emitGap(fin - next, now, ctx)
             next = fin
@@ -269,6 +312,14 @@ final class HalfConnectionReassembler {
     // MARK: - Gaps
 
     private func enforceHoleRules(now: Timestamp, ctx: ReassemblyContext) {
+        skipAcknowledgedHoles(now: now, ctx: ctx)
+        if let since = tailSince {
+            if !pieces.isEmpty || acknowledgedTail <= 1 {
+                tailSince = nil  // the bytes came (the ACK ran ahead of them), or a hole rule takes over
+            } else if now.nanoseconds(since: since) >= ctx.limits.holeTimeout {
+                skipAcknowledgedTail(now: now, ctx: ctx)
+            }
+        }
         while !pieces.isEmpty, heldPayload > ctx.limits.gapAfterBufferedBytes {
             skipHole(now: now, ctx: ctx)
         }
@@ -277,13 +328,36 @@ final class HalfConnectionReassembler {
         }
     }
 
+    /// Declares the bytes the peer acknowledged past the delivered stream a gap, with nothing held (see
+    /// `tailSince`). One byte alone is left: most likely a FIN the capture lost, which takes a sequence
+    /// number too.
+    private func skipAcknowledgedTail(now: Timestamp, ctx: ReassemblyContext) {
+        let since = tailSince ?? acknowledgedAt
+        tailSince = nil
+        let tail = acknowledgedTail
+        guard started, pieces.isEmpty, tail > 1 else { return }
+        emitGap(tail, min(since, now), ctx)
+        next += tail
+    }
+
+    /// Skips every hole whose bytes the peer acknowledged (see `acknowledged`).
+    private func skipAcknowledgedHoles(now: Timestamp, ctx: ReassemblyContext) {
+        while let first = pieces.first, first.offset <= acknowledged, acknowledgedAt > first.time {
+            skipHole(now: now, ctx: ctx)
+        }
+    }
+
     /// Declares the hole before the first held piece a gap and delivers what follows it. The gap is stamped
     /// with the time of the bytes after it, not with `now`: a hole declared at the connection's next packet,
-    /// minutes later, must not stretch a record the gap ends (or its exchange) up to then.
+    /// minutes later, must not stretch a record the gap ends (or its exchange) up to then; or with the time
+    /// of the acknowledgement that covered it, when that came first (a burst's lost last segment,
+    /// acknowledged then, found only when the next burst's bytes come).
     private func skipHole(now: Timestamp, ctx: ReassemblyContext) {
         guard let first = pieces.first else { return }
         if first.offset > next {
-            emitGap(first.offset - next, min(first.time, now), ctx)
+            var time = min(first.time, now)
+            if acknowledged >= first.offset { time = min(time, tailSince ?? acknowledgedAt) }
+            emitGap(first.offset - next, time, ctx)
             next = first.offset
         }
         drain(now: now, ctx: ctx)

@@ -26,7 +26,12 @@ import TestSupport
         /// Start of each check-in, in nanoseconds of the day (the captures span less than a day).
         var starts: [Int64]
         var intervalCheckPassed: Bool
+        /// Size and step-missing finding codes raised on any check-in.
+        var sizeAndStepFindings: [String] = []
     }
+
+    /// Findings a check-in the capture joined midway must not get for what passed before the capture.
+    static let sizeAndStepCodes = ["idle-size-out-of-range", "upload-over-cap", "heartbeat-oversize", "step-missing"]
 
     static let intervalCodes = [
         "missed-heartbeat", "interval-late", "interval-early", "accelerated-heartbeat", "interval-mismatch",
@@ -49,7 +54,9 @@ import TestSupport
     }
 
     /// Writes `packets` without the first `k` into the folder and judges the file.
-    static func judge(_ packets: [Packet], droppingFirst k: Int, in dir: TemporaryFolder) throws -> Verdict {
+    static func judge(
+        _ packets: [Packet], droppingFirst k: Int, in dir: TemporaryFolder, validate: Bool = true
+    ) throws -> Verdict {
         let path = dir.path + "/cut\(k).pcap"
         let kept = packets[k...]
         let writer = try PcapFileWriter(path: path, linkType: try #require(kept.first).linkType)
@@ -67,8 +74,10 @@ import TestSupport
             verdict.checkIns += 1
             let codes = object["findings"] as? [String] ?? []
             verdict.intervalFindings += codes.filter(intervalCodes.contains)
+            verdict.sizeAndStepFindings += codes.filter(sizeAndStepCodes.contains)
             verdict.starts.append(try #require(nanosecondsOfDay(object["start"] as? String ?? "")))
         }
+        guard validate else { return verdict }
         let validated = sepbeat("validate", "-q", "-F", "jsonl", path)
         verdict.intervalCheckPassed = validated.stdout.split(separator: "\n").contains { line in
             line.contains("\"check\":\"interval\"") && line.contains("\"result\":\"pass\"")
@@ -110,6 +119,7 @@ import TestSupport
             let begun = starts.last { $0 <= k } ?? 0
             let reference = whole[begun] ?? 0
             #expect(v.intervalFindings.isEmpty, "\(name) without its first \(k) packets: \(v.intervalFindings)")
+            #expect(v.sizeAndStepFindings.isEmpty, "\(name) without its first \(k) packets: \(v.sizeAndStepFindings)")
             #expect(v.checkIns == reference || v.checkIns == reference - 1,
                     "\(name) without its first \(k) packets: \(v.checkIns) check-ins, \(reference) from its check-in")
             #expect(v.intervalCheckPassed, "\(name) without its first \(k) packets: validate's interval check")
@@ -124,6 +134,22 @@ import TestSupport
 
     @Test func pushConnectionPickedUpAtEveryPacketOfItsFirstTwoBursts() throws {
         try checkEveryCut("push-mode", interval: ReferenceModel.builtIn.push.heartbeatSeconds)
+    }
+
+    /// The 08:30 burst of push-mode.pcap (index check, policy download, log uploads) cut at each of its
+    /// packets: the joined check-in is not judged on the index check that passed before the capture, nor
+    /// too small, and the bursts after it are whole.
+    @Test func pushConnectionPickedUpInsideItsUploadBurst() throws {
+        let all = try Self.packets(heartbeatCapture("push-mode"))
+        let starts = Self.burstStarts(all)
+        try #require(starts.count == 13)
+        let dir = try TemporaryFolder()
+        for k in (starts[6] + 1)..<starts[7] {
+            let v = try Self.judge(all, droppingFirst: k, in: dir, validate: false)
+            #expect(v.sizeAndStepFindings.isEmpty, "push-mode without its first \(k) packets: \(v.sizeAndStepFindings)")
+            #expect(v.intervalFindings.isEmpty, "push-mode without its first \(k) packets: \(v.intervalFindings)")
+            #expect(v.checkIns == 7 || v.checkIns == 6, "push-mode without its first \(k) packets: \(v.checkIns)")
+        }
     }
 
     @Test func pullCheckInCutAtEveryPacketOfTheFirstTwo() throws {

@@ -81,6 +81,38 @@ import Testing
         #expect(codes(5_121) == [.idleSizeOutOfRange])
     }
 
+    /// An exchange that lost bytes in a gap (whose records' framing the gap may have taken too) says nothing
+    /// about the idle minimum; the maximum is still judged (a gap only removes bytes).
+    @Test func idleMinimumNotJudgedWhenTheExchangeLostBytes() {
+        func codes(_ bytes: Int64, missing: Int64) -> [FindingCode] {
+            var f = RecordFactory()
+            var c = f.idle(start: epoch, indexBytes: bytes)
+            c.exchanges[0].missingBytes = missing
+            return analyze([c], model: model).findings.map(\.code)
+        }
+        #expect(codes(929, missing: 1_460) == [])
+        #expect(codes(929, missing: 0) == [.idleSizeOutOfRange])
+        #expect(codes(5_121, missing: 1_460) == [.idleSizeOutOfRange])
+    }
+
+    /// A TLS answer with no request captured (the request was lost before its direction's first captured
+    /// byte, so no gap counts it) says nothing about the idle minimum either.
+    @Test func idleMinimumNotJudgedForAnAnswerWithoutItsRequest() {
+        func codes(requestSeen: Bool) -> [FindingCode] {
+            var f = RecordFactory()
+            // 2759 bytes either way: 900 up and 1859 down, or all 2759 down with no client record.
+            var c = f.idle(start: epoch, indexBytes: 2_759)
+            if !requestSeen {
+                c.exchanges[0].bytesUp = 0
+                c.exchanges[0].recordsUp = 0
+                c.exchanges[0].bytesDown = 2_759
+            }
+            return analyze([c], model: model).findings.map(\.code)
+        }
+        #expect(codes(requestSeen: false) == [])
+        #expect(codes(requestSeen: true) == [.idleSizeOutOfRange])
+    }
+
     @Test func oversizeAboveFullMaximum() {
         func codes(_ total: Int64) -> [FindingCode] {
             var f = RecordFactory()

@@ -60,4 +60,61 @@ import Testing
         small.exchanges[1].bytesDown = 600
         #expect(analyze([small], model: model).codes(.idleSizeOutOfRange).count == 1)
     }
+
+    /// The capture began inside an upload burst, after its index check: the burst shows only the upload
+    /// (step 5). The index check passed before the capture; it is not reported missing. The same burst
+    /// seen whole (a later burst) is.
+    @Test func burstJoinedAfterItsIndexCheckIsNoStepMissing() throws {
+        var joined = Self.pickedUp(at: 0) { e in
+            e.bytesUp = 60_000
+            e.recordsUp = 4
+            e.bytesDown = 207
+        }
+        let firstExchange = try #require(joined.exchanges.first).start
+        joined.start = firstExchange.adding(seconds: -0.0005)
+        let model = try ReferenceModel.builtIn.withServer("198.51.100.1")
+        let r = analyze([joined], model: model)
+        #expect(r.sessions.first?.steps.map(\.step) == [5])
+        #expect(r.codes(.stepMissing).isEmpty)
+
+        var f = RecordFactory()
+        var whole = f.push(start: at(0), bursts: [0, 300, 600])
+        whole.exchanges[1].bytesUp = 60_000
+        whole.exchanges[1].bytesDown = 207
+        let seen = analyze([whole], model: model)
+        #expect(seen.sessions[1].steps.map(\.step) == [5])
+        #expect(seen.codes(.stepMissing).count == 1)
+    }
+
+    /// A pull connection the capture picked up after its exchanges (no SYN; only its close seen): the index
+    /// check passed before the capture. The same connection with its SYN seen did miss it.
+    @Test func pullConnectionPickedUpAfterItsExchangesIsNoStepMissing() throws {
+        let model = try ReferenceModel.builtIn.withServer("198.51.100.1")
+        var f = RecordFactory()
+        var seen = f.connection(start: at(0), exchanges: [])
+        seen.bytesUp = 0
+        seen.bytesDown = 0
+        #expect(analyze([seen], model: model).codes(.stepMissing).count == 1)
+        var joined = seen
+        joined.synTime = nil
+        joined.synAckTime = nil
+        joined.synCount = 0
+        joined.handshake = .midstream
+        joined.state = [.midstream, .finFromClient]
+        let r = analyze([joined], model: model)
+        #expect(r.sessions.count == 1)
+        #expect(r.codes(.stepMissing).isEmpty)
+    }
+
+    /// A later burst's size finding carries the burst's time, not the connection's start 300 s before.
+    @Test func aLaterBurstsFindingsCarryItsOwnTime() throws {
+        var f = RecordFactory()
+        var c = f.push(start: at(0), bursts: [0, 300, 600])
+        c.exchanges[1].bytesUp = 0
+        c.exchanges[1].bytesDown = 600
+        let r = analyze([c], model: try ReferenceModel.builtIn.withServer("198.51.100.1"))
+        let finding = try #require(r.codes(.idleSizeOutOfRange).first)
+        #expect(finding.time == c.exchanges[1].start)
+        #expect(r.sessions[1].start == c.exchanges[1].start)
+    }
 }

@@ -69,6 +69,24 @@ import Testing
         #expect(joinedEvents.compactMap(\.anomaly) == [.resynchronized(skippedBytes: 37)])
     }
 
+    @Test func aRecordFoundByAScanStartsWhenItsHeaderCameNotWhenTheScanBegan() {
+        // A gap took a record's header: its tail is scanned at 1 s, the next record (its header split over
+        // two chunks) comes 300 s and 301 s later. Dated to the scan's start, it joined an earlier answer.
+        var parser = TLSStreamParser()
+        var events: [TLSEvent] = []
+        let second = Timestamp(seconds: 1, nanoseconds: 0)
+        data(50).withUnsafeBytes { parser.feed($0, time: .zero, into: &events) }
+        parser.skip(gapBytes: 500, time: second, into: &events)
+        [UInt8](repeating: 0x99, count: 700).withUnsafeBytes { parser.feed($0, time: second, into: &events) }
+        let next = data(300)
+        let early = Timestamp(seconds: 301, nanoseconds: 0)
+        let late = Timestamp(seconds: 302, nanoseconds: 0)
+        next.prefix(2).withUnsafeBytes { parser.feed($0, time: early, into: &events) }
+        next.dropFirst(2).withUnsafeBytes { parser.feed($0, time: late, into: &events) }
+        let starts = events.compactMap { if case .applicationData(_, let start, _) = $0 { start } else { nil } }
+        #expect(starts == [.zero, early])
+    }
+
     @Test func anomalyTextUsesTheStableName() {
         #expect(TLSAnomaly.framingLostInGap(bytes: 93).text == "tls_framing_lost_in_gap (93 bytes)")
         #expect(TLSAnomaly.handshakeLostInGap.text == "tls_handshake_lost_in_gap")

@@ -110,6 +110,7 @@ extension TLSStreamParser {
         }
         phase = .resync
         header.removeAll(keepingCapacity: true)
+        windowTimes.removeAll(keepingCapacity: true)
         recordBody.removeAll(keepingCapacity: true)
         currentIsSSLv2 = false
         recordBroken = false
@@ -129,6 +130,7 @@ extension TLSStreamParser {
         resyncSkipped += 1
         for b in window.dropFirst() {
             header.append(b)
+            windowTimes.append(recordStart)
             resyncStep(time: time, into: &events)
             guard phase == .resync else { return }
         }
@@ -146,6 +148,8 @@ extension TLSStreamParser {
         let versionOK = lastVersion.map { $0 == version || (header[1] == 3 && header[2] <= 3) }
             ?? TLSVersion.framesRecord(type: type, major: header[1], minor: header[2])
         if (20...23).contains(type), versionOK, length > 0, length <= limits.maxRecordLength {
+            recordStart = windowTimes.count == 5 ? windowTimes[0] : time
+            windowTimes.removeAll(keepingCapacity: true)
             if resyncSkipped > 0 {
                 events.append(.anomaly(.resynchronized(skippedBytes: resyncSkipped), time: time))
             }
@@ -153,6 +157,7 @@ extension TLSStreamParser {
             return
         }
         header.removeFirst()
+        if !windowTimes.isEmpty { windowTimes.removeFirst() }
         ignoredBytes += 1
         resyncSkipped += 1
         resyncScanned += 1

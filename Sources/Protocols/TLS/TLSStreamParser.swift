@@ -91,6 +91,10 @@ public struct TLSStreamParser: Sendable {
     var handshake: [UInt8] = []
     var handshakeSkip = 0
     var handshakeAbandoned = false
+    /// While resynchronising: when each byte of the window in `header` came, so a record found by the scan
+    /// starts when its header's first byte came, not when the scan began (minutes earlier on a quiet
+    /// connection, which joined the record to an earlier exchange).
+    var windowTimes: [Timestamp] = []
     var resyncSkipped: Int64 = 0
     var resyncScanned: Int64 = 0
     var sawRecord = false
@@ -144,8 +148,8 @@ public struct TLSStreamParser: Sendable {
                 i += take
                 if bodyLeft == 0 { endRecord(time: time, into: &events) }
             case .resync:
-                if header.isEmpty { recordStart = time }
                 header.append(chunk[i])
+                windowTimes.append(time)
                 i += 1
                 resyncStep(time: time, into: &events)
             }
@@ -162,6 +166,7 @@ public struct TLSStreamParser: Sendable {
             return
         case .resync:
             header.removeAll(keepingCapacity: true)
+            windowTimes.removeAll(keepingCapacity: true)
             resyncSkipped += Int64(gapBytes)
         case .body where gapBytes <= bodyLeft:
             if recordType == TLSContentType.handshake.rawValue && !encrypted && !currentIsSSLv2 {
