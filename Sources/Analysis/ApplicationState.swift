@@ -178,7 +178,7 @@ final class ApplicationState {
             tls.value.feed(data, direction: direction, time: time, into: &exchanges)
         case .other:
             if direction == .up, TLSStreamParser.looksLikeTLS(data) {
-                parser = .tls(Box(TLSConversation(midstream: false)))
+                parser = .tls(Box(TLSConversation(midstream: false, keepsHellos: details != nil)))
                 didReceive(data, direction: direction, time: time)
             }
         }
@@ -208,7 +208,7 @@ final class ApplicationState {
 
     private func decide(_ data: UnsafeRawBufferPointer, direction: Direction) {
         if TLSStreamParser.looksLikeTLS(data) {
-            parser = .tls(Box(TLSConversation(midstream: midstream)))
+            parser = .tls(Box(TLSConversation(midstream: midstream, keepsHellos: details != nil)))
         } else if direction == .up ? HTTP1Parser.looksLikeRequest(data) : HTTP1Parser.looksLikeResponse(data) {
             parser = .http(Box(HTTP1Conversation(recordsMessages: details != nil)))
         } else if direction == .down ? HTTP1Parser.looksLikeRequest(data) : HTTP1Parser.looksLikeResponse(data) {
@@ -422,9 +422,10 @@ final class ApplicationState {
             }
         case .tls(let box):
             box.value.finish(time: time, into: &exchanges)
-            let tls = box.value
-            record.tls = tls.summary
+            // Read in place: a copy of the conversation retains every array and text it holds.
+            record.tls = box.value.summary
             if details != nil {
+                let tls = box.value
                 details?.tlsHellos = tls.hellos
                 details?.anomalies += tls.anomalies.map { "\($0.direction): \($0.anomaly.text)" }
                 // Why a connection whose other side spoke TLS is `other` (its TLS is still reported).

@@ -29,7 +29,7 @@ public final class IngestQueue {
     ///   - ownThread: false files every record on the calling thread, as when the system refuses
     ///     the thread.
     public init(
-        _ builder: SessionBuilder, batchSize: Int = 32, maxBatchesInFlight: Int = 4, ownThread: Bool = true
+        _ builder: SessionBuilder, batchSize: Int = 128, maxBatchesInFlight: Int = 4, ownThread: Bool = true
     ) {
         let shared = Shared(builder, maxBatchesInFlight: max(1, maxBatchesInFlight))
         self.shared = shared

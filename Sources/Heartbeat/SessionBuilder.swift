@@ -158,9 +158,11 @@ public struct SessionBuilder: Sendable {
     /// records of a day-long fleet capture several times larger than everything else together.
     static func compacted(_ connection: ConnectionRecord) -> ConnectionRecord {
         var c = connection
-        if c.tls?.certificate != nil || c.tls?.alerts.isEmpty == false {
-            c.tls?.certificate = nil
-            c.tls?.alerts = []
+        // One summary box made (each `c.tls?.x = ...` copies the summary into a new one).
+        if var tls = c.tls, tls.certificate != nil || !tls.alerts.isEmpty {
+            tls.certificate = nil
+            tls.alerts = []
+            c.tls = tls
         }
         for i in c.exchanges.indices {
             guard let h = c.exchanges[i].http else { continue }

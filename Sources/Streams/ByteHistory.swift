@@ -1,8 +1,10 @@
 /// The last few delivered bytes of one direction, kept so that a retransmission can be
 /// compared with the first copy.
 ///
-/// A ring of fixed capacity, allocated on the first append (a direction that never
-/// carries data costs nothing). Append is O(n) in the appended bytes with no allocation.
+/// A ring of fixed capacity, taken on the first append (a direction that never
+/// carries data costs nothing) from the table's `HistoryRings`, and given back there when the
+/// connection's buffers are released, so rings are reused rather than allocated per connection.
+/// Append is O(n) in the appended bytes with no allocation.
 struct ByteHistory {
     private var ring: [UInt8] = []
     private let capacity: Int
@@ -21,19 +23,20 @@ struct ByteHistory {
         write = 0
     }
 
-    /// Forgets everything and frees the ring (it is allocated again on the next append).
-    mutating func release() {
-        ring = []
+    /// Forgets everything and gives the ring to `spare` (one is taken again on the next append).
+    mutating func release(into spare: HistoryRings) {
+        if !ring.isEmpty {
+            spare.giveBack(ring, capacity: capacity)
+            ring = []
+        }
         reset()
     }
 
-    /// Adds delivered bytes; only the last `capacity` are kept.
-    mutating func append(_ data: UnsafeRawBufferPointer) {
+    /// Adds delivered bytes; only the last `capacity` are kept. The ring comes from `spare` (or is
+    /// allocated) on the first append after a release.
+    mutating func append(_ data: UnsafeRawBufferPointer, spare: HistoryRings) {
         guard capacity > 0, !data.isEmpty else { return }
-        if ring.isEmpty {
-            // Not zeroed: `differences` reads only the `filled` bytes, all written here first.
-            ring = [UInt8](unsafeUninitializedCapacity: capacity) { _, count in count = capacity }
-        }
+        if ring.isEmpty { ring = spare.take(capacity: capacity) }
         let source = data.count > capacity
             ? UnsafeRawBufferPointer(rebasing: data[(data.count - capacity)...]) : data
         let cap = capacity
@@ -69,4 +72,34 @@ struct ByteHistory {
         }
         return differing
     }
+}
+
+/// Rings of released `ByteHistory`s, kept for the next connections (one set per `ConnectionTable`,
+/// used on its thread only). Taking a ring from here instead of allocating one saves a 4 KiB
+/// allocation and free per direction of every connection, which go through the C library's shared
+/// heap lock (too large for its per-thread cache). At most `maxSpare` rings are kept (1 MiB with the
+/// default 4 KiB), so a burst of connections leaves little memory behind.
+///
+/// Stored state is `@exclusivity(unchecked)`: used only by the table's reassemblers, on one thread,
+/// with no re-entry.
+final class HistoryRings {
+    @exclusivity(unchecked) private var spare: [[UInt8]] = []
+    static let maxSpare = 256
+
+    /// A ring of `capacity` bytes, not zeroed: `ByteHistory.differences` reads only bytes written first.
+    func take(capacity: Int) -> [UInt8] {
+        if let ring = spare.popLast() {
+            if ring.count == capacity { return ring }
+            spare.removeAll()
+        }
+        return [UInt8](unsafeUninitializedCapacity: capacity) { _, count in count = capacity }
+    }
+
+    func giveBack(_ ring: [UInt8], capacity: Int) {
+        guard ring.count == capacity, spare.count < HistoryRings.maxSpare else { return }
+        spare.append(ring)
+    }
+
+    /// Rings kept for reuse (for tests).
+    var count: Int { spare.count }
 }

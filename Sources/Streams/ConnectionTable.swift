@@ -75,6 +75,8 @@ public final class ConnectionTable {
     unowned(unsafe) let delegate: any StreamDelegate
     @exclusivity(unchecked) private var connections: [FlowKey: Connection] = [:]
     let budget: BufferBudget
+    /// Retransmission-history rings of emitted and settled connections, reused by new ones.
+    let historyRings = HistoryRings()
     @exclusivity(unchecked) private var nextID: UInt64 = 1
     @exclusivity(unchecked) private var clock = Timestamp(nanoseconds: Int64.min)
     /// `clock` plus `limits.unconfirmedClockStep` (saturating): a segment later than this steps ahead.
@@ -447,8 +449,8 @@ public final class ConnectionTable {
         delegate.connectionClosed(c.record(end: end))
         // A queued deadline may still refer to `c` until it comes due: let its buffers go now, so
         // what the queue keeps alive is the fixed state alone.
-        c.up.releaseBuffers()
-        c.down.releaseBuffers()
+        c.up.releaseBuffers(into: historyRings)
+        c.down.releaseBuffers(into: historyRings)
     }
 
     /// Whether a sweep at `now` acts on `c`: emits it, settles it, or applies the hole rule.
@@ -541,8 +543,8 @@ public final class ConnectionTable {
                 // Quiet (e.g. a push-mode connection between check-ins): a retransmission this late
                 // is rare, so the history rings go; they come back with the next data.
                 c.settled = true
-                c.up.releaseBuffers()
-                c.down.releaseBuffers()
+                c.up.releaseBuffers(into: historyRings)
+                c.down.releaseBuffers(into: historyRings)
             }
         }
     }
@@ -553,8 +555,8 @@ public final class ConnectionTable {
         c.settled = true
         c.up.flush(now: now, ctx: context(c, .up))
         c.down.flush(now: now, ctx: context(c, .down))
-        c.up.releaseBuffers()
-        c.down.releaseBuffers()
+        c.up.releaseBuffers(into: historyRings)
+        c.down.releaseBuffers(into: historyRings)
     }
 
     /// Emits 1/64 of the table (at least one connection): closed connections lingering for late

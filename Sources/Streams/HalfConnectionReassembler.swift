@@ -183,10 +183,10 @@ final class HalfConnectionReassembler {
         }
     }
 
-    /// After `flush`: frees the retransmission history and the held-piece list's storage.
+    /// After `flush`: gives the retransmission history ring to `spare` and frees the held-piece list's storage.
     /// Later segments still work (retransmitted bytes are counted, no longer compared).
-    func releaseBuffers() {
-        history.release()
+    func releaseBuffers(into spare: HistoryRings) {
+        history.release(into: spare)
         if pieces.isEmpty { pieces = [] }
     }
 
@@ -366,7 +366,7 @@ final class HalfConnectionReassembler {
     // MARK: - Events
 
     private func deliver(_ data: UnsafeRawBufferPointer, _ time: Timestamp, _ ctx: ReassemblyContext) {
-        history.append(data)
+        history.append(data, spare: ctx.table.historyRings)
         ctx.delegate.didReceive(data: data, direction: ctx.direction, connection: ctx.connection, time: time)
     }
 

@@ -171,6 +171,35 @@ import TestSupport
         #expect(f.conversation.hellos.map(\.oracleLine) == ["clienthello\t\t0x0002\t", "serverhello\t\t0x0002\t"])
     }
 
+    /// Without hello rows (`keepsHellos: false`, as `analyze` runs) the summary, exchanges and anomalies are
+    /// those of a conversation that keeps them, the SSLv2 flag (set by the first hello) included.
+    @Test func conversationWithoutHelloRowsGivesTheSameSummary() {
+        var sslv2Client: [UInt8] = [1, 0x00, 0x02] + TLSBuild.u16(3) + TLSBuild.u16(0) + TLSBuild.u16(16)
+        sslv2Client += [0x01, 0x00, 0x80] + [UInt8](repeating: 1, count: 16)
+        let scripts: [[(Direction, [UInt8])]] = [
+            [(.up, TLSBuild.modernClientHelloRecord(host: "sepm.corp.test")),
+             (.down, TLSBuild.record(22, TLSBuild.handshake(2, TLSBuild.serverHelloBody(suite: 0xc030)))),
+             (.up, TLSBuild.record(23, [UInt8](repeating: 0x42, count: 30))),
+             (.down, TLSBuild.record(23, [UInt8](repeating: 0x42, count: 70)))],
+            [(.up, [0x80, UInt8(sslv2Client.count)] + sslv2Client)],
+        ]
+        for script in scripts {
+            var kept = Feeder()
+            var bare = Feeder(conversation: TLSConversation(keepsHellos: false))
+            for (i, (direction, bytes)) in script.enumerated() {
+                kept.send(direction, Int64(i), bytes)
+                bare.send(direction, Int64(i), bytes)
+            }
+            kept.conversation.finish(time: Timestamp(nanoseconds: 99), into: &kept.exchanges)
+            bare.conversation.finish(time: Timestamp(nanoseconds: 99), into: &bare.exchanges)
+            #expect(!kept.conversation.hellos.isEmpty)
+            #expect(bare.conversation.hellos.isEmpty)
+            #expect(bare.conversation.summary == kept.conversation.summary)
+            #expect(bare.exchanges == kept.exchanges)
+            #expect(bare.conversation.anomalies == kept.conversation.anomalies)
+        }
+    }
+
     @Test func nonTLSConversationIsFlagged() {
         var f = Feeder()
         f.send(.up, 1, Array("SSH-2.0-OpenSSH_9.6\r\n".utf8))

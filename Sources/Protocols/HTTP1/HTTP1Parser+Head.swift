@@ -32,6 +32,8 @@ extension HTTP1Parser {
                 msg = Progress(start: time)
                 startDecided = false
                 lineStart = 0
+                // Room for a usual head at once: grown from empty it took about five allocations.
+                if buffer.capacity < HTTP1Parser.headBufferStart { buffer.reserveCapacity(HTTP1Parser.headBufferStart) }
             }
             buffer.append(b)
             msg.last = time

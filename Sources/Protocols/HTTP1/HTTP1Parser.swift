@@ -61,6 +61,8 @@ public struct HTTP1Parser: Sendable {
 
     var state = State.head
     var buffer: [UInt8] = []
+    /// Capacity `buffer` gets when the first head starts (it keeps it between messages).
+    static let headBufferStart = 512
     var lineStart = 0
     var leading = 0
     var startDecided = false

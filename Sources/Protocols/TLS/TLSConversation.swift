@@ -34,8 +34,14 @@ public struct TLSConversation: Sendable {
     public private(set) var client: TLSStreamParser
     public private(set) var server: TLSStreamParser
     public private(set) var summary = TLSSummary()
-    /// ClientHello/ServerHello rows in stream order (the order they were completed).
+    /// ClientHello/ServerHello rows in stream order (the order they were completed); always empty when
+    /// made with `keepsHellos` false.
     public private(set) var hellos: [TLSHelloRow] = []
+    /// Whether `hellos` is filled (rows are wanted by `flows --tls` and the oracle tests only; leaving them
+    /// out spares an array and its growth per connection).
+    private let keepsHellos: Bool
+    /// Hellos seen (kept in `hellos` or not).
+    private var helloCount = 0
     /// The first `maxKeptAnomalies` anomalies; `anomalyCount` counts all.
     public private(set) var anomalies: [TLSDirectedAnomaly] = []
     public private(set) var anomalyCount = 0
@@ -60,10 +66,11 @@ public struct TLSConversation: Sendable {
     /// `TLSLimits.answerPause`.
     private let answerPause: Int64
 
-    public init(limits: TLSLimits = TLSLimits(), midstream: Bool = false) {
+    public init(limits: TLSLimits = TLSLimits(), midstream: Bool = false, keepsHellos: Bool = true) {
         client = TLSStreamParser(limits: limits, midstream: midstream)
         server = TLSStreamParser(limits: limits, midstream: midstream)
         answerPause = limits.answerPause
+        self.keepsHellos = keepsHellos
     }
 
     /// True when either direction's first bytes were not TLS.
@@ -163,12 +170,14 @@ public struct TLSConversation: Sendable {
     private mutating func handle(_ event: TLSEvent, direction: Direction, into exchanges: inout [Exchange]) {
         switch event {
         case .clientHello(let hello, let time), .sslv2ClientHello(let hello, let time):
-            hellos.append(TLSHelloRow(client: hello, direction: direction, time: time))
+            helloCount += 1
+            if keepsHellos { hellos.append(TLSHelloRow(client: hello, direction: direction, time: time)) }
             summary.clientVersion = hello.highestVersion
             if summary.serverName == nil { summary.serverName = hello.serverName }
-            if hello.isSSLv2 && hellos.count == 1 { summary.sslv2 = true }
+            if hello.isSSLv2 && helloCount == 1 { summary.sslv2 = true }
         case .serverHello(let hello, let time), .sslv2ServerHello(let hello, let time):
-            hellos.append(TLSHelloRow(server: hello, direction: direction, time: time))
+            helloCount += 1
+            if keepsHellos { hellos.append(TLSHelloRow(server: hello, direction: direction, time: time)) }
             summary.negotiatedVersion = hello.negotiatedVersion
             summary.cipherSuite = hello.cipherSuite
             if hello.isSSLv2 { summary.sslv2 = true }

@@ -23,10 +23,13 @@ enum TLSHelloParsing {
               c.vector(lengthBytes: 1) != nil
         else { return nil }
         var hello = TLSClientHello(legacyVersion: version)
+        // Sized once (the lists grew by doubling, several allocations per hello).
+        hello.cipherSuites.reserveCapacity(suites.remaining / 2)
         while let s = suites.u16() { hello.cipherSuites.append(s) }
 
         guard !c.isAtEnd else { return hello }  // SSL 3.0-era hellos may have no extensions
         guard var exts = c.vector(lengthBytes: 2) else { return nil }
+        hello.extensionTypes.reserveCapacity(exts.remaining / 4)  // at most one per 4 bytes
         while !exts.isAtEnd {
             guard let type = exts.u16(), var data = exts.vector(lengthBytes: 2) else { return nil }
             hello.extensionTypes.append(type)
