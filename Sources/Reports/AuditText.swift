@@ -17,7 +17,9 @@ enum AuditText {
         // A share only when some client was judged (an insufficient one has too few check-ins to judge).
         let share = s.clients > s.insufficient ? " (\(Int((s.healthyShare * 100).rounded()))%)" : ""
         out += "Fleet: \(formatCount(s.clients, "client")) seen, \(s.healthy) healthy\(share), "
-        out += "\(s.degraded) degraded, \(s.unhealthy) unhealthy, \(s.insufficient) insufficient (too few check-ins); "
+        let unobserved = s.unobserved > 0 ? "; \(s.unobserved) with no interval observed" : ""
+        out += "\(s.degraded) degraded, \(s.unhealthy) unhealthy, \(s.insufficient) insufficient (too few check-ins"
+        out += "\(unobserved)); "
         out += "\(formatCount(s.checkIns, "check-in")), \(s.failed) failed, \(s.missed) missed\n"
         if let hint = AnalyzeReport.noManagerHint(b.heartbeat) { out += hint }
         out += "Health and score judge the intervals between check-ins only; HTTP errors, TLS, transport and\n"
