@@ -180,6 +180,39 @@ public struct CaptureSummary: Sendable {
         return m
     }
 
+    /// Files of a merged run whose clock looks set forward: a silence the file ran through (a forward
+    /// step of its clock) while the other files' packets went on (their own silences under half of it),
+    /// the file then running on past the last
+    /// of theirs by about the stretch's length (`runsOn`, nanoseconds; more than the threshold). Read
+    /// alone, such a stretch is a pause; beside files that ran through it, it is more likely the file's clock jumping
+    /// ahead, and the intervals of the file's own clients across it (judged as if it had run) may show
+    /// missed check-ins that are the clock's. O(f² s) in files and silences.
+    public static func clocksSetForward(_ files: [CaptureSummary])
+        -> [(path: String, silence: CaptureSilence, runsOn: Int64)] {
+        guard files.count > 1 else { return [] }
+        let threshold = CaptureSummary.silenceThreshold
+        var out: [(path: String, silence: CaptureSilence, runsOn: Int64)] = []
+        for (i, f) in files.enumerated() {
+            guard let end = f.timelineEnd else { continue }
+            let others = files.indices.filter { $0 != i }.map { files[$0] }
+            guard let othersEnd = others.compactMap(\.timelineEnd).max(),
+                  end.nanoseconds(since: othersEnd) > threshold else { continue }
+            let together = CaptureSummary.merged(others)
+            let runsOn = end.nanoseconds(since: othersEnd)
+            for s in f.silences where !s.clockJump && !s.betweenFiles {
+                // The others ran on from before it, their silences taking up less than half of it, and the
+                // file runs on after them by about the stretch's length (within a tenth, or the threshold).
+                let off = s.nanoseconds > runsOn ? s.nanoseconds - runsOn : runsOn - s.nanoseconds
+                let quiet = together.silences.reduce(Int64(0)) { $0 + $1.overlap(from: s.start, to: s.end) }
+                guard let start = together.timelineStart, start <= s.start, off <= max(threshold, runsOn / 10),
+                      quiet < s.nanoseconds / 2
+                else { continue }
+                out.append((f.path, s, runsOn))
+            }
+        }
+        return out
+    }
+
     /// The silences of the files together: the gaps (longer than the threshold) in the union of
     /// what each file covers (its timeline, first to last, less its own silences). Exact: a stretch
     /// with no packet in any file is, in each file, outside its span or inside one of its silences.

@@ -85,6 +85,9 @@ enum ReportCommand {
             builder.noteCaptureSpan(first: first, last: last)
         }
         builder.noteCaptureSilences(merged.silences)
+        for f in CaptureSummary.clocksSetForward(files) {
+            builder.noteClockSetForward(file: f.path, silence: f.silence, runsOn: f.runsOn)
+        }
         if merged.silencesNotListed > 0 {
             builder.noteCaptureGap("\(merged.silencesNotListed) further stretches with no packet for over "
                 + "\(CaptureSummary.silenceThreshold / 1_000_000_000) s were not listed; intervals across them were "

@@ -102,4 +102,44 @@ import TestSupport
         #expect(shifted.rows == right.rows)
         #expect(!sepbeat("analyze", "-q", off).stdout.contains("capture-gap"))
     }
+
+    /// Copies the classic pcap `path` to `out` with the records from the middle one on dated `offset`
+    /// seconds later (the capture's clock set forward halfway).
+    static func secondHalfForward(_ path: String, to out: String, offset: UInt32) throws {
+        var bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
+        var offsets: [Int] = []
+        var at = 24
+        while at + 16 <= bytes.count {
+            offsets.append(at)
+            at += 16 + (0..<4).reduce(0) { $0 | Int(bytes[at + 8 + $1]) << (8 * $1) }
+        }
+        for o in offsets[(offsets.count / 2)...] {
+            let old = (0..<4).reduce(UInt32(0)) { $0 | UInt32(bytes[o + $1]) << (8 * UInt32($1)) }
+            let new = old &+ offset
+            for k in 0..<4 { bytes[o + k] = UInt8(truncatingIfNeeded: new >> (8 * UInt32(k))) }
+        }
+        try Data(bytes).write(to: URL(fileURLWithPath: out))
+    }
+
+    @Test func aFileWhoseClockWasSetForwardAmongOthersIsNamed() throws {
+        let dir = try TemporaryFolder()
+        _ = try dir.simulatedCapture("sp.pcap", ["--clients", "12", "--duration", "2h", "--split", "3"])
+        let files = (1...3).map { dir.path + "/sp-\($0).pcap" }
+        let forward = dir.path + "/sp2-forward.pcap"
+        try Self.secondHalfForward(files[1], to: forward, offset: 3_600)
+
+        let note = "sp2-forward.pcap: no packets from "
+        let analyze = sepbeat("analyze", "-q", files[0], forward, files[2])
+        let finding = analyze.stdout.split(separator: "\n").first { $0.contains(note) } ?? ""
+        #expect(finding.hasPrefix("  warning capture-gap "))
+        #expect(finding.contains("(1 h 0 min) while the other files' packets went on, and it runs on "))
+        #expect(finding.contains(" after the last of theirs: its clock may have been set forward there"))
+        let audit = sepbeat("audit", "-q", files[0], forward, files[2]).stdout
+        #expect(audit.contains("Note: " + forward + " has no packets from "))
+        #expect(audit.contains("its clock may have been set forward; its clients' intervals across it are judged"))
+        // The same files with the right clock, or the shifted file alone (a pause then): no such note.
+        #expect(!sepbeat("analyze", "-q", files[0], files[1], files[2]).stdout.contains("set forward"))
+        #expect(!sepbeat("audit", "-q", files[0], files[1], files[2]).stdout.contains("Note:"))
+        #expect(!sepbeat("analyze", "-q", forward).stdout.contains("set forward"))
+    }
 }
