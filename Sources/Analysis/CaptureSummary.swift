@@ -64,19 +64,19 @@ public struct CaptureSummary: Sendable {
     public var truncationOffsets: [Int64] = []
 
     /// Stretches longer than `silenceThreshold` with no packet at all, in time order: within this
-    /// file, or, for a merged summary, across all files together (where one file's packets fill
-    /// another's silence, there is none; the time between files' spans is one). Time order, not
-    /// file order: a clock stepped back (or one stray packet dated far away) leaves the stretch
-    /// between the pieces of the timeline as a silence, not as time the capture ran. Complete once
-    /// the file's last packet is counted (`closeRuns()`).
+    /// file's timeline, or, for a merged summary, across all files' timelines together (where one file's
+    /// packets fill another's silence, there is none; the time between files' timelines is one). Time
+    /// order, not file order: a clock stepped back leaves the stretch between the pieces of the timeline
+    /// as a silence, not as time the capture ran. Packets of a clock running beside the capture's (a
+    /// stray packet, a flow or interface stamped far off) make no silence (see `CaptureTimeline`).
+    /// Complete once the file's last packet is counted (`closeRuns()`).
     public var silences: [CaptureSilence] = []
-    /// The stretches of the timeline this file's packets cover, as runs of packets in file order
-    /// whose times stay within `silenceThreshold` of the run's latest: the run being read, and those
-    /// ended by a jump of more than the threshold either way (at most `maxSilencesListed`; beyond,
-    /// the run being read takes in every later packet, and each forward jump is counted in
-    /// `silencesNotListed`).
-    var run: (start: Timestamp, end: Timestamp)?
-    var endedRuns: [(start: Timestamp, end: Timestamp)] = []
+    /// The first and last times of the file's timeline (`silences`): the capture's own clock, without
+    /// the packets `CaptureTimeline` leaves out (`first`/`last` hold every packet). Set by `closeRuns()`.
+    public var timelineStart: Timestamp?
+    public var timelineEnd: Timestamp?
+    /// The stretches of the timeline this file's packets cover (see `CaptureTimeline`).
+    var timeline = CaptureTimeline()
     /// Silences beyond `maxSilencesListed` (counted, not listed).
     public var silencesNotListed = 0
 
@@ -92,71 +92,42 @@ public struct CaptureSummary: Sendable {
         self.path = path
     }
 
-    /// Counts a packet at `t` into the file's runs (see `run`): the per-packet step of the silences.
+    /// Counts a packet at `t` into the file's timeline: the per-packet step of the silences.
     @inline(__always)
     mutating func noteTime(_ t: Timestamp) {
-        guard var r = run else {
-            run = (t, t)
-            return
-        }
-        let near = t > r.end ? t.nanoseconds(since: r.end) : r.end.nanoseconds(since: t)
-        // A jump ends the run, unless the list is full; then the packet joins the run (the stretch
-        // counts as time the capture ran, and a forward jump as a silence not listed).
-        if near > CaptureSummary.silenceThreshold, endedRuns.count < CaptureSummary.maxSilencesListed {
-            endedRuns.append(r)
-            run = (t, t)
-            return
-        }
-        if near > CaptureSummary.silenceThreshold, t > r.end { silencesNotListed += 1 }
-        if t > r.end { r.end = t } else if t < r.start { r.start = t }
-        run = r
+        if timeline.note(t) { silencesNotListed += 1 }
     }
 
-    /// Turns the runs into `silences`: the gaps longer than the threshold in their union. A gap that a
-    /// forward step of the clock between two runs (in file order) takes in is a pause the capture ran
-    /// through; any other is a stretch its clock jumped across (`CaptureSilence.clockJump`): set back,
-    /// or gone far and back. A run whose neighbours in file order join up again (one packet, or a few,
-    /// dated far away: an excursion) takes no part in the steps, so a stray packet neither makes its
-    /// own stretch look run through nor turns a pause it falls into into a jump. Call once, after the
-    /// file's last packet (again after more packets: it starts over). O(r log r) in the runs.
+    /// Turns the timeline's runs into `silences`: the gaps longer than the threshold between the runs
+    /// kept (see `CaptureTimeline`), each one the clock jumped across (`CaptureSilence.clockJump`) unless
+    /// what the capture ran through takes it in. Call once, after the file's last packet (again after
+    /// more packets: it starts over). O(r log r) in the runs.
     mutating func closeRuns() {
-        var runs = endedRuns
-        if let run { runs.append(run) }
         silences.removeAll()
-        let threshold = CaptureSummary.silenceThreshold
-        func joined(_ a: Timestamp, _ b: Timestamp) -> Bool {
-            (a > b ? a.nanoseconds(since: b) : b.nanoseconds(since: a)) <= threshold
-        }
-        var steps: [(start: Timestamp, end: Timestamp)] = []
-        var previous: Int?
-        for k in runs.indices {
-            let excursion = k > 0 && k < runs.count - 1 && joined(runs[k - 1].end, runs[k + 1].start)
-            guard !excursion else { continue }
-            if let p = previous, runs[k].start > runs[p].end { steps.append((runs[p].end, runs[k].start)) }
-            previous = k
-        }
-        // For "does a step take in [a, b]": steps by start, with the furthest end reached so far.
-        steps.sort { $0.start < $1.start }
-        var reachOfSteps: [Timestamp] = []
-        reachOfSteps.reserveCapacity(steps.count)
-        for step in steps { reachOfSteps.append(max(reachOfSteps.last ?? step.end, step.end)) }
+        timelineStart = nil
+        timelineEnd = nil
+        let leftOut = timeline.leftOut()
+        var kept = timeline.runs.indices.filter { !leftOut[$0] }.map { timeline.runs[$0] }
+        kept.sort { $0.start < $1.start }
+        guard var reach = kept.first?.end, let start = kept.first?.start else { return }
+        let ran = timeline.ranThrough()
         func ranThrough(_ a: Timestamp, _ b: Timestamp) -> Bool {
             var lo = 0
-            var hi = steps.count
+            var hi = ran.count
             while lo < hi {
                 let mid = (lo + hi) / 2
-                if steps[mid].start <= a { lo = mid + 1 } else { hi = mid }
+                if ran[mid].start <= a { lo = mid + 1 } else { hi = mid }
             }
-            return lo > 0 && reachOfSteps[lo - 1] >= b
+            return lo > 0 && ran[lo - 1].end >= b
         }
-        runs.sort { $0.start < $1.start }
-        guard var reach = runs.first?.end else { return }
-        for piece in runs.dropFirst() {
-            if piece.start.nanoseconds(since: reach) > threshold {
+        for piece in kept.dropFirst() {
+            if piece.start.nanoseconds(since: reach) > CaptureSummary.silenceThreshold {
                 noteSilence(from: reach, to: piece.start, clockJump: !ranThrough(reach, piece.start))
             }
             if piece.end > reach { reach = piece.end }
         }
+        timelineStart = start
+        timelineEnd = reach
     }
 
     /// Notes a silence from `start` to `end`, within the list's bound.
@@ -208,19 +179,54 @@ public struct CaptureSummary: Sendable {
             m.warnings += f.warnings
             m.truncationOffsets += f.truncationOffsets
             m.silencesNotListed += f.silencesNotListed
+            if let t = f.timelineStart, m.timelineStart.map({ t < $0 }) ?? true { m.timelineStart = t }
+            if let t = f.timelineEnd, m.timelineEnd.map({ t > $0 }) ?? true { m.timelineEnd = t }
         }
         m.mergeSilences(of: files)
         return m
     }
 
+    /// Files of a merged run whose clock looks set forward: a silence the file ran through (a forward
+    /// step of its clock) while the other files' packets went on (their own silences under half of it),
+    /// the file then running on past the last
+    /// of theirs by about the stretch's length (`runsOn`, nanoseconds; more than the threshold). Read
+    /// alone, such a stretch is a pause; beside files that ran through it, it is more likely the file's clock jumping
+    /// ahead, and the intervals of the file's own clients across it (judged as if it had run) may show
+    /// missed check-ins that are the clock's. O(f² s) in files and silences.
+    public static func clocksSetForward(_ files: [CaptureSummary])
+        -> [(path: String, silence: CaptureSilence, runsOn: Int64)] {
+        guard files.count > 1 else { return [] }
+        let threshold = CaptureSummary.silenceThreshold
+        var out: [(path: String, silence: CaptureSilence, runsOn: Int64)] = []
+        for (i, f) in files.enumerated() {
+            guard let end = f.timelineEnd else { continue }
+            let others = files.indices.filter { $0 != i }.map { files[$0] }
+            guard let othersEnd = others.compactMap(\.timelineEnd).max(),
+                  end.nanoseconds(since: othersEnd) > threshold else { continue }
+            let together = CaptureSummary.merged(others)
+            let runsOn = end.nanoseconds(since: othersEnd)
+            for s in f.silences where !s.clockJump && !s.betweenFiles {
+                // The others ran on from before it, their silences taking up less than half of it, and the
+                // file runs on after them by about the stretch's length (within a tenth, or the threshold).
+                let off = s.nanoseconds > runsOn ? s.nanoseconds - runsOn : runsOn - s.nanoseconds
+                let quiet = together.silences.reduce(Int64(0)) { $0 + $1.overlap(from: s.start, to: s.end) }
+                guard let start = together.timelineStart, start <= s.start, off <= max(threshold, runsOn / 10),
+                      quiet < s.nanoseconds / 2
+                else { continue }
+                out.append((f.path, s, runsOn))
+            }
+        }
+        return out
+    }
+
     /// The silences of the files together: the gaps (longer than the threshold) in the union of
-    /// what each file covers (its first to last packet, less its own silences). Exact: a stretch
+    /// what each file covers (its timeline, first to last, less its own silences). Exact: a stretch
     /// with no packet in any file is, in each file, outside its span or inside one of its silences.
     /// O(s log s) in the files' silences.
     private mutating func mergeSilences(of files: [CaptureSummary]) {
         var covered: [(start: Timestamp, end: Timestamp)] = []
         for f in files {
-            guard let first = f.first, let last = f.last else { continue }
+            guard let first = f.timelineStart, let last = f.timelineEnd else { continue }
             var from = first
             for s in f.silences.sorted(by: { $0.start < $1.start }) {
                 covered.append((from, s.start))
@@ -233,7 +239,7 @@ public struct CaptureSummary: Sendable {
         for piece in covered.dropFirst() {
             if piece.start.nanoseconds(since: reach) > CaptureSummary.silenceThreshold {
                 let inAFile = files.contains { f in
-                    guard let first = f.first, let last = f.last else { return false }
+                    guard let first = f.timelineStart, let last = f.timelineEnd else { return false }
                     return first < piece.start && last > reach
                 }
                 // Across a jump of the clock only when every file whose span holds the gap jumped across
@@ -241,7 +247,9 @@ public struct CaptureSummary: Sendable {
                 var jumped = false
                 var ranThrough = false
                 for f in files {
-                    guard let first = f.first, let last = f.last, first < piece.start, last > reach else { continue }
+                    guard let first = f.timelineStart, let last = f.timelineEnd, first < piece.start, last > reach else {
+                        continue
+                    }
                     let own = f.silences.first { $0.start <= reach && $0.end >= piece.start }
                     if own?.clockJump == true { jumped = true } else { ranThrough = true }
                 }

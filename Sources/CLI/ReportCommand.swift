@@ -80,10 +80,14 @@ enum ReportCommand {
     /// The report of `builder` once every record is in: the capture's span, silences and cuts noted.
     static func finish(_ builder: inout SessionBuilder, files: [CaptureSummary]) -> HeartbeatReport {
         let merged = CaptureSummary.merged(files)
-        if let first = merged.first, let last = merged.last {
+        // The timeline's span: a stray packet, or a flow stamped far off, is no edge of the capture.
+        if let first = merged.timelineStart ?? merged.first, let last = merged.timelineEnd ?? merged.last {
             builder.noteCaptureSpan(first: first, last: last)
         }
         builder.noteCaptureSilences(merged.silences)
+        for f in CaptureSummary.clocksSetForward(files) {
+            builder.noteClockSetForward(file: f.path, silence: f.silence, runsOn: f.runsOn)
+        }
         if merged.silencesNotListed > 0 {
             builder.noteCaptureGap("\(merged.silencesNotListed) further stretches with no packet for over "
                 + "\(CaptureSummary.silenceThreshold / 1_000_000_000) s were not listed; intervals across them were "

@@ -25,7 +25,7 @@ extension CaptureSilence {
 }
 
 /// A length of time for people, to the two largest units: `45 s`, `21 min 44 s`, `3 h 5 min`, `5 d 23 h`.
-func formatSpan(nanoseconds ns: Int64) -> String {
+public func formatSpan(nanoseconds ns: Int64) -> String {
     let s = max(0, ns) / 1_000_000_000
     if s < 60 { return formatSeconds(Double(max(0, ns)) / 1e9) + " s" }
     if s < 3600 { return "\(s / 60) min \(s % 60) s" }

@@ -26,7 +26,8 @@ public struct FleetAudit: Sendable {
         case unhealthy
         /// Late or early gaps, or a periodicity score below 70.
         case degraded
-        /// Too few check-ins to judge (fewer than two).
+        /// Not judged: too few check-ins (fewer than two), or every interval between them not observed
+        /// (a capture silence hides each one).
         case insufficient
         case healthy
 
@@ -100,6 +101,9 @@ public struct FleetAudit: Sendable {
         public var degraded: Int
         public var unhealthy: Int
         public var insufficient: Int
+        /// Of the `insufficient` clients, those with two check-ins or more whose every interval a capture
+        /// silence hid (not observed): seen, but nothing of theirs judged.
+        public var unobserved = 0
         /// healthy / clients (0 when there is no client).
         public var healthyShare: Double
         public var checkIns: Int
@@ -109,7 +113,8 @@ public struct FleetAudit: Sendable {
         /// `insufficient`: too few check-ins to judge).
         public var verdict: String
 
-        /// Whether no client was judged: none was seen, or each one seen had too few check-ins.
+        /// Whether no client was judged: none was seen, or each one seen had too few check-ins or no
+        /// interval observed.
         public var noneJudged: Bool { clients == insufficient }
 
         /// Why the verdict is what it is: the unhealthy clients, or that no client was judged, which fails too.
@@ -117,7 +122,13 @@ public struct FleetAudit: Sendable {
             if clients == 0 { return "no client seen" }
             if noneJudged {
                 let each = clients == 1 ? "with" : "each with"
-                return "no client judged: \(counted(clients, "client")) seen, \(each) fewer than 2 check-ins"
+                guard unobserved > 0 else {
+                    return "no client judged: \(counted(clients, "client")) seen, \(each) fewer than 2 check-ins"
+                }
+                let few = clients - unobserved
+                let parts = (few > 0 ? ["\(few) with fewer than 2 check-ins"] : [])
+                    + ["\(unobserved) with no interval observed (capture silence)"]
+                return "no client judged: \(counted(clients, "client")) seen, " + parts.joined(separator: ", ")
             }
             return counted(unhealthy, "unhealthy client")
         }
@@ -170,6 +181,7 @@ public struct FleetAudit: Sendable {
             missed: out.reduce(0) { $0 + $1.missed },
             verdict: out.allSatisfy { $0.health == .insufficient } || out.contains { $0.health == .unhealthy }
                 ? "fail" : "pass")
+        summary.unobserved = out.count { $0.health == .insufficient && $0.checkIns + $0.failed >= 2 }
     }
 
     // MARK: - One client
@@ -306,6 +318,10 @@ public struct FleetAudit: Sendable {
         } else if c.checkIns + c.failed < 2 {
             c.health = .insufficient
             c.reasons.insert("fewer than 2 check-ins", at: 0)
+        } else if c.gaps.isEmpty {
+            // Check-ins enough, but a capture silence hid every interval between them: nothing judged.
+            c.health = .insufficient
+            c.reasons.insert("not judged", at: 0)
         } else {
             c.health = .healthy
         }

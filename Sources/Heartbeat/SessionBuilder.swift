@@ -236,6 +236,17 @@ public struct SessionBuilder: Sendable {
         captureFindings.append(Finding(code: code, severity: model.severity(of: code), message: message, time: time))
     }
 
+    /// Notes a file of a merged run whose clock looks set forward across `silence` (see
+    /// `CaptureSummary.clocksSetForward`): a `capture-gap` finding naming the file and the stretch, as the
+    /// intervals of its clients across it are judged as if it had run.
+    public mutating func noteClockSetForward(file: String, silence: CaptureSilence, runsOn: Int64) {
+        noteCaptureGap("\(file): no packets from \(silence.start.rfc3339(fractionDigits: 3)) to "
+            + "\(silence.end.rfc3339(fractionDigits: 3)) (\(formatSpan(nanoseconds: silence.nanoseconds))) while "
+            + "the other files' packets went on, and it runs on \(formatSpan(nanoseconds: runsOn)) after the last "
+            + "of theirs: its clock may have been set forward there; intervals of its clients across it are judged "
+            + "as if it had run (missed check-ins there may be the clock's)", time: silence.start)
+    }
+
     /// Tells the stretches of the whole input with no packet at all (e.g. the time between two capture
     /// files merged into one run). Intervals a silence covers for more than the tolerance are not judged
     /// (`CaptureSilence.hiding`); each silence that hid expected check-ins becomes one `capture-gap` finding.

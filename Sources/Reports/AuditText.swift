@@ -1,3 +1,4 @@
+import Analysis
 import Heartbeat
 
 /// The text of `sepbeat audit`: capture summaries, expectations, the fleet summary, and one
@@ -17,9 +18,17 @@ enum AuditText {
         // A share only when some client was judged (an insufficient one has too few check-ins to judge).
         let share = s.clients > s.insufficient ? " (\(Int((s.healthyShare * 100).rounded()))%)" : ""
         out += "Fleet: \(formatCount(s.clients, "client")) seen, \(s.healthy) healthy\(share), "
-        out += "\(s.degraded) degraded, \(s.unhealthy) unhealthy, \(s.insufficient) insufficient (too few check-ins); "
+        let unobserved = s.unobserved > 0 ? "; \(s.unobserved) with no interval observed" : ""
+        out += "\(s.degraded) degraded, \(s.unhealthy) unhealthy, \(s.insufficient) insufficient (too few check-ins"
+        out += "\(unobserved)); "
         out += "\(formatCount(s.checkIns, "check-in")), \(s.failed) failed, \(s.missed) missed\n"
         if let hint = AnalyzeReport.noManagerHint(b.heartbeat) { out += hint }
+        for f in CaptureSummary.clocksSetForward(b.captures) {
+            out += "Note: \(f.path) has no packets from \(f.silence.start.rfc3339(fractionDigits: 3)) for "
+            out += "\(formatSpan(nanoseconds: f.silence.nanoseconds)) while the other files' went on, and runs on "
+            out += "\(formatSpan(nanoseconds: f.runsOn)) after them: its clock may have been set forward; its "
+            out += "clients' intervals across it are judged as if it had run\n"
+        }
         out += "Health and score judge the intervals between check-ins only; HTTP errors, TLS, transport and\n"
         out += "sizes are checked by 'sepbeat analyze' and 'sepbeat validate'.\n"
         if !b.audit.clients.isEmpty {

@@ -39,8 +39,10 @@ public struct ReportBundle: Sendable {
         self.captures = captures
         self.model = model
         let merged = CaptureSummary.merged(captures)
-        self.audit = audit ?? FleetAudit(report: heartbeat, model: model, captureStart: merged.first,
-                                         captureEnd: merged.last)
+        // The edges of the capture's own timeline (a stray packet far off is not its end).
+        self.audit = audit ?? FleetAudit(report: heartbeat, model: model,
+                                         captureStart: merged.timelineStart ?? merged.first,
+                                         captureEnd: merged.timelineEnd ?? merged.last)
         self.validation = validation
     }
 
@@ -154,6 +156,7 @@ public struct ReportBundle: Sendable {
             ("degraded", .int(s.degraded)),
             ("unhealthy", .int(s.unhealthy)),
             ("insufficient", .int(s.insufficient)),
+        ] + (s.unobserved > 0 ? [("insufficientUnobserved", .int(s.unobserved))] : []) + [
             ("healthyShare", .number(ReportRows.micro(s.healthyShare))),
             ("checkIns", .int(s.checkIns)),
             ("failed", .int(s.failed)),

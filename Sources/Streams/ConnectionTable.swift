@@ -30,10 +30,19 @@ import Records
 /// costs one comparison more. The first segment sets the clock, which is trusted once segments of
 /// two flows near it span 10 s: before that, segments of two flows more than the step behind it
 /// take the clock back to theirs (and the segments near the old clock are counted), as an
-/// interface stamped ahead may well speak first. Known limits: an interface far ahead that speaks
-/// alone for 10 s (the others quiet) moves the clock like a jump; and after a genuine jump followed
-/// by one flow alone, the clock waits for a second flow (other connections idle across it end at
-/// `finish()`, as open at the end, rather than at their idle timeout: the same record).
+/// interface stamped ahead may well speak first. Once trusted, the clock can still go back (a step
+/// back): segments of two flows, within the step of one another and more than the step behind the
+/// clock, spanning 10 s of their own time with no segment near the clock in between, take it back to
+/// their latest time (an interface ahead that had the capture to itself for longer than 10 s, or a
+/// capture whose clock was set back). After a confirmed step ahead, the old clock is followed: segments
+/// near it take the clock back the same way even between segments at the new time (two clocks running
+/// together; the earlier is the capture's), and from then on a step ahead needs `unconfirmedClockStep`
+/// (60 s) of its own time to be confirmed, so an interface behind that goes quiet for 10 s no longer
+/// moves the clock back and forth. Known limits: between a wrongly confirmed step and the way back
+/// (10 s of the old clock's time) the old clock's connections are cut (the heartbeat layer rejoins
+/// them); and after a genuine jump followed by one flow alone, the clock waits for a second flow
+/// (other connections idle across it end at `finish()`, as open at the end, rather than at their idle
+/// timeout: the same record).
 ///
 /// Packet and byte counts follow tshark's `tcp.len` sums: every packet counts, duplicates
 /// and retransmissions included, with the payload length as on the wire.
@@ -81,6 +90,17 @@ public final class ConnectionTable {
     @exclusivity(unchecked) private var clock = Timestamp(nanoseconds: Int64.min)
     /// `clock` plus `limits.unconfirmedClockStep` (saturating): a segment later than this steps ahead.
     @exclusivity(unchecked) private var clockReach: Int64
+    /// `clock` less `limits.unconfirmedClockStep` (saturating): a segment earlier than this is far behind.
+    @exclusivity(unchecked) private var clockBehind = Int64.min
+    /// Once the clock is trusted, the segments far behind it since the last segment near it (see "The
+    /// clock" above: a step back), if any.
+    @exclusivity(unchecked) private var back: PendingStep?
+    /// After a step ahead was confirmed, the old clock, moved on by segments near it: while it runs on, the
+    /// segments near it count towards taking the clock back even between segments near the new one.
+    @exclusivity(unchecked) private var previous: Timestamp?
+    /// Whether two clocks were seen running together (a confirmed step taken back): a step ahead must then
+    /// hold for `unconfirmedClockStep` of its own time, not `clockStepConfirmation`, to be confirmed.
+    @exclusivity(unchecked) private var twoClocks = false
     /// The step ahead of the clock awaiting confirmation (see "The clock" above), if any.
     @exclusivity(unchecked) private var pending: PendingStep?
     /// Until the clock the first segments set has been borne out (see "The clock" above), what the
@@ -128,7 +148,13 @@ public final class ConnectionTable {
         counters.segments += 1
         let key = FlowKey(segment)
         if segment.timestamp.nanoseconds <= clockReach {
-            if starting != nil { checkStartingClock(segment.timestamp, key: key) }
+            if starting != nil {
+                checkStartingClock(segment.timestamp, key: key)
+            } else if segment.timestamp.nanoseconds < clockBehind {
+                stepBack(segment.timestamp, key: key)
+            } else if back != nil, previous == nil {
+                back = nil
+            }
             tick(segment.timestamp)
         } else {
             stepAhead(segment.timestamp, key: key)
@@ -235,6 +261,44 @@ public final class ConnectionTable {
     private func setClock(_ time: Timestamp) {
         clock = time
         clockReach = ConnectionTable.reach(from: time, limits: limits)
+        let (b, overflow) = time.nanoseconds.subtractingReportingOverflow(max(0, limits.unconfirmedClockStep))
+        clockBehind = overflow ? Int64.min : b
+    }
+
+    /// A segment of `key` at `time`, more than the step behind the trusted clock. Segments of two flows
+    /// within the step of one another, spanning `clockStepConfirmation` of their own time with no segment
+    /// near the clock in between, take the clock back to their latest time: the capture's clock was set
+    /// back, or the clock the table trusted was an interface stamped ahead that spoke alone first, and the
+    /// capture's own time goes on behind it. Only a step still held ahead is counted (withdrawn); a step
+    /// ahead from then on is held and counted as usual.
+    @inline(never)
+    private func stepBack(_ time: Timestamp, key: FlowKey) {
+        let step = max(0, limits.unconfirmedClockStep)
+        if let old = previous {
+            // The old clock of a confirmed step: only segments near it take the clock back to it.
+            guard (time > old ? time.nanoseconds(since: old) : old.nanoseconds(since: time)) <= step else { return }
+            if time > old { previous = time }
+        }
+        var b = back ?? PendingStep(key: key, at: time)
+        if b.first.nanoseconds(since: time) > step || time.nanoseconds(since: b.latest) > step {
+            b = PendingStep(key: key, at: time)  // another clock still
+        }
+        b.add(key, at: time)
+        guard b.otherFlow, b.latest.nanoseconds(since: b.first) >= max(0, limits.clockStepConfirmation) else {
+            back = b
+            return
+        }
+        back = nil
+        if let p = pending {
+            // Held ahead of a clock now further behind still: stamped ahead, as a withdrawn step's are.
+            pending = nil
+            counters.segmentsAheadOfClock += p.segments
+            delegate.clockStep(.withdrawn(segments: p.segments))
+        }
+        if previous != nil { twoClocks = true }
+        previous = nil
+        setClock(b.latest)
+        lastSweep = b.latest
     }
 
     /// A segment of `key` at `time`, beyond `clockReach`: the first segment sets the clock. Otherwise,
@@ -275,7 +339,9 @@ public final class ConnectionTable {
         pending = p
         delegate.clockStep(.held)
         judgeOwnConnection(key, at: time)
-        if p.otherFlow, p.latest.nanoseconds(since: p.first) >= max(0, limits.clockStepConfirmation) {
+        let confirmation = twoClocks ? max(limits.unconfirmedClockStep, limits.clockStepConfirmation)
+            : limits.clockStepConfirmation
+        if p.otherFlow, p.latest.nanoseconds(since: p.first) >= max(0, confirmation) {
             confirmPending(p)
             tick(p.latest)
         }
@@ -294,6 +360,8 @@ public final class ConnectionTable {
     private func confirmPending(_ p: PendingStep) {
         pending = nil
         starting = nil
+        if clock.nanoseconds != Int64.min, clock < p.first { previous = clock }
+        back = nil
         delegate.clockStep(.confirmed(segments: p.segments))
     }
 

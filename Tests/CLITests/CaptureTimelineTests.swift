@@ -37,17 +37,22 @@ import TestSupport
         ])
     }
 
-    @Test func oneStrayPacketFarAheadIsASilenceBeforeIt() {
+    @Test func oneStrayPacketFarAwayIsLeftOutOfTheTimeline() {
+        // A packet dated far ahead (or far back) amid the capture's own packets is a clock running beside
+        // the capture's: no silence comes from it, and the timeline ends where the capture's clock does.
         let far: Int64 = 20 * 365 * 86_400
-        let times: [Int64] = [0, 30, 60, far, 90, 120]
-        #expect(Self.silences(times) == [CaptureSilence(start: Self.at(120), end: Self.at(far), clockJump: true)])
+        #expect(Self.silences([0, 30, 60, far, 90, 120]).isEmpty)
+        #expect(Self.silences([1000, 1030, 1060, 0, 30, 1000, 1040]).isEmpty)
+        var summary = CaptureSummary(path: "x")
+        for t in [0, 30, 60, far, 90, 120] { summary.noteTime(Self.at(t)) }
+        summary.closeRuns()
+        #expect(summary.timelineStart == Self.at(0) && summary.timelineEnd == Self.at(120))
     }
 
-    @Test func anExcursionTakesNoPartInTheSteps() {
-        // Away from 1060 to 0-30, then back at 1000: the piece at 0-30 is an excursion, so the stretch up to
-        // 1000 was not run through.
-        #expect(Self.silences([1000, 1030, 1060, 0, 30, 1000, 1040]) == [
-            CaptureSilence(start: Self.at(30), end: Self.at(1000), clockJump: true),
+    @Test func anExcursionThatDoesNotComeBackIsAStepBack() {
+        // Away from 1060 to 0-30, and on from there: the clock was set back, the stretch up to 1000 not run.
+        #expect(Self.silences([1000, 1030, 1060, 0, 30, 40, 50]) == [
+            CaptureSilence(start: Self.at(50), end: Self.at(1000), clockJump: true),
         ])
     }
 
@@ -56,7 +61,52 @@ import TestSupport
         let back = Self.silences([0, 30, 60, 7260, 7170, 7290, 7320])
         #expect(!back.isEmpty && back.allSatisfy { !$0.clockJump })
         let stray = Self.silences([0, 30, 60, 7260, 3600, 7290, 7320])
-        #expect(stray.count == 2 && stray.allSatisfy { !$0.clockJump })
+        #expect(stray == [CaptureSilence(start: Self.at(60), end: Self.at(7260))])
+    }
+
+    /// Packets of two clocks interleaved in real-time order: `own` at their real time, `off` at real time
+    /// plus `offset` (first when both fall on the same second: the interface off speaks first).
+    static func interleaved(own: [Int64], off: [Int64], offset: Int64) -> [Int64] {
+        var out: [Int64] = []
+        var i = 0
+        var j = 0
+        while i < own.count || j < off.count {
+            if j < off.count, i >= own.count || off[j] <= own[i] {
+                out.append(off[j] + offset)
+                j += 1
+            } else {
+                out.append(own[i])
+                i += 1
+            }
+        }
+        return out
+    }
+
+    @Test(arguments: [Int64(3_600), 86_400, -3_600])
+    func anInterfaceOffKeepsTheOtherInterfacesQuietStretchesAsPauses(offset: Int64) {
+        // Both interfaces go quiet for over a minute at times (a sparse fleet): the on-time one from 300 to
+        // 400, the one off from 600 to 700 of its own time. No part of either clock's time is one the
+        // capture did not cover (only the stretch between the two clocks' times may be).
+        let own = stride(from: Int64(0), through: 1200, by: 20).filter { $0 <= 300 || $0 >= 400 }
+        let off = stride(from: Int64(0), through: 1200, by: 25).filter { $0 <= 600 || $0 >= 700 }
+        let silences = Self.silences(Self.interleaved(own: own, off: off, offset: offset))
+        for start in [Int64(0), offset] {
+            let clock = (from: Self.at(start), to: Self.at(start + 1200))
+            #expect(silences.allSatisfy { !$0.uncovered || $0.overlap(from: clock.from, to: clock.to) == 0 })
+        }
+    }
+
+    @Test(arguments: [Int64(3_600), 86_400, -3_600])
+    func oneFlowOffMakesNoSilenceOfItsOwnIntervals(offset: Int64) {
+        // One client checks in every 300 s (a burst of 3 packets), stamped `offset` off; the others every 20 s
+        // with a pause from 1000 to 1100. Nothing of the client's time is a stretch the capture did not cover.
+        let own = stride(from: Int64(0), through: 2400, by: 20).filter { $0 <= 1000 || $0 >= 1100 }
+        let off = stride(from: Int64(5), through: 2400, by: 300).flatMap { [$0, $0 + 1, $0 + 2] }
+        var summary = CaptureSummary(path: "x")
+        for t in Self.interleaved(own: own, off: off, offset: offset) { summary.noteTime(Self.at(t)) }
+        summary.closeRuns()
+        #expect(summary.silences == [CaptureSilence(start: Self.at(1000), end: Self.at(1100))])
+        #expect(summary.timelineStart == Self.at(0) && summary.timelineEnd == Self.at(2400))
     }
 
     @Test func aFileThatRanThroughAStretchOutweighsAnotherFilesJump() {

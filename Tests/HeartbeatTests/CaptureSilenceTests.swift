@@ -53,6 +53,35 @@ import Testing
         #expect(c?.reasons.contains("1 interval not observed (capture silence)") == true)
     }
 
+    @Test func aClientWhoseEveryIntervalIsHiddenIsInsufficientNotHealthy() {
+        // 10.0.0.5 checks in at 0 and 1500 s across the time between two files: nothing of it is judged.
+        func audit(others: Bool) -> FleetAudit {
+            var f = RecordFactory()
+            var b = SessionBuilder(model: model)
+            for t in [0.0, 1500] { b.ingest(f.idle(client: "10.0.0.5", start: at(t))) }
+            if others {
+                for t in [0.0, 300, 600, 1200, 1500] { b.ingest(f.idle(client: "10.0.0.6", start: at(t))) }
+                b.ingest(f.idle(client: "10.0.0.7", start: at(10)))
+            }
+            b.noteCaptureSilences([CaptureSilence(start: at(600), end: at(1200), betweenFiles: true)])
+            return FleetAudit(report: b.finish(), model: model)
+        }
+        let alone = audit(others: false)
+        let c = alone.clients.first
+        #expect(c?.health == .insufficient && c?.notObserved == 1 && c?.score == nil)
+        #expect(c?.reasons == ["not judged", "1 interval not observed (capture silence)"])
+        #expect(alone.summary.insufficient == 1 && alone.summary.unobserved == 1 && alone.summary.noneJudged)
+        #expect(alone.summary.verdict == "fail")
+        #expect(alone.summary.verdictReason
+            == "no client judged: 1 client seen, 1 with no interval observed (capture silence)")
+
+        // Beside a client judged healthy, and one with a single check-in: judged no more, counted apart.
+        let fleet = audit(others: true)
+        #expect(fleet.summary.healthy == 1 && fleet.summary.insufficient == 2 && fleet.summary.unobserved == 1)
+        #expect(fleet.summary.verdict == "pass")
+        #expect(fleet.clients.first { $0.client.description == "10.0.0.5" }?.health == .insufficient)
+    }
+
     @Test func silenceInsideOneFileIsJudgedAsAQuietLink() {
         let r = report(silence: CaptureSilence(start: at(300.1), end: at(1499.9), betweenFiles: false))
         #expect(r.clients.first?.missed == 3)

@@ -177,4 +177,97 @@ import Testing
         #expect(table.statistics.segmentsAheadOfClock == 0)
         #expect(!recorder.steps.contains { if case .withdrawn = $0 { true } else { false } })
     }
+
+    /// Four flows, two per interface, one interface a day off (`off` ms).
+    struct TwoInterfaces {
+        var offA = Feeder(client: Endpoint(address: IPAddress(ipv4: 0x0a00_0011), port: 41_000))
+        var offB = Feeder(client: Endpoint(address: IPAddress(ipv4: 0x0a00_0013), port: 43_000))
+        var rightA = Feeder(client: Endpoint(address: IPAddress(ipv4: 0x0a00_0012), port: 42_000))
+        var rightB = Feeder(client: Endpoint(address: IPAddress(ipv4: 0x0a00_0014), port: 44_000))
+        var offSeq: UInt32 = 100
+        var rightSeq: UInt32 = 200
+
+        /// One byte on each flow of the interface off, at `ms` of its own time (`off` added).
+        mutating func off(_ ms: Int64, _ offset: Int64, _ table: ConnectionTable) {
+            offSeq += 1
+            offA.feed(.c(offSeq, "a", at: ms + offset), to: table)
+            offB.feed(.c(offSeq + 1000, "b", at: ms + offset + 1), to: table)
+        }
+
+        mutating func right(_ ms: Int64, _ table: ConnectionTable) {
+            rightSeq += 1
+            rightA.feed(.c(rightSeq, "c", at: ms), to: table)
+            rightB.feed(.c(rightSeq + 1000, "d", at: ms + 1), to: table)
+        }
+
+        /// SYNs of the interface off at `offset` of its own time, or of the other at `at`.
+        mutating func openOff(_ table: ConnectionTable, _ offset: Int64) {
+            offA.feed(.c(offSeq, "", [.syn], at: offset), to: table)
+            offB.feed(.c(offSeq + 1000, "", [.syn], at: offset + 1), to: table)
+        }
+
+        mutating func openRight(_ table: ConnectionTable, at ms: Int64) {
+            rightA.feed(.c(rightSeq, "", [.syn], at: ms), to: table)
+            rightB.feed(.c(rightSeq + 1000, "", [.syn], at: ms + 1), to: table)
+        }
+    }
+
+    /// The interface a day ahead has the capture to itself for 30 s (two flows: the clock is trusted),
+    /// then the other speaks alone for 30 s of its own time and both go on together: the clock goes back
+    /// to the other's time once two of its flows spanned 10 s with nothing near the clock between, so no
+    /// connection is cut, and the segments ahead are counted from then on.
+    @Test func anInterfaceAheadThatSpeaksAloneFirstGivesTheClockBack() {
+        let recorder = StepRecorder()
+        let table = ConnectionTable(delegate: recorder)
+        var io = TwoInterfaces()
+        let day = 24 * Self.hour
+        // Only the interface ahead for the first 30 s (its first packets read first)...
+        io.openOff(table, day)
+        for k in 1...30 { io.off(Int64(k) * 1000, day, table) }
+        // ...then the other's first 30 s alone, then both.
+        io.openRight(table, at: 0)
+        for k in 1...30 { io.right(Int64(k) * 1000, table) }
+        for k in 31...120 {
+            io.right(Int64(k) * 1000, table)
+            io.off(Int64(k) * 1000, day, table)
+        }
+        table.finish()
+        let streams = recorder.streams
+        #expect(streams.records.count == 4, "no connection cut: \(streams.records.map(\.id))")
+        #expect(table.statistics.connectionsTimedOut == 0)
+        #expect(table.statistics.connectionsOpenAtEnd == 4)
+        #expect(table.statistics.segmentsAheadOfClock >= 2 * 90 - 2)
+    }
+
+    /// The interface a day behind speaks first; its quiet 12 s lets the other's step ahead be confirmed,
+    /// but it goes on at its own time among the other's packets: the clock goes back to it (the earlier
+    /// of two clocks running together) once two of its flows spanned 10 s, and later quiet stretches of
+    /// 12 s no longer move it. Its connections are cut only between the step and the way back (known
+    /// limit), not over and over for the rest of the capture.
+    @Test func aBusyInterfaceBehindTakesTheClockBackAfterAStepAndKeepsIt() {
+        func run(until last: Int) -> StreamStatistics {
+            let recorder = StepRecorder()  // the table does not retain its delegate
+            let table = ConnectionTable(delegate: recorder)
+            var io = TwoInterfaces()
+            let right = 24 * Self.hour
+            io.openOff(table, 0)
+            io.openRight(table, at: right)
+            for k in 1...5 { io.off(Int64(k) * 1000, 0, table) }
+            // The one behind quiet for 12 s: the other's two flows confirm a step.
+            for k in 1...12 { io.right(right + 5000 + Int64(k) * 1000, table) }
+            // Both together, with two more 12 s quiet stretches of the one behind after 40 s.
+            for k in 18...last {
+                io.right(right + Int64(k) * 1000, table)
+                if !(40...52).contains(k), !(90...102).contains(k) { io.off(Int64(k) * 1000, 0, table) }
+            }
+            table.finish()
+            return withExtendedLifetime(recorder) { table.statistics }
+        }
+        let early = run(until: 39)
+        let whole = run(until: 140)
+        #expect(early.connectionsTimedOut > 0 && early.connectionsTimedOut < 30)
+        #expect(whole.connectionsTimedOut == early.connectionsTimedOut)
+        // From the way back on, the other interface's segments are the ones counted ahead.
+        #expect(whole.segmentsAheadOfClock > early.segmentsAheadOfClock + 2 * 90)
+    }
 }

@@ -1,0 +1,150 @@
+import Core
+import Records
+
+/// The stretches of time one file's packets cover, kept so that a clock far off on some packets (one
+/// flow or one interface stamped an hour ahead or behind, a stray packet) does not cut the capture's
+/// own time into pieces.
+///
+/// A run is a stretch of the timeline whose packets stay within `CaptureSummary.silenceThreshold` of
+/// its latest. A packet near the run the packet before it joined extends that run (the per-packet
+/// path); one far from it joins the nearest of the runs joined lately (`recentRuns`) that it is near,
+/// so two clocks whose packets interleave keep one run each instead of a new run at every switch.
+/// A packet near none of them begins a run; when a run joined lately ends before it, the stretch from
+/// the latest of those runs to the packet is a forward step of the clock (a pause the capture ran
+/// through, or a clock set forward), recorded in `steps`. A packet behind every run joined lately
+/// (a clock set back) records no step.
+///
+/// Closing (`closed()`), a run lying inside the packets of another run with more packets (its first
+/// packet after the other's first, its last before the other's last) is a clock running beside the
+/// capture's: a stray packet, or a flow or interface stamped off. It is left out of the timeline, so
+/// no silence comes from it (its flows' intervals are then judged by their own times). The other runs
+/// make the timeline; a stretch between them is a silence, and it is one the clock jumped across
+/// unless the steps and the spans of all runs (left out or not) reach across it: the capture ran
+/// through it, possibly on another piece of its clock.
+///
+/// O(1) per packet near the last run; a packet away from it costs a look at `recentRuns` runs. At most
+/// `CaptureSummary.maxSilencesListed` + 1 runs are kept; beyond, a packet away from every recent run
+/// joins the last run (a forward jump is then counted as a silence not listed).
+struct CaptureTimeline: Sendable {
+    /// One stretch: its earliest and latest times, and the packets (numbered in file order) it holds.
+    struct Run: Sendable, Equatable {
+        var start: Timestamp
+        var end: Timestamp
+        var firstPacket: Int
+        var lastPacket: Int
+        var packets: Int
+    }
+
+    private(set) var runs: [Run] = []
+    /// Forward steps of the clock between runs: from the latest of the run joined lately that ended
+    /// before a new run, to that run's first packet.
+    private(set) var steps: [(start: Timestamp, end: Timestamp)] = []
+    /// The index in `runs` of the run the last packet joined, -1 before the first packet.
+    private var current = -1
+    /// The runs joined lately, least recent first (at most `recentRuns` indices).
+    private var recent: [Int] = []
+    /// Packets noted so far (their numbers in file order).
+    private var noted = 0
+
+    /// How many runs a packet away from the last one is matched against. Two or three clocks at once
+    /// (an interface off, a flow off) and the pauses of each are far fewer.
+    static let recentRuns = 8
+
+    /// Notes a packet at `t`. Returns true when it jumped forward past the threshold but no run could be
+    /// added (the list is full): a silence not listed.
+    @inline(__always)
+    mutating func note(_ t: Timestamp) -> Bool {
+        noted &+= 1
+        if current >= 0, Self.near(t, runs[current].end) {
+            join(current, t)
+            return false
+        }
+        return noteAway(t)
+    }
+
+    @inline(__always)
+    private static func near(_ a: Timestamp, _ b: Timestamp) -> Bool {
+        (a > b ? a.nanoseconds(since: b) : b.nanoseconds(since: a)) <= CaptureSummary.silenceThreshold
+    }
+
+    @inline(__always)
+    private mutating func join(_ i: Int, _ t: Timestamp) {
+        if t > runs[i].end { runs[i].end = t } else if t < runs[i].start { runs[i].start = t }
+        runs[i].lastPacket = noted
+        runs[i].packets &+= 1
+    }
+
+    /// A packet not near the last run: the nearest recent run it is near, or a new run.
+    @inline(never)
+    private mutating func noteAway(_ t: Timestamp) -> Bool {
+        var nearest = -1
+        var nearestDistance = Int64.max
+        var below = -1
+        for i in recent {
+            let end = runs[i].end
+            let d = t > end ? t.nanoseconds(since: end) : end.nanoseconds(since: t)
+            if d <= CaptureSummary.silenceThreshold, d < nearestDistance {
+                nearest = i
+                nearestDistance = d
+            }
+            if end <= t, below < 0 || end > runs[below].end { below = i }
+        }
+        if nearest >= 0 {
+            use(nearest)
+            join(nearest, t)
+            return false
+        }
+        guard runs.count <= CaptureSummary.maxSilencesListed else {
+            let forward = t > runs[current].end
+            join(current, t)
+            return forward
+        }
+        if below >= 0 { steps.append((runs[below].end, t)) }
+        runs.append(Run(start: t, end: t, firstPacket: noted, lastPacket: noted, packets: 1))
+        use(runs.count - 1)
+        return false
+    }
+
+    /// Makes run `i` the current one and the most recent.
+    private mutating func use(_ i: Int) {
+        current = i
+        if let at = recent.firstIndex(of: i) { recent.remove(at: at) }
+        if recent.count >= Self.recentRuns { recent.removeFirst() }
+        recent.append(i)
+    }
+
+    /// Whether each run is left out of the timeline: it lies inside the packets of a run with more
+    /// packets (see the type's comment). Checked against the run reaching furthest in file order among
+    /// those begun before it (the one most likely to hold it). O(r log r).
+    func leftOut() -> [Bool] {
+        var out = [Bool](repeating: false, count: runs.count)
+        let order = runs.indices.sorted { runs[$0].firstPacket < runs[$1].firstPacket }
+        var widest: Int?
+        for i in order {
+            let r = runs[i]
+            if let w = widest, runs[w].lastPacket > r.lastPacket, runs[w].packets > r.packets {
+                out[i] = true
+            }
+            if widest.map({ runs[$0].lastPacket < r.lastPacket }) ?? true { widest = i }
+        }
+        return out
+    }
+
+    /// What the capture is known to have run through: the steps and every run's span, merged into
+    /// disjoint stretches in time order.
+    func ranThrough() -> [(start: Timestamp, end: Timestamp)] {
+        var pieces = steps
+        pieces.reserveCapacity(steps.count + runs.count)
+        for r in runs { pieces.append((r.start, r.end)) }
+        pieces.sort { $0.start < $1.start }
+        var merged: [(start: Timestamp, end: Timestamp)] = []
+        for p in pieces {
+            if let last = merged.last, p.start <= last.end {
+                if p.end > last.end { merged[merged.count - 1].end = p.end }
+            } else {
+                merged.append(p)
+            }
+        }
+        return merged
+    }
+}
