@@ -339,6 +339,7 @@ final class ApplicationState {
         record.application = innerRecord.application == .none ? .http : innerRecord.application
         record.tls = innerRecord.tls
         record.exchanges = innerRecord.exchanges
+        record.foldedExchanges = innerRecord.foldedExchanges
         record.tunnel = ConnectionTunnel(target: target, start: tunnelStart, setUp: exchanges)
         if let host = record.tunnel?.host, IPAddress(host) == nil, IPAddress.looksNumeric(host),
            host.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == ".") }) {
@@ -368,6 +369,7 @@ final class ApplicationState {
         case .http(let box):
             // Finished in place: a copy of the conversation would copy its arrays on write.
             box.value.finish(time: time, into: &exchanges)
+            record.foldedExchanges = box.value.foldedExchanges
             if httpReversed {
                 for i in exchanges.indices {
                     (exchanges[i].bytesUp, exchanges[i].bytesDown) = (exchanges[i].bytesDown, exchanges[i].bytesUp)
