@@ -5,7 +5,11 @@
 /// anomaly and parsing goes on (or resynchronises); it never traps.
 public struct HTTP1Limits: Hashable, Sendable {
     /// Largest message head (start line, header lines and the blank line that ends them), in bytes.
-    /// A head one byte longer is reported as `headTooLarge` and the parser resynchronises.
+    /// A head one byte longer is reported as `headTooLarge`. When its start line was read, the start line
+    /// and the header lines within the limit are kept and the rest of the head is counted, not kept, up
+    /// to its blank line: the message goes on with its real head length (a body framed by a header past
+    /// the limit is not known, so it is read as the next message's bytes). A start line longer than the
+    /// limit is dropped and the parser resynchronises.
     /// Default 65,536 (a little above common server limits of 8-64 KiB).
     public var maxHeadBytes: Int
     /// Most header lines (or trailer lines) kept per message. Further lines still count for framing
