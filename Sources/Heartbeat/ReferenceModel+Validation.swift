@@ -135,6 +135,9 @@ extension ReferenceModel {
         }
     }
 
+    /// What a model's HTTP method may hold: the upper-case letters, digits and the punctuation methods use.
+    private static let methodCharacters = Set("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.".unicodeScalars)
+
     private func validateSteps(_ fail: (String, String) -> ModelError) throws(ModelError) {
         guard steps.count == 7 else { throw fail("steps", "must list exactly 7 steps, got \(steps.count)") }
         let shapes = ["syn", "handshake", "fetch", "upload", "close"]
@@ -152,9 +155,9 @@ extension ReferenceModel {
             }
             // Methods are compared as sent, and HTTP methods are case-sensitive: `get` would never match.
             for (j, method) in rule.httpMethods.enumerated()
-            where method.isEmpty || !method.unicodeScalars.allSatisfy({ ("A"..."Z").contains($0) }) {
-                throw fail(field + ".httpMethods[\(j)]", "must be an HTTP method in upper case (A-Z, as GET or "
-                    + "POST), got \"\(Self.shown(method))\"")
+            where method.isEmpty || !method.unicodeScalars.allSatisfy({ Self.methodCharacters.contains($0) }) {
+                throw fail(field + ".httpMethods[\(j)]", "must be an HTTP method as sent, in upper case (A-Z, 0-9, "
+                    + "- _ . as in GET or POST), got \"\(Self.shown(method))\"")
             }
             for (name, v) in [("httpConfidence", rule.httpConfidence), ("tlsConfidence", rule.tlsConfidence)]
             where !(v >= 0 && v <= 1) {
