@@ -123,8 +123,8 @@ struct HTTP1AnomalyTests {
         // Bare LF line ends, the blank line just past the limit's cut.
         let lf = "GET /a HTTP/1.1\nCookie: " + String(repeating: "c", count: 100) + "\n\n"
         #expect(parseEveryWay(.request, [.data(lf)], limits: limits) == [
-            "anomaly head_too_large", "anomaly bare_line_feed", "request GET /a HTTP/1.1 head=\(lf.utf8.count) headers=0",
-            "end body=0 wire=0 missing=0",
+            "anomaly head_too_large", "anomaly bare_line_feed",
+            "request GET /a HTTP/1.1 head=\(lf.utf8.count) headers=0", "end body=0 wire=0 missing=0",
         ])
         // Cut short before its blank line: reported, not completed.
         let cut = parseEveryWay(.request, [.data("GET /a HTTP/1.1\r\nC: " + String(repeating: "c", count: 100))],
