@@ -343,6 +343,7 @@ final class ApplicationState {
         record.application = innerRecord.application == .none ? .http : innerRecord.application
         record.tls = innerRecord.tls
         record.exchanges = innerRecord.exchanges
+        record.foldedExchanges = innerRecord.foldedExchanges
         record.tunnel = ConnectionTunnel(target: target, start: tunnelStart, setUp: exchanges)
         if let tunnel = record.tunnel, tunnel.hostIsNonDecimalNumber {
             // `012.1.0.11` (octal to inet_aton: 10.1.0.11), `0x0a.1.0.11`, `10.1.11`: no address to read
@@ -384,6 +385,7 @@ final class ApplicationState {
         case .http(let box):
             // Finished in place: a copy of the conversation would copy its arrays on write.
             box.value.finish(time: time, into: &exchanges)
+            record.foldedExchanges = box.value.foldedExchanges
             if httpReversed {
                 for i in exchanges.indices {
                     (exchanges[i].bytesUp, exchanges[i].bytesDown) = (exchanges[i].bytesDown, exchanges[i].bytesUp)

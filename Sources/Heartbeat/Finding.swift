@@ -11,6 +11,9 @@ public enum FindingCode: String, Codable, Hashable, Sendable, CaseIterable {
     case intervalEarly = "interval-early"
     /// Gap inside the accelerated range (0-60 s): normal after changes, reported for information.
     case acceleratedHeartbeat = "accelerated-heartbeat"
+    /// A run of accelerated gaps lasting longer than `interval.acceleratedRunMaxSeconds`: the client keeps
+    /// checking in far faster than its interval (a heartbeat storm), not the short episode after a change.
+    case heartbeatStorm = "heartbeat-storm"
     /// A client's median interval contradicts the expected one.
     case intervalMismatch = "interval-mismatch"
     /// An idle check-in outside the idle size range.

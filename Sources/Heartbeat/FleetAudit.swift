@@ -12,7 +12,9 @@ import Records
 /// `vanishedEarly` instead. For a gap `d`, interval `I`, tolerance `T`, accelerated max `A`
 /// (the same rules as `docs/findings.md`):
 ///
-/// - `d <= A`: accelerated (normal after a change; left out of the statistics and the score);
+/// - `d <= A`: accelerated (normal after a change; left out of the statistics and the score). A run of
+///   them lasting longer than `R` (`acceleratedRunMaxSeconds`) is a heartbeat storm: `degraded`, or
+///   `unhealthy` when storms take more than half the time observed between its check-ins;
 /// - `m = floor((d + T) / I) - 1 >= 1`: `m` missed; else `d > I + T` late; `d < I - T` early.
 ///
 /// A gap a capture silence covers for more than `T` (the report's `silences`) is not observed:
@@ -22,9 +24,10 @@ import Records
 public struct FleetAudit: Sendable {
     /// How a client did, worst first in `Health.allCases` order.
     public enum Health: String, Sendable, CaseIterable, Comparable {
-        /// Missed check-ins, failed connects, or a median interval outside `I ± T`.
+        /// Missed check-ins, failed connects, a median interval outside `I ± T`, or heartbeat storms over more
+        /// than half the time observed.
         case unhealthy
-        /// Late or early gaps, or a periodicity score below 70.
+        /// Late or early gaps, a heartbeat storm, or a periodicity score below 70.
         case degraded
         /// Not judged: too few check-ins (fewer than two), or every interval between them not observed
         /// (a capture silence hides each one).
@@ -73,6 +76,10 @@ public struct FleetAudit: Sendable {
         /// Gaps inside the accelerated range, and the runs they form.
         public var accelerated: Int
         public var acceleratedRuns: Int
+        /// Accelerated runs lasting longer than `acceleratedRunMaxSeconds` (heartbeat storms), and their time
+        /// added up (seconds).
+        public var storms = 0
+        public var stormSeconds = 0.0
         /// Slope of the check-in phase against the expected grid, seconds per hour (least squares over
         /// the gaps on the grid; off-grid gaps are phase jumps, not drift); positive: check-ins come
         /// later and later. nil with fewer than two gaps on the grid.
@@ -139,6 +146,8 @@ public struct FleetAudit: Sendable {
     public var summary: Summary
     public var toleranceSeconds: Double
     public var acceleratedMaxSeconds: Double
+    /// An accelerated run longer than this is a heartbeat storm.
+    public var acceleratedRunMaxSeconds: Double
 
     /// 0 when some client was judged and none is unhealthy, 1 otherwise.
     public var exitStatus: Int32 { summary.verdict == "fail" ? 1 : 0 }
@@ -150,6 +159,7 @@ public struct FleetAudit: Sendable {
         // The report's expectations: the model's, or derived from a SyLink.xml or --interval interval.
         toleranceSeconds = report.expectations.toleranceSeconds
         acceleratedMaxSeconds = report.expectations.acceleratedMaxSeconds
+        acceleratedRunMaxSeconds = report.expectations.acceleratedRunMaxSeconds
         // Only what the audit reads, not whole sessions (steps, findings, evidence), per client.
         var byClient: [IPAddress: [Visit]] = [:]
         let sessions = report.sessions
@@ -222,11 +232,22 @@ public struct FleetAudit: Sendable {
         var slots = 0
         var onGrid = 0
         var inRun = false
+        // The current accelerated run's gaps added up; a run longer than the model allows is a storm.
+        var runNs: Int64 = 0
+        let runMax = Nanos.from(seconds: e.acceleratedRunMaxSeconds)
+        func endRun() {
+            if inRun && runNs > runMax {
+                c.storms += 1
+                c.stormSeconds += Double(runNs) / 1e9
+            }
+            inRun = false
+            runNs = 0
+        }
         for i in sessions.indices.dropFirst() {
             if CaptureSilence.hiding(silences, from: sessions[i - 1].start, to: sessions[i].start,
                                  toleranceNanos: tolerance) != nil {
                 c.notObserved += 1
-                inRun = false
+                endRun()
                 continue
             }
             let d = sessions[i].start.nanoseconds(since: sessions[i - 1].start)
@@ -236,9 +257,10 @@ public struct FleetAudit: Sendable {
                 c.accelerated += 1
                 if !inRun { c.acceleratedRuns += 1 }
                 inRun = true
+                runNs = Saturating.add(runNs, d)
                 continue
             }
-            inRun = false
+            endRun()
             regular.append(Double(d) / 1e9)
             // Saturating: a gap or interval near the Int64 range must not trap.
             let m = min(Saturating.add(d, tolerance) / iv - 1, Int64(Int32.max))
@@ -273,6 +295,7 @@ public struct FleetAudit: Sendable {
             c.matchesExpected = abs(med - expected) <= tol
             c.score = score(deviations: deviations, onGrid: onGrid, slots: slots, interval: expected)
         }
+        endRun()
         c.driftSecondsPerHour = drift(regular: phase.map(\.gap), deviations: phase.map(\.deviation))
         // Time the capture covered between its edges and the client's first and last check-in: less what
         // it certainly did not cover (between files, across a jump of its clock).
@@ -284,11 +307,11 @@ public struct FleetAudit: Sendable {
         // A client whose later connections the limit dropped went on checking in, as far as anyone knows.
         c.droppedByLimit = droppedByLimit
         if let end = captureEnd, droppedByLimit == 0 { c.vanishedEarly = covered(c.lastSeen, end) > expected + tol }
-        judge(&c, tolerance: tol)
+        judge(&c, tolerance: tol, acceleratedMax: e.acceleratedMaxSeconds)
         return c
     }
 
-    private static func judge(_ c: inout Client, tolerance: Double) {
+    private static func judge(_ c: inout Client, tolerance: Double, acceleratedMax: Double) {
         var bad: [String] = []
         if c.missed > 0 { bad.append("\(c.missed) missed") }
         if c.failed > 0 { bad.append("\(c.failed) failed") }
@@ -296,12 +319,23 @@ public struct FleetAudit: Sendable {
             bad.append("median \(formatSeconds(s.median)) s, expected \(formatSeconds(c.expectedIntervalSeconds)) s "
                 + "± \(formatSeconds(tolerance)) s")
         }
+        // Storms over more than half the time observed: the client checks in far too often, whatever the few
+        // regular gaps say. A shorter storm degrades it.
+        let observed = c.gaps.reduce(0, +)
+        let storm = "\(counted(c.storms, "heartbeat storm")) (\(formatSeconds(c.stormSeconds)) s of check-ins at most "
+            + "\(formatSeconds(acceleratedMax)) s apart)"
+        if c.storms > 0 && c.stormSeconds * 2 > observed {
+            bad.append(storm + ", \(Int(c.stormSeconds * 100 / max(observed, 1e-9))) % of the time observed")
+        }
         var soft: [String] = []
+        if c.storms > 0 && c.stormSeconds * 2 <= observed { soft.append(storm) }
         if c.late > 0 { soft.append("\(c.late) late") }
         if c.early > 0 { soft.append("\(c.early) early") }
         if let s = c.score, s < 70 { soft.append("periodicity \(s)/100") }
         c.reasons = bad + soft
-        if c.acceleratedRuns > 0 { c.reasons.append(counted(c.acceleratedRuns, "accelerated run")) }
+        if c.acceleratedRuns > c.storms {
+            c.reasons.append(counted(c.acceleratedRuns - c.storms, "accelerated run"))
+        }
         if c.notObserved > 0 {
             c.reasons.append("\(counted(c.notObserved, "interval")) not observed (capture silence)")
         }

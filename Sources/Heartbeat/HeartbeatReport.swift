@@ -81,6 +81,8 @@ public struct HeartbeatReport: Sendable {
         public var toleranceSeconds: Double
         /// Gaps up to this are an accelerated heartbeat (derived from a short interval, see the model docs).
         public var acceleratedMaxSeconds: Double
+        /// An accelerated run lasting longer than this is a `heartbeat-storm` (derived from a short interval too).
+        public var acceleratedRunMaxSeconds: Double
         /// `model`, `option` (--interval) or `sylink`.
         public var intervalSource: String
     }
@@ -102,10 +104,14 @@ public struct HeartbeatReport: Sendable {
         /// On a management port, from an address known as a proxy (the captured server of a tunnelled
         /// check-in): the proxy's own legs to the servers, left out of check-ins. Encoded only when not 0.
         public var proxyLegConnections: Int = 0
+        /// Manager connections starting within `checkIn.joinGapSeconds` after the previous one ended that began a
+        /// check-in of their own, because joining them would have made it span more than `checkIn.joinMaxSeconds`.
+        /// Encoded only when not 0.
+        public var joinSplits: Int = 0
 
         private enum Keys: String, CodingKey {
             case connections, managerConnections, otherServerConnections, ignoredConnections, droppedByLimits
-            case rejoinedConnections, proxyLegConnections
+            case rejoinedConnections, proxyLegConnections, joinSplits
         }
 
         public func encode(to encoder: Encoder) throws {
@@ -117,6 +123,7 @@ public struct HeartbeatReport: Sendable {
             try c.encode(droppedByLimits, forKey: .droppedByLimits)
             try c.encode(rejoinedConnections, forKey: .rejoinedConnections)
             if proxyLegConnections != 0 { try c.encode(proxyLegConnections, forKey: .proxyLegConnections) }
+            if joinSplits != 0 { try c.encode(joinSplits, forKey: .joinSplits) }
         }
     }
 

@@ -8,7 +8,9 @@ import Records
 /// before its first or after its last check-in. For a gap `d`, interval `I`, tolerance `T`
 /// and accelerated maximum `A`:
 ///
-/// - `d <= A`: accelerated (counted; one info finding per run of them);
+/// - `d <= A`: accelerated (counted; one info finding per run of them). A run lasting longer than
+///   `R = interval.acceleratedRunMaxSeconds` (its gaps added up) is a `heartbeat-storm` instead, and storms
+///   over more than half the time observed add an `interval-mismatch` with the median of all gaps;
 /// - `m = floor((d + T) / I) - 1 >= 1`: `m` missed check-ins (so from `d >= 2I - T`);
 /// - else `d > I + T`: late; `d < I - T`: early; otherwise on time.
 ///
@@ -72,26 +74,39 @@ struct IntervalAudit: Sendable {
 
         var missed = 0
         var acceleratedCount = 0
-        var run: [Int] = []
+        // The current run of accelerated gaps: the later check-in's index and the gap.
+        var run: [(index: Int, ns: Int64)] = []
+        let runMax = Nanos.from(seconds: model.interval.acceleratedRunMaxSeconds)
+        var stormNs: Int64 = 0
+        var firstStorm: Int?
         func closeRun() {
-            guard let first = run.first, let last = run.last else { return }
-            let spans = run.compactMap { i in gaps.first { $0.index == i }?.ns }
-            let lo = seconds(spans.min() ?? 0)
-            let hi = seconds(spans.max() ?? 0)
-            let what = run.count == 1 ? "1 check-in \(lo) s after the previous one"
-                : "\(run.count) check-ins \(lo == hi ? lo : lo + "-" + hi) s apart until "
-                    + sessions[last].start.rfc3339(fractionDigits: 3)
-            add(first, .acceleratedHeartbeat,
-                what + " (accelerated range 0-\(seconds(accelerated)) s; normal after a change)")
+            guard let first = run.first?.index, let last = run.last?.index else { return }
+            let lo = seconds(run.map(\.ns).min() ?? 0)
+            let hi = seconds(run.map(\.ns).max() ?? 0)
+            let span = run.reduce(Int64(0)) { Saturating.add($0, $1.ns) }
+            let apart = "\(run.count) check-ins \(lo == hi ? lo : lo + "-" + hi) s apart"
+            if span > runMax {
+                // Longer than an accelerated episode lasts: the client keeps checking in far too often.
+                stormNs = Saturating.add(stormNs, span)
+                firstStorm = firstStorm ?? first
+                add(first, .heartbeatStorm, apart + " for \(seconds(span)) s until "
+                    + sessions[last].start.rfc3339(fractionDigits: 3) + " (accelerated range 0-\(seconds(accelerated)) "
+                    + "s, for at most \(seconds(runMax)) s): a heartbeat storm")
+            } else {
+                let what = run.count == 1 ? "1 check-in \(lo) s after the previous one"
+                    : apart + " until " + sessions[last].start.rfc3339(fractionDigits: 3)
+                add(first, .acceleratedHeartbeat,
+                    what + " (accelerated range 0-\(seconds(accelerated)) s; normal after a change)")
+            }
             run = []
         }
         for g in gaps {
             // A gap not observed between two accelerated ones ends the run.
-            if let last = run.last, last != g.index - 1 { closeRun() }
+            if let last = run.last?.index, last != g.index - 1 { closeRun() }
             let interval = expected[g.mode] ?? Nanos.from(seconds: pullSeconds)
             if g.ns <= accelerated {
                 acceleratedCount += 1
-                run.append(g.index)
+                run.append((g.index, g.ns))
                 continue
             }
             closeRun()
@@ -109,6 +124,18 @@ struct IntervalAudit: Sendable {
             }
         }
         closeRun()
+        // Storms over most of the time observed: the client's real interval is the storm's, whatever the
+        // regular gaps say (`FleetAudit` calls it unhealthy). Raised unless a mismatch was already found.
+        let observedNs = gaps.reduce(Int64(0)) { Saturating.add($0, $1.ns) }
+        if let first = firstStorm, stormNs > observedNs / 2,
+           !findings.contains(where: { $0.1.code == .intervalMismatch }) {
+            let all = gaps.map(\.ns).sorted()
+            let median = all[(all.count - 1) / 2]
+            let base = expected[sessions[first].mode] ?? Nanos.from(seconds: pullSeconds)
+            add(first, .intervalMismatch, "check-ins every \(seconds(median)) s (median of all \(all.count) gaps, "
+                + "accelerated included: heartbeat storms over \(Int(Double(stormNs) * 100 / Double(observedNs))) % of "
+                + "the time observed), expected \(seconds(base)) s ± \(seconds(tolerance)) s")
+        }
 
         // The regular gaps, as `FleetAudit` takes them (accelerated ones are counted apart), with its
         // quantiles: `analyze` and `audit` give a client the same figures.

@@ -95,7 +95,7 @@ struct ManagerDirectory: Sendable {
     /// is a failed one, as one whose SYNs were answered by RST.
     func judged(_ c: ConnectionRecord) -> ConnectionRecord {
         guard var tunnel = c.tunnel, tunnel.proxy == nil, let port = tunnel.port,
-              let address = IPAddress(tunnel.host)?.unmappingIPv4 ?? bindings[tunnel.host.lowercased()]?.address
+              let address = IPAddress(tunnel.host)?.unmappingIPv4 ?? bindings[Self.nameKey(tunnel.host)]?.address
         else { return c }
         var judged = c
         tunnel.proxy = c.server
@@ -133,7 +133,7 @@ struct ManagerDirectory: Sendable {
             if let host = e.http?.host { names.append((Self.stripPort(host), "http-host")) }
         }
         for (name, how) in names {
-            let key = name.lowercased()
+            let key = Self.nameKey(name)
             guard bindings[key] == nil, configured.contains(where: { $0.literal == nil && $0.host.lowercased() == key })
             else { continue }
             bindings[key] = (c.server.address, how)
@@ -189,6 +189,15 @@ struct ManagerDirectory: Sendable {
         if equalFolded(path, secars) { return true }
         return path.count >= secars.count && equalFolded(path.suffix(secars.count), secars)
             && path.count >= 4 && equalFolded(path.prefix(4), "http".utf8)
+    }
+
+    /// A host name as a key of `bindings`: lower case, without the one trailing dot of its fully qualified form
+    /// (`sepm.example.test.` in an SNI or Host header names `sepm.example.test`, as a configured name's dot is
+    /// dropped when it is read).
+    static func nameKey(_ name: String) -> String {
+        var key = name.lowercased()
+        if key.utf8.count > 1, key.hasSuffix(".") { key.removeLast() }
+        return key
     }
 
     static func stripPort(_ host: String) -> String {

@@ -24,6 +24,7 @@ extension ReferenceModel {
         "seconds": 300,
         "toleranceSeconds": 30,
         "acceleratedMaxSeconds": 60,
+        "acceleratedRunMaxSeconds": 300,
         "mismatchMinIntervals": 3,
         "pinned": false
     },
@@ -33,6 +34,7 @@ extension ReferenceModel {
     "checkIn": {
         "attemptWindowSeconds": 45,
         "joinGapSeconds": 2,
+        "joinMaxSeconds": 30,
         "inferPeriodicMinIntervals": 2
     },
     "push": {
@@ -73,6 +75,7 @@ extension ReferenceModel {
         "interval-late": "warning",
         "interval-early": "warning",
         "accelerated-heartbeat": "info",
+        "heartbeat-storm": "warning",
         "interval-mismatch": "warning",
         "idle-size-out-of-range": "warning",
         "heartbeat-oversize": "warning",

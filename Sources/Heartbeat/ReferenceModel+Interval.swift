@@ -14,8 +14,8 @@ extension ReferenceModel {
     ///
     /// The model's tolerance and accelerated range were written for its own interval; when they
     /// do not fit a shorter one they are derived from it: tolerance `T = min(model T, I / 10)` and
-    /// accelerated maximum `A = min(model A, I / 5)` (both exactly the built-in 30 s and 60 s at
-    /// the default 300 s, so a longer interval keeps them). Cost: O(1).
+    /// accelerated maximum `A = min(model A, I / 5)` and longest accelerated run `R = min(model R, I)` (exactly
+    /// the built-in 30 s, 60 s and 300 s at the default 300 s, so a longer interval keeps them). Cost: O(1).
     ///
     /// - Parameters:
     ///   - seconds: the interval `I`; from `minIntervalSeconds` to `maxIntervalSeconds`.
@@ -32,6 +32,7 @@ extension ReferenceModel {
         m.interval.seconds = seconds
         m.interval.toleranceSeconds = min(interval.toleranceSeconds, seconds / 10)
         m.interval.acceleratedMaxSeconds = min(interval.acceleratedMaxSeconds, seconds / 5)
+        m.interval.acceleratedRunMaxSeconds = min(interval.acceleratedRunMaxSeconds, seconds)
         m.interval.pinned = pinned
         return m
     }

@@ -49,9 +49,15 @@ extension ReferenceModel {
         guard !ports.https.isEmpty || !ports.http.isEmpty else {
             throw fail("ports", "must list at least one HTTPS or HTTP port")
         }
+        // A port in both lists would be read as plain HTTP and as TLS at once: the model cannot mean both.
+        if let i = ports.http.firstIndex(where: { ports.https.contains($0) }) {
+            throw fail("ports.http[\(i)]", "must not also be in ports.https, got \(ports.http[i])")
+        }
         guard http.secarsPath.hasPrefix("/") else {
             throw fail("http.secarsPath", "must start with \"/\", got \"\(http.secarsPath)\"")
         }
+        // Not required for a match, but an empty value would match no client and is never what a site means.
+        guard !http.userAgent.isEmpty else { throw fail("http.userAgent", "must not be empty") }
         for key in http.statusMeanings.keys.sorted() where Int(key).map({ !(100...599).contains($0) }) ?? true {
             throw fail("http.statusMeanings.\(key)", "must be keyed by an HTTP status code 100-599")
         }
@@ -72,12 +78,18 @@ extension ReferenceModel {
                 + "(\(formatSeconds(interval.seconds - interval.toleranceSeconds))), "
                 + "got \(given(interval.acceleratedMaxSeconds))")
         }
+        try positive(interval.acceleratedRunMaxSeconds, "interval.acceleratedRunMaxSeconds")
+        guard interval.acceleratedRunMaxSeconds >= interval.acceleratedMaxSeconds else {
+            throw fail("interval.acceleratedRunMaxSeconds", "must not be below interval.acceleratedMaxSeconds "
+                + "(\(formatSeconds(interval.acceleratedMaxSeconds))), got \(given(interval.acceleratedRunMaxSeconds))")
+        }
         guard interval.mismatchMinIntervals >= 1 else {
             throw fail("interval.mismatchMinIntervals", "must be at least 1, got \(interval.mismatchMinIntervals)")
         }
         try positive(connect.timeoutSeconds, "connect.timeoutSeconds")
         try nonNegative(checkIn.attemptWindowSeconds, "checkIn.attemptWindowSeconds")
         try nonNegative(checkIn.joinGapSeconds, "checkIn.joinGapSeconds")
+        try positive(checkIn.joinMaxSeconds, "checkIn.joinMaxSeconds")
         guard checkIn.inferPeriodicMinIntervals >= 1 else {
             throw fail("checkIn.inferPeriodicMinIntervals",
                        "must be at least 1, got \(checkIn.inferPeriodicMinIntervals)")
@@ -123,6 +135,9 @@ extension ReferenceModel {
         }
     }
 
+    /// What a model's HTTP method may hold: the upper-case letters, digits and the punctuation methods use.
+    private static let methodCharacters = Set("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.".unicodeScalars)
+
     private func validateSteps(_ fail: (String, String) -> ModelError) throws(ModelError) {
         guard steps.count == 7 else { throw fail("steps", "must list exactly 7 steps, got \(steps.count)") }
         let shapes = ["syn", "handshake", "fetch", "upload", "close"]
@@ -137,6 +152,12 @@ extension ReferenceModel {
             guard shapes.contains(rule.tlsShape) else {
                 throw fail(field + ".tlsShape", "must be one of \(shapes.joined(separator: ", ")), "
                     + "got \"\(rule.tlsShape)\"")
+            }
+            // Methods are compared as sent, and HTTP methods are case-sensitive: `get` would never match.
+            for (j, method) in rule.httpMethods.enumerated()
+            where method.isEmpty || !method.unicodeScalars.allSatisfy({ Self.methodCharacters.contains($0) }) {
+                throw fail(field + ".httpMethods[\(j)]", "must be an HTTP method as sent, in upper case (A-Z, 0-9, "
+                    + "- _ . as in GET or POST), got \"\(Self.shown(method))\"")
             }
             for (name, v) in [("httpConfidence", rule.httpConfidence), ("tlsConfidence", rule.tlsConfidence)]
             where !(v >= 0 && v <= 1) {

@@ -54,6 +54,9 @@ public struct ReferenceModel: Codable, Hashable, Sendable {
         public var toleranceSeconds: Double
         /// Check-ins at most this far apart are an accelerated heartbeat (0-60 s).
         public var acceleratedMaxSeconds: Double
+        /// Longest an accelerated run may last (first to last check-in of consecutive gaps of at most
+        /// `acceleratedMaxSeconds`, 300 s): a longer run is a heartbeat storm, not the short episode after a change.
+        public var acceleratedRunMaxSeconds: Double
         /// Fewest regular intervals before a client's own median may contradict `seconds`.
         public var mismatchMinIntervals: Int
         /// True: `seconds` wins over interval attributes found in SyLink.xml (set by `--interval`).
@@ -71,6 +74,10 @@ public struct ReferenceModel: Codable, Hashable, Sendable {
         public var attemptWindowSeconds: Double
         /// A connection starting at most this long after the previous one ended continues its check-in.
         public var joinGapSeconds: Double
+        /// A check-in joined from several connections spans at most this from its first connection's start
+        /// (30 s): a connection that would make it longer starts a new check-in, so a client polling every
+        /// second is not one check-in of hours.
+        public var joinMaxSeconds: Double
         /// Fewest on-time gaps between TLS connections to one endpoint that make it a manager.
         public var inferPeriodicMinIntervals: Int
     }

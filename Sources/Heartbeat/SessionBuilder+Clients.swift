@@ -16,6 +16,8 @@ extension SessionBuilder {
         /// Keys are indices in `sessions`.
         var pairs: [PairFinding]
         var unobserved: [(silence: Int, expected: Int)]
+        /// Connections within the join gap that started a new check-in (`checkIn.joinMaxSeconds`).
+        var joinSplits = 0
     }
 
     /// Runs `body` for every client of `work` with connections, on up to `threads` threads, and

@@ -8,9 +8,15 @@ extension SessionBuilder {
     ///
     /// A draft's attempts and connections are runs of consecutive records of `conns`, so each draft
     /// refers to them as a slice of the list: no record is copied.
-    func group(_ conns: [ConnectionRecord]) -> [CheckInDraft] {
+    ///
+    /// A connection starting within `checkIn.joinGapSeconds` after the previous one ended continues its
+    /// check-in, unless the check-in would then end more than `checkIn.joinMaxSeconds` after its first
+    /// connection started: it starts a new one, and `splits` counts it (a client polling every second
+    /// is thousands of short check-ins, not one of hours).
+    func group(_ conns: [ConnectionRecord], splits: inout Int) -> [CheckInDraft] {
         let window = model.checkIn.attemptWindowSeconds
         let joinGap = model.checkIn.joinGapSeconds
+        let joinMax = model.checkIn.joinMaxSeconds
         var drafts: [CheckInDraft] = []
         // Failed connects not yet given to a check-in: always a run of consecutive records.
         var pending = 0..<0
@@ -36,10 +42,13 @@ extension SessionBuilder {
             if pending.isEmpty, let prev = current?.connections.indices.last,
                conns[prev].server.address == conns[i].server.address, conns[i].start >= conns[prev].end,
                conns[i].start.seconds(since: conns[prev].end) <= joinGap, bursts == nil {
-                current?.connections = conns[currentFirst...i]
-                current?.exchanges += conns[i].exchanges
-                current?.showsClose = !conns[i].state.contains(.openAtEnd)
-                continue
+                if conns[i].end.seconds(since: conns[currentFirst].start) <= joinMax {
+                    current?.connections = conns[currentFirst...i]
+                    current?.exchanges += conns[i].exchanges
+                    current?.showsClose = !conns[i].state.contains(.openAtEnd)
+                    continue
+                }
+                splits += 1
             }
             closeCurrent()
             var attempts: ArraySlice<ConnectionRecord> = []

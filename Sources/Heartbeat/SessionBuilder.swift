@@ -330,7 +330,8 @@ public struct SessionBuilder: Sendable {
             }
             guard !conns.isEmpty else { return nil }
             var memo = StepClassifier.TextMemo()
-            var mine = group(conns).map { classifier.classify($0, memo: &memo) }
+            var splits = 0
+            var mine = group(conns, splits: &splits).map { classifier.classify($0, memo: &memo) }
             mine.sort { $0.start < $1.start }  // in place: the list is not copied
             let result = audit.audit(client: client, sessions: mine)
             for (i, f) in result.findings { mine[i].findings.append(f) }
@@ -338,16 +339,19 @@ public struct SessionBuilder: Sendable {
             for i in mine.indices { mine[i].id = i }
             let pairs = pairFindings(client: client, sessions: &mine, conns: conns, managers: managers)
             Self.shareEqualTexts(&mine)
-            return ClientOutcome(sessions: mine, summary: result.summary, pairs: pairs, unobserved: result.unobserved)
+            return ClientOutcome(sessions: mine, summary: result.summary, pairs: pairs, unobserved: result.unobserved,
+                                 joinSplits: splits)
         }
 
         var sessions: [SessionReport] = []
         sessions.reserveCapacity(outcomes.reduce(0) { $0 + ($1?.sessions.count ?? 0) })
         var clients: [ClientSummary] = []
         var pairs: [PairFinding] = []
+        var joinSplits = 0
         for (i, item) in work.enumerated() {
             // Taken out, so each client's check-ins are not held twice once joined.
             guard var outcome = outcomes[i].take() else { continue }
+            joinSplits += outcome.joinSplits
             for u in outcome.unobserved where hidden.indices.contains(u.silence) {
                 hidden[u.silence].add(client: item.client, expected: u.expected)
             }
@@ -407,11 +411,12 @@ public struct SessionBuilder: Sendable {
             expectations: .init(pullIntervalSeconds: pullInterval.seconds, pushIntervalSeconds: pushInterval,
                                 toleranceSeconds: model.interval.toleranceSeconds,
                                 acceleratedMaxSeconds: model.interval.acceleratedMaxSeconds,
+                                acceleratedRunMaxSeconds: model.interval.acceleratedRunMaxSeconds,
                                 intervalSource: pullInterval.source),
             counts: .init(connections: seen, managerConnections: managerConnections,
                           otherServerConnections: seen - managerConnections - proxyLegs - ignored - dropped,
                           ignoredConnections: ignored, droppedByLimits: dropped, rejoinedConnections: rejoinedCount,
-                          proxyLegConnections: proxyLegs),
+                          proxyLegConnections: proxyLegs, joinSplits: joinSplits),
             silences: silences,
             limitDrops: dropped == 0 ? nil : .init(
                 maxClients: limits.maxClients, overMaxClients: droppedOverClients,

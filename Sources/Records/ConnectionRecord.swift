@@ -174,6 +174,9 @@ public struct ConnectionRecord: Hashable, Sendable {
     }
     private var tunnelStorage: ConnectionTunnelBox?
     public var exchanges: [Exchange]
+    /// Exchanges folded into the one before them to bound memory (`HTTP1Limits.foldExchangesAfter`): their
+    /// bytes and times are in `exchanges`, their number only here.
+    public var foldedExchanges = 0
     public var anomaliesUp: StreamAnomalies
     public var anomaliesDown: StreamAnomalies
 

@@ -126,13 +126,17 @@ public struct AnalyzeReport {
         let e = r.expectations
         out += "Expected interval \(trim(e.pullIntervalSeconds)) s (from \(e.intervalSource))"
         out += " ± \(trim(e.toleranceSeconds)) s; push \(trim(e.pushIntervalSeconds)) s;"
-        out += " accelerated 0-\(trim(e.acceleratedMaxSeconds)) s\n"
+        out += " accelerated 0-\(trim(e.acceleratedMaxSeconds)) s for at most \(trim(e.acceleratedRunMaxSeconds)) s\n"
         out += "Connections: \(r.counts.connections) read: \(r.counts.managerConnections) to managers, "
         if r.counts.proxyLegConnections > 0 {
             out += "\(r.counts.proxyLegConnections) from proxies (their own legs of tunnelled check-ins), "
         }
         out += "\(r.counts.otherServerConnections) to other servers on management ports, "
         out += "\(r.counts.ignoredConnections) on other ports"
+        if r.counts.joinSplits > 0 {
+            out += ", \(r.counts.joinSplits) not joined to the check-in just before (it would have lasted longer "
+                + "than checkIn.joinMaxSeconds)"
+        }
         if r.counts.rejoinedConnections > 0 {
             out += ", \(r.counts.rejoinedConnections) rejoined (pieces of one connection split by the idle timeout)"
         }

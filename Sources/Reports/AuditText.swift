@@ -44,7 +44,7 @@ enum AuditText {
         let e = b.heartbeat.expectations
         return "Expected interval \(num(e.pullIntervalSeconds)) s (from \(e.intervalSource)) ± "
             + "\(num(e.toleranceSeconds)) s; push \(num(e.pushIntervalSeconds)) s; accelerated 0-"
-            + "\(num(b.audit.acceleratedMaxSeconds)) s"
+            + "\(num(b.audit.acceleratedMaxSeconds)) s for at most \(num(b.audit.acceleratedRunMaxSeconds)) s"
     }
 
     /// Clients worst first, one row each: measured in a first pass over the clients, written in a second.

@@ -80,10 +80,11 @@ public struct DeploymentValidation: Sendable {
         fromFindings("tls-version", "TLS 1.2 or later (the model's minimum)", .error, [.tlsBelowMinimum])
         if let i = checks.indices.last { Self.noteTLSVersionSources(report, into: &checks[i]) }
         fromFindings("http-status", "managers answered without HTTP errors", .error, [.httpError])
-        checks.append(Self.intervalCheck(audit, health: .unhealthy, id: "interval", severity: .error,
-                                         title: "no missed check-ins, failed check-ins or interval mismatch"))
+        checks.append(Self.intervalCheck(
+            audit, health: .unhealthy, id: "interval", severity: .error,
+            title: "no missed or failed check-ins, interval mismatch or long heartbeat storm"))
         checks.append(Self.intervalCheck(audit, health: .degraded, id: "interval-jitter", severity: .warning,
-                                         title: "check-ins on time (no late or early gaps)"))
+                                         title: "check-ins on time (no late or early gaps, no heartbeat storm)"))
         fromFindings("sizes", "check-in sizes within the model's ranges", .warning,
                      [.idleSizeOutOfRange, .heartbeatOversize, .uploadOverCap])
         fromFindings("known-managers", "check-ins only to configured managers", .warning, [.unknownServer])

@@ -124,6 +124,7 @@ public struct FlowsReport {
         }
         if showHTTP || showTLS {
             members.append(("exchanges", .array(r.exchanges.map(exchangeJSON))))
+            if r.foldedExchanges > 0 { members.append(("foldedExchanges", .int(r.foldedExchanges))) }
             members.append(("protocolAnomalies", .array((c.details?.anomalies ?? []).map(JSONValue.string))))
         }
         return .object(members)
@@ -336,6 +337,10 @@ public struct FlowsReport {
                 if let h = e.http { l += " \(h.method) \(h.target) -> \(h.status.map(String.init) ?? "no response")" }
                 if e.missingBytes > 0 { l += " (missing \(e.missingBytes) B)" }
                 lines.append(l)
+            }
+            if r.foldedExchanges > 0 {
+                lines.append("  \(r.foldedExchanges) more exchanges folded into the ones before them (bytes and times "
+                    + "counted there; memory bound of the HTTP parser)")
             }
         }
         for a in c.details?.anomalies ?? [] { lines.append("  anomaly: \(a)") }

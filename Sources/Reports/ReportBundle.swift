@@ -165,6 +165,7 @@ public struct ReportBundle: Sendable {
             ("expectedPushSeconds", .number(e.pushIntervalSeconds)),
             ("toleranceSeconds", .number(e.toleranceSeconds)),
             ("acceleratedMaxSeconds", .number(audit.acceleratedMaxSeconds)),
+            ("acceleratedRunMaxSeconds", .number(audit.acceleratedRunMaxSeconds)),
             ("intervalSource", .string(e.intervalSource)),
             ("verdict", .string(s.verdict)),
         ])

@@ -88,7 +88,8 @@ public enum ReportRows {
 
     public static let clientFields = [
         "type", "client", "health", "score", "mode", "expectedIntervalSeconds", "checkIns", "failed", "missed",
-        "late", "early", "onTime", "accelerated", "acceleratedRuns", "intervals", "medianSeconds", "madSeconds",
+        "late", "early", "onTime", "accelerated", "acceleratedRuns", "storms", "stormSeconds",
+        "intervals", "medianSeconds", "madSeconds",
         "iqrSeconds", "p5Seconds", "p95Seconds", "minSeconds", "maxSeconds", "driftSecondsPerHour",
         "matchesExpected", "firstSeen", "lastSeen", "appearedLate", "vanishedEarly", "reasons",
     ]
@@ -112,6 +113,8 @@ public enum ReportRows {
             ("onTime", .int(c.onTime)),
             ("accelerated", .int(c.accelerated)),
             ("acceleratedRuns", .int(c.acceleratedRuns)),
+            ("storms", .int(c.storms)),
+            ("stormSeconds", .number(micro(c.stormSeconds))),
             ("intervals", .int(s?.count ?? 0)),
             ("medianSeconds", num(s?.median)),
             ("madSeconds", num(s?.mad)),

@@ -21,13 +21,16 @@ public struct TextTable {
         rows.append(r)
     }
 
-    /// Replaces control characters (C0, DEL, C1) with `?` and keeps everything else.
+    /// Replaces control characters (C0, DEL, C1) and invisible format characters (`isHiddenFormat`: bidi
+    /// controls, line and paragraph separators, tag characters) with `?` and keeps everything else.
     public static func sanitize(_ s: String) -> String {
-        // Usual case, one pass over the bytes: no C0 or DEL byte, and no 0xC2, which leads every C1 scalar.
-        guard containsByte(s, where: { $0 < 0x20 || $0 == 0x7f || $0 == 0xc2 }) else { return s }
+        // Usual case, one pass over the bytes: no C0 or DEL byte, and none of the bytes that lead a C1 scalar
+        // (0xC2) or a hidden format character (0xD8, 0xE2, 0xEF, 0xF3).
+        guard containsByte(s, where: { $0 < 0x20 || $0 == 0x7f || $0 == 0xc2 || $0 == 0xd8 || $0 == 0xe2
+            || $0 == 0xef || $0 == 0xf3 }) else { return s }
         var out = String.UnicodeScalarView()
         for u in s.unicodeScalars {
-            if u.value < 0x20 || (0x7f...0x9f).contains(u.value) {
+            if u.value < 0x20 || (0x7f...0x9f).contains(u.value) || isHiddenFormat(u.value) {
                 out.append("?")
             } else {
                 out.append(u)
@@ -59,6 +62,20 @@ public struct TextTable {
 
     /// Whether a UTF-8 byte of `s` matches, scanning its contiguous bytes.
     @inline(__always)
+    /// Characters that change how the text around them shows without showing themselves, so a capture's string
+    /// could reorder or split a report line on screen: the bidi marks, embeddings, overrides and isolates
+    /// (U+061C, U+200E-F, U+202A-E, U+2066-9), zero-width characters (U+200B-D, U+2060-4, U+FEFF), the line
+    /// and paragraph separators (U+2028-9), the other invisible format characters of U+2060-206F, the
+    /// interlinear annotation characters (U+FFF9-B) and the tag characters (U+E0000-E007F).
+    public static func isHiddenFormat(_ v: UInt32) -> Bool {
+        switch v {
+        case 0x061C, 0x200B...0x200F, 0x2028...0x202E, 0x2060...0x206F, 0xFEFF, 0xFFF9...0xFFFB, 0xE0000...0xE007F:
+            return true
+        default:
+            return false
+        }
+    }
+
     static func containsByte(_ s: String, where match: (UInt8) -> Bool) -> Bool {
         var text = s
         return text.withUTF8 { $0.contains(where: match) }

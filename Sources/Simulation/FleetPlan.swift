@@ -101,8 +101,16 @@ public struct FleetPlan: Sendable {
                     }
                 }
                 guard let pick else {
+                    // When the duration is what rules every client out, more clients would not help.
+                    if kind != .oldTLS, expectedCheckIns < minimumCheckIns {
+                        let need = Double(minimumCheckIns) * interval
+                        let text = need == need.rounded() ? String(Int64(need)) : String(need)
+                        throw SimulationError("the \(kind.rawValue) fault needs a client with at least "
+                            + "\(minimumCheckIns) check-ins: --duration must be at least \(minimumCheckIns) intervals "
+                            + "(\(text) s)")
+                    }
                     throw SimulationError("not enough suitable clients for the \(kind.rawValue) faults: use more "
-                        + "--clients, a longer --duration, or adjust --http-share/--push-share")
+                        + "--clients, or adjust --http-share/--push-share")
                 }
                 assigned[order[pick]] = kind
                 order.remove(at: pick)

@@ -147,8 +147,10 @@ public struct SimulationConfiguration: Sendable {
             throw SimulationError("--duration must be above 0 and at most 31 days")
         }
         let least = Self.minIntervalSeconds
-        guard interval >= least, interval <= 86_400 else {
-            throw SimulationError("--interval must be \(Int(least))-86400 s")
+        // The range every interval source has (`ReferenceModel.maxIntervalSeconds`: one week), as `--help` says.
+        let longest = ReferenceModel.maxIntervalSeconds
+        guard interval >= least, interval <= longest else {
+            throw SimulationError("--interval must be \(Int(least))-\(Int(longest)) s")
         }
         let jitter = jitter(model: model)
         let most = model.interval.toleranceSeconds / 2

@@ -160,4 +160,17 @@ import Testing
         #expect(TextTable.sanitize("é Â \u{a0} ok") == "é Â \u{a0} ok")
         #expect(TextTable.sanitize("a\u{85}b\u{1b}[31m\u{7f}") == "a?b?[31m?")
     }
+
+    /// Hostile round 12, F12-7: bidi controls, line separators and tag characters from a capture reordered or split
+    /// report lines on screen; they are shown as `?` in text and U+FFFD in HTML. Other non-ASCII text stays.
+    @Test func sanitizeHidesBidiSeparatorsAndTags() {
+        #expect(TextTable.sanitize("sepm\u{202e}tset.elpmaxe") == "sepm?tset.elpmaxe")
+        #expect(TextTable.sanitize("a\u{2066}b\u{2069}c\u{2028}d\u{2029}e\u{200e}f\u{61c}g") == "a?b?c?d?e?f?g")
+        #expect(TextTable.sanitize("x\u{e0001}\u{e0041}y\u{feff}\u{200b}") == "x??y??")
+        #expect(TextTable.sanitize("GET → 200 ± 30 s, café, 日本") == "GET → 200 ± 30 s, café, 日本")
+        #expect(HTML.escape("a\u{202e}b\u{2028}c\u{e007f}") == "a\u{fffd}b\u{fffd}c\u{fffd}")
+        var table = TextTable([("sni", .left)])
+        table.append(["m\u{202e}x"])
+        #expect(table.render().contains("m?x"))
+    }
 }

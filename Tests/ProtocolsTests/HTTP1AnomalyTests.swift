@@ -1,5 +1,6 @@
 import Core
 import Protocols
+import Records
 import Testing
 
 @Suite("HTTP/1.x anomalies, gaps and limits")
@@ -99,10 +100,55 @@ struct HTTP1AnomalyTests {
         #expect(ok == ["request GET / HTTP/1.1 head=64 headers=1", "end body=0 wire=0 missing=0"])
         let over = prefix + String(repeating: "a", count: 64 - 19 - 3) + "\r\n\r\nGET /next HTTP/1.1\r\n\r\n"
         let bad = parseEveryWay(.request, [.data(over)], limits: limits)
+        // One past by the blank line's end: the head is whole and counted.
         #expect(bad == [
-            "anomaly head_too_large", "skipped 65", "request GET /next HTTP/1.1 head=22 headers=0",
+            "anomaly head_too_large", "request GET / HTTP/1.1 head=65 headers=1", "end body=0 wire=0 missing=0",
+            "request GET /next HTTP/1.1 head=22 headers=0", "end body=0 wire=0 missing=0",
+        ])
+    }
+
+    /// A head far over the limit keeps its start line and the headers read within the limit, counts every byte
+    /// of the head, and frames the body from what it kept (hostile round 12, F12-6: the request vanished).
+    @Test func overLongHeadKeepsItsRequestAndRealLength() {
+        let limits = HTTP1Limits(maxHeadBytes: 64)
+        let head = "POST /secars/secars.dll HTTP/1.1\r\nContent-Length: 3\r\nCookie: "
+            + String(repeating: "c", count: 200) + "\r\nX: 1\r\n\r\n"
+        let steps: [HTTP1Step] = [.data(head + "abc" + "GET /next HTTP/1.1\r\n\r\n")]
+        let got = parseEveryWay(.request, steps, limits: limits)
+        #expect(got == [
+            "anomaly head_too_large", "request POST /secars/secars.dll HTTP/1.1 head=\(head.utf8.count) headers=1",
+            "body 3", "end body=3 wire=3 missing=0", "request GET /next HTTP/1.1 head=22 headers=0",
             "end body=0 wire=0 missing=0",
         ])
+        // Bare LF line ends, the blank line just past the limit's cut.
+        let lf = "GET /a HTTP/1.1\nCookie: " + String(repeating: "c", count: 100) + "\n\n"
+        #expect(parseEveryWay(.request, [.data(lf)], limits: limits) == [
+            "anomaly head_too_large", "anomaly bare_line_feed",
+            "request GET /a HTTP/1.1 head=\(lf.utf8.count) headers=0", "end body=0 wire=0 missing=0",
+        ])
+        // Cut short before its blank line: reported, not completed.
+        let cut = parseEveryWay(.request, [.data("GET /a HTTP/1.1\r\nC: " + String(repeating: "c", count: 100))],
+                                limits: limits)
+        #expect(cut.first == "anomaly head_too_large")
+        #expect(!cut.contains { $0.hasPrefix("request") })
+    }
+
+    /// Through the conversation: the exchange counts the whole head.
+    @Test func overLongHeadCountsInTheExchange() {
+        let head = "GET /secars/secars.dll?h=1 HTTP/1.1\r\nHost: m\r\nCookie: "
+            + String(repeating: "c", count: 70_000) + "\r\n\r\n"
+        var c = HTTP1Conversation()
+        var out: [Exchange] = []
+        let t = Timestamp(seconds: 5, nanoseconds: 0)
+        Array(head.utf8).withUnsafeBytes { c.feed($0, direction: .up, time: t, into: &out) }
+        Array("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n".utf8).withUnsafeBytes {
+            c.feed($0, direction: .down, time: t, into: &out)
+        }
+        #expect(out.count == 1)
+        #expect(out.first?.bytesUp == Int64(head.utf8.count))
+        #expect(out.first?.http?.target == "/secars/secars.dll?h=1")
+        #expect(out.first?.http?.host == "m")
+        #expect(out.first?.http?.status == 200)
     }
 
     @Test func headerCountLimitAtAndOnePast() {

@@ -36,6 +36,43 @@ import Testing
         }
     }
 
+    /// Hostile round 12, F12-9: `--interval` takes what `--help` and the README say (10-604800 s).
+    @Test func intervalUpToOneWeek() throws {
+        var c = pullFleet(clients: 1)
+        c.intervalSeconds = 604_800
+        try c.validate(model: .builtIn)
+        c.intervalSeconds = 604_801
+        do {
+            try c.validate(model: .builtIn)
+            Issue.record("an interval over a week was accepted")
+        } catch {
+            #expect(error.message == "--interval must be 10-604800 s")
+        }
+    }
+
+    /// A fault no client can carry because the capture is too short names the duration, not the clients.
+    @Test func faultRefusalNamesTheDurationWhenItIsTheLimit() {
+        var c = pullFleet(clients: 200)
+        c.durationSeconds = 1_200
+        c.faults[.missed] = 1
+        do {
+            _ = try FleetPlan.make(c, model: .builtIn)
+            Issue.record("a missed fault in 20 minutes was planned")
+        } catch {
+            #expect(error.message.contains("--duration must be at least 6 intervals (1800 s)"))
+            #expect(!error.message.contains("--clients"))
+        }
+        c.durationSeconds = 1_800
+        c.clients = 1
+        c.faults = [.missed: 2]
+        do {
+            _ = try FleetPlan.make(c, model: .builtIn)
+            Issue.record("two faults on one client were planned")
+        } catch {
+            #expect(error.message.contains("use more --clients"))
+        }
+    }
+
     @Test func hugeFleetIsRefusedBeforePlanning() {
         var c = SimulationConfiguration()
         c.clients = 200_000

@@ -41,7 +41,10 @@ public struct HTTP1AnomalyRecord: Hashable, Sendable {
 ///
 /// Memory: two parsers (each at most one head), the requests awaiting responses (at most
 /// `limits.maxPendingRequests`), and the message and anomaly records not yet taken (at most
-/// `limits.maxKeptRecords` each; older ones are counted in `droppedRecords`).
+/// `limits.maxKeptRecords` each; older ones are counted in `droppedRecords`). The exchanges handed out
+/// are bounded too: past `limits.foldExchangesAfter`, back-to-back ones are folded into the one before
+/// them, and past `limits.maxExchanges` all are (`foldedExchanges` counts them; bytes stay counted), so a
+/// keep-alive connection carrying millions of transactions costs what one with 65,536 does.
 ///
 /// Known limits: a request or response lost entirely in a gap shifts the pairing of the ones
 /// after it, as in other passive analysers.
@@ -68,8 +71,10 @@ public struct HTTP1Conversation: Sendable {
     /// Opaque bytes after a protocol switch, client to server and server to client.
     public private(set) var tunnelBytesUp: Int64 = 0
     public private(set) var tunnelBytesDown: Int64 = 0
-    /// Exchanges handed out so far.
+    /// Exchanges handed out so far (not counting those folded into the one before them).
     public private(set) var exchangeCount = 0
+    /// Exchanges folded into the one handed out before them (`limits.foldExchangesAfter`, `maxExchanges`).
+    public private(set) var foldedExchanges = 0
     /// The request-target of the `CONNECT` the tunnel belongs to, as sent: the one answered with 2xx
     /// (responses answer requests in order, so not necessarily the last sent). Before any answer, once the
     /// client side switched (it sent bytes that are not a request after a `CONNECT`), the latest `CONNECT`
@@ -346,9 +351,37 @@ public struct HTTP1Conversation: Sendable {
 
     private mutating func emit(_ p: Pending, _ exchanges: inout [Exchange]) {
         var exchange = p.exchange
+        if exchangeCount >= limits.foldExchangesAfter, let last = exchanges.indices.last,
+           exchanges[last].kind == .http,
+           exchangeCount >= limits.maxExchanges || exchange.start.seconds(since: exchanges[last].end) <= 1 {
+            Self.fold(exchange, into: &exchanges[last])
+            foldedExchanges += 1
+            return
+        }
         exchange.index = exchangeCount
         exchangeCount += 1
         exchanges.append(exchange)
+    }
+
+    /// Adds `e` to `last`: bytes, records and missing bytes add up, the end is the later one, and an HTTP error
+    /// status (400 or above) of `e` replaces a better one of `last`, so folding hides no error.
+    private static func fold(_ e: Exchange, into last: inout Exchange) {
+        last.bytesUp += e.bytesUp
+        last.bytesDown += e.bytesDown
+        last.recordsUp += e.recordsUp
+        last.recordsDown += e.recordsDown
+        last.missingBytes += e.missingBytes
+        if last.end < e.end { last.end = e.end }
+        guard let h = e.http else { return }
+        last.http?.requestBodyLength += h.requestBodyLength
+        if let b = h.responseBodyLength {
+            let before = last.http?.responseBodyLength ?? 0
+            last.http?.responseBodyLength = before + b
+        }
+        if let status = h.status, status >= 400, (last.http?.status ?? 0) < status {
+            last.http?.status = status
+            last.http?.reason = h.reason
+        }
     }
 
     private mutating func note(_ a: HTTP1Anomaly, _ direction: Direction, _ time: Timestamp) {

@@ -37,9 +37,22 @@ extension HTTP1Parser {
             }
             buffer.append(b)
             msg.last = time
-            if buffer.count > limits.maxHeadBytes {
+            if buffer.count > limits.maxHeadBytes, endsBlankLine(b) {
+                // Over the limit by the blank line's last bytes only: the head is whole and completes below.
                 anomaly(.headTooLarge, time, &events)
-                loseSync(atLineStart: b == 10, time, &events)
+            } else if buffer.count > limits.maxHeadBytes {
+                anomaly(.headTooLarge, time, &events)
+                if startDecided, lineStart > 0 {
+                    // The start line and the header lines read so far are kept; the rest of the head is
+                    // counted up to its blank line, so the message still counts with its real size.
+                    let partial = buffer.count - lineStart
+                    msg.headOverflow = partial
+                    let onlyCR = partial == 1 && b == 13
+                    buffer.removeSubrange(lineStart...)
+                    state = .longHead(newlines: b == 10 ? 1 : onlyCR ? 2 : 0)
+                } else {
+                    loseSync(atLineStart: b == 10, time, &events)
+                }
                 return j
             }
             if !startDecided {
@@ -78,12 +91,53 @@ extension HTTP1Parser {
         return j
     }
 
+    /// Whether `b`, just buffered, ends the head's blank line (so the head completes, even one or two bytes
+    /// past the size limit).
+    private func endsBlankLine(_ b: UInt8) -> Bool {
+        let line = buffer.count - lineStart
+        return b == 10 && lineStart > 0 && (line == 1 || (line == 2 && buffer[lineStart] == 13))
+    }
+
+    /// Counts the bytes of an over-long head up to its blank line (LF, optional CR, LF), then completes the
+    /// head from the lines kept, its length including every byte counted.
+    mutating func consumeLongHead(
+        _ p: UnsafeRawBufferPointer, _ newlines: Int, _ time: Timestamp, _ events: inout [HTTP1Event]
+    ) -> Int {
+        var seen = newlines
+        var j = 0
+        while j < p.count {
+            let b = p[j]
+            j += 1
+            if b == 10 {
+                if seen > 0 {
+                    msg.headOverflow += j
+                    msg.last = time
+                    // The kept lines end with the blank line a complete head has; it was counted above.
+                    buffer.append(contentsOf: [13, 10])
+                    msg.headOverflow -= 2
+                    state = .head
+                    completeHead(time, &events)
+                    return j
+                }
+                seen = 1
+            } else if b == 13, seen == 1 {
+                seen = 2
+            } else {
+                seen = 0
+            }
+        }
+        msg.headOverflow += p.count
+        msg.last = time
+        state = .longHead(newlines: seen)
+        return p.count
+    }
+
     private func isVersionlessRequestLine(_ line: ArraySlice<UInt8>) -> Bool {
         HTTP1RequestLineParts(line).count == 2
     }
 
     private mutating func completeHead(_ time: Timestamp, _ events: inout [HTTP1Event]) {
-        let headLength = leading + buffer.count
+        let headLength = leading + buffer.count + msg.headOverflow
         guard var parsed = HTTP1Parser.parseHead(buffer, role: role, limits: limits) else {
             anomaly(.invalidStartLine, time, &events)
             loseSync(atLineStart: true, time, &events)

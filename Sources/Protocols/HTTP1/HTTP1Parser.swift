@@ -37,6 +37,9 @@ public struct HTTP1Parser: Sendable {
         case undecided
         case tunnel
         case lostSync(atLineStart: Bool)
+        /// Past `limits.maxHeadBytes` in a head whose start line was read: the rest of the head is counted,
+        /// not kept, up to its blank line. `newlines`: line ends just seen (1 after LF, 2 after LF CR).
+        case longHead(newlines: Int)
     }
 
     struct Progress: Hashable, Sendable {
@@ -47,6 +50,8 @@ public struct HTTP1Parser: Sendable {
         var wire: Int64 = 0
         var missing: Int64 = 0
         var then = State.head
+        /// Head bytes past `limits.maxHeadBytes` that were counted but not kept (`State.longHead`).
+        var headOverflow = 0
     }
 
     struct Expectation: Hashable, Sendable {
@@ -171,6 +176,7 @@ public struct HTTP1Parser: Sendable {
                 events.append(.tunnel(count: Int64(rest.count), missing: false, time: time))
                 used = rest.count
             case .lostSync(let atLineStart): used = consumeLostSync(rest, atLineStart, time, &events)
+            case .longHead(let newlines): used = consumeLongHead(rest, newlines, time, &events)
             }
             if sinceConnect != nil, heads == connectHeads { holdSinceConnect(rest, count: used, time: time) }
             i += used
@@ -198,7 +204,7 @@ public struct HTTP1Parser: Sendable {
         var left = gapBytes
         while left > 0 {
             switch state {
-            case .head:
+            case .head, .longHead:
                 anomaly(buffer.isEmpty && leading == 0 ? .gapBetweenMessages : .gapInHead, time, &events)
                 loseSync(atLineStart: true, time, &events)
                 emitSkipped(left, missing: true, time, &events)
@@ -245,7 +251,7 @@ public struct HTTP1Parser: Sendable {
     /// cut short is reported and ended incomplete. The parser is ready for nothing more after it.
     public mutating func finish(time: Timestamp, into events: inout [HTTP1Event]) {
         switch state {
-        case .head:
+        case .head, .longHead:
             if !buffer.isEmpty {
                 anomaly(.headCutShort, time, &events)
                 loseSync(atLineStart: true, time, &events)
