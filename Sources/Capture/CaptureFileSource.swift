@@ -97,6 +97,9 @@ final class CaptureFileSource: PacketSource {
             libpcapLinkType = header.linkType ?? file.linkType
             libpcapSnapLength = header.snapLength > 0 ? header.snapLength : file.snapshotLength
         case .failure(let failure):
+            if let code = failure.openErrno, let kind = CaptureError.openLimit(errno: code) {
+                throw CaptureError(path: path, kind)
+            }
             guard header.format == .pcapng else {
                 throw CaptureError(path: path, .refusedByLibpcap(failure.message))
             }

@@ -57,11 +57,21 @@ public enum CaptureReader {
 
     /// Opens every file of `paths` (file index: its position), each with its share of the read
     /// buffers (`readBufferBytes(files:)`); throws the first file's error.
+    ///
+    /// With several files, each regular file is checked and then closed again until its packets are
+    /// needed (`DeferredFileSource`), so that the number of files named is not bound by the open-file
+    /// limit (`ulimit -n`). Standard input, FIFOs and pipes stay open from here on.
     public static func open(paths: [String], limits: CaptureLimits = .default) throws(CaptureError) -> [PacketSource] {
         let buffer = readBufferBytes(files: paths.count)
         var sources: [PacketSource] = []
         for (i, path) in paths.enumerated() {
-            sources.append(try open(path: path, fileIndex: i, limits: limits, readBufferBytes: buffer))
+            if paths.count > 1, path != StreamInput.standardInputName, case .regularFile = FileCalls.kind(of: path) {
+                let header = try readHeader(path: path)
+                sources.append(try DeferredFileSource(path: path, fileIndex: i, header: header, limits: limits,
+                                                      readBufferBytes: buffer))
+            } else {
+                sources.append(try open(path: path, fileIndex: i, limits: limits, readBufferBytes: buffer))
+            }
         }
         return sources
     }
