@@ -60,7 +60,7 @@ enum InputRun {
 
     static func printWarnings(_ files: [CaptureSummary], options: Options, output: inout Output) {
         if !options.quiet {
-            for w in files.flatMap(\.warnings) { output.error("sepbeat: warning: \(w)\n") }
+            for w in files.flatMap(\.warnings) { output.error(SepbeatCommand.oneLine("sepbeat: warning: \(w)")) }
         }
     }
 
@@ -129,7 +129,8 @@ extension InputRun {
             if let first = seen[key] {
                 if !quiet {
                     let same = first == path ? "" : " (the same file as \(first))"
-                    output.error("sepbeat: warning: \(path) is given more than once\(same); it is read once\n")
+                    output.error(SepbeatCommand.oneLine(
+                        "sepbeat: warning: \(path) is given more than once\(same); it is read once"))
                 }
                 continue
             }

@@ -69,10 +69,10 @@ enum SimulateCommand {
         let seconds = max(Date().timeIntervalSince(started), 1e-6)
         if !options.quiet {
             let mb = Double(result.bytes) / 1e6
-            output.error("sepbeat simulate: wrote \(result.paths.joined(separator: ", ")): \(result.packets) packets, "
-                + "\(result.bytes) bytes, \(result.checkIns) check-ins, \(result.faults) faults in "
-                + "\(String(format: "%.2f", seconds)) s (\(String(format: "%.0f", mb / seconds)) MB/s); "
-                + "truth: \(result.truthPath)\n")
+            output.error(SepbeatCommand.oneLine("sepbeat simulate: wrote \(result.paths.joined(separator: ", ")): "
+                + "\(result.packets) packets, \(result.bytes) bytes, \(result.checkIns) check-ins, \(result.faults) "
+                + "faults in \(String(format: "%.2f", seconds)) s (\(String(format: "%.0f", mb / seconds)) MB/s); "
+                + "truth: \(result.truthPath)"))
         }
         return ExitStatus.ok
     }
