@@ -123,7 +123,9 @@ final class CaptureFileSource: PacketSource {
     func setFilter(_ expression: String) throws(CaptureError) {
         let linkType: LinkType
         if case .libpcap = backend { linkType = libpcapLinkType } else { linkType = .ethernet }
-        filter = try PacketFilter(expression, checkedFor: linkType, path: path, limits: limits)
+        let compiled = try PacketFilter(expression, checkedFor: linkType, path: path, limits: limits)
+        if let why = compiled.notApplicable { stats.warn(.filterNotApplicable, why) }
+        filter = compiled
     }
 
     func next() throws(CaptureError) -> PacketRecord? {
@@ -252,8 +254,8 @@ final class CaptureFileSource: PacketSource {
             backend = .own(reader)
             libpcapFile = nil
             stats.reader = .libpcapThenOwn(packets: done)
-            stats.warn(.readerSwitched, "libpcap stopped after \(done) packets (\(oneLine(message))); "
-                + "the own pcapng reader read on")
+            stats.warn(.readerSwitched, "read with the own pcapng reader from packet \(done + 1) on, as libpcap "
+                + "cannot read this pcapng file past there (\(oneLine(message))); no packet is lost by it")
         } catch {
             stats.warn(.corrupt, "libpcap stopped after \(done) packets (\(oneLine(message))) "
                 + "and the own pcapng reader cannot go on: \(error.problem)")

@@ -110,6 +110,12 @@ import TestSupport
         #expect(advanced.records.count == 5)
         let codes = advanced.statistics?.warnings.map(\.code) ?? []
         #expect(codes == [.readerSwitched])
+        // Worded as what happened (nothing lost), not as a stop.
+        let text = advanced.statistics?.warnings.first?.problem ?? ""
+        #expect(text.hasPrefix("read with the own pcapng reader from packet 2 on, as libpcap cannot read this "
+            + "pcapng file past there ("), "\(text)")
+        #expect(text.hasSuffix("); no packet is lost by it"), "\(text)")
+        #expect(!text.contains("stopped"))
     }
 
     @Test func timeBeyond2106IsKept() throws {
