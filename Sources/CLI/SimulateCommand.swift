@@ -137,7 +137,8 @@ enum SimulateOptions {
 
     static let fault = OptionSpec(
         names: ["--fault"], valueName: "KIND[=N]",
-        help: "Inject N (default 1) instances of a fault, each on its own client; may be repeated."
+        help: "Inject N (default 1) instances of a fault, each on its own client; may be repeated.",
+        repeatable: true
     ) { (o: inout Options, v: String) throws(UsageError) in
         let parts = v.split(separator: "=", maxSplits: 1).map(String.init)
         guard let name = parts.first, let kind = FaultKind(rawValue: name.lowercased()) else {
