@@ -193,6 +193,8 @@ final class CaptureFileSource: PacketSource {
             // Classic pcap seconds are unsigned 32-bit (good to 2106); libpcap 1.10 hands them over as signed.
             let fileSeconds = header.format == .pcapng ? seconds : Int64(UInt32(truncatingIfNeeded: seconds))
             if nanoseconds < 0 || nanoseconds >= 1_000_000_000 { stats.invalidTimestampFractions += 1 }
+            // libpcap gives a pcapng Simple Packet Block (which has no time) the time 0.
+            if header.format == .pcapng, seconds == 0, nanoseconds == 0 { stats.packetsWithoutTimestamp += 1 }
             // Timestamp holds Int64 nanoseconds: about +/-9.2e9 s around 1970; beyond, it clamps.
             let (whole, overflow) = fileSeconds.multipliedReportingOverflow(by: 1_000_000_000)
             if overflow || whole.addingReportingOverflow(nanoseconds).overflow {
@@ -280,6 +282,12 @@ final class CaptureFileSource: PacketSource {
             stats.warnings.removeAll { $0.code == .readerSwitched }
         }
         stats.warnAboutTimestampsOutOfRange()
+        if stats.packetsWithoutTimestamp > 0 {
+            let n = stats.packetsWithoutTimestamp
+            stats.warn(.noTimestamps, "\(n) of \(stats.packets) packets carry no time (pcapng Simple Packet Blocks); "
+                + "they are placed at 1970-01-01T00:00:00Z, so the times, intervals and durations built on them "
+                + "are unknown")
+        }
         if recordsCutByLibpcap > 0, let offset = firstCutOffset {
             let n = recordsCutByLibpcap
             let (records, each, place) = n == 1 ? ("1 record", "it", "at") : ("\(n) records", "each", "first at")
