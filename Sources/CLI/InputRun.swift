@@ -67,7 +67,11 @@ enum InputRun {
     /// The error of opening the captures, as the command reports it.
     static func openFailure(_ error: CaptureError, command: String) -> CommandFailure {
         // A filter error is about the expression, not the file libpcap compiled it against.
-        let text = error.isFilterError ? error.problem : error.message
+        var text = error.isFilterError ? error.problem : error.message
+        // A compressed capture's hint names the command that was run.
+        if error.isCompressed {
+            text = text.replacingOccurrences(of: "| sepbeat analyze -`", with: "| sepbeat \(command) -`")
+        }
         let status = error.isFilterError ? ExitStatus.usage : error.exitStatus
         return CommandFailure(message: "sepbeat \(command): \(text)", status: status)
     }

@@ -17,6 +17,8 @@ public struct CaptureError: Error, CustomStringConvertible, Sendable {
         case empty
         case tooShort(size: Int, needed: Int)
         case notACapture(firstBytes: UInt32)
+        /// A file compressed with `tool` (gzip, zstd, xz, bzip2, lz4), read back with `reader`.
+        case compressed(tool: String, reader: String)
         case refusedByLibpcap(String)
         case corruptHeader(offset: Int, problem: String)
         case readFailed(offset: Int, problem: String)
@@ -82,6 +84,9 @@ public struct CaptureError: Error, CustomStringConvertible, Sendable {
             return "too short for a capture header (\(size) bytes, need at least \(needed))"
         case .notACapture(let first):
             return "not a pcap or pcapng file (starts with 0x\(hex32(first)))"
+        case .compressed(let tool, let reader):
+            return "compressed with \(tool), not a capture as it is: decompress it first, e.g. "
+                + "`\(reader) \(path == "-" ? "FILE" : path) | sepbeat analyze -`"
         case .refusedByLibpcap(let why): return "libpcap cannot read it: \(oneLine(why))"
         case .corruptHeader(let offset, let problem): return "corrupt header at byte offset \(offset): \(problem)"
         case .readFailed(let offset, let problem): return "read error at byte offset \(offset): \(problem)"
@@ -96,6 +101,12 @@ public struct CaptureError: Error, CustomStringConvertible, Sendable {
     public var exitStatus: Int32 {
         if case .badFilter = kind { return 2 }
         return 3
+    }
+
+    /// Whether the file is compressed (its message then shows how to read it through a pipe).
+    public var isCompressed: Bool {
+        if case .compressed = kind { return true }
+        return false
     }
 
     /// Whether the error comes from a filter expression rather than a file.
