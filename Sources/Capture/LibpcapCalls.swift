@@ -103,6 +103,15 @@ final class LibpcapFile {
         return position >= 0 ? Int(position) : nil
     }
 
+    /// Reads the next `count` bytes of the file past libpcap (which reads its stream front to back and
+    /// keeps no bytes of its own between records); nil when fewer are there.
+    func readRaw(_ count: Int) -> [UInt8]? {
+        guard let file = pcap_file(handle) else { return nil }
+        var bytes = [UInt8](repeating: 0, count: count)
+        let got = bytes.withUnsafeMutableBytes { raw in raw.baseAddress.map { fread($0, 1, count, file) } ?? 0 }
+        return got == count ? bytes : nil
+    }
+
     /// Reads the next packet (`pcap_next_ex`).
     func next() -> LibpcapReadResult {
         var header: UnsafeMutablePointer<pcap_pkthdr>? = nil
