@@ -321,9 +321,11 @@ final class CaptureFileSource: PacketSource {
         stats.warnAboutTimestampsOutOfRange()
         if joinedHeaders > 0 {
             let place = firstJoinedOffset.map { " (first at byte offset \($0))" } ?? ""
-            let headers = joinedHeaders == 1 ? "1 further pcap file header" : "\(joinedHeaders) further pcap file headers"
-            stats.warn(.joinedFiles, at: firstJoinedOffset, "\(headers) inside the file\(place): captures joined end to "
-                + "end, as `cat a.pcap b.pcap` writes them; the packets after each were read as part of this file")
+            let headers = joinedHeaders == 1
+                ? "1 further pcap file header" : "\(joinedHeaders) further pcap file headers"
+            stats.warn(.joinedFiles, at: firstJoinedOffset, "\(headers) inside the file\(place): captures joined "
+                + "end to end, as `cat a.pcap b.pcap` writes them; the packets after each were read as part of "
+                + "this file")
         }
         if stats.packetsWithoutTimestamp > 0 {
             let n = stats.packetsWithoutTimestamp

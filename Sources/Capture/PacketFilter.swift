@@ -29,8 +29,8 @@ final class PacketFilter {
                 throw CaptureError(path: path, .badFilter(expression: expression, problem: failure.message))
             }
             programs[linkType] = .some(nil)
-            notApplicable = "filter \"\(expression)\" cannot apply to link type \(linkType) (\(oneLine(failure.message))); "
-                + "those packets are left out"
+            notApplicable = "filter \"\(expression)\" cannot apply to link type \(linkType) "
+                + "(\(oneLine(failure.message))); those packets are left out"
         }
     }
 

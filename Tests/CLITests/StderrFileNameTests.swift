@@ -11,7 +11,9 @@ import TestSupport
     static let hostileName = "evil\nname\u{1b}[31m\r\u{7}\u{85}.pcap"
     static let shown = "evil?name?[31m???.pcap"
 
-    static func assertOneCleanLine(_ stderr: String, _ what: String, sourceLocation: SourceLocation = #_sourceLocation) {
+    static func assertOneCleanLine(
+        _ stderr: String, _ what: String, sourceLocation: SourceLocation = #_sourceLocation
+    ) {
         #expect(stderr.hasSuffix("\n"), "\(what): \(stderr)", sourceLocation: sourceLocation)
         let body = stderr.dropLast()
         #expect(!body.contains("\n"), "\(what): \(stderr)", sourceLocation: sourceLocation)
@@ -39,7 +41,8 @@ import TestSupport
                 "\(warned.stderr)")
 
         // The same file named twice, and as -o: each message one clean line.
-        let twice = sepbeat("analyze", "-F", "json", "-o", dir.path + "/r2.json", cut, dir.path + "/./" + Self.hostileName)
+        let twice = sepbeat("analyze", "-F", "json", "-o", dir.path + "/r2.json", cut,
+                            dir.path + "/./" + Self.hostileName)
         let lines = twice.stderr.split(separator: "\n")
         #expect(lines.count == 2, "\(twice.stderr)")
         for line in lines { Self.assertOneCleanLine(String(line) + "\n", "named twice") }

@@ -231,7 +231,8 @@ import Glibc
     @Test func aSecondHeaderOfAnotherKindStopsWithAWarning() throws {
         let folder = TemporaryDirectory()
         let a = Self.file(from: 100)
-        for (name, b) in [("link", Self.file(linkType: 101, from: 200)), ("ns", Self.file(nanoseconds: true, from: 200))] {
+        let others = [("link", Self.file(linkType: 101, from: 200)), ("ns", Self.file(nanoseconds: true, from: 200))]
+        for (name, b) in others {
             let path = folder.write("joined-\(name).pcap", a + b)
             let read = try ReadBack(path: path)
             #expect(read.first?.packets == 3, "\(name)")
