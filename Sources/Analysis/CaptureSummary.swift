@@ -58,6 +58,8 @@ public struct CaptureSummary: Sendable {
     public var oversizedRecords = 0
     /// Records whose fraction of a second is a full second or more (kept, carried into the seconds).
     public var invalidTimestampFractions = 0
+    /// Packets that carry no time at all (pcapng Simple Packet Blocks), placed at 1970-01-01.
+    public var packetsWithoutTimestamp = 0
     /// One-line warnings from the reader, e.g. a file truncated mid-record.
     public var warnings: [String] = []
     /// Byte offsets where the file was found cut short or corrupt (the rest was not read).
@@ -176,6 +178,7 @@ public struct CaptureSummary: Sendable {
             m.filteredOut += f.filteredOut
             m.oversizedRecords += f.oversizedRecords
             m.invalidTimestampFractions += f.invalidTimestampFractions
+            m.packetsWithoutTimestamp += f.packetsWithoutTimestamp
             m.warnings += f.warnings
             m.truncationOffsets += f.truncationOffsets
             m.silencesNotListed += f.silencesNotListed

@@ -158,6 +158,7 @@ public final class TrafficAnalyzer {
             summaries[s.fileIndex].filteredOut = s.filteredOut
             summaries[s.fileIndex].oversizedRecords = s.oversizedRecords
             summaries[s.fileIndex].invalidTimestampFractions = s.invalidTimestampFractions
+            summaries[s.fileIndex].packetsWithoutTimestamp = s.packetsWithoutTimestamp
             summaries[s.fileIndex].warnings = s.warnings.map(\.description)
             summaries[s.fileIndex].truncationOffsets = s.warnings.compactMap { w in
                 w.code == .truncated || w.code == .corrupt ? w.byteOffset.map(Int64.init) : nil

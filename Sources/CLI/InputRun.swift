@@ -60,14 +60,18 @@ enum InputRun {
 
     static func printWarnings(_ files: [CaptureSummary], options: Options, output: inout Output) {
         if !options.quiet {
-            for w in files.flatMap(\.warnings) { output.error("sepbeat: warning: \(w)\n") }
+            for w in files.flatMap(\.warnings) { output.error(SepbeatCommand.oneLine("sepbeat: warning: \(w)")) }
         }
     }
 
     /// The error of opening the captures, as the command reports it.
     static func openFailure(_ error: CaptureError, command: String) -> CommandFailure {
         // A filter error is about the expression, not the file libpcap compiled it against.
-        let text = error.isFilterError ? error.problem : error.message
+        var text = error.isFilterError ? error.problem : error.message
+        // A compressed capture's hint names the command that was run.
+        if error.isCompressed {
+            text = text.replacingOccurrences(of: "| sepbeat analyze -`", with: "| sepbeat \(command) -`")
+        }
         let status = error.isFilterError ? ExitStatus.usage : error.exitStatus
         return CommandFailure(message: "sepbeat \(command): \(text)", status: status)
     }
@@ -129,7 +133,8 @@ extension InputRun {
             if let first = seen[key] {
                 if !quiet {
                     let same = first == path ? "" : " (the same file as \(first))"
-                    output.error("sepbeat: warning: \(path) is given more than once\(same); it is read once\n")
+                    output.error(SepbeatCommand.oneLine(
+                        "sepbeat: warning: \(path) is given more than once\(same); it is read once"))
                 }
                 continue
             }

@@ -62,6 +62,12 @@ struct OptionSpec: Sendable {
     var names: [String]
     var valueName: String?
     var help: String
+    /// Whether the option may be given more than once (each value adds to a list: `-r`, `--server`,
+    /// `--fault`). Any other option that takes a value is refused when given twice, since a second
+    /// value would silently replace the first.
+    var repeatable = false
+    /// What the refusal of a second value advises.
+    var onRepeat = "give it once (a second value would replace the first)"
     var apply: @Sendable (inout Options, String) throws(UsageError) -> Void
 }
 
@@ -76,6 +82,8 @@ func parseOptions(_ arguments: [String], specs: [OptionSpec], command: String) t
     var onlyOperands = false
     /// The rest of a bundle of short options (`-Fjson` after `-q` in `-qFjson`), read next.
     var bundled: String?
+    /// The single-valued options given so far (their names joined, e.g. `-F/--format`).
+    var givenOptions: Set<String> = []
     func find(_ name: String) -> OptionSpec? { specs.first { $0.names.contains(name) } }
     while bundled != nil || i < arguments.count {
         let arg: String
@@ -134,6 +142,10 @@ func parseOptions(_ arguments: [String], specs: [OptionSpec], command: String) t
             } else {
                 throw UsageError("sepbeat \(command): option '\(name)' needs a value (\(valueName))")
             }
+            let key = spec.names.joined(separator: "/")
+            if !spec.repeatable, !givenOptions.insert(key).inserted {
+                throw UsageError("sepbeat \(command): \(key) is given more than once; \(spec.onRepeat)")
+            }
             try spec.apply(&options, value)
         } else {
             try bundleRest()
@@ -148,17 +160,14 @@ func parseOptions(_ arguments: [String], specs: [OptionSpec], command: String) t
 enum CommonOptions {
     static let read = OptionSpec(
         names: ["-r", "--read"], valueName: "FILE",
-        help: "Read a capture file (pcap or pcapng); may be repeated. Bare paths work too."
+        help: "Read a capture file (pcap or pcapng); may be repeated. Bare paths work too.", repeatable: true
     ) { (o: inout Options, v: String) throws(UsageError) in o.captures.append(v) }
 
     static let filter = OptionSpec(
         names: ["-f", "--filter"], valueName: "FILTER",
-        help: "Keep only packets matching this BPF filter (libpcap syntax, as tcpdump -f / tshark -f)."
+        help: "Keep only packets matching this BPF filter (libpcap syntax, as tcpdump -f / tshark -f).",
+        onRepeat: "give one filter (join expressions with 'and')"
     ) { (o: inout Options, v: String) throws(UsageError) in
-        // One filter: a second one would silently replace the first.
-        guard o.filter == nil else {
-            throw UsageError("-f/--filter is given more than once; give one filter (join expressions with 'and')")
-        }
         o.filter = v
     }
 
@@ -237,7 +246,8 @@ enum CommonOptions {
     static let server = OptionSpec(
         names: ["--server"], valueName: "HOST[:PORT]",
         help: "A management server: an IPv4 address, an IPv6 address or a name, optionally with a port "
-            + "(an IPv6 address with a port in brackets: [2001:db8::1]:443); may be repeated."
+            + "(an IPv6 address with a port in brackets: [2001:db8::1]:443); may be repeated.",
+        repeatable: true
     ) { (o: inout Options, v: String) throws(UsageError) in
         guard !v.isEmpty else { throw UsageError("--server needs an address") }
         o.servers.append(v)

@@ -95,6 +95,12 @@ enum ReportCommand {
         }
         for file in files {
             for w in file.truncationOffsets { builder.noteCaptureTruncated(file: file.path, offset: w) }
+            // Packets without a time sit at 1970 together: any check-in built on them would pass unjudged.
+            if file.packetsWithoutTimestamp > 0 {
+                builder.noteCaptureGap("\(file.path): \(file.packetsWithoutTimestamp) of \(file.packets) packets carry "
+                    + "no time (pcapng Simple Packet Blocks): their check-ins' times, intervals and durations are "
+                    + "unknown and not to be trusted")
+            }
         }
         return builder.finish()
     }

@@ -1,3 +1,4 @@
+import Reports
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -158,8 +159,8 @@ public enum SepbeatCommand {
             return ExitStatus.ok
         }
         guard let sub = subcommands.first(where: { $0.name == first }) else {
-            output.error("sepbeat: unknown command '\(first)' (commands: "
-                + subcommands.map(\.name).joined(separator: ", ") + "; see 'sepbeat --help')\n")
+            output.error(oneLine("sepbeat: unknown command '\(first)' (commands: "
+                + subcommands.map(\.name).joined(separator: ", ") + "; see 'sepbeat --help')"))
             return ExitStatus.usage
         }
         do {
@@ -185,8 +186,13 @@ public enum SepbeatCommand {
         }
     }
 
+    /// `s` as one line for stderr, ended by a newline: every control character in it (C0 with line
+    /// breaks and ESC, DEL, C1) shown as `?`, as the text report shows them (`TextTable.sanitize`), so a
+    /// file name holding them can neither break the message into lines nor drive the terminal.
     static func oneLine(_ s: String) -> String {
-        s.split(whereSeparator: \.isNewline).joined(separator: " ") + "\n"
+        var text = Substring(s)
+        while text.last == "\n" { text = text.dropLast() }
+        return TextTable.sanitize(String(text)) + "\n"
     }
 
     static func overview() -> String {

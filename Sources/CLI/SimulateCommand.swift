@@ -69,10 +69,10 @@ enum SimulateCommand {
         let seconds = max(Date().timeIntervalSince(started), 1e-6)
         if !options.quiet {
             let mb = Double(result.bytes) / 1e6
-            output.error("sepbeat simulate: wrote \(result.paths.joined(separator: ", ")): \(result.packets) packets, "
-                + "\(result.bytes) bytes, \(result.checkIns) check-ins, \(result.faults) faults in "
-                + "\(String(format: "%.2f", seconds)) s (\(String(format: "%.0f", mb / seconds)) MB/s); "
-                + "truth: \(result.truthPath)\n")
+            output.error(SepbeatCommand.oneLine("sepbeat simulate: wrote \(result.paths.joined(separator: ", ")): "
+                + "\(result.packets) packets, \(result.bytes) bytes, \(result.checkIns) check-ins, \(result.faults) "
+                + "faults in \(String(format: "%.2f", seconds)) s (\(String(format: "%.0f", mb / seconds)) MB/s); "
+                + "truth: \(result.truthPath)"))
         }
         return ExitStatus.ok
     }
@@ -137,7 +137,8 @@ enum SimulateOptions {
 
     static let fault = OptionSpec(
         names: ["--fault"], valueName: "KIND[=N]",
-        help: "Inject N (default 1) instances of a fault, each on its own client; may be repeated."
+        help: "Inject N (default 1) instances of a fault, each on its own client; may be repeated.",
+        repeatable: true
     ) { (o: inout Options, v: String) throws(UsageError) in
         let parts = v.split(separator: "=", maxSplits: 1).map(String.init)
         guard let name = parts.first, let kind = FaultKind(rawValue: name.lowercased()) else {

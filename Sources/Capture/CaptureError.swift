@@ -1,3 +1,7 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// Why a capture could not be opened or read.
 ///
 /// `message` is one line that names the file and the problem, ready to print.
@@ -8,9 +12,13 @@ public struct CaptureError: Error, CustomStringConvertible, Sendable {
         case directory
         case permissionDenied
         case cannotOpen(String)
+        /// The process has as many files open as the system lets it (EMFILE; ENFILE: the whole system).
+        case tooManyOpenFiles(systemWide: Bool)
         case empty
         case tooShort(size: Int, needed: Int)
         case notACapture(firstBytes: UInt32)
+        /// A file compressed with `tool` (gzip, zstd, xz, bzip2, lz4), read back with `reader`.
+        case compressed(tool: String, reader: String)
         case refusedByLibpcap(String)
         case corruptHeader(offset: Int, problem: String)
         case readFailed(offset: Int, problem: String)
@@ -31,12 +39,27 @@ public struct CaptureError: Error, CustomStringConvertible, Sendable {
 
     /// The error for a failed `fopen`.
     init(path: String, opening failure: CFile.OpenFailure) {
-        self.init(path: path, failure.isPermissionDenied ? .permissionDenied : .cannotOpen(failure.message))
+        if let kind = Self.openLimit(errno: failure.errno) {
+            self.init(path: path, kind)
+        } else {
+            self.init(path: path, failure.isPermissionDenied ? .permissionDenied : .cannotOpen(failure.message))
+        }
     }
 
-    /// One line naming the file and the problem.
+    /// The kind for an `open` that failed because too many files are open, or nil for any other errno.
+    static func openLimit(errno code: Int32) -> Kind? {
+        switch code {
+        case EMFILE: return .tooManyOpenFiles(systemWide: false)
+        case ENFILE: return .tooManyOpenFiles(systemWide: true)
+        default: return nil
+        }
+    }
+
+    /// One line naming the file and the problem. A file that could not be opened only because too many
+    /// files were open is named after the problem: the file itself is not at fault.
     public var message: String {
-        "\(path): " + problem
+        if case .tooManyOpenFiles = kind { return problem + " (opening \(path))" }
+        return "\(path): " + problem
     }
 
     /// The problem alone, without the file name.
@@ -46,11 +69,24 @@ public struct CaptureError: Error, CustomStringConvertible, Sendable {
         case .directory: return "is a directory, not a capture file"
         case .permissionDenied: return "permission denied"
         case .cannotOpen(let why): return "cannot open: \(why)"
+        case .tooManyOpenFiles(let systemWide):
+            guard !systemWide else {
+                return "too many files open at once on this system (the kernel's limit, fs.file-max, is reached)"
+            }
+            var limit = rlimit()
+            let known = getrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &limit) == 0
+                && limit.rlim_cur != rlim_t.max
+            let value = known ? " (ulimit -n \(limit.rlim_cur))" : ""
+            return "too many files open at once: the open-file limit\(value) is reached; raise it "
+                + "(ulimit -n) or give fewer capture files that overlap in time"
         case .empty: return "empty file (0 bytes)"
         case .tooShort(let size, let needed):
             return "too short for a capture header (\(size) bytes, need at least \(needed))"
         case .notACapture(let first):
             return "not a pcap or pcapng file (starts with 0x\(hex32(first)))"
+        case .compressed(let tool, let reader):
+            return "compressed with \(tool), not a capture as it is: decompress it first, e.g. "
+                + "`\(reader) \(path == "-" ? "FILE" : path) | sepbeat analyze -`"
         case .refusedByLibpcap(let why): return "libpcap cannot read it: \(oneLine(why))"
         case .corruptHeader(let offset, let problem): return "corrupt header at byte offset \(offset): \(problem)"
         case .readFailed(let offset, let problem): return "read error at byte offset \(offset): \(problem)"
@@ -65,6 +101,12 @@ public struct CaptureError: Error, CustomStringConvertible, Sendable {
     public var exitStatus: Int32 {
         if case .badFilter = kind { return 2 }
         return 3
+    }
+
+    /// Whether the file is compressed (its message then shows how to read it through a pipe).
+    public var isCompressed: Bool {
+        if case .compressed = kind { return true }
+        return false
     }
 
     /// Whether the error comes from a filter expression rather than a file.

@@ -29,6 +29,9 @@ final class CaptureFileSource: PacketSource {
     private var libpcapSnapLength: Int
     /// Classic pcap records libpcap cut to the snaplen (it skips their extra bytes), and the first one's offset.
     private var recordsCutByLibpcap = 0
+    /// Further classic pcap file headers read past (files joined with `cat`), and the first one's offset.
+    private var joinedHeaders = 0
+    private var firstJoinedOffset: Int?
     private var firstCutOffset: Int?
     /// Where the input's first byte lies in the file `ftello` reports positions in: 0 for a file
     /// opened by path or a regular file given as standard input from its start; the start for one
@@ -97,6 +100,9 @@ final class CaptureFileSource: PacketSource {
             libpcapLinkType = header.linkType ?? file.linkType
             libpcapSnapLength = header.snapLength > 0 ? header.snapLength : file.snapshotLength
         case .failure(let failure):
+            if let code = failure.openErrno, let kind = CaptureError.openLimit(errno: code) {
+                throw CaptureError(path: path, kind)
+            }
             guard header.format == .pcapng else {
                 throw CaptureError(path: path, .refusedByLibpcap(failure.message))
             }
@@ -120,7 +126,9 @@ final class CaptureFileSource: PacketSource {
     func setFilter(_ expression: String) throws(CaptureError) {
         let linkType: LinkType
         if case .libpcap = backend { linkType = libpcapLinkType } else { linkType = .ethernet }
-        filter = try PacketFilter(expression, checkedFor: linkType, path: path, limits: limits)
+        let compiled = try PacketFilter(expression, checkedFor: linkType, path: path, limits: limits)
+        if let why = compiled.notApplicable { stats.warn(.filterNotApplicable, why) }
+        filter = compiled
     }
 
     func next() throws(CaptureError) -> PacketRecord? {
@@ -160,6 +168,8 @@ final class CaptureFileSource: PacketSource {
                     return record
                 case .endOfFile:
                     finish()
+                case .skipped:
+                    continue
                 case .failure(let message, let offset):
                     if header.format == .pcapng {
                         switchToOwnReader(after: message)
@@ -177,6 +187,8 @@ final class CaptureFileSource: PacketSource {
         case endOfFile
         /// libpcap's message, and the offset of the record it failed on (classic pcap).
         case failure(String, offset: Int?)
+        /// A joined file header was passed over; read on.
+        case skipped
     }
 
     /// One step of the libpcap backend; the caller changes the backend when it ends.
@@ -184,10 +196,17 @@ final class CaptureFileSource: PacketSource {
         // pcapng offsets are never reported from here (a failure moves to our own reader).
         let offsetBefore = header.format == .pcapng ? nil : nextRecordOffset ?? file.fileOffset
         switch file.next() {
+        case .packet(let seconds, _, 0, _, _) where header.format != .pcapng
+            && CaptureReader.magicFormat(bigEndianBytes(UInt32(truncatingIfNeeded: seconds))) != nil:
+            // A record of 0 bytes whose time is a pcap magic number: the file header of a second capture
+            // joined on (`cat a.pcap b.pcap`), read as a record header up to its sigfigs field.
+            return joinedHeader(file, seconds: UInt32(truncatingIfNeeded: seconds), at: offsetBefore)
         case .packet(let seconds, let nanoseconds, let captured, let original, let bytes):
             // Classic pcap seconds are unsigned 32-bit (good to 2106); libpcap 1.10 hands them over as signed.
             let fileSeconds = header.format == .pcapng ? seconds : Int64(UInt32(truncatingIfNeeded: seconds))
             if nanoseconds < 0 || nanoseconds >= 1_000_000_000 { stats.invalidTimestampFractions += 1 }
+            // libpcap gives a pcapng Simple Packet Block (which has no time) the time 0.
+            if header.format == .pcapng, seconds == 0, nanoseconds == 0 { stats.packetsWithoutTimestamp += 1 }
             // Timestamp holds Int64 nanoseconds: about +/-9.2e9 s around 1970; beyond, it clamps.
             let (whole, overflow) = fileSeconds.multipliedReportingOverflow(by: 1_000_000_000)
             if overflow || whole.addingReportingOverflow(nanoseconds).overflow {
@@ -215,6 +234,31 @@ final class CaptureFileSource: PacketSource {
         case .failure(let message):
             return .failure(message, offset: offsetBefore)
         }
+    }
+
+    /// A further pcap file header at `offset`, whose first 16 bytes libpcap read as a record header:
+    /// with the same magic (format and byte order) and link type as the file's own, its last 8 bytes are
+    /// passed over and the records after it are read on as part of the file; otherwise reading stops there
+    /// with a warning that the rest was not read.
+    private func joinedHeader(_ file: LibpcapFile, seconds magic: UInt32, at offset: Int?) -> LibpcapStep {
+        let own: UInt32 = header.format == .pcapNanoseconds ? 0xA1B2_3C4D : 0xA1B2_C3D4
+        guard header.format != .pcapModified, magic == own, let rest = file.readRaw(8) else {
+            let why = "a pcap file header in another format or byte order (files joined end to end, as "
+                + "`cat a.pcap b.pcap` writes them?); the rest of the file was not read: give the files one by one"
+            return .failure(why, offset: offset)
+        }
+        let bigEndian = header.byteOrder == .bigEndian
+        let link = rest.withUnsafeBytes { ByteOrderReader(bytes: $0, bigEndian: bigEndian).u32(at: 4) ?? 0 }
+        guard LinkType(rawValue: link & 0xFFFF) == libpcapLinkType else {
+            let why = "a pcap file header of another link type (\(LinkType(rawValue: link & 0xFFFF))) "
+                + "(files joined end to end, as `cat a.pcap b.pcap` writes them?); the rest of the file was not "
+                + "read: give the files one by one"
+            return .failure(why, offset: offset)
+        }
+        joinedHeaders += 1
+        if firstJoinedOffset == nil { firstJoinedOffset = offset }
+        if let offset { nextRecordOffset = offset + 24 }
+        return .skipped
     }
 
     /// Bytes of a classic pcap record header.
@@ -249,8 +293,8 @@ final class CaptureFileSource: PacketSource {
             backend = .own(reader)
             libpcapFile = nil
             stats.reader = .libpcapThenOwn(packets: done)
-            stats.warn(.readerSwitched, "libpcap stopped after \(done) packets (\(oneLine(message))); "
-                + "the own pcapng reader read on")
+            stats.warn(.readerSwitched, "read with the own pcapng reader from packet \(done + 1) on, as libpcap "
+                + "cannot read this pcapng file past there (\(oneLine(message))); no packet is lost by it")
         } catch {
             stats.warn(.corrupt, "libpcap stopped after \(done) packets (\(oneLine(message))) "
                 + "and the own pcapng reader cannot go on: \(error.problem)")
@@ -275,6 +319,20 @@ final class CaptureFileSource: PacketSource {
             stats.warnings.removeAll { $0.code == .readerSwitched }
         }
         stats.warnAboutTimestampsOutOfRange()
+        if joinedHeaders > 0 {
+            let place = firstJoinedOffset.map { " (first at byte offset \($0))" } ?? ""
+            let headers = joinedHeaders == 1
+                ? "1 further pcap file header" : "\(joinedHeaders) further pcap file headers"
+            stats.warn(.joinedFiles, at: firstJoinedOffset, "\(headers) inside the file\(place): captures joined "
+                + "end to end, as `cat a.pcap b.pcap` writes them; the packets after each were read as part of "
+                + "this file")
+        }
+        if stats.packetsWithoutTimestamp > 0 {
+            let n = stats.packetsWithoutTimestamp
+            stats.warn(.noTimestamps, "\(n) of \(stats.packets) packets carry no time (pcapng Simple Packet Blocks); "
+                + "they are placed at 1970-01-01T00:00:00Z, so the times, intervals and durations built on them "
+                + "are unknown")
+        }
         if recordsCutByLibpcap > 0, let offset = firstCutOffset {
             let n = recordsCutByLibpcap
             let (records, each, place) = n == 1 ? ("1 record", "it", "at") : ("\(n) records", "each", "first at")
@@ -287,4 +345,9 @@ final class CaptureFileSource: PacketSource {
             stats.warn(.noPackets, "file holds no packets")
         }
     }
+}
+
+/// `value`'s 4 bytes, most significant first (a magic number as `CaptureReader.magicFormat` reads it).
+private func bigEndianBytes(_ value: UInt32) -> [UInt8] {
+    [UInt8(value >> 24), UInt8(value >> 16 & 0xFF), UInt8(value >> 8 & 0xFF), UInt8(value & 0xFF)]
 }

@@ -57,11 +57,21 @@ public enum CaptureReader {
 
     /// Opens every file of `paths` (file index: its position), each with its share of the read
     /// buffers (`readBufferBytes(files:)`); throws the first file's error.
+    ///
+    /// With several files, each regular file is checked and then closed again until its packets are
+    /// needed (`DeferredFileSource`), so that the number of files named is not bound by the open-file
+    /// limit (`ulimit -n`). Standard input, FIFOs and pipes stay open from here on.
     public static func open(paths: [String], limits: CaptureLimits = .default) throws(CaptureError) -> [PacketSource] {
         let buffer = readBufferBytes(files: paths.count)
         var sources: [PacketSource] = []
         for (i, path) in paths.enumerated() {
-            sources.append(try open(path: path, fileIndex: i, limits: limits, readBufferBytes: buffer))
+            if paths.count > 1, path != StreamInput.standardInputName, case .regularFile = FileCalls.kind(of: path) {
+                let header = try readHeader(path: path)
+                sources.append(try DeferredFileSource(path: path, fileIndex: i, header: header, limits: limits,
+                                                      readBufferBytes: buffer))
+            } else {
+                sources.append(try open(path: path, fileIndex: i, limits: limits, readBufferBytes: buffer))
+            }
         }
         return sources
     }
@@ -146,12 +156,29 @@ public enum CaptureReader {
         }
     }
 
+    /// The compressor whose magic number starts `first` (and the command that reads its output back),
+    /// or nil: gzip, zstd, xz, bzip2 and lz4 frames, as captures are often kept.
+    static func compression(_ first: [UInt8]) -> (tool: String, reader: String)? {
+        let known: [([UInt8], String, String)] = [
+            ([0x1F, 0x8B], "gzip", "zcat"),
+            ([0x28, 0xB5, 0x2F, 0xFD], "zstd", "zstdcat"),
+            ([0xFD, 0x37, 0x7A, 0x58, 0x5A, 0x00], "xz", "xzcat"),
+            ([0x42, 0x5A, 0x68], "bzip2", "bzcat"),
+            ([0x04, 0x22, 0x4D, 0x18], "lz4", "lz4cat"),
+        ]
+        for (magic, tool, reader) in known where first.starts(with: magic) { return (tool, reader) }
+        return nil
+    }
+
     /// Decides the format from a file's first (up to 24) bytes.
     static func parseHeader(_ first: [UInt8], path: String) throws(CaptureError) -> FileHeader {
         let count = first.count
         if count == 0 { throw CaptureError(path: path, .empty) }
         guard count >= 4 else { throw CaptureError(path: path, .tooShort(size: count, needed: 24)) }
         guard let (format, bigEndian) = magicFormat(first) else {
+            if let (tool, reader) = compression(first) {
+                throw CaptureError(path: path, .compressed(tool: tool, reader: reader))
+            }
             let magic = UInt32(first[0]) << 24 | UInt32(first[1]) << 16 | UInt32(first[2]) << 8 | UInt32(first[3])
             throw CaptureError(path: path, .notACapture(firstBytes: magic))
         }

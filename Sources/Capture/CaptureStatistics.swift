@@ -68,6 +68,10 @@ public struct CaptureWarning: CustomStringConvertible, Equatable, Sendable {
         case limitReached = "limit-reached"
         /// Records whose time lies outside what a `Timestamp` holds (1677 to 2262); clamped.
         case timestampOutOfRange = "timestamp-out-of-range"
+        /// Classic pcap files joined end to end (`cat a.pcap b.pcap`): a file header where a record starts.
+        case joinedFiles = "joined-files"
+        /// Packets with no time at all (pcapng Simple Packet Blocks).
+        case noTimestamps = "no-timestamps"
     }
 
     public var path: String

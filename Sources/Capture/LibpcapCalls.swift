@@ -30,13 +30,17 @@ final class LibpcapFile {
 
     /// Opens `path`; returns libpcap's message when it refuses the file.
     ///
-    /// Given `bufferBytes`, the file is opened here with a stdio buffer of that size and handed to
+    /// The file is opened here (given `bufferBytes`, with a stdio buffer of that size) and handed to
     /// libpcap: libpcap's own `fopen` reads in the file system's block size (4 KiB), one `read`
     /// system call every few packets, which cost the reading thread more than copying the packets
-    /// out. When `fopen` fails, libpcap opens the path itself, so that its message is the one reported.
+    /// out. When `fopen` fails because too many files are open, that errno is returned; on any
+    /// other failure libpcap opens the path itself, so that its message is the one reported.
     static func open(path: String, bufferBytes: Int?) -> Result<LibpcapFile, LibpcapOpenFailure> {
-        if let bufferBytes, let file = fopen(path, "rb") {
-            return open(file: file, buffer: StdioBuffer(file, bytes: bufferBytes))
+        if let file = fopen(path, "rb") {
+            return open(file: file, buffer: bufferBytes.flatMap { StdioBuffer(file, bytes: $0) })
+        }
+        if errno == EMFILE || errno == ENFILE {
+            return .failure(LibpcapOpenFailure(message: FileCalls.describe(errno: errno), openErrno: errno))
         }
         var errbuf = [CChar](repeating: 0, count: Int(PCAP_ERRBUF_SIZE) + 1)
         let opened = errbuf.withUnsafeMutableBufferPointer { buffer in
@@ -99,6 +103,15 @@ final class LibpcapFile {
         return position >= 0 ? Int(position) : nil
     }
 
+    /// Reads the next `count` bytes of the file past libpcap (which reads its stream front to back and
+    /// keeps no bytes of its own between records); nil when fewer are there.
+    func readRaw(_ count: Int) -> [UInt8]? {
+        guard let file = pcap_file(handle) else { return nil }
+        var bytes = [UInt8](repeating: 0, count: count)
+        let got = bytes.withUnsafeMutableBytes { raw in raw.baseAddress.map { fread($0, 1, count, file) } ?? 0 }
+        return got == count ? bytes : nil
+    }
+
     /// Reads the next packet (`pcap_next_ex`).
     func next() -> LibpcapReadResult {
         var header: UnsafeMutablePointer<pcap_pkthdr>? = nil
@@ -128,6 +141,8 @@ final class LibpcapFile {
 /// libpcap's reason for refusing to open a file.
 struct LibpcapOpenFailure: Error {
     var message: String
+    /// The errno of a failed `fopen` of the file, when libpcap never got to read it.
+    var openErrno: Int32? = nil
 }
 
 /// A BPF filter compiled for one link type, run with `pcap_offline_filter`.

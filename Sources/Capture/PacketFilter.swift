@@ -9,7 +9,14 @@ final class PacketFilter {
     private var programs: [LinkType: BPFProgram?] = [:]
     private let limits: CaptureLimits
 
-    /// Compiles `expression` for `linkType` now, so a bad expression is reported at once.
+    /// Why the filter cannot apply to the file's own link type, when the expression is fine
+    /// otherwise (it compiles for Ethernet): the file's packets are then left out, and the reader
+    /// warns about it, as for a pcapng interface of such a type.
+    private(set) var notApplicable: String?
+
+    /// Compiles `expression` for `linkType` now, so a bad expression is reported at once. One that
+    /// compiles for Ethernet but not for `linkType` (a link type libpcap has no filter support for,
+    /// or `ether host` on raw IP) is no usage error: it only leaves this file's packets out.
     init(_ expression: String, checkedFor linkType: LinkType, path: String, limits: CaptureLimits)
         throws(CaptureError)
     {
@@ -18,7 +25,12 @@ final class PacketFilter {
         switch BPFProgram.compile(expression, linkType: linkType) {
         case .success(let program): programs[linkType] = program
         case .failure(let failure):
-            throw CaptureError(path: path, .badFilter(expression: expression, problem: failure.message))
+            guard linkType != .ethernet, case .success = BPFProgram.compile(expression, linkType: .ethernet) else {
+                throw CaptureError(path: path, .badFilter(expression: expression, problem: failure.message))
+            }
+            programs[linkType] = .some(nil)
+            notApplicable = "filter \"\(expression)\" cannot apply to link type \(linkType) "
+                + "(\(oneLine(failure.message))); those packets are left out"
         }
     }
 

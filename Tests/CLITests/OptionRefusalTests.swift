@@ -22,6 +22,36 @@ import TestSupport
         #expect(CLIRun([command, "-q", "-f", "port 443 and tcp", path]).status != 2)
     }
 
+    /// Every option that takes one value is refused when given twice (a second value would silently
+    /// replace the first), as `-f` is; the list options (`-r`, `--server`, `simulate --fault`) take more.
+    @Test func aSecondValueOfASingleValuedOptionIsRefused() throws {
+        let path = heartbeatCapture("https-idle")
+        let cases: [(String, [String], String)] = [
+            ("analyze", ["--interval", "300", "--interval=600"], "--interval"),
+            ("analyze", ["-F", "json", "-Ftext"], "-F/--format"),
+            ("audit", ["--model", path, "--model", path], "--model"),
+            ("validate", ["--sylink", path, "--sylink", path], "--sylink"),
+            ("analyze", ["-j", "2", "--jobs", "2"], "-j/--jobs"),
+            ("model", ["--interval", "300", "--interval", "600"], "--interval"),
+        ]
+        for (command, args, key) in cases {
+            let run = CLIRun([command, "-q"] + args + (command == "model" ? [] : [path]))
+            #expect(run.status == ExitStatus.usage, "\(args): \(run.stderr)")
+            #expect(run.stderr == "sepbeat \(command): \(key) is given more than once; give it once "
+                + "(a second value would replace the first)\n", "\(args)")
+        }
+        // Repeatable ones still add up; flags may be given twice.
+        #expect(CLIRun(["analyze", "-q", "-q", "--server", "10.1.0.10", "--server", "10.1.0.11", "-r", path]).status
+            != ExitStatus.usage)
+        let dir = try TemporaryFolder()
+        let sim = CLIRun(["simulate", "-q", "-o", dir.path + "/s.pcap", "--clients", "4", "--duration", "30m",
+                          "--fault", "missed", "--fault", "late"])
+        #expect(sim.status == ExitStatus.ok, "\(sim.stderr)")
+        let twice = CLIRun(["simulate", "-q", "-o", dir.path + "/t.pcap", "--seed", "1", "--seed", "2"])
+        #expect(twice.status == ExitStatus.usage)
+        #expect(twice.stderr.hasPrefix("sepbeat simulate: --seed is given more than once"), "\(twice.stderr)")
+    }
+
     // MARK: - -o/--output
 
     @Test(arguments: ["analyze", "audit", "validate", "flows", "model", "simulate"])

@@ -203,3 +203,43 @@ import Glibc
         #expect(read.first?.linkTypes == [LinkTypeCount(linkType: .raw, packets: 1)])
     }
 }
+
+/// Classic pcap files joined end to end (`cat a.pcap b.pcap`): the second file header is passed over
+/// and its records read on, with one warning; one of another link type stops reading there, saying
+/// the rest was not read.
+@Suite struct JoinedPcapFilesTests {
+    static func file(linkType: UInt32 = 1, nanoseconds: Bool = false, from second: UInt32) -> [UInt8] {
+        var file = PcapBuilder(nanoseconds: nanoseconds, linkType: linkType)
+        for n in 0..<3 { file.record(seconds: second + UInt32(n), fraction: 0, data: [UInt8](repeating: 9, count: 60)) }
+        return file.data
+    }
+
+    @Test func aSecondHeaderOfTheSameKindIsReadPast() throws {
+        let folder = TemporaryDirectory()
+        let a = Self.file(from: 100)
+        let path = folder.write("joined.pcap", a + Self.file(from: 200) + Self.file(from: 300))
+        let read = try ReadBack(path: path)
+        #expect(read.times == [100, 101, 102, 200, 201, 202, 300, 301, 302].map { Int64($0) * 1_000_000_000 })
+        #expect(read.first?.packets == 9)
+        let warnings = read.warnings
+        #expect(warnings.map(\.code) == [.joinedFiles])
+        #expect(warnings.first?.byteOffset == a.count)
+        #expect(warnings.first?.problem.hasPrefix("2 further pcap file headers inside the file (first at byte offset "
+            + "\(a.count)): captures joined end to end") == true, "\(warnings)")
+    }
+
+    @Test func aSecondHeaderOfAnotherKindStopsWithAWarning() throws {
+        let folder = TemporaryDirectory()
+        let a = Self.file(from: 100)
+        let others = [("link", Self.file(linkType: 101, from: 200)), ("ns", Self.file(nanoseconds: true, from: 200))]
+        for (name, b) in others {
+            let path = folder.write("joined-\(name).pcap", a + b)
+            let read = try ReadBack(path: path)
+            #expect(read.first?.packets == 3, "\(name)")
+            let warning = try #require(read.warnings.first { $0.code == .corrupt }, "\(name)")
+            #expect(warning.byteOffset == a.count)
+            #expect(warning.problem.contains("a pcap file header "), "\(warning)")
+            #expect(warning.problem.hasSuffix("the rest of the file was not read: give the files one by one"))
+        }
+    }
+}

@@ -123,6 +123,39 @@ func ethernetFrame(_ packet: [UInt8]) -> [UInt8] {
         #expect(read.first?.filteredOut == 2)
         #expect(read.warnings.filter { $0.code == .filterNotApplicable }.count == 1)
     }
+
+    /// A classic pcap of a link type libpcap cannot filter (4242), or raw IP with an Ethernet-only
+    /// filter: no usage error about the expression, but a warning naming the file and its link type,
+    /// and its packets left out (as for such an interface in a pcapng file). A bad expression is
+    /// still a usage error.
+    @Test func filterNotApplicableToAClassicFilesLinkTypeLeavesItsPacketsOut() throws {
+        let folder = TemporaryDirectory()
+        var odd = PcapBuilder(linkType: 4242)
+        odd.record(seconds: 1, fraction: 0, data: [1, 2, 3])
+        let oddPath = folder.write("odd.pcap", odd.data)
+        var raw = PcapBuilder(linkType: 101)
+        raw.record(seconds: 2, fraction: 0, data: ipv4Packet(protocolNumber: 6, payload: 20))
+        let rawPath = folder.write("raw.pcap", raw.data)
+        for (path, expression) in [(oddPath, "tcp"), (rawPath, "ether host 02:00:00:00:00:01")] {
+            let source = try CaptureReader.open(path: path)
+            try source.setFilter(expression)
+            let read = try ReadBack(source)
+            #expect(read.records.isEmpty)
+            #expect(read.first?.filteredOut == 1)
+            let warning = try #require(read.warnings.first { $0.code == .filterNotApplicable })
+            #expect(warning.description.hasPrefix(path + ": filter \"\(expression)\" cannot apply to link type "),
+                    "\(warning)")
+        }
+        let bad = try CaptureReader.open(path: oddPath)
+        #expect(throws: CaptureError.self) { try bad.setFilter("tcp and and") }
+        // Merged with a good file, the good file's packets still come through.
+        var good = PcapBuilder(linkType: 101)
+        good.record(seconds: 3, fraction: 0, data: ipv4Packet(protocolNumber: 6, payload: 20))
+        let goodPath = folder.write("good.pcap", good.data)
+        let merged = MergedSource(try CaptureReader.open(paths: [oddPath, goodPath]))
+        try merged.setFilter("tcp")
+        #expect(try ReadBack(merged).records.count == 1)
+    }
 }
 
 @Suite struct PcapFileWriterTests {

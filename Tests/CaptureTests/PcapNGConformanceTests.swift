@@ -109,7 +109,15 @@ import TestSupport
         #expect(advanced.statistics?.reader == .libpcapThenOwn(packets: 1))
         #expect(advanced.records.count == 5)
         let codes = advanced.statistics?.warnings.map(\.code) ?? []
-        #expect(codes == [.readerSwitched])
+        // Its Simple Packet Block has no time, and is warned about.
+        #expect(codes == [.readerSwitched, .noTimestamps])
+        #expect((advanced.statistics?.packetsWithoutTimestamp ?? 0) > 0)
+        // Worded as what happened (nothing lost), not as a stop.
+        let text = advanced.statistics?.warnings.first?.problem ?? ""
+        #expect(text.hasPrefix("read with the own pcapng reader from packet 2 on, as libpcap cannot read this "
+            + "pcapng file past there ("), "\(text)")
+        #expect(text.hasSuffix("); no packet is lost by it"), "\(text)")
+        #expect(!text.contains("stopped"))
     }
 
     @Test func timeBeyond2106IsKept() throws {
