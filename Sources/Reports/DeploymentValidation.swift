@@ -172,9 +172,15 @@ public struct DeploymentValidation: Sendable {
             if let p = priority[s.server.description] { best = min(best ?? p, p) }
         }
         guard let best else {
+            // Priorities given (SyLink or model) but no check-in reached one of those managers: say so, rather
+            // than asking for the --sylink the user already gave.
+            let named = priority.keys.sorted()
+            let detail = named.isEmpty
+                ? "not checked: no manager priorities known (give --sylink or a model with servers)"
+                : "not checked: no check-in reached any of the \(formatCount(named.count, "manager")) with a "
+                    + "priority (\(named.prefix(3).joined(separator: ", "))\(named.count > 3 ? ", ..." : ""))"
             return Check(id: "manager-priority", title: title, severity: .error, passed: true, checked: false,
-                         failingClients: 0, examples: [],
-                         detail: "not checked: no manager priorities known (give --sylink or a model with servers)")
+                         failingClients: 0, examples: [], detail: detail)
         }
         var worse: [IPAddress: Int] = [:]
         for s in report.sessions where !s.failed {

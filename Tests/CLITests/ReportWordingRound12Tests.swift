@@ -1,0 +1,59 @@
+import Foundation
+import Heartbeat
+import Records
+import Reports
+import Testing
+import TestSupport
+
+/// A newcomer's twelfth read: messages that told the user to do what they had done, counts that named
+/// the wrong reason, a JSON member the README said was left out, and a check row that said 0 failing
+/// clients beside FAIL.
+@Suite struct ReportWordingRound12Tests {
+    let servers = ["--server", "10.1.0.10", "--server", "10.1.0.11"]
+
+    /// Two HTTPS clients over 5 minutes: each has one check-in, too few to judge an interval.
+    func shortFleet(in dir: TemporaryFolder, name: String = "short.pcap") throws -> String {
+        try dir.simulatedCapture(name, ["--clients", "2", "--duration", "5m", "--http-share", "0"])
+    }
+
+    /// A copy of the classic little-endian pcap at `path` with every packet `seconds` later (as
+    /// `editcap -t` writes it), at `to`.
+    func shifted(_ path: String, by seconds: UInt32, to: String) throws -> String {
+        var bytes = [UInt8](try #require(FileManager.default.contents(atPath: path)))
+        // a1b2c3d4 (microseconds) or a1b23c4d (nanoseconds), written little-endian.
+        try #require(bytes.count >= 24 && bytes[2] == 0xb2 && bytes[3] == 0xa1, "not a little-endian pcap")
+        func u32(_ at: Int) -> UInt32 {
+            UInt32(bytes[at]) | UInt32(bytes[at + 1]) << 8 | UInt32(bytes[at + 2]) << 16 | UInt32(bytes[at + 3]) << 24
+        }
+        var at = 24
+        while at + 16 <= bytes.count {
+            let time = u32(at) &+ seconds
+            for k in 0..<4 { bytes[at + k] = UInt8(truncatingIfNeeded: time >> (8 * UInt32(k))) }
+            at += 16 + Int(u32(at + 8))
+        }
+        _ = FileManager.default.createFile(atPath: to, contents: Data(bytes))
+        return to
+    }
+
+    /// F5: a SyLink or model gave priorities, but no check-in reached one of those managers: the row says
+    /// that, not "give --sylink".
+    @Test func managerPriorityNotCheckedSaysWhyWhenPrioritiesWereGiven() throws {
+        var f = FleetRecords()
+        for t in [0.0, 300, 600] { f.idle("10.0.0.1", at: t) }
+        var model = try ReferenceModel.builtIn.withServer("198.51.100.1")
+        model.servers.append(.init(host: "10.9.9.9", priority: 1))
+        model.servers.append(.init(host: "10.9.9.8", priority: 2))
+        var builder = SessionBuilder(model: model)
+        for r in f.records { builder.ingest(r) }
+        let report = builder.finish()
+        let check = DeploymentValidation(report: report, audit: FleetAudit(report: report, model: model))
+            .checks.first { $0.id == "manager-priority" }
+        #expect(check?.result == "n/a")
+        #expect(check?.detail == "not checked: no check-in reached any of the 2 managers with a priority "
+            + "(10.9.9.8, 10.9.9.9)", "\(check?.detail ?? "")")
+        // No priority given at all: the row still says how to give some.
+        let plain = CLIRun(["validate", "--color", "never", "--server", "10.1.0.10", heartbeatCapture("server-error")])
+        #expect(plain.stdout.contains("not checked: no manager priorities known (give --sylink or a model with "
+            + "servers)"), "\(plain.stdout)")
+    }
+}
