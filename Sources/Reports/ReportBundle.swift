@@ -156,8 +156,9 @@ public struct ReportBundle: Sendable {
             ("degraded", .int(s.degraded)),
             ("unhealthy", .int(s.unhealthy)),
             ("insufficient", .int(s.insufficient)),
-        ] + (s.unobserved > 0 ? [("insufficientUnobserved", .int(s.unobserved))] : []) + [
-            ("healthyShare", .number(ReportRows.micro(s.healthyShare))),
+        ] + (s.unobserved > 0 ? [("insufficientUnobserved", .int(s.unobserved))] : [])
+          // Left out when no client was judged, as the text report leaves it out: 0 would read as 0 % healthy.
+          + (s.noneJudged ? [] : [("healthyShare", .number(ReportRows.micro(s.healthyShare)))]) + [
             ("checkIns", .int(s.checkIns)),
             ("failed", .int(s.failed)),
             ("missed", .int(s.missed)),

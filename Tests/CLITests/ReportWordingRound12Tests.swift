@@ -56,4 +56,19 @@ import TestSupport
         #expect(plain.stdout.contains("not checked: no manager priorities known (give --sylink or a model with "
             + "servers)"), "\(plain.stdout)")
     }
+
+    /// F7: the JSON fleet summary leaves `healthyShare` out when no client was judged, as the text does.
+    @Test func healthyShareIsLeftOutOfTheJSONWhenNoClientWasJudged() throws {
+        let dir = try TemporaryFolder()
+        let capture = try shortFleet(in: dir)
+        let json = CLIRun(["audit", "-q", "-F", "json"] + servers + [capture])
+        let top = try #require(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any])
+        let fleet = try #require(top["fleet"] as? [String: Any], "\(top.keys)")
+        #expect(fleet["insufficient"] as? Int == 2)
+        #expect(fleet["healthyShare"] == nil, "\(fleet)")
+        // A fleet with a judged client has it.
+        let judged = CLIRun(["audit", "-q", "-F", "json", heartbeatCapture("server-error")])
+        let other = try #require(try JSONSerialization.jsonObject(with: Data(judged.stdout.utf8)) as? [String: Any])
+        #expect((other["fleet"] as? [String: Any])?["healthyShare"] as? Double == 1)
+    }
 }
