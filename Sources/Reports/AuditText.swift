@@ -18,9 +18,14 @@ enum AuditText {
         // A share only when some client was judged (an insufficient one has too few check-ins to judge).
         let share = s.clients > s.insufficient ? " (\(Int((s.healthyShare * 100).rounded()))%)" : ""
         out += "Fleet: \(formatCount(s.clients, "client")) seen, \(s.healthy) healthy\(share), "
-        let unobserved = s.unobserved > 0 ? "; \(s.unobserved) with no interval observed" : ""
-        out += "\(s.degraded) degraded, \(s.unhealthy) unhealthy, \(s.insufficient) insufficient (too few check-ins"
-        out += "\(unobserved)); "
+        // The two reasons counted apart, so that clients with two check-ins and every interval hidden are not
+        // called "too few check-ins"; with no such client the bracket just says what insufficient means.
+        var why = "too few check-ins"
+        if s.unobserved > 0 {
+            let few = s.insufficient - s.unobserved
+            why = (few > 0 ? "\(few) with too few check-ins, " : "") + "\(s.unobserved) with no interval observed"
+        }
+        out += "\(s.degraded) degraded, \(s.unhealthy) unhealthy, \(s.insufficient) insufficient (\(why)); "
         out += "\(formatCount(s.checkIns, "check-in")), \(s.failed) failed, \(s.missed) missed\n"
         if let hint = AnalyzeReport.noManagerHint(b.heartbeat) { out += hint }
         for f in CaptureSummary.clocksSetForward(b.captures) {

@@ -71,4 +71,24 @@ import TestSupport
         let other = try #require(try JSONSerialization.jsonObject(with: Data(judged.stdout.utf8)) as? [String: Any])
         #expect((other["fleet"] as? [String: Any])?["healthyShare"] as? Double == 1)
     }
+
+    /// F8: clients with two check-ins whose interval a silence between files hid are not "too few check-ins":
+    /// the fleet line counts the two reasons apart; the help's exit status says what "judged" needs.
+    @Test func fleetLineCountsTheTwoReasonsForInsufficientApart() throws {
+        let dir = try TemporaryFolder()
+        let first = try shortFleet(in: dir)
+        let second = try shifted(first, by: 7_200, to: dir.path + "/later.pcap")
+        let r = CLIRun(["audit", "--color", "never"] + servers + [first, second])
+        #expect(r.stdout.contains("0 unhealthy, 2 insufficient (2 with no interval observed); "), "\(r.stdout)")
+        #expect(!r.stdout.contains("too few check-ins"), "\(r.stdout)")
+        #expect(r.status == 1)
+        // With one client of a single check-in beside them, both counts.
+        let third = try dir.simulatedCapture("one.pcap", ["--clients", "3", "--duration", "5m", "--http-share", "0"])
+        let mixed = CLIRun(["audit", "--color", "never"] + servers + [first, second, third])
+        #expect(mixed.stdout.contains("3 insufficient (1 with too few check-ins, 2 with no interval observed); "),
+                "\(mixed.stdout)")
+        let help = CLIRun(["audit", "--help"])
+        #expect(help.stdout.contains("Exit status: 0 some client judged (two check-ins or more with an interval "
+            + "observed between them)"), "\(help.stdout)")
+    }
 }
