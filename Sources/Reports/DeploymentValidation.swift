@@ -28,6 +28,11 @@ public struct DeploymentValidation: Sendable {
         /// The text report shows `detail` beside a passed check too (it says what the pass rests on).
         public var detailShownWhenPassed = false
 
+        /// No client count to show: `check-ins-seen` is not judged per client, and a check that failed with no
+        /// client failing (no client judged, connections dropped by limits, findings tied to no client) failed
+        /// for the reason its detail gives, which the text shows in place of the pass condition.
+        public var failedWithoutClients: Bool { id == "check-ins-seen" || (!passed && failingClients == 0) }
+
         /// `pass`, `fail` or `n/a` (not checked), as every format prints it.
         public var result: String { !checked ? "n/a" : passed ? "pass" : "fail" }
     }
@@ -152,6 +157,8 @@ public struct DeploymentValidation: Sendable {
         } else if recordLayer > 0 || belowHello > 0 || unknown > 0 {
             var parts: [String] = []
             if hello > 0 { parts.append("\(hello) from a hello") }
+            // As a passing check says it: the check-ins whose version is unknown were not judged either way.
+            if unknown > 0 { check.detail += "; \(unknown) unknown, not judged" }
             if recordLayer > 0 { parts.append("\(recordLayer) from the record layer only" + oneSidedNote) }
             if belowHello > 0 { parts.append("\(belowHello) from the record layer, below the hellos'") }
             if unknown > 0 { parts.append("\(unknown) unknown, not judged") }

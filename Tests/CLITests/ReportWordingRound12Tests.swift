@@ -91,4 +91,21 @@ import TestSupport
         #expect(help.stdout.contains("Exit status: 0 some client judged (two check-ins or more with an interval "
             + "observed between them)"), "\(help.stdout)")
     }
+
+    /// F9: a check failed with no client failing (none judged) shows `-`, not 0, and its reason in place of
+    /// the pass condition.
+    @Test func intervalFailedWithNoClientJudgedShowsItsReasonInTheRow() throws {
+        let dir = try TemporaryFolder()
+        let capture = try shortFleet(in: dir)
+        let r = CLIRun(["validate", "--color", "never"] + servers + [capture])
+        let row = try #require(r.stdout.split(separator: "\n").first { $0.contains("  interval  ") }, "\(r.stdout)")
+        let words = row.split(separator: " ")
+        #expect(words.prefix(4) == ["FAIL", "error", "interval", "-"], "\(row)")
+        #expect(row.hasSuffix("no missed or failed check-ins, interval mismatch or long heartbeat storm: no client "
+            + "judged: 2 clients seen, each with fewer than 2 check-ins"), "\(row)")
+        // A check failed by clients still counts them.
+        let failing = CLIRun(["validate", "--color", "never", heartbeatCapture("server-error")])
+        let status = try #require(failing.stdout.split(separator: "\n").first { $0.contains("  http-status  ") })
+        #expect(status.split(separator: " ").prefix(4) == ["FAIL", "error", "http-status", "1"], "\(status)")
+    }
 }
