@@ -108,4 +108,28 @@ import TestSupport
         let status = try #require(failing.stdout.split(separator: "\n").first { $0.contains("  http-status  ") })
         #expect(status.split(separator: " ").prefix(4) == ["FAIL", "error", "http-status", "1"], "\(status)")
     }
+
+    /// F11: a CONNECT target without a port shows in brackets, as one with an unusable port does.
+    @Test func aTargetWithoutAPortIsBracketedInFlows() throws {
+        let dir = try TemporaryFolder()
+        let proxied = try dir.simulatedCapture("proxied.pcap", ["--clients", "2", "--duration", "30m", "--seed", "3",
+                                                               "--http-share", "0", "--proxy", "10.5.5.5:8080"])
+        var bytes = try #require(FileManager.default.contents(atPath: proxied))
+        // `CONNECT 10.1.0.1X:443 HTTP/1.1` becomes `CONNECT 10.1.0.1X     HTTP/1.1` (no port, same length).
+        let from = Data(":443 HTTP/1.1\r\nHost".utf8)
+        let to = Data("     HTTP/1.1\r\nHost".utf8)
+        var replaced = 0
+        while let r = bytes.range(of: from) {
+            bytes.replaceSubrange(r, with: to)
+            replaced += 1
+        }
+        try #require(replaced > 0)
+        let broken = dir.path + "/noport.pcap"
+        _ = FileManager.default.createFile(atPath: broken, contents: bytes)
+        let flows = CLIRun(["flows", "-q", broken]).stdout
+        #expect(flows.contains("tls via CONNECT [10.1.0.1"), "\(flows)")
+        #expect(!flows.contains("tls via CONNECT 10.1.0.1"), "\(flows)")
+        // A good tunnel is not bracketed.
+        #expect(CLIRun(["flows", "-q", proxied]).stdout.contains("tls via CONNECT 10.1.0.1"))
+    }
 }
