@@ -107,6 +107,31 @@ import Testing
         #expect(alone.sessions.first?.bytesUp == asked.bytesUp && alone.sessions.first?.bytesDown == asked.bytesDown)
     }
 
+    /// A secars request pipelined after a `CONNECT` the proxy refused was meant for the target: it reaches
+    /// the proxy only because no tunnel opened, and does not make the proxy a manager (newcomer12 F13).
+    @Test func aSecarsRequestAfterARefusedConnectDoesNotMakeTheProxyAManager() {
+        var f = RecordFactory()
+        let records = [0.0, 300, 600].map { t -> ConnectionRecord in
+            var r = f.connection(start: at(t), exchanges: [.http("CONNECT", 80, 90), .http("GET", 300, 200)],
+                                 tlsVersion: nil)
+            r.server = Self.proxy
+            r.exchanges[0].http?.target = "198.51.100.1:8014"
+            r.exchanges[0].http?.status = 403
+            r.exchanges[1].http?.status = 404
+            return r
+        }
+        let r = analyze(records)
+        #expect(r.managers.isEmpty, "\(r.managers)")
+        #expect(r.summary.checkIns == 0 && r.counts.ignoredConnections == 3)
+        // The same request with no CONNECT before it still makes the server a manager.
+        let direct = [0.0, 300].map { t -> ConnectionRecord in
+            var c = f.connection(start: at(t), exchanges: [.http("GET", 300, 200)], tlsVersion: nil)
+            c.server = Self.proxy
+            return c
+        }
+        #expect(analyze(direct).managers.map(\.source) == ["inferred-http"])
+    }
+
     @Test func withoutATunnelTheProxyIsAnotherPort() {
         var f = RecordFactory()
         var records = [0.0, 300].map { Self.viaProxy(f.idle(start: at($0)), host: "198.51.100.1") }
