@@ -28,6 +28,14 @@ enum AuditText {
         out += "\(s.degraded) degraded, \(s.unhealthy) unhealthy, \(s.insufficient) insufficient (\(why)); "
         out += "\(formatCount(s.checkIns, "check-in")), \(s.failed) failed, \(s.missed) missed\n"
         if let hint = AnalyzeReport.noManagerHint(b.heartbeat) { out += hint }
+        if b.untiedTunnels > 0 {
+            // Their clients' check-ins went to the proxy as far as the audit knows: a pass does not cover them.
+            out += "Note: \(formatCount(b.untiedTunnels, "proxy connection")) whose target (CONNECT or absolute-form) "
+            out += "is tied to no address (numeric but not dotted decimal, or no usable port; the odd: line counts "
+            out += "them) are judged as "
+            out += "connections to the proxy: check-ins in them are in no client's row, and the verdict does not "
+            out += "cover those clients\n"
+        }
         for f in CaptureSummary.clocksSetForward(b.captures) {
             out += "Note: \(f.path) has no packets from \(f.silence.start.rfc3339(fractionDigits: 3)) for "
             out += "\(formatSpan(nanoseconds: f.silence.nanoseconds)) while the other files' went on, and runs on "

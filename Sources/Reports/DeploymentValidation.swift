@@ -51,7 +51,11 @@ public struct DeploymentValidation: Sendable {
 
     /// - Parameters:
     ///   - expectHTTPS: false when the configuration names only plain-HTTP ports (HTTP then passes).
-    public init(report: HeartbeatReport, audit: FleetAudit, expectHTTPS: Bool = true, failOn: Severity = .error) {
+    ///   - untiedTunnels: proxy tunnels whose `CONNECT` target could be tied to no address (a numeric target
+    ///     not in dotted decimal, or one without a usable port): judged as connections to the proxy, so their
+    ///     check-ins are in no check; `capture-quality` fails (a warning) and says how many.
+    public init(report: HeartbeatReport, audit: FleetAudit, expectHTTPS: Bool = true, failOn: Severity = .error,
+                untiedTunnels: Int = 0) {
         self.failOn = failOn
         self.clients = report.clients.count
         var checks: [Check] = []
@@ -103,6 +107,14 @@ public struct DeploymentValidation: Sendable {
             checks[i].detail = "\(formatCount(report.counts.droppedByLimits, "connection")) to management ports "
                 + "dropped by limits\(why), left out of every check" + findings
         }
+        if untiedTunnels > 0, let i = checks.indices.last {
+            let findings = checks[i].passed ? "" : "; " + checks[i].detail
+            checks[i].passed = false
+            checks[i].detail = "\(formatCount(untiedTunnels, "proxy connection")) whose target (CONNECT or "
+                + "absolute-form) is tied to no address (numeric but not dotted decimal, or no usable port), "
+                + "judged as connections to the proxy: "
+                + "check-ins in them, if any, are left out of every check" + findings
+        }
         self.checks = checks
     }
 
@@ -145,6 +157,8 @@ public struct DeploymentValidation: Sendable {
                 check.detail += "; \(formatCount(belowHello, "check-in")) with the version from the record layer, "
                     + "below the hellos'"
             }
+            // As a passing check says it: the check-ins whose version is unknown were not judged either way.
+            if unknown > 0 { check.detail += "; \(unknown) unknown, not judged" }
             return
         }
         if tls == 0 {
@@ -157,8 +171,6 @@ public struct DeploymentValidation: Sendable {
         } else if recordLayer > 0 || belowHello > 0 || unknown > 0 {
             var parts: [String] = []
             if hello > 0 { parts.append("\(hello) from a hello") }
-            // As a passing check says it: the check-ins whose version is unknown were not judged either way.
-            if unknown > 0 { check.detail += "; \(unknown) unknown, not judged" }
             if recordLayer > 0 { parts.append("\(recordLayer) from the record layer only" + oneSidedNote) }
             if belowHello > 0 { parts.append("\(belowHello) from the record layer, below the hellos'") }
             if unknown > 0 { parts.append("\(unknown) unknown, not judged") }

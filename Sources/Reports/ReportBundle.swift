@@ -145,6 +145,13 @@ public struct ReportBundle: Sendable {
         }
     }
 
+    /// Proxy tunnels whose `CONNECT` target was tied to no address (numeric but not dotted decimal, or no
+    /// usable port), over every file: judged as connections to the proxy, so a check-in in one is in no
+    /// client's row (the audit notes it under its fleet line; validate fails `capture-quality`).
+    public var untiedTunnels: Int {
+        captures.reduce(0) { $0 + $1.nonDecimalTunnelTargets + $1.unusableTunnelTargets }
+    }
+
     // MARK: - JSON
 
     func fleetJSON() -> JSONValue {

@@ -132,4 +132,40 @@ import TestSupport
         // A good tunnel is not bracketed.
         #expect(CLIRun(["flows", "-q", proxied]).stdout.contains("tls via CONNECT 10.1.0.1"))
     }
+
+    /// F13-8: tunnels whose target is tied to no address hide their clients' check-ins: the audit notes it
+    /// under its fleet line, and validate fails capture-quality (a warning) with the count.
+    @Test func untiedTunnelTargetsAreNotedByAuditAndValidate() throws {
+        let dir = try TemporaryFolder()
+        let proxied = try dir.simulatedCapture("proxied.pcap", ["--clients", "4", "--duration", "1h", "--seed", "3",
+                                                               "--http-share", "0", "--proxy", "10.5.5.5:8080"])
+        var bytes = try #require(FileManager.default.contents(atPath: proxied))
+        // One manager's targets in hex (0x0a01000b is 10.1.0.11 to inet_aton), the same length as before.
+        let from = Data("CONNECT 10.1.0.11:443".utf8)
+        let to = Data("CONNECT 0xa01000b:443".utf8)
+        var replaced = 0
+        while let r = bytes.range(of: from) {
+            bytes.replaceSubrange(r, with: to)
+            replaced += 1
+        }
+        try #require(replaced > 0)
+        let broken = dir.path + "/hex.pcap"
+        _ = FileManager.default.createFile(atPath: broken, contents: bytes)
+        let audit = CLIRun(["audit", "--color", "never", broken])
+        #expect(audit.stdout.contains("\nNote: \(replaced) proxy connections whose target (CONNECT or absolute-form) "
+            + "is tied to no address (numeric but not dotted decimal, or no usable port; the odd: line counts them) "
+            + "are judged as connections to the proxy: check-ins in them are in no client's row, and the verdict "
+            + "does not cover those clients\n"), "\(audit.stdout)")
+        let validate = CLIRun(["validate", "--color", "never", broken])
+        #expect(validate.stdout.contains("  capture-quality: \(replaced) proxy connections whose target (CONNECT or "
+            + "absolute-form) is tied to no address"), "\(validate.stdout)")
+        let row = validate.stdout.split(separator: "\n").first { $0.contains("  capture-quality  ") }
+        #expect(row?.split(separator: " ").prefix(4) == ["FAIL", "warning", "capture-quality", "-"], "\(row ?? "")")
+        // Without such targets: no note, and capture-quality passes.
+        let fine = CLIRun(["audit", "--color", "never", proxied])
+        #expect(!fine.stdout.contains("tied to no address"))
+        let fineRow = CLIRun(["validate", "--color", "never", proxied]).stdout.split(separator: "\n")
+            .first { $0.contains("  capture-quality  ") }
+        #expect(fineRow?.hasPrefix("  pass") == true, "\(fineRow ?? "")")
+    }
 }
