@@ -399,8 +399,9 @@ final class ApplicationState {
                     return m
                 }
                 if flip { details?.anomalies.append("down: requests sent by the server side (HTTP roles reversed)") }
+                // Code, then words, as TLS anomalies are shown: `up: request_in_tunnel (request pipelined ...)`.
                 details?.anomalies += box.value.takeAnomalies().map {
-                    "\(flip ? $0.direction.reversed : $0.direction): \($0.anomaly)"
+                    "\(flip ? $0.direction.reversed : $0.direction): \($0.anomaly.code) (\($0.anomaly.description))"
                 }
             }
             if let inner = tunnel, let target = box.value.connectTarget {

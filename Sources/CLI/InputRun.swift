@@ -185,15 +185,17 @@ extension InputRun {
     static let compressionMagics: [(name: String, magic: [UInt8])] = [
         ("gzip", [0x1f, 0x8b]), ("zstd", [0x28, 0xb5, 0x2f, 0xfd]), ("xz", [0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00]),
         ("bzip2", [0x42, 0x5a, 0x68]), ("lz4", [0x04, 0x22, 0x4d, 0x18]),
+        // The legacy lz4 frame (`lz4 -l`, as the Linux kernel's initramfs uses).
+        ("lz4", [0x02, 0x21, 0x4c, 0x18]),
     ]
 
     /// What `path` holds, when it is an existing regular file that `-o` must not overwrite: `a pcap capture
     /// file` or `a pcapng capture file` when it starts with a capture's magic number
     /// (`CaptureReader.magicFormat`: classic pcap of any kind, either byte order, or a pcapng section header
-    /// block), `a gzip-compressed file (a compressed capture, perhaps)` (also zstd, xz, bzip2, lz4) when
-    /// it starts with a compression format's; else nil (also when it cannot be read: the write then
-    /// reports what is wrong). Reads 6 bytes of a regular file; anything else is opened without waiting
-    /// and not read.
+    /// block), `a gzip-compressed file (a compressed capture, perhaps)` (also zstd, xz, bzip2, lz4 in its
+    /// frame or legacy format) when it starts with a compression format's; else nil (also when it cannot be
+    /// read: the write then reports what is wrong). Reads 6 bytes of a regular file; anything else is opened
+    /// without waiting and not read.
     static func protectedFileKind(at path: String) -> String? {
         let fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)
         guard fd >= 0 else { return nil }
@@ -210,7 +212,8 @@ extension InputRun {
         for (name, magic) in compressionMagics where head.starts(with: magic) {
             // bzip2: "BZh" and a block size digit.
             if name == "bzip2", head.count < 4 || !(0x31...0x39).contains(head[3]) { continue }
-            return "a \(name)-compressed file (a compressed capture, perhaps)"
+            // "an xz-compressed": the article goes by the sound of the letter.
+            return "\(name == "xz" ? "an" : "a") \(name)-compressed file (a compressed capture, perhaps)"
         }
         return nil
     }

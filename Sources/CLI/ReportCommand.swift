@@ -52,7 +52,8 @@ enum ReportCommand {
         var bundle = ReportBundle(kind: kind, heartbeat: heartbeat, captures: files, model: model)
         if kind == .validate {
             bundle.validation = DeploymentValidation(
-                report: heartbeat, audit: bundle.audit, expectHTTPS: expectsHTTPS(sylink), failOn: failOn)
+                report: heartbeat, audit: bundle.audit, expectHTTPS: expectsHTTPS(sylink), failOn: failOn,
+                untiedTunnels: bundle.untiedTunnels)
         }
         let format = ReportFormat(rawValue: options.format.rawValue) ?? .text
         let palette = Palette(enabled: format == .text && ColorChoice.enabled(

@@ -42,9 +42,9 @@ public enum SepbeatCommand {
                 median, MAD, IQR, p5 and p95 (seconds, regular gaps only), phase drift in seconds per hour, and
                 a periodicity score 0-100 judged against the expected interval (see README, "Reports").
                 Formats: text, json (sepbeat-audit/1), jsonl and csv (--per client or checkin), html.
-                Exit status: 0 some client judged (two check-ins or more) and none unhealthy (with --fail-on
-                warning: none degraded either), 1 otherwise (also when no client was judged), 2 usage error,
-                3 unreadable input, 4 report not written, 5 out of memory.
+                Exit status: 0 some client judged (two check-ins or more with an interval observed between them)
+                and none unhealthy (with --fail-on warning: none degraded either), 1 otherwise (also when no
+                client was judged), 2 usage error, 3 unreadable input, 4 report not written, 5 out of memory.
                 Stopped by SIGINT, SIGTERM or SIGHUP: 128 + signal, and a part-written -o file is removed.
                 """,
             specs: reportSpecs,

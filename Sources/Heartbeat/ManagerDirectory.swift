@@ -166,8 +166,18 @@ struct ManagerDirectory: Sendable {
         return configured.contains { address(of: $0) == c.server.address }
     }
 
+    /// Whether the connection carries a secars request that makes its server a manager (`inferred-http`).
+    /// On a connection not tied to a proxy's target, requests after a `CONNECT` do not count: the server
+    /// is a proxy, and a request pipelined after a `CONNECT` it refused was meant for the tunnel's target
+    /// (it reaches the proxy only because no tunnel opened), so it would make the proxy a manager.
     func hasSecarsRequest(_ c: ConnectionRecord) -> Bool {
-        c.exchanges.contains { isSecars($0.http) }
+        let toProxy = c.tunnel?.proxy == nil
+        for i in c.exchanges.indices {
+            guard let h = c.exchanges[i].http else { continue }
+            if toProxy, h.method.utf8.count == 7, h.method.uppercased() == "CONNECT" { return false }
+            if isSecars(h) { return true }
+        }
+        return false
     }
 
     func isSecars(_ h: HTTPTransaction?) -> Bool {

@@ -90,11 +90,18 @@ final class StepClassifier: Sendable {
         let pending = attempts.indices.last.map { isPending(attempts[$0], followed: first != nil) } ?? false
         // Earlier connects of a check-in are judged (the client moved on), so only a lone connect can be pending.
         let pendingOnly = first == nil && attempts.count == 1 && pending
+        // The bytes of the connects step 1 names: a CONNECT the proxy refused (407, 502...) carried its request
+        // and answer; a connect with no answer carries none. They count in step 1 and in the check-in's bytes.
+        let attemptsUp = attempts.reduce(Int64(0)) { $0 + $1.bytesUp }
+        let attemptsDown = attempts.reduce(Int64(0)) { $0 + $1.bytesDown }
         if let f = first, d.showsOpening || !attempts.isEmpty {
-            steps.append(selectServer(attempts: attempts, cs, f, memo: &memo))
+            var step = selectServer(attempts: attempts, cs, f, memo: &memo)
+            step.bytesUp = attemptsUp
+            step.bytesDown = attemptsDown
+            steps.append(step)
         } else if first == nil, let a = attempts.first, let z = attempts.last {
-            steps.append(StepReport(step: 1, name: id(1), start: a.synTime ?? a.start, end: z.end, bytesUp: 0,
-                                    bytesDown: 0, confidence: confidence(1, tls: false),
+            steps.append(StepReport(step: 1, name: id(1), start: a.synTime ?? a.start, end: z.end,
+                                    bytesUp: attemptsUp, bytesDown: attemptsDown, confidence: confidence(1, tls: false),
                                     evidence: attemptText(attempts, followed: false) + "; no connection set up"
                                         + (pending ? " before the capture ended" : "")))
         }
@@ -174,8 +181,9 @@ final class StepClassifier: Sendable {
             id: 0, client: client.address, clientPort: client.port,
             server: server.address, serverPort: server.port, transport: transport, mode: d.mode,
             start: start ?? anchorStart ?? .zero, end: endTime ?? anchorEnd ?? .zero,
-            bytesUp: pullBytes ? cs.indices.reduce(0) { $0 + cs[$1].bytesUp } : steps.reduce(0) { $0 + $1.bytesUp },
-            bytesDown: pullBytes ? cs.indices.reduce(0) { $0 + cs[$1].bytesDown }
+            bytesUp: pullBytes ? cs.indices.reduce(attemptsUp) { $0 + cs[$1].bytesUp }
+                : steps.reduce(0) { $0 + $1.bytesUp },
+            bytesDown: pullBytes ? cs.indices.reduce(attemptsDown) { $0 + cs[$1].bytesDown }
                 : steps.reduce(0) { $0 + $1.bytesDown },
             failed: first == nil && !pendingOnly,
             pending: pendingOnly,

@@ -18,11 +18,24 @@ enum AuditText {
         // A share only when some client was judged (an insufficient one has too few check-ins to judge).
         let share = s.clients > s.insufficient ? " (\(Int((s.healthyShare * 100).rounded()))%)" : ""
         out += "Fleet: \(formatCount(s.clients, "client")) seen, \(s.healthy) healthy\(share), "
-        let unobserved = s.unobserved > 0 ? "; \(s.unobserved) with no interval observed" : ""
-        out += "\(s.degraded) degraded, \(s.unhealthy) unhealthy, \(s.insufficient) insufficient (too few check-ins"
-        out += "\(unobserved)); "
+        // The two reasons counted apart, so that clients with two check-ins and every interval hidden are not
+        // called "too few check-ins"; with no such client the bracket just says what insufficient means.
+        var why = "too few check-ins"
+        if s.unobserved > 0 {
+            let few = s.insufficient - s.unobserved
+            why = (few > 0 ? "\(few) with too few check-ins, " : "") + "\(s.unobserved) with no interval observed"
+        }
+        out += "\(s.degraded) degraded, \(s.unhealthy) unhealthy, \(s.insufficient) insufficient (\(why)); "
         out += "\(formatCount(s.checkIns, "check-in")), \(s.failed) failed, \(s.missed) missed\n"
         if let hint = AnalyzeReport.noManagerHint(b.heartbeat) { out += hint }
+        if b.untiedTunnels > 0 {
+            // Their clients' check-ins went to the proxy as far as the audit knows: a pass does not cover them.
+            out += "Note: \(formatCount(b.untiedTunnels, "proxy connection")) whose target (CONNECT or absolute-form) "
+            out += "is tied to no address (numeric but not dotted decimal, or no usable port; the odd: line counts "
+            out += "them) are judged as "
+            out += "connections to the proxy: check-ins in them are in no client's row, and the verdict does not "
+            out += "cover those clients\n"
+        }
         for f in CaptureSummary.clocksSetForward(b.captures) {
             out += "Note: \(f.path) has no packets from \(f.silence.start.rfc3339(fractionDigits: 3)) for "
             out += "\(formatSpan(nanoseconds: f.silence.nanoseconds)) while the other files' went on, and runs on "
@@ -110,10 +123,10 @@ enum ValidationText {
             // check-ins-seen is not judged per client: its row says what was seen instead; a check that
             // could not be made says why; a pass that rests on less than usual says on what.
             let what = !c.checked ? c.detail
-                : c.id == "check-ins-seen" || (c.passed && c.detailShownWhenPassed) ? "\(c.title): \(c.detail)"
+                : c.failedWithoutClients || (c.passed && c.detailShownWhenPassed) ? "\(c.title): \(c.detail)"
                 : c.title
             t.append([c.passed ? c.result : "FAIL", c.severity.rawValue, c.id,
-                      c.id == "check-ins-seen" ? "-" : String(c.failingClients),
+                      c.failedWithoutClients ? "-" : String(c.failingClients),
                       c.examples.isEmpty ? "-" : c.examples.joined(separator: " "), what])
         }
         let checks = v.checks

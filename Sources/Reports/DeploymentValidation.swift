@@ -28,6 +28,11 @@ public struct DeploymentValidation: Sendable {
         /// The text report shows `detail` beside a passed check too (it says what the pass rests on).
         public var detailShownWhenPassed = false
 
+        /// No client count to show: `check-ins-seen` is not judged per client, and a check that failed with no
+        /// client failing (no client judged, connections dropped by limits, findings tied to no client) failed
+        /// for the reason its detail gives, which the text shows in place of the pass condition.
+        public var failedWithoutClients: Bool { id == "check-ins-seen" || (!passed && failingClients == 0) }
+
         /// `pass`, `fail` or `n/a` (not checked), as every format prints it.
         public var result: String { !checked ? "n/a" : passed ? "pass" : "fail" }
     }
@@ -46,7 +51,11 @@ public struct DeploymentValidation: Sendable {
 
     /// - Parameters:
     ///   - expectHTTPS: false when the configuration names only plain-HTTP ports (HTTP then passes).
-    public init(report: HeartbeatReport, audit: FleetAudit, expectHTTPS: Bool = true, failOn: Severity = .error) {
+    ///   - untiedTunnels: proxy tunnels whose `CONNECT` target could be tied to no address (a numeric target
+    ///     not in dotted decimal, or one without a usable port): judged as connections to the proxy, so their
+    ///     check-ins are in no check; `capture-quality` fails (a warning) and says how many.
+    public init(report: HeartbeatReport, audit: FleetAudit, expectHTTPS: Bool = true, failOn: Severity = .error,
+                untiedTunnels: Int = 0) {
         self.failOn = failOn
         self.clients = report.clients.count
         var checks: [Check] = []
@@ -98,6 +107,14 @@ public struct DeploymentValidation: Sendable {
             checks[i].detail = "\(formatCount(report.counts.droppedByLimits, "connection")) to management ports "
                 + "dropped by limits\(why), left out of every check" + findings
         }
+        if untiedTunnels > 0, let i = checks.indices.last {
+            let findings = checks[i].passed ? "" : "; " + checks[i].detail
+            checks[i].passed = false
+            checks[i].detail = "\(formatCount(untiedTunnels, "proxy connection")) whose target (CONNECT or "
+                + "absolute-form) is tied to no address (numeric but not dotted decimal, or no usable port), "
+                + "judged as connections to the proxy: "
+                + "check-ins in them, if any, are left out of every check" + findings
+        }
         self.checks = checks
     }
 
@@ -140,6 +157,8 @@ public struct DeploymentValidation: Sendable {
                 check.detail += "; \(formatCount(belowHello, "check-in")) with the version from the record layer, "
                     + "below the hellos'"
             }
+            // As a passing check says it: the check-ins whose version is unknown were not judged either way.
+            if unknown > 0 { check.detail += "; \(unknown) unknown, not judged" }
             return
         }
         if tls == 0 {
@@ -172,9 +191,15 @@ public struct DeploymentValidation: Sendable {
             if let p = priority[s.server.description] { best = min(best ?? p, p) }
         }
         guard let best else {
+            // Priorities given (SyLink or model) but no check-in reached one of those managers: say so, rather
+            // than asking for the --sylink the user already gave.
+            let named = priority.keys.sorted()
+            let detail = named.isEmpty
+                ? "not checked: no manager priorities known (give --sylink or a model with servers)"
+                : "not checked: no check-in reached any of the \(formatCount(named.count, "manager")) with a "
+                    + "priority (\(named.prefix(3).joined(separator: ", "))\(named.count > 3 ? ", ..." : ""))"
             return Check(id: "manager-priority", title: title, severity: .error, passed: true, checked: false,
-                         failingClients: 0, examples: [],
-                         detail: "not checked: no manager priorities known (give --sylink or a model with servers)")
+                         failingClients: 0, examples: [], detail: detail)
         }
         var worse: [IPAddress: Int] = [:]
         for s in report.sessions where !s.failed {

@@ -256,15 +256,18 @@ public struct FlowsReport {
     }
 
     /// The application, and for a connection through a proxy the target: `tls via CONNECT host:443`, or
-    /// `http via proxy for host:8014` for plain HTTP sent to the proxy in absolute form.
+    /// `http via proxy for host:8014` for plain HTTP sent to the proxy in absolute form. A target without a
+    /// usable port is shown in brackets as written (`[10.1.0.11]`, `[10.1.0.11:99999]`), so that it does
+    /// not read like a good tunnel: the connection is judged as one to the proxy.
     private static func appText(_ r: ConnectionRecord) -> String {
         guard let t = r.tunnel else { return r.application.rawValue }
+        let target = t.port == nil && !t.host.contains(":") ? "[\(t.host)]" : t.targetText
         switch t.kind {
-        case .connect: return "\(r.application.rawValue) via CONNECT \(t.targetText)"
-        case .forward: return "\(r.application.rawValue) via proxy for \(t.targetText)"
+        case .connect: return "\(r.application.rawValue) via CONNECT \(target)"
+        case .forward: return "\(r.application.rawValue) via proxy for \(target)"
         case .refused:
             let status = t.setUp.last?.http?.status.map(String.init) ?? "-"
-            return "\(r.application.rawValue), CONNECT \(t.targetText) refused (\(status))"
+            return "\(r.application.rawValue), CONNECT \(target) refused (\(status))"
         }
     }
 

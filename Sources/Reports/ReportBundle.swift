@@ -145,6 +145,13 @@ public struct ReportBundle: Sendable {
         }
     }
 
+    /// Proxy tunnels whose `CONNECT` target was tied to no address (numeric but not dotted decimal, or no
+    /// usable port), over every file: judged as connections to the proxy, so a check-in in one is in no
+    /// client's row (the audit notes it under its fleet line; validate fails `capture-quality`).
+    public var untiedTunnels: Int {
+        captures.reduce(0) { $0 + $1.nonDecimalTunnelTargets + $1.unusableTunnelTargets }
+    }
+
     // MARK: - JSON
 
     func fleetJSON() -> JSONValue {
@@ -156,8 +163,9 @@ public struct ReportBundle: Sendable {
             ("degraded", .int(s.degraded)),
             ("unhealthy", .int(s.unhealthy)),
             ("insufficient", .int(s.insufficient)),
-        ] + (s.unobserved > 0 ? [("insufficientUnobserved", .int(s.unobserved))] : []) + [
-            ("healthyShare", .number(ReportRows.micro(s.healthyShare))),
+        ] + (s.unobserved > 0 ? [("insufficientUnobserved", .int(s.unobserved))] : [])
+          // Left out when no client was judged, as the text report leaves it out: 0 would read as 0 % healthy.
+          + (s.noneJudged ? [] : [("healthyShare", .number(ReportRows.micro(s.healthyShare)))]) + [
             ("checkIns", .int(s.checkIns)),
             ("failed", .int(s.failed)),
             ("missed", .int(s.missed)),

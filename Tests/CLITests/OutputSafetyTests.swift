@@ -128,8 +128,8 @@ import Glibc
     }
 
     /// `-o` over an existing compressed file (`d.pcap.gz`, which may well hold a capture) is refused too, for
-    /// gzip, zstd, xz, bzip2 and lz4, whatever its name; a file that only starts like one (`BZ` and no block
-    /// size) is overwritten.
+    /// gzip, zstd, xz ("an xz-compressed file"), bzip2 and lz4 (frame or legacy), whatever its name; a file
+    /// that only starts like one (`BZ` and no block size) is overwritten.
     @Test(arguments: ["analyze", "model"])
     func outputOverAnExistingCompressedFileIsRefused(command: String) throws {
         let dir = try TemporaryFolder()
@@ -137,6 +137,8 @@ import Glibc
             ("d.pcap.gz", [0x1f, 0x8b, 0x08, 0x00], "gzip"), ("d.pcapng.zst", [0x28, 0xb5, 0x2f, 0xfd], "zstd"),
             ("d.cap.xz", [0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00], "xz"), ("d.pcap.bz2", [0x42, 0x5a, 0x68, 0x39], "bzip2"),
             ("d.lz4", [0x04, 0x22, 0x4d, 0x18], "lz4"), ("two-bytes", [0x1f, 0x8b], "gzip"),
+            // The legacy lz4 frame (`lz4 -l`): newcomer12 F10, it was overwritten.
+            ("legacy.lz4", [0x02, 0x21, 0x4c, 0x18], "lz4"),
         ]
         let input = command == "model" ? [] : [heartbeatCapture("https-idle")]
         let what = command == "model" ? "the model written" : "the report"
@@ -146,8 +148,10 @@ import Glibc
             try bytes.write(to: URL(fileURLWithPath: victim))
             let r = CLIRun([command, "-q", "-o", victim] + input)
             #expect(r.status == ExitStatus.usage, "\(command) \(name): \(r.stderr)")
-            #expect(r.stderr == "sepbeat \(command): -o \(victim) is a \(format)-compressed file (a compressed "
-                + "capture, perhaps); \(what) would overwrite it: give another output file (or remove it first)\n",
+            let article = format == "xz" ? "an" : "a"
+            #expect(r.stderr == "sepbeat \(command): -o \(victim) is \(article) \(format)-compressed file "
+                + "(a compressed capture, perhaps); \(what) would overwrite it: give another output file "
+                + "(or remove it first)\n",
                 "\(r.stderr)")
             #expect(try Data(contentsOf: URL(fileURLWithPath: victim)) == bytes)
         }

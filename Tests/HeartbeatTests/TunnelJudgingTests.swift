@@ -92,6 +92,44 @@ import Testing
         #expect(!r.findings.contains { $0.code == .connectFailed })
         #expect(r.sessions.first?.steps.first?.evidence.hasPrefix("1 failed connect: 198.51.100.1:443 refused by "
             + "proxy 10.5.5.5:8080 (CONNECT → 407 Proxy Authentication Required), then SYN to proxy") == true)
+        // The refused connection step 1 names carried its CONNECT and the 407: its bytes count in step 1 and in
+        // the check-in's bytes, which are those of all its connections (newcomer12 F11: they were left out).
+        let session = try #require(r.sessions.first)
+        #expect(asked.bytesUp > 0 && asked.bytesDown > 0)
+        #expect(session.bytesUp == asked.bytesUp + tunnelled.bytesUp)
+        #expect(session.bytesDown == asked.bytesDown + tunnelled.bytesDown)
+        let select = session.steps.first { $0.step == 1 }
+        #expect(select?.bytesUp == asked.bytesUp && select?.bytesDown == asked.bytesDown)
+        // A check-in made of the refusal alone: failed, and its bytes are the refusal's.
+        let alone = analyze([Self.refusedByProxy(f.idle(start: at(0)), host: "198.51.100.1", status: 502,
+                                                 reason: "Bad Gateway")], model: model)
+        #expect(alone.sessions.first?.failed == true)
+        #expect(alone.sessions.first?.bytesUp == asked.bytesUp && alone.sessions.first?.bytesDown == asked.bytesDown)
+    }
+
+    /// A secars request pipelined after a `CONNECT` the proxy refused was meant for the target: it reaches
+    /// the proxy only because no tunnel opened, and does not make the proxy a manager (newcomer12 F13).
+    @Test func aSecarsRequestAfterARefusedConnectDoesNotMakeTheProxyAManager() {
+        var f = RecordFactory()
+        let records = [0.0, 300, 600].map { t -> ConnectionRecord in
+            var r = f.connection(start: at(t), exchanges: [.http("CONNECT", 80, 90), .http("GET", 300, 200)],
+                                 tlsVersion: nil)
+            r.server = Self.proxy
+            r.exchanges[0].http?.target = "198.51.100.1:8014"
+            r.exchanges[0].http?.status = 403
+            r.exchanges[1].http?.status = 404
+            return r
+        }
+        let r = analyze(records)
+        #expect(r.managers.isEmpty, "\(r.managers)")
+        #expect(r.summary.checkIns == 0 && r.counts.ignoredConnections == 3)
+        // The same request with no CONNECT before it still makes the server a manager.
+        let direct = [0.0, 300].map { t -> ConnectionRecord in
+            var c = f.connection(start: at(t), exchanges: [.http("GET", 300, 200)], tlsVersion: nil)
+            c.server = Self.proxy
+            return c
+        }
+        #expect(analyze(direct).managers.map(\.source) == ["inferred-http"])
     }
 
     @Test func withoutATunnelTheProxyIsAnotherPort() {

@@ -99,7 +99,7 @@ public struct HTTP1Anomaly: Hashable, Sendable, CustomStringConvertible {
         "too_many_pending_requests", "more unanswered requests than the limit")
     public static let requestInTunnel = HTTP1Anomaly(
         "request_in_tunnel",
-        "request pipelined after the CONNECT the proxy answered 2xx, read as a request (left out of the tunnel)")
+        "request pipelined after the CONNECT the proxy answered 2xx, read as a request and left out of the tunnel")
     public static let absoluteFormHostChanged = HTTP1Anomaly(
         "absolute_form_host_changed", "absolute-form request names another host than the first")
 }
