@@ -53,6 +53,8 @@ final class Connection {
     /// The deadline of this connection's live entry in the table's `DeadlineQueue`
     /// (`Int64.max`: none); never later than the earliest time a sweep could act on it.
     @exclusivity(unchecked) var scheduled = Int64.max
+    /// Whether the table queued it among the closed connections for eviction (`RecencyQueue`).
+    @exclusivity(unchecked) var queuedClosed = false
     let up: HalfConnectionReassembler
     let down: HalfConnectionReassembler
 

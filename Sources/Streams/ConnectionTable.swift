@@ -113,6 +113,10 @@ public final class ConnectionTable {
     /// Connections by the earliest time a sweep could act on them: a sweep looks at these only.
     @exclusivity(unchecked) private var deadlines = DeadlineQueue()
     @exclusivity(unchecked) private var requeue: [Connection] = []
+    /// Open connections by last activity, and closed ones (lingering) by theirs: a full table
+    /// evicts from these (closed ones first) without sorting itself. See `RecencyQueue`.
+    @exclusivity(unchecked) private var recent = RecencyQueue()
+    @exclusivity(unchecked) private var recentClosed = RecencyQueue()
     /// The connection `lookup` found last (checked with its key before use), not retained: it is
     /// always one the table holds (`emit` clears it when it takes that connection out).
     @exclusivity(unchecked) private var lastFound: Unmanaged<Connection>?
@@ -128,6 +132,8 @@ public final class ConnectionTable {
     deinit {
         // The queue holds a retain on each queued connection (see `DeadlineQueue`).
         deadlines.removeAll()
+        recent.removeAll()
+        recentClosed.removeAll()
     }
 
     /// Table-wide counters so far.
@@ -455,6 +461,8 @@ public final class ConnectionTable {
             time: segment.timestamp, limits: limits)
         nextID += 1
         connections[key] = c
+        recent.push(c)
+        if recent.isCrowded(live: connections.count) { rebuildRecency() }
         counters.connectionsOpened += 1
         counters.connectionsHighWater = max(counters.connectionsHighWater, connections.count)
         delegate.connectionOpened(
@@ -555,6 +563,7 @@ public final class ConnectionTable {
 
     /// Queues `c` again when its state brought its deadline earlier than the one queued.
     private func schedule(_ c: Connection) {
+        if c.closedAt != nil, !c.queuedClosed { queueClosed(c) }
         let d = deadline(c)
         guard d < c.scheduled else { return }
         c.scheduled = d
@@ -627,27 +636,41 @@ public final class ConnectionTable {
         c.down.releaseBuffers(into: historyRings)
     }
 
+    /// Moves a connection that just closed into the recency queue of closed ones (its entry in the
+    /// queue of open ones is dropped when it surfaces).
+    @inline(never)
+    private func queueClosed(_ c: Connection) {
+        c.queuedClosed = true
+        recentClosed.push(c)
+        if recentClosed.isCrowded(live: connections.count) { rebuildRecency() }
+    }
+
+    /// Drops the recency queues' stale entries (emitted connections, old keys): one entry per connection.
+    private func rebuildRecency() {
+        recent.removeAll()
+        recentClosed.removeAll()
+        for c in connections.values {
+            c.queuedClosed = c.closedAt != nil
+            if c.queuedClosed { recentClosed.push(c) } else { recent.push(c) }
+        }
+    }
+
     /// Emits 1/64 of the table (at least one connection): closed connections lingering for late
     /// packets first (emitted as closed: nothing is lost), then the least recently active open
-    /// ones (evicted). O(n log n), run once per n/64 new connections while the table is full.
+    /// ones (evicted), each group by last activity, then id: the order of sorting the whole table by
+    /// (closed first, `last`, id). The recency queues hand them out in that order: O(k log n) for k
+    /// evicted (plus connections that were active since they were queued, each queued again once).
     private func evictLeastRecent() {
         counters.limitReached += 1
-        due.removeAll(keepingCapacity: true)
-        due.append(contentsOf: connections.values)
-        due.sort { a, b in
-            let (ca, cb) = (a.closedAt != nil, b.closedAt != nil)
-            if ca != cb { return ca }
-            return (a.last, a.id) < (b.last, b.id)
+        var remaining = max(1, connections.count / 64)
+        while remaining > 0, let c = recentClosed.popLeastRecent(where: { _ in true }) {
+            emit(c, end: .closed, now: clock)
+            remaining -= 1
         }
-        let count = max(1, connections.count / 64)
-        for c in due.prefix(count) {
-            if c.closedAt != nil {
-                emit(c, end: .closed, now: clock)
-            } else {
-                delegate.didNotice(.limitReached(.connections), direction: .up, connection: c.id, time: clock)
-                emit(c, end: .evicted, now: clock)
-            }
+        while remaining > 0, let c = recent.popLeastRecent(where: { $0.closedAt == nil }) {
+            delegate.didNotice(.limitReached(.connections), direction: .up, connection: c.id, time: clock)
+            emit(c, end: .evicted, now: clock)
+            remaining -= 1
         }
-        due.removeAll(keepingCapacity: true)
     }
 }
