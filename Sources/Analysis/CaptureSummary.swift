@@ -51,6 +51,11 @@ public struct CaptureSummary: Sendable {
     /// not taken as an address, so judged as connections to the proxy. Counted in the file of the
     /// connection's first stream bytes.
     public var nonDecimalTunnelTargets = 0
+    /// Connections that copy another one captured under other VLAN tags (a SPAN of an access port and
+    /// its trunk: the same SYN, ISN and endpoints within a second), and their packets: left out of the
+    /// analysis, so each check-in counts once. Counted in the file of the copy's packets.
+    public var connectionsCapturedTwice = 0
+    public var packetsCapturedTwice = 0
     /// Packets a BPF filter rejected.
     public var filteredOut = 0
     /// Records whose captured length exceeds their original length or the snaplen (kept as they are,
@@ -181,6 +186,8 @@ public struct CaptureSummary: Sendable {
             m.unusableTunnelTargets += f.unusableTunnelTargets
             m.nonDecimalTunnelTargets += f.nonDecimalTunnelTargets
             m.filteredOut += f.filteredOut
+            m.connectionsCapturedTwice += f.connectionsCapturedTwice
+            m.packetsCapturedTwice += f.packetsCapturedTwice
             m.oversizedRecords += f.oversizedRecords
             m.invalidTimestampFractions += f.invalidTimestampFractions
             m.warnings += f.warnings

@@ -67,6 +67,17 @@ import Records
 /// delegate freed earlier is undefined behaviour, not a trap). It must not call back into the
 /// table from an event (the table is in the middle of updating a connection).
 ///
+/// Captured twice: a SPAN of an access port plus the trunk (or a router on a stick) holds every frame
+/// twice, once untagged and once with a VLAN tag, so the same connection comes under two keys. A
+/// connection whose first segment is a SYN with the same client, server and initial sequence number as
+/// a tracked connection on other VLAN tags, within `StreamLimits.capturedTwiceWindow` (1 s) of that one's SYN, is
+/// a copy: it stays in the table (its packets find it, its flags close it) but is neither reassembled
+/// nor reported to the delegate beyond `copiedSegment` per segment; the first connection alone is
+/// analysed. The ISN is the evidence: two different connections with the same addresses on different
+/// VLANs (overlapping address spaces) pick their ISNs apart, so they stay two. One dictionary entry per
+/// connection opened by a SYN; nothing on the per-packet path but a flag test. Known limit: a copy
+/// whose SYN was not captured (a capture starting midstream) is not recognised.
+///
 /// Closed connections linger `StreamLimits.closeLinger` (60 s) so that a late final ACK,
 /// retransmitted FIN or late RST stays on its connection, as in tshark's streams.
 ///
@@ -117,6 +128,9 @@ public final class ConnectionTable {
     /// evicts from these (closed ones first) without sorting itself. See `RecencyQueue`.
     @exclusivity(unchecked) private var recent = RecencyQueue()
     @exclusivity(unchecked) private var recentClosed = RecencyQueue()
+    /// Connections opened by a SYN, by client, server and ISN (without VLAN tags): where a copy of one
+    /// captured under other tags finds its original (see "Captured twice" above).
+    @exclusivity(unchecked) private var bySyn: [SynIdentity: Connection] = [:]
     /// The connection `lookup` found last (checked with its key before use), not retained: it is
     /// always one the table holds (`emit` clears it when it takes that connection out).
     @exclusivity(unchecked) private var lastFound: Unmanaged<Connection>?
@@ -465,13 +479,40 @@ public final class ConnectionTable {
         if recent.isCrowded(live: connections.count) { rebuildRecency() }
         counters.connectionsOpened += 1
         counters.connectionsHighWater = max(counters.connectionsHighWater, connections.count)
+        if segment.flags.contains(.syn), !segment.flags.contains(.ack) {
+            let identity = SynIdentity(client: segment.source, server: segment.destination, isn: segment.sequence)
+            if let original = bySyn[identity], isCopy(segment, of: original) {
+                c.copyOf = original.id
+                counters.connectionsCapturedTwice += 1
+                return c
+            }
+            bySyn[identity] = c
+            c.indexedISN = segment.sequence
+        }
         delegate.connectionOpened(
             id: c.id, client: c.client, server: c.server, vlan: key.vlan, time: segment.timestamp)
         return c
     }
 
+    /// Whether a SYN opening a new connection copies `original`, a connection with the same client,
+    /// server and ISN: on other VLAN tags, itself no copy, its own SYN within `capturedTwiceWindow`.
+    private func isCopy(_ syn: TCPSegment, of original: Connection) -> Bool {
+        guard original.inTable, original.copyOf == 0, original.key.vlan != syn.vlan,
+              let t = original.synTime else { return false }
+        let apart = syn.timestamp > t ? syn.timestamp.nanoseconds(since: t) : t.nanoseconds(since: syn.timestamp)
+        return apart <= limits.capturedTwiceWindow
+    }
+
     private func absorb(_ s: TCPSegment, into c: Connection, direction: Direction) {
         c.count(s, direction: direction)
+        if c.copyOf != 0 {
+            // A copy of a connection captured under other VLAN tags: counted, its flags kept (so it closes
+            // and lingers as its original does), not reassembled.
+            c.noteFlags(s, direction: direction)
+            counters.segmentsCapturedTwice += 1
+            delegate.copiedSegment(opens: c.packets.up + c.packets.down == 1)
+            return
+        }
         // Each half passed straight from its `let` (choosing one into a local retains it).
         if direction == .up {
             absorb(s, into: c, half: c.up, direction: .up)
@@ -508,6 +549,16 @@ public final class ConnectionTable {
         if let last = lastFound, last.toOpaque() == Unmanaged.passUnretained(c).toOpaque() { lastFound = nil }
         connections[c.key] = nil
         c.inTable = false
+        if let isn = c.indexedISN {
+            let identity = SynIdentity(client: c.client, server: c.server, isn: isn)
+            if bySyn[identity] === c { bySyn[identity] = nil }
+        }
+        if c.copyOf != 0 {
+            // Never reported (see "Captured twice"): it only leaves the table.
+            c.up.releaseBuffers(into: historyRings)
+            c.down.releaseBuffers(into: historyRings)
+            return
+        }
         if end == .evicted {
             // Held bytes released as a gap only because the table was full: data lost to a limit.
             if c.up.heldCharge > 0 { c.up.anomalies.limitReached += 1 }
@@ -668,9 +719,26 @@ public final class ConnectionTable {
             remaining -= 1
         }
         while remaining > 0, let c = recent.popLeastRecent(where: { $0.closedAt == nil }) {
-            delegate.didNotice(.limitReached(.connections), direction: .up, connection: c.id, time: clock)
+            if c.copyOf == 0 { delegate.didNotice(.limitReached(.connections), direction: .up, connection: c.id, time: clock) }
             emit(c, end: .evicted, now: clock)
             remaining -= 1
         }
+    }
+}
+
+/// A connection's opening SYN without VLAN tags: client, server and initial sequence number.
+private struct SynIdentity: Hashable {
+    var client: Endpoint
+    var server: Endpoint
+    var isn: UInt32
+
+    /// Five words into the hasher (one lookup per SYN in a flood); equal identities feed equal words.
+    func hash(into hasher: inout Hasher) {
+        hasher.combine(client.address.high ^ server.address.high &* 31)
+        hasher.combine(client.address.low)
+        hasher.combine(server.address.low)
+        let families = UInt64(client.address.isIPv6 ? 1 : 0) | UInt64(server.address.isIPv6 ? 2 : 0)
+        hasher.combine(UInt64(client.port) | UInt64(server.port) << 16 | families << 32)
+        hasher.combine(isn)
     }
 }
