@@ -51,6 +51,11 @@ public struct CaptureSummary: Sendable {
     /// not taken as an address, so judged as connections to the proxy. Counted in the file of the
     /// connection's first stream bytes.
     public var nonDecimalTunnelTargets = 0
+    /// Connections that copy another one captured under other VLAN tags (a SPAN of an access port and
+    /// its trunk: the same SYN, ISN and endpoints within a second), and their packets: left out of the
+    /// analysis, so each check-in counts once. Counted in the file of the copy's packets.
+    public var connectionsCapturedTwice = 0
+    public var packetsCapturedTwice = 0
     /// Packets a BPF filter rejected.
     public var filteredOut = 0
     /// Records whose captured length exceeds their original length or the snaplen (kept as they are,
@@ -79,8 +84,13 @@ public struct CaptureSummary: Sendable {
     public var timelineEnd: Timestamp?
     /// The stretches of the timeline this file's packets cover (see `CaptureTimeline`).
     var timeline = CaptureTimeline()
-    /// Silences beyond `maxSilencesListed` (counted, not listed).
+    /// Silences beyond `maxSilencesListed` that the capture certainly did not cover (between files, or
+    /// across a jump of the clock: `CaptureSilence.uncovered`), counted, not listed: the kinds a listed
+    /// silence would be a finding for.
     public var silencesNotListed = 0
+    /// Silences beyond `maxSilencesListed` inside one file's timeline that the clock ran through (a quiet
+    /// link, as a listed one of the kind): counted, not listed, and no finding, as the listed ones.
+    public var quietStretchesNotListed = 0
 
     /// A silence is a stretch with no packet longer than this: 60 s. Check-ins come every few
     /// minutes per client, but a capture of a server sees many clients, so a minute with no
@@ -97,7 +107,9 @@ public struct CaptureSummary: Sendable {
     /// Counts a packet at `t` into the file's timeline: the per-packet step of the silences.
     @inline(__always)
     mutating func noteTime(_ t: Timestamp) {
-        if timeline.note(t) { silencesNotListed += 1 }
+        // A forward jump past the timeline's bound: a pause inside the file that the clock ran through,
+        // what a recorded step would have made of it (see `CaptureTimeline`).
+        if timeline.note(t) { quietStretchesNotListed += 1 }
     }
 
     /// Turns the timeline's runs into `silences`: the gaps longer than the threshold between the runs
@@ -136,7 +148,7 @@ public struct CaptureSummary: Sendable {
     mutating func noteSilence(from start: Timestamp, to end: Timestamp, betweenFiles: Bool = false,
                               clockJump: Bool = false) {
         guard silences.count < CaptureSummary.maxSilencesListed else {
-            silencesNotListed += 1
+            if betweenFiles || clockJump { silencesNotListed += 1 } else { quietStretchesNotListed += 1 }
             return
         }
         silences.append(CaptureSilence(start: start, end: end, betweenFiles: betweenFiles, clockJump: clockJump))
@@ -176,12 +188,15 @@ public struct CaptureSummary: Sendable {
             m.unusableTunnelTargets += f.unusableTunnelTargets
             m.nonDecimalTunnelTargets += f.nonDecimalTunnelTargets
             m.filteredOut += f.filteredOut
+            m.connectionsCapturedTwice += f.connectionsCapturedTwice
+            m.packetsCapturedTwice += f.packetsCapturedTwice
             m.oversizedRecords += f.oversizedRecords
             m.invalidTimestampFractions += f.invalidTimestampFractions
             m.packetsWithoutTimestamp += f.packetsWithoutTimestamp
             m.warnings += f.warnings
             m.truncationOffsets += f.truncationOffsets
             m.silencesNotListed += f.silencesNotListed
+            m.quietStretchesNotListed += f.quietStretchesNotListed
             if let t = f.timelineStart, m.timelineStart.map({ t < $0 }) ?? true { m.timelineStart = t }
             if let t = f.timelineEnd, m.timelineEnd.map({ t > $0 }) ?? true { m.timelineEnd = t }
         }

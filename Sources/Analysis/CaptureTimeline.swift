@@ -24,7 +24,7 @@ import Records
 ///
 /// O(1) per packet near the last run; a packet away from it costs a look at `recentRuns` runs. At most
 /// `CaptureSummary.maxSilencesListed` + 1 runs are kept; beyond, a packet away from every recent run
-/// joins the last run (a forward jump is then counted as a silence not listed).
+/// joins the last run (a forward jump is then counted as a quiet stretch not listed: a pause the clock ran through).
 struct CaptureTimeline: Sendable {
     /// One stretch: its earliest and latest times, and the packets (numbered in file order) it holds.
     struct Run: Sendable, Equatable {

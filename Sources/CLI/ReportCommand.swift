@@ -90,9 +90,11 @@ enum ReportCommand {
             builder.noteClockSetForward(file: f.path, silence: f.silence, runsOn: f.runsOn)
         }
         if merged.silencesNotListed > 0 {
+            // Only stretches the capture did not cover (between files, clock jumps): quiet stretches the clock
+            // ran through raise nothing, listed or not.
             builder.noteCaptureGap("\(merged.silencesNotListed) further stretches with no packet for over "
-                + "\(CaptureSummary.silenceThreshold / 1_000_000_000) s were not listed; intervals across them were "
-                + "judged as if the capture had run")
+                + "\(CaptureSummary.silenceThreshold / 1_000_000_000) s between capture files or across a jump of "
+                + "the clock were not listed; intervals across them were judged as if the capture had run")
         }
         for file in files {
             for w in file.truncationOffsets { builder.noteCaptureTruncated(file: file.path, offset: w) }

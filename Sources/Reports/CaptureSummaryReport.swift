@@ -44,6 +44,10 @@ public enum CaptureSummaryReport {
         if s.nonDecimalTunnelTargets > 0 {
             members.insert(("nonDecimalTunnelTargets", .int(s.nonDecimalTunnelTargets)), at: members.count - 1)
         }
+        if s.connectionsCapturedTwice > 0 || s.packetsCapturedTwice > 0 {
+            members.insert(("connectionsCapturedTwice", .int(s.connectionsCapturedTwice)), at: members.count - 1)
+            members.insert(("packetsCapturedTwice", .int(s.packetsCapturedTwice)), at: members.count - 1)
+        }
         return .object(members)
     }
 
@@ -89,6 +93,10 @@ public enum CaptureSummaryReport {
         if s.nonDecimalTunnelTargets > 0 {
             issues.append("proxy targets not taken as an address (numeric, not dotted decimal) "
                 + "\(s.nonDecimalTunnelTargets)")
+        }
+        if s.connectionsCapturedTwice > 0 || s.packetsCapturedTwice > 0 {
+            issues.append("connections captured twice under other VLAN tags \(s.connectionsCapturedTwice) "
+                + "(\(formatCount(s.packetsCapturedTwice, "packet")) left out)")
         }
         if !issues.isEmpty { out += "  odd: " + issues.joined(separator: ", ") + "\n" }
         for (reason, n) in s.malformed.sorted(by: { $0.key < $1.key }) {

@@ -53,6 +53,13 @@ final class Connection {
     /// The deadline of this connection's live entry in the table's `DeadlineQueue`
     /// (`Int64.max`: none); never later than the earliest time a sweep could act on it.
     @exclusivity(unchecked) var scheduled = Int64.max
+    /// Whether the table queued it among the closed connections for eviction (`RecencyQueue`).
+    @exclusivity(unchecked) var queuedClosed = false
+    /// The id of the connection this one copies under other VLAN tags (0: none): see `ConnectionTable`,
+    /// "Captured twice".
+    @exclusivity(unchecked) var copyOf: UInt64 = 0
+    /// The ISN under which the table indexed this connection's opening SYN, if it did.
+    @exclusivity(unchecked) var indexedISN: UInt32?
     let up: HalfConnectionReassembler
     let down: HalfConnectionReassembler
 

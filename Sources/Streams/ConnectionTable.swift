@@ -67,6 +67,17 @@ import Records
 /// delegate freed earlier is undefined behaviour, not a trap). It must not call back into the
 /// table from an event (the table is in the middle of updating a connection).
 ///
+/// Captured twice: a SPAN of an access port plus the trunk (or a router on a stick) holds every frame
+/// twice, once untagged and once with a VLAN tag, so the same connection comes under two keys. A
+/// connection whose first segment is a SYN with the same client, server and initial sequence number as
+/// a tracked connection on other VLAN tags, within `StreamLimits.capturedTwiceWindow` (1 s) of that one's SYN, is
+/// a copy: it stays in the table (its packets find it, its flags close it) but is neither reassembled
+/// nor reported to the delegate beyond `copiedSegment` per segment; the first connection alone is
+/// analysed. The ISN is the evidence: two different connections with the same addresses on different
+/// VLANs (overlapping address spaces) pick their ISNs apart, so they stay two. One dictionary entry per
+/// connection opened by a SYN; nothing on the per-packet path but a flag test. Known limit: a copy
+/// whose SYN was not captured (a capture starting midstream) is not recognised.
+///
 /// Closed connections linger `StreamLimits.closeLinger` (60 s) so that a late final ACK,
 /// retransmitted FIN or late RST stays on its connection, as in tshark's streams.
 ///
@@ -113,6 +124,13 @@ public final class ConnectionTable {
     /// Connections by the earliest time a sweep could act on them: a sweep looks at these only.
     @exclusivity(unchecked) private var deadlines = DeadlineQueue()
     @exclusivity(unchecked) private var requeue: [Connection] = []
+    /// Open connections by last activity, and closed ones (lingering) by theirs: a full table
+    /// evicts from these (closed ones first) without sorting itself. See `RecencyQueue`.
+    @exclusivity(unchecked) private var recent = RecencyQueue()
+    @exclusivity(unchecked) private var recentClosed = RecencyQueue()
+    /// Connections opened by a SYN, by client, server and ISN (without VLAN tags): where a copy of one
+    /// captured under other tags finds its original (see "Captured twice" above).
+    @exclusivity(unchecked) private var bySyn: [SynIdentity: Connection] = [:]
     /// The connection `lookup` found last (checked with its key before use), not retained: it is
     /// always one the table holds (`emit` clears it when it takes that connection out).
     @exclusivity(unchecked) private var lastFound: Unmanaged<Connection>?
@@ -128,6 +146,8 @@ public final class ConnectionTable {
     deinit {
         // The queue holds a retain on each queued connection (see `DeadlineQueue`).
         deadlines.removeAll()
+        recent.removeAll()
+        recentClosed.removeAll()
     }
 
     /// Table-wide counters so far.
@@ -455,15 +475,44 @@ public final class ConnectionTable {
             time: segment.timestamp, limits: limits)
         nextID += 1
         connections[key] = c
+        recent.push(c)
+        if recent.isCrowded(live: connections.count) { rebuildRecency() }
         counters.connectionsOpened += 1
         counters.connectionsHighWater = max(counters.connectionsHighWater, connections.count)
+        if segment.flags.contains(.syn), !segment.flags.contains(.ack) {
+            let identity = SynIdentity(client: segment.source, server: segment.destination, isn: segment.sequence)
+            if let original = bySyn[identity], isCopy(segment, of: original) {
+                c.copyOf = original.id
+                counters.connectionsCapturedTwice += 1
+                return c
+            }
+            bySyn[identity] = c
+            c.indexedISN = segment.sequence
+        }
         delegate.connectionOpened(
             id: c.id, client: c.client, server: c.server, vlan: key.vlan, time: segment.timestamp)
         return c
     }
 
+    /// Whether a SYN opening a new connection copies `original`, a connection with the same client,
+    /// server and ISN: on other VLAN tags, itself no copy, its own SYN within `capturedTwiceWindow`.
+    private func isCopy(_ syn: TCPSegment, of original: Connection) -> Bool {
+        guard original.inTable, original.copyOf == 0, original.key.vlan != syn.vlan,
+              let t = original.synTime else { return false }
+        let apart = syn.timestamp > t ? syn.timestamp.nanoseconds(since: t) : t.nanoseconds(since: syn.timestamp)
+        return apart <= limits.capturedTwiceWindow
+    }
+
     private func absorb(_ s: TCPSegment, into c: Connection, direction: Direction) {
         c.count(s, direction: direction)
+        if c.copyOf != 0 {
+            // A copy of a connection captured under other VLAN tags: counted, its flags kept (so it closes
+            // and lingers as its original does), not reassembled.
+            c.noteFlags(s, direction: direction)
+            counters.segmentsCapturedTwice += 1
+            delegate.copiedSegment(opens: c.packets.up + c.packets.down == 1)
+            return
+        }
         // Each half passed straight from its `let` (choosing one into a local retains it).
         if direction == .up {
             absorb(s, into: c, half: c.up, direction: .up)
@@ -500,6 +549,16 @@ public final class ConnectionTable {
         if let last = lastFound, last.toOpaque() == Unmanaged.passUnretained(c).toOpaque() { lastFound = nil }
         connections[c.key] = nil
         c.inTable = false
+        if let isn = c.indexedISN {
+            let identity = SynIdentity(client: c.client, server: c.server, isn: isn)
+            if bySyn[identity] === c { bySyn[identity] = nil }
+        }
+        if c.copyOf != 0 {
+            // Never reported (see "Captured twice"): it only leaves the table.
+            c.up.releaseBuffers(into: historyRings)
+            c.down.releaseBuffers(into: historyRings)
+            return
+        }
         if end == .evicted {
             // Held bytes released as a gap only because the table was full: data lost to a limit.
             if c.up.heldCharge > 0 { c.up.anomalies.limitReached += 1 }
@@ -555,6 +614,7 @@ public final class ConnectionTable {
 
     /// Queues `c` again when its state brought its deadline earlier than the one queued.
     private func schedule(_ c: Connection) {
+        if c.closedAt != nil, !c.queuedClosed { queueClosed(c) }
         let d = deadline(c)
         guard d < c.scheduled else { return }
         c.scheduled = d
@@ -627,27 +687,58 @@ public final class ConnectionTable {
         c.down.releaseBuffers(into: historyRings)
     }
 
+    /// Moves a connection that just closed into the recency queue of closed ones (its entry in the
+    /// queue of open ones is dropped when it surfaces).
+    @inline(never)
+    private func queueClosed(_ c: Connection) {
+        c.queuedClosed = true
+        recentClosed.push(c)
+        if recentClosed.isCrowded(live: connections.count) { rebuildRecency() }
+    }
+
+    /// Drops the recency queues' stale entries (emitted connections, old keys): one entry per connection.
+    private func rebuildRecency() {
+        recent.removeAll()
+        recentClosed.removeAll()
+        for c in connections.values {
+            c.queuedClosed = c.closedAt != nil
+            if c.queuedClosed { recentClosed.push(c) } else { recent.push(c) }
+        }
+    }
+
     /// Emits 1/64 of the table (at least one connection): closed connections lingering for late
     /// packets first (emitted as closed: nothing is lost), then the least recently active open
-    /// ones (evicted). O(n log n), run once per n/64 new connections while the table is full.
+    /// ones (evicted), each group by last activity, then id: the order of sorting the whole table by
+    /// (closed first, `last`, id). The recency queues hand them out in that order: O(k log n) for k
+    /// evicted (plus connections that were active since they were queued, each queued again once).
     private func evictLeastRecent() {
         counters.limitReached += 1
-        due.removeAll(keepingCapacity: true)
-        due.append(contentsOf: connections.values)
-        due.sort { a, b in
-            let (ca, cb) = (a.closedAt != nil, b.closedAt != nil)
-            if ca != cb { return ca }
-            return (a.last, a.id) < (b.last, b.id)
+        var remaining = max(1, connections.count / 64)
+        while remaining > 0, let c = recentClosed.popLeastRecent(where: { _ in true }) {
+            emit(c, end: .closed, now: clock)
+            remaining -= 1
         }
-        let count = max(1, connections.count / 64)
-        for c in due.prefix(count) {
-            if c.closedAt != nil {
-                emit(c, end: .closed, now: clock)
-            } else {
-                delegate.didNotice(.limitReached(.connections), direction: .up, connection: c.id, time: clock)
-                emit(c, end: .evicted, now: clock)
-            }
+        while remaining > 0, let c = recent.popLeastRecent(where: { $0.closedAt == nil }) {
+            if c.copyOf == 0 { delegate.didNotice(.limitReached(.connections), direction: .up, connection: c.id, time: clock) }
+            emit(c, end: .evicted, now: clock)
+            remaining -= 1
         }
-        due.removeAll(keepingCapacity: true)
+    }
+}
+
+/// A connection's opening SYN without VLAN tags: client, server and initial sequence number.
+private struct SynIdentity: Hashable {
+    var client: Endpoint
+    var server: Endpoint
+    var isn: UInt32
+
+    /// Five words into the hasher (one lookup per SYN in a flood); equal identities feed equal words.
+    func hash(into hasher: inout Hasher) {
+        hasher.combine(client.address.high ^ server.address.high &* 31)
+        hasher.combine(client.address.low)
+        hasher.combine(server.address.low)
+        let families = UInt64(client.address.isIPv6 ? 1 : 0) | UInt64(server.address.isIPv6 ? 2 : 0)
+        hasher.combine(UInt64(client.port) | UInt64(server.port) << 16 | families << 32)
+        hasher.combine(isn)
     }
 }

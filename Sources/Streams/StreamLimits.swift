@@ -68,6 +68,11 @@ public struct StreamLimits: Sendable {
     /// microseconds apart, while a genuine retransmission waits at least the 200 ms minimum
     /// retransmission timeout of common stacks (and usually differs in IP id or checksum).
     public var duplicateWindow: Int64 = 50_000_000
+    /// A connection whose SYN repeats the client, server and ISN of a connection on other VLAN tags
+    /// within this time of that one's SYN is a copy of it, captured twice (see `ConnectionTable`,
+    /// "Captured twice"). Default 1 s: SPAN and trunk copies arrive microseconds to milliseconds apart,
+    /// while two different connections share a 4-tuple and an ISN by chance only (1 in 2^32).
+    public var capturedTwiceWindow: Int64 = 1_000_000_000
     /// A segment stamped more than this ahead of the table's clock moves the clock only once the step
     /// is confirmed (`clockStepConfirmation`; see `ConnectionTable`, "The clock"); until then its own
     /// connection is judged by its own time. Default 60 s: the capture summary's

@@ -25,6 +25,10 @@ public struct StreamStatistics: Hashable, Sendable {
     /// while packets near the clock kept coming (a step confirmed by a second flow, or still
     /// pending at the end, is not counted).
     public var segmentsAheadOfClock = 0
+    /// Connections that copy another one captured under other VLAN tags, and their segments (left out
+    /// of the analysis; see `ConnectionTable`, "Captured twice").
+    public var connectionsCapturedTwice = 0
+    public var segmentsCapturedTwice = 0
 
     public init() {}
 }

@@ -1,4 +1,6 @@
 import Core
+@testable import CLI
+import Heartbeat
 import Records
 import Streams
 import Testing
@@ -110,6 +112,49 @@ import TestSupport
         let pastLimit = Self.file(folder, "past.pcap", (0...(limit + 1)).map { Self.t0 + UInt32($0) * 61 })
         let past = try Self.summaries([pastLimit]).merged
         #expect(past.silences.count == limit)
-        #expect(past.silencesNotListed == 1)
+        // The stretch past the list is a pause inside the file that the clock ran through, as the listed ones.
+        #expect(past.quietStretchesNotListed == 1)
+        #expect(past.silencesNotListed == 0)
+    }
+
+    /// Past the list's bound, only the kinds of silence a finding is raised for (between files, across a
+    /// jump of the clock) are counted for the `capture-gap` message; quiet stretches are counted apart.
+    @Test func silencesPastTheListAreCountedByKind() {
+        var s = CaptureSummary(path: "x.pcap")
+        let t = Timestamp(seconds: Int64(Self.t0), nanoseconds: 0)
+        for i in 0..<CaptureSummary.maxSilencesListed {
+            s.noteSilence(from: t.adding(nanoseconds: Int64(i) * 200_000_000_000),
+                          to: t.adding(nanoseconds: Int64(i) * 200_000_000_000 + 100_000_000_000))
+        }
+        let after = t.adding(nanoseconds: Int64(CaptureSummary.maxSilencesListed) * 200_000_000_000)
+        let end = after.adding(nanoseconds: 100_000_000_000)
+        s.noteSilence(from: after, to: end)
+        s.noteSilence(from: after, to: end, betweenFiles: true)
+        s.noteSilence(from: after, to: end, clockJump: true)
+        s.noteSilence(from: after, to: end)
+        #expect(s.silences.count == CaptureSummary.maxSilencesListed)
+        #expect(s.silencesNotListed == 2)
+        #expect(s.quietStretchesNotListed == 2)
+        let merged = CaptureSummary.merged([s, CaptureSummary(path: "y.pcap")])
+        #expect(merged.quietStretchesNotListed == 2)
+    }
+
+    /// A continuous capture with more quiet minutes than the list holds raises no `capture-gap` (as the
+    /// listed quiet minutes raise none); a count of uncovered stretches past the list still does.
+    @Test func quietMinutesPastTheListRaiseNoCaptureGap() throws {
+        let folder = TemporaryDirectory()
+        let limit = CaptureSummary.maxSilencesListed
+        let path = Self.file(folder, "long.pcap", (0...(limit + 5)).map { Self.t0 + UInt32($0) * 61 })
+        let files = try Self.summaries([path]).files
+        var builder = SessionBuilder(model: .builtIn)
+        let quiet = ReportCommand.finish(&builder, files: files)
+        #expect(!quiet.findings.contains { $0.code == .captureGap })
+        var uncovered = files
+        uncovered[0].silencesNotListed = 3
+        var again = SessionBuilder(model: .builtIn)
+        let gaps = ReportCommand.finish(&again, files: uncovered).findings.filter { $0.code == .captureGap }
+        #expect(gaps.count == 1)
+        #expect(gaps.first?.message.hasPrefix("3 further stretches with no packet for over 60 s between capture files")
+                == true)
     }
 }

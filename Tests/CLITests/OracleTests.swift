@@ -15,7 +15,14 @@ import TestSupport
 /// reason; a listed file that starts to agree fails the test so the list stays true.
 @Suite struct OracleTests {
     /// Files whose TCP table differs from tshark's, and why sepbeat's reading is right.
-    static let tcpDifferences: [String: String] = [:]
+    static let tcpDifferences: [String: String] = [
+        "link/vlan-collisions.pcap": "one connection seen untagged, in VLAN 42 and in QinQ 10/20 (SYNs 50 ms "
+            + "apart, same ISN): we analyse the first and count the copies as captured twice, left out of the "
+            + "packet and byte totals; tshark adds them to its one stream as retransmissions",
+        "link/vlan-pcp-dei.pcapng": "the same handshake in QinQ 10/20, VLAN 20 and untagged (same ISN): we "
+            + "analyse the first and count the copies as captured twice, left out of the totals; tshark adds "
+            + "them to its one stream",
+    ]
 
     /// Files whose HTTP rows differ from tshark's, and why.
     static let httpDifferences: [String: String] = [

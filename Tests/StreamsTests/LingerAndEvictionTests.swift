@@ -121,6 +121,68 @@ import Testing
         #expect(recorder.text(1, .up) == "<gap 4>late")
     }
 
+    /// A full table evicts the least recently active connection (by its last packet, not its first),
+    /// ties going to the older id; a connection active since it opened is kept.
+    @Test func evictionPicksTheLeastRecentlyActiveConnections() {
+        var limits = StreamLimits()
+        limits.maxConnections = 4
+        let recorder = StreamRecorder()
+        let table = ConnectionTable(limits: limits, delegate: recorder)
+        func port(_ i: Int) -> Endpoint { Endpoint(address: Hosts.client.address, port: UInt16(30_000 + i)) }
+        var feeders = (0..<8).map { Feeder(client: port($0)) }
+        // Ids 1-4: 1 at 0 ms, 2 and 3 together at 1 ms, 4 at 2 ms; then 1 and 3 speak again.
+        feeders[0].feed(Seg.c(7, "", [.syn], at: 0), to: table)
+        feeders[1].feed(Seg.c(7, "", [.syn], at: 1), to: table)
+        feeders[2].feed(Seg.c(7, "", [.syn], at: 1), to: table)
+        feeders[3].feed(Seg.c(7, "", [.syn], at: 2), to: table)
+        feeders[0].feed(Seg.c(8, "a", at: 3), to: table)
+        feeders[2].feed(Seg.c(8, "b", at: 4), to: table)
+        var evicted: [UInt64] = []
+        for i in 4..<8 {
+            feeders[i].feed(Seg.c(7, "", [.syn], at: Int64(5 + i)), to: table)
+            evicted = recorder.records.map(\.id)
+            if i == 4 { #expect(evicted == [2]) }
+        }
+        // Least recent first: 2 (1 ms), 4 (2 ms), 1 (3 ms), 3 (4 ms).
+        #expect(evicted == [2, 4, 1, 3])
+        #expect(recorder.records.allSatisfy { $0.state.contains(.evicted) })
+        #expect(table.statistics.connectionsEvicted == 4)
+        #expect(table.openConnections == 4)
+    }
+
+    /// Eviction order over many rounds matches a full sort by last activity, with connections going
+    /// active again in between (each eviction takes 1/64 of the table).
+    @Test func evictionOrderMatchesSortingByLastActivity() {
+        var limits = StreamLimits()
+        limits.maxConnections = 128
+        let recorder = StreamRecorder()
+        let table = ConnectionTable(limits: limits, delegate: recorder)
+        var feeders: [Feeder] = []
+        var last: [UInt64: Int64] = [:]
+        var ms: Int64 = 0
+        var expected: [UInt64] = []
+        for i in 0..<400 {
+            if table.openConnections == limits.maxConnections {
+                // The two least recently active (last, then id) go before this one opens.
+                let victims = last.sorted { ($0.value, $0.key) < ($1.value, $1.key) }.prefix(2).map(\.key)
+                expected += victims
+                for v in victims { last[v] = nil }
+            }
+            feeders.append(Feeder(client: Endpoint(address: Hosts.client.address, port: UInt16(20_000 + i))))
+            feeders[i].feed(Seg.c(7, "", [.syn], at: ms), to: table)
+            last[UInt64(i + 1)] = ms
+            // Every third step, an older connection still in the table speaks (same time as the new one).
+            let older = (i * 37) % (i + 1)
+            if i % 3 == 0, last[UInt64(older + 1)] != nil {
+                feeders[older].feed(Seg.c(8 + UInt32(i), "x", at: ms), to: table)
+                last[UInt64(older + 1)] = ms
+            }
+            if i % 2 == 0 { ms += 1 }
+        }
+        #expect(recorder.records.map(\.id) == expected)
+        #expect(expected.count > 100)
+    }
+
     @Test func fullTableEmitsLingeringClosedConnectionsBeforeEvictingOpenOnes() throws {
         var limits = StreamLimits()
         limits.maxConnections = 2
