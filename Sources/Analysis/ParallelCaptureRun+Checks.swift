@@ -35,6 +35,9 @@ extension ParallelCaptureRun {
     ///   ahead of its clock. (Only a packet near the clock after one held ahead counts them, which the
     ///   merged order, by time, gives only where a file's timestamps run backwards; this is a guard.)
     ///   A step held back in the merged run only delays the clock, which the checks below allow for.
+    /// - Copies: a connection captured twice under other VLAN tags (`StreamLimits.capturedTwiceWindow`)
+    ///   is left out by the table that holds both; two records of the same endpoints on other tags in
+    ///   different files, starting within that window (and slack), could be such a pair.
     /// - Order: a file whose timestamps run backwards (the merged order then depends on it), and two
     ///   records of one client starting at the same nanosecond (the heartbeat layer keeps equal
     ///   starts in arrival order, and arrival order is not the same here).
@@ -61,6 +64,7 @@ extension ParallelCaptureRun {
         let nearTimeout = Fallback(reason: "a connection near a stream timeout")
         var groups: [ConnectionKey: [(file: Int, record: ConnectionRecord)]] = [:]
         var starts = Set<ClientStart>()
+        var untagged: [ConnectionKey: [(file: Int, vlan: VLANTags, start: Timestamp)]] = [:]
         for (f, output) in outputs.enumerated() {
             for c in output.connections {
                 let r = c.record
@@ -69,6 +73,20 @@ extension ParallelCaptureRun {
                     return Fallback(reason: "connections of one client starting at the same time")
                 }
                 groups[ConnectionKey(r), default: []].append((f, r))
+                untagged[ConnectionKey(r, ignoringVLAN: true), default: []].append((f, r.vlan, r.start))
+            }
+        }
+        let copyWindow = limits.capturedTwiceWindow + timingSlack
+        for var group in untagged.values where group.count > 1 {
+            group.sort { $0.start < $1.start }
+            for i in group.indices.dropFirst() {
+                var j = i - 1
+                while j >= 0, group[i].start.nanoseconds(since: group[j].start) <= copyWindow {
+                    if group[j].file != group[i].file, group[j].vlan != group[i].vlan {
+                        return Fallback(reason: "a connection possibly captured twice under other VLAN tags")
+                    }
+                    j -= 1
+                }
             }
         }
         let window = limits.idleTimeout + timingSlack
@@ -108,8 +126,9 @@ struct ConnectionKey: Hashable {
     var low: Endpoint
     var high: Endpoint
 
-    init(_ r: ConnectionRecord) {
-        vlan = r.vlan
+    /// With `ignoringVLAN`, the tags are left empty: the key of the endpoints alone.
+    init(_ r: ConnectionRecord, ignoringVLAN: Bool = false) {
+        vlan = ignoringVLAN ? VLANTags() : r.vlan
         low = min(r.client, r.server)
         high = max(r.client, r.server)
     }
