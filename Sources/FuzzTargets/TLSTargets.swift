@@ -62,6 +62,9 @@ enum TLSTargets {
                  .encryptedHandshake(let length, _):
                 precondition(length >= 0, "negative TLS record length")
                 total += Int64(length)
+            case .cutApplicationData(let captured, let missing, _, _, _):
+                precondition(captured >= 0 && missing >= 0, "negative bytes of cut TLS data")
+                total += captured + missing
             default: break
             }
         }

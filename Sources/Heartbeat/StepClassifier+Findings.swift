@@ -72,8 +72,12 @@ extension StepClassifier {
     }
 
     /// The check-in's connections, then its failed attempts.
+    ///
+    /// A push connection carries many check-ins: a gap goes on the burst whose exchange lost the bytes
+    /// (counted as one gap per exchange that lost bytes), and the first burst keeps the gaps no exchange
+    /// took (in the handshake, or between bursts) and the connection's memory limits and cut packets.
     func checkCapture(
-        _ conns: ArraySlice<ConnectionRecord>, _ attempts: ArraySlice<ConnectionRecord>,
+        _ d: CheckInDraft, _ conns: ArraySlice<ConnectionRecord>, _ attempts: ArraySlice<ConnectionRecord>,
         _ add: (FindingCode, String, Timestamp?) -> Void
     ) {
         var gaps = 0
@@ -86,6 +90,26 @@ extension StepClassifier {
             limits += a.limitReached
             truncated += a.truncatedPackets
         }
+        /// Exchanges that lost bytes, and the bytes.
+        func lost(_ exchanges: [Exchange]) -> (Int, Int64) {
+            var n = 0
+            var bytes: Int64 = 0
+            for i in exchanges.indices where exchanges[i].missingBytes > 0 {
+                n += 1
+                bytes += exchanges[i].missingBytes
+            }
+            return (n, bytes)
+        }
+        var t = conns.indices.first.map { conns[$0].start } ?? attempts.indices.first.map { attempts[$0].start }
+        if d.mode == .push && d.burst > 0 {
+            (gaps, gapBytes) = lost(d.exchanges)
+            t = d.exchanges.first?.start ?? t
+            if gaps > 0 {
+                add(.captureGap, "\(counted(gaps, "gap")), \(gapBytes) bytes not captured; sizes and steps may be "
+                    + "incomplete", t)
+            }
+            return
+        }
         // By index: the records are read, not copied.
         for i in conns.indices {
             count(conns[i].anomaliesUp)
@@ -95,7 +119,14 @@ extension StepClassifier {
             count(attempts[i].anomaliesUp)
             count(attempts[i].anomaliesDown)
         }
-        let t = conns.indices.first.map { conns[$0].start } ?? attempts.indices.first.map { attempts[$0].start }
+        if d.mode == .push, let f = conns.indices.first {
+            // Later bursts report the gaps their exchanges took.
+            let (all, allBytes) = lost(conns[f].exchanges)
+            let (own, ownBytes) = lost(d.exchanges)
+            gaps = max(0, gaps - (all - own))
+            gapBytes = max(0, gapBytes - (allBytes - ownBytes))
+            if gaps == 0 && gapBytes > 0 { gaps = 1 }
+        }
         if gaps > 0 || limits > 0 {
             var text = "\(counted(gaps, "gap")), \(gapBytes) bytes not captured"
             if limits > 0 { text += "; \(counted(limits, "memory limit hit")) skipped data" }

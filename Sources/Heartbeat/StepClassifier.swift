@@ -158,7 +158,7 @@ final class StepClassifier: Sendable {
             checkSizes(d, steps, wholeBurst: !joinedMidway(d) && !lostBytes, at: burstStart, add)
         }
         checkHTTPStatus(d.exchanges, add)
-        if d.burst == 0 { checkCapture(cs, attempts, add) }
+        checkCapture(d, cs, attempts, add)
 
         let transport: SessionReport.Transport = (last.map { isTLS(cs, $0) }
             ?? directory.httpsPorts.contains(server.port)) ? .https : .http

@@ -275,15 +275,46 @@ import TestSupport
         var events: [TLSEvent] = []
         let record = TLSBuild.record(23, [UInt8](repeating: 1, count: 1000))
         Array(record.prefix(100)).withUnsafeBytes { parser.feed($0, time: Timestamp(nanoseconds: 1), into: &events) }
-        parser.skip(gapBytes: 800, time: Timestamp(nanoseconds: 2), into: &events)
+        #expect(parser.skip(gapBytes: 800, time: Timestamp(nanoseconds: 2), into: &events))
         (Array(record.suffix(105)) + TLSBuild.record(23, [5])).withUnsafeBytes {
             parser.feed($0, time: Timestamp(nanoseconds: 3), into: &events)
         }
+        // The gap at once, in the record (its start); at its end the 205 bytes captured of it; nothing twice.
         #expect(events == [
-            .applicationData(recordLength: 1005, start: Timestamp(nanoseconds: 1), end: Timestamp(nanoseconds: 3)),
+            .cutApplicationData(captured: 0, missing: 800, newRecord: true, start: Timestamp(nanoseconds: 1),
+                                end: Timestamp(nanoseconds: 2)),
+            .cutApplicationData(captured: 205, missing: 0, newRecord: false, start: Timestamp(nanoseconds: 1),
+                                end: Timestamp(nanoseconds: 3)),
             .applicationData(recordLength: 6, start: Timestamp(nanoseconds: 3), end: Timestamp(nanoseconds: 3)),
         ])
         #expect(parser.streamOffset == Int64(record.count + 6))
+    }
+
+    /// A gap that loses a data record's framing: the record's captured head and the gap count at once, the
+    /// bytes the scan then skips count when they came (the record's tail, ending a chunk, before the next
+    /// chunk shows no header began there), and the next header is framed again.
+    @Test func gapLosingFramingReportsEveryByteOfTheCutDataOnce() {
+        var parser = TLSStreamParser()
+        var events: [TLSEvent] = []
+        let first = TLSBuild.record(23, [UInt8](repeating: 1, count: 1000))
+        let t = (1...4).map { Timestamp(nanoseconds: $0) }
+        Array(first.prefix(300)).withUnsafeBytes { parser.feed($0, time: t[0], into: &events) }
+        #expect(parser.skip(gapBytes: 1000, time: t[1], into: &events))
+        Array(first.suffix(5)).withUnsafeBytes { parser.feed($0, time: t[1], into: &events) }
+        TLSBuild.record(23, [5]).withUnsafeBytes { parser.feed($0, time: t[2], into: &events) }
+        #expect(events.filter { if case .anomaly = $0 { false } else { true } } == [
+            .cutApplicationData(captured: 300, missing: 1000, newRecord: true, start: t[0], end: t[1]),
+            .cutApplicationData(captured: 5, missing: 0, newRecord: false, start: t[1], end: t[1]),
+            .applicationData(recordLength: 6, start: t[2], end: t[2]),
+        ])
+        // A gap in a clear handshake is left to the caller.
+        var other = TLSStreamParser()
+        var none: [TLSEvent] = []
+        Array(TLSBuild.record(22, [UInt8](repeating: 0, count: 50)).prefix(20)).withUnsafeBytes {
+            other.feed($0, time: t[0], into: &none)
+        }
+        #expect(!other.skip(gapBytes: 10, time: t[1], into: &none))
+        #expect(!none.contains { if case .cutApplicationData = $0 { true } else { false } })
     }
 
     @Test func gapAcrossRecordsResynchronisesOnTheNextHeader() {

@@ -14,8 +14,11 @@ import Records
 /// Exchanges: an exchange is a client burst of application-data records followed by the server's
 /// burst. It ends when the client sends application data again after the server has answered, and is
 /// appended to the caller's array at that moment; `finish` flushes the last one. Server data with no
-/// exchange open starts one with no request bytes. Byte counts are whole records, headers included.
-/// Gap bytes seen while an exchange is open are added to its `missingBytes`. Around a client gap after
+/// exchange open starts one with no request bytes. Byte counts are whole records, headers included; of a
+/// record a gap cut, the bytes captured (`TLSEvent.cutApplicationData`): the gap's bytes are added to the
+/// `missingBytes` of the exchange the record joins, by its start, as are the captured bytes a scan skipped
+/// after a gap that cut application data. Other gap bytes (a handshake's) seen while an exchange is open
+/// are added to its `missingBytes`, else to the next one's. Around a client gap after
 /// the server's answer: server data that follows before any client record starts a new exchange (the
 /// lost bytes were its request); a client record sent before the open exchange's answer began, delivered
 /// late (held behind the hole), joins that exchange as its request. Server data more than
@@ -104,9 +107,15 @@ public struct TLSConversation: Sendable {
     public mutating func skip(gapBytes: Int, direction: Direction, time: Timestamp, into exchanges: inout [Exchange]) {
         guard gapBytes > 0 else { return }
         scratch.removeAll(keepingCapacity: true)
+        let placed: Bool
         switch direction {
-        case .up: client.skip(gapBytes: gapBytes, time: time, into: &scratch)
-        case .down: server.skip(gapBytes: gapBytes, time: time, into: &scratch)
+        case .up: placed = client.skip(gapBytes: gapBytes, time: time, into: &scratch)
+        case .down: placed = server.skip(gapBytes: gapBytes, time: time, into: &scratch)
+        }
+        // Application data the gap cut: its events place the lost bytes, in the exchange they were sent in.
+        if placed {
+            handleScratch(direction: direction, into: &exchanges)
+            return
         }
         // Client bytes lost after the server answered: most likely the next request. Server data that
         // follows (before any client record) then starts an exchange of its own instead of joining this one.
@@ -186,7 +195,10 @@ public struct TLSConversation: Sendable {
         case .alert(let level, let description, let time):
             summary.alerts.append(TLSAlert(level: level, description: description, direction: direction, time: time))
         case .applicationData(let length, let start, let end):
-            applicationData(length: length, direction: direction, start: start, end: end, into: &exchanges)
+            applicationData(length: Int64(length), direction: direction, start: start, end: end, into: &exchanges)
+        case .cutApplicationData(let captured, let missing, let newRecord, let start, let end):
+            applicationData(length: captured, missing: missing, newRecord: newRecord, direction: direction,
+                            start: start, end: end, into: &exchanges)
         case .heartbeat:
             if direction == .up { heartbeatRecordsUp += 1 } else { heartbeatRecordsDown += 1 }
         case .anomaly(let anomaly, let time):
@@ -204,20 +216,47 @@ public struct TLSConversation: Sendable {
         return !clientFinishedSeen
     }
 
-    private mutating func applicationData(length: Int, direction: Direction, start: Timestamp, end: Timestamp,
+    /// One application-data record, or a part of one a gap cut (`length` captured bytes and `missing` lost
+    /// ones; `newRecord` clear on the parts after the first, so the record counts once).
+    private mutating func applicationData(length: Int64, missing: Int64 = 0, newRecord: Bool = true,
+                                          direction: Direction, start: Timestamp, end: Timestamp,
                                           into exchanges: inout [Exchange]) {
+        let records = newRecord ? 1 : 0
         if inTLS13Handshake {
-            handshakeRecordsInApplicationData += 1
+            handshakeRecordsInApplicationData += records
             if direction == .up { clientFinishedSeen = true }
+            pendingMissing += missing
             return
+        }
+        // A record lost whole (nothing of it captured): its kind is not known. Of the client, after an answer
+        // that had no request it is that request; after a whole exchange, most likely the next request, whose
+        // answer (or its own captured rest) opens the next exchange: its bytes count there when it came long
+        // after the exchange (a later burst), else with the exchange. Of the server, soon after an answer, more of it.
+        if length == 0 && newRecord, let open = current, open.recordsDown > 0 {
+            if direction == .up && open.recordsUp == 0
+                || direction == .down && start.nanoseconds(since: open.end) <= answerPause {
+                current?.missingBytes += missing
+                return
+            }
+            if direction == .up {
+                clientGapAfterAnswer = true
+                // Lost long after the exchange: the next one's (a later burst's) request.
+                if start.nanoseconds(since: open.end) > answerPause {
+                    pendingMissing += missing
+                } else {
+                    current?.missingBytes += missing
+                }
+                return
+            }
         }
         switch direction {
         case .up:
             // A client record sent before the open exchange's answer began, delivered after it (held
             // behind a hole in the client's stream until the hole became a gap), is that answer's request.
             if let open = current, open.recordsDown > 0, let answer = open.responseStart, start < answer {
-                current?.bytesUp += Int64(length)
-                current?.recordsUp += 1
+                current?.bytesUp += length
+                current?.recordsUp += records
+                current?.missingBytes += missing
                 if start < open.start { current?.start = start }
                 clientGapAfterAnswer = false
                 return
@@ -227,12 +266,16 @@ public struct TLSConversation: Sendable {
                 closeExchange(into: &exchanges)
             }
             openExchange(start: start)
-            current?.bytesUp += Int64(length)
-            current?.recordsUp += 1
+            current?.bytesUp += length
+            current?.recordsUp += records
+            current?.missingBytes += missing
         case .down:
             // A server record that began long before the open exchange did is the tail of an earlier answer,
             // delivered late behind a hole in the server's stream: it is not this exchange's answer.
-            if let open = current, open.start.nanoseconds(since: start) > answerPause { return }
+            if let open = current, open.start.nanoseconds(since: start) > answerPause {
+                current?.missingBytes += missing
+                return
+            }
             let paused = current.map { $0.recordsDown > 0 && start.nanoseconds(since: $0.end) > answerPause } ?? false
             if clientGapAfterAnswer || paused {
                 clientGapAfterAnswer = false
@@ -240,8 +283,9 @@ public struct TLSConversation: Sendable {
             }
             openExchange(start: start)
             if current?.responseStart == nil { current?.responseStart = start }
-            current?.bytesDown += Int64(length)
-            current?.recordsDown += 1
+            current?.bytesDown += length
+            current?.recordsDown += records
+            current?.missingBytes += missing
         }
         if let e = current, e.end < end { current?.end = end }
     }

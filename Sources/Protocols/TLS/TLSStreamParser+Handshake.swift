@@ -117,6 +117,9 @@ extension TLSStreamParser {
         headerNeed = 5
         resyncSkipped = 0
         resyncScanned = 0
+        dataRun = false
+        runScanned = 0
+        recordMissing = 0
         // Framing was lost: a record found by the last scan is neither confirmed nor refuted.
         unconfirmedVersion = nil
     }
@@ -150,17 +153,51 @@ extension TLSStreamParser {
         if (20...23).contains(type), versionOK, length > 0, length <= limits.maxRecordLength {
             recordStart = windowTimes.count == 5 ? windowTimes[0] : time
             windowTimes.removeAll(keepingCapacity: true)
+            if dataRun {
+                flushDataRun(into: &events)
+                dataRun = false
+            }
             if resyncSkipped > 0 {
                 events.append(.anomaly(.resynchronized(skippedBytes: resyncSkipped), time: time))
             }
             beginRecord(type: type, version: version, length: length, framed: false, time: time, into: &events)
             return
         }
+        slideWindow(time: time, into: &events)
+    }
+
+    /// Drops the window's first byte: the scan moves past it.
+    private mutating func slideWindow(time: Timestamp, into events: inout [TLSEvent]) {
         header.removeFirst()
-        if !windowTimes.isEmpty { windowTimes.removeFirst() }
+        let came = windowTimes.isEmpty ? time : windowTimes.removeFirst()
         ignoredBytes += 1
         resyncSkipped += 1
         resyncScanned += 1
-        if resyncScanned > limits.maxResyncScan { stop(.resyncFailed) }
+        if dataRun { scannedPast(1, came: came, into: &events) }
+        if resyncScanned > limits.maxResyncScan {
+            flushDataRun(into: &events)
+            dataRun = false
+            stop(.resyncFailed)
+        }
+    }
+
+    /// At the end of a chunk, while scanning after a gap that cut application data: moves past the window's
+    /// bytes that cannot begin a record header, so the cut data's last bytes count when they came, not
+    /// when the next chunk (maybe the next burst) shows that no header began there.
+    mutating func trimDataRunWindow(time: Timestamp, into events: inout [TLSEvent]) {
+        while phase == .resync, !header.isEmpty, !header.withUnsafeBytes({ mayBeginHeader($0) }) {
+            slideWindow(time: time, into: &events)
+        }
+    }
+
+    /// Whether the `resyncStep` checks pass on the bytes there are of a header.
+    private func mayBeginHeader(_ h: UnsafeRawBufferPointer) -> Bool {
+        guard (20...23).contains(h[0]) else { return false }
+        guard h.count >= 3 else { return h.count < 2 || h[1] == 3 || lastVersion.map { $0 >> 8 == h[1] } ?? true }
+        let version = UInt16(h[1]) << 8 | UInt16(h[2])
+        let versionOK = lastVersion.map { $0 == version || (h[1] == 3 && h[2] <= 3) }
+            ?? TLSVersion.framesRecord(type: h[0], major: h[1], minor: h[2])
+        guard versionOK else { return false }
+        return h.count < 4 || Int(h[3]) << 8 <= limits.maxRecordLength
     }
 }

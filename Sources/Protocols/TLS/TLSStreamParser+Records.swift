@@ -64,6 +64,7 @@ extension TLSStreamParser {
         bodyLeft = length
         lastVersion = version
         recordBroken = false
+        recordMissing = 0
         currentIsSSLv2 = false
         header.removeAll(keepingCapacity: true)
         phase = .body
@@ -151,7 +152,13 @@ extension TLSStreamParser {
                 events.append(.encryptedHandshake(recordLength: full, time: time))
             }
         case TLSContentType.applicationData.rawValue:
-            events.append(.applicationData(recordLength: full, start: recordStart, end: time))
+            if recordMissing > 0 {
+                // The gap's bytes were reported when it came (`skip`): what was captured of the record.
+                events.append(.cutApplicationData(captured: Int64(full) - recordMissing, missing: 0, newRecord: false,
+                                                  start: recordStart, end: time))
+            } else {
+                events.append(.applicationData(recordLength: full, start: recordStart, end: time))
+            }
             if recordFramed {
                 if recordVersion != lastApplicationDataVersion {
                     noteApplicationDataVersion(recordVersion, time: time, into: &events)
@@ -250,6 +257,7 @@ extension TLSStreamParser {
         recordBody.removeAll(keepingCapacity: true)
         currentIsSSLv2 = false
         recordBroken = false
+        recordMissing = 0
     }
 
     mutating func stop(_ reason: TLSStopReason) {

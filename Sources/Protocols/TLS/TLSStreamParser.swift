@@ -26,8 +26,11 @@ import Records
 ///
 /// Gaps: a gap that ends inside the current record keeps framing (the record's length says where the
 /// next header is); a handshake message the gap hit is dropped, and clear-text handshake parsing in
-/// this direction ends (`handshakeLostInGap`). A gap that runs past the record's end loses framing
-/// (`framingLostInGap`): the parser then scans for a plausible record header (known content type, the
+/// this direction ends (`handshakeLostInGap`). Application data a gap cut is reported as `cutApplicationData`
+/// in parts as its bytes come (the gap's bytes at once, stamped with the gap's time or the record's start,
+/// the captured rest as it is read, up to the next header a scan finds), so each byte counts once, in the
+/// exchange it was sent in; `skip` says whether it reported the gap's bytes so. A gap that runs past the
+/// record's end loses framing (`framingLostInGap`): the parser then scans for a plausible record header (known content type, the
 /// same version as the last record or a record-layer version 3.0-3.3, length within the limit; a
 /// ClientHello record's 0x0301 must not stop a resync on 0x0303 data) and reports `resynchronized` with the
 /// bytes skipped; a later bad header starts a new scan (so a false match costs one bogus record). Scanning more
@@ -104,6 +107,14 @@ public struct TLSStreamParser: Sendable {
     var unconfirmedVersion: UInt16?
     /// The version of the last confirmed application-data record.
     var lastApplicationDataVersion: UInt16?
+    /// Gap bytes inside the current record (framing kept); reported at once, so not counted at its end.
+    var recordMissing: Int64 = 0
+    /// The scan after a gap that cut application data: the bytes it skips belong to the cut data.
+    var dataRun = false
+    /// Bytes of such a scan not yet reported (`flushDataRun`), and when they came: a byte the scan skips
+    /// counts at the time it came, not at the time the scan moved past it (maybe the next burst's).
+    var runScanned: Int64 = 0
+    var runTime = Timestamp.zero
 
     /// - Parameter midstream: the capture joined the connection after it started; begin by scanning for
     ///   a record header instead of expecting one at offset 0.
@@ -155,35 +166,91 @@ public struct TLSStreamParser: Sendable {
             }
         }
         streamOffset += Int64(chunk.count)
+        if dataRun { trimDataRunWindow(time: time, into: &events) }
+        if runScanned > 0 { flushDataRun(into: &events) }
     }
 
-    /// Accounts for `gapBytes` stream bytes that were never captured.
-    public mutating func skip(gapBytes: Int, time: Timestamp, into events: inout [TLSEvent]) {
-        guard gapBytes > 0 else { return }
+    /// Accounts for `gapBytes` stream bytes that were never captured. Returns true when the gap cut
+    /// application data and `events` report its bytes (`cutApplicationData`); false when the caller is left
+    /// to place them (a handshake, a stream not framed, a stopped parser).
+    @discardableResult
+    public mutating func skip(gapBytes: Int, time: Timestamp, into events: inout [TLSEvent]) -> Bool {
+        guard gapBytes > 0 else { return false }
         defer { streamOffset += Int64(gapBytes) }
+        let missing = Int64(gapBytes)
         switch phase {
         case .stopped:
-            return
+            return false
         case .resync:
+            // The window's bytes are dropped with the scan: cut data's when the scan follows a gap that cut some.
+            if dataRun { scannedPast(Int64(header.count), came: windowTimes.first ?? time, into: &events) }
             header.removeAll(keepingCapacity: true)
             windowTimes.removeAll(keepingCapacity: true)
-            resyncSkipped += Int64(gapBytes)
+            resyncSkipped += missing
+            guard dataRun else { return false }
+            flushDataRun(into: &events)
+            events.append(.cutApplicationData(captured: 0, missing: missing, newRecord: false, start: time, end: time))
+            return true
         case .body where gapBytes <= bodyLeft:
             if recordType == TLSContentType.handshake.rawValue && !encrypted && !currentIsSSLv2 {
                 loseHandshake(time: time, into: &events)
             }
+            let data = recordType == TLSContentType.applicationData.rawValue && !currentIsSSLv2
+            if data {
+                events.append(.cutApplicationData(captured: 0, missing: missing, newRecord: recordMissing == 0,
+                                                  start: recordStart, end: time))
+            }
+            recordMissing += missing
             recordBroken = true
             bodyLeft -= gapBytes
             if bodyLeft == 0 { endRecord(time: time, into: &events) }
+            return data
         case .header, .body:
             if !handshake.isEmpty || handshakeSkip > 0
                 || (phase == .body && recordType == TLSContentType.handshake.rawValue && !encrypted) {
                 loseHandshake(time: time, into: &events)
             }
-            events.append(.anomaly(.framingLostInGap(bytes: Int64(gapBytes)), time: time))
+            // What the gap cut: the record under way, or (between records) what this direction sends once
+            // encrypted. The bytes of it already read count with the gap.
+            var data = encrypted || lastApplicationDataVersion != nil
+            var captured: Int64 = 0
+            var start = time
+            if phase == .body {
+                data = recordType == TLSContentType.applicationData.rawValue && !currentIsSSLv2
+                captured = Int64(headerNeed + recordLength - bodyLeft) - recordMissing
+                start = recordStart
+            } else if let type = header.first {
+                data = type == TLSContentType.applicationData.rawValue && !sslv2Mode
+                captured = Int64(header.count)
+                start = recordStart
+            }
+            let newRecord = phase != .body || recordMissing == 0
+            events.append(.anomaly(.framingLostInGap(bytes: missing), time: time))
             startResync()
-            resyncSkipped += Int64(gapBytes)
+            resyncSkipped += missing
+            guard data, phase == .resync else { return false }
+            dataRun = true
+            events.append(.cutApplicationData(captured: max(0, captured), missing: missing, newRecord: newRecord,
+                                              start: start, end: time))
+            return true
         }
+    }
+
+    /// Reports the bytes a scan after a gap that cut application data skipped since the last report.
+    mutating func flushDataRun(into events: inout [TLSEvent]) {
+        guard runScanned > 0 else { return }
+        events.append(.cutApplicationData(captured: runScanned, missing: 0, newRecord: false, start: runTime,
+                                          end: runTime))
+        runScanned = 0
+    }
+
+    /// Notes `count` bytes that came at `came` and that a scan after a gap that cut application data
+    /// skipped; bytes that came at another time than those pending are reported apart.
+    mutating func scannedPast(_ count: Int64, came: Timestamp, into events: inout [TLSEvent]) {
+        guard count > 0 else { return }
+        if runScanned > 0 && came != runTime { flushDataRun(into: &events) }
+        runTime = came
+        runScanned += count
     }
 
     /// Ends the stream: reports a record or handshake message left incomplete.
@@ -198,7 +265,12 @@ public struct TLSStreamParser: Sendable {
         if pending > 0 || handshakeSkip > 0 {
             events.append(.anomaly(.truncatedAtEnd(pendingBytes: pending), time: time))
         }
-        if phase == .resync { ignoredBytes += Int64(header.count) }
+        if phase == .resync {
+            ignoredBytes += Int64(header.count)
+            if dataRun { scannedPast(Int64(header.count), came: windowTimes.first ?? time, into: &events) }
+            flushDataRun(into: &events)
+            dataRun = false
+        }
         // A record found by a scan that ends exactly where the stream does is taken as framed.
         if phase == .header, header.isEmpty, let v = unconfirmedVersion {
             noteApplicationDataVersion(v, time: time, into: &events)

@@ -278,6 +278,11 @@ public enum TLSEvent: Hashable, Sendable {
     /// One application_data record; the length includes the 5-byte header. `start` is the time
     /// of the chunk holding the header's first byte, `end` that of the record's last byte.
     case applicationData(recordLength: Int, start: Timestamp, end: Timestamp)
+    /// Application data a gap cut: `captured` bytes of it were seen and `missing` were lost. A record a gap
+    /// cut (or the unframed run after a gap that lost framing, until the next header) is reported in parts
+    /// as its bytes come: the gap at once, stamped `start`, the bytes after it as they are read. `newRecord`
+    /// is set on the part that stands for the record (counted once), clear on the parts that continue it.
+    case cutApplicationData(captured: Int64, missing: Int64, newRecord: Bool, start: Timestamp, end: Timestamp)
     /// One heartbeat record (length with header).
     case heartbeat(recordLength: Int, time: Timestamp)
     /// The stream does not carry TLS; the parser stopped at this stream offset.
