@@ -18,11 +18,12 @@ import Records
 /// - **Out of order**: bytes beyond a hole are copied and held (charged against the
 ///   per-connection and total bounds, 64 bytes of overhead per held piece).
 /// - **Gaps**: a hole becomes a gap (`didSkip`) when (a) the peer acknowledged every byte of
-///   it (the receiver got them: the capture lost them, and no retransmission will come), (b)
+///   it (the receiver got them: the capture lost them) and `acknowledgedHoleGrace` passed with
+///   it still open (bytes of the hole shown a little after the ACK still fill it), (b)
 ///   more than `gapAfterBufferedBytes` wait beyond it, (c) it has been open for `holeTimeout`
 ///   of capture time, (d) holding more would break a memory bound (also counted as
 ///   `limitReached`), or (e) the connection is emitted, including the stretch before a FIN
-///   that never arrived. An acknowledgement acts at once only on a hole, and only when it was
+///   that never arrived. An acknowledgement arms only a hole, and only when it was
 ///   captured after the bytes beyond the hole: on a mirror port the peer's ACK often arrives
 ///   before the data it acknowledges, and then the hole's bytes may come late too. Bytes
 ///   acknowledged past everything captured (a lost last segment, with nothing after it yet)
@@ -82,6 +83,9 @@ final class HalfConnectionReassembler {
     /// When the peer acknowledged bytes past all this direction showed, with nothing held (a lost last
     /// segment): after `holeTimeout` with no sign of them they become a gap, stamped with this time.
     @exclusivity(unchecked) private(set) var tailSince: Timestamp?
+    /// When an acknowledgement covering the current hole (captured after the bytes beyond it) armed it:
+    /// `acknowledgedHoleGrace` later, still open, the hole becomes a gap. Cleared when the hole closes.
+    @exclusivity(unchecked) private(set) var holeAcknowledgedSince: Timestamp?
     /// When the current hole (before the first held piece) was last seen to open or shrink.
     @exclusivity(unchecked) private(set) var holeSince: Timestamp?
     @exclusivity(unchecked) private var history: ByteHistory
@@ -141,12 +145,20 @@ final class HalfConnectionReassembler {
         enforceHoleRules(now: time, ctx: ctx)
     }
 
-    /// Takes the peer's cumulative acknowledgement `sequence` (sent at `now`): a hole it covers becomes a
-    /// gap at once and the bytes after it are delivered, with their own times, so a burst that lost a
-    /// segment in the capture is not held until the hole times out (on a quiet connection, its next
-    /// burst). One comparison when nothing is held.
-    func peerAcknowledged(_ sequence: UInt32, now: Timestamp, ctx: ReassemblyContext) {
+    /// Takes the peer's cumulative acknowledgement `sequence` (sent at `now`, in a packet with
+    /// `carriesData` or not): a hole it covers is armed, and becomes a gap `acknowledgedHoleGrace` later if
+    /// still open, the bytes after it delivered with their own times, so a burst that lost a segment in
+    /// the capture is not held until the hole times out (on a quiet connection, its next burst). A hole
+    /// armed by an earlier packet becomes a gap at once when the peer sends bytes (its answer): the bytes
+    /// after the hole were sent before them. Bytes of the hole shown late come before that on a mirror, or
+    /// with a spurious retransmission while the peer is still quiet. One comparison when nothing is held.
+    func peerAcknowledged(_ sequence: UInt32, now: Timestamp, carriesData: Bool, ctx: ReassemblyContext) {
         guard started else { return }
+        if carriesData, holeAcknowledgedSince != nil {
+            while let first = pieces.first, first.offset <= acknowledged, acknowledgedAt > first.time {
+                skipHole(now: now, ctx: ctx)
+            }
+        }
         let offset = self.offset(of: sequence)
         guard offset >= acknowledged, offset <= seenEnd + Self.acknowledgementReach else { return }
         acknowledged = offset
@@ -167,6 +179,9 @@ final class HalfConnectionReassembler {
 
     /// True when the time rule would act at `now` (lets the table pick connections cheaply).
     func holeExpired(now: Timestamp, limits: StreamLimits) -> Bool {
+        if let since = holeAcknowledgedSince, now.nanoseconds(since: since) >= limits.acknowledgedHoleGrace {
+            return true
+        }
         if let since = tailSince, now.nanoseconds(since: since) >= limits.holeTimeout { return true }
         guard let since = holeSince else { return false }
         return now.nanoseconds(since: since) >= limits.holeTimeout
@@ -304,8 +319,10 @@ final class HalfConnectionReassembler {
         }
         if pieces.isEmpty {
             holeSince = nil
+            holeAcknowledgedSince = nil
         } else if progressed {
             holeSince = now
+            holeAcknowledgedSince = nil
         }
     }
 
@@ -340,9 +357,15 @@ final class HalfConnectionReassembler {
         next += tail
     }
 
-    /// Skips every hole whose bytes the peer acknowledged (see `acknowledged`).
+    /// Arms the hole whose bytes the peer acknowledged (see `acknowledged`), and skips it, and every later
+    /// one armed too, once `acknowledgedHoleGrace` passed since its covering acknowledgement.
     private func skipAcknowledgedHoles(now: Timestamp, ctx: ReassemblyContext) {
         while let first = pieces.first, first.offset <= acknowledged, acknowledgedAt > first.time {
+            guard let since = holeAcknowledgedSince else {
+                holeAcknowledgedSince = acknowledgedAt
+                continue
+            }
+            guard now.nanoseconds(since: since) >= ctx.limits.acknowledgedHoleGrace else { return }
             skipHole(now: now, ctx: ctx)
         }
     }
@@ -356,7 +379,9 @@ final class HalfConnectionReassembler {
         guard let first = pieces.first else { return }
         if first.offset > next {
             var time = min(first.time, now)
-            if acknowledged >= first.offset { time = min(time, tailSince ?? acknowledgedAt) }
+            if acknowledged >= first.offset {
+                time = min(time, tailSince ?? holeAcknowledgedSince ?? acknowledgedAt)
+            }
             emitGap(first.offset - next, time, ctx)
             next = first.offset
         }

@@ -74,3 +74,83 @@ import TestSupport
         return (checkIns, interval, others)
     }
 }
+
+/// `push-mode.pcap` with ONE client segment shown late: right after the server's ACK that covers the client
+/// segment following it (a mirror port's reordering, or a spurious retransmission of a segment the capture
+/// lost). The covering ACK arms the hole but the late bytes fill it: the check-ins are those of the clean
+/// capture, byte for byte, with no gap.
+@Suite struct LateSegmentTests {
+    /// Client IPv4 address of push-mode.pcap (192.0.2.22).
+    static let client: [UInt8] = [192, 0, 2, 22]
+
+    /// One TCP segment's fields read from an Ethernet + IPv4 frame (nil for anything else).
+    struct Fields {
+        var fromClient: Bool
+        var sequence: UInt32
+        var acknowledgement: UInt32
+        var payload: Int
+    }
+
+    static func fields(_ b: [UInt8]) -> Fields? {
+        guard b.count >= 54, b[12] == 8, b[13] == 0, b[23] == 6 else { return nil }
+        let ip = Int(b[14] & 0x0f) * 4
+        let total = Int(b[16]) << 8 | Int(b[17])
+        let tcp = 14 + ip
+        guard b.count >= tcp + 20 else { return nil }
+        func u32(_ at: Int) -> UInt32 { b[at..<at + 4].reduce(0) { $0 << 8 | UInt32($1) } }
+        let header = Int(b[tcp + 12] >> 4) * 4
+        return Fields(fromClient: Array(b[26..<30]) == client, sequence: u32(tcp + 4),
+                      acknowledgement: u32(tcp + 8), payload: total - ip - header)
+    }
+
+    /// Each way to show one client data segment late: its index, and the index of the server packet it
+    /// goes after (the first whose ACK covers the client data segment right after it).
+    static func moves(_ all: [MidstreamCutTests.Packet]) -> [(Int, Int)] {
+        let f = all.map { fields($0.bytes) }
+        var out: [(Int, Int)] = []
+        for i in all.indices.dropLast() {
+            guard let a = f[i], a.fromClient, a.payload > 0, let b = f[i + 1], b.fromClient, b.payload > 0,
+                  b.sequence == a.sequence &+ UInt32(a.payload) else { continue }
+            let end = b.sequence &+ UInt32(b.payload)
+            let ack = (i + 2..<all.count).first { j in
+                guard let s = f[j], !s.fromClient else { return false }
+                return Int32(bitPattern: s.acknowledgement &- end) >= 0
+            }
+            if let ack { out.append((i, ack)) }
+        }
+        return out
+    }
+
+    /// The check-ins' sizes, steps and findings (not their times: a moved first segment starts it later).
+    static func checkIns(_ packets: [MidstreamCutTests.Packet]) throws -> [String] {
+        let dir = try TemporaryFolder()
+        let path = dir.path + "/late.pcap"
+        let writer = try PcapFileWriter(path: path, linkType: try #require(packets.first).linkType)
+        for p in packets { try writer.append(timestamp: p.time, bytes: p.bytes) }
+        try writer.close()
+        let analyzed = sepbeat("analyze", "-q", "-F", "jsonl", path)
+        try #require(analyzed.status == 0 || analyzed.status == 1, "analyze: \(analyzed.stderr)")
+        return try analyzed.stdout.split(separator: "\n").compactMap { line in
+            let o = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+            guard o["type"] as? String == "check-in" else { return nil }
+            return ["bytesUp", "bytesDown", "failed", "steps", "findings"].map { "\(o[$0] ?? "-")" }
+                .joined(separator: " ")
+        }
+    }
+
+    @Test func aClientSegmentShownAfterTheAckCoveringTheNextOneLosesNothing() throws {
+        let all = PushDropTests.all
+        let clean = try Self.checkIns(all)
+        #expect(clean.count == 13)
+        let moves = Self.moves(all)
+        #expect(moves.count >= 20)
+        for (late, after) in moves {
+            var kept = all
+            let moved = kept.remove(at: late)
+            var shown = moved
+            shown.time = all[after].time.adding(nanoseconds: 1_000)
+            kept.insert(shown, at: after)  // `after` moved down by one: insert right after it
+            #expect(try Self.checkIns(kept) == clean, "packet \(late) after \(after)")
+        }
+    }
+}
