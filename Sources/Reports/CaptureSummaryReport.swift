@@ -37,9 +37,12 @@ public enum CaptureSummaryReport {
             ("invalidTimestampFractions", .int(s.invalidTimestampFractions)),
             ("warnings", .array(s.warnings.map(JSONValue.string))),
         ]
-        // Only when not 0, so captures without proxies keep their members as they were.
+        // Only when not 0, so captures without proxies (or far acknowledgements) keep their members as they were.
         if s.unusableTunnelTargets > 0 {
             members.insert(("unusableTunnelTargets", .int(s.unusableTunnelTargets)), at: members.count - 1)
+        }
+        if s.farAcknowledgements > 0 {
+            members.insert(("farAcknowledgements", .int(s.farAcknowledgements)), at: members.count - 1)
         }
         if s.nonDecimalTunnelTargets > 0 {
             members.insert(("nonDecimalTunnelTargets", .int(s.nonDecimalTunnelTargets)), at: members.count - 1)
@@ -85,6 +88,10 @@ public enum CaptureSummaryReport {
         if s.filteredOut > 0 { issues.append("filtered out \(s.filteredOut)") }
         if s.unusableTunnelTargets > 0 {
             issues.append("proxy tunnels to a target without a usable port \(s.unusableTunnelTargets)")
+        }
+        if s.farAcknowledgements > 0 {
+            issues.append(
+                "acknowledgements far past the bytes captured (not counted as a gap) \(s.farAcknowledgements)")
         }
         if s.nonDecimalTunnelTargets > 0 {
             issues.append("proxy targets not taken as an address (numeric, not dotted decimal) "

@@ -27,7 +27,8 @@ import Records
 ///   captured after the bytes beyond the hole: on a mirror port the peer's ACK often arrives
 ///   before the data it acknowledges, and then the hole's bytes may come late too. Bytes
 ///   acknowledged past everything captured (a lost last segment, with nothing after it yet)
-///   become a gap after `holeTimeout`, stamped with the acknowledgement's time.
+///   become a gap after `holeTimeout`, stamped with the acknowledgement's time, up to
+///   `acknowledgedTailReach` (64 KiB); a tail longer than that is an odd acknowledgement, no gap.
 /// - **Snap length**: the cut tail of a truncated segment is a gap of known size; a later
 ///   full copy does not replace it (first copy wins).
 /// - **RST** payload (diagnostic text some stacks send) is counted but not delivered.
@@ -59,6 +60,13 @@ final class HalfConnectionReassembler {
     /// How far past the furthest byte seen an acknowledgement may reach: the capture lost a
     /// segment's worth or a window of bytes, or (on a mirror port) the ACK arrived before them.
     static let acknowledgementReach: Int64 = 1 << 20
+    /// The most acknowledged-but-never-seen bytes, with nothing captured after them, taken as a lost tail
+    /// (a gap). A burst's last segments the capture lost are what the sender had in flight: at most the
+    /// receiver's window, and 64 KiB is the largest window without scaling (44 full segments), more than
+    /// the lost tails of the traffic we analyse. Beyond it the capture supports nothing (no later byte): the
+    /// acknowledgement is odd (a bogus number, a middlebox), counted once (`farAcknowledgement`), no gap;
+    /// unless a FIN was captured past the acknowledged bytes (a capture filtered to FINs): then a gap.
+    static let acknowledgedTailReach: Int64 = 64 << 10
 
     @exclusivity(unchecked) private(set) var started = false
     @exclusivity(unchecked) private(set) var midstream = false
@@ -83,6 +91,9 @@ final class HalfConnectionReassembler {
     /// When the peer acknowledged bytes past all this direction showed, with nothing held (a lost last
     /// segment): after `holeTimeout` with no sign of them they become a gap, stamped with this time.
     @exclusivity(unchecked) private(set) var tailSince: Timestamp?
+    /// The acknowledgement last counted as reaching too far (`acknowledgedTailReach`), so that it is counted
+    /// once however often it is repeated.
+    @exclusivity(unchecked) private var farAcknowledged: Int64 = -1
     /// When an acknowledgement covering the current hole (captured after the bytes beyond it) armed it:
     /// `acknowledgedHoleGrace` later, still open, the hole becomes a gap. Cleared when the hole closes.
     @exclusivity(unchecked) private(set) var holeAcknowledgedSince: Timestamp?
@@ -353,6 +364,14 @@ final class HalfConnectionReassembler {
         tailSince = nil
         let tail = acknowledgedTail
         guard started, pieces.isEmpty, tail > 1 else { return }
+        // A FIN captured past them supports the bytes (the flush counts the stretch before it a gap).
+        guard tail <= Self.acknowledgedTailReach || finOffset != nil else {
+            if farAcknowledged != acknowledged {
+                farAcknowledged = acknowledged
+                notice(.farAcknowledgement(bytes: tail), since, ctx)
+            }
+            return
+        }
         emitGap(tail, min(since, now), ctx)
         next += tail
     }

@@ -66,8 +66,8 @@ public enum ClockStep: Hashable, Sendable {
     case withdrawn(segments: Int)
 }
 
-/// An anomaly the reassembler noticed on one direction. Each kind is also counted in
-/// `StreamAnomalies`:
+/// An anomaly the reassembler noticed on one direction. Each kind but `farAcknowledgement` is also
+/// counted in `StreamAnomalies`:
 public enum StreamNotice: Hashable, Sendable {
     /// A segment repeated `bytes` stream bytes already seen (delivered or held).
     case retransmission(bytes: Int64)
@@ -82,6 +82,10 @@ public enum StreamNotice: Hashable, Sendable {
     case truncated(missingBytes: Int64)
     /// A bound of `StreamLimits` was reached; held data was released early (a hole became a gap).
     case limitReached(StreamLimitKind)
+    /// The peer acknowledged `bytes` past everything the capture showed of this direction, with nothing
+    /// after them, more than `HalfConnectionReassembler.acknowledgedTailReach`: no lost tail is that
+    /// long, so the bytes are not counted as a gap (the analyzer counts an odd acknowledgement).
+    case farAcknowledgement(bytes: Int64)
 }
 
 /// Which bound of `StreamLimits` was reached.

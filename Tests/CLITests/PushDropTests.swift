@@ -154,3 +154,34 @@ import TestSupport
         }
     }
 }
+
+/// `push-mode.pcap` with the server's last packet acknowledging 500,000 bytes past anything the client sent
+/// (hostile round 13 F13-3): no lost tail is that long, so it is an odd acknowledgement, not a gap.
+@Suite struct FarAcknowledgementTests {
+    @Test func anAcknowledgementFarPastTheClientsBytesIsOddNotAGap() throws {
+        var all = PushDropTests.all
+        let f = all.map { LateSegmentTests.fields($0.bytes) }
+        let last = try #require(all.indices.last { f[$0].map { !$0.fromClient } ?? false })
+        let fields = try #require(f[last])
+        let ack = fields.acknowledgement &+ 500_000
+        let at = 14 + Int(all[last].bytes[14] & 0x0f) * 4 + 8
+        for k in 0..<4 { all[last].bytes[at + k] = UInt8(truncatingIfNeeded: ack >> (24 - 8 * UInt32(k))) }
+        let dir = try TemporaryFolder()
+        let path = dir.path + "/far.pcap"
+        let writer = try PcapFileWriter(path: path, linkType: try #require(all.first).linkType)
+        for p in all { try writer.append(timestamp: p.time, bytes: p.bytes) }
+        try writer.close()
+        let text = sepbeat("analyze", path)
+        #expect(text.stdout.contains("acknowledgements far past the bytes captured (not counted as a gap) 1"))
+        #expect(!text.stdout.contains("capture-gap"))
+        let report = try #require(
+            try JSONSerialization.jsonObject(with: Data(sepbeat("analyze", "-q", "-F", "json", path).stdout.utf8))
+                as? [String: Any])
+        let captures = try #require(report["captures"] as? [[String: Any]])
+        #expect(captures.first?["farAcknowledgements"] as? Int == 1)
+        let clean = try #require(
+            try JSONSerialization.jsonObject(with: Data(sepbeat("analyze", "-q", "-F", "json",
+                heartbeatCapture("push-mode")).stdout.utf8)) as? [String: Any])
+        #expect((clean["captures"] as? [[String: Any]])?.first?["farAcknowledgements"] == nil)
+    }
+}

@@ -190,6 +190,27 @@ private final class TimedRecorder: StreamDelegate {
         #expect(gap < later)
     }
 
+    @Test func anAcknowledgedTailUpToTheReachIsAGapAndBeyondItAnOddAcknowledgementOnce() {
+        // 64 KiB acknowledged and never seen: a lost tail; one byte more: nothing supports it, no gap.
+        let reach = UInt32(64 << 10)
+        let lost = feed(handshake + [.c(1001, "aaaa", at: 1), .s(5001, "", at: 3, ack: 1005 + reach)]).inner
+        #expect(lost.record(1)?.anomaliesUp == anomalies(gaps: 1, gapBytes: Int64(reach)))
+        let far = feed(handshake + [
+            .c(1001, "aaaa", at: 1), .s(5001, "", at: 3, ack: 1006 + reach), .s(5001, "", at: 4_000, ack: 1006 + reach),
+            .s(5001, "", at: 8_000, ack: 1006 + reach),
+        ]).inner
+        #expect(far.text(1, .up) == "aaaa")
+        #expect(far.record(1)?.anomaliesUp == anomalies())
+        let odd = far.events.filter { $0 == .notice(id: 1, .up, .farAcknowledgement(bytes: Int64(reach) + 1)) }
+        #expect(odd.count == 1)
+        // A FIN captured past the acknowledged bytes supports them: a gap, not an odd acknowledgement.
+        let fin = feed(handshake + [
+            .c(1001, "aaaa", at: 1), .c(1105 + reach, "", [.fin, .ack], at: 2), .s(5001, "", at: 3, ack: 1006 + reach),
+        ]).inner
+        #expect(fin.record(1)?.anomaliesUp.gapBytes == Int64(reach) + 100)
+        #expect(!fin.events.contains { if case .notice(_, _, .farAcknowledgement) = $0 { true } else { false } })
+    }
+
     @Test func anAcknowledgedLastSegmentAtTheEndOfTheCaptureIsAGap() {
         let r = feed(handshake + [.c(1001, "aaaa", at: 1), .s(5001, "", at: 3, ack: 1009)])
         #expect(r.inner.text(1, .up) == "aaaa<gap 4>")
