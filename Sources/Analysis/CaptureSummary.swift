@@ -50,6 +50,9 @@ public struct CaptureSummary: Sendable {
     /// (`HalfConnectionReassembler.acknowledgedTailReach`, 64 KiB): not counted as a gap. Counted in the file
     /// of the connection's first stream bytes.
     public var farAcknowledgements = 0
+    /// TCP keep-alive probes (sequence one below the next byte, 0 or 1 garbage byte): neither data nor a
+    /// retransmission. Counted in the file of the connection's first stream bytes.
+    public var keepAliveProbes = 0
     /// Connections through a proxy whose target host (a `CONNECT` target, or the first absolute-form
     /// request's) is numeric in a form other than dotted decimal (`012.1.0.11`, `0x0a.1.0.11`, `10.1.11`):
     /// not taken as an address, so judged as connections to the proxy. Counted in the file of the
@@ -177,6 +180,7 @@ public struct CaptureSummary: Sendable {
             m.packetsAheadOfClock += f.packetsAheadOfClock
             m.unusableTunnelTargets += f.unusableTunnelTargets
             m.farAcknowledgements += f.farAcknowledgements
+            m.keepAliveProbes += f.keepAliveProbes
             m.nonDecimalTunnelTargets += f.nonDecimalTunnelTargets
             m.filteredOut += f.filteredOut
             m.oversizedRecords += f.oversizedRecords

@@ -235,12 +235,22 @@ extension TrafficAnalyzer: StreamDelegate {
         application(connection)._withUnsafeGuaranteedRef { $0.didSkip(gapBytes, direction: direction, time: time) }
     }
 
-    /// Counts acknowledgements past anything a direction sent that are too far to be a lost tail, in the file
-    /// of the connection's first stream bytes. Other notices are counted in the connection's anomalies.
+    /// Counts acknowledgements past anything a direction sent that are too far to be a lost tail, and
+    /// keep-alive probes, in the file of the connection's first stream bytes. Other notices are counted in
+    /// the connection's anomalies.
     public func didNotice(_ notice: StreamNotice, direction: Direction, connection: UInt64, time: Timestamp) {
-        guard case .farAcknowledgement = notice else { return }
-        let f = application(connection)._withUnsafeGuaranteedRef { $0.fileIndex }
-        if summaries.indices.contains(f) { summaries[f].farAcknowledgements += 1 }
+        switch notice {
+        case .farAcknowledgement, .keepAlive:
+            let f = application(connection)._withUnsafeGuaranteedRef { $0.fileIndex }
+            guard summaries.indices.contains(f) else { return }
+            if case .keepAlive = notice {
+                summaries[f].keepAliveProbes += 1
+            } else {
+                summaries[f].farAcknowledgements += 1
+            }
+        default:
+            return
+        }
     }
 
     public func connectionClosed(_ record: consuming ConnectionRecord) {

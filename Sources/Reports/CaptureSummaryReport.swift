@@ -41,6 +41,9 @@ public enum CaptureSummaryReport {
         if s.unusableTunnelTargets > 0 {
             members.insert(("unusableTunnelTargets", .int(s.unusableTunnelTargets)), at: members.count - 1)
         }
+        if s.keepAliveProbes > 0 {
+            members.insert(("keepAliveProbes", .int(s.keepAliveProbes)), at: members.count - 1)
+        }
         if s.farAcknowledgements > 0 {
             members.insert(("farAcknowledgements", .int(s.farAcknowledgements)), at: members.count - 1)
         }
@@ -67,6 +70,7 @@ public enum CaptureSummaryReport {
         }
         if s.nonIP > 0 { odd.append("non-IP \(s.nonIP)") }
         if s.fragments > 0 { odd.append("IP fragments \(s.fragments)") }
+        if s.keepAliveProbes > 0 { odd.append("TCP keep-alive probes \(s.keepAliveProbes)") }
         out += "  packets: " + odd.joined(separator: ", ") + "\n"
         var issues: [String] = []
         if s.truncated > 0 { issues.append("truncated \(s.truncated)") }

@@ -31,6 +31,8 @@ import Records
 ///   `acknowledgedTailReach` (64 KiB); a tail longer than that is an odd acknowledgement, no gap.
 /// - **Snap length**: the cut tail of a truncated segment is a gap of known size; a later
 ///   full copy does not replace it (first copy wins).
+/// - **Keep-alive probes** (sequence one below the next byte, with 0 or 1 garbage byte, nothing
+///   held, nothing seen past the next byte) are noticed (`keepAlive`), not placed.
 /// - **RST** payload (diagnostic text some stacks send) is counted but not delivered.
 /// - **Midstream**: with no SYN, the stream starts at the first segment seen; earlier
 ///   bytes arriving later count as retransmissions.
@@ -144,6 +146,12 @@ final class HalfConnectionReassembler {
             midstream = true
         }
         let offset = self.offset(of: dataSequence)
+        if !syn, !fin, wire <= 1, offset == next - 1, next == seenEnd, pieces.isEmpty {
+            // A keep-alive probe (RFC 1122): one below the next byte, with no or one garbage byte, after
+            // everything the direction sent. Not a retransmission, nor a conflict when the byte differs.
+            notice(.keepAlive, time, ctx)
+            return
+        }
         if fin, finOffset == nil { finOffset = offset + wire }
         seenEnd = max(seenEnd, offset + wire + (fin ? 1 : 0))
         if captured > 0 {

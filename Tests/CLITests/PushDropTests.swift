@@ -185,3 +185,41 @@ import TestSupport
         #expect((clean["captures"] as? [[String: Any]])?.first?["farAcknowledgements"] == nil)
     }
 }
+
+/// Hostile round 13 F13-9: `push-mode.pcap` with each of the client's bare ACKs after its first data sent
+/// again as a keep-alive probe (sequence one below): counted on the packets line, the check-ins unchanged.
+@Suite struct KeepAliveCaptureTests {
+    @Test func keepAliveProbesAreCountedAndChangeNoCheckIn() throws {
+        let all = PushDropTests.all
+        let f = all.map { LateSegmentTests.fields($0.bytes) }
+        var kept: [MidstreamCutTests.Packet] = []
+        var probes = 0
+        var sentData = false
+        for (i, p) in all.enumerated() {
+            kept.append(p)
+            guard let x = f[i], x.fromClient else { continue }
+            if x.payload > 0 { sentData = true; continue }
+            guard sentData, probes < 5, i + 1 < all.count else { continue }
+            var probe = p
+            let seq = x.sequence &- 1
+            let at = 14 + Int(p.bytes[14] & 0x0f) * 4 + 4
+            for k in 0..<4 { probe.bytes[at + k] = UInt8(truncatingIfNeeded: seq >> (24 - 8 * UInt32(k))) }
+            probe.bytes[14 + Int(p.bytes[14] & 0x0f) * 4 + 16] ^= 0x55  // another checksum: not a duplicate
+            probe.time = p.time.adding(nanoseconds: 1_000)
+            kept.append(probe)
+            probes += 1
+        }
+        #expect(probes == 5)
+        let clean = try LateSegmentTests.checkIns(all)
+        #expect(try LateSegmentTests.checkIns(kept) == clean)
+        let dir = try TemporaryFolder()
+        let path = dir.path + "/keepalive.pcap"
+        let writer = try PcapFileWriter(path: path, linkType: try #require(kept.first).linkType)
+        for p in kept { try writer.append(timestamp: p.time, bytes: p.bytes) }
+        try writer.close()
+        #expect(sepbeat("analyze", path).stdout.contains("TCP keep-alive probes 5"))
+        let flows = sepbeat("flows", "-q", "-F", "json", path).stdout
+        #expect(flows.contains("\"keepAliveProbes\" : 5"))
+        #expect(!flows.contains("\"conflicts\" : 1"))
+    }
+}

@@ -231,3 +231,33 @@ private final class TimedRecorder: StreamDelegate {
         #expect(r.inner.text(1, .up) == "aaaa<gap 4>")
     }
 }
+
+/// Hostile round 13 F13-9: a TCP keep-alive probe (RFC 1122: sequence one below the next byte, with no or
+/// one garbage byte) is neither data nor a retransmission nor, with a byte unlike the last one, a conflict.
+@Suite struct KeepAliveProbeTests {
+    @Test(arguments: ["", "\u{0}", "d", "Z"])
+    func aKeepAliveProbeIsNoticedNotPlaced(_ garbage: String) {
+        let recorder = StreamRecorder()
+        let table = ConnectionTable(limits: StreamLimits(), delegate: recorder)
+        var feeder = Feeder()
+        feeder.feed(handshake + [
+            .c(1001, "abcd", at: 1), .c(1004, garbage, at: 60_000), .c(1004, garbage, at: 120_000),
+            .c(1005, "efgh", at: 130_000),
+        ], to: table)
+        table.finish()
+        #expect(recorder.text(1, .up) == "abcdefgh")
+        #expect(recorder.record(1)?.anomaliesUp == anomalies())
+        #expect(recorder.events.filter { $0 == .notice(id: 1, .up, .keepAlive) }.count == 2)
+    }
+
+    @Test func oneByteBelowTheNextWithMoreBytesIsARetransmissionStill() {
+        let recorder = StreamRecorder()
+        let table = ConnectionTable(limits: StreamLimits(), delegate: recorder)
+        var feeder = Feeder()
+        feeder.feed(handshake + [.c(1001, "abcd", at: 1), .c(1004, "dX", at: 300)], to: table)
+        table.finish()
+        #expect(recorder.text(1, .up) == "abcdX")
+        #expect(recorder.record(1)?.anomaliesUp.retransmissions == 1)
+        #expect(!recorder.events.contains(.notice(id: 1, .up, .keepAlive)))
+    }
+}
