@@ -180,12 +180,14 @@ extension InputRun {
     static let compressionMagics: [(name: String, magic: [UInt8])] = [
         ("gzip", [0x1f, 0x8b]), ("zstd", [0x28, 0xb5, 0x2f, 0xfd]), ("xz", [0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00]),
         ("bzip2", [0x42, 0x5a, 0x68]), ("lz4", [0x04, 0x22, 0x4d, 0x18]),
+        // zip: a local file header, or the end record of an empty archive ("PK\u{3}\u{4}", "PK\u{5}\u{6}").
+        ("zip", [0x50, 0x4b, 0x03, 0x04]), ("zip", [0x50, 0x4b, 0x05, 0x06]),
     ]
 
     /// What `path` holds, when it is an existing regular file that `-o` must not overwrite: `a pcap capture
     /// file` or `a pcapng capture file` when it starts with a capture's magic number
     /// (`CaptureReader.magicFormat`: classic pcap of any kind, either byte order, or a pcapng section header
-    /// block), `a gzip-compressed file (a compressed capture, perhaps)` (also zstd, xz, bzip2, lz4) when
+    /// block), `a gzip-compressed file (a compressed capture, perhaps)` (also zstd, xz, bzip2, lz4, zip) when
     /// it starts with a compression format's; else nil (also when it cannot be read: the write then
     /// reports what is wrong). Reads 6 bytes of a regular file; anything else is opened without waiting
     /// and not read.
@@ -205,6 +207,7 @@ extension InputRun {
         for (name, magic) in compressionMagics where head.starts(with: magic) {
             // bzip2: "BZh" and a block size digit.
             if name == "bzip2", head.count < 4 || !(0x31...0x39).contains(head[3]) { continue }
+            if name == "zip" { return "a zip archive (a zipped capture, perhaps)" }
             return "a \(name)-compressed file (a compressed capture, perhaps)"
         }
         return nil
