@@ -46,6 +46,13 @@ public struct CaptureSummary: Sendable {
     /// a port past 65535): judged as connections to the proxy. Counted in the file of the connection's
     /// first stream bytes.
     public var unusableTunnelTargets = 0
+    /// Acknowledgements of bytes never captured, with nothing after them, beyond what a lost tail reaches
+    /// (`HalfConnectionReassembler.acknowledgedTailReach`, 64 KiB): not counted as a gap. Counted in the file
+    /// of the connection's first stream bytes.
+    public var farAcknowledgements = 0
+    /// TCP keep-alive probes (sequence one below the next byte, 0 or 1 garbage byte): neither data nor a
+    /// retransmission. Counted in the file of the connection's first stream bytes.
+    public var keepAliveProbes = 0
     /// Connections through a proxy whose target host (a `CONNECT` target, or the first absolute-form
     /// request's) is numeric in a form other than dotted decimal (`012.1.0.11`, `0x0a.1.0.11`, `10.1.11`):
     /// not taken as an address, so judged as connections to the proxy. Counted in the file of the
@@ -186,6 +193,8 @@ public struct CaptureSummary: Sendable {
             m.backwardTimestamps += f.backwardTimestamps
             m.packetsAheadOfClock += f.packetsAheadOfClock
             m.unusableTunnelTargets += f.unusableTunnelTargets
+            m.farAcknowledgements += f.farAcknowledgements
+            m.keepAliveProbes += f.keepAliveProbes
             m.nonDecimalTunnelTargets += f.nonDecimalTunnelTargets
             m.filteredOut += f.filteredOut
             m.connectionsCapturedTwice += f.connectionsCapturedTwice

@@ -243,6 +243,24 @@ extension TrafficAnalyzer: StreamDelegate {
         application(connection)._withUnsafeGuaranteedRef { $0.didSkip(gapBytes, direction: direction, time: time) }
     }
 
+    /// Counts acknowledgements past anything a direction sent that are too far to be a lost tail, and
+    /// keep-alive probes, in the file of the connection's first stream bytes. Other notices are counted in
+    /// the connection's anomalies.
+    public func didNotice(_ notice: StreamNotice, direction: Direction, connection: UInt64, time: Timestamp) {
+        switch notice {
+        case .farAcknowledgement, .keepAlive:
+            let f = application(connection)._withUnsafeGuaranteedRef { $0.fileIndex }
+            guard summaries.indices.contains(f) else { return }
+            if case .keepAlive = notice {
+                summaries[f].keepAliveProbes += 1
+            } else {
+                summaries[f].farAcknowledgements += 1
+            }
+        default:
+            return
+        }
+    }
+
     public func connectionClosed(_ record: consuming ConnectionRecord) {
         if lastApplication?.id == record.id { lastApplication = nil }
         let state = applications.removeValue(forKey: record.id)

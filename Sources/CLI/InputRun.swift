@@ -187,15 +187,17 @@ extension InputRun {
         ("bzip2", [0x42, 0x5a, 0x68]), ("lz4", [0x04, 0x22, 0x4d, 0x18]),
         // The legacy lz4 frame (`lz4 -l`, as the Linux kernel's initramfs uses).
         ("lz4", [0x02, 0x21, 0x4c, 0x18]),
+        // zip: a local file header, or the end record of an empty archive ("PK\u{3}\u{4}", "PK\u{5}\u{6}").
+        ("zip", [0x50, 0x4b, 0x03, 0x04]), ("zip", [0x50, 0x4b, 0x05, 0x06]),
     ]
 
     /// What `path` holds, when it is an existing regular file that `-o` must not overwrite: `a pcap capture
     /// file` or `a pcapng capture file` when it starts with a capture's magic number
     /// (`CaptureReader.magicFormat`: classic pcap of any kind, either byte order, or a pcapng section header
     /// block), `a gzip-compressed file (a compressed capture, perhaps)` (also zstd, xz, bzip2, lz4 in its
-    /// frame or legacy format) when it starts with a compression format's; else nil (also when it cannot be
-    /// read: the write then reports what is wrong). Reads 6 bytes of a regular file; anything else is opened
-    /// without waiting and not read.
+    /// frame or legacy format, zip) when it starts with a compression format's; else nil (also when it cannot
+    /// be read: the write then reports what is wrong). Reads 6 bytes of a regular file; anything else is
+    /// opened without waiting and not read.
     static func protectedFileKind(at path: String) -> String? {
         let fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)
         guard fd >= 0 else { return nil }
@@ -212,6 +214,7 @@ extension InputRun {
         for (name, magic) in compressionMagics where head.starts(with: magic) {
             // bzip2: "BZh" and a block size digit.
             if name == "bzip2", head.count < 4 || !(0x31...0x39).contains(head[3]) { continue }
+            if name == "zip" { return "a zip archive (a zipped capture, perhaps)" }
             // "an xz-compressed": the article goes by the sound of the letter.
             return "\(name == "xz" ? "an" : "a") \(name)-compressed file (a compressed capture, perhaps)"
         }

@@ -186,8 +186,15 @@ enum SimulateOptions {
     ) { (o: inout Options, v: String) throws(UsageError) in
         let parts = v.split(separator: ":", omittingEmptySubsequences: false)
         guard parts.count == 2, let address = IPAddress(String(parts[0]))?.ipv4Value,
-              let port = UInt16(parts[1]), port > 0 else {
+              parts[1].allSatisfy({ $0.isASCII && $0.isNumber }), let port = UInt16(parts[1]), port > 0 else {
             throw UsageError("--proxy takes an IPv4 address and a port, e.g. 10.5.5.5:8080, got '\(v)'")
+        }
+        // No host has these: 0.0.0.0 (unspecified), 255.255.255.255 (broadcast), 224.0.0.0/4 (multicast).
+        if address == 0 || address == 0xffff_ffff || address >> 28 == 0xe {
+            let kind = address == 0 ? "the unspecified address" : address == 0xffff_ffff ? "the broadcast address"
+                : "a multicast address"
+            throw UsageError("--proxy \(parts[0]) is \(kind), no host's: give a unicast IPv4 address, "
+                + "e.g. 10.5.5.5:8080")
         }
         o.simulate.configuration.proxy = SimulatedProxy(address: address, port: port)
     }

@@ -120,7 +120,9 @@ public struct IPAddress: Hashable, Comparable, Sendable {
                     out.append(UInt16(v4 & 0xffff))
                     continue
                 }
-                guard !item.isEmpty, item.count <= 4, let g = UInt16(item, radix: 16) else { return false }
+                // Hex digits only: `UInt16(_:radix:)` also takes a sign (`+1`), which no address text has.
+                guard !item.isEmpty, item.count <= 4, item.allSatisfy({ $0.isASCII && $0.isHexDigit }),
+                      let g = UInt16(item, radix: 16) else { return false }
                 out.append(g)
             }
             return true

@@ -126,17 +126,30 @@ extension ReferenceModel {
         guard !host.isEmpty else { throw bad("\"\(shown(text))\" has no host") }
         guard isServerHost(host, bracketed: text.hasPrefix("[")) else {
             throw bad("\"\(shown(text))\" is not an IPv4 address, an IPv6 address ([IPv6]:PORT with a port) "
-                + "or a host name" + numericHint(host))
+                + "or a host name" + numericHint(host) + bracketHint(text))
         }
         host = mappedIPv4Text(host)
         var port: UInt16?
         if let portText {
-            guard let p = UInt16(portText), p > 0 else {
+            // Digits only: `UInt16("+443")` is 443, and a sign is no part of a port.
+            guard portText.allSatisfy({ $0.isASCII && $0.isNumber }), let p = UInt16(portText), p > 0 else {
                 throw bad("port must be a number 1-65535, got \"\(shown(portText))\"")
             }
             port = p
         }
         return Server(host: host, port: port, priority: nil, origin: "option")
+    }
+
+    /// For a refused unbracketed text with several colons that is an IPv6 address and a port once split at
+    /// its last colon (`::ffff:10.1.0.10:443`): the bracketed form to write. Else empty.
+    static func bracketHint(_ text: String) -> String {
+        guard !text.hasPrefix("["), text.filter({ $0 == ":" }).count > 1, let colon = text.lastIndex(of: ":")
+        else { return "" }
+        let address = String(text[..<colon])
+        let port = String(text[text.index(after: colon)...])
+        guard !port.isEmpty, port.allSatisfy({ $0.isASCII && $0.isNumber }), let p = UInt16(port), p > 0,
+              IPAddress(address)?.isIPv6 == true else { return "" }
+        return "; for \(address) port \(port) write [\(address)]:\(port)"
     }
 
     /// A bare IPv6 address that reads two ways: split at its last colon, it is also an IPv6 address and a

@@ -37,9 +37,15 @@ public enum CaptureSummaryReport {
             ("invalidTimestampFractions", .int(s.invalidTimestampFractions)),
             ("warnings", .array(s.warnings.map(JSONValue.string))),
         ]
-        // Only when not 0, so captures without proxies keep their members as they were.
+        // Only when not 0, so captures without proxies (or far acknowledgements) keep their members as they were.
         if s.unusableTunnelTargets > 0 {
             members.insert(("unusableTunnelTargets", .int(s.unusableTunnelTargets)), at: members.count - 1)
+        }
+        if s.keepAliveProbes > 0 {
+            members.insert(("keepAliveProbes", .int(s.keepAliveProbes)), at: members.count - 1)
+        }
+        if s.farAcknowledgements > 0 {
+            members.insert(("farAcknowledgements", .int(s.farAcknowledgements)), at: members.count - 1)
         }
         if s.nonDecimalTunnelTargets > 0 {
             members.insert(("nonDecimalTunnelTargets", .int(s.nonDecimalTunnelTargets)), at: members.count - 1)
@@ -68,6 +74,7 @@ public enum CaptureSummaryReport {
         }
         if s.nonIP > 0 { odd.append("non-IP \(s.nonIP)") }
         if s.fragments > 0 { odd.append("IP fragments \(s.fragments)") }
+        if s.keepAliveProbes > 0 { odd.append("TCP keep-alive probes \(s.keepAliveProbes)") }
         out += "  packets: " + odd.joined(separator: ", ") + "\n"
         var issues: [String] = []
         if s.truncated > 0 { issues.append("truncated \(s.truncated)") }
@@ -89,6 +96,10 @@ public enum CaptureSummaryReport {
         if s.filteredOut > 0 { issues.append("filtered out \(s.filteredOut)") }
         if s.unusableTunnelTargets > 0 {
             issues.append("proxy tunnels to a target without a usable port \(s.unusableTunnelTargets)")
+        }
+        if s.farAcknowledgements > 0 {
+            issues.append(
+                "acknowledgements far past the bytes captured (not counted as a gap) \(s.farAcknowledgements)")
         }
         if s.nonDecimalTunnelTargets > 0 {
             issues.append("proxy targets not taken as an address (numeric, not dotted decimal) "

@@ -58,8 +58,9 @@ import Records
 ///   duplicates and dropped from reassembly;
 /// - a hole becomes a gap only when more than `gapAfterBufferedBytes` wait beyond it, when
 ///   it has been open `holeTimeout` of capture time, when holding more would break a memory
-///   bound (counted as `limitReached`), or when the connection is emitted. The peer's
-///   acknowledgements are never used to declare a gap (mirror ports reorder them);
+///   bound (counted as `limitReached`), when the connection is emitted, or when the peer
+///   acknowledged it (in an ACK captured after the bytes beyond it) and then sent bytes of its
+///   own or let `acknowledgedHoleGrace` pass (see `HalfConnectionReassembler`);
 /// - bytes cut by the snap length are a gap of known size.
 ///
 /// Memory stays within `StreamLimits` however long the capture. The delegate is not
@@ -528,10 +529,11 @@ public final class ConnectionTable {
         c.noteFlags(s, direction: direction)
         if s.flags.contains(.ack), !s.flags.contains(.rst) {
             // Before this segment's own bytes: the other direction's bytes it releases were sent first.
+            let data = s.payloadLength > 0
             if direction == .up {
-                c.down.peerAcknowledged(s.acknowledgement, now: s.timestamp, ctx: context(c, .down))
+                c.down.peerAcknowledged(s.acknowledgement, now: s.timestamp, carriesData: data, ctx: context(c, .down))
             } else {
-                c.up.peerAcknowledged(s.acknowledgement, now: s.timestamp, ctx: context(c, .up))
+                c.up.peerAcknowledged(s.acknowledgement, now: s.timestamp, carriesData: data, ctx: context(c, .up))
             }
         }
         half.accept(s, ctx: context(c, direction))
@@ -609,6 +611,8 @@ public final class ConnectionTable {
         if let since = c.down.holeSince { d = min(d, from(since, limits.holeTimeout)) }
         if let since = c.up.tailSince { d = min(d, from(since, limits.holeTimeout)) }
         if let since = c.down.tailSince { d = min(d, from(since, limits.holeTimeout)) }
+        if let since = c.up.holeAcknowledgedSince { d = min(d, from(since, limits.acknowledgedHoleGrace)) }
+        if let since = c.down.holeAcknowledgedSince { d = min(d, from(since, limits.acknowledgedHoleGrace)) }
         return d
     }
 

@@ -18,17 +18,21 @@ import Records
 /// - **Out of order**: bytes beyond a hole are copied and held (charged against the
 ///   per-connection and total bounds, 64 bytes of overhead per held piece).
 /// - **Gaps**: a hole becomes a gap (`didSkip`) when (a) the peer acknowledged every byte of
-///   it (the receiver got them: the capture lost them, and no retransmission will come), (b)
+///   it (the receiver got them: the capture lost them) and `acknowledgedHoleGrace` passed with
+///   it still open (bytes of the hole shown a little after the ACK still fill it), (b)
 ///   more than `gapAfterBufferedBytes` wait beyond it, (c) it has been open for `holeTimeout`
 ///   of capture time, (d) holding more would break a memory bound (also counted as
 ///   `limitReached`), or (e) the connection is emitted, including the stretch before a FIN
-///   that never arrived. An acknowledgement acts at once only on a hole, and only when it was
+///   that never arrived. An acknowledgement arms only a hole, and only when it was
 ///   captured after the bytes beyond the hole: on a mirror port the peer's ACK often arrives
 ///   before the data it acknowledges, and then the hole's bytes may come late too. Bytes
 ///   acknowledged past everything captured (a lost last segment, with nothing after it yet)
-///   become a gap after `holeTimeout`, stamped with the acknowledgement's time.
+///   become a gap after `holeTimeout`, stamped with the acknowledgement's time, up to
+///   `acknowledgedTailReach` (64 KiB); a tail longer than that is an odd acknowledgement, no gap.
 /// - **Snap length**: the cut tail of a truncated segment is a gap of known size; a later
 ///   full copy does not replace it (first copy wins).
+/// - **Keep-alive probes** (sequence one below the next byte, with 0 or 1 garbage byte, nothing
+///   held, nothing seen past the next byte) are noticed (`keepAlive`), not placed.
 /// - **RST** payload (diagnostic text some stacks send) is counted but not delivered.
 /// - **Midstream**: with no SYN, the stream starts at the first segment seen; earlier
 ///   bytes arriving later count as retransmissions.
@@ -58,6 +62,13 @@ final class HalfConnectionReassembler {
     /// How far past the furthest byte seen an acknowledgement may reach: the capture lost a
     /// segment's worth or a window of bytes, or (on a mirror port) the ACK arrived before them.
     static let acknowledgementReach: Int64 = 1 << 20
+    /// The most acknowledged-but-never-seen bytes, with nothing captured after them, taken as a lost tail
+    /// (a gap). A burst's last segments the capture lost are what the sender had in flight: at most the
+    /// receiver's window, and 64 KiB is the largest window without scaling (44 full segments), more than
+    /// the lost tails of the traffic we analyse. Beyond it the capture supports nothing (no later byte): the
+    /// acknowledgement is odd (a bogus number, a middlebox), counted once (`farAcknowledgement`), no gap;
+    /// unless a FIN was captured past the acknowledged bytes (a capture filtered to FINs): then a gap.
+    static let acknowledgedTailReach: Int64 = 64 << 10
 
     @exclusivity(unchecked) private(set) var started = false
     @exclusivity(unchecked) private(set) var midstream = false
@@ -82,6 +93,12 @@ final class HalfConnectionReassembler {
     /// When the peer acknowledged bytes past all this direction showed, with nothing held (a lost last
     /// segment): after `holeTimeout` with no sign of them they become a gap, stamped with this time.
     @exclusivity(unchecked) private(set) var tailSince: Timestamp?
+    /// The acknowledgement last counted as reaching too far (`acknowledgedTailReach`), so that it is counted
+    /// once however often it is repeated.
+    @exclusivity(unchecked) private var farAcknowledged: Int64 = -1
+    /// When an acknowledgement covering the current hole (captured after the bytes beyond it) armed it:
+    /// `acknowledgedHoleGrace` later, still open, the hole becomes a gap. Cleared when the hole closes.
+    @exclusivity(unchecked) private(set) var holeAcknowledgedSince: Timestamp?
     /// When the current hole (before the first held piece) was last seen to open or shrink.
     @exclusivity(unchecked) private(set) var holeSince: Timestamp?
     @exclusivity(unchecked) private var history: ByteHistory
@@ -129,6 +146,12 @@ final class HalfConnectionReassembler {
             midstream = true
         }
         let offset = self.offset(of: dataSequence)
+        if !syn, !fin, wire <= 1, offset == next - 1, next == seenEnd, pieces.isEmpty {
+            // A keep-alive probe (RFC 1122): one below the next byte, with no or one garbage byte, after
+            // everything the direction sent. Not a retransmission, nor a conflict when the byte differs.
+            notice(.keepAlive, time, ctx)
+            return
+        }
         if fin, finOffset == nil { finOffset = offset + wire }
         seenEnd = max(seenEnd, offset + wire + (fin ? 1 : 0))
         if captured > 0 {
@@ -141,12 +164,20 @@ final class HalfConnectionReassembler {
         enforceHoleRules(now: time, ctx: ctx)
     }
 
-    /// Takes the peer's cumulative acknowledgement `sequence` (sent at `now`): a hole it covers becomes a
-    /// gap at once and the bytes after it are delivered, with their own times, so a burst that lost a
-    /// segment in the capture is not held until the hole times out (on a quiet connection, its next
-    /// burst). One comparison when nothing is held.
-    func peerAcknowledged(_ sequence: UInt32, now: Timestamp, ctx: ReassemblyContext) {
+    /// Takes the peer's cumulative acknowledgement `sequence` (sent at `now`, in a packet with
+    /// `carriesData` or not): a hole it covers is armed, and becomes a gap `acknowledgedHoleGrace` later if
+    /// still open, the bytes after it delivered with their own times, so a burst that lost a segment in
+    /// the capture is not held until the hole times out (on a quiet connection, its next burst). A hole
+    /// armed by an earlier packet becomes a gap at once when the peer sends bytes (its answer): the bytes
+    /// after the hole were sent before them. Bytes of the hole shown late come before that on a mirror, or
+    /// with a spurious retransmission while the peer is still quiet. One comparison when nothing is held.
+    func peerAcknowledged(_ sequence: UInt32, now: Timestamp, carriesData: Bool, ctx: ReassemblyContext) {
         guard started else { return }
+        if carriesData, holeAcknowledgedSince != nil {
+            while let first = pieces.first, first.offset <= acknowledged, acknowledgedAt > first.time {
+                skipHole(now: now, ctx: ctx)
+            }
+        }
         let offset = self.offset(of: sequence)
         guard offset >= acknowledged, offset <= seenEnd + Self.acknowledgementReach else { return }
         acknowledged = offset
@@ -167,6 +198,9 @@ final class HalfConnectionReassembler {
 
     /// True when the time rule would act at `now` (lets the table pick connections cheaply).
     func holeExpired(now: Timestamp, limits: StreamLimits) -> Bool {
+        if let since = holeAcknowledgedSince, now.nanoseconds(since: since) >= limits.acknowledgedHoleGrace {
+            return true
+        }
         if let since = tailSince, now.nanoseconds(since: since) >= limits.holeTimeout { return true }
         guard let since = holeSince else { return false }
         return now.nanoseconds(since: since) >= limits.holeTimeout
@@ -304,8 +338,10 @@ final class HalfConnectionReassembler {
         }
         if pieces.isEmpty {
             holeSince = nil
+            holeAcknowledgedSince = nil
         } else if progressed {
             holeSince = now
+            holeAcknowledgedSince = nil
         }
     }
 
@@ -336,13 +372,27 @@ final class HalfConnectionReassembler {
         tailSince = nil
         let tail = acknowledgedTail
         guard started, pieces.isEmpty, tail > 1 else { return }
+        // A FIN captured past them supports the bytes (the flush counts the stretch before it a gap).
+        guard tail <= Self.acknowledgedTailReach || finOffset != nil else {
+            if farAcknowledged != acknowledged {
+                farAcknowledged = acknowledged
+                notice(.farAcknowledgement(bytes: tail), since, ctx)
+            }
+            return
+        }
         emitGap(tail, min(since, now), ctx)
         next += tail
     }
 
-    /// Skips every hole whose bytes the peer acknowledged (see `acknowledged`).
+    /// Arms the hole whose bytes the peer acknowledged (see `acknowledged`), and skips it, and every later
+    /// one armed too, once `acknowledgedHoleGrace` passed since its covering acknowledgement.
     private func skipAcknowledgedHoles(now: Timestamp, ctx: ReassemblyContext) {
         while let first = pieces.first, first.offset <= acknowledged, acknowledgedAt > first.time {
+            guard let since = holeAcknowledgedSince else {
+                holeAcknowledgedSince = acknowledgedAt
+                continue
+            }
+            guard now.nanoseconds(since: since) >= ctx.limits.acknowledgedHoleGrace else { return }
             skipHole(now: now, ctx: ctx)
         }
     }
@@ -356,7 +406,9 @@ final class HalfConnectionReassembler {
         guard let first = pieces.first else { return }
         if first.offset > next {
             var time = min(first.time, now)
-            if acknowledged >= first.offset { time = min(time, tailSince ?? acknowledgedAt) }
+            if acknowledged >= first.offset {
+                time = min(time, tailSince ?? holeAcknowledgedSince ?? acknowledgedAt)
+            }
             emitGap(first.offset - next, time, ctx)
             next = first.offset
         }

@@ -72,8 +72,8 @@ public enum ClockStep: Hashable, Sendable {
     case withdrawn(segments: Int)
 }
 
-/// An anomaly the reassembler noticed on one direction. Each kind is also counted in
-/// `StreamAnomalies`:
+/// An anomaly the reassembler noticed on one direction. Each kind but `farAcknowledgement` and
+/// `keepAlive` is also counted in `StreamAnomalies`:
 public enum StreamNotice: Hashable, Sendable {
     /// A segment repeated `bytes` stream bytes already seen (delivered or held).
     case retransmission(bytes: Int64)
@@ -88,6 +88,13 @@ public enum StreamNotice: Hashable, Sendable {
     case truncated(missingBytes: Int64)
     /// A bound of `StreamLimits` was reached; held data was released early (a hole became a gap).
     case limitReached(StreamLimitKind)
+    /// The peer acknowledged `bytes` past everything the capture showed of this direction, with nothing
+    /// after them, more than `HalfConnectionReassembler.acknowledgedTailReach`: no lost tail is that
+    /// long, so the bytes are not counted as a gap (the analyzer counts an odd acknowledgement).
+    case farAcknowledgement(bytes: Int64)
+    /// A TCP keep-alive probe (RFC 1122: sequence one below the next byte, 0 or 1 garbage byte): not data,
+    /// not a retransmission or a conflict (the analyzer counts it per file).
+    case keepAlive
 }
 
 /// Which bound of `StreamLimits` was reached.

@@ -53,6 +53,15 @@ public struct StreamLimits: Sendable {
     /// beyond it waited. Default 3 s: above the 1 s initial retransmission timeout of
     /// RFC 6298 plus one backoff, so a real retransmission normally fills the hole first.
     public var holeTimeout: Int64 = 3 * 1_000_000_000
+    /// A hole the peer's cumulative ACK covers (captured after the bytes beyond the hole) becomes a gap
+    /// once this much capture time has passed since that ACK with the hole still open, or at once when
+    /// the connection is emitted. Not at the ACK itself: a mirror port may show a segment a few ms after
+    /// the ACK that covers it, and a spurious retransmission of a segment the capture lost (the sender's
+    /// timer fired before the ACK reached it) comes up to about one round trip after the ACK; those
+    /// bytes fill the hole. Default 500 ms: above the 200 ms minimum retransmission timeout of common
+    /// stacks and the round trips of the links we analyse, and far below `holeTimeout`, so a quiet push
+    /// connection that lost a segment still delivers the bytes after it with their burst.
+    public var acknowledgedHoleGrace: Int64 = 500_000_000
     /// A hole in one direction becomes a gap when more than this many bytes wait beyond it.
     /// Default 256 KiB: more than the data a sender puts in flight before the receiver's
     /// duplicate ACKs bring the missing segment again on the links we analyse.

@@ -213,3 +213,29 @@ import Testing
         #expect(!apart.anomalies.contains { $0.contains("no request") })
     }
 }
+
+/// Hostile round 13 F13-7: only a first record with version 3.0-3.4 makes a connection TLS; once it is,
+/// application-data records with another 3.x (here the other direction's) are framed, with the anomaly.
+@Suite struct TLSDetectionVersionTests {
+    static func record(_ version: UInt16, _ length: Int) -> [UInt8] {
+        [23, UInt8(version >> 8), UInt8(version & 0xff), UInt8(length >> 8), UInt8(length & 0xff)]
+            + [UInt8](repeating: 0x5a, count: length)
+    }
+
+    @Test(arguments: [UInt16(0x0310), 0x03ff, 0xfe01])
+    func aBinaryProtocolFramedLikeTLSWithAnOddVersionIsNotTLS(_ version: UInt16) {
+        var steps: [ApplicationStateTests.Step] = []
+        for n in 0..<5 { steps += [.upBytes(Self.record(version, 40 + n)), .downBytes(Self.record(version, 90 + n))] }
+        let r = ApplicationStateTests.run(steps)
+        #expect(r.record.application == .other, "\(version)")
+    }
+
+    @Test func onceTLSTheOtherDirectionsOddVersionIsFramedWithTheAnomaly() {
+        var steps: [ApplicationStateTests.Step] = []
+        for n in 0..<3 { steps += [.upBytes(Self.record(0x0303, 40 + n)), .downBytes(Self.record(0x0310, 90 + n))] }
+        let r = ApplicationStateTests.run(steps)
+        #expect(r.record.application == .tls)
+        #expect(r.record.tls?.recordVersion == 0x0303)
+        #expect(r.record.tls?.implausibleRecordVersionDown == 0x0310)
+    }
+}

@@ -155,6 +155,17 @@ import Glibc
                 "\(r.stderr)")
             #expect(try Data(contentsOf: URL(fileURLWithPath: victim)) == bytes)
         }
+        // Hostile round 13 F13-11: a zip archive (a zipped capture, perhaps), empty or not.
+        for (name, magic) in [("c.zip", [UInt8]([0x50, 0x4b, 0x03, 0x04])), ("empty.zip", [0x50, 0x4b, 0x05, 0x06])] {
+            let bytes = Data(magic + [UInt8](repeating: 7, count: 18))
+            let victim = dir.path + "/" + name
+            try bytes.write(to: URL(fileURLWithPath: victim))
+            let r = CLIRun([command, "-q", "-o", victim] + input)
+            #expect(r.status == ExitStatus.usage, "\(command) \(name): \(r.stderr)")
+            #expect(r.stderr == "sepbeat \(command): -o \(victim) is a zip archive (a zipped capture, perhaps); "
+                + "\(what) would overwrite it: give another output file (or remove it first)\n", "\(r.stderr)")
+            #expect(try Data(contentsOf: URL(fileURLWithPath: victim)) == bytes)
+        }
         let other = dir.path + "/bz.txt"
         try Data("BZh report\n".utf8).write(to: URL(fileURLWithPath: other))
         let r = CLIRun([command, "-q", "-o", other] + input)

@@ -164,7 +164,25 @@ import Testing
         }
     }
 
+    /// Hostile round 13 F13-10: no host has the unspecified, the broadcast or a multicast address.
+    @Test func aProxyAtAnAddressNoHostHasIsRefused() throws {
+        let dir = try TemporaryFolder()
+        for (address, kind) in [("0.0.0.0", "the unspecified address"), ("255.255.255.255", "the broadcast address"),
+                                ("224.0.0.1", "a multicast address"), ("239.255.255.250", "a multicast address")] {
+            let run = CLIRun(["simulate", "-q", "-o", dir.path + "/x.pcap", "--clients", "2", "--duration", "10m",
+                              "--proxy", address + ":3128"])
+            #expect(run.status == 2, "\(address): \(run.stderr)")
+            #expect(run.stderr == "sepbeat simulate: --proxy \(address) is \(kind), no host's: give a unicast "
+                + "IPv4 address, e.g. 10.5.5.5:8080\n", "\(run.stderr)")
+            #expect(!FileManager.default.fileExists(atPath: dir.path + "/x.pcap"))
+        }
+        let fine = CLIRun(["simulate", "-q", "-o", dir.path + "/y.pcap", "--clients", "2", "--duration", "10m",
+                           "--proxy", "223.255.255.254:3128"])
+        #expect(fine.status == 0, "\(fine.stderr)")
+    }
+
     @Test(arguments: [["--proxy", "10.5.5.5"], ["--proxy", "proxy:8080"], ["--proxy", "10.5.5.5:0"],
+                      ["--proxy", "10.5.5.5:+8080"],
                       ["--proxy", "10.5.5.5:8080", "--fault", "failover"]])
     func refusedProxyOptions(_ extra: [String]) throws {
         let dir = try TemporaryFolder()

@@ -1,3 +1,4 @@
+import Core
 import Foundation
 import Testing
 
@@ -162,6 +163,26 @@ import Testing
         #expect(m.servers.map(\.host) == ["fe80::1", "2001:db8::443", "::1:abcd", "2001:db8:0:0:0:0:1:443", "::1",
                                           "::1:443", "10.1.0.10", "::443"])
         #expect(m.servers.map(\.port) == [nil, nil, nil, nil, 443, nil, nil, nil])
+    }
+
+    /// Hostile round 13 F13-6: a sign in a port or an IPv6 group is refused (`::1:+443` read as the address
+    /// ::1:443 slipped past the ambiguity refusal), and an IPv4-mapped address with a port is told its
+    /// bracketed form.
+    @Test func signsInPortsAndAddressGroupsAreRefused() throws {
+        for text in ["::1:+443", "10.1.0.10:+443", "[::1]:+443", "2001:db8::+1", "+1::", "[+1::]", "10.1.0.10:-443",
+                     "::-1"] {
+            #expect(throws: ModelError.self, "\(text)") { _ = try ReferenceModel.builtIn.withServer(text) }
+        }
+        #expect(IPAddress("2001:db8::+1") == nil)
+        #expect(IPAddress("+1::") == nil)
+        #expect(IPAddress("2001:db8::1") != nil)
+        do {
+            _ = try ReferenceModel.builtIn.withServer("::ffff:10.1.0.10:443")
+            Issue.record("::ffff:10.1.0.10:443 was accepted")
+        } catch {
+            #expect(error.problem.hasSuffix("; for ::ffff:10.1.0.10 port 443 write [::ffff:10.1.0.10]:443"),
+                    "\(error.problem)")
+        }
     }
 
     @Test func modelFileOverTheLimitIsRefusedBeforeItIsRead() throws {

@@ -286,14 +286,16 @@ public struct TLSStreamParser: Sendable {
 
     /// True when `prefix` (the first bytes of a stream) starts like a TLS record or an SSLv2 hello.
     ///
-    /// Needs at least 3 bytes; checks as many of the first 5 (TLS: type 20-24, version 3.0-3.4 or, for
-    /// application data, another one `TLSVersion.framesRecord` takes; length within the default limit;
-    /// SSLv2: CLIENT-HELLO or SERVER-HELLO with a plausible version).
+    /// Needs at least 3 bytes; checks as many of the first 5 (TLS: type 20-24, version 3.0-3.4, length within
+    /// the default limit; SSLv2: CLIENT-HELLO or SERVER-HELLO with a plausible version). Only the narrow range
+    /// makes a connection TLS: a binary protocol whose messages look like `17 03 10 <len>` must not become
+    /// TLS (hostile round 13 F13-7). Once it is TLS, its records frame with the wider range
+    /// (`TLSVersion.framesRecord`), with the implausible-version anomaly.
     public static func looksLikeTLS(_ prefix: UnsafeRawBufferPointer) -> Bool {
         guard prefix.count >= 3 else { return false }
         let b0 = prefix[0], b1 = prefix[1], b2 = prefix[2]
         if (20...24).contains(b0) {
-            guard TLSVersion.framesRecord(type: b0, major: b1, minor: b2) else { return false }
+            guard b1 == 3, b2 <= 4 else { return false }
             guard prefix.count >= 5 else { return true }
             let length = Int(prefix[3]) << 8 | Int(prefix[4])
             return length <= TLSLimits().maxRecordLength

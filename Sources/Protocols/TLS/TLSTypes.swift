@@ -38,7 +38,8 @@ public enum TLSVersion {
     /// 0xfeNN too. Those versions are implausible in TLS over TCP (no version: `isRecordLayerVersion`), but
     /// a stream of records so framed is still TLS, with its version unknown and the anomaly
     /// `tls_implausible_record_version`, whatever the number. Handshake, alert and change-cipher-spec
-    /// headers keep the narrow range, which keeps the false matches of a scan after a gap few.
+    /// headers keep the narrow range, which keeps the false matches of a scan after a gap few. Only for a
+    /// connection already taken as TLS: what makes one TLS (`TLSStreamParser.looksLikeTLS`) is 3.0-3.4.
     @inline(__always)
     public static func framesRecord(type: UInt8, major: UInt8, minor: UInt8) -> Bool {
         major == 3 && minor <= 4 || type == 23 && (major == 3 || major == 0xfe)
