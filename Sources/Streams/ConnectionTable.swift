@@ -415,9 +415,9 @@ public final class ConnectionTable {
     private func judgeOwnConnection(_ key: FlowKey, at time: Timestamp) {
         guard let found = lookup(key) else { return }
         let c = found.takeUnretainedValue()
-        // A connection on the clock is not judged by one of its segments stamped an idle timeout ahead: the
-        // segment is taken at the connection's time (`onClock`).
-        if isNearClock(c.last), time.nanoseconds(since: c.last) >= limits.idleTimeout { return }
+        // A connection on the trusted clock is not judged by one of its segments stamped an idle timeout
+        // ahead: the segment is taken at the connection's time (`onClock`).
+        if starting == nil, isNearClock(c.last), time.nanoseconds(since: c.last) >= limits.idleTimeout { return }
         guard isDue(c, now: time) else { return }
         act(on: c, now: time)
         if c.inTable { schedule(c) }
