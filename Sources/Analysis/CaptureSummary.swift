@@ -89,6 +89,11 @@ public struct CaptureSummary: Sendable {
     /// the packets `CaptureTimeline` leaves out (`first`/`last` hold every packet). Set by `closeRuns()`.
     public var timelineStart: Timestamp?
     public var timelineEnd: Timestamp?
+    /// Stretches holding a few packets stamped far off the file's clock (a run spanning `silenceThreshold`
+    /// or less that is left out of the timeline or an excursion, `CaptureTimeline.excursions()`: a
+    /// connection or a stray packet dated away, not an interface whose clock is off), in time order. Set by
+    /// `closeRuns()`; merged: every file's.
+    public var offClock: [OffClockStretch] = []
     /// The stretches of the timeline this file's packets cover (see `CaptureTimeline`).
     var timeline = CaptureTimeline()
     /// Silences beyond `maxSilencesListed` that the capture certainly did not cover (between files, or
@@ -127,7 +132,16 @@ public struct CaptureSummary: Sendable {
         silences.removeAll()
         timelineStart = nil
         timelineEnd = nil
-        let leftOut = timeline.leftOut()
+        var leftOut = timeline.leftOut()
+        let excursions = timeline.excursions()
+        offClock = timeline.runs.indices.filter {
+            excursions[$0] || leftOut[$0] && timeline.runs[$0].end.nanoseconds(since: timeline.runs[$0].start)
+                <= CaptureSummary.silenceThreshold
+        }.map { OffClockStretch(start: timeline.runs[$0].start, end: timeline.runs[$0].end) }.sorted {
+            $0.start < $1.start
+        }
+        // An excursion is left out of the timeline too (in a sparse capture no run may hold it).
+        for i in leftOut.indices where excursions[i] { leftOut[i] = true }
         var kept = timeline.runs.indices.filter { !leftOut[$0] }.map { timeline.runs[$0] }
         kept.sort { $0.start < $1.start }
         guard var reach = kept.first?.end, let start = kept.first?.start else { return }
@@ -206,6 +220,7 @@ public struct CaptureSummary: Sendable {
             m.truncationOffsets += f.truncationOffsets
             m.silencesNotListed += f.silencesNotListed
             m.quietStretchesNotListed += f.quietStretchesNotListed
+            m.offClock += f.offClock
             if let t = f.timelineStart, m.timelineStart.map({ t < $0 }) ?? true { m.timelineStart = t }
             if let t = f.timelineEnd, m.timelineEnd.map({ t > $0 }) ?? true { m.timelineEnd = t }
         }

@@ -33,6 +33,10 @@ struct CaptureTimeline: Sendable {
         var firstPacket: Int
         var lastPacket: Int
         var packets: Int
+        /// The latest time of the run the packets before this one's first went to, and the time of the
+        /// first packet after one of its packets that went to another run (the last such), if any.
+        var before: Timestamp?
+        var after: Timestamp?
     }
 
     private(set) var runs: [Run] = []
@@ -89,7 +93,9 @@ struct CaptureTimeline: Sendable {
             }
             if end <= t, below < 0 || end > runs[below].end { below = i }
         }
+        if current >= 0 { runs[current].after = t }
         if nearest >= 0 {
+            runs[nearest].after = nil  // its packets go on: what follows its last one is what counts
             use(nearest)
             join(nearest, t)
             return false
@@ -100,7 +106,8 @@ struct CaptureTimeline: Sendable {
             return forward
         }
         if below >= 0 { steps.append((runs[below].end, t)) }
-        runs.append(Run(start: t, end: t, firstPacket: noted, lastPacket: noted, packets: 1))
+        runs.append(Run(start: t, end: t, firstPacket: noted, lastPacket: noted, packets: 1,
+                        before: current >= 0 ? runs[current].end : nil))
         use(runs.count - 1)
         return false
     }
@@ -128,6 +135,22 @@ struct CaptureTimeline: Sendable {
             if widest.map({ runs[$0].lastPacket < r.lastPacket }) ?? true { widest = i }
         }
         return out
+    }
+
+    /// Whether each run is an excursion: a few packets (spanning `silenceThreshold` or less) dated more than
+    /// the threshold beyond both the time before them and the time after them, in file order (a connection or
+    /// a packet stamped a day ahead or behind while the capture's clock went on). A pause or a clock set
+    /// forward or back goes on at its new time; an excursion comes back. O(r).
+    func excursions() -> [Bool] {
+        let threshold = CaptureSummary.silenceThreshold
+        return runs.map { r in
+            guard let before = r.before, let after = r.after, r.end.nanoseconds(since: r.start) <= threshold else {
+                return false
+            }
+            let lo = min(before, after)
+            let hi = max(before, after)
+            return r.start.nanoseconds(since: hi) > threshold || lo.nanoseconds(since: r.end) > threshold
+        }
     }
 
     /// What the capture is known to have run through: the steps and every run's span, merged into

@@ -86,6 +86,7 @@ enum ReportCommand {
             builder.noteCaptureSpan(first: first, last: last)
         }
         builder.noteCaptureSilences(merged.silences)
+        builder.noteOffClock(merged.offClock)
         for f in CaptureSummary.clocksSetForward(files) {
             builder.noteClockSetForward(file: f.path, silence: f.silence, runsOn: f.runsOn)
         }

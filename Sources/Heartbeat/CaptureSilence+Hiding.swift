@@ -71,3 +71,50 @@ extension SessionBuilder {
         return out
     }
 }
+
+extension SessionBuilder {
+    /// How the `capture-gap` warning of `stopFindings` begins (the audit repeats it as a note).
+    public static let stopPrefix = "no packets at all from "
+
+    /// Pauses inside the capture (silences it ran through, `CaptureSilence.uncovered` false) longer than the
+    /// pull interval plus the tolerance across which every client seen on both sides (at least two) missed
+    /// check-ins: a `capture-gap` warning each, saying the capture may have stopped there. Such a pause is
+    /// still judged as time the capture ran (a quiet network is possible), so its missed check-ins stand;
+    /// the warning tells a fleet that went quiet at one instant from clients that failed one by one.
+    /// `sessions` in start order; `clients` give each one's expected interval; `pull` the pull interval in
+    /// seconds. O(s × n).
+    func stopFindings(_ sessions: [SessionReport], _ clients: [ClientSummary], pull: Double) -> [Finding] {
+        let tolerance = Nanos.from(seconds: model.interval.toleranceSeconds)
+        let longest = Saturating.add(Nanos.from(seconds: pull), tolerance)
+        let pauses = silences.filter { !$0.uncovered && $0.nanoseconds > longest }
+        guard !pauses.isEmpty else { return [] }
+        var starts: [IPAddress: [Timestamp]] = [:]
+        for i in sessions.indices { starts[sessions[i].client, default: []].append(sessions[i].start) }
+        var interval: [IPAddress: Int64] = [:]
+        for c in clients { interval[c.client] = max(1, Nanos.from(seconds: c.expectedIntervalSeconds)) }
+        let code = FindingCode.captureGap
+        var out: [Finding] = []
+        for s in pauses {
+            var across = 0
+            var allMissed = true
+            for (client, times) in starts {
+                guard let before = times.last(where: { $0 <= s.start }), let after = times.first(where: { $0 >= s.end })
+                else { continue }
+                across += 1
+                let d = after.nanoseconds(since: before)
+                let iv = interval[client] ?? max(1, Nanos.from(seconds: pull))
+                if Saturating.add(d, tolerance) / iv - 1 < 1 {
+                    allMissed = false
+                    break
+                }
+            }
+            guard across >= 2, allMissed else { continue }
+            let text = Self.stopPrefix + "\(s.start.rfc3339(fractionDigits: 3)) to "
+                + "\(s.end.rfc3339(fractionDigits: 3)) (\(formatSpan(nanoseconds: s.nanoseconds))), and each of the "
+                + "\(across) clients seen on both sides missed check-ins across it: the capture may have stopped "
+                + "there (judged as time it ran; those missed check-ins may be the capture's)"
+            out.append(Finding(code: code, severity: model.severity(of: code), message: text, time: s.start))
+        }
+        return out
+    }
+}

@@ -98,6 +98,10 @@ public struct FleetAudit: Sendable {
         /// Connections of the client the heartbeat layer dropped past its per-client limit: its check-ins
         /// after them are not in the report (a reason says so).
         public var droppedByLimit = 0
+        /// Check-ins stamped far off the capture's clock (in an `OffClockStretch`, the client having check-ins
+        /// on the clock too): left out of the intervals, each taken as filling one check-in missing between
+        /// two on the clock (such a gap is not judged either).
+        public var offClock = 0
         /// Every gap in seconds, in time order (accelerated ones included), for histograms.
         public var gaps: [Double]
     }
@@ -172,8 +176,8 @@ public struct FleetAudit: Sendable {
         for (address, sessions) in byClient {
             let sorted = sessions.sorted { $0.start < $1.start }
             let dropped = report.limitDrops?.overMaxConnectionsByClient[address] ?? 0
-            out.append(Self.audit(address, sorted, report.expectations, report.silences, captureStart, captureEnd,
-                                  droppedByLimit: dropped))
+            out.append(Self.audit(address, sorted, report.expectations, report.silences, report.offClock,
+                                  captureStart, captureEnd, droppedByLimit: dropped))
         }
         out.sort { a, b in
             if a.health != b.health { return a.health < b.health }
@@ -205,9 +209,14 @@ public struct FleetAudit: Sendable {
     }
 
     private static func audit(
-        _ address: IPAddress, _ sessions: [Visit], _ e: HeartbeatReport.Expectations,
-        _ silences: [CaptureSilence], _ captureStart: Timestamp?, _ captureEnd: Timestamp?, droppedByLimit: Int
+        _ address: IPAddress, _ visits: [Visit], _ e: HeartbeatReport.Expectations,
+        _ silences: [CaptureSilence], _ offClock: [OffClockStretch], _ captureStart: Timestamp?,
+        _ captureEnd: Timestamp?, droppedByLimit: Int
     ) -> Client {
+        // Check-ins stamped far off the capture's clock are counted, not placed among the intervals.
+        let off = OffClockStretch.offClock(visits.map(\.start), in: offClock)
+        let sessions = visits.indices.filter { !off[$0] }.map { visits[$0] }
+        var offLeft = visits.count - sessions.count
         let tolerance = Nanos.from(seconds: e.toleranceSeconds)
         let accelerated = Nanos.from(seconds: e.acceleratedMaxSeconds)
         let pushCount = sessions.count { $0.mode == .push }
@@ -218,8 +227,8 @@ public struct FleetAudit: Sendable {
 
         var c = Client(
             client: address, mode: mode, expectedIntervalSeconds: Double(interval(mode)) / 1e9,
-            checkIns: sessions.count { !$0.failed && !$0.pending },
-            failed: sessions.count(where: \.failed),
+            checkIns: visits.count { !$0.failed && !$0.pending },
+            failed: visits.count(where: \.failed),
             firstSeen: sessions.first?.start ?? Timestamp(nanoseconds: 0),
             lastSeen: sessions.last?.start ?? Timestamp(nanoseconds: 0), spread: nil, onTime: 0, late: 0, early: 0,
             missed: 0, notObserved: 0, accelerated: 0, acceleratedRuns: 0, driftSecondsPerHour: nil,
@@ -252,6 +261,13 @@ public struct FleetAudit: Sendable {
             }
             let d = sessions[i].start.nanoseconds(since: sessions[i - 1].start)
             let iv = interval(sessions[i].mode)
+            let missing = Saturating.add(d, tolerance) / iv - 1
+            if offLeft > 0, missing >= 1, missing <= offLeft {
+                // As many check-ins missing as were stamped off the clock: they may be these.
+                offLeft -= Int(missing)
+                inRun = false
+                continue
+            }
             c.gaps.append(Double(d) / 1e9)
             if d <= accelerated {
                 c.accelerated += 1
@@ -306,6 +322,7 @@ public struct FleetAudit: Sendable {
         if let start = captureStart { c.appearedLate = covered(start, c.firstSeen) > expected + tol }
         // A client whose later connections the limit dropped went on checking in, as far as anyone knows.
         c.droppedByLimit = droppedByLimit
+        c.offClock = visits.count - sessions.count
         if let end = captureEnd, droppedByLimit == 0 { c.vanishedEarly = covered(c.lastSeen, end) > expected + tol }
         judge(&c, tolerance: tol, acceleratedMax: e.acceleratedMaxSeconds)
         return c
@@ -338,6 +355,9 @@ public struct FleetAudit: Sendable {
         }
         if c.notObserved > 0 {
             c.reasons.append("\(counted(c.notObserved, "interval")) not observed (capture silence)")
+        }
+        if c.offClock > 0 {
+            c.reasons.append("\(counted(c.offClock, "check-in")) stamped off the capture's clock (not judged)")
         }
         if c.appearedLate { c.reasons.append("appeared mid-capture") }
         if c.vanishedEarly { c.reasons.append("silent before the capture ended") }

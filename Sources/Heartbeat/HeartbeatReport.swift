@@ -25,6 +25,10 @@ public struct HeartbeatReport: Sendable {
     /// they hide are not judged (here and in `FleetAudit`). Not encoded: each one that hid check-ins is a
     /// `capture-gap` finding.
     public var silences: [CaptureSilence] = []
+    /// The stretches of a few packets stamped far off the capture's clock, passed in with
+    /// `SessionBuilder.noteOffClock(_:)`: a client's check-ins in them are left out of its intervals (here
+    /// and in `FleetAudit`) when it has check-ins on the clock too. Not encoded.
+    public var offClock: [OffClockStretch] = []
     /// Which `SessionBuilder.Limits` dropped connections, and how many each; nil when none did. Not
     /// encoded: JSON has the total, `counts.droppedByLimits`.
     public var limitDrops: LimitDrops?

@@ -27,6 +27,8 @@ struct IntervalAudit: Sendable {
     let pushSeconds: Double
     /// Capture silences, in time order.
     var silences: [CaptureSilence] = []
+    /// Stretches of a few packets stamped far off the capture's clock (`OffClockStretch`).
+    var offClock: [OffClockStretch] = []
 
     struct Result {
         var summary: ClientSummary
@@ -42,14 +44,28 @@ struct IntervalAudit: Sendable {
         let accelerated = Nanos.from(seconds: model.interval.acceleratedMaxSeconds)
         var gaps: [(index: Int, ns: Int64, mode: SessionReport.Mode)] = []
         var hidden: [(silence: Int, ns: Int64, mode: SessionReport.Mode)] = []
-        for i in sessions.indices.dropFirst() {
-            let from = sessions[i - 1].start
+        // Check-ins stamped far off the capture's clock are left out: each may fill one check-in missing
+        // between two on the clock, so a gap missing no more than those left is not judged either.
+        let off = OffClockStretch.offClock(sessions.map(\.start), in: offClock)
+        var offLeft = off.count(where: { $0 })
+        var previous: Int?
+        for i in sessions.indices where !off[i] {
+            defer { previous = i }
+            guard let p = previous else { continue }
+            let from = sessions[p].start
             let to = sessions[i].start
+            let d = to.nanoseconds(since: from)
             if let s = CaptureSilence.hiding(silences, from: from, to: to, toleranceNanos: tolerance) {
-                hidden.append((s, to.nanoseconds(since: from), sessions[i].mode))
-            } else {
-                gaps.append((i, to.nanoseconds(since: from), sessions[i].mode))
+                hidden.append((s, d, sessions[i].mode))
+                continue
             }
+            let base = Nanos.from(seconds: sessions[i].mode == .push ? pushSeconds : pullSeconds)
+            let m = Saturating.add(d, tolerance) / max(1, base) - 1
+            if offLeft > 0, m >= 1, m <= offLeft {
+                offLeft -= Int(m)
+                continue
+            }
+            gaps.append((i, d, sessions[i].mode))
         }
         var findings: [(Int, Finding)] = []
         func add(_ i: Int, _ code: FindingCode, _ text: String) {

@@ -71,6 +71,8 @@ public struct SessionBuilder: Sendable {
     private var notedSpan: (Timestamp, Timestamp)?
     private var captureFindings: [Finding] = []
     private(set) var silences: [CaptureSilence] = []
+    /// Stretches of a few packets stamped far off the capture's clock (`noteOffClock`).
+    private(set) var offClock: [OffClockStretch] = []
 
     /// - Parameters:
     ///   - model: expectations (already carrying `--interval` / `--server` overrides).
@@ -256,6 +258,14 @@ public struct SessionBuilder: Sendable {
         silences.sort { ($0.start, $0.end) < ($1.start, $1.end) }
     }
 
+    /// Tells the stretches of a few packets stamped far off the capture's clock (a connection dated a day
+    /// away): a client's check-ins starting in them are left out of its intervals when it has check-ins on
+    /// the clock too (`IntervalAudit`, `FleetAudit`). Additive.
+    public mutating func noteOffClock(_ stretches: [OffClockStretch]) {
+        offClock += stretches
+        offClock.sort { $0.start < $1.start }
+    }
+
     // MARK: - Output
 
     /// The report for everything ingested so far; the builder keeps its state.
@@ -307,7 +317,7 @@ public struct SessionBuilder: Sendable {
         let managers = resolveManagers(connections)
         let classifier = StepClassifier(model: model, directory: directory, captureEnd: captureEnd)
         let audit = IntervalAudit(model: model, pullSeconds: pullInterval.seconds, pushSeconds: pushInterval,
-                                  silences: silences)
+                                  silences: silences, offClock: offClock)
         var hidden = [SilenceTally](repeating: SilenceTally(), count: silences.count)
         var managerConnections = 0
 
@@ -388,6 +398,7 @@ public struct SessionBuilder: Sendable {
             }
         }
         findings += captureFindings + silenceFindings(hidden)
+        findings += stopFindings(sessions, clients, pull: pullInterval.seconds)
         findings = findings.enumerated().sorted { a, b in
             switch (a.element.time, b.element.time) {
             case let (x?, y?) where x != y: return x < y
@@ -418,6 +429,7 @@ public struct SessionBuilder: Sendable {
                           ignoredConnections: ignored, droppedByLimits: dropped, rejoinedConnections: rejoinedCount,
                           proxyLegConnections: proxyLegs, joinSplits: joinSplits),
             silences: silences,
+            offClock: offClock,
             limitDrops: dropped == 0 ? nil : .init(
                 maxClients: limits.maxClients, overMaxClients: droppedOverClients,
                 maxConnectionsPerClient: limits.maxConnectionsPerClient,

@@ -42,6 +42,10 @@ enum AuditText {
             out += "\(formatSpan(nanoseconds: f.runsOn)) after them: its clock may have been set forward; its "
             out += "clients' intervals across it are judged as if it had run\n"
         }
+        // A pause inside the capture across which every client missed: it may have stopped there.
+        for f in b.heartbeat.findings where f.code == .captureGap && f.message.hasPrefix(SessionBuilder.stopPrefix) {
+            out += "Note: \(f.message)\n"
+        }
         out += "Health and score judge the intervals between check-ins only; HTTP errors, TLS, transport and\n"
         out += "sizes are checked by 'sepbeat analyze' and 'sepbeat validate'.\n"
         if !b.audit.clients.isEmpty {

@@ -25,7 +25,7 @@ final class Connection {
     let key: FlowKey
     let client: Endpoint
     let server: Endpoint
-    let start: Timestamp
+    @exclusivity(unchecked) private(set) var start: Timestamp
     @exclusivity(unchecked) var last: Timestamp
     @exclusivity(unchecked) var synTime: Timestamp?
     @exclusivity(unchecked) var synAckTime: Timestamp?
@@ -48,6 +48,9 @@ final class Connection {
     /// Buffers released: `holeTimeout` after the close (held data flushed first), or after
     /// `closeLinger` without a packet; cleared by the next payload.
     @exclusivity(unchecked) var settled = false
+    /// Opened by a segment stamped far off the table's trusted clock, and no segment of it on the clock
+    /// since (see `ConnectionTable.retimeStrayOpening`).
+    @exclusivity(unchecked) var openedOffClock = false
     /// False once the table has emitted the connection.
     @exclusivity(unchecked) var inTable = true
     /// The deadline of this connection's live entry in the table's `DeadlineQueue`
@@ -72,6 +75,17 @@ final class Connection {
         self.last = time
         up = HalfConnectionReassembler(limits: limits)
         down = HalfConnectionReassembler(limits: limits)
+    }
+
+    /// Takes the connection's times from `time` on: it was opened by one segment stamped far off the
+    /// capture's clock (see `ConnectionTable.retimeStrayOpening`).
+    func retime(to time: Timestamp) {
+        start = time
+        last = time
+        if synTime != nil { synTime = time }
+        if synAckTime != nil { synAckTime = time }
+        if closeTime != nil { closeTime = time }
+        if closedAt != nil { closedAt = time }
     }
 
     /// Decides the client of a new connection from its first packet: the SYN sender is the

@@ -173,19 +173,76 @@ public final class ConnectionTable {
                 checkStartingClock(segment.timestamp, key: key)
             } else if segment.timestamp.nanoseconds < clockBehind {
                 stepBack(segment.timestamp, key: key)
+                if starting == nil, segment.timestamp.nanoseconds < clockBehind,
+                    let s = onClock(segment, key, ahead: false) {
+                    tick(segment.timestamp)
+                    place(s, key: key)
+                    return
+                }
             } else if back != nil, previous == nil {
                 back = nil
             }
             tick(segment.timestamp)
         } else {
             stepAhead(segment.timestamp, key: key)
+            if starting == nil, segment.timestamp.nanoseconds > clockReach, let s = onClock(segment, key, ahead: true) {
+                place(s, key: key)
+                return
+            }
         }
+        place(segment, key: key)
+    }
+
+    /// A segment stamped far off the trusted clock of a connection on the clock (its latest time within
+    /// `unconfirmedClockStep` of it): more than the step behind the clock, or, `ahead`, at least
+    /// `idleTimeout` after the connection's latest time (judged at its own time, it would end the connection
+    /// as idle and open a new one of its own). The segment is taken at the connection's latest time, so one
+    /// packet stamped a day off (a corrupt time, a stray of another clock) moves none of the connection's
+    /// times and neither cuts it nor makes a connection (a check-in) of its own; nil otherwise. Its clock
+    /// count is kept (a step held ahead, withdrawn and counted as stamped ahead). A connection whose
+    /// packets are all off keeps its own times. Ahead by less than `idleTimeout`, the segment keeps its
+    /// time: the capture may have paused (a quiet network) with the connection open across the pause.
+    @inline(never)
+    private func onClock(_ segment: TCPSegment, _ key: FlowKey, ahead: Bool) -> TCPSegment? {
+        guard let found = lookup(key) else { return nil }
+        let last = found._withUnsafeGuaranteedRef { $0.last }
+        guard isNearClock(last) else { return nil }
+        if ahead, segment.timestamp.nanoseconds(since: last) < limits.idleTimeout { return nil }
+        var s = segment
+        s.timestamp = last
+        return s
+    }
+
+    /// Whether `time` is within `unconfirmedClockStep` of the clock, either way.
+    private func isNearClock(_ time: Timestamp) -> Bool {
+        time.nanoseconds <= clockReach && time.nanoseconds >= clockBehind
+    }
+
+    /// A connection opened by a segment stamped far off the trusted clock (`openedOffClock`), at a segment
+    /// of `time`: when that is on the clock and the opening segment was the only one, with no payload (a SYN
+    /// a day off, answered on the clock), the connection's times are taken from this segment on, so the
+    /// lone stray opens it at the capture's time. A connection whose segments are all off keeps its own
+    /// times; one with more on the clock is judged by them as usual.
+    @inline(never)
+    private func retimeStrayOpening(_ c: Connection, at time: Timestamp) {
+        guard starting == nil, isNearClock(time) else { return }
+        c.openedOffClock = false
+        guard c.packets.up &+ c.packets.down == 1, c.bytes.up == 0, c.bytes.down == 0 else { return }
+        c.retime(to: time)
+        schedule(c)
+    }
+
+    /// Places `segment` (of `key`) into its connection, opening one when none is tracked or a SYN
+    /// starts a new one.
+    @inline(__always)
+    private func place(_ segment: TCPSegment, key: FlowKey) {
         let isSyn = segment.flags.contains(.syn) && !segment.flags.contains(.ack)
 
         if let found = lookup(key) {
             // Not retained while it is absorbed: the table holds it, and absorbing takes nothing out
             // of the table (the delegate must not call back into it).
             let absorbed = found._withUnsafeGuaranteedRef { existing in
+                if existing.openedOffClock { retimeStrayOpening(existing, at: segment.timestamp) }
                 guard isSyn, !existing.acceptsSyn(segment) else {
                     absorb(segment, into: existing, direction: existing.direction(of: segment))
                     schedule(existing)
@@ -201,6 +258,13 @@ public final class ConnectionTable {
         }
         let connection = open(segment, key: key)
         absorb(segment, into: connection, direction: connection.direction(of: segment))
+        // Opened far off the trusted clock: a lone stray if its next segment is on the clock
+        // (`retimeStrayOpening`). Far behind, the next sweep would take it out as idle before that segment
+        // came (a SYN stamped a day back, answered on the clock): it is scheduled by that segment.
+        if starting == nil, segment.timestamp.nanoseconds > clockReach || segment.timestamp.nanoseconds < clockBehind {
+            connection.openedOffClock = true
+            if segment.timestamp.nanoseconds < clockBehind { return }
+        }
         schedule(connection)
     }
 
@@ -372,6 +436,9 @@ public final class ConnectionTable {
     private func judgeOwnConnection(_ key: FlowKey, at time: Timestamp) {
         guard let found = lookup(key) else { return }
         let c = found.takeUnretainedValue()
+        // A connection on the trusted clock is not judged by one of its segments stamped an idle timeout
+        // ahead: the segment is taken at the connection's time (`onClock`).
+        if starting == nil, isNearClock(c.last), time.nanoseconds(since: c.last) >= limits.idleTimeout { return }
         guard isDue(c, now: time) else { return }
         act(on: c, now: time)
         if c.inTable { schedule(c) }

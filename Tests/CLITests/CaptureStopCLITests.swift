@@ -1,0 +1,55 @@
+import Foundation
+import Testing
+import TestSupport
+
+/// A stretch with no packets at all inside one file, longer than the pull interval plus the tolerance,
+/// across which every client seen on both sides missed: still judged as time the capture ran, with a
+/// `capture-gap` warning (and an audit note) naming it as where the capture may have stopped.
+@Suite struct CaptureStopCLITests {
+    /// `path` without the records from `from` to `to` seconds after the first one.
+    static func cut(_ path: String, to out: String, from: Int64, to: Int64) throws {
+        let bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
+        func u32(_ at: Int) -> UInt32 { (0..<4).reduce(0) { $0 | UInt32(bytes[at + $1]) << (8 * UInt32($1)) } }
+        var written = Array(bytes.prefix(24))
+        var first: Int64?
+        var at = 24
+        while at + 16 <= bytes.count {
+            let end = at + 16 + Int(u32(at + 8))
+            try #require(end <= bytes.count)
+            let seconds = Int64(u32(at))
+            first = first ?? seconds
+            let t = seconds - (first ?? seconds)
+            if !(t >= from && t < to) { written += bytes[at..<end] }
+            at = end
+        }
+        try Data(written).write(to: URL(fileURLWithPath: out))
+    }
+
+    @Test func aFleetWideStopIsNamedAndStillJudged() throws {
+        let dir = try TemporaryFolder()
+        let capture = try dir.simulatedCapture("fleet.pcap", [
+            "--clients", "8", "--duration", "60m", "--http-share", "0", "--push-share", "0",
+        ])
+        let stopped = dir.path + "/stopped.pcap"
+        try Self.cut(capture, to: stopped, from: 1200, to: 2100)
+        let analyze = sepbeat("analyze", "-q", stopped).stdout
+        let warning = analyze.split(separator: "\n").filter {
+            $0.contains("warning capture-gap") && $0.contains("the capture may have stopped there")
+        }
+        #expect(warning.count == 1)
+        #expect(warning.first?.contains("each of the 8 clients seen on both sides missed") == true)
+        // Still judged as time the capture ran: the missed check-ins stand.
+        #expect(analyze.contains("missed-heartbeat"))
+        let audit = sepbeat("audit", "-q", stopped).stdout
+        #expect(audit.contains("Note: no packets at all from "))
+        #expect(!audit.contains(", 0 missed"))
+
+        // No note for the whole capture, nor for a short stop (its stretch with no packets, with the quiet
+        // around it, stays below the pull interval plus the tolerance).
+        #expect(!sepbeat("analyze", "-q", capture).stdout.contains("may have stopped"))
+        let short = dir.path + "/short.pcap"
+        try Self.cut(capture, to: short, from: 1200, to: 1260)
+        #expect(!sepbeat("analyze", "-q", short).stdout.contains("may have stopped"))
+        #expect(!sepbeat("audit", "-q", short).stdout.contains("Note: no packets at all"))
+    }
+}
