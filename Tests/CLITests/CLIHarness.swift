@@ -92,6 +92,25 @@ final class TemporaryFolder {
         return capture
     }
 
+    /// `capture` with every occurrence of `from` replaced by `to` (the same length, so every record keeps
+    /// its size; checksums are not recomputed, which sepbeat does not check), written as `name`; returns
+    /// the new file and how many occurrences were replaced (at least one, or the test stops).
+    func patchedCapture(_ capture: String, replacing from: String, with to: String, as name: String) throws
+        -> (path: String, replaced: Int) {
+        try #require(from.utf8.count == to.utf8.count)
+        var bytes = try #require(FileManager.default.contents(atPath: capture))
+        let (old, new) = (Data(from.utf8), Data(to.utf8))
+        var replaced = 0
+        while let r = bytes.range(of: old) {
+            bytes.replaceSubrange(r, with: new)
+            replaced += 1
+        }
+        try #require(replaced > 0)
+        let patched = path + "/" + name
+        try #require(FileManager.default.createFile(atPath: patched, contents: bytes))
+        return (patched, replaced)
+    }
+
     /// Writes a capture with `sepbeat simulate -q -o NAME ARGUMENTS`, then its first `keep(size)` bytes
     /// as `cut` with NAME's extension (a capture cut short); returns that file and the whole size.
     func cutSimulatedCapture(

@@ -78,17 +78,8 @@ import Testing
         let dir = try TemporaryFolder()
         let proxied = try dir.simulatedCapture("proxied.pcap", ["--clients", "2", "--duration", "30m", "--seed", "3",
                                                                "--http-share", "0", "--proxy", "10.5.5.5:8080"])
-        var bytes = try #require(FileManager.default.contents(atPath: proxied))
-        let from = Data(":443 HTTP/1.1\r\nHost".utf8)
-        let to = Data("_443 HTTP/1.1\r\nHost".utf8)
-        var replaced = 0
-        while let r = bytes.range(of: from) {
-            bytes.replaceSubrange(r, with: to)
-            replaced += 1
-        }
-        try #require(replaced > 0)
-        let broken = dir.path + "/noport.pcap"
-        _ = FileManager.default.createFile(atPath: broken, contents: bytes)
+        let (broken, replaced) = try dir.patchedCapture(
+            proxied, replacing: ":443 HTTP/1.1\r\nHost", with: "_443 HTTP/1.1\r\nHost", as: "noport.pcap")
         let flows = sepbeat("flows", "-q", "--http", broken)
         #expect(flows.stdout.contains("up: CONNECT target without a usable port: 10.1.0.1"))
         #expect(flows.stdout.contains("odd: proxy tunnels to a target without a usable port \(replaced)"))

@@ -114,18 +114,9 @@ import TestSupport
         let dir = try TemporaryFolder()
         let proxied = try dir.simulatedCapture("proxied.pcap", ["--clients", "2", "--duration", "30m", "--seed", "3",
                                                                "--http-share", "0", "--proxy", "10.5.5.5:8080"])
-        var bytes = try #require(FileManager.default.contents(atPath: proxied))
         // `CONNECT 10.1.0.1X:443 HTTP/1.1` becomes `CONNECT 10.1.0.1X     HTTP/1.1` (no port, same length).
-        let from = Data(":443 HTTP/1.1\r\nHost".utf8)
-        let to = Data("     HTTP/1.1\r\nHost".utf8)
-        var replaced = 0
-        while let r = bytes.range(of: from) {
-            bytes.replaceSubrange(r, with: to)
-            replaced += 1
-        }
-        try #require(replaced > 0)
-        let broken = dir.path + "/noport.pcap"
-        _ = FileManager.default.createFile(atPath: broken, contents: bytes)
+        let (broken, _) = try dir.patchedCapture(
+            proxied, replacing: ":443 HTTP/1.1\r\nHost", with: "     HTTP/1.1\r\nHost", as: "noport.pcap")
         let flows = CLIRun(["flows", "-q", broken]).stdout
         #expect(flows.contains("tls via CONNECT [10.1.0.1"), "\(flows)")
         #expect(!flows.contains("tls via CONNECT 10.1.0.1"), "\(flows)")
@@ -139,18 +130,9 @@ import TestSupport
         let dir = try TemporaryFolder()
         let proxied = try dir.simulatedCapture("proxied.pcap", ["--clients", "4", "--duration", "1h", "--seed", "3",
                                                                "--http-share", "0", "--proxy", "10.5.5.5:8080"])
-        var bytes = try #require(FileManager.default.contents(atPath: proxied))
         // One manager's targets in hex (0x0a01000b is 10.1.0.11 to inet_aton), the same length as before.
-        let from = Data("CONNECT 10.1.0.11:443".utf8)
-        let to = Data("CONNECT 0xa01000b:443".utf8)
-        var replaced = 0
-        while let r = bytes.range(of: from) {
-            bytes.replaceSubrange(r, with: to)
-            replaced += 1
-        }
-        try #require(replaced > 0)
-        let broken = dir.path + "/hex.pcap"
-        _ = FileManager.default.createFile(atPath: broken, contents: bytes)
+        let (broken, replaced) = try dir.patchedCapture(
+            proxied, replacing: "CONNECT 10.1.0.11:443", with: "CONNECT 0xa01000b:443", as: "hex.pcap")
         let audit = CLIRun(["audit", "--color", "never", broken])
         #expect(audit.stdout.contains("\nNote: \(replaced) proxy connections whose target (CONNECT or absolute-form) "
             + "is tied to no address (numeric but not dotted decimal, or no usable port; the odd: line counts them) "
