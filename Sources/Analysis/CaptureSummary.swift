@@ -289,9 +289,8 @@ public struct CaptureSummary: Sendable {
                 var jumped = false
                 var ranThrough = false
                 for f in files {
-                    guard let first = f.timelineStart, let last = f.timelineEnd, first < piece.start, last > reach else {
-                        continue
-                    }
+                    guard let first = f.timelineStart, let last = f.timelineEnd, first < piece.start, last > reach
+                    else { continue }
                     let own = f.silences.first { $0.start <= reach && $0.end >= piece.start }
                     if own?.clockJump == true { jumped = true } else { ranThrough = true }
                 }

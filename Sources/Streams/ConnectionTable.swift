@@ -790,7 +790,9 @@ public final class ConnectionTable {
             remaining -= 1
         }
         while remaining > 0, let c = recent.popLeastRecent(where: { $0.closedAt == nil }) {
-            if c.copyOf == 0 { delegate.didNotice(.limitReached(.connections), direction: .up, connection: c.id, time: clock) }
+            if c.copyOf == 0 {
+                delegate.didNotice(.limitReached(.connections), direction: .up, connection: c.id, time: clock)
+            }
             emit(c, end: .evicted, now: clock)
             remaining -= 1
         }

@@ -52,7 +52,8 @@ import TestSupport
     /// server, first FIN, and the connection's last packet (its bare ACK), and every one of its packets.
     static func connection(_ records: [Record]) throws -> (kinds: [(String, Int)], all: [Int]) {
         let start = try #require(records.first?.seconds)
-        let syn = try #require(records.indices.first { records[$0].seconds >= start + 900 && records[$0].flags == 0x02 })
+        let syn = try #require(
+            records.indices.first { records[$0].seconds >= start + 900 && records[$0].flags == 0x02 })
         let all = records.indices.filter { $0 >= syn && records[$0].tuple == records[syn].tuple }
         let data = try #require(all.first { records[$0].payload >= 1000 })
         let fin = try #require(all.first { records[$0].flags & 0x01 != 0 })

@@ -30,11 +30,11 @@ import Records
 /// in parts as its bytes come (the gap's bytes at once, stamped with the gap's time or the record's start,
 /// the captured rest as it is read, up to the next header a scan finds), so each byte counts once, in the
 /// exchange it was sent in; `skip` says whether it reported the gap's bytes so. A gap that runs past the
-/// record's end loses framing (`framingLostInGap`): the parser then scans for a plausible record header (known content type, the
-/// same version as the last record or a record-layer version 3.0-3.3, length within the limit; a
-/// ClientHello record's 0x0301 must not stop a resync on 0x0303 data) and reports `resynchronized` with the
-/// bytes skipped; a later bad header starts a new scan (so a false match costs one bogus record). Scanning more
-/// than `TLSLimits.maxResyncScan` bytes without a match stops the parser (`resyncFailed`). An invalid
+/// record's end loses framing (`framingLostInGap`): the parser then scans for a plausible record header
+/// (known content type, the same version as the last record or a record-layer version 3.0-3.3, length
+/// within the limit; a ClientHello record's 0x0301 must not stop a resync on 0x0303 data) and reports
+/// `resynchronized` with the bytes skipped; a later bad header starts a new scan (so a false match costs
+/// one bogus record). Scanning more than `TLSLimits.maxResyncScan` bytes without a match stops the parser (`resyncFailed`). An invalid
 /// or oversize header after the first record is reported and also leads to a scan.
 ///
 /// Cost: O(1) work per byte outside handshakes; per-byte scanning only while resynchronising. Memory is
