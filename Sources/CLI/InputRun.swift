@@ -216,7 +216,8 @@ extension InputRun {
             if name == "bzip2", head.count < 4 || !(0x31...0x39).contains(head[3]) { continue }
             if name == "zip" { return "a zip archive (a zipped capture, perhaps)" }
             // "an xz-compressed": the article goes by the sound of the letter.
-            return "\(name == "xz" ? "an" : "a") \(name)-compressed file (a compressed capture, perhaps)"
+            let article = name == "xz" || name == "lz4" ? "an" : "a"
+            return "\(article) \(name)-compressed file (a compressed capture, perhaps)"
         }
         return nil
     }

@@ -102,8 +102,8 @@ enum ReportCommand {
             // Packets without a time sit at 1970 together: any check-in built on them would pass unjudged.
             if file.packetsWithoutTimestamp > 0 {
                 builder.noteCaptureGap("\(file.path): \(file.packetsWithoutTimestamp) of \(file.packets) packets carry "
-                    + "no time (pcapng Simple Packet Blocks): their check-ins' times, intervals and durations are "
-                    + "unknown and not to be trusted")
+                    + "no time (pcapng Simple Packet Blocks, or a time of exactly 0): their check-ins' times, "
+                    + "intervals and durations are unknown and not to be trusted")
             }
         }
         return builder.finish()

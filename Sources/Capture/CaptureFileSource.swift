@@ -329,9 +329,9 @@ final class CaptureFileSource: PacketSource {
         }
         if stats.packetsWithoutTimestamp > 0 {
             let n = stats.packetsWithoutTimestamp
-            stats.warn(.noTimestamps, "\(n) of \(stats.packets) packets carry no time (pcapng Simple Packet Blocks); "
-                + "they are placed at 1970-01-01T00:00:00Z, so the times, intervals and durations built on them "
-                + "are unknown")
+            stats.warn(.noTimestamps, "\(n) of \(stats.packets) packets carry no time (pcapng Simple Packet Blocks, "
+                + "or a time of exactly 0); they are placed at 1970-01-01T00:00:00Z, so the times, intervals and "
+                + "durations built on them are unknown")
         }
         if recordsCutByLibpcap > 0, let offset = firstCutOffset {
             let n = recordsCutByLibpcap

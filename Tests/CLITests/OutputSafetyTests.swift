@@ -128,8 +128,8 @@ import Glibc
     }
 
     /// `-o` over an existing compressed file (`d.pcap.gz`, which may well hold a capture) is refused too, for
-    /// gzip, zstd, xz ("an xz-compressed file"), bzip2 and lz4 (frame or legacy), whatever its name; a file
-    /// that only starts like one (`BZ` and no block size) is overwritten.
+    /// gzip, zstd, xz ("an xz-compressed file"), bzip2 and lz4 ("an lz4-compressed file"; frame or legacy),
+    /// whatever its name; a file that only starts like one (`BZ` and no block size) is overwritten.
     @Test(arguments: ["analyze", "model"])
     func outputOverAnExistingCompressedFileIsRefused(command: String) throws {
         let dir = try TemporaryFolder()
@@ -148,7 +148,7 @@ import Glibc
             try bytes.write(to: URL(fileURLWithPath: victim))
             let r = CLIRun([command, "-q", "-o", victim] + input)
             #expect(r.status == ExitStatus.usage, "\(command) \(name): \(r.stderr)")
-            let article = format == "xz" ? "an" : "a"
+            let article = format == "xz" || format == "lz4" ? "an" : "a"
             #expect(r.stderr == "sepbeat \(command): -o \(victim) is \(article) \(format)-compressed file "
                 + "(a compressed capture, perhaps); \(what) would overwrite it: give another output file "
                 + "(or remove it first)\n",
