@@ -61,7 +61,7 @@ final class Connection {
     /// The id of the connection this one copies under other VLAN tags (0: none): see `ConnectionTable`,
     /// "Captured twice".
     @exclusivity(unchecked) var copyOf: UInt64 = 0
-    /// The ISN under which the table indexed this connection's opening SYN, if it did.
+    /// The ISN of the opening SYN or SYN-ACK under which the table indexed this connection, if it did.
     @exclusivity(unchecked) var indexedISN: UInt32?
     let up: HalfConnectionReassembler
     let down: HalfConnectionReassembler

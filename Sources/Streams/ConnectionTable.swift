@@ -69,15 +69,18 @@ import Records
 /// table from an event (the table is in the middle of updating a connection).
 ///
 /// Captured twice: a SPAN of an access port plus the trunk (or a router on a stick) holds every frame
-/// twice, once untagged and once with a VLAN tag, so the same connection comes under two keys. A
-/// connection whose first segment is a SYN with the same client, server and initial sequence number as
-/// a tracked connection on other VLAN tags, within `StreamLimits.capturedTwiceWindow` (1 s) of that one's SYN, is
-/// a copy: it stays in the table (its packets find it, its flags close it) but is neither reassembled
-/// nor reported to the delegate beyond `copiedSegment` per segment; the first connection alone is
-/// analysed. The ISN is the evidence: two different connections with the same addresses on different
-/// VLANs (overlapping address spaces) pick their ISNs apart, so they stay two. One dictionary entry per
-/// connection opened by a SYN; nothing on the per-packet path but a flag test. Known limit: a copy
-/// whose SYN was not captured (a capture starting midstream) is not recognised.
+/// twice, once untagged and once with a VLAN tag, so the same connection comes under two keys. A new
+/// connection whose first segment carries the numbers of a tracked connection on other VLAN tags between
+/// the same endpoints, within `StreamLimits.capturedTwiceWindow` (1 s), is a copy (see `isCopy`): a SYN
+/// with that one's client ISN; or, its own SYN lost, a SYN-ACK acknowledging that ISN, or a segment whose
+/// sequence and acknowledgement numbers fall within that one's bytes. It stays in the table (its packets
+/// find it, its flags close it) but is neither reassembled nor reported to the delegate beyond
+/// `copiedSegment` per segment; the first connection alone is analysed. The numbers are the evidence: two
+/// different connections with the same addresses on different VLANs (overlapping address spaces) pick
+/// their ISNs apart, so they stay two. One dictionary entry per connection opened by a SYN or SYN-ACK, one
+/// or two lookups per new connection; nothing on the per-packet path but a flag test. Known limit: only
+/// connections opened by a SYN or SYN-ACK are indexed, so a copy coming after one that lost both is not
+/// recognised.
 ///
 /// Closed connections linger `StreamLimits.closeLinger` (60 s) so that a late final ACK,
 /// retransmitted FIN or late RST stays on its connection, as in tshark's streams.
@@ -129,9 +132,9 @@ public final class ConnectionTable {
     /// evicts from these (closed ones first) without sorting itself. See `RecencyQueue`.
     @exclusivity(unchecked) private var recent = RecencyQueue()
     @exclusivity(unchecked) private var recentClosed = RecencyQueue()
-    /// Connections opened by a SYN, by client, server and ISN (without VLAN tags): where a copy of one
-    /// captured under other tags finds its original (see "Captured twice" above).
-    @exclusivity(unchecked) private var bySyn: [SynIdentity: Connection] = [:]
+    /// Connections opened by a SYN or SYN-ACK, by client and server without VLAN tags (the latest per pair):
+    /// where a copy of one captured under other tags finds its original (see "Captured twice" above).
+    @exclusivity(unchecked) private var bySyn: [EndpointPair: Connection] = [:]
     /// The connection `lookup` found last (checked with its key before use), not retained: it is
     /// always one the table holds (`emit` clears it when it takes that connection out).
     @exclusivity(unchecked) private var lastFound: Unmanaged<Connection>?
@@ -547,14 +550,14 @@ public final class ConnectionTable {
         if recent.isCrowded(live: connections.count) { rebuildRecency() }
         counters.connectionsOpened += 1
         counters.connectionsHighWater = max(counters.connectionsHighWater, connections.count)
-        if segment.flags.contains(.syn), !segment.flags.contains(.ack) {
-            let identity = SynIdentity(client: segment.source, server: segment.destination, isn: segment.sequence)
-            if let original = bySyn[identity], isCopy(segment, of: original) {
-                c.copyOf = original.id
-                counters.connectionsCapturedTwice += 1
-                return c
-            }
-            bySyn[identity] = c
+        if let original = copied(segment) {
+            c.copyOf = original.id
+            counters.connectionsCapturedTwice += 1
+            return c
+        }
+        if segment.flags.contains(.syn) {
+            // Opened by its SYN or SYN-ACK: where a copy under other tags finds it.
+            bySyn[EndpointPair(client: c.client, server: c.server)] = c
             c.indexedISN = segment.sequence
         }
         delegate.connectionOpened(
@@ -562,13 +565,65 @@ public final class ConnectionTable {
         return c
     }
 
-    /// Whether a SYN opening a new connection copies `original`, a connection with the same client,
-    /// server and ISN: on other VLAN tags, itself no copy, its own SYN within `capturedTwiceWindow`.
-    private func isCopy(_ syn: TCPSegment, of original: Connection) -> Bool {
-        guard original.inTable, original.copyOf == 0, original.key.vlan != syn.vlan,
-              let t = original.synTime else { return false }
-        let apart = syn.timestamp > t ? syn.timestamp.nanoseconds(since: t) : t.nanoseconds(since: syn.timestamp)
-        return apart <= limits.capturedTwiceWindow
+    /// The connection on other VLAN tags that `first`, the first segment of a new connection, copies (see
+    /// "Captured twice"), if any: a connection opened by a SYN or SYN-ACK between the same endpoints, itself
+    /// no copy, whose sequence numbers `first` carries, within `capturedTwiceWindow`. Two dictionary lookups
+    /// at most, once per connection.
+    private func copied(_ first: TCPSegment) -> Connection? {
+        guard !bySyn.isEmpty else { return nil }
+        let isSyn = first.flags.contains(.syn) && !first.flags.contains(.ack)
+        if let o = bySyn[EndpointPair(client: first.source, server: first.destination)], isCopy(first, of: o) {
+            return o
+        }
+        if !isSyn, let o = bySyn[EndpointPair(client: first.destination, server: first.source)],
+            isCopy(first, of: o) {
+            return o
+        }
+        return nil
+    }
+
+    /// Whether `first`, the first segment of a new connection, copies `original` (same endpoints): on other
+    /// VLAN tags, `original` itself no copy, within `capturedTwiceWindow` of its SYN (for a SYN) or of its
+    /// latest segment, and carrying its sequence numbers:
+    /// - a SYN: its ISN is the one of `original`'s SYN, or the one its SYN-ACK acknowledged (its SYN lost);
+    /// - a SYN-ACK (the copy's SYN lost): it acknowledges `original`'s client ISN, and its own ISN is the one
+    ///   of `original`'s SYN-ACK when that was seen;
+    /// - any other segment (both lost): its sequence and acknowledgement numbers both within
+    ///   `acknowledgementReach` of the bytes `original` saw in their directions.
+    /// ISNs are exact 32-bit evidence; two sequence ranges are 2^-24 of the space in all: different
+    /// connections with the same addresses on other VLANs (overlapping address spaces) stay two.
+    private func isCopy(_ first: TCPSegment, of original: Connection) -> Bool {
+        guard original.inTable, original.copyOf == 0, original.key.vlan != first.vlan else { return false }
+        let syn = first.flags.contains(.syn)
+        let ack = first.flags.contains(.ack)
+        let reference = syn && !ack ? (original.synTime ?? original.synAckTime) : original.last
+        guard let t = reference else { return false }
+        let apart = first.timestamp > t ? first.timestamp.nanoseconds(since: t) : t.nanoseconds(since: first.timestamp)
+        guard apart <= limits.capturedTwiceWindow else { return false }
+        let clientNext = original.clientISN.map { $0 &+ 1 } ?? original.synAckAcknowledges
+        if syn, !ack {
+            return first.sequence &+ 1 == clientNext
+        }
+        let fromClient = first.source == original.client
+        if syn {
+            guard !fromClient, let acked = clientNext, first.acknowledgement == acked else { return false }
+            guard let serverNext = original.down.baseSequence else { return true }
+            return first.sequence &+ 1 == serverNext
+        }
+        guard ack else { return false }
+        let (upValue, downValue) = fromClient
+            ? (first.sequence, first.acknowledgement) : (first.acknowledgement, first.sequence)
+        return ConnectionTable.within(upValue, original.up, base: clientNext)
+            && ConnectionTable.within(downValue, original.down, base: nil)
+    }
+
+    /// Whether sequence number `value` lies within `acknowledgementReach` of the bytes `half` saw, counted
+    /// from its first byte's sequence number (`fallback` before it saw any; false when neither is known).
+    private static func within(_ value: UInt32, _ half: HalfConnectionReassembler, base fallback: UInt32?) -> Bool {
+        guard let base = half.baseSequence ?? fallback else { return false }
+        let offset = Int64(Int32(bitPattern: value &- base))
+        let reach = HalfConnectionReassembler.acknowledgementReach
+        return offset >= -reach && offset <= half.seenEnd + reach
     }
 
     private func absorb(_ s: TCPSegment, into c: Connection, direction: Direction) {
@@ -618,9 +673,9 @@ public final class ConnectionTable {
         if let last = lastFound, last.toOpaque() == Unmanaged.passUnretained(c).toOpaque() { lastFound = nil }
         connections[c.key] = nil
         c.inTable = false
-        if let isn = c.indexedISN {
-            let identity = SynIdentity(client: c.client, server: c.server, isn: isn)
-            if bySyn[identity] === c { bySyn[identity] = nil }
+        if c.indexedISN != nil {
+            let pair = EndpointPair(client: c.client, server: c.server)
+            if bySyn[pair] === c { bySyn[pair] = nil }
         }
         if c.copyOf != 0 {
             // Never reported (see "Captured twice"): it only leaves the table.
@@ -799,19 +854,17 @@ public final class ConnectionTable {
     }
 }
 
-/// A connection's opening SYN without VLAN tags: client, server and initial sequence number.
-private struct SynIdentity: Hashable {
+/// A connection's client and server without VLAN tags: where a copy captured under other tags finds it.
+private struct EndpointPair: Hashable {
     var client: Endpoint
     var server: Endpoint
-    var isn: UInt32
 
-    /// Five words into the hasher (one lookup per SYN in a flood); equal identities feed equal words.
+    /// Four words into the hasher (one lookup per SYN in a flood); equal pairs feed equal words.
     func hash(into hasher: inout Hasher) {
         hasher.combine(client.address.high ^ server.address.high &* 31)
         hasher.combine(client.address.low)
         hasher.combine(server.address.low)
         let families = UInt64(client.address.isIPv6 ? 1 : 0) | UInt64(server.address.isIPv6 ? 2 : 0)
         hasher.combine(UInt64(client.port) | UInt64(server.port) << 16 | families << 32)
-        hasher.combine(isn)
     }
 }

@@ -89,7 +89,7 @@ final class HalfConnectionReassembler {
     @exclusivity(unchecked) private var acknowledgedAt = Timestamp.zero
     /// The end of the furthest bytes (or FIN) seen in this direction: an acknowledgement more than
     /// `acknowledgementReach` past it is not believed (a bogus number must not skip every later hole).
-    @exclusivity(unchecked) private var seenEnd: Int64 = 0
+    @exclusivity(unchecked) private(set) var seenEnd: Int64 = 0
     /// When the peer acknowledged bytes past all this direction showed, with nothing held (a lost last
     /// segment): after `holeTimeout` with no sign of them they become a gap, stamped with this time.
     @exclusivity(unchecked) private(set) var tailSince: Timestamp?

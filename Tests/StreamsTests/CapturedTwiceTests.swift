@@ -13,18 +13,25 @@ import Testing
     ]
 
     /// Feeds `first` on the plain feeder and `second` on one tagged VLAN 10, segment by segment, the
-    /// tagged copy `lagMs` after its plain segment.
-    static func twice(_ first: [Seg], _ second: [Seg], lagMs: Int64) -> (StreamRecorder, ConnectionTable) {
+    /// tagged copy `lagMs` after its plain segment; the segments at `lostPlain` and `lostTagged` (indices)
+    /// were not captured.
+    static func twice(
+        _ first: [Seg], _ second: [Seg], lagMs: Int64, lostPlain: Set<Int> = [], lostTagged: Set<Int> = []
+    ) -> (StreamRecorder, ConnectionTable) {
         let recorder = StreamRecorder()
         let table = ConnectionTable(delegate: recorder)
         var plain = Feeder()
         var tagged = Feeder(vlan: VLANTags([10]))
-        for (a, b) in zip(first, second) {
-            plain.feed(a, to: table)
+        var later: [Seg] = []
+        for (i, (a, b)) in zip(first, second).enumerated() {
+            if !lostPlain.contains(i) { plain.feed(a, to: table) }
             var late = b
             late.ms += lagMs
-            tagged.feed(late, to: table)
+            if lostTagged.contains(i) { continue }
+            // A lag longer than the conversation's steps: the plain copy runs ahead (time order kept).
+            if lagMs > 1 { later.append(late) } else { tagged.feed(late, to: table) }
         }
+        tagged.feed(later, to: table)
         return (recorder, table)
     }
 
@@ -73,5 +80,51 @@ import Testing
         table.finish()
         #expect(recorder.records.count == 2)
         #expect(table.statistics.connectionsCapturedTwice == 0)
+    }
+
+    /// One copy's SYN was not captured (of either copy; and, both SYNs lost, the SYN-ACK of one): the copy
+    /// is still recognised by the sequence numbers it carries, and only one connection is analysed.
+    @Test(arguments: [
+        (Set<Int>(), Set([0])), (Set([0]), Set<Int>()), (Set([0]), Set([0, 1])), (Set([0, 1]), Set([0])),
+    ])
+    func copyWhoseSynWasLostIsStillACopy(lostPlain: Set<Int>, lostTagged: Set<Int>) throws {
+        // Lost SYN and SYN-ACK of the first copy, the second's SYN-ACK 500 ms later finds no index (see README).
+        for lag: Int64 in lostPlain.contains(1) ? [0] : [0, 500] {
+            let (recorder, table) = Self.twice(
+                Self.conversation, Self.conversation, lagMs: lag, lostPlain: lostPlain, lostTagged: lostTagged)
+            table.finish()
+            #expect(recorder.records.count == 1, "lost \(lostPlain) \(lostTagged), lag \(lag) ms")
+            let r = try #require(recorder.records.first)
+            #expect(recorder.text(r.id, .up) == "hello" && recorder.text(r.id, .down) == "world")
+            #expect(table.statistics.connectionsCapturedTwice == 1)
+            let kept = Self.conversation.count - (r.vlan == .none ? lostPlain.count : lostTagged.count)
+            #expect(r.packetsUp + r.packetsDown == kept)
+            #expect(table.statistics.segmentsCapturedTwice == 2 * Self.conversation.count
+                - lostPlain.count - lostTagged.count - kept)
+        }
+    }
+
+    /// Overlapping address spaces with a lost SYN: a connection on another VLAN, same addresses, its own
+    /// ISNs, picked up at its SYN-ACK or at its first data, is not taken for a copy.
+    @Test(arguments: [Set([0]), Set([0, 1])])
+    func otherConnectionPickedUpMidstreamStaysApart(lostTagged: Set<Int>) {
+        let shifts: [(UInt32, UInt32)] = [(1_234_567_890, 0), (0, 2_345_678_901), (3_456_789_012, 1_234_567)]
+        for (clientShift, serverShift) in shifts {
+            let other: [Seg] = Self.conversation.map { s in
+                var t = s
+                if t.fromClient {
+                    t.seq &+= clientShift
+                    t.ack &+= serverShift
+                } else {
+                    t.seq &+= serverShift
+                    t.ack &+= clientShift
+                }
+                return t
+            }
+            let (recorder, table) = Self.twice(Self.conversation, other, lagMs: 0, lostTagged: lostTagged)
+            table.finish()
+            #expect(recorder.records.count == 2, "shift \(clientShift)/\(serverShift)")
+            #expect(table.statistics.connectionsCapturedTwice == 0)
+        }
     }
 }
