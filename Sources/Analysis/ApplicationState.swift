@@ -48,6 +48,9 @@ public struct ProtocolDetails: Sendable {
 /// `finish(into:)` then describes the tunnelled traffic as a direct connection's, and names the tunnel
 /// in `ConnectionRecord.tunnel` with the exchanges that set it up. A tunnel inside a tunnel, and a
 /// `CONNECT` on a connection whose HTTP roles are reversed, are counted as opaque bytes, not followed.
+/// A lost segment does not hide a tunnel: a 2xx that no client byte came before (its `CONNECT` was not
+/// captured) and TLS after it open a tunnel named by the ClientHello's SNI (`resolveLostConnect`), and TLS
+/// records after a gap where the 2xx should be (the answer lost) are the tunnel's server side.
 /// Plain HTTP sent to a proxy in absolute form (`GET http://host:port/path`) is named in
 /// `ConnectionRecord.tunnel` too (kind `.forward`, from the first such request), with no set-up.
 ///
@@ -120,6 +123,14 @@ final class ApplicationState {
     @exclusivity(unchecked) var fileIndex = 0
     /// False for the state inside a tunnel: a tunnel there is counted, not followed.
     let followsTunnels: Bool
+    /// The connection's first bytes are a 2xx answer with nothing from the client before it (its request
+    /// was not captured): held undecided until the next bytes tell a tunnel (TLS) from plain HTTP.
+    @exclusivity(unchecked) var awaitingLostConnect = false
+    /// The tunnel's `CONNECT` was not captured (a 2xx with no request, then TLS): its target is unknown.
+    @exclusivity(unchecked) var lostConnect = false
+    /// Bytes of the server side missing after a `CONNECT` while the client side had gone into the tunnel:
+    /// the answer may have been lost, so TLS records there start the tunnel's server side.
+    @exclusivity(unchecked) var downLostBeforeTunnel = false
 
     init(keepDetails: Bool, midstream: Bool, followsTunnels: Bool = true) {
         details = keepDetails ? ProtocolDetails() : nil
@@ -146,7 +157,18 @@ final class ApplicationState {
         sawPayload = true
         switch parser {
         case .undecided:
+            if awaitingLostConnect {
+                resolveLostConnect(tunnelFollows: TLSStreamParser.looksLikeTLS(data))
+                didReceive(data, direction: direction, time: time)
+                return
+            }
             decide(data, direction: direction)
+            if direction == .down, mayAnswerLostConnect(data) {
+                parser = .undecided
+                awaitingLostConnect = true
+                hold(data, direction: direction, time: time)
+                return
+            }
             if case .undecided = parser {
                 hold(data, direction: direction, time: time)
                 if decideOnJoinedPrefix(adding: data, direction: direction) {
@@ -168,6 +190,15 @@ final class ApplicationState {
             didReceive(data, direction: direction, time: time)
         case .http(let http):
             if direction == .up ? tunnelled.up : tunnelled.down, let inner = tunnel {
+                inner.didReceive(data, direction: direction, time: time)
+                return
+            }
+            if direction == .down, downLostBeforeTunnel, tunnelled.up, let inner = tunnel,
+               TLSStreamParser.looksLikeTLS(data) {
+                // The answer to the `CONNECT` was lost and TLS records follow: the server side of the tunnel.
+                tunnelled.down = true
+                details?.anomalies.append("down: answer to the CONNECT not captured; TLS records followed "
+                    + "(read as the tunnel's server side)")
                 inner.didReceive(data, direction: direction, time: time)
                 return
             }
@@ -197,6 +228,7 @@ final class ApplicationState {
                 inner.didSkip(gapBytes, direction: direction, time: time)
                 return
             }
+            if direction == .down { downLostBeforeTunnel = true }
             http.value.skip(
                 gapBytes: gapBytes, direction: httpReversed ? direction.reversed : direction, time: time,
                 into: &exchanges)
@@ -216,6 +248,39 @@ final class ApplicationState {
             httpReversed = true
         }
     }
+
+    /// Whether `data`, the server side's first bytes, is a 2xx status line that no client byte came before
+    /// (only a gap, or nothing yet): the answer to a request that was not captured, on a connection seen
+    /// from its start. On a connection to a proxy it may answer a lost `CONNECT`.
+    private func mayAnswerLostConnect(_ data: UnsafeRawBufferPointer) -> Bool {
+        guard case .http = parser, followsTunnels, !midstream, !httpReversed, undecidedBytes.up == 0,
+              !held.contains(where: { $0.direction == .up && !$0.bytes.isEmpty }), data.count >= 10
+        else { return false }
+        // `HTTP/1.x 2`: `decide` read the version already.
+        return data[8] == UInt8(ascii: " ") && data[9] == UInt8(ascii: "2")
+    }
+
+    /// The bytes after a 2xx that answered a request not captured decide what it answered: TLS (either
+    /// side) is a tunnel whose `CONNECT` was lost, anything else plain HTTP. For the tunnel a stand-in
+    /// `CONNECT` goes to the request parser first, so the held 2xx opens the tunnel as it would have;
+    /// the client side's gap held before its first bytes is the lost request, not tunnel bytes.
+    private func resolveLostConnect(tunnelFollows: Bool) {
+        awaitingLostConnect = false
+        let conversation = Box(HTTP1Conversation(recordsMessages: details != nil))
+        parser = .http(conversation)
+        if tunnelFollows {
+            lostConnect = true
+            held.removeAll { $0.direction == .up && $0.bytes.isEmpty }
+            let time = held.first?.time ?? .zero
+            Array(Self.lostConnectRequest.utf8).withUnsafeBytes {
+                conversation.value.feed($0, direction: .up, time: time, into: &exchanges)
+            }
+        }
+        replayHeld()
+    }
+
+    /// The stand-in for a `CONNECT` that was not captured (its target is named at `finish`).
+    static let lostConnectRequest = "CONNECT - HTTP/1.1\r\n\r\n"
 
     /// Keeps a copy of undecided bytes, up to `holdLimit` for both directions together; the rest is
     /// kept as a gap size.
@@ -344,6 +409,18 @@ final class ApplicationState {
         record.tls = innerRecord.tls
         record.exchanges = innerRecord.exchanges
         record.foldedExchanges = innerRecord.foldedExchanges
+        var target = target
+        if lostConnect {
+            // The `CONNECT` was not captured: the target is the name the ClientHello asked for, on the HTTPS
+            // port (a check-in's port through a proxy); none without one. Its bytes count as missing only.
+            target = innerRecord.tls?.serverName.map { "\($0):443" } ?? ""
+            if !exchanges.isEmpty {
+                exchanges[0].bytesUp = 0
+                exchanges[0].http?.target = target.isEmpty ? "-" : target
+            }
+            details?.anomalies.append("up: CONNECT not captured (a 2xx answered no request, TLS followed): "
+                + (target.isEmpty ? "tunnel target unknown (no SNI)" : "tunnel target taken from the SNI: \(target)"))
+        }
         record.tunnel = ConnectionTunnel(target: target, start: tunnelStart, setUp: exchanges)
         if let tunnel = record.tunnel, tunnel.hostIsNonDecimalNumber {
             // `012.1.0.11` (octal to inet_aton: 10.1.0.11), `0x0a.1.0.11`, `10.1.11`: no address to read
@@ -352,7 +429,7 @@ final class ApplicationState {
                 + "dotted decimal (leading zeros, hex or fewer parts, which resolvers read differently): not taken "
                 + "as an address")
         }
-        if record.tunnel?.port == nil {
+        if record.tunnel?.port == nil, !lostConnect {
             details?.anomalies.append(
                 "up: CONNECT target without a usable port: \(target) (judged as a connection to the proxy)")
         }
@@ -379,6 +456,7 @@ final class ApplicationState {
     /// Ends both directions, and fills `record` with what the parsers found.
     func finish(into record: inout ConnectionRecord) {
         let time = record.end
+        if awaitingLostConnect { resolveLostConnect(tunnelFollows: false) }
         switch parser {
         case .undecided, .other:
             break
@@ -393,7 +471,11 @@ final class ApplicationState {
             }
             if details != nil {
                 let flip = httpReversed
-                details?.httpMessages = box.value.takeMessageRecords().map { m in
+                var messages = box.value.takeMessageRecords()
+                if lostConnect, let i = messages.firstIndex(where: { $0.direction == .up }) {
+                    messages.remove(at: i)  // the stand-in for the `CONNECT` not captured
+                }
+                details?.httpMessages = messages.map { m in
                     var m = m
                     if flip { m.direction = m.direction.reversed }
                     return m

@@ -54,6 +54,10 @@ struct ManagerDirectory: Sendable {
     private(set) var configured: [ConfiguredManager] = []
     /// Lower-cased host name -> address and how it was tied (`tls-sni`, `http-host`).
     private(set) var bindings: [String: (address: IPAddress, how: String)] = [:]
+    /// Lower-cased SNI name -> the address the first tunnel asking for it went to (a tunnel judged as one to
+    /// its target, named by address or binding): ties a tunnel named only by its SNI (its `CONNECT` was not
+    /// captured) to the server the client's other tunnels for that name reached.
+    private(set) var tunnelNames: [String: IPAddress] = [:]
     let managementPorts: Set<UInt16>
     let httpsPorts: Set<UInt16>
     let secarsPath: String
@@ -89,13 +93,15 @@ struct ManagerDirectory: Sendable {
     /// `.forward`) is judged the same way, its request-targets read in origin form. An IPv4-mapped IPv6
     /// target (`[::ffff:10.1.0.11]:443`) is its IPv4 address, as `--server` reads one. The target's
     /// host is an address, or a host name already tied to an address (`bindings`, learned from
-    /// connections filed before this one); a target with no port, or a name not yet tied, leaves the
+    /// connections filed before this one; else `tunnelNames`, the SNI of earlier tunnels); a target with
+    /// no port, or a name not yet tied, leaves the
     /// record as captured (to the proxy). A `CONNECT` the proxy refused (kind `.refused`: no tunnel) is a
     /// refused connect to its target (`handshake` `.refused`), so a check-in made only of such connects
     /// is a failed one, as one whose SYNs were answered by RST.
     func judged(_ c: ConnectionRecord) -> ConnectionRecord {
         guard var tunnel = c.tunnel, tunnel.proxy == nil, let port = tunnel.port,
               let address = IPAddress(tunnel.host)?.unmappingIPv4 ?? bindings[Self.nameKey(tunnel.host)]?.address
+                ?? tunnelNames[Self.nameKey(tunnel.host)]
         else { return c }
         var judged = c
         tunnel.proxy = c.server
@@ -127,6 +133,9 @@ struct ManagerDirectory: Sendable {
     /// the proxy.
     mutating func observe(_ c: ConnectionRecord) {
         if let tunnel = c.tunnel, tunnel.proxy == nil { return }
+        if c.tunnel != nil, let sni = c.tls?.serverName, tunnelNames[Self.nameKey(sni)] == nil {
+            tunnelNames[Self.nameKey(sni)] = c.server.address
+        }
         var names: [(String, String)] = []
         if let sni = c.tls?.serverName { names.append((sni, "tls-sni")) }
         for e in c.exchanges {

@@ -13,6 +13,7 @@ import Testing
         case upBytes([UInt8])
         case downBytes([UInt8])
         case gapUp(Int64)
+        case gapDown(Int64)
     }
 
     struct Result {
@@ -36,6 +37,8 @@ import Testing
                 bytes.withUnsafeBytes { state.didReceive($0, direction: .down, time: t) }
             case .gapUp(let n):
                 state.didSkip(n, direction: .up, time: t)
+            case .gapDown(let n):
+                state.didSkip(n, direction: .down, time: t)
             }
         }
         let endpoint = Endpoint(address: IPAddress(ipv4: 0x0a00_0001), port: 40_000)

@@ -257,3 +257,93 @@ import Testing
         #expect(ConnectionTunnel(target: "mail.example:25 /", start: t0)?.targetText == "mail.example:25")
     }
 }
+
+/// A proxied check-in whose `CONNECT` or whose 2xx answer was not captured is still read as a tunnel when
+/// TLS records follow (verify14 V14-3).
+@Suite struct LostConnectTunnelTests {
+    typealias Step = ApplicationStateTests.Step
+    typealias T = TunnelStateTests
+
+    /// A ClientHello naming `name` in its server_name extension.
+    static func clientHello(sni name: String) -> [UInt8] {
+        let host = Array(name.utf8)
+        let list: [UInt8] = [0] + [UInt8(host.count >> 8), UInt8(host.count & 0xff)] + host
+        let sni: [UInt8] = [0, 0, UInt8((list.count + 2) >> 8), UInt8((list.count + 2) & 0xff),
+                            UInt8(list.count >> 8), UInt8(list.count & 0xff)] + list
+        var body: [UInt8] = [0x03, 0x03] + [UInt8](repeating: 7, count: 32) + [0, 0, 2, 0x00, 0x2f, 1, 0]
+        body += [UInt8(sni.count >> 8), UInt8(sni.count & 0xff)] + sni
+        let handshake: [UInt8] = [1, 0, UInt8(body.count >> 8), UInt8(body.count & 0xff)] + body
+        return [0x16, 0x03, 0x01, UInt8(handshake.count >> 8), UInt8(handshake.count & 0xff)] + handshake
+    }
+
+    static let hello = clientHello(sni: "sepm.example.test")
+    static let inside: [Step] = [
+        .upBytes(hello), .downBytes(T.serverHello), .upBytes(T.applicationData(95)), .downBytes(T.applicationData(295)),
+    ]
+    static let connectLength = Int64(T.connect.utf8.count)
+
+    @Test(arguments: [true, false])
+    func aLostConnectAnsweredWithTwoHundredThenTLSIsATunnelNamedBySNI(gapFirst: Bool) {
+        let clean = ApplicationStateTests.run([.up(T.connect), .down(T.established)] + Self.inside)
+        // The gap is reported before the answer (the proxy's ACK showed it) or only with the next client bytes.
+        let steps: [Step] = gapFirst
+            ? [.gapUp(Self.connectLength), .down(T.established)] + Self.inside
+            : [.down(T.established), .gapUp(Self.connectLength)] + Self.inside
+        let r = ApplicationStateTests.run(steps)
+        #expect(r.record.application == .tls)
+        #expect(r.record.tls == clean.record.tls)
+        #expect(r.record.exchanges.map(\.bytesUp) == clean.record.exchanges.map(\.bytesUp))
+        #expect(r.record.exchanges.map(\.bytesDown) == clean.record.exchanges.map(\.bytesDown))
+        #expect(r.record.tunnel?.host == "sepm.example.test" && r.record.tunnel?.port == 443)
+        #expect(r.record.tunnel?.setUp.map { $0.http?.status } == [200])
+        #expect(r.record.tunnel?.setUp.first?.http?.method == "CONNECT")
+        // The request's bytes were not captured: none counted as sent.
+        #expect(r.record.tunnel?.setUp.first?.bytesUp == 0)
+        #expect(r.record.tunnel?.setUp.first?.bytesDown == Int64(T.established.utf8.count))
+        #expect(r.rows == ["down 200"])
+        #expect(r.anomalies == ["up: CONNECT not captured (a 2xx answered no request, TLS followed): tunnel target "
+            + "taken from the SNI: sepm.example.test:443"])
+    }
+
+    @Test func withoutSNITheTargetIsUnknown() {
+        let r = ApplicationStateTests.run([.gapUp(Self.connectLength), .down(T.established)] + T.tlsCheckIn)
+        #expect(r.record.application == .tls)
+        #expect(r.record.tunnel == nil)
+        #expect(r.record.exchanges.map(\.bytesUp) == [100])
+        #expect(r.anomalies == ["up: CONNECT not captured (a 2xx answered no request, TLS followed): tunnel target "
+            + "unknown (no SNI)"])
+    }
+
+    /// A lost plain request answered with 200 and followed by more plain HTTP is no tunnel.
+    @Test func aLostRequestFollowedByPlainHTTPStaysHTTP() {
+        let ok = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
+        let r = ApplicationStateTests.run([
+            .gapUp(40), .down(ok), .up("GET /b HTTP/1.1\r\n\r\n"), .down(ok),
+        ])
+        #expect(r.record.application == .http)
+        #expect(r.record.tunnel == nil)
+        #expect(r.record.exchanges.compactMap { $0.http?.status } == [200, 200])
+        #expect(r.rows == ["down 200", "up GET /b", "down 200"])
+        // Nothing after the answer: plain HTTP too.
+        let alone = ApplicationStateTests.run([.gapUp(40), .down(ok)])
+        #expect(alone.record.application == .http && alone.record.tunnel == nil)
+        // A midstream-free connection whose client spoke first is decided as before.
+        #expect(ApplicationStateTests.run([.up("GET / HTTP/1.1\r\n\r\n"), .down(ok)]).record.application == .http)
+    }
+
+    @Test func aLostAnswerToTheConnectThenTLSIsFollowed() {
+        let clean = ApplicationStateTests.run([.up(T.connect), .down(T.established)] + T.tlsCheckIn)
+        let r = ApplicationStateTests.run(
+            [.up(T.connect), .gapDown(Int64(T.established.utf8.count))] + T.tlsCheckIn)
+        #expect(r.record.application == .tls)
+        #expect(r.record.tls == clean.record.tls)
+        #expect(r.record.exchanges.map(\.bytesUp) == clean.record.exchanges.map(\.bytesUp))
+        #expect(r.record.exchanges.map(\.bytesDown) == clean.record.exchanges.map(\.bytesDown))
+        #expect(r.record.tunnel?.host == "10.1.0.11" && r.record.tunnel?.port == 443)
+        #expect(r.anomalies.contains("down: answer to the CONNECT not captured; TLS records followed (read as the "
+            + "tunnel's server side)"))
+        // Without the gap, TLS where the answer should be is not taken for the tunnel.
+        let noGap = ApplicationStateTests.run([.up(T.connect)] + T.tlsCheckIn)
+        #expect(!noGap.anomalies.contains { $0.hasPrefix("down: answer to the CONNECT not captured") })
+    }
+}
