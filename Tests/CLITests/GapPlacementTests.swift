@@ -136,9 +136,7 @@ import TestSupport
     static func checkIns(_ kept: [MidstreamCutTests.Packet]) throws -> [CheckIn] {
         let dir = try TemporaryFolder()
         let path = dir.path + "/drop.pcap"
-        let writer = try PcapFileWriter(path: path, linkType: try #require(kept.first).linkType)
-        for p in kept { try writer.append(timestamp: p.time, bytes: p.bytes) }
-        try writer.close()
+        try MidstreamCutTests.write(kept, to: path)
         let analyzed = sepbeat("analyze", "-q", "-F", "json", path)
         try #require(analyzed.status == 0 || analyzed.status == 1, "analyze: \(analyzed.stderr)")
         let report = try #require(

@@ -18,6 +18,13 @@ import TestSupport
         var bytes: [UInt8]
     }
 
+    /// Writes `packets` (at least one; the first's link type for all) as a classic pcap file at `path`.
+    static func write<C: Collection>(_ packets: C, to path: String) throws where C.Element == Packet {
+        let writer = try PcapFileWriter(path: path, linkType: try #require(packets.first).linkType)
+        for p in packets { try writer.append(timestamp: p.time, bytes: p.bytes) }
+        try writer.close()
+    }
+
     /// What `analyze` and `validate` say of one cut.
     struct Verdict {
         var checkIns: Int
@@ -59,9 +66,7 @@ import TestSupport
     ) throws -> Verdict {
         let path = dir.path + "/cut\(k).pcap"
         let kept = packets[k...]
-        let writer = try PcapFileWriter(path: path, linkType: try #require(kept.first).linkType)
-        for p in kept { try writer.append(timestamp: p.time, bytes: p.bytes) }
-        try writer.close()
+        try write(kept, to: path)
         defer { try? FileManager.default.removeItem(atPath: path) }
 
         let analyzed = sepbeat("analyze", "-q", "-F", "jsonl", path)

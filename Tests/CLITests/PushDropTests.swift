@@ -54,9 +54,7 @@ import TestSupport
     static func judge(_ kept: [MidstreamCutTests.Packet]) throws -> (Int, [String], [String]) {
         let dir = try TemporaryFolder()
         let path = dir.path + "/drop.pcap"
-        let writer = try PcapFileWriter(path: path, linkType: try #require(kept.first).linkType)
-        for p in kept { try writer.append(timestamp: p.time, bytes: p.bytes) }
-        try writer.close()
+        try MidstreamCutTests.write(kept, to: path)
         let analyzed = sepbeat("analyze", "-q", "-F", "jsonl", path)
         try #require(analyzed.status == 0 || analyzed.status == 1, "analyze: \(analyzed.stderr)")
         var checkIns = 0
@@ -125,9 +123,7 @@ import TestSupport
     static func checkIns(_ packets: [MidstreamCutTests.Packet]) throws -> [String] {
         let dir = try TemporaryFolder()
         let path = dir.path + "/late.pcap"
-        let writer = try PcapFileWriter(path: path, linkType: try #require(packets.first).linkType)
-        for p in packets { try writer.append(timestamp: p.time, bytes: p.bytes) }
-        try writer.close()
+        try MidstreamCutTests.write(packets, to: path)
         let analyzed = sepbeat("analyze", "-q", "-F", "jsonl", path)
         try #require(analyzed.status == 0 || analyzed.status == 1, "analyze: \(analyzed.stderr)")
         return try analyzed.stdout.split(separator: "\n").compactMap { line in
@@ -168,9 +164,7 @@ import TestSupport
         for k in 0..<4 { all[last].bytes[at + k] = UInt8(truncatingIfNeeded: ack >> (24 - 8 * UInt32(k))) }
         let dir = try TemporaryFolder()
         let path = dir.path + "/far.pcap"
-        let writer = try PcapFileWriter(path: path, linkType: try #require(all.first).linkType)
-        for p in all { try writer.append(timestamp: p.time, bytes: p.bytes) }
-        try writer.close()
+        try MidstreamCutTests.write(all, to: path)
         let text = sepbeat("analyze", path)
         #expect(text.stdout.contains("acknowledgements far past the bytes captured (not counted as a gap) 1"))
         #expect(!text.stdout.contains("capture-gap"))
@@ -214,9 +208,7 @@ import TestSupport
         #expect(try LateSegmentTests.checkIns(kept) == clean)
         let dir = try TemporaryFolder()
         let path = dir.path + "/keepalive.pcap"
-        let writer = try PcapFileWriter(path: path, linkType: try #require(kept.first).linkType)
-        for p in kept { try writer.append(timestamp: p.time, bytes: p.bytes) }
-        try writer.close()
+        try MidstreamCutTests.write(kept, to: path)
         #expect(sepbeat("analyze", path).stdout.contains("TCP keep-alive probes 5"))
         let flows = sepbeat("flows", "-q", "-F", "json", path).stdout
         #expect(flows.contains("\"keepAliveProbes\" : 5"))
