@@ -56,6 +56,12 @@ public struct FleetPlan: Sendable {
     /// Plans a fleet. Deterministic: the same configuration and model give the same plan.
     public static func make(_ c: SimulationConfiguration, model: ReferenceModel) throws(SimulationError) -> FleetPlan {
         try c.validate(model: model)
+        if (c.faults[.accelerated] ?? 0) > 0, acceleratedGap(model) >= model.interval.acceleratedMaxSeconds {
+            throw SimulationError("the accelerated fault needs a gap above the join gap of check-ins "
+                + "(\(formatted(model.checkIn.joinGapSeconds)) s, closer connections are one check-in) and within "
+                + "the accelerated range (up to \(formatted(model.interval.acceleratedMaxSeconds)) s at this "
+                + "interval): use a longer --interval")
+        }
         let interval = c.intervalSeconds ?? model.interval.seconds
         let s = model.sizes
         var plan = FleetPlan(
@@ -79,6 +85,17 @@ public struct FleetPlan: Sendable {
             plan.schedule(client: i, fault: assigned[i], model: model)
         }
         return plan
+    }
+
+    /// How long after a normal check-in the accelerated fault's extra one starts: half the accelerated
+    /// range, but at least a second past the join gap, since connections closer than that are joined
+    /// into one check-in and the fault would not show (at short intervals the range shrinks to a fifth).
+    static func acceleratedGap(_ model: ReferenceModel) -> Double {
+        max(model.interval.acceleratedMaxSeconds / 2, model.checkIn.joinGapSeconds + 1)
+    }
+
+    private static func formatted(_ seconds: Double) -> String {
+        seconds == seconds.rounded() ? String(Int64(seconds)) : String(seconds)
     }
 
     /// Picks a distinct eligible client for every fault instance.
@@ -160,7 +177,7 @@ public struct FleetPlan: Sendable {
                 me.expected.append(ExpectedFinding(code: .intervalLate, time: time, fault: fault))
             case .accelerated:
                 checkIns.append(item)
-                let extra = time + ns(model.interval.acceleratedMaxSeconds / 2)
+                let extra = time + ns(Self.acceleratedGap(model))
                 shift += extra - time
                 item = PlannedCheckIn(time: extra, full: false, manager: me.manager, fault: nil)
                 me.expected.append(ExpectedFinding(code: .acceleratedHeartbeat, time: extra, fault: fault))

@@ -50,6 +50,33 @@ import Testing
         }
     }
 
+    /// The accelerated fault's extra check-in starts a second past the join gap at least (at a 20 s interval
+    /// the range ends at 4 s, half of it would be joined), and an interval whose range leaves no such gap
+    /// (10 s: up to 2 s) is refused rather than planted where analyze cannot see it.
+    @Test func acceleratedFaultStaysAboveTheJoinGap() throws {
+        var c = pullFleet(clients: 2)
+        c.durationSeconds = 600
+        c.faults[.accelerated] = 1
+        let model20 = try ReferenceModel.builtIn.withInterval(seconds: 20)
+        c.intervalSeconds = 20
+        let plan = try FleetPlan.make(c, model: model20)
+        let times = try #require(plan.clients.first { $0.expected.contains { $0.code == .acceleratedHeartbeat } })
+            .checkIns.map(\.time)
+        let gaps = zip(times.dropFirst(), times).map { Double($0 - $1) / 1e9 }
+        let extra = try #require(gaps.min())
+        #expect(extra > model20.checkIn.joinGapSeconds && extra <= model20.interval.acceleratedMaxSeconds)
+        #expect(FleetPlan.acceleratedGap(.builtIn) == ReferenceModel.builtIn.interval.acceleratedMaxSeconds / 2)
+        c.intervalSeconds = 10
+        let model10 = try ReferenceModel.builtIn.withInterval(seconds: 10)
+        do {
+            _ = try FleetPlan.make(c, model: model10)
+            Issue.record("an accelerated fault at a 10 s interval was planned")
+        } catch {
+            #expect(error.message.contains("the accelerated fault needs a gap above the join gap"))
+            #expect(error.message.contains("use a longer --interval"))
+        }
+    }
+
     /// A fault no client can carry because the capture is too short names the duration, not the clients.
     @Test func faultRefusalNamesTheDurationWhenItIsTheLimit() {
         var c = pullFleet(clients: 200)
