@@ -10,38 +10,13 @@ private let handshake: [Seg] = [
     .c(1001, "", [.ack], ack: 5001),
 ]
 
-/// Records the time of each gap next to the events of `StreamRecorder`.
-private final class TimedRecorder: StreamDelegate {
-    let inner = StreamRecorder()
-    var gapTimes: [Timestamp] = []
-
-    func connectionOpened(id: UInt64, client: Endpoint, server: Endpoint, vlan: VLANTags, time: Timestamp) {
-        inner.connectionOpened(id: id, client: client, server: server, vlan: vlan, time: time)
-    }
-
-    func didReceive(data: UnsafeRawBufferPointer, direction: Direction, connection: UInt64, time: Timestamp) {
-        inner.didReceive(data: data, direction: direction, connection: connection, time: time)
-    }
-
-    func didSkip(gapBytes: Int64, direction: Direction, connection: UInt64, time: Timestamp) {
-        gapTimes.append(time)
-        inner.didSkip(gapBytes: gapBytes, direction: direction, connection: connection, time: time)
-    }
-
-    func didNotice(_ notice: StreamNotice, direction: Direction, connection: UInt64, time: Timestamp) {
-        inner.didNotice(notice, direction: direction, connection: connection, time: time)
-    }
-
-    func connectionClosed(_ record: ConnectionRecord) { inner.connectionClosed(record) }
-}
-
 /// A segment the capture lost but the receiver got: the receiver's acknowledgement says so, and the bytes
 /// after the hole are delivered when the receiver answers, or `acknowledgedHoleGrace` after the ACK,
 /// instead of waiting for the hole timeout (on a quiet push connection, the next burst minutes later).
 /// Bytes of the hole shown before that (mirror reordering, a spurious retransmission) still fill it.
 @Suite struct AcknowledgedHoleTests {
-    private func feed(_ segs: [Seg], finish: Bool = true) -> TimedRecorder {
-        let recorder = TimedRecorder()
+    private func feed(_ segs: [Seg], finish: Bool = true) -> StreamRecorder {
+        let recorder = StreamRecorder()
         let table = ConnectionTable(limits: StreamLimits(), delegate: recorder)
         var feeder = Feeder()
         feeder.feed(segs, to: table)
@@ -61,7 +36,7 @@ private final class TimedRecorder: StreamDelegate {
         let r = feed(handshake + [
             .c(1001, "aaaa", at: 1), .c(1009, "cccc", at: 2), .s(5001, "", at: 3, ack: 1013),
             .s(5001, "RESP", at: 4, ack: 1013),
-        ], finish: false).inner
+        ], finish: false)
         #expect(r.text(1, .up) == "aaaa<gap 4>cccc")
         let held = try #require(position(r, .up, "cccc"))
         let answer = try #require(position(r, .down, "RESP"))
@@ -78,7 +53,7 @@ private final class TimedRecorder: StreamDelegate {
         let r = feed(handshake + [
             .c(1001, "aaaa", at: 1), .c(1009, "cccc", at: 2), .s(5001, "", at: 3, ack: 1007),
             .s(5001, "RESP", at: 4, ack: 1007), .c(1005, "bbbb", at: 400),
-        ]).inner
+        ])
         #expect(r.text(1, .up) == "aaaabbbbcccc")
         #expect(r.gapCount(0, .up) == 0)
     }
@@ -88,7 +63,7 @@ private final class TimedRecorder: StreamDelegate {
         let r = feed(handshake + [
             .c(1001, "aaaa", at: 1), .s(5001, "", at: 2, ack: 1009), .c(1005, "bbbb", at: 2),
             .c(1009, "cccc", at: 3),
-        ]).inner
+        ])
         #expect(r.text(1, .up) == "aaaabbbbcccc")
         #expect(r.record(1)?.anomaliesUp == anomalies())
     }
@@ -99,18 +74,18 @@ private final class TimedRecorder: StreamDelegate {
         // gap once the grace passed with it still open (here at a packet 600 ms later).
         let r = feed(handshake + [
             .c(1001, "aaaa", at: 1), .s(5001, "", at: 2, ack: 1013), .c(1009, "cccc", at: 3),
-        ], finish: false).inner
+        ], finish: false)
         #expect(r.text(1, .up) == "aaaa")
         let armed = feed(handshake + [
             .c(1001, "aaaa", at: 1), .s(5001, "", at: 2, ack: 1013), .c(1009, "cccc", at: 3),
             .s(5001, "RESP", at: 4, ack: 1013),
-        ], finish: false).inner
+        ], finish: false)
         #expect(armed.text(1, .up) == "aaaa")
         let later = feed(handshake + [
             .c(1001, "aaaa", at: 1), .s(5001, "", at: 2, ack: 1013), .c(1009, "cccc", at: 3),
             .s(5001, "RESP", at: 4, ack: 1013), .s(5005, "", at: 600, ack: 1013),
         ], finish: false)
-        #expect(later.inner.text(1, .up) == "aaaa<gap 4>cccc")
+        #expect(later.text(1, .up) == "aaaa<gap 4>cccc")
         #expect(later.gapTimes == [at(3)])
     }
 
@@ -119,7 +94,7 @@ private final class TimedRecorder: StreamDelegate {
         let r = feed(handshake + [
             .c(1001, "aaaa", at: 1), .c(1009, "cccc", at: 2), .s(5001, "RESP", at: 3, ack: 1013),
             .c(1005, "bbbb", at: 5), .c(1013, "", [.ack], at: 6, ack: 5005),
-        ]).inner
+        ])
         #expect(r.text(1, .up) == "aaaabbbbcccc")
         #expect(r.record(1)?.anomaliesUp == anomalies(outOfOrder: 1))
     }
@@ -130,7 +105,7 @@ private final class TimedRecorder: StreamDelegate {
         let r = feed(handshake + [
             .c(1001, "aaaa", at: 1), .c(1009, "cccc", at: 2), .s(5001, "", at: 3, ack: 1013),
             .c(1005, "bbbb", at: 203), .s(5001, "RESP", at: 210, ack: 1013),
-        ]).inner
+        ])
         #expect(r.text(1, .up) == "aaaabbbbcccc")
         #expect(r.gapCount(0, .up) == 0)
         #expect(r.record(1)?.anomaliesUp == anomalies(outOfOrder: 1))
@@ -138,16 +113,16 @@ private final class TimedRecorder: StreamDelegate {
 
     @Test func anArmedHoleBecomesAGapAfterTheGraceWithNothingMoreOnTheConnection() throws {
         // The sweep acts at the grace's end: the gap comes before a later connection's bytes.
-        let recorder = TimedRecorder()
+        let recorder = StreamRecorder()
         let table = ConnectionTable(limits: StreamLimits(), delegate: recorder)
         var feeder = Feeder()
         feeder.feed(handshake + [.c(1001, "aaaa", at: 1), .c(1009, "cccc", at: 2), .s(5001, "", at: 3, ack: 1013)],
                     to: table)
-        #expect(recorder.inner.text(1, .up) == "aaaa")
+        #expect(recorder.text(1, .up) == "aaaa")
         let grace = StreamLimits().acknowledgedHoleGrace / 1_000_000
         var other = Feeder(client: Endpoint(address: IPAddress(ipv4: 0x0a00_0003), port: 41_000))
         other.feed(.c(1000, "", [.syn], at: 3 + grace + 1), to: table)
-        #expect(recorder.inner.text(1, .up) == "aaaa<gap 4>cccc")
+        #expect(recorder.text(1, .up) == "aaaa<gap 4>cccc")
         #expect(recorder.gapTimes == [at(2)])
     }
 
@@ -156,7 +131,7 @@ private final class TimedRecorder: StreamDelegate {
         let r = feed(handshake + [
             .c(1001, "aaaa", at: 1), .c(1009, "cccc", at: 2), .s(5001, "", at: 3, ack: 1013),
             .s(5001, "RESP", at: 4, ack: 1013), .c(1005, "bbbb", at: 5),
-        ]).inner
+        ])
         #expect(r.text(1, .up) == "aaaa<gap 4>cccc")
         #expect(r.record(1)?.anomaliesUp.retransmissions == 1)
     }
@@ -166,7 +141,7 @@ private final class TimedRecorder: StreamDelegate {
         let r = feed(handshake + [
             .c(1001, "aaaa", at: 1), .c(1009, "cccc", at: 2), .s(5001, "", at: 3, ack: 1009 + (1 << 24)),
             .c(1005, "bbbb", at: 400),
-        ]).inner
+        ])
         #expect(r.text(1, .up) == "aaaabbbbcccc")
     }
 
@@ -175,7 +150,7 @@ private final class TimedRecorder: StreamDelegate {
         let r = feed(handshake + [
             .c(1001, "aaaa", at: 1), .s(5001, "", at: 3, ack: 1009), .c(1009, "cccc", at: 300_000),
         ])
-        #expect(r.inner.text(1, .up) == "aaaa<gap 4>cccc")
+        #expect(r.text(1, .up) == "aaaa<gap 4>cccc")
         #expect(r.gapTimes == [at(3)])
     }
 
@@ -183,7 +158,7 @@ private final class TimedRecorder: StreamDelegate {
         // The gap comes at the next sweep after the hole timeout, before the server's later bytes.
         let r = feed(handshake + [
             .c(1001, "aaaa", at: 1), .s(5001, "", at: 3, ack: 1009), .s(5001, "LATER", at: 10_000, ack: 1009),
-        ], finish: false).inner
+        ], finish: false)
         #expect(r.text(1, .up) == "aaaa<gap 4>")
         let gap = try #require(r.events.firstIndex { $0 == .gap(id: 1, .up, 4) })
         let later = try #require(position(r, .down, "LATER"))
@@ -193,12 +168,12 @@ private final class TimedRecorder: StreamDelegate {
     @Test func anAcknowledgedTailUpToTheReachIsAGapAndBeyondItAnOddAcknowledgementOnce() {
         // 64 KiB acknowledged and never seen: a lost tail; one byte more: nothing supports it, no gap.
         let reach = UInt32(64 << 10)
-        let lost = feed(handshake + [.c(1001, "aaaa", at: 1), .s(5001, "", at: 3, ack: 1005 + reach)]).inner
+        let lost = feed(handshake + [.c(1001, "aaaa", at: 1), .s(5001, "", at: 3, ack: 1005 + reach)])
         #expect(lost.record(1)?.anomaliesUp == anomalies(gaps: 1, gapBytes: Int64(reach)))
         let far = feed(handshake + [
             .c(1001, "aaaa", at: 1), .s(5001, "", at: 3, ack: 1006 + reach), .s(5001, "", at: 4_000, ack: 1006 + reach),
             .s(5001, "", at: 8_000, ack: 1006 + reach),
-        ]).inner
+        ])
         #expect(far.text(1, .up) == "aaaa")
         #expect(far.record(1)?.anomaliesUp == anomalies())
         let odd = far.events.filter { $0 == .notice(id: 1, .up, .farAcknowledgement(bytes: Int64(reach) + 1)) }
@@ -206,29 +181,29 @@ private final class TimedRecorder: StreamDelegate {
         // A FIN captured past the acknowledged bytes supports them: a gap, not an odd acknowledgement.
         let fin = feed(handshake + [
             .c(1001, "aaaa", at: 1), .c(1105 + reach, "", [.fin, .ack], at: 2), .s(5001, "", at: 3, ack: 1006 + reach),
-        ]).inner
+        ])
         #expect(fin.record(1)?.anomaliesUp.gapBytes == Int64(reach) + 100)
         #expect(!fin.events.contains { if case .notice(_, _, .farAcknowledgement) = $0 { true } else { false } })
     }
 
     @Test func anAcknowledgedLastSegmentAtTheEndOfTheCaptureIsAGap() {
         let r = feed(handshake + [.c(1001, "aaaa", at: 1), .s(5001, "", at: 3, ack: 1009)])
-        #expect(r.inner.text(1, .up) == "aaaa<gap 4>")
+        #expect(r.text(1, .up) == "aaaa<gap 4>")
         #expect(r.gapTimes == [at(3)])
     }
 
     @Test func aLostFinAloneIsNoGap() {
         // The FIN takes one sequence number: its acknowledgement is one past the last byte.
         let r = feed(handshake + [.c(1001, "aaaa", at: 1), .s(5001, "", [.fin, .ack], at: 3, ack: 1006)])
-        #expect(r.inner.text(1, .up) == "aaaa")
-        #expect(r.inner.record(1)?.anomaliesUp == anomalies())
+        #expect(r.text(1, .up) == "aaaa")
+        #expect(r.record(1)?.anomaliesUp == anomalies())
     }
 
     @Test func aFinAcknowledgedAfterLostBytesCountsTheBytesNotTheFin() {
         let r = feed(handshake + [
             .c(1001, "aaaa", at: 1), .c(1009, "", [.fin, .ack], at: 2), .s(5001, "", [.fin, .ack], at: 3, ack: 1010),
         ])
-        #expect(r.inner.text(1, .up) == "aaaa<gap 4>")
+        #expect(r.text(1, .up) == "aaaa<gap 4>")
     }
 }
 

@@ -12,26 +12,9 @@ import Testing
         server: Endpoint(address: IPAddress(ipv4: 0xc000_0202), port: 9))
     static let hour: Int64 = 3_600_000
 
-    /// Counts the delegate's clock steps besides recording the rest.
-    final class StepRecorder: StreamDelegate {
-        let streams = StreamRecorder()
-        var steps: [ClockStep] = []
-        func connectionOpened(id: UInt64, client: Endpoint, server: Endpoint, vlan: VLANTags, time: Timestamp) {
-            streams.connectionOpened(id: id, client: client, server: server, vlan: vlan, time: time)
-        }
-        func didReceive(data: UnsafeRawBufferPointer, direction: Direction, connection: UInt64, time: Timestamp) {
-            streams.didReceive(data: data, direction: direction, connection: connection, time: time)
-        }
-        func didSkip(gapBytes: Int64, direction: Direction, connection: UInt64, time: Timestamp) {
-            streams.didSkip(gapBytes: gapBytes, direction: direction, connection: connection, time: time)
-        }
-        func connectionClosed(_ record: ConnectionRecord) { streams.connectionClosed(record) }
-        func clockStep(_ step: ClockStep) { steps.append(step) }
-    }
-
     @Test(arguments: [hour + 1, 24 * hour, 10 * 365 * 24 * hour])
     func strayFlowFarAheadExpiresNothingAndIsCounted(ahead ms: Int64) throws {
-        let recorder = StepRecorder()
+        let recorder = StreamRecorder()
         let table = ConnectionTable(delegate: recorder)
         var main = Feeder()
         var other = Feeder(client: Endpoint(address: IPAddress(ipv4: 0x0a00_0003), port: 41_000))
@@ -54,7 +37,7 @@ import Testing
         }
         table.finish()
 
-        let streams = recorder.streams
+        let streams = recorder
         #expect(streams.text(1, .up) == "abcdefghijklmno")
         #expect(streams.record(1)?.anomaliesUp.gaps == 0)
         #expect(streams.records.filter { $0.client.port == 41_000 }.count == 1)
@@ -68,7 +51,7 @@ import Testing
     }
 
     @Test func wholeCaptureJumpStillExpiresIdleConnectionsOnceASecondFlowIsThere() throws {
-        let recorder = StepRecorder()
+        let recorder = StreamRecorder()
         let table = ConnectionTable(delegate: recorder)
         var idle = Feeder()
         idle.feed([.c(1000, "", [.syn]), .c(1001, "abc", at: 1)], to: table)
@@ -76,26 +59,26 @@ import Testing
         var first = Feeder(client: Endpoint(address: IPAddress(ipv4: 0x0a00_0003), port: 41_000))
         var second = Feeder(client: Endpoint(address: IPAddress(ipv4: 0x0a00_0004), port: 42_000))
         first.feed([.c(3000, "", [.syn], at: 2 * Self.hour), .c(3001, "x", at: 2 * Self.hour + 1)], to: table)
-        #expect(recorder.streams.records.isEmpty, "one flow alone does not move the clock yet")
+        #expect(recorder.records.isEmpty, "one flow alone does not move the clock yet")
         // A second flow at once is not enough (one interface far ahead may carry several flows) ...
         second.feed(.c(4000, "", [.syn], at: 2 * Self.hour + 2), to: table)
-        #expect(recorder.streams.records.isEmpty)
+        #expect(recorder.records.isEmpty)
         // ... its time going on for 10 s with nothing at the old time in between is.
         second.feed(.c(4001, "y", at: 2 * Self.hour + 10_000), to: table)
-        #expect(recorder.streams.records.map(\.id) == [1])
-        #expect(recorder.streams.record(1)?.state.contains(.openAtEnd) == true)
+        #expect(recorder.records.map(\.id) == [1])
+        #expect(recorder.record(1)?.state.contains(.openAtEnd) == true)
         #expect(table.statistics.connectionsTimedOut == 1)
         #expect(recorder.steps == [.held, .held, .held, .held, .confirmed(segments: 4)])
         // The old flow speaking again is a new connection, not a packet stamped far behind.
         idle.feed(.c(1004, "def", at: 2 * Self.hour + 10_001), to: table)
         table.finish()
-        #expect(recorder.streams.records.map(\.id) == [1, 2, 3, 4])
-        #expect(recorder.streams.record(4)?.handshake == .midstream)
+        #expect(recorder.records.map(\.id) == [1, 2, 3, 4])
+        #expect(recorder.record(4)?.handshake == .midstream)
         #expect(table.statistics.segmentsAheadOfClock == 0)
     }
 
     @Test func oneFlowAloneAfterAQuietStretchIsJudgedByItsOwnTimeAndNotCounted() {
-        let recorder = StepRecorder()
+        let recorder = StreamRecorder()
         let table = ConnectionTable(delegate: recorder)
         var only = Feeder()
         var closed = Feeder(client: Endpoint(address: IPAddress(ipv4: 0x0a00_0003), port: 41_000))
@@ -105,7 +88,7 @@ import Testing
         only.feed(.c(1004, "def", at: 300_002), to: table)
         only.feed(.c(1007, "ghi", at: 2 * Self.hour + 300_002), to: table)
         table.finish()
-        let streams = recorder.streams
+        let streams = recorder
         #expect(streams.text(2, .up) == "abcdef")
         #expect(streams.record(2)?.state.contains(.openAtEnd) == true)
         #expect(streams.record(3)?.handshake == .midstream)
@@ -117,13 +100,13 @@ import Testing
     @Test func aStepWithinTheBoundMovesTheClockAtOnce() {
         var limits = StreamLimits()
         limits.idleTimeout = 30_000_000_000
-        let recorder = StepRecorder()
+        let recorder = StreamRecorder()
         let table = ConnectionTable(limits: limits, delegate: recorder)
         var a = Feeder()
         var b = Feeder(client: Endpoint(address: IPAddress(ipv4: 0x0a00_0003), port: 41_000))
         a.feed(.c(1000, "", [.syn]), to: table)
         b.feed(.c(2000, "", [.syn], at: 59_000), to: table)
-        #expect(recorder.streams.records.map(\.id) == [1])
+        #expect(recorder.records.map(\.id) == [1])
         #expect(recorder.steps.isEmpty)
     }
 
@@ -131,7 +114,7 @@ import Testing
     /// clock the first segments set goes back once two flows of the other interface speak an hour
     /// behind it, so neither interface's connections are cut, and the segments ahead are counted.
     @Test func anInterfaceAheadThatSpeaksFirstDoesNotKeepTheClock() {
-        let recorder = StepRecorder()
+        let recorder = StreamRecorder()
         let table = ConnectionTable(delegate: recorder)
         var aheadA = Feeder(client: Endpoint(address: IPAddress(ipv4: 0x0a00_0011), port: 41_000))
         var aheadB = Feeder(client: Endpoint(address: IPAddress(ipv4: 0x0a00_0013), port: 43_000))
@@ -151,7 +134,7 @@ import Testing
             aheadB.feed(.c(UInt32(301 + k), "b", at: h + t + 1), to: table)
         }
         table.finish()
-        let streams = recorder.streams
+        let streams = recorder
         #expect(streams.records.count == 4, "no connection cut: \(streams.records.map(\.id))")
         #expect(table.statistics.connectionsTimedOut == 0)
         #expect(streams.text(3, .up) == "ccccccc")
@@ -162,7 +145,7 @@ import Testing
 
     /// One flow stamped a day behind right at the start moves nothing: the fleet's clock stays.
     @Test func oneFlowBehindAtTheStartMovesNothing() {
-        let recorder = StepRecorder()
+        let recorder = StreamRecorder()
         let table = ConnectionTable(delegate: recorder)
         var main = Feeder()
         var other = Feeder(client: Endpoint(address: IPAddress(ipv4: 0x0a00_0003), port: 41_000))
@@ -173,7 +156,7 @@ import Testing
         stray.feed(.c(50, "", [.ack], at: 1, ack: 1), to: table)
         main.feed(.c(1001, "abc", at: 24 * Self.hour + 2), to: table)
         table.finish()
-        #expect(recorder.streams.text(1, .up) == "abc")
+        #expect(recorder.text(1, .up) == "abc")
         #expect(table.statistics.segmentsAheadOfClock == 0)
         #expect(!recorder.steps.contains { if case .withdrawn = $0 { true } else { false } })
     }
@@ -217,7 +200,7 @@ import Testing
     /// to the other's time once two of its flows spanned 10 s with nothing near the clock between, so no
     /// connection is cut, and the segments ahead are counted from then on.
     @Test func anInterfaceAheadThatSpeaksAloneFirstGivesTheClockBack() {
-        let recorder = StepRecorder()
+        let recorder = StreamRecorder()
         let table = ConnectionTable(delegate: recorder)
         var io = TwoInterfaces()
         let day = 24 * Self.hour
@@ -232,7 +215,7 @@ import Testing
             io.off(Int64(k) * 1000, day, table)
         }
         table.finish()
-        let streams = recorder.streams
+        let streams = recorder
         #expect(streams.records.count == 4, "no connection cut: \(streams.records.map(\.id))")
         #expect(table.statistics.connectionsTimedOut == 0)
         #expect(table.statistics.connectionsOpenAtEnd == 4)
@@ -246,7 +229,7 @@ import Testing
     /// limit), not over and over for the rest of the capture.
     @Test func aBusyInterfaceBehindTakesTheClockBackAfterAStepAndKeepsIt() {
         func run(until last: Int) -> StreamStatistics {
-            let recorder = StepRecorder()  // the table does not retain its delegate
+            let recorder = StreamRecorder()  // the table does not retain its delegate
             let table = ConnectionTable(delegate: recorder)
             var io = TwoInterfaces()
             let right = 24 * Self.hour

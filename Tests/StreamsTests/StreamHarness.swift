@@ -14,6 +14,10 @@ final class StreamRecorder: StreamDelegate {
 
     var events: [Event] = []
     var records: [ConnectionRecord] = []
+    /// The time of each gap, in order (`events` holds their sizes).
+    var gapTimes: [Timestamp] = []
+    /// The table's clock steps, in order.
+    var steps: [ClockStep] = []
 
     func connectionOpened(id: UInt64, client: Endpoint, server: Endpoint, vlan: VLANTags, time: Timestamp) {
         events.append(.opened(id: id, client: client, server: server))
@@ -25,6 +29,7 @@ final class StreamRecorder: StreamDelegate {
 
     func didSkip(gapBytes: Int64, direction: Direction, connection: UInt64, time: Timestamp) {
         events.append(.gap(id: connection, direction, gapBytes))
+        gapTimes.append(time)
     }
 
     func didNotice(_ notice: StreamNotice, direction: Direction, connection: UInt64, time: Timestamp) {
@@ -35,6 +40,8 @@ final class StreamRecorder: StreamDelegate {
         events.append(.closed(id: record.id))
         records.append(record)
     }
+
+    func clockStep(_ step: ClockStep) { steps.append(step) }
 
     /// One direction's stream as text: data bytes as characters, gaps as `<gap N>`.
     func text(_ id: UInt64, _ direction: Direction) -> String {

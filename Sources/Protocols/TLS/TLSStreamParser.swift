@@ -34,8 +34,9 @@ import Records
 /// (known content type, the same version as the last record or a record-layer version 3.0-3.3, length
 /// within the limit; a ClientHello record's 0x0301 must not stop a resync on 0x0303 data) and reports
 /// `resynchronized` with the bytes skipped; a later bad header starts a new scan (so a false match costs
-/// one bogus record). Scanning more than `TLSLimits.maxResyncScan` bytes without a match stops the parser (`resyncFailed`). An invalid
-/// or oversize header after the first record is reported and also leads to a scan.
+/// one bogus record). Scanning more than `TLSLimits.maxResyncScan` bytes without a match stops the parser
+/// (`resyncFailed`). An invalid or oversize header after the first record is reported and also leads to a
+/// scan.
 ///
 /// Cost: O(1) work per byte outside handshakes; per-byte scanning only while resynchronising. Memory is
 /// one handshake message (bounded by the limit) plus a few small buffers.
