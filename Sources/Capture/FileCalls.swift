@@ -100,12 +100,23 @@ final class CFile {
 /// glibc keeps the file system's block size (4 KiB) when `setvbuf` is given a size but no buffer,
 /// so a larger buffer has to be supplied. Nil buffer (no memory, or `setvbuf` refused): the stream
 /// keeps its own.
+///
+/// The buffer starts on a page boundary. The kernel copies a file's cached pages into it, and on
+/// x86-64 that copy is several times slower when the destination is not aligned to a cache line
+/// the way the source page is: a 1 GB capture took about 0.45 s of system time to read into a
+/// `malloc`ed buffer (16 bytes past a 64-byte boundary) against about 0.11 s into an aligned one.
 struct StdioBuffer {
     private let base: UnsafeMutableRawPointer
 
+    /// The alignment of the buffer: a page, so that reads of whole pages land on whole pages.
+    static let alignment = 4096
+
     /// Gives `file` (opened, not yet read or written) a buffer of `bytes`; nil when it could not.
     init?(_ file: UnsafeMutablePointer<FILE>, bytes: Int) {
-        guard let base = malloc(bytes) else { return nil }
+        var allocated: UnsafeMutableRawPointer?
+        guard posix_memalign(&allocated, StdioBuffer.alignment, bytes) == 0, let base = allocated else {
+            return nil
+        }
         guard setvbuf(file, base.assumingMemoryBound(to: CChar.self), _IOFBF, bytes) == 0 else {
             free(base)
             return nil
