@@ -35,9 +35,10 @@ extension ParallelCaptureRun {
     ///   ahead of its clock. (Only a packet near the clock after one held ahead counts them, which the
     ///   merged order, by time, gives only where a file's timestamps run backwards; this is a guard.)
     ///   A step held back in the merged run only delays the clock, which the checks below allow for.
-    /// - Copies: a connection captured twice under other VLAN tags (`StreamLimits.capturedTwiceWindow`)
-    ///   is left out by the table that holds both; two records of the same endpoints on other tags in
-    ///   different files, starting within that window (and slack), could be such a pair.
+    /// - Copies: a connection captured twice under other VLAN tags (`StreamLimits.capturedTwiceWindow`,
+    ///   `capturedTwiceISNWindow`) is left out by the table that holds both; two records of the same
+    ///   endpoints on other tags in different files, starting within the wider window (and slack), could be
+    ///   such a pair. (A copy on the same tags in another file is a shared connection, below.)
     /// - Order: a file whose timestamps run backwards (the merged order then depends on it), and two
     ///   records of one client starting at the same nanosecond (the heartbeat layer keeps equal
     ///   starts in arrival order, and arrival order is not the same here).
@@ -76,7 +77,7 @@ extension ParallelCaptureRun {
                 untagged[ConnectionKey(r, ignoringVLAN: true), default: []].append((f, r.vlan, r.start))
             }
         }
-        let copyWindow = limits.capturedTwiceWindow + timingSlack
+        let copyWindow = max(limits.capturedTwiceWindow, limits.capturedTwiceISNWindow) + timingSlack
         for var group in untagged.values where group.count > 1 {
             group.sort { $0.start < $1.start }
             for i in group.indices.dropFirst() {

@@ -240,7 +240,7 @@ public final class ConnectionTable {
     @inline(__always)
     private func place(_ segment: TCPSegment, key: FlowKey) {
         let isSyn = segment.flags.contains(.syn) && !segment.flags.contains(.ack)
-
+        var copyOf: UInt64 = 0
         if let found = lookup(key) {
             // Not retained while it is absorbed: the table holds it, and absorbing takes nothing out
             // of the table (the delegate must not call back into it).
@@ -256,10 +256,16 @@ public final class ConnectionTable {
             if absorbed { return }
             // A strong reference: emitting takes the connection out of the table.
             let existing = found.takeUnretainedValue()
-            emit(existing, end: .reused, now: segment.timestamp)
-            counters.connectionsReused += 1
+            if isCopyOnSameTags(segment, of: existing) {
+                // Its original is over (closed, lingering): it leaves now, and the copy takes the key.
+                copyOf = existing.copyOf != 0 ? existing.copyOf : existing.id
+                emit(existing, end: .closed, now: segment.timestamp)
+            } else {
+                emit(existing, end: .reused, now: segment.timestamp)
+                counters.connectionsReused += 1
+            }
         }
-        let connection = open(segment, key: key)
+        let connection = open(segment, key: key, copyOf: copyOf)
         absorb(segment, into: connection, direction: connection.direction(of: segment))
         // Opened far off the trusted clock: a lone stray if its next segment is on the clock
         // (`retimeStrayOpening`). Far behind, the next sweep would take it out as idle before that segment
@@ -538,7 +544,9 @@ public final class ConnectionTable {
         return found
     }
 
-    private func open(_ segment: TCPSegment, key: FlowKey) -> Connection {
+    /// Opens the connection of `key` with `segment`; `copyOf` (not 0): a copy of that connection, found on
+    /// the same tags by the caller (otherwise `copied` looks for an original on other tags).
+    private func open(_ segment: TCPSegment, key: FlowKey, copyOf known: UInt64 = 0) -> Connection {
         if connections.count >= limits.maxConnections { evictLeastRecent() }
         let roles = Connection.roles(firstPacket: segment)
         let c = Connection(
@@ -550,8 +558,8 @@ public final class ConnectionTable {
         if recent.isCrowded(live: connections.count) { rebuildRecency() }
         counters.connectionsOpened += 1
         counters.connectionsHighWater = max(counters.connectionsHighWater, connections.count)
-        if let original = copied(segment) {
-            c.copyOf = original.id
+        if let original = known != 0 ? known : copied(segment)?.id {
+            c.copyOf = original
             counters.connectionsCapturedTwice += 1
             return c
         }
@@ -596,25 +604,44 @@ public final class ConnectionTable {
         guard original.inTable, original.copyOf == 0, original.key.vlan != first.vlan else { return false }
         let syn = first.flags.contains(.syn)
         let ack = first.flags.contains(.ack)
-        let reference = syn && !ack ? (original.synTime ?? original.synAckTime) : original.last
-        guard let t = reference else { return false }
-        let apart = first.timestamp > t ? first.timestamp.nanoseconds(since: t) : t.nanoseconds(since: first.timestamp)
-        guard apart <= limits.capturedTwiceWindow else { return false }
         let clientNext = original.clientISN.map { $0 &+ 1 } ?? original.synAckAcknowledges
+        let wide = max(limits.capturedTwiceWindow, limits.capturedTwiceISNWindow)
         if syn, !ack {
-            return first.sequence &+ 1 == clientNext
+            guard first.sequence &+ 1 == clientNext else { return false }
+            return isNear(first.timestamp, original.synTime ?? original.synAckTime, within: wide)
         }
         let fromClient = first.source == original.client
         if syn {
             guard !fromClient, let acked = clientNext, first.acknowledgement == acked else { return false }
-            guard let serverNext = original.down.baseSequence else { return true }
-            return first.sequence &+ 1 == serverNext
+            if let serverNext = original.down.baseSequence, first.sequence &+ 1 != serverNext { return false }
+            return isNear(first.timestamp, original.synAckTime ?? original.synTime, within: wide)
+                || isNear(first.timestamp, original.last, within: limits.capturedTwiceWindow)
         }
-        guard ack else { return false }
+        guard ack, isNear(first.timestamp, original.last, within: limits.capturedTwiceWindow) else { return false }
         let (upValue, downValue) = fromClient
             ? (first.sequence, first.acknowledgement) : (first.acknowledgement, first.sequence)
         return ConnectionTable.within(upValue, original.up, base: clientNext)
             && ConnectionTable.within(downValue, original.down, base: nil)
+    }
+
+    /// Whether `time` is within `window` of `reference` (either way); false without a reference.
+    private func isNear(_ time: Timestamp, _ reference: Timestamp?, within window: Int64) -> Bool {
+        guard let t = reference else { return false }
+        let apart = time > t ? time.nanoseconds(since: t) : t.nanoseconds(since: time)
+        return apart <= window
+    }
+
+    /// Whether `syn`, a SYN on the key of `existing` that does not belong to it, is a copy of it captured
+    /// under the same tags (two sensors on one VLAN, their clocks seconds apart): `existing` was
+    /// established and is closed, the SYN repeats its client ISN, within `capturedTwiceISNWindow` of its
+    /// SYN. A stack never sends the SYN of a connection again once the handshake completed and the
+    /// connection closed; a new connection on the same 4-tuple picks another ISN. A refused connect is
+    /// left alone: Windows retries a SYN answered by a reset with the same ISN, half a second later.
+    private func isCopyOnSameTags(_ syn: TCPSegment, of existing: Connection) -> Bool {
+        guard existing.isClosed, existing.handshake == .established, syn.source == existing.client,
+            let isn = existing.clientISN, syn.sequence == isn else { return false }
+        let wide = max(limits.capturedTwiceWindow, limits.capturedTwiceISNWindow)
+        return isNear(syn.timestamp, existing.synTime, within: wide)
     }
 
     /// Whether sequence number `value` lies within `acknowledgementReach` of the bytes `half` saw, counted

@@ -82,6 +82,16 @@ public struct StreamLimits: Sendable {
     /// "Captured twice"). Default 1 s: SPAN and trunk copies arrive microseconds to milliseconds apart,
     /// while two different connections share a 4-tuple and an ISN by chance only (1 in 2^32).
     public var capturedTwiceWindow: Int64 = 1_000_000_000
+    /// The wider window for copies matched on their initial sequence numbers: a connection whose SYN repeats
+    /// the client, server and ISN of a connection tracked on other VLAN tags (or a SYN-ACK that acknowledges
+    /// that one's client ISN and, when its SYN-ACK was seen, repeats its server ISN) within this time of that
+    /// one's SYN (SYN-ACK) is a copy; so is a SYN on the same tags repeating the ISN of the established,
+    /// closed connection it finds there (see `ConnectionTable`, "Captured twice"). Default 10 s: two captures
+    /// merged from sensors whose clocks are seconds apart. Weaker evidence (a copy picked up past both its
+    /// SYN and SYN-ACK, matched on sequence ranges) keeps `capturedTwiceWindow`. A new connection on the
+    /// same 4-tuple within seconds picks another ISN (RFC 6528: it moves with a clock of a few microseconds),
+    /// so port reuse stays apart. Below `capturedTwiceWindow`, that one applies.
+    public var capturedTwiceISNWindow: Int64 = 10 * 1_000_000_000
     /// A segment stamped more than this ahead of the table's clock moves the clock only once the step
     /// is confirmed (`clockStepConfirmation`; see `ConnectionTable`, "The clock"); until then its own
     /// connection is judged by its own time. Default 60 s: the capture summary's

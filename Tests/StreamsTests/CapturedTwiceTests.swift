@@ -12,16 +12,17 @@ import Testing
         .c(1007, "", [.ack], at: 6),
     ]
 
-    /// Feeds `first` on the plain feeder and `second` on one tagged VLAN 10, segment by segment, the
-    /// tagged copy `lagMs` after its plain segment; the segments at `lostPlain` and `lostTagged` (indices)
+    /// Feeds `first` on the plain feeder and `second` on one tagged VLAN 10 (or `vlan`), segment by segment,
+    /// the tagged copy `lagMs` after its plain segment; the segments at `lostPlain` and `lostTagged` (indices)
     /// were not captured.
     static func twice(
-        _ first: [Seg], _ second: [Seg], lagMs: Int64, lostPlain: Set<Int> = [], lostTagged: Set<Int> = []
+        _ first: [Seg], _ second: [Seg], lagMs: Int64, lostPlain: Set<Int> = [], lostTagged: Set<Int> = [],
+        vlan: VLANTags = VLANTags([10])
     ) -> (StreamRecorder, ConnectionTable) {
         let recorder = StreamRecorder()
         let table = ConnectionTable(delegate: recorder)
         var plain = Feeder()
-        var tagged = Feeder(vlan: VLANTags([10]))
+        var tagged = Feeder(vlan: vlan)
         var later: [Seg] = []
         for (i, (a, b)) in zip(first, second).enumerated() {
             if !lostPlain.contains(i) { plain.feed(a, to: table) }
@@ -69,17 +70,87 @@ import Testing
         #expect(table.statistics.connectionsCapturedTwice == 0)
     }
 
-    /// The same SYN on another VLAN 100 ms later (a copy through a slower path) is a copy; past the
-    /// window (1 s) it is not.
-    @Test func copyWindowIsOneSecond() {
-        let (near, nearTable) = Self.twice(Self.conversation, Self.conversation, lagMs: 100)
-        nearTable.finish()
-        #expect(near.records.count == 1)
-        #expect(nearTable.statistics.connectionsCapturedTwice == 1)
-        let (recorder, table) = Self.twice(Self.conversation, Self.conversation, lagMs: 1_001)
+    /// The same SYN on another VLAN 100 ms later (a copy through a slower path), or seconds later (two
+    /// sensors' clocks merged), is a copy up to `capturedTwiceISNWindow` (10 s) after the original's SYN;
+    /// past it, it is not.
+    @Test(arguments: [100, 1_500, 4_000, 9_999] as [Int64])
+    func copyMatchedOnItsISNWithinTenSeconds(lagMs: Int64) throws {
+        let (recorder, table) = Self.twice(Self.conversation, Self.conversation, lagMs: lagMs)
+        table.finish()
+        #expect(recorder.records.map(\.id) == [1])
+        let r = try #require(recorder.record(1))
+        #expect(r.vlan == .none && r.packetsUp + r.packetsDown == Self.conversation.count)
+        #expect(recorder.text(1, .up) == "hello" && recorder.text(1, .down) == "world")
+        #expect(table.statistics.connectionsCapturedTwice == 1)
+        #expect(table.statistics.segmentsCapturedTwice == Self.conversation.count)
+    }
+
+    @Test func copyPastTheISNWindowIsAConnectionOfItsOwn() {
+        #expect(StreamLimits().capturedTwiceISNWindow == 10_000_000_000)
+        let (recorder, table) = Self.twice(Self.conversation, Self.conversation, lagMs: 10_001)
         table.finish()
         #expect(recorder.records.count == 2)
         #expect(table.statistics.connectionsCapturedTwice == 0)
+    }
+
+    /// A copy seconds later whose SYN was lost is still matched at its SYN-ACK (acknowledging the client
+    /// ISN, repeating the server's); one that lost its SYN-ACK too is matched on sequence ranges alone, weaker
+    /// evidence, within `capturedTwiceWindow` (1 s) only.
+    @Test func copyPickedUpLaterKeepsTheISNWindowAtItsSynAckOnly() {
+        let (synAck, synAckTable) = Self.twice(Self.conversation, Self.conversation, lagMs: 4_000, lostTagged: [0])
+        synAckTable.finish()
+        #expect(synAck.records.count == 1)
+        #expect(synAckTable.statistics.connectionsCapturedTwice == 1)
+        let (data, dataTable) = Self.twice(Self.conversation, Self.conversation, lagMs: 1_500, lostTagged: [0, 1])
+        dataTable.finish()
+        #expect(data.records.count == 2)
+        #expect(dataTable.statistics.connectionsCapturedTwice == 0)
+    }
+
+    /// Port reuse: another connection on the same endpoints seconds later, on other tags or on the same ones,
+    /// with its own ISNs, is a connection of its own.
+    @Test(arguments: [VLANTags([10]), VLANTags.none])
+    func portReuseWithAnotherISNStaysApart(vlan: VLANTags) {
+        let other: [Seg] = Self.conversation.map { s in
+            var t = s
+            if t.fromClient { t.seq &+= 1_000_000 } else { t.ack &+= 1_000_000 }
+            return t
+        }
+        let (recorder, table) = Self.twice(Self.conversation, other, lagMs: 4_000, vlan: vlan)
+        table.finish()
+        #expect(recorder.records.map(\.id) == [1, 2])
+        #expect(recorder.text(2, .up) == "hello" && recorder.text(2, .down) == "world")
+        #expect(table.statistics.connectionsCapturedTwice == 0)
+        #expect(table.statistics.connectionsReused == (vlan == .none ? 1 : 0))
+    }
+
+    /// Two sensors on one VLAN: the copy comes with the same tags, seconds later, once its original closed.
+    /// Its SYN repeats the ISN of the established, closed connection on its key: a copy, left out.
+    @Test(arguments: [1_500, 4_000] as [Int64])
+    func copyOnTheSameTagsAfterTheOriginalClosedIsLeftOut(lagMs: Int64) throws {
+        let (recorder, table) = Self.twice(Self.conversation, Self.conversation, lagMs: lagMs, vlan: .none)
+        table.finish()
+        #expect(recorder.records.map(\.id) == [1])
+        let r = try #require(recorder.record(1))
+        #expect(r.packetsUp + r.packetsDown == Self.conversation.count)
+        #expect(r.anomaliesUp.retransmissions == 0 && r.anomaliesDown.retransmissions == 0)
+        #expect(recorder.text(1, .up) == "hello" && recorder.text(1, .down) == "world")
+        #expect(table.statistics.connectionsCapturedTwice == 1)
+        #expect(table.statistics.segmentsCapturedTwice == Self.conversation.count)
+        #expect(table.statistics.connectionsReused == 0 && table.statistics.connectionsClosed == 1)
+    }
+
+    /// A refused connect that Windows retries with the same ISN half a second later (SYN, RST, SYN, RST) is
+    /// two connects, not a copy: the same-tags rule needs an established original.
+    @Test func refusedConnectRetriedWithTheSameISNIsNoCopy() {
+        let (recorder, table) = run([
+            .c(1000, "", [.syn], at: 0), .s(0, "", [.rst, .ack], at: 1, ack: 1001),
+            .c(1000, "", [.syn], at: 500), .s(0, "", [.rst, .ack], at: 501, ack: 1001),
+        ])
+        #expect(recorder.records.count == 2)
+        #expect(recorder.records.allSatisfy { $0.handshake == .refused })
+        #expect(table.statistics.connectionsCapturedTwice == 0)
+        #expect(table.statistics.connectionsReused == 1)
     }
 
     /// One copy's SYN was not captured (of either copy; and, both SYNs lost, the SYN-ACK of one): the copy
