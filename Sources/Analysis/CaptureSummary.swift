@@ -59,10 +59,16 @@ public struct CaptureSummary: Sendable {
     /// connection's first stream bytes.
     public var nonDecimalTunnelTargets = 0
     /// Connections that copy another one captured under other VLAN tags (a SPAN of an access port and
-    /// its trunk: the same SYN, ISN and endpoints within a second), and their packets: left out of the
-    /// analysis, so each check-in counts once. Counted in the file of the copy's packets.
+    /// its trunk: the same SYN, ISN and endpoints within a second, or within 10 s for two sensors' clocks
+    /// merged), and their packets: left out of the analysis, so each check-in counts once. Counted in the
+    /// file of the copy's packets.
     public var connectionsCapturedTwice = 0
     public var packetsCapturedTwice = 0
+    /// The same for copies on the same VLAN tags (two sensors on one VLAN, their clocks seconds apart: a
+    /// SYN repeating the ISN of the connection on its key). A copy whose SYN came while its original was
+    /// still open leaves out that SYN only (its other packets fall onto the original as retransmissions).
+    public var connectionsCapturedTwiceSameTags = 0
+    public var packetsCapturedTwiceSameTags = 0
     /// Packets a BPF filter rejected.
     public var filteredOut = 0
     /// Records whose captured length exceeds their original length or the snaplen (kept as they are,
@@ -213,6 +219,8 @@ public struct CaptureSummary: Sendable {
             m.filteredOut += f.filteredOut
             m.connectionsCapturedTwice += f.connectionsCapturedTwice
             m.packetsCapturedTwice += f.packetsCapturedTwice
+            m.connectionsCapturedTwiceSameTags += f.connectionsCapturedTwiceSameTags
+            m.packetsCapturedTwiceSameTags += f.packetsCapturedTwiceSameTags
             m.oversizedRecords += f.oversizedRecords
             m.invalidTimestampFractions += f.invalidTimestampFractions
             m.packetsWithoutTimestamp += f.packetsWithoutTimestamp

@@ -208,11 +208,16 @@ extension TrafficAnalyzer: StreamDelegate {
         }
     }
 
-    /// Counts a segment of a connection captured twice (another copy under other VLAN tags) against the
-    /// file of the packet being processed; the connection itself with its first segment.
-    public func copiedSegment(opens: Bool) {
-        summaries[linkRun.file].packetsCapturedTwice += 1
-        if opens { summaries[linkRun.file].connectionsCapturedTwice += 1 }
+    /// Counts a segment of a connection captured twice (another copy under other VLAN tags, or on the same
+    /// ones) against the file of the packet being processed; the connection itself with its first segment.
+    public func copiedSegment(opens: Bool, sameTags: Bool) {
+        if sameTags {
+            summaries[linkRun.file].packetsCapturedTwiceSameTags += 1
+            if opens { summaries[linkRun.file].connectionsCapturedTwiceSameTags += 1 }
+        } else {
+            summaries[linkRun.file].packetsCapturedTwice += 1
+            if opens { summaries[linkRun.file].connectionsCapturedTwice += 1 }
+        }
     }
 
     /// The connection's application state, made on first use. The last one found is kept, so

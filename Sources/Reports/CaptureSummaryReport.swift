@@ -54,6 +54,12 @@ public enum CaptureSummaryReport {
             members.insert(("connectionsCapturedTwice", .int(s.connectionsCapturedTwice)), at: members.count - 1)
             members.insert(("packetsCapturedTwice", .int(s.packetsCapturedTwice)), at: members.count - 1)
         }
+        if s.connectionsCapturedTwiceSameTags > 0 || s.packetsCapturedTwiceSameTags > 0 {
+            members.insert(("connectionsCapturedTwiceSameTags", .int(s.connectionsCapturedTwiceSameTags)),
+                           at: members.count - 1)
+            members.insert(("packetsCapturedTwiceSameTags", .int(s.packetsCapturedTwiceSameTags)),
+                           at: members.count - 1)
+        }
         return .object(members)
     }
 
@@ -108,6 +114,10 @@ public enum CaptureSummaryReport {
         if s.connectionsCapturedTwice > 0 || s.packetsCapturedTwice > 0 {
             issues.append("connections captured twice under other VLAN tags \(s.connectionsCapturedTwice) "
                 + "(\(formatCount(s.packetsCapturedTwice, "packet")) left out)")
+        }
+        if s.connectionsCapturedTwiceSameTags > 0 || s.packetsCapturedTwiceSameTags > 0 {
+            issues.append("connections captured twice on the same VLAN tags \(s.connectionsCapturedTwiceSameTags) "
+                + "(\(formatCount(s.packetsCapturedTwiceSameTags, "packet")) left out)")
         }
         if !issues.isEmpty { out += "  odd: " + issues.joined(separator: ", ") + "\n" }
         for (reason, n) in s.malformed.sorted(by: { $0.key < $1.key }) {

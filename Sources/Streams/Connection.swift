@@ -61,6 +61,11 @@ final class Connection {
     /// The id of the connection this one copies under other VLAN tags (0: none): see `ConnectionTable`,
     /// "Captured twice".
     @exclusivity(unchecked) var copyOf: UInt64 = 0
+    /// Whether this copy was found on the same tags as its original (`copyOf`), not on other ones.
+    @exclusivity(unchecked) var copyOnSameTags = false
+    /// Whether a copy of this connection on the same tags came while it was open (its copy's SYN was left
+    /// out; see `ConnectionTable`, "Captured twice").
+    @exclusivity(unchecked) var copiedInPlace = false
     /// The ISN of the opening SYN or SYN-ACK under which the table indexed this connection, if it did.
     @exclusivity(unchecked) var indexedISN: UInt32?
     let up: HalfConnectionReassembler

@@ -247,6 +247,7 @@ public final class ConnectionTable {
             let absorbed = found._withUnsafeGuaranteedRef { existing in
                 if existing.openedOffClock { retimeStrayOpening(existing, at: segment.timestamp) }
                 guard isSyn, !existing.acceptsSyn(segment) else {
+                    if isSyn, isCopyInPlace(segment, of: existing) { return true }
                     absorb(segment, into: existing, direction: existing.direction(of: segment))
                     schedule(existing)
                     return true
@@ -560,6 +561,7 @@ public final class ConnectionTable {
         counters.connectionsHighWater = max(counters.connectionsHighWater, connections.count)
         if let original = known != 0 ? known : copied(segment)?.id {
             c.copyOf = original
+            c.copyOnSameTags = known != 0
             counters.connectionsCapturedTwice += 1
             return c
         }
@@ -644,6 +646,25 @@ public final class ConnectionTable {
         return isNear(syn.timestamp, existing.synTime, within: wide)
     }
 
+    /// Whether `syn`, a SYN that `existing` accepts (its client ISN), is the SYN of a copy captured on the
+    /// same tags while `existing` is open (a second sensor on the same VLAN, its clock behind by less than
+    /// the connection lasts): `existing` is established and its client acknowledged the SYN-ACK, after which
+    /// no stack sends its SYN again. The SYN is left out and counted, the first one as a copied connection;
+    /// the copy's later segments cannot be told from `existing`'s own on the same key, so they fall onto it
+    /// as retransmissions (known limit, see "Captured twice").
+    private func isCopyInPlace(_ syn: TCPSegment, of existing: Connection) -> Bool {
+        guard existing.copyOf == 0, existing.clientAcknowledged, existing.state.contains(.synAck),
+            existing.clientISN == syn.sequence, syn.source == existing.client else { return false }
+        let opens = !existing.copiedInPlace
+        if opens {
+            existing.copiedInPlace = true
+            counters.connectionsCapturedTwice += 1
+        }
+        counters.segmentsCapturedTwice += 1
+        delegate.copiedSegment(opens: opens, sameTags: true)
+        return true
+    }
+
     /// Whether sequence number `value` lies within `acknowledgementReach` of the bytes `half` saw, counted
     /// from its first byte's sequence number (`fallback` before it saw any; false when neither is known).
     private static func within(_ value: UInt32, _ half: HalfConnectionReassembler, base fallback: UInt32?) -> Bool {
@@ -660,7 +681,7 @@ public final class ConnectionTable {
             // and lingers as its original does), not reassembled.
             c.noteFlags(s, direction: direction)
             counters.segmentsCapturedTwice += 1
-            delegate.copiedSegment(opens: c.packets.up + c.packets.down == 1)
+            delegate.copiedSegment(opens: c.packets.up + c.packets.down == 1, sameTags: c.copyOnSameTags)
             return
         }
         // Each half passed straight from its `let` (choosing one into a local retains it).

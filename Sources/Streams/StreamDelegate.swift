@@ -47,16 +47,17 @@ public protocol StreamDelegate: AnyObject {
     /// The default implementation ignores it.
     func clockStep(_ step: ClockStep)
 
-    /// A segment of a connection that copies another one captured under other VLAN tags (see
-    /// `ConnectionTable`, "Captured twice"); `opens` for the copy's first segment. The copy gets no other
-    /// event: it is left out of the analysis. The default implementation ignores it.
-    func copiedSegment(opens: Bool)
+    /// A segment of a connection that copies another one captured under other VLAN tags, or on the same
+    /// tags (`sameTags`: a second sensor on the same VLAN, its clock seconds apart), see `ConnectionTable`,
+    /// "Captured twice"; `opens` for the copy's first segment. The copy gets no other event: it is left out
+    /// of the analysis. The default implementation ignores it.
+    func copiedSegment(opens: Bool, sameTags: Bool)
 }
 
 extension StreamDelegate {
     public func didNotice(_ notice: StreamNotice, direction: Direction, connection: UInt64, time: Timestamp) {}
     public func clockStep(_ step: ClockStep) {}
-    public func copiedSegment(opens: Bool) {}
+    public func copiedSegment(opens: Bool, sameTags: Bool) {}
 }
 
 /// What became of segments stamped more than `StreamLimits.unconfirmedClockStep` ahead of the

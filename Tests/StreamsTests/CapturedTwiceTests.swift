@@ -140,6 +140,41 @@ import Testing
         #expect(table.statistics.connectionsReused == 0 && table.statistics.connectionsClosed == 1)
     }
 
+    /// Two sensors on one VLAN, the copy's SYN coming while its original is still open (a long connection,
+    /// clocks 1.5 s apart): the SYN, after the client acknowledged the SYN-ACK, is no retransmission (no
+    /// stack sends it again then): it is left out and the copy counted once; the copy's later segments fall
+    /// onto the original as retransmissions of its bytes (the known limit), so the streams are unchanged.
+    @Test func copyOnTheSameTagsWhileTheOriginalIsOpenLeavesOutItsSyn() throws {
+        let long: [Seg] = [
+            .c(1000, "", [.syn], at: 0), .s(5000, "", [.syn, .ack], at: 1, ack: 1001), .c(1001, "", [.ack], at: 2),
+            .c(1001, "hello", at: 3), .s(5001, "world", at: 4, ack: 1006),
+            .c(1006, "", [.fin, .ack], at: 3_000), .s(5006, "", [.fin, .ack], at: 3_001), .c(1007, "", [.ack], at: 3_002),
+        ]
+        let recorder = StreamRecorder()
+        let table = ConnectionTable(delegate: recorder)
+        var first = Feeder()
+        var second = Feeder()
+        let copy = long.map { s in
+            var t = s
+            t.ms += 1_500
+            return t
+        }
+        // Merged by time, the copy's SYN and SYN-ACK twice over (a SYN retransmitted by the copy's client).
+        var merged = long.map { (seg: $0, copy: false) } + copy.map { (seg: $0, copy: true) }
+        merged.append((seg: copy[0], copy: true))
+        for (seg, isCopy) in merged.sorted(by: { $0.seg.ms < $1.seg.ms }) {
+            if isCopy { second.feed(seg, to: table) } else { first.feed(seg, to: table) }
+        }
+        table.finish()
+        #expect(recorder.records.map(\.id) == [1])
+        let r = try #require(recorder.record(1))
+        #expect(r.synCount == 1)
+        #expect(r.packetsUp + r.packetsDown == 2 * long.count - 1)
+        #expect(recorder.text(1, .up) == "hello" && recorder.text(1, .down) == "world")
+        #expect(table.statistics.connectionsCapturedTwice == 1)
+        #expect(table.statistics.segmentsCapturedTwice == 2)
+    }
+
     /// A refused connect that Windows retries with the same ISN half a second later (SYN, RST, SYN, RST) is
     /// two connects, not a copy: the same-tags rule needs an established original.
     @Test func refusedConnectRetriedWithTheSameISNIsNoCopy() {
