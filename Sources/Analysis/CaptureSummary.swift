@@ -69,6 +69,9 @@ public struct CaptureSummary: Sendable {
     /// still open leaves out that SYN only (its other packets fall onto the original as retransmissions).
     public var connectionsCapturedTwiceSameTags = 0
     public var packetsCapturedTwiceSameTags = 0
+    /// Packets of copies under other VLAN tags (among `packetsCapturedTwice`) whose bytes filled a hole of the
+    /// connection analysed: a segment one capture lost and the other held, so no gap.
+    public var packetsFilledFromCopy = 0
     /// Packets a BPF filter rejected.
     public var filteredOut = 0
     /// Records whose captured length exceeds their original length or the snaplen (kept as they are,
@@ -221,6 +224,7 @@ public struct CaptureSummary: Sendable {
             m.packetsCapturedTwice += f.packetsCapturedTwice
             m.connectionsCapturedTwiceSameTags += f.connectionsCapturedTwiceSameTags
             m.packetsCapturedTwiceSameTags += f.packetsCapturedTwiceSameTags
+            m.packetsFilledFromCopy += f.packetsFilledFromCopy
             m.oversizedRecords += f.oversizedRecords
             m.invalidTimestampFractions += f.invalidTimestampFractions
             m.packetsWithoutTimestamp += f.packetsWithoutTimestamp

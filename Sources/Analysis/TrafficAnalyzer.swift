@@ -210,7 +210,8 @@ extension TrafficAnalyzer: StreamDelegate {
 
     /// Counts a segment of a connection captured twice (another copy under other VLAN tags, or on the same
     /// ones) against the file of the packet being processed; the connection itself with its first segment.
-    public func copiedSegment(opens: Bool, sameTags: Bool) {
+    public func copiedSegment(opens: Bool, sameTags: Bool, fillsHole: Bool) {
+        if fillsHole { summaries[linkRun.file].packetsFilledFromCopy += 1 }
         if sameTags {
             summaries[linkRun.file].packetsCapturedTwiceSameTags += 1
             if opens { summaries[linkRun.file].connectionsCapturedTwiceSameTags += 1 }

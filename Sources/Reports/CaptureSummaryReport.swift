@@ -54,6 +54,9 @@ public enum CaptureSummaryReport {
             members.insert(("connectionsCapturedTwice", .int(s.connectionsCapturedTwice)), at: members.count - 1)
             members.insert(("packetsCapturedTwice", .int(s.packetsCapturedTwice)), at: members.count - 1)
         }
+        if s.packetsFilledFromCopy > 0 {
+            members.insert(("packetsFilledFromCopy", .int(s.packetsFilledFromCopy)), at: members.count - 1)
+        }
         if s.connectionsCapturedTwiceSameTags > 0 || s.packetsCapturedTwiceSameTags > 0 {
             members.insert(("connectionsCapturedTwiceSameTags", .int(s.connectionsCapturedTwiceSameTags)),
                            at: members.count - 1)
@@ -114,6 +117,9 @@ public enum CaptureSummaryReport {
         if s.connectionsCapturedTwice > 0 || s.packetsCapturedTwice > 0 {
             issues.append("connections captured twice under other VLAN tags \(s.connectionsCapturedTwice) "
                 + "(\(formatCount(s.packetsCapturedTwice, "packet")) left out)")
+        }
+        if s.packetsFilledFromCopy > 0 {
+            issues.append("packets of the copies that filled holes \(s.packetsFilledFromCopy)")
         }
         if s.connectionsCapturedTwiceSameTags > 0 || s.packetsCapturedTwiceSameTags > 0 {
             issues.append("connections captured twice on the same VLAN tags \(s.connectionsCapturedTwiceSameTags) "

@@ -66,6 +66,9 @@ final class Connection {
     /// Whether a copy of this connection on the same tags came while it was open (its copy's SYN was left
     /// out; see `ConnectionTable`, "Captured twice").
     @exclusivity(unchecked) var copiedInPlace = false
+    /// The connection this one copies under other VLAN tags, while this copy is in the table: its holes are
+    /// filled from this copy's bytes.
+    @exclusivity(unchecked) var original: Connection?
     /// The ISN of the opening SYN or SYN-ACK under which the table indexed this connection, if it did.
     @exclusivity(unchecked) var indexedISN: UInt32?
     let up: HalfConnectionReassembler

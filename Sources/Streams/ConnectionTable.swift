@@ -69,18 +69,27 @@ import Records
 /// table from an event (the table is in the middle of updating a connection).
 ///
 /// Captured twice: a SPAN of an access port plus the trunk (or a router on a stick) holds every frame
-/// twice, once untagged and once with a VLAN tag, so the same connection comes under two keys. A new
-/// connection whose first segment carries the numbers of a tracked connection on other VLAN tags between
-/// the same endpoints, within `StreamLimits.capturedTwiceWindow` (1 s), is a copy (see `isCopy`): a SYN
-/// with that one's client ISN; or, its own SYN lost, a SYN-ACK acknowledging that ISN, or a segment whose
-/// sequence and acknowledgement numbers fall within that one's bytes. It stays in the table (its packets
-/// find it, its flags close it) but is neither reassembled nor reported to the delegate beyond
-/// `copiedSegment` per segment; the first connection alone is analysed. The numbers are the evidence: two
-/// different connections with the same addresses on different VLANs (overlapping address spaces) pick
-/// their ISNs apart, so they stay two. One dictionary entry per connection opened by a SYN or SYN-ACK, one
-/// or two lookups per new connection; nothing on the per-packet path but a flag test. Known limit: only
-/// connections opened by a SYN or SYN-ACK are indexed, so a copy coming after one that lost both is not
-/// recognised.
+/// twice, once untagged and once with a VLAN tag, so the same connection comes under two keys; two
+/// sensors' captures merged do the same, seconds apart when their clocks differ. A new connection whose
+/// first segment carries the numbers of a tracked connection on other VLAN tags between the same
+/// endpoints is a copy (see `isCopy`): a SYN with that one's client ISN, or, its own SYN lost, a SYN-ACK
+/// acknowledging that ISN (and repeating the server's ISN when that one's SYN-ACK was seen), within
+/// `StreamLimits.capturedTwiceISNWindow` (10 s) of that one's SYN (SYN-ACK); or, both lost, a segment whose
+/// sequence and acknowledgement numbers fall within that one's bytes, weaker evidence, within
+/// `capturedTwiceWindow` (1 s) of its latest segment. A copy stays in the table (its packets find it, its
+/// flags close it) but is neither reassembled nor reported to the delegate beyond `copiedSegment` per
+/// segment; the first connection alone is analysed. The numbers are the evidence: two different
+/// connections with the same addresses on different VLANs (overlapping address spaces) pick their ISNs
+/// apart, so they stay two, and a new connection reusing a 4-tuple seconds later picks another ISN.
+/// Two sensors on one VLAN give copies on the same key (see `isCopyOnSameTags`, `isCopyInPlace`): a SYN
+/// repeating the client ISN of the established, closed connection on its key within 10 s is a copy (the
+/// original is emitted then, as closed, and the copy takes the key); a SYN repeating it while that
+/// connection is still open, after its client acknowledged the SYN-ACK (no stack sends its SYN again
+/// then), is left out and counted, but the copy's later segments cannot be told from the original's
+/// own and fall onto it as retransmissions. One dictionary entry per connection opened by a SYN or
+/// SYN-ACK, one or two lookups per new connection; nothing on the per-packet path but a flag test. Known
+/// limit: only connections opened by a SYN or SYN-ACK are indexed, so a copy coming after one that lost
+/// both is not recognised.
 ///
 /// Closed connections linger `StreamLimits.closeLinger` (60 s) so that a late final ACK,
 /// retransmitted FIN or late RST stays on its connection, as in tshark's streams.
@@ -559,9 +568,11 @@ public final class ConnectionTable {
         if recent.isCrowded(live: connections.count) { rebuildRecency() }
         counters.connectionsOpened += 1
         counters.connectionsHighWater = max(counters.connectionsHighWater, connections.count)
-        if let original = known != 0 ? known : copied(segment)?.id {
+        let found = known != 0 ? nil : copied(segment)
+        if let original = known != 0 ? known : found?.id {
             c.copyOf = original
             c.copyOnSameTags = known != 0
+            c.original = found
             counters.connectionsCapturedTwice += 1
             return c
         }
@@ -626,6 +637,20 @@ public final class ConnectionTable {
             && ConnectionTable.within(downValue, original.down, base: nil)
     }
 
+    /// Fills a hole of `original` (the connection a copy copies, while in the table) with the bytes of `s`, a
+    /// segment of the copy: a segment one sensor lost and the other captured is no gap. Counted
+    /// (`segmentsFilledFromCopy`) when it filled any byte.
+    @inline(never)
+    private func fillHole(of original: Connection?, from s: TCPSegment) -> Bool {
+        guard let o = original, o.inTable else { return false }
+        let direction = o.direction(of: s)
+        let half = direction == .up ? o.up : o.down
+        guard half.fillHole(from: s, ctx: context(o, direction)) else { return false }
+        counters.segmentsFilledFromCopy += 1
+        schedule(o)
+        return true
+    }
+
     /// Whether `time` is within `window` of `reference` (either way); false without a reference.
     private func isNear(_ time: Timestamp, _ reference: Timestamp?, within window: Int64) -> Bool {
         guard let t = reference else { return false }
@@ -661,7 +686,7 @@ public final class ConnectionTable {
             counters.connectionsCapturedTwice += 1
         }
         counters.segmentsCapturedTwice += 1
-        delegate.copiedSegment(opens: opens, sameTags: true)
+        delegate.copiedSegment(opens: opens, sameTags: true, fillsHole: false)
         return true
     }
 
@@ -681,7 +706,9 @@ public final class ConnectionTable {
             // and lingers as its original does), not reassembled.
             c.noteFlags(s, direction: direction)
             counters.segmentsCapturedTwice += 1
-            delegate.copiedSegment(opens: c.packets.up + c.packets.down == 1, sameTags: c.copyOnSameTags)
+            let fills = s.payloadLength > 0 && fillHole(of: c.original, from: s)
+            delegate.copiedSegment(
+                opens: c.packets.up + c.packets.down == 1, sameTags: c.copyOnSameTags, fillsHole: fills)
             return
         }
         // Each half passed straight from its `let` (choosing one into a local retains it).
@@ -727,6 +754,7 @@ public final class ConnectionTable {
         }
         if c.copyOf != 0 {
             // Never reported (see "Captured twice"): it only leaves the table.
+            c.original = nil
             c.up.releaseBuffers(into: historyRings)
             c.down.releaseBuffers(into: historyRings)
             return

@@ -164,6 +164,25 @@ final class HalfConnectionReassembler {
         enforceHoleRules(now: time, ctx: ctx)
     }
 
+    /// Fills the current hole (the bytes before the first held piece) with what `segment` carries of it:
+    /// the same bytes captured by a copy of this connection under other VLAN tags (see `ConnectionTable`,
+    /// "Captured twice"), whose sequence numbers are this direction's. Only bytes inside the hole are taken,
+    /// so nothing is counted as repeated; the segment's flags are not. Returns whether it filled any.
+    func fillHole(from segment: TCPSegment, ctx: ReassemblyContext) -> Bool {
+        guard started, let first = pieces.first, first.offset > next, !segment.flags.contains(.rst) else {
+            return false
+        }
+        let dataSequence = segment.flags.contains(.syn) ? segment.sequence &+ 1 : segment.sequence
+        let offset = self.offset(of: dataSequence)
+        let start = max(offset, next)
+        let end = min(offset + Int64(segment.capturedCount), first.offset)
+        guard start < end else { return false }
+        let data = UnsafeRawBufferPointer(rebasing: segment.payload[Int(start - offset)..<Int(end - offset)])
+        place(start, count: end - start, data: data, time: segment.timestamp, ctx: ctx)
+        enforceHoleRules(now: segment.timestamp, ctx: ctx)
+        return true
+    }
+
     /// Takes the peer's cumulative acknowledgement `sequence` (sent at `now`, in a packet with
     /// `carriesData` or not): a hole it covers is armed, and becomes a gap `acknowledgedHoleGrace` later if
     /// still open, the bytes after it delivered with their own times, so a burst that lost a segment in

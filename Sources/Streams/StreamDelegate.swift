@@ -49,15 +49,16 @@ public protocol StreamDelegate: AnyObject {
 
     /// A segment of a connection that copies another one captured under other VLAN tags, or on the same
     /// tags (`sameTags`: a second sensor on the same VLAN, its clock seconds apart), see `ConnectionTable`,
-    /// "Captured twice"; `opens` for the copy's first segment. The copy gets no other event: it is left out
-    /// of the analysis. The default implementation ignores it.
-    func copiedSegment(opens: Bool, sameTags: Bool)
+    /// "Captured twice"; `opens` for the copy's first segment; `fillsHole` when its bytes filled a hole of
+    /// the connection analysed (delivered to it before this call). The copy gets no other event: it is left
+    /// out of the analysis. The default implementation ignores it.
+    func copiedSegment(opens: Bool, sameTags: Bool, fillsHole: Bool)
 }
 
 extension StreamDelegate {
     public func didNotice(_ notice: StreamNotice, direction: Direction, connection: UInt64, time: Timestamp) {}
     public func clockStep(_ step: ClockStep) {}
-    public func copiedSegment(opens: Bool, sameTags: Bool) {}
+    public func copiedSegment(opens: Bool, sameTags: Bool, fillsHole: Bool) {}
 }
 
 /// What became of segments stamped more than `StreamLimits.unconfirmedClockStep` ahead of the

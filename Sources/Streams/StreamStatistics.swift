@@ -25,10 +25,13 @@ public struct StreamStatistics: Hashable, Sendable {
     /// while packets near the clock kept coming (a step confirmed by a second flow, or still
     /// pending at the end, is not counted).
     public var segmentsAheadOfClock = 0
-    /// Connections that copy another one captured under other VLAN tags, and their segments (left out
-    /// of the analysis; see `ConnectionTable`, "Captured twice").
+    /// Connections that copy another one captured under other VLAN tags or on the same ones, and their
+    /// segments left out of the analysis (see `ConnectionTable`, "Captured twice").
     public var connectionsCapturedTwice = 0
     public var segmentsCapturedTwice = 0
+    /// Segments of such copies whose bytes filled a hole of the connection analysed (a segment one sensor
+    /// or SPAN source lost and the other captured).
+    public var segmentsFilledFromCopy = 0
 
     public init() {}
 }

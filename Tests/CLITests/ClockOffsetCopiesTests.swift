@@ -135,6 +135,28 @@ import TestSupport
         #expect(!merged.stdout.contains("accelerated-heartbeat"))
     }
 
+    /// The summary's words and members for copies on the same tags and for holes filled from copies: each
+    /// present only when not 0.
+    @Test func summaryNamesSameTagCopiesAndFilledHoles() {
+        var s = CaptureSummary(path: "x.pcap")
+        #expect(!CaptureSummaryReport.text(s).contains("captured twice"))
+        #expect(!CaptureSummaryReport.json(s).serialized().contains("SameTags"))
+        s.connectionsCapturedTwice = 3
+        s.packetsCapturedTwice = 40
+        s.packetsFilledFromCopy = 2
+        s.connectionsCapturedTwiceSameTags = 5
+        s.packetsCapturedTwiceSameTags = 1
+        let text = CaptureSummaryReport.text(s)
+        #expect(text.contains("odd: connections captured twice under other VLAN tags 3 (40 packets left out), "
+            + "packets of the copies that filled holes 2, connections captured twice on the same VLAN tags 5 "
+            + "(1 packet left out)"), "\(text)")
+        let json = CaptureSummaryReport.json(s).serialized()
+        for member in ["\"packetsFilledFromCopy\":2", "\"connectionsCapturedTwiceSameTags\":5",
+                       "\"packetsCapturedTwiceSameTags\":1"] {
+            #expect(json.replacingOccurrences(of: " ", with: "").contains(member), "\(json)")
+        }
+    }
+
     /// A second sensor on the same VLAN (the frames as they are), its clock 1.5 s or 4 s ahead: a pull
     /// check-in's copy comes once its original closed and repeats its ISN on the same key, so it is left
     /// out. A push client's long-lived connection is still open when its copy's SYN comes: that SYN is left

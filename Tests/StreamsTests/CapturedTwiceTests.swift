@@ -147,8 +147,8 @@ import Testing
     @Test func copyOnTheSameTagsWhileTheOriginalIsOpenLeavesOutItsSyn() throws {
         let long: [Seg] = [
             .c(1000, "", [.syn], at: 0), .s(5000, "", [.syn, .ack], at: 1, ack: 1001), .c(1001, "", [.ack], at: 2),
-            .c(1001, "hello", at: 3), .s(5001, "world", at: 4, ack: 1006),
-            .c(1006, "", [.fin, .ack], at: 3_000), .s(5006, "", [.fin, .ack], at: 3_001), .c(1007, "", [.ack], at: 3_002),
+            .c(1001, "hello", at: 3), .s(5001, "world", at: 4, ack: 1006), .c(1006, "", [.fin, .ack], at: 3_000),
+            .s(5006, "", [.fin, .ack], at: 3_001), .c(1007, "", [.ack], at: 3_002),
         ]
         let recorder = StreamRecorder()
         let table = ConnectionTable(delegate: recorder)
@@ -173,6 +173,52 @@ import Testing
         #expect(recorder.text(1, .up) == "hello" && recorder.text(1, .down) == "world")
         #expect(table.statistics.connectionsCapturedTwice == 1)
         #expect(table.statistics.segmentsCapturedTwice == 2)
+    }
+
+    /// A request in three segments, the middle one lost by the plain capture and captured by the tagged one,
+    /// whose copies come a few packets behind (a burst): the copy's bytes fill the hole before it becomes a
+    /// gap, so the stream analysed has no gap, and the filling segment is counted. A copy that comes after
+    /// the receiver's acknowledgement and reply made the hole a gap fills nothing.
+    @Test func copyFillsAHoleOfTheConnectionKept() throws {
+        let request: [Seg] = [
+            .c(1000, "", [.syn], at: 0), .s(5000, "", [.syn, .ack], at: 1, ack: 1001), .c(1001, "abc", at: 2),
+            .c(1004, "def", at: 2), .c(1007, "ghi", at: 2), .s(5001, "ok", at: 3, ack: 1010),
+            .c(1010, "", [.fin, .ack], at: 4), .s(5003, "", [.fin, .ack], at: 5), .c(1011, "", [.ack], at: 6),
+        ]
+        // (index, tagged) in capture order: the tagged copies of 2-4 after the plain 4, before the reply.
+        let order: [(Int, Bool)] = [(0, false), (0, true), (1, false), (1, true), (2, false), (4, false),
+                                    (2, true), (3, true), (4, true), (5, false), (5, true), (6, false), (6, true),
+                                    (7, false), (7, true), (8, false), (8, true)]
+        let recorder = StreamRecorder()
+        let table = ConnectionTable(delegate: recorder)
+        var plain = Feeder()
+        var tagged = Feeder(vlan: VLANTags([10]))
+        for (i, isTagged) in order {
+            if isTagged { tagged.feed(request[i], to: table) } else { plain.feed(request[i], to: table) }
+        }
+        table.finish()
+        #expect(recorder.records.map(\.id) == [1])
+        let r = try #require(recorder.record(1))
+        #expect(r.vlan == .none && r.anomaliesUp.gaps == 0)
+        #expect(recorder.text(1, .up) == "abcdefghi" && recorder.text(1, .down) == "ok")
+        #expect(table.statistics.segmentsFilledFromCopy == 1)
+        #expect(table.statistics.segmentsCapturedTwice == request.count)
+
+        // The copies a second later (another sensor's clock): the acknowledged hole was a gap by then.
+        let late: [(Int, Bool)] = order.filter { !$0.1 } + order.filter { $0.1 }
+        let lateRecorder = StreamRecorder()
+        let lateTable = ConnectionTable(delegate: lateRecorder)
+        var plain2 = Feeder()
+        var tagged2 = Feeder(vlan: VLANTags([10]))
+        for (i, isTagged) in late {
+            var seg = request[i]
+            if isTagged { seg.ms += 1_000 }
+            if isTagged { tagged2.feed(seg, to: lateTable) } else { plain2.feed(seg, to: lateTable) }
+        }
+        lateTable.finish()
+        #expect(lateRecorder.text(1, .up) == "abc<gap 3>ghi")
+        #expect(lateTable.statistics.segmentsFilledFromCopy == 0)
+        #expect(lateTable.statistics.connectionsCapturedTwice == 1)
     }
 
     /// A refused connect that Windows retries with the same ISN half a second later (SYN, RST, SYN, RST) is
