@@ -663,7 +663,8 @@ public final class ConnectionTable {
     /// established and is closed, the SYN repeats its client ISN, within `capturedTwiceISNWindow` of its
     /// SYN. A stack never sends the SYN of a connection again once the handshake completed and the
     /// connection closed; a new connection on the same 4-tuple picks another ISN. A refused connect is
-    /// left alone: Windows retries a SYN answered by a reset with the same ISN, half a second later.
+    /// left alone: a stack may retry a SYN answered by a reset (Windows does, half a second later), possibly
+    /// with the same ISN.
     private func isCopyOnSameTags(_ syn: TCPSegment, of existing: Connection) -> Bool {
         guard existing.isClosed, existing.handshake == .established, syn.source == existing.client,
             let isn = existing.clientISN, syn.sequence == isn else { return false }

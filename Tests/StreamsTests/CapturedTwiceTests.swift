@@ -221,7 +221,7 @@ import Testing
         #expect(lateTable.statistics.connectionsCapturedTwice == 1)
     }
 
-    /// A refused connect that Windows retries with the same ISN half a second later (SYN, RST, SYN, RST) is
+    /// A refused connect retried with the same ISN half a second later (SYN, RST, SYN, RST; Windows retries) is
     /// two connects, not a copy: the same-tags rule needs an established original.
     @Test func refusedConnectRetriedWithTheSameISNIsNoCopy() {
         let (recorder, table) = run([
