@@ -37,12 +37,16 @@ struct CaptureTimeline: Sendable {
         /// first packet after one of its packets that went to another run (the last such), if any.
         var before: Timestamp?
         var after: Timestamp?
+        /// The id the connection table was to give the next connection when the run's first packet came.
+        var firstConnection: UInt64 = 0
     }
 
     private(set) var runs: [Run] = []
     /// Forward steps of the clock between runs: from the latest of the run joined lately that ended
     /// before a new run, to that run's first packet.
     private(set) var steps: [(start: Timestamp, end: Timestamp)] = []
+    /// For each of `steps`, the run it leads to (its index in `runs`).
+    private(set) var stepRuns: [Int] = []
     /// The index in `runs` of the run the last packet joined, -1 before the first packet.
     private var current = -1
     /// The runs joined lately, least recent first (at most `recentRuns` indices).
@@ -57,13 +61,13 @@ struct CaptureTimeline: Sendable {
     /// Notes a packet at `t`. Returns true when it jumped forward past the threshold but no run could be
     /// added (the list is full): a silence not listed.
     @inline(__always)
-    mutating func note(_ t: Timestamp) -> Bool {
+    mutating func note(_ t: Timestamp, nextConnection: UInt64 = 0) -> Bool {
         noted &+= 1
         if current >= 0, Self.near(t, runs[current].end) {
             join(current, t)
             return false
         }
-        return noteAway(t)
+        return noteAway(t, nextConnection: nextConnection)
     }
 
     @inline(__always)
@@ -80,7 +84,7 @@ struct CaptureTimeline: Sendable {
 
     /// A packet not near the last run: the nearest recent run it is near, or a new run.
     @inline(never)
-    private mutating func noteAway(_ t: Timestamp) -> Bool {
+    private mutating func noteAway(_ t: Timestamp, nextConnection: UInt64) -> Bool {
         var nearest = -1
         var nearestDistance = Int64.max
         var below = -1
@@ -105,9 +109,12 @@ struct CaptureTimeline: Sendable {
             join(current, t)
             return forward
         }
-        if below >= 0 { steps.append((runs[below].end, t)) }
+        if below >= 0 {
+            steps.append((runs[below].end, t))
+            stepRuns.append(runs.count)
+        }
         runs.append(Run(start: t, end: t, firstPacket: noted, lastPacket: noted, packets: 1,
-                        before: current >= 0 ? runs[current].end : nil))
+                        before: current >= 0 ? runs[current].end : nil, firstConnection: nextConnection))
         use(runs.count - 1)
         return false
     }
@@ -155,10 +162,16 @@ struct CaptureTimeline: Sendable {
 
     /// What the capture is known to have run through: the steps and every run's span, merged into
     /// disjoint stretches in time order.
-    func ranThrough() -> [(start: Timestamp, end: Timestamp)] {
-        var pieces = steps
+    func ranThrough(shifts: [Int64] = []) -> [(start: Timestamp, end: Timestamp)] {
+        func moved(_ t: Timestamp, _ run: Int) -> Timestamp {
+            run < shifts.count && shifts[run] != 0
+                ? Timestamp(nanoseconds: t.nanoseconds.addingReportingOverflow(shifts[run]).partialValue) : t
+        }
+        var pieces: [(start: Timestamp, end: Timestamp)] = []
         pieces.reserveCapacity(steps.count + runs.count)
-        for r in runs { pieces.append((r.start, r.end)) }
+        // A step leads from a run behind it to a later one: both ends are read on the later run's clock.
+        for (k, s) in steps.enumerated() { pieces.append((moved(s.start, stepRuns[k]), moved(s.end, stepRuns[k]))) }
+        for (i, r) in runs.enumerated() { pieces.append((moved(r.start, i), moved(r.end, i))) }
         pieces.sort { $0.start < $1.start }
         var merged: [(start: Timestamp, end: Timestamp)] = []
         for p in pieces {
@@ -169,5 +182,37 @@ struct CaptureTimeline: Sendable {
             }
         }
         return merged
+    }
+
+    /// The steps back of the whole clock (see `ClockSetBack` in Records): a run begun more than the threshold
+    /// behind the time before it, that goes on (spanning more than the threshold, or holding the file's last
+    /// packet; not left out, not an excursion), after a run that spans more than the threshold, while no run
+    /// begun before it takes a packet after its first (the old time never comes back, as it would with one
+    /// interface or flow stamped off). Returns the index of each such run; with `shifts`, the nanoseconds
+    /// each run's times are to be read later (the steps back before it, added up). O(r).
+    func setBacks(leftOut: [Bool], excursions: [Bool]) -> (runs: [Int], shifts: [Int64]) {
+        let threshold = CaptureSummary.silenceThreshold
+        var found: [Int] = []
+        var shifts = [Int64](repeating: 0, count: runs.count)
+        var shift: Int64 = 0
+        var reach = 0  // the latest packet number of the runs before `i`
+        var previous = -1  // the run holding packet `runs[i].firstPacket - 1`
+        for i in runs.indices {
+            let b = runs[i]
+            if i > 0, let before = b.before, before > b.start, before.nanoseconds(since: b.start) > threshold,
+               reach < b.firstPacket, !leftOut[i], !excursions[i],
+               b.end.nanoseconds(since: b.start) > threshold || b.lastPacket == noted,
+               previous >= 0, !leftOut[previous], runs[previous].lastPacket == b.firstPacket - 1,
+               runs[previous].end.nanoseconds(since: runs[previous].start) > threshold {
+                found.append(i)
+                shift = shift.addingReportingOverflow(before.nanoseconds(since: b.start)).partialValue
+            }
+            shifts[i] = shift
+            if b.lastPacket > reach {
+                reach = b.lastPacket
+                previous = i
+            }
+        }
+        return (found, shifts)
     }
 }

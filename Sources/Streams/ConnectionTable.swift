@@ -166,6 +166,9 @@ public final class ConnectionTable {
     /// Connections tracked right now.
     public var openConnections: Int { connections.count }
 
+    /// The id the next connection opened will get (ids are in order of first packet).
+    public var nextConnectionID: UInt64 { nextID }
+
     /// Counts the segment, places its payload, and emits whatever the segment completes.
     /// `segment.payload` is only read during the call.
     public func process(_ segment: TCPSegment) {
