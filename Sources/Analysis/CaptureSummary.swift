@@ -136,8 +136,10 @@ public struct CaptureSummary: Sendable {
         timelineStart = nil
         timelineEnd = nil
         var leftOut = timeline.leftOut()
-        let excursions = timeline.excursions()
+        var excursions = timeline.excursions()
         let back = timeline.setBacks(leftOut: leftOut, excursions: excursions)
+        // The runs either side of a step back are the capture's clock going on, not excursions from it.
+        for i in back.runs + back.from { excursions[i] = false }
         let shifts = correctingSetBack ? back.shifts : []
         clockSetBack = back.runs.map { i in
             let r = timeline.runs[i]
@@ -146,9 +148,12 @@ public struct CaptureSummary: Sendable {
         }
         // The runs on the clock they are read on: after a step back corrected, moved forward by it.
         var runs = timeline.runs
+        func moved(_ t: Timestamp, _ by: Int64) -> Timestamp {
+            Timestamp(nanoseconds: t.nanoseconds.addingReportingOverflow(by).partialValue)
+        }
         for i in shifts.indices where shifts[i] != 0 {
-            runs[i].start = Timestamp(nanoseconds: runs[i].start.nanoseconds.addingReportingOverflow(shifts[i]).partialValue)
-            runs[i].end = Timestamp(nanoseconds: runs[i].end.nanoseconds.addingReportingOverflow(shifts[i]).partialValue)
+            runs[i].start = moved(runs[i].start, shifts[i])
+            runs[i].end = moved(runs[i].end, shifts[i])
         }
         offClock = runs.indices.filter {
             excursions[$0] || leftOut[$0] && runs[$0].end.nanoseconds(since: runs[$0].start)

@@ -185,34 +185,76 @@ struct CaptureTimeline: Sendable {
     }
 
     /// The steps back of the whole clock (see `ClockSetBack` in Records): a run begun more than the threshold
-    /// behind the time before it, that goes on (spanning more than the threshold, or holding the file's last
-    /// packet; not left out, not an excursion), after a run that spans more than the threshold, while no run
-    /// begun before it takes a packet after its first (the old time never comes back, as it would with one
-    /// interface or flow stamped off). Returns the index of each such run; with `shifts`, the nanoseconds
-    /// each run's times are to be read later (the steps back before it, added up). O(r).
-    func setBacks(leftOut: [Bool], excursions: [Bool]) -> (runs: [Int], shifts: [Int64]) {
+    /// behind the time before it, after a clock that ran for more than the threshold, from which the capture
+    /// goes on at the earlier time for more than the threshold (or to its last packet) while the earlier time
+    /// never comes back. That is: no run begun before it takes a packet after its first; the run before the
+    /// step was not half the step or more ahead of the time before it (an excursion the capture comes back
+    /// from); the packet after its own (when another run's) is not back near that time; no later run begins
+    /// half the step or more ahead of the time the capture reached after the step (a clock running beside it:
+    /// one interface or flow stamped off, speaking on); and the clock before it stepped back nowhere since the
+    /// last such step (two clocks interleaved). Returns the index of each such run, of the run before its
+    /// step, and the nanoseconds each run's times are to be read later (the steps back before it, added up).
+    /// `leftOut`, `excursions`: as `leftOut()`, `excursions()` give them. O(r²) at worst over the runs after a
+    /// candidate step; the runs are few.
+    func setBacks(leftOut: [Bool], excursions: [Bool]) -> (runs: [Int], from: [Int], shifts: [Int64]) {
         let threshold = CaptureSummary.silenceThreshold
         var found: [Int] = []
+        var steppedFrom: [Int] = []
         var shifts = [Int64](repeating: 0, count: runs.count)
-        var shift: Int64 = 0
-        var reach = 0  // the latest packet number of the runs before `i`
-        var previous = -1  // the run holding packet `runs[i].firstPacket - 1`
-        for i in runs.indices {
+        var reach = runs.first?.lastPacket ?? 0  // the latest packet number of the runs before `i`
+        var holder = runs.isEmpty ? -1 : 0  // the run holding packet `reach`
+        var since = 0  // the first run after the last step back found
+        var backward = -1  // the latest run on the timeline begun over the threshold behind the time before it
+        func behind(_ r: Run) -> Bool {
+            guard let before = r.before else { return false }
+            return before > r.start && before.nanoseconds(since: r.start) > threshold
+        }
+        for i in runs.indices where i > 0 {
             let b = runs[i]
-            if i > 0, let before = b.before, before > b.start, before.nanoseconds(since: b.start) > threshold,
-               reach < b.firstPacket, !leftOut[i], !excursions[i],
-               b.end.nanoseconds(since: b.start) > threshold || b.lastPacket == noted,
-               previous >= 0, !leftOut[previous], runs[previous].lastPacket == b.firstPacket - 1,
-               runs[previous].end.nanoseconds(since: runs[previous].start) > threshold {
-                found.append(i)
-                shift = shift.addingReportingOverflow(before.nanoseconds(since: b.start)).partialValue
+            let previous = holder
+            defer {
+                if b.lastPacket > reach {
+                    reach = b.lastPacket
+                    holder = i
+                }
+                if !leftOut[i], !excursions[i], behind(b) { backward = i }
+            }
+            // The clock before ran on its own: no step back on it since the last one found (two clocks
+            // interleaved, one interface or flow stamped off), and the step comes from a run on it.
+            guard let before = b.before, behind(b), reach < b.firstPacket, !leftOut[i], backward <= since,
+                  previous >= 0, !leftOut[previous] else { continue }
+            let shift = before.nanoseconds(since: b.start)
+            // A run far ahead of the time before it that the capture then comes back from: an excursion.
+            if let p = runs[previous].before, runs[previous].start > p,
+               runs[previous].start.nanoseconds(since: p) >= shift / 2 { continue }
+            if let after = b.after, after > b.start, after >= before || before.nanoseconds(since: after) <= threshold {
+                continue
+            }
+            // The clock before: from the first run since the last step to the step.
+            let earliest = runs[since..<i].map(\.start).min() ?? before
+            guard before.nanoseconds(since: earliest) > threshold else { continue }
+            // The clock after: on at the earlier time, with no run beginning far ahead of it.
+            var latest = b.end
+            var steady = true
+            for r in runs[(i + 1)...] {
+                if r.start > latest, r.start.nanoseconds(since: latest) >= shift / 2 { steady = false; break }
+                if r.end > latest { latest = r.end }
+            }
+            guard steady, latest.nanoseconds(since: b.start) > threshold || b.lastPacket == noted else { continue }
+            found.append(i)
+            steppedFrom.append(previous)
+            since = i
+        }
+        var shift: Int64 = 0
+        var next = 0
+        for i in runs.indices {
+            if next < found.count, found[next] == i {
+                let before = runs[i].before ?? runs[i].start
+                shift = shift.addingReportingOverflow(before.nanoseconds(since: runs[i].start)).partialValue
+                next += 1
             }
             shifts[i] = shift
-            if b.lastPacket > reach {
-                reach = b.lastPacket
-                previous = i
-            }
         }
-        return (found, shifts)
+        return (found, steppedFrom, shifts)
     }
 }

@@ -238,6 +238,18 @@ public final class ConnectionTable {
         schedule(c)
     }
 
+    /// A segment of connection `c`, open across a step back of the clock (`Connection.clockSetBack`), stamped
+    /// more than `unconfirmedClockStep` behind the connection's latest time: the segment read that much later.
+    /// Nil for one near the connection's time.
+    @inline(never)
+    private func readAfterSetBack(_ segment: TCPSegment, _ c: Connection) -> TCPSegment? {
+        guard c.last.nanoseconds(since: segment.timestamp) > max(0, limits.unconfirmedClockStep) else { return nil }
+        var s = segment
+        let (t, overflow) = s.timestamp.nanoseconds.addingReportingOverflow(c.clockSetBack)
+        s.timestamp = Timestamp(nanoseconds: overflow ? Int64.max : t)
+        return s
+    }
+
     /// Places `segment` (of `key`) into its connection, opening one when none is tracked or a SYN
     /// starts a new one.
     @inline(__always)
@@ -248,6 +260,11 @@ public final class ConnectionTable {
             // Not retained while it is absorbed: the table holds it, and absorbing takes nothing out
             // of the table (the delegate must not call back into it).
             let absorbed = found._withUnsafeGuaranteedRef { existing in
+                if existing.clockSetBack != 0, let s = readAfterSetBack(segment, existing) {
+                    absorb(s, into: existing, direction: existing.direction(of: s))
+                    schedule(existing)
+                    return true
+                }
                 if existing.openedOffClock { retimeStrayOpening(existing, at: segment.timestamp) }
                 guard isSyn, !existing.acceptsSyn(segment) else {
                     absorb(segment, into: existing, direction: existing.direction(of: segment))
@@ -387,6 +404,14 @@ public final class ConnectionTable {
             delegate.clockStep(.withdrawn(segments: p.segments))
         }
         if previous != nil { twoClocks = true }
+        // Connections open on the clock before the step read their segments after it that much later, so one
+        // open across a clock set back keeps one clock (its exchanges are not run together backwards).
+        if previous == nil, clock > b.first {
+            let offset = clock.nanoseconds(since: b.first)
+            for c in connections.values where c.clockSetBack == 0 && c.last.nanoseconds(since: b.first) > step {
+                c.clockSetBack = offset
+            }
+        }
         previous = nil
         setClock(b.latest)
         lastSweep = b.latest
