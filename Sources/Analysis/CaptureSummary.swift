@@ -97,6 +97,9 @@ public struct CaptureSummary: Sendable {
     /// Steps back of the file's whole clock partway (see `ClockSetBack`), set by `closeRuns()`; merged: every
     /// file's, in time order.
     public var clockSetBack: [ClockSetBack] = []
+    /// Packets at the file's start stamped far behind the rest (the first packet, or first few, dated a day
+    /// back: `CaptureTimeline.isStrayStart`): left out of the timeline. Set by `closeRuns()`.
+    public var packetsBehindAtStart = 0
     /// The stretches of the timeline this file's packets cover (see `CaptureTimeline`).
     var timeline = CaptureTimeline()
     /// Silences beyond `maxSilencesListed` that the capture certainly did not cover (between files, or
@@ -138,6 +141,7 @@ public struct CaptureSummary: Sendable {
         var leftOut = timeline.leftOut()
         var excursions = timeline.excursions()
         let back = timeline.setBacks(leftOut: leftOut, excursions: excursions)
+        packetsBehindAtStart = timeline.strayStartPackets
         // The runs either side of a step back are the capture's clock going on, not excursions from it.
         for i in back.runs + back.from { excursions[i] = false }
         let shifts = correctingSetBack ? back.shifts : []
@@ -243,6 +247,7 @@ public struct CaptureSummary: Sendable {
             m.quietStretchesNotListed += f.quietStretchesNotListed
             m.offClock += f.offClock
             m.clockSetBack += f.clockSetBack
+            m.packetsBehindAtStart += f.packetsBehindAtStart
             if let t = f.timelineStart, m.timelineStart.map({ t < $0 }) ?? true { m.timelineStart = t }
             if let t = f.timelineEnd, m.timelineEnd.map({ t > $0 }) ?? true { m.timelineEnd = t }
         }

@@ -148,9 +148,12 @@ struct CaptureTimeline: Sendable {
     /// the threshold beyond both the time before them and the time after them, in file order (a connection or
     /// a packet stamped a day ahead or behind while the capture's clock went on). A pause or a clock set
     /// forward or back goes on at its new time; an excursion comes back. O(r).
+    ///
+    /// The file's first run is one too when it is a stray start (`isStrayStart`).
     func excursions() -> [Bool] {
         let threshold = CaptureSummary.silenceThreshold
         return runs.map { r in
+            if r.firstPacket == 1 { return isStrayStart(r) }
             guard let before = r.before, let after = r.after, r.end.nanoseconds(since: r.start) <= threshold else {
                 return false
             }
@@ -158,6 +161,28 @@ struct CaptureTimeline: Sendable {
             let hi = max(before, after)
             return r.start.nanoseconds(since: hi) > threshold || lo.nanoseconds(since: r.end) > threshold
         }
+    }
+
+    /// Whether `r`, the file's first run, is a few packets stamped far behind the rest at the start (the first
+    /// packet or first few dated a day back): at most `strayStartPackets` and a tenth of the file's packets,
+    /// spanning the threshold or less, more than `strayStartDistance` before the packet that follows them in
+    /// another run. A capture that really began so long before the rest of its packets is read the same way.
+    func isStrayStart(_ r: Run) -> Bool {
+        guard r.firstPacket == 1, r.before == nil, let after = r.after, after > r.end,
+              r.end.nanoseconds(since: r.start) <= CaptureSummary.silenceThreshold,
+              r.packets <= Self.strayStartPackets, r.packets * 10 <= noted else { return false }
+        return after.nanoseconds(since: r.end) > Self.strayStartDistance
+    }
+
+    /// At most this many packets at a file's start stamped far behind the rest are a stray start.
+    static let strayStartPackets = 16
+    /// A stray start lies more than this (1 h) before the packets after it.
+    static let strayStartDistance: Int64 = 3_600 * 1_000_000_000
+
+    /// The packets of the file's stray start (`isStrayStart`), if it has one.
+    var strayStartPackets: Int {
+        guard let r = runs.first, isStrayStart(r) else { return 0 }
+        return r.packets
     }
 
     /// What the capture is known to have run through: the steps and every run's span, merged into

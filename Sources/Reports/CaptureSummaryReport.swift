@@ -55,6 +55,9 @@ public enum CaptureSummaryReport {
             members.insert(("connectionsCapturedTwice", .int(s.connectionsCapturedTwice)), at: members.count - 1)
             members.insert(("packetsCapturedTwice", .int(s.packetsCapturedTwice)), at: members.count - 1)
         }
+        if s.packetsBehindAtStart > 0 {
+            members.insert(("packetsBehindAtStart", .int(s.packetsBehindAtStart)), at: members.count - 1)
+        }
         if !s.clockSetBack.isEmpty {
             members.insert(("clockSetBack", .array(s.clockSetBack.map { b in
                 .object([("before", .time(b.before)), ("after", .time(b.after)),
@@ -93,6 +96,9 @@ public enum CaptureSummaryReport {
         if s.backwardTimestamps > 0 { issues.append("timestamps going backwards \(s.backwardTimestamps)") }
         if s.packetsAheadOfClock > 0 {
             issues.append("packets stamped ahead of the capture's clock \(s.packetsAheadOfClock)")
+        }
+        if s.packetsBehindAtStart > 0 {
+            issues.append("packets at the start stamped far behind the rest \(s.packetsBehindAtStart)")
         }
         if s.oversizedRecords > 0 {
             issues.append("records holding more bytes than the packet's length or the snaplen \(s.oversizedRecords)")

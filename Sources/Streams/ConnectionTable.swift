@@ -470,6 +470,14 @@ public final class ConnectionTable {
         // A connection on the trusted clock is not judged by one of its segments stamped an idle timeout
         // ahead: the segment is taken at the connection's time (`onClock`).
         if starting == nil, isNearClock(c.last), time.nanoseconds(since: c.last) >= limits.idleTimeout { return }
+        // Opened at the first clock, not trusted yet, with no byte (the capture's first packets, a handshake,
+        // stamped a day back, say): the stray opening is taken at this segment's time, as one off a trusted
+        // clock would be.
+        if starting != nil, isNearClock(c.last), c.bytes.up == 0, c.bytes.down == 0 {
+            c.retime(to: time)
+            schedule(c)
+            return
+        }
         guard isDue(c, now: time) else { return }
         act(on: c, now: time)
         if c.inTable { schedule(c) }

@@ -99,4 +99,44 @@ import TestSupport
         #expect(!run.stdout.contains("set back"))
         #expect(!sepbeat("analyze", "-q", "-F", "json", back).stdout.contains("clockSetBack"))
     }
+
+    /// Copies the classic pcap `path` to `out` with its first `count` records dated `back` seconds earlier.
+    static func firstBack(_ path: String, to out: String, count: Int, back: Int64) throws {
+        var bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
+        var at = 24
+        for _ in 0..<count {
+            try #require(at + 16 <= bytes.count)
+            let old = (0..<4).reduce(Int64(0)) { $0 | Int64(bytes[at + $1]) << (8 * Int64($1)) }
+            let new = UInt32(truncatingIfNeeded: old - back)
+            for k in 0..<4 { bytes[at + k] = UInt8(truncatingIfNeeded: new >> (8 * UInt32(k))) }
+            at += 16 + (0..<4).reduce(0) { $0 | Int(bytes[at + 8 + $1]) << (8 * $1) }
+        }
+        try Data(bytes).write(to: URL(fileURLWithPath: out))
+    }
+
+    @Test(arguments: [1, 3])
+    func theFirstPacketsStampedADayBehindGiveNoFalseFinding(count: Int) throws {
+        let dir = try TemporaryFolder()
+        let capture = try dir.simulatedCapture("fleet.pcap", [
+            "--clients", "20", "--duration", "1h", "--http-share", "0", "--push-share", "0",
+        ])
+        let stray = dir.path + "/stray.pcap"
+        try Self.firstBack(capture, to: stray, count: count, back: 86_400)
+        let clean = sepbeat("analyze", capture)
+        let run = sepbeat("analyze", stray)
+        #expect(run.status == 0, "\(run.stdout.suffix(1500))")
+        #expect(Self.clientLines(run.stdout) == Self.clientLines(clean.stdout))
+        #expect(Self.clientLines(run.stdout).count == 20)
+        for code in ["missed-heartbeat", "connect-timeout", "connect-failed", "capture-gap"] {
+            #expect(!run.stdout.contains(code), "\(code)")
+        }
+        let check = { (report: String) in report.split(separator: "\n").first { $0.hasPrefix("Verdict") } ?? "" }
+        #expect(check(run.stdout) == check(clean.stdout))
+        #expect(run.stdout.contains("packets at the start stamped far behind the rest \(count)"))
+        #expect(sepbeat("analyze", "-q", "-F", "json", stray).stdout.contains("\"packetsBehindAtStart\" : \(count),"))
+        #expect(!sepbeat("analyze", "-q", "-F", "json", capture).stdout.contains("packetsBehindAtStart"))
+        let audit = sepbeat("audit", "-q", stray)
+        #expect(audit.status == 0)
+        #expect(!audit.stdout.contains("appeared mid-capture"))
+    }
 }
