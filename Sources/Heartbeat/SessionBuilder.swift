@@ -278,10 +278,13 @@ public struct SessionBuilder: Sendable {
             + "(the next packet is stamped \(step.after.rfc3339(fractionDigits: 3)), and the earlier time never "
             + "comes back): "
         if step.corrected {
-            text += "times after it are read \(by) later, as if the capture ran on without a pause, so check-ins "
-                + "after it are shown and judged on the clock before it"
+            text += "times after it are read \(by) later, on the clock before it, so check-ins after it are "
+                + "shown and judged on that clock (the interval across the step is not judged)"
             setBacks.append(step)
             setBacks.sort { $0.firstConnection < $1.firstConnection }
+            // The interval across the step is not judged: the time the capture took across it is unknown.
+            silences.append(CaptureSilence(start: step.before, end: step.before, clockSetBack: true))
+            silences.sort { ($0.start, $0.end) < ($1.start, $1.end) }
         } else {
             text += "in a run of several files it is only named; intervals of its clients across it are judged on "
                 + "the times as stamped (check-ins either side may interleave)"

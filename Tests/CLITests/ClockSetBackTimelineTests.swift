@@ -1,5 +1,6 @@
 @testable import Analysis
 import Core
+@testable import Heartbeat
 import Records
 import Testing
 
@@ -77,5 +78,19 @@ import Testing
         // Most of the file behind: a capture that paused, not a stray start.
         #expect(Self.closed([-86_400, -86_399, 0, 1]).packetsBehindAtStart == 0)
         #expect(Self.closed(rest).packetsBehindAtStart == 0)
+    }
+
+    @Test func aStepBackHidesTheIntervalAcrossItHoweverShort() {
+        let step = CaptureSilence(start: Self.at(1_000), end: Self.at(1_000), clockSetBack: true)
+        #expect(step.uncovered)
+        #expect(step.overlap(from: Self.at(0), to: Self.at(2_000)) == 0)
+        let t: Int64 = 30_000_000_000
+        func hidden(_ from: Int64, _ to: Int64) -> Int? {
+            CaptureSilence.hiding([step], from: Self.at(from), to: Self.at(to), toleranceNanos: t)
+        }
+        #expect(hidden(990, 1_010) == 0)
+        #expect(hidden(1_000, 1_300) == 0)
+        #expect(hidden(700, 1_000) == nil)
+        #expect(hidden(1_001, 1_300) == nil)
     }
 }
