@@ -103,6 +103,12 @@ public struct CaptureSummary: Sendable {
     /// connection or a stray packet dated away, not an interface whose clock is off), in time order. Set by
     /// `closeRuns()`; merged: every file's.
     public var offClock: [OffClockStretch] = []
+    /// Steps back of the file's whole clock partway (see `ClockSetBack`), set by `closeRuns()`; merged: every
+    /// file's, in time order.
+    public var clockSetBack: [ClockSetBack] = []
+    /// Packets at the file's start stamped far behind the rest (the first packet, or first few, dated a day
+    /// back: `CaptureTimeline.isStrayStart`): left out of the timeline. Set by `closeRuns()`.
+    public var packetsBehindAtStart = 0
     /// The stretches of the timeline this file's packets cover (see `CaptureTimeline`).
     var timeline = CaptureTimeline()
     /// Silences beyond `maxSilencesListed` that the capture certainly did not cover (between files, or
@@ -127,34 +133,53 @@ public struct CaptureSummary: Sendable {
 
     /// Counts a packet at `t` into the file's timeline: the per-packet step of the silences.
     @inline(__always)
-    mutating func noteTime(_ t: Timestamp) {
+    mutating func noteTime(_ t: Timestamp, nextConnection: UInt64 = 0) {
         // A forward jump past the timeline's bound: a pause inside the file that the clock ran through,
         // what a recorded step would have made of it (see `CaptureTimeline`).
-        if timeline.note(t) { quietStretchesNotListed += 1 }
+        if timeline.note(t, nextConnection: nextConnection) { quietStretchesNotListed += 1 }
     }
 
     /// Turns the timeline's runs into `silences`: the gaps longer than the threshold between the runs
     /// kept (see `CaptureTimeline`), each one the clock jumped across (`CaptureSilence.clockJump`) unless
     /// what the capture ran through takes it in. Call once, after the file's last packet (again after
     /// more packets: it starts over). O(r log r) in the runs.
-    mutating func closeRuns() {
+    mutating func closeRuns(correctingSetBack: Bool = false) {
         silences.removeAll()
         timelineStart = nil
         timelineEnd = nil
         var leftOut = timeline.leftOut()
-        let excursions = timeline.excursions()
-        offClock = timeline.runs.indices.filter {
-            excursions[$0] || leftOut[$0] && timeline.runs[$0].end.nanoseconds(since: timeline.runs[$0].start)
+        var excursions = timeline.excursions()
+        let back = timeline.setBacks(leftOut: leftOut, excursions: excursions)
+        packetsBehindAtStart = timeline.strayStartPackets
+        // The runs either side of a step back are the capture's clock going on, not excursions from it.
+        for i in back.runs + back.from { excursions[i] = false }
+        let shifts = correctingSetBack ? back.shifts : []
+        clockSetBack = back.runs.map { i in
+            let r = timeline.runs[i]
+            return ClockSetBack(before: r.before ?? r.start, after: r.start, firstConnection: r.firstConnection,
+                                corrected: correctingSetBack)
+        }
+        // The runs on the clock they are read on: after a step back corrected, moved forward by it.
+        var runs = timeline.runs
+        func moved(_ t: Timestamp, _ by: Int64) -> Timestamp {
+            Timestamp(nanoseconds: t.nanoseconds.addingReportingOverflow(by).partialValue)
+        }
+        for i in shifts.indices where shifts[i] != 0 {
+            runs[i].start = moved(runs[i].start, shifts[i])
+            runs[i].end = moved(runs[i].end, shifts[i])
+        }
+        offClock = runs.indices.filter {
+            excursions[$0] || leftOut[$0] && runs[$0].end.nanoseconds(since: runs[$0].start)
                 <= CaptureSummary.silenceThreshold
-        }.map { OffClockStretch(start: timeline.runs[$0].start, end: timeline.runs[$0].end) }.sorted {
+        }.map { OffClockStretch(start: runs[$0].start, end: runs[$0].end) }.sorted {
             $0.start < $1.start
         }
         // An excursion is left out of the timeline too (in a sparse capture no run may hold it).
         for i in leftOut.indices where excursions[i] { leftOut[i] = true }
-        var kept = timeline.runs.indices.filter { !leftOut[$0] }.map { timeline.runs[$0] }
+        var kept = runs.indices.filter { !leftOut[$0] }.map { runs[$0] }
         kept.sort { $0.start < $1.start }
         guard var reach = kept.first?.end, let start = kept.first?.start else { return }
-        let ran = timeline.ranThrough()
+        let ran = timeline.ranThrough(shifts: shifts)
         func ranThrough(_ a: Timestamp, _ b: Timestamp) -> Bool {
             var lo = 0
             var hi = ran.count
@@ -233,6 +258,8 @@ public struct CaptureSummary: Sendable {
             m.silencesNotListed += f.silencesNotListed
             m.quietStretchesNotListed += f.quietStretchesNotListed
             m.offClock += f.offClock
+            m.clockSetBack += f.clockSetBack
+            m.packetsBehindAtStart += f.packetsBehindAtStart
             if let t = f.timelineStart, m.timelineStart.map({ t < $0 }) ?? true { m.timelineStart = t }
             if let t = f.timelineEnd, m.timelineEnd.map({ t > $0 }) ?? true { m.timelineEnd = t }
         }

@@ -49,7 +49,9 @@ public final class TrafficAnalyzer {
     public var files: [CaptureSummary] {
         var out = summaries
         if linkRun.count > 0 { out[linkRun.file].linkTypes[linkRun.type, default: 0] += linkRun.count }
-        for i in out.indices { out[i].closeRuns() }
+        // A step back of the whole clock is read on the clock before it in a run of one file only: connections
+        // are numbered across files, so another file's would be moved with it.
+        for i in out.indices { out[i].closeRuns(correctingSetBack: out.count == 1) }
         return out
     }
     /// The per-file summaries, less the packets of `linkRun`.
@@ -181,7 +183,7 @@ public final class TrafficAnalyzer {
         summary.capturedBytes += Int64(packet.capturedLength)
         summary.originalBytes += Int64(packet.originalLength)
         let t = packet.timestamp
-        summary.noteTime(t)
+        summary.noteTime(t, nextConnection: tableForPackets?._withUnsafeGuaranteedRef { $0.nextConnectionID } ?? 0)
         if summary.first.map({ t < $0 }) ?? true { summary.first = t }
         if summary.last.map({ t > $0 }) ?? true { summary.last = t }
     }

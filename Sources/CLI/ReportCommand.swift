@@ -87,6 +87,9 @@ enum ReportCommand {
         }
         builder.noteCaptureSilences(merged.silences)
         builder.noteOffClock(merged.offClock)
+        for file in files {
+            for step in file.clockSetBack { builder.noteClockSetBack(file: file.path, step) }
+        }
         for f in CaptureSummary.clocksSetForward(files) {
             builder.noteClockSetForward(file: f.path, silence: f.silence, runsOn: f.runsOn)
         }

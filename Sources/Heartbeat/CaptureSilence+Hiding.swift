@@ -12,12 +12,17 @@ extension CaptureSilence {
     /// ran and saw nothing, which is exactly what a missed check-in looks like in a capture of one
     /// client (a quiet link, not a stopped capture), so such intervals are judged as usual.
     ///
+    /// A step back of the clock read on the clock before it (`clockSetBack`) hides every interval across it:
+    /// the time between its last packet before the step and the first after is unknown.
+    ///
     /// Returns the index in `spans` of the silence that covers the most of the interval, or nil when
     /// none covers more than `T`. Cost: O(s) in the silences.
     static func hiding(_ spans: [CaptureSilence], from: Timestamp, to: Timestamp, toleranceNanos: Int64) -> Int? {
         var best: (index: Int, covered: Int64)?
-        for (i, s) in spans.enumerated() where s.uncovered && s.start < to && s.end > from {
-            let covered = s.overlap(from: from, to: to)
+        for (i, s) in spans.enumerated() where s.uncovered && s.start < to && s.end > from || s.clockSetBack
+            && s.start >= from && s.start < to {
+            // A step back read on the clock before it hides the interval across it whatever its length.
+            let covered = s.clockSetBack ? Int64.max : s.overlap(from: from, to: to)
             if covered > toleranceNanos, covered > best?.covered ?? 0 { best = (i, covered) }
         }
         return best?.index
@@ -55,6 +60,14 @@ extension SessionBuilder {
         let code = FindingCode.captureGap
         var out: [Finding] = []
         for (s, t) in zip(silences, tallies) where t.intervals > 0 {
+            if s.clockSetBack {
+                // The step itself is named by its own warning (`noteClockSetBack`): this one counts what it hid.
+                out.append(Finding(code: code, severity: model.severity(of: code), message: "the clock was set back "
+                    + "at \(s.start.rfc3339(fractionDigits: 3)): \(counted(t.intervals, "interval")) of "
+                    + "\(counted(t.clients.count, "client")) across the step not judged (the time between the last "
+                    + "packet before it and the first after it is unknown)", time: s.start))
+                continue
+            }
             var text = "no packets from \(s.start.rfc3339(fractionDigits: 3)) to "
                 + "\(s.end.rfc3339(fractionDigits: 3)) (\(formatSpan(nanoseconds: s.nanoseconds))): "
                 + "the capture does not cover this time"

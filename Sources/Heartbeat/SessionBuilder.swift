@@ -73,6 +73,9 @@ public struct SessionBuilder: Sendable {
     private(set) var silences: [CaptureSilence] = []
     /// Stretches of a few packets stamped far off the capture's clock (`noteOffClock`).
     private(set) var offClock: [OffClockStretch] = []
+    /// Steps back of the capture's clock whose later times are read on the clock before them
+    /// (`noteClockSetBack`), by first connection.
+    private var setBacks: [ClockSetBack] = []
 
     /// - Parameters:
     ///   - model: expectations (already carrying `--interval` / `--server` overrides).
@@ -149,6 +152,22 @@ public struct SessionBuilder: Sendable {
         list.insert(kept, at: low)
         perClient[key] = list
         piecesPerClient[key, default: [:]][kept.server, default: 0] += 1
+    }
+
+    /// Moves the times of the connections opened after each step back (`setBacks`, by first connection) forward
+    /// by it, steps added up, and sorts the list by start again.
+    static func readAfterSetBacks(_ list: inout [ConnectionRecord], _ setBacks: [ClockSetBack]) {
+        var moved = false
+        for i in list.indices {
+            var shift: Int64 = 0
+            for b in setBacks where list[i].id >= b.firstConnection {
+                shift = shift.addingReportingOverflow(b.nanoseconds).partialValue
+            }
+            guard shift != 0 else { continue }
+            list[i].shiftTimes(by: shift) { _ in true }
+            moved = true
+        }
+        if moved { list.sort { ($0.start, $0.id) < ($1.start, $1.id) } }
     }
 
     /// The record as kept: request targets shortened to their path, with `?…` standing for the query,
@@ -249,6 +268,30 @@ public struct SessionBuilder: Sendable {
             + "as if it had run (missed check-ins there may be the clock's)", time: silence.start)
     }
 
+    /// Notes a step back of `file`'s whole clock (see `ClockSetBack`): a `capture-gap` warning naming it.
+    /// When it is `corrected`, the connections opened from the step on are read `nanoseconds` later (their
+    /// times moved forward), so check-ins either side keep their order and the interval across the step is
+    /// judged on the clock before it; otherwise (a run of several files) it is only named.
+    public mutating func noteClockSetBack(file: String, _ step: ClockSetBack) {
+        let by = formatSpan(nanoseconds: step.nanoseconds)
+        var text = "\(file): the clock was set back by about \(by) after \(step.before.rfc3339(fractionDigits: 3)) "
+            + "(the next packet is stamped \(step.after.rfc3339(fractionDigits: 3)), and the earlier time never "
+            + "comes back): "
+        if step.corrected {
+            text += "times after it are read \(by) later, on the clock before it, so check-ins after it are "
+                + "shown and judged on that clock (the interval across the step is not judged)"
+            setBacks.append(step)
+            setBacks.sort { $0.firstConnection < $1.firstConnection }
+            // The interval across the step is not judged: the time the capture took across it is unknown.
+            silences.append(CaptureSilence(start: step.before, end: step.before, clockSetBack: true))
+            silences.sort { ($0.start, $0.end) < ($1.start, $1.end) }
+        } else {
+            text += "in a run of several files it is only named; intervals of its clients across it are judged on "
+                + "the times as stamped (check-ins either side may interleave)"
+        }
+        noteCaptureGap(text, time: step.before)
+    }
+
     /// Tells the stretches of the whole input with no packet at all (e.g. the time between two capture
     /// files merged into one run). Intervals a silence covers for more than the tolerance are not judged
     /// (`CaptureSilence.hiding`); each silence that hid expected check-ins becomes one `capture-gap` finding.
@@ -310,6 +353,9 @@ public struct SessionBuilder: Sendable {
             for (server, n) in legs { piecesByServer[proxy]?[server]? -= n }
             proxyLegs += legs.values.reduce(0, +)
             connections[proxy] = conns.isEmpty ? nil : conns
+        }
+        if !setBacks.isEmpty {
+            for i in connections.values.indices { Self.readAfterSetBacks(&connections.values[i], setBacks) }
         }
         var rejoinedCount = 0
         // Each client's list is rejoined in place, so no list is held twice.

@@ -18,17 +18,24 @@ public struct CaptureSilence: Hashable, Sendable {
     /// jumped across (set back, or one packet dated far away): time the capture did not record,
     /// whatever the packets' order. False for a pause the capture ran through.
     public var clockJump: Bool
+    /// True for the instant of a step back of the clock read on the clock before it (`ClockSetBack`):
+    /// `start` and `end` are both the last time before the step. How long the capture took from the last
+    /// packet before it to the first after is unknown, so an interval across it is not observed however
+    /// short (`hiding`).
+    public var clockSetBack: Bool
 
-    public init(start: Timestamp, end: Timestamp, betweenFiles: Bool = false, clockJump: Bool = false) {
+    public init(start: Timestamp, end: Timestamp, betweenFiles: Bool = false, clockJump: Bool = false,
+                clockSetBack: Bool = false) {
         self.start = start
         self.end = end
         self.betweenFiles = betweenFiles
         self.clockJump = clockJump
+        self.clockSetBack = clockSetBack
     }
 
     /// Whether the capture certainly did not cover this stretch (between files, or across a jump of its
     /// clock), as opposed to a pause it ran through and saw nothing in.
-    public var uncovered: Bool { betweenFiles || clockJump }
+    public var uncovered: Bool { betweenFiles || clockJump || clockSetBack }
 
     /// Length in seconds.
     public var seconds: Double { end.seconds(since: start) }
@@ -38,6 +45,7 @@ public struct CaptureSilence: Hashable, Sendable {
 
     /// Nanoseconds of the interval from `from` to `to` that this silence covers.
     public func overlap(from: Timestamp, to: Timestamp) -> Int64 {
+        if clockSetBack { return 0 }
         let lo = max(start, from)
         let hi = min(end, to)
         return hi > lo ? hi.nanoseconds(since: lo) : 0

@@ -1,5 +1,6 @@
 import Analysis
 import Core
+import Records
 
 /// Text and JSON for the capture summary that heads every report.
 public enum CaptureSummaryReport {
@@ -63,6 +64,15 @@ public enum CaptureSummaryReport {
             members.insert(("packetsCapturedTwiceSameTags", .int(s.packetsCapturedTwiceSameTags)),
                            at: members.count - 1)
         }
+        if s.packetsBehindAtStart > 0 {
+            members.insert(("packetsBehindAtStart", .int(s.packetsBehindAtStart)), at: members.count - 1)
+        }
+        if !s.clockSetBack.isEmpty {
+            members.insert(("clockSetBack", .array(s.clockSetBack.map { b in
+                .object([("before", .time(b.before)), ("after", .time(b.after)),
+                         ("seconds", .number(Double(b.nanoseconds) / 1e9)), ("corrected", .bool(b.corrected))])
+            })), at: members.count - 1)
+        }
         return .object(members)
     }
 
@@ -96,6 +106,9 @@ public enum CaptureSummaryReport {
         if s.packetsAheadOfClock > 0 {
             issues.append("packets stamped ahead of the capture's clock \(s.packetsAheadOfClock)")
         }
+        if s.packetsBehindAtStart > 0 {
+            issues.append("packets at the start stamped far behind the rest \(s.packetsBehindAtStart)")
+        }
         if s.oversizedRecords > 0 {
             issues.append("records holding more bytes than the packet's length or the snaplen \(s.oversizedRecords)")
         }
@@ -128,6 +141,11 @@ public enum CaptureSummaryReport {
         if !issues.isEmpty { out += "  odd: " + issues.joined(separator: ", ") + "\n" }
         for (reason, n) in s.malformed.sorted(by: { $0.key < $1.key }) {
             out += "    malformed: \(reason) (\(n))\n"
+        }
+        for b in s.clockSetBack {
+            out += "  clock set back by about \(formatSeconds(Double(b.nanoseconds) / 1e9)) after "
+                + "\(b.before.rfc3339(fractionDigits: 6)) (next packet stamped \(b.after.rfc3339(fractionDigits: 6)))"
+                + (b.corrected ? "; later times read that much later\n" : "\n")
         }
         for w in s.warnings { out += "  warning: \(TextTable.sanitize(w))\n" }
         return out

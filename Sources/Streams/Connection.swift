@@ -51,6 +51,9 @@ final class Connection {
     /// Opened by a segment stamped far off the table's trusted clock, and no segment of it on the clock
     /// since (see `ConnectionTable.retimeStrayOpening`).
     @exclusivity(unchecked) var openedOffClock = false
+    /// Open when the table's clock was set back (`ConnectionTable.stepBack`): nanoseconds added to its
+    /// segments stamped on the clock after the step, so the connection keeps the clock it began on (0: none).
+    @exclusivity(unchecked) var clockSetBack: Int64 = 0
     /// False once the table has emitted the connection.
     @exclusivity(unchecked) var inTable = true
     /// The deadline of this connection's live entry in the table's `DeadlineQueue`

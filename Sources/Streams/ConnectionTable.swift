@@ -175,6 +175,9 @@ public final class ConnectionTable {
     /// Connections tracked right now.
     public var openConnections: Int { connections.count }
 
+    /// The id the next connection opened will get (ids are in order of first packet).
+    public var nextConnectionID: UInt64 { nextID }
+
     /// Counts the segment, places its payload, and emits whatever the segment completes.
     /// `segment.payload` is only read during the call.
     public func process(_ segment: TCPSegment) {
@@ -244,6 +247,18 @@ public final class ConnectionTable {
         schedule(c)
     }
 
+    /// A segment of connection `c`, open across a step back of the clock (`Connection.clockSetBack`), stamped
+    /// more than `unconfirmedClockStep` behind the connection's latest time: the segment read that much later.
+    /// Nil for one near the connection's time.
+    @inline(never)
+    private func readAfterSetBack(_ segment: TCPSegment, _ c: Connection) -> TCPSegment? {
+        guard c.last.nanoseconds(since: segment.timestamp) > max(0, limits.unconfirmedClockStep) else { return nil }
+        var s = segment
+        let (t, overflow) = s.timestamp.nanoseconds.addingReportingOverflow(c.clockSetBack)
+        s.timestamp = Timestamp(nanoseconds: overflow ? Int64.max : t)
+        return s
+    }
+
     /// Places `segment` (of `key`) into its connection, opening one when none is tracked or a SYN
     /// starts a new one.
     @inline(__always)
@@ -254,6 +269,11 @@ public final class ConnectionTable {
             // Not retained while it is absorbed: the table holds it, and absorbing takes nothing out
             // of the table (the delegate must not call back into it).
             let absorbed = found._withUnsafeGuaranteedRef { existing in
+                if existing.clockSetBack != 0, let s = readAfterSetBack(segment, existing) {
+                    absorb(s, into: existing, direction: existing.direction(of: s))
+                    schedule(existing)
+                    return true
+                }
                 if existing.openedOffClock { retimeStrayOpening(existing, at: segment.timestamp) }
                 guard isSyn, !existing.acceptsSyn(segment) else {
                     if isSyn, isCopyInPlace(segment, of: existing) { return true }
@@ -400,6 +420,14 @@ public final class ConnectionTable {
             delegate.clockStep(.withdrawn(segments: p.segments))
         }
         if previous != nil { twoClocks = true }
+        // Connections open on the clock before the step read their segments after it that much later, so one
+        // open across a clock set back keeps one clock (its exchanges are not run together backwards).
+        if previous == nil, clock > b.first {
+            let offset = clock.nanoseconds(since: b.first)
+            for c in connections.values where c.clockSetBack == 0 && c.last.nanoseconds(since: b.first) > step {
+                c.clockSetBack = offset
+            }
+        }
         previous = nil
         setClock(b.latest)
         lastSweep = b.latest
@@ -458,6 +486,14 @@ public final class ConnectionTable {
         // A connection on the trusted clock is not judged by one of its segments stamped an idle timeout
         // ahead: the segment is taken at the connection's time (`onClock`).
         if starting == nil, isNearClock(c.last), time.nanoseconds(since: c.last) >= limits.idleTimeout { return }
+        // Opened at the first clock, not trusted yet, with no byte (the capture's first packets, a handshake,
+        // stamped a day back, say): the stray opening is taken at this segment's time, as one off a trusted
+        // clock would be.
+        if starting != nil, isNearClock(c.last), c.bytes.up == 0, c.bytes.down == 0 {
+            c.retime(to: time)
+            schedule(c)
+            return
+        }
         guard isDue(c, now: time) else { return }
         act(on: c, now: time)
         if c.inTable { schedule(c) }

@@ -157,8 +157,11 @@ import TestSupport
         let audit = sepbeat("audit", stepped)
         #expect(audit.stdout.contains(", 0 missed\n"))
         #expect(!audit.stdout.contains("unhealthy  "))
+        // The whole clock set back a year at half (the earlier time never comes back): read on the clock
+        // before the step, so no stretch is left uncovered, and the step is named.
         let analyze = sepbeat("analyze", stepped)
-        #expect(analyze.stdout.contains("the capture does not cover this time (the capture's clock jumped across it)"))
+        #expect(!analyze.stdout.contains("the capture does not cover this time"))
+        #expect(analyze.stdout.contains("the clock was set back by about 364 d 23 h"))
     }
 
     @Test func oneStrayPacketFarAheadDoesNotMakeClientsVanish() throws {
