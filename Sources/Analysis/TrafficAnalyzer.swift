@@ -58,6 +58,9 @@ public final class TrafficAnalyzer {
     /// usually share both, so the per-packet count is an integer add, not a dictionary update).
     @exclusivity(unchecked) private var linkRun = (file: 0, type: LinkType(rawValue: 0), count: 0)
     public var onConnection: (CompletedConnection) -> Void
+    /// Told each id that no record will have: one taken by a copy of a connection captured twice. With
+    /// `onConnection`, every id from 1 up comes once (for consumers that list records in id order).
+    public var onLeftOut: ((UInt64) -> Void)?
 
     private let configuration: AnalysisConfiguration
     @exclusivity(unchecked) private var decoder: PacketDecoder
@@ -210,6 +213,10 @@ extension TrafficAnalyzer: StreamDelegate {
 
     /// Counts a segment of a connection captured twice (another copy under other VLAN tags) against the
     /// file of the packet being processed; the connection itself with its first segment.
+    public func connectionLeftOut(id: UInt64) {
+        onLeftOut?(id)
+    }
+
     public func copiedSegment(opens: Bool) {
         summaries[linkRun.file].packetsCapturedTwice += 1
         if opens { summaries[linkRun.file].connectionsCapturedTwice += 1 }

@@ -553,6 +553,7 @@ public final class ConnectionTable {
         if let original = copied(segment) {
             c.copyOf = original.id
             counters.connectionsCapturedTwice += 1
+            delegate.connectionLeftOut(id: c.id)
             return c
         }
         if segment.flags.contains(.syn) {
