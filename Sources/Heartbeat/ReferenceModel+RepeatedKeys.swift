@@ -85,6 +85,8 @@ private struct RepeatedKeyScanner {
                 stack.append(Container(isObject: b == UInt8(ascii: "{"), path: path, ignored: ignored))
                 i += 1
             case UInt8(ascii: "}"), UInt8(ascii: "]"):
+                // Never unmatched in text the parser took; should it be, nothing more can be told.
+                guard !stack.isEmpty else { return nil }
                 stack.removeLast()
                 i += 1
             case UInt8(ascii: ","):

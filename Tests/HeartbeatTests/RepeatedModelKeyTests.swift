@@ -73,6 +73,12 @@ import Testing
             == RepeatedKey(field: "interval", line: 3, firstLine: 2))
     }
 
+    /// The scan runs only on text the parser took; text it would not take still gives an answer, not a trap.
+    @Test func unbalancedTextIsNoTrap() {
+        #expect(ReferenceModel.repeatedKey(in: Data("}]{\"a\": 1, \"a\": 2}".utf8)) == nil)
+        #expect(ReferenceModel.repeatedKey(in: Data("{\"a\": \"\\".utf8)) == nil)
+    }
+
     @Test func theShippedModelRepeatsNoKey() {
         #expect(ReferenceModel.repeatedKey(in: Data(ReferenceModel.builtInText.utf8)) == nil)
     }
