@@ -14,6 +14,8 @@ public struct CaptureRun {
     public var configuration: AnalysisConfiguration
     /// Called every 65,536 packets with the packet count so far (for progress meters).
     public var onProgress: ((Int) -> Void)?
+    /// Told each connection id that no record will have (`TrafficAnalyzer.onLeftOut`).
+    public var onLeftOut: ((UInt64) -> Void)?
     /// How far `open()` reads ahead of the analysis, on a thread of its own (default: three batches
     /// of 512 KiB); nil reads on the calling thread. The packets, errors and final statistics are the same
     /// either way; reading ahead lets reading and analysis use two cores.
@@ -48,6 +50,7 @@ public struct CaptureRun {
         _ source: PacketSource, onConnection: @escaping (CompletedConnection) -> Void
     ) throws(CaptureError) -> (files: [CaptureSummary], streams: StreamStatistics) {
         let analyzer = TrafficAnalyzer(configuration: configuration, onConnection: onConnection)
+        analyzer.onLeftOut = onLeftOut
         try drain(source, into: analyzer)
         analyzer.finish()
         analyzer.adopt(fileStatistics: source.statistics)

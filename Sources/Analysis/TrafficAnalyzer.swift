@@ -60,6 +60,9 @@ public final class TrafficAnalyzer {
     /// usually share both, so the per-packet count is an integer add, not a dictionary update).
     @exclusivity(unchecked) private var linkRun = (file: 0, type: LinkType(rawValue: 0), count: 0)
     public var onConnection: (CompletedConnection) -> Void
+    /// Told each id that no record will have: one taken by a copy of a connection captured twice. With
+    /// `onConnection`, every id from 1 up comes once (for consumers that list records in id order).
+    public var onLeftOut: ((UInt64) -> Void)?
 
     private let configuration: AnalysisConfiguration
     @exclusivity(unchecked) private var decoder: PacketDecoder
@@ -208,6 +211,11 @@ extension TrafficAnalyzer: StreamDelegate {
         case .confirmed:
             heldPerFile.removeAll(keepingCapacity: true)
         }
+    }
+
+    /// Hands the id of a copy left out to `onLeftOut` (a consumer listing records in id order).
+    public func connectionLeftOut(id: UInt64) {
+        onLeftOut?(id)
     }
 
     /// Counts a segment of a connection captured twice (another copy under other VLAN tags, or on the same

@@ -2,6 +2,10 @@ import Analysis
 import Reports
 
 /// `sepbeat flows`: the TCP connections of the captures, with a summary.
+///
+/// The rows are written while the captures are read (`FlowsWriter`: in id order through a reorder window),
+/// the number of connections and the capture summary after them, so memory stays flat however many
+/// connections there are.
 enum FlowsCommand {
     static func run(_ options: Options, _ output: inout Output) throws -> Int32 {
         guard options.format == .text || options.format == .json else {
@@ -9,21 +13,32 @@ enum FlowsCommand {
         }
         var configuration = AnalysisConfiguration()
         configuration.keepProtocolDetails = options.showHTTP || options.showTLS
-        var connections: [CompletedConnection] = []
-        let files = try InputRun.run(
-            options: options, command: "flows", configuration: configuration, output: &output
-        ) { connections.append($0) }
-        // Sorted here, in place: the report then holds the only copy of the records.
-        connections.sort { $0.record.id < $1.record.id }
-        let report = FlowsReport(
-            captures: files, connections: connections, showHTTP: options.showHTTP, showTLS: options.showTLS
-        )
-        connections = []
-        return try ReportWriter.stream(command: "flows", options: options, output: &output) { sink in
-            switch options.format {
-            case .text: try report.writeText(to: sink)
-            case .json, .jsonl, .csv, .html: try report.writeJSON(to: sink)
-            }
+        // Rows shown on the terminal as they come are the progress: no meter on the same screen.
+        let toTerminal = (options.outputPath == nil || options.outputPath == "-") && output.stdoutIsTerminal
+        let input = try InputRun.openCaptures(
+            options: options, command: "flows", configuration: configuration, output: &output, progress: !toTerminal)
+        var files: [CaptureSummary] = []
+        let status = try ReportWriter.stream(command: "flows", options: options, output: &output) { sink in
+            let writer = FlowsWriter(
+                format: options.format == .json ? .json : .text, showHTTP: options.showHTTP,
+                showTLS: options.showTLS, sink: sink)
+            // The sinks of `ReportWriter` keep a failed write to themselves (reported when the report
+            // ends) and throw nothing; should one throw, no row is written after it, and its error
+            // ends the command once the captures are read.
+            var failure: (any Error)?
+            files = try input.read(
+                onConnection: { c in
+                    guard failure == nil else { return }
+                    do { try writer.add(c) } catch { failure = error }
+                },
+                onLeftOut: { id in
+                    guard failure == nil else { return }
+                    do { try writer.leftOut(id: id) } catch { failure = error }
+                })
+            if let failure { throw failure }
+            try writer.finish(captures: files)
         }
+        InputRun.printWarnings(files, options: options, output: &output)
+        return status
     }
 }

@@ -33,6 +33,34 @@ enum InputRun {
                 return files
             }
         }
+        let input = try openCaptures(
+            paths: paths, options: options, command: command, configuration: configuration, output: &output)
+        let files = try input.read(onConnection: onConnection)
+        printWarnings(files, options: options, output: &output)
+        return files
+    }
+
+    /// The captures checked (`-o` naming one of them or an existing capture is refused first) and opened, not
+    /// read yet: errors about them come before anything else is done, and `OpenedInput.read` reads them
+    /// merged in time order (its caller prints the readers' warnings, `printWarnings`). `progress` false
+    /// draws no meter on stderr (a report streamed to the same terminal meanwhile).
+    static func openCaptures(
+        options: Options, command: String, configuration: AnalysisConfiguration, output: inout Output,
+        progress: Bool = true
+    ) throws -> OpenedInput {
+        guard !options.captures.isEmpty else {
+            throw UsageError("sepbeat \(command): no capture given (usage: sepbeat \(command) [options] CAPTURE...)")
+        }
+        try refuseOverwritingInput(options, command: command, stdin: output.inputFD)
+        let paths = distinctFiles(options.captures, quiet: options.quiet, output: &output)
+        return try openCaptures(paths: paths, options: options, command: command, configuration: configuration,
+                        output: &output, progress: progress)
+    }
+
+    private static func openCaptures(
+        paths: [String], options: Options, command: String, configuration: AnalysisConfiguration,
+        output: inout Output, progress drawn: Bool = true
+    ) throws -> OpenedInput {
         let run = CaptureRun(paths: paths, filter: options.filter, configuration: configuration)
         var source: PacketSource
         do {
@@ -40,22 +68,14 @@ enum InputRun {
         } catch {
             throw openFailure(error, command: command)
         }
-        let progress = ProgressBox(Progress(enabled: !options.quiet && output.stderrIsTerminal, paths: paths))
+        let enabled = drawn && !options.quiet && output.stderrIsTerminal
+        let progress = ProgressBox(Progress(enabled: enabled, paths: paths))
         if progress.meter.enabled {
             source = ByteCountingSource(source, files: paths.count) { n, bytes in
                 progress.meter.update(packets: n, bytesRead: bytes)
             }
         }
-        let files: [CaptureSummary]
-        do {
-            files = try run.run(source, onConnection: onConnection)
-        } catch {
-            progress.meter.clear()
-            throw CommandFailure(message: "sepbeat \(command): \(error.message)", status: error.exitStatus)
-        }
-        progress.meter.clear()
-        printWarnings(files, options: options, output: &output)
-        return files
+        return OpenedInput(run: run, source: source, progress: progress, command: command)
     }
 
     static func printWarnings(_ files: [CaptureSummary], options: Options, output: inout Output) {
@@ -220,6 +240,33 @@ extension InputRun {
             return "\(article) \(name)-compressed file (a compressed capture, perhaps)"
         }
         return nil
+    }
+}
+
+/// Captures opened by `InputRun.openCaptures`, to be read once.
+struct OpenedInput {
+    let run: CaptureRun
+    let source: PacketSource
+    let progress: ProgressBox
+    let command: String
+
+    /// Reads the captures to their end, handing each finished connection to `onConnection` and each id that
+    /// has no record (a copy of a connection captured twice) to `onLeftOut`; returns one summary per file.
+    /// Throws a `CommandFailure` (exit status 3 for input that turned unreadable) naming the command.
+    func read(
+        onConnection: @escaping (CompletedConnection) -> Void, onLeftOut: ((UInt64) -> Void)? = nil
+    ) throws -> [CaptureSummary] {
+        var run = run
+        run.onLeftOut = onLeftOut
+        let files: [CaptureSummary]
+        do {
+            files = try run.run(source, onConnection: onConnection)
+        } catch {
+            progress.meter.clear()
+            throw CommandFailure(message: "sepbeat \(command): \(error.message)", status: error.exitStatus)
+        }
+        progress.meter.clear()
+        return files
     }
 }
 

@@ -18,7 +18,7 @@ enum ReportWriter {
     /// a device, FIFO or terminal is left alone. Messages start with `sepbeat COMMAND: FILE:`.
     static func stream(
         command: String, options: Options, output: inout Output,
-        _ body: (_ sink: ([UInt8]) throws -> Void) throws -> Void
+        _ body: (_ sink: @escaping ([UInt8]) throws -> Void) throws -> Void
     ) throws -> Int32 {
         guard let path = options.outputPath, path != "-" else {
             if output.capture {

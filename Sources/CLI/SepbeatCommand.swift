@@ -68,8 +68,10 @@ public enum SepbeatCommand {
         Subcommand(
             name: "flows",
             synopsis: "sepbeat flows [options] CAPTURE...",
-            summary: "List TCP connections with a capture summary; --http and --tls add protocol detail.",
+            summary: "List TCP connections as they end, then a capture summary; --http and --tls add protocol detail.",
             details: """
+                Rows come in id order (first packet) as connections end; one still open while more than 16384
+                later ones ended is listed when it ends, and counted. The count and the summary follow the rows.
                 Client is the SYN sender; else the side that did not send the SYN-ACK; else the side on the
                 higher port. Bytes are TCP payload bytes as the headers state them, retransmissions included.
                 Exit status: 0 success, 2 usage error, 3 unreadable input, 4 report not written, 5 out of memory.

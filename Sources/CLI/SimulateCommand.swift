@@ -182,7 +182,7 @@ enum SimulateOptions {
         help: "Every client goes through this explicit HTTP proxy (an IPv4 address and a port): an HTTPS "
             + "connection opens a CONNECT tunnel to its manager, answered 200, before the check-in; plain HTTP "
             + "sends its requests in absolute form (GET http://manager:port/...). Not a client's or a manager's "
-            + "address."
+            + "address, nor a loopback one."
     ) { (o: inout Options, v: String) throws(UsageError) in
         let parts = v.split(separator: ":", omittingEmptySubsequences: false)
         guard parts.count == 2, let address = IPAddress(String(parts[0]))?.ipv4Value,
@@ -195,6 +195,12 @@ enum SimulateOptions {
                 : "a multicast address"
             throw UsageError("--proxy \(parts[0]) is \(kind), no host's: give a unicast IPv4 address, "
                 + "e.g. 10.5.5.5:8080")
+        }
+        // A host's own loopback (127.0.0.0/8) never goes on a wire between hosts, so no capture of a client's
+        // connection to a proxy holds it.
+        if address >> 24 == 127 {
+            throw UsageError("--proxy \(parts[0]) is a loopback address (127.0.0.0/8), never on a wire between "
+                + "hosts: give the proxy's address on the network, e.g. 10.5.5.5:8080")
         }
         o.simulate.configuration.proxy = SimulatedProxy(address: address, port: port)
     }

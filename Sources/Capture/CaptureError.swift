@@ -81,7 +81,7 @@ public struct CaptureError: Error, CustomStringConvertible, Sendable {
                 + "(ulimit -n) or give fewer capture files that overlap in time"
         case .empty: return "empty file (0 bytes)"
         case .tooShort(let size, let needed):
-            return "too short for a capture header (\(size) bytes, need at least \(needed))"
+            return "too short for a capture header (\(size) byte\(size == 1 ? "" : "s"), need at least \(needed))"
         case .notACapture(let first):
             return "not a pcap or pcapng file (starts with 0x\(hex32(first)))"
         case .compressed(let tool, let reader):

@@ -33,7 +33,8 @@ extension ReferenceModel {
     }()
 
     /// Loads a model file. Fields left out keep their built-in values; unknown fields are
-    /// rejected (keys starting with `_` are comments and ignored); every value is checked.
+    /// rejected (keys starting with `_` are comments and ignored), and so is a field given twice in one
+    /// object; every value is checked.
     ///
     /// - Throws: `ModelError` naming the file and the field.
     public static func load(path: String) throws(ModelError) -> ReferenceModel {
@@ -65,6 +66,11 @@ extension ReferenceModel {
         }
         guard let userObject = user as? [String: Any] else {
             throw ModelError(file: file, field: nil, problem: "must hold a JSON object at the top level")
+        }
+        // The parser keeps a repeated key's last value without a word: an edit to the first would do nothing.
+        if let repeated = repeatedKey(in: data) {
+            throw ModelError(file: file, field: nil, problem: "line \(repeated.line): field \"\(repeated.field)\" is "
+                + "given twice (first on line \(repeated.firstLine)); only one value can count: remove one")
         }
         let base = builtInTree()
         try checkKnownFields(userObject, against: base, path: "", file: file)

@@ -252,6 +252,11 @@ private final class SyLinkCollector: NSObject, XMLParserDelegate {
     var servers: [(attrs: [String: String], priority: Int, line: Int)] = []
     var kcsValue: String?
     var problem: String?
+    /// The line of the first `CommConf`, `AgentCommunicationSetting` and `ServerList` (lowercased names).
+    var firstLines: [String: Int] = [:]
+
+    /// Elements a SyLink file has once: of two, which one a client goes by is not known.
+    private static let single: Set<String> = ["commconf", "agentcommunicationsetting", "serverlist"]
 
     private static let keptSettings: Set<String> = [
         "communicationmode", "pushheartbeatseconds", "pullheartbeatseconds", "heartbeatseconds",
@@ -263,7 +268,18 @@ private final class SyLinkCollector: NSObject, XMLParserDelegate {
                 qualifiedName: String?, attributes: [String: String] = [:]) {
         let attrs = Dictionary(attributes.map { ($0.key.lowercased(), $0.value) }, uniquingKeysWith: { a, _ in a })
         if rootName == nil { rootName = name }
-        switch name.lowercased() {
+        let lowered = name.lowercased()
+        if Self.single.contains(lowered) {
+            // The last one would win without a word: its settings, and both lists' servers merged.
+            if let first = firstLines[lowered] {
+                problem = "line \(parser.lineNumber): a second <\(name)> (the first on line \(first)); a client goes "
+                    + "by one, and which is not known, so the file is refused: keep the one the client uses"
+                parser.abortParsing()
+                return
+            }
+            firstLines[lowered] = parser.lineNumber
+        }
+        switch lowered {
         case "serversettings":
             root = attrs.filter { ["domainid"].contains($0.key) }
         case "agentcommunicationsetting":

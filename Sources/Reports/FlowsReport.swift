@@ -3,12 +3,10 @@ import Core
 import Protocols
 import Records
 
-/// The `sepbeat flows` report: a capture summary and one row per TCP connection,
-/// optionally with HTTP messages and TLS handshakes.
-///
-/// Written in pieces (`writeJSON`, `writeText`): one connection's JSON or one table row is made at a
-/// time, so beyond the connection records themselves a report costs a chunk of output, not a tree
-/// of every connection's values or every row's cells.
+/// The `sepbeat flows` report of connections in hand: the rows of `FlowsWriter`, one per TCP connection in
+/// id order (optionally with HTTP messages and TLS handshakes), then the number of connections and the
+/// capture summary. `sepbeat flows` itself streams the same layout through a `FlowsWriter` while it reads;
+/// this form serves tests and callers that have the connections already.
 public struct FlowsReport {
     public var captures: [CaptureSummary]
     public var connections: [CompletedConnection]
@@ -27,47 +25,56 @@ public struct FlowsReport {
 
     // MARK: - JSON
 
-    /// The whole report as one value (tests and small captures; `writeJSON` gives its text in pieces).
+    /// The whole report as one value (tests and small captures; `writeJSON` gives its text in pieces, with
+    /// the same members, `schema` and `connections` first).
     public func json() -> JSONValue {
-        .object([
-            ("schema", .string("sepbeat-flows/1")),
+        let rows = FlowRows(showHTTP: showHTTP, showTLS: showTLS)
+        return .object([
+            ("schema", .string(FlowsWriter.schema)),
+            ("connections", .array(connections.map(rows.connectionJSON))),
+            ("connectionsListedLate", .int(0)),
             ("captures", .array(captures.map(CaptureSummaryReport.json))),
-            ("connections", .array(connections.map(connectionJSON))),
         ])
     }
 
-    /// Hands the text of `json().reportText()` to `sink` in pieces of about `chunkSize` bytes, in order:
-    /// each connection's object is made and written alone.
-    public func writeJSON(chunkSize: Int = 1 << 16, to sink: ([UInt8]) throws -> Void) throws {
-        try TextBytes.stream(chunkSize: chunkSize, to: sink) { text, flush in
-            // Members in key order, as the encoder sorts them: captures, connections, schema.
-            func member(_ key: String) {
-                JSONText.appendNewline(level: 1, to: &text.bytes)
-                text.bytes += JSONText.memberHead(key)
-            }
-            text.bytes.append(UInt8(ascii: "{"))
-            member("captures")
-            try PrettyJSONEncoder.append(captures.map(CaptureSummaryReport.json), level: 1, to: &text.bytes)
-            text.bytes.append(UInt8(ascii: ","))
-            member("connections")
-            text.bytes.append(UInt8(ascii: "["))
-            if connections.isEmpty { text.bytes.append(10) }
-            for (i, c) in connections.enumerated() {
-                if i > 0 { text.bytes.append(UInt8(ascii: ",")) }
-                JSONText.appendNewline(level: 2, to: &text.bytes)
-                try PrettyJSONEncoder.append(connectionJSON(c), level: 2, to: &text.bytes)
-                try flush(&text)
-            }
-            JSONText.appendNewline(level: 1, to: &text.bytes)
-            text.bytes.append(UInt8(ascii: "]"))
-            text.bytes.append(UInt8(ascii: ","))
-            member("schema")
-            try PrettyJSONEncoder.append(JSONValue.string("sepbeat-flows/1"), level: 1, to: &text.bytes)
-            JSONText.append("\n}\n", to: &text.bytes)
-        }
+    /// Hands the report's JSON text to `sink` in pieces of about `chunkSize` bytes, in order, as
+    /// `FlowsWriter` writes it: each connection's object is made and written alone.
+    public func writeJSON(chunkSize: Int = 1 << 16, to sink: @escaping ([UInt8]) throws -> Void) throws {
+        try write(.json, chunkSize: chunkSize, to: sink)
     }
 
-    private func connectionJSON(_ c: CompletedConnection) -> JSONValue {
+    // MARK: - Text
+
+    public func text() -> String {
+        var bytes: [UInt8] = []
+        // The sink cannot fail, so neither can the writer.
+        try? write(.text, chunkSize: 1 << 16) { bytes += $0 }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    /// Hands the text of `text()` to `sink` in pieces of about `chunkSize` bytes, in order. The table's
+    /// columns are measured over every connection, as the report has them all.
+    public func writeText(chunkSize: Int = 1 << 16, to sink: @escaping ([UInt8]) throws -> Void) throws {
+        try write(.text, chunkSize: chunkSize, to: sink)
+    }
+
+    /// The connections are in id order already: each row goes out as it is added (no window), and the text
+    /// table is measured over all of them.
+    private func write(_ format: FlowsWriter.Format, chunkSize: Int, to sink: @escaping ([UInt8]) throws -> Void)
+        throws {
+        let writer = FlowsWriter(format: format, showHTTP: showHTTP, showTLS: showTLS, window: 0,
+                                 measuredRows: .max, chunkSize: chunkSize, sink: sink)
+        for c in connections { try writer.add(c) }
+        try writer.finish(captures: captures)
+    }
+}
+
+/// One connection's row of the `flows` report, in each format.
+struct FlowRows {
+    var showHTTP: Bool
+    var showTLS: Bool
+
+    func connectionJSON(_ c: CompletedConnection) -> JSONValue {
         let r = c.record
         var members: [(String, JSONValue)] = [
             ("id", .integer(Int64(r.id))),
@@ -211,42 +218,15 @@ public struct FlowsReport {
 
     // MARK: - Text
 
-    public func text() -> String {
-        String(decoding: TextBytes.gather { out, flush in appendText(to: &out, flush: flush) }, as: UTF8.self)
-    }
-
-    /// Hands the text of `text()` to `sink` in pieces of about `chunkSize` bytes, in order. The table's
-    /// columns are measured in a first pass over the connections and its rows written in a second, a
-    /// row's cells made afresh each time, so no row is held.
-    public func writeText(chunkSize: Int = 1 << 16, to sink: ([UInt8]) throws -> Void) throws {
-        try TextBytes.stream(chunkSize: chunkSize, to: sink) { out, flush in try appendText(to: &out, flush: flush) }
-    }
-
-    func appendText(to out: inout TextBytes, flush: TextBytes.Flush) rethrows {
-        for s in captures { out += CaptureSummaryReport.text(s) }
-        out += "\n\(connections.count) TCP connection" + (connections.count == 1 ? "" : "s") + "\n"
-        guard !connections.isEmpty else { return }
-        var columns = TextColumns([
-            ("#", .right), ("client", .left), ("server", .left), ("vlan", .left), ("start", .left),
-            ("seconds", .right), ("pkts up", .right), ("bytes up", .right), ("pkts down", .right),
-            ("bytes down", .right), ("app", .left), ("state", .left),
-        ])
-        for c in connections { columns.measure(Self.cells(c.record)) }
-        columns.appendHead(indent: "", to: &out.bytes)
-        for c in connections {
-            columns.appendRow(Self.cells(c.record), indent: "", to: &out.bytes)
-            try flush(&out)
-        }
-        if showHTTP || showTLS {
-            for c in connections {
-                out += detailText(c)
-                try flush(&out)
-            }
-        }
-    }
+    /// The table's columns.
+    static let columns: [(String, TextTable.Alignment)] = [
+        ("#", .right), ("client", .left), ("server", .left), ("vlan", .left), ("start", .left),
+        ("seconds", .right), ("pkts up", .right), ("bytes up", .right), ("pkts down", .right),
+        ("bytes down", .right), ("app", .left), ("state", .left),
+    ]
 
     /// One connection's row of the table.
-    private static func cells(_ r: ConnectionRecord) -> [String] {
+    static func cells(_ r: ConnectionRecord) -> [String] {
         [
             String(r.id), r.client.description, r.server.description, r.vlan.description,
             r.start.rfc3339(fractionDigits: 6), secondsText(r.duration),
@@ -271,7 +251,9 @@ public struct FlowsReport {
         }
     }
 
-    private func detailText(_ c: CompletedConnection) -> String {
+    /// The lines under a connection's row (`--http`, `--tls`, a tunnel), each indented by four spaces and
+    /// cleaned of control characters; none for a plain connection.
+    func detailLines(_ c: CompletedConnection) -> [String] {
         let r = c.record
         var lines: [String] = []
         if showHTTP, let messages = c.details?.httpMessages, !messages.isEmpty {
@@ -347,9 +329,7 @@ public struct FlowsReport {
             }
         }
         for a in c.details?.anomalies ?? [] { lines.append("  anomaly: \(a)") }
-        guard !lines.isEmpty else { return "" }
-        return "\nconnection \(r.id) \(r.client) -> \(r.server)\n"
-            + lines.map(TextTable.sanitize).joined(separator: "\n") + "\n"
+        return lines.map { "  " + TextTable.sanitize($0) }
     }
 }
 

@@ -610,6 +610,7 @@ public final class ConnectionTable {
             c.copyOnSameTags = known != 0
             c.original = found
             counters.connectionsCapturedTwice += 1
+            delegate.connectionLeftOut(id: c.id)
             return c
         }
         if segment.flags.contains(.syn) {

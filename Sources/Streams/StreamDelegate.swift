@@ -11,6 +11,9 @@ import Records
 /// 3. Before the connection is emitted, held data is flushed (holes become `didSkip`).
 /// 4. `connectionClosed` once, last. No event for `id` follows it.
 ///
+/// A copy of another connection (captured twice) gets only `connectionLeftOut` for its id, so every id
+/// from 1 up is named either by `connectionClosed` or by `connectionLeftOut`.
+///
 /// Events of different connections interleave. Connections emitted together (one sweep,
 /// `finish()`) are emitted in id order, so a run is deterministic.
 ///
@@ -53,12 +56,19 @@ public protocol StreamDelegate: AnyObject {
     /// the connection analysed (delivered to it before this call). The copy gets no other event: it is left
     /// out of the analysis. The default implementation ignores it.
     func copiedSegment(opens: Bool, sameTags: Bool, fillsHole: Bool)
+
+    /// The id `id` went to a copy of a connection captured under other VLAN tags (see `ConnectionTable`,
+    /// "Captured twice"): no other event names it, and no record of it comes. Called once, when the copy is
+    /// opened, so that a consumer listing records in id order need not wait for it. The default
+    /// implementation ignores it.
+    func connectionLeftOut(id: UInt64)
 }
 
 extension StreamDelegate {
     public func didNotice(_ notice: StreamNotice, direction: Direction, connection: UInt64, time: Timestamp) {}
     public func clockStep(_ step: ClockStep) {}
     public func copiedSegment(opens: Bool, sameTags: Bool, fillsHole: Bool) {}
+    public func connectionLeftOut(id: UInt64) {}
 }
 
 /// What became of segments stamped more than `StreamLimits.unconfirmedClockStep` ahead of the

@@ -28,6 +28,16 @@ import TestSupport
         Golden.check(run.stdout, "\(c.command)-\(c.capture).\(Self.ext(format))")
     }
 
+    /// `flows --http --tls` in both its formats: the rows (with their detail lines) as connections end, in id
+    /// order, then the count and the capture summary.
+    @Test(arguments: ["text", "json"])
+    func flowsMatchGolden(_ format: String) throws {
+        let run = CLIRun(["flows", "-q", "--http", "--tls", "-F", format, heartbeatCapture("failover")])
+        #expect(run.status == 0, "\(run.stderr)")
+        #expect(run.stderr.isEmpty)
+        Golden.check(run.stdout, "flows-failover.\(Self.ext(format))")
+    }
+
     @Test func perClientRowsMatchGolden() throws {
         let path = heartbeatCapture("server-error")
         let csv = CLIRun(["audit", "-q", "-F", "csv", "--per", "client", path])

@@ -172,6 +172,38 @@ import Glibc
         #expect(r.status == ExitStatus.ok || r.status == ExitStatus.findings, "\(r.stderr)")
     }
 
+    /// A gzip file starts with both bytes of its magic number, 1f 8b: a one-byte file holding 0x1f (or 1f and
+    /// another byte) is no compressed file and is overwritten like any other, by every command; the two bytes
+    /// alone are refused. Read as a capture, the one byte is too short (exit status 3), in the singular.
+    @Test(arguments: ["analyze", "audit", "validate", "flows", "model"])
+    func aLoneGzipMagicByteIsNoCompressedFile(command: String) throws {
+        let dir = try TemporaryFolder()
+        let input = command == "model" ? [] : [heartbeatCapture("https-idle")]
+        for bytes in [Data([0x1f]), Data([0x1f, 0x8c]), Data([0x8b, 0x1f])] {
+            let victim = dir.path + "/\(bytes.count)-\(bytes.last!).out"
+            try bytes.write(to: URL(fileURLWithPath: victim))
+            let r = CLIRun([command, "-q", "-o", victim] + input)
+            #expect(r.status == ExitStatus.ok || r.status == ExitStatus.findings, "\(command): \(r.stderr)")
+            #expect(r.stderr.isEmpty, "\(r.stderr)")
+            let written = try Data(contentsOf: URL(fileURLWithPath: victim))
+            #expect(written.count > 100, "\(command): \(written.count) bytes")
+        }
+        let gzip = dir.path + "/magic.out"
+        try Data([0x1f, 0x8b]).write(to: URL(fileURLWithPath: gzip))
+        let refused = CLIRun([command, "-q", "-o", gzip] + input)
+        #expect(refused.status == ExitStatus.usage, "\(refused.stderr)")
+        #expect(refused.stderr.contains("-o \(gzip) is a gzip-compressed file"), "\(refused.stderr)")
+        #expect(try Data(contentsOf: URL(fileURLWithPath: gzip)) == Data([0x1f, 0x8b]))
+
+        guard command != "model" else { return }
+        let one = dir.path + "/one.pcap"
+        try Data([0x1f]).write(to: URL(fileURLWithPath: one))
+        let read = CLIRun([command, "-q", one])
+        #expect(read.status == ExitStatus.unreadableInput, "\(read.stderr)")
+        #expect(read.stderr == "sepbeat \(command): \(one): too short for a capture header (1 byte, need at least "
+            + "24)\n", "\(read.stderr)")
+    }
+
     /// simulate writes captures by design: an existing capture at its -o is truncated, as documented.
     @Test func simulateStillWritesOverAnExistingCapture() throws {
         let dir = try TemporaryFolder()

@@ -172,6 +172,26 @@ import Testing
         #expect(fine.status == 0, "\(fine.stderr)")
     }
 
+    /// A loopback address (127.0.0.0/8) never goes on a wire between hosts, so no capture of a client and its
+    /// proxy holds it: refused in the same style, with nothing written; 126.x and 128.x are fine.
+    @Test func aProxyAtALoopbackAddressIsRefused() throws {
+        let dir = try TemporaryFolder()
+        for address in ["127.0.0.1", "127.0.0.0", "127.255.255.255", "127.1.2.3"] {
+            let run = CLIRun(["simulate", "-q", "-o", dir.path + "/x.pcap", "--clients", "2", "--duration", "10m",
+                              "--proxy", address + ":3128"])
+            #expect(run.status == 2, "\(address): \(run.stderr)")
+            #expect(run.stderr == "sepbeat simulate: --proxy \(address) is a loopback address (127.0.0.0/8), never "
+                + "on a wire between hosts: give the proxy's address on the network, e.g. 10.5.5.5:8080\n",
+                "\(run.stderr)")
+            #expect(!FileManager.default.fileExists(atPath: dir.path + "/x.pcap"))
+        }
+        for address in ["126.255.255.254", "128.0.0.1"] {
+            let run = CLIRun(["simulate", "-q", "-o", dir.path + "/y.pcap", "--clients", "2", "--duration", "10m",
+                              "--proxy", address + ":3128"])
+            #expect(run.status == 0, "\(address): \(run.stderr)")
+        }
+    }
+
     @Test(arguments: [["--proxy", "10.5.5.5"], ["--proxy", "proxy:8080"], ["--proxy", "10.5.5.5:0"],
                       ["--proxy", "10.5.5.5:+8080"],
                       ["--proxy", "10.5.5.5:8080", "--fault", "failover"]])
