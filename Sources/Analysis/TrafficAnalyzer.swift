@@ -156,6 +156,8 @@ public final class TrafficAnalyzer {
             summaries[s.fileIndex].reader = s.reader.description
             summaries[s.fileIndex].backwardTimestamps = s.backwardTimestamps
             summaries[s.fileIndex].filteredOut = s.filteredOut
+            summaries[s.fileIndex].droppedByKernel = s.droppedByKernel
+            summaries[s.fileIndex].droppedByInterface = s.droppedByInterface
             summaries[s.fileIndex].oversizedRecords = s.oversizedRecords
             summaries[s.fileIndex].invalidTimestampFractions = s.invalidTimestampFractions
             summaries[s.fileIndex].packetsWithoutTimestamp = s.packetsWithoutTimestamp

@@ -1,6 +1,7 @@
 import Analysis
 import Capture
 import Core
+import Reports
 import Synchronization
 #if canImport(Glibc)
 import Glibc
@@ -21,8 +22,14 @@ enum InputRun {
         parallel accept: ((ParallelCaptureRun.Result) -> ParallelCaptureRun.Fallback?)? = nil,
         onConnection: @escaping (CompletedConnection) -> Void
     ) throws -> [CaptureSummary] {
+        try LiveOptions.check(options, command: command)
+        if let interface = options.interface {
+            return try runLive(interface: interface, options: options, command: command, configuration: configuration,
+                               output: &output, onConnection: onConnection)
+        }
         guard !options.captures.isEmpty else {
-            throw UsageError("sepbeat \(command): no capture given (usage: sepbeat \(command) [options] CAPTURE...)")
+            throw UsageError("sepbeat \(command): no capture given (usage: sepbeat \(command) [options] CAPTURE..., "
+                + "or -i IFACE to capture from an interface)")
         }
         try refuseOverwritingInput(options, command: command, stdin: output.inputFD)
         let paths = distinctFiles(options.captures, quiet: options.quiet, output: &output)
@@ -54,6 +61,40 @@ enum InputRun {
             throw CommandFailure(message: "sepbeat \(command): \(error.message)", status: error.exitStatus)
         }
         progress.meter.clear()
+        printWarnings(files, options: options, output: &output)
+        return files
+    }
+
+    /// Captures from `interface` until `--duration`, `--count` or a signal (the first SIGINT, SIGTERM or
+    /// SIGHUP ends the capture, see `Interruption`) ends it; the run is otherwise a file's: one summary,
+    /// for the interface.
+    static func runLive(
+        interface: String, options: Options, command: String, configuration: AnalysisConfiguration,
+        output: inout Output, onConnection: @escaping (CompletedConnection) -> Void
+    ) throws -> [CaptureSummary] {
+        let source: LiveSource
+        do {
+            source = try LiveSource(interface: interface, settings: options.live.capture(stop: .process))
+            if let filter = options.filter { try source.setFilter(filter) }
+        } catch {
+            throw openFailure(error, command: command)
+        }
+        if !options.quiet {
+            var stops: [String] = []
+            if let d = options.live.durationSeconds { stops.append("after \(formatSeconds(d))") }
+            if let n = options.live.packetLimit { stops.append("after \(n) packets") }
+            stops.append("on Ctrl-C")
+            output.error(SepbeatCommand.oneLine("sepbeat \(command): capturing on \(interface) (link type "
+                + "\(source.interfaceLinkType.name)); stops " + stops.joined(separator: " or ")
+                + ", then writes the report"))
+        }
+        let run = CaptureRun(paths: [interface], configuration: configuration)
+        let files: [CaptureSummary]
+        do {
+            files = try run.run(source, onConnection: onConnection)
+        } catch {
+            throw CommandFailure(message: "sepbeat \(command): \(error.message)", status: error.exitStatus)
+        }
         printWarnings(files, options: options, output: &output)
         return files
     }

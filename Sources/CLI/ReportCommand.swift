@@ -99,6 +99,13 @@ enum ReportCommand {
         }
         for file in files {
             for w in file.truncationOffsets { builder.noteCaptureTruncated(file: file.path, offset: w) }
+            // A live capture that lost packets: check-ins around them may be cut (sizes short, steps missing).
+            let lost = (file.droppedByKernel ?? 0) + (file.droppedByInterface ?? 0)
+            if lost > 0 {
+                builder.noteCaptureGap("\(file.path): \(lost) packets were lost while capturing "
+                    + "(\(file.droppedByKernel ?? 0) dropped by the kernel with its buffer full, "
+                    + "\(file.droppedByInterface ?? 0) by the interface); check-ins around them may be incomplete")
+            }
             // Packets without a time sit at 1970 together: any check-in built on them would pass unjudged.
             if file.packetsWithoutTimestamp > 0 {
                 builder.noteCaptureGap("\(file.path): \(file.packetsWithoutTimestamp) of \(file.packets) packets carry "
