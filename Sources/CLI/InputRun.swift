@@ -20,12 +20,13 @@ enum InputRun {
     static func run(
         options: Options, command: String, configuration: AnalysisConfiguration, output: inout Output,
         parallel accept: ((ParallelCaptureRun.Result) -> ParallelCaptureRun.Fallback?)? = nil,
+        rolling: RollingReport? = nil,
         onConnection: @escaping (CompletedConnection) -> Void
     ) throws -> [CaptureSummary] {
         try LiveOptions.check(options, command: command)
         if let interface = options.interface {
             return try runLive(interface: interface, options: options, command: command, configuration: configuration,
-                               output: &output, onConnection: onConnection)
+                               output: &output, rolling: rolling, onConnection: onConnection)
         }
         guard !options.captures.isEmpty else {
             throw UsageError("sepbeat \(command): no capture given (usage: sepbeat \(command) [options] CAPTURE..., "
@@ -68,9 +69,12 @@ enum InputRun {
     /// Captures from `interface` until `--duration`, `--count` or a signal (the first SIGINT, SIGTERM or
     /// SIGHUP ends the capture, see `Interruption`) ends it; the run is otherwise a file's: one summary,
     /// for the interface.
+    /// A report made while a live capture goes on (`--every`), from the summaries so far.
+    typealias RollingReport = (_ files: [CaptureSummary], _ output: inout Output) -> Void
+
     static func runLive(
         interface: String, options: Options, command: String, configuration: AnalysisConfiguration,
-        output: inout Output, onConnection: @escaping (CompletedConnection) -> Void
+        output: inout Output, rolling: RollingReport?, onConnection: @escaping (CompletedConnection) -> Void
     ) throws -> [CaptureSummary] {
         let source: LiveSource
         do {
@@ -88,15 +92,24 @@ enum InputRun {
                 + "\(source.interfaceLinkType.name)); stops " + stops.joined(separator: " or ")
                 + ", then writes the report"))
         }
-        let run = CaptureRun(paths: [interface], configuration: configuration)
-        let files: [CaptureSummary]
-        do {
-            files = try run.run(source, onConnection: onConnection)
-        } catch {
-            throw CommandFailure(message: "sepbeat \(command): \(error.message)", status: error.exitStatus)
+        var run = CaptureRun(paths: [interface], configuration: configuration)
+        // The rolling report runs on this thread, between packets, inside `run.run` below: `output` is
+        // alive and used by nothing else meanwhile.
+        return try withUnsafeMutablePointer(to: &output) { out in
+            if let rolling, let every = options.live.everySeconds {
+                run.rolling = RollingReports(intervalNanoseconds: Int64((every * 1e9).rounded())) { files in
+                    rolling(files, &out.pointee)
+                }
+            }
+            let files: [CaptureSummary]
+            do {
+                files = try run.run(source, onConnection: onConnection)
+            } catch let error as CaptureError {
+                throw CommandFailure(message: "sepbeat \(command): \(error.message)", status: error.exitStatus)
+            }
+            printWarnings(files, options: options, output: &out.pointee)
+            return files
         }
-        printWarnings(files, options: options, output: &output)
-        return files
     }
 
     static func printWarnings(_ files: [CaptureSummary], options: Options, output: inout Output) {

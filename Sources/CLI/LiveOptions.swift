@@ -1,4 +1,7 @@
 import Capture
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// The options of a live capture, as given on the command line (`-i` and the ones that only go with it).
 struct LiveSettings: Sendable {
@@ -6,6 +9,8 @@ struct LiveSettings: Sendable {
     var packetLimit: Int?
     var snapshotLength: Int?
     var promiscuous = true
+    /// `--every`: a rolling report written to `-o FILE` this often while capturing.
+    var everySeconds: Double?
     /// The names of the options given that only a live capture takes, for the refusal without `-i`.
     var given: [String] = []
 
@@ -75,7 +80,24 @@ enum LiveOptions {
         o.live.given.append("--no-promiscuous")
     }
 
-    static let all = [interface, duration, count, snaplen, noPromiscuous]
+    static let every = OptionSpec(
+        names: ["--every"], valueName: "TIME",
+        help: "With -i and -o FILE: write the report so far to FILE this often while capturing, e.g. 60, 5m "
+            + "(at least 1 s; FILE is replaced whole each time, so a reader never sees half a report)."
+    ) { (o: inout Options, v: String) throws(UsageError) in
+        let seconds = try SimulateOptions.time(v, "--every")
+        guard seconds >= 1, seconds <= 366 * 86_400 else {
+            throw UsageError("--every takes a time from 1 s to a year (366d), got '\(v)'")
+        }
+        o.live.everySeconds = seconds
+        o.live.given.append("--every")
+    }
+
+    static let all = [interface, duration, count, snaplen, noPromiscuous, every]
+
+    /// The options of `flows`, which writes its report at the end only (`--every` is for the reports of
+    /// analyze, audit and validate).
+    static let forFlows = [interface, duration, count, snaplen, noPromiscuous]
 
     /// Refuses what does not go together: capture files with `-i`, or the live options without it.
     static func check(_ options: Options, command: String) throws(UsageError) {
@@ -83,6 +105,18 @@ enum LiveOptions {
             guard options.captures.isEmpty else {
                 throw UsageError("sepbeat \(command): -i captures from an interface; give no capture file with it "
                     + "(got '\(options.captures[0])')")
+            }
+            if options.live.everySeconds != nil {
+                guard let path = options.outputPath, path != "-" else {
+                    throw UsageError("sepbeat \(command): --every writes the report so far to the -o FILE it "
+                        + "replaces each time; give -o FILE")
+                }
+                var info = stat()
+                if lstat(path, &info) == 0, info.st_mode & S_IFMT != S_IFREG {
+                    throw UsageError("sepbeat \(command): --every replaces -o FILE whole each time, so FILE must "
+                        + "be a regular file (or not exist yet), not a symbolic link, FIFO, device or directory: "
+                        + "\(path)")
+                }
             }
         } else if let first = options.live.given.first {
             throw UsageError("sepbeat \(command): \(first) goes with -i (a live capture); capture files are read "

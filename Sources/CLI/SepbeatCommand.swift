@@ -83,7 +83,7 @@ public enum SepbeatCommand {
                 """,
             specs: [CommonOptions.read, CommonOptions.filter, CommonOptions.formats([.text, .json]),
                     CommonOptions.output, CommonOptions.quiet, CommonOptions.http, CommonOptions.tls]
-                + LiveOptions.all,
+                + LiveOptions.forFlows,
             run: FlowsCommand.run
         ),
         Subcommand(

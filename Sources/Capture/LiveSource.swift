@@ -106,7 +106,20 @@ public final class LiveSource: PacketSource {
     /// The interface's link type.
     public var interfaceLinkType: LinkType { linkType }
 
-    public var statistics: [CaptureStatistics] { [stats] }
+    /// Called on the reading thread each time a read waits in vain (about every read timeout while the
+    /// interface is idle), so that a caller can do periodic work between packets, such as a rolling
+    /// report (`CaptureRun.rolling`). It must not call `next()`.
+    public var onIdle: (() -> Void)?
+
+    /// The interface's one summary. While capturing, the kernel's drop counts are read anew each time
+    /// (no warning yet); once the capture has ended they are its final counts, with the warning.
+    public var statistics: [CaptureStatistics] {
+        guard started, !ended, let counts = live.counts() else { return [stats] }
+        var now = stats
+        now.droppedByKernel = Int(counts.dropped)
+        now.droppedByInterface = Int(counts.interfaceDropped)
+        return [now]
+    }
 
     public func setFilter(_ expression: String) throws(CaptureError) {
         if case .failure(let failure) = live.setFilter(expression) {
@@ -138,6 +151,7 @@ public final class LiveSource: PacketSource {
                                     bytes: bytes)
             case .timeout:
                 live.wait(milliseconds: Int32(clamping: max(1, settings.readTimeoutMilliseconds)))
+                onIdle?()
             case .broken:
                 end()
                 return nil

@@ -1,5 +1,6 @@
 import Analysis
 import Capture
+import Dispatch
 import Foundation
 import Heartbeat
 import Reports
@@ -173,6 +174,107 @@ private let canCaptureLoopback: Bool = (try? LiveSource(interface: "lo")) != nil
         let summary = try #require(json["summary"] as? [String: Any])
         #expect(summary["sessions"] as? Int == 1)
     }
+}
+
+/// `--every`: the report so far replaces the -o file while the capture goes on.
+@Suite struct RollingReportTests {
+    @Test func everyNeedsAnOutputFileThatCanBeReplaced() throws {
+        let folder = try TemporaryFolder()
+        var run = CLIRun(["analyze", "-i", "lo", "--every", "5m"])
+        #expect(run.status == ExitStatus.usage)
+        #expect(run.stderr == "sepbeat analyze: --every writes the report so far to the -o FILE it replaces each "
+            + "time; give -o FILE\n")
+        let link = folder.path + "/link.json"
+        try FileManager.default.createSymbolicLink(atPath: link, withDestinationPath: folder.path + "/real.json")
+        run = CLIRun(["audit", "-i", "lo", "--every", "60", "-o", link])
+        #expect(run.status == ExitStatus.usage)
+        #expect(run.stderr.hasPrefix("sepbeat audit: --every replaces -o FILE whole each time, so FILE must be a "
+            + "regular file"))
+        run = CLIRun(["analyze", "--every", "60", "-o", folder.path + "/r.json", heartbeatCapture("https-idle")])
+        #expect(run.status == ExitStatus.usage)
+        #expect(run.stderr == "sepbeat analyze: --every goes with -i (a live capture); capture files are read whole\n")
+        run = CLIRun(["analyze", "-i", "lo", "--every", "0.5", "-o", folder.path + "/r.json"])
+        #expect(run.stderr == "sepbeat analyze: --every takes a time from 1 s to a year (366d), got '0.5'\n")
+        // flows writes at the end only.
+        run = CLIRun(["flows", "-i", "lo", "--every", "60"])
+        #expect(run.status == ExitStatus.usage)
+        #expect(run.stderr.hasPrefix("sepbeat flows: unknown option '--every'"))
+    }
+
+    /// While the interface is quiet the connection table follows the system's clock, so a connection
+    /// that closed is handed out after its linger without waiting for another packet; the rolling
+    /// report gets the summaries so far.
+    @Test(.enabled(if: canCaptureLoopback)) func quietCapturesHandConnectionsOutAndReportAsTheyGo() throws {
+        let server = try #require(LoopbackCheckIns())
+        var settings = LiveCaptureSettings()
+        settings.durationNanoseconds = 5_000_000_000
+        settings.readTimeoutMilliseconds = 50
+        let source = try LiveSource(interface: "lo", settings: settings)
+        try source.setFilter(server.filter)
+        var configuration = AnalysisConfiguration()
+        configuration.streamLimits.closeLinger = 500_000_000
+        var run = CaptureRun(paths: ["lo"], configuration: configuration)
+        var snapshots: [Int] = []
+        run.rolling = RollingReports(intervalNanoseconds: 400_000_000) { files in
+            snapshots.append(files.first?.packets ?? -1)
+        }
+        var delivered: [Date] = []
+        let client = Thread {
+            usleep(300_000)
+            server.checkIn(count: 3, gap: 0.05)
+        }
+        client.start()
+        let files = try run.run(source) { _ in delivered.append(Date()) }
+        let ended = Date()
+        #expect(delivered.count == 3)
+        // Handed out once the linger (0.5 s) and the clock's margin (2 s) passed, well before the end (5 s).
+        #expect(delivered.allSatisfy { ended.timeIntervalSince($0) > 1 })
+        #expect(snapshots.count >= 5)
+        #expect(zip(snapshots, snapshots.dropFirst()).allSatisfy { $0 <= $1 })
+        #expect(snapshots.last == files.first?.packets)
+    }
+
+    @Test(.enabled(if: canCaptureLoopback)) func theOutputFileIsReplacedWhileCapturing() throws {
+        let folder = try TemporaryFolder()
+        let server = try #require(LoopbackCheckIns())
+        let report = folder.path + "/rolling.json"
+        let box = RunBox()
+        let runner = Thread {
+            box.run = CLIRun(["analyze", "-i", "lo", "-f", server.filter, "--every", "1", "--duration", "4",
+                              "-F", "json", "-o", report, "-q"])
+            box.done.signal()
+        }
+        runner.start()
+        // Once the capture has begun (it opens the interface at once).
+        usleep(1_000_000)
+        server.checkIn(count: 2, gap: 0.05)
+        // A whole report is there before the capture ends (each one replaces the last whole).
+        var seenWhileRunning = false
+        let deadline = Date().addingTimeInterval(30)
+        while box.done.wait(timeout: .now() + .milliseconds(100)) == .timedOut, Date() < deadline {
+            if let data = FileManager.default.contents(atPath: report),
+               (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] != nil {
+                seenWhileRunning = true
+            }
+        }
+        #expect(seenWhileRunning)
+        let run = try #require(box.run)
+        #expect(run.status == ExitStatus.ok, "\(run.stderr)")
+        #expect(run.stdout.isEmpty)
+        let data = try #require(FileManager.default.contents(atPath: report))
+        let json = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+        #expect((json["counts"] as? [String: Any])?["connections"] as? Int == 2)
+        // No temporary file is left beside it.
+        #expect(try FileManager.default.contentsOfDirectory(atPath: folder.path) == ["rolling.json"])
+        let mode = try FileManager.default.attributesOfItem(atPath: report)[.posixPermissions] as? Int
+        #expect(mode.map { $0 & 0o044 } == 0o044 || mode.map { $0 & 0o600 } == 0o600)
+    }
+}
+
+/// A run made on another thread, and its end.
+private final class RunBox: @unchecked Sendable {
+    var run: CLIRun?
+    let done = DispatchSemaphore(value: 0)
 }
 
 /// Packets a live capture lost: in the summary, and a `capture-gap` finding in the report.
