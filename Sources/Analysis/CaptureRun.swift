@@ -1,6 +1,9 @@
 import Capture
 import Core
 import Streams
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Reads capture files from start to end through a `TrafficAnalyzer`.
 ///
@@ -20,6 +23,8 @@ public struct CaptureRun {
     /// of 512 KiB); nil reads on the calling thread. The packets, errors and final statistics are the same
     /// either way; reading ahead lets reading and analysis use two cores.
     public var readAhead: ReadAheadConfiguration? = .default
+    /// Reports made while the run goes on (a live capture's rolling report); nil: none.
+    public var rolling: RollingReports?
 
     public init(paths: [String], filter: String? = nil, configuration: AnalysisConfiguration = .init()) {
         self.paths = paths
@@ -51,7 +56,11 @@ public struct CaptureRun {
     ) throws(CaptureError) -> (files: [CaptureSummary], streams: StreamStatistics) {
         let analyzer = TrafficAnalyzer(configuration: configuration, onConnection: onConnection)
         analyzer.onLeftOut = onLeftOut
-        try drain(source, into: analyzer)
+        if let live = source as? LiveSource {
+            try drainLive(live, into: analyzer)
+        } else {
+            try drain(source, into: analyzer)
+        }
         analyzer.finish()
         analyzer.adopt(fileStatistics: source.statistics)
         return (analyzer.files, analyzer.streamStatistics)
@@ -65,6 +74,34 @@ public struct CaptureRun {
         return (files, connections)
     }
 
+    /// `drain` for a live capture: while the interface is quiet the connection table's clock follows the
+    /// system's (less `RollingReports.clockMargin`, for packets stamped but not read yet), so connections
+    /// that closed are handed out without waiting for the next packet; and `rolling.report`, if set, gets
+    /// the summaries so far each time its interval has passed (on the monotonic clock, looked at every 64
+    /// packets and whenever the source waits in vain).
+    private func drainLive(_ source: LiveSource, into analyzer: TrafficAnalyzer) throws(CaptureError) {
+        let rolling = self.rolling
+        var due = RollingReports.monotonicNow() &+ (rolling?.intervalNanoseconds ?? 0)
+        let tick = {
+            guard let rolling, RollingReports.monotonicNow() >= due else { return }
+            rolling.report(analyzer.snapshot(fileStatistics: source.statistics))
+            due = RollingReports.monotonicNow() &+ rolling.intervalNanoseconds
+        }
+        source.onIdle = {
+            analyzer.advanceClock(to: Timestamp(
+                nanoseconds: RollingReports.realtimeNow() &- RollingReports.clockMargin))
+            tick()
+        }
+        defer { source.onIdle = nil }
+        var n = 0
+        while let packet = try source.next() {
+            analyzer.process(packet)
+            n &+= 1
+            if n & 63 == 0 { tick() }
+            if n & 0xffff == 0, let onProgress { onProgress(n) }
+        }
+    }
+
     /// The hot loop, kept in its own function so the optimiser sees it whole.
     private func drain(_ source: PacketSource, into analyzer: TrafficAnalyzer) throws(CaptureError) {
         var n = 0
@@ -73,5 +110,33 @@ public struct CaptureRun {
             n &+= 1
             if n & 0xffff == 0, let onProgress { onProgress(n) }
         }
+    }
+}
+
+/// Reports made while a run goes on: every `intervalNanoseconds` (monotonic clock), `report` gets the
+/// capture summaries so far, on the thread that runs the analysis, between two packets. The connections
+/// handed out so far have all been given to `onConnection` by then; connections still open are not.
+public struct RollingReports {
+    public var intervalNanoseconds: Int64
+    public var report: ([CaptureSummary]) -> Void
+
+    public init(intervalNanoseconds: Int64, report: @escaping ([CaptureSummary]) -> Void) {
+        self.intervalNanoseconds = max(1, intervalNanoseconds)
+        self.report = report
+    }
+
+    /// How far behind the system's time a quiet live capture's connection clock is kept (2 s).
+    static let clockMargin: Int64 = 2_000_000_000
+
+    static func realtimeNow() -> Int64 {
+        var ts = timespec()
+        clock_gettime(CLOCK_REALTIME, &ts)
+        return Int64(ts.tv_sec) * 1_000_000_000 + Int64(ts.tv_nsec)
+    }
+
+    static func monotonicNow() -> Int64 {
+        var ts = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &ts)
+        return Int64(ts.tv_sec) * 1_000_000_000 + Int64(ts.tv_nsec)
     }
 }

@@ -74,6 +74,10 @@ public struct CaptureSummary: Sendable {
     public var packetsFilledFromCopy = 0
     /// Packets a BPF filter rejected.
     public var filteredOut = 0
+    /// A live capture's packets lost while capturing: dropped by the kernel with its buffer full, and by
+    /// the interface or its driver (libpcap's counts at the end); nil for files.
+    public var droppedByKernel: Int?
+    public var droppedByInterface: Int?
     /// Records whose captured length exceeds their original length or the snaplen (kept as they are,
     /// or, where libpcap cut them to the snaplen, with a warning).
     public var oversizedRecords = 0
@@ -245,6 +249,8 @@ public struct CaptureSummary: Sendable {
             m.keepAliveProbes += f.keepAliveProbes
             m.nonDecimalTunnelTargets += f.nonDecimalTunnelTargets
             m.filteredOut += f.filteredOut
+            if let d = f.droppedByKernel { m.droppedByKernel = (m.droppedByKernel ?? 0) + d }
+            if let d = f.droppedByInterface { m.droppedByInterface = (m.droppedByInterface ?? 0) + d }
             m.connectionsCapturedTwice += f.connectionsCapturedTwice
             m.packetsCapturedTwice += f.packetsCapturedTwice
             m.connectionsCapturedTwiceSameTags += f.connectionsCapturedTwiceSameTags

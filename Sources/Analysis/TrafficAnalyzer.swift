@@ -152,8 +152,28 @@ public final class TrafficAnalyzer {
         table.finish()
     }
 
+    /// Moves the connection table's clock to `time` and sweeps it (see `ConnectionTable.advanceClock(to:)`):
+    /// for a live capture whose interface is quiet, with the system's time, so that connections closed
+    /// or idle meanwhile are handed out without waiting for the next packet. `time` is trusted.
+    public func advanceClock(to time: Timestamp) {
+        table.advanceClock(to: time)
+    }
+
     /// Adds the reader's per-file statistics to the summary (call once, after the last packet).
     public func adopt(fileStatistics: [CaptureStatistics]) {
+        Self.adopt(fileStatistics, into: &summaries)
+    }
+
+    /// The summaries so far, with the reader's statistics so far, for a report while packets still come
+    /// (a live capture's rolling report); changes nothing. Connections still open are in no summary count
+    /// that their end would make (their copies, gaps).
+    public func snapshot(fileStatistics: [CaptureStatistics]) -> [CaptureSummary] {
+        var out = files
+        Self.adopt(fileStatistics, into: &out)
+        return out
+    }
+
+    private static func adopt(_ fileStatistics: [CaptureStatistics], into summaries: inout [CaptureSummary]) {
         for s in fileStatistics {
             while summaries.count <= s.fileIndex { summaries.append(CaptureSummary(path: "")) }
             summaries[s.fileIndex].path = s.path
@@ -161,6 +181,8 @@ public final class TrafficAnalyzer {
             summaries[s.fileIndex].reader = s.reader.description
             summaries[s.fileIndex].backwardTimestamps = s.backwardTimestamps
             summaries[s.fileIndex].filteredOut = s.filteredOut
+            summaries[s.fileIndex].droppedByKernel = s.droppedByKernel
+            summaries[s.fileIndex].droppedByInterface = s.droppedByInterface
             summaries[s.fileIndex].oversizedRecords = s.oversizedRecords
             summaries[s.fileIndex].invalidTimestampFractions = s.invalidTimestampFractions
             summaries[s.fileIndex].packetsWithoutTimestamp = s.packetsWithoutTimestamp

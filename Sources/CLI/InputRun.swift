@@ -1,6 +1,7 @@
 import Analysis
 import Capture
 import Core
+import Reports
 import Synchronization
 #if canImport(Glibc)
 import Glibc
@@ -19,10 +20,31 @@ enum InputRun {
     static func run(
         options: Options, command: String, configuration: AnalysisConfiguration, output: inout Output,
         parallel accept: ((ParallelCaptureRun.Result) -> ParallelCaptureRun.Fallback?)? = nil,
+        rolling: RollingReport? = nil,
         onConnection: @escaping (CompletedConnection) -> Void
     ) throws -> [CaptureSummary] {
+        if options.interface != nil {
+            let input = try openCaptures(options: options, command: command, configuration: configuration,
+                                         output: &output)
+            // The rolling report runs on this thread, between packets, inside `input.read` below: `output`
+            // is alive and used by nothing else meanwhile.
+            let files = try withUnsafeMutablePointer(to: &output) { out in
+                let reports = rolling.flatMap { report in
+                    options.live.everySeconds.map { every in
+                        RollingReports(intervalNanoseconds: Int64((every * 1e9).rounded())) { files in
+                            report(files, &out.pointee)
+                        }
+                    }
+                }
+                return try input.read(onConnection: onConnection, rolling: reports)
+            }
+            printWarnings(files, options: options, output: &output)
+            return files
+        }
+        try LiveOptions.check(options, command: command)
         guard !options.captures.isEmpty else {
-            throw UsageError("sepbeat \(command): no capture given (usage: sepbeat \(command) [options] CAPTURE...)")
+            throw UsageError("sepbeat \(command): no capture given (usage: sepbeat \(command) [options] CAPTURE..., "
+                + "or -i IFACE to capture from an interface)")
         }
         try refuseOverwritingInput(options, command: command, stdin: output.inputFD)
         let paths = distinctFiles(options.captures, quiet: options.quiet, output: &output)
@@ -48,8 +70,14 @@ enum InputRun {
         options: Options, command: String, configuration: AnalysisConfiguration, output: inout Output,
         progress: Bool = true
     ) throws -> OpenedInput {
+        try LiveOptions.check(options, command: command)
+        if let interface = options.interface {
+            return try openLive(interface: interface, options: options, command: command, configuration: configuration,
+                                output: &output)
+        }
         guard !options.captures.isEmpty else {
-            throw UsageError("sepbeat \(command): no capture given (usage: sepbeat \(command) [options] CAPTURE...)")
+            throw UsageError("sepbeat \(command): no capture given (usage: sepbeat \(command) [options] CAPTURE..., "
+                + "or -i IFACE to capture from an interface)")
         }
         try refuseOverwritingInput(options, command: command, stdin: output.inputFD)
         let paths = distinctFiles(options.captures, quiet: options.quiet, output: &output)
@@ -76,6 +104,38 @@ enum InputRun {
             }
         }
         return OpenedInput(run: run, source: source, progress: progress, command: command)
+    }
+
+    /// A report made while a live capture goes on (`--every`), from the summaries so far.
+    typealias RollingReport = (_ files: [CaptureSummary], _ output: inout Output) -> Void
+
+    /// `interface` opened for capture (the filter compiled for it), to be read until `--duration`,
+    /// `--count` or a signal (the first SIGINT, SIGTERM or SIGHUP ends the capture, see `Interruption`)
+    /// ends it; the run is otherwise a file's: one summary, for the interface. One line on stderr says
+    /// what ends it (not with `--quiet`).
+    private static func openLive(
+        interface: String, options: Options, command: String, configuration: AnalysisConfiguration,
+        output: inout Output
+    ) throws -> OpenedInput {
+        let source: LiveSource
+        do {
+            source = try LiveSource(interface: interface, settings: options.live.capture(stop: .process))
+            if let filter = options.filter { try source.setFilter(filter) }
+        } catch {
+            throw openFailure(error, command: command)
+        }
+        if !options.quiet {
+            var stops: [String] = []
+            if let d = options.live.durationSeconds { stops.append("after \(formatSeconds(d))") }
+            if let n = options.live.packetLimit { stops.append("after \(n) packets") }
+            stops.append("on Ctrl-C")
+            output.error(SepbeatCommand.oneLine("sepbeat \(command): capturing on \(interface) (link type "
+                + "\(source.interfaceLinkType.name)); stops " + stops.joined(separator: " or ")
+                + ", then writes the report"))
+        }
+        let run = CaptureRun(paths: [interface], configuration: configuration)
+        return OpenedInput(run: run, source: source, progress: ProgressBox(Progress(enabled: false, paths: [])),
+                           command: command)
     }
 
     static func printWarnings(_ files: [CaptureSummary], options: Options, output: inout Output) {
@@ -252,12 +312,15 @@ struct OpenedInput {
 
     /// Reads the captures to their end, handing each finished connection to `onConnection` and each id that
     /// has no record (a copy of a connection captured twice) to `onLeftOut`; returns one summary per file.
+    /// `rolling` (a live capture's `--every`) gets the summaries so far while it goes on.
     /// Throws a `CommandFailure` (exit status 3 for input that turned unreadable) naming the command.
     func read(
-        onConnection: @escaping (CompletedConnection) -> Void, onLeftOut: ((UInt64) -> Void)? = nil
+        onConnection: @escaping (CompletedConnection) -> Void, onLeftOut: ((UInt64) -> Void)? = nil,
+        rolling: RollingReports? = nil
     ) throws -> [CaptureSummary] {
         var run = run
         run.onLeftOut = onLeftOut
+        run.rolling = rolling
         let files: [CaptureSummary]
         do {
             files = try run.run(source, onConnection: onConnection)

@@ -1,4 +1,5 @@
 #if canImport(Glibc)
+import Capture
 import Core
 import Glibc
 
@@ -16,6 +17,10 @@ import Glibc
 /// `sigaction`, `raise`, `pthread_sigmask`) and reads only lock-free atomics; every other signal is
 /// blocked while it runs, so a second Ctrl-C cannot cut the clean-up short.
 ///
+/// During a live capture (`-i`), the first of these signals ends the capture instead
+/// (`LiveStopRequest.process`, one atomic store), and the run goes on to write its report; a second
+/// one, or one after the capture ended, stops the process as above.
+///
 /// Not covered: a file opened in the instant before its writer registers it, and SIGKILL.
 public enum Interruption {
     /// The signals handled.
@@ -23,8 +28,9 @@ public enum Interruption {
 
     /// Installs the handler once; a signal already ignored keeps being ignored.
     public static func install() {
-        // Made now: the table's one-time initialiser must not run in the handler.
+        // Made now: the table's one-time initialiser must not run in the handler, nor the stop request's.
         PartialFiles.prepare()
+        _ = LiveStopRequest.process.isRequested
         for signal in signals {
             var current = sigaction()
             guard sigaction(signal, nil, &current) == 0, !isIgnored(current) else { continue }
@@ -44,6 +50,10 @@ public enum Interruption {
     }
 
     private static func handle(_ signal: Int32) {
+        if LiveStopRequest.process.wouldEndCapture {
+            LiveStopRequest.process.request()
+            return
+        }
         _ = PartialFiles.removeAll()
         var fallback = sigaction()
         fallback.__sigaction_handler.sa_handler = SIG_DFL

@@ -53,6 +53,10 @@ public struct Options: Sendable {
     public var showVersion = false
     /// Settings of `sepbeat simulate`.
     var simulate = SimulateSettings()
+    /// The network interface to capture from (`-i`), instead of capture files.
+    public var interface: String?
+    /// How a live capture runs and stops (`--duration`, `-c`, `-s`, `-p`).
+    var live = LiveSettings()
 
     public init() {}
 }

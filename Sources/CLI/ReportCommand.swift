@@ -26,6 +26,27 @@ enum ReportCommand {
         }()
         // Records are filed on a thread of their own while the traffic layers go on reading.
         let ingest = IngestQueue(template)
+        let failOn: Severity = options.failOn == "warning" ? .warning : .error
+        let format = ReportFormat(rawValue: options.format.rawValue) ?? .text
+        let palette = Palette(enabled: format == .text && ColorChoice.enabled(
+            options.color, stdoutIsTerminal: options.outputPath == nil && output.stdoutIsTerminal,
+            environment: ColorChoice.processEnvironment))
+        // A live capture's rolling report (`--every`): the records filed so far, with the summaries so far,
+        // replace the -o file whole; a failed write is a warning, and the capture goes on.
+        let rolling: InputRun.RollingReport? = options.live.everySeconds == nil ? nil : { files, output in
+            var snapshot = ingest.snapshot()
+            let heartbeat = finish(&snapshot, files: files)
+            let bundle = makeBundle(kind, heartbeat: heartbeat, files: files, model: model, sylink: sylink, failOn: failOn)
+            do {
+                try ReportWriter.replace(command: kind.rawValue, path: options.outputPath ?? "-") { sink in
+                    try bundle.write(format, palette: palette, per: per, to: sink)
+                }
+            } catch let failure as CommandFailure {
+                if !options.quiet { output.error(SepbeatCommand.oneLine(failure.message + " (the capture goes on)")) }
+            } catch {
+                if !options.quiet { output.error(SepbeatCommand.oneLine("sepbeat \(kind.rawValue): \(error)")) }
+            }
+        }
         let files = try InputRun.run(
             options: options, command: kind.rawValue, configuration: AnalysisConfiguration(), output: &output,
             parallel: managersByName(model, sylink) ? nil : { result in
@@ -40,7 +61,7 @@ enum ReportCommand {
                 parallelReport = report
                 return nil
             }
-        ) { ingest.ingest($0.record) }
+        , rolling: rolling) { ingest.ingest($0.record) }
         var builder = ingest.finish()
         let heartbeat = parallelReport ?? finish(&builder, files: files)
         if heartbeat.counts.droppedByLimits > 0, !options.quiet {
@@ -48,19 +69,16 @@ enum ReportCommand {
             output.error("sepbeat \(kind.rawValue): warning: \(heartbeat.counts.droppedByLimits) connections to "
                 + "management ports were dropped\(why); the report leaves them out\n")
         }
-        let failOn: Severity = options.failOn == "warning" ? .warning : .error
-        var bundle = ReportBundle(kind: kind, heartbeat: heartbeat, captures: files, model: model)
-        if kind == .validate {
-            bundle.validation = DeploymentValidation(
-                report: heartbeat, audit: bundle.audit, expectHTTPS: expectsHTTPS(sylink), failOn: failOn,
-                untiedTunnels: bundle.untiedTunnels)
-        }
-        let format = ReportFormat(rawValue: options.format.rawValue) ?? .text
-        let palette = Palette(enabled: format == .text && ColorChoice.enabled(
-            options.color, stdoutIsTerminal: options.outputPath == nil && output.stdoutIsTerminal,
-            environment: ColorChoice.processEnvironment))
-        _ = try ReportWriter.stream(command: kind.rawValue, options: options, output: &output) { sink in
-            try bundle.write(format, palette: palette, per: per, to: sink)
+        let bundle = makeBundle(kind, heartbeat: heartbeat, files: files, model: model, sylink: sylink, failOn: failOn)
+        if options.live.everySeconds != nil, let path = options.outputPath {
+            // The last rolling report's readers see this one replace it whole, as each before it.
+            try ReportWriter.replace(command: kind.rawValue, path: path) { sink in
+                try bundle.write(format, palette: palette, per: per, to: sink)
+            }
+        } else {
+            _ = try ReportWriter.stream(command: kind.rawValue, options: options, output: &output) { sink in
+                try bundle.write(format, palette: palette, per: per, to: sink)
+            }
         }
         // Only the text and HTML audits say under their counts why no client was seen or judged; in the
         // other formats a failed verdict would otherwise come with no unhealthy client and nothing on stderr.
@@ -76,6 +94,20 @@ enum ReportCommand {
         }
         output.keepUntilExit(bundle)
         return status(bundle, failOn: failOn)
+    }
+
+    /// The report of one kind over `heartbeat`, with validate's checks for `validate`.
+    static func makeBundle(
+        _ kind: ReportKind, heartbeat: HeartbeatReport, files: [CaptureSummary], model: ReferenceModel,
+        sylink: SyLinkFile?, failOn: Severity
+    ) -> ReportBundle {
+        var bundle = ReportBundle(kind: kind, heartbeat: heartbeat, captures: files, model: model)
+        if kind == .validate {
+            bundle.validation = DeploymentValidation(
+                report: heartbeat, audit: bundle.audit, expectHTTPS: expectsHTTPS(sylink), failOn: failOn,
+                untiedTunnels: bundle.untiedTunnels)
+        }
+        return bundle
     }
 
     /// The report of `builder` once every record is in: the capture's span, silences and cuts noted.
@@ -102,6 +134,13 @@ enum ReportCommand {
         }
         for file in files {
             for w in file.truncationOffsets { builder.noteCaptureTruncated(file: file.path, offset: w) }
+            // A live capture that lost packets: check-ins around them may be cut (sizes short, steps missing).
+            let lost = (file.droppedByKernel ?? 0) + (file.droppedByInterface ?? 0)
+            if lost > 0 {
+                builder.noteCaptureGap("\(file.path): \(lost) packets were lost while capturing "
+                    + "(\(file.droppedByKernel ?? 0) dropped by the kernel with its buffer full, "
+                    + "\(file.droppedByInterface ?? 0) by the interface); check-ins around them may be incomplete")
+            }
             // Packets without a time sit at 1970 together: any check-in built on them would pass unjudged.
             if file.packetsWithoutTimestamp > 0 {
                 builder.noteCaptureGap("\(file.path): \(file.packetsWithoutTimestamp) of \(file.packets) packets carry "

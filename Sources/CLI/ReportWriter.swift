@@ -70,6 +70,56 @@ enum ReportWriter {
     }
 }
 
+extension ReportWriter {
+    /// Writes the report to a new file beside `path` and renames it over `path`, so that a reader of
+    /// `path` sees the previous report or this one, whole, never a part (the rolling report of a live
+    /// capture, `--every`). The new file gets the mode a created file gets (0666 less the umask). Throws
+    /// a failure with exit status 4 when it cannot be written or renamed; the new file is then removed.
+    static func replace(
+        command: String, path: String, _ body: (_ sink: ([UInt8]) throws -> Void) throws -> Void
+    ) throws {
+        let folder: String
+        if let slash = path.lastIndex(of: "/") {
+            folder = slash == path.startIndex ? "/" : String(path[..<slash])
+        } else {
+            folder = "."
+        }
+        var template = Array((folder + "/.sepbeat-report-XXXXXX").utf8CString)
+        let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
+        func failure(_ what: String, _ code: Int32) -> CommandFailure {
+            CommandFailure(message: "sepbeat \(command): \(path): \(what): " + String(cString: strerror(code)),
+                           status: ExitStatus.outputFailed)
+        }
+        guard fd >= 0 else { throw failure("cannot write the report", errno) }
+        let temporary = String(cString: template)
+        let mask = umask(0)
+        umask(mask)
+        fchmod(fd, 0o666 & ~mask)
+        let identity = RegularFileIdentity(fd)
+        let registered = identity.flatMap { PartialFiles.register(path: temporary, identity: $0) }
+        defer { PartialFiles.unregister(registered) }
+        let buffered = BufferedFile(fd: fd)
+        do {
+            try body { buffered.append($0) }
+        } catch {
+            close(fd)
+            unlink(temporary)
+            throw error
+        }
+        buffered.flush()
+        let closed = close(fd) == 0 ? nil : errno
+        if let code = buffered.failure ?? closed {
+            unlink(temporary)
+            throw failure("writing the report failed", code)
+        }
+        guard rename(temporary, path) == 0 else {
+            let code = errno
+            unlink(temporary)
+            throw failure("cannot replace the report", code)
+        }
+    }
+}
+
 /// Bytes gathered into a 64 KiB buffer and written to a descriptor (of a `FILE` the caller opened and
 /// closes, or standard output) when it fills; a piece of 64 KiB or more is written as it comes, after
 /// what was gathered before it, without being copied. No stdio buffering: each write is a system call.

@@ -20,22 +20,23 @@ public enum SepbeatCommand {
     static let subcommands: [Subcommand] = [
         Subcommand(
             name: "analyze",
-            synopsis: "sepbeat analyze [options] CAPTURE...",
+            synopsis: "sepbeat analyze [options] CAPTURE... | sepbeat analyze [options] -i IFACE",
             summary: "Rebuild heartbeat check-ins, name their steps and check them against the reference model.",
             details: """
                 Formats: text, json (sepbeat-report/1), jsonl and csv (one row per check-in, or per client
                 with --per client), html (one self-contained page with charts).
                 Exit status: 0 no error-severity finding (with --fail-on warning: no warning either), also
                 when no check-in was recognised (verdict n/a: nothing judged), 1 such a finding, 2 usage
-                error, 3 unreadable input, 4 report not written, 5 out of memory.
+                error, 3 unreadable input or interface, 4 report not written, 5 out of memory.
                 Stopped by SIGINT, SIGTERM or SIGHUP: 128 + signal, and a part-written -o file is removed.
+                With -i, the first of those signals ends the capture and the report is written as usual.
                 """,
             specs: reportSpecs,
             run: AnalyzeCommand.run
         ),
         Subcommand(
             name: "audit",
-            synopsis: "sepbeat audit [options] CAPTURE...",
+            synopsis: "sepbeat audit [options] CAPTURE... | sepbeat audit [options] -i IFACE",
             summary: "Audit each client's heartbeat interval against the expected one; worst clients first.",
             details: """
                 Per client: check-ins, failed connects, missed, late, early and accelerated gaps, the interval's
@@ -44,41 +45,47 @@ public enum SepbeatCommand {
                 Formats: text, json (sepbeat-audit/1), jsonl and csv (--per client or checkin), html.
                 Exit status: 0 some client judged (two check-ins or more with an interval observed between them)
                 and none unhealthy (with --fail-on warning: none degraded either), 1 otherwise (also when no
-                client was judged), 2 usage error, 3 unreadable input, 4 report not written, 5 out of memory.
+                client was judged), 2 usage error, 3 unreadable input or interface, 4 report not written,
+                5 out of memory.
                 Stopped by SIGINT, SIGTERM or SIGHUP: 128 + signal, and a part-written -o file is removed.
+                With -i, the first of those signals ends the capture and the report is written as usual.
                 """,
             specs: reportSpecs,
             run: AuditCommand.run
         ),
         Subcommand(
             name: "validate",
-            synopsis: "sepbeat validate [options] CAPTURE... [--sylink FILE] [--model FILE]",
+            synopsis: "sepbeat validate [options] (CAPTURE... | -i IFACE) [--sylink FILE] [--model FILE]",
             summary: "Validate a deployment: managers and failover, transport, TLS, interval and sizes.",
             details: """
                 Prints each check with pass, fail or n/a (not checked: nothing to judge), the number of
                 failing clients and up to 3 examples.
                 Formats: text, json (sepbeat-validate/1), jsonl and csv (--per check, client or checkin), html.
                 Exit status: 0 every error check passed (with --fail-on warning: every check), 1 a check
-                failed, 2 usage error, 3 unreadable input, 4 report not written, 5 out of memory.
+                failed, 2 usage error, 3 unreadable input or interface, 4 report not written, 5 out of memory.
                 Stopped by SIGINT, SIGTERM or SIGHUP: 128 + signal, and a part-written -o file is removed.
+                With -i, the first of those signals ends the capture and the report is written as usual.
                 """,
             specs: reportSpecs,
             run: ValidateCommand.run
         ),
         Subcommand(
             name: "flows",
-            synopsis: "sepbeat flows [options] CAPTURE...",
+            synopsis: "sepbeat flows [options] CAPTURE... | sepbeat flows [options] -i IFACE",
             summary: "List TCP connections as they end, then a capture summary; --http and --tls add protocol detail.",
             details: """
                 Rows come in id order (first packet) as connections end; one still open while more than 16384
                 later ones ended is listed when it ends, and counted. The count and the summary follow the rows.
                 Client is the SYN sender; else the side that did not send the SYN-ACK; else the side on the
                 higher port. Bytes are TCP payload bytes as the headers state them, retransmissions included.
-                Exit status: 0 success, 2 usage error, 3 unreadable input, 4 report not written, 5 out of memory.
+                Exit status: 0 success, 2 usage error, 3 unreadable input or interface, 4 report not written,
+                5 out of memory.
                 Stopped by SIGINT, SIGTERM or SIGHUP: 128 + signal, and a part-written -o file is removed.
+                With -i, the first of those signals ends the capture and the report is written as usual.
                 """,
             specs: [CommonOptions.read, CommonOptions.filter, CommonOptions.formats([.text, .json]),
-                    CommonOptions.output, CommonOptions.quiet, CommonOptions.http, CommonOptions.tls],
+                    CommonOptions.output, CommonOptions.quiet, CommonOptions.http, CommonOptions.tls]
+                + LiveOptions.forFlows,
             run: FlowsCommand.run
         ),
         Subcommand(
@@ -109,7 +116,7 @@ public enum SepbeatCommand {
         CommonOptions.read, CommonOptions.filter, CommonOptions.format, CommonOptions.output, CommonOptions.quiet,
         CommonOptions.color, CommonOptions.per, CommonOptions.failOn, CommonOptions.model, CommonOptions.sylink,
         CommonOptions.interval, CommonOptions.server, CommonOptions.jobs,
-    ]
+    ] + LiveOptions.all
 
     /// Runs the command line (without the program name) and returns the exit status.
     ///
@@ -202,7 +209,8 @@ public enum SepbeatCommand {
             sepbeat \(version): Symantec Endpoint Protection heartbeats in packet captures
 
             Usage: sepbeat COMMAND [options] [CAPTURE...]
-            (analyze, audit, validate and flows read CAPTURE files; model and simulate take none)
+            (analyze, audit, validate and flows read CAPTURE files, or capture with -i IFACE; model and
+            simulate take none)
 
             Commands:
 

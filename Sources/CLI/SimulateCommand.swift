@@ -217,7 +217,7 @@ enum SimulateOptions {
         return d
     }
 
-    private static func time(_ v: String, _ name: String, allowZero: Bool = false) throws(UsageError) -> Double {
+    static func time(_ v: String, _ name: String, allowZero: Bool = false) throws(UsageError) -> Double {
         let units: [Character: Double] = ["s": 1, "m": 60, "h": 3_600, "d": 86_400]
         var text = v.lowercased()
         var scale = 1.0

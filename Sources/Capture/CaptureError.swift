@@ -4,7 +4,7 @@ import Glibc
 
 /// Why a capture could not be opened or read.
 ///
-/// `message` is one line that names the file and the problem, ready to print.
+/// `message` is one line that names the file (or the interface) and the problem, ready to print.
 /// `exitStatus` is 3 for unreadable input and 2 for a bad filter expression (a usage error).
 public struct CaptureError: Error, CustomStringConvertible, Sendable {
     enum Kind: Sendable {
@@ -26,6 +26,8 @@ public struct CaptureError: Error, CustomStringConvertible, Sendable {
         case writeFailed(String)
         /// A problem already worded with its byte offset.
         case unreadable(String)
+        /// A network interface that could not be captured from, or whose capture failed.
+        case liveCapture(String)
     }
 
     /// The file the problem is about (empty for errors not tied to one file).
@@ -92,6 +94,7 @@ public struct CaptureError: Error, CustomStringConvertible, Sendable {
         case .readFailed(let offset, let problem): return "read error at byte offset \(offset): \(problem)"
         case .writeFailed(let why): return "cannot write: \(why)"
         case .unreadable(let problem): return problem
+        case .liveCapture(let problem): return problem
         case .badFilter(let expression, let problem):
             return "bad filter expression \"\(expression)\": \(oneLine(problem))"
         }

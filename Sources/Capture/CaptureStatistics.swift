@@ -10,6 +10,8 @@ public enum CaptureFileFormat: String, Sendable {
     case pcapModified = "pcap-modified"
     /// pcapng.
     case pcapng = "pcapng"
+    /// Packets captured from a network interface (`LiveSource`), not read from a file.
+    case live = "live"
 }
 
 /// The byte order a capture file was written in.
@@ -72,6 +74,10 @@ public struct CaptureWarning: CustomStringConvertible, Equatable, Sendable {
         case joinedFiles = "joined-files"
         /// Packets with no time at all (pcapng Simple Packet Blocks).
         case noTimestamps = "no-timestamps"
+        /// Something libpcap said about a live capture (e.g. no promiscuous mode).
+        case liveCapture = "live-capture"
+        /// A live capture lost packets (the kernel's buffer was full, or the interface dropped them).
+        case packetsDropped = "packets-dropped"
     }
 
     public var path: String
@@ -121,6 +127,10 @@ public struct CaptureStatistics: Sendable {
     public var filteredOut: Int = 0
     /// Malformed records skipped (e.g. a packet block naming an undeclared interface).
     public var skippedRecords: Int = 0
+    /// A live capture's packets dropped by the kernel because its buffer was full, and by the interface
+    /// or its driver, as libpcap counts them when the capture ends; nil for a file.
+    public var droppedByKernel: Int?
+    public var droppedByInterface: Int?
     public var warnings: [CaptureWarning] = []
 
     init(path: String, fileIndex: Int, format: CaptureFileFormat, byteOrder: CaptureByteOrder,

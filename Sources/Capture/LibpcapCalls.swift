@@ -1,8 +1,9 @@
 // Every call into libpcap made by sepbeat lives in this file.
 //
-// The rest of the Capture module sees two small classes: `LibpcapFile`, an open
-// savefile read packet by packet, and `BPFProgram`, a compiled filter that can be
-// run over any packet bytes. Both release their C resources in `deinit`.
+// The rest of the Capture module sees three small classes: `LibpcapFile`, an open
+// savefile read packet by packet, `LibpcapLive`, a network interface captured from,
+// and `BPFProgram`, a compiled filter that can be run over any packet bytes. Each
+// releases its C resources in `deinit`.
 
 import CPcap
 import Core
@@ -135,6 +136,165 @@ final class LibpcapFile {
     fileprivate static func string(_ buffer: [CChar]) -> String {
         let bytes = buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }
         return String(decoding: bytes, as: UTF8.self)
+    }
+}
+
+/// What one `pcap_next_ex` call on a live interface produced.
+enum LibpcapLiveReadResult {
+    /// A packet: header values and the bytes libpcap holds until its next read.
+    case packet(seconds: Int64, nanoseconds: Int64, capturedLength: Int, originalLength: Int,
+                bytes: UnsafeRawBufferPointer)
+    /// The read timeout passed with no packet (or a signal cut the wait short).
+    case timeout
+    /// `pcap_breakloop` was called.
+    case broken
+    /// libpcap stopped with this message (e.g. the interface went away).
+    case failure(String)
+}
+
+/// How to capture on an interface: the values given to libpcap before it is activated.
+struct LibpcapLiveSettings {
+    var snapshotLength: Int32
+    var promiscuous: Bool
+    /// The kernel buffer packets wait in until they are read (bytes).
+    var bufferBytes: Int32
+    /// How long one read waits for packets before it returns with none (milliseconds).
+    var timeoutMilliseconds: Int32
+}
+
+/// Why libpcap would not capture on an interface.
+struct LibpcapLiveFailure: Error {
+    enum Reason {
+        case noSuchDevice
+        case permissionDenied
+        case promiscuousPermissionDenied
+        case notUp
+        case other
+    }
+
+    var reason: Reason
+    var message: String
+}
+
+/// A network interface captured from through libpcap, with nanosecond timestamps when the system
+/// gives them (microseconds otherwise, scaled).
+///
+/// Packet bytes returned by `next()` belong to libpcap and stay valid only until the next call of
+/// `next()` or until this object is released.
+final class LibpcapLive {
+    private let handle: OpaquePointer
+    /// Whether `tv_usec` holds nanoseconds (else microseconds).
+    private let nanosecondStamps: Bool
+    /// libpcap's warning when it activated the capture (e.g. no promiscuous mode), if any.
+    let activationWarning: String?
+
+    private init(handle: OpaquePointer, nanosecondStamps: Bool, activationWarning: String?) {
+        self.handle = handle
+        self.nanosecondStamps = nanosecondStamps
+        self.activationWarning = activationWarning
+    }
+
+    deinit { pcap_close(handle) }
+
+    /// Opens `interface` for capture with `settings`; libpcap's reason when it cannot.
+    static func open(interface: String, settings: LibpcapLiveSettings) -> Result<LibpcapLive, LibpcapLiveFailure> {
+        var errbuf = [CChar](repeating: 0, count: Int(PCAP_ERRBUF_SIZE) + 1)
+        let created = errbuf.withUnsafeMutableBufferPointer { pcap_create(interface, $0.baseAddress) }
+        guard let handle = created else {
+            return .failure(LibpcapLiveFailure(reason: .other, message: LibpcapFile.string(errbuf)))
+        }
+        _ = pcap_set_snaplen(handle, settings.snapshotLength)
+        _ = pcap_set_promisc(handle, settings.promiscuous ? 1 : 0)
+        _ = pcap_set_timeout(handle, settings.timeoutMilliseconds)
+        _ = pcap_set_buffer_size(handle, settings.bufferBytes)
+        let nano = pcap_set_tstamp_precision(handle, Int32(PCAP_TSTAMP_PRECISION_NANO)) == 0
+        let status = pcap_activate(handle)
+        if status < 0 {
+            let detail = String(cString: pcap_geterr(handle))
+            let reason: LibpcapLiveFailure.Reason
+            switch status {
+            case PCAP_ERROR_NO_SUCH_DEVICE: reason = .noSuchDevice
+            case PCAP_ERROR_PERM_DENIED: reason = .permissionDenied
+            case PCAP_ERROR_PROMISC_PERM_DENIED: reason = .promiscuousPermissionDenied
+            case PCAP_ERROR_IFACE_NOT_UP: reason = .notUp
+            default: reason = .other
+            }
+            let text = detail.isEmpty ? String(cString: pcap_statustostr(status)) : detail
+            pcap_close(handle)
+            return .failure(LibpcapLiveFailure(reason: reason, message: text))
+        }
+        var warning: String?
+        if status > 0 {
+            let detail = String(cString: pcap_geterr(handle))
+            warning = status == PCAP_WARNING_PROMISC_NOTSUP
+                ? "the interface cannot capture in promiscuous mode; only its own traffic is seen"
+                : (detail.isEmpty ? String(cString: pcap_statustostr(status)) : detail)
+        }
+        // Non-blocking, with `wait` polling the descriptor: a blocking read on Linux (TPACKET_V3) waits for
+        // the first packet however long the timeout, so an idle interface would never let the capture stop.
+        guard pcap_setnonblock(handle, 1, &errbuf) == 0, pcap_get_selectable_fd(handle) >= 0 else {
+            let text = LibpcapFile.string(errbuf)
+            pcap_close(handle)
+            return .failure(LibpcapLiveFailure(
+                reason: .other, message: text.isEmpty ? "the interface cannot be read without blocking" : text))
+        }
+        return .success(LibpcapLive(handle: handle, nanosecondStamps: nano, activationWarning: warning))
+    }
+
+    /// Waits up to `milliseconds` for packets to read (or a signal, or the interface going away).
+    func wait(milliseconds: Int32) {
+        var entry = pollfd(fd: pcap_get_selectable_fd(handle), events: Int16(POLLIN), revents: 0)
+        _ = poll(&entry, 1, milliseconds)
+    }
+
+    /// The interface's link type, as a LINKTYPE_ number.
+    var linkType: LinkType { LinkType(dlt: pcap_datalink(handle)) }
+
+    /// The snapshot length in effect.
+    var snapshotLength: Int { Int(pcap_snapshot(handle)) }
+
+    /// Keeps only packets matching `expression`, filtered in the kernel where it can be; libpcap's
+    /// message when the expression does not compile for this interface.
+    func setFilter(_ expression: String) -> Result<Void, LibpcapOpenFailure> {
+        var program = bpf_program()
+        guard pcap_compile(handle, &program, expression, 1, PCAP_NETMASK_UNKNOWN) == 0 else {
+            return .failure(LibpcapOpenFailure(message: String(cString: pcap_geterr(handle))))
+        }
+        defer { pcap_freecode(&program) }
+        guard pcap_setfilter(handle, &program) == 0 else {
+            return .failure(LibpcapOpenFailure(message: String(cString: pcap_geterr(handle))))
+        }
+        return .success(())
+    }
+
+    /// Reads the next packet if one is waiting (`pcap_next_ex` without blocking): `.timeout` when none is.
+    func next() -> LibpcapLiveReadResult {
+        var header: UnsafeMutablePointer<pcap_pkthdr>? = nil
+        var data: UnsafePointer<UInt8>? = nil
+        let status = pcap_next_ex(handle, &header, &data)
+        switch status {
+        case 1:
+            guard let h = header?.pointee else { return .failure("libpcap returned a packet without a header") }
+            let captured = Int(h.caplen)
+            let bytes = UnsafeRawBufferPointer(start: data, count: data == nil ? 0 : captured)
+            let fraction = Int64(h.ts.tv_usec) * (nanosecondStamps ? 1 : 1_000)
+            return .packet(seconds: Int64(h.ts.tv_sec), nanoseconds: fraction,
+                           capturedLength: captured, originalLength: Int(h.len), bytes: bytes)
+        case 0:
+            return .timeout
+        case PCAP_ERROR_BREAK:
+            return .broken
+        default:
+            return .failure(String(cString: pcap_geterr(handle)))
+        }
+    }
+
+    /// The kernel's counts so far: packets it received, dropped because the buffer was full, and
+    /// dropped by the interface or its driver; nil when libpcap cannot tell.
+    func counts() -> (received: UInt32, dropped: UInt32, interfaceDropped: UInt32)? {
+        var stats = pcap_stat()
+        guard pcap_stats(handle, &stats) == 0 else { return nil }
+        return (stats.ps_recv, stats.ps_drop, stats.ps_ifdrop)
     }
 }
 

@@ -72,6 +72,26 @@ public final class IngestQueue {
         return b
     }
 
+    /// Waits until every record given so far is filed and returns a copy of the builder (its storage is
+    /// shared with the queue's until either changes), for a report while records still come (a live
+    /// capture's rolling report). The queue goes on as before.
+    public func snapshot() -> SessionBuilder {
+        precondition(!finished, "IngestQueue.snapshot after finish")
+        guard threaded else {
+            guard let b = shared.builder else { preconditionFailure("IngestQueue has no builder") }
+            return b
+        }
+        handOver()
+        // Every batch handed over is filed once all the slots are free again: taken, then given back.
+        for _ in 0..<shared.maxBatchesInFlight { shared.slots.wait() }
+        // Safety: the consumer has filed every batch and waits for the next one; it does not touch the
+        // builder until one is handed over, which only this (producer) thread does.
+        let copy = shared.builder
+        for _ in 0..<shared.maxBatchesInFlight { shared.slots.signal() }
+        guard let copy else { preconditionFailure("IngestQueue has no builder") }
+        return copy
+    }
+
     private func handOver() {
         guard !pending.isEmpty else { return }
         let batch = pending
@@ -92,10 +112,12 @@ public final class IngestQueue {
         /// Signalled once per batch put in `waiting`, and once more (with nothing added) to end.
         let available = DispatchSemaphore(value: 0)
         let slots: DispatchSemaphore
+        let maxBatchesInFlight: Int
         let done = DispatchSemaphore(value: 0)
 
         init(_ builder: SessionBuilder, maxBatchesInFlight: Int) {
             self.builder = builder
+            self.maxBatchesInFlight = maxBatchesInFlight
             slots = DispatchSemaphore(value: maxBatchesInFlight)
         }
 

@@ -73,6 +73,13 @@ public enum CaptureSummaryReport {
                          ("seconds", .number(Double(b.nanoseconds) / 1e9)), ("corrected", .bool(b.corrected))])
             })), at: members.count - 1)
         }
+        // Only for a live capture: a file has no such counts.
+        if let kernel = s.droppedByKernel {
+            members.insert(("droppedByKernel", .int(kernel)), at: members.count - 1)
+        }
+        if let interface = s.droppedByInterface {
+            members.insert(("droppedByInterface", .int(interface)), at: members.count - 1)
+        }
         return .object(members)
     }
 
@@ -139,6 +146,10 @@ public enum CaptureSummaryReport {
                 + "(\(formatCount(s.packetsCapturedTwiceSameTags, "packet")) left out)")
         }
         if !issues.isEmpty { out += "  odd: " + issues.joined(separator: ", ") + "\n" }
+        if s.droppedByKernel != nil || s.droppedByInterface != nil {
+            out += "  lost while capturing: \(s.droppedByKernel ?? 0) dropped by the kernel (buffer full), "
+                + "\(s.droppedByInterface ?? 0) by the interface\n"
+        }
         for (reason, n) in s.malformed.sorted(by: { $0.key < $1.key }) {
             out += "    malformed: \(reason) (\(n))\n"
         }

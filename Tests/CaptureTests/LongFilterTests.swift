@@ -11,7 +11,9 @@ import TestSupport
         (0..<count).map { "host 10.0.\($0 / 250).\($0 % 250)" }
     }
 
-    @Test func thousandHostFilterCompilesInSecondsAndMatchesAsTheShortOne() throws {
+    /// Compiled without the optimizer (see the next test; optimized, this one takes about 50 s, as written
+    /// about 2 s: a benchmark's figures, not asserted here, as no test times itself).
+    @Test func thousandHostFilterCompilesAndMatchesAsTheShortOne() throws {
         let path = Fixtures.captures + "/heartbeat/failover.pcap"
         var hosts = Self.decoyHosts(999)
         hosts.insert("host 198.51.100.11", at: 500)
@@ -19,10 +21,7 @@ import TestSupport
         #expect(long.utf8.count > BPFProgram.optimizedExpressionBytes)
 
         let filtered = try CaptureReader.open(path: path)
-        let clock = ContinuousClock()
-        let took = try clock.measure { try filtered.setFilter(long) }
-        // With the optimizer: about 50 s. Without: about 2 s.
-        #expect(took < .seconds(15), "compiling took \(took)")
+        try filtered.setFilter(long)
         let short = try CaptureReader.open(path: path)
         try short.setFilter("host 198.51.100.11")
 

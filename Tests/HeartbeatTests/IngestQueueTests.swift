@@ -56,6 +56,25 @@ import Testing
         #expect(try Self.json(got) == Self.json(want))
     }
 
+    /// A snapshot part-way (a live capture's rolling report) holds every record given so far, whatever the
+    /// batches in flight, and the queue goes on to the same final builder.
+    @Test(arguments: [(1, 1, true), (5, 2, true), (32, 4, true), (5, 2, false)])
+    func snapshotsHoldEveryRecordGivenSoFar(batch: Int, inFlight: Int, ownThread: Bool) throws {
+        let records = Self.fleet()
+        let q = IngestQueue(SessionBuilder(model: .builtIn), batchSize: batch, maxBatchesInFlight: inFlight,
+                            ownThread: ownThread)
+        for (i, r) in records.enumerated() {
+            q.ingest(r)
+            if i == 17 || i == records.count / 2 {
+                let part = q.snapshot().report()
+                #expect(try Self.json(part) == Self.json(Self.direct(Array(records.prefix(i + 1)))))
+                #expect(part.counts.connections == i + 1)
+            }
+        }
+        var b = q.finish()
+        #expect(try Self.json(b.finish()) == Self.json(Self.direct(records)))
+    }
+
     /// Which records a limit drops depends on their order: the queue must keep it.
     @Test func limitsDropTheSameRecordsAsDirectFeeding() throws {
         let records = Self.fleet()

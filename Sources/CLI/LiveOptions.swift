@@ -1,0 +1,126 @@
+import Capture
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The options of a live capture, as given on the command line (`-i` and the ones that only go with it).
+struct LiveSettings: Sendable {
+    var durationSeconds: Double?
+    var packetLimit: Int?
+    var snapshotLength: Int?
+    var promiscuous = true
+    /// `--every`: a rolling report written to `-o FILE` this often while capturing.
+    var everySeconds: Double?
+    /// The names of the options given that only a live capture takes, for the refusal without `-i`.
+    var given: [String] = []
+
+    /// The capture settings for `LiveSource`, stopped by `stop`.
+    func capture(stop: LiveStopRequest) -> LiveCaptureSettings {
+        var s = LiveCaptureSettings()
+        s.stop = stop
+        s.promiscuous = promiscuous
+        if let snapshotLength { s.snapshotLength = snapshotLength }
+        s.packetLimit = packetLimit
+        s.durationNanoseconds = durationSeconds.map { Int64(($0 * 1e9).rounded()) }
+        return s
+    }
+}
+
+/// `-i IFACE` and the options that only a live capture takes, shared by analyze, audit, validate and flows.
+enum LiveOptions {
+    static let interface = OptionSpec(
+        names: ["-i", "--interface"], valueName: "IFACE",
+        help: "Capture from this network interface (as tcpdump -i) instead of reading files; the report is "
+            + "written when the capture ends (--duration, --count, or Ctrl-C). Needs root or CAP_NET_RAW.",
+        onRepeat: "capture from one interface per run"
+    ) { (o: inout Options, v: String) throws(UsageError) in
+        guard !v.isEmpty else { throw UsageError("-i/--interface needs an interface name (`ip link` lists them)") }
+        o.interface = v
+    }
+
+    static let duration = OptionSpec(
+        names: ["--duration"], valueName: "TIME",
+        help: "With -i: stop capturing after this long, e.g. 90, 30m, 2h (default: until Ctrl-C)."
+    ) { (o: inout Options, v: String) throws(UsageError) in
+        let seconds = try SimulateOptions.time(v, "--duration")
+        guard seconds <= 366 * 86_400 else {
+            throw UsageError("--duration takes a time up to a year (366d), got '\(v)'")
+        }
+        o.live.durationSeconds = seconds
+        o.live.given.append("--duration")
+    }
+
+    static let count = OptionSpec(
+        names: ["-c", "--count"], valueName: "N",
+        help: "With -i: stop capturing after N packets (as tcpdump -c)."
+    ) { (o: inout Options, v: String) throws(UsageError) in
+        guard !v.isEmpty, v.allSatisfy({ $0.isASCII && $0.isNumber }), let n = Int(v), n >= 1 else {
+            throw UsageError("--count takes a whole number of packets, 1 or more, got '\(v)'")
+        }
+        o.live.packetLimit = n
+        o.live.given.append("--count")
+    }
+
+    static let snaplen = OptionSpec(
+        names: ["-s", "--snaplen"], valueName: "BYTES",
+        help: "With -i: keep this many bytes of each packet (default 262144, whole packets; as tcpdump -s)."
+    ) { (o: inout Options, v: String) throws(UsageError) in
+        guard !v.isEmpty, v.allSatisfy({ $0.isASCII && $0.isNumber }), let n = Int(v), n >= 68, n <= 262_144 else {
+            throw UsageError("--snaplen takes a number of bytes from 68 to 262144, got '\(v)'")
+        }
+        o.live.snapshotLength = n
+        o.live.given.append("--snaplen")
+    }
+
+    static let noPromiscuous = OptionSpec(
+        names: ["-p", "--no-promiscuous"], valueName: nil,
+        help: "With -i: do not put the interface in promiscuous mode (as tcpdump -p)."
+    ) { (o: inout Options, _: String) throws(UsageError) in
+        o.live.promiscuous = false
+        o.live.given.append("--no-promiscuous")
+    }
+
+    static let every = OptionSpec(
+        names: ["--every"], valueName: "TIME",
+        help: "With -i and -o FILE: write the report so far to FILE this often while capturing, e.g. 60, 5m "
+            + "(at least 1 s; FILE is replaced whole each time, so a reader never sees half a report)."
+    ) { (o: inout Options, v: String) throws(UsageError) in
+        let seconds = try SimulateOptions.time(v, "--every")
+        guard seconds >= 1, seconds <= 366 * 86_400 else {
+            throw UsageError("--every takes a time from 1 s to a year (366d), got '\(v)'")
+        }
+        o.live.everySeconds = seconds
+        o.live.given.append("--every")
+    }
+
+    static let all = [interface, duration, count, snaplen, noPromiscuous, every]
+
+    /// The options of `flows`, which writes its report at the end only (`--every` is for the reports of
+    /// analyze, audit and validate).
+    static let forFlows = [interface, duration, count, snaplen, noPromiscuous]
+
+    /// Refuses what does not go together: capture files with `-i`, or the live options without it.
+    static func check(_ options: Options, command: String) throws(UsageError) {
+        if options.interface != nil {
+            guard options.captures.isEmpty else {
+                throw UsageError("sepbeat \(command): -i captures from an interface; give no capture file with it "
+                    + "(got '\(options.captures[0])')")
+            }
+            if options.live.everySeconds != nil {
+                guard let path = options.outputPath, path != "-" else {
+                    throw UsageError("sepbeat \(command): --every writes the report so far to the -o FILE it "
+                        + "replaces each time; give -o FILE")
+                }
+                var info = stat()
+                if lstat(path, &info) == 0, info.st_mode & S_IFMT != S_IFREG {
+                    throw UsageError("sepbeat \(command): --every replaces -o FILE whole each time, so FILE must "
+                        + "be a regular file (or not exist yet), not a symbolic link, FIFO, device or directory: "
+                        + "\(path)")
+                }
+            }
+        } else if let first = options.live.given.first {
+            throw UsageError("sepbeat \(command): \(first) goes with -i (a live capture); capture files are read "
+                + "whole")
+        }
+    }
+}

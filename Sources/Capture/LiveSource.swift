@@ -1,0 +1,212 @@
+import Core
+import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A request to end a live capture, made from any thread or from a signal handler.
+///
+/// Setting it is one lock-free atomic store, so a signal handler may do it. The capture notices it
+/// within one read timeout (`LiveCaptureSettings.readTimeoutMilliseconds`), ends as if the interface
+/// had no more packets, and the run goes on to its report.
+public final class LiveStopRequest: Sendable {
+    private let requested = Atomic<Bool>(false)
+    /// Whether a capture is running that a request would end (see `Interruption` in the CLI: a signal
+    /// then ends the capture instead of the process).
+    private let capturing = Atomic<Bool>(false)
+
+    public init() {}
+
+    /// The request the process's signal handlers make.
+    public static let process = LiveStopRequest()
+
+    /// Asks the capture to end.
+    public func request() { requested.store(true, ordering: .sequentiallyConsistent) }
+
+    public var isRequested: Bool { requested.load(ordering: .sequentiallyConsistent) }
+
+    /// Whether a capture is running and no stop was asked for yet: a first signal may end it.
+    public var wouldEndCapture: Bool {
+        capturing.load(ordering: .sequentiallyConsistent) && !isRequested
+    }
+
+    func setCapturing(_ value: Bool) { capturing.store(value, ordering: .sequentiallyConsistent) }
+}
+
+/// How `LiveSource` captures, and when it stops.
+public struct LiveCaptureSettings: Sendable {
+    /// Bytes kept of each packet (default 262,144: whole packets).
+    public var snapshotLength = 262_144
+    /// Whether the interface is put in promiscuous mode (default true, as tcpdump does).
+    public var promiscuous = true
+    /// The kernel buffer packets wait in until read (default 32 MiB, a few seconds of a busy gigabit link).
+    public var bufferBytes = 32 << 20
+    /// How long one read waits before the stop conditions are checked again (default 200 ms).
+    public var readTimeoutMilliseconds = 200
+    /// Stop after this long, measured on the system's monotonic clock from the start (nil: no limit).
+    public var durationNanoseconds: Int64?
+    /// Stop after this many packets (nil: no limit).
+    public var packetLimit: Int?
+    /// Stop when this is requested.
+    public var stop = LiveStopRequest()
+
+    public init() {}
+}
+
+/// Packets captured from a network interface through libpcap, as a `PacketSource`.
+///
+/// `next()` waits for the next packet and returns nil once the capture ends: when
+/// `settings.stop` is requested, the duration has passed or the packet limit is reached (checked at
+/// least every read timeout, so an idle interface still stops on time). An error of the interface
+/// (it went away, or stopped working) is thrown as a `CaptureError` naming it, after every packet
+/// read before it.
+///
+/// `statistics` has one entry, for the interface (`path` is its name, `format` `live`), with the
+/// packets the kernel dropped because the buffer was full or the interface dropped
+/// (`CaptureStatistics.droppedByKernel`, `droppedByInterface`), read when the capture ends.
+///
+/// A filter is compiled for the interface and run in the kernel: packets it rejects are never seen,
+/// so `filteredOut` stays 0 (a capture file's filter counts them).
+public final class LiveSource: PacketSource {
+    private let live: LibpcapLive
+    private let settings: LiveCaptureSettings
+    private var stats: CaptureStatistics
+    private let linkType: LinkType
+    private let snapshotLength: Int
+    /// The monotonic time at which the duration ends, set at the first `next()`.
+    private var deadline: Int64?
+    private var started = false
+    private var ended = false
+
+    /// Opens `interface` for capture; throws a `CaptureError` naming it when libpcap cannot (no such
+    /// device, no permission, interface down), with exit status 3.
+    public init(interface: String, settings: LiveCaptureSettings = LiveCaptureSettings(), fileIndex: Int = 0)
+        throws(CaptureError)
+    {
+        let opened = LibpcapLive.open(interface: interface, settings: LibpcapLiveSettings(
+            snapshotLength: Int32(clamping: settings.snapshotLength), promiscuous: settings.promiscuous,
+            bufferBytes: Int32(clamping: settings.bufferBytes),
+            timeoutMilliseconds: Int32(clamping: max(1, settings.readTimeoutMilliseconds))))
+        switch opened {
+        case .failure(let failure):
+            throw CaptureError(path: interface, .liveCapture(LiveSource.problem(failure)))
+        case .success(let live):
+            self.live = live
+        }
+        self.settings = settings
+        linkType = live.linkType
+        snapshotLength = live.snapshotLength
+        stats = CaptureStatistics(path: interface, fileIndex: fileIndex, format: .live,
+                                  byteOrder: .littleEndian, reader: .libpcap)
+        if let warning = live.activationWarning { stats.warn(.liveCapture, warning) }
+    }
+
+    deinit { settings.stop.setCapturing(false) }
+
+    /// The interface's link type.
+    public var interfaceLinkType: LinkType { linkType }
+
+    /// Called on the reading thread each time a read waits in vain (about every read timeout while the
+    /// interface is idle), so that a caller can do periodic work between packets, such as a rolling
+    /// report (`CaptureRun.rolling`). It must not call `next()`.
+    public var onIdle: (() -> Void)?
+
+    /// The interface's one summary. While capturing, the kernel's drop counts are read anew each time
+    /// (no warning yet); once the capture has ended they are its final counts, with the warning.
+    public var statistics: [CaptureStatistics] {
+        guard started, !ended, let counts = live.counts() else { return [stats] }
+        var now = stats
+        now.droppedByKernel = Int(counts.dropped)
+        now.droppedByInterface = Int(counts.interfaceDropped)
+        return [now]
+    }
+
+    public func setFilter(_ expression: String) throws(CaptureError) {
+        if case .failure(let failure) = live.setFilter(expression) {
+            throw CaptureError(path: stats.path, .badFilter(expression: expression, problem: failure.message))
+        }
+    }
+
+    public func next() throws(CaptureError) -> PacketRecord? {
+        guard !ended else { return nil }
+        if !started {
+            started = true
+            settings.stop.setCapturing(true)
+            if let d = settings.durationNanoseconds {
+                deadline = LiveSource.monotonicNow().addingReportingOverflow(d).partialValue
+            }
+        }
+        while true {
+            if shouldStop() {
+                end()
+                return nil
+            }
+            switch live.next() {
+            case .packet(let seconds, let nanoseconds, let captured, let original, let bytes):
+                let time = Timestamp(seconds: seconds, nanoseconds: nanoseconds)
+                stats.count(timestamp: time, linkType: linkType, capturedLength: captured,
+                            originalLength: original, snapshotLength: snapshotLength)
+                return PacketRecord(timestamp: time, linkType: linkType, capturedLength: captured,
+                                    originalLength: original, fileIndex: stats.fileIndex, interfaceIndex: 0,
+                                    bytes: bytes)
+            case .timeout:
+                live.wait(milliseconds: Int32(clamping: max(1, settings.readTimeoutMilliseconds)))
+                onIdle?()
+            case .broken:
+                end()
+                return nil
+            case .failure(let message):
+                end()
+                throw CaptureError(path: stats.path, .liveCapture("capture failed: \(message)"))
+            }
+        }
+    }
+
+    /// Whether a stop condition holds before the next read.
+    private func shouldStop() -> Bool {
+        if settings.stop.isRequested { return true }
+        if let limit = settings.packetLimit, stats.packets >= limit { return true }
+        if let deadline, LiveSource.monotonicNow() >= deadline { return true }
+        return false
+    }
+
+    /// Ends the capture: the kernel's drop counts go into the statistics, with a warning when any.
+    private func end() {
+        ended = true
+        settings.stop.setCapturing(false)
+        guard let counts = live.counts() else { return }
+        stats.droppedByKernel = Int(counts.dropped)
+        stats.droppedByInterface = Int(counts.interfaceDropped)
+        let lost = Int(counts.dropped) + Int(counts.interfaceDropped)
+        if lost > 0 {
+            stats.warn(.packetsDropped, "\(lost) packets were lost while capturing (\(counts.dropped) dropped by "
+                + "the kernel with its buffer full, \(counts.interfaceDropped) by the interface); check-ins "
+                + "around them may be incomplete")
+        }
+    }
+
+    /// Nanoseconds on the monotonic clock.
+    static func monotonicNow() -> Int64 {
+        var ts = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &ts)
+        return Int64(ts.tv_sec) * 1_000_000_000 + Int64(ts.tv_nsec)
+    }
+
+    /// The problem of a failed open, without the interface's name.
+    static func problem(_ failure: LibpcapLiveFailure) -> String {
+        let detail = oneLine(failure.message)
+        switch failure.reason {
+        case .noSuchDevice:
+            return "no such network interface (`ip link` lists them)"
+        case .permissionDenied:
+            return "permission denied to capture (run as root, or give the program CAP_NET_RAW and CAP_NET_ADMIN): "
+                + detail
+        case .promiscuousPermissionDenied:
+            return "permission denied to capture in promiscuous mode (try --no-promiscuous): " + detail
+        case .notUp:
+            return "the interface is down (bring it up with `ip link set dev NAME up`)"
+        case .other:
+            return "cannot capture: " + detail
+        }
+    }
+}
