@@ -152,6 +152,9 @@ public struct HeaderName: RawRepresentable, Hashable, Sendable, CustomStringConv
     public static let ciscoHDLC = HeaderName(rawValue: "Cisco HDLC header")
     public static let gre = HeaderName(rawValue: "GRE header")
     public static let erspan = HeaderName(rawValue: "ERSPAN header")
+    /// A UDP header with the VXLAN or Geneve header after it.
+    public static let udp = HeaderName(rawValue: "UDP and VXLAN/Geneve header")
+    public static let geneve = HeaderName(rawValue: "Geneve header")
     public static let ipv4 = HeaderName(rawValue: "IPv4 header")
     public static let ipv6 = HeaderName(rawValue: "IPv6 header")
     public static let ipv6Extension = HeaderName(rawValue: "IPv6 extension header")

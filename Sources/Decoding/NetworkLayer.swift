@@ -108,6 +108,8 @@ extension PacketDecoder {
             return .next(.ipv6)
         case .gre:
             return greStep(&c, info)
+        case .udp:
+            return udpStep(&c, info)
         case .authenticationHeader:
             // next header, payload length in 4-byte words minus 2, ...
             if let stop = c.require(2, .authenticationHeader) { return .done(stop) }
@@ -164,6 +166,36 @@ extension PacketDecoder {
         return .fragment(Fragment(key: key, offset: offset, moreFragments: more, data: c.rest,
                                   info: info, nextProtocol: next))
     }
+
+    /// UDP tunnels that carry a whole frame, as cloud traffic mirroring delivers captures: VXLAN (RFC 7348,
+    /// destination port 4789, or 8472, the Linux kernel's former default) and Geneve (RFC 8926, port 6081).
+    /// A datagram to those ports whose header does not read as one (VXLAN without its I flag, a Geneve
+    /// version other than 0, or too short on the wire) is other UDP, as is every other datagram.
+    private func udpStep(_ c: inout Cursor, _ info: IPInfo) -> Step {
+        let other = Step.done(.otherIP(.udp, info.version))
+        // UDP (8) and the tunnel's base header (8): less on the wire is no tunnel.
+        guard c.onWire >= 16 else { return other }
+        if let stop = c.require(16, .udp) { return .done(stop) }
+        switch c.u16(2) {
+        case Self.vxlanPort, Self.vxlanLinuxPort:
+            guard c.u8(8) & 0x08 != 0 else { return other }
+            c.advance(16)
+            return .next(.ethernet)
+        case Self.genevePort:
+            guard c.u8(8) >> 6 == 0 else { return other }
+            let length = 16 + Int(c.u8(8) & 0x3f) * 4
+            let type = EtherType(rawValue: c.u16(10))
+            if let stop = c.require(length, .geneve) { return .done(stop) }
+            c.advance(length)
+            return .next(.etherType(type))
+        default:
+            return other
+        }
+    }
+
+    static let vxlanPort: UInt16 = 4789
+    static let vxlanLinuxPort: UInt16 = 8472
+    static let genevePort: UInt16 = 6081
 
     /// GRE (RFC 2784/2890, and version 1 as used by PPTP). The protocol type is an EtherType;
     /// ERSPAN II/III carry a mirrored Ethernet frame after their own header.

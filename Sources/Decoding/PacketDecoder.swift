@@ -14,8 +14,8 @@ import Core
 /// raw IP (101, 12, 14, 228, 229), BSD loopback NULL (0, either byte order) and LOOP (108),
 /// Linux cooked SLL (113) and SLL2 (276), NFLOG (239), PPP (9, 50, 51) and Cisco HDLC (104).
 /// Inside IP it follows IPv4-in-IP, IPv6-in-IP, GRE (with transparent Ethernet bridging,
-/// ERSPAN II/III and PPTP's PPP), AH and the IPv6 extension headers, and reports the
-/// innermost IP header's addresses. Any other link type is `.unsupportedLink`.
+/// ERSPAN II/III and PPTP's PPP), VXLAN (UDP 4789 and 8472) and Geneve (UDP 6081), AH and the
+/// IPv6 extension headers, and reports the innermost IP header's addresses. Any other link type is `.unsupportedLink`.
 ///
 /// The reassembly state lives in a class instance: copies of a `PacketDecoder` share it, so
 /// use one decoder per packet source and do not copy it.

@@ -140,6 +140,52 @@ import TestSupport
         #expect(decodeOnce(outer(47, typeIIIWithSubheader + mirrored), link: .ipv4).segment != nil)
     }
 
+    /// A UDP header (checksum 0) to `port`, before `payload`.
+    func udp(to port: UInt16, _ payload: [UInt8]) -> [UInt8] {
+        PacketBuilder.be16(51_000) + PacketBuilder.be16(port) + PacketBuilder.be16(UInt16(8 + payload.count))
+            + [0, 0] + payload
+    }
+
+    @Test func vxlanAndGeneveCarryAFrame() throws {
+        let mirrored = PacketBuilder.ethernet(type: 0x0800, payload: inner)
+        // VXLAN: flags with I set, reserved, VNI 100, reserved; on 4789 and on Linux's former 8472.
+        let vxlan = bytes("08 00 00 00  00 00 64 00")
+        for port: UInt16 in [4789, 8472] {
+            let s = try #require(decodeOnce(outer(17, udp(to: port, vxlan + mirrored)), link: .ipv4).segment)
+            #expect(s.source.address == IPAddress("10.0.0.1"))
+            #expect(s.destination.address == IPAddress("10.0.0.2"))
+            #expect(Array(s.payload) == [1, 2, 3])
+        }
+        // Geneve: version 0, no options, protocol 6558 (an Ethernet frame), VNI 7; and with 8 bytes of options.
+        let geneve = bytes("00 00 65 58  00 00 07 00")
+        #expect(decodeOnce(outer(17, udp(to: 6081, geneve + mirrored)), link: .ipv4).segment != nil)
+        let withOptions = bytes("02 00 65 58  00 00 07 00") + [UInt8](repeating: 0xab, count: 8)
+        #expect(decodeOnce(outer(17, udp(to: 6081, withOptions + mirrored)), link: .ipv4).segment != nil)
+        // Geneve carrying IPv4 straight (protocol 0800).
+        #expect(decodeOnce(outer(17, udp(to: 6081, bytes("00 00 08 00  00 00 07 00") + inner)), link: .ipv4)
+            .segment != nil)
+    }
+
+    @Test func otherUDPStaysUDP() {
+        let mirrored = PacketBuilder.ethernet(type: 0x0800, payload: inner)
+        // Another port; VXLAN's port without the I flag; a Geneve version 1; too short for a tunnel header.
+        #expect(decodeOnce(outer(17, udp(to: 53, bytes("08 00 00 00  00 00 64 00") + mirrored)), link: .ipv4)
+            .otherIP == .udp)
+        #expect(decodeOnce(outer(17, udp(to: 4789, bytes("00 00 00 00  00 00 64 00") + mirrored)), link: .ipv4)
+            .otherIP == .udp)
+        #expect(decodeOnce(outer(17, udp(to: 6081, bytes("40 00 65 58  00 00 07 00") + mirrored)), link: .ipv4)
+            .otherIP == .udp)
+        #expect(decodeOnce(outer(17, udp(to: 4789, [8, 0, 0])), link: .ipv4).otherIP == .udp)
+    }
+
+    @Test func aTunnelCutBySnaplenIsTruncated() throws {
+        let frame = outer(17, udp(to: 4789, bytes("08 00 00 00  00 00 64 00")
+            + PacketBuilder.ethernet(type: 0x0800, payload: inner)))
+        // Cut inside the VXLAN header (IPv4 20 + UDP 8 + 4 of 8 bytes).
+        let cut = decodeOnce(Array(frame.prefix(32)), link: .ipv4, originalLength: frame.count)
+        #expect(try #require(cut.truncation).header == .udp)
+    }
+
     @Test func greVersion1CarriesPPP() {
         // PPTP enhanced GRE: flags K+S, version 1, protocol 880b, payload length, call id, sequence, PPP ff 03 0021
         let gre = bytes("30 01 88 0b  00 2f 00 01  00 00 00 05  ff 03 00 21")
