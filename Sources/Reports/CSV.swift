@@ -18,7 +18,9 @@ public enum CSV {
         text.withUTF8 { bytes in
             // Every character that asks for quotes or a `'` starts with one of these ASCII bytes.
             if let first = bytes.first, formulaStarts.contains(first) { return }
-            guard !bytes.contains(where: { $0 == 0x2c || $0 == 0x22 || $0 == 0x0a || $0 == 0x0d }) else { return }
+            // Quotes, and the bytes that start a control or hidden format character (see `shown`).
+            guard !bytes.contains(where: { $0 == 0x2c || $0 == 0x22 || $0 < 0x20 || $0 == 0x7f || $0 == 0xc2
+                || $0 == 0xd8 || $0 == 0xe2 || $0 == 0xef || $0 == 0xf3 }) else { return }
             out.append(contentsOf: bytes)
             plain = true
         }
@@ -28,8 +30,21 @@ public enum CSV {
     /// `=`, `+`, `-`, `@`, tab, CR.
     private static let formulaStarts: [UInt8] = [0x3d, 0x2b, 0x2d, 0x40, 0x09, 0x0d]
 
+    /// `s` with control characters other than tab and line breaks (ESC, DEL, C1) and hidden format characters
+    /// (bidirectional overrides, zero-width ones) shown as `?`, as the text report shows them: a CSV file is
+    /// read in terminals and pagers too, where they would drive the terminal or reorder what is shown.
+    static func shown(_ s: String) -> String {
+        var out = String.UnicodeScalarView()
+        for u in s.unicodeScalars {
+            let v = u.value
+            let control = (v < 0x20 && v != 0x09 && v != 0x0a && v != 0x0d) || (0x7f...0x9f).contains(v)
+            out.append(control || TextTable.isHiddenFormat(v) ? "?" : u)
+        }
+        return String(out)
+    }
+
     private static func slowCell(_ s: String) -> String {
-        var text = s
+        var text = shown(s)
         if let first = text.unicodeScalars.first, "=+-@\t\r".unicodeScalars.contains(first), Double(text) == nil {
             text = "'" + text
         }

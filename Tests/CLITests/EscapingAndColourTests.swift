@@ -58,6 +58,16 @@ import TestSupport
         #expect(CSV.cell("line\nbreak") == "\"line\nbreak\"")
     }
 
+    /// A reason phrase from the capture carrying ESC and a right-to-left override (hostile round 14 H14-10):
+    /// shown as `?` in CSV as in text, since CSV files are read in terminals and pagers too.
+    @Test func csvShowsControlAndHiddenCharactersAsQuestionMarks() {
+        #expect(CSV.cell("=1+2\u{1b}[2J\u{202e}<i>&x\"\r!") == "\"'=1+2?[2J?<i>&x\"\"\r!\"")
+        #expect(CSV.cell("Service\u{1b}]0;title\u{7}Unavailable") == "Service?]0;title?Unavailable")
+        #expect(CSV.cell("a\u{200b}b\u{85}c\u{7f}") == "a?b?c?")
+        #expect(CSV.cell("tab\there") == "tab\there")
+        #expect(CSV.cell("café ü") == "café ü")
+    }
+
     // MARK: - Colour
 
     @Test func colourFollowsTheTerminalAndNOCOLOR() {
