@@ -105,7 +105,7 @@ enum ReportCommand {
         if kind == .validate {
             bundle.validation = DeploymentValidation(
                 report: heartbeat, audit: bundle.audit, expectHTTPS: expectsHTTPS(sylink), failOn: failOn,
-                untiedTunnels: bundle.untiedTunnels)
+                untiedTunnels: bundle.untiedTunnels, minimumTLS: model.tls.minimumVersion)
         }
         return bundle
     }

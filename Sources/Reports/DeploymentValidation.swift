@@ -54,8 +54,9 @@ public struct DeploymentValidation: Sendable {
     ///   - untiedTunnels: proxy tunnels whose `CONNECT` target could be tied to no address (a numeric target
     ///     not in dotted decimal, or one without a usable port): judged as connections to the proxy, so their
     ///     check-ins are in no check; `capture-quality` fails (a warning) and says how many.
+    ///   - minimumTLS: the model's minimum TLS version (`tls.minimumVersion`), named in `tls-version`'s title.
     public init(report: HeartbeatReport, audit: FleetAudit, expectHTTPS: Bool = true, failOn: Severity = .error,
-                untiedTunnels: Int = 0) {
+                untiedTunnels: Int = 0, minimumTLS: String = "1.2") {
         self.failOn = failOn
         self.clients = report.clients.count
         var checks: [Check] = []
@@ -86,7 +87,7 @@ public struct DeploymentValidation: Sendable {
         if expectHTTPS {
             fromFindings("transport", "check-ins use HTTPS", .error, [.plaintextHTTP])
         }
-        fromFindings("tls-version", "TLS 1.2 or later (the model's minimum)", .error, [.tlsBelowMinimum])
+        fromFindings("tls-version", "TLS \(minimumTLS) or later (the model's minimum)", .error, [.tlsBelowMinimum])
         if let i = checks.indices.last { Self.noteTLSVersionSources(report, into: &checks[i]) }
         fromFindings("http-status", "managers answered without HTTP errors", .error, [.httpError])
         checks.append(Self.intervalCheck(

@@ -86,4 +86,16 @@ import TestSupport
         #expect(plain.contains("not checked: no check-in over TLS"))
         #expect(try row(sepbeat("validate", heartbeatCapture("https-idle")), "tls-version").hasPrefix("  pass "))
     }
+
+    /// The check's title names the model's minimum, not always 1.2 (hostile round 14 H14-3).
+    @Test func tlsVersionTitleNamesTheModelsMinimum() throws {
+        let dir = try TemporaryFolder()
+        let builtIn = sepbeat("validate", "-F", "json", heartbeatCapture("https-idle"))
+        #expect(builtIn.stdout.contains("\"title\" : \"TLS 1.2 or later (the model's minimum)\""))
+        let model = dir.write("m13.json", #"{"schema":"sepbeat-model/1","tls":{"minimumVersion":"1.3"}}"#)
+        let strict = sepbeat("validate", "-F", "json", "--model", model, heartbeatCapture("https-idle"))
+        #expect(strict.stdout.contains("\"title\" : \"TLS 1.3 or later (the model's minimum)\""), "\(strict.stderr)")
+        #expect(try row(sepbeat("validate", "--model", model, heartbeatCapture("https-idle")), "tls-version")
+            .hasPrefix("  FAIL "))
+    }
 }
