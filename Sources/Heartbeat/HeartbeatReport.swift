@@ -112,10 +112,19 @@ public struct HeartbeatReport: Sendable {
         /// check-in of their own, because joining them would have made it span more than `checkIn.joinMaxSeconds`.
         /// Encoded only when not 0.
         public var joinSplits: Int = 0
+        /// Manager connection records with no SYN and no payload (a lone RST or ACK, keep-alives of a connection
+        /// the capture joined): no check-in. Encoded only when not 0.
+        public var emptyPieces: Int = 0
+        /// Plain-HTTP manager connections with no request for `http.secarsPath` (content downloads) that
+        /// joined no check-in: no check-in. Encoded only when not 0.
+        public var contentDownloads: Int = 0
+        /// Bursts of push connections that carried no client byte (messages the manager pushed): no
+        /// check-in. Encoded only when not 0.
+        public var serverPushes: Int = 0
 
         private enum Keys: String, CodingKey {
             case connections, managerConnections, otherServerConnections, ignoredConnections, droppedByLimits
-            case rejoinedConnections, proxyLegConnections, joinSplits
+            case rejoinedConnections, proxyLegConnections, joinSplits, emptyPieces, contentDownloads, serverPushes
         }
 
         public func encode(to encoder: Encoder) throws {
@@ -128,6 +137,9 @@ public struct HeartbeatReport: Sendable {
             try c.encode(rejoinedConnections, forKey: .rejoinedConnections)
             if proxyLegConnections != 0 { try c.encode(proxyLegConnections, forKey: .proxyLegConnections) }
             if joinSplits != 0 { try c.encode(joinSplits, forKey: .joinSplits) }
+            if emptyPieces != 0 { try c.encode(emptyPieces, forKey: .emptyPieces) }
+            if contentDownloads != 0 { try c.encode(contentDownloads, forKey: .contentDownloads) }
+            if serverPushes != 0 { try c.encode(serverPushes, forKey: .serverPushes) }
         }
     }
 
