@@ -353,7 +353,7 @@ public struct SessionBuilder: Sendable {
             // Pieces with no SYN and no payload (a lone RST or ACK, keep-alives of a connection the capture
             // joined): nothing was exchanged, so no check-in; counted.
             let before = conns.count
-            conns.removeAll { Self.isEmptyPiece($0) }
+            if conns.contains(where: Self.isEmptyPiece) { conns.removeAll { Self.isEmptyPiece($0) } }
             let emptyPieces = before - conns.count
             var tally = GroupTally()
             let drafts = conns.isEmpty ? [] : group(conns, tally: &tally)

@@ -80,9 +80,10 @@ extension StepClassifier {
     /// - a TLS connection whose SYN was seen and that carried no application data at all: the handshake
     ///   failed (a fatal alert, named when it was sent in clear; no ServerHello; or nothing after it);
     /// - a connection set up and closed with no payload byte either way;
-    /// - a connection whose last HTTP request got no byte of answer, or a TLS connection none of whose
-    ///   client bursts got one (a TLS 1.3 close_notify after an answer is such a burst, so TLS is judged
-    ///   on the whole connection).
+    /// - a connection whose last HTTP request got no byte of answer (and no server byte went unread), or a
+    ///   TLS connection none of whose client bursts got one, the last one being more than a close_notify
+    ///   (`closeRecordMaxBytes`; a TLS 1.3 close_notify after an answer is such a burst, so TLS is judged on
+    ///   the whole connection, or the whole burst of a push connection).
     ///
     /// A push connection is judged with its last burst, and only when it closed. Returns whether the
     /// check-in failed: a finding was raised and none of its exchanges got an answer.
@@ -115,8 +116,11 @@ extension StepClassifier {
             guard let last = exchanges.last, last.bytesDown == 0 else { continue }
             let http = last.http
             if let http {
-                guard http.status == nil else { continue }
-            } else if last.kind != .tls || exchanges.contains(where: { $0.bytesDown > 0 }) {
+                // Server bytes no exchange took (a response the parser could not read) may be the answer.
+                let taken = c.exchanges.reduce(Int64(0)) { $0 + $1.bytesDown }
+                guard http.status == nil, payloadDown <= taken else { continue }
+            } else if last.kind != .tls || last.bytesUp <= Self.closeRecordMaxBytes
+                        || exchanges.contains(where: { $0.bytesDown > 0 }) {
                 continue
             }
             let after = (c.closeTime ?? c.end).seconds(since: last.end)
@@ -128,6 +132,10 @@ extension StepClassifier {
         }
         return raised && !d.exchanges.contains { $0.bytesDown > 0 }
     }
+
+    /// A client burst of at most this many bytes is no request: a TLS 1.3 close_notify or other alert travels
+    /// in a 24-byte application-data record (5 header, 2 alert, 1 type, 16 tag).
+    static let closeRecordMaxBytes: Int64 = 64
 
     /// Nothing of the direction went uncaptured: no gap, no memory limit, no packet cut by the snap length.
     private static func nothingLost(_ a: StreamAnomalies) -> Bool {

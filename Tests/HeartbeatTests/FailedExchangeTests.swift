@@ -112,7 +112,19 @@ import Testing
         gap.anomaliesDown = lost
         // A TLS 1.3 close_notify after the answer is a client record with no reply: not a request.
         let closeNotify = f.connection(start: at(600), exchanges: [.tls(900, 3_100), .tls(24, 0)])
-        let r = analyze([open, gap, closeNotify], model: model)
+        // A push connection whose last burst, long after the others, is a close_notify before its close.
+        var push = f.push(start: at(900), bursts: [0, 300], openAtEnd: false, close: .finFromClient)
+        var notify = Exchange(index: 2, kind: .tls, start: at(1_500), end: at(1_500.001))
+        notify.bytesUp = 24
+        notify.recordsUp = 1
+        push.exchanges.append(notify)
+        push.end = at(1_500.01)
+        push.closeTime = at(1_500.005)
+        // An HTTP answer the parser could not read: the server's bytes went to no exchange.
+        var unread = f.connection(port: 8014, start: at(2_000), exchanges: [.http("GET", 133, 0, status: nil)],
+                                  close: .finFromServer)
+        unread.bytesDown = 3_000
+        let r = analyze([open, gap, closeNotify, push, unread], model: model)
         #expect(r.codes(.noAnswer).isEmpty)
         #expect(r.codes(.tlsHandshakeFailed).isEmpty)
         #expect(!r.sessions.contains { $0.failed })
