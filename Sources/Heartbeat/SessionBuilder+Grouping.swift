@@ -84,9 +84,13 @@ extension SessionBuilder {
             }
             // Bursts the manager sent with no client byte are its pushes, not check-ins; the first burst of a
             // connection picked up midstream may be the tail of a check-in whose request came before the capture.
+            // Only on a connection whose client records were captured somewhere (not a capture of the
+            // server's direction alone).
             let midstream = conns[i].handshake == .midstream
+            let clientSeen = conns[i].exchanges.contains { $0.recordsUp > 0 }
             let checkIns = bursts.indices.filter { n in
-                !isServerPush(bursts[n]) || n == 0 && midstream && mayBeginBeforeCapture(bursts[n], conns[i])
+                !clientSeen || !isServerPush(bursts[n])
+                    || n == 0 && midstream && mayBeginBeforeCapture(bursts[n], conns[i])
             }
             tally.serverPushes += bursts.count - checkIns.count
             // Failed connects go with the connection's first burst; when that one is no check-in, they are one.
@@ -109,7 +113,8 @@ extension SessionBuilder {
     func isContentDownload(_ c: ConnectionRecord) -> Bool {
         guard !c.exchanges.isEmpty else { return false }
         for e in c.exchanges {
-            guard let h = e.http else { return false }
+            // Every request captured (a capture of the server's direction alone shows no request at all).
+            guard let h = e.http, e.bytesUp > 0, !h.method.isEmpty else { return false }
             if directory.isSecars(h) { return false }
         }
         return true

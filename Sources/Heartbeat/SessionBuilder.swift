@@ -519,8 +519,9 @@ extension SessionBuilder {
                 let longLived = conns[i].duration >= model.push.minOpenSeconds
                 if longLived {
                     // The manager's own pushes are not the client's timer.
+                    let clientSeen = conns[i].exchanges.contains { $0.recordsUp > 0 }
                     starts[server, default: []] += splitBursts(conns[i].exchanges).compactMap { burst in
-                        isServerPush(burst) ? nil : burst.first?.start
+                        clientSeen && isServerPush(burst) ? nil : burst.first?.start
                     }
                 } else {
                     starts[server, default: []].append(conns[i].start)

@@ -113,12 +113,16 @@ extension StepClassifier {
                 }
                 continue
             }
-            guard let last = exchanges.last, last.bytesDown == 0 else { continue }
+            // A request stamped after the connection closed (a packet stamped off its connection's clock) says
+            // nothing about the order of request and answer.
+            guard let last = exchanges.last, last.bytesDown == 0, last.end <= c.closeTime ?? c.end else { continue }
             let http = last.http
             if let http {
-                // Server bytes no exchange took (a response the parser could not read) may be the answer.
+                // Server bytes no exchange took (a response the parser could not read), or a response with no
+                // request before it (the directions' clocks apart, or a request lost), may be the answer.
                 let taken = c.exchanges.reduce(Int64(0)) { $0 + $1.bytesDown }
-                guard http.status == nil, payloadDown <= taken else { continue }
+                guard http.status == nil, payloadDown <= taken, !c.exchanges.contains(where: { $0.bytesUp == 0 })
+                else { continue }
             } else if last.kind != .tls || last.bytesUp <= Self.closeRecordMaxBytes
                         || exchanges.contains(where: { $0.bytesDown > 0 }) {
                 continue

@@ -124,7 +124,15 @@ import Testing
         var unread = f.connection(port: 8014, start: at(2_000), exchanges: [.http("GET", 133, 0, status: nil)],
                                   close: .finFromServer)
         unread.bytesDown = 3_000
-        let r = analyze([open, gap, closeNotify, push, unread], model: model)
+        // The directions' clocks apart: the response parsed before its request, which then has no reply.
+        var skewed = f.connection(port: 8014, start: at(2_300), exchanges: [.http("GET", 0, 3_583),
+                                                                            .http("GET", 133, 0, status: nil)])
+        skewed.exchanges[0].http?.method = ""
+        // A request record stamped after its connection closed (a packet off the connection's clock).
+        var late = f.connection(start: at(2_600), exchanges: [.tls(483, 0)])
+        late.exchanges[0].start = at(6_200)
+        late.exchanges[0].end = at(6_200.001)
+        let r = analyze([open, gap, closeNotify, push, unread, skewed, late], model: model)
         #expect(r.codes(.noAnswer).isEmpty)
         #expect(r.codes(.tlsHandshakeFailed).isEmpty)
         #expect(!r.sessions.contains { $0.failed })
@@ -201,6 +209,15 @@ import Testing
         let r = analyze([c], model: model)
         #expect(r.sessions.count == 4)
         #expect(r.counts.serverPushes == 1)
+        // A capture of the manager's direction alone: no burst shows a client byte, none is called a push.
+        var downOnly = c
+        for i in downOnly.exchanges.indices {
+            downOnly.exchanges[i].bytesUp = 0
+            downOnly.exchanges[i].recordsUp = 0
+        }
+        let alone = analyze([downOnly], model: model)
+        #expect(alone.counts.serverPushes == 0)
+        #expect(alone.sessions.count == 5)
         #expect(r.codes(.intervalEarly).isEmpty)
         #expect(FleetAudit(report: r, model: model).clients.first?.health == .healthy)
     }
@@ -225,6 +242,10 @@ import Testing
         let check = f.connection(port: 8014, start: at(2_000), exchanges: [.http("GET", 900, 3_500)])
         let content = f.connection(port: 8014, start: check.end.adding(seconds: 0.5),
                                    exchanges: [.http("GET", 300, 9_000, target: "/content/x/1")])
+        // Responses alone (the requests not captured) are no content download.
+        var answers = f.connection(port: 8014, start: at(1_500), exchanges: [.http("GET", 0, 9_000, target: "")])
+        answers.exchanges[0].http?.method = ""
+        #expect(analyze([answers], model: model).counts.contentDownloads == 0)
         let joined = analyze([check, content], model: model)
         #expect(joined.sessions.count == 1)
         #expect(joined.sessions.first?.steps.map(\.step) == [1, 2, 3, 4, 7])
