@@ -264,4 +264,18 @@ import Testing
         let closed = f.connection(start: at(600), exchanges: [.tls(658, 100)])
         #expect(analyze([closed], model: model).codes(.idleSizeOutOfRange).count == 1)
     }
+
+    /// On a push connection open at the end, only the burst the capture's end may have cut is spared: a small
+    /// burst long before the end is judged.
+    @Test func onlyTheLastPushBurstNearTheCaptureEndIsSpared() throws {
+        var f = RecordFactory()
+        let c = f.push(start: epoch, bursts: [0, 300, 600], burst: [.tls(658, 0)])
+        let near = analyze([c], model: model, captureEnd: c.end.adding(seconds: 2))
+        let small = near.codes(.idleSizeOutOfRange)
+        #expect(small.count == 2)
+        #expect(small.allSatisfy { $0.time.map { $0 < at(600) } ?? false })
+        // The capture went on a minute after the last burst: that burst was whole, and judged too.
+        let later = analyze([c], model: model, captureEnd: c.end.adding(seconds: 60))
+        #expect(later.codes(.idleSizeOutOfRange).count == 3)
+    }
 }
