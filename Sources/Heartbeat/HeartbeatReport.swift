@@ -63,9 +63,9 @@ public struct HeartbeatReport: Sendable {
         public var clients: Int
         /// Every entry of `sessions`: `checkIns + failed`.
         public var sessions: Int
-        /// Check-ins that set up a connection.
+        /// Check-ins that reached a manager.
         public var checkIns: Int
-        /// Check-ins whose connects all failed: counted here, never as check-ins.
+        /// Check-ins that failed (`SessionReport.failed`): counted here, never as check-ins.
         public var failed: Int
         /// Check-ins whose only connects were still unanswered when the capture ended, less than the
         /// connect timeout after their SYN: neither set up nor failed yet. nil (left out of JSON) when 0.
@@ -228,7 +228,8 @@ public struct SessionReport: Hashable, Sendable {
     public var bytesUp: Int64
     public var bytesDown: Int64
     /// True when no connection of the check-in was set up and at least one connect failed (refused, or
-    /// unanswered past the connect timeout or until the client moved on).
+    /// unanswered past the connect timeout or until the client moved on); or when its connection was set up
+    /// but none of its exchanges got an answer (`tls-handshake-failed`, `no-answer`).
     public var failed: Bool
     /// True when no connection was set up and the only connects were unanswered when the capture ended,
     /// no longer than the connect timeout after their SYN: not judged. Encoded only when true.
@@ -339,9 +340,9 @@ public struct ClientSummary: Hashable, Sendable {
     public var client: IPAddress
     /// Every session of the client: `checkIns + failed`.
     public var sessions: Int
-    /// Check-ins that set up a connection.
+    /// Check-ins that reached a manager.
     public var checkIns: Int
-    /// Check-ins whose connects all failed: counted here, never as check-ins.
+    /// Check-ins that failed (`SessionReport.failed`): counted here, never as check-ins.
     public var failed: Int
     /// Check-ins still unanswered when the capture ended (see `SessionReport.pending`); encoded when above 0.
     public var pending: Int = 0
