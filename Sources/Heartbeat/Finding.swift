@@ -30,6 +30,12 @@ public enum FindingCode: String, Codable, Hashable, Sendable, CaseIterable {
     case connectFailed = "connect-failed"
     /// A connect unanswered, or a session not set up within the connect timeout.
     case connectTimeout = "connect-timeout"
+    /// A TLS connection to a manager set up at the TCP level that closed with no application data: a fatal
+    /// alert, no ServerHello, or nothing after the handshake. No heartbeat reached the manager.
+    case tlsHandshakeFailed = "tls-handshake-failed"
+    /// A request (HTTP) or client burst (TLS) that got no byte of answer before its connection closed (reset
+    /// or closed by the manager, or given up by the client), or a connection set up and closed with no byte.
+    case noAnswer = "no-answer"
     /// A check-in that reached a manager only after failing with another one.
     case failover = "failover"
     /// Check-ins to a manager absent from the configured server list.

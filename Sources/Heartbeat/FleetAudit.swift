@@ -58,9 +58,9 @@ public struct FleetAudit: Sendable {
         public var mode: SessionReport.Mode
         /// The configured interval it is judged against (not corrected by its own median).
         public var expectedIntervalSeconds: Double
-        /// Check-ins that set up a connection.
+        /// Check-ins that reached a manager.
         public var checkIns: Int
-        /// Check-ins whose connects all failed.
+        /// Check-ins that failed: their connects all failed, or their connection got no answer.
         public var failed: Int
         public var firstSeen: Timestamp
         public var lastSeen: Timestamp

@@ -63,9 +63,9 @@ public struct HeartbeatReport: Sendable {
         public var clients: Int
         /// Every entry of `sessions`: `checkIns + failed`.
         public var sessions: Int
-        /// Check-ins that set up a connection.
+        /// Check-ins that reached a manager.
         public var checkIns: Int
-        /// Check-ins whose connects all failed: counted here, never as check-ins.
+        /// Check-ins that failed (`SessionReport.failed`): counted here, never as check-ins.
         public var failed: Int
         /// Check-ins whose only connects were still unanswered when the capture ended, less than the
         /// connect timeout after their SYN: neither set up nor failed yet. nil (left out of JSON) when 0.
@@ -112,10 +112,19 @@ public struct HeartbeatReport: Sendable {
         /// check-in of their own, because joining them would have made it span more than `checkIn.joinMaxSeconds`.
         /// Encoded only when not 0.
         public var joinSplits: Int = 0
+        /// Manager connection records with no SYN and no payload (a lone RST or ACK, keep-alives of a connection
+        /// the capture joined): no check-in. Encoded only when not 0.
+        public var emptyPieces: Int = 0
+        /// Plain-HTTP manager connections with no request for `http.secarsPath` (content downloads) that
+        /// joined no check-in: no check-in. Encoded only when not 0.
+        public var contentDownloads: Int = 0
+        /// Bursts of push connections that carried no client byte (messages the manager pushed): no
+        /// check-in. Encoded only when not 0.
+        public var serverPushes: Int = 0
 
         private enum Keys: String, CodingKey {
             case connections, managerConnections, otherServerConnections, ignoredConnections, droppedByLimits
-            case rejoinedConnections, proxyLegConnections, joinSplits
+            case rejoinedConnections, proxyLegConnections, joinSplits, emptyPieces, contentDownloads, serverPushes
         }
 
         public func encode(to encoder: Encoder) throws {
@@ -128,6 +137,9 @@ public struct HeartbeatReport: Sendable {
             try c.encode(rejoinedConnections, forKey: .rejoinedConnections)
             if proxyLegConnections != 0 { try c.encode(proxyLegConnections, forKey: .proxyLegConnections) }
             if joinSplits != 0 { try c.encode(joinSplits, forKey: .joinSplits) }
+            if emptyPieces != 0 { try c.encode(emptyPieces, forKey: .emptyPieces) }
+            if contentDownloads != 0 { try c.encode(contentDownloads, forKey: .contentDownloads) }
+            if serverPushes != 0 { try c.encode(serverPushes, forKey: .serverPushes) }
         }
     }
 
@@ -216,7 +228,8 @@ public struct SessionReport: Hashable, Sendable {
     public var bytesUp: Int64
     public var bytesDown: Int64
     /// True when no connection of the check-in was set up and at least one connect failed (refused, or
-    /// unanswered past the connect timeout or until the client moved on).
+    /// unanswered past the connect timeout or until the client moved on); or when its connection was set up
+    /// but none of its exchanges got an answer (`tls-handshake-failed`, `no-answer`).
     public var failed: Bool
     /// True when no connection was set up and the only connects were unanswered when the capture ended,
     /// no longer than the connect timeout after their SYN: not judged. Encoded only when true.
@@ -327,9 +340,9 @@ public struct ClientSummary: Hashable, Sendable {
     public var client: IPAddress
     /// Every session of the client: `checkIns + failed`.
     public var sessions: Int
-    /// Check-ins that set up a connection.
+    /// Check-ins that reached a manager.
     public var checkIns: Int
-    /// Check-ins whose connects all failed: counted here, never as check-ins.
+    /// Check-ins that failed (`SessionReport.failed`): counted here, never as check-ins.
     public var failed: Int
     /// Check-ins still unanswered when the capture ended (see `SessionReport.pending`); encoded when above 0.
     public var pending: Int = 0

@@ -84,6 +84,8 @@ extension ReferenceModel {
         "step-out-of-order": "warning",
         "connect-failed": "error",
         "connect-timeout": "error",
+        "tls-handshake-failed": "error",
+        "no-answer": "error",
         "failover": "warning",
         "unknown-server": "warning",
         "push-connection-dropped": "warning",

@@ -18,7 +18,35 @@ extension SessionBuilder {
         var unobserved: [(silence: Int, expected: Int)]
         /// Connections within the join gap that started a new check-in (`checkIn.joinMaxSeconds`).
         var joinSplits = 0
+        /// Records with no SYN and no payload (`SessionBuilder.isEmptyPiece`), left out.
+        var emptyPieces = 0
+        /// Plain-HTTP connections with no secars request that joined no check-in (`isContentDownload`).
+        var contentDownloads = 0
+        /// Bursts of push connections with no client byte (`isServerPush`).
+        var serverPushes = 0
+
+        init(sessions: [SessionReport], summary: ClientSummary, pairs: [PairFinding],
+             unobserved: [(silence: Int, expected: Int)], joinSplits: Int = 0, emptyPieces: Int = 0,
+             contentDownloads: Int = 0, serverPushes: Int = 0) {
+            self.sessions = sessions
+            self.summary = summary
+            self.pairs = pairs
+            self.unobserved = unobserved
+            self.joinSplits = joinSplits
+            self.emptyPieces = emptyPieces
+            self.contentDownloads = contentDownloads
+            self.serverPushes = serverPushes
+        }
+
+        /// A client with no check-in, only counts of what was left out (`sessions` empty: not reported).
+        init(client: IPAddress, emptyPieces: Int, tally: GroupTally) {
+            self.init(sessions: [], summary: ClientSummary(
+                client: client, sessions: 0, checkIns: 0, failed: 0, intervalSeconds: nil, missed: 0,
+                accelerated: 0, expectedIntervalSeconds: 0), pairs: [], unobserved: [], joinSplits: tally.splits,
+                emptyPieces: emptyPieces, contentDownloads: tally.contentDownloads, serverPushes: tally.serverPushes)
+        }
     }
+
 
     /// Runs `body` for every client of `work` with connections, on up to `threads` threads, and
     /// answers in `work`'s order (nil for a client without connections, or for which `body` answers

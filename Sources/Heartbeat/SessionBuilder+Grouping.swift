@@ -13,7 +13,11 @@ extension SessionBuilder {
     /// check-in, unless the check-in would then end more than `checkIn.joinMaxSeconds` after its first
     /// connection started: it starts a new one, and `splits` counts it (a client polling every second
     /// is thousands of short check-ins, not one of hours).
-    func group(_ conns: [ConnectionRecord], splits: inout Int) -> [CheckInDraft] {
+    ///
+    /// Not check-ins, counted in `tally`: a plain-HTTP connection whose requests are none of them for
+    /// `http.secarsPath` (a content download), unless it continues a check-in within the join gap; and a
+    /// burst of a push connection carrying no client byte (a message the manager pushed).
+    func group(_ conns: [ConnectionRecord], tally: inout GroupTally) -> [CheckInDraft] {
         let window = model.checkIn.attemptWindowSeconds
         let joinGap = model.checkIn.joinGapSeconds
         let joinMax = model.checkIn.joinMaxSeconds
@@ -27,6 +31,10 @@ extension SessionBuilder {
             if !pending.isEmpty { drafts.append(CheckInDraft(attempts: conns[pending])) }
             pending = 0..<0
         }
+        // Failed connects taken by a push connection whose first burst is no check-in: a check-in of their own.
+        func flushAttempts(_ attempts: ArraySlice<ConnectionRecord>) {
+            if !attempts.isEmpty { drafts.append(CheckInDraft(attempts: attempts)) }
+        }
         func closeCurrent() {
             if let c = current { drafts.append(c) }
             current = nil
@@ -39,6 +47,7 @@ extension SessionBuilder {
                 continue
             }
             let bursts = pushBursts(conns[i])
+            let content = bursts == nil && isContentDownload(conns[i])
             if pending.isEmpty, let prev = current?.connections.indices.last,
                conns[prev].server.address == conns[i].server.address, conns[i].start >= conns[prev].end,
                conns[i].start.seconds(since: conns[prev].end) <= joinGap, bursts == nil {
@@ -48,7 +57,13 @@ extension SessionBuilder {
                     current?.showsClose = !conns[i].state.contains(.openAtEnd)
                     continue
                 }
-                splits += 1
+                if !content { tally.splits += 1 }
+            }
+            if content {
+                // Not the client's heartbeat: it neither starts a check-in nor takes the failed connects
+                // before it (they stay for the next check-in, or one of their own).
+                tally.contentDownloads += 1
+                continue
             }
             closeCurrent()
             var attempts: ArraySlice<ConnectionRecord> = []
@@ -67,15 +82,55 @@ extension SessionBuilder {
                 currentFirst = i
                 continue
             }
-            for (n, burst) in bursts.enumerated() {
+            // Bursts the manager sent with no client byte are its pushes, not check-ins; the first burst of a
+            // connection picked up midstream may be the tail of a check-in whose request came before the capture.
+            // Only on a connection whose client records were captured somewhere (not a capture of the
+            // server's direction alone).
+            let midstream = conns[i].handshake == .midstream
+            let clientSeen = conns[i].exchanges.contains { $0.recordsUp > 0 }
+            let checkIns = bursts.indices.filter { n in
+                !clientSeen || !isServerPush(bursts[n])
+                    || n == 0 && midstream && mayBeginBeforeCapture(bursts[n], conns[i])
+            }
+            tally.serverPushes += bursts.count - checkIns.count
+            // Failed connects go with the connection's first burst; when that one is no check-in, they are one.
+            if checkIns.first != 0 { flushAttempts(attempts) }
+            for (k, n) in checkIns.enumerated() {
                 drafts.append(CheckInDraft(
-                    attempts: n == 0 ? attempts : [], connections: conns[i...i], exchanges: burst, mode: .push,
-                    showsOpening: n == 0 && opening, showsClose: n == bursts.count - 1 && closed, burst: n))
+                    attempts: n == 0 ? attempts : [], connections: conns[i...i], exchanges: bursts[n], mode: .push,
+                    showsOpening: n == 0 && opening, showsClose: k == checkIns.count - 1 && closed, burst: n))
             }
         }
         closeCurrent()
         flushPending()
         return drafts
+    }
+
+    /// A plain-HTTP connection carrying requests, none of them for `http.secarsPath`: a content download
+    /// (`GET /content/...`, possibly minutes after the check-in that learnt of it), not a heartbeat. Every
+    /// check-in asks for `secarsPath` first (its index check), so a connection without such a request is
+    /// not one. TLS hides the path: a content download over HTTPS stays a check-in.
+    func isContentDownload(_ c: ConnectionRecord) -> Bool {
+        guard !c.exchanges.isEmpty else { return false }
+        for e in c.exchanges {
+            // Every request captured (a capture of the server's direction alone shows no request at all).
+            guard let h = e.http, e.bytesUp > 0, !h.method.isEmpty else { return false }
+            if directory.isSecars(h) { return false }
+        }
+        return true
+    }
+
+    /// A burst with no client byte (no request record, nothing of one lost): a message the manager pushed.
+    func isServerPush(_ burst: [Exchange]) -> Bool {
+        !burst.isEmpty
+            && burst.allSatisfy { $0.bytesUp == 0 && $0.recordsUp == 0 && $0.missingBytes == 0 && $0.http == nil }
+    }
+
+    /// Whether a connection picked up midstream may have begun this, its first, burst before the capture: the
+    /// burst's first exchange came within `push.burstGapSeconds` of the connection's first packet.
+    func mayBeginBeforeCapture(_ burst: [Exchange], _ c: ConnectionRecord) -> Bool {
+        guard let e = burst.first else { return false }
+        return e.start.seconds(since: c.start) <= model.push.burstGapSeconds
     }
 
     /// A long-lived connection with more than one burst, or long-lived in a push-mode setup.
@@ -100,4 +155,14 @@ extension SessionBuilder {
         }
         return out
     }
+}
+
+/// What `SessionBuilder.group` counted while grouping one client's connections.
+struct GroupTally: Sendable {
+    /// Connections within the join gap that started a new check-in (`checkIn.joinMaxSeconds`).
+    var splits = 0
+    /// Plain-HTTP connections without a request for `secarsPath` (`isContentDownload`) that joined no check-in.
+    var contentDownloads = 0
+    /// Bursts of push connections with no client byte (`isServerPush`).
+    var serverPushes = 0
 }

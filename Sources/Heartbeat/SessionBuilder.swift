@@ -171,8 +171,8 @@ public struct SessionBuilder: Sendable {
     }
 
     /// The record as kept: request targets shortened to their path, with `?…` standing for the query,
-    /// and the details no rule reads after ingest let go (certificate, alerts, User-Agent, Content-Type,
-    /// Host: the host-name bindings are learned before this).
+    /// and the details no rule reads after ingest let go (certificate, alerts but the first fatal one, User-Agent,
+    /// Content-Type, Host: the host-name bindings are learned before this).
     ///
     /// A secars request carries an encrypted `h=` value of hundreds of hex characters that no rule
     /// reads (its meaning is hidden, see docs/heartbeat-model.md); keeping it would make the kept
@@ -180,10 +180,14 @@ public struct SessionBuilder: Sendable {
     static func compacted(_ connection: ConnectionRecord) -> ConnectionRecord {
         var c = connection
         // One summary box made (each `c.tls?.x = ...` copies the summary into a new one).
-        if var tls = c.tls, tls.certificate != nil || !tls.alerts.isEmpty {
-            tls.certificate = nil
-            tls.alerts = []
-            c.tls = tls
+        // The first fatal alert stays: it tells why a handshake failed (`tls-handshake-failed`).
+        if var tls = c.tls {
+            let kept = tls.alerts.first { $0.level == 2 }.map { [$0] } ?? []
+            if tls.certificate != nil || tls.alerts != kept {
+                tls.certificate = nil
+                tls.alerts = kept
+                c.tls = tls
+            }
         }
         for i in c.exchanges.indices {
             guard let h = c.exchanges[i].http else { continue }
@@ -204,6 +208,14 @@ public struct SessionBuilder: Sendable {
             c.tunnel = tunnel
         }
         return c
+    }
+
+    /// A record with no SYN and no payload either way (at most one byte each way, the most a keep-alive
+    /// probe carries) and no exchange: a lone RST or ACK, or the keep-alives of a connection the capture
+    /// joined. Nothing was exchanged, so it is no check-in (a failed connect always has its SYN).
+    static func isEmptyPiece(_ c: ConnectionRecord) -> Bool {
+        guard c.handshake == .midstream, c.exchanges.isEmpty, c.tunnel == nil else { return false }
+        return c.bytesUp - c.anomaliesUp.repeatedBytes <= 1 && c.bytesDown - c.anomaliesDown.repeatedBytes <= 1
     }
 
     /// A proxy's tunnels by target, each list in start order, for `isLeg`.
@@ -384,10 +396,19 @@ public struct SessionBuilder: Sendable {
             if !conns.indices.allSatisfy({ isManagerServer(conns[$0].server, managers) }) {
                 conns.removeAll { !isManagerConnection($0, managers) }
             }
-            guard !conns.isEmpty else { return nil }
+            // Pieces with no SYN and no payload (a lone RST or ACK, keep-alives of a connection the capture
+            // joined): nothing was exchanged, so no check-in; counted.
+            let before = conns.count
+            if conns.contains(where: Self.isEmptyPiece) { conns.removeAll { Self.isEmptyPiece($0) } }
+            let emptyPieces = before - conns.count
+            var tally = GroupTally()
+            let drafts = conns.isEmpty ? [] : group(conns, tally: &tally)
+            guard !drafts.isEmpty else {
+                // Nothing but pieces, content downloads or pushes: counted, no client.
+                return ClientOutcome(client: client, emptyPieces: emptyPieces, tally: tally)
+            }
             var memo = StepClassifier.TextMemo()
-            var splits = 0
-            var mine = group(conns, splits: &splits).map { classifier.classify($0, memo: &memo) }
+            var mine = drafts.map { classifier.classify($0, memo: &memo) }
             mine.sort { $0.start < $1.start }  // in place: the list is not copied
             let result = audit.audit(client: client, sessions: mine)
             for (i, f) in result.findings { mine[i].findings.append(f) }
@@ -396,7 +417,8 @@ public struct SessionBuilder: Sendable {
             let pairs = pairFindings(client: client, sessions: &mine, conns: conns, managers: managers)
             Self.shareEqualTexts(&mine)
             return ClientOutcome(sessions: mine, summary: result.summary, pairs: pairs, unobserved: result.unobserved,
-                                 joinSplits: splits)
+                                 joinSplits: tally.splits, emptyPieces: emptyPieces,
+                                 contentDownloads: tally.contentDownloads, serverPushes: tally.serverPushes)
         }
 
         var sessions: [SessionReport] = []
@@ -404,10 +426,17 @@ public struct SessionBuilder: Sendable {
         var clients: [ClientSummary] = []
         var pairs: [PairFinding] = []
         var joinSplits = 0
+        var emptyPieces = 0
+        var contentDownloads = 0
+        var serverPushes = 0
         for (i, item) in work.enumerated() {
             // Taken out, so each client's check-ins are not held twice once joined.
             guard var outcome = outcomes[i].take() else { continue }
             joinSplits += outcome.joinSplits
+            emptyPieces += outcome.emptyPieces
+            contentDownloads += outcome.contentDownloads
+            serverPushes += outcome.serverPushes
+            guard !outcome.sessions.isEmpty else { continue }
             for u in outcome.unobserved where hidden.indices.contains(u.silence) {
                 hidden[u.silence].add(client: item.client, expected: u.expected)
             }
@@ -473,7 +502,8 @@ public struct SessionBuilder: Sendable {
             counts: .init(connections: seen, managerConnections: managerConnections,
                           otherServerConnections: seen - managerConnections - proxyLegs - ignored - dropped,
                           ignoredConnections: ignored, droppedByLimits: dropped, rejoinedConnections: rejoinedCount,
-                          proxyLegConnections: proxyLegs, joinSplits: joinSplits),
+                          proxyLegConnections: proxyLegs, joinSplits: joinSplits, emptyPieces: emptyPieces,
+                          contentDownloads: contentDownloads, serverPushes: serverPushes),
             silences: silences,
             offClock: offClock,
             limitDrops: dropped == 0 ? nil : .init(
@@ -534,7 +564,11 @@ extension SessionBuilder {
                 else { continue }
                 let longLived = conns[i].duration >= model.push.minOpenSeconds
                 if longLived {
-                    starts[server, default: []] += splitBursts(conns[i].exchanges).compactMap { $0.first?.start }
+                    // The manager's own pushes are not the client's timer.
+                    let clientSeen = conns[i].exchanges.contains { $0.recordsUp > 0 }
+                    starts[server, default: []] += splitBursts(conns[i].exchanges).compactMap { burst in
+                        clientSeen && isServerPush(burst) ? nil : burst.first?.start
+                    }
                 } else {
                     starts[server, default: []].append(conns[i].start)
                 }

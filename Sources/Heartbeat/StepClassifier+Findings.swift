@@ -8,8 +8,10 @@ extension StepClassifier {
     /// connection's start. A check-in the capture may have joined after its beginning (`joinedMidway`) is
     /// not judged on steps that come before the first step it shows: they may have passed before the
     /// capture's first packet (with no step shown, on none).
+    /// A check-in that `failed` (its connection set up, but no answer came: `checkAnswers`) is not judged on
+    /// steps 3-6, as one whose connects all failed is not.
     func checkMandatory(
-        _ d: CheckInDraft, _ steps: [StepReport], at time: Timestamp? = nil,
+        _ d: CheckInDraft, _ steps: [StepReport], at time: Timestamp? = nil, failed: Bool = false,
         _ add: (FindingCode, String, Timestamp?) -> Void
     ) {
         let present = Self.stepMask(steps)
@@ -23,7 +25,7 @@ extension StepClassifier {
             switch rule.number {
             case 1, 2: observable = d.showsOpening
             case 7: observable = d.showsClose && !(last?.contains(.openAtEnd) ?? true)
-            default: observable = firstShown.map { rule.number > $0 } ?? true
+            default: observable = !failed && (firstShown.map { rule.number > $0 } ?? true)
             }
             guard observable else { continue }
             add(.stepMissing, "\(rule.id) (step \(rule.number)) not seen", firstStart)
@@ -58,6 +60,132 @@ extension StepClassifier {
             add(.uploadOverCap, "log upload of \(formatBytes(upload.bytesUp)) exceeds \(cap) "
                 + "(\(s.logUploadMaxRecords) records of \(s.logRecordBytes) bytes + \(s.uploadOverheadBytes))",
                 upload.start)
+        }
+    }
+
+    /// Whether the check-in's last bytes may be missing because the capture ended: its last connection was
+    /// still open then, and (on a push connection, which stays open between bursts) its last exchange ended
+    /// within `push.burstGapSeconds` of the capture's last packet. Its size is then not held to the idle
+    /// minimum (the answer may not have been captured yet).
+    func cutByCaptureEnd(_ d: CheckInDraft) -> Bool {
+        guard let l = d.connections.indices.last, d.connections[l].state.contains(.openAtEnd) else { return false }
+        guard d.mode == .push else { return true }
+        guard let end = captureEnd, let e = d.exchanges.indices.last else { return true }
+        return end.seconds(since: d.exchanges[e].end) <= model.push.burstGapSeconds
+    }
+
+    /// Raises `tls-handshake-failed` and `no-answer` for the check-in's connections that closed within the
+    /// capture with nothing lost (no gap, no memory limit, no packet cut by the snap length, either way):
+    ///
+    /// - a TLS connection whose SYN was seen and that carried no application data at all: the handshake
+    ///   failed (a fatal alert, named when it was sent in clear; no ServerHello; or nothing after it);
+    /// - a connection set up and closed with no payload byte either way;
+    /// - a connection whose last HTTP request got no byte of answer (and no server byte went unread), or a
+    ///   TLS connection none of whose client bursts got one, the last one being more than a close_notify
+    ///   (`closeRecordMaxBytes`; a TLS 1.3 close_notify after an answer is such a burst, so TLS is judged on
+    ///   the whole connection, or the whole burst of a push connection).
+    ///
+    /// A push connection is judged with its last burst, and only when it closed. Returns whether the
+    /// check-in failed: a finding was raised and none of its exchanges got an answer.
+    func checkAnswers(_ d: CheckInDraft, _ add: (FindingCode, String, Timestamp?) -> Void) -> Bool {
+        let cs = d.connections
+        if d.mode == .push && !d.showsClose { return false }
+        var raised = false
+        for i in cs.indices where !cs[i].state.contains(.openAtEnd) {
+            let c = cs[i]
+            guard Self.nothingLost(c.anomaliesUp), Self.nothingLost(c.anomaliesDown) else { continue }
+            let exchanges = d.mode == .push ? d.exchanges : c.exchanges
+            guard !exchanges.contains(where: { $0.missingBytes > 0 }) else { continue }
+            let closed = closeText(c.state)
+            let payloadUp = c.bytesUp - c.anomaliesUp.repeatedBytes
+            let payloadDown = c.bytesDown - c.anomaliesDown.repeatedBytes
+            let at = c.synTime ?? c.start
+            if c.exchanges.isEmpty && c.foldedExchanges == 0 && c.tunnel?.kind != .forward {
+                guard c.handshake == .established else { continue }
+                if payloadUp == 0 && payloadDown == 0 {
+                    add(.noAnswer, "connection to \(named(c.server)) set up and closed (\(closed)) with no byte "
+                        + "either way", at)
+                    raised = true
+                } else if isTLS(cs, i) {
+                    add(.tlsHandshakeFailed, "TLS handshake with \(named(c.server)) failed: "
+                        + handshakeFailure(c.tls) + "; then \(closed)", at)
+                    raised = true
+                }
+                continue
+            }
+            // A request stamped after the connection closed (a packet stamped off its connection's clock) says
+            // nothing about the order of request and answer.
+            guard let last = exchanges.last, last.bytesDown == 0, last.end <= c.closeTime ?? c.end else { continue }
+            let http = last.http
+            if let http {
+                // Server bytes no exchange took (a response the parser could not read), or a response with no
+                // request before it (the directions' clocks apart, or a request lost), may be the answer.
+                let taken = c.exchanges.reduce(Int64(0)) { $0 + $1.bytesDown }
+                guard http.status == nil, payloadDown <= taken, !c.exchanges.contains(where: { $0.bytesUp == 0 })
+                else { continue }
+            } else if last.kind != .tls || last.bytesUp <= Self.closeRecordMaxBytes
+                        || exchanges.contains(where: { $0.bytesDown > 0 }) {
+                continue
+            }
+            let after = (c.closeTime ?? c.end).seconds(since: last.end)
+            let what = http.map { "\($0.method) \($0.target.split(separator: "?").first ?? "")" } ?? "exchange"
+            add(.noAnswer, "\(what) #\(exchanges.count) (\(last.bytesUp) bytes up) got no answer from "
+                + "\(named(c.server)) before the connection closed (\(closed), \(formatSeconds(max(0, after))) s "
+                + "after the request)", last.start)
+            raised = true
+        }
+        return raised && !d.exchanges.contains { $0.bytesDown > 0 }
+    }
+
+    /// A client burst of at most this many bytes is no request: a TLS 1.3 close_notify or other alert travels
+    /// in a 24-byte application-data record (5 header, 2 alert, 1 type, 16 tag).
+    static let closeRecordMaxBytes: Int64 = 64
+
+    /// Nothing of the direction went uncaptured: no gap, no memory limit, no packet cut by the snap length.
+    private static func nothingLost(_ a: StreamAnomalies) -> Bool {
+        a.gaps == 0 && a.gapBytes == 0 && a.limitReached == 0 && a.truncatedPackets == 0
+    }
+
+    /// Why a TLS handshake that carried no application data failed, as far as the clear-text records tell.
+    private func handshakeFailure(_ tls: TLSSummary?) -> String {
+        if let alert = tls?.alerts.first(where: { $0.level == 2 }) {
+            return "fatal alert \(Self.alertName(alert.description)) (\(alert.description)) from the "
+                + (alert.direction == .down ? "server" : "client")
+        }
+        guard let tls, tls.clientVersion != nil || tls.negotiatedVersion != nil else { return "no ClientHello seen" }
+        if tls.negotiatedVersion == nil { return "no ServerHello after the ClientHello" }
+        return "no application data after the hellos"
+    }
+
+    /// The RFC 8446 / 5246 name of a TLS alert description, `alert` for one not listed.
+    static func alertName(_ description: UInt8) -> String {
+        switch description {
+        case 0: return "close_notify"
+        case 10: return "unexpected_message"
+        case 20: return "bad_record_mac"
+        case 22: return "record_overflow"
+        case 40: return "handshake_failure"
+        case 42: return "bad_certificate"
+        case 43: return "unsupported_certificate"
+        case 44: return "certificate_revoked"
+        case 45: return "certificate_expired"
+        case 46: return "certificate_unknown"
+        case 47: return "illegal_parameter"
+        case 48: return "unknown_ca"
+        case 49: return "access_denied"
+        case 50: return "decode_error"
+        case 51: return "decrypt_error"
+        case 70: return "protocol_version"
+        case 71: return "insufficient_security"
+        case 80: return "internal_error"
+        case 86: return "inappropriate_fallback"
+        case 90: return "user_canceled"
+        case 109: return "missing_extension"
+        case 110: return "unsupported_extension"
+        case 112: return "unrecognized_name"
+        case 116: return "certificate_required"
+        case 120: return "no_application_protocol"
+        default: return "alert"
         }
     }
 

@@ -147,15 +147,19 @@ final class StepClassifier: Sendable {
             add(.pushConnectionDropped, "push connection to \(cs[l].server) closed (\(closeText(cs[l].state))) "
                 + "after \(formatSeconds(cs[l].duration)) s", time: cs[l].closeTime ?? cs[l].end)
         }
+        // Connections set up that carried no answer (a TLS handshake refused, a request reset): such a
+        // check-in failed as one whose connects all failed did, although its TCP handshake succeeded.
+        let unanswered = first != nil && checkAnswers(d, add)
         if first != nil {
             // A later push burst, or a first one picked up midstream, starts at its first exchange: its
             // findings carry that time, not the connection's start (maybe hours before).
             let burstStart = d.burst > 0 || pickedUpMidstream(d) ? exchangesStart : nil
-            checkMandatory(d, steps, at: burstStart, add)
+            checkMandatory(d, steps, at: burstStart, failed: unanswered, add)
             // Bytes lost in a gap, or a TLS answer with no request captured (a SEP client always speaks
             // first: its request was lost before its direction's first captured byte, so no gap says so).
             let lostBytes = d.exchanges.contains { $0.missingBytes > 0 || ($0.kind == .tls && $0.recordsUp == 0) }
-            checkSizes(d, steps, wholeBurst: !joinedMidway(d) && !lostBytes, at: burstStart, add)
+            let whole = !joinedMidway(d) && !lostBytes && !unanswered && !cutByCaptureEnd(d)
+            checkSizes(d, steps, wholeBurst: whole, at: burstStart, add)
         }
         checkHTTPStatus(d.exchanges, add)
         checkCapture(d, cs, attempts, add)
@@ -185,7 +189,7 @@ final class StepClassifier: Sendable {
                 : steps.reduce(0) { $0 + $1.bytesUp },
             bytesDown: pullBytes ? cs.indices.reduce(attemptsDown) { $0 + cs[$1].bytesDown }
                 : steps.reduce(0) { $0 + $1.bytesDown },
-            failed: first == nil && !pendingOnly,
+            failed: first == nil && !pendingOnly || unanswered,
             pending: pendingOnly,
             attempts: attempts.map { a in
                 AttemptReport(server: a.server.address.description, serverPort: a.server.port,
@@ -336,7 +340,7 @@ final class StepClassifier: Sendable {
                           confidence: confidence(2, tls: tls), evidence: evidence.text)
     }
 
-    private func closeText(_ s: ConnectionState) -> String {
+    func closeText(_ s: ConnectionState) -> String {
         var n = 0
         for (i, flag) in Self.closeFlags.enumerated() where s.contains(flag) { n |= 1 << i }
         return Self.closeTexts[n]
@@ -387,7 +391,7 @@ final class StepClassifier: Sendable {
     }
 
     /// A manager endpoint with its configured priority, when one is known.
-    private func named(_ server: Endpoint) -> String {
+    func named(_ server: Endpoint) -> String {
         guard let p = directory.configuredMatch(server)?.priority else { return server.description }
         return "\(server) (priority \(p))"
     }

@@ -137,6 +137,15 @@ public struct AnalyzeReport {
             out += ", \(r.counts.joinSplits) not joined to the check-in just before (it would have lasted longer "
                 + "than checkIn.joinMaxSeconds)"
         }
+        if r.counts.emptyPieces > 0 {
+            out += ", \(formatCount(r.counts.emptyPieces, "piece")) with no SYN and no payload (a lone RST or ACK, keep-alives: no check-in)"
+        }
+        if r.counts.contentDownloads > 0 {
+            out += ", \(formatCount(r.counts.contentDownloads, "content download")) (HTTP with no secars request: no check-in)"
+        }
+        if r.counts.serverPushes > 0 {
+            out += ", \(formatCount(r.counts.serverPushes, "server push", plural: "server pushes")) (push bursts with no client byte: no check-in)"
+        }
         if r.counts.rejoinedConnections > 0 {
             out += ", \(r.counts.rejoinedConnections) rejoined (pieces of one connection split by the idle timeout)"
         }
@@ -356,12 +365,13 @@ public struct AnalyzeReport {
         return out
     }
 
-    /// `3 check-ins`, or `0 check-ins, 1 failed (connects all failed)`: a check-in whose connects all
-    /// failed is counted as failed, never as a check-in.
+    /// `3 check-ins`, or `0 check-ins, 1 failed (connect, TLS handshake or answer failed)`: a check-in whose
+    /// connects all failed, or whose connection carried no answer (`tls-handshake-failed`, `no-answer`), is
+    /// counted as failed, never as a check-in.
     /// Connects still unanswered when the capture ended (not yet judged) follow as `pending`.
     static func checkIns(_ n: Int, failed: Int, pending: Int = 0) -> String {
         var text = "\(n) check-in" + (n == 1 ? "" : "s")
-        if failed > 0 { text += ", \(failed) failed (connects all failed)" }
+        if failed > 0 { text += ", \(failed) failed (connect, TLS handshake or answer failed)" }
         if pending > 0 { text += ", \(pending) pending (unanswered when the capture ended)" }
         return text
     }

@@ -79,11 +79,12 @@ public struct DeploymentValidation: Sendable {
             passed: seen, failingClients: 0, examples: [],
             detail: "\(formatCount(report.summary.checkIns, "check-in")) from "
                 + formatCount(report.summary.clients, "client")
-                + (report.summary.failed > 0 ? ", \(report.summary.failed) failed (connects all failed)" : "")))
+                + (report.summary.failed > 0
+                    ? ", \(report.summary.failed) failed (connect, TLS handshake or answer failed)" : "")))
         checks.append(Self.priorityCheck(report))
         fromFindings("failover", "no check-in needed failover to another manager", .warning, [.failover])
-        fromFindings("connectivity", "every connect to a manager was answered in time", .error,
-                     [.connectFailed, .connectTimeout])
+        fromFindings("connectivity", "every connect to a manager set up in time and answered",
+                     .error, [.connectFailed, .connectTimeout, .tlsHandshakeFailed, .noAnswer])
         if expectHTTPS {
             fromFindings("transport", "check-ins use HTTPS", .error, [.plaintextHTTP])
         }

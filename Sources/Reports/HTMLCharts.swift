@@ -18,7 +18,7 @@ enum HTMLCharts {
             case .accel: return "accelerated (within the accelerated range of the previous one)"
             case .warn: return "warning finding"
             case .error: return "error finding"
-            case .failed: return "failed connect (no check-in)"
+            case .failed: return "failed check-in (no connect, TLS handshake or answer)"
             }
         }
     }

@@ -75,8 +75,8 @@ import TestSupport
         let report = builder.finish()
         let text = AnalyzeReport(heartbeat: report, captures: []).text()
         #expect(text.contains("Client 10.0.0.1: 2 check-ins,"))
-        #expect(text.contains("Client 10.0.0.2: 0 check-ins, 1 failed (connects all failed)"))
-        #expect(text.contains("Verdict: fail (2 clients, 2 check-ins, 1 failed (connects all failed))"))
+        #expect(text.contains("Client 10.0.0.2: 0 check-ins, 1 failed (connect, TLS handshake or answer failed)"))
+        #expect(text.contains("Verdict: fail (2 clients, 2 check-ins, 1 failed (connect, TLS handshake or answer failed))"))
         let json = (try? report.jsonData()).map { String(decoding: $0, as: UTF8.self) } ?? ""
         #expect(json.contains("\"checkIns\" : 2") && json.contains("\"failed\" : 1"))
     }

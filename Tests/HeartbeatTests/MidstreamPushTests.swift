@@ -87,14 +87,18 @@ import Testing
     }
 
     /// A pull connection the capture picked up after its exchanges (no SYN; only its close seen): the index
-    /// check passed before the capture. The same connection with its SYN seen did miss it.
+    /// check passed before the capture, and the piece carried nothing, so it is no check-in (counted). The same
+    /// connection with its SYN seen was set up and closed with no byte: a failed check-in (`no-answer`).
     @Test func pullConnectionPickedUpAfterItsExchangesIsNoStepMissing() throws {
         let model = try ReferenceModel.builtIn.withServer("198.51.100.1")
         var f = RecordFactory()
         var seen = f.connection(start: at(0), exchanges: [])
         seen.bytesUp = 0
         seen.bytesDown = 0
-        #expect(analyze([seen], model: model).codes(.stepMissing).count == 1)
+        let set = analyze([seen], model: model)
+        #expect(set.codes(.stepMissing).isEmpty)
+        #expect(set.codes(.noAnswer).count == 1)
+        #expect(set.sessions.first?.failed == true)
         var joined = seen
         joined.synTime = nil
         joined.synAckTime = nil
@@ -102,8 +106,14 @@ import Testing
         joined.handshake = .midstream
         joined.state = [.midstream, .finFromClient]
         let r = analyze([joined], model: model)
-        #expect(r.sessions.count == 1)
+        #expect(r.sessions.isEmpty)
+        #expect(r.counts.emptyPieces == 1)
         #expect(r.codes(.stepMissing).isEmpty)
+        // With a byte of data in it (the tail of an answer), it stays a check-in with no step missing.
+        joined.bytesDown = 200
+        let tail = analyze([joined], model: model)
+        #expect(tail.sessions.count == 1)
+        #expect(tail.codes(.stepMissing).isEmpty)
     }
 
     /// A later burst's size finding carries the burst's time, not the connection's start 300 s before.
