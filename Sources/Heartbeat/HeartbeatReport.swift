@@ -180,8 +180,9 @@ public struct ManagerReport: Encodable, Hashable, Sendable {
     public var address: String
     public var hostName: String?
     /// `option` (--server), `sylink`, `model`, `inferred-http` (secars.dll requests),
-    /// `inferred-tls` (periodic TLS check-ins, or TLS to a manager already known by address) or
-    /// `inferred-failover` (failed connects just before the client reached another manager).
+    /// `inferred-tls` (periodic TLS check-ins, or TLS to a manager already known by address),
+    /// `inferred-failover` (failed connects just before the client reached another manager) or
+    /// `inferred-connects` (connects at the expected interval, every one refused or unanswered).
     public var source: String
     /// How a host name was tied to the address: `literal`, `tls-sni`, `http-host`; or a note that nothing did.
     public var resolution: String?

@@ -146,6 +146,7 @@ public struct AnalyzeReport {
         }
         out += "\n"
         if let hint = Self.noManagerHint(r) { out += hint }
+        if let hint = Self.turnTakingHint(r) { out += hint }
         if !r.managers.isEmpty {
             out += "\nManagers\n"
             var t = TextTable([("manager", .left), ("source", .left), ("priority", .right), ("ports", .left),
@@ -236,6 +237,49 @@ public struct AnalyzeReport {
                 + "SyLink.xml's servers)."
         }
         return wrapped(text, width: 100)
+    }
+
+    /// How many times a client's check-ins must switch between two managers inferred from periodic TLS
+    /// for `turnTakingHint` to name the pair: A B A B. Failing over and back is two switches.
+    static let turnTakingMinSwitches = 3
+
+    /// A note when two managers found only by periodic TLS (`inferred-tls`) took turns in the check-ins of
+    /// the same clients (their check-ins to the two switched back and forth at least `turnTakingMinSwitches`
+    /// times): a SEP client checks in with one manager at a time, so one of the two may be another agent on
+    /// the clients polling an HTTPS server at the same interval. Names at most three pairs, most clients
+    /// first. Cost: one pass over the check-ins.
+    static func turnTakingHint(_ r: HeartbeatReport) -> String? {
+        let inferred = Set(r.managers.filter { $0.source == "inferred-tls" }.compactMap { IPAddress($0.address) })
+        guard inferred.count >= 2 else { return nil }
+        struct Pair: Hashable {
+            var a: IPAddress
+            var b: IPAddress
+            init(_ x: IPAddress, _ y: IPAddress) { (a, b) = x < y ? (x, y) : (y, x) }
+        }
+        var last: [IPAddress: IPAddress] = [:]
+        var switches: [IPAddress: [Pair: Int]] = [:]
+        for i in r.sessions.indices where !r.sessions[i].failed && inferred.contains(r.sessions[i].server) {
+            let (client, server) = (r.sessions[i].client, r.sessions[i].server)
+            if let before = last[client], before != server {
+                switches[client, default: [:]][Pair(before, server), default: 0] += 1
+            }
+            last[client] = server
+        }
+        var clients: [Pair: Int] = [:]
+        for perPair in switches.values {
+            for (pair, n) in perPair where n >= turnTakingMinSwitches { clients[pair, default: 0] += 1 }
+        }
+        guard !clients.isEmpty else { return nil }
+        let pairs = clients.sorted { x, y in (-x.value, x.key.a, x.key.b) < (-y.value, y.key.a, y.key.b) }
+        var named = pairs.prefix(3).map { "\($0.key.a) and \($0.key.b) (\(formatCount($0.value, "client")))" }
+            .joined(separator: ", ")
+        if pairs.count > 3 { named += ", and \(formatCount(pairs.count - 3, "more pair"))" }
+        let one = pairs.count == 1 ? "one of them" : "one of each pair"
+        return wrapped("Note: managers found only by periodic TLS took turns in the check-ins of the same "
+            + "clients: \(named). A SEP client checks in with one manager at a time, so \(one) may be another "
+            + "agent on the clients polling an HTTPS server at the same interval, its connections then judged as "
+            + "check-ins. If so, name the managers with --server or --sylink: managers are then not inferred "
+            + "from periodic TLS.", width: 100)
     }
 
     /// `text` broken at spaces into lines of at most `width` characters (a longer word stands alone).
@@ -338,6 +382,8 @@ public struct AnalyzeReport {
             ("inferred-http", "seen: plain-HTTP requests for the secars.dll path were sent to it"),
             ("inferred-tls", "seen: periodic TLS to an HTTPS port, or TLS to an address already known as a manager"),
             ("inferred-failover", "seen: connects to it failed just before the client reached another manager"),
+            ("inferred-connects", "seen: a client tried it at the expected interval, every connect refused or "
+                + "unanswered"),
         ]
         let names: [(String, String)] = [
             ("literal", "configured as an address, no name to resolve"),
