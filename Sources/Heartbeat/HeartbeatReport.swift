@@ -190,6 +190,14 @@ public struct ManagerReport: Encodable, Hashable, Sendable {
     /// Ports check-ins were seen on.
     public var ports: [Int]
     public var sessions: Int
+    /// For a manager found by periodic TLS (`inferred-tls`): the TLS server names (SNI) its clients asked
+    /// for, as captured, sorted, at most `SessionBuilder.maxServerNamesPerManager`. Not encoded: the text
+    /// reports' note on managers taking turns reads it.
+    public var serverNames: [String] = []
+
+    private enum CodingKeys: String, CodingKey {
+        case address, hostName, source, resolution, priority, ports, sessions
+    }
 }
 
 /// One rebuilt check-in.

@@ -461,7 +461,12 @@ extension SessionBuilder {
     struct ManagerInfo: Sendable {
         var source: ManagerSource
         var configured: ConfiguredManager?
+        /// TLS server names asked of a manager found by periodic TLS (`ManagerReport.serverNames`).
+        var serverNames: [String] = []
     }
+
+    /// Server names kept per manager found by periodic TLS.
+    static let maxServerNamesPerManager = 4
 
     /// Decides which server addresses are managers, and why, from each client's (rejoined) connections.
     ///
@@ -482,8 +487,8 @@ extension SessionBuilder {
             out[e.address] = ManagerInfo(source: .inferredHTTP, configured: nil)
         }
         if !directory.hasConfiguredManagers {
-            for address in periodicTLSManagers(perClient, known: out) {
-                out[address] = ManagerInfo(source: .inferredTLS, configured: nil)
+            for (address, names) in periodicTLSManagers(perClient, known: out) {
+                out[address] = ManagerInfo(source: .inferredTLS, configured: nil, serverNames: names)
             }
         }
         for (address, source) in failoverManagers(perClient, known: out) {
@@ -498,21 +503,29 @@ extension SessionBuilder {
     }
 
     /// TLS: periodic check-ins from one client to one HTTPS endpoint at the expected interval, as separate
-    /// connections (pull) or as bursts on one long-lived connection (push) (`inferred-tls`).
+    /// connections (pull) or as bursts on one long-lived connection (push) (`inferred-tls`). Each address
+    /// comes with the TLS server names its clients asked for on such connections (sorted, at most
+    /// `maxServerNamesPerManager`).
     func periodicTLSManagers(_ perClient: [IPAddress: [ConnectionRecord]], known: [IPAddress: ManagerInfo])
-        -> Set<IPAddress>
+        -> [IPAddress: [String]]
     {
-        var out: Set<IPAddress> = []
+        var found: Set<IPAddress> = []
+        var names: [IPAddress: Set<String>] = [:]
         for conns in perClient.values {
             var starts: [Endpoint: [Timestamp]] = [:]
             // By index: the records are read, not copied.
             for i in conns.indices {
                 let server = conns[i].server
                 guard directory.httpsPorts.contains(server.port), known[server.address] == nil,
-                      !out.contains(server.address), conns[i].application != .http,
+                      conns[i].application != .http,
                       conns[i].handshake == .established
                         || conns[i].handshake == .midstream && conns[i].application == .tls
                 else { continue }
+                if let sni = conns[i].tls?.serverName, names[server.address, default: []].count
+                    < Self.maxServerNamesPerManager {
+                    names[server.address, default: []].insert(sni)
+                }
+                guard !found.contains(server.address) else { continue }
                 let longLived = conns[i].duration >= model.push.minOpenSeconds
                 if longLived {
                     starts[server, default: []] += splitBursts(conns[i].exchanges).compactMap { $0.first?.start }
@@ -522,9 +535,11 @@ extension SessionBuilder {
             }
             let needed = model.checkIn.inferPeriodicMinIntervals
             for (endpoint, times) in starts where periodicGaps(times.sorted()) >= needed {
-                out.insert(endpoint.address)
+                found.insert(endpoint.address)
             }
         }
+        var out: [IPAddress: [String]] = [:]
+        for address in found { out[address] = (names[address] ?? []).sorted() }
         return out
     }
 
@@ -654,7 +669,8 @@ extension SessionBuilder {
             }
             out.append(ManagerReport(
                 address: address.description, hostName: name, source: info.source.rawValue, resolution: resolution,
-                priority: info.configured?.priority, ports: mine.ports.sorted(), sessions: mine.count))
+                priority: info.configured?.priority, ports: mine.ports.sorted(), sessions: mine.count,
+                serverNames: info.serverNames))
         }
         for m in directory.configured where directory.addresses(of: m).isEmpty {
             out.append(ManagerReport(

@@ -246,10 +246,15 @@ public struct AnalyzeReport {
     /// A note when two managers found only by periodic TLS (`inferred-tls`) took turns in the check-ins of
     /// the same clients (their check-ins to the two switched back and forth at least `turnTakingMinSwitches`
     /// times): a SEP client checks in with one manager at a time, so one of the two may be another agent on
-    /// the clients polling an HTTPS server at the same interval. Names at most three pairs, most clients
-    /// first. Cost: one pass over the check-ins.
+    /// the clients polling an HTTPS server at the same interval. Two addresses whose clients asked for a
+    /// common TLS server name are left out (one service on several addresses). Names at most three pairs,
+    /// most clients first, each address with its server names. Cost: one pass over the check-ins.
     static func turnTakingHint(_ r: HeartbeatReport) -> String? {
-        let inferred = Set(r.managers.filter { $0.source == "inferred-tls" }.compactMap { IPAddress($0.address) })
+        var names: [IPAddress: [String]] = [:]
+        for m in r.managers where m.source == "inferred-tls" {
+            if let a = IPAddress(m.address) { names[a] = m.serverNames }
+        }
+        let inferred = Set(names.keys)
         guard inferred.count >= 2 else { return nil }
         struct Pair: Hashable {
             var a: IPAddress
@@ -267,13 +272,24 @@ public struct AnalyzeReport {
         }
         var clients: [Pair: Int] = [:]
         for perPair in switches.values {
-            for (pair, n) in perPair where n >= turnTakingMinSwitches { clients[pair, default: 0] += 1 }
+            for (pair, n) in perPair where n >= turnTakingMinSwitches {
+                // Two addresses asked for the same server name are one service (DNS round robin, A and AAAA).
+                let (x, y) = (names[pair.a] ?? [], names[pair.b] ?? [])
+                if !x.isEmpty, !Set(x).isDisjoint(with: y) { continue }
+                clients[pair, default: 0] += 1
+            }
         }
         guard !clients.isEmpty else { return nil }
         let pairs = clients.sorted { x, y in (-x.value, x.key.a, x.key.b) < (-y.value, y.key.a, y.key.b) }
-        var named = pairs.prefix(3).map { "\($0.key.a) and \($0.key.b) (\(formatCount($0.value, "client")))" }
-            .joined(separator: ", ")
-        if pairs.count > 3 { named += ", and \(formatCount(pairs.count - 3, "more pair"))" }
+        // An address with the server names its clients asked for (capture text, made safe to print).
+        func shown(_ a: IPAddress) -> String {
+            let sni = names[a] ?? []
+            return sni.isEmpty ? "\(a)" : "\(a) (SNI " + TextTable.sanitize(sni.joined(separator: ", ")) + ")"
+        }
+        var named = pairs.prefix(3).map {
+            "\(shown($0.key.a)) and \(shown($0.key.b)): \(formatCount($0.value, "client"))"
+        }.joined(separator: "; ")
+        if pairs.count > 3 { named += "; and \(formatCount(pairs.count - 3, "more pair"))" }
         let one = pairs.count == 1 ? "one of them" : "one of each pair"
         return wrapped("Note: managers found only by periodic TLS took turns in the check-ins of the same "
             + "clients: \(named). A SEP client checks in with one manager at a time, so \(one) may be another "
