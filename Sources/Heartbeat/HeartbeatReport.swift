@@ -32,6 +32,11 @@ public struct HeartbeatReport: Sendable {
     /// Which `SessionBuilder.Limits` dropped connections, and how many each; nil when none did. Not
     /// encoded: JSON has the total, `counts.droppedByLimits`.
     public var limitDrops: LimitDrops?
+    /// Servers that clients tried on a management port at the expected interval, every connect refused or
+    /// unanswered, while managers are configured that do not include them: by address, how many clients
+    /// tried it so (what would make it an `inferred-connects` manager with nothing configured). Their
+    /// attempts are not judged. Not encoded: the text reports note them.
+    public var unconfiguredDown: [IPAddress: Int] = [:]
 
     /// Connections dropped by each of `SessionBuilder.Limits`, with the limits' values.
     public struct LimitDrops: Hashable, Sendable {

@@ -315,6 +315,9 @@ public struct SessionBuilder: Sendable {
         // Each client's list is rejoined in place, so no list is held twice.
         for i in connections.values.indices { rejoinedCount += rejoin(&connections.values[i]) }
         let managers = resolveManagers(connections)
+        // With managers configured, servers tried at the interval with every connect failing are noted only.
+        let unconfiguredDown = directory.hasConfiguredManagers
+            ? periodicConnectManagers(connections, known: managers) : [:]
         let classifier = StepClassifier(model: model, directory: directory, captureEnd: captureEnd)
         let audit = IntervalAudit(model: model, pullSeconds: pullInterval.seconds, pushSeconds: pushInterval,
                                   silences: silences, offClock: offClock)
@@ -434,7 +437,8 @@ public struct SessionBuilder: Sendable {
                 maxClients: limits.maxClients, overMaxClients: droppedOverClients,
                 maxConnectionsPerClient: limits.maxConnectionsPerClient,
                 overMaxConnectionsPerClient: droppedOverConnections,
-                overMaxConnectionsByClient: droppedOverConnectionsByClient))
+                overMaxConnectionsByClient: droppedOverConnectionsByClient),
+            unconfiguredDown: unconfiguredDown)
     }
 
     /// `fail` with an error finding; else `n/a` when no check-in was set up or failed (nothing was
@@ -495,7 +499,7 @@ extension SessionBuilder {
             out[address] = ManagerInfo(source: source, configured: nil)
         }
         if !directory.hasConfiguredManagers {
-            for address in periodicConnectManagers(perClient, known: out) {
+            for address in periodicConnectManagers(perClient, known: out).keys {
                 out[address] = ManagerInfo(source: .inferredConnects, configured: nil)
             }
         }
@@ -557,20 +561,20 @@ extension SessionBuilder {
     /// `maxConnectsManagersPerClient` of them (a sweep repeated at the interval). An endpoint the client
     /// ever set up a connection to (or was seen on already open) is not counted: its address is a manager
     /// by the other rules, or is none.
+    /// Returns each address with the number of clients that tried it so.
     func periodicConnectManagers(_ perClient: [IPAddress: [ConnectionRecord]], known: [IPAddress: ManagerInfo])
-        -> Set<IPAddress>
+        -> [IPAddress: Int]
     {
         let tryGap = tryGapSeconds
         let needed = model.checkIn.inferPeriodicMinIntervals
-        var out: Set<IPAddress> = []
+        var out: [IPAddress: Int] = [:]
         for conns in perClient.values {
             var starts: [Endpoint: [Timestamp]] = [:]
             var reached: Set<Endpoint> = []
             var mine: Set<IPAddress> = []
             for i in conns.indices {  // by index: the records are read, not copied
                 let server = conns[i].server
-                guard known[server.address] == nil, !out.contains(server.address),
-                      directory.managementPorts.contains(server.port) else { continue }
+                guard known[server.address] == nil, directory.managementPorts.contains(server.port) else { continue }
                 switch conns[i].handshake {
                 case .refused, .unanswered: starts[server, default: []].append(conns[i].synTime ?? conns[i].start)
                 case .established, .midstream: reached.insert(server)
@@ -584,7 +588,8 @@ extension SessionBuilder {
                 let onTime = periodicGaps(tries)
                 if onTime >= needed, 2 * onTime >= tries.count - 1 { mine.insert(endpoint.address) }
             }
-            if mine.count <= Self.maxConnectsManagersPerClient { out.formUnion(mine) }
+            guard mine.count <= Self.maxConnectsManagersPerClient else { continue }
+            for address in mine { out[address, default: 0] += 1 }
         }
         return out
     }

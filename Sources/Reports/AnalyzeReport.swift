@@ -147,6 +147,7 @@ public struct AnalyzeReport {
         out += "\n"
         if let hint = Self.noManagerHint(r) { out += hint }
         if let hint = Self.turnTakingHint(r) { out += hint }
+        if let hint = Self.unconfiguredDownHint(r) { out += hint }
         if !r.managers.isEmpty {
             out += "\nManagers\n"
             var t = TextTable([("manager", .left), ("source", .left), ("priority", .right), ("ports", .left),
@@ -237,6 +238,24 @@ public struct AnalyzeReport {
                 + "SyLink.xml's servers)."
         }
         return wrapped(text, width: 100)
+    }
+
+    /// A note when managers are configured and clients tried other servers on management ports at the
+    /// expected interval, every connect refused or unanswered (`HeartbeatReport.unconfiguredDown`): with
+    /// nothing configured each would be a manager down for the whole capture (`inferred-connects`); as it
+    /// is, those failed check-ins are not judged. Names at most three, most clients first.
+    static func unconfiguredDownHint(_ r: HeartbeatReport) -> String? {
+        guard !r.unconfiguredDown.isEmpty else { return nil }
+        let servers = r.unconfiguredDown.sorted { x, y in (-x.value, x.key) < (-y.value, y.key) }
+        var named = servers.prefix(3).map { "\($0.key) (\(formatCount($0.value, "client")))" }
+            .joined(separator: ", ")
+        if servers.count > 3 { named += " and \(servers.count - 3) more" }
+        let one = servers.count == 1
+        let configured = one ? "it is not a configured manager" : "none is a configured manager"
+        let remedy = one ? "it is a manager, name it" : "they are managers, name them"
+        return wrapped("Note: clients tried \(named) on a management port at the expected interval, every "
+            + "connect refused or unanswered; \(configured), so those failed check-ins are not judged. If "
+            + "\(remedy) too (--server or --sylink).", width: 100)
     }
 
     /// How many times a client's check-ins must switch between two managers inferred from periodic TLS

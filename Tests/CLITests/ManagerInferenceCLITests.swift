@@ -106,7 +106,15 @@ import TestSupport
         #expect(audit.stdout.contains(" unhealthy "), "\(audit.stdout)")
         #expect(!audit.stdout.contains(", 0 failed,"), "\(audit.stdout)")
 
-        // Configured managers turn the inference off: the down one must then be named too.
+        // Configured managers turn the inference off: the down one must then be named too, as a note says.
+        let noted = CLIRun(["audit", "-q", "--color", "never", "--server", "10.1.0.10", capture])
+        #expect(noted.stdout.replacingOccurrences(of: "\n", with: " ").contains(
+            "Note: clients tried 10.1.0.11 (3 clients) on a management port at the expected interval, every connect "
+                + "refused or unanswered; it is not a configured manager, so those failed check-ins are not judged. "
+                + "If it is a manager, name it too (--server or --sylink)."), "\(noted.stdout)")
+        #expect(CLIRun(["validate", "-q", "--server", "10.1.0.10", capture]).stdout.contains("Note: clients tried"))
+        #expect(!CLIRun(["analyze", "-q", "--server", "10.1.0.10", "--server", "10.1.0.11", capture]).stdout
+            .contains("Note:"))
         let oneNamed = CLIRun(["analyze", "-q", "-F", "json", "--server", "10.1.0.10", capture])
         let json = try #require(try JSONSerialization.jsonObject(with: Data(oneNamed.stdout.utf8)) as? [String: Any])
         let managers = try #require(json["managers"] as? [[String: Any]])

@@ -184,6 +184,10 @@ import Testing
         let r = analyze(records, model: model, captureEnd: at(1_000))
         #expect(r.managers.map(\.address) == ["198.51.100.1"])
         #expect(r.counts.otherServerConnections == 4)
+        // Noted for the text reports, not judged.
+        #expect(r.unconfiguredDown == [ip("198.51.100.7"): 1])
+        #expect(r.findings.isEmpty)
+        #expect(analyze(records).unconfiguredDown.isEmpty)
     }
 
     @Test func failoverAndSecarsInferenceStayWithConfiguredManagers() throws {
