@@ -514,7 +514,7 @@ extension SessionBuilder {
         -> [IPAddress: [String]]
     {
         var found: Set<IPAddress> = []
-        var names: [IPAddress: Set<String>] = [:]
+        var names: [IPAddress: [String]] = [:]
         for conns in perClient.values {
             var starts: [Endpoint: [Timestamp]] = [:]
             // By index: the records are read, not copied.
@@ -525,9 +525,12 @@ extension SessionBuilder {
                       conns[i].handshake == .established
                         || conns[i].handshake == .midstream && conns[i].application == .tls
                 else { continue }
-                if let sni = conns[i].tls?.serverName, names[server.address, default: []].count
-                    < Self.maxServerNamesPerManager {
-                    names[server.address, default: []].insert(sni)
+                if let sni = conns[i].tls?.serverName {
+                    // A few short names compared in place: cheaper than hashing each connection's.
+                    let have = names[server.address] ?? []
+                    if have.count < Self.maxServerNamesPerManager, !have.contains(sni) {
+                        names[server.address, default: []].append(sni)
+                    }
                 }
                 guard !found.contains(server.address) else { continue }
                 let longLived = conns[i].duration >= model.push.minOpenSeconds
@@ -570,15 +573,18 @@ extension SessionBuilder {
         var out: [IPAddress: Int] = [:]
         for conns in perClient.values {
             var starts: [Endpoint: [Timestamp]] = [:]
-            var reached: Set<Endpoint> = []
             var mine: Set<IPAddress> = []
-            for i in conns.indices {  // by index: the records are read, not copied
+            for i in conns.indices where conns[i].handshake == .refused || conns[i].handshake == .unanswered {
+                // By index: the records are read, not copied.
                 let server = conns[i].server
                 guard known[server.address] == nil, directory.managementPorts.contains(server.port) else { continue }
-                switch conns[i].handshake {
-                case .refused, .unanswered: starts[server, default: []].append(conns[i].synTime ?? conns[i].start)
-                case .established, .midstream: reached.insert(server)
-                }
+                starts[server, default: []].append(conns[i].synTime ?? conns[i].start)
+            }
+            // Most clients have no failed connect: the endpoints they reached are looked at only otherwise.
+            guard !starts.isEmpty else { continue }
+            var reached: Set<Endpoint> = []
+            for i in conns.indices where conns[i].handshake == .established || conns[i].handshake == .midstream {
+                if starts[conns[i].server] != nil { reached.insert(conns[i].server) }
             }
             for (endpoint, times) in starts where !reached.contains(endpoint) {
                 var tries: [Timestamp] = []
