@@ -32,6 +32,11 @@ public struct HeartbeatReport: Sendable {
     /// Which `SessionBuilder.Limits` dropped connections, and how many each; nil when none did. Not
     /// encoded: JSON has the total, `counts.droppedByLimits`.
     public var limitDrops: LimitDrops?
+    /// Servers that clients tried on a management port at the expected interval, every connect refused or
+    /// unanswered, while managers are configured that do not include them: by address, how many clients
+    /// tried it so (what would make it an `inferred-connects` manager with nothing configured). Their
+    /// attempts are not judged. Not encoded: the text reports note them.
+    public var unconfiguredDown: [IPAddress: Int] = [:]
 
     /// Connections dropped by each of `SessionBuilder.Limits`, with the limits' values.
     public struct LimitDrops: Hashable, Sendable {
@@ -192,8 +197,9 @@ public struct ManagerReport: Encodable, Hashable, Sendable {
     public var address: String
     public var hostName: String?
     /// `option` (--server), `sylink`, `model`, `inferred-http` (secars.dll requests),
-    /// `inferred-tls` (periodic TLS check-ins, or TLS to a manager already known by address) or
-    /// `inferred-failover` (failed connects just before the client reached another manager).
+    /// `inferred-tls` (periodic TLS check-ins, or TLS to a manager already known by address),
+    /// `inferred-failover` (failed connects just before the client reached another manager) or
+    /// `inferred-connects` (connects at the expected interval, every one refused or unanswered).
     public var source: String
     /// How a host name was tied to the address: `literal`, `tls-sni`, `http-host`; or a note that nothing did.
     public var resolution: String?
@@ -201,6 +207,14 @@ public struct ManagerReport: Encodable, Hashable, Sendable {
     /// Ports check-ins were seen on.
     public var ports: [Int]
     public var sessions: Int
+    /// For a manager found by periodic TLS (`inferred-tls`): the TLS server names (SNI) its clients asked
+    /// for, as captured, sorted, at most `SessionBuilder.maxServerNamesPerManager`. Not encoded: the text
+    /// reports' note on managers taking turns reads it.
+    public var serverNames: [String] = []
+
+    private enum CodingKeys: String, CodingKey {
+        case address, hostName, source, resolution, priority, ports, sessions
+    }
 }
 
 /// One rebuilt check-in.

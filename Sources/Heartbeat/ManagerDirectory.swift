@@ -17,6 +17,9 @@ public enum ManagerSource: String, Hashable, Sendable, Comparable {
     /// A client's connects to it failed shortly before the client reached another manager on the
     /// same port (within `checkIn.attemptWindowSeconds`): the client tried it first.
     case inferredFailover = "inferred-failover"
+    /// One client tried it on a management port again and again at the expected interval, and every
+    /// attempt was refused or unanswered: a manager that was down for the whole capture.
+    case inferredConnects = "inferred-connects"
 
     private var rank: Int {
         switch self {
@@ -26,12 +29,20 @@ public enum ManagerSource: String, Hashable, Sendable, Comparable {
         case .inferredHTTP: return 3
         case .inferredTLS: return 4
         case .inferredFailover: return 5
+        case .inferredConnects: return 6
         }
     }
 
     public static func < (a: ManagerSource, b: ManagerSource) -> Bool { a.rank < b.rank }
 
     public var isConfigured: Bool { rank <= 2 }
+}
+
+/// How a configured host name was tied to one address.
+struct NameBinding: Hashable, Sendable {
+    var address: IPAddress
+    /// `tls-sni` or `http-host`.
+    var how: String
 }
 
 /// A manager named before the capture is read (option, SyLink.xml or model).
@@ -47,13 +58,20 @@ struct ConfiguredManager: Hashable, Sendable {
 
 /// Known managers, and the evidence that ties host names to addresses.
 ///
-/// A host name in SyLink.xml or `--server` is tied to an address only by what the capture
+/// A host name in SyLink.xml or `--server` is tied to addresses only by what the capture
 /// shows: an HTTP `Host` header or a TLS SNI equal to the name on a connection to that address.
-/// No DNS lookups are made.
+/// A name may be tied to several addresses (an IPv4 and an IPv6 address, or DNS round robin): each
+/// address a connection naming it went to stands for it. No DNS lookups are made.
 struct ManagerDirectory: Sendable {
     private(set) var configured: [ConfiguredManager] = []
-    /// Lower-cased host name -> address and how it was tied (`tls-sni`, `http-host`).
-    private(set) var bindings: [String: (address: IPAddress, how: String)] = [:]
+    /// Lower-cased host name -> the addresses it was tied to, in the order first seen, and how each was
+    /// tied (`tls-sni`, `http-host`). At most `maxAddressesPerName` per name.
+    private(set) var bindings: [String: [NameBinding]] = [:]
+    /// The same, for lookups: lower-cased host name -> address -> how it was tied.
+    private var boundAddresses: [String: [IPAddress: String]] = [:]
+    /// Addresses kept per configured name: far more than a real manager's A and AAAA records or DNS round
+    /// robin give, so a capture naming one manager on every address it holds does not make lookups slow.
+    static let maxAddressesPerName = 64
     /// Lower-cased SNI name -> the address the first tunnel asking for it went to (a tunnel judged as one to
     /// its target, named by address or binding): ties a tunnel named only by its SNI (its `CONNECT` was not
     /// captured) to the server the client's other tunnels for that name reached.
@@ -100,8 +118,8 @@ struct ManagerDirectory: Sendable {
     /// is a failed one, as one whose SYNs were answered by RST.
     func judged(_ c: ConnectionRecord) -> ConnectionRecord {
         guard var tunnel = c.tunnel, tunnel.proxy == nil, let port = tunnel.port,
-              let address = IPAddress(tunnel.host)?.unmappingIPv4 ?? bindings[Self.nameKey(tunnel.host)]?.address
-                ?? tunnelNames[Self.nameKey(tunnel.host)]
+              let address = IPAddress(tunnel.host)?.unmappingIPv4
+                ?? bindings[Self.nameKey(tunnel.host)]?.first?.address ?? tunnelNames[Self.nameKey(tunnel.host)]
         else { return c }
         var judged = c
         tunnel.proxy = c.server
@@ -143,36 +161,46 @@ struct ManagerDirectory: Sendable {
         }
         for (name, how) in names {
             let key = Self.nameKey(name)
-            guard bindings[key] == nil, configured.contains(where: { $0.literal == nil && $0.host.lowercased() == key })
+            let address = c.server.address
+            guard boundAddresses[key]?[address] == nil, (bindings[key]?.count ?? 0) < Self.maxAddressesPerName,
+                  configured.contains(where: { $0.literal == nil && $0.host.lowercased() == key })
             else { continue }
-            bindings[key] = (c.server.address, how)
+            bindings[key, default: []].append(NameBinding(address: address, how: how))
+            boundAddresses[key, default: [:]][address] = how
         }
     }
 
-    /// The address a configured manager stands for, if known.
-    func address(of m: ConfiguredManager) -> IPAddress? {
-        m.literal ?? bindings[m.host.lowercased()]?.address
+    /// The addresses a configured manager stands for: its literal address, or every address the capture tied
+    /// its name to (in the order first seen); empty when none is known.
+    func addresses(of m: ConfiguredManager) -> [IPAddress] {
+        if let literal = m.literal { return [literal] }
+        return bindings[m.host.lowercased()]?.map(\.address) ?? []
+    }
+
+    /// Whether the configured manager stands for `address`.
+    func isAt(_ m: ConfiguredManager, _ address: IPAddress) -> Bool {
+        if let literal = m.literal { return literal == address }
+        return boundAddresses[m.host.lowercased()]?[address] != nil
+    }
+
+    /// How the configured name `name` was tied to `address` (`tls-sni`, `http-host`), if it was.
+    func binding(of name: String, at address: IPAddress) -> String? {
+        boundAddresses[name.lowercased()]?[address]
     }
 
     /// The best configured manager at this endpoint (port must match when the entry names ports).
     func configuredMatch(_ server: Endpoint) -> ConfiguredManager? {
         configured.filter { m in
-            address(of: m) == server.address
+            isAt(m, server.address)
                 && (m.ports.isEmpty ? managementPorts.contains(server.port) : m.ports.contains(server.port))
         }.min { ($0.source, $0.priority ?? Int.max) < ($1.source, $1.priority ?? Int.max) }
-    }
-
-    /// Configured managers at this address, on any port.
-    func configuredAtAddress(_ address: IPAddress) -> ConfiguredManager? {
-        configured.filter { self.address(of: $0) == address }
-            .min { ($0.source, $0.priority ?? Int.max) < ($1.source, $1.priority ?? Int.max) }
     }
 
     /// Could this connection be management traffic? Cheap test made at ingest.
     func isCandidate(_ c: ConnectionRecord) -> Bool {
         if allPorts.contains(c.server.port) { return true }
         if hasSecarsRequest(c) { return true }
-        return configured.contains { address(of: $0) == c.server.address }
+        return configured.contains { isAt($0, c.server.address) }
     }
 
     /// Whether the connection carries a secars request that makes its server a manager (`inferred-http`).

@@ -155,6 +155,8 @@ public struct AnalyzeReport {
         }
         out += "\n"
         if let hint = Self.noManagerHint(r) { out += hint }
+        if let hint = Self.turnTakingHint(r) { out += hint }
+        if let hint = Self.unconfiguredDownHint(r) { out += hint }
         if !r.managers.isEmpty {
             out += "\nManagers\n"
             var t = TextTable([("manager", .left), ("source", .left), ("priority", .right), ("ports", .left),
@@ -245,6 +247,83 @@ public struct AnalyzeReport {
                 + "SyLink.xml's servers)."
         }
         return wrapped(text, width: 100)
+    }
+
+    /// A note when managers are configured and clients tried other servers on management ports at the
+    /// expected interval, every connect refused or unanswered (`HeartbeatReport.unconfiguredDown`): with
+    /// nothing configured each would be a manager down for the whole capture (`inferred-connects`); as it
+    /// is, those failed check-ins are not judged. Names at most three, most clients first.
+    static func unconfiguredDownHint(_ r: HeartbeatReport) -> String? {
+        guard !r.unconfiguredDown.isEmpty else { return nil }
+        let servers = r.unconfiguredDown.sorted { x, y in (-x.value, x.key) < (-y.value, y.key) }
+        var named = servers.prefix(3).map { "\($0.key) (\(formatCount($0.value, "client")))" }
+            .joined(separator: ", ")
+        if servers.count > 3 { named += " and \(servers.count - 3) more" }
+        let one = servers.count == 1
+        let configured = one ? "it is not a configured manager" : "none is a configured manager"
+        let remedy = one ? "it is a manager, name it" : "they are managers, name them"
+        return wrapped("Note: clients tried \(named) on a management port at the expected interval, every "
+            + "connect refused or unanswered; \(configured), so those failed check-ins are not judged. If "
+            + "\(remedy) too (--server or --sylink).", width: 100)
+    }
+
+    /// How many times a client's check-ins must switch between two managers inferred from periodic TLS
+    /// for `turnTakingHint` to name the pair: A B A B. Failing over and back is two switches.
+    static let turnTakingMinSwitches = 3
+
+    /// A note when two managers found only by periodic TLS (`inferred-tls`) took turns in the check-ins of
+    /// the same clients (their check-ins to the two switched back and forth at least `turnTakingMinSwitches`
+    /// times): a SEP client checks in with one manager at a time, so one of the two may be another agent on
+    /// the clients polling an HTTPS server at the same interval. Two addresses whose clients asked for a
+    /// common TLS server name are left out (one service on several addresses). Names at most three pairs,
+    /// most clients first, each address with its server names. Cost: one pass over the check-ins.
+    static func turnTakingHint(_ r: HeartbeatReport) -> String? {
+        var names: [IPAddress: [String]] = [:]
+        for m in r.managers where m.source == "inferred-tls" {
+            if let a = IPAddress(m.address) { names[a] = m.serverNames }
+        }
+        let inferred = Set(names.keys)
+        guard inferred.count >= 2 else { return nil }
+        struct Pair: Hashable {
+            var a: IPAddress
+            var b: IPAddress
+            init(_ x: IPAddress, _ y: IPAddress) { (a, b) = x < y ? (x, y) : (y, x) }
+        }
+        var last: [IPAddress: IPAddress] = [:]
+        var switches: [IPAddress: [Pair: Int]] = [:]
+        for i in r.sessions.indices where !r.sessions[i].failed && inferred.contains(r.sessions[i].server) {
+            let (client, server) = (r.sessions[i].client, r.sessions[i].server)
+            if let before = last[client], before != server {
+                switches[client, default: [:]][Pair(before, server), default: 0] += 1
+            }
+            last[client] = server
+        }
+        var clients: [Pair: Int] = [:]
+        for perPair in switches.values {
+            for (pair, n) in perPair where n >= turnTakingMinSwitches {
+                // Two addresses asked for the same server name are one service (DNS round robin, A and AAAA).
+                let (x, y) = (names[pair.a] ?? [], names[pair.b] ?? [])
+                if !x.isEmpty, !Set(x).isDisjoint(with: y) { continue }
+                clients[pair, default: 0] += 1
+            }
+        }
+        guard !clients.isEmpty else { return nil }
+        let pairs = clients.sorted { x, y in (-x.value, x.key.a, x.key.b) < (-y.value, y.key.a, y.key.b) }
+        // An address with the server names its clients asked for (capture text, made safe to print).
+        func shown(_ a: IPAddress) -> String {
+            let sni = names[a] ?? []
+            return sni.isEmpty ? "\(a)" : "\(a) (SNI " + TextTable.sanitize(sni.joined(separator: ", ")) + ")"
+        }
+        var named = pairs.prefix(3).map {
+            "\(shown($0.key.a)) and \(shown($0.key.b)): \(formatCount($0.value, "client"))"
+        }.joined(separator: "; ")
+        if pairs.count > 3 { named += "; and \(formatCount(pairs.count - 3, "more pair"))" }
+        let one = pairs.count == 1 ? "one of them" : "one of each pair"
+        return wrapped("Note: managers found only by periodic TLS took turns in the check-ins of the same "
+            + "clients: \(named). A SEP client checks in with one manager at a time, so \(one) may be another "
+            + "agent on the clients polling an HTTPS server at the same interval, its connections then judged as "
+            + "check-ins. If so, name the managers with --server or --sylink: managers are then not inferred "
+            + "from periodic TLS.", width: 100)
     }
 
     /// `text` broken at spaces into lines of at most `width` characters (a longer word stands alone).
@@ -347,6 +426,8 @@ public struct AnalyzeReport {
             ("inferred-http", "seen: plain-HTTP requests for the secars.dll path were sent to it"),
             ("inferred-tls", "seen: periodic TLS to an HTTPS port, or TLS to an address already known as a manager"),
             ("inferred-failover", "seen: connects to it failed just before the client reached another manager"),
+            ("inferred-connects", "seen: a client tried it at the expected interval, every connect refused or "
+                + "unanswered"),
         ]
         let names: [(String, String)] = [
             ("literal", "configured as an address, no name to resolve"),

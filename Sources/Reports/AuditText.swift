@@ -28,6 +28,8 @@ enum AuditText {
         out += "\(s.degraded) degraded, \(s.unhealthy) unhealthy, \(s.insufficient) insufficient (\(why)); "
         out += "\(formatCount(s.checkIns, "check-in")), \(s.failed) failed, \(s.missed) missed\n"
         if let hint = AnalyzeReport.noManagerHint(b.heartbeat) { out += hint }
+        if let hint = AnalyzeReport.turnTakingHint(b.heartbeat) { out += hint }
+        if let hint = AnalyzeReport.unconfiguredDownHint(b.heartbeat) { out += hint }
         if b.untiedTunnels > 0 {
             // Their clients' check-ins went to the proxy as far as the audit knows: a pass does not cover them.
             out += "Note: \(formatCount(b.untiedTunnels, "proxy connection")) whose target (CONNECT or absolute-form) "
@@ -150,6 +152,9 @@ enum ValidationText {
             out += "\nDetails of failed checks\n"
             for c in failed { out += "  \(c.id): \(TextTable.sanitize(c.detail))\n" }
         }
+        let notes = [AnalyzeReport.turnTakingHint(b.heartbeat), AnalyzeReport.unconfiguredDownHint(b.heartbeat)]
+            .compactMap { $0 }
+        if !notes.isEmpty { out += "\n" + notes.joined() }
         let verdict = palette.paint(v.verdict, Palette.colour(verdict: v.verdict))
         out += "\nVerdict: \(verdict) (" + verdictCounts(v) + ")\n"
     }
