@@ -74,8 +74,33 @@ extension ReferenceModel {
         }
         let base = builtInTree()
         try checkKnownFields(userObject, against: base, path: "", file: file)
-        let merged = merge(userObject, over: base)
+        let merged = merge(derivingIntervalFields(userObject), over: base)
         return try decodeValidated(tree: merged, file: file)
+    }
+
+    /// `user` with the interval's tolerance, accelerated range and longest accelerated run derived from its
+    /// `interval.seconds` where the file gives the interval but not those (as `withDerivedInterval` derives
+    /// them for `--interval`): the built-in values were written for 300 s, and a file that sets only
+    /// `"seconds": 60` would otherwise be refused over a 30 s tolerance it never wrote. Values the file
+    /// gives are kept; an interval that is no positive number is left for validation to name.
+    static func derivingIntervalFields(_ user: [String: Any]) -> [String: Any] {
+        guard var interval = user["interval"] as? [String: Any], let value = interval["seconds"],
+              let number = value as? NSNumber, !(value is Bool) else { return user }
+        let seconds = number.doubleValue
+        guard seconds.isFinite, seconds > 0 else { return user }
+        let builtIn = ReferenceModel.builtIn.interval
+        if interval["toleranceSeconds"] == nil {
+            interval["toleranceSeconds"] = min(builtIn.toleranceSeconds, seconds / 10)
+        }
+        if interval["acceleratedMaxSeconds"] == nil {
+            interval["acceleratedMaxSeconds"] = min(builtIn.acceleratedMaxSeconds, seconds / 5)
+        }
+        if interval["acceleratedRunMaxSeconds"] == nil {
+            interval["acceleratedRunMaxSeconds"] = min(builtIn.acceleratedRunMaxSeconds, seconds)
+        }
+        var out = user
+        out["interval"] = interval
+        return out
     }
 
     // MARK: - Overrides

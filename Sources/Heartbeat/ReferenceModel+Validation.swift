@@ -13,8 +13,11 @@ extension ReferenceModel {
             ModelError(file: file, field: field, problem: problem)
         }
         // A value as the message shows it: as given when the usual rounding would make it 0 (1e-300 is not 0).
+        // The value refused as it was given: a shorter form that reads as another number (604800.0000001
+        // shown as 604800) would look valid.
         func given(_ v: Double) -> String {
-            v != 0 && formatSeconds(v) == "0" ? "\(v)" : formatSeconds(v)
+            let short = formatSeconds(v)
+            return Double(short) == v ? short : "\(v)"
         }
         // Every time in the model is seconds, at most one week, so that none overflows in nanoseconds.
         let most = Self.maxIntervalSeconds

@@ -51,6 +51,28 @@ import Testing
         #expect(m.ports == ReferenceModel.builtIn.ports)
     }
 
+    /// A file that gives only a short interval gets the tolerance and accelerated range `--interval` would
+    /// derive, not the built-in ones written for 300 s (hostile round 14 H14-7: refused over a 30 s tolerance
+    /// it never wrote); the values a file gives are kept, and refused when they do not fit.
+    @Test func aShortIntervalAloneDerivesItsToleranceAndAcceleratedRange() throws {
+        let m = try parse(#"{"interval": {"seconds": 60}}"#)
+        let derived = try ReferenceModel.builtIn.withDerivedInterval(seconds: 60, pinned: false, source: "test")
+        #expect(m.interval == derived.interval)
+        #expect(m.interval.toleranceSeconds == 6)
+        #expect(m.interval.acceleratedMaxSeconds == 12)
+        #expect(m.interval.acceleratedRunMaxSeconds == 60)
+        let given = try parse(#"{"interval": {"seconds": 60, "toleranceSeconds": 10}}"#)
+        #expect(given.interval.toleranceSeconds == 10)
+        #expect(given.interval.acceleratedMaxSeconds == 12)
+        #expect(error(#"{"interval": {"seconds": 60, "toleranceSeconds": 30}}"#)?.field == "interval.toleranceSeconds")
+    }
+
+    /// The value refused is shown as given, not rounded to one that looks valid (hostile round 14 H14-6).
+    @Test func aRefusedValueIsShownAsGiven() {
+        let e = error(#"{"interval": {"seconds": 604800.0000001}}"#)
+        #expect(e?.description.hasSuffix("got 604800.0000001") == true, "\(e?.description ?? "")")
+    }
+
     @Test func negativeIntervalNamesTheField() {
         let e = error(#"{"interval": {"seconds": -5}}"#)
         #expect(e?.description == #"model.json: field "interval.seconds" must be a positive number, got -5"#)
