@@ -445,6 +445,7 @@ public struct SessionBuilder: Sendable {
         }
         findings += captureFindings + silenceFindings(hidden)
         findings += stopFindings(sessions, clients, pull: pullInterval.seconds)
+        findings += clockShiftFindings(sessions, clients)
         findings = findings.enumerated().sorted { a, b in
             switch (a.element.time, b.element.time) {
             case let (x?, y?) where x != y: return x < y

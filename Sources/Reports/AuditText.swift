@@ -46,7 +46,9 @@ enum AuditText {
             out += "clients' intervals across it are judged as if it had run\n"
         }
         // A pause inside the capture across which every client missed: it may have stopped there.
-        for f in b.heartbeat.findings where f.code == .captureGap && f.message.hasPrefix(SessionBuilder.stopPrefix) {
+        // And an instant across which every client was late (or early) by about the same time: the sensor's clock.
+        for f in b.heartbeat.findings where f.code == .captureGap && (f.message.hasPrefix(SessionBuilder.stopPrefix)
+            || f.message.hasPrefix(SessionBuilder.clockShiftPrefix)) {
             out += "Note: \(f.message)\n"
         }
         out += "Health and score judge the intervals between check-ins only; HTTP errors, TLS, transport and\n"
