@@ -17,6 +17,9 @@ import Records
 ///   `unhealthy` when storms take more than half the time observed between its check-ins;
 /// - `m = floor((d + T) / I) - 1 >= 1`: `m` missed; else `d > I + T` late; `d < I - T` early.
 ///
+/// `I` is a client's own median when it runs another interval (as `analyze`'s `interval-mismatch`,
+/// `IntervalAudit.mismatches`); push gaps are judged with `T`, `A`, `R` derived from the push interval.
+///
 /// A gap a capture silence covers for more than `T` (the report's `silences`) is not observed:
 /// counted in `notObserved`, judged nowhere, left out of the gaps, spread and score.
 ///
@@ -108,8 +111,8 @@ public struct FleetAudit: Sendable {
         /// The client's own median interval (seconds) its gaps were judged against, when it runs another interval
         /// than the expected one (`analyze`'s `interval-mismatch`); nil when judged against the expected one.
         public var judgedAgainst: Double?
-        /// What made it late or early, or a heartbeat storm, or a low periodicity score (the `degraded` reasons),
-        /// whatever its health: `validate`'s `interval-jitter` check reads it.
+        /// Its late or early gaps and heartbeat storms, whatever its health, and for a client not unhealthy a low
+        /// periodicity score too (the `degraded` reasons): `validate`'s `interval-jitter` check reads it.
         public var jitter: [String] = []
     }
 
@@ -277,8 +280,8 @@ public struct FleetAudit: Sendable {
         // its own median, so a slow timer is not counted as missed check-ins; the mismatch itself makes it
         // unhealthy (its reason says the median and the interval expected).
         let mismatched = IntervalAudit.mismatches(
-            judged.map { ($0.ns, $0.mode) }, expected: interval, rules: { (rules($0).tolerance, rules($0).accelerated) },
-            minCount: mismatchMinIntervals)
+            judged.map { ($0.ns, $0.mode) }, expected: interval,
+            rules: { (rules($0).tolerance, rules($0).accelerated) }, minCount: mismatchMinIntervals)
         c.judgedAgainst = mismatched[mode].map { Double($0.median) / 1e9 }
         func judgedInterval(_ m: SessionReport.Mode) -> Int64 { max(1, mismatched[m]?.median ?? interval(m)) }
 
@@ -331,8 +334,10 @@ public struct FleetAudit: Sendable {
             } else {
                 c.onTime += 1
             }
-            let k = max(1, min(Int64(Int32.max), Saturating.clamp((Double(d) / Double(iv)).rounded())))
-            let deviation = Double(Saturating.subtract(d, Saturating.multiply(k, iv))) / 1e9
+            // Score and drift stay against the configured grid: a client on another interval scores low.
+            let grid = interval(g.mode)
+            let k = max(1, min(Int64(Int32.max), Saturating.clamp((Double(d) / Double(grid)).rounded())))
+            let deviation = Double(Saturating.subtract(d, Saturating.multiply(k, grid))) / 1e9
             deviations.append(deviation)
             slots += Int(k)
             if abs(deviation) <= Double(tol) / 1e9 {
@@ -352,8 +357,7 @@ public struct FleetAudit: Sendable {
                 p95: micro(quantile(s, 0.95)), min: micro(s[0]), max: micro(s[s.count - 1]))
             // As `analyze`'s `interval-mismatch`: enough regular gaps with a median outside `I ± T`.
             c.matchesExpected = mismatched[mode] == nil
-            c.score = score(deviations: deviations, onGrid: onGrid, slots: slots,
-                            interval: Double(judgedInterval(mode)) / 1e9)
+            c.score = score(deviations: deviations, onGrid: onGrid, slots: slots, interval: expected)
         }
         endRun()
         c.driftSecondsPerHour = drift(regular: phase.map(\.gap), deviations: phase.map(\.deviation))
@@ -395,7 +399,10 @@ public struct FleetAudit: Sendable {
         if c.early > 0 { soft.append("\(c.early) early") }
         if let s = c.score, s < 70 { soft.append("periodicity \(s)/100") }
         c.reasons = bad + soft
-        c.jitter = (c.storms > 0 && c.stormSeconds * 2 > observed ? [storm] : []) + soft
+        // An unhealthy client's low score comes from what made it unhealthy (missed check-ins, another interval):
+        // only its late and early gaps and storms are jitter.
+        c.jitter = bad.isEmpty ? soft : (c.storms > 0 ? [storm] : []) + (c.late > 0 ? ["\(c.late) late"] : [])
+            + (c.early > 0 ? ["\(c.early) early"] : [])
         if c.acceleratedRuns > c.storms {
             c.reasons.append(counted(c.acceleratedRuns - c.storms, "accelerated run"))
         }

@@ -101,9 +101,10 @@ public struct HeartbeatReport: Sendable {
             let pull = IntervalRules(toleranceSeconds: toleranceSeconds, acceleratedMaxSeconds: acceleratedMaxSeconds,
                                      acceleratedRunMaxSeconds: acceleratedRunMaxSeconds)
             guard mode == .push else { return pull }
-            return IntervalRules(toleranceSeconds: pushToleranceSeconds ?? pull.toleranceSeconds,
-                                 acceleratedMaxSeconds: pushAcceleratedMaxSeconds ?? pull.acceleratedMaxSeconds,
-                                 acceleratedRunMaxSeconds: pushAcceleratedRunMaxSeconds ?? pull.acceleratedRunMaxSeconds)
+            return IntervalRules(
+                toleranceSeconds: pushToleranceSeconds ?? pull.toleranceSeconds,
+                acceleratedMaxSeconds: pushAcceleratedMaxSeconds ?? pull.acceleratedMaxSeconds,
+                acceleratedRunMaxSeconds: pushAcceleratedRunMaxSeconds ?? pull.acceleratedRunMaxSeconds)
         }
 
         /// Whether push check-ins are judged with other rules than pull ones.

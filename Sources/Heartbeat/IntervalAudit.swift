@@ -16,7 +16,10 @@ import Records
 ///
 /// When at least `mismatchMinIntervals` regular gaps (above `A`) have a median outside
 /// `I ± T`, an `interval-mismatch` is raised and the client's own median becomes `I`, so
-/// a differently configured client does not drown in per-gap findings.
+/// a differently configured client does not drown in per-gap findings (`FleetAudit` does the same, through
+/// `mismatches`, so both count the same missed check-ins).
+///
+/// Push gaps are judged against the push interval with `T`, `A` and `R` derived from it (`rules(_:)`).
 ///
 /// A gap that a capture silence covers for more than `T` is not observed
 /// (`CaptureSilence.hiding`): it is left out of every count, of the mismatch median and of the

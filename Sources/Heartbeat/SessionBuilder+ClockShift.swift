@@ -122,7 +122,8 @@ extension SessionBuilder {
             let text = Self.clockShiftPrefix + "\(from.rfc3339(fractionDigits: 3)) to \(to.rfc3339(fractionDigits: 3)) "
                 + "(\(offsets.count) clients) checked in \(late ? "late" : "early") across it, by about \(amount) s "
                 + "(\(range) s): "
-                + "the sensor's clock may have been \(late ? "stepped forward" : "set back") by about \(amount) s there "
+                + "the sensor's clock may have been \(late ? "stepped forward" : "set back") "
+                + "by about \(amount) s there "
                 + "(judged as stamped; those \(late ? "late" : "early") intervals may be the clock's)"
             let code = FindingCode.captureGap
             out.append(Finding(code: code, severity: model.severity(of: code), message: text, time: from))

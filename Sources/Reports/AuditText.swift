@@ -65,7 +65,8 @@ enum AuditText {
     static func expectationsLine(_ b: ReportBundle) -> String {
         let e = b.heartbeat.expectations
         return "Expected interval \(num(e.pullIntervalSeconds)) s (from \(e.intervalSource)) ± "
-            + "\(num(e.toleranceSeconds)) s; push \(num(e.pushIntervalSeconds)) s" + pushRulesText(e) + "; accelerated 0-"
+            + "\(num(e.toleranceSeconds)) s; push \(num(e.pushIntervalSeconds)) s" + pushRulesText(e)
+            + "; accelerated 0-"
             + "\(num(b.audit.acceleratedMaxSeconds)) s for at most \(num(b.audit.acceleratedRunMaxSeconds)) s"
     }
 

@@ -59,9 +59,12 @@ import Testing
         #expect(slow.judgedAgainst == 600)
         #expect(slow.expectedIntervalSeconds == 300)
         #expect(slow.health == .unhealthy)
-        #expect(slow.reasons.first == "median 600 s, expected 300 s ± 30 s (another interval: gaps judged against 600 s)")
+        #expect(slow.reasons.first
+            == "median 600 s, expected 300 s ± 30 s (another interval: gaps judged against 600 s)")
         #expect(r.audit.summary.missed == 0)
-        #expect(r.report.findings.contains { $0.code == .intervalMismatch && $0.message.hasSuffix("judged against 600 s") })
+        #expect(r.report.findings.contains {
+            $0.code == .intervalMismatch && $0.message.hasSuffix("judged against 600 s")
+        })
         #expect(!r.report.findings.contains { $0.code == .missedHeartbeat })
         // The other client is judged against the expected interval.
         #expect(r.client("10.0.0.2")?.judgedAgainst == nil)
