@@ -51,13 +51,15 @@ extension SessionBuilder {
         func offset(_ t: Track, _ i: Int) -> Int64? {
             let from = t.times[i - 1]
             let to = t.times[i]
-            guard CaptureSilence.hiding(silences, from: from, to: to, toleranceNanos: hidingTolerance) == nil
-            else { return nil }
             let d = to.nanoseconds(since: from)
             if Saturating.add(d, t.tolerance) / t.interval - 1 >= 1 { return nil }  // missed: not a shift
-            if d > Saturating.add(t.interval, t.tolerance) { return d - t.interval }
-            if d > t.accelerated, d < Saturating.subtract(t.interval, t.tolerance) { return d - t.interval }
-            return nil
+            let late = d > Saturating.add(t.interval, t.tolerance)
+            let early = d > t.accelerated && d < Saturating.subtract(t.interval, t.tolerance)
+            // The silences are looked through only for the few gaps off the interval.
+            guard late || early,
+                  CaptureSilence.hiding(silences, from: from, to: to, toleranceNanos: hidingTolerance) == nil
+            else { return nil }
+            return d - t.interval
         }
         // A late gap holds the instant of a step forward; an early one, read on the clock before the step back
         // (its later check-in `|offset|` later, give or take `T`), holds the instant of a step back: the check-ins
