@@ -17,6 +17,9 @@ import Records
 ///   `unhealthy` when storms take more than half the time observed between its check-ins;
 /// - `m = floor((d + T) / I) - 1 >= 1`: `m` missed; else `d > I + T` late; `d < I - T` early.
 ///
+/// `I` is a client's own median when it runs another interval (as `analyze`'s `interval-mismatch`,
+/// `IntervalAudit.mismatches`); push gaps are judged with `T`, `A`, `R` derived from the push interval.
+///
 /// A gap a capture silence covers for more than `T` (the report's `silences`) is not observed:
 /// counted in `notObserved`, judged nowhere, left out of the gaps, spread and score.
 ///
@@ -29,8 +32,9 @@ public struct FleetAudit: Sendable {
         case unhealthy
         /// Late or early gaps, a heartbeat storm, or a periodicity score below 70.
         case degraded
-        /// Not judged: too few check-ins (fewer than two), or every interval between them not observed
-        /// (a capture silence hides each one).
+        /// Not judged: too few check-ins (fewer than two), every interval between them not observed
+        /// (a capture silence hides each one), or no regular interval (every gap observed in the accelerated
+        /// range, no storm among them).
         case insufficient
         case healthy
 
@@ -104,6 +108,12 @@ public struct FleetAudit: Sendable {
         public var offClock = 0
         /// Every gap in seconds, in time order (accelerated ones included), for histograms.
         public var gaps: [Double]
+        /// The client's own median interval (seconds) its gaps were judged against, when it runs another interval
+        /// than the expected one (`analyze`'s `interval-mismatch`); nil when judged against the expected one.
+        public var judgedAgainst: Double?
+        /// Its late or early gaps and heartbeat storms, whatever its health, and for a client not unhealthy a low
+        /// periodicity score too (the `degraded` reasons): `validate`'s `interval-jitter` check reads it.
+        public var jitter: [String] = []
     }
 
     public struct Summary: Hashable, Sendable {
@@ -115,6 +125,9 @@ public struct FleetAudit: Sendable {
         /// Of the `insufficient` clients, those with two check-ins or more whose every interval a capture
         /// silence hid (not observed): seen, but nothing of theirs judged.
         public var unobserved = 0
+        /// Of the `insufficient` clients, those whose every gap observed is in the accelerated range: no regular
+        /// interval judged.
+        public var onlyAccelerated = 0
         /// healthy / clients (0 when there is no client).
         public var healthyShare: Double
         public var checkIns: Int
@@ -133,12 +146,14 @@ public struct FleetAudit: Sendable {
             if clients == 0 { return "no client seen" }
             if noneJudged {
                 let each = clients == 1 ? "with" : "each with"
-                guard unobserved > 0 else {
+                guard unobserved + onlyAccelerated > 0 else {
                     return "no client judged: \(counted(clients, "client")) seen, \(each) fewer than 2 check-ins"
                 }
-                let few = clients - unobserved
+                let few = clients - unobserved - onlyAccelerated
                 let parts = (few > 0 ? ["\(few) with fewer than 2 check-ins"] : [])
-                    + ["\(unobserved) with no interval observed (capture silence)"]
+                    + (unobserved > 0 ? ["\(unobserved) with no interval observed (capture silence)"] : [])
+                    + (onlyAccelerated > 0 ? ["\(onlyAccelerated) with no regular interval (accelerated gaps only)"]
+                        : [])
                 return "no client judged: \(counted(clients, "client")) seen, " + parts.joined(separator: ", ")
             }
             return counted(unhealthy, "unhealthy client")
@@ -177,7 +192,8 @@ public struct FleetAudit: Sendable {
             let sorted = sessions.sorted { $0.start < $1.start }
             let dropped = report.limitDrops?.overMaxConnectionsByClient[address] ?? 0
             out.append(Self.audit(address, sorted, report.expectations, report.silences, report.offClock,
-                                  captureStart, captureEnd, droppedByLimit: dropped))
+                                  captureStart, captureEnd, droppedByLimit: dropped,
+                                  mismatchMinIntervals: model.interval.mismatchMinIntervals))
         }
         out.sort { a, b in
             if a.health != b.health { return a.health < b.health }
@@ -195,7 +211,8 @@ public struct FleetAudit: Sendable {
             missed: out.reduce(0) { $0 + $1.missed },
             verdict: out.allSatisfy { $0.health == .insufficient } || out.contains { $0.health == .unhealthy }
                 ? "fail" : "pass")
-        summary.unobserved = out.count { $0.health == .insufficient && $0.checkIns + $0.failed >= 2 }
+        summary.onlyAccelerated = out.count { $0.health == .insufficient && !$0.gaps.isEmpty && $0.spread == nil }
+        summary.unobserved = out.count { $0.health == .insufficient && $0.checkIns + $0.failed >= 2 && $0.gaps.isEmpty }
     }
 
     // MARK: - One client
@@ -211,14 +228,20 @@ public struct FleetAudit: Sendable {
     private static func audit(
         _ address: IPAddress, _ visits: [Visit], _ e: HeartbeatReport.Expectations,
         _ silences: [CaptureSilence], _ offClock: [OffClockStretch], _ captureStart: Timestamp?,
-        _ captureEnd: Timestamp?, droppedByLimit: Int
+        _ captureEnd: Timestamp?, droppedByLimit: Int, mismatchMinIntervals: Int
     ) -> Client {
         // Check-ins stamped far off the capture's clock are counted, not placed among the intervals.
         let off = OffClockStretch.offClock(visits.map(\.start), in: offClock)
         let sessions = visits.indices.filter { !off[$0] }.map { visits[$0] }
         var offLeft = visits.count - sessions.count
+        // A capture silence hides a gap when it covers more than the pull interval's tolerance (as in
+        // `IntervalAudit`); each gap is judged with its own mode's rules (push ones derived from the push interval).
         let tolerance = Nanos.from(seconds: e.toleranceSeconds)
-        let accelerated = Nanos.from(seconds: e.acceleratedMaxSeconds)
+        func rules(_ m: SessionReport.Mode) -> (tolerance: Int64, accelerated: Int64, runMax: Int64) {
+            let r = e.rules(for: m)
+            return (Nanos.from(seconds: r.toleranceSeconds), Nanos.from(seconds: r.acceleratedMaxSeconds),
+                    Nanos.from(seconds: r.acceleratedRunMaxSeconds))
+        }
         let pushCount = sessions.count { $0.mode == .push }
         let mode: SessionReport.Mode = pushCount * 2 > sessions.count ? .push : .pull
         func interval(_ m: SessionReport.Mode) -> Int64 {
@@ -235,6 +258,33 @@ public struct FleetAudit: Sendable {
             matchesExpected: nil, score: nil, health: .healthy, reasons: [], appearedLate: false, vanishedEarly: false,
             gaps: [])
 
+        // The gaps judged: those a capture silence hides, and those missing no more check-ins than were
+        // stamped off the clock, are left out first.
+        var judged: [(ns: Int64, mode: SessionReport.Mode, after: Int)] = []
+        for i in sessions.indices.dropFirst() {
+            if CaptureSilence.hiding(silences, from: sessions[i - 1].start, to: sessions[i].start,
+                                 toleranceNanos: tolerance) != nil {
+                c.notObserved += 1
+                continue
+            }
+            let d = sessions[i].start.nanoseconds(since: sessions[i - 1].start)
+            let missing = Saturating.add(d, rules(sessions[i].mode).tolerance) / interval(sessions[i].mode) - 1
+            if offLeft > 0, missing >= 1, missing <= offLeft {
+                // As many check-ins missing as were stamped off the clock: they may be these.
+                offLeft -= Int(missing)
+                continue
+            }
+            judged.append((d, sessions[i].mode, i))
+        }
+        // A client on another interval (as `analyze` finds it: `interval-mismatch`) has its gaps judged against
+        // its own median, so a slow timer is not counted as missed check-ins; the mismatch itself makes it
+        // unhealthy (its reason says the median and the interval expected).
+        let mismatched = IntervalAudit.mismatches(
+            judged.map { ($0.ns, $0.mode) }, expected: interval,
+            rules: { (rules($0).tolerance, rules($0).accelerated) }, minCount: mismatchMinIntervals)
+        c.judgedAgainst = mismatched[mode].map { Double($0.median) / 1e9 }
+        func judgedInterval(_ m: SessionReport.Mode) -> Int64 { max(1, mismatched[m]?.median ?? interval(m)) }
+
         var regular: [Double] = []
         var deviations: [Double] = []
         var phase: [(gap: Double, deviation: Double)] = []
@@ -243,7 +293,8 @@ public struct FleetAudit: Sendable {
         var inRun = false
         // The current accelerated run's gaps added up; a run longer than the model allows is a storm.
         var runNs: Int64 = 0
-        let runMax = Nanos.from(seconds: e.acceleratedRunMaxSeconds)
+        var runMax: Int64 = 0
+        var previous = 0
         func endRun() {
             if inRun && runNs > runMax {
                 c.storms += 1
@@ -252,55 +303,51 @@ public struct FleetAudit: Sendable {
             inRun = false
             runNs = 0
         }
-        for i in sessions.indices.dropFirst() {
-            if CaptureSilence.hiding(silences, from: sessions[i - 1].start, to: sessions[i].start,
-                                 toleranceNanos: tolerance) != nil {
-                c.notObserved += 1
-                endRun()
-                continue
-            }
-            let d = sessions[i].start.nanoseconds(since: sessions[i - 1].start)
-            let iv = interval(sessions[i].mode)
-            let missing = Saturating.add(d, tolerance) / iv - 1
-            if offLeft > 0, missing >= 1, missing <= offLeft {
-                // As many check-ins missing as were stamped off the clock: they may be these.
-                offLeft -= Int(missing)
-                inRun = false
-                continue
-            }
+        for g in judged {
+            // A gap left out (not observed, or off the clock) ends a run.
+            if g.after != previous + 1 { endRun() }
+            previous = g.after
+            let d = g.ns
+            let (tol, accelerated, maxRun) = rules(g.mode)
             c.gaps.append(Double(d) / 1e9)
             if d <= accelerated {
                 c.accelerated += 1
-                if !inRun { c.acceleratedRuns += 1 }
+                if !inRun {
+                    c.acceleratedRuns += 1
+                    runMax = maxRun
+                }
                 inRun = true
                 runNs = Saturating.add(runNs, d)
                 continue
             }
             endRun()
             regular.append(Double(d) / 1e9)
+            let iv = judgedInterval(g.mode)
             // Saturating: a gap or interval near the Int64 range must not trap.
-            let m = min(Saturating.add(d, tolerance) / iv - 1, Int64(Int32.max))
+            let m = min(Saturating.add(d, tol) / iv - 1, Int64(Int32.max))
             if m >= 1 {
                 c.missed += Int(m)
-            } else if d > Saturating.add(iv, tolerance) {
+            } else if d > Saturating.add(iv, tol) {
                 c.late += 1
-            } else if d < Saturating.subtract(iv, tolerance) {
+            } else if d < Saturating.subtract(iv, tol) {
                 c.early += 1
             } else {
                 c.onTime += 1
             }
-            let k = max(1, min(Int64(Int32.max), Saturating.clamp((Double(d) / Double(iv)).rounded())))
-            let deviation = Double(Saturating.subtract(d, Saturating.multiply(k, iv))) / 1e9
+            // Score and drift stay against the configured grid: a client on another interval scores low.
+            let grid = interval(g.mode)
+            let k = max(1, min(Int64(Int32.max), Saturating.clamp((Double(d) / Double(grid)).rounded())))
+            let deviation = Double(Saturating.subtract(d, Saturating.multiply(k, grid))) / 1e9
             deviations.append(deviation)
             slots += Int(k)
-            if abs(deviation) <= Double(tolerance) / 1e9 {
+            if abs(deviation) <= Double(tol) / 1e9 {
                 onGrid += 1
                 phase.append((Double(d) / 1e9, deviation))
             }
         }
 
         let expected = c.expectedIntervalSeconds
-        let tol = Double(tolerance) / 1e9
+        let tol = Double(rules(mode).tolerance) / 1e9
         if !regular.isEmpty {
             let s = regular.sorted()
             let med = quantile(s, 0.5)
@@ -308,7 +355,8 @@ public struct FleetAudit: Sendable {
                 count: s.count, median: micro(med), mad: micro(quantile(s.map { abs($0 - med) }.sorted(), 0.5)),
                 iqr: micro(quantile(s, 0.75) - quantile(s, 0.25)), p5: micro(quantile(s, 0.05)),
                 p95: micro(quantile(s, 0.95)), min: micro(s[0]), max: micro(s[s.count - 1]))
-            c.matchesExpected = abs(med - expected) <= tol
+            // As `analyze`'s `interval-mismatch`: enough regular gaps with a median outside `I ± T`.
+            c.matchesExpected = mismatched[mode] == nil
             c.score = score(deviations: deviations, onGrid: onGrid, slots: slots, interval: expected)
         }
         endRun()
@@ -324,7 +372,7 @@ public struct FleetAudit: Sendable {
         c.droppedByLimit = droppedByLimit
         c.offClock = visits.count - sessions.count
         if let end = captureEnd, droppedByLimit == 0 { c.vanishedEarly = covered(c.lastSeen, end) > expected + tol }
-        judge(&c, tolerance: tol, acceleratedMax: e.acceleratedMaxSeconds)
+        judge(&c, tolerance: tol, acceleratedMax: e.rules(for: mode).acceleratedMaxSeconds)
         return c
     }
 
@@ -333,8 +381,9 @@ public struct FleetAudit: Sendable {
         if c.missed > 0 { bad.append("\(c.missed) missed") }
         if c.failed > 0 { bad.append("\(c.failed) failed") }
         if c.matchesExpected == false, let s = c.spread {
+            let against = c.judgedAgainst.map { " (another interval: gaps judged against \(formatSeconds($0)) s)" }
             bad.append("median \(formatSeconds(s.median)) s, expected \(formatSeconds(c.expectedIntervalSeconds)) s "
-                + "± \(formatSeconds(tolerance)) s")
+                + "± \(formatSeconds(tolerance)) s" + (against ?? ""))
         }
         // Storms over more than half the time observed: the client checks in far too often, whatever the few
         // regular gaps say. A shorter storm degrades it.
@@ -350,6 +399,10 @@ public struct FleetAudit: Sendable {
         if c.early > 0 { soft.append("\(c.early) early") }
         if let s = c.score, s < 70 { soft.append("periodicity \(s)/100") }
         c.reasons = bad + soft
+        // An unhealthy client's low score comes from what made it unhealthy (missed check-ins, another interval):
+        // only its late and early gaps and storms are jitter.
+        c.jitter = bad.isEmpty ? soft : (c.storms > 0 ? [storm] : []) + (c.late > 0 ? ["\(c.late) late"] : [])
+            + (c.early > 0 ? ["\(c.early) early"] : [])
         if c.acceleratedRuns > c.storms {
             c.reasons.append(counted(c.acceleratedRuns - c.storms, "accelerated run"))
         }
@@ -376,6 +429,11 @@ public struct FleetAudit: Sendable {
             // Check-ins enough, but a capture silence hid every interval between them: nothing judged.
             c.health = .insufficient
             c.reasons.insert("not judged", at: 0)
+        } else if c.spread == nil {
+            // Every gap observed is in the accelerated range (and no run of them is a storm): no regular interval,
+            // no median, no score; nothing of the interval was judged (as for times all clamped to one instant).
+            c.health = .insufficient
+            c.reasons.insert("not judged: no regular interval (every gap in the accelerated range)", at: 0)
         } else {
             c.health = .healthy
         }

@@ -94,6 +94,28 @@ public struct HeartbeatReport: Sendable {
         public var acceleratedRunMaxSeconds: Double
         /// `model`, `option` (--interval) or `sylink`.
         public var intervalSource: String
+        /// The push heartbeat's tolerance, accelerated maximum and longest accelerated run, derived from the push
+        /// interval as the pull interval's are (`ReferenceModel.intervalRules(forSeconds:)`); nil (left out of
+        /// JSON) where they equal the pull interval's.
+        public var pushToleranceSeconds: Double?
+        public var pushAcceleratedMaxSeconds: Double?
+        public var pushAcceleratedRunMaxSeconds: Double?
+
+        /// The rules gaps of check-ins in `mode` are judged with.
+        public func rules(for mode: SessionReport.Mode) -> IntervalRules {
+            let pull = IntervalRules(toleranceSeconds: toleranceSeconds, acceleratedMaxSeconds: acceleratedMaxSeconds,
+                                     acceleratedRunMaxSeconds: acceleratedRunMaxSeconds)
+            guard mode == .push else { return pull }
+            return IntervalRules(
+                toleranceSeconds: pushToleranceSeconds ?? pull.toleranceSeconds,
+                acceleratedMaxSeconds: pushAcceleratedMaxSeconds ?? pull.acceleratedMaxSeconds,
+                acceleratedRunMaxSeconds: pushAcceleratedRunMaxSeconds ?? pull.acceleratedRunMaxSeconds)
+        }
+
+        /// Whether push check-ins are judged with other rules than pull ones.
+        public var pushRulesDiffer: Bool {
+            pushToleranceSeconds != nil || pushAcceleratedMaxSeconds != nil || pushAcceleratedRunMaxSeconds != nil
+        }
     }
 
     /// Every connection read is in exactly one of `managerConnections`, `otherServerConnections`,

@@ -16,7 +16,10 @@ import Records
 ///
 /// When at least `mismatchMinIntervals` regular gaps (above `A`) have a median outside
 /// `I ± T`, an `interval-mismatch` is raised and the client's own median becomes `I`, so
-/// a differently configured client does not drown in per-gap findings.
+/// a differently configured client does not drown in per-gap findings (`FleetAudit` does the same, through
+/// `mismatches`, so both count the same missed check-ins).
+///
+/// Push gaps are judged against the push interval with `T`, `A` and `R` derived from it (`rules(_:)`).
 ///
 /// A gap that a capture silence covers for more than `T` is not observed
 /// (`CaptureSilence.hiding`): it is left out of every count, of the mismatch median and of the
@@ -30,6 +33,40 @@ struct IntervalAudit: Sendable {
     /// Stretches of a few packets stamped far off the capture's clock (`OffClockStretch`).
     var offClock: [OffClockStretch] = []
 
+    /// The tolerance and accelerated range (nanoseconds) gaps ending in a check-in of `mode` are judged with:
+    /// the model's for pull check-ins, derived from the push interval for push ones
+    /// (`ReferenceModel.intervalRules(forSeconds:)`).
+    func rules(_ mode: SessionReport.Mode) -> (tolerance: Int64, accelerated: Int64, runMax: Int64) {
+        let r = mode == .push ? model.intervalRules(forSeconds: pushSeconds)
+            : IntervalRules(toleranceSeconds: model.interval.toleranceSeconds,
+                            acceleratedMaxSeconds: model.interval.acceleratedMaxSeconds,
+                            acceleratedRunMaxSeconds: model.interval.acceleratedRunMaxSeconds)
+        return (Nanos.from(seconds: r.toleranceSeconds), Nanos.from(seconds: r.acceleratedMaxSeconds),
+                Nanos.from(seconds: r.acceleratedRunMaxSeconds))
+    }
+
+    /// The modes whose regular gaps (above the accelerated range) are at least `minCount` with a median (the
+    /// lower one) outside `expected ± T`: such a client runs another interval, and its gaps of that mode are
+    /// judged against that median. `analyze` (here) and `FleetAudit` both take it from this, so they count the
+    /// same missed, late and early gaps. Cost: O(n log n) in gaps.
+    static func mismatches(
+        _ gaps: [(ns: Int64, mode: SessionReport.Mode)], expected: (SessionReport.Mode) -> Int64,
+        rules: (SessionReport.Mode) -> (tolerance: Int64, accelerated: Int64), minCount: Int
+    ) -> [SessionReport.Mode: (median: Int64, count: Int)] {
+        var out: [SessionReport.Mode: (median: Int64, count: Int)] = [:]
+        for mode in [SessionReport.Mode.pull, .push] {
+            let r = rules(mode)
+            let regular = gaps.filter { $0.mode == mode && $0.ns > r.accelerated }.map(\.ns).sorted()
+            guard regular.count >= max(1, minCount) else { continue }
+            let base = expected(mode)
+            let median = regular[(regular.count - 1) / 2]
+            if median < Saturating.subtract(base, r.tolerance) || median > Saturating.add(base, r.tolerance) {
+                out[mode] = (median, regular.count)
+            }
+        }
+        return out
+    }
+
     struct Result {
         var summary: ClientSummary
         /// Findings with the index (into the client's sessions) of the later check-in of the gap.
@@ -40,8 +77,9 @@ struct IntervalAudit: Sendable {
     }
 
     func audit(client: IPAddress, sessions: [SessionReport]) -> Result {
+        // A capture silence hides a gap when it covers more than the pull interval's tolerance (as in
+        // `FleetAudit`); each gap is judged with its own mode's rules.
         let tolerance = Nanos.from(seconds: model.interval.toleranceSeconds)
-        let accelerated = Nanos.from(seconds: model.interval.acceleratedMaxSeconds)
         var gaps: [(index: Int, ns: Int64, mode: SessionReport.Mode)] = []
         var hidden: [(silence: Int, ns: Int64, mode: SessionReport.Mode)] = []
         // Check-ins stamped far off the capture's clock are left out: each may fill one check-in missing
@@ -60,7 +98,7 @@ struct IntervalAudit: Sendable {
                 continue
             }
             let base = Nanos.from(seconds: sessions[i].mode == .push ? pushSeconds : pullSeconds)
-            let m = Saturating.add(d, tolerance) / max(1, base) - 1
+            let m = Saturating.add(d, rules(sessions[i].mode).tolerance) / max(1, base) - 1
             if offLeft > 0, m >= 1, m <= offLeft {
                 offLeft -= Int(m)
                 continue
@@ -76,23 +114,22 @@ struct IntervalAudit: Sendable {
         // The interval each mode is judged against, corrected by a consistent mismatch.
         var expected: [SessionReport.Mode: Int64] = [.pull: Nanos.from(seconds: pullSeconds),
                                                 .push: Nanos.from(seconds: pushSeconds)]
+        let mismatched = Self.mismatches(
+            gaps.map { ($0.ns, $0.mode) }, expected: { expected[$0] ?? 1 },
+            rules: { (rules($0).tolerance, rules($0).accelerated) }, minCount: model.interval.mismatchMinIntervals)
         for mode in [SessionReport.Mode.pull, .push] {
-            let regular = gaps.filter { $0.mode == mode && $0.ns > accelerated }.map(\.ns).sorted()
-            guard regular.count >= model.interval.mismatchMinIntervals, let base = expected[mode] else { continue }
-            let median = regular[(regular.count - 1) / 2]
-            if median < Saturating.subtract(base, tolerance) || median > Saturating.add(base, tolerance) {
-                let index = gaps.first { $0.mode == mode }?.index ?? 1
-                add(index, .intervalMismatch, "\(mode.rawValue) check-ins every \(seconds(median)) s (median of "
-                    + "\(regular.count)), expected \(seconds(base)) s ± \(seconds(tolerance)) s")
-                expected[mode] = median
-            }
+            guard let (median, count) = mismatched[mode], let base = expected[mode] else { continue }
+            let index = gaps.first { $0.mode == mode }?.index ?? 1
+            add(index, .intervalMismatch, "\(mode.rawValue) check-ins every \(seconds(median)) s (median of "
+                + "\(count)), expected \(seconds(base)) s ± \(seconds(rules(mode).tolerance)) s; its gaps are "
+                + "judged against \(seconds(median)) s")
+            expected[mode] = median
         }
 
         var missed = 0
         var acceleratedCount = 0
         // The current run of accelerated gaps: the later check-in's index and the gap.
-        var run: [(index: Int, ns: Int64)] = []
-        let runMax = Nanos.from(seconds: model.interval.acceleratedRunMaxSeconds)
+        var run: [(index: Int, ns: Int64, mode: SessionReport.Mode)] = []
         var stormNs: Int64 = 0
         var firstStorm: Int?
         func closeRun() {
@@ -100,6 +137,8 @@ struct IntervalAudit: Sendable {
             let lo = seconds(run.map(\.ns).min() ?? 0)
             let hi = seconds(run.map(\.ns).max() ?? 0)
             let span = run.reduce(Int64(0)) { Saturating.add($0, $1.ns) }
+            // A run is judged with the rules of its first gap's mode.
+            let (_, accelerated, runMax) = rules(run[0].mode)
             let apart = "\(run.count) check-ins \(lo == hi ? lo : lo + "-" + hi) s apart"
             if span > runMax {
                 // Longer than an accelerated episode lasts: the client keeps checking in far too often.
@@ -120,9 +159,10 @@ struct IntervalAudit: Sendable {
             // A gap not observed between two accelerated ones ends the run.
             if let last = run.last?.index, last != g.index - 1 { closeRun() }
             let interval = expected[g.mode] ?? Nanos.from(seconds: pullSeconds)
+            let (tolerance, accelerated, _) = rules(g.mode)
             if g.ns <= accelerated {
                 acceleratedCount += 1
-                run.append((g.index, g.ns))
+                run.append((g.index, g.ns, g.mode))
                 continue
             }
             closeRun()
@@ -148,6 +188,7 @@ struct IntervalAudit: Sendable {
             let all = gaps.map(\.ns).sorted()
             let median = all[(all.count - 1) / 2]
             let base = expected[sessions[first].mode] ?? Nanos.from(seconds: pullSeconds)
+            let tolerance = rules(sessions[first].mode).tolerance
             add(first, .intervalMismatch, "check-ins every \(seconds(median)) s (median of all \(all.count) gaps, "
                 + "accelerated included: heartbeat storms over \(Int(Double(stormNs) * 100 / Double(observedNs))) % of "
                 + "the time observed), expected \(seconds(base)) s ± \(seconds(tolerance)) s")
@@ -155,7 +196,7 @@ struct IntervalAudit: Sendable {
 
         // The regular gaps, as `FleetAudit` takes them (accelerated ones are counted apart), with its
         // quantiles: `analyze` and `audit` give a client the same figures.
-        let values = gaps.filter { $0.ns > accelerated }.map { Double($0.ns) / 1e9 }.sorted()
+        let values = gaps.filter { $0.ns > rules($0.mode).accelerated }.map { Double($0.ns) / 1e9 }.sorted()
         var stats: IntervalStats?
         if let lo = values.first, let hi = values.last {
             stats = IntervalStats(median: micro(FleetAudit.quantile(values, 0.5)), min: micro(lo), max: micro(hi),
@@ -174,7 +215,7 @@ struct IntervalAudit: Sendable {
                 / 1e9)
         let unobserved = hidden.map { h in
             let interval = max(1, expected[h.mode] ?? Nanos.from(seconds: pullSeconds))
-            let m = Saturating.add(h.ns, tolerance) / interval - 1
+            let m = Saturating.add(h.ns, rules(h.mode).tolerance) / interval - 1
             return (h.silence, Int(max(0, min(m, Int64(Int32.max)))))
         }
         return Result(summary: summary, findings: findings, unobserved: unobserved)

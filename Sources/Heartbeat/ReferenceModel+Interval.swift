@@ -29,12 +29,38 @@ extension ReferenceModel {
                 + "\(Int(Self.minIntervalSeconds)) to \(Int(Self.maxIntervalSeconds)), got \(formatSeconds(seconds))")
         }
         var m = self
+        let rules = intervalRules(forSeconds: seconds)
         m.interval.seconds = seconds
-        m.interval.toleranceSeconds = min(interval.toleranceSeconds, seconds / 10)
-        m.interval.acceleratedMaxSeconds = min(interval.acceleratedMaxSeconds, seconds / 5)
-        m.interval.acceleratedRunMaxSeconds = min(interval.acceleratedRunMaxSeconds, seconds)
+        m.interval.toleranceSeconds = rules.toleranceSeconds
+        m.interval.acceleratedMaxSeconds = rules.acceleratedMaxSeconds
+        m.interval.acceleratedRunMaxSeconds = rules.acceleratedRunMaxSeconds
         m.interval.pinned = pinned
         return m
+    }
+
+    /// The tolerance `T`, accelerated maximum `A` and longest accelerated run `R` an interval of `seconds`
+    /// is judged with: the model's values, made smaller where they do not fit it: `T = min(model T, I / 10)`,
+    /// `A = min(model A, I / 5)`, `R = min(model R, I)`. `withDerivedInterval` sets the pull interval's from
+    /// it; the push heartbeat's are derived the same way from the push interval (so a 30 s push heartbeat is
+    /// judged 30 s ± 3 s with an accelerated range of 0-6 s, not with the pull interval's 30 s and 60 s).
+    /// Cost: O(1).
+    public func intervalRules(forSeconds seconds: Double) -> IntervalRules {
+        IntervalRules(toleranceSeconds: min(interval.toleranceSeconds, seconds / 10),
+                      acceleratedMaxSeconds: min(interval.acceleratedMaxSeconds, seconds / 5),
+                      acceleratedRunMaxSeconds: min(interval.acceleratedRunMaxSeconds, seconds))
+    }
+}
+
+/// How the gaps of one interval are judged (`ReferenceModel.intervalRules(forSeconds:)`), in seconds.
+public struct IntervalRules: Hashable, Sendable {
+    public var toleranceSeconds: Double
+    public var acceleratedMaxSeconds: Double
+    public var acceleratedRunMaxSeconds: Double
+
+    public init(toleranceSeconds: Double, acceleratedMaxSeconds: Double, acceleratedRunMaxSeconds: Double) {
+        self.toleranceSeconds = toleranceSeconds
+        self.acceleratedMaxSeconds = acceleratedMaxSeconds
+        self.acceleratedRunMaxSeconds = acceleratedRunMaxSeconds
     }
 }
 

@@ -477,6 +477,7 @@ public struct SessionBuilder: Sendable {
         }
         findings += captureFindings + silenceFindings(hidden)
         findings += stopFindings(sessions, clients, pull: pullInterval.seconds)
+        findings += clockShiftFindings(sessions, clients)
         findings = findings.enumerated().sorted { a, b in
             switch (a.element.time, b.element.time) {
             case let (x?, y?) where x != y: return x < y
@@ -501,7 +502,13 @@ public struct SessionBuilder: Sendable {
                                 toleranceSeconds: model.interval.toleranceSeconds,
                                 acceleratedMaxSeconds: model.interval.acceleratedMaxSeconds,
                                 acceleratedRunMaxSeconds: model.interval.acceleratedRunMaxSeconds,
-                                intervalSource: pullInterval.source),
+                                intervalSource: pullInterval.source,
+                                pushToleranceSeconds: differs(pushRules.toleranceSeconds,
+                                                              model.interval.toleranceSeconds),
+                                pushAcceleratedMaxSeconds: differs(pushRules.acceleratedMaxSeconds,
+                                                                   model.interval.acceleratedMaxSeconds),
+                                pushAcceleratedRunMaxSeconds: differs(pushRules.acceleratedRunMaxSeconds,
+                                                                      model.interval.acceleratedRunMaxSeconds)),
             counts: .init(connections: seen, managerConnections: managerConnections,
                           otherServerConnections: seen - managerConnections - proxyLegs - ignored - dropped,
                           ignoredConnections: ignored, droppedByLimits: dropped, rejoinedConnections: rejoinedCount,
@@ -527,7 +534,12 @@ public struct SessionBuilder: Sendable {
 
     private var pullInterval: (seconds: Double, source: String) { (model.interval.seconds, intervalSource) }
 
-    private var pushInterval: Double {
+    /// The push heartbeat's tolerance and accelerated range, derived from the push interval.
+    var pushRules: IntervalRules { model.intervalRules(forSeconds: pushInterval) }
+
+    private func differs(_ push: Double, _ pull: Double) -> Double? { push == pull ? nil : push }
+
+    var pushInterval: Double {
         if let s = sylink?.pushHeartbeatSeconds, s > 0, Double(s) <= ReferenceModel.maxIntervalSeconds {
             return Double(s)
         }

@@ -125,7 +125,7 @@ public struct AnalyzeReport {
         out += "\n"
         let e = r.expectations
         out += "Expected interval \(trim(e.pullIntervalSeconds)) s (from \(e.intervalSource))"
-        out += " ± \(trim(e.toleranceSeconds)) s; push \(trim(e.pushIntervalSeconds)) s;"
+        out += " ± \(trim(e.toleranceSeconds)) s; push \(trim(e.pushIntervalSeconds)) s\(AuditText.pushRulesText(e));"
         out += " accelerated 0-\(trim(e.acceleratedMaxSeconds)) s for at most \(trim(e.acceleratedRunMaxSeconds)) s\n"
         out += "Connections: \(r.counts.connections) read: \(r.counts.managerConnections) to managers, "
         if r.counts.proxyLegConnections > 0 {

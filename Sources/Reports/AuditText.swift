@@ -21,9 +21,12 @@ enum AuditText {
         // The two reasons counted apart, so that clients with two check-ins and every interval hidden are not
         // called "too few check-ins"; with no such client the bracket just says what insufficient means.
         var why = "too few check-ins"
-        if s.unobserved > 0 {
-            let few = s.insufficient - s.unobserved
-            why = (few > 0 ? "\(few) with too few check-ins, " : "") + "\(s.unobserved) with no interval observed"
+        if s.unobserved > 0 || s.onlyAccelerated > 0 {
+            let few = s.insufficient - s.unobserved - s.onlyAccelerated
+            why = ((few > 0 ? ["\(few) with too few check-ins"] : [])
+                + (s.unobserved > 0 ? ["\(s.unobserved) with no interval observed"] : [])
+                + (s.onlyAccelerated > 0 ? ["\(s.onlyAccelerated) with accelerated gaps only"] : []))
+                .joined(separator: ", ")
         }
         out += "\(s.degraded) degraded, \(s.unhealthy) unhealthy, \(s.insufficient) insufficient (\(why)); "
         out += "\(formatCount(s.checkIns, "check-in")), \(s.failed) failed, \(s.missed) missed\n"
@@ -45,7 +48,9 @@ enum AuditText {
             out += "clients' intervals across it are judged as if it had run\n"
         }
         // A pause inside the capture across which every client missed: it may have stopped there.
-        for f in b.heartbeat.findings where f.code == .captureGap && f.message.hasPrefix(SessionBuilder.stopPrefix) {
+        // And an instant across which every client was late (or early) by about the same time: the sensor's clock.
+        for f in b.heartbeat.findings where f.code == .captureGap && (f.message.hasPrefix(SessionBuilder.stopPrefix)
+            || f.message.hasPrefix(SessionBuilder.clockShiftPrefix)) {
             out += "Note: \(f.message)\n"
         }
         out += "Health and score judge the intervals between check-ins only; HTTP errors, TLS, transport and\n"
@@ -62,8 +67,18 @@ enum AuditText {
     static func expectationsLine(_ b: ReportBundle) -> String {
         let e = b.heartbeat.expectations
         return "Expected interval \(num(e.pullIntervalSeconds)) s (from \(e.intervalSource)) ± "
-            + "\(num(e.toleranceSeconds)) s; push \(num(e.pushIntervalSeconds)) s; accelerated 0-"
+            + "\(num(e.toleranceSeconds)) s; push \(num(e.pushIntervalSeconds)) s" + pushRulesText(e)
+            + "; accelerated 0-"
             + "\(num(b.audit.acceleratedMaxSeconds)) s for at most \(num(b.audit.acceleratedRunMaxSeconds)) s"
+    }
+
+    /// ` ± 3 s (accelerated 0-6 s for at most 30 s)` after the push interval when its rules, derived from it,
+    /// are not the pull interval's; else empty.
+    static func pushRulesText(_ e: HeartbeatReport.Expectations) -> String {
+        guard e.pushRulesDiffer else { return "" }
+        let r = e.rules(for: .push)
+        return " ± \(num(r.toleranceSeconds)) s (accelerated 0-\(num(r.acceleratedMaxSeconds)) s for at most "
+            + "\(num(r.acceleratedRunMaxSeconds)) s)"
     }
 
     /// Clients worst first, one row each: measured in a first pass over the clients, written in a second.

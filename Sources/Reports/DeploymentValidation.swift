@@ -39,7 +39,7 @@ public struct DeploymentValidation: Sendable {
 
     public var checks: [Check]
     public var failOn: Severity
-    /// Clients with at least one check-in.
+    /// Clients with at least one check-in (set up: a client whose every connect failed has none).
     public var clients: Int
 
     /// `fail` when a failed check has at least `failOn` severity.
@@ -58,7 +58,7 @@ public struct DeploymentValidation: Sendable {
     public init(report: HeartbeatReport, audit: FleetAudit, expectHTTPS: Bool = true, failOn: Severity = .error,
                 untiedTunnels: Int = 0, minimumTLS: String = "1.2") {
         self.failOn = failOn
-        self.clients = report.clients.count
+        self.clients = report.clients.count { $0.checkIns > 0 }
         var checks: [Check] = []
         func fromFindings(_ id: String, _ title: String, _ severity: Severity, _ codes: [FindingCode]) {
             let hits = report.findings.filter { codes.contains($0.code) }
@@ -218,11 +218,15 @@ public struct DeploymentValidation: Sendable {
 
     private static func intervalCheck(_ audit: FleetAudit, health: FleetAudit.Health, id: String,
                                       severity: Severity, title: String) -> Check {
-        let bad = audit.clients.filter { $0.health == health }
+        // `interval`: the unhealthy clients. `interval-jitter`: every client with late or early gaps, a heartbeat
+        // storm or a low periodicity score, unhealthy ones too (its detail gives those reasons only). Both worst
+        // first, in the audit's order, the examples too: the first is the one the detail names.
+        let bad = health == .unhealthy ? audit.clients.filter { $0.health == .unhealthy }
+            : audit.clients.filter { !$0.jitter.isEmpty }
         var detail = "\(formatCount(audit.summary.clients, "client")) audited"
         if let first = bad.first {
             detail = "\(formatCount(bad.count, "client")); worst: \(first.client): "
-                + first.reasons.joined(separator: ", ")
+                + (health == .unhealthy ? first.reasons : first.jitter).joined(separator: ", ")
         }
         let names = bad.map(\.client.description)
         var check = Check(id: id, title: title, severity: severity, passed: bad.isEmpty, failingClients: bad.count,

@@ -102,8 +102,9 @@ public struct HTMLReport {
         }
         body += "</div><p>" + HTML.escape(
             "Expected interval \(AuditText.num(e.pullIntervalSeconds)) s (from \(e.intervalSource)) ± "
-                + "\(AuditText.num(e.toleranceSeconds)) s; push \(AuditText.num(e.pushIntervalSeconds)) s; "
-                + "accelerated 0-\(AuditText.num(bundle.audit.acceleratedMaxSeconds)) s for at most "
+                + "\(AuditText.num(e.toleranceSeconds)) s; push \(AuditText.num(e.pushIntervalSeconds)) s"
+                + AuditText.pushRulesText(e)
+                + "; accelerated 0-\(AuditText.num(bundle.audit.acceleratedMaxSeconds)) s for at most "
                 + "\(AuditText.num(bundle.audit.acceleratedRunMaxSeconds)) s.") + "</p>"
         return section("Summary", body)
     }

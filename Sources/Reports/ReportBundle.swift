@@ -164,6 +164,7 @@ public struct ReportBundle: Sendable {
             ("unhealthy", .int(s.unhealthy)),
             ("insufficient", .int(s.insufficient)),
         ] + (s.unobserved > 0 ? [("insufficientUnobserved", .int(s.unobserved))] : [])
+          + (s.onlyAccelerated > 0 ? [("insufficientOnlyAccelerated", .int(s.onlyAccelerated))] : [])
           // Left out when no client was judged, as the text report leaves it out: 0 would read as 0 % healthy.
           + (s.noneJudged ? [] : [("healthyShare", .number(ReportRows.micro(s.healthyShare)))]) + [
             ("checkIns", .int(s.checkIns)),
@@ -174,6 +175,11 @@ public struct ReportBundle: Sendable {
             ("toleranceSeconds", .number(e.toleranceSeconds)),
             ("acceleratedMaxSeconds", .number(audit.acceleratedMaxSeconds)),
             ("acceleratedRunMaxSeconds", .number(audit.acceleratedRunMaxSeconds)),
+        ] + (e.pushRulesDiffer ? [
+            ("pushToleranceSeconds", .number(e.rules(for: .push).toleranceSeconds)),
+            ("pushAcceleratedMaxSeconds", .number(e.rules(for: .push).acceleratedMaxSeconds)),
+            ("pushAcceleratedRunMaxSeconds", .number(e.rules(for: .push).acceleratedRunMaxSeconds)),
+        ] : []) + [
             ("intervalSource", .string(e.intervalSource)),
             ("verdict", .string(s.verdict)),
         ])

@@ -146,7 +146,10 @@ public struct FleetPlan: Sendable {
         // Leave room for the last check-in to finish inside the capture.
         let last = begin + ns(max(1, c.durationSeconds - 5))
         let period = ns(me.push ? pushInterval : interval)
-        let jitter = ns(self.jitter)
+        // A push client's gaps are judged with a tolerance derived from the push interval (30 s ± 3 s at a 30 s
+        // push heartbeat): its jitter stays within half of it, as the pull clients' within half the pull's.
+        let pushTolerance = model.intervalRules(forSeconds: pushInterval).toleranceSeconds
+        let jitter = ns(me.push ? min(self.jitter, pushTolerance / 2) : self.jitter)
         var t = begin + ns(1) + Int64(r.unit() * Double(max(1, period - ns(1))))
         var times: [Int64] = []
         while t <= last {
