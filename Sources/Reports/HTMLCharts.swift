@@ -92,11 +92,14 @@ enum HTMLCharts {
         let axisY = top + Double(clients.count) * rowHeight + 8
         out += "<line class=\"axis\" x1=\"\(f(left))\" x2=\"\(f(width - right))\" y1=\"\(f(axisY))\" "
             + "y2=\"\(f(axisY))\"/>"
+        // Ticks a day or more apart, or on different days, carry their date: times of day alone would read
+        // as hours of one day.
+        let dated = clock(lo, dated: true).prefix(10) != clock(hi, dated: true).prefix(10)
         for k in 0...5 {
             let t = lo.adding(seconds: span * Double(k) / 5)
             let anchor = k == 0 ? "start" : k == 5 ? "end" : "middle"
             out += "<text class=\"tick\" x=\"\(f(x(t)))\" y=\"\(f(axisY + 18))\" text-anchor=\"\(anchor)\">"
-                + HTML.escape(clock(t)) + "</text>"
+                + HTML.escape(clock(t, dated: dated)) + "</text>"
         }
         out += "</svg>"
         var legend = "<p class=\"legend\">"
@@ -256,12 +259,12 @@ enum HTMLCharts {
         return r == r.rounded() ? String(Int(r)) : String(r)
     }
 
-    /// `08:05:26` (UTC), with the date when the span crosses days.
-    static func clock(_ t: Timestamp) -> String {
+    /// `08:05:26` (UTC); with `dated`, `2024-01-03 08:05` (the timeline's ticks when its span crosses days).
+    static func clock(_ t: Timestamp, dated: Bool = false) -> String {
         let text = t.rfc3339(fractionDigits: 0)
         let parts = text.split(separator: "T")
         guard parts.count == 2 else { return text }
-        return String(parts[1].prefix(8))
+        return dated ? parts[0] + " " + parts[1].prefix(5) : String(parts[1].prefix(8))
     }
 }
 
