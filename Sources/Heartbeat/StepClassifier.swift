@@ -150,15 +150,20 @@ final class StepClassifier: Sendable {
         // Connections set up that carried no answer (a TLS handshake refused, a request reset): such a
         // check-in failed as one whose connects all failed did, although its TCP handshake succeeded.
         let unanswered = first != nil && checkAnswers(d, add)
+        // Packets of one direction only (a capture of one leg of a TAP, asymmetric routing): what the other
+        // direction would show (answers, their sizes, steps 3-6) is not judged; the report says so once
+        // (`SessionBuilder`, the capture's finding on one direction).
+        let oneSided = first != nil && (d.connections.allSatisfy { $0.packetsDown == 0 }
+            || d.connections.allSatisfy { $0.packetsUp == 0 })
         if first != nil {
             // A later push burst, or a first one picked up midstream, starts at its first exchange: its
             // findings carry that time, not the connection's start (maybe hours before).
             let burstStart = d.burst > 0 || pickedUpMidstream(d) ? exchangesStart : nil
-            checkMandatory(d, steps, at: burstStart, failed: unanswered, add)
+            checkMandatory(d, steps, at: burstStart, failed: unanswered || oneSided, add)
             // Bytes lost in a gap, or a TLS answer with no request captured (a SEP client always speaks
             // first: its request was lost before its direction's first captured byte, so no gap says so).
             let lostBytes = d.exchanges.contains { $0.missingBytes > 0 || ($0.kind == .tls && $0.recordsUp == 0) }
-            let whole = !joinedMidway(d) && !lostBytes && !unanswered && !cutByCaptureEnd(d)
+            let whole = !joinedMidway(d) && !lostBytes && !unanswered && !oneSided && !cutByCaptureEnd(d)
             checkSizes(d, steps, wholeBurst: whole, at: burstStart, add)
         }
         checkHTTPStatus(d.exchanges, add)
