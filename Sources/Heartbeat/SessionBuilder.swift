@@ -59,8 +59,8 @@ public struct SessionBuilder: Sendable {
     }
     private var seen = 0
     private var ignored = 0
-    /// Kept connections with packets from the client only, from the server only, and both ways: a capture
-    /// whose kept connections all show one direction is named once (`oneDirectionFinding`).
+    /// Kept connections that carried payload, with packets from the client only, from the server only, and
+    /// both ways: a capture whose such connections all show one direction is named once (`oneDirectionFinding`).
     private var directions = (upOnly: 0, downOnly: 0, both: 0)
     /// Connections dropped: of clients beyond `limits.maxClients`, and of a client beyond
     /// `limits.maxConnectionsPerClient`.
@@ -141,11 +141,14 @@ public struct SessionBuilder: Sendable {
             return
         }
         perClient[key] = nil
-        switch (connection.packetsUp > 0, connection.packetsDown > 0) {
-        case (true, false): directions.upOnly += 1
-        case (false, true): directions.downOnly += 1
-        case (true, true): directions.both += 1
-        case (false, false): break
+        // Connects that carried no payload (unanswered or refused SYNs) say nothing of the capture's directions.
+        if connection.bytesUp > 0 || connection.bytesDown > 0 {
+            switch (connection.packetsUp > 0, connection.packetsDown > 0) {
+            case (true, false): directions.upOnly += 1
+            case (false, true): directions.downOnly += 1
+            case (true, true): directions.both += 1
+            case (false, false): break
+            }
         }
         let kept = Self.compacted(connection)
         var low = list.count
@@ -537,8 +540,9 @@ public struct SessionBuilder: Sendable {
     /// Fewer connections than this, all one-sided, say nothing of the capture (a few unanswered connects).
     static let oneDirectionMinConnections = 3
 
-    /// A `capture-gap` finding when every connection kept shows packets of one direction only (at least
-    /// `oneDirectionMinConnections`): a capture of one leg of a TAP, or of one path of asymmetric routing.
+    /// A `capture-gap` finding when every connection kept that carried payload shows packets of one direction
+    /// only (at least `oneDirectionMinConnections`): a capture of one leg of a TAP, or of one path of
+    /// asymmetric routing.
     /// Said once instead of each check-in's missing answers and sizes, which are then not judged.
     func oneDirectionFinding() -> Finding? {
         let oneSided = directions.upOnly + directions.downOnly
@@ -548,9 +552,9 @@ public struct SessionBuilder: Sendable {
             : "\(directions.upOnly) from clients only, \(directions.downOnly) from servers only"
         let code = FindingCode.captureGap
         return Finding(code: code, severity: model.severity(of: code), message: "every one of the \(oneSided) "
-            + "connections on management ports holds packets of one direction (\(which)): the capture sees one "
-            + "direction (one leg of a TAP, or asymmetric routing); answers, sizes and steps that need the other "
-            + "direction are not judged, and an unanswered connect cannot be told from a refused one")
+            + "connections on management ports that carried data holds packets of one direction (\(which)): the "
+            + "capture sees one direction (one leg of a TAP, or asymmetric routing); answers, sizes and steps that "
+            + "need the other direction are not judged, and an unanswered connect cannot be told from a refused one")
     }
 
     /// `fail` with an error finding; else `n/a` when no check-in was set up or failed (nothing was
