@@ -91,7 +91,7 @@ extension ReportWriter {
                            status: ExitStatus.outputFailed)
         }
         guard fd >= 0 else { throw failure("cannot write the report", errno) }
-        let temporary = String(cString: template)
+        let temporary = String(decoding: template.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
         let mask = umask(0)
         umask(mask)
         fchmod(fd, 0o666 & ~mask)
