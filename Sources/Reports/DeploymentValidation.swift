@@ -72,8 +72,16 @@ public struct DeploymentValidation: Sendable {
             checks.append(Check(id: id, title: title, severity: severity, passed: hits.isEmpty,
                                 failingClients: clients.count, examples: Array(clients.prefix(3)), detail: detail))
         }
-
         let seen = report.sessions.contains { !$0.failed }
+        /// A check of what check-ins carry (transport, sizes, answers, managers reached): with no check-in set
+        /// up there is nothing to judge, so `n/a` unless a finding fails it, not a pass that says nothing.
+        func fromCheckIns(_ id: String, _ title: String, _ severity: Severity, _ codes: [FindingCode]) {
+            fromFindings(id, title, severity, codes)
+            guard !seen, let i = checks.indices.last, checks[i].passed else { return }
+            checks[i].checked = false
+            checks[i].detail = "not checked: no check-in was set up"
+        }
+
         checks.append(Check(
             id: "check-ins-seen", title: "the capture holds check-ins to a manager", severity: .error,
             passed: seen, failingClients: 0, examples: [],
@@ -82,23 +90,23 @@ public struct DeploymentValidation: Sendable {
                 + (report.summary.failed > 0
                     ? ", \(report.summary.failed) failed (connect, TLS handshake or answer failed)" : "")))
         checks.append(Self.priorityCheck(report))
-        fromFindings("failover", "no check-in needed failover to another manager", .warning, [.failover])
+        fromCheckIns("failover", "no check-in needed failover to another manager", .warning, [.failover])
         fromFindings("connectivity", "every connect to a manager set up in time and answered",
                      .error, [.connectFailed, .connectTimeout, .tlsHandshakeFailed, .noAnswer])
         if expectHTTPS {
-            fromFindings("transport", "check-ins use HTTPS", .error, [.plaintextHTTP])
+            fromCheckIns("transport", "check-ins use HTTPS", .error, [.plaintextHTTP])
         }
         fromFindings("tls-version", "TLS \(minimumTLS) or later (the model's minimum)", .error, [.tlsBelowMinimum])
         if let i = checks.indices.last { Self.noteTLSVersionSources(report, into: &checks[i]) }
-        fromFindings("http-status", "managers answered without HTTP errors", .error, [.httpError])
+        fromCheckIns("http-status", "managers answered without HTTP errors", .error, [.httpError])
         checks.append(Self.intervalCheck(
             audit, health: .unhealthy, id: "interval", severity: .error,
             title: "no missed or failed check-ins, interval mismatch or long heartbeat storm"))
         checks.append(Self.intervalCheck(audit, health: .degraded, id: "interval-jitter", severity: .warning,
                                          title: "check-ins on time (no late or early gaps, no heartbeat storm)"))
-        fromFindings("sizes", "check-in sizes within the model's ranges", .warning,
+        fromCheckIns("sizes", "check-in sizes within the model's ranges", .warning,
                      [.idleSizeOutOfRange, .heartbeatOversize, .uploadOverCap])
-        fromFindings("known-managers", "check-ins only to configured managers", .warning, [.unknownServer])
+        fromCheckIns("known-managers", "check-ins only to configured managers", .warning, [.unknownServer])
         fromFindings("capture-quality", "the capture is complete (no gaps or truncation)", .warning,
                      [.captureGap, .captureTruncated])
         // Connections the heartbeat layer's limits left out make the analysis incomplete too.

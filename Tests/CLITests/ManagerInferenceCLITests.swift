@@ -81,6 +81,27 @@ import TestSupport
         return out
     }
 
+    /// Every manager down: no check-in set up, so the checks of what check-ins carry are `n/a`, not passes
+    /// that say nothing (hostile round 14 H14-15).
+    @Test func withNoCheckInSetUpTheChecksOfCheckInsAreNotChecked() throws {
+        let dir = try TemporaryFolder()
+        let capture = dir.path + "/alldown.pcap"
+        let fleet = try Self.fleet(in: dir)
+        let down = Self.down(Self.down(fleet, server: Self.managerB, refused: true), server: Self.managerA,
+                             refused: true)
+        try MidstreamCutTests.write(down, to: capture)
+        let validate = CLIRun(["validate", "-q", "--color", "never", capture])
+        #expect(validate.status == ExitStatus.findings, "\(validate.stdout)")
+        let rows = validate.stdout.split(separator: "\n").map(String.init)
+        for id in ["failover", "transport", "http-status", "sizes", "known-managers"] {
+            let row = try #require(rows.first { $0.contains(" \(id) ") }, "\(id): \(validate.stdout)")
+            #expect(row.hasPrefix("  n/a"), "\(row)")
+        }
+        #expect(validate.stdout.contains("not checked: no check-in was set up"))
+        #expect(try #require(rows.first { $0.contains(" check-ins-seen ") }).hasPrefix("  FAIL"))
+        #expect(try #require(rows.first { $0.contains(" connectivity ") }).hasPrefix("  FAIL"))
+    }
+
     @Test(arguments: [true, false])
     func aManagerRefusingOrIgnoringEveryConnectFailsTheDeployment(refused: Bool) throws {
         let dir = try TemporaryFolder()
