@@ -74,6 +74,8 @@ public struct CaptureSummary: Sendable {
     public var packetsFilledFromCopy = 0
     /// Packets a BPF filter rejected.
     public var filteredOut = 0
+    /// Why a live capture ended before its stop condition (the interface went away), when it did.
+    public var captureEndedEarly: String?
     /// A live capture's packets lost while capturing: dropped by the kernel with its buffer full, and by
     /// the interface or its driver (libpcap's counts at the end); nil for files.
     public var droppedByKernel: Int?
@@ -249,6 +251,7 @@ public struct CaptureSummary: Sendable {
             m.keepAliveProbes += f.keepAliveProbes
             m.nonDecimalTunnelTargets += f.nonDecimalTunnelTargets
             m.filteredOut += f.filteredOut
+            if let why = f.captureEndedEarly { m.captureEndedEarly = why }
             if let d = f.droppedByKernel { m.droppedByKernel = (m.droppedByKernel ?? 0) + d }
             if let d = f.droppedByInterface { m.droppedByInterface = (m.droppedByInterface ?? 0) + d }
             m.connectionsCapturedTwice += f.connectionsCapturedTwice

@@ -183,6 +183,7 @@ public final class TrafficAnalyzer {
             summaries[s.fileIndex].filteredOut = s.filteredOut
             summaries[s.fileIndex].droppedByKernel = s.droppedByKernel
             summaries[s.fileIndex].droppedByInterface = s.droppedByInterface
+            summaries[s.fileIndex].captureEndedEarly = s.warnings.last { $0.code == .captureEnded }?.problem
             summaries[s.fileIndex].oversizedRecords = s.oversizedRecords
             summaries[s.fileIndex].invalidTimestampFractions = s.invalidTimestampFractions
             summaries[s.fileIndex].packetsWithoutTimestamp = s.packetsWithoutTimestamp

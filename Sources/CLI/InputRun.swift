@@ -72,6 +72,10 @@ enum InputRun {
     ) throws -> OpenedInput {
         try LiveOptions.check(options, command: command)
         if let interface = options.interface {
+            // Before capturing: an -o that would overwrite a capture (`-o x.pcap` typed for tcpdump's -w), or
+            // that cannot be written, is refused now, not after hours of capture.
+            try refuseOverwritingInput(options, command: command, stdin: output.inputFD)
+            try LiveOptions.checkWritable(options, command: command)
             return try openLive(interface: interface, options: options, command: command, configuration: configuration,
                                 output: &output)
         }

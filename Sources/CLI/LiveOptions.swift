@@ -99,6 +99,26 @@ enum LiveOptions {
     /// analyze, audit and validate).
     static let forFlows = [interface, duration, count, snaplen, noPromiscuous]
 
+    /// Refuses, before a capture starts, an `-o FILE` whose folder is missing or not writable (or an existing
+    /// FILE not writable): the report would be lost only when the capture ends (exit status 4, one line).
+    static func checkWritable(_ options: Options, command: String) throws {
+        guard let path = options.outputPath, path != "-" else { return }
+        let folder: String
+        if let slash = path.lastIndex(of: "/") {
+            folder = slash == path.startIndex ? "/" : String(path[..<slash])
+        } else {
+            folder = "."
+        }
+        var info = stat()
+        let exists = stat(path, &info) == 0
+        let problem: Int32? = exists ? (access(path, W_OK) == 0 ? nil : errno)
+            : (access(folder, W_OK | X_OK) == 0 ? nil : errno)
+        if let code = problem {
+            throw CommandFailure(message: "sepbeat \(command): \(path): cannot write the report: "
+                + String(cString: strerror(code)) + " (checked before capturing)", status: ExitStatus.outputFailed)
+        }
+    }
+
     /// Refuses what does not go together: capture files with `-i`, or the live options without it.
     static func check(_ options: Options, command: String) throws(UsageError) {
         if options.interface != nil {

@@ -42,9 +42,10 @@ enum ReportCommand {
                     try bundle.write(format, palette: palette, per: per, to: sink)
                 }
             } catch let failure as CommandFailure {
-                if !options.quiet { output.error(SepbeatCommand.oneLine(failure.message + " (the capture goes on)")) }
+                // An error of the output, not a warning: said even with --quiet, or the file goes stale unseen.
+                output.error(SepbeatCommand.oneLine(failure.message + " (the capture goes on)"))
             } catch {
-                if !options.quiet { output.error(SepbeatCommand.oneLine("sepbeat \(kind.rawValue): \(error)")) }
+                output.error(SepbeatCommand.oneLine("sepbeat \(kind.rawValue): \(error)"))
             }
         }
         let files = try InputRun.run(
@@ -134,6 +135,9 @@ enum ReportCommand {
         }
         for file in files {
             for w in file.truncationOffsets { builder.noteCaptureTruncated(file: file.path, offset: w) }
+            if let why = file.captureEndedEarly {
+                builder.noteCaptureGap("\(file.path): \(why)", time: file.last)
+            }
             // A live capture that lost packets: check-ins around them may be cut (sizes short, steps missing).
             let lost = (file.droppedByKernel ?? 0) + (file.droppedByInterface ?? 0)
             if lost > 0 {

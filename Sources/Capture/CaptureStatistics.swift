@@ -78,6 +78,8 @@ public struct CaptureWarning: CustomStringConvertible, Equatable, Sendable {
         case liveCapture = "live-capture"
         /// A live capture lost packets (the kernel's buffer was full, or the interface dropped them).
         case packetsDropped = "packets-dropped"
+        /// A live capture ended before its stop condition: the interface went away or stopped working.
+        case captureEnded = "capture-ended"
     }
 
     public var path: String

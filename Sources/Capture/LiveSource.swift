@@ -58,8 +58,8 @@ public struct LiveCaptureSettings: Sendable {
 /// `next()` waits for the next packet and returns nil once the capture ends: when
 /// `settings.stop` is requested, the duration has passed or the packet limit is reached (checked at
 /// least every read timeout, so an idle interface still stops on time). An error of the interface
-/// (it went away, or stopped working) is thrown as a `CaptureError` naming it, after every packet
-/// read before it.
+/// (it went away, or stopped working) ends the capture too, with a `captureEnded` warning in the
+/// statistics: what was captured before it is kept.
 ///
 /// `statistics` has one entry, for the interface (`path` is its name, `format` `live`), with the
 /// packets the kernel dropped because the buffer was full or the interface dropped
@@ -156,8 +156,12 @@ public final class LiveSource: PacketSource {
                 end()
                 return nil
             case .failure(let message):
+                // What was captured stays: the report covers it, and says the capture ended early.
+                let at = stats.lastTimestamp.map { " after \($0.rfc3339(fractionDigits: 3))" } ?? ""
+                stats.warn(.captureEnded, "the capture ended early\(at): \(oneLine(message)); the report covers "
+                    + "the \(stats.packets) packets captured before")
                 end()
-                throw CaptureError(path: stats.path, .liveCapture("capture failed: \(message)"))
+                return nil
             }
         }
     }

@@ -63,6 +63,60 @@ private let canCaptureLoopback: Bool = (try? LiveSource(interface: "lo")) != nil
         #expect(run.stdout.isEmpty)
     }
 
+    /// `-o x.pcap` typed for tcpdump's `-w` would overwrite a capture: refused before capturing, as with files
+    /// (hostile round 15 H15-3); an -o that cannot be written is refused before capturing too (H15-4), not
+    /// after hours of capture.
+    @Test func anOutputThatWouldOverwriteACaptureOrCannotBeWrittenIsRefusedFirst() throws {
+        let folder = try TemporaryFolder()
+        let victim = folder.path + "/earlier.pcap"
+        try FileManager.default.copyItem(atPath: heartbeatCapture("https-idle"), toPath: victim)
+        let before = try #require(FileManager.default.contents(atPath: victim))
+        var run = CLIRun(["analyze", "-q", "-i", "sepbeat-none0", "-o", victim, "--duration", "1"])
+        #expect(run.status == ExitStatus.usage)
+        #expect(run.stderr == "sepbeat analyze: -o \(victim) is a pcap capture file; the report would overwrite it: "
+            + "give another output file (or remove it first)\n")
+        #expect(FileManager.default.contents(atPath: victim) == before)
+        let missing = folder.path + "/no/such/folder/report.json"
+        run = CLIRun(["audit", "-q", "-i", "sepbeat-none0", "-o", missing, "--duration", "1"])
+        #expect(run.status == ExitStatus.outputFailed)
+        #expect(run.stderr == "sepbeat audit: \(missing): cannot write the report: No such file or directory "
+            + "(checked before capturing)\n")
+    }
+
+    /// An interface deleted while it is captured: the packets captured before are reported, with a warning
+    /// and a `capture-gap` finding (hostile round 15 H15-5: everything was thrown away, exit 3).
+    @Test(.enabled(if: canCaptureLoopback && geteuid() == 0)) func anInterfaceThatGoesAwayEndsTheCaptureKeepingItsPackets()
+        throws
+    {
+        let name = "sbdel\(getpid() % 100_000)"
+        @Sendable func ip(_ arguments: [String]) -> Int32 {
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: "/usr/sbin/ip")
+            p.arguments = arguments
+            p.standardError = FileHandle.nullDevice
+            guard (try? p.run()) != nil else { return -1 }
+            p.waitUntilExit()
+            return p.terminationStatus
+        }
+        // A veth pair of the test's own, carrying nothing beyond the kernel's own link-local packets.
+        try #require(ip(["link", "add", name + "a", "type", "veth", "peer", "name", name + "b"]) == 0)
+        defer { _ = ip(["link", "del", name + "a"]) }
+        #expect(ip(["link", "set", name + "a", "up"]) == 0)
+        #expect(ip(["link", "set", name + "b", "up"]) == 0)
+        let remover = Thread {
+            usleep(1_500_000)
+            _ = ip(["link", "del", name + "a"])
+        }
+        remover.start()
+        let run = CLIRun(["analyze", "-i", name + "a", "--duration", "20", "-F", "json"])
+        #expect(run.status == ExitStatus.ok, "\(run.stderr)")
+        #expect(run.stderr.contains("sepbeat: warning: \(name)a: the capture ended early"), "\(run.stderr)")
+        let report = try #require(try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any])
+        let findings = try #require(report["findings"] as? [[String: Any]])
+        #expect(findings.contains { ($0["code"] as? String) == "capture-gap"
+            && (($0["message"] as? String) ?? "").contains("the capture ended early") })
+    }
+
     @Test func withNoCaptureTheUsageLineNamesTheInterfaceOption() {
         let run = CLIRun(["analyze"])
         #expect(run.status == ExitStatus.usage)
