@@ -217,7 +217,7 @@ import Testing
     }
 }
 
-/// Hostile round 13 F13-7: only a first record with version 3.0-3.4 makes a connection TLS; once it is,
+/// only a first record with version 3.0-3.4 makes a connection TLS; once it is,
 /// application-data records with another 3.x (here the other direction's) are framed, with the anomaly.
 @Suite struct TLSDetectionVersionTests {
     static func record(_ version: UInt16, _ length: Int) -> [UInt8] {

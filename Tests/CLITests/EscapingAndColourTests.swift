@@ -58,7 +58,7 @@ import TestSupport
         #expect(CSV.cell("line\nbreak") == "\"line\nbreak\"")
     }
 
-    /// A reason phrase from the capture carrying ESC and a right-to-left override (hostile round 14 H14-10):
+    /// A reason phrase from the capture carrying ESC and a right-to-left override:
     /// shown as `?` in CSV as in text, since CSV files are read in terminals and pagers too.
     @Test func csvShowsControlAndHiddenCharactersAsQuestionMarks() {
         #expect(CSV.cell("=1+2\u{1b}[2J\u{202e}<i>&x\"\r!") == "\"'=1+2?[2J?<i>&x\"\"\r!\"")

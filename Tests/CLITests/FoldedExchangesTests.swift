@@ -3,7 +3,7 @@ import Core
 import Records
 import Testing
 
-/// One keep-alive connection's exchanges are bounded (hostile round 12, F12-5): the record keeps 4,096 and counts
+/// One keep-alive connection's exchanges are bounded: the record keeps 4,096 and counts
 /// the rest as folded, with every byte still in the exchanges.
 @Suite struct FoldedExchangesTests {
     @Test func pipelinedTransactionsPastTheBoundAreFoldedIntoTheRecord() {

@@ -13,7 +13,7 @@ import TestSupport
         #expect(HTMLCharts.clock(t, dated: true) == "2024-01-03 08:05")
     }
 
-    /// A two-day fleet (hostile round 14 H14-8: ticks 2.8 days apart read as hours of one day).
+    /// A two-day fleet (ticks 2.8 days apart read as hours of one day).
     @Test func aMultiDayAuditDatesItsTicks() throws {
         let folder = try TemporaryFolder()
         let capture = folder.path + "/days.pcap"

@@ -4,7 +4,7 @@ import Records
 import Reports
 import Testing
 
-/// Heartbeat storms (hostile round 12, F12-0): a client checking in every few seconds for hours was `healthy`
+/// Heartbeat storms: a client checking in every few seconds for hours was `healthy`
 /// (every gap inside the accelerated range of 0-60 s), and one polling every second was one check-in of hours.
 /// An accelerated run now lasts at most `interval.acceleratedRunMaxSeconds` (300 s), and a check-in joined
 /// from several connections spans at most `checkIn.joinMaxSeconds` (30 s).

@@ -64,7 +64,7 @@ private let canCaptureLoopback: Bool = (try? LiveSource(interface: "lo")) != nil
     }
 
     /// `-o x.pcap` typed for tcpdump's `-w` would overwrite a capture: refused before capturing, as with files
-    /// (hostile round 15 H15-3); an -o that cannot be written is refused before capturing too (H15-4), not
+    ///; an -o that cannot be written is refused before capturing too, not
     /// after hours of capture.
     @Test func anOutputThatWouldOverwriteACaptureOrCannotBeWrittenIsRefusedFirst() throws {
         let folder = try TemporaryFolder()
@@ -84,7 +84,7 @@ private let canCaptureLoopback: Bool = (try? LiveSource(interface: "lo")) != nil
     }
 
     /// An interface deleted while it is captured: the packets captured before are reported, with a warning
-    /// and a `capture-gap` finding (hostile round 15 H15-5: everything was thrown away, exit 3).
+    /// and a `capture-gap` finding (everything was thrown away, exit 3).
     @Test(.enabled(if: canCaptureLoopback && geteuid() == 0)) func anInterfaceThatGoesAwayEndsTheCaptureKeepingItsPackets()
         throws
     {

@@ -82,7 +82,7 @@ import TestSupport
     }
 
     /// Every manager down: no check-in set up, so the checks of what check-ins carry are `n/a`, not passes
-    /// that say nothing (hostile round 14 H14-15).
+    /// that say nothing.
     @Test func withNoCheckInSetUpTheChecksOfCheckInsAreNotChecked() throws {
         let dir = try TemporaryFolder()
         let capture = dir.path + "/alldown.pcap"

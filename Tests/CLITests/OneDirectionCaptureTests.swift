@@ -3,7 +3,7 @@ import Testing
 import TestSupport
 
 /// A capture that holds one direction only (one leg of a TAP, asymmetric routing): said once, and what
-/// the other direction would show is not judged check-in by check-in (hostile round 14 H14-23: 630
+/// the other direction would show is not judged check-in by check-in (630
 /// size warnings and 55 missing steps instead).
 @Suite struct OneDirectionCaptureTests {
     /// `path` (a little-endian Ethernet/IPv4 pcap) keeping only the frames whose IPv4 source starts with

@@ -137,7 +137,7 @@ import Glibc
             ("d.pcap.gz", [0x1f, 0x8b, 0x08, 0x00], "gzip"), ("d.pcapng.zst", [0x28, 0xb5, 0x2f, 0xfd], "zstd"),
             ("d.cap.xz", [0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00], "xz"), ("d.pcap.bz2", [0x42, 0x5a, 0x68, 0x39], "bzip2"),
             ("d.lz4", [0x04, 0x22, 0x4d, 0x18], "lz4"), ("two-bytes", [0x1f, 0x8b], "gzip"),
-            // The legacy lz4 frame (`lz4 -l`): newcomer12 F10, it was overwritten.
+            // The legacy lz4 frame (`lz4 -l`): it was overwritten.
             ("legacy.lz4", [0x02, 0x21, 0x4c, 0x18], "lz4"),
         ]
         let input = command == "model" ? [] : [heartbeatCapture("https-idle")]
@@ -155,7 +155,7 @@ import Glibc
                 "\(r.stderr)")
             #expect(try Data(contentsOf: URL(fileURLWithPath: victim)) == bytes)
         }
-        // Hostile round 13 F13-11: a zip archive (a zipped capture, perhaps), empty or not.
+        // a zip archive (a zipped capture, perhaps), empty or not.
         for (name, magic) in [("c.zip", [UInt8]([0x50, 0x4b, 0x03, 0x04])), ("empty.zip", [0x50, 0x4b, 0x05, 0x06])] {
             let bytes = Data(magic + [UInt8](repeating: 7, count: 18))
             let victim = dir.path + "/" + name

@@ -155,7 +155,7 @@ import Testing
         }
     }
 
-    /// Hostile round 13 F13-10: no host has the unspecified, the broadcast or a multicast address.
+    /// no host has the unspecified, the broadcast or a multicast address.
     @Test func aProxyAtAnAddressNoHostHasIsRefused() throws {
         let dir = try TemporaryFolder()
         for (address, kind) in [("0.0.0.0", "the unspecified address"), ("255.255.255.255", "the broadcast address"),

@@ -4,7 +4,7 @@ import Foundation
 import Testing
 import TestSupport
 
-/// One proxied check-in (HTTPS through `CONNECT`) with each of its packets lost in turn (verify14 V14-3):
+/// One proxied check-in (HTTPS through `CONNECT`) with each of its packets lost in turn:
 /// the lost `CONNECT` or 2xx must not turn the check-in into plain HTTP to the proxy (a false missed
 /// heartbeat), and the bytes lost are counted as a capture gap on that check-in.
 @Suite struct ProxyPacketLossTests {

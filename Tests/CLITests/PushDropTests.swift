@@ -152,7 +152,7 @@ import TestSupport
 }
 
 /// `push-mode.pcap` with the server's last packet acknowledging 500,000 bytes past anything the client sent
-/// (hostile round 13 F13-3): no lost tail is that long, so it is an odd acknowledgement, not a gap.
+///: no lost tail is that long, so it is an odd acknowledgement, not a gap.
 @Suite struct FarAcknowledgementTests {
     @Test func anAcknowledgementFarPastTheClientsBytesIsOddNotAGap() throws {
         var all = PushDropTests.all
@@ -180,7 +180,7 @@ import TestSupport
     }
 }
 
-/// Hostile round 13 F13-9: `push-mode.pcap` with each of the client's bare ACKs after its first data sent
+/// `push-mode.pcap` with each of the client's bare ACKs after its first data sent
 /// again as a keep-alive probe (sequence one below): counted on the packets line, the check-ins unchanged.
 @Suite struct KeepAliveCaptureTests {
     @Test func keepAliveProbesAreCountedAndChangeNoCheckIn() throws {

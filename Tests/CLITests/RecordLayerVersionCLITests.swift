@@ -164,7 +164,7 @@ import TestSupport
         #expect(below.examples == ["10.0.0.2"])
         #expect(below.detail.hasSuffix("; 1 check-in with the version from the record layer, below the hellos'"))
 
-        // A failed check says how many check-ins were not judged, as a passed one does (newcomer12 F9).
+        // A failed check says how many check-ins were not judged, as a passed one does.
         let unknown = try #require(try Self.validation([(0x0301, 0x0301), (nil, 0x0303), (nil, nil), (nil, nil)]))
         #expect(unknown.result == "fail")
         #expect(unknown.examples == ["10.0.0.1"])

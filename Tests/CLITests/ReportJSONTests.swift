@@ -161,7 +161,7 @@ import Testing
         #expect(TextTable.sanitize("a\u{85}b\u{1b}[31m\u{7f}") == "a?b?[31m?")
     }
 
-    /// Hostile round 12, F12-7: bidi controls, line separators and tag characters from a capture reordered or split
+    /// bidi controls, line separators and tag characters from a capture reordered or split
     /// report lines on screen; they are shown as `?` in text and U+FFFD in HTML. Other non-ASCII text stays.
     @Test func sanitizeHidesBidiSeparatorsAndTags() {
         #expect(TextTable.sanitize("sepm\u{202e}tset.elpmaxe") == "sepm?tset.elpmaxe")

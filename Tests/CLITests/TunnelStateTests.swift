@@ -259,7 +259,7 @@ import Testing
 }
 
 /// A proxied check-in whose `CONNECT` or whose 2xx answer was not captured is still read as a tunnel when
-/// TLS records follow (verify14 V14-3).
+/// TLS records follow.
 @Suite struct LostConnectTunnelTests {
     typealias Step = ApplicationStateTests.Step
     typealias T = TunnelStateTests

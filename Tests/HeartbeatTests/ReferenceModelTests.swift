@@ -52,7 +52,7 @@ import Testing
     }
 
     /// A file that gives only a short interval gets the tolerance and accelerated range `--interval` would
-    /// derive, not the built-in ones written for 300 s (hostile round 14 H14-7: refused over a 30 s tolerance
+    /// derive, not the built-in ones written for 300 s (refused over a 30 s tolerance
     /// it never wrote); the values a file gives are kept, and refused when they do not fit.
     @Test func aShortIntervalAloneDerivesItsToleranceAndAcceleratedRange() throws {
         let m = try parse(#"{"interval": {"seconds": 60}}"#)
@@ -67,7 +67,7 @@ import Testing
         #expect(error(#"{"interval": {"seconds": 60, "toleranceSeconds": 30}}"#)?.field == "interval.toleranceSeconds")
     }
 
-    /// The value refused is shown as given, not rounded to one that looks valid (hostile round 14 H14-6).
+    /// The value refused is shown as given, not rounded to one that looks valid.
     @Test func aRefusedValueIsShownAsGiven() {
         let e = error(#"{"interval": {"seconds": 604800.0000001}}"#)
         #expect(e?.description.hasSuffix("got 604800.0000001") == true, "\(e?.description ?? "")")
@@ -187,7 +187,7 @@ import Testing
         #expect(m.servers.map(\.port) == [nil, nil, nil, nil, 443, nil, nil, nil])
     }
 
-    /// Hostile round 13 F13-6: a sign in a port or an IPv6 group is refused (`::1:+443` read as the address
+    /// a sign in a port or an IPv6 group is refused (`::1:+443` read as the address
     /// ::1:443 slipped past the ambiguity refusal), and an IPv4-mapped address with a port is told its
     /// bracketed form.
     @Test func signsInPortsAndAddressGroupsAreRefused() throws {

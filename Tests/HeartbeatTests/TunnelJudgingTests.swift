@@ -93,7 +93,7 @@ import Testing
         #expect(r.sessions.first?.steps.first?.evidence.hasPrefix("1 failed connect: 198.51.100.1:443 refused by "
             + "proxy 10.5.5.5:8080 (CONNECT → 407 Proxy Authentication Required), then SYN to proxy") == true)
         // The refused connection step 1 names carried its CONNECT and the 407: its bytes count in step 1 and in
-        // the check-in's bytes, which are those of all its connections (newcomer12 F11: they were left out).
+        // the check-in's bytes, which are those of all its connections (they were left out).
         let session = try #require(r.sessions.first)
         #expect(asked.bytesUp > 0 && asked.bytesDown > 0)
         #expect(session.bytesUp == asked.bytesUp + tunnelled.bytesUp)
@@ -108,7 +108,7 @@ import Testing
     }
 
     /// A secars request pipelined after a `CONNECT` the proxy refused was meant for the target: it reaches
-    /// the proxy only because no tunnel opened, and does not make the proxy a manager (newcomer12 F13).
+    /// the proxy only because no tunnel opened, and does not make the proxy a manager.
     @Test func aSecarsRequestAfterARefusedConnectDoesNotMakeTheProxyAManager() {
         var f = RecordFactory()
         let records = [0.0, 300, 600].map { t -> ConnectionRecord in

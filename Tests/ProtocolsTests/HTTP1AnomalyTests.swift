@@ -108,7 +108,7 @@ struct HTTP1AnomalyTests {
     }
 
     /// A head far over the limit keeps its start line and the headers read within the limit, counts every byte
-    /// of the head, and frames the body from what it kept (hostile round 12, F12-6: the request vanished).
+    /// of the head, and frames the body from what it kept (the request vanished).
     @Test func overLongHeadKeepsItsRequestAndRealLength() {
         let limits = HTTP1Limits(maxHeadBytes: 64)
         let head = "POST /secars/secars.dll HTTP/1.1\r\nContent-Length: 3\r\nCookie: "

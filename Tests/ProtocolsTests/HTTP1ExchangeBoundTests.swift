@@ -3,7 +3,7 @@ import Protocols
 import Records
 import Testing
 
-/// The exchanges one HTTP conversation hands out are bounded (hostile round 12, F12-5: one keep-alive connection
+/// The exchanges one HTTP conversation hands out are bounded (one keep-alive connection
 /// grew memory by about 1 KB per transaction, 863 MB for a 74 MB capture).
 @Suite struct HTTP1ExchangeBoundTests {
     private static let request = "GET /x HTTP/1.1\r\nHost: h\r\n\r\n"

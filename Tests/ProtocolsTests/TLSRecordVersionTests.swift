@@ -156,7 +156,7 @@ import TestSupport
     }
 
     /// Only 3.0-3.4 makes a stream TLS: a binary protocol on 443 whose messages look like `17 03 10 <len>`,
-    /// `17 03 ff`, `17 fe 01` is not taken as TLS (hostile round 13 F13-7); 0x0303 and 0x0304 are.
+    /// `17 03 ff`, `17 fe 01` is not taken as TLS; 0x0303 and 0x0304 are.
     @Test func onlyTheNarrowRangeMakesAStreamTLS() {
         for (version, tls) in [(UInt16(0x0310), false), (0x03ff, false), (0xfe01, false), (0x0303, true),
                                (0x0304, true), (0x0300, true)] {

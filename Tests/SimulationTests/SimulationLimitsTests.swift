@@ -36,7 +36,7 @@ import Testing
         }
     }
 
-    /// Hostile round 12, F12-9: `--interval` takes what `--help` and the README say (10-604800 s).
+    /// `--interval` takes what `--help` and the README say (10-604800 s).
     @Test func intervalUpToOneWeek() throws {
         var c = pullFleet(clients: 1)
         c.intervalSeconds = 604_800

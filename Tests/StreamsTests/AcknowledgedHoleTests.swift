@@ -207,7 +207,7 @@ private let handshake: [Seg] = [
     }
 }
 
-/// Hostile round 13 F13-9: a TCP keep-alive probe (RFC 1122: sequence one below the next byte, with no or
+/// a TCP keep-alive probe (RFC 1122: sequence one below the next byte, with no or
 /// one garbage byte) is neither data nor a retransmission nor, with a byte unlike the last one, a conflict.
 @Suite struct KeepAliveProbeTests {
     @Test(arguments: ["", "\u{0}", "d", "Z"])

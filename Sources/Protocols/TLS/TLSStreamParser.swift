@@ -290,7 +290,7 @@ public struct TLSStreamParser: Sendable {
     /// Needs at least 3 bytes; checks as many of the first 5 (TLS: type 20-24, version 3.0-3.4, length within
     /// the default limit; SSLv2: CLIENT-HELLO or SERVER-HELLO with a plausible version). Only the narrow range
     /// makes a connection TLS: a binary protocol whose messages look like `17 03 10 <len>` must not become
-    /// TLS (hostile round 13 F13-7). Once it is TLS, its records frame with the wider range
+    /// TLS. Once it is TLS, its records frame with the wider range
     /// (`TLSVersion.framesRecord`), with the implausible-version anomaly.
     public static func looksLikeTLS(_ prefix: UnsafeRawBufferPointer) -> Bool {
         guard prefix.count >= 3 else { return false }

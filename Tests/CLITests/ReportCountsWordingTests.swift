@@ -2,9 +2,9 @@ import Foundation
 import Testing
 import TestSupport
 
-/// What a newcomer's read of the reports found unclear: counts that did not add up, a check shown
+/// What a reader of the reports found unclear: counts that did not add up, a check shown
 /// as passed that could not be made, a finding's client missing, and singular/plural slips.
-@Suite struct ReportWordingRound8Tests {
+@Suite struct ReportCountsWordingTests {
     let pipelined = Fixtures.corpus + "/oracle/http/pipelined-requests.pcap"
 
     @Test func connectionCountsAddUpInTextAndJSON() throws {
@@ -87,7 +87,7 @@ import TestSupport
         #expect(try row(sepbeat("validate", heartbeatCapture("https-idle")), "tls-version").hasPrefix("  pass "))
     }
 
-    /// The check's title names the model's minimum, not always 1.2 (hostile round 14 H14-3).
+    /// The check's title names the model's minimum, not always 1.2.
     @Test func tlsVersionTitleNamesTheModelsMinimum() throws {
         let dir = try TemporaryFolder()
         let builtIn = sepbeat("validate", "-F", "json", heartbeatCapture("https-idle"))

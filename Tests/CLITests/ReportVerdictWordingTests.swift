@@ -2,9 +2,9 @@ import Foundation
 import Testing
 import TestSupport
 
-/// A newcomer's tenth read: an audit that judged no client passed, a heading with nothing under it,
+/// A read of the reports: an audit that judged no client passed, a heading with nothing under it,
 /// and a verb that did not agree with its subject.
-@Suite struct ReportWordingRound10Tests {
+@Suite struct ReportVerdictWordingTests {
     /// Two HTTPS clients over 5 minutes: each has one check-in, too few to judge an interval.
     func shortFleet(in dir: TemporaryFolder) throws -> String {
         try dir.simulatedCapture("short.pcap", ["--clients", "2", "--duration", "5m", "--http-share", "0"])

@@ -5,10 +5,10 @@ import Reports
 import Testing
 import TestSupport
 
-/// A newcomer's twelfth read: messages that told the user to do what they had done, counts that named
+/// A read of the reports: messages that told the user to do what they had done, counts that named
 /// the wrong reason, a JSON member the README said was left out, and a check row that said 0 failing
 /// clients beside FAIL.
-@Suite struct ReportWordingRound12Tests {
+@Suite struct ReportAdviceWordingTests {
     let servers = ["--server", "10.1.0.10", "--server", "10.1.0.11"]
 
     /// Two HTTPS clients over 5 minutes: each has one check-in, too few to judge an interval.
@@ -124,7 +124,7 @@ import TestSupport
         #expect(CLIRun(["flows", "-q", proxied]).stdout.contains("tls via CONNECT 10.1.0.1"))
     }
 
-    /// F13-8: tunnels whose target is tied to no address hide their clients' check-ins: the audit notes it
+    /// tunnels whose target is tied to no address hide their clients' check-ins: the audit notes it
     /// under its fleet line, and validate fails capture-quality (a warning) with the count.
     @Test func untiedTunnelTargetsAreNotedByAuditAndValidate() throws {
         let dir = try TemporaryFolder()

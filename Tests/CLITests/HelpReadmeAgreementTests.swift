@@ -1,8 +1,8 @@
 import Foundation
 import Testing
 
-/// Help and report wordings that a newcomer found out of step with the README (round 11).
-@Suite struct HelpWordingRound11Tests {
+/// Help and report wordings kept in step with the README.
+@Suite struct HelpReadmeAgreementTests {
     @Test func serverHelpTakesABareIPv6AddressAndBracketsOneWithAPort() {
         for command in ["analyze", "audit", "validate", "model"] {
             let help = CLIRun([command, "--help"]).stdout

@@ -4,9 +4,9 @@ import Testing
 
 @testable import Heartbeat
 
-/// Hostile round 12, F12-9: a host name's trailing dot in an SNI or Host header, and model values that can
+/// a host name's trailing dot in an SNI or Host header, and model values that can
 /// never match.
-@Suite struct Round12ModelTests {
+@Suite struct ModelEdgeValueTests {
     @Test func trailingDotInSNIOrHostTiesAConfiguredName() throws {
         let model = try ReferenceModel.builtIn.withServer("sepm.example.test")
         var f = RecordFactory()
