@@ -102,7 +102,15 @@ enum ReportCommand {
         _ kind: ReportKind, heartbeat: HeartbeatReport, files: [CaptureSummary], model: ReferenceModel,
         sylink: SyLinkFile?, failOn: Severity
     ) -> ReportBundle {
+        // With --fail-on warning the printed verdicts follow the exit status: a warning fails them too.
+        var heartbeat = heartbeat
+        if failOn == .warning, heartbeat.summary.verdict == "pass", heartbeat.summary.warnings > 0 {
+            heartbeat.summary.verdict = "fail"
+        }
         var bundle = ReportBundle(kind: kind, heartbeat: heartbeat, captures: files, model: model)
+        if failOn == .warning, bundle.audit.summary.verdict == "pass", bundle.audit.summary.degraded > 0 {
+            bundle.audit.summary.verdict = "fail"
+        }
         if kind == .validate {
             bundle.validation = DeploymentValidation(
                 report: heartbeat, audit: bundle.audit, expectHTTPS: expectsHTTPS(sylink), failOn: failOn,

@@ -156,6 +156,9 @@ public struct FleetAudit: Sendable {
                         : [])
                 return "no client judged: \(counted(clients, "client")) seen, " + parts.joined(separator: ", ")
             }
+            if unhealthy == 0, degraded > 0, verdict == "fail" {
+                return counted(degraded, "degraded client") + " (warnings fail the verdict)"
+            }
             return counted(unhealthy, "unhealthy client")
         }
     }

@@ -222,6 +222,9 @@ public struct AnalyzeReport {
             // Nothing was judged: a bare "0 clients, 0 check-ins" would read as a pass.
             let why = r.summary.sessions == 0 ? "no check-ins recognised" : "no check-in set up: " + counts
             out += "\nVerdict: \(verdict) (\(why))\n"
+        } else if r.summary.verdict == "fail", r.summary.errors == 0 {
+            // Failed on warnings alone (--fail-on warning).
+            out += "\nVerdict: \(verdict) (\(counts); warnings fail the verdict)\n"
         } else {
             out += "\nVerdict: \(verdict) (\(counts))\n"
         }

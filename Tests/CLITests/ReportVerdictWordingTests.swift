@@ -86,3 +86,19 @@ import TestSupport
             + "were kept (at byte offset"), "\(r.stderr)")
     }
 }
+
+/// With `--fail-on warning` the printed verdict follows the exit status (it said `pass` and exited 1).
+@Suite struct FailOnWarningVerdictTests {
+    @Test func analyzeAndAuditPrintTheVerdictTheyExitWith() {
+        let capture = heartbeatCapture("http-plain")
+        let plain = CLIRun(["analyze", "--color", "never", capture])
+        #expect(plain.status == 0)
+        #expect(plain.stdout.contains("\nVerdict: pass ("))
+        let strict = CLIRun(["analyze", "--color", "never", "--fail-on", "warning", capture])
+        #expect(strict.status == 1)
+        #expect(strict.stdout.contains("\nVerdict: fail (1 client, 5 check-ins; warnings fail the verdict)\n"),
+                "\(strict.stdout)")
+        let json = CLIRun(["analyze", "-F", "json", "--fail-on", "warning", capture])
+        #expect(json.stdout.contains("\"verdict\" : \"fail\""))
+    }
+}
