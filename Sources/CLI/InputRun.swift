@@ -132,7 +132,12 @@ enum InputRun {
             var stops: [String] = []
             if let d = options.live.durationSeconds { stops.append("after \(formatSeconds(d))") }
             if let n = options.live.packetLimit { stops.append("after \(n) packets") }
+            // Started in the background by a script, SIGINT is ignored: name what still stops it.
+            #if canImport(Glibc)
+            stops.append(Interruption.isIgnored(SIGINT) ? "on SIGTERM (SIGINT is ignored here)" : "on Ctrl-C")
+            #else
             stops.append("on Ctrl-C")
+            #endif
             output.error(SepbeatCommand.oneLine("sepbeat \(command): capturing on \(interface) (link type "
                 + "\(source.interfaceLinkType.name)); stops " + stops.joined(separator: " or ")
                 + ", then writes the report"))
@@ -145,7 +150,19 @@ enum InputRun {
     static func printWarnings(_ files: [CaptureSummary], options: Options, output: inout Output) {
         if !options.quiet {
             for w in files.flatMap(\.warnings) { output.error(SepbeatCommand.oneLine("sepbeat: warning: \(w)")) }
+            if let hint = filterHint(files, options: options) { output.error(SepbeatCommand.oneLine(hint)) }
         }
+    }
+
+    /// A filter that left out every packet of the captures: it sees the outermost headers, which for a
+    /// tunnelled capture (VXLAN, Geneve, GRE, ERSPAN: cloud traffic mirroring) are the tunnel's.
+    static func filterHint(_ files: [CaptureSummary], options: Options) -> String? {
+        guard let filter = options.filter else { return nil }
+        let merged = CaptureSummary.merged(files)
+        guard merged.packets == 0, merged.filteredOut > 0 else { return nil }
+        return "sepbeat: warning: the filter \"\(filter)\" left out every one of the \(merged.filteredOut) packets; "
+            + "a filter sees the outermost headers, which in a tunnelled capture (VXLAN, Geneve, GRE, ERSPAN) are "
+            + "the tunnel's: filter on them (e.g. \"udp port 4789\"), or give no filter"
     }
 
     /// The error of opening the captures, as the command reports it.

@@ -42,6 +42,13 @@ public enum Interruption {
         }
     }
 
+    /// Whether `signal` is ignored in this process (as SIGINT is for a command started in the background by a
+    /// shell without job control): it then stops nothing, a live capture included.
+    public static func isIgnored(_ signal: Int32) -> Bool {
+        var current = sigaction()
+        return sigaction(signal, nil, &current) == 0 && isIgnored(current)
+    }
+
     private static func isIgnored(_ action: sigaction) -> Bool {
         guard action.sa_flags & SA_SIGINFO == 0, let handler = action.__sigaction_handler.sa_handler else {
             return false

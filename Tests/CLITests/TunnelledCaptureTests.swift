@@ -31,6 +31,18 @@ import TestSupport
         return folder.write(port == 6081 ? "geneve.pcap" : "vxlan.pcap", file.data)
     }
 
+    /// A filter on the inner headers leaves out every packet of a tunnelled capture: a hint says why.
+    @Test func aFilterThatLeavesOutEveryPacketSaysWhy() throws {
+        let folder = TemporaryDirectory()
+        let wrapped = try Self.tunnelled(Fixtures.captures + "/heartbeat/fleet.pcap", port: 4789, into: folder)
+        let run = CLIRun(["analyze", "-f", "tcp port 443", wrapped])
+        #expect(run.stderr.contains("sepbeat: warning: the filter \"tcp port 443\" left out every one of the "))
+        #expect(run.stderr.contains("filter on them (e.g. \"udp port 4789\"), or give no filter"))
+        let kept = CLIRun(["analyze", "-f", "udp port 4789", wrapped])
+        #expect(!kept.stderr.contains("left out every one"))
+        #expect(kept.stdout.contains("check-in"))
+    }
+
     static func report(_ connections: [CompletedConnection]) -> HeartbeatReport {
         var builder = SessionBuilder(model: .builtIn)
         for c in connections { builder.ingest(c.record) }
