@@ -5,6 +5,7 @@ import Analysis
 import Core
 import Foundation
 import Heartbeat
+import Records
 import Reports
 
 /// The run shared by `analyze`, `audit` and `validate`: read the captures, rebuild the
@@ -126,7 +127,7 @@ enum ReportCommand {
         if let first = merged.timelineStart ?? merged.first, let last = merged.timelineEnd ?? merged.last {
             builder.noteCaptureSpan(first: first, last: last)
         }
-        builder.noteCaptureSilences(merged.silences)
+        builder.noteCaptureSilences(merged.silences.map { quietBetweenFiles($0, model: builder.model) })
         builder.noteOffClock(merged.offClock)
         for file in files {
             for step in file.clockSetBack { builder.noteClockSetBack(file: file.path, step) }
@@ -161,6 +162,19 @@ enum ReportCommand {
             }
         }
         return builder.finish()
+    }
+
+    /// A stretch between two capture files no longer than the pull interval is taken as quiet time at a file
+    /// boundary (files rotated by size or time: `tcpdump -C`/`-G`, `editcap -c`), not as time the capture did
+    /// not cover: in a sparse capture a boundary often falls in a quiet minute, and one that fell where a
+    /// client missed its check-in hid the miss. A longer stretch (a file missing from the set) stays uncovered;
+    /// a shorter stop that every client missed across is still named (the capture-stop warning).
+    static func quietBetweenFiles(_ s: CaptureSilence, model: ReferenceModel) -> CaptureSilence {
+        guard s.betweenFiles, !s.clockJump, !s.clockSetBack,
+              Double(s.nanoseconds) <= model.interval.seconds * 1e9 else { return s }
+        var quiet = s
+        quiet.betweenFiles = false
+        return quiet
     }
 
     /// Threads that build clients' check-ins without `--jobs`: two when there are two cores or more.
