@@ -76,6 +76,8 @@ public struct CaptureSummary: Sendable {
     public var filteredOut = 0
     /// Why a live capture ended before its stop condition (the interface went away), when it did.
     public var captureEndedEarly: String?
+    /// Stretches a live capture's interface was down (`CaptureSilence.interfaceDown`), in time order.
+    public var interfaceDown: [CaptureSilence] = []
     /// A live capture's packets lost while capturing: dropped by the kernel with its buffer full, and by
     /// the interface or its driver (libpcap's counts at the end); nil for files.
     public var droppedByKernel: Int?
@@ -252,6 +254,7 @@ public struct CaptureSummary: Sendable {
             m.nonDecimalTunnelTargets += f.nonDecimalTunnelTargets
             m.filteredOut += f.filteredOut
             if let why = f.captureEndedEarly { m.captureEndedEarly = why }
+            m.interfaceDown += f.interfaceDown
             if let d = f.droppedByKernel { m.droppedByKernel = (m.droppedByKernel ?? 0) + d }
             if let d = f.droppedByInterface { m.droppedByInterface = (m.droppedByInterface ?? 0) + d }
             m.connectionsCapturedTwice += f.connectionsCapturedTwice

@@ -127,7 +127,9 @@ enum ReportCommand {
         if let first = merged.timelineStart ?? merged.first, let last = merged.timelineEnd ?? merged.last {
             builder.noteCaptureSpan(first: first, last: last)
         }
-        builder.noteCaptureSilences(merged.silences.map { quietBetweenFiles($0, model: builder.model) })
+        // A live capture's interface down: time it did not cover, as between files.
+        builder.noteCaptureSilences(merged.silences.map { quietBetweenFiles($0, model: builder.model) }
+            + merged.interfaceDown)
         builder.noteOffClock(merged.offClock)
         for file in files {
             for step in file.clockSetBack { builder.noteClockSetBack(file: file.path, step) }

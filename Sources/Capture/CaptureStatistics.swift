@@ -80,6 +80,8 @@ public struct CaptureWarning: CustomStringConvertible, Equatable, Sendable {
         case packetsDropped = "packets-dropped"
         /// A live capture ended before its stop condition: the interface went away or stopped working.
         case captureEnded = "capture-ended"
+        /// A live capture's interface was down for a while: nothing was captured then.
+        case interfaceDown = "interface-down"
     }
 
     public var path: String
@@ -133,6 +135,9 @@ public struct CaptureStatistics: Sendable {
     /// or its driver, as libpcap counts them when the capture ends; nil for a file.
     public var droppedByKernel: Int?
     public var droppedByInterface: Int?
+    /// Stretches a live capture's interface was seen down (system time, from when it was seen down to when
+    /// it was seen up again, or the capture's end), in time order; empty for a file.
+    public var interfaceDown: [(start: Timestamp, end: Timestamp)] = []
     public var warnings: [CaptureWarning] = []
 
     init(path: String, fileIndex: Int, format: CaptureFileFormat, byteOrder: CaptureByteOrder,

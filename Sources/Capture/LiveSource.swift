@@ -77,6 +77,11 @@ public final class LiveSource: PacketSource {
     private var deadline: Int64?
     private var started = false
     private var ended = false
+    /// Since when the interface has been seen down (system time), while it is.
+    private var downSince: Timestamp?
+    /// The interface's operational state file (`/sys/class/net/NAME/operstate`), read when reads wait in
+    /// vain; nil where there is none (`any`, other systems).
+    private let operstatePath: String?
 
     /// Opens `interface` for capture; throws a `CaptureError` naming it when libpcap cannot (no such
     /// device, no permission, interface down), with exit status 3.
@@ -94,6 +99,8 @@ public final class LiveSource: PacketSource {
             self.live = live
         }
         self.settings = settings
+        let state = "/sys/class/net/\(interface)/operstate"
+        operstatePath = !interface.contains("/") && access(state, R_OK) == 0 ? state : nil
         linkType = live.linkType
         snapshotLength = live.snapshotLength
         stats = CaptureStatistics(path: interface, fileIndex: fileIndex, format: .live,
@@ -151,6 +158,7 @@ public final class LiveSource: PacketSource {
                                     bytes: bytes)
             case .timeout:
                 live.wait(milliseconds: Int32(clamping: max(1, settings.readTimeoutMilliseconds)))
+                checkLink()
                 onIdle?()
             case .broken:
                 end()
@@ -166,6 +174,37 @@ public final class LiveSource: PacketSource {
         }
     }
 
+    /// Notes the interface going down or coming up again (its `operstate`: `down` or `lowerlayerdown`),
+    /// as a stretch the capture could not see (`CaptureStatistics.interfaceDown`), with a warning.
+    private func checkLink() {
+        guard let path = operstatePath, let file = fopen(path, "r") else { return }
+        defer { fclose(file) }
+        var buffer = [CChar](repeating: 0, count: 32)
+        guard fgets(&buffer, Int32(buffer.count), file) != nil else { return }
+        let state = String(decoding: buffer.prefix { $0 != 0 && $0 != 10 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        let down = state == "down" || state == "lowerlayerdown"
+        let now = Timestamp(nanoseconds: LiveSource.realtimeNow())
+        if down, downSince == nil {
+            downSince = now
+        } else if !down, let since = downSince {
+            noteDown(since, now)
+        }
+    }
+
+    private func noteDown(_ start: Timestamp, _ end: Timestamp) {
+        downSince = nil
+        stats.interfaceDown.append((start, end))
+        stats.warn(.interfaceDown, "the interface was down from \(start.rfc3339(fractionDigits: 3)) to "
+            + "\(end.rfc3339(fractionDigits: 3)) (\(Int(end.seconds(since: start).rounded())) s): nothing was "
+            + "captured then")
+    }
+
+    static func realtimeNow() -> Int64 {
+        var ts = timespec()
+        clock_gettime(CLOCK_REALTIME, &ts)
+        return Int64(ts.tv_sec) * 1_000_000_000 + Int64(ts.tv_nsec)
+    }
+
     /// Whether a stop condition holds before the next read.
     private func shouldStop() -> Bool {
         if settings.stop.isRequested { return true }
@@ -177,6 +216,7 @@ public final class LiveSource: PacketSource {
     /// Ends the capture: the kernel's drop counts go into the statistics, with a warning when any.
     private func end() {
         ended = true
+        if let since = downSince { noteDown(since, Timestamp(nanoseconds: LiveSource.realtimeNow())) }
         settings.stop.setCapturing(false)
         guard let counts = live.counts() else { return }
         stats.droppedByKernel = Int(counts.dropped)

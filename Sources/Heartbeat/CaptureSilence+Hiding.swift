@@ -71,6 +71,7 @@ extension SessionBuilder {
             var text = "no packets from \(s.start.rfc3339(fractionDigits: 3)) to "
                 + "\(s.end.rfc3339(fractionDigits: 3)) (\(formatSpan(nanoseconds: s.nanoseconds))): "
                 + "the capture does not cover this time"
+            if s.interfaceDown { text += " (the capturing interface was down)" }
             if s.betweenFiles { text += " (between capture files)" }
             if s.clockJump, !s.betweenFiles { text += " (the capture's clock jumped across it)" }
             let clients = counted(t.clients.count, "client")

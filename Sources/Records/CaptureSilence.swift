@@ -23,19 +23,23 @@ public struct CaptureSilence: Hashable, Sendable {
     /// packet before it to the first after is unknown, so an interval across it is not observed however
     /// short (`hiding`).
     public var clockSetBack: Bool
+    /// True for a stretch a live capture's interface was down (from when it was seen down to when it was
+    /// seen up again): the capture saw nothing there because it could not.
+    public var interfaceDown: Bool
 
     public init(start: Timestamp, end: Timestamp, betweenFiles: Bool = false, clockJump: Bool = false,
-                clockSetBack: Bool = false) {
+                clockSetBack: Bool = false, interfaceDown: Bool = false) {
         self.start = start
         self.end = end
         self.betweenFiles = betweenFiles
         self.clockJump = clockJump
         self.clockSetBack = clockSetBack
+        self.interfaceDown = interfaceDown
     }
 
-    /// Whether the capture certainly did not cover this stretch (between files, or across a jump of its
-    /// clock), as opposed to a pause it ran through and saw nothing in.
-    public var uncovered: Bool { betweenFiles || clockJump || clockSetBack }
+    /// Whether the capture certainly did not cover this stretch (between files, across a jump of its clock,
+    /// or while its interface was down), as opposed to a pause it ran through and saw nothing in.
+    public var uncovered: Bool { betweenFiles || clockJump || clockSetBack || interfaceDown }
 
     /// Length in seconds.
     public var seconds: Double { end.seconds(since: start) }

@@ -117,6 +117,35 @@ private let canCaptureLoopback: Bool = (try? LiveSource(interface: "lo")) != nil
             && (($0["message"] as? String) ?? "").contains("the capture ended early") })
     }
 
+    /// An interface down for a while is said, and its stretch is time the capture did not cover.
+    @Test(.enabled(if: canCaptureLoopback && geteuid() == 0)) func anInterfaceDownForAWhileIsSaid() throws {
+        let name = "sbdn\(getpid() % 100_000)"
+        @Sendable func ip(_ arguments: [String]) -> Int32 {
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: "/usr/sbin/ip")
+            p.arguments = arguments
+            p.standardError = FileHandle.nullDevice
+            guard (try? p.run()) != nil else { return -1 }
+            p.waitUntilExit()
+            return p.terminationStatus
+        }
+        try #require(ip(["link", "add", name + "a", "type", "veth", "peer", "name", name + "b"]) == 0)
+        defer { _ = ip(["link", "del", name + "a"]) }
+        #expect(ip(["link", "set", name + "a", "up"]) == 0)
+        #expect(ip(["link", "set", name + "b", "up"]) == 0)
+        let flapper = Thread {
+            usleep(1_000_000)
+            _ = ip(["link", "set", name + "a", "down"])
+            usleep(1_500_000)
+            _ = ip(["link", "set", name + "a", "up"])
+        }
+        flapper.start()
+        let run = CLIRun(["analyze", "-i", name + "a", "--duration", "4", "-F", "json"])
+        #expect(run.status == ExitStatus.ok, "\(run.stderr)")
+        #expect(run.stderr.contains("sepbeat: warning: \(name)a: the interface was down from "), "\(run.stderr)")
+        #expect(run.stderr.contains(": nothing was captured then"))
+    }
+
     @Test func withNoCaptureTheUsageLineNamesTheInterfaceOption() {
         let run = CLIRun(["analyze"])
         #expect(run.status == ExitStatus.usage)

@@ -53,6 +53,15 @@ import Testing
         #expect(c?.reasons.contains("1 interval not observed (capture silence)") == true)
     }
 
+    /// A live capture's interface down: time the capture did not cover, named as such.
+    @Test func anInterfaceDownHidesTheIntervalAcrossIt() {
+        let r = report(silence: CaptureSilence(start: at(600), end: at(900), interfaceDown: true))
+        #expect(r.clients.first?.missed == 0 && r.clients.first?.notObserved == 1)
+        #expect(r.codes(.captureGap).first?.message == "no packets from 2026-01-01T00:10:00.000Z to "
+            + "2026-01-01T00:15:00.000Z (5 min 0 s): the capture does not cover this time (the capturing interface "
+            + "was down); 3 expected check-ins not judged (1 client)")
+    }
+
     @Test func aClientWhoseEveryIntervalIsHiddenIsInsufficientNotHealthy() {
         // 10.0.0.5 checks in at 0 and 1500 s across the time between two files: nothing of it is judged.
         func audit(others: Bool) -> FleetAudit {
