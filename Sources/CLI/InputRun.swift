@@ -131,7 +131,7 @@ enum InputRun {
         if !options.quiet {
             var stops: [String] = []
             if let d = options.live.durationSeconds { stops.append("after \(formatSeconds(d))") }
-            if let n = options.live.packetLimit { stops.append("after \(n) packets") }
+            if let n = options.live.packetLimit { stops.append("after \(n == 1 ? "1 packet" : "\(n) packets")") }
             // Started in the background by a script, SIGINT is ignored: name what still stops it.
             #if canImport(Glibc)
             stops.append(Interruption.isIgnored(SIGINT) ? "on SIGTERM (SIGINT is ignored here)" : "on Ctrl-C")

@@ -20,7 +20,9 @@ enum ReportCommand {
         let sylink = try HeartbeatSetup.sylink(options, command: kind.rawValue)
         var parallelReport: HeartbeatReport?
         let template = {
-            var b = SessionBuilder(model: model, sylink: sylink)
+            // A model saved with `sepbeat model --interval N` carries `pinned`: its interval is the model's.
+            var b = SessionBuilder(model: model, sylink: sylink,
+                                   pinnedByModelFile: options.intervalSeconds == nil && model.interval.pinned)
             // Clients are built after the last packet, when the reading threads' core is free.
             b.threads = options.jobsGiven ? options.jobs : defaultBuildThreads
             return b

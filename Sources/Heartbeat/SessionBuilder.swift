@@ -89,9 +89,13 @@ public struct SessionBuilder: Sendable {
     /// accelerated range derived as `ReferenceModel.withDerivedInterval` describes; `model` is then
     /// the model in effect. `SyLinkFile.parse` range-checks the interval; a hand-built value outside
     /// 1-604,800 s is not used.
-    public init(model: ReferenceModel, sylink: SyLinkFile? = nil, limits: Limits = Limits()) {
+    ///
+    /// - Parameter pinnedByModelFile: true when the model file itself set `interval.pinned` (no `--interval`
+    ///   given): the interval is then reported as the model's, not the option's.
+    public init(model: ReferenceModel, sylink: SyLinkFile? = nil, limits: Limits = Limits(),
+                pinnedByModelFile: Bool = false) {
         var effective = model
-        var source = model.interval.pinned ? "option" : "model"
+        var source = model.interval.pinned && !pinnedByModelFile ? "option" : "model"
         if !model.interval.pinned, let s = sylink?.pullHeartbeatSeconds,
            let derived = try? model.withDerivedInterval(seconds: Double(s), pinned: false, source: "SyLink.xml") {
             effective = derived

@@ -102,3 +102,19 @@ import TestSupport
         #expect(json.stdout.contains("\"verdict\" : \"fail\""))
     }
 }
+
+/// A model saved with `sepbeat model --interval N` carries `pinned`: reused with `--model`, its interval is
+/// reported as the model's, not as from an option that was not given.
+@Suite struct PinnedModelSourceTests {
+    @Test func aPinnedModelFileIsTheModelsInterval() throws {
+        let dir = try TemporaryFolder()
+        let saved = CLIRun(["model", "--interval", "600"])
+        #expect(saved.stdout.contains("\"pinned\" : true"))
+        let model = dir.write("pinned.json", saved.stdout)
+        let capture = heartbeatCapture("https-idle")
+        let fromFile = CLIRun(["analyze", "-F", "json", "--model", model, capture])
+        #expect(fromFile.stdout.contains("\"intervalSource\" : \"model\""), "\(fromFile.stdout.prefix(400))")
+        let withOption = CLIRun(["analyze", "-F", "json", "--model", model, "--interval", "600", capture])
+        #expect(withOption.stdout.contains("\"intervalSource\" : \"option\""))
+    }
+}
