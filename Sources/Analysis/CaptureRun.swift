@@ -1,9 +1,6 @@
 import Capture
 import Core
 import Streams
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// Reads capture files from start to end through a `TrafficAnalyzer`.
 ///
@@ -81,15 +78,14 @@ public struct CaptureRun {
     /// packets and whenever the source waits in vain).
     private func drainLive(_ source: LiveSource, into analyzer: TrafficAnalyzer) throws(CaptureError) {
         let rolling = self.rolling
-        var due = RollingReports.monotonicNow() &+ (rolling?.intervalNanoseconds ?? 0)
+        var due = SystemClock.monotonicNanoseconds() &+ (rolling?.intervalNanoseconds ?? 0)
         let tick = {
-            guard let rolling, RollingReports.monotonicNow() >= due else { return }
+            guard let rolling, SystemClock.monotonicNanoseconds() >= due else { return }
             rolling.report(analyzer.snapshot(fileStatistics: source.statistics))
-            due = RollingReports.monotonicNow() &+ rolling.intervalNanoseconds
+            due = SystemClock.monotonicNanoseconds() &+ rolling.intervalNanoseconds
         }
         source.onIdle = {
-            analyzer.advanceClock(to: Timestamp(
-                nanoseconds: RollingReports.realtimeNow() &- RollingReports.clockMargin))
+            analyzer.advanceClock(to: SystemClock.now().adding(nanoseconds: -RollingReports.clockMargin))
             tick()
         }
         defer { source.onIdle = nil }
@@ -127,16 +123,4 @@ public struct RollingReports {
 
     /// How far behind the system's time a quiet live capture's connection clock is kept (2 s).
     static let clockMargin: Int64 = 2_000_000_000
-
-    static func realtimeNow() -> Int64 {
-        var ts = timespec()
-        clock_gettime(CLOCK_REALTIME, &ts)
-        return Int64(ts.tv_sec) * 1_000_000_000 + Int64(ts.tv_nsec)
-    }
-
-    static func monotonicNow() -> Int64 {
-        var ts = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &ts)
-        return Int64(ts.tv_sec) * 1_000_000_000 + Int64(ts.tv_nsec)
-    }
 }

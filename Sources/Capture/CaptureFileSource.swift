@@ -229,7 +229,8 @@ final class CaptureFileSource: PacketSource {
             return .record(PacketRecord(timestamp: time, linkType: libpcapLinkType, capturedLength: captured,
                                         originalLength: original, fileIndex: fileIndex, interfaceIndex: 0,
                                         bytes: bytes))
-        case .endOfFile:
+        case .endOfFile, .timeout:
+            // `.timeout` is a live capture's; a file read blocks until a record or its end.
             return .endOfFile
         case .failure(let message):
             return .failure(message, offset: offsetBefore)

@@ -16,10 +16,34 @@ enum LibpcapReadResult {
     /// A packet: header values and the bytes libpcap holds until its next read.
     case packet(seconds: Int64, nanoseconds: Int64, capturedLength: Int, originalLength: Int,
                 bytes: UnsafeRawBufferPointer)
-    /// The clean end of the file.
+    /// The clean end of the file (for a live capture: `pcap_breakloop` was called).
     case endOfFile
+    /// A live capture read without blocking found no packet waiting (never for a file).
+    case timeout
     /// libpcap stopped with this message.
     case failure(String)
+
+    /// The result of one `pcap_next_ex` on `handle`; `nanosecondStamps` false scales microsecond stamps.
+    static func next(_ handle: OpaquePointer, nanosecondStamps: Bool = true) -> LibpcapReadResult {
+        var header: UnsafeMutablePointer<pcap_pkthdr>? = nil
+        var data: UnsafePointer<UInt8>? = nil
+        switch pcap_next_ex(handle, &header, &data) {
+        case 1:
+            guard let h = header?.pointee else { return .failure("libpcap returned a packet without a header") }
+            let captured = Int(h.caplen)
+            let bytes = UnsafeRawBufferPointer(start: data, count: data == nil ? 0 : captured)
+            // Opened with nanosecond precision where it could be, so tv_usec holds nanoseconds.
+            let fraction = Int64(h.ts.tv_usec) * (nanosecondStamps ? 1 : 1_000)
+            return .packet(seconds: Int64(h.ts.tv_sec), nanoseconds: fraction,
+                           capturedLength: captured, originalLength: Int(h.len), bytes: bytes)
+        case 0:
+            return .timeout
+        case PCAP_ERROR_BREAK:
+            return .endOfFile
+        default:
+            return .failure(String(cString: pcap_geterr(handle)))
+        }
+    }
 }
 
 /// A savefile opened through libpcap with nanosecond timestamps.
@@ -114,42 +138,12 @@ final class LibpcapFile {
     }
 
     /// Reads the next packet (`pcap_next_ex`).
-    func next() -> LibpcapReadResult {
-        var header: UnsafeMutablePointer<pcap_pkthdr>? = nil
-        var data: UnsafePointer<UInt8>? = nil
-        let status = pcap_next_ex(handle, &header, &data)
-        switch status {
-        case 1:
-            guard let h = header?.pointee else { return .failure("libpcap returned a packet without a header") }
-            let captured = Int(h.caplen)
-            let bytes = UnsafeRawBufferPointer(start: data, count: data == nil ? 0 : captured)
-            // Opened with nanosecond precision, so tv_usec holds nanoseconds.
-            return .packet(seconds: Int64(h.ts.tv_sec), nanoseconds: Int64(h.ts.tv_usec),
-                           capturedLength: captured, originalLength: Int(h.len), bytes: bytes)
-        case PCAP_ERROR_BREAK:
-            return .endOfFile
-        default:
-            return .failure(String(cString: pcap_geterr(handle)))
-        }
-    }
+    func next() -> LibpcapReadResult { LibpcapReadResult.next(handle) }
 
     fileprivate static func string(_ buffer: [CChar]) -> String {
         let bytes = buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }
         return String(decoding: bytes, as: UTF8.self)
     }
-}
-
-/// What one `pcap_next_ex` call on a live interface produced.
-enum LibpcapLiveReadResult {
-    /// A packet: header values and the bytes libpcap holds until its next read.
-    case packet(seconds: Int64, nanoseconds: Int64, capturedLength: Int, originalLength: Int,
-                bytes: UnsafeRawBufferPointer)
-    /// The read timeout passed with no packet (or a signal cut the wait short).
-    case timeout
-    /// `pcap_breakloop` was called.
-    case broken
-    /// libpcap stopped with this message (e.g. the interface went away).
-    case failure(String)
 }
 
 /// How to capture on an interface: the values given to libpcap before it is activated.
@@ -267,27 +261,9 @@ final class LibpcapLive {
         return .success(())
     }
 
-    /// Reads the next packet if one is waiting (`pcap_next_ex` without blocking): `.timeout` when none is.
-    func next() -> LibpcapLiveReadResult {
-        var header: UnsafeMutablePointer<pcap_pkthdr>? = nil
-        var data: UnsafePointer<UInt8>? = nil
-        let status = pcap_next_ex(handle, &header, &data)
-        switch status {
-        case 1:
-            guard let h = header?.pointee else { return .failure("libpcap returned a packet without a header") }
-            let captured = Int(h.caplen)
-            let bytes = UnsafeRawBufferPointer(start: data, count: data == nil ? 0 : captured)
-            let fraction = Int64(h.ts.tv_usec) * (nanosecondStamps ? 1 : 1_000)
-            return .packet(seconds: Int64(h.ts.tv_sec), nanoseconds: fraction,
-                           capturedLength: captured, originalLength: Int(h.len), bytes: bytes)
-        case 0:
-            return .timeout
-        case PCAP_ERROR_BREAK:
-            return .broken
-        default:
-            return .failure(String(cString: pcap_geterr(handle)))
-        }
-    }
+    /// Reads the next packet if one is waiting (`pcap_next_ex` without blocking): `.timeout` when none is,
+    /// `.endOfFile` after `pcap_breakloop`.
+    func next() -> LibpcapReadResult { LibpcapReadResult.next(handle, nanosecondStamps: nanosecondStamps) }
 
     /// The kernel's counts so far: packets it received, dropped because the buffer was full, and
     /// dropped by the interface or its driver; nil when libpcap cannot tell.

@@ -140,7 +140,7 @@ public final class LiveSource: PacketSource {
             started = true
             settings.stop.setCapturing(true)
             if let d = settings.durationNanoseconds {
-                deadline = LiveSource.monotonicNow().addingReportingOverflow(d).partialValue
+                deadline = SystemClock.monotonicNanoseconds().addingReportingOverflow(d).partialValue
             }
         }
         while true {
@@ -160,7 +160,7 @@ public final class LiveSource: PacketSource {
                 live.wait(milliseconds: Int32(clamping: max(1, settings.readTimeoutMilliseconds)))
                 checkLink()
                 onIdle?()
-            case .broken:
+            case .endOfFile:
                 end()
                 return nil
             case .failure(let message):
@@ -183,7 +183,7 @@ public final class LiveSource: PacketSource {
         guard fgets(&buffer, Int32(buffer.count), file) != nil else { return }
         let state = String(decoding: buffer.prefix { $0 != 0 && $0 != 10 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
         let down = state == "down" || state == "lowerlayerdown"
-        let now = Timestamp(nanoseconds: LiveSource.realtimeNow())
+        let now = SystemClock.now()
         if down, downSince == nil {
             downSince = now
         } else if !down, let since = downSince {
@@ -199,24 +199,18 @@ public final class LiveSource: PacketSource {
             + "captured then")
     }
 
-    static func realtimeNow() -> Int64 {
-        var ts = timespec()
-        clock_gettime(CLOCK_REALTIME, &ts)
-        return Int64(ts.tv_sec) * 1_000_000_000 + Int64(ts.tv_nsec)
-    }
-
     /// Whether a stop condition holds before the next read.
     private func shouldStop() -> Bool {
         if settings.stop.isRequested { return true }
         if let limit = settings.packetLimit, stats.packets >= limit { return true }
-        if let deadline, LiveSource.monotonicNow() >= deadline { return true }
+        if let deadline, SystemClock.monotonicNanoseconds() >= deadline { return true }
         return false
     }
 
     /// Ends the capture: the kernel's drop counts go into the statistics, with a warning when any.
     private func end() {
         ended = true
-        if let since = downSince { noteDown(since, Timestamp(nanoseconds: LiveSource.realtimeNow())) }
+        if let since = downSince { noteDown(since, SystemClock.now()) }
         settings.stop.setCapturing(false)
         guard let counts = live.counts() else { return }
         stats.droppedByKernel = Int(counts.dropped)
@@ -227,13 +221,6 @@ public final class LiveSource: PacketSource {
                 + "the kernel with its buffer full, \(counts.interfaceDropped) by the interface); check-ins "
                 + "around them may be incomplete")
         }
-    }
-
-    /// Nanoseconds on the monotonic clock.
-    static func monotonicNow() -> Int64 {
-        var ts = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &ts)
-        return Int64(ts.tv_sec) * 1_000_000_000 + Int64(ts.tv_nsec)
     }
 
     /// The problem of a failed open, without the interface's name.

@@ -88,29 +88,16 @@ private let canCaptureLoopback: Bool = (try? LiveSource(interface: "lo")) != nil
     @Test(.enabled(if: canCaptureLoopback && geteuid() == 0)) func anInterfaceThatGoesAwayEndsTheCaptureKeepingItsPackets()
         throws
     {
-        let name = "sbdel\(getpid() % 100_000)"
-        @Sendable func ip(_ arguments: [String]) -> Int32 {
-            let p = Process()
-            p.executableURL = URL(fileURLWithPath: "/usr/sbin/ip")
-            p.arguments = arguments
-            p.standardError = FileHandle.nullDevice
-            guard (try? p.run()) != nil else { return -1 }
-            p.waitUntilExit()
-            return p.terminationStatus
-        }
-        // A veth pair of the test's own, carrying nothing beyond the kernel's own link-local packets.
-        try #require(ip(["link", "add", name + "a", "type", "veth", "peer", "name", name + "b"]) == 0)
-        defer { _ = ip(["link", "del", name + "a"]) }
-        #expect(ip(["link", "set", name + "a", "up"]) == 0)
-        #expect(ip(["link", "set", name + "b", "up"]) == 0)
+        let veth = try #require(TestVeth(prefix: "sbdel"))
         let remover = Thread {
             usleep(1_500_000)
-            _ = ip(["link", "del", name + "a"])
+            veth.delete()
         }
         remover.start()
-        let run = CLIRun(["analyze", "-i", name + "a", "--duration", "20", "-F", "json"])
+        let name = veth.name
+        let run = CLIRun(["analyze", "-i", name, "--duration", "20", "-F", "json"])
         #expect(run.status == ExitStatus.ok, "\(run.stderr)")
-        #expect(run.stderr.contains("sepbeat: warning: \(name)a: the capture ended early"), "\(run.stderr)")
+        #expect(run.stderr.contains("sepbeat: warning: \(name): the capture ended early"), "\(run.stderr)")
         let report = try #require(try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any])
         let findings = try #require(report["findings"] as? [[String: Any]])
         #expect(findings.contains { ($0["code"] as? String) == "capture-gap"
@@ -119,30 +106,18 @@ private let canCaptureLoopback: Bool = (try? LiveSource(interface: "lo")) != nil
 
     /// An interface down for a while is said, and its stretch is time the capture did not cover.
     @Test(.enabled(if: canCaptureLoopback && geteuid() == 0)) func anInterfaceDownForAWhileIsSaid() throws {
-        let name = "sbdn\(getpid() % 100_000)"
-        @Sendable func ip(_ arguments: [String]) -> Int32 {
-            let p = Process()
-            p.executableURL = URL(fileURLWithPath: "/usr/sbin/ip")
-            p.arguments = arguments
-            p.standardError = FileHandle.nullDevice
-            guard (try? p.run()) != nil else { return -1 }
-            p.waitUntilExit()
-            return p.terminationStatus
-        }
-        try #require(ip(["link", "add", name + "a", "type", "veth", "peer", "name", name + "b"]) == 0)
-        defer { _ = ip(["link", "del", name + "a"]) }
-        #expect(ip(["link", "set", name + "a", "up"]) == 0)
-        #expect(ip(["link", "set", name + "b", "up"]) == 0)
+        let veth = try #require(TestVeth(prefix: "sbdn"))
         let flapper = Thread {
             usleep(1_000_000)
-            _ = ip(["link", "set", name + "a", "down"])
+            veth.setUp(false)
             usleep(1_500_000)
-            _ = ip(["link", "set", name + "a", "up"])
+            veth.setUp(true)
         }
         flapper.start()
-        let run = CLIRun(["analyze", "-i", name + "a", "--duration", "4", "-F", "json"])
+        let name = veth.name
+        let run = CLIRun(["analyze", "-i", name, "--duration", "4", "-F", "json"])
         #expect(run.status == ExitStatus.ok, "\(run.stderr)")
-        #expect(run.stderr.contains("sepbeat: warning: \(name)a: the interface was down from "), "\(run.stderr)")
+        #expect(run.stderr.contains("sepbeat: warning: \(name): the interface was down from "), "\(run.stderr)")
         #expect(run.stderr.contains(": nothing was captured then"))
     }
 
@@ -395,5 +370,36 @@ private final class RunBox: @unchecked Sendable {
         let merged = CaptureSummary.merged([live, Self.summary(kernel: 4, interface: 1), file])
         #expect(merged.droppedByKernel == 7)
         #expect(merged.droppedByInterface == 1)
+    }
+}
+
+/// A veth pair of a test's own (root only), up; its first end is `name`. It carries nothing beyond the
+/// kernel's own link-local packets, and is removed when the value goes away.
+private final class TestVeth: Sendable {
+    let name: String
+
+    init?(prefix: String) {
+        name = "\(prefix)\(getpid() % 100_000)a"
+        guard Self.ip(["link", "add", name, "type", "veth", "peer", "name", String(name.dropLast()) + "b"]) == 0
+        else { return nil }
+        setUp(true)
+        _ = Self.ip(["link", "set", String(name.dropLast()) + "b", "up"])
+    }
+
+    deinit { delete() }
+
+    func setUp(_ up: Bool) { _ = Self.ip(["link", "set", name, up ? "up" : "down"]) }
+
+    /// Deletes the pair (both ends); nothing when it is gone already.
+    func delete() { _ = Self.ip(["link", "del", name]) }
+
+    private static func ip(_ arguments: [String]) -> Int32 {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/sbin/ip")
+        p.arguments = arguments
+        p.standardError = FileHandle.nullDevice
+        guard (try? p.run()) != nil else { return -1 }
+        p.waitUntilExit()
+        return p.terminationStatus
     }
 }
