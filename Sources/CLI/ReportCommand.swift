@@ -39,7 +39,8 @@ enum ReportCommand {
         let rolling: InputRun.RollingReport? = options.live.everySeconds == nil ? nil : { files, output in
             var snapshot = ingest.snapshot()
             let heartbeat = finish(&snapshot, files: files)
-            let bundle = makeBundle(kind, heartbeat: heartbeat, files: files, model: model, sylink: sylink, failOn: failOn)
+            let bundle = makeBundle(kind, heartbeat: heartbeat, files: files, model: model, sylink: sylink,
+                                    failOn: failOn)
             do {
                 try ReportWriter.replace(command: kind.rawValue, path: options.outputPath ?? "-") { sink in
                     try bundle.write(format, palette: palette, per: per, to: sink)

@@ -138,13 +138,16 @@ public struct AnalyzeReport {
                 + "than checkIn.joinMaxSeconds)"
         }
         if r.counts.emptyPieces > 0 {
-            out += ", \(formatCount(r.counts.emptyPieces, "piece")) with no SYN and no payload (a lone RST or ACK, keep-alives: no check-in)"
+            out += ", \(formatCount(r.counts.emptyPieces, "piece")) with no SYN and no payload "
+                + "(a lone RST or ACK, keep-alives: no check-in)"
         }
         if r.counts.contentDownloads > 0 {
-            out += ", \(formatCount(r.counts.contentDownloads, "content download")) (HTTP with no secars request: no check-in)"
+            out += ", \(formatCount(r.counts.contentDownloads, "content download"))"
+                + " (HTTP with no secars request: no check-in)"
         }
         if r.counts.serverPushes > 0 {
-            out += ", \(formatCount(r.counts.serverPushes, "server push", plural: "server pushes")) (push bursts with no client byte: no check-in)"
+            out += ", \(formatCount(r.counts.serverPushes, "server push", plural: "server pushes"))"
+                + " (push bursts with no client byte: no check-in)"
         }
         if r.counts.rejoinedConnections > 0 {
             out += ", \(r.counts.rejoinedConnections) rejoined (pieces of one connection split by the idle timeout)"

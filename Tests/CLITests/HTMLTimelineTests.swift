@@ -24,7 +24,9 @@ import TestSupport
         let ticks = html.components(separatedBy: "<text class=\"tick\"").dropFirst().compactMap { piece in
             piece.split(separator: ">", maxSplits: 1).last?.split(separator: "<").first.map(String.init)
         }
-        let dated = ticks.filter { $0.range(of: #"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}$"#, options: .regularExpression) != nil }
+        let dated = ticks.filter {
+            $0.range(of: #"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}$"#, options: .regularExpression) != nil
+        }
         #expect(dated.count == 6, "\(ticks)")
         // Within one day: times of day only.
         let short = CLIRun(["audit", "-q", "-F", "html", Fixtures.captures + "/heartbeat/fleet.pcap"]).stdout

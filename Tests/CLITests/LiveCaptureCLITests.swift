@@ -85,9 +85,8 @@ private let canCaptureLoopback: Bool = (try? LiveSource(interface: "lo")) != nil
 
     /// An interface deleted while it is captured: the packets captured before are reported, with a warning
     /// and a `capture-gap` finding (everything was thrown away, exit 3).
-    @Test(.enabled(if: canCaptureLoopback && geteuid() == 0)) func anInterfaceThatGoesAwayEndsTheCaptureKeepingItsPackets()
-        throws
-    {
+    @Test(.enabled(if: canCaptureLoopback && geteuid() == 0))
+    func anInterfaceThatGoesAwayEndsTheCaptureKeepingItsPackets() throws {
         let veth = try #require(TestVeth(prefix: "sbdel"))
         let remover = Thread {
             usleep(1_500_000)

@@ -71,7 +71,8 @@ import TestSupport
         let all = CLIRun(["analyze", "--color", "never", "--server", "198.51.100.10:443", laterPath])
         #expect(all.status == 1)
         #expect(all.stdout.contains("Findings: 50 error, 0 warning, 0 info"))
-        #expect(all.stdout.contains("Verdict: fail (50 clients, 0 check-ins, 50 failed (connect, TLS handshake or answer failed))"))
+        #expect(all.stdout.contains(
+            "Verdict: fail (50 clients, 0 check-ins, 50 failed (connect, TLS handshake or answer failed))"))
         _ = (folder, later)
     }
 

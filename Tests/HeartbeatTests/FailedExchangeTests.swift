@@ -59,7 +59,8 @@ import Testing
             == "TLS handshake with 198.51.100.1:443 failed: no ServerHello after the ClientHello; then RST from server")
         let noData = analyze([rejected(&f, at: epoch, alert: nil, serverHello: true, close: .finFromClient)],
                              model: model)
-        #expect(noData.codes(.tlsHandshakeFailed).first?.message.contains("no application data after the hellos") == true)
+        #expect(noData.codes(.tlsHandshakeFailed).first?.message
+            .contains("no application data after the hellos") == true)
     }
 
     @Test func anHTTPRequestResetByTheServerIsAFailedCheckIn() throws {
@@ -71,7 +72,8 @@ import Testing
         #expect(s.failed)
         let finding = try #require(r.codes(.noAnswer).first)
         #expect(finding.severity == .error)
-        #expect(finding.message.hasPrefix("GET /secars/secars.dll #1 (133 bytes up) got no answer from 198.51.100.1:8014 "
+        #expect(finding.message.hasPrefix("GET /secars/secars.dll #1 (133 bytes up) got no answer from "
+            + "198.51.100.1:8014 "
             + "before the connection closed (RST from server"))
         #expect(r.codes(.idleSizeOutOfRange).isEmpty)
     }
