@@ -54,7 +54,7 @@ enum LiveOptions {
         names: ["-c", "--count"], valueName: "N",
         help: "With -i: stop capturing after N packets (as tcpdump -c)."
     ) { (o: inout Options, v: String) throws(UsageError) in
-        guard !v.isEmpty, v.allSatisfy({ $0.isASCII && $0.isNumber }), let n = Int(v), n >= 1 else {
+        guard let n = decimalInteger(v), n >= 1 else {
             throw UsageError("--count takes a whole number of packets, 1 or more, got '\(v)'")
         }
         o.live.packetLimit = n
@@ -65,7 +65,7 @@ enum LiveOptions {
         names: ["-s", "--snaplen"], valueName: "BYTES",
         help: "With -i: keep this many bytes of each packet (default 262144, whole packets; as tcpdump -s)."
     ) { (o: inout Options, v: String) throws(UsageError) in
-        guard !v.isEmpty, v.allSatisfy({ $0.isASCII && $0.isNumber }), let n = Int(v), n >= 68, n <= 262_144 else {
+        guard let n = decimalInteger(v), n >= 68, n <= 262_144 else {
             throw UsageError("--snaplen takes a number of bytes from 68 to 262144, got '\(v)'")
         }
         o.live.snapshotLength = n
@@ -103,12 +103,7 @@ enum LiveOptions {
     /// FILE not writable): the report would be lost only when the capture ends (exit status 4, one line).
     static func checkWritable(_ options: Options, command: String) throws {
         guard let path = options.outputPath, path != "-" else { return }
-        let folder: String
-        if let slash = path.lastIndex(of: "/") {
-            folder = slash == path.startIndex ? "/" : String(path[..<slash])
-        } else {
-            folder = "."
-        }
+        let folder = ReportWriter.folder(of: path)
         var info = stat()
         let exists = stat(path, &info) == 0
         let problem: Int32? = exists ? (access(path, W_OK) == 0 ? nil : errno)

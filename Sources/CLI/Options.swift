@@ -298,7 +298,7 @@ enum CommonOptions {
             + "are two cores; packets are always read ahead on a thread of their own). The report is the "
             + "same; files that share connections are read in order."
     ) { (o: inout Options, v: String) throws(UsageError) in
-        guard !v.isEmpty, v.allSatisfy({ $0.isASCII && $0.isNumber }), let n = Int(v), n >= 1, n <= 256 else {
+        guard let n = decimalInteger(v), n >= 1, n <= 256 else {
             throw UsageError("--jobs takes a whole number from 1 to 256, got '\(v)'")
         }
         o.jobs = n
@@ -314,4 +314,11 @@ enum CommonOptions {
         names: ["--tls"], valueName: nil,
         help: "Also list each connection's TLS handshake, certificate and application-data exchanges."
     ) { (o: inout Options, _: String) throws(UsageError) in o.showTLS = true }
+}
+
+/// `v` as a whole number when it is decimal digits only (no sign, space, `0x` or `1e3`, which `Int(_:)`
+/// would take or refuse unevenly), else nil.
+func decimalInteger(_ v: String) -> Int? {
+    guard !v.isEmpty, v.allSatisfy({ $0.isASCII && $0.isNumber }) else { return nil }
+    return Int(v)
 }

@@ -71,6 +71,12 @@ enum ReportWriter {
 }
 
 extension ReportWriter {
+    /// The folder a file path names its file in: `.` for a bare name, `/` for one at the root.
+    static func folder(of path: String) -> String {
+        guard let slash = path.lastIndex(of: "/") else { return "." }
+        return slash == path.startIndex ? "/" : String(path[..<slash])
+    }
+
     /// Writes the report to a new file beside `path` and renames it over `path`, so that a reader of
     /// `path` sees the previous report or this one, whole, never a part (the rolling report of a live
     /// capture, `--every`). The new file gets the mode a created file gets (0666 less the umask). Throws
@@ -78,14 +84,8 @@ extension ReportWriter {
     static func replace(
         command: String, path: String, _ body: (_ sink: ([UInt8]) throws -> Void) throws -> Void
     ) throws {
-        let folder: String
-        if let slash = path.lastIndex(of: "/") {
-            folder = slash == path.startIndex ? "/" : String(path[..<slash])
-        } else {
-            folder = "."
-        }
-        var template = Array((folder + "/.sepbeat-report-XXXXXX").utf8CString)
-        let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
+        var template = Array((folder(of: path) + "/.sepbeat-report-XXXXXX").utf8CString)
+        let fd = template.withUnsafeMutableBufferPointer { buffer in buffer.baseAddress.map { mkstemp($0) } ?? -1 }
         func failure(_ what: String, _ code: Int32) -> CommandFailure {
             CommandFailure(message: "sepbeat \(command): \(path): \(what): " + String(cString: strerror(code)),
                            status: ExitStatus.outputFailed)
