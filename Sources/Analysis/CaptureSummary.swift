@@ -76,6 +76,11 @@ public struct CaptureSummary: Sendable {
     public var filteredOut = 0
     /// Why a live capture ended before its stop condition (the interface went away), when it did.
     public var captureEndedEarly: String?
+    /// The file a live capture's packets were saved to (`-w`), the packets written, and why saving
+    /// stopped part-way, when it did.
+    public var savedTo: String?
+    public var savedPackets = 0
+    public var saveFailed: String?
     /// Stretches a live capture's interface was down (`CaptureSilence.interfaceDown`), in time order.
     public var interfaceDown: [CaptureSilence] = []
     /// A live capture's packets lost while capturing: dropped by the kernel with its buffer full, and by
@@ -254,6 +259,9 @@ public struct CaptureSummary: Sendable {
             m.nonDecimalTunnelTargets += f.nonDecimalTunnelTargets
             m.filteredOut += f.filteredOut
             if let why = f.captureEndedEarly { m.captureEndedEarly = why }
+            if let to = f.savedTo { m.savedTo = to }
+            m.savedPackets += f.savedPackets
+            if let why = f.saveFailed { m.saveFailed = why }
             m.interfaceDown += f.interfaceDown
             if let d = f.droppedByKernel { m.droppedByKernel = (m.droppedByKernel ?? 0) + d }
             if let d = f.droppedByInterface { m.droppedByInterface = (m.droppedByInterface ?? 0) + d }

@@ -184,6 +184,9 @@ public final class TrafficAnalyzer {
             summaries[s.fileIndex].droppedByKernel = s.droppedByKernel
             summaries[s.fileIndex].droppedByInterface = s.droppedByInterface
             summaries[s.fileIndex].captureEndedEarly = s.warnings.last { $0.code == .captureEnded }?.problem
+            summaries[s.fileIndex].savedTo = s.savedTo
+            summaries[s.fileIndex].savedPackets = s.savedPackets
+            summaries[s.fileIndex].saveFailed = s.warnings.last { $0.code == .saveFailed }?.problem
             summaries[s.fileIndex].interfaceDown = s.interfaceDown.map {
                 CaptureSilence(start: $0.start, end: $0.end, interfaceDown: true)
             }

@@ -39,6 +39,8 @@ enum FlowsCommand {
             try writer.finish(captures: files)
         }
         InputRun.printWarnings(files, options: options, output: &output)
+        // The packets a live capture was to save (-w) are an output too: a failed save is said in the warnings.
+        if status == ExitStatus.ok, files.contains(where: { $0.saveFailed != nil }) { return ExitStatus.outputFailed }
         return status
     }
 }

@@ -128,6 +128,15 @@ enum InputRun {
         } catch {
             throw openFailure(error, command: command)
         }
+        if let save = options.live.savePath {
+            do {
+                try source.startSaving(to: save)
+            } catch {
+                throw CommandFailure(message: "sepbeat \(command): \(save): cannot save the packets: "
+                    + error.problem.replacingOccurrences(of: "cannot write: ", with: ""),
+                    status: ExitStatus.outputFailed)
+            }
+        }
         if !options.quiet {
             var stops: [String] = []
             if let d = options.live.durationSeconds { stops.append("after \(formatSeconds(d))") }
@@ -140,17 +149,26 @@ enum InputRun {
             #endif
             output.error(SepbeatCommand.oneLine("sepbeat \(command): capturing on \(interface) (link type "
                 + "\(source.interfaceLinkType.name)); stops " + stops.joined(separator: " or ")
-                + ", then writes the report"))
+                + ", then writes the report"
+                + (options.live.savePath.map { "; the packets are saved to \($0)" } ?? "")))
         }
         let run = CaptureRun(paths: [interface], configuration: configuration)
         return OpenedInput(run: run, source: source, progress: ProgressBox(Progress(enabled: false, paths: [])),
                            command: command)
     }
 
+    /// The readers' warnings on stderr; with `--quiet` only a failed save of a live capture's packets (`-w`),
+    /// which is an output's failure (exit status 4), not a remark on the input.
     static func printWarnings(_ files: [CaptureSummary], options: Options, output: inout Output) {
         if !options.quiet {
             for w in files.flatMap(\.warnings) { output.error(SepbeatCommand.oneLine("sepbeat: warning: \(w)")) }
             if let hint = filterHint(files, options: options) { output.error(SepbeatCommand.oneLine(hint)) }
+        } else {
+            for file in files {
+                if let why = file.saveFailed {
+                    output.error(SepbeatCommand.oneLine("sepbeat: warning: \(file.path): \(why)"))
+                }
+            }
         }
     }
 

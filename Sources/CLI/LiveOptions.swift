@@ -11,6 +11,8 @@ struct LiveSettings: Sendable {
     var promiscuous = true
     /// `--every`: a rolling report written to `-o FILE` this often while capturing.
     var everySeconds: Double?
+    /// `-w`: the file the captured packets are saved to as well.
+    var savePath: String?
     /// The names of the options given that only a live capture takes, for the refusal without `-i`.
     var given: [String] = []
 
@@ -93,30 +95,62 @@ enum LiveOptions {
         o.live.given.append("--every")
     }
 
-    static let all = [interface, duration, count, snaplen, noPromiscuous, every]
+    static let write = OptionSpec(
+        names: ["-w", "--write"], valueName: "FILE",
+        help: "With -i: also save the captured packets to FILE (pcap with nanosecond timestamps, as tcpdump -w; "
+            + "FILE is replaced), to read again later or open in Wireshark.",
+        onRepeat: "save the packets to one file"
+    ) { (o: inout Options, v: String) throws(UsageError) in
+        guard !v.isEmpty else { throw UsageError("-w/--write needs a file name") }
+        o.live.savePath = v
+        o.live.given.append("-w")
+    }
+
+    static let all = [interface, duration, count, snaplen, noPromiscuous, every, write]
 
     /// The options of `flows`, which writes its report at the end only (`--every` is for the reports of
     /// analyze, audit and validate).
-    static let forFlows = [interface, duration, count, snaplen, noPromiscuous]
+    static let forFlows = [interface, duration, count, snaplen, noPromiscuous, write]
 
     /// Refuses, before a capture starts, an `-o FILE` whose folder is missing or not writable (or an existing
     /// FILE not writable): the report would be lost only when the capture ends (exit status 4, one line).
+    /// The same for the `-w FILE` the packets are saved to.
     static func checkWritable(_ options: Options, command: String) throws {
-        guard let path = options.outputPath, path != "-" else { return }
-        let folder = ReportWriter.folder(of: path)
-        var info = stat()
-        let exists = stat(path, &info) == 0
-        let problem: Int32? = exists ? (access(path, W_OK) == 0 ? nil : errno)
-            : (access(folder, W_OK | X_OK) == 0 ? nil : errno)
-        if let code = problem {
+        if let path = options.outputPath, path != "-", let code = writeProblem(path) {
             throw CommandFailure(message: "sepbeat \(command): \(path): cannot write the report: "
+                + String(cString: strerror(code)) + " (checked before capturing)", status: ExitStatus.outputFailed)
+        }
+        if let path = options.live.savePath, let code = writeProblem(path) {
+            throw CommandFailure(message: "sepbeat \(command): \(path): cannot save the packets: "
                 + String(cString: strerror(code)) + " (checked before capturing)", status: ExitStatus.outputFailed)
         }
     }
 
-    /// Refuses what does not go together: capture files with `-i`, or the live options without it.
+    /// The errno that writing `path` would meet, as far as it can be told without writing: an existing file
+    /// not writable, or a new one's folder missing or not writable; nil when it looks writable.
+    private static func writeProblem(_ path: String) -> Int32? {
+        var info = stat()
+        if stat(path, &info) == 0 {
+            if info.st_mode & S_IFMT == S_IFDIR { return EISDIR }
+            return access(path, W_OK) == 0 ? nil : errno
+        }
+        return access(ReportWriter.folder(of: path), W_OK | X_OK) == 0 ? nil : errno
+    }
+
+    /// Refuses what does not go together: capture files with `-i`, or the live options without it; a `-w`
+    /// FILE that is standard output or the report's `-o` file.
     static func check(_ options: Options, command: String) throws(UsageError) {
         if options.interface != nil {
+            if let save = options.live.savePath {
+                guard save != "-" else {
+                    throw UsageError("sepbeat \(command): -w saves the packets to a file; standard output (-) is "
+                        + "the report's: give a file name")
+                }
+                if let report = options.outputPath, report != "-", sameFile(save, report) {
+                    throw UsageError("sepbeat \(command): -w \(save) is the -o report file too; give the packets "
+                        + "and the report files of their own")
+                }
+            }
             guard options.captures.isEmpty else {
                 throw UsageError("sepbeat \(command): -i captures from an interface; give no capture file with it "
                     + "(got '\(options.captures[0])')")
@@ -134,8 +168,20 @@ enum LiveOptions {
                 }
             }
         } else if let first = options.live.given.first {
+            if first == "-w" {
+                throw UsageError("sepbeat \(command): -w saves the packets of a live capture (-i); a capture file is "
+                    + "already saved (tcpdump -r FILE -w OTHER copies one)")
+            }
             throw UsageError("sepbeat \(command): \(first) goes with -i (a live capture); capture files are read "
                 + "whole")
         }
+    }
+
+    /// Whether `a` and `b` name one file: the same path, or the same existing file (a hard link, `./x`).
+    static func sameFile(_ a: String, _ b: String) -> Bool {
+        if a == b { return true }
+        var x = stat()
+        var y = stat()
+        return stat(a, &x) == 0 && stat(b, &y) == 0 && x.st_dev == y.st_dev && x.st_ino == y.st_ino
     }
 }

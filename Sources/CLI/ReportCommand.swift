@@ -98,6 +98,8 @@ enum ReportCommand {
             }
         }
         output.keepUntilExit(bundle)
+        // The packets a live capture was to save (-w) are an output too: a failed save is said in the warnings.
+        if files.contains(where: { $0.saveFailed != nil }) { return ExitStatus.outputFailed }
         return status(bundle, failOn: failOn)
     }
 

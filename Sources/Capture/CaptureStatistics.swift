@@ -82,6 +82,8 @@ public struct CaptureWarning: CustomStringConvertible, Equatable, Sendable {
         case captureEnded = "capture-ended"
         /// A live capture's interface was down for a while: nothing was captured then.
         case interfaceDown = "interface-down"
+        /// Saving a live capture's packets (`-w`) failed: the file holds only the packets before.
+        case saveFailed = "save-failed"
     }
 
     public var path: String
@@ -138,6 +140,10 @@ public struct CaptureStatistics: Sendable {
     /// Stretches a live capture's interface was seen down (system time, from when it was seen down to when
     /// it was seen up again, or the capture's end), in time order; empty for a file.
     public var interfaceDown: [(start: Timestamp, end: Timestamp)] = []
+    /// The file a live capture's packets are saved to (`LiveSource.startSaving(to:)`), and how many were
+    /// written to it; nil and 0 otherwise.
+    public var savedTo: String?
+    public var savedPackets = 0
     public var warnings: [CaptureWarning] = []
 
     init(path: String, fileIndex: Int, format: CaptureFileFormat, byteOrder: CaptureByteOrder,

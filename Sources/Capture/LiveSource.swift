@@ -82,6 +82,14 @@ public final class LiveSource: PacketSource {
     /// The interface's operational state file (`/sys/class/net/NAME/operstate`), read when reads wait in
     /// vain; nil where there is none (`any`, other systems).
     private let operstatePath: String?
+    /// Where the captured packets are saved (`startSaving(to:)`), until a write fails.
+    private var saver: PcapFileWriter?
+    /// The monotonic time of the saver's last flush.
+    private var lastSaveFlush: Int64 = 0
+
+    /// How often the saved file is flushed while packets come (1 s), so a reader of it, or a process
+    /// killed mid-capture, loses at most about that much.
+    static let saveFlushNanoseconds: Int64 = 1_000_000_000
 
     /// Opens `interface` for capture; throws a `CaptureError` naming it when libpcap cannot (no such
     /// device, no permission, interface down), with exit status 3.
@@ -109,6 +117,20 @@ public final class LiveSource: PacketSource {
     }
 
     deinit { settings.stop.setCapturing(false) }
+
+    /// Saves every packet captured from now on to `path` as well (`-w`): a classic pcap file with
+    /// nanosecond timestamps, the interface's link type and snapshot length, the packets as captured
+    /// (after the filter). `path` is created or replaced. Throws a `CaptureError` naming `path` when it
+    /// cannot be created.
+    ///
+    /// The file is flushed about every second, when reads wait in vain, and when the capture ends; a
+    /// write that fails stops the saving only, with a `saveFailed` warning: the capture and its
+    /// analysis go on.
+    public func startSaving(to path: String) throws(CaptureError) {
+        saver = try PcapFileWriter(path: path, linkType: linkType, snapLength: snapshotLength)
+        stats.savedTo = path
+        lastSaveFlush = SystemClock.monotonicNanoseconds()
+    }
 
     /// The interface's link type.
     public var interfaceLinkType: LinkType { linkType }
@@ -153,10 +175,12 @@ public final class LiveSource: PacketSource {
                 let time = Timestamp(seconds: seconds, nanoseconds: nanoseconds)
                 stats.count(timestamp: time, linkType: linkType, capturedLength: captured,
                             originalLength: original, snapshotLength: snapshotLength)
+                if saver != nil { save(time, bytes, originalLength: original) }
                 return PacketRecord(timestamp: time, linkType: linkType, capturedLength: captured,
                                     originalLength: original, fileIndex: stats.fileIndex, interfaceIndex: 0,
                                     bytes: bytes)
             case .timeout:
+                flushSaved()
                 live.wait(milliseconds: Int32(clamping: max(1, settings.readTimeoutMilliseconds)))
                 checkLink()
                 onIdle?()
@@ -207,9 +231,52 @@ public final class LiveSource: PacketSource {
         return false
     }
 
+    private func save(_ time: Timestamp, _ bytes: UnsafeRawBufferPointer, originalLength: Int) {
+        guard let file = saver else { return }
+        do throws(CaptureError) {
+            try file.append(timestamp: time, bytes: bytes, originalLength: originalLength)
+            stats.savedPackets += 1
+            let now = SystemClock.monotonicNanoseconds()
+            if now - lastSaveFlush >= Self.saveFlushNanoseconds {
+                lastSaveFlush = now
+                try file.flush()
+            }
+        } catch {
+            stopSaving(error)
+        }
+    }
+
+    /// Flushes the saved file, if any (when reads wait in vain).
+    private func flushSaved() {
+        guard let file = saver else { return }
+        do throws(CaptureError) {
+            try file.flush()
+            lastSaveFlush = SystemClock.monotonicNanoseconds()
+        } catch {
+            stopSaving(error)
+        }
+    }
+
+    private func stopSaving(_ error: CaptureError) {
+        guard let file = saver else { return }
+        saver = nil
+        // Buffered records may have been lost with the failed write: what the file holds is what reached it.
+        stats.warn(.saveFailed, "saving the packets to \(file.path) failed after about \(stats.savedPackets) packets: "
+            + "\(oneLine(error.problem)); the capture and its analysis went on, but that file holds only packets "
+            + "from before")
+    }
+
     /// Ends the capture: the kernel's drop counts go into the statistics, with a warning when any.
     private func end() {
         ended = true
+        if let file = saver {
+            do throws(CaptureError) {
+                try file.close()
+            } catch {
+                stopSaving(error)
+            }
+            saver = nil
+        }
         if let since = downSince { noteDown(since, SystemClock.now()) }
         settings.stop.setCapturing(false)
         guard let counts = live.counts() else { return }

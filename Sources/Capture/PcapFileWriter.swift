@@ -65,6 +65,12 @@ public final class PcapFileWriter {
         if let failure { throw failure }
     }
 
+    /// Hands what is buffered to the system, so a reader of the file sees every record appended so far.
+    public func flush() throws(CaptureError) {
+        guard let open = file else { return }
+        guard open.flush() else { throw CaptureError(path: path, .writeFailed(open.lastErrorMessage)) }
+    }
+
     /// Flushes and closes the file.
     public func close() throws(CaptureError) {
         guard let open = file else { return }

@@ -80,6 +80,10 @@ public enum CaptureSummaryReport {
         if let interface = s.droppedByInterface {
             members.insert(("droppedByInterface", .int(interface)), at: members.count - 1)
         }
+        if let saved = s.savedTo {
+            members.insert(("savedTo", .string(saved)), at: members.count - 1)
+            members.insert(("savedPackets", .int(s.savedPackets)), at: members.count - 1)
+        }
         return .object(members)
     }
 
@@ -149,6 +153,10 @@ public enum CaptureSummaryReport {
         if s.droppedByKernel != nil || s.droppedByInterface != nil {
             out += "  lost while capturing: \(s.droppedByKernel ?? 0) dropped by the kernel (buffer full), "
                 + "\(s.droppedByInterface ?? 0) by the interface\n"
+        }
+        if let saved = s.savedTo {
+            out += "  packets saved to \(TextTable.sanitize(saved)): \(s.savedPackets)"
+                + (s.saveFailed == nil ? "\n" : " (saving failed part-way, see the warning)\n")
         }
         for (reason, n) in s.malformed.sorted(by: { $0.key < $1.key }) {
             out += "    malformed: \(reason) (\(n))\n"

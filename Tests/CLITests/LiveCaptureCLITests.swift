@@ -63,9 +63,8 @@ private let canCaptureLoopback: Bool = (try? LiveSource(interface: "lo")) != nil
         #expect(run.stdout.isEmpty)
     }
 
-    /// `-o x.pcap` typed for tcpdump's `-w` would overwrite a capture: refused before capturing, as with files
-    ///; an -o that cannot be written is refused before capturing too, not
-    /// after hours of capture.
+    /// `-o x.pcap` typed for tcpdump's `-w` would overwrite a capture: refused before capturing, as with files;
+    /// an -o that cannot be written is refused before capturing too, not after hours of capture.
     @Test func anOutputThatWouldOverwriteACaptureOrCannotBeWrittenIsRefusedFirst() throws {
         let folder = try TemporaryFolder()
         let victim = folder.path + "/earlier.pcap"
