@@ -209,7 +209,8 @@ public final class ConnectionTable {
     }
 
     /// A segment stamped far off the trusted clock of a connection on the clock (its latest time within
-    /// `unconfirmedClockStep` of it): more than the step behind the clock, or, `ahead`, at least
+    /// `unconfirmedClockStep` of it; `ahead`, or ahead of it, `isCurrent`): more than the step behind the
+    /// clock, or, `ahead`, at least
     /// `idleTimeout` after the connection's latest time (judged at its own time, it would end the connection
     /// as idle and open a new one of its own). The segment is taken at the connection's latest time, so one
     /// packet stamped a day off (a corrupt time, a stray of another clock) moves none of the connection's
@@ -221,11 +222,18 @@ public final class ConnectionTable {
     private func onClock(_ segment: TCPSegment, _ key: FlowKey, ahead: Bool) -> TCPSegment? {
         guard let found = lookup(key) else { return nil }
         let last = found._withUnsafeGuaranteedRef { $0.last }
-        guard isNearClock(last) else { return nil }
+        guard ahead ? isCurrent(last) : isNearClock(last) else { return nil }
         if ahead, segment.timestamp.nanoseconds(since: last) < limits.idleTimeout { return nil }
         var s = segment
         s.timestamp = last
         return s
+    }
+
+    /// Whether a connection whose latest segment came at `time` is current: near the clock, or ahead of it
+    /// (its segments held in a step ahead not confirmed yet: in a sparse capture, one client's check-in a
+    /// few minutes after the last packet of anyone's). A connection idle since before that is not.
+    private func isCurrent(_ time: Timestamp) -> Bool {
+        time.nanoseconds >= clockBehind
     }
 
     /// Whether `time` is within `unconfirmedClockStep` of the clock, either way.
@@ -485,7 +493,7 @@ public final class ConnectionTable {
         let c = found.takeUnretainedValue()
         // A connection on the trusted clock is not judged by one of its segments stamped an idle timeout
         // ahead: the segment is taken at the connection's time (`onClock`).
-        if starting == nil, isNearClock(c.last), time.nanoseconds(since: c.last) >= limits.idleTimeout { return }
+        if starting == nil, isCurrent(c.last), time.nanoseconds(since: c.last) >= limits.idleTimeout { return }
         // Opened at the first clock, not trusted yet, with no byte (the capture's first packets, a handshake,
         // stamped a day back, say): the stray opening is taken at this segment's time, as one off a trusted
         // clock would be.

@@ -97,6 +97,33 @@ import Testing
         #expect(table.statistics.connectionsTimedOut == 1)
     }
 
+    /// In a sparse capture (a few clients: minutes between check-ins) a check-in's segments come ahead of the
+    /// clock, held in a step of their own until another flow confirms it; one of them stamped a day ahead (a
+    /// corrupt time) is taken at its connection's time as on a clock that is current, not ending the
+    /// connection as idle and opening one a day later (a check-in lasting a day once rejoined).
+    @Test(arguments: [hour, 24 * hour])
+    func aPacketFarAheadInACheckInHeldAheadOfTheClockMovesNothing(ahead ms: Int64) {
+        let recorder = StreamRecorder()
+        let table = ConnectionTable(delegate: recorder)
+        var a = Feeder()
+        var b = Feeder(client: Endpoint(address: IPAddress(ipv4: 0x0a00_0003), port: 41_000))
+        var late = Feeder(client: Endpoint(address: IPAddress(ipv4: 0x0a00_0004), port: 43_000))
+        // Two flows over 11 s: the clock is trusted. Then two minutes with no packet.
+        a.feed([.c(1000, "", [.syn]), .c(1001, "x", at: 11_000)], to: table)
+        b.feed(.c(2000, "", [.syn], at: 1), to: table)
+        let t: Int64 = 131_000
+        late.feed([.c(5000, "", [.syn], at: t), .s(9000, "", [.syn, .ack], at: t + 1, ack: 5001),
+                   .c(5001, "abc", at: t + 2 + ms), .c(5004, "def", at: t + 3),
+                   .s(9001, "ok", at: t + 4, ack: 5007), .c(5007, "", [.fin, .ack], at: t + 5)], to: table)
+        table.finish()
+        let pieces = recorder.records.filter { $0.client.port == 43_000 }
+        #expect(pieces.count == 1)
+        #expect(pieces.first?.start == Hosts.base.adding(nanoseconds: t * 1_000_000))
+        #expect(pieces.first?.end == Hosts.base.adding(nanoseconds: (t + 5) * 1_000_000))
+        if let id = pieces.first?.id { #expect(recorder.text(id, .up) == "abcdef") }
+        #expect(table.statistics.segmentsAheadOfClock == 1)
+    }
+
     @Test func aStepWithinTheBoundMovesTheClockAtOnce() {
         var limits = StreamLimits()
         limits.idleTimeout = 30_000_000_000
