@@ -36,6 +36,9 @@ public enum FindingCode: String, Codable, Hashable, Sendable, CaseIterable {
     /// A request (HTTP) or client burst (TLS) that got no byte of answer before its connection closed (reset
     /// or closed by the manager, or given up by the client), or a connection set up and closed with no byte.
     case noAnswer = "no-answer"
+    /// A request or client burst with no answer, or a TLS handshake that failed, that the client retried at once
+    /// (within `checkIn.retryWindowSeconds`) on a new connection that was answered: the check-in was made.
+    case retriedAndAnswered = "retried-and-answered"
     /// A check-in that reached a manager only after failing with another one.
     case failover = "failover"
     /// Check-ins to a manager absent from the configured server list.

@@ -35,6 +35,7 @@ extension ReferenceModel {
         "attemptWindowSeconds": 45,
         "joinGapSeconds": 2,
         "joinMaxSeconds": 30,
+        "retryWindowSeconds": 30,
         "inferPeriodicMinIntervals": 2
     },
     "push": {
@@ -86,6 +87,7 @@ extension ReferenceModel {
         "connect-timeout": "error",
         "tls-handshake-failed": "error",
         "no-answer": "error",
+        "retried-and-answered": "warning",
         "failover": "warning",
         "unknown-server": "warning",
         "push-connection-dropped": "warning",

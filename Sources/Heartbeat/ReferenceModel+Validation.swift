@@ -93,6 +93,7 @@ extension ReferenceModel {
         try nonNegative(checkIn.attemptWindowSeconds, "checkIn.attemptWindowSeconds")
         try nonNegative(checkIn.joinGapSeconds, "checkIn.joinGapSeconds")
         try positive(checkIn.joinMaxSeconds, "checkIn.joinMaxSeconds")
+        try nonNegative(checkIn.retryWindowSeconds, "checkIn.retryWindowSeconds")
         guard checkIn.inferPeriodicMinIntervals >= 1 else {
             throw fail("checkIn.inferPeriodicMinIntervals",
                        "must be at least 1, got \(checkIn.inferPeriodicMinIntervals)")

@@ -429,6 +429,7 @@ public struct SessionBuilder: Sendable {
             var memo = StepClassifier.TextMemo()
             var mine = drafts.map { classifier.classify($0, memo: &memo) }
             mine.sort { $0.start < $1.start }  // in place: the list is not copied
+            foldRetries(&mine)
             let result = audit.audit(client: client, sessions: mine)
             for (i, f) in result.findings { mine[i].findings.append(f) }
             // Until the final numbering, `id` is a key unique to the client that pair findings refer to.

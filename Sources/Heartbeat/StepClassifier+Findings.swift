@@ -93,6 +93,10 @@ extension StepClassifier {
         var raised = false
         for i in cs.indices where !cs[i].state.contains(.openAtEnd) {
             let c = cs[i]
+            // A failure retried at once on a later connection of the check-in that was answered: a warning.
+            func raise(_ code: FindingCode, _ message: String, _ time: Timestamp?) {
+                raiseUnlessRetried(d, after: i, code, message, time, add)
+            }
             guard Self.nothingLost(c.anomaliesUp), Self.nothingLost(c.anomaliesDown) else { continue }
             let exchanges = d.mode == .push ? d.exchanges : c.exchanges
             guard !exchanges.contains(where: { $0.missingBytes > 0 }) else { continue }
@@ -103,11 +107,11 @@ extension StepClassifier {
             if c.exchanges.isEmpty && c.foldedExchanges == 0 && c.tunnel?.kind != .forward {
                 guard c.handshake == .established else { continue }
                 if payloadUp == 0 && payloadDown == 0 {
-                    add(.noAnswer, "connection to \(named(c.server)) set up and closed (\(closed)) with no byte "
+                    raise(.noAnswer, "connection to \(named(c.server)) set up and closed (\(closed)) with no byte "
                         + "either way", at)
                     raised = true
                 } else if isTLS(cs, i) {
-                    add(.tlsHandshakeFailed, "TLS handshake with \(named(c.server)) failed: "
+                    raise(.tlsHandshakeFailed, "TLS handshake with \(named(c.server)) failed: "
                         + handshakeFailure(c.tls) + "; then \(closed)", at)
                     raised = true
                 }
@@ -129,7 +133,7 @@ extension StepClassifier {
             }
             let after = (c.closeTime ?? c.end).seconds(since: last.end)
             let what = http.map { "\($0.method) \($0.target.split(separator: "?").first ?? "")" } ?? "exchange"
-            add(.noAnswer, "\(what) #\(exchanges.count) (\(last.bytesUp) bytes up) got no answer from "
+            raise(.noAnswer, "\(what) #\(exchanges.count) (\(last.bytesUp) bytes up) got no answer from "
                 + "\(named(c.server)) before the connection closed (\(closed), \(formatSeconds(max(0, after))) s "
                 + "after the request)", last.start)
             raised = true

@@ -131,17 +131,19 @@ final class StepClassifier: Sendable {
             }
         }
 
-        // Steps 3-6: the exchanges.
-        steps += exchangeSteps(d.exchanges, add)
+        // Steps 3-6: the exchanges, but for a TLS 1.3 alert before the close (step 7's).
+        let alert = closingAlert(d)
+        steps += exchangeSteps(alert == nil ? d.exchanges : Array(d.exchanges.dropLast()), add)
         let exchangesStart = d.exchanges.indices.first.map { d.exchanges[$0].start }
         let exchangesEnd = d.exchanges.indices.last.map { d.exchanges[$0].end }
 
         // Step 7: the close.
         if let l = last, d.showsClose, !cs[l].state.contains(.openAtEnd) {
-            let from = exchangesEnd ?? cs[l].closeTime ?? cs[l].end
-            steps.append(StepReport(step: 7, name: id(7), start: min(from, cs[l].end), end: cs[l].end, bytesUp: 0,
-                                    bytesDown: 0, confidence: confidence(7, tls: cs[l].application == .tls),
-                                    evidence: closeText(cs[l].state)))
+            let from = alert?.start ?? exchangesEnd ?? cs[l].closeTime ?? cs[l].end
+            let evidence = alert.map { closeText(cs[l].state, alert: $0) } ?? closeText(cs[l].state)
+            steps.append(StepReport(step: 7, name: id(7), start: min(from, cs[l].end), end: cs[l].end,
+                                    bytesUp: alert?.bytesUp ?? 0, bytesDown: alert?.bytesDown ?? 0,
+                                    confidence: confidence(7, tls: cs[l].application == .tls), evidence: evidence))
         }
         if let l = last, d.mode == .push, d.showsClose, !cs[l].state.contains(.openAtEnd) {
             add(.pushConnectionDropped, "push connection to \(cs[l].server) closed (\(closeText(cs[l].state))) "

@@ -52,6 +52,9 @@ public struct FleetPlan: Sendable {
     public var clients: [ClientPlan]
     /// The model's log-upload cap in bytes (records x record size + overhead).
     public var uploadCap: Int
+    /// The TLS version of every handshake but the old-tls fault's: 1.2 (0x0303), or 1.3 (0x0304) when the
+    /// model's `tls.minimumVersion` is 1.3, so that the check-ins meet the minimum they are judged by.
+    public var tlsVersion: UInt16 = 0x0303
 
     /// Plans a fleet. Deterministic: the same configuration and model give the same plan.
     public static func make(_ c: SimulationConfiguration, model: ReferenceModel) throws(SimulationError) -> FleetPlan {
@@ -70,6 +73,7 @@ public struct FleetPlan: Sendable {
             managers: (0..<c.managers).map { 0x0A01_000A + UInt32($0) },
             httpPort: model.ports.http.first ?? 8014, httpsPort: model.ports.https.first ?? 443,
             clients: [], uploadCap: Int(s.logUploadMaxRecords * s.logRecordBytes + s.uploadOverheadBytes))
+        plan.tlsVersion = model.minimumTLSVersion > 0x0303 ? 0x0304 : 0x0303
         var fleetRandom = SimulationRandom(seed: c.seed, stream: 0xF1EE7)
         for i in 0..<c.clients {
             var r = SimulationRandom(seed: c.seed, stream: UInt64(i) + 1)

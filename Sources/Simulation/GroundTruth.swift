@@ -106,7 +106,9 @@ public struct GroundTruth: Codable, Sendable {
             text(i > 0 ? ",\n    {" : "\n    {")
             text("\"address\": \"\(address(client.address))\", \"transport\": \"\(client.transport.rawValue)\", ")
             text("\"mode\": \"\(mode)\", \"manager\": \"\(address(plan.managers[client.manager]))\", ")
-            if client.transport == .https { text("\"tlsVersion\": \"\(client.oldTLS ? "1.0" : "1.2")\", ") }
+            if client.transport == .https {
+                text("\"tlsVersion\": \"\(client.oldTLS ? "1.0" : plan.tlsVersion >= 0x0304 ? "1.3" : "1.2")\", ")
+            }
             text("\"file\": \(i % c.files),\n      \"checkIns\": [")
             for (j, ci) in client.checkIns.enumerated() {
                 text(j > 0 ? ",\n        " : "\n        ")

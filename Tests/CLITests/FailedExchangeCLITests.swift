@@ -145,4 +145,51 @@ import TestSupport
         #expect(audit.status == 0)
         #expect(audit.stdout.contains("1 healthy (100%)"))
     }
+
+    // MARK: - Failures retried at once
+
+    /// Four plain-HTTP check-ins 300 s apart; the third's request is reset, and the client retries it
+    /// `retryAfter` seconds after the reset on a new connection that is answered.
+    private func retriedCapture(_ folder: TemporaryDirectory, retryAfter: Double) -> String {
+        var frames = Frames()
+        for n in 0..<4 {
+            let t = UInt64(n) * 300_000_000
+            frames.connection(at: t, clientPort: UInt16(50_000 + n), serverPort: 8014, request: Self.secarsRequest,
+                              answer: n == 2 ? nil : Self.okAnswer(3_300))
+        }
+        frames.connection(at: 600_001_200 + UInt64(retryAfter * 1e6), clientPort: 50_010, serverPort: 8014,
+                          request: Self.secarsRequest, answer: Self.okAnswer(3_300))
+        return frames.write(to: folder, "retried.pcap")
+    }
+
+    @Test func aResetRequestRetriedAtOnceAndAnsweredPassesConnectivity() throws {
+        let folder = TemporaryDirectory()
+        let path = retriedCapture(folder, retryAfter: 3)
+        let analyze = CLIRun(["analyze", "--color", "never", path])
+        #expect(analyze.stdout.contains("Client 10.20.0.2: 4 check-ins,"), "\(analyze.stdout)")
+        #expect(!analyze.stdout.contains("failed (connect"))
+        #expect(analyze.stdout.contains("warning retried-and-answered"), "\(analyze.stdout)")
+        #expect(analyze.stdout.contains("no-answer retried and answered: GET /secars/secars.dll #1 ("))
+        #expect(analyze.stdout.contains("; retried 3 s later on a new connection to 10.1.0.10:8014, answered"))
+        let audit = CLIRun(["audit", "--color", "never", path])
+        #expect(audit.status == 0, "\(audit.stdout)")
+        let validate = CLIRun(["validate", "--color", "never", path])
+        let connectivity = try #require(validate.stdout.split(separator: "\n").first { $0.contains(" connectivity ") })
+        #expect(connectivity.hasPrefix("  pass"), "\(validate.stdout)")
+        #expect(connectivity.contains("no failure left; 1 failure retried at once and answered (warning); first "
+            + "(client 10.20.0.2): no-answer retried and answered"), "\(connectivity)")
+    }
+
+    @Test func aResetRequestRetriedAfterTheWindowFailsConnectivity() throws {
+        let folder = TemporaryDirectory()
+        let path = retriedCapture(folder, retryAfter: 45)
+        let analyze = CLIRun(["analyze", "--color", "never", path])
+        #expect(analyze.stdout.contains("1 failed (connect, TLS handshake or answer failed)"), "\(analyze.stdout)")
+        #expect(!analyze.stdout.contains("retried-and-answered"))
+        let validate = CLIRun(["validate", "--color", "never", path])
+        #expect(validate.status == 1)
+        let connectivity = try #require(validate.stdout.split(separator: "\n").first { $0.contains(" connectivity ") })
+        #expect(connectivity.hasPrefix("  FAIL"))
+        #expect(validate.stdout.contains("first: no-answer (client 10.20.0.2)"))
+    }
 }

@@ -1,0 +1,33 @@
+import Core
+import Records
+
+// MARK: - A TLS 1.3 alert before the close
+
+extension StepClassifier {
+    /// The check-in's last exchange when it is a TLS 1.3 alert before the close rather than a request: in
+    /// TLS 1.3 the close_notify travels encrypted, in an application-data record (24 bytes with AES-GCM), so
+    /// the parser sees it as one more exchange after the last answer. It belongs to step 7, not to step 4.
+    ///
+    /// Taken as such: the last exchange of a closed check-in with at least one exchange before it, on a
+    /// connection whose hellos gave TLS 1.3 (or a draft of it), with at most one record and
+    /// `closeRecordMaxBytes` each way (a server's close_notify in answer may follow the client's) and
+    /// nothing lost. TLS 1.2 and earlier send alerts as alert records, which make no exchange.
+    func closingAlert(_ d: CheckInDraft) -> Exchange? {
+        guard d.showsClose, d.exchanges.count >= 2, let e = d.exchanges.last, let l = d.connections.indices.last,
+              !d.connections[l].state.contains(.openAtEnd), (d.connections[l].tls?.helloVersion ?? 0) >= 0x0304,
+              e.kind == .tls, e.missingBytes == 0, e.recordsUp <= 1, e.recordsDown <= 1,
+              e.bytesUp <= Self.closeRecordMaxBytes, e.bytesDown <= Self.closeRecordMaxBytes
+        else { return nil }
+        return e
+    }
+
+    /// Step 7's evidence with the alert record before the close: `FIN from client, ...; 24-byte alert record
+    /// before it (TLS 1.3 close_notify size)`.
+    func closeText(_ state: ConnectionState, alert: Exchange) -> String {
+        var text = closeText(state) + "; "
+        if alert.bytesUp > 0 { text += "\(alert.bytesUp) bytes up" }
+        if alert.bytesUp > 0 && alert.bytesDown > 0 { text += ", " }
+        if alert.bytesDown > 0 { text += "\(alert.bytesDown) bytes down" }
+        return text + " in an encrypted alert record before it (TLS 1.3 close_notify)"
+    }
+}
