@@ -124,6 +124,18 @@ public final class TrafficAnalyzer {
             )
             tableForPackets?._withUnsafeGuaranteedRef { $0.process(segment) }
         }
+        // The usual outcome (a TCP segment, handed to the closure) is told apart without copying the
+        // optional out for the switch below.
+        if case .some = decoded { count(decoded, file: f) }
+        if time.nanoseconds >= nextSweep {
+            table.advanceClock(toPacketTime: time)
+            nextSweep = time.nanoseconds &+ configuration.sweepInterval
+        }
+    }
+
+    /// Counts a packet the decoder did not hand over as a TCP segment.
+    @inline(never)
+    private func count(_ decoded: DecodedPacket?, file f: Int) {
         switch decoded {
         case nil, .tcp?:
             break
@@ -140,10 +152,6 @@ public final class TrafficAnalyzer {
             summaries[f].truncatedBeforeTCP += 1
         case .malformed(let reason)?:
             summaries[f].malformed[reason.description, default: 0] += 1
-        }
-        if time.nanoseconds >= nextSweep {
-            table.advanceClock(toPacketTime: time)
-            nextSweep = time.nanoseconds &+ configuration.sweepInterval
         }
     }
 

@@ -879,15 +879,17 @@ public final class ConnectionTable {
     /// Acts on every connection due at `now`, in id order. Only connections whose queued
     /// deadline has come are looked at; the outcome is the same as testing every connection.
     private func sweep(now: Timestamp) {
-        due.removeAll(keepingCapacity: true)
-        requeue.removeAll(keepingCapacity: true)
+        // Nothing due (most sweeps): the lists, empty between sweeps, are not touched.
+        guard deadlines.earliest <= now.nanoseconds else { return }
         while deadlines.earliest <= now.nanoseconds, let (deadline, c) = deadlines.pop() {
             guard c.inTable, c.scheduled == deadline else { continue }
             c.scheduled = Int64.max
             if isDue(c, now: now) { due.append(c) } else { requeue.append(c) }
         }
-        for c in requeue { schedule(c) }
-        requeue.removeAll(keepingCapacity: true)
+        if !requeue.isEmpty {
+            for c in requeue { schedule(c) }
+            requeue.removeAll(keepingCapacity: true)
+        }
         guard !due.isEmpty else { return }
         due.sort { $0.id < $1.id }
         for c in due { act(on: c, now: now) }
@@ -973,12 +975,17 @@ private struct EndpointPair: Hashable {
     var client: Endpoint
     var server: Endpoint
 
-    /// Four words into the hasher (one lookup per SYN in a flood); equal pairs feed equal words.
+    /// Four words into the hasher (one lookup per SYN in a flood), two when both addresses are IPv4
+    /// (`FlowKey.ipv4Pair`); equal pairs feed equal words.
     func hash(into hasher: inout Hasher) {
-        hasher.combine(client.address.high ^ server.address.high &* 31)
-        hasher.combine(client.address.low)
-        hasher.combine(server.address.low)
         let families = UInt64(client.address.isIPv6 ? 1 : 0) | UInt64(server.address.isIPv6 ? 2 : 0)
+        if let pair = FlowKey.ipv4Pair(client.address, server.address) {
+            hasher.combine(pair)
+        } else {
+            hasher.combine(client.address.high ^ server.address.high &* 31)
+            hasher.combine(client.address.low)
+            hasher.combine(server.address.low)
+        }
         hasher.combine(UInt64(client.port) | UInt64(server.port) << 16 | families << 32)
     }
 }

@@ -117,7 +117,7 @@ public struct HTTP1Conversation: Sendable {
     public mutating func feed(
         _ bytes: UnsafeRawBufferPointer, direction: Direction, time: Timestamp, into exchanges: inout [Exchange]
     ) {
-        events.removeAll(keepingCapacity: true)
+        if !events.isEmpty { events.removeAll(keepingCapacity: true) }
         if direction == .up {
             requestParser.feed(bytes, time: time, into: &events)
         } else {
@@ -130,7 +130,7 @@ public struct HTTP1Conversation: Sendable {
     public mutating func skip(
         gapBytes: Int64, direction: Direction, time: Timestamp, into exchanges: inout [Exchange]
     ) {
-        events.removeAll(keepingCapacity: true)
+        if !events.isEmpty { events.removeAll(keepingCapacity: true) }
         if direction == .up {
             requestParser.skip(gapBytes: gapBytes, time: time, into: &events)
         } else {
@@ -141,7 +141,7 @@ public struct HTTP1Conversation: Sendable {
 
     /// Ends one direction: a close-delimited response body ends here.
     public mutating func finish(direction: Direction, time: Timestamp, into exchanges: inout [Exchange]) {
-        events.removeAll(keepingCapacity: true)
+        if !events.isEmpty { events.removeAll(keepingCapacity: true) }
         if direction == .up {
             requestParser.finish(time: time, into: &events)
         } else {
