@@ -111,7 +111,7 @@ public final class TrafficAnalyzer {
         countLinkType(packet)
         count(packet, into: &summaries[f])
         let time = packet.timestamp
-        let decoded = decoder.decode(
+        decoder.decode(
             linkType: packet.linkType, bytes: packet.bytes, originalLength: packet.originalLength, timestamp: time
         ) { view in
             summaries[f].tcpPackets += 1
@@ -123,10 +123,9 @@ public final class TrafficAnalyzer {
                 payloadLength: view.payloadLength, payload: view.payload, truncated: view.truncated
             )
             tableForPackets?._withUnsafeGuaranteedRef { $0.process(segment) }
+        } other: { decoded in
+            count(decoded, file: f)
         }
-        // The usual outcome (a TCP segment, handed to the closure) is told apart without copying the
-        // optional out for the switch below.
-        if case .some = decoded { count(decoded, file: f) }
         if time.nanoseconds >= nextSweep {
             table.advanceClock(toPacketTime: time)
             nextSweep = time.nanoseconds &+ configuration.sweepInterval
@@ -135,22 +134,22 @@ public final class TrafficAnalyzer {
 
     /// Counts a packet the decoder did not hand over as a TCP segment.
     @inline(never)
-    private func count(_ decoded: DecodedPacket?, file f: Int) {
+    private func count(_ decoded: DecodedPacket, file f: Int) {
         switch decoded {
-        case nil, .tcp?:
+        case .tcp:
             break
-        case .otherIP(let proto, _)?:
+        case .otherIP(let proto, _):
             summaries[f].otherIPProtocols[proto.rawValue, default: 0] += 1
-        case .nonIP?:
+        case .nonIP:
             summaries[f].nonIP += 1
-        case .fragmentHeld?:
+        case .fragmentHeld:
             summaries[f].fragments += 1
-        case .unsupportedLink(let link)?:
+        case .unsupportedLink(let link):
             summaries[f].unsupportedLinkTypes[link, default: 0] += 1
-        case .truncated?:
+        case .truncated:
             summaries[f].truncated += 1
             summaries[f].truncatedBeforeTCP += 1
-        case .malformed(let reason)?:
+        case .malformed(let reason):
             summaries[f].malformed[reason.description, default: 0] += 1
         }
     }

@@ -129,7 +129,11 @@ public final class ConnectionTable {
     @exclusivity(unchecked) private var pending: PendingStep?
     /// Until the clock the first segments set has been borne out (see "The clock" above), what the
     /// segments near it and those far behind it have shown; nil before the first segment and once trusted.
-    @exclusivity(unchecked) private var starting: StartingClock?
+    @exclusivity(unchecked) private var starting: StartingClock? {
+        didSet { clockStarting = starting != nil }
+    }
+    /// `starting != nil`, kept as a flag: the per-segment test reads one byte instead of the optional's tag.
+    @exclusivity(unchecked) private var clockStarting = false
     @exclusivity(unchecked) private var lastSweep = Timestamp(nanoseconds: Int64.min)
     @exclusivity(unchecked) private var counters = StreamStatistics()
     /// Reused between sweeps so a sweep allocates only when the list must grow.
@@ -184,11 +188,11 @@ public final class ConnectionTable {
         counters.segments += 1
         let key = FlowKey(segment)
         if segment.timestamp.nanoseconds <= clockReach {
-            if starting != nil {
+            if clockStarting {
                 checkStartingClock(segment.timestamp, key: key)
             } else if segment.timestamp.nanoseconds < clockBehind {
                 stepBack(segment.timestamp, key: key)
-                if starting == nil, segment.timestamp.nanoseconds < clockBehind,
+                if !clockStarting, segment.timestamp.nanoseconds < clockBehind,
                     let s = onClock(segment, key, ahead: false) {
                     tick(segment.timestamp)
                     place(s, key: key)
@@ -200,7 +204,7 @@ public final class ConnectionTable {
             tick(segment.timestamp)
         } else {
             stepAhead(segment.timestamp, key: key)
-            if starting == nil, segment.timestamp.nanoseconds > clockReach, let s = onClock(segment, key, ahead: true) {
+            if !clockStarting, segment.timestamp.nanoseconds > clockReach, let s = onClock(segment, key, ahead: true) {
                 place(s, key: key)
                 return
             }
@@ -300,7 +304,7 @@ public final class ConnectionTable {
         // Opened far off the trusted clock: a lone stray if its next segment is on the clock
         // (`retimeStrayOpening`). Far behind, the next sweep would take it out as idle before that segment
         // came (a SYN stamped a day back, answered on the clock): it is scheduled by that segment.
-        if starting == nil, segment.timestamp.nanoseconds > clockReach || segment.timestamp.nanoseconds < clockBehind {
+        if !clockStarting, segment.timestamp.nanoseconds > clockReach || segment.timestamp.nanoseconds < clockBehind {
             connection.openedOffClock = true
             if segment.timestamp.nanoseconds < clockBehind { return }
         }
