@@ -161,8 +161,14 @@ extension HTTP1Parser {
         name: ArraySlice<UInt8>, value: ArraySlice<UInt8>, into out: inout HTTP1ParsedHead
     ) {
         if equalsLower(name, "content-length") {
-            for part in value.split(separator: 44, omittingEmptySubsequences: false) {
-                out.contentLengths.append(HTTP1ContentLength(trimmed(part)))
+            // Each comma-separated part, empty ones included (as `split` without omitting them would
+            // give, without an array of the parts).
+            var start = value.startIndex
+            while true {
+                let comma = value[start...].firstIndex(of: 44) ?? value.endIndex
+                out.contentLengths.append(HTTP1ContentLength(trimmed(value[start..<comma])))
+                guard comma < value.endIndex else { break }
+                start = comma + 1
             }
         } else if equalsLower(name, "transfer-encoding") {
             for part in value.split(separator: 44) {
@@ -191,7 +197,9 @@ extension HTTP1Parser {
         }
         guard !head.contentLengths.isEmpty else { return request ? .none : .untilClose }
 
-        var values: [Int64] = []
+        // The first value, and whether all were the same (no list of them: one head, no allocation).
+        var first: Int64?
+        var same = true
         for length in head.contentLengths {
             guard case .number(let value, let leadingZeros) = length else {
                 head.anomalies.append(.invalidContentLength)
@@ -202,11 +210,10 @@ extension HTTP1Parser {
                 head.anomalies.append(.contentLengthTooLarge)
                 return unusable
             }
-            values.append(value)
+            if let first { same = same && value == first } else { first = value }
         }
-        guard let first = values.first else { return unusable }
-        if values.count > 1 {
-            let same = values.allSatisfy { $0 == first }
+        guard let first else { return unusable }
+        if head.contentLengths.count > 1 {
             head.anomalies.append(same ? .duplicateContentLength : .conflictingContentLength)
         }
         return first == 0 ? .none : .length(first)
