@@ -9,7 +9,7 @@ struct FlowKey: Hashable {
 
     init(_ segment: TCPSegment) {
         vlan = segment.vlan
-        if segment.source < segment.destination {
+        if FlowKey.precedes(segment.source, segment.destination) {
             low = segment.source
             high = segment.destination
         } else {
@@ -36,6 +36,16 @@ struct FlowKey: Hashable {
         }
         hasher.combine(ports)
         hasher.combine(tags)
+    }
+
+    /// `a < b` for endpoints (address family, IPv4 first, then the address's words, then the port), in
+    /// one pass over the fields.
+    @inline(__always)
+    static func precedes(_ a: Endpoint, _ b: Endpoint) -> Bool {
+        if a.address.isIPv6 != b.address.isIPv6 { return !a.address.isIPv6 }
+        if a.address.high != b.address.high { return a.address.high < b.address.high }
+        if a.address.low != b.address.low { return a.address.low < b.address.low }
+        return a.port < b.port
     }
 
     /// Two IPv4 addresses in one word (`a` low, `b` high); nil unless both are IPv4 values.
