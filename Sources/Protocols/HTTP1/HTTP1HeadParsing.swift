@@ -1,3 +1,7 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// What a parsed head says about the body that follows, before role rules (HEAD, 204, ...) apply.
 enum HTTP1BodyRule: Hashable, Sendable {
     case none
@@ -60,7 +64,11 @@ extension HTTP1Parser {
         guard ok else { return nil }
 
         var fieldLines = 0
-        for byte in buf where byte == 10 { fieldLines += 1 }
+        var from = 0
+        while let lf = HTTP1HeadLines.lineFeed(in: buf, from: from) {
+            fieldLines += 1
+            from = lf + 1
+        }
         // At most one header per line between the start line and the blank line.
         out.headers.reserveCapacity(min(max(0, fieldLines - 2), limits.maxHeaderCount))
         var folded = false
@@ -243,10 +251,19 @@ struct HTTP1HeadLines {
         self.buf = buf
     }
 
+    /// The index of the first line feed at or after `from` in `buf`, nil when none (found with `memchr`,
+    /// within the buffer's bounds).
+    static func lineFeed(in buf: [UInt8], from: Int) -> Int? {
+        guard from >= 0, from < buf.count else { return nil }
+        return buf.withUnsafeBufferPointer { p -> Int? in
+            guard let base = p.baseAddress, let hit = memchr(base + from, 10, p.count - from) else { return nil }
+            return base.distance(to: hit.assumingMemoryBound(to: UInt8.self))
+        }
+    }
+
     mutating func next() -> ArraySlice<UInt8>? {
         guard start < buf.count else { return nil }
-        var i = start
-        while i < buf.count, buf[i] != 10 { i += 1 }
+        let i = HTTP1HeadLines.lineFeed(in: buf, from: start) ?? buf.count
         guard i < buf.count else {
             defer { start = buf.count }
             return buf[start...]
