@@ -111,7 +111,7 @@ public final class TrafficAnalyzer {
         countLinkType(packet)
         count(packet, into: &summaries[f])
         let time = packet.timestamp
-        let decoded = decoder.decode(
+        decoder.decode(
             linkType: packet.linkType, bytes: packet.bytes, originalLength: packet.originalLength, timestamp: time
         ) { view in
             summaries[f].tcpPackets += 1
@@ -123,27 +123,34 @@ public final class TrafficAnalyzer {
                 payloadLength: view.payloadLength, payload: view.payload, truncated: view.truncated
             )
             tableForPackets?._withUnsafeGuaranteedRef { $0.process(segment) }
-        }
-        switch decoded {
-        case nil, .tcp?:
-            break
-        case .otherIP(let proto, _)?:
-            summaries[f].otherIPProtocols[proto.rawValue, default: 0] += 1
-        case .nonIP?:
-            summaries[f].nonIP += 1
-        case .fragmentHeld?:
-            summaries[f].fragments += 1
-        case .unsupportedLink(let link)?:
-            summaries[f].unsupportedLinkTypes[link, default: 0] += 1
-        case .truncated?:
-            summaries[f].truncated += 1
-            summaries[f].truncatedBeforeTCP += 1
-        case .malformed(let reason)?:
-            summaries[f].malformed[reason.description, default: 0] += 1
+        } other: { decoded in
+            count(decoded, file: f)
         }
         if time.nanoseconds >= nextSweep {
             table.advanceClock(toPacketTime: time)
             nextSweep = time.nanoseconds &+ configuration.sweepInterval
+        }
+    }
+
+    /// Counts a packet the decoder did not hand over as a TCP segment.
+    @inline(never)
+    private func count(_ decoded: DecodedPacket, file f: Int) {
+        switch decoded {
+        case .tcp:
+            break
+        case .otherIP(let proto, _):
+            summaries[f].otherIPProtocols[proto.rawValue, default: 0] += 1
+        case .nonIP:
+            summaries[f].nonIP += 1
+        case .fragmentHeld:
+            summaries[f].fragments += 1
+        case .unsupportedLink(let link):
+            summaries[f].unsupportedLinkTypes[link, default: 0] += 1
+        case .truncated:
+            summaries[f].truncated += 1
+            summaries[f].truncatedBeforeTCP += 1
+        case .malformed(let reason):
+            summaries[f].malformed[reason.description, default: 0] += 1
         }
     }
 

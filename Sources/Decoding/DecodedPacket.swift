@@ -51,8 +51,11 @@ public struct TCPSegmentView {
     public var urgentPointer: UInt16
     /// TCP header length in bytes (data offset × 4), options included.
     public var headerLength: Int
-    /// What the options said; malformed options are flagged there, not fatal.
-    public var options: TCPOptionsSummary
+    /// What the options said; malformed options are flagged there, not fatal. Read from the option
+    /// bytes when asked (the per-packet path never asks), so it is borrowed as `payload` is.
+    public var options: TCPOptionsSummary { TCPOptionsSummary(parsing: optionBytes) }
+    /// The captured option bytes (after the fixed 20 bytes), borrowed as `payload` is.
+    public var optionBytes: UnsafeRawBufferPointer
     /// Payload length on the wire, from the IP lengths (what tshark calls `tcp.len`).
     public var payloadLength: Int
     /// The captured part of the payload: at most `payloadLength` bytes, link padding excluded.

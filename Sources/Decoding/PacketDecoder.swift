@@ -70,17 +70,44 @@ public struct PacketDecoder {
         timestamp: Timestamp,
         tcp: (borrowing TCPSegmentView) -> Void
     ) -> DecodedPacket? {
+        var other: DecodedPacket?
+        decode(linkType: linkType, bytes: bytes, originalLength: originalLength, timestamp: timestamp, tcp: tcp) {
+            other = $0
+        }
+        return other
+    }
+
+    /// `decode(linkType:bytes:originalLength:timestamp:tcp:)` handing every other outcome to `other`
+    /// instead of returning it: the per-packet caller then neither receives nor tests an optional
+    /// outcome (a value as large as a segment view) for the usual TCP segment.
+    public mutating func decode(
+        linkType: LinkType,
+        bytes: UnsafeRawBufferPointer,
+        originalLength: Int,
+        timestamp: Timestamp,
+        tcp: (borrowing TCPSegmentView) -> Void,
+        other: (DecodedPacket) -> Void
+    ) {
         fragments.releaseCompleted()
         if !fragments.isEmpty { fragments.expire(now: timestamp, &statistics) }
 
-        if linkType == .ethernet, decodeEthernetTCP(bytes, originalLength: originalLength, tcp) { return nil }
+        if linkType == .ethernet, decodeEthernetTCP(bytes, originalLength: originalLength, tcp) { return }
+        decodeOther(linkType, bytes, originalLength, timestamp, tcp: tcp, other: other)
+    }
+
+    /// The general path of `decode(...tcp:other:)`, out of line so the fast one stays small.
+    @inline(never)
+    private mutating func decodeOther(
+        _ linkType: LinkType, _ bytes: UnsafeRawBufferPointer, _ originalLength: Int, _ timestamp: Timestamp,
+        tcp: (borrowing TCPSegmentView) -> Void, other: (DecodedPacket) -> Void
+    ) {
         let result = decodeLayers(linkType, bytes, originalLength, timestamp)
         count(result)
         if case .tcp(let view) = result {
             tcp(view)
-            return nil
+        } else {
+            other(result)
         }
-        return result
     }
 
     private mutating func count(_ result: DecodedPacket) {

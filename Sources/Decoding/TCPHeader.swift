@@ -59,7 +59,7 @@ func tcpView(_ c: Cursor, ip: IPInfo, vlan: VLANTags, headerLength: Int) -> TCPS
         checksum: c.u16(16),
         urgentPointer: c.u16(18),
         headerLength: headerLength,
-        options: TCPOptionsSummary(parsing: optionBytes),
+        optionBytes: optionBytes,
         payloadLength: payloadLength,
         payload: payload,
         truncated: payload.count < payloadLength || headerCaptured < headerLength,

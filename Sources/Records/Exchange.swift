@@ -46,6 +46,19 @@ public struct Exchange: Hashable, Sendable {
         }
     }
     @usableFromInline var httpStorage: HTTPTransactionBox?
+
+    /// Changes the HTTP transaction in place, as `http?.field = value` does (nothing without one), but
+    /// through a closure: `http`'s `_modify` is a coroutine whose frame the C heap holds for every change
+    /// made from another module, one `malloc` each. Several fields changed at once are one call.
+    @inlinable
+    public mutating func changeHTTP(_ change: (inout HTTPTransaction) -> Void) {
+        guard httpStorage != nil else { return }
+        if !isKnownUniquelyReferenced(&httpStorage), let shared = httpStorage?.value {
+            httpStorage = HTTPTransactionBox(shared)
+        }
+        guard let box = httpStorage, box.value != nil else { return }
+        change(&box.value!)
+    }
     /// Number of TLS application-data records each way (TLS exchanges).
     public var recordsUp: Int
     public var recordsDown: Int

@@ -129,7 +129,11 @@ public final class ConnectionTable {
     @exclusivity(unchecked) private var pending: PendingStep?
     /// Until the clock the first segments set has been borne out (see "The clock" above), what the
     /// segments near it and those far behind it have shown; nil before the first segment and once trusted.
-    @exclusivity(unchecked) private var starting: StartingClock?
+    @exclusivity(unchecked) private var starting: StartingClock? {
+        didSet { clockStarting = starting != nil }
+    }
+    /// `starting != nil`, kept as a flag: the per-segment test reads one byte instead of the optional's tag.
+    @exclusivity(unchecked) private var clockStarting = false
     @exclusivity(unchecked) private var lastSweep = Timestamp(nanoseconds: Int64.min)
     @exclusivity(unchecked) private var counters = StreamStatistics()
     /// Reused between sweeps so a sweep allocates only when the list must grow.
@@ -184,11 +188,11 @@ public final class ConnectionTable {
         counters.segments += 1
         let key = FlowKey(segment)
         if segment.timestamp.nanoseconds <= clockReach {
-            if starting != nil {
+            if clockStarting {
                 checkStartingClock(segment.timestamp, key: key)
             } else if segment.timestamp.nanoseconds < clockBehind {
                 stepBack(segment.timestamp, key: key)
-                if starting == nil, segment.timestamp.nanoseconds < clockBehind,
+                if !clockStarting, segment.timestamp.nanoseconds < clockBehind,
                     let s = onClock(segment, key, ahead: false) {
                     tick(segment.timestamp)
                     place(s, key: key)
@@ -200,7 +204,7 @@ public final class ConnectionTable {
             tick(segment.timestamp)
         } else {
             stepAhead(segment.timestamp, key: key)
-            if starting == nil, segment.timestamp.nanoseconds > clockReach, let s = onClock(segment, key, ahead: true) {
+            if !clockStarting, segment.timestamp.nanoseconds > clockReach, let s = onClock(segment, key, ahead: true) {
                 place(s, key: key)
                 return
             }
@@ -308,7 +312,7 @@ public final class ConnectionTable {
         // Opened far off the trusted clock: a lone stray if its next segment is on the clock
         // (`retimeStrayOpening`). Far behind, the next sweep would take it out as idle before that segment
         // came (a SYN stamped a day back, answered on the clock): it is scheduled by that segment.
-        if starting == nil, segment.timestamp.nanoseconds > clockReach || segment.timestamp.nanoseconds < clockBehind {
+        if !clockStarting, segment.timestamp.nanoseconds > clockReach || segment.timestamp.nanoseconds < clockBehind {
             connection.openedOffClock = true
             if segment.timestamp.nanoseconds < clockBehind { return }
         }
@@ -887,15 +891,17 @@ public final class ConnectionTable {
     /// Acts on every connection due at `now`, in id order. Only connections whose queued
     /// deadline has come are looked at; the outcome is the same as testing every connection.
     private func sweep(now: Timestamp) {
-        due.removeAll(keepingCapacity: true)
-        requeue.removeAll(keepingCapacity: true)
+        // Nothing due (most sweeps): the lists, empty between sweeps, are not touched.
+        guard deadlines.earliest <= now.nanoseconds else { return }
         while deadlines.earliest <= now.nanoseconds, let (deadline, c) = deadlines.pop() {
             guard c.inTable, c.scheduled == deadline else { continue }
             c.scheduled = Int64.max
             if isDue(c, now: now) { due.append(c) } else { requeue.append(c) }
         }
-        for c in requeue { schedule(c) }
-        requeue.removeAll(keepingCapacity: true)
+        if !requeue.isEmpty {
+            for c in requeue { schedule(c) }
+            requeue.removeAll(keepingCapacity: true)
+        }
         guard !due.isEmpty else { return }
         due.sort { $0.id < $1.id }
         for c in due { act(on: c, now: now) }
@@ -981,12 +987,17 @@ private struct EndpointPair: Hashable {
     var client: Endpoint
     var server: Endpoint
 
-    /// Four words into the hasher (one lookup per SYN in a flood); equal pairs feed equal words.
+    /// Four words into the hasher (one lookup per SYN in a flood), two when both addresses are IPv4
+    /// (`FlowKey.ipv4Pair`); equal pairs feed equal words.
     func hash(into hasher: inout Hasher) {
-        hasher.combine(client.address.high ^ server.address.high &* 31)
-        hasher.combine(client.address.low)
-        hasher.combine(server.address.low)
         let families = UInt64(client.address.isIPv6 ? 1 : 0) | UInt64(server.address.isIPv6 ? 2 : 0)
+        if let pair = FlowKey.ipv4Pair(client.address, server.address) {
+            hasher.combine(pair)
+        } else {
+            hasher.combine(client.address.high ^ server.address.high &* 31)
+            hasher.combine(client.address.low)
+            hasher.combine(server.address.low)
+        }
         hasher.combine(UInt64(client.port) | UInt64(server.port) << 16 | families << 32)
     }
 }

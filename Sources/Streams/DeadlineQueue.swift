@@ -29,7 +29,8 @@ struct DeadlineQueue {
         heap.pop().map { ($0.key, $0.element.takeRetainedValue()) }
     }
 
+    /// Drops every entry and its retain (in one pass; the storage is kept for the next entries).
     mutating func removeAll() {
-        while let entry = heap.pop() { entry.element.release() }
+        heap.removeAll { $0.release() }
     }
 }

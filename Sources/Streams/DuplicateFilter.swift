@@ -10,33 +10,25 @@ import Core
 /// TCP options are indistinguishable from mirror copies and are counted as duplicates. Only
 /// the counter is affected: pure ACKs carry no stream bytes, and totals still count them.
 struct DuplicateFilter {
-    /// What must match, packed into 24 bytes (no optionals, so a slot has no padding to speak of).
+    /// What must match, packed into three words (compared as three integers, no padding): sequence and
+    /// acknowledgement; flags, window, checksum and whether there is an IPv4 identification (1, or 0 for
+    /// IPv6); the identification (0 without one) and the payload length, clamped (lengths come from IP
+    /// headers, far below 2^32). Each field has bits of its own, so equal words mean equal fields.
     struct Fingerprint: Equatable {
-        var sequence: UInt32
-        var acknowledgement: UInt32
-        var flags: UInt16
-        var window: UInt16
-        var checksum: UInt16
-        /// 1 when `ipID` holds an IPv4 identification; 0 for none (IPv6).
-        var hasIPID: UInt16
-        var ipID: UInt32
-        /// Payload length, clamped (lengths come from IP headers, far below 2^32).
-        var length: UInt32
+        var numbers: UInt64
+        var header: UInt64
+        var idAndLength: UInt64
 
         init(_ s: TCPSegment) {
-            sequence = s.sequence
-            acknowledgement = s.acknowledgement
-            flags = s.flags.rawValue
-            window = s.window
-            checksum = s.checksum
-            hasIPID = s.ipID == nil ? 0 : 1
-            ipID = s.ipID ?? 0
-            length = UInt32(clamping: s.payloadLength)
+            numbers = UInt64(s.sequence) | UInt64(s.acknowledgement) << 32
+            header = UInt64(s.flags.rawValue) | UInt64(s.window) << 16 | UInt64(s.checksum) << 32
+                | UInt64(s.ipID == nil ? 0 : 1) << 48
+            idAndLength = UInt64(s.ipID ?? 0) | UInt64(UInt32(clamping: s.payloadLength)) << 32
         }
 
         /// All zero, for empty slots.
         init() {
-            (sequence, acknowledgement, flags, window, checksum, hasIPID, ipID, length) = (0, 0, 0, 0, 0, 0, 0, 0)
+            (numbers, header, idAndLength) = (0, 0, 0)
         }
     }
 

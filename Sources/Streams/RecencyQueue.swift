@@ -44,7 +44,8 @@ struct RecencyQueue {
         heap.count > live + max(1024, live / 4)
     }
 
+    /// Drops every entry and its retain (in one pass; the storage is kept for the next entries).
     mutating func removeAll() {
-        while let entry = heap.pop() { entry.element.release() }
+        heap.removeAll { $0.release() }
     }
 }

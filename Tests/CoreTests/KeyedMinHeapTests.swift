@@ -75,4 +75,18 @@ struct KeyedMinHeapTests {
         }
         #expect(heap.pop() == nil)
     }
+
+    @Test func removeAllHandsOutEveryElementOnceAndEmpties() {
+        var heap = KeyedMinHeap<Int>()
+        for i in 0..<500 { heap.push(Int64((i * 7_919) % 503), tie: i, i) }
+        var seen: [Int] = []
+        heap.removeAll { seen.append($0) }
+        #expect(seen.sorted() == Array(0..<500))
+        #expect(heap.count == 0)
+        #expect(heap.pop() == nil)
+        heap.push(5, 1)
+        heap.push(3, 2)
+        #expect(heap.pop()?.element == 2)
+        #expect(heap.pop()?.element == 1)
+    }
 }

@@ -49,6 +49,42 @@ import TestSupport
         ]
     }
 
+    /// `decode(...tcp:other:)` hands a segment to `tcp` alone and every other outcome to `other` alone,
+    /// the same outcome the returning form gives; the view's options are read from its option bytes.
+    @Test func otherOutcomesGoToTheirOwnClosure() {
+        var decoder = PacketDecoder()
+        let segment = PacketBuilder.tcp(options: [2, 4, 5, 0xb4, 1, 3, 3, 7], payload: [1, 2, 3])
+        let tcpFrame = PacketBuilder.ethernet(type: 0x0800, payload: PacketBuilder.ipv4(payload: segment))
+        let arpFrame = PacketBuilder.ethernet(type: 0x0806, payload: Array(repeating: 0, count: 28))
+        let udpFrame = PacketBuilder.ethernet(
+            type: 0x0800, payload: PacketBuilder.ipv4(protocol: 17, payload: Array(repeating: 0, count: 8)))
+        for (frame, isTCP) in [(tcpFrame, true), (arpFrame, false), (udpFrame, false), (tcpFrame, true)] {
+            var segments = 0
+            var others: [String] = []
+            frame.withUnsafeBytes { bytes in
+                decoder.decode(linkType: .ethernet, bytes: bytes, originalLength: frame.count, timestamp: .zero) {
+                    segments += 1
+                    #expect($0.options.maximumSegmentSize == 1460)
+                    #expect($0.options.windowScale == 7)
+                    #expect($0.optionBytes.count == 8)
+                } other: {
+                    others.append(String(describing: $0))
+                }
+            }
+            #expect(segments == (isTCP ? 1 : 0))
+            #expect(others.count == (isTCP ? 0 : 1))
+            if !isTCP {
+                var general = PacketDecoder()
+                let expected = frame.withUnsafeBytes {
+                    general.decode(linkType: .ethernet, bytes: $0, originalLength: frame.count, timestamp: .zero)
+                }
+                #expect(others == [String(describing: expected)])
+            }
+        }
+        #expect(decoder.statistics.packets == 4)
+        #expect(decoder.statistics.tcpSegments == 2)
+    }
+
     @Test func commonFramesAgree() {
         var pair = Pair()
         for frame in frames() {

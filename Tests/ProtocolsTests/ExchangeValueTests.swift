@@ -54,4 +54,34 @@ struct ExchangeValueTests {
         #expect(e == empty)
         #expect(e.hashValue == empty.hashValue)
     }
+
+    @Test func changeHTTPChangesInPlaceAndCopiesASharedTransaction() {
+        var e = exchange()
+        let shared = e
+        e.changeHTTP {
+            $0.status = 200
+            $0.reason = "OK"
+        }
+        #expect(e.http?.status == 200)
+        #expect(e.http?.reason == "OK")
+        #expect(shared.http?.status == nil)
+        var viaOptional = exchange()
+        viaOptional.http?.status = 200
+        viaOptional.http?.reason = "OK"
+        #expect(e == viaOptional)
+        #expect(e.hashValue == viaOptional.hashValue)
+        e.changeHTTP { $0.requestBodyLength = 7 }
+        #expect(e.http?.requestBodyLength == 7)
+        #expect(e.http?.status == 200)
+    }
+
+    @Test func changeHTTPWithoutATransactionChangesNothing() {
+        var e = Exchange(index: 2, kind: .tls, start: Timestamp(nanoseconds: 1), end: Timestamp(nanoseconds: 2))
+        let before = e
+        var called = false
+        e.changeHTTP { _ in called = true }
+        #expect(!called)
+        #expect(e.http == nil)
+        #expect(e == before)
+    }
 }

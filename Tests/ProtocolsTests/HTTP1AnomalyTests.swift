@@ -39,6 +39,27 @@ struct HTTP1AnomalyTests {
         #expect(conflict.last == "end body=2 wire=2 missing=0")
     }
 
+    @Test func contentLengthListsSplitAtEveryComma() {
+        // Empty parts count (an empty value is no number); spaces around a part are trimmed.
+        for value in ["2,", ",2", "2,,2", ""] {
+            let got = parseEveryWay(.response, [
+                .data("HTTP/1.1 200 OK\r\nContent-Length: \(value)\r\n\r\nab"),
+            ], expecting: ["GET"])
+            #expect(got.first == "anomaly invalid_content_length", "\(value)")
+            #expect(got.last == "end body=2 wire=2 missing=0", "\(value)")
+        }
+        let same = parseEveryWay(.response, [
+            .data("HTTP/1.1 200 OK\r\nContent-Length: 2 , 2,2\r\n\r\nab"),
+        ], expecting: ["GET"])
+        #expect(same.first == "anomaly duplicate_content_length")
+        #expect(same.last == "end body=2 wire=2 missing=0")
+        let differ = parseEveryWay(.response, [
+            .data("HTTP/1.1 200 OK\r\nContent-Length: 2, 2, 3\r\n\r\nab"),
+        ], expecting: ["GET"])
+        #expect(differ.first == "anomaly conflicting_content_length")
+        #expect(differ.last == "end body=2 wire=2 missing=0")
+    }
+
     @Test func contentLengthAndTransferEncoding() {
         let got = parseEveryWay(.request, [
             .data("POST / HTTP/1.1\r\nContent-Length: 50\r\nTransfer-Encoding: chunked, identity\r\n\r\n"

@@ -117,7 +117,7 @@ public struct HTTP1Conversation: Sendable {
     public mutating func feed(
         _ bytes: UnsafeRawBufferPointer, direction: Direction, time: Timestamp, into exchanges: inout [Exchange]
     ) {
-        events.removeAll(keepingCapacity: true)
+        if !events.isEmpty { events.removeAll(keepingCapacity: true) }
         if direction == .up {
             requestParser.feed(bytes, time: time, into: &events)
         } else {
@@ -130,7 +130,7 @@ public struct HTTP1Conversation: Sendable {
     public mutating func skip(
         gapBytes: Int64, direction: Direction, time: Timestamp, into exchanges: inout [Exchange]
     ) {
-        events.removeAll(keepingCapacity: true)
+        if !events.isEmpty { events.removeAll(keepingCapacity: true) }
         if direction == .up {
             requestParser.skip(gapBytes: gapBytes, time: time, into: &events)
         } else {
@@ -141,7 +141,7 @@ public struct HTTP1Conversation: Sendable {
 
     /// Ends one direction: a close-delimited response body ends here.
     public mutating func finish(direction: Direction, time: Timestamp, into exchanges: inout [Exchange]) {
-        events.removeAll(keepingCapacity: true)
+        if !events.isEmpty { events.removeAll(keepingCapacity: true) }
         if direction == .up {
             requestParser.finish(time: time, into: &events)
         } else {
@@ -272,9 +272,12 @@ public struct HTTP1Conversation: Sendable {
         if pending[i].exchange.responseStart == nil { pending[i].exchange.responseStart = head.start }
         pending[i].exchange.bytesDown += Int64(head.headLength)
         if responseIsFinal {
-            pending[i].exchange.http?.status = head.status
-            pending[i].exchange.http?.reason = head.reason
-            pending[i].exchange.http?.contentType = head.headers.first(named: "Content-Type")
+            let contentType = head.headers.first(named: "Content-Type")
+            pending[i].exchange.changeHTTP {
+                $0.status = head.status
+                $0.reason = head.reason
+                $0.contentType = contentType
+            }
             if pending[i].hasRequest, let h = pending[i].exchange.http,
                asciiCaseInsensitiveEqual(h.method, "CONNECT") {
                 connectAnswered(i, status: head.status, time: head.start)
@@ -329,7 +332,7 @@ public struct HTTP1Conversation: Sendable {
         pending[i].requestEnd = end.end
         pending[i].exchange.bytesUp += end.bodyWireLength
         pending[i].exchange.missingBytes += end.missingBytes
-        pending[i].exchange.http?.requestBodyLength = end.bodyLength
+        pending[i].exchange.changeHTTP { $0.requestBodyLength = end.bodyLength }
         if pending[i].exchange.end < end.end { pending[i].exchange.end = end.end }
     }
 
@@ -340,7 +343,7 @@ public struct HTTP1Conversation: Sendable {
         if pending[i].exchange.end < end.end { pending[i].exchange.end = end.end }
         guard responseIsFinal else { return }
         pending[i].responseDone = true
-        pending[i].exchange.http?.responseBodyLength = end.bodyLength
+        pending[i].exchange.changeHTTP { $0.responseBodyLength = end.bodyLength }
     }
 
     private mutating func emitFinished(_ exchanges: inout [Exchange]) {

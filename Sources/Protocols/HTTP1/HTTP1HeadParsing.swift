@@ -1,3 +1,7 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// What a parsed head says about the body that follows, before role rules (HEAD, 204, ...) apply.
 enum HTTP1BodyRule: Hashable, Sendable {
     case none
@@ -60,7 +64,11 @@ extension HTTP1Parser {
         guard ok else { return nil }
 
         var fieldLines = 0
-        for byte in buf where byte == 10 { fieldLines += 1 }
+        var from = 0
+        while let lf = HTTP1HeadLines.lineFeed(in: buf, from: from) {
+            fieldLines += 1
+            from = lf + 1
+        }
         // At most one header per line between the start line and the blank line.
         out.headers.reserveCapacity(min(max(0, fieldLines - 2), limits.maxHeaderCount))
         var folded = false
@@ -161,8 +169,14 @@ extension HTTP1Parser {
         name: ArraySlice<UInt8>, value: ArraySlice<UInt8>, into out: inout HTTP1ParsedHead
     ) {
         if equalsLower(name, "content-length") {
-            for part in value.split(separator: 44, omittingEmptySubsequences: false) {
-                out.contentLengths.append(HTTP1ContentLength(trimmed(part)))
+            // Each comma-separated part, empty ones included (as `split` without omitting them would
+            // give, without an array of the parts).
+            var start = value.startIndex
+            while true {
+                let comma = value[start...].firstIndex(of: 44) ?? value.endIndex
+                out.contentLengths.append(HTTP1ContentLength(trimmed(value[start..<comma])))
+                guard comma < value.endIndex else { break }
+                start = comma + 1
             }
         } else if equalsLower(name, "transfer-encoding") {
             for part in value.split(separator: 44) {
@@ -191,7 +205,9 @@ extension HTTP1Parser {
         }
         guard !head.contentLengths.isEmpty else { return request ? .none : .untilClose }
 
-        var values: [Int64] = []
+        // The first value, and whether all were the same (no list of them: one head, no allocation).
+        var first: Int64?
+        var same = true
         for length in head.contentLengths {
             guard case .number(let value, let leadingZeros) = length else {
                 head.anomalies.append(.invalidContentLength)
@@ -202,11 +218,10 @@ extension HTTP1Parser {
                 head.anomalies.append(.contentLengthTooLarge)
                 return unusable
             }
-            values.append(value)
+            if let first { same = same && value == first } else { first = value }
         }
-        guard let first = values.first else { return unusable }
-        if values.count > 1 {
-            let same = values.allSatisfy { $0 == first }
+        guard let first else { return unusable }
+        if head.contentLengths.count > 1 {
             head.anomalies.append(same ? .duplicateContentLength : .conflictingContentLength)
         }
         return first == 0 ? .none : .length(first)
@@ -236,10 +251,19 @@ struct HTTP1HeadLines {
         self.buf = buf
     }
 
+    /// The index of the first line feed at or after `from` in `buf`, nil when none (found with `memchr`,
+    /// within the buffer's bounds).
+    static func lineFeed(in buf: [UInt8], from: Int) -> Int? {
+        guard from >= 0, from < buf.count else { return nil }
+        return buf.withUnsafeBufferPointer { p -> Int? in
+            guard let base = p.baseAddress, let hit = memchr(base + from, 10, p.count - from) else { return nil }
+            return base.distance(to: hit.assumingMemoryBound(to: UInt8.self))
+        }
+    }
+
     mutating func next() -> ArraySlice<UInt8>? {
         guard start < buf.count else { return nil }
-        var i = start
-        while i < buf.count, buf[i] != 10 { i += 1 }
+        let i = HTTP1HeadLines.lineFeed(in: buf, from: start) ?? buf.count
         guard i < buf.count else {
             defer { start = buf.count }
             return buf[start...]

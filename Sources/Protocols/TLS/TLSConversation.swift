@@ -84,7 +84,7 @@ public struct TLSConversation: Sendable {
     /// Parses `bytes` of one direction; completed exchanges are appended to `exchanges`.
     public mutating func feed(_ bytes: UnsafeRawBufferPointer, direction: Direction, time: Timestamp,
                               into exchanges: inout [Exchange]) {
-        scratch.removeAll(keepingCapacity: true)
+        if !scratch.isEmpty { scratch.removeAll(keepingCapacity: true) }
         switch direction {
         case .up: client.feed(bytes, time: time, into: &scratch)
         case .down: server.feed(bytes, time: time, into: &scratch)
@@ -92,11 +92,12 @@ public struct TLSConversation: Sendable {
         handleScratch(direction: direction, into: &exchanges)
         // A direction that began with application data: the capture joined after the handshake, and the
         // other direction, not heard yet, may begin inside a record (its first segment lost).
+        // (The two fields read in place: copying both parsers for them cost more than the check.)
         if !midstreamChecked {
-            let (this, other) = direction == .up ? (client, server) : (server, client)
-            if let type = this.firstRecordType {
+            if let type = direction == .up ? client.firstRecordType : server.firstRecordType {
                 midstreamChecked = true
-                if type == TLSContentType.applicationData.rawValue && other.streamOffset == 0 {
+                let otherOffset = direction == .up ? server.streamOffset : client.streamOffset
+                if type == TLSContentType.applicationData.rawValue && otherOffset == 0 {
                     if direction == .up { server.expectMidstreamStart() } else { client.expectMidstreamStart() }
                 }
             }
@@ -106,7 +107,7 @@ public struct TLSConversation: Sendable {
     /// Accounts for `gapBytes` missing bytes in one direction.
     public mutating func skip(gapBytes: Int, direction: Direction, time: Timestamp, into exchanges: inout [Exchange]) {
         guard gapBytes > 0 else { return }
-        scratch.removeAll(keepingCapacity: true)
+        if !scratch.isEmpty { scratch.removeAll(keepingCapacity: true) }
         let placed: Bool
         switch direction {
         case .up: placed = client.skip(gapBytes: gapBytes, time: time, into: &scratch)
@@ -131,7 +132,7 @@ public struct TLSConversation: Sendable {
     /// Ends both directions and hands out the last exchange, if any.
     public mutating func finish(time: Timestamp, into exchanges: inout [Exchange]) {
         for direction in Direction.allCases {
-            scratch.removeAll(keepingCapacity: true)
+            if !scratch.isEmpty { scratch.removeAll(keepingCapacity: true) }
             switch direction {
             case .up: client.finish(time: time, into: &scratch)
             case .down: server.finish(time: time, into: &scratch)
@@ -156,7 +157,7 @@ public struct TLSConversation: Sendable {
                                      (.down, server.applicationDataVersion)] {
             // TLS 1.3 records carry 0x0303; drafts and early data were seen with 0x0301 too.
             guard let version, tls13 ? !(0x0301...0x0303).contains(version) : version != chosen else { continue }
-            scratch.removeAll(keepingCapacity: true)
+            if !scratch.isEmpty { scratch.removeAll(keepingCapacity: true) }
             scratch.append(.anomaly(.recordVersionMismatch(negotiated: chosen, record: version), time: time))
             var none: [Exchange] = []
             handleScratch(direction: direction, into: &none)
