@@ -76,6 +76,8 @@ public struct CaptureSummary: Sendable {
     public var filteredOut = 0
     /// Why a live capture ended before its stop condition (the interface went away), when it did.
     public var captureEndedEarly: String?
+    /// Blocks of a pcapng file skipped unread (malformed, or packets naming an undeclared interface).
+    public var skippedRecords = 0
     /// The file a live capture's packets were saved to (`-w`), the packets written, and why saving
     /// stopped part-way, when it did.
     public var savedTo: String?
@@ -259,6 +261,7 @@ public struct CaptureSummary: Sendable {
             m.nonDecimalTunnelTargets += f.nonDecimalTunnelTargets
             m.filteredOut += f.filteredOut
             if let why = f.captureEndedEarly { m.captureEndedEarly = why }
+            m.skippedRecords += f.skippedRecords
             if let to = f.savedTo { m.savedTo = to }
             m.savedPackets += f.savedPackets
             if let why = f.saveFailed { m.saveFailed = why }

@@ -191,6 +191,7 @@ public final class TrafficAnalyzer {
             summaries[s.fileIndex].droppedByKernel = s.droppedByKernel
             summaries[s.fileIndex].droppedByInterface = s.droppedByInterface
             summaries[s.fileIndex].captureEndedEarly = s.warnings.last { $0.code == .captureEnded }?.problem
+            summaries[s.fileIndex].skippedRecords = s.skippedRecords
             summaries[s.fileIndex].savedTo = s.savedTo
             summaries[s.fileIndex].savedPackets = s.savedPackets
             summaries[s.fileIndex].saveFailed = s.warnings.last { $0.code == .saveFailed }?.problem

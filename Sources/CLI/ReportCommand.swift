@@ -151,6 +151,12 @@ enum ReportCommand {
         }
         for file in files {
             for w in file.truncationOffsets { builder.noteCaptureTruncated(file: file.path, offset: w) }
+            if file.skippedRecords > 0 {
+                let n = file.skippedRecords
+                builder.noteCaptureGap("\(file.path): \(n == 1 ? "1 block was" : "\(n) blocks were") skipped unread "
+                    + "(malformed, or packets naming an interface their section does not declare): check-ins in them "
+                    + "are missing or incomplete")
+            }
             if let why = file.captureEndedEarly {
                 builder.noteCaptureGap("\(file.path): \(why)", time: file.last)
             }

@@ -343,7 +343,9 @@ final class CaptureFileSource: PacketSource {
                 + "\(libpcapSnapLength); only the first \(kept) kept (\(place) byte offset \(offset))")
         }
         if stats.packets == 0, !stats.warnings.contains(where: { $0.code == .noPackets }) {
-            stats.warn(.noPackets, "file holds no packets")
+            // Blocks skipped are packets the file may hold but that could not be read: not "no packets".
+            stats.warn(.noPackets, stats.skippedRecords == 0 ? "file holds no packets"
+                : "no packet could be read: every block that may hold one was skipped (see above)")
         }
     }
 }

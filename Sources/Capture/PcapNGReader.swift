@@ -42,6 +42,8 @@ final class PcapNGReader {
     private(set) var packetsSeen = 0
     private(set) var byteOrder: CaptureByteOrder = .littleEndian
     private var unknownInterfaceFirstOffset: Int?
+    /// Packet blocks skipped for naming an interface their section did not declare.
+    private var unknownInterfaceBlocks = 0
 
     /// Opens `path` and reads its first Section Header Block.
     convenience init(path: String, fileIndex: Int, limits: CaptureLimits, skippingPackets: Int = 0,
@@ -273,13 +275,16 @@ final class PcapNGReader {
 
     private func noteUnknownInterface(at blockOffset: Int, _ statistics: inout CaptureStatistics) {
         statistics.skippedRecords += 1
+        unknownInterfaceBlocks += 1
         if unknownInterfaceFirstOffset == nil { unknownInterfaceFirstOffset = blockOffset }
     }
 
     private func finishWarnings(_ statistics: inout CaptureStatistics) {
         guard let first = unknownInterfaceFirstOffset else { return }
-        statistics.warn(.skippedRecords, at: first, "skipped packet blocks naming an undeclared interface "
-            + "(first at byte offset \(first))")
+        let n = unknownInterfaceBlocks
+        statistics.warn(.skippedRecords, at: first, "skipped \(n == 1 ? "1 packet block" : "\(n) packet blocks") "
+            + "naming an interface their section does not declare (first at byte offset \(first)): their packets are "
+            + "not analysed")
     }
 
     // MARK: - Buffer

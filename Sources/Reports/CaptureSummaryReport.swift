@@ -45,6 +45,9 @@ public enum CaptureSummaryReport {
         if s.keepAliveProbes > 0 {
             members.insert(("keepAliveProbes", .int(s.keepAliveProbes)), at: members.count - 1)
         }
+        if s.skippedRecords > 0 {
+            members.insert(("skippedBlocks", .int(s.skippedRecords)), at: members.count - 1)
+        }
         if s.farAcknowledgements > 0 {
             members.insert(("farAcknowledgements", .int(s.farAcknowledgements)), at: members.count - 1)
         }
@@ -127,6 +130,7 @@ public enum CaptureSummaryReport {
             issues.append("timestamp fractions of a second or more \(s.invalidTimestampFractions)")
         }
         if s.filteredOut > 0 { issues.append("filtered out \(s.filteredOut)") }
+        if s.skippedRecords > 0 { issues.append("blocks skipped unread \(s.skippedRecords)") }
         if s.unusableTunnelTargets > 0 {
             issues.append("proxy tunnels to a target without a usable port \(s.unusableTunnelTargets)")
         }
