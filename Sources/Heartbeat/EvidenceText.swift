@@ -48,4 +48,13 @@ struct EvidenceText {
     }
 
     var text: String { String(decoding: bytes, as: UTF8.self) }
+
+    /// Bytes written so far.
+    var count: Int { bytes.count }
+
+    /// The text of the bytes from `offset` on.
+    func text(from offset: Int) -> String { String(decoding: bytes[offset...], as: UTF8.self) }
+
+    /// Empties the buffer, keeping its capacity.
+    mutating func removeAll() { bytes.removeAll(keepingCapacity: true) }
 }

@@ -434,7 +434,8 @@ public struct SessionBuilder: Sendable {
             // Until the final numbering, `id` is a key unique to the client that pair findings refer to.
             for i in mine.indices { mine[i].id = i }
             let pairs = pairFindings(client: client, sessions: &mine, conns: conns, managers: managers)
-            Self.shareEqualTexts(&mine)
+            // Step texts were shared as they were made (`StepClassifier.TextMemo`): the findings' are left.
+            Self.shareEqualFindingTexts(&mine)
             return ClientOutcome(sessions: mine, summary: result.summary, pairs: pairs, unobserved: result.unobserved,
                                  joinSplits: tally.splits, emptyPieces: emptyPieces,
                                  contentDownloads: tally.contentDownloads, serverPushes: tally.serverPushes)
