@@ -15,7 +15,9 @@ struct EvidenceText {
     }
 
     mutating func add(_ s: String) {
-        bytes.append(contentsOf: s.utf8)
+        // Read in place (copying through the UTF-8 view cost twice as much).
+        var s = s
+        s.withUTF8 { bytes.append(contentsOf: $0) }
     }
 
     mutating func add<S: Collection<UInt8>>(utf8 s: S) {
