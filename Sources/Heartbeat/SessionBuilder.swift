@@ -471,7 +471,7 @@ public struct SessionBuilder: Sendable {
             sessions += outcome.sessions
         }
         // In place: a sorted copy would hold every check-in twice at the report's peak.
-        sessions.sort { ($0.start, $0.client, $0.clientPort) < ($1.start, $1.client, $1.clientPort) }
+        Self.sortInStartOrder(&sessions)
         // Keys are 0..<sessions.count (one per check-in, made unique above), so arrays index them.
         var finalID = [Int](repeating: 0, count: sessions.count)
         for i in sessions.indices where finalID.indices.contains(sessions[i].id) { finalID[sessions[i].id] = i + 1 }
@@ -540,6 +540,48 @@ public struct SessionBuilder: Sendable {
                 overMaxConnectionsPerClient: droppedOverConnections,
                 overMaxConnectionsByClient: droppedOverConnectionsByClient),
             unconfiguredDown: unconfiguredDown)
+    }
+
+    /// Sorts `sessions` by start, client and client port, check-ins equal in all three kept in their order (as
+    /// a stable sort by those keys leaves them). Small keys are sorted, then each check-in is swapped along its
+    /// cycle to its place (fewer than one swap a check-in): sorting the check-ins themselves moved each of them
+    /// several times, and a check-in is about 200 bytes.
+    static func sortInStartOrder(_ sessions: inout [SessionReport]) {
+        struct Key {
+            var start: Int64
+            var client: IPAddress
+            var port: UInt16
+            /// Where the check-in is now.
+            var position: Int
+        }
+        var keys: [Key] = []
+        keys.reserveCapacity(sessions.count)
+        for i in sessions.indices {
+            keys.append(Key(start: sessions[i].start.nanoseconds, client: sessions[i].client,
+                            port: sessions[i].clientPort, position: i))
+        }
+        // The position makes every key unique, so the order does not depend on the sort's stability.
+        keys.sort { a, b in
+            if a.start != b.start { return a.start < b.start }
+            if a.client != b.client { return a.client < b.client }
+            if a.port != b.port { return a.port < b.port }
+            return a.position < b.position
+        }
+        // Place i takes the check-in now at keys[i].position. Each cycle of places is closed with one swap less
+        // than its length; a place done is marked by its key's position pointing at itself. Swapped in the
+        // buffer: moved, not copied (a copy retains and releases each of the check-in's texts and lists).
+        sessions.withUnsafeMutableBufferPointer { buffer in
+            for i in keys.indices where keys[i].position != i {
+                var j = i
+                while keys[j].position != i {
+                    let from = keys[j].position
+                    buffer.swapAt(j, from)
+                    keys[j].position = j
+                    j = from
+                }
+                keys[j].position = j
+            }
+        }
     }
 
     /// Fewer connections than this, all one-sided, say nothing of the capture (a few unanswered connects).
