@@ -807,9 +807,18 @@ extension SessionBuilder {
         for conns in perClient.values {
             // By index: the records are read, not copied.
             var reached: [(port: UInt16, syn: Timestamp)] = []
+            // A client's connections mostly go to one server after another: its answer is looked up once a run.
+            var last: (server: Endpoint, manager: Bool)?
             for i in conns.indices where conns[i].handshake == .established {
                 let server = conns[i].server
-                guard known[server.address] != nil, isManagerServer(server, known) else { continue }
+                let manager: Bool
+                if let last, last.server == server {
+                    manager = last.manager
+                } else {
+                    manager = known[server.address] != nil && isManagerServer(server, known)
+                    last = (server, manager)
+                }
+                guard manager else { continue }
                 reached.append((server.port, conns[i].synTime ?? conns[i].start))
             }
             for i in conns.indices where conns[i].handshake == .refused || conns[i].handshake == .unanswered {
@@ -839,9 +848,13 @@ extension SessionBuilder {
     private func managerReports(_ managers: [IPAddress: ManagerInfo], sessions: [SessionReport]) -> [ManagerReport] {
         var out: [ManagerReport] = []
         var byServer: [IPAddress: (ports: Set<Int>, count: Int)] = [:]
+        // One look-up a check-in: its server's count and ports are changed in place.
+        func add(_ port: Int, to entry: inout (ports: Set<Int>, count: Int)) {
+            entry.count += 1
+            entry.ports.insert(port)
+        }
         for i in sessions.indices {  // by index: the check-ins are read, not copied
-            byServer[sessions[i].server, default: ([], 0)].ports.insert(Int(sessions[i].serverPort))
-            byServer[sessions[i].server, default: ([], 0)].count += 1
+            add(Int(sessions[i].serverPort), to: &byServer[sessions[i].server, default: ([], 0)])
         }
         for (address, info) in managers.sorted(by: { $0.key < $1.key }) {
             let mine = byServer[address] ?? ([], 0)
