@@ -76,8 +76,6 @@ final class StepClassifier: Sendable {
         var serverSelected: [Endpoint: String] = [:]
         /// A byte buffer per step number (0-7), reused for every check-in of the client.
         var buffers = [EvidenceText](repeating: EvidenceText(capacity: 0), count: 8)
-        /// The steps of the check-in being classified, as they are made (`classify`).
-        var steps: [StepReport] = []
         /// Steps 3-6 of the check-in being classified, by step number (`exchangeSteps`).
         var exchangeSteps = [StepReport?](repeating: nil, count: 8)
         /// Texts made so far, by the hash of their bytes; a text whose hash another has is simply made anew.
@@ -145,15 +143,13 @@ final class StepClassifier: Sendable {
         let client = first.map { cs[$0].client } ?? lastAttempt.map { d.attempts[$0].client }
             ?? Endpoint(address: IPAddress(ipv4: 0), port: 0)
         let server = last.map { cs[$0].server } ?? lastAttempt.map { d.attempts[$0].server } ?? client
-        // Gathered in the memo's list (kept from check-in to check-in), then copied into a list of their own
-        // number: the report holds every check-in's list until it is written, and one grown step by step
-        // (or made with room for all seven) holds room for steps it does not have.
+        // Room made once for as many steps as there may be: steps 1, 2 and 7, and one of steps 3-6 per exchange
+        // (most check-ins have that many). The report holds every check-in's list until it is written: one
+        // grown step by step holds room for up to twice its steps, one made for all seven more still.
         var steps: [StepReport] = []
-        swap(&steps, &memo.steps)
-        defer {
-            steps.removeAll(keepingCapacity: true)
-            swap(&steps, &memo.steps)
-        }
+        var exchangeSlots = 0
+        for i in d.exchanges.indices where d.exchanges[i].kind != .other && exchangeSlots < 4 { exchangeSlots += 1 }
+        steps.reserveCapacity(3 + exchangeSlots)
         var findings: [Finding] = []
         func add(_ code: FindingCode, _ message: String, time: Timestamp?) {
             findings.append(Finding(code: code, severity: model.severity(of: code), message: message,
@@ -277,7 +273,7 @@ final class StepClassifier: Sendable {
                               outcome: a.tunnel?.kind == .refused ? "refused-by-proxy"
                                   : a.handshake == .refused ? "refused" : "unanswered", syns: a.synCount)
             },
-            steps: Self.inStepOrder(Self.copiedExactly(steps)), findings: findings,
+            steps: Self.inStepOrder(steps), findings: findings,
             connections: ids)
     }
 
@@ -722,14 +718,6 @@ final class StepClassifier: Sendable {
             previous = b
         }
         return true
-    }
-
-    /// A copy of `steps` with room for them only (`Array(steps[...])` would share the storage of the whole list).
-    private static func copiedExactly(_ steps: [StepReport]) -> [StepReport] {
-        var copy: [StepReport] = []
-        copy.reserveCapacity(steps.count)
-        copy.append(contentsOf: steps)
-        return copy
     }
 
     /// `steps` sorted by step number; most come in order already and are kept as they are, not copied.
