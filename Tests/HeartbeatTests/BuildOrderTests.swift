@@ -9,8 +9,9 @@ import Testing
 @Suite struct StartOrderTests {
     func session(_ position: Int, start: Int64, client: UInt32, port: UInt16) -> SessionReport {
         SessionReport(
-            id: position, client: IPAddress(ipv4: client), clientPort: port, server: IPAddress(ipv4: 1), serverPort: 443,
-            transport: .https, mode: .pull, start: Timestamp(nanoseconds: start), end: Timestamp(nanoseconds: start),
+            id: position, client: IPAddress(ipv4: client), clientPort: port, server: IPAddress(ipv4: 1),
+            serverPort: 443, transport: .https, mode: .pull, start: Timestamp(nanoseconds: start),
+            end: Timestamp(nanoseconds: start),
             bytesUp: 0, bytesDown: 0, failed: false, attempts: [], steps: [], findings: [], connections: [])
     }
 

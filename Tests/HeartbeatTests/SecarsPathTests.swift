@@ -58,7 +58,8 @@ import Testing
             for b in pieces {
                 for c in pieces {
                     let target = a + b + c
-                    let answer = directory.isSecars(HTTPTransaction(method: "GET", target: target, version: "HTTP/1.1"))
+                    let request = HTTPTransaction(method: "GET", target: target, version: "HTTP/1.1")
+                    let answer = directory.isSecars(request)
                     #expect(answer == byLowerCasing(target), "\(target)")
                     checked += 1
                 }
