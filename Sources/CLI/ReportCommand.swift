@@ -87,12 +87,13 @@ enum ReportCommand {
         }
         // Only the text and HTML audits say under their counts why no client was seen or judged; in the
         // other formats a failed verdict would otherwise come with no unhealthy client and nothing on stderr.
-        let fleet = bundle.audit.summary
-        if kind == .audit, fleet.noneJudged, format != .text, format != .html, !options.quiet {
-            if fleet.clients == 0 {
+        // Read for `audit` only: the fleet audit is worked out when first read (`ReportBundle.audit`).
+        if kind == .audit, format != .text, format != .html, !options.quiet {
+            let fleet = bundle.audit.summary
+            if fleet.noneJudged, fleet.clients == 0 {
                 output.error("sepbeat audit: warning: no client seen, nothing was judged (the verdict fails); "
                     + "the text report says why\n")
-            } else {
+            } else if fleet.noneJudged {
                 output.error("sepbeat audit: warning: \(fleet.verdictReason), so nothing was judged "
                     + "(the verdict fails)\n")
             }

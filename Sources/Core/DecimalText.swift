@@ -15,16 +15,17 @@ public enum DecimalText {
             out.append(48 + UInt8(truncatingIfNeeded: n))
             return
         }
-        var digits: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)  // 32 bytes: room for 20 digits
-        var count = 0
-        var v = n
-        withUnsafeMutableBytes(of: &digits) { buffer in
+        // Written from the end of 20 bytes on the stack (room for any UInt64), then appended at once as typed
+        // bytes (a slice of raw bytes took the element-by-element path).
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 20) { buffer in
+            var count = 0
+            var v = n
             while v > 0 {
                 count += 1
-                buffer[32 - count] = 48 + UInt8(truncatingIfNeeded: v % 10)
+                buffer[20 - count] = 48 + UInt8(truncatingIfNeeded: v % 10)
                 v /= 10
             }
-            out.append(contentsOf: buffer[(32 - count)...])
+            out.append(contentsOf: UnsafeBufferPointer(rebasing: buffer[(20 - count)...]))
         }
     }
 }

@@ -15,7 +15,9 @@ struct EvidenceText {
     }
 
     mutating func add(_ s: String) {
-        bytes.append(contentsOf: s.utf8)
+        // Read in place (copying through the UTF-8 view cost twice as much).
+        var s = s
+        s.withUTF8 { bytes.append(contentsOf: $0) }
     }
 
     mutating func add<S: Collection<UInt8>>(utf8 s: S) {
@@ -48,4 +50,13 @@ struct EvidenceText {
     }
 
     var text: String { String(decoding: bytes, as: UTF8.self) }
+
+    /// Bytes written so far.
+    var count: Int { bytes.count }
+
+    /// The text of the bytes from `offset` on.
+    func text(from offset: Int) -> String { String(decoding: bytes[offset...], as: UTF8.self) }
+
+    /// Empties the buffer, keeping its capacity.
+    mutating func removeAll() { bytes.removeAll(keepingCapacity: true) }
 }

@@ -119,6 +119,18 @@ extension SessionBuilder {
             }
         }
     }
+
+    /// `shareEqualTexts` for the findings' messages only, for check-ins whose step texts share their copies
+    /// already (made through one `StepClassifier.TextMemo`).
+    static func shareEqualFindingTexts(_ sessions: inout [SessionReport]) {
+        var seen = Set<ExactText>()
+        for i in sessions.indices {
+            for j in sessions[i].findings.indices {
+                sessions[i].findings[j].message = seen.insert(ExactText(sessions[i].findings[j].message))
+                    .memberAfterInsert.text
+            }
+        }
+    }
 }
 
 /// The two buffers `buildClients` shares among its threads; safe because every index is claimed by

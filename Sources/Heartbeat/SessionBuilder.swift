@@ -435,7 +435,8 @@ public struct SessionBuilder: Sendable {
             // Until the final numbering, `id` is a key unique to the client that pair findings refer to.
             for i in mine.indices { mine[i].id = i }
             let pairs = pairFindings(client: client, sessions: &mine, conns: conns, managers: managers)
-            Self.shareEqualTexts(&mine)
+            // Step texts were shared as they were made (`StepClassifier.TextMemo`): the findings' are left.
+            Self.shareEqualFindingTexts(&mine)
             return ClientOutcome(sessions: mine, summary: result.summary, pairs: pairs, unobserved: result.unobserved,
                                  joinSplits: tally.splits, emptyPieces: emptyPieces,
                                  contentDownloads: tally.contentDownloads, serverPushes: tally.serverPushes)
@@ -471,7 +472,7 @@ public struct SessionBuilder: Sendable {
             sessions += outcome.sessions
         }
         // In place: a sorted copy would hold every check-in twice at the report's peak.
-        sessions.sort { ($0.start, $0.client, $0.clientPort) < ($1.start, $1.client, $1.clientPort) }
+        Self.sortInStartOrder(&sessions)
         // Keys are 0..<sessions.count (one per check-in, made unique above), so arrays index them.
         var finalID = [Int](repeating: 0, count: sessions.count)
         for i in sessions.indices where finalID.indices.contains(sessions[i].id) { finalID[sessions[i].id] = i + 1 }
@@ -540,6 +541,48 @@ public struct SessionBuilder: Sendable {
                 overMaxConnectionsPerClient: droppedOverConnections,
                 overMaxConnectionsByClient: droppedOverConnectionsByClient),
             unconfiguredDown: unconfiguredDown)
+    }
+
+    /// Sorts `sessions` by start, client and client port, check-ins equal in all three kept in their order (as
+    /// a stable sort by those keys leaves them). Small keys are sorted, then each check-in is swapped along its
+    /// cycle to its place (fewer than one swap a check-in): sorting the check-ins themselves moved each of them
+    /// several times, and a check-in is about 200 bytes.
+    static func sortInStartOrder(_ sessions: inout [SessionReport]) {
+        struct Key {
+            var start: Int64
+            var client: IPAddress
+            var port: UInt16
+            /// Where the check-in is now.
+            var position: Int
+        }
+        var keys: [Key] = []
+        keys.reserveCapacity(sessions.count)
+        for i in sessions.indices {
+            keys.append(Key(start: sessions[i].start.nanoseconds, client: sessions[i].client,
+                            port: sessions[i].clientPort, position: i))
+        }
+        // The position makes every key unique, so the order does not depend on the sort's stability.
+        keys.sort { a, b in
+            if a.start != b.start { return a.start < b.start }
+            if a.client != b.client { return a.client < b.client }
+            if a.port != b.port { return a.port < b.port }
+            return a.position < b.position
+        }
+        // Place i takes the check-in now at keys[i].position. Each cycle of places is closed with one swap less
+        // than its length; a place done is marked by its key's position pointing at itself. Swapped in the
+        // buffer: moved, not copied (a copy retains and releases each of the check-in's texts and lists).
+        sessions.withUnsafeMutableBufferPointer { buffer in
+            for i in keys.indices where keys[i].position != i {
+                var j = i
+                while keys[j].position != i {
+                    let from = keys[j].position
+                    buffer.swapAt(j, from)
+                    keys[j].position = j
+                    j = from
+                }
+                keys[j].position = j
+            }
+        }
     }
 
     /// Fewer connections than this, all one-sided, say nothing of the capture (a few unanswered connects).
@@ -765,9 +808,18 @@ extension SessionBuilder {
         for conns in perClient.values {
             // By index: the records are read, not copied.
             var reached: [(port: UInt16, syn: Timestamp)] = []
+            // A client's connections mostly go to one server after another: its answer is looked up once a run.
+            var last: (server: Endpoint, manager: Bool)?
             for i in conns.indices where conns[i].handshake == .established {
                 let server = conns[i].server
-                guard known[server.address] != nil, isManagerServer(server, known) else { continue }
+                let manager: Bool
+                if let last, last.server == server {
+                    manager = last.manager
+                } else {
+                    manager = known[server.address] != nil && isManagerServer(server, known)
+                    last = (server, manager)
+                }
+                guard manager else { continue }
                 reached.append((server.port, conns[i].synTime ?? conns[i].start))
             }
             for i in conns.indices where conns[i].handshake == .refused || conns[i].handshake == .unanswered {
@@ -797,9 +849,13 @@ extension SessionBuilder {
     private func managerReports(_ managers: [IPAddress: ManagerInfo], sessions: [SessionReport]) -> [ManagerReport] {
         var out: [ManagerReport] = []
         var byServer: [IPAddress: (ports: Set<Int>, count: Int)] = [:]
+        // One look-up a check-in: its server's count and ports are changed in place.
+        func add(_ port: Int, to entry: inout (ports: Set<Int>, count: Int)) {
+            entry.count += 1
+            entry.ports.insert(port)
+        }
         for i in sessions.indices {  // by index: the check-ins are read, not copied
-            byServer[sessions[i].server, default: ([], 0)].ports.insert(Int(sessions[i].serverPort))
-            byServer[sessions[i].server, default: ([], 0)].count += 1
+            add(Int(sessions[i].serverPort), to: &byServer[sessions[i].server, default: ([], 0)])
         }
         for (address, info) in managers.sorted(by: { $0.key < $1.key }) {
             let mine = byServer[address] ?? ([], 0)

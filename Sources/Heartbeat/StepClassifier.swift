@@ -1,5 +1,8 @@
 import Core
 import Records
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// The connections and exchanges that make up one check-in, before classification.
 struct CheckInDraft: Sendable {
@@ -63,9 +66,71 @@ final class StepClassifier: Sendable {
 
     /// Texts that the check-ins of one client repeat, made once and then shared. Kept by the caller (one
     /// per client), so the classifier itself stays immutable and shared by the threads.
+    ///
+    /// Step texts are written as bytes into `buffers` (kept from check-in to check-in). Step 2's (and step 1's)
+    /// are made a `String` only when no earlier check-in of the client wrote the same bytes (`text(of:)`): most
+    /// repeat an earlier one, and sharing them when they are made costs one hash, where making each and sharing
+    /// it later cost an allocation, a UTF-8 check and a second hash.
     struct TextMemo {
         /// Step 1's evidence for a connection without failed connects before it, by server.
         var serverSelected: [Endpoint: String] = [:]
+        /// A byte buffer per step number (0-7), reused for every check-in of the client.
+        var buffers = [EvidenceText](repeating: EvidenceText(capacity: 0), count: 8)
+        /// Steps 3-6 of the check-in being classified, by step number (`exchangeSteps`).
+        var exchangeSteps = [StepReport?](repeating: nil, count: 8)
+        /// Texts made so far, by the hash of their bytes; a text whose hash another has is simply made anew.
+        private var texts: [Int: String] = [:]
+
+        /// Step `n`'s buffer, emptied (its capacity kept); give it back with `text(of:returning:)`.
+        mutating func takeBuffer(_ n: Int) -> EvidenceText {
+            var b = EvidenceText(capacity: 0)
+            swap(&b, &buffers[n])
+            b.removeAll()
+            return b
+        }
+
+        /// `buffer`'s text (shared with an equal one made before), and the buffer kept as step `n`'s.
+        mutating func text(of buffer: EvidenceText, returning n: Int) -> String {
+            let t = text(of: buffer)
+            buffers[n] = buffer
+            return t
+        }
+
+        /// The text of `buffer`'s bytes: the one made before for the same bytes (compared byte for byte, not
+        /// by canonical equivalence), or a new one.
+        mutating func text(of buffer: EvidenceText) -> String {
+            buffer.bytes.withUnsafeBufferPointer { b in
+                var hasher = Hasher()
+                hasher.combine(bytes: UnsafeRawBufferPointer(b))
+                let hash = hasher.finalize()
+                if let known = texts[hash], Self.equal(known, b) { return known }
+                let made = String(decoding: b, as: UTF8.self)
+                texts[hash] = made
+                return made
+            }
+        }
+
+        /// `text` shared with an equal one made before (see `text(of:)`).
+        mutating func shared(_ text: String) -> String {
+            var copy = text
+            return copy.withUTF8 { b in
+                var hasher = Hasher()
+                hasher.combine(bytes: UnsafeRawBufferPointer(b))
+                let hash = hasher.finalize()
+                if let known = texts[hash], Self.equal(known, b) { return known }
+                texts[hash] = text
+                return text
+            }
+        }
+
+        private static func equal(_ text: String, _ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+            var text = text
+            return text.withUTF8 { t in
+                guard t.count == bytes.count else { return false }
+                guard let p = t.baseAddress, let q = bytes.baseAddress else { return true }  // both empty
+                return memcmp(p, q, t.count) == 0
+            }
+        }
     }
 
     func classify(_ d: CheckInDraft, memo: inout TextMemo) -> SessionReport {
@@ -78,7 +143,13 @@ final class StepClassifier: Sendable {
         let client = first.map { cs[$0].client } ?? lastAttempt.map { d.attempts[$0].client }
             ?? Endpoint(address: IPAddress(ipv4: 0), port: 0)
         let server = last.map { cs[$0].server } ?? lastAttempt.map { d.attempts[$0].server } ?? client
+        // Room made once for as many steps as there may be: steps 1, 2 and 7, and one of steps 3-6 per exchange
+        // (most check-ins have that many). The report holds every check-in's list until it is written: one
+        // grown step by step holds room for up to twice its steps, one made for all seven more still.
         var steps: [StepReport] = []
+        var exchangeSlots = 0
+        for i in d.exchanges.indices where d.exchanges[i].kind != .other && exchangeSlots < 4 { exchangeSlots += 1 }
+        steps.reserveCapacity(3 + exchangeSlots)
         var findings: [Finding] = []
         func add(_ code: FindingCode, _ message: String, time: Timestamp?) {
             findings.append(Finding(code: code, severity: model.severity(of: code), message: message,
@@ -102,8 +173,8 @@ final class StepClassifier: Sendable {
         } else if first == nil, let a = attempts.first, let z = attempts.last {
             steps.append(StepReport(step: 1, name: id(1), start: a.synTime ?? a.start, end: z.end,
                                     bytesUp: attemptsUp, bytesDown: attemptsDown, confidence: confidence(1, tls: false),
-                                    evidence: attemptText(attempts, followed: false) + "; no connection set up"
-                                        + (pending ? " before the capture ended" : "")))
+                                    evidence: memo.shared(attemptText(attempts, followed: false)
+                                        + "; no connection set up" + (pending ? " before the capture ended" : ""))))
         }
         for i in attempts.indices {
             let a = attempts[i]
@@ -122,7 +193,7 @@ final class StepClassifier: Sendable {
 
         // Step 2: TCP (and TLS) set-up.
         if let f = first, d.showsOpening, let syn = cs[f].synTime {
-            let step = connectStep(cs, f, syn: syn)
+            let step = connectStep(cs, f, syn: syn, memo: &memo)
             steps.append(step)
             let took = step.end.seconds(since: syn)
             if took > model.connect.timeoutSeconds {
@@ -133,7 +204,7 @@ final class StepClassifier: Sendable {
 
         // Steps 3-6: the exchanges, but for a TLS 1.3 alert before the close (step 7's).
         let alert = closingAlert(d)
-        steps += exchangeSteps(alert == nil ? d.exchanges : Array(d.exchanges.dropLast()), add)
+        exchangeSteps(alert == nil ? d.exchanges : Array(d.exchanges.dropLast()), memo: &memo, into: &steps, add)
         let exchangesStart = d.exchanges.indices.first.map { d.exchanges[$0].start }
         let exchangesEnd = d.exchanges.indices.last.map { d.exchanges[$0].end }
 
@@ -266,6 +337,7 @@ final class StepClassifier: Sendable {
             if let m = directory.configuredMatch(server), let p = m.priority {
                 evidence += " (priority \(p))"
             }
+            evidence = memo.shared(evidence)
             if attempts.isEmpty, proxy == nil { memo.serverSelected[server] = evidence }
         }
         let start = attempts.first.map { $0.synTime ?? $0.start } ?? syn
@@ -274,10 +346,12 @@ final class StepClassifier: Sendable {
     }
 
     /// Step 2 for connection `i` of `cs` (read in place, not copied).
-    private func connectStep(_ cs: ArraySlice<ConnectionRecord>, _ i: Int, syn: Timestamp) -> StepReport {
+    private func connectStep(
+        _ cs: ArraySlice<ConnectionRecord>, _ i: Int, syn: Timestamp, memo: inout TextMemo
+    ) -> StepReport {
         let tls = isTLS(cs, i)
         let firstExchange = cs[i].exchanges.indices.first.map { cs[i].exchanges[$0].start }
-        var evidence = EvidenceText(capacity: 128)
+        var evidence = memo.takeBuffer(2)
         evidence.add("TCP handshake")
         let tunnel = cs[i].tunnel  // read once: each read copies the tunnel out of its box
         if let proxy = tunnel?.proxy {
@@ -344,7 +418,7 @@ final class StepClassifier: Sendable {
             evidence.add("; bytes outside application data")
         }
         return StepReport(step: 2, name: id(2), start: syn, end: max(end, syn), bytesUp: up, bytesDown: down,
-                          confidence: confidence(2, tls: tls), evidence: evidence.text)
+                          confidence: confidence(2, tls: tls), evidence: memo.text(of: evidence, returning: 2))
     }
 
     func closeText(_ s: ConnectionState) -> String {
@@ -455,10 +529,18 @@ final class StepClassifier: Sendable {
         return e.bytesUp >= model.tls.uploadMinBytes && e.bytesUp > e.bytesDown ? .upload : .fetch
     }
 
+    /// Steps 3-6 from `exchanges`, appended to `steps` by step number. Each step's evidence is written into its
+    /// buffer of `memo` (the texts of its exchanges, `; ` between them) and made a text once, at the end.
+    /// Step 2 and step 1 texts are shared (`TextMemo.text(of:)`); these are not.
     private func exchangeSteps(
-        _ exchanges: [Exchange], _ add: (FindingCode, String, Timestamp?) -> Void
-    ) -> [StepReport] {
-        var byStep = [StepReport?](repeating: nil, count: 8)
+        _ exchanges: [Exchange], memo: inout TextMemo, into steps: inout [StepReport],
+        _ add: (FindingCode, String, Timestamp?) -> Void
+    ) {
+        // Kept by the memo from check-in to check-in, so it is not made anew for each; every entry is nil
+        // again when this returns.
+        var byStep: [StepReport?] = []
+        swap(&byStep, &memo.exchangeSteps)
+        defer { swap(&byStep, &memo.exchangeSteps) }
         var highest = 2
         for (position, e) in exchanges.enumerated() where e.kind != .other {
             let http = e.http  // read once: each read copies the transaction out of its box
@@ -470,56 +552,78 @@ final class StepClassifier: Sendable {
             case .upload: step = highest <= 4 ? 5 : 6
             }
             var conf = confidence(step, tls: e.kind == .tls)
-            var evidence = describe(e, http: http, position: position + 1)
+            if byStep[step] == nil {
+                memo.buffers[step].removeAll()
+            } else {
+                memo.buffers[step].add("; ")
+            }
+            let described = memo.buffers[step].count
+            describe(e, http: http, position: position + 1, into: &memo.buffers[step])
             if let h = http, let method {
                 let allowed = methods.indices.contains(step) ? methods[step] : nil
                 if !(allowed?.contains(method) ?? false) { conf *= 0.6 }
                 if !directory.isSecars(h) { conf *= 0.8 }
             }
             if step < highest {
+                let evidence = memo.buffers[step].text(from: described)
                 add(.stepOutOfOrder, "\(id(step)) (\(evidence)) after \(id(highest))", e.start)
                 conf *= 0.5
-                evidence += ", out of order"
+                memo.buffers[step].add(", out of order")
             }
             highest = max(highest, step)
-            let missing = e.missingBytes > 0 ? ", \(e.missingBytes) bytes not captured" : ""
+            if e.missingBytes > 0 {
+                memo.buffers[step].add(", ")
+                memo.buffers[step].add(e.missingBytes)
+                memo.buffers[step].add(" bytes not captured")
+            }
             if var r = byStep[step] {
-                // Taken out first, so the evidence text is the only copy and grows in place.
-                byStep[step] = nil
                 r.start = min(r.start, e.start)
                 r.end = max(r.end, e.end)
                 r.bytesUp += e.bytesUp
                 r.bytesDown += e.bytesDown
                 r.confidence = min(r.confidence, rounded(conf))
-                r.evidence += "; " + evidence + missing
                 byStep[step] = r
             } else {
                 byStep[step] = StepReport(step: step, name: id(step), start: e.start, end: e.end, bytesUp: e.bytesUp,
-                                          bytesDown: e.bytesDown, confidence: rounded(conf),
-                                          evidence: evidence + missing)
+                                          bytesDown: e.bytesDown, confidence: rounded(conf), evidence: "")
             }
         }
-        return byStep.compactMap { $0 }
+        // These texts are not shared: they count the check-in's bytes, which few check-ins of a client repeat
+        // (on a simulated day-long fleet capture, 1 in 200 steps 3 and almost no step 4-6).
+        for n in byStep.indices {
+            guard var r = byStep[n].take() else { continue }
+            r.evidence = memo.buffers[n].text
+            steps.append(r)
+        }
     }
 
-    /// `http` is `e.http`, read once by the caller.
-    private func describe(_ e: Exchange, http: HTTPTransaction?, position: Int) -> String {
-        var t = EvidenceText()
+    /// Appends the text of exchange `e`, the `position`th of its check-in, to `t`. `http` is `e.http`, read
+    /// once by the caller.
+    private func describe(_ e: Exchange, http: HTTPTransaction?, position: Int, into t: inout EvidenceText) {
         if let h = http {
             t.add(h.method)
             t.add(" ")
-            let target = h.target.utf8
             // The first non-empty piece between `?`s (the whole target when there is none), then `?…`.
             // By bytes when every `?` stands alone as a character (ASCII on both sides; kept targets
             // end in `?…`); by characters otherwise (a `?` may carry a combining mark).
-            if Self.questionMarksStandAlone(target) {
-                let path = target.split(separator: UInt8(ascii: "?"), maxSplits: 1).first ?? target[...]
-                t.add(utf8: path)
-                if target.contains(UInt8(ascii: "?")) { t.add("?…") }
-            } else {
-                let mark: Character = "?"
-                t.add(h.target.split(separator: mark, maxSplits: 1).first.map(String.init) ?? h.target)
-                if h.target.contains(mark) { t.add("?…") }
+            let byBytes = h.target.utf8.withContiguousStorageIfAvailable { target in
+                guard Self.questionMarksStandAlone(target) else { return false }
+                let (path, marked) = Self.firstPiece(target)
+                t.add(utf8: UnsafeBufferPointer(rebasing: target[path]))
+                if marked { t.add("?…") }
+                return true
+            } ?? false
+            if !byBytes {
+                let target = h.target.utf8
+                if Self.questionMarksStandAlone(target) {
+                    let path = target.split(separator: UInt8(ascii: "?"), maxSplits: 1).first ?? target[...]
+                    t.add(utf8: path)
+                    if target.contains(UInt8(ascii: "?")) { t.add("?…") }
+                } else {
+                    let mark: Character = "?"
+                    t.add(h.target.split(separator: mark, maxSplits: 1).first.map(String.init) ?? h.target)
+                    if h.target.contains(mark) { t.add("?…") }
+                }
             }
             if let status = h.status {
                 t.add(" → ")
@@ -534,7 +638,7 @@ final class StepClassifier: Sendable {
             t.add(" bytes up, ")
             t.add(e.bytesDown)
             t.add(" down")
-            return t.text
+            return
         }
         t.add("exchange #")
         t.add(position)
@@ -546,7 +650,22 @@ final class StepClassifier: Sendable {
         t.add(e.bytesDown)
         t.add(" down in ")
         t.add(e.recordsDown, "record")
-        return t.text
+    }
+
+    /// Where in `target` its first non-empty piece between `?`s lies (the whole target when there is none), and
+    /// whether it has a `?` at all: what splitting it on `?` once, leaving out empty pieces, gives first.
+    static func firstPiece(_ target: UnsafeBufferPointer<UInt8>) -> (path: Range<Int>, marked: Bool) {
+        let mark = UInt8(ascii: "?")
+        var start = 0
+        var marked = false
+        while start < target.count, target[start] == mark {
+            start += 1
+            marked = true
+        }
+        guard start < target.count else { return (0..<target.count, marked) }
+        var end = start
+        while end < target.count, target[end] != mark { end += 1 }
+        return (start..<end, marked || end < target.count)
     }
 
     // MARK: - Helpers
@@ -580,6 +699,25 @@ final class StepClassifier: Sendable {
             }
             previous = b
             i = text.index(after: i)
+        }
+        return true
+    }
+
+    /// `questionMarksStandAlone` on bytes read in place.
+    static func questionMarksStandAlone(_ text: UnsafeBufferPointer<UInt8>) -> Bool {
+        var previous: UInt8 = 0
+        for i in text.indices {
+            let b = text[i]
+            if b == UInt8(ascii: "?") {
+                if previous >= 0x80 { return false }
+                // After it: ASCII, or the ellipsis E2 80 A6.
+                if i + 1 < text.count, text[i + 1] >= 0x80 {
+                    guard i + 3 < text.count, text[i + 1] == 0xE2, text[i + 2] == 0x80, text[i + 3] == 0xA6 else {
+                        return false
+                    }
+                }
+            }
+            previous = b
         }
         return true
     }

@@ -1,6 +1,7 @@
 import Analysis
 import Core
 import Heartbeat
+import Synchronization
 
 /// Formats every report command can write.
 public enum ReportFormat: String, Sendable, CaseIterable {
@@ -29,7 +30,13 @@ public struct ReportBundle: Sendable {
     public var heartbeat: HeartbeatReport
     public var captures: [CaptureSummary]
     public var model: ReferenceModel
-    public var audit: FleetAudit
+    /// The fleet audit of `heartbeat`, worked out the first time it is read: `analyze`'s text and JSON reports
+    /// never read it (on a day-long fleet capture it cost tens of milliseconds between the build and the report).
+    public var audit: FleetAudit {
+        get { auditOnce.value }
+        set { auditOnce = FleetAuditOnce(newValue) }
+    }
+    private var auditOnce: FleetAuditOnce
     public var validation: DeploymentValidation?
 
     public init(kind: ReportKind, heartbeat: HeartbeatReport, captures: [CaptureSummary], model: ReferenceModel,
@@ -38,11 +45,15 @@ public struct ReportBundle: Sendable {
         self.heartbeat = heartbeat
         self.captures = captures
         self.model = model
-        let merged = CaptureSummary.merged(captures)
-        // The edges of the capture's own timeline (a stray packet far off is not its end).
-        self.audit = audit ?? FleetAudit(report: heartbeat, model: model,
-                                         captureStart: merged.timelineStart ?? merged.first,
-                                         captureEnd: merged.timelineEnd ?? merged.last)
+        if let audit {
+            auditOnce = FleetAuditOnce(audit)
+        } else {
+            let merged = CaptureSummary.merged(captures)
+            // The edges of the capture's own timeline (a stray packet far off is not its end).
+            auditOnce = FleetAuditOnce(report: heartbeat, model: model,
+                                       captureStart: merged.timelineStart ?? merged.first,
+                                       captureEnd: merged.timelineEnd ?? merged.last)
+        }
         self.validation = validation
     }
 
@@ -216,5 +227,36 @@ public struct ReportBundle: Sendable {
             ("fleet", fleetJSON()),
             ("captures", .array(captures.map(CaptureSummaryReport.json))),
         ])
+    }
+}
+
+/// A `FleetAudit` made the first time it is read, once, whichever thread reads it first (renderers may read
+/// it on several). A bundle whose audit is changed gets a new one (`ReportBundle.audit`'s setter), so a copy
+/// of the bundle keeps what it had.
+private final class FleetAuditOnce: Sendable {
+    private enum State {
+        case waiting(report: HeartbeatReport, model: ReferenceModel, captureStart: Timestamp?, captureEnd: Timestamp?)
+        case made(FleetAudit)
+    }
+
+    private let state: Mutex<State>
+
+    init(report: HeartbeatReport, model: ReferenceModel, captureStart: Timestamp?, captureEnd: Timestamp?) {
+        state = Mutex(.waiting(report: report, model: model, captureStart: captureStart, captureEnd: captureEnd))
+    }
+
+    init(_ audit: FleetAudit) { state = Mutex(.made(audit)) }
+
+    var value: FleetAudit {
+        state.withLock { s in
+            switch s {
+            case .made(let audit):
+                return audit
+            case let .waiting(report, model, start, end):
+                let audit = FleetAudit(report: report, model: model, captureStart: start, captureEnd: end)
+                s = .made(audit)
+                return audit
+            }
+        }
     }
 }

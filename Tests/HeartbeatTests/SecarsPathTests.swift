@@ -38,3 +38,47 @@ import Testing
         #expect(secars("HTTP://h\u{e9}te/SECARS/SECARS.DLL?\u{e9}"))
     }
 }
+
+/// The byte comparison of ASCII targets gives what the comparison by Unicode lower-casing gives.
+@Suite struct SecarsPathBytesTests {
+    let directory = ManagerDirectory(model: .builtIn, sylink: nil)
+
+    /// The answer by `String.lowercased()`, as for a target outside ASCII.
+    func byLowerCasing(_ target: String) -> Bool {
+        let path = String(target.prefix { $0 != "?" }).lowercased()
+        let secars = directory.secarsPath
+        return path == secars || path.hasSuffix(secars) && path.hasPrefix("http")
+    }
+
+    @Test func bytesAgreeWithLowerCasing() {
+        let pieces = ["", "/", "?", "h", "HTTP", "http://x", "/secars", "/SECARS/", "secars.dll", "SECARS.DLL",
+                      "/secars/secars.dll", "?h=1", "x", "://"]
+        var checked = 0
+        for a in pieces {
+            for b in pieces {
+                for c in pieces {
+                    let target = a + b + c
+                    let request = HTTPTransaction(method: "GET", target: target, version: "HTTP/1.1")
+                    let answer = directory.isSecars(request)
+                    #expect(answer == byLowerCasing(target), "\(target)")
+                    checked += 1
+                }
+            }
+        }
+        #expect(checked == pieces.count * pieces.count * pieces.count)
+    }
+
+    @Test func pathWithNonASCIIByteIsLeftToLowerCasing() {
+        let secars = Array(directory.secarsPath.utf8)
+        let target = Array("/secars/secars.dll\u{e9}".utf8)
+        let answer = target.withUnsafeBufferPointer { t in
+            secars.withUnsafeBufferPointer { ManagerDirectory.isSecarsASCII(t, $0) }
+        }
+        #expect(answer == nil)
+        let query = Array("/SECARS/SECARS.DLL?\u{e9}".utf8)
+        let queried = query.withUnsafeBufferPointer { t in
+            secars.withUnsafeBufferPointer { ManagerDirectory.isSecarsASCII(t, $0) }
+        }
+        #expect(queried == true)
+    }
+}
