@@ -179,8 +179,9 @@ enum InputRun {
         let merged = CaptureSummary.merged(files)
         guard merged.packets == 0, merged.filteredOut > 0 else { return nil }
         return "sepbeat: warning: the filter \"\(filter)\" left out every one of the \(merged.filteredOut) packets; "
-            + "a filter sees the outermost headers, which in a tunnelled capture (VXLAN, Geneve, GRE, ERSPAN) are "
-            + "the tunnel's: filter on them (e.g. \"udp port 4789\"), or give no filter"
+            + "a filter sees the outermost headers: for packets with VLAN tags write \"vlan and (\(filter))\" (or "
+            + "\"(\(filter)) or (vlan and (\(filter)))\" for a mix), and in a tunnelled capture (VXLAN, Geneve, GRE, "
+            + "ERSPAN) they are the tunnel's: filter on them (e.g. \"udp port 4789\"), or give no filter"
     }
 
     /// The error of opening the captures, as the command reports it.

@@ -120,9 +120,20 @@ enum LiveOptions {
             throw CommandFailure(message: "sepbeat \(command): \(path): cannot write the report: "
                 + String(cString: strerror(code)) + " (checked before capturing)", status: ExitStatus.outputFailed)
         }
-        if let path = options.live.savePath, let code = writeProblem(path) {
-            throw CommandFailure(message: "sepbeat \(command): \(path): cannot save the packets: "
-                + String(cString: strerror(code)) + " (checked before capturing)", status: ExitStatus.outputFailed)
+        if let path = options.live.savePath {
+            var problem = writeProblem(path).map { String(cString: strerror($0)) }
+            var info = stat()
+            if problem == nil, stat(path, &info) == 0, info.st_mode & S_IFMT == S_IFIFO {
+                // Opening a FIFO to write waits for a reader: with none, the capture would never start.
+                let fd = open(path, O_WRONLY | O_NONBLOCK | O_CLOEXEC)
+                if fd >= 0 { close(fd) } else if errno == ENXIO {
+                    problem = "no process is reading this FIFO (start its reader first)"
+                }
+            }
+            if let problem {
+                throw CommandFailure(message: "sepbeat \(command): \(path): cannot save the packets: \(problem) "
+                    + "(checked before capturing)", status: ExitStatus.outputFailed)
+            }
         }
     }
 
@@ -149,6 +160,15 @@ enum LiveOptions {
                 if let report = options.outputPath, report != "-", sameFile(save, report) {
                     throw UsageError("sepbeat \(command): -w \(save) is the -o report file too; give the packets "
                         + "and the report files of their own")
+                }
+                if options.outputPath == nil || options.outputPath == "-", isStandardOutput(save) {
+                    throw UsageError("sepbeat \(command): -w \(save) is standard output, where the report goes; "
+                        + "give the packets a file of their own (or the report one with -o)")
+                }
+                for case let (option, path?) in [("--model", options.modelPath), ("--sylink", options.sylinkPath)]
+                where sameFile(save, path) {
+                    throw UsageError("sepbeat \(command): -w \(save) is the \(option) file; saving the packets would "
+                        + "overwrite it: give another file")
                 }
             }
             guard options.captures.isEmpty else {
@@ -177,11 +197,39 @@ enum LiveOptions {
         }
     }
 
-    /// Whether `a` and `b` name one file: the same path, or the same existing file (a hard link, `./x`).
+    /// Whether `a` and `b` name one file, existing or to be created: the same path, the same existing file
+    /// (a hard link, `./x`), or the same place for a new one (`./x` and `x`, an absolute path, a symbolic link
+    /// to where it would be).
     static func sameFile(_ a: String, _ b: String) -> Bool {
-        if a == b { return true }
-        var x = stat()
-        var y = stat()
-        return stat(a, &x) == 0 && stat(b, &y) == 0 && x.st_dev == y.st_dev && x.st_ino == y.st_ino
+        a == b || target(a) == target(b)
+    }
+
+    /// What writing `path` would write: an existing file by device and inode; a new one by its folder's real
+    /// path and its name, after following symbolic links (a link to a missing file names where it would be).
+    static func target(_ path: String) -> String {
+        var info = stat()
+        if stat(path, &info) == 0 { return "file \(info.st_dev):\(info.st_ino)" }
+        var current = path
+        for _ in 0..<16 {
+            guard lstat(current, &info) == 0, info.st_mode & S_IFMT == S_IFLNK else { break }
+            var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+            let n = readlink(current, &buffer, buffer.count - 1)
+            guard n > 0 else { break }
+            let link = String(decoding: buffer.prefix(n).map { UInt8(bitPattern: $0) }, as: UTF8.self)
+            current = link.hasPrefix("/") ? link : ReportWriter.folder(of: current) + "/" + link
+        }
+        let name = current.split(separator: "/", omittingEmptySubsequences: true).last.map(String.init) ?? current
+        guard let resolved = realpath(ReportWriter.folder(of: current), nil) else { return "new \(current)" }
+        defer { free(resolved) }
+        return "new " + String(cString: resolved) + "/" + name
+    }
+
+    /// Whether `path` is the file standard output writes to (`/dev/stdout`, `/proc/self/fd/1`, or the file
+    /// or terminal it was redirected to).
+    static func isStandardOutput(_ path: String) -> Bool {
+        var out = stat()
+        var info = stat()
+        return fstat(STDOUT_FILENO, &out) == 0 && stat(path, &info) == 0
+            && out.st_dev == info.st_dev && out.st_ino == info.st_ino
     }
 }

@@ -79,7 +79,9 @@ extension ReportWriter {
 
     /// Writes the report to a new file beside `path` and renames it over `path`, so that a reader of
     /// `path` sees the previous report or this one, whole, never a part (the rolling report of a live
-    /// capture, `--every`). The new file gets the mode a created file gets (0666 less the umask). Throws
+    /// capture, `--every`). The new file takes the mode, owner and group of the regular file it replaces (as
+    /// far as this process may give them), or for a new one the mode a created file gets (0666 less the
+    /// umask). Throws
     /// a failure with exit status 4 when it cannot be written or renamed; the new file is then removed.
     static func replace(
         command: String, path: String, _ body: (_ sink: ([UInt8]) throws -> Void) throws -> Void
@@ -92,9 +94,17 @@ extension ReportWriter {
         }
         guard fd >= 0 else { throw failure("cannot write the report", errno) }
         let temporary = String(decoding: template.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
-        let mask = umask(0)
-        umask(mask)
-        fchmod(fd, 0o666 & ~mask)
+        var old = stat()
+        if stat(path, &old) == 0, old.st_mode & S_IFMT == S_IFREG {
+            // The report it replaces keeps its mode, owner and group (a report kept for one group stays so);
+            // an owner or group this process may not give is left as it is.
+            fchmod(fd, old.st_mode & 0o7777)
+            _ = fchown(fd, old.st_uid, old.st_gid)
+        } else {
+            let mask = umask(0)
+            umask(mask)
+            fchmod(fd, 0o666 & ~mask)
+        }
         let identity = RegularFileIdentity(fd)
         let registered = identity.flatMap { PartialFiles.register(path: temporary, identity: $0) }
         defer { PartialFiles.unregister(registered) }

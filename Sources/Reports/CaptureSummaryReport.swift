@@ -159,8 +159,9 @@ public enum CaptureSummaryReport {
                 + "\(s.droppedByInterface ?? 0) by the interface\n"
         }
         if let saved = s.savedTo {
-            out += "  packets saved to \(TextTable.sanitize(saved)): \(s.savedPackets)"
-                + (s.saveFailed == nil ? "\n" : " (saving failed part-way, see the warning)\n")
+            out += "  packets saved to \(TextTable.sanitize(saved)): "
+                + (s.saveFailed == nil ? "\(s.savedPackets)\n"
+                    : "about \(s.savedPackets) (saving failed part-way, see the warning)\n")
         }
         for (reason, n) in s.malformed.sorted(by: { $0.key < $1.key }) {
             out += "    malformed: \(reason) (\(n))\n"

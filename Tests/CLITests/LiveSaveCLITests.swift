@@ -44,6 +44,44 @@ private let canCaptureLoopback: Bool = (try? LiveSource(interface: "lo")) != nil
         #expect(run.stderr.contains("is the -o report file too"))
     }
 
+    /// The same file by other spellings while neither exists yet (`./x` and `x`, an absolute path, a symbolic
+    /// link to where it would be), standard output by a name, and the model or SyLink.xml file.
+    @Test func otherSpellingsOfTheReportStandardOutputAndSettingsFilesAreRefused() throws {
+        let folder = try TemporaryFolder()
+        let report = folder.path + "/new.json"
+        let link = folder.path + "/link.pcap"
+        #expect(symlink(report, link) == 0)
+        for (save, out) in [(folder.path + "/./new.json", report), (link, report),
+                            (folder.path + "/sub/../new.json", folder.path + "//new.json")] {
+            if save.contains("/sub/") { try FileManager.default.createDirectory(atPath: folder.path + "/sub",
+                                                                                 withIntermediateDirectories: true) }
+            let run = CLIRun(["analyze", "-i", "sepbeat-none0", "-w", save, "-o", out, "--duration", "1"])
+            #expect(run.status == ExitStatus.usage, "\(save) \(out)")
+            #expect(run.stderr.contains("is the -o report file too"), "\(run.stderr)")
+        }
+        #expect(!FileManager.default.fileExists(atPath: report))
+        let model = folder.path + "/model.json"
+        #expect(FileManager.default.createFile(atPath: model, contents: Data("{}".utf8)))
+        let run = CLIRun(["audit", "-i", "sepbeat-none0", "-w", folder.path + "/./model.json", "--model", model,
+                          "--duration", "1"])
+        #expect(run.status == ExitStatus.usage)
+        #expect(run.stderr == "sepbeat audit: -w \(folder.path)/./model.json is the --model file; saving the packets "
+            + "would overwrite it: give another file\n")
+        #expect(LiveOptions.isStandardOutput("/dev/stdout"))
+        #expect(!LiveOptions.isStandardOutput(model))
+    }
+
+    /// A FIFO with no reader would hold the capture before it starts: refused with one line.
+    @Test func aFIFOWithNoReaderIsRefusedFirst() throws {
+        let folder = try TemporaryFolder()
+        let fifo = folder.path + "/packets"
+        #expect(mkfifo(fifo, 0o600) == 0)
+        let run = CLIRun(["analyze", "-q", "-i", "sepbeat-none0", "-w", fifo, "--duration", "1"])
+        #expect(run.status == ExitStatus.outputFailed)
+        #expect(run.stderr == "sepbeat analyze: \(fifo): cannot save the packets: no process is reading this FIFO "
+            + "(start its reader first) (checked before capturing)\n")
+    }
+
     @Test func anEmptyOrRepeatedNameIsRefused() {
         var run = CLIRun(["analyze", "-i", "lo", "-w", ""])
         #expect(run.status == ExitStatus.usage)
@@ -106,6 +144,21 @@ private let canCaptureLoopback: Bool = (try? LiveSource(interface: "lo")) != nil
         for key in ["counts", "sessions", "managers", "summary"] {
             #expect(try canonical(fileReport[key]) == canonical(liveReport[key]), "\(key)")
         }
+    }
+
+    /// A rolling report replacing an existing -o file keeps that file's mode (a report kept from others stays so).
+    @Test(.enabled(if: canCaptureLoopback)) func aRollingReportKeepsTheModeOfTheFileItReplaces() throws {
+        let folder = try TemporaryFolder()
+        let report = folder.path + "/kept.json"
+        #expect(FileManager.default.createFile(atPath: report, contents: Data("{}".utf8)))
+        #expect(chmod(report, 0o640) == 0)
+        let run = CLIRun(["analyze", "-q", "-i", "lo", "-f", "tcp port 9", "--every", "1", "--duration", "1.5",
+                          "-o", report, "-F", "json"])
+        #expect(run.status == ExitStatus.ok, "\(run.stderr)")
+        var info = stat()
+        #expect(stat(report, &info) == 0)
+        #expect(info.st_mode & 0o7777 == 0o640)
+        #expect((FileManager.default.contents(atPath: report)?.count ?? 0) > 2)
     }
 
     /// A save whose writes fail (a full disk; /dev/full refuses every write) stops the saving only: the
