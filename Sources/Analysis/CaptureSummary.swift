@@ -76,6 +76,9 @@ public struct CaptureSummary: Sendable {
     public var filteredOut = 0
     /// Why a live capture ended before its stop condition (the interface went away), when it did.
     public var captureEndedEarly: String?
+    /// Packets that were exact copies of one just before (the same bytes and IP id: a capture on `any` seeing a
+    /// bridge and its ports, a SPAN session copying both ports), counted in connections as they end.
+    public var duplicatePackets = 0
     /// Blocks of a pcapng file skipped unread (malformed, or packets naming an undeclared interface).
     public var skippedRecords = 0
     /// The file a live capture's packets were saved to (`-w`), the packets written, and why saving
@@ -262,6 +265,7 @@ public struct CaptureSummary: Sendable {
             m.filteredOut += f.filteredOut
             if let why = f.captureEndedEarly { m.captureEndedEarly = why }
             m.skippedRecords += f.skippedRecords
+            m.duplicatePackets += f.duplicatePackets
             if let to = f.savedTo { m.savedTo = to }
             m.savedPackets += f.savedPackets
             if let why = f.saveFailed { m.saveFailed = why }

@@ -166,6 +166,10 @@ public final class TrafficAnalyzer {
         table.advanceClock(to: time)
     }
 
+    /// Exact copies (`CaptureSummary.duplicatePackets`) said in a warning when at least this many, and a quarter
+    /// of the file's TCP packets or more.
+    static let duplicateWarningMinimum = 10
+
     /// Adds the reader's per-file statistics to the summary (call once, after the last packet).
     public func adopt(fileStatistics: [CaptureStatistics]) {
         Self.adopt(fileStatistics, into: &summaries)
@@ -202,6 +206,13 @@ public final class TrafficAnalyzer {
             summaries[s.fileIndex].invalidTimestampFractions = s.invalidTimestampFractions
             summaries[s.fileIndex].packetsWithoutTimestamp = s.packetsWithoutTimestamp
             summaries[s.fileIndex].warnings = s.warnings.map(\.description)
+            let copies = summaries[s.fileIndex].duplicatePackets
+            let tcp = summaries[s.fileIndex].tcpPackets
+            if copies >= duplicateWarningMinimum, copies * 4 >= tcp {
+                summaries[s.fileIndex].warnings.append("\(s.path): \(copies) of \(tcp) TCP packets are exact copies of "
+                    + "one just before (a capture on `any` seeing a bridge and its ports, or a SPAN session copying "
+                    + "both ports): check-ins' bytes up and down count both copies, their steps each byte once")
+            }
             summaries[s.fileIndex].truncationOffsets = s.warnings.compactMap { w in
                 w.code == .truncated || w.code == .corrupt ? w.byteOffset.map(Int64.init) : nil
             }
@@ -319,6 +330,11 @@ extension TrafficAnalyzer: StreamDelegate {
         let state = applications.removeValue(forKey: record.id)
             ?? ApplicationState(keepDetails: configuration.keepProtocolDetails, midstream: false)
         state.finish(into: &record)
+        let copies = record.anomaliesUp.duplicates + record.anomaliesDown.duplicates
+        if copies > 0 {
+            let f = summaries.indices.contains(state.fileIndex) ? state.fileIndex : linkRun.file
+            if summaries.indices.contains(f) { summaries[f].duplicatePackets += copies }
+        }
         if let tunnel = record.tunnel, tunnel.kind != .refused, summaries.indices.contains(state.fileIndex) {
             if tunnel.port == nil { summaries[state.fileIndex].unusableTunnelTargets += 1 }
             if tunnel.hostIsNonDecimalNumber { summaries[state.fileIndex].nonDecimalTunnelTargets += 1 }

@@ -48,6 +48,9 @@ public enum CaptureSummaryReport {
         if s.skippedRecords > 0 {
             members.insert(("skippedBlocks", .int(s.skippedRecords)), at: members.count - 1)
         }
+        if s.duplicatePackets > 0 {
+            members.insert(("duplicatePackets", .int(s.duplicatePackets)), at: members.count - 1)
+        }
         if s.farAcknowledgements > 0 {
             members.insert(("farAcknowledgements", .int(s.farAcknowledgements)), at: members.count - 1)
         }
@@ -131,6 +134,7 @@ public enum CaptureSummaryReport {
         }
         if s.filteredOut > 0 { issues.append("filtered out \(s.filteredOut)") }
         if s.skippedRecords > 0 { issues.append("blocks skipped unread \(s.skippedRecords)") }
+        if s.duplicatePackets > 0 { issues.append("exact duplicate packets \(s.duplicatePackets)") }
         if s.unusableTunnelTargets > 0 {
             issues.append("proxy tunnels to a target without a usable port \(s.unusableTunnelTargets)")
         }

@@ -52,7 +52,9 @@ import TestSupport
         // ends the capture, where nothing says it was ahead of anything.
         let analyze = sepbeat("analyze", "-q", stray)
         let odd = "odd: timestamps going backwards \(strays - 1), packets stamped ahead of the capture's clock "
-        #expect(analyze.stdout.contains(odd + "\(strays - 1)\n"))
+        // The strays repeat one frame (the same IP id): copies of one just before, counted too.
+        #expect(analyze.stdout.contains(odd + "\(strays - 1)\n")
+            || analyze.stdout.contains(odd + "\(strays - 1), exact duplicate packets "))
         let json = sepbeat("analyze", "-q", "-F", "json", stray)
         #expect(json.stdout.contains("\"packetsAheadOfClock\" : \(strays - 1),"))
         #expect(sepbeat("analyze", "-q", "-F", "json", capture).stdout.contains("\"packetsAheadOfClock\" : 0,"))
