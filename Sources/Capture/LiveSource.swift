@@ -188,6 +188,8 @@ public final class LiveSource: PacketSource {
                 end()
                 return nil
             case .failure(let message):
+                // An interface going away is seen down for a moment first: that moment is part of its going.
+                if let since = downSince, SystemClock.now().seconds(since: since) < 1 { downSince = nil }
                 // What was captured stays: the report covers it, and says the capture ended early.
                 let at = stats.lastTimestamp.map { " after \($0.rfc3339(fractionDigits: 3))" } ?? ""
                 stats.warn(.captureEnded, "the capture ended early\(at): \(oneLine(message)); the report covers "
