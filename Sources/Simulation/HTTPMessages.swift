@@ -91,13 +91,7 @@ enum TLSMessages {
         out.append(0)  // null compression
         let extensionsLength = out.count
         out.append16(0)
-        // server_name
-        out.append16(0)
-        out.append16(UInt16(serverName.count + 5))
-        out.append16(UInt16(serverName.count + 3))
-        out.append(0)
-        out.append16(UInt16(serverName.count))
-        out.append(contentsOf: serverName)
+        out.appendServerNameExtension(serverName)
         if version >= 0x0303 {
             // signature_algorithms: rsa_pkcs1_sha256, rsa_pkcs1_sha384, rsa_pkcs1_sha1
             out.append16(13)

@@ -42,6 +42,16 @@ extension Array where Element == UInt8 {
         append(UInt8(v & 0xFF))
     }
 
+    /// A TLS server_name extension (RFC 6066) naming one host, `name`.
+    mutating func appendServerNameExtension(_ name: [UInt8]) {
+        append16(0)  // server_name
+        append16(UInt16(name.count + 5))
+        append16(UInt16(name.count + 3))
+        append(0)  // host_name
+        append16(UInt16(name.count))
+        append(contentsOf: name)
+    }
+
     /// Writes a big-endian 16-bit length at `at` (for lengths known only after the body).
     mutating func patch16(_ v: Int, at: Int) {
         self[at] = UInt8((v >> 8) & 0xFF)

@@ -33,13 +33,7 @@ enum TLS13Messages {
         out.append(0)  // null compression
         let extensionsLength = out.count
         out.append16(0)
-        // server_name
-        out.append16(0)
-        out.append16(UInt16(serverName.count + 5))
-        out.append16(UInt16(serverName.count + 3))
-        out.append(0)
-        out.append16(UInt16(serverName.count))
-        out.append(contentsOf: serverName)
+        out.appendServerNameExtension(serverName)
         // supported_groups: x25519, secp256r1
         out.append16(10)
         out.append16(6)
