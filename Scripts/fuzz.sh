@@ -6,7 +6,7 @@
 #   Scripts/fuzz.sh TARGET 0 FILE...   runs the target once over each FILE (e.g. a finding)
 #
 # Seeds come from the shared capture corpus ($SEPBEAT_CORPUS, else ../shared/corpus beside the
-# repository, else /work/shared/corpus), chosen by target; findings go to .build/fuzz/findings/TARGET
+# repository), chosen by target; findings go to .build/fuzz/findings/TARGET
 # and the grown corpus to .build/fuzz/corpus/TARGET. Needs a Swift toolchain with libFuzzer (Linux).
 set -eu
 
@@ -43,7 +43,7 @@ fi
 
 corpus=${SEPBEAT_CORPUS:-}
 if [ -z "$corpus" ]; then
-    for c in ../shared/corpus /work/shared/corpus; do
+    for c in ../shared/corpus; do
         if [ -d "$c" ]; then corpus=$c; break; fi
     done
 fi

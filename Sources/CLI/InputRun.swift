@@ -252,9 +252,10 @@ extension InputRun {
             let key = identity(path, stdin: output.inputFD) ?? "path:" + path
             if let first = seen[key] {
                 if !quiet {
-                    let same = first == path ? "" : " (the same file as \(first))"
-                    output.error(SepbeatCommand.oneLine(
-                        "sepbeat: warning: \(path) is given more than once\(same); it is read once"))
+                    func named(_ p: String) -> String { p == "-" ? "- (standard input)" : p }
+                    let text = first == path ? "\(path) is given more than once"
+                        : "\(named(path)) is the same file as \(named(first)), given already"
+                    output.error(SepbeatCommand.oneLine("sepbeat: warning: \(text); it is read once"))
                 }
                 continue
             }

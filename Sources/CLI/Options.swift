@@ -208,6 +208,9 @@ enum CommonOptions {
         OptionSpec(names: ["-o", "--output"], valueName: "FILE", help: help) {
             (o: inout Options, v: String) throws(UsageError) in
             guard !v.isEmpty else { throw UsageError("-o/--output needs a file name, got an empty value") }
+            guard v == "-" || !v.hasSuffix("/") else {
+                throw UsageError("-o/--output needs a file name, got a folder ('\(v)' ends with /)")
+            }
             o.outputPath = v
         }
     }

@@ -192,8 +192,8 @@ public final class LiveSource: PacketSource {
                 if let since = downSince, SystemClock.now().seconds(since: since) < 1 { downSince = nil }
                 // What was captured stays: the report covers it, and says the capture ended early.
                 let at = stats.lastTimestamp.map { " after \($0.rfc3339(fractionDigits: 3))" } ?? ""
-                stats.warn(.captureEnded, "the capture ended early\(at): \(oneLine(message)); the report covers "
-                    + "the \(stats.packets) packets captured before")
+                stats.warn(.captureEnded, "the capture ended early\(at): \(LiveSource.midSentence(oneLine(message))); "
+                    + "the report covers the \(stats.packets) packets captured before")
                 end()
                 return nil
             }
@@ -292,6 +292,14 @@ public final class LiveSource: PacketSource {
         }
     }
 
+    /// libpcap's message as part of a sentence: a capital first letter lowered when the word goes on in lower
+    /// case ("The interface disappeared"), so names such as "BIOCSETIF" or "SIOCGIFINDEX" stay as they are.
+    static func midSentence(_ message: String) -> String {
+        let letters = Array(message.prefix(2))
+        guard letters.count == 2, letters[0].isUppercase, letters[1].isLowercase else { return message }
+        return letters[0].lowercased() + message.dropFirst()
+    }
+
     /// The problem of a failed open, without the interface's name.
     static func problem(_ failure: LibpcapLiveFailure) -> String {
         let detail = oneLine(failure.message)
@@ -299,7 +307,8 @@ public final class LiveSource: PacketSource {
         case .noSuchDevice:
             return "no such network interface (`ip link` lists them)"
         case .permissionDenied:
-            return "permission denied to capture (run as root, or give the program CAP_NET_RAW and CAP_NET_ADMIN): "
+            return "permission denied to capture (run as root, or give the program CAP_NET_RAW, and CAP_NET_ADMIN "
+                + "where the system asks for it too): "
                 + detail
         case .promiscuousPermissionDenied:
             return "permission denied to capture in promiscuous mode (try --no-promiscuous): " + detail

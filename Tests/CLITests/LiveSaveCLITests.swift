@@ -86,6 +86,13 @@ private let canCaptureLoopback: Bool = (try? LiveSource(interface: "lo")) != nil
         var run = CLIRun(["analyze", "-i", "lo", "-w", ""])
         #expect(run.status == ExitStatus.usage)
         #expect(run.stderr == "sepbeat analyze: -w/--write needs a file name\n")
+        run = CLIRun(["analyze", "-i", "lo", "-w", "/tmp/no-such-folder/"])
+        #expect(run.status == ExitStatus.usage)
+        #expect(run.stderr == "sepbeat analyze: -w/--write needs a file name, got a folder ('/tmp/no-such-folder/' "
+            + "ends with /)\n")
+        run = CLIRun(["analyze", "-o", "d/", heartbeatCapture("https-idle")])
+        #expect(run.status == ExitStatus.usage)
+        #expect(run.stderr == "sepbeat analyze: -o/--output needs a file name, got a folder ('d/' ends with /)\n")
         run = CLIRun(["analyze", "-i", "lo", "-w", "/tmp/a.pcap", "--write", "/tmp/b.pcap"])
         #expect(run.status == ExitStatus.usage)
         #expect(run.stderr == "sepbeat analyze: -w/--write is given more than once; save the packets to one file\n")
