@@ -165,18 +165,23 @@ extension Substring {
 
 extension IPAddress: CustomStringConvertible {
     /// Appends `description`'s UTF-8 bytes to `out`; an IPv4 address without making a `String`.
-    public func appendText(to out: inout [UInt8]) {
+    @inlinable
+    public func appendText<Out: ByteSink & ~Copyable>(to out: inout Out) {
         guard !isIPv6 else {
-            out.append(contentsOf: description.utf8)
+            var text = description
+            text.withUTF8 { out.append(contentsOf: $0) }
             return
         }
         let v = UInt32(truncatingIfNeeded: low)
-        for shift in [UInt32(24), 16, 8, 0] {
+        var shift: UInt32 = 24
+        while true {
             let octet = v >> shift & 0xff
-            if shift != 24 { out.append(UInt8(ascii: ".")) }
             if octet >= 100 { out.append(UInt8(ascii: "0") + UInt8(octet / 100)) }
             if octet >= 10 { out.append(UInt8(ascii: "0") + UInt8(octet / 10 % 10)) }
             out.append(UInt8(ascii: "0") + UInt8(octet % 10))
+            if shift == 0 { return }
+            out.append(UInt8(ascii: "."))
+            shift -= 8
         }
     }
 
