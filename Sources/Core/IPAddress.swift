@@ -65,6 +65,19 @@ public struct IPAddress: Hashable, Comparable, Sendable {
         return IPAddress(ipv4: UInt32(truncatingIfNeeded: low))
     }
 
+    /// Feeds the hasher one word for IPv4 (its 32-bit value with a bit above it that no IPv4 value has)
+    /// and two for IPv6, rather than three fields: dictionaries keyed by address (clients, pairs,
+    /// managers) hash on every lookup. Equal addresses feed equal words, as `==` (all fields) needs.
+    @inlinable
+    public func hash(into hasher: inout Hasher) {
+        if isIPv6 {
+            hasher.combine(high)
+            hasher.combine(low)
+        } else {
+            hasher.combine(low | 1 << 32)
+        }
+    }
+
     public static func < (a: IPAddress, b: IPAddress) -> Bool {
         if a.isIPv6 != b.isIPv6 { return !a.isIPv6 }
         if a.high != b.high { return a.high < b.high }
@@ -242,6 +255,18 @@ public struct Endpoint: Hashable, Comparable, Sendable {
     public init(address: IPAddress, port: UInt16) {
         self.address = address
         self.port = port
+    }
+
+    /// One word for an IPv4 endpoint (address, port and a bit no IPv4 value has), as `IPAddress`'s hash
+    /// (and the port) for IPv6. Equal endpoints feed equal words.
+    @inlinable
+    public func hash(into hasher: inout Hasher) {
+        if address.isIPv6 {
+            address.hash(into: &hasher)
+            hasher.combine(port)
+        } else {
+            hasher.combine(address.low & 0xffff_ffff | UInt64(port) << 32 | 1 << 48)
+        }
     }
 
     public static func < (a: Endpoint, b: Endpoint) -> Bool {
