@@ -3,29 +3,35 @@
 public enum DecimalText {
     /// Appends `n` in decimal, with a leading `-` when negative.
     @inlinable
-    public static func append(_ n: Int64, to out: inout [UInt8]) {
+    public static func append<Out: ByteSink & ~Copyable>(_ n: Int64, to out: inout Out) {
         if n < 0 { out.append(UInt8(ascii: "-")) }
         append(n.magnitude, to: &out)
     }
 
     /// Appends `n` in decimal.
     @inlinable
-    public static func append(_ n: UInt64, to out: inout [UInt8]) {
+    public static func append<Out: ByteSink & ~Copyable>(_ n: UInt64, to out: inout Out) {
         if n < 10 {
             out.append(48 + UInt8(truncatingIfNeeded: n))
             return
         }
-        // Written from the end of 20 bytes on the stack (room for any UInt64), then appended at once as typed
-        // bytes (a slice of raw bytes took the element-by-element path).
-        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 20) { buffer in
-            var count = 0
+        // The digits are counted first, then written from the last one back, in place.
+        var count = 2
+        var limit: UInt64 = 100
+        while count < 20, n >= limit {
+            count += 1
+            limit &*= 10
+        }
+        out.append(most: count) { room in
             var v = n
-            while v > 0 {
-                count += 1
-                buffer[20 - count] = 48 + UInt8(truncatingIfNeeded: v % 10)
-                v /= 10
+            var i = count
+            while i > 0 {
+                i -= 1
+                let q = v / 10
+                room[i] = 48 + UInt8(truncatingIfNeeded: v &- q &* 10)
+                v = q
             }
-            out.append(contentsOf: UnsafeBufferPointer(rebasing: buffer[(20 - count)...]))
+            return count
         }
     }
 }

@@ -65,6 +65,19 @@ public struct IPAddress: Hashable, Comparable, Sendable {
         return IPAddress(ipv4: UInt32(truncatingIfNeeded: low))
     }
 
+    /// Feeds the hasher one word for IPv4 (its 32-bit value with a bit above it that no IPv4 value has)
+    /// and two for IPv6, rather than three fields: dictionaries keyed by address (clients, pairs,
+    /// managers) hash on every lookup. Equal addresses feed equal words, as `==` (all fields) needs.
+    @inlinable
+    public func hash(into hasher: inout Hasher) {
+        if isIPv6 {
+            hasher.combine(high)
+            hasher.combine(low)
+        } else {
+            hasher.combine(low | 1 << 32)
+        }
+    }
+
     public static func < (a: IPAddress, b: IPAddress) -> Bool {
         if a.isIPv6 != b.isIPv6 { return !a.isIPv6 }
         if a.high != b.high { return a.high < b.high }
@@ -165,18 +178,23 @@ extension Substring {
 
 extension IPAddress: CustomStringConvertible {
     /// Appends `description`'s UTF-8 bytes to `out`; an IPv4 address without making a `String`.
-    public func appendText(to out: inout [UInt8]) {
+    @inlinable
+    public func appendText<Out: ByteSink & ~Copyable>(to out: inout Out) {
         guard !isIPv6 else {
-            out.append(contentsOf: description.utf8)
+            var text = description
+            text.withUTF8 { out.append(contentsOf: $0) }
             return
         }
         let v = UInt32(truncatingIfNeeded: low)
-        for shift in [UInt32(24), 16, 8, 0] {
+        var shift: UInt32 = 24
+        while true {
             let octet = v >> shift & 0xff
-            if shift != 24 { out.append(UInt8(ascii: ".")) }
             if octet >= 100 { out.append(UInt8(ascii: "0") + UInt8(octet / 100)) }
             if octet >= 10 { out.append(UInt8(ascii: "0") + UInt8(octet / 10 % 10)) }
             out.append(UInt8(ascii: "0") + UInt8(octet % 10))
+            if shift == 0 { return }
+            out.append(UInt8(ascii: "."))
+            shift -= 8
         }
     }
 
@@ -237,6 +255,18 @@ public struct Endpoint: Hashable, Comparable, Sendable {
     public init(address: IPAddress, port: UInt16) {
         self.address = address
         self.port = port
+    }
+
+    /// One word for an IPv4 endpoint (address, port and a bit no IPv4 value has), as `IPAddress`'s hash
+    /// (and the port) for IPv6. Equal endpoints feed equal words.
+    @inlinable
+    public func hash(into hasher: inout Hasher) {
+        if address.isIPv6 {
+            address.hash(into: &hasher)
+            hasher.combine(port)
+        } else {
+            hasher.combine(address.low & 0xffff_ffff | UInt64(port) << 32 | 1 << 48)
+        }
     }
 
     public static func < (a: Endpoint, b: Endpoint) -> Bool {

@@ -205,21 +205,32 @@ public struct SessionBuilder: Sendable {
                 c.tls = tls
             }
         }
+        // Changed through `changeHTTP` (no heap-held coroutine frame per field, as `http?.x = nil` costs).
         for i in c.exchanges.indices {
             guard let h = c.exchanges[i].http else { continue }
-            if h.userAgent != nil || h.contentType != nil || h.host != nil {
-                c.exchanges[i].http?.userAgent = nil
-                c.exchanges[i].http?.contentType = nil
-                c.exchanges[i].http?.host = nil
+            let headers = h.userAgent != nil || h.contentType != nil || h.host != nil
+            // Found byte by byte in an ASCII target (each byte its own character there), which a secars
+            // query makes hundreds of bytes long; by character otherwise.
+            let ascii = h.target.utf8.allSatisfy { $0 < 0x80 }
+            let query = ascii ? h.target.utf8.firstIndex(of: UInt8(ascii: "?")) : h.target.firstIndex(of: "?")
+            guard headers || query != nil else { continue }
+            c.exchanges[i].changeHTTP { t in
+                if headers {
+                    t.userAgent = nil
+                    t.contentType = nil
+                    t.host = nil
+                }
+                if let q = query { t.target = String(h.target[..<q]) + "?…" }
             }
-            if let q = h.target.firstIndex(of: "?") { c.exchanges[i].http?.target = String(h.target[..<q]) + "?…" }
         }
         // The CONNECT exchanges: their target, method and status are read (step 2), their headers not.
         if var tunnel = c.tunnel, tunnel.setUp.contains(where: { $0.http?.host != nil || $0.http?.userAgent != nil }) {
             for i in tunnel.setUp.indices {
-                tunnel.setUp[i].http?.host = nil
-                tunnel.setUp[i].http?.userAgent = nil
-                tunnel.setUp[i].http?.contentType = nil
+                tunnel.setUp[i].changeHTTP { t in
+                    t.host = nil
+                    t.userAgent = nil
+                    t.contentType = nil
+                }
             }
             c.tunnel = tunnel
         }

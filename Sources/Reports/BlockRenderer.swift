@@ -198,12 +198,16 @@ enum CheckInRenderer {
             count: sessions.count, blockBytes: blockBytes, mostPerBlock: mostPerBlock, threads: threads, slots: slots,
             first: first,
             items: { range, bytes, ends in
+                // Written into a `ByteBuffer` (cheaper appends than the block's array), then copied over
+                // at once, also when a check-in cut the block short.
+                var text = ByteBuffer(capacity: blockBytes + blockBytes / 4)
+                defer { text.withBytes { bytes.append(contentsOf: $0) } }
                 var times = TimeText()
                 for n in range {
-                    if n > 0 { bytes.append(UInt8(ascii: ",")) }
-                    JSONText.appendNewline(level: 2, to: &bytes)
-                    try ReportJSON.append(at: shared.pointer + n, level: 2, to: &bytes, times: &times)
-                    ends.append(bytes.count)
+                    if n > 0 { text.append(UInt8(ascii: ",")) }
+                    JSONText.appendNewline(level: 2, to: &text)
+                    try ReportJSON.append(at: shared.pointer + n, level: 2, to: &text, times: &times)
+                    ends.append(bytes.count + text.count)
                 }
             },
             each: each)

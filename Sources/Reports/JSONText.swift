@@ -1,3 +1,5 @@
+import Core
+
 /// The pieces every JSON writer of the reports appends to a byte buffer: quoted strings, numbers,
 /// line breaks. `appendQuoted` is the one place JSON strings are escaped.
 ///
@@ -17,30 +19,45 @@ public enum JSONText {
     private static let hex = Array("0123456789abcdef".utf8)
 
     /// Appends `s` in quotes, escaped for `dialect`. Cost: one pass over the UTF-8 bytes when nothing needs
-    /// escaping (the usual case), eight bytes at a time, and one copy; a string needing escapes costs a
-    /// second pass.
-    public static func appendQuoted(_ s: String, dialect: Dialect = .foundation, to out: inout [UInt8]) {
-        out.append(quote)
-        /// Appends `bytes` when none needs escaping; false (nothing appended) otherwise.
+    /// escaping (the usual case), eight bytes at a time, copying them straight into `out`'s room as they
+    /// are tested; a string needing escapes costs a second pass.
+    public static func appendQuoted<Out: ByteSink & ~Copyable>(
+        _ s: String, dialect: Dialect = .foundation, to out: inout Out
+    ) {
+        /// Appends `bytes` in quotes when none needs escaping; false (nothing appended) otherwise.
         func appendPlain(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
-            guard isPlain(bytes, dialect) else { return false }
-            out.append(contentsOf: bytes)
-            return true
+            var plain = true
+            out.append(most: bytes.count + 2) { room in
+                plain = copyQuotedIfPlain(bytes, dialect, to: room)
+                return plain ? bytes.count + 2 : 0
+            }
+            return plain
         }
         // Read in place when the string is stored as UTF-8 (no copy of `s`); else through a copy.
         let plain = s.utf8.withContiguousStorageIfAvailable(appendPlain) ?? {
             var text = s
             return text.withUTF8(appendPlain)
         }()
-        if !plain { appendEscaped(s, dialect: dialect, to: &out) }
-        out.append(quote)
+        if !plain {
+            out.append(quote)
+            appendEscaped(s, dialect: dialect, to: &out)
+            out.append(quote)
+        }
     }
 
-    /// Whether no byte of `bytes` may start something `dialect` escapes (see `needsLook`), tested eight
-    /// bytes at a time: a word holds such a byte exactly when one of the tests below is not zero.
+    /// Writes `"`, `bytes` and `"` to the start of `room` (at least `bytes.count + 2` bytes) when no byte
+    /// of `bytes` may start something `dialect` escapes (see `needsLook`); false as soon as one may. Tested
+    /// and copied eight bytes at a time: a word holds such a byte exactly when one of the tests below is
+    /// not zero.
     @inline(__always)
-    private static func isPlain(_ bytes: UnsafeBufferPointer<UInt8>, _ dialect: Dialect) -> Bool {
-        guard let base = bytes.baseAddress else { return true }
+    private static func copyQuotedIfPlain(
+        _ bytes: UnsafeBufferPointer<UInt8>, _ dialect: Dialect, to room: UnsafeMutableBufferPointer<UInt8>
+    ) -> Bool {
+        let n = bytes.count
+        guard let to = room.baseAddress, room.count >= n + 2 else { return false }
+        to[0] = quote
+        to[n + 1] = quote
+        guard let from = bytes.baseAddress else { return true }
         let ones: UInt64 = 0x0101_0101_0101_0101
         let high: UInt64 = 0x8080_8080_8080_8080
         /// Non-zero when a byte of `w` is below `n` (`n` at most 128).
@@ -49,15 +66,19 @@ public enum JSONText {
         func holds(_ w: UInt64, _ b: UInt64) -> UInt64 { below(w ^ (ones &* b), 1) }
         let lineSafe = dialect == .lineSafe
         var i = 0
-        while bytes.count - i >= 8 {
-            let w = UInt64(littleEndian: UnsafeRawPointer(base + i).loadUnaligned(as: UInt64.self))
+        while n - i >= 8 {
+            let raw = UnsafeRawPointer(from + i).loadUnaligned(as: UInt64.self)
+            let w = UInt64(littleEndian: raw)
             var hits = below(w, 0x20) | holds(w, UInt64(quote)) | holds(w, UInt64(backslash))
             if lineSafe { hits |= holds(w, 0x7f) | holds(w, 0xe2) }
             if hits != 0 { return false }
+            UnsafeMutableRawPointer(to + 1 + i).storeBytes(of: raw, as: UInt64.self)
             i += 8
         }
-        while i < bytes.count {
-            if needsLook(base[i], dialect) { return false }
+        while i < n {
+            let b = from[i]
+            if needsLook(b, dialect) { return false }
+            to[1 + i] = b
             i += 1
         }
         return true
@@ -70,7 +91,7 @@ public enum JSONText {
         return dialect == .lineSafe && (b == 0x7f || b == 0xe2)
     }
 
-    private static func appendEscaped(_ s: String, dialect: Dialect, to out: inout [UInt8]) {
+    private static func appendEscaped<Out: ByteSink & ~Copyable>(_ s: String, dialect: Dialect, to out: inout Out) {
         let lineSafe = dialect == .lineSafe
         for u in s.unicodeScalars {
             let v = u.value
@@ -85,28 +106,30 @@ public enum JSONText {
             case 0..<0x20: appendUnicodeEscape(v, to: &out)
             case 0x7f where lineSafe, 0x2028 where lineSafe, 0x2029 where lineSafe: appendUnicodeEscape(v, to: &out)
             case 0..<0x80: out.append(UInt8(truncatingIfNeeded: v))
-            default: out.append(contentsOf: String(u).utf8)
+            default:
+                var text = String(u)
+                text.withUTF8 { out.append(contentsOf: $0) }
             }
         }
     }
 
     /// `\u` and four lower-case hex digits.
-    private static func appendUnicodeEscape(_ v: UInt32, to out: inout [UInt8]) {
+    private static func appendUnicodeEscape<Out: ByteSink & ~Copyable>(_ v: UInt32, to out: inout Out) {
         append("\\u", to: &out)
-        for shift: UInt32 in [12, 8, 4, 0] { out.append(hex[Int(v >> shift & 0xf)]) }
+        for shift: UInt32 in stride(from: 12, through: 0, by: -4) { out.append(hex[Int(v >> shift & 0xf)]) }
     }
 
     /// Appends a string known to need no escaping (ASCII the caller wrote).
     @inline(__always)
-    public static func append(_ s: StaticString, to out: inout [UInt8]) {
+    public static func append<Out: ByteSink & ~Copyable>(_ s: StaticString, to out: inout Out) {
         s.withUTF8Buffer { out.append(contentsOf: $0) }
     }
 
     /// Appends `d` as Swift's shortest round-trip text without a trailing `.0` (`5`, `0.95`, `1e-07`), as
     /// `JSONEncoder` writes it (a `Float` as `Float` text). A non-finite value throws
     /// `EncodingError.invalidValue`, as `JSONEncoder` does by default, and appends nothing.
-    public static func appendNumber<F: BinaryFloatingPoint & CustomStringConvertible>(
-        _ d: F, to out: inout [UInt8]
+    public static func appendNumber<F: BinaryFloatingPoint & CustomStringConvertible, Out: ByteSink & ~Copyable>(
+        _ d: F, to out: inout Out
     ) throws {
         guard d.isFinite else {
             let context = EncodingError.Context(codingPath: [], debugDescription: "Unable to encode \(d) in JSON")
@@ -116,9 +139,12 @@ public enum JSONText {
             out.append(contentsOf: text.buffer)
             return
         }
-        out.append(contentsOf: d.description.utf8)
-        let n = out.count
-        if n >= 2, out[n - 2] == UInt8(ascii: "."), out[n - 1] == UInt8(ascii: "0") { out.removeLast(2) }
+        var text = d.description
+        text.withUTF8 { b in
+            let n = b.count
+            let whole = n >= 2 && b[n - 2] == UInt8(ascii: ".") && b[n - 1] == UInt8(ascii: "0")
+            out.append(contentsOf: UnsafeBufferPointer(rebasing: b[..<(whole ? n - 2 : n)]))
+        }
     }
 
     /// The text `appendNumber` writes for `d` when `d` is exactly `k / 100` for a whole `k` in 0...100 (a
@@ -142,12 +168,12 @@ public enum JSONText {
 
     /// Appends a line break and two spaces for each of `level` levels.
     @inline(__always)
-    public static func appendNewline(level: Int, to out: inout [UInt8]) {
+    public static func appendNewline<Out: ByteSink & ~Copyable>(level: Int, to out: inout Out) {
         let count = 1 + 2 * max(0, level)
         let spaces = newlineAndSpaces.buffer
         guard count <= spaces.count else {
             out.append(10)
-            out.append(contentsOf: repeatElement(UInt8(ascii: " "), count: count - 1))
+            for _ in 1..<count { out.append(UInt8(ascii: " ")) }
             return
         }
         out.append(contentsOf: UnsafeBufferPointer(rebasing: spaces[..<count]))

@@ -13,7 +13,7 @@ public enum ReportJSON {
 
     /// Appends `s` as its JSON object, `level` levels deep (inner lines indented for that level).
     /// Throws `EncodingError.invalidValue` for a non-finite step confidence, as the encoder does.
-    public static func append(_ s: SessionReport, level: Int, to out: inout [UInt8]) throws {
+    public static func append<Out: ByteSink & ~Copyable>(_ s: SessionReport, level: Int, to out: inout Out) throws {
         var times = TimeText()
         try withUnsafePointer(to: s) { try append(at: $0, level: level, to: &out, times: &times) }
     }
@@ -21,8 +21,8 @@ public enum ReportJSON {
     /// `append(_:level:to:)` for the check-in at `p`, read in place: a check-in or step passed by value
     /// out of an array is copied first (its texts and arrays retained and released), which cost more than
     /// writing it.
-    static func append(
-        at p: UnsafePointer<SessionReport>, level: Int, to out: inout [UInt8], times: inout TimeText
+    static func append<Out: ByteSink & ~Copyable>(
+        at p: UnsafePointer<SessionReport>, level: Int, to out: inout Out, times: inout TimeText
     ) throws {
         let inner = level + 1
         let k = SessionKeys.all
@@ -70,14 +70,14 @@ public enum ReportJSON {
     }
 
     /// Appends `st` as its JSON object, `level` levels deep. Throws for a non-finite confidence.
-    public static func append(_ st: StepReport, level: Int, to out: inout [UInt8]) throws {
+    public static func append<Out: ByteSink & ~Copyable>(_ st: StepReport, level: Int, to out: inout Out) throws {
         var times = TimeText()
         try withUnsafePointer(to: st) { try append(at: $0, level: level, to: &out, times: &times) }
     }
 
     /// `append(_:level:to:)` for the step at `p`, read in place.
-    static func append(
-        at p: UnsafePointer<StepReport>, level: Int, to out: inout [UInt8], times: inout TimeText
+    static func append<Out: ByteSink & ~Copyable>(
+        at p: UnsafePointer<StepReport>, level: Int, to out: inout Out, times: inout TimeText
     ) throws {
         let inner = level + 1
         let k = StepKeys.all
@@ -103,12 +103,12 @@ public enum ReportJSON {
     }
 
     /// Appends `a` as its JSON object, `level` levels deep.
-    public static func append(_ a: AttemptReport, level: Int, to out: inout [UInt8]) {
+    public static func append<Out: ByteSink & ~Copyable>(_ a: AttemptReport, level: Int, to out: inout Out) {
         withUnsafePointer(to: a) { append(at: $0, level: level, to: &out) }
     }
 
     /// `append(_:level:to:)` for the attempt at `p`, read in place.
-    static func append(at p: UnsafePointer<AttemptReport>, level: Int, to out: inout [UInt8]) {
+    static func append<Out: ByteSink & ~Copyable>(at p: UnsafePointer<AttemptReport>, level: Int, to out: inout Out) {
         let inner = level + 1
         let k = AttemptKeys.all
         out.append(UInt8(ascii: "{"))
@@ -129,12 +129,12 @@ public enum ReportJSON {
     // MARK: - Findings
 
     /// Appends `f` as its JSON object, `level` levels deep; absent optional members are left out.
-    public static func append(_ f: Finding, level: Int, to out: inout [UInt8]) {
+    public static func append<Out: ByteSink & ~Copyable>(_ f: Finding, level: Int, to out: inout Out) {
         withUnsafePointer(to: f) { append(at: $0, level: level, to: &out) }
     }
 
     /// `append(_:level:to:)` for the finding at `p`, read in place.
-    static func append(at p: UnsafePointer<Finding>, level: Int, to out: inout [UInt8]) {
+    static func append<Out: ByteSink & ~Copyable>(at p: UnsafePointer<Finding>, level: Int, to out: inout Out) {
         let inner = level + 1
         let k = FindingKeys.all
         out.append(UInt8(ascii: "{"))
@@ -169,7 +169,7 @@ public enum ReportJSON {
     }
 
     /// Appends `findings` as a JSON array of their objects, `level` levels deep.
-    public static func append(_ findings: [Finding], level: Int, to out: inout [UInt8]) {
+    public static func append<Out: ByteSink & ~Copyable>(_ findings: [Finding], level: Int, to out: inout Out) {
         appendEach(findings, level: level, to: &out) { f, l, o in append(at: f, level: l, to: &o) }
     }
 
@@ -177,8 +177,8 @@ public enum ReportJSON {
 
     /// Appends `items` as a JSON array `level` levels deep, each element written by `element` (given the
     /// element's level); an empty array is `[`, an empty line and `]`, as the encoder writes it.
-    public static func appendArray<T>(
-        _ items: [T], level: Int, to out: inout [UInt8], _ element: (T, Int, inout [UInt8]) throws -> Void
+    public static func appendArray<T, Out: ByteSink & ~Copyable>(
+        _ items: [T], level: Int, to out: inout Out, _ element: (T, Int, inout Out) throws -> Void
     ) rethrows {
         out.append(UInt8(ascii: "["))
         if items.isEmpty { out.append(10) }
@@ -195,9 +195,9 @@ public enum ReportJSON {
     }
 
     /// `appendArray` with each element handed to `element` in place, by its address (see `append(at:)`).
-    static func appendEach<T>(
-        _ items: [T], level: Int, to out: inout [UInt8],
-        _ element: (UnsafePointer<T>, Int, inout [UInt8]) throws -> Void
+    static func appendEach<T, Out: ByteSink & ~Copyable>(
+        _ items: [T], level: Int, to out: inout Out,
+        _ element: (UnsafePointer<T>, Int, inout Out) throws -> Void
     ) rethrows {
         out.append(UInt8(ascii: "["))
         if items.isEmpty { out.append(10) }
@@ -215,14 +215,14 @@ public enum ReportJSON {
 
     /// `a.description` in quotes: digits, `.`, `:` and hexadecimal letters, nothing to escape.
     @inline(__always)
-    static func appendAddress(_ a: IPAddress, to out: inout [UInt8]) {
+    static func appendAddress<Out: ByteSink & ~Copyable>(_ a: IPAddress, to out: inout Out) {
         out.append(JSONText.quote)
         a.appendText(to: &out)
         out.append(JSONText.quote)
     }
 
     /// `e.description` in quotes (`address:port`, `[address]:port` for IPv6), written without a `String`.
-    static func appendEndpoint(_ e: Endpoint, to out: inout [UInt8]) {
+    static func appendEndpoint<Out: ByteSink & ~Copyable>(_ e: Endpoint, to out: inout Out) {
         out.append(JSONText.quote)
         if e.address.isIPv6 { out.append(UInt8(ascii: "[")) }
         e.address.appendText(to: &out)
@@ -233,21 +233,23 @@ public enum ReportJSON {
     }
 
     /// `t.rfc3339()` in quotes. The text is digits, `-`, `:`, `.`, `T` and `Z`: nothing to escape.
+    /// Made in a short array first: this is the path of the few times not written by `TimeText`.
     @inline(__always)
-    static func appendTime(_ t: Timestamp, to out: inout [UInt8]) {
-        out.append(JSONText.quote)
-        t.appendRFC3339(to: &out)
-        out.append(JSONText.quote)
+    static func appendTime<Out: ByteSink & ~Copyable>(_ t: Timestamp, to out: inout Out) {
+        var text: [UInt8] = [JSONText.quote]
+        t.appendRFC3339(to: &text)
+        text.append(JSONText.quote)
+        text.withUnsafeBufferPointer { out.append(contentsOf: $0) }
     }
 
     @inline(__always)
-    static func appendBool(_ b: Bool, to out: inout [UInt8]) {
+    static func appendBool<Out: ByteSink & ~Copyable>(_ b: Bool, to out: inout Out) {
         if b { JSONText.append("true", to: &out) } else { JSONText.append("false", to: &out) }
     }
 
     /// A member's start: the comma after the previous one, the line break and indent, `"key" : `.
     @inline(__always)
-    private static func head(_ key: MemberHead, _ level: Int, first: Bool = false, _ out: inout [UInt8]) {
+    private static func head<Out: ByteSink & ~Copyable>(_ key: MemberHead, _ level: Int, first: Bool = false, _ out: inout Out) {
         key.append(level: level, first: first, to: &out)
     }
 }
@@ -277,11 +279,11 @@ private struct MemberHead {
 
     /// Appends the head at `level`, without its comma when `first`.
     @inline(__always)
-    func append(level: Int, first: Bool, to out: inout [UInt8]) {
+    func append<Out: ByteSink & ~Copyable>(level: Int, first: Bool, to out: inout Out) {
         guard level >= 0, level < Self.levels else {
             if !first { out.append(UInt8(ascii: ",")) }
             JSONText.appendNewline(level: level, to: &out)
-            out.append(contentsOf: text.buffer[(text.buffer.count - key)...])
+            out.append(contentsOf: UnsafeBufferPointer(rebasing: text.buffer[(text.buffer.count - key)...]))
             return
         }
         // Level `l` starts after the heads of the levels before it: l × (2 + key) + l × (l - 1) bytes.

@@ -4,24 +4,22 @@ import Core
 /// remembering the date text (`yyyy-mm-ddT`) of the last day written: check-ins and their steps come in
 /// time order, so the calendar is worked out about once a day of capture rather than once a time.
 ///
-/// Owns 16 bytes of date text; writes each time as one append of 32 bytes built on the stack. A year
+/// Owns 16 bytes of date text; writes each time as one append of 32 bytes, written in place. A year
 /// outside 0-9999 (never for a time in range) is written by `Timestamp` itself and not remembered.
 struct TimeText {
     private var day = Int64.min
     private var date = SIMD16<UInt8>()
 
     /// Appends `"` + `t.rfc3339()` + `"` to `out`.
-    mutating func appendQuoted(_ t: Timestamp, to out: inout [UInt8]) {
+    mutating func appendQuoted<Out: ByteSink & ~Copyable>(_ t: Timestamp, to out: inout Out) {
         let (days, rem, frac) = t.calendarParts
         if days != day, !learnDate(days) {
-            out.append(JSONText.quote)
-            t.appendRFC3339(to: &out)
-            out.append(JSONText.quote)
+            ReportJSON.appendTime(t, to: &out)
             return
         }
-        // `"yyyy-mm-ddThh:mm:ss.fffffffffZ"`: 32 bytes, written on the stack and appended at once.
+        // `"yyyy-mm-ddThh:mm:ss.fffffffffZ"`: 32 bytes, written in place.
         let date = self.date
-        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 32) { text in
+        out.append(most: 32) { text in
             text[0] = JSONText.quote
             for i in 0..<11 { text[1 + i] = date[i] }
             Self.put2(rem / 3600, at: 12, in: text)
@@ -35,7 +33,7 @@ struct TimeText {
             Self.put3(frac % 1_000, at: 27, in: text)
             text[30] = UInt8(ascii: "Z")
             text[31] = JSONText.quote
-            out.append(contentsOf: UnsafeBufferPointer(text))
+            return 32
         }
     }
 

@@ -114,6 +114,42 @@ import Testing
         }
     }
 
+    /// The plain-text path copies eight bytes at a time: a byte to escape at any place of a string of
+    /// any length up to a few words is found, and a `ByteBuffer` gets the bytes an array gets.
+    @Test func escapesAnywhereInShortAndLongStringsAreFound() throws {
+        for dialect in [JSONText.Dialect.foundation, .lineSafe] {
+            for length in 0...26 {
+                for at in -1..<length {
+                    for odd in ["\"", "\\", "\n", "\u{1}", "\u{7f}", "\u{2028}", "é"] {
+                        var text = String(repeating: "abcdefgh", count: 4).prefix(length).map(String.init)
+                        if at >= 0 { text[at] = odd }
+                        let string = text.joined()
+                        var array: [UInt8] = []
+                        var buffer = ByteBuffer(capacity: 16)
+                        JSONText.appendQuoted(string, dialect: dialect, to: &array)
+                        JSONText.appendQuoted(string, dialect: dialect, to: &buffer)
+                        #expect(buffer.bytes == array)
+                        if dialect == .foundation {
+                            #expect(array == [UInt8](try HeartbeatReport.encoder().encode(string)), "\(string)")
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    @Test func checkInsInABufferAreTheBytesOfAnArray() throws {
+        for level in [0, 2, 13] {
+            for s in Self.sessions {
+                var array: [UInt8] = []
+                var buffer = ByteBuffer(capacity: 16)
+                try ReportJSON.append(s, level: level, to: &array)
+                try ReportJSON.append(s, level: level, to: &buffer)
+                #expect(buffer.bytes == array)
+            }
+        }
+    }
+
     @Test func lineSafeStringsEscapeLineBreaksDELAndSeparators() {
         var out: [UInt8] = []
         let text = "a\u{8}\u{c}\n\r\t\u{1f}\u{7f}\u{85}\u{2028}\u{2029}\"\\/é"

@@ -43,4 +43,33 @@ import Testing
         #expect(SessionBuilder.compacted(record(tls)) == record(tls))
         #expect(SessionBuilder.compacted(record(nil)) == record(nil))
     }
+
+    private func http(_ target: String, host: String? = nil) -> ConnectionRecord {
+        var r = record(nil)
+        var e = Exchange(index: 0, kind: .http, start: r.start, end: r.end)
+        var t = HTTPTransaction(method: "POST", target: target, version: "HTTP/1.1")
+        t.host = host
+        t.userAgent = host.map { _ in "Smc" }
+        e.http = t
+        r.exchanges = [e]
+        return r
+    }
+
+    @Test func queriesAreCutAndHeadersDroppedWithoutChangingTheRecordPassedIn() {
+        let original = http("/secars/secars.dll?h=" + String(repeating: "0a", count: 300), host: "sepm")
+        let kept = SessionBuilder.compacted(original)
+        #expect(kept.exchanges[0].http?.target == "/secars/secars.dll?…")
+        #expect(kept.exchanges[0].http?.host == nil && kept.exchanges[0].http?.userAgent == nil)
+        #expect(original.exchanges[0].http?.host == "sepm")
+        #expect(original.exchanges[0].http?.target.hasSuffix("0a0a") == true)
+        #expect(SessionBuilder.compacted(http("/secars/secars.dll")) == http("/secars/secars.dll"))
+    }
+
+    @Test func aQueryMarkJoinedToAMarkAfterItIsNoQueryInAnyTarget() {
+        // `?` with a combining accent is one character, not a `?`: only a `?` of its own starts a query.
+        #expect(SessionBuilder.compacted(http("/é?\u{301}x")).exchanges[0].http?.target == "/é?\u{301}x")
+        #expect(SessionBuilder.compacted(http("/é?\u{301}x?y")).exchanges[0].http?.target == "/é?\u{301}x?…")
+        #expect(SessionBuilder.compacted(http("/é?y")).exchanges[0].http?.target == "/é?…")
+        #expect(SessionBuilder.compacted(http("/a?")).exchanges[0].http?.target == "/a?…")
+    }
 }
