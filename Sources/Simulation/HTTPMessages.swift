@@ -74,13 +74,8 @@ enum TLSMessages {
     static func clientHello(version: UInt16, serverName: [UInt8], random: inout SimulationRandom,
                             into out: inout [UInt8]) -> Int {
         let start = out.count
-        out.append(22)
-        out.append16(0x0301)
-        let recordLength = out.count
-        out.append16(0)
-        out.append(1)  // client_hello
-        let helloLength = out.count
-        out.append24(0)
+        let recordLength = out.openHandshakeRecord(version: 0x0301)
+        let helloLength = out.openHandshakeMessage(1)  // client_hello
         out.append16(version)
         for _ in 0..<4 { appendWord(random.next(), into: &out) }
         out.append(0)  // no session id
@@ -105,23 +100,17 @@ enum TLSMessages {
         out.append16(0xFF01)
         out.append16(1)
         out.append(0)
-        out.patch16(out.count - extensionsLength - 2, at: extensionsLength)
-        out.patch24(out.count - helloLength - 3, at: helloLength)
-        out.patch16(out.count - recordLength - 2, at: recordLength)
+        out.closeLength16(at: extensionsLength)
+        out.closeLength24(at: helloLength)
+        out.closeLength16(at: recordLength)
         return out.count - start
     }
 
     /// ServerHello choosing `version`, Certificate and ServerHelloDone in one record.
     static func serverFlight(version: UInt16, random: inout SimulationRandom, into out: inout [UInt8]) -> Int {
         let start = out.count
-        out.append(22)
-        out.append16(version)
-        let recordLength = out.count
-        out.append16(0)
-        // ServerHello
-        out.append(2)
-        let helloLength = out.count
-        out.append24(0)
+        let recordLength = out.openHandshakeRecord(version: version)
+        let helloLength = out.openHandshakeMessage(2)  // ServerHello
         out.append16(version)
         for _ in 0..<4 { appendWord(random.next(), into: &out) }
         out.append(32)
@@ -132,7 +121,7 @@ enum TLSMessages {
         out.append16(0xFF01)
         out.append16(1)
         out.append(0)
-        out.patch24(out.count - helloLength - 3, at: helloLength)
+        out.closeLength24(at: helloLength)
         // Certificate
         let der = EmbeddedCertificate.der
         out.append(11)
@@ -143,7 +132,7 @@ enum TLSMessages {
         // ServerHelloDone
         out.append(14)
         out.append24(0)
-        out.patch16(out.count - recordLength - 2, at: recordLength)
+        out.closeLength16(at: recordLength)
         return out.count - start
     }
 

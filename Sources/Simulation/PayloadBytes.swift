@@ -42,6 +42,29 @@ extension Array where Element == UInt8 {
         append(UInt8(v & 0xFF))
     }
 
+    /// Opens a TLS handshake record (content type 22, `version`) with its length left 0; returns where
+    /// `closeLength16(at:)` fills it in once the record's messages are written.
+    mutating func openHandshakeRecord(version: UInt16) -> Int {
+        append(22)
+        append16(version)
+        append16(0)
+        return count - 2
+    }
+
+    /// Opens a handshake message of `type` with its 24-bit length left 0; returns where
+    /// `closeLength24(at:)` fills it in once the message is written.
+    mutating func openHandshakeMessage(_ type: UInt8) -> Int {
+        append(type)
+        append24(0)
+        return count - 3
+    }
+
+    /// Fills in the 16-bit length at `at` with the bytes written after it.
+    mutating func closeLength16(at: Int) { patch16(count - at - 2, at: at) }
+
+    /// Fills in the 24-bit length at `at` with the bytes written after it.
+    mutating func closeLength24(at: Int) { patch24(count - at - 3, at: at) }
+
     /// A TLS server_name extension (RFC 6066) naming one host, `name`.
     mutating func appendServerNameExtension(_ name: [UInt8]) {
         append16(0)  // server_name

@@ -15,13 +15,8 @@ enum TLS13Messages {
     /// ClientHello offering TLS 1.3 only, with SNI `serverName`.
     static func clientHello(serverName: [UInt8], random: inout SimulationRandom, into out: inout [UInt8]) -> Int {
         let start = out.count
-        out.append(22)
-        out.append16(0x0301)
-        let recordLength = out.count
-        out.append16(0)
-        out.append(1)  // client_hello
-        let helloLength = out.count
-        out.append24(0)
+        let recordLength = out.openHandshakeRecord(version: 0x0301)
+        let helloLength = out.openHandshakeMessage(1)  // client_hello
         out.append16(legacyVersion)
         appendWords(4, &random, into: &out)  // random
         out.append(32)  // legacy_session_id (compatibility mode)
@@ -59,9 +54,9 @@ enum TLS13Messages {
         out.append16(0x001D)
         out.append16(32)
         appendWords(4, &random, into: &out)
-        out.patch16(out.count - extensionsLength - 2, at: extensionsLength)
-        out.patch24(out.count - helloLength - 3, at: helloLength)
-        out.patch16(out.count - recordLength - 2, at: recordLength)
+        out.closeLength16(at: extensionsLength)
+        out.closeLength24(at: helloLength)
+        out.closeLength16(at: recordLength)
         return out.count - start
     }
 
@@ -69,13 +64,8 @@ enum TLS13Messages {
     /// record the size of the encrypted EncryptedExtensions, Certificate, CertificateVerify and Finished.
     static func serverFlight(random: inout SimulationRandom, into out: inout [UInt8]) -> Int {
         let start = out.count
-        out.append(22)
-        out.append16(legacyVersion)
-        let recordLength = out.count
-        out.append16(0)
-        out.append(2)  // server_hello
-        let helloLength = out.count
-        out.append24(0)
+        let recordLength = out.openHandshakeRecord(version: legacyVersion)
+        let helloLength = out.openHandshakeMessage(2)  // server_hello
         out.append16(legacyVersion)
         appendWords(4, &random, into: &out)  // random
         out.append(32)  // legacy_session_id_echo
@@ -91,8 +81,8 @@ enum TLS13Messages {
         out.append16(0x001D)
         out.append16(32)
         appendWords(4, &random, into: &out)
-        out.patch24(out.count - helloLength - 3, at: helloLength)
-        out.patch16(out.count - recordLength - 2, at: recordLength)
+        out.closeLength24(at: helloLength)
+        out.closeLength16(at: recordLength)
         appendChangeCipherSpec(into: &out)
         // EncryptedExtensions (empty), Certificate (no context, one entry without extensions),
         // CertificateVerify (RSA-PSS, 256-byte signature), Finished (SHA-256).
