@@ -121,20 +121,11 @@ enum LiveOptions {
             throw CommandFailure(message: "sepbeat \(command): \(path): cannot write the report: "
                 + String(cString: strerror(code)) + " (checked before capturing)", status: ExitStatus.outputFailed)
         }
-        if let path = options.live.savePath {
-            var problem = writeProblem(path).map { String(cString: strerror($0)) }
-            var info = stat()
-            if problem == nil, stat(path, &info) == 0, info.st_mode & S_IFMT == S_IFIFO {
-                // Opening a FIFO to write waits for a reader: with none, the capture would never start.
-                let fd = open(path, O_WRONLY | O_NONBLOCK | O_CLOEXEC)
-                if fd >= 0 { close(fd) } else if errno == ENXIO {
-                    problem = "no process is reading this FIFO (start its reader first)"
-                }
-            }
-            if let problem {
-                throw CommandFailure(message: "sepbeat \(command): \(path): cannot save the packets: \(problem) "
-                    + "(checked before capturing)", status: ExitStatus.outputFailed)
-            }
+        // A FIFO is not opened here: a probe's close would end the data for a reader already waiting. Whether
+        // one reads it is found when it is opened for the capture (`PcapFileWriter`), before capturing too.
+        if let path = options.live.savePath, let code = writeProblem(path) {
+            throw CommandFailure(message: "sepbeat \(command): \(path): cannot save the packets: "
+                + String(cString: strerror(code)) + " (checked before capturing)", status: ExitStatus.outputFailed)
         }
     }
 
@@ -187,6 +178,12 @@ enum LiveOptions {
                         + "be a regular file (or not exist yet), not a symbolic link, FIFO, device or directory: "
                         + "\(path)")
                 }
+                if lstat(path, &info) == 0, info.st_nlink > 1 {
+                    let others = info.st_nlink - 1
+                    throw UsageError("sepbeat \(command): --every replaces -o FILE whole each time, so FILE's other "
+                        + (others == 1 ? "name (a hard link) would keep" : "\(others) names (hard links) would keep")
+                        + " the old report: \(path)")
+                }
             }
         } else if let first = options.live.given.first {
             if first == "-w" {
@@ -205,8 +202,9 @@ enum LiveOptions {
         a == b || target(a) == target(b)
     }
 
-    /// What writing `path` would write: an existing file by device and inode; a new one by its folder's real
-    /// path and its name, after following symbolic links (a link to a missing file names where it would be).
+    /// What writing `path` would write: an existing file by device and inode; a new one by its folder's device
+    /// and inode and its name, after following symbolic links (a link to a missing file names where it would
+    /// be), so a folder reached by two paths (`..`, a link, a bind mount) is one.
     static func target(_ path: String) -> String {
         var info = stat()
         if stat(path, &info) == 0 { return "file \(info.st_dev):\(info.st_ino)" }
@@ -220,9 +218,9 @@ enum LiveOptions {
             current = link.hasPrefix("/") ? link : ReportWriter.folder(of: current) + "/" + link
         }
         let name = current.split(separator: "/", omittingEmptySubsequences: true).last.map(String.init) ?? current
-        guard let resolved = realpath(ReportWriter.folder(of: current), nil) else { return "new \(current)" }
-        defer { free(resolved) }
-        return "new " + String(cString: resolved) + "/" + name
+        // The folder by device and inode: the same folder under two paths (a bind mount, a link) is one.
+        guard stat(ReportWriter.folder(of: current), &info) == 0 else { return "new \(current)" }
+        return "new \(info.st_dev):\(info.st_ino)/" + name
     }
 
     /// Whether `path` is the file standard output writes to (`/dev/stdout`, `/proc/self/fd/1`, or the file

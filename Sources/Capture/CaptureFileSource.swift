@@ -295,7 +295,7 @@ final class CaptureFileSource: PacketSource {
             libpcapFile = nil
             stats.reader = .libpcapThenOwn(packets: done)
             stats.warn(.readerSwitched, "read with the own pcapng reader from packet \(done + 1) on, as libpcap "
-                + "cannot read this pcapng file past there (\(oneLine(message))); no packet is lost by it")
+                + "cannot read this pcapng file past there (\(oneLine(message))); the switch itself loses no packet")
         } catch {
             stats.warn(.corrupt, "libpcap stopped after \(done) packets (\(oneLine(message))) "
                 + "and the own pcapng reader cannot go on: \(error.problem)")

@@ -1,4 +1,7 @@
 import Core
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Writes a classic pcap file with nanosecond timestamps (magic 0xa1b23c4d),
 /// little-endian, in pure Swift through a buffered C `FILE *`.
@@ -13,14 +16,22 @@ public final class PcapFileWriter {
     private var file: CFile?
 
     /// Creates (or replaces) `path` and writes the file header.
+    ///
+    /// A FIFO is opened without waiting: with no process reading it, this throws (`no process is reading
+    /// this FIFO`) instead of blocking until one comes; with one, the writes then block as usual.
     public init(path: String, linkType: LinkType, snapLength: Int = 262_144) throws(CaptureError) {
         self.path = path
         self.linkType = linkType
         self.snapLength = snapLength
-        switch CFile.open(path, mode: "wb") {
-        case .success(let opened): file = opened
-        case .failure(let failure):
-            throw CaptureError(path: path, opening: failure)
+        var info = stat()
+        if stat(path, &info) == 0, info.st_mode & S_IFMT == S_IFIFO {
+            file = try Self.openFIFO(path)
+        } else {
+            switch CFile.open(path, mode: "wb") {
+            case .success(let opened): file = opened
+            case .failure(let failure):
+                throw CaptureError(path: path, opening: failure)
+            }
         }
         var header = LittleEndianBytes()
         header.append32(0xA1B2_3C4D)
@@ -31,6 +42,27 @@ public final class PcapFileWriter {
         header.append32(UInt32(clamping: snapLength))
         header.append32(linkType.rawValue)
         try write(header.bytes)
+    }
+
+    /// Opens the FIFO at `path` for writing without waiting for a reader (ENXIO when there is none), then
+    /// makes its writes block as a file's. Opened once and kept: a probe opened and closed first would be
+    /// the last writer's close to a reader already waiting, which then reads the end of the data.
+    private static func openFIFO(_ path: String) throws(CaptureError) -> CFile {
+        let fd = open(path, O_WRONLY | O_NONBLOCK | O_CLOEXEC)
+        guard fd >= 0 else {
+            let code = errno
+            if code == ENXIO {
+                throw CaptureError(path: path, .writeFailed("no process is reading this FIFO (start its reader first)"))
+            }
+            throw CaptureError(path: path, opening: CFile.OpenFailure(errno: code))
+        }
+        let flags = fcntl(fd, F_GETFL)
+        guard flags >= 0, fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) == 0, let stream = fdopen(fd, "wb") else {
+            let code = errno
+            Glibc.close(fd)
+            throw CaptureError(path: path, opening: CFile.OpenFailure(errno: code))
+        }
+        return CFile(adopting: stream)
     }
 
     /// Appends one record. Seconds outside 0...UInt32.max are clamped (the format's range).

@@ -1,6 +1,7 @@
 import Capture
 import Dispatch
 import Foundation
+import Synchronization
 import Testing
 import TestSupport
 
@@ -71,15 +72,58 @@ private let canCaptureLoopback: Bool = (try? LiveSource(interface: "lo")) != nil
         #expect(!LiveOptions.isStandardOutput(model))
     }
 
+    /// `--every` replaces its -o file by a rename: another hard link to it would keep the old report.
+    @Test func aRollingReportFileWithOtherHardLinksIsRefused() throws {
+        let folder = try TemporaryFolder()
+        let report = folder.path + "/report.json"
+        #expect(FileManager.default.createFile(atPath: report, contents: Data("{}".utf8)))
+        #expect(link(report, folder.path + "/other-name.json") == 0)
+        let run = CLIRun(["analyze", "-i", "sepbeat-none0", "--every", "5", "-o", report, "--duration", "1"])
+        #expect(run.status == ExitStatus.usage)
+        #expect(run.stderr == "sepbeat analyze: --every replaces -o FILE whole each time, so FILE's other name "
+            + "(a hard link) would keep the old report: \(report)\n")
+    }
+
     /// A FIFO with no reader would hold the capture before it starts: refused with one line.
-    @Test func aFIFOWithNoReaderIsRefusedFirst() throws {
+    @Test(.enabled(if: canCaptureLoopback)) func aFIFOWithNoReaderIsRefusedFirst() throws {
         let folder = try TemporaryFolder()
         let fifo = folder.path + "/packets"
         #expect(mkfifo(fifo, 0o600) == 0)
-        let run = CLIRun(["analyze", "-q", "-i", "sepbeat-none0", "-w", fifo, "--duration", "1"])
+        let run = CLIRun(["analyze", "-q", "-i", "lo", "-w", fifo, "--duration", "1"])
         #expect(run.status == ExitStatus.outputFailed)
         #expect(run.stderr == "sepbeat analyze: \(fifo): cannot save the packets: no process is reading this FIFO "
-            + "(start its reader first) (checked before capturing)\n")
+            + "(start its reader first)\n")
+    }
+
+    /// A FIFO whose reader waits already gets the packets (the check for a reader does not end its data).
+    @Test(.enabled(if: canCaptureLoopback)) func aFIFOWithAReaderGetsThePackets() throws {
+        let folder = try TemporaryFolder()
+        let fifo = folder.path + "/packets"
+        #expect(mkfifo(fifo, 0o600) == 0)
+        let received = Mutex<[UInt8]>([])
+        let reader = Thread {
+            guard let handle = FileHandle(forReadingAtPath: fifo) else { return }
+            let data = handle.readDataToEndOfFile()
+            received.withLock { $0 = [UInt8](data) }
+        }
+        reader.start()
+        usleep(300_000)  // the reader waits in its open
+        let server = try #require(LoopbackCheckIns())
+        let client = Thread {
+            usleep(300_000)
+            server.checkIn(count: 1)
+        }
+        client.start()
+        let run = CLIRun(["analyze", "-q", "-i", "lo", "-f", server.filter, "-w", fifo, "--duration", "1.5"])
+        #expect(run.status == ExitStatus.ok, "\(run.stderr)")
+        var waited = 0
+        while received.withLock({ $0.isEmpty }), waited < 50 {
+            usleep(100_000)
+            waited += 1
+        }
+        let bytes = received.withLock { $0 }
+        #expect(Array(bytes.prefix(4)) == [0x4D, 0x3C, 0xB2, 0xA1])
+        #expect(bytes.count > 24 + 16 * 8, "\(bytes.count) bytes")
     }
 
     @Test func anEmptyOrRepeatedNameIsRefused() {
