@@ -80,13 +80,7 @@ enum TLSMessages {
         for _ in 0..<4 { appendWord(random.next(), into: &out) }
         out.append(0)  // no session id
         let suites: [UInt16] = version >= 0x0303 ? [0xC02F, 0x009C, 0x003C, 0x002F, 0x0035] : [0x002F, 0x0035]
-        out.append16(UInt16(suites.count * 2))
-        for s in suites { out.append16(s) }
-        out.append(1)
-        out.append(0)  // null compression
-        let extensionsLength = out.count
-        out.append16(0)
-        out.appendServerNameExtension(serverName)
+        let extensionsLength = out.appendHelloOffers(suites: suites, serverName: serverName)
         if version >= 0x0303 {
             // signature_algorithms: rsa_pkcs1_sha256, rsa_pkcs1_sha384, rsa_pkcs1_sha1
             out.append16(13)

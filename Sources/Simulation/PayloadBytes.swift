@@ -65,6 +65,20 @@ extension Array where Element == UInt8 {
     /// Fills in the 24-bit length at `at` with the bytes written after it.
     mutating func closeLength24(at: Int) { patch24(count - at - 3, at: at) }
 
+    /// A ClientHello's cipher suites, its one (null) compression method, and the opening of its extensions
+    /// with the server_name one (`serverName`); returns where `closeLength16(at:)` fills in the extensions'
+    /// length once the rest are written.
+    mutating func appendHelloOffers(suites: [UInt16], serverName: [UInt8]) -> Int {
+        append16(UInt16(suites.count * 2))
+        for s in suites { append16(s) }
+        append(1)
+        append(0)  // null compression
+        let extensionsLength = count
+        append16(0)
+        appendServerNameExtension(serverName)
+        return extensionsLength
+    }
+
     /// A TLS server_name extension (RFC 6066) naming one host, `name`.
     mutating func appendServerNameExtension(_ name: [UInt8]) {
         append16(0)  // server_name

@@ -21,14 +21,8 @@ enum TLS13Messages {
         appendWords(4, &random, into: &out)  // random
         out.append(32)  // legacy_session_id (compatibility mode)
         appendWords(4, &random, into: &out)
-        let suites: [UInt16] = [0x1301, 0x1302, 0x1303]  // AES-128-GCM, AES-256-GCM, ChaCha20-Poly1305
-        out.append16(UInt16(suites.count * 2))
-        for s in suites { out.append16(s) }
-        out.append(1)
-        out.append(0)  // null compression
-        let extensionsLength = out.count
-        out.append16(0)
-        out.appendServerNameExtension(serverName)
+        // AES-128-GCM, AES-256-GCM, ChaCha20-Poly1305
+        let extensionsLength = out.appendHelloOffers(suites: [0x1301, 0x1302, 0x1303], serverName: serverName)
         // supported_groups: x25519, secp256r1
         out.append16(10)
         out.append16(6)
