@@ -33,7 +33,8 @@ enum LiveOptions {
     static let interface = OptionSpec(
         names: ["-i", "--interface"], valueName: "IFACE",
         help: "Capture from this network interface (as tcpdump -i) instead of reading files; the report is "
-            + "written when the capture ends (--duration, --count, or Ctrl-C). Needs root or CAP_NET_RAW (some systems also want CAP_NET_ADMIN).",
+            + "written when the capture ends (--duration, --count, or Ctrl-C). Needs root or CAP_NET_RAW (some "
+            + "systems also want CAP_NET_ADMIN).",
         onRepeat: "capture from one interface per run"
     ) { (o: inout Options, v: String) throws(UsageError) in
         guard !v.isEmpty else { throw UsageError("-i/--interface needs an interface name (`ip link` lists them)") }
@@ -102,7 +103,9 @@ enum LiveOptions {
         onRepeat: "save the packets to one file"
     ) { (o: inout Options, v: String) throws(UsageError) in
         guard !v.isEmpty else { throw UsageError("-w/--write needs a file name") }
-        guard !v.hasSuffix("/") else { throw UsageError("-w/--write needs a file name, got a folder ('\(v)' ends with /)") }
+        guard !v.hasSuffix("/") else {
+            throw UsageError("-w/--write needs a file name, got a folder ('\(v)' ends with /)")
+        }
         o.live.savePath = v
         o.live.given.append("-w")
     }

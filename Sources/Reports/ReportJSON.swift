@@ -249,7 +249,9 @@ public enum ReportJSON {
 
     /// A member's start: the comma after the previous one, the line break and indent, `"key" : `.
     @inline(__always)
-    private static func head<Out: ByteSink & ~Copyable>(_ key: MemberHead, _ level: Int, first: Bool = false, _ out: inout Out) {
+    private static func head<Out: ByteSink & ~Copyable>(
+        _ key: MemberHead, _ level: Int, first: Bool = false, _ out: inout Out
+    ) {
         key.append(level: level, first: first, to: &out)
     }
 }

@@ -44,10 +44,8 @@ enum TLS13Messages {
         // key_share: one X25519 share
         out.append16(51)
         out.append16(38)
-        out.append16(36)
-        out.append16(0x001D)
-        out.append16(32)
-        appendWords(4, &random, into: &out)
+        out.append16(36)  // client_shares
+        appendX25519Share(&random, into: &out)
         out.closeLength16(at: extensionsLength)
         out.closeLength24(at: helloLength)
         out.closeLength16(at: recordLength)
@@ -72,9 +70,7 @@ enum TLS13Messages {
         out.append16(0x0304)
         out.append16(51)  // key_share: X25519
         out.append16(36)
-        out.append16(0x001D)
-        out.append16(32)
-        appendWords(4, &random, into: &out)
+        appendX25519Share(&random, into: &out)
         out.closeLength24(at: helloLength)
         out.closeLength16(at: recordLength)
         appendChangeCipherSpec(into: &out)
@@ -119,6 +115,13 @@ enum TLS13Messages {
         out.append16(legacyVersion)
         out.append16(UInt16(length))
         out.appendFiller(length, salt: salt, text: false)
+    }
+
+    /// One X25519 key share entry: the group, the key's length (32) and the key.
+    private static func appendX25519Share(_ random: inout SimulationRandom, into out: inout [UInt8]) {
+        out.append16(0x001D)
+        out.append16(32)
+        appendWords(4, &random, into: &out)
     }
 
     private static func appendWords(_ n: Int, _ random: inout SimulationRandom, into out: inout [UInt8]) {
