@@ -63,11 +63,18 @@ extension SessionBuilder {
         let threads = min(max(1, self.threads), work.count)
         let count = work.count
         let next = Atomic<Int>(0)
+        // Records are let go of on the calling thread only: the other threads hand theirs over here.
+        // The C allocator takes a lock on the heap a block came from to free it, and these records were
+        // made on the threads that read the capture; freed from two threads at once, while each also
+        // allocates, they kept both threads waiting on those locks (thousands of sleeps on a 1 GB fleet).
+        let caller = pthread_self()
+        let handedOver = Mutex<[[ConnectionRecord]]>([])
         work.withUnsafeMutableBufferPointer { w in
             outcomes.withUnsafeMutableBufferPointer { o in
                 // Each index is claimed by exactly one thread, so no element is touched by two.
                 let items = UncheckedBuffers(work: w, outcomes: o)
                 ParallelWork.perform(iterations: max(1, threads), threads: threads) { _ in
+                    let onCaller = pthread_equal(pthread_self(), caller) != 0
                     while true {
                         let i = next.add(1, ordering: .relaxed).oldValue
                         guard i < count else { return }
@@ -76,10 +83,20 @@ extension SessionBuilder {
                         guard !conns.isEmpty else { continue }
                         // Handed over as the only reference, so `body` may change the list in place.
                         items.outcomes[i] = body(items.work[i].client, &conns)
+                        if onCaller {
+                            let others = handedOver.withLock { list in
+                                defer { list = [] }
+                                return list
+                            }
+                            _ = consume others
+                        } else {
+                            handedOver.withLock { $0.append(conns) }
+                        }
                     }
                 }
             }
         }
+        handedOver.withLock { $0 = [] }
         return outcomes
     }
 
