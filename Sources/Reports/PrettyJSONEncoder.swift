@@ -61,8 +61,12 @@ private enum Member {
     case string(String)
     case value(any Encodable)
     case node(Node)
+    /// A `JSONValue` tree, written by walking it (as its `encode(to:)` would lay it out, without the
+    /// containers and casts of the `Encodable` path: the `flows` rows are made of these).
+    case json(JSONValue)
 
     static func make<T: Encodable>(_ value: T) -> Member {
+        if let j = value as? JSONValue { return .json(j) }
         if let s = value as? String { return .string(s) }
         if let n = value as? Int { return .int(Int64(n)) }
         if let d = value as? Double { return .double(d) }
@@ -97,6 +101,43 @@ private struct Writer {
             try v.encode(to: encoder)
             try write(encoder.node, level: level)
         case .node(let n): try write(n, level: level)
+        case .json(let j): try write(j, level: level)
+        }
+    }
+
+    /// Writes `value` as `write(.value(value))` would: the same text, byte for byte.
+    private mutating func write(_ value: JSONValue, level: Int) throws {
+        switch value {
+        case .object(let members):
+            out.append(UInt8(ascii: "{"))
+            let order = sortedOrder(members.map(\.0))
+            if order.isEmpty { out.append(10) }
+            for (n, i) in order.enumerated() {
+                if n > 0 { out.append(UInt8(ascii: ",")) }
+                JSONText.appendNewline(level: level + 1, to: &out)
+                JSONText.appendQuoted(members[i].0, to: &out)
+                JSONText.append(" : ", to: &out)
+                try write(members[i].1, level: level + 1)
+            }
+            JSONText.appendNewline(level: level, to: &out)
+            out.append(UInt8(ascii: "}"))
+        case .array(let items):
+            out.append(UInt8(ascii: "["))
+            if items.isEmpty { out.append(10) }
+            for (i, v) in items.enumerated() {
+                if i > 0 { out.append(UInt8(ascii: ",")) }
+                JSONText.appendNewline(level: level + 1, to: &out)
+                try write(v, level: level + 1)
+            }
+            JSONText.appendNewline(level: level, to: &out)
+            out.append(UInt8(ascii: "]"))
+        case .string(let s): JSONText.appendQuoted(s, to: &out)
+        case .integer(let n): DecimalText.append(n, to: &out)
+        case .number(let d):
+            // `JSONValue.encode(to:)` writes a non-finite number as null.
+            if d.isFinite { try JSONText.appendNumber(d, to: &out) } else { JSONText.append("null", to: &out) }
+        case .bool(let b): ReportJSON.appendBool(b, to: &out)
+        case .null: JSONText.append("null", to: &out)
         }
     }
 

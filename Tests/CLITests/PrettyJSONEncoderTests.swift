@@ -87,6 +87,35 @@ import TestSupport
         #expect(try PrettyJSONEncoder.encode(nested) == [UInt8](try HeartbeatReport.encoder().encode(nested)))
     }
 
+    /// `JSONValue` trees are written by walking them: the bytes are still Foundation's, for keys out of
+    /// order or written twice (the last kept), empty containers at any depth, non-finite numbers (null),
+    /// and values alone or nested in an `Encodable` struct.
+    @Test func jsonValueTreesWriteTheSameBytesAsJSONEncoder() throws {
+        let leaves: [JSONValue] = [
+            .null, .bool(false), .integer(-42), .integer(.max), .number(0.1), .number(-0.0), .number(1e22),
+            .number(.nan), .number(-.infinity), .string(""), .string("a/b\u{0}\"\n\u{2028}é😀"),
+            .object([]), .array([]),
+        ]
+        let tree: JSONValue = .object([
+            ("z", .array(leaves)),
+            ("a", .object([("b", .integer(1)), ("a", .integer(2)), ("b", .integer(3)), ("", .null)])),
+            ("é", .array([.array([]), .object([]), .array([.object([("k", .array([.null]))])])])),
+            ("a10", .integer(10)), ("a9", .integer(9)), ("B", .string("upper")),
+            ("z", .string("z written twice: the last is kept")),
+        ])
+        let encoder = HeartbeatReport.encoder()
+        for value in leaves + [tree, .array([tree, tree])] {
+            #expect(try PrettyJSONEncoder.encode(value) == [UInt8](try encoder.encode(value)))
+            let nested = Outer(text: "", numbers: [], small: 0, empty: [], emptyObject: [:], unsigned: 0,
+                               negative: 0, flags: [], nested: [], nestedEmpty: [], keys: [:], optional: nil,
+                               json: value)
+            #expect(try PrettyJSONEncoder.encode(nested) == [UInt8](try encoder.encode(nested)))
+            var appended: [UInt8] = Array("[".utf8)
+            try PrettyJSONEncoder.append(value, level: 3, to: &appended)
+            #expect(appended == Array("[".utf8) + (try PrettyJSONEncoder.encode(value, level: 3)))
+        }
+    }
+
     @Test func nonFiniteNumbersThrowLikeJSONEncoder() {
         #expect(throws: EncodingError.self) { try HeartbeatReport.encoder().encode([Double.nan]) }
         #expect(throws: EncodingError.self) { try PrettyJSONEncoder.encode([Double.nan]) }
