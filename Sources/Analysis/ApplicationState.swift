@@ -247,7 +247,9 @@ final class ApplicationState {
             tls.value.acknowledgedAhead(bytes, of: direction)
         case .http:
             // Inside a tunnel both ways, the bytes not delivered yet are the tunnel's.
-            if tunnelled.up, tunnelled.down, let inner = tunnel { inner.didAcknowledgeAhead(bytes, direction: direction) }
+            if tunnelled.up, tunnelled.down, let inner = tunnel {
+                inner.didAcknowledgeAhead(bytes, direction: direction)
+            }
         case .undecided, .other:
             break
         }

@@ -172,4 +172,63 @@ private func data(_ length: Int) -> [UInt8] { TLSBuild.record(23, [UInt8](repeat
         #expect(f.conversation.handshakeRecordsInApplicationData == 3)
         #expect(Self.sizes(exchanges) == [[405, 805, 1, 1], [95, 75, 1, 1]])
     }
+
+    /// TLS 1.3 with the ServerHello late too: the client's first application-data record, taken as a request
+    /// while the version was unknown, was its Finished; the late ServerHello takes it back.
+    @Test func aLateTLS13ServerHelloTakesTheClientsFinishedBack() {
+        var f = Feeder()
+        f.send(.up, 1, TLSBuild.modernClientHelloRecord())
+        let serverHello = TLSBuild.record(22, TLSBuild.handshake(2, TLSBuild.serverHelloBody(
+            suite: 0x1301, selected: 0x0304))) + TLSBuild.record(20, [1])
+        let flight = serverHello.count + 2_005 + 305
+        f.send(.up, 3, TLSBuild.record(20, [1]))
+        f.conversation.acknowledgedAhead(Int64(flight), of: .down)
+        f.send(.up, 3, data(53))  // client Finished
+        f.send(.up, 4, data(400))  // request
+        f.conversation.acknowledgedAhead(Int64(flight + 805), of: .down)
+        f.send(.up, 6, data(90))  // next request
+        f.send(.down, 500, serverHello + data(2_000) + data(300) + data(800) + data(70))
+        let exchanges = f.finished()
+        #expect(f.conversation.summary.negotiatedVersion == 0x0304)
+        #expect(f.conversation.handshakeRecordsInApplicationData == 3)
+        #expect(Self.sizes(exchanges) == [[405, 805, 1, 1], [95, 75, 1, 1]])
+        #expect(exchanges.map(\.start) == [4, 6].map { Timestamp(nanoseconds: $0) })
+    }
+
+    /// One request only, so nothing waits when the late ServerHello comes: the same.
+    @Test func aLateTLS13ServerHelloBeforeASingleRequestsAnswer() {
+        var f = Feeder()
+        f.send(.up, 1, TLSBuild.modernClientHelloRecord())
+        let serverHello = TLSBuild.record(22, TLSBuild.handshake(2, TLSBuild.serverHelloBody(
+            suite: 0x1301, selected: 0x0304))) + TLSBuild.record(20, [1])
+        f.send(.up, 3, TLSBuild.record(20, [1]))
+        f.conversation.acknowledgedAhead(Int64(serverHello.count + 2_005), of: .down)
+        f.send(.up, 3, data(53))  // client Finished
+        f.send(.up, 4, data(400))  // request
+        f.send(.down, 500, serverHello + data(2_000) + data(800))
+        f.send(.down, 501, data(100))
+        let exchanges = f.finished()
+        #expect(f.conversation.handshakeRecordsInApplicationData == 2)
+        #expect(Self.sizes(exchanges) == [[405, 910, 1, 2]])
+        #expect(exchanges.first?.start == Timestamp(nanoseconds: 4))
+    }
+
+    /// The same with TLS 1.2 chosen: the first record was a request after all, and stays one.
+    @Test func aLateTLS12ServerHelloLeavesTheFirstRequest() {
+        var f = Feeder()
+        f.send(.up, 1, TLSBuild.modernClientHelloRecord())
+        let serverHello = TLSBuild.record(22, TLSBuild.handshake(2, TLSBuild.serverHelloBody(suite: 0xc030))
+            + TLSBuild.handshake(14, [])) + TLSBuild.record(20, [1])
+            + TLSBuild.record(22, [UInt8](repeating: 9, count: 40))
+        f.send(.up, 3, TLSBuild.record(22, TLSBuild.handshake(16, [0, 1, 9])) + TLSBuild.record(20, [1])
+            + TLSBuild.record(22, [UInt8](repeating: 9, count: 40)))
+        f.conversation.acknowledgedAhead(Int64(serverHello.count), of: .down)
+        f.send(.up, 4, data(400))
+        f.conversation.acknowledgedAhead(Int64(serverHello.count + 805), of: .down)
+        f.send(.up, 6, data(90))
+        f.send(.down, 500, serverHello + data(800) + data(70))
+        let exchanges = f.finished()
+        #expect(f.conversation.handshakeRecordsInApplicationData == 0)
+        #expect(Self.sizes(exchanges) == [[405, 805, 1, 1], [95, 75, 1, 1]])
+    }
 }

@@ -96,6 +96,12 @@ public struct TLSConversation: Sendable {
     private var serverFlightEnd: Int64 = 0
     /// The server bytes being handled lie before `serverFlightEnd`.
     private var inLateServerFlight = false
+    /// TLS 1.3 offered, and the client's first application-data record sent after server bytes not fed yet,
+    /// the ServerHello among them maybe: its length and that mark. Once a late ServerHello chooses 1.3, the
+    /// record was the client's Finished, not a request, and the server records before the mark its flight.
+    private var clientFirstRecord: (length: Int64, mark: Int64)?
+    /// When the second client record of the first exchange began (its start once the first is taken back).
+    private var firstExchangeSecondStart: Timestamp?
 
     /// An exchange ended by a client record sent after server bytes not fed yet: the server bytes before
     /// `answerEnd` (stream offset) are its answer. One closed after it waits with the same mark.
@@ -170,11 +176,14 @@ public struct TLSConversation: Sendable {
 
     // MARK: - Server bytes placed by acknowledgements
 
-    /// Whether server bytes fed now go in parts: an exchange waits for its answer, or the late TLS 1.3 flight.
-    private var placesServerBytes: Bool { !waiting.isEmpty || serverFlightEnd > server.streamOffset }
+    /// Whether server bytes fed now go in parts: an exchange waits for its answer, the late TLS 1.3 flight, or a
+    /// late ServerHello may take the client's first record back (`clientFirstRecord`).
+    private var placesServerBytes: Bool {
+        !waiting.isEmpty || serverFlightEnd > server.streamOffset || clientFirstRecord != nil
+    }
 
     /// How many of `count` server bytes from the stream's offset stay on one side of every mark: an exchange's
-    /// answer end, the late TLS 1.3 flight's end. Sets what the bytes are (`inLateServerFlight`); the bytes go to
+    /// answer end, the late TLS 1.3 flight's end, `clientFirstRecord`'s mark. Sets what the bytes are (`inLateServerFlight`); the bytes go to
     /// the first waiting exchange, if any (those before it were handed out by `endServerPart`).
     private mutating func serverPart(_ count: Int) -> Int {
         let at = server.streamOffset
@@ -182,6 +191,10 @@ public struct TLSConversation: Sendable {
         if let first = waiting.first, first.answerEnd > at { n = min(n, first.answerEnd - at) }
         inLateServerFlight = serverFlightEnd > at
         if inLateServerFlight { n = min(n, serverFlightEnd - at) }
+        if let first = clientFirstRecord {
+            // The ServerHello comes before the mark, or not at all.
+            if first.mark > at { n = min(n, first.mark - at) } else { clientFirstRecord = nil }
+        }
         return Int(n)
     }
 
@@ -320,6 +333,12 @@ public struct TLSConversation: Sendable {
             summary.negotiatedVersion = hello.negotiatedVersion
             summary.cipherSuite = hello.cipherSuite
             if hello.isSSLv2 { summary.sslv2 = true }
+            if let first = clientFirstRecord {
+                clientFirstRecord = nil
+                if direction == .down, TLSVersion.isTLS13Family(hello.negotiatedVersion) {
+                    takeBackClientFinished(first)
+                }
+            }
         case .certificate(let certificate, _, _):
             if direction == .down && summary.certificate == nil { summary.certificate = certificate }
         case .alert(let level, let description, let time):
@@ -338,6 +357,29 @@ public struct TLSConversation: Sendable {
             }
         case .encryptedAlert, .changeCipherSpec, .encryptedHandshake, .notTLS:
             break
+        }
+    }
+
+    /// A late ServerHello chose TLS 1.3 after the client's first application-data record was taken as a
+    /// request (`clientFirstRecord`): that record was its Finished. It leaves the first exchange (not handed out
+    /// yet: its answer is still owed), which starts with its next record, and the server records before its mark,
+    /// this part of the server's bytes included (`serverPart` cut there), are the server's flight.
+    private mutating func takeBackClientFinished(_ first: (length: Int64, mark: Int64)) {
+        clientFinishedSeen = true
+        handshakeRecordsInApplicationData += 1
+        serverFlightEnd = max(serverFlightEnd, first.mark)
+        inLateServerFlight = true
+        guard exchangeCount == 0 else { return }
+        func takeBack(_ e: inout Exchange, next: Timestamp?) {
+            e.bytesUp -= first.length
+            e.recordsUp -= 1
+            if let next { e.start = next }
+        }
+        if !waiting.isEmpty {
+            takeBack(&waiting[0].exchange, next: firstExchangeSecondStart)
+        } else if var e = current {
+            takeBack(&e, next: firstExchangeSecondStart)
+            current = e
         }
     }
 
@@ -392,6 +434,12 @@ public struct TLSConversation: Sendable {
         }
         switch direction {
         case .up:
+            // TLS 1.3 offered, no ServerHello yet, server bytes owed: this first record may be the Finished.
+            if records > 0, current == nil, waiting.isEmpty, exchangeCount == 0, !clientFinishedSeen,
+               summary.negotiatedVersion == nil, serverAcknowledged > server.streamOffset,
+               let offered = summary.clientVersion, TLSVersion.isTLS13Family(offered) {
+                clientFirstRecord = (length, serverAcknowledged)
+            }
             // Sent after the client had server bytes not fed yet, beyond those it had when the open exchange's
             // request went: the open exchange's answer (or its rest) is owed; it waits for it, and this record
             // starts the next exchange.
@@ -417,6 +465,10 @@ public struct TLSConversation: Sendable {
                 closeExchange(into: &exchanges)
             }
             openExchange(start: start)
+            if clientFirstRecord != nil, firstExchangeSecondStart == nil, exchangeCount == 0, waiting.isEmpty,
+               current?.recordsUp == 1, records > 0 {
+                firstExchangeSecondStart = start
+            }
             current?.bytesUp += length
             current?.recordsUp += records
             current?.missingBytes += missing
