@@ -206,8 +206,8 @@ final class HalfConnectionReassembler {
     }
 
     /// Bytes the peer acknowledged past those delivered or skipped (up to a FIN seen, whose sequence number is
-    /// no byte): as a tail, counted only with nothing held. Also what a segment of the peer tells the delegate
-    /// it had received before sending its own bytes (`StreamDelegate.didAcknowledgeAhead`).
+    /// no byte): as a tail, counted only with nothing held. Also the table's quick test, per data segment of the
+    /// peer, before it asks `acknowledgedAhead(of:)` (`StreamDelegate.didAcknowledgeAhead`).
     var acknowledgedTail: Int64 {
         (finOffset.map { min(acknowledged, $0) } ?? acknowledged) - next
     }
