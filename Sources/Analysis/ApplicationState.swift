@@ -238,6 +238,23 @@ final class ApplicationState {
         }
     }
 
+    /// The next bytes of the other direction were sent after `bytes` of `direction` not delivered yet (see
+    /// `StreamDelegate.didAcknowledgeAhead`). TLS places its late bytes by it (`TLSConversation`); HTTP pairs
+    /// a response with its request by the messages' order, which late bytes do not change, so it needs none.
+    func didAcknowledgeAhead(_ bytes: Int64, direction: Direction) {
+        switch parser {
+        case .tls(let tls):
+            tls.value.acknowledgedAhead(bytes, of: direction)
+        case .http:
+            // Inside a tunnel both ways, the bytes not delivered yet are the tunnel's.
+            if tunnelled.up, tunnelled.down, let inner = tunnel {
+                inner.didAcknowledgeAhead(bytes, direction: direction)
+            }
+        case .undecided, .other:
+            break
+        }
+    }
+
     private func decide(_ data: UnsafeRawBufferPointer, direction: Direction) {
         if TLSStreamParser.looksLikeTLS(data) {
             parser = .tls(Box(TLSConversation(midstream: midstream, keepsHellos: details != nil)))

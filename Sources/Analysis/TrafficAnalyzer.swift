@@ -307,6 +307,10 @@ extension TrafficAnalyzer: StreamDelegate {
         application(connection)._withUnsafeGuaranteedRef { $0.didSkip(gapBytes, direction: direction, time: time) }
     }
 
+    public func didAcknowledgeAhead(bytes: Int64, direction: Direction, connection: UInt64, time: Timestamp) {
+        application(connection)._withUnsafeGuaranteedRef { $0.didAcknowledgeAhead(bytes, direction: direction) }
+    }
+
     /// Counts acknowledgements past anything a direction sent that are too far to be a lost tail, and
     /// keep-alive probes, in the file of the connection's first stream bytes. Other notices are counted in
     /// the connection's anomalies.

@@ -779,11 +779,32 @@ public final class ConnectionTable {
             let data = s.payloadLength > 0
             if direction == .up {
                 c.down.peerAcknowledged(s.acknowledgement, now: s.timestamp, carriesData: data, ctx: context(c, .down))
+                if data { noteAcknowledgedAhead(c.down, by: s, sender: half, connection: c.id, direction: .down) }
             } else {
                 c.up.peerAcknowledged(s.acknowledgement, now: s.timestamp, carriesData: data, ctx: context(c, .up))
+                if data { noteAcknowledgedAhead(c.up, by: s, sender: half, connection: c.id, direction: .up) }
             }
         }
         half.accept(s, ctx: context(c, direction))
+    }
+
+    /// Tells the delegate that `s`, a segment whose bytes `sender` is about to deliver, acknowledged bytes of
+    /// `acknowledged` (the other direction, `direction`) that were not delivered yet: the capture shows them
+    /// later (held behind a hole, or retransmitted after the peer's FIN) or never (a gap). They were sent before
+    /// this segment's bytes, whatever their capture time; the delegate may place them so
+    /// (`StreamDelegate.didAcknowledgeAhead`). One byte alone is not said: most likely a FIN the capture lost,
+    /// which takes a sequence number too. A subtraction and a comparison per data segment: on the in-order path
+    /// the capture shows bytes before their acknowledgement, and nothing more is done.
+    private func noteAcknowledgedAhead(
+        _ acknowledged: HalfConnectionReassembler, by s: TCPSegment, sender: HalfConnectionReassembler,
+        connection: UInt64, direction: Direction
+    ) {
+        // The highest acknowledgement first (one subtraction); then this segment's own, which a segment
+        // retransmitted or held out of order may carry lower.
+        guard acknowledged.acknowledgedTail > 1, sender.continuesStream(s) else { return }
+        let ahead = acknowledged.acknowledgedAhead(of: s.acknowledgement)
+        guard ahead > 1 else { return }
+        delegate.didAcknowledgeAhead(bytes: ahead, direction: direction, connection: connection, time: s.timestamp)
     }
 
     private func context(_ c: Connection, _ direction: Direction) -> ReassemblyContext {

@@ -205,9 +205,30 @@ final class HalfConnectionReassembler {
         if tailSince == nil, pieces.isEmpty, acknowledgedTail > 1 { tailSince = now }
     }
 
-    /// Bytes acknowledged past the delivered stream (up to a FIN seen), counted only with nothing held.
-    private var acknowledgedTail: Int64 {
+    /// Bytes the peer acknowledged past those delivered or skipped (up to a FIN seen, whose sequence number is
+    /// no byte): as a tail, counted only with nothing held. Also the table's quick test, per data segment of the
+    /// peer, before it asks `acknowledgedAhead(of:)` (`StreamDelegate.didAcknowledgeAhead`).
+    var acknowledgedTail: Int64 {
         (finOffset.map { min(acknowledged, $0) } ?? acknowledged) - next
+    }
+
+    /// Bytes before `sequence` (a peer's acknowledgement) past those delivered or skipped, up to a FIN seen; 0 for
+    /// an acknowledgement not believed (see `peerAcknowledged`).
+    func acknowledgedAhead(of sequence: UInt32) -> Int64 {
+        guard started else { return 0 }
+        let offset = self.offset(of: sequence)
+        guard offset <= seenEnd + Self.acknowledgementReach else { return 0 }
+        return max(0, (finOffset.map { min(offset, $0) } ?? offset) - next)
+    }
+
+    /// Whether `accept` delivers some of `segment`'s bytes at once: they begin at or before the next byte
+    /// and reach past it (a stream not started yet begins with them).
+    func continuesStream(_ segment: TCPSegment) -> Bool {
+        guard segment.capturedCount > 0, !segment.flags.contains(.rst) else { return false }
+        guard started else { return true }
+        let dataSequence = segment.flags.contains(.syn) ? segment.sequence &+ 1 : segment.sequence
+        let offset = self.offset(of: dataSequence)
+        return offset <= next && offset + Int64(segment.capturedCount) > next
     }
 
     /// Applies the time rule for holes (called on every sweep of the table).

@@ -7,7 +7,9 @@ import Records
 /// 1. `connectionOpened` once, before any other event for `id` (at its first packet).
 /// 2. Per direction, `didReceive` and `didSkip` in stream order: together they cover the
 ///    direction's byte stream from its start without overlap. The two directions
-///    interleave as their packets arrive. `didNotice` reports anomalies when they are seen.
+///    interleave as their packets arrive. `didNotice` reports anomalies when they are seen;
+///    `didAcknowledgeAhead` comes just before the bytes of a segment that acknowledged bytes of the
+///    other direction not delivered yet.
 /// 3. Before the connection is emitted, held data is flushed (holes become `didSkip`).
 /// 4. `connectionClosed` once, last. No event for `id` follows it.
 ///
@@ -34,6 +36,16 @@ public protocol StreamDelegate: AnyObject {
     /// `gapBytes` bytes of this direction's stream were never captured (lost, or cut by the
     /// snap length); the next `didReceive` continues after them.
     func didSkip(gapBytes: Int64, direction: Direction, connection: UInt64, time: Timestamp)
+
+    /// A segment of the other direction, whose bytes are delivered next (`didReceive` follows), acknowledged
+    /// `bytes` of `direction`'s stream past everything delivered or skipped so far: its sender had received
+    /// them before it sent its own bytes, but the capture has not shown them yet. They come later (held behind
+    /// a hole, or shown only when retransmitted, say after the sender's FIN) or become a gap. A consumer
+    /// that splits exchanges by turn-taking can place them by their stream offsets before the bytes that
+    /// follow, whatever their capture time. Called only then (never on the in-order path, where the capture
+    /// shows bytes before their acknowledgement), and not for one byte alone (most likely a lost FIN).
+    /// The default implementation ignores it.
+    func didAcknowledgeAhead(bytes: Int64, direction: Direction, connection: UInt64, time: Timestamp)
 
     /// An anomaly was noticed; it is also counted in the record's `StreamAnomalies`.
     /// The default implementation ignores it.
@@ -65,6 +77,7 @@ public protocol StreamDelegate: AnyObject {
 }
 
 extension StreamDelegate {
+    public func didAcknowledgeAhead(bytes: Int64, direction: Direction, connection: UInt64, time: Timestamp) {}
     public func didNotice(_ notice: StreamNotice, direction: Direction, connection: UInt64, time: Timestamp) {}
     public func clockStep(_ step: ClockStep) {}
     public func copiedSegment(opens: Bool, sameTags: Bool, fillsHole: Bool) {}

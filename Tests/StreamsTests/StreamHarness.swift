@@ -18,6 +18,17 @@ final class StreamRecorder: StreamDelegate {
     var gapTimes: [Timestamp] = []
     /// The table's clock steps, in order.
     var steps: [ClockStep] = []
+    /// Each `didAcknowledgeAhead`: connection, the direction whose bytes were acknowledged, how many bytes past
+    /// those delivered, and how many `events` came before it (kept apart from `events`, which other tests
+    /// compare whole).
+    var aheads: [Ahead] = []
+
+    struct Ahead: Equatable {
+        var id: UInt64
+        var direction: Direction
+        var bytes: Int64
+        var position: Int
+    }
 
     func connectionOpened(id: UInt64, client: Endpoint, server: Endpoint, vlan: VLANTags, time: Timestamp) {
         events.append(.opened(id: id, client: client, server: server))
@@ -30,6 +41,10 @@ final class StreamRecorder: StreamDelegate {
     func didSkip(gapBytes: Int64, direction: Direction, connection: UInt64, time: Timestamp) {
         events.append(.gap(id: connection, direction, gapBytes))
         gapTimes.append(time)
+    }
+
+    func didAcknowledgeAhead(bytes: Int64, direction: Direction, connection: UInt64, time: Timestamp) {
+        aheads.append(Ahead(id: connection, direction: direction, bytes: bytes, position: events.count))
     }
 
     func didNotice(_ notice: StreamNotice, direction: Direction, connection: UInt64, time: Timestamp) {

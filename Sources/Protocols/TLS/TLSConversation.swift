@@ -28,6 +28,20 @@ import Records
 /// A server record that began more than that before the open exchange (an earlier answer's tail held
 /// behind a hole) is left out of it.
 ///
+/// Server bytes acknowledged before the capture showed them (`acknowledgedAhead(_:of:)`, from the client's
+/// acknowledgement numbers): the sensor missed them and sees them later, held behind a hole or retransmitted
+/// (after the server's FIN, say), so in stream order they come after client requests sent once the client
+/// had them. A client record sent after the client acknowledged server bytes not fed yet, beyond those
+/// acknowledged when the open exchange's request was sent, ends that exchange: it waits, unanswered or
+/// partly answered, for the server bytes up to that acknowledgement, and the record starts the next one.
+/// Server bytes are then placed by their stream offsets: those before the waiting exchange's mark are its
+/// answer (a gap there its missing bytes), later ones go on as usual. Waiting exchanges are handed out in
+/// order, once the server's stream reaches their mark (at `finish` at the latest). An answer placed so keeps
+/// the time its bytes were captured (its `responseStart` and `end` may come after later requests, up to the
+/// retransmission after the FIN); the request keeps its own. Without such acknowledgements (the capture shows
+/// bytes before they are acknowledged) nothing of this applies. In TLS 1.3, server records before the mark
+/// of the client's Finished are the server's handshake flight, however late they come.
+///
 /// TLS 1.3 (and drafts): the encrypted handshake travels in application_data records. Without keys,
 /// the rule is: once the ServerHello chose 1.3, server records before the client's first
 /// application_data record are the server's handshake flight, and that first client record is its
@@ -68,6 +82,33 @@ public struct TLSConversation: Sendable {
     private var midstreamChecked = false
     /// `TLSLimits.answerPause`.
     private let answerPause: Int64
+    /// Exchanges waiting for the server bytes sent before a later request (see "Server bytes acknowledged
+    /// before the capture showed them"), in order; empty on the ordinary path, which then costs one test.
+    private var waiting: [WaitingExchange] = []
+    /// The server's stream offset the client had acknowledged when it sent the bytes fed next, when that ran
+    /// ahead of the server bytes fed (else it lags, unused).
+    private var serverAcknowledged: Int64 = 0
+    /// The highest such offset that already ended an exchange, or that the open exchange's request followed:
+    /// a client record ends the open exchange only on an acknowledgement beyond it.
+    private var splitAcknowledged: Int64 = 0
+    /// TLS 1.3: the server's stream offset the client acknowledged before its Finished, when the server's
+    /// flight had not been fed yet: application-data records before it are that flight's handshake.
+    private var serverFlightEnd: Int64 = 0
+    /// The server bytes being handled lie before `serverFlightEnd`.
+    private var inLateServerFlight = false
+    /// TLS 1.3 offered, and the client's first application-data record sent after server bytes not fed yet,
+    /// the ServerHello among them maybe: its length and that mark. Once a late ServerHello chooses 1.3, the
+    /// record was the client's Finished, not a request, and the server records before the mark its flight.
+    private var clientFirstRecord: (length: Int64, mark: Int64)?
+    /// When the second client record of the first exchange began (its start once the first is taken back).
+    private var firstExchangeSecondStart: Timestamp?
+
+    /// An exchange ended by a client record sent after server bytes not fed yet: the server bytes before
+    /// `answerEnd` (stream offset) are its answer. One closed after it waits with the same mark.
+    private struct WaitingExchange: Sendable {
+        var exchange: Exchange
+        var answerEnd: Int64
+    }
 
     public init(limits: TLSLimits = TLSLimits(), midstream: Bool = false, keepsHellos: Bool = true) {
         client = TLSStreamParser(limits: limits, midstream: midstream)
@@ -84,12 +125,16 @@ public struct TLSConversation: Sendable {
     /// Parses `bytes` of one direction; completed exchanges are appended to `exchanges`.
     public mutating func feed(_ bytes: UnsafeRawBufferPointer, direction: Direction, time: Timestamp,
                               into exchanges: inout [Exchange]) {
-        if !scratch.isEmpty { scratch.removeAll(keepingCapacity: true) }
-        switch direction {
-        case .up: client.feed(bytes, time: time, into: &scratch)
-        case .down: server.feed(bytes, time: time, into: &scratch)
+        if direction == .down, placesServerBytes {
+            feedServerInParts(bytes, time: time, into: &exchanges)
+        } else {
+            if !scratch.isEmpty { scratch.removeAll(keepingCapacity: true) }
+            switch direction {
+            case .up: client.feed(bytes, time: time, into: &scratch)
+            case .down: server.feed(bytes, time: time, into: &scratch)
+            }
+            handleScratch(direction: direction, into: &exchanges)
         }
-        handleScratch(direction: direction, into: &exchanges)
         // A direction that began with application data: the capture joined after the handshake, and the
         // other direction, not heard yet, may begin inside a record (its first segment lost).
         // (The two fields read in place: copying both parsers for them cost more than the check.)
@@ -107,6 +152,100 @@ public struct TLSConversation: Sendable {
     /// Accounts for `gapBytes` missing bytes in one direction.
     public mutating func skip(gapBytes: Int, direction: Direction, time: Timestamp, into exchanges: inout [Exchange]) {
         guard gapBytes > 0 else { return }
+        guard direction == .down, placesServerBytes else {
+            skipPart(gapBytes: gapBytes, direction: direction, time: time, into: &exchanges)
+            return
+        }
+        releaseWaiting(all: false, into: &exchanges)
+        var left = gapBytes
+        while left > 0 {
+            let n = serverPart(left)
+            skipPart(gapBytes: n, direction: .down, time: time, into: &exchanges)
+            endServerPart(into: &exchanges)
+            left -= n
+        }
+    }
+
+    /// The client acknowledged `bytes` of `direction` beyond those fed or skipped so far, in the segment whose
+    /// bytes are fed next: they were sent before those bytes (see "Server bytes acknowledged before the
+    /// capture showed them"). Only the server's bytes are placed so; the client's are left to the rules above.
+    public mutating func acknowledgedAhead(_ bytes: Int64, of direction: Direction) {
+        guard direction == .down, bytes > 0 else { return }
+        serverAcknowledged = max(serverAcknowledged, server.streamOffset + bytes)
+    }
+
+    // MARK: - Server bytes placed by acknowledgements
+
+    /// Whether server bytes fed now go in parts: an exchange waits for its answer, the late TLS 1.3 flight, or a
+    /// late ServerHello may take the client's first record back (`clientFirstRecord`).
+    private var placesServerBytes: Bool {
+        !waiting.isEmpty || serverFlightEnd > server.streamOffset || clientFirstRecord != nil
+    }
+
+    /// How many of `count` server bytes from the stream's offset stay on one side of every mark: an exchange's
+    /// answer end, the late TLS 1.3 flight's end, `clientFirstRecord`'s mark. Sets what the bytes are (`inLateServerFlight`); the bytes go to
+    /// the first waiting exchange, if any (those before it were handed out by `endServerPart`).
+    private mutating func serverPart(_ count: Int) -> Int {
+        let at = server.streamOffset
+        var n = Int64(count)
+        if let first = waiting.first, first.answerEnd > at { n = min(n, first.answerEnd - at) }
+        inLateServerFlight = serverFlightEnd > at
+        if inLateServerFlight { n = min(n, serverFlightEnd - at) }
+        if let first = clientFirstRecord {
+            // The ServerHello comes before the mark, or not at all.
+            if first.mark > at { n = min(n, first.mark - at) } else { clientFirstRecord = nil }
+        }
+        return Int(n)
+    }
+
+    /// After one part of the server's bytes: the waiting exchanges whose answer the stream has reached are
+    /// handed out.
+    private mutating func endServerPart(into exchanges: inout [Exchange]) {
+        inLateServerFlight = false
+        releaseWaiting(all: false, into: &exchanges)
+    }
+
+    private mutating func feedServerInParts(_ bytes: UnsafeRawBufferPointer, time: Timestamp,
+                                           into exchanges: inout [Exchange]) {
+        releaseWaiting(all: false, into: &exchanges)
+        var from = 0
+        while from < bytes.count {
+            let n = serverPart(bytes.count - from)
+            if !scratch.isEmpty { scratch.removeAll(keepingCapacity: true) }
+            server.feed(UnsafeRawBufferPointer(rebasing: bytes[from..<(from + n)]), time: time, into: &scratch)
+            handleScratch(direction: .down, into: &exchanges)
+            endServerPart(into: &exchanges)
+            from += n
+        }
+    }
+
+    /// Hands out the waiting exchanges, in order, up to the first whose answer the server's stream has not
+    /// reached (`all`: every one).
+    private mutating func releaseWaiting(all: Bool, into exchanges: inout [Exchange]) {
+        var n = 0
+        while n < waiting.count, all || waiting[n].answerEnd <= server.streamOffset {
+            handOut(waiting[n].exchange, into: &exchanges)
+            n += 1
+        }
+        if n > 0 { waiting.removeFirst(n) }
+    }
+
+    /// A server application-data record (or a part of one a gap cut) before the first waiting exchange's mark:
+    /// its answer, at the time the bytes were captured. A record lost whole adds its bytes only, once the answer
+    /// began, as the open exchange does.
+    private mutating func answerWaiting(length: Int64, missing: Int64, records: Int, start: Timestamp,
+                                        end: Timestamp) {
+        waiting[0].exchange.missingBytes += missing
+        if length == 0 && records > 0 && waiting[0].exchange.recordsDown > 0 { return }
+        if waiting[0].exchange.responseStart == nil { waiting[0].exchange.responseStart = start }
+        waiting[0].exchange.bytesDown += length
+        waiting[0].exchange.recordsDown += records
+        if waiting[0].exchange.end < end { waiting[0].exchange.end = end }
+    }
+
+    /// Accounts for `gapBytes` missing bytes of one direction, all on one side of every mark (see `serverPart`).
+    private mutating func skipPart(gapBytes: Int, direction: Direction, time: Timestamp,
+                                   into exchanges: inout [Exchange]) {
         if !scratch.isEmpty { scratch.removeAll(keepingCapacity: true) }
         let placed: Bool
         switch direction {
@@ -121,7 +260,9 @@ public struct TLSConversation: Sendable {
         // Client bytes lost after the server answered: most likely the next request. Server data that
         // follows (before any client record) then starts an exchange of its own instead of joining this one.
         if direction == .up, let open = current, open.recordsDown > 0 { clientGapAfterAnswer = true }
-        if current != nil {
+        if direction == .down, !waiting.isEmpty, !inLateServerFlight {
+            waiting[0].exchange.missingBytes += Int64(gapBytes)
+        } else if current != nil {
             current?.missingBytes += Int64(gapBytes)
         } else {
             pendingMissing += Int64(gapBytes)
@@ -140,6 +281,7 @@ public struct TLSConversation: Sendable {
             handleScratch(direction: direction, into: &exchanges)
         }
         closeExchange(into: &exchanges)
+        releaseWaiting(all: true, into: &exchanges)
         summary.recordVersion = Self.lower(client.applicationDataVersion, server.applicationDataVersion)
         summary.implausibleRecordVersionUp = client.implausibleApplicationDataVersion
         summary.implausibleRecordVersionDown = server.implausibleApplicationDataVersion
@@ -191,6 +333,12 @@ public struct TLSConversation: Sendable {
             summary.negotiatedVersion = hello.negotiatedVersion
             summary.cipherSuite = hello.cipherSuite
             if hello.isSSLv2 { summary.sslv2 = true }
+            if let first = clientFirstRecord {
+                clientFirstRecord = nil
+                if direction == .down, TLSVersion.isTLS13Family(hello.negotiatedVersion) {
+                    takeBackClientFinished(first)
+                }
+            }
         case .certificate(let certificate, _, _):
             if direction == .down && summary.certificate == nil { summary.certificate = certificate }
         case .alert(let level, let description, let time):
@@ -212,6 +360,29 @@ public struct TLSConversation: Sendable {
         }
     }
 
+    /// A late ServerHello chose TLS 1.3 after the client's first application-data record was taken as a
+    /// request (`clientFirstRecord`): that record was its Finished. It leaves the first exchange (not handed out
+    /// yet: its answer is still owed), which starts with its next record, and the server records before its mark,
+    /// this part of the server's bytes included (`serverPart` cut there), are the server's flight.
+    private mutating func takeBackClientFinished(_ first: (length: Int64, mark: Int64)) {
+        clientFinishedSeen = true
+        handshakeRecordsInApplicationData += 1
+        serverFlightEnd = max(serverFlightEnd, first.mark)
+        inLateServerFlight = true
+        guard exchangeCount == 0 else { return }
+        func takeBack(_ e: inout Exchange, next: Timestamp?) {
+            e.bytesUp -= first.length
+            e.recordsUp -= 1
+            if let next { e.start = next }
+        }
+        if !waiting.isEmpty {
+            takeBack(&waiting[0].exchange, next: firstExchangeSecondStart)
+        } else if var e = current {
+            takeBack(&e, next: firstExchangeSecondStart)
+            current = e
+        }
+    }
+
     private var inTLS13Handshake: Bool {
         guard let v = summary.negotiatedVersion, TLSVersion.isTLS13Family(v) else { return false }
         return !clientFinishedSeen
@@ -223,10 +394,21 @@ public struct TLSConversation: Sendable {
                                           direction: Direction, start: Timestamp, end: Timestamp,
                                           into exchanges: inout [Exchange]) {
         let records = newRecord ? 1 : 0
-        if inTLS13Handshake {
+        if inTLS13Handshake || (direction == .down && inLateServerFlight) {
             handshakeRecordsInApplicationData += records
-            if direction == .up { clientFinishedSeen = true }
+            if direction == .up {
+                clientFinishedSeen = true
+                // The server's flight, acknowledged before the capture showed it, comes later: its records
+                // are still handshake.
+                if serverAcknowledged > server.streamOffset { serverFlightEnd = serverAcknowledged }
+                splitAcknowledged = max(splitAcknowledged, serverAcknowledged)
+            }
             pendingMissing += missing
+            return
+        }
+        // Server bytes sent before a request the open exchange's successor began with: the waiting answer.
+        if direction == .down, !waiting.isEmpty {
+            answerWaiting(length: length, missing: missing, records: records, start: start, end: end)
             return
         }
         // A record lost whole (nothing of it captured): its kind is not known. Of the client, after an answer
@@ -252,6 +434,22 @@ public struct TLSConversation: Sendable {
         }
         switch direction {
         case .up:
+            // TLS 1.3 offered, no ServerHello yet, server bytes owed: this first record may be the Finished.
+            if records > 0, current == nil, waiting.isEmpty, exchangeCount == 0, !clientFinishedSeen,
+               summary.negotiatedVersion == nil, serverAcknowledged > server.streamOffset,
+               let offered = summary.clientVersion, TLSVersion.isTLS13Family(offered) {
+                clientFirstRecord = (length, serverAcknowledged)
+            }
+            // Sent after the client had server bytes not fed yet, beyond those it had when the open exchange's
+            // request went: the open exchange's answer (or its rest) is owed; it waits for it, and this record
+            // starts the next exchange.
+            if records > 0, serverAcknowledged > splitAcknowledged {
+                if serverAcknowledged > server.streamOffset, let open = current {
+                    current = nil
+                    waiting.append(WaitingExchange(exchange: open, answerEnd: serverAcknowledged))
+                }
+                splitAcknowledged = serverAcknowledged
+            }
             // A client record sent before the open exchange's answer began, delivered after it (held
             // behind a hole in the client's stream until the hole became a gap), is that answer's request.
             if let open = current, open.recordsDown > 0, let answer = open.responseStart, start < answer {
@@ -267,6 +465,10 @@ public struct TLSConversation: Sendable {
                 closeExchange(into: &exchanges)
             }
             openExchange(start: start)
+            if clientFirstRecord != nil, firstExchangeSecondStart == nil, exchangeCount == 0, waiting.isEmpty,
+               current?.recordsUp == 1, records > 0 {
+                firstExchangeSecondStart = start
+            }
             current?.bytesUp += length
             current?.recordsUp += records
             current?.missingBytes += missing
@@ -299,10 +501,22 @@ public struct TLSConversation: Sendable {
         current = e
     }
 
+    /// Ends the open exchange: handed out, or, behind exchanges still waiting for their answer, waits with them.
     private mutating func closeExchange(into exchanges: inout [Exchange]) {
         guard let e = current else { return }
+        current = nil
+        if let last = waiting.last {
+            waiting.append(WaitingExchange(exchange: e, answerEnd: last.answerEnd))
+        } else {
+            handOut(e, into: &exchanges)
+        }
+    }
+
+    /// Appends `e`, numbered in the order exchanges are handed out.
+    private mutating func handOut(_ e: Exchange, into exchanges: inout [Exchange]) {
+        var e = e
+        e.index = exchangeCount
         exchanges.append(e)
         exchangeCount += 1
-        current = nil
     }
 }
