@@ -278,9 +278,9 @@ final class CaptureFileSource: PacketSource {
     private func stopLibpcap(message: String, at offset: Int?) {
         let place = offset.map { "at byte offset \($0) " } ?? ""
         if message.contains("truncated") {
-            stats.warn(.truncated, at: offset, "file truncated mid-record \(place)after \(stats.packets) whole records")
+            stats.stop(.truncated, at: offset, "file truncated mid-record \(place)after \(stats.packets) whole records")
         } else {
-            stats.warn(.corrupt, at: offset, "reading stopped \(place)after \(stats.packets) records: "
+            stats.stop(.corrupt, at: offset, "reading stopped \(place)after \(stats.packets) records: "
                 + oneLine(message))
         }
         finish()
@@ -297,7 +297,9 @@ final class CaptureFileSource: PacketSource {
             stats.warn(.readerSwitched, "read with the own pcapng reader from packet \(done + 1) on, as libpcap "
                 + "cannot read this pcapng file past there (\(oneLine(message))); the switch itself loses no packet")
         } catch {
-            stats.warn(.corrupt, "libpcap stopped after \(done) packets (\(oneLine(message))) "
+            // Where libpcap's reading had got to: about where it stopped (it reads a block whole).
+            let offset = libpcapFile?.takeUnretainedValue().fileOffset
+            stats.stop(.corrupt, at: offset, "libpcap stopped after \(done) packets (\(oneLine(message))) "
                 + "and the own pcapng reader cannot go on: \(error.problem)")
             finish()
         }
@@ -315,8 +317,7 @@ final class CaptureFileSource: PacketSource {
         case .own: stoppedAtTheCut = refusedAtOpen && stats.packets == 0
         case .libpcap: stoppedAtTheCut = false
         }
-        let stops: [CaptureWarning.Code] = [.truncated, .corrupt, .limitReached]
-        if stoppedAtTheCut, stats.warnings.contains(where: { stops.contains($0.code) }) {
+        if stoppedAtTheCut, stats.readingStopped != nil {
             stats.warnings.removeAll { $0.code == .readerSwitched }
         }
         stats.warnAboutTimestampsOutOfRange()
