@@ -201,6 +201,12 @@ final class CaptureFileSource: PacketSource {
             // A record of 0 bytes whose time is a pcap magic number: the file header of a second capture
             // joined on (`cat a.pcap b.pcap`), read as a record header up to its sigfigs field.
             return joinedHeader(file, seconds: UInt32(truncatingIfNeeded: seconds), at: offsetBefore)
+        case .packet(let seconds, _, _, _, _) where header.format == .pcapng && seconds < 0:
+            // libpcap works a pcapng time out in unsigned 64 bits and hands it over as signed: a time of 2^63
+            // seconds or more (a clock of whole seconds counting near 2^64, a large `if_tsoffset`) comes out
+            // before 1970, as a negative offset's times do. The own reader works every time out exactly.
+            return .failure("its time for packet \(stats.packets + 1) is before 1970, which is also how it gives "
+                + "a time of 2^63 seconds or more, wrapped around", offset: nil)
         case .packet(let seconds, let nanoseconds, let captured, let original, let bytes):
             // Classic pcap seconds are unsigned 32-bit (good to 2106); libpcap 1.10 hands them over as signed.
             let fileSeconds = header.format == .pcapng ? seconds : Int64(UInt32(truncatingIfNeeded: seconds))
