@@ -99,6 +99,15 @@ final class CaptureFileSource: PacketSource {
             libpcapFile = Unmanaged.passUnretained(file)
             libpcapLinkType = header.linkType ?? file.linkType
             libpcapSnapLength = header.snapLength > 0 ? header.snapLength : file.snapshotLength
+            if header.format == .pcapng, PcapNGReader.leadingClockMayWrap(path: path) {
+                backend = .own(try PcapNGReader(path: path, fileIndex: fileIndex, limits: limits,
+                                                bufferBytes: readBufferBytes))
+                libpcapFile = nil
+                stats.reader = .own
+                stats.warn(.readerSwitched, "read with the own pcapng reader: an interface's clock counts whole "
+                    + "seconds with a positive if_tsoffset, and libpcap would give its times of 2^64 seconds or more "
+                    + "wrapped around into ordinary times")
+            }
         case .failure(let failure):
             if let code = failure.openErrno, let kind = CaptureError.openLimit(errno: code) {
                 throw CaptureError(path: path, kind)

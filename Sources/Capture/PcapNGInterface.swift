@@ -50,6 +50,12 @@ struct PcapNGInterface {
         }
     }
 
+    /// Whether the clock counts whole seconds and `if_tsoffset` adds to them: libpcap works such times out
+    /// in unsigned 64 bits, so one of 2^64 seconds or more comes out wrapped around into ordinary times.
+    var libpcapMayWrapIntoRange: Bool {
+        (resolution == .decimal(0) || resolution == .binary(0)) && offsetSeconds > 0
+    }
+
     /// The time of a packet stamped with `ticks` of this interface's clock, saturating.
     func timestamp(ticks: UInt64) -> Timestamp {
         checkedTimestamp(ticks: ticks).time

@@ -102,6 +102,28 @@ final class PcapNGReader {
         buffer.deallocate()
     }
 
+    /// Whether an interface declared before the first packet of `path` (within its first 64 blocks) has
+    /// a clock whose times libpcap can give wrapped around into ordinary ones, with nothing to tell them by
+    /// (`PcapNGInterface.libpcapMayWrapIntoRange`); such a file is read with this reader from the start.
+    static func leadingClockMayWrap(path: String) -> Bool {
+        guard let reader = try? PcapNGReader(path: path, fileIndex: 0, limits: .default) else { return false }
+        var scratch = CaptureStatistics(path: path, fileIndex: 0, format: .pcapng, byteOrder: .littleEndian,
+                                        reader: .own)
+        for _ in 0..<64 {
+            switch reader.readBlock(&scratch) {
+            case .block(let type, _) where [2, 3, 6].contains(type):
+                return reader.interfaces.contains { $0.libpcapMayWrapIntoRange }
+            case .block(let type, let length):
+                _ = reader.packet(type: type, length: length, at: 0, &scratch)
+            case .passedOver:
+                continue
+            case .end, .stopped:
+                return reader.interfaces.contains { $0.libpcapMayWrapIntoRange }
+            }
+        }
+        return reader.interfaces.contains { $0.libpcapMayWrapIntoRange }
+    }
+
     /// The next packet, or nil at the end of the file or after a problem (then in `statistics.warnings`).
     func next(_ statistics: inout CaptureStatistics) throws(CaptureError) -> ReadPacket? {
         while !finished {

@@ -88,6 +88,19 @@ import TestSupport
         #expect(back.first?.timestampsOutOfRange == 0)
     }
 
+    /// A clock of whole seconds with a positive offset: libpcap would wrap 2^64 - 10^9 seconds plus 2 * 10^9
+    /// into 2001; the file is read with the own reader from the start.
+    @Test func aWholeSecondClockWithAPositiveOffsetIsReadByTheOwnReader() throws {
+        let folder = TemporaryDirectory()
+        let back = try ReadBack(path: Self.clockFile(tsresol: 0, tsoffset: 2_000_000_000,
+                                                     [UInt64.max - 999_999_999, 1_700_000_000], in: folder))
+        #expect(back.times == [Int64.max, 3_700_000_000_000_000_000])
+        #expect(back.first?.timestampsOutOfRange == 1)
+        #expect(back.first?.reader == .own)
+        #expect(back.warnings.first?.problem.hasPrefix("read with the own pcapng reader: an interface's clock counts "
+            + "whole seconds with a positive if_tsoffset") == true)
+    }
+
     @Test func aNegativeOffsetBeforeNineteenSeventyIsNotClamped() throws {
         let folder = TemporaryDirectory()
         let back = try ReadBack(path: Self.clockFile(tsoffset: -1_800_000_000, [1_700_000_000_000_000], in: folder))
