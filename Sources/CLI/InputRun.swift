@@ -47,6 +47,7 @@ enum InputRun {
                 + "or -i IFACE to capture from an interface)")
         }
         try refuseOverwritingInput(options, command: command, stdin: output.inputFD)
+        try ReportFIFO.openEarly(options, command: command)
         let paths = distinctFiles(options.captures, quiet: options.quiet, output: &output)
         if let accept, options.jobs > 1, paths.count > 1, paths.allSatisfy(isRegularFile) {
             let parallel = ParallelCaptureRun(
@@ -76,6 +77,7 @@ enum InputRun {
             // that cannot be written, is refused now, not after hours of capture.
             try refuseOverwritingInput(options, command: command, stdin: output.inputFD)
             try LiveOptions.checkWritable(options, command: command)
+            try ReportFIFO.openEarly(options, command: command)
             return try openLive(interface: interface, options: options, command: command, configuration: configuration,
                                 output: &output)
         }
@@ -84,6 +86,7 @@ enum InputRun {
                 + "or -i IFACE to capture from an interface)")
         }
         try refuseOverwritingInput(options, command: command, stdin: output.inputFD)
+        try ReportFIFO.openEarly(options, command: command)
         let paths = distinctFiles(options.captures, quiet: options.quiet, output: &output)
         return try openCaptures(paths: paths, options: options, command: command, configuration: configuration,
                         output: &output, progress: progress)
