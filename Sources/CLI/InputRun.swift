@@ -249,15 +249,19 @@ extension InputRun {
     /// path cannot be looked up: the reader then reports it), or a regular file holding the same bytes as
     /// one given before it (a copy, `cp fleet.pcap copy.pcap`). Reading a capture twice would double every
     /// count and make each packet look captured twice, so each later mention is dropped with a one-line
-    /// warning on stderr (unless `quiet`). Cost: one stat per path; files of equal size are compared
-    /// (`sameContent`), which reads little of them unless they are copies.
+    /// warning on stderr (unless `quiet`). Cost: one stat per path; of files that share their size, the
+    /// first and last 64 KiB are read (`fingerprint`), and files that agree there are compared whole
+    /// (`sameContent`): captures of the same size that differ cost 128 KiB each, copies are read whole.
     static func distinctFiles(_ paths: [String], quiet: Bool, output: inout Output) -> [String] {
         var seen: [String: String] = [:]
         var out: [String] = []
-        /// Regular files kept so far, by size.
-        var bySize: [Int: [String]] = [:]
+        let sizes = paths.map(regularFileSize)
+        var filesOfSize: [Int: Int] = [:]
+        for case let size? in sizes { filesOfSize[size, default: 0] += 1 }
+        /// Regular files kept so far that share their size with another path, by size and fingerprint.
+        var kept: [FileFingerprint: [String]] = [:]
         func named(_ p: String) -> String { p == "-" ? "- (standard input)" : p }
-        for path in paths {
+        for (path, size) in zip(paths, sizes) {
             let key = identity(path, stdin: output.inputFD) ?? "path:" + path
             if let first = seen[key] {
                 if !quiet {
@@ -267,8 +271,8 @@ extension InputRun {
                 }
                 continue
             }
-            let size = regularFileSize(path)
-            if let size, let original = bySize[size]?.first(where: { sameContent($0, path, size: size) }) {
+            let print = size.flatMap { filesOfSize[$0, default: 0] > 1 ? fingerprint(path, size: $0) : nil }
+            if let size, let print, let original = kept[print]?.first(where: { sameContent($0, path, size: size) }) {
                 if !quiet {
                     output.error(SepbeatCommand.oneLine("sepbeat: warning: \(path) holds the same bytes as \(original), "
                         + "given already (a copy of the same capture); it is read once"))
@@ -277,9 +281,31 @@ extension InputRun {
             }
             seen[key] = path
             out.append(path)
-            if let size { bySize[size, default: []].append(path) }
+            if let print { kept[print, default: []].append(path) }
         }
         return out
+    }
+
+    /// A regular file's size and a hash of its first and last 64 KiB: files that differ there differ.
+    struct FileFingerprint: Hashable {
+        var size: Int
+        var ends: Int
+    }
+
+    /// `path`'s fingerprint (`size` bytes); nil when it cannot be read (the reader reports that later).
+    static func fingerprint(_ path: String, size: Int) -> FileFingerprint? {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        let piece = 1 << 16
+        var bytes = [UInt8](repeating: 0, count: piece)
+        var hasher = Hasher()
+        for offset in Set([0, max(0, size - piece)]).sorted() {
+            let count = min(piece, size - offset)
+            guard readFully(fd, into: &bytes, count: count, at: offset) else { return nil }
+            bytes.withUnsafeBytes { hasher.combine(bytes: UnsafeRawBufferPointer(rebasing: $0[0..<count])) }
+        }
+        return FileFingerprint(size: size, ends: hasher.finalize())
     }
 
     /// The size of the regular file `path` names (links followed), if it is one and not empty; nil for

@@ -64,5 +64,10 @@ import TestSupport
         #expect(FileManager.default.createFile(atPath: c, contents: Data(bytes)))
         #expect(!InputRun.sameContent(a, b, size: bytes.count))
         #expect(InputRun.sameContent(a, c, size: bytes.count))
+        var output = Output()
+        output.capture = true
+        #expect(InputRun.distinctFiles([a, b, c], quiet: false, output: &output) == [a, b])
+        #expect(output.standardError == "sepbeat: warning: \(c) holds the same bytes as \(a), given already (a copy "
+            + "of the same capture); it is read once\n")
     }
 }
