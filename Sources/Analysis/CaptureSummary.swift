@@ -74,12 +74,14 @@ public struct CaptureSummary: Sendable {
     public var packetsFilledFromCopy = 0
     /// Packets a BPF filter rejected.
     public var filteredOut = 0
-    /// Why a live capture ended before its stop condition (the interface went away), when it did.
+    /// Why a live capture ended before its stop condition (the interface went away), or why reading a file
+    /// stopped before its end at an offset not known (known ones are in `truncationOffsets`), when it did.
     public var captureEndedEarly: String?
     /// Packets that were exact copies of one just before (the same bytes and IP id: a capture on `any` seeing a
     /// bridge and its ports, a SPAN session copying both ports), counted in connections as they end.
     public var duplicatePackets = 0
-    /// Blocks of a pcapng file skipped unread (malformed, or packets naming an undeclared interface).
+    /// Blocks of a pcapng file skipped unread (malformed, longer than the size limit, or packets naming an
+    /// undeclared interface).
     public var skippedRecords = 0
     /// The file a live capture's packets were saved to (`-w`), the packets written, and why saving
     /// stopped part-way, when it did.
@@ -101,7 +103,8 @@ public struct CaptureSummary: Sendable {
     public var packetsWithoutTimestamp = 0
     /// One-line warnings from the reader, e.g. a file truncated mid-record.
     public var warnings: [String] = []
-    /// Byte offsets where the file was found cut short or corrupt (the rest was not read).
+    /// Byte offsets where reading the file stopped before its end: cut short, corrupt, or a block past a
+    /// limit (the rest was not read).
     public var truncationOffsets: [Int64] = []
 
     /// Stretches longer than `silenceThreshold` with no packet at all, in time order: within this

@@ -213,8 +213,17 @@ public final class TrafficAnalyzer {
                     + "one just before (a capture on `any` seeing a bridge and its ports, or a SPAN session copying "
                     + "both ports): check-ins' bytes up and down count both copies, their steps each byte once")
             }
-            summaries[s.fileIndex].truncationOffsets = s.warnings.compactMap { w in
-                w.code == .truncated || w.code == .corrupt ? w.byteOffset.map(Int64.init) : nil
+            // Reading that stopped before the file's end, for any reason (cut, damaged, a block past a limit),
+            // leaves the capture incomplete: a `capture-truncated` finding at its offset, or, in the rare case
+            // the offset is not known, said as a capture that ended early (a `capture-gap` finding).
+            summaries[s.fileIndex].truncationOffsets = []
+            if let stop = s.readingStopped {
+                if let offset = stop.byteOffset {
+                    summaries[s.fileIndex].truncationOffsets = [Int64(offset)]
+                } else if summaries[s.fileIndex].captureEndedEarly == nil {
+                    summaries[s.fileIndex].captureEndedEarly = "reading stopped before the end of the file: "
+                        + stop.problem
+                }
             }
         }
     }

@@ -47,6 +47,7 @@ enum InputRun {
                 + "or -i IFACE to capture from an interface)")
         }
         try refuseOverwritingInput(options, command: command, stdin: output.inputFD)
+        try ReportFIFO.openEarly(options, command: command)
         let paths = distinctFiles(options.captures, quiet: options.quiet, output: &output)
         if let accept, options.jobs > 1, paths.count > 1, paths.allSatisfy(isRegularFile) {
             let parallel = ParallelCaptureRun(
@@ -76,6 +77,7 @@ enum InputRun {
             // that cannot be written, is refused now, not after hours of capture.
             try refuseOverwritingInput(options, command: command, stdin: output.inputFD)
             try LiveOptions.checkWritable(options, command: command)
+            try ReportFIFO.openEarly(options, command: command)
             return try openLive(interface: interface, options: options, command: command, configuration: configuration,
                                 output: &output)
         }
@@ -84,6 +86,7 @@ enum InputRun {
                 + "or -i IFACE to capture from an interface)")
         }
         try refuseOverwritingInput(options, command: command, stdin: output.inputFD)
+        try ReportFIFO.openEarly(options, command: command)
         let paths = distinctFiles(options.captures, quiet: options.quiet, output: &output)
         return try openCaptures(paths: paths, options: options, command: command, configuration: configuration,
                         output: &output, progress: progress)
@@ -242,27 +245,129 @@ extension InputRun {
 }
 
 extension InputRun {
-    /// `paths` without a file named twice (same device and inode, or the same text when a path cannot be
-    /// looked up: the reader then reports it). Reading a file twice would double every count, so each
-    /// later mention is dropped with a one-line warning on stderr (unless `quiet`). Cost: one stat per path.
+    /// `paths` without a capture given twice: the same file (same device and inode, or the same text when a
+    /// path cannot be looked up: the reader then reports it), or a regular file holding the same bytes as
+    /// one given before it (a copy, `cp fleet.pcap copy.pcap`). Reading a capture twice would double every
+    /// count and make each packet look captured twice, so each later mention is dropped with a one-line
+    /// warning on stderr (unless `quiet`). Cost: one stat per path; of files that share their size, the
+    /// first and last 64 KiB are read (`fingerprint`), and files that agree there are compared whole
+    /// (`sameContent`): captures of the same size that differ cost 128 KiB each, copies are read whole.
     static func distinctFiles(_ paths: [String], quiet: Bool, output: inout Output) -> [String] {
         var seen: [String: String] = [:]
         var out: [String] = []
-        for path in paths {
+        let sizes = paths.map(regularFileSize)
+        var filesOfSize: [Int: Int] = [:]
+        for case let size? in sizes { filesOfSize[size, default: 0] += 1 }
+        /// Regular files kept so far that share their size with another path, by size and fingerprint.
+        var kept: [FileFingerprint: [String]] = [:]
+        func named(_ p: String) -> String { p == "-" ? "- (standard input)" : p }
+        for (path, size) in zip(paths, sizes) {
             let key = identity(path, stdin: output.inputFD) ?? "path:" + path
             if let first = seen[key] {
                 if !quiet {
-                    func named(_ p: String) -> String { p == "-" ? "- (standard input)" : p }
                     let text = first == path ? "\(path) is given more than once"
                         : "\(named(path)) is the same file as \(named(first)), given already"
                     output.error(SepbeatCommand.oneLine("sepbeat: warning: \(text); it is read once"))
                 }
                 continue
             }
+            let print = size.flatMap { filesOfSize[$0, default: 0] > 1 ? fingerprint(path, size: $0) : nil }
+            if let size, let print, let original = kept[print]?.first(where: { sameContent($0, path, size: size) }) {
+                if !quiet {
+                    output.error(SepbeatCommand.oneLine("sepbeat: warning: \(path) holds the same bytes as \(original), "
+                        + "given already (a copy of the same capture); it is read once"))
+                }
+                continue
+            }
             seen[key] = path
             out.append(path)
+            if let print { kept[print, default: []].append(path) }
         }
         return out
+    }
+
+    /// A regular file's size and a hash of its first and last 64 KiB: files that differ there differ.
+    struct FileFingerprint: Hashable {
+        var size: Int
+        var ends: Int
+    }
+
+    /// `path`'s fingerprint (`size` bytes); nil when it cannot be read (the reader reports that later).
+    static func fingerprint(_ path: String, size: Int) -> FileFingerprint? {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        let piece = 1 << 16
+        var bytes = [UInt8](repeating: 0, count: piece)
+        var hasher = Hasher()
+        for offset in Set([0, max(0, size - piece)]).sorted() {
+            let count = min(piece, size - offset)
+            guard readFully(fd, into: &bytes, count: count, at: offset) else { return nil }
+            bytes.withUnsafeBytes { hasher.combine(bytes: UnsafeRawBufferPointer(rebasing: $0[0..<count])) }
+        }
+        return FileFingerprint(size: size, ends: hasher.finalize())
+    }
+
+    /// The size of the regular file `path` names (links followed), if it is one and not empty; nil for
+    /// standard input, a FIFO or device, or a path that cannot be looked up.
+    static func regularFileSize(_ path: String) -> Int? {
+        guard !standardInputNames.contains(path) else { return nil }
+        var info = stat()
+        guard stat(path, &info) == 0, info.st_mode & S_IFMT == S_IFREG, info.st_size > 0 else { return nil }
+        return Int(info.st_size)
+    }
+
+    /// Whether the regular files `a` and `b`, both `size` bytes, hold the same bytes: their first MiB, then
+    /// their last, then the rest, compared a MiB at a time and stopped at the first difference, so captures
+    /// of the same size that differ cost a MiB or two of reading; copies are read whole. False when either
+    /// cannot be read (the reader reports that later).
+    static func sameContent(_ a: String, _ b: String, size: Int) -> Bool {
+        let fa = open(a, O_RDONLY | O_CLOEXEC)
+        let fb = open(b, O_RDONLY | O_CLOEXEC)
+        defer {
+            if fa >= 0 { close(fa) }
+            if fb >= 0 { close(fb) }
+        }
+        guard fa >= 0, fb >= 0 else { return false }
+        let chunk = 1 << 20
+        var first = [UInt8](repeating: 0, count: chunk)
+        var second = [UInt8](repeating: 0, count: chunk)
+        /// Whether the `count` bytes at `offset` agree.
+        func agree(at offset: Int, count: Int) -> Bool {
+            guard readFully(fa, into: &first, count: count, at: offset),
+                  readFully(fb, into: &second, count: count, at: offset) else { return false }
+            return first.withUnsafeBytes { x in
+                second.withUnsafeBytes { y in
+                    guard let p = x.baseAddress, let q = y.baseAddress else { return false }
+                    return memcmp(p, q, count) == 0
+                }
+            }
+        }
+        let chunks = (size + chunk - 1) / chunk
+        let order = chunks == 1 ? [0] : [0, chunks - 1] + Array(1..<(chunks - 1))
+        for i in order {
+            let offset = i * chunk
+            guard agree(at: offset, count: min(chunk, size - offset)) else { return false }
+        }
+        return true
+    }
+
+    /// Reads exactly `count` bytes of `fd` at `offset` into `buffer`; false when fewer are there or a read fails.
+    private static func readFully(_ fd: Int32, into buffer: inout [UInt8], count: Int, at offset: Int) -> Bool {
+        var got = 0
+        while got < count {
+            let n = buffer.withUnsafeMutableBytes { raw in
+                pread(fd, raw.baseAddress.map { $0 + got }, count - got, off_t(offset + got))
+            }
+            if n > 0 {
+                got += n
+            } else if n < 0, errno == EINTR {
+                continue
+            } else {
+                return false
+            }
+        }
+        return true
     }
 }
 

@@ -155,8 +155,8 @@ enum ReportCommand {
             if file.skippedRecords > 0 {
                 let n = file.skippedRecords
                 builder.noteCaptureGap("\(file.path): \(n == 1 ? "1 block was" : "\(n) blocks were") skipped unread "
-                    + "(malformed, or packets naming an interface their section does not declare): check-ins in them "
-                    + "are missing or incomplete")
+                    + "(malformed, longer than the size limit, or packets naming an interface their section does not "
+                    + "declare): check-ins in them are missing or incomplete")
             }
             if let why = file.captureEndedEarly {
                 builder.noteCaptureGap("\(file.path): \(why)", time: file.last)

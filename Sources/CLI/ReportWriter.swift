@@ -15,7 +15,8 @@ enum ReportWriter {
     /// failure with exit status 4 when the file cannot be opened or written; errors `body` throws
     /// pass through. A report file left part-written (a failed write, or an error from `body`) is
     /// removed when it is a regular file, so no cut-short report stays behind to be read as whole;
-    /// a device, FIFO or terminal is left alone. Messages start with `sepbeat COMMAND: FILE:`.
+    /// a device, FIFO or terminal is left alone. A FIFO is opened without waiting for a reader (`ReportFIFO`):
+    /// one no process reads is refused with exit status 4. Messages start with `sepbeat COMMAND: FILE:`.
     static func stream(
         command: String, options: Options, output: inout Output,
         _ body: (_ sink: @escaping ([UInt8]) throws -> Void) throws -> Void
@@ -31,6 +32,18 @@ enum ReportWriter {
             defer { if let code = buffered.failure { output.noteOutputFailure(code) } }
             try body { buffered.append($0) }
             buffered.flush()
+            return ExitStatus.ok
+        }
+        if let fd = try ReportFIFO.take(path) ?? (ReportFIFO.isFIFO(path) ? ReportFIFO.open(path, command: command) : nil) {
+            // A FIFO: opened without waiting for a reader (see `ReportFIFO`), nothing to remove on failure.
+            defer { close(fd) }
+            let buffered = BufferedFile(fd: fd)
+            try body { buffered.append($0) }
+            buffered.flush()
+            if let code = buffered.failure {
+                throw CommandFailure(message: "sepbeat \(command): \(path): writing the report failed: "
+                    + String(cString: strerror(code)), status: ExitStatus.outputFailed)
+            }
             return ExitStatus.ok
         }
         guard let file = fopen(path, "wb") else {

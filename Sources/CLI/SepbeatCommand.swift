@@ -174,6 +174,8 @@ public enum SepbeatCommand {
         }
         do {
             let options = try parseOptions(Array(arguments.dropFirst()), specs: sub.specs, command: sub.name)
+            // An -o FIFO opened before the captures were read and not written to (the command failed first).
+            defer { if let path = options.outputPath { ReportFIFO.discard(path) } }
             if options.help {
                 output.write(help(for: sub))
                 return ExitStatus.ok

@@ -99,6 +99,15 @@ final class CaptureFileSource: PacketSource {
             libpcapFile = Unmanaged.passUnretained(file)
             libpcapLinkType = header.linkType ?? file.linkType
             libpcapSnapLength = header.snapLength > 0 ? header.snapLength : file.snapshotLength
+            if header.format == .pcapng, PcapNGReader.leadingClockMayWrap(path: path) {
+                backend = .own(try PcapNGReader(path: path, fileIndex: fileIndex, limits: limits,
+                                                bufferBytes: readBufferBytes))
+                libpcapFile = nil
+                stats.reader = .own
+                stats.warn(.readerSwitched, "read with the own pcapng reader: an interface's clock counts whole "
+                    + "seconds with a positive if_tsoffset, and libpcap would give its times of 2^64 seconds or more "
+                    + "wrapped around into ordinary times")
+            }
         case .failure(let failure):
             if let code = failure.openErrno, let kind = CaptureError.openLimit(errno: code) {
                 throw CaptureError(path: path, kind)
@@ -201,6 +210,12 @@ final class CaptureFileSource: PacketSource {
             // A record of 0 bytes whose time is a pcap magic number: the file header of a second capture
             // joined on (`cat a.pcap b.pcap`), read as a record header up to its sigfigs field.
             return joinedHeader(file, seconds: UInt32(truncatingIfNeeded: seconds), at: offsetBefore)
+        case .packet(let seconds, _, _, _, _) where header.format == .pcapng && seconds < 0:
+            // libpcap works a pcapng time out in unsigned 64 bits and hands it over as signed: a time of 2^63
+            // seconds or more (a clock of whole seconds counting near 2^64, a large `if_tsoffset`) comes out
+            // before 1970, as a negative offset's times do. The own reader works every time out exactly.
+            return .failure("its time for packet \(stats.packets + 1) is before 1970, which is also how it gives "
+                + "a time of 2^63 seconds or more, wrapped around", offset: nil)
         case .packet(let seconds, let nanoseconds, let captured, let original, let bytes):
             // Classic pcap seconds are unsigned 32-bit (good to 2106); libpcap 1.10 hands them over as signed.
             let fileSeconds = header.format == .pcapng ? seconds : Int64(UInt32(truncatingIfNeeded: seconds))
@@ -278,9 +293,9 @@ final class CaptureFileSource: PacketSource {
     private func stopLibpcap(message: String, at offset: Int?) {
         let place = offset.map { "at byte offset \($0) " } ?? ""
         if message.contains("truncated") {
-            stats.warn(.truncated, at: offset, "file truncated mid-record \(place)after \(stats.packets) whole records")
+            stats.stop(.truncated, at: offset, "file truncated mid-record \(place)after \(stats.packets) whole records")
         } else {
-            stats.warn(.corrupt, at: offset, "reading stopped \(place)after \(stats.packets) records: "
+            stats.stop(.corrupt, at: offset, "reading stopped \(place)after \(stats.packets) records: "
                 + oneLine(message))
         }
         finish()
@@ -297,7 +312,9 @@ final class CaptureFileSource: PacketSource {
             stats.warn(.readerSwitched, "read with the own pcapng reader from packet \(done + 1) on, as libpcap "
                 + "cannot read this pcapng file past there (\(oneLine(message))); the switch itself loses no packet")
         } catch {
-            stats.warn(.corrupt, "libpcap stopped after \(done) packets (\(oneLine(message))) "
+            // Where libpcap's reading had got to: about where it stopped (it reads a block whole).
+            let offset = libpcapFile?.takeUnretainedValue().fileOffset
+            stats.stop(.corrupt, at: offset, "libpcap stopped after \(done) packets (\(oneLine(message))) "
                 + "and the own pcapng reader cannot go on: \(error.problem)")
             finish()
         }
@@ -315,8 +332,7 @@ final class CaptureFileSource: PacketSource {
         case .own: stoppedAtTheCut = refusedAtOpen && stats.packets == 0
         case .libpcap: stoppedAtTheCut = false
         }
-        let stops: [CaptureWarning.Code] = [.truncated, .corrupt, .limitReached]
-        if stoppedAtTheCut, stats.warnings.contains(where: { stops.contains($0.code) }) {
+        if stoppedAtTheCut, stats.readingStopped != nil {
             stats.warnings.removeAll { $0.code == .readerSwitched }
         }
         stats.warnAboutTimestampsOutOfRange()

@@ -145,6 +145,18 @@ public struct CaptureStatistics: Sendable {
     public var savedTo: String?
     public var savedPackets = 0
     public var warnings: [CaptureWarning] = []
+    /// Reading stopped before the end of the file (it is cut or damaged there, a block is past a limit of
+    /// `CaptureLimits`, libpcap stopped and the own reader could not go on): where and why. Every packet
+    /// before it was read, none after; nil when the file was read to its end.
+    public var readingStopped: ReadingStop?
+
+    /// Where and why reading a file stopped before its end (`CaptureStatistics.readingStopped`).
+    public struct ReadingStop: Equatable, Sendable {
+        /// The byte offset of the record or block reading stopped at, when known.
+        public var byteOffset: Int?
+        /// The warning's text, without the file name.
+        public var problem: String
+    }
 
     init(path: String, fileIndex: Int, format: CaptureFileFormat, byteOrder: CaptureByteOrder,
          reader: CaptureReaderKind) {
@@ -188,5 +200,12 @@ public struct CaptureStatistics: Sendable {
 
     mutating func warn(_ code: CaptureWarning.Code, at offset: Int? = nil, _ problem: String) {
         warnings.append(CaptureWarning(path: path, code: code, byteOffset: offset, problem: problem))
+    }
+
+    /// Warns that reading stops here, before the end of the file, and notes it in `readingStopped` (the
+    /// first stop counts: nothing is read after it).
+    mutating func stop(_ code: CaptureWarning.Code, at offset: Int?, _ problem: String) {
+        warn(code, at: offset, problem)
+        if readingStopped == nil { readingStopped = ReadingStop(byteOffset: offset, problem: problem) }
     }
 }

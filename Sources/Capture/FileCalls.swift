@@ -82,6 +82,12 @@ final class CFile {
     /// Whether a read failed with an I/O error (as opposed to reaching the end).
     var hadError: Bool { ferror(file) != 0 }
 
+    /// Moves the read position `count` bytes on without reading them (`fseeko`); false when the stream
+    /// cannot seek. Past the end of the file it succeeds, and the next read finds the end.
+    func seek(by count: Int) -> Bool {
+        fseeko(file, off_t(count), SEEK_CUR) == 0
+    }
+
     /// Writes all of `bytes`; returns false when the C library reports a short write.
     func write(_ bytes: UnsafeRawBufferPointer) -> Bool {
         guard let base = bytes.baseAddress, bytes.count > 0 else { return true }

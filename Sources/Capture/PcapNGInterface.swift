@@ -50,42 +50,66 @@ struct PcapNGInterface {
         }
     }
 
+    /// Whether the clock counts whole seconds and `if_tsoffset` adds to them: libpcap works such times out
+    /// in unsigned 64 bits, so one of 2^64 seconds or more comes out wrapped around into ordinary times.
+    var libpcapMayWrapIntoRange: Bool {
+        (resolution == .decimal(0) || resolution == .binary(0)) && offsetSeconds > 0
+    }
+
     /// The time of a packet stamped with `ticks` of this interface's clock, saturating.
     func timestamp(ticks: UInt64) -> Timestamp {
         checkedTimestamp(ticks: ticks).time
     }
 
-    /// The time of `ticks`, and whether it fits a `Timestamp` (false: clamped to its range).
+    /// The time of `ticks`, and whether it fits a `Timestamp` (false: clamped to the end of its range
+    /// that the time lies beyond). Worked out exactly, in whole seconds and a fraction: a clock of whole
+    /// seconds counting past 2^63, or an `if_tsoffset` near either end of its range, neither wraps around
+    /// nor lands at the wrong end.
     func checkedTimestamp(ticks: UInt64) -> (time: Timestamp, inRange: Bool) {
-        var inRange = true
-        let nanoseconds: UInt64
-        switch resolution {
-        case .decimal(let exponent) where exponent <= 9:
-            let (product, overflow) = ticks.multipliedReportingOverflow(by: PcapNGInterface.power10(9 - exponent))
-            nanoseconds = overflow ? UInt64.max : product
-        case .decimal(let exponent):
-            let divisorExponent = Int(exponent) - 9
-            nanoseconds = divisorExponent > 19 ? 0 : ticks / PcapNGInterface.power10(UInt8(divisorExponent))
-        case .binary(let exponent):
-            // ticks * 1e9 / 2^exponent, in 128 bits so no precision is lost.
-            let (high, low) = ticks.multipliedFullWidth(by: 1_000_000_000)
-            if exponent == 0 {
-                nanoseconds = high == 0 ? low : UInt64.max
-            } else if exponent < 64 {
-                let shift = UInt64(exponent)
-                nanoseconds = high >> shift != 0 ? UInt64.max : (high << (64 - shift)) | (low >> shift)
-            } else {
-                nanoseconds = high >> UInt64(exponent - 64)
-            }
+        let (seconds, fraction) = split(ticks)
+        // seconds + offsetSeconds; nil past Int64's top (seconds are never negative, so it can only be the top).
+        let total: Int64?
+        if seconds <= UInt64(Int64.max) {
+            let (sum, overflow) = Int64(seconds).addingReportingOverflow(offsetSeconds)
+            total = overflow ? nil : sum
+        } else if offsetSeconds < 0, seconds - offsetSeconds.magnitude <= UInt64(Int64.max) {
+            total = Int64(seconds - offsetSeconds.magnitude)
+        } else {
+            total = nil
         }
-        if nanoseconds >= UInt64(Int64.max) { inRange = false }
-        let base = Timestamp(nanoseconds: nanoseconds > UInt64(Int64.max) ? Int64.max : Int64(nanoseconds))
-        guard offsetSeconds != 0 else { return (base, inRange) }
-        let (offset, overflow) = offsetSeconds.multipliedReportingOverflow(by: 1_000_000_000)
-        let (sum, sumOverflow) = base.nanoseconds.addingReportingOverflow(offset)
-        if overflow || sumOverflow { inRange = false }
-        return (base.adding(nanoseconds: overflow ? (offsetSeconds < 0 ? Int64.min : Int64.max) : offset),
-                inRange && sum != Int64.max && sum != Int64.min)
+        guard let total else { return (Timestamp(nanoseconds: Int64.max), false) }
+        let (scaled, overflow) = total.multipliedReportingOverflow(by: 1_000_000_000)
+        let (sum, sumOverflow) = scaled.addingReportingOverflow(fraction)
+        guard !overflow, !sumOverflow else { return (Timestamp(nanoseconds: total < 0 ? Int64.min : Int64.max), false) }
+        return (Timestamp(nanoseconds: sum), true)
+    }
+
+    /// `ticks` of this clock as whole seconds and the nanoseconds past them (cut, not rounded).
+    private func split(_ ticks: UInt64) -> (seconds: UInt64, nanoseconds: Int64) {
+        switch resolution {
+        case .decimal(let exponent) where exponent <= 19:
+            // 10^19 is the largest power of 10 a UInt64 holds.
+            let perSecond = PcapNGInterface.power10(exponent)
+            let rest = ticks % perSecond
+            let nanoseconds = exponent <= 9 ? rest * PcapNGInterface.power10(9 - exponent)
+                : rest / PcapNGInterface.power10(exponent - 9)
+            return (ticks / perSecond, Int64(nanoseconds))
+        case .decimal(let exponent):
+            // Less than a second in all: ticks / 10^(exponent - 9) nanoseconds.
+            let divisorExponent = Int(exponent) - 9
+            return (0, divisorExponent > 19 ? 0 : Int64(ticks / PcapNGInterface.power10(UInt8(divisorExponent))))
+        case .binary(let exponent) where exponent == 0:
+            return (ticks, 0)
+        case .binary(let exponent) where exponent < 64:
+            // The rest's nanoseconds, rest * 10^9 / 2^exponent, in 128 bits so no precision is lost.
+            let shift = UInt64(exponent)
+            let rest = ticks & (UInt64.max >> (64 - shift))
+            let (high, low) = rest.multipliedFullWidth(by: 1_000_000_000)
+            return (ticks >> shift, Int64((high << (64 - shift)) | (low >> shift)))
+        case .binary(let exponent):
+            let (high, _) = ticks.multipliedFullWidth(by: 1_000_000_000)
+            return (0, Int64(high >> UInt64(exponent - 64)))
+        }
     }
 
     private static func power10(_ exponent: UInt8) -> UInt64 {

@@ -21,6 +21,10 @@ struct ReadPacket {
 /// A Simple Packet Block has no time and no interface number: it belongs to the
 /// section's first interface and gets `Timestamp.zero`, as in libpcap.
 ///
+/// A block longer than `CaptureLimits.maximumBlockLength` is passed over unread when its length is
+/// repeated at its end, and counted (a packet block in `skippedRecords`); otherwise, and for a Section
+/// Header Block, reading stops there.
+///
 /// Problems after the first block end the file with a warning; the packets before
 /// them are all returned. Problems in the first block are thrown from `open`.
 final class PcapNGReader {
@@ -44,6 +48,14 @@ final class PcapNGReader {
     private var unknownInterfaceFirstOffset: Int?
     /// Packet blocks skipped for naming an interface their section did not declare.
     private var unknownInterfaceBlocks = 0
+    /// Whether the read position may be moved on without reading (a file opened by path): a block past
+    /// the limit is then passed over with a seek; a stream's is read and dropped.
+    private let canSeek: Bool
+    /// Blocks past the size limit passed over: how many of each kind, and the first one's offset.
+    private var oversizedPacketBlocks = 0
+    private var oversizedInterfaceBlocks = 0
+    private var oversizedOtherBlocks = 0
+    private var firstOversizedOffset: Int?
 
     /// Opens `path` and reads its first Section Header Block.
     convenience init(path: String, fileIndex: Int, limits: CaptureLimits, skippingPackets: Int = 0,
@@ -56,15 +68,16 @@ final class PcapNGReader {
             throw CaptureError(path: path, opening: failure)
         }
         try self.init(file: file, path: path, fileIndex: fileIndex, limits: limits,
-                      skippingPackets: skippingPackets)
+                      skippingPackets: skippingPackets, canSeek: true)
     }
 
     /// Reads `file` from its current position (the start of a Section Header Block); `path` names it
     /// in messages.
-    init(file: CFile, path: String, fileIndex: Int, limits: CaptureLimits, skippingPackets: Int = 0)
-        throws(CaptureError)
+    init(file: CFile, path: String, fileIndex: Int, limits: CaptureLimits, skippingPackets: Int = 0,
+         canSeek: Bool = false) throws(CaptureError)
     {
         self.file = file
+        self.canSeek = canSeek
         self.path = path
         self.fileIndex = fileIndex
         self.limits = limits
@@ -75,7 +88,7 @@ final class PcapNGReader {
         switch readBlock(&scratch) {
         case .block(let type, _) where type == PcapNGReader.sectionHeader:
             byteOrder = bigEndian ? .bigEndian : .littleEndian
-        case .block:
+        case .block, .passedOver:
             throw CaptureError(path: path, .corruptHeader(offset: 0,
                                                           problem: "first block is not a Section Header Block"))
         case .end, .stopped:
@@ -89,6 +102,28 @@ final class PcapNGReader {
         buffer.deallocate()
     }
 
+    /// Whether an interface declared before the first packet of `path` (within its first 64 blocks) has
+    /// a clock whose times libpcap can give wrapped around into ordinary ones, with nothing to tell them by
+    /// (`PcapNGInterface.libpcapMayWrapIntoRange`); such a file is read with this reader from the start.
+    static func leadingClockMayWrap(path: String) -> Bool {
+        guard let reader = try? PcapNGReader(path: path, fileIndex: 0, limits: .default) else { return false }
+        var scratch = CaptureStatistics(path: path, fileIndex: 0, format: .pcapng, byteOrder: .littleEndian,
+                                        reader: .own)
+        for _ in 0..<64 {
+            switch reader.readBlock(&scratch) {
+            case .block(let type, _) where [2, 3, 6].contains(type):
+                return reader.interfaces.contains { $0.libpcapMayWrapIntoRange }
+            case .block(let type, let length):
+                _ = reader.packet(type: type, length: length, at: 0, &scratch)
+            case .passedOver:
+                continue
+            case .end, .stopped:
+                return reader.interfaces.contains { $0.libpcapMayWrapIntoRange }
+            }
+        }
+        return reader.interfaces.contains { $0.libpcapMayWrapIntoRange }
+    }
+
     /// The next packet, or nil at the end of the file or after a problem (then in `statistics.warnings`).
     func next(_ statistics: inout CaptureStatistics) throws(CaptureError) -> ReadPacket? {
         while !finished {
@@ -98,6 +133,8 @@ final class PcapNGReader {
                 finished = true
                 finishWarnings(&statistics)
                 return nil
+            case .passedOver:
+                continue
             case .block(let type, let length):
                 if let packet = packet(type: type, length: length, at: blockOffset, &statistics) {
                     packetsSeen += 1
@@ -116,6 +153,8 @@ final class PcapNGReader {
 
     private enum BlockResult {
         case block(type: UInt32, length: Int)
+        /// A block past the size limit, passed over unread (see `passOver`).
+        case passedOver
         case end
         case stopped
     }
@@ -126,7 +165,7 @@ final class PcapNGReader {
         let headerRead = read(count: 8, at: 0)
         if headerRead == 0 { return .end }
         guard headerRead == 8 else {
-            statistics.warn(.truncated, at: start, "file truncated mid-block at byte offset \(start) "
+            statistics.stop(.truncated, at: start, "file truncated mid-block at byte offset \(start) "
                 + "(\(headerRead) of 8 block header bytes) after \(packetsSeen) whole packets")
             return .stopped
         }
@@ -136,7 +175,7 @@ final class PcapNGReader {
         if rawType == PcapNGReader.sectionHeader {
             // The byte-order magic decides how to read this block's length and the section after it.
             guard read(count: 4, at: 8) == 4, let magic = raw.u32(at: 8) else {
-                statistics.warn(.truncated, at: start, "file truncated mid-block at byte offset \(start) "
+                statistics.stop(.truncated, at: start, "file truncated mid-block at byte offset \(start) "
                     + "(Section Header Block without byte-order magic) after \(packetsSeen) whole packets")
                 return .stopped
             }
@@ -144,7 +183,7 @@ final class PcapNGReader {
             case PcapNGReader.byteOrderMagic: bigEndian = false
             case PcapNGReader.byteOrderMagic.byteSwapped: bigEndian = true
             default:
-                statistics.warn(.corrupt, at: start, "corrupt Section Header Block at byte offset \(start): "
+                statistics.stop(.corrupt, at: start, "corrupt Section Header Block at byte offset \(start): "
                     + "byte-order magic 0x\(hex32(magic.byteSwapped)) (bytes in file order); reading stopped")
                 return .stopped
             }
@@ -155,30 +194,28 @@ final class PcapNGReader {
         let length = Int(reader.u32(at: 4) ?? 0)
         let minimum = type == PcapNGReader.sectionHeader ? 28 : 12
         guard length >= minimum, length % 4 == 0 else {
-            statistics.warn(.corrupt, at: start, "corrupt block at byte offset \(start): type 0x\(hex32(type)) "
+            statistics.stop(.corrupt, at: start, "corrupt block at byte offset \(start): type 0x\(hex32(type)) "
                 + "with total length \(length) (must be a multiple of 4, at least \(minimum)); reading stopped")
             return .stopped
         }
         guard length <= limits.maximumBlockLength else {
-            statistics.warn(.limitReached, at: start, "block at byte offset \(start) claims \(length) bytes, "
-                + "more than the limit of \(limits.maximumBlockLength); reading stopped")
-            return .stopped
+            return passOver(type: type, length: length, at: start, prefix: prefix, &statistics)
         }
         if length > buffer.count { grow(to: length) }
         let bodyRead = read(count: length - prefix, at: prefix)
         guard bodyRead == length - prefix else {
             if file.hadError {
-                statistics.warn(.corrupt, at: start, "read error in block at byte offset \(start); reading stopped")
+                statistics.stop(.corrupt, at: start, "read error in block at byte offset \(start); reading stopped")
                 return .stopped
             }
-            statistics.warn(.truncated, at: start, "file truncated mid-block at byte offset \(start) "
+            statistics.stop(.truncated, at: start, "file truncated mid-block at byte offset \(start) "
                 + "(block of \(length) bytes, \(prefix + bodyRead) present) after \(packetsSeen) whole packets")
             return .stopped
         }
         let checked = ByteOrderReader(bytes: UnsafeRawBufferPointer(rebasing: buffer[0..<length]), bigEndian: bigEndian)
         guard checked.u32(at: length - 4) == UInt32(length) else {
             let trailer = checked.u32(at: length - 4) ?? 0
-            statistics.warn(.corrupt, at: start, "corrupt block at byte offset \(start): total length \(length) "
+            statistics.stop(.corrupt, at: start, "corrupt block at byte offset \(start): total length \(length) "
                 + "but trailing copy \(trailer); reading stopped")
             return .stopped
         }
@@ -188,10 +225,75 @@ final class PcapNGReader {
         return .block(type: type, length: length)
     }
 
+    /// Passes over a block longer than `limits.maximumBlockLength` whose first `prefix` bytes are read: its
+    /// body unread (a seek, or reads into the buffer for a stream), then its trailing copy of the length is
+    /// checked. When the copy agrees the block is counted and reading goes on after it (a packet block's
+    /// packet is lost, an Interface Description Block's interface keeps its number with an unknown link
+    /// type); otherwise the length itself is taken as corrupt and reading stops, as it does for a Section
+    /// Header Block (the section after it could not be read right without it).
+    private func passOver(type: UInt32, length: Int, at start: Int, prefix: Int,
+                          _ statistics: inout CaptureStatistics) -> BlockResult {
+        let claim = "block at byte offset \(start) (type 0x\(hex32(type))) claims \(length) bytes, more than the limit "
+            + "of \(limits.maximumBlockLength)"
+        guard type != PcapNGReader.sectionHeader else {
+            statistics.stop(.limitReached, at: start, "Section Header Block at byte offset \(start) claims \(length) "
+                + "bytes, more than the limit of \(limits.maximumBlockLength); reading stopped")
+            return .stopped
+        }
+        var body = length - prefix - 4
+        if canSeek, file.seek(by: body) {
+            offset += body
+            body = 0
+        } else {
+            while body > 0 {
+                let chunk = min(body, buffer.count)
+                let got = read(count: chunk, at: 0)
+                body -= got
+                if got < chunk { break }
+            }
+        }
+        let trailerRead = body == 0 ? read(count: 4, at: 0) : 0
+        guard trailerRead == 4 else {
+            if file.hadError {
+                statistics.stop(.corrupt, at: start, "read error in block at byte offset \(start); reading stopped")
+            } else {
+                statistics.stop(.limitReached, at: start, "\(claim), and the file ends before that (a corrupt "
+                    + "length, or a file cut short); reading stopped")
+            }
+            return .stopped
+        }
+        let trailer = ByteOrderReader(bytes: UnsafeRawBufferPointer(buffer), bigEndian: bigEndian).u32(at: 0) ?? 0
+        guard trailer == UInt32(length) else {
+            statistics.stop(.limitReached, at: start, "\(claim), but its trailing copy of the length says \(trailer) "
+                + "(a corrupt length); reading stopped")
+            return .stopped
+        }
+        switch type {
+        case 2, 3, 6:
+            packetsSeen += 1
+            if packetsToSkip > 0 {
+                // libpcap, whose limit can be higher for some link types, returned this packet already.
+                packetsToSkip -= 1
+                return .passedOver
+            }
+            oversizedPacketBlocks += 1
+            statistics.skippedRecords += 1
+        case 1:
+            oversizedInterfaceBlocks += 1
+            statistics.skippedRecords += 1
+            // Keep numbering aligned with the writer's: later packets name interfaces by position.
+            interfaces.append(PcapNGInterface(linkType: LinkType(rawValue: 0xFFFF), snapLength: 0))
+        default:
+            oversizedOtherBlocks += 1
+        }
+        if firstOversizedOffset == nil { firstOversizedOffset = start }
+        return .passedOver
+    }
+
     private func startSection(_ block: ByteOrderReader, at start: Int, _ statistics: inout CaptureStatistics) -> Bool {
         let major = block.u16(at: 12) ?? 0
         guard major == 1 else {
-            statistics.warn(.corrupt, at: start, "section at byte offset \(start) has unsupported pcapng version "
+            statistics.stop(.corrupt, at: start, "section at byte offset \(start) has unsupported pcapng version "
                 + "\(major).\(block.u16(at: 14) ?? 0); reading stopped")
             return false
         }
@@ -280,6 +382,26 @@ final class PcapNGReader {
     }
 
     private func finishWarnings(_ statistics: inout CaptureStatistics) {
+        if let first = firstOversizedOffset {
+            let n = oversizedPacketBlocks + oversizedInterfaceBlocks + oversizedOtherBlocks
+            var kinds: [String] = []
+            if oversizedPacketBlocks > 0 {
+                kinds.append(oversizedPacketBlocks == 1 ? "1 packet block (its packet is not analysed)"
+                    : "\(oversizedPacketBlocks) packet blocks (their packets are not analysed)")
+            }
+            if oversizedInterfaceBlocks > 0 {
+                kinds.append("\(oversizedInterfaceBlocks) Interface Description "
+                    + (oversizedInterfaceBlocks == 1 ? "Block (its packets are read with an unknown link type)"
+                        : "Blocks (their packets are read with an unknown link type)"))
+            }
+            if oversizedOtherBlocks > 0 {
+                kinds.append("\(oversizedOtherBlocks) other block\(oversizedOtherBlocks == 1 ? "" : "s") "
+                    + "(no packet in \(oversizedOtherBlocks == 1 ? "it" : "them"))")
+            }
+            statistics.warn(.skippedRecords, at: first, "skipped \(n == 1 ? "1 block" : "\(n) blocks") longer than "
+                + "the limit of \(limits.maximumBlockLength) bytes unread (first at byte offset \(first)): "
+                + kinds.joined(separator: ", "))
+        }
         guard let first = unknownInterfaceFirstOffset else { return }
         let n = unknownInterfaceBlocks
         statistics.warn(.skippedRecords, at: first, "skipped \(n == 1 ? "1 packet block" : "\(n) packet blocks") "

@@ -5,7 +5,8 @@ import Core
 
 /// A file the simulator writes, opened THROUGH its path: a symbolic link is followed, a regular
 /// file is truncated, a FIFO or character device is written to as it is. Nothing is ever
-/// replaced by a new file (no temporary file and rename), and a directory is refused.
+/// replaced by a new file (no temporary file and rename), and a directory is refused. A FIFO is
+/// opened without waiting for a reader: one that no process reads is refused, not waited on forever.
 ///
 /// Owns one file descriptor until `close()`; writes retry short writes and `EINTR`.
 final class OutputFile {
@@ -24,6 +25,23 @@ final class OutputFile {
         var info = stat()
         if stat(path, &info) == 0, (info.st_mode & S_IFMT) == S_IFDIR {
             throw SimulationError.output("\(path): cannot write: it is a directory")
+        }
+        if stat(path, &info) == 0, (info.st_mode & S_IFMT) == S_IFIFO {
+            // O_NONBLOCK fails with ENXIO when no process has the FIFO open for reading; once open, the
+            // writes block for the reader as a file's do.
+            let fd = open(path, O_WRONLY | O_NONBLOCK | O_CLOEXEC)
+            guard fd >= 0 else {
+                let why = errno == ENXIO ? "no process is reading this FIFO (start its reader first)" : Self.reason()
+                throw SimulationError.output("\(path): cannot write: \(why)")
+            }
+            let flags = fcntl(fd, F_GETFL)
+            guard flags >= 0, fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) == 0 else {
+                let why = Self.reason()
+                Glibc.close(fd)
+                throw SimulationError.output("\(path): cannot write: \(why)")
+            }
+            self.fd = fd
+            return
         }
         let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o666)
         guard fd >= 0 else { throw SimulationError.output("\(path): cannot write: \(Self.reason())") }

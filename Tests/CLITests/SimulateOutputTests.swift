@@ -12,15 +12,20 @@ import Glibc
 @Suite struct SimulateOutputTests {
     private static let small = ["--clients", "2", "--duration", "30m", "-q"]
 
-    /// Reads everything written into the FIFO at `path` on another thread.
+    /// Reads everything written into the FIFO at `path` on another thread. The FIFO is opened here, before
+    /// any writer, so that a writer opening it without waiting finds a reader.
     private final class FIFOReader: @unchecked Sendable {
         private(set) var bytes: [UInt8] = []
         private let done = DispatchSemaphore(value: 0)
 
         init(_ path: String) {
+            let fd = open(path, O_RDONLY | O_NONBLOCK)
             Thread.detachNewThread { [self] in
-                let fd = open(path, O_RDONLY)
                 if fd >= 0 {
+                    // Until a writer comes a read finds none and ends: wait for its first bytes or its close.
+                    var waiting = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+                    _ = poll(&waiting, 1, 60_000)
+                    _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK)
                     var chunk = [UInt8](repeating: 0, count: 1 << 16)
                     while true {
                         let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
@@ -62,6 +67,30 @@ import Glibc
         #expect(String(decoding: json, as: UTF8.self).contains("sepbeat-simulation-truth/1"))
         #expect(fileType(fifo) == S_IFIFO)
         #expect(fileType(truthFIFO) == S_IFIFO)
+    }
+
+    /// A FIFO no process reads is refused at once (exit status 4), not waited on forever.
+    @Test func aFIFOWithNoReaderIsRefused() throws {
+        let dir = try TemporaryFolder()
+        let fifo = dir.path + "/out.pcap"
+        #expect(mkfifo(fifo, 0o600) == 0)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: try CLIRun.builtBinary())
+        process.arguments = ["simulate", "-o", fifo] + Self.small
+        let err = Pipe()
+        process.standardError = err
+        try process.run()
+        let deadline = Date().addingTimeInterval(10)
+        while process.isRunning, Date() < deadline { usleep(2_000) }
+        let waited = process.isRunning
+        if waited { kill(process.processIdentifier, SIGKILL) }
+        process.waitUntilExit()
+        #expect(!waited, "waited for a reader")
+        #expect(process.terminationStatus == 4)
+        let stderr = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        #expect(stderr == "sepbeat simulate: \(fifo): cannot write: no process is reading this FIFO (start its "
+            + "reader first)\n")
+        #expect(fileType(fifo) == S_IFIFO)
     }
 
     @Test func followsSymbolicLinks() throws {

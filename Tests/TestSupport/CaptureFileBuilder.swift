@@ -144,6 +144,11 @@ public struct PcapNGBuilder {
         block(type: 2, body: body.bytes)
     }
 
+    /// Bytes as they are (blocks built elsewhere, or a broken piece of one).
+    public mutating func appendRaw(_ bytes: [UInt8]) {
+        data.append(contentsOf: bytes)
+    }
+
     /// Any block: type, total length, body (padded to 4), total length again.
     /// `totalLength` and `trailingLength` override the computed lengths to build corrupt blocks.
     public mutating func block(type: UInt32, body: [UInt8], totalLength: UInt32? = nil,
