@@ -89,4 +89,50 @@ import TestSupport
         #expect(b.findings.map(\.code) == a.findings.map(\.code))
         #expect(b.findings.map(\.message) == a.findings.map(\.message))
     }
+
+    /// The client's frames in one file (tagged) and the server's in another (untagged), the server answering
+    /// the fifth SYN 15 s after the first: no check of copies (starts within 10 s) sees the two, so `--jobs`
+    /// reads the files in order for the check of directions under other tags, and gives the merged run's
+    /// report, where the two are one connection.
+    @Test func directionsInTwoFilesAreReadInOrder() throws {
+        let folder = TemporaryDirectory()
+        let client: [UInt8] = [192, 0, 2, 30]
+        let server: [UInt8] = [198, 51, 100, 10]
+        func frame(fromClient: Bool, sequence: UInt32, acknowledgement: UInt32, flags: UInt16,
+                   payload: [UInt8] = []) -> [UInt8] {
+            let segment = PacketBuilder.tcp(
+                sourcePort: fromClient ? 50_000 : 443, destinationPort: fromClient ? 443 : 50_000,
+                sequence: sequence, acknowledgement: acknowledgement, flags: flags, payload: payload)
+            let ip = PacketBuilder.ipv4(
+                source: fromClient ? client : server, destination: fromClient ? server : client, payload: segment)
+            return fromClient
+                ? PacketBuilder.ethernet(type: 0x8100, payload: [0x00, 0x64, 0x08, 0x00] + ip)
+                : PacketBuilder.ethernet(type: 0x0800, payload: ip)
+        }
+        var up = PcapBuilder()
+        var down = PcapBuilder()
+        let start: UInt32 = 1_700_000_000
+        for retry: UInt32 in [0, 1, 3, 7, 15] {
+            up.record(seconds: start + retry, fraction: 0,
+                      data: frame(fromClient: true, sequence: 1_000, acknowledgement: 0, flags: 0x002))
+        }
+        down.record(seconds: start + 15, fraction: 1_000,
+                    data: frame(fromClient: false, sequence: 9_000, acknowledgement: 1_001, flags: 0x012))
+        up.record(seconds: start + 15, fraction: 2_000,
+                  data: frame(fromClient: true, sequence: 1_001, acknowledgement: 9_001, flags: 0x010))
+        up.record(seconds: start + 15, fraction: 3_000,
+                  data: frame(fromClient: true, sequence: 1_001, acknowledgement: 9_001, flags: 0x018,
+                              payload: Array(repeating: 0x16, count: 50)))
+        down.record(seconds: start + 15, fraction: 4_000,
+                    data: frame(fromClient: false, sequence: 9_001, acknowledgement: 1_051, flags: 0x010))
+        let a = folder.write("up.pcap", up.data)
+        let b = folder.write("down.pcap", down.data)
+        let merged = CLIRun(["analyze", "-F", "json", a, b])
+        let apart = CLIRun(["analyze", "-F", "json", "-j", "2", a, b])
+        #expect(merged.status == apart.status)
+        #expect(!merged.stdout.isEmpty && apart.stdout == merged.stdout)
+        #expect(apart.stderr.contains("files cannot be read apart (a connection possibly under other VLAN tags "
+            + "each way"), "\(apart.stderr)")
+        #expect(merged.stdout.contains("\"connectionsTaggedPerDirection\" : 1"))
+    }
 }
