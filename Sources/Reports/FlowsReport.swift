@@ -95,6 +95,11 @@ struct FlowRows {
             ("application", .string(r.application.rawValue)),
             ("anomalies", .object([("up", anomaliesJSON(r.anomaliesUp)), ("down", anomaliesJSON(r.anomaliesDown))])),
         ]
+        // Only on a connection whose server's packets came under other tags than the client's, so that other
+        // connections' members stay as they were.
+        if let down = r.vlanDown {
+            members.insert(("vlanDown", .array(down.ids.map { .int(Int($0)) })), at: 6)
+        }
         // Only on a connection through a proxy, so other connections' members stay as they were.
         if let t = r.tunnel {
             members.append(("tunnel", .object([
@@ -228,11 +233,18 @@ struct FlowRows {
     /// One connection's row of the table.
     static func cells(_ r: ConnectionRecord) -> [String] {
         [
-            String(r.id), r.client.description, r.server.description, r.vlan.description,
+            String(r.id), r.client.description, r.server.description, vlanText(r),
             r.start.rfc3339(fractionDigits: 6), secondsText(r.duration),
             String(r.packetsUp), String(r.bytesUp), String(r.packetsDown), String(r.bytesDown),
             appText(r), r.state.words.joined(separator: " "),
         ]
+    }
+
+    /// The client's packets' VLAN tags, and the server's after ` down ` when they differ (`100 down -`: the
+    /// client's packets under VLAN 100, the server's untagged).
+    private static func vlanText(_ r: ConnectionRecord) -> String {
+        guard let down = r.vlanDown else { return r.vlan.description }
+        return "\(r.vlan.description) down \(down.description)"
     }
 
     /// The application, and for a connection through a proxy the target: `tls via CONNECT host:443`, or
