@@ -36,6 +36,10 @@ public enum FindingCode: String, Codable, Hashable, Sendable, CaseIterable {
     /// A request (HTTP) or client burst (TLS) that got no byte of answer before its connection closed (reset
     /// or closed by the manager, or given up by the client), or a connection set up and closed with no byte.
     case noAnswer = "no-answer"
+    /// An HTTP answer whose body was cut short: the connection closed (FIN or RST) before the body its
+    /// Content-Length announced (or its last chunk) came, with nothing lost by the capture. The client did not
+    /// get its answer.
+    case answerCutShort = "answer-cut-short"
     /// A request or client burst with no answer, or a TLS handshake that failed, that the client retried at once
     /// (within `checkIn.retryWindowSeconds`) on a new connection that was answered: the check-in was made.
     case retriedAndAnswered = "retried-and-answered"

@@ -265,7 +265,7 @@ public struct SessionReport: Hashable, Sendable {
     public var bytesDown: Int64
     /// True when no connection of the check-in was set up and at least one connect failed (refused, or
     /// unanswered past the connect timeout or until the client moved on); or when its connection was set up
-    /// but none of its exchanges got an answer (`tls-handshake-failed`, `no-answer`).
+    /// but none of its exchanges got a whole answer (`tls-handshake-failed`, `no-answer`, `answer-cut-short`).
     public var failed: Bool
     /// True when no connection was set up and the only connects were unanswered when the capture ended,
     /// no longer than the connect timeout after their SYN: not judged. Encoded only when true.

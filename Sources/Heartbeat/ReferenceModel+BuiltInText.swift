@@ -87,6 +87,7 @@ extension ReferenceModel {
         "connect-timeout": "error",
         "tls-handshake-failed": "error",
         "no-answer": "error",
+        "answer-cut-short": "error",
         "retried-and-answered": "warning",
         "failover": "warning",
         "unknown-server": "warning",

@@ -628,6 +628,8 @@ final class StepClassifier: Sendable {
             if let status = h.status {
                 t.add(" → ")
                 t.add(status)
+                // Its stream ended inside the body (closed, or the capture's end): not the whole answer.
+                if h.responseCutShort { t.add(" (cut short)") }
             } else {
                 t.add(" → no reply")
             }

@@ -453,8 +453,8 @@ public struct AnalyzeReport {
     }
 
     /// `3 check-ins`, or `0 check-ins, 1 failed (connect, TLS handshake or answer failed)`: a check-in whose
-    /// connects all failed, or whose connection carried no answer (`tls-handshake-failed`, `no-answer`), is
-    /// counted as failed, never as a check-in.
+    /// connects all failed, or whose connection carried no whole answer (`tls-handshake-failed`, `no-answer`,
+    /// `answer-cut-short`), is counted as failed, never as a check-in.
     /// Connects still unanswered when the capture ended (not yet judged) follow as `pending`.
     static func checkIns(_ n: Int, failed: Int, pending: Int = 0) -> String {
         var text = "\(n) check-in" + (n == 1 ? "" : "s")

@@ -212,6 +212,11 @@ struct FlowRows {
             m.append(("userAgent", .optional(h.userAgent)))
             m.append(("requestBodyLength", .integer(h.requestBodyLength)))
             m.append(("responseBodyLength", h.responseBodyLength.map { .integer($0) } ?? .null))
+            if h.responseCutShort {
+                // Only on an answer whose stream ended inside its body (the anomaly `body_cut_short`).
+                m.append(("responseCutShort", .bool(true)))
+                m.append(("declaredResponseBodyLength", h.declaredResponseBodyLength.map { .integer($0) } ?? .null))
+            }
         }
         return .object(m)
     }
@@ -249,6 +254,15 @@ struct FlowRows {
             let status = t.setUp.last?.http?.status.map(String.init) ?? "-"
             return "\(r.application.rawValue), CONNECT \(target) refused (\(status))"
         }
+    }
+
+    /// `answer cut short: 919 of 3600 body bytes`, or `answer cut short: chunked body unfinished after 919 bytes`.
+    static func cutShortText(_ h: HTTPTransaction) -> String {
+        let got = h.responseBodyLength ?? 0
+        guard let declared = h.declaredResponseBodyLength else {
+            return "answer cut short: chunked body unfinished after \(got) bytes"
+        }
+        return "answer cut short: \(got) of \(declared) body bytes"
     }
 
     /// The lines under a connection's row (`--http`, `--tls`, a tunnel), each indented by four spaces and
@@ -319,7 +333,10 @@ struct FlowRows {
                 // Numbered from 1 as everywhere else in text; JSON keeps the 0-based `index`.
                 var l = "  exchange \(e.index + 1) \(e.kind.rawValue) \(e.start.rfc3339(fractionDigits: 6))"
                 l += " up \(e.bytesUp) B down \(e.bytesDown) B"
-                if let h = e.http { l += " \(h.method) \(h.target) -> \(h.status.map(String.init) ?? "no response")" }
+                if let h = e.http {
+                    l += " \(h.method) \(h.target) -> \(h.status.map(String.init) ?? "no response")"
+                    if h.responseCutShort { l += " (\(Self.cutShortText(h)))" }
+                }
                 if e.missingBytes > 0 { l += " (missing \(e.missingBytes) B)" }
                 lines.append(l)
             }
