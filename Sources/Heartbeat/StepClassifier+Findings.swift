@@ -9,7 +9,8 @@ extension StepClassifier {
     /// not judged on steps that come before the first step it shows: they may have passed before the
     /// capture's first packet (with no step shown, on none).
     /// A check-in that `failed` (its connection set up, but no answer came: `checkAnswers`) is not judged on
-    /// steps 3-6, as one whose connects all failed is not.
+    /// steps 3-6, as one whose connects all failed is not; nor is one whose packets the capture shows one way
+    /// only or cut by the snap length (the caller passes `failed` for those too).
     func checkMandatory(
         _ d: CheckInDraft, _ steps: [StepReport], at time: Timestamp? = nil, failed: Bool = false,
         _ add: (FindingCode, String, Timestamp?) -> Void
