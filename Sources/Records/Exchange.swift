@@ -174,8 +174,8 @@ public struct TLSSummary: Hashable, Sendable {
     /// when neither was parsed (e.g. the capture started after the handshake).
     public var helloVersion: UInt16? { negotiatedVersion ?? clientVersion }
 
-    /// The version the connection is judged by (`tls-below-1.2`, the connect step's evidence), and what
-    /// gave it; nil when nothing did.
+    /// The version the connection is judged by (`tls-below-1.2` or the code of the model's minimum, the connect
+    /// step's evidence), and what gave it; nil when nothing did.
     ///
     /// The hellos' version, unless the record layer gives a lower one: application-data records carry
     /// the negotiated version (RFC 5246 6.2.1), and a client's offer is only an upper bound. So records

@@ -97,7 +97,8 @@ public struct DeploymentValidation: Sendable {
         if expectHTTPS {
             fromCheckIns("transport", "check-ins use HTTPS", .error, [.plaintextHTTP])
         }
-        fromFindings("tls-version", "TLS \(minimumTLS) or later (the model's minimum)", .error, [.tlsBelowMinimum])
+        fromFindings("tls-version", "TLS \(minimumTLS) or later (the model's minimum)", .error,
+                     FindingCode.tlsBelowMinimum)
         if let i = checks.indices.last { Self.noteTLSVersionSources(report, into: &checks[i]) }
         fromCheckIns("http-status", "managers answered without HTTP errors", .error, [.httpError])
         checks.append(Self.intervalCheck(

@@ -300,7 +300,8 @@ struct FlowRows {
             if let chosen = t.negotiatedVersion {
                 l += ", server chose \(TLSSummary.versionName(chosen))"
             } else if let offered = t.clientVersion, judged?.source == .offered {
-                // As analyze judges it (tls-below-1.2): by the offer when no ServerHello answered.
+                // As analyze judges it (tls-below-1.2, or the code of the model's minimum): by the offer when no
+                // ServerHello answered.
                 l += ", server chose - (no ServerHello: judged by the offered \(TLSSummary.versionName(offered)))"
             } else {
                 l += ", server chose -"
