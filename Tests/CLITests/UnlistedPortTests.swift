@@ -68,7 +68,8 @@ import TestSupport
         let counts = try #require(try Self.json(CLIRun(["analyze", "-q", "-F", "json"] + Self.servers + [moved]))[
             "counts"] as? [String: Any])
         let unlisted = try #require(counts["unlistedPortConnections"] as? Int)
-        #expect(unlisted > 0 && counts["otherServerConnections"] as? Int == 0 && counts["managerConnections"] as? Int == 0)
+        #expect(unlisted > 0 && counts["otherServerConnections"] as? Int == 0)
+        #expect(counts["managerConnections"] as? Int == 0)
         let validate = CLIRun(["validate", "-q", "--color", "never"] + Self.servers + [moved])
         #expect(validate.stdout.replacingOccurrences(of: "\n", with: " ").contains("went to port 8443 of 10.1.0.10"))
 

@@ -179,6 +179,7 @@ import Testing
         #expect(finding(0x0300, minimum: "1.0")?.code == .tlsBelow10)
         #expect(finding(0x0302, minimum: "1.2")?.code.rawValue == "tls-below-1.2")
         #expect(finding(0x0301, minimum: "1.0") == nil)
-        #expect(FindingCode.tlsBelow(minimum: 0x0304) == .tlsBelow13 && FindingCode.tlsBelow(minimum: 0x0303) == .tlsBelow12)
+        #expect(FindingCode.tlsBelow(minimum: 0x0304) == .tlsBelow13)
+        #expect(FindingCode.tlsBelow(minimum: 0x0303) == .tlsBelow12)
     }
 }
