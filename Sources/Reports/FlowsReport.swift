@@ -217,6 +217,11 @@ struct FlowRows {
             m.append(("userAgent", .optional(h.userAgent)))
             m.append(("requestBodyLength", .integer(h.requestBodyLength)))
             m.append(("responseBodyLength", h.responseBodyLength.map { .integer($0) } ?? .null))
+            if h.responseCutShort {
+                // Only on an answer whose stream ended inside its body (the anomaly `body_cut_short`).
+                m.append(("responseCutShort", .bool(true)))
+                m.append(("declaredResponseBodyLength", h.declaredResponseBodyLength.map { .integer($0) } ?? .null))
+            }
         }
         return .object(m)
     }
@@ -263,6 +268,15 @@ struct FlowRows {
         }
     }
 
+    /// `answer cut short: 919 of 3600 body bytes`, or `answer cut short: chunked body unfinished after 919 bytes`.
+    static func cutShortText(_ h: HTTPTransaction) -> String {
+        let got = h.responseBodyLength ?? 0
+        guard let declared = h.declaredResponseBodyLength else {
+            return "answer cut short: chunked body unfinished after \(got) bytes"
+        }
+        return "answer cut short: \(got) of \(declared) body bytes"
+    }
+
     /// The lines under a connection's row (`--http`, `--tls`, a tunnel), each indented by four spaces and
     /// cleaned of control characters; none for a plain connection.
     func detailLines(_ c: CompletedConnection) -> [String] {
@@ -298,7 +312,8 @@ struct FlowRows {
             if let chosen = t.negotiatedVersion {
                 l += ", server chose \(TLSSummary.versionName(chosen))"
             } else if let offered = t.clientVersion, judged?.source == .offered {
-                // As analyze judges it (tls-below-1.2): by the offer when no ServerHello answered.
+                // As analyze judges it (tls-below-1.2, or the code of the model's minimum): by the offer when no
+                // ServerHello answered.
                 l += ", server chose - (no ServerHello: judged by the offered \(TLSSummary.versionName(offered)))"
             } else {
                 l += ", server chose -"
@@ -331,7 +346,10 @@ struct FlowRows {
                 // Numbered from 1 as everywhere else in text; JSON keeps the 0-based `index`.
                 var l = "  exchange \(e.index + 1) \(e.kind.rawValue) \(e.start.rfc3339(fractionDigits: 6))"
                 l += " up \(e.bytesUp) B down \(e.bytesDown) B"
-                if let h = e.http { l += " \(h.method) \(h.target) -> \(h.status.map(String.init) ?? "no response")" }
+                if let h = e.http {
+                    l += " \(h.method) \(h.target) -> \(h.status.map(String.init) ?? "no response")"
+                    if h.responseCutShort { l += " (\(Self.cutShortText(h)))" }
+                }
                 if e.missingBytes > 0 { l += " (missing \(e.missingBytes) B)" }
                 lines.append(l)
             }
