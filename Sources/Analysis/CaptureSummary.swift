@@ -72,6 +72,10 @@ public struct CaptureSummary: Sendable {
     /// Packets of copies under other VLAN tags (among `packetsCapturedTwice`) whose bytes filled a hole of the
     /// connection analysed: a segment one capture lost and the other held, so no gap.
     public var packetsFilledFromCopy = 0
+    /// Connections whose client's packets and server's packets came under different VLAN tags, each direction
+    /// under its own (a SPAN or trunk port tagging one direction only): joined into one connection each, as
+    /// if untagged. Counted in the file of the connection's first stream bytes.
+    public var connectionsTaggedPerDirection = 0
     /// Packets a BPF filter rejected.
     public var filteredOut = 0
     /// Why a live capture ended before its stop condition (the interface went away), or why reading a file
@@ -280,6 +284,7 @@ public struct CaptureSummary: Sendable {
             m.connectionsCapturedTwiceSameTags += f.connectionsCapturedTwiceSameTags
             m.packetsCapturedTwiceSameTags += f.packetsCapturedTwiceSameTags
             m.packetsFilledFromCopy += f.packetsFilledFromCopy
+            m.connectionsTaggedPerDirection += f.connectionsTaggedPerDirection
             m.oversizedRecords += f.oversizedRecords
             m.invalidTimestampFractions += f.invalidTimestampFractions
             m.packetsWithoutTimestamp += f.packetsWithoutTimestamp

@@ -39,6 +39,10 @@ extension ParallelCaptureRun {
     ///   `capturedTwiceISNWindow`) is left out by the table that holds both; two records of the same
     ///   endpoints on other tags in different files, starting within the wider window (and slack), could be
     ///   such a pair. (A copy on the same tags in another file is a shared connection, below.)
+    /// - Directions under other tags: a capture that tags one direction only has each direction of a
+    ///   connection under its own tags, which the table that holds both joins into one (no time window); two
+    ///   records of the same endpoints on other tags in different files, the later one starting before the
+    ///   earlier one ended plus the idle timeout (and slack), could be such directions.
     /// - Order: a file whose timestamps run backwards (the merged order then depends on it), and two
     ///   records of one client starting at the same nanosecond (the heartbeat layer keeps equal
     ///   starts in arrival order, and arrival order is not the same here).
@@ -65,7 +69,7 @@ extension ParallelCaptureRun {
         let nearTimeout = Fallback(reason: "a connection near a stream timeout")
         var groups: [ConnectionKey: [(file: Int, record: ConnectionRecord)]] = [:]
         var starts = Set<ClientStart>()
-        var untagged: [ConnectionKey: [(file: Int, vlan: VLANTags, start: Timestamp)]] = [:]
+        var untagged: [ConnectionKey: [(file: Int, vlan: VLANTags, start: Timestamp, end: Timestamp)]] = [:]
         for (f, output) in outputs.enumerated() {
             for c in output.connections {
                 let r = c.record
@@ -74,7 +78,7 @@ extension ParallelCaptureRun {
                     return Fallback(reason: "connections of one client starting at the same time")
                 }
                 groups[ConnectionKey(r), default: []].append((f, r))
-                untagged[ConnectionKey(r, ignoringVLAN: true), default: []].append((f, r.vlan, r.start))
+                untagged[ConnectionKey(r, ignoringVLAN: true), default: []].append((f, r.vlan, r.start, r.end))
             }
         }
         let copyWindow = max(limits.capturedTwiceWindow, limits.capturedTwiceISNWindow) + timingSlack
@@ -91,6 +95,19 @@ extension ParallelCaptureRun {
             }
         }
         let window = limits.idleTimeout + timingSlack
+        for var group in untagged.values where group.count > 1 {
+            group.sort { ($0.start, $0.file) < ($1.start, $1.file) }
+            // The latest end so far, per file and tags.
+            var reach: [FileTags: Timestamp] = [:]
+            for r in group {
+                for (g, end) in reach where g.file != r.file && g.vlan != r.vlan
+                    && r.start.nanoseconds(since: end) <= window {
+                    return Fallback(reason: "a connection possibly under other VLAN tags each way")
+                }
+                let here = FileTags(file: r.file, vlan: r.vlan)
+                if reach[here].map({ r.end > $0 }) ?? true { reach[here] = r.end }
+            }
+        }
         for var group in groups.values where group.count > 1 {
             group.sort { ($0.record.start, $0.file) < ($1.record.start, $1.file) }
             // The latest end so far, per file.
@@ -133,6 +150,12 @@ struct ConnectionKey: Hashable {
         low = min(r.client, r.server)
         high = max(r.client, r.server)
     }
+}
+
+/// A file and a set of VLAN tags.
+struct FileTags: Hashable {
+    var file: Int
+    var vlan: VLANTags
 }
 
 /// A client address and a start time, to find equal starts.

@@ -36,6 +36,10 @@ public enum FindingCode: String, Codable, Hashable, Sendable, CaseIterable {
     /// A request (HTTP) or client burst (TLS) that got no byte of answer before its connection closed (reset
     /// or closed by the manager, or given up by the client), or a connection set up and closed with no byte.
     case noAnswer = "no-answer"
+    /// An HTTP answer whose body was cut short: the connection closed (FIN or RST) before the body its
+    /// Content-Length announced (or its last chunk) came, with nothing lost by the capture. The client did not
+    /// get its answer.
+    case answerCutShort = "answer-cut-short"
     /// A request or client burst with no answer, or a TLS handshake that failed, that the client retried at once
     /// (within `checkIn.retryWindowSeconds`) on a new connection that was answered: the check-in was made.
     case retriedAndAnswered = "retried-and-answered"
@@ -45,8 +49,12 @@ public enum FindingCode: String, Codable, Hashable, Sendable, CaseIterable {
     case unknownServer = "unknown-server"
     /// A push connection closed before the capture ended.
     case pushConnectionDropped = "push-connection-dropped"
-    /// TLS below the model's minimum version.
-    case tlsBelowMinimum = "tls-below-1.2"
+    /// TLS below the model's minimum version (`tls.minimumVersion`): the code names the minimum, so one
+    /// of these four, the one `tlsBelow(minimum:)` gives for the model in effect.
+    case tlsBelow10 = "tls-below-1.0"
+    case tlsBelow11 = "tls-below-1.1"
+    case tlsBelow12 = "tls-below-1.2"
+    case tlsBelow13 = "tls-below-1.3"
     /// Check-ins in plain HTTP.
     case plaintextHTTP = "plaintext-http"
     /// An HTTP status of 400 or above from a manager.
@@ -58,7 +66,24 @@ public enum FindingCode: String, Codable, Hashable, Sendable, CaseIterable {
 
     /// Raised once per client and manager (one entry in the report's findings listing every session it
     /// concerns), and copied into each of those sessions' own findings.
-    public var isPerPair: Bool { self == .plaintextHTTP || self == .tlsBelowMinimum || self == .unknownServer }
+    public var isPerPair: Bool { self == .plaintextHTTP || isTLSBelowMinimum || self == .unknownServer }
+
+    /// The code of TLS below a minimum of `minimum` (a version number: 0x0301 is 1.0 ... 0x0304 is 1.3; the
+    /// model's `minimumTLSVersion`): `tls-below-1.2` for 1.2, `tls-below-1.3` for 1.3.
+    public static func tlsBelow(minimum: UInt16) -> FindingCode {
+        switch minimum {
+        case ...0x0301: return .tlsBelow10
+        case 0x0302: return .tlsBelow11
+        case 0x0303: return .tlsBelow12
+        default: return .tlsBelow13
+        }
+    }
+
+    /// Every code of TLS below the minimum, whatever the minimum.
+    public static let tlsBelowMinimum: [FindingCode] = [.tlsBelow10, .tlsBelow11, .tlsBelow12, .tlsBelow13]
+
+    /// A code of TLS below the model's minimum (`tls-below-1.0` ... `tls-below-1.3`).
+    public var isTLSBelowMinimum: Bool { Self.tlsBelowMinimum.contains(self) }
 }
 
 /// One observation worth reporting, with its stable code and severity.
@@ -77,7 +102,8 @@ public struct Finding: Hashable, Sendable {
     /// The session (`SessionReport.id`) it belongs to, if any: for a finding raised once per client and
     /// manager, the first session it concerns.
     public var session: Int?
-    /// Every session a once-per-client-and-manager finding concerns (`plaintext-http`, `tls-below-1.2`,
+    /// Every session a once-per-client-and-manager finding concerns (`plaintext-http`, `tls-below-1.2` or the
+    /// code of the model's minimum,
     /// `unknown-server`), in id order, on its entry in `HeartbeatReport.findings`; nil on other findings
     /// and on the copies in each concerned session's own `findings`.
     public var sessions: [Int]?

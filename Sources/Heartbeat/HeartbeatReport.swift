@@ -37,6 +37,19 @@ public struct HeartbeatReport: Sendable {
     /// tried it so (what would make it an `inferred-connects` manager with nothing configured). Their
     /// attempts are not judged. Not encoded: the text reports note them.
     public var unconfiguredDown: [IPAddress: Int] = [:]
+    /// Connections to a manager's address on a port that neither the model's `ports` nor the manager's own entry
+    /// (`--server HOST:PORT`, SyLink.xml) lists, by server in address and port order: they make no check-in
+    /// (`counts.unlistedPortConnections` counts them). Not encoded otherwise: the text reports note them, with how
+    /// to have them judged if they are check-ins (a manager may serve other things on such a port, as its console).
+    public var unlistedPorts: [UnlistedPortUse] = []
+
+    /// Connections to one manager address and port no entry lists (`unlistedPorts`).
+    public struct UnlistedPortUse: Hashable, Sendable {
+        public var server: Endpoint
+        public var connections: Int
+        /// The clients that made them, in address order.
+        public var clients: [IPAddress]
+    }
 
     /// Connections dropped by each of `SessionBuilder.Limits`, with the limits' values.
     public struct LimitDrops: Hashable, Sendable {
@@ -119,12 +132,16 @@ public struct HeartbeatReport: Sendable {
     }
 
     /// Every connection read is in exactly one of `managerConnections`, `otherServerConnections`,
-    /// `ignoredConnections` and `droppedByLimits`.
+    /// `unlistedPortConnections`, `ignoredConnections`, `droppedByLimits` and `proxyLegConnections`.
     public struct Counts: Encodable, Hashable, Sendable {
         public var connections: Int
         public var managerConnections: Int
         /// On a management port, to a server not recognised as a manager.
         public var otherServerConnections: Int
+        /// To a configured manager's address on a port neither the model nor its entry lists (check-ins on a port
+        /// the configuration does not name, or other services of the manager host): no check-in, noted in the
+        /// text reports (`HeartbeatReport.unlistedPorts`). Encoded only when not 0.
+        public var unlistedPortConnections: Int = 0
         /// Not on a management port.
         public var ignoredConnections: Int
         /// Connections dropped because `SessionBuilder.Limits` were reached.
@@ -152,6 +169,7 @@ public struct HeartbeatReport: Sendable {
         private enum Keys: String, CodingKey {
             case connections, managerConnections, otherServerConnections, ignoredConnections, droppedByLimits
             case rejoinedConnections, proxyLegConnections, joinSplits, emptyPieces, contentDownloads, serverPushes
+            case unlistedPortConnections
         }
 
         public func encode(to encoder: Encoder) throws {
@@ -159,6 +177,7 @@ public struct HeartbeatReport: Sendable {
             try c.encode(connections, forKey: .connections)
             try c.encode(managerConnections, forKey: .managerConnections)
             try c.encode(otherServerConnections, forKey: .otherServerConnections)
+            if unlistedPortConnections != 0 { try c.encode(unlistedPortConnections, forKey: .unlistedPortConnections) }
             try c.encode(ignoredConnections, forKey: .ignoredConnections)
             try c.encode(droppedByLimits, forKey: .droppedByLimits)
             try c.encode(rejoinedConnections, forKey: .rejoinedConnections)
@@ -265,7 +284,7 @@ public struct SessionReport: Hashable, Sendable {
     public var bytesDown: Int64
     /// True when no connection of the check-in was set up and at least one connect failed (refused, or
     /// unanswered past the connect timeout or until the client moved on); or when its connection was set up
-    /// but none of its exchanges got an answer (`tls-handshake-failed`, `no-answer`).
+    /// but none of its exchanges got a whole answer (`tls-handshake-failed`, `no-answer`, `answer-cut-short`).
     public var failed: Bool
     /// True when no connection was set up and the only connects were unanswered when the capture ended,
     /// no longer than the connect timeout after their SYN: not judged. Encoded only when true.

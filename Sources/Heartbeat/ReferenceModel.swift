@@ -78,7 +78,8 @@ public struct ReferenceModel: Codable, Hashable, Sendable {
         /// (30 s): a connection that would make it longer starts a new check-in, so a client polling every
         /// second is not one check-in of hours.
         public var joinMaxSeconds: Double
-        /// A request reset or TLS handshake refused (`no-answer`, `tls-handshake-failed`) that the same client
+        /// A request reset, an answer cut short or a TLS handshake refused (`no-answer`, `answer-cut-short`,
+        /// `tls-handshake-failed`) that the same client
         /// retried at most this long after, on a new connection that was answered, is part of that check-in
         /// (`retried-and-answered`, a warning) rather than a failed check-in of its own (30 s).
         public var retryWindowSeconds: Double

@@ -80,7 +80,7 @@ extension SessionBuilder {
                 } else if recordLayer > 0 {
                     text += " (for \(recordLayer) of them the version is from the record layer\(why))"
                 }
-                add(server, .tlsBelowMinimum, text, affected)
+                add(server, .tlsBelow(minimum: model.minimumTLSVersion), text, affected)
             }
             if directory.hasConfiguredManagers, let info = managers[server.address], !info.source.isConfigured {
                 add(server, .unknownServer, "\(counted(list.count, "check-in")) to \(server), which is not in the "

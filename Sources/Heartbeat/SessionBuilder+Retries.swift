@@ -12,7 +12,8 @@ extension SessionBuilder {
     }
 
     /// Folds each of one client's check-ins that failed for want of an answer (`no-answer`,
-    /// `tls-handshake-failed`: the connection was set up, then reset or closed unanswered) into the check-in
+    /// `tls-handshake-failed`, `answer-cut-short`: the connection was set up, then reset or closed unanswered
+    /// or in the middle of the answer) into the check-in
     /// that retried it: the client's next one, starting at most `retryWindowSeconds` after the failed one
     /// ended, that was made (not failed, not pending), to any manager. A run of failures each retried within
     /// the window folds whole into the check-in that was answered.
@@ -56,7 +57,12 @@ extension SessionBuilder {
 
     /// A failed check-in whose connection was set up but got no answer (the findings `checkAnswers` raises).
     private static func failedForWantOfAnswer(_ s: SessionReport) -> Bool {
-        s.failed && !s.pending && s.findings.contains { $0.code == .noAnswer || $0.code == .tlsHandshakeFailed }
+        s.failed && !s.pending && s.findings.contains { isAnswerFailure($0.code) }
+    }
+
+    /// The findings `checkAnswers` raises for a connection set up that carried no (whole) answer.
+    static func isAnswerFailure(_ code: FindingCode) -> Bool {
+        code == .noAnswer || code == .tlsHandshakeFailed || code == .answerCutShort
     }
 
     /// Adds the failed check-in `failed` to the front of `retry`, which started `delay` seconds after it ended.
@@ -64,7 +70,7 @@ extension SessionBuilder {
         let server = Endpoint(address: retry.server, port: retry.serverPort)
         var moved: [Finding] = []
         for f in failed.findings {
-            guard f.code == .noAnswer || f.code == .tlsHandshakeFailed else {
+            guard Self.isAnswerFailure(f.code) else {
                 moved.append(f)
                 continue
             }

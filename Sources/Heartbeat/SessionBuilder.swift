@@ -414,12 +414,24 @@ public struct SessionBuilder: Sendable {
         var work = connections.keys.sorted().map { client in
             (client: client, conns: connections.removeValue(forKey: client) ?? [])
         }
+        // A manager's address on a port no entry lists: no check-in, counted apart and noted.
+        var unlisted: [Endpoint: (connections: Int, clients: [IPAddress])] = [:]
         for item in work {
             // Counted as the traffic layer handed them out, so the count adds up with `connections`.
-            for (server, n) in piecesByServer[item.client] ?? [:] where isManagerServer(server, managers) {
-                managerConnections += n
+            for (server, n) in piecesByServer[item.client] ?? [:] where n > 0 {
+                if isManagerServer(server, managers) {
+                    managerConnections += n
+                } else if managers[server.address]?.configured != nil {
+                    unlisted[server, default: (0, [])].connections += n
+                    unlisted[server, default: (0, [])].clients.append(item.client)
+                }
             }
         }
+        let unlistedPorts = unlisted.sorted { ($0.key.address, $0.key.port) < ($1.key.address, $1.key.port) }.map {
+            HeartbeatReport.UnlistedPortUse(server: $0.key, connections: $0.value.connections,
+                                            clients: $0.value.clients)
+        }
+        let unlistedConnections = unlistedPorts.reduce(0) { $0 + $1.connections }
         var outcomes = buildClients(&work) { client, conns in
             // Most clients talk to managers only: their list is kept as it is, not copied. By index: the
             // records are read, not copied.
@@ -540,7 +552,9 @@ public struct SessionBuilder: Sendable {
                                 pushAcceleratedRunMaxSeconds: differs(pushRules.acceleratedRunMaxSeconds,
                                                                       model.interval.acceleratedRunMaxSeconds)),
             counts: .init(connections: seen, managerConnections: managerConnections,
-                          otherServerConnections: seen - managerConnections - proxyLegs - ignored - dropped,
+                          otherServerConnections: seen - managerConnections - proxyLegs - ignored - dropped
+                              - unlistedConnections,
+                          unlistedPortConnections: unlistedConnections,
                           ignoredConnections: ignored, droppedByLimits: dropped, rejoinedConnections: rejoinedCount,
                           proxyLegConnections: proxyLegs, joinSplits: joinSplits, emptyPieces: emptyPieces,
                           contentDownloads: contentDownloads, serverPushes: serverPushes),
@@ -551,7 +565,8 @@ public struct SessionBuilder: Sendable {
                 maxConnectionsPerClient: limits.maxConnectionsPerClient,
                 overMaxConnectionsPerClient: droppedOverConnections,
                 overMaxConnectionsByClient: droppedOverConnectionsByClient),
-            unconfiguredDown: unconfiguredDown)
+            unconfiguredDown: unconfiguredDown,
+            unlistedPorts: unlistedPorts)
     }
 
     /// Sorts `sessions` by start, client and client port, check-ins equal in all three kept in their order (as

@@ -9,7 +9,8 @@ extension StepClassifier {
     /// not judged on steps that come before the first step it shows: they may have passed before the
     /// capture's first packet (with no step shown, on none).
     /// A check-in that `failed` (its connection set up, but no answer came: `checkAnswers`) is not judged on
-    /// steps 3-6, as one whose connects all failed is not.
+    /// steps 3-6, as one whose connects all failed is not; nor is one whose packets the capture shows one way
+    /// only or cut by the snap length (the caller passes `failed` for those too).
     func checkMandatory(
         _ d: CheckInDraft, _ steps: [StepReport], at time: Timestamp? = nil, failed: Bool = false,
         _ add: (FindingCode, String, Timestamp?) -> Void
@@ -74,8 +75,9 @@ extension StepClassifier {
         return end.seconds(since: d.exchanges[e].end) <= model.push.burstGapSeconds
     }
 
-    /// Raises `tls-handshake-failed` and `no-answer` for the check-in's connections that closed within the
-    /// capture with nothing lost (no gap, no memory limit, no packet cut by the snap length, either way):
+    /// Raises `tls-handshake-failed`, `no-answer` and `answer-cut-short` for the check-in's connections that
+    /// closed within the capture with nothing lost (no gap, no memory limit, no packet cut by the snap length,
+    /// either way, and no exchange missing bytes):
     ///
     /// - a TLS connection whose SYN was seen and that carried no application data at all: the handshake
     ///   failed (a fatal alert, named when it was sent in clear; no ServerHello; or nothing after it);
@@ -83,10 +85,13 @@ extension StepClassifier {
     /// - a connection whose last HTTP request got no byte of answer (and no server byte went unread), or a
     ///   TLS connection none of whose client bursts got one, the last one being more than a close_notify
     ///   (`closeRecordMaxBytes`; a TLS 1.3 close_notify after an answer is such a burst, so TLS is judged on
-    ///   the whole connection, or the whole burst of a push connection).
+    ///   the whole connection, or the whole burst of a push connection);
+    /// - an HTTP answer whose body the close cut short (fewer bytes than its Content-Length, or a chunked body
+    ///   without its last chunk): the client did not get it. A body cut by the capture's end (the connection
+    ///   still open) or missing bytes the capture lost is not judged here (`capture-gap` says so).
     ///
     /// A push connection is judged with its last burst, and only when it closed. Returns whether the
-    /// check-in failed: a finding was raised and none of its exchanges got an answer.
+    /// check-in failed: a finding was raised and none of its exchanges got a whole answer.
     func checkAnswers(_ d: CheckInDraft, _ add: (FindingCode, String, Timestamp?) -> Void) -> Bool {
         let cs = d.connections
         if d.mode == .push && !d.showsClose { return false }
@@ -101,6 +106,14 @@ extension StepClassifier {
             let exchanges = d.mode == .push ? d.exchanges : c.exchanges
             guard !exchanges.contains(where: { $0.missingBytes > 0 }) else { continue }
             let closed = closeText(c.state)
+            // An answer that began but whose body the close cut short (nothing lost: the capture saw it all).
+            for (n, e) in exchanges.enumerated() where e.http?.responseCutShort == true {
+                guard let h = e.http, let status = h.status, e.end <= c.closeTime ?? c.end else { continue }
+                raise(.answerCutShort, "\(h.method) \(h.target.split(separator: "?").first ?? "") #\(n + 1): answer "
+                    + "\(status) from \(named(c.server)) cut short, " + Self.cutShortBody(h)
+                    + " before the connection closed (\(closed))", e.responseStart ?? e.start)
+                raised = true
+            }
             let payloadUp = c.bytesUp - c.anomaliesUp.repeatedBytes
             let payloadDown = c.bytesDown - c.anomaliesDown.repeatedBytes
             let at = c.synTime ?? c.start
@@ -138,7 +151,18 @@ extension StepClassifier {
                 + "after the request)", last.start)
             raised = true
         }
-        return raised && !d.exchanges.contains { $0.bytesDown > 0 }
+        // An answer cut short is no answer: the client did not get it.
+        return raised && !d.exchanges.contains { $0.bytesDown > 0 && $0.http?.responseCutShort != true }
+    }
+
+    /// `919 of 3600 body bytes (Content-Length) came`, or `the chunked body ended after 919 bytes without its
+    /// last chunk`.
+    static func cutShortBody(_ h: HTTPTransaction) -> String {
+        let got = h.responseBodyLength ?? 0
+        guard let declared = h.declaredResponseBodyLength else {
+            return "its chunked body unfinished after \(got) bytes (no last chunk)"
+        }
+        return "\(got) of \(declared) body bytes (Content-Length) came"
     }
 
     /// A client burst of at most this many bytes is no request: a TLS 1.3 close_notify or other alert travels

@@ -228,11 +228,16 @@ final class StepClassifier: Sendable {
         // (`SessionBuilder`, the capture's finding on one direction).
         let oneSided = first != nil && (d.connections.allSatisfy { $0.packetsDown == 0 }
             || d.connections.allSatisfy { $0.packetsUp == 0 })
+        // Packets cut by the snap length (a header-only capture): the payload that shows steps 3-6 was not
+        // captured, so their absence says nothing (`capture-truncated` says the capture is cut).
+        let cutBySnapLength = d.connections.contains {
+            $0.anomaliesUp.truncatedPackets > 0 || $0.anomaliesDown.truncatedPackets > 0
+        }
         if first != nil {
             // A later push burst, or a first one picked up midstream, starts at its first exchange: its
             // findings carry that time, not the connection's start (maybe hours before).
             let burstStart = d.burst > 0 || pickedUpMidstream(d) ? exchangesStart : nil
-            checkMandatory(d, steps, at: burstStart, failed: unanswered || oneSided, add)
+            checkMandatory(d, steps, at: burstStart, failed: unanswered || oneSided || cutBySnapLength, add)
             // Bytes lost in a gap, or a TLS answer with no request captured (a SEP client always speaks
             // first: its request was lost before its direction's first captured byte, so no gap says so).
             let lostBytes = d.exchanges.contains { $0.missingBytes > 0 || ($0.kind == .tls && $0.recordsUp == 0) }
@@ -628,6 +633,8 @@ final class StepClassifier: Sendable {
             if let status = h.status {
                 t.add(" → ")
                 t.add(status)
+                // Its stream ended inside the body (closed, or the capture's end): not the whole answer.
+                if h.responseCutShort { t.add(" (cut short)") }
             } else {
                 t.add(" → no reply")
             }

@@ -140,7 +140,11 @@ public struct ConnectionRecord: Hashable, Sendable {
     public var id: UInt64
     public var client: Endpoint
     public var server: Endpoint
+    /// The VLAN tags of the client's packets (of all packets, unless `vlanDown` is set).
     public var vlan: VLANTags
+    /// The VLAN tags of the server's packets, when they came under other tags than the client's (a capture
+    /// that tags one direction only: both directions joined into one connection); nil otherwise.
+    public var vlanDown: VLANTags?
     /// First and last packet times.
     public var start: Timestamp
     public var end: Timestamp
@@ -188,6 +192,7 @@ public struct ConnectionRecord: Hashable, Sendable {
         self.client = client
         self.server = server
         self.vlan = vlan
+        self.vlanDown = nil
         self.start = start
         self.end = end
         self.packetsUp = 0

@@ -109,6 +109,13 @@ public struct HTTPTransaction: Hashable, Sendable {
     public var reason: String?
     public var responseBodyLength: Int64?
     public var contentType: String?
+    /// True when the response's body was cut short: its stream ended (the connection closed, or the capture
+    /// ended) before the body its framing announced was complete, fewer bytes than its Content-Length or a
+    /// chunked body without its last chunk. `responseBodyLength` is then what came (gaps counted).
+    public var responseCutShort: Bool
+    /// The body length the Content-Length of a response cut short announced; nil otherwise (and for a chunked
+    /// body, whose length is not announced).
+    public var declaredResponseBodyLength: Int64?
 
     public init(method: String, target: String, version: String) {
         self.method = method
@@ -121,6 +128,8 @@ public struct HTTPTransaction: Hashable, Sendable {
         self.reason = nil
         self.responseBodyLength = nil
         self.contentType = nil
+        self.responseCutShort = false
+        self.declaredResponseBodyLength = nil
     }
 }
 
@@ -165,8 +174,8 @@ public struct TLSSummary: Hashable, Sendable {
     /// when neither was parsed (e.g. the capture started after the handshake).
     public var helloVersion: UInt16? { negotiatedVersion ?? clientVersion }
 
-    /// The version the connection is judged by (`tls-below-1.2`, the connect step's evidence), and what
-    /// gave it; nil when nothing did.
+    /// The version the connection is judged by (`tls-below-1.2` or the code of the model's minimum, the connect
+    /// step's evidence), and what gave it; nil when nothing did.
     ///
     /// The hellos' version, unless the record layer gives a lower one: application-data records carry
     /// the negotiated version (RFC 5246 6.2.1), and a client's offer is only an upper bound. So records

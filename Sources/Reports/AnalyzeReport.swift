@@ -132,6 +132,9 @@ public struct AnalyzeReport {
             out += "\(r.counts.proxyLegConnections) from proxies (their own legs of tunnelled check-ins), "
         }
         out += "\(r.counts.otherServerConnections) to other servers on management ports, "
+        if r.counts.unlistedPortConnections > 0 {
+            out += "\(r.counts.unlistedPortConnections) to managers on ports the configuration does not list, "
+        }
         out += "\(r.counts.ignoredConnections) on other ports"
         if r.counts.joinSplits > 0 {
             out += ", \(r.counts.joinSplits) not joined to the check-in just before (it would have lasted longer "
@@ -160,6 +163,7 @@ public struct AnalyzeReport {
         if let hint = Self.noManagerHint(r) { out += hint }
         if let hint = Self.turnTakingHint(r) { out += hint }
         if let hint = Self.unconfiguredDownHint(r) { out += hint }
+        if let hint = Self.unlistedPortsHint(r) { out += hint }
         if !r.managers.isEmpty {
             out += "\nManagers\n"
             var t = TextTable([("manager", .left), ("source", .left), ("priority", .right), ("ports", .left),
@@ -237,9 +241,19 @@ public struct AnalyzeReport {
     /// check-in is reported), why, and what to give: one paragraph, else nil.
     static func noManagerHint(_ r: HeartbeatReport) -> String? {
         let candidates = r.counts.otherServerConnections + r.counts.droppedByLimits
-        guard r.counts.managerConnections == 0, candidates > 0 else { return nil }
+        guard r.counts.managerConnections == 0, candidates + r.counts.unlistedPortConnections > 0 else { return nil }
         let text: String
-        if r.managers.isEmpty {
+        if r.counts.unlistedPortConnections > 0 {
+            // The addresses are right: the connections went to the managers, on ports no entry lists.
+            let unlisted = r.counts.unlistedPortConnections
+            text = "No connection went to a manager on a port the configuration lists: the "
+                + "\(formatCount(unlisted, "connection")) to the managers' addresses went to "
+                + unlistedPortsText(r.unlistedPorts) + ", which the model's ports and the --server entries do not "
+                + "list, so they are not judged"
+                + (candidates > 0 ? " (and \(formatCount(candidates, "connection")) on management ports go to other "
+                    + "servers)" : "")
+                + ". If they are check-ins, " + unlistedPortsRemedy(r.unlistedPorts)
+        } else if r.managers.isEmpty {
             let interval = trim(r.expectations.pullIntervalSeconds)
             text = "No management server recognised among \(formatCount(candidates, "connection")) on management "
                 + "ports: none goes to a server the model, --server or SyLink.xml names, none carries a secars.dll "
@@ -253,6 +267,52 @@ public struct AnalyzeReport {
                 + "SyLink.xml's servers)."
         }
         return wrapped(text, width: 100)
+    }
+
+    /// `port 8443 of 10.1.0.10 (37 connections) and 10.1.0.11 (36)`: the unlisted ports and servers, at most four
+    /// servers named, their connections counted.
+    static func unlistedPortsText(_ uses: [HeartbeatReport.UnlistedPortUse]) -> String {
+        var ports: [UInt16] = []
+        for u in uses where !ports.contains(u.server.port) { ports.append(u.server.port) }
+        let portWord = ports.count == 1 ? "port" : "ports"
+        var named = uses.prefix(4).enumerated().map { i, u in
+            let server = ports.count == 1 ? u.server.address.description : u.server.description
+            return "\(server) (\(i == 0 ? formatCount(u.connections, "connection") : String(u.connections)))"
+        }
+        if uses.count > 4 { named.append("\(uses.count - 4) more") }
+        let servers = named.count > 1
+            ? named.dropLast().joined(separator: ", ") + " and " + (named.last ?? "") : named.joined()
+        if ports.count == 1 { return "\(portWord) \(ports[0]) of \(servers)" }
+        return "\(portWord) \(ports.sorted().map(String.init).joined(separator: ", ")): \(servers)"
+    }
+
+    /// How to have check-ins on unlisted ports judged: each server with its port, or the ports in the model.
+    static func unlistedPortsRemedy(_ uses: [HeartbeatReport.UnlistedPortUse]) -> String {
+        var ports: [UInt16] = []
+        for u in uses where !ports.contains(u.server.port) { ports.append(u.server.port) }
+        let example = uses.prefix(2).map { "--server \($0.server)" }.joined(separator: " ")
+        return "give each manager with its port (\(example)\(uses.count > 2 ? " ..." : ""); a bare --server ADDRESS "
+            + "takes the model's ports) or add \(ports.count == 1 ? "the port" : "the ports") to the model's "
+            + "ports.https (ports.http for plain HTTP) in a --model file."
+    }
+
+    /// A note when connections went to configured managers on ports that neither the model nor the managers'
+    /// entries list, while other connections did reach managers (with none, `noManagerHint` says it): they made
+    /// no check-in, so their clients may be left out. Names the ports and servers, how many clients made such
+    /// connections and how many of them have no check-in at all, and how to have them judged.
+    static func unlistedPortsHint(_ r: HeartbeatReport) -> String? {
+        guard r.counts.managerConnections > 0, !r.unlistedPorts.isEmpty else { return nil }
+        var clients = Set<IPAddress>()
+        for u in r.unlistedPorts { clients.formUnion(u.clients) }
+        let judged = Set(r.clients.map(\.client))
+        let leftOut = clients.subtracting(judged).count
+        let none = leftOut == 0 ? "each with check-ins judged on listed ports too"
+            : leftOut == clients.count ? "none of them with a check-in judged"
+            : "\(leftOut) of them with no check-in judged"
+        return wrapped("Note: \(formatCount(r.counts.unlistedPortConnections, "connection")) from "
+            + "\(formatCount(clients.count, "client")) (\(none)) went to managers on "
+            + unlistedPortsText(r.unlistedPorts) + ", which the model's ports and the --server entries do not list: "
+            + "they are not judged. If they are check-ins, " + unlistedPortsRemedy(r.unlistedPorts), width: 100)
     }
 
     /// A note when managers are configured and clients tried other servers on management ports at the
@@ -453,8 +513,8 @@ public struct AnalyzeReport {
     }
 
     /// `3 check-ins`, or `0 check-ins, 1 failed (connect, TLS handshake or answer failed)`: a check-in whose
-    /// connects all failed, or whose connection carried no answer (`tls-handshake-failed`, `no-answer`), is
-    /// counted as failed, never as a check-in.
+    /// connects all failed, or whose connection carried no whole answer (`tls-handshake-failed`, `no-answer`,
+    /// `answer-cut-short`), is counted as failed, never as a check-in.
     /// Connects still unanswered when the capture ended (not yet judged) follow as `pending`.
     static func checkIns(_ n: Int, failed: Int, pending: Int = 0) -> String {
         var text = "\(n) check-in" + (n == 1 ? "" : "s")

@@ -70,6 +70,10 @@ public enum CaptureSummaryReport {
             members.insert(("packetsCapturedTwiceSameTags", .int(s.packetsCapturedTwiceSameTags)),
                            at: members.count - 1)
         }
+        if s.connectionsTaggedPerDirection > 0 {
+            members.insert(("connectionsTaggedPerDirection", .int(s.connectionsTaggedPerDirection)),
+                           at: members.count - 1)
+        }
         if s.packetsBehindAtStart > 0 {
             members.insert(("packetsBehindAtStart", .int(s.packetsBehindAtStart)), at: members.count - 1)
         }
@@ -156,6 +160,10 @@ public enum CaptureSummaryReport {
         if s.connectionsCapturedTwiceSameTags > 0 || s.packetsCapturedTwiceSameTags > 0 {
             issues.append("connections captured twice on the same VLAN tags \(s.connectionsCapturedTwiceSameTags) "
                 + "(\(formatCount(s.packetsCapturedTwiceSameTags, "packet")) left out)")
+        }
+        if s.connectionsTaggedPerDirection > 0 {
+            issues.append("connections with other VLAN tags each way \(s.connectionsTaggedPerDirection) "
+                + "(the client's packets under one set, the server's under another: each joined into one)")
         }
         if !issues.isEmpty { out += "  odd: " + issues.joined(separator: ", ") + "\n" }
         if s.droppedByKernel != nil || s.droppedByInterface != nil {

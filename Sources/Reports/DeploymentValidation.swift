@@ -92,12 +92,13 @@ public struct DeploymentValidation: Sendable {
         checks.append(Self.priorityCheck(report))
         fromCheckIns("failover", "no check-in needed failover to another manager", .warning, [.failover])
         fromFindings("connectivity", "every connect to a manager set up in time and answered",
-                     .error, [.connectFailed, .connectTimeout, .tlsHandshakeFailed, .noAnswer])
+                     .error, [.connectFailed, .connectTimeout, .tlsHandshakeFailed, .noAnswer, .answerCutShort])
         if let i = checks.indices.last { Self.noteRetries(report, into: &checks[i]) }
         if expectHTTPS {
             fromCheckIns("transport", "check-ins use HTTPS", .error, [.plaintextHTTP])
         }
-        fromFindings("tls-version", "TLS \(minimumTLS) or later (the model's minimum)", .error, [.tlsBelowMinimum])
+        fromFindings("tls-version", "TLS \(minimumTLS) or later (the model's minimum)", .error,
+                     FindingCode.tlsBelowMinimum)
         if let i = checks.indices.last { Self.noteTLSVersionSources(report, into: &checks[i]) }
         fromCheckIns("http-status", "managers answered without HTTP errors", .error, [.httpError])
         checks.append(Self.intervalCheck(

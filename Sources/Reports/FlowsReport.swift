@@ -95,6 +95,11 @@ struct FlowRows {
             ("application", .string(r.application.rawValue)),
             ("anomalies", .object([("up", anomaliesJSON(r.anomaliesUp)), ("down", anomaliesJSON(r.anomaliesDown))])),
         ]
+        // Only on a connection whose server's packets came under other tags than the client's, so that other
+        // connections' members stay as they were.
+        if let down = r.vlanDown {
+            members.insert(("vlanDown", .array(down.ids.map { .int(Int($0)) })), at: 6)
+        }
         // Only on a connection through a proxy, so other connections' members stay as they were.
         if let t = r.tunnel {
             members.append(("tunnel", .object([
@@ -212,6 +217,11 @@ struct FlowRows {
             m.append(("userAgent", .optional(h.userAgent)))
             m.append(("requestBodyLength", .integer(h.requestBodyLength)))
             m.append(("responseBodyLength", h.responseBodyLength.map { .integer($0) } ?? .null))
+            if h.responseCutShort {
+                // Only on an answer whose stream ended inside its body (the anomaly `body_cut_short`).
+                m.append(("responseCutShort", .bool(true)))
+                m.append(("declaredResponseBodyLength", h.declaredResponseBodyLength.map { .integer($0) } ?? .null))
+            }
         }
         return .object(m)
     }
@@ -228,11 +238,18 @@ struct FlowRows {
     /// One connection's row of the table.
     static func cells(_ r: ConnectionRecord) -> [String] {
         [
-            String(r.id), r.client.description, r.server.description, r.vlan.description,
+            String(r.id), r.client.description, r.server.description, vlanText(r),
             r.start.rfc3339(fractionDigits: 6), secondsText(r.duration),
             String(r.packetsUp), String(r.bytesUp), String(r.packetsDown), String(r.bytesDown),
             appText(r), r.state.words.joined(separator: " "),
         ]
+    }
+
+    /// The client's packets' VLAN tags, and the server's after ` down ` when they differ (`100 down -`: the
+    /// client's packets under VLAN 100, the server's untagged).
+    private static func vlanText(_ r: ConnectionRecord) -> String {
+        guard let down = r.vlanDown else { return r.vlan.description }
+        return "\(r.vlan.description) down \(down.description)"
     }
 
     /// The application, and for a connection through a proxy the target: `tls via CONNECT host:443`, or
@@ -249,6 +266,15 @@ struct FlowRows {
             let status = t.setUp.last?.http?.status.map(String.init) ?? "-"
             return "\(r.application.rawValue), CONNECT \(target) refused (\(status))"
         }
+    }
+
+    /// `answer cut short: 919 of 3600 body bytes`, or `answer cut short: chunked body unfinished after 919 bytes`.
+    static func cutShortText(_ h: HTTPTransaction) -> String {
+        let got = h.responseBodyLength ?? 0
+        guard let declared = h.declaredResponseBodyLength else {
+            return "answer cut short: chunked body unfinished after \(got) bytes"
+        }
+        return "answer cut short: \(got) of \(declared) body bytes"
     }
 
     /// The lines under a connection's row (`--http`, `--tls`, a tunnel), each indented by four spaces and
@@ -286,7 +312,8 @@ struct FlowRows {
             if let chosen = t.negotiatedVersion {
                 l += ", server chose \(TLSSummary.versionName(chosen))"
             } else if let offered = t.clientVersion, judged?.source == .offered {
-                // As analyze judges it (tls-below-1.2): by the offer when no ServerHello answered.
+                // As analyze judges it (tls-below-1.2, or the code of the model's minimum): by the offer when no
+                // ServerHello answered.
                 l += ", server chose - (no ServerHello: judged by the offered \(TLSSummary.versionName(offered)))"
             } else {
                 l += ", server chose -"
@@ -319,7 +346,10 @@ struct FlowRows {
                 // Numbered from 1 as everywhere else in text; JSON keeps the 0-based `index`.
                 var l = "  exchange \(e.index + 1) \(e.kind.rawValue) \(e.start.rfc3339(fractionDigits: 6))"
                 l += " up \(e.bytesUp) B down \(e.bytesDown) B"
-                if let h = e.http { l += " \(h.method) \(h.target) -> \(h.status.map(String.init) ?? "no response")" }
+                if let h = e.http {
+                    l += " \(h.method) \(h.target) -> \(h.status.map(String.init) ?? "no response")"
+                    if h.responseCutShort { l += " (\(Self.cutShortText(h)))" }
+                }
                 if e.missingBytes > 0 { l += " (missing \(e.missingBytes) B)" }
                 lines.append(l)
             }

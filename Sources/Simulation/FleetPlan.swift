@@ -55,6 +55,8 @@ public struct FleetPlan: Sendable {
     /// The TLS version of every handshake but the old-tls fault's: 1.2 (0x0303), or 1.3 (0x0304) when the
     /// model's `tls.minimumVersion` is 1.3, so that the check-ins meet the minimum they are judged by.
     public var tlsVersion: UInt16 = 0x0303
+    /// The model's TLS minimum (`ReferenceModel.minimumTLSVersion`): the old-tls fault's finding code names it.
+    public var minimumTLS: UInt16 = 0x0303
 
     /// Plans a fleet. Deterministic: the same configuration and model give the same plan.
     public static func make(_ c: SimulationConfiguration, model: ReferenceModel) throws(SimulationError) -> FleetPlan {
@@ -74,6 +76,7 @@ public struct FleetPlan: Sendable {
             httpPort: model.ports.http.first ?? 8014, httpsPort: model.ports.https.first ?? 443,
             clients: [], uploadCap: Int(s.logUploadMaxRecords * s.logRecordBytes + s.uploadOverheadBytes))
         plan.tlsVersion = model.minimumTLSVersion > 0x0303 ? 0x0304 : 0x0303
+        plan.minimumTLS = model.minimumTLSVersion
         var fleetRandom = SimulationRandom(seed: c.seed, stream: 0xF1EE7)
         for i in 0..<c.clients {
             var r = SimulationRandom(seed: c.seed, stream: UInt64(i) + 1)
@@ -218,7 +221,8 @@ public struct FleetPlan: Sendable {
                 me.expected.append(ExpectedFinding(code: .plaintextHTTP, time: ci.time, fault: nil))
             }
             if me.oldTLS {
-                me.expected.append(ExpectedFinding(code: .tlsBelowMinimum, time: ci.time, fault: .oldTLS))
+                me.expected.append(ExpectedFinding(code: .tlsBelow(minimum: minimumTLS), time: ci.time,
+                                                   fault: .oldTLS))
             }
         }
         me.expected.sort { ($0.time, $0.code.rawValue) < ($1.time, $1.code.rawValue) }

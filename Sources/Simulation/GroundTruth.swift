@@ -124,7 +124,7 @@ public struct GroundTruth: Codable, Sendable {
                 if let f = e.fault { text(", \"fault\": \"\(f.rawValue)\"") }
                 text("}")
                 if let f = e.fault, !faults.contains(where: { $0.client == client.address && $0.e.fault == f }) {
-                    faults.append((client.address, e, f.codes.map(\.rawValue)))
+                    faults.append((client.address, e, f.codes(minimumTLS: plan.minimumTLS).map(\.rawValue)))
                 }
             }
             text("\n      ]\n    }")

@@ -20,15 +20,16 @@ public enum FaultKind: String, CaseIterable, Codable, Sendable {
     /// A full check-in whose log upload is larger than the model's upload cap.
     case oversizeUpload = "oversize-upload"
 
-    /// Finding codes `analyze` raises for one instance of this fault.
-    public var codes: [FindingCode] {
+    /// Finding codes `analyze` raises for one instance of this fault, under a model whose TLS minimum is
+    /// `minimumTLS` (its `minimumTLSVersion`, which the old-tls fault's code names).
+    public func codes(minimumTLS: UInt16 = 0x0303) -> [FindingCode] {
         switch self {
         case .missed: return [.missedHeartbeat]
         case .late: return [.intervalLate]
         case .accelerated: return [.acceleratedHeartbeat]
         case .failover: return [.failover, .connectFailed]
         case .http503, .http400: return [.httpError]
-        case .oldTLS: return [.tlsBelowMinimum]
+        case .oldTLS: return [.tlsBelow(minimum: minimumTLS)]
         case .oversizeUpload: return [.uploadOverCap]
         }
     }

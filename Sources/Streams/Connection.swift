@@ -74,6 +74,23 @@ final class Connection {
     @exclusivity(unchecked) var original: Connection?
     /// The ISN of the opening SYN or SYN-ACK under which the table indexed this connection, if it did.
     @exclusivity(unchecked) var indexedISN: UInt32?
+    /// The sequence number of the segment that opened the connection, and whether the client sent it: where
+    /// that direction's numbers stand before its half has bytes (a connection picked up at an ACK).
+    @exclusivity(unchecked) var firstSequence: UInt32 = 0
+    @exclusivity(unchecked) var firstFromClient = true
+    /// The latest acknowledgement number the client, and the server, sent (nil before its first ACK): where
+    /// the other direction's numbers stand, which a flow joining as that direction must carry (see
+    /// `ConnectionTable`, "Tagged one way").
+    @exclusivity(unchecked) var clientAcknowledgement: UInt32?
+    @exclusivity(unchecked) var serverAcknowledgement: UInt32?
+    /// Set when the other direction of this connection came under other VLAN tags and was joined to it (a
+    /// capture that tags one direction only): those tags, and the direction they carry. The table finds the
+    /// connection under both keys (see `ConnectionTable`, "Tagged one way").
+    @exclusivity(unchecked) var joined: (tags: VLANTags, direction: Direction)?
+    /// Whether a joined connection then showed a direction under the tags of the other one: the two tag
+    /// sets were copies of one connection (each with both directions), not one direction each. The
+    /// segments under the other direction's tags are left out as a copy's.
+    @exclusivity(unchecked) var joinedWereCopies = false
     let up: HalfConnectionReassembler
     let down: HalfConnectionReassembler
 
@@ -115,6 +132,12 @@ final class Connection {
         s.source == client ? .up : .down
     }
 
+    /// The VLAN tags the segments of `direction` come under: the key's, or the joined direction's.
+    func tags(of direction: Direction) -> VLANTags {
+        if let j = joined, j.direction == direction { return j.tags }
+        return key.vlan
+    }
+
     var isClosed: Bool {
         state.contains(.rstFromClient) || state.contains(.rstFromServer)
             || (state.contains(.finFromClient) && state.contains(.finFromServer))
@@ -152,6 +175,13 @@ final class Connection {
     /// Records SYN, SYN-ACK, FIN and RST of a segment that is not a duplicate.
     func noteFlags(_ s: TCPSegment, direction: Direction) {
         let time = s.timestamp
+        if s.flags.contains(.ack) {
+            if direction == .up {
+                clientAcknowledgement = s.acknowledgement
+            } else {
+                serverAcknowledgement = s.acknowledgement
+            }
+        }
         if !s.flags.contains(.syn), !s.flags.contains(.rst) {
             if direction == .up {
                 if s.flags.contains(.ack) { clientAcknowledged = true }
@@ -185,6 +215,11 @@ final class Connection {
     /// The record for the delegate, once both reassemblers are flushed.
     func record(end: ConnectionEnd) -> ConnectionRecord {
         var r = ConnectionRecord(id: id, client: client, server: server, vlan: key.vlan, start: start, end: last)
+        if joined != nil, !joinedWereCopies {
+            // Each direction under its own tags: the client's packets' tags, and the server's.
+            r.vlan = tags(of: .up)
+            r.vlanDown = tags(of: .down)
+        }
         r.synTime = synTime
         r.synAckTime = synAckTime
         r.closeTime = closeTime

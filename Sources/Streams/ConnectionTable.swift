@@ -88,8 +88,24 @@ import Records
 /// then), is left out and counted, but the copy's later segments cannot be told from the original's
 /// own and fall onto it as retransmissions. One dictionary entry per connection opened by a SYN or
 /// SYN-ACK, one or two lookups per new connection; nothing on the per-packet path but a flag test. Known
-/// limit: only connections opened by a SYN or SYN-ACK are indexed, so a copy coming after one that lost
+/// limit: only connections opened by a SYN or SYN-ACK are originals, so a copy coming after one that lost
 /// both is not recognised.
+///
+/// Tagged one way: a SPAN or trunk port may tag one direction only (the client's frames under VLAN 100, the
+/// server's untagged), so each direction of one connection comes under its own key. A new connection whose
+/// first segment is the first of the direction a connection on other tags between the same endpoints has
+/// not shown, and carries its numbers (see `joins`), is that direction: it is joined to that connection,
+/// whose key and the new one both find it, and one connection is analysed and reported (its record names
+/// the tags of each direction, and the table counts it when it ends). A copy differs in that each tag set
+/// shows both directions: a copy's first segment repeats a direction its original showed already, so the
+/// rule above applies. Where a copy's first segment came before its original showed that direction (its
+/// SYN lost, its SYN-ACK ahead of the original's), it is joined first; the first segment then seen of a
+/// direction under the other direction's tags shows the two were copies: such segments are left out and
+/// counted as a copy's, each direction analysed from the tags it was first seen under. A copy of a joined
+/// connection (two sensors) on the same tags is one as above, and its other direction joins the copy; a
+/// copy of a connection that showed one direction, on other tags, may be joined, then found out the same
+/// way. Joining costs nothing while the capture has one set of tags, and a flag test per packet; the
+/// connections opened by neither SYN nor SYN-ACK are indexed too (`byEndpoints`) once it has more.
 ///
 /// Closed connections linger `StreamLimits.closeLinger` (60 s) so that a late final ACK,
 /// retransmitted FIN or late RST stays on its connection, as in tshark's streams.
@@ -148,6 +164,15 @@ public final class ConnectionTable {
     /// Connections opened by a SYN or SYN-ACK, by client and server without VLAN tags (the latest per pair):
     /// where a copy of one captured under other tags finds its original (see "Captured twice" above).
     @exclusivity(unchecked) private var bySyn: [EndpointPair: Connection] = [:]
+    /// The other connections (opened by neither, and copies), the same way, once connections came under more
+    /// than one set of tags (`severalTags`): where the other direction of one, under other tags, finds it
+    /// (see "Tagged one way" above).
+    @exclusivity(unchecked) private var byEndpoints: [EndpointPair: Connection] = [:]
+    /// The tags of the first connection, and whether a connection came under other tags since.
+    @exclusivity(unchecked) private var firstTags: VLANTags?
+    @exclusivity(unchecked) private var severalTags = false
+    /// The keys (tags) of joined connections' other directions, to the connection (see "Tagged one way").
+    @exclusivity(unchecked) private var joinedKeys: [FlowKey: Connection] = [:]
     /// The connection `lookup` found last (checked with its key before use), not retained: it is
     /// always one the table holds (`emit` clears it when it takes that connection out).
     @exclusivity(unchecked) private var lastFound: Unmanaged<Connection>?
@@ -277,6 +302,7 @@ public final class ConnectionTable {
     private func place(_ segment: TCPSegment, key: FlowKey) {
         let isSyn = segment.flags.contains(.syn) && !segment.flags.contains(.ack)
         var copyOf: UInt64 = 0
+        var sameTags = false
         if let found = lookup(key) {
             // Not retained while it is absorbed: the table holds it, and absorbing takes nothing out
             // of the table (the delegate must not call back into it).
@@ -287,6 +313,12 @@ public final class ConnectionTable {
                     return true
                 }
                 if existing.openedOffClock { retimeStrayOpening(existing, at: segment.timestamp) }
+                if existing.joined != nil, existing.copyOf == 0,
+                    segment.vlan != existing.tags(of: existing.direction(of: segment)),
+                    !isSyn || existing.acceptsSyn(segment) {
+                    leaveOutUnderOtherTags(segment, of: existing)
+                    return true
+                }
                 guard isSyn, !existing.acceptsSyn(segment) else {
                     if isSyn, isCopyInPlace(segment, of: existing) { return true }
                     absorb(segment, into: existing, direction: existing.direction(of: segment))
@@ -301,13 +333,25 @@ public final class ConnectionTable {
             if isCopyOnSameTags(segment, of: existing) {
                 // Its original is over (closed, lingering): it leaves now, and the copy takes the key.
                 copyOf = existing.copyOf != 0 ? existing.copyOf : existing.id
+                sameTags = true
                 emit(existing, end: .closed, now: segment.timestamp)
             } else {
                 emit(existing, end: .reused, now: segment.timestamp)
                 counters.connectionsReused += 1
             }
         }
-        let connection = open(segment, key: key, copyOf: copyOf)
+        var original: Connection?
+        if copyOf == 0, let found = match(segment) {
+            switch found {
+            case .otherDirection(let c):
+                join(segment, key: key, to: c)
+                return
+            case .copy(let o):
+                copyOf = o.id
+                original = o
+            }
+        }
+        let connection = open(segment, key: key, copyOf: copyOf, sameTags: sameTags, original: original)
         absorb(segment, into: connection, direction: connection.direction(of: segment))
         // Opened far off the trusted clock: a lone stray if its next segment is on the clock
         // (`retimeStrayOpening`). Far behind, the next sweep would take it out as idle before that segment
@@ -596,15 +640,23 @@ public final class ConnectionTable {
     /// Not retained: the connection stays in the table until `emit` takes it out.
     private func lookup(_ key: FlowKey) -> Unmanaged<Connection>? {
         if let last = lastFound, last._withUnsafeGuaranteedRef({ $0.key == key }) { return last }
-        guard let c = connections[key] else { return nil }
+        guard let c = connections[key] ?? joinedConnection(key) else { return nil }
         let found = Unmanaged.passUnretained(c)
         lastFound = found
         return found
     }
 
+    /// The connection whose other direction comes under `key`'s tags (see "Tagged one way"), if any.
+    @inline(never)
+    private func joinedConnection(_ key: FlowKey) -> Connection? {
+        joinedKeys.isEmpty ? nil : joinedKeys[key]
+    }
+
     /// Opens the connection of `key` with `segment`; `copyOf` (not 0): a copy of that connection, found on
-    /// the same tags by the caller (otherwise `copied` looks for an original on other tags).
-    private func open(_ segment: TCPSegment, key: FlowKey, copyOf known: UInt64 = 0) -> Connection {
+    /// the same tags (`sameTags`) or on other ones (`original`, while it is in the table).
+    private func open(
+        _ segment: TCPSegment, key: FlowKey, copyOf: UInt64 = 0, sameTags: Bool = false, original: Connection? = nil
+    ) -> Connection {
         if connections.count >= limits.maxConnections { evictLeastRecent() }
         let roles = Connection.roles(firstPacket: segment)
         let c = Connection(
@@ -616,12 +668,16 @@ public final class ConnectionTable {
         if recent.isCrowded(live: connections.count) { rebuildRecency() }
         counters.connectionsOpened += 1
         counters.connectionsHighWater = max(counters.connectionsHighWater, connections.count)
-        let found = known != 0 ? nil : copied(segment)
-        if let original = known != 0 ? known : found?.id {
-            c.copyOf = original
-            c.copyOnSameTags = known != 0
-            c.original = found
+        c.firstSequence = segment.sequence
+        c.firstFromClient = segment.source == c.client
+        if copyOf != 0 {
+            c.copyOf = copyOf
+            c.copyOnSameTags = sameTags
+            c.original = original
             counters.connectionsCapturedTwice += 1
+            // Where the other direction of the copy finds it, when it comes under other tags (two sensors of
+            // a capture that tags one direction only).
+            if severalTags { byEndpoints[EndpointPair(client: c.client, server: c.server)] = c }
             delegate.connectionLeftOut(id: c.id)
             return c
         }
@@ -629,27 +685,122 @@ public final class ConnectionTable {
             // Opened by its SYN or SYN-ACK: where a copy under other tags finds it.
             bySyn[EndpointPair(client: c.client, server: c.server)] = c
             c.indexedISN = segment.sequence
+        } else if severalTags {
+            byEndpoints[EndpointPair(client: c.client, server: c.server)] = c
         }
         delegate.connectionOpened(
             id: c.id, client: c.client, server: c.server, vlan: key.vlan, time: segment.timestamp)
         return c
     }
 
-    /// The connection on other VLAN tags that `first`, the first segment of a new connection, copies (see
-    /// "Captured twice"), if any: a connection opened by a SYN or SYN-ACK between the same endpoints, itself
-    /// no copy, whose sequence numbers `first` carries, within `capturedTwiceWindow`. Two dictionary lookups
-    /// at most, once per connection.
-    private func copied(_ first: TCPSegment) -> Connection? {
-        guard !bySyn.isEmpty else { return nil }
+    /// What the first segment of a new connection, `first`, is to a connection on other VLAN tags between the
+    /// same endpoints.
+    private enum Match {
+        /// The first segment of the other direction of that connection, which came under other tags (see
+        /// "Tagged one way"): joined to it.
+        case otherDirection(Connection)
+        /// A copy of that connection (see "Captured twice"): left out.
+        case copy(Connection)
+    }
+
+    /// What `first`, the first segment of a new connection, is to a connection on other VLAN tags between the
+    /// same endpoints, if anything: the other direction of one that showed one direction only (`joins`; a copy
+    /// among them too, whose other direction is then left out with it), else a copy of one opened by a SYN or
+    /// SYN-ACK, itself no copy (`isCopy`). At most four dictionary lookups, once per connection, and none
+    /// while every connection came under one set of tags.
+    private func match(_ first: TCPSegment) -> Match? {
+        guard severalTags || noteTags(first.vlan) else { return nil }
         let isSyn = first.flags.contains(.syn) && !first.flags.contains(.ack)
-        if let o = bySyn[EndpointPair(client: first.source, server: first.destination)], isCopy(first, of: o) {
-            return o
+        let forward = EndpointPair(client: first.source, server: first.destination)
+        let backward = EndpointPair(client: first.destination, server: first.source)
+        let syn = (forward: bySyn[forward], backward: isSyn ? nil : bySyn[backward])
+        if let o = syn.forward, joins(first, o) { return .otherDirection(o) }
+        if let o = syn.backward, joins(first, o) { return .otherDirection(o) }
+        if !byEndpoints.isEmpty {
+            if let o = byEndpoints[forward], joins(first, o) { return .otherDirection(o) }
+            if let o = byEndpoints[backward], joins(first, o) { return .otherDirection(o) }
         }
-        if !isSyn, let o = bySyn[EndpointPair(client: first.destination, server: first.source)],
-            isCopy(first, of: o) {
-            return o
-        }
+        if let o = syn.forward, isCopy(first, of: o) { return .copy(o) }
+        if let o = syn.backward, isCopy(first, of: o) { return .copy(o) }
         return nil
+    }
+
+    /// Notes the tags of a new connection while every one so far came under the same tags: false while that
+    /// holds (no connection can match one on other tags). On the first other tags, the connections not in
+    /// `bySyn` are indexed in `byEndpoints`, as every later one is.
+    @inline(never)
+    private func noteTags(_ tags: VLANTags) -> Bool {
+        guard let seen = firstTags else {
+            firstTags = tags
+            return false
+        }
+        guard seen != tags else { return false }
+        severalTags = true
+        for c in connections.values where c.indexedISN == nil {
+            byEndpoints[EndpointPair(client: c.client, server: c.server)] = c
+        }
+        return true
+    }
+
+    /// Whether `first`, the first segment of a new connection, is the first segment of the other direction of
+    /// `c` (same endpoints), which came under other VLAN tags (see "Tagged one way"): `c` is on other tags,
+    /// joined to no other, has every packet so far the other way, and `first` carries its numbers:
+    /// - a SYN: its ISN is the one `c`'s SYN-ACK acknowledged;
+    /// - a SYN-ACK: it acknowledges `c`'s client ISN;
+    /// - any other segment (with ACK): its acknowledgement number within `acknowledgementReach` of the bytes
+    ///   `c` saw (of its first segment's number before any), and its sequence number within that of what `c`
+    ///   acknowledged; or, `c` having acknowledged nothing (its client's SYNs alone), it acknowledges the
+    ///   client ISN (a reset refusing the connect, data after a SYN-ACK not captured).
+    /// No time window: exact ISNs, or both numbers within 2^-12 of their space each, of a connection that
+    /// shows one direction only. A copy of a connection under other tags (each tag set with both directions)
+    /// shows the direction of its first segment on the original's tags already, so it is no match here.
+    private func joins(_ first: TCPSegment, _ c: Connection) -> Bool {
+        guard c.inTable, c.joined == nil, c.key.vlan != first.vlan else { return false }
+        let fromClient = first.source == c.client
+        guard fromClient ? c.packets.up == 0 : c.packets.down == 0 else { return false }
+        let syn = first.flags.contains(.syn)
+        let ack = first.flags.contains(.ack)
+        if fromClient {
+            if syn { return !ack && c.synAckAcknowledges == first.sequence &+ 1 }
+            guard ack, let acknowledged = c.serverAcknowledgement else { return false }
+            let serverBase = c.firstFromClient ? nil : c.firstSequence
+            return ConnectionTable.within(first.acknowledgement, c.down, base: serverBase)
+                && ConnectionTable.within(first.sequence, c.up, base: acknowledged)
+        }
+        let clientNext = c.clientISN.map { $0 &+ 1 }
+        guard ack else { return false }
+        if syn { return clientNext != nil && first.acknowledgement == clientNext }
+        guard let acknowledged = c.clientAcknowledgement else {
+            return clientNext != nil && first.acknowledgement == clientNext
+        }
+        let clientBase = clientNext ?? (c.firstFromClient ? c.firstSequence : nil)
+        return ConnectionTable.within(first.acknowledgement, c.up, base: clientBase)
+            && ConnectionTable.within(first.sequence, c.down, base: acknowledged)
+    }
+
+    /// Joins the connection of `key`, whose first segment `first` is, to `c` as its other direction (see
+    /// "Tagged one way"): `key` finds `c` from now on.
+    @inline(never)
+    private func join(_ first: TCPSegment, key: FlowKey, to c: Connection) {
+        c.joined = (first.vlan, c.direction(of: first))
+        joinedKeys[key] = c
+        absorb(first, into: c, direction: c.direction(of: first))
+        schedule(c)
+    }
+
+    /// A segment of joined connection `c` under the tags of its other direction: that direction was captured
+    /// under both tag sets, so the two were copies (see "Tagged one way"). The segment is left out and counted
+    /// as a copy's, the connection once, as captured twice; its bytes fill a hole of `c`.
+    @inline(never)
+    private func leaveOutUnderOtherTags(_ s: TCPSegment, of c: Connection) {
+        let opens = !c.joinedWereCopies
+        if opens {
+            c.joinedWereCopies = true
+            counters.connectionsCapturedTwice += 1
+        }
+        counters.segmentsCapturedTwice += 1
+        let fills = s.payloadLength > 0 && fillHole(of: c, from: s)
+        delegate.copiedSegment(opens: opens, sameTags: false, fillsHole: fills)
     }
 
     /// Whether `first`, the first segment of a new connection, copies `original` (same endpoints): on other
@@ -822,6 +973,15 @@ public final class ConnectionTable {
         if c.indexedISN != nil {
             let pair = EndpointPair(client: c.client, server: c.server)
             if bySyn[pair] === c { bySyn[pair] = nil }
+        } else if !byEndpoints.isEmpty {
+            let pair = EndpointPair(client: c.client, server: c.server)
+            if byEndpoints[pair] === c { byEndpoints[pair] = nil }
+        }
+        if let j = c.joined {
+            var other = c.key
+            other.vlan = j.tags
+            if joinedKeys[other] === c { joinedKeys[other] = nil }
+            if c.copyOf == 0, !c.joinedWereCopies { counters.connectionsTaggedPerDirection += 1 }
         }
         if c.copyOf != 0 {
             // Never reported (see "Captured twice"): it only leaves the table.

@@ -32,6 +32,9 @@ public struct StreamStatistics: Hashable, Sendable {
     /// Segments of such copies whose bytes filled a hole of the connection analysed (a segment one sensor
     /// or SPAN source lost and the other captured).
     public var segmentsFilledFromCopy = 0
+    /// Connections whose two directions came under different VLAN tags, each direction under its own (a
+    /// capture that tags one direction only), joined into one (see `ConnectionTable`, "Tagged one way").
+    public var connectionsTaggedPerDirection = 0
 
     public init() {}
 }

@@ -49,6 +49,44 @@ import TestSupport
             add(1_500, up: false, seq: answered + 1, ack: sent + 1, 0x010)
         }
 
+        enum Close { case serverReset, fins, none }
+
+        /// SYN, SYN-ACK, ACK, the client's `request`, then the server's `answer` in segments of 1000 bytes (each
+        /// acknowledged), leaving out the segments whose number is in `lost` (the capture missed them), then
+        /// `close`: a RST from the server, FINs both ways, or nothing (still open when the capture ends).
+        mutating func answer(at t: UInt64, clientPort: UInt16, serverPort: UInt16, request: [UInt8],
+                             answer: [UInt8], lost: Set<Int> = [], close: Close) {
+            func add(_ dt: UInt64, up: Bool, seq: UInt32, ack: UInt32, _ flags: UInt16, _ payload: [UInt8] = []) {
+                packet(t + dt, up: up, clientPort: clientPort, serverPort: serverPort, seq: seq, ack: ack,
+                       flags: flags, payload: payload)
+            }
+            let c: UInt32 = 1_001
+            let s: UInt32 = 50_001
+            let sent = c + UInt32(request.count)
+            add(0, up: true, seq: c - 1, ack: 0, 0x002)
+            add(300, up: false, seq: s - 1, ack: c, 0x012)
+            add(600, up: true, seq: c, ack: s, 0x010)
+            add(700, up: true, seq: c, ack: s, 0x018, request)
+            var dt: UInt64 = 1_200
+            for (n, from) in stride(from: 0, to: answer.count, by: 1_000).enumerated() {
+                let piece = Array(answer[from..<min(from + 1_000, answer.count)])
+                if !lost.contains(n) { add(dt, up: false, seq: s + UInt32(from), ack: sent, 0x018, piece) }
+                add(dt + 50, up: true, seq: sent, ack: s + UInt32(from + piece.count), 0x010)
+                dt += 100
+            }
+            let answered = s + UInt32(answer.count)
+            switch close {
+            case .serverReset:
+                add(dt, up: false, seq: answered, ack: sent, 0x014)
+            case .fins:
+                add(dt, up: false, seq: answered, ack: sent, 0x011)
+                add(dt + 100, up: true, seq: sent, ack: answered + 1, 0x011)
+                add(dt + 200, up: false, seq: answered + 1, ack: sent + 1, 0x010)
+            case .none:
+                break
+            }
+        }
+
         func write(to folder: TemporaryDirectory, _ name: String) -> String {
             var pcap = PcapBuilder()
             for (t, data) in records.sorted(by: { $0.0 < $1.0 }) {
@@ -191,5 +229,84 @@ import TestSupport
         let connectivity = try #require(validate.stdout.split(separator: "\n").first { $0.contains(" connectivity ") })
         #expect(connectivity.hasPrefix("  FAIL"))
         #expect(validate.stdout.contains("first: no-answer (client 10.20.0.2)"))
+    }
+
+    // MARK: - Answers cut short
+
+    /// The head of a 200 answer announcing `announced` body bytes, and `sent` of them.
+    private static func partialAnswer(announced: Int, sent: Int) -> [UInt8] {
+        Array("HTTP/1.1 200 OK\r\nContent-Length: \(announced)\r\n\r\n".utf8) + [UInt8](repeating: 0x41, count: sent)
+    }
+
+    @Test func anAnswerResetInItsBodyFailsTheCheckInsFlowsAndValidate() throws {
+        let folder = TemporaryDirectory()
+        var frames = Frames()
+        for n in 0..<4 {
+            frames.answer(at: UInt64(n) * 300_000_000, clientPort: UInt16(50_000 + n), serverPort: 8014,
+                          request: Self.secarsRequest, answer: Self.partialAnswer(announced: 3_600, sent: 919),
+                          close: .serverReset)
+        }
+        let path = frames.write(to: folder, "cut.pcap")
+        let analyze = CLIRun(["analyze", "--color", "never", path])
+        #expect(analyze.status == 1, "\(analyze.stdout)")
+        #expect(analyze.stdout.contains("Client 10.20.0.2: 0 check-ins, 4 failed"), "\(analyze.stdout)")
+        #expect(analyze.stdout.contains("error   answer-cut-short 10.20.0.2 "))
+        #expect(analyze.stdout.contains("GET /secars/secars.dll #1: answer 200 from 10.1.0.10:8014 cut short, 919 of "
+            + "3600 body bytes (Content-Length) came before the connection closed (RST from server)"))
+        #expect(!analyze.stdout.contains("idle-size-out-of-range"))
+        #expect(analyze.stdout.contains("GET /secars/secars.dll?… → 200 (cut short), request #1,"))
+        let validate = CLIRun(["validate", "--color", "never", path])
+        #expect(validate.status == 1)
+        let connectivity = try #require(validate.stdout.split(separator: "\n").first { $0.contains(" connectivity ") })
+        #expect(connectivity.hasPrefix("  FAIL"))
+        #expect(validate.stdout.contains("first: answer-cut-short (client 10.20.0.2)"))
+        let flows = CLIRun(["flows", "--http", path])
+        #expect(flows.stdout.contains("-> 200 (answer cut short: 919 of 3600 body bytes)"), "\(flows.stdout)")
+        #expect(flows.stdout.contains("anomaly: down: body_cut_short (stream ended inside a message body)"))
+        let json = CLIRun(["flows", "--http", "-F", "json", path])
+        #expect(json.stdout.contains("\"responseCutShort\" : true"))
+        #expect(json.stdout.contains("\"declaredResponseBodyLength\" : 3600"))
+    }
+
+    @Test func anUnfinishedChunkedAnswerClosedByTheServerIsCutShort() throws {
+        let folder = TemporaryDirectory()
+        var frames = Frames()
+        let chunked = Array("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n800\r\n".utf8)
+            + [UInt8](repeating: 0x41, count: 1_000)
+        frames.answer(at: 0, clientPort: 50_000, serverPort: 8014, request: Self.secarsRequest, answer: chunked,
+                      close: .fins)
+        let analyze = CLIRun(["analyze", "--color", "never", frames.write(to: folder, "chunked.pcap")])
+        #expect(analyze.status == 1)
+        #expect(analyze.stdout.contains("answer 200 from 10.1.0.10:8014 cut short, its chunked body unfinished after "
+            + "1000 bytes (no last chunk) before the connection closed (FIN from client, FIN from server)"),
+                "\(analyze.stdout)")
+    }
+
+    /// A body segment the capture missed (the client acknowledged it), then a reset before the body's end: the
+    /// capture lost bytes of that answer, so it is a capture gap, not a manager cutting its answer short. So is
+    /// an answer the capture ended inside.
+    @Test func aBodyCutByACaptureGapOrTheCaptureEndIsNoAnswerCutShort() throws {
+        let folder = TemporaryDirectory()
+        var gap = Frames()
+        for n in 0..<4 {
+            gap.answer(at: UInt64(n) * 300_000_000, clientPort: UInt16(50_000 + n), serverPort: 8014,
+                       request: Self.secarsRequest,
+                       answer: Self.partialAnswer(announced: 3_300, sent: n == 1 ? 2_500 : 3_300),
+                       lost: n == 1 ? [1] : [], close: .serverReset)
+        }
+        let gapped = CLIRun(["analyze", "--color", "never", gap.write(to: folder, "gap.pcap")])
+        #expect(!gapped.stdout.contains("answer-cut-short"), "\(gapped.stdout)")
+        #expect(gapped.stdout.contains("warning capture-gap 10.20.0.2"), "\(gapped.stdout)")
+        #expect(gapped.status == 0)
+        var end = Frames()
+        for n in 0..<4 {
+            end.answer(at: UInt64(n) * 300_000_000, clientPort: UInt16(50_000 + n), serverPort: 8014,
+                       request: Self.secarsRequest,
+                       answer: Self.partialAnswer(announced: 3_300, sent: n == 3 ? 1_000 : 3_300),
+                       close: n == 3 ? .none : .fins)
+        }
+        let ended = CLIRun(["analyze", "--color", "never", end.write(to: folder, "end.pcap")])
+        #expect(!ended.stdout.contains("answer-cut-short"), "\(ended.stdout)")
+        #expect(ended.stdout.contains("Client 10.20.0.2: 4 check-ins,"), "\(ended.stdout)")
     }
 }

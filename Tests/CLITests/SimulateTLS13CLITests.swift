@@ -42,8 +42,11 @@ private let tsharkPath: String? = ["/usr/bin/tshark", "/usr/local/bin/tshark"].f
         let validate = CLIRun(["validate", "--color", "never", "--model", model] + servers + [capture])
         let row = try #require(validate.stdout.split(separator: "\n").first { $0.contains(" tls-version ") })
         #expect(row.hasPrefix("  FAIL"), "\(validate.stdout)")
-        #expect(validate.stdout.contains("1 finding; first: tls-below-1.2"), "\(validate.stdout)")
+        // The code names the model's minimum, as the message does (and as the ground truth expects).
+        #expect(validate.stdout.contains("1 finding; first: tls-below-1.3"), "\(validate.stdout)")
         #expect(validate.stdout.contains("used TLS 1.0, below the minimum 1.3"))
+        #expect(!validate.stdout.contains("tls-below-1.2"))
+        #expect(truth.contains("\"codes\": [\"tls-below-1.3\"]"))
         let connectivity = try #require(validate.stdout.split(separator: "\n").first { $0.contains(" connectivity ") })
         #expect(connectivity.hasPrefix("  pass"))
     }

@@ -160,6 +160,26 @@ import Testing
             return analyze([f.idle(start: epoch, tlsVersion: v)], model: model).findings.map(\.code)
         }
         #expect(codes(0x0303) == [])
-        #expect(codes(0x0302) == [.tlsBelowMinimum])
+        #expect(codes(0x0302) == [.tlsBelow12])
+    }
+
+    /// The code names the model's minimum, as its message does: `tls-below-1.3` under a minimum of 1.3.
+    @Test func theTLSCodeNamesTheModelsMinimum() throws {
+        func finding(_ v: UInt16, minimum: String) -> Finding? {
+            var m = model
+            m.tls.minimumVersion = minimum
+            var f = RecordFactory()
+            return analyze([f.idle(start: epoch, tlsVersion: v)], model: m).findings.first { $0.code.isTLSBelowMinimum }
+        }
+        let strict = try #require(finding(0x0303, minimum: "1.3"))
+        #expect(strict.code == .tlsBelow13 && strict.code.rawValue == "tls-below-1.3")
+        #expect(strict.message.hasSuffix("used TLS 1.2, below the minimum 1.3"))
+        #expect(strict.severity == .error)
+        #expect(finding(0x0301, minimum: "1.1")?.code == .tlsBelow11)
+        #expect(finding(0x0300, minimum: "1.0")?.code == .tlsBelow10)
+        #expect(finding(0x0302, minimum: "1.2")?.code.rawValue == "tls-below-1.2")
+        #expect(finding(0x0301, minimum: "1.0") == nil)
+        #expect(FindingCode.tlsBelow(minimum: 0x0304) == .tlsBelow13)
+        #expect(FindingCode.tlsBelow(minimum: 0x0303) == .tlsBelow12)
     }
 }

@@ -17,7 +17,7 @@ import Testing
 
     @Test func oldTLSNamesEveryAffectedCheckInAndOnlyThose() throws {
         let report = mixedTLS()
-        let entries = report.codes(.tlsBelowMinimum)
+        let entries = report.codes(.tlsBelow12)
         #expect(entries.count == 1)
         let entry = try #require(entries.first)
         #expect(entry.session == 3)
@@ -25,7 +25,7 @@ import Testing
         #expect(entry.time == at(600))
         #expect(entry.message.hasPrefix("3 check-ins to 198.51.100.1:443 used TLS 1.0"))
         for s in report.sessions {
-            let copies = s.findings.filter { $0.code == .tlsBelowMinimum }
+            let copies = s.findings.filter { $0.code == .tlsBelow12 }
             #expect(copies.count == (s.id >= 3 ? 1 : 0), "session \(s.id)")
             for c in copies {
                 #expect(c.session == s.id)

@@ -23,7 +23,7 @@ import Testing
         var f = RecordFactory()
         let records = (0..<3).map { i in recordLayerOnly(&f, at: Double(i) * 300, record: 0x0301) }
         let report = analyze(records, model: model)
-        let entry = try #require(report.codes(.tlsBelowMinimum).first)
+        let entry = try #require(report.codes(.tlsBelow12).first)
         #expect(entry.sessions == [1, 2, 3])
         #expect(entry.message == "3 check-ins to 198.51.100.1:443 used TLS 1.0, below the minimum 1.2 "
             + "(version from the record layer: no hello seen)")
@@ -34,14 +34,14 @@ import Testing
         for v: UInt16 in [0x0300, 0x0301, 0x0302] {
             var f = RecordFactory()
             let report = analyze([recordLayerOnly(&f, at: 0, record: v)], model: model)
-            #expect(report.codes(.tlsBelowMinimum).count == 1, "\(v)")
+            #expect(report.codes(.tlsBelow12).count == 1, "\(v)")
         }
     }
 
     @Test func recordLayer0x0303PassesAMinimumOf1Point2AndSettlesNothingAbove() throws {
         var f = RecordFactory()
         let report = analyze([recordLayerOnly(&f, at: 0, record: 0x0303)], model: model)
-        #expect(report.codes(.tlsBelowMinimum).isEmpty)
+        #expect(report.codes(.tlsBelow12).isEmpty)
         #expect(report.sessions.first?.tlsVersionSource == .recordLayer)
 
         // Under a minimum of 1.3, 0x0303 may be TLS 1.3 or 1.2: not judged, not known.
@@ -49,7 +49,7 @@ import Testing
         strictModel.tls.minimumVersion = "1.3"
         var g = RecordFactory()
         let strict = analyze([recordLayerOnly(&g, at: 0, record: 0x0303)], model: strictModel)
-        #expect(strict.codes(.tlsBelowMinimum).isEmpty)
+        #expect(strict.codes(.tlsBelow12).isEmpty)
         #expect(strict.sessions.first?.tlsVersionSource == .unknown)
     }
 
@@ -61,7 +61,7 @@ import Testing
             c.tls = summary
         }
         let report = analyze([c], model: model)
-        let entry = try #require(report.codes(.tlsBelowMinimum).first)
+        let entry = try #require(report.codes(.tlsBelow12).first)
         #expect(entry.message == "1 check-in to 198.51.100.1:443 used TLS 1.0, below the minimum 1.2 "
             + "(version from the record layer: the ServerHello chose 1.2)")
         #expect(report.sessions.first?.tlsVersionSource == .recordLayerBelowHello)
@@ -79,7 +79,7 @@ import Testing
             c.tls = summary
         }
         let report = analyze([c], model: model)
-        let entry = try #require(report.codes(.tlsBelowMinimum).first)
+        let entry = try #require(report.codes(.tlsBelow12).first)
         #expect(entry.message.hasSuffix(
             "used TLS 1.0, below the minimum 1.2 (version from the record layer: no ServerHello seen, "
                 + "the client offered 1.2)"))
@@ -98,7 +98,7 @@ import Testing
                 c.tls = summary
             }
             let report = analyze([c], model: model)
-            #expect(report.codes(.tlsBelowMinimum).isEmpty)
+            #expect(report.codes(.tlsBelow12).isEmpty)
             #expect(report.sessions.first?.tlsVersionSource == .hello)
         }
     }
@@ -139,14 +139,14 @@ import Testing
     @Test func mixedSourcesAreCountedInTheMessage() throws {
         var f = RecordFactory()
         let records = [f.idle(start: epoch, tlsVersion: 0x0301), recordLayerOnly(&f, at: 300, record: 0x0301)]
-        let entry = try #require(analyze(records, model: model).codes(.tlsBelowMinimum).first)
+        let entry = try #require(analyze(records, model: model).codes(.tlsBelow12).first)
         #expect(entry.message.hasSuffix("(for 1 of them the version is from the record layer: no hello seen)"))
     }
 
     @Test func noVersionAtAllIsUnknown() {
         var f = RecordFactory()
         let report = analyze([recordLayerOnly(&f, at: 0, record: nil)], model: model)
-        #expect(report.codes(.tlsBelowMinimum).isEmpty)
+        #expect(report.codes(.tlsBelow12).isEmpty)
         #expect(report.sessions.first?.tlsVersionSource == .unknown)
     }
 

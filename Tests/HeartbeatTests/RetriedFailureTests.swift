@@ -73,6 +73,45 @@ import Testing
         #expect(audit.clients.first?.health == .healthy)
     }
 
+    /// An answer the manager reset in the middle of its body (`answer-cut-short`), retried seconds later and
+    /// answered whole: one check-in made, the failure a warning. Alone, it is a failed check-in.
+    @Test func anAnswerCutShortRetriedAndAnsweredIsOneCheckInMade() throws {
+        var f = RecordFactory()
+        var cut = f.connection(port: 8014, start: at(300), exchanges: [.http("GET", 133, 1_000)], close: .rstFromServer)
+        cut.exchanges[0].changeHTTP {
+            $0.responseBodyLength = 919
+            $0.responseCutShort = true
+            $0.declaredResponseBodyLength = 3_600
+        }
+        let alone = analyze([cut], model: model)
+        #expect(alone.sessions.first?.failed == true)
+        let error = try #require(alone.codes(.answerCutShort).first)
+        #expect(error.severity == .error)
+        #expect(error.message == "GET /secars/secars.dll #1: answer 200 from 198.51.100.1:8014 cut short, 919 of 3600 "
+            + "body bytes (Content-Length) came before the connection closed (RST from server)")
+        let retry = answered(&f, at: cut.end.adding(seconds: 5))
+        let r = analyze(around(&f, [cut, retry]), model: model)
+        #expect(r.summary.checkIns == 3 && r.summary.failed == 0)
+        #expect(r.codes(.answerCutShort).isEmpty)
+        let w = try #require(r.codes(.retriedAndAnswered).first)
+        #expect(w.message.hasPrefix("answer-cut-short retried and answered: GET /secars/secars.dll #1: answer 200"))
+        #expect(r.summary.verdict == "pass")
+    }
+
+    /// An answer cut short on a connection with bytes the capture lost is not judged (a `capture-gap` instead).
+    @Test func anAnswerCutShortWithBytesLostIsNotJudged() throws {
+        var f = RecordFactory()
+        var cut = f.connection(port: 8014, start: at(0), exchanges: [.http("GET", 133, 1_000)], close: .rstFromServer)
+        cut.exchanges[0].missingBytes = 500
+        cut.anomaliesDown.gaps = 1
+        cut.anomaliesDown.gapBytes = 500
+        cut.exchanges[0].changeHTTP { $0.responseCutShort = true }
+        let r = analyze([cut], model: model)
+        #expect(r.codes(.answerCutShort).isEmpty)
+        #expect(r.sessions.first?.failed == false)
+        #expect(!r.codes(.captureGap).isEmpty)
+    }
+
     @Test func aRefusedHandshakeRetriedWithinTheJoinGapIsAWarningInTheSameCheckIn() throws {
         var f = RecordFactory()
         let failed = refusedHandshake(&f, at: at(0))

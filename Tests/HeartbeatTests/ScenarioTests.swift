@@ -169,7 +169,7 @@ import Testing
         var f = RecordFactory()
         let records = (0..<3).map { f.idle(start: at(Double($0) * 300), tlsVersion: 0x0301) }
         let r = analyze(records)
-        let found = r.codes(.tlsBelowMinimum)
+        let found = r.codes(.tlsBelow12)
         #expect(found.count == 1)
         #expect(found.first?.message.contains("used TLS 1.0, below the minimum 1.2") == true)
         #expect(r.sessions[0].steps[1].evidence.contains("TLS 1.0 handshake"))

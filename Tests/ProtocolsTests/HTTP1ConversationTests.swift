@@ -103,6 +103,50 @@ struct HTTP1ConversationTests {
         #expect(r.exchanges.first?.end == time(4))
     }
 
+    /// The stream ends (a close, or the capture's end) before the body its Content-Length announced: the
+    /// exchange says its answer was cut short, with what came and what was announced.
+    @Test func aBodyShorterThanItsContentLengthIsCutShort() {
+        let r = converseEveryWay([
+            .up("GET /secars/secars.dll?h=1 HTTP/1.1\r\n\r\n"),
+            .down("HTTP/1.1 200 OK\r\nContent-Length: 3600\r\n\r\n" + String(repeating: "x", count: 919)),
+        ])
+        #expect(r.anomalies == ["body_cut_short"])
+        let h = r.exchanges.first?.http
+        #expect(h?.status == 200 && h?.responseBodyLength == 919)
+        #expect(h?.responseCutShort == true && h?.declaredResponseBodyLength == 3600)
+    }
+
+    @Test func anUnfinishedChunkedBodyIsCutShortWithNoLengthAnnounced() {
+        let r = converseEveryWay([
+            .up("GET /x HTTP/1.1\r\n\r\n"),
+            .down("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nabcde\r\n3\r\nab"),
+        ])
+        let h = r.exchanges.first?.http
+        #expect(h?.responseCutShort == true && h?.declaredResponseBodyLength == nil && h?.responseBodyLength == 7)
+    }
+
+    /// A whole body, a close-delimited one, and one whose missing bytes the capture lost (a gap) are not cut
+    /// short; bytes lost at the body's end, before the close, leave it cut short with the gap counted.
+    @Test func wholeAndCloseDelimitedBodiesAreNotCutShort() {
+        let whole = converseEveryWay([
+            .up("GET /x HTTP/1.1\r\n\r\n"), .down("HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nnone"),
+        ])
+        #expect(whole.exchanges.first?.http?.responseCutShort == false)
+        let untilClose = converseEveryWay([.up("GET /x HTTP/1.0\r\n\r\n"), .down("HTTP/1.0 200 OK\r\n\r\nall")])
+        #expect(untilClose.exchanges.first?.http?.responseCutShort == false)
+        let gap = converseEveryWay([
+            .up("GET /x HTTP/1.1\r\n\r\n"), .down("HTTP/1.1 200 OK\r\nContent-Length: 20\r\n\r\n0123456789"),
+            .gapDown(10),
+        ])
+        #expect(gap.exchanges.first?.http?.responseCutShort == false && gap.exchanges.first?.missingBytes == 10)
+        let lostThenClosed = converseEveryWay([
+            .up("GET /x HTTP/1.1\r\n\r\n"), .down("HTTP/1.1 200 OK\r\nContent-Length: 30\r\n\r\n0123456789"),
+            .gapDown(10),
+        ])
+        #expect(lostThenClosed.exchanges.first?.http?.responseCutShort == true)
+        #expect(lostThenClosed.exchanges.first?.missingBytes == 10)
+    }
+
     @Test func responseWithoutRequestIsReported() {
         let r = converseEveryWay([.down("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")])
         #expect(r.anomalies == ["response_without_request"])

@@ -58,6 +58,22 @@ import Testing
         #expect(out[0].http?.status == 503)
     }
 
+    /// The last answer cut short by the close stays cut short in the exchange it is folded into, its announced
+    /// length counted after the bodies folded before it.
+    @Test func foldingKeepsAnAnswerCutShort() {
+        let limits = HTTP1Limits(foldExchangesAfter: 1, maxExchanges: 1)
+        var (c, out) = (HTTP1Conversation(limits: limits, recordsMessages: false), [Exchange]())
+        let t = Timestamp(seconds: 1_000, nanoseconds: 0)
+        for text in [Self.request, Self.response(200), Self.request, "HTTP/1.1 200 S\r\nContent-Length: 9\r\n\r\nab"] {
+            let direction: Direction = text.hasPrefix("GET") ? .up : .down
+            Array(text.utf8).withUnsafeBytes { c.feed($0, direction: direction, time: t, into: &out) }
+        }
+        c.finish(time: t.adding(seconds: 1), into: &out)
+        #expect(out.count == 1)
+        #expect(out[0].http?.responseCutShort == true)
+        #expect(out[0].http?.responseBodyLength == 4 && out[0].http?.declaredResponseBodyLength == 11)
+    }
+
     @Test func defaultsAreFarAboveACheckIn() {
         let limits = HTTP1Limits()
         #expect(limits.foldExchangesAfter == 4_096 && limits.maxExchanges == 65_536)

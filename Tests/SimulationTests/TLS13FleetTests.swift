@@ -39,10 +39,15 @@ import Testing
             let sessions = report.sessions.filter { $0.client.description == client.address }
             #expect(sessions.count == client.checkIns.count, "check-ins of \(client.address)")
         }
-        // The only version finding is the old-tls fault's.
-        let below = report.findings.filter { $0.code == .tlsBelowMinimum }
-        let oldClient = try #require(truth.faults.first { $0.kind == .oldTLS }?.client)
+        // The only version finding is the old-tls fault's, its code naming the model's minimum (1.3), in the
+        // report and in the ground truth alike.
+        let below = report.findings.filter { $0.code.isTLSBelowMinimum }
+        let oldFault = try #require(truth.faults.first { $0.kind == .oldTLS })
+        let oldClient = oldFault.client
         #expect(below.map { $0.client?.description } == [oldClient])
+        #expect(below.map(\.code) == [.tlsBelow13])
+        #expect(below.first?.message.contains("below the minimum 1.3") == true)
+        #expect(oldFault.codes == ["tls-below-1.3"])
         #expect(report.findings.allSatisfy { $0.client != nil })
 
         // Every TLS 1.3 pull check-in names its steps as a 1.2 one does: 1, 2, 3 (4-6 when full), 7, with

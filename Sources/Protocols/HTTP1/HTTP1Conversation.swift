@@ -343,7 +343,12 @@ public struct HTTP1Conversation: Sendable {
         if pending[i].exchange.end < end.end { pending[i].exchange.end = end.end }
         guard responseIsFinal else { return }
         pending[i].responseDone = true
-        pending[i].exchange.changeHTTP { $0.responseBodyLength = end.bodyLength }
+        pending[i].exchange.changeHTTP {
+            $0.responseBodyLength = end.bodyLength
+            // The stream ended inside the body: the exchange says so, for the layers that judge the answer.
+            $0.responseCutShort = end.cutShort
+            $0.declaredResponseBodyLength = end.declaredBodyLength
+        }
     }
 
     private mutating func emitFinished(_ exchanges: inout [Exchange]) {
@@ -377,9 +382,13 @@ public struct HTTP1Conversation: Sendable {
         if last.end < e.end { last.end = e.end }
         guard let h = e.http else { return }
         last.http?.requestBodyLength += h.requestBodyLength
-        if let b = h.responseBodyLength {
-            let before = last.http?.responseBodyLength ?? 0
-            last.http?.responseBodyLength = before + b
+        let before = last.http?.responseBodyLength ?? 0
+        if let b = h.responseBodyLength { last.http?.responseBodyLength = before + b }
+        if h.responseCutShort {
+            // Only the connection's last answer can be cut short: the folded exchange says so, its announced
+            // length counted as its body is (after the bodies folded before it).
+            last.http?.responseCutShort = true
+            last.http?.declaredResponseBodyLength = h.declaredResponseBodyLength.map { before + $0 }
         }
         if let status = h.status, status >= 400, (last.http?.status ?? 0) < status {
             last.http?.status = status

@@ -62,6 +62,11 @@ public struct HTTP1MessageEnd: Hashable, Sendable {
     public var complete: Bool
     /// Time of the packet that carried the message's last byte.
     public var end: Timestamp
+    /// True when the stream ended inside the body (`body_cut_short`): fewer bytes than the Content-Length
+    /// announced, or a chunked body without its last chunk. Gaps inside it count as bytes that came.
+    public var cutShort = false
+    /// The Content-Length of a body cut short; nil otherwise (chunked: not announced).
+    public var declaredBodyLength: Int64?
 }
 
 /// What an `HTTP1Parser` reports, in stream order.

@@ -52,6 +52,9 @@ public struct HTTP1Parser: Sendable {
         var then = State.head
         /// Head bytes past `limits.maxHeadBytes` that were counted but not kept (`State.longHead`).
         var headOverflow = 0
+        /// The stream ended inside the body (`finish`), and the Content-Length it announced, when it had one.
+        var cutShort = false
+        var declaredBody: Int64?
     }
 
     struct Expectation: Hashable, Sendable {
@@ -258,6 +261,8 @@ public struct HTTP1Parser: Sendable {
             }
         case .fixedBody, .chunkLine, .chunkData, .chunkDataEnd, .trailers:
             anomaly(.bodyCutShort, time, &events)
+            msg.cutShort = true
+            if case .fixedBody(let remaining) = state { msg.declaredBody = msg.body + remaining }
             msg.then = .head
             endMessage(complete: false, &events)
         case .untilClose:
@@ -309,7 +314,8 @@ public struct HTTP1Parser: Sendable {
         statistics.messages += 1
         events.append(.messageEnd(HTTP1MessageEnd(
             headLength: msg.headLength, bodyLength: msg.body, bodyWireLength: msg.wire,
-            missingBytes: msg.missing, complete: complete, end: msg.last)))
+            missingBytes: msg.missing, complete: complete, end: msg.last, cutShort: msg.cutShort,
+            declaredBodyLength: msg.declaredBody)))
         buffer.removeAll(keepingCapacity: true)
         leading = 0
         lineStart = 0
