@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 
 @testable import CLI
 
@@ -10,39 +11,6 @@ import Glibc
 /// `-o` naming a FIFO: refused at once (exit status 4, one line) when no process reads it, as `-w` is,
 /// instead of waiting for a reader forever; written to when one does.
 @Suite struct ReportFIFOTests {
-    /// Reads what is written into a FIFO, on another thread. The FIFO is opened here, before any writer,
-    /// so that a writer opening it without waiting finds a reader.
-    private final class Reader: @unchecked Sendable {
-        private(set) var bytes: [UInt8] = []
-        private let done = DispatchSemaphore(value: 0)
-
-        init(_ path: String) {
-            let fd = open(path, O_RDONLY | O_NONBLOCK)
-            Thread.detachNewThread { [self] in
-                if fd >= 0 {
-                    // Until a writer comes a read finds none and ends: wait for its first bytes or its close.
-                    var waiting = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
-                    _ = poll(&waiting, 1, 60_000)
-                    let flags = fcntl(fd, F_GETFL)
-                    _ = fcntl(fd, F_SETFL, flags & ~O_NONBLOCK)
-                    var chunk = [UInt8](repeating: 0, count: 1 << 16)
-                    while true {
-                        let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-                        if n <= 0 { break }
-                        bytes += chunk[0..<n]
-                    }
-                    close(fd)
-                }
-                done.signal()
-            }
-        }
-
-        /// What was read, once the writer closed (nil after 60 s without).
-        func wait() -> [UInt8]? {
-            done.wait(timeout: .now() + 60) == .success ? bytes : nil
-        }
-    }
-
     /// Runs the built binary with `arguments`; nil (and the process killed) when it runs past 10 s.
     private func runBinary(_ arguments: [String]) throws -> (status: Int32, stderr: String)? {
         let process = Process()
@@ -81,7 +49,7 @@ import Glibc
         let fifo = dir.path + "/report.fifo"
         #expect(mkfifo(fifo, 0o600) == 0)
         let capture = heartbeatCapture("fleet")
-        let reader = Reader(fifo)
+        let reader = FIFOReader(fifo)
         let run = CLIRun([command, "-q", "-F", "json", "-o", fifo, capture])
         let bytes = try #require(reader.wait())
         #expect(run.stdout.isEmpty && run.stderr.isEmpty, "\(run.stderr)")
@@ -97,7 +65,7 @@ import Glibc
         let dir = try TemporaryFolder()
         let fifo = dir.path + "/report.fifo"
         #expect(mkfifo(fifo, 0o600) == 0)
-        let reader = Reader(fifo)
+        let reader = FIFOReader(fifo)
         let run = CLIRun(["analyze", "-q", "-o", fifo, dir.path + "/missing.pcap"])
         #expect(run.status == 3)
         #expect(try #require(reader.wait()).isEmpty)

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 
 @testable import CLI
 
@@ -11,38 +12,6 @@ import Glibc
 /// runs and options it cannot honour before writing anything.
 @Suite struct SimulateOutputTests {
     private static let small = ["--clients", "2", "--duration", "30m", "-q"]
-
-    /// Reads everything written into the FIFO at `path` on another thread. The FIFO is opened here, before
-    /// any writer, so that a writer opening it without waiting finds a reader.
-    private final class FIFOReader: @unchecked Sendable {
-        private(set) var bytes: [UInt8] = []
-        private let done = DispatchSemaphore(value: 0)
-
-        init(_ path: String) {
-            let fd = open(path, O_RDONLY | O_NONBLOCK)
-            Thread.detachNewThread { [self] in
-                if fd >= 0 {
-                    // Until a writer comes a read finds none and ends: wait for its first bytes or its close.
-                    var waiting = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
-                    _ = poll(&waiting, 1, 60_000)
-                    _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK)
-                    var chunk = [UInt8](repeating: 0, count: 1 << 16)
-                    while true {
-                        let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-                        if n <= 0 { break }
-                        bytes += chunk[0..<n]
-                    }
-                    close(fd)
-                }
-                done.signal()
-            }
-        }
-
-        func wait() -> [UInt8] {
-            _ = done.wait(timeout: .now() + 60)
-            return bytes
-        }
-    }
 
     private func fileType(_ path: String) -> mode_t {
         var info = stat()
@@ -60,8 +29,8 @@ import Glibc
         let truth = FIFOReader(truthFIFO)
         let run = CLIRun(["simulate", "-o", fifo] + Self.small)
         #expect(run.status == 0, "\(run.stderr)")
-        let bytes = capture.wait()
-        let json = truth.wait()
+        let bytes = try #require(capture.wait())
+        let json = try #require(truth.wait())
         #expect(Array(bytes.prefix(4)) == [0x4D, 0x3C, 0xB2, 0xA1])  // pcap, nanoseconds, little-endian
         #expect(bytes.count > 1_000)
         #expect(String(decoding: json, as: UTF8.self).contains("sepbeat-simulation-truth/1"))

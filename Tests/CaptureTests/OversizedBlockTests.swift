@@ -41,16 +41,7 @@ import TestSupport
             }
             reader = try PcapNGReader(file: file, path: path, fileIndex: 0, limits: limits)
         }
-        var statistics = CaptureStatistics(path: path, fileIndex: 0, format: .pcapng, byteOrder: .littleEndian,
-                                           reader: .own)
-        var records: [ReadBack.Record] = []
-        while let p = try reader.next(&statistics) {
-            let r = p.record
-            records.append(ReadBack.Record(time: r.timestamp.nanoseconds, linkType: r.linkType.rawValue,
-                                           captured: r.capturedLength, original: r.originalLength,
-                                           fileIndex: r.fileIndex, interface: r.interfaceIndex, bytes: Array(r.bytes)))
-        }
-        return (records, statistics)
+        return try PcapNGReaderTests.readAll(reader, path: path)
     }
 
     @Test(arguments: [true, false])

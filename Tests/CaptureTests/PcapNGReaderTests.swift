@@ -11,7 +11,13 @@ import TestSupport
     static func readOwn(_ path: String) throws(CaptureError)
         -> (records: [ReadBack.Record], statistics: CaptureStatistics)
     {
-        let reader = try PcapNGReader(path: path, fileIndex: 0, limits: .default)
+        try readAll(PcapNGReader(path: path, fileIndex: 0, limits: .default), path: path)
+    }
+
+    /// Every record `reader` gives, and its statistics at the end.
+    static func readAll(_ reader: PcapNGReader, path: String) throws(CaptureError)
+        -> (records: [ReadBack.Record], statistics: CaptureStatistics)
+    {
         var statistics = CaptureStatistics(path: path, fileIndex: 0, format: .pcapng, byteOrder: .littleEndian,
                                            reader: .own)
         var records: [ReadBack.Record] = []
