@@ -277,6 +277,8 @@ extension InputRun {
                     output.error(SepbeatCommand.oneLine("sepbeat: warning: \(path) holds the same bytes as \(original), "
                         + "given already (a copy of the same capture); it is read once"))
                 }
+                // A later mention of this name is then "given more than once", not this line again.
+                seen[key] = path
                 continue
             }
             seen[key] = path

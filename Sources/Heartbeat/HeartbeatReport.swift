@@ -37,8 +37,9 @@ public struct HeartbeatReport: Sendable {
     /// tried it so (what would make it an `inferred-connects` manager with nothing configured). Their
     /// attempts are not judged. Not encoded: the text reports note them.
     public var unconfiguredDown: [IPAddress: Int] = [:]
-    /// Connections to a manager's address on a port that neither the model's `ports` nor the manager's own entry
-    /// (`--server HOST:PORT`, SyLink.xml) lists, by server in address and port order: they make no check-in
+    /// Connections carrying HTTP or TLS to a manager's address on a port that neither the model's `ports` nor the
+    /// manager's own entry (`--server HOST:PORT`, SyLink.xml) lists, by server in address and port order (those
+    /// with no HTTP or TLS are counted in `counts.ignoredConnections`, not here): they make no check-in
     /// (`counts.unlistedPortConnections` counts them). Not encoded otherwise: the text reports note them, with how
     /// to have them judged if they are check-ins (a manager may serve other things on such a port, as its console).
     public var unlistedPorts: [UnlistedPortUse] = []
@@ -138,11 +139,12 @@ public struct HeartbeatReport: Sendable {
         public var managerConnections: Int
         /// On a management port, to a server not recognised as a manager.
         public var otherServerConnections: Int
-        /// To a configured manager's address on a port neither the model nor its entry lists (check-ins on a port
-        /// the configuration does not name, or other services of the manager host): no check-in, noted in the
-        /// text reports (`HeartbeatReport.unlistedPorts`). Encoded only when not 0.
+        /// To a configured manager's address on a port neither the model nor its entry lists, carrying HTTP or TLS
+        /// (check-ins on a port the configuration does not name, or other web services of the manager host): no
+        /// check-in, noted in the text reports (`HeartbeatReport.unlistedPorts`). Encoded only when not 0.
         public var unlistedPortConnections: Int = 0
-        /// Not on a management port.
+        /// Not on a management port; with them, connections to a manager's address on a port no entry lists that
+        /// carried no HTTP or TLS (no payload, or another protocol: nothing a check-in would carry).
         public var ignoredConnections: Int
         /// Connections dropped because `SessionBuilder.Limits` were reached.
         public var droppedByLimits: Int

@@ -56,13 +56,17 @@ extension SessionBuilder {
         }
         // A manager's address on a port no entry lists: no check-in, counted apart and noted.
         var unlisted: [Endpoint: (connections: Int, clients: [IPAddress])] = [:]
+        var silentUnlisted = 0
         for item in work {
             // Counted as the traffic layer handed them out, so the count adds up with `connections`.
             for (server, n) in piecesByServer[item.client] ?? [:] where n > 0 {
                 if isManagerServer(server, managers) {
                     managerConnections += n
                 } else if managers[server.address]?.configured != nil {
-                    unlisted[server, default: (0, [])].connections += n
+                    let silent = min(n, silentPiecesPerClient[item.client]?[server] ?? 0)
+                    silentUnlisted += silent
+                    guard n > silent else { continue }
+                    unlisted[server, default: (0, [])].connections += n - silent
                     unlisted[server, default: (0, [])].clients.append(item.client)
                 }
             }
@@ -193,9 +197,10 @@ extension SessionBuilder {
                                                                       model.interval.acceleratedRunMaxSeconds)),
             counts: .init(connections: seen, managerConnections: managerConnections,
                           otherServerConnections: seen - managerConnections - proxyLegs - ignored - dropped
-                              - unlistedConnections,
+                              - unlistedConnections - silentUnlisted,
                           unlistedPortConnections: unlistedConnections,
-                          ignoredConnections: ignored, droppedByLimits: dropped, rejoinedConnections: rejoinedCount,
+                          ignoredConnections: ignored + silentUnlisted, droppedByLimits: dropped,
+                          rejoinedConnections: rejoinedCount,
                           proxyLegConnections: proxyLegs, joinSplits: joinSplits, emptyPieces: emptyPieces,
                           contentDownloads: contentDownloads, serverPushes: serverPushes),
             silences: silences,

@@ -42,6 +42,10 @@ public struct SessionBuilder: Sendable {
     /// Records kept per client and server, counted as the traffic layer handed them out (before
     /// rejoining), for `managerConnections`; counted here so the build need not.
     private var piecesPerClient: [IPAddress: [Endpoint: Int]] = [:]
+    /// Of those, the records that carried no HTTP or TLS (no payload, or bytes of another protocol): to a
+    /// manager's address on a port no entry lists they are not check-ins kept out by the configuration (an RPC
+    /// or file-sharing connection, a port scan), so they count as on other ports, not in `unlistedPorts`.
+    private(set) var silentPiecesPerClient: [IPAddress: [Endpoint: Int]] = [:]
     private(set) var secarsEndpoints: Set<Endpoint> = []
     /// The tunnels each proxy carried (the captured server of a tunnel judged as one to its target): the
     /// target and the tunnel's span. A connection of the proxy itself to such a target within such a span
@@ -168,6 +172,9 @@ public struct SessionBuilder: Sendable {
         list.insert(kept, at: low)
         perClient[key] = list
         piecesPerClient[key, default: [:]][kept.server, default: 0] += 1
+        if kept.application != .http && kept.application != .tls {
+            silentPiecesPerClient[key, default: [:]][kept.server, default: 0] += 1
+        }
     }
 
     /// Moves the times of the connections opened after each step back (`setBacks`, by first connection) forward

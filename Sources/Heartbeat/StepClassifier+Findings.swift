@@ -109,9 +109,17 @@ extension StepClassifier {
             // An answer that began but whose body the close cut short (nothing lost: the capture saw it all).
             for (n, e) in exchanges.enumerated() where e.http?.responseCutShort == true {
                 guard let h = e.http, let status = h.status, e.end <= c.closeTime ?? c.end else { continue }
-                raise(.answerCutShort, "\(h.method) \(h.target.split(separator: "?").first ?? "") #\(n + 1): answer "
-                    + "\(status) from \(named(c.server)) cut short, " + Self.cutShortBody(h)
-                    + " before the connection closed (\(closed))", e.responseStart ?? e.start)
+                let what = "\(h.method) \(h.target.split(separator: "?").first ?? "") #\(n + 1): answer \(status) from "
+                    + named(c.server) + " cut short"
+                // The client closed or reset and the manager did neither: the client gave up on the answer (its own
+                // timeout, say). Still no answer for the check-in, so the same error, but not the manager's doing.
+                // With both sides' FIN or RST, which came first is not kept: the close cut it.
+                let byClient = !c.state.isDisjoint(with: [.finFromClient, .rstFromClient])
+                    && c.state.isDisjoint(with: [.finFromServer, .rstFromServer])
+                raise(.answerCutShort, what + (byClient
+                    ? " by the client: " + Self.cutShortBody(h) + " before the client ended the connection (\(closed))"
+                    : ", " + Self.cutShortBody(h) + " before the connection closed (\(closed))"),
+                      e.responseStart ?? e.start)
                 raised = true
             }
             let payloadUp = c.bytesUp - c.anomaliesUp.repeatedBytes

@@ -269,28 +269,50 @@ public struct AnalyzeReport {
         return wrapped(text, width: 100)
     }
 
-    /// `port 8443 of 10.1.0.10 (37 connections) and 10.1.0.11 (36)`: the unlisted ports and servers, at most four
-    /// servers named, their connections counted.
-    static func unlistedPortsText(_ uses: [HeartbeatReport.UnlistedPortUse]) -> String {
-        var ports: [UInt16] = []
-        for u in uses where !ports.contains(u.server.port) { ports.append(u.server.port) }
-        let portWord = ports.count == 1 ? "port" : "ports"
-        var named = uses.prefix(4).enumerated().map { i, u in
-            let server = ports.count == 1 ? u.server.address.description : u.server.description
-            return "\(server) (\(i == 0 ? formatCount(u.connections, "connection") : String(u.connections)))"
-        }
-        if uses.count > 4 { named.append("\(uses.count - 4) more") }
-        let servers = named.count > 1
-            ? named.dropLast().joined(separator: ", ") + " and " + (named.last ?? "") : named.joined()
-        if ports.count == 1 { return "\(portWord) \(ports[0]) of \(servers)" }
-        return "\(portWord) \(ports.sorted().map(String.init).joined(separator: ", ")): \(servers)"
+    /// At most this many ports, and this many servers, are named in the notes on unlisted ports: those with the
+    /// most connections (a manager host may serve other things on hundreds of ports).
+    static let unlistedNamedMax = 4
+
+    /// `uses` in the order they are named: as given (address and port) when all of them are named, else the
+    /// ones with the most connections first.
+    static func busiestFirst(_ uses: [HeartbeatReport.UnlistedPortUse]) -> [HeartbeatReport.UnlistedPortUse] {
+        guard uses.count > unlistedNamedMax else { return uses }
+        return uses.enumerated().sorted {
+            ($1.element.connections, $0.offset) < ($0.element.connections, $1.offset)
+        }.map(\.element)
     }
 
-    /// How to have check-ins on unlisted ports judged: each server with its port, or the ports in the model.
+    /// `port 8443 of 10.1.0.10 (37 connections) and 10.1.0.11 (36)`: the unlisted ports and servers, at most four
+    /// of each named (with more, those with the most connections, then `and 12 more ports`, `and 5 more`), their
+    /// connections counted.
+    static func unlistedPortsText(_ uses: [HeartbeatReport.UnlistedPortUse]) -> String {
+        var perPort: [UInt16: Int] = [:]
+        for u in uses { perPort[u.server.port, default: 0] += u.connections }
+        let allPorts = perPort.keys.sorted()
+        let portWord = allPorts.count == 1 ? "port" : "ports"
+        var portsText = allPorts.map(String.init).joined(separator: ", ")
+        if allPorts.count > unlistedNamedMax {
+            let busiest = allPorts.sorted { (perPort[$1] ?? 0, $0) < (perPort[$0] ?? 0, $1) }.prefix(unlistedNamedMax)
+            portsText = busiest.map(String.init).joined(separator: ", ")
+                + " and " + formatCount(allPorts.count - unlistedNamedMax, "more port")
+        }
+        var named = busiestFirst(uses).prefix(unlistedNamedMax).enumerated().map { i, u in
+            let server = allPorts.count == 1 ? u.server.address.description : u.server.description
+            return "\(server) (\(i == 0 ? formatCount(u.connections, "connection") : String(u.connections)))"
+        }
+        if uses.count > unlistedNamedMax { named.append("\(uses.count - unlistedNamedMax) more") }
+        let servers = named.count > 1
+            ? named.dropLast().joined(separator: ", ") + " and " + (named.last ?? "") : named.joined()
+        if allPorts.count == 1 { return "\(portWord) \(portsText) of \(servers)" }
+        return "\(portWord) \(portsText): \(servers)"
+    }
+
+    /// How to have check-ins on unlisted ports judged: each server with its port (the two with the most
+    /// connections as the example), or the ports in the model.
     static func unlistedPortsRemedy(_ uses: [HeartbeatReport.UnlistedPortUse]) -> String {
-        var ports: [UInt16] = []
-        for u in uses where !ports.contains(u.server.port) { ports.append(u.server.port) }
-        let example = uses.prefix(2).map { "--server \($0.server)" }.joined(separator: " ")
+        var ports: Set<UInt16> = []
+        for u in uses { ports.insert(u.server.port) }
+        let example = busiestFirst(uses).prefix(2).map { "--server \($0.server)" }.joined(separator: " ")
         return "give each manager with its port (\(example)\(uses.count > 2 ? " ..." : ""); a bare --server ADDRESS "
             + "takes the model's ports) or add \(ports.count == 1 ? "the port" : "the ports") to the model's "
             + "ports.https (ports.http for plain HTTP) in a --model file."

@@ -32,6 +32,22 @@ import TestSupport
         #expect(sepbeat("flows", "-q", original, copy).stderr.isEmpty)
     }
 
+    /// A copy named twice is dropped once as a copy, then as a name given more than once: one line per extra
+    /// name, never the same-bytes line twice.
+    @Test func aCopyNamedTwiceIsWarnedOfOncePerExtraName() throws {
+        let folder = try TemporaryFolder()
+        let original = heartbeatCapture("fleet")
+        let copy = folder.path + "/copy.pcap"
+        try FileManager.default.copyItem(atPath: original, toPath: copy)
+
+        let run = sepbeat("analyze", "-F", "json", original, copy, copy, original)
+        #expect(run.stdout == sepbeat("analyze", "-F", "json", original).stdout)
+        #expect(run.stderr == "sepbeat: warning: \(copy) holds the same bytes as \(original), given already (a copy "
+            + "of the same capture); it is read once\n"
+            + "sepbeat: warning: \(copy) is given more than once; it is read once\n"
+            + "sepbeat: warning: \(original) is given more than once; it is read once\n", "\(run.stderr)")
+    }
+
     @Test func capturesOfTheSameSizeThatDifferAreBothRead() throws {
         let folder = try TemporaryFolder()
         let data = try #require(FileManager.default.contents(atPath: heartbeatCapture("https-idle")))

@@ -104,4 +104,91 @@ import TestSupport
         let plain = CLIRun(["analyze", "-q", "--color", "never"] + Self.servers + [whole])
         #expect(!plain.stdout.contains("configuration does not list"))
     }
+
+    /// A capture of `count` short connections from other hosts (192.0.2.1-50) to 10.1.0.10, each on its own port
+    /// from 10000, during the first `count` seconds of `fleet`: set up and closed with no payload, or (every
+    /// tenth) carrying a few bytes of neither HTTP nor TLS, as RPC, file sharing or a port scan to a manager host.
+    static func otherServices(count: Int, during fleet: String, into dir: TemporaryFolder) throws -> String {
+        let fleetBytes = [UInt8](try #require(FileManager.default.contents(atPath: fleet)))
+        let first = UInt32(fleetBytes[24]) | UInt32(fleetBytes[25]) << 8 | UInt32(fleetBytes[26]) << 16
+            | UInt32(fleetBytes[27]) << 24
+        var pcap = PcapBuilder()
+        for k in 0..<count {
+            let host: [UInt8] = [192, 0, 2, UInt8(1 + k % 50)]
+            let manager: [UInt8] = [10, 1, 0, 10]
+            let port = UInt16(10_000 + k)
+            let clientPort = UInt16(50_000 + k % 10_000)
+            let payload: [UInt8] = k % 10 == 0 ? [0x05, 0x00, 0x0b, 0x03, 0x10, 0x00, 0x00, 0x00] : []
+            let p = UInt32(payload.count)
+            // (from the host, flags, sequence, acknowledgement, payload): SYN, SYN-ACK, ACK, data, FINs.
+            let frames: [(Bool, UInt16, UInt32, UInt32, [UInt8])] = [
+                (true, 0x002, 1, 0, []), (false, 0x012, 9, 2, []), (true, 0x010, 2, 10, []),
+                (true, 0x018, 2, 10, payload), (true, 0x011, 2 + p, 10, []), (false, 0x011, 10, 3 + p, []),
+            ]
+            for (n, (up, flags, sequence, ack, data)) in frames.enumerated() where flags != 0x018 || !data.isEmpty {
+                let tcp = PacketBuilder.tcp(sourcePort: up ? clientPort : port, destinationPort: up ? port : clientPort,
+                                            sequence: sequence, acknowledgement: ack, flags: flags, payload: data)
+                let ip = PacketBuilder.ipv4(source: up ? host : manager, destination: up ? manager : host, payload: tcp)
+                pcap.record(seconds: first + UInt32(k), fraction: UInt32(n * 1_000),
+                            data: PacketBuilder.ethernet(type: 0x0800, payload: ip))
+            }
+        }
+        let out = dir.path + "/other-services.pcap"
+        try Data(pcap.data).write(to: URL(fileURLWithPath: out))
+        return out
+    }
+
+    /// Connections to a manager's address on unlisted ports that carried no HTTP or TLS are not check-ins kept
+    /// out by the configuration: counted as on other ports, no note and no remedy in any report.
+    @Test func connectionsWithoutHTTPOrTLSOnUnlistedPortsAreNotBlamedOnTheConfiguration() throws {
+        let dir = try TemporaryFolder()
+        let whole = try Self.fleet(in: dir)
+        let other = try Self.otherServices(count: 300, during: whole, into: dir)
+        let alone = try Self.json(CLIRun(["analyze", "-q", "-F", "json"] + Self.servers + [whole]))
+        let both = try Self.json(CLIRun(["analyze", "-q", "-F", "json"] + Self.servers + [whole, other]))
+        let counts = try #require(both["counts"] as? [String: Any])
+        let aloneCounts = try #require(alone["counts"] as? [String: Any])
+        #expect(counts["unlistedPortConnections"] == nil, "\(counts)")
+        #expect(counts["ignoredConnections"] as? Int == (aloneCounts["ignoredConnections"] as? Int ?? -1) + 300)
+        #expect(counts["otherServerConnections"] as? Int == aloneCounts["otherServerConnections"] as? Int)
+        #expect(counts["connections"] as? Int == (aloneCounts["connections"] as? Int ?? -1) + 300)
+        #expect((both["summary"] as? [String: Any])?["checkIns"] as? Int
+            == (alone["summary"] as? [String: Any])?["checkIns"] as? Int)
+        for command in ["analyze", "audit", "validate"] {
+            for format in command == "analyze" ? ["text", "html", "csv"] : ["text"] {
+                let run = CLIRun([command, "-q", "--color", "never", "-F", format] + Self.servers + [whole, other])
+                #expect(!run.stdout.contains("does not list") && !run.stdout.contains("10.1.0.10:100"),
+                        "\(command) \(format): \(run.stdout)")
+            }
+        }
+        // Alone: nothing to judge, and no word of the configuration's ports.
+        let only = CLIRun(["analyze", "-q", "--color", "never"] + Self.servers + [other])
+        #expect(!only.stdout.contains("port the configuration lists") && !only.stdout.contains("--server 10.1.0.10:"),
+                "\(only.stdout)")
+        #expect(only.stdout.contains(" 300 on other ports"), "\(only.stdout)")
+    }
+
+    /// Check-ins on many unlisted ports: the note names the four ports with the most connections, then how many
+    /// more, and its remedy the busiest servers and ports.
+    @Test func manyUnlistedPortsAreNamedBusiestFirstAndCapped() throws {
+        let dir = try TemporaryFolder()
+        var moved = try Self.fleet(in: dir)
+        // Clients 1-5 each on a port of their own, client 6 on 443.
+        for client in UInt8(1)...5 {
+            moved = try Self.movePort(moved, from: 443, to: 5_000 + UInt16(client), clients: [client], into: dir,
+                                      name: "moved\(client).pcap")
+        }
+        let analyze = CLIRun(["analyze", "-q", "--color", "never"] + Self.servers + [moved])
+        let joined = analyze.stdout.replacingOccurrences(of: "\n", with: " ")
+        #expect(joined.contains("went to managers on ports 5005, 5001, 5002, 5003 and 1 more port: 10.1.0.10:5005 "
+            + "(13 connections), 10.1.0.10:5001 (12), 10.1.0.10:5003 (12), 10.1.0.11:5002 (12) and 1 more, which"),
+                "\(analyze.stdout)")
+        #expect(joined.contains("If they are check-ins, give each manager with its port (--server 10.1.0.10:5005 "
+            + "--server 10.1.0.10:5001 ...; a bare --server ADDRESS takes the model's ports) or add the ports"))
+        for command in ["audit", "validate"] {
+            let run = CLIRun([command, "-q", "--color", "never"] + Self.servers + [moved])
+            #expect(run.stdout.replacingOccurrences(of: "\n", with: " ").contains(
+                "ports 5005, 5001, 5002, 5003 and 1 more port: 10.1.0.10:5005 (13 connections),"), "\(run.stdout)")
+        }
+    }
 }

@@ -98,6 +98,37 @@ import Testing
         #expect(r.summary.verdict == "pass")
     }
 
+    /// An answer the client ended (its RST or FIN in the middle of the body, the manager closing nothing) is still
+    /// an answer the check-in did not get, so the same error, but worded as the client's doing; with the manager's
+    /// FIN or RST as well, who closed first is not known and the answer stays cut short by the connection's close.
+    @Test func anAnswerTheClientEndedSaysTheClientEndedIt() throws {
+        let closes: [(ConnectionState, String, Bool)] = [
+            (.rstFromClient, "RST from client", true),
+            ([.finFromClient, .rstFromClient], "FIN from client, RST from client", true),
+            (.finFromClient, "FIN from client", true),
+            ([.finFromClient, .finFromServer], "FIN from client, FIN from server", false),
+            ([.rstFromClient, .rstFromServer], "RST from client, RST from server", false),
+        ]
+        for (close, how, ended) in closes {
+            var f = RecordFactory()
+            var cut = f.connection(port: 8014, start: at(300), exchanges: [.http("GET", 133, 1_000)], close: close)
+            cut.exchanges[0].changeHTTP {
+                $0.responseBodyLength = 919
+                $0.responseCutShort = true
+                $0.declaredResponseBodyLength = 3_600
+            }
+            let r = analyze([cut], model: model)
+            #expect(r.sessions.first?.failed == true)
+            let error = try #require(r.codes(.answerCutShort).first)
+            #expect(error.severity == .error)
+            #expect(error.message == "GET /secars/secars.dll #1: answer 200 from 198.51.100.1:8014 cut short"
+                + (ended ? " by the client: 919 of 3600 body bytes (Content-Length) came before the client ended the "
+                    + "connection (\(how))"
+                    : ", 919 of 3600 body bytes (Content-Length) came before the connection closed (\(how))"),
+                    "\(error.message)")
+        }
+    }
+
     /// An answer cut short on a connection with bytes the capture lost is not judged (a `capture-gap` instead).
     @Test func anAnswerCutShortWithBytesLostIsNotJudged() throws {
         var f = RecordFactory()
