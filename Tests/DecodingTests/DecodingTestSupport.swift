@@ -44,12 +44,31 @@ extension PacketDecoder {
         _ frame: [UInt8], link: LinkType = .ethernet, originalLength: Int? = nil, seconds: Int64 = 0
     ) -> Outcome {
         frame.withUnsafeBytes { raw in
-            let packet = decode(linkType: link, bytes: raw, originalLength: originalLength ?? frame.count,
+            var packet = decode(linkType: link, bytes: raw, originalLength: originalLength ?? frame.count,
                                 timestamp: Timestamp(seconds: seconds, nanoseconds: 0))
             var payload: [UInt8] = []
-            if case .tcp(let s) = packet { payload = Array(s.payload) }
+            if case .tcp(var s) = packet {
+                payload = Array(s.payload)
+                // The view borrows `frame`'s bytes (its options are read from them when asked), which are gone
+                // once this returns: it is handed out pointing at copies that stay.
+                s.payload = KeptBytes.keep(s.payload)
+                s.optionBytes = KeptBytes.keep(s.optionBytes)
+                packet = .tcp(s)
+            }
             return Outcome(packet: packet, payload: payload)
         }
+    }
+}
+
+/// Copies of the bytes decoded views borrow, kept for the test process's life (a few bytes per decoded
+/// packet), so that a view taken out of an `Outcome` stays valid however long the `Outcome` itself lives:
+/// with the bytes freed, tests running at once reused them and read each other's options.
+enum KeptBytes {
+    static func keep(_ bytes: UnsafeRawBufferPointer) -> UnsafeRawBufferPointer {
+        guard !bytes.isEmpty else { return UnsafeRawBufferPointer(start: nil, count: 0) }
+        let copy = UnsafeMutableRawBufferPointer.allocate(byteCount: bytes.count, alignment: 1)
+        copy.copyMemory(from: bytes)
+        return UnsafeRawBufferPointer(copy)
     }
 }
 
