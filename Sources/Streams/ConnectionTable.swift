@@ -254,10 +254,10 @@ public final class ConnectionTable {
                     return true
                 }
                 if existing.openedOffClock { retimeStrayOpening(existing, at: segment.timestamp) }
-                if existing.joined != nil, existing.copyOf == 0,
+                if existing.tagsVary, existing.copyOf == 0,
                     segment.vlan != existing.tags(of: existing.direction(of: segment)),
                     !isSyn || existing.acceptsSyn(segment) {
-                    leaveOutUnderOtherTags(segment, of: existing)
+                    underOtherTags(segment, key: key, of: existing)
                     return true
                 }
                 guard isSyn, !existing.acceptsSyn(segment) else {
@@ -286,6 +286,9 @@ public final class ConnectionTable {
             switch found {
             case .otherDirection(let c):
                 join(segment, key: key, to: c)
+                return
+            case .moved(let c):
+                move(segment, key: key, to: c)
                 return
             case .copy(let o):
                 copyOf = o.id
