@@ -71,6 +71,28 @@ import Testing
         #expect(stats.connectionsTaggedPerDirection == (server == client ? 0 : 1))
     }
 
+    /// Tagged one way (client 100, server untagged), a reset a middlebox sends for the server on the client's
+    /// tags: it continues the server's direction (no reset that way yet), so it is taken in, not left out as a
+    /// copy's.
+    @Test func resetUnderTheOtherDirectionsTagsIsTakenIn() throws {
+        let recorder = StreamRecorder()
+        let table = ConnectionTable(delegate: recorder)
+        var up = Feeder(vlan: VLANTags([100]))
+        var down = Feeder()
+        for s in Self.conversation.prefix(8) {
+            if s.fromClient { up.feed(s, to: table) } else { down.feed(s, to: table) }
+        }
+        let reset = Seg.s(5007, "", [.rst, .ack], at: 20, ack: 1016)
+        up.feed(reset, to: table)
+        table.finish()
+        #expect(recorder.records.map(\.id) == [1])
+        let r = try #require(recorder.record(1))
+        #expect(r.state.contains(.rstFromServer) && r.vlanChanged)
+        #expect(r.vlan == VLANTags([100]) && r.vlanDown == VLANTags.none)
+        #expect(r.packetsDown == 4)
+        #expect(table.statistics.connectionsCapturedTwice == 0 && table.statistics.connectionsTagsChanged == 1)
+    }
+
     /// Nothing moved: nothing counted, the record as before.
     @Test func unchangedTagsAreNotCounted() throws {
         let (recorder, table) = Self.run(client: VLANTags([100]), then: VLANTags([100]), server: .none)
