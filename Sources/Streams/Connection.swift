@@ -144,6 +144,12 @@ final class Connection {
         s.source == client ? .up : .down
     }
 
+    /// Whether the connection showed its client's SYNs alone: no answer, no other segment, no byte.
+    var isLoneSyn: Bool {
+        copyOf == 0 && joined == nil && packets.down == 0 && packets.up == synCount && bytes.up == 0
+            && !state.contains(.synAck)
+    }
+
     /// Whether a direction moved to other tags partway (`moved`) with no copy shown under other
     /// tags: a path or tagging change within the connection, counted when it ends.
     var tagsChanged: Bool {

@@ -16,6 +16,10 @@ extension ConnectionTable {
         case otherDirection(Connection)
         /// A copy of that connection (see "Captured twice"): left out.
         case copy(Connection)
+        /// A SYN repeating the client ISN of that connection, which showed its client's SYNs alone (no answer,
+        /// no byte): the SYN opens the connection analysed, and that one is left out as its copy (a stray SYN
+        /// on other tags must not take the place of the connection that carries the data).
+        case supersedes(Connection)
         /// A segment of a direction that connection showed, under other tags, that continues that direction's
         /// stream (see "Tags changed"): the direction moved to these tags.
         case moved(Connection)
@@ -46,9 +50,38 @@ extension ConnectionTable {
                 if let o = byEndpoints[backward], moves(first, o) { return .moved(o) }
             }
         }
-        if let o = syn.forward, isCopy(first, of: o) { return .copy(o) }
+        if let o = syn.forward, isCopy(first, of: o) {
+            return isSyn && isStub(o, at: first) ? .supersedes(o) : .copy(o)
+        }
         if let o = syn.backward, isCopy(first, of: o) { return .copy(o) }
         return nil
+    }
+
+    /// Whether `o`, whose client ISN a SYN at `syn` repeats, is a stray SYN's stub rather than that SYN's
+    /// original: it showed its client's SYNs alone, the latest at least `capturedTwiceWindow` (1 s) before.
+    /// A second sensor's copy of a SYN comes within the clocks' difference of the original, and when that is
+    /// more than a round trip the original has its SYN-ACK by then: a stub unanswered for a second is no
+    /// original another sensor copies. Within the second, the SYN stays a copy (the two sensors' directions
+    /// would otherwise be mixed, the handshake timed across their clocks).
+    private func isStub(_ o: Connection, at syn: TCPSegment) -> Bool {
+        o.isLoneSyn && syn.timestamp.nanoseconds(since: o.last) >= limits.capturedTwiceWindow
+    }
+
+    /// Leaves out `stub`, a connection that showed its client's SYNs alone, as a copy of `c`, just opened by a
+    /// SYN with the same client ISN under other tags (`Match.supersedes`): counted as a copy's connection and
+    /// packets as if it had been found a copy when opened, and its id handed to `connectionLeftOut` (it had
+    /// no event but `connectionOpened`: no byte, no record). Later segments of it are a copy's.
+    @inline(never)
+    func leaveOutStub(_ stub: Connection, for c: Connection) {
+        stub.copyOf = c.id
+        stub.original = c
+        counters.connectionsCapturedTwice += 1
+        counters.segmentsCapturedTwice += stub.packets.up
+        delegate.connectionLeftOut(id: stub.id)
+        for i in 0..<stub.packets.up {
+            delegate.copiedSegment(opens: i == 0, sameTags: false, fillsHole: false)
+        }
+        if severalTags { byEndpoints[EndpointPair(client: stub.client, server: stub.server)] = stub }
     }
 
     /// Whether `first`, the first segment of a new connection (neither SYN nor SYN-ACK), is `c`'s, a direction
