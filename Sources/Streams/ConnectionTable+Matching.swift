@@ -131,7 +131,7 @@ extension ConnectionTable {
     /// a move when it continues that direction's stream (see "Tags changed"), else left out as a copy's
     /// (`leaveOutUnderOtherTags`).
     @inline(never)
-    func underOtherTags(_ s: TCPSegment, key: FlowKey, of c: Connection) {
+    func underOtherTags(_ s: TCPSegment, of c: Connection) {
         if c.continues(s, direction: c.direction(of: s)) {
             moveTags(s, of: c)
         } else {
@@ -203,9 +203,10 @@ extension ConnectionTable {
         schedule(c)
     }
 
-    /// A segment of joined connection `c` under the tags of its other direction: that direction was captured
-    /// under both tag sets, so the two were copies (see "Tagged one way"). The segment is left out and counted
-    /// as a copy's, the connection once, as captured twice; its bytes fill a hole of `c`.
+    /// A segment of `c` under other tags than its direction's that repeats that direction (see `underOtherTags`):
+    /// that direction was captured under both tag sets, so it is a copy's (on a joined connection, the two tag
+    /// sets were copies: see "Tagged one way"). The segment is left out and counted as a copy's, the connection
+    /// once, as captured twice; its bytes fill a hole of `c`.
     @inline(never)
     func leaveOutUnderOtherTags(_ s: TCPSegment, of c: Connection) {
         let opens = !c.copiedUnderOtherTags

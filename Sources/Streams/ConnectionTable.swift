@@ -268,7 +268,7 @@ public final class ConnectionTable {
                 if existing.tagsVary, existing.copyOf == 0,
                     segment.vlan != existing.tags(of: existing.direction(of: segment)),
                     !isSyn || existing.acceptsSyn(segment) {
-                    underOtherTags(segment, key: key, of: existing)
+                    underOtherTags(segment, of: existing)
                     return true
                 }
                 guard isSyn, !existing.acceptsSyn(segment) else {
