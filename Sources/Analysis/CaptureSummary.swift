@@ -76,6 +76,9 @@ public struct CaptureSummary: Sendable {
     /// under its own (a SPAN or trunk port tagging one direction only): joined into one connection each, as
     /// if untagged. Counted in the file of the connection's first stream bytes.
     public var connectionsTaggedPerDirection = 0
+    /// Connections a direction of which moved to other VLAN tags partway and went on there (a path or tagging
+    /// change): kept whole, not taken for copies. Counted in the file of the connection's first stream bytes.
+    public var connectionsTagsChanged = 0
     /// Packets a BPF filter rejected.
     public var filteredOut = 0
     /// Why a live capture ended before its stop condition (the interface went away), or why reading a file
@@ -285,6 +288,7 @@ public struct CaptureSummary: Sendable {
             m.packetsCapturedTwiceSameTags += f.packetsCapturedTwiceSameTags
             m.packetsFilledFromCopy += f.packetsFilledFromCopy
             m.connectionsTaggedPerDirection += f.connectionsTaggedPerDirection
+            m.connectionsTagsChanged += f.connectionsTagsChanged
             m.oversizedRecords += f.oversizedRecords
             m.invalidTimestampFractions += f.invalidTimestampFractions
             m.packetsWithoutTimestamp += f.packetsWithoutTimestamp

@@ -145,6 +145,9 @@ public struct ConnectionRecord: Hashable, Sendable {
     /// The VLAN tags of the server's packets, when they came under other tags than the client's (a capture
     /// that tags one direction only: both directions joined into one connection); nil otherwise.
     public var vlanDown: VLANTags?
+    /// Whether a direction's packets moved to other VLAN tags partway and went on there (a path or tagging
+    /// change): the connection was kept whole; `vlan` and `vlanDown` hold each direction's first tags.
+    public var vlanChanged = false
     /// First and last packet times.
     public var start: Timestamp
     public var end: Timestamp

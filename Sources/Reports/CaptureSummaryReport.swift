@@ -74,6 +74,9 @@ public enum CaptureSummaryReport {
             members.insert(("connectionsTaggedPerDirection", .int(s.connectionsTaggedPerDirection)),
                            at: members.count - 1)
         }
+        if s.connectionsTagsChanged > 0 {
+            members.insert(("connectionsTagsChanged", .int(s.connectionsTagsChanged)), at: members.count - 1)
+        }
         if s.packetsBehindAtStart > 0 {
             members.insert(("packetsBehindAtStart", .int(s.packetsBehindAtStart)), at: members.count - 1)
         }
@@ -164,6 +167,10 @@ public enum CaptureSummaryReport {
         if s.connectionsTaggedPerDirection > 0 {
             issues.append("connections with other VLAN tags each way \(s.connectionsTaggedPerDirection) "
                 + "(the client's packets under one set, the server's under another: each joined into one)")
+        }
+        if s.connectionsTagsChanged > 0 {
+            issues.append("tags changed within a connection \(s.connectionsTagsChanged) "
+                + "(a direction's packets moved to other VLAN tags partway: each connection kept whole)")
         }
         if !issues.isEmpty { out += "  odd: " + issues.joined(separator: ", ") + "\n" }
         if s.droppedByKernel != nil || s.droppedByInterface != nil {

@@ -100,6 +100,10 @@ struct FlowRows {
         if let down = r.vlanDown {
             members.insert(("vlanDown", .array(down.ids.map { .int(Int($0)) })), at: 6)
         }
+        // Only on a connection a direction of which moved to other tags partway, the same way.
+        if r.vlanChanged {
+            members.insert(("vlanChanged", .bool(true)), at: r.vlanDown == nil ? 6 : 7)
+        }
         // Only on a connection through a proxy, so other connections' members stay as they were.
         if let t = r.tunnel {
             members.append(("tunnel", .object([

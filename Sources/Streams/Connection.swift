@@ -87,10 +87,22 @@ final class Connection {
     /// capture that tags one direction only): those tags, and the direction they carry. The table finds the
     /// connection under both keys (see `ConnectionTable`, "Tagged one way").
     @exclusivity(unchecked) var joined: (tags: VLANTags, direction: Direction)?
-    /// Whether a joined connection then showed a direction under the tags of the other one: the two tag
-    /// sets were copies of one connection (each with both directions), not one direction each. The
-    /// segments under the other direction's tags are left out as a copy's.
-    @exclusivity(unchecked) var joinedWereCopies = false
+    /// Whether the connection showed a direction under other tags than that direction's with nothing new (bytes,
+    /// a FIN or a reset it had shown already): a copy's, left out. On a joined connection, the two tag sets were
+    /// copies of one connection (each with both directions), not one direction each.
+    @exclusivity(unchecked) var copiedUnderOtherTags = false
+    /// The tags a direction moved to partway through, when segments under other tags continued its stream (a
+    /// path or tagging change; see `ConnectionTable`, "Tags changed"): that direction's tags from then on.
+    @exclusivity(unchecked) var movedUp: VLANTags?
+    @exclusivity(unchecked) var movedDown: VLANTags?
+    /// The keys the table registered for the tags a direction moved to (each finds the connection), at most
+    /// `ConnectionTable.maxMovedKeys`.
+    @exclusivity(unchecked) var movedKeys: [FlowKey] = []
+    /// Whether a direction moved to other tags at least once (and maybe back).
+    @exclusivity(unchecked) var moved = false
+    /// Whether a direction's segments came under other tags, or a direction was joined: the table then checks
+    /// each segment's tags against its direction's (one flag test per segment).
+    @exclusivity(unchecked) var tagsVary = false
     let up: HalfConnectionReassembler
     let down: HalfConnectionReassembler
 
@@ -132,10 +144,48 @@ final class Connection {
         s.source == client ? .up : .down
     }
 
-    /// The VLAN tags the segments of `direction` come under: the key's, or the joined direction's.
+    /// Whether the connection showed its client's SYNs alone: no answer, no other segment, no byte.
+    var isLoneSyn: Bool {
+        copyOf == 0 && joined == nil && packets.down == 0 && packets.up == synCount && bytes.up == 0
+            && !state.contains(.synAck)
+    }
+
+    /// Whether a direction moved to other tags partway (`moved`) with no copy shown under other
+    /// tags: a path or tagging change within the connection, counted when it ends.
+    var tagsChanged: Bool {
+        moved && !copiedUnderOtherTags && copyOf == 0
+    }
+
+    /// The VLAN tags the segments of `direction` come under now: those it moved to, else its first ones.
     func tags(of direction: Direction) -> VLANTags {
+        if let moved = direction == .up ? movedUp : movedDown { return moved }
+        return firstTags(of: direction)
+    }
+
+    /// The VLAN tags `direction` was first seen under: the key's, or the joined direction's.
+    func firstTags(of direction: Direction) -> VLANTags {
         if let j = joined, j.direction == direction { return j.tags }
         return key.vlan
+    }
+
+    /// Whether `s`, a segment of `direction` under other tags than that direction's, continues its stream
+    /// rather than repeating it (see `ConnectionTable`, "Tags changed"): it brings bytes past the furthest seen
+    /// or the next to deliver, a FIN or reset not seen yet that way, or, carrying none of these, sits at the
+    /// next byte and acknowledges more than the direction's latest ACK (an ACK sent after the ones seen). An ACK
+    /// repeating the latest one cannot be told from a copy's (two sensors): it is not taken, so no packet is
+    /// counted twice.
+    func continues(_ s: TCPSegment, direction: Direction) -> Bool {
+        let half = direction == .up ? up : down
+        guard !s.flags.contains(.syn) else { return false }
+        if s.flags.contains(.rst) {
+            return !state.contains(direction == .up ? .rstFromClient : .rstFromServer)
+        }
+        if half.bringsNew(s) { return true }
+        guard s.payloadLength == 0, !s.flags.contains(.fin), s.flags.contains(.ack), half.isAtNext(s) else {
+            return false
+        }
+        guard let latest = direction == .up ? clientAcknowledgement : serverAcknowledgement else { return true }
+        return Int32(bitPattern: s.acknowledgement &- latest) > 0
     }
 
     var isClosed: Bool {
@@ -215,11 +265,12 @@ final class Connection {
     /// The record for the delegate, once both reassemblers are flushed.
     func record(end: ConnectionEnd) -> ConnectionRecord {
         var r = ConnectionRecord(id: id, client: client, server: server, vlan: key.vlan, start: start, end: last)
-        if joined != nil, !joinedWereCopies {
-            // Each direction under its own tags: the client's packets' tags, and the server's.
-            r.vlan = tags(of: .up)
-            r.vlanDown = tags(of: .down)
+        if joined != nil, !copiedUnderOtherTags {
+            // Each direction under its own tags: the client's packets' tags, and the server's (first ones).
+            r.vlan = firstTags(of: .up)
+            r.vlanDown = firstTags(of: .down)
         }
+        r.vlanChanged = tagsChanged
         r.synTime = synTime
         r.synAckTime = synAckTime
         r.closeTime = closeTime

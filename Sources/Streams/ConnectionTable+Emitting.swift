@@ -33,7 +33,12 @@ extension ConnectionTable {
             var other = c.key
             other.vlan = j.tags
             if joinedKeys[other] === c { joinedKeys[other] = nil }
-            if c.copyOf == 0, !c.joinedWereCopies { counters.connectionsTaggedPerDirection += 1 }
+            if c.copyOf == 0, !c.copiedUnderOtherTags { counters.connectionsTaggedPerDirection += 1 }
+        }
+        if c.moved {
+            for k in c.movedKeys where joinedKeys[k] === c { joinedKeys[k] = nil }
+            c.movedKeys = []
+            if c.tagsChanged { counters.connectionsTagsChanged += 1 }
         }
         if c.copyOf != 0 {
             // Never reported (see "Captured twice"): it only leaves the table.

@@ -16,6 +16,13 @@ extension ConnectionTable {
         case otherDirection(Connection)
         /// A copy of that connection (see "Captured twice"): left out.
         case copy(Connection)
+        /// A SYN repeating the client ISN of that connection, which showed its client's SYNs alone (no answer,
+        /// no byte): the SYN opens the connection analysed, and that one is left out as its copy (a stray SYN
+        /// on other tags must not take the place of the connection that carries the data).
+        case supersedes(Connection)
+        /// A segment of a direction that connection showed, under other tags, that continues that direction's
+        /// stream (see "Tags changed"): the direction moved to these tags.
+        case moved(Connection)
     }
 
     /// What `first`, the first segment of a new connection, is to a connection on other VLAN tags between the
@@ -35,9 +42,101 @@ extension ConnectionTable {
             if let o = byEndpoints[forward], joins(first, o) { return .otherDirection(o) }
             if let o = byEndpoints[backward], joins(first, o) { return .otherDirection(o) }
         }
-        if let o = syn.forward, isCopy(first, of: o) { return .copy(o) }
+        if !first.flags.contains(.syn) {
+            if let o = syn.forward, moves(first, o) { return .moved(o) }
+            if let o = syn.backward, moves(first, o) { return .moved(o) }
+            if !byEndpoints.isEmpty {
+                if let o = byEndpoints[forward], moves(first, o) { return .moved(o) }
+                if let o = byEndpoints[backward], moves(first, o) { return .moved(o) }
+            }
+        }
+        if let o = syn.forward, isCopy(first, of: o) {
+            return isSyn && isStub(o, at: first) ? .supersedes(o) : .copy(o)
+        }
         if let o = syn.backward, isCopy(first, of: o) { return .copy(o) }
         return nil
+    }
+
+    /// Whether `o`, whose client ISN a SYN at `syn` repeats, is a stray SYN's stub rather than that SYN's
+    /// original: it showed its client's SYNs alone, the latest at least `capturedTwiceWindow` (1 s) before.
+    /// A second sensor's copy of a SYN comes within the clocks' difference of the original, and when that is
+    /// more than a round trip the original has its SYN-ACK by then: a stub unanswered for a second is no
+    /// original another sensor copies. Within the second, the SYN stays a copy (the two sensors' directions
+    /// would otherwise be mixed, the handshake timed across their clocks).
+    private func isStub(_ o: Connection, at syn: TCPSegment) -> Bool {
+        o.isLoneSyn && syn.timestamp.nanoseconds(since: o.last) >= limits.capturedTwiceWindow
+    }
+
+    /// Leaves out `stub`, a connection that showed its client's SYNs alone, as a copy of `c`, just opened by a
+    /// SYN with the same client ISN under other tags (`Match.supersedes`): counted as a copy's connection and
+    /// packets as if it had been found a copy when opened, and its id handed to `connectionLeftOut` (it had
+    /// no event but `connectionOpened`: no byte, no record). Later segments of it are a copy's.
+    @inline(never)
+    func leaveOutStub(_ stub: Connection, for c: Connection) {
+        stub.copyOf = c.id
+        stub.original = c
+        counters.connectionsCapturedTwice += 1
+        counters.segmentsCapturedTwice += stub.packets.up
+        delegate.connectionLeftOut(id: stub.id)
+        for i in 0..<stub.packets.up {
+            delegate.copiedSegment(opens: i == 0, sameTags: false, fillsHole: false)
+        }
+        if severalTags { byEndpoints[EndpointPair(client: stub.client, server: stub.server)] = stub }
+    }
+
+    /// Whether `first`, the first segment of a new connection (neither SYN nor SYN-ACK), is `c`'s, a direction
+    /// of which moved to `first`'s tags (see "Tags changed"): `c` is on other tags, no copy, showed `first`'s
+    /// direction already, `first` carries its numbers (both within `acknowledgementReach` of the bytes seen each
+    /// way, as a joining segment's) and continues that direction's stream (`Connection.continues`). No time
+    /// window, as for joining: a tracked connection's numbers both ways, and new bytes of it.
+    private func moves(_ first: TCPSegment, _ c: Connection) -> Bool {
+        guard c.inTable, c.copyOf == 0, first.flags.contains(.ack) else { return false }
+        let fromClient = first.source == c.client
+        guard first.vlan != c.tags(of: fromClient ? .up : .down) else { return false }
+        guard fromClient ? c.packets.up > 0 : c.packets.down > 0 else { return false }
+        let (sent, received) = fromClient ? (c.up, c.down) : (c.down, c.up)
+        guard ConnectionTable.within(first.sequence, sent, base: nil),
+            ConnectionTable.within(first.acknowledgement, received, base: nil) else { return false }
+        return c.continues(first, direction: fromClient ? .up : .down)
+    }
+
+    /// Takes `s`, the first segment under `key`'s tags, into `c` as a direction that moved there (see "Tags
+    /// changed"): `key` finds `c` from now on.
+    @inline(never)
+    func move(_ s: TCPSegment, key: FlowKey, to c: Connection) {
+        if c.movedKeys.count < ConnectionTable.maxMovedKeys, !c.movedKeys.contains(key) {
+            c.movedKeys.append(key)
+            joinedKeys[key] = c
+        }
+        moveTags(s, of: c)
+    }
+
+    /// At most this many keys per connection for the tags its directions moved to: segments under further
+    /// tags find it through `match`, a few lookups each, so a hostile capture cannot grow the table's index.
+    static let maxMovedKeys = 4
+
+    /// Takes `s`, a segment of `c` under other tags than its direction's that continues its stream, into `c`,
+    /// and notes that its direction moved to those tags.
+    private func moveTags(_ s: TCPSegment, of c: Connection) {
+        let direction = c.direction(of: s)
+        let tags: VLANTags? = s.vlan == c.firstTags(of: direction) ? nil : s.vlan
+        if direction == .up { c.movedUp = tags } else { c.movedDown = tags }
+        c.moved = true
+        c.tagsVary = true
+        absorb(s, into: c, direction: direction)
+        schedule(c)
+    }
+
+    /// A segment of `c` (whose tags vary: joined, or moved) under other tags than its direction's: taken in as
+    /// a move when it continues that direction's stream (see "Tags changed"), else left out as a copy's
+    /// (`leaveOutUnderOtherTags`).
+    @inline(never)
+    func underOtherTags(_ s: TCPSegment, of c: Connection) {
+        if c.continues(s, direction: c.direction(of: s)) {
+            moveTags(s, of: c)
+        } else {
+            leaveOutUnderOtherTags(s, of: c)
+        }
     }
 
     /// Notes the tags of a new connection while every one so far came under the same tags: false while that
@@ -98,19 +197,21 @@ extension ConnectionTable {
     @inline(never)
     func join(_ first: TCPSegment, key: FlowKey, to c: Connection) {
         c.joined = (first.vlan, c.direction(of: first))
+        c.tagsVary = true
         joinedKeys[key] = c
         absorb(first, into: c, direction: c.direction(of: first))
         schedule(c)
     }
 
-    /// A segment of joined connection `c` under the tags of its other direction: that direction was captured
-    /// under both tag sets, so the two were copies (see "Tagged one way"). The segment is left out and counted
-    /// as a copy's, the connection once, as captured twice; its bytes fill a hole of `c`.
+    /// A segment of `c` under other tags than its direction's that repeats that direction (see `underOtherTags`):
+    /// that direction was captured under both tag sets, so it is a copy's (on a joined connection, the two tag
+    /// sets were copies: see "Tagged one way"). The segment is left out and counted as a copy's, the connection
+    /// once, as captured twice; its bytes fill a hole of `c`.
     @inline(never)
     func leaveOutUnderOtherTags(_ s: TCPSegment, of c: Connection) {
-        let opens = !c.joinedWereCopies
+        let opens = !c.copiedUnderOtherTags
         if opens {
-            c.joinedWereCopies = true
+            c.copiedUnderOtherTags = true
             counters.connectionsCapturedTwice += 1
         }
         counters.segmentsCapturedTwice += 1

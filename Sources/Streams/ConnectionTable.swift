@@ -86,10 +86,13 @@ import Records
 /// original is emitted then, as closed, and the copy takes the key); a SYN repeating it while that
 /// connection is still open, after its client acknowledged the SYN-ACK (no stack sends its SYN again
 /// then), is left out and counted, but the copy's later segments cannot be told from the original's
-/// own and fall onto it as retransmissions. One dictionary entry per connection opened by a SYN or
-/// SYN-ACK, one or two lookups per new connection; nothing on the per-packet path but a flag test. Known
-/// limit: only connections opened by a SYN or SYN-ACK are originals, so a copy coming after one that lost
-/// both is not recognised.
+/// own and fall onto it as retransmissions. A stray SYN under other tags with the client ISN of a later
+/// connection is no original: a connection that showed its client's SYNs alone, unanswered for
+/// `capturedTwiceWindow` (1 s) when a SYN with its ISN comes under other tags, is left out as that SYN's
+/// copy (`Match.supersedes`), and the SYN's connection is analysed. One dictionary entry per connection
+/// opened by a SYN or SYN-ACK, one or two lookups per new connection; nothing on the per-packet path but a
+/// flag test. Known limit: only connections opened by a SYN or SYN-ACK are originals, so a copy coming
+/// after one that lost both is not recognised.
 ///
 /// Tagged one way: a SPAN or trunk port may tag one direction only (the client's frames under VLAN 100, the
 /// server's untagged), so each direction of one connection comes under its own key. A new connection whose
@@ -106,6 +109,14 @@ import Records
 /// copy of a connection that showed one direction, on other tags, may be joined, then found out the same
 /// way. Joining costs nothing while the capture has one set of tags, and a flag test per packet; the
 /// connections opened by neither SYN nor SYN-ACK are indexed too (`byEndpoints`) once it has more.
+///
+/// Tags changed: a direction's frames may move to other tags partway through a connection (a path or tagging
+/// change). A segment of a tracked connection under other tags than its direction's, carrying its numbers,
+/// that continues that direction's stream (`Connection.continues`: bytes past those seen or the next awaited,
+/// a FIN or reset not sent yet, an ACK past the latest) is the connection's, and the direction goes on under
+/// those tags (`match` finds it for a new key, `underOtherTags` for a known one; up to `maxMovedKeys` keys
+/// find it). One that repeats the direction is a copy's, left out as above; so with two sensors each segment
+/// is taken from whichever copy brought it first. Counted when the connection ends unless it showed a copy.
 ///
 /// Closed connections linger `StreamLimits.closeLinger` (60 s) so that a late final ACK,
 /// retransmitted FIN or late RST stays on its connection, as in tshark's streams.
@@ -254,10 +265,10 @@ public final class ConnectionTable {
                     return true
                 }
                 if existing.openedOffClock { retimeStrayOpening(existing, at: segment.timestamp) }
-                if existing.joined != nil, existing.copyOf == 0,
+                if existing.tagsVary, existing.copyOf == 0,
                     segment.vlan != existing.tags(of: existing.direction(of: segment)),
                     !isSyn || existing.acceptsSyn(segment) {
-                    leaveOutUnderOtherTags(segment, of: existing)
+                    underOtherTags(segment, of: existing)
                     return true
                 }
                 guard isSyn, !existing.acceptsSyn(segment) else {
@@ -286,6 +297,15 @@ public final class ConnectionTable {
             switch found {
             case .otherDirection(let c):
                 join(segment, key: key, to: c)
+                return
+            case .moved(let c):
+                move(segment, key: key, to: c)
+                return
+            case .supersedes(let stub):
+                let connection = open(segment, key: key)
+                absorb(segment, into: connection, direction: .up)
+                leaveOutStub(stub, for: connection)
+                schedule(connection)
                 return
             case .copy(let o):
                 copyOf = o.id

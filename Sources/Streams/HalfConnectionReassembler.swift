@@ -221,6 +221,23 @@ final class HalfConnectionReassembler {
         return max(0, (finOffset.map { min(offset, $0) } ?? offset) - next)
     }
 
+    /// Whether `segment` brings what this direction did not show: bytes past the furthest seen, bytes at the next
+    /// to deliver (a hole's), or a FIN not seen yet; anything, before the direction started.
+    func bringsNew(_ segment: TCPSegment) -> Bool {
+        guard started else { return true }
+        if segment.flags.contains(.fin), finOffset == nil { return true }
+        guard segment.payloadLength > 0 else { return false }
+        let offset = self.offset(of: segment.sequence)
+        let end = offset + Int64(segment.payloadLength)
+        return end > seenEnd || (offset <= next && end > next)
+    }
+
+    /// Whether `segment` begins at or past the next byte to deliver (an ACK sent after the bytes seen).
+    func isAtNext(_ segment: TCPSegment) -> Bool {
+        guard started else { return true }
+        return offset(of: segment.sequence) >= next
+    }
+
     /// Whether `accept` delivers some of `segment`'s bytes at once: they begin at or before the next byte
     /// and reach past it (a stream not started yet begins with them).
     func continuesStream(_ segment: TCPSegment) -> Bool {

@@ -13,7 +13,8 @@ import Records
 /// 3. Before the connection is emitted, held data is flushed (holes become `didSkip`).
 /// 4. `connectionClosed` once, last. No event for `id` follows it.
 ///
-/// A copy of another connection (captured twice) gets only `connectionLeftOut` for its id, so every id
+/// A copy of another connection (captured twice) gets only `connectionLeftOut` for its id (a stray SYN's
+/// stub left out as a copy got `connectionOpened` before it), so every id
 /// from 1 up is named either by `connectionClosed` or by `connectionLeftOut`.
 ///
 /// Events of different connections interleave. Connections emitted together (one sweep,
@@ -71,8 +72,9 @@ public protocol StreamDelegate: AnyObject {
 
     /// The id `id` went to a copy of a connection captured under other VLAN tags (see `ConnectionTable`,
     /// "Captured twice"): no other event names it, and no record of it comes. Called once, when the copy is
-    /// opened, so that a consumer listing records in id order need not wait for it. The default
-    /// implementation ignores it.
+    /// opened, so that a consumer listing records in id order need not wait for it; or, for a lone SYN found
+    /// to be a stray when a SYN with its client ISN came under other tags, then, after its `connectionOpened`
+    /// (no other event). The default implementation ignores it.
     func connectionLeftOut(id: UInt64)
 }
 

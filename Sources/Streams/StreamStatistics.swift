@@ -35,6 +35,9 @@ public struct StreamStatistics: Hashable, Sendable {
     /// Connections whose two directions came under different VLAN tags, each direction under its own (a
     /// capture that tags one direction only), joined into one (see `ConnectionTable`, "Tagged one way").
     public var connectionsTaggedPerDirection = 0
+    /// Connections a direction of which moved to other VLAN tags partway and went on there (a path or tagging
+    /// change), kept whole, with no copy shown under other tags (see `ConnectionTable`, "Tags changed").
+    public var connectionsTagsChanged = 0
 
     public init() {}
 }
