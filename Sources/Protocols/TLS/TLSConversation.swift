@@ -42,6 +42,12 @@ import Records
 /// bytes before they are acknowledged) nothing of this applies. In TLS 1.3, server records before the mark
 /// of the client's Finished are the server's handshake flight, however late they come.
 ///
+/// Client bytes acknowledged before the capture showed them (`acknowledgedAhead(_:of:)` for `.up`, from the
+/// server's acknowledgement numbers; the server direction's clock early, say): server application data sent
+/// after client bytes not fed yet answers the request those bytes hold. It waits (`earlyAnswers`, each with the
+/// client offset it acknowledged) and joins the open exchange once the client's stream reaches that offset, so
+/// the request's records come first and the answer keeps its capture time.
+///
 /// TLS 1.3 (and drafts): the encrypted handshake travels in application_data records. Without keys,
 /// the rule is: once the ServerHello chose 1.3, server records before the client's first
 /// application_data record are the server's handshake flight, and that first client record is its
