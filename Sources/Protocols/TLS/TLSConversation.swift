@@ -157,7 +157,7 @@ public struct TLSConversation: Sendable {
             case .down: server.feed(bytes, time: time, into: &scratch)
             }
             handleScratch(direction: direction, into: &exchanges)
-            if direction == .up, !earlyAnswers.isEmpty { placeEarlyAnswers(all: false) }
+            if direction == .up, !earlyAnswers.isEmpty { placeEarlyAnswers(all: false, into: &exchanges) }
         }
         // A direction that began with application data: the capture joined after the handshake, and the
         // other direction, not heard yet, may begin inside a record (its first segment lost).
@@ -177,8 +177,13 @@ public struct TLSConversation: Sendable {
     public mutating func skip(gapBytes: Int, direction: Direction, time: Timestamp, into exchanges: inout [Exchange]) {
         guard gapBytes > 0 else { return }
         guard direction == .down, placesServerBytes else {
+            // Client bytes the server answered, lost: the request of an answer of its own, not more of the
+            // exchange answered before.
+            if direction == .up, !earlyAnswers.isEmpty, let open = current, open.recordsDown > 0 {
+                closeExchange(into: &exchanges)
+            }
             skipPart(gapBytes: gapBytes, direction: direction, time: time, into: &exchanges)
-            if direction == .up, !earlyAnswers.isEmpty { placeEarlyAnswers(all: false) }
+            if direction == .up, !earlyAnswers.isEmpty { placeEarlyAnswers(all: false, into: &exchanges) }
             return
         }
         releaseWaiting(all: false, into: &exchanges)
@@ -205,11 +210,13 @@ public struct TLSConversation: Sendable {
     // MARK: - Server bytes captured before the request they answer
 
     /// Each early answer whose mark the client's stream reached (`all`: every one, at the end) joins the open
-    /// exchange (the request just fed), or opens one when there is none. Requests sent one after another reach
-    /// their marks in separate feeds, so each answer joins its own request's exchange.
-    private mutating func placeEarlyAnswers(all: Bool) {
+    /// exchange (the request just fed), or opens one when there is none or it is answered already (no client
+    /// record came before the mark: the request was lost). Requests sent one after another reach their marks in
+    /// separate feeds, so each answer joins its own request's exchange.
+    private mutating func placeEarlyAnswers(all: Bool, into exchanges: inout [Exchange]) {
         while let early = earlyAnswers.first, all || client.streamOffset >= early.mark {
             earlyAnswers.removeFirst()
+            if let open = current, open.recordsDown > 0 { closeExchange(into: &exchanges) }
             placeEarlyAnswer(early)
         }
     }
@@ -330,7 +337,7 @@ public struct TLSConversation: Sendable {
             }
             handleScratch(direction: direction, into: &exchanges)
         }
-        placeEarlyAnswers(all: true)
+        placeEarlyAnswers(all: true, into: &exchanges)
         closeExchange(into: &exchanges)
         releaseWaiting(all: true, into: &exchanges)
         summary.recordVersion = Self.lower(client.applicationDataVersion, server.applicationDataVersion)
