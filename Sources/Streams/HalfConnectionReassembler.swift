@@ -71,6 +71,9 @@ final class HalfConnectionReassembler {
     static let acknowledgedTailReach: Int64 = 64 << 10
 
     @exclusivity(unchecked) private(set) var started = false
+    /// Before this direction started: `base` holds the peer's first acknowledgement, against which its later
+    /// ones count as `acknowledged` (see `peerAcknowledgedBeforeStart`).
+    @exclusivity(unchecked) private var provisionalBase = false
     @exclusivity(unchecked) private(set) var midstream = false
     @exclusivity(unchecked) private var base: UInt32 = 0
     /// Offset of the next byte to deliver: everything before it was delivered or skipped.
@@ -127,8 +130,7 @@ final class HalfConnectionReassembler {
         let syn = segment.flags.contains(.syn)
         let fin = segment.flags.contains(.fin)
         if syn, !started {
-            base = segment.sequence &+ 1
-            started = true
+            start(at: segment.sequence &+ 1)
         }
         let wire = Int64(max(0, segment.payloadLength))
         let captured = segment.capturedCount
@@ -141,8 +143,7 @@ final class HalfConnectionReassembler {
         let dataSequence = syn ? segment.sequence &+ 1 : segment.sequence
         if !started {
             guard wire > 0 || fin else { return }
-            base = dataSequence
-            started = true
+            start(at: dataSequence)
             midstream = true
         }
         let offset = self.offset(of: dataSequence)
@@ -162,6 +163,30 @@ final class HalfConnectionReassembler {
             place(offset + Int64(captured), count: wire - Int64(captured), data: nil, time: time, ctx: ctx)
         }
         enforceHoleRules(now: time, ctx: ctx)
+    }
+
+    /// Starts the stream at `sequence`. Acknowledgements counted against another base before it
+    /// (`peerAcknowledgedBeforeStart`) are dropped.
+    private func start(at sequence: UInt32) {
+        if provisionalBase, sequence != base { acknowledged = 0 }
+        provisionalBase = false
+        base = sequence
+        started = true
+    }
+
+    /// The peer's acknowledgement before this direction's first segment was captured (its clock late, say, or
+    /// the capture point seeing the other direction first): the first one, in a connection whose handshake
+    /// was captured the peer's ACK of the SYN-ACK, is taken as the stream's start, and later ones count the
+    /// bytes the peer had received before the capture showed any (`acknowledgedAhead(of:)`). Nothing is held
+    /// or skipped on them; once the stream starts at another sequence number, they are dropped.
+    private func peerAcknowledgedBeforeStart(_ sequence: UInt32) {
+        if !provisionalBase {
+            base = sequence
+            provisionalBase = true
+        }
+        let offset = self.offset(of: sequence)
+        guard offset > acknowledged, offset <= Self.acknowledgementReach else { return }
+        acknowledged = offset
     }
 
     /// Fills the current hole (the bytes before the first held piece) with what `segment` carries of it:
@@ -191,7 +216,10 @@ final class HalfConnectionReassembler {
     /// after the hole were sent before them. Bytes of the hole shown late come before that on a mirror, or
     /// with a spurious retransmission while the peer is still quiet. One comparison when nothing is held.
     func peerAcknowledged(_ sequence: UInt32, now: Timestamp, carriesData: Bool, ctx: ReassemblyContext) {
-        guard started else { return }
+        guard started else {
+            peerAcknowledgedBeforeStart(sequence)
+            return
+        }
         if carriesData, holeAcknowledgedSince != nil {
             while let first = pieces.first, first.offset <= acknowledged, acknowledgedAt > first.time {
                 skipHole(now: now, ctx: ctx)
@@ -215,7 +243,7 @@ final class HalfConnectionReassembler {
     /// Bytes before `sequence` (a peer's acknowledgement) past those delivered or skipped, up to a FIN seen; 0 for
     /// an acknowledgement not believed (see `peerAcknowledged`).
     func acknowledgedAhead(of sequence: UInt32) -> Int64 {
-        guard started else { return 0 }
+        guard started || provisionalBase else { return 0 }
         let offset = self.offset(of: sequence)
         guard offset <= seenEnd + Self.acknowledgementReach else { return 0 }
         return max(0, (finOffset.map { min(offset, $0) } ?? offset) - next)

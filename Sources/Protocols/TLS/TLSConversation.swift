@@ -42,6 +42,12 @@ import Records
 /// bytes before they are acknowledged) nothing of this applies. In TLS 1.3, server records before the mark
 /// of the client's Finished are the server's handshake flight, however late they come.
 ///
+/// Client bytes acknowledged before the capture showed them (`acknowledgedAhead(_:of:)` for `.up`, from the
+/// server's acknowledgement numbers; the server direction's clock early, say): server application data sent
+/// after client bytes not fed yet answers the request those bytes hold. It waits (`earlyAnswers`, each with the
+/// client offset it acknowledged) and joins the open exchange once the client's stream reaches that offset, so
+/// the request's records come first and the answer keeps its capture time.
+///
 /// TLS 1.3 (and drafts): the encrypted handshake travels in application_data records. Without keys,
 /// the rule is: once the ServerHello chose 1.3, server records before the client's first
 /// application_data record are the server's handshake flight, and that first client record is its
@@ -102,6 +108,23 @@ public struct TLSConversation: Sendable {
     private var clientFirstRecord: (length: Int64, mark: Int64)?
     /// When the second client record of the first exchange began (its start once the first is taken back).
     private var firstExchangeSecondStart: Timestamp?
+    /// The client's stream offset the server had acknowledged when it sent the bytes fed next, when that ran
+    /// ahead of the client bytes fed (see "Client bytes acknowledged before the capture showed them").
+    private var clientAcknowledged: Int64 = 0
+    /// Server application data sent after client bytes not fed yet, in order: each the answer to the request
+    /// those hold, placed once the client's stream reaches its mark; empty on the ordinary path.
+    private var earlyAnswers: [EarlyAnswer] = []
+
+    /// Server application data captured before the request it answers (see `earlyAnswers`).
+    private struct EarlyAnswer: Sendable {
+        /// The client's stream offset the server had acknowledged when it sent it: the request's end.
+        var mark: Int64
+        var bytes: Int64 = 0
+        var records = 0
+        var missing: Int64 = 0
+        var start: Timestamp
+        var end: Timestamp
+    }
 
     /// An exchange ended by a client record sent after server bytes not fed yet: the server bytes before
     /// `answerEnd` (stream offset) are its answer. One closed after it waits with the same mark.
@@ -134,6 +157,7 @@ public struct TLSConversation: Sendable {
             case .down: server.feed(bytes, time: time, into: &scratch)
             }
             handleScratch(direction: direction, into: &exchanges)
+            if direction == .up, !earlyAnswers.isEmpty { placeEarlyAnswers(all: false, into: &exchanges) }
         }
         // A direction that began with application data: the capture joined after the handshake, and the
         // other direction, not heard yet, may begin inside a record (its first segment lost).
@@ -153,7 +177,13 @@ public struct TLSConversation: Sendable {
     public mutating func skip(gapBytes: Int, direction: Direction, time: Timestamp, into exchanges: inout [Exchange]) {
         guard gapBytes > 0 else { return }
         guard direction == .down, placesServerBytes else {
+            // Client bytes the server answered, lost: the request of an answer of its own, not more of the
+            // exchange answered before.
+            if direction == .up, !earlyAnswers.isEmpty, let open = current, open.recordsDown > 0 {
+                closeExchange(into: &exchanges)
+            }
             skipPart(gapBytes: gapBytes, direction: direction, time: time, into: &exchanges)
+            if direction == .up, !earlyAnswers.isEmpty { placeEarlyAnswers(all: false, into: &exchanges) }
             return
         }
         releaseWaiting(all: false, into: &exchanges)
@@ -168,10 +198,37 @@ public struct TLSConversation: Sendable {
 
     /// The client acknowledged `bytes` of `direction` beyond those fed or skipped so far, in the segment whose
     /// bytes are fed next: they were sent before those bytes (see "Server bytes acknowledged before the
-    /// capture showed them"). Only the server's bytes are placed so; the client's are left to the rules above.
+    /// capture showed them" and "Client bytes acknowledged before the capture showed them").
     public mutating func acknowledgedAhead(_ bytes: Int64, of direction: Direction) {
-        guard direction == .down, bytes > 0 else { return }
-        serverAcknowledged = max(serverAcknowledged, server.streamOffset + bytes)
+        guard bytes > 0 else { return }
+        switch direction {
+        case .down: serverAcknowledged = max(serverAcknowledged, server.streamOffset + bytes)
+        case .up: clientAcknowledged = max(clientAcknowledged, client.streamOffset + bytes)
+        }
+    }
+
+    // MARK: - Server bytes captured before the request they answer
+
+    /// Each early answer whose mark the client's stream reached (`all`: every one, at the end) joins the open
+    /// exchange (the request just fed), or opens one when there is none or it is answered already (no client
+    /// record came before the mark: the request was lost). Requests sent one after another reach their marks in
+    /// separate feeds, so each answer joins its own request's exchange.
+    private mutating func placeEarlyAnswers(all: Bool, into exchanges: inout [Exchange]) {
+        while let early = earlyAnswers.first, all || client.streamOffset >= early.mark {
+            earlyAnswers.removeFirst()
+            if let open = current, open.recordsDown > 0 { closeExchange(into: &exchanges) }
+            placeEarlyAnswer(early)
+        }
+    }
+
+    private mutating func placeEarlyAnswer(_ early: EarlyAnswer) {
+        openExchange(start: early.start)
+        current?.missingBytes += early.missing
+        guard early.records > 0 || early.bytes > 0 else { return }
+        if let answer = current?.responseStart, answer <= early.start {} else { current?.responseStart = early.start }
+        current?.bytesDown += early.bytes
+        current?.recordsDown += early.records
+        if let e = current, e.end < early.end { current?.end = early.end }
     }
 
     // MARK: - Server bytes placed by acknowledgements
@@ -280,6 +337,7 @@ public struct TLSConversation: Sendable {
             }
             handleScratch(direction: direction, into: &exchanges)
         }
+        placeEarlyAnswers(all: true, into: &exchanges)
         closeExchange(into: &exchanges)
         releaseWaiting(all: true, into: &exchanges)
         summary.recordVersion = Self.lower(client.applicationDataVersion, server.applicationDataVersion)
@@ -409,6 +467,18 @@ public struct TLSConversation: Sendable {
         // Server bytes sent before a request the open exchange's successor began with: the waiting answer.
         if direction == .down, !waiting.isEmpty {
             answerWaiting(length: length, missing: missing, records: records, start: start, end: end)
+            return
+        }
+        // Server bytes sent after client bytes not fed yet: the answer to the request those hold.
+        if direction == .down, clientAcknowledged > client.streamOffset {
+            if earlyAnswers.last?.mark != clientAcknowledged {
+                earlyAnswers.append(EarlyAnswer(mark: clientAcknowledged, start: start, end: end))
+            }
+            let last = earlyAnswers.count - 1
+            earlyAnswers[last].bytes += length
+            earlyAnswers[last].records += records
+            earlyAnswers[last].missing += missing
+            if end > earlyAnswers[last].end { earlyAnswers[last].end = end }
             return
         }
         // A record lost whole (nothing of it captured): its kind is not known. Of the client, after an answer
