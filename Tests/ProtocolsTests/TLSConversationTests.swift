@@ -4,21 +4,31 @@ import Records
 import Testing
 import TestSupport
 
-@Suite struct TLSConversationTests {
-    private struct Feeder {
-        var conversation = TLSConversation()
-        var exchanges: [Exchange] = []
+/// Feeds a `TLSConversation` stream bytes at given times (nanoseconds) and collects the exchanges it hands
+/// out, for the conversation's tests.
+struct TLSFeeder {
+    var conversation = TLSConversation()
+    var exchanges: [Exchange] = []
 
-        mutating func send(_ direction: Direction, _ at: Int64, _ bytes: [UInt8]) {
-            bytes.withUnsafeBytes {
-                conversation.feed($0, direction: direction, time: Timestamp(nanoseconds: at), into: &exchanges)
-            }
-        }
-
-        mutating func data(_ direction: Direction, _ at: Int64, _ length: Int) {
-            send(direction, at, TLSBuild.record(23, [UInt8](repeating: 0x42, count: length)))
+    mutating func send(_ direction: Direction, _ at: Int64, _ bytes: [UInt8]) {
+        bytes.withUnsafeBytes {
+            conversation.feed($0, direction: direction, time: Timestamp(nanoseconds: at), into: &exchanges)
         }
     }
+
+    /// One application-data record of `length` bytes of body.
+    mutating func data(_ direction: Direction, _ at: Int64, _ length: Int) {
+        send(direction, at, TLSBuild.record(23, [UInt8](repeating: 0x42, count: length)))
+    }
+
+    mutating func skip(_ direction: Direction, _ at: Int64, _ bytes: Int) {
+        conversation.skip(gapBytes: bytes, direction: direction, time: Timestamp(nanoseconds: at),
+                          into: &exchanges)
+    }
+}
+
+@Suite struct TLSConversationTests {
+    private typealias Feeder = TLSFeeder
 
     @Test func tls12ConversationBuildsSummaryRowsAndExchanges() {
         var f = Feeder()

@@ -12,36 +12,7 @@ private func data(_ length: Int) -> [UInt8] { TLSBuild.record(23, [UInt8](repeat
 /// turn-taking alone merges the exchanges. The client's acknowledgements (`acknowledgedAhead`) place each
 /// answer before the request sent after it.
 @Suite struct TLSLateAnswerTests {
-    private struct Feeder {
-        var conversation = TLSConversation()
-        var exchanges: [Exchange] = []
-
-        mutating func send(_ direction: Direction, _ at: Int64, _ bytes: [UInt8]) {
-            bytes.withUnsafeBytes {
-                conversation.feed($0, direction: direction, time: Timestamp(nanoseconds: at), into: &exchanges)
-            }
-        }
-
-        mutating func skip(_ direction: Direction, _ at: Int64, _ bytes: Int) {
-            conversation.skip(gapBytes: bytes, direction: direction, time: Timestamp(nanoseconds: at),
-                              into: &exchanges)
-        }
-
-        /// A TLS 1.2 handshake, both flights captured in time.
-        mutating func handshake12() {
-            send(.up, 1, TLSBuild.modernClientHelloRecord())
-            send(.down, 2, TLSBuild.record(22, TLSBuild.handshake(2, TLSBuild.serverHelloBody(suite: 0xc030))
-                + TLSBuild.handshake(14, [])))
-            send(.up, 3, TLSBuild.record(22, TLSBuild.handshake(16, [0, 1, 9])) + TLSBuild.record(20, [1])
-                + TLSBuild.record(22, [UInt8](repeating: 9, count: 40)))
-            send(.down, 4, TLSBuild.record(20, [1]) + TLSBuild.record(22, [UInt8](repeating: 9, count: 40)))
-        }
-
-        mutating func finished(at: Int64 = 1_000) -> [Exchange] {
-            conversation.finish(time: Timestamp(nanoseconds: at), into: &exchanges)
-            return exchanges
-        }
-    }
+    private typealias Feeder = TLSFeeder
 
     /// (bytes up, bytes down, records up, records down) of each exchange.
     private static func sizes(_ exchanges: [Exchange]) -> [[Int64]] {
@@ -248,5 +219,23 @@ private func data(_ length: Int) -> [UInt8] { TLSBuild.record(23, [UInt8](repeat
         let exchanges = f.finished()
         #expect(f.conversation.handshakeRecordsInApplicationData == 0)
         #expect(Self.sizes(exchanges) == [[405, 805, 1, 1], [95, 75, 1, 1]])
+    }
+}
+
+/// The late-answer tests' handshake and end.
+extension TLSFeeder {
+    /// A TLS 1.2 handshake, both flights captured in time.
+    mutating func handshake12() {
+        send(.up, 1, TLSBuild.modernClientHelloRecord())
+        send(.down, 2, TLSBuild.record(22, TLSBuild.handshake(2, TLSBuild.serverHelloBody(suite: 0xc030))
+            + TLSBuild.handshake(14, [])))
+        send(.up, 3, TLSBuild.record(22, TLSBuild.handshake(16, [0, 1, 9])) + TLSBuild.record(20, [1])
+            + TLSBuild.record(22, [UInt8](repeating: 9, count: 40)))
+        send(.down, 4, TLSBuild.record(20, [1]) + TLSBuild.record(22, [UInt8](repeating: 9, count: 40)))
+    }
+
+    mutating func finished(at: Int64 = 1_000) -> [Exchange] {
+        conversation.finish(time: Timestamp(nanoseconds: at), into: &exchanges)
+        return exchanges
     }
 }
