@@ -271,11 +271,11 @@ extension InputRun {
                 }
                 continue
             }
-            let print = size.flatMap { filesOfSize[$0, default: 0] > 1 ? fingerprint(path, size: $0) : nil }
-            if let size, let print, let original = kept[print]?.first(where: { sameContent($0, path, size: size) }) {
+            let marks = size.flatMap { filesOfSize[$0, default: 0] > 1 ? fingerprint(path, size: $0) : nil }
+            if let size, let marks, let original = kept[marks]?.first(where: { sameContent($0, path, size: size) }) {
                 if !quiet {
-                    output.error(SepbeatCommand.oneLine("sepbeat: warning: \(path) holds the same bytes as \(original), "
-                        + "given already (a copy of the same capture); it is read once"))
+                    output.error(SepbeatCommand.oneLine("sepbeat: warning: \(path) holds the same bytes as "
+                        + "\(original), given already (a copy of the same capture); it is read once"))
                 }
                 // A later mention of this name is then "given more than once", not this line again.
                 seen[key] = path
@@ -283,7 +283,7 @@ extension InputRun {
             }
             seen[key] = path
             out.append(path)
-            if let print { kept[print, default: []].append(path) }
+            if let marks { kept[marks, default: []].append(path) }
         }
         return out
     }

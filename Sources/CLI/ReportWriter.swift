@@ -34,7 +34,9 @@ enum ReportWriter {
             buffered.flush()
             return ExitStatus.ok
         }
-        if let fd = try ReportFIFO.take(path) ?? (ReportFIFO.isFIFO(path) ? ReportFIFO.open(path, command: command) : nil) {
+        let fifo = try ReportFIFO.take(path)
+            ?? (ReportFIFO.isFIFO(path) ? ReportFIFO.open(path, command: command) : nil)
+        if let fd = fifo {
             // A FIFO: opened without waiting for a reader (see `ReportFIFO`), nothing to remove on failure.
             defer { close(fd) }
             let buffered = BufferedFile(fd: fd)

@@ -28,7 +28,8 @@ import Glibc
             return nil
         }
         process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self))
+        let stderr = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        return (process.terminationStatus, stderr)
     }
 
     @Test(arguments: [["analyze", "-q"], ["validate"], ["flows", "--http"], ["model"]])

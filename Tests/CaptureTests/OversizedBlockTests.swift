@@ -30,7 +30,9 @@ import TestSupport
 
     /// Reads `path` with the own reader under `limits`: by path (the oversized body passed over with a
     /// seek), or as a stream (read and dropped).
-    static func read(_ path: String, seeking: Bool) throws -> (records: [ReadBack.Record], statistics: CaptureStatistics) {
+    static func read(_ path: String, seeking: Bool) throws
+        -> (records: [ReadBack.Record], statistics: CaptureStatistics)
+    {
         let reader: PcapNGReader
         if seeking {
             reader = try PcapNGReader(path: path, fileIndex: 0, limits: limits)

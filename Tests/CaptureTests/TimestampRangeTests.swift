@@ -74,8 +74,8 @@ import TestSupport
 
     @Test func aLargeOffsetClampsToTheEndItPointsTo() throws {
         let folder = TemporaryDirectory()
-        let ahead = try ReadBack(path: Self.clockFile(tsoffset: Int64.max, [1_700_000_000_000_000, 1_700_000_000_000_001],
-                                                      in: folder))
+        let stamps: [UInt64] = [1_700_000_000_000_000, 1_700_000_000_000_001]
+        let ahead = try ReadBack(path: Self.clockFile(tsoffset: Int64.max, stamps, in: folder))
         #expect(ahead.times == [Int64.max, Int64.max])
         #expect(ahead.first?.timestampsOutOfRange == 2)
         let behind = try ReadBack(path: Self.clockFile(tsoffset: Int64.min, [1_700_000_000_000_000], in: folder))

@@ -240,8 +240,9 @@ public struct TLSConversation: Sendable {
     }
 
     /// How many of `count` server bytes from the stream's offset stay on one side of every mark: an exchange's
-    /// answer end, the late TLS 1.3 flight's end, `clientFirstRecord`'s mark. Sets what the bytes are (`inLateServerFlight`); the bytes go to
-    /// the first waiting exchange, if any (those before it were handed out by `endServerPart`).
+    /// answer end, the late TLS 1.3 flight's end, `clientFirstRecord`'s mark. Sets what the bytes are
+    /// (`inLateServerFlight`); the bytes go to the first waiting exchange, if any (those before it were handed
+    /// out by `endServerPart`).
     private mutating func serverPart(_ count: Int) -> Int {
         let at = server.streamOffset
         var n = Int64(count)
