@@ -72,6 +72,10 @@ final class Connection {
     /// The connection this one copies under other VLAN tags, while this copy is in the table: its holes are
     /// filled from this copy's bytes.
     @exclusivity(unchecked) var original: Connection?
+    /// For a copy (not reassembled), the sequence number past the furthest byte, SYN or FIN it showed each way
+    /// (nil before any): where its streams stand, which a segment of a direction of it that moved to other tags
+    /// continues (see `ConnectionTable`, "Tags changed").
+    @exclusivity(unchecked) var copyEnd: (up: UInt32?, down: UInt32?) = (nil, nil)
     /// The ISN of the opening SYN or SYN-ACK under which the table indexed this connection, if it did.
     @exclusivity(unchecked) var indexedISN: UInt32?
     /// The sequence number of the segment that opened the connection, and whether the client sent it: where
@@ -182,6 +186,38 @@ final class Connection {
         }
         if half.bringsNew(s) { return true }
         guard s.payloadLength == 0, !s.flags.contains(.fin), s.flags.contains(.ack), half.isAtNext(s) else {
+            return false
+        }
+        guard let latest = direction == .up ? clientAcknowledgement : serverAcknowledgement else { return true }
+        return Int32(bitPattern: s.acknowledgement &- latest) > 0
+    }
+
+    /// Notes where `s`, a segment of this copy in `direction`, leaves that direction's stream (`copyEnd`).
+    func noteCopyEnd(_ s: TCPSegment, direction: Direction) {
+        guard !s.flags.contains(.rst) else { return }
+        var end = s.sequence &+ UInt32(truncatingIfNeeded: max(0, s.payloadLength))
+        if s.flags.contains(.syn) { end &+= 1 }
+        if s.flags.contains(.fin) { end &+= 1 }
+        let known = direction == .up ? copyEnd.up : copyEnd.down
+        if let k = known, Int32(bitPattern: end &- k) <= 0 { return }
+        if direction == .up { copyEnd.up = end } else { copyEnd.down = end }
+    }
+
+    /// Whether `s`, a segment of `direction` of this copy under other tags than that direction's, continues the
+    /// copy's stream (as `continues` does for a connection analysed, from `copyEnd`, a copy having no
+    /// reassembly): bytes past the furthest seen, a FIN or reset not seen yet that way, or, carrying none, a
+    /// segment at the end that acknowledges more than the direction's latest ACK.
+    func copyContinues(_ s: TCPSegment, direction: Direction) -> Bool {
+        guard !s.flags.contains(.syn), let end = direction == .up ? copyEnd.up : copyEnd.down else { return false }
+        if s.flags.contains(.rst) {
+            return !state.contains(direction == .up ? .rstFromClient : .rstFromServer)
+        }
+        if s.flags.contains(.fin), !state.contains(direction == .up ? .finFromClient : .finFromServer) { return true }
+        if s.payloadLength > 0 {
+            let past = s.sequence &+ UInt32(truncatingIfNeeded: s.payloadLength)
+            return Int32(bitPattern: past &- end) > 0
+        }
+        guard !s.flags.contains(.fin), s.flags.contains(.ack), Int32(bitPattern: s.sequence &- end) >= 0 else {
             return false
         }
         guard let latest = direction == .up ? clientAcknowledgement : serverAcknowledgement else { return true }

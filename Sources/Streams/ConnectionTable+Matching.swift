@@ -27,9 +27,10 @@ extension ConnectionTable {
 
     /// What `first`, the first segment of a new connection, is to a connection on other VLAN tags between the
     /// same endpoints, if anything: the other direction of one that showed one direction only (`joins`; a copy
-    /// among them too, whose other direction is then left out with it), else a copy of one opened by a SYN or
-    /// SYN-ACK, itself no copy (`isCopy`). At most four dictionary lookups, once per connection, and none
-    /// while every connection came under one set of tags.
+    /// among them too, whose other direction is then left out with it), else one a direction of which moved to
+    /// these tags (`moves`; a copy's after the originals, `copyMoves`), else a copy of one opened by a SYN or
+    /// SYN-ACK, itself no copy (`isCopy`). A few dictionary lookups, once per connection, and none while every
+    /// connection came under one set of tags.
     func match(_ first: TCPSegment) -> Match? {
         guard severalTags || noteTags(first.vlan) else { return nil }
         let isSyn = first.flags.contains(.syn) && !first.flags.contains(.ack)
@@ -48,6 +49,9 @@ extension ConnectionTable {
             if !byEndpoints.isEmpty {
                 if let o = byEndpoints[forward], moves(first, o) { return .moved(o) }
                 if let o = byEndpoints[backward], moves(first, o) { return .moved(o) }
+                // Not the original's: a copy's direction that moved (copies are indexed here).
+                if let o = byEndpoints[forward], copyMoves(first, o) { return .moved(o) }
+                if let o = byEndpoints[backward], copyMoves(first, o) { return .moved(o) }
             }
         }
         if let o = syn.forward, isCopy(first, of: o) {
@@ -98,6 +102,26 @@ extension ConnectionTable {
         guard ConnectionTable.within(first.sequence, sent, base: nil),
             ConnectionTable.within(first.acknowledgement, received, base: nil) else { return false }
         return c.continues(first, direction: fromClient ? .up : .down)
+    }
+
+    /// Whether `first`, the first segment of a new connection (neither SYN nor SYN-ACK), is `c`'s, a copy a
+    /// direction of which moved to `first`'s tags (see "Tags changed"): as `moves`, from the copy's own numbers
+    /// (`Connection.copyEnd`; a copy is not reassembled, and its original may have left the table): `c` showed
+    /// both directions, `first`'s numbers both within `acknowledgementReach` of where they stand, and it
+    /// continues the copy's stream (`Connection.copyContinues`). Asked after `moves`, so a segment that
+    /// continues the original's stream is the original's. The copy stays a copy: its segments under the new tags
+    /// are left out and counted as captured twice, as its earlier ones.
+    private func copyMoves(_ first: TCPSegment, _ c: Connection) -> Bool {
+        guard c.inTable, c.copyOf != 0, first.flags.contains(.ack) else { return false }
+        let fromClient = first.source == c.client
+        guard first.vlan != c.tags(of: fromClient ? .up : .down),
+            let sent = fromClient ? c.copyEnd.up : c.copyEnd.down,
+            let received = fromClient ? c.copyEnd.down : c.copyEnd.up else { return false }
+        let reach = HalfConnectionReassembler.acknowledgementReach
+        let sequence = Int64(Int32(bitPattern: first.sequence &- sent))
+        let acknowledgement = Int64(Int32(bitPattern: first.acknowledgement &- received))
+        guard abs(sequence) <= reach, abs(acknowledgement) <= reach else { return false }
+        return c.copyContinues(first, direction: fromClient ? .up : .down)
     }
 
     /// Takes `s`, the first segment under `key`'s tags, into `c` as a direction that moved there (see "Tags

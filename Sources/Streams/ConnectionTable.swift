@@ -117,6 +117,9 @@ import Records
 /// those tags (`match` finds it for a new key, `underOtherTags` for a known one; up to `maxMovedKeys` keys
 /// find it). One that repeats the direction is a copy's, left out as above; so with two sensors each segment
 /// is taken from whichever copy brought it first. Counted when the connection ends unless it showed a copy.
+/// A copy's direction moves the same way, judged from the copy's own numbers (`Connection.copyEnd`: a copy is
+/// not reassembled, and its original may be gone) once the original did not take the segment: it stays a copy,
+/// its segments under the new tags left out and counted as captured twice (`copyMoves`).
 ///
 /// Closed connections linger `StreamLimits.closeLinger` (60 s) so that a late final ACK,
 /// retransmitted FIN or late RST stays on its connection, as in tshark's streams.
@@ -390,6 +393,7 @@ public final class ConnectionTable {
             // A copy of a connection captured under other VLAN tags: counted, its flags kept (so it closes
             // and lingers as its original does), not reassembled.
             c.noteFlags(s, direction: direction)
+            c.noteCopyEnd(s, direction: direction)
             counters.segmentsCapturedTwice += 1
             let fills = s.payloadLength > 0 && fillHole(of: c.original, from: s)
             delegate.copiedSegment(

@@ -137,6 +137,52 @@ import Testing
         #expect(stats.connectionsTagsChanged == 0)
     }
 
+    /// The second sensor's delay (ms) and its tags, for `copyMovingToOtherTagsStaysACopy`.
+    static let copyCases: [(Int64, VLANTags, VLANTags, VLANTags)] = [
+        (2000, VLANTags([300]), VLANTags([400]), VLANTags([500])),
+        (2000, VLANTags([100]), VLANTags([200]), .none),
+        (3, VLANTags([300]), VLANTags([400]), VLANTags([500])),
+    ]
+
+    /// Two sensors, the second `delay` ms behind: the original's client moves from 100 to 200 at `change`, its
+    /// server untagged; the copy's client moves from `copyClient` to `copyThen` there too, its server under
+    /// `copyServer`. The copy's segments under its new tags are still the copy's, left out and counted as
+    /// captured twice: before, they continued no stream of the original and opened a connection analysed
+    /// as a midstream one (its bytes counted twice). Delays: the copy wholly after the original (its
+    /// original closed; on the same tags, gone from the table), or interleaved with it.
+    @Test(arguments: copyCases)
+    func copyMovingToOtherTagsStaysACopy(
+        delay: Int64, copyClient: VLANTags, copyThen: VLANTags, copyServer: VLANTags
+    ) throws {
+        let recorder = StreamRecorder()
+        let table = ConnectionTable(delegate: recorder)
+        var feeders = [
+            Feeder(vlan: VLANTags([100])), Feeder(vlan: VLANTags([200])), Feeder(),
+            Feeder(vlan: copyClient), Feeder(vlan: copyThen), Feeder(vlan: copyServer),
+        ]
+        var segments: [(Seg, Int)] = []
+        for (i, s) in Self.conversation.enumerated() {
+            let feeder = !s.fromClient ? 2 : i < Self.change ? 0 : 1
+            var copy = s
+            copy.ms += delay
+            segments.append((s, feeder))
+            segments.append((copy, feeder + 3))
+        }
+        let ordered = segments.enumerated().sorted { ($0.element.0.ms, $0.offset) < ($1.element.0.ms, $1.offset) }
+        for (_, (s, feeder)) in ordered { feeders[feeder].feed(s, to: table) }
+        table.finish()
+        #expect(recorder.records.map(\.id) == [1])
+        let r = try #require(recorder.record(1))
+        #expect(recorder.text(1, .up) == "GET /a HTTP/1.1" && recorder.text(1, .down) == "200 OK body")
+        #expect(r.packetsUp == Self.clientSegments && r.packetsDown == Self.serverSegments)
+        #expect(r.anomaliesUp == StreamAnomalies() && r.anomaliesDown == StreamAnomalies())
+        #expect(r.vlanChanged)
+        let stats = table.statistics
+        #expect(stats.connectionsOpened == 2)
+        #expect(stats.connectionsCapturedTwice == 1 && stats.segmentsCapturedTwice == Self.conversation.count)
+        #expect(stats.connectionsTagsChanged == 1)
+    }
+
     /// A second sensor's copy of the client's segments under other tags, half a second late: they repeat
     /// bytes already seen, so they stay a copy's even though no SYN of the copy was captured.
     @Test func lateRepeatUnderOtherTagsStaysACopy() throws {
