@@ -255,14 +255,14 @@ extension InputRun {
     static func distinctFiles(_ paths: [String], quiet: Bool, output: inout Output) -> [String] {
         var seen: [String: String] = [:]
         var out: [String] = []
-        let sizes = paths.map(regularFileSize)
+        let looked = paths.map { lookUp($0, stdin: output.inputFD) }
         var filesOfSize: [Int: Int] = [:]
-        for case let size? in sizes { filesOfSize[size, default: 0] += 1 }
+        for case let size? in looked.map(\.regularSize) { filesOfSize[size, default: 0] += 1 }
         /// Regular files kept so far that share their size with another path, by size and fingerprint.
         var kept: [FileFingerprint: [String]] = [:]
         func named(_ p: String) -> String { p == "-" ? "- (standard input)" : p }
-        for (path, size) in zip(paths, sizes) {
-            let key = identity(path, stdin: output.inputFD) ?? "path:" + path
+        for (path, (identity, size)) in zip(paths, looked) {
+            let key = identity ?? "path:" + path
             if let first = seen[key] {
                 if !quiet {
                     let text = first == path ? "\(path) is given more than once"
@@ -310,14 +310,6 @@ extension InputRun {
         return FileFingerprint(size: size, ends: hasher.finalize())
     }
 
-    /// The size of the regular file `path` names (links followed), if it is one and not empty; nil for
-    /// standard input, a FIFO or device, or a path that cannot be looked up.
-    static func regularFileSize(_ path: String) -> Int? {
-        guard !standardInputNames.contains(path) else { return nil }
-        var info = stat()
-        guard stat(path, &info) == 0, info.st_mode & S_IFMT == S_IFREG, info.st_size > 0 else { return nil }
-        return Int(info.st_size)
-    }
 
     /// Whether the regular files `a` and `b`, both `size` bytes, hold the same bytes: their first MiB, then
     /// their last, then the rest, compared a MiB at a time and stopped at the first difference, so captures
@@ -380,9 +372,17 @@ extension InputRun {
     /// "device:inode" of the file `path` names (symbolic links followed; standard input's names are
     /// looked up on the descriptor `stdin`), or nil when it cannot be looked up.
     static func identity(_ path: String, stdin: Int32) -> String? {
+        lookUp(path, stdin: stdin).identity
+    }
+
+    /// `identity(path, stdin:)`, and the size of the regular file `path` names if it is one and not empty
+    /// (nil for standard input, a FIFO or device, or a path that cannot be looked up): one stat.
+    static func lookUp(_ path: String, stdin: Int32) -> (identity: String?, regularSize: Int?) {
         var info = stat()
-        let found = standardInputNames.contains(path) ? fstat(stdin, &info) == 0 : stat(path, &info) == 0
-        return found ? "\(info.st_dev):\(info.st_ino)" : nil
+        let isStandardInput = standardInputNames.contains(path)
+        guard isStandardInput ? fstat(stdin, &info) == 0 : stat(path, &info) == 0 else { return (nil, nil) }
+        let regular = !isStandardInput && info.st_mode & S_IFMT == S_IFREG && info.st_size > 0
+        return ("\(info.st_dev):\(info.st_ino)", regular ? Int(info.st_size) : nil)
     }
 
     /// Refuses (usage error, exit status 2, before anything is read) an `-o` file that is one of

@@ -66,12 +66,13 @@ private enum Member {
     case json(JSONValue)
 
     static func make<T: Encodable>(_ value: T) -> Member {
-        if let j = value as? JSONValue { return .json(j) }
         if let s = value as? String { return .string(s) }
         if let n = value as? Int { return .int(Int64(n)) }
         if let d = value as? Double { return .double(d) }
         if let b = value as? Bool { return .bool(b) }
         if let n = value as? Int64 { return .int(n) }
+        // After the scalars, which most members are: a `JSONValue` is met only where a tree starts.
+        if let j = value as? JSONValue { return .json(j) }
         return .value(value)
     }
 }

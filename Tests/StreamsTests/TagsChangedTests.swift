@@ -22,6 +22,17 @@ import Testing
     static var clientSegments: Int { conversation.filter(\.fromClient).count }
     static var serverSegments: Int { conversation.count - clientSegments }
 
+    /// The one connection `recorder` got, after checking it holds the whole conversation: every byte each
+    /// way, every segment, and no anomaly.
+    static func wholeConnection(_ recorder: StreamRecorder) throws -> ConnectionRecord {
+        #expect(recorder.records.map(\.id) == [1])
+        let r = try #require(recorder.record(1))
+        #expect(recorder.text(1, .up) == "GET /a HTTP/1.1" && recorder.text(1, .down) == "200 OK body")
+        #expect(r.packetsUp == clientSegments && r.packetsDown == serverSegments)
+        #expect(r.anomaliesUp == StreamAnomalies() && r.anomaliesDown == StreamAnomalies())
+        return r
+    }
+
     /// The client's segments before `change` under `client`, from then on under `then`; the server's under
     /// `server`.
     static func run(client: VLANTags, then: VLANTags, server: VLANTags) -> (StreamRecorder, ConnectionTable) {
@@ -56,11 +67,7 @@ import Testing
     @Test(arguments: cases)
     func directionMovingToOtherTagsIsKeptWhole(client: VLANTags, then: VLANTags, server: VLANTags) throws {
         let (recorder, table) = Self.run(client: client, then: then, server: server)
-        #expect(recorder.records.map(\.id) == [1])
-        let r = try #require(recorder.record(1))
-        #expect(recorder.text(1, .up) == "GET /a HTTP/1.1" && recorder.text(1, .down) == "200 OK body")
-        #expect(r.packetsUp == Self.clientSegments && r.packetsDown == Self.serverSegments)
-        #expect(r.anomaliesUp == StreamAnomalies() && r.anomaliesDown == StreamAnomalies())
+        let r = try Self.wholeConnection(recorder)
         #expect(r.state.contains(.finFromClient) && r.state.contains(.finFromServer))
         #expect(r.vlanChanged)
         #expect(r.vlan == client && r.vlanDown == (server == client ? nil : server))
@@ -125,11 +132,7 @@ import Testing
             }
         }
         table.finish()
-        #expect(recorder.records.map(\.id) == [1])
-        let r = try #require(recorder.record(1))
-        #expect(recorder.text(1, .up) == "GET /a HTTP/1.1" && recorder.text(1, .down) == "200 OK body")
-        #expect(r.packetsUp == Self.clientSegments && r.packetsDown == Self.serverSegments)
-        #expect(r.anomaliesUp == StreamAnomalies() && r.anomaliesDown == StreamAnomalies())
+        let r = try Self.wholeConnection(recorder)
         #expect(!r.vlanChanged)
         let copies = Self.conversation.enumerated().filter { $0.offset >= Self.change && $0.element.fromClient }.count
         let stats = table.statistics
@@ -171,11 +174,7 @@ import Testing
         let ordered = segments.enumerated().sorted { ($0.element.0.ms, $0.offset) < ($1.element.0.ms, $1.offset) }
         for (_, (s, feeder)) in ordered { feeders[feeder].feed(s, to: table) }
         table.finish()
-        #expect(recorder.records.map(\.id) == [1])
-        let r = try #require(recorder.record(1))
-        #expect(recorder.text(1, .up) == "GET /a HTTP/1.1" && recorder.text(1, .down) == "200 OK body")
-        #expect(r.packetsUp == Self.clientSegments && r.packetsDown == Self.serverSegments)
-        #expect(r.anomaliesUp == StreamAnomalies() && r.anomaliesDown == StreamAnomalies())
+        let r = try Self.wholeConnection(recorder)
         #expect(r.vlanChanged)
         let stats = table.statistics
         #expect(stats.connectionsOpened == 2)
