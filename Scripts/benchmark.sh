@@ -65,6 +65,20 @@ measure "$bin/sepbeat" analyze -q -F json -o "$work/merged.json" "$work/fleet.pc
 set -e
 analyze_secs=$secs; analyze_rss=$rss_kb
 
+# Memory against the capture's length: the same fleet over 1 hour instead of 4. What analyze holds per GB
+# more of capture is what it keeps of finished connections and check-ins (open connections are about
+# the same at any length), so it shows how far memory is from following the open connections alone.
+echo "== memory against length: the same fleet over 1 h"
+short_sim=("${sim[@]}")
+short_sim[3]=1h
+"$bin/sepbeat" simulate -q -o "$work/hour.pcap" "${short_sim[@]}"
+short_bytes=$(stat -c %s "$work/hour.pcap")
+set +e
+measure "$bin/sepbeat" analyze -q -F json -o "$work/hour.json" "$work/hour.pcap"
+set -e
+short_rss=$rss_kb
+rm -f "$work/hour.pcap" "$work/hour.json"
+
 echo "== traffic layers: sepbeat-bench traffic"
 "$bin/sepbeat-bench" traffic "$work/fleet.pcap" > "$work/traffic.txt"
 
@@ -116,6 +130,11 @@ printf "$heartbeat_format"'; same report: %s)\n' \
     "$(get "$work/heartbeat.txt" heartbeat_seconds)" "$(get "$work/heartbeat.txt" records)" \
     "$(get "$work/heartbeat.txt" sessions)" "$(get "$work/heartbeat.txt" heartbeat_2_threads_seconds)" \
     "$(get "$work/heartbeat.txt" identical)"
+printf '  memory per GB      %s MB more peak RSS per GB of capture (1 h: %s MB, %s MB peak; 4 h: %s MB, %s MB peak)\n' \
+    "$(awk -v a="$analyze_rss" -v b="$short_rss" -v x="$bytes" -v y="$short_bytes" \
+        'BEGIN { if (x > y) printf "%.1f", (a - b) * 1024 / 1e6 / ((x - y) / 1e9); else print "n/a" }')" \
+    "$(awk -v b="$short_bytes" 'BEGIN{printf "%.0f", b/1e6}')" "$(mb "$short_rss")" \
+    "$(awk -v b="$bytes" 'BEGIN{printf "%.0f", b/1e6}')" "$(mb "$analyze_rss")"
 echo
 echo "Targets"
 over=$(ratio "$analyze_secs" "$read_secs")
