@@ -29,16 +29,27 @@ extension StepClassifier {
         swap(&byStep, &memo.exchangeSteps)
         defer { swap(&byStep, &memo.exchangeSteps) }
         var highest = 2
+        // Whether bytes of this check-in's exchanges so far went uncaptured.
+        var gapSoFar = false
         for (position, e) in exchanges.enumerated() where e.kind != .other {
             let http = e.http  // read once: each read copies the transaction out of its box
             let method = http?.method.uppercased()
-            let s = shape(e, http: http, method: method)
-            var step: Int
-            switch s {
-            case .fetch: step = highest < 3 ? 3 : 4
-            case .upload: step = highest <= 4 ? 5 : 6
+            gapSoFar = gapSoFar || e.missingBytes > 0
+            // Only an answer was captured, after bytes the capture lost: the request was among them, so the
+            // exchange's shape (fetch or upload) is unknown. It stays in the step before it, at lower
+            // confidence, and is no evidence of steps out of order.
+            let requestLost = gapSoFar && e.bytesUp == 0 && e.recordsUp == 0 && (method?.isEmpty ?? true)
+            let step: Int
+            if requestLost {
+                step = max(highest, 3)
+            } else {
+                switch shape(e, http: http, method: method) {
+                case .fetch: step = highest < 3 ? 3 : 4
+                case .upload: step = highest <= 4 ? 5 : 6
+                }
             }
             var conf = confidence(step, tls: e.kind == .tls)
+            if requestLost, step != 3 { conf *= 0.5 }
             if byStep[step] == nil {
                 memo.buffers[step].removeAll()
             } else {
@@ -58,6 +69,7 @@ extension StepClassifier {
                 memo.buffers[step].add(", out of order")
             }
             highest = max(highest, step)
+            if requestLost { memo.buffers[step].add(", request not captured") }
             if e.missingBytes > 0 {
                 memo.buffers[step].add(", ")
                 memo.buffers[step].add(e.missingBytes)

@@ -47,6 +47,29 @@ import Testing
         #expect(step4.evidence.hasSuffix("out of order"))
     }
 
+    @Test func answersWhoseRequestsWereLostStayInTheStepBefore() throws {
+        var f = RecordFactory()
+        var c = f.connection(start: epoch, exchanges: [.tls(900, 4_000), .tls(800, 6_000), .tls(30_000, 300),
+                                                        .tls(0, 266), .tls(0, 246)])
+        // The client's bytes after the first upload's start were not captured: only the answers were.
+        c.exchanges[2].missingBytes = 60_000
+        for i in 3...4 { c.exchanges[i].recordsUp = 0 }
+        let (s, codes) = session(c)
+        #expect(!codes.contains(.stepOutOfOrder))
+        let steps = try #require(s?.steps)
+        #expect(steps.map(\.step) == [1, 2, 3, 4, 5, 7])
+        let upload = try #require(steps.first { $0.step == 5 })
+        #expect(upload.bytesDown == 300 + 266 + 246)
+        #expect(upload.confidence == 0.25)
+        #expect(upload.evidence.contains("exchange #4: 0 bytes up in 0 records, 266 down in 1 record, request not captured"))
+
+        // With nothing lost, an answer-only exchange is read by its shape as before (a fetch after an upload).
+        var clean = f.connection(start: epoch, exchanges: [.tls(900, 4_000), .tls(30_000, 300), .tls(0, 266)])
+        clean.exchanges[2].recordsUp = 0
+        let (_, cleanCodes) = session(clean)
+        #expect(cleanCodes.contains(.stepOutOfOrder))
+    }
+
     @Test func uploadWithoutIndexCheckMissesAMandatoryStep() {
         var f = RecordFactory()
         let (s, codes) = session(f.connection(port: 8014, start: epoch, exchanges: [.http("POST", 9_000, 200)]))
