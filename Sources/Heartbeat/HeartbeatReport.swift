@@ -43,6 +43,19 @@ public struct HeartbeatReport: Sendable {
     /// (`counts.unlistedPortConnections` counts them). Not encoded otherwise: the text reports note them, with how
     /// to have them judged if they are check-ins (a manager may serve other things on such a port, as its console).
     public var unlistedPorts: [UnlistedPortUse] = []
+    /// Servers on ports that neither the model nor any entry lists, reached over TLS at the heartbeat interval
+    /// (`SessionBuilder.periodicOtherPorts`), most clients first: a manager on an HTTPS port changed from the
+    /// model's would look so. Not encoded: the text reports note them, with how to have them judged.
+    public var periodicOtherPorts: [PeriodicOtherPort] = []
+
+    /// A server on a port nothing lists that clients reached over TLS at the heartbeat interval.
+    public struct PeriodicOtherPort: Hashable, Sendable {
+        public var server: Endpoint
+        /// Clients that reached it at the interval.
+        public var clients: Int
+        /// Its TLS connections, from any client (counted up to `OtherPortStarts.maxPairs` client and server pairs).
+        public var connections: Int
+    }
 
     /// Connections to one manager address and port no entry lists (`unlistedPorts`).
     public struct UnlistedPortUse: Hashable, Sendable {

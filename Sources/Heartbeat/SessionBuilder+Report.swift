@@ -211,7 +211,8 @@ extension SessionBuilder {
                 overMaxConnectionsPerClient: droppedOverConnections,
                 overMaxConnectionsByClient: droppedOverConnectionsByClient),
             unconfiguredDown: unconfiguredDown,
-            unlistedPorts: unlistedPorts)
+            unlistedPorts: unlistedPorts,
+            periodicOtherPorts: periodicOtherPorts())
     }
 
     /// Sorts `sessions` by start, client and client port, check-ins equal in all three kept in their order (as

@@ -53,6 +53,8 @@ public struct SessionBuilder: Sendable {
     /// since a proxy may be learned after its legs were filed); its other connections stay its own, as a
     /// proxy host may run a client too.
     private(set) var proxies: [IPAddress: [ProxiedSpan]] = [:]
+    /// TLS connections on ports nothing lists, for the note on servers reached at the heartbeat interval there.
+    var otherPorts = OtherPortStarts()
 
     /// One tunnel through a proxy, as its leg is matched against it: the target, and when the proxy's own
     /// connection to it may begin (from the client's connection start to `legBy`).
@@ -134,6 +136,7 @@ public struct SessionBuilder: Sendable {
         }
         guard directory.isCandidate(connection) else {
             ignored += 1
+            noteOtherPort(connection)
             return
         }
         if directory.hasSecarsRequest(connection) { secarsEndpoints.insert(connection.server) }

@@ -164,6 +164,7 @@ public struct AnalyzeReport {
         if let hint = Self.turnTakingHint(r) { out += hint }
         if let hint = Self.unconfiguredDownHint(r) { out += hint }
         if let hint = Self.unlistedPortsHint(r) { out += hint }
+        if let hint = Self.periodicOtherPortsHint(r) { out += hint }
         if !r.managers.isEmpty {
             out += "\nManagers\n"
             var t = TextTable([("manager", .left), ("source", .left), ("priority", .right), ("ports", .left),
@@ -335,6 +336,30 @@ public struct AnalyzeReport {
             + "\(formatCount(clients.count, "client")) (\(none)) went to managers on "
             + unlistedPortsText(r.unlistedPorts) + ", which the model's ports and the --server entries do not list: "
             + "they are not judged. If they are check-ins, " + unlistedPortsRemedy(r.unlistedPorts), width: 100)
+    }
+
+    /// A note when clients reached servers over TLS at the heartbeat interval on ports that neither the model nor
+    /// any entry lists (`HeartbeatReport.periodicOtherPorts`): a manager whose HTTPS port was changed from the
+    /// model's looks so, and its check-ins are not judged. Names at most four, most clients first, and how to
+    /// have them judged; another service polled at the same period looks the same, so it says "if".
+    static func periodicOtherPortsHint(_ r: HeartbeatReport) -> String? {
+        let servers = r.periodicOtherPorts
+        guard !servers.isEmpty else { return nil }
+        var named = servers.prefix(unlistedNamedMax).enumerated().map { i, p in
+            "\(p.server) (" + (i == 0 ? "\(formatCount(p.clients, "client")), \(formatCount(p.connections, "connection"))"
+                                  : "\(p.clients), \(p.connections)") + ")"
+        }
+        if servers.count > unlistedNamedMax { named.append("\(servers.count - unlistedNamedMax) more") }
+        let list = named.count > 1 ? named.dropLast().joined(separator: ", ") + " and " + (named.last ?? "")
+            : named.joined()
+        let ports = Set(servers.map(\.server.port))
+        let example = servers.prefix(2).map { "--server \($0.server)" }.joined(separator: " ")
+        return wrapped("Note: clients reach " + list + " over TLS at the heartbeat interval, on "
+            + (ports.count == 1 ? "a port" : "ports") + " neither the model nor --server lists, so those connections "
+            + "are not judged. If \(servers.count == 1 ? "it is a manager" : "they are managers"), give "
+            + (servers.count == 1 ? "it" : "each") + " with its port (\(example)\(servers.count > 2 ? " ..." : "")) or add "
+            + (ports.count == 1 ? "the port" : "the ports") + " to the model's ports.https in a --model file.",
+            width: 100)
     }
 
     /// A note when managers are configured and clients tried other servers on management ports at the

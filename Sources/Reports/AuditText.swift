@@ -34,6 +34,7 @@ enum AuditText {
         if let hint = AnalyzeReport.turnTakingHint(b.heartbeat) { out += hint }
         if let hint = AnalyzeReport.unconfiguredDownHint(b.heartbeat) { out += hint }
         if let hint = AnalyzeReport.unlistedPortsHint(b.heartbeat) { out += hint }
+        if let hint = AnalyzeReport.periodicOtherPortsHint(b.heartbeat) { out += hint }
         if b.untiedTunnels > 0 {
             // Their clients' check-ins went to the proxy as far as the audit knows: a pass does not cover them.
             out += "Note: \(formatCount(b.untiedTunnels, "proxy connection")) whose target (CONNECT or absolute-form) "
@@ -171,8 +172,8 @@ enum ValidationText {
         // With no connection to a manager at all, the check-ins-seen check fails; the ports hint still says why.
         let ports = AnalyzeReport.unlistedPortsHint(b.heartbeat)
             ?? (b.heartbeat.unlistedPorts.isEmpty ? nil : AnalyzeReport.noManagerHint(b.heartbeat))
-        let notes = [AnalyzeReport.turnTakingHint(b.heartbeat), AnalyzeReport.unconfiguredDownHint(b.heartbeat), ports]
-            .compactMap { $0 }
+        let notes = [AnalyzeReport.turnTakingHint(b.heartbeat), AnalyzeReport.unconfiguredDownHint(b.heartbeat), ports,
+                     AnalyzeReport.periodicOtherPortsHint(b.heartbeat)].compactMap { $0 }
         if !notes.isEmpty { out += "\n" + notes.joined() }
         let verdict = palette.paint(v.verdict, Palette.colour(verdict: v.verdict))
         out += "\nVerdict: \(verdict) (" + verdictCounts(v) + ")\n"

@@ -191,4 +191,32 @@ import TestSupport
                 "ports 5005, 5001, 5002, 5003 and 1 more port: 10.1.0.10:5005 (13 connections),"), "\(run.stdout)")
         }
     }
+
+    /// Nothing configured, every check-in on 8443: no manager is found (8443 is no model port), and every text report
+    /// names the servers clients reach there at the heartbeat interval, with how to have them judged; given so,
+    /// they are judged and the note goes.
+    @Test func tlsAtTheIntervalOnAPortNothingListsIsNamedWithNothingConfigured() throws {
+        let dir = try TemporaryFolder()
+        let whole = try Self.fleet(in: dir)
+        let moved = try Self.movePort(whole, from: 443, to: 8443, clients: nil, into: dir, name: "https8443.pcap")
+        let note = "Note: clients reach 10.1.0.10:8443 (3 clients, 37 connections) and 10.1.0.11:8443 (3, 36) over "
+            + "TLS at the heartbeat interval, on a port neither the model nor --server lists, so those connections "
+            + "are not judged. If they are managers, give each with its port (--server 10.1.0.10:8443 --server "
+            + "10.1.0.11:8443) or add the port to the model's ports.https in a --model file."
+        for command in ["analyze", "audit", "validate"] {
+            let run = CLIRun([command, "-q", "--color", "never", moved])
+            #expect(run.stdout.replacingOccurrences(of: "\n", with: " ").contains(note), "\(command): \(run.stdout)")
+        }
+        let json = try Self.json(CLIRun(["analyze", "-q", "-F", "json", moved]))
+        #expect((json["summary"] as? [String: Any])?["checkIns"] as? Int == 0)
+
+        let given = CLIRun(["analyze", "-q", "--color", "never", "--server", "10.1.0.10:8443", "--server",
+                            "10.1.0.11:8443", moved])
+        #expect(!given.stdout.contains("over TLS at the heartbeat interval"), "\(given.stdout)")
+        #expect(given.stdout.contains("73 read: 73 to managers"), "\(given.stdout)")
+
+        // The same fleet on 443: its servers are managers (`inferred-tls`), and no note.
+        let plain = CLIRun(["analyze", "-q", "--color", "never", whole])
+        #expect(!plain.stdout.contains("over TLS at the heartbeat interval"), "\(plain.stdout)")
+    }
 }
