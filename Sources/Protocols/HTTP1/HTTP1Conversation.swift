@@ -110,6 +110,9 @@ public struct HTTP1Conversation: Sendable {
         self.recordsMessages = recordsMessages
         self.requestParser = HTTP1Parser(role: .request, limits: limits)
         self.responseParser = HTTP1Parser(role: .response, limits: limits)
+        // `handle` takes nothing from `body` events (lengths come with `messageEnd`).
+        requestParser.reportsBodyEvents = false
+        responseParser.reportsBodyEvents = false
     }
 
     /// Parses the next in-order bytes of one direction (borrowed for the call only) and appends
@@ -123,7 +126,9 @@ public struct HTTP1Conversation: Sendable {
         } else {
             responseParser.feed(bytes, time: time, into: &events)
         }
-        handle(events, direction, &exchanges)
+        // No event, nothing new to hand out: only events mark requests and responses done (a body chunk,
+        // the usual chunk, brings none).
+        if !events.isEmpty { handle(events, direction, &exchanges) }
     }
 
     /// Accounts for `gapBytes` missing bytes in one direction.

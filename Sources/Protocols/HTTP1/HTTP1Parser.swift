@@ -91,6 +91,10 @@ public struct HTTP1Parser: Sendable {
     var sinceConnect: [UInt8]?
     /// `CONNECT` heads seen: a chunk's bytes join `sinceConnect` only when no `CONNECT` head ended in them.
     var connectHeads = 0
+    /// Whether body bytes are reported as `body` events. `HTTP1Conversation` reads lengths from
+    /// `messageEnd` alone and turns this off: a body chunk then adds nothing to the events array, which
+    /// the conversation would otherwise fill, walk and empty again for nearly every chunk of a body.
+    var reportsBodyEvents = true
 
     public init(role: Role, limits: HTTP1Limits = HTTP1Limits()) {
         self.role = role
@@ -307,7 +311,7 @@ public struct HTTP1Parser: Sendable {
         msg.wire += n
         if missing { msg.missing += n }
         msg.last = time
-        events.append(.body(count: n, missing: missing, time: time))
+        if reportsBodyEvents { events.append(.body(count: n, missing: missing, time: time)) }
     }
 
     mutating func endMessage(complete: Bool, _ events: inout [HTTP1Event]) {

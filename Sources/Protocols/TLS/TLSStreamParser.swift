@@ -148,7 +148,13 @@ public struct TLSStreamParser: Sendable {
                 ignoredBytes += Int64(chunk.count - i)
                 i = chunk.count
             case .header:
-                if header.isEmpty { recordStart = time }
+                if header.isEmpty {
+                    recordStart = time
+                    if chunk.count - i >= 5, beginRecordInPlace(chunk, at: i, time: time, into: &events) {
+                        i += 5
+                        continue
+                    }
+                }
                 let take = min(headerNeed - header.count, chunk.count - i)
                 header.append(contentsOf: UnsafeRawBufferPointer(rebasing: chunk[i..<(i + take)]))
                 i += take

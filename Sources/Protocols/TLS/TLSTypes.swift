@@ -264,12 +264,16 @@ public struct TLSLimits: Hashable, Sendable {
 
 /// What the parser saw, in stream order. Times are those of the chunk holding the event's last byte
 /// unless stated.
+///
+/// The hello and certificate cases are `indirect` (their payloads, lists and texts, in a box of their own):
+/// the enum is then a few words, so the application-data events, one per record, are copied, stored and
+/// destroyed as small values; inline, every event took the size and the generic copy of the largest case.
 public enum TLSEvent: Hashable, Sendable {
-    case clientHello(TLSClientHello, time: Timestamp)
-    case serverHello(TLSServerHello, time: Timestamp)
+    indirect case clientHello(TLSClientHello, time: Timestamp)
+    indirect case serverHello(TLSServerHello, time: Timestamp)
     /// The first certificate of a (clear-text, TLS 1.2 or earlier) Certificate message, or nil when
     /// it could not be parsed; `chainLength` counts the certificates in the message.
-    case certificate(CertificateSummary?, chainLength: Int, time: Timestamp)
+    indirect case certificate(CertificateSummary?, chainLength: Int, time: Timestamp)
     /// An unencrypted alert. Alerts after ChangeCipherSpec are `encryptedAlert`.
     case alert(level: UInt8, description: UInt8, time: Timestamp)
     case encryptedAlert(recordLength: Int, time: Timestamp)
@@ -288,7 +292,7 @@ public enum TLSEvent: Hashable, Sendable {
     case heartbeat(recordLength: Int, time: Timestamp)
     /// The stream does not carry TLS; the parser stopped at this stream offset.
     case notTLS(offset: Int64, time: Timestamp)
-    case sslv2ClientHello(TLSClientHello, time: Timestamp)
-    case sslv2ServerHello(TLSServerHello, time: Timestamp)
+    indirect case sslv2ClientHello(TLSClientHello, time: Timestamp)
+    indirect case sslv2ServerHello(TLSServerHello, time: Timestamp)
     case anomaly(TLSAnomaly, time: Timestamp)
 }
