@@ -180,11 +180,15 @@ public struct HeartbeatReport: Sendable {
         /// Bursts of push connections that carried no client byte (messages the manager pushed): no
         /// check-in. Encoded only when not 0.
         public var serverPushes: Int = 0
+        /// Of `ignoredConnections`: TLS connections to servers on ports nothing lists that clients reached at the
+        /// heartbeat interval (`HeartbeatReport.periodicOtherPorts`), which may be check-ins on a port the model
+        /// does not know; the text reports name the servers. Encoded only when not 0.
+        public var periodicOtherPortConnections: Int = 0
 
         private enum Keys: String, CodingKey {
             case connections, managerConnections, otherServerConnections, ignoredConnections, droppedByLimits
             case rejoinedConnections, proxyLegConnections, joinSplits, emptyPieces, contentDownloads, serverPushes
-            case unlistedPortConnections
+            case unlistedPortConnections, periodicOtherPortConnections
         }
 
         public func encode(to encoder: Encoder) throws {
@@ -194,6 +198,9 @@ public struct HeartbeatReport: Sendable {
             try c.encode(otherServerConnections, forKey: .otherServerConnections)
             if unlistedPortConnections != 0 { try c.encode(unlistedPortConnections, forKey: .unlistedPortConnections) }
             try c.encode(ignoredConnections, forKey: .ignoredConnections)
+            if periodicOtherPortConnections != 0 {
+                try c.encode(periodicOtherPortConnections, forKey: .periodicOtherPortConnections)
+            }
             try c.encode(droppedByLimits, forKey: .droppedByLimits)
             try c.encode(rejoinedConnections, forKey: .rejoinedConnections)
             if proxyLegConnections != 0 { try c.encode(proxyLegConnections, forKey: .proxyLegConnections) }

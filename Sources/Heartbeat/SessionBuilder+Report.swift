@@ -175,6 +175,8 @@ extension SessionBuilder {
 
         let counts = findings.reduce(into: [Severity: Int]()) { $0[$1.severity, default: 0] += 1 }
         let errors = counts[.error] ?? 0
+        let periodicOtherPorts = periodicOtherPorts()
+        let periodicOtherPortConnections = periodicOtherPorts.reduce(0) { $0 + $1.connections }
         return HeartbeatReport(
             managers: managerReports(managers, sessions: sessions), sessions: sessions, clients: clients,
             findings: findings,
@@ -202,7 +204,8 @@ extension SessionBuilder {
                           ignoredConnections: ignored + silentUnlisted, droppedByLimits: dropped,
                           rejoinedConnections: rejoinedCount,
                           proxyLegConnections: proxyLegs, joinSplits: joinSplits, emptyPieces: emptyPieces,
-                          contentDownloads: contentDownloads, serverPushes: serverPushes),
+                          contentDownloads: contentDownloads, serverPushes: serverPushes,
+                          periodicOtherPortConnections: periodicOtherPortConnections),
             silences: silences,
             offClock: offClock,
             limitDrops: dropped == 0 ? nil : .init(
@@ -212,7 +215,7 @@ extension SessionBuilder {
                 overMaxConnectionsByClient: droppedOverConnectionsByClient),
             unconfiguredDown: unconfiguredDown,
             unlistedPorts: unlistedPorts,
-            periodicOtherPorts: periodicOtherPorts())
+            periodicOtherPorts: periodicOtherPorts)
     }
 
     /// Sorts `sessions` by start, client and client port, check-ins equal in all three kept in their order (as

@@ -350,16 +350,29 @@ public struct AnalyzeReport {
                                   : "\(p.clients), \(p.connections)") + ")"
         }
         if servers.count > unlistedNamedMax { named.append("\(servers.count - unlistedNamedMax) more") }
-        let list = named.count > 1 ? named.dropLast().joined(separator: ", ") + " and " + (named.last ?? "")
-            : named.joined()
         let ports = Set(servers.map(\.server.port))
         let example = servers.prefix(2).map { "--server \($0.server)" }.joined(separator: " ")
-        return wrapped("Note: clients reach " + list + " over TLS at the heartbeat interval, on "
+        // A server whose address is a manager already (by its secars requests on a listed port, say) is most
+        // likely serving check-ins on the other port too: said, so the note does not read as a contradiction.
+        let managerAddresses = Set(r.managers.map(\.address))
+        var known: [String] = []
+        for p in servers.prefix(unlistedNamedMax) {
+            let address = p.server.address.description
+            if managerAddresses.contains(address), !known.contains(address) { known.append(address) }
+        }
+        let knownText = known.isEmpty ? ""
+            : " (" + joinedList(known) + (known.count == 1 ? " is a manager" : " are managers") + " on listed ports)"
+        return wrapped("Note: clients reach " + joinedList(named) + " over TLS at the heartbeat interval, on "
             + (ports.count == 1 ? "a port" : "ports") + " neither the model nor --server lists, so those connections "
-            + "are not judged. If \(servers.count == 1 ? "it is a manager" : "they are managers"), give "
-            + (servers.count == 1 ? "it" : "each") + " with its port (\(example)\(servers.count > 2 ? " ..." : "")) or add "
-            + (ports.count == 1 ? "the port" : "the ports") + " to the model's ports.https in a --model file.",
-            width: 100)
+            + "are not judged" + knownText + ". If they are check-ins, give "
+            + (servers.count == 1 ? "the server" : "each server") + " with its port (\(example)"
+            + (servers.count > 2 ? " ..." : "") + ") or add " + (ports.count == 1 ? "the port" : "the ports")
+            + " to the model's ports.https in a --model file.", width: 100)
+    }
+
+    /// `a`, `a and b`, `a, b and c`.
+    static func joinedList(_ items: [String]) -> String {
+        items.count > 1 ? items.dropLast().joined(separator: ", ") + " and " + (items.last ?? "") : items.joined()
     }
 
     /// A note when managers are configured and clients tried other servers on management ports at the

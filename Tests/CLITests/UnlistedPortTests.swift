@@ -201,19 +201,28 @@ import TestSupport
         let moved = try Self.movePort(whole, from: 443, to: 8443, clients: nil, into: dir, name: "https8443.pcap")
         let note = "Note: clients reach 10.1.0.10:8443 (3 clients, 37 connections) and 10.1.0.11:8443 (3, 36) over "
             + "TLS at the heartbeat interval, on a port neither the model nor --server lists, so those connections "
-            + "are not judged. If they are managers, give each with its port (--server 10.1.0.10:8443 --server "
-            + "10.1.0.11:8443) or add the port to the model's ports.https in a --model file."
+            + "are not judged. If they are check-ins, give each server with its port (--server 10.1.0.10:8443 "
+            + "--server 10.1.0.11:8443) or add the port to the model's ports.https in a --model file."
         for command in ["analyze", "audit", "validate"] {
             let run = CLIRun([command, "-q", "--color", "never", moved])
             #expect(run.stdout.replacingOccurrences(of: "\n", with: " ").contains(note), "\(command): \(run.stdout)")
         }
         let json = try Self.json(CLIRun(["analyze", "-q", "-F", "json", moved]))
         #expect((json["summary"] as? [String: Any])?["checkIns"] as? Int == 0)
+        #expect((json["counts"] as? [String: Any])?["periodicOtherPortConnections"] as? Int == 73)
+
+        // Half the clients on 8443: the servers are managers by their check-ins on 443, and the note says so.
+        let half = try Self.movePort(whole, from: 443, to: 8443, clients: [1, 2, 3], into: dir, name: "half.pcap")
+        let mixed = CLIRun(["analyze", "-q", "--color", "never", half]).stdout.replacingOccurrences(of: "\n", with: " ")
+        #expect(mixed.contains("are not judged (10.1.0.10 and 10.1.0.11 are managers on listed ports). If they are "
+                               + "check-ins"), "\(mixed)")
 
         let given = CLIRun(["analyze", "-q", "--color", "never", "--server", "10.1.0.10:8443", "--server",
                             "10.1.0.11:8443", moved])
         #expect(!given.stdout.contains("over TLS at the heartbeat interval"), "\(given.stdout)")
         #expect(given.stdout.contains("73 read: 73 to managers"), "\(given.stdout)")
+        let givenJSON = try Self.json(CLIRun(["analyze", "-q", "-F", "json", "--server", "10.1.0.10:8443", moved]))
+        #expect((givenJSON["counts"] as? [String: Any])?["periodicOtherPortConnections"] == nil)
 
         // The same fleet on 443: its servers are managers (`inferred-tls`), and no note.
         let plain = CLIRun(["analyze", "-q", "--color", "never", whole])
