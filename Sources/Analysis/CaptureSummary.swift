@@ -1,5 +1,6 @@
 import Core
 import Records
+import Streams
 
 /// What the packets of one capture file (or of a whole run, see `merged`) looked like.
 ///
@@ -79,6 +80,13 @@ public struct CaptureSummary: Sendable {
     /// Connections a direction of which moved to other VLAN tags partway and went on there (a path or tagging
     /// change): kept whole, not taken for copies. Counted in the file of the connection's first stream bytes.
     public var connectionsTagsChanged = 0
+    /// Connections handed out early because more were open at once than the connection table holds
+    /// (`StreamLimits.maxConnections`, the least recently active first): each one's later packets make a new
+    /// piece (the heartbeat layer rejoins them). Counted in the file of the connection's first stream bytes.
+    public var connectionsEvicted = 0
+    /// How many connections the table holds at once (`StreamLimits.maxConnections`), for the text beside
+    /// `connectionsEvicted`.
+    public static var connectionTableSize: Int { StreamLimits().maxConnections }
     /// Packets a BPF filter rejected.
     public var filteredOut = 0
     /// Why a live capture ended before its stop condition (the interface went away), or why reading a file
@@ -289,6 +297,7 @@ public struct CaptureSummary: Sendable {
             m.packetsFilledFromCopy += f.packetsFilledFromCopy
             m.connectionsTaggedPerDirection += f.connectionsTaggedPerDirection
             m.connectionsTagsChanged += f.connectionsTagsChanged
+            m.connectionsEvicted += f.connectionsEvicted
             m.oversizedRecords += f.oversizedRecords
             m.invalidTimestampFractions += f.invalidTimestampFractions
             m.packetsWithoutTimestamp += f.packetsWithoutTimestamp

@@ -356,6 +356,10 @@ extension TrafficAnalyzer: StreamDelegate {
             let f = summaries.indices.contains(state.fileIndex) ? state.fileIndex : linkRun.file
             if summaries.indices.contains(f) { summaries[f].connectionsTagsChanged += 1 }
         }
+        if record.state.contains(.evicted) {
+            let f = summaries.indices.contains(state.fileIndex) ? state.fileIndex : linkRun.file
+            if summaries.indices.contains(f) { summaries[f].connectionsEvicted += 1 }
+        }
         if let tunnel = record.tunnel, tunnel.kind != .refused, summaries.indices.contains(state.fileIndex) {
             if tunnel.port == nil { summaries[state.fileIndex].unusableTunnelTargets += 1 }
             if tunnel.hostIsNonDecimalNumber { summaries[state.fileIndex].nonDecimalTunnelTargets += 1 }

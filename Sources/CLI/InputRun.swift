@@ -166,6 +166,7 @@ enum InputRun {
         if !options.quiet {
             for w in files.flatMap(\.warnings) { output.error(SepbeatCommand.oneLine("sepbeat: warning: \(w)")) }
             if let hint = filterHint(files, options: options) { output.error(SepbeatCommand.oneLine(hint)) }
+            if let note = evictionWarning(files) { output.error(SepbeatCommand.oneLine(note)) }
         } else {
             for file in files {
                 if let why = file.saveFailed {
@@ -173,6 +174,17 @@ enum InputRun {
                 }
             }
         }
+    }
+
+    /// Connections handed out early from a full connection table (more open at once than it holds): said once
+    /// for the run, since the table is the run's. The heartbeat layer rejoins their pieces, but memory and time
+    /// grow with them, and `flows` lists each piece apart.
+    static func evictionWarning(_ files: [CaptureSummary]) -> String? {
+        let evicted = files.reduce(0) { $0 + $1.connectionsEvicted }
+        guard evicted > 0 else { return nil }
+        return "sepbeat: warning: \(evicted) connections were evicted: more were open at once than the connection "
+            + "table holds (\(CaptureSummary.connectionTableSize)), so each was handed out early and its later packets "
+            + "read as a new piece (rejoined for check-ins; `flows` lists the pieces apart, state `evicted`)"
     }
 
     /// A filter that left out every packet of the captures: it sees the outermost headers, which for a

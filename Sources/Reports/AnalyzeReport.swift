@@ -153,7 +153,8 @@ public struct AnalyzeReport {
                 + " (push bursts with no client byte: no check-in)"
         }
         if r.counts.rejoinedConnections > 0 {
-            out += ", \(r.counts.rejoinedConnections) rejoined (pieces of one connection split by the idle timeout)"
+            out += ", \(r.counts.rejoinedConnections) rejoined (pieces of one connection split by the idle timeout"
+                + " or a full connection table)"
         }
         if r.counts.droppedByLimits > 0 {
             out += ", \(r.counts.droppedByLimits) dropped by limits"

@@ -77,6 +77,9 @@ public enum CaptureSummaryReport {
         if s.connectionsTagsChanged > 0 {
             members.insert(("connectionsTagsChanged", .int(s.connectionsTagsChanged)), at: members.count - 1)
         }
+        if s.connectionsEvicted > 0 {
+            members.insert(("connectionsEvicted", .int(s.connectionsEvicted)), at: members.count - 1)
+        }
         if s.packetsBehindAtStart > 0 {
             members.insert(("packetsBehindAtStart", .int(s.packetsBehindAtStart)), at: members.count - 1)
         }
@@ -171,6 +174,10 @@ public enum CaptureSummaryReport {
         if s.connectionsTagsChanged > 0 {
             issues.append("tags changed within a connection \(s.connectionsTagsChanged) "
                 + "(a direction's packets moved to other VLAN tags partway: each connection kept whole)")
+        }
+        if s.connectionsEvicted > 0 {
+            issues.append("connections evicted \(s.connectionsEvicted) (more open at once than the connection table "
+                + "holds: each handed out early, its later packets a new piece)")
         }
         if !issues.isEmpty { out += "  odd: " + issues.joined(separator: ", ") + "\n" }
         if s.droppedByKernel != nil || s.droppedByInterface != nil {

@@ -1,0 +1,51 @@
+import Foundation
+import Testing
+import TestSupport
+
+/// More connections open at once than the connection table holds: the ones handed out early are counted
+/// per file, said once on stderr, and the text summary's `odd:` line and JSON name them.
+@Suite struct EvictionReportTests {
+    /// `count` SYNs, each from its own client port to 192.0.2.2:443, a millisecond apart: every one a
+    /// connection left open, so past the table's size the least recently active are evicted.
+    static func synFlood(_ folder: TemporaryDirectory, count: Int) -> String {
+        var file = PcapBuilder()
+        for i in 0..<count {
+            let client: [UInt8] = [10, 9, UInt8(i >> 14 & 0xff), UInt8(i >> 6 & 0xff)]
+            let port = UInt16(10_000 + i % 64 * 800 + i % 800)
+            let syn = PacketBuilder.tcp(sourcePort: port, destinationPort: 443, sequence: UInt32(i), acknowledgement: 0,
+                                        flags: 0x002)
+            let frame = PacketBuilder.ethernet(type: 0x0800, payload: PacketBuilder.ipv4(
+                source: client, destination: [192, 0, 2, 2], payload: syn))
+            file.record(seconds: 1_700_000_000 + UInt32(i / 1_000), fraction: UInt32(i % 1_000) * 1_000, data: frame)
+        }
+        return folder.write("flood.pcap", file.data)
+    }
+
+    @Test func evictedConnectionsAreCountedAndSaidOnce() throws {
+        let folder = TemporaryDirectory()
+        let flood = Self.synFlood(folder, count: 70_000)
+        let text = CLIRun(["analyze", "--color", "never", flood])
+        let warnings = text.stderr.split(separator: "\n").filter { $0.contains("connections were evicted") }
+        #expect(warnings.count == 1, "\(text.stderr)")
+        let evicted = try #require(warnings.first.flatMap { line in
+            line.split(separator: " ").dropFirst(2).first.flatMap { Int($0) }
+        })
+        #expect(evicted >= 70_000 - 65_536, "\(warnings)")
+        #expect(warnings.first?.contains("table holds (65536)") == true)
+        #expect(text.stdout.contains("odd: connections evicted \(evicted) (more open at once"), "\(text.stdout)")
+
+        let json = CLIRun(["analyze", "-q", "-F", "json", flood])
+        #expect(json.stderr.isEmpty, "\(json.stderr)")
+        let report = try #require(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any])
+        let capture = try #require((report["captures"] as? [[String: Any]])?.first)
+        #expect(capture["connectionsEvicted"] as? Int == evicted)
+    }
+
+    @Test func aTableThatNeverFillsEvictsNothing() throws {
+        let folder = TemporaryDirectory()
+        let flood = Self.synFlood(folder, count: 1_000)
+        let text = CLIRun(["analyze", "--color", "never", flood])
+        #expect(!text.stderr.contains("evicted"), "\(text.stderr)")
+        #expect(!text.stdout.contains("evicted"), "\(text.stdout)")
+    }
+}
