@@ -53,10 +53,18 @@ public struct Simulator {
         }
     }
 
+    /// Each file's write buffer: 8 MiB for one file (few, large writes), the files sharing 32 MiB when there are
+    /// more (256 files would otherwise hold 2 GiB of buffers), and at least 256 KiB each.
+    static func sinkBufferSize(files: Int) -> Int {
+        max(256 << 10, min(8 << 20, (32 << 20) / max(1, files)))
+    }
+
     private func write(to path: String, sinks: inout [CaptureSink]) throws(SimulationError) -> SimulationResult {
         let c = plan.configuration
+        let buffer = Self.sinkBufferSize(files: c.files)
         for i in 0..<c.files {
-            sinks.append(try CaptureSink(path: Self.filePath(path, index: i, count: c.files), format: c.format))
+            sinks.append(try CaptureSink(path: Self.filePath(path, index: i, count: c.files), format: c.format,
+                                         bufferSize: buffer))
         }
         var actors = plan.clients.map { ClientActor(client: $0.index, seed: c.seed) }
         var heap = EventHeap()

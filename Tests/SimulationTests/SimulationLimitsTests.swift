@@ -37,6 +37,16 @@ import Testing
     }
 
     /// `--interval` takes what `--help` and the README say (10-604800 s).
+    /// Write buffers: 8 MiB for one file, 32 MiB shared among more, never under 256 KiB a file.
+    @Test func fileBuffersShareABudget() {
+        #expect(Simulator.sinkBufferSize(files: 1) == 8 << 20)
+        #expect(Simulator.sinkBufferSize(files: 4) == 8 << 20)
+        #expect(Simulator.sinkBufferSize(files: 8) == 4 << 20)
+        #expect(Simulator.sinkBufferSize(files: 64) == 512 << 10)
+        #expect(Simulator.sinkBufferSize(files: 256) == 256 << 10)
+        #expect(Simulator.sinkBufferSize(files: 0) == 8 << 20)
+    }
+
     @Test func intervalUpToOneWeek() throws {
         var c = pullFleet(clients: 1)
         c.intervalSeconds = 604_800
