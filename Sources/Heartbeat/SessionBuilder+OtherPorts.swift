@@ -23,7 +23,7 @@ struct OtherPortStarts: Sendable {
     /// Start times (check-in starts: a connection's start, or each burst's first exchange on a long-lived one)
     /// per server and client, in the order they came.
     private(set) var starts: [Pair: [Timestamp]] = [:]
-    /// Connections of each server seen, kept or not.
+    /// Connections of each server, counted while its pair with the connection's client is kept.
     private(set) var connections: [Endpoint: Int] = [:]
     /// Start times not kept: pairs past `maxPairs`, starts past `maxStarts`.
     private(set) var overflow = 0
@@ -46,7 +46,8 @@ struct OtherPortStarts: Sendable {
 
 extension SessionBuilder {
     /// Notes `c`, a connection the builder does not keep (so on a port nothing lists, to an address no entry
-    /// names, with no secars request), when it carried TLS (`OtherPortStarts`). Cost: one dictionary update per such connection.
+    /// names, with no secars request), when it carried TLS (`OtherPortStarts`). Cost: one dictionary update per
+    /// such connection.
     mutating func noteOtherPort(_ c: ConnectionRecord) {
         guard c.application == .tls, c.handshake == .established || c.handshake == .midstream else { return }
         var times: [Timestamp]

@@ -303,8 +303,7 @@ public struct AnalyzeReport {
             return "\(server) (\(i == 0 ? formatCount(u.connections, "connection") : String(u.connections)))"
         }
         if uses.count > unlistedNamedMax { named.append("\(uses.count - unlistedNamedMax) more") }
-        let servers = named.count > 1
-            ? named.dropLast().joined(separator: ", ") + " and " + (named.last ?? "") : named.joined()
+        let servers = joinedList(named)
         if allPorts.count == 1 { return "\(portWord) \(portsText) of \(servers)" }
         return "\(portWord) \(portsText): \(servers)"
     }
@@ -347,8 +346,9 @@ public struct AnalyzeReport {
         let servers = r.periodicOtherPorts
         guard !servers.isEmpty else { return nil }
         var named = servers.prefix(unlistedNamedMax).enumerated().map { i, p in
-            "\(p.server) (" + (i == 0 ? "\(formatCount(p.clients, "client")), \(formatCount(p.connections, "connection"))"
-                                  : "\(p.clients), \(p.connections)") + ")"
+            let counts = i == 0 ? formatCount(p.clients, "client") + ", " + formatCount(p.connections, "connection")
+                : "\(p.clients), \(p.connections)"
+            return "\(p.server) (\(counts))"
         }
         if servers.count > unlistedNamedMax { named.append("\(servers.count - unlistedNamedMax) more") }
         let ports = Set(servers.map(\.server.port))

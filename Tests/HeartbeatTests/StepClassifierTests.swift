@@ -61,7 +61,8 @@ import Testing
         let upload = try #require(steps.first { $0.step == 5 })
         #expect(upload.bytesDown == 300 + 266 + 246)
         #expect(upload.confidence == 0.25)
-        #expect(upload.evidence.contains("exchange #4: 0 bytes up in 0 records, 266 down in 1 record, request not captured"))
+        #expect(upload.evidence.contains(
+            "exchange #4: 0 bytes up in 0 records, 266 down in 1 record, request not captured"))
 
         // With nothing lost, an answer-only exchange is read by its shape as before (a fetch after an upload).
         var clean = f.connection(start: epoch, exchanges: [.tls(900, 4_000), .tls(30_000, 300), .tls(0, 266)])

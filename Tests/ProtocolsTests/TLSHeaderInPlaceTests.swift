@@ -34,7 +34,8 @@ import TestSupport
     }
 
     /// Whole, a byte at a time, and in two pieces at every offset: all the same.
-    private func expectSameEverySplit(_ stream: [UInt8], midstream: Bool = false, sourceLocation: SourceLocation = #_sourceLocation) {
+    private func expectSameEverySplit(_ stream: [UInt8], midstream: Bool = false,
+                                      sourceLocation: SourceLocation = #_sourceLocation) {
         let whole = run([stream], midstream: midstream)
         #expect(run(stream.map { [$0] }, midstream: midstream) == whole, sourceLocation: sourceLocation)
         for cut in 1..<stream.count {
