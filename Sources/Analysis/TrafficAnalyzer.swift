@@ -81,6 +81,10 @@ public final class TrafficAnalyzer {
     /// Per file, the segments of the table's pending step ahead of its clock (`ClockStep`): added to
     /// that file's `packetsAheadOfClock` when the step is withdrawn, dropped when it is confirmed.
     @exclusivity(unchecked) private var heldPerFile: [Int] = []
+    /// The file of the packet being processed and of the one before it: an exact copy whose original came just
+    /// before it from another file is one capture's packets given again in another (`copiesOfOtherFiles`).
+    @exclusivity(unchecked) private var currentFile = 0
+    @exclusivity(unchecked) private var previousFile = 0
 
     public init(configuration: AnalysisConfiguration = .init(), onConnection: @escaping (CompletedConnection) -> Void) {
         self.configuration = configuration
@@ -105,6 +109,8 @@ public final class TrafficAnalyzer {
     /// Takes one packet. Its bytes are used during the call only.
     public func process(_ packet: PacketRecord) {
         let f = packet.fileIndex
+        previousFile = currentFile
+        currentFile = f
         if f >= summaries.count {
             while summaries.count <= f { summaries.append(CaptureSummary(path: "")) }
         }
@@ -325,6 +331,11 @@ extension TrafficAnalyzer: StreamDelegate {
     /// the connection's anomalies.
     public func didNotice(_ notice: StreamNotice, direction: Direction, connection: UInt64, time: Timestamp) {
         switch notice {
+        case .duplicate:
+            // Its original was the packet just before, read from another file.
+            guard previousFile != currentFile, summaries.indices.contains(currentFile) else { return }
+            summaries[currentFile].copiesOfOtherFiles += 1
+            summaries[currentFile].copiedFile = previousFile
         case .farAcknowledgement, .keepAlive:
             let f = application(connection)._withUnsafeGuaranteedRef { $0.fileIndex }
             guard summaries.indices.contains(f) else { return }

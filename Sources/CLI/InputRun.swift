@@ -167,6 +167,7 @@ enum InputRun {
             for w in files.flatMap(\.warnings) { output.error(SepbeatCommand.oneLine("sepbeat: warning: \(w)")) }
             if let hint = filterHint(files, options: options) { output.error(SepbeatCommand.oneLine(hint)) }
             if let note = evictionWarning(files) { output.error(SepbeatCommand.oneLine(note)) }
+            for note in copiedFileWarnings(files) { output.error(SepbeatCommand.oneLine(note)) }
         } else {
             for file in files {
                 if let why = file.saveFailed {
@@ -185,6 +186,19 @@ enum InputRun {
         return "sepbeat: warning: \(evicted) connections were evicted: more were open at once than the connection "
             + "table holds (\(CaptureSummary.connectionTableSize)), so each was handed out early and its later packets "
             + "read as a new piece (rejoined for check-ins; `flows` lists the pieces apart, state `evicted`)"
+    }
+
+    /// Files whose packets repeat another file's exactly, each copy just after its original in time order: the
+    /// same packets given twice (a capture and an excerpt of it, overlapping rotated files), so their bytes count
+    /// twice. From 10 copies on (a stray one is a coincidence of two sensors).
+    static func copiedFileWarnings(_ files: [CaptureSummary]) -> [String] {
+        files.compactMap { f in
+            guard f.copiesOfOtherFiles >= 10, let i = f.copiedFile, files.indices.contains(i) else { return nil }
+            return "sepbeat: warning: \(f.path): \(f.copiesOfOtherFiles) packets are exact copies of packets of "
+                + "\(files[i].path) (the same packets given in two files: a capture and an excerpt of it, or files "
+                + "that overlap?): connections' and check-ins' bytes up and down count both copies, their steps "
+                + "each byte once"
+        }
     }
 
     /// A filter that left out every packet of the captures: it sees the outermost headers, which for a
