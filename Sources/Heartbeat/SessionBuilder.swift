@@ -39,6 +39,8 @@ public struct SessionBuilder: Sendable {
     private let intervalSource: String
     private(set) var directory: ManagerDirectory
     private var perClient: [IPAddress: [ConnectionRecord]] = [:]
+    /// Equal TLS summaries, HTTP transactions and strings of the kept records, shared (bounded tables).
+    private var interner = RecordInterner()
     /// Records kept per client and server, counted as the traffic layer handed them out (before
     /// rejoining), for `managerConnections`; counted here so the build need not.
     private var piecesPerClient: [IPAddress: [Endpoint: Int]] = [:]
@@ -158,7 +160,8 @@ public struct SessionBuilder: Sendable {
             case (false, false): break
             }
         }
-        let kept = Self.compacted(connection)
+        var kept = Self.compacted(connection)
+        interner.share(&kept)
         var low = list.count
         if let last = list.last, last.start > kept.start {
             var lo = 0
@@ -369,6 +372,7 @@ public struct SessionBuilder: Sendable {
     public mutating func finish() -> HeartbeatReport {
         var kept = perClient
         perClient = [:]
+        interner = RecordInterner()
         let pieces = piecesPerClient
         piecesPerClient = [:]
         return build(&kept, pieces: pieces)

@@ -171,7 +171,7 @@ public struct ConnectionRecord: Hashable, Sendable {
         get { tlsStorage?.value }
         set { tlsStorage = newValue.map(TLSSummaryBox.init) }
     }
-    private var tlsStorage: TLSSummaryBox?
+    var tlsStorage: TLSSummaryBox?
     /// Set when the connection went to an HTTP proxy and, after a `CONNECT` answered with 2xx, carried
     /// a tunnel: `server` is then the proxy as captured, and `application`, `tls` and `exchanges` describe
     /// the traffic inside the tunnel, as they would for a direct connection. Kept out of line, as `tls` is.
@@ -216,8 +216,9 @@ public struct ConnectionRecord: Hashable, Sendable {
     public var duration: Double { end.seconds(since: start) }
 }
 
-/// An immutable, shared `TLSSummary` (a changed summary gets a new box), compared by value.
-private final class TLSSummaryBox: Hashable, Sendable {
+/// An immutable, shared `TLSSummary` (a changed summary gets a new box), compared by value. Records may
+/// share one box (`RecordInterner`): nothing changes a box once made.
+final class TLSSummaryBox: Hashable, Sendable {
     let value: TLSSummary
     init(_ value: TLSSummary) { self.value = value }
     static func == (a: TLSSummaryBox, b: TLSSummaryBox) -> Bool { a === b || a.value == b.value }
