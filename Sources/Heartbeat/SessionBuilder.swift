@@ -160,7 +160,7 @@ public struct SessionBuilder: Sendable {
             case (false, false): break
             }
         }
-        var kept = Self.compacted(connection)
+        var kept = Self.compacted(connection, sharing: &interner)
         interner.share(&kept)
         var low = list.count
         if let last = list.last, last.start > kept.start {
@@ -172,6 +172,10 @@ public struct SessionBuilder: Sendable {
             }
             low = lo
         }
+        // Grown by an eighth, not doubled as an array grows by itself: a client's list is held until the end of
+        // the run, and doubling leaves a quarter of it empty on average. Each growth moves one client's records
+        // (a few extra moves a record over the run; no copy of all clients at once).
+        if list.count == list.capacity { list.reserveCapacity(list.count + max(4, list.count / 8)) }
         list.insert(kept, at: low)
         perClient[key] = list
         piecesPerClient[key, default: [:]][kept.server, default: 0] += 1
@@ -179,6 +183,9 @@ public struct SessionBuilder: Sendable {
             silentPiecesPerClient[key, default: [:]][kept.server, default: 0] += 1
         }
     }
+
+    /// The records kept so far, all clients' (for tests).
+    var keptRecords: [ConnectionRecord] { perClient.keys.sorted().flatMap { perClient[$0] ?? [] } }
 
     /// Moves the times of the connections opened after each step back (`setBacks`, by first connection) forward
     /// by it, steps added up, and sorts the list by start again.
@@ -204,6 +211,12 @@ public struct SessionBuilder: Sendable {
     /// reads (its meaning is hidden, see docs/heartbeat-model.md); keeping it would make the kept
     /// records of a day-long fleet capture several times larger than everything else together.
     static func compacted(_ connection: ConnectionRecord) -> ConnectionRecord {
+        var interner = RecordInterner(slots: 1)
+        return compacted(connection, sharing: &interner)
+    }
+
+    /// `compacted(_:)`, the shortened targets taken from `interner` (one buffer for every `/secars/secars.dll?…`).
+    static func compacted(_ connection: ConnectionRecord, sharing interner: inout RecordInterner) -> ConnectionRecord {
         var c = connection
         // One summary box made (each `c.tls?.x = ...` copies the summary into a new one).
         // The first fatal alert stays: it tells why a handshake failed (`tls-handshake-failed`).
@@ -224,13 +237,14 @@ public struct SessionBuilder: Sendable {
             let ascii = h.target.utf8.allSatisfy { $0 < 0x80 }
             let query = ascii ? h.target.utf8.firstIndex(of: UInt8(ascii: "?")) : h.target.firstIndex(of: "?")
             guard headers || query != nil else { continue }
+            let target = query.map { interner.shared(String(h.target[..<$0]) + "?…") }
             c.exchanges[i].changeHTTP { t in
                 if headers {
                     t.userAgent = nil
                     t.contentType = nil
                     t.host = nil
                 }
-                if let q = query { t.target = String(h.target[..<q]) + "?…" }
+                if let target { t.target = target }
             }
         }
         // The CONNECT exchanges: their target, method and status are read (step 2), their headers not.
