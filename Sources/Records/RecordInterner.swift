@@ -59,9 +59,7 @@ public struct RecordInterner: Sendable {
         let length = s.utf8.count
         guard length > 15 else { return s }
         if stringTable.isEmpty { stringTable = Array(repeating: nil, count: slots) }
-        var key = UInt64(length) &* 0x9E37_79B9_7F4A_7C15
-        if let first = s.utf8.first { key ^= UInt64(first) &* 0xC2B2_AE3D_27D4_EB4F }
-        let slot = index(key)
+        let slot = index(Self.mix(0, s))
         if let kept = stringTable[slot], kept == s { return kept }
         stringTable[slot] = s
         return s
@@ -79,13 +77,31 @@ public struct RecordInterner: Sendable {
         (key ^ UInt64(bitPattern: value)) &* 0x9E37_79B9_7F4A_7C15
     }
 
+    /// `key` mixed with the length and up to the first 64 UTF-8 bytes of `s` (FNV-1a: a few instructions a
+    /// byte, against the normalising hash a `Set` of strings would run).
+    private static func mix(_ key: UInt64, _ s: String) -> UInt64 {
+        let bytes = s.utf8
+        var k = mix(key, Int64(bytes.count))
+        if let done = bytes.withContiguousStorageIfAvailable({ buffer -> UInt64 in
+            var h = k
+            for b in buffer.prefix(64) { h = (h ^ UInt64(b)) &* 0x100_0000_01b3 }
+            return h
+        }) {
+            k = done
+        } else {
+            for b in bytes.prefix(64) { k = (k ^ UInt64(b)) &* 0x100_0000_01b3 }
+        }
+        return k
+    }
+
     /// The kept box equal to `box` when there is another; nil when `box` is kept now or its value is new.
     private mutating func sharedTLS(_ box: TLSSummaryBox) -> TLSSummaryBox? {
         if tlsTable.isEmpty { tlsTable = Array(repeating: nil, count: slots) }
         let v = box.value
         var key = Self.mix(0, Int64(v.negotiatedVersion ?? 0) << 16 | Int64(v.clientVersion ?? 0))
         key = Self.mix(key, Int64(v.cipherSuite ?? 0) << 16 | Int64(v.recordVersion ?? 0))
-        key = Self.mix(key, Int64(v.serverName?.utf8.count ?? -1) << 8 | Int64(v.alerts.count))
+        key = Self.mix(key, Int64(v.alerts.count))
+        if let name = v.serverName { key = Self.mix(key, name) }
         let slot = index(key)
         if let kept = tlsTable[slot] {
             if kept === box { return nil }
@@ -100,7 +116,8 @@ public struct RecordInterner: Sendable {
         guard let v = box.value else { return nil }
         var key = Self.mix(0, v.requestBodyLength)
         key = Self.mix(key, v.responseBodyLength ?? -1)
-        key = Self.mix(key, Int64(v.status ?? -1) << 32 | Int64(v.target.utf8.count) << 8 | Int64(v.method.utf8.count))
+        key = Self.mix(key, Int64(v.status ?? -1) << 8 | Int64(v.method.utf8.count))
+        key = Self.mix(key, v.target)
         let slot = index(key)
         if let kept = httpTable[slot] {
             if kept === box { return nil }
