@@ -232,10 +232,7 @@ public struct SessionBuilder: Sendable {
         for i in c.exchanges.indices {
             guard let h = c.exchanges[i].http else { continue }
             let headers = h.userAgent != nil || h.contentType != nil || h.host != nil
-            // Found byte by byte in an ASCII target (each byte its own character there), which a secars
-            // query makes hundreds of bytes long; by character otherwise.
-            let ascii = h.target.utf8.allSatisfy { $0 < 0x80 }
-            let query = ascii ? h.target.utf8.firstIndex(of: UInt8(ascii: "?")) : h.target.firstIndex(of: "?")
+            let query = Self.queryMark(in: h.target)
             guard headers || query != nil else { continue }
             let target = query.map { interner.shared(String(h.target[..<$0]) + "?…") }
             c.exchanges[i].changeHTTP { t in
@@ -259,6 +256,26 @@ public struct SessionBuilder: Sendable {
             c.tunnel = tunnel
         }
         return c
+    }
+
+    /// Where a request-target's query begins: its first `?` character, nil without one.
+    ///
+    /// Found byte by byte, and without reading the query (a secars query is hundreds of bytes): a `?` byte
+    /// with ASCII bytes before it and an ASCII byte (or nothing) after it is that character, since each
+    /// such byte is a character of its own (no character of ASCII bytes holds a `?` with another byte, and
+    /// only a non-ASCII mark after it could join it). No `?` byte: no `?` character. Otherwise by character.
+    static func queryMark(in target: String) -> String.Index? {
+        let bytes = target.utf8
+        let quick = bytes.withContiguousStorageIfAvailable { buffer -> Int?? in
+            guard let q = buffer.firstIndex(of: UInt8(ascii: "?")) else { return .some(nil) }
+            for b in buffer[..<q] where b >= 0x80 { return nil }
+            if q + 1 < buffer.count, buffer[q + 1] >= 0x80 { return nil }
+            return .some(q)
+        }
+        if case .some(.some(let found)) = quick {
+            return found.map { bytes.index(bytes.startIndex, offsetBy: $0) }
+        }
+        return target.firstIndex(of: "?")
     }
 
     /// A record with no SYN and no payload either way (at most one byte each way, the most a keep-alive

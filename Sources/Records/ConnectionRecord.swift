@@ -232,12 +232,14 @@ public struct ConnectionRecord: Hashable, Sendable {
         flags & flag != 0 ? Timestamp(nanoseconds: nanos) : nil
     }
 
+    // The getters are inlinable, so a read of one field of an element of an array of records loads that
+    // field rather than copying the whole record for a call.
     public var anomaliesUp: StreamAnomalies {
-        get { anomalyStorage?.up ?? StreamAnomalies() }
+        @inlinable get { anomalyStorage?.up ?? StreamAnomalies() }
         set { anomalyStorage = StreamAnomaliesPair.make(up: newValue, down: anomaliesDown) }
     }
     public var anomaliesDown: StreamAnomalies {
-        get { anomalyStorage?.down ?? StreamAnomalies() }
+        @inlinable get { anomalyStorage?.down ?? StreamAnomalies() }
         set { anomalyStorage = StreamAnomaliesPair.make(up: anomaliesUp, down: newValue) }
     }
 
@@ -273,8 +275,8 @@ public struct ConnectionRecord: Hashable, Sendable {
 /// value; never made for two empty ones.
 @usableFromInline
 final class StreamAnomaliesPair: Hashable, Sendable {
-    let up: StreamAnomalies
-    let down: StreamAnomalies
+    @usableFromInline let up: StreamAnomalies
+    @usableFromInline let down: StreamAnomalies
     init(up: StreamAnomalies, down: StreamAnomalies) {
         self.up = up
         self.down = down
