@@ -140,17 +140,17 @@ public struct SessionBuilder: Sendable {
         }
         if directory.hasSecarsRequest(connection) { secarsEndpoints.insert(connection.server) }
         let key = connection.client.address
-        var list = perClient[key] ?? []
-        guard perClient[key] != nil || perClient.count < limits.maxClients else {
+        // Looked up once: the list is then changed in place through its position.
+        let known = perClient.index(forKey: key)
+        guard known != nil || perClient.count < limits.maxClients else {
             droppedOverClients += 1
             return
         }
-        guard list.count < limits.maxConnectionsPerClient else {
+        guard (known.map { perClient.values[$0].count } ?? 0) < limits.maxConnectionsPerClient else {
             droppedOverConnections += 1
             droppedOverConnectionsByClient[key, default: 0] += 1
             return
         }
-        perClient[key] = nil
         // Connects that carried no payload (unanswered or refused SYNs) say nothing of the capture's directions.
         if connection.bytesUp > 0 || connection.bytesDown > 0 {
             switch (connection.packetsUp > 0, connection.packetsDown > 0) {
@@ -162,13 +162,26 @@ public struct SessionBuilder: Sendable {
         }
         var kept = Self.compacted(connection, sharing: &interner)
         interner.share(&kept)
+        if let known {
+            Self.file(kept, into: &perClient.values[known])
+        } else {
+            perClient[key] = [kept]
+        }
+        piecesPerClient[key, default: [:]][kept.server, default: 0] += 1
+        if kept.application != .http && kept.application != .tls {
+            silentPiecesPerClient[key, default: [:]][kept.server, default: 0] += 1
+        }
+    }
+
+    /// Inserts `record` into a client's list, kept in start order (after records of the same start).
+    static func file(_ record: ConnectionRecord, into list: inout [ConnectionRecord]) {
         var low = list.count
-        if let last = list.last, last.start > kept.start {
+        if let last = list.last, last.start > record.start {
             var lo = 0
             var hi = list.count
             while lo < hi {
                 let mid = (lo + hi) / 2
-                if list[mid].start <= kept.start { lo = mid + 1 } else { hi = mid }
+                if list[mid].start <= record.start { lo = mid + 1 } else { hi = mid }
             }
             low = lo
         }
@@ -176,16 +189,13 @@ public struct SessionBuilder: Sendable {
         // the run, and doubling leaves a quarter of it empty on average. Each growth moves one client's records
         // (a few extra moves a record over the run; no copy of all clients at once).
         if list.count == list.capacity { list.reserveCapacity(list.count + max(4, list.count / 8)) }
-        list.insert(kept, at: low)
-        perClient[key] = list
-        piecesPerClient[key, default: [:]][kept.server, default: 0] += 1
-        if kept.application != .http && kept.application != .tls {
-            silentPiecesPerClient[key, default: [:]][kept.server, default: 0] += 1
-        }
+        list.insert(record, at: low)
     }
 
     /// The records kept so far, all clients' (for tests).
     var keptRecords: [ConnectionRecord] { perClient.keys.sorted().flatMap { perClient[$0] ?? [] } }
+    /// The room a client's list holds (for tests).
+    func keptCapacity(of client: IPAddress) -> Int { perClient[client]?.capacity ?? 0 }
 
     /// Moves the times of the connections opened after each step back (`setBacks`, by first connection) forward
     /// by it, steps added up, and sorts the list by start again.
