@@ -170,19 +170,22 @@ public struct ConnectionRecord: Hashable, Sendable {
     public var synCount: Int
     /// The TLS handshake summary, for TLS connections. Kept out of line (about 160 bytes that most
     /// records would otherwise carry empty).
+    ///
+    /// This getter, `tunnel`'s and the anomalies' are inlinable, so reading a field of a record in an array
+    /// reads the box in place rather than passing the whole record to a call.
     public var tls: TLSSummary? {
-        get { tlsStorage?.value }
+        @inlinable get { tlsStorage?.value }
         set { tlsStorage = newValue.map(TLSSummaryBox.init) }
     }
-    var tlsStorage: TLSSummaryBox?
+    @usableFromInline var tlsStorage: TLSSummaryBox?
     /// Set when the connection went to an HTTP proxy and, after a `CONNECT` answered with 2xx, carried
     /// a tunnel: `server` is then the proxy as captured, and `application`, `tls` and `exchanges` describe
     /// the traffic inside the tunnel, as they would for a direct connection. Kept out of line, as `tls` is.
     public var tunnel: ConnectionTunnel? {
-        get { tunnelStorage?.value }
+        @inlinable get { tunnelStorage?.value }
         set { tunnelStorage = newValue.map(ConnectionTunnelBox.init) }
     }
-    private var tunnelStorage: ConnectionTunnelBox?
+    @usableFromInline var tunnelStorage: ConnectionTunnelBox?
     public var exchanges: [Exchange]
     /// Exchanges folded into the one before them to bound memory (`HTTP1Limits.foldExchangesAfter`): their
     /// bytes and times are in `exchanges`, their number only here.
@@ -232,8 +235,6 @@ public struct ConnectionRecord: Hashable, Sendable {
         flags & flag != 0 ? Timestamp(nanoseconds: nanos) : nil
     }
 
-    // The getters are inlinable, so a read of one field of an element of an array of records loads that
-    // field rather than copying the whole record for a call.
     public var anomaliesUp: StreamAnomalies {
         @inlinable get { anomalyStorage?.up ?? StreamAnomalies() }
         set { anomalyStorage = StreamAnomaliesPair.make(up: newValue, down: anomaliesDown) }
@@ -295,11 +296,13 @@ final class StreamAnomaliesPair: Hashable, Sendable {
 
 /// An immutable, shared `TLSSummary` (a changed summary gets a new box), compared by value. Records may
 /// share one box (`RecordInterner`): nothing changes a box once made.
+@usableFromInline
 final class TLSSummaryBox: Hashable, Sendable {
-    let value: TLSSummary
+    @usableFromInline let value: TLSSummary
     init(_ value: TLSSummary) { self.value = value }
+    @usableFromInline
     static func == (a: TLSSummaryBox, b: TLSSummaryBox) -> Bool { a === b || a.value == b.value }
-    func hash(into hasher: inout Hasher) { hasher.combine(value) }
+    @usableFromInline func hash(into hasher: inout Hasher) { hasher.combine(value) }
 }
 
 /// An HTTP `CONNECT` tunnel a connection carried (an explicit proxy), as the request named it; or, with
@@ -378,9 +381,11 @@ public struct ConnectionTunnel: Hashable, Sendable {
 }
 
 /// An immutable, shared `ConnectionTunnel`, compared by value.
-private final class ConnectionTunnelBox: Hashable, Sendable {
-    let value: ConnectionTunnel
+@usableFromInline
+final class ConnectionTunnelBox: Hashable, Sendable {
+    @usableFromInline let value: ConnectionTunnel
     init(_ value: ConnectionTunnel) { self.value = value }
+    @usableFromInline
     static func == (a: ConnectionTunnelBox, b: ConnectionTunnelBox) -> Bool { a === b || a.value == b.value }
-    func hash(into hasher: inout Hasher) { hasher.combine(value) }
+    @usableFromInline func hash(into hasher: inout Hasher) { hasher.combine(value) }
 }
