@@ -8,9 +8,9 @@
 /// holds the sole reference (`Exchange.http`, `changeHTTP`); a table's reference is one more, so a
 /// change to a shared value copies it first.
 ///
-/// Each table has a fixed number of slots, found from a few cheap facts of the value (counts and
-/// lengths, no hash of whole strings: this runs for every kept record), and a value is shared only
-/// when the slot holds an equal one (compared in full). A value whose slot holds another takes the
+/// Each table has a fixed number of slots, found from a cheap key of the value (its numbers, and its
+/// strings' lengths and first 64 bytes; not the normalising hash a `Set` of strings runs: this runs for
+/// every kept record), and a value is shared only when the slot holds an equal one (compared in full). A value whose slot holds another takes the
 /// slot over. So a capture of unique values cannot make the tables grow (they are at most `slots`
 /// entries each); its values are simply kept unshared. Nothing is lost, and nothing is counted as wrong.
 public struct RecordInterner: Sendable {
@@ -65,7 +65,7 @@ public struct RecordInterner: Sendable {
         return s
     }
 
-    /// The slot of a key: its top bits, after a final mix.
+    /// The slot of a key: its low bits, after a final mix.
     private func index(_ key: UInt64) -> Int {
         var k = key ^ (key >> 31)
         k = k &* 0xBF58_476D_1CE4_E5B9
