@@ -1,4 +1,5 @@
 import Core
+import Heartbeat
 import Testing
 
 @testable import Records
@@ -185,5 +186,6 @@ import Testing
     @Test func theStoredFormIsSmaller() {
         #expect(MemoryLayout<ConnectionRecord>.stride <= 200)
         #expect(MemoryLayout<Exchange>.stride <= 88)
+        #expect(MemoryLayout<SessionReport>.stride <= 136)
     }
 }
