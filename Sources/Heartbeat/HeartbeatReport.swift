@@ -272,30 +272,27 @@ public struct SessionReport: Hashable, Sendable {
         case push
     }
 
-    // Declared in an order that packs the one- and two-byte fields into the room after the addresses:
-    // 136 bytes a check-in instead of 144. `init` keeps the order of the fields as reports list them.
-
     /// 1-based, in start order.
     public var id: Int
     public var client: IPAddress
     public var clientPort: UInt16
+    public var server: IPAddress
+    public var serverPort: UInt16
     public var transport: Transport
     public var mode: Mode
+    public var start: Timestamp
+    public var end: Timestamp
+    public var bytesUp: Int64
+    public var bytesDown: Int64
     /// True when no connection of the check-in was set up and at least one connect failed (refused, or
     /// unanswered past the connect timeout or until the client moved on); or when its connection was set up
     /// but none of its exchanges got a whole answer (`tls-handshake-failed`, `no-answer`, `answer-cut-short`).
     public var failed: Bool
     /// True when no connection was set up and the only connects were unanswered when the capture ended,
     /// no longer than the connect timeout after their SYN: not judged. Encoded only when true.
-    public var pending: Bool
-    public var server: IPAddress
-    public var serverPort: UInt16
+    public var pending: Bool = false
     /// Where the check-in's TLS version came from, for `validate`'s `tls-version` check. Not encoded.
-    public var tlsVersionSource: TLSVersionSource
-    public var start: Timestamp
-    public var end: Timestamp
-    public var bytesUp: Int64
-    public var bytesDown: Int64
+    public var tlsVersionSource: TLSVersionSource = .unknown
     /// With `tlsVersionSource` `.recordLayer`: the direction whose application-data records carried a
     /// version no TLS stack writes there, and that version (`up 0x0304`), when the version came from the
     /// other direction's records only; nil otherwise. For `validate`'s `tls-version` check. Not encoded.
@@ -306,34 +303,6 @@ public struct SessionReport: Hashable, Sendable {
     public var findings: [Finding]
     /// Ids of the connection records used.
     public var connections: [UInt64]
-
-    init(
-        id: Int, client: IPAddress, clientPort: UInt16, server: IPAddress, serverPort: UInt16,
-        transport: Transport, mode: Mode, start: Timestamp, end: Timestamp, bytesUp: Int64, bytesDown: Int64,
-        failed: Bool, pending: Bool = false, tlsVersionSource: TLSVersionSource = .unknown,
-        tlsImplausibleRecordSide: String? = nil, attempts: [AttemptReport], steps: [StepReport],
-        findings: [Finding], connections: [UInt64]
-    ) {
-        self.id = id
-        self.client = client
-        self.clientPort = clientPort
-        self.transport = transport
-        self.mode = mode
-        self.failed = failed
-        self.pending = pending
-        self.server = server
-        self.serverPort = serverPort
-        self.tlsVersionSource = tlsVersionSource
-        self.start = start
-        self.end = end
-        self.bytesUp = bytesUp
-        self.bytesDown = bytesDown
-        self.tlsImplausibleRecordSide = tlsImplausibleRecordSide
-        self.attempts = attempts
-        self.steps = steps
-        self.findings = findings
-        self.connections = connections
-    }
 }
 
 /// Where a check-in's TLS version was read: the hellos of one of its connections, or only the record

@@ -1,5 +1,4 @@
 import Core
-import Heartbeat
 import Testing
 
 @testable import Records
@@ -186,6 +185,5 @@ import Testing
     @Test func theStoredFormIsSmaller() {
         #expect(MemoryLayout<ConnectionRecord>.stride <= 200)
         #expect(MemoryLayout<Exchange>.stride <= 88)
-        #expect(MemoryLayout<SessionReport>.stride <= 136)
     }
 }
