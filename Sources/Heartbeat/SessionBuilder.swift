@@ -39,6 +39,8 @@ public struct SessionBuilder: Sendable {
     private let intervalSource: String
     private(set) var directory: ManagerDirectory
     private var perClient: [IPAddress: [ConnectionRecord]] = [:]
+    /// Equal TLS summaries, HTTP transactions and strings of the kept records, shared (bounded tables).
+    private var interner = RecordInterner()
     /// Records kept per client and server, counted as the traffic layer handed them out (before
     /// rejoining), for `managerConnections`; counted here so the build need not.
     private var piecesPerClient: [IPAddress: [Endpoint: Int]] = [:]
@@ -141,17 +143,17 @@ public struct SessionBuilder: Sendable {
         }
         if directory.hasSecarsRequest(connection) { secarsEndpoints.insert(connection.server) }
         let key = connection.client.address
-        var list = perClient[key] ?? []
-        guard perClient[key] != nil || perClient.count < limits.maxClients else {
+        // Looked up once: the list is then changed in place through its position.
+        let known = perClient.index(forKey: key)
+        guard known != nil || perClient.count < limits.maxClients else {
             droppedOverClients += 1
             return
         }
-        guard list.count < limits.maxConnectionsPerClient else {
+        guard (known.map { perClient.values[$0].count } ?? 0) < limits.maxConnectionsPerClient else {
             droppedOverConnections += 1
             droppedOverConnectionsByClient[key, default: 0] += 1
             return
         }
-        perClient[key] = nil
         // Connects that carried no payload (unanswered or refused SYNs) say nothing of the capture's directions.
         if connection.bytesUp > 0 || connection.bytesDown > 0 {
             switch (connection.packetsUp > 0, connection.packetsDown > 0) {
@@ -161,24 +163,42 @@ public struct SessionBuilder: Sendable {
             case (false, false): break
             }
         }
-        let kept = Self.compacted(connection)
-        var low = list.count
-        if let last = list.last, last.start > kept.start {
-            var lo = 0
-            var hi = list.count
-            while lo < hi {
-                let mid = (lo + hi) / 2
-                if list[mid].start <= kept.start { lo = mid + 1 } else { hi = mid }
-            }
-            low = lo
+        var kept = Self.compacted(connection, sharing: &interner)
+        interner.share(&kept)
+        if let known {
+            Self.file(kept, into: &perClient.values[known])
+        } else {
+            perClient[key] = [kept]
         }
-        list.insert(kept, at: low)
-        perClient[key] = list
         piecesPerClient[key, default: [:]][kept.server, default: 0] += 1
         if kept.application != .http && kept.application != .tls {
             silentPiecesPerClient[key, default: [:]][kept.server, default: 0] += 1
         }
     }
+
+    /// Inserts `record` into a client's list, kept in start order (after records of the same start).
+    static func file(_ record: ConnectionRecord, into list: inout [ConnectionRecord]) {
+        var low = list.count
+        if let last = list.last, last.start > record.start {
+            var lo = 0
+            var hi = list.count
+            while lo < hi {
+                let mid = (lo + hi) / 2
+                if list[mid].start <= record.start { lo = mid + 1 } else { hi = mid }
+            }
+            low = lo
+        }
+        // Grown by an eighth, not doubled as an array grows by itself: a client's list is held until the end of
+        // the run, and doubling leaves a quarter of it empty on average. Each growth moves one client's records
+        // (a few extra moves a record over the run; no copy of all clients at once).
+        if list.count == list.capacity { list.reserveCapacity(list.count + max(4, list.count / 8)) }
+        list.insert(record, at: low)
+    }
+
+    /// The records kept so far, all clients' (for tests).
+    var keptRecords: [ConnectionRecord] { perClient.keys.sorted().flatMap { perClient[$0] ?? [] } }
+    /// The room a client's list holds (for tests).
+    func keptCapacity(of client: IPAddress) -> Int { perClient[client]?.capacity ?? 0 }
 
     /// Moves the times of the connections opened after each step back (`setBacks`, by first connection) forward
     /// by it, steps added up, and sorts the list by start again.
@@ -204,6 +224,12 @@ public struct SessionBuilder: Sendable {
     /// reads (its meaning is hidden, see docs/heartbeat-model.md); keeping it would make the kept
     /// records of a day-long fleet capture several times larger than everything else together.
     static func compacted(_ connection: ConnectionRecord) -> ConnectionRecord {
+        var interner = RecordInterner(slots: 1)
+        return compacted(connection, sharing: &interner)
+    }
+
+    /// `compacted(_:)`, the shortened targets taken from `interner` (one buffer for every `/secars/secars.dll?…`).
+    static func compacted(_ connection: ConnectionRecord, sharing interner: inout RecordInterner) -> ConnectionRecord {
         var c = connection
         // One summary box made (each `c.tls?.x = ...` copies the summary into a new one).
         // The first fatal alert stays: it tells why a handshake failed (`tls-handshake-failed`).
@@ -219,18 +245,16 @@ public struct SessionBuilder: Sendable {
         for i in c.exchanges.indices {
             guard let h = c.exchanges[i].http else { continue }
             let headers = h.userAgent != nil || h.contentType != nil || h.host != nil
-            // Found byte by byte in an ASCII target (each byte its own character there), which a secars
-            // query makes hundreds of bytes long; by character otherwise.
-            let ascii = h.target.utf8.allSatisfy { $0 < 0x80 }
-            let query = ascii ? h.target.utf8.firstIndex(of: UInt8(ascii: "?")) : h.target.firstIndex(of: "?")
+            let query = Self.queryMark(in: h.target)
             guard headers || query != nil else { continue }
+            let target = query.map { interner.shared(String(h.target[..<$0]) + "?…") }
             c.exchanges[i].changeHTTP { t in
                 if headers {
                     t.userAgent = nil
                     t.contentType = nil
                     t.host = nil
                 }
-                if let q = query { t.target = String(h.target[..<q]) + "?…" }
+                if let target { t.target = target }
             }
         }
         // The CONNECT exchanges: their target, method and status are read (step 2), their headers not.
@@ -245,6 +269,26 @@ public struct SessionBuilder: Sendable {
             c.tunnel = tunnel
         }
         return c
+    }
+
+    /// Where a request-target's query begins: its first `?` character, nil without one.
+    ///
+    /// Found byte by byte, and without reading the query (a secars query is hundreds of bytes): a `?` byte
+    /// with ASCII bytes before it and an ASCII byte (or nothing) after it is that character, since each
+    /// such byte is a character of its own (no character of ASCII bytes holds a `?` with another byte, and
+    /// only a non-ASCII mark after it could join it). No `?` byte: no `?` character. Otherwise by character.
+    static func queryMark(in target: String) -> String.Index? {
+        let bytes = target.utf8
+        let quick = bytes.withContiguousStorageIfAvailable { buffer -> Int?? in
+            guard let q = buffer.firstIndex(of: UInt8(ascii: "?")) else { return .some(nil) }
+            for b in buffer[..<q] where b >= 0x80 { return nil }
+            if q + 1 < buffer.count, buffer[q + 1] >= 0x80 { return nil }
+            return .some(q)
+        }
+        if case .some(.some(let found)) = quick {
+            return found.map { bytes.index(bytes.startIndex, offsetBy: $0) }
+        }
+        return target.firstIndex(of: "?")
     }
 
     /// A record with no SYN and no payload either way (at most one byte each way, the most a keep-alive
@@ -372,6 +416,7 @@ public struct SessionBuilder: Sendable {
     public mutating func finish() -> HeartbeatReport {
         var kept = perClient
         perClient = [:]
+        interner = RecordInterner()
         let pieces = piecesPerClient
         piecesPerClient = [:]
         return build(&kept, pieces: pieces)

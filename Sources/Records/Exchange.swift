@@ -13,18 +13,20 @@ public struct Exchange: Hashable, Sendable {
         case other
     }
 
+    // Stored with the optional reply time as a plain integer (its presence in `hasResponseStart`) and the
+    // one-byte fields last: 88 bytes an exchange instead of 96, for the same public fields.
+
     /// Position on its connection, from 0.
     public var index: Int
-    public var kind: Kind
     /// First request byte to last reply byte (or last request byte when no reply).
     public var start: Timestamp
     public var end: Timestamp
-    /// When the reply began, if one was seen.
-    public var responseStart: Timestamp?
+    /// `responseStart`'s nanoseconds, 0 when unset (so equal exchanges store equal bits).
+    @usableFromInline var responseNanos: Int64
     public var bytesUp: Int64
     public var bytesDown: Int64
     /// Set for HTTP exchanges. Kept out of line (about 150 bytes that TLS exchanges would otherwise
-    /// carry empty), so an exchange costs about 100 bytes. Copy on write: a change is made in place
+    /// carry empty). Copy on write: a change is made in place
     /// when this exchange holds the only reference to the box, in a new box otherwise.
     ///
     /// Inlinable, so a change from another module runs in place rather than through a coroutine
@@ -64,13 +66,25 @@ public struct Exchange: Hashable, Sendable {
     public var recordsDown: Int
     /// Payload bytes that belonged to this exchange but were never captured (gaps).
     public var missingBytes: Int64
+    public var kind: Kind
+    @usableFromInline var hasResponseStart: Bool
+
+    /// When the reply began, if one was seen.
+    @inlinable public var responseStart: Timestamp? {
+        get { hasResponseStart ? Timestamp(nanoseconds: responseNanos) : nil }
+        set {
+            responseNanos = newValue?.nanoseconds ?? 0
+            hasResponseStart = newValue != nil
+        }
+    }
 
     public init(index: Int, kind: Kind, start: Timestamp, end: Timestamp) {
         self.index = index
         self.kind = kind
         self.start = start
         self.end = end
-        self.responseStart = nil
+        self.responseNanos = 0
+        self.hasResponseStart = false
         self.bytesUp = 0
         self.bytesDown = 0
         self.httpStorage = nil

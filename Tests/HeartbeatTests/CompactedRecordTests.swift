@@ -72,4 +72,21 @@ import Testing
         #expect(SessionBuilder.compacted(http("/é?y")).exchanges[0].http?.target == "/é?…")
         #expect(SessionBuilder.compacted(http("/a?")).exchanges[0].http?.target == "/a?…")
     }
+
+    /// The query mark is found without reading the query, where the bytes show it, and as `firstIndex(of: "?")` finds it.
+    @Test func theQueryMarkIsTheFirstQuestionMarkCharacter() {
+        let long = "/secars/secars.dll?h=" + String(repeating: "0123456789abcdef", count: 40)
+        let targets = [
+            long, "/secars/secars.dll", "/secars/secars.dll?", "?", "", "/a?b?c", "/é/x?h=1", "/x?h=é",
+            "/x?\u{301}h=1?y", "/x\u{301}?y", "/\r\n?y", "/x?é?z", "é", "/🙂?q", "/x?\u{200D}y",
+        ]
+        for t in targets {
+            let found = SessionBuilder.queryMark(in: t).map { t.utf8.distance(from: t.startIndex, to: $0) }
+            let expected = t.firstIndex(of: "?").map { t.utf8.distance(from: t.startIndex, to: $0) }
+            #expect(found == expected, "\(t.debugDescription)")
+        }
+        #expect(SessionBuilder.queryMark(in: long).map { String(long[..<$0]) } == "/secars/secars.dll")
+        // A combining mark after the only `?` makes it no question mark: no query.
+        #expect(SessionBuilder.queryMark(in: "/x?\u{301}") == nil)
+    }
 }

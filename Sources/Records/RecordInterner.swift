@@ -1,0 +1,129 @@
+/// Makes the records one run keeps share equal values: one TLS summary box, one HTTP transaction box
+/// and one string buffer for a value seen again, instead of a copy per record.
+///
+/// The records a fleet keeps repeat themselves: every check-in of a client (and most clients of a
+/// manager) carries the same compacted TLS summary (versions, server name, cipher suite) and the same
+/// few HTTP transactions (`/secars/secars.dll?…`, `200 OK`). Sharing them is safe because a TLS summary
+/// box never changes once made and an HTTP transaction box changes in place only while one exchange
+/// holds the sole reference (`Exchange.http`, `changeHTTP`); a table's reference is one more, so a
+/// change to a shared value copies it first.
+///
+/// Each table has a fixed number of slots, found from a cheap key of the value (its numbers, and its
+/// strings' lengths and first 64 bytes; not the normalising hash a `Set` of strings runs: this runs for
+/// every kept record), and a value is shared only when the slot holds an equal one (compared in full). A value whose slot holds another takes the
+/// slot over. So a capture of unique values cannot make the tables grow (they are at most `slots`
+/// entries each); its values are simply kept unshared. Nothing is lost, and nothing is counted as wrong.
+public struct RecordInterner: Sendable {
+    /// Slots a table has (a power of 2).
+    public let slots: Int
+    private var tlsTable: [TLSSummaryBox?]
+    private var httpTable: [HTTPTransactionBox?]
+    private var stringTable: [String?]
+
+    /// The default: 4,096 slots a table (100 KB of references at most; a fleet's check-ins carry far fewer
+    /// distinct values).
+    public static let defaultSlots = 4_096
+
+    /// - Parameter slots: rounded up to a power of 2 (at least 1).
+    public init(slots: Int = RecordInterner.defaultSlots) {
+        var n = 1
+        while n < slots, n < 1 << 24 { n <<= 1 }
+        self.slots = n
+        tlsTable = []
+        httpTable = []
+        stringTable = []
+    }
+
+    /// Values the tables hold: TLS summaries, HTTP transactions, strings.
+    public var counts: (tls: Int, http: Int, strings: Int) {
+        (tlsTable.count { $0 != nil }, httpTable.count { $0 != nil }, stringTable.count { $0 != nil })
+    }
+
+    /// Replaces the record's TLS summary and its exchanges' HTTP transactions by equal ones already
+    /// kept, and keeps those not seen yet. The record's value is unchanged.
+    public mutating func share(_ record: inout ConnectionRecord) {
+        if let box = record.tlsStorage, let kept = sharedTLS(box) {
+            record.tlsStorage = kept
+        }
+        // Read first and written only when a box is replaced, so an array shared with the caller's copy
+        // of the record is not copied for nothing.
+        for i in record.exchanges.indices {
+            guard let box = record.exchanges[i].httpStorage, let kept = sharedHTTP(box) else { continue }
+            record.exchanges[i].httpStorage = kept
+        }
+    }
+
+    /// The string equal to `s` kept before (sharing its buffer); otherwise `s`, now kept. Strings of up to
+    /// 15 UTF-8 bytes are held inline, with no buffer to share, and are returned as they are.
+    public mutating func shared(_ s: String) -> String {
+        let length = s.utf8.count
+        guard length > 15 else { return s }
+        if stringTable.isEmpty { stringTable = Array(repeating: nil, count: slots) }
+        let slot = index(Self.mix(0, s))
+        if let kept = stringTable[slot], kept == s { return kept }
+        stringTable[slot] = s
+        return s
+    }
+
+    /// The slot of a key: its low bits, after a final mix.
+    private func index(_ key: UInt64) -> Int {
+        var k = key ^ (key >> 31)
+        k = k &* 0xBF58_476D_1CE4_E5B9
+        k ^= k >> 29
+        return Int(truncatingIfNeeded: k) & (slots - 1)
+    }
+
+    private static func mix(_ key: UInt64, _ value: Int64) -> UInt64 {
+        (key ^ UInt64(bitPattern: value)) &* 0x9E37_79B9_7F4A_7C15
+    }
+
+    /// `key` mixed with the length and up to the first 64 UTF-8 bytes of `s` (FNV-1a: a few instructions a
+    /// byte, against the normalising hash a `Set` of strings would run).
+    private static func mix(_ key: UInt64, _ s: String) -> UInt64 {
+        let bytes = s.utf8
+        var k = mix(key, Int64(bytes.count))
+        if let done = bytes.withContiguousStorageIfAvailable({ buffer -> UInt64 in
+            var h = k
+            for b in buffer.prefix(64) { h = (h ^ UInt64(b)) &* 0x100_0000_01b3 }
+            return h
+        }) {
+            k = done
+        } else {
+            for b in bytes.prefix(64) { k = (k ^ UInt64(b)) &* 0x100_0000_01b3 }
+        }
+        return k
+    }
+
+    /// The kept box equal to `box` when there is another; nil when `box` is kept now or its value is new.
+    private mutating func sharedTLS(_ box: TLSSummaryBox) -> TLSSummaryBox? {
+        if tlsTable.isEmpty { tlsTable = Array(repeating: nil, count: slots) }
+        let v = box.value
+        var key = Self.mix(0, Int64(v.negotiatedVersion ?? 0) << 16 | Int64(v.clientVersion ?? 0))
+        key = Self.mix(key, Int64(v.cipherSuite ?? 0) << 16 | Int64(v.recordVersion ?? 0))
+        key = Self.mix(key, Int64(v.alerts.count))
+        if let name = v.serverName { key = Self.mix(key, name) }
+        let slot = index(key)
+        if let kept = tlsTable[slot] {
+            if kept === box { return nil }
+            if kept.value == v { return kept }
+        }
+        tlsTable[slot] = box
+        return nil
+    }
+
+    private mutating func sharedHTTP(_ box: HTTPTransactionBox) -> HTTPTransactionBox? {
+        if httpTable.isEmpty { httpTable = Array(repeating: nil, count: slots) }
+        guard let v = box.value else { return nil }
+        var key = Self.mix(0, v.requestBodyLength)
+        key = Self.mix(key, v.responseBodyLength ?? -1)
+        key = Self.mix(key, Int64(v.status ?? -1) << 8 | Int64(v.method.utf8.count))
+        key = Self.mix(key, v.target)
+        let slot = index(key)
+        if let kept = httpTable[slot] {
+            if kept === box { return nil }
+            if kept.value == v { return kept }
+        }
+        httpTable[slot] = box
+        return nil
+    }
+}
