@@ -113,7 +113,16 @@ public struct HTTP1Conversation: Sendable {
         // `handle` takes nothing from `body` events (lengths come with `messageEnd`).
         requestParser.reportsBodyEvents = false
         responseParser.reportsBodyEvents = false
+        // Only the headers `didReceiveRequestHead` and `didReceiveResponseHead` read get texts.
+        requestParser.keptHeaderNames = Self.requestHeadersRead
+        responseParser.keptHeaderNames = Self.responseHeadersRead
     }
+
+    /// The request headers `didReceiveRequestHead` reads (one list for all conversations: an array built
+    /// per conversation cost two allocations each).
+    private static let requestHeadersRead: [StaticString] = ["host", "user-agent"]
+    /// The response header `didReceiveResponseHead` reads.
+    private static let responseHeadersRead: [StaticString] = ["content-type"]
 
     /// Parses the next in-order bytes of one direction (borrowed for the call only) and appends
     /// any exchange that completed to `exchanges`.
@@ -179,6 +188,9 @@ public struct HTTP1Conversation: Sendable {
     /// `@` left out), up to the path, query or fragment; nil for any other target or an empty authority.
     static func absoluteFormAuthority(_ target: String) -> String? {
         let utf8 = target.utf8
+        // Most targets start with `/`: a first byte other than `h` or `H` cannot begin `http://`, and is
+        // known without the text of the first seven characters.
+        guard let b = utf8.first, b == 104 || b == 72 else { return nil }
         guard utf8.count > 7, asciiCaseInsensitiveEqual(String(target.prefix(7)), "http://") else { return nil }
         let rest = target.dropFirst(7)
         var authority = rest.prefix { $0 != "/" && $0 != "?" && $0 != "#" }

@@ -55,7 +55,14 @@ struct HTTP1ParsedHead {
 extension HTTP1Parser {
     /// Splits a buffered head (no leading empty lines) into lines and fields.
     /// Returns nil when the start line is not HTTP. Cost: one pass over the head (two to count its lines).
-    static func parseHead(_ buf: [UInt8], role: Role, limits: HTTP1Limits) -> HTTP1ParsedHead? {
+    ///
+    /// `keeping`: when given, only headers with these names (lower case; compared in any case) are listed,
+    /// in the order they came, and a folded line extends a listed header only when it follows it. Every
+    /// header is still read for framing and anomalies and counted against `limits.maxHeaderCount`: the list
+    /// is the full one with the other names left out.
+    static func parseHead(
+        _ buf: [UInt8], role: Role, limits: HTTP1Limits, keeping: [StaticString]? = nil
+    ) -> HTTP1ParsedHead? {
         var out = HTTP1ParsedHead()
         var lines = HTTP1HeadLines(buf)
         guard let startLine = lines.next() else { return nil }
@@ -63,14 +70,21 @@ extension HTTP1Parser {
         let ok = role == .request ? parseRequestLine(startLine, into: &out) : parseStatusLine(startLine, into: &out)
         guard ok else { return nil }
 
-        var fieldLines = 0
-        var from = 0
-        while let lf = HTTP1HeadLines.lineFeed(in: buf, from: from) {
-            fieldLines += 1
-            from = lf + 1
+        if let keeping {
+            // Usually one of each name (more grow the list).
+            out.headers.reserveCapacity(min(keeping.count, limits.maxHeaderCount))
+        } else {
+            var fieldLines = 0
+            var from = 0
+            while let lf = HTTP1HeadLines.lineFeed(in: buf, from: from) {
+                fieldLines += 1
+                from = lf + 1
+            }
+            // At most one header per line between the start line and the blank line.
+            out.headers.reserveCapacity(min(max(0, fieldLines - 2), limits.maxHeaderCount))
         }
-        // At most one header per line between the start line and the blank line.
-        out.headers.reserveCapacity(min(max(0, fieldLines - 2), limits.maxHeaderCount))
+        // Whether the latest header line within the count is listed (a folded line extends it).
+        var lastListed = false
         var folded = false
         var tooMany = false
         var count = 0
@@ -78,7 +92,7 @@ extension HTTP1Parser {
             if line.isEmpty { continue }
             if let f = line.first, f == 32 || f == 9 {
                 folded = true
-                if !out.headers.isEmpty, !tooMany {
+                if lastListed, !out.headers.isEmpty, !tooMany {
                     let extra = String(decoding: trimmed(line), as: UTF8.self)
                     out.headers[out.headers.count - 1].value += " " + extra
                 }
@@ -96,6 +110,8 @@ extension HTTP1Parser {
                 tooMany = true
                 continue
             }
+            lastListed = keeping?.contains(where: { equalsLower(name, $0) }) ?? true
+            guard lastListed else { continue }
             out.headers.append(HTTP1Header(
                 name: String(decoding: name, as: UTF8.self), value: String(decoding: value, as: UTF8.self)))
         }
