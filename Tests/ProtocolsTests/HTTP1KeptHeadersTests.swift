@@ -133,6 +133,50 @@ import Testing
         }
     }
 
+    /// `HTTP1RequestLineParts` finds its parts with `memchr`: the same parts as a walk over every byte, for
+    /// every line of up to seven bytes from a small alphabet, at index 0 and further into an array.
+    @Test func requestLinePartsAgreeWithAByteWalk() {
+        func walk(_ line: ArraySlice<UInt8>)
+            -> (count: Int, first: ArraySlice<UInt8>?, second: ArraySlice<UInt8>?, last: ArraySlice<UInt8>?, endBeforeLast: Int?)
+        {
+            var parts: [Range<Int>] = []
+            var i = line.startIndex
+            while i < line.endIndex {
+                while i < line.endIndex, line[i] == 32 || line[i] == 9 { i += 1 }
+                guard i < line.endIndex else { break }
+                let start = i
+                while i < line.endIndex, line[i] != 32, line[i] != 9 { i += 1 }
+                parts.append(start..<i)
+            }
+            return (parts.count, parts.first.map { line[$0] }, parts.count > 1 ? line[parts[1]] : nil,
+                    parts.last.map { line[$0] }, parts.count > 1 ? parts[parts.count - 2].upperBound : nil)
+        }
+        let alphabet: [UInt8] = [65, 32, 9, 47]
+        var line: [UInt8] = []
+        func check(_ slice: ArraySlice<UInt8>) {
+            let parts = HTTP1RequestLineParts(slice)
+            let expected = walk(slice)
+            #expect(parts.count == expected.count, "\(Array(slice))")
+            #expect(parts.first == expected.first && parts.second == expected.second && parts.last == expected.last)
+            #expect(parts.first?.startIndex == expected.first?.startIndex)
+            #expect(parts.last?.startIndex == expected.last?.startIndex)
+            #expect(parts.endBeforeLast == expected.endBeforeLast, "\(Array(slice))")
+        }
+        func visit(_ depth: Int) {
+            check(line[...])
+            check(([66, 67] + line)[2...])
+            guard depth < 7 else { return }
+            for b in alphabet {
+                line.append(b)
+                visit(depth + 1)
+                line.removeLast()
+            }
+        }
+        visit(0)
+        check(Array("GET /secars/secars.dll?h=0a14 HTTP/1.1".utf8)[...])
+        check(Array("GET /a\tb c HTTP/1.1".utf8)[...])
+    }
+
     @Test func absoluteFormAuthorityIsReadAsBefore() {
         #expect(HTTP1Conversation.absoluteFormAuthority("/secars/secars.dll") == nil)
         #expect(HTTP1Conversation.absoluteFormAuthority("http://a.example:80/x") == "a.example")
