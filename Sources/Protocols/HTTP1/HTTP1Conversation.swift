@@ -50,7 +50,12 @@ public struct HTTP1AnomalyRecord: Hashable, Sendable {
 /// after it, as in other passive analysers.
 public struct HTTP1Conversation: Sendable {
     struct Pending: Sendable {
+        /// The exchange without its transaction, which `emit` puts in.
         var exchange: Exchange
+        /// Kept beside the exchange while the messages come: changed here in place, where changing it
+        /// inside the exchange (`Exchange.changeHTTP`) copied it out of its box and back, three times an
+        /// exchange (about 1,000 instructions each).
+        var http: HTTPTransaction
         var hasRequest: Bool
         var requestDone: Bool
         var responseDone = false
@@ -247,7 +252,6 @@ public struct HTTP1Conversation: Sendable {
         transaction.host = head.headers.first(named: "Host")
         transaction.userAgent = head.headers.first(named: "User-Agent")
         var exchange = Exchange(index: 0, kind: .http, start: head.start, end: head.start)
-        exchange.http = transaction
         exchange.bytesUp = Int64(head.headLength)
         if asciiCaseInsensitiveEqual(head.method, "CONNECT") {
             latestConnect = (head.target, requestSerial)
@@ -264,8 +268,8 @@ public struct HTTP1Conversation: Sendable {
             note(.tooManyPendingRequests, .up, head.start)
             emit(pending.removeFirst(), &exchanges)
         }
-        pending.append(Pending(exchange: exchange, hasRequest: true, requestDone: false, requestEnd: head.start,
-                               serial: requestSerial))
+        pending.append(Pending(exchange: exchange, http: transaction, hasRequest: true, requestDone: false,
+                               requestEnd: head.start, serial: requestSerial))
         responseParser.expectResponse(toMethod: head.method, http09: head.version == "HTTP/0.9")
         record(HTTP1MessageRecord(
             direction: .up, time: head.start, method: head.method, target: head.target, status: nil,
@@ -277,9 +281,9 @@ public struct HTTP1Conversation: Sendable {
     private mutating func answeredIndex(start: Timestamp, version: String) -> Int {
         if let i = pending.firstIndex(where: { !$0.responseDone }) { return i }
         note(.responseWithoutRequest, .down, start)
-        var exchange = Exchange(index: 0, kind: .http, start: start, end: start)
-        exchange.http = HTTPTransaction(method: "", target: "", version: version)
-        pending.append(Pending(exchange: exchange, hasRequest: false, requestDone: true, requestEnd: start))
+        let exchange = Exchange(index: 0, kind: .http, start: start, end: start)
+        pending.append(Pending(exchange: exchange, http: HTTPTransaction(method: "", target: "", version: version),
+                               hasRequest: false, requestDone: true, requestEnd: start))
         return pending.count - 1
     }
 
@@ -290,13 +294,10 @@ public struct HTTP1Conversation: Sendable {
         pending[i].exchange.bytesDown += Int64(head.headLength)
         if responseIsFinal {
             let contentType = head.headers.first(named: "Content-Type")
-            pending[i].exchange.changeHTTP {
-                $0.status = head.status
-                $0.reason = head.reason
-                $0.contentType = contentType
-            }
-            if pending[i].hasRequest, let h = pending[i].exchange.http,
-               asciiCaseInsensitiveEqual(h.method, "CONNECT") {
+            pending[i].http.status = head.status
+            pending[i].http.reason = head.reason
+            pending[i].http.contentType = contentType
+            if pending[i].hasRequest, asciiCaseInsensitiveEqual(pending[i].http.method, "CONNECT") {
                 connectAnswered(i, status: head.status, time: head.start)
             }
         }
@@ -320,7 +321,7 @@ public struct HTTP1Conversation: Sendable {
             }
             return
         }
-        answeredConnect = pending[i].exchange.http?.target
+        answeredConnect = pending[i].http.target
         let heldFrom = requestParser.holdsBytesSinceConnect ? latestConnect?.serial : nil
         replayIntoTunnel = heldFrom != nil
         latestConnect = nil
@@ -349,7 +350,7 @@ public struct HTTP1Conversation: Sendable {
         pending[i].requestEnd = end.end
         pending[i].exchange.bytesUp += end.bodyWireLength
         pending[i].exchange.missingBytes += end.missingBytes
-        pending[i].exchange.changeHTTP { $0.requestBodyLength = end.bodyLength }
+        pending[i].http.requestBodyLength = end.bodyLength
         if pending[i].exchange.end < end.end { pending[i].exchange.end = end.end }
     }
 
@@ -360,12 +361,10 @@ public struct HTTP1Conversation: Sendable {
         if pending[i].exchange.end < end.end { pending[i].exchange.end = end.end }
         guard responseIsFinal else { return }
         pending[i].responseDone = true
-        pending[i].exchange.changeHTTP {
-            $0.responseBodyLength = end.bodyLength
-            // The stream ended inside the body: the exchange says so, for the layers that judge the answer.
-            $0.responseCutShort = end.cutShort
-            $0.declaredResponseBodyLength = end.declaredBodyLength
-        }
+        pending[i].http.responseBodyLength = end.bodyLength
+        // The stream ended inside the body: the exchange says so, for the layers that judge the answer.
+        pending[i].http.responseCutShort = end.cutShort
+        pending[i].http.declaredResponseBodyLength = end.declaredBodyLength
     }
 
     private mutating func emitFinished(_ exchanges: inout [Exchange]) {
@@ -376,6 +375,7 @@ public struct HTTP1Conversation: Sendable {
 
     private mutating func emit(_ p: Pending, _ exchanges: inout [Exchange]) {
         var exchange = p.exchange
+        exchange.http = p.http
         if exchangeCount >= limits.foldExchangesAfter, let last = exchanges.indices.last,
            exchanges[last].kind == .http,
            exchangeCount >= limits.maxExchanges || exchange.start.seconds(since: exchanges[last].end) <= 1 {
