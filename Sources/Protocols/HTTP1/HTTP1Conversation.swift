@@ -368,7 +368,9 @@ public struct HTTP1Conversation: Sendable {
     }
 
     private mutating func emitFinished(_ exchanges: inout [Exchange]) {
-        while let first = pending.first, first.requestDone, first.responseDone {
+        // Tested in place: `pending.first` copied the whole request (its transaction's texts retained and
+        // released) once per exchange and once more per call.
+        while !pending.isEmpty, pending[0].requestDone, pending[0].responseDone {
             emit(pending.removeFirst(), &exchanges)
         }
     }

@@ -171,7 +171,8 @@ extension HTTP1Parser {
 
     private mutating func completeHead(_ time: Timestamp, _ events: inout [HTTP1Event]) {
         let headLength = leading + buffer.count + msg.headOverflow
-        guard var parsed = HTTP1Parser.parseHead(buffer, role: role, limits: limits, keeping: keptHeaderNames) else {
+        var parsed = HTTP1ParsedHead()
+        guard HTTP1Parser.parseHead(buffer, role: role, limits: limits, keeping: keptHeaderNames, into: &parsed) else {
             anomaly(.invalidStartLine, time, &events)
             loseSync(atLineStart: true, time, &events)
             return
