@@ -53,22 +53,15 @@ struct HTTP1ParsedHead {
 }
 
 extension HTTP1Parser {
-    /// Splits a buffered head (no leading empty lines) into lines and fields.
-    /// Returns nil when the start line is not HTTP. Cost: one pass over the head (two to count its lines).
+    /// Splits a buffered head (no leading empty lines) into lines and fields, into `out` (a new
+    /// `HTTP1ParsedHead`; returned as an optional, the parsed head, eight counted references, was copied
+    /// and destroyed once more per head). Returns false when the start line is not HTTP. Cost: one pass
+    /// over the head (two to count its lines when all headers are listed).
     ///
     /// `keeping`: when given, only headers with these names (lower case; compared in any case) are listed,
     /// in the order they came, and a folded line extends a listed header only when it follows it. Every
     /// header is still read for framing and anomalies and counted against `limits.maxHeaderCount`: the list
     /// is the full one with the other names left out.
-    static func parseHead(
-        _ buf: [UInt8], role: Role, limits: HTTP1Limits, keeping: [StaticString]? = nil
-    ) -> HTTP1ParsedHead? {
-        var out = HTTP1ParsedHead()
-        return parseHead(buf, role: role, limits: limits, keeping: keeping, into: &out) ? out : nil
-    }
-
-    /// `parseHead` into a value of the caller's (false when the start line is not HTTP): returned as an
-    /// optional, the parsed head (eight counted references) was copied and destroyed once more per head.
     static func parseHead(
         _ buf: [UInt8], role: Role, limits: HTTP1Limits, keeping: [StaticString]?, into out: inout HTTP1ParsedHead
     ) -> Bool {

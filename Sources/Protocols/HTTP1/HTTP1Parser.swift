@@ -96,7 +96,7 @@ public struct HTTP1Parser: Sendable {
     /// the conversation would otherwise fill, walk and empty again for nearly every chunk of a body.
     var reportsBodyEvents = true
     /// When set, the heads' header lists hold only headers with these names (lower case), as
-    /// `parseHead(keeping:)` describes. `HTTP1Conversation` reads three headers; building a name and a
+    /// `parseHead` describes for `keeping`. `HTTP1Conversation` reads three headers; building a name and a
     /// value text for every other header line was most of the texts a head cost.
     var keptHeaderNames: [StaticString]?
 
