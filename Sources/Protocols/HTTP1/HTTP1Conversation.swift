@@ -50,7 +50,12 @@ public struct HTTP1AnomalyRecord: Hashable, Sendable {
 /// after it, as in other passive analysers.
 public struct HTTP1Conversation: Sendable {
     struct Pending: Sendable {
+        /// The exchange without its transaction, which `emit` puts in.
         var exchange: Exchange
+        /// Kept beside the exchange while the messages come: changed here in place, where changing it
+        /// inside the exchange (`Exchange.changeHTTP`) copied it out of its box and back, three times an
+        /// exchange (about 1,000 instructions each).
+        var http: HTTPTransaction
         var hasRequest: Bool
         var requestDone: Bool
         var responseDone = false
@@ -113,7 +118,16 @@ public struct HTTP1Conversation: Sendable {
         // `handle` takes nothing from `body` events (lengths come with `messageEnd`).
         requestParser.reportsBodyEvents = false
         responseParser.reportsBodyEvents = false
+        // Only the headers `didReceiveRequestHead` and `didReceiveResponseHead` read get texts.
+        requestParser.keptHeaderNames = Self.requestHeadersRead
+        responseParser.keptHeaderNames = Self.responseHeadersRead
     }
+
+    /// The request headers `didReceiveRequestHead` reads (one list for all conversations: an array built
+    /// per conversation cost two allocations each).
+    private static let requestHeadersRead: [StaticString] = ["host", "user-agent"]
+    /// The response header `didReceiveResponseHead` reads.
+    private static let responseHeadersRead: [StaticString] = ["content-type"]
 
     /// Parses the next in-order bytes of one direction (borrowed for the call only) and appends
     /// any exchange that completed to `exchanges`.
@@ -179,6 +193,9 @@ public struct HTTP1Conversation: Sendable {
     /// `@` left out), up to the path, query or fragment; nil for any other target or an empty authority.
     static func absoluteFormAuthority(_ target: String) -> String? {
         let utf8 = target.utf8
+        // Most targets start with `/`: a first byte other than `h` or `H` cannot begin `http://`, and is
+        // known without the text of the first seven characters.
+        guard let b = utf8.first, b == 104 || b == 72 else { return nil }
         guard utf8.count > 7, asciiCaseInsensitiveEqual(String(target.prefix(7)), "http://") else { return nil }
         let rest = target.dropFirst(7)
         var authority = rest.prefix { $0 != "/" && $0 != "?" && $0 != "#" }
@@ -235,7 +252,6 @@ public struct HTTP1Conversation: Sendable {
         transaction.host = head.headers.first(named: "Host")
         transaction.userAgent = head.headers.first(named: "User-Agent")
         var exchange = Exchange(index: 0, kind: .http, start: head.start, end: head.start)
-        exchange.http = transaction
         exchange.bytesUp = Int64(head.headLength)
         if asciiCaseInsensitiveEqual(head.method, "CONNECT") {
             latestConnect = (head.target, requestSerial)
@@ -252,8 +268,8 @@ public struct HTTP1Conversation: Sendable {
             note(.tooManyPendingRequests, .up, head.start)
             emit(pending.removeFirst(), &exchanges)
         }
-        pending.append(Pending(exchange: exchange, hasRequest: true, requestDone: false, requestEnd: head.start,
-                               serial: requestSerial))
+        pending.append(Pending(exchange: exchange, http: transaction, hasRequest: true, requestDone: false,
+                               requestEnd: head.start, serial: requestSerial))
         responseParser.expectResponse(toMethod: head.method, http09: head.version == "HTTP/0.9")
         record(HTTP1MessageRecord(
             direction: .up, time: head.start, method: head.method, target: head.target, status: nil,
@@ -265,9 +281,9 @@ public struct HTTP1Conversation: Sendable {
     private mutating func answeredIndex(start: Timestamp, version: String) -> Int {
         if let i = pending.firstIndex(where: { !$0.responseDone }) { return i }
         note(.responseWithoutRequest, .down, start)
-        var exchange = Exchange(index: 0, kind: .http, start: start, end: start)
-        exchange.http = HTTPTransaction(method: "", target: "", version: version)
-        pending.append(Pending(exchange: exchange, hasRequest: false, requestDone: true, requestEnd: start))
+        let exchange = Exchange(index: 0, kind: .http, start: start, end: start)
+        pending.append(Pending(exchange: exchange, http: HTTPTransaction(method: "", target: "", version: version),
+                               hasRequest: false, requestDone: true, requestEnd: start))
         return pending.count - 1
     }
 
@@ -278,13 +294,10 @@ public struct HTTP1Conversation: Sendable {
         pending[i].exchange.bytesDown += Int64(head.headLength)
         if responseIsFinal {
             let contentType = head.headers.first(named: "Content-Type")
-            pending[i].exchange.changeHTTP {
-                $0.status = head.status
-                $0.reason = head.reason
-                $0.contentType = contentType
-            }
-            if pending[i].hasRequest, let h = pending[i].exchange.http,
-               asciiCaseInsensitiveEqual(h.method, "CONNECT") {
+            pending[i].http.status = head.status
+            pending[i].http.reason = head.reason
+            pending[i].http.contentType = contentType
+            if pending[i].hasRequest, asciiCaseInsensitiveEqual(pending[i].http.method, "CONNECT") {
                 connectAnswered(i, status: head.status, time: head.start)
             }
         }
@@ -308,7 +321,7 @@ public struct HTTP1Conversation: Sendable {
             }
             return
         }
-        answeredConnect = pending[i].exchange.http?.target
+        answeredConnect = pending[i].http.target
         let heldFrom = requestParser.holdsBytesSinceConnect ? latestConnect?.serial : nil
         replayIntoTunnel = heldFrom != nil
         latestConnect = nil
@@ -337,7 +350,7 @@ public struct HTTP1Conversation: Sendable {
         pending[i].requestEnd = end.end
         pending[i].exchange.bytesUp += end.bodyWireLength
         pending[i].exchange.missingBytes += end.missingBytes
-        pending[i].exchange.changeHTTP { $0.requestBodyLength = end.bodyLength }
+        pending[i].http.requestBodyLength = end.bodyLength
         if pending[i].exchange.end < end.end { pending[i].exchange.end = end.end }
     }
 
@@ -348,22 +361,23 @@ public struct HTTP1Conversation: Sendable {
         if pending[i].exchange.end < end.end { pending[i].exchange.end = end.end }
         guard responseIsFinal else { return }
         pending[i].responseDone = true
-        pending[i].exchange.changeHTTP {
-            $0.responseBodyLength = end.bodyLength
-            // The stream ended inside the body: the exchange says so, for the layers that judge the answer.
-            $0.responseCutShort = end.cutShort
-            $0.declaredResponseBodyLength = end.declaredBodyLength
-        }
+        pending[i].http.responseBodyLength = end.bodyLength
+        // The stream ended inside the body: the exchange says so, for the layers that judge the answer.
+        pending[i].http.responseCutShort = end.cutShort
+        pending[i].http.declaredResponseBodyLength = end.declaredBodyLength
     }
 
     private mutating func emitFinished(_ exchanges: inout [Exchange]) {
-        while let first = pending.first, first.requestDone, first.responseDone {
+        // Tested in place: `pending.first` copied the whole request (its transaction's texts retained and
+        // released) once per exchange and once more per call.
+        while !pending.isEmpty, pending[0].requestDone, pending[0].responseDone {
             emit(pending.removeFirst(), &exchanges)
         }
     }
 
     private mutating func emit(_ p: Pending, _ exchanges: inout [Exchange]) {
         var exchange = p.exchange
+        exchange.http = p.http
         if exchangeCount >= limits.foldExchangesAfter, let last = exchanges.indices.last,
            exchanges[last].kind == .http,
            exchangeCount >= limits.maxExchanges || exchange.start.seconds(since: exchanges[last].end) <= 1 {

@@ -53,24 +53,39 @@ struct HTTP1ParsedHead {
 }
 
 extension HTTP1Parser {
-    /// Splits a buffered head (no leading empty lines) into lines and fields.
-    /// Returns nil when the start line is not HTTP. Cost: one pass over the head (two to count its lines).
-    static func parseHead(_ buf: [UInt8], role: Role, limits: HTTP1Limits) -> HTTP1ParsedHead? {
-        var out = HTTP1ParsedHead()
+    /// Splits a buffered head (no leading empty lines) into lines and fields, into `out` (a new
+    /// `HTTP1ParsedHead`; returned as an optional, the parsed head, eight counted references, was copied
+    /// and destroyed once more per head). Returns false when the start line is not HTTP. Cost: one pass
+    /// over the head (two to count its lines when all headers are listed).
+    ///
+    /// `keeping`: when given, only headers with these names (lower case; compared in any case) are listed,
+    /// in the order they came, and a folded line extends a listed header only when it follows it. Every
+    /// header is still read for framing and anomalies and counted against `limits.maxHeaderCount`: the list
+    /// is the full one with the other names left out.
+    static func parseHead(
+        _ buf: [UInt8], role: Role, limits: HTTP1Limits, keeping: [StaticString]?, into out: inout HTTP1ParsedHead
+    ) -> Bool {
         var lines = HTTP1HeadLines(buf)
-        guard let startLine = lines.next() else { return nil }
+        guard let startLine = lines.next() else { return false }
 
         let ok = role == .request ? parseRequestLine(startLine, into: &out) : parseStatusLine(startLine, into: &out)
-        guard ok else { return nil }
+        guard ok else { return false }
 
-        var fieldLines = 0
-        var from = 0
-        while let lf = HTTP1HeadLines.lineFeed(in: buf, from: from) {
-            fieldLines += 1
-            from = lf + 1
+        if let keeping {
+            // Usually one of each name (more grow the list).
+            out.headers.reserveCapacity(min(keeping.count, limits.maxHeaderCount))
+        } else {
+            var fieldLines = 0
+            var from = 0
+            while let lf = HTTP1HeadLines.lineFeed(in: buf, from: from) {
+                fieldLines += 1
+                from = lf + 1
+            }
+            // At most one header per line between the start line and the blank line.
+            out.headers.reserveCapacity(min(max(0, fieldLines - 2), limits.maxHeaderCount))
         }
-        // At most one header per line between the start line and the blank line.
-        out.headers.reserveCapacity(min(max(0, fieldLines - 2), limits.maxHeaderCount))
+        // Whether the latest header line within the count is listed (a folded line extends it).
+        var lastListed = false
         var folded = false
         var tooMany = false
         var count = 0
@@ -78,7 +93,7 @@ extension HTTP1Parser {
             if line.isEmpty { continue }
             if let f = line.first, f == 32 || f == 9 {
                 folded = true
-                if !out.headers.isEmpty, !tooMany {
+                if lastListed, !out.headers.isEmpty, !tooMany {
                     let extra = String(decoding: trimmed(line), as: UTF8.self)
                     out.headers[out.headers.count - 1].value += " " + extra
                 }
@@ -96,6 +111,8 @@ extension HTTP1Parser {
                 tooMany = true
                 continue
             }
+            lastListed = keeping?.contains(where: { equalsLower(name, $0) }) ?? true
+            guard lastListed else { continue }
             out.headers.append(HTTP1Header(
                 name: String(decoding: name, as: UTF8.self), value: String(decoding: value, as: UTF8.self)))
         }
@@ -103,7 +120,7 @@ extension HTTP1Parser {
         if lines.sawBareLineFeed { out.anomalies.insert(.bareLineFeed, at: 0) }
         if folded { out.anomalies.append(.obsoleteLineFolding) }
         if tooMany { out.anomalies.append(.tooManyHeaders) }
-        return out
+        return true
     }
 
     private static func parseRequestLine(_ line: ArraySlice<UInt8>, into out: inout HTTP1ParsedHead) -> Bool {
@@ -132,7 +149,7 @@ extension HTTP1Parser {
             // Spaces inside the target, with no version at the end: not a request line we trust.
             return false
         }
-        if version.prefix(4).elementsEqual("HTTP".utf8) == false { out.anomalies.append(.lowerCaseVersion) }
+        if !startsUpperCaseHTTP(version) { out.anomalies.append(.lowerCaseVersion) }
         if parts.count > 3 { out.anomalies.append(.whitespaceInTarget) }
         out.second = String(decoding: line[target.startIndex..<targetEnd], as: UTF8.self)
         out.third = String(decoding: version, as: UTF8.self)
@@ -143,7 +160,7 @@ extension HTTP1Parser {
         guard let sp = line.firstIndex(where: { $0 == 32 || $0 == 9 }) else { return false }
         let version = line[line.startIndex..<sp]
         guard isVersion(version) else { return false }
-        if version.prefix(4).elementsEqual("HTTP".utf8) == false { out.anomalies.append(.lowerCaseVersion) }
+        if !startsUpperCaseHTTP(version) { out.anomalies.append(.lowerCaseVersion) }
         var rest = line[(sp + 1)...].drop(while: { $0 == 32 || $0 == 9 })
         var status = 0
         var digits = 0
@@ -157,6 +174,13 @@ extension HTTP1Parser {
         out.status = status
         out.third = String(decoding: trimmed(rest), as: UTF8.self)
         return true
+    }
+
+    /// Whether `v` begins `HTTP` (upper case), read byte by byte (`elementsEqual` over the text's
+    /// `utf8` view cost about 260 instructions a head).
+    private static func startsUpperCaseHTTP(_ v: ArraySlice<UInt8>) -> Bool {
+        let i = v.startIndex
+        return v.count >= 4 && v[i] == 72 && v[i + 1] == 84 && v[i + 2] == 84 && v[i + 3] == 80
     }
 
     /// `HTTP/` in any case followed by at least one digit.
@@ -227,16 +251,28 @@ extension HTTP1Parser {
         return first == 0 ? .none : .length(first)
     }
 
+    /// Without spaces and tabs at either end; by index (slicing the slice again per byte cost about 75
+    /// instructions a call, and a head trims every name and value).
     static func trimmed(_ s: ArraySlice<UInt8>) -> ArraySlice<UInt8> {
-        var t = s
-        while let f = t.first, f == 32 || f == 9 { t = t.dropFirst() }
-        while let l = t.last, l == 32 || l == 9 { t = t.dropLast() }
-        return t
+        var lo = s.startIndex
+        var hi = s.endIndex
+        while lo < hi, s[lo] == 32 || s[lo] == 9 { lo += 1 }
+        while hi > lo, s[hi - 1] == 32 || s[hi - 1] == 9 { hi -= 1 }
+        return s[lo..<hi]
     }
 
+    /// Whether `s` is `lower` in any case. A plain loop over both: `zip` and `allSatisfy` cost about 140
+    /// instructions a name, compared several times for every header line.
     private static func equalsLower(_ s: ArraySlice<UInt8>, _ lower: StaticString) -> Bool {
         guard s.count == lower.utf8CodeUnitCount else { return false }
-        return lower.withUTF8Buffer { zip(s, $0).allSatisfy { asciiLower($0) == $1 } }
+        return lower.withUTF8Buffer { l in
+            var i = s.startIndex
+            for b in l {
+                if asciiLower(s[i]) != b { return false }
+                i += 1
+            }
+            return true
+        }
     }
 }
 
@@ -285,19 +321,55 @@ struct HTTP1RequestLineParts {
     /// End index of the part before the last (nil with fewer than two parts).
     private(set) var endBeforeLast: Int?
 
+    /// Each part's end is found with `memchr` (a space, then a tab before it): a request line is mostly its
+    /// target, and a loop over the slice's bytes took about six instructions a byte.
     init(_ line: ArraySlice<UInt8>) {
-        var i = line.startIndex
-        while i < line.endIndex {
-            while i < line.endIndex, line[i] == 32 || line[i] == 9 { i += 1 }
-            guard i < line.endIndex else { break }
-            let partStart = i
-            while i < line.endIndex, line[i] != 32, line[i] != 9 { i += 1 }
-            let part = line[partStart..<i]
-            count += 1
-            if count == 1 { first = part }
-            if count == 2 { second = part }
-            endBeforeLast = last?.endIndex
-            last = part
+        let found = line.withUnsafeBufferPointer { HTTP1RequestLineParts.bounds($0) }
+        let base = line.startIndex
+        count = found.count
+        if found.count >= 1 { first = line[(base + found.first.lowerBound)..<(base + found.first.upperBound)] }
+        if found.count >= 2 { second = line[(base + found.second.lowerBound)..<(base + found.second.upperBound)] }
+        if found.count >= 1 { last = line[(base + found.last.lowerBound)..<(base + found.last.upperBound)] }
+        endBeforeLast = found.endBeforeLast.map { base + $0 }
+    }
+
+    /// Where the parts lie, as offsets into the line.
+    private struct Bounds {
+        var count = 0
+        var first = 0..<0
+        var second = 0..<0
+        var last = 0..<0
+        var endBeforeLast: Int?
+    }
+
+    private static func bounds(_ p: UnsafeBufferPointer<UInt8>) -> Bounds {
+        var b = Bounds()
+        let n = p.count
+        var i = 0
+        while i < n {
+            while i < n, p[i] == 32 || p[i] == 9 { i += 1 }
+            guard i < n else { break }
+            let start = i
+            i = separator(in: p, from: i)
+            b.count += 1
+            if b.count == 1 { b.first = start..<i }
+            if b.count == 2 { b.second = start..<i }
+            if b.count >= 2 { b.endBeforeLast = b.last.upperBound }
+            b.last = start..<i
         }
+        return b
+    }
+
+    /// The offset of the first space or tab at or after `from`, or the line's length when there is none.
+    private static func separator(in p: UnsafeBufferPointer<UInt8>, from: Int) -> Int {
+        guard let base = p.baseAddress, from < p.count else { return p.count }
+        var end = p.count
+        if let hit = memchr(base + from, 32, end - from) {
+            end = base.distance(to: hit.assumingMemoryBound(to: UInt8.self))
+        }
+        if end > from, let hit = memchr(base + from, 9, end - from) {
+            end = base.distance(to: hit.assumingMemoryBound(to: UInt8.self))
+        }
+        return end
     }
 }

@@ -95,6 +95,10 @@ public struct HTTP1Parser: Sendable {
     /// `messageEnd` alone and turns this off: a body chunk then adds nothing to the events array, which
     /// the conversation would otherwise fill, walk and empty again for nearly every chunk of a body.
     var reportsBodyEvents = true
+    /// When set, the heads' header lists hold only headers with these names (lower case), as
+    /// `parseHead` describes for `keeping`. `HTTP1Conversation` reads three headers; building a name and a
+    /// value text for every other header line was most of the texts a head cost.
+    var keptHeaderNames: [StaticString]?
 
     public init(role: Role, limits: HTTP1Limits = HTTP1Limits()) {
         self.role = role
