@@ -126,3 +126,19 @@ final class TemporaryFolder {
 
     deinit { try? FileManager.default.removeItem(atPath: path) }
 }
+
+/// The classic pcap at `path`: its 24-byte file header and its records (each with its 16-byte record
+/// header), for tests that cut or copy captures record by record. Little-endian files, as `simulate` writes.
+func classicPcapRecords(_ path: String) throws -> (header: [UInt8], records: [ArraySlice<UInt8>]) {
+    let bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
+    try #require(bytes.count >= 24)
+    var records: [ArraySlice<UInt8>] = []
+    var at = 24
+    while at + 16 <= bytes.count {
+        let length = Int(bytes[at + 8]) | Int(bytes[at + 9]) << 8 | Int(bytes[at + 10]) << 16
+            | Int(bytes[at + 11]) << 24
+        records.append(bytes[at..<min(bytes.count, at + 16 + length)])
+        at += 16 + length
+    }
+    return (Array(bytes[0..<24]), records)
+}

@@ -7,18 +7,10 @@ import TestSupport
 @Suite struct CopiedFileWarningTests {
     /// Records `range` of the classic pcap `path`, with its file header, written as `name`.
     static func excerpt(_ path: String, _ range: Range<Int>, into dir: TemporaryFolder, name: String) throws -> String {
-        let bytes = [UInt8](try #require(FileManager.default.contents(atPath: path)))
-        var records: [ArraySlice<UInt8>] = []
-        var at = 24
-        while at + 16 <= bytes.count {
-            let length = Int(bytes[at + 8]) | Int(bytes[at + 9]) << 8 | Int(bytes[at + 10]) << 16
-                | Int(bytes[at + 11]) << 24
-            records.append(bytes[at..<(at + 16 + length)])
-            at += 16 + length
-        }
+        let (header, records) = try classicPcapRecords(path)
         try #require(records.count >= range.upperBound)
         let out = dir.path + "/" + name
-        try Data(Array(bytes[0..<24]) + records[range].flatMap { $0 }).write(to: URL(fileURLWithPath: out))
+        try Data(header + records[range].flatMap { $0 }).write(to: URL(fileURLWithPath: out))
         return out
     }
 

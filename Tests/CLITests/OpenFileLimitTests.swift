@@ -11,20 +11,12 @@ import TestSupport
     /// Cuts the classic pcap at `path` (little-endian, nanoseconds, as `simulate` writes it) into `pieces` files of
     /// consecutive records, as `tcpdump -C` rotation writes them; returns their paths in order.
     static func rotate(_ path: String, into pieces: Int, in dir: TemporaryFolder) throws -> [String] {
-        let bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
-        try #require(bytes.count > 24 && bytes[2] == 0xB2 && bytes[3] == 0xA1)
-        var records: [ArraySlice<UInt8>] = []
-        var at = 24
-        while at + 16 <= bytes.count {
-            let length = Int(bytes[at + 8]) | Int(bytes[at + 9]) << 8 | Int(bytes[at + 10]) << 16
-                | Int(bytes[at + 11]) << 24
-            records.append(bytes[at..<(at + 16 + length)])
-            at += 16 + length
-        }
+        let (header, records) = try classicPcapRecords(path)
+        try #require(header[2] == 0xB2 && header[3] == 0xA1)
         try #require(records.count >= pieces)
         var paths: [String] = []
         for n in 0..<pieces {
-            var file = Array(bytes[0..<24])
+            var file = header
             for record in records[(n * records.count / pieces)..<((n + 1) * records.count / pieces)] {
                 file += record
             }

@@ -110,23 +110,14 @@ import Testing
     /// The conversation's test of a versionless request line (HTTP/0.9) gives what splitting the line
     /// into its parts gives, for every line of up to seven bytes from a small alphabet.
     @Test func versionlessLineTestAgreesWithTheParts() {
-        let alphabet: [UInt8] = [65, 32, 9, 47]
-        var line: [UInt8] = []
-        func visit(_ depth: Int) {
+        Self.everyShortLine { line in
             let slice = line[...]
             #expect(HTTP1Parser.isVersionlessRequestLine(slice) == (HTTP1RequestLineParts(slice).count == 2),
                     "\(line)")
             // A slice that does not start at index 0.
             let shifted = ([66] + line)[1...]
             #expect(HTTP1Parser.isVersionlessRequestLine(shifted) == (HTTP1RequestLineParts(shifted).count == 2))
-            guard depth < 7 else { return }
-            for b in alphabet {
-                line.append(b)
-                visit(depth + 1)
-                line.removeLast()
-            }
         }
-        visit(0)
         for text in ["GET /secars/secars.dll?h=1 HTTP/1.1", "GET /x", "  GET \t /x \t ", "GET /a b HTTP/1.1"] {
             let slice = Array(text.utf8)[...]
             #expect(HTTP1Parser.isVersionlessRequestLine(slice) == (HTTP1RequestLineParts(slice).count == 2))
@@ -151,8 +142,6 @@ import Testing
             return (parts.count, parts.first.map { line[$0] }, parts.count > 1 ? line[parts[1]] : nil,
                     parts.last.map { line[$0] }, parts.count > 1 ? parts[parts.count - 2].upperBound : nil)
         }
-        let alphabet: [UInt8] = [65, 32, 9, 47]
-        var line: [UInt8] = []
         func check(_ slice: ArraySlice<UInt8>) {
             let parts = HTTP1RequestLineParts(slice)
             let expected = walk(slice)
@@ -162,17 +151,10 @@ import Testing
             #expect(parts.last?.startIndex == expected.last?.startIndex)
             #expect(parts.endBeforeLast == expected.endBeforeLast, "\(Array(slice))")
         }
-        func visit(_ depth: Int) {
+        Self.everyShortLine { line in
             check(line[...])
             check(([66, 67] + line)[2...])
-            guard depth < 7 else { return }
-            for b in alphabet {
-                line.append(b)
-                visit(depth + 1)
-                line.removeLast()
-            }
         }
-        visit(0)
         check(Array("GET /secars/secars.dll?h=0a14 HTTP/1.1".utf8)[...])
         check(Array("GET /a\tb c HTTP/1.1".utf8)[...])
     }
@@ -184,5 +166,21 @@ import Testing
         #expect(HTTP1Conversation.absoluteFormAuthority("https://c.example/") == nil)
         #expect(HTTP1Conversation.absoluteFormAuthority("hxxp://d.example/") == nil)
         #expect(HTTP1Conversation.absoluteFormAuthority("http://") == nil)
+    }
+
+    /// Calls `body` with every line of up to seven bytes made of `A`, space, tab and `/` (the empty one first).
+    static func everyShortLine(_ body: ([UInt8]) -> Void) {
+        let alphabet: [UInt8] = [65, 32, 9, 47]
+        var line: [UInt8] = []
+        func visit(_ depth: Int) {
+            body(line)
+            guard depth < 7 else { return }
+            for b in alphabet {
+                line.append(b)
+                visit(depth + 1)
+                line.removeLast()
+            }
+        }
+        visit(0)
     }
 }
