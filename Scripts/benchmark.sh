@@ -4,6 +4,7 @@
 # Environment:
 #   BENCH_SIZE_MB   approximate capture size in MB (default 1000)
 #   BENCH_FILES     number of files for the split/parallel check (default 4)
+#   BENCH_RUNS      alternating runs of the floor and analyze, medians compared (default 3)
 #   BENCH_DIR       work folder (default: a new temporary folder, removed at the end)
 #   BENCH_TSHARK    0 to skip tshark even when installed
 #   BENCH_KEEP      1 to keep the work folder
@@ -11,6 +12,11 @@ set -euo pipefail
 
 size_mb=${BENCH_SIZE_MB:-1000}
 files=${BENCH_FILES:-4}
+runs=${BENCH_RUNS:-3}
+if ! [[ "$runs" =~ ^[1-9][0-9]*$ ]]; then
+    echo "benchmark: BENCH_RUNS must be a positive whole number (got '$runs')" >&2
+    exit 2
+fi
 root=$(cd "$(dirname "$0")/.." && pwd)
 
 if [[ ! -x /usr/bin/time ]]; then
@@ -40,6 +46,8 @@ measure() {
         for (i = 1; i <= n; i++) s = s * 60 + p[i]; printf "%.3f", s }' "$log")
     rss_kb=$(awk -F': ' '/Maximum resident set size/ { print $2 }' "$log")
 }
+# The median of the numbers given (the lower middle one for an even count).
+median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }
 # /usr/bin/time gives KiB; printed in decimal MB (1 MB = 1,000,000 bytes), as every size here.
 mb() { awk -v k="$1" 'BEGIN { printf "%.1f", k * 1024 / 1e6 }'; }
@@ -55,15 +63,20 @@ bytes=$(stat -c %s "$work/fleet.pcap")
 parts=()
 for i in $(seq 1 "$files"); do parts+=("$work/part-$i.pcap"); done
 
-echo "== floor: sepbeat-bench read"
-measure "$bin/sepbeat-bench" read "$work/fleet.pcap" > "$work/read.txt"
-read_secs=$secs; read_rss=$rss_kb
-
-echo "== sepbeat analyze"
-set +e
-measure "$bin/sepbeat" analyze -q -F json -o "$work/merged.json" "$work/fleet.pcap"
-set -e
-analyze_secs=$secs; analyze_rss=$rss_kb
+# The floor and analyze alternate, $runs times each, and the medians are compared: on a shared machine one
+# run of either can be slowed by other work (or by the page cache still filling after the capture was written).
+echo "== floor and analyze, $runs alternating runs each: sepbeat-bench read, sepbeat analyze"
+read_times=(); analyze_times=(); read_rss=0; analyze_rss=0
+for _ in $(seq 1 "$runs"); do
+    measure "$bin/sepbeat-bench" read "$work/fleet.pcap" > "$work/read.txt"
+    read_times+=("$secs"); (( rss_kb > read_rss )) && read_rss=$rss_kb
+    set +e
+    measure "$bin/sepbeat" analyze -q -F json -o "$work/merged.json" "$work/fleet.pcap"
+    set -e
+    analyze_times+=("$secs"); (( rss_kb > analyze_rss )) && analyze_rss=$rss_kb
+done
+read_secs=$(median "${read_times[@]}")
+analyze_secs=$(median "${analyze_times[@]}")
 
 # Memory against the capture's length: the same fleet over 1 hour instead of 4. What analyze holds per GB
 # more of capture is what it keeps of finished connections and check-ins (open connections are about
@@ -119,6 +132,7 @@ printf '  capture            %s bytes (%s MB), %s packets\n' "$bytes" "$(awk -v 
 printf '  simulate           %8.3f s  %7s MB/s   peak RSS %7s MB\n' "$sim_secs" "$(awk -v b="$bytes" -v s="$sim_secs" 'BEGIN{printf "%.0f", b/1e6/s}')" "$(mb "$sim_rss")"
 printf '  read (floor)       %8.3f s  %7s MB/s   peak RSS %7s MB\n' "$read_secs" "$(awk -v b="$bytes" -v s="$read_secs" 'BEGIN{printf "%.0f", b/1e6/s}')" "$(mb "$read_rss")"
 printf '  analyze            %8.3f s  %7s MB/s   peak RSS %7s MB\n' "$analyze_secs" "$(awk -v b="$bytes" -v s="$analyze_secs" 'BEGIN{printf "%.0f", b/1e6/s}')" "$(mb "$analyze_rss")"
+printf '  (medians of %s runs each: floor %s s; analyze %s s)\n' "$runs" "${read_times[*]}" "${analyze_times[*]}"
 if [[ -n "$tshark_secs" ]]; then
     printf '  tshark             %8.3f s  %7s MB/s   peak RSS %7s MB\n' "$tshark_secs" "$(awk -v b="$bytes" -v s="$tshark_secs" 'BEGIN{printf "%.0f", b/1e6/s}')" "$(mb "$tshark_rss")"
 fi
