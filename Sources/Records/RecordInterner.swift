@@ -60,7 +60,7 @@ public struct RecordInterner: Sendable {
         guard length > 15 else { return s }
         if stringTable.isEmpty { stringTable = Array(repeating: nil, count: slots) }
         let slot = index(Self.mix(0, s))
-        if let kept = stringTable[slot], kept == s { return kept }
+        if let kept = stringTable[slot], Self.sameBytes(kept, s) { return kept }
         stringTable[slot] = s
         return s
     }
@@ -98,6 +98,7 @@ public struct RecordInterner: Sendable {
     private mutating func sharedTLS(_ box: TLSSummaryBox) -> TLSSummaryBox? {
         if tlsTable.isEmpty { tlsTable = Array(repeating: nil, count: slots) }
         let v = box.value
+        guard v.certificate == nil else { return nil }
         var key = Self.mix(0, Int64(v.negotiatedVersion ?? 0) << 16 | Int64(v.clientVersion ?? 0))
         key = Self.mix(key, Int64(v.cipherSuite ?? 0) << 16 | Int64(v.recordVersion ?? 0))
         key = Self.mix(key, Int64(v.alerts.count))
@@ -105,7 +106,7 @@ public struct RecordInterner: Sendable {
         let slot = index(key)
         if let kept = tlsTable[slot] {
             if kept === box { return nil }
-            if kept.value == v { return kept }
+            if kept.value == v, Self.sameBytes(kept.value, v) { return kept }
         }
         tlsTable[slot] = box
         return nil
@@ -121,9 +122,35 @@ public struct RecordInterner: Sendable {
         let slot = index(key)
         if let kept = httpTable[slot] {
             if kept === box { return nil }
-            if kept.value == v { return kept }
+            if let k = kept.value, k == v, Self.sameBytes(k, v) { return kept }
         }
         httpTable[slot] = box
         return nil
+    }
+
+    // Equal values are shared only when their texts are equal byte for byte too: `String`'s `==` is canonical
+    // equivalence (`é` as one code point equals `e` with a combining accent, and combining marks in another
+    // order are equal), and a capture's SNI, target or reason must be reported with its own bytes.
+
+    static func sameBytes(_ a: String, _ b: String) -> Bool { a.utf8.elementsEqual(b.utf8) }
+
+    static func sameBytes(_ a: String?, _ b: String?) -> Bool {
+        switch (a, b) {
+        case let (x?, y?): return sameBytes(x, y)
+        case (nil, nil): return true
+        default: return false
+        }
+    }
+
+    /// The text `==` compares by canonical equivalence, compared by bytes (summaries with a certificate, whose
+    /// names are texts too, are not shared: the kept records carry none).
+    static func sameBytes(_ a: TLSSummary, _ b: TLSSummary) -> Bool {
+        sameBytes(a.serverName, b.serverName)
+    }
+
+    static func sameBytes(_ a: HTTPTransaction, _ b: HTTPTransaction) -> Bool {
+        sameBytes(a.method, b.method) && sameBytes(a.target, b.target) && sameBytes(a.version, b.version)
+            && sameBytes(a.host, b.host) && sameBytes(a.userAgent, b.userAgent) && sameBytes(a.reason, b.reason)
+            && sameBytes(a.contentType, b.contentType)
     }
 }

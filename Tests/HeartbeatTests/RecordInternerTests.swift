@@ -76,6 +76,29 @@ import Testing
         #expect(interner.counts.http == 2)
     }
 
+    /// Texts equal under `String`'s `==` (canonical equivalence) but with other bytes stay apart: combining marks
+    /// in another order, a precomposed letter against a base letter and its mark.
+    @Test func canonicallyEqualTextsWithOtherBytesStayApart() {
+        let long = String(repeating: "A", count: 64)
+        let first = long + "a\u{0301}\u{0323}.example.test"
+        let second = long + "a\u{0323}\u{0301}.example.test"
+        #expect(first == second)  // the premise: equal to `==`, not byte for byte
+        #expect(!first.utf8.elementsEqual(second.utf8))
+        var interner = RecordInterner()
+        var a = record(id: 1, sni: first, target: "/secars/\u{00E9}t\u{00E9}.dll?…")
+        var b = record(id: 2, sni: second, target: "/secars/e\u{0301}te\u{0301}.dll?…")
+        interner.share(&a)
+        interner.share(&b)
+        #expect(a.tlsStorage !== b.tlsStorage)
+        #expect(b.tls?.serverName.map { Array($0.utf8) } == Array(second.utf8))
+        #expect(a.exchanges[0].httpStorage !== b.exchanges[0].httpStorage)
+        #expect(b.exchanges[0].http.map { Array($0.target.utf8) } == Array("/secars/e\u{0301}te\u{0301}.dll?…".utf8))
+        let s1 = interner.shared(first)
+        let s2 = interner.shared(second)
+        #expect(Array(s1.utf8) == Array(first.utf8))
+        #expect(Array(s2.utf8) == Array(second.utf8))
+    }
+
     @Test func equalLongStringsShareOneBuffer() {
         var interner = RecordInterner()
         let a = interner.shared(String(repeating: "/secars/", count: 2) + "?…")
