@@ -35,10 +35,11 @@ extension StepClassifier {
             let http = e.http  // read once: each read copies the transaction out of its box
             let method = http?.method.uppercased()
             gapSoFar = gapSoFar || e.missingBytes > 0
-            // Only an answer was captured, after bytes the capture lost: the request was among them, so the
-            // exchange's shape (fetch or upload) is unknown. It stays in the step before it, at lower
+            // Only an answer was captured: over HTTP an answer with no request (the request lost, or none sent);
+            // over TLS one with no client byte after bytes the capture lost (the request among them). The
+            // exchange's shape (fetch or upload) is unknown: it stays in the step before it, at lower
             // confidence, and is no evidence of steps out of order.
-            let requestLost = gapSoFar && e.bytesUp == 0 && e.recordsUp == 0 && (method?.isEmpty ?? true)
+            let requestLost = e.bytesUp == 0 && (method.map { $0.isEmpty } ?? gapSoFar)
             let step: Int
             if requestLost {
                 step = max(highest, 3)
@@ -69,7 +70,7 @@ extension StepClassifier {
                 memo.buffers[step].add(", out of order")
             }
             highest = max(highest, step)
-            if requestLost { memo.buffers[step].add(", request not captured") }
+            if requestLost { memo.buffers[step].add(", no request captured") }
             if e.missingBytes > 0 {
                 memo.buffers[step].add(", ")
                 memo.buffers[step].add(e.missingBytes)

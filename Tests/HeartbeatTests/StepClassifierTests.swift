@@ -62,9 +62,18 @@ import Testing
         #expect(upload.bytesDown == 300 + 266 + 246)
         #expect(upload.confidence == 0.25)
         #expect(upload.evidence.contains(
-            "exchange #4: 0 bytes up in 0 records, 266 down in 1 record, request not captured"))
+            "exchange #4: 0 bytes up in 0 records, 266 down in 1 record, no request captured"))
 
-        // With nothing lost, an answer-only exchange is read by its shape as before (a fetch after an upload).
+        // Over HTTP, an answer with no request (lost, or an unsolicited 408) is one with no gap needed.
+        var http = f.connection(port: 8014, start: epoch, exchanges: [.http("GET", 900, 3_500),
+                                                                      .http("POST", 9_000, 200),
+                                                                      .http("", 0, 220, status: 408)])
+        http.exchanges[2].changeHTTP { $0.requestBodyLength = 0 }
+        let (h, httpCodes) = session(http)
+        #expect(!httpCodes.contains(.stepOutOfOrder))
+        #expect(h?.steps.map(\.step) == [1, 2, 3, 5, 7])
+
+        // With nothing lost, an answer-only TLS exchange is read by its shape as before (a fetch after an upload).
         var clean = f.connection(start: epoch, exchanges: [.tls(900, 4_000), .tls(30_000, 300), .tls(0, 266)])
         clean.exchanges[2].recordsUp = 0
         let (_, cleanCodes) = session(clean)
