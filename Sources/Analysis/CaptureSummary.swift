@@ -93,12 +93,12 @@ public struct CaptureSummary: Sendable {
     /// stopped before its end at an offset not known (known ones are in `truncationOffsets`), when it did.
     public var captureEndedEarly: String?
     /// Packets that were exact copies of one just before (the same bytes and IP id: a capture on `any` seeing a
-    /// bridge and its ports, a SPAN session copying both ports), counted in connections as they end.
+    /// bridge and its ports, a SPAN session copying both ports), counted in the file of the copy.
     public var duplicatePackets = 0
     /// Of the exact copies, packets of this file whose original was the packet just before, read from another
     /// file (`copiedFile`, the latest such): the same packets given in two files (a capture and an excerpt of
     /// it, overlapping rotations), whose bytes then count twice in connections and check-ins. Not merged
-    /// across files; `sepbeat` warns of them (`duplicatePackets` counts them in their connection's file).
+    /// across files; `sepbeat` warns of them (`duplicatePackets` counts them too).
     public var copiesOfOtherFiles = 0
     public var copiedFile: Int?
     /// Blocks of a pcapng file skipped unread (malformed, longer than the size limit, or packets naming an

@@ -212,7 +212,8 @@ public final class TrafficAnalyzer {
             summaries[s.fileIndex].invalidTimestampFractions = s.invalidTimestampFractions
             summaries[s.fileIndex].packetsWithoutTimestamp = s.packetsWithoutTimestamp
             summaries[s.fileIndex].warnings = s.warnings.map(\.description)
-            let copies = summaries[s.fileIndex].duplicatePackets
+            // Copies of its own packets (copies of another file's are warned of apart, naming both files).
+            let copies = summaries[s.fileIndex].duplicatePackets - summaries[s.fileIndex].copiesOfOtherFiles
             let tcp = summaries[s.fileIndex].tcpPackets
             if copies >= duplicateWarningMinimum, copies * 4 >= tcp {
                 summaries[s.fileIndex].warnings.append("\(s.path): \(copies) of \(tcp) TCP packets are exact copies of "
@@ -332,8 +333,11 @@ extension TrafficAnalyzer: StreamDelegate {
     public func didNotice(_ notice: StreamNotice, direction: Direction, connection: UInt64, time: Timestamp) {
         switch notice {
         case .duplicate:
-            // Its original was the packet just before, read from another file.
-            guard previousFile != currentFile, summaries.indices.contains(currentFile) else { return }
+            // Counted in the file of the copy. Its original was the packet just before: read from another
+            // file, it is that file's packet given again.
+            guard summaries.indices.contains(currentFile) else { return }
+            summaries[currentFile].duplicatePackets += 1
+            guard previousFile != currentFile else { return }
             summaries[currentFile].copiesOfOtherFiles += 1
             summaries[currentFile].copiedFile = previousFile
         case .farAcknowledgement, .keepAlive:
@@ -351,24 +355,20 @@ extension TrafficAnalyzer: StreamDelegate {
 
     public func connectionClosed(_ record: consuming ConnectionRecord) {
         if lastApplication?.id == record.id { lastApplication = nil }
-        let state = applications.removeValue(forKey: record.id)
-            ?? ApplicationState(keepDetails: configuration.keepProtocolDetails, midstream: false)
+        let stored = applications.removeValue(forKey: record.id)
+        let state = stored ?? ApplicationState(keepDetails: configuration.keepProtocolDetails, midstream: false)
         state.finish(into: &record)
-        let copies = record.anomaliesUp.duplicates + record.anomaliesDown.duplicates
-        if copies > 0 {
-            let f = summaries.indices.contains(state.fileIndex) ? state.fileIndex : linkRun.file
-            if summaries.indices.contains(f) { summaries[f].duplicatePackets += copies }
-        }
+        // Counted in the file of the connection's first stream bytes; one that carried none (a SYN alone, an
+        // ACK) has no state, and is counted in the file being read as it ends.
+        let f = stored != nil && summaries.indices.contains(state.fileIndex) ? state.fileIndex
+            : summaries.indices.contains(currentFile) ? currentFile : linkRun.file
         if record.vlanDown != nil {
-            let f = summaries.indices.contains(state.fileIndex) ? state.fileIndex : linkRun.file
             if summaries.indices.contains(f) { summaries[f].connectionsTaggedPerDirection += 1 }
         }
         if record.vlanChanged {
-            let f = summaries.indices.contains(state.fileIndex) ? state.fileIndex : linkRun.file
             if summaries.indices.contains(f) { summaries[f].connectionsTagsChanged += 1 }
         }
         if record.state.contains(.evicted) {
-            let f = summaries.indices.contains(state.fileIndex) ? state.fileIndex : linkRun.file
             if summaries.indices.contains(f) { summaries[f].connectionsEvicted += 1 }
         }
         if let tunnel = record.tunnel, tunnel.kind != .refused, summaries.indices.contains(state.fileIndex) {

@@ -48,4 +48,24 @@ import TestSupport
         #expect(!text.stderr.contains("evicted"), "\(text.stderr)")
         #expect(!text.stdout.contains("evicted"), "\(text.stdout)")
     }
+
+    /// Evictions are counted in the file whose connections were evicted (SYNs alone have no stream bytes to
+    /// place them by: the file being read as they leave), whichever order the files are given in.
+    @Test func evictionsAreCountedInTheFloodsFile() throws {
+        let folder = TemporaryDirectory()
+        let flood = Self.synFlood(folder, count: 70_000)
+        let dir = try TemporaryFolder()
+        let small = try dir.simulatedCapture("small.pcap", ["--clients", "2", "--duration", "20m"])
+        for order in [[small, flood], [flood, small]] {
+            let json = CLIRun(["analyze", "-q", "-F", "json"] + order)
+            #expect(json.stderr.isEmpty, "\(json.stderr)")
+            let report = try #require(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any])
+            let captures = try #require(report["captures"] as? [[String: Any]])
+            let byPath = Dictionary(uniqueKeysWithValues: captures.compactMap { c in
+                (c["path"] as? String).map { ($0, c["connectionsEvicted"] as? Int ?? 0) }
+            })
+            #expect(byPath[small] == 0, "\(order): \(byPath)")
+            #expect((byPath[flood] ?? 0) >= 70_000 - 65_536, "\(order): \(byPath)")
+        }
+    }
 }
