@@ -185,7 +185,8 @@ enum InputRun {
         guard evicted > 0 else { return nil }
         return "sepbeat: warning: \(evicted) connections were evicted: more were open at once than the connection "
             + "table holds (\(CaptureSummary.connectionTableSize)), so each was handed out early and its later packets "
-            + "read as a new piece (rejoined for check-ins; `flows` lists the pieces apart, state `evicted`)"
+            + "read as a new piece (rejoined for check-ins, but a check-in cut so may read as failed; `flows` lists "
+            + "the pieces apart, state `evicted`)"
     }
 
     /// Files whose packets repeat another file's exactly, each copy just after its original in time order: the
