@@ -49,7 +49,8 @@ extension SessionBuilder {
     /// names, with no secars request), when it carried TLS (`OtherPortStarts`). Cost: one dictionary update per
     /// such connection.
     mutating func noteOtherPort(_ c: ConnectionRecord) {
-        guard c.application == .tls, c.handshake == .established || c.handshake == .midstream else { return }
+        guard c.application == .tls, c.handshake == .established || c.handshake == .midstream,
+              !Self.otherTLSServicePorts.contains(c.server.port) else { return }
         var times: [Timestamp]
         if c.duration >= model.push.minOpenSeconds {
             // Long-lived: each burst the client took part in is a check-in's start (the server's pushes are not).
@@ -62,6 +63,12 @@ extension SessionBuilder {
         }
         otherPorts.note(c.server, client: c.client.address, times: times)
     }
+
+    /// Ports of other services that run over TLS and are polled on a timer (mail clients every few minutes): no
+    /// manager serves check-ins there. SMTPS 465, NNTPS 563, LDAPS 636, DNS over TLS 853, FTPS 989-990,
+    /// IMAPS 993, POP3S 995, LDAP global catalog 3269, XMPP 5223, SIPS 5061, IRC 6697, MQTT 8883.
+    static let otherTLSServicePorts: Set<UInt16> = [465, 563, 636, 853, 989, 990, 993, 995, 3269, 5061, 5223, 6697,
+                                                    8883]
 
     /// Servers on ports nothing lists that at least one client reached over TLS at the heartbeat interval (the
     /// rule that makes an `inferred-tls` manager on a listed port: `checkIn.inferPeriodicMinIntervals` gaps at

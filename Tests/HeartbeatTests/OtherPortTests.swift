@@ -32,6 +32,8 @@ import Testing
     @Test func irregularOrListedOrPlainConnectionsAreNotNamed() {
         var f = RecordFactory()
         #expect(analyze(checkIns(&f, port: 8443, at: [0, 40, 1_000, 1_050, 2_900, 3_100])).periodicOtherPorts.isEmpty)
+        // A mail client polling IMAPS every five minutes is no manager on another port.
+        #expect(analyze(checkIns(&f, port: 993, at: (0..<6).map { Double($0) * 300 })).periodicOtherPorts.isEmpty)
         // On 443 the server is a manager (`inferred-tls`): its check-ins are judged.
         let listed = analyze(checkIns(&f, port: 443, at: (0..<6).map { Double($0) * 300 }))
         #expect(listed.periodicOtherPorts.isEmpty)
