@@ -102,6 +102,39 @@ struct TLSFeeder {
         #expect(c.summary.judgedVersion == TLSJudgedVersion(version: 0x0304, source: .chosen))
     }
 
+    /// TLS 1.3 servers send session tickets unasked after the client's Finished: small server records before
+    /// the first request are handshake, not an exchange with no request; a large one stays data.
+    @Test func tls13TicketsBeforeTheFirstRequestAreHandshake() {
+        func conversation(tickets: [Int]) -> (TLSConversation, [Exchange]) {
+            var f = Feeder()
+            f.send(.up, 1, TLSBuild.modernClientHelloRecord())
+            f.send(.down, 2, TLSBuild.record(22, TLSBuild.handshake(2, TLSBuild.serverHelloBody(
+                suite: 0x1301, selected: 0x0304))) + TLSBuild.record(20, [1]))
+            f.data(.down, 2, 2000)  // EncryptedExtensions..Finished
+            f.send(.up, 3, TLSBuild.record(20, [1]))
+            f.data(.up, 3, 53)  // client Finished
+            for (i, length) in tickets.enumerated() { f.data(.down, 4 + Int64(i), length) }
+            f.data(.up, 10, 400)  // request
+            f.data(.down, 11, 800)  // response
+            f.data(.up, 20, 300)  // second request
+            f.data(.down, 21, 250)  // its answer, as small as a ticket: data, the request came first
+            var exchanges = f.exchanges
+            var c = f.conversation
+            c.finish(time: Timestamp(nanoseconds: 30), into: &exchanges)
+            return (c, exchanges)
+        }
+        let (c, exchanges) = conversation(tickets: [245, 245])
+        #expect(c.handshakeRecordsInApplicationData == 4)
+        #expect(exchanges.count == 2)
+        #expect(exchanges.first?.bytesUp == 405 && exchanges.first?.bytesDown == 805)
+        #expect(exchanges.last?.bytesUp == 305 && exchanges.last?.bytesDown == 255)
+        // Over the bound, the server spoke first with data of its own: an exchange with no request.
+        let (big, bigExchanges) = conversation(tickets: [5_000])
+        #expect(big.handshakeRecordsInApplicationData == 2)
+        #expect(bigExchanges.count == 3)
+        #expect(bigExchanges.first?.bytesUp == 0 && bigExchanges.first?.bytesDown == 5_005)
+    }
+
     /// A modern ClientHello answered by `serverHello` (its ChangeCipherSpec after it), then one
     /// application-data record each way with the record-layer version `records`; finished.
     static func finished(serverHello: [UInt8], records: UInt16) -> TLSConversation {

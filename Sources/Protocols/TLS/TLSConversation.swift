@@ -51,8 +51,11 @@ import Records
 /// TLS 1.3 (and drafts): the encrypted handshake travels in application_data records. Without keys,
 /// the rule is: once the ServerHello chose 1.3, server records before the client's first
 /// application_data record are the server's handshake flight, and that first client record is its
-/// Finished; neither counts as exchange data. A client certificate (several client records) or 0-RTT
-/// data breaks this rule; the extra records then count as data.
+/// Finished; neither counts as exchange data. Server records after that Finished and before the client's
+/// first request record, each of at most `postHandshakeRecordMax` bytes, are the server's post-handshake
+/// messages (NewSessionTicket, which many servers send unasked): handshake too, not an answer with no
+/// request. A client certificate (several client records) or 0-RTT data breaks this rule; the extra
+/// records then count as data.
 public struct TLSConversation: Sendable {
     public private(set) var client: TLSStreamParser
     public private(set) var server: TLSStreamParser
@@ -442,6 +445,18 @@ public struct TLSConversation: Sendable {
         }
     }
 
+    /// The largest server record taken for a TLS 1.3 post-handshake message (a NewSessionTicket is a few
+    /// hundred bytes); a larger one before the first request is data.
+    static let postHandshakeRecordMax: Int64 = 4_096
+
+    /// TLS 1.3, the client's Finished seen, no request record yet and no exchange open or handed out: a
+    /// server record now is a post-handshake message.
+    private var beforeFirstRequest: Bool {
+        guard clientFinishedSeen, current == nil, waiting.isEmpty, exchangeCount == 0,
+              let v = summary.negotiatedVersion, TLSVersion.isTLS13Family(v) else { return false }
+        return true
+    }
+
     private var inTLS13Handshake: Bool {
         guard let v = summary.negotiatedVersion, TLSVersion.isTLS13Family(v) else { return false }
         return !clientFinishedSeen
@@ -480,6 +495,13 @@ public struct TLSConversation: Sendable {
             earlyAnswers[last].records += records
             earlyAnswers[last].missing += missing
             if end > earlyAnswers[last].end { earlyAnswers[last].end = end }
+            return
+        }
+        // TLS 1.3: a small server record after the client's Finished and before any request, with no client
+        // byte awaiting its answer: a post-handshake message (a NewSessionTicket), part of the handshake.
+        if direction == .down, length + missing <= Self.postHandshakeRecordMax, beforeFirstRequest {
+            handshakeRecordsInApplicationData += records
+            pendingMissing += missing
             return
         }
         // A record lost whole (nothing of it captured): its kind is not known. Of the client, after an answer
