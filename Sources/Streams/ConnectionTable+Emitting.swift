@@ -192,22 +192,42 @@ extension ConnectionTable {
     func rebuildRecency() {
         recent.removeAll()
         recentClosed.removeAll()
+        recentLoneSyns.removeAll()
         for c in connections.values {
             c.queuedClosed = c.closedAt != nil
-            if c.queuedClosed { recentClosed.push(c) } else { recent.push(c) }
+            if c.queuedClosed {
+                recentClosed.push(c)
+            } else if c.isLoneSyn {
+                recentLoneSyns.push(c)
+            } else {
+                recent.push(c)
+            }
         }
     }
 
     /// Emits 1/64 of the table (at least one connection): closed connections lingering for late
-    /// packets first (emitted as closed: nothing is lost), then the least recently active open
-    /// ones (evicted), each group by last activity, then id: the order of sorting the whole table by
-    /// (closed first, `last`, id). The recency queues hand them out in that order: O(k log n) for k
-    /// evicted (plus connections that were active since they were queued, each queued again once).
+    /// packets first (emitted as closed: nothing is lost), then the least recently active lone SYNs
+    /// (a client's SYNs with no answer and no byte: a SYN flood's), then the least recently active other
+    /// open ones (evicted), each group by last activity, then id: the order of sorting the whole table by
+    /// (closed first, lone SYNs next, `last`, id). The recency queues hand them out in that order:
+    /// O(k log n) for k evicted (plus connections that were active since they were queued, each queued again
+    /// once, and connections opened by a SYN that got an answer since, each moved to `recent` once).
     func evictLeastRecent() {
         counters.limitReached += 1
         var remaining = max(1, connections.count / 64)
         while remaining > 0, let c = recentClosed.popLeastRecent(where: { _ in true }) {
             emit(c, end: .closed, now: clock)
+            remaining -= 1
+        }
+        while remaining > 0, let c = recentLoneSyns.popLeastRecent(where: { $0.closedAt == nil }) {
+            guard c.isLoneSyn else {
+                recent.push(c)  // answered or sent a byte since it opened: an open connection like the others
+                continue
+            }
+            if c.copyOf == 0 {
+                delegate.didNotice(.limitReached(.connections), direction: .up, connection: c.id, time: clock)
+            }
+            emit(c, end: .evicted, now: clock)
             remaining -= 1
         }
         while remaining > 0, let c = recent.popLeastRecent(where: { $0.closedAt == nil }) {

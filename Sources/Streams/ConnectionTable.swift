@@ -175,6 +175,10 @@ public final class ConnectionTable {
     /// evicts from these (closed ones first) without sorting itself. See `RecencyQueue`.
     @exclusivity(unchecked) var recent = RecencyQueue()
     @exclusivity(unchecked) var recentClosed = RecencyQueue()
+    /// Connections opened by a client's SYN, queued apart: evicted before the other open ones while they are
+    /// lone SYNs (`Connection.isLoneSyn`), so a flood of SYNs does not cut connections in use. One that got
+    /// an answer or a byte moves to `recent` when its entry surfaces.
+    @exclusivity(unchecked) var recentLoneSyns = RecencyQueue()
     /// Connections opened by a SYN or SYN-ACK, by client and server without VLAN tags (the latest per pair):
     /// where a copy of one captured under other tags finds its original (see "Captured twice" above).
     @exclusivity(unchecked) var bySyn: [EndpointPair: Connection] = [:]
@@ -204,6 +208,7 @@ public final class ConnectionTable {
         deadlines.removeAll()
         recent.removeAll()
         recentClosed.removeAll()
+        recentLoneSyns.removeAll()
     }
 
     /// Table-wide counters so far.
@@ -358,8 +363,13 @@ public final class ConnectionTable {
             time: segment.timestamp, limits: limits)
         nextID += 1
         connections[key] = c
-        recent.push(c)
-        if recent.isCrowded(live: connections.count) { rebuildRecency() }
+        if segment.flags.contains(.syn) && !segment.flags.contains(.ack) {
+            recentLoneSyns.push(c)
+            if recentLoneSyns.isCrowded(live: connections.count) { rebuildRecency() }
+        } else {
+            recent.push(c)
+            if recent.isCrowded(live: connections.count) { rebuildRecency() }
+        }
         counters.connectionsOpened += 1
         counters.connectionsHighWater = max(counters.connectionsHighWater, connections.count)
         c.firstSequence = segment.sequence

@@ -121,9 +121,9 @@ import Testing
         #expect(recorder.text(1, .up) == "<gap 4>late")
     }
 
-    /// A full table evicts the least recently active connection (by its last packet, not its first),
-    /// ties going to the older id; a connection active since it opened is kept.
-    @Test func evictionPicksTheLeastRecentlyActiveConnections() {
+    /// A full table evicts the least recently active lone SYN first (by its last packet, ties going to the
+    /// older id), so connections in use (here 1 and 3, which sent bytes) outlast a flood of SYNs.
+    @Test func evictionPicksTheLeastRecentlyActiveLoneSynsFirst() {
         var limits = StreamLimits()
         limits.maxConnections = 4
         let recorder = StreamRecorder()
@@ -143,15 +143,15 @@ import Testing
             evicted = recorder.records.map(\.id)
             if i == 4 { #expect(evicted == [2]) }
         }
-        // Least recent first: 2 (1 ms), 4 (2 ms), 1 (3 ms), 3 (4 ms).
-        #expect(evicted == [2, 4, 1, 3])
+        // Lone SYNs, least recent first: 2 (1 ms), 4 (2 ms), then the newer ones 5 and 6; 1 and 3 stay.
+        #expect(evicted == [2, 4, 5, 6])
         #expect(recorder.records.allSatisfy { $0.state.contains(.evicted) })
         #expect(table.statistics.connectionsEvicted == 4)
         #expect(table.openConnections == 4)
     }
 
-    /// Eviction order over many rounds matches a full sort by last activity, with connections going
-    /// active again in between (each eviction takes 1/64 of the table).
+    /// Eviction order over many rounds matches a full sort by (lone SYN first, last activity, id), with
+    /// connections going active again in between (each eviction takes 1/64 of the table).
     @Test func evictionOrderMatchesSortingByLastActivity() {
         var limits = StreamLimits()
         limits.maxConnections = 128
@@ -159,12 +159,16 @@ import Testing
         let table = ConnectionTable(limits: limits, delegate: recorder)
         var feeders: [Feeder] = []
         var last: [UInt64: Int64] = [:]
+        var spoke: Set<UInt64> = []
         var ms: Int64 = 0
         var expected: [UInt64] = []
         for i in 0..<400 {
             if table.openConnections == limits.maxConnections {
                 // The two least recently active (last, then id) go before this one opens.
-                let victims = last.sorted { ($0.value, $0.key) < ($1.value, $1.key) }.prefix(2).map(\.key)
+                func rank(_ e: (key: UInt64, value: Int64)) -> (Int, Int64, UInt64) {
+                    (spoke.contains(e.key) ? 1 : 0, e.value, e.key)
+                }
+                let victims = last.sorted { rank($0) < rank($1) }.prefix(2).map(\.key)
                 expected += victims
                 for v in victims { last[v] = nil }
             }
@@ -176,6 +180,7 @@ import Testing
             if i % 3 == 0, last[UInt64(older + 1)] != nil {
                 feeders[older].feed(Seg.c(8 + UInt32(i), "x", at: ms), to: table)
                 last[UInt64(older + 1)] = ms
+                spoke.insert(UInt64(older + 1))
             }
             if i % 2 == 0 { ms += 1 }
         }
