@@ -21,8 +21,9 @@ public struct StreamLimits: Sendable {
     /// 64 connections each holding a full per-connection buffer at once, which real captures
     /// (even lossy SPAN captures) do not approach, while keeping a hostile capture flat.
     public var maxBufferedBytesTotal: Int = 64 << 20
-    /// Most connections tracked at once; when a new one would exceed it, the least recently
-    /// active 1/64 of the table is emitted early ("evicted"). Default 65,536: far more than
+    /// Most connections tracked at once; when a new one would exceed it, 1/64 of the table is
+    /// emitted early: lingering closed connections, then lone SYNs, then other open connections
+    /// ("evicted"), each group least recently active first. Default 65,536: far more than
     /// the concurrent connections of a management server's check-in traffic once idle
     /// connections time out, and about 0.6 GiB in the worst case described above.
     public var maxConnections: Int = 65_536
