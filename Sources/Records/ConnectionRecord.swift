@@ -287,7 +287,9 @@ final class StreamAnomaliesPair: Hashable, Sendable {
         up.isEmpty && down.isEmpty ? nil : StreamAnomaliesPair(up: up, down: down)
     }
     @usableFromInline
-    static func == (a: StreamAnomaliesPair, b: StreamAnomaliesPair) -> Bool { a === b || (a.up == b.up && a.down == b.down) }
+    static func == (a: StreamAnomaliesPair, b: StreamAnomaliesPair) -> Bool {
+        a === b || (a.up == b.up && a.down == b.down)
+    }
     @usableFromInline func hash(into hasher: inout Hasher) {
         hasher.combine(up)
         hasher.combine(down)

@@ -10,8 +10,8 @@
 ///
 /// Each table has a fixed number of slots, found from a cheap key of the value (its numbers, and its
 /// strings' lengths and first 64 bytes; not the normalising hash a `Set` of strings runs: this runs for
-/// every kept record), and a value is shared only when the slot holds an equal one (compared in full). A value whose slot holds another takes the
-/// slot over. So a capture of unique values cannot make the tables grow (they are at most `slots`
+/// every kept record), and a value is shared only when the slot holds an equal one (compared in full, its
+/// texts byte for byte). A value whose slot holds another takes the slot over. So a capture of unique values cannot make the tables grow (they are at most `slots`
 /// entries each); its values are simply kept unshared. Nothing is lost, and nothing is counted as wrong.
 public struct RecordInterner: Sendable {
     /// Slots a table has (a power of 2).

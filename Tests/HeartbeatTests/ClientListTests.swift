@@ -32,7 +32,8 @@ import Testing
         var rng = SystemRandomNumberGenerator()
         let n = 3_000
         for i in 0..<n {
-            builder.ingest(record(UInt64(i), start: Int64(i) * 300_000_000_000 + Int64.random(in: 0..<600_000_000_000, using: &rng)))
+            let jitter = Int64.random(in: 0..<600_000_000_000, using: &rng)
+            builder.ingest(record(UInt64(i), start: Int64(i) * 300_000_000_000 + jitter))
         }
         let kept = builder.keptRecords
         #expect(kept.count == n)

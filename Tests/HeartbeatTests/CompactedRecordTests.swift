@@ -73,7 +73,8 @@ import Testing
         #expect(SessionBuilder.compacted(http("/a?")).exchanges[0].http?.target == "/a?…")
     }
 
-    /// The query mark is found without reading the query, where the bytes show it, and as `firstIndex(of: "?")` finds it.
+    /// The query mark is found without reading the query, where the bytes show it, and as
+    /// `firstIndex(of: "?")` finds it.
     @Test func theQueryMarkIsTheFirstQuestionMarkCharacter() {
         let long = "/secars/secars.dll?h=" + String(repeating: "0123456789abcdef", count: 40)
         let targets = [

@@ -149,7 +149,8 @@ import Testing
 
     @Test func exchangeFieldsRoundTrip() {
         for t in Self.times {
-            var e = Exchange(index: .max, kind: .other, start: Timestamp(nanoseconds: .min), end: Timestamp(nanoseconds: .max))
+            var e = Exchange(index: .max, kind: .other, start: Timestamp(nanoseconds: .min),
+                             end: Timestamp(nanoseconds: .max))
             e.responseStart = t
             e.bytesUp = .max
             e.bytesDown = .min
@@ -165,7 +166,8 @@ import Testing
             #expect(e.missingBytes == .max)
             #expect(e.http == nil)
             e.responseStart = nil
-            var fresh = Exchange(index: .max, kind: .other, start: Timestamp(nanoseconds: .min), end: Timestamp(nanoseconds: .max))
+            var fresh = Exchange(index: .max, kind: .other, start: Timestamp(nanoseconds: .min),
+                                 end: Timestamp(nanoseconds: .max))
             fresh.bytesUp = .max
             fresh.bytesDown = .min
             fresh.recordsUp = .max

@@ -127,9 +127,9 @@ import Testing
     /// `HTTP1RequestLineParts` finds its parts with `memchr`: the same parts as a walk over every byte, for
     /// every line of up to seven bytes from a small alphabet, at index 0 and further into an array.
     @Test func requestLinePartsAgreeWithAByteWalk() {
-        func walk(_ line: ArraySlice<UInt8>)
-            -> (count: Int, first: ArraySlice<UInt8>?, second: ArraySlice<UInt8>?, last: ArraySlice<UInt8>?, endBeforeLast: Int?)
-        {
+        typealias Parts = (count: Int, first: ArraySlice<UInt8>?, second: ArraySlice<UInt8>?,
+                           last: ArraySlice<UInt8>?, endBeforeLast: Int?)
+        func walk(_ line: ArraySlice<UInt8>) -> Parts {
             var parts: [Range<Int>] = []
             var i = line.startIndex
             while i < line.endIndex {
