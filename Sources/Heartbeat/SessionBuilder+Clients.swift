@@ -163,18 +163,7 @@ struct ExactText: Hashable {
 
     init(_ text: String) { self.text = text }
 
-    static func == (a: ExactText, b: ExactText) -> Bool {
-        guard a.text.utf8.count == b.text.utf8.count else { return false }
-        let fast = a.text.utf8.withContiguousStorageIfAvailable { x in
-            b.text.utf8.withContiguousStorageIfAvailable { y in
-                guard x.count == y.count else { return false }
-                guard let p = x.baseAddress, let q = y.baseAddress else { return true }  // both empty
-                return memcmp(p, q, x.count) == 0
-            }
-        }
-        if let fast, let equal = fast { return equal }
-        return a.text.utf8.elementsEqual(b.text.utf8)
-    }
+    static func == (a: ExactText, b: ExactText) -> Bool { a.text.hasSameUTF8(as: b.text) }
 
     func hash(into hasher: inout Hasher) {
         var text = text

@@ -1,3 +1,5 @@
+import Core
+
 /// Makes the records one run keeps share equal values: one TLS summary box, one HTTP transaction box
 /// and one string buffer for a value seen again, instead of a copy per record.
 ///
@@ -11,8 +13,9 @@
 /// Each table has a fixed number of slots, found from a cheap key of the value (its numbers, and its
 /// strings' lengths and first 64 bytes; not the normalising hash a `Set` of strings runs: this runs for
 /// every kept record), and a value is shared only when the slot holds an equal one (compared in full, its
-/// texts byte for byte). A value whose slot holds another takes the slot over. So a capture of unique values cannot make the tables grow (they are at most `slots`
-/// entries each); its values are simply kept unshared. Nothing is lost, and nothing is counted as wrong.
+/// texts byte for byte). A value whose slot holds another takes the slot over. So a capture of unique
+/// values cannot make the tables grow (they are at most `slots` entries each); its values are simply kept
+/// unshared. Nothing is lost, and nothing is counted as wrong.
 public struct RecordInterner: Sendable {
     /// Slots a table has (a power of 2).
     public let slots: Int
@@ -128,11 +131,10 @@ public struct RecordInterner: Sendable {
         return nil
     }
 
-    // Equal values are shared only when their texts are equal byte for byte too: `String`'s `==` is canonical
-    // equivalence (`é` as one code point equals `e` with a combining accent, and combining marks in another
-    // order are equal), and a capture's SNI, target or reason must be reported with its own bytes.
+    // Equal values are shared only when their texts are equal byte for byte too (`String.hasSameUTF8(as:)`:
+    // `==` is canonical equivalence, and a capture's SNI, target or reason is reported with its own bytes).
 
-    static func sameBytes(_ a: String, _ b: String) -> Bool { a.utf8.elementsEqual(b.utf8) }
+    static func sameBytes(_ a: String, _ b: String) -> Bool { a.hasSameUTF8(as: b) }
 
     static func sameBytes(_ a: String?, _ b: String?) -> Bool {
         switch (a, b) {
