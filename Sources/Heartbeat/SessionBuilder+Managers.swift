@@ -80,11 +80,7 @@ extension SessionBuilder {
                 guard !found.contains(server.address) else { continue }
                 let longLived = conns[i].duration >= model.push.minOpenSeconds
                 if longLived {
-                    // The manager's own pushes are not the client's timer.
-                    let clientSeen = conns[i].exchanges.contains { $0.recordsUp > 0 }
-                    starts[server, default: []] += splitBursts(conns[i].exchanges).compactMap { burst in
-                        clientSeen && isServerPush(burst) ? nil : burst.first?.start
-                    }
+                    starts[server, default: []] += burstStarts(conns[i])
                 } else {
                     starts[server, default: []].append(conns[i].start)
                 }
@@ -97,6 +93,15 @@ extension SessionBuilder {
         var out: [IPAddress: [String]] = [:]
         for address in found { out[address] = (names[address] ?? []).sorted() }
         return out
+    }
+
+    /// The starts of a long-lived connection's bursts the client took part in, each a check-in's start on the
+    /// client's timer (the manager's own pushes are not).
+    func burstStarts(_ c: ConnectionRecord) -> [Timestamp] {
+        let clientSeen = c.exchanges.contains { $0.recordsUp > 0 }
+        return splitBursts(c.exchanges).compactMap { burst in
+            clientSeen && isServerPush(burst) ? nil : burst.first?.start
+        }
     }
 
     /// Addresses one client tried on a management port again and again at the expected interval, every

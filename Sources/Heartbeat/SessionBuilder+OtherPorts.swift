@@ -51,16 +51,8 @@ extension SessionBuilder {
     mutating func noteOtherPort(_ c: ConnectionRecord) {
         guard c.application == .tls, c.handshake == .established || c.handshake == .midstream,
               !Self.otherTLSServicePorts.contains(c.server.port) else { return }
-        var times: [Timestamp]
-        if c.duration >= model.push.minOpenSeconds {
-            // Long-lived: each burst the client took part in is a check-in's start (the server's pushes are not).
-            let clientSeen = c.exchanges.contains { $0.recordsUp > 0 }
-            times = splitBursts(c.exchanges).compactMap { burst in
-                clientSeen && isServerPush(burst) ? nil : burst.first?.start
-            }
-        } else {
-            times = [c.start]
-        }
+        // A long-lived connection: one start per burst, as `periodicTLSManagers` counts them.
+        let times = c.duration >= model.push.minOpenSeconds ? burstStarts(c) : [c.start]
         otherPorts.note(c.server, client: c.client.address, times: times)
     }
 
