@@ -362,14 +362,10 @@ extension TrafficAnalyzer: StreamDelegate {
         // ACK) has no state, and is counted in the file being read as it ends.
         let f = stored != nil && summaries.indices.contains(state.fileIndex) ? state.fileIndex
             : summaries.indices.contains(currentFile) ? currentFile : linkRun.file
-        if record.vlanDown != nil {
-            if summaries.indices.contains(f) { summaries[f].connectionsTaggedPerDirection += 1 }
-        }
-        if record.vlanChanged {
-            if summaries.indices.contains(f) { summaries[f].connectionsTagsChanged += 1 }
-        }
-        if record.state.contains(.evicted) {
-            if summaries.indices.contains(f) { summaries[f].connectionsEvicted += 1 }
+        if summaries.indices.contains(f) {
+            if record.vlanDown != nil { summaries[f].connectionsTaggedPerDirection += 1 }
+            if record.vlanChanged { summaries[f].connectionsTagsChanged += 1 }
+            if record.state.contains(.evicted) { summaries[f].connectionsEvicted += 1 }
         }
         if let tunnel = record.tunnel, tunnel.kind != .refused, summaries.indices.contains(state.fileIndex) {
             if tunnel.port == nil { summaries[state.fileIndex].unusableTunnelTargets += 1 }

@@ -219,23 +219,20 @@ extension ConnectionTable {
             emit(c, end: .closed, now: clock)
             remaining -= 1
         }
+        func evict(_ c: Connection) {
+            if c.copyOf == 0 {
+                delegate.didNotice(.limitReached(.connections), direction: .up, connection: c.id, time: clock)
+            }
+            emit(c, end: .evicted, now: clock)
+            remaining -= 1
+        }
         while remaining > 0, let c = recentLoneSyns.popLeastRecent(where: { $0.closedAt == nil }) {
             guard c.isLoneSyn else {
                 recent.push(c)  // answered or sent a byte since it opened: an open connection like the others
                 continue
             }
-            if c.copyOf == 0 {
-                delegate.didNotice(.limitReached(.connections), direction: .up, connection: c.id, time: clock)
-            }
-            emit(c, end: .evicted, now: clock)
-            remaining -= 1
+            evict(c)
         }
-        while remaining > 0, let c = recent.popLeastRecent(where: { $0.closedAt == nil }) {
-            if c.copyOf == 0 {
-                delegate.didNotice(.limitReached(.connections), direction: .up, connection: c.id, time: clock)
-            }
-            emit(c, end: .evicted, now: clock)
-            remaining -= 1
-        }
+        while remaining > 0, let c = recent.popLeastRecent(where: { $0.closedAt == nil }) { evict(c) }
     }
 }
