@@ -22,6 +22,10 @@ public struct CaptureRun {
     public var readAhead: ReadAheadConfiguration? = .default
     /// Reports made while the run goes on (a live capture's rolling report); nil: none.
     public var rolling: RollingReports?
+    /// Ends the inputs that can be followed forever (standard input that is no regular file, pipes, FIFOs,
+    /// devices) when requested, as if their writers had closed them; regular files are read to their end
+    /// regardless. nil: every input is read to its end (`CaptureReader.open(path:)`).
+    public var stop: LiveStopRequest?
 
     public init(paths: [String], filter: String? = nil, configuration: AnalysisConfiguration = .init()) {
         self.paths = paths
@@ -32,7 +36,7 @@ public struct CaptureRun {
     /// Opens every file and applies the filter; throws the first file's error.
     /// With `readAhead` set, the source returned reads on its own thread from its first `next()`.
     public func open() throws(CaptureError) -> PacketSource {
-        let sources = try CaptureReader.open(paths: paths)
+        let sources = try CaptureReader.open(paths: paths, stop: stop)
         let source: PacketSource = sources.count == 1 ? sources[0] : MergedSource(sources)
         if let filter { try source.setFilter(filter) }
         guard let readAhead else { return source }

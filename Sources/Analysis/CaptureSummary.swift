@@ -115,6 +115,9 @@ public struct CaptureSummary: Sendable {
     /// the interface or its driver (libpcap's counts at the end); nil for files.
     public var droppedByKernel: Int?
     public var droppedByInterface: Int?
+    /// A followed input (standard input that is no regular file, a pipe, a FIFO, a device) ended by the first
+    /// SIGINT, SIGTERM or SIGHUP before its writer closed it: the signal's name (`SIGINT`); nil otherwise.
+    public var endedBy: String?
     /// Records whose captured length exceeds their original length or the snaplen (kept as they are,
     /// or, where libpcap cut them to the snaplen, with a warning).
     public var oversizedRecords = 0
@@ -296,6 +299,7 @@ public struct CaptureSummary: Sendable {
             m.interfaceDown += f.interfaceDown
             if let d = f.droppedByKernel { m.droppedByKernel = (m.droppedByKernel ?? 0) + d }
             if let d = f.droppedByInterface { m.droppedByInterface = (m.droppedByInterface ?? 0) + d }
+            if let by = f.endedBy { m.endedBy = by }
             m.connectionsCapturedTwice += f.connectionsCapturedTwice
             m.packetsCapturedTwice += f.packetsCapturedTwice
             m.connectionsCapturedTwiceSameTags += f.connectionsCapturedTwiceSameTags

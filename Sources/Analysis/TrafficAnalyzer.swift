@@ -200,6 +200,7 @@ public final class TrafficAnalyzer {
             summaries[s.fileIndex].filteredOut = s.filteredOut
             summaries[s.fileIndex].droppedByKernel = s.droppedByKernel
             summaries[s.fileIndex].droppedByInterface = s.droppedByInterface
+            summaries[s.fileIndex].endedBy = s.endedBy
             summaries[s.fileIndex].captureEndedEarly = s.warnings.last { $0.code == .captureEnded }?.problem
             summaries[s.fileIndex].skippedRecords = s.skippedRecords
             summaries[s.fileIndex].savedTo = s.savedTo

@@ -96,7 +96,9 @@ enum InputRun {
         paths: [String], options: Options, command: String, configuration: AnalysisConfiguration,
         output: inout Output, progress drawn: Bool = true
     ) throws -> OpenedInput {
-        let run = CaptureRun(paths: paths, filter: options.filter, configuration: configuration)
+        var run = CaptureRun(paths: paths, filter: options.filter, configuration: configuration)
+        // Standard input, pipes and FIFOs may never end: the first signal ends them instead (`Interruption`).
+        run.stop = .process
         var source: PacketSource
         do {
             source = try run.open()
@@ -164,6 +166,7 @@ enum InputRun {
     /// which is an output's failure (exit status 4), not a remark on the input.
     static func printWarnings(_ files: [CaptureSummary], options: Options, output: inout Output) {
         if !options.quiet {
+            for note in endedInputNotes(files) { output.error(SepbeatCommand.oneLine(note)) }
             for w in files.flatMap(\.warnings) { output.error(SepbeatCommand.oneLine("sepbeat: warning: \(w)")) }
             if let hint = filterHint(files, options: options) { output.error(SepbeatCommand.oneLine(hint)) }
             if let note = evictionWarning(files) { output.error(SepbeatCommand.oneLine(note)) }
@@ -173,6 +176,17 @@ enum InputRun {
                 if let why = file.saveFailed {
                     output.error(SepbeatCommand.oneLine("sepbeat: warning: \(file.path): \(why)"))
                 }
+            }
+        }
+    }
+
+    /// One line for each followed input (standard input, a pipe, a FIFO) that the first signal ended: the run
+    /// goes on to its report, which covers the packets read before it.
+    static func endedInputNotes(_ files: [CaptureSummary]) -> [String] {
+        files.compactMap { f in
+            f.endedBy.map { by in
+                "sepbeat: \(f.path): input ended by \(by) after \(formatCount(f.packets, "packet")); the report covers "
+                    + "them (a second signal stops sepbeat without a report)"
             }
         }
     }

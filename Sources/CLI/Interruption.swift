@@ -15,11 +15,16 @@ import Glibc
 /// A signal ignored when the process started (`nohup`, a background job of a shell without job
 /// control) stays ignored. The handler makes only async-signal-safe calls (`lstat`, `unlink`,
 /// `sigaction`, `raise`, `pthread_sigmask`) and reads only lock-free atomics; every other signal is
-/// blocked while it runs, so a second Ctrl-C cannot cut the clean-up short.
+/// blocked while it runs, so a second Ctrl-C cannot cut the clean-up short. The handler is installed
+/// without `SA_RESTART`, and `errno` is kept across a request.
 ///
 /// During a live capture (`-i`), the first of these signals ends the capture instead
-/// (`LiveStopRequest.process`, one atomic store), and the run goes on to write its report; a second
-/// one, or one after the capture ended, stops the process as above.
+/// (`LiveStopRequest.process`, one atomic store and a byte written to its pipe), and the run goes on to
+/// write its report; a second one, or one after the capture ended, stops the process as above. So does the
+/// first one while a followed input is read (standard input that is no regular file, a pipe, a FIFO, a
+/// device: `FollowedInput` in Capture): every followed input still open ends there, its reads waiting on a
+/// silent writer returning at once, and the report covers what was read (regular files named with them
+/// are read to their end). Before a followed input's capture header has arrived, nothing is followed yet.
 ///
 /// Not covered: a file opened in the instant before its writer registers it, and SIGKILL.
 public enum Interruption {
@@ -58,7 +63,7 @@ public enum Interruption {
 
     private static func handle(_ signal: Int32) {
         if LiveStopRequest.process.wouldEndCapture {
-            LiveStopRequest.process.request()
+            LiveStopRequest.process.request(signal: signal)
             return
         }
         _ = PartialFiles.removeAll()

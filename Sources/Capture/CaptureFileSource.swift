@@ -44,12 +44,17 @@ final class CaptureFileSource: PacketSource {
     /// Classic pcap: the file offset of the next record, kept by adding record sizes so that
     /// `ftello` (an `lseek` call) runs only at the start and after records libpcap may have cut.
     @exclusivity(unchecked) private var nextRecordOffset: Int?
+    /// The input when it is followed (a pipe, FIFO or device read until a stop request, see `FollowedInput`):
+    /// whether the stop ended it is looked at when reading ends.
+    private var followed: FollowedInput?
 
-    /// Opens the file at `path`, or reads `stream` (already opened and sniffed) when given.
+    /// Opens the file at `path`, or reads `stream` (already opened and sniffed) when given; a stream that is
+    /// no regular file is followed until `stop` is requested, when given (see `FollowedInput`).
     /// `ownReaderOnly` sends a pcapng file straight to the own reader, never to libpcap (the fuzz
     /// targets read that reader on its own).
     init(path: String, fileIndex: Int, header: CaptureReader.FileHeader, limits: CaptureLimits,
-         readBufferBytes: Int?, stream: StreamInput? = nil, ownReaderOnly: Bool = false) throws(CaptureError)
+         readBufferBytes: Int?, stream: StreamInput? = nil, stop: LiveStopRequest? = nil,
+         ownReaderOnly: Bool = false) throws(CaptureError)
     {
         self.path = path
         self.readBufferBytes = readBufferBytes
@@ -59,9 +64,10 @@ final class CaptureFileSource: PacketSource {
         stats = CaptureStatistics(path: path, fileIndex: fileIndex, format: header.format,
                                   byteOrder: header.byteOrder, reader: .libpcap)
         if let stream {
-            guard let (file, buffer) = stream.makeFile(bufferBytes: readBufferBytes) else {
+            guard let (file, buffer, followed) = stream.makeFile(bufferBytes: readBufferBytes, stop: stop) else {
                 throw CaptureError(path: path, .cannotOpen("cannot set up a stream reader"))
             }
+            self.followed = followed
             if header.format == .pcapng {
                 libpcapLinkType = LinkType(rawValue: 0)
                 libpcapSnapLength = 0
@@ -323,6 +329,7 @@ final class CaptureFileSource: PacketSource {
     private func finish() {
         backend = .finished
         libpcapFile = nil
+        if let followed, followed.stopped { noteStop(followed) }
         // libpcap stopped at (or refused the file for) the very damage the own reader then met without
         // reading a packet more (a pcapng file cut mid-block, a corrupt block, one past a limit): one
         // warning, the own reader's, which names the byte offset.
@@ -363,6 +370,20 @@ final class CaptureFileSource: PacketSource {
             stats.warn(.noPackets, stats.skippedRecords == 0 ? "file holds no packets"
                 : "no packet could be read: every block that may hold one was skipped (see above)")
         }
+    }
+}
+
+extension CaptureFileSource {
+    /// A followed input ended by the stop request: said in the statistics, and a record the stop cut
+    /// part-way (the readers' `truncated` stop, at the end of what was read) is no defect of the input.
+    /// A problem found before the cut (a corrupt record in the bytes read) stays.
+    private func noteStop(_ input: FollowedInput) {
+        stats.endedBy = input.endingName
+        guard let stop = stats.readingStopped,
+              let i = stats.warnings.lastIndex(where: { $0.code == .truncated && $0.problem == stop.problem })
+        else { return }
+        stats.warnings.remove(at: i)
+        stats.readingStopped = nil
     }
 }
 

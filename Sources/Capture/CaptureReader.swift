@@ -18,7 +18,10 @@ public enum CaptureReader {
     /// of the stream, so a FIFO whose writer has gone is read to its end instead of hanging.
     /// Classic pcap streams go to libpcap; pcapng streams go straight to the own pcapng reader
     /// (a stream cannot be read again, so libpcap's refusal part way through could not be
-    /// recovered). Byte offsets in warnings are counted from record sizes there.
+    /// recovered). Byte offsets in warnings are counted from record sizes there. With `stop`, such an
+    /// input that is no regular file (standard input given a regular file is one) is followed: it ends
+    /// at its writer's end or when `stop` is requested, whichever comes first (`FollowedInput`); the
+    /// statistics then say what ended it (`CaptureStatistics.endedBy`).
     ///
     /// - Parameters:
     ///   - path: the capture file.
@@ -28,15 +31,18 @@ public enum CaptureReader {
     ///   - readBufferBytes: the stdio buffer the file is read through; nil keeps the C library's
     ///     (4 KiB, one system call every few packets). `readBufferBytes(files:)` gives the size for
     ///     one of several files open at once.
+    ///   - stop: ends a followed input (nil: every input is read to its end).
     public static func open(path: String, fileIndex: Int = 0, limits: CaptureLimits = .default,
-                            readBufferBytes: Int? = readBufferBytes(files: 1))
+                            readBufferBytes: Int? = readBufferBytes(files: 1), stop: LiveStopRequest? = nil)
         throws(CaptureError) -> PacketSource
     {
         if path == StreamInput.standardInputName {
-            return try openStream(path: path, fileIndex: fileIndex, limits: limits, readBufferBytes: readBufferBytes)
+            return try openStream(path: path, fileIndex: fileIndex, limits: limits, readBufferBytes: readBufferBytes,
+                                  stop: stop)
         }
         if case .otherFile = FileCalls.kind(of: path) {
-            return try openStream(path: path, fileIndex: fileIndex, limits: limits, readBufferBytes: readBufferBytes)
+            return try openStream(path: path, fileIndex: fileIndex, limits: limits, readBufferBytes: readBufferBytes,
+                                  stop: stop)
         }
         let header = try readHeader(path: path)
         return try CaptureFileSource(path: path, fileIndex: fileIndex, header: header, limits: limits,
@@ -60,8 +66,11 @@ public enum CaptureReader {
     ///
     /// With several files, each regular file is checked and then closed again until its packets are
     /// needed (`DeferredFileSource`), so that the number of files named is not bound by the open-file
-    /// limit (`ulimit -n`). Standard input, FIFOs and pipes stay open from here on.
-    public static func open(paths: [String], limits: CaptureLimits = .default) throws(CaptureError) -> [PacketSource] {
+    /// limit (`ulimit -n`). Standard input, FIFOs and pipes stay open from here on, and are followed
+    /// until `stop` is requested, when given (see `open(path:)`).
+    public static func open(paths: [String], limits: CaptureLimits = .default, stop: LiveStopRequest? = nil)
+        throws(CaptureError) -> [PacketSource]
+    {
         let buffer = readBufferBytes(files: paths.count)
         var sources: [PacketSource] = []
         for (i, path) in paths.enumerated() {
@@ -70,7 +79,7 @@ public enum CaptureReader {
                 sources.append(try DeferredFileSource(path: path, fileIndex: i, header: header, limits: limits,
                                                       readBufferBytes: buffer))
             } else {
-                sources.append(try open(path: path, fileIndex: i, limits: limits, readBufferBytes: buffer))
+                sources.append(try open(path: path, fileIndex: i, limits: limits, readBufferBytes: buffer, stop: stop))
             }
         }
         return sources
@@ -89,8 +98,8 @@ public enum CaptureReader {
     /// The magic is read from the open descriptor and handed back to the reader with the rest.
     /// Classic pcap goes to libpcap; pcapng goes straight to the own pcapng reader (libpcap's
     /// refusal part way through could not be recovered from on a stream that cannot be re-read).
-    private static func openStream(path: String, fileIndex: Int, limits: CaptureLimits, readBufferBytes: Int?)
-        throws(CaptureError) -> PacketSource
+    private static func openStream(path: String, fileIndex: Int, limits: CaptureLimits, readBufferBytes: Int?,
+                                   stop: LiveStopRequest?) throws(CaptureError) -> PacketSource
     {
         let input: StreamInput
         switch StreamInput.open(path) {
@@ -104,7 +113,7 @@ public enum CaptureReader {
         }
         let header = try parseHeader(sniffed.bytes, path: path)
         return try CaptureFileSource(path: path, fileIndex: fileIndex, header: header, limits: limits,
-                                     readBufferBytes: readBufferBytes, stream: input)
+                                     readBufferBytes: readBufferBytes, stream: input, stop: stop)
     }
 
     /// What the first bytes of a file say.

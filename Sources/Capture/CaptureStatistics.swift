@@ -149,6 +149,11 @@ public struct CaptureStatistics: Sendable {
     /// `CaptureLimits`, libpcap stopped and the own reader could not go on): where and why. Every packet
     /// before it was read, none after; nil when the file was read to its end.
     public var readingStopped: ReadingStop?
+    /// A followed input (standard input, a pipe, a FIFO or a device, read until a stop request, see
+    /// `FollowedInput`) that the request ended before its writer closed it: what made the request
+    /// (`SIGINT`, `SIGTERM`, `SIGHUP`, or `a stop request`); nil when the input was read to its end. A
+    /// record the stop cut part-way is not counted as the input cut short.
+    public var endedBy: String?
 
     /// Where and why reading a file stopped before its end (`CaptureStatistics.readingStopped`).
     public struct ReadingStop: Equatable, Sendable {

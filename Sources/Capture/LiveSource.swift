@@ -4,33 +4,89 @@ import Synchronization
 import Glibc
 #endif
 
-/// A request to end a live capture, made from any thread or from a signal handler.
+/// A request to end a live capture, or the reading of followed inputs, made from any thread or from a
+/// signal handler.
 ///
-/// Setting it is one lock-free atomic store, so a signal handler may do it. The capture notices it
-/// within one read timeout (`LiveCaptureSettings.readTimeoutMilliseconds`), ends as if the interface
-/// had no more packets, and the run goes on to its report.
+/// Setting it is one lock-free atomic store and a one-byte `write` to a pipe of its own, so a signal
+/// handler may do it. A live capture notices it within one read timeout
+/// (`LiveCaptureSettings.readTimeoutMilliseconds`), ends as if the interface had no more packets, and the
+/// run goes on to its report. A followed input (standard input, a pipe, a FIFO or a character device read
+/// through a `FollowedInput`) waits for its bytes and this pipe together, so a read waiting on a silent
+/// writer returns at once: the input ends there, as if its writer had closed it, and the packets read
+/// before are reported.
 public final class LiveStopRequest: Sendable {
     private let requested = Atomic<Bool>(false)
     /// Whether a capture is running that a request would end (see `Interruption` in the CLI: a signal
     /// then ends the capture instead of the process).
     private let capturing = Atomic<Bool>(false)
+    /// How many followed inputs are being read that a request would end (`FollowedInput`).
+    private let following = Atomic<Int>(0)
+    /// The signal that made the request (`request(signal:)`); 0 when none did.
+    private let requestingSignal = Atomic<Int32>(0)
+    /// A pipe that turns readable at the request (a byte is written to it, never read): what a followed
+    /// input's reads wait on beside the input. -1 when the system gave no pipe (the reads then look at
+    /// the request every 200 ms instead).
+    let wakeDescriptor: Int32
+    private let wakeWriteDescriptor: Int32
 
-    public init() {}
+    public init() {
+        var ends: [Int32] = [-1, -1]
+        if pipe(&ends) == 0 {
+            for end in ends { _ = fcntl(end, F_SETFD, FD_CLOEXEC) }
+            // A handler must never wait on the write (it cannot fill: one byte a request).
+            _ = fcntl(ends[1], F_SETFL, fcntl(ends[1], F_GETFL) | O_NONBLOCK)
+        } else {
+            ends = [-1, -1]
+        }
+        wakeDescriptor = ends[0]
+        wakeWriteDescriptor = ends[1]
+    }
+
+    deinit {
+        if wakeDescriptor >= 0 { close(wakeDescriptor) }
+        if wakeWriteDescriptor >= 0 { close(wakeWriteDescriptor) }
+    }
 
     /// The request the process's signal handlers make.
     public static let process = LiveStopRequest()
 
-    /// Asks the capture to end.
-    public func request() { requested.store(true, ordering: .sequentiallyConsistent) }
+    /// Asks the capture, and the followed inputs being read, to end; `signal` (when not 0) is the signal
+    /// that asks, named in the summaries of the inputs it ends. Async-signal-safe; `errno` is kept.
+    public func request(signal: Int32 = 0) {
+        if signal != 0 { requestingSignal.store(signal, ordering: .sequentiallyConsistent) }
+        requested.store(true, ordering: .sequentiallyConsistent)
+        guard wakeWriteDescriptor >= 0 else { return }
+        let saved = errno
+        var byte: UInt8 = 1
+        _ = write(wakeWriteDescriptor, &byte, 1)
+        errno = saved
+    }
 
     public var isRequested: Bool { requested.load(ordering: .sequentiallyConsistent) }
 
-    /// Whether a capture is running and no stop was asked for yet: a first signal may end it.
+    /// Whether a capture or a followed input is being read and no stop was asked for yet: a first signal
+    /// may end it.
     public var wouldEndCapture: Bool {
-        capturing.load(ordering: .sequentiallyConsistent) && !isRequested
+        (capturing.load(ordering: .sequentiallyConsistent) || following.load(ordering: .sequentiallyConsistent) > 0)
+            && !isRequested
+    }
+
+    /// What ended the inputs: the requesting signal's name (`SIGINT`, `SIGTERM`, `SIGHUP`, or `signal N`),
+    /// or `a stop request` when no signal made it.
+    var endingName: String {
+        switch requestingSignal.load(ordering: .sequentiallyConsistent) {
+        case 0: return "a stop request"
+        case SIGINT: return "SIGINT"
+        case SIGTERM: return "SIGTERM"
+        case SIGHUP: return "SIGHUP"
+        case let other: return "signal \(other)"
+        }
     }
 
     func setCapturing(_ value: Bool) { capturing.store(value, ordering: .sequentiallyConsistent) }
+
+    /// A followed input starts (+1) or stops (-1) being read.
+    func countFollowing(_ change: Int) { following.add(change, ordering: .sequentiallyConsistent) }
 }
 
 /// How `LiveSource` captures, and when it stops.

@@ -31,11 +31,16 @@ final class StreamInput {
     /// Where the stream's first byte lies in its file: nil for a pipe, FIFO or device (no position),
     /// and not always 0 for a regular file given as standard input part way through.
     let startOffset: Int?
+    /// Whether the input is no regular file (a pipe, FIFO or device, also as standard input): it may be
+    /// followed forever, so it is read as a `FollowedInput` when a stop request is given.
+    let isFollowable: Bool
 
     private init(descriptor: Int32) {
         self.descriptor = descriptor
         let position = lseek(descriptor, 0, SEEK_CUR)
         startOffset = position >= 0 ? Int(position) : nil
+        var info = stat()
+        isFollowable = fstat(descriptor, &info) != 0 || info.st_mode & S_IFMT != S_IFREG
     }
 
     deinit {
@@ -86,7 +91,19 @@ final class StreamInput {
     /// stream (`fclose`, or libpcap's `pcap_close`) owns the descriptor, and the buffer is released
     /// after the stream is closed. Nil when the C library cannot make one (then the descriptor is
     /// still closed by this object).
-    func makeFile(bufferBytes: Int?) -> (file: UnsafeMutablePointer<FILE>, buffer: StdioBuffer?)? {
+    ///
+    /// With `stop`, an input that `isFollowable` is read through a `FollowedInput` (returned as
+    /// `followed`): its reads end at once when `stop` is requested.
+    func makeFile(bufferBytes: Int?, stop: LiveStopRequest? = nil)
+        -> (file: UnsafeMutablePointer<FILE>, buffer: StdioBuffer?, followed: FollowedInput?)?
+    {
+        if let stop, isFollowable, descriptor >= 0 {
+            guard let made = FollowedInput.makeFile(descriptor: descriptor, prefix: prefix, stop: stop,
+                                                    bufferBytes: bufferBytes) else { return nil }
+            descriptor = -1
+            prefix = []
+            return (made.file, made.buffer, made.input)
+        }
         guard descriptor >= 0, let file = fdopen(descriptor, "rb") else { return nil }
         descriptor = -1
         // Fully buffered, in a buffer of `bufferBytes` (a pipe hands over up to 64 KiB per read);
@@ -109,6 +126,6 @@ final class StreamInput {
         file.pointee._IO_read_ptr = base
         file.pointee._IO_read_end = base + prefix.count
         prefix = []
-        return (file, buffer)
+        return (file, buffer, nil)
     }
 }

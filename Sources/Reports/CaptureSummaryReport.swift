@@ -96,6 +96,10 @@ public enum CaptureSummaryReport {
         if let interface = s.droppedByInterface {
             members.insert(("droppedByInterface", .int(interface)), at: members.count - 1)
         }
+        // Only for a followed input the first signal ended.
+        if let by = s.endedBy {
+            members.insert(("endedBy", .string(by)), at: members.count - 1)
+        }
         if let saved = s.savedTo {
             members.insert(("savedTo", .string(saved)), at: members.count - 1)
             members.insert(("savedPackets", .int(s.savedPackets)), at: members.count - 1)
@@ -183,6 +187,10 @@ public enum CaptureSummaryReport {
         if s.droppedByKernel != nil || s.droppedByInterface != nil {
             out += "  lost while capturing: \(s.droppedByKernel ?? 0) dropped by the kernel (buffer full), "
                 + "\(s.droppedByInterface ?? 0) by the interface\n"
+        }
+        if let by = s.endedBy {
+            out += "  input ended by \(by) after \(formatCount(s.packets, "packet")) (followed until then; the report "
+                + "covers the packets read before it)\n"
         }
         if let saved = s.savedTo {
             out += "  packets saved to \(TextTable.sanitize(saved)): "

@@ -37,7 +37,7 @@ import Glibc
         let input = try #require(try? StreamInput.open("/dev/fd/\(fds[0])").get())
         close(fds[0])
         #expect(input.sniff(count: 24).bytes == Array(payload.prefix(24)))
-        let (file, buffer) = try #require(input.makeFile(bufferBytes: 256 * 1024))
+        let (file, buffer, _) = try #require(input.makeFile(bufferBytes: 256 * 1024))
         #expect(buffer != nil)
         #expect(Self.bufferSize(file) == 256 * 1024)
         var back = [UInt8](repeating: 0, count: 300)

@@ -1,0 +1,178 @@
+import Core
+import Foundation
+import Testing
+import TestSupport
+@testable import Capture
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A pipe, FIFO or device given with a stop request is followed: it ends at its writer's end, or at once
+/// when the request is made, even with a read waiting on a writer that sends nothing more.
+@Suite(.serialized) struct FollowedInputTests {
+    static let frame: [UInt8] = Array(repeating: 0xAB, count: 60)
+
+    static func classicFile(records: Int) -> [UInt8] {
+        var file = PcapBuilder()
+        for i in 0..<records {
+            file.record(seconds: 1_700_000_000 + UInt32(i), fraction: 0, data: Self.frame)
+        }
+        return file.data
+    }
+
+    /// A pipe holding `bytes`, its write end left open (a writer that goes on, silent) until
+    /// `closeWriteEnd()`.
+    final class OpenPipe: @unchecked Sendable {
+        let readEnd: Int32
+        private(set) var writeEnd: Int32
+
+        init(_ bytes: [UInt8]) throws {
+            var ends: [Int32] = [-1, -1]
+            try #require(pipe(&ends) == 0)
+            readEnd = ends[0]
+            writeEnd = ends[1]
+            let written = bytes.withUnsafeBytes { write(writeEnd, $0.baseAddress, $0.count) }
+            try #require(written == bytes.count, "the bytes must fit in the pipe")
+        }
+
+        var path: String { "/dev/fd/\(readEnd)" }
+
+        /// The writer ends: the reader finds the end after the bytes.
+        func closeWriteEnd() {
+            close(writeEnd)
+            writeEnd = -1
+        }
+
+        deinit {
+            close(readEnd)
+            if writeEnd >= 0 { close(writeEnd) }
+        }
+
+        /// Bytes in the pipe not read yet.
+        var unread: Int32 {
+            var count: Int32 = 0
+            return ioctl(writeEnd, UInt(FIONREAD), &count) == 0 ? count : -1
+        }
+    }
+
+    /// Reads `source` to its end while another thread makes `stop`'s request once the reader has taken every
+    /// byte of `pipe` (within 10 s): the reader's next read then waits on the silent pipe, or finds the
+    /// request made.
+    static func readUntilStopped(_ source: PacketSource, stop: LiveStopRequest, pipe: OpenPipe) throws -> ReadBack {
+        let asker = Thread {
+            let deadline = Date().addingTimeInterval(10)
+            while pipe.unread != 0, Date() < deadline { usleep(1_000) }
+            usleep(20_000)
+            stop.request()
+        }
+        asker.start()
+        return try ReadBack(source)
+    }
+
+    @Test func aStopRequestEndsAReadWaitingOnASilentPipe() throws {
+        let pipe = try OpenPipe(Self.classicFile(records: 3))
+        let stop = LiveStopRequest()
+        let source = try CaptureReader.open(path: pipe.path, stop: stop)
+        #expect(stop.wouldEndCapture, "a followed input is being read")
+        let back = try Self.readUntilStopped(source, stop: stop, pipe: pipe)
+        #expect(back.records.count == 3)
+        #expect(back.records.map(\.bytes) == Array(repeating: Self.frame, count: 3))
+        #expect(back.first?.endedBy == "a stop request")
+        #expect(back.first?.readingStopped == nil)
+        #expect(back.warnings.isEmpty)
+        #expect(!stop.wouldEndCapture)
+        #expect(try source.next() == nil)
+    }
+
+    /// The stop comes with a record half read: the stop cut it, the input is not cut short.
+    @Test(arguments: [5, 16, 40]) func aRecordCutByTheStopIsNoTruncation(extra: Int) throws {
+        let whole = Self.classicFile(records: 3)
+        let next = Array(Self.classicFile(records: 4)[whole.count...])
+        let pipe = try OpenPipe(whole + next.prefix(extra))
+        let stop = LiveStopRequest()
+        let back = try Self.readUntilStopped(try CaptureReader.open(path: pipe.path, stop: stop), stop: stop, pipe: pipe)
+        #expect(back.records.count == 3)
+        #expect(back.first?.endedBy == "a stop request")
+        #expect(back.first?.readingStopped == nil)
+        #expect(back.warnings.isEmpty, "\(back.warnings)")
+    }
+
+    /// The same bytes, ended by their writer: cut short, as before.
+    @Test func aPipeItsWriterEndsHalfWayThroughARecordIsStillCutShort() throws {
+        let whole = Self.classicFile(records: 3)
+        let pipe = try OpenPipe(whole + Array(Self.classicFile(records: 4)[whole.count...].prefix(20)))
+        pipe.closeWriteEnd()
+        let stop = LiveStopRequest()
+        let back = try ReadBack(CaptureReader.open(path: pipe.path, stop: stop))
+        #expect(back.records.count == 3)
+        #expect(back.first?.endedBy == nil)
+        #expect(back.warnings.map(\.code) == [.truncated])
+        #expect(!stop.wouldEndCapture, "the input ended: a signal would stop the process")
+    }
+
+    @Test func aPcapNGStreamCutMidBlockByTheStopIsNoTruncation() throws {
+        var file = PcapNGBuilder()
+        file.section()
+        file.interface(linkType: 1)
+        file.enhancedPacket(interface: 0, ticks: 1_000_000, data: Self.frame)
+        file.enhancedPacket(interface: 0, ticks: 2_000_000, data: Self.frame)
+        let whole = file.data
+        file.enhancedPacket(interface: 0, ticks: 3_000_000, data: Self.frame)
+        let pipe = try OpenPipe(Array(file.data.prefix(whole.count + 30)))
+        let stop = LiveStopRequest()
+        let back = try Self.readUntilStopped(try CaptureReader.open(path: pipe.path, stop: stop), stop: stop, pipe: pipe)
+        #expect(back.records.count == 2)
+        #expect(back.first?.reader == .own)
+        #expect(back.first?.endedBy == "a stop request")
+        #expect(back.warnings.isEmpty, "\(back.warnings)")
+    }
+
+    /// A request made before reading: nothing more is read from the input (the header came at the open).
+    @Test func aRequestMadeBeforeReadingEndsTheInputAtOnce() throws {
+        let pipe = try OpenPipe(Self.classicFile(records: 2))
+        let stop = LiveStopRequest()
+        let source = try CaptureReader.open(path: pipe.path, stop: stop)
+        stop.request(signal: SIGTERM)
+        let back = try ReadBack(source)
+        #expect(back.records.isEmpty)
+        #expect(back.first?.endedBy == "SIGTERM")
+        #expect(back.first?.packets == 0)
+    }
+
+    /// Read ahead on its own thread (as every run reads), the stop ends the reader thread's wait too.
+    @Test func aStopEndsTheReadAheadThreadWaitingOnThePipe() throws {
+        let pipe = try OpenPipe(Self.classicFile(records: 4))
+        let stop = LiveStopRequest()
+        let source = ReadAheadSource(try CaptureReader.open(path: pipe.path, stop: stop))
+        let back = try Self.readUntilStopped(source, stop: stop, pipe: pipe)
+        // The batch is handed over when the input ends: the four records come together.
+        #expect(back.records.count == 4)
+        #expect(back.first?.endedBy == "a stop request")
+    }
+
+    /// Without a stop request, and for a regular file, nothing is followed.
+    @Test func regularFilesAndRunsWithoutARequestAreNotFollowed() throws {
+        let folder = TemporaryDirectory()
+        let path = folder.write("capture.pcap", Self.classicFile(records: 2))
+        let stop = LiveStopRequest()
+        let file = try CaptureReader.open(path: path, stop: stop)
+        #expect(!stop.wouldEndCapture)
+        let descriptor = open(path, O_RDONLY)
+        defer { close(descriptor) }
+        let viaDescriptor = try CaptureReader.open(path: "/dev/fd/\(descriptor)", stop: stop)
+        #expect(!stop.wouldEndCapture)
+        let pipe = try OpenPipe(Self.classicFile(records: 2))
+        pipe.closeWriteEnd()
+        let unfollowed = try CaptureReader.open(path: pipe.path)
+        #expect(!stop.wouldEndCapture)
+        stop.request()
+        #expect(try ReadBack(file).records.count == 2)
+        #expect(try ReadBack(viaDescriptor).records.count == 2)
+        let back = try ReadBack(unfollowed)
+        #expect(back.records.count == 2)
+        #expect(back.first?.endedBy == nil)
+        #expect(try #require(try? StreamInput.open(path).get()).isFollowable == false)
+        #expect(try #require(try? StreamInput.open(pipe.path).get()).isFollowable)
+    }
+}
