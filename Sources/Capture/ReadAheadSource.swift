@@ -25,7 +25,9 @@ import Synchronization
 ///
 /// Stopping early: when the consumer lets go of the source before its end, the reader stops after
 /// the record it is reading (at once when it is waiting for a batch) and its thread ends, releasing
-/// the wrapped source. A reader blocked on a pipe whose writer is silent ends when that read returns.
+/// the wrapped source. A reader blocked on a pipe whose writer is silent ends when that read returns;
+/// a followed input's read returns at its stop request (`FollowedInput`), which ends the input, and the
+/// batch being filled is handed over with the input's end as usual.
 ///
 /// When the system refuses the reader thread (an address-space or thread limit), the wrapped source
 /// is read on the consumer's thread instead, with the same records, errors and statistics.
