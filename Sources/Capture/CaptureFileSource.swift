@@ -367,7 +367,8 @@ final class CaptureFileSource: PacketSource {
         }
         if stats.packets == 0, !stats.warnings.contains(where: { $0.code == .noPackets }) {
             // Blocks skipped are packets the file may hold but that could not be read: not "no packets".
-            stats.warn(.noPackets, stats.skippedRecords == 0 ? "file holds no packets"
+            let none = stats.endedBy.map { "no packet came before \($0) ended the input" } ?? "file holds no packets"
+            stats.warn(.noPackets, stats.skippedRecords == 0 ? none
                 : "no packet could be read: every block that may hold one was skipped (see above)")
         }
     }

@@ -140,6 +140,7 @@ import Glibc
         #expect(back.records.isEmpty)
         #expect(back.first?.endedBy == "SIGTERM")
         #expect(back.first?.packets == 0)
+        #expect(back.warnings.map(\.problem) == ["no packet came before SIGTERM ended the input"])
     }
 
     /// Read ahead on its own thread (as every run reads), the stop ends the reader thread's wait too.
