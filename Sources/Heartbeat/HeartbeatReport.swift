@@ -47,8 +47,8 @@ public struct HeartbeatReport: Sendable {
     /// (`SessionBuilder.periodicOtherPorts`), most clients first, then by address and port: on ports that neither
     /// the model nor any entry lists (a manager on an HTTPS port changed from the model's would look so), and,
     /// with managers configured, servers that are none on a port an entry lists beyond the model's (`portListed`:
-    /// a manager left out of `--server` or SyLink.xml would look so). Encoded as `periodicOtherServers` when not empty (the text and
-    /// HTML reports note them, with how to have them judged).
+    /// a manager left out of `--server` or SyLink.xml would look so). Encoded as `periodicOtherServers` when not
+    /// empty (the text and HTML reports note them, with how to have them judged).
     public var periodicOtherPorts: [PeriodicOtherPort] = []
 
     /// A server that clients reached over TLS at the heartbeat interval and whose connections are not judged.

@@ -157,6 +157,8 @@ extension SessionBuilder {
 
     /// Most clients first, then by address and port: the order the notes name servers in.
     static func sortedForNote(_ servers: [HeartbeatReport.PeriodicOtherPort]) -> [HeartbeatReport.PeriodicOtherPort] {
-        servers.sorted { ($1.clients, $0.server.address, $0.server.port) < ($0.clients, $1.server.address, $1.server.port) }
+        servers.sorted {
+            ($1.clients, $0.server.address, $0.server.port) < ($0.clients, $1.server.address, $1.server.port)
+        }
     }
 }
