@@ -43,18 +43,41 @@ public struct HeartbeatReport: Sendable {
     /// (`counts.unlistedPortConnections` counts them). Not encoded otherwise: the text reports note them, with how
     /// to have them judged if they are check-ins (a manager may serve other things on such a port, as its console).
     public var unlistedPorts: [UnlistedPortUse] = []
-    /// Servers on ports that neither the model nor any entry lists, reached over TLS at the heartbeat interval
-    /// (`SessionBuilder.periodicOtherPorts`), most clients first: a manager on an HTTPS port changed from the
-    /// model's would look so. Not encoded: the text reports note them, with how to have them judged.
+    /// Servers reached over TLS at the heartbeat interval whose connections are not judged
+    /// (`SessionBuilder.periodicOtherPorts`), most clients first, then by address and port: on ports that neither
+    /// the model nor any entry lists (a manager on an HTTPS port changed from the model's would look so), and,
+    /// with managers configured, servers that are none on a port an entry lists beyond the model's (`portListed`:
+    /// a manager left out of `--server` or SyLink.xml would look so). Encoded as `periodicOtherServers` when not
+    /// empty (the text and HTML reports note them, with how to have them judged).
     public var periodicOtherPorts: [PeriodicOtherPort] = []
 
-    /// A server on a port nothing lists that clients reached over TLS at the heartbeat interval.
+    /// A server that clients reached over TLS at the heartbeat interval and whose connections are not judged.
     public struct PeriodicOtherPort: Hashable, Sendable {
         public var server: Endpoint
         /// Clients that reached it at the interval.
         public var clients: Int
-        /// Its TLS connections, from any client (counted up to `OtherPortStarts.maxPairs` client and server pairs).
+        /// Its TLS connections, from any client (on a port nothing lists: counted up to `OtherPortStarts.maxPairs`
+        /// client and server pairs).
         public var connections: Int
+        /// The median of the gaps at the pull or push interval (within the tolerance) between the check-in starts
+        /// of the clients that reached it at the interval: the interval seen, in seconds.
+        public var intervalSeconds: Double
+        /// Whether its address is a manager (by its check-ins on listed ports, or configured): on a port nothing
+        /// lists, that server most likely serves check-ins there too. Never true with `portListed`.
+        public var addressIsManager: Bool
+        /// True for a server on a port an entry lists and the model's ports do not, whose address is no manager
+        /// (with managers configured, periodic TLS makes none); false for one on a port nothing lists.
+        public var portListed: Bool
+
+        public init(server: Endpoint, clients: Int, connections: Int, intervalSeconds: Double,
+                    addressIsManager: Bool = false, portListed: Bool = false) {
+            self.server = server
+            self.clients = clients
+            self.connections = connections
+            self.intervalSeconds = intervalSeconds
+            self.addressIsManager = addressIsManager
+            self.portListed = portListed
+        }
     }
 
     /// Connections to one manager address and port no entry lists (`unlistedPorts`).
@@ -181,8 +204,8 @@ public struct HeartbeatReport: Sendable {
         /// check-in. Encoded only when not 0.
         public var serverPushes: Int = 0
         /// Of `ignoredConnections`: TLS connections to servers on ports nothing lists that clients reached at the
-        /// heartbeat interval (`HeartbeatReport.periodicOtherPorts`), which may be check-ins on a port the model
-        /// does not know; the text reports name the servers. Encoded only when not 0.
+        /// heartbeat interval (`HeartbeatReport.periodicOtherPorts` not `portListed`), which may be check-ins on a
+        /// port the model does not know; `periodicOtherServers` names the servers. Encoded only when not 0.
         public var periodicOtherPortConnections: Int = 0
 
         private enum Keys: String, CodingKey {
@@ -238,7 +261,7 @@ public struct HeartbeatReport: Sendable {
 
 extension HeartbeatReport: Encodable {
     private enum Keys: String, CodingKey {
-        case schema, managers, sessions, clients, findings, summary, expectations, counts
+        case schema, managers, sessions, clients, findings, summary, expectations, counts, periodicOtherServers
     }
 
     public func encode(to encoder: Encoder) throws {
@@ -251,6 +274,25 @@ extension HeartbeatReport: Encodable {
         try c.encode(summary, forKey: .summary)
         try c.encode(expectations, forKey: .expectations)
         try c.encode(counts, forKey: .counts)
+        if !periodicOtherPorts.isEmpty { try c.encode(periodicOtherPorts, forKey: .periodicOtherServers) }
+    }
+}
+
+extension HeartbeatReport.PeriodicOtherPort: Encodable {
+    private enum Keys: String, CodingKey {
+        case server, address, port, clients, connections, intervalSeconds, addressIsManager, portListed
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: Keys.self)
+        try c.encode(server.description, forKey: .server)
+        try c.encode(server.address.description, forKey: .address)
+        try c.encode(server.port, forKey: .port)
+        try c.encode(clients, forKey: .clients)
+        try c.encode(connections, forKey: .connections)
+        try c.encode(intervalSeconds, forKey: .intervalSeconds)
+        try c.encode(addressIsManager, forKey: .addressIsManager)
+        try c.encode(portListed, forKey: .portListed)
     }
 }
 

@@ -64,16 +64,101 @@ extension SessionBuilder {
 
     /// Servers on ports nothing lists that at least one client reached over TLS at the heartbeat interval (the
     /// rule that makes an `inferred-tls` manager on a listed port: `checkIn.inferPeriodicMinIntervals` gaps at
-    /// the pull or push interval, within the tolerance), most clients first, then by address and port.
-    func periodicOtherPorts() -> [HeartbeatReport.PeriodicOtherPort] {
+    /// the pull or push interval, within the tolerance), in `sortedForNote` order. `managers` marks those whose
+    /// address is a manager already.
+    func periodicOtherPorts(managers: [IPAddress: ManagerInfo]) -> [HeartbeatReport.PeriodicOtherPort] {
         let needed = model.checkIn.inferPeriodicMinIntervals
-        var clients: [Endpoint: Int] = [:]
-        for (pair, times) in otherPorts.starts where periodicGaps(times.sorted()) >= needed {
-            clients[pair.server, default: 0] += 1
+        var found: [Endpoint: (clients: Int, gaps: [Double])] = [:]
+        for (pair, times) in otherPorts.starts {
+            let sorted = times.sorted()
+            guard periodicGaps(sorted) >= needed else { continue }
+            found[pair.server, default: (0, [])].clients += 1
+            found[pair.server, default: (0, [])].gaps += onTimeGaps(sorted)
         }
-        return clients.map { server, n in
-            HeartbeatReport.PeriodicOtherPort(server: server, clients: n,
-                                              connections: otherPorts.connections[server] ?? 0)
-        }.sorted { ($1.clients, $0.server.address, $0.server.port) < ($0.clients, $1.server.address, $1.server.port) }
+        return Self.sortedForNote(found.map { server, seen in
+            HeartbeatReport.PeriodicOtherPort(server: server, clients: seen.clients,
+                                              connections: otherPorts.connections[server] ?? 0,
+                                              intervalSeconds: Self.medianMicro(seen.gaps),
+                                              addressIsManager: managers[server.address] != nil)
+        })
+    }
+
+    /// With managers configured (when periodicity makes no manager), servers whose address is none that clients
+    /// reached over TLS at the heartbeat interval on a port an entry lists and the model's ports do not
+    /// (`portListed`; 8443 of `--server HOST:8443`), by the rule of `periodicOtherPorts`: another manager left out
+    /// of `--server` or SyLink.xml looks so (its check-ins count as connections to other servers on management
+    /// ports, not judged). The model's own ports (443) are left out: monitoring, inventory and EDR agents poll
+    /// HTTPS servers there every few minutes, which is why configured managers turn periodicity off, and a note on
+    /// each would be noise; a port a site names for its managers carries few other services. Empty with nothing
+    /// configured, as no port is listed but the model's. Cost: one pass over the kept records when such a port is
+    /// listed.
+    func periodicListedPortServers(_ perClient: [IPAddress: [ConnectionRecord]], managers: [IPAddress: ManagerInfo])
+        -> [HeartbeatReport.PeriodicOtherPort]
+    {
+        let entryPorts = directory.allPorts.subtracting(directory.managementPorts)
+        guard !entryPorts.isEmpty else { return [] }
+        let needed = model.checkIn.inferPeriodicMinIntervals
+        var found: [Endpoint: (clients: Int, connections: Int, gaps: [Double])] = [:]
+        for conns in perClient.values {
+            var starts: [Endpoint: [Timestamp]] = [:]
+            // A client's connections mostly go to one server after another: its address is looked up once a run.
+            var last: (server: Endpoint, other: Bool)?
+            for i in conns.indices {  // by index: the records are read, not copied
+                let server = conns[i].server
+                let other: Bool
+                if let last, last.server == server {
+                    other = last.other
+                } else {
+                    other = managers[server.address] == nil && entryPorts.contains(server.port)
+                    last = (server, other)
+                }
+                guard other, conns[i].application == .tls,
+                      conns[i].handshake == .established || conns[i].handshake == .midstream else { continue }
+                // A long-lived connection: one start per burst, as `periodicTLSManagers` counts them.
+                let times = conns[i].duration >= model.push.minOpenSeconds ? burstStarts(conns[i]) : [conns[i].start]
+                starts[server, default: []] += times
+                found[server, default: (0, 0, [])].connections += 1
+            }
+            for (server, times) in starts {
+                let sorted = times.sorted()
+                guard periodicGaps(sorted) >= needed else { continue }
+                found[server, default: (0, 0, [])].clients += 1
+                found[server, default: (0, 0, [])].gaps += onTimeGaps(sorted)
+            }
+        }
+        return Self.sortedForNote(found.compactMap { server, seen in
+            seen.clients == 0 ? nil : HeartbeatReport.PeriodicOtherPort(
+                server: server, clients: seen.clients, connections: seen.connections,
+                intervalSeconds: Self.medianMicro(seen.gaps), portListed: true)
+        })
+    }
+
+    /// The gaps between `times` (sorted) at the pull or push interval within the tolerance, as `periodicGaps`
+    /// counts them.
+    func onTimeGaps(_ times: [Timestamp]) -> [Double] {
+        let tolerance = model.interval.toleranceSeconds
+        var out: [Double] = []
+        for i in times.indices.dropFirst() {
+            let d = times[i].seconds(since: times[i - 1])
+            if abs(d - pullInterval.seconds) <= tolerance || abs(d - pushInterval) <= tolerance { out.append(d) }
+        }
+        return out
+    }
+
+    /// The median of `gaps` (the mean of the middle two for an even count), rounded to the microsecond; 0 when
+    /// there are none.
+    static func medianMicro(_ gaps: [Double]) -> Double {
+        guard !gaps.isEmpty else { return 0 }
+        let sorted = gaps.sorted()
+        let mid = sorted.count / 2
+        let median = sorted.count % 2 == 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2
+        return (median * 1_000_000).rounded() / 1_000_000
+    }
+
+    /// Most clients first, then by address and port: the order the notes name servers in.
+    static func sortedForNote(_ servers: [HeartbeatReport.PeriodicOtherPort]) -> [HeartbeatReport.PeriodicOtherPort] {
+        servers.sorted {
+            ($1.clients, $0.server.address, $0.server.port) < ($0.clients, $1.server.address, $1.server.port)
+        }
     }
 }

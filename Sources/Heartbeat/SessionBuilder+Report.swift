@@ -43,6 +43,8 @@ extension SessionBuilder {
         // With managers configured, servers tried at the interval with every connect failing are noted only.
         let unconfiguredDown = directory.hasConfiguredManagers
             ? periodicConnectManagers(connections, known: managers) : [:]
+        // Before the clients' lists are handed to the build (which empties them).
+        let periodicListed = periodicListedPortServers(connections, managers: managers)
         let classifier = StepClassifier(model: model, directory: directory, captureEnd: captureEnd)
         let audit = IntervalAudit(model: model, pullSeconds: pullInterval.seconds, pushSeconds: pushInterval,
                                   silences: silences, offClock: offClock)
@@ -175,8 +177,10 @@ extension SessionBuilder {
 
         let counts = findings.reduce(into: [Severity: Int]()) { $0[$1.severity, default: 0] += 1 }
         let errors = counts[.error] ?? 0
-        let periodicOtherPorts = periodicOtherPorts()
-        let periodicOtherPortConnections = periodicOtherPorts.reduce(0) { $0 + $1.connections }
+        let unlistedPeriodic = periodicOtherPorts(managers: managers)
+        // Of the ignored connections: those on listed ports count among the other servers' instead.
+        let periodicOtherPortConnections = unlistedPeriodic.reduce(0) { $0 + $1.connections }
+        let periodicOtherPorts = Self.sortedForNote(unlistedPeriodic + periodicListed)
         return HeartbeatReport(
             managers: managerReports(managers, sessions: sessions), sessions: sessions, clients: clients,
             findings: findings,

@@ -225,11 +225,15 @@ extension StepClassifier {
         }
     }
 
+    /// An answer with no request captured (no method: the request was lost to the capture, or the server sent
+    /// it unasked, as a `408` before it closes an idle connection) is worded without the method.
     func checkHTTPStatus(_ exchanges: [Exchange], _ add: (FindingCode, String, Timestamp?) -> Void) {
         for e in exchanges {
             guard let h = e.http, let status = h.status, status >= 400 else { continue }
-            var text = "\(h.method) request answered \(status)"
+            let unasked = h.method.isEmpty
+            var text = unasked ? "the server answered \(status)" : "\(h.method) request answered \(status)"
             if let reason = h.reason, !reason.isEmpty { text += " \(reason)" }
+            if unasked { text += " with no request captured (lost to the capture, or sent unasked)" }
             if let meaning = model.http.statusMeanings[String(status)] { text += ": \(meaning)" }
             add(.httpError, text, e.responseStart ?? e.start)
         }

@@ -46,6 +46,9 @@ public struct AnalyzeReport {
             ("expectations", { try PrettyJSONEncoder.append(r.expectations, level: 1, to: &$0) }),
             ("findings", { ReportJSON.append(r.findings, level: 1, to: &$0) }),
             ("managers", { try PrettyJSONEncoder.append(r.managers, level: 1, to: &$0) }),
+        ] + (r.periodicOtherPorts.isEmpty ? [] : [
+            ("periodicOtherServers", { try PrettyJSONEncoder.append(r.periodicOtherPorts, level: 1, to: &$0) }),
+        ]) + [
             ("schema", { try PrettyJSONEncoder.append(r.schema, level: 1, to: &$0) }),
             ("sessions", {  // the array's start: its check-ins follow from `CheckInRenderer`
                 $0.append(UInt8(ascii: "["))
@@ -166,6 +169,7 @@ public struct AnalyzeReport {
         if let hint = Self.unconfiguredDownHint(r) { out += hint }
         if let hint = Self.unlistedPortsHint(r) { out += hint }
         if let hint = Self.periodicOtherPortsHint(r) { out += hint }
+        if let hint = Self.periodicListedPortsHint(r) { out += hint }
         if !r.managers.isEmpty {
             out += "\nManagers\n"
             var t = TextTable([("manager", .left), ("source", .left), ("priority", .right), ("ports", .left),
@@ -339,36 +343,69 @@ public struct AnalyzeReport {
     }
 
     /// A note when clients reached servers over TLS at the heartbeat interval on ports that neither the model nor
-    /// any entry lists (`HeartbeatReport.periodicOtherPorts`): a manager whose HTTPS port was changed from the
-    /// model's looks so, and its check-ins are not judged. Names at most four, most clients first, and how to
-    /// have them judged; another service polled at the same period looks the same, so it says "if".
+    /// any entry lists (`HeartbeatReport.periodicOtherPorts` not `portListed`), wrapped for the text reports.
     static func periodicOtherPortsHint(_ r: HeartbeatReport) -> String? {
-        let servers = r.periodicOtherPorts
+        periodicOtherPortsNote(r).map { wrapped($0, width: 100) }
+    }
+
+    /// The note of `periodicOtherPortsHint` on one line (the HTML report's): a manager whose HTTPS port was
+    /// changed from the model's looks so, and its check-ins are not judged. Names at most four, most clients
+    /// first, and how to have them judged; another service polled at the same period looks the same, so it
+    /// says "if".
+    static func periodicOtherPortsNote(_ r: HeartbeatReport) -> String? {
+        let servers = r.periodicOtherPorts.filter { !$0.portListed }
         guard !servers.isEmpty else { return nil }
+        let named = periodicServersText(servers)
+        let ports = Set(servers.map(\.server.port))
+        let example = servers.prefix(2).map { "--server \($0.server)" }.joined(separator: " ")
+        // A server whose address is a manager already (by its secars requests on a listed port, say) is most
+        // likely serving check-ins on the other port too: said, so the note does not read as a contradiction.
+        var known: [String] = []
+        for p in servers.prefix(unlistedNamedMax) where p.addressIsManager {
+            let address = p.server.address.description
+            if !known.contains(address) { known.append(address) }
+        }
+        let knownText = known.isEmpty ? ""
+            : " (" + joinedList(known) + (known.count == 1 ? " is a manager" : " are managers") + " on listed ports)"
+        return "Note: clients reach " + named + " over TLS at the heartbeat interval, on "
+            + (ports.count == 1 ? "a port" : "ports") + " neither the model nor --server lists, so those connections "
+            + "are not judged" + knownText + ". If they are check-ins, give "
+            + (servers.count == 1 ? "the server" : "each server") + " with its port (\(example)"
+            + (servers.count > 2 ? " ..." : "") + ") or add " + (ports.count == 1 ? "the port" : "the ports")
+            + " to the model's ports.https in a --model file."
+    }
+
+    /// A note when managers are configured and clients reached other servers over TLS at the heartbeat interval
+    /// on a listed port (`HeartbeatReport.periodicOtherPorts` with `portListed`), wrapped for the text reports.
+    static func periodicListedPortsHint(_ r: HeartbeatReport) -> String? {
+        periodicListedPortsNote(r).map { wrapped($0, width: 100) }
+    }
+
+    /// The note of `periodicListedPortsHint` on one line: with managers configured, periodicity makes no manager,
+    /// so a manager left out of `--server` or SyLink.xml has its check-ins counted among the connections to other
+    /// servers on management ports, not judged. Names at most four, most clients first; says "if", as for
+    /// `periodicOtherPortsNote`.
+    static func periodicListedPortsNote(_ r: HeartbeatReport) -> String? {
+        let servers = r.periodicOtherPorts.filter(\.portListed)
+        guard !servers.isEmpty else { return nil }
+        let one = servers.count == 1
+        let example = servers.prefix(2).map { "--server \($0.server)" }.joined(separator: " ")
+        return "Note: clients reach " + periodicServersText(servers) + " over TLS at the heartbeat interval, on "
+            + (Set(servers.map(\.server.port)).count == 1 ? "a management port" : "management ports") + ", but "
+            + (one ? "it is not a configured manager" : "none is a configured manager")
+            + ", so those connections are not judged. If " + (one ? "it is a manager, name it" : "they are managers, "
+            + "name them") + " too (\(example)" + (servers.count > 2 ? " ..." : "") + ")."
+    }
+
+    /// `a:p (2 clients, 24 connections), b:p (1, 12) and 3 more`: at most `unlistedNamedMax` servers.
+    static func periodicServersText(_ servers: [HeartbeatReport.PeriodicOtherPort]) -> String {
         var named = servers.prefix(unlistedNamedMax).enumerated().map { i, p in
             let counts = i == 0 ? formatCount(p.clients, "client") + ", " + formatCount(p.connections, "connection")
                 : "\(p.clients), \(p.connections)"
             return "\(p.server) (\(counts))"
         }
         if servers.count > unlistedNamedMax { named.append("\(servers.count - unlistedNamedMax) more") }
-        let ports = Set(servers.map(\.server.port))
-        let example = servers.prefix(2).map { "--server \($0.server)" }.joined(separator: " ")
-        // A server whose address is a manager already (by its secars requests on a listed port, say) is most
-        // likely serving check-ins on the other port too: said, so the note does not read as a contradiction.
-        let managerAddresses = Set(r.managers.map(\.address))
-        var known: [String] = []
-        for p in servers.prefix(unlistedNamedMax) {
-            let address = p.server.address.description
-            if managerAddresses.contains(address), !known.contains(address) { known.append(address) }
-        }
-        let knownText = known.isEmpty ? ""
-            : " (" + joinedList(known) + (known.count == 1 ? " is a manager" : " are managers") + " on listed ports)"
-        return wrapped("Note: clients reach " + joinedList(named) + " over TLS at the heartbeat interval, on "
-            + (ports.count == 1 ? "a port" : "ports") + " neither the model nor --server lists, so those connections "
-            + "are not judged" + knownText + ". If they are check-ins, give "
-            + (servers.count == 1 ? "the server" : "each server") + " with its port (\(example)"
-            + (servers.count > 2 ? " ..." : "") + ") or add " + (ports.count == 1 ? "the port" : "the ports")
-            + " to the model's ports.https in a --model file.", width: 100)
+        return joinedList(named)
     }
 
     /// `a`, `a and b`, `a, b and c`.

@@ -35,6 +35,7 @@ enum AuditText {
         if let hint = AnalyzeReport.unconfiguredDownHint(b.heartbeat) { out += hint }
         if let hint = AnalyzeReport.unlistedPortsHint(b.heartbeat) { out += hint }
         if let hint = AnalyzeReport.periodicOtherPortsHint(b.heartbeat) { out += hint }
+        if let hint = AnalyzeReport.periodicListedPortsHint(b.heartbeat) { out += hint }
         if b.untiedTunnels > 0 {
             // Their clients' check-ins went to the proxy as far as the audit knows: a pass does not cover them.
             out += "Note: \(formatCount(b.untiedTunnels, "proxy connection")) whose target (CONNECT or absolute-form) "
@@ -173,7 +174,8 @@ enum ValidationText {
         let ports = AnalyzeReport.unlistedPortsHint(b.heartbeat)
             ?? (b.heartbeat.unlistedPorts.isEmpty ? nil : AnalyzeReport.noManagerHint(b.heartbeat))
         let notes = [AnalyzeReport.turnTakingHint(b.heartbeat), AnalyzeReport.unconfiguredDownHint(b.heartbeat), ports,
-                     AnalyzeReport.periodicOtherPortsHint(b.heartbeat)].compactMap { $0 }
+                     AnalyzeReport.periodicOtherPortsHint(b.heartbeat),
+                     AnalyzeReport.periodicListedPortsHint(b.heartbeat)].compactMap { $0 }
         if !notes.isEmpty { out += "\n" + notes.joined() }
         let verdict = palette.paint(v.verdict, Palette.colour(verdict: v.verdict))
         out += "\nVerdict: \(verdict) (" + verdictCounts(v) + ")\n"

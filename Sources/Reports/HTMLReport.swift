@@ -7,7 +7,8 @@ import Heartbeat
 /// Sections: verdict and fleet summary; the validation checks (validate); the per-client
 /// timeline of check-ins coloured by health; the interval histogram against the expected
 /// interval; the size distribution against the model's ranges; clients worst first; the
-/// findings table; the captures read. Every string is written through `HTML.escape`.
+/// findings table; the captures read, with their warnings and the notes on servers reached at the heartbeat
+/// interval whose connections are not judged. Every string is written through `HTML.escape`.
 /// Long tables are cut at `maxRows` rows with a note saying so.
 public struct HTMLReport {
     public var bundle: ReportBundle
@@ -194,8 +195,13 @@ public struct HTMLReport {
                 Cell(c.last?.rfc3339(fractionDigits: 3) ?? "-"), Cell(c.warnings.joined(separator: "; ")),
             ])
         }
+        // Notes on the traffic as a whole, under the files' warnings: servers reached at the heartbeat interval
+        // whose connections are not judged, as the text reports note them.
+        let notes = [AnalyzeReport.periodicOtherPortsNote(bundle.heartbeat),
+                     AnalyzeReport.periodicListedPortsNote(bundle.heartbeat)].compactMap { $0 }
         return section("Captures", table(["file", "format", "packets", "bytes captured (file)", "first", "last",
-                                          "warnings"], rows))
+                                          "warnings"], rows)
+            + notes.map { "<p class=\"note\">" + HTML.escape($0) + "</p>" }.joined())
     }
 
     private func cutNote(_ total: Int) -> String {

@@ -196,17 +196,37 @@ public struct ReportBundle: Sendable {
         ])
     }
 
-    /// `sepbeat-audit/1`: fleet summary, clients worst first, captures.
+    /// `periodicOtherServers`, the servers clients reached over TLS at the heartbeat interval whose connections
+    /// are not judged (`HeartbeatReport.periodicOtherPorts`), as `analyze` writes it; no member when there are none.
+    func periodicOtherServersMember() -> [(String, JSONValue)] {
+        let servers = heartbeat.periodicOtherPorts
+        guard !servers.isEmpty else { return [] }
+        return [("periodicOtherServers", .array(servers.map { p in
+            .object([
+                ("address", .string(p.server.address.description)),
+                ("addressIsManager", .bool(p.addressIsManager)),
+                ("clients", .int(p.clients)),
+                ("connections", .int(p.connections)),
+                ("intervalSeconds", .number(p.intervalSeconds)),
+                ("port", .int(Int(p.server.port))),
+                ("portListed", .bool(p.portListed)),
+                ("server", .string(p.server.description)),
+            ])
+        }))]
+    }
+
+    /// `sepbeat-audit/1`: fleet summary, clients worst first, captures, and the servers of
+    /// `periodicOtherServersMember` when there are any.
     func auditJSON() -> JSONValue {
         .object([
             ("schema", .string("sepbeat-audit/1")),
             ("fleet", fleetJSON()),
             ("clients", .array(audit.clients.map(ReportRows.client))),
             ("captures", .array(captures.map(CaptureSummaryReport.json))),
-        ])
+        ] + periodicOtherServersMember())
     }
 
-    /// `sepbeat-validate/1`: checks, verdict, fleet summary, captures.
+    /// `sepbeat-validate/1`: checks, verdict, fleet summary, captures, and `periodicOtherServersMember`.
     func validationJSON() -> JSONValue {
         let v = validation
         return .object([
@@ -226,7 +246,7 @@ public struct ReportBundle: Sendable {
             })),
             ("fleet", fleetJSON()),
             ("captures", .array(captures.map(CaptureSummaryReport.json))),
-        ])
+        ] + periodicOtherServersMember())
     }
 }
 

@@ -1,4 +1,5 @@
 import Analysis
+import Core
 import Foundation
 import Heartbeat
 @testable import Reports
@@ -155,6 +156,36 @@ import TestSupport
         #expect(String(decoding: streamed, as: UTF8.self) == String(decoding: expected, as: UTF8.self))
         #expect(try report.json() == String(decoding: expected, as: UTF8.self))
         #expect(pieces >= 9 + heartbeat.sessions.count)
+    }
+
+    /// `periodicOtherServers` streamed as the encoder writes it (an IPv6 server in brackets, an interval with a
+    /// fraction), and as `audit` and `validate` write it.
+    @Test func periodicOtherServersStreamAsEncodedAndAsTheOtherCommandsWriteThem() throws {
+        let run = try CaptureRun(paths: [Fixtures.captures + "/heartbeat/old-tls.pcap"]).connections()
+        var builder = SessionBuilder(model: .builtIn)
+        for c in run.connections { builder.ingest(c.record) }
+        var heartbeat = builder.finish()
+        let v6 = Endpoint(address: try #require(IPAddress("2001:db8::9")), port: 8443)
+        let v4 = Endpoint(address: try #require(IPAddress("10.1.0.11")), port: 9443)
+        heartbeat.periodicOtherPorts = [
+            .init(server: v6, clients: 3, connections: 37, intervalSeconds: 300.243592, addressIsManager: true),
+            .init(server: v4, clients: 1, connections: 9, intervalSeconds: 301, portListed: true),
+        ]
+        let report = AnalyzeReport(heartbeat: heartbeat, captures: run.files)
+        var streamed: [UInt8] = []
+        try report.writeJSON(chunkSize: 1) { streamed += $0 }
+        var expected = [UInt8](try HeartbeatReport.encoder().encode(Whole(report: report)))
+        expected.append(10)
+        let text = String(decoding: streamed, as: UTF8.self)
+        #expect(text == String(decoding: expected, as: UTF8.self))
+        #expect(text.contains(#""server" : "[2001:db8::9]:8443""#), "\(text)")
+        let analyzed = try #require(try JSONSerialization.jsonObject(with: Data(streamed)) as? [String: Any])
+        let bundle = ReportBundle(kind: .audit, heartbeat: heartbeat, captures: run.files, model: .builtIn)
+        for json in [bundle.auditJSON().reportText(), bundle.validationJSON().reportText()] {
+            let other = try #require(try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any])
+            #expect((other["periodicOtherServers"] as? NSArray) == (analyzed["periodicOtherServers"] as? NSArray))
+            #expect(other["periodicOtherServers"] != nil)
+        }
     }
 
     /// Check-ins are rendered in blocks on two threads: a bad value in a later block throws the

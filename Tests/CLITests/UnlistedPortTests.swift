@@ -210,12 +210,31 @@ import TestSupport
         let json = try Self.json(CLIRun(["analyze", "-q", "-F", "json", moved]))
         #expect((json["summary"] as? [String: Any])?["checkIns"] as? Int == 0)
         #expect((json["counts"] as? [String: Any])?["periodicOtherPortConnections"] as? Int == 73)
+        // JSON names the servers as the note does, the same in every command's report.
+        let servers = try #require(json["periodicOtherServers"] as? [[String: Any]])
+        #expect(servers.map { $0["server"] as? String } == ["10.1.0.10:8443", "10.1.0.11:8443"])
+        #expect(servers.map { $0["clients"] as? Int } == [3, 3])
+        #expect(servers.map { $0["connections"] as? Int } == [37, 36])
+        #expect(servers.allSatisfy { s in
+            s["port"] as? Int == 8443 && s["portListed"] as? Bool == false && s["addressIsManager"] as? Bool == false
+                && abs((s["intervalSeconds"] as? Double ?? 0) - 300) < 1
+        }, "\(servers)")
+        for command in ["audit", "validate"] {
+            let other = try Self.json(CLIRun([command, "-q", "-F", "json", moved]))
+            #expect((other["periodicOtherServers"] as? NSArray) == (servers as NSArray), "\(command)")
+        }
+        let html = CLIRun(["analyze", "-q", "-F", "html", moved]).stdout
+        #expect(html.contains("<p class=\"note\">" + note.replacingOccurrences(of: "'", with: "&#39;") + "</p>"),
+                "\(html)")
 
         // Half the clients on 8443: the servers are managers by their check-ins on 443, and the note says so.
         let half = try Self.movePort(whole, from: 443, to: 8443, clients: [1, 2, 3], into: dir, name: "half.pcap")
         let mixed = CLIRun(["analyze", "-q", "--color", "never", half]).stdout.replacingOccurrences(of: "\n", with: " ")
         #expect(mixed.contains("are not judged (10.1.0.10 and 10.1.0.11 are managers on listed ports). If they are "
                                + "check-ins"), "\(mixed)")
+        let mixedJSON = try Self.json(CLIRun(["analyze", "-q", "-F", "json", half]))
+        #expect((mixedJSON["periodicOtherServers"] as? [[String: Any]])?.map { $0["addressIsManager"] as? Bool }
+            == [true, true])
 
         let given = CLIRun(["analyze", "-q", "--color", "never", "--server", "10.1.0.10:8443", "--server",
                             "10.1.0.11:8443", moved])
@@ -223,6 +242,24 @@ import TestSupport
         #expect(given.stdout.contains("73 read: 73 to managers"), "\(given.stdout)")
         let givenJSON = try Self.json(CLIRun(["analyze", "-q", "-F", "json", "--server", "10.1.0.10:8443", moved]))
         #expect((givenJSON["counts"] as? [String: Any])?["periodicOtherPortConnections"] == nil)
+        #expect((givenJSON["counts"] as? [String: Any])?["otherServerConnections"] as? Int == 36)
+
+        // One of the two given: the other answers TLS at the interval on the listed 8443, is no manager (with a
+        // manager configured periodicity makes none), and is named with how to have it judged.
+        let listedNote = "Note: clients reach 10.1.0.11:8443 (3 clients, 36 connections) over TLS at the heartbeat "
+            + "interval, on a management port, but it is not a configured manager, so those connections are not "
+            + "judged. If it is a manager, name it too (--server 10.1.0.11:8443)."
+        for command in ["analyze", "audit", "validate"] {
+            let run = CLIRun([command, "-q", "--color", "never", "--server", "10.1.0.10:8443", moved])
+            #expect(run.stdout.replacingOccurrences(of: "\n", with: " ").contains(listedNote),
+                    "\(command): \(run.stdout)")
+            let listed = try Self.json(CLIRun([command, "-q", "-F", "json", "--server", "10.1.0.10:8443", moved]))
+            let entries = try #require(listed["periodicOtherServers"] as? [[String: Any]], "\(command)")
+            #expect(entries.map { $0["server"] as? String } == ["10.1.0.11:8443"])
+            #expect(entries.first?["portListed"] as? Bool == true && entries.first?["connections"] as? Int == 36)
+        }
+        let listedHTML = CLIRun(["validate", "-q", "-F", "html", "--server", "10.1.0.10:8443", moved]).stdout
+        #expect(listedHTML.contains("<p class=\"note\">" + listedNote + "</p>"), "\(listedHTML)")
 
         // The same fleet on 443: its servers are managers (`inferred-tls`), and no note.
         let plain = CLIRun(["analyze", "-q", "--color", "never", whole])

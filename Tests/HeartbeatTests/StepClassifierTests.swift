@@ -72,6 +72,10 @@ import Testing
         let (h, httpCodes) = session(http)
         #expect(!httpCodes.contains(.stepOutOfOrder))
         #expect(h?.steps.map(\.step) == [1, 2, 3, 5, 7])
+        // Its http-error names no method (there is none), rather than starting with a blank.
+        let unasked = try #require(analyze([http], model: model).findings.first { $0.code == .httpError })
+        #expect(unasked.message.hasPrefix("the server answered 408"))
+        #expect(unasked.message.contains("with no request captured"))
 
         // With nothing lost, an answer-only TLS exchange is read by its shape as before (a fetch after an upload).
         var clean = f.connection(start: epoch, exchanges: [.tls(900, 4_000), .tls(30_000, 300), .tls(0, 266)])
