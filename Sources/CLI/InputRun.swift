@@ -9,9 +9,9 @@ import Glibc
 #endif
 
 extension Options {
-    /// The settings of the traffic layers the options give (`--max-connections`), on top of `base`.
-    func analysisConfiguration(_ base: AnalysisConfiguration = AnalysisConfiguration()) -> AnalysisConfiguration {
-        var configuration = base
+    /// The settings of the traffic layers the options give (`--max-connections`).
+    func analysisConfiguration() -> AnalysisConfiguration {
+        var configuration = AnalysisConfiguration()
         configuration.streamLimits.maxConnections = maxConnections
         return configuration
     }
