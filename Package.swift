@@ -35,7 +35,9 @@ var targets: [Target] = [
     .target(name: "Analysis", dependencies: ["Core", "Capture", "Decoding", "Streams", "Protocols", "Records", "Heartbeat"]),
     .target(name: "Reports", dependencies: ["Core", "Records", "Heartbeat", "Analysis"]),
     .target(name: "Simulation", dependencies: ["Core", "Capture", "Heartbeat"]),
-    .target(name: "CLI", dependencies: ["Core", "Capture", "Analysis", "Heartbeat", "Reports", "Simulation"]),
+    .target(
+        name: "CLI", dependencies: ["Core", "Capture", "Streams", "Analysis", "Heartbeat", "Reports", "Simulation"]
+    ),
     .executableTarget(name: "sepbeat", dependencies: ["CLI"]),
     .executableTarget(
         name: "sepbeat-bench", dependencies: ["Core", "Capture", "Records", "Analysis", "Heartbeat"]

@@ -78,7 +78,7 @@ final class ApplicationState {
     /// Most client bytes held while undecided. 4 KiB: a request head of a usual size, and small
     /// beside the reassembly buffers a connection may already hold. The copy is freed as soon as
     /// the connection is decided or given up as `other`; worst case 4 KiB x
-    /// `StreamLimits.maxConnections` (256 MiB at the default) if every connection stays undecided.
+    /// `StreamLimits.maxConnections` (1 GiB at the default) if every connection stays undecided.
     static let holdLimit = 4096
     /// First bytes of a direction joined across chunks for detection: more than any start test reads
     /// (a TLS record header 5, a request line's method and target start 14, a status line 6).

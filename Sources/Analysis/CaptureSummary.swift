@@ -84,9 +84,6 @@ public struct CaptureSummary: Sendable {
     /// (`StreamLimits.maxConnections`, the least recently active first): each one's later packets make a new
     /// piece (the heartbeat layer rejoins them). Counted in the file of the connection's first stream bytes.
     public var connectionsEvicted = 0
-    /// How many connections the table holds at once (`StreamLimits.maxConnections`), for the text beside
-    /// `connectionsEvicted`.
-    public static var connectionTableSize: Int { StreamLimits().maxConnections }
     /// Packets a BPF filter rejected.
     public var filteredOut = 0
     /// Why a live capture ended before its stop condition (the interface went away), or why reading a file

@@ -11,7 +11,7 @@ enum FlowsCommand {
         guard options.format == .text || options.format == .json else {
             throw UsageError("sepbeat flows: --format \(options.format.rawValue) is not available here (text or json)")
         }
-        var configuration = AnalysisConfiguration()
+        var configuration = options.analysisConfiguration()
         configuration.keepProtocolDetails = options.showHTTP || options.showTLS
         // Rows shown on the terminal as they come are the progress: no meter on the same screen.
         let toTerminal = (options.outputPath == nil || options.outputPath == "-") && output.stdoutIsTerminal

@@ -2,10 +2,20 @@ import Analysis
 import Capture
 import Core
 import Reports
+import Streams
 import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
+
+extension Options {
+    /// The settings of the traffic layers the options give (`--max-connections`).
+    func analysisConfiguration() -> AnalysisConfiguration {
+        var configuration = AnalysisConfiguration()
+        configuration.streamLimits.maxConnections = maxConnections
+        return configuration
+    }
+}
 
 /// Runs the captures named on the command line through the traffic layers, with
 /// a progress meter on stderr and the readers' warnings printed at the end.
@@ -169,7 +179,9 @@ enum InputRun {
             for note in endedInputNotes(files) { output.error(SepbeatCommand.oneLine(note)) }
             for w in files.flatMap(\.warnings) { output.error(SepbeatCommand.oneLine("sepbeat: warning: \(w)")) }
             if let hint = filterHint(files, options: options) { output.error(SepbeatCommand.oneLine(hint)) }
-            if let note = evictionWarning(files) { output.error(SepbeatCommand.oneLine(note)) }
+            if let note = evictionWarning(files, tableSize: options.maxConnections) {
+                output.error(SepbeatCommand.oneLine(note))
+            }
             for note in copiedFileWarnings(files) { output.error(SepbeatCommand.oneLine(note)) }
         } else {
             for file in files {
@@ -193,14 +205,16 @@ enum InputRun {
 
     /// Connections handed out early from a full connection table (more open at once than it holds): said once
     /// for the run, since the table is the run's. The heartbeat layer rejoins their pieces, but memory and time
-    /// grow with them, and `flows` lists each piece apart.
-    static func evictionWarning(_ files: [CaptureSummary]) -> String? {
+    /// grow with them, and `flows` lists each piece apart. The remedy is named: a larger table
+    /// (`--max-connections`), with what it costs.
+    static func evictionWarning(_ files: [CaptureSummary], tableSize: Int) -> String? {
         let evicted = files.reduce(0) { $0 + $1.connectionsEvicted }
         guard evicted > 0 else { return nil }
         return "sepbeat: warning: \(evicted) connections were evicted: more were open at once than the connection "
-            + "table holds (\(CaptureSummary.connectionTableSize)), so each was handed out early and its later packets "
+            + "table holds (\(tableSize)), so each was handed out early and its later packets "
             + "read as a new piece (rejoined for check-ins, but a check-in cut so may read as failed; `flows` lists "
-            + "the pieces apart, state `evicted`)"
+            + "the pieces apart, state `evicted`); raise the limit with --max-connections N (about "
+            + "\(StreamLimits.bytesPerOpenConnection / 1000) KB per open connection)"
     }
 
     /// Files whose packets repeat another file's exactly, each copy just after its original in time order: the

@@ -1,4 +1,5 @@
 import Heartbeat
+import Streams
 
 /// How a subcommand prints its report.
 public enum OutputFormat: String, CaseIterable, Sendable {
@@ -50,6 +51,9 @@ public struct Options: Sendable {
     public var jobs = 1
     /// Whether `--jobs` was given (otherwise check-ins are built on `defaultBuildThreads`).
     public var jobsGiven = false
+    /// Most connections the connection table tracks at once (`--max-connections`); past it the least
+    /// recently active are evicted (`StreamLimits.maxConnections`).
+    public var maxConnections = StreamLimits().maxConnections
     public var showVersion = false
     /// Settings of `sepbeat simulate`.
     var simulate = SimulateSettings()
@@ -306,6 +310,25 @@ enum CommonOptions {
         }
         o.jobs = n
         o.jobsGiven = true
+    }
+
+    /// The bounds of `--max-connections`. At least 64, so that the 1/64 of the table a full table hands
+    /// out is one connection or more; at most 16,777,216, far above any fleet a manager serves (a bound
+    /// that only catches typing errors: memory follows the connections open, not this number).
+    static let maxConnectionsRange = 64...16_777_216
+
+    static let maxConnections = OptionSpec(
+        names: ["--max-connections"], valueName: "N",
+        help: "Track up to N connections at once (default \(StreamLimits().maxConnections), 64 to 16777216); past "
+            + "that the least recently active are evicted, and a check-in cut so may read as failed. Memory follows "
+            + "the connections open, not N: about \(StreamLimits.bytesPerOpenConnection / 1000) KB each while idle, "
+            + "11 KB within a minute of their data."
+    ) { (o: inout Options, v: String) throws(UsageError) in
+        guard let n = decimalInteger(v), maxConnectionsRange.contains(n) else {
+            throw UsageError("--max-connections takes a whole number from \(maxConnectionsRange.lowerBound) to "
+                + "\(maxConnectionsRange.upperBound), got '\(v)'")
+        }
+        o.maxConnections = n
     }
 
     static let http = OptionSpec(

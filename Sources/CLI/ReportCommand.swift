@@ -53,7 +53,7 @@ enum ReportCommand {
             }
         }
         let files = try InputRun.run(
-            options: options, command: kind.rawValue, configuration: AnalysisConfiguration(), output: &output,
+            options: options, command: kind.rawValue, configuration: options.analysisConfiguration(), output: &output,
             parallel: managersByName(model, sylink) ? nil : { result in
                 if let refused = tunnelRefusal(result.connections) { return refused }
                 var apart = template

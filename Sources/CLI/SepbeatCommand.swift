@@ -84,7 +84,8 @@ public enum SepbeatCommand {
                 With -i, the first of those signals ends the capture and the report is written as usual.
                 """,
             specs: [CommonOptions.read, CommonOptions.filter, CommonOptions.formats([.text, .json]),
-                    CommonOptions.output, CommonOptions.quiet, CommonOptions.http, CommonOptions.tls]
+                    CommonOptions.output, CommonOptions.quiet, CommonOptions.maxConnections, CommonOptions.http,
+                    CommonOptions.tls]
                 + LiveOptions.forFlows,
             run: FlowsCommand.run
         ),
@@ -115,7 +116,7 @@ public enum SepbeatCommand {
     static let reportSpecs: [OptionSpec] = [
         CommonOptions.read, CommonOptions.filter, CommonOptions.format, CommonOptions.output, CommonOptions.quiet,
         CommonOptions.color, CommonOptions.per, CommonOptions.failOn, CommonOptions.model, CommonOptions.sylink,
-        CommonOptions.interval, CommonOptions.server, CommonOptions.jobs,
+        CommonOptions.interval, CommonOptions.server, CommonOptions.jobs, CommonOptions.maxConnections,
     ] + LiveOptions.all
 
     /// Runs the command line (without the program name) and returns the exit status.

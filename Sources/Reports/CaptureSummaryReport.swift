@@ -181,7 +181,7 @@ public enum CaptureSummaryReport {
         }
         if s.connectionsEvicted > 0 {
             issues.append("connections evicted \(s.connectionsEvicted) (more open at once than the connection table "
-                + "holds: each handed out early, its later packets a new piece)")
+                + "holds: each handed out early, its later packets a new piece; raise --max-connections)")
         }
         if !issues.isEmpty { out += "  odd: " + issues.joined(separator: ", ") + "\n" }
         if s.droppedByKernel != nil || s.droppedByInterface != nil {

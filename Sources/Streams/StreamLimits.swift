@@ -8,7 +8,7 @@ import Core
 /// the same result however fast it is read.
 ///
 /// Worst-case memory is roughly `maxBufferedBytesTotal` + `maxConnections` x
-/// (2 x `retransmissionCheckBytes` + about 1 KiB of state). A connection that never carried
+/// (2 x `retransmissionCheckBytes` + about 3 KB of state). A connection that never carried
 /// data (a SYN flood) costs only its state; the history rings are allocated with the first
 /// payload and freed again when the connection closes or stays quiet for `closeLinger`.
 public struct StreamLimits: Sendable {
@@ -23,10 +23,21 @@ public struct StreamLimits: Sendable {
     public var maxBufferedBytesTotal: Int = 64 << 20
     /// Most connections tracked at once; when a new one would exceed it, 1/64 of the table is
     /// emitted early: lingering closed connections, then lone SYNs, then other open connections
-    /// ("evicted"), each group least recently active first. Default 65,536: far more than
-    /// the concurrent connections of a management server's check-in traffic once idle
-    /// connections time out, and about 0.6 GiB in the worst case described above.
-    public var maxConnections: Int = 65_536
+    /// ("evicted"), each group least recently active first. Default 262,144: room for a site of
+    /// about 200,000 push clients, each holding one connection open, with its pull traffic beside.
+    /// Nothing is allocated per slot, so a capture with fewer connections open costs the same at any
+    /// bound, and a site with more pays for its open connections either way (evicted, they come back
+    /// as new pieces: more time and memory, and cut check-ins). What the bound caps is a hostile
+    /// capture: a flood of lone SYNs holds about 1.7 KB each (450 MB at the default), connections that
+    /// all carried data within `closeLinger` about 11 KB each (2.9 GB), the worst case above. The CLI
+    /// sets it with `--max-connections`.
+    public var maxConnections: Int = 262_144
+    /// What one open, idle connection costs while the table holds it, in bytes: an established TLS
+    /// connection quiet for longer than `closeLinger` (its retransmission history freed), with its table
+    /// entry, both reassemblers, its application state and its deadline-queue entry, measured at 3.3-3.6 KB
+    /// (docs/performance.md, "Open connections"). For help and warning texts; nothing is allocated per
+    /// slot of `maxConnections`, so memory follows the connections open, not the bound.
+    public static let bytesPerOpenConnection = 4_000
     /// A connection with no packet for this long is emitted as still open. Default 3600 s.
     /// It must be longer than the quietest stretch of a live connection we want to see whole:
     /// SEP clients in push mode keep one TLS connection open and speak on it about every

@@ -3,8 +3,11 @@ import Testing
 import TestSupport
 
 /// More connections open at once than the connection table holds: the ones handed out early are counted
-/// per file, said once on stderr, and the text summary's `odd:` line and JSON name them.
+/// per file, said once on stderr, and the text summary's `odd:` line and JSON name them. The table is given
+/// the earlier default's 65,536 slots (`--max-connections`), which a flood of 70,000 SYNs overfills.
 @Suite struct EvictionReportTests {
+    static let table = ["--max-connections", "65536"]
+
     /// `count` SYNs, each from its own client port to 192.0.2.2:443, a millisecond apart: every one a
     /// connection left open, so past the table's size the least recently active are evicted.
     static func synFlood(_ folder: TemporaryDirectory, count: Int) -> String {
@@ -24,7 +27,7 @@ import TestSupport
     @Test func evictedConnectionsAreCountedAndSaidOnce() throws {
         let folder = TemporaryDirectory()
         let flood = Self.synFlood(folder, count: 70_000)
-        let text = CLIRun(["analyze", "--color", "never", flood])
+        let text = CLIRun(["analyze", "--color", "never"] + Self.table + [flood])
         let warnings = text.stderr.split(separator: "\n").filter { $0.contains("connections were evicted") }
         #expect(warnings.count == 1, "\(text.stderr)")
         let evicted = try #require(warnings.first.flatMap { line in
@@ -32,9 +35,10 @@ import TestSupport
         })
         #expect(evicted >= 70_000 - 65_536, "\(warnings)")
         #expect(warnings.first?.contains("table holds (65536)") == true)
+        #expect(warnings.first?.contains("raise the limit with --max-connections N") == true)
         #expect(text.stdout.contains("odd: connections evicted \(evicted) (more open at once"), "\(text.stdout)")
 
-        let json = CLIRun(["analyze", "-q", "-F", "json", flood])
+        let json = CLIRun(["analyze", "-q", "-F", "json"] + Self.table + [flood])
         #expect(json.stderr.isEmpty, "\(json.stderr)")
         let report = try #require(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any])
         let capture = try #require((report["captures"] as? [[String: Any]])?.first)
@@ -44,9 +48,20 @@ import TestSupport
     @Test func aTableThatNeverFillsEvictsNothing() throws {
         let folder = TemporaryDirectory()
         let flood = Self.synFlood(folder, count: 1_000)
-        let text = CLIRun(["analyze", "--color", "never", flood])
+        let text = CLIRun(["analyze", "--color", "never"] + Self.table + [flood])
         #expect(!text.stderr.contains("evicted"), "\(text.stderr)")
         #expect(!text.stdout.contains("evicted"), "\(text.stdout)")
+    }
+
+    /// The default table (262,144) takes the 70,000 SYNs without evicting one.
+    @Test func theDefaultTableHoldsTheFlood() throws {
+        let folder = TemporaryDirectory()
+        let flood = Self.synFlood(folder, count: 70_000)
+        let json = CLIRun(["analyze", "-q", "-F", "json", flood])
+        #expect(json.stderr.isEmpty, "\(json.stderr)")
+        let report = try #require(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any])
+        let capture = try #require((report["captures"] as? [[String: Any]])?.first)
+        #expect(capture["connectionsEvicted"] == nil)
     }
 
     /// Evictions are counted in the file whose connections were evicted (SYNs alone have no stream bytes to
@@ -57,7 +72,7 @@ import TestSupport
         let dir = try TemporaryFolder()
         let small = try dir.simulatedCapture("small.pcap", ["--clients", "2", "--duration", "20m"])
         for order in [[small, flood], [flood, small]] {
-            let json = CLIRun(["analyze", "-q", "-F", "json"] + order)
+            let json = CLIRun(["analyze", "-q", "-F", "json"] + Self.table + order)
             #expect(json.stderr.isEmpty, "\(json.stderr)")
             let report = try #require(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any])
             let captures = try #require(report["captures"] as? [[String: Any]])
