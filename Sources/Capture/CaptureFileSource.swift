@@ -132,6 +132,11 @@ final class CaptureFileSource: PacketSource {
         }
     }
 
+    /// A followed input calls `handler` while it waits for bytes; a file never waits.
+    func setWaitHandler(_ handler: (() -> Void)?) {
+        followed?.waitHandler = handler
+    }
+
     var statistics: [CaptureStatistics] {
         var current = stats
         if case .own(let reader) = backend { current.byteOrder = reader.byteOrder }
