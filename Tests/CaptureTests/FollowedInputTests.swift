@@ -219,4 +219,36 @@ import Glibc
         #expect(waits.load(ordering: .relaxed) >= 3)
         #expect(source.statistics.first?.endedBy == nil, "the writer ended the input")
     }
+
+    /// A pcapng stream (read by the own reader, which holds the statistics through each read): a handler that
+    /// asks for them while the read waits gets those before it, and the read goes on.
+    @Test(arguments: [true, false]) func aPcapNGStreamsStatisticsCanBeReadWhileItWaits(readerThread: Bool) throws {
+        var file = PcapNGBuilder()
+        file.section()
+        file.interface(linkType: 1)
+        file.enhancedPacket(interface: 0, ticks: 1_000_000, data: FollowedInputTests.frame)
+        file.enhancedPacket(interface: 0, ticks: 2_000_000, data: FollowedInputTests.frame)
+        let pipe = try FollowedInputTests.OpenPipe(file.data)
+        let stop = LiveStopRequest()
+        defer { stop.request() }
+        var configuration = ReadAheadConfiguration.default
+        configuration.readerThread = readerThread
+        let source = ReadAheadSource(try CaptureReader.open(path: pipe.path, stop: stop), configuration: configuration)
+        let seen = Mutex<[Int]>([])
+        source.setWaitHandler { [unowned source] in
+            let packets = source.statistics.first?.packets ?? -1
+            seen.withLock { $0.append(packets) }
+        }
+        #expect(try source.next() != nil)
+        #expect(try source.next() != nil)
+        let asker = Thread {
+            let deadline = Date().addingTimeInterval(10)
+            while seen.withLock({ $0.count }) < 2, Date() < deadline { usleep(5_000) }
+            pipe.closeWriteEnd()
+        }
+        asker.start()
+        #expect(try source.next() == nil)
+        #expect(seen.withLock { $0.last } == 2)
+        #expect(source.statistics.first?.reader == .own)
+    }
 }
