@@ -20,7 +20,8 @@ public struct CaptureRun {
     /// of 512 KiB); nil reads on the calling thread. The packets, errors and final statistics are the same
     /// either way; reading ahead lets reading and analysis use two cores.
     public var readAhead: ReadAheadConfiguration? = .default
-    /// Reports made while the run goes on (a live capture's rolling report); nil: none.
+    /// Reports made while the run goes on (the rolling report of a live capture or a followed input, see
+    /// `drainFollowed`); nil: none.
     public var rolling: RollingReports?
     /// Ends the inputs that can be followed forever (standard input that is no regular file, pipes, FIFOs,
     /// devices) when requested, as if their writers had closed them; regular files are read to their end
@@ -59,6 +60,8 @@ public struct CaptureRun {
         analyzer.onLeftOut = onLeftOut
         if let live = source as? LiveSource {
             try drainLive(live, into: analyzer)
+        } else if let rolling {
+            try drainFollowed(source, rolling: rolling, into: analyzer)
         } else {
             try drain(source, into: analyzer)
         }
@@ -102,6 +105,39 @@ public struct CaptureRun {
         }
     }
 
+    /// `drain` with rolling reports, for inputs that may be followed (standard input, a pipe, a FIFO): `rolling`
+    /// gets the summaries so far as in `drainLive`, looked at every 64 packets and while the source waits
+    /// (`PacketSource.setWaitHandler`). While it waits, the connection table's clock follows the system's only
+    /// when the packets are recent (`FollowedClock`): then from the last packet's time on, as much as the
+    /// system's has run since it was read (less `RollingReports.clockMargin`); otherwise the packets' clock
+    /// alone moves it.
+    private func drainFollowed(_ source: PacketSource, rolling: RollingReports, into analyzer: TrafficAnalyzer)
+        throws(CaptureError)
+    {
+        var due = SystemClock.monotonicNanoseconds() &+ rolling.intervalNanoseconds
+        var clock = FollowedClock()
+        let tick = {
+            guard SystemClock.monotonicNanoseconds() >= due else { return }
+            rolling.report(analyzer.snapshot(fileStatistics: source.statistics))
+            due = SystemClock.monotonicNanoseconds() &+ rolling.intervalNanoseconds
+        }
+        source.setWaitHandler {
+            if let time = clock.now(wall: SystemClock.now(), monotonic: SystemClock.monotonicNanoseconds()) {
+                analyzer.advanceClock(to: time)
+            }
+            tick()
+        }
+        defer { source.setWaitHandler(nil) }
+        var n = 0
+        while let packet = try source.next() {
+            analyzer.process(packet)
+            clock.read(packet.timestamp, monotonic: SystemClock.monotonicNanoseconds())
+            n &+= 1
+            if n & 63 == 0 { tick() }
+            if n & 0xffff == 0, let onProgress { onProgress(n) }
+        }
+    }
+
     /// The hot loop, kept in its own function so the optimiser sees it whole.
     private func drain(_ source: PacketSource, into analyzer: TrafficAnalyzer) throws(CaptureError) {
         var n = 0
@@ -127,4 +163,46 @@ public struct RollingReports {
 
     /// How far behind the system's time a quiet live capture's connection clock is kept (2 s).
     static let clockMargin: Int64 = 2_000_000_000
+}
+
+/// The connection clock of a followed input while it is quiet (`CaptureRun.drainFollowed`).
+///
+/// A followed input may carry packets being captured now (`ssh sensor tcpdump -U -w - | ...`) or packets
+/// of long ago (`tail -c +1 -f old.pcap | ...`). For the first, connections that closed or went idle before
+/// the quiet stretch should be handed out as a live capture's are, without waiting for the next packet; for
+/// the second, the system's clock says nothing of the packets' (moving the table's clock to now would end
+/// every connection open at the end of an old capture). So the system's clock is followed only when the
+/// last packet read was stamped within `recentNanoseconds` of the system's time when it was read; and it is
+/// followed from that packet's time, by the time run since (monotonic clock), less
+/// `RollingReports.clockMargin`: a sensor whose clock is some seconds off this system's, or packets that
+/// took a while through the pipe, are followed at their own distance, never ahead of the packets to come.
+struct FollowedClock {
+    /// How far from the system's time the last packet may be stamped for the input to count as captured
+    /// now (5 minutes: a sensor's clock a few minutes off, a slow pipe; a capture replayed from a file is
+    /// usually older).
+    static let recentNanoseconds: Int64 = 300_000_000_000
+
+    /// The last packet's time and when it was read (monotonic clock).
+    private var last: (time: Timestamp, monotonic: Int64)?
+    /// Whether the last packet was recent; nil until looked at (at the first wait after it).
+    private var recent: Bool?
+
+    /// Notes a packet read at `monotonic`.
+    mutating func read(_ time: Timestamp, monotonic: Int64) {
+        last = (time, monotonic)
+        recent = nil
+    }
+
+    /// The time the connection table's clock may move to while the input waits, given the system's time
+    /// and monotonic clock now; nil when the last packet is not recent (or none was read).
+    mutating func now(wall: Timestamp, monotonic: Int64) -> Timestamp? {
+        guard let last else { return nil }
+        let elapsed = max(0, monotonic &- last.monotonic)
+        // The system's time when the packet was read, against the packet's own.
+        let isRecent = recent ?? ((wall.nanoseconds(since: last.time) &- elapsed).magnitude
+            <= UInt64(Self.recentNanoseconds))
+        recent = isRecent
+        guard isRecent else { return nil }
+        return last.time.adding(nanoseconds: elapsed &- RollingReports.clockMargin)
+    }
 }

@@ -27,4 +27,6 @@ final class ByteCountingSource: PacketSource {
     var statistics: [CaptureStatistics] { inner.statistics }
 
     func setFilter(_ expression: String) throws(CaptureError) { try inner.setFilter(expression) }
+
+    func setWaitHandler(_ handler: (() -> Void)?) { inner.setWaitHandler(handler) }
 }

@@ -33,7 +33,9 @@ enum InputRun {
         rolling: RollingReport? = nil,
         onConnection: @escaping (CompletedConnection) -> Void
     ) throws -> [CaptureSummary] {
-        if options.interface != nil {
+        // A live capture, or a followed input with `--every` (checked by `openCaptures`): read with the rolling
+        // reports, if any.
+        if options.interface != nil || options.live.everySeconds != nil {
             let input = try openCaptures(options: options, command: command, configuration: configuration,
                                          output: &output)
             // The rolling report runs on this thread, between packets, inside `input.read` below: `output`
@@ -51,7 +53,7 @@ enum InputRun {
             printWarnings(files, options: options, output: &output)
             return files
         }
-        try LiveOptions.check(options, command: command)
+        try LiveOptions.check(options, command: command, stdin: output.inputFD)
         guard !options.captures.isEmpty else {
             throw UsageError("sepbeat \(command): no capture given (usage: sepbeat \(command) [options] CAPTURE..., "
                 + "or -i IFACE to capture from an interface)")
@@ -81,7 +83,7 @@ enum InputRun {
         options: Options, command: String, configuration: AnalysisConfiguration, output: inout Output,
         progress: Bool = true
     ) throws -> OpenedInput {
-        try LiveOptions.check(options, command: command)
+        try LiveOptions.check(options, command: command, stdin: output.inputFD)
         if let interface = options.interface {
             // Before capturing: an -o that would overwrite a capture (`-o x.pcap` typed for tcpdump's -w), or
             // that cannot be written, is refused now, not after hours of capture.
@@ -96,6 +98,9 @@ enum InputRun {
                 + "or -i IFACE to capture from an interface)")
         }
         try refuseOverwritingInput(options, command: command, stdin: output.inputFD)
+        // A followed input may be read for hours before the first report so far: an -o that cannot be written
+        // is refused now, as for a live capture.
+        if options.live.everySeconds != nil { try LiveOptions.checkWritable(options, command: command) }
         try ReportFIFO.openEarly(options, command: command)
         let paths = distinctFiles(options.captures, quiet: options.quiet, output: &output)
         return try openCaptures(paths: paths, options: options, command: command, configuration: configuration,
@@ -125,7 +130,7 @@ enum InputRun {
         return OpenedInput(run: run, source: source, progress: progress, command: command)
     }
 
-    /// A report made while a live capture goes on (`--every`), from the summaries so far.
+    /// A report made while a live capture or a followed input goes on (`--every`), from the summaries so far.
     typealias RollingReport = (_ files: [CaptureSummary], _ output: inout Output) -> Void
 
     /// `interface` opened for capture (the filter compiled for it), to be read until `--duration`,
@@ -515,7 +520,7 @@ struct OpenedInput {
 
     /// Reads the captures to their end, handing each finished connection to `onConnection` and each id that
     /// has no record (a copy of a connection captured twice) to `onLeftOut`; returns one summary per file.
-    /// `rolling` (a live capture's `--every`) gets the summaries so far while it goes on.
+    /// `rolling` (`--every`, of a live capture or a followed input) gets the summaries so far while it goes on.
     /// Throws a `CommandFailure` (exit status 3 for input that turned unreadable) naming the command.
     func read(
         onConnection: @escaping (CompletedConnection) -> Void, onLeftOut: ((UInt64) -> Void)? = nil,

@@ -9,7 +9,7 @@ struct LiveSettings: Sendable {
     var packetLimit: Int?
     var snapshotLength: Int?
     var promiscuous = true
-    /// `--every`: a rolling report written to `-o FILE` this often while capturing.
+    /// `--every`: a rolling report written to `-o FILE` this often while capturing (or following an input).
     var everySeconds: Double?
     /// `-w`: the file the captured packets are saved to as well.
     var savePath: String?
@@ -85,8 +85,9 @@ enum LiveOptions {
 
     static let every = OptionSpec(
         names: ["--every"], valueName: "TIME",
-        help: "With -i and -o FILE: write the report so far to FILE this often while capturing, e.g. 60, 5m "
-            + "(at least 1 s; FILE is replaced whole each time, so a reader never sees half a report)."
+        help: "With -o FILE, and -i or a followed input (standard input that is a pipe, a FIFO): write the "
+            + "report so far to FILE this often while capturing or following, e.g. 60, 5m (at least 1 s; FILE is "
+            + "replaced whole each time, so a reader never sees half a report)."
     ) { (o: inout Options, v: String) throws(UsageError) in
         let seconds = try SimulateOptions.time(v, "--every")
         guard seconds >= 1, seconds <= 366 * 86_400 else {
@@ -145,7 +146,7 @@ enum LiveOptions {
 
     /// Refuses what does not go together: capture files with `-i`, or the live options without it; a `-w`
     /// FILE that is standard output or the report's `-o` file.
-    static func check(_ options: Options, command: String) throws(UsageError) {
+    static func check(_ options: Options, command: String, stdin: Int32 = 0) throws(UsageError) {
         if options.interface != nil {
             if let save = options.live.savePath {
                 guard save != "-" else {
@@ -170,31 +171,51 @@ enum LiveOptions {
                 throw UsageError("sepbeat \(command): -i captures from an interface; give no capture file with it "
                     + "(got '\(options.captures[0])')")
             }
-            if options.live.everySeconds != nil {
-                guard let path = options.outputPath, path != "-" else {
-                    throw UsageError("sepbeat \(command): --every writes the report so far to the -o FILE it "
-                        + "replaces each time; give -o FILE")
-                }
-                var info = stat()
-                if lstat(path, &info) == 0, info.st_mode & S_IFMT != S_IFREG {
-                    throw UsageError("sepbeat \(command): --every replaces -o FILE whole each time, so FILE must "
-                        + "be a regular file (or not exist yet), not a symbolic link, FIFO, device or directory: "
-                        + "\(path)")
-                }
-                if lstat(path, &info) == 0, info.st_nlink > 1 {
-                    let others = info.st_nlink - 1
-                    throw UsageError("sepbeat \(command): --every replaces -o FILE whole each time, so FILE's other "
-                        + (others == 1 ? "name (a hard link) would keep" : "\(others) names (hard links) would keep")
-                        + " the old report: \(path)")
-                }
-            }
-        } else if let first = options.live.given.first {
+            if options.live.everySeconds != nil { try checkEvery(options, command: command) }
+        } else if let first = options.live.given.first(where: { $0 != "--every" }) {
             if first == "-w" {
                 throw UsageError("sepbeat \(command): -w saves the packets of a live capture (-i); a capture file is "
                     + "already saved (tcpdump -r FILE -w OTHER copies one)")
             }
             throw UsageError("sepbeat \(command): \(first) goes with -i (a live capture); capture files are read "
                 + "whole")
+        } else if options.live.everySeconds != nil {
+            // A followed input (standard input that is no regular file, a pipe, a FIFO) may go on for ever, as a
+            // live capture does; regular files are read to their end, and their report comes then.
+            guard options.captures.contains(where: { !isRegularCapture($0, stdin: stdin) }) else {
+                throw UsageError("sepbeat \(command): --every goes with -i (a live capture) or a followed input "
+                    + "(standard input that is a pipe, a FIFO); capture files are read whole")
+            }
+            try checkEvery(options, command: command)
+        }
+    }
+
+    /// Whether the capture `path` names a regular file (`-`: standard input, looked up on `stdin`): one read to
+    /// its end, never followed. A path that cannot be looked up is not (its reader says why).
+    static func isRegularCapture(_ path: String, stdin: Int32) -> Bool {
+        var info = stat()
+        let looked = path == "-" ? fstat(stdin, &info) : stat(path, &info)
+        return looked == 0 && info.st_mode & S_IFMT == S_IFREG
+    }
+
+    /// Refuses an `--every` with no `-o FILE` it can replace whole (a regular file or a new one, with no
+    /// other name).
+    private static func checkEvery(_ options: Options, command: String) throws(UsageError) {
+        guard let path = options.outputPath, path != "-" else {
+            throw UsageError("sepbeat \(command): --every writes the report so far to the -o FILE it "
+                + "replaces each time; give -o FILE")
+        }
+        var info = stat()
+        if lstat(path, &info) == 0, info.st_mode & S_IFMT != S_IFREG {
+            throw UsageError("sepbeat \(command): --every replaces -o FILE whole each time, so FILE must "
+                + "be a regular file (or not exist yet), not a symbolic link, FIFO, device or directory: "
+                + "\(path)")
+        }
+        if lstat(path, &info) == 0, info.st_nlink > 1 {
+            let others = info.st_nlink - 1
+            throw UsageError("sepbeat \(command): --every replaces -o FILE whole each time, so FILE's other "
+                + (others == 1 ? "name (a hard link) would keep" : "\(others) names (hard links) would keep")
+                + " the old report: \(path)")
         }
     }
 

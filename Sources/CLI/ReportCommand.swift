@@ -34,8 +34,8 @@ enum ReportCommand {
         let palette = Palette(enabled: format == .text && ColorChoice.enabled(
             options.color, stdoutIsTerminal: options.outputPath == nil && output.stdoutIsTerminal,
             environment: ColorChoice.processEnvironment))
-        // A live capture's rolling report (`--every`): the records filed so far, with the summaries so far,
-        // replace the -o file whole; a failed write is a warning, and the capture goes on.
+        // The rolling report of a live capture or a followed input (`--every`): the records filed so far, with
+        // the summaries so far, replace the -o file whole; a failed write is a warning, and the capture goes on.
         let rolling: InputRun.RollingReport? = options.live.everySeconds == nil ? nil : { files, output in
             var snapshot = ingest.snapshot()
             let heartbeat = finish(&snapshot, files: files)

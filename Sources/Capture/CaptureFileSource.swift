@@ -4,7 +4,9 @@ import Core
 ///
 /// The per-record state is `@exclusivity(unchecked)` (no run-time exclusivity check per record):
 /// a source is read by one thread at a time, and nothing called while that state is being
-/// changed (libpcap, the statistics' own methods, the filter) calls back into the source.
+/// changed (libpcap, the statistics' own methods, the filter) calls back into the source, except a
+/// followed input's wait handler (`setWaitHandler`), which may ask for `statistics` from inside a read:
+/// it is then given a copy taken before the read (`statsBeforeRead`) where the read holds `stats`.
 final class CaptureFileSource: PacketSource {
     private enum Backend {
         case libpcap(LibpcapFile)
@@ -132,8 +134,18 @@ final class CaptureFileSource: PacketSource {
         }
     }
 
+    /// The statistics as they were before the own pcapng reader's read under way, which holds `stats` for
+    /// its whole call: what `statistics` gives a wait handler meanwhile (set only while one is).
+    private var statsBeforeRead: CaptureStatistics?
+
+    /// A followed input calls `handler` while it waits for bytes; a file never waits. The handler may ask for
+    /// the statistics meanwhile (those before the read under way).
+    func setWaitHandler(_ handler: (() -> Void)?) {
+        followed?.waitHandler = handler
+    }
+
     var statistics: [CaptureStatistics] {
-        var current = stats
+        var current = statsBeforeRead ?? stats
         if case .own(let reader) = backend { current.byteOrder = reader.byteOrder }
         return [current]
     }
@@ -162,6 +174,9 @@ final class CaptureFileSource: PacketSource {
             case .finished:
                 return nil
             case .own(let reader):
+                // A wait handler called from inside the read may ask for the statistics (`statsBeforeRead`).
+                if followed?.waitHandler != nil { statsBeforeRead = stats }
+                defer { statsBeforeRead = nil }
                 if let packet = try reader.next(&stats) {
                     stats.count(timestamp: packet.record.timestamp, linkType: packet.record.linkType,
                                 capturedLength: packet.record.capturedLength,

@@ -33,6 +33,9 @@ final class FollowedInput {
     private var ended = false
     /// The stop request ended the input before its end.
     private(set) var stopped = false
+    /// Called on the reading thread while a read waits for bytes (`PacketSource.setWaitHandler`): when it finds
+    /// none ready, and every `PacketSourceWaiting.interval` while none come.
+    var waitHandler: (() -> Void)?
 
     private init(descriptor: Int32, prefix: [UInt8], stop: LiveStopRequest) {
         self.descriptor = descriptor
@@ -88,6 +91,8 @@ final class FollowedInput {
             return n
         }
         let wake = stop.wakeDescriptor
+        // With a wait handler, the first poll only looks: nothing ready calls it before the waiting starts.
+        var looking = waitHandler != nil
         while true {
             if stop.isRequested {
                 stopped = true
@@ -96,12 +101,19 @@ final class FollowedInput {
             }
             var waits = [pollfd(fd: descriptor, events: Int16(POLLIN), revents: 0),
                          pollfd(fd: wake, events: Int16(POLLIN), revents: 0)]
-            // Without the request's pipe, the request is looked at every 200 ms.
-            let ready = poll(&waits, wake >= 0 ? 2 : 1, wake >= 0 ? -1 : 200)
+            // Without the request's pipe, the request is looked at every 200 ms; with a wait handler, it is
+            // called that often.
+            let timeout = looking ? 0 : (wake < 0 || waitHandler != nil ? PacketSourceWaiting.interval : -1)
+            let ready = poll(&waits, wake >= 0 ? 2 : 1, timeout)
             if ready < 0 {
                 if errno == EINTR { continue }
                 end()
                 return -1
+            }
+            if ready == 0 {
+                looking = false
+                waitHandler?()
+                continue
             }
             // The pipe is written to only by a request: the loop's first check ends the input.
             if wake >= 0, waits[1].revents != 0 { continue }

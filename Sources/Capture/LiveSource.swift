@@ -196,6 +196,9 @@ public final class LiveSource: PacketSource {
     /// report (`CaptureRun.rolling`). It must not call `next()`.
     public var onIdle: (() -> Void)?
 
+    /// `onIdle` (see `PacketSource.setWaitHandler`).
+    public func setWaitHandler(_ handler: (() -> Void)?) { onIdle = handler }
+
     /// The interface's one summary. While capturing, the kernel's drop counts are read anew each time
     /// (no warning yet); once the capture has ended they are its final counts, with the warning.
     public var statistics: [CaptureStatistics] {

@@ -37,6 +37,11 @@ public final class MergedSource: PacketSource {
         sources.flatMap { $0.statistics }
     }
 
+    /// Every source that may wait (a followed input) calls `handler` while it does.
+    public func setWaitHandler(_ handler: (() -> Void)?) {
+        for source in sources { source.setWaitHandler(handler) }
+    }
+
     /// Sets the filter on every source; the first bad expression throws.
     public func setFilter(_ expression: String) throws(CaptureError) {
         for source in sources { try source.setFilter(expression) }

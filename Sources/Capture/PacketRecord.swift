@@ -66,4 +66,21 @@ public protocol PacketSource: AnyObject {
     /// counted in `filteredOut`. Throws a usage error (exit status 2) when the
     /// expression does not compile.
     func setFilter(_ expression: String) throws(CaptureError)
+
+    /// Has `handler` called on the thread that calls `next()`, from inside it, while `next()` waits for
+    /// packets that have not come yet (a followed input whose writer is quiet): as the wait begins or soon
+    /// after, then about every `PacketSourceWaiting.interval` while it lasts; nil stops the calls. Set before
+    /// the first `next()` or between two; `handler` must not call `next()`. A source that never waits (a
+    /// regular file) never calls it: that is the default.
+    func setWaitHandler(_ handler: (() -> Void)?)
+}
+
+extension PacketSource {
+    public func setWaitHandler(_ handler: (() -> Void)?) {}
+}
+
+/// How often a waiting source calls its wait handler (`PacketSource.setWaitHandler`).
+public enum PacketSourceWaiting {
+    /// 200 ms, as a live capture's read timeout.
+    public static let interval: Int32 = 200
 }

@@ -34,8 +34,12 @@ import Synchronization
 ///
 /// Cost: one copy of every packet's bytes and one copy of the statistics per batch on the reader
 /// thread; a semaphore signal and wait per batch on each side. Handing over happens in whole
-/// batches, so a slow stream reaches the consumer a batch at a time. A live capture would need a
-/// time limit on filling a batch, and a policy (count and drop) for when every batch is taken.
+/// batches, so a slow stream reaches the consumer a batch at a time, unless a wait handler is set
+/// before the first `next()` (`setWaitHandler`, the rolling reports of a followed input): then the
+/// reader also hands over the batch it is filling each time the wrapped source is about to wait for
+/// bytes, so the consumer sees every packet read before a quiet stretch; and the consumer calls the
+/// handler about every `PacketSourceWaiting.interval` while no batch is ready. A live capture would need
+/// a policy (count and drop) for when every batch is taken.
 public final class ReadAheadSource: PacketSource {
     private let pipeline: ReadAheadPipeline
     private var phase = Phase.notStarted
@@ -46,6 +50,8 @@ public final class ReadAheadSource: PacketSource {
     private var lastStatistics: [CaptureStatistics] = []
     /// No reader thread could be started: the wrapped source was read on the consumer's thread.
     private var readDirectly = false
+    /// Called on the consumer's thread while no batch is ready (`setWaitHandler`).
+    private var waitHandler: (() -> Void)?
 
     private enum Phase {
         case notStarted
@@ -72,6 +78,15 @@ public final class ReadAheadSource: PacketSource {
         }
     }
 
+    /// Has `handler` called while `next()` waits (see `PacketSource.setWaitHandler`). Set before the first
+    /// `next()`, it also makes the reader hand over a part-filled batch whenever the wrapped source is about
+    /// to wait (see the type's notes); set later, it is only called. Without a reader thread the wrapped
+    /// source calls it itself, from inside its reads.
+    public func setWaitHandler(_ handler: (() -> Void)?) {
+        waitHandler = handler
+        if case .direct = phase { pipeline.sourceBeforeStart.setWaitHandler(handler) }
+    }
+
     /// Sets the filter of the wrapped source. Must be called before the first `next()`.
     public func setFilter(_ expression: String) throws(CaptureError) {
         guard case .notStarted = phase else { preconditionFailure("setFilter after reading started") }
@@ -96,10 +111,11 @@ public final class ReadAheadSource: PacketSource {
             case .ended:
                 return nil
             case .notStarted:
-                guard pipeline.start() else {
+                guard pipeline.start(handingOverWhenQuiet: waitHandler != nil) else {
                     // The system refused a thread (e.g. under an address-space limit): read without one.
                     phase = .direct
                     readDirectly = true
+                    pipeline.sourceBeforeStart.setWaitHandler(waitHandler)
                     continue
                 }
                 phase = .reading
@@ -125,7 +141,7 @@ public final class ReadAheadSource: PacketSource {
                 }
                 pipeline.recycle(batch)
             }
-            let batch = pipeline.take()
+            let batch = pipeline.take(whileWaiting: waitHandler)
             lastStatistics = batch.statistics
             current = batch
             position = 0
@@ -169,6 +185,8 @@ final class ReadAheadPipeline: @unchecked Sendable {
     /// Reader side: batches taken from `free` and handed over on `ready` so far.
     private var acquired = 0
     private var handedOver = 0
+    /// Reader side: the batch being filled (nil once asked to stop without one).
+    private var filling: ReadAheadBatch?
 
     init(source: PacketSource, configuration: ReadAheadConfiguration) {
         self.source = source
@@ -199,9 +217,16 @@ final class ReadAheadPipeline: @unchecked Sendable {
     var sourceBeforeStart: PacketSource { source }
 
     /// Starts the reader thread; false when the system refuses one (nothing is read then, and the
-    /// source may still be read directly).
-    func start() -> Bool {
-        configuration.readerThread && DetachedThread.start { [self] in read() }
+    /// source may still be read directly). `handingOverWhenQuiet`: the batch being filled is handed over
+    /// each time the source is about to wait for bytes, not only when full (`ReadAheadSource`'s notes).
+    func start(handingOverWhenQuiet: Bool = false) -> Bool {
+        guard configuration.readerThread else { return false }
+        if handingOverWhenQuiet {
+            // Called by the source on the reader thread, between two of its records: a batch handed over
+            // then holds whole records only. The handler goes with the reading (`read()` removes it).
+            source.setWaitHandler { [unowned self] in handOverEarly() }
+        }
+        return DetachedThread.start { [self] in read() }
     }
 
     /// Asks the reader to stop; it ends after the record it is reading, or at once when waiting.
@@ -210,9 +235,15 @@ final class ReadAheadPipeline: @unchecked Sendable {
         freeSignal.signal()
     }
 
-    /// Consumer: the next filled batch, waiting for it.
-    func take() -> ReadAheadBatch {
-        readySignal.wait()
+    /// Consumer: the next filled batch, waiting for it; `handler`, when given, is called about every
+    /// `PacketSourceWaiting.interval` while none is ready.
+    func take(whileWaiting handler: (() -> Void)? = nil) -> ReadAheadBatch {
+        if let handler {
+            let interval = DispatchTimeInterval.milliseconds(Int(PacketSourceWaiting.interval))
+            while readySignal.wait(timeout: .now() + interval) == .timedOut { handler() }
+        } else {
+            readySignal.wait()
+        }
         let slot = ready + taken % configuration.batches
         taken += 1
         guard let batch = slot.pointee else { preconditionFailure("a ready signal without a ready batch") }
@@ -231,25 +262,45 @@ final class ReadAheadPipeline: @unchecked Sendable {
 
     /// Reads the source to its end (or an error, or `stop()`), handing over batches as they fill.
     private func read() {
-        guard var batch = acquire() else { return }
+        defer { source.setWaitHandler(nil) }
+        guard let first = acquire() else { return }
+        filling = first
         do throws(CaptureError) {
             while let record = try source.next() {
+                // Nil: asked to stop while a batch was handed over early (`handOverEarly`).
+                guard var batch = filling else { return }
                 if !batch.fits(record) {
                     if batch.count > 0 {
                         handOver(batch)
-                        guard let empty = acquire() else { return }
+                        guard let empty = acquire() else {
+                            filling = nil
+                            return
+                        }
                         batch = empty
+                        filling = empty
                     }
                     if !batch.fits(record) { batch.grow(toHold: record.bytes.count) }
                 }
                 batch.append(record)
                 if stopping.load(ordering: .relaxed) { return }
             }
+            guard let batch = filling else { return }
             batch.end = .finished
         } catch {
+            guard let batch = filling else { return }
             batch.end = .failed(error)
         }
+        if let batch = filling { handOver(batch) }
+        filling = nil
+    }
+
+    /// The source is about to wait for bytes: the records of the batch being filled are handed over now,
+    /// and an empty batch taken (waiting for one); when asked to stop meanwhile, none is, and `read()` ends
+    /// after the source's record.
+    private func handOverEarly() {
+        guard let batch = filling, batch.count > 0 else { return }
         handOver(batch)
+        filling = acquire()
     }
 
     /// An empty batch to fill, waiting for one; nil when asked to stop.

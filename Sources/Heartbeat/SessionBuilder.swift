@@ -15,12 +15,14 @@ import Records
 public struct SessionBuilder: Sendable {
     /// Bounds on what the builder keeps.
     public struct Limits: Hashable, Sendable {
-        /// Clients tracked at once (default 100,000).
+        /// Clients tracked at once (default 1,000,000). Nothing is set aside per client: the memory follows
+        /// the clients seen (their connections' records), so the bound is there against a capture of
+        /// scanned or spoofed addresses, not to size anything; a site of 200,000 push clients keeps all.
         public var maxClients: Int
         /// Connections kept per client (default 20,000, about 70 days of 5-minute check-ins).
         public var maxConnectionsPerClient: Int
 
-        public init(maxClients: Int = 100_000, maxConnectionsPerClient: Int = 20_000) {
+        public init(maxClients: Int = 1_000_000, maxConnectionsPerClient: Int = 20_000) {
             self.maxClients = maxClients
             self.maxConnectionsPerClient = maxConnectionsPerClient
         }

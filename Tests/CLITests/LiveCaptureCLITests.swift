@@ -252,7 +252,8 @@ private let canCaptureLoopback: Bool = (try? LiveSource(interface: "lo")) != nil
             + "regular file"))
         run = CLIRun(["analyze", "--every", "60", "-o", folder.path + "/r.json", heartbeatCapture("https-idle")])
         #expect(run.status == ExitStatus.usage)
-        #expect(run.stderr == "sepbeat analyze: --every goes with -i (a live capture); capture files are read whole\n")
+        #expect(run.stderr == "sepbeat analyze: --every goes with -i (a live capture) or a followed input (standard "
+            + "input that is a pipe, a FIFO); capture files are read whole\n")
         run = CLIRun(["analyze", "-i", "lo", "--every", "0.5", "-o", folder.path + "/r.json"])
         #expect(run.stderr == "sepbeat analyze: --every takes a time from 1 s to a year (366d), got '0.5'\n")
         // flows writes at the end only.

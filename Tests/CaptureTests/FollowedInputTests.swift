@@ -1,5 +1,6 @@
 import Core
 import Foundation
+import Synchronization
 import Testing
 import TestSupport
 @testable import Capture
@@ -177,5 +178,77 @@ import Glibc
         #expect(back.first?.endedBy == nil)
         #expect(try #require(try? StreamInput.open(path).get()).isFollowable == false)
         #expect(try #require(try? StreamInput.open(pipe.path).get()).isFollowable)
+    }
+}
+
+/// A followed input read ahead with a wait handler (the rolling reports of `--every`): the records read before
+/// its writer goes quiet reach the consumer then, not when a batch fills or the input ends, and the handler is
+/// called while the consumer waits.
+@Suite(.serialized) struct FollowedReadAheadTests {
+    @Test(arguments: [true, false]) func recordsReadBeforeAQuietStretchReachTheConsumer(readerThread: Bool) throws {
+        let pipe = try FollowedInputTests.OpenPipe(FollowedInputTests.classicFile(records: 3))
+        let stop = LiveStopRequest()
+        // A guard against a test that would hang: the input ends after 20 s at the latest.
+        let guardThread = Thread {
+            let deadline = Date().addingTimeInterval(20)
+            while !stop.isRequested, Date() < deadline { usleep(10_000) }
+            stop.request()
+        }
+        guardThread.start()
+        defer { stop.request() }
+        var configuration = ReadAheadConfiguration.default
+        configuration.readerThread = readerThread
+        let source = ReadAheadSource(try CaptureReader.open(path: pipe.path, stop: stop), configuration: configuration)
+        let waits = Atomic<Int>(0)
+        source.setWaitHandler { waits.add(1, ordering: .relaxed) }
+        var times: [Int64] = []
+        for _ in 0..<3 {
+            let record = try #require(try source.next())
+            times.append(record.timestamp.nanoseconds)
+        }
+        #expect(times == [0, 1, 2].map { Int64(1_700_000_000 + $0) * 1_000_000_000 })
+        #expect(!stop.isRequested, "the three records came before the guard's stop")
+        // The writer is quiet: the consumer waits, and the handler is called meanwhile.
+        let asker = Thread {
+            let deadline = Date().addingTimeInterval(10)
+            while waits.load(ordering: .relaxed) < 3, Date() < deadline { usleep(5_000) }
+            pipe.closeWriteEnd()
+        }
+        asker.start()
+        #expect(try source.next() == nil)
+        #expect(waits.load(ordering: .relaxed) >= 3)
+        #expect(source.statistics.first?.endedBy == nil, "the writer ended the input")
+    }
+
+    /// A pcapng stream (read by the own reader, which holds the statistics through each read): a handler that
+    /// asks for them while the read waits gets those before it, and the read goes on.
+    @Test(arguments: [true, false]) func aPcapNGStreamsStatisticsCanBeReadWhileItWaits(readerThread: Bool) throws {
+        var file = PcapNGBuilder()
+        file.section()
+        file.interface(linkType: 1)
+        file.enhancedPacket(interface: 0, ticks: 1_000_000, data: FollowedInputTests.frame)
+        file.enhancedPacket(interface: 0, ticks: 2_000_000, data: FollowedInputTests.frame)
+        let pipe = try FollowedInputTests.OpenPipe(file.data)
+        let stop = LiveStopRequest()
+        defer { stop.request() }
+        var configuration = ReadAheadConfiguration.default
+        configuration.readerThread = readerThread
+        let source = ReadAheadSource(try CaptureReader.open(path: pipe.path, stop: stop), configuration: configuration)
+        let seen = Mutex<[Int]>([])
+        source.setWaitHandler { [unowned source] in
+            let packets = source.statistics.first?.packets ?? -1
+            seen.withLock { $0.append(packets) }
+        }
+        #expect(try source.next() != nil)
+        #expect(try source.next() != nil)
+        let asker = Thread {
+            let deadline = Date().addingTimeInterval(10)
+            while seen.withLock({ $0.count }) < 2, Date() < deadline { usleep(5_000) }
+            pipe.closeWriteEnd()
+        }
+        asker.start()
+        #expect(try source.next() == nil)
+        #expect(seen.withLock { $0.last } == 2)
+        #expect(source.statistics.first?.reader == .own)
     }
 }

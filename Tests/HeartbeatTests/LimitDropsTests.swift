@@ -46,6 +46,19 @@ import Testing
         #expect(none.limitDrops == nil)
     }
 
+    /// The default bound on clients is 1,000,000: a site of more than 100,000 clients (the bound before) keeps
+    /// every client's check-ins.
+    @Test func theDefaultClientLimitKeepsMoreThanAHundredThousandClients() {
+        #expect(SessionBuilder.Limits().maxClients == 1_000_000)
+        var f = RecordFactory()
+        var b = SessionBuilder(model: .builtIn)
+        for n in 0..<100_001 {
+            b.ingest(f.idle(client: "10.\(n >> 16).\((n >> 8) & 255).\(n & 255)", start: at(Double(n % 300))))
+        }
+        #expect(b.dropped == 0)
+        #expect(b.seen == 100_001)
+    }
+
     /// A client whose later connections the per-client limit dropped is not called silent by the audit,
     /// which says instead what was dropped and from when the client is not judged; the others are as before.
     @Test func theAuditSaysWhatThePerClientLimitDropped() throws {
