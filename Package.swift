@@ -1,8 +1,8 @@
 // swift-tools-version:6.0
 import PackageDescription
 
-// Layers, lowest first. Only `Capture` touches C (through `CPcap`); every other
-// library module can be tested by feeding it bytes or records.
+// Layers, lowest first. Only `Capture` touches C (through `CPcap`, and `CZlib`, `CLzma` and `CBzip2` for
+// compressed files); every other library module can be tested by feeding it bytes or records.
 //
 //   Core        timestamps, addresses, link types (no Foundation)
 //   Records     connection and exchange records: what the heartbeat layer reads
@@ -21,8 +21,13 @@ var targets: [Target] = [
         pkgConfig: "libpcap",
         providers: [.apt(["libpcap-dev"]), .brew(["libpcap"])]
     ),
+    // Compressed capture files (gzip, xz, bzip2) are decompressed as they are read (Capture's CompressedInput).
+    .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"]), .brew(["zlib"])]),
+    .systemLibrary(name: "CLzma", pkgConfig: "liblzma", providers: [.apt(["liblzma-dev"]), .brew(["xz"])]),
+    // Debian's libbz2-dev ships no pkg-config file: the header and library are found in the default paths.
+    .systemLibrary(name: "CBzip2", providers: [.apt(["libbz2-dev"]), .brew(["bzip2"])]),
     .target(name: "Core"),
-    .target(name: "Capture", dependencies: ["CPcap", "Core"]),
+    .target(name: "Capture", dependencies: ["CPcap", "CZlib", "CLzma", "CBzip2", "Core"]),
     .target(name: "Decoding", dependencies: ["Core"]),
     .target(name: "Streams", dependencies: ["Core", "Records"]),
     .target(name: "Protocols", dependencies: ["Core", "Records"]),

@@ -8,7 +8,7 @@ import Core
 /// followed input's wait handler (`setWaitHandler`), which may ask for `statistics` from inside a read:
 /// it is then given a copy taken before the read (`statsBeforeRead`) where the read holds `stats`.
 final class CaptureFileSource: PacketSource {
-    private enum Backend {
+    enum Backend {
         case libpcap(LibpcapFile)
         case own(PcapNGReader)
         case finished
@@ -49,6 +49,9 @@ final class CaptureFileSource: PacketSource {
     /// The input when it is followed (a pipe, FIFO or device read until a stop request, see `FollowedInput`):
     /// whether the stop ended it is looked at when reading ends.
     private var followed: FollowedInput?
+    /// The decompressing input the reader reads through when the file is compressed (`CompressedInput`):
+    /// whether its data was cut short or corrupt is looked at when reading ends.
+    private var compressed: CompressedInput?
 
     /// Opens the file at `path`, or reads `stream` (already opened and sniffed) when given; a stream that is
     /// no regular file is followed until `stop` is requested, when given (see `FollowedInput`).
@@ -96,20 +99,31 @@ final class CaptureFileSource: PacketSource {
         if ownReaderOnly, header.format == .pcapng {
             libpcapLinkType = LinkType(rawValue: 0)
             libpcapSnapLength = 0
-            backend = .own(try PcapNGReader(path: path, fileIndex: fileIndex, limits: limits,
-                                            bufferBytes: readBufferBytes))
+            (backend, compressed) = try Self.openOwnReader(path: path, header: header, fileIndex: fileIndex,
+                                                           limits: limits, bufferBytes: readBufferBytes)
             stats.reader = .own
             return
         }
-        switch LibpcapFile.open(path: path, bufferBytes: readBufferBytes) {
+        let opened: Result<LibpcapFile, LibpcapOpenFailure>
+        if let compression = header.compression {
+            // Positions (`ftello`) count decompressed bytes: offsets are worked out as for a plain file.
+            let made = try CompressedInput.makeFile(path: path, compression: compression,
+                                                    bufferBytes: readBufferBytes).get()
+            compressed = made.input
+            opened = LibpcapFile.open(file: made.file, buffer: made.buffer)
+        } else {
+            opened = LibpcapFile.open(path: path, bufferBytes: readBufferBytes)
+        }
+        switch opened {
         case .success(let file):
             backend = .libpcap(file)
             libpcapFile = Unmanaged.passUnretained(file)
             libpcapLinkType = header.linkType ?? file.linkType
             libpcapSnapLength = header.snapLength > 0 ? header.snapLength : file.snapshotLength
-            if header.format == .pcapng, PcapNGReader.leadingClockMayWrap(path: path) {
-                backend = .own(try PcapNGReader(path: path, fileIndex: fileIndex, limits: limits,
-                                                bufferBytes: readBufferBytes))
+            if header.format == .pcapng,
+               PcapNGReader.leadingClockMayWrap(path: path, compression: header.compression) {
+                (backend, compressed) = try Self.openOwnReader(path: path, header: header, fileIndex: fileIndex,
+                                                               limits: limits, bufferBytes: readBufferBytes)
                 libpcapFile = nil
                 stats.reader = .own
                 stats.warn(.readerSwitched, "read with the own pcapng reader: an interface's clock counts whole "
@@ -125,8 +139,8 @@ final class CaptureFileSource: PacketSource {
             }
             libpcapLinkType = LinkType(rawValue: 0)
             libpcapSnapLength = 0
-            backend = .own(try PcapNGReader(path: path, fileIndex: fileIndex, limits: limits,
-                                            bufferBytes: readBufferBytes))
+            (backend, compressed) = try Self.openOwnReader(path: path, header: header, fileIndex: fileIndex,
+                                                           limits: limits, bufferBytes: readBufferBytes)
             stats.reader = .own
             refusedAtOpen = true
             stats.warn(.readerSwitched, "libpcap refused the file (\(oneLine(failure.message))); "
@@ -322,12 +336,30 @@ final class CaptureFileSource: PacketSource {
         finish()
     }
 
+    /// The own pcapng reader on the file from its start (decompressing it again when compressed), passing
+    /// over its first `skipping` packets, and the decompressing input it reads through (nil for a file as
+    /// it is).
+    static func openOwnReader(path: String, header: CaptureReader.FileHeader, fileIndex: Int,
+                              limits: CaptureLimits, skipping: Int = 0, bufferBytes: Int?)
+        throws(CaptureError) -> (backend: Backend, compressed: CompressedInput?)
+    {
+        guard let compression = header.compression else {
+            return (.own(try PcapNGReader(path: path, fileIndex: fileIndex, limits: limits,
+                                          skippingPackets: skipping, bufferBytes: bufferBytes)), nil)
+        }
+        let made = try CompressedInput.makeFile(path: path, compression: compression, bufferBytes: bufferBytes).get()
+        let reader = try PcapNGReader(file: CFile(adopting: made.file, buffer: made.buffer), path: path,
+                                      fileIndex: fileIndex, limits: limits, skippingPackets: skipping)
+        return (.own(reader), made.input)
+    }
+
     private func switchToOwnReader(after message: String) {
         let done = stats.packets
         do {
-            let reader = try PcapNGReader(path: path, fileIndex: fileIndex, limits: limits, skippingPackets: done,
-                                          bufferBytes: readBufferBytes)
-            backend = .own(reader)
+            let opened = try Self.openOwnReader(path: path, header: header, fileIndex: fileIndex, limits: limits,
+                                                skipping: done, bufferBytes: readBufferBytes)
+            backend = opened.backend
+            compressed = opened.compressed
             libpcapFile = nil
             stats.reader = .libpcapThenOwn(packets: done)
             stats.warn(.readerSwitched, "read with the own pcapng reader from packet \(done + 1) on, as libpcap "
@@ -345,6 +377,7 @@ final class CaptureFileSource: PacketSource {
         backend = .finished
         libpcapFile = nil
         if let followed, followed.stopped { noteStop(followed) }
+        if let compressed, let problem = compressed.problem { noteDecompression(problem, of: compressed) }
         // libpcap stopped at (or refused the file for) the very damage the own reader then met without
         // reading a packet more (a pcapng file cut mid-block, a corrupt block, one past a limit): one
         // warning, the own reader's, which names the byte offset.
@@ -390,6 +423,31 @@ final class CaptureFileSource: PacketSource {
 }
 
 extension CaptureFileSource {
+    /// A compressed file whose data is cut short or corrupt (or could not be read) at `problem`: the reader
+    /// took the end of the decompressed bytes for the capture's end, so the warning of a record or block it
+    /// found cut there (`truncated`) becomes one that says why, as does a clean end at a record's boundary.
+    /// A problem the reader stopped at before (a corrupt record in the bytes read) stays the one reported.
+    private func noteDecompression(_ problem: CompressedInput.Problem, of input: CompressedInput) {
+        let unit = header.format == .pcapng ? "block" : "record"
+        var offset = input.produced
+        var end = "ends at byte offset \(offset)"
+        if let stop = stats.readingStopped {
+            guard let i = stats.warnings.lastIndex(where: { $0.code == .truncated && $0.problem == stop.problem })
+            else { return }
+            stats.warnings.remove(at: i)
+            stats.readingStopped = nil
+            if let cut = stop.byteOffset {
+                offset = cut
+                end = "ends mid-\(unit) at byte offset \(cut)"
+            }
+        }
+        let what = CompressedInput.describe(problem, compression: input.compression)
+        let code: CaptureWarning.Code = problem == .cutShort ? .truncated : .corrupt
+        let whole = header.format == .pcapng ? "\(stats.packets) packets" : "\(stats.packets) whole records"
+        stats.stop(code, at: offset, "\(what): the capture inside \(end) (byte offsets count decompressed bytes), "
+            + "after \(whole); reading stopped there")
+    }
+
     /// A followed input ended by the stop request: said in the statistics, and a record the stop cut
     /// part-way (the readers' `truncated` stop, at the end of what was read) is no defect of the input.
     /// A problem found before the cut (a corrupt record in the bytes read) stays.

@@ -123,6 +123,9 @@ public enum CaptureReader {
         /// Classic pcap only: link type and snaplen from the file header.
         var linkType: LinkType?
         var snapLength: Int
+        /// The file is compressed, and the fields above describe the capture inside
+        /// (`CompressedInput`); nil for a capture file as it is.
+        var compression: CaptureCompression? = nil
     }
 
     static func readHeader(path: String) throws(CaptureError) -> FileHeader {
@@ -144,7 +147,43 @@ public enum CaptureReader {
             raw.baseAddress.map { file.read(into: $0, count: 24) } ?? 0
         }
         first.removeLast(24 - count)
+        if let compression = CaptureCompression(magic: first) {
+            return try readCompressedHeader(path: path, compression: compression)
+        }
         return try parseHeader(first, path: path)
+    }
+
+    /// The header of the capture inside a compressed file: its first 24 decompressed bytes, read as a
+    /// capture file's. Decompressed bytes that are no capture (or none at all) are refused as a file
+    /// would be, saying they were decompressed; data corrupt or cut short before the capture header
+    /// gives its end is refused with the decompression problem.
+    private static func readCompressedHeader(path: String, compression: CaptureCompression)
+        throws(CaptureError) -> FileHeader
+    {
+        let head: (bytes: [UInt8], problem: CompressedInput.Problem?)
+        switch CompressedInput.head(path: path, compression: compression, count: 24) {
+        case .success(let read): head = read
+        case .failure(let failure): throw CaptureError(path: path, opening: failure)
+        }
+        let bytes = head.bytes
+        // What the bytes there are say first: text compressed is no capture, whatever follows it.
+        if bytes.count >= 4, magicFormat(bytes) == nil {
+            let magic = UInt32(bytes[0]) << 24 | UInt32(bytes[1]) << 16 | UInt32(bytes[2]) << 8 | UInt32(bytes[3])
+            throw CaptureError(path: path, .compressedContent(compression: compression,
+                                                              inner: .notACapture(firstBytes: magic)))
+        }
+        if let problem = head.problem, bytes.count < 24 {
+            let describing = CompressedInput.describe(problem, compression: compression)
+            throw CaptureError(path: path, .unreadable("\(describing) after \(bytes.count) decompressed byte"
+                + "\(bytes.count == 1 ? "" : "s"), before the end of a capture header"))
+        }
+        do {
+            var header = try parseHeader(bytes, path: path)
+            header.compression = compression
+            return header
+        } catch {
+            throw CaptureError(path: path, .compressedContent(compression: compression, inner: error.kind))
+        }
     }
 
     /// The capture format a file's first 4 bytes name, and whether a classic pcap header is big-endian
@@ -166,7 +205,9 @@ public enum CaptureReader {
     }
 
     /// The compressor whose magic number starts `first` (and the command that reads its output back),
-    /// or nil: gzip, zstd, xz, bzip2 and lz4 frames, as captures are often kept.
+    /// or nil: gzip, zstd, xz, bzip2 and lz4 frames, as captures are often kept. A file in gzip, xz or
+    /// bzip2 is decompressed as it is read (`readHeader`); the others, and a stream in any of them, are
+    /// refused with this command in the message.
     static func compression(_ first: [UInt8]) -> (tool: String, reader: String)? {
         let known: [([UInt8], String, String)] = [
             ([0x1F, 0x8B], "gzip", "zcat"),

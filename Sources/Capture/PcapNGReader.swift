@@ -105,8 +105,12 @@ final class PcapNGReader {
     /// Whether an interface declared before the first packet of `path` (within its first 64 blocks) has
     /// a clock whose times libpcap can give wrapped around into ordinary ones, with nothing to tell them by
     /// (`PcapNGInterface.libpcapMayWrapIntoRange`); such a file is read with this reader from the start.
-    static func leadingClockMayWrap(path: String) -> Bool {
-        guard let reader = try? PcapNGReader(path: path, fileIndex: 0, limits: .default) else { return false }
+    static func leadingClockMayWrap(path: String, compression: CaptureCompression? = nil) -> Bool {
+        let header = CaptureReader.FileHeader(format: .pcapng, byteOrder: .littleEndian, linkType: nil, snapLength: 0,
+                                              compression: compression)
+        guard case .own(let reader)? = try? CaptureFileSource.openOwnReader(
+            path: path, header: header, fileIndex: 0, limits: .default, bufferBytes: nil).backend
+        else { return false }
         var scratch = CaptureStatistics(path: path, fileIndex: 0, format: .pcapng, byteOrder: .littleEndian,
                                         reader: .own)
         for _ in 0..<64 {

@@ -1,0 +1,407 @@
+// Capture files kept compressed (gzip, xz, bzip2), read as they are.
+//
+// Rotated captures are usually compressed as they are closed (`tcpdump -G 3600 -z gzip`). libpcap
+// and the own pcapng reader read a `FILE *` front to back, so a compressed file is given to them as a
+// glibc cookie stream (as `FollowedInput` does for a followed input) whose read decompresses: they read
+// the capture inside unchanged, and a file is re-read by decompressing it again from its start.
+//
+// Memory stays bounded whatever the file holds: the compressed bytes are read through one fixed buffer,
+// and the decompressed ones go straight into the reader's stdio buffer, so a file that decompresses to
+// far more than its size (a decompression bomb) costs only time. Byte offsets in warnings count
+// decompressed bytes (the stream's position is the number of bytes decompressed before it).
+
+import CBzip2
+import CLzma
+import CPcap
+import CZlib
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A compression format whose files sepbeat decompresses as it reads them.
+public enum CaptureCompression: String, Sendable {
+    case gzip
+    case xz
+    case bzip2
+
+    /// The format whose magic number starts `first`, or nil: gzip (1f 8b), xz (fd '7zXZ' 00) and bzip2
+    /// ('BZh' and a block size digit). zstd and lz4 are not read (see `CaptureReader.compression`).
+    init?(magic first: [UInt8]) {
+        if first.starts(with: [0x1F, 0x8B]) {
+            self = .gzip
+        } else if first.starts(with: [0xFD, 0x37, 0x7A, 0x58, 0x5A, 0x00]) {
+            self = .xz
+        } else if first.count >= 4, first.starts(with: [0x42, 0x5A, 0x68]), (0x31...0x39).contains(first[3]) {
+            self = .bzip2
+        } else {
+            return nil
+        }
+    }
+
+    /// The most memory the xz decoder may take: enough for every preset (`xz -9` needs 65 MiB); a file
+    /// whose dictionary asks for more is read no further, with a warning.
+    static let xzMemoryLimit: UInt64 = 256 << 20
+}
+
+/// The decompressing read side of a compressed capture file's `FILE *` (see the file's notes).
+///
+/// A gzip file may hold several members one after the other (files joined with `cat`) and an xz or
+/// bzip2 file several streams: all are read through, as `zcat`, `xzcat` and `bzcat` do. When the data
+/// is cut short or corrupt, or the file cannot be read, the stream ends there (a read returns 0) and
+/// `problem` says why; the reader sees its input end.
+///
+/// Used by one reading thread at a time.
+final class CompressedInput {
+    /// Why decompressing stopped before the data's end.
+    enum Problem: Equatable {
+        /// The file ends before its compressed data does.
+        case cutShort
+        /// The compressed data is damaged (the library's words).
+        case corrupt(String)
+        /// Reading the file failed.
+        case readFailed(String)
+    }
+
+    let compression: CaptureCompression
+    private var descriptor: Int32
+    private var decoder: Decoder?
+    /// Compressed bytes read from the file, not yet decompressed: `input[inputStart..<inputEnd]`.
+    private let input: UnsafeMutableRawBufferPointer
+    /// The file's end was read: no compressed byte will come after those in `input`.
+    private var inputEnded = false
+    /// A gzip member or bzip2 stream ended: the next one (if any bytes follow) starts with a fresh decoder.
+    private var needsRestart = false
+    /// Decompressing is over (the data's end, or a problem): every read from here on returns 0.
+    private var ended = false
+    /// Decompressed bytes handed out so far: the stream's position.
+    private(set) var produced = 0
+    private(set) var problem: Problem?
+
+    /// Bytes of compressed data read at once.
+    private static let inputBytes = 64 * 1024
+
+    private enum Decoder {
+        case gzip(UnsafeMutablePointer<z_stream>)
+        case xz(UnsafeMutablePointer<lzma_stream>)
+        case bzip2(UnsafeMutablePointer<bz_stream>)
+    }
+
+    private init(descriptor: Int32, compression: CaptureCompression, decoder: Decoder) {
+        self.descriptor = descriptor
+        self.compression = compression
+        self.decoder = decoder
+        input = UnsafeMutableRawBufferPointer.allocate(byteCount: Self.inputBytes, alignment: 16)
+    }
+
+    deinit {
+        close()
+        input.deallocate()
+    }
+
+    /// Opens `path` and sets up its decoder; the failure's errno when the file cannot be opened
+    /// (ENOMEM when the decoder cannot be set up).
+    static func open(path: String, compression: CaptureCompression) -> Result<CompressedInput, CFile.OpenFailure> {
+        let fd = Glibc.open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return .failure(CFile.OpenFailure(errno: errno)) }
+        guard let decoder = makeDecoder(compression) else {
+            Glibc.close(fd)
+            return .failure(CFile.OpenFailure(errno: ENOMEM))
+        }
+        return .success(CompressedInput(descriptor: fd, compression: compression, decoder: decoder))
+    }
+
+    /// A buffered `FILE *` reading the decompressed bytes of `path`, with a stdio buffer of `bufferBytes`
+    /// (nil: glibc's own), and the object behind it (for its `problem` once read). The stream owns the
+    /// file (closed by `fclose`, or libpcap's `pcap_close`) and the caller the buffer, released after the
+    /// stream is closed.
+    static func makeFile(path: String, compression: CaptureCompression, bufferBytes: Int?)
+        -> Result<(file: UnsafeMutablePointer<FILE>, buffer: StdioBuffer?, input: CompressedInput), CaptureError>
+    {
+        let input: CompressedInput
+        switch open(path: path, compression: compression) {
+        case .success(let opened): input = opened
+        case .failure(let failure): return .failure(CaptureError(path: path, opening: failure))
+        }
+        var functions = sepbeat_cookie_functions()
+        functions.read = { cookie, buffer, size in
+            guard let cookie, let buffer else { return -1 }
+            return Unmanaged<CompressedInput>.fromOpaque(cookie).takeUnretainedValue().read(into: buffer, count: size)
+        }
+        // Only the position is asked for (`ftello`, for byte offsets): the stream cannot move.
+        functions.seek = { cookie, position, whence in
+            guard let cookie, let position, whence == SEEK_CUR, position.pointee == 0 else {
+                errno = ESPIPE
+                return -1
+            }
+            position.pointee = Int64(Unmanaged<CompressedInput>.fromOpaque(cookie).takeUnretainedValue().produced)
+            return 0
+        }
+        functions.close = { cookie in
+            guard let cookie else { return 0 }
+            Unmanaged<CompressedInput>.fromOpaque(cookie).takeRetainedValue().close()
+            return 0
+        }
+        let cookie = Unmanaged.passRetained(input).toOpaque()
+        guard let file = sepbeat_fopencookie(cookie, "rb", functions) else {
+            Unmanaged<CompressedInput>.fromOpaque(cookie).release()
+            return .failure(CaptureError(path: path, .cannotOpen("cannot set up a decompressing reader")))
+        }
+        let buffer = bufferBytes.flatMap { StdioBuffer(file, bytes: $0) }
+        return .success((file, buffer, input))
+    }
+
+    /// The first up to `count` decompressed bytes of `path` (fewer at the data's end or at a problem,
+    /// then given too).
+    static func head(path: String, compression: CaptureCompression, count: Int)
+        -> Result<(bytes: [UInt8], problem: Problem?), CFile.OpenFailure>
+    {
+        let input: CompressedInput
+        switch open(path: path, compression: compression) {
+        case .success(let opened): input = opened
+        case .failure(let failure): return .failure(failure)
+        }
+        var bytes = [UInt8](repeating: 0, count: count)
+        var got = 0
+        bytes.withUnsafeMutableBytes { raw in
+            guard let base = raw.baseAddress else { return }
+            while got < count {
+                let n = input.read(into: base + got, count: count - got)
+                if n <= 0 { break }
+                got += n
+            }
+        }
+        bytes.removeLast(count - got)
+        return .success((bytes, input.problem))
+    }
+
+    /// `problem` in words, naming the format: what a warning or an error says.
+    static func describe(_ problem: Problem, compression: CaptureCompression) -> String {
+        switch problem {
+        case .cutShort:
+            return "the \(compression.rawValue) data ends before its end (the compressed file is cut short)"
+        case .corrupt(let why):
+            return "the \(compression.rawValue) data is corrupt (\(oneLine(why)))"
+        case .readFailed(let why):
+            return "read error in the compressed file (\(why))"
+        }
+    }
+
+    // MARK: Decompressing
+
+    /// What one call of the decoder did.
+    private enum Step {
+        /// Bytes were taken or given (or none could be, for want of input).
+        case going
+        /// A gzip member, or the last xz or bzip2 stream, ended.
+        case streamEnd
+        case failed(String)
+    }
+
+    /// The cookie read: up to `count` decompressed bytes; 0 at the data's end or at a problem.
+    func read(into buffer: UnsafeMutableRawPointer, count: Int) -> Int {
+        guard !ended, count > 0 else { return 0 }
+        var total = 0
+        while total < count {
+            if needsRestart {
+                // Another member or stream follows only if bytes do; none: the data ended where it should.
+                if inputStart == inputEnd, !fill() { return total }
+                guard inputStart < inputEnd else {
+                    ended = true
+                    return total
+                }
+                guard restart() else {
+                    stop(.corrupt("out of memory"))
+                    return total
+                }
+                needsRestart = false
+            }
+            if inputStart == inputEnd, !inputEnded, !fill() { return total }
+            let before = inputStart
+            let (written, step) = decode(into: buffer + total, count: count - total)
+            total += written
+            produced += written
+            switch step {
+            case .going:
+                guard written == 0, inputStart == before else {
+                    stalls = 0
+                    continue
+                }
+                if inputStart == inputEnd, inputEnded {
+                    stop(.cutShort)
+                    return total
+                }
+                // Bytes to decode and room for the output, and nothing taken or given: the libraries
+                // never do so, but a loop must not hang on it.
+                stalls += inputStart < inputEnd ? 1 : 0
+                if stalls > 2 {
+                    stop(.corrupt("the decoder makes no progress"))
+                    return total
+                }
+            case .streamEnd:
+                if case .xz = decoder {
+                    ended = true
+                    return total
+                }
+                needsRestart = true
+            case .failed(let why):
+                stop(.corrupt(why))
+                return total
+            }
+        }
+        return total
+    }
+
+    private var inputStart = 0
+    private var inputEnd = 0
+    /// Decoder calls in a row that took and gave nothing with input there (see `read`).
+    private var stalls = 0
+
+    /// Reads more compressed bytes into `input` (whose bytes were all taken); false after a read error
+    /// (then noted, and decompressing is over). Sets `inputEnded` at the file's end.
+    private func fill() -> Bool {
+        guard !inputEnded, let base = input.baseAddress else { return true }
+        while true {
+            let got = Glibc.read(descriptor, base, input.count)
+            if got < 0 {
+                if errno == EINTR { continue }
+                stop(.readFailed(FileCalls.describe(errno: errno)))
+                return false
+            }
+            inputStart = 0
+            inputEnd = got
+            if got == 0 { inputEnded = true }
+            return true
+        }
+    }
+
+    /// One call of the decoder on the bytes in `input`, writing up to `count` bytes.
+    private func decode(into out: UnsafeMutableRawPointer, count: Int) -> (written: Int, step: Step) {
+        guard let decoder, let base = input.baseAddress else { return (0, .failed("no decoder")) }
+        let available = inputEnd - inputStart
+        let next = (base + inputStart).assumingMemoryBound(to: UInt8.self)
+        let room = min(count, Int(UInt32.max))
+        switch decoder {
+        case .gzip(let stream):
+            stream.pointee.next_in = next
+            stream.pointee.avail_in = UInt32(available)
+            stream.pointee.next_out = out.assumingMemoryBound(to: UInt8.self)
+            stream.pointee.avail_out = UInt32(room)
+            let result = inflate(stream, Z_NO_FLUSH)
+            inputStart = inputEnd - Int(stream.pointee.avail_in)
+            let written = room - Int(stream.pointee.avail_out)
+            switch result {
+            case Z_OK, Z_BUF_ERROR: return (written, .going)
+            case Z_STREAM_END: return (written, .streamEnd)
+            default:
+                let why = stream.pointee.msg.map { String(cString: $0) } ?? "zlib error \(result)"
+                return (written, .failed(why))
+            }
+        case .xz(let stream):
+            stream.pointee.next_in = UnsafePointer(next)
+            stream.pointee.avail_in = available
+            stream.pointee.next_out = out.assumingMemoryBound(to: UInt8.self)
+            stream.pointee.avail_out = room
+            let action = inputEnded && available == 0 ? LZMA_FINISH : LZMA_RUN
+            let result = lzma_code(stream, action)
+            inputStart = inputEnd - stream.pointee.avail_in
+            let written = room - stream.pointee.avail_out
+            switch result {
+            case LZMA_OK, LZMA_BUF_ERROR: return (written, .going)
+            case LZMA_STREAM_END: return (written, .streamEnd)
+            case LZMA_DATA_ERROR: return (written, .failed("compressed data is damaged"))
+            case LZMA_FORMAT_ERROR: return (written, .failed("data after the end is not in the .xz format"))
+            case LZMA_OPTIONS_ERROR: return (written, .failed("unsupported options"))
+            case LZMA_MEMLIMIT_ERROR:
+                return (written, .failed("it needs more than \(CaptureCompression.xzMemoryLimit >> 20) MiB of memory "
+                    + "to decompress"))
+            case LZMA_MEM_ERROR: return (written, .failed("out of memory"))
+            default: return (written, .failed("liblzma error \(result.rawValue)"))
+            }
+        case .bzip2(let stream):
+            let taken = min(available, Int(UInt32.max))
+            stream.pointee.next_in = UnsafeMutableRawPointer(next).assumingMemoryBound(to: CChar.self)
+            stream.pointee.avail_in = UInt32(taken)
+            stream.pointee.next_out = out.assumingMemoryBound(to: CChar.self)
+            stream.pointee.avail_out = UInt32(room)
+            let result = BZ2_bzDecompress(stream)
+            inputStart += taken - Int(stream.pointee.avail_in)
+            let written = room - Int(stream.pointee.avail_out)
+            switch result {
+            case BZ_OK: return (written, .going)
+            case BZ_STREAM_END: return (written, .streamEnd)
+            case BZ_DATA_ERROR: return (written, .failed("compressed data is damaged"))
+            case BZ_DATA_ERROR_MAGIC: return (written, .failed("data after the end is not bzip2 data"))
+            case BZ_MEM_ERROR: return (written, .failed("out of memory"))
+            default: return (written, .failed("libbz2 error \(result)"))
+            }
+        }
+    }
+
+    /// A fresh decoder for the next gzip member or bzip2 stream; false when it cannot be set up.
+    private func restart() -> Bool {
+        switch decoder {
+        case .gzip(let stream): return inflateReset(stream) == Z_OK
+        case .bzip2(let stream):
+            BZ2_bzDecompressEnd(stream)
+            stream.initialize(to: bz_stream())
+            return BZ2_bzDecompressInit(stream, 0, 0) == BZ_OK
+        case .xz, nil: return false
+        }
+    }
+
+    private func stop(_ found: Problem) {
+        if problem == nil { problem = found }
+        ended = true
+    }
+
+    private static func makeDecoder(_ compression: CaptureCompression) -> Decoder? {
+        switch compression {
+        case .gzip:
+            let stream = UnsafeMutablePointer<z_stream>.allocate(capacity: 1)
+            stream.initialize(to: z_stream())
+            guard sepbeat_inflate_init_gzip(stream) == Z_OK else {
+                stream.deallocate()
+                return nil
+            }
+            return .gzip(stream)
+        case .xz:
+            let stream = UnsafeMutablePointer<lzma_stream>.allocate(capacity: 1)
+            stream.initialize(to: lzma_stream())
+            guard sepbeat_lzma_init_xz(stream, CaptureCompression.xzMemoryLimit) == LZMA_OK else {
+                stream.deallocate()
+                return nil
+            }
+            return .xz(stream)
+        case .bzip2:
+            let stream = UnsafeMutablePointer<bz_stream>.allocate(capacity: 1)
+            stream.initialize(to: bz_stream())
+            guard BZ2_bzDecompressInit(stream, 0, 0) == BZ_OK else {
+                stream.deallocate()
+                return nil
+            }
+            return .bzip2(stream)
+        }
+    }
+
+    /// Frees the decoder and closes the file (the stream's close, or this object's end).
+    private func close() {
+        ended = true
+        switch decoder {
+        case .gzip(let stream):
+            inflateEnd(stream)
+            stream.deallocate()
+        case .xz(let stream):
+            lzma_end(stream)
+            stream.deallocate()
+        case .bzip2(let stream):
+            BZ2_bzDecompressEnd(stream)
+            stream.deallocate()
+        case nil: break
+        }
+        decoder = nil
+        if descriptor >= 0 {
+            Glibc.close(descriptor)
+            descriptor = -1
+        }
+    }
+}
