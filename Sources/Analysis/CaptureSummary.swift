@@ -127,6 +127,9 @@ public struct CaptureSummary: Sendable {
     /// Byte offsets where reading the file stopped before its end: cut short, corrupt, or a block past a
     /// limit (the rest was not read).
     public var truncationOffsets: [Int64] = []
+    /// The file is compressed (`gzip`, `xz`, `bzip2`): its byte offsets count decompressed bytes. Not
+    /// in the JSON report, which is a compressed file's as it is its plain file's.
+    public var compression: String?
 
     /// Stretches longer than `silenceThreshold` with no packet at all, in time order: within this
     /// file's timeline, or, for a merged summary, across all files' timelines together (where one file's

@@ -213,6 +213,7 @@ public final class TrafficAnalyzer {
             summaries[s.fileIndex].invalidTimestampFractions = s.invalidTimestampFractions
             summaries[s.fileIndex].packetsWithoutTimestamp = s.packetsWithoutTimestamp
             summaries[s.fileIndex].warnings = s.warnings.map(\.description)
+            summaries[s.fileIndex].compression = s.compression?.rawValue
             // Copies of its own packets (copies of another file's are warned of apart, naming both files).
             let copies = summaries[s.fileIndex].duplicatePackets - summaries[s.fileIndex].copiesOfOtherFiles
             let tcp = summaries[s.fileIndex].tcpPackets

@@ -151,7 +151,9 @@ enum ReportCommand {
                 + "the clock were not listed; intervals across them were judged as if the capture had run")
         }
         for file in files {
-            for w in file.truncationOffsets { builder.noteCaptureTruncated(file: file.path, offset: w) }
+            for w in file.truncationOffsets {
+                builder.noteCaptureTruncated(file: file.path, offset: w, decompressed: file.compression != nil)
+            }
             if file.skippedRecords > 0 {
                 let n = file.skippedRecords
                 builder.noteCaptureGap("\(file.path): \(n == 1 ? "1 block was" : "\(n) blocks were") skipped unread "

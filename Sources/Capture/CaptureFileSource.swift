@@ -68,6 +68,7 @@ final class CaptureFileSource: PacketSource {
         self.limits = limits
         stats = CaptureStatistics(path: path, fileIndex: fileIndex, format: header.format,
                                   byteOrder: header.byteOrder, reader: .libpcap)
+        stats.compression = header.compression
         if let stream {
             guard let (file, buffer, followed) = stream.makeFile(bufferBytes: readBufferBytes, stop: stop) else {
                 throw CaptureError(path: path, .cannotOpen("cannot set up a stream reader"))
@@ -374,6 +375,9 @@ final class CaptureFileSource: PacketSource {
     }
 
     private func finish() {
+        // The reader stopped at damage before the end of a compressed file: whether the compressed data is
+        // damaged too is found by decompressing the rest (its check), before the stream is closed.
+        if let compressed, stats.readingStopped != nil, compressed.problem == nil { compressed.drain() }
         backend = .finished
         libpcapFile = nil
         if let followed, followed.stopped { noteStop(followed) }
@@ -431,9 +435,16 @@ extension CaptureFileSource {
         let unit = header.format == .pcapng ? "block" : "record"
         var offset = input.produced
         var end = "ends at byte offset \(offset)"
+        let what = CompressedInput.describe(problem, compression: input.compression)
         if let stop = stats.readingStopped {
             guard let i = stats.warnings.lastIndex(where: { $0.code == .truncated && $0.problem == stop.problem })
-            else { return }
+            else {
+                // The reader stopped first, at bytes the damaged data decompressed to.
+                let place = stop.byteOffset.map { " at byte offset \($0)" } ?? ""
+                stats.warn(problem == .cutShort ? .truncated : .corrupt, "\(what), found after reading stopped"
+                    + "\(place) (byte offsets count decompressed bytes): the damage there is the compressed file's")
+                return
+            }
             stats.warnings.remove(at: i)
             stats.readingStopped = nil
             if let cut = stop.byteOffset {
@@ -441,7 +452,6 @@ extension CaptureFileSource {
                 end = "ends mid-\(unit) at byte offset \(cut)"
             }
         }
-        let what = CompressedInput.describe(problem, compression: input.compression)
         let code: CaptureWarning.Code = problem == .cutShort ? .truncated : .corrupt
         let whole = header.format == .pcapng ? "\(stats.packets) packets" : "\(stats.packets) whole records"
         stats.stop(code, at: offset, "\(what): the capture inside \(end) (byte offsets count decompressed bytes), "

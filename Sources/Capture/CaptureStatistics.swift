@@ -154,6 +154,9 @@ public struct CaptureStatistics: Sendable {
     /// (`SIGINT`, `SIGTERM`, `SIGHUP`, or `a stop request`); nil when the input was read to its end. A
     /// record the stop cut part-way is not counted as the input cut short.
     public var endedBy: String?
+    /// The file is compressed (gzip, xz, bzip2) and was decompressed as it was read: its byte offsets
+    /// count decompressed bytes. Nil for a capture read as it is.
+    public var compression: CaptureCompression?
 
     /// Where and why reading a file stopped before its end (`CaptureStatistics.readingStopped`).
     public struct ReadingStop: Equatable, Sendable {

@@ -251,6 +251,14 @@ final class CompressedInput {
         return total
     }
 
+    /// Decompresses the rest of the data, handing out nothing, to find whether it is whole (its end, or a
+    /// `problem`). Through one fixed buffer: only time grows with the data.
+    func drain() {
+        let scratch = UnsafeMutableRawPointer.allocate(byteCount: Self.inputBytes, alignment: 16)
+        defer { scratch.deallocate() }
+        while read(into: scratch, count: Self.inputBytes) > 0 {}
+    }
+
     private var inputStart = 0
     private var inputEnd = 0
     /// Decoder calls in a row that took and gave nothing with input there (see `read`).

@@ -61,8 +61,10 @@ final class DeferredFileSource: PacketSource {
     var statistics: [CaptureStatistics] {
         switch state {
         case .waiting:
-            return [CaptureStatistics(path: path, fileIndex: fileIndex, format: header.format,
-                                      byteOrder: header.byteOrder, reader: .libpcap)]
+            var waiting = CaptureStatistics(path: path, fileIndex: fileIndex, format: header.format,
+                                            byteOrder: header.byteOrder, reader: .libpcap)
+            waiting.compression = header.compression
+            return [waiting]
         case .reading(let source): return source.statistics
         case .finished(let statistics): return statistics
         }

@@ -339,11 +339,13 @@ public struct SessionBuilder: Sendable {
         notedSpan = (first, last)
     }
 
-    /// Records that a capture file ended inside a packet record at `offset` bytes.
-    public mutating func noteCaptureTruncated(file: String, offset: Int64) {
+    /// Records that a capture file ended inside a packet record at `offset` bytes (of its decompressed bytes,
+    /// when `decompressed`: a compressed file).
+    public mutating func noteCaptureTruncated(file: String, offset: Int64, decompressed: Bool = false) {
         let code = FindingCode.captureTruncated
+        let place = decompressed ? "decompressed byte offset" : "byte offset"
         captureFindings.append(Finding(code: code, severity: model.severity(of: code),
-                                       message: "\(file) is cut short at byte offset \(offset)"))
+                                       message: "\(file) is cut short at \(place) \(offset)"))
     }
 
     /// Records a capture-level loss, e.g. packets the capturing interface reported as dropped.

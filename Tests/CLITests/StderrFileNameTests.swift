@@ -55,24 +55,3 @@ import TestSupport
         #expect(model.stderr.contains(Self.shown), "\(model.stderr)")
     }
 }
-
-/// A compressed capture is named as such, with the command that reads it through a pipe.
-@Suite struct CompressedCaptureTests {
-    @Test(arguments: [
-        ([0x1F, 0x8B, 0x08, 0x08, 0, 0, 0, 0], "gzip", "zcat"),
-        ([0x28, 0xB5, 0x2F, 0xFD, 0, 0, 0, 0], "zstd", "zstdcat"),
-        ([0xFD, 0x37, 0x7A, 0x58, 0x5A, 0x00, 0, 0], "xz", "xzcat"),
-        ([0x42, 0x5A, 0x68, 0x39, 0, 0, 0, 0], "bzip2", "bzcat"),
-    ] as [([UInt8], String, String)])
-    func compressedFileGetsOneLineSayingHowToReadIt(_ magic: [UInt8], _ tool: String, _ reader: String) throws {
-        let dir = try TemporaryFolder()
-        let path = dir.path + "/x.pcap.\(tool)"
-        try Data(magic + [UInt8](repeating: 7, count: 40)).write(to: URL(fileURLWithPath: path))
-        for command in ["analyze", "flows"] {
-            let run = sepbeat(command, path)
-            #expect(run.status == ExitStatus.unreadableInput)
-            #expect(run.stderr == "sepbeat \(command): \(path): compressed with \(tool), not a capture as it is: "
-                + "decompress it first, e.g. `\(reader) \(path) | sepbeat \(command) -`\n", "\(run.stderr)")
-        }
-    }
-}

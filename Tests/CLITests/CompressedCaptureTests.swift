@@ -1,0 +1,238 @@
+import Foundation
+import Testing
+import TestSupport
+
+@testable import CLI
+
+/// Whether the command-line tool `name` (gzip, xz, bzip2) is on this machine; the tests that make
+/// compressed files with it run only then.
+private func hasTool(_ name: String) -> Bool {
+    (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin").split(separator: ":").contains {
+        FileManager.default.isExecutableFile(atPath: "\($0)/\(name)")
+    }
+}
+
+/// Writes `tool -c input` (the file compressed, as the tool writes it) to `output`.
+private func compress(_ tool: String, _ input: String, to output: String) throws {
+    try #require(FileManager.default.createFile(atPath: output, contents: nil))
+    let sink = try FileHandle(forWritingTo: URL(fileURLWithPath: output))
+    defer { try? sink.close() }
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+    process.arguments = [tool, "-c", input]
+    process.standardOutput = sink
+    try process.run()
+    process.waitUntilExit()
+    try #require(process.terminationStatus == 0, "\(tool) -c \(input) failed")
+}
+
+/// Compressed captures (gzip, xz, bzip2) are read as they are, detected by their magic number: the
+/// report is the plain file's, byte for byte but for the file's name.
+@Suite struct CompressedCaptureTests {
+    static let tools = ["gzip", "xz", "bzip2"].filter(hasTool)
+
+    /// `command`'s JSON report of `files`, each name replaced by `shownAs`'s (so that a compressed file's
+    /// report can be compared with its plain file's).
+    static func report(_ command: String, _ files: [String], shownAs: [String]) -> (status: Int32, text: String) {
+        let run = CLIRun([command, "-q", "-F", "json"] + files)
+        var text = run.stdout
+        for (file, shown) in zip(files, shownAs) where file != shown {
+            text = text.replacingOccurrences(of: file, with: shown)
+        }
+        return (run.status, text)
+    }
+
+    @Test(arguments: tools)
+    func aCompressedCaptureGivesThePlainFilesReport(_ tool: String) throws {
+        let folder = try TemporaryFolder()
+        let plain = try folder.simulatedCapture("day.pcap", ["--clients", "6", "--duration", "1h", "--fault", "late"])
+        // A name that says nothing: the magic number tells.
+        let packed = folder.path + "/day-\(tool)"
+        try compress(tool, plain, to: packed)
+        for command in ["analyze", "flows"] {
+            let want = Self.report(command, [plain], shownAs: [plain])
+            let got = Self.report(command, [packed], shownAs: [plain])
+            #expect(got.status == want.status)
+            #expect(!want.text.isEmpty)
+            #expect(got.text == want.text, "\(command) of the \(tool) file differs")
+        }
+    }
+
+    @Test(.enabled(if: hasTool("gzip")))
+    func aGzippedPcapNGFileGivesThePlainFilesReport() throws {
+        let folder = try TemporaryFolder()
+        let plain = try folder.simulatedCapture("day.pcapng", ["--clients", "5", "--duration", "1h"])
+        let packed = plain + ".gz"
+        try compress("gzip", plain, to: packed)
+        let want = Self.report("analyze", [plain], shownAs: [plain])
+        let got = Self.report("analyze", [packed], shownAs: [plain])
+        #expect(got.status == want.status)
+        #expect(got.text == want.text)
+        #expect(got.text.contains("\"pcapng\""))
+    }
+
+    /// gzip files joined end to end (`cat a.gz b.gz`, or `gzip` run on each piece) are one stream of
+    /// bytes, as `zcat` reads them.
+    @Test(.enabled(if: hasTool("gzip")))
+    func gzipMembersJoinedEndToEndAreReadThrough() throws {
+        let folder = try TemporaryFolder()
+        let plain = try folder.simulatedCapture("day.pcap", ["--clients", "5", "--duration", "1h"])
+        let bytes = try Data(contentsOf: URL(fileURLWithPath: plain))
+        // Cut mid-record: the second member carries on the first one's record.
+        let half = bytes.count / 2 + 7
+        try bytes.prefix(half).write(to: URL(fileURLWithPath: folder.path + "/one"))
+        try bytes.suffix(from: half).write(to: URL(fileURLWithPath: folder.path + "/two"))
+        try compress("gzip", folder.path + "/one", to: folder.path + "/one.gz")
+        try compress("gzip", folder.path + "/two", to: folder.path + "/two.gz")
+        let joined = folder.path + "/joined.pcap.gz"
+        var both = try Data(contentsOf: URL(fileURLWithPath: folder.path + "/one.gz"))
+        both.append(try Data(contentsOf: URL(fileURLWithPath: folder.path + "/two.gz")))
+        try both.write(to: URL(fileURLWithPath: joined))
+        let want = Self.report("analyze", [plain], shownAs: [plain])
+        let got = Self.report("analyze", [joined], shownAs: [plain])
+        #expect(got.text == want.text)
+        #expect(!got.text.contains("capture-truncated"))
+    }
+
+    /// Compressed files beside plain ones, merged by time (and read apart with `--jobs`), give the plain
+    /// files' report.
+    @Test(.enabled(if: hasTool("gzip") && hasTool("xz")))
+    func compressedFilesBesidePlainOnesAreMergedByTime() throws {
+        let folder = try TemporaryFolder()
+        _ = try folder.simulatedCapture("s.pcap", ["--clients", "6", "--duration", "1h", "--split", "3"])
+        let plain = (1...3).map { folder.path + "/s-\($0).pcap" }
+        let mixed = [plain[0], plain[1] + ".gz", plain[2] + ".xz"]
+        try compress("gzip", plain[1], to: mixed[1])
+        try compress("xz", plain[2], to: mixed[2])
+        for command in ["analyze", "flows"] {
+            let want = Self.report(command, plain, shownAs: plain)
+            #expect(Self.report(command, mixed, shownAs: plain).text == want.text, "\(command), merged")
+            // Given in another order: the merge goes by time, not by the order of the names.
+            let reversed = Self.report(command, mixed.reversed(), shownAs: plain.reversed())
+            #expect(reversed.status == want.status)
+        }
+        let apart = CLIRun(["analyze", "-q", "-F", "json", "--jobs", "2"] + mixed)
+        let apartPlain = CLIRun(["analyze", "-q", "-F", "json", "--jobs", "2"] + plain)
+        var text = apart.stdout
+        for (file, shown) in zip(mixed, plain) { text = text.replacingOccurrences(of: file, with: shown) }
+        #expect(text == apartPlain.stdout)
+    }
+
+    /// A compressed file cut short part-way: the packets before the cut are read, and one warning names
+    /// the file, says the compressed data ends early, and counts its offset in decompressed bytes.
+    @Test(arguments: tools)
+    func aCompressedFileCutShortKeepsThePacketsBefore(_ tool: String) throws {
+        let folder = try TemporaryFolder()
+        let plain = try folder.simulatedCapture("day.pcap", ["--clients", "6", "--duration", "1h"])
+        let packed = folder.path + "/packed"
+        try compress(tool, plain, to: packed)
+        let bytes = try Data(contentsOf: URL(fileURLWithPath: packed))
+        let cut = folder.path + "/cut.pcap." + tool
+        // Three quarters: past bzip2's first block (900 kB of the capture), which gives no byte before it is whole.
+        try bytes.prefix(bytes.count * 3 / 4).write(to: URL(fileURLWithPath: cut))
+        let run = CLIRun(["analyze", "-F", "json", cut])
+        #expect(run.status != ExitStatus.unreadableInput)
+        let warning = "\(cut): the \(tool) data ends before its end (the compressed file is cut short)"
+        #expect(run.stderr.contains("sepbeat: warning: " + warning), "\(run.stderr)")
+        #expect(run.stderr.contains("(byte offsets count decompressed bytes)"))
+        let json = try #require(try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any])
+        let files = try #require(json["captures"] as? [[String: Any]] ?? (json["files"] as? [[String: Any]]))
+        let packets = try #require(files.first?["packets"] as? Int)
+        #expect(packets > 100)
+        // The finding for a capture cut short, at an offset in decompressed bytes.
+        #expect(run.stdout.contains("\"capture-truncated\""))
+        #expect(run.stdout.contains("\(cut) is cut short at decompressed byte offset "))
+    }
+
+    /// Damaged compressed data: the packets decompressed before the damage are read, and a warning says the
+    /// data is corrupt. Never a crash or a hang.
+    @Test(.enabled(if: hasTool("gzip")))
+    func corruptGzipDataKeepsThePacketsBefore() throws {
+        let folder = try TemporaryFolder()
+        let plain = try folder.simulatedCapture("day.pcap", ["--clients", "6", "--duration", "1h"])
+        let packed = folder.path + "/day.pcap.gz"
+        try compress("gzip", plain, to: packed)
+        var bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: packed)))
+        for i in stride(from: bytes.count / 2, to: bytes.count / 2 + 64, by: 1) { bytes[i] ^= 0x5A }
+        let bad = folder.path + "/bad.pcap.gz"
+        try Data(bytes).write(to: URL(fileURLWithPath: bad))
+        let run = CLIRun(["analyze", "-F", "json", bad])
+        #expect(run.status != ExitStatus.unreadableInput)
+        // The damaged data may decompress to bytes the capture reader stops at first: the compressed data's
+        // fault is then said too (its check fails).
+        #expect(run.stderr.contains("sepbeat: warning: \(bad): the gzip data is corrupt ("), "\(run.stderr)")
+        #expect(run.stdout.contains("\"capture-truncated\""))
+        #expect(run.stdout.contains("\"packets\" : "))
+        #expect(!run.stdout.contains("\"packets\" : 0,"))
+    }
+
+    /// A compressed file that holds no capture is refused like any other non-capture, saying it was
+    /// decompressed: one line, exit status 3.
+    @Test(.enabled(if: hasTool("gzip")))
+    func aGzippedTextFileIsRefused() throws {
+        let folder = try TemporaryFolder()
+        let text = folder.write("notes.txt", "hello, this is no capture at all\n")
+        let packed = folder.path + "/notes.pcap.gz"
+        try compress("gzip", text, to: packed)
+        for command in ["analyze", "flows", "audit", "validate"] {
+            let run = sepbeat(command, packed)
+            #expect(run.status == ExitStatus.unreadableInput)
+            #expect(run.stderr == "sepbeat \(command): \(packed): not a pcap or pcapng file (starts with 0x68656c6c) "
+                + "once decompressed (gzip)\n", "\(run.stderr)")
+        }
+        let empty = folder.write("empty", "")
+        try compress("gzip", empty, to: folder.path + "/empty.gz")
+        let run = sepbeat("analyze", folder.path + "/empty.gz")
+        #expect(run.status == ExitStatus.unreadableInput)
+        #expect(run.stderr.hasSuffix(": empty file (0 bytes) once decompressed (gzip)\n"), "\(run.stderr)")
+    }
+
+    /// A gzip file cut inside its first bytes gives no capture header: refused, saying why.
+    @Test func gzipCutBeforeTheCaptureHeaderIsRefused() throws {
+        let folder = try TemporaryFolder()
+        let path = folder.path + "/head.gz"
+        // A gzip member header (deflate, no flags) and nothing more.
+        try Data([0x1F, 0x8B, 0x08, 0x00, 0, 0, 0, 0, 0x00, 0x03]).write(to: URL(fileURLWithPath: path))
+        let run = sepbeat("analyze", path)
+        #expect(run.status == ExitStatus.unreadableInput)
+        #expect(run.stderr == "sepbeat analyze: \(path): the gzip data ends before its end (the compressed file is "
+            + "cut short) after 0 decompressed bytes, before the end of a capture header\n", "\(run.stderr)")
+    }
+
+    /// zstd and lz4 (no library here) are refused as before, with the command that reads them through a pipe.
+    @Test(arguments: [
+        ([0x28, 0xB5, 0x2F, 0xFD, 0, 0, 0, 0], "zstd", "zstdcat"),
+        ([0x04, 0x22, 0x4D, 0x18, 0, 0, 0, 0], "lz4", "lz4cat"),
+    ] as [([UInt8], String, String)])
+    func zstdAndLz4AreRefusedWithHowToReadThem(_ magic: [UInt8], _ tool: String, _ reader: String) throws {
+        let dir = try TemporaryFolder()
+        let path = dir.path + "/x.pcap.\(tool)"
+        try Data(magic + [UInt8](repeating: 7, count: 40)).write(to: URL(fileURLWithPath: path))
+        for command in ["analyze", "flows"] {
+            let run = sepbeat(command, path)
+            #expect(run.status == ExitStatus.unreadableInput)
+            #expect(run.stderr == "sepbeat \(command): \(path): compressed with \(tool), which sepbeat does not "
+                + "read: decompress it first, e.g. `\(reader) \(path) | sepbeat \(command) -`\n", "\(run.stderr)")
+        }
+    }
+
+    /// A compressed stream (standard input, a pipe, a FIFO) is not decompressed: refused with the pipe to use.
+    @Test func aGzipFIFOIsRefusedWithHowToReadIt() throws {
+        let dir = try TemporaryFolder()
+        let path = dir.path + "/in.gz"
+        try #require(mkfifo(path, 0o600) == 0)
+        let writer = Thread {
+            let fd = open(path, O_WRONLY)
+            guard fd >= 0 else { return }
+            let bytes: [UInt8] = [0x1F, 0x8B, 0x08, 0x00] + [UInt8](repeating: 0, count: 40)
+            _ = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+            close(fd)
+        }
+        writer.start()
+        let run = sepbeat("analyze", path)
+        #expect(run.status == ExitStatus.unreadableInput)
+        #expect(run.stderr == "sepbeat analyze: \(path): compressed with gzip, which sepbeat reads from files but not "
+            + "from a pipe, FIFO or standard input: decompress it first, e.g. `zcat \(path) | sepbeat analyze -`\n",
+            "\(run.stderr)")
+    }
+}
