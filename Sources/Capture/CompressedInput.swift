@@ -58,6 +58,8 @@ final class CompressedInput {
         case cutShort
         /// The compressed data is damaged (the library's words).
         case corrupt(String)
+        /// The data asks for what is not done here (xz: more memory than `xzMemoryLimit`, unknown options).
+        case unsupported(String)
         /// Reading the file failed.
         case readFailed(String)
     }
@@ -181,6 +183,8 @@ final class CompressedInput {
             return "the \(compression.rawValue) data ends before its end (the compressed file is cut short)"
         case .corrupt(let why):
             return "the \(compression.rawValue) data is corrupt (\(oneLine(why)))"
+        case .unsupported(let why):
+            return "the \(compression.rawValue) data cannot be decompressed here (\(why))"
         case .readFailed(let why):
             return "read error in the compressed file (\(why))"
         }
@@ -195,6 +199,7 @@ final class CompressedInput {
         /// A gzip member, or the last xz or bzip2 stream, ended.
         case streamEnd
         case failed(String)
+        case unsupported(String)
     }
 
     /// The cookie read: up to `count` decompressed bytes; 0 at the data's end or at a problem.
@@ -245,6 +250,9 @@ final class CompressedInput {
                 needsRestart = true
             case .failed(let why):
                 stop(.corrupt(why))
+                return total
+            case .unsupported(let why):
+                stop(.unsupported(why))
                 return total
             }
         }
@@ -318,10 +326,10 @@ final class CompressedInput {
             case LZMA_STREAM_END: return (written, .streamEnd)
             case LZMA_DATA_ERROR: return (written, .failed("compressed data is damaged"))
             case LZMA_FORMAT_ERROR: return (written, .failed("data after the end is not in the .xz format"))
-            case LZMA_OPTIONS_ERROR: return (written, .failed("unsupported options"))
+            case LZMA_OPTIONS_ERROR: return (written, .unsupported("options liblzma does not know"))
             case LZMA_MEMLIMIT_ERROR:
-                return (written, .failed("it needs more than \(CaptureCompression.xzMemoryLimit >> 20) MiB of memory "
-                    + "to decompress"))
+                return (written, .unsupported("it needs more than \(CaptureCompression.xzMemoryLimit >> 20) MiB of "
+                    + "memory to decompress"))
             case LZMA_MEM_ERROR: return (written, .failed("out of memory"))
             default: return (written, .failed("liblzma error \(result.rawValue)"))
             }
