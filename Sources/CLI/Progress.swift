@@ -1,10 +1,14 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import Capture
 import Reports
 
 /// A one-line progress meter on stderr for long reads: bytes read of the total,
 /// rate and time left. Drawn only when stderr is a terminal and `--quiet` is off.
+///
+/// With a compressed file among the inputs (gzip, xz, bzip2), the bytes read (decompressed) cannot be set
+/// against the files' sizes (compressed): the meter then shows the packets and their rate only.
 struct Progress {
     let enabled: Bool
     private let totalBytes: Int64
@@ -21,10 +25,29 @@ struct Progress {
             for p in paths {
                 var st = stat()
                 if stat(p, &st) == 0 { total += Int64(st.st_size) }
+                if Progress.isCompressed(p) {
+                    total = 0
+                    break
+                }
             }
         }
         totalBytes = total
         started = Progress.now()
+    }
+
+    /// Whether the regular file at `path` starts with a compressed capture's magic number (read without
+    /// waiting; anything else is not read).
+    static func isCompressed(_ path: String) -> Bool {
+        let fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        var info = stat()
+        guard fstat(fd, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG else { return false }
+        var head: [UInt8] = [0, 0, 0, 0, 0, 0]
+        let got = head.withUnsafeMutableBytes { read(fd, $0.baseAddress, 6) }
+        guard got > 0 else { return false }
+        head.removeLast(6 - got)
+        return CaptureCompression(magic: head) != nil
     }
 
     static func now() -> Double {

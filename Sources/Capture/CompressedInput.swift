@@ -26,7 +26,7 @@ public enum CaptureCompression: String, Sendable {
 
     /// The format whose magic number starts `first`, or nil: gzip (1f 8b), xz (fd '7zXZ' 00) and bzip2
     /// ('BZh' and a block size digit). zstd and lz4 are not read (see `CaptureReader.compression`).
-    init?(magic first: [UInt8]) {
+    public init?(magic first: [UInt8]) {
         if first.starts(with: [0x1F, 0x8B]) {
             self = .gzip
         } else if first.starts(with: [0xFD, 0x37, 0x7A, 0x58, 0x5A, 0x00]) {

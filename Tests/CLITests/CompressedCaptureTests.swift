@@ -216,6 +216,18 @@ private func compress(_ tool: String, _ input: String, to output: String) throws
         }
     }
 
+    /// The progress meter cannot set decompressed bytes against compressed sizes: it tells compressed inputs.
+    @Test(.enabled(if: hasTool("xz")))
+    func theProgressMeterTellsCompressedFiles() throws {
+        let folder = try TemporaryFolder()
+        let plain = try folder.simulatedCapture("day.pcap", ["--clients", "2", "--duration", "10m"])
+        let packed = folder.path + "/day"
+        try compress("xz", plain, to: packed)
+        #expect(Progress.isCompressed(packed))
+        #expect(!Progress.isCompressed(plain))
+        #expect(!Progress.isCompressed(folder.path))
+    }
+
     /// A compressed stream (standard input, a pipe, a FIFO) is not decompressed: refused with the pipe to use.
     @Test func aGzipFIFOIsRefusedWithHowToReadIt() throws {
         let dir = try TemporaryFolder()
