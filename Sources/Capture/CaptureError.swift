@@ -17,8 +17,7 @@ public struct CaptureError: Error, CustomStringConvertible, Sendable {
         case empty
         case tooShort(size: Int, needed: Int)
         case notACapture(firstBytes: UInt32)
-        /// A file compressed with `tool` that is not read (zstd, lz4; gzip, xz or bzip2 on a stream), read
-        /// back with `reader`.
+        /// A file compressed with `tool` that is not read (zstd, lz4), read back with `reader`.
         case compressed(tool: String, reader: String)
         /// A compressed file (gzip, xz, bzip2) whose decompressed bytes are no capture: `inner` says why.
         indirect case compressedContent(compression: CaptureCompression, inner: Kind)
@@ -90,10 +89,7 @@ public struct CaptureError: Error, CustomStringConvertible, Sendable {
         case .notACapture(let first):
             return "not a pcap or pcapng file (starts with 0x\(hex32(first)))"
         case .compressed(let tool, let reader):
-            // gzip, xz and bzip2 are read from files, not from a stream (see `CaptureReader.openStream`).
-            let which = CaptureCompression(rawValue: tool) == nil ? "which sepbeat does not read"
-                : "which sepbeat reads from files but not from a pipe, FIFO or standard input"
-            return "compressed with \(tool), \(which): decompress it first, e.g. "
+            return "compressed with \(tool), which sepbeat does not read: decompress it first, e.g. "
                 + "`\(reader) \(path == "-" ? "FILE" : path) | sepbeat analyze -`"
         case .compressedContent(let compression, let inner):
             return CaptureError(path: path, inner).problem + " once decompressed (\(compression.rawValue))"

@@ -52,13 +52,18 @@ final class CaptureFileSource: PacketSource {
     /// The decompressing input the reader reads through when the file is compressed (`CompressedInput`):
     /// whether its data was cut short or corrupt is looked at when reading ends.
     private var compressed: CompressedInput?
+    /// The input is read once, front to back (standard input, a pipe, a FIFO, a device).
+    private var isStream = false
 
     /// Opens the file at `path`, or reads `stream` (already opened and sniffed) when given; a stream that is
     /// no regular file is followed until `stop` is requested, when given (see `FollowedInput`).
     /// `ownReaderOnly` sends a pcapng file straight to the own reader, never to libpcap (the fuzz
     /// targets read that reader on its own).
+    /// `decompressing` is a compressed stream's decompressing input (already read up to its capture header, see
+    /// `CaptureReader.openCompressedStream`) and the followed input under it, if it is followed.
     init(path: String, fileIndex: Int, header: CaptureReader.FileHeader, limits: CaptureLimits,
          readBufferBytes: Int?, stream: StreamInput? = nil, stop: LiveStopRequest? = nil,
+         decompressing: (input: CompressedInput, followed: FollowedInput?)? = nil,
          ownReaderOnly: Bool = false) throws(CaptureError)
     {
         self.path = path
@@ -69,11 +74,39 @@ final class CaptureFileSource: PacketSource {
         stats = CaptureStatistics(path: path, fileIndex: fileIndex, format: header.format,
                                   byteOrder: header.byteOrder, reader: .libpcap)
         stats.compression = header.compression
+        if let decompressing {
+            followed = decompressing.followed
+            compressed = decompressing.input
+            isStream = true
+            let made = try CompressedInput.makeFile(reading: decompressing.input, path: path,
+                                                    bufferBytes: readBufferBytes).get()
+            if header.format == .pcapng {
+                libpcapLinkType = LinkType(rawValue: 0)
+                libpcapSnapLength = 0
+                backend = .own(try PcapNGReader(file: CFile(adopting: made.file, buffer: made.buffer), path: path,
+                                                fileIndex: fileIndex, limits: limits))
+                stats.reader = .own
+                return
+            }
+            switch LibpcapFile.open(file: made.file, buffer: made.buffer) {
+            case .success(let opened):
+                backend = .libpcap(opened)
+                libpcapFile = Unmanaged.passUnretained(opened)
+                libpcapLinkType = header.linkType ?? opened.linkType
+                libpcapSnapLength = header.snapLength > 0 ? header.snapLength : opened.snapshotLength
+                // Positions count decompressed bytes from the stream's start.
+                nextRecordOffset = 24
+            case .failure(let failure):
+                throw CaptureError(path: path, .refusedByLibpcap(failure.message))
+            }
+            return
+        }
         if let stream {
             guard let (file, buffer, followed) = stream.makeFile(bufferBytes: readBufferBytes, stop: stop) else {
                 throw CaptureError(path: path, .cannotOpen("cannot set up a stream reader"))
             }
             self.followed = followed
+            isStream = true
             if header.format == .pcapng {
                 libpcapLinkType = LinkType(rawValue: 0)
                 libpcapSnapLength = 0
@@ -377,11 +410,15 @@ final class CaptureFileSource: PacketSource {
     private func finish() {
         // The reader stopped at damage before the end of a compressed file: whether the compressed data is
         // damaged too is found by decompressing the rest (its check), before the stream is closed.
-        if let compressed, stats.readingStopped != nil, compressed.problem == nil { compressed.drain() }
+        // Not a stream, which may be followed for ever.
+        if let compressed, !isStream, stats.readingStopped != nil, compressed.problem == nil { compressed.drain() }
         backend = .finished
         libpcapFile = nil
         if let followed, followed.stopped { noteStop(followed) }
-        if let compressed, let problem = compressed.problem { noteDecompression(problem, of: compressed) }
+        // A followed input the stop ended cuts its compressed data short: no fault of the input.
+        if let compressed, let problem = compressed.problem, !(problem == .cutShort && followed?.stopped == true) {
+            noteDecompression(problem, of: compressed)
+        }
         // libpcap stopped at (or refused the file for) the very damage the own reader then met without
         // reading a packet more (a pcapng file cut mid-block, a corrupt block, one past a limit): one
         // warning, the own reader's, which names the byte offset.
@@ -433,7 +470,7 @@ extension CaptureFileSource {
     /// A problem the reader stopped at before (a corrupt record in the bytes read) stays the one reported.
     private func noteDecompression(_ problem: CompressedInput.Problem, of input: CompressedInput) {
         let unit = header.format == .pcapng ? "block" : "record"
-        var offset = input.produced
+        var offset = input.position
         var end = "ends at byte offset \(offset)"
         let what = CompressedInput.describe(problem, compression: input.compression)
         if let stop = stats.readingStopped {

@@ -111,9 +111,33 @@ public enum CaptureReader {
             throw CaptureError(path: path, .readFailed(offset: sniffed.bytes.count,
                                                        problem: FileCalls.describe(errno: code)))
         }
+        if let compression = CaptureCompression(magic: sniffed.bytes) {
+            return try openCompressedStream(input, compression: compression, path: path, fileIndex: fileIndex,
+                                            limits: limits, readBufferBytes: readBufferBytes, stop: stop)
+        }
         let header = try parseHeader(sniffed.bytes, path: path)
         return try CaptureFileSource(path: path, fileIndex: fileIndex, header: header, limits: limits,
                                      readBufferBytes: readBufferBytes, stream: input, stop: stop)
+    }
+
+    /// A gzip, xz or bzip2 stream: decompressed as it is read, through the stream's `FILE *` (which hands back
+    /// the sniffed bytes, and follows the input until `stop` when given); its first 24 decompressed bytes
+    /// decide the format, as a file's do. Read once, so pcapng goes to the own pcapng reader (see `openStream`).
+    private static func openCompressedStream(_ input: StreamInput, compression: CaptureCompression, path: String,
+                                             fileIndex: Int, limits: CaptureLimits, readBufferBytes: Int?,
+                                             stop: LiveStopRequest?) throws(CaptureError) -> PacketSource
+    {
+        guard let raw = input.makeFile(bufferBytes: readBufferBytes, stop: stop),
+              let decompressing = CompressedInput.reading(CFile(adopting: raw.file, buffer: raw.buffer),
+                                                          compression: compression)
+        else { throw CaptureError(path: path, .cannotOpen("cannot set up a stream reader")) }
+        let first = decompressing.readAhead(count: 24)
+        var header = try compressedHeader(first, problem: decompressing.problem, path: path,
+                                          compression: compression)
+        header.compression = compression
+        return try CaptureFileSource(path: path, fileIndex: fileIndex, header: header, limits: limits,
+                                     readBufferBytes: readBufferBytes,
+                                     decompressing: (decompressing, raw.followed))
     }
 
     /// What the first bytes of a file say.
@@ -165,14 +189,21 @@ public enum CaptureReader {
         case .success(let read): head = read
         case .failure(let failure): throw CaptureError(path: path, opening: failure)
         }
-        let bytes = head.bytes
+        return try compressedHeader(head.bytes, problem: head.problem, path: path, compression: compression)
+    }
+
+    /// The header of the capture a compressed file or stream holds, from its first (up to 24) decompressed
+    /// `bytes` and the problem decompressing them met, if any (see `readCompressedHeader`).
+    static func compressedHeader(_ bytes: [UInt8], problem: CompressedInput.Problem?, path: String,
+                                 compression: CaptureCompression) throws(CaptureError) -> FileHeader
+    {
         // What the bytes there are say first: text compressed is no capture, whatever follows it.
         if bytes.count >= 4, magicFormat(bytes) == nil {
             let magic = UInt32(bytes[0]) << 24 | UInt32(bytes[1]) << 16 | UInt32(bytes[2]) << 8 | UInt32(bytes[3])
             throw CaptureError(path: path, .compressedContent(compression: compression,
                                                               inner: .notACapture(firstBytes: magic)))
         }
-        if let problem = head.problem, bytes.count < 24 {
+        if let problem, bytes.count < 24 {
             let describing = CompressedInput.describe(problem, compression: compression)
             throw CaptureError(path: path, .unreadable("\(describing) after \(bytes.count) decompressed byte"
                 + "\(bytes.count == 1 ? "" : "s"), before the end of a capture header"))
@@ -205,9 +236,9 @@ public enum CaptureReader {
     }
 
     /// The compressor whose magic number starts `first` (and the command that reads its output back),
-    /// or nil: gzip, zstd, xz, bzip2 and lz4 frames, as captures are often kept. A file in gzip, xz or
-    /// bzip2 is decompressed as it is read (`readHeader`); the others, and a stream in any of them, are
-    /// refused with this command in the message.
+    /// or nil: gzip, zstd, xz, bzip2 and lz4 frames, as captures are often kept. A file or stream in gzip,
+    /// xz or bzip2 is decompressed as it is read (`readHeader`, `openStream`); the others are refused with
+    /// this command in the message.
     static func compression(_ first: [UInt8]) -> (tool: String, reader: String)? {
         let known: [([UInt8], String, String)] = [
             ([0x1F, 0x8B], "gzip", "zcat"),

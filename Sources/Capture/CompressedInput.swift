@@ -65,7 +65,13 @@ final class CompressedInput {
     }
 
     let compression: CaptureCompression
+    /// Where the compressed bytes come from: the file's descriptor, or (a stream: standard input, a pipe, a
+    /// FIFO) the stream's `FILE *`, which hands back its sniffed first bytes and may be followed.
     private var descriptor: Int32
+    private var stream: CFile?
+    /// Decompressed bytes read ahead (a stream's capture header, read to decide its format), handed out first.
+    private var pending: [UInt8] = []
+    private var pendingUsed = 0
     private var decoder: Decoder?
     /// Compressed bytes read from the file, not yet decompressed: `input[inputStart..<inputEnd]`.
     private let input: UnsafeMutableRawBufferPointer
@@ -88,8 +94,9 @@ final class CompressedInput {
         case bzip2(UnsafeMutablePointer<bz_stream>)
     }
 
-    private init(descriptor: Int32, compression: CaptureCompression, decoder: Decoder) {
+    private init(descriptor: Int32, stream: CFile? = nil, compression: CaptureCompression, decoder: Decoder) {
         self.descriptor = descriptor
+        self.stream = stream
         self.compression = compression
         self.decoder = decoder
         input = UnsafeMutableRawBufferPointer.allocate(byteCount: Self.inputBytes, alignment: 16)
@@ -112,6 +119,35 @@ final class CompressedInput {
         return .success(CompressedInput(descriptor: fd, compression: compression, decoder: decoder))
     }
 
+    /// Decompresses the bytes `stream` reads (a stream's: standard input, a pipe, a FIFO), which it owns from
+    /// here on; nil when the decoder cannot be set up.
+    static func reading(_ stream: CFile, compression: CaptureCompression) -> CompressedInput? {
+        guard let decoder = makeDecoder(compression) else { return nil }
+        return CompressedInput(descriptor: -1, stream: stream, compression: compression, decoder: decoder)
+    }
+
+    /// The first up to `count` decompressed bytes (fewer at the data's end or at a problem), read ahead:
+    /// the reads after hand them out again first. Only before any other read.
+    func readAhead(count: Int) -> [UInt8] {
+        var bytes = [UInt8](repeating: 0, count: count)
+        var got = 0
+        bytes.withUnsafeMutableBytes { raw in
+            guard let base = raw.baseAddress else { return }
+            while got < count {
+                let n = read(into: base + got, count: count - got)
+                if n <= 0 { break }
+                got += n
+            }
+        }
+        bytes.removeLast(count - got)
+        pending = bytes
+        pendingUsed = 0
+        return bytes
+    }
+
+    /// The stream's position: the decompressed bytes handed out so far.
+    var position: Int { produced - (pending.count - pendingUsed) }
+
     /// A buffered `FILE *` reading the decompressed bytes of `path`, with a stdio buffer of `bufferBytes`
     /// (nil: glibc's own), and the object behind it (for its `problem` once read). The stream owns the
     /// file (closed by `fclose`, or libpcap's `pcap_close`) and the caller the buffer, released after the
@@ -124,6 +160,13 @@ final class CompressedInput {
         case .success(let opened): input = opened
         case .failure(let failure): return .failure(CaptureError(path: path, opening: failure))
         }
+        return makeFile(reading: input, path: path, bufferBytes: bufferBytes)
+    }
+
+    /// A buffered `FILE *` reading the decompressed bytes of `input` (see `makeFile(path:)`).
+    static func makeFile(reading input: CompressedInput, path: String, bufferBytes: Int?)
+        -> Result<(file: UnsafeMutablePointer<FILE>, buffer: StdioBuffer?, input: CompressedInput), CaptureError>
+    {
         var functions = sepbeat_cookie_functions()
         functions.read = { cookie, buffer, size in
             guard let cookie, let buffer else { return -1 }
@@ -135,7 +178,7 @@ final class CompressedInput {
                 errno = ESPIPE
                 return -1
             }
-            position.pointee = Int64(Unmanaged<CompressedInput>.fromOpaque(cookie).takeUnretainedValue().produced)
+            position.pointee = Int64(Unmanaged<CompressedInput>.fromOpaque(cookie).takeUnretainedValue().position)
             return 0
         }
         functions.close = { cookie in
@@ -204,6 +247,18 @@ final class CompressedInput {
 
     /// The cookie read: up to `count` decompressed bytes; 0 at the data's end or at a problem.
     func read(into buffer: UnsafeMutableRawPointer, count: Int) -> Int {
+        if pendingUsed < pending.count, count > 0 {
+            let n = min(count, pending.count - pendingUsed)
+            pending.withUnsafeBytes { raw in
+                if let base = raw.baseAddress { buffer.copyMemory(from: base + pendingUsed, byteCount: n) }
+            }
+            pendingUsed += n
+            if pendingUsed == pending.count {
+                pending = []
+                pendingUsed = 0
+            }
+            return n
+        }
         guard !ended, count > 0 else { return 0 }
         var total = 0
         while total < count {
@@ -276,6 +331,19 @@ final class CompressedInput {
     /// (then noted, and decompressing is over). Sets `inputEnded` at the file's end.
     private func fill() -> Bool {
         guard !inputEnded, let base = input.baseAddress else { return true }
+        if let stream {
+            // What the stream has (at least one byte, waiting for it), not a whole buffer's worth: a followed
+            // input's packets are decompressed as they come.
+            let got = stream.readAvailable(into: base, count: input.count)
+            if got == 0, stream.hadError {
+                stop(.readFailed(FileCalls.describe(errno: errno)))
+                return false
+            }
+            inputStart = 0
+            inputEnd = got
+            if got == 0 { inputEnded = true }
+            return true
+        }
         while true {
             let got = Glibc.read(descriptor, base, input.count)
             if got < 0 {
@@ -415,6 +483,7 @@ final class CompressedInput {
         case nil: break
         }
         decoder = nil
+        stream = nil
         if descriptor >= 0 {
             Glibc.close(descriptor)
             descriptor = -1

@@ -79,6 +79,16 @@ final class CFile {
         return fread(destination, 1, count, file)
     }
 
+    /// Reads at least one byte (waiting for it), then those of the `count` the stream holds already: up to
+    /// `count` bytes without waiting for all of them. 0 only at the end or on an error (see `hadError`).
+    func readAvailable(into destination: UnsafeMutableRawPointer, count: Int) -> Int {
+        guard count > 0, fread(destination, 1, 1, file) == 1 else { return 0 }
+        var held = 0
+        if let start = file.pointee._IO_read_ptr, let end = file.pointee._IO_read_end { held = end - start }
+        let more = min(held, count - 1)
+        return more > 0 ? 1 + fread(destination + 1, 1, more, file) : 1
+    }
+
     /// Whether a read failed with an I/O error (as opposed to reaching the end).
     var hadError: Bool { ferror(file) != 0 }
 
