@@ -205,17 +205,7 @@ final class CompressedInput {
         case .success(let opened): input = opened
         case .failure(let failure): return .failure(failure)
         }
-        var bytes = [UInt8](repeating: 0, count: count)
-        var got = 0
-        bytes.withUnsafeMutableBytes { raw in
-            guard let base = raw.baseAddress else { return }
-            while got < count {
-                let n = input.read(into: base + got, count: count - got)
-                if n <= 0 { break }
-                got += n
-            }
-        }
-        bytes.removeLast(count - got)
+        let bytes = input.readAhead(count: count)
         return .success((bytes, input.problem))
     }
 

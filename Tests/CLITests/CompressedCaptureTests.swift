@@ -118,6 +118,22 @@ private func compress(_ tool: String, _ input: String, to output: String) throws
         #expect(text == apartPlain.stdout)
     }
 
+    /// A copy of a compressed file is told as a copy of a plain one is (the same bytes); a compressed file and
+    /// its plain file are not (their bytes differ), as the README says.
+    @Test(.enabled(if: hasTool("gzip")))
+    func aCopyOfACompressedFileIsReadOnce() throws {
+        let folder = try TemporaryFolder()
+        let plain = try folder.simulatedCapture("day.pcap", ["--clients", "3", "--duration", "30m"])
+        try compress("gzip", plain, to: plain + ".gz")
+        let copy = folder.path + "/copy.gz"
+        try FileManager.default.copyItem(atPath: plain + ".gz", toPath: copy)
+        let run = sepbeat("analyze", "-F", "json", plain + ".gz", copy)
+        #expect(run.stderr.contains("sepbeat: warning: \(copy) holds the same bytes as \(plain).gz, given already"),
+                "\(run.stderr)")
+        let both = sepbeat("analyze", "-F", "json", plain, plain + ".gz")
+        #expect(!both.stderr.contains("holds the same bytes"))
+    }
+
     /// A compressed file cut short part-way: the packets before the cut are read, and one warning names
     /// the file, says the compressed data ends early, and counts its offset in decompressed bytes.
     @Test(arguments: tools)
