@@ -1,4 +1,7 @@
 import Core
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// One capture file read as a stream of records (see `CaptureReader.open`).
 ///
@@ -80,25 +83,11 @@ final class CaptureFileSource: PacketSource {
             isStream = true
             let made = try CompressedInput.makeFile(reading: decompressing.input, path: path,
                                                     bufferBytes: readBufferBytes).get()
-            if header.format == .pcapng {
-                libpcapLinkType = LinkType(rawValue: 0)
-                libpcapSnapLength = 0
-                backend = .own(try PcapNGReader(file: CFile(adopting: made.file, buffer: made.buffer), path: path,
-                                                fileIndex: fileIndex, limits: limits))
-                stats.reader = .own
-                return
-            }
-            switch LibpcapFile.open(file: made.file, buffer: made.buffer) {
-            case .success(let opened):
-                backend = .libpcap(opened)
-                libpcapFile = Unmanaged.passUnretained(opened)
-                libpcapLinkType = header.linkType ?? opened.linkType
-                libpcapSnapLength = header.snapLength > 0 ? header.snapLength : opened.snapshotLength
-                // Positions count decompressed bytes from the stream's start.
-                nextRecordOffset = 24
-            case .failure(let failure):
-                throw CaptureError(path: path, .refusedByLibpcap(failure.message))
-            }
+            // Positions count decompressed bytes from the stream's start.
+            let reading = try Self.streamReading(file: made.file, buffer: made.buffer, header: header, path: path,
+                                                 fileIndex: fileIndex, limits: limits)
+            (backend, libpcapLinkType, libpcapSnapLength) = (reading.backend, reading.linkType, reading.snapLength)
+            takeStreamReading(reading.backend)
             return
         }
         if let stream {
@@ -107,27 +96,13 @@ final class CaptureFileSource: PacketSource {
             }
             self.followed = followed
             isStream = true
-            if header.format == .pcapng {
-                libpcapLinkType = LinkType(rawValue: 0)
-                libpcapSnapLength = 0
-                backend = .own(try PcapNGReader(file: CFile(adopting: file, buffer: buffer), path: path,
-                                                fileIndex: fileIndex, limits: limits))
-                stats.reader = .own
-                return
-            }
-            switch LibpcapFile.open(file: file, buffer: buffer) {
-            case .success(let opened):
-                backend = .libpcap(opened)
-                libpcapFile = Unmanaged.passUnretained(opened)
-                libpcapLinkType = header.linkType ?? opened.linkType
-                libpcapSnapLength = header.snapLength > 0 ? header.snapLength : opened.snapshotLength
-                // Offsets are counted from record sizes, and from the stream's own start when its file
-                // has positions (a regular file given as standard input may start part way through).
-                nextRecordOffset = 24
-                positionBase = stream.startOffset
-            case .failure(let failure):
-                throw CaptureError(path: path, .refusedByLibpcap(failure.message))
-            }
+            let reading = try Self.streamReading(file: file, buffer: buffer, header: header, path: path,
+                                                 fileIndex: fileIndex, limits: limits)
+            (backend, libpcapLinkType, libpcapSnapLength) = (reading.backend, reading.linkType, reading.snapLength)
+            takeStreamReading(reading.backend)
+            // Offsets are counted from record sizes, and from the stream's own start when its file
+            // has positions (a regular file given as standard input may start part way through).
+            if case .libpcap = reading.backend { positionBase = stream.startOffset }
             return
         }
         if ownReaderOnly, header.format == .pcapng {
@@ -404,6 +379,39 @@ final class CaptureFileSource: PacketSource {
             stats.stop(.corrupt, at: offset, "libpcap stopped after \(done) packets (\(oneLine(message))) "
                 + "and the own pcapng reader cannot go on: \(error.problem)")
             finish()
+        }
+    }
+
+    /// How a stream's `FILE *` is read (a compressed file's, or that of standard input, a pipe or a FIFO): a
+    /// pcapng stream by the own reader (a stream cannot be read again, so libpcap's refusal part way could not
+    /// be recovered from), classic pcap by libpcap; and the link type and snap length the reading goes by.
+    private static func streamReading(file: UnsafeMutablePointer<FILE>, buffer: StdioBuffer?,
+                                      header: CaptureReader.FileHeader, path: String, fileIndex: Int,
+                                      limits: CaptureLimits) throws(CaptureError)
+        -> (backend: Backend, linkType: LinkType, snapLength: Int)
+    {
+        if header.format == .pcapng {
+            let reader = try PcapNGReader(file: CFile(adopting: file, buffer: buffer), path: path,
+                                          fileIndex: fileIndex, limits: limits)
+            return (.own(reader), LinkType(rawValue: 0), 0)
+        }
+        switch LibpcapFile.open(file: file, buffer: buffer) {
+        case .success(let opened):
+            return (.libpcap(opened), header.linkType ?? opened.linkType,
+                    header.snapLength > 0 ? header.snapLength : opened.snapshotLength)
+        case .failure(let failure):
+            throw CaptureError(path: path, .refusedByLibpcap(failure.message))
+        }
+    }
+
+    /// The rest of setting up `streamReading`'s backend: libpcap's file for the per-record read, and record
+    /// offsets counted from the stream's capture header on; or the own reader named in the statistics.
+    private func takeStreamReading(_ backend: Backend) {
+        if case .libpcap(let opened) = backend {
+            libpcapFile = Unmanaged.passUnretained(opened)
+            nextRecordOffset = 24
+        } else {
+            stats.reader = .own
         }
     }
 
