@@ -29,6 +29,24 @@ struct CLIRun {
 
 func sepbeat(_ arguments: String...) -> CLIRun { CLIRun(arguments) }
 
+#if canImport(Glibc)
+import Glibc
+
+extension CLIRun {
+    /// Starts `process` with SIGINT, SIGTERM and SIGHUP unblocked, so that it gets them as a command typed in a
+    /// shell would: tests run on threads that block them, and a child inherits its starting thread's mask.
+    static func runWithSignalsUnblocked(_ process: Process) throws {
+        var three = sigset_t()
+        sigemptyset(&three)
+        for signal in Interruption.signals { sigaddset(&three, signal) }
+        var mask = sigset_t()
+        pthread_sigmask(SIG_UNBLOCK, &three, &mask)
+        defer { pthread_sigmask(SIG_SETMASK, &mask, nil) }
+        try process.run()
+    }
+}
+#endif
+
 /// Captures the report tests read: `Captures/heartbeat/NAME.pcap` of this repository.
 func heartbeatCapture(_ name: String) -> String { Fixtures.captures + "/heartbeat/" + name + ".pcap" }
 

@@ -34,14 +34,7 @@ import Glibc
             process.standardOutput = output.map { FileHandle(fileDescriptor: $0, closeOnDealloc: false) }
                 ?? FileHandle(forWritingAtPath: folder + "/stdout")
             process.standardError = FileHandle(forWritingAtPath: folder + "/stderr")
-            // Tests run on threads that block the signals; the child gets them as a shell's command would.
-            var three = sigset_t()
-            sigemptyset(&three)
-            for signal in Interruption.signals { sigaddset(&three, signal) }
-            var mask = sigset_t()
-            pthread_sigmask(SIG_UNBLOCK, &three, &mask)
-            defer { pthread_sigmask(SIG_SETMASK, &mask, nil) }
-            try process.run()
+            try CLIRun.runWithSignalsUnblocked(process)
         }
 
         /// Waits until `condition` holds or the process ends (at most 30 s); whether it held.

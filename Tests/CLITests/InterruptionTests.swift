@@ -26,15 +26,7 @@ import Glibc
         process.executableURL = URL(fileURLWithPath: "/bin/sh")
         process.arguments = ["-c", command] + arguments
         process.standardError = FileHandle.nullDevice
-        // The child inherits this thread's signal mask, and a test runs on a worker thread that blocks
-        // the three signals: unblocked around the start, as they are for a command typed in a shell.
-        var three = sigset_t()
-        sigemptyset(&three)
-        for signal in Interruption.signals { sigaddset(&three, signal) }
-        var mask = sigset_t()
-        pthread_sigmask(SIG_UNBLOCK, &three, &mask)
-        defer { pthread_sigmask(SIG_SETMASK, &mask, nil) }
-        try process.run()
+        try CLIRun.runWithSignalsUnblocked(process)
         var signalled = false
         let deadline = Date().addingTimeInterval(30)
         while process.isRunning, Date() < deadline {

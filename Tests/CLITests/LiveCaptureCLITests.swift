@@ -205,14 +205,7 @@ private let canCaptureLoopback: Bool = (try? LiveSource(interface: "lo")) != nil
         process.executableURL = URL(fileURLWithPath: "/bin/sh")
         process.arguments = ["-c", "exec \"$0\" analyze -i lo -f \"$1\" -F json -o \"$2\" 2>\"$3\"", binary,
                              server.filter, report, errors]
-        // Tests run on threads that block the signals; the child gets them as a shell's command would.
-        var three = sigset_t()
-        sigemptyset(&three)
-        for signal in Interruption.signals { sigaddset(&three, signal) }
-        var mask = sigset_t()
-        pthread_sigmask(SIG_UNBLOCK, &three, &mask)
-        try process.run()
-        pthread_sigmask(SIG_SETMASK, &mask, nil)
+        try CLIRun.runWithSignalsUnblocked(process)
         // Once the capture has begun (its line on stderr), two check-ins, then Ctrl-C.
         let deadline = Date().addingTimeInterval(30)
         while process.isRunning, Date() < deadline,
