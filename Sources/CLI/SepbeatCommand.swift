@@ -29,7 +29,8 @@ public enum SepbeatCommand {
                 when no check-in was recognised (verdict n/a: nothing judged), 1 such a finding, 2 usage
                 error, 3 unreadable input or interface, 4 report not written, 5 out of memory.
                 Stopped by SIGINT, SIGTERM or SIGHUP: 128 + signal, and a part-written -o file is removed.
-                With -i, the first of those signals ends the capture and the report is written as usual.
+                With -i or a followed input (a pipe or FIFO, on standard input or named), the first of those
+                signals ends the capture or the input, and the report is written as usual.
                 """,
             specs: reportSpecs,
             run: AnalyzeCommand.run
@@ -48,7 +49,8 @@ public enum SepbeatCommand {
                 client was judged), 2 usage error, 3 unreadable input or interface, 4 report not written,
                 5 out of memory.
                 Stopped by SIGINT, SIGTERM or SIGHUP: 128 + signal, and a part-written -o file is removed.
-                With -i, the first of those signals ends the capture and the report is written as usual.
+                With -i or a followed input (a pipe or FIFO, on standard input or named), the first of those
+                signals ends the capture or the input, and the report is written as usual.
                 """,
             specs: reportSpecs,
             run: AuditCommand.run
@@ -64,7 +66,8 @@ public enum SepbeatCommand {
                 Exit status: 0 every error check passed (with --fail-on warning: every check), 1 a check
                 failed, 2 usage error, 3 unreadable input or interface, 4 report not written, 5 out of memory.
                 Stopped by SIGINT, SIGTERM or SIGHUP: 128 + signal, and a part-written -o file is removed.
-                With -i, the first of those signals ends the capture and the report is written as usual.
+                With -i or a followed input (a pipe or FIFO, on standard input or named), the first of those
+                signals ends the capture or the input, and the report is written as usual.
                 """,
             specs: reportSpecs,
             run: ValidateCommand.run
@@ -81,7 +84,8 @@ public enum SepbeatCommand {
                 Exit status: 0 success, 2 usage error, 3 unreadable input or interface, 4 report not written,
                 5 out of memory.
                 Stopped by SIGINT, SIGTERM or SIGHUP: 128 + signal, and a part-written -o file is removed.
-                With -i, the first of those signals ends the capture and the report is written as usual.
+                With -i or a followed input (a pipe or FIFO, on standard input or named), the first of those
+                signals ends the capture or the input, and the report is written as usual.
                 """,
             specs: [CommonOptions.read, CommonOptions.filter, CommonOptions.formats([.text, .json]),
                     CommonOptions.output, CommonOptions.quiet, CommonOptions.maxConnections, CommonOptions.http,
