@@ -69,8 +69,13 @@ public struct DeploymentValidation: Sendable {
                 detail = "\(formatCount(hits.count, "finding")); first: \(first.code.rawValue)\(client): "
                     + first.message
             }
+            // The client the detail names comes first among the examples, the others by address.
+            var examples = clients
+            if let named = hits.first?.client?.description, let at = examples.firstIndex(of: named), at > 0 {
+                examples.insert(examples.remove(at: at), at: 0)
+            }
             checks.append(Check(id: id, title: title, severity: severity, passed: hits.isEmpty,
-                                failingClients: clients.count, examples: Array(clients.prefix(3)), detail: detail))
+                                failingClients: clients.count, examples: Array(examples.prefix(3)), detail: detail))
         }
         let seen = report.sessions.contains { !$0.failed }
         /// A check of what check-ins carry (transport, sizes, answers, managers reached): with no check-in set
