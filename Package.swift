@@ -65,9 +65,10 @@ var targets: [Target] = [
     // mutation tests that run them on every `swift test`.
     .target(
         name: "FuzzTargets",
-        dependencies: ["Core", "Capture", "Decoding", "Protocols", "Records", "Heartbeat", "Analysis"]
+        dependencies: ["Core", "Capture", "CZlib", "CLzma", "CBzip2", "Decoding", "Protocols", "Records", "Heartbeat",
+                       "Analysis"]
     ),
-    .testTarget(name: "FuzzTargetsTests", dependencies: ["FuzzTargets", "TestSupport"]),
+    .testTarget(name: "FuzzTargetsTests", dependencies: ["FuzzTargets", "Capture", "Core", "TestSupport"]),
 ]
 
 // The libFuzzer driver exists only with SEPBEAT_FUZZ=1, built by Scripts/fuzz.sh with

@@ -12,7 +12,7 @@ set -eu
 
 cd "$(dirname "$0")/.."
 targets="packet fragments http-request http-response http-conversation tls-stream tls-client-hello
-tls-server-hello tls-certificate x509 pcapng capture reference-model sylink"
+tls-server-hello tls-certificate x509 pcapng capture compressed reference-model sylink"
 
 if [ $# -eq 0 ]; then
     echo "usage: Scripts/fuzz.sh TARGET [SECONDS] [LIBFUZZER OPTIONS...]"

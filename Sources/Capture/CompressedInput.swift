@@ -480,3 +480,24 @@ final class CompressedInput {
         }
     }
 }
+
+extension CaptureReader {
+    /// For the fuzz targets: what the `compression` data of `path` decompresses to, read through one fixed
+    /// buffer and nothing kept, up to `limit` bytes: the bytes decompressed, and whether the data ended where
+    /// it should (nil when `limit` came first, a bomb's case); nil when the file cannot be opened.
+    @_spi(Fuzzing)
+    public static func decompressedSize(path: String, compression: CaptureCompression, limit: Int)
+        -> (bytes: Int, whole: Bool?)?
+    {
+        guard case .success(let input) = CompressedInput.open(path: path, compression: compression) else { return nil }
+        let chunk = 64 * 1024
+        let scratch = UnsafeMutableRawPointer.allocate(byteCount: chunk, alignment: 16)
+        defer { scratch.deallocate() }
+        while input.produced < limit {
+            if input.read(into: scratch, count: min(chunk, limit - input.produced)) == 0 {
+                return (input.produced, input.problem == nil)
+            }
+        }
+        return (input.produced, nil)
+    }
+}

@@ -37,9 +37,26 @@ extension FuzzTarget {
         case .x509: return [Samples.certificate]
         case .pcapng: return [Samples.pcapng]
         case .capture: return [Samples.pcap, Samples.pcapFile(Samples.tunnelFrames)]
+        case .compressed:
+            // Each plain capture compressed every way, as a file (byte 0 even), and given plain to be
+            // compressed by the target (byte 0 odd).
+            return Self.compressedSamples.map { [0] + $0.file }
+                + Samples.plainCaptures.flatMap { plain in
+                    Compressor.Format.allCases.map { [1, $0.rawValue, 128, 0] + plain }
+                }
         case .referenceModel:
             return [Array(#"{"interval": {"seconds": 120}}"#.utf8), Array("{}".utf8)]
         case .sylink: return [Array(Samples.sylink.utf8)]
+        }
+    }
+}
+
+extension FuzzTarget {
+    /// The captures the `compressed` target's samples hold, each compressed every way (`Compressor.Format`):
+    /// reading `file` must give exactly the packets of `plain`.
+    public static var compressedSamples: [(plain: [UInt8], format: Compressor.Format, file: [UInt8])] {
+        Samples.plainCaptures.flatMap { plain in
+            Compressor.Format.allCases.map { (plain, $0, Compressor.compress(plain, as: $0, split: plain.count / 2)) }
         }
     }
 }
@@ -173,6 +190,9 @@ enum Samples {
             (4_400, ethernetTCP(payload: [], flags: 0x11, sequence: 5_000 + down.count + data.count, toServer: false)),
         ]
     }
+
+    /// The samples of `capture` and `pcapng`, which `compressed` reads compressed.
+    static var plainCaptures: [[UInt8]] { [pcap, pcapFile(tunnelFrames), pcapng] }
 
     /// Classic pcap, microseconds, little-endian, Ethernet: the HTTP exchange of `frames`.
     static var pcap: [UInt8] { pcapFile(frames) }

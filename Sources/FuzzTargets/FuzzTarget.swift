@@ -32,6 +32,9 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
     case pcapng
     /// The bytes as a capture file (classic pcap or pcapng), through the whole traffic analysis.
     case capture
+    /// The bytes as a gzip, xz or bzip2 capture file read as a user's file is, through the decompressor;
+    /// or (odd byte 0) a plain capture compressed first, so mutations reach the readers behind it.
+    case compressed
     /// The bytes as a reference model JSON file.
     case referenceModel = "reference-model"
     /// The bytes as a SyLink.xml file.
@@ -52,6 +55,7 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
         case .x509: TLSTargets.x509(bytes)
         case .pcapng: CaptureTargets.pcapng(bytes)
         case .capture: CaptureTargets.capture(bytes)
+        case .compressed: CompressedTargets.compressed(bytes)
         case .referenceModel: HeartbeatTargets.referenceModel(bytes)
         case .sylink: HeartbeatTargets.sylink(bytes)
         }
