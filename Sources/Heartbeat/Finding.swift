@@ -59,6 +59,9 @@ public enum FindingCode: String, Codable, Hashable, Sendable, CaseIterable {
     case plaintextHTTP = "plaintext-http"
     /// An HTTP status of 400 or above from a manager.
     case httpError = "http-error"
+    /// A manager's `408` with no request, after the check-in's requests were answered: it closed the idle
+    /// connection (not a failure of the check-in).
+    case unsolicitedTimeout = "unsolicited-timeout"
     /// Bytes missing from the capture (lost segments, buffer limits).
     case captureGap = "capture-gap"
     /// The capture file or its packets were cut short.

@@ -98,6 +98,7 @@ extension ReferenceModel {
         "tls-below-1.3": "error",
         "plaintext-http": "warning",
         "http-error": "error",
+        "unsolicited-timeout": "info",
         "capture-gap": "warning",
         "capture-truncated": "warning"
     },

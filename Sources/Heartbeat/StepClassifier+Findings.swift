@@ -226,11 +226,22 @@ extension StepClassifier {
     }
 
     /// An answer with no request captured (no method: the request was lost to the capture, or the server sent
-    /// it unasked, as a `408` before it closes an idle connection) is worded without the method.
+    /// it unasked, as a `408` before it closes an idle connection) is worded without the method. A `408` with no
+    /// request after the check-in's requests were answered is the server closing the idle connection (HTTP lets
+    /// it say so before it closes), not a failed check-in: `unsolicited-timeout` (info), not `http-error`.
     func checkHTTPStatus(_ exchanges: [Exchange], _ add: (FindingCode, String, Timestamp?) -> Void) {
+        var answered = false
         for e in exchanges {
-            guard let h = e.http, let status = h.status, status >= 400 else { continue }
+            guard let h = e.http, let status = h.status else { continue }
             let unasked = h.method.isEmpty
+            if !unasked { answered = true }
+            if status == 408, unasked, answered {
+                add(.unsolicitedTimeout, "the server answered 408" + (h.reason.map { $0.isEmpty ? "" : " \($0)" } ?? "")
+                    + " with no request, after the check-in's requests were answered: it closed the idle connection",
+                    e.responseStart ?? e.start)
+                continue
+            }
+            guard status >= 400 else { continue }
             var text = unasked ? "the server answered \(status)" : "\(h.method) request answered \(status)"
             if let reason = h.reason, !reason.isEmpty { text += " \(reason)" }
             if unasked { text += " with no request captured (lost to the capture, or sent unasked)" }

@@ -72,10 +72,22 @@ import Testing
         let (h, httpCodes) = session(http)
         #expect(!httpCodes.contains(.stepOutOfOrder))
         #expect(h?.steps.map(\.step) == [1, 2, 3, 5, 7])
-        // Its http-error names no method (there is none), rather than starting with a blank.
-        let unasked = try #require(analyze([http], model: model).findings.first { $0.code == .httpError })
-        #expect(unasked.message.hasPrefix("the server answered 408"))
-        #expect(unasked.message.contains("with no request captured"))
+        // A 408 after the requests were answered is the server closing the idle connection: info, no http-error.
+        let idle = analyze([http], model: model).findings
+        #expect(!idle.contains { $0.code == .httpError })
+        let closing = try #require(idle.first { $0.code == .unsolicitedTimeout })
+        #expect(closing.severity == .info)
+        #expect(closing.message.hasPrefix("the server answered 408 with no request, after the check-in's requests"))
+        // Another status with no request, or a 408 before any answer (the check-in's own request may be the one
+        // lost), is an http-error, naming no method (there is none) rather than starting with a blank.
+        for (status, exchanges) in [(503, [ExchangeSpec.http("GET", 900, 3_500), .http("", 0, 220, status: 503)]),
+                                    (408, [ExchangeSpec.http("", 0, 220, status: 408)])] {
+            var lost = f.connection(port: 8014, start: epoch, exchanges: exchanges)
+            lost.exchanges[lost.exchanges.count - 1].changeHTTP { $0.requestBodyLength = 0 }
+            let unasked = try #require(analyze([lost], model: model).findings.first { $0.code == .httpError })
+            #expect(unasked.message.hasPrefix("the server answered \(status)"))
+            #expect(unasked.message.contains("with no request captured"))
+        }
 
         // With nothing lost, an answer-only TLS exchange is read by its shape as before (a fetch after an upload).
         var clean = f.connection(start: epoch, exchanges: [.tls(900, 4_000), .tls(30_000, 300), .tls(0, 266)])
