@@ -103,9 +103,13 @@ extension ReportWriter {
     ) throws {
         var template = Array((folder(of: path) + "/.sepbeat-report-XXXXXX").utf8CString)
         let fd = template.withUnsafeMutableBufferPointer { buffer in buffer.baseAddress.map { mkstemp($0) } ?? -1 }
+        // A report written before (a report so far) stays whole at `path`: said, so it is not read as this one.
         func failure(_ what: String, _ code: Int32) -> CommandFailure {
-            CommandFailure(message: "sepbeat \(command): \(path): \(what): " + String(cString: strerror(code)),
-                           status: ExitStatus.outputFailed)
+            var before = stat()
+            let kept = stat(path, &before) == 0 && before.st_mode & S_IFMT == S_IFREG
+                ? " (it still holds the report written before, not this one)" : ""
+            return CommandFailure(message: "sepbeat \(command): \(path): \(what): " + String(cString: strerror(code))
+                                      + kept, status: ExitStatus.outputFailed)
         }
         guard fd >= 0 else { throw failure("cannot write the report", errno) }
         let temporary = String(decoding: template.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)

@@ -427,6 +427,12 @@ final class CaptureFileSource: PacketSource {
         if let compressed, let problem = compressed.problem, !(problem == .cutShort && followed?.stopped == true) {
             noteDecompression(problem, of: compressed)
         }
+        if let trailing = compressed?.trailingBytes, let compression = compressed?.compression {
+            let what = compression == .gzip ? "the last gzip member" : "the last \(compression.rawValue) stream"
+            stats.warn(.trailingData, "\(trailing == 1 ? "1 byte" : "\(trailing) bytes") after \(what) start no "
+                + "other and were ignored (padding or data appended, as `zcat` and `bzcat` ignore them); the capture "
+                + "inside was read to its end")
+        }
         // libpcap stopped at (or refused the file for) the very damage the own reader then met without
         // reading a packet more (a pcapng file cut mid-block, a corrupt block, one past a limit): one
         // warning, the own reader's, which names the byte offset.

@@ -72,6 +72,8 @@ public struct CaptureWarning: CustomStringConvertible, Equatable, Sendable {
         case timestampOutOfRange = "timestamp-out-of-range"
         /// Classic pcap files joined end to end (`cat a.pcap b.pcap`): a file header where a record starts.
         case joinedFiles = "joined-files"
+        /// Bytes after a compressed file's last gzip member or bzip2 stream that start no other: ignored.
+        case trailingData = "trailing-data"
         /// Packets with no time at all (pcapng Simple Packet Blocks).
         case noTimestamps = "no-timestamps"
         /// Something libpcap said about a live capture (e.g. no promiscuous mode).

@@ -84,6 +84,11 @@ final class CompressedInput {
     /// Decompressed bytes handed out so far: the stream's position.
     private(set) var produced = 0
     private(set) var problem: Problem?
+    /// Bytes that follow the last gzip member or bzip2 stream without starting another (zeros a tape or a
+    /// transfer padded it with, text appended): ignored, as `zcat` and `bzcat` do, and the data ended before
+    /// them. Counted up to the end of the file, or, on a stream (which may be followed for ever), as far as
+    /// read; nil when there are none.
+    private(set) var trailingBytes: Int?
 
     /// Bytes of compressed data read at once.
     private static let inputBytes = 64 * 1024
@@ -254,9 +259,17 @@ final class CompressedInput {
         while total < count {
             if needsRestart {
                 // Another member or stream follows only if bytes do; none: the data ended where it should.
-                if inputStart == inputEnd, !fill() { return total }
+                if inputStart == inputEnd {
+                    if stream != nil, total > 0 { return total }
+                    if !fill() { return total }
+                }
                 guard inputStart < inputEnd else {
                     ended = true
+                    return total
+                }
+                // Bytes that do not start another member or stream end the data there (`trailingBytes`).
+                guard startsAnother() else {
+                    skipTrailing()
                     return total
                 }
                 guard restart() else {
@@ -265,7 +278,12 @@ final class CompressedInput {
                 }
                 needsRestart = false
             }
-            if inputStart == inputEnd, !inputEnded, !fill() { return total }
+            if inputStart == inputEnd, !inputEnded {
+                // A stream's next bytes may be long in coming (a followed input, a quiet sensor): what was
+                // decompressed goes to the reader now rather than when a whole buffer's worth is there.
+                if stream != nil, total > 0 { return total }
+                if !fill() { return total }
+            }
             let before = inputStart
             let (written, step) = decode(into: buffer + total, count: count - total)
             total += written
@@ -421,6 +439,34 @@ final class CompressedInput {
             return BZ2_bzDecompressInit(stream, 0, 0) == BZ_OK
         case .xz, nil: return false
         }
+    }
+
+    /// Whether the unread compressed bytes begin as another gzip member or bzip2 stream does (its magic number,
+    /// as far as the bytes at hand show it: a magic split by the buffer's end is taken as one).
+    private func startsAnother() -> Bool {
+        guard let base = input.baseAddress else { return false }
+        let magic: [UInt8]
+        switch decoder {
+        case .gzip: magic = [0x1F, 0x8B]
+        case .bzip2: magic = [0x42, 0x5A, 0x68]
+        case .xz, nil: return true
+        }
+        let at = base.assumingMemoryBound(to: UInt8.self)
+        for i in 0..<min(magic.count, inputEnd - inputStart) where at[inputStart + i] != magic[i] { return false }
+        return true
+    }
+
+    /// Ends the data before the bytes at hand, which start no member or stream: counts them, and for a file
+    /// the rest to its end (a stream is not read further).
+    private func skipTrailing() {
+        var count = inputEnd - inputStart
+        inputStart = inputEnd
+        if stream == nil {
+            while !inputEnded, fill() { count += inputEnd - inputStart }
+            inputStart = inputEnd
+        }
+        trailingBytes = count
+        ended = true
     }
 
     private func stop(_ found: Problem) {

@@ -271,4 +271,72 @@ private func compress(_ tool: String, _ input: String, to output: String) throws
         #expect(got.status == want.status)
         #expect(got.text == want.text)
     }
+
+    /// Bytes after the last gzip member or bzip2 stream that start no other (padding, text appended) are ignored,
+    /// as `zcat` and `bzcat` do: a warning says how many, and the capture is whole (no `capture-truncated`).
+    @Test(arguments: tools.filter { $0 != "xz" })
+    func bytesAfterTheLastMemberAreIgnoredAndSaid(_ tool: String) throws {
+        let folder = try TemporaryFolder()
+        let plain = try folder.simulatedCapture("day.pcap", ["--clients", "4", "--duration", "1h"])
+        let packed = folder.path + "/padded"
+        try compress(tool, plain, to: packed)
+        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: packed))
+        try handle.seekToEnd()
+        try handle.write(contentsOf: Data(repeating: 0, count: 512) + Data("appended text".utf8))
+        try handle.close()
+        let run = CLIRun(["analyze", "-F", "json", packed])
+        let what = tool == "gzip" ? "the last gzip member" : "the last bzip2 stream"
+        #expect(run.stderr.contains("sepbeat: warning: \(packed): 525 bytes after \(what) start no other and were "
+            + "ignored"), "\(run.stderr)")
+        #expect(!run.stdout.contains("\"capture-truncated\""))
+        #expect(!run.stderr.contains("corrupt"))
+        let want = Self.report("analyze", [plain], shownAs: [plain])
+        let got = Self.report("analyze", [packed], shownAs: [plain])
+        #expect(got.status == want.status)
+        // The same packets and check-ins as the plain file; only the capture's warning is more.
+        let (mine, plains) = (try #require(Self.json(got.text)), try #require(Self.json(want.text)))
+        #expect(FollowedRollingReportTests.packets(mine) == FollowedRollingReportTests.packets(plains))
+        #expect(mine["sessions"] as? [[String: Any]] != nil)
+        #expect((mine["sessions"] as? [Any])?.count == (plains["sessions"] as? [Any])?.count)
+        #expect(NSDictionary(dictionary: mine["summary"] as? [String: Any] ?? [:])
+                    .isEqual(to: plains["summary"] as? [String: Any] ?? [:]))
+    }
+
+    static func json(_ text: String) -> [String: Any]? {
+        (try? JSONSerialization.jsonObject(with: Data(text.utf8))) as? [String: Any]
+    }
+
+    /// A compressed followed input hands what it decompressed to the analysis as it comes, not a buffer's worth
+    /// at a time: fed one gzip member and then quiet, its `--every` report so far holds that member's packets.
+    @Test(.enabled(if: hasTool("gzip")))
+    func aQuietGzipStreamIsReportedSoFar() throws {
+        let folder = try TemporaryFolder()
+        let (header, first, second) = try FollowedRollingReportTests.parts()
+        let firstPlain = folder.path + "/first.pcap"
+        let secondPlain = folder.path + "/second.raw"
+        try Data(header + first.flatMap { Array($0) }).write(to: URL(fileURLWithPath: firstPlain))
+        try Data(second.flatMap { Array($0) }).write(to: URL(fileURLWithPath: secondPlain))
+        try compress("gzip", firstPlain, to: firstPlain + ".gz")
+        try compress("gzip", secondPlain, to: secondPlain + ".gz")
+        var ends: [Int32] = [-1, -1]
+        try #require(pipe(&ends) == 0)
+        let report = folder.path + "/now.json"
+        let run = try FollowedInputCLITests.Run(["analyze", "-q", "-F", "json", "--every", "1", "-o", report, "-"],
+                                                input: ends[0], folder: folder.path)
+        close(ends[0])
+        var writing = true
+        defer { if writing { close(ends[1]) } }
+        try FollowedInputCLITests.write([UInt8](try Data(contentsOf: URL(fileURLWithPath: firstPlain + ".gz"))),
+                                        to: ends[1])
+        #expect(run.wait { FollowedRollingReportTests.packets(FollowedRollingReportTests.report(at: report)) == 84 },
+                "stderr: \(run.stderr)")
+        #expect(run.process.isRunning)
+        // The rest as a second member: the final report holds every packet.
+        try FollowedInputCLITests.write([UInt8](try Data(contentsOf: URL(fileURLWithPath: secondPlain + ".gz"))),
+                                        to: ends[1])
+        close(ends[1])
+        writing = false
+        #expect(run.finish() == ExitStatus.ok, "stderr: \(run.stderr)")
+        #expect(FollowedRollingReportTests.packets(FollowedRollingReportTests.report(at: report)) == 101)
+    }
 }
