@@ -339,31 +339,23 @@ final class CompressedInput {
     /// (then noted, and decompressing is over). Sets `inputEnded` at the file's end.
     private func fill() -> Bool {
         guard !inputEnded, let base = input.baseAddress else { return true }
+        var got: Int
         if let stream {
             // What the stream has (at least one byte, waiting for it), not a whole buffer's worth: a followed
             // input's packets are decompressed as they come.
-            let got = stream.readAvailable(into: base, count: input.count)
-            if got == 0, stream.hadError {
-                stop(.readFailed(FileCalls.describe(errno: errno)))
-                return false
-            }
-            inputStart = 0
-            inputEnd = got
-            if got == 0 { inputEnded = true }
-            return true
+            got = stream.readAvailable(into: base, count: input.count)
+            if got == 0, stream.hadError { got = -1 }
+        } else {
+            repeat { got = Glibc.read(descriptor, base, input.count) } while got < 0 && errno == EINTR
         }
-        while true {
-            let got = Glibc.read(descriptor, base, input.count)
-            if got < 0 {
-                if errno == EINTR { continue }
-                stop(.readFailed(FileCalls.describe(errno: errno)))
-                return false
-            }
-            inputStart = 0
-            inputEnd = got
-            if got == 0 { inputEnded = true }
-            return true
+        guard got >= 0 else {
+            stop(.readFailed(FileCalls.describe(errno: errno)))
+            return false
         }
+        inputStart = 0
+        inputEnd = got
+        if got == 0 { inputEnded = true }
+        return true
     }
 
     /// One call of the decoder on the bytes in `input`, writing up to `count` bytes.
