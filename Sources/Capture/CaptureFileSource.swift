@@ -418,8 +418,10 @@ final class CaptureFileSource: PacketSource {
     private func finish() {
         // The reader stopped at damage before the end of a compressed file: whether the compressed data is
         // damaged too is found by decompressing the rest (its check), before the stream is closed.
-        // Not a stream, which may be followed for ever.
-        if let compressed, !isStream, stats.readingStopped != nil, compressed.problem == nil { compressed.drain() }
+        // Not a pipe or FIFO, which may be followed for ever (a regular file on standard input is checked).
+        if let compressed, compressed.readsRegularFile, stats.readingStopped != nil, compressed.problem == nil {
+            compressed.drain()
+        }
         backend = .finished
         libpcapFile = nil
         if let followed, followed.stopped { noteStop(followed) }

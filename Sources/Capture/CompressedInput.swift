@@ -131,6 +131,10 @@ final class CompressedInput {
         return CompressedInput(descriptor: -1, stream: stream, compression: compression, decoder: decoder)
     }
 
+    /// Whether the compressed bytes come from a regular file (opened by path, or given on standard input), which
+    /// ends: its rest can be decompressed to check it (`drain`), where a pipe's might never end.
+    var readsRegularFile: Bool { stream?.readsRegularFile ?? true }
+
     /// The first up to `count` decompressed bytes (fewer at the data's end or at a problem), read ahead:
     /// the reads after hand them out again first. Only before any other read.
     func readAhead(count: Int) -> [UInt8] {

@@ -92,6 +92,14 @@ final class CFile {
     /// Whether a read failed with an I/O error (as opposed to reaching the end).
     var hadError: Bool { ferror(file) != 0 }
 
+    /// Whether the stream reads a regular file (standard input given one): it has an end, so it can be read
+    /// to it. False for a pipe, a FIFO, a device, and a stream of no descriptor (a cookie stream).
+    var readsRegularFile: Bool {
+        let descriptor = fileno(file)
+        var status = stat()
+        return descriptor >= 0 && fstat(descriptor, &status) == 0 && status.st_mode & S_IFMT == S_IFREG
+    }
+
     /// Moves the read position `count` bytes on without reading them (`fseeko`); false when the stream
     /// cannot seek. Past the end of the file it succeeds, and the next read finds the end.
     func seek(by count: Int) -> Bool {

@@ -180,6 +180,15 @@ private func compress(_ tool: String, _ input: String, to output: String) throws
         #expect(run.stdout.contains("\"capture-truncated\""))
         #expect(run.stdout.contains("\"packets\" : "))
         #expect(!run.stdout.contains("\"packets\" : 0,"))
+
+        // Given on standard input, the regular file has an end too: its rest is checked, and the fault said.
+        let input = open(bad, O_RDONLY)
+        try #require(input >= 0)
+        defer { close(input) }
+        let outputs = try TemporaryFolder()
+        let piped = try FollowedInputCLITests.Run(["analyze", "-F", "json", "-"], input: input, folder: outputs.path)
+        #expect(piped.finish() != ExitStatus.unreadableInput)
+        #expect(piped.stderr.contains("sepbeat: warning: -: the gzip data is corrupt ("), "\(piped.stderr)")
     }
 
     /// A compressed file that holds no capture is refused like any other non-capture, saying it was
