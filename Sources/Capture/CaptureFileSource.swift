@@ -302,10 +302,15 @@ final class CaptureFileSource: PacketSource {
     /// with a warning that the rest was not read.
     private func joinedHeader(_ file: LibpcapFile, seconds magic: UInt32, at offset: Int?) -> LibpcapStep {
         let own: UInt32 = header.format == .pcapNanoseconds ? 0xA1B2_3C4D : 0xA1B2_C3D4
-        guard header.format != .pcapModified, magic == own, let rest = file.readRaw(8) else {
+        guard header.format != .pcapModified, magic == own else {
             let why = "a pcap file header in another format or byte order (files joined end to end, as "
                 + "`cat a.pcap b.pcap` writes them?); the rest of the file was not read: give the files one by one"
             return .failure(why, offset: offset)
+        }
+        guard let rest = file.readRaw(8) else {
+            // The input ends inside the header (the file cut short, or a followed input stopped there): no
+            // other format, a cut as a record's is.
+            return .failure("truncated inside a further pcap file header", offset: offset)
         }
         let bigEndian = header.byteOrder == .bigEndian
         let link = rest.withUnsafeBytes { ByteOrderReader(bytes: $0, bigEndian: bigEndian).u32(at: 4) ?? 0 }

@@ -242,4 +242,17 @@ import Glibc
             #expect(warning.problem.hasSuffix("the rest of the file was not read: give the files one by one"))
         }
     }
+
+    /// A file that ends inside a further header of its own kind is cut short there, not of another format.
+    @Test func aSecondHeaderCutShortIsATruncation() throws {
+        let folder = TemporaryDirectory()
+        let a = Self.file(from: 100)
+        let path = folder.write("joined-cut.pcap", a + Self.file(from: 200).prefix(20))
+        let read = try ReadBack(path: path)
+        #expect(read.first?.packets == 3)
+        let warning = try #require(read.warnings.first, "\(read.warnings)")
+        #expect(warning.code == .truncated, "\(warning)")
+        #expect(warning.byteOffset == a.count)
+        #expect(!warning.problem.contains("another format"))
+    }
 }
