@@ -522,10 +522,20 @@ extension CaptureFileSource {
     private func noteStop(_ input: FollowedInput) {
         stats.endedBy = input.endingName
         guard let stop = stats.readingStopped,
-              let i = stats.warnings.lastIndex(where: { $0.code == .truncated && $0.problem == stop.problem })
-        else { return }
-        stats.warnings.remove(at: i)
-        stats.readingStopped = nil
+              let i = stats.warnings.lastIndex(where: { $0.problem == stop.problem }) else { return }
+        switch stats.warnings[i].code {
+        case .truncated:
+            stats.warnings.remove(at: i)
+            stats.readingStopped = nil
+        case .limitReached where stop.problem.hasSuffix(PcapNGReader.endsInsideOversizedBlock):
+            // A block over the limit, which the whole input would have passed over, cut by the stop: still
+            // named, as it would be, but not as where reading stopped.
+            let claim = stop.problem.dropLast(PcapNGReader.endsInsideOversizedBlock.count)
+            stats.warnings[i].problem = claim + "; the input was ended inside it by \(input.endingName)"
+            stats.readingStopped = nil
+        default:
+            return
+        }
     }
 }
 

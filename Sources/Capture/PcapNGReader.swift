@@ -28,6 +28,11 @@ struct ReadPacket {
 /// Problems after the first block end the file with a warning; the packets before
 /// them are all returned. Problems in the first block are thrown from `open`.
 final class PcapNGReader {
+    /// The end of the warning for an input that ends inside a block over the size limit (which a whole file
+    /// would have passed over): a followed input stopped there is no fault of the file (`CaptureFileSource`).
+    static let endsInsideOversizedBlock = ", and the file ends before that (a corrupt length, or a file cut short); "
+        + "reading stopped"
+
     private static let sectionHeader: UInt32 = 0x0A0D_0D0A
     private static let byteOrderMagic: UInt32 = 0x1A2B_3C4D
 
@@ -237,6 +242,7 @@ final class PcapNGReader {
     /// Header Block (the section after it could not be read right without it).
     private func passOver(type: UInt32, length: Int, at start: Int, prefix: Int,
                           _ statistics: inout CaptureStatistics) -> BlockResult {
+        // (`endsInsideOversizedBlock` ends the warning when the input ends inside such a block.)
         let claim = "block at byte offset \(start) (type 0x\(hex32(type))) claims \(length) bytes, more than the limit "
             + "of \(limits.maximumBlockLength)"
         guard type != PcapNGReader.sectionHeader else {
@@ -261,8 +267,7 @@ final class PcapNGReader {
             if file.hadError {
                 statistics.stop(.corrupt, at: start, "read error in block at byte offset \(start); reading stopped")
             } else {
-                statistics.stop(.limitReached, at: start, "\(claim), and the file ends before that (a corrupt "
-                    + "length, or a file cut short); reading stopped")
+                statistics.stop(.limitReached, at: start, "\(claim)" + Self.endsInsideOversizedBlock)
             }
             return .stopped
         }

@@ -131,6 +131,28 @@ import Glibc
         #expect(back.warnings.isEmpty, "\(back.warnings)")
     }
 
+    /// The stop comes inside a block over the size limit, which the whole input would have passed over: the
+    /// block is still named, but reading did not stop at a fault of the input.
+    @Test func aBlockOverTheLimitCutByTheStopIsNamedNotAStop() throws {
+        var file = PcapNGBuilder()
+        file.section()
+        file.interface(linkType: 1)
+        file.enhancedPacket(interface: 0, ticks: 1_000_000, data: Self.frame)
+        // A block of an unknown type claiming 20 MiB (more than the 16 MiB limit), of which 64 bytes come.
+        var oversized: [UInt8] = []
+        for value: UInt32 in [0x0BAD, 20 << 20] { withUnsafeBytes(of: value.littleEndian) { oversized += $0 } }
+        oversized += [UInt8](repeating: 0xAB, count: 64)
+        let pipe = try OpenPipe(file.data + oversized)
+        let stop = LiveStopRequest()
+        let source = try CaptureReader.open(path: pipe.path, stop: stop)
+        let back = try Self.readUntilStopped(source, stop: stop, pipe: pipe)
+        #expect(back.records.count == 1)
+        #expect(back.first?.endedBy == "a stop request")
+        #expect(back.first?.readingStopped == nil)
+        #expect(back.warnings.map(\.code) == [.limitReached], "\(back.warnings)")
+        #expect(back.warnings.first?.problem.hasSuffix("; the input was ended inside it by a stop request") == true)
+    }
+
     /// A request made before reading: nothing more is read from the input (the header came at the open).
     @Test func aRequestMadeBeforeReadingEndsTheInputAtOnce() throws {
         let pipe = try OpenPipe(Self.classicFile(records: 2))
