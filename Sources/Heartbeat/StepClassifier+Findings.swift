@@ -227,15 +227,20 @@ extension StepClassifier {
 
     /// An answer with no request captured (no method: the request was lost to the capture, or the server sent
     /// it unasked, as a `408` before it closes an idle connection) is worded without the method. A `408` with no
-    /// request after the check-in's requests were answered is the server closing the idle connection (HTTP lets
-    /// it say so before it closes), not a failed check-in: `unsolicited-timeout` (info), not `http-error`.
-    func checkHTTPStatus(_ exchanges: [Exchange], _ add: (FindingCode, String, Timestamp?) -> Void) {
+    /// request that is the check-in's last exchange, after its requests were answered with nothing of them lost,
+    /// is the server closing the idle connection (HTTP lets it say so before it closes), not a failed check-in:
+    /// `unsolicited-timeout` (info), not `http-error`. Bytes lost before it (the request it answers may be among
+    /// them) or a request after it (the connection was not closed) keep it an `http-error`.
+    func checkHTTPStatus(_ exchanges: [Exchange], lostUpload: Bool = false,
+                         _ add: (FindingCode, String, Timestamp?) -> Void) {
         var answered = false
-        for e in exchanges {
+        for (i, e) in exchanges.enumerated() {
             guard let h = e.http, let status = h.status else { continue }
             let unasked = h.method.isEmpty
             if !unasked { answered = true }
-            if status == 408, unasked, answered {
+            let closing = answered && !lostUpload && i == exchanges.count - 1
+                && exchanges.allSatisfy { $0.missingBytes == 0 }
+            if status == 408, unasked, closing {
                 add(.unsolicitedTimeout, "the server answered 408" + (h.reason.map { $0.isEmpty ? "" : " \($0)" } ?? "")
                     + " with no request, after the check-in's requests were answered: it closed the idle connection",
                     e.responseStart ?? e.start)

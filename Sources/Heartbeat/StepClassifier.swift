@@ -244,7 +244,9 @@ final class StepClassifier: Sendable {
             let whole = !joinedMidway(d) && !lostBytes && !unanswered && !oneSided && !cutByCaptureEnd(d)
             checkSizes(d, steps, wholeBurst: whole, at: burstStart, add)
         }
-        checkHTTPStatus(d.exchanges, add)
+        // Client bytes the capture lost (a request among them may be what a request-less answer answers).
+        let lostUpload = d.connections.contains { $0.anomaliesUp.gaps > 0 || $0.anomaliesUp.gapBytes > 0 }
+        checkHTTPStatus(d.exchanges, lostUpload: lostUpload, add)
         checkCapture(d, cs, attempts, add)
 
         let transport: SessionReport.Transport = (last.map { isTLS(cs, $0) }

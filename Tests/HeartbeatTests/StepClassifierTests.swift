@@ -78,6 +78,20 @@ import Testing
         let closing = try #require(idle.first { $0.code == .unsolicitedTimeout })
         #expect(closing.severity == .info)
         #expect(closing.message.hasPrefix("the server answered 408 with no request, after the check-in's requests"))
+        // Not so when client bytes were lost (the request it answers may be among them), or when a request comes
+        // after it (the connection was not closed).
+        var gap = http
+        gap.anomaliesUp.gaps = 1
+        gap.anomaliesUp.gapBytes = 39_878
+        var later = f.connection(port: 8014, start: epoch, exchanges: [.http("GET", 900, 3_500),
+                                                                       .http("", 0, 220, status: 408),
+                                                                       .http("POST", 9_000, 200)])
+        later.exchanges[1].changeHTTP { $0.requestBodyLength = 0 }
+        for c in [gap, later] {
+            let found = analyze([c], model: model).findings
+            #expect(!found.contains { $0.code == .unsolicitedTimeout })
+            #expect(found.contains { $0.code == .httpError && $0.message.hasPrefix("the server answered 408") })
+        }
         // Another status with no request, or a 408 before any answer (the check-in's own request may be the one
         // lost), is an http-error, naming no method (there is none) rather than starting with a blank.
         for (status, exchanges) in [(503, [ExchangeSpec.http("GET", 900, 3_500), .http("", 0, 220, status: 503)]),
