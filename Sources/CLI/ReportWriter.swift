@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import Core
+import Synchronization
 
 /// Writes a report to stdout or to `--output FILE`.
 enum ReportWriter {
@@ -92,6 +93,19 @@ extension ReportWriter {
         return slash == path.startIndex ? "/" : String(path[..<slash])
     }
 
+    /// The paths `replace` has written a report to in this run (a failed write after one leaves it there).
+    private static let replacedPaths = Mutex<Set<String>>([])
+
+    /// What a failed `replace` of `path` adds: a report this run wrote there before (a report so far) stays whole
+    /// there, said so that it is not read as this one; nothing when this run wrote none there (a file of the
+    /// user's), or it is gone.
+    static func keptNote(_ path: String) -> String {
+        var there = stat()
+        guard replacedPaths.withLock({ $0.contains(path) }), stat(path, &there) == 0,
+              there.st_mode & S_IFMT == S_IFREG else { return "" }
+        return "; it still holds the report written before"
+    }
+
     /// Writes the report to a new file beside `path` and renames it over `path`, so that a reader of
     /// `path` sees the previous report or this one, whole, never a part (the rolling report of a live
     /// capture, `--every`). The new file takes the mode, owner and group of the regular file it replaces (as
@@ -103,13 +117,9 @@ extension ReportWriter {
     ) throws {
         var template = Array((folder(of: path) + "/.sepbeat-report-XXXXXX").utf8CString)
         let fd = template.withUnsafeMutableBufferPointer { buffer in buffer.baseAddress.map { mkstemp($0) } ?? -1 }
-        // A report written before (a report so far) stays whole at `path`: said, so it is not read as this one.
         func failure(_ what: String, _ code: Int32) -> CommandFailure {
-            var before = stat()
-            let kept = stat(path, &before) == 0 && before.st_mode & S_IFMT == S_IFREG
-                ? " (it still holds the report written before, not this one)" : ""
-            return CommandFailure(message: "sepbeat \(command): \(path): \(what): " + String(cString: strerror(code))
-                                      + kept, status: ExitStatus.outputFailed)
+            CommandFailure(message: "sepbeat \(command): \(path): \(what): " + String(cString: strerror(code))
+                               + keptNote(path), status: ExitStatus.outputFailed)
         }
         guard fd >= 0 else { throw failure("cannot write the report", errno) }
         let temporary = String(decoding: template.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
@@ -146,6 +156,7 @@ extension ReportWriter {
             unlink(temporary)
             throw failure("cannot replace the report", code)
         }
+        replacedPaths.withLock { _ = $0.insert(path) }
     }
 }
 

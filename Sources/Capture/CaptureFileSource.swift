@@ -434,11 +434,21 @@ final class CaptureFileSource: PacketSource {
         if let compressed, let problem = compressed.problem, !(problem == .cutShort && followed?.stopped == true) {
             noteDecompression(problem, of: compressed)
         }
-        if let trailing = compressed?.trailingBytes, let compression = compressed?.compression {
+        if let trailing = compressed?.trailing, let compression = compressed?.compression {
             let what = compression == .gzip ? "the last gzip member" : "the last \(compression.rawValue) stream"
-            stats.warn(.trailingData, "\(trailing == 1 ? "1 byte" : "\(trailing) bytes") after \(what) start no "
-                + "other and were ignored (padding or data appended, as `zcat` and `bzcat` ignore them); the capture "
-                + "inside was read to its end")
+            let other = compression == .gzip ? "member" : "stream"
+            let ignored: String
+            switch trailing.bytes {
+            case 1: ignored = "1 byte after \(what) starts no other and was ignored"
+            case let n?: ignored = "\(n) bytes after \(what) start no other and were ignored"
+            case nil: ignored = "the bytes after \(what) start no other and were ignored, the input not read further"
+            }
+            stats.warn(.trailingData, trailing.holdsAnother
+                ? ignored + ", but they hold what looks like another \(other) further on (one joined after padding?): "
+                    + "`zcat` and `bzcat` stop there too, so what it holds was not read; decompress the part after the "
+                    + "padding on its own to read it"
+                : ignored + " (padding or data appended, as `zcat` and `bzcat` ignore them); the capture inside was "
+                    + "read to its end")
         }
         // libpcap stopped at (or refused the file for) the very damage the own reader then met without
         // reading a packet more (a pcapng file cut mid-block, a corrupt block, one past a limit): one

@@ -86,9 +86,17 @@ final class CompressedInput {
     private(set) var problem: Problem?
     /// Bytes that follow the last gzip member or bzip2 stream without starting another (zeros a tape or a
     /// transfer padded it with, text appended): ignored, as `zcat` and `bzcat` do, and the data ended before
-    /// them. Counted up to the end of the file, or, on a stream (which may be followed for ever), as far as
-    /// read; nil when there are none.
-    private(set) var trailingBytes: Int?
+    /// them; nil when there are none.
+    private(set) var trailing: Trailing?
+
+    /// What `trailing` found.
+    struct Trailing: Equatable {
+        /// How many: all to the end of a file; nil for a stream (which may be followed for ever), not read further.
+        var bytes: Int?
+        /// A file's ignored bytes hold a member's or stream's magic number further on (a capture joined after
+        /// padding): data that `zcat` does not read either, which may hold packets.
+        var holdsAnother: Bool
+    }
 
     /// Bytes of compressed data read at once.
     private static let inputBytes = 64 * 1024
@@ -271,7 +279,10 @@ final class CompressedInput {
                     ended = true
                     return total
                 }
-                // Bytes that do not start another member or stream end the data there (`trailingBytes`).
+                // Bytes that do not start another member or stream end the data there (`trailing`).
+                // (A stream hands on what it decompressed before it waits for the rest of a magic number.)
+                if stream != nil, total > 0, inputEnd - inputStart < magic.count { return total }
+                guard topUp(to: magic.count) else { return total }
                 guard startsAnother() else {
                     skipTrailing()
                     return total
@@ -343,22 +354,33 @@ final class CompressedInput {
     /// (then noted, and decompressing is over). Sets `inputEnded` at the file's end.
     private func fill() -> Bool {
         guard !inputEnded, let base = input.baseAddress else { return true }
+        // The bytes not taken yet (a part of a magic number, see `topUp`) move to the front; more follow them.
+        let kept = inputEnd - inputStart
+        if kept > 0, inputStart > 0 { base.copyMemory(from: base + inputStart, byteCount: kept) }
         var got: Int
         if let stream {
             // What the stream has (at least one byte, waiting for it), not a whole buffer's worth: a followed
             // input's packets are decompressed as they come.
-            got = stream.readAvailable(into: base, count: input.count)
+            got = stream.readAvailable(into: base + kept, count: input.count - kept)
             if got == 0, stream.hadError { got = -1 }
         } else {
-            repeat { got = Glibc.read(descriptor, base, input.count) } while got < 0 && errno == EINTR
+            repeat { got = Glibc.read(descriptor, base + kept, input.count - kept) } while got < 0 && errno == EINTR
         }
         guard got >= 0 else {
             stop(.readFailed(FileCalls.describe(errno: errno)))
             return false
         }
         inputStart = 0
-        inputEnd = got
+        inputEnd = kept + got
         if got == 0 { inputEnded = true }
+        return true
+    }
+
+    /// Reads on until `count` compressed bytes are at hand or the input ends (false after a read error).
+    private func topUp(to count: Int) -> Bool {
+        while inputEnd - inputStart < count, !inputEnded {
+            guard fill() else { return false }
+        }
         return true
     }
 
@@ -441,28 +463,60 @@ final class CompressedInput {
     /// as far as the bytes at hand show it: a magic split by the buffer's end is taken as one).
     private func startsAnother() -> Bool {
         guard let base = input.baseAddress else { return false }
-        let magic: [UInt8]
-        switch decoder {
-        case .gzip: magic = [0x1F, 0x8B]
-        case .bzip2: magic = [0x42, 0x5A, 0x68]
-        case .xz, nil: return true
-        }
+        guard !self.magic.isEmpty else { return true }
+        // gzip's two magic bytes (a method other than deflate is the decoder's to refuse), bzip2's three.
+        let magic = compression == .gzip ? Array(self.magic.prefix(2)) : self.magic
         let at = base.assumingMemoryBound(to: UInt8.self)
-        for i in 0..<min(magic.count, inputEnd - inputStart) where at[inputStart + i] != magic[i] { return false }
+        // Fewer bytes than the magic number (a stray byte at the end: `topUp` read to it) start nothing.
+        guard inputEnd - inputStart >= magic.count else { return false }
+        for i in 0..<magic.count where at[inputStart + i] != magic[i] { return false }
         return true
+    }
+
+    /// The magic number that starts a further gzip member (with its one compression method) or bzip2 stream.
+    private var magic: [UInt8] {
+        switch decoder {
+        case .gzip: return [0x1F, 0x8B, 0x08]
+        case .bzip2: return [0x42, 0x5A, 0x68]
+        case .xz, nil: return []
+        }
     }
 
     /// Ends the data before the bytes at hand, which start no member or stream: counts them, and for a file
     /// the rest to its end (a stream is not read further).
     private func skipTrailing() {
-        var count = inputEnd - inputStart
-        inputStart = inputEnd
-        if stream == nil {
-            while !inputEnded, fill() { count += inputEnd - inputStart }
-            inputStart = inputEnd
-        }
-        trailingBytes = count
         ended = true
+        guard stream == nil, let base = input.baseAddress else {
+            inputStart = inputEnd
+            trailing = Trailing(bytes: nil, holdsAnother: false)
+            return
+        }
+        let magic = self.magic
+        var count = 0
+        var holdsAnother = false
+        var tail: [UInt8] = []  // the last bytes of the chunk before, for a magic number split between two
+        while true {
+            let chunk = UnsafeRawBufferPointer(start: base + inputStart, count: inputEnd - inputStart)
+            count += chunk.count
+            if !holdsAnother, !magic.isEmpty {
+                let window = tail + chunk.prefix(magic.count - 1)
+                holdsAnother = Self.contains(magic, in: window) || Self.contains(magic, in: chunk)
+                tail = Array(chunk.suffix(magic.count - 1))
+            }
+            inputStart = inputEnd
+            guard !inputEnded, fill() else { break }
+        }
+        trailing = Trailing(bytes: count, holdsAnother: holdsAnother)
+    }
+
+    private static func contains<C: Collection>(_ magic: [UInt8], in bytes: C) -> Bool where C.Element == UInt8 {
+        guard let first = magic.first, bytes.count >= magic.count else { return false }
+        var i = bytes.startIndex
+        while let at = bytes[i...].firstIndex(of: first) {
+            if bytes[at...].starts(with: magic) { return true }
+            i = bytes.index(after: at)
+        }
+        return false
     }
 
     private func stop(_ found: Problem) {

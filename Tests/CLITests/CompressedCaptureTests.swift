@@ -311,6 +311,28 @@ private func compress(_ tool: String, _ input: String, to output: String) throws
                     .isEqual(to: plains["summary"] as? [String: Any] ?? [:]))
     }
 
+    /// A stray byte that begins a magic number is no member cut short; a member joined after padding is said to
+    /// be unread (as `zcat` leaves it), not called padding.
+    @Test(.enabled(if: hasTool("gzip")))
+    func aStrayByteIsTrailingAndAMemberAfterPaddingIsSaid() throws {
+        let folder = try TemporaryFolder()
+        let plain = try folder.simulatedCapture("day.pcap", ["--clients", "3", "--duration", "1h"])
+        let packed = folder.path + "/day.gz"
+        try compress("gzip", plain, to: packed)
+        let member = try Data(contentsOf: URL(fileURLWithPath: packed))
+        let stray = folder.path + "/stray.gz"
+        try (member + Data([0x1F])).write(to: URL(fileURLWithPath: stray))
+        let one = CLIRun(["analyze", "-F", "json", stray])
+        #expect(one.stderr.contains("\(stray): 1 byte after the last gzip member starts no other and was ignored"),
+                "\(one.stderr)")
+        #expect(!one.stdout.contains("\"capture-truncated\""))
+        let padded = folder.path + "/padded.gz"
+        try (member + Data(repeating: 0, count: 512) + member).write(to: URL(fileURLWithPath: padded))
+        let two = CLIRun(["analyze", "-F", "json", padded])
+        #expect(two.stderr.contains("\(padded): \(512 + member.count) bytes after the last gzip member start no other "
+            + "and were ignored, but they hold what looks like another member further on"), "\(two.stderr)")
+    }
+
     static func json(_ text: String) -> [String: Any]? {
         (try? JSONSerialization.jsonObject(with: Data(text.utf8))) as? [String: Any]
     }
