@@ -459,8 +459,8 @@ final class CompressedInput {
         }
     }
 
-    /// Whether the unread compressed bytes begin as another gzip member or bzip2 stream does (its magic number,
-    /// as far as the bytes at hand show it: a magic split by the buffer's end is taken as one).
+    /// Whether the unread compressed bytes begin as another gzip member or bzip2 stream does (its magic number;
+    /// `topUp` has read enough of them for it, or to the input's end).
     private func startsAnother() -> Bool {
         guard let base = input.baseAddress else { return false }
         guard !self.magic.isEmpty else { return true }
