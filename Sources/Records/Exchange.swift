@@ -58,8 +58,8 @@ public struct Exchange: Hashable, Sendable {
         if !isKnownUniquelyReferenced(&httpStorage), let shared = httpStorage?.value {
             httpStorage = HTTPTransactionBox(shared)
         }
-        guard let box = httpStorage, box.value != nil else { return }
-        change(&box.value!)
+        // In place through optional chaining: nothing when the box holds none.
+        httpStorage?.value?.apply(change)
     }
     /// Number of TLS application-data records each way (TLS exchanges).
     public var recordsUp: Int
@@ -111,6 +111,11 @@ final class HTTPTransactionBox: Hashable, @unchecked Sendable {
 
 /// The parts of an HTTP request/response pair that analysis needs. Bodies are not kept.
 public struct HTTPTransaction: Hashable, Sendable {
+    /// `change` made to this transaction in place (for `Exchange.changeHTTP`'s optional chaining).
+    @inlinable
+    mutating func apply(_ change: (inout HTTPTransaction) -> Void) { change(&self) }
+
+
     public var method: String
     /// The request-target as sent (not percent-decoded).
     public var target: String
