@@ -71,6 +71,15 @@ import Glibc
         return try ReadBack(source)
     }
 
+    /// `bytes` written to a pipe kept open, opened as a followed input and read until a stop request once the
+    /// reader has taken them all (`readUntilStopped`).
+    static func readStopped(_ bytes: [UInt8]) throws -> ReadBack {
+        let pipe = try OpenPipe(bytes)
+        let stop = LiveStopRequest()
+        let source = try CaptureReader.open(path: pipe.path, stop: stop)
+        return try readUntilStopped(source, stop: stop, pipe: pipe)
+    }
+
     @Test func aStopRequestEndsAReadWaitingOnASilentPipe() throws {
         let pipe = try OpenPipe(Self.classicFile(records: 3))
         let stop = LiveStopRequest()
@@ -90,10 +99,7 @@ import Glibc
     @Test(arguments: [5, 16, 40]) func aRecordCutByTheStopIsNoTruncation(extra: Int) throws {
         let whole = Self.classicFile(records: 3)
         let next = Array(Self.classicFile(records: 4)[whole.count...])
-        let pipe = try OpenPipe(whole + next.prefix(extra))
-        let stop = LiveStopRequest()
-        let source = try CaptureReader.open(path: pipe.path, stop: stop)
-        let back = try Self.readUntilStopped(source, stop: stop, pipe: pipe)
+        let back = try Self.readStopped(whole + next.prefix(extra))
         #expect(back.records.count == 3)
         #expect(back.first?.endedBy == "a stop request")
         #expect(back.first?.readingStopped == nil)
@@ -121,10 +127,7 @@ import Glibc
         file.enhancedPacket(interface: 0, ticks: 2_000_000, data: Self.frame)
         let whole = file.data
         file.enhancedPacket(interface: 0, ticks: 3_000_000, data: Self.frame)
-        let pipe = try OpenPipe(Array(file.data.prefix(whole.count + 30)))
-        let stop = LiveStopRequest()
-        let source = try CaptureReader.open(path: pipe.path, stop: stop)
-        let back = try Self.readUntilStopped(source, stop: stop, pipe: pipe)
+        let back = try Self.readStopped(Array(file.data.prefix(whole.count + 30)))
         #expect(back.records.count == 2)
         #expect(back.first?.reader == .own)
         #expect(back.first?.endedBy == "a stop request")
@@ -142,10 +145,7 @@ import Glibc
         var oversized: [UInt8] = []
         for value: UInt32 in [0x0BAD, 20 << 20] { withUnsafeBytes(of: value.littleEndian) { oversized += $0 } }
         oversized += [UInt8](repeating: 0xAB, count: 64)
-        let pipe = try OpenPipe(file.data + oversized)
-        let stop = LiveStopRequest()
-        let source = try CaptureReader.open(path: pipe.path, stop: stop)
-        let back = try Self.readUntilStopped(source, stop: stop, pipe: pipe)
+        let back = try Self.readStopped(file.data + oversized)
         #expect(back.records.count == 1)
         #expect(back.first?.endedBy == "a stop request")
         #expect(back.first?.readingStopped == nil)
