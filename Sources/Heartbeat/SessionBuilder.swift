@@ -32,8 +32,8 @@ public struct SessionBuilder: Sendable {
     public let limits: Limits
     /// Threads `finish()` and `report()` build clients' check-ins on (default 1: the calling thread).
     /// The report is the same for any number. More threads finish sooner on more cores, and may cost
-    /// memory: glibc gives each thread its own heap arena (about 20 % more peak memory with 2 threads
-    /// on a day-long fleet capture, unless the process caps arenas as `sepbeat` does).
+    /// memory: glibc gives each thread its own heap arena (up to 8 per core; `sepbeat` caps them at
+    /// four), and memory freed in one arena is not reused by the others.
     public var threads: Int = 1
     /// The client's communication file, if given (its servers and intervals apply).
     let sylink: SyLinkFile?
