@@ -4,9 +4,9 @@ import Synchronization
 /// A counting semaphore that can also be taken only when it is free at once (`tryWait`), in user space.
 ///
 /// `DispatchSemaphore.wait(timeout: .now())` is no such test: on Linux it makes a timed wait in the kernel,
-/// which puts the thread to sleep for at least the timer slack (tens of microseconds) even when the time
-/// has come. Here the count is an atomic; the dispatch semaphore only puts to sleep the threads that must
-/// wait (the count went below zero) and wakes them.
+/// and the thread was seen to go to sleep there, off the processor, hundreds of times while writing one large
+/// report. Here the count is an atomic; the dispatch semaphore only puts to sleep the threads that must wait
+/// (the count went below zero) and wakes them.
 public final class CountingSemaphore: @unchecked Sendable {
     // Safety: `count` is atomic; `sleepers` is a dispatch semaphore, safe to share.
 
