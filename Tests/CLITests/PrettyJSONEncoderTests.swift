@@ -244,6 +244,31 @@ import TestSupport
         #expect(try render(2, threads: 3, slots: 1) == whole)
     }
 
+    /// Several rendering threads on rings down to one slot hand every block over once, in order, whatever
+    /// thread rendered it: the calling thread renders too while the next block is not ready.
+    @Test func severalRenderersOnATinyRingHandBlocksOverInOrder() throws {
+        let count = 3_000
+        let expected = (0..<count).flatMap { Array("\($0);".utf8) }
+        let items: BlockRenderer.RenderItems = { range, bytes, ends in
+            for n in range {
+                bytes += Array("\(n);".utf8)
+                ends.append(bytes.count)
+            }
+        }
+        for (threads, slots) in [(1, 1), (2, 1), (2, 2), (3, 1), (4, 2), (4, 3), (2, 32)] {
+            var out: [UInt8] = []
+            var next = 0
+            try BlockRenderer.render(count: count, blockBytes: 40, mostPerBlock: 7, threads: threads, slots: slots,
+                                     items: items) { block in
+                #expect(block.items.lowerBound == next, "threads \(threads), slots \(slots)")
+                next = block.items.upperBound
+                out += block.bytes
+            }
+            #expect(next == count)
+            #expect(out == expected, "threads \(threads), slots \(slots)")
+        }
+    }
+
     struct SinkFailed: Error {}
 
     /// A sink that throws part-way stops the rendering threads and passes its error on; the pieces before
