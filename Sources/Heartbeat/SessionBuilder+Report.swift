@@ -132,13 +132,19 @@ extension SessionBuilder {
             }
             // Keys made unique in the run.
             let base = sessions.count
-            for i in outcome.sessions.indices { outcome.sessions[i].id += base }
             for var p in outcome.pairs {
                 p.keys = p.keys.map { $0 + base }
                 pairs.append(p)
             }
             clients.append(outcome.summary)
-            sessions += outcome.sessions
+            // Moved, not copied: a copy retains each of the check-in's texts and lists, and dropping the client's
+            // list then releases them all again. Popped from the end, so the list is reversed first (swapped in
+            // its buffer, which moves too); `consume`, or the optimizer copies the popped check-in.
+            outcome.sessions.withUnsafeMutableBufferPointer { $0.reverse() }
+            while var session = outcome.sessions.popLast() {
+                session.id += base
+                sessions.append(consume session)
+            }
         }
         // In place: a sorted copy would hold every check-in twice at the report's peak.
         Self.sortInStartOrder(&sessions)
