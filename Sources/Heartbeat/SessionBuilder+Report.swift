@@ -115,6 +115,7 @@ extension SessionBuilder {
         sessions.reserveCapacity(outcomes.reduce(0) { $0 + ($1?.sessions.count ?? 0) })
         var clients: [ClientSummary] = []
         var pairs: [PairFinding] = []
+        var checkInsByServer = ServerTally()
         var joinSplits = 0
         var emptyPieces = 0
         var contentDownloads = 0
@@ -137,6 +138,7 @@ extension SessionBuilder {
                 pairs.append(p)
             }
             clients.append(outcome.summary)
+            checkInsByServer.add(outcome.servers)
             // Moved, not copied: a copy retains each of the check-in's texts and lists, and dropping the client's
             // list then releases them all again. Popped from the end, so the list is reversed first (swapped in
             // its buffer, which moves too); `consume`, or the optimizer copies the popped check-in.
@@ -188,7 +190,7 @@ extension SessionBuilder {
         let periodicOtherPortConnections = unlistedPeriodic.reduce(0) { $0 + $1.connections }
         let periodicOtherPorts = Self.sortedForNote(unlistedPeriodic + periodicListed)
         return HeartbeatReport(
-            managers: managerReports(managers, sessions: sessions), sessions: sessions, clients: clients,
+            managers: managerReports(managers, checkIns: checkInsByServer), sessions: sessions, clients: clients,
             findings: findings,
             summary: .init(clients: clients.count, sessions: sessions.count,
                            checkIns: sessions.count { !$0.failed && !$0.pending },
