@@ -84,7 +84,7 @@ struct IntervalAudit: Sendable {
         var hidden: [(silence: Int, ns: Int64, mode: SessionReport.Mode)] = []
         // Check-ins stamped far off the capture's clock are left out: each may fill one check-in missing
         // between two on the clock, so a gap missing no more than those left is not judged either.
-        let off = OffClockStretch.offClock(sessions.map(\.start), in: offClock)
+        let off = OffClockStretch.offClock(sessions.map { $0.start }, in: offClock)
         var offLeft = off.count(where: { $0 })
         var previous: Int?
         for i in sessions.indices where !off[i] {
@@ -202,10 +202,10 @@ struct IntervalAudit: Sendable {
             stats = IntervalStats(median: micro(FleetAudit.quantile(values, 0.5)), min: micro(lo), max: micro(hi),
                                   p95: micro(FleetAudit.quantile(values, 0.95)), count: values.count)
         }
-        let pushCount = sessions.filter { $0.mode == .push }.count
+        let pushCount = sessions.count { $0.mode == .push }
         let mainMode: SessionReport.Mode = pushCount * 2 > sessions.count ? .push : .pull
-        let failed = sessions.filter(\.failed).count
-        let pending = sessions.filter(\.pending).count
+        let failed = sessions.count(where: \.failed)
+        let pending = sessions.count(where: \.pending)
         let summary = ClientSummary(
             client: client, sessions: sessions.count, checkIns: sessions.count - failed - pending,
             failed: failed, pending: pending,

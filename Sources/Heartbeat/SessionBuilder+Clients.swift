@@ -24,10 +24,13 @@ extension SessionBuilder {
         var contentDownloads = 0
         /// Bursts of push connections with no client byte (`isServerPush`).
         var serverPushes = 0
+        /// `sessions` by server, for the managers' list.
+        var servers: ServerTally
 
         init(sessions: [SessionReport], summary: ClientSummary, pairs: [PairFinding],
              unobserved: [(silence: Int, expected: Int)], joinSplits: Int = 0, emptyPieces: Int = 0,
              contentDownloads: Int = 0, serverPushes: Int = 0) {
+            self.servers = ServerTally(sessions)
             self.sessions = sessions
             self.summary = summary
             self.pairs = pairs

@@ -227,19 +227,37 @@ extension SessionBuilder {
             || directory.configuredMatch(server) != nil
     }
 
-    func managerReports(_ managers: [IPAddress: ManagerInfo], sessions: [SessionReport]) -> [ManagerReport] {
+    /// Check-ins per server address, and the server ports they used, for the managers' list. Tallied client by
+    /// client on the build's threads, then added up: a look-up per check-in of the whole run on one thread was
+    /// part of the serial end of the build.
+    struct ServerTally: Sendable {
+        var byAddress: [IPAddress: (ports: Set<Int>, count: Int)] = [:]
+
+        init() {}
+
+        init(_ sessions: [SessionReport]) {
+            // One look-up a check-in: its server's count and ports are changed in place.
+            func add(_ port: Int, to entry: inout (ports: Set<Int>, count: Int)) {
+                entry.count += 1
+                entry.ports.insert(port)
+            }
+            for i in sessions.indices {  // by index: the check-ins are read, not copied
+                add(Int(sessions[i].serverPort), to: &byAddress[sessions[i].server, default: ([], 0)])
+            }
+        }
+
+        mutating func add(_ other: ServerTally) {
+            for (address, use) in other.byAddress {
+                byAddress[address, default: ([], 0)].count += use.count
+                byAddress[address, default: ([], 0)].ports.formUnion(use.ports)
+            }
+        }
+    }
+
+    func managerReports(_ managers: [IPAddress: ManagerInfo], checkIns: ServerTally) -> [ManagerReport] {
         var out: [ManagerReport] = []
-        var byServer: [IPAddress: (ports: Set<Int>, count: Int)] = [:]
-        // One look-up a check-in: its server's count and ports are changed in place.
-        func add(_ port: Int, to entry: inout (ports: Set<Int>, count: Int)) {
-            entry.count += 1
-            entry.ports.insert(port)
-        }
-        for i in sessions.indices {  // by index: the check-ins are read, not copied
-            add(Int(sessions[i].serverPort), to: &byServer[sessions[i].server, default: ([], 0)])
-        }
         for (address, info) in managers.sorted(by: { $0.key < $1.key }) {
-            let mine = byServer[address] ?? ([], 0)
+            let mine = checkIns.byAddress[address] ?? ([], 0)
             let name = info.configured.flatMap { $0.literal == nil ? $0.host : nil }
             var resolution: String?
             if let name { resolution = directory.binding(of: name, at: address) } else if info.configured != nil {

@@ -115,6 +115,7 @@ extension SessionBuilder {
         sessions.reserveCapacity(outcomes.reduce(0) { $0 + ($1?.sessions.count ?? 0) })
         var clients: [ClientSummary] = []
         var pairs: [PairFinding] = []
+        var checkInsByServer = ServerTally()
         var joinSplits = 0
         var emptyPieces = 0
         var contentDownloads = 0
@@ -132,13 +133,20 @@ extension SessionBuilder {
             }
             // Keys made unique in the run.
             let base = sessions.count
-            for i in outcome.sessions.indices { outcome.sessions[i].id += base }
             for var p in outcome.pairs {
                 p.keys = p.keys.map { $0 + base }
                 pairs.append(p)
             }
             clients.append(outcome.summary)
-            sessions += outcome.sessions
+            checkInsByServer.add(outcome.servers)
+            // Moved, not copied: a copy retains each of the check-in's texts and lists, and dropping the client's
+            // list then releases them all again. Popped from the end, so the list is reversed first (swapped in
+            // its buffer, which moves too); `consume`, or the optimizer copies the popped check-in.
+            outcome.sessions.withUnsafeMutableBufferPointer { $0.reverse() }
+            while var session = outcome.sessions.popLast() {
+                session.id += base
+                sessions.append(consume session)
+            }
         }
         // In place: a sorted copy would hold every check-in twice at the report's peak.
         Self.sortInStartOrder(&sessions)
@@ -182,7 +190,7 @@ extension SessionBuilder {
         let periodicOtherPortConnections = unlistedPeriodic.reduce(0) { $0 + $1.connections }
         let periodicOtherPorts = Self.sortedForNote(unlistedPeriodic + periodicListed)
         return HeartbeatReport(
-            managers: managerReports(managers, sessions: sessions), sessions: sessions, clients: clients,
+            managers: managerReports(managers, checkIns: checkInsByServer), sessions: sessions, clients: clients,
             findings: findings,
             summary: .init(clients: clients.count, sessions: sessions.count,
                            checkIns: sessions.count { !$0.failed && !$0.pending },

@@ -49,7 +49,16 @@ extension SessionBuilder {
             r = p
         }
         guard !removed.isEmpty else { return }
-        sessions = sessions.indices.filter { !removed.contains($0) }.map { sessions[$0] }
+        // The others closed up in place, in their order, and the folded ones (swapped to the end) dropped:
+        // swapped in the buffer, the check-ins are moved, not copied.
+        var kept = 0
+        sessions.withUnsafeMutableBufferPointer { buffer in
+            for i in buffer.indices where !removed.contains(i) {
+                buffer.swapAt(kept, i)
+                kept += 1
+            }
+        }
+        sessions.removeLast(sessions.count - kept)
     }
 
     /// A check-in that reached a manager and got an answer.

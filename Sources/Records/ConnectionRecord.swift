@@ -193,12 +193,14 @@ public struct ConnectionRecord: Hashable, Sendable {
     /// Both directions' anomalies when either has any; nil when both are empty (nearly every record).
     @usableFromInline var anomalyStorage: StreamAnomaliesPair?
 
-    /// Bits of `flags`.
+    /// Bits of `flags`. Computed, not stored: another module reads a stored `static let` through a call to
+    /// its addressor, and around that call the optimizer copied the whole record (every `synTime` read of an
+    /// array's record retained and released each of its references).
     @usableFromInline enum Flag {
-        @usableFromInline static let vlanChanged: UInt8 = 1 << 0
-        @usableFromInline static let synTime: UInt8 = 1 << 1
-        @usableFromInline static let synAckTime: UInt8 = 1 << 2
-        @usableFromInline static let closeTime: UInt8 = 1 << 3
+        @inlinable static var vlanChanged: UInt8 { 1 << 0 }
+        @inlinable static var synTime: UInt8 { 1 << 1 }
+        @inlinable static var synAckTime: UInt8 { 1 << 2 }
+        @inlinable static var closeTime: UInt8 { 1 << 3 }
     }
 
     /// Whether a direction's packets moved to other VLAN tags partway and went on there (a path or tagging

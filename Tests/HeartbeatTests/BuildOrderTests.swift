@@ -122,3 +122,33 @@ import Testing
         }
     }
 }
+
+/// The managers' check-in counts and ports, tallied client by client and added up, are those of the run's
+/// check-ins taken together.
+@Suite struct ServerTallyTests {
+    func session(client: UInt32, server: UInt32, port: UInt16) -> SessionReport {
+        SessionReport(
+            id: 0, client: IPAddress(ipv4: client), clientPort: 50_000, server: IPAddress(ipv4: server),
+            serverPort: port, transport: .https, mode: .pull, start: Timestamp(nanoseconds: 0),
+            end: Timestamp(nanoseconds: 0),
+            bytesUp: 0, bytesDown: 0, failed: false, attempts: [], steps: [], findings: [], connections: [])
+    }
+
+    @Test func addedUpClientByClientAsTheWholeRun() {
+        let first = [session(client: 1, server: 9, port: 443), session(client: 1, server: 9, port: 8014),
+                     session(client: 1, server: 8, port: 443)]
+        let second = [session(client: 2, server: 9, port: 443), session(client: 2, server: 9, port: 80)]
+        var tally = SessionBuilder.ServerTally()
+        tally.add(SessionBuilder.ServerTally(first))
+        tally.add(SessionBuilder.ServerTally([]))
+        tally.add(SessionBuilder.ServerTally(second))
+        let whole = SessionBuilder.ServerTally(first + second)
+        #expect(tally.byAddress.count == 2)
+        for address in [IPAddress(ipv4: 8), IPAddress(ipv4: 9)] {
+            #expect(tally.byAddress[address]?.count == whole.byAddress[address]?.count)
+            #expect(tally.byAddress[address]?.ports == whole.byAddress[address]?.ports)
+        }
+        #expect(tally.byAddress[IPAddress(ipv4: 9)]?.count == 4)
+        #expect(tally.byAddress[IPAddress(ipv4: 9)]?.ports == [80, 443, 8014])
+    }
+}

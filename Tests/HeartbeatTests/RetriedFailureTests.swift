@@ -188,6 +188,19 @@ import Testing
         #expect(r.codes(.noAnswer).isEmpty)
     }
 
+    @Test func twoFoldsApartLeaveTheOtherCheckInsInTheirOrder() {
+        var f = RecordFactory()
+        let early = resetRequest(&f, at: at(100))
+        let earlyRetry = answered(&f, at: early.end.adding(seconds: 10))
+        let late = resetRequest(&f, at: at(400))
+        let lateRetry = answered(&f, at: late.end.adding(seconds: 10))
+        let r = analyze(around(&f, [early, earlyRetry, answered(&f, at: at(300)), late, lateRetry]), model: model)
+        #expect(r.sessions.map(\.start) == [at(0), at(100), at(300), at(400), at(600)])
+        #expect(r.sessions.map(\.connections.count) == [1, 2, 1, 2, 1])
+        #expect(r.summary.failed == 0)
+        #expect(r.codes(.retriedAndAnswered).count == 2)
+    }
+
     // MARK: - Not retried and answered
 
     @Test func aRetryAfterTheWindowLeavesTheFailure() throws {
