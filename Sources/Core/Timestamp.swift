@@ -22,7 +22,9 @@ public struct Timestamp: Hashable, Comparable, Sendable {
         }
     }
 
-    public static let zero = Timestamp(nanoseconds: 0)
+    /// The epoch. Computed, not stored: other modules read a stored `static let` through a call to its
+    /// addressor, which parsers and reassemblers made for every message and connection.
+    @inlinable public static var zero: Timestamp { Timestamp(nanoseconds: 0) }
 
     @inlinable
     public static func < (lhs: Timestamp, rhs: Timestamp) -> Bool {
