@@ -1,4 +1,4 @@
-// swift-tools-version:6.0
+// swift-tools-version:6.2
 import PackageDescription
 
 // Layers, lowest first. Only `Capture` touches C (through `CPcap`, and `CZlib`, `CLzma` and `CBzip2` for

@@ -90,7 +90,7 @@ set +e
 measure "$bin/sepbeat" analyze -q -F json -o "$work/hour.json" "$work/hour.pcap"
 set -e
 short_rss=$rss_kb
-rm -f "$work/hour.pcap" "$work/hour.json"
+rm -f "$work/hour.pcap" "$work/hour.pcap.truth.json" "$work/hour.json"
 
 echo "== traffic layers: sepbeat-bench traffic"
 "$bin/sepbeat-bench" traffic "$work/fleet.pcap" > "$work/traffic.txt"
@@ -132,7 +132,11 @@ printf '  capture            %s bytes (%s MB), %s packets\n' "$bytes" "$(awk -v 
 printf '  simulate           %8.3f s  %7s MB/s   peak RSS %7s MB\n' "$sim_secs" "$(awk -v b="$bytes" -v s="$sim_secs" 'BEGIN{printf "%.0f", b/1e6/s}')" "$(mb "$sim_rss")"
 printf '  read (floor)       %8.3f s  %7s MB/s   peak RSS %7s MB\n' "$read_secs" "$(awk -v b="$bytes" -v s="$read_secs" 'BEGIN{printf "%.0f", b/1e6/s}')" "$(mb "$read_rss")"
 printf '  analyze            %8.3f s  %7s MB/s   peak RSS %7s MB\n' "$analyze_secs" "$(awk -v b="$bytes" -v s="$analyze_secs" 'BEGIN{printf "%.0f", b/1e6/s}')" "$(mb "$analyze_rss")"
-printf '  (medians of %s runs each: floor %s s; analyze %s s)\n' "$runs" "${read_times[*]}" "${analyze_times[*]}"
+if (( runs == 1 )); then
+    printf '  (one run each: floor %s s; analyze %s s)\n' "${read_times[*]}" "${analyze_times[*]}"
+else
+    printf '  (medians of %s runs each: floor %s s; analyze %s s)\n' "$runs" "${read_times[*]}" "${analyze_times[*]}"
+fi
 if [[ -n "$tshark_secs" ]]; then
     printf '  tshark             %8.3f s  %7s MB/s   peak RSS %7s MB\n' "$tshark_secs" "$(awk -v b="$bytes" -v s="$tshark_secs" 'BEGIN{printf "%.0f", b/1e6/s}')" "$(mb "$tshark_rss")"
 fi
