@@ -43,7 +43,7 @@ var targets: [Target] = [
     .target(
         name: "CLI", dependencies: ["Core", "Capture", "Streams", "Analysis", "Heartbeat", "Reports", "Simulation"]
     ),
-    .executableTarget(name: "sepbeat", dependencies: ["CLI"]),
+    .executableTarget(name: "sepbeat", dependencies: ["Core", "CLI"]),
     .executableTarget(
         name: "sepbeat-bench", dependencies: ["Core", "Capture", "Records", "Analysis", "Heartbeat"]
     ),
