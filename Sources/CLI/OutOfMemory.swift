@@ -3,15 +3,15 @@ import Core
 import Glibc
 import Synchronization
 
-/// Turns running out of an address-space limit (`ulimit -v`) into one line on stderr and exit
-/// status 5, instead of a crash report.
+/// Turns running out of an address-space limit (`ulimit -v`) or a data-size limit (`ulimit -d`) into one
+/// line on stderr and exit status 5, instead of a crash report.
 ///
 /// When memory runs out, the Swift runtime prints "Fatal error: failed to allocate ..." and aborts
 /// (SIGABRT), or, when it cannot allocate even that message, faults while printing it (SIGSEGV);
 /// the crash handler would then print a backtrace of a hundred lines. `install()` puts a handler for
 /// both signals in front. When the thread's last failure was a refused allocation (`ENOMEM`), or the
-/// process is within 64 MiB of its address-space limit, the first thread to get there removes the
-/// output files left part-written (`Core.PartialFiles`), writes one line saying so and exits with
+/// process is within 64 MiB of its limit (of address space, or of data), the first thread to get there
+/// removes the output files left part-written (`Core.PartialFiles`), writes one line saying so and exits with
 /// status 5 (the runtime's own line, if it got one out, stays above it); any other thread getting
 /// there meanwhile waits for that exit. Every other abort or fault (a broken internal invariant)
 /// goes on to the handler that was there before, backtrace and all.
@@ -20,16 +20,29 @@ import Synchronization
 /// and makes only async-signal-safe calls (`open`, `read`, `write`, `lstat`, `unlink`, `pause`, `_exit`,
 /// `sigaction`) and lock-free atomic operations.
 public enum OutOfMemory {
-    /// Installs the handler once, if the process has an address-space limit; otherwise does nothing.
+    /// Installs the handler once, if the process has an address-space limit or a data-size limit (the
+    /// first when both are set); otherwise does nothing.
     public static func install() {
-        var limit = rlimit()
         // RLIM_INFINITY: no limit, nothing to run out of.
-        guard getrlimit(__rlimit_resource_t(RLIMIT_AS.rawValue), &limit) == 0, limit.rlim_cur != rlim_t.max
-        else { return }
-        state.limitBytes = UInt64(limit.rlim_cur)
-        // In the unit `ulimit -v` takes (KiB), so the number reads as the limit that was set.
-        let kibibytes = UInt64(limit.rlim_cur) / 1024
-        let line = "sepbeat: out of memory: the address-space limit (ulimit -v \(kibibytes)) was reached"
+        func limit(_ resource: __rlimit_resource) -> UInt64? {
+            var limit = rlimit()
+            guard getrlimit(__rlimit_resource_t(resource.rawValue), &limit) == 0, limit.rlim_cur != rlim_t.max
+            else { return nil }
+            return UInt64(limit.rlim_cur)
+        }
+        let what: String
+        if let bytes = limit(RLIMIT_AS) {
+            (state.limitBytes, state.usageField) = (bytes, 0)
+            // In the unit `ulimit -v` takes (KiB), so the number reads as the limit that was set.
+            what = "the address-space limit (ulimit -v \(bytes / 1024))"
+        } else if let bytes = limit(RLIMIT_DATA) {
+            // The data segment and the private writable mappings, as the kernel counts against the limit.
+            (state.limitBytes, state.usageField) = (bytes, 5)
+            what = "the data-size limit (ulimit -d \(bytes / 1024))"
+        } else {
+            return
+        }
+        let line = "sepbeat: out of memory: \(what) was reached"
         // Each variant whole, so that it goes out in one write, not interleaved with other threads' lines.
         state.messages = [
             PermanentCText(line + "\n"),
@@ -65,6 +78,8 @@ public enum OutOfMemory {
     /// the writes before any read), never changed afterwards.
     private struct State {
         var limitBytes: UInt64 = 0
+        /// The field of /proc/self/statm that the limit bounds: 0, the whole address space; 5, the data.
+        var usageField = 0
         /// The line as is, with the removal noted, with a kept cut-short file noted.
         var messages: [PermanentCText] = []
         var pageSize: UInt64 = 4096
@@ -79,9 +94,9 @@ public enum OutOfMemory {
     private static func handle(_ signal: Int32, _ info: UnsafeMutablePointer<siginfo_t>?,
                                _ context: UnsafeMutableRawPointer?) {
         // The thread's last failure: an allocation refused (a large one can fail well inside the
-        // margin), or, failing that sign, an address space close to the limit.
+        // margin), or, failing that sign, an address space (or data) close to the limit.
         let refused = errno == ENOMEM
-        if refused || addressSpaceBytes().map({ $0 + marginBytes >= state.limitBytes }) == true,
+        if refused || usedBytes(field: state.usageField).map({ $0 + marginBytes >= state.limitBytes }) == true,
            state.messages.count == 3 {
             guard !reporting.exchange(true, ordering: .sequentiallyConsistent) else {
                 while true { pause() }
@@ -101,23 +116,36 @@ public enum OutOfMemory {
         _ = sigaction(signal, &previous, nil)
     }
 
-    /// The process's address space in bytes (the first field of /proc/self/statm, in pages).
-    static func addressSpaceBytes() -> UInt64? {
+    /// Field `field` (from 0) of /proc/self/statm in bytes: its fields are counts of pages, separated by
+    /// spaces (size, resident, shared, text, lib, data, dirty).
+    static func usedBytes(field: Int) -> UInt64? {
         let fd = open("/proc/self/statm", O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { return nil }
         defer { close(fd) }
-        var buffer: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
+        // Seven numbers of up to 20 digits and their spaces fit.
+        var buffer: (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64,
+                     UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64) =
+            (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
         return withUnsafeMutableBytes(of: &buffer) { raw -> UInt64? in
             guard let base = raw.baseAddress else { return nil }
             let n = read(fd, base, raw.count)
             guard n > 0 else { return nil }
+            var seen = 0
             var pages: UInt64 = 0
             var digits = 0
             for i in 0..<n {
                 let c = raw[i]
-                guard c >= 0x30, c <= 0x39 else { break }
-                pages = pages &* 10 &+ UInt64(c - 0x30)
-                digits += 1
+                if c >= 0x30, c <= 0x39 {
+                    if seen == field {
+                        pages = pages &* 10 &+ UInt64(c - 0x30)
+                        digits += 1
+                    }
+                } else if c == 0x20 {
+                    if seen == field { break }
+                    seen += 1
+                } else {
+                    break
+                }
             }
             return digits > 0 ? pages &* state.pageSize : nil
         }
