@@ -16,7 +16,7 @@ public struct CaptureRun {
     public var onProgress: ((Int) -> Void)?
     /// Told each connection id that no record will have (`TrafficAnalyzer.onLeftOut`).
     public var onLeftOut: ((UInt64) -> Void)?
-    /// How far `open()` reads ahead of the analysis, on a thread of its own (default: three batches
+    /// How far `open()` reads ahead of the analysis, on a thread of its own (default: eight batches
     /// of 512 KiB); nil reads on the calling thread. The packets, errors and final statistics are the same
     /// either way; reading ahead lets reading and analysis use two cores.
     public var readAhead: ReadAheadConfiguration? = .default

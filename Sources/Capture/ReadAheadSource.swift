@@ -7,7 +7,7 @@ import Synchronization
 /// On the first `next()` a reader thread starts pulling records from the wrapped source and copies
 /// them into batches (an arena of packet bytes plus a small header per packet); full batches go
 /// to the consumer through a bounded queue, and emptied ones come back to be filled again, so at
-/// most `ReadAheadConfiguration.batches` batches exist (about 3 MiB with the defaults). The reader
+/// most `ReadAheadConfiguration.batches` batches exist (about 8 MiB with the defaults). The reader
 /// waits when every batch is handed over; the consumer waits when none is ready.
 ///
 /// What the consumer sees is exactly what the wrapped source gives, in the same order:
