@@ -487,15 +487,7 @@ extension InputRun {
     /// be read: the write then reports what is wrong). Reads 6 bytes of a regular file; anything else is
     /// opened without waiting and not read.
     static func protectedFileKind(at path: String) -> String? {
-        let fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)
-        guard fd >= 0 else { return nil }
-        defer { close(fd) }
-        var info = stat()
-        guard fstat(fd, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG else { return nil }
-        var head: [UInt8] = [0, 0, 0, 0, 0, 0]
-        let got = head.withUnsafeMutableBytes { read(fd, $0.baseAddress, 6) }
-        guard got > 0 else { return nil }
-        head.removeLast(6 - got)
+        guard let head = regularFileHead(path, bytes: 6) else { return nil }
         if head.count >= 4, let f = CaptureReader.magicFormat(Array(head.prefix(4))) {
             return f.format == .pcapng ? "a pcapng capture file" : "a pcap capture file"
         }
@@ -508,6 +500,22 @@ extension InputRun {
             return "\(article) \(name)-compressed file (a compressed capture, perhaps)"
         }
         return nil
+    }
+
+    /// The first `bytes` bytes of the regular file at `path` (fewer when it is shorter), read without
+    /// waiting; nil when it is empty, cannot be opened, or is not a regular file (a FIFO or device is
+    /// opened without waiting and not read).
+    static func regularFileHead(_ path: String, bytes: Int) -> [UInt8]? {
+        let fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var info = stat()
+        guard fstat(fd, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG else { return nil }
+        var head = [UInt8](repeating: 0, count: bytes)
+        let got = head.withUnsafeMutableBytes { read(fd, $0.baseAddress, bytes) }
+        guard got > 0 else { return nil }
+        head.removeLast(bytes - got)
+        return head
     }
 }
 

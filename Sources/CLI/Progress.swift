@@ -38,16 +38,7 @@ struct Progress {
     /// Whether the regular file at `path` starts with a compressed capture's magic number (read without
     /// waiting; anything else is not read).
     static func isCompressed(_ path: String) -> Bool {
-        let fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)
-        guard fd >= 0 else { return false }
-        defer { close(fd) }
-        var info = stat()
-        guard fstat(fd, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG else { return false }
-        var head: [UInt8] = [0, 0, 0, 0, 0, 0]
-        let got = head.withUnsafeMutableBytes { read(fd, $0.baseAddress, 6) }
-        guard got > 0 else { return false }
-        head.removeLast(6 - got)
-        return CaptureCompression(magic: head) != nil
+        InputRun.regularFileHead(path, bytes: 6).map { CaptureCompression(magic: $0) != nil } ?? false
     }
 
     static func now() -> Double {
