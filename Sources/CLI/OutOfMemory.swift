@@ -23,19 +23,13 @@ public enum OutOfMemory {
     /// Installs the handler once, if the process has an address-space limit or a data-size limit (the
     /// first when both are set); otherwise does nothing.
     public static func install() {
-        // RLIM_INFINITY: no limit, nothing to run out of.
-        func limit(_ resource: __rlimit_resource) -> UInt64? {
-            var limit = rlimit()
-            guard getrlimit(__rlimit_resource_t(resource.rawValue), &limit) == 0, limit.rlim_cur != rlim_t.max
-            else { return nil }
-            return UInt64(limit.rlim_cur)
-        }
+        // No limit (RLIM_INFINITY): nothing to run out of.
         let what: String
-        if let bytes = limit(RLIMIT_AS) {
+        if let bytes = softResourceLimit(RLIMIT_AS) {
             (state.limitBytes, state.usageField) = (bytes, 0)
             // In the unit `ulimit -v` takes (KiB), so the number reads as the limit that was set.
             what = "the address-space limit (ulimit -v \(bytes / 1024))"
-        } else if let bytes = limit(RLIMIT_DATA) {
+        } else if let bytes = softResourceLimit(RLIMIT_DATA) {
             // The data segment and the private writable mappings, as the kernel counts against the limit.
             (state.limitBytes, state.usageField) = (bytes, 5)
             what = "the data-size limit (ulimit -d \(bytes / 1024))"

@@ -21,14 +21,10 @@ public enum HeapArenas {
     /// Whether the process runs under a limit of address space or of data size.
     public static var memoryIsLimited: Bool {
         #if canImport(Glibc)
-        for resource in [RLIMIT_AS, RLIMIT_DATA] {
-            var limit = rlimit()
-            if getrlimit(__rlimit_resource_t(resource.rawValue), &limit) == 0, limit.rlim_cur != rlim_t.max {
-                return true
-            }
-        }
-        #endif
+        return softResourceLimit(RLIMIT_AS) != nil || softResourceLimit(RLIMIT_DATA) != nil
+        #else
         return false
+        #endif
     }
 
     /// Caps the arenas at `count`. `mallopt` is looked up at run time, as Swift's Glibc module does not
