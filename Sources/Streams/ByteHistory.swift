@@ -1,7 +1,7 @@
 /// The last few delivered bytes of one direction, kept so that a retransmission can be
 /// compared with the first copy.
 ///
-/// A ring of fixed capacity, taken on the first append (a direction that never
+/// A ring of fixed capacity, taken before the first append (`needsRing`; a direction that never
 /// carries data costs nothing) from the table's `HistoryRings`, and given back there when the
 /// connection's buffers are released, so rings are reused rather than allocated per connection.
 /// Append is O(n) in the appended bytes with no allocation.
@@ -23,7 +23,7 @@ struct ByteHistory {
         write = 0
     }
 
-    /// Forgets everything and gives the ring to `spare` (one is taken again on the next append).
+    /// Forgets everything and gives the ring to `spare` (one is taken again before the next append).
     mutating func release(into spare: HistoryRings) {
         if !ring.isEmpty {
             spare.giveBack(ring, capacity: capacity)
@@ -32,29 +32,41 @@ struct ByteHistory {
         reset()
     }
 
-    /// Adds delivered bytes; only the last `capacity` are kept. The ring comes from `spare` (or is
-    /// allocated) on the first append after a release.
-    mutating func append(_ data: UnsafeRawBufferPointer, spare: HistoryRings) {
-        guard capacity > 0, !data.isEmpty else { return }
-        if ring.isEmpty { ring = spare.take(capacity: capacity) }
-        let source = data.count > capacity
-            ? UnsafeRawBufferPointer(rebasing: data[(data.count - capacity)...]) : data
+    /// Whether `append` needs a ring first: none was taken since the last release. Asked apart from
+    /// `append` so that the table's `HistoryRings` is reached (and retained for the call) only then,
+    /// not for every delivered segment.
+    var needsRing: Bool { capacity > 0 && ring.isEmpty }
+
+    /// Takes a ring from `spare` (or allocates one) for the next appends.
+    mutating func takeRing(from spare: HistoryRings) {
+        ring = spare.take(capacity: capacity)
+    }
+
+    /// Adds delivered bytes; only the last `capacity` are kept. Without a ring (`needsRing`) nothing
+    /// is kept.
+    mutating func append(_ data: UnsafeRawBufferPointer) {
         let cap = capacity
+        guard cap > 0, !data.isEmpty else { return }
+        let source = data.count > cap ? UnsafeRawBufferPointer(rebasing: data[(data.count - cap)...]) : data
         var at = write
         ring.withUnsafeMutableBytes { dst in
-            // One memory copy per piece (slicing both buffers went through a generic copy).
-            // In bounds: `n` is at most what is left of `source` and of the ring from `at`.
+            // At most two memory copies: up to the ring's end, then the rest from its start (slicing both
+            // buffers went through a generic copy). In bounds: `first` is at most what is left of the
+            // ring from `at`, and the rest at most `cap - first` since `source` holds at most `cap`.
             guard let to = dst.baseAddress, let from = source.baseAddress, dst.count == cap else { return }
-            var copied = 0
-            while copied < source.count {
-                let n = min(source.count - copied, cap - at)
-                (to + at).copyMemory(from: from + copied, byteCount: n)
-                copied += n
-                at = (at + n) % cap
+            let first = min(source.count, cap - at)
+            (to + at).copyMemory(from: from, byteCount: first)
+            let rest = source.count - first
+            if rest > 0 {
+                to.copyMemory(from: from + first, byteCount: rest)
+                at = rest
+            } else {
+                at += first
+                if at == cap { at = 0 }
             }
         }
         write = at
-        filled = min(capacity, filled + source.count)
+        filled = min(cap, filled + source.count)
     }
 
     /// Counts bytes of `data`, placed at stream offset `offset`, that differ from the kept

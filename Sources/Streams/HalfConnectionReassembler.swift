@@ -521,7 +521,8 @@ final class HalfConnectionReassembler {
     // MARK: - Events
 
     private func deliver(_ data: UnsafeRawBufferPointer, _ time: Timestamp, _ ctx: ReassemblyContext) {
-        history.append(data, spare: ctx.table.historyRings)
+        if history.needsRing { history.takeRing(from: ctx.table.historyRings) }
+        history.append(data)
         ctx.delegate.didReceive(data: data, direction: ctx.direction, connection: ctx.connection, time: time)
     }
 
