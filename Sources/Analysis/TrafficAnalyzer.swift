@@ -49,6 +49,7 @@ public final class TrafficAnalyzer {
     public var files: [CaptureSummary] {
         var out = summaries
         if linkRun.count > 0 { out[linkRun.file].linkTypes[linkRun.type, default: 0] += linkRun.count }
+        if linkRun.tcp > 0 { out[linkRun.file].tcpPackets += linkRun.tcp }
         // A step back of the whole clock is read on the clock before it in a run of one file only: connections
         // are numbered across files, so another file's would be moved with it.
         for i in out.indices { out[i].closeRuns(correctingSetBack: out.count == 1) }
@@ -57,8 +58,9 @@ public final class TrafficAnalyzer {
     /// The per-file summaries, less the packets of `linkRun`.
     @exclusivity(unchecked) private var summaries: [CaptureSummary] = []
     /// Packets of one link type in one file not yet added to `summaries` (consecutive packets
-    /// usually share both, so the per-packet count is an integer add, not a dictionary update).
-    @exclusivity(unchecked) private var linkRun = (file: 0, type: LinkType(rawValue: 0), count: 0)
+    /// usually share both, so the per-packet count is an integer add, not a dictionary update), and
+    /// the TCP segments among them (an add to a stored integer instead of a write into the array).
+    @exclusivity(unchecked) private var linkRun = (file: 0, type: LinkType(rawValue: 0), count: 0, tcp: 0)
     public var onConnection: (CompletedConnection) -> Void
     /// Told each id that no record will have: one taken by a copy of a connection captured twice. With
     /// `onConnection`, every id from 1 up comes once (for consumers that list records in id order).
@@ -120,7 +122,7 @@ public final class TrafficAnalyzer {
         decoder.decode(
             linkType: packet.linkType, bytes: packet.bytes, originalLength: packet.originalLength, timestamp: time
         ) { view in
-            summaries[f].tcpPackets += 1
+            linkRun.tcp += 1
             if view.truncated { summaries[f].truncated += 1 }
             let segment = TCPSegment(
                 timestamp: time, vlan: view.vlan, source: view.source, destination: view.destination,
@@ -178,6 +180,11 @@ public final class TrafficAnalyzer {
 
     /// Adds the reader's per-file statistics to the summary (call once, after the last packet).
     public func adopt(fileStatistics: [CaptureStatistics]) {
+        // The warning on exact copies reads the TCP segments counted.
+        if linkRun.tcp > 0 {
+            summaries[linkRun.file].tcpPackets += linkRun.tcp
+            linkRun.tcp = 0
+        }
         Self.adopt(fileStatistics, into: &summaries)
     }
 
@@ -237,14 +244,18 @@ public final class TrafficAnalyzer {
         }
     }
 
-    /// Counts the packet's link type in `linkRun`, moving the run before it into `summaries`.
+    /// Counts the packet's link type in `linkRun`, moving the run before it (with its TCP segments) into
+    /// `summaries`.
     private func countLinkType(_ packet: PacketRecord) {
         if linkRun.count > 0, linkRun.file == packet.fileIndex, linkRun.type == packet.linkType {
             linkRun.count += 1
             return
         }
-        if linkRun.count > 0 { summaries[linkRun.file].linkTypes[linkRun.type, default: 0] += linkRun.count }
-        linkRun = (packet.fileIndex, packet.linkType, 1)
+        if linkRun.count > 0 {
+            summaries[linkRun.file].linkTypes[linkRun.type, default: 0] += linkRun.count
+            summaries[linkRun.file].tcpPackets += linkRun.tcp
+        }
+        linkRun = (packet.fileIndex, packet.linkType, 1, 0)
     }
 
     private func count(_ packet: PacketRecord, into summary: inout CaptureSummary) {
