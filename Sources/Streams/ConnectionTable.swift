@@ -230,16 +230,22 @@ public final class ConnectionTable {
     /// `segment.payload` is only read during the call.
     public func process(_ segment: TCPSegment) {
         counters.segments += 1
-        let key = FlowKey(segment)
+        // The flow key is built here only off the usual path (a clock not yet trusted or a step); `place` builds
+        // it when the segment is not of the connection found last.
+        var key: FlowKey?
         if segment.timestamp.nanoseconds <= clockReach {
             if clockStarting {
-                checkStartingClock(segment.timestamp, key: key)
+                let k = FlowKey(segment)
+                key = k
+                checkStartingClock(segment.timestamp, key: k)
             } else if segment.timestamp.nanoseconds < clockBehind {
-                stepBack(segment.timestamp, key: key)
+                let k = FlowKey(segment)
+                key = k
+                stepBack(segment.timestamp, key: k)
                 if !clockStarting, segment.timestamp.nanoseconds < clockBehind,
-                    let s = onClock(segment, key, ahead: false) {
+                    let s = onClock(segment, k, ahead: false) {
                     tick(segment.timestamp)
-                    place(s, key: key)
+                    place(s, known: k)
                     return
                 }
             } else if back != nil, previous == nil {
@@ -247,23 +253,36 @@ public final class ConnectionTable {
             }
             tick(segment.timestamp)
         } else {
-            stepAhead(segment.timestamp, key: key)
-            if !clockStarting, segment.timestamp.nanoseconds > clockReach, let s = onClock(segment, key, ahead: true) {
-                place(s, key: key)
+            let k = FlowKey(segment)
+            key = k
+            stepAhead(segment.timestamp, key: k)
+            if !clockStarting, segment.timestamp.nanoseconds > clockReach, let s = onClock(segment, k, ahead: true) {
+                place(s, known: k)
                 return
             }
         }
-        place(segment, key: key)
+        place(segment, known: key)
     }
 
-    /// Places `segment` (of `key`) into its connection, opening one when none is tracked or a SYN
-    /// starts a new one.
+    /// Places `segment` (of the flow key `known`, when the caller built it) into its connection, opening one when
+    /// none is tracked or a SYN starts a new one.
     @inline(__always)
-    private func place(_ segment: TCPSegment, key: FlowKey) {
+    private func place(_ segment: TCPSegment, known: FlowKey?) {
         let isSyn = segment.flags.contains(.syn) && !segment.flags.contains(.ack)
         var copyOf: UInt64 = 0
         var sameTags = false
-        if let found = lookup(key) {
+        // Consecutive segments of one flow (most of them) find the connection found last by its key's endpoints,
+        // without building the segment's key; it is that connection's key.
+        let key: FlowKey
+        let lookedUp: Unmanaged<Connection>?
+        if known == nil, let last = lastFound, last._withUnsafeGuaranteedRef({ $0.key.holds(segment) }) {
+            key = last._withUnsafeGuaranteedRef { $0.key }
+            lookedUp = last
+        } else {
+            key = known ?? FlowKey(segment)
+            lookedUp = lookup(key)
+        }
+        if let found = lookedUp {
             // Not retained while it is absorbed: the table holds it, and absorbing takes nothing out
             // of the table (the delegate must not call back into it).
             let absorbed = found._withUnsafeGuaranteedRef { existing in

@@ -18,6 +18,16 @@ struct FlowKey: Hashable {
         }
     }
 
+    /// Whether `segment` is of this key: the same as `FlowKey(segment) == self`, without building that key.
+    /// A key's `low` never follows its `high` (see `init`), so the segment's endpoints match them in one order
+    /// or the other exactly when its key's would match them in order.
+    @inline(__always)
+    func holds(_ segment: TCPSegment) -> Bool {
+        guard segment.vlan == vlan else { return false }
+        return segment.source == low ? segment.destination == high
+            : segment.source == high && segment.destination == low
+    }
+
     /// Six words into the hasher instead of the thirteen fields one by one (the per-packet
     /// table lookup hashes a key), three when both addresses are IPv4 (their two 32-bit values
     /// share a word). Equal keys feed equal words; different keys of one form feed different
