@@ -452,7 +452,7 @@ public struct TLSConversation: Sendable {
     /// TLS 1.3, the client's Finished seen, no request record yet and no exchange open or handed out: a
     /// server record now is a post-handshake message.
     private var beforeFirstRequest: Bool {
-        guard clientFinishedSeen, current == nil, waiting.isEmpty, exchangeCount == 0,
+        guard clientFinishedSeen, !hasOpenExchange, waiting.isEmpty, exchangeCount == 0,
               let v = summary.negotiatedVersion, TLSVersion.isTLS13Family(v) else { return false }
         return true
     }
@@ -528,7 +528,7 @@ public struct TLSConversation: Sendable {
         switch direction {
         case .up:
             // TLS 1.3 offered, no ServerHello yet, server bytes owed: this first record may be the Finished.
-            if records > 0, current == nil, waiting.isEmpty, exchangeCount == 0, !clientFinishedSeen,
+            if records > 0, !hasOpenExchange, waiting.isEmpty, exchangeCount == 0, !clientFinishedSeen,
                summary.negotiatedVersion == nil, serverAcknowledged > server.streamOffset,
                let offered = summary.clientVersion, TLSVersion.isTLS13Family(offered) {
                 clientFirstRecord = (length, serverAcknowledged)
@@ -545,16 +545,17 @@ public struct TLSConversation: Sendable {
             }
             // A client record sent before the open exchange's answer began, delivered after it (held
             // behind a hole in the client's stream until the hole became a gap), is that answer's request.
-            if let open = current, open.recordsDown > 0, let answer = open.responseStart, start < answer {
+            if let down = current?.recordsDown, down > 0, let answer = current?.responseStart, start < answer {
                 current?.bytesUp += length
                 current?.recordsUp += records
                 current?.missingBytes += missing
-                if start < open.start { current?.start = start }
+                if let openStart = current?.start, start < openStart { current?.start = start }
                 clientGapAfterAnswer = false
                 return
             }
             clientGapAfterAnswer = false
-            if let open = current, open.recordsDown > 0 || start.nanoseconds(since: open.end) > answerPause {
+            if let down = current?.recordsDown, let openEnd = current?.end,
+               down > 0 || start.nanoseconds(since: openEnd) > answerPause {
                 closeExchange(into: &exchanges)
             }
             openExchange(start: start)
@@ -568,11 +569,14 @@ public struct TLSConversation: Sendable {
         case .down:
             // A server record that began long before the open exchange did is the tail of an earlier answer,
             // delivered late behind a hole in the server's stream: it is not this exchange's answer.
-            if let open = current, open.start.nanoseconds(since: start) > answerPause {
+            if let openStart = current?.start, openStart.nanoseconds(since: start) > answerPause {
                 current?.missingBytes += missing
                 return
             }
-            let paused = current.map { $0.recordsDown > 0 && start.nanoseconds(since: $0.end) > answerPause } ?? false
+            var paused = false
+            if let down = current?.recordsDown, let openEnd = current?.end {
+                paused = down > 0 && start.nanoseconds(since: openEnd) > answerPause
+            }
             if clientGapAfterAnswer || paused {
                 clientGapAfterAnswer = false
                 closeExchange(into: &exchanges)
@@ -583,11 +587,19 @@ public struct TLSConversation: Sendable {
             current?.recordsDown += records
             current?.missingBytes += missing
         }
-        if let e = current, e.end < end { current?.end = end }
+        if let openEnd = current?.end, openEnd < end { current?.end = end }
+    }
+
+    /// Whether an exchange is open. The open exchange's fields are read in place here and above (`current?.end`):
+    /// a test of the whole optional (`current == nil`, `if let open = current`) copied the exchange, texts and
+    /// all, and destroyed the copy.
+    private var hasOpenExchange: Bool {
+        if case .some = current { return true }
+        return false
     }
 
     private mutating func openExchange(start: Timestamp) {
-        guard current == nil else { return }
+        guard !hasOpenExchange else { return }
         var e = Exchange(index: exchangeCount, kind: .tls, start: start, end: start)
         e.missingBytes = pendingMissing
         pendingMissing = 0
@@ -596,8 +608,7 @@ public struct TLSConversation: Sendable {
 
     /// Ends the open exchange: handed out, or, behind exchanges still waiting for their answer, waits with them.
     private mutating func closeExchange(into exchanges: inout [Exchange]) {
-        guard let e = current else { return }
-        current = nil
+        guard let e = current.take() else { return }
         if let last = waiting.last {
             waiting.append(WaitingExchange(exchange: e, answerEnd: last.answerEnd))
         } else {
@@ -606,8 +617,7 @@ public struct TLSConversation: Sendable {
     }
 
     /// Appends `e`, numbered in the order exchanges are handed out.
-    private mutating func handOut(_ e: Exchange, into exchanges: inout [Exchange]) {
-        var e = e
+    private mutating func handOut(_ e: consuming Exchange, into exchanges: inout [Exchange]) {
         e.index = exchangeCount
         exchanges.append(e)
         exchangeCount += 1
