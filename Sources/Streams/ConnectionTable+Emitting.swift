@@ -22,12 +22,13 @@ extension ConnectionTable {
         if let last = lastFound, last.toOpaque() == Unmanaged.passUnretained(c).toOpaque() { lastFound = nil }
         connections[c.key] = nil
         c.inTable = false
+        // Found once and removed at its place (a look-up and then a removal by key hashed the pair twice).
         if c.indexedISN != nil {
             let pair = EndpointPair(client: c.client, server: c.server)
-            if bySyn[pair] === c { bySyn[pair] = nil }
+            if let i = bySyn.index(forKey: pair), bySyn.values[i] === c { bySyn.remove(at: i) }
         } else if !byEndpoints.isEmpty {
             let pair = EndpointPair(client: c.client, server: c.server)
-            if byEndpoints[pair] === c { byEndpoints[pair] = nil }
+            if let i = byEndpoints.index(forKey: pair), byEndpoints.values[i] === c { byEndpoints.remove(at: i) }
         }
         if let j = c.joined {
             var other = c.key
