@@ -243,7 +243,9 @@ final class Connection {
         return packets.up == 0
     }
 
-    /// Updates counters and control flags for a segment of this connection (duplicates too).
+    /// Updates counters and control flags for a segment of this connection (duplicates too). Inlined into the
+    /// table's `absorb`, its one caller, for every segment.
+    @inline(__always)
     func count(_ s: TCPSegment, direction: Direction) {
         last = max(last, s.timestamp)
         let length = Int64(max(0, s.payloadLength))
