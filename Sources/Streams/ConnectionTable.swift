@@ -272,7 +272,8 @@ public final class ConnectionTable {
         var copyOf: UInt64 = 0
         var sameTags = false
         // Consecutive segments of one flow (most of them) find the connection found last by its key's endpoints,
-        // without building the segment's key; it is that connection's key.
+        // without building the segment's key; it is that connection's key. Read without a retain: `lastFound` is
+        // always a connection the table holds (see there).
         let key: FlowKey
         let lookedUp: Unmanaged<Connection>?
         if known == nil, let last = lastFound, last._withUnsafeGuaranteedRef({ $0.key.holds(segment) }) {
