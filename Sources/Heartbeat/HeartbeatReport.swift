@@ -323,6 +323,12 @@ public struct ManagerReport: Encodable, Hashable, Sendable {
 }
 
 /// One rebuilt check-in.
+///
+/// Stored in 128 bytes (it was 144, and its connections a list of their own), as the report holds every
+/// check-in until it is written: the one connection most check-ins have is kept in place, and what most have
+/// none of (failed connects, a one-sided record-layer version, a list of connections other than one) is kept
+/// out of line (`CheckInParts`). The properties read and write as plain ones; equal check-ins compare and hash
+/// equal.
 public struct SessionReport: Hashable, Sendable {
     public enum Transport: String, Encodable, Hashable, Sendable {
         case http
@@ -352,19 +358,107 @@ public struct SessionReport: Hashable, Sendable {
     public var failed: Bool
     /// True when no connection was set up and the only connects were unanswered when the capture ended,
     /// no longer than the connect timeout after their SYN: not judged. Encoded only when true.
-    public var pending: Bool = false
+    public var pending: Bool
     /// Where the check-in's TLS version came from, for `validate`'s `tls-version` check. Not encoded.
-    public var tlsVersionSource: TLSVersionSource = .unknown
+    public var tlsVersionSource: TLSVersionSource
+    public var steps: [StepReport]
+    public var findings: [Finding]
+    // Read by the inlinable getters below, so the report writers in other modules read them in place.
+    /// The id of the check-in's only connection record, when `rare` is nil.
+    @usableFromInline var connection: UInt64
+    /// nil exactly when the check-in has no attempts, no `tlsImplausibleRecordSide` and one connection.
+    @usableFromInline var rare: CheckInParts?
+
+    init(id: Int, client: IPAddress, clientPort: UInt16, server: IPAddress, serverPort: UInt16, transport: Transport,
+         mode: Mode, start: Timestamp, end: Timestamp, bytesUp: Int64, bytesDown: Int64, failed: Bool,
+         pending: Bool = false, tlsVersionSource: TLSVersionSource = .unknown, tlsImplausibleRecordSide: String? = nil,
+         attempts: [AttemptReport], steps: [StepReport], findings: [Finding], connections: [UInt64]) {
+        self.id = id
+        self.client = client
+        self.clientPort = clientPort
+        self.transport = transport
+        self.mode = mode
+        self.failed = failed
+        self.pending = pending
+        self.server = server
+        self.serverPort = serverPort
+        self.tlsVersionSource = tlsVersionSource
+        self.start = start
+        self.end = end
+        self.bytesUp = bytesUp
+        self.bytesDown = bytesDown
+        self.steps = steps
+        self.findings = findings
+        (connection, rare) = Self.parts(attempts, tlsImplausibleRecordSide, connections)
+    }
+
     /// With `tlsVersionSource` `.recordLayer`: the direction whose application-data records carried a
     /// version no TLS stack writes there, and that version (`up 0x0304`), when the version came from the
     /// other direction's records only; nil otherwise. For `validate`'s `tls-version` check. Not encoded.
-    public var tlsImplausibleRecordSide: String?
+    public var tlsImplausibleRecordSide: String? {
+        @inlinable get { rare?.tlsImplausibleRecordSide }
+        set {
+            guard newValue != nil || rare != nil else { return }
+            store(attempts, newValue, connections)
+        }
+    }
+
     /// Failed connects that preceded the successful one (step 1), or that make up a failed check-in.
-    public var attempts: [AttemptReport]
-    public var steps: [StepReport]
-    public var findings: [Finding]
-    /// Ids of the connection records used.
-    public var connections: [UInt64]
+    public var attempts: [AttemptReport] {
+        @inlinable get { rare?.attempts ?? [] }
+        set { store(newValue, tlsImplausibleRecordSide, connections) }
+    }
+
+    /// Ids of the connection records used. Made as a list when read: `withConnections` reads them in place.
+    public var connections: [UInt64] {
+        @inlinable get { rare?.connections ?? [connection] }
+        set { store(attempts, tlsImplausibleRecordSide, newValue) }
+    }
+
+    /// Calls `body` with the ids of the connection records used, read in place (no list made for the one
+    /// connection most check-ins have).
+    @inlinable public func withConnections(_ body: (UnsafeBufferPointer<UInt64>) -> Void) {
+        if let rare { return rare.connections.withUnsafeBufferPointer(body) }
+        var one = connection
+        withUnsafePointer(to: &one) { body(UnsafeBufferPointer(start: $0, count: 1)) }
+    }
+
+    /// Keeps the parts out of line, or only the one connection when there is nothing else.
+    private mutating func store(_ attempts: [AttemptReport], _ side: String?, _ connections: [UInt64]) {
+        (connection, rare) = Self.parts(attempts, side, connections)
+    }
+
+    /// The stored `connection` and `rare` for these parts.
+    private static func parts(
+        _ attempts: [AttemptReport], _ side: String?, _ connections: [UInt64]
+    ) -> (connection: UInt64, rare: CheckInParts?) {
+        if attempts.isEmpty, side == nil, connections.count == 1, let only = connections.first { return (only, nil) }
+        return (0, CheckInParts(attempts: attempts, tlsImplausibleRecordSide: side, connections: connections))
+    }
+}
+
+/// What few check-ins have (`SessionReport.rare`), kept out of line; never changed (a change makes a new one).
+@usableFromInline final class CheckInParts: Hashable, Sendable {
+    @usableFromInline let attempts: [AttemptReport]
+    @usableFromInline let tlsImplausibleRecordSide: String?
+    @usableFromInline let connections: [UInt64]
+
+    init(attempts: [AttemptReport], tlsImplausibleRecordSide: String?, connections: [UInt64]) {
+        self.attempts = attempts
+        self.tlsImplausibleRecordSide = tlsImplausibleRecordSide
+        self.connections = connections
+    }
+
+    @usableFromInline static func == (a: CheckInParts, b: CheckInParts) -> Bool {
+        a.attempts == b.attempts && a.tlsImplausibleRecordSide == b.tlsImplausibleRecordSide
+            && a.connections == b.connections
+    }
+
+    @usableFromInline func hash(into hasher: inout Hasher) {
+        hasher.combine(attempts)
+        hasher.combine(tlsImplausibleRecordSide)
+        hasher.combine(connections)
+    }
 }
 
 /// Where a check-in's TLS version was read: the hellos of one of its connections, or only the record

@@ -38,7 +38,9 @@ public enum ReportJSON {
         head(k.clientPort, inner, &out)
         DecimalText.append(UInt64(p.pointee.clientPort), to: &out)
         head(k.connections, inner, &out)
-        appendArray(p.pointee.connections, level: inner, to: &out) { n, _, o in DecimalText.append(n, to: &o) }
+        p.pointee.withConnections { ids in
+            appendArray(ids, level: inner, to: &out) { n, _, o in DecimalText.append(n, to: &o) }
+        }
         head(k.end, inner, &out)
         times.appendQuoted(p.pointee.end, to: &out)
         head(k.failed, inner, &out)

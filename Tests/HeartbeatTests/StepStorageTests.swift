@@ -82,3 +82,53 @@ import Testing
         #expect(a != Self.made(4, up: 133, down: 3692, head: "GET / → 200, request #1", tail: .bytes))
     }
 }
+
+/// A check-in keeps its one connection in place and what few have (attempts, a one-sided record-layer version,
+/// other counts of connections) out of line: what it answers must be what it was given.
+@Suite struct CheckInStorageTests {
+    static func session(connections: [UInt64], attempts: [AttemptReport] = [], side: String? = nil) -> SessionReport {
+        SessionReport(id: 1, client: IPAddress(ipv4: 0x0a14_0001), clientPort: 50_000,
+                      server: IPAddress(ipv4: 0x0a01_000a), serverPort: 443, transport: .https, mode: .pull,
+                      start: Timestamp(nanoseconds: 1), end: Timestamp(nanoseconds: 2), bytesUp: 3, bytesDown: 4,
+                      failed: false, tlsImplausibleRecordSide: side, attempts: attempts, steps: [], findings: [],
+                      connections: connections)
+    }
+
+    static let attempt = AttemptReport(server: "10.1.0.9", serverPort: 443, time: "2024-01-15T08:00:04.079371640Z",
+                                       outcome: "refused", syns: 1)
+
+    @Test func fitsIn128Bytes() {
+        #expect(MemoryLayout<SessionReport>.stride == 128)
+    }
+
+    @Test func partsReadAsGiven() {
+        for connections in [[], [7], [0], [.max], [3, 9], [5, 5, 5]] as [[UInt64]] {
+            for attempts in [[], [Self.attempt]] {
+                for side in [nil, "up 0x0304"] {
+                    let s = Self.session(connections: connections, attempts: attempts, side: side)
+                    #expect(s.connections == connections)
+                    #expect(s.attempts == attempts)
+                    #expect(s.tlsImplausibleRecordSide == side)
+                    var read: [UInt64] = []
+                    s.withConnections { read = Array($0) }
+                    #expect(read == connections)
+                }
+            }
+        }
+    }
+
+    @Test func equalCheckInsAreEqualHoweverTheyWereMade() {
+        var a = Self.session(connections: [4, 5], attempts: [Self.attempt], side: "up 0x0304")
+        a.connections = [6]
+        a.attempts = []
+        a.tlsImplausibleRecordSide = nil
+        let b = Self.session(connections: [6])
+        #expect(a == b)
+        #expect(a.hashValue == b.hashValue)
+        #expect(a != Self.session(connections: [7]))
+        #expect(a != Self.session(connections: [6, 6]))
+        #expect(a != Self.session(connections: [6], attempts: [Self.attempt]))
+        #expect(a != Self.session(connections: [6], side: "down 0x0304"))
+        #expect(Self.session(connections: [1, 2], side: "x") == Self.session(connections: [1, 2], side: "x"))
+    }
+}
