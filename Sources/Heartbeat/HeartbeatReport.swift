@@ -323,6 +323,12 @@ public struct ManagerReport: Encodable, Hashable, Sendable {
 }
 
 /// One rebuilt check-in.
+///
+/// Stored in 128 bytes (it was 144, and its connections a list of their own), as the report holds every
+/// check-in until it is written: the one connection most check-ins have is kept in place, and what most have
+/// none of (failed connects, a one-sided record-layer version, a list of connections other than one) is kept
+/// out of line (`CheckInParts`). The properties read and write as plain ones; equal check-ins compare and hash
+/// equal.
 public struct SessionReport: Hashable, Sendable {
     public enum Transport: String, Encodable, Hashable, Sendable {
         case http
@@ -352,19 +358,107 @@ public struct SessionReport: Hashable, Sendable {
     public var failed: Bool
     /// True when no connection was set up and the only connects were unanswered when the capture ended,
     /// no longer than the connect timeout after their SYN: not judged. Encoded only when true.
-    public var pending: Bool = false
+    public var pending: Bool
     /// Where the check-in's TLS version came from, for `validate`'s `tls-version` check. Not encoded.
-    public var tlsVersionSource: TLSVersionSource = .unknown
+    public var tlsVersionSource: TLSVersionSource
+    public var steps: [StepReport]
+    public var findings: [Finding]
+    // Read by the inlinable getters below, so the report writers in other modules read them in place.
+    /// The id of the check-in's only connection record, when `rare` is nil.
+    @usableFromInline var connection: UInt64
+    /// nil exactly when the check-in has no attempts, no `tlsImplausibleRecordSide` and one connection.
+    @usableFromInline var rare: CheckInParts?
+
+    init(id: Int, client: IPAddress, clientPort: UInt16, server: IPAddress, serverPort: UInt16, transport: Transport,
+         mode: Mode, start: Timestamp, end: Timestamp, bytesUp: Int64, bytesDown: Int64, failed: Bool,
+         pending: Bool = false, tlsVersionSource: TLSVersionSource = .unknown, tlsImplausibleRecordSide: String? = nil,
+         attempts: [AttemptReport], steps: [StepReport], findings: [Finding], connections: [UInt64]) {
+        self.id = id
+        self.client = client
+        self.clientPort = clientPort
+        self.transport = transport
+        self.mode = mode
+        self.failed = failed
+        self.pending = pending
+        self.server = server
+        self.serverPort = serverPort
+        self.tlsVersionSource = tlsVersionSource
+        self.start = start
+        self.end = end
+        self.bytesUp = bytesUp
+        self.bytesDown = bytesDown
+        self.steps = steps
+        self.findings = findings
+        (connection, rare) = Self.parts(attempts, tlsImplausibleRecordSide, connections)
+    }
+
     /// With `tlsVersionSource` `.recordLayer`: the direction whose application-data records carried a
     /// version no TLS stack writes there, and that version (`up 0x0304`), when the version came from the
     /// other direction's records only; nil otherwise. For `validate`'s `tls-version` check. Not encoded.
-    public var tlsImplausibleRecordSide: String?
+    public var tlsImplausibleRecordSide: String? {
+        @inlinable get { rare?.tlsImplausibleRecordSide }
+        set {
+            guard newValue != nil || rare != nil else { return }
+            store(attempts, newValue, connections)
+        }
+    }
+
     /// Failed connects that preceded the successful one (step 1), or that make up a failed check-in.
-    public var attempts: [AttemptReport]
-    public var steps: [StepReport]
-    public var findings: [Finding]
-    /// Ids of the connection records used.
-    public var connections: [UInt64]
+    public var attempts: [AttemptReport] {
+        @inlinable get { rare?.attempts ?? [] }
+        set { store(newValue, tlsImplausibleRecordSide, connections) }
+    }
+
+    /// Ids of the connection records used. Made as a list when read: `withConnections` reads them in place.
+    public var connections: [UInt64] {
+        @inlinable get { rare?.connections ?? [connection] }
+        set { store(attempts, tlsImplausibleRecordSide, newValue) }
+    }
+
+    /// Calls `body` with the ids of the connection records used, read in place (no list made for the one
+    /// connection most check-ins have).
+    @inlinable public func withConnections(_ body: (UnsafeBufferPointer<UInt64>) -> Void) {
+        if let rare { return rare.connections.withUnsafeBufferPointer(body) }
+        var one = connection
+        withUnsafePointer(to: &one) { body(UnsafeBufferPointer(start: $0, count: 1)) }
+    }
+
+    /// Keeps the parts out of line, or only the one connection when there is nothing else.
+    private mutating func store(_ attempts: [AttemptReport], _ side: String?, _ connections: [UInt64]) {
+        (connection, rare) = Self.parts(attempts, side, connections)
+    }
+
+    /// The stored `connection` and `rare` for these parts.
+    private static func parts(
+        _ attempts: [AttemptReport], _ side: String?, _ connections: [UInt64]
+    ) -> (connection: UInt64, rare: CheckInParts?) {
+        if attempts.isEmpty, side == nil, connections.count == 1, let only = connections.first { return (only, nil) }
+        return (0, CheckInParts(attempts: attempts, tlsImplausibleRecordSide: side, connections: connections))
+    }
+}
+
+/// What few check-ins have (`SessionReport.rare`), kept out of line; never changed (a change makes a new one).
+@usableFromInline final class CheckInParts: Hashable, Sendable {
+    @usableFromInline let attempts: [AttemptReport]
+    @usableFromInline let tlsImplausibleRecordSide: String?
+    @usableFromInline let connections: [UInt64]
+
+    init(attempts: [AttemptReport], tlsImplausibleRecordSide: String?, connections: [UInt64]) {
+        self.attempts = attempts
+        self.tlsImplausibleRecordSide = tlsImplausibleRecordSide
+        self.connections = connections
+    }
+
+    @usableFromInline static func == (a: CheckInParts, b: CheckInParts) -> Bool {
+        a.attempts == b.attempts && a.tlsImplausibleRecordSide == b.tlsImplausibleRecordSide
+            && a.connections == b.connections
+    }
+
+    @usableFromInline func hash(into hasher: inout Hasher) {
+        hasher.combine(attempts)
+        hasher.combine(tlsImplausibleRecordSide)
+        hasher.combine(connections)
+    }
 }
 
 /// Where a check-in's TLS version was read: the hellos of one of its connections, or only the record
@@ -421,19 +515,219 @@ public struct AttemptReport: Hashable, Sendable, Encodable {
 }
 
 /// One classified step of a check-in.
-public struct StepReport: Hashable, Sendable {
-    /// 1-7.
-    public var step: Int
-    /// The step id (`index-check`, ...).
-    public var name: String
+///
+/// Stored in 64 bytes, as the report holds every check-in's steps until it is written: the name follows from
+/// the step number, and a step of one exchange keeps its evidence as the words before the byte counts (shared
+/// by a client's check-ins) and makes the counts' words, which are its own `bytesUp` and `bytesDown`, when
+/// `evidence` is read. Equal steps compare and hash equal however their evidence is kept.
+public struct StepReport: Sendable {
     public var start: Timestamp
     public var end: Timestamp
-    public var bytesUp: Int64
-    public var bytesDown: Int64
     /// 0-1: how sure the rule match is (method and order in HTTP; order, direction and size in TLS).
     public var confidence: Double
+    // Read by the inlinable getters below, so the report writers in other modules read them in place (a call
+    // across modules copied the step first, retaining its texts, for every property read).
+    @usableFromInline var up: Int64
+    @usableFromInline var down: Int64
+    /// The evidence, or with `tail` other than `.none` the words before its byte counts.
+    @usableFromInline var head: String
+    @usableFromInline var number: Int32
+    @usableFromInline var tail: Tail
+    /// The records counted by a `.records` tail.
+    @usableFromInline var recordsUp: UInt8
+    @usableFromInline var recordsDown: UInt8
+
+    /// The words that follow `head` in the evidence, made from the step's own numbers.
+    @usableFromInline enum Tail: UInt8, Sendable {
+        case none
+        /// `, 133 bytes up, 3692 down` (an HTTP exchange).
+        case bytes
+        /// `515 bytes up in 1 record, 3696 down in 2 records` (a TLS exchange).
+        case records
+    }
+
+    /// `step` must fit in 32 bits (steps are numbered 1-7).
+    public init(step: Int, start: Timestamp, end: Timestamp, bytesUp: Int64, bytesDown: Int64, confidence: Double,
+                evidence: String) {
+        self.start = start
+        self.end = end
+        self.confidence = confidence
+        up = bytesUp
+        down = bytesDown
+        head = evidence
+        number = Int32(step)
+        tail = .none
+        recordsUp = 0
+        recordsDown = 0
+    }
+
+    /// 1-7; must fit in 32 bits.
+    public var step: Int {
+        @inlinable get { Int(number) }
+        set { number = Int32(newValue) }
+    }
+
+    /// The step id (`index-check`, ...), the model's for the step number (the first or last one's outside 1-7).
+    @inlinable public var name: String { ReferenceModel.stepIDs[max(0, min(6, step - 1))] }
+
+    public var bytesUp: Int64 {
+        @inlinable get { up }
+        set {
+            keepEvidence()
+            up = newValue
+        }
+    }
+
+    public var bytesDown: Int64 {
+        @inlinable get { down }
+        set {
+            keepEvidence()
+            down = newValue
+        }
+    }
+
     /// The facts used, e.g. `GET /secars/secars.dll, 1st request, reply 4096 bytes`.
-    public var evidence: String
+    public var evidence: String {
+        @inlinable get {
+            guard tail != .none else { return head }
+            var text = ""
+            Self.withEvidenceUTF8(head, tail, up, down, recordsUp, recordsDown) {
+                text = String(decoding: $0, as: UTF8.self)
+            }
+            return text
+        }
+        set {
+            head = newValue
+            tail = .none
+        }
+    }
+
+    /// With `evidenceIsMade`, the words before the byte counts; else the whole evidence.
+    var evidenceHead: String {
+        get { head }
+        set { head = newValue }
+    }
+
+    /// Whether `evidence` is made when read (see `withEvidenceUTF8`).
+    @inlinable public var evidenceIsMade: Bool { tail != .none }
+
+    /// Calls `body` with the UTF-8 bytes of `evidence`, made on the stack when the step keeps only their head.
+    /// Inlinable and not generic, so the report writers in other modules read the step in place.
+    @inlinable public func withEvidenceUTF8(_ body: (UnsafeBufferPointer<UInt8>) -> Void) {
+        guard tail != .none else {
+            var text = head
+            return text.withUTF8(body)
+        }
+        Self.withEvidenceUTF8(head, tail, up, down, recordsUp, recordsDown, body)
+    }
+
+    /// `withEvidenceUTF8` for a step whose evidence is made.
+    @usableFromInline static func withEvidenceUTF8(
+        _ head: String, _ tail: Tail, _ up: Int64, _ down: Int64, _ recordsUp: UInt8, _ recordsDown: UInt8,
+        _ body: (UnsafeBufferPointer<UInt8>) -> Void
+    ) {
+        var head = head
+        // The longest tail: two 20-character numbers, the words, and two record counts of 3 digits.
+        let most = head.utf8.count + 96
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: most) { room in
+            var out = RoomWriter(room: room)
+            head.withUTF8 { out.append(contentsOf: $0) }
+            switch tail {
+            case .none:
+                break
+            case .bytes:
+                out.append(", ")
+                DecimalText.append(up, to: &out)
+                out.append(" bytes up, ")
+                DecimalText.append(down, to: &out)
+                out.append(" down")
+            case .records:
+                DecimalText.append(up, to: &out)
+                out.append(" bytes up in ")
+                out.append(recordsUp, "record")
+                out.append(", ")
+                DecimalText.append(down, to: &out)
+                out.append(" down in ")
+                out.append(recordsDown, "record")
+            }
+            body(UnsafeBufferPointer(rebasing: room[..<out.count]))
+        }
+    }
+
+    /// Keeps the evidence as `head` followed by words made from the step's byte counts (and `records`, for a
+    /// `.records` tail: each at most 255); the evidence is `head` alone when a count of records does not fit.
+    mutating func setEvidence(head: String, tail: Tail, records: (up: Int, down: Int) = (0, 0)) {
+        guard tail != .records || (0...255).contains(records.up) && (0...255).contains(records.down) else {
+            self.head = head
+            self.tail = .none
+            return
+        }
+        self.head = head
+        self.tail = tail
+        recordsUp = UInt8(truncatingIfNeeded: records.up)
+        recordsDown = UInt8(truncatingIfNeeded: records.down)
+    }
+
+    /// Makes the evidence whole before a byte count changes, so the text stays the one the step was given.
+    private mutating func keepEvidence() {
+        if tail != .none { evidence = evidence }
+    }
+}
+
+/// Writes into room known to be large enough (`StepReport.withEvidenceUTF8`).
+private struct RoomWriter: ByteSink {
+    let room: UnsafeMutableBufferPointer<UInt8>
+    var count = 0
+
+    @inline(__always)
+    mutating func append(_ byte: UInt8) {
+        room[count] = byte
+        count += 1
+    }
+
+    @inline(__always)
+    mutating func append(contentsOf bytes: UnsafeBufferPointer<UInt8>) {
+        _ = UnsafeMutableBufferPointer(rebasing: room[count..<count + bytes.count]).initialize(fromContentsOf: bytes)
+        count += bytes.count
+    }
+
+    mutating func append(most: Int, _ write: (UnsafeMutableBufferPointer<UInt8>) -> Int) {
+        let written = write(UnsafeMutableBufferPointer(rebasing: room[count..<count + most]))
+        precondition(written >= 0 && written <= most, "append(most:): wrote \(written) of room for \(most)")
+        count += written
+    }
+
+    @inline(__always)
+    mutating func append(_ s: StaticString) {
+        append(contentsOf: UnsafeBufferPointer(start: s.utf8Start, count: s.utf8CodeUnitCount))
+    }
+
+    /// `n` and a noun, plural unless `n` is 1 (as `EvidenceText.add(_:_:)` writes it).
+    mutating func append(_ n: UInt8, _ singular: StaticString) {
+        DecimalText.append(UInt64(n), to: &self)
+        append(UInt8(ascii: " "))
+        append(singular)
+        if n != 1 { append(UInt8(ascii: "s")) }
+    }
+}
+
+extension StepReport: Hashable {
+    public static func == (a: StepReport, b: StepReport) -> Bool {
+        guard a.number == b.number, a.start == b.start, a.end == b.end, a.up == b.up, a.down == b.down,
+              a.confidence == b.confidence else { return false }
+        if a.tail == b.tail, a.recordsUp == b.recordsUp, a.recordsDown == b.recordsDown { return a.head == b.head }
+        return a.evidence == b.evidence
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(number)
+        hasher.combine(start)
+        hasher.combine(end)
+        hasher.combine(up)
+        hasher.combine(down)
+        hasher.combine(confidence)
+        hasher.combine(evidence)
+    }
 }
 
 extension StepReport: Encodable {

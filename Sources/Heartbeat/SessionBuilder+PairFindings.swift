@@ -37,11 +37,13 @@ extension SessionBuilder {
             var source = TLSVersionSource.unknown
             var below: SeenTLSVersion?
             var oneSided: String?
-            for id in sessions[i].connections {
-                guard let known = versionByID[id], let seen = known else { continue }
-                if Self.strength(seen.source) > Self.strength(source) { source = seen.source }
-                if below == nil, seen.version < model.minimumTLSVersion { below = seen }
-                if oneSided == nil { oneSided = seen.implausibleSide }
+            sessions[i].withConnections { ids in
+                for id in ids {
+                    guard let known = versionByID[id], let seen = known else { continue }
+                    if Self.strength(seen.source) > Self.strength(source) { source = seen.source }
+                    if below == nil, seen.version < model.minimumTLSVersion { below = seen }
+                    if oneSided == nil { oneSided = seen.implausibleSide }
+                }
             }
             sessions[i].tlsVersionSource = source
             if source == .recordLayer { sessions[i].tlsImplausibleRecordSide = oneSided }

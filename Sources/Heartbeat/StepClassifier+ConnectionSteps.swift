@@ -28,7 +28,7 @@ extension StepClassifier {
             if attempts.isEmpty, proxy == nil { memo.serverSelected[server] = evidence }
         }
         let start = attempts.first.map { $0.synTime ?? $0.start } ?? syn
-        return StepReport(step: 1, name: id(1), start: start, end: syn, bytesUp: 0, bytesDown: 0,
+        return StepReport(step: 1, start: start, end: syn, bytesUp: 0, bytesDown: 0,
                           confidence: confidence(1, tls: isTLS(cs, i)), evidence: evidence)
     }
 
@@ -104,7 +104,7 @@ extension StepClassifier {
             }
             evidence.add("; bytes outside application data")
         }
-        return StepReport(step: 2, name: id(2), start: syn, end: max(end, syn), bytesUp: up, bytesDown: down,
+        return StepReport(step: 2, start: syn, end: max(end, syn), bytesUp: up, bytesDown: down,
                           confidence: confidence(2, tls: tls), evidence: memo.text(of: evidence, returning: 2))
     }
 

@@ -17,8 +17,10 @@ extension StepClassifier {
     }
 
     /// Steps 3-6 from `exchanges`, appended to `steps` by step number. Each step's evidence is written into its
-    /// buffer of `memo` (the texts of its exchanges, `; ` between them) and made a text once, at the end.
-    /// Step 2 and step 1 texts are shared (`TextMemo.text(of:)`); these are not.
+    /// buffer of `memo` (the texts of its exchanges, `; ` between them) and made a text once, at the end. A
+    /// step of one exchange with nothing more to say keeps only the words before its byte counts, shared with
+    /// equal ones (`TextMemo.text(ofStep:prefix:)`): its counts are made when the text is read
+    /// (`StepReport.evidenceIsMade`). Other texts are not shared.
     func exchangeSteps(
         _ exchanges: [Exchange], memo: inout TextMemo, into steps: inout [StepReport],
         _ add: (FindingCode, String, Timestamp?) -> Void
@@ -57,7 +59,9 @@ extension StepClassifier {
                 memo.buffers[step].add("; ")
             }
             let described = memo.buffers[step].count
-            describe(e, http: http, position: position + 1, into: &memo.buffers[step])
+            let counts = describe(e, http: http, position: position + 1, into: &memo.buffers[step])
+            // Told by its words and byte counts alone: the step's only exchange so far, with nothing added.
+            let plain = byStep[step] == nil && step >= highest && !requestLost && e.missingBytes == 0
             if let h = http, let method {
                 let allowed = methods.indices.contains(step) ? methods[step] : nil
                 if !(allowed?.contains(method) ?? false) { conf *= 0.6 }
@@ -77,6 +81,8 @@ extension StepClassifier {
                 memo.buffers[step].add(" bytes not captured")
             }
             if var r = byStep[step] {
+                // Two exchanges or more: the evidence is the buffer's whole text.
+                r.evidence = ""
                 r.start = min(r.start, e.start)
                 r.end = max(r.end, e.end)
                 r.bytesUp += e.bytesUp
@@ -84,22 +90,33 @@ extension StepClassifier {
                 r.confidence = min(r.confidence, rounded(conf))
                 byStep[step] = r
             } else {
-                byStep[step] = StepReport(step: step, name: id(step), start: e.start, end: e.end, bytesUp: e.bytesUp,
-                                          bytesDown: e.bytesDown, confidence: rounded(conf), evidence: "")
+                var r = StepReport(step: step, start: e.start, end: e.end, bytesUp: e.bytesUp,
+                                   bytesDown: e.bytesDown, confidence: rounded(conf), evidence: "")
+                if plain {
+                    r.setEvidence(head: "", tail: counts.tail, records: (e.recordsUp, e.recordsDown))
+                    memo.countsStart[step] = counts.start
+                }
+                byStep[step] = r
             }
         }
-        // These texts are not shared: they count the check-in's bytes, which few check-ins of a client repeat
+        // Whole texts are not shared: they count the check-in's bytes, which few check-ins of a client repeat
         // (on a simulated day-long fleet capture, 1 in 200 steps 3 and almost no step 4-6).
         for n in byStep.indices {
             guard var r = byStep[n].take() else { continue }
-            r.evidence = memo.buffers[n].text
+            if r.evidenceIsMade {
+                r.evidenceHead = memo.text(ofStep: n, prefix: memo.countsStart[n])
+            } else {
+                r.evidence = memo.buffers[n].text
+            }
             steps.append(r)
         }
     }
 
     /// Appends the text of exchange `e`, the `position`th of its check-in, to `t`. `http` is `e.http`, read
-    /// once by the caller.
-    private func describe(_ e: Exchange, http: HTTPTransaction?, position: Int, into t: inout EvidenceText) {
+    /// once by the caller. Answers where in `t` the words of the byte counts begin, and which they are.
+    private func describe(
+        _ e: Exchange, http: HTTPTransaction?, position: Int, into t: inout EvidenceText
+    ) -> (start: Int, tail: StepReport.Tail) {
         if let h = http {
             t.add(h.method)
             t.add(" ")
@@ -135,16 +152,18 @@ extension StepClassifier {
             }
             t.add(", request #")
             t.add(position)
+            let start = t.count
             t.add(", ")
             t.add(e.bytesUp)
             t.add(" bytes up, ")
             t.add(e.bytesDown)
             t.add(" down")
-            return
+            return (start, .bytes)
         }
         t.add("exchange #")
         t.add(position)
         t.add(": ")
+        let start = t.count
         t.add(e.bytesUp)
         t.add(" bytes up in ")
         t.add(e.recordsUp, "record")
@@ -152,6 +171,7 @@ extension StepClassifier {
         t.add(e.bytesDown)
         t.add(" down in ")
         t.add(e.recordsDown, "record")
+        return (start, .records)
     }
 
     /// Where in `target` its first non-empty piece between `?`s lies (the whole target when there is none), and

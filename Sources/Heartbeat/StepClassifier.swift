@@ -78,6 +78,11 @@ final class StepClassifier: Sendable {
         var buffers = [EvidenceText](repeating: EvidenceText(capacity: 0), count: 8)
         /// Steps 3-6 of the check-in being classified, by step number (`exchangeSteps`).
         var exchangeSteps = [StepReport?](repeating: nil, count: 8)
+        /// For each of those whose evidence is made when read (`StepReport.evidenceIsMade`): where in its
+        /// buffer the byte counts begin.
+        var countsStart = [Int](repeating: 0, count: 8)
+        /// The last text `text(ofStep:prefix:)` made (or shared) for each step number.
+        private var heads = [String](repeating: "", count: 8)
         /// Texts made so far, by the hash of their bytes; a text whose hash another has is simply made anew.
         private var texts: [Int: String] = [:]
 
@@ -99,15 +104,34 @@ final class StepClassifier: Sendable {
         /// The text of `buffer`'s bytes: the one made before for the same bytes (compared byte for byte, not
         /// by canonical equivalence), or a new one.
         mutating func text(of buffer: EvidenceText) -> String {
-            buffer.bytes.withUnsafeBufferPointer { b in
-                var hasher = Hasher()
-                hasher.combine(bytes: UnsafeRawBufferPointer(b))
-                let hash = hasher.finalize()
-                if let known = texts[hash], Self.equal(known, b) { return known }
-                let made = String(decoding: b, as: UTF8.self)
-                texts[hash] = made
+            buffer.bytes.withUnsafeBufferPointer { text(of: $0) }
+        }
+
+        /// The text of the first `count` bytes of step `n`'s buffer, shared as `text(of:)` shares it; one short
+        /// enough to be kept inside the `String` itself (no storage of its own to share) is simply made. Compared
+        /// first with the last one made so for the step, which it most often repeats (cheaper than a hash).
+        mutating func text(ofStep n: Int, prefix count: Int) -> String {
+            buffers[n].bytes.withUnsafeBufferPointer { b in
+                let bytes = UnsafeBufferPointer(rebasing: b.prefix(count))
+                if bytes.count <= Self.inlineBytes { return String(decoding: bytes, as: UTF8.self) }
+                if Self.equal(heads[n], bytes) { return heads[n] }
+                let made = text(of: bytes)
+                heads[n] = made
                 return made
             }
+        }
+
+        /// The most UTF-8 bytes a `String` holds without storage of its own, on 64-bit platforms.
+        private static let inlineBytes = 15
+
+        private mutating func text(of b: UnsafeBufferPointer<UInt8>) -> String {
+            var hasher = Hasher()
+            hasher.combine(bytes: UnsafeRawBufferPointer(b))
+            let hash = hasher.finalize()
+            if let known = texts[hash], Self.equal(known, b) { return known }
+            let made = String(decoding: b, as: UTF8.self)
+            texts[hash] = made
+            return made
         }
 
         /// `text` shared with an equal one made before (see `text(of:)`).
@@ -171,7 +195,7 @@ final class StepClassifier: Sendable {
             step.bytesDown = attemptsDown
             steps.append(step)
         } else if first == nil, let a = attempts.first, let z = attempts.last {
-            steps.append(StepReport(step: 1, name: id(1), start: a.synTime ?? a.start, end: z.end,
+            steps.append(StepReport(step: 1, start: a.synTime ?? a.start, end: z.end,
                                     bytesUp: attemptsUp, bytesDown: attemptsDown, confidence: confidence(1, tls: false),
                                     evidence: memo.shared(attemptText(attempts, followed: false)
                                         + "; no connection set up" + (pending ? " before the capture ended" : ""))))
@@ -212,7 +236,7 @@ final class StepClassifier: Sendable {
         if let l = last, d.showsClose, !cs[l].state.contains(.openAtEnd) {
             let from = alert?.start ?? exchangesEnd ?? cs[l].closeTime ?? cs[l].end
             let evidence = alert.map { closeText(cs[l].state, alert: $0) } ?? closeText(cs[l].state)
-            steps.append(StepReport(step: 7, name: id(7), start: min(from, cs[l].end), end: cs[l].end,
+            steps.append(StepReport(step: 7, start: min(from, cs[l].end), end: cs[l].end,
                                     bytesUp: alert?.bytesUp ?? 0, bytesDown: alert?.bytesDown ?? 0,
                                     confidence: confidence(7, tls: cs[l].application == .tls), evidence: evidence))
         }

@@ -45,6 +45,22 @@ public enum JSONText {
         }
     }
 
+    /// `appendQuoted` for a text given as its UTF-8 bytes (valid UTF-8), read in place.
+    public static func appendQuoted<Out: ByteSink & ~Copyable>(
+        utf8 bytes: UnsafeBufferPointer<UInt8>, dialect: Dialect = .foundation, to out: inout Out
+    ) {
+        var plain = true
+        out.append(most: bytes.count + 2) { room in
+            plain = copyQuotedIfPlain(bytes, dialect, to: room)
+            return plain ? bytes.count + 2 : 0
+        }
+        if !plain {
+            out.append(quote)
+            appendEscaped(String(decoding: bytes, as: UTF8.self), dialect: dialect, to: &out)
+            out.append(quote)
+        }
+    }
+
     /// Writes `"`, `bytes` and `"` to the start of `room` (at least `bytes.count + 2` bytes) when no byte
     /// of `bytes` may start something `dialect` escapes (see `needsLook`); false as soon as one may. Tested
     /// and copied eight bytes at a time: a word holds such a byte exactly when one of the tests below is

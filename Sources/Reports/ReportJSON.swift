@@ -38,7 +38,9 @@ public enum ReportJSON {
         head(k.clientPort, inner, &out)
         DecimalText.append(UInt64(p.pointee.clientPort), to: &out)
         head(k.connections, inner, &out)
-        appendArray(p.pointee.connections, level: inner, to: &out) { n, _, o in DecimalText.append(n, to: &o) }
+        p.pointee.withConnections { ids in
+            appendArray(ids, level: inner, to: &out) { n, _, o in DecimalText.append(n, to: &o) }
+        }
         head(k.end, inner, &out)
         times.appendQuoted(p.pointee.end, to: &out)
         head(k.failed, inner, &out)
@@ -91,7 +93,7 @@ public enum ReportJSON {
         head(k.end, inner, &out)
         times.appendQuoted(p.pointee.end, to: &out)
         head(k.evidence, inner, &out)
-        JSONText.appendQuoted(p.pointee.evidence, to: &out)
+        p.pointee.withEvidenceUTF8 { JSONText.appendQuoted(utf8: $0, to: &out) }
         head(k.name, inner, &out)
         JSONText.appendQuoted(p.pointee.name, to: &out)
         head(k.start, inner, &out)
@@ -180,15 +182,21 @@ public enum ReportJSON {
     public static func appendArray<T, Out: ByteSink & ~Copyable>(
         _ items: [T], level: Int, to out: inout Out, _ element: (T, Int, inout Out) throws -> Void
     ) rethrows {
-        out.append(UInt8(ascii: "["))
-        if items.isEmpty { out.append(10) }
         // Elements are read in place (no copy, no retain of their members).
-        try items.withUnsafeBufferPointer { elements in
-            for i in elements.indices {
-                if i > 0 { out.append(UInt8(ascii: ",")) }
-                JSONText.appendNewline(level: level + 1, to: &out)
-                try element(elements[i], level + 1, &out)
-            }
+        try items.withUnsafeBufferPointer { try appendArray($0, level: level, to: &out, element) }
+    }
+
+    /// `appendArray` for elements read in place from `elements`.
+    @inline(__always)
+    public static func appendArray<T, Out: ByteSink & ~Copyable>(
+        _ elements: UnsafeBufferPointer<T>, level: Int, to out: inout Out, _ element: (T, Int, inout Out) throws -> Void
+    ) rethrows {
+        out.append(UInt8(ascii: "["))
+        if elements.isEmpty { out.append(10) }
+        for i in elements.indices {
+            if i > 0 { out.append(UInt8(ascii: ",")) }
+            JSONText.appendNewline(level: level + 1, to: &out)
+            try element(elements[i], level + 1, &out)
         }
         JSONText.appendNewline(level: level, to: &out)
         out.append(UInt8(ascii: "]"))

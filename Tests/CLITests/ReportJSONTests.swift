@@ -24,10 +24,23 @@ import Testing
 
     static let steps: [StepReport] = [0.9, 0.95, 1, 0, 0.7, 1.0 / 3, 1e-7, 0.5 + 1e-16, 123_456.789, -0.0, 0.01]
         .enumerated().map { i, confidence in
-            StepReport(step: i % 7 + 1, name: i == 3 ? oddText : "index-check", start: time(Int64(i) * 999_999_937),
+            StepReport(step: i % 7 + 1, start: time(Int64(i) * 999_999_937),
                        end: time(Int64(i) * 1_000_000_001 + 5), bytesUp: Int64(i) * 1000 - 3, bytesDown: .max,
                        confidence: confidence, evidence: i == 1 ? oddText : "GET /secars/secars.dll, reply 4096 bytes")
-        }
+        } + madeEvidence
+
+    /// Steps whose evidence is made when written (`StepReport.evidenceIsMade`), odd heads and counts among them.
+    static let madeEvidence: [StepReport] = [
+        (StepReport.Tail.bytes, "GET /secars/secars.dll?… → 200, request #1", Int64(133), Int64(3692), 0, 0),
+        (.bytes, oddText, .min, .max, 0, 0),
+        (.records, "exchange #1: ", 515, 3696, 1, 2),
+        (.records, "", -1, 0, 255, 0),
+    ].enumerated().map { i, made in
+        var st = StepReport(step: 3 + i, start: time(Int64(i)), end: time(Int64(i) + 7), bytesUp: made.2,
+                            bytesDown: made.3, confidence: 0.9, evidence: "")
+        st.setEvidence(head: made.1, tail: made.0, records: (made.4, made.5))
+        return st
+    }
 
     static let sessions: [SessionReport] = {
         let a = SessionReport(

@@ -37,7 +37,7 @@ import Testing
     @Test func checkInsKeepTheirContents() {
         var sessions = (0..<50).map { i in session(i, start: Int64((i * 37) % 50), client: 7, port: 1) }
         for i in sessions.indices { sessions[i].steps = [StepReport(
-            step: 3, name: "index-check", start: sessions[i].start, end: sessions[i].end, bytesUp: Int64(i),
+            step: 3, start: sessions[i].start, end: sessions[i].end, bytesUp: Int64(i),
             bytesDown: 0, confidence: 1, evidence: "exchange \(i)")] }
         SessionBuilder.sortInStartOrder(&sessions)
         #expect(sessions.map(\.start.nanoseconds) == (0..<50).map(Int64.init))

@@ -32,6 +32,8 @@ import Testing
         let steps = try #require(s?.steps)
         #expect(steps.map(\.confidence) == [0.9, 0.95, 0.7, 0.5, 0.5, 0.4, 0.95])
         #expect(steps[2].evidence == "exchange #1: 900 bytes up in 1 record, 4000 down in 1 record")
+        // A step of one exchange keeps the words before its byte counts, and makes the rest when read.
+        #expect(steps[2].evidenceIsMade && steps[2].evidenceHead == "exchange #1: ")
         #expect(steps[6].evidence == "FIN from client")
         #expect(steps[0].evidence == "SYN to 198.51.100.1:443")
     }
@@ -45,6 +47,10 @@ import Testing
         let step4 = try #require(s?.steps.first { $0.step == 4 })
         #expect(step4.confidence == 0.4)
         #expect(step4.evidence.hasSuffix("out of order"))
+        #expect(!step4.evidenceIsMade)
+        let step3 = try #require(s?.steps.first { $0.step == 3 })
+        #expect(step3.evidence == "GET /secars/secars.dll?… → 200, request #1, 900 bytes up, 3500 down")
+        #expect(step3.evidenceHead == "GET /secars/secars.dll?… → 200, request #1")
     }
 
     @Test func answersWhoseRequestsWereLostStayInTheStepBefore() throws {
