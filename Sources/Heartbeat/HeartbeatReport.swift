@@ -546,7 +546,7 @@ public struct StepReport: Sendable {
         case records
     }
 
-    /// `step` must fit in 32 bits (steps are numbered 1-7).
+    /// Steps are numbered 1-7; a number beyond 32 bits is kept as the nearest one that fits.
     public init(step: Int, start: Timestamp, end: Timestamp, bytesUp: Int64, bytesDown: Int64, confidence: Double,
                 evidence: String) {
         self.start = start
@@ -555,16 +555,16 @@ public struct StepReport: Sendable {
         up = bytesUp
         down = bytesDown
         head = evidence
-        number = Int32(step)
+        number = Int32(clamping: step)
         tail = .none
         recordsUp = 0
         recordsDown = 0
     }
 
-    /// 1-7; must fit in 32 bits.
+    /// 1-7 (a number set beyond 32 bits is kept as the nearest one that fits).
     public var step: Int {
         @inlinable get { Int(number) }
-        set { number = Int32(newValue) }
+        set { number = Int32(clamping: newValue) }
     }
 
     /// The step id (`index-check`, ...), the model's for the step number (the first or last one's outside 1-7).

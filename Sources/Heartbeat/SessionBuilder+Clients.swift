@@ -103,45 +103,13 @@ extension SessionBuilder {
         return outcomes
     }
 
-    /// Makes equal evidence and finding texts of one client's check-ins share one copy.
+    /// Makes equal finding messages of one client's check-ins share one copy (its step texts share theirs as
+    /// they are made, through one `StepClassifier.TextMemo`). The report holds every check-in until it is
+    /// written, and a client's findings mostly repeat the same words. Cost: one hash per message.
     ///
-    /// A client's check-ins mostly repeat the same words ("FIN from client, FIN from server", its
-    /// server and handshake): on a simulated 4-hour fleet capture, 2 in 3 step texts equal an earlier
-    /// one of the same client. The report holds every check-in until it is written, so this takes
-    /// about a quarter off its memory. Cost: one hash per text.
-    ///
-    /// Texts are equal here when their bytes are: Swift's `String` equality is canonical
-    /// equivalence, under which `café` written with a combining accent equals the precomposed one,
-    /// and a capture's SNI or path must be reported with its own bytes.
-    ///
-    /// A step's text is first compared with the last text kept for the same step number, which it
-    /// often repeats; only a different one is looked up by its hash. Both give the first copy seen.
-    static func shareEqualTexts(_ sessions: inout [SessionReport]) {
-        var seen = Set<ExactText>()
-        // Room for every text at once, so the set is not grown step by step.
-        seen.reserveCapacity(sessions.indices.reduce(0) { $0 + sessions[$1].steps.count + sessions[$1].findings.count })
-        var lastByStep = [ExactText?](repeating: nil, count: 8)
-        for i in sessions.indices {
-            for j in sessions[i].steps.indices {
-                let step = sessions[i].steps[j].step
-                let text = ExactText(sessions[i].steps[j].evidence)
-                if lastByStep.indices.contains(step), let last = lastByStep[step], last == text {
-                    sessions[i].steps[j].evidence = last.text
-                    continue
-                }
-                let kept = seen.insert(text).memberAfterInsert
-                sessions[i].steps[j].evidence = kept.text
-                if lastByStep.indices.contains(step) { lastByStep[step] = kept }
-            }
-            for j in sessions[i].findings.indices {
-                sessions[i].findings[j].message = seen.insert(ExactText(sessions[i].findings[j].message))
-                    .memberAfterInsert.text
-            }
-        }
-    }
-
-    /// `shareEqualTexts` for the findings' messages only, for check-ins whose step texts share their copies
-    /// already (made through one `StepClassifier.TextMemo`).
+    /// Texts are equal here when their bytes are: Swift's `String` equality is canonical equivalence, under
+    /// which `café` written with a combining accent equals the precomposed one, and a capture's SNI or path
+    /// must be reported with its own bytes.
     static func shareEqualFindingTexts(_ sessions: inout [SessionReport]) {
         var seen = Set<ExactText>()
         for i in sessions.indices {

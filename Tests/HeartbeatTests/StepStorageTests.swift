@@ -32,6 +32,14 @@ import Testing
         #expect(st.name == "log-upload")
     }
 
+    @Test func numbersBeyondThirtyTwoBitsAreKeptAsTheNearestThatFits() {
+        var st = Self.step(Int.max, up: 0, down: 0, evidence: "")
+        #expect(st.step == Int(Int32.max))
+        st.step = Int.min
+        #expect(st.step == Int(Int32.min))
+        #expect(st.name == "select-server")
+    }
+
     @Test func madeEvidenceReadsAsTheWholeText() {
         let cases: [(StepReport, String)] = [
             (Self.made(3, up: 133, down: 3692, head: "GET /secars/secars.dll?… → 200, request #1", tail: .bytes),
