@@ -173,7 +173,8 @@ enum CommonOptions {
 
     static let filter = OptionSpec(
         names: ["-f", "--filter"], valueName: "FILTER",
-        help: "Keep only packets matching this BPF filter (libpcap syntax, as tcpdump -f / tshark -f).",
+        help: "Keep only packets matching this BPF filter (libpcap syntax, as tshark -f, "
+            + "or the expression after tcpdump's options).",
         onRepeat: "give one filter (join expressions with 'and')"
     ) { (o: inout Options, v: String) throws(UsageError) in
         o.filter = v

@@ -25,8 +25,7 @@ enum SimulateCommand {
             Push clients use HTTPS and keep one connection open. With --interval (10 s to one week), give analyze
             the same value. FILE is written through: a symbolic link is followed, a FIFO or device is written to.
             Limit: at most \(SimulationConfiguration.maxCheckIns) check-ins per run (clients x duration / the
-            shorter of the pull and push intervals);
-            larger runs are refused before anything is planned.
+            shorter of the pull and push intervals); larger runs are refused before anything is planned.
             Exit status: 0 success, 2 usage error, 4 the files could not be written, 5 out of memory.
             Stopped by SIGINT, SIGTERM or SIGHUP: 128 + signal, and the files being written are removed.
             """,
