@@ -48,8 +48,7 @@ public final class TrafficAnalyzer {
     /// One summary per input file, indexed by `PacketRecord.fileIndex`.
     public var files: [CaptureSummary] {
         var out = summaries
-        if linkRun.count > 0 { out[linkRun.file].linkTypes[linkRun.type, default: 0] += linkRun.count }
-        if linkRun.tcp > 0 { out[linkRun.file].tcpPackets += linkRun.tcp }
+        Self.add(linkRun, to: &out)
         // A step back of the whole clock is read on the clock before it in a run of one file only: connections
         // are numbered across files, so another file's would be moved with it.
         for i in out.indices { out[i].closeRuns(correctingSetBack: out.count == 1) }
@@ -60,7 +59,8 @@ public final class TrafficAnalyzer {
     /// Packets of one link type in one file not yet added to `summaries` (consecutive packets
     /// usually share both, so the per-packet count is an integer add, not a dictionary update), and
     /// the TCP segments among them (an add to a stored integer instead of a write into the array).
-    @exclusivity(unchecked) private var linkRun = (file: 0, type: LinkType(rawValue: 0), count: 0, tcp: 0)
+    @exclusivity(unchecked) private var linkRun: LinkRun = (file: 0, type: LinkType(rawValue: 0), count: 0, tcp: 0)
+    private typealias LinkRun = (file: Int, type: LinkType, count: Int, tcp: Int)
     public var onConnection: (CompletedConnection) -> Void
     /// Told each id that no record will have: one taken by a copy of a connection captured twice. With
     /// `onConnection`, every id from 1 up comes once (for consumers that list records in id order).
@@ -181,10 +181,9 @@ public final class TrafficAnalyzer {
     /// Adds the reader's per-file statistics to the summary (call once, after the last packet).
     public func adopt(fileStatistics: [CaptureStatistics]) {
         // The warning on exact copies reads the TCP segments counted.
-        if linkRun.tcp > 0 {
-            summaries[linkRun.file].tcpPackets += linkRun.tcp
-            linkRun.tcp = 0
-        }
+        Self.add(linkRun, to: &summaries)
+        linkRun.count = 0
+        linkRun.tcp = 0
         Self.adopt(fileStatistics, into: &summaries)
     }
 
@@ -251,11 +250,15 @@ public final class TrafficAnalyzer {
             linkRun.count += 1
             return
         }
-        if linkRun.count > 0 {
-            summaries[linkRun.file].linkTypes[linkRun.type, default: 0] += linkRun.count
-            summaries[linkRun.file].tcpPackets += linkRun.tcp
-        }
+        Self.add(linkRun, to: &summaries)
         linkRun = (packet.fileIndex, packet.linkType, 1, 0)
+    }
+
+    /// Adds a run's packets and TCP segments (`linkRun`) to its file's summary.
+    private static func add(_ run: LinkRun, to summaries: inout [CaptureSummary]) {
+        guard run.count > 0 else { return }
+        summaries[run.file].linkTypes[run.type, default: 0] += run.count
+        summaries[run.file].tcpPackets += run.tcp
     }
 
     private func count(_ packet: PacketRecord, into summary: inout CaptureSummary) {
