@@ -41,12 +41,9 @@ struct EvidenceText {
         add(n)
     }
 
-    /// `n` and a noun, plural unless `n` is 1 (as `counted` writes it).
-    mutating func add(_ n: Int, _ singular: StaticString) {
-        add(n)
-        bytes.append(UInt8(ascii: " "))
-        add(singular)
-        if n != 1 { bytes.append(UInt8(ascii: "s")) }
+    /// The words of an exchange's byte counts (`StepReport.appendCounts`).
+    mutating func add(counts tail: StepReport.Tail, up: Int64, down: Int64, records: (up: Int, down: Int) = (0, 0)) {
+        StepReport.appendCounts(tail, up: up, down: down, records: records, to: &bytes)
     }
 
     var text: String { String(decoding: bytes, as: UTF8.self) }

@@ -632,26 +632,47 @@ public struct StepReport: Sendable {
         withUnsafeTemporaryAllocation(of: UInt8.self, capacity: most) { room in
             var out = RoomWriter(room: room)
             head.withUTF8 { out.append(contentsOf: $0) }
-            switch tail {
-            case .none:
-                break
-            case .bytes:
-                out.append(", ")
-                DecimalText.append(up, to: &out)
-                out.append(" bytes up, ")
-                DecimalText.append(down, to: &out)
-                out.append(" down")
-            case .records:
-                DecimalText.append(up, to: &out)
-                out.append(" bytes up in ")
-                out.append(recordsUp, "record")
-                out.append(", ")
-                DecimalText.append(down, to: &out)
-                out.append(" down in ")
-                out.append(recordsDown, "record")
-            }
+            appendCounts(tail, up: up, down: down, records: (Int(recordsUp), Int(recordsDown)), to: &out)
             body(UnsafeBufferPointer(rebasing: room[..<out.count]))
         }
+    }
+
+    /// Writes the words `tail` stands for: `, 133 bytes up, 3692 down` (`.bytes`), `515 bytes up in 1 record,
+    /// 3696 down in 2 records` (`.records`), nothing for `.none`. The step classifier writes an exchange's
+    /// counts with it too, so evidence made when read is the very text a step given it whole would hold.
+    static func appendCounts<Out: ByteSink & ~Copyable>(
+        _ tail: Tail, up: Int64, down: Int64, records: (up: Int, down: Int), to out: inout Out
+    ) {
+        switch tail {
+        case .none:
+            break
+        case .bytes:
+            append(", ", to: &out)
+            DecimalText.append(up, to: &out)
+            append(" bytes up, ", to: &out)
+            DecimalText.append(down, to: &out)
+            append(" down", to: &out)
+        case .records:
+            DecimalText.append(up, to: &out)
+            append(" bytes up in ", to: &out)
+            append(records.up, "record", to: &out)
+            append(", ", to: &out)
+            DecimalText.append(down, to: &out)
+            append(" down in ", to: &out)
+            append(records.down, "record", to: &out)
+        }
+    }
+
+    private static func append<Out: ByteSink & ~Copyable>(_ s: StaticString, to out: inout Out) {
+        out.append(contentsOf: UnsafeBufferPointer(start: s.utf8Start, count: s.utf8CodeUnitCount))
+    }
+
+    /// `n` and a noun, plural unless `n` is 1 (as `counted` writes it).
+    private static func append<Out: ByteSink & ~Copyable>(_ n: Int, _ singular: StaticString, to out: inout Out) {
+        DecimalText.append(Int64(n), to: &out)
+        out.append(UInt8(ascii: " "))
+        append(singular, to: &out)
+        if n != 1 { out.append(UInt8(ascii: "s")) }
     }
 
     /// Keeps the evidence as `head` followed by words made from the step's byte counts (and `records`, for a
@@ -695,19 +716,6 @@ private struct RoomWriter: ByteSink {
         let written = write(UnsafeMutableBufferPointer(rebasing: room[count..<count + most]))
         precondition(written >= 0 && written <= most, "append(most:): wrote \(written) of room for \(most)")
         count += written
-    }
-
-    @inline(__always)
-    mutating func append(_ s: StaticString) {
-        append(contentsOf: UnsafeBufferPointer(start: s.utf8Start, count: s.utf8CodeUnitCount))
-    }
-
-    /// `n` and a noun, plural unless `n` is 1 (as `EvidenceText.add(_:_:)` writes it).
-    mutating func append(_ n: UInt8, _ singular: StaticString) {
-        DecimalText.append(UInt64(n), to: &self)
-        append(UInt8(ascii: " "))
-        append(singular)
-        if n != 1 { append(UInt8(ascii: "s")) }
     }
 }
 

@@ -153,24 +153,14 @@ extension StepClassifier {
             t.add(", request #")
             t.add(position)
             let start = t.count
-            t.add(", ")
-            t.add(e.bytesUp)
-            t.add(" bytes up, ")
-            t.add(e.bytesDown)
-            t.add(" down")
+            t.add(counts: .bytes, up: e.bytesUp, down: e.bytesDown)
             return (start, .bytes)
         }
         t.add("exchange #")
         t.add(position)
         t.add(": ")
         let start = t.count
-        t.add(e.bytesUp)
-        t.add(" bytes up in ")
-        t.add(e.recordsUp, "record")
-        t.add(", ")
-        t.add(e.bytesDown)
-        t.add(" down in ")
-        t.add(e.recordsDown, "record")
+        t.add(counts: .records, up: e.bytesUp, down: e.bytesDown, records: (e.recordsUp, e.recordsDown))
         return (start, .records)
     }
 

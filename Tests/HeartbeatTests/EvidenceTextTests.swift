@@ -34,9 +34,18 @@ import Testing
     @Test func countedNouns() {
         for n in [0, 1, 2, 17] {
             var t = EvidenceText()
-            t.add(n, "record")
-            #expect(t.text == counted(n, "record"))
+            t.add(counts: .records, up: 5, down: 6, records: (n, n + 1))
+            #expect(t.text == "5 bytes up in \(counted(n, "record")), 6 down in \(counted(n + 1, "record"))")
         }
+    }
+
+    @Test func byteCountsAsInterpolationWritesThem() {
+        var t = EvidenceText()
+        t.add(counts: .bytes, up: 133, down: -3692)
+        #expect(t.text == ", 133 bytes up, -3692 down")
+        t.removeAll()
+        t.add(counts: .none, up: 1, down: 2)
+        #expect(t.text == "")
     }
 
     /// The text the round-trip formatter gave before it wrote digits itself.
