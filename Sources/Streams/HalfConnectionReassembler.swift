@@ -521,7 +521,8 @@ final class HalfConnectionReassembler {
     // MARK: - Events
 
     private func deliver(_ data: UnsafeRawBufferPointer, _ time: Timestamp, _ ctx: ReassemblyContext) {
-        if history.needsRing { history.takeRing(from: ctx.table.historyRings) }
+        // No ring for an empty delivery: it keeps nothing (as before a ring was taken ahead of the append).
+        if history.needsRing, !data.isEmpty { history.takeRing(from: ctx.table.historyRings) }
         history.append(data)
         ctx.delegate.didReceive(data: data, direction: ctx.direction, connection: ctx.connection, time: time)
     }
