@@ -219,7 +219,7 @@ enum InputRun {
             + "table holds (\(tableSize)), so each was handed out early and its later packets "
             + "read as a new piece (rejoined for check-ins, but a check-in cut so may read as failed; `flows` lists "
             + "the pieces apart, state `evicted`); raise the limit with --max-connections N (about "
-            + "\(StreamLimits.bytesPerOpenConnection / 1000) KB per open connection, 11 KB within a minute of its data)"
+            + "\(StreamLimits.openConnectionSizeText) per open connection, 11 KB within a minute of its data)"
     }
 
     /// Files whose packets repeat another file's exactly, each copy just after its original in time order: the

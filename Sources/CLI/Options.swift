@@ -322,7 +322,7 @@ enum CommonOptions {
         names: ["--max-connections"], valueName: "N",
         help: "Track up to N connections at once (default \(StreamLimits().maxConnections), 64 to 16777216); past "
             + "that the least recently active are evicted, and a check-in cut so may read as failed. Memory follows "
-            + "the connections open, not N: about \(StreamLimits.bytesPerOpenConnection / 1000) KB each while idle, "
+            + "the connections open, not N: about \(StreamLimits.openConnectionSizeText) each while idle, "
             + "11 KB within a minute of their data."
     ) { (o: inout Options, v: String) throws(UsageError) in
         guard let n = decimalInteger(v), maxConnectionsRange.contains(n) else {

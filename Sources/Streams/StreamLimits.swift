@@ -37,7 +37,12 @@ public struct StreamLimits: Sendable {
     /// entry, both reassemblers, its application state and its deadline-queue entry, measured at 3.3-3.6 KB
     /// (docs/performance.md, "Open connections"). For help and warning texts; nothing is allocated per
     /// slot of `maxConnections`, so memory follows the connections open, not the bound.
-    public static let bytesPerOpenConnection = 4_000
+    public static let bytesPerOpenConnection = 3_500
+    /// `bytesPerOpenConnection` as the help and warning texts give it: "3.5 KB".
+    public static var openConnectionSizeText: String {
+        let tenths = (bytesPerOpenConnection + 50) / 100
+        return tenths % 10 == 0 ? "\(tenths / 10) KB" : "\(tenths / 10).\(tenths % 10) KB"
+    }
     /// A connection with no packet for this long is emitted as still open. Default 3600 s.
     /// It must be longer than the quietest stretch of a live connection we want to see whole:
     /// SEP clients in push mode keep one TLS connection open and speak on it about every

@@ -36,6 +36,8 @@ import TestSupport
         #expect(evicted >= 70_000 - 65_536, "\(warnings)")
         #expect(warnings.first?.contains("table holds (65536)") == true)
         #expect(warnings.first?.contains("raise the limit with --max-connections N") == true)
+        // The cost named is the one the README's table gives for an idle connection.
+        #expect(warnings.first?.contains("(about 3.5 KB per open connection, 11 KB within a minute") == true)
         #expect(text.stdout.contains("odd: connections evicted \(evicted) (more open at once"), "\(text.stdout)")
 
         let json = CLIRun(["analyze", "-q", "-F", "json"] + Self.table + [flood])

@@ -153,6 +153,6 @@ import TestSupport
         let help = CLIRun([command, "--help"]).stdout
         #expect(help.contains("--max-connections N"), "\(help)")
         #expect(help.contains("64 to 16777216"))
-        #expect(help.contains("about 4 KB"))
+        #expect(help.contains("about 3.5 KB each while idle"))
     }
 }
