@@ -421,6 +421,9 @@ extension TrafficAnalyzer: StreamDelegate {
 
     /// Finishes `record` with its application state (`stored`; nil for a connection that carried no byte),
     /// counting it in `summaries` as it ends: the real end of a connection, or a provisional one (`soFar`).
+    /// Inlined: called apart, it cost each connection's end about 60 instructions more (the record passed and
+    /// the completed connection returned through memory).
+    @inline(__always)
     private func complete(
         _ record: consuming ConnectionRecord, state stored: ApplicationState?, into summaries: inout [CaptureSummary]
     ) -> CompletedConnection {

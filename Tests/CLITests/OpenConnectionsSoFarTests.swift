@@ -34,8 +34,8 @@ import Glibc
     }
 
     /// Where to cut: a quarter in; a check-in's fourth packet (its request or hello sent, no answer yet) past
-    /// the half, when a connection opens there; and inside a burst of data packets (one with payload, followed by another) past three
-    /// quarters: on a push connection, a check-in pushed part-way.
+    /// the half, when a connection opens there; and inside a burst of data packets (one with payload, followed
+    /// by another) past three quarters: on a push connection, a check-in pushed part-way.
     static func cuts(_ records: [ArraySlice<UInt8>]) throws -> [Int] {
         let n = records.count
         let packets = records.map(tcp)
