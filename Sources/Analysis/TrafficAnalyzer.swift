@@ -41,11 +41,6 @@ public struct CaptureSoFar: Sendable {
     /// then (provisional: the connection goes on, and its final record may differ). Each has its own
     /// connection id, the one its final record will have.
     public var open: [CompletedConnection]
-
-    public init(files: [CaptureSummary], open: [CompletedConnection] = []) {
-        self.files = files
-        self.open = open
-    }
 }
 
 /// Packets in, connection records out: decoding, the connection table, TCP
