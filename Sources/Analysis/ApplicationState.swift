@@ -138,6 +138,41 @@ final class ApplicationState {
         self.followsTunnels = followsTunnels
     }
 
+    /// A copy to finish in this one's place (a provisional record of a connection still open, see
+    /// `TrafficAnalyzer.soFar`): every stored property copied, the parsers into boxes of their own and the
+    /// tunnel's state copied the same way, so finishing or feeding the copy leaves this one as it was. The
+    /// conversations are values (their exchanges copy on write), so the copy costs a few references until
+    /// either side changes.
+    func copy() -> ApplicationState {
+        let c = ApplicationState(keepDetails: false, midstream: midstream, followsTunnels: followsTunnels)
+        switch parser {
+        case .undecided: c.parser = .undecided
+        case .http(let box): c.parser = .http(Box(box.value))
+        case .tls(let box): c.parser = .tls(Box(box.value))
+        case .other: c.parser = .other
+        }
+        c.held = held
+        c.heldBytes = heldBytes
+        c.prefix = prefix
+        c.prefixOpen = prefixOpen
+        c.httpReversed = httpReversed
+        c.undecidedBytes = undecidedBytes
+        c.exchanges = exchanges
+        c.details = details
+        c.sawPayload = sawPayload
+        c.firstDelivery = firstDelivery
+        c.lastDelivery = lastDelivery
+        c.longestBetweenDeliveries = longestBetweenDeliveries
+        c.tunnel = tunnel?.copy()
+        c.tunnelled = tunnelled
+        c.tunnelStart = tunnelStart
+        c.fileIndex = fileIndex
+        c.awaitingLostConnect = awaitingLostConnect
+        c.lostConnect = lostConnect
+        c.downLostBeforeTunnel = downLostBeforeTunnel
+        return c
+    }
+
     var application: ApplicationProtocol {
         switch parser {
         case .undecided, .other: return sawPayload ? .other : .none

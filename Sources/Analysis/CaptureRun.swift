@@ -81,14 +81,14 @@ public struct CaptureRun {
     /// `drain` for a live capture: while the interface is quiet the connection table's clock follows the
     /// system's (less `RollingReports.clockMargin`, for packets stamped but not read yet), so connections
     /// that closed are handed out without waiting for the next packet; and `rolling.report`, if set, gets
-    /// the summaries so far each time its interval has passed (on the monotonic clock, looked at every 64
+    /// the capture so far each time its interval has passed (on the monotonic clock, looked at every 64
     /// packets and whenever the source waits in vain).
     private func drainLive(_ source: LiveSource, into analyzer: TrafficAnalyzer) throws(CaptureError) {
         let rolling = self.rolling
         var due = SystemClock.monotonicNanoseconds() &+ (rolling?.intervalNanoseconds ?? 0)
         let tick = {
             guard let rolling, SystemClock.monotonicNanoseconds() >= due else { return }
-            rolling.report(analyzer.snapshot(fileStatistics: source.statistics))
+            rolling.report(analyzer.soFar(fileStatistics: source.statistics))
             due = SystemClock.monotonicNanoseconds() &+ rolling.intervalNanoseconds
         }
         source.onIdle = {
@@ -106,7 +106,7 @@ public struct CaptureRun {
     }
 
     /// `drain` with rolling reports, for inputs that may be followed (standard input, a pipe, a FIFO): `rolling`
-    /// gets the summaries so far as in `drainLive`, looked at every 64 packets and while the source waits
+    /// gets the capture so far as in `drainLive`, looked at every 64 packets and while the source waits
     /// (`PacketSource.setWaitHandler`). While it waits, the connection table's clock follows the system's only
     /// when the packets are recent (`FollowedClock`): then from the last packet's time on, as much as the
     /// system's has run since it was read (less `RollingReports.clockMargin`); otherwise the packets' clock
@@ -118,7 +118,7 @@ public struct CaptureRun {
         var clock = FollowedClock()
         let tick = {
             guard SystemClock.monotonicNanoseconds() >= due else { return }
-            rolling.report(analyzer.snapshot(fileStatistics: source.statistics))
+            rolling.report(analyzer.soFar(fileStatistics: source.statistics))
             due = SystemClock.monotonicNanoseconds() &+ rolling.intervalNanoseconds
         }
         source.setWaitHandler {
@@ -150,13 +150,14 @@ public struct CaptureRun {
 }
 
 /// Reports made while a run goes on: every `intervalNanoseconds` (monotonic clock), `report` gets the
-/// capture summaries so far, on the thread that runs the analysis, between two packets. The connections
-/// handed out so far have all been given to `onConnection` by then; connections still open are not.
+/// capture so far (`TrafficAnalyzer.soFar`), on the thread that runs the analysis, between two packets. The
+/// connections handed out so far have all been given to `onConnection` by then; those still open come with
+/// it, as provisional records (the capture's end at that moment), and are not given to `onConnection`.
 public struct RollingReports {
     public var intervalNanoseconds: Int64
-    public var report: ([CaptureSummary]) -> Void
+    public var report: (CaptureSoFar) -> Void
 
-    public init(intervalNanoseconds: Int64, report: @escaping ([CaptureSummary]) -> Void) {
+    public init(intervalNanoseconds: Int64, report: @escaping (CaptureSoFar) -> Void) {
         self.intervalNanoseconds = max(1, intervalNanoseconds)
         self.report = report
     }

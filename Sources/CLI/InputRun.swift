@@ -43,8 +43,8 @@ enum InputRun {
             let files = try withUnsafeMutablePointer(to: &output) { out in
                 let reports = rolling.flatMap { report in
                     options.live.everySeconds.map { every in
-                        RollingReports(intervalNanoseconds: Int64((every * 1e9).rounded())) { files in
-                            report(files, &out.pointee)
+                        RollingReports(intervalNanoseconds: Int64((every * 1e9).rounded())) { soFar in
+                            report(soFar, &out.pointee)
                         }
                     }
                 }
@@ -130,8 +130,9 @@ enum InputRun {
         return OpenedInput(run: run, source: source, progress: progress, command: command)
     }
 
-    /// A report made while a live capture or a followed input goes on (`--every`), from the summaries so far.
-    typealias RollingReport = (_ files: [CaptureSummary], _ output: inout Output) -> Void
+    /// A report made while a live capture or a followed input goes on (`--every`), from the capture so far: the
+    /// summaries, and the connections still open as provisional records.
+    typealias RollingReport = (_ soFar: CaptureSoFar, _ output: inout Output) -> Void
 
     /// `interface` opened for capture (the filter compiled for it), to be read until `--duration`,
     /// `--count` or a signal (the first SIGINT, SIGTERM or SIGHUP ends the capture, see `Interruption`)
@@ -528,7 +529,7 @@ struct OpenedInput {
 
     /// Reads the captures to their end, handing each finished connection to `onConnection` and each id that
     /// has no record (a copy of a connection captured twice) to `onLeftOut`; returns one summary per file.
-    /// `rolling` (`--every`, of a live capture or a followed input) gets the summaries so far while it goes on.
+    /// `rolling` (`--every`, of a live capture or a followed input) gets the capture so far while it goes on.
     /// Throws a `CommandFailure` (exit status 3 for input that turned unreadable) naming the command.
     func read(
         onConnection: @escaping (CompletedConnection) -> Void, onLeftOut: ((UInt64) -> Void)? = nil,

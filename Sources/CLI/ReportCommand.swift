@@ -38,9 +38,12 @@ enum ReportCommand {
             options.color, stdoutIsTerminal: options.outputPath == nil && output.stdoutIsTerminal,
             environment: ColorChoice.processEnvironment))
         // The rolling report of a live capture or a followed input (`--every`): the records filed so far, with
-        // the summaries so far, replace the -o file whole; a failed write is a warning, and the capture goes on.
-        let rolling: InputRun.RollingReport? = options.live.everySeconds == nil ? nil : { files, output in
+        // the connections still open as the capture's end would make them now (filed in the copy only), and the
+        // summaries so far, replace the -o file whole; a failed write is a warning, and the capture goes on.
+        let rolling: InputRun.RollingReport? = options.live.everySeconds == nil ? nil : { soFar, output in
             var snapshot = ingest.snapshot()
+            for c in soFar.open { snapshot.ingest(c.record) }
+            let files = soFar.files
             let heartbeat = finish(&snapshot, files: files)
             let bundle = makeBundle(kind, heartbeat: heartbeat, files: files, model: model, sylink: sylink,
                                     failOn: failOn)

@@ -539,3 +539,60 @@ final class HalfConnectionReassembler {
         ctx.delegate.didNotice(notice, direction: ctx.direction, connection: ctx.connection, time: time)
     }
 }
+
+// MARK: - Provisional end
+
+extension HalfConnectionReassembler {
+    /// What `flush(now:ctx:)` would deliver now, as events appended to `events`, and the anomalies it would
+    /// leave, changing nothing: the same steps on local copies of the state they move (`next`, the hole's
+    /// acknowledgement time). For a report made while the capture goes on (`ConnectionTable.provisionalEnds`).
+    /// Keep it in step with `flush`, `skipHole`, `drain` and `skipAcknowledgedTail` (a test compares the two).
+    func previewFlush(now: Timestamp, direction: Direction, into events: inout [FlushEvent]) -> StreamAnomalies {
+        var anomalies = self.anomalies
+        var next = self.next
+        var holeAcknowledgedSince = self.holeAcknowledgedSince
+        func gap(_ bytes: Int64, _ time: Timestamp) {
+            guard bytes > 0 else { return }
+            anomalies.gaps += 1
+            anomalies.gapBytes += bytes
+            events.append(.gap(bytes, direction, time))
+        }
+        // Each turn is `skipHole`: the hole before the first piece left, then the pieces from there.
+        var i = 0
+        while i < pieces.count {
+            let first = pieces[i]
+            if first.offset > next {
+                var time = min(first.time, now)
+                if acknowledged >= first.offset {
+                    time = min(time, tailSince ?? holeAcknowledgedSince ?? acknowledgedAt)
+                }
+                gap(first.offset - next, time)
+                next = first.offset
+            }
+            while i < pieces.count, pieces[i].offset <= next {
+                let piece = pieces[i]
+                i += 1
+                if let bytes = piece.bytes {
+                    events.append(.bytes(bytes, direction, piece.time))
+                } else {
+                    gap(piece.length, piece.time)
+                }
+                next = piece.end
+            }
+            // `drain` always moved on here, which clears the acknowledgement's arming.
+            holeAcknowledgedSince = nil
+        }
+        let tail = (finOffset.map { min(acknowledged, $0) } ?? acknowledged) - next
+        if started, tail > 1 {
+            let since = tailSince ?? acknowledgedAt
+            if tail <= Self.acknowledgedTailReach || finOffset != nil {
+                gap(tail, min(since, now))
+                next += tail
+            } else if farAcknowledged != acknowledged {
+                events.append(.farAcknowledgement(tail, direction, since))
+            }
+        }
+        if let fin = finOffset, fin > next { gap(fin - next, now) }
+        return anomalies
+    }
+}

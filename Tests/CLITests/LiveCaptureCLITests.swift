@@ -269,8 +269,8 @@ private let canCaptureLoopback: Bool = (try? LiveSource(interface: "lo")) != nil
         configuration.streamLimits.closeLinger = 500_000_000
         var run = CaptureRun(paths: ["lo"], configuration: configuration)
         var snapshots: [Int] = []
-        run.rolling = RollingReports(intervalNanoseconds: 400_000_000) { files in
-            snapshots.append(files.first?.packets ?? -1)
+        run.rolling = RollingReports(intervalNanoseconds: 400_000_000) { soFar in
+            snapshots.append(soFar.files.first?.packets ?? -1)
         }
         var delivered: [Date] = []
         let client = Thread {
