@@ -131,6 +131,34 @@ func parseSyLink(_ xml: String, name: String = "SyLink.xml") throws(SyLinkError)
         #expect(SyLinkFile.invalidUTF8Offset(in: Data(unknown)) == unknown.count - 1)
     }
 
+    /// The checks before parsing read UTF-8 or UTF-16 with a byte-order mark; libxml2 also reads UTF-16
+    /// without one and switches to the encoding a declaration names. In such a file an entity was
+    /// declared and expanded unseen, and a processing instruction without data crashed the parser (SIGSEGV).
+    @Test func encodingsTheChecksCannotReadAreRefused() throws {
+        let pi = syLinkXML().replacingOccurrences(of: "<CommConf>", with: "<?pi?><CommConf>")
+        let entity = syLinkXML().replacingOccurrences(
+            of: "<ServerSettings", with: #"<!DOCTYPE ServerSettings [<!ENTITY a "192.0.2.9">]><ServerSettings"#)
+        for text in [pi, entity] {
+            let utf16NoMark = Data(text.utf16.flatMap { [UInt8($0 & 0xFF), UInt8($0 >> 8)] })
+            let utf7 = text.replacingOccurrences(of: "UTF-8", with: "UTF-7")
+            for (data, start) in [(utf16NoMark, "holds a zero byte at byte offset 1"),
+                                  (Data(utf7.utf8), "declares the encoding \"UTF-7\""),
+                                  (Data([0xEF, 0xBB, 0xBF] + Array(utf7.utf8)), "declares the encoding \"UTF-7\"")] {
+                do {
+                    _ = try SyLinkFile.parse(data: data, name: "x.xml")
+                    Issue.record("accepted: \(start)")
+                } catch {
+                    #expect(error.problem.hasPrefix(start), "\(error.problem)")
+                }
+            }
+        }
+        // UTF-16 with a byte-order mark, and UTF-8 with one, are read as before.
+        let utf16 = try #require(syLinkXML().data(using: .utf16))
+        #expect(try SyLinkFile.parse(data: utf16, name: "x.xml").servers.count == 2)
+        #expect(try SyLinkFile.parse(data: Data([0xEF, 0xBB, 0xBF] + Array(syLinkXML().utf8)), name: "x.xml")
+            .servers.count == 2)
+    }
+
     @Test func missingFileNamesThePath() {
         do {
             _ = try SyLinkFile.load(path: "/nonexistent/SyLink.xml")
