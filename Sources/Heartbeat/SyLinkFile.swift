@@ -290,6 +290,11 @@ private final class SyLinkCollector: NSObject, XMLParserDelegate {
     /// The line of the first `CommConf`, `AgentCommunicationSetting` and `ServerList` (lowercased names).
     var firstLines: [String: Int] = [:]
 
+    /// Elements whose attributes are read (lowercased names).
+    private static let read: Set<String> = [
+        "serversettings", "agentcommunicationsetting", "serverlist", "serverpriorityblock", "server",
+    ]
+
     /// Elements a SyLink file has once: of two, which one a client goes by is not known.
     private static let single: Set<String> = ["commconf", "agentcommunicationsetting", "serverlist"]
 
@@ -304,6 +309,17 @@ private final class SyLinkCollector: NSObject, XMLParserDelegate {
         let attrs = Dictionary(attributes.map { ($0.key.lowercased(), $0.value) }, uniquingKeysWith: { a, _ in a })
         if rootName == nil { rootName = name }
         let lowered = name.lowercased()
+        // Names are read without regard to case, and the parser hands the attributes over unordered: of
+        // `Address` and `ADDRESS`, which one counted changed from run to run.
+        if attrs.count < attributes.count, Self.read.contains(lowered) {
+            let twice = Dictionary(grouping: attributes.keys, by: { $0.lowercased() }).values
+                .filter { $0.count > 1 }.map { $0.sorted() }.min { $0[0] < $1[0] } ?? []
+            problem = "line \(parser.lineNumber): <\(name)> gives one attribute under several spellings ("
+                + twice.joined(separator: ", ") + "); names are read without regard to case, so which one counts "
+                + "is not known: keep one"
+            parser.abortParsing()
+            return
+        }
         if Self.single.contains(lowered) {
             // The last one would win without a word: its settings, and both lists' servers merged.
             if let first = firstLines[lowered] {

@@ -159,6 +159,23 @@ func parseSyLink(_ xml: String, name: String = "SyLink.xml") throws(SyLinkError)
             .servers.count == 2)
     }
 
+    /// Attribute names are read without regard to case, and the parser gives attributes unordered: of
+    /// two spellings of one name, which value counted changed from run to run.
+    @Test func oneAttributeUnderTwoSpellingsIsRefused() {
+        let servers = #"<ServerPriorityBlock Name="Priority1"><Server Address="192.0.2.1" ADDRESS="192.0.2.2"/>"#
+            + "</ServerPriorityBlock>"
+        #expect(problem(syLinkXML(servers: servers)) == "SyLink.xml: line 4: <Server> gives one attribute under "
+            + "several spellings (ADDRESS, Address); names are read without regard to case, so which one counts "
+            + "is not known: keep one")
+        let push = problem(syLinkXML(extra: #"pushheartbeatseconds="30""#))
+        #expect(push?.contains("(PushHeartbeatSeconds, pushheartbeatseconds)") == true)
+        #expect(push?.contains("A1B2C3D4E5F60718293A4B5C6D7E8F90") == false)
+        // Attributes of elements that are not read may repeat.
+        let unread = syLinkXML().replacingOccurrences(
+            of: "<ServerList", with: #"<RegisterClient PreferredGroup="a" preferredgroup="b"/><ServerList"#)
+        #expect(problem(unread) == nil)
+    }
+
     @Test func missingFileNamesThePath() {
         do {
             _ = try SyLinkFile.load(path: "/nonexistent/SyLink.xml")
