@@ -141,10 +141,13 @@ public struct SimulationConfiguration: Sendable {
     }
 
     /// Checks the values against each other and the model; the message names the option.
+    /// The longest `--duration`: 31 days.
+    public static let maxDurationSeconds: Double = 31 * 86_400
+
     public func validate(model: ReferenceModel) throws(SimulationError) {
         let interval = intervalSeconds ?? model.interval.seconds
         guard clients >= 1, clients <= 1_000_000 else { throw SimulationError("--clients must be 1-1000000") }
-        guard durationSeconds > 0, durationSeconds <= 31 * 86_400 else {
+        guard durationSeconds > 0, durationSeconds <= Self.maxDurationSeconds else {
             throw SimulationError("--duration must be above 0 and at most 31 days")
         }
         let least = Self.minIntervalSeconds
