@@ -189,7 +189,33 @@ public enum CaptureReader {
         case .success(let read): head = read
         case .failure(let failure): throw CaptureError(path: path, opening: failure)
         }
-        return try compressedHeader(head.bytes, problem: head.problem, path: path, compression: compression)
+        do {
+            return try compressedHeader(head.bytes, problem: head.problem, path: path, compression: compression)
+        } catch {
+            throw blamingDamage(error, found: head.problem, path: path, compression: compression)
+        }
+    }
+
+    /// Decompressed bytes read at most to tell damaged data from content that is no capture: past bzip2's
+    /// largest block (900 kB), whose check comes at its end.
+    static let damageWindow = 1 << 20
+
+    /// `error`, a compressed file's content refused as no capture, or the damage of its compressed data when
+    /// the first `damageWindow` decompressed bytes meet some. Damaged data may decompress to other bytes
+    /// before the decoder finds the damage (bzip2 checks a block only at its end, gzip a member): those
+    /// bytes were blamed (`not a pcap or pcapng file`, `unsupported pcap savefile version`) with no word
+    /// of the damage. Cost: only on that refusal, up to 1 MiB decompressed once more.
+    private static func blamingDamage(_ error: CaptureError, found: CompressedInput.Problem?, path: String,
+                                      compression: CaptureCompression) -> CaptureError
+    {
+        guard found == nil, case .compressedContent = error.kind,
+              case .success(let longer) = CompressedInput.head(path: path, compression: compression,
+                                                                count: damageWindow),
+              let problem = longer.problem
+        else { return error }
+        let describing = CompressedInput.describe(problem, compression: compression)
+        return CaptureError(path: path, .unreadable("\(describing) after \(longer.bytes.count) decompressed byte"
+            + "\(longer.bytes.count == 1 ? "" : "s"), which are no capture: " + error.problem))
     }
 
     /// The header of the capture a compressed file or stream holds, from its first (up to 24) decompressed

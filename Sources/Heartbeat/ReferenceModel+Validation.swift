@@ -130,6 +130,9 @@ extension ReferenceModel {
         }
         for (i, s) in servers.enumerated() {
             guard !s.host.isEmpty else { throw fail("servers[\(i)].host", "must not be empty") }
+            // As in `ports`: 0 passed the check before decoding (Foundation reads a JSON 0 as a Bool there)
+            // and was then taken as no port at all.
+            if s.port == 0 { throw fail("servers[\(i)].port", "must be a port number 1-65535, got 0") }
             // As SyLink.xml's Address: a bare host; a numeric form other than dotted decimal (`012.1.0.11`,
             // which resolvers read as octal, `0x0a.1.0.10`, `10.1.10`) would be a name that never matches.
             guard Self.isServerHost(s.host, bracketed: false) else {

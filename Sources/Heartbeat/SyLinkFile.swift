@@ -78,6 +78,7 @@ public struct SyLinkFile: Hashable, Sendable {
             throw SyLinkError(file: name, problem: "is \(data.count) bytes, over the \(maxFileBytes)-byte (4 MiB) "
                 + "limit for SyLink files")
         }
+        if let problem = unreadableEncoding(of: data) { throw SyLinkError(file: name, problem: problem) }
         if let declaration = dtdDeclaration(in: data) {
             throw SyLinkError(file: name, problem: "has a \(declaration) declaration; SyLink files have no DTD, "
                 + "so DOCTYPE and ENTITY declarations are refused")
@@ -116,6 +117,40 @@ public struct SyLinkFile: Hashable, Sendable {
 }
 
 extension SyLinkFile {
+    /// Encodings a SyLink file may declare: those the checks before parsing read the text in (UTF-8 and its
+    /// ASCII subset, UTF-16 with a byte-order mark) or that libxml2 transcodes without changing ASCII
+    /// (ISO-8859-1).
+    static let readableEncodings: Set<String> = [
+        "utf-8", "utf8", "us-ascii", "ascii", "iso-8859-1", "iso_8859-1", "latin1", "utf-16", "utf16", "utf-16le",
+        "utf-16be",
+    ]
+
+    /// Why the file is in an encoding the checks before parsing cannot read, or nil when it is not.
+    ///
+    /// Those checks (no DTD, no processing instruction without data) read the bytes as UTF-8, or as UTF-16
+    /// when a byte-order mark says so; libxml2 also detects UTF-16 and UTF-32 without one (`<` as `3C 00`)
+    /// and switches to any encoding the declaration names (UTF-7 writes `<` as `+ADw-`). Such a file hid
+    /// an entity declaration from the checks, and a processing instruction without data crashed the
+    /// parser (SIGSEGV), so it is refused. Cost: one pass over the bytes.
+    static func unreadableEncoding(of data: Data) -> String? {
+        let utf16 = data.starts(with: [0xFE, 0xFF]) || data.starts(with: [0xFF, 0xFE])
+        if !utf16, let zero = data.firstIndex(of: 0) {
+            return "holds a zero byte at byte offset \(zero - data.startIndex), as UTF-16 or UTF-32 without a "
+                + "byte-order mark would; SyLink files are UTF-8 (UTF-16 is read with a byte-order mark)"
+        }
+        var text = Substring(decodedText(of: data))
+        if text.first == "\u{FEFF}" { text = text.dropFirst() }
+        if utf16, text.isEmpty || text.contains("\0") {
+            return "is not valid UTF-16 (after its byte-order mark)"
+        }
+        if let encoding = declaredEncoding(in: Data(text.prefix(200).utf8)),
+           !readableEncodings.contains(encoding.lowercased()) {
+            return "declares the encoding \"\(encoding.prefix(40))\", which is not read; SyLink files are UTF-8 "
+                + "(ISO-8859-1, and UTF-16 with a byte-order mark, are read too)"
+        }
+        return nil
+    }
+
     /// The offset of the first byte that is not valid UTF-8, for a file read as UTF-8: any file but
     /// one with a UTF-16 byte-order mark or one declared ISO-8859-1 (`latin1`). Nil otherwise.
     ///
@@ -255,6 +290,11 @@ private final class SyLinkCollector: NSObject, XMLParserDelegate {
     /// The line of the first `CommConf`, `AgentCommunicationSetting` and `ServerList` (lowercased names).
     var firstLines: [String: Int] = [:]
 
+    /// Elements whose attributes are read (lowercased names).
+    private static let read: Set<String> = [
+        "serversettings", "agentcommunicationsetting", "serverlist", "serverpriorityblock", "server",
+    ]
+
     /// Elements a SyLink file has once: of two, which one a client goes by is not known.
     private static let single: Set<String> = ["commconf", "agentcommunicationsetting", "serverlist"]
 
@@ -269,6 +309,17 @@ private final class SyLinkCollector: NSObject, XMLParserDelegate {
         let attrs = Dictionary(attributes.map { ($0.key.lowercased(), $0.value) }, uniquingKeysWith: { a, _ in a })
         if rootName == nil { rootName = name }
         let lowered = name.lowercased()
+        // Names are read without regard to case, and the parser hands the attributes over unordered: of
+        // `Address` and `ADDRESS`, which one counted changed from run to run.
+        if attrs.count < attributes.count, Self.read.contains(lowered) {
+            let twice = Dictionary(grouping: attributes.keys, by: { $0.lowercased() }).values
+                .filter { $0.count > 1 }.map { $0.sorted() }.min { $0[0] < $1[0] } ?? []
+            problem = "line \(parser.lineNumber): <\(name)> gives one attribute under several spellings ("
+                + twice.joined(separator: ", ") + "); names are read without regard to case, so which one counts "
+                + "is not known: keep one"
+            parser.abortParsing()
+            return
+        }
         if Self.single.contains(lowered) {
             // The last one would win without a word: its settings, and both lists' servers merged.
             if let first = firstLines[lowered] {

@@ -128,10 +128,14 @@ public struct FleetPlan: Sendable {
                     // When the duration is what rules every client out, more clients would not help.
                     if kind != .oldTLS, expectedCheckIns < minimumCheckIns {
                         let need = Double(minimumCheckIns) * interval
-                        let text = need == need.rounded() ? String(Int64(need)) : String(need)
+                        let longest = SimulationConfiguration.maxDurationSeconds
+                        // No duration can help an interval that long: name the interval instead.
+                        let needed = "\(minimumCheckIns) intervals (\(Self.formatted(need)) s)"
+                        let remedy = need <= longest ? "--duration must be at least " + needed
+                            : needed + " are longer than the longest --duration (31 days): use an --interval of "
+                                + "at most \(Self.formatted((longest / Double(minimumCheckIns)).rounded(.down))) s"
                         throw SimulationError("the \(kind.rawValue) fault needs a client with at least "
-                            + "\(minimumCheckIns) check-ins: --duration must be at least \(minimumCheckIns) intervals "
-                            + "(\(text) s)")
+                            + "\(minimumCheckIns) check-ins: " + remedy)
                     }
                     throw SimulationError("not enough suitable clients for the \(kind.rawValue) faults: use more "
                         + "--clients, or adjust --http-share/--push-share")

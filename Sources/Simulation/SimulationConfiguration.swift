@@ -141,10 +141,13 @@ public struct SimulationConfiguration: Sendable {
     }
 
     /// Checks the values against each other and the model; the message names the option.
+    /// The longest `--duration`: 31 days.
+    public static let maxDurationSeconds: Double = 31 * 86_400
+
     public func validate(model: ReferenceModel) throws(SimulationError) {
         let interval = intervalSeconds ?? model.interval.seconds
         guard clients >= 1, clients <= 1_000_000 else { throw SimulationError("--clients must be 1-1000000") }
-        guard durationSeconds > 0, durationSeconds <= 31 * 86_400 else {
+        guard durationSeconds > 0, durationSeconds <= Self.maxDurationSeconds else {
             throw SimulationError("--duration must be above 0 and at most 31 days")
         }
         let least = Self.minIntervalSeconds
@@ -168,6 +171,12 @@ public struct SimulationConfiguration: Sendable {
         }
         if (faults[.failover] ?? 0) > 0, managers < 2 {
             throw SimulationError("the failover fault needs --managers 2 or more")
+        }
+        // Its handshakes settle on TLS 1.0, no finding under a minimum of 1.0: the truth file would name a
+        // `tls-below-1.0` that analyze rightly never reports.
+        if (faults[.oldTLS] ?? 0) > 0, model.minimumTLSVersion <= 0x0301 {
+            throw SimulationError("the old-tls fault makes TLS 1.0 check-ins, which the model's tls.minimumVersion "
+                + "1.0 allows: give a model whose minimum is 1.1 or later")
         }
         if (faults[.failover] ?? 0) > 0, proxy != nil {
             throw SimulationError("the failover fault cannot be simulated through --proxy (the connects go to the "

@@ -191,6 +191,26 @@ private func compress(_ tool: String, _ input: String, to output: String) throws
         #expect(piped.stderr.contains("sepbeat: warning: -: the gzip data is corrupt ("), "\(piped.stderr)")
     }
 
+    /// bzip2 checks a block only at its end: a damaged first block decompresses to other bytes first. The
+    /// refusal named those bytes as no capture, with no word of the damage; it names the damage now.
+    @Test(.enabled(if: hasTool("bzip2")))
+    func aDamagedFirstBlockIsRefusedAsDamage() throws {
+        let folder = try TemporaryFolder()
+        let plain = try folder.simulatedCapture("day.pcap", ["--clients", "6", "--duration", "1h"])
+        let packed = folder.path + "/day.pcap.bz2"
+        try compress("bzip2", plain, to: packed)
+        var bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: packed)))
+        bytes[bytes.count / 4] ^= 0x10
+        let bad = folder.path + "/bad.pcap.bz2"
+        try Data(bytes).write(to: URL(fileURLWithPath: bad))
+        for command in ["analyze", "flows"] {
+            let run = sepbeat(command, bad)
+            #expect(run.status == ExitStatus.unreadableInput)
+            #expect(run.stderr.hasPrefix("sepbeat \(command): \(bad): the bzip2 data is corrupt ("), "\(run.stderr)")
+            #expect(run.stderr.contains(" decompressed bytes, which are no capture: not a pcap or pcapng file"))
+        }
+    }
+
     /// A compressed file that holds no capture is refused like any other non-capture, saying it was
     /// decompressed: one line, exit status 3.
     @Test(.enabled(if: hasTool("gzip")))

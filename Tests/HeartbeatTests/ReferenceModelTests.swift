@@ -95,6 +95,9 @@ import Testing
             == #"model.json: field "ports.https[0]" must be a port number 1-65535, got 70000"#)
         #expect(error(#"{"servers": [{"host": "a", "port": -1}]}"#)?.field == "servers[0].port")
         #expect(error(#"{"ports": {"https": [0]}}"#)?.field == "ports.https[0]")
+        // A server's port 0 was taken as no port at all (any management port), silently.
+        #expect(error(#"{"servers": [{"host": "a", "port": 0}]}"#)?.description
+            == #"model.json: field "servers[0].port" must be a port number 1-65535, got 0"#)
         #expect(error(#"{"severities": {"failover": "fatal"}}"#)?.field == "severities.failover")
         #expect(error(#"{"tls": {"minimumVersion": "1.5"}}"#)?.field == "tls.minimumVersion")
         #expect(error(#"{"interval": {"toleranceSeconds": 200}}"#)?.field == "interval.toleranceSeconds")

@@ -131,6 +131,51 @@ func parseSyLink(_ xml: String, name: String = "SyLink.xml") throws(SyLinkError)
         #expect(SyLinkFile.invalidUTF8Offset(in: Data(unknown)) == unknown.count - 1)
     }
 
+    /// The checks before parsing read UTF-8 or UTF-16 with a byte-order mark; libxml2 also reads UTF-16
+    /// without one and switches to the encoding a declaration names. In such a file an entity was
+    /// declared and expanded unseen, and a processing instruction without data crashed the parser (SIGSEGV).
+    @Test func encodingsTheChecksCannotReadAreRefused() throws {
+        let pi = syLinkXML().replacingOccurrences(of: "<CommConf>", with: "<?pi?><CommConf>")
+        let entity = syLinkXML().replacingOccurrences(
+            of: "<ServerSettings", with: #"<!DOCTYPE ServerSettings [<!ENTITY a "192.0.2.9">]><ServerSettings"#)
+        for text in [pi, entity] {
+            let utf16NoMark = Data(text.utf16.flatMap { [UInt8($0 & 0xFF), UInt8($0 >> 8)] })
+            let utf7 = text.replacingOccurrences(of: "UTF-8", with: "UTF-7")
+            for (data, start) in [(utf16NoMark, "holds a zero byte at byte offset 1"),
+                                  (Data(utf7.utf8), "declares the encoding \"UTF-7\""),
+                                  (Data([0xEF, 0xBB, 0xBF] + Array(utf7.utf8)), "declares the encoding \"UTF-7\"")] {
+                do {
+                    _ = try SyLinkFile.parse(data: data, name: "x.xml")
+                    Issue.record("accepted: \(start)")
+                } catch {
+                    #expect(error.problem.hasPrefix(start), "\(error.problem)")
+                }
+            }
+        }
+        // UTF-16 with a byte-order mark, and UTF-8 with one, are read as before.
+        let utf16 = try #require(syLinkXML().data(using: .utf16))
+        #expect(try SyLinkFile.parse(data: utf16, name: "x.xml").servers.count == 2)
+        #expect(try SyLinkFile.parse(data: Data([0xEF, 0xBB, 0xBF] + Array(syLinkXML().utf8)), name: "x.xml")
+            .servers.count == 2)
+    }
+
+    /// Attribute names are read without regard to case, and the parser gives attributes unordered: of
+    /// two spellings of one name, which value counted changed from run to run.
+    @Test func oneAttributeUnderTwoSpellingsIsRefused() {
+        let servers = #"<ServerPriorityBlock Name="Priority1"><Server Address="192.0.2.1" ADDRESS="192.0.2.2"/>"#
+            + "</ServerPriorityBlock>"
+        #expect(problem(syLinkXML(servers: servers)) == "SyLink.xml: line 4: <Server> gives one attribute under "
+            + "several spellings (ADDRESS, Address); names are read without regard to case, so which one counts "
+            + "is not known: keep one")
+        let push = problem(syLinkXML(extra: #"pushheartbeatseconds="30""#))
+        #expect(push?.contains("(PushHeartbeatSeconds, pushheartbeatseconds)") == true)
+        #expect(push?.contains("A1B2C3D4E5F60718293A4B5C6D7E8F90") == false)
+        // Attributes of elements that are not read may repeat.
+        let unread = syLinkXML().replacingOccurrences(
+            of: "<ServerList", with: #"<RegisterClient PreferredGroup="a" preferredgroup="b"/><ServerList"#)
+        #expect(problem(unread) == nil)
+    }
+
     @Test func missingFileNamesThePath() {
         do {
             _ = try SyLinkFile.load(path: "/nonexistent/SyLink.xml")

@@ -110,6 +110,26 @@ import Testing
         }
     }
 
+    /// At an interval over a sixth of 31 days no duration gives six check-ins: the message asked for a
+    /// --duration that --duration refuses.
+    @Test func anIntervalTooLongForAFaultNamesTheInterval() throws {
+        var c = SimulationConfiguration()
+        c.clients = 4
+        c.pushShare = 0
+        c.intervalSeconds = 604_800
+        c.durationSeconds = 31 * 86_400
+        c.faults = [.late: 1]
+        do {
+            _ = try FleetPlan.make(c, model: .builtIn)
+            Issue.record("a late fault was planned with fewer than six check-ins")
+        } catch {
+            #expect(error.message == "the late fault needs a client with at least 6 check-ins: 6 intervals "
+                + "(3628800 s) are longer than the longest --duration (31 days): use an --interval of at most 446400 s")
+        }
+        c.intervalSeconds = 446_400
+        #expect(try FleetPlan.make(c, model: .builtIn).clients.count == 4)
+    }
+
     @Test func hugeFleetIsRefusedBeforePlanning() {
         var c = SimulationConfiguration()
         c.clients = 200_000

@@ -79,6 +79,20 @@ import Testing
         }
     }
 
+    /// The old-tls fault's TLS 1.0 is no finding under a minimum of 1.0, so it is refused there: its truth file
+    /// named a `tls-below-1.0` that analyze never reports.
+    @Test func theOldTLSFaultNeedsAMinimumAbove10() throws {
+        var c = fleet(clients: 4, hours: 0.5, allFaults: false)
+        c.faults[.oldTLS] = 1
+        c.httpShare = 0
+        var m = ReferenceModel.builtIn
+        m.tls.minimumVersion = "1.0"
+        #expect(throws: SimulationError.self) { try FleetPlan.make(c, model: m) }
+        m.tls.minimumVersion = "1.1"
+        let plan = try FleetPlan.make(c, model: m)
+        #expect(plan.clients.filter(\.oldTLS).count == 1)
+    }
+
     /// The same fleet under the built-in model and under a 1.3 model: the check-ins, the sizes of their steps
     /// 3-6 and the findings (none) are the same; the handshakes and the close differ.
     @Test func onlyTheHandshakeDiffersFromTheSameFleetIn12() throws {
