@@ -147,7 +147,6 @@ extension ReferenceModel {
 
     private func validateSteps(_ fail: (String, String) -> ModelError) throws(ModelError) {
         guard steps.count == 7 else { throw fail("steps", "must list exactly 7 steps, got \(steps.count)") }
-        let shapes = ["syn", "handshake", "fetch", "upload", "close"]
         for (i, rule) in steps.enumerated() {
             let field = "steps[\(i)]"
             guard rule.number == i + 1 else {
@@ -156,9 +155,10 @@ extension ReferenceModel {
             guard rule.id == Self.stepIDs[i] else {
                 throw fail(field + ".id", "must be \"\(Self.stepIDs[i])\", got \"\(rule.id)\"")
             }
-            guard shapes.contains(rule.tlsShape) else {
-                throw fail(field + ".tlsShape", "must be one of \(shapes.joined(separator: ", ")), "
-                    + "got \"\(rule.tlsShape)\"")
+            // Read by no rule but in this order, so a changed shape would be a setting that changes nothing.
+            guard rule.tlsShape == Self.stepTLSShapes[i] else {
+                throw fail(field + ".tlsShape", "must be \"\(Self.stepTLSShapes[i])\" (each step's shape is fixed, "
+                    + "as its id is), got \"\(Self.shown(rule.tlsShape))\"")
             }
             // Methods are compared as sent, and HTTP methods are case-sensitive: `get` would never match.
             for (j, method) in rule.httpMethods.enumerated()

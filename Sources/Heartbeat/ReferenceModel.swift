@@ -128,7 +128,8 @@ public struct ReferenceModel: Codable, Hashable, Sendable {
         public var mandatory: Bool
         /// HTTP methods the step uses (empty for steps without requests).
         public var httpMethods: [String]
-        /// Shape of the step without decryption: `syn`, `handshake`, `fetch`, `upload` or `close`.
+        /// Shape of the step without decryption: `syn`, `handshake`, `fetch`, `upload` or `close`; fixed per step
+        /// (`ReferenceModel.stepTLSShapes`), given for the reader of a model file.
         public var tlsShape: String
         /// Confidence (0-1) of a match by method and order in plain HTTP.
         public var httpConfidence: Double
@@ -159,6 +160,10 @@ public struct ReferenceModel: Codable, Hashable, Sendable {
     public static let stepIDs = [
         "select-server", "connect", "index-check", "download-urls", "log-upload", "sensor-upload", "disconnect",
     ]
+
+    /// Each step's shape without decryption, in protocol order: fixed like the ids, since the step classifier
+    /// places TLS exchanges by these shapes in this order (a model file may restate them, not change them).
+    public static let stepTLSShapes = ["syn", "handshake", "fetch", "fetch", "upload", "upload", "close"]
 
     /// The rule for step `number` (1-7). Validation guarantees all seven exist.
     public func step(_ number: Int) -> StepRule? {

@@ -129,6 +129,16 @@ import Testing
         let e = error(text)
         #expect(e?.field == "steps[2].id")
         #expect(e?.description.contains(#"must be "index-check", got "index""#) == true)
+        // A step's shape is fixed as its id is: no rule reads another one.
+        steps[2]["id"] = "index-check"
+        steps[0]["tlsShape"] = "close"
+        let shape = String(decoding: try JSONSerialization.data(withJSONObject: ["steps": steps]), as: UTF8.self)
+        #expect(error(shape)?.field == "steps[0].tlsShape")
+        #expect(error(shape)?.description.contains(#"must be "syn" (each step's shape is fixed"#) == true)
+        steps[0]["tlsShape"] = "syn"
+        let same = String(decoding: try JSONSerialization.data(withJSONObject: ["steps": steps]), as: UTF8.self)
+        #expect(error(same) == nil)
+        #expect(ReferenceModel.builtIn.steps.map(\.tlsShape) == ReferenceModel.stepTLSShapes)
         #expect(error(#"{"steps": []}"#)?.field == "steps")
         #expect(error(#"{"steps": [{"number": 1, "nme": "x"}]}"#)?.field == "steps[0].nme")
     }
