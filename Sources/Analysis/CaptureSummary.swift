@@ -115,6 +115,9 @@ public struct CaptureSummary: Sendable {
     /// A followed input (standard input that is no regular file, a pipe, a FIFO, a device) ended by the first
     /// SIGINT, SIGTERM or SIGHUP before its writer closed it: the signal's name (`SIGINT`); nil otherwise.
     public var endedBy: String?
+    /// Read for a report so far (`--every`): the input was still being read when the report was made, and the
+    /// report at its end replaces it. Set by the report's maker, never by the analysis.
+    public var soFar = false
     /// Records whose captured length exceeds their original length or the snaplen (kept as they are,
     /// or, where libpcap cut them to the snaplen, with a warning).
     public var oversizedRecords = 0

@@ -43,7 +43,12 @@ enum ReportCommand {
         let rolling: InputRun.RollingReport? = options.live.everySeconds == nil ? nil : { soFar, output in
             var snapshot = ingest.snapshot()
             for c in soFar.open { snapshot.ingest(c.record) }
-            let files = soFar.files
+            // Marked in every format but the row formats (jsonl, csv), so that it is not read as the final report.
+            let files = soFar.files.map { f in
+                var f = f
+                f.soFar = true
+                return f
+            }
             let heartbeat = finish(&snapshot, files: files)
             let bundle = makeBundle(kind, heartbeat: heartbeat, files: files, model: model, sylink: sylink,
                                     failOn: failOn)

@@ -100,6 +100,10 @@ public enum CaptureSummaryReport {
         if let by = s.endedBy {
             members.insert(("endedBy", .string(by)), at: members.count - 1)
         }
+        // Only in a report so far, so that a reader of the -o file can tell it from the final report.
+        if s.soFar {
+            members.insert(("soFar", .bool(true)), at: members.count - 1)
+        }
         if let saved = s.savedTo {
             members.insert(("savedTo", .string(saved)), at: members.count - 1)
             members.insert(("savedPackets", .int(s.savedPackets)), at: members.count - 1)
@@ -191,6 +195,9 @@ public enum CaptureSummaryReport {
         if let by = s.endedBy {
             out += "  input ended by \(by) after \(formatCount(s.packets, "packet")) (followed until then; the report "
                 + "covers the packets read before it)\n"
+        }
+        if s.soFar {
+            out += "  report so far: the input is still being read; the report at its end replaces this one\n"
         }
         if let saved = s.savedTo {
             out += "  packets saved to \(TextTable.sanitize(saved)): "

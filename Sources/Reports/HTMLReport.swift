@@ -197,7 +197,9 @@ public struct HTMLReport {
         }
         // Notes on the traffic as a whole, under the files' warnings: servers reached at the heartbeat interval
         // whose connections are not judged, as the text reports note them.
-        let notes = [AnalyzeReport.periodicOtherPortsNote(bundle.heartbeat),
+        let soFar = bundle.captures.contains(where: \.soFar)
+            ? "Report so far: the input is still being read; the report at its end replaces this one." : nil
+        let notes = [soFar, AnalyzeReport.periodicOtherPortsNote(bundle.heartbeat),
                      AnalyzeReport.periodicListedPortsNote(bundle.heartbeat)].compactMap { $0 }
         return section("Captures", table(["file", "format", "packets", "bytes captured (file)", "first", "last",
                                           "warnings"], rows)

@@ -84,6 +84,36 @@ import Glibc
         #expect(left.isEmpty, "no temporary report is left: \(left)")
     }
 
+    /// A report so far says it is one in each format that has a capture summary (JSON `soFar`, a line of the
+    /// text report, a note of the HTML one), so that a reader of the -o file does not take it for the final
+    /// report; the final report says nothing of it.
+    @Test(arguments: [("json", #""soFar" : true"#), ("text", "report so far: the input is still being read"),
+                      ("html", "Report so far: the input is still being read")])
+    func aReportSoFarSaysItIsOne(format: String, mark: String) throws {
+        let folder = try TemporaryFolder()
+        let (header, first, second) = try Self.parts()
+        let report = folder.path + "/now." + format
+        var ends: [Int32] = [-1, -1]
+        try #require(pipe(&ends) == 0)
+        let run = try FollowedInputCLITests.Run(
+            ["analyze", "-q", "-F", format, "--color", "never", "--every", "1", "-o", report, "-"],
+            input: ends[0], folder: folder.path)
+        close(ends[0])
+        var writing = true
+        defer { if writing { close(ends[1]) } }
+        try FollowedInputCLITests.write(header + first.flatMap { Array($0) }, to: ends[1])
+        let read = { (try? String(contentsOfFile: report, encoding: .utf8)) ?? "" }
+        #expect(run.wait { read().contains(mark) }, "stderr: \(run.stderr)")
+        #expect(read().components(separatedBy: mark).count == 2, "marked once")
+        try FollowedInputCLITests.write(second.flatMap { Array($0) }, to: ends[1])
+        close(ends[1])
+        writing = false
+        #expect(run.finish() == ExitStatus.ok, "stderr: \(run.stderr)")
+        #expect(!read().isEmpty)
+        #expect(!read().contains(mark))
+        #expect(!read().contains("so far"))
+    }
+
     @Test func everyIsRefusedWithRegularFilesOnlyAndWantsAnOutputFile() throws {
         let folder = try TemporaryFolder()
         let capture = heartbeatCapture("https-idle")
