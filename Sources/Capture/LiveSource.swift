@@ -252,7 +252,7 @@ public final class LiveSource: PacketSource {
                 // What was captured stays: the report covers it, and says the capture ended early.
                 let at = stats.lastTimestamp.map { " after \($0.rfc3339(fractionDigits: 3))" } ?? ""
                 stats.warn(.captureEnded, "the capture ended early\(at): \(LiveSource.midSentence(oneLine(message))); "
-                    + "the report covers the \(stats.packets) packets captured before")
+                    + "the report covers the \(stats.packets) packet\(stats.packets == 1 ? "" : "s") captured before")
                 end()
                 return nil
             }
