@@ -10,8 +10,9 @@ import Synchronization
 ///
 /// `removeAll()` is async-signal-safe: it reads a fixed table of atomic slots (up to `capacity` files
 /// at once; more are not registered) and calls only `lstat` and `unlink`. A registered path is kept
-/// as a `PermanentCText` (a signal handler may be reading it); one per file written, so a few
-/// hundred bytes a run.
+/// as a C text, freed when the file is let go of, unless a `removeAll()` has begun (a signal handler may
+/// be reading it then, and the process is about to end): so a run that writes a report every second
+/// (`--every 1`) does not keep a path for each one.
 public enum PartialFiles {
     /// A registered file, for `unregister`.
     public struct Token: Sendable {
@@ -42,13 +43,23 @@ public enum PartialFiles {
     /// The file of `token` is complete (or removed already): it is left where it is.
     public static func unregister(_ token: Token?) {
         guard let token else { return }
-        table.slots[token.slot].store(0, ordering: .sequentiallyConsistent)
+        let address = table.slots[token.slot].exchange(0, ordering: .sequentiallyConsistent)
+        // Freed only if no `removeAll()` has begun. Both sides are sequentially consistent, and each writes
+        // before it reads (here the slot, then the flag; there the flag, then the slots): either this load
+        // sees the removal begun, and the entry stays for it, or the removal's loads see the slot empty.
+        guard table.removing.pointee.load(ordering: .sequentiallyConsistent) == 0,
+              let entry = UnsafeMutablePointer<Entry>(bitPattern: address) else { return }
+        entry.pointee.path.bytes.deallocate()
+        entry.deinitialize(count: 1)
+        entry.deallocate()
     }
 
     /// Removes every registered file still at its path (not one reached through a symbolic link, nor
     /// anything put there since); returns how many were removed, and how many were kept because their
     /// path is a symbolic link (the file it leads to holds what was written). Async-signal-safe.
     public static func removeAll() -> (removed: Int, kept: Int) {
+        // From now on no entry is freed (`unregister`): this may be a signal handler reading them.
+        table.removing.pointee.store(1, ordering: .sequentiallyConsistent)
         var removed = 0
         var kept = 0
         for i in 0..<capacity {
@@ -70,14 +81,18 @@ public enum PartialFiles {
         let identity: RegularFileIdentity
     }
 
-    /// The slots: addresses of `Entry` values, 0 when free. Allocated once, never freed.
+    /// The slots: addresses of `Entry` values, 0 when free; and whether a `removeAll()` has begun (1, never
+    /// cleared). Allocated once, never freed.
     private final class Table: @unchecked Sendable {
-        // Safety: the slots are atomics at a fixed address; the pointer itself never changes.
+        // Safety: the slots and the flag are atomics at fixed addresses; the pointers never change.
         let slots: UnsafeMutablePointer<Atomic<Int>>
+        let removing: UnsafeMutablePointer<Atomic<Int>>
 
         init() {
             slots = .allocate(capacity: PartialFiles.capacity)
             for i in 0..<PartialFiles.capacity { (slots + i).initialize(to: Atomic<Int>(0)) }
+            removing = .allocate(capacity: 1)
+            removing.initialize(to: Atomic<Int>(0))
         }
     }
 

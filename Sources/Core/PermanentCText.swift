@@ -1,5 +1,6 @@
-/// A NUL-terminated copy of a text, made once and never freed: for code that may run in a signal
-/// handler (which must not allocate, nor read a `String`). Costs the text's bytes plus one, for good.
+/// A NUL-terminated copy of a text, for code that may run in a signal handler (which must not allocate,
+/// nor read a `String`). Never freed, unless its owner knows no handler can read it any more (as
+/// `PartialFiles.unregister` does); costs the text's bytes plus one until then.
 public struct PermanentCText {
     /// The bytes, then a 0.
     public let bytes: UnsafeMutablePointer<CChar>
