@@ -10,8 +10,10 @@ import Heartbeat
 ///   check-in may land a byte off its draw), else that range less 2 bytes at each end, starting no lower than
 ///   the messages' fixed parts need (`minimumIdle`) and ending no higher than `largestDraw`;
 /// - log upload: half the cap to the cap less 4 KB (less half the cap for a cap under 8 KB), at most 20-90 KB;
-/// - download, log and sensor upload scaled down together when a full check-in at their tops would pass
-///   `fullMaxBytes`; every upload at least `tls.uploadMinBytes` (so that TLS shows it as an upload).
+/// - every upload at least `tls.uploadMinBytes` (so that TLS shows it as an upload), the download at least 700
+///   bytes (above its TLS request);
+/// - download, log and sensor upload shrunk together towards those floors when a full check-in at their tops
+///   would pass `fullMaxBytes`.
 ///
 /// `make` refuses a model whose ranges leave no room for these (`SimulationError`, one line).
 struct SimulatedSizes: Sendable {
@@ -60,40 +62,50 @@ struct SimulatedSizes: Sendable {
             }
             idle = low...high
         }
+        // A download of at least 700 bytes stays a fetch under its 450-700-byte TLS request; an upload of at
+        // least `uploadMin` bytes, and above its answer (at most 300), reads as one.
+        let leastUpload = max(uploadMin, 301)
+        guard leastUpload <= largestDraw else {
+            throw SimulationError("the model's tls.uploadMinBytes (\(uploadMin)) asks for uploads larger than the "
+                + "simulator writes (\(largestDraw) bytes)")
+        }
+        guard heads.post <= 4_096 else {
+            throw SimulationError("the model's http.secarsPath and http.userAgent make an upload request head of "
+                + "\(heads.post) bytes, more than the 4096 the simulator leaves for it under the upload cap")
+        }
         // Room under the cap for the upload request's head (a TLS upload counts its record headers only).
         let slack = min(4_096, uploadCap / 2)
-        guard slack >= heads.post else {
+        guard slack >= heads.post, uploadCap - slack >= leastUpload else {
+            let needed = leastUpload <= 4_096 ? 2 * max(heads.post, leastUpload) : leastUpload + 4_096
             throw SimulationError("the model's log upload cap (sizes.logUploadMaxRecords x logRecordBytes + "
                 + "uploadOverheadBytes = \(uploadCap)) is too small to simulate: a log upload needs a cap of at least "
-                + "\(2 * heads.post) bytes")
+                + "\(needed) bytes")
         }
-        var log = min(20_000, uploadCap / 2)...min(90_000, uploadCap - slack)
-        var download = 20_000...60_000
-        var sensor = 4_000...30_000
+        func raised(_ r: ClosedRange<Int>, _ floor: Int) -> ClosedRange<Int> {
+            max(floor, r.lowerBound)...max(floor, r.upperBound)
+        }
+        var download = raised(20_000...60_000, 700)
+        var log = raised(min(20_000, uploadCap / 2)...min(90_000, uploadCap - slack), leastUpload)
+        var sensor = raised(4_000...30_000, leastUpload)
         // What a full check-in carries besides its three draws: the idle part, and the extra messages.
         let extra = idle.upperBound + max(tlsFullExtra, 3 * (heads.post + heads.response) + 64)
         let tops = download.upperBound + log.upperBound + sensor.upperBound
         if extra + tops > fullMax {
-            let budget = fullMax - extra
-            func scaled(_ r: ClosedRange<Int>) -> ClosedRange<Int> {
-                let f = Double(max(0, budget)) / Double(tops)
-                return Int(Double(r.lowerBound) * f)...Int(Double(r.upperBound) * f)
+            // Each range shrinks towards its floor, by the share that brings the three tops within the budget.
+            let floors = 700 + 2 * leastUpload
+            guard extra + floors <= fullMax else {
+                throw SimulationError("the model's sizes.fullMaxBytes (\(fullMax)) leaves no room to simulate a full "
+                    + "check-in: with this idle range and tls.uploadMinBytes (\(uploadMin)), sizes.fullMaxBytes must be "
+                    + "at least \(extra + floors)")
             }
-            download = scaled(download)
-            log = scaled(log)
-            sensor = scaled(sensor)
+            let share = Double(fullMax - extra - floors) / Double(tops - floors)
+            func shrunk(_ r: ClosedRange<Int>, _ floor: Int) -> ClosedRange<Int> {
+                floor + Int(Double(r.lowerBound - floor) * share)...floor + Int(Double(r.upperBound - floor) * share)
+            }
+            download = shrunk(download, 700)
+            log = shrunk(log, leastUpload)
+            sensor = shrunk(sensor, leastUpload)
         }
-        // A download of at least 700 bytes stays a fetch under its 450-700-byte TLS request; an upload of at
-        // least `uploadMin` bytes, and above its answer (at most 300), reads as one.
-        let leastUpload = max(uploadMin, 301)
-        guard download.upperBound >= 700, log.upperBound >= leastUpload, sensor.upperBound >= leastUpload else {
-            throw SimulationError("the model's sizes.fullMaxBytes (\(fullMax)) and tls.uploadMinBytes (\(uploadMin)) "
-                + "leave no room to simulate a full check-in: sizes.fullMaxBytes must be at least "
-                + "\(extra + 700 + 2 * leastUpload) with this idle range and upload minimum")
-        }
-        download = max(700, download.lowerBound)...download.upperBound
-        log = max(leastUpload, log.lowerBound)...log.upperBound
-        sensor = max(leastUpload, sensor.lowerBound)...sensor.upperBound
         let (oversize, overflow) = uploadCap.addingReportingOverflow(20_000)
         if oversizeFault {
             guard oversize <= largestDraw else {
@@ -104,10 +116,6 @@ struct SimulatedSizes: Sendable {
             guard !overflow, needed <= fullMax else {
                 throw SimulationError("the oversize-upload fault sends the upload cap plus 20 KB in one check-in: "
                     + "it needs sizes.fullMaxBytes of at least \(needed) under this model, got \(fullMax)")
-            }
-            guard oversize >= uploadMin else {
-                throw SimulationError("the oversize-upload fault's upload (the cap plus 20 KB, \(oversize) bytes) "
-                    + "would not read as an upload under tls.uploadMinBytes \(uploadMin)")
             }
         }
         return SimulatedSizes(idle: idle, download: download, logUpload: log, sensorUpload: sensor,

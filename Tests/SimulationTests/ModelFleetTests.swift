@@ -70,6 +70,23 @@ import Testing
                 < 60_000)
     }
 
+    /// A full maximum a little above the least full check-in: the download and uploads shrink towards their
+    /// floors (700 bytes, and 301 for an upload above its answer when the upload minimum is lower), and still
+    /// read as such.
+    @Test func aTinyFullMaximumShrinksTowardsTheFloors() throws {
+        let m = Self.changed {
+            $0.sizes.fullMaxBytes = 9_000
+            $0.tls.uploadMinBytes = 1
+        }
+        let s = try FleetPlan.make(configuration(seed: 9), model: m).sizes
+        #expect(s.download.lowerBound >= 700)
+        #expect(s.logUpload.lowerBound >= 301)
+        #expect(s.sensorUpload.lowerBound >= 301)
+        #expect(s.idle.upperBound + s.download.upperBound + s.logUpload.upperBound + s.sensorUpload.upperBound
+                < 9_000)
+        try simulateAndCompare(configuration(seed: 9, fullShare: 1), model: m)
+    }
+
     /// A narrow idle range below the reference one, a small upload cap and upload minimum, with the oversize
     /// fault (whose check-in fits the full maximum).
     @Test func narrowRangesAndASmallCap() throws {
