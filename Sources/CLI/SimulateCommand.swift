@@ -1,6 +1,7 @@
 import Core
 import Foundation
 import Heartbeat
+import Reports
 import Simulation
 
 /// What `sepbeat simulate` collects from its options (kept out of the shared `Options` fields).
@@ -23,7 +24,8 @@ enum SimulateCommand {
             Each needs a client that can carry it: http-503 and http-400 a plain-HTTP client, old-tls an HTTPS
             one, the others a pull client; with too few such clients simulate stops with a usage error.
             Push clients use HTTPS and keep one connection open. With --interval (10 s to one week), give analyze
-            the same value. FILE is written through: a symbolic link is followed, a FIFO or device is written to.
+            the same value. FILE is written through: a symbolic link is followed, a FIFO or device is written to;
+            for a device (such as /dev/null) no truth file is written, and --split is refused.
             Limit: at most \(SimulationConfiguration.maxCheckIns) check-ins per run (clients x duration / the
             shorter of the pull and push intervals); larger runs are refused before anything is planned.
             Exit status: 0 success, 2 usage error, 4 the files could not be written, 5 out of memory.
@@ -66,14 +68,19 @@ enum SimulateCommand {
             throw CommandFailure(message: "sepbeat simulate: \(error.message)", status: ExitStatus.outputFailed)
         }
         let seconds = max(Date().timeIntervalSince(started), 1e-6)
-        if !options.quiet {
-            let mb = Double(result.bytes) / 1e6
-            output.error(SepbeatCommand.oneLine("sepbeat simulate: wrote \(result.paths.joined(separator: ", ")): "
-                + "\(result.packets) packets, \(result.bytes) bytes, \(result.checkIns) check-ins, \(result.faults) "
-                + "faults in \(String(format: "%.2f", seconds)) s (\(String(format: "%.0f", mb / seconds)) MB/s); "
-                + "truth: \(result.truthPath)"))
-        }
+        if !options.quiet { output.error(SepbeatCommand.oneLine(summary(result, seconds: seconds))) }
         return ExitStatus.ok
+    }
+
+    /// The line a run ends with: what it wrote, how fast, and where the truth went (none for a device).
+    static func summary(_ result: SimulationResult, seconds: Double) -> String {
+        let mb = Double(result.bytes) / 1e6
+        let truth = result.truthPath.map { "truth: " + $0 }
+            ?? "no truth file (the capture went to a device; give a file name to get one)"
+        return "sepbeat simulate: wrote \(result.paths.joined(separator: ", ")): "
+            + [formatCount(result.packets, "packet"), formatCount(Int(result.bytes), "byte"),
+               formatCount(result.checkIns, "check-in"), formatCount(result.faults, "fault")].joined(separator: ", ")
+            + " in \(String(format: "%.2f", seconds)) s (\(String(format: "%.0f", mb / seconds)) MB/s); " + truth
     }
 
     /// Refuses (usage error, before anything is written) an output of the run, a capture file or the

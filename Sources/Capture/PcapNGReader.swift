@@ -49,6 +49,8 @@ final class PcapNGReader {
     private var packetsToSkip: Int
     /// Packets returned or passed over so far.
     private(set) var packetsSeen = 0
+    /// How far a truncation message says reading got: `after 1 whole packet`, `after 2 whole packets`.
+    private var afterWholePackets: String { "after \(packetsSeen) whole packet" + (packetsSeen == 1 ? "" : "s") }
     private(set) var byteOrder: CaptureByteOrder = .littleEndian
     private var unknownInterfaceFirstOffset: Int?
     /// Packet blocks skipped for naming an interface their section did not declare.
@@ -175,7 +177,7 @@ final class PcapNGReader {
         if headerRead == 0 { return .end }
         guard headerRead == 8 else {
             statistics.stop(.truncated, at: start, "file truncated mid-block at byte offset \(start) "
-                + "(\(headerRead) of 8 block header bytes) after \(packetsSeen) whole packets")
+                + "(\(headerRead) of 8 block header bytes) " + afterWholePackets)
             return .stopped
         }
         let raw = ByteOrderReader(bytes: UnsafeRawBufferPointer(buffer), bigEndian: false)
@@ -185,7 +187,7 @@ final class PcapNGReader {
             // The byte-order magic decides how to read this block's length and the section after it.
             guard read(count: 4, at: 8) == 4, let magic = raw.u32(at: 8) else {
                 statistics.stop(.truncated, at: start, "file truncated mid-block at byte offset \(start) "
-                    + "(Section Header Block without byte-order magic) after \(packetsSeen) whole packets")
+                    + "(Section Header Block without byte-order magic) " + afterWholePackets)
                 return .stopped
             }
             switch magic {
@@ -218,7 +220,7 @@ final class PcapNGReader {
                 return .stopped
             }
             statistics.stop(.truncated, at: start, "file truncated mid-block at byte offset \(start) "
-                + "(block of \(length) bytes, \(prefix + bodyRead) present) after \(packetsSeen) whole packets")
+                + "(block of \(length) bytes, \(prefix + bodyRead) present) " + afterWholePackets)
             return .stopped
         }
         let checked = ByteOrderReader(bytes: UnsafeRawBufferPointer(rebasing: buffer[0..<length]), bigEndian: bigEndian)

@@ -1,9 +1,9 @@
 /// What one client does on the wire: the phases of its pull check-ins and push connection.
 ///
-/// Sizes follow the reference model: an idle check-in carries 3,400-4,600 bytes of content
-/// (inside the model's idle range), a full one adds a 20-60 KB download, a log upload below the
-/// model's upload cap and a 4-30 KB sensor upload (well under the full-heartbeat maximum); the
-/// oversize-upload fault sends the cap plus 20 KB.
+/// Sizes are drawn from the plan's `SimulatedSizes`, fitted to the model: under the built-in one an idle
+/// check-in carries 3,400-4,600 bytes of content (inside the model's idle range), a full one adds a 20-60 KB
+/// download, a log upload below the model's upload cap and a 4-30 KB sensor upload (well under the
+/// full-heartbeat maximum); the oversize-upload fault sends the cap plus 20 KB.
 struct ClientActor {
     let client: Int
     var random: SimulationRandom
@@ -52,7 +52,8 @@ struct ClientActor {
     private func openTunnel(_ b: inout ConversationBuilder, plan: FleetPlan, manager: Int, https: Bool) {
         guard plan.configuration.proxy != nil else { return }
         let target = managerText(plan, manager: manager, https: https)
-        let request = Array("CONNECT \(target) HTTP/1.1\r\nHost: \(target)\r\nUser-Agent: Smc\r\n\r\n".utf8)
+        let request = Array("CONNECT \(target) HTTP/1.1\r\nHost: \(target)\r\nUser-Agent: ".utf8) + plan.userAgent
+            + Array("\r\n\r\n".utf8)
         b.phase.up += request
         b.send(fromClient: true, length: request.count)
         b.wait(WireTiming.serverThink)
@@ -99,7 +100,7 @@ struct ClientActor {
         b.close()
     }
 
-    private mutating func idleTotal() -> Int { random.int(3_400...4_600) }
+    private mutating func idleTotal(_ plan: FleetPlan) -> Int { random.int(plan.sizes.idle) }
 
     private mutating func httpExchanges(_ b: inout ConversationBuilder, _ ci: PlannedCheckIn, host: [UInt8],
                                         absolute: [UInt8], plan: FleetPlan) {
@@ -108,7 +109,8 @@ struct ClientActor {
         func exchange(_ b: inout ConversationBuilder, _ m: HTTPMessages.Method, up: Int, down: Int,
                       status: Int, actor: inout ClientActor) {
             let r = HTTPMessages.request(m, token: token &+ UInt64(b.phase.packets.count), host: host,
-                                         bodyLength: up, salt: actor.salt(), into: &b.phase.up, absolute: absolute)
+                                         bodyLength: up, salt: actor.salt(), into: &b.phase.up, absolute: absolute,
+                                         path: plan.secarsPath, userAgent: plan.userAgent)
             b.send(fromClient: true, length: r)
             b.wait(WireTiming.serverThink)
             let s = HTTPMessages.response(status: status, bodyLength: down, salt: actor.salt(), into: &b.phase.down)
@@ -117,11 +119,9 @@ struct ClientActor {
         }
         // Step 3: the index check, sized so the whole idle check-in lands in the idle range.
         let status = ci.fault == .http503 ? 503 : ci.fault == .http400 ? 400 : 200
-        let requestLength = b.phase.up.count
-        let total = idleTotal()
+        let total = idleTotal(plan)
         let r = HTTPMessages.request(.get, token: token, host: host, bodyLength: 0, salt: 0, into: &b.phase.up,
-                                     absolute: absolute)
-        _ = requestLength
+                                     absolute: absolute, path: plan.secarsPath, userAgent: plan.userAgent)
         b.send(fromClient: true, length: r)
         b.wait(WireTiming.serverThink)
         let body = max(16, total - r - HTTPMessages.responseHeadLength(status: status, bodyLength: total - r - 80))
@@ -130,16 +130,12 @@ struct ClientActor {
         b.wait(WireTiming.clientThink)
         guard ci.full else { return }
         if ci.fault == .oversizeUpload {
-            exchange(&b, .post, up: plan.uploadCap + 20_000, down: 32, status: 200, actor: &self)
+            exchange(&b, .post, up: plan.sizes.oversizeUpload, down: 32, status: 200, actor: &self)
             return
         }
-        exchange(&b, .get, up: 0, down: random.int(20_000...60_000), status: 200, actor: &self)
-        exchange(&b, .post, up: logUploadSize(plan), down: 32, status: 200, actor: &self)
-        exchange(&b, .post, up: random.int(4_000...30_000), down: 32, status: 200, actor: &self)
-    }
-
-    private mutating func logUploadSize(_ plan: FleetPlan) -> Int {
-        random.int(min(20_000, plan.uploadCap / 2)...min(90_000, plan.uploadCap - 4_096))
+        exchange(&b, .get, up: 0, down: random.int(plan.sizes.download), status: 200, actor: &self)
+        exchange(&b, .post, up: random.int(plan.sizes.logUpload), down: 32, status: 200, actor: &self)
+        exchange(&b, .post, up: random.int(plan.sizes.sensorUpload), down: 32, status: 200, actor: &self)
     }
 
     // MARK: - TLS
@@ -199,17 +195,17 @@ struct ClientActor {
 
     private mutating func tlsExchanges(_ b: inout ConversationBuilder, version: UInt16, full: Bool, oversize: Bool,
                                        plan: FleetPlan) {
-        let total = idleTotal()
+        let total = idleTotal(plan)
         let up = random.int(450...700)
         tlsExchange(&b, version: version, up: up, down: total - up)
         guard full else { return }
         if oversize {
-            tlsExchange(&b, version: version, up: plan.uploadCap + 20_000, down: random.int(100...300))
+            tlsExchange(&b, version: version, up: plan.sizes.oversizeUpload, down: random.int(100...300))
             return
         }
-        tlsExchange(&b, version: version, up: random.int(450...700), down: random.int(20_000...60_000))
-        tlsExchange(&b, version: version, up: logUploadSize(plan), down: random.int(100...300))
-        tlsExchange(&b, version: version, up: random.int(4_000...30_000), down: random.int(100...300))
+        tlsExchange(&b, version: version, up: random.int(450...700), down: random.int(plan.sizes.download))
+        tlsExchange(&b, version: version, up: random.int(plan.sizes.logUpload), down: random.int(100...300))
+        tlsExchange(&b, version: version, up: random.int(plan.sizes.sensorUpload), down: random.int(100...300))
     }
 
     // MARK: - Push
@@ -229,7 +225,7 @@ struct ClientActor {
             openTunnel(&b, plan: plan, manager: ci.manager, https: true)
             tlsHandshake(&b, version: version, serverName: names.serverName(ci.manager))
         }
-        let total = idleTotal()
+        let total = idleTotal(plan)
         let up = random.int(450...700)
         tlsExchange(&b, version: version, up: up, down: total - up)
         pushConnection = b.connection

@@ -57,6 +57,11 @@ public struct FleetPlan: Sendable {
     public var tlsVersion: UInt16 = 0x0303
     /// The model's TLS minimum (`ReferenceModel.minimumTLSVersion`): the old-tls fault's finding code names it.
     public var minimumTLS: UInt16 = 0x0303
+    /// The model's `http.secarsPath` and `http.userAgent`, as every plain-HTTP request and CONNECT carries them.
+    var secarsPath: [UInt8] = []
+    var userAgent: [UInt8] = []
+    /// The byte ranges check-ins are drawn from, fitted to the model's sizes.
+    var sizes = SimulatedSizes(idle: 0...0, download: 0...0, logUpload: 0...0, sensorUpload: 0...0, oversizeUpload: 0)
 
     /// Plans a fleet. Deterministic: the same configuration and model give the same plan.
     public static func make(_ c: SimulationConfiguration, model: ReferenceModel) throws(SimulationError) -> FleetPlan {
@@ -74,7 +79,13 @@ public struct FleetPlan: Sendable {
             jitter: c.jitter(model: model),
             managers: (0..<c.managers).map { 0x0A01_000A + UInt32($0) },
             httpPort: model.ports.http.first ?? 8014, httpsPort: model.ports.https.first ?? 443,
-            clients: [], uploadCap: Int(s.logUploadMaxRecords * s.logRecordBytes + s.uploadOverheadBytes))
+            clients: [], uploadCap: Self.uploadCap(s))
+        plan.secarsPath = try Self.headerValue(model.http.secarsPath, "http.secarsPath", path: true)
+        plan.userAgent = try Self.headerValue(model.http.userAgent, "http.userAgent", path: false)
+        let heads = HTTPHeadLengths(path: plan.secarsPath, userAgent: plan.userAgent, httpPort: plan.httpPort,
+                                    proxy: c.proxy != nil)
+        plan.sizes = try SimulatedSizes.make(model: model, uploadCap: plan.uploadCap, heads: heads,
+                                             oversizeFault: (c.faults[.oversizeUpload] ?? 0) > 0)
         plan.tlsVersion = model.minimumTLSVersion > 0x0303 ? 0x0304 : 0x0303
         plan.minimumTLS = model.minimumTLSVersion
         var fleetRandom = SimulationRandom(seed: c.seed, stream: 0xF1EE7)
@@ -92,6 +103,29 @@ public struct FleetPlan: Sendable {
             plan.schedule(client: i, fault: assigned[i], model: model)
         }
         return plan
+    }
+
+    /// Records x record size + overhead; models allow each up to 2^40, so a product past 2^60 stands for "no
+    /// cap within reach" rather than overflowing.
+    private static func uploadCap(_ s: ReferenceModel.Sizes) -> Int {
+        let (records, overflow) = s.logUploadMaxRecords.multipliedReportingOverflow(by: s.logRecordBytes)
+        return Int(overflow ? 1 << 60 : min(records, 1 << 60) + s.uploadOverheadBytes)
+    }
+
+    /// The bytes of a model's secars path or user agent as a request carries them: printable ASCII only, and no
+    /// space, `?` or `#` in the path (they would end it or start its query), so that analyze reads back the
+    /// same value.
+    private static func headerValue(_ text: String, _ field: String, path: Bool) throws(SimulationError) -> [UInt8] {
+        let bytes = Array(text.utf8)
+        let allowed = bytes.allSatisfy { b in
+            path ? b > 0x20 && b < 0x7F && b != UInt8(ascii: "?") && b != UInt8(ascii: "#") : b >= 0x20 && b < 0x7F
+        }
+        guard allowed else {
+            // Quoted with its control characters escaped, so that the message stays one line.
+            throw SimulationError("the model's \(field) \(String(reflecting: text)) cannot be simulated: it must be "
+                + "printable ASCII" + (path ? " without spaces, '?' or '#'" : ""))
+        }
+        return bytes
     }
 
     /// How long after a normal check-in the accelerated fault's extra one starts: half the accelerated

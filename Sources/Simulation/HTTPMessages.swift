@@ -3,11 +3,12 @@
 enum HTTPMessages {
     enum Method { case get, post }
 
-    /// Appends a request for `/secars/secars.dll?h=<32 hex digits>` and returns its length; in absolute
-    /// form when `absolute` (`http://host:port`, as a client sends plain HTTP to a proxy) is given.
+    /// Appends a request for `<path>?h=<32 hex digits>` (the model's `http.secarsPath`) sent by `userAgent`
+    /// and returns its length; in absolute form when `absolute` (`http://host:port`, as a client sends plain
+    /// HTTP to a proxy) is given.
     static func request(
         _ method: Method, token: UInt64, host: [UInt8], bodyLength: Int, salt: UInt64, into out: inout [UInt8],
-        absolute: [UInt8] = []
+        absolute: [UInt8] = [], path: [UInt8], userAgent: [UInt8]
     ) -> Int {
         let start = out.count
         switch method {
@@ -15,10 +16,13 @@ enum HTTPMessages {
         case .post: out.appendText("POST ")
         }
         out.append(contentsOf: absolute)
-        out.appendText("/secars/secars.dll?h=")
+        out.append(contentsOf: path)
+        out.appendText("?h=")
         out.appendHex(token)
         out.appendHex(token &* 0x9E37_79B9_7F4A_7C15)
-        out.appendText(" HTTP/1.1\r\nUser-Agent: Smc\r\nHost: ")
+        out.appendText(" HTTP/1.1\r\nUser-Agent: ")
+        out.append(contentsOf: userAgent)
+        out.appendText("\r\nHost: ")
         out.append(contentsOf: host)
         out.appendText("\r\nConnection: Keep-Alive\r\n")
         if method == .post {

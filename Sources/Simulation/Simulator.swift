@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import Core
 import Heartbeat
 
@@ -5,7 +8,8 @@ import Heartbeat
 public struct SimulationResult: Sendable {
     /// Capture files written, in file order.
     public var paths: [String]
-    public var truthPath: String
+    /// Where the ground truth went; nil when the capture went to a device (`Simulator.truthPath(for:)`).
+    public var truthPath: String?
     public var packets: Int
     /// File bytes written, headers included.
     public var bytes: Int64
@@ -36,9 +40,23 @@ public struct Simulator {
         return "\(path)-\(index + 1)"
     }
 
-    /// Writes the capture file(s) and `<path>.truth.json`. When writing fails, the regular files this
-    /// run wrote are removed (a cut-short capture would read as a shorter fleet), and the error says so.
+    /// Where the ground truth of a capture written to `path` goes: `<path>.truth.json`, or nil when `path` is a
+    /// character or block device (after following links), such as `/dev/null`: a device's folder is no place
+    /// for a file of the run's own, and a capture thrown away needs no truth. A FIFO keeps its sibling (its
+    /// reader may have made one to read the truth from, as the capture).
+    public static func truthPath(for path: String) -> String? {
+        var info = stat()
+        if stat(path, &info) == 0, [S_IFCHR, S_IFBLK].contains(info.st_mode & S_IFMT) { return nil }
+        return path + ".truth.json"
+    }
+
+    /// Writes the capture file(s) and `<path>.truth.json` (none for a device: `truthPath(for:)`). When writing
+    /// fails, the regular files this run wrote are removed (a cut-short capture would read as a shorter fleet),
+    /// and the error says so. Split files are named after `path`, so a device is refused for them.
     public func write(to path: String) throws(SimulationError) -> SimulationResult {
+        if plan.configuration.files > 1, Self.truthPath(for: path) == nil {
+            throw SimulationError("\(path) is a device: --split names its files after -o, so it needs a file name")
+        }
         var sinks: [CaptureSink] = []
         do {
             return try write(to: path, sinks: &sinks)
@@ -61,6 +79,8 @@ public struct Simulator {
 
     private func write(to path: String, sinks: inout [CaptureSink]) throws(SimulationError) -> SimulationResult {
         let c = plan.configuration
+        // Decided before the capture is opened, which makes a missing path a regular file.
+        let truthPath = Self.truthPath(for: path)
         let buffer = Self.sinkBufferSize(files: c.files)
         for i in 0..<c.files {
             sinks.append(try CaptureSink(path: Self.filePath(path, index: i, count: c.files), format: c.format,
@@ -124,8 +144,7 @@ public struct Simulator {
             packets += s.packets
             bytes += s.bytesWritten
         }
-        let truthPath = path + ".truth.json"
-        try GroundTruth.write(plan, paths: sinks.map(\.path), to: truthPath)
+        if let truthPath { try GroundTruth.write(plan, paths: sinks.map(\.path), to: truthPath) }
         return SimulationResult(
             paths: sinks.map(\.path), truthPath: truthPath, packets: packets, bytes: bytes,
             checkIns: plan.clients.reduce(0) { $0 + $1.checkIns.count },

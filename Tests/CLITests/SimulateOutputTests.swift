@@ -131,4 +131,36 @@ import Glibc
         #expect(FileManager.default.fileExists(atPath: dir.path + "/t-1.pcap"))
         #expect(FileManager.default.fileExists(atPath: dir.path + "/t-2.pcap"))
     }
+
+    /// A capture sent to a device (here /dev/null, to time a run) gets no truth file beside it: nothing is written
+    /// into /dev, and the closing line says so. Split files, named after -o, are refused for a device.
+    @Test func aDeviceGetsNoTruthFile() throws {
+        let sibling = "/dev/null.truth.json"
+        let before = FileManager.default.fileExists(atPath: sibling)
+        let run = CLIRun(["simulate", "-o", "/dev/null", "--clients", "2", "--duration", "30m"])
+        #expect(run.status == 0, "\(run.stderr)")
+        #expect(run.stderr.contains("no truth file (the capture went to a device"), "\(run.stderr)")
+        #expect(FileManager.default.fileExists(atPath: sibling) == before)
+        let split = CLIRun(["simulate", "-o", "/dev/null", "--split", "2"] + Self.small)
+        #expect(split.status == ExitStatus.usage)
+        #expect(split.stderr == "sepbeat simulate: /dev/null is a device: --split names its files after -o, so it "
+            + "needs a file name\n")
+        // Through a symbolic link, the device is what counts.
+        let dir = try TemporaryFolder()
+        let link = dir.path + "/null.pcap"
+        #expect(symlink("/dev/null", link) == 0)
+        let linked = CLIRun(["simulate", "-o", link] + Self.small)
+        #expect(linked.status == 0, "\(linked.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: link + ".truth.json"))
+    }
+
+    /// The closing line counts in the right number: `1 fault`, and `0 faults`.
+    @Test func summaryCountsFaultsInTheRightNumber() throws {
+        let dir = try TemporaryFolder()
+        let one = CLIRun(["simulate", "-o", dir.path + "/one.pcap", "--clients", "2", "--duration", "1h",
+                          "--http-share", "0", "--push-share", "0", "--fault", "missed"])
+        #expect(one.stderr.contains(" check-ins, 1 fault in "), "\(one.stderr)")
+        let none = CLIRun(["simulate", "-o", dir.path + "/none.pcap", "--clients", "2", "--duration", "1h"])
+        #expect(none.stderr.contains(" check-ins, 0 faults in "), "\(none.stderr)")
+    }
 }

@@ -162,6 +162,17 @@ import TestSupport
         }
     }
 
+    /// Cut in the second packet block, one whole packet came before: the count is singular. Cut in the first,
+    /// none did: plural again.
+    @Test(arguments: [(84 + 5, "after 1 whole packet"), (48 + 5, "after 0 whole packets")])
+    func truncationCountsItsWholePacketsInTheRightNumber(cut: Int, ending: String) throws {
+        let folder = TemporaryDirectory()
+        let path = folder.write("cut.pcapng", Array(Self.threePackets().prefix(cut)))
+        let read = try ReadBack(path: path)
+        let truncated = read.warnings.first { $0.code == .truncated }
+        #expect(truncated?.description.hasSuffix(ending) == true, "\(truncated?.description ?? "no warning")")
+    }
+
     /// Cut inside the interface block, the file is refused by libpcap at open and read by the own
     /// reader, which meets the same cut: one warning (the cut, with its offset), not one per reader.
     @Test(arguments: [29, 36, 47])

@@ -51,7 +51,7 @@ func fleet(clients: Int = 20, hours: Double = 2, seed: UInt64 = 7, allFaults: Bo
         let path = dir.file("fleet.pcap")
         let plan = try FleetPlan.make(fleet(), model: .builtIn)
         let result = try Simulator(plan: plan).write(to: path)
-        let truth = try GroundTruth.load(path: result.truthPath)
+        let truth = try GroundTruth.load(path: try #require(result.truthPath))
         let report = try analyze([path])
 
         #expect(truth.faults.count == FaultKind.allCases.count)

@@ -129,7 +129,8 @@ func frame(_ p: PlannedPacket, ends: ConnectionEnds, payload: [UInt8]) -> [UInt8
     @Test func httpRequestNamesTheSecarsPathAndUserAgent() {
         var out: [UInt8] = []
         let n = HTTPMessages.request(.post, token: 0xAB, host: Array("10.1.0.10:8014".utf8), bodyLength: 5,
-                                     salt: 0, into: &out)
+                                     salt: 0, into: &out, path: Array("/secars/secars.dll".utf8),
+                                     userAgent: Array("Smc".utf8))
         let text = String(decoding: out[0..<(n - 5)], as: UTF8.self)
         #expect(text.hasPrefix("POST /secars/secars.dll?h=00000000000000ab"))
         #expect(text.contains("\r\nUser-Agent: Smc\r\n"))

@@ -173,7 +173,7 @@ import Testing
         c.faults[.missed] = 3
         c.pushShare = 0
         let result = try Simulator(plan: FleetPlan.make(c, model: .builtIn)).write(to: dir.file("m.pcap"))
-        let truth = try GroundTruth.load(path: result.truthPath)
+        let truth = try GroundTruth.load(path: try #require(result.truthPath))
         let report = try analyze(result.paths)
         let missed = truth.faults.filter { $0.kind == .missed }
         #expect(missed.count == 3)

@@ -23,7 +23,7 @@ import Testing
         let plan = try FleetPlan.make(c, model: Self.model13)
         #expect(plan.tlsVersion == 0x0304)
         let result = try Simulator(plan: plan).write(to: path)
-        let truth = try GroundTruth.load(path: result.truthPath)
+        let truth = try GroundTruth.load(path: try #require(result.truthPath))
         let report = try analyze([path], model: Self.model13)
 
         #expect(truth.faults.count == FaultKind.allCases.count)
