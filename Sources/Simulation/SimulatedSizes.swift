@@ -95,8 +95,8 @@ struct SimulatedSizes: Sendable {
             let floors = 700 + 2 * leastUpload
             guard extra + floors <= fullMax else {
                 throw SimulationError("the model's sizes.fullMaxBytes (\(fullMax)) leaves no room to simulate a full "
-                    + "check-in: with this idle range and tls.uploadMinBytes (\(uploadMin)), sizes.fullMaxBytes must be "
-                    + "at least \(extra + floors)")
+                    + "check-in: with this idle range and tls.uploadMinBytes (\(uploadMin)), sizes.fullMaxBytes must "
+                    + "be at least \(extra + floors)")
             }
             let share = Double(fullMax - extra - floors) / Double(tops - floors)
             func shrunk(_ r: ClosedRange<Int>, _ floor: Int) -> ClosedRange<Int> {
