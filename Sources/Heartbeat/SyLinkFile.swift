@@ -405,7 +405,9 @@ private final class SyLinkCollector: NSObject, XMLParserDelegate {
             let address = ReferenceModel.mappedIPv4Text(given)
             func port(_ key: String, _ name: String) throws(SyLinkError) -> UInt16? {
                 guard let text = entry.attrs[key] else { return nil }
-                guard let p = UInt16(text.trimmingCharacters(in: .whitespaces)), p > 0 else {
+                // Digits only, as `--server` takes a port: `UInt16("+443")` is 443, and a sign is no part of one.
+                let digits = text.trimmingCharacters(in: .whitespaces)
+                guard digits.allSatisfy({ $0.isASCII && $0.isNumber }), let p = UInt16(digits), p > 0 else {
                     throw fail("\(label) \(name) must be a port number 1-65535, got \"\(text)\"")
                 }
                 return p

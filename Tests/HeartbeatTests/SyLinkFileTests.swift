@@ -84,6 +84,16 @@ func parseSyLink(_ xml: String, name: String = "SyLink.xml") throws(SyLinkError)
         #expect(problem(syLinkXML(servers: #"<ServerPriorityBlock Name="P1"><Server Address="a" HttpPort="x"/>"#
             + "</ServerPriorityBlock>"))?.contains("HttpPort must be a port number 1-65535, got \"x\"") == true)
         #expect(problem(syLinkXML(servers: ""))?.contains("lists no Server") == true)
+    }
+
+    /// `--server` refuses a sign in a port; `UInt16("+443")` is 443, so a SyLink port took one.
+    @Test func portsAreDigitsOnly() {
+        for text in ["+443", "-0", "443a", "0x1bb", "4_43"] {
+            let xml = syLinkXML(servers: #"<ServerPriorityBlock Name="P1"><Server Address="a" HttpsPort=""#
+                + text + #""/></ServerPriorityBlock>"#)
+            #expect(problem(xml) == "SyLink.xml: Server #1 (line 4) HttpsPort must be a port number 1-65535, got "
+                + "\"\(text)\"")
+        }
         #expect(problem("")?.hasPrefix("SyLink.xml:") == true)
     }
 
