@@ -35,7 +35,8 @@ public struct SyLinkFile: Hashable, Sendable {
     public var domainID: String?
     public var communicationMode: CommunicationMode?
     public var pushHeartbeatSeconds: Int?
-    /// A pull interval attribute (`PullHeartbeatSeconds` or `HeartbeatSeconds`) when the file has one.
+    /// A pull interval attribute (`PullHeartbeatSeconds` or `HeartbeatSeconds`) when the file has one; a file
+    /// giving both with two values is refused.
     public var pullHeartbeatSeconds: Int?
     public var randomizationEnabled: Bool?
     public var randomizationRangeSeconds: Int?
@@ -420,8 +421,14 @@ private final class SyLinkCollector: NSObject, XMLParserDelegate {
         }
         guard !list.isEmpty else { throw fail("lists no Server in its ServerList") }
         let leastInterval = Int(ReferenceModel.minIntervalSeconds)
-        var pull = try int("pullheartbeatseconds", "PullHeartbeatSeconds", least: leastInterval)
-        if pull == nil { pull = try int("heartbeatseconds", "HeartbeatSeconds", least: leastInterval) }
+        let pullAttribute = try int("pullheartbeatseconds", "PullHeartbeatSeconds", least: leastInterval)
+        let plainAttribute = try int("heartbeatseconds", "HeartbeatSeconds", least: leastInterval)
+        // No source says which of the two a client reads (or that either exists): two values cannot be judged.
+        if let pullAttribute, let plainAttribute, pullAttribute != plainAttribute {
+            throw fail("PullHeartbeatSeconds=\"\(pullAttribute)\" and HeartbeatSeconds=\"\(plainAttribute)\" "
+                + "differ; which one a client goes by is not known, so the file is refused: keep one")
+        }
+        let pull = pullAttribute ?? plainAttribute
         let ordered = list.enumerated().sorted { ($0.element.priority, $0.offset) < ($1.element.priority, $1.offset) }
         return SyLinkFile(
             path: path, domainID: root["domainid"], communicationMode: mode,

@@ -73,6 +73,16 @@ func parseSyLink(_ xml: String, name: String = "SyLink.xml") throws(SyLinkError)
         #expect(s.pullHeartbeatSeconds == 900)
     }
 
+    /// Of two pull interval attributes with two values, 600 was taken without a word.
+    @Test func twoDifferentPullIntervalsAreRefused() throws {
+        #expect(problem(syLinkXML(extra: #"PullHeartbeatSeconds="600" HeartbeatSeconds="900""#))
+            == #"SyLink.xml: PullHeartbeatSeconds="600" and HeartbeatSeconds="900" differ; which one a client "#
+            + "goes by is not known, so the file is refused: keep one")
+        #expect(try parseSyLink(syLinkXML(extra: #"PullHeartbeatSeconds="600" HeartbeatSeconds="600""#))
+            .pullHeartbeatSeconds == 600)
+        #expect(try parseSyLink(syLinkXML(extra: #"HeartbeatSeconds="900""#)).pullHeartbeatSeconds == 900)
+    }
+
     @Test func malformedFilesGiveClearErrors() {
         #expect(problem("<ServerSettings><CommConf>")?.hasPrefix("SyLink.xml: is not well-formed XML") == true)
         #expect(problem("<Other/>") == "SyLink.xml: is not a SyLink file: the root element is <Other>, "
