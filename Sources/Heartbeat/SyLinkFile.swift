@@ -48,7 +48,8 @@ public struct SyLinkFile: Hashable, Sendable {
     /// The file carries a `Kcs` key. The key itself is never kept.
     public var kcsPresent: Bool
     public var serverListName: String?
-    /// Servers ordered by priority, then by their order in the file.
+    /// The `Server` elements of the `ServerList`'s priority blocks (no other `Server` is a manager), ordered by
+    /// priority, then by their order in the file.
     public var servers: [Server]
 
     /// Reads and parses a SyLink.xml file.
@@ -283,6 +284,9 @@ private final class SyLinkCollector: NSObject, XMLParserDelegate {
     var settings: [String: String] = [:]
     var root: [String: String] = [:]
     var serverListName: String?
+    /// Inside the `ServerList`: only its priority blocks list managers.
+    var inServerList = false
+    /// The priority of the `ServerPriorityBlock` of the server list being read; nil outside one.
     var blockPriority: Int?
     var blockCount = 0
     var servers: [(attrs: [String: String], priority: Int, line: Int)] = []
@@ -339,22 +343,30 @@ private final class SyLinkCollector: NSObject, XMLParserDelegate {
             settings = attrs.filter { Self.keptSettings.contains($0.key) }
         case "serverlist":
             serverListName = attrs["name"]
-        case "serverpriorityblock":
+            inServerList = true
+        case "serverpriorityblock" where inServerList:
             blockCount += 1
             let label = attrs["name"] ?? ""
             let digits = label.reversed().prefix { $0.isASCII && $0.isNumber }
             blockPriority = Int(String(digits.reversed())) ?? blockCount
         case "server":
+            // A `Server` outside the list's priority blocks (under another element, or in the list but in no
+            // block) is not in the server list: counting it made a manager, with priority 1, of such an address.
+            guard let blockPriority else { break }
             let kept = attrs.filter { ["address", "httpport", "httpsport", "httpsverifyca", "verifysignatures"]
                 .contains($0.key) }
-            servers.append((kept, blockPriority ?? 1, parser.lineNumber))
+            servers.append((kept, blockPriority, parser.lineNumber))
         default:
             break
         }
     }
 
     func parser(_ parser: XMLParser, didEndElement name: String, namespaceURI: String?, qualifiedName: String?) {
-        if name.lowercased() == "serverpriorityblock" { blockPriority = nil }
+        switch name.lowercased() {
+        case "serverpriorityblock": blockPriority = nil
+        case "serverlist": inServerList = false
+        default: break
+        }
     }
 
     func finish(path: String) throws(SyLinkError) -> SyLinkFile {

@@ -83,6 +83,18 @@ func parseSyLink(_ xml: String, name: String = "SyLink.xml") throws(SyLinkError)
         #expect(try parseSyLink(syLinkXML(extra: #"HeartbeatSeconds="900""#)).pullHeartbeatSeconds == 900)
     }
 
+    /// A `Server` outside the server list's priority blocks (here under another element) became a manager.
+    @Test func onlyServersOfTheListsBlocksAreManagers() throws {
+        let xml = syLinkXML().replacingOccurrences(of: "</CommConf>", with: "</CommConf>"
+            + #"<Backup><ServerPriorityBlock Name="Priority1"><Server Address="192.0.2.9"/></ServerPriorityBlock>"#
+            + #"<Server Address="192.0.2.8"/></Backup>"#)
+        #expect(try parseSyLink(xml).servers.map(\.address) == ["198.51.100.1", "198.51.100.2"])
+        let loose = syLinkXML(servers: #"<Server Address="192.0.2.7"/>"#
+            + #"<ServerPriorityBlock Name="Priority2"><Server Address="192.0.2.2"/></ServerPriorityBlock>"#)
+        #expect(try parseSyLink(loose).servers.map(\.address) == ["192.0.2.2"])
+        #expect(problem(syLinkXML(servers: #"<Server Address="192.0.2.7"/>"#))?.contains("lists no Server") == true)
+    }
+
     @Test func malformedFilesGiveClearErrors() {
         #expect(problem("<ServerSettings><CommConf>")?.hasPrefix("SyLink.xml: is not well-formed XML") == true)
         #expect(problem("<Other/>") == "SyLink.xml: is not a SyLink file: the root element is <Other>, "
