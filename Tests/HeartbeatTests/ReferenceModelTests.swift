@@ -98,7 +98,8 @@ import Testing
         // A server's port 0 was taken as no port at all (any management port), silently.
         #expect(error(#"{"servers": [{"host": "a", "port": 0}]}"#)?.description
             == #"model.json: field "servers[0].port" must be a port number 1-65535, got 0"#)
-        #expect(error(#"{"severities": {"failover": "fatal"}}"#)?.field == "severities.failover")
+        #expect(error(#"{"severities": {"failover": "fatal"}}"#)?.description
+            == #"model.json: field "severities.failover" must be one of info, warning, error, got "fatal""#)
         #expect(error(#"{"tls": {"minimumVersion": "1.5"}}"#)?.field == "tls.minimumVersion")
         #expect(error(#"{"interval": {"toleranceSeconds": 200}}"#)?.field == "interval.toleranceSeconds")
         #expect(error(#"{"sizes": {"idleMinBytes": 6000}}"#)?.field == "sizes.idleMaxBytes")
