@@ -299,7 +299,14 @@ extension ReferenceModel {
                 return ModelError(file: file, field: nil, problem: "holds a value that cannot be decoded")
             }
             let got = valueText(at: ctx.codingPath, in: tree)
-            let what = field.hasPrefix("ports") || field.hasSuffix("port") ? "a port number 1-65535" : "a valid value"
+            let what: String
+            if field.hasPrefix("ports") || field.hasSuffix("port") {
+                what = "a port number 1-65535"
+            } else if field.hasPrefix("severities.") {
+                what = "one of " + Severity.allCases.map(\.rawValue).joined(separator: ", ")
+            } else {
+                what = "a valid value"
+            }
             return ModelError(file: file, field: field, problem: "must be \(what), got \(got)")
         @unknown default:
             return ModelError(file: file, field: nil, problem: "could not be decoded")

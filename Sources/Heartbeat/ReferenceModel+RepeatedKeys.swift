@@ -111,6 +111,10 @@ private struct RepeatedKeyScanner {
             case 10:
                 line += 1
                 i += 1
+            case 13:
+                // A line ends at CR too (old Mac files), and CR LF is one line end, as editors count them.
+                line += 1
+                i += i + 1 < bytes.count && bytes[i + 1] == 10 ? 2 : 1
             default:
                 // Whitespace, a colon, or a number, true, false or null.
                 i += 1

@@ -49,6 +49,12 @@ extension ReferenceModel {
                 throw fail("ports.\(name)[\(i)]", "must be a port number 1-65535, got 0")
             }
         }
+        // A port given twice says nothing more, and is most likely a typo for another port.
+        for (name, list) in [("https", ports.https), ("http", ports.http), ("gup", ports.gup)] {
+            if let (first, again) = Self.firstRepeat(in: list) {
+                throw fail("ports.\(name)[\(again)]", "repeats \(list[again]), already ports.\(name)[\(first)]")
+            }
+        }
         guard !ports.https.isEmpty || !ports.http.isEmpty else {
             throw fail("ports", "must list at least one HTTPS or HTTP port")
         }
@@ -133,6 +139,10 @@ extension ReferenceModel {
             // As in `ports`: 0 passed the check before decoding (Foundation reads a JSON 0 as a Bool there)
             // and was then taken as no port at all.
             if s.port == 0 { throw fail("servers[\(i)].port", "must be a port number 1-65535, got 0") }
+            // Priorities count from 1, the first choice, as SyLink.xml's Priority1 does.
+            if let p = s.priority, p < 1 {
+                throw fail("servers[\(i)].priority", "must be 1 (first choice) or more, got \(p)")
+            }
             // As SyLink.xml's Address: a bare host; a numeric form other than dotted decimal (`012.1.0.11`,
             // which resolvers read as octal, `0x0a.1.0.10`, `10.1.10`) would be a name that never matches.
             guard Self.isServerHost(s.host, bracketed: false) else {
@@ -140,6 +150,26 @@ extension ReferenceModel {
                     + "scheme, port or brackets), got \"\(Self.shown(s.host))\"" + Self.numericHint(s.host))
             }
         }
+        // The same manager twice, maybe with two priorities: which entry counts would not be known.
+        let serverKeys = servers.map { s in
+            let host = Self.mappedIPv4Text(s.host)
+            return "\(IPAddress(host)?.description ?? host.lowercased()) \(s.port ?? 0)"
+        }
+        if let (first, again) = Self.firstRepeat(in: serverKeys) {
+            let port = servers[again].port.map { " port \($0)" } ?? ""
+            throw fail("servers[\(again)]",
+                       "repeats \(Self.shown(servers[again].host))\(port), already servers[\(first)]")
+        }
+    }
+
+    /// The indices of the first value of `list` that repeats an earlier one, and of that earlier one.
+    static func firstRepeat<T: Hashable>(in list: [T]) -> (first: Int, again: Int)? {
+        var seen: [T: Int] = [:]
+        for (i, value) in list.enumerated() {
+            if let first = seen[value] { return (first, i) }
+            seen[value] = i
+        }
+        return nil
     }
 
     /// What a model's HTTP method may hold: the upper-case letters, digits and the punctuation methods use.
@@ -165,6 +195,10 @@ extension ReferenceModel {
             where method.isEmpty || !method.unicodeScalars.allSatisfy({ Self.methodCharacters.contains($0) }) {
                 throw fail(field + ".httpMethods[\(j)]", "must be an HTTP method as sent, in upper case (A-Z, 0-9, "
                     + "- _ . as in GET or POST), got \"\(Self.shown(method))\"")
+            }
+            if let (first, again) = Self.firstRepeat(in: rule.httpMethods) {
+                throw fail(field + ".httpMethods[\(again)]", "repeats \"\(Self.shown(rule.httpMethods[again]))\", "
+                    + "already \(field).httpMethods[\(first)]")
             }
             for (name, v) in [("httpConfidence", rule.httpConfidence), ("tlsConfidence", rule.tlsConfidence)]
             where !(v >= 0 && v <= 1) {

@@ -35,7 +35,8 @@ public struct SyLinkFile: Hashable, Sendable {
     public var domainID: String?
     public var communicationMode: CommunicationMode?
     public var pushHeartbeatSeconds: Int?
-    /// A pull interval attribute (`PullHeartbeatSeconds` or `HeartbeatSeconds`) when the file has one.
+    /// A pull interval attribute (`PullHeartbeatSeconds` or `HeartbeatSeconds`) when the file has one; a file
+    /// giving both with two values is refused.
     public var pullHeartbeatSeconds: Int?
     public var randomizationEnabled: Bool?
     public var randomizationRangeSeconds: Int?
@@ -47,7 +48,8 @@ public struct SyLinkFile: Hashable, Sendable {
     /// The file carries a `Kcs` key. The key itself is never kept.
     public var kcsPresent: Bool
     public var serverListName: String?
-    /// Servers ordered by priority, then by their order in the file.
+    /// The `Server` elements of the `ServerList`'s priority blocks (no other `Server` is a manager), ordered by
+    /// priority, then by their order in the file.
     public var servers: [Server]
 
     /// Reads and parses a SyLink.xml file.
@@ -282,6 +284,9 @@ private final class SyLinkCollector: NSObject, XMLParserDelegate {
     var settings: [String: String] = [:]
     var root: [String: String] = [:]
     var serverListName: String?
+    /// Inside the `ServerList`: only its priority blocks list managers.
+    var inServerList = false
+    /// The priority of the `ServerPriorityBlock` of the server list being read; nil outside one.
     var blockPriority: Int?
     var blockCount = 0
     var servers: [(attrs: [String: String], priority: Int, line: Int)] = []
@@ -338,22 +343,30 @@ private final class SyLinkCollector: NSObject, XMLParserDelegate {
             settings = attrs.filter { Self.keptSettings.contains($0.key) }
         case "serverlist":
             serverListName = attrs["name"]
-        case "serverpriorityblock":
+            inServerList = true
+        case "serverpriorityblock" where inServerList:
             blockCount += 1
             let label = attrs["name"] ?? ""
             let digits = label.reversed().prefix { $0.isASCII && $0.isNumber }
             blockPriority = Int(String(digits.reversed())) ?? blockCount
         case "server":
+            // A `Server` outside the list's priority blocks (under another element, or in the list but in no
+            // block) is not in the server list: counting it made a manager, with priority 1, of such an address.
+            guard let blockPriority else { break }
             let kept = attrs.filter { ["address", "httpport", "httpsport", "httpsverifyca", "verifysignatures"]
                 .contains($0.key) }
-            servers.append((kept, blockPriority ?? 1, parser.lineNumber))
+            servers.append((kept, blockPriority, parser.lineNumber))
         default:
             break
         }
     }
 
     func parser(_ parser: XMLParser, didEndElement name: String, namespaceURI: String?, qualifiedName: String?) {
-        if name.lowercased() == "serverpriorityblock" { blockPriority = nil }
+        switch name.lowercased() {
+        case "serverpriorityblock": blockPriority = nil
+        case "serverlist": inServerList = false
+        default: break
+        }
     }
 
     func finish(path: String) throws(SyLinkError) -> SyLinkFile {
@@ -405,7 +418,9 @@ private final class SyLinkCollector: NSObject, XMLParserDelegate {
             let address = ReferenceModel.mappedIPv4Text(given)
             func port(_ key: String, _ name: String) throws(SyLinkError) -> UInt16? {
                 guard let text = entry.attrs[key] else { return nil }
-                guard let p = UInt16(text.trimmingCharacters(in: .whitespaces)), p > 0 else {
+                // Digits only, as `--server` takes a port: `UInt16("+443")` is 443, and a sign is no part of one.
+                let digits = text.trimmingCharacters(in: .whitespaces)
+                guard digits.allSatisfy({ $0.isASCII && $0.isNumber }), let p = UInt16(digits), p > 0 else {
                     throw fail("\(label) \(name) must be a port number 1-65535, got \"\(text)\"")
                 }
                 return p
@@ -418,8 +433,14 @@ private final class SyLinkCollector: NSObject, XMLParserDelegate {
         }
         guard !list.isEmpty else { throw fail("lists no Server in its ServerList") }
         let leastInterval = Int(ReferenceModel.minIntervalSeconds)
-        var pull = try int("pullheartbeatseconds", "PullHeartbeatSeconds", least: leastInterval)
-        if pull == nil { pull = try int("heartbeatseconds", "HeartbeatSeconds", least: leastInterval) }
+        let pullAttribute = try int("pullheartbeatseconds", "PullHeartbeatSeconds", least: leastInterval)
+        let plainAttribute = try int("heartbeatseconds", "HeartbeatSeconds", least: leastInterval)
+        // No source says which of the two a client reads (or that either exists): two values cannot be judged.
+        if let pullAttribute, let plainAttribute, pullAttribute != plainAttribute {
+            throw fail("PullHeartbeatSeconds=\"\(pullAttribute)\" and HeartbeatSeconds=\"\(plainAttribute)\" "
+                + "differ; which one a client goes by is not known, so the file is refused: keep one")
+        }
+        let pull = pullAttribute ?? plainAttribute
         let ordered = list.enumerated().sorted { ($0.element.priority, $0.offset) < ($1.element.priority, $1.offset) }
         return SyLinkFile(
             path: path, domainID: root["domainid"], communicationMode: mode,

@@ -61,7 +61,7 @@ public struct FleetPlan: Sendable {
     var secarsPath: [UInt8] = []
     var userAgent: [UInt8] = []
     /// The byte ranges check-ins are drawn from, fitted to the model's sizes.
-    var sizes = SimulatedSizes(idle: 0...0, download: 0...0, logUpload: 0...0, sensorUpload: 0...0, oversizeUpload: 0)
+    let sizes: SimulatedSizes
 
     /// Plans a fleet. Deterministic: the same configuration and model give the same plan.
     public static func make(_ c: SimulationConfiguration, model: ReferenceModel) throws(SimulationError) -> FleetPlan {
@@ -73,19 +73,19 @@ public struct FleetPlan: Sendable {
                 + "interval): use a longer --interval")
         }
         let interval = c.intervalSeconds ?? model.interval.seconds
-        let s = model.sizes
+        let uploadCap = Self.uploadCap(model.sizes)
+        let httpPort = model.ports.http.first ?? 8014
+        let secarsPath = try Self.headerValue(model.http.secarsPath, "http.secarsPath", path: true)
+        let userAgent = try Self.headerValue(model.http.userAgent, "http.userAgent", path: false)
+        let heads = HTTPHeadLengths(path: secarsPath, userAgent: userAgent, httpPort: httpPort, proxy: c.proxy != nil)
         var plan = FleetPlan(
             configuration: c, interval: interval, pushInterval: model.push.heartbeatSeconds,
             jitter: c.jitter(model: model),
             managers: (0..<c.managers).map { 0x0A01_000A + UInt32($0) },
-            httpPort: model.ports.http.first ?? 8014, httpsPort: model.ports.https.first ?? 443,
-            clients: [], uploadCap: Self.uploadCap(s))
-        plan.secarsPath = try Self.headerValue(model.http.secarsPath, "http.secarsPath", path: true)
-        plan.userAgent = try Self.headerValue(model.http.userAgent, "http.userAgent", path: false)
-        let heads = HTTPHeadLengths(path: plan.secarsPath, userAgent: plan.userAgent, httpPort: plan.httpPort,
-                                    proxy: c.proxy != nil)
-        plan.sizes = try SimulatedSizes.make(model: model, uploadCap: plan.uploadCap, heads: heads,
-                                             oversizeFault: (c.faults[.oversizeUpload] ?? 0) > 0)
+            httpPort: httpPort, httpsPort: model.ports.https.first ?? 443,
+            clients: [], uploadCap: uploadCap, secarsPath: secarsPath, userAgent: userAgent,
+            sizes: try SimulatedSizes.make(model: model, uploadCap: uploadCap, heads: heads,
+                                           oversizeFault: (c.faults[.oversizeUpload] ?? 0) > 0))
         plan.tlsVersion = model.minimumTLSVersion > 0x0303 ? 0x0304 : 0x0303
         plan.minimumTLS = model.minimumTLSVersion
         var fleetRandom = SimulationRandom(seed: c.seed, stream: 0xF1EE7)

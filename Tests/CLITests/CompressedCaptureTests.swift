@@ -244,6 +244,24 @@ private func compress(_ tool: String, _ input: String, to output: String) throws
             + "cut short) after 0 decompressed bytes, before the end of a capture header\n", "\(run.stderr)")
     }
 
+    /// An xz file cut inside its 6-byte magic number, past the 4 bytes that tell it from a capture, was called
+    /// no pcap file; it is named cut short as longer cut xz files are. Cut shorter, it is too short.
+    @Test func xzCutInsideItsMagicNumberIsNamedCutShort() throws {
+        let folder = try TemporaryFolder()
+        for count in 4...6 {
+            let path = folder.path + "/cut\(count).xz"
+            try Data([0xFD, 0x37, 0x7A, 0x58, 0x5A, 0x00].prefix(count)).write(to: URL(fileURLWithPath: path))
+            let run = sepbeat("analyze", path)
+            #expect(run.status == ExitStatus.unreadableInput)
+            #expect(run.stderr == "sepbeat analyze: \(path): the xz data ends before its end (the compressed file "
+                + "is cut short) after 0 decompressed bytes, before the end of a capture header\n", "\(run.stderr)")
+        }
+        let path = folder.path + "/cut3.xz"
+        try Data([0xFD, 0x37, 0x7A]).write(to: URL(fileURLWithPath: path))
+        #expect(sepbeat("analyze", path).stderr
+            .hasSuffix("too short for a capture header (3 bytes, need at least 24)\n"))
+    }
+
     /// zstd and lz4 (no library here) are refused as before, with the command that reads them through a pipe.
     @Test(arguments: [
         ([0x28, 0xB5, 0x2F, 0xFD, 0, 0, 0, 0], "zstd", "zstdcat"),

@@ -98,12 +98,42 @@ import Testing
         // A server's port 0 was taken as no port at all (any management port), silently.
         #expect(error(#"{"servers": [{"host": "a", "port": 0}]}"#)?.description
             == #"model.json: field "servers[0].port" must be a port number 1-65535, got 0"#)
-        #expect(error(#"{"severities": {"failover": "fatal"}}"#)?.field == "severities.failover")
+        #expect(error(#"{"severities": {"failover": "fatal"}}"#)?.description
+            == #"model.json: field "severities.failover" must be one of info, warning, error, got "fatal""#)
         #expect(error(#"{"tls": {"minimumVersion": "1.5"}}"#)?.field == "tls.minimumVersion")
         #expect(error(#"{"interval": {"toleranceSeconds": 200}}"#)?.field == "interval.toleranceSeconds")
         #expect(error(#"{"sizes": {"idleMinBytes": 6000}}"#)?.field == "sizes.idleMaxBytes")
         #expect(error(#"{"connect": {"timeoutSeconds": 0}}"#)?.field == "connect.timeoutSeconds")
         #expect(error(#"{"http": {"secarsPath": "secars"}}"#)?.field == "http.secarsPath")
+    }
+
+    /// 1 is the first choice: a priority of 0 or below was taken as a better one than any SyLink priority.
+    @Test func serverPrioritiesStartAtOne() {
+        for p in [0, -3] {
+            #expect(error(#"{"servers": [{"host": "a", "priority": "# + "\(p)}]}")?.description
+                == #"model.json: field "servers[0].priority" must be 1 (first choice) or more, got "# + "\(p)")
+        }
+        #expect(error(#"{"servers": [{"host": "a", "priority": 1}]}"#) == nil)
+    }
+
+    /// A repeated port, server or method says nothing more and is likely a typo: refused, naming both.
+    @Test func repeatsAreRefusedNamingTheFirst() throws {
+        #expect(error(#"{"ports": {"https": [443, 8443, 443]}}"#)?.description
+            == #"model.json: field "ports.https[2]" repeats 443, already ports.https[0]"#)
+        #expect(error(#"{"servers": [{"host": "10.1.0.10", "port": 443}, {"host": "b"}, "#
+            + #"{"host": "::ffff:10.1.0.10", "port": 443, "priority": 2}]}"#)?.description
+            == #"model.json: field "servers[2]" repeats ::ffff:10.1.0.10 port 443, already servers[0]"#)
+        #expect(error(#"{"servers": [{"host": "SEPM.example.net"}, {"host": "sepm.example.net"}]}"#)?.description
+            == #"model.json: field "servers[1]" repeats sepm.example.net, already servers[0]"#)
+        var steps = try JSONSerialization.jsonObject(
+            with: JSONEncoder().encode(ReferenceModel.builtIn.steps)) as? [[String: Any]] ?? []
+        steps[3]["httpMethods"] = ["POST", "GET", "POST"]
+        let text = String(decoding: try JSONSerialization.data(withJSONObject: ["steps": steps]), as: UTF8.self)
+        #expect(error(text)?.description
+            == #"model.json: field "steps[3].httpMethods[2]" repeats "POST", already steps[3].httpMethods[0]"#)
+        // Another port is another entry.
+        #expect(error(#"{"servers": [{"host": "a", "port": 443}, {"host": "a", "port": 8014}, {"host": "a"}]}"#)
+            == nil)
     }
 
     @Test func serverHostsAreBareHostsAsInSyLink() {

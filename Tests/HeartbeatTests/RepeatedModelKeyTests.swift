@@ -73,6 +73,15 @@ import Testing
             == RepeatedKey(field: "interval", line: 3, firstLine: 2))
     }
 
+    /// A file with CR-only line ends was all "line 1"; CR LF still counts once.
+    @Test func everyLineEndCounts() {
+        let lines = ["{", "\"interval\": {\"seconds\": 600},", "\"interval\": {\"seconds\": 900}", "}"]
+        for end in ["\r", "\r\n", "\n"] {
+            #expect(ReferenceModel.repeatedKey(in: Data(lines.joined(separator: end).utf8))
+                == RepeatedKey(field: "interval", line: 3, firstLine: 2), "\(Array(end.utf8))")
+        }
+    }
+
     /// The scan runs only on text the parser took; text it would not take still gives an answer, not a trap.
     @Test func unbalancedTextIsNoTrap() {
         #expect(ReferenceModel.repeatedKey(in: Data("}]{\"a\": 1, \"a\": 2}".utf8)) == nil)

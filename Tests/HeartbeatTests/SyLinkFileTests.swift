@@ -73,6 +73,28 @@ func parseSyLink(_ xml: String, name: String = "SyLink.xml") throws(SyLinkError)
         #expect(s.pullHeartbeatSeconds == 900)
     }
 
+    /// Of two pull interval attributes with two values, 600 was taken without a word.
+    @Test func twoDifferentPullIntervalsAreRefused() throws {
+        #expect(problem(syLinkXML(extra: #"PullHeartbeatSeconds="600" HeartbeatSeconds="900""#))
+            == #"SyLink.xml: PullHeartbeatSeconds="600" and HeartbeatSeconds="900" differ; which one a client "#
+            + "goes by is not known, so the file is refused: keep one")
+        #expect(try parseSyLink(syLinkXML(extra: #"PullHeartbeatSeconds="600" HeartbeatSeconds="600""#))
+            .pullHeartbeatSeconds == 600)
+        #expect(try parseSyLink(syLinkXML(extra: #"HeartbeatSeconds="900""#)).pullHeartbeatSeconds == 900)
+    }
+
+    /// A `Server` outside the server list's priority blocks (here under another element) became a manager.
+    @Test func onlyServersOfTheListsBlocksAreManagers() throws {
+        let xml = syLinkXML().replacingOccurrences(of: "</CommConf>", with: "</CommConf>"
+            + #"<Backup><ServerPriorityBlock Name="Priority1"><Server Address="192.0.2.9"/></ServerPriorityBlock>"#
+            + #"<Server Address="192.0.2.8"/></Backup>"#)
+        #expect(try parseSyLink(xml).servers.map(\.address) == ["198.51.100.1", "198.51.100.2"])
+        let loose = syLinkXML(servers: #"<Server Address="192.0.2.7"/>"#
+            + #"<ServerPriorityBlock Name="Priority2"><Server Address="192.0.2.2"/></ServerPriorityBlock>"#)
+        #expect(try parseSyLink(loose).servers.map(\.address) == ["192.0.2.2"])
+        #expect(problem(syLinkXML(servers: #"<Server Address="192.0.2.7"/>"#))?.contains("lists no Server") == true)
+    }
+
     @Test func malformedFilesGiveClearErrors() {
         #expect(problem("<ServerSettings><CommConf>")?.hasPrefix("SyLink.xml: is not well-formed XML") == true)
         #expect(problem("<Other/>") == "SyLink.xml: is not a SyLink file: the root element is <Other>, "
@@ -84,6 +106,16 @@ func parseSyLink(_ xml: String, name: String = "SyLink.xml") throws(SyLinkError)
         #expect(problem(syLinkXML(servers: #"<ServerPriorityBlock Name="P1"><Server Address="a" HttpPort="x"/>"#
             + "</ServerPriorityBlock>"))?.contains("HttpPort must be a port number 1-65535, got \"x\"") == true)
         #expect(problem(syLinkXML(servers: ""))?.contains("lists no Server") == true)
+    }
+
+    /// `--server` refuses a sign in a port; `UInt16("+443")` is 443, so a SyLink port took one.
+    @Test func portsAreDigitsOnly() {
+        for text in ["+443", "-0", "443a", "0x1bb", "4_43"] {
+            let xml = syLinkXML(servers: #"<ServerPriorityBlock Name="P1"><Server Address="a" HttpsPort=""#
+                + text + #""/></ServerPriorityBlock>"#)
+            #expect(problem(xml) == "SyLink.xml: Server #1 (line 4) HttpsPort must be a port number 1-65535, got "
+                + "\"\(text)\"")
+        }
         #expect(problem("")?.hasPrefix("SyLink.xml:") == true)
     }
 
