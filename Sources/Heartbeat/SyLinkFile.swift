@@ -48,8 +48,8 @@ public struct SyLinkFile: Hashable, Sendable {
     /// The file carries a `Kcs` key. The key itself is never kept.
     public var kcsPresent: Bool
     public var serverListName: String?
-    /// The `Server` elements of the `ServerList`'s priority blocks (no other `Server` is a manager), ordered by
-    /// priority, then by their order in the file.
+    /// The `Server` elements of the `ServerList` (no other `Server` is a manager), ordered by priority (their
+    /// priority block's, 1 for one in no block), then by their order in the file.
     public var servers: [Server]
 
     /// Reads and parses a SyLink.xml file.
@@ -350,12 +350,13 @@ private final class SyLinkCollector: NSObject, XMLParserDelegate {
             let digits = label.reversed().prefix { $0.isASCII && $0.isNumber }
             blockPriority = Int(String(digits.reversed())) ?? blockCount
         case "server":
-            // A `Server` outside the list's priority blocks (under another element, or in the list but in no
-            // block) is not in the server list: counting it made a manager, with priority 1, of such an address.
-            guard let blockPriority else { break }
+            // A `Server` outside the `ServerList` (under `Backup`, say) is in no server list: counting it made a
+            // manager of such an address. One in the list but in no block counts, at priority 1: the nesting of
+            // blocks is reconstructed, not documented (heartbeat-protocol.md), so a real file may lack them.
+            guard inServerList else { break }
             let kept = attrs.filter { ["address", "httpport", "httpsport", "httpsverifyca", "verifysignatures"]
                 .contains($0.key) }
-            servers.append((kept, blockPriority, parser.lineNumber))
+            servers.append((kept, blockPriority ?? 1, parser.lineNumber))
         default:
             break
         }

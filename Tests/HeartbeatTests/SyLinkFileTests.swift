@@ -83,16 +83,20 @@ func parseSyLink(_ xml: String, name: String = "SyLink.xml") throws(SyLinkError)
         #expect(try parseSyLink(syLinkXML(extra: #"HeartbeatSeconds="900""#)).pullHeartbeatSeconds == 900)
     }
 
-    /// A `Server` outside the server list's priority blocks (here under another element) became a manager.
-    @Test func onlyServersOfTheListsBlocksAreManagers() throws {
+    /// A `Server` outside the server list (here under another element) became a manager; one in the list but in
+    /// no priority block still is one, at priority 1.
+    @Test func onlyServersOfTheListAreManagers() throws {
         let xml = syLinkXML().replacingOccurrences(of: "</CommConf>", with: "</CommConf>"
             + #"<Backup><ServerPriorityBlock Name="Priority1"><Server Address="192.0.2.9"/></ServerPriorityBlock>"#
             + #"<Server Address="192.0.2.8"/></Backup>"#)
         #expect(try parseSyLink(xml).servers.map(\.address) == ["198.51.100.1", "198.51.100.2"])
         let loose = syLinkXML(servers: #"<Server Address="192.0.2.7"/>"#
             + #"<ServerPriorityBlock Name="Priority2"><Server Address="192.0.2.2"/></ServerPriorityBlock>"#)
-        #expect(try parseSyLink(loose).servers.map(\.address) == ["192.0.2.2"])
-        #expect(problem(syLinkXML(servers: #"<Server Address="192.0.2.7"/>"#))?.contains("lists no Server") == true)
+        // In the list but in no block: a manager at priority 1 (the blocks' nesting is not documented).
+        let listed = try parseSyLink(loose).servers
+        #expect(listed.map(\.address) == ["192.0.2.7", "192.0.2.2"])
+        #expect(listed.map(\.priority) == [1, 2])
+        #expect(try parseSyLink(syLinkXML(servers: #"<Server Address="192.0.2.7"/>"#)).servers.count == 1)
     }
 
     @Test func malformedFilesGiveClearErrors() {
