@@ -284,7 +284,7 @@ private final class SyLinkCollector: NSObject, XMLParserDelegate {
     var settings: [String: String] = [:]
     var root: [String: String] = [:]
     var serverListName: String?
-    /// Inside the `ServerList`: only its priority blocks list managers.
+    /// Inside the `ServerList`: only its `Server` elements are managers.
     var inServerList = false
     /// The priority of the `ServerPriorityBlock` of the server list being read; nil outside one.
     var blockPriority: Int?

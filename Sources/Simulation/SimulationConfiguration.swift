@@ -140,10 +140,10 @@ public struct SimulationConfiguration: Sendable {
         "\(v >> 24).\(v >> 16 & 0xff).\(v >> 8 & 0xff).\(v & 0xff)"
     }
 
-    /// Checks the values against each other and the model; the message names the option.
     /// The longest `--duration`: 31 days.
     public static let maxDurationSeconds: Double = 31 * 86_400
 
+    /// Checks the values against each other and the model; the message names the option.
     public func validate(model: ReferenceModel) throws(SimulationError) {
         let interval = intervalSeconds ?? model.interval.seconds
         guard clients >= 1, clients <= 1_000_000 else { throw SimulationError("--clients must be 1-1000000") }
