@@ -212,8 +212,7 @@ public final class TrafficAnalyzer {
             // As the analyzer's own events make the state when the flush brings the connection's first byte.
             func made() -> ApplicationState {
                 if let state { return state }
-                let new = ApplicationState(keepDetails: configuration.keepProtocolDetails, midstream: false)
-                new.fileIndex = linkRun.file
+                let new = firstBytesState()
                 state = new
                 return new
             }
@@ -361,13 +360,19 @@ extension TrafficAnalyzer: StreamDelegate {
         if let known = applications[id] {
             state = known
         } else {
-            state = ApplicationState(keepDetails: configuration.keepProtocolDetails, midstream: false)
-            state.fileIndex = linkRun.file
+            state = firstBytesState()
             applications[id] = state
         }
         let found = Unmanaged.passUnretained(state)
         lastApplication = (id, found)
         return found
+    }
+
+    /// A new state for a connection whose first stream bytes come now, from the file being read.
+    private func firstBytesState() -> ApplicationState {
+        let state = ApplicationState(keepDetails: configuration.keepProtocolDetails, midstream: false)
+        state.fileIndex = linkRun.file
+        return state
     }
 
     public func didReceive(data: UnsafeRawBufferPointer, direction: Direction, connection: UInt64, time: Timestamp) {
