@@ -160,18 +160,28 @@ private func compress(_ tool: String, _ input: String, to output: String) throws
         #expect(run.stdout.contains("\(cut) is cut short at decompressed byte offset "))
     }
 
+    /// A simulated capture of 6 clients over an hour compressed with `tool` into `folder`, then changed by `damage`:
+    /// the path of the damaged file (`bad.pcap.SUFFIX`).
+    static func damaged(_ tool: String, suffix: String, in folder: TemporaryFolder,
+                        _ damage: (inout [UInt8]) -> Void) throws -> String {
+        let plain = try folder.simulatedCapture("day.pcap", ["--clients", "6", "--duration", "1h"])
+        let packed = folder.path + "/day.pcap." + suffix
+        try compress(tool, plain, to: packed)
+        var bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: packed)))
+        damage(&bytes)
+        let bad = folder.path + "/bad.pcap." + suffix
+        try Data(bytes).write(to: URL(fileURLWithPath: bad))
+        return bad
+    }
+
     /// Damaged compressed data: the packets decompressed before the damage are read, and a warning says the
     /// data is corrupt. Never a crash or a hang.
     @Test(.enabled(if: hasTool("gzip")))
     func corruptGzipDataKeepsThePacketsBefore() throws {
         let folder = try TemporaryFolder()
-        let plain = try folder.simulatedCapture("day.pcap", ["--clients", "6", "--duration", "1h"])
-        let packed = folder.path + "/day.pcap.gz"
-        try compress("gzip", plain, to: packed)
-        var bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: packed)))
-        for i in stride(from: bytes.count / 2, to: bytes.count / 2 + 64, by: 1) { bytes[i] ^= 0x5A }
-        let bad = folder.path + "/bad.pcap.gz"
-        try Data(bytes).write(to: URL(fileURLWithPath: bad))
+        let bad = try Self.damaged("gzip", suffix: "gz", in: folder) { bytes in
+            for i in stride(from: bytes.count / 2, to: bytes.count / 2 + 64, by: 1) { bytes[i] ^= 0x5A }
+        }
         let run = CLIRun(["analyze", "-F", "json", bad])
         #expect(run.status != ExitStatus.unreadableInput)
         // The damaged data may decompress to bytes the capture reader stops at first: the compressed data's
@@ -196,13 +206,7 @@ private func compress(_ tool: String, _ input: String, to output: String) throws
     @Test(.enabled(if: hasTool("bzip2")))
     func aDamagedFirstBlockIsRefusedAsDamage() throws {
         let folder = try TemporaryFolder()
-        let plain = try folder.simulatedCapture("day.pcap", ["--clients", "6", "--duration", "1h"])
-        let packed = folder.path + "/day.pcap.bz2"
-        try compress("bzip2", plain, to: packed)
-        var bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: packed)))
-        bytes[bytes.count / 4] ^= 0x10
-        let bad = folder.path + "/bad.pcap.bz2"
-        try Data(bytes).write(to: URL(fileURLWithPath: bad))
+        let bad = try Self.damaged("bzip2", suffix: "bz2", in: folder) { bytes in bytes[bytes.count / 4] ^= 0x10 }
         for command in ["analyze", "flows"] {
             let run = sepbeat(command, bad)
             #expect(run.status == ExitStatus.unreadableInput)
