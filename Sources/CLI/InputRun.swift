@@ -3,7 +3,6 @@ import Capture
 import Core
 import Reports
 import Streams
-import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -559,11 +558,11 @@ final class ProgressBox {
 /// One meter for files read on several threads: each file's counts, summed under a lock.
 final class SharedProgress: Sendable {
     let enabled: Bool
-    private let state: Mutex<(meter: Progress, packets: [Int], bytes: [Int64])>
+    private let state: PosixMutex<(meter: Progress, packets: [Int], bytes: [Int64])>
 
     init(_ meter: Progress, files: Int) {
         enabled = meter.enabled
-        state = Mutex((meter, Array(repeating: 0, count: files), Array(repeating: 0, count: files)))
+        state = PosixMutex((meter, Array(repeating: 0, count: files), Array(repeating: 0, count: files)))
     }
 
     func update(file: Int, packets: Int, bytes: Int64) {

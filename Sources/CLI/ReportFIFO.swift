@@ -1,7 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
-import Synchronization
+import Core
 
 /// An `-o FILE` that is a FIFO: opened for writing without waiting for a reader, as `-w` opens one.
 ///
@@ -14,7 +14,7 @@ import Synchronization
 /// a reader already waiting, which then reads the end of the data.
 enum ReportFIFO {
     /// FIFOs opened before the captures were read, by path, until the report takes them.
-    private static let opened = Mutex<[String: Int32]>([:])
+    private static let opened = PosixMutex<[String: Int32]>([:])
 
     /// Whether `path` names a FIFO (symbolic links followed).
     static func isFIFO(_ path: String) -> Bool {

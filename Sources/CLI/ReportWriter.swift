@@ -2,7 +2,6 @@
 import Glibc
 #endif
 import Core
-import Synchronization
 
 /// Writes a report to stdout or to `--output FILE`.
 enum ReportWriter {
@@ -94,7 +93,7 @@ extension ReportWriter {
     }
 
     /// The paths `replace` has written a report to in this run (a failed write after one leaves it there).
-    private static let replacedPaths = Mutex<Set<String>>([])
+    private static let replacedPaths = PosixMutex<Set<String>>([])
 
     /// What a failed `replace` of `path` adds: a report this run wrote there before (a report so far) stays whole
     /// there, said so that it is not read as this one; nothing when this run wrote none there (a file of the

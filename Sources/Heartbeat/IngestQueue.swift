@@ -1,7 +1,6 @@
 import Core
 import Dispatch
 import Records
-import Synchronization
 
 /// Feeds a `SessionBuilder` on a thread of its own, so that filing connection records overlaps the
 /// traffic layers that produce them.
@@ -122,7 +121,7 @@ public final class IngestQueue {
         // `waiting` is used under its mutex. The semaphores order each hand-over before its use.
         var builder: SessionBuilder?
         /// Batches handed over and not yet filed, and batches filed and not yet given back.
-        let waiting = Mutex<(waiting: [[ConnectionRecord]], filed: [[ConnectionRecord]])>(([], []))
+        let waiting = PosixMutex<(waiting: [[ConnectionRecord]], filed: [[ConnectionRecord]])>(([], []))
         /// Signalled once per batch put in `waiting`, and once more (with nothing added) to end.
         let available = DispatchSemaphore(value: 0)
         let slots: DispatchSemaphore

@@ -71,7 +71,7 @@ extension SessionBuilder {
         // made on the threads that read the capture; freed from two threads at once, while each also
         // allocates, they kept both threads waiting on those locks (thousands of sleeps on a 1 GB fleet).
         let caller = pthread_self()
-        let handedOver = Mutex<[[ConnectionRecord]]>([])
+        let handedOver = PosixMutex<[[ConnectionRecord]]>([])
         work.withUnsafeMutableBufferPointer { w in
             outcomes.withUnsafeMutableBufferPointer { o in
                 // Each index is claimed by exactly one thread, so no element is touched by two.

@@ -54,7 +54,7 @@ final class BlockRenderer: @unchecked Sendable {
     private let free: CountingSemaphore
     private let done = DispatchSemaphore(value: 0)
     private let stop = Atomic<Bool>(false)
-    private let cursor = Mutex(Cursor())
+    private let cursor = PosixMutex(Cursor())
     private let blockBytes: Int
     private let mostPerBlock: Int
 

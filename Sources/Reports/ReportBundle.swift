@@ -1,7 +1,6 @@
 import Analysis
 import Core
 import Heartbeat
-import Synchronization
 
 /// Formats every report command can write.
 public enum ReportFormat: String, Sendable, CaseIterable {
@@ -259,13 +258,13 @@ private final class FleetAuditOnce: Sendable {
         case made(FleetAudit)
     }
 
-    private let state: Mutex<State>
+    private let state: PosixMutex<State>
 
     init(report: HeartbeatReport, model: ReferenceModel, captureStart: Timestamp?, captureEnd: Timestamp?) {
-        state = Mutex(.waiting(report: report, model: model, captureStart: captureStart, captureEnd: captureEnd))
+        state = PosixMutex(.waiting(report: report, model: model, captureStart: captureStart, captureEnd: captureEnd))
     }
 
-    init(_ audit: FleetAudit) { state = Mutex(.made(audit)) }
+    init(_ audit: FleetAudit) { state = PosixMutex(.made(audit)) }
 
     var value: FleetAudit {
         state.withLock { s in

@@ -1,5 +1,5 @@
+import Core
 import Records
-import Synchronization
 
 /// The summaries of the last few certificates read, by their DER bytes, shared by every parser
 /// in the process (all threads), so a certificate that repeats across connections is read once.
@@ -22,7 +22,7 @@ struct CertificateMemo: ~Copyable {
     /// Index of the entry the next insertion replaces once the memo is full.
     private var oldest = 0
 
-    private static let shared = Mutex(CertificateMemo())
+    private static let shared = PosixMutex(CertificateMemo())
 
     /// The summary of `der`: the kept one when these bytes were seen lately, else `parse(der)`,
     /// kept for next time.
