@@ -331,7 +331,8 @@ public struct CaptureSummary: Sendable {
     /// Files of a merged run whose clock looks set forward: a silence the file ran through (a forward
     /// step of its clock) while the other files' packets went on (their own silences under half of it),
     /// the file then running on past the last
-    /// of theirs by about the stretch's length (`runsOn`, nanoseconds; more than the threshold). Read
+    /// of theirs by about the stretch's length (`runsOn`, nanoseconds; more than the threshold), the only
+    /// stretch of the file that fits so. Read
     /// alone, such a stretch is a pause; beside files that ran through it, it is more likely the file's clock jumping
     /// ahead, and the intervals of the file's own clients across it (judged as if it had run) may show
     /// missed check-ins that are the clock's. O(f² s) in files and silences.
@@ -347,6 +348,7 @@ public struct CaptureSummary: Sendable {
                   end.nanoseconds(since: othersEnd) > threshold else { continue }
             let together = CaptureSummary.merged(others)
             let runsOn = end.nanoseconds(since: othersEnd)
+            var fitting: [CaptureSilence] = []
             for s in f.silences where !s.clockJump && !s.betweenFiles {
                 // The others ran on from before it, their silences taking up less than half of it, and the
                 // file runs on after them by about the stretch's length (within a tenth, or the threshold).
@@ -355,8 +357,12 @@ public struct CaptureSummary: Sendable {
                 guard let start = together.timelineStart, start <= s.start, off <= max(threshold, runsOn / 10),
                       quiet < s.nanoseconds / 2
                 else { continue }
-                out.append((f.path, s, runsOn))
+                fitting.append(s)
             }
+            // A step forward moves every later packet once, so the file runs on by the sum of its steps: of
+            // several stretches that each fit, at most one can be a step, and a file that falls silent that
+            // long again and again (a sensor seeing a few clients) pauses rather than jumps; none is named.
+            if fitting.count == 1, let s = fitting.first { out.append((f.path, s, runsOn)) }
         }
         return out
     }

@@ -42,7 +42,12 @@ extension StepClassifier {
             // exchange's shape (fetch or upload) is unknown: it stays in the step before it, at lower
             // confidence, and is no evidence of steps out of order.
             let requestLost = e.bytesUp == 0 && (method.map { $0.isEmpty } ?? gapSoFar)
-            let step: Int
+            var step: Int
+            // Told by its sizes with bytes of it not captured (a gap; a header-only capture, whose packets
+            // lost their payload past the snap length): the sizes are what was captured, so its shape may be
+            // wrong. Before the highest step so far it is no evidence of steps out of order and stays in that
+            // step, as an answer with no request does.
+            var shapeUnsure = false
             if requestLost {
                 step = max(highest, 3)
             } else {
@@ -50,9 +55,13 @@ extension StepClassifier {
                 case .fetch: step = highest < 3 ? 3 : 4
                 case .upload: step = highest <= 4 ? 5 : 6
                 }
+                if step < highest, http == nil, e.missingBytes > 0 {
+                    step = highest
+                    shapeUnsure = true
+                }
             }
             var conf = confidence(step, tls: e.kind == .tls)
-            if requestLost, step != 3 { conf *= 0.5 }
+            if requestLost || shapeUnsure, step != 3 { conf *= 0.5 }
             if byStep[step] == nil {
                 memo.buffers[step].removeAll()
             } else {

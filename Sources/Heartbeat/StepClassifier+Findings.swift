@@ -36,11 +36,13 @@ extension StepClassifier {
     /// Sizes of steps 3-6 against the model. `wholeBurst` false: the capture may have missed the check-in's
     /// first bytes (`joinedMidway`), or missed bytes of its exchanges (a gap: the records whose
     /// framing it took are not counted either; or a TLS answer whose request was not captured), so only
-    /// the upper bounds are judged, not the idle minimum.
+    /// the upper bounds are judged, not the idle minimum. `stepsSeen` false: packets were cut by the snap length,
+    /// so requests whose payload was not captured may hide steps 4-6 (their answers then all land in step 3),
+    /// and a check-in that shows step 3 alone is no evidence of an idle one: its size is not held to the idle range.
     /// Findings at `time` (a push burst's start), else at the first connection's start.
     func checkSizes(
-        _ d: CheckInDraft, _ steps: [StepReport], wholeBurst: Bool = true, at time: Timestamp? = nil,
-        _ add: (FindingCode, String, Timestamp?) -> Void
+        _ d: CheckInDraft, _ steps: [StepReport], wholeBurst: Bool = true, stepsSeen: Bool = true,
+        at time: Timestamp? = nil, _ add: (FindingCode, String, Timestamp?) -> Void
     ) {
         let t = time ?? d.connections.indices.first.map { d.connections[$0].start }
         var total: Int64 = 0
@@ -48,7 +50,8 @@ extension StepClassifier {
         let numbers = Self.stepMask(steps) & (Self.bit(3) | Self.bit(4) | Self.bit(5) | Self.bit(6))
         let s = model.sizes
         let refused = d.exchanges.contains { ($0.http?.status ?? 0) >= 400 }
-        if numbers == Self.bit(3), !refused, wholeBurst && total < s.idleMinBytes || total > s.idleMaxBytes {
+        if numbers == Self.bit(3), !refused, stepsSeen,
+           wholeBurst && total < s.idleMinBytes || total > s.idleMaxBytes {
             add(.idleSizeOutOfRange, "idle check-in carried \(formatBytes(total)) "
                 + "(expected \(s.idleMinBytes)-\(s.idleMaxBytes))", t)
         }

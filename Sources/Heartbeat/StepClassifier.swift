@@ -266,7 +266,7 @@ final class StepClassifier: Sendable {
             // first: its request was lost before its direction's first captured byte, so no gap says so).
             let lostBytes = d.exchanges.contains { $0.missingBytes > 0 || ($0.kind == .tls && $0.recordsUp == 0) }
             let whole = !joinedMidway(d) && !lostBytes && !unanswered && !oneSided && !cutByCaptureEnd(d)
-            checkSizes(d, steps, wholeBurst: whole, at: burstStart, add)
+            checkSizes(d, steps, wholeBurst: whole, stepsSeen: !cutBySnapLength, at: burstStart, add)
         }
         // Client bytes the capture lost (a request among them may be what a request-less answer answers).
         let lostUpload = d.connections.contains { $0.anomaliesUp.gaps > 0 || $0.anomaliesUp.gapBytes > 0 }

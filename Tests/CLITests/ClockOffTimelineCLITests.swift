@@ -142,4 +142,17 @@ import TestSupport
         #expect(!sepbeat("audit", "-q", files[0], files[1], files[2]).stdout.contains("Note:"))
         #expect(!sepbeat("analyze", "-q", forward).stdout.contains("set forward"))
     }
+
+    /// Three sensors of three clients each: a file falls quiet for a minute or two between its clients'
+    /// check-ins and ends a couple of minutes after the others, so many of its pauses each match how far it
+    /// runs on. No clock stepped: none of them is named (32 `capture-gap` warnings were).
+    @Test func aSparseFileThatOftenPausesAsLongAsItRunsOnIsNoClockSetForward() throws {
+        let dir = try TemporaryFolder()
+        _ = try dir.simulatedCapture("sp.pcap", ["--clients", "9", "--duration", "2h", "--split", "3", "--seed", "3"])
+        let files = (1...3).map { dir.path + "/sp-\($0).pcap" }
+        let analyze = sepbeat("analyze", "-q", files[0], files[1], files[2]).stdout
+        #expect(analyze.contains("Verdict: "))
+        #expect(!analyze.contains("set forward"))
+        #expect(!sepbeat("audit", "-q", files[0], files[1], files[2]).stdout.contains("Note:"))
+    }
 }

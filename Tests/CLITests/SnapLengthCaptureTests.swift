@@ -45,4 +45,20 @@ import TestSupport
         }
         #expect(sessions(run) == sessions(whole))
     }
+
+    /// Cut to 96 or 128 bytes, the fleet that has neither finding whole raised `step-out-of-order` (3 and 7: TLS
+    /// exchanges shaped by their captured bytes only) and, at 128, `idle-size-out-of-range` (10: plain-HTTP
+    /// check-ins whose requests were not captured, so every answer fell in step 3, above the idle maximum).
+    @Test(arguments: [96, 128])
+    func aHeaderOnlyCaptureRaisesNoStepOutOfOrderNorIdleSize(snap: Int) throws {
+        let folder = try TemporaryFolder()
+        let capture = try folder.simulatedCapture("fleet.pcap", ["--clients", "10", "--duration", "1h", "--seed", "5"])
+        let judged = ["step-out-of-order", "idle-size-out-of-range"]
+        let whole = try OneDirectionCaptureTests.findings(CLIRun(["analyze", "-q", "-F", "json", capture]))
+        #expect(!whole.contains { judged.contains($0.code) })
+        let snapped = try Self.cut(capture, to: snap, into: folder, name: "snap\(snap).pcap")
+        let found = try OneDirectionCaptureTests.findings(CLIRun(["analyze", "-q", "-F", "json", snapped]))
+        #expect(!found.contains { judged.contains($0.code) }, "\(found.filter { judged.contains($0.code) })")
+        #expect(found.contains { $0.code == "plaintext-http" })
+    }
 }
