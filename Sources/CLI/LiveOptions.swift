@@ -85,9 +85,10 @@ enum LiveOptions {
 
     static let every = OptionSpec(
         names: ["--every"], valueName: "TIME",
-        help: "With -o FILE, and -i or a followed input (standard input that is a pipe or FIFO, or a FIFO named as "
-            + "a capture): write the report so far to FILE this often while capturing or following, e.g. 60, 5m (at "
-            + "least 1 s; FILE is replaced whole each time, so a reader never sees half a report)."
+        help: "With -o FILE, and -i or a followed input (standard input that is not a regular file: a pipe, a FIFO, "
+            + "a terminal; or a FIFO named as a capture): write the report so far to FILE this often while capturing "
+            + "or following, e.g. 60, 5m (1 s to 366d; FILE is replaced whole each time, so a reader never sees half "
+            + "a report)."
     ) { (o: inout Options, v: String) throws(UsageError) in
         let seconds = try SimulateOptions.time(v, "--every")
         guard seconds >= 1, seconds <= 366 * 86_400 else {
@@ -180,12 +181,12 @@ enum LiveOptions {
             throw UsageError("sepbeat \(command): \(first) goes with -i (a live capture); capture files are read "
                 + "whole")
         } else if options.live.everySeconds != nil {
-            // A followed input (standard input that is no regular file, a pipe, a FIFO) may go on for ever, as a
-            // live capture does; regular files are read to their end, and their report comes then.
+            // A followed input (standard input that is not a regular file, or a FIFO named as a capture) may go on
+            // for ever, as a live capture does; regular files are read to their end, and their report comes then.
             guard options.captures.contains(where: { !isRegularCapture($0, stdin: stdin) }) else {
                 throw UsageError("sepbeat \(command): --every goes with -i (a live capture) or a followed input "
-                    + "(standard input that is a pipe or FIFO, or a FIFO named as a capture); capture files are read "
-                    + "whole")
+                    + "(standard input that is not a regular file, or a FIFO named as a capture); capture files are "
+                    + "read whole")
             }
             try checkEvery(options, command: command)
         }

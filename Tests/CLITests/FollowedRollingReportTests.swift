@@ -120,7 +120,7 @@ import Glibc
         var run = CLIRun(["analyze", "--every", "60", "-o", folder.path + "/r.json", capture])
         #expect(run.status == ExitStatus.usage)
         #expect(run.stderr == "sepbeat analyze: --every goes with -i (a live capture) or a followed input (standard "
-            + "input that is a pipe or FIFO, or a FIFO named as a capture); capture files are read whole\n")
+            + "input that is not a regular file, or a FIFO named as a capture); capture files are read whole\n")
         // A regular file given as standard input is read whole too.
         let file = open(capture, O_RDONLY)
         try #require(file >= 0)

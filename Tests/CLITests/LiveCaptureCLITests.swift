@@ -246,7 +246,7 @@ private let canCaptureLoopback: Bool = (try? LiveSource(interface: "lo")) != nil
         run = CLIRun(["analyze", "--every", "60", "-o", folder.path + "/r.json", heartbeatCapture("https-idle")])
         #expect(run.status == ExitStatus.usage)
         #expect(run.stderr == "sepbeat analyze: --every goes with -i (a live capture) or a followed input (standard "
-            + "input that is a pipe or FIFO, or a FIFO named as a capture); capture files are read whole\n")
+            + "input that is not a regular file, or a FIFO named as a capture); capture files are read whole\n")
         run = CLIRun(["analyze", "-i", "lo", "--every", "0.5", "-o", folder.path + "/r.json"])
         #expect(run.stderr == "sepbeat analyze: --every takes a time from 1 s to a year (366d), got '0.5'\n")
         // flows writes at the end only.
