@@ -373,7 +373,17 @@ private final class SyLinkCollector: NSObject, XMLParserDelegate {
             blockCount += 1
             let label = attrs["name"] ?? ""
             let digits = label.reversed().prefix { $0.isASCII && $0.isNumber }
-            blockPriority = Int(String(digits.reversed())) ?? blockCount
+            let number = Int(String(digits.reversed()))
+            // Priorities count from 1, the first choice, as model files' do: a block numbered 0 would rank its
+            // servers above every `Priority1` one on a guess.
+            if number == 0 {
+                problem = "line \(parser.lineNumber): <\(name) Name=\"\(ReferenceModel.shown(label))\"> gives "
+                    + "priority 0; priorities count from 1 (Priority1 is the first choice), so the file is refused: "
+                    + "number the blocks from 1"
+                parser.abortParsing()
+                return
+            }
+            blockPriority = number ?? blockCount
         case "server":
             // A `Server` outside the `ServerList` (under `Backup`, say) is in no server list: counting it made a
             // manager of such an address. One in the list but in no block counts, at priority 1: the nesting of

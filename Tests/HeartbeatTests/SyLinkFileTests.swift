@@ -66,6 +66,21 @@ func parseSyLink(_ xml: String, name: String = "SyLink.xml") throws(SyLinkError)
         #expect(s.servers.map(\.priority) == [1, 3])
     }
 
+    /// `Priority0` gave its servers priority 0, above every first choice, while a model file refuses a priority
+    /// below 1: refused the same way, naming the line and the block.
+    @Test func aBlockNumberedZeroIsRefused() throws {
+        for name in ["Priority0", "Priority00"] {
+            #expect(problem(syLinkXML(servers: """
+                <ServerPriorityBlock Name="Priority1"><Server Address="192.0.2.1"/></ServerPriorityBlock>
+                <ServerPriorityBlock Name="\(name)"><Server Address="192.0.2.0"/></ServerPriorityBlock>
+                """)) == "SyLink.xml: line 5: <ServerPriorityBlock Name=\"\(name)\"> gives priority 0; priorities "
+                + "count from 1 (Priority1 is the first choice), so the file is refused: number the blocks from 1")
+        }
+        #expect(try parseSyLink(syLinkXML(servers: """
+            <ServerPriorityBlock Name="Priority10"><Server Address="192.0.2.1"/></ServerPriorityBlock>
+            """)).servers.map(\.priority) == [10])
+    }
+
     @Test func readsPushModeAndOptionalPullInterval() throws {
         let s = try parseSyLink(syLinkXML(mode: "PUSH", push: "120", extra: #"PullHeartbeatSeconds="900""#))
         #expect(s.communicationMode == .push)
