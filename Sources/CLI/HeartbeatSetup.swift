@@ -15,12 +15,19 @@ enum HeartbeatSetup {
         }
     }
 
-    static func sylink(_ options: Options, command: String) throws -> SyLinkFile? {
+    /// Also warns (unless `--quiet`) of the file's `Server` elements outside its `ServerList`: ignored without a
+    /// word, they would leave a user who took one for a manager wondering why its check-ins are not judged.
+    static func sylink(_ options: Options, command: String, output: inout Output) throws -> SyLinkFile? {
         guard let path = options.sylinkPath else { return nil }
+        let file: SyLinkFile
         do {
-            return try SyLinkFile.load(path: path)
+            file = try SyLinkFile.load(path: path)
         } catch {
             throw CommandFailure(message: "sepbeat \(command): \(error.description)", status: ExitStatus.usage)
         }
+        if !options.quiet, let note = file.ignoredServersNote {
+            output.error(SepbeatCommand.oneLine("sepbeat \(command): warning: \(note)"))
+        }
+        return file
     }
 }

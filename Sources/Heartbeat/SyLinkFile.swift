@@ -30,6 +30,14 @@ public struct SyLinkFile: Hashable, Sendable {
         public var verifySignatures: Bool?
     }
 
+    /// A `Server` element outside the `ServerList` (under `Backup`, say): no manager, so it is ignored, and named
+    /// (`ignoredServersNote`) so that a user who took it for one learns why its check-ins are not judged.
+    public struct IgnoredServer: Hashable, Sendable {
+        /// The `Address` attribute as given (the key, should it hold it, withheld); nil when there is none.
+        public var address: String?
+        public var line: Int
+    }
+
     /// The path the file was read from (or the name given to `parse`).
     public var path: String
     public var domainID: String?
@@ -51,6 +59,8 @@ public struct SyLinkFile: Hashable, Sendable {
     /// The `Server` elements of the `ServerList` (no other `Server` is a manager), ordered by priority (their
     /// priority block's, 1 for one in no block), then by their order in the file.
     public var servers: [Server]
+    /// The `Server` elements outside the `ServerList`, in file order.
+    public var ignoredServers: [IgnoredServer]
 
     /// Reads and parses a SyLink.xml file.
     ///
@@ -98,11 +108,7 @@ public struct SyLinkFile: Hashable, Sendable {
         parser.shouldResolveExternalEntities = false
         parser.delegate = collector
         let ok = parser.parse()
-        let secret = collector.kcsValue
-        func scrub(_ text: String) -> String {
-            guard let secret, !secret.isEmpty else { return text }
-            return text.replacingOccurrences(of: secret, with: "<key withheld>")
-        }
+        let scrub = collector.withoutKey
         if !ok || collector.problem == nil && parser.parserError != nil {
             let code = (parser.parserError as NSError?)?.code ?? -1
             let problem = "is not well-formed XML (error \(code) at line \(parser.lineNumber), "
@@ -253,6 +259,23 @@ extension SyLinkFile {
     }
 }
 
+extension SyLinkFile {
+    /// One line naming the ignored `Server` elements (the first four, then how many more) and why; nil when there
+    /// is none. The CLI gives it as a warning.
+    public var ignoredServersNote: String? {
+        guard !ignoredServers.isEmpty else { return nil }
+        let n = ignoredServers.count
+        var named = ignoredServers.prefix(4).map { s in
+            (s.address.map { "\"" + ReferenceModel.shown($0) + "\"" } ?? "one with no Address") + " (line \(s.line))"
+        }
+        if n > named.count { named.append("\(n - named.count) more") }
+        let what = n == 1 ? "a Server element outside the ServerList is"
+            : "\(n) Server elements outside the ServerList are"
+        let list = named.count > 1 ? named.dropLast().joined(separator: ", ") + " and " + (named.last ?? "") : named[0]
+        return "\(path): \(what) ignored (only the list's servers are managers): \(list)"
+    }
+}
+
 extension SyLinkFile: CustomStringConvertible {
     /// A one-line summary; never includes the key.
     public var description: String {
@@ -290,6 +313,8 @@ private final class SyLinkCollector: NSObject, XMLParserDelegate {
     var blockPriority: Int?
     var blockCount = 0
     var servers: [(attrs: [String: String], priority: Int, line: Int)] = []
+    /// `Server` elements outside the `ServerList`: their `Address` and line.
+    var outside: [(address: String?, line: Int)] = []
     var kcsValue: String?
     var problem: String?
     /// The line of the first `CommConf`, `AgentCommunicationSetting` and `ServerList` (lowercased names).
@@ -348,12 +373,25 @@ private final class SyLinkCollector: NSObject, XMLParserDelegate {
             blockCount += 1
             let label = attrs["name"] ?? ""
             let digits = label.reversed().prefix { $0.isASCII && $0.isNumber }
-            blockPriority = Int(String(digits.reversed())) ?? blockCount
+            let number = Int(String(digits.reversed()))
+            // Priorities count from 1, the first choice, as model files' do: a block numbered 0 would rank its
+            // servers above every `Priority1` one on a guess.
+            if number == 0 {
+                problem = "line \(parser.lineNumber): <\(name) Name=\"\(ReferenceModel.shown(label))\"> gives "
+                    + "priority 0; priorities count from 1 (Priority1 is the first choice), so the file is refused: "
+                    + "number the blocks from 1"
+                parser.abortParsing()
+                return
+            }
+            blockPriority = number ?? blockCount
         case "server":
             // A `Server` outside the `ServerList` (under `Backup`, say) is in no server list: counting it made a
             // manager of such an address. One in the list but in no block counts, at priority 1: the nesting of
             // blocks is reconstructed, not documented (heartbeat-protocol.md), so a real file may lack them.
-            guard inServerList else { break }
+            guard inServerList else {
+                outside.append((attrs["address"], parser.lineNumber))
+                break
+            }
             let kept = attrs.filter { ["address", "httpport", "httpsport", "httpsverifyca", "verifysignatures"]
                 .contains($0.key) }
             servers.append((kept, blockPriority ?? 1, parser.lineNumber))
@@ -368,6 +406,12 @@ private final class SyLinkCollector: NSObject, XMLParserDelegate {
         case "serverlist": inServerList = false
         default: break
         }
+    }
+
+    /// `text` with every occurrence of the `Kcs` value replaced, for error text and the names of ignored servers.
+    func withoutKey(_ text: String) -> String {
+        guard let kcsValue, !kcsValue.isEmpty else { return text }
+        return text.replacingOccurrences(of: kcsValue, with: "<key withheld>")
     }
 
     func finish(path: String) throws(SyLinkError) -> SyLinkFile {
@@ -455,6 +499,7 @@ private final class SyLinkCollector: NSObject, XMLParserDelegate {
                                                     "UploadCmdStateHeartbeatSeconds"),
             uploadLearnedApp: try bool(settings["uploadlearnedapp"], "UploadLearnedApp"),
             alwaysConnect: try bool(settings["alwaysconnect"], "AlwaysConnect"),
-            kcsPresent: kcsValue != nil, serverListName: serverListName, servers: ordered.map(\.element))
+            kcsPresent: kcsValue != nil, serverListName: serverListName, servers: ordered.map(\.element),
+            ignoredServers: outside.map { .init(address: $0.address.map(withoutKey), line: $0.line) })
     }
 }

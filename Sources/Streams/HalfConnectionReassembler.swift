@@ -296,14 +296,75 @@ final class HalfConnectionReassembler {
     }
 
     /// Releases everything held: holes become gaps, then bytes the peer acknowledged that the capture never
-    /// showed (`skipAcknowledgedTail`), then a missing stretch before a FIN.
+    /// showed (`skipAcknowledgedTail`), then a missing stretch before a FIN: the steps of `flushSteps`, taken, and
+    /// the state they lead to (nothing held, no hole or tail timer running).
     func flush(now: Timestamp, ctx: ReassemblyContext) {
-        while !pieces.isEmpty { skipHole(now: now, ctx: ctx) }
-        skipAcknowledgedTail(now: now, ctx: ctx)
+        let end = flushSteps(
+            now: now, gap: { emitGap($0, $1, ctx) },
+            bytes: { held, time in held.withUnsafeBytes { deliver($0, time, ctx) } },
+            farAcknowledgement: { tail, since in
+                farAcknowledged = acknowledged
+                notice(.farAcknowledgement(bytes: tail), since, ctx)
+            })
+        if !pieces.isEmpty {
+            ctx.budget.release(heldCharge)
+            heldCharge = 0
+            heldPayload = 0
+            pieces.removeAll(keepingCapacity: true)
+            holeSince = nil
+            holeAcknowledgedSince = nil
+        }
+        tailSince = nil
+        next = end
+    }
+
+    /// The steps of `flush`, in order, reading the state and changing none of it: each hole before a held piece
+    /// becomes a gap (as `skipHole` declares it) and the pieces from there are delivered (`bytes`, or `gap` for
+    /// bytes known missing), as `drain` delivers them; then the bytes the peer acknowledged past them become a
+    /// gap, or a far acknowledgement is noticed, as in `skipAcknowledgedTail`; then the stretch before a FIN is a
+    /// gap. Returns the offset the stream then reaches. `flush` takes the steps, `previewFlush` records them, so
+    /// the two cannot drift apart.
+    private func flushSteps(
+        now: Timestamp, gap: (Int64, Timestamp) -> Void, bytes: ([UInt8], Timestamp) -> Void,
+        farAcknowledgement: (Int64, Timestamp) -> Void
+    ) -> Int64 {
+        var next = self.next
+        var armedSince = holeAcknowledgedSince
+        var i = 0
+        while i < pieces.count {
+            let first = pieces[i]
+            if first.offset > next {
+                gap(first.offset - next, holeGapTime(first, now: now, armedSince: armedSince))
+                next = first.offset
+            }
+            while i < pieces.count, pieces[i].offset <= next {
+                let piece = pieces[i]
+                i += 1
+                if let held = piece.bytes {
+                    bytes(held, piece.time)
+                } else {
+                    gap(piece.length, piece.time)
+                }
+                next = piece.end
+            }
+            // Delivering a piece clears the acknowledgement's arming (`drain`).
+            armedSince = nil
+        }
+        let tail = (finOffset.map { min(acknowledged, $0) } ?? acknowledged) - next
+        if started, tail > 1 {
+            let since = tailSince ?? acknowledgedAt
+            if tailIsGap(tail) {
+                gap(tail, min(since, now))
+                next += tail
+            } else if farAcknowledged != acknowledged {
+                farAcknowledgement(tail, since)
+            }
+        }
         if let fin = finOffset, fin > next {
-            emitGap(fin - next, now, ctx)
+            gap(fin - next, now)
             next = fin
         }
+        return next
     }
 
     /// After `flush`: gives the retransmission history ring to `spare` and frees the held-piece list's storage.
@@ -475,8 +536,7 @@ final class HalfConnectionReassembler {
         tailSince = nil
         let tail = acknowledgedTail
         guard started, pieces.isEmpty, tail > 1 else { return }
-        // A FIN captured past them supports the bytes (the flush counts the stretch before it a gap).
-        guard tail <= Self.acknowledgedTailReach || finOffset != nil else {
+        guard tailIsGap(tail) else {
             if farAcknowledged != acknowledged {
                 farAcknowledged = acknowledged
                 notice(.farAcknowledgement(bytes: tail), since, ctx)
@@ -485,6 +545,13 @@ final class HalfConnectionReassembler {
         }
         emitGap(tail, min(since, now), ctx)
         next += tail
+    }
+
+    /// Whether acknowledged bytes past everything captured (`tail` of them, nothing held) are a lost tail, a gap,
+    /// rather than an odd acknowledgement. A FIN captured past them supports the bytes (the flush counts the
+    /// stretch before it a gap).
+    private func tailIsGap(_ tail: Int64) -> Bool {
+        tail <= Self.acknowledgedTailReach || finOffset != nil
     }
 
     /// Arms the hole whose bytes the peer acknowledged (see `acknowledged`), and skips it, and every later
@@ -508,14 +575,17 @@ final class HalfConnectionReassembler {
     private func skipHole(now: Timestamp, ctx: ReassemblyContext) {
         guard let first = pieces.first else { return }
         if first.offset > next {
-            var time = min(first.time, now)
-            if acknowledged >= first.offset {
-                time = min(time, tailSince ?? holeAcknowledgedSince ?? acknowledgedAt)
-            }
-            emitGap(first.offset - next, time, ctx)
+            emitGap(first.offset - next, holeGapTime(first, now: now, armedSince: holeAcknowledgedSince), ctx)
             next = first.offset
         }
         drain(now: now, ctx: ctx)
+    }
+
+    /// The time of the gap the hole before `first` becomes (see `skipHole`), the hole armed at `armedSince`.
+    private func holeGapTime(_ first: HeldPiece, now: Timestamp, armedSince: Timestamp?) -> Timestamp {
+        let time = min(first.time, now)
+        guard acknowledged >= first.offset else { return time }
+        return min(time, tailSince ?? armedSince ?? acknowledgedAt)
     }
 
     // MARK: - Events
@@ -544,55 +614,20 @@ final class HalfConnectionReassembler {
 
 extension HalfConnectionReassembler {
     /// What `flush(now:ctx:)` would deliver now, as events appended to `events`, and the anomalies it would
-    /// leave, changing nothing: the same steps on local copies of the state they move (`next`, the hole's
-    /// acknowledgement time). For a report made while the capture goes on (`ConnectionTable.provisionalEnds`).
-    /// Keep it in step with `flush`, `skipHole`, `drain` and `skipAcknowledgedTail` (a test compares the two).
+    /// leave, changing nothing: `flushSteps` recorded. For a report made while the capture goes on
+    /// (`ConnectionTable.provisionalEnds`).
     func previewFlush(now: Timestamp, direction: Direction, into events: inout [FlushEvent]) -> StreamAnomalies {
         var anomalies = self.anomalies
-        var next = self.next
-        var holeAcknowledgedSince = self.holeAcknowledgedSince
+        // As `emitGap` counts it.
         func gap(_ bytes: Int64, _ time: Timestamp) {
             guard bytes > 0 else { return }
             anomalies.gaps += 1
             anomalies.gapBytes += bytes
             events.append(.gap(bytes, direction, time))
         }
-        // Each turn is `skipHole`: the hole before the first piece left, then the pieces from there.
-        var i = 0
-        while i < pieces.count {
-            let first = pieces[i]
-            if first.offset > next {
-                var time = min(first.time, now)
-                if acknowledged >= first.offset {
-                    time = min(time, tailSince ?? holeAcknowledgedSince ?? acknowledgedAt)
-                }
-                gap(first.offset - next, time)
-                next = first.offset
-            }
-            while i < pieces.count, pieces[i].offset <= next {
-                let piece = pieces[i]
-                i += 1
-                if let bytes = piece.bytes {
-                    events.append(.bytes(bytes, direction, piece.time))
-                } else {
-                    gap(piece.length, piece.time)
-                }
-                next = piece.end
-            }
-            // `drain` always moved on here, which clears the acknowledgement's arming.
-            holeAcknowledgedSince = nil
-        }
-        let tail = (finOffset.map { min(acknowledged, $0) } ?? acknowledged) - next
-        if started, tail > 1 {
-            let since = tailSince ?? acknowledgedAt
-            if tail <= Self.acknowledgedTailReach || finOffset != nil {
-                gap(tail, min(since, now))
-                next += tail
-            } else if farAcknowledged != acknowledged {
-                events.append(.farAcknowledgement(tail, direction, since))
-            }
-        }
-        if let fin = finOffset, fin > next { gap(fin - next, now) }
+        _ = flushSteps(
+            now: now, gap: gap, bytes: { events.append(.bytes($0, direction, $1)) },
+            farAcknowledgement: { events.append(.farAcknowledgement($0, direction, $1)) })
         return anomalies
     }
 }

@@ -66,6 +66,21 @@ func parseSyLink(_ xml: String, name: String = "SyLink.xml") throws(SyLinkError)
         #expect(s.servers.map(\.priority) == [1, 3])
     }
 
+    /// `Priority0` gave its servers priority 0, above every first choice, while a model file refuses a priority
+    /// below 1: refused the same way, naming the line and the block.
+    @Test func aBlockNumberedZeroIsRefused() throws {
+        for name in ["Priority0", "Priority00"] {
+            #expect(problem(syLinkXML(servers: """
+                <ServerPriorityBlock Name="Priority1"><Server Address="192.0.2.1"/></ServerPriorityBlock>
+                <ServerPriorityBlock Name="\(name)"><Server Address="192.0.2.0"/></ServerPriorityBlock>
+                """)) == "SyLink.xml: line 5: <ServerPriorityBlock Name=\"\(name)\"> gives priority 0; priorities "
+                + "count from 1 (Priority1 is the first choice), so the file is refused: number the blocks from 1")
+        }
+        #expect(try parseSyLink(syLinkXML(servers: """
+            <ServerPriorityBlock Name="Priority10"><Server Address="192.0.2.1"/></ServerPriorityBlock>
+            """)).servers.map(\.priority) == [10])
+    }
+
     @Test func readsPushModeAndOptionalPullInterval() throws {
         let s = try parseSyLink(syLinkXML(mode: "PUSH", push: "120", extra: #"PullHeartbeatSeconds="900""#))
         #expect(s.communicationMode == .push)
@@ -89,7 +104,9 @@ func parseSyLink(_ xml: String, name: String = "SyLink.xml") throws(SyLinkError)
         let xml = syLinkXML().replacingOccurrences(of: "</CommConf>", with: "</CommConf>"
             + #"<Backup><ServerPriorityBlock Name="Priority1"><Server Address="192.0.2.9"/></ServerPriorityBlock>"#
             + #"<Server Address="192.0.2.8"/></Backup>"#)
-        #expect(try parseSyLink(xml).servers.map(\.address) == ["198.51.100.1", "198.51.100.2"])
+        let parsed = try parseSyLink(xml)
+        #expect(parsed.servers.map(\.address) == ["198.51.100.1", "198.51.100.2"])
+        #expect(parsed.ignoredServers == [.init(address: "192.0.2.9", line: 6), .init(address: "192.0.2.8", line: 6)])
         let loose = syLinkXML(servers: #"<Server Address="192.0.2.7"/>"#
             + #"<ServerPriorityBlock Name="Priority2"><Server Address="192.0.2.2"/></ServerPriorityBlock>"#)
         // In the list but in no block: a manager at priority 1 (the blocks' nesting is not documented).
@@ -97,6 +114,26 @@ func parseSyLink(_ xml: String, name: String = "SyLink.xml") throws(SyLinkError)
         #expect(listed.map(\.address) == ["192.0.2.7", "192.0.2.2"])
         #expect(listed.map(\.priority) == [1, 2])
         #expect(try parseSyLink(syLinkXML(servers: #"<Server Address="192.0.2.7"/>"#)).servers.count == 1)
+    }
+
+    /// Servers outside the list are named, so that a user who took one for a manager learns why it is not one: at
+    /// most four, then how many more; the key withheld, should an address hold it.
+    @Test func ignoredServersAreNamedInOneLine() throws {
+        let kcs = "A1B2C3D4E5F60718293A4B5C6D7E8F90"
+        let outside = ["192.0.2.1", kcs, "192.0.2.3", "192.0.2.4", "192.0.2.5"]
+            .map { #"<Server Address=""# + $0 + #""/>"# }
+        let one = try parseSyLink(syLinkXML(kcs: kcs).replacingOccurrences(
+            of: "</CommConf>", with: "</CommConf><Backup>\n" + outside[0] + "</Backup>"))
+        #expect(one.ignoredServersNote == "SyLink.xml: a Server element outside the ServerList is ignored (only "
+            + #"the list's servers are managers): "192.0.2.1" (line 7)"#)
+        let five = try parseSyLink(syLinkXML(kcs: kcs).replacingOccurrences(
+            of: "</CommConf>", with: "</CommConf>" + outside.joined(separator: "\n") + "<Server/>"))
+        #expect(five.ignoredServers.map(\.line) == [6, 7, 8, 9, 10, 10])
+        #expect(five.ignoredServers[5].address == nil)
+        #expect(five.ignoredServersNote == "SyLink.xml: 6 Server elements outside the ServerList are ignored (only "
+            + #"the list's servers are managers): "192.0.2.1" (line 6), "<key withheld>" (line 7), "192.0.2.3" "#
+            + #"(line 8), "192.0.2.4" (line 9) and 2 more"#)
+        #expect(try parseSyLink(syLinkXML()).ignoredServersNote == nil)
     }
 
     @Test func malformedFilesGiveClearErrors() {
