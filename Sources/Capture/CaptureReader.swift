@@ -157,7 +157,8 @@ public enum CaptureReader {
         case .missing: throw CaptureError(path: path, .missing)
         case .directory: throw CaptureError(path: path, .directory)
         case .failed(let why): throw CaptureError(path: path, .cannotOpen(why))
-        case .regularFile(let size) where size == 0: throw CaptureError(path: path, .empty)
+        // A file is refused as empty only when reading it gives no byte (`parseHeader`): stat gives 0 as the
+        // size of many files that hold some (Linux's /proc and /sys).
         case .regularFile, .otherFile: break
         }
         let file: CFile
