@@ -232,6 +232,27 @@ final class CompressedInput {
         return .success((bytes, input.problem))
     }
 
+    /// Decompresses `path` from its start, keeping nothing, until its data ends, a problem stops it, or `limit`
+    /// bytes came: how many came, and the problem met.
+    static func scan(path: String, compression: CaptureCompression, limit: Int)
+        -> Result<(decompressed: Int, problem: Problem?), CFile.OpenFailure>
+    {
+        let input: CompressedInput
+        switch open(path: path, compression: compression) {
+        case .success(let opened): input = opened
+        case .failure(let failure): return .failure(failure)
+        }
+        let scratch = UnsafeMutableRawBufferPointer.allocate(byteCount: inputBytes, alignment: 16)
+        defer { scratch.deallocate() }
+        var total = 0
+        while total < limit, let base = scratch.baseAddress {
+            let n = input.read(into: base, count: min(scratch.count, limit - total))
+            if n <= 0 { break }
+            total += n
+        }
+        return .success((total, input.problem))
+    }
+
     /// `problem` in words, naming the format: what a warning or an error says.
     static func describe(_ problem: Problem, compression: CaptureCompression) -> String {
         switch problem {
