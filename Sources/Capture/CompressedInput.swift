@@ -612,15 +612,8 @@ extension CaptureReader {
     public static func decompressedSize(path: String, compression: CaptureCompression, limit: Int)
         -> (bytes: Int, whole: Bool?)?
     {
-        guard case .success(let input) = CompressedInput.open(path: path, compression: compression) else { return nil }
-        let chunk = 64 * 1024
-        let scratch = UnsafeMutableRawPointer.allocate(byteCount: chunk, alignment: 16)
-        defer { scratch.deallocate() }
-        while input.produced < limit {
-            if input.read(into: scratch, count: min(chunk, limit - input.produced)) == 0 {
-                return (input.produced, input.problem == nil)
-            }
-        }
-        return (input.produced, nil)
+        guard case .success(let scanned) = CompressedInput.scan(path: path, compression: compression, limit: limit)
+        else { return nil }
+        return (scanned.decompressed, scanned.decompressed < limit ? scanned.problem == nil : nil)
     }
 }
