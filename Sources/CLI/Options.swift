@@ -11,6 +11,33 @@ public enum OutputFormat: String, CaseIterable, Sendable {
     case csv
     /// One self-contained page with charts.
     case html
+
+    /// The format that a report file's name ends in, in any case: `.txt`, `.json`, `.jsonl` or `.ndjson`,
+    /// `.csv`, `.html` or `.htm`; nil for any other name (a name that is only a dot and a word, as
+    /// `.json`, has no extension).
+    init?(fileName: String) {
+        let base = fileName.split(separator: "/", omittingEmptySubsequences: false).last ?? ""
+        guard let dot = base.lastIndex(of: "."), dot != base.startIndex else { return nil }
+        switch base[base.index(after: dot)...].lowercased() {
+        case "txt": self = .text
+        case "json": self = .json
+        case "jsonl", "ndjson": self = .jsonl
+        case "csv": self = .csv
+        case "html", "htm": self = .html
+        default: return nil
+        }
+    }
+
+    /// The file name extensions that name this format (`init(fileName:)`).
+    var fileExtensions: [String] {
+        switch self {
+        case .text: ["txt"]
+        case .json: ["json"]
+        case .jsonl: ["jsonl", "ndjson"]
+        case .csv: ["csv"]
+        case .html: ["html", "htm"]
+        }
+    }
 }
 
 /// When text reports use ANSI colour (`--color`).
@@ -160,6 +187,12 @@ func parseOptions(_ arguments: [String], specs: [OptionSpec], command: String) t
             try spec.apply(&options, "")
         }
     }
+    // Without -F, an -o name ending in a format's extension (`-o report.html`) picks that format when the
+    // command writes it; a format it does not write, or any other name, keeps the default.
+    if let format = find("-F"), !givenOptions.contains(format.names.joined(separator: "/")),
+       let path = options.outputPath, let named = OutputFormat(fileName: path) {
+        try? format.apply(&options, named.rawValue)
+    }
     return options
 }
 
@@ -191,8 +224,11 @@ enum CommonOptions {
         let plain = allowed.map(\.rawValue)
         let known = plain.count > 1 ? plain.dropLast().joined(separator: ", ") + " or " + (plain.last ?? "")
             : plain.joined()
+        let extensions = allowed.flatMap(\.fileExtensions).map { "." + $0 }.joined(separator: ", ")
         return OptionSpec(
-            names: ["-F", "--format"], valueName: "FORMAT", help: "Output format: \(list).\(note)"
+            names: ["-F", "--format"], valueName: "FORMAT",
+            help: "Output format: \(list). Without -F, an -o FILE ending in \(extensions) (any case) is written "
+                + "in that format, any other in text.\(note)"
         ) { (o: inout Options, v: String) throws(UsageError) in
             guard let f = OutputFormat(rawValue: v.lowercased()), allowed.contains(f) else {
                 throw UsageError("--format takes \(known), got '\(v)'")

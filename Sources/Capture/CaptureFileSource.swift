@@ -39,9 +39,11 @@ final class CaptureFileSource: PacketSource {
     private var firstJoinedOffset: Int?
     private var firstCutOffset: Int?
     /// Where the input's first byte lies in the file `ftello` reports positions in: 0 for a file
-    /// opened by path or a regular file given as standard input from its start; the start for one
-    /// given part way through; nil for a pipe, FIFO or device, where positions come from record sizes
-    /// alone, so records libpcap cut to the snaplen cannot be told from whole ones (not counted).
+    /// opened by path, a regular file given as standard input from its start, or a followed input (a pipe,
+    /// FIFO or device, whose `FollowedInput` counts the bytes it hands out); the start for a regular file
+    /// given part way through; nil for a pipe, FIFO or device read with no stop request, which has no
+    /// position: its offsets come from record sizes alone, so records libpcap cut to the snaplen cannot be
+    /// told from whole ones there (not counted).
     private var positionBase: Int? = 0
     /// libpcap refused the file at open (a pcapng file cut or damaged inside its first blocks, or
     /// one it cannot read); the own reader then reads it, and may stop on the same damage.
@@ -102,7 +104,7 @@ final class CaptureFileSource: PacketSource {
             takeStreamReading(reading.backend)
             // Offsets are counted from record sizes, and from the stream's own start when its file
             // has positions (a regular file given as standard input may start part way through).
-            if case .libpcap = reading.backend { positionBase = stream.startOffset }
+            if case .libpcap = reading.backend { positionBase = stream.startOffset ?? (followed == nil ? nil : 0) }
             return
         }
         if ownReaderOnly, header.format == .pcapng {

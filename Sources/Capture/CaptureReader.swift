@@ -157,7 +157,8 @@ public enum CaptureReader {
         case .missing: throw CaptureError(path: path, .missing)
         case .directory: throw CaptureError(path: path, .directory)
         case .failed(let why): throw CaptureError(path: path, .cannotOpen(why))
-        case .regularFile(let size) where size == 0: throw CaptureError(path: path, .empty)
+        // A file is refused as empty only when reading it gives no byte (`parseHeader`): stat gives 0 as the
+        // size of many files that hold some (Linux's /proc and /sys).
         case .regularFile, .otherFile: break
         }
         let file: CFile
@@ -196,26 +197,30 @@ public enum CaptureReader {
         }
     }
 
-    /// Decompressed bytes read at most to tell damaged data from content that is no capture: past bzip2's
-    /// largest block (900 kB), whose check comes at its end.
-    static let damageWindow = 1 << 20
+    /// Decompressed bytes read at most to tell damaged data from content that is no capture: bzip2 checks
+    /// each block at its end, and its largest block is 900 kB; gzip checks a member, and xz a block, only at
+    /// its end (a CRC and the size in a trailer), which may be the file's end: those are read further, to
+    /// 256 MiB (about a second), past which a file of no capture is refused without the wait.
+    static func damageWindow(_ compression: CaptureCompression) -> Int {
+        compression == .bzip2 ? 1 << 20 : 256 << 20
+    }
 
     /// `error`, a compressed file's content refused as no capture, or the damage of its compressed data when
     /// the first `damageWindow` decompressed bytes meet some. Damaged data may decompress to other bytes
-    /// before the decoder finds the damage (bzip2 checks a block only at its end, gzip a member): those
-    /// bytes were blamed (`not a pcap or pcapng file`, `unsupported pcap savefile version`) with no word
-    /// of the damage. Cost: only on that refusal, up to 1 MiB decompressed once more.
+    /// before the decoder finds the damage (at the end of a bzip2 block, a gzip member or an xz block):
+    /// those bytes were blamed (`not a pcap or pcapng file`, `unsupported pcap savefile version`) with no
+    /// word of the damage. Cost: only on that refusal, up to the window decompressed once more.
     private static func blamingDamage(_ error: CaptureError, found: CompressedInput.Problem?, path: String,
                                       compression: CaptureCompression) -> CaptureError
     {
         guard found == nil, case .compressedContent = error.kind,
-              case .success(let longer) = CompressedInput.head(path: path, compression: compression,
-                                                                count: damageWindow),
+              case .success(let longer) = CompressedInput.scan(path: path, compression: compression,
+                                                                limit: damageWindow(compression)),
               let problem = longer.problem
         else { return error }
         let describing = CompressedInput.describe(problem, compression: compression)
-        return CaptureError(path: path, .unreadable("\(describing) after \(longer.bytes.count) decompressed byte"
-            + "\(longer.bytes.count == 1 ? "" : "s"), which are no capture: " + error.problem))
+        return CaptureError(path: path, .unreadable("\(describing) after \(longer.decompressed) decompressed byte"
+            + "\(longer.decompressed == 1 ? "" : "s"), which are no capture: " + error.problem))
     }
 
     /// The header of the capture a compressed file or stream holds, from its first (up to 24) decompressed

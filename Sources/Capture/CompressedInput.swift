@@ -18,37 +18,6 @@ import CZlib
 import Glibc
 #endif
 
-/// A compression format whose files sepbeat decompresses as it reads them.
-public enum CaptureCompression: String, Sendable {
-    case gzip
-    case xz
-    case bzip2
-
-    /// The format whose magic number starts `first`, or nil: gzip (1f 8b), xz (fd '7zXZ' 00) and bzip2
-    /// ('BZh' and a block size digit). zstd and lz4 are not read (see `CaptureReader.compression`).
-    ///
-    /// Fewer than 6 bytes are the whole file: one cut within xz's magic number, past the 4 bytes that tell it
-    /// from any capture, is xz, so that the decoder names it cut short as it does a longer cut xz file (it
-    /// was called no pcap file). Cut shorter, any file is too short for a capture header.
-    public init?(magic first: [UInt8]) {
-        let xzMagic: [UInt8] = [0xFD, 0x37, 0x7A, 0x58, 0x5A, 0x00]
-        if first.starts(with: [0x1F, 0x8B]) {
-            self = .gzip
-        } else if first.starts(with: xzMagic)
-            || (4..<xzMagic.count).contains(first.count) && xzMagic.starts(with: first) {
-            self = .xz
-        } else if first.count >= 4, first.starts(with: [0x42, 0x5A, 0x68]), (0x31...0x39).contains(first[3]) {
-            self = .bzip2
-        } else {
-            return nil
-        }
-    }
-
-    /// The most memory the xz decoder may take: enough for every preset (`xz -9` needs 65 MiB); a file
-    /// whose dictionary asks for more is read no further, with a warning.
-    static let xzMemoryLimit: UInt64 = 256 << 20
-}
-
 /// The decompressing read side of a compressed capture file's `FILE *` (see the file's notes).
 ///
 /// A gzip file may hold several members one after the other (files joined with `cat`) and an xz or
@@ -105,7 +74,7 @@ final class CompressedInput {
     }
 
     /// Bytes of compressed data read at once.
-    private static let inputBytes = 64 * 1024
+    static let inputBytes = 64 * 1024
 
     private enum Decoder {
         case gzip(UnsafeMutablePointer<z_stream>)
@@ -170,81 +139,6 @@ final class CompressedInput {
 
     /// The stream's position: the decompressed bytes handed out so far.
     var position: Int { produced - (pending.count - pendingUsed) }
-
-    /// A buffered `FILE *` reading the decompressed bytes of `path`, with a stdio buffer of `bufferBytes`
-    /// (nil: glibc's own), and the object behind it (for its `problem` once read). The stream owns the
-    /// file (closed by `fclose`, or libpcap's `pcap_close`) and the caller the buffer, released after the
-    /// stream is closed.
-    static func makeFile(path: String, compression: CaptureCompression, bufferBytes: Int?)
-        -> Result<(file: UnsafeMutablePointer<FILE>, buffer: StdioBuffer?, input: CompressedInput), CaptureError>
-    {
-        let input: CompressedInput
-        switch open(path: path, compression: compression) {
-        case .success(let opened): input = opened
-        case .failure(let failure): return .failure(CaptureError(path: path, opening: failure))
-        }
-        return makeFile(reading: input, path: path, bufferBytes: bufferBytes)
-    }
-
-    /// A buffered `FILE *` reading the decompressed bytes of `input` (see `makeFile(path:)`).
-    static func makeFile(reading input: CompressedInput, path: String, bufferBytes: Int?)
-        -> Result<(file: UnsafeMutablePointer<FILE>, buffer: StdioBuffer?, input: CompressedInput), CaptureError>
-    {
-        var functions = sepbeat_cookie_functions()
-        functions.read = { cookie, buffer, size in
-            guard let cookie, let buffer else { return -1 }
-            return Unmanaged<CompressedInput>.fromOpaque(cookie).takeUnretainedValue().read(into: buffer, count: size)
-        }
-        // Only the position is asked for (`ftello`, for byte offsets): the stream cannot move.
-        functions.seek = { cookie, position, whence in
-            guard let cookie, let position, whence == SEEK_CUR, position.pointee == 0 else {
-                errno = ESPIPE
-                return -1
-            }
-            position.pointee = Int64(Unmanaged<CompressedInput>.fromOpaque(cookie).takeUnretainedValue().position)
-            return 0
-        }
-        functions.close = { cookie in
-            guard let cookie else { return 0 }
-            Unmanaged<CompressedInput>.fromOpaque(cookie).takeRetainedValue().close()
-            return 0
-        }
-        let cookie = Unmanaged.passRetained(input).toOpaque()
-        guard let file = sepbeat_fopencookie(cookie, "rb", functions) else {
-            Unmanaged<CompressedInput>.fromOpaque(cookie).release()
-            return .failure(CaptureError(path: path, .cannotOpen("cannot set up a decompressing reader")))
-        }
-        let buffer = bufferBytes.flatMap { StdioBuffer(file, bytes: $0) }
-        return .success((file, buffer, input))
-    }
-
-    /// The first up to `count` decompressed bytes of `path` (fewer at the data's end or at a problem,
-    /// then given too).
-    static func head(path: String, compression: CaptureCompression, count: Int)
-        -> Result<(bytes: [UInt8], problem: Problem?), CFile.OpenFailure>
-    {
-        let input: CompressedInput
-        switch open(path: path, compression: compression) {
-        case .success(let opened): input = opened
-        case .failure(let failure): return .failure(failure)
-        }
-        let bytes = input.readAhead(count: count)
-        return .success((bytes, input.problem))
-    }
-
-    /// `problem` in words, naming the format: what a warning or an error says.
-    static func describe(_ problem: Problem, compression: CaptureCompression) -> String {
-        switch problem {
-        case .cutShort:
-            return "the \(compression.rawValue) data ends before its end (the compressed file is cut short)"
-        case .corrupt(let why):
-            return "the \(compression.rawValue) data is corrupt (\(oneLine(why)))"
-        case .unsupported(let why):
-            return "the \(compression.rawValue) data cannot be decompressed here (\(why))"
-        case .readFailed(let why):
-            return "read error in the compressed file (\(why))"
-        }
-    }
 
     // MARK: Decompressing
 
@@ -560,7 +454,7 @@ final class CompressedInput {
     }
 
     /// Frees the decoder and closes the file (the stream's close, or this object's end).
-    private func close() {
+    func close() {
         ended = true
         switch decoder {
         case .gzip(let stream):
@@ -580,26 +474,5 @@ final class CompressedInput {
             Glibc.close(descriptor)
             descriptor = -1
         }
-    }
-}
-
-extension CaptureReader {
-    /// For the fuzz targets: what the `compression` data of `path` decompresses to, read through one fixed
-    /// buffer and nothing kept, up to `limit` bytes: the bytes decompressed, and whether the data ended where
-    /// it should (nil when `limit` came first, a bomb's case); nil when the file cannot be opened.
-    @_spi(Fuzzing)
-    public static func decompressedSize(path: String, compression: CaptureCompression, limit: Int)
-        -> (bytes: Int, whole: Bool?)?
-    {
-        guard case .success(let input) = CompressedInput.open(path: path, compression: compression) else { return nil }
-        let chunk = 64 * 1024
-        let scratch = UnsafeMutableRawPointer.allocate(byteCount: chunk, alignment: 16)
-        defer { scratch.deallocate() }
-        while input.produced < limit {
-            if input.read(into: scratch, count: min(chunk, limit - input.produced)) == 0 {
-                return (input.produced, input.problem == nil)
-            }
-        }
-        return (input.produced, nil)
     }
 }

@@ -9,7 +9,8 @@ import Glibc
 enum PathKind {
     case missing
     case directory
-    case regularFile(size: Int)
+    /// A regular file, whatever the size stat gives (0 for files of /proc and /sys that hold bytes).
+    case regularFile
     /// A FIFO, character device or similar: readable as a stream, size unknown.
     case otherFile
     case failed(String)
@@ -24,7 +25,7 @@ enum FileCalls {
         }
         switch info.st_mode & S_IFMT {
         case S_IFDIR: return .directory
-        case S_IFREG: return .regularFile(size: Int(info.st_size))
+        case S_IFREG: return .regularFile
         default: return .otherFile
         }
     }

@@ -29,6 +29,9 @@ final class FollowedInput {
     /// Bytes read from the start before the stream was made (the sniffed header), handed out first.
     private var prefix: [UInt8]
     private var prefixUsed = 0
+    /// Bytes handed out so far, the prefix's and the descriptor's: the stream's position, which `ftello`
+    /// asks for so that records libpcap cut to the snaplen are found as in a file (more bytes passed than kept).
+    private var position = 0
     /// The input ended (its end, a failure, the stop, or closing): no descriptor read is made after.
     private var ended = false
     /// The stop request ended the input before its end.
@@ -60,6 +63,15 @@ final class FollowedInput {
             guard let cookie, let buffer else { return -1 }
             return Unmanaged<FollowedInput>.fromOpaque(cookie).takeUnretainedValue().read(into: buffer, count: size)
         }
+        // Only the position is asked for (`ftello`, for record offsets): the input cannot move.
+        functions.seek = { cookie, position, whence in
+            guard let cookie, let position, whence == SEEK_CUR, position.pointee == 0 else {
+                errno = ESPIPE
+                return -1
+            }
+            position.pointee = Int64(Unmanaged<FollowedInput>.fromOpaque(cookie).takeUnretainedValue().position)
+            return 0
+        }
         functions.close = { cookie in
             guard let cookie else { return 0 }
             Unmanaged<FollowedInput>.fromOpaque(cookie).takeRetainedValue().close()
@@ -87,6 +99,7 @@ final class FollowedInput {
                 }
             }
             prefixUsed += n
+            position += n
             if prefixUsed == prefix.count { prefix = [] }
             return n
         }
@@ -126,6 +139,7 @@ final class FollowedInput {
                 return -1
             }
             if got == 0 { end() }
+            position += got
             return got
         }
     }

@@ -215,6 +215,41 @@ private func compress(_ tool: String, _ input: String, to output: String) throws
         }
     }
 
+    /// gzip and xz check their data only at a member's or block's end (a CRC in a trailer), which may be the
+    /// file's end, past the first MiB: a damaged trailer of a file of no capture is named as damage, as a
+    /// damaged bzip2 block is, not left out of a refusal that names only the content.
+    @Test(arguments: [("gzip", "gz"), ("xz", "xz")])
+    func aDamagedTrailerIsNamedAsDamage(tool: String, suffix: String) throws {
+        try #require(hasTool(tool))
+        let folder = try TemporaryFolder()
+        let line = "hello, this is no capture at all, and it goes on for more than a MiB\n"
+        let text = folder.write("notes.txt", String(repeating: line, count: 40_000))
+        let packed = folder.path + "/notes.pcap." + suffix
+        try compress(tool, text, to: packed)
+        var bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: packed)))
+        if tool == "gzip" {
+            bytes[bytes.count - 8] ^= 0x01  // the CRC-32 of the member's data, first of the trailer's 8 bytes
+        } else {
+            // The block's check ends where the index starts: before the 12-byte stream footer and the index,
+            // whose size the footer gives (its bytes 4-7, little-endian, in 4-byte units less one).
+            let footer = bytes.count - 12
+            let units = (0..<4).reduce(0) { $0 | Int(bytes[footer + 4 + $1]) << (8 * $1) }
+            bytes[footer - (units + 1) * 4 - 1] ^= 0x01
+        }
+        let bad = folder.path + "/bad.pcap." + suffix
+        try Data(bytes).write(to: URL(fileURLWithPath: bad))
+        let whole = line.utf8.count * 40_000
+        for command in ["analyze", "flows"] {
+            let run = sepbeat(command, bad)
+            #expect(run.status == ExitStatus.unreadableInput)
+            #expect(run.stderr.hasPrefix("sepbeat \(command): \(bad): the \(tool) data is corrupt ("), "\(run.stderr)")
+            #expect(run.stderr.hasSuffix(" decompressed bytes, which are no capture: not a pcap or pcapng file "
+                + "(starts with 0x68656c6c) once decompressed (\(tool))\n"), "\(run.stderr)")
+            #expect(run.stderr.contains("after \(whole) decompressed bytes") || tool == "xz", "\(run.stderr)")
+            #expect(run.stderr.filter { $0 == "\n" }.count == 1)
+        }
+    }
+
     /// A compressed file that holds no capture is refused like any other non-capture, saying it was
     /// decompressed: one line, exit status 3.
     @Test(.enabled(if: hasTool("gzip")))

@@ -64,6 +64,15 @@ import Glibc
         #expect(openingError(path)?.message == path + ": empty file (0 bytes)")
     }
 
+    /// A file whose size stat gives as 0 though it holds bytes (Linux's /proc and /sys) is read, not refused
+    /// as empty: what it holds is judged.
+    @Test func aFileOfSizeZeroThatHoldsBytesIsRead() {
+        let path = "/proc/self/status"
+        var info = stat()
+        guard stat(path, &info) == 0, info.st_size == 0 else { return }  // not Linux, or not such a file
+        #expect(openingError(path)?.message == path + ": not a pcap or pcapng file (starts with 0x4e616d65)")
+    }
+
     @Test func fileTooShortForAHeaderIsAClearError() {
         let folder = TemporaryDirectory()
         let two = folder.write("two.pcap", [0xD4, 0xC3])

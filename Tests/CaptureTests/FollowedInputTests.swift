@@ -119,6 +119,29 @@ import Glibc
         #expect(!stop.wouldEndCapture, "the input ended: a signal would stop the process")
     }
 
+    /// Records libpcap cut to the snaplen are counted on a pipe as in a file, at their offsets, and records
+    /// exactly the snaplen long are not taken for cut ones.
+    @Test func recordsCutToTheSnapLengthAreCountedOnAPipe() throws {
+        var capture = PcapBuilder(snapLength: 60)
+        for i in 0..<3 { capture.record(seconds: 1_700_000_000 + UInt32(i), fraction: 0, data: Self.frame) }
+        let exact = capture.data
+        capture.record(seconds: 1_700_000_010, fraction: 0, data: Array(repeating: 0xEE, count: 80))
+        capture.record(seconds: 1_700_000_011, fraction: 0, data: Self.frame)
+        capture.record(seconds: 1_700_000_012, fraction: 0, data: Array(repeating: 0xEE, count: 90))
+        for (bytes, cut) in [(exact, false), (capture.data, true)] {
+            let pipe = try OpenPipe(bytes)
+            pipe.closeWriteEnd()
+            let back = try ReadBack(CaptureReader.open(path: pipe.path, stop: LiveStopRequest()))
+            #expect(back.records.count == (cut ? 6 : 3))
+            #expect(back.first?.oversizedRecords == (cut ? 2 : 0))
+            #expect(back.warnings.map(\.code) == (cut ? [.cutToSnapLength] : []))
+            // 24-byte header and three records of 16 + 60 bytes before the first long one.
+            #expect(back.warnings.first?.byteOffset == (cut ? 24 + 3 * 76 : nil))
+            #expect(back.warnings.first?.problem.hasPrefix("2 records captured more bytes than the snaplen of 60")
+                    ?? !cut)
+        }
+    }
+
     @Test func aPcapNGStreamCutMidBlockByTheStopIsNoTruncation() throws {
         var file = PcapNGBuilder()
         file.section()

@@ -23,6 +23,17 @@ import Testing
         _ = pipe
     }
 
+    /// A file whose size stat gives as 0 though it holds bytes (Linux's /proc) is read to its end: a model or
+    /// SyLink.xml file there is judged by what it holds, not taken for an empty one.
+    @Test func aFileOfSizeZeroThatHoldsBytesIsReadWhole() throws {
+        let path = "/proc/self/status"
+        var info = stat()
+        guard stat(path, &info) == 0, info.st_size == 0 else { return }  // not Linux, or not such a file
+        let bytes = try SettingsFile.read(path: path, limit: 1 << 20).get()
+        #expect(bytes.starts(with: Data("Name:".utf8)))
+        #expect(bytes.count > 100)
+    }
+
     @Test func aPipeOverTheLimitIsRefused() {
         let (path, pipe) = Self.pipePath(holding: [UInt8](repeating: 0x20, count: 2_000))
         #expect(SettingsFile.read(path: path, limit: 1_000) == .failure(.tooLarge(nil)))
