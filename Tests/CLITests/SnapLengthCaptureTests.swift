@@ -61,4 +61,28 @@ import TestSupport
         #expect(!found.contains { judged.contains($0.code) }, "\(found.filter { judged.contains($0.code) })")
         #expect(found.contains { $0.code == "plaintext-http" })
     }
+
+    /// The session count and the finding codes of `analyze -F json` on `path`.
+    static func sessionsAndCodes(_ path: String) throws -> (sessions: Int?, codes: Set<String>) {
+        let run = CLIRun(["analyze", "-q", "-F", "json", path])
+        let json = try #require(try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any])
+        let sessions = (json["summary"] as? [String: Any])?["sessions"] as? Int
+        return (sessions, Set(try OneDirectionCaptureTests.findings(run).map(\.code)))
+    }
+
+    /// Cut at the end of the TCP header (54 bytes of an IPv4 frame), no payload byte is captured, so no protocol
+    /// can be detected: a push connection had no exchanges, one check-in with a false `connect-timeout` (set up
+    /// "after" the whole connection), and its check-ins were lost (48 of 48 fell to 0 here, no manager being
+    /// inferred). The cut bytes' sizes and times make its bursts, as 6 captured bytes (a TLS record header) do.
+    @Test func pushCheckInsSurviveACaptureCutAtTheTCPHeader() throws {
+        let folder = try TemporaryFolder()
+        let capture = try folder.simulatedCapture(
+            "push.pcap", ["--clients", "4", "--duration", "1h", "--http-share", "0", "--push-share", "1", "--seed", "3"])
+        let whole = try Self.sessionsAndCodes(capture)
+        #expect(whole.sessions == 48)
+        let cut = try Self.sessionsAndCodes(try Self.cut(capture, to: 54, into: folder, name: "snap54.pcap"))
+        #expect(cut.sessions == whole.sessions)
+        #expect(!cut.codes.contains("connect-timeout"), "\(cut.codes)")
+        #expect(cut.codes.contains("capture-truncated"))
+    }
 }
