@@ -76,13 +76,43 @@ import TestSupport
     /// inferred). The cut bytes' sizes and times make its bursts, as 6 captured bytes (a TLS record header) do.
     @Test func pushCheckInsSurviveACaptureCutAtTheTCPHeader() throws {
         let folder = try TemporaryFolder()
-        let capture = try folder.simulatedCapture(
-            "push.pcap", ["--clients", "4", "--duration", "1h", "--http-share", "0", "--push-share", "1", "--seed", "3"])
+        let options = ["--clients", "4", "--duration", "1h", "--http-share", "0", "--push-share", "1", "--seed", "3"]
+        let capture = try folder.simulatedCapture("push.pcap", options)
         let whole = try Self.sessionsAndCodes(capture)
         #expect(whole.sessions == 48)
         let cut = try Self.sessionsAndCodes(try Self.cut(capture, to: 54, into: folder, name: "snap54.pcap"))
         #expect(cut.sessions == whole.sessions)
         #expect(!cut.codes.contains("connect-timeout"), "\(cut.codes)")
         #expect(cut.codes.contains("capture-truncated"))
+    }
+
+    /// Cut inside the TCP header (40 bytes of an IPv4 frame: 6 of its 20), no packet can be read: they were
+    /// counted with the cut packets whose headers were used (`truncated`), with no warning and no finding, the
+    /// capture passing as one with no check-ins. Counted apart (`truncatedUnread`), warned of and a finding;
+    /// cut after the headers (96 bytes), the packets are used and counted as before.
+    @Test func packetsCutInsideTheirHeadersAreCountedApartAndWarnedOf() throws {
+        let folder = try TemporaryFolder()
+        let capture = try folder.simulatedCapture("fleet.pcap", ["--clients", "2", "--duration", "30m", "--seed", "4"])
+        let unread = try Self.cut(capture, to: 40, into: folder, name: "snap40.pcap")
+        let run = CLIRun(["analyze", "-F", "json", unread])
+        let json = try #require(try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any])
+        let file = try #require((json["captures"] as? [[String: Any]])?.first)
+        let packets = try #require(file["packets"] as? Int)
+        #expect(packets > 0)
+        #expect(file["truncated"] as? Int == 0)
+        #expect(file["truncatedUnread"] as? Int == packets)
+        #expect(run.stderr.contains("\(packets) packets were cut by the snap length inside their headers"))
+        let found = try OneDirectionCaptureTests.findings(run)
+        #expect(found.contains { $0.code == "capture-truncated" && $0.message.contains("could not be read") })
+        let text = CLIRun(["analyze", "-q", "-F", "text", unread])
+        #expect(text.stdout.contains("odd: cut inside their headers, not read \(packets)\n"), "\(text.stdout)")
+
+        let snapped = try Self.cut(capture, to: 96, into: folder, name: "snap96.pcap")
+        let used = CLIRun(["analyze", "-q", "-F", "json", snapped])
+        let usedJSON = try #require(try JSONSerialization.jsonObject(with: Data(used.stdout.utf8)) as? [String: Any])
+        let usedFile = try #require((usedJSON["captures"] as? [[String: Any]])?.first)
+        #expect((usedFile["truncated"] as? Int ?? 0) > 0)
+        #expect(usedFile["truncatedUnread"] == nil)
+        #expect(!(try OneDirectionCaptureTests.findings(used)).contains { $0.message.contains("could not be read") })
     }
 }
