@@ -30,7 +30,8 @@ import Records
 ///   become a gap after `holeTimeout`, stamped with the acknowledgement's time, up to
 ///   `acknowledgedTailReach` (64 KiB); a tail longer than that is an odd acknowledgement, no gap.
 /// - **Snap length**: the cut tail of a truncated segment is a gap of known size; a later
-///   full copy does not replace it (first copy wins).
+///   full copy does not replace it (first copy wins). It is counted in `truncatedPackets`, not in
+///   `gaps` and `gapBytes`: no packet was lost.
 /// - **Keep-alive probes** (sequence one below the next byte, with 0 or 1 garbage byte, nothing
 ///   held, nothing seen past the next byte) are noticed (`keepAlive`), not placed.
 /// - **RST** payload (diagnostic text some stacks send) is counted but not delivered.
@@ -362,7 +363,7 @@ final class HalfConnectionReassembler {
                 if let d = slice(consumed, n) {
                     deliver(d, time, ctx)
                 } else {
-                    emitGap(n, time, ctx)
+                    emitGap(n, time, ctx, cut: true)
                 }
                 next += n
                 at += n
@@ -432,7 +433,7 @@ final class HalfConnectionReassembler {
             if let bytes = first.bytes {
                 bytes.withUnsafeBytes { deliver($0, first.time, ctx) }
             } else {
-                emitGap(first.length, first.time, ctx)
+                emitGap(first.length, first.time, ctx, cut: true)
             }
             next = first.end
             progressed = true
@@ -527,10 +528,14 @@ final class HalfConnectionReassembler {
         ctx.delegate.didReceive(data: data, direction: ctx.direction, connection: ctx.connection, time: time)
     }
 
-    private func emitGap(_ bytes: Int64, _ time: Timestamp, _ ctx: ReassemblyContext) {
+    /// `cut`: bytes the snap length cut from a captured packet (counted in `truncatedPackets`), not lost ones,
+    /// so not counted as a gap: a header-only capture lost no packet.
+    private func emitGap(_ bytes: Int64, _ time: Timestamp, _ ctx: ReassemblyContext, cut: Bool = false) {
         guard bytes > 0 else { return }
-        anomalies.gaps += 1
-        anomalies.gapBytes += bytes
+        if !cut {
+            anomalies.gaps += 1
+            anomalies.gapBytes += bytes
+        }
         history.reset()
         ctx.delegate.didSkip(gapBytes: bytes, direction: ctx.direction, connection: ctx.connection, time: time)
     }
@@ -551,10 +556,12 @@ extension HalfConnectionReassembler {
         var anomalies = self.anomalies
         var next = self.next
         var holeAcknowledgedSince = self.holeAcknowledgedSince
-        func gap(_ bytes: Int64, _ time: Timestamp) {
+        func gap(_ bytes: Int64, _ time: Timestamp, cut: Bool = false) {
             guard bytes > 0 else { return }
-            anomalies.gaps += 1
-            anomalies.gapBytes += bytes
+            if !cut {
+                anomalies.gaps += 1
+                anomalies.gapBytes += bytes
+            }
             events.append(.gap(bytes, direction, time))
         }
         // Each turn is `skipHole`: the hole before the first piece left, then the pieces from there.
@@ -575,7 +582,7 @@ extension HalfConnectionReassembler {
                 if let bytes = piece.bytes {
                     events.append(.bytes(bytes, direction, piece.time))
                 } else {
-                    gap(piece.length, piece.time)
+                    gap(piece.length, piece.time, cut: true)
                 }
                 next = piece.end
             }

@@ -7,7 +7,9 @@ import TestSupport
 /// simulated fleet of 10 clients for an hour, before); `capture-truncated` still says the capture is cut.
 @Suite struct SnapLengthCaptureTests {
     /// `path` (a little-endian pcap) with every frame cut to its first `snap` bytes, its original length kept.
-    static func cut(_ path: String, to snap: Int, into folder: TemporaryFolder, name: String) throws -> String {
+    /// `dropping`: frames (counted from 0) left out, as a capture that lost them would.
+    static func cut(_ path: String, to snap: Int, into folder: TemporaryFolder, name: String,
+                    dropping: Set<Int> = []) throws -> String {
         let bytes = [UInt8](try #require(FileManager.default.contents(atPath: path)))
         func u32(_ at: Int) -> UInt32 {
             UInt32(bytes[at]) | UInt32(bytes[at + 1]) << 8 | UInt32(bytes[at + 2]) << 16 | UInt32(bytes[at + 3]) << 24
@@ -15,11 +17,15 @@ import TestSupport
         try #require(u32(0) == 0xA1B2_C3D4 || u32(0) == 0xA1B2_3C4D)
         var file = PcapBuilder(nanoseconds: u32(0) == 0xA1B2_3C4D, snapLength: UInt32(snap))
         var at = 24
+        var index = 0
         while at + 16 <= bytes.count {
             let length = Int(u32(at + 8))
             let frame = Array(bytes[(at + 16)..<min(bytes.count, at + 16 + min(length, snap))])
-            file.record(seconds: u32(at), fraction: u32(at + 4), data: frame, originalLength: u32(at + 12))
+            if !dropping.contains(index) {
+                file.record(seconds: u32(at), fraction: u32(at + 4), data: frame, originalLength: u32(at + 12))
+            }
             at += 16 + length
+            index += 1
         }
         let out = folder.path + "/" + name
         try Data(file.data).write(to: URL(fileURLWithPath: out))
@@ -114,5 +120,43 @@ import TestSupport
         #expect((usedFile["truncated"] as? Int ?? 0) > 0)
         #expect(usedFile["truncatedUnread"] == nil)
         #expect(!(try OneDirectionCaptureTests.findings(used)).contains { $0.message.contains("could not be read") })
+    }
+
+    /// Frames (counted from 0) of the little-endian pcap at `path` whose original length is over `bytes`.
+    static func frames(of path: String, over bytes: UInt32) throws -> [Int] {
+        let data = [UInt8](try #require(FileManager.default.contents(atPath: path)))
+        func u32(_ at: Int) -> UInt32 {
+            UInt32(data[at]) | UInt32(data[at + 1]) << 8 | UInt32(data[at + 2]) << 16 | UInt32(data[at + 3]) << 24
+        }
+        var out: [Int] = []
+        var at = 24
+        var index = 0
+        while at + 16 <= data.count {
+            if u32(at + 12) > bytes { out.append(index) }
+            at += 16 + Int(u32(at + 8))
+            index += 1
+        }
+        return out
+    }
+
+    /// Bytes the snap length cut are no gap: each check-in of a fleet cut to 96 bytes said "9 gaps, 4811 bytes not
+    /// captured" (`capture-gap`) beside its `capture-truncated`, though no packet was lost (120 of 120). Three
+    /// data packets lost besides are three gaps, one on each check-in that lost one.
+    @Test func bytesCutBySnapLengthAreNoGaps() throws {
+        let folder = try TemporaryFolder()
+        let capture = try folder.simulatedCapture("fleet.pcap", ["--clients", "10", "--duration", "1h", "--seed", "5"])
+        let cut = try OneDirectionCaptureTests.findings(
+            CLIRun(["analyze", "-q", "-F", "json", try Self.cut(capture, to: 96, into: folder, name: "snap96.pcap")]))
+        #expect(cut.contains { $0.code == "capture-truncated" })
+        #expect(!cut.contains { $0.code == "capture-gap" }, "\(cut.filter { $0.code == "capture-gap" }.prefix(3))")
+
+        let data = try Self.frames(of: capture, over: 150)
+        try #require(data.count > 100)
+        let lost: Set = [data[data.count / 5], data[data.count / 2], data[data.count * 4 / 5]]
+        let lossy = try Self.cut(capture, to: 96, into: folder, name: "lossy.pcap", dropping: lost)
+        let gaps = try OneDirectionCaptureTests.findings(CLIRun(["analyze", "-q", "-F", "json", lossy]))
+            .filter { $0.code == "capture-gap" }
+        #expect(gaps.count == 3)
+        #expect(gaps.allSatisfy { $0.message.hasPrefix("1 gap, ") }, "\(gaps)")
     }
 }
