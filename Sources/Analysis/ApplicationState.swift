@@ -195,6 +195,8 @@ final class ApplicationState {
         }
         lastDelivery = time
         guard !data.isEmpty else { return }
+        // Bytes were captured: the turns of missing bytes so far will not be used (see `finish(into:)`).
+        if !sawPayload, !cutTurns.isEmpty { cutTurns = [] }
         sawPayload = true
         switch parser {
         case .undecided:
