@@ -131,6 +131,11 @@ final class ApplicationState {
     /// Bytes of the server side missing after a `CONNECT` while the client side had gone into the tunnel:
     /// the answer may have been lost, so TLS records there start the tunnel's server side.
     @exclusivity(unchecked) var downLostBeforeTunnel = false
+    /// While no payload byte of the connection was captured: its missing bytes in turns, client then server,
+    /// by size and time. A header-only capture (the snap length cut every segment to its headers) leaves
+    /// nothing to detect a protocol by; these become its exchanges (`finish(into:)`), so a push connection's
+    /// bursts are still told apart by their times.
+    @exclusivity(unchecked) var cutTurns: [Exchange] = []
 
     init(keepDetails: Bool, midstream: Bool, followsTunnels: Bool = true) {
         details = keepDetails ? ProtocolDetails() : nil
@@ -170,6 +175,7 @@ final class ApplicationState {
         c.awaitingLostConnect = awaitingLostConnect
         c.lostConnect = lostConnect
         c.downLostBeforeTunnel = downLostBeforeTunnel
+        c.cutTurns = cutTurns
         return c
     }
 
@@ -189,6 +195,8 @@ final class ApplicationState {
         }
         lastDelivery = time
         guard !data.isEmpty else { return }
+        // Bytes were captured: the turns of missing bytes so far will not be used (see `finish(into:)`).
+        if !sawPayload, !cutTurns.isEmpty { cutTurns = [] }
         sawPayload = true
         switch parser {
         case .undecided:
@@ -256,6 +264,7 @@ final class ApplicationState {
             if !held.isEmpty { holdGap(gapBytes, direction: direction, time: time) }
             // The bytes after a gap do not continue the direction's first bytes.
             if direction == .up { prefixOpen.up = false } else { prefixOpen.down = false }
+            if !sawPayload { addCutTurn(gapBytes, direction: direction, time: time) }
         case .other:
             break
         case .http(let http):
@@ -333,6 +342,26 @@ final class ApplicationState {
 
     /// The stand-in for a `CONNECT` that was not captured (its target is named at `finish`).
     static let lostConnectRequest = "CONNECT - HTTP/1.1\r\n\r\n"
+
+    /// A pause longer than this (as `TLSLimits.answerPause`) before a direction's missing bytes starts a turn.
+    static let cutTurnPause: Int64 = 60 * 1_000_000_000
+
+    /// Adds `bytes` missing from `direction` to `cutTurns`: client bytes after the server's, or either after a
+    /// pause of `cutTurnPause`, start a new turn; server bytes join the open one.
+    private func addCutTurn(_ bytes: Int64, direction: Direction, time: Timestamp) {
+        if let open = cutTurns.last, time.nanoseconds(since: open.end) <= Self.cutTurnPause,
+           direction == .down || open.responseStart == nil {
+            let i = cutTurns.count - 1
+            if direction == .down, open.responseStart == nil { cutTurns[i].responseStart = time }
+            cutTurns[i].end = max(open.end, time)
+            cutTurns[i].missingBytes += bytes
+            return
+        }
+        var turn = Exchange(index: cutTurns.count, kind: .other, start: time, end: time)
+        if direction == .down { turn.responseStart = time }
+        turn.missingBytes = bytes
+        cutTurns.append(turn)
+    }
 
     /// Keeps a copy of undecided bytes, up to `holdLimit` for both directions together; the rest is
     /// kept as a gap size.
@@ -511,7 +540,10 @@ final class ApplicationState {
         if awaitingLostConnect { resolveLostConnect(tunnelFollows: false) }
         switch parser {
         case .undecided, .other:
-            break
+            // Only sizes and times, and only when the snap length cut the packets: bytes lost otherwise (holes
+            // of a capture that missed packets) are no turns of a conversation seen.
+            let cut = record.anomaliesUp.truncatedPackets > 0 || record.anomaliesDown.truncatedPackets > 0
+            if !sawPayload, cut { exchanges = cutTurns }
         case .http(let box):
             // Finished in place: a copy of the conversation would copy its arrays on write.
             box.value.finish(time: time, into: &exchanges)

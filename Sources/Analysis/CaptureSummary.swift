@@ -30,7 +30,8 @@ public struct CaptureSummary: Sendable {
     public var nonIP = 0
     /// Packets cut short by the snap length (their headers were still used).
     public var truncated = 0
-    /// Of those, frames cut before a complete TCP header (not usable as segments).
+    /// Frames the snap length cut before the end of their TCP header, or IP fragments it cut: not read at all
+    /// (no segment of any connection), so not in `truncated`.
     public var truncatedBeforeTCP = 0
     /// Frames with impossible lengths or fields, per reason.
     public var malformed: [String: Int] = [:]

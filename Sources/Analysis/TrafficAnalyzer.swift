@@ -165,7 +165,6 @@ public final class TrafficAnalyzer {
         case .unsupportedLink(let link):
             summaries[f].unsupportedLinkTypes[link, default: 0] += 1
         case .truncated:
-            summaries[f].truncated += 1
             summaries[f].truncatedBeforeTCP += 1
         case .malformed(let reason):
             summaries[f].malformed[reason.description, default: 0] += 1
@@ -265,6 +264,13 @@ public final class TrafficAnalyzer {
                 summaries[s.fileIndex].warnings.append("\(s.path): \(copies) of \(tcp) TCP packets are exact copies of "
                     + "one just before (a capture on `any` seeing a bridge and its ports, or a SPAN session copying "
                     + "both ports): check-ins' bytes up and down count both copies, their steps each byte once")
+            }
+            let unread = summaries[s.fileIndex].truncatedBeforeTCP
+            if unread > 0 {
+                let packets = unread == 1 ? "1 packet was" : "\(unread) packets were"
+                summaries[s.fileIndex].warnings.append("\(s.path): \(packets) cut by the snap length inside their "
+                    + "headers (link layer, IP or TCP) and could not be read: connections and check-ins in them are "
+                    + "missing or incomplete (a snap length of 96 bytes or more keeps the headers)")
             }
             // Reading that stopped before the file's end, for any reason (cut, damaged, a block past a limit),
             // leaves the capture incomplete: a `capture-truncated` finding at its offset, or, in the rare case

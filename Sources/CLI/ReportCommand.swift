@@ -165,6 +165,7 @@ enum ReportCommand {
             for w in file.truncationOffsets {
                 builder.noteCaptureTruncated(file: file.path, offset: w, decompressed: file.compression != nil)
             }
+            if file.truncatedBeforeTCP > 0 { builder.noteHeadersCut(file: file.path, packets: file.truncatedBeforeTCP) }
             if file.skippedRecords > 0 {
                 let n = file.skippedRecords
                 builder.noteCaptureGap("\(file.path): \(n == 1 ? "1 block was" : "\(n) blocks were") skipped unread "

@@ -35,6 +35,8 @@ public enum CaptureReaderKind: Equatable, Sendable, CustomStringConvertible {
         switch self {
         case .libpcap: return "libpcap"
         case .own: return "own pcapng reader"
+        // libpcap that read nothing before the switch did not read the file: the own reader read it all.
+        case .libpcapThenOwn(0): return "own pcapng reader"
         case .libpcapThenOwn(let n): return "libpcap for \(n) packets, then own pcapng reader"
         }
     }

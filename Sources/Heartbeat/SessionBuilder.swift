@@ -348,6 +348,16 @@ public struct SessionBuilder: Sendable {
                                        message: "\(file) is cut short at \(place) \(offset)"))
     }
 
+    /// Records that the snap length cut `packets` packets of a capture file inside their headers (link layer, IP
+    /// or TCP), so that they could not be read at all (their connections and check-ins are missing or incomplete).
+    public mutating func noteHeadersCut(file: String, packets: Int) {
+        let code = FindingCode.captureTruncated
+        captureFindings.append(Finding(code: code, severity: model.severity(of: code),
+                                       message: "\(file): \(counted(packets, "packet")) cut by the snap length inside "
+                                           + "their headers (link layer, IP or TCP) could not be read; connections and "
+                                           + "check-ins in them are missing or incomplete"))
+    }
+
     /// Records a capture-level loss, e.g. packets the capturing interface reported as dropped.
     public mutating func noteCaptureGap(_ message: String, time: Timestamp? = nil) {
         let code = FindingCode.captureGap

@@ -262,7 +262,9 @@ extension StepClassifier {
     ///
     /// A push connection carries many check-ins: a gap goes on the burst whose exchange lost the bytes
     /// (counted as one gap per exchange that lost bytes), and the first burst keeps the gaps no exchange
-    /// took (in the handshake, or between bursts) and the connection's memory limits and cut packets.
+    /// took (in the handshake, or between bursts) and the connection's memory limits and cut packets. On one
+    /// with packets cut by the snap length, the exchanges' missing bytes are mostly the cut ones, which are no
+    /// gap (no packet was lost): its gaps all go on the first burst, with the cut packets.
     func checkCapture(
         _ d: CheckInDraft, _ conns: ArraySlice<ConnectionRecord>, _ attempts: ArraySlice<ConnectionRecord>,
         _ add: (FindingCode, String, Timestamp?) -> Void
@@ -288,7 +290,11 @@ extension StepClassifier {
             return (n, bytes)
         }
         var t = conns.indices.first.map { conns[$0].start } ?? attempts.indices.first.map { attempts[$0].start }
+        let cut = conns.indices.first.map {
+            conns[$0].anomaliesUp.truncatedPackets > 0 || conns[$0].anomaliesDown.truncatedPackets > 0
+        } ?? false
         if d.mode == .push && d.burst > 0 {
+            guard !cut else { return }
             (gaps, gapBytes) = lost(d.exchanges)
             t = d.exchanges.first?.start ?? t
             if gaps > 0 {
@@ -306,7 +312,7 @@ extension StepClassifier {
             count(attempts[i].anomaliesUp)
             count(attempts[i].anomaliesDown)
         }
-        if d.mode == .push, let f = conns.indices.first {
+        if d.mode == .push, !cut, let f = conns.indices.first {
             // Later bursts report the gaps their exchanges took.
             let (all, allBytes) = lost(conns[f].exchanges)
             let (own, ownBytes) = lost(d.exchanges)

@@ -268,8 +268,11 @@ final class StepClassifier: Sendable {
             let whole = !joinedMidway(d) && !lostBytes && !unanswered && !oneSided && !cutByCaptureEnd(d)
             checkSizes(d, steps, wholeBurst: whole, stepsSeen: !cutBySnapLength, at: burstStart, add)
         }
-        // Client bytes the capture lost (a request among them may be what a request-less answer answers).
-        let lostUpload = d.connections.contains { $0.anomaliesUp.gaps > 0 || $0.anomaliesUp.gapBytes > 0 }
+        // Client bytes the capture lost or the snap length cut (a request among them may be what a request-less
+        // answer answers).
+        let lostUpload = d.connections.contains {
+            $0.anomaliesUp.gaps > 0 || $0.anomaliesUp.gapBytes > 0 || $0.anomaliesUp.truncatedPackets > 0
+        }
         checkHTTPStatus(d.exchanges, lostUpload: lostUpload, add)
         checkCapture(d, cs, attempts, add)
 

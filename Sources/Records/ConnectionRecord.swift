@@ -75,7 +75,8 @@ public struct StreamAnomalies: Hashable, Sendable {
     private var counts = InlineArray<8, UInt32>(repeating: 0)
     private var storedGapBytes: Int64 = 0
 
-    /// Holes in the byte stream (lost or not captured segments), and their total size in bytes.
+    /// Holes in the byte stream (lost or not captured segments), and their total size in bytes. Bytes the snap
+    /// length cut from captured packets are not holes (`truncatedPackets` counts those packets).
     public var gaps: Int { get { Int(counts[0]) } set { counts[0] = UInt32(clamping: newValue) } }
     public var gapBytes: Int64 { get { storedGapBytes } set { storedGapBytes = newValue } }
     /// Segments that repeated bytes already seen (retransmissions, overlaps).

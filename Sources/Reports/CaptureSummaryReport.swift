@@ -39,6 +39,9 @@ public enum CaptureSummaryReport {
             ("warnings", .array(s.warnings.map(JSONValue.string))),
         ]
         // Only when not 0, so captures without proxies (or far acknowledgements) keep their members as they were.
+        if s.truncatedBeforeTCP > 0, let i = members.firstIndex(where: { $0.0 == "truncated" }) {
+            members.insert(("truncatedUnread", .int(s.truncatedBeforeTCP)), at: i + 1)
+        }
         if s.unusableTunnelTargets > 0 {
             members.insert(("unusableTunnelTargets", .int(s.unusableTunnelTargets)), at: members.count - 1)
         }
@@ -132,6 +135,7 @@ public enum CaptureSummaryReport {
         out += "  packets: " + odd.joined(separator: ", ") + "\n"
         var issues: [String] = []
         if s.truncated > 0 { issues.append("truncated \(s.truncated)") }
+        if s.truncatedBeforeTCP > 0 { issues.append("cut inside their headers, not read \(s.truncatedBeforeTCP)") }
         if s.malformedTotal > 0 { issues.append("malformed \(s.malformedTotal)") }
         if s.unsupportedTotal > 0 {
             let names = s.unsupportedLinkTypes.sorted { $0.key < $1.key }.map { "\($0.key.name) \($0.value)" }

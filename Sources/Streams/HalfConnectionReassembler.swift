@@ -30,7 +30,8 @@ import Records
 ///   become a gap after `holeTimeout`, stamped with the acknowledgement's time, up to
 ///   `acknowledgedTailReach` (64 KiB); a tail longer than that is an odd acknowledgement, no gap.
 /// - **Snap length**: the cut tail of a truncated segment is a gap of known size; a later
-///   full copy does not replace it (first copy wins).
+///   full copy does not replace it (first copy wins). It is counted in `truncatedPackets`, not in
+///   `gaps` and `gapBytes`: no packet was lost.
 /// - **Keep-alive probes** (sequence one below the next byte, with 0 or 1 garbage byte, nothing
 ///   held, nothing seen past the next byte) are noticed (`keepAlive`), not placed.
 /// - **RST** payload (diagnostic text some stacks send) is counted but not delivered.
@@ -300,7 +301,7 @@ final class HalfConnectionReassembler {
     /// the state they lead to (nothing held, no hole or tail timer running).
     func flush(now: Timestamp, ctx: ReassemblyContext) {
         let end = flushSteps(
-            now: now, gap: { emitGap($0, $1, ctx) },
+            now: now, gap: { emitGap($0, $1, ctx, cut: $2) },
             bytes: { held, time in held.withUnsafeBytes { deliver($0, time, ctx) } },
             farAcknowledgement: { tail, since in
                 farAcknowledged = acknowledged
@@ -322,10 +323,11 @@ final class HalfConnectionReassembler {
     /// becomes a gap (as `skipHole` declares it) and the pieces from there are delivered (`bytes`, or `gap` for
     /// bytes known missing), as `drain` delivers them; then the bytes the peer acknowledged past them become a
     /// gap, or a far acknowledgement is noticed, as in `skipAcknowledgedTail`; then the stretch before a FIN is a
-    /// gap. Returns the offset the stream then reaches. `flush` takes the steps, `previewFlush` records them, so
-    /// the two cannot drift apart.
+    /// gap. `gap`'s third argument says the bytes are ones the snap length cut (no gap counted, see `emitGap`).
+    /// Returns the offset the stream then reaches. `flush` takes the steps, `previewFlush` records them, so the
+    /// two cannot drift apart.
     private func flushSteps(
-        now: Timestamp, gap: (Int64, Timestamp) -> Void, bytes: ([UInt8], Timestamp) -> Void,
+        now: Timestamp, gap: (Int64, Timestamp, Bool) -> Void, bytes: ([UInt8], Timestamp) -> Void,
         farAcknowledgement: (Int64, Timestamp) -> Void
     ) -> Int64 {
         var next = self.next
@@ -334,7 +336,7 @@ final class HalfConnectionReassembler {
         while i < pieces.count {
             let first = pieces[i]
             if first.offset > next {
-                gap(first.offset - next, holeGapTime(first, now: now, armedSince: armedSince))
+                gap(first.offset - next, holeGapTime(first, now: now, armedSince: armedSince), false)
                 next = first.offset
             }
             while i < pieces.count, pieces[i].offset <= next {
@@ -343,7 +345,7 @@ final class HalfConnectionReassembler {
                 if let held = piece.bytes {
                     bytes(held, piece.time)
                 } else {
-                    gap(piece.length, piece.time)
+                    gap(piece.length, piece.time, true)
                 }
                 next = piece.end
             }
@@ -354,14 +356,14 @@ final class HalfConnectionReassembler {
         if started, tail > 1 {
             let since = tailSince ?? acknowledgedAt
             if tailIsGap(tail) {
-                gap(tail, min(since, now))
+                gap(tail, min(since, now), false)
                 next += tail
             } else if farAcknowledged != acknowledged {
                 farAcknowledgement(tail, since)
             }
         }
         if let fin = finOffset, fin > next {
-            gap(fin - next, now)
+            gap(fin - next, now, false)
             next = fin
         }
         return next
@@ -423,7 +425,7 @@ final class HalfConnectionReassembler {
                 if let d = slice(consumed, n) {
                     deliver(d, time, ctx)
                 } else {
-                    emitGap(n, time, ctx)
+                    emitGap(n, time, ctx, cut: true)
                 }
                 next += n
                 at += n
@@ -493,7 +495,7 @@ final class HalfConnectionReassembler {
             if let bytes = first.bytes {
                 bytes.withUnsafeBytes { deliver($0, first.time, ctx) }
             } else {
-                emitGap(first.length, first.time, ctx)
+                emitGap(first.length, first.time, ctx, cut: true)
             }
             next = first.end
             progressed = true
@@ -597,10 +599,14 @@ final class HalfConnectionReassembler {
         ctx.delegate.didReceive(data: data, direction: ctx.direction, connection: ctx.connection, time: time)
     }
 
-    private func emitGap(_ bytes: Int64, _ time: Timestamp, _ ctx: ReassemblyContext) {
+    /// `cut`: bytes the snap length cut from a captured packet (counted in `truncatedPackets`), not lost ones,
+    /// so not counted as a gap: a header-only capture lost no packet.
+    private func emitGap(_ bytes: Int64, _ time: Timestamp, _ ctx: ReassemblyContext, cut: Bool = false) {
         guard bytes > 0 else { return }
-        anomalies.gaps += 1
-        anomalies.gapBytes += bytes
+        if !cut {
+            anomalies.gaps += 1
+            anomalies.gapBytes += bytes
+        }
         history.reset()
         ctx.delegate.didSkip(gapBytes: bytes, direction: ctx.direction, connection: ctx.connection, time: time)
     }
@@ -619,10 +625,12 @@ extension HalfConnectionReassembler {
     func previewFlush(now: Timestamp, direction: Direction, into events: inout [FlushEvent]) -> StreamAnomalies {
         var anomalies = self.anomalies
         // As `emitGap` counts it.
-        func gap(_ bytes: Int64, _ time: Timestamp) {
+        func gap(_ bytes: Int64, _ time: Timestamp, cut: Bool) {
             guard bytes > 0 else { return }
-            anomalies.gaps += 1
-            anomalies.gapBytes += bytes
+            if !cut {
+                anomalies.gaps += 1
+                anomalies.gapBytes += bytes
+            }
             events.append(.gap(bytes, direction, time))
         }
         _ = flushSteps(

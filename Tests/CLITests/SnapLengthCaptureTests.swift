@@ -7,7 +7,9 @@ import TestSupport
 /// simulated fleet of 10 clients for an hour, before); `capture-truncated` still says the capture is cut.
 @Suite struct SnapLengthCaptureTests {
     /// `path` (a little-endian pcap) with every frame cut to its first `snap` bytes, its original length kept.
-    static func cut(_ path: String, to snap: Int, into folder: TemporaryFolder, name: String) throws -> String {
+    /// `dropping`: frames (counted from 0) left out, as a capture that lost them would.
+    static func cut(_ path: String, to snap: Int, into folder: TemporaryFolder, name: String,
+                    dropping: Set<Int> = []) throws -> String {
         let bytes = [UInt8](try #require(FileManager.default.contents(atPath: path)))
         func u32(_ at: Int) -> UInt32 {
             UInt32(bytes[at]) | UInt32(bytes[at + 1]) << 8 | UInt32(bytes[at + 2]) << 16 | UInt32(bytes[at + 3]) << 24
@@ -15,11 +17,15 @@ import TestSupport
         try #require(u32(0) == 0xA1B2_C3D4 || u32(0) == 0xA1B2_3C4D)
         var file = PcapBuilder(nanoseconds: u32(0) == 0xA1B2_3C4D, snapLength: UInt32(snap))
         var at = 24
+        var index = 0
         while at + 16 <= bytes.count {
             let length = Int(u32(at + 8))
             let frame = Array(bytes[(at + 16)..<min(bytes.count, at + 16 + min(length, snap))])
-            file.record(seconds: u32(at), fraction: u32(at + 4), data: frame, originalLength: u32(at + 12))
+            if !dropping.contains(index) {
+                file.record(seconds: u32(at), fraction: u32(at + 4), data: frame, originalLength: u32(at + 12))
+            }
             at += 16 + length
+            index += 1
         }
         let out = folder.path + "/" + name
         try Data(file.data).write(to: URL(fileURLWithPath: out))
@@ -60,5 +66,97 @@ import TestSupport
         let found = try OneDirectionCaptureTests.findings(CLIRun(["analyze", "-q", "-F", "json", snapped]))
         #expect(!found.contains { judged.contains($0.code) }, "\(found.filter { judged.contains($0.code) })")
         #expect(found.contains { $0.code == "plaintext-http" })
+    }
+
+    /// The session count and the finding codes of `analyze -F json` on `path`.
+    static func sessionsAndCodes(_ path: String) throws -> (sessions: Int?, codes: Set<String>) {
+        let run = CLIRun(["analyze", "-q", "-F", "json", path])
+        let json = try #require(try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any])
+        let sessions = (json["summary"] as? [String: Any])?["sessions"] as? Int
+        return (sessions, Set(try OneDirectionCaptureTests.findings(run).map(\.code)))
+    }
+
+    /// Cut at the end of the TCP header (54 bytes of an IPv4 frame), no payload byte is captured, so no protocol
+    /// can be detected: a push connection had no exchanges, one check-in with a false `connect-timeout` (set up
+    /// "after" the whole connection), and its check-ins were lost (48 of 48 fell to 0 here, no manager being
+    /// inferred). The cut bytes' sizes and times make its bursts, as 6 captured bytes (a TLS record header) do.
+    @Test func pushCheckInsSurviveACaptureCutAtTheTCPHeader() throws {
+        let folder = try TemporaryFolder()
+        let options = ["--clients", "4", "--duration", "1h", "--http-share", "0", "--push-share", "1", "--seed", "3"]
+        let capture = try folder.simulatedCapture("push.pcap", options)
+        let whole = try Self.sessionsAndCodes(capture)
+        #expect(whole.sessions == 48)
+        let cut = try Self.sessionsAndCodes(try Self.cut(capture, to: 54, into: folder, name: "snap54.pcap"))
+        #expect(cut.sessions == whole.sessions)
+        #expect(!cut.codes.contains("connect-timeout"), "\(cut.codes)")
+        #expect(cut.codes.contains("capture-truncated"))
+    }
+
+    /// Cut inside the TCP header (40 bytes of an IPv4 frame: 6 of its 20), no packet can be read: they were
+    /// counted with the cut packets whose headers were used (`truncated`), with no warning and no finding, the
+    /// capture passing as one with no check-ins. Counted apart (`truncatedUnread`), warned of and a finding;
+    /// cut after the headers (96 bytes), the packets are used and counted as before.
+    @Test func packetsCutInsideTheirHeadersAreCountedApartAndWarnedOf() throws {
+        let folder = try TemporaryFolder()
+        let capture = try folder.simulatedCapture("fleet.pcap", ["--clients", "2", "--duration", "30m", "--seed", "4"])
+        let unread = try Self.cut(capture, to: 40, into: folder, name: "snap40.pcap")
+        let run = CLIRun(["analyze", "-F", "json", unread])
+        let json = try #require(try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any])
+        let file = try #require((json["captures"] as? [[String: Any]])?.first)
+        let packets = try #require(file["packets"] as? Int)
+        #expect(packets > 0)
+        #expect(file["truncated"] as? Int == 0)
+        #expect(file["truncatedUnread"] as? Int == packets)
+        #expect(run.stderr.contains("\(packets) packets were cut by the snap length inside their headers"))
+        let found = try OneDirectionCaptureTests.findings(run)
+        #expect(found.contains { $0.code == "capture-truncated" && $0.message.contains("could not be read") })
+        let text = CLIRun(["analyze", "-q", "-F", "text", unread])
+        #expect(text.stdout.contains("odd: cut inside their headers, not read \(packets)\n"), "\(text.stdout)")
+
+        let snapped = try Self.cut(capture, to: 96, into: folder, name: "snap96.pcap")
+        let used = CLIRun(["analyze", "-q", "-F", "json", snapped])
+        let usedJSON = try #require(try JSONSerialization.jsonObject(with: Data(used.stdout.utf8)) as? [String: Any])
+        let usedFile = try #require((usedJSON["captures"] as? [[String: Any]])?.first)
+        #expect((usedFile["truncated"] as? Int ?? 0) > 0)
+        #expect(usedFile["truncatedUnread"] == nil)
+        #expect(!(try OneDirectionCaptureTests.findings(used)).contains { $0.message.contains("could not be read") })
+    }
+
+    /// Frames (counted from 0) of the little-endian pcap at `path` whose original length is over `bytes`.
+    static func frames(of path: String, over bytes: UInt32) throws -> [Int] {
+        let data = [UInt8](try #require(FileManager.default.contents(atPath: path)))
+        func u32(_ at: Int) -> UInt32 {
+            UInt32(data[at]) | UInt32(data[at + 1]) << 8 | UInt32(data[at + 2]) << 16 | UInt32(data[at + 3]) << 24
+        }
+        var out: [Int] = []
+        var at = 24
+        var index = 0
+        while at + 16 <= data.count {
+            if u32(at + 12) > bytes { out.append(index) }
+            at += 16 + Int(u32(at + 8))
+            index += 1
+        }
+        return out
+    }
+
+    /// Bytes the snap length cut are no gap: each check-in of a fleet cut to 96 bytes said "9 gaps, 4811 bytes not
+    /// captured" (`capture-gap`) beside its `capture-truncated`, though no packet was lost (120 of 120). Three
+    /// data packets lost besides are three gaps, one on each check-in that lost one.
+    @Test func bytesCutBySnapLengthAreNoGaps() throws {
+        let folder = try TemporaryFolder()
+        let capture = try folder.simulatedCapture("fleet.pcap", ["--clients", "10", "--duration", "1h", "--seed", "5"])
+        let cut = try OneDirectionCaptureTests.findings(
+            CLIRun(["analyze", "-q", "-F", "json", try Self.cut(capture, to: 96, into: folder, name: "snap96.pcap")]))
+        #expect(cut.contains { $0.code == "capture-truncated" })
+        #expect(!cut.contains { $0.code == "capture-gap" }, "\(cut.filter { $0.code == "capture-gap" }.prefix(3))")
+
+        let data = try Self.frames(of: capture, over: 150)
+        try #require(data.count > 100)
+        let lost: Set = [data[data.count / 5], data[data.count / 2], data[data.count * 4 / 5]]
+        let lossy = try Self.cut(capture, to: 96, into: folder, name: "lossy.pcap", dropping: lost)
+        let gaps = try OneDirectionCaptureTests.findings(CLIRun(["analyze", "-q", "-F", "json", lossy]))
+            .filter { $0.code == "capture-gap" }
+        #expect(gaps.count == 3)
+        #expect(gaps.allSatisfy { $0.message.hasPrefix("1 gap, ") }, "\(gaps)")
     }
 }

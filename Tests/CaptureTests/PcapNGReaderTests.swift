@@ -129,6 +129,8 @@ import TestSupport
         #expect(read.first?.packets == 1)
         #expect(read.first?.oversizedRecords == 1)
         #expect(read.first?.reader == .libpcapThenOwn(packets: 0))
+        // libpcap read nothing: the own reader read the whole file, and the report says just that.
+        #expect(read.first?.reader.description == "own pcapng reader")
     }
 
     // MARK: - Corrupt and truncated files
@@ -256,6 +258,7 @@ import TestSupport
         #expect(read.records.map(\.interface) == [0, 0, 1, 0, 0])
         let statistics = try #require(read.first)
         #expect(statistics.reader == .libpcapThenOwn(packets: 2))
+        #expect(statistics.reader.description == "libpcap for 2 packets, then own pcapng reader")
         #expect(statistics.packets == 5)
         #expect(statistics.byteOrder == .mixed)
         #expect(statistics.warnings.map(\.code) == [.readerSwitched])

@@ -235,6 +235,16 @@ import Testing
         #expect(r.codes(.captureTruncated).contains { $0.message.contains("3 packets cut") })
     }
 
+    /// Packets cut inside their headers could not be read at all: one finding for the file says how many.
+    @Test func packetsCutInsideTheirHeadersBecomeAFinding() throws {
+        var b = SessionBuilder(model: try ReferenceModel.builtIn.withServer("198.51.100.1"))
+        b.noteHeadersCut(file: "site.pcap", packets: 16_838)
+        let r = b.finish()
+        #expect(r.codes(.captureTruncated).map(\.message) == ["site.pcap: 16838 packets cut by the snap length inside "
+            + "their headers (link layer, IP or TCP) could not be read; connections and check-ins in them are missing "
+            + "or incomplete"])
+    }
+
     @Test func rollingReportDoesNotConsumeState() throws {
         var f = RecordFactory()
         var b = SessionBuilder(model: try ReferenceModel.builtIn.withServer("198.51.100.1"))

@@ -144,14 +144,19 @@ private let rows: [ReassemblyRow] = [
         "SPAN duplicates are dropped from reassembly",
         handshake + Seg.c(1001, "abc").copy(ipID: 7) + Seg.c(1004, "def").copy(ipID: 8),
         up: "abcdef", upAnomalies: anomalies(duplicates: 2, repeatedBytes: 6)),
+    // The cut bytes are skipped as a gap of known size, but counted as a cut packet only: no packet was lost.
     ReassemblyRow(
         "snap length cut becomes a gap of known size",
         handshake + [.c(1001, "abcdef", wire: 10), .c(1011, "xyz")],
-        up: "abcdef<gap 4>xyz", upAnomalies: anomalies(gaps: 1, gapBytes: 4, truncated: 1)),
+        up: "abcdef<gap 4>xyz", upAnomalies: anomalies(truncated: 1)),
     ReassemblyRow(
         "snap length cut on a held segment",
         handshake + [.c(1011, "xyz"), .c(1001, "abcdef", wire: 10)],
-        up: "abcdef<gap 4>xyz", upAnomalies: anomalies(gaps: 1, gapBytes: 4, outOfOrder: 1, truncated: 1)),
+        up: "abcdef<gap 4>xyz", upAnomalies: anomalies(outOfOrder: 1, truncated: 1)),
+    ReassemblyRow(
+        "snap length cut beside a lost segment: only the lost one is a gap",
+        handshake + [.c(1001, "abc", wire: 5), .c(1010, "xyz"), .s(5001, "", [.ack], ack: 1013)],
+        up: "abc<gap 2><gap 4>xyz", upAnomalies: anomalies(gaps: 1, gapBytes: 4, outOfOrder: 1, truncated: 1)),
 ]
 
 @Suite struct ReassemblyTableTests {
