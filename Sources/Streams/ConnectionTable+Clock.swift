@@ -158,10 +158,13 @@ extension ConnectionTable {
     @inline(never)
     func stepBack(_ time: Timestamp, key: FlowKey) {
         let step = max(0, limits.unconfirmedClockStep)
+        // The old clock of a confirmed step: segments near it take the clock back to it. Segments far from it
+        // too may be the whole capture's clock set back after a quiet minute that was taken for a step ahead
+        // (a sparse capture): they make a step of their own, which forgets the old clock once confirmed.
+        var nearOld = false
         if let old = previous {
-            // The old clock of a confirmed step: only segments near it take the clock back to it.
-            guard (time > old ? time.nanoseconds(since: old) : old.nanoseconds(since: time)) <= step else { return }
-            if time > old { previous = time }
+            nearOld = (time > old ? time.nanoseconds(since: old) : old.nanoseconds(since: time)) <= step
+            if nearOld, time > old { previous = time }
         }
         var b = back ?? PendingStep(key: key, at: time)
         if b.first.nanoseconds(since: time) > step || time.nanoseconds(since: b.latest) > step {
@@ -179,6 +182,7 @@ extension ConnectionTable {
             counters.segmentsAheadOfClock += p.segments
             delegate.clockStep(.withdrawn(segments: p.segments))
         }
+        if !nearOld { previous = nil }
         if previous != nil { twoClocks = true }
         // Connections open on the clock before the step read their segments after it that much later, so one
         // open across a clock set back keeps one clock (its exchanges are not run together backwards).
