@@ -177,10 +177,18 @@ extension ConnectionTable {
         }
         back = nil
         if let p = pending {
-            // Held ahead of a clock now further behind still: stamped ahead, as a withdrawn step's are.
             pending = nil
-            counters.segmentsAheadOfClock += p.segments
-            delegate.clockStep(.withdrawn(segments: p.segments))
+            if p.first.nanoseconds(since: clock) < limits.idleTimeout {
+                // Held less than the idle timeout ahead: the capture went on after a quiet stretch (a sparse
+                // capture) and its clock was set back from there, so those segments were on its clock, and the
+                // step is measured from them.
+                delegate.clockStep(.confirmed(segments: p.segments))
+                setClock(p.latest)
+            } else {
+                // Held ahead of a clock now further behind still: stamped ahead, as a withdrawn step's are.
+                counters.segmentsAheadOfClock += p.segments
+                delegate.clockStep(.withdrawn(segments: p.segments))
+            }
         }
         if !nearOld { previous = nil }
         if previous != nil { twoClocks = true }

@@ -111,6 +111,19 @@ import TestSupport
         #expect(Self.clientLines(stepped.stdout) == cleanClients)
     }
 
+    /// A sparse fleet (6 clients) whose last check-in before the step came after a quiet minute: the segments
+    /// held ahead then were the capture's own time going on, not packets stamped ahead of its clock.
+    @Test func aStepBackAfterAQuietMinuteCountsNothingStampedAhead() throws {
+        let dir = try TemporaryFolder()
+        let capture = try dir.simulatedCapture("fleet.pcap", ["--clients", "6", "--duration", "1h", "--seed", "3"])
+        let back = dir.path + "/back.pcap"
+        _ = try Self.settingBack(capture, to: back, after: 1_800, back: 3_600)
+        let stepped = sepbeat("analyze", back)
+        #expect(stepped.stdout.contains("  clock set back by about 59 min"), "\(stepped.stdout.prefix(800))")
+        #expect(!stepped.stdout.contains("stamped ahead"), "\(stepped.stdout.prefix(800))")
+        #expect(Self.clientLines(stepped.stdout) == Self.clientLines(sepbeat("analyze", capture).stdout))
+    }
+
     /// A step back of less than the silence threshold (a minute) is no step: the packets are only counted as
     /// going backwards, as before.
     @Test func aSmallStepBackIsNotNamed() throws {
