@@ -370,11 +370,14 @@ public struct FleetAudit: Sendable {
             let uncovered = silences.reduce(Int64(0)) { $0 + ($1.uncovered ? $1.overlap(from: from, to: to) : 0) }
             return Double(max(0, to.nanoseconds(since: from) - uncovered)) / 1e9
         }
-        if let start = captureStart { c.appearedLate = covered(start, c.firstSeen) > expected + tol }
+        // A client on another interval is late to appear or silent at the end only by its own interval, against
+        // which its gaps are judged: a 3600 s timer's first check-in 20 minutes in is no late appearance.
+        let edge = (c.judgedAgainst ?? expected) + tol
+        if let start = captureStart { c.appearedLate = covered(start, c.firstSeen) > edge }
         // A client whose later connections the limit dropped went on checking in, as far as anyone knows.
         c.droppedByLimit = droppedByLimit
         c.offClock = visits.count - sessions.count
-        if let end = captureEnd, droppedByLimit == 0 { c.vanishedEarly = covered(c.lastSeen, end) > expected + tol }
+        if let end = captureEnd, droppedByLimit == 0 { c.vanishedEarly = covered(c.lastSeen, end) > edge }
         judge(&c, tolerance: tol, acceleratedMax: e.rules(for: mode).acceleratedMaxSeconds)
         return c
     }

@@ -158,10 +158,13 @@ extension ConnectionTable {
     @inline(never)
     func stepBack(_ time: Timestamp, key: FlowKey) {
         let step = max(0, limits.unconfirmedClockStep)
+        // The old clock of a confirmed step: segments near it take the clock back to it. Segments far from it
+        // too may be the whole capture's clock set back after a quiet minute that was taken for a step ahead
+        // (a sparse capture): they make a step of their own, which forgets the old clock once confirmed.
+        var nearOld = false
         if let old = previous {
-            // The old clock of a confirmed step: only segments near it take the clock back to it.
-            guard (time > old ? time.nanoseconds(since: old) : old.nanoseconds(since: time)) <= step else { return }
-            if time > old { previous = time }
+            nearOld = (time > old ? time.nanoseconds(since: old) : old.nanoseconds(since: time)) <= step
+            if nearOld, time > old { previous = time }
         }
         var b = back ?? PendingStep(key: key, at: time)
         if b.first.nanoseconds(since: time) > step || time.nanoseconds(since: b.latest) > step {
@@ -174,11 +177,20 @@ extension ConnectionTable {
         }
         back = nil
         if let p = pending {
-            // Held ahead of a clock now further behind still: stamped ahead, as a withdrawn step's are.
             pending = nil
-            counters.segmentsAheadOfClock += p.segments
-            delegate.clockStep(.withdrawn(segments: p.segments))
+            if p.first.nanoseconds(since: clock) < limits.idleTimeout {
+                // Held less than the idle timeout ahead: the capture went on after a quiet stretch (a sparse
+                // capture) and its clock was set back from there, so those segments were on its clock, and the
+                // step is measured from them.
+                delegate.clockStep(.confirmed(segments: p.segments))
+                setClock(p.latest)
+            } else {
+                // Held ahead of a clock now further behind still: stamped ahead, as a withdrawn step's are.
+                counters.segmentsAheadOfClock += p.segments
+                delegate.clockStep(.withdrawn(segments: p.segments))
+            }
         }
+        if !nearOld { previous = nil }
         if previous != nil { twoClocks = true }
         // Connections open on the clock before the step read their segments after it that much later, so one
         // open across a clock set back keeps one clock (its exchanges are not run together backwards).

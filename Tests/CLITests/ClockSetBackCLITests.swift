@@ -89,6 +89,41 @@ import TestSupport
         #expect(sepbeat("analyze", "-q", "-j", "2", back).stdout == sepbeat("analyze", "-q", back).stdout)
     }
 
+    /// The same fleet with a quiet stretch of two minutes early on (no packet at all, as a sparse capture has),
+    /// which the connection table takes for a step of its clock ahead: a later step back of the whole clock still
+    /// reads the push connections open across it on the clock they began on, so every push check-in after it
+    /// stays one (half of each push client's check-ins ran together into one before).
+    @Test func aStepBackAfterAQuietStretchKeepsEveryPushCheckIn() throws {
+        let dir = try TemporaryFolder()
+        let capture = try dir.simulatedCapture("fleet.pcap", [
+            "--clients", "30", "--duration", "2h", "--push-share", "0.3",
+        ])
+        let paused = dir.path + "/paused.pcap"
+        _ = try Self.settingBack(capture, to: paused, after: 600, back: -120)
+        let back = dir.path + "/back.pcap"
+        _ = try Self.settingBack(paused, to: back, after: 3_720, back: 3_600)
+        let clean = sepbeat("analyze", paused)
+        let stepped = sepbeat("analyze", back)
+        #expect(clean.stdout.contains(" push "))
+        #expect(stepped.stdout.contains("  clock set back by about 59 min"), "\(stepped.stdout.prefix(800))")
+        let cleanClients = Self.clientLines(clean.stdout)
+        #expect(cleanClients.count == 30)
+        #expect(Self.clientLines(stepped.stdout) == cleanClients)
+    }
+
+    /// A sparse fleet (6 clients) whose last check-in before the step came after a quiet minute: the segments
+    /// held ahead then were the capture's own time going on, not packets stamped ahead of its clock.
+    @Test func aStepBackAfterAQuietMinuteCountsNothingStampedAhead() throws {
+        let dir = try TemporaryFolder()
+        let capture = try dir.simulatedCapture("fleet.pcap", ["--clients", "6", "--duration", "1h", "--seed", "3"])
+        let back = dir.path + "/back.pcap"
+        _ = try Self.settingBack(capture, to: back, after: 1_800, back: 3_600)
+        let stepped = sepbeat("analyze", back)
+        #expect(stepped.stdout.contains("  clock set back by about 59 min"), "\(stepped.stdout.prefix(800))")
+        #expect(!stepped.stdout.contains("stamped ahead"), "\(stepped.stdout.prefix(800))")
+        #expect(Self.clientLines(stepped.stdout) == Self.clientLines(sepbeat("analyze", capture).stdout))
+    }
+
     /// A step back of less than the silence threshold (a minute) is no step: the packets are only counted as
     /// going backwards, as before.
     @Test func aSmallStepBackIsNotNamed() throws {
