@@ -166,6 +166,14 @@ enum ReportCommand {
                 builder.noteCaptureTruncated(file: file.path, offset: w, decompressed: file.compression != nil)
             }
             if file.truncatedBeforeTCP > 0 { builder.noteHeadersCut(file: file.path, packets: file.truncatedBeforeTCP) }
+            // Packets of a link layer sepbeat does not decode (802.11 merged with an Ethernet capture, say) are
+            // counted on the summary's odd line; their check-ins are missing, so the capture is not complete.
+            if file.unsupportedTotal > 0 {
+                let names = file.unsupportedLinkTypes.sorted { $0.key.name < $1.key.name }
+                    .map { "\($0.key.name) \($0.value)" }.joined(separator: ", ")
+                builder.noteCaptureGap("\(file.path): \(file.unsupportedTotal) of its \(file.packets) packets were on "
+                    + "a link type sepbeat does not read (\(names)) and were left out: check-ins in them are missing")
+            }
             if file.skippedRecords > 0 {
                 let n = file.skippedRecords
                 builder.noteCaptureGap("\(file.path): \(n == 1 ? "1 block was" : "\(n) blocks were") skipped unread "
