@@ -362,7 +362,7 @@ final class HalfConnectionReassembler {
                 if let d = slice(consumed, n) {
                     deliver(d, time, ctx)
                 } else {
-                    emitGap(n, time, ctx)
+                    emitGap(n, time, ctx, cutBySnapLength: true)
                 }
                 next += n
                 at += n
@@ -432,7 +432,7 @@ final class HalfConnectionReassembler {
             if let bytes = first.bytes {
                 bytes.withUnsafeBytes { deliver($0, first.time, ctx) }
             } else {
-                emitGap(first.length, first.time, ctx)
+                emitGap(first.length, first.time, ctx, cutBySnapLength: true)
             }
             next = first.end
             progressed = true
@@ -527,12 +527,17 @@ final class HalfConnectionReassembler {
         ctx.delegate.didReceive(data: data, direction: ctx.direction, connection: ctx.connection, time: time)
     }
 
-    private func emitGap(_ bytes: Int64, _ time: Timestamp, _ ctx: ReassemblyContext) {
+    /// `cutBySnapLength`: the bytes are a held piece known missing (`HeldPiece.bytes` nil), the end of a segment
+    /// the snap length cut.
+    private func emitGap(
+        _ bytes: Int64, _ time: Timestamp, _ ctx: ReassemblyContext, cutBySnapLength: Bool = false
+    ) {
         guard bytes > 0 else { return }
         anomalies.gaps += 1
         anomalies.gapBytes += bytes
         history.reset()
-        ctx.delegate.didSkip(gapBytes: bytes, direction: ctx.direction, connection: ctx.connection, time: time)
+        ctx.delegate.didSkip(gapBytes: bytes, direction: ctx.direction, connection: ctx.connection, time: time,
+                             cutBySnapLength: cutBySnapLength)
     }
 
     private func notice(_ notice: StreamNotice, _ time: Timestamp, _ ctx: ReassemblyContext) {
@@ -551,11 +556,11 @@ extension HalfConnectionReassembler {
         var anomalies = self.anomalies
         var next = self.next
         var holeAcknowledgedSince = self.holeAcknowledgedSince
-        func gap(_ bytes: Int64, _ time: Timestamp) {
+        func gap(_ bytes: Int64, _ time: Timestamp, cutBySnapLength: Bool = false) {
             guard bytes > 0 else { return }
             anomalies.gaps += 1
             anomalies.gapBytes += bytes
-            events.append(.gap(bytes, direction, time))
+            events.append(.gap(bytes, direction, time, cutBySnapLength: cutBySnapLength))
         }
         // Each turn is `skipHole`: the hole before the first piece left, then the pieces from there.
         var i = 0
@@ -575,7 +580,7 @@ extension HalfConnectionReassembler {
                 if let bytes = piece.bytes {
                     events.append(.bytes(bytes, direction, piece.time))
                 } else {
-                    gap(piece.length, piece.time)
+                    gap(piece.length, piece.time, cutBySnapLength: true)
                 }
                 next = piece.end
             }

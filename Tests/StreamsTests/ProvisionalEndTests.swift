@@ -24,7 +24,7 @@ private let handshake: [Seg] = [
                 switch event {
                 case .bytes(let bytes, let direction, _):
                     events.append(.data(id: id, direction, bytes))
-                case .gap(let n, let direction, let time):
+                case .gap(let n, let direction, let time, _):
                     events.append(.gap(id: id, direction, n))
                     times.append(time)
                 case .farAcknowledgement(let n, let direction, _):

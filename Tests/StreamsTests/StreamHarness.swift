@@ -38,7 +38,9 @@ final class StreamRecorder: StreamDelegate {
         events.append(.data(id: connection, direction, Array(data)))
     }
 
-    func didSkip(gapBytes: Int64, direction: Direction, connection: UInt64, time: Timestamp) {
+    func didSkip(
+        gapBytes: Int64, direction: Direction, connection: UInt64, time: Timestamp, cutBySnapLength: Bool
+    ) {
         events.append(.gap(id: connection, direction, gapBytes))
         gapTimes.append(time)
     }
