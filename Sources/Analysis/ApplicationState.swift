@@ -84,12 +84,14 @@ final class ApplicationState {
     /// (a TLS record header 5, a request line's method and target start 14, a status line 6).
     static let prefixBytes = 64
 
-    /// Bytes (or a gap's size) seen while undecided, in order, with their direction.
+    /// Bytes (or a gap's size) seen while undecided, in order, with their direction. `cut`: the gap is bytes the
+    /// snap length cut (see `didSkip`).
     struct Held {
         var time: Timestamp
         var bytes: [UInt8]
         var gap: Int64
         var direction: Direction = .up
+        var cut = false
     }
 
     @exclusivity(unchecked) var parser: Parser = .undecided
@@ -258,10 +260,12 @@ final class ApplicationState {
         }
     }
 
-    func didSkip(_ gapBytes: Int64, direction: Direction, time: Timestamp) {
+    /// `cutBySnapLength`: the bytes are the end of a segment the snap length cut (`StreamDelegate.didSkip`); HTTP
+    /// keeps the start line of a head they cut (`HTTP1Parser.skip`).
+    func didSkip(_ gapBytes: Int64, direction: Direction, time: Timestamp, cutBySnapLength: Bool = false) {
         switch parser {
         case .undecided:
-            if !held.isEmpty { holdGap(gapBytes, direction: direction, time: time) }
+            if !held.isEmpty { holdGap(gapBytes, direction: direction, time: time, cut: cutBySnapLength) }
             // The bytes after a gap do not continue the direction's first bytes.
             if direction == .up { prefixOpen.up = false } else { prefixOpen.down = false }
             if !sawPayload { addCutTurn(gapBytes, direction: direction, time: time) }
@@ -275,7 +279,7 @@ final class ApplicationState {
             if direction == .down { downLostBeforeTunnel = true }
             http.value.skip(
                 gapBytes: gapBytes, direction: httpReversed ? direction.reversed : direction, time: time,
-                into: &exchanges)
+                cutBySnapLength: cutBySnapLength, into: &exchanges)
             if http.value.tunnelStarted { followTunnel(http, fed: direction, data: nil, gap: gapBytes, time: time) }
         case .tls(let tls):
             tls.value.skip(gapBytes: Int(clamping: gapBytes), direction: direction, time: time, into: &exchanges)
@@ -377,11 +381,13 @@ final class ApplicationState {
 
     /// Notes `bytes` missing (or past `holdLimit`) while undecided; consecutive ones of a direction make one
     /// entry, so a stream of tiny segments past the limit does not grow the list.
-    private func holdGap(_ bytes: Int64, direction: Direction, time: Timestamp) {
+    /// `cut`: the bytes are the end of a segment the snap length cut; joined to a gap before them, they are not.
+    private func holdGap(_ bytes: Int64, direction: Direction, time: Timestamp, cut: Bool = false) {
         if let last = held.last, last.bytes.isEmpty, last.direction == direction {
             held[held.count - 1].gap += bytes
+            held[held.count - 1].cut = false
         } else {
-            held.append(Held(time: time, bytes: [], gap: bytes, direction: direction))
+            held.append(Held(time: time, bytes: [], gap: bytes, direction: direction, cut: cut))
         }
     }
 
@@ -411,7 +417,7 @@ final class ApplicationState {
         releaseUndecided()
         for chunk in chunks {
             if chunk.gap > 0 {
-                didSkip(chunk.gap, direction: chunk.direction, time: chunk.time)
+                didSkip(chunk.gap, direction: chunk.direction, time: chunk.time, cutBySnapLength: chunk.cut)
             } else {
                 chunk.bytes.withUnsafeBytes { didReceive($0, direction: chunk.direction, time: chunk.time) }
             }
@@ -435,7 +441,7 @@ final class ApplicationState {
         releaseUndecided()
         for chunk in requests {
             if chunk.gap > 0 {
-                didSkip(chunk.gap, direction: .up, time: chunk.time)
+                didSkip(chunk.gap, direction: .up, time: chunk.time, cutBySnapLength: chunk.cut)
             } else {
                 chunk.bytes.withUnsafeBytes { didReceive($0, direction: .up, time: chunk.time) }
             }

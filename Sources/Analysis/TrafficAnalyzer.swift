@@ -219,8 +219,8 @@ public final class TrafficAnalyzer {
                 switch event {
                 case .bytes(let bytes, let direction, let time):
                     bytes.withUnsafeBytes { made().didReceive($0, direction: direction, time: time) }
-                case .gap(let bytes, let direction, let time):
-                    made().didSkip(bytes, direction: direction, time: time)
+                case .gap(let bytes, let direction, let time, let cut):
+                    made().didSkip(bytes, direction: direction, time: time, cutBySnapLength: cut)
                 case .farAcknowledgement:
                     let f = made().fileIndex
                     if out.indices.contains(f) { out[f].farAcknowledgements += 1 }
@@ -385,8 +385,12 @@ extension TrafficAnalyzer: StreamDelegate {
         application(connection)._withUnsafeGuaranteedRef { $0.didReceive(data, direction: direction, time: time) }
     }
 
-    public func didSkip(gapBytes: Int64, direction: Direction, connection: UInt64, time: Timestamp) {
-        application(connection)._withUnsafeGuaranteedRef { $0.didSkip(gapBytes, direction: direction, time: time) }
+    public func didSkip(
+        gapBytes: Int64, direction: Direction, connection: UInt64, time: Timestamp, cutBySnapLength: Bool
+    ) {
+        application(connection)._withUnsafeGuaranteedRef {
+            $0.didSkip(gapBytes, direction: direction, time: time, cutBySnapLength: cutBySnapLength)
+        }
     }
 
     public func didAcknowledgeAhead(bytes: Int64, direction: Direction, connection: UInt64, time: Timestamp) {

@@ -126,6 +126,7 @@ public struct HTTPTransaction: Hashable, Sendable {
     /// nil when no response was seen.
     public var status: Int?
     public var reason: String?
+    /// nil when no response was seen, or when its length is not known (the snap length cut its head).
     public var responseBodyLength: Int64?
     public var contentType: String?
     /// True when the response's body was cut short: its stream ended (the connection closed, or the capture

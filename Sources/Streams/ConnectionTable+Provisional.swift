@@ -12,8 +12,8 @@ import Records
 public enum FlushEvent: Sendable {
     /// Held bytes of a direction, with their packet's time (`StreamDelegate.didReceive`).
     case bytes([UInt8], Direction, Timestamp)
-    /// A hole of a direction that becomes a gap (`StreamDelegate.didSkip`).
-    case gap(Int64, Direction, Timestamp)
+    /// A hole of a direction that becomes a gap (`StreamDelegate.didSkip`, with its `cutBySnapLength`).
+    case gap(Int64, Direction, Timestamp, cutBySnapLength: Bool)
     /// Bytes acknowledged too far past everything a direction showed (`StreamNotice.farAcknowledgement`).
     case farAcknowledgement(Int64, Direction, Timestamp)
 }

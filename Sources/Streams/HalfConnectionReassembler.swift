@@ -301,7 +301,7 @@ final class HalfConnectionReassembler {
     /// the state they lead to (nothing held, no hole or tail timer running).
     func flush(now: Timestamp, ctx: ReassemblyContext) {
         let end = flushSteps(
-            now: now, gap: { emitGap($0, $1, ctx, cut: $2) },
+            now: now, gap: { emitGap($0, $1, ctx, cutBySnapLength: $2) },
             bytes: { held, time in held.withUnsafeBytes { deliver($0, time, ctx) } },
             farAcknowledgement: { tail, since in
                 farAcknowledged = acknowledged
@@ -425,7 +425,7 @@ final class HalfConnectionReassembler {
                 if let d = slice(consumed, n) {
                     deliver(d, time, ctx)
                 } else {
-                    emitGap(n, time, ctx, cut: true)
+                    emitGap(n, time, ctx, cutBySnapLength: true)
                 }
                 next += n
                 at += n
@@ -495,7 +495,7 @@ final class HalfConnectionReassembler {
             if let bytes = first.bytes {
                 bytes.withUnsafeBytes { deliver($0, first.time, ctx) }
             } else {
-                emitGap(first.length, first.time, ctx, cut: true)
+                emitGap(first.length, first.time, ctx, cutBySnapLength: true)
             }
             next = first.end
             progressed = true
@@ -599,16 +599,20 @@ final class HalfConnectionReassembler {
         ctx.delegate.didReceive(data: data, direction: ctx.direction, connection: ctx.connection, time: time)
     }
 
-    /// `cut`: bytes the snap length cut from a captured packet (counted in `truncatedPackets`), not lost ones,
-    /// so not counted as a gap: a header-only capture lost no packet.
-    private func emitGap(_ bytes: Int64, _ time: Timestamp, _ ctx: ReassemblyContext, cut: Bool = false) {
+    /// `cutBySnapLength`: the bytes are a held piece known missing (`HeldPiece.bytes` nil), the end of a segment
+    /// the snap length cut (counted in `truncatedPackets`), not lost ones, so not counted as a gap: a header-only
+    /// capture lost no packet.
+    private func emitGap(
+        _ bytes: Int64, _ time: Timestamp, _ ctx: ReassemblyContext, cutBySnapLength: Bool = false
+    ) {
         guard bytes > 0 else { return }
-        if !cut {
+        if !cutBySnapLength {
             anomalies.gaps += 1
             anomalies.gapBytes += bytes
         }
         history.reset()
-        ctx.delegate.didSkip(gapBytes: bytes, direction: ctx.direction, connection: ctx.connection, time: time)
+        ctx.delegate.didSkip(gapBytes: bytes, direction: ctx.direction, connection: ctx.connection, time: time,
+                             cutBySnapLength: cutBySnapLength)
     }
 
     private func notice(_ notice: StreamNotice, _ time: Timestamp, _ ctx: ReassemblyContext) {
@@ -625,16 +629,16 @@ extension HalfConnectionReassembler {
     func previewFlush(now: Timestamp, direction: Direction, into events: inout [FlushEvent]) -> StreamAnomalies {
         var anomalies = self.anomalies
         // As `emitGap` counts it.
-        func gap(_ bytes: Int64, _ time: Timestamp, cut: Bool) {
+        func gap(_ bytes: Int64, _ time: Timestamp, cutBySnapLength: Bool) {
             guard bytes > 0 else { return }
-            if !cut {
+            if !cutBySnapLength {
                 anomalies.gaps += 1
                 anomalies.gapBytes += bytes
             }
-            events.append(.gap(bytes, direction, time))
+            events.append(.gap(bytes, direction, time, cutBySnapLength: cutBySnapLength))
         }
         _ = flushSteps(
-            now: now, gap: gap, bytes: { events.append(.bytes($0, direction, $1)) },
+            now: now, gap: { gap($0, $1, cutBySnapLength: $2) }, bytes: { events.append(.bytes($0, direction, $1)) },
             farAcknowledgement: { events.append(.farAcknowledgement($0, direction, $1)) })
         return anomalies
     }

@@ -35,8 +35,10 @@ public protocol StreamDelegate: AnyObject {
     func didReceive(data: UnsafeRawBufferPointer, direction: Direction, connection: UInt64, time: Timestamp)
 
     /// `gapBytes` bytes of this direction's stream were never captured (lost, or cut by the
-    /// snap length); the next `didReceive` continues after them.
-    func didSkip(gapBytes: Int64, direction: Direction, connection: UInt64, time: Timestamp)
+    /// snap length); the next `didReceive` continues after them. `cutBySnapLength`: they are the end of a
+    /// segment whose payload the snap length cut (the segment's captured bytes, when any, came just before
+    /// them); false for bytes the capture lost.
+    func didSkip(gapBytes: Int64, direction: Direction, connection: UInt64, time: Timestamp, cutBySnapLength: Bool)
 
     /// A segment of the other direction, whose bytes are delivered next (`didReceive` follows), acknowledged
     /// `bytes` of `direction`'s stream past everything delivered or skipped so far: its sender had received

@@ -21,6 +21,8 @@ import Testing
                 }
             case .gap(let g):
                 parser.skip(gapBytes: g, time: time(n + 1), into: &out)
+            case .cut(let g):
+                parser.skip(gapBytes: g, time: time(n + 1), cutBySnapLength: true, into: &out)
             }
         }
         parser.finish(time: time(steps.count + 1), into: &out)

@@ -3,10 +3,12 @@ import Protocols
 import Records
 import Testing
 
-/// One input step for a single direction: bytes, or a gap of that many missing bytes.
+/// One input step for a single direction: bytes, or a gap of that many missing bytes (`cut`: bytes the snap
+/// length cut off the packet whose bytes came just before).
 enum HTTP1Step {
     case data(String)
     case gap(Int64)
+    case cut(Int64)
 }
 
 /// One input step for a conversation. Steps happen one second apart, starting at second 1.
@@ -15,6 +17,8 @@ enum HTTP1ConversationStep {
     case down(String)
     case gapUp(Int64)
     case gapDown(Int64)
+    case cutUp(Int64)
+    case cutDown(Int64)
 }
 
 func time(_ second: Int) -> Timestamp { Timestamp(seconds: Int64(second), nanoseconds: 0) }
@@ -42,17 +46,19 @@ func summarize(_ events: [HTTP1Event]) -> [String] {
         case .skipped(let n, let missing, _): add(missing ? "skipped-missing" : "skipped", n)
         case .requestHead(let h):
             flush()
-            out.append("request \(h.method) \(h.target) \(h.version) head=\(h.headLength) headers=\(h.headers.count)")
+            out.append("request \(h.method) \(h.target) \(h.version) head=\(h.headLength) headers=\(h.headers.count)"
+                + (h.cutShort ? " cut" : ""))
         case .responseHead(let h):
             flush()
-            out.append("response \(h.version) \(h.status) \(h.reason) head=\(h.headLength)")
+            out.append("response \(h.version) \(h.status) \(h.reason) head=\(h.headLength)"
+                + (h.cutShort ? " cut" : ""))
         case .simpleResponse:
             flush()
             out.append("simple response")
         case .messageEnd(let e):
             flush()
             out.append("end body=\(e.bodyLength) wire=\(e.bodyWireLength) missing=\(e.missingBytes)"
-                + (e.complete ? "" : " incomplete"))
+                + (e.complete ? "" : " incomplete") + (e.headCutShort ? " head-cut" : ""))
         case .anomaly(let a, _):
             flush()
             out.append("anomaly \(a.code)")
@@ -109,6 +115,8 @@ func runParser(
             }
         case .gap(let g):
             parser.skip(gapBytes: g, time: time(n + 1), into: &events)
+        case .cut(let g):
+            parser.skip(gapBytes: g, time: time(n + 1), cutBySnapLength: true, into: &events)
         }
     }
     parser.finish(time: time(steps.count + 1), into: &events)
@@ -153,6 +161,10 @@ func runConversation(_ steps: [HTTP1ConversationStep], cut: HTTP1Cut) -> HTTP1Co
             }
         case .gapUp(let g): c.skip(gapBytes: g, direction: .up, time: time(n + 1), into: &exchanges)
         case .gapDown(let g): c.skip(gapBytes: g, direction: .down, time: time(n + 1), into: &exchanges)
+        case .cutUp(let g):
+            c.skip(gapBytes: g, direction: .up, time: time(n + 1), cutBySnapLength: true, into: &exchanges)
+        case .cutDown(let g):
+            c.skip(gapBytes: g, direction: .down, time: time(n + 1), cutBySnapLength: true, into: &exchanges)
         }
     }
     c.finish(time: time(steps.count + 1), into: &exchanges)

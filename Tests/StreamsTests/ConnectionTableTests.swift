@@ -297,7 +297,9 @@ private let roleRows: [RoleRow] = [
                             time: Timestamp) {
                 times.append(time.nanoseconds(since: Hosts.base) / 1_000_000)
             }
-            func didSkip(gapBytes: Int64, direction: Direction, connection: UInt64, time: Timestamp) {}
+            func didSkip(
+                gapBytes: Int64, direction: Direction, connection: UInt64, time: Timestamp, cutBySnapLength: Bool
+            ) {}
             func connectionClosed(_ record: ConnectionRecord) {}
         }
         let times = Times()

@@ -16,7 +16,9 @@ import Testing
         func didReceive(data: UnsafeRawBufferPointer, direction: Direction, connection: UInt64, time: Timestamp) {
             if direction == .up { self.data.append((Array(data), time)) }
         }
-        func didSkip(gapBytes: Int64, direction: Direction, connection: UInt64, time: Timestamp) {}
+        func didSkip(
+            gapBytes: Int64, direction: Direction, connection: UInt64, time: Timestamp, cutBySnapLength: Bool
+        ) {}
         func didAcknowledgeAhead(bytes: Int64, direction: Direction, connection: UInt64, time: Timestamp) {}
         func didNotice(_ notice: StreamNotice, direction: Direction, connection: UInt64, time: Timestamp) {}
         func connectionClosed(_ record: ConnectionRecord) { records.append(record) }

@@ -14,26 +14,30 @@ private let handshake: [Seg] = [
 /// Each case takes the provisional ends part-way, then finishes the table: the flush and the records that
 /// `finish()` gives must be what the provisional ends said, and what a table never asked gives.
 @Suite struct ProvisionalEndTests {
-    /// The recorder's events and gap times that `ends` stand for, in the order `finish()` delivers them.
-    private func expected(_ ends: [ProvisionalEnd]) -> (events: [StreamRecorder.Event], gapTimes: [Timestamp]) {
+    /// The recorder's events, gap times and gap causes that `ends` stand for, in the order `finish()` delivers them.
+    private func expected(_ ends: [ProvisionalEnd])
+        -> (events: [StreamRecorder.Event], gapTimes: [Timestamp], gapCuts: [Bool])
+    {
         var events: [StreamRecorder.Event] = []
         var times: [Timestamp] = []
+        var cuts: [Bool] = []
         for end in ends {
             let id = end.record.id
             for event in end.flush {
                 switch event {
                 case .bytes(let bytes, let direction, _):
                     events.append(.data(id: id, direction, bytes))
-                case .gap(let n, let direction, let time):
+                case .gap(let n, let direction, let time, let cut):
                     events.append(.gap(id: id, direction, n))
                     times.append(time)
+                    cuts.append(cut)
                 case .farAcknowledgement(let n, let direction, _):
                     events.append(.notice(id: id, direction, .farAcknowledgement(bytes: n)))
                 }
             }
             events.append(.closed(id: id))
         }
-        return (events, times)
+        return (events, times, cuts)
     }
 
     /// `flushed`: the flush events the ends must hold (so that each case shows the part of the flush it names).
@@ -50,9 +54,10 @@ private let handshake: [Seg] = [
         let (plain, _) = run(segs)
         #expect(asked.events == plain.events, "asking changed nothing", sourceLocation: sourceLocation)
         #expect(asked.records == plain.records, sourceLocation: sourceLocation)
-        let (events, times) = expected(ends)
+        let (events, times, cuts) = expected(ends)
         #expect(Array(asked.events[before.events...]) == events, sourceLocation: sourceLocation)
         #expect(Array(asked.gapTimes[before.gaps...]) == times, sourceLocation: sourceLocation)
+        #expect(Array(asked.gapCuts[before.gaps...]) == cuts, sourceLocation: sourceLocation)
         #expect(ends.map(\.record) == asked.records, sourceLocation: sourceLocation)
         #expect(ends.reduce(0) { $0 + $1.flush.count } == flushed, sourceLocation: sourceLocation)
     }

@@ -16,6 +16,8 @@ final class StreamRecorder: StreamDelegate {
     var records: [ConnectionRecord] = []
     /// The time of each gap, in order (`events` holds their sizes).
     var gapTimes: [Timestamp] = []
+    /// Whether each gap, in order, was bytes the snap length cut (`cutBySnapLength`).
+    var gapCuts: [Bool] = []
     /// The table's clock steps, in order.
     var steps: [ClockStep] = []
     /// Each `didAcknowledgeAhead`: connection, the direction whose bytes were acknowledged, how many bytes past
@@ -38,9 +40,12 @@ final class StreamRecorder: StreamDelegate {
         events.append(.data(id: connection, direction, Array(data)))
     }
 
-    func didSkip(gapBytes: Int64, direction: Direction, connection: UInt64, time: Timestamp) {
+    func didSkip(
+        gapBytes: Int64, direction: Direction, connection: UInt64, time: Timestamp, cutBySnapLength: Bool
+    ) {
         events.append(.gap(id: connection, direction, gapBytes))
         gapTimes.append(time)
+        gapCuts.append(cutBySnapLength)
     }
 
     func didAcknowledgeAhead(bytes: Int64, direction: Direction, connection: UInt64, time: Timestamp) {

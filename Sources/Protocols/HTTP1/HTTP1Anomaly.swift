@@ -29,7 +29,9 @@
 ///   method to the version, as sent.
 /// - `missing_request_target`: a known method alone on the request line, headers following; the
 ///   request is kept with an empty target and version.
-/// - `gap_in_head`: bytes missing inside a message head; the head is dropped and sync lost.
+/// - `gap_in_head`: bytes missing inside a message head; the head is dropped and sync lost. When the snap
+///   length cut them and the start line was captured, the head is kept with no header (`cutShort`).
+///   Its message runs to the next message start.
 /// - `gap_in_chunk_framing`: bytes missing across chunk framing; the message ends and sync is lost.
 /// - `gap_between_messages`: bytes missing where a message should start; sync lost.
 /// - `body_cut_short`: the stream ended before the framed body did.

@@ -145,15 +145,16 @@ public struct HTTP1Conversation: Sendable {
         if !events.isEmpty { handle(events, direction, &exchanges) }
     }
 
-    /// Accounts for `gapBytes` missing bytes in one direction.
+    /// Accounts for `gapBytes` missing bytes in one direction (`cutBySnapLength`: see `HTTP1Parser.skip`).
     public mutating func skip(
-        gapBytes: Int64, direction: Direction, time: Timestamp, into exchanges: inout [Exchange]
+        gapBytes: Int64, direction: Direction, time: Timestamp, cutBySnapLength: Bool = false,
+        into exchanges: inout [Exchange]
     ) {
         if !events.isEmpty { events.removeAll(keepingCapacity: true) }
         if direction == .up {
-            requestParser.skip(gapBytes: gapBytes, time: time, into: &events)
+            requestParser.skip(gapBytes: gapBytes, time: time, cutBySnapLength: cutBySnapLength, into: &events)
         } else {
-            responseParser.skip(gapBytes: gapBytes, time: time, into: &events)
+            responseParser.skip(gapBytes: gapBytes, time: time, cutBySnapLength: cutBySnapLength, into: &events)
         }
         handle(events, direction, &exchanges)
     }
@@ -361,7 +362,8 @@ public struct HTTP1Conversation: Sendable {
         if pending[i].exchange.end < end.end { pending[i].exchange.end = end.end }
         guard responseIsFinal else { return }
         pending[i].responseDone = true
-        pending[i].http.responseBodyLength = end.bodyLength
+        // A head the snap length cut announced no length that was seen: not known.
+        pending[i].http.responseBodyLength = end.headCutShort ? nil : end.bodyLength
         // The stream ended inside the body: the exchange says so, for the layers that judge the answer.
         pending[i].http.responseCutShort = end.cutShort
         pending[i].http.declaredResponseBodyLength = end.declaredBodyLength

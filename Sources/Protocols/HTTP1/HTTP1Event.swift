@@ -33,6 +33,10 @@ public struct HTTP1RequestHead: Hashable, Sendable {
     public var headLength: Int
     /// Time of the packet that carried the first byte of the head.
     public var start: Timestamp
+    /// The snap length cut the head (`HTTP1Parser.skip`): `headers` is empty, as none is known, and `headLength`
+    /// counts the bytes captured. A request line cut before its end has its target up to the cut, marked
+    /// `…` when the cut fell inside it, and an empty `version`.
+    public var cutShort = false
 }
 
 /// A response head: status line and headers.
@@ -44,6 +48,9 @@ public struct HTTP1ResponseHead: Hashable, Sendable {
     public var headers: [HTTP1Header]
     public var headLength: Int
     public var start: Timestamp
+    /// The snap length cut the head (`HTTP1Parser.skip`): `headers` is empty, as none is known, and `headLength`
+    /// counts the bytes captured. A status line cut before its end has its reason up to the cut, marked `…`.
+    public var cutShort = false
 
     /// A 1xx response other than 101: another response to the same request follows.
     public var isInterim: Bool { status >= 100 && status < 200 && status != 101 }
@@ -67,6 +74,10 @@ public struct HTTP1MessageEnd: Hashable, Sendable {
     public var cutShort = false
     /// The Content-Length of a body cut short; nil otherwise (chunked: not announced).
     public var declaredBodyLength: Int64?
+    /// The message's head was cut by the snap length (its head event's `cutShort`): its body length is not
+    /// known (`bodyLength` 0). `bodyWireLength` counts every byte after the head's captured bytes up to the
+    /// next message start (or the stream's end), captured or missing, and `complete` is false.
+    public var headCutShort = false
 }
 
 /// What an `HTTP1Parser` reports, in stream order.

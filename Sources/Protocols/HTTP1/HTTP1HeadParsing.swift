@@ -123,6 +123,49 @@ extension HTTP1Parser {
         return true
     }
 
+    /// Reads the start line of a head the snap length cut (`buf`: its bytes up to the cut) into `out`. A start
+    /// line that ends within `buf` is read as `parseHead` reads it. One cut before its end is read as far as it
+    /// is known, and not taken as whole: a request's method, and its target up to the cut, marked `…` when the
+    /// cut fell inside it (the version is not known: empty); a response's version and status code when the
+    /// code and a space after it were captured, and its reason up to the cut, marked `…` (empty when none of
+    /// it came). False when less was captured. No header line is read: the cut may have split any of them.
+    static func parseCutStartLine(_ buf: [UInt8], role: Role, into out: inout HTTP1ParsedHead) -> Bool {
+        if let lf = HTTP1HeadLines.lineFeed(in: buf, from: 0) {
+            let line = buf[0..<(lf > 0 && buf[lf - 1] == 13 ? lf - 1 : lf)]
+            return role == .request ? parseRequestLine(line, into: &out) : parseStatusLine(line, into: &out)
+        }
+        // A CR at the cut may end the line, or not: the line is cut either way.
+        let line = buf.last == 13 ? buf.dropLast() : buf[...]
+        func isSeparator(_ b: UInt8) -> Bool { b == 32 || b == 9 }
+        if role == .request {
+            let parts = HTTP1RequestLineParts(line)
+            guard let method = parts.first, method.allSatisfy(isTokenByte), let target = parts.second else {
+                return false
+            }
+            out.first = String(decoding: method, as: UTF8.self)
+            out.second = String(decoding: target, as: UTF8.self) + (target.endIndex == line.endIndex ? "…" : "")
+            return true
+        }
+        guard let sp = line.firstIndex(where: isSeparator) else { return false }
+        let version = line[line.startIndex..<sp]
+        guard isVersion(version) else { return false }
+        var rest = line[(sp + 1)...].drop(while: isSeparator)
+        var status = 0
+        var digits = 0
+        while let d = rest.first, d >= 48, d <= 57, digits < 3 {
+            status = status * 10 + Int(d - 48)
+            digits += 1
+            rest = rest.dropFirst()
+        }
+        guard digits == 3, let after = rest.first, isSeparator(after) else { return false }
+        if !startsUpperCaseHTTP(version) { out.anomalies.append(.lowerCaseVersion) }
+        out.first = String(decoding: version, as: UTF8.self)
+        out.status = status
+        let reason = trimmed(rest)
+        out.third = reason.isEmpty ? "" : String(decoding: reason, as: UTF8.self) + "…"
+        return true
+    }
+
     private static func parseRequestLine(_ line: ArraySlice<UInt8>, into out: inout HTTP1ParsedHead) -> Bool {
         let parts = HTTP1RequestLineParts(line)
         guard let method = parts.first, method.allSatisfy(isTokenByte) else { return false }

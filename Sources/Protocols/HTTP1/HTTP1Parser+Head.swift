@@ -217,6 +217,43 @@ extension HTTP1Parser {
         startBody(rule, &events)
     }
 
+    /// The snap length cut the head being read (see `skip`). When its start line was captured (whole; or a
+    /// request line to within its target, a status line to past its code: `parseCutStartLine`), reports the
+    /// head with no header known (`cutShort`) and goes out of sync with the message open (`cutMessageOpen`):
+    /// with its headers, its framing is not known. Returns false, doing nothing, otherwise, and for a head
+    /// that would switch protocols (a `CONNECT`, a 101, a 2xx to a `CONNECT`), whose next bytes may not be HTTP.
+    mutating func keepCutHead(_ time: Timestamp, _ events: inout [HTTP1Event]) -> Bool {
+        guard startDecided, !buffer.isEmpty else { return false }
+        var parsed = HTTP1ParsedHead()
+        guard HTTP1Parser.parseCutStartLine(buffer, role: role, into: &parsed) else { return false }
+        let headLength = leading + buffer.count + msg.headOverflow
+        if role == .request {
+            guard !asciiCaseInsensitiveEqual(parsed.first, "CONNECT") else { return false }
+            for a in parsed.anomalies { anomaly(a, time, &events) }
+            events.append(.requestHead(HTTP1RequestHead(
+                method: parsed.first, target: parsed.second, version: parsed.third, headers: [],
+                headLength: headLength, start: msg.start, cutShort: true)))
+        } else {
+            let status = parsed.status
+            let interim = status >= 100 && status < 200 && status != 101
+            let connect = expected.first?.isConnect ?? false
+            guard status != 101, !(connect && status >= 200 && status < 300) else { return false }
+            if !interim, !expected.isEmpty { expected.removeFirst() }
+            for a in parsed.anomalies { anomaly(a, time, &events) }
+            events.append(.responseHead(HTTP1ResponseHead(
+                version: parsed.first, status: status, reason: parsed.third, headers: [],
+                headLength: headLength, start: msg.start, cutShort: true)))
+        }
+        msg.headLength = headLength
+        msg.last = time
+        buffer.removeAll(keepingCapacity: true)
+        leading = 0
+        lineStart = 0
+        state = .lostSync(atLineStart: true)
+        cutMessageOpen = true
+        return true
+    }
+
     private mutating func startBody(_ rule: HTTP1BodyRule, _ events: inout [HTTP1Event]) {
         switch rule {
         case .none: endMessage(complete: true, &events)
@@ -256,13 +293,16 @@ extension HTTP1Parser {
         while j < p.count {
             let b = p[j]
             j += 1
-            if buffer.isEmpty { msg = Progress(start: time) }
+            if buffer.isEmpty { syncStart = time }
             buffer.append(b)
             let verdict = buffer.withUnsafeBytes {
                 role == .request ? HTTP1Parser.requestStart($0, knownMethodsOnly: true) : HTTP1Parser.responseStart($0)
             }
             switch verdict {
             case .yes:
+                // A message whose head was cut ends where the next one starts.
+                if cutMessageOpen { endCutMessage(&events) }
+                msg = Progress(start: syncStart)
                 state = .head
                 startDecided = true
                 leading = 0

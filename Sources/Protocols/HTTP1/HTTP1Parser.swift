@@ -18,6 +18,7 @@ import Core
 ///
 /// After a gap inside a head or chunk framing, the parser reports the loss and scans for the
 /// next line that begins like a message (a known method and a space, or `HTTP/` and a digit).
+/// A head the snap length cut keeps its start line when it was captured (see `skip`).
 public struct HTTP1Parser: Sendable {
     public enum Role: Hashable, Sendable {
         case request
@@ -76,6 +77,11 @@ public struct HTTP1Parser: Sendable {
     var startDecided = false
     var trailerLines = 0
     var msg = Progress()
+    /// While out of sync after a head the snap length cut (`keepCutHead`): `msg` is that message, still going
+    /// on, and the bytes passed over until the next message start are its own, as its end is not known.
+    var cutMessageOpen = false
+    /// When the bytes held while out of sync (a message start still to be decided) began.
+    var syncStart = Timestamp.zero
     var expected: [Expectation] = []
     /// The bytes held when the tunnel began (a start that could still have been a request's), which
     /// begin the tunnel's bytes; empty otherwise. The tunnel's other bytes are the ends of the chunks
@@ -208,7 +214,14 @@ public struct HTTP1Parser: Sendable {
     /// Accounts for `gapBytes` bytes of this direction that were never captured. Inside a
     /// Content-Length or close-delimited body they count as missing body bytes and framing goes
     /// on; inside a head or chunk framing the message ends incomplete and the parser resynchronises.
-    public mutating func skip(gapBytes: Int64, time: Timestamp, into events: inout [HTTP1Event]) {
+    ///
+    /// `cutBySnapLength`: the bytes are the end of a packet whose payload the snap length cut (a header-only
+    /// capture). A head they cut is not dropped when its start line was captured (`keepCutHead`): it is
+    /// reported with no header known (`cutShort`), and the parser resynchronises as after any gap in a head,
+    /// the message going on, its body length not known, until the next message start (`headCutShort`).
+    public mutating func skip(
+        gapBytes: Int64, time: Timestamp, cutBySnapLength: Bool = false, into events: inout [HTTP1Event]
+    ) {
         guard gapBytes > 0 else { return }
         statistics.missingBytes += gapBytes
         sinceConnect = nil
@@ -217,7 +230,7 @@ public struct HTTP1Parser: Sendable {
             switch state {
             case .head, .longHead:
                 anomaly(buffer.isEmpty && leading == 0 ? .gapBetweenMessages : .gapInHead, time, &events)
-                loseSync(atLineStart: true, time, &events)
+                if !cutBySnapLength || !keepCutHead(time, &events) { loseSync(atLineStart: true, time, &events) }
                 emitSkipped(left, missing: true, time, &events)
                 left = 0
             case .fixedBody(let remaining):
@@ -283,6 +296,7 @@ public struct HTTP1Parser: Sendable {
         case .lostSync:
             loseSync(atLineStart: true, time, &events)
         }
+        if cutMessageOpen { endCutMessage(&events) }
         buffer.removeAll()
         leading = 0
         if state != .tunnel { state = .head }
@@ -299,6 +313,22 @@ public struct HTTP1Parser: Sendable {
         guard count > 0 else { return }
         if !missing { statistics.skippedBytes += count }
         events.append(.skipped(count: count, missing: missing, time: time))
+        if cutMessageOpen {
+            msg.wire += count
+            if missing { msg.missing += count }
+            msg.last = time
+        }
+    }
+
+    /// Ends the message whose head the snap length cut (`cutMessageOpen`): a message start was found after it,
+    /// or the stream ended. Its bytes after the head were all passed over; its body length is not known.
+    mutating func endCutMessage(_ events: inout [HTTP1Event]) {
+        cutMessageOpen = false
+        statistics.messages += 1
+        events.append(.messageEnd(HTTP1MessageEnd(
+            headLength: msg.headLength, bodyLength: 0, bodyWireLength: msg.wire, missingBytes: msg.missing,
+            complete: false, end: msg.last, headCutShort: true)))
+        msg = Progress()
     }
 
     /// Drops what is buffered (reported as skipped) and scans for the next message start.
