@@ -149,15 +149,9 @@ extension HTTP1Parser {
         guard let sp = line.firstIndex(where: isSeparator) else { return false }
         let version = line[line.startIndex..<sp]
         guard isVersion(version) else { return false }
-        var rest = line[(sp + 1)...].drop(while: isSeparator)
-        var status = 0
-        var digits = 0
-        while let d = rest.first, d >= 48, d <= 57, digits < 3 {
-            status = status * 10 + Int(d - 48)
-            digits += 1
-            rest = rest.dropFirst()
-        }
-        guard digits == 3, let after = rest.first, isSeparator(after) else { return false }
+        guard let (status, rest) = statusCode(line[(sp + 1)...].drop(while: isSeparator)),
+              let after = rest.first, isSeparator(after)
+        else { return false }
         if !startsUpperCaseHTTP(version) { out.anomalies.append(.lowerCaseVersion) }
         out.first = String(decoding: version, as: UTF8.self)
         out.status = status
@@ -199,12 +193,10 @@ extension HTTP1Parser {
         return true
     }
 
-    private static func parseStatusLine(_ line: ArraySlice<UInt8>, into out: inout HTTP1ParsedHead) -> Bool {
-        guard let sp = line.firstIndex(where: { $0 == 32 || $0 == 9 }) else { return false }
-        let version = line[line.startIndex..<sp]
-        guard isVersion(version) else { return false }
-        if !startsUpperCaseHTTP(version) { out.anomalies.append(.lowerCaseVersion) }
-        var rest = line[(sp + 1)...].drop(while: { $0 == 32 || $0 == 9 })
+    /// The status code of a status line (`text`: from its first digit) and what follows it; nil unless it begins
+    /// with three digits.
+    private static func statusCode(_ text: ArraySlice<UInt8>) -> (Int, ArraySlice<UInt8>)? {
+        var rest = text
         var status = 0
         var digits = 0
         while let d = rest.first, d >= 48, d <= 57, digits < 3 {
@@ -212,7 +204,17 @@ extension HTTP1Parser {
             digits += 1
             rest = rest.dropFirst()
         }
-        guard digits == 3, rest.first.map({ $0 == 32 || $0 == 9 }) ?? true else { return false }
+        return digits == 3 ? (status, rest) : nil
+    }
+
+    private static func parseStatusLine(_ line: ArraySlice<UInt8>, into out: inout HTTP1ParsedHead) -> Bool {
+        guard let sp = line.firstIndex(where: { $0 == 32 || $0 == 9 }) else { return false }
+        let version = line[line.startIndex..<sp]
+        guard isVersion(version) else { return false }
+        if !startsUpperCaseHTTP(version) { out.anomalies.append(.lowerCaseVersion) }
+        guard let (status, rest) = statusCode(line[(sp + 1)...].drop(while: { $0 == 32 || $0 == 9 })),
+              rest.first.map({ $0 == 32 || $0 == 9 }) ?? true
+        else { return false }
         out.first = String(decoding: version, as: UTF8.self)
         out.status = status
         out.third = String(decoding: trimmed(rest), as: UTF8.self)
