@@ -57,7 +57,7 @@ public enum FindingCode: String, Codable, Hashable, Sendable, CaseIterable {
     case tlsBelow13 = "tls-below-1.3"
     /// Check-ins in plain HTTP.
     case plaintextHTTP = "plaintext-http"
-    /// An HTTP status of 400 or above from a manager.
+    /// An HTTP status of 400 or above from a manager, or a redirect (3xx but 304) answering a secars request.
     case httpError = "http-error"
     /// A manager's `408` with no request, after the check-in's requests were answered: it closed the idle
     /// connection (not a failure of the check-in).

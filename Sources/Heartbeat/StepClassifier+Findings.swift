@@ -249,11 +249,19 @@ extension StepClassifier {
                     e.responseStart ?? e.start)
                 continue
             }
-            guard status >= 400 else { continue }
+            // A redirect answering a secars request is not the manager's answer: something between (a proxy, a
+            // load balancer, a web server's rule) sent the client elsewhere, so the check-in did not reach it. Other
+            // 3xx answers (a content download's 304) are normal.
+            let redirected = (300..<400).contains(status) && status != 304 && !unasked && directory.isSecars(h)
+            guard status >= 400 || redirected else { continue }
             var text = unasked ? "the server answered \(status)" : "\(h.method) request answered \(status)"
             if let reason = h.reason, !reason.isEmpty { text += " \(reason)" }
             if unasked { text += " with no request captured (lost to the capture, or sent unasked)" }
-            if let meaning = model.http.statusMeanings[String(status)] { text += ": \(meaning)" }
+            if let meaning = model.http.statusMeanings[String(status)] {
+                text += ": \(meaning)"
+            } else if redirected {
+                text += ": a redirect, not the manager's answer (a proxy, load balancer or web server rule between)"
+            }
             add(.httpError, text, e.responseStart ?? e.start)
         }
     }

@@ -53,6 +53,24 @@ import Testing
         #expect(step3.evidenceHead == "GET /secars/secars.dll?… → 200, request #1")
     }
 
+    /// A redirect answering a secars request is not the manager's answer: an http-error naming it. A 304 (not
+    /// modified), and a redirect of a content download (no secars request), are not.
+    @Test func aRedirectedSecarsRequestIsAnHTTPError() throws {
+        var f = RecordFactory()
+        for status in [301, 302, 307] {
+            let c = f.connection(port: 8014, start: epoch, exchanges: [.http("GET", 900, 300, status: status)])
+            let found = analyze([c], model: model).findings.filter { $0.code == .httpError }
+            #expect(found.map(\.message) == ["GET request answered \(status): a redirect, not the manager's answer "
+                + "(a proxy, load balancer or web server rule between)"])
+        }
+        let notModified = f.connection(port: 8014, start: epoch, exchanges: [.http("GET", 900, 300, status: 304)])
+        #expect(!analyze([notModified], model: model).findings.contains { $0.code == .httpError })
+        let content = f.connection(port: 8014, start: epoch, exchanges: [
+            .http("GET", 900, 3_500), .http("GET", 400, 300, status: 302, target: "/content/file.zip"),
+        ])
+        #expect(!analyze([content], model: model).findings.contains { $0.code == .httpError })
+    }
+
     @Test func answersWhoseRequestsWereLostStayInTheStepBefore() throws {
         var f = RecordFactory()
         var c = f.connection(start: epoch, exchanges: [.tls(900, 4_000), .tls(800, 6_000), .tls(30_000, 300),
