@@ -171,8 +171,10 @@ enum ReportCommand {
             if file.unsupportedTotal > 0 {
                 let names = file.unsupportedLinkTypes.sorted { $0.key.name < $1.key.name }
                     .map { "\($0.key.name) \($0.value)" }.joined(separator: ", ")
-                builder.noteCaptureGap("\(file.path): \(file.unsupportedTotal) of its \(file.packets) packets were on "
-                    + "a link type sepbeat does not read (\(names)) and were left out: check-ins in them are missing")
+                let were = file.unsupportedTotal == 1 ? "was" : "were"
+                builder.noteCaptureGap(
+                    "\(file.path): \(file.unsupportedTotal) of its \(file.packets) packets \(were) on a link type "
+                        + "sepbeat does not read (\(names)) and \(were) left out: check-ins in them are missing")
             }
             if file.skippedRecords > 0 {
                 let n = file.skippedRecords

@@ -247,6 +247,15 @@ struct ManagerDirectory: Sendable {
             && path.count >= 4 && equalFolded(path.prefix(4), "http".utf8)
     }
 
+    /// Whether `h`'s target is one the snap length cut (`…` at its end, as `HTTP1Parser.keepCutHead` keeps it) where
+    /// it may have gone on to the secars path: what was captured, ASCII case folded, begins that path, or is not a
+    /// path at all (an absolute form, whose path was not reached). `isSecars` cannot say no to such a target.
+    func mayBeCutSecars(_ h: HTTPTransaction) -> Bool {
+        guard h.target.hasSuffix("…") else { return false }
+        let captured = String(h.target.dropLast()).lowercased()
+        return !captured.hasPrefix("/") || secarsPath.hasPrefix(captured)
+    }
+
     /// `isSecars` on the bytes of a target and of the lower-cased secars path; nil when the target's path (before
     /// any `?`) has a byte outside ASCII, which takes Unicode lower-casing instead.
     static func isSecarsASCII(_ target: UnsafeBufferPointer<UInt8>, _ secars: UnsafeBufferPointer<UInt8>) -> Bool? {

@@ -115,7 +115,8 @@ extension SessionBuilder {
         for e in c.exchanges {
             // Every request captured (a capture of the server's direction alone shows no request at all).
             guard let h = e.http, e.bytesUp > 0, !h.method.isEmpty else { return false }
-            if directory.isSecars(h) { return false }
+            // A target the snap length cut before it could be told from the secars path does not say no.
+            if directory.isSecars(h) || directory.mayBeCutSecars(h) { return false }
         }
         return true
     }

@@ -207,4 +207,26 @@ import TestSupport
         #expect(checkIns(cut.json).count == wholeCheckIns.count)
         #expect(differing.count <= (snap == 96 ? 0 : 1), "\(differing)")
     }
+
+    /// Cut to 60 or 68 bytes (tcpdump's old default), a plain-HTTP request keeps a few bytes of its target
+    /// (`/s…`, `/secars/se…`), too few to be told from the secars path: its connection is still a check-in, not
+    /// a content download (before, all 120 of 120 were content downloads, verdict `n/a`, even with `--server`).
+    @Test(arguments: [60, 68])
+    func aTargetCutBeforeTheSecarsPathIsNoContentDownload(snap: Int) throws {
+        let folder = try TemporaryFolder()
+        let capture = try folder.simulatedCapture("fleet.pcap", [
+            "--clients", "10", "--duration", "1h", "--seed", "3", "--http-share", "1",
+        ])
+        let cut = try Self.cut(capture, to: snap, into: folder, name: "snap\(snap).pcap")
+        func summary(_ path: String) throws -> [String: Any] {
+            let run = CLIRun(["analyze", "-q", "-F", "json", "--server", "10.1.0.10", "--server", "10.1.0.11", path])
+            let json = try #require(try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any])
+            return try #require(json["summary"] as? [String: Any])
+        }
+        let whole = try summary(capture)
+        let snapped = try summary(cut)
+        #expect(whole["sessions"] as? Int == 120)
+        #expect(snapped["sessions"] as? Int == whole["sessions"] as? Int)
+        #expect(snapped["verdict"] as? String == whole["verdict"] as? String)
+    }
 }

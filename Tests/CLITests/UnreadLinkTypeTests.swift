@@ -31,4 +31,13 @@ import TestSupport
         let quality = validate.stdout.split(separator: "\n").first { $0.contains("capture-quality") } ?? ""
         #expect(quality.contains("FAIL"), "\(quality)")
     }
+
+    /// One such packet is named in the singular ('1 of its 1 packets were' before).
+    @Test func oneSuchPacketIsNamedInTheSingular() throws {
+        let folder = try TemporaryFolder()
+        let capture = try Self.radiotap(count: 1, in: folder)
+        let run = CLIRun(["analyze", capture])
+        #expect(run.stdout.contains("\(capture): 1 of its 1 packets was on a link type sepbeat does not read "
+            + "(IEEE802_11_RADIOTAP 1) and was left out: check-ins in them are missing"), "\(run.stdout)")
+    }
 }
