@@ -7,8 +7,9 @@ import Heartbeat
 /// turns), with the remedy. Each is nil when it does not apply.
 extension AnalyzeReport {
     /// When connections on management ports were seen but none went to a manager (so no client and no
-    /// check-in is reported), why, and what to give: one paragraph, else nil.
-    static func noManagerHint(_ r: HeartbeatReport) -> String? {
+    /// check-in is reported), why, and what to give: one paragraph, else nil. `snapCut`: the capture holds packets
+    /// cut by the snap length, whose request targets may end before the secars path could be read.
+    static func noManagerHint(_ r: HeartbeatReport, snapCut: Bool = false) -> String? {
         let candidates = r.counts.otherServerConnections + r.counts.droppedByLimits
         guard r.counts.managerConnections == 0, candidates + r.counts.unlistedPortConnections > 0 else { return nil }
         let text: String
@@ -26,7 +27,9 @@ extension AnalyzeReport {
             let interval = trim(r.expectations.pullIntervalSeconds)
             text = "No management server recognised among \(formatCount(candidates, "connection")) on management "
                 + "ports: none goes to a server the model, --server or SyLink.xml names, none carries a secars.dll "
-                + "request, and no TLS server is reached every \(interval) s (or at the push interval). Name the "
+                + "request" + (snapCut ? " that could be read (the snap length cut this capture's packets: a "
+                    + "request's target may end before its path)" : "")
+                + ", and no TLS server is reached every \(interval) s (or at the push interval). Name the "
                 + "server with --server ADDRESS, or give the clients' interval with --interval."
         } else {
             let named = r.managers.map(\.address).joined(separator: ", ")

@@ -164,7 +164,7 @@ public struct AnalyzeReport {
             if let drops = r.limitDrops { out += " (\(drops.text))" }
         }
         out += "\n"
-        if let hint = Self.noManagerHint(r) { out += hint }
+        if let hint = Self.noManagerHint(r, snapCut: captures.contains { $0.truncated > 0 }) { out += hint }
         if let hint = Self.turnTakingHint(r) { out += hint }
         if let hint = Self.unconfiguredDownHint(r) { out += hint }
         if let hint = Self.unlistedPortsHint(r) { out += hint }

@@ -30,7 +30,9 @@ enum AuditText {
         }
         out += "\(s.degraded) degraded, \(s.unhealthy) unhealthy, \(s.insufficient) insufficient (\(why)); "
         out += "\(formatCount(s.checkIns, "check-in")), \(s.failed) failed, \(s.missed) missed\n"
-        if let hint = AnalyzeReport.noManagerHint(b.heartbeat) { out += hint }
+        if let hint = AnalyzeReport.noManagerHint(b.heartbeat, snapCut: b.captures.contains { $0.truncated > 0 }) {
+            out += hint
+        }
         if let hint = AnalyzeReport.turnTakingHint(b.heartbeat) { out += hint }
         if let hint = AnalyzeReport.unconfiguredDownHint(b.heartbeat) { out += hint }
         if let hint = AnalyzeReport.unlistedPortsHint(b.heartbeat) { out += hint }

@@ -229,4 +229,24 @@ import TestSupport
         #expect(snapped["sessions"] as? Int == whole["sessions"] as? Int)
         #expect(snapped["verdict"] as? String == whole["verdict"] as? String)
     }
+
+    /// A plain-HTTP capture cut before the requests' targets reach the secars path, with no manager named: the hint
+    /// says the cut may hide the path, instead of only that no request carries it.
+    @Test func theNoManagerHintNamesTheSnapLengthCut() throws {
+        let folder = try TemporaryFolder()
+        let capture = try folder.simulatedCapture("http.pcap", [
+            "--clients", "4", "--duration", "1h", "--seed", "3", "--http-share", "1",
+        ])
+        let cut = try Self.cut(capture, to: 68, into: folder, name: "cut68.pcap")
+        let phrase = "request that could be read (the snap length cut this capture's packets: a request's target may end "
+            + "before its path)"
+        for command in ["analyze", "audit"] {
+            let run = CLIRun([command, cut])
+            let text = run.stdout.replacingOccurrences(of: "\n", with: " ")
+            #expect(text.contains("No management server recognised"), "\(command)")
+            #expect(text.contains(phrase), "\(command)")
+        }
+        let whole = CLIRun(["analyze", capture]).stdout.replacingOccurrences(of: "\n", with: " ")
+        #expect(!whole.contains("could be read"))
+    }
 }
