@@ -171,10 +171,12 @@ enum ReportCommand {
             if file.unsupportedTotal > 0 {
                 let names = file.unsupportedLinkTypes.sorted { $0.key.name < $1.key.name }
                     .map { "\($0.key.name) \($0.value)" }.joined(separator: ", ")
-                let were = file.unsupportedTotal == 1 ? "was" : "were"
-                builder.noteCaptureGap(
-                    "\(file.path): \(file.unsupportedTotal) of its \(file.packets) packets \(were) on a link type "
-                        + "sepbeat does not read (\(names)) and \(were) left out: check-ins in them are missing")
+                let n = file.unsupportedTotal
+                let were = n == 1 ? "was" : "were"
+                let which = n < file.packets ? "\(n) of its \(file.packets) packets"
+                    : n == 1 ? "its only packet" : "all \(n) of its packets"
+                builder.noteCaptureGap("\(file.path): \(which) \(were) on a link type sepbeat does not read "
+                    + "(\(names)) and \(were) left out: check-ins in them are missing")
             }
             if file.skippedRecords > 0 {
                 let n = file.skippedRecords
