@@ -238,8 +238,8 @@ import TestSupport
             "--clients", "4", "--duration", "1h", "--seed", "3", "--http-share", "1",
         ])
         let cut = try Self.cut(capture, to: 68, into: folder, name: "cut68.pcap")
-        let phrase = "request that could be read (the snap length cut this capture's packets: a request's target may end "
-            + "before its path)"
+        let phrase = "request that could be read (the snap length cut this capture's packets: a request's target "
+            + "may end before its path)"
         for command in ["analyze", "audit"] {
             let run = CLIRun([command, cut])
             let text = run.stdout.replacingOccurrences(of: "\n", with: " ")

@@ -24,7 +24,8 @@ import TestSupport
         let run = CLIRun(["analyze", "-F", "json", capture])
         let json = try #require(try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any])
         let findings = try #require(json["findings"] as? [[String: Any]])
-        let messages = findings.filter { $0["code"] as? String == "capture-gap" }.compactMap { $0["message"] as? String }
+        let messages = findings.filter { $0["code"] as? String == "capture-gap" }
+            .compactMap { $0["message"] as? String }
         #expect(messages == ["\(capture): all 3 of its packets were on a link type sepbeat does not read "
             + "(IEEE802_11_RADIOTAP 3) and were left out: check-ins in them are missing"])
         let validate = CLIRun(["validate", "-F", "text", capture])
