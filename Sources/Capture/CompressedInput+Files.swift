@@ -2,7 +2,6 @@
 // from its start without them: its first bytes, or through to a damage its checks find (see
 // CompressedInput.swift).
 
-import CPcap
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -27,28 +26,7 @@ extension CompressedInput {
     static func makeFile(reading input: CompressedInput, path: String, bufferBytes: Int?)
         -> Result<(file: UnsafeMutablePointer<FILE>, buffer: StdioBuffer?, input: CompressedInput), CaptureError>
     {
-        var functions = sepbeat_cookie_functions()
-        functions.read = { cookie, buffer, size in
-            guard let cookie, let buffer else { return -1 }
-            return Unmanaged<CompressedInput>.fromOpaque(cookie).takeUnretainedValue().read(into: buffer, count: size)
-        }
-        // Only the position is asked for (`ftello`, for byte offsets): the stream cannot move.
-        functions.seek = { cookie, position, whence in
-            guard let cookie, let position, whence == SEEK_CUR, position.pointee == 0 else {
-                errno = ESPIPE
-                return -1
-            }
-            position.pointee = Int64(Unmanaged<CompressedInput>.fromOpaque(cookie).takeUnretainedValue().position)
-            return 0
-        }
-        functions.close = { cookie in
-            guard let cookie else { return 0 }
-            Unmanaged<CompressedInput>.fromOpaque(cookie).takeRetainedValue().close()
-            return 0
-        }
-        let cookie = Unmanaged.passRetained(input).toOpaque()
-        guard let file = sepbeat_fopencookie(cookie, "rb", functions) else {
-            Unmanaged<CompressedInput>.fromOpaque(cookie).release()
+        guard let file = CookieStream.open(input) else {
             return .failure(CaptureError(path: path, .cannotOpen("cannot set up a decompressing reader")))
         }
         let buffer = bufferBytes.flatMap { StdioBuffer(file, bytes: $0) }

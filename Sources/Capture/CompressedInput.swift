@@ -26,7 +26,7 @@ import Glibc
 /// `problem` says why; the reader sees its input end.
 ///
 /// Used by one reading thread at a time.
-final class CompressedInput {
+final class CompressedInput: CookieReader {
     /// Why decompressing stopped before the data's end.
     enum Problem: Equatable {
         /// The file ends before its compressed data does.

@@ -9,7 +9,6 @@
 // input and on the stop request's pipe together: once the request is made, the read that waits, or the
 // next one, returns 0 and the reader sees the input end there.
 
-import CPcap
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -31,7 +30,7 @@ final class FollowedInput {
     private var prefixUsed = 0
     /// Bytes handed out so far, the prefix's and the descriptor's: the stream's position, which `ftello`
     /// asks for so that records libpcap cut to the snaplen are found as in a file (more bytes passed than kept).
-    private var position = 0
+    private(set) var position = 0
     /// The input ended (its end, a failure, the stop, or closing): no descriptor read is made after.
     private var ended = false
     /// The stop request ended the input before its end.
@@ -58,28 +57,7 @@ final class FollowedInput {
         -> (file: UnsafeMutablePointer<FILE>, buffer: StdioBuffer?, input: FollowedInput)?
     {
         let input = FollowedInput(descriptor: descriptor, prefix: prefix, stop: stop)
-        var functions = sepbeat_cookie_functions()
-        functions.read = { cookie, buffer, size in
-            guard let cookie, let buffer else { return -1 }
-            return Unmanaged<FollowedInput>.fromOpaque(cookie).takeUnretainedValue().read(into: buffer, count: size)
-        }
-        // Only the position is asked for (`ftello`, for record offsets): the input cannot move.
-        functions.seek = { cookie, position, whence in
-            guard let cookie, let position, whence == SEEK_CUR, position.pointee == 0 else {
-                errno = ESPIPE
-                return -1
-            }
-            position.pointee = Int64(Unmanaged<FollowedInput>.fromOpaque(cookie).takeUnretainedValue().position)
-            return 0
-        }
-        functions.close = { cookie in
-            guard let cookie else { return 0 }
-            Unmanaged<FollowedInput>.fromOpaque(cookie).takeRetainedValue().close()
-            return 0
-        }
-        let cookie = Unmanaged.passRetained(input).toOpaque()
-        guard let file = sepbeat_fopencookie(cookie, "rb", functions) else {
-            Unmanaged<FollowedInput>.fromOpaque(cookie).release()
+        guard let file = CookieStream.open(input) else {
             input.end()
             return nil
         }
@@ -89,13 +67,13 @@ final class FollowedInput {
 
     /// The cookie read: the prefix first, then up to `count` bytes of the descriptor once some are there;
     /// 0 at the input's end or at the stop request, -1 (and `errno`) when the input fails.
-    private func read(into buffer: UnsafeMutablePointer<CChar>, count: Int) -> Int {
+    func read(into buffer: UnsafeMutableRawPointer, count: Int) -> Int {
         guard !ended, count > 0 else { return 0 }
         if prefixUsed < prefix.count {
             let n = min(count, prefix.count - prefixUsed)
             prefix.withUnsafeBytes { raw in
                 if let base = raw.baseAddress {
-                    UnsafeMutableRawPointer(buffer).copyMemory(from: base + prefixUsed, byteCount: n)
+                    buffer.copyMemory(from: base + prefixUsed, byteCount: n)
                 }
             }
             prefixUsed += n
@@ -151,8 +129,10 @@ final class FollowedInput {
         stop.countFollowing(-1)
     }
 
-    private func close() {
+    func close() {
         end()
         Glibc.close(descriptor)
     }
 }
+
+extension FollowedInput: CookieReader {}
