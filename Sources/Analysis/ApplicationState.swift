@@ -548,8 +548,7 @@ final class ApplicationState {
         case .undecided, .other:
             // Only sizes and times, and only when the snap length cut the packets: bytes lost otherwise (holes
             // of a capture that missed packets) are no turns of a conversation seen.
-            let cut = record.anomaliesUp.truncatedPackets > 0 || record.anomaliesDown.truncatedPackets > 0
-            if !sawPayload, cut { exchanges = cutTurns }
+            if !sawPayload, record.cutBySnapLength { exchanges = cutTurns }
         case .http(let box):
             // Finished in place: a copy of the conversation would copy its arrays on write.
             box.value.finish(time: time, into: &exchanges)

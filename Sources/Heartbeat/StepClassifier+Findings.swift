@@ -298,9 +298,7 @@ extension StepClassifier {
             return (n, bytes)
         }
         var t = conns.indices.first.map { conns[$0].start } ?? attempts.indices.first.map { attempts[$0].start }
-        let cut = conns.indices.first.map {
-            conns[$0].anomaliesUp.truncatedPackets > 0 || conns[$0].anomaliesDown.truncatedPackets > 0
-        } ?? false
+        let cut = conns.first?.cutBySnapLength ?? false
         if d.mode == .push && d.burst > 0 {
             guard !cut else { return }
             (gaps, gapBytes) = lost(d.exchanges)

@@ -254,9 +254,7 @@ final class StepClassifier: Sendable {
             || d.connections.allSatisfy { $0.packetsUp == 0 })
         // Packets cut by the snap length (a header-only capture): the payload that shows steps 3-6 was not
         // captured, so their absence says nothing (`capture-truncated` says the capture is cut).
-        let cutBySnapLength = d.connections.contains {
-            $0.anomaliesUp.truncatedPackets > 0 || $0.anomaliesDown.truncatedPackets > 0
-        }
+        let cutBySnapLength = d.connections.contains(where: \.cutBySnapLength)
         if first != nil {
             // A later push burst, or a first one picked up midstream, starts at its first exchange: its
             // findings carry that time, not the connection's start (maybe hours before).

@@ -273,6 +273,10 @@ public struct ConnectionRecord: Hashable, Sendable {
     }
 
     public var duration: Double { end.seconds(since: start) }
+
+    /// Whether packets of either direction were cut by the snap length (a header-only capture): their payload
+    /// past the cut was not captured, though no packet was lost.
+    public var cutBySnapLength: Bool { anomaliesUp.truncatedPackets > 0 || anomaliesDown.truncatedPackets > 0 }
 }
 
 /// A record's two `StreamAnomalies`, out of line and immutable (a change makes a new pair), compared by
