@@ -119,7 +119,7 @@ enum InputRun {
         } catch {
             throw openFailure(error, command: command)
         }
-        if let note = followedInputNote(options, command: command, stdin: output.inputFD) {
+        if let note = LiveOptions.followedInputNote(options, command: command, stdin: output.inputFD) {
             output.error(SepbeatCommand.oneLine(note))
         }
         let enabled = drawn && !options.quiet && output.stderrIsTerminal
@@ -178,29 +178,6 @@ enum InputRun {
         let run = CaptureRun(paths: [interface], configuration: configuration)
         return OpenedInput(run: run, source: source, progress: ProgressBox(Progress(enabled: false, paths: [])),
                            command: command)
-    }
-
-    /// A line naming the followed inputs (standard input or a named capture that is a pipe, FIFO or device: read
-    /// until its writer closes it) when SIGINT is ignored, as in a command a script started in the background:
-    /// Ctrl-C or `kill -INT` then does nothing, and the run seems stuck. A live capture says so in its own line.
-    /// Nil otherwise, or with `--quiet`.
-    static func followedInputNote(_ options: Options, command: String, stdin: Int32) -> String? {
-        #if canImport(Glibc)
-        guard options.interface == nil, !options.quiet, Interruption.isIgnored(SIGINT) else { return nil }
-        let followed = options.captures.filter { path in
-            var info = stat()
-            guard (path == "-" ? fstat(stdin, &info) : stat(path, &info)) == 0 else { return false }
-            let kind = info.st_mode & S_IFMT
-            return kind != S_IFREG && kind != S_IFDIR
-        }
-        guard let first = followed.first else { return nil }
-        let named = (first == "-" ? "standard input" : first)
-            + (followed.count > 1 ? " and \(followed.count - 1) more" : "")
-        return "sepbeat \(command): \(named) is followed until its writer closes it; SIGINT is ignored here, so "
-            + "SIGTERM ends it early (the report is then written)"
-        #else
-        return nil
-        #endif
     }
 
     /// The readers' warnings on stderr; with `--quiet` only a failed save of a live capture's packets (`-w`),

@@ -195,9 +195,15 @@ enum LiveOptions {
     /// Whether the capture `path` names a regular file (`-`: standard input, looked up on `stdin`): one read to
     /// its end, never followed. A path that cannot be looked up is not (its reader says why).
     static func isRegularCapture(_ path: String, stdin: Int32) -> Bool {
+        captureFileType(path, stdin: stdin) == S_IFREG
+    }
+
+    /// The file type (`st_mode`'s `S_IFMT` bits) of the capture `path` names (`-`: standard input, looked up on
+    /// `stdin`; symbolic links followed); nil when it cannot be looked up.
+    static func captureFileType(_ path: String, stdin: Int32) -> mode_t? {
         var info = stat()
-        let looked = path == "-" ? fstat(stdin, &info) : stat(path, &info)
-        return looked == 0 && info.st_mode & S_IFMT == S_IFREG
+        guard (path == "-" ? fstat(stdin, &info) : stat(path, &info)) == 0 else { return nil }
+        return info.st_mode & S_IFMT
     }
 
     /// Refuses an `--every` with no `-o FILE` it can replace whole (a regular file or a new one, with no
@@ -256,5 +262,25 @@ enum LiveOptions {
         var info = stat()
         return fstat(STDOUT_FILENO, &out) == 0 && stat(path, &info) == 0
             && out.st_dev == info.st_dev && out.st_ino == info.st_ino
+    }
+
+    /// A line naming the followed inputs (standard input or a named capture that is a pipe, FIFO or device: read
+    /// until its writer closes it) when SIGINT is ignored, as in a command a script started in the background:
+    /// Ctrl-C or `kill -INT` then does nothing, and the run seems stuck. A live capture says so in its own line.
+    /// Nil otherwise, or with `--quiet`.
+    static func followedInputNote(_ options: Options, command: String, stdin: Int32) -> String? {
+        #if canImport(Glibc)
+        guard options.interface == nil, !options.quiet, Interruption.isIgnored(SIGINT) else { return nil }
+        let followed = options.captures.filter { path in
+            captureFileType(path, stdin: stdin).map { $0 != S_IFREG && $0 != S_IFDIR } ?? false
+        }
+        guard let first = followed.first else { return nil }
+        let named = (first == "-" ? "standard input" : first)
+            + (followed.count > 1 ? " and \(followed.count - 1) more" : "")
+        return "sepbeat \(command): \(named) is followed until its writer closes it; SIGINT is ignored here, so "
+            + "SIGTERM ends it early (the report is then written)"
+        #else
+        return nil
+        #endif
     }
 }
