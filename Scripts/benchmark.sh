@@ -25,7 +25,10 @@ if [[ ! -x /usr/bin/time ]]; then
 fi
 
 echo "== building (release)"
-(cd "$root" && swift build -c release --product sepbeat >/dev/null && swift build -c release --product sepbeat-bench >/dev/null)
+# SwiftPM's own messages (a build folder in use by another process, say) can end without a newline: awk ends
+# each line, so the script's next line starts on its own.
+(cd "$root" && swift build -c release --product sepbeat 2>&1 >/dev/null \
+    && swift build -c release --product sepbeat-bench 2>&1 >/dev/null) | awk '{ print; fflush() }' >&2
 bin="$root/.build/release"
 
 work=${BENCH_DIR:-$(mktemp -d -t sepbeat-bench.XXXXXX)}
@@ -144,10 +147,10 @@ printf '  traffic layers     %s MB/s, %s packets/s; read loop %s MB/s in the sam
     "$(get "$work/traffic.txt" traffic_mb_per_s)" "$(get "$work/traffic.txt" traffic_packets_per_s)" \
     "$(get "$work/traffic.txt" read_mb_per_s)" "$(get "$work/traffic.txt" traffic_over_read)"
 heartbeat_format='  heartbeat layer    %s s for %s records, %s check-ins (ingest and finish; %s s on 2 threads'
-printf "$heartbeat_format"'; same report: %s)\n' \
+printf "$heartbeat_format"', speedup %s; same report: %s)\n' \
     "$(get "$work/heartbeat.txt" heartbeat_seconds)" "$(get "$work/heartbeat.txt" records)" \
     "$(get "$work/heartbeat.txt" sessions)" "$(get "$work/heartbeat.txt" heartbeat_2_threads_seconds)" \
-    "$(get "$work/heartbeat.txt" identical)"
+    "$(get "$work/heartbeat.txt" speedup)" "$(get "$work/heartbeat.txt" identical)"
 printf '  memory per GB      %s MB more peak RSS per GB of capture (1 h: %s MB, %s MB peak; 4 h: %s MB, %s MB peak)\n' \
     "$(awk -v a="$analyze_rss" -v b="$short_rss" -v x="$bytes" -v y="$short_bytes" \
         'BEGIN { if (x > y) printf "%.1f", (a - b) * 1024 / 1e6 / ((x - y) / 1e9); else print "n/a" }')" \

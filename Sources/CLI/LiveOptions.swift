@@ -43,7 +43,7 @@ enum LiveOptions {
 
     static let duration = OptionSpec(
         names: ["--duration"], valueName: "TIME",
-        help: "With -i: stop capturing after this long, e.g. 90, 30m, 2h (default: until Ctrl-C)."
+        help: "With -i: stop capturing after this long, e.g. 90, 30m, 2h, 1h30m (default: until Ctrl-C)."
     ) { (o: inout Options, v: String) throws(UsageError) in
         let seconds = try SimulateOptions.time(v, "--duration")
         guard seconds <= 366 * 86_400 else {

@@ -101,7 +101,8 @@ public enum SepbeatCommand {
                 With --model FILE the file is validated first; errors name the field. The output is always
                 JSON (-F text, the default, and -F json print the same) that can be edited and given back
                 with --model.
-                -q is accepted for symmetry with the other commands; model prints nothing on stderr but errors.
+                On stderr model prints errors and the warnings of a --sylink file (a Server outside the
+                ServerList, say); -q leaves out the warnings.
                 Exit status: 0 success, 2 invalid model or options, 4 model not written, 5 out of memory.
                 Stopped by SIGINT, SIGTERM or SIGHUP: 128 + signal, and a part-written -o file is removed.
                 """,

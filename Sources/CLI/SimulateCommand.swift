@@ -19,7 +19,7 @@ enum SimulateCommand {
         details: """
             Writes FILE (pcap, or pcapng with --pcapng or a .pcapng name) and FILE.truth.json: per client its
             check-ins (time, transport, mode, idle/full) and the findings 'sepbeat analyze' should report.
-            Times: seconds, or a number with s, m, h or d. The same options and --seed give the same bytes.
+            Times: seconds, or numbers with s, m, h or d (2h, 1h30m). The same options and --seed give the same bytes.
             Faults (each on its own client): \(FaultKind.allCases.map(\.rawValue).joined(separator: ", ")).
             Each needs a client that can carry it: http-503 and http-400 a plain-HTTP client, old-tls an HTTPS
             one, the others a pull client; with too few such clients simulate stops with a usage error.
@@ -223,17 +223,36 @@ enum SimulateOptions {
         return d
     }
 
+    /// Seconds from `90`, `1.5`, `30m`, `2h`, `1d`, or parts with units joined (`1h30m`, `1d12h`): each part a
+    /// number and its unit (s, m, h or d, any case), a bare number only alone.
     static func time(_ v: String, _ name: String, allowZero: Bool = false) throws(UsageError) -> Double {
+        let rule = allowZero ? "0 or more" : "above 0"
+        let refusal = UsageError("\(name) takes a time \(rule): seconds, or numbers with s, m, h or d "
+            + "(90, 30m, 2h, 1h30m), got '\(v)'")
+        guard let seconds = timeSeconds(v), seconds.isFinite, allowZero ? seconds >= 0 : seconds > 0 else {
+            throw refusal
+        }
+        return seconds
+    }
+
+    /// The sum of `v`'s parts (see `time`), or nil when it is not made of them.
+    static func timeSeconds(_ v: String) -> Double? {
         let units: [Character: Double] = ["s": 1, "m": 60, "h": 3_600, "d": 86_400]
-        var text = v.lowercased()
-        var scale = 1.0
-        if let last = text.last, let u = units[last] {
-            scale = u
-            text.removeLast()
+        let text = v.lowercased()
+        if let bare = Double(text), !text.contains(where: { $0.isLetter }) { return bare }
+        var total = 0.0
+        var number = ""
+        for c in text {
+            if let unit = units[c] {
+                guard let d = Double(number), d.isFinite, d >= 0 else { return nil }
+                total += d * unit
+                number = ""
+            } else if c.isASCII, c.isNumber || c == "." {
+                number.append(c)
+            } else {
+                return nil
+            }
         }
-        guard let d = Double(text), d.isFinite, allowZero ? d >= 0 : d > 0 else {
-            throw UsageError("\(name) takes a time such as 90, 30m or 2h, got '\(v)'")
-        }
-        return d * scale
+        return number.isEmpty && !text.isEmpty ? total : nil
     }
 }

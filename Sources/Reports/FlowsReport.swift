@@ -345,7 +345,8 @@ struct FlowRows {
                 lines.append("  alert level \(a.level) description \(a.description) from \(from)")
             }
         }
-        if !r.exchanges.isEmpty {
+        // As in JSON, the exchanges are among the details `--http` and `--tls` ask for.
+        if showHTTP || showTLS, !r.exchanges.isEmpty {
             for e in r.exchanges {
                 // Numbered from 1 as everywhere else in text; JSON keeps the 0-based `index`.
                 var l = "  exchange \(e.index + 1) \(e.kind.rawValue) \(e.start.rfc3339(fractionDigits: 6))"

@@ -40,8 +40,12 @@ private let canCaptureLoopback: Bool = (try? LiveSource(interface: "lo")) != nil
 
     @Test func badLiveValuesAreRefused() {
         let cases: [([String], String)] = [
-            (["--duration", "0"], "--duration takes a time such as 90, 30m or 2h, got '0'"),
-            (["--duration", "soon"], "--duration takes a time such as 90, 30m or 2h, got 'soon'"),
+            (["--duration", "0"], "--duration takes a time above 0: seconds, or numbers with s, m, h or d (90, 30m, 2h, "
+                + "1h30m), got '0'"),
+            (["--duration", "soon"], "--duration takes a time above 0: seconds, or numbers with s, m, h or d (90, 30m, "
+                + "2h, 1h30m), got 'soon'"),
+            (["--duration", "1h30"], "--duration takes a time above 0: seconds, or numbers with s, m, h or d (90, 30m, "
+                + "2h, 1h30m), got '1h30'"),
             (["--duration", "400d"], "--duration takes a time up to a year (366d), got '400d'"),
             (["-c", "0"], "--count takes a whole number of packets, 1 or more, got '0'"),
             (["--count", "-3"], "--count takes a whole number of packets, 1 or more, got '-3'"),

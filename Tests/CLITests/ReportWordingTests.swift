@@ -56,6 +56,16 @@ import TestSupport
         #expect(run.stdout.contains("cipher 0xc030 TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384"))
     }
 
+    /// Without `--http` or `--tls` the rows stand alone in text as in JSON: the exchanges are details.
+    @Test func flowsListsExchangesOnlyWhenAsked() throws {
+        let plain = sepbeat("flows", heartbeatCapture("https-idle"))
+        #expect(plain.status == 0)
+        #expect(!plain.stdout.contains("  exchange "))
+        #expect(sepbeat("flows", "--http", heartbeatCapture("https-idle")).stdout.contains("  exchange 1 tls "))
+        let json = sepbeat("flows", "-F", "json", heartbeatCapture("https-idle"))
+        #expect(!json.stdout.contains("\"exchanges\""))
+    }
+
     @Test func badFilterNamesTheExpressionNotTheFile() {
         let run = sepbeat("analyze", "-f", "tcp port", heartbeatCapture("https-idle"))
         #expect(run.status == 2)
