@@ -292,17 +292,18 @@ public struct FleetAudit: Sendable {
             return IntervalLevels.Rules(interval: interval(m), tolerance: r.tolerance, accelerated: r.accelerated,
                                         runMax: r.runMax)
         }
-        let levels = IntervalLevels(
-            gaps: judged.map { ($0.ns, $0.mode) }, expected: [.pull: expectedRules(.pull), .push: expectedRules(.push)],
-            minCount: mismatchMinIntervals)
+        let levels = IntervalLevels(count: judged.count, gap: { (judged[$0].ns, judged[$0].mode) },
+                                    pull: expectedRules(.pull), push: expectedRules(.push),
+                                    minCount: mismatchMinIntervals)
         for m in [mode, mode == .pull ? .push : .pull] where c.intervalChange == nil {
-            guard let first = levels.splits[m]?.first else { continue }
+            guard let first = levels.split(m)?.first else { continue }
             c.intervalChange = levels.change(m, at: sessions[judged[first].after - 1].start)
         }
+        let unchanged = levels.changed ? judged.filter { levels.split($0.mode) == nil } : judged
         let mismatched = IntervalAudit.mismatches(
-            judged.filter { levels.splits[$0.mode] == nil }.map { ($0.ns, $0.mode) }, expected: interval,
+            unchanged.map { ($0.ns, $0.mode) }, expected: interval,
             rules: { (rules($0).tolerance, rules($0).accelerated) }, minCount: mismatchMinIntervals)
-        let later = levels.splits[mode].map(\.to.interval)
+        let later = levels.split(mode).map(\.to.interval)
         c.judgedAgainst = later.flatMap { $0 == interval(mode) ? nil : Double($0) / 1e9 }
             ?? mismatched[mode].map { Double($0.median) / 1e9 }
         func judgedInterval(_ m: SessionReport.Mode) -> Int64 { max(1, mismatched[m]?.median ?? interval(m)) }
@@ -331,7 +332,7 @@ public struct FleetAudit: Sendable {
             previous = g.after
             let d = g.ns
             let r = levels.rules(at: j, g.mode)
-            let changed = levels.splits[g.mode] != nil
+            let changed = levels.split(g.mode) != nil
             let (tol, accelerated, maxRun) = (r.tolerance, r.accelerated, r.runMax)
             c.gaps.append(Double(d) / 1e9)
             if d <= accelerated {
@@ -397,9 +398,9 @@ public struct FleetAudit: Sendable {
         // A client whose interval changed: its first check-in by its old interval, its last by its new one.
         var edge = (c.judgedAgainst ?? expected) + tol
         func reach(_ r: IntervalLevels.Rules) -> Double { Double(Saturating.add(r.interval, r.tolerance)) / 1e9 }
-        if let split = levels.splits[mode] { edge = reach(split.from) }
+        if let split = levels.split(mode) { edge = reach(split.from) }
         if let start = captureStart { c.appearedLate = covered(start, c.firstSeen) > edge }
-        if let split = levels.splits[mode] { edge = reach(split.to) }
+        if let split = levels.split(mode) { edge = reach(split.to) }
         // A client whose later connections the limit dropped went on checking in, as far as anyone knows.
         c.droppedByLimit = droppedByLimit
         c.offClock = visits.count - sessions.count

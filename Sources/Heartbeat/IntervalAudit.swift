@@ -124,12 +124,12 @@ struct IntervalAudit: Sendable {
             return IntervalLevels.Rules(interval: expected[mode] ?? 1, tolerance: r.tolerance,
                                         accelerated: r.accelerated, runMax: r.runMax)
         }
-        let levels = IntervalLevels(gaps: gaps.map { ($0.ns, $0.mode) },
-                                    expected: [.pull: expectedRules(.pull), .push: expectedRules(.push)],
+        let levels = IntervalLevels(count: gaps.count, gap: { (gaps[$0].ns, gaps[$0].mode) },
+                                    pull: expectedRules(.pull), push: expectedRules(.push),
                                     minCount: model.interval.mismatchMinIntervals)
         var changes: [SessionReport.Mode: IntervalChange] = [:]
-        for mode in [SessionReport.Mode.pull, .push] {
-            guard let split = levels.splits[mode],
+        for mode in [SessionReport.Mode.pull, .push] where levels.changed {
+            guard let split = levels.split(mode),
                   let c = levels.change(mode, at: sessions[gaps[split.first].from].start) else { continue }
             let base = expectedRules(mode)
             let index = gaps[split.first].index
@@ -147,8 +147,10 @@ struct IntervalAudit: Sendable {
             }
             changes[mode] = c
         }
+        // A mode whose interval changed is judged against the expected one above, by its later side only.
+        let unchanged = levels.changed ? gaps.filter { levels.split($0.mode) == nil } : gaps
         let mismatched = Self.mismatches(
-            gaps.filter { levels.splits[$0.mode] == nil }.map { ($0.ns, $0.mode) }, expected: { expected[$0] ?? 1 },
+            unchanged.map { ($0.ns, $0.mode) }, expected: { expected[$0] ?? 1 },
             rules: { (rules($0).tolerance, rules($0).accelerated) }, minCount: model.interval.mismatchMinIntervals)
         for mode in [SessionReport.Mode.pull, .push] {
             guard let (median, count) = mismatched[mode], let base = expected[mode] else { continue }
@@ -193,7 +195,7 @@ struct IntervalAudit: Sendable {
             // A gap not observed between two accelerated ones ends the run.
             if let last = run.last?.index, last != g.index - 1 { closeRun() }
             let r = levels.rules(at: j, g.mode)
-            let interval = levels.splits[g.mode] == nil ? expected[g.mode] ?? Nanos.from(seconds: pullSeconds)
+            let interval = levels.split(g.mode) == nil ? expected[g.mode] ?? Nanos.from(seconds: pullSeconds)
                 : r.interval
             let tolerance = r.tolerance
             if g.ns <= r.accelerated {
@@ -242,7 +244,7 @@ struct IntervalAudit: Sendable {
         let pushCount = sessions.count { $0.mode == .push }
         let mainMode: SessionReport.Mode = pushCount * 2 > sessions.count ? .push : .pull
         // A client whose interval changed is judged against the one it runs now.
-        if let split = levels.splits[mainMode] { expected[mainMode] = split.to.interval }
+        if let split = levels.split(mainMode) { expected[mainMode] = split.to.interval }
         let failed = sessions.count(where: \.failed)
         let pending = sessions.count(where: \.pending)
         var summary = ClientSummary(

@@ -48,7 +48,7 @@ extension IntervalChange: Encodable {
 /// interval changed (`IntervalChange`), those of the level of its side of the change.
 struct IntervalLevels {
     /// How one gap is judged, in nanoseconds.
-    struct Rules {
+    struct Rules: Equatable {
         var interval: Int64
         var tolerance: Int64
         var accelerated: Int64
@@ -65,37 +65,49 @@ struct IntervalLevels {
         var gapsAfter: Int
     }
 
-    let expected: [SessionReport.Mode: Rules]
-    private(set) var splits: [SessionReport.Mode: Split] = [:]
+    /// Each mode's expected interval and rules.
+    let pull: Rules
+    let push: Rules
+    private(set) var pullSplit: Split?
+    private(set) var pushSplit: Split?
+
+    /// Whether some mode's interval changed.
+    var changed: Bool { pullSplit != nil || pushSplit != nil }
 
     /// - Parameters:
-    ///   - gaps: the client's gaps judged (those not observed left out), in time order.
-    ///   - expected: each mode's expected interval and rules.
+    ///   - count, gap: the client's gaps judged (those not observed left out), in time order, read by position.
     ///   - minCount: the regular gaps each side needs (`interval.mismatchMinIntervals`, at least 3).
-    /// Cost: O(m) per mode when the first and last gaps are at one level (the usual case), else O(n log n).
-    init(gaps: [(ns: Int64, mode: SessionReport.Mode)], expected: [SessionReport.Mode: Rules], minCount: Int) {
-        self.expected = expected
+    /// Cost: O(m) per mode, with nothing allocated, when the first and last `m` gaps are at one level (the usual
+    /// case), else O(n log n).
+    init(count: Int, gap: (Int) -> (ns: Int64, mode: SessionReport.Mode), pull: Rules, push: Rules, minCount: Int) {
+        self.pull = pull
+        self.push = push
+        let m = max(3, minCount)
         for mode in [SessionReport.Mode.pull, .push] {
-            guard let base = expected[mode], gaps.count(where: { $0.mode == mode }) >= 2 * max(3, minCount) else {
-                continue
-            }
-            let positions = gaps.indices.filter { gaps[$0].mode == mode }
-            guard let s = Self.find(positions.map { gaps[$0].ns }, minCount: max(3, minCount),
-                                    rules: { rulesOf($0, base: base) }) else { continue }
-            splits[mode] = Split(first: positions[s.split], from: s.from, to: s.to, gapsBefore: s.before,
-                                 gapsAfter: s.after)
+            let base = mode == .push ? push : pull
+            guard let ends = Self.endMedians(count: count, gap: gap, mode: mode, m: m),
+                  Self.apart(ends.head, ends.tail, rules: { Self.rulesOf($0, base: base) }) else { continue }
+            let positions = (0..<count).filter { gap($0).mode == mode }
+            guard let s = Self.find(positions.map { gap($0).ns }, minCount: m,
+                                    rules: { Self.rulesOf($0, base: base) }) else { continue }
+            let split = Split(first: positions[s.split], from: s.from, to: s.to, gapsBefore: s.before,
+                              gapsAfter: s.after)
+            if mode == .push { pushSplit = split } else { pullSplit = split }
         }
     }
 
+    func split(_ mode: SessionReport.Mode) -> Split? { mode == .push ? pushSplit : pullSplit }
+
     /// The rules of the gap at `position` (in the gaps handed to `init`) of `mode`.
     func rules(at position: Int, _ mode: SessionReport.Mode) -> Rules {
-        if let s = splits[mode] { return position < s.first ? s.from : s.to }
-        return expected[mode] ?? Rules(interval: 1, tolerance: 0, accelerated: 0, runMax: 0)
+        if let s = split(mode) { return position < s.first ? s.from : s.to }
+        return mode == .push ? push : pull
     }
 
     /// The change of `mode`, for the reports.
     func change(_ mode: SessionReport.Mode, at: Timestamp) -> IntervalChange? {
-        guard let s = splits[mode], let base = expected[mode] else { return nil }
+        guard let s = split(mode) else { return nil }
+        let base = mode == .push ? push : pull
         let side = s.from.interval == base.interval ? "from" : s.to.interval == base.interval ? "to" : "neither"
         return IntervalChange(mode: mode, fromSeconds: Double(s.from.interval) / 1e9,
                               toSeconds: Double(s.to.interval) / 1e9, at: at, gapsBefore: s.gapsBefore,
@@ -106,13 +118,57 @@ struct IntervalLevels {
     /// the expected interval is judged exactly as a client with no change), else derived from it by the built-in
     /// model, as `--interval` would derive them: the expected interval's may have been derived from a much shorter
     /// one (6 s of tolerance at `--interval 60`), too narrow for the 300 s a client ran before a change to 60 s.
-    private func rulesOf(_ ns: Int64, base: Rules) -> Rules {
+    private static func rulesOf(_ ns: Int64, base: Rules) -> Rules {
         let low = Saturating.subtract(base.interval, base.tolerance)
         if ns >= low, ns <= Saturating.add(base.interval, base.tolerance) { return base }
         let r = ReferenceModel.builtIn.intervalRules(forSeconds: Double(ns) / 1e9)
         return Rules(interval: max(1, ns), tolerance: Nanos.from(seconds: r.toleranceSeconds),
                      accelerated: Nanos.from(seconds: r.acceleratedMaxSeconds),
                      runMax: Nanos.from(seconds: r.acceleratedRunMaxSeconds))
+    }
+
+    private static func on(_ d: Int64, _ r: Rules) -> Bool {
+        d >= Saturating.subtract(r.interval, r.tolerance) && d <= Saturating.add(r.interval, r.tolerance)
+    }
+
+    /// Whether two levels are each outside the other's tolerance, both at least `ReferenceModel.minIntervalSeconds`
+    /// (a shorter one is no interval: a storm).
+    private static func apart(_ a: Int64, _ b: Int64, rules: (Int64) -> Rules) -> Bool {
+        let shortest = Nanos.from(seconds: ReferenceModel.minIntervalSeconds)
+        return a >= shortest && b >= shortest && !on(b, rules(a)) && !on(a, rules(b))
+    }
+
+    /// The medians (the lower ones) of the first and of the last `m` gaps of `mode`, read in place (on the stack);
+    /// nil when the mode has fewer than `2 m` gaps.
+    private static func endMedians(count: Int, gap: (Int) -> (ns: Int64, mode: SessionReport.Mode),
+                                   mode: SessionReport.Mode, m: Int) -> (head: Int64, tail: Int64)? {
+        withUnsafeTemporaryAllocation(of: Int64.self, capacity: 2 * m) { buffer in
+            var n = 0
+            var i = 0
+            while n < m, i < count {
+                let g = gap(i)
+                if g.mode == mode {
+                    buffer.initializeElement(at: n, to: g.ns)
+                    n += 1
+                }
+                i += 1
+            }
+            var j = count - 1
+            while n < 2 * m, j >= i {
+                let g = gap(j)
+                if g.mode == mode {
+                    buffer.initializeElement(at: n, to: g.ns)
+                    n += 1
+                }
+                j -= 1
+            }
+            guard n == 2 * m, let base = buffer.baseAddress else { return nil }
+            var head = UnsafeMutableBufferPointer(start: base, count: m)
+            var tail = UnsafeMutableBufferPointer(start: base + m, count: m)
+            head.sort()
+            tail.sort()
+            return (head[(m - 1) / 2], tail[(m - 1) / 2])
+        }
     }
 
     /// Finds where one mode's gaps `ns` (time order) move from one steady level to another held to the end.
@@ -130,16 +186,12 @@ struct IntervalLevels {
             let s = v.sorted()
             return s[(s.count - 1) / 2]
         }
-        func on(_ d: Int64, _ r: Rules) -> Bool {
-            d >= Saturating.subtract(r.interval, r.tolerance) && d <= Saturating.add(r.interval, r.tolerance)
-        }
         let shortest = Nanos.from(seconds: ReferenceModel.minIntervalSeconds)
         let head = median(Array(ns.prefix(m)))
         let tail = median(Array(ns.suffix(m)))
-        guard head >= shortest, tail >= shortest else { return nil }
+        guard apart(head, tail, rules: rules) else { return nil }
         let first = rules(head)
         let last = rules(tail)
-        guard !on(tail, first), !on(head, last) else { return nil }
         var before = 0
         var after = ns.count { on($0, last) }
         var best = (count: -1, split: 0)
