@@ -33,11 +33,13 @@ import Testing
     }
 
     /// Each client's idle check-ins at its times (seconds after the origin), analyzed and audited.
-    private static func run(_ clients: [String: [Double]], model: ReferenceModel = model()) -> Run {
+    private static func run(_ clients: [String: [Double]], model: ReferenceModel = model(),
+                            silences: [CaptureSilence] = []) -> Run {
         var f = FleetRecords()
         for (client, times) in clients { for t in times { f.idle(client, at: t) } }
         var builder = SessionBuilder(model: model)
         for r in f.records.sorted(by: { $0.end < $1.end }) { builder.ingest(r) }
+        builder.noteCaptureSilences(silences)
         let start = FleetRecords.origin
         let last = clients.values.compactMap(\.last).max() ?? 0
         let end = FleetRecords.origin.adding(seconds: last + 1)
@@ -163,6 +165,18 @@ import Testing
         #expect(c.intervalChange == nil, "\(name)")
         #expect(r.codes(.intervalChange) == 0, "\(name)")
         #expect(r.summary("10.0.0.1")?.intervalChange == nil)
+    }
+
+    /// A stretch between capture files hides the gap across it: not observed, no part in finding a change.
+    @Test func silenceBetweenFilesIsNoChange() throws {
+        let t = stride(from: 0.0, through: 3_000, by: 300).map { $0 } + stride(from: 7_200.0, through: 10_200, by: 300)
+        let silence = CaptureSilence(start: FleetRecords.origin.adding(seconds: 3_010),
+                                     end: FleetRecords.origin.adding(seconds: 7_190), betweenFiles: true)
+        let r = Self.run(["10.0.0.1": t], silences: [silence])
+        let c = try #require(r.client("10.0.0.1"))
+        #expect(c.intervalChange == nil)
+        #expect(c.notObserved == 1 && c.missed == 0)
+        #expect(r.codes(.intervalChange) == 0)
     }
 
     /// Too few gaps at the new level (two) is no lasting change yet.
