@@ -100,7 +100,8 @@ enum SimulateCommand {
 /// The options only `simulate` takes.
 enum SimulateOptions {
     static var all: [OptionSpec] {
-        [clients, duration, jitter, fullShare, httpShare, pushShare, fault, seed, pcapng, managers, split, proxy]
+        [clients, duration, jitter, fullShare, httpShare, pushShare, fault, seed, pcapng, managers, split, proxy,
+         intervalChange]
     }
 
     static let clients = OptionSpec(
@@ -209,6 +210,23 @@ enum SimulateOptions {
                 + "hosts: give the proxy's address on the network, e.g. 10.5.5.5:8080")
         }
         o.simulate.configuration.proxy = SimulatedProxy(address: address, port: port)
+    }
+
+    static let intervalChange = OptionSpec(
+        names: ["--interval-change"], valueName: "SPEC",
+        help: "A heartbeat policy change, SPEC being AT:SECONDS[:SHARE]: from AT (a time after the start, e.g. 1h) "
+            + "each client takes the interval SECONDS (push clients as their push heartbeat) at its next check-in; "
+            + "only the first SHARE of the clients (0-1, default 1) when given."
+    ) { (o: inout Options, v: String) throws(UsageError) in
+        let parts = v.split(separator: ":", omittingEmptySubsequences: false).map(String.init)
+        guard parts.count == 2 || parts.count == 3 else {
+            throw UsageError("--interval-change takes AT:SECONDS or AT:SECONDS:SHARE, e.g. 1h:60, got '\(v)'")
+        }
+        let at = try time(parts[0], "--interval-change", allowZero: true)
+        let seconds = try time(parts[1], "--interval-change")
+        let fraction = parts.count == 3 ? try share(parts[2], "--interval-change") : 1
+        o.simulate.configuration.intervalChange = SimulatedIntervalChange(atSeconds: at, seconds: seconds,
+                                                                          share: fraction)
     }
 
     private static func integer(_ v: String, _ name: String, _ range: ClosedRange<Int>) throws(UsageError) -> Int {

@@ -105,7 +105,11 @@ extension SessionBuilder {
         var starts: [IPAddress: [Timestamp]] = [:]
         for i in sessions.indices { starts[sessions[i].client, default: []].append(sessions[i].start) }
         var interval: [IPAddress: Int64] = [:]
-        for c in clients { interval[c.client] = max(1, Nanos.from(seconds: c.expectedIntervalSeconds)) }
+        var changes: [IPAddress: IntervalChange] = [:]
+        for c in clients {
+            interval[c.client] = max(1, Nanos.from(seconds: c.expectedIntervalSeconds))
+            changes[c.client] = c.intervalChange
+        }
         let code = FindingCode.captureGap
         var out: [Finding] = []
         for s in pauses {
@@ -116,7 +120,11 @@ extension SessionBuilder {
                 else { continue }
                 across += 1
                 let d = after.nanoseconds(since: before)
-                let iv = interval[client] ?? max(1, Nanos.from(seconds: pull))
+                var iv = interval[client] ?? max(1, Nanos.from(seconds: pull))
+                // A client whose interval changed: before the change, by its old one.
+                if let change = changes[client], before < change.at {
+                    iv = max(1, Nanos.from(seconds: change.fromSeconds))
+                }
                 if Saturating.add(d, tolerance) / iv - 1 < 1 {
                     allMissed = false
                     break

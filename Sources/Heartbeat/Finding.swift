@@ -16,6 +16,9 @@ public enum FindingCode: String, Codable, Hashable, Sendable, CaseIterable {
     case heartbeatStorm = "heartbeat-storm"
     /// A client's median interval contradicts the expected one.
     case intervalMismatch = "interval-mismatch"
+    /// A lasting change of a client's own interval (a policy change), or, with no client, many clients changing
+    /// near the same time: each side of it is judged against its own interval.
+    case intervalChange = "interval-change"
     /// An idle check-in outside the idle size range.
     case idleSizeOutOfRange = "idle-size-out-of-range"
     /// A check-in larger than the full-heartbeat maximum.

@@ -111,6 +111,9 @@ public struct FleetAudit: Sendable {
         /// The client's own median interval (seconds) its gaps were judged against, when it runs another interval
         /// than the expected one (`analyze`'s `interval-mismatch`); nil when judged against the expected one.
         public var judgedAgainst: Double?
+        /// A lasting change of its own interval (`IntervalChange`, of its main mode, else of the other): each side's
+        /// gaps were judged against that side's level, and only the later side against the expected interval.
+        public var intervalChange: IntervalChange?
         /// Its late or early gaps and heartbeat storms, whatever its health, and for a client not unhealthy a low
         /// periodicity score too (the `degraded` reasons): `validate`'s `interval-jitter` check reads it.
         public var jitter: [String] = []
@@ -282,10 +285,27 @@ public struct FleetAudit: Sendable {
         // A client on another interval (as `analyze` finds it: `interval-mismatch`) has its gaps judged against
         // its own median, so a slow timer is not counted as missed check-ins; the mismatch itself makes it
         // unhealthy (its reason says the median and the interval expected).
+        // A lasting change of its own interval (as `analyze` finds it: `interval-change`): each side's gaps are
+        // judged against that side's level, and only the later side against the expected interval.
+        func expectedRules(_ m: SessionReport.Mode) -> IntervalLevels.Rules {
+            let r = rules(m)
+            return IntervalLevels.Rules(interval: interval(m), tolerance: r.tolerance, accelerated: r.accelerated,
+                                        runMax: r.runMax)
+        }
+        let levels = IntervalLevels(count: judged.count, gap: { (judged[$0].ns, judged[$0].mode) },
+                                    pull: expectedRules(.pull), push: expectedRules(.push),
+                                    minCount: mismatchMinIntervals)
+        for m in [mode, mode == .pull ? .push : .pull] where c.intervalChange == nil {
+            guard let first = levels.split(m)?.first else { continue }
+            c.intervalChange = levels.change(m, at: sessions[judged[first].after - 1].start)
+        }
+        let unchanged = levels.changed ? judged.filter { levels.split($0.mode) == nil } : judged
         let mismatched = IntervalAudit.mismatches(
-            judged.map { ($0.ns, $0.mode) }, expected: interval,
+            unchanged.map { ($0.ns, $0.mode) }, expected: interval,
             rules: { (rules($0).tolerance, rules($0).accelerated) }, minCount: mismatchMinIntervals)
-        c.judgedAgainst = mismatched[mode].map { Double($0.median) / 1e9 }
+        let later = levels.split(mode).map(\.to.interval)
+        c.judgedAgainst = later.flatMap { $0 == interval(mode) ? nil : Double($0) / 1e9 }
+            ?? mismatched[mode].map { Double($0.median) / 1e9 }
         func judgedInterval(_ m: SessionReport.Mode) -> Int64 { max(1, mismatched[m]?.median ?? interval(m)) }
 
         var regular: [Double] = []
@@ -306,12 +326,14 @@ public struct FleetAudit: Sendable {
             inRun = false
             runNs = 0
         }
-        for g in judged {
+        for (j, g) in judged.enumerated() {
             // A gap left out (not observed, or off the clock) ends a run.
             if g.after != previous + 1 { endRun() }
             previous = g.after
             let d = g.ns
-            let (tol, accelerated, maxRun) = rules(g.mode)
+            let r = levels.rules(at: j, g.mode)
+            let changed = levels.split(g.mode) != nil
+            let (tol, accelerated, maxRun) = (r.tolerance, r.accelerated, r.runMax)
             c.gaps.append(Double(d) / 1e9)
             if d <= accelerated {
                 c.accelerated += 1
@@ -325,7 +347,7 @@ public struct FleetAudit: Sendable {
             }
             endRun()
             regular.append(Double(d) / 1e9)
-            let iv = judgedInterval(g.mode)
+            let iv = changed ? r.interval : judgedInterval(g.mode)
             // Saturating: a gap or interval near the Int64 range must not trap.
             let m = min(Saturating.add(d, tol) / iv - 1, Int64(Int32.max))
             if m >= 1 {
@@ -337,8 +359,9 @@ public struct FleetAudit: Sendable {
             } else {
                 c.onTime += 1
             }
-            // Score and drift stay against the configured grid: a client on another interval scores low.
-            let grid = interval(g.mode)
+            // Score and drift stay against the configured grid: a client on another interval scores low. A client
+            // whose interval changed is scored against each side's level, as it was judged.
+            let grid = changed ? r.interval : interval(g.mode)
             let k = max(1, min(Int64(Int32.max), Saturating.clamp((Double(d) / Double(grid)).rounded())))
             let deviation = Double(Saturating.subtract(d, Saturating.multiply(k, grid))) / 1e9
             deviations.append(deviation)
@@ -359,7 +382,7 @@ public struct FleetAudit: Sendable {
                 iqr: micro(quantile(s, 0.75) - quantile(s, 0.25)), p5: micro(quantile(s, 0.05)),
                 p95: micro(quantile(s, 0.95)), min: micro(s[0]), max: micro(s[s.count - 1]))
             // As `analyze`'s `interval-mismatch`: enough regular gaps with a median outside `I ± T`.
-            c.matchesExpected = mismatched[mode] == nil
+            c.matchesExpected = later.map { $0 == interval(mode) } ?? (mismatched[mode] == nil)
             c.score = score(deviations: deviations, onGrid: onGrid, slots: slots, interval: expected)
         }
         endRun()
@@ -372,8 +395,12 @@ public struct FleetAudit: Sendable {
         }
         // A client on another interval is late to appear or silent at the end only by its own interval, against
         // which its gaps are judged: a 3600 s timer's first check-in 20 minutes in is no late appearance.
-        let edge = (c.judgedAgainst ?? expected) + tol
+        // A client whose interval changed: its first check-in by its old interval, its last by its new one.
+        var edge = (c.judgedAgainst ?? expected) + tol
+        func reach(_ r: IntervalLevels.Rules) -> Double { Double(Saturating.add(r.interval, r.tolerance)) / 1e9 }
+        if let split = levels.split(mode) { edge = reach(split.from) }
         if let start = captureStart { c.appearedLate = covered(start, c.firstSeen) > edge }
+        if let split = levels.split(mode) { edge = reach(split.to) }
         // A client whose later connections the limit dropped went on checking in, as far as anyone knows.
         c.droppedByLimit = droppedByLimit
         c.offClock = visits.count - sessions.count
@@ -386,7 +413,10 @@ public struct FleetAudit: Sendable {
         var bad: [String] = []
         if c.missed > 0 { bad.append("\(c.missed) missed") }
         if c.failed > 0 { bad.append("\(c.failed) failed") }
-        if c.matchesExpected == false, let s = c.spread {
+        if c.matchesExpected == false, let change = c.intervalChange {
+            bad.append("now \(formatSeconds(change.toSeconds)) s, expected "
+                + "\(formatSeconds(c.expectedIntervalSeconds)) s ± \(formatSeconds(tolerance)) s (after the change)")
+        } else if c.matchesExpected == false, let s = c.spread {
             let against = c.judgedAgainst.map { " (another interval: gaps judged against \(formatSeconds($0)) s)" }
             bad.append("median \(formatSeconds(s.median)) s, expected \(formatSeconds(c.expectedIntervalSeconds)) s "
                 + "± \(formatSeconds(tolerance)) s" + (against ?? ""))
@@ -418,6 +448,7 @@ public struct FleetAudit: Sendable {
         if c.offClock > 0 {
             c.reasons.append("\(counted(c.offClock, "check-in")) stamped off the capture's clock (not judged)")
         }
+        if let change = c.intervalChange { c.reasons.append(change.text) }
         if c.appearedLate { c.reasons.append("appeared mid-capture") }
         if c.vanishedEarly { c.reasons.append("silent before the capture ended") }
         if c.droppedByLimit > 0 {

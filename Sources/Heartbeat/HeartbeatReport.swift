@@ -534,8 +534,10 @@ public struct ClientSummary: Hashable, Sendable {
     public var notObserved: Int = 0
     /// Intervals inside the accelerated range.
     public var accelerated: Int
-    /// The interval the client was judged against, in seconds.
+    /// The interval the client was judged against, in seconds (the later one when its interval changed).
     public var expectedIntervalSeconds: Double
+    /// A lasting change of its own interval (of its main mode, else of the other); encoded only when found.
+    public var intervalChange: IntervalChange?
 }
 
 /// A client's regular intervals (gaps between consecutive check-ins above the accelerated range and not
@@ -553,7 +555,7 @@ public struct IntervalStats: Encodable, Hashable, Sendable {
 extension ClientSummary: Encodable {
     private enum Keys: String, CodingKey {
         case client, sessions, checkIns, failed, pending, intervalSeconds, missed, notObserved, accelerated
-        case expectedIntervalSeconds
+        case expectedIntervalSeconds, intervalChange
     }
 
     public func encode(to encoder: Encoder) throws {
@@ -572,5 +574,6 @@ extension ClientSummary: Encodable {
         if notObserved > 0 { try c.encode(notObserved, forKey: .notObserved) }
         try c.encode(accelerated, forKey: .accelerated)
         try c.encode(expectedIntervalSeconds, forKey: .expectedIntervalSeconds)
+        try c.encodeIfPresent(intervalChange, forKey: .intervalChange)
     }
 }

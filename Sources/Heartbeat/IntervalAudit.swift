@@ -32,6 +32,9 @@ struct IntervalAudit: Sendable {
     var silences: [CaptureSilence] = []
     /// Stretches of a few packets stamped far off the capture's clock (`OffClockStretch`).
     var offClock: [OffClockStretch] = []
+    /// Where the pull interval comes from (`model`, `option`, `sylink`): when not the model's, an interval change
+    /// says which side runs it.
+    var intervalSource = "model"
 
     /// The tolerance and accelerated range (nanoseconds) gaps ending in a check-in of `mode` are judged with:
     /// the model's for pull check-ins, derived from the push interval for push ones
@@ -80,7 +83,7 @@ struct IntervalAudit: Sendable {
         // A capture silence hides a gap when it covers more than the pull interval's tolerance (as in
         // `FleetAudit`); each gap is judged with its own mode's rules.
         let tolerance = Nanos.from(seconds: model.interval.toleranceSeconds)
-        var gaps: [(index: Int, ns: Int64, mode: SessionReport.Mode)] = []
+        var gaps: [(index: Int, from: Int, ns: Int64, mode: SessionReport.Mode)] = []
         var hidden: [(silence: Int, ns: Int64, mode: SessionReport.Mode)] = []
         // Check-ins stamped far off the capture's clock are left out: each may fill one check-in missing
         // between two on the clock, so a gap missing no more than those left is not judged either.
@@ -103,7 +106,7 @@ struct IntervalAudit: Sendable {
                 offLeft -= Int(m)
                 continue
             }
-            gaps.append((i, d, sessions[i].mode))
+            gaps.append((i, p, d, sessions[i].mode))
         }
         var findings: [(Int, Finding)] = []
         func add(_ i: Int, _ code: FindingCode, _ text: String) {
@@ -114,8 +117,40 @@ struct IntervalAudit: Sendable {
         // The interval each mode is judged against, corrected by a consistent mismatch.
         var expected: [SessionReport.Mode: Int64] = [.pull: Nanos.from(seconds: pullSeconds),
                                                 .push: Nanos.from(seconds: pushSeconds)]
+        // A lasting change of the client's own interval: each side of it is judged against its own level, and
+        // only the later side (the interval it runs now) against the expected one.
+        func expectedRules(_ mode: SessionReport.Mode) -> IntervalLevels.Rules {
+            let r = rules(mode)
+            return IntervalLevels.Rules(interval: expected[mode] ?? 1, tolerance: r.tolerance,
+                                        accelerated: r.accelerated, runMax: r.runMax)
+        }
+        let levels = IntervalLevels(count: gaps.count, gap: { (gaps[$0].ns, gaps[$0].mode) },
+                                    pull: expectedRules(.pull), push: expectedRules(.push),
+                                    minCount: model.interval.mismatchMinIntervals)
+        var changes: [SessionReport.Mode: IntervalChange] = [:]
+        for mode in [SessionReport.Mode.pull, .push] where levels.changed {
+            guard let split = levels.split(mode),
+                  let c = levels.change(mode, at: sessions[gaps[split.first].from].start) else { continue }
+            let base = expectedRules(mode)
+            let index = gaps[split.first].index
+            var which = ""
+            if intervalSource != "model" {
+                let side = ["from": "the old one", "to": "the new one"][c.matchesExpected] ?? "neither"
+                which = "; the expected \(seconds(base.interval)) s (\(intervalSource)) is \(side)"
+            }
+            add(index, .intervalChange, c.text + " (\(c.gapsBefore) gaps before, \(c.gapsAfter) after): each side is "
+                + "judged against its own interval" + which)
+            if split.to.interval != base.interval {
+                add(index, .intervalMismatch, "\(mode.rawValue) check-ins every \(seconds(split.to.interval)) s since "
+                    + "the change (median of \(c.gapsAfter)), expected \(seconds(base.interval)) s ± "
+                    + "\(seconds(base.tolerance)) s; its gaps are judged against \(seconds(split.to.interval)) s")
+            }
+            changes[mode] = c
+        }
+        // A mode whose interval changed is judged against the expected one above, by its later side only.
+        let unchanged = levels.changed ? gaps.filter { levels.split($0.mode) == nil } : gaps
         let mismatched = Self.mismatches(
-            gaps.map { ($0.ns, $0.mode) }, expected: { expected[$0] ?? 1 },
+            unchanged.map { ($0.ns, $0.mode) }, expected: { expected[$0] ?? 1 },
             rules: { (rules($0).tolerance, rules($0).accelerated) }, minCount: model.interval.mismatchMinIntervals)
         for mode in [SessionReport.Mode.pull, .push] {
             guard let (median, count) = mismatched[mode], let base = expected[mode] else { continue }
@@ -128,8 +163,8 @@ struct IntervalAudit: Sendable {
 
         var missed = 0
         var acceleratedCount = 0
-        // The current run of accelerated gaps: the later check-in's index and the gap.
-        var run: [(index: Int, ns: Int64, mode: SessionReport.Mode)] = []
+        // The current run of accelerated gaps: the later check-in's index, the gap and the rules it was judged with.
+        var run: [(index: Int, ns: Int64, rules: IntervalLevels.Rules)] = []
         var stormNs: Int64 = 0
         var firstStorm: Int?
         func closeRun() {
@@ -137,8 +172,9 @@ struct IntervalAudit: Sendable {
             let lo = seconds(run.map(\.ns).min() ?? 0)
             let hi = seconds(run.map(\.ns).max() ?? 0)
             let span = run.reduce(Int64(0)) { Saturating.add($0, $1.ns) }
-            // A run is judged with the rules of its first gap's mode.
-            let (_, accelerated, runMax) = rules(run[0].mode)
+            // A run is judged with the rules of its first gap.
+            let accelerated = run[0].rules.accelerated
+            let runMax = run[0].rules.runMax
             let apart = "\(run.count) check-ins \(lo == hi ? lo : lo + "-" + hi) s apart"
             if span > runMax {
                 // Longer than an accelerated episode lasts: the client keeps checking in far too often.
@@ -155,14 +191,16 @@ struct IntervalAudit: Sendable {
             }
             run = []
         }
-        for g in gaps {
+        for (j, g) in gaps.enumerated() {
             // A gap not observed between two accelerated ones ends the run.
             if let last = run.last?.index, last != g.index - 1 { closeRun() }
-            let interval = expected[g.mode] ?? Nanos.from(seconds: pullSeconds)
-            let (tolerance, accelerated, _) = rules(g.mode)
-            if g.ns <= accelerated {
+            let r = levels.rules(at: j, g.mode)
+            let interval = levels.split(g.mode) == nil ? expected[g.mode] ?? Nanos.from(seconds: pullSeconds)
+                : r.interval
+            let tolerance = r.tolerance
+            if g.ns <= r.accelerated {
                 acceleratedCount += 1
-                run.append((g.index, g.ns, g.mode))
+                run.append((g.index, g.ns, r))
                 continue
             }
             closeRun()
@@ -196,7 +234,8 @@ struct IntervalAudit: Sendable {
 
         // The regular gaps, as `FleetAudit` takes them (accelerated ones are counted apart), with its
         // quantiles: `analyze` and `audit` give a client the same figures.
-        let values = gaps.filter { $0.ns > rules($0.mode).accelerated }.map { Double($0.ns) / 1e9 }.sorted()
+        let values = gaps.indices.filter { gaps[$0].ns > levels.rules(at: $0, gaps[$0].mode).accelerated }
+            .map { Double(gaps[$0].ns) / 1e9 }.sorted()
         var stats: IntervalStats?
         if let lo = values.first, let hi = values.last {
             stats = IntervalStats(median: micro(FleetAudit.quantile(values, 0.5)), min: micro(lo), max: micro(hi),
@@ -204,15 +243,18 @@ struct IntervalAudit: Sendable {
         }
         let pushCount = sessions.count { $0.mode == .push }
         let mainMode: SessionReport.Mode = pushCount * 2 > sessions.count ? .push : .pull
+        // A client whose interval changed is judged against the one it runs now.
+        if let split = levels.split(mainMode) { expected[mainMode] = split.to.interval }
         let failed = sessions.count(where: \.failed)
         let pending = sessions.count(where: \.pending)
-        let summary = ClientSummary(
+        var summary = ClientSummary(
             client: client, sessions: sessions.count, checkIns: sessions.count - failed - pending,
             failed: failed, pending: pending,
             intervalSeconds: stats, missed: missed, notObserved: hidden.count,
             accelerated: acceleratedCount,
             expectedIntervalSeconds: Double(expected[mainMode] ?? Nanos.from(seconds: pullSeconds))
                 / 1e9)
+        summary.intervalChange = changes[mainMode] ?? changes.values.first
         let unobserved = hidden.map { h in
             let interval = max(1, expected[h.mode] ?? Nanos.from(seconds: pullSeconds))
             let m = Saturating.add(h.ns, rules(h.mode).tolerance) / interval - 1

@@ -78,6 +78,7 @@ extension ReferenceModel {
         "accelerated-heartbeat": "info",
         "heartbeat-storm": "warning",
         "interval-mismatch": "warning",
+        "interval-change": "info",
         "idle-size-out-of-range": "warning",
         "heartbeat-oversize": "warning",
         "upload-over-cap": "warning",

@@ -33,6 +33,8 @@ extension SessionBuilder {
             var interval: Int64
             var tolerance: Int64
             var accelerated: Int64
+            /// A lasting change of the client's interval: the gaps starting before `at` are judged by `from`.
+            var change: (at: Timestamp, from: Int64)?
         }
         var tracks: [Track] = []
         for c in clients {
@@ -43,7 +45,8 @@ extension SessionBuilder {
             let accelerated = push ? pushRules.acceleratedMaxSeconds : model.interval.acceleratedMaxSeconds
             tracks.append(Track(times: times, interval: max(1, Nanos.from(seconds: c.expectedIntervalSeconds)),
                                 tolerance: Nanos.from(seconds: tolerance),
-                                accelerated: Nanos.from(seconds: accelerated)))
+                                accelerated: Nanos.from(seconds: accelerated),
+                                change: c.intervalChange.map { ($0.at, max(1, Nanos.from(seconds: $0.fromSeconds))) }))
         }
         guard tracks.count >= Self.clockShiftMinClients else { return [] }
         let hidingTolerance = Nanos.from(seconds: model.interval.toleranceSeconds)
@@ -52,14 +55,15 @@ extension SessionBuilder {
             let from = t.times[i - 1]
             let to = t.times[i]
             let d = to.nanoseconds(since: from)
-            if Saturating.add(d, t.tolerance) / t.interval - 1 >= 1 { return nil }  // missed: not a shift
-            let late = d > Saturating.add(t.interval, t.tolerance)
-            let early = d > t.accelerated && d < Saturating.subtract(t.interval, t.tolerance)
+            let interval = t.change.map { from < $0.at ? $0.from : t.interval } ?? t.interval
+            if Saturating.add(d, t.tolerance) / interval - 1 >= 1 { return nil }  // missed: not a shift
+            let late = d > Saturating.add(interval, t.tolerance)
+            let early = d > t.accelerated && d < Saturating.subtract(interval, t.tolerance)
             // The silences are looked through only for the few gaps off the interval.
             guard late || early,
                   CaptureSilence.hiding(silences, from: from, to: to, toleranceNanos: hidingTolerance) == nil
             else { return nil }
-            return d - t.interval
+            return d - interval
         }
         // A late gap holds the instant of a step forward; an early one, read on the clock before the step back
         // (its later check-in `|offset|` later, give or take `T`), holds the instant of a step back: the check-ins

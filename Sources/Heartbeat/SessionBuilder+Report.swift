@@ -47,7 +47,7 @@ extension SessionBuilder {
         let periodicListed = periodicListedPortServers(connections, managers: managers)
         let classifier = StepClassifier(model: model, directory: directory, captureEnd: captureEnd)
         let audit = IntervalAudit(model: model, pullSeconds: pullInterval.seconds, pushSeconds: pushInterval,
-                                  silences: silences, offClock: offClock)
+                                  silences: silences, offClock: offClock, intervalSource: pullInterval.source)
         var hidden = [SilenceTally](repeating: SilenceTally(), count: silences.count)
         var managerConnections = 0
 
@@ -174,6 +174,7 @@ extension SessionBuilder {
         if let oneWay = oneDirectionFinding() { findings.append(oneWay) }
         findings += stopFindings(sessions, clients, pull: pullInterval.seconds)
         findings += clockShiftFindings(sessions, clients)
+        findings += policyChangeFindings(clients)
         findings = findings.enumerated().sorted { a, b in
             switch (a.element.time, b.element.time) {
             case let (x?, y?) where x != y: return x < y

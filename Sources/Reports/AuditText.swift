@@ -58,6 +58,10 @@ enum AuditText {
             || f.message.hasPrefix(SessionBuilder.clockShiftPrefix)) {
             out += "Note: \(f.message)\n"
         }
+        // Many clients changing their interval near the same time: a policy change, said once for the fleet.
+        for f in b.heartbeat.findings where f.code == .intervalChange && f.client == nil {
+            out += "Note: \(f.message)\n"
+        }
         out += "Health and score judge the intervals between check-ins only; HTTP errors, TLS, transport and\n"
         out += "sizes are checked by 'sepbeat analyze' and 'sepbeat validate'.\n"
         if !b.audit.clients.isEmpty {

@@ -190,15 +190,23 @@ public struct FleetPlan: Sendable {
         let begin = c.start.nanoseconds
         // Leave room for the last check-in to finish inside the capture.
         let last = begin + ns(max(1, c.durationSeconds - 5))
-        let period = ns(me.push ? pushInterval : interval)
+        var period = ns(me.push ? pushInterval : interval)
         // A push client's gaps are judged with a tolerance derived from the push interval (30 s ± 3 s at a 30 s
         // push heartbeat): its jitter stays within half of it, as the pull clients' within half the pull's.
         let pushTolerance = model.intervalRules(forSeconds: pushInterval).toleranceSeconds
-        let jitter = ns(me.push ? min(self.jitter, pushTolerance / 2) : self.jitter)
+        var jitter = ns(me.push ? min(self.jitter, pushTolerance / 2) : self.jitter)
         var t = begin + ns(1) + Int64(r.unit() * Double(max(1, period - ns(1))))
         var times: [Int64] = []
+        // A policy change: the client takes the new interval at its first check-in past the change, with its
+        // jitter kept within half the new interval's tolerance.
+        var change = c.intervalChange.flatMap { $0.changes(client: i, of: c.clients) ? $0 : nil }
         while t <= last {
             times.append(t)
+            if let new = change, t >= begin + ns(new.atSeconds) {
+                period = ns(new.seconds)
+                jitter = min(jitter, ns(model.intervalRules(forSeconds: new.seconds).toleranceSeconds / 2))
+                change = nil
+            }
             t += period + r.jitter(jitter)
         }
         me.oldTLS = fault == .oldTLS

@@ -89,6 +89,8 @@ public struct SimulationConfiguration: Sendable {
     /// tunnel to the manager with `CONNECT` (answered 200) before the check-in, a plain-HTTP one sends its
     /// requests in absolute form (`GET http://manager:port/...`); nil (the default) for none.
     public var proxy: SimulatedProxy?
+    /// A change of the heartbeat policy during the capture (`--interval-change`); nil for none.
+    public var intervalChange: SimulatedIntervalChange?
 
     /// Most check-ins one run may plan: 5,000,000 (about 300 MB of memory and, at about 18 KB of
     /// capture per check-in, some 90 GB of capture).
@@ -115,6 +117,7 @@ public struct SimulationConfiguration: Sendable {
     public func estimatedCheckIns(model: ReferenceModel) -> Double {
         var shortest = intervalSeconds ?? model.interval.seconds
         if pushShare > 0, httpShare < 1 { shortest = min(shortest, model.push.heartbeatSeconds) }
+        if let change = intervalChange { shortest = min(shortest, change.seconds) }
         guard shortest > 0 else { return .infinity }
         return Double(clients) * (durationSeconds / shortest).rounded(.up)
     }
@@ -187,6 +190,17 @@ public struct SimulationConfiguration: Sendable {
             throw SimulationError("--proxy \(address):\(proxy.port): \(address) is the address of \(clash) of the "
                 + "simulated fleet: give the proxy an address of its own")
         }
+        if let change = intervalChange {
+            guard change.seconds >= least, change.seconds <= longest else {
+                throw SimulationError("--interval-change must give an interval of \(Int(least))-\(Int(longest)) s")
+            }
+            guard change.atSeconds < durationSeconds else {
+                throw SimulationError("--interval-change must come before the capture's end (--duration)")
+            }
+            guard change.share > 0, change.share <= 1 else {
+                throw SimulationError("--interval-change takes a share of the clients above 0 and at most 1")
+            }
+        }
         if faults.values.contains(where: { $0 < 0 }) { throw SimulationError("fault counts must be 0 or more") }
         let estimate = estimatedCheckIns(model: model)
         guard estimate <= Double(Self.maxCheckIns) else {
@@ -197,5 +211,26 @@ public struct SimulationConfiguration: Sendable {
                 + "\(Int(min(estimate, 1e18))) check-ins, more than the limit of \(Self.maxCheckIns): use fewer "
                 + "--clients or a shorter --duration")
         }
+    }
+}
+
+/// A heartbeat policy change (`--interval-change AT:SECONDS[:SHARE]`): from `atSeconds` after the capture's
+/// start, each changing client takes the interval `seconds` at its next check-in (a pull client as its pull
+/// interval, a push client as its push heartbeat), as SEP clients take a new policy. The first `share` of the
+/// clients (by index, at least one) change; the others keep their interval.
+public struct SimulatedIntervalChange: Hashable, Sendable {
+    public var atSeconds: Double
+    public var seconds: Double
+    public var share: Double
+
+    public init(atSeconds: Double, seconds: Double, share: Double = 1) {
+        self.atSeconds = atSeconds
+        self.seconds = seconds
+        self.share = share
+    }
+
+    /// Whether client `index` of `clients` changes.
+    func changes(client index: Int, of clients: Int) -> Bool {
+        index < max(1, Int((share * Double(clients)).rounded()))
     }
 }
