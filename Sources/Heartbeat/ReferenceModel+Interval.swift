@@ -30,6 +30,9 @@ extension ReferenceModel {
         }
         var m = self
         let rules = intervalRules(forSeconds: seconds)
+        m.interval.ownRules = interval.ownRules ?? IntervalRules(
+            toleranceSeconds: interval.toleranceSeconds, acceleratedMaxSeconds: interval.acceleratedMaxSeconds,
+            acceleratedRunMaxSeconds: interval.acceleratedRunMaxSeconds)
         m.interval.seconds = seconds
         m.interval.toleranceSeconds = rules.toleranceSeconds
         m.interval.acceleratedMaxSeconds = rules.acceleratedMaxSeconds
@@ -45,9 +48,13 @@ extension ReferenceModel {
     /// judged 30 s ± 3 s with an accelerated range of 0-6 s, not with the pull interval's 30 s and 60 s).
     /// Cost: O(1).
     public func intervalRules(forSeconds seconds: Double) -> IntervalRules {
-        IntervalRules(toleranceSeconds: min(interval.toleranceSeconds, seconds / 10),
-                      acceleratedMaxSeconds: min(interval.acceleratedMaxSeconds, seconds / 5),
-                      acceleratedRunMaxSeconds: min(interval.acceleratedRunMaxSeconds, seconds))
+        // From the model's own values, when a derived pull interval replaced them (`Interval.ownRules`).
+        let own = interval.ownRules ?? IntervalRules(
+            toleranceSeconds: interval.toleranceSeconds, acceleratedMaxSeconds: interval.acceleratedMaxSeconds,
+            acceleratedRunMaxSeconds: interval.acceleratedRunMaxSeconds)
+        return IntervalRules(toleranceSeconds: min(own.toleranceSeconds, seconds / 10),
+                             acceleratedMaxSeconds: min(own.acceleratedMaxSeconds, seconds / 5),
+                             acceleratedRunMaxSeconds: min(own.acceleratedRunMaxSeconds, seconds))
     }
 }
 

@@ -74,8 +74,12 @@ extension ReferenceModel {
         }
         let base = builtInTree()
         try checkKnownFields(userObject, against: base, path: "", file: file)
-        let merged = merge(derivingIntervalFields(userObject), over: base)
-        return try decodeValidated(tree: merged, file: file)
+        let derived = derivingIntervalFields(userObject)
+        var model = try decodeValidated(tree: merge(derived.tree, over: base), file: file)
+        // As for `--interval`: the push heartbeat is judged from the values the file gave and the built-in ones
+        // it left out, not from those fitted to its short pull interval.
+        if derived.fitted { model.interval.ownRules = derived.own }
+        return model
     }
 
     /// `user` with the interval's tolerance, accelerated range and longest accelerated run derived from its
@@ -83,24 +87,36 @@ extension ReferenceModel {
     /// them for `--interval`): the built-in values were written for 300 s, and a file that sets only
     /// `"seconds": 60` would otherwise be refused over a 30 s tolerance it never wrote. Values the file
     /// gives are kept; an interval that is no positive number is left for validation to name.
-    static func derivingIntervalFields(_ user: [String: Any]) -> [String: Any] {
-        guard var interval = user["interval"] as? [String: Any], let value = interval["seconds"],
-              let number = value as? NSNumber, !(value is Bool) else { return user }
-        let seconds = number.doubleValue
-        guard seconds.isFinite, seconds > 0 else { return user }
+    /// Also returns the rules the file gave or left to the built-in model (`Interval.ownRules`), and whether any
+    /// was fitted to the interval.
+    static func derivingIntervalFields(_ user: [String: Any])
+        -> (tree: [String: Any], own: IntervalRules, fitted: Bool) {
         let builtIn = ReferenceModel.builtIn.interval
-        if interval["toleranceSeconds"] == nil {
-            interval["toleranceSeconds"] = min(builtIn.toleranceSeconds, seconds / 10)
+        func given(_ key: String, _ fallback: Double) -> Double {
+            guard let value = (user["interval"] as? [String: Any])?[key], !(value is Bool),
+                  let number = value as? NSNumber else { return fallback }
+            return number.doubleValue
         }
-        if interval["acceleratedMaxSeconds"] == nil {
-            interval["acceleratedMaxSeconds"] = min(builtIn.acceleratedMaxSeconds, seconds / 5)
+        let own = IntervalRules(
+            toleranceSeconds: given("toleranceSeconds", builtIn.toleranceSeconds),
+            acceleratedMaxSeconds: given("acceleratedMaxSeconds", builtIn.acceleratedMaxSeconds),
+            acceleratedRunMaxSeconds: given("acceleratedRunMaxSeconds", builtIn.acceleratedRunMaxSeconds))
+        guard var interval = user["interval"] as? [String: Any], let value = interval["seconds"],
+              let number = value as? NSNumber, !(value is Bool) else { return (user, own, false) }
+        let seconds = number.doubleValue
+        guard seconds.isFinite, seconds > 0 else { return (user, own, false) }
+        var fitted = false
+        func derive(_ key: String, _ builtInValue: Double, _ fit: Double) {
+            guard interval[key] == nil else { return }
+            interval[key] = min(builtInValue, fit)
+            fitted = fitted || fit < builtInValue
         }
-        if interval["acceleratedRunMaxSeconds"] == nil {
-            interval["acceleratedRunMaxSeconds"] = min(builtIn.acceleratedRunMaxSeconds, seconds)
-        }
+        derive("toleranceSeconds", builtIn.toleranceSeconds, seconds / 10)
+        derive("acceleratedMaxSeconds", builtIn.acceleratedMaxSeconds, seconds / 5)
+        derive("acceleratedRunMaxSeconds", builtIn.acceleratedRunMaxSeconds, seconds)
         var out = user
         out["interval"] = interval
-        return out
+        return (out, own, fitted)
     }
 
     // MARK: - Overrides

@@ -61,6 +61,16 @@ public struct ReferenceModel: Codable, Hashable, Sendable {
         public var mismatchMinIntervals: Int
         /// True: `seconds` wins over interval attributes found in SyLink.xml (set by `--interval`).
         public var pinned: Bool
+        /// The model's own tolerance and accelerated ranges before `withDerivedInterval` fitted them to another
+        /// pull interval; the push heartbeat's are derived from these, not from the pull interval's (a 300 s push
+        /// heartbeat is not held to the 6 s that `--interval 60` gives the pull gaps). Not part of the model file:
+        /// a file's values are its own.
+        var ownRules: IntervalRules?
+
+        private enum CodingKeys: String, CodingKey {
+            case seconds, toleranceSeconds, acceleratedMaxSeconds, acceleratedRunMaxSeconds, mismatchMinIntervals
+            case pinned
+        }
     }
 
     public struct Connect: Codable, Hashable, Sendable {

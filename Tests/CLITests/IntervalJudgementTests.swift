@@ -116,6 +116,26 @@ import Testing
         #expect(m.intervalRules(forSeconds: 900) == usual)
     }
 
+    /// `--interval 60` fits the pull rules to 60 s (± 6 s); the 300 s push heartbeat keeps the model's own 30 s.
+    @Test func aShorterPullIntervalLeavesThePushRulesTheModels() throws {
+        let m = try ReferenceModel.builtIn.withInterval(seconds: 60)
+        #expect(m.interval.toleranceSeconds == 6)
+        #expect(m.intervalRules(forSeconds: 300)
+            == IntervalRules(toleranceSeconds: 30, acceleratedMaxSeconds: 60, acceleratedRunMaxSeconds: 300))
+        #expect(m.intervalRules(forSeconds: 60)
+            == IntervalRules(toleranceSeconds: 6, acceleratedMaxSeconds: 12, acceleratedRunMaxSeconds: 60))
+        let dir = try TemporaryFolder()
+        let capture = dir.path + "/push.pcap"
+        // Push clients on the model's 300 s with its jitter (up to 15 s), judged with a 60 s pull interval.
+        let made = sepbeat("simulate", "-q", "-o", capture, "--clients", "6", "--duration", "1h",
+                           "--http-share", "0", "--push-share", "1", "--seed", "3")
+        #expect(made.status == 0, "\(made.stderr)")
+        let audit = sepbeat("audit", "-q", "--interval", "60", capture)
+        #expect(audit.status == 0, "\(audit.stdout)")
+        #expect(audit.stdout.contains("Fleet: 6 clients seen, 6 healthy (100%), 0 degraded, 0 unhealthy"))
+        #expect(audit.stdout.contains("0 failed, 0 missed"))
+    }
+
     @Test func fleetSimulatedWithAShortPushHeartbeatJudgesClean() throws {
         let dir = try TemporaryFolder()
         let modelFile = dir.write("push30.json", #"{"schema":"sepbeat-model/1","push":{"heartbeatSeconds":30}}"#)

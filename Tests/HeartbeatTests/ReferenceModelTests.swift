@@ -61,9 +61,16 @@ import Testing
         #expect(m.interval.toleranceSeconds == 6)
         #expect(m.interval.acceleratedMaxSeconds == 12)
         #expect(m.interval.acceleratedRunMaxSeconds == 60)
+        // The push heartbeat (300 s) keeps the built-in rules, as with `--interval 60`.
+        #expect(m.intervalRules(forSeconds: 300) == derived.intervalRules(forSeconds: 300))
+        #expect(m.intervalRules(forSeconds: 300).toleranceSeconds == 30)
         let given = try parse(#"{"interval": {"seconds": 60, "toleranceSeconds": 10}}"#)
         #expect(given.interval.toleranceSeconds == 10)
         #expect(given.interval.acceleratedMaxSeconds == 12)
+        #expect(given.intervalRules(forSeconds: 300)
+            == IntervalRules(toleranceSeconds: 10, acceleratedMaxSeconds: 60, acceleratedRunMaxSeconds: 300))
+        // A file whose values all fit its interval has no rules apart from them.
+        #expect(try parse(#"{"interval": {"seconds": 600}}"#).interval.ownRules == nil)
         #expect(error(#"{"interval": {"seconds": 60, "toleranceSeconds": 30}}"#)?.field == "interval.toleranceSeconds")
     }
 
