@@ -325,6 +325,9 @@ extension StepClassifier {
             gaps = max(0, gaps - (all - own))
             gapBytes = max(0, gapBytes - (allBytes - ownBytes))
             if gaps == 0 && gapBytes > 0 { gaps = 1 }
+            // An exchange counts once however many gaps it lost bytes in: gaps left with no byte were the other
+            // bursts' (two segments of one answer lost), not this one's.
+            if gapBytes == 0 { gaps = 0 }
         }
         if gaps > 0 || limits > 0 {
             var text = "\(counted(gaps, "gap")), \(gapBytes) bytes not captured"
