@@ -10,7 +10,8 @@ extension StepClassifier {
     /// capture's first packet (with no step shown, on none).
     /// A check-in that `failed` (its connection set up, but no answer came: `checkAnswers`) is not judged on
     /// steps 3-6, as one whose connects all failed is not; nor is one whose packets the capture shows one way
-    /// only or cut by the snap length (the caller passes `failed` for those too).
+    /// only or cut by the snap length, or a pull check-in whose connections lost bytes in gaps (the caller passes
+    /// `failed` for those too).
     func checkMandatory(
         _ d: CheckInDraft, _ steps: [StepReport], at time: Timestamp? = nil, failed: Bool = false,
         _ add: (FindingCode, String, Timestamp?) -> Void
@@ -182,7 +183,13 @@ extension StepClassifier {
 
     /// Nothing of the direction went uncaptured: no gap, no memory limit, no packet cut by the snap length.
     private static func nothingLost(_ a: StreamAnomalies) -> Bool {
-        a.gaps == 0 && a.gapBytes == 0 && a.limitReached == 0 && a.truncatedPackets == 0
+        noneLostInGaps(a) && a.truncatedPackets == 0
+    }
+
+    /// No packet of the direction was lost by the capture and no data was skipped at a memory limit (bytes the
+    /// snap length cut are not asked about: `cutBySnapLength` says those).
+    static func noneLostInGaps(_ a: StreamAnomalies) -> Bool {
+        a.gaps == 0 && a.gapBytes == 0 && a.limitReached == 0
     }
 
     /// Why a TLS handshake that carried no application data failed, as far as the clear-text records tell.
