@@ -38,7 +38,8 @@ extension StepClassifier {
     /// first bytes (`joinedMidway`), or missed bytes of its exchanges (a gap: the records whose
     /// framing it took are not counted either; or a TLS answer whose request was not captured), so only
     /// the upper bounds are judged, not the idle minimum. `stepsSeen` false: packets were cut by the snap length,
-    /// so requests whose payload was not captured may hide steps 4-6 (their answers then all land in step 3),
+    /// or a pull check-in's client bytes lost in gaps, so requests whose payload was not captured may hide steps
+    /// 4-6 (their answers then all land in step 3),
     /// and a check-in that shows step 3 alone is no evidence of an idle one: its size is not held to the idle range.
     /// Findings at `time` (a push burst's start), else at the first connection's start.
     func checkSizes(

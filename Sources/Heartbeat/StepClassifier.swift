@@ -274,7 +274,10 @@ final class StepClassifier: Sendable {
             let lostBytes = lostInGaps
                 || d.exchanges.contains { $0.missingBytes > 0 || ($0.kind == .tls && $0.recordsUp == 0) }
             let whole = !joinedMidway(d) && !lostBytes && !unanswered && !oneSided && !cutByCaptureEnd(d)
-            checkSizes(d, steps, wholeBurst: whole, stepsSeen: !cutBySnapLength, at: burstStart, add)
+            // Client bytes lost so may be requests' heads: their bytes then count in an earlier step (HTTP), so
+            // a check-in that shows step 3 alone is no evidence of an idle one, as with packets the snap length cut.
+            let requestsLost = lostInGaps && d.connections.contains { !Self.noneLostInGaps($0.anomaliesUp) }
+            checkSizes(d, steps, wholeBurst: whole, stepsSeen: !cutBySnapLength && !requestsLost, at: burstStart, add)
         }
         // Client bytes the capture lost or the snap length cut (a request among them may be what a request-less
         // answer answers).

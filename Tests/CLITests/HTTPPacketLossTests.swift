@@ -37,4 +37,37 @@ import Testing
             }
         }
     }
+
+    /// A full check-in that lost the packets carrying the heads of its requests after the first: their bytes
+    /// all land in step 3, which is no idle check-in (it read as one of 45,859 bytes, over the idle maximum).
+    @Test func aFullCheckInThatLostItsLaterRequestHeadsIsNotJudgedAsAnIdleOne() throws {
+        let dir = try TemporaryFolder()
+        let path = try dir.simulatedCapture("full.pcap", [
+            "--clients", "2", "--duration", "20m", "--seed", "9", "--push-share", "0", "--http-share", "1",
+            "--full-share", "1",
+        ])
+        let all = try ProxyPacketLossTests.packets(path)
+        let client = try #require(all.first?.source)
+        let syns = all.filter { $0.syn && $0.source == client }
+        try #require(syns.count >= 2)
+        let port = syns[1].sourcePort
+        /// Whether the packet's TCP payload begins with a request's method.
+        func startsRequest(_ p: ProxyPacketLossTests.Packet) -> Bool {
+            let tcp = 14 + Int(p.bytes[14] & 0x0f) * 4
+            let start = tcp + Int(p.bytes[tcp + 12] >> 4) * 4
+            let head = p.bytes.dropFirst(start).prefix(5)
+            return head.elementsEqual("GET /".utf8) || head.elementsEqual("POST ".utf8)
+        }
+        let heads = all.indices.filter {
+            all[$0].source == client && all[$0].sourcePort == port && all[$0].payload > 0 && startsRequest(all[$0])
+        }
+        try #require(heads.count == 4)
+        let lost = Set(heads.dropFirst())
+        let kept = all.indices.filter { !lost.contains($0) }.map { all[$0] }
+        let clean = try ProxyPacketLossTests.judge(all, dropping: nil, client: client, in: dir)
+        let v = try ProxyPacketLossTests.judge(kept, dropping: nil, client: client, in: dir)
+        #expect(v.checkIns == clean.checkIns)
+        #expect(!v.codes.contains("idle-size-out-of-range"), "\(v.codes)")
+        #expect(v.gaps.count == 1, "\(v.gaps)")
+    }
 }
