@@ -260,8 +260,8 @@ final class StepClassifier: Sendable {
         // step 3, and an answer lost so leaves its request unanswered, with its bytes in no step. Its steps 3-6
         // and its idle minimum are then not judged, as the check-in's `capture-gap` warning says. A push
         // connection's gaps may be other bursts': its exchanges' missing bytes say which are its own.
-        let lostInGaps = d.mode == .pull && d.connections.contains {
-            !Self.noneLostInGaps($0.anomaliesUp) || !Self.noneLostInGaps($0.anomaliesDown)
+        let lostInGaps = d.mode == .pull && cs.indices.contains {
+            !Self.noneLostInGaps(cs[$0].anomaliesUp) || !Self.noneLostInGaps(cs[$0].anomaliesDown)
         }
         if first != nil {
             // A later push burst, or a first one picked up midstream, starts at its first exchange: its
@@ -276,7 +276,7 @@ final class StepClassifier: Sendable {
             let whole = !joinedMidway(d) && !lostBytes && !unanswered && !oneSided && !cutByCaptureEnd(d)
             // Client bytes lost so may be requests' heads: their bytes then count in an earlier step (HTTP), so
             // a check-in that shows step 3 alone is no evidence of an idle one, as with packets the snap length cut.
-            let requestsLost = lostInGaps && d.connections.contains { !Self.noneLostInGaps($0.anomaliesUp) }
+            let requestsLost = lostInGaps && cs.indices.contains { !Self.noneLostInGaps(cs[$0].anomaliesUp) }
             checkSizes(d, steps, wholeBurst: whole, stepsSeen: !cutBySnapLength && !requestsLost, at: burstStart, add)
         }
         // Client bytes the capture lost or the snap length cut (a request among them may be what a request-less
