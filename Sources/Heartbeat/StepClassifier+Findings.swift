@@ -10,7 +10,8 @@ extension StepClassifier {
     /// capture's first packet (with no step shown, on none).
     /// A check-in that `failed` (its connection set up, but no answer came: `checkAnswers`) is not judged on
     /// steps 3-6, as one whose connects all failed is not; nor is one whose packets the capture shows one way
-    /// only or cut by the snap length (the caller passes `failed` for those too).
+    /// only or cut by the snap length, or a pull check-in whose connections lost bytes in gaps (the caller passes
+    /// `failed` for those too).
     func checkMandatory(
         _ d: CheckInDraft, _ steps: [StepReport], at time: Timestamp? = nil, failed: Bool = false,
         _ add: (FindingCode, String, Timestamp?) -> Void
@@ -37,7 +38,8 @@ extension StepClassifier {
     /// first bytes (`joinedMidway`), or missed bytes of its exchanges (a gap: the records whose
     /// framing it took are not counted either; or a TLS answer whose request was not captured), so only
     /// the upper bounds are judged, not the idle minimum. `stepsSeen` false: packets were cut by the snap length,
-    /// so requests whose payload was not captured may hide steps 4-6 (their answers then all land in step 3),
+    /// or a pull check-in's client bytes lost in gaps, so requests whose payload was not captured may hide steps
+    /// 4-6 (their answers then all land in step 3),
     /// and a check-in that shows step 3 alone is no evidence of an idle one: its size is not held to the idle range.
     /// Findings at `time` (a push burst's start), else at the first connection's start.
     func checkSizes(
@@ -182,7 +184,13 @@ extension StepClassifier {
 
     /// Nothing of the direction went uncaptured: no gap, no memory limit, no packet cut by the snap length.
     private static func nothingLost(_ a: StreamAnomalies) -> Bool {
-        a.gaps == 0 && a.gapBytes == 0 && a.limitReached == 0 && a.truncatedPackets == 0
+        noneLostInGaps(a) && a.truncatedPackets == 0
+    }
+
+    /// No packet of the direction was lost by the capture and no data was skipped at a memory limit (bytes the
+    /// snap length cut are not asked about: `cutBySnapLength` says those).
+    static func noneLostInGaps(_ a: StreamAnomalies) -> Bool {
+        a.gaps == 0 && a.gapBytes == 0 && a.limitReached == 0
     }
 
     /// Why a TLS handshake that carried no application data failed, as far as the clear-text records tell.
@@ -325,6 +333,9 @@ extension StepClassifier {
             gaps = max(0, gaps - (all - own))
             gapBytes = max(0, gapBytes - (allBytes - ownBytes))
             if gaps == 0 && gapBytes > 0 { gaps = 1 }
+            // An exchange counts once however many gaps it lost bytes in: gaps left with no byte were the other
+            // bursts' (two segments of one answer lost), not this one's.
+            if gapBytes == 0 { gaps = 0 }
         }
         if gaps > 0 || limits > 0 {
             var text = "\(counted(gaps, "gap")), \(gapBytes) bytes not captured"

@@ -255,16 +255,29 @@ final class StepClassifier: Sendable {
         // Packets cut by the snap length (a header-only capture): the payload that shows steps 3-6 was not
         // captured, so their absence says nothing (`capture-truncated` says the capture is cut).
         let cutBySnapLength = d.connections.contains(where: \.cutBySnapLength)
+        // Bytes a pull check-in's connections lost in gaps (or past a memory limit), which no exchange may hold:
+        // an HTTP message whose start line a gap took is no message of the parser, so a request lost so shows no
+        // step 3, and an answer lost so leaves its request unanswered, with its bytes in no step. Its steps 3-6
+        // and its idle minimum are then not judged, as the check-in's `capture-gap` warning says. A push
+        // connection's gaps may be other bursts': its exchanges' missing bytes say which are its own.
+        let lostInGaps = d.mode == .pull && cs.indices.contains {
+            !Self.noneLostInGaps(cs[$0].anomaliesUp) || !Self.noneLostInGaps(cs[$0].anomaliesDown)
+        }
         if first != nil {
             // A later push burst, or a first one picked up midstream, starts at its first exchange: its
             // findings carry that time, not the connection's start (maybe hours before).
             let burstStart = d.burst > 0 || pickedUpMidstream(d) ? exchangesStart : nil
-            checkMandatory(d, steps, at: burstStart, failed: unanswered || oneSided || cutBySnapLength, add)
+            checkMandatory(
+                d, steps, at: burstStart, failed: unanswered || oneSided || cutBySnapLength || lostInGaps, add)
             // Bytes lost in a gap, or a TLS answer with no request captured (a SEP client always speaks
             // first: its request was lost before its direction's first captured byte, so no gap says so).
-            let lostBytes = d.exchanges.contains { $0.missingBytes > 0 || ($0.kind == .tls && $0.recordsUp == 0) }
+            let lostBytes = lostInGaps
+                || d.exchanges.contains { $0.missingBytes > 0 || ($0.kind == .tls && $0.recordsUp == 0) }
             let whole = !joinedMidway(d) && !lostBytes && !unanswered && !oneSided && !cutByCaptureEnd(d)
-            checkSizes(d, steps, wholeBurst: whole, stepsSeen: !cutBySnapLength, at: burstStart, add)
+            // Client bytes lost so may be requests' heads: their bytes then count in an earlier step (HTTP), so
+            // a check-in that shows step 3 alone is no evidence of an idle one, as with packets the snap length cut.
+            let requestsLost = lostInGaps && cs.indices.contains { !Self.noneLostInGaps(cs[$0].anomaliesUp) }
+            checkSizes(d, steps, wholeBurst: whole, stepsSeen: !cutBySnapLength && !requestsLost, at: burstStart, add)
         }
         // Client bytes the capture lost or the snap length cut (a request among them may be what a request-less
         // answer answers).

@@ -503,6 +503,11 @@ final class HalfConnectionReassembler {
         if pieces.isEmpty {
             holeSince = nil
             holeAcknowledgedSince = nil
+            // An acknowledgement that reached past everything seen while a hole was held started no tail timer
+            // (`peerAcknowledged` starts one only with nothing held): start it now, from that acknowledgement,
+            // or the lost last segment waits for the peer's next ACK (a keep-alive minutes later) and is stamped
+            // with its time.
+            if tailSince == nil, acknowledgedTail > 1 { tailSince = acknowledgedAt }
         } else if progressed {
             holeSince = now
             holeAcknowledgedSince = nil

@@ -186,6 +186,19 @@ private let handshake: [Seg] = [
         #expect(!fin.events.contains { if case .notice(_, _, .farAcknowledgement) = $0 { true } else { false } })
     }
 
+    @Test func aLostLastSegmentAcknowledgedWhileAnEarlierHoleWaitedIsAGapAtItsAcknowledgement() throws {
+        // "bbbb" and "dddd" lost; the first ACK arms the hole before "cccc", the second reaches past
+        // everything seen while that hole still waits its grace. Once the hole is skipped, the tail's own
+        // timer starts from that ACK: a gap stamped then, not at the keep-alive ACK 100 s later (which made
+        // a push connection's lost last segment a check-in of its own).
+        let r = feed(handshake + [
+            .c(1001, "aaaa", at: 1), .c(1009, "cccc", at: 2), .s(5001, "", at: 3, ack: 1013),
+            .s(5001, "", at: 4, ack: 1017), .s(5001, "", at: 100_000, ack: 1017),
+        ], finish: false)
+        #expect(r.text(1, .up) == "aaaa<gap 4>cccc<gap 4>")
+        #expect(r.gapTimes == [at(2), at(4)])
+    }
+
     @Test func anAcknowledgedLastSegmentAtTheEndOfTheCaptureIsAGap() {
         let r = feed(handshake + [.c(1001, "aaaa", at: 1), .s(5001, "", at: 3, ack: 1009)])
         #expect(r.text(1, .up) == "aaaa<gap 4>")
