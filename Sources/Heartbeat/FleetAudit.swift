@@ -381,8 +381,12 @@ public struct FleetAudit: Sendable {
                 count: s.count, median: micro(med), mad: micro(quantile(s.map { abs($0 - med) }.sorted(), 0.5)),
                 iqr: micro(quantile(s, 0.75) - quantile(s, 0.25)), p5: micro(quantile(s, 0.05)),
                 p95: micro(quantile(s, 0.95)), min: micro(s[0]), max: micro(s[s.count - 1]))
-            // As `analyze`'s `interval-mismatch`: enough regular gaps with a median outside `I ± T`.
-            c.matchesExpected = later.map { $0 == interval(mode) } ?? (mismatched[mode] == nil)
+            // As `analyze`'s `interval-mismatch`: enough regular gaps with a median outside `I ± T`; with fewer
+            // than `mismatchMinIntervals` of the client's mode the median is not judged, so neither true nor false.
+            let accelerated = rules(mode).accelerated
+            let judgedMedian = unchanged.count { $0.mode == mode && $0.ns > accelerated }
+                >= max(1, mismatchMinIntervals)
+            c.matchesExpected = later.map { $0 == interval(mode) } ?? (judgedMedian ? mismatched[mode] == nil : nil)
             c.score = score(deviations: deviations, onGrid: onGrid, slots: slots, interval: expected)
         }
         endRun()

@@ -35,6 +35,28 @@ import Testing
         return (builder.finish(), model, start, end)
     }
 
+    /// `matchesExpected` says what the median was judged to be: unknown (nil) with fewer regular gaps than
+    /// `interval.mismatchMinIntervals`, even when the few gaps are far off the interval.
+    @Test func matchesExpectedIsNilUntilEnoughGapsAreJudged() throws {
+        var f = FleetRecords()
+        for k in 0...2 { f.idle("10.0.0.8", at: Double(k) * 100) }
+        for k in 0...3 { f.idle("10.0.0.9", at: Double(k) * 300 + 5) }
+        var builder = SessionBuilder(model: ReferenceModel.builtIn)
+        for r in f.records.sorted(by: { $0.end < $1.end }) { builder.ingest(r) }
+        let start = FleetRecords.origin
+        let end = FleetRecords.origin.adding(seconds: 1_000)
+        builder.noteCaptureSpan(first: start, last: end)
+        let audit = FleetAudit(report: builder.finish(), model: .builtIn, captureStart: start, captureEnd: end)
+        let byClient = Dictionary(uniqueKeysWithValues: audit.clients.map { ($0.client.description, $0) })
+        let few = try #require(byClient["10.0.0.8"])
+        #expect(few.spread?.count == 2)
+        #expect(few.matchesExpected == nil)
+        #expect(try #require(byClient["10.0.0.9"]).matchesExpected == true)
+        let (report, model, fleetStart, fleetEnd) = Self.fleet()
+        let fleet = FleetAudit(report: report, model: model, captureStart: fleetStart, captureEnd: fleetEnd)
+        #expect(fleet.clients.first { $0.client.description == "10.0.0.5" }?.matchesExpected == true)
+    }
+
     @Test func auditNamesExactlyTheFaultyClients() throws {
         let (report, model, start, end) = Self.fleet()
         let audit = FleetAudit(report: report, model: model, captureStart: start, captureEnd: end)
