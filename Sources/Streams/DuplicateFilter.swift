@@ -6,6 +6,10 @@ import Core
 /// IPv4 identification (when present) and checksum all match within the window of
 /// `StreamLimits.duplicateWindow`. Four 32-byte slots, held inline: no allocation.
 ///
+/// A whole copy of a packet whose first copy the snap length cut (two sensors' captures merged, one with a smaller
+/// snap length) is such a copy too, but its bytes are not all seen yet: `verdict` tells it apart
+/// (`wholeCopyOfCut`), so that they can fill the cut. A cut copy of a whole packet is a plain duplicate.
+///
 /// Known weakness: over IPv6 (no identification field), back-to-back duplicate ACKs without
 /// TCP options are indistinguishable from mirror copies and are counted as duplicates. Only
 /// the counter is affected: pure ACKs carry no stream bytes, and totals still count them.
@@ -13,7 +17,8 @@ struct DuplicateFilter {
     /// What must match, packed into three words (compared as three integers, no padding): sequence and
     /// acknowledgement; flags, window, checksum and whether there is an IPv4 identification (1, or 0 for
     /// IPv6); the identification (0 without one) and the payload length, clamped (lengths come from IP
-    /// headers, far below 2^32). Each field has bits of its own, so equal words mean equal fields.
+    /// headers, far below 2^32). Each field has bits of its own, so equal words mean equal fields. The header
+    /// word also says whether the snap length cut the packet (`cutBit`), which copies need not share.
     struct Fingerprint: Equatable {
         var numbers: UInt64
         var header: UInt64
@@ -24,9 +29,20 @@ struct DuplicateFilter {
         init(_ s: TCPSegment) {
             numbers = UInt64(s.sequence) | UInt64(s.acknowledgement) << 32
             header = UInt64(s.flags.rawValue) | UInt64(s.window) << 16 | UInt64(s.checksum) << 32
-                | UInt64(s.ipID == nil ? 0 : 1) << 48
+                | UInt64(s.ipID == nil ? 0 : 1) << 48 | (s.truncated ? Fingerprint.cutBit : 0)
             idAndLength = UInt64(s.ipID ?? 0) | UInt64(UInt32(clamping: s.payloadLength)) << 32
         }
+
+        static let cutBit: UInt64 = 1 << 49
+
+        /// Whether the two are copies of one packet, cut by the snap length or not.
+        @inline(__always)
+        func copies(_ other: Fingerprint) -> Bool {
+            numbers == other.numbers && idAndLength == other.idAndLength
+                && (header ^ other.header) & ~Fingerprint.cutBit == 0
+        }
+
+        var isCut: Bool { header & Fingerprint.cutBit != 0 }
 
         /// All zero, for empty slots.
         init() {
@@ -45,17 +61,29 @@ struct DuplicateFilter {
     private var slots = InlineArray<4, Slot>(repeating: DuplicateFilter.empty)
     private var nextSlot: UInt8 = 0
 
-    /// True when `segment` copies a packet seen within `window` ns; otherwise remembers it.
-    mutating func isDuplicate(_ segment: TCPSegment, window: Int64) -> Bool {
+    enum Verdict {
+        /// Not a copy of a packet seen within the window: remembered.
+        case new
+        case duplicate
+        /// A whole copy of a packet the snap length cut: a duplicate whose bytes may fill the cut. It takes the
+        /// cut one's place, so that a third copy is a plain duplicate.
+        case wholeCopyOfCut
+    }
+
+    /// Whether `segment` copies a packet seen within `window` ns; a new one is remembered.
+    mutating func verdict(_ segment: TCPSegment, window: Int64) -> Verdict {
         let print = Fingerprint(segment)
         let now = segment.timestamp.nanoseconds
         for i in slots.indices {
-            guard slots[i].time != Int64.min, slots[i].fingerprint == print else { continue }
+            guard slots[i].time != Int64.min, slots[i].fingerprint.copies(print) else { continue }
             let age = now &- slots[i].time
-            if age >= 0, age <= window { return true }
+            guard age >= 0, age <= window else { continue }
+            guard slots[i].fingerprint.isCut, !print.isCut else { return .duplicate }
+            slots[i].fingerprint = print
+            return .wholeCopyOfCut
         }
         slots[Int(nextSlot)] = Slot(fingerprint: print, time: now)
         nextSlot = (nextSlot + 1) % UInt8(slots.count)
-        return false
+        return .new
     }
 }
