@@ -174,7 +174,7 @@ final class HalfConnectionReassembler {
         enforceHoleRules(now: segment.timestamp, ctx: ctx)
     }
 
-    /// Whether the table holds back the gap of a cut tail (`pendingCut`) until the connection's next packet.
+    /// Whether the gap of a cut tail is held back (`pendingCut`) until the connection's next packet.
     var holdsCut: Bool { pendingCut != nil }
 
     /// Whether `segment` may give bytes of the cut tail held back (`pendingCut`): its captured bytes reach them.
@@ -276,7 +276,8 @@ final class HalfConnectionReassembler {
         seenEnd = max(seenEnd, offset + wire + (fin ? 1 : 0))
         if captured > 0 {
             let data = UnsafeRawBufferPointer(rebasing: segment.payload[0..<captured])
-            // A copy of the cut packet just before (counted below as repeating it, as it does).
+            // A retransmission of the cut packet just before gives its cut bytes; `place` still counts the packet as
+            // a retransmission (it repeats what the cut copy showed).
             if pendingCut != nil { fillPendingCut(offset, data, ctx) }
             if offset == next, pieces.isEmpty {
                 deliverInOrder(data, time: time, ctx: ctx)
