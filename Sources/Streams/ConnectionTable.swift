@@ -140,6 +140,9 @@ public final class ConnectionTable {
     let budget: BufferBudget
     /// Retransmission-history rings of emitted and settled connections, reused by new ones.
     let historyRings = HistoryRings()
+    /// Reassemblers holding the gap of a cut tail back until their connection's next packet
+    /// (`HalfConnectionReassembler.holdsCut`): while 0, as whole captures keep it, no packet asks its connection.
+    @exclusivity(unchecked) var cutsHeldBack = 0
     @exclusivity(unchecked) private var nextID: UInt64 = 1
     @exclusivity(unchecked) var clock = Timestamp(nanoseconds: Int64.min)
     /// `clock` plus `limits.unconfirmedClockStep` (saturating): a segment later than this steps ahead.
@@ -419,7 +422,7 @@ public final class ConnectionTable {
 
     func absorb(_ s: TCPSegment, into c: Connection, direction: Direction) {
         // A cut tail held back is told before this packet's events, unless the packet may give its bytes.
-        if c.up.holdsCut || c.down.holdsCut { releaseCuts(of: c, before: s, direction: direction) }
+        if cutsHeldBack > 0, c.up.holdsCut || c.down.holdsCut { releaseCuts(of: c, before: s, direction: direction) }
         c.count(s, direction: direction)
         if c.copyOf != 0 {
             // A copy of a connection captured under other VLAN tags: counted, its flags kept (so it closes

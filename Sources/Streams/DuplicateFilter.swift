@@ -17,8 +17,7 @@ struct DuplicateFilter {
     /// What must match, packed into three words (compared as three integers, no padding): sequence and
     /// acknowledgement; flags, window, checksum and whether there is an IPv4 identification (1, or 0 for
     /// IPv6); the identification (0 without one) and the payload length, clamped (lengths come from IP
-    /// headers, far below 2^32). Each field has bits of its own, so equal words mean equal fields. The header
-    /// word also says whether the snap length cut the packet (`cutBit`), which copies need not share.
+    /// headers, far below 2^32). Each field has bits of its own, so equal words mean equal fields.
     struct Fingerprint: Equatable {
         var numbers: UInt64
         var header: UInt64
@@ -29,20 +28,9 @@ struct DuplicateFilter {
         init(_ s: TCPSegment) {
             numbers = UInt64(s.sequence) | UInt64(s.acknowledgement) << 32
             header = UInt64(s.flags.rawValue) | UInt64(s.window) << 16 | UInt64(s.checksum) << 32
-                | UInt64(s.ipID == nil ? 0 : 1) << 48 | (s.truncated ? Fingerprint.cutBit : 0)
+                | UInt64(s.ipID == nil ? 0 : 1) << 48
             idAndLength = UInt64(s.ipID ?? 0) | UInt64(UInt32(clamping: s.payloadLength)) << 32
         }
-
-        static let cutBit: UInt64 = 1 << 49
-
-        /// Whether the two are copies of one packet, cut by the snap length or not.
-        @inline(__always)
-        func copies(_ other: Fingerprint) -> Bool {
-            numbers == other.numbers && idAndLength == other.idAndLength
-                && (header ^ other.header) & ~Fingerprint.cutBit == 0
-        }
-
-        var isCut: Bool { header & Fingerprint.cutBit != 0 }
 
         /// All zero, for empty slots.
         init() {
@@ -60,6 +48,9 @@ struct DuplicateFilter {
 
     private var slots = InlineArray<4, Slot>(repeating: DuplicateFilter.empty)
     private var nextSlot: UInt8 = 0
+    /// Bit i set: slot i holds a packet the snap length cut. Apart from the fingerprints, so that matching them
+    /// stays three comparisons of words (a cut copy and a whole one have equal fingerprints).
+    private var cutSlots: UInt8 = 0
 
     enum Verdict {
         /// Not a copy of a packet seen within the window: remembered.
@@ -75,13 +66,16 @@ struct DuplicateFilter {
         let print = Fingerprint(segment)
         let now = segment.timestamp.nanoseconds
         for i in slots.indices {
-            guard slots[i].time != Int64.min, slots[i].fingerprint.copies(print) else { continue }
+            guard slots[i].time != Int64.min, slots[i].fingerprint == print else { continue }
             let age = now &- slots[i].time
             guard age >= 0, age <= window else { continue }
-            guard slots[i].fingerprint.isCut, !print.isCut else { return .duplicate }
-            slots[i].fingerprint = print
+            let bit: UInt8 = 1 << i
+            guard cutSlots & bit != 0, !segment.truncated else { return .duplicate }
+            cutSlots &= ~bit
             return .wholeCopyOfCut
         }
+        let bit: UInt8 = 1 << nextSlot
+        cutSlots = segment.truncated ? cutSlots | bit : cutSlots & ~bit
         slots[Int(nextSlot)] = Slot(fingerprint: print, time: now)
         nextSlot = (nextSlot + 1) % UInt8(slots.count)
         return .new

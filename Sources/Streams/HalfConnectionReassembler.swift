@@ -115,7 +115,11 @@ final class HalfConnectionReassembler {
     /// Bytes the snap length cut off the latest segment, in order: `next` is past them, but the delegate is told
     /// of their gap only before anything else of this connection (`releaseCut`), so that a copy of the packet
     /// coming next (two sensors' captures merged) can give them instead (`fillPendingCut`).
+    /// Set through `holdBack(_:ctx:)`, which keeps `holdsCut` and the table's count of them in step.
     @exclusivity(unchecked) private var pendingCut: HeldPiece?
+    /// Whether the gap of a cut tail is held back (`pendingCut`) until the connection's next packet. A stored flag:
+    /// asked before every delivery, one byte to load.
+    @exclusivity(unchecked) private(set) var holdsCut = false
     /// The stream offsets of the latest bytes the snap length cut that were delivered as a gap (empty: none):
     /// a later copy's bytes there came too late (`StreamNotice.cutSeenLate`).
     @exclusivity(unchecked) private var cutDelivered: Range<Int64> = 0..<0
@@ -174,8 +178,13 @@ final class HalfConnectionReassembler {
         enforceHoleRules(now: segment.timestamp, ctx: ctx)
     }
 
-    /// Whether the gap of a cut tail is held back (`pendingCut`) until the connection's next packet.
-    var holdsCut: Bool { pendingCut != nil }
+    /// Sets `pendingCut`, `holdsCut` and the table's count of reassemblers holding a cut tail back
+    /// (`ConnectionTable.cutsHeldBack`, the one test the table makes per packet).
+    private func holdBack(_ cut: HeldPiece?, ctx: ReassemblyContext) {
+        if holdsCut != (cut != nil) { ctx.table.cutsHeldBack += cut == nil ? -1 : 1 }
+        pendingCut = cut
+        holdsCut = cut != nil
+    }
 
     /// Whether `segment` may give bytes of the cut tail held back (`pendingCut`): its captured bytes reach them.
     func mayFillCut(_ segment: TCPSegment) -> Bool {
@@ -189,7 +198,7 @@ final class HalfConnectionReassembler {
     /// connection, so that events keep their order.
     func releaseCut(ctx: ReassemblyContext) {
         guard let cut = pendingCut else { return }
-        pendingCut = nil
+        holdBack(nil, ctx: ctx)
         emitCut(at: cut.offset, cut.length, cut.time, ctx)
     }
 
@@ -201,11 +210,11 @@ final class HalfConnectionReassembler {
         let from = max(offset, cut.offset)
         let to = min(offset + Int64(data.count), cut.end)
         guard from < to else { return }
-        pendingCut = nil
+        holdBack(nil, ctx: ctx)
         if cut.wholeTail, from == cut.offset, to == cut.end { anomalies.truncatedPackets -= 1 }
         if from > cut.offset { emitCut(at: cut.offset, from - cut.offset, cut.time, ctx) }
         deliver(UnsafeRawBufferPointer(rebasing: data[Int(from - offset)..<Int(to - offset)]), cut.time, ctx)
-        if to < cut.end { pendingCut = HeldPiece(offset: to, length: cut.end - to, bytes: nil, time: cut.time) }
+        if to < cut.end { holdBack(HeldPiece(offset: to, length: cut.end - to, bytes: nil, time: cut.time), ctx: ctx) }
     }
 
     /// Counts the bytes of a later copy, from `start` to `end`, that the latest cut delivered as a gap: the
@@ -278,7 +287,7 @@ final class HalfConnectionReassembler {
             let data = UnsafeRawBufferPointer(rebasing: segment.payload[0..<captured])
             // A retransmission of the cut packet just before gives its cut bytes; `place` still counts the packet as
             // a retransmission (it repeats what the cut copy showed).
-            if pendingCut != nil { fillPendingCut(offset, data, ctx) }
+            if holdsCut { fillPendingCut(offset, data, ctx) }
             if offset == next, pieces.isEmpty {
                 deliverInOrder(data, time: time, ctx: ctx)
             } else {
@@ -728,7 +737,7 @@ final class HalfConnectionReassembler {
     // MARK: - Events
 
     private func deliver(_ data: UnsafeRawBufferPointer, _ time: Timestamp, _ ctx: ReassemblyContext) {
-        if pendingCut != nil { releaseCut(ctx: ctx) }
+        if holdsCut { releaseCut(ctx: ctx) }
         // No ring for an empty delivery: it keeps nothing (as before a ring was taken ahead of the append).
         if history.needsRing, !data.isEmpty { history.takeRing(from: ctx.table.historyRings) }
         history.append(data)
@@ -742,7 +751,7 @@ final class HalfConnectionReassembler {
         _ bytes: Int64, _ time: Timestamp, _ ctx: ReassemblyContext, cutBySnapLength: Bool = false
     ) {
         guard bytes > 0 else { return }
-        if pendingCut != nil { releaseCut(ctx: ctx) }
+        if holdsCut { releaseCut(ctx: ctx) }
         if !cutBySnapLength {
             anomalies.gaps += 1
             anomalies.gapBytes += bytes
@@ -760,7 +769,7 @@ final class HalfConnectionReassembler {
     ) {
         releaseCut(ctx: ctx)
         history.reset()
-        pendingCut = HeldPiece(offset: offset, length: bytes, bytes: nil, time: time, wholeTail: wholeTail)
+        holdBack(HeldPiece(offset: offset, length: bytes, bytes: nil, time: time, wholeTail: wholeTail), ctx: ctx)
     }
 
     /// `emitGap` for `bytes` bytes the snap length cut, at stream offset `offset`: remembered as the latest cut
@@ -771,7 +780,7 @@ final class HalfConnectionReassembler {
     }
 
     private func notice(_ notice: StreamNotice, _ time: Timestamp, _ ctx: ReassemblyContext) {
-        if pendingCut != nil { releaseCut(ctx: ctx) }
+        if holdsCut { releaseCut(ctx: ctx) }
         ctx.delegate.didNotice(notice, direction: ctx.direction, connection: ctx.connection, time: time)
     }
 }
