@@ -55,6 +55,10 @@ public struct CaptureSummary: Sendable {
     /// TCP keep-alive probes (sequence one below the next byte, 0 or 1 garbage byte): neither data nor a
     /// retransmission. Counted in the file of the connection's first stream bytes.
     public var keepAliveProbes = 0
+    /// Bytes the snap length cut from a packet that a later copy of it carried (a retransmission, or a capture
+    /// merged from two sensors with different snap lengths, the cut copy first) after they were delivered as cut:
+    /// the layers above had read on, so they stay cut. Counted in the file of the connection's first stream bytes.
+    public var cutBytesSeenLate: Int64 = 0
     /// Connections through a proxy whose target host (a `CONNECT` target, or the first absolute-form
     /// request's) is numeric in a form other than dotted decimal (`012.1.0.11`, `0x0a.1.0.11`, `10.1.11`):
     /// not taken as an address, so judged as connections to the proxy. Counted in the file of the
@@ -292,6 +296,7 @@ public struct CaptureSummary: Sendable {
             m.unusableTunnelTargets += f.unusableTunnelTargets
             m.farAcknowledgements += f.farAcknowledgements
             m.keepAliveProbes += f.keepAliveProbes
+            m.cutBytesSeenLate += f.cutBytesSeenLate
             m.nonDecimalTunnelTargets += f.nonDecimalTunnelTargets
             m.filteredOut += f.filteredOut
             if let why = f.captureEndedEarly { m.captureEndedEarly = why }

@@ -397,8 +397,8 @@ extension TrafficAnalyzer: StreamDelegate {
         application(connection)._withUnsafeGuaranteedRef { $0.didAcknowledgeAhead(bytes, direction: direction) }
     }
 
-    /// Counts acknowledgements past anything a direction sent that are too far to be a lost tail, and
-    /// keep-alive probes, in the file of the connection's first stream bytes. Other notices are counted in
+    /// Counts acknowledgements past anything a direction sent that are too far to be a lost tail, keep-alive
+    /// probes, and bytes the snap length cut that a later copy brought too late, in the file of the connection's first stream bytes. Other notices are counted in
     /// the connection's anomalies.
     public func didNotice(_ notice: StreamNotice, direction: Direction, connection: UInt64, time: Timestamp) {
         switch notice {
@@ -410,13 +410,13 @@ extension TrafficAnalyzer: StreamDelegate {
             guard previousFile != currentFile else { return }
             summaries[currentFile].copiesOfOtherFiles += 1
             summaries[currentFile].copiedFile = previousFile
-        case .farAcknowledgement, .keepAlive:
+        case .farAcknowledgement, .keepAlive, .cutSeenLate:
             let f = application(connection)._withUnsafeGuaranteedRef { $0.fileIndex }
             guard summaries.indices.contains(f) else { return }
-            if case .keepAlive = notice {
-                summaries[f].keepAliveProbes += 1
-            } else {
-                summaries[f].farAcknowledgements += 1
+            switch notice {
+            case .keepAlive: summaries[f].keepAliveProbes += 1
+            case .cutSeenLate(let bytes): summaries[f].cutBytesSeenLate += bytes
+            default: summaries[f].farAcknowledgements += 1
             }
         default:
             return

@@ -156,6 +156,8 @@ extension StepClassifier {
                 t.add(status)
                 // Its stream ended inside the body (closed, or the capture's end): not the whole answer.
                 if h.responseCutShort { t.add(" (cut short)") }
+            } else if h.responseStatusCut {
+                t.add(" → answer with its code cut")
             } else {
                 t.add(" → no reply")
             }

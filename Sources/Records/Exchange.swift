@@ -136,6 +136,9 @@ public struct HTTPTransaction: Hashable, Sendable {
     /// The body length the Content-Length of a response cut short announced; nil otherwise (and for a chunked
     /// body, whose length is not announced).
     public var declaredResponseBodyLength: Int64?
+    /// True when a response came whose status line the snap length cut before its code: `status` is nil, but the
+    /// answer's bytes are the exchange's.
+    public var responseStatusCut: Bool
 
     public init(method: String, target: String, version: String) {
         self.method = method
@@ -150,6 +153,7 @@ public struct HTTPTransaction: Hashable, Sendable {
         self.contentType = nil
         self.responseCutShort = false
         self.declaredResponseBodyLength = nil
+        self.responseStatusCut = false
     }
 }
 

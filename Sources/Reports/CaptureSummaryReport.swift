@@ -57,6 +57,9 @@ public enum CaptureSummaryReport {
         if s.farAcknowledgements > 0 {
             members.insert(("farAcknowledgements", .int(s.farAcknowledgements)), at: members.count - 1)
         }
+        if s.cutBytesSeenLate > 0 {
+            members.insert(("cutBytesSeenLate", .integer(s.cutBytesSeenLate)), at: members.count - 1)
+        }
         if s.nonDecimalTunnelTargets > 0 {
             members.insert(("nonDecimalTunnelTargets", .int(s.nonDecimalTunnelTargets)), at: members.count - 1)
         }
@@ -163,6 +166,9 @@ public enum CaptureSummaryReport {
         if s.farAcknowledgements > 0 {
             issues.append(
                 "acknowledgements far past the bytes captured (not counted as a gap) \(s.farAcknowledgements)")
+        }
+        if s.cutBytesSeenLate > 0 {
+            issues.append("bytes cut by the snap length seen whole too late \(s.cutBytesSeenLate)")
         }
         if s.nonDecimalTunnelTargets > 0 {
             issues.append("proxy targets not taken as an address (numeric, not dotted decimal) "

@@ -226,6 +226,8 @@ struct FlowRows {
                 m.append(("responseCutShort", .bool(true)))
                 m.append(("declaredResponseBodyLength", h.declaredResponseBodyLength.map { .integer($0) } ?? .null))
             }
+            // Only on an answer whose status line the snap length cut before its code (`status` null).
+            if h.responseStatusCut { m.append(("responseStatusCut", .bool(true))) }
         }
         return .object(m)
     }
@@ -352,7 +354,8 @@ struct FlowRows {
                 var l = "  exchange \(e.index + 1) \(e.kind.rawValue) \(e.start.rfc3339(fractionDigits: 6))"
                 l += " up \(e.bytesUp) B down \(e.bytesDown) B"
                 if let h = e.http {
-                    l += " \(h.method) \(h.target) -> \(h.status.map(String.init) ?? "no response")"
+                    let answer = h.responseStatusCut ? "code cut" : "no response"
+                    l += " \(h.method) \(h.target) -> \(h.status.map(String.init) ?? answer)"
                     if h.responseCutShort { l += " (\(Self.cutShortText(h)))" }
                 }
                 if e.missingBytes > 0 { l += " (missing \(e.missingBytes) B)" }

@@ -222,6 +222,7 @@ extension ConnectionTable {
         }
         func evict(_ c: Connection) {
             if c.copyOf == 0 {
+                releaseCuts(of: c)
                 delegate.didNotice(.limitReached(.connections), direction: .up, connection: c.id, time: clock)
             }
             emit(c, end: .evicted, now: clock)

@@ -285,6 +285,8 @@ extension ConnectionTable {
         guard let o = original, o.inTable else { return false }
         let direction = o.direction(of: s)
         let half = direction == .up ? o.up : o.down
+        // The original's events keep their order: a cut tail it holds back is told first.
+        if o.up.holdsCut || o.down.holdsCut { releaseCuts(of: o) }
         guard half.fillHole(from: s, ctx: context(o, direction)) else { return false }
         counters.segmentsFilledFromCopy += 1
         schedule(o)

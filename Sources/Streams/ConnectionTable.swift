@@ -140,6 +140,9 @@ public final class ConnectionTable {
     let budget: BufferBudget
     /// Retransmission-history rings of emitted and settled connections, reused by new ones.
     let historyRings = HistoryRings()
+    /// Reassemblers holding the gap of a cut tail back until their connection's next packet
+    /// (`HalfConnectionReassembler.holdsCut`): while 0, as whole captures keep it, no packet asks its connection.
+    @exclusivity(unchecked) var cutsHeldBack = 0
     @exclusivity(unchecked) private var nextID: UInt64 = 1
     @exclusivity(unchecked) var clock = Timestamp(nanoseconds: Int64.min)
     /// `clock` plus `limits.unconfirmedClockStep` (saturating): a segment later than this steps ahead.
@@ -418,6 +421,8 @@ public final class ConnectionTable {
     }
 
     func absorb(_ s: TCPSegment, into c: Connection, direction: Direction) {
+        // A cut tail held back is told before this packet's events, unless the packet may give its bytes.
+        if cutsHeldBack > 0, c.up.holdsCut || c.down.holdsCut { releaseCuts(of: c, before: s, direction: direction) }
         c.count(s, direction: direction)
         if c.copyOf != 0 {
             // A copy of a connection captured under other VLAN tags: counted, its flags kept (so it closes
@@ -474,6 +479,14 @@ public final class ConnectionTable {
         let ahead = acknowledged.acknowledgedAhead(of: s.acknowledgement)
         guard ahead > 1 else { return }
         delegate.didAcknowledgeAhead(bytes: ahead, direction: direction, connection: connection, time: s.timestamp)
+    }
+
+    /// Tells the delegate of the cut tails `c` holds back (`HalfConnectionReassembler.releaseCut`), but for one of
+    /// `direction` that `s`, a packet of that direction, may give the bytes of.
+    @inline(never)
+    func releaseCuts(of c: Connection, before s: TCPSegment? = nil, direction: Direction = .up) {
+        if !(direction == .up && s.map(c.up.mayFillCut) == true) { c.up.releaseCut(ctx: context(c, .up)) }
+        if !(direction == .down && s.map(c.down.mayFillCut) == true) { c.down.releaseCut(ctx: context(c, .down)) }
     }
 
     func context(_ c: Connection, _ direction: Direction) -> ReassemblyContext {

@@ -6,6 +6,10 @@ import Core
 /// IPv4 identification (when present) and checksum all match within the window of
 /// `StreamLimits.duplicateWindow`. Four 32-byte slots, held inline: no allocation.
 ///
+/// A whole copy of a packet whose first copy the snap length cut (two sensors' captures merged, one with a smaller
+/// snap length) is such a copy too, but its bytes are not all seen yet: `verdict` tells it apart
+/// (`wholeCopyOfCut`), so that they can fill the cut. A cut copy of a whole packet is a plain duplicate.
+///
 /// Known weakness: over IPv6 (no identification field), back-to-back duplicate ACKs without
 /// TCP options are indistinguishable from mirror copies and are counted as duplicates. Only
 /// the counter is affected: pure ACKs carry no stream bytes, and totals still count them.
@@ -44,18 +48,36 @@ struct DuplicateFilter {
 
     private var slots = InlineArray<4, Slot>(repeating: DuplicateFilter.empty)
     private var nextSlot: UInt8 = 0
+    /// Bit i set: slot i holds a packet the snap length cut. Apart from the fingerprints, so that matching them
+    /// stays three comparisons of words (a cut copy and a whole one have equal fingerprints).
+    private var cutSlots: UInt8 = 0
 
-    /// True when `segment` copies a packet seen within `window` ns; otherwise remembers it.
-    mutating func isDuplicate(_ segment: TCPSegment, window: Int64) -> Bool {
+    enum Verdict {
+        /// Not a copy of a packet seen within the window: remembered.
+        case new
+        case duplicate
+        /// A whole copy of a packet the snap length cut: a duplicate whose bytes may fill the cut. It takes the
+        /// cut one's place, so that a third copy is a plain duplicate.
+        case wholeCopyOfCut
+    }
+
+    /// Whether `segment` copies a packet seen within `window` ns; a new one is remembered.
+    mutating func verdict(_ segment: TCPSegment, window: Int64) -> Verdict {
         let print = Fingerprint(segment)
         let now = segment.timestamp.nanoseconds
         for i in slots.indices {
             guard slots[i].time != Int64.min, slots[i].fingerprint == print else { continue }
             let age = now &- slots[i].time
-            if age >= 0, age <= window { return true }
+            guard age >= 0, age <= window else { continue }
+            let bit: UInt8 = 1 << i
+            guard cutSlots & bit != 0, !segment.truncated else { return .duplicate }
+            cutSlots &= ~bit
+            return .wholeCopyOfCut
         }
+        let bit: UInt8 = 1 << nextSlot
+        cutSlots = segment.truncated ? cutSlots | bit : cutSlots & ~bit
         slots[Int(nextSlot)] = Slot(fingerprint: print, time: now)
         nextSlot = (nextSlot + 1) % UInt8(slots.count)
-        return false
+        return .new
     }
 }

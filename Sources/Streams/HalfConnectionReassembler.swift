@@ -29,9 +29,13 @@ import Records
 ///   acknowledged past everything captured (a lost last segment, with nothing after it yet)
 ///   become a gap after `holeTimeout`, stamped with the acknowledgement's time, up to
 ///   `acknowledgedTailReach` (64 KiB); a tail longer than that is an odd acknowledgement, no gap.
-/// - **Snap length**: the cut tail of a truncated segment is a gap of known size; a later
-///   full copy does not replace it (first copy wins). It is counted in `truncatedPackets`, not in
-///   `gaps` and `gapBytes`: no packet was lost.
+/// - **Snap length**: the cut tail of a truncated segment is a gap of known size, counted in
+///   `truncatedPackets`, not in `gaps` and `gapBytes`: no packet was lost. A later copy that carries
+///   those bytes (a retransmission, or the whole copy of a capture merged from two sensors with different
+///   snap lengths, the cut copy first) fills the tail while it is held: behind a hole, or, in order, until
+///   the connection's next packet (`pendingCut`: the copy of a merged capture comes right after the cut
+///   one). Once told as a gap, the parsers above have read past it, so the bytes cannot be put back: they
+///   are counted (`StreamNotice.cutSeenLate`), as far as they were the latest tail the snap length cut.
 /// - **Keep-alive probes** (sequence one below the next byte, with 0 or 1 garbage byte, nothing
 ///   held, nothing seen past the next byte) are noticed (`keepAlive`), not placed.
 /// - **RST** payload (diagnostic text some stacks send) is counted but not delivered.
@@ -55,6 +59,9 @@ final class HalfConnectionReassembler {
         /// nil: bytes known to be missing (cut by the snap length).
         var bytes: [UInt8]?
         var time: Timestamp
+        /// Bytes known missing that are the whole cut tail of one packet (not what a fill left of one): filled
+        /// whole by a later copy, the packet no longer counts as cut (`truncatedPackets`).
+        var wholeTail = false
         var end: Int64 { offset + length }
         var charge: Int { (bytes?.count ?? 0) + HalfConnectionReassembler.pieceOverhead }
     }
@@ -105,6 +112,17 @@ final class HalfConnectionReassembler {
     @exclusivity(unchecked) private(set) var holeAcknowledgedSince: Timestamp?
     /// When the current hole (before the first held piece) was last seen to open or shrink.
     @exclusivity(unchecked) private(set) var holeSince: Timestamp?
+    /// Bytes the snap length cut off the latest segment, in order: `next` is past them, but the delegate is told
+    /// of their gap only before anything else of this connection (`releaseCut`), so that a copy of the packet
+    /// coming next (two sensors' captures merged) can give them instead (`fillPendingCut`).
+    /// Set through `holdBack(_:ctx:)`, which keeps `holdsCut` and the table's count of them in step.
+    @exclusivity(unchecked) private var pendingCut: HeldPiece?
+    /// Whether the gap of a cut tail is held back (`pendingCut`) until the connection's next packet. A stored flag:
+    /// asked before every delivery, one byte to load.
+    @exclusivity(unchecked) private(set) var holdsCut = false
+    /// The stream offsets of the latest bytes the snap length cut that were delivered as a gap (empty: none):
+    /// a later copy's bytes there came too late (`StreamNotice.cutSeenLate`).
+    @exclusivity(unchecked) private var cutDelivered: Range<Int64> = 0..<0
     @exclusivity(unchecked) private var history: ByteHistory
     @exclusivity(unchecked) private var duplicates = DuplicateFilter()
     @exclusivity(unchecked) var anomalies = StreamAnomalies()
@@ -116,12 +134,121 @@ final class HalfConnectionReassembler {
     /// The sequence number of data offset 0, once known.
     var baseSequence: UInt32? { started ? base : nil }
 
-    /// True (and counted) when `segment` is an exact copy of a recent packet.
+    /// True (and counted) when `segment` is an exact copy of a recent packet. A whole copy of one the snap
+    /// length cut fills what it can of the cut bytes first (`fillCut`).
     func dropDuplicate(_ segment: TCPSegment, ctx: ReassemblyContext) -> Bool {
-        guard duplicates.isDuplicate(segment, window: ctx.limits.duplicateWindow) else { return false }
+        let verdict = duplicates.verdict(segment, window: ctx.limits.duplicateWindow)
+        guard verdict != .new else { return false }
         anomalies.duplicates += 1
         anomalies.repeatedBytes += Int64(max(0, segment.payloadLength))
+        // Before the notice, which tells the delegate of a cut tail held back as a gap.
+        if verdict == .wholeCopyOfCut {
+            if segment.payloadLength > 0 {
+                fillCut(from: segment, ctx: ctx)
+            } else if anomalies.truncatedPackets > 0 {
+                // The snap length cut only its header's options (a SYN's): nothing of the stream is missing.
+                anomalies.truncatedPackets -= 1
+            }
+        }
         notice(.duplicate, segment.timestamp, ctx)
+        return true
+    }
+
+    /// Takes from `segment`, a copy of a packet the snap length cut, the bytes the cut took: held ones are filled
+    /// in place, delivered ones counted as come too late. Nothing else is counted: the packet is a duplicate.
+    private func fillCut(from segment: TCPSegment, ctx: ReassemblyContext) {
+        guard started, !segment.flags.contains(.rst), segment.capturedCount > 0 else { return }
+        let dataSequence = segment.flags.contains(.syn) ? segment.sequence &+ 1 : segment.sequence
+        let offset = self.offset(of: dataSequence)
+        let end = offset + Int64(segment.capturedCount)
+        let data = UnsafeRawBufferPointer(rebasing: segment.payload[0..<segment.capturedCount])
+        fillPendingCut(offset, data, ctx)
+        noteCutSeenLate(offset, end, segment.timestamp, ctx)
+        var at = max(offset, next)
+        while at < end {
+            guard let i = pieces.firstIndex(where: { $0.end > at }), pieces[i].offset < end else { break }
+            let from = max(at, pieces[i].offset)
+            let to = min(end, pieces[i].end)
+            if pieces[i].bytes == nil {
+                let data = UnsafeRawBufferPointer(rebasing: segment.payload[Int(from - offset)..<Int(to - offset)])
+                _ = fillCutPiece(i, at: from, data, ctx)
+            }
+            at = to
+        }
+        enforceHoleRules(now: segment.timestamp, ctx: ctx)
+    }
+
+    /// Sets `pendingCut`, `holdsCut` and the table's count of reassemblers holding a cut tail back
+    /// (`ConnectionTable.cutsHeldBack`, the one test the table makes per packet).
+    private func holdBack(_ cut: HeldPiece?, ctx: ReassemblyContext) {
+        if holdsCut != (cut != nil) { ctx.table.cutsHeldBack += cut == nil ? -1 : 1 }
+        pendingCut = cut
+        holdsCut = cut != nil
+    }
+
+    /// Whether `segment` may give bytes of the cut tail held back (`pendingCut`): its captured bytes reach them.
+    func mayFillCut(_ segment: TCPSegment) -> Bool {
+        guard let cut = pendingCut, segment.capturedCount > 0 else { return false }
+        let dataSequence = segment.flags.contains(.syn) ? segment.sequence &+ 1 : segment.sequence
+        let offset = self.offset(of: dataSequence)
+        return offset < cut.end && offset + Int64(segment.capturedCount) > cut.offset
+    }
+
+    /// Tells the delegate of the cut tail held back (`pendingCut`), as a gap: before any other event of the
+    /// connection, so that events keep their order.
+    func releaseCut(ctx: ReassemblyContext) {
+        guard let cut = pendingCut else { return }
+        holdBack(nil, ctx: ctx)
+        emitCut(at: cut.offset, cut.length, cut.time, ctx)
+    }
+
+    /// Delivers the bytes of `data` (at stream offset `offset`) that fall in the cut tail held back, in its place:
+    /// cut bytes before them become the gap, those after stay held back. With the cut packet's time: they were
+    /// sent with it.
+    private func fillPendingCut(_ offset: Int64, _ data: UnsafeRawBufferPointer, _ ctx: ReassemblyContext) {
+        guard let cut = pendingCut else { return }
+        let from = max(offset, cut.offset)
+        let to = min(offset + Int64(data.count), cut.end)
+        guard from < to else { return }
+        holdBack(nil, ctx: ctx)
+        if cut.wholeTail, from == cut.offset, to == cut.end { anomalies.truncatedPackets -= 1 }
+        if from > cut.offset { emitCut(at: cut.offset, from - cut.offset, cut.time, ctx) }
+        deliver(UnsafeRawBufferPointer(rebasing: data[Int(from - offset)..<Int(to - offset)]), cut.time, ctx)
+        if to < cut.end { holdBack(HeldPiece(offset: to, length: cut.end - to, bytes: nil, time: cut.time), ctx: ctx) }
+    }
+
+    /// Counts the bytes of a later copy, from `start` to `end`, that the latest cut delivered as a gap: the
+    /// parsers above read past them.
+    private func noteCutSeenLate(_ start: Int64, _ end: Int64, _ time: Timestamp, _ ctx: ReassemblyContext) {
+        let late = min(end, cutDelivered.upperBound) - max(start, cutDelivered.lowerBound)
+        guard late > 0 else { return }
+        // Counted once: another copy of them adds nothing new.
+        cutDelivered = 0..<0
+        notice(.cutSeenLate(bytes: late), time, ctx)
+    }
+
+    /// Puts `data`, the bytes at `at` of a later copy, into held piece `i`, whose bytes the snap length cut: what
+    /// is left of the cut around them stays held as cut. False, changing nothing, when a memory bound would not
+    /// allow the bytes to be held (they stay cut).
+    private func fillCutPiece(_ i: Int, at: Int64, _ data: UnsafeRawBufferPointer, _ ctx: ReassemblyContext) -> Bool {
+        let piece = pieces[i]
+        let end = at + Int64(data.count)
+        // The cut bytes were sent with the cut packet: the pieces keep its time.
+        var parts: [HeldPiece] = []
+        if piece.offset < at {
+            parts.append(HeldPiece(offset: piece.offset, length: at - piece.offset, bytes: nil, time: piece.time))
+        }
+        parts.append(HeldPiece(offset: at, length: Int64(data.count), bytes: Array(data), time: piece.time))
+        if end < piece.end {
+            parts.append(HeldPiece(offset: end, length: piece.end - end, bytes: nil, time: piece.time))
+        }
+        let charge = parts.reduce(0) { $0 + $1.charge } - piece.charge
+        guard ctx.refusal(toHold: charge, alreadyHeld: heldCharge) == nil else { return false }
+        if piece.wholeTail, parts.count == 1 { anomalies.truncatedPackets -= 1 }
+        pieces.replaceSubrange(i...i, with: parts)
+        heldCharge += charge
+        heldPayload += data.count
+        ctx.budget.charge(charge)
         return true
     }
 
@@ -158,6 +285,9 @@ final class HalfConnectionReassembler {
         seenEnd = max(seenEnd, offset + wire + (fin ? 1 : 0))
         if captured > 0 {
             let data = UnsafeRawBufferPointer(rebasing: segment.payload[0..<captured])
+            // A retransmission of the cut packet just before gives its cut bytes; `place` still counts the packet as
+            // a retransmission (it repeats what the cut copy showed).
+            if holdsCut { fillPendingCut(offset, data, ctx) }
             if offset == next, pieces.isEmpty {
                 deliverInOrder(data, time: time, ctx: ctx)
             } else {
@@ -300,6 +430,7 @@ final class HalfConnectionReassembler {
     /// showed (`skipAcknowledgedTail`), then a missing stretch before a FIN: the steps of `flushSteps`, taken, and
     /// the state they lead to (nothing held, no hole or tail timer running).
     func flush(now: Timestamp, ctx: ReassemblyContext) {
+        releaseCut(ctx: ctx)
         let end = flushSteps(
             now: now, gap: { emitGap($0, $1, ctx, cutBySnapLength: $2) },
             bytes: { held, time in held.withUnsafeBytes { deliver($0, time, ctx) } },
@@ -330,6 +461,8 @@ final class HalfConnectionReassembler {
         now: Timestamp, gap: (Int64, Timestamp, Bool) -> Void, bytes: ([UInt8], Timestamp) -> Void,
         farAcknowledgement: (Int64, Timestamp) -> Void
     ) -> Int64 {
+        // The cut tail held back comes first: `next` is already past it.
+        if let cut = pendingCut { gap(cut.length, cut.time, true) }
         var next = self.next
         var armedSince = holeAcknowledgedSince
         var i = 0
@@ -402,7 +535,10 @@ final class HalfConnectionReassembler {
             let remaining = start + count - at
             if at < next {
                 let n = min(remaining, next - at)
-                if let d = slice(consumed, n) { differing += history.differences(at: at, d, end: next) }
+                if let d = slice(consumed, n) {
+                    differing += history.differences(at: at, d, end: next)
+                    if !cutDelivered.isEmpty { noteCutSeenLate(at, at + n, time, ctx) }
+                }
                 repeated += n
                 at += n
                 consumed += Int(n)
@@ -411,9 +547,16 @@ final class HalfConnectionReassembler {
             let i = pieces.firstIndex { $0.end > at } ?? pieces.count
             if i < pieces.count, pieces[i].offset <= at {
                 let n = min(remaining, pieces[i].end - at)
-                if let d = slice(consumed, n), let kept = pieces[i].bytes {
-                    let from = Int(at - pieces[i].offset)
-                    for k in 0..<Int(n) where kept[from + k] != d[k] { differing += 1 }
+                if let d = slice(consumed, n) {
+                    if let kept = pieces[i].bytes {
+                        let from = Int(at - pieces[i].offset)
+                        for k in 0..<Int(n) where kept[from + k] != d[k] { differing += 1 }
+                    } else if fillCutPiece(i, at: at, d, ctx) {
+                        // Bytes the snap length cut from the first copy: new, not repeated.
+                        at += n
+                        consumed += Int(n)
+                        continue
+                    }
                 }
                 repeated += n
                 at += n
@@ -425,7 +568,7 @@ final class HalfConnectionReassembler {
                 if let d = slice(consumed, n) {
                     deliver(d, time, ctx)
                 } else {
-                    emitGap(n, time, ctx, cutBySnapLength: true)
+                    holdCut(at: at, n, time, wholeTail: at == start && n == count, ctx)
                 }
                 next += n
                 at += n
@@ -433,7 +576,8 @@ final class HalfConnectionReassembler {
                 drain(now: time, ctx: ctx)
                 continue
             }
-            let piece = HeldPiece(offset: at, length: n, bytes: slice(consumed, n).map { Array($0) }, time: time)
+            var piece = HeldPiece(offset: at, length: n, bytes: slice(consumed, n).map { Array($0) }, time: time)
+            piece.wholeTail = data == nil && at == start && n == count
             if let refused = ctx.refusal(toHold: piece.charge, alreadyHeld: heldCharge) {
                 anomalies.limitReached += 1
                 ctx.budget.limitHits += 1
@@ -495,7 +639,7 @@ final class HalfConnectionReassembler {
             if let bytes = first.bytes {
                 bytes.withUnsafeBytes { deliver($0, first.time, ctx) }
             } else {
-                emitGap(first.length, first.time, ctx, cutBySnapLength: true)
+                emitCut(at: first.offset, first.length, first.time, ctx)
             }
             next = first.end
             progressed = true
@@ -598,6 +742,7 @@ final class HalfConnectionReassembler {
     // MARK: - Events
 
     private func deliver(_ data: UnsafeRawBufferPointer, _ time: Timestamp, _ ctx: ReassemblyContext) {
+        if holdsCut { releaseCut(ctx: ctx) }
         // No ring for an empty delivery: it keeps nothing (as before a ring was taken ahead of the append).
         if history.needsRing, !data.isEmpty { history.takeRing(from: ctx.table.historyRings) }
         history.append(data)
@@ -611,6 +756,7 @@ final class HalfConnectionReassembler {
         _ bytes: Int64, _ time: Timestamp, _ ctx: ReassemblyContext, cutBySnapLength: Bool = false
     ) {
         guard bytes > 0 else { return }
+        if holdsCut { releaseCut(ctx: ctx) }
         if !cutBySnapLength {
             anomalies.gaps += 1
             anomalies.gapBytes += bytes
@@ -620,7 +766,26 @@ final class HalfConnectionReassembler {
                              cutBySnapLength: cutBySnapLength)
     }
 
+    /// Holds back the gap of `bytes` bytes the snap length cut at `next` (`pendingCut`; `wholeTail`: all the cut
+    /// tail of the packet): the stream goes on past them, as after the gap (the retransmission history forgets what
+    /// came before).
+    private func holdCut(
+        at offset: Int64, _ bytes: Int64, _ time: Timestamp, wholeTail: Bool, _ ctx: ReassemblyContext
+    ) {
+        releaseCut(ctx: ctx)
+        history.reset()
+        holdBack(HeldPiece(offset: offset, length: bytes, bytes: nil, time: time, wholeTail: wholeTail), ctx: ctx)
+    }
+
+    /// `emitGap` for `bytes` bytes the snap length cut, at stream offset `offset`: remembered as the latest cut
+    /// delivered.
+    private func emitCut(at offset: Int64, _ bytes: Int64, _ time: Timestamp, _ ctx: ReassemblyContext) {
+        emitGap(bytes, time, ctx, cutBySnapLength: true)
+        cutDelivered = offset..<(offset + bytes)
+    }
+
     private func notice(_ notice: StreamNotice, _ time: Timestamp, _ ctx: ReassemblyContext) {
+        if holdsCut { releaseCut(ctx: ctx) }
         ctx.delegate.didNotice(notice, direction: ctx.direction, connection: ctx.connection, time: time)
     }
 }

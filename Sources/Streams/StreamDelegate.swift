@@ -101,8 +101,8 @@ public enum ClockStep: Hashable, Sendable {
     case withdrawn(segments: Int)
 }
 
-/// An anomaly the reassembler noticed on one direction. Each kind but `farAcknowledgement` and
-/// `keepAlive` is also counted in `StreamAnomalies`:
+/// An anomaly the reassembler noticed on one direction. Each kind but `farAcknowledgement`, `keepAlive` and
+/// `cutSeenLate` is also counted in `StreamAnomalies`:
 public enum StreamNotice: Hashable, Sendable {
     /// A segment repeated `bytes` stream bytes already seen (delivered or held).
     case retransmission(bytes: Int64)
@@ -124,6 +124,10 @@ public enum StreamNotice: Hashable, Sendable {
     /// A TCP keep-alive probe (RFC 1122: sequence one below the next byte, 0 or 1 garbage byte): not data,
     /// not a retransmission or a conflict (the analyzer counts it per file).
     case keepAlive
+    /// A later copy (a retransmission, or the whole copy of a capture merged from two with different snap lengths)
+    /// carried `bytes` bytes the snap length had cut from the first, which were already delivered as cut: the
+    /// layers above read on without them (the analyzer counts them per file).
+    case cutSeenLate(bytes: Int64)
 }
 
 /// Which bound of `StreamLimits` was reached.

@@ -48,10 +48,30 @@ import Testing
         #expect(noReason.contains("response HTTP/1.1 404  head=13 cut"))
     }
 
-    /// A start line cut before what makes it one (the code's end and the space after it) is not taken as whole: the
-    /// head is dropped as after any gap in a head.
-    @Test(arguments: ["HTTP/1.1 50", "HTTP/1.1 503", "HTTP/1.1"])
-    func aStatusLineCutTooSoonIsDropped(start: String) {
+    /// A status line cut right after its code (no space captured) keeps the code.
+    @Test func aStatusLineCutAfterItsCodeKeepsIt() {
+        let got = parseEveryWay(.response, [.data("HTTP/1.1 503"), .cut(50)], expecting: ["GET"])
+        #expect(got == [
+            "anomaly gap_in_head", "response HTTP/1.1 503  head=12 cut", "skipped-missing 50",
+            "end body=0 wire=50 missing=50 incomplete head-cut",
+        ])
+    }
+
+    /// A status line cut within or before its code is still an answer, its code not known: its bytes are the
+    /// message's, as with a code.
+    @Test(arguments: ["HTTP/1.1 50", "HTTP/1.1 5", "HTTP/1.1 ", "HTTP/1.1", "HTTP/1"])
+    func aStatusLineCutBeforeItsCodeIsAnAnswerWithNoCode(start: String) {
+        let got = parseEveryWay(.response, [.data(start), .cut(50)], expecting: ["GET"])
+        let version = start.split(separator: " ").first.map(String.init) ?? start
+        #expect(got == [
+            "anomaly gap_in_head", "response \(version) ?  head=\(start.utf8.count) cut", "skipped-missing 50",
+            "end body=0 wire=50 missing=50 incomplete head-cut",
+        ])
+    }
+
+    /// What cannot begin a status code after the version is no status line: dropped as after any gap in a head.
+    @Test(arguments: ["HTTP/1.1 5x", "HTTP/1.1 OK", "HTTP/1.1 5031"])
+    func aStatusLineWithNoCodeIsDropped(start: String) {
         let got = parseEveryWay(.response, [.data(start), .cut(50)], expecting: ["GET"])
         #expect(got == ["anomaly gap_in_head", "skipped \(start.utf8.count)", "skipped-missing 50"])
     }
@@ -88,6 +108,9 @@ import Testing
         #expect(!switching.contains { $0.hasPrefix("response") })
         let tunnel = parseEveryWay(.response, [.data("HTTP/1.1 200 OK\r\nVi"), .cut(20)], expecting: ["CONNECT"])
         #expect(!tunnel.contains { $0.hasPrefix("response") })
+        // A code not known may be the CONNECT's 2xx.
+        let unknown = parseEveryWay(.response, [.data("HTTP/1.1 2"), .cut(20)], expecting: ["CONNECT"])
+        #expect(!unknown.contains { $0.hasPrefix("response") })
     }
 
     /// The stream's end ends the message whose head was cut.
@@ -113,5 +136,25 @@ import Testing
         #expect(e.bytesUp == 42 + 91)
         #expect(e.bytesDown == 42 + 1418 + 10 + 500)
         #expect(e.missingBytes == 91 + 1418 + 500)
+    }
+
+    /// In a conversation: an answer cut before its code stays the answer of its request, with no status, its bytes
+    /// counted in that exchange, and the next answer goes with the next request.
+    @Test func aConversationKeepsAnAnswerCutBeforeItsCode() throws {
+        let result = converseEveryWay([
+            .up("GET /one HTTP/1.1\r\n\r\n"), .down("HTTP/1.1 5"), .cutDown(300),
+            .up("GET /two HTTP/1.1\r\n\r\n"), .down("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"),
+        ])
+        #expect(result.exchanges.count == 2)
+        let first = try #require(result.exchanges.first)
+        #expect(first.http?.target == "/one")
+        #expect(first.http?.status == nil)
+        #expect(first.http?.responseStatusCut == true)
+        #expect(first.bytesDown == 10 + 300)
+        #expect(first.missingBytes == 300)
+        let second = try #require(result.exchanges.last)
+        #expect(second.http?.target == "/two")
+        #expect(second.http?.status == 200)
+        #expect(second.http?.responseStatusCut == false)
     }
 }

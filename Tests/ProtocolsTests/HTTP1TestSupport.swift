@@ -50,7 +50,8 @@ func summarize(_ events: [HTTP1Event]) -> [String] {
                 + (h.cutShort ? " cut" : ""))
         case .responseHead(let h):
             flush()
-            out.append("response \(h.version) \(h.status) \(h.reason) head=\(h.headLength)"
+            // A code the snap length cut is shown `?`.
+            out.append("response \(h.version) \(h.statusCut ? "?" : String(h.status)) \(h.reason) head=\(h.headLength)"
                 + (h.cutShort ? " cut" : ""))
         case .simpleResponse:
             flush()

@@ -59,7 +59,7 @@ struct FlowKeyTests {
         var filter = DuplicateFilter()
         /// Whether each segment in turn is a copy (the filter remembers those that are not).
         func copies(_ segments: [TCPSegment], in filter: inout DuplicateFilter) -> [Bool] {
-            segments.map { filter.isDuplicate($0, window: 1_000) }
+            segments.map { filter.verdict($0, window: 1_000) != .new }
         }
         let seen = copies([
             segment(v4a, v4b, length: 10, at: 0),

@@ -18,7 +18,7 @@ public struct HTTP1MessageRecord: Hashable, Sendable {
     /// Requests: method and target as sent. Nil for responses.
     public var method: String?
     public var target: String?
-    /// Responses: status code; nil for requests and HTTP/0.9 responses.
+    /// Responses: status code; nil for requests, HTTP/0.9 responses and responses whose code the snap length cut.
     public var status: Int?
     /// As sent; `HTTP/0.9` for a versionless request or its response.
     public var version: String
@@ -293,7 +293,10 @@ public struct HTTP1Conversation: Sendable {
         responseIsFinal = !head.isInterim
         if pending[i].exchange.responseStart == nil { pending[i].exchange.responseStart = head.start }
         pending[i].exchange.bytesDown += Int64(head.headLength)
-        if responseIsFinal {
+        if head.statusCut {
+            // Taken as the final answer (most are): its code stays unknown (nil), its bytes counted here.
+            pending[i].http.responseStatusCut = true
+        } else if responseIsFinal {
             let contentType = head.headers.first(named: "Content-Type")
             pending[i].http.status = head.status
             pending[i].http.reason = head.reason
@@ -303,7 +306,7 @@ public struct HTTP1Conversation: Sendable {
             }
         }
         record(HTTP1MessageRecord(
-            direction: .down, time: head.start, method: nil, target: nil, status: head.status,
+            direction: .down, time: head.start, method: nil, target: nil, status: head.statusCut ? nil : head.status,
             version: head.version))
     }
 

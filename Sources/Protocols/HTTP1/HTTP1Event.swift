@@ -51,6 +51,8 @@ public struct HTTP1ResponseHead: Hashable, Sendable {
     /// The snap length cut the head (`HTTP1Parser.skip`): `headers` is empty, as none is known, and `headLength`
     /// counts the bytes captured. A status line cut before its end has its reason up to the cut, marked `…`.
     public var cutShort = false
+    /// The snap length cut the status line before its code was whole (`cutShort` too): `status` is 0, not a code.
+    public var statusCut = false
 
     /// A 1xx response other than 101: another response to the same request follows.
     public var isInterim: Bool { status >= 100 && status < 200 && status != 101 }

@@ -43,6 +43,9 @@ struct HTTP1ParsedHead {
     var second = ""
     var third = ""
     var status = 0
+    /// A response head the snap length cut before its status code was whole (`parseCutStartLine`): `status` is
+    /// 0, not a code.
+    var statusCut = false
     var headers: [HTTP1Header] = []
     var anomalies: [HTTP1Anomaly] = []
     /// Content-Length values, read as they come (kept apart from the head's bytes, which are reused).
@@ -127,8 +130,10 @@ extension HTTP1Parser {
     /// line that ends within `buf` is read as `parseHead` reads it. One cut before its end is read as far as it
     /// is known, and not taken as whole: a request's method, and its target up to the cut, marked `…` when the
     /// cut fell inside it (the version is not known: empty); a response's version and status code when the
-    /// code and a space after it were captured, and its reason up to the cut, marked `…` (empty when none of
-    /// it came). False when less was captured. No header line is read: the cut may have split any of them.
+    /// code was captured (the cut right after it, or after a space and part of its reason, marked `…`; empty
+    /// when none of it came); a response cut within or before its code keeps its version as captured, its code
+    /// not known (`statusCut`), so that its bytes still count as an answer. False when less was captured, or
+    /// when what came is not a start line. No header line is read: the cut may have split any of them.
     static func parseCutStartLine(_ buf: [UInt8], role: Role, into out: inout HTTP1ParsedHead) -> Bool {
         if let lf = HTTP1HeadLines.lineFeed(in: buf, from: 0) {
             let line = buf[0..<(lf > 0 && buf[lf - 1] == 13 ? lf - 1 : lf)]
@@ -146,16 +151,23 @@ extension HTTP1Parser {
             out.second = String(decoding: target, as: UTF8.self) + (target.endIndex == line.endIndex ? "…" : "")
             return true
         }
-        guard let sp = line.firstIndex(where: isSeparator) else { return false }
+        let sp = line.firstIndex(where: isSeparator) ?? line.endIndex
         let version = line[line.startIndex..<sp]
         guard isVersion(version) else { return false }
-        guard let (status, rest) = statusCode(line[(sp + 1)...].drop(while: isSeparator)),
-              let after = rest.first, isSeparator(after)
-        else { return false }
+        let code = line[sp...].drop(while: isSeparator)
+        // What follows the code: the reason as far as it came.
+        var reason = line[line.endIndex...]
+        if let (status, rest) = statusCode(code) {
+            guard rest.first.map(isSeparator) ?? true else { return false }
+            out.status = status
+            reason = trimmed(rest)
+        } else {
+            // Cut within the code or before it: only digits may have come (anything else is no status line).
+            guard code.count < 3, code.allSatisfy({ $0 >= 48 && $0 <= 57 }) else { return false }
+            out.statusCut = true
+        }
         if !startsUpperCaseHTTP(version) { out.anomalies.append(.lowerCaseVersion) }
         out.first = String(decoding: version, as: UTF8.self)
-        out.status = status
-        let reason = trimmed(rest)
         out.third = reason.isEmpty ? "" : String(decoding: reason, as: UTF8.self) + "…"
         return true
     }

@@ -218,10 +218,11 @@ extension HTTP1Parser {
     }
 
     /// The snap length cut the head being read (see `skip`). When its start line was captured (whole; or a
-    /// request line to within its target, a status line to past its code: `parseCutStartLine`), reports the
+    /// request line to within its target, a status line to past its version: `parseCutStartLine`), reports the
     /// head with no header known (`cutShort`) and goes out of sync with the message open (`cutMessageOpen`):
     /// with its headers, its framing is not known. Returns false, doing nothing, otherwise, and for a head
-    /// that would switch protocols (a `CONNECT`, a 101, a 2xx to a `CONNECT`), whose next bytes may not be HTTP.
+    /// that would or may switch protocols (a `CONNECT`, a 101, a 2xx or a code not known answering a `CONNECT`),
+    /// whose next bytes may not be HTTP.
     mutating func keepCutHead(_ time: Timestamp, _ events: inout [HTTP1Event]) -> Bool {
         guard startDecided, !buffer.isEmpty else { return false }
         var parsed = HTTP1ParsedHead()
@@ -237,12 +238,15 @@ extension HTTP1Parser {
             let status = parsed.status
             let interim = status >= 100 && status < 200 && status != 101
             let connect = expected.first?.isConnect ?? false
-            guard status != 101, !(connect && status >= 200 && status < 300) else { return false }
+            // A code not known may be a CONNECT's 2xx as well.
+            guard status != 101, !(connect && (parsed.statusCut || status >= 200 && status < 300)) else {
+                return false
+            }
             if !interim, !expected.isEmpty { expected.removeFirst() }
             for a in parsed.anomalies { anomaly(a, time, &events) }
             events.append(.responseHead(HTTP1ResponseHead(
                 version: parsed.first, status: status, reason: parsed.third, headers: [],
-                headLength: headLength, start: msg.start, cutShort: true)))
+                headLength: headLength, start: msg.start, cutShort: true, statusCut: parsed.statusCut)))
         }
         msg.headLength = headLength
         msg.last = time
