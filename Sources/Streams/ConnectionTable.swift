@@ -82,7 +82,8 @@ import Records
 /// connections with the same addresses on different VLANs (overlapping address spaces) pick their ISNs
 /// apart, so they stay two, and a new connection reusing a 4-tuple seconds later picks another ISN.
 /// Two sensors on one VLAN give copies on the same key (see `isCopyOnSameTags`, `isCopyInPlace`): a SYN
-/// repeating the client ISN of the established, closed connection on its key within 10 s is a copy (the
+/// repeating the client ISN of the established, closed connection on its key within 10 s, or of the refused
+/// one within `refusedCopyWindow` (100 ms), is a copy (the
 /// original is emitted then, as closed, and the copy takes the key); a SYN repeating it while that
 /// connection is still open, after its client acknowledged the SYN-ACK (no stack sends its SYN again
 /// then), is left out and counted, but the copy's later segments cannot be told from the original's
