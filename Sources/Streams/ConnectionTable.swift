@@ -288,7 +288,11 @@ public final class ConnectionTable {
             // Not retained while it is absorbed: the table holds it, and absorbing takes nothing out
             // of the table (the delegate must not call back into it).
             let absorbed = found._withUnsafeGuaranteedRef { existing in
-                if existing.clockSetBack != 0, let s = readAfterSetBack(segment, existing) {
+                // A SYN the connection does not accept is a new connection on the clock after the step, not one
+                // of its segments read later: rotated files joined in the wrong order show a push connection's
+                // later half first, and its own SYN and first half after the step back.
+                if existing.clockSetBack != 0, !isSyn || existing.acceptsSyn(segment),
+                    let s = readAfterSetBack(segment, existing) {
                     absorb(s, into: existing, direction: existing.direction(of: s))
                     schedule(existing)
                     return true
