@@ -53,6 +53,7 @@ final class Connection {
     @exclusivity(unchecked) var openedOffClock = false
     /// Open when the table's clock was set back (`ConnectionTable.stepBack`): nanoseconds added to its
     /// segments stamped on the clock after the step, so the connection keeps the clock it began on (0: none).
+    /// Not a SYN it does not accept (`acceptsSyn`): that opens a new connection at its stamped time.
     @exclusivity(unchecked) var clockSetBack: Int64 = 0
     /// False once the table has emitted the connection.
     @exclusivity(unchecked) var inTable = true

@@ -304,14 +304,21 @@ extension ConnectionTable {
     /// under the same tags (two sensors on one VLAN, their clocks seconds apart): `existing` was
     /// established and is closed, the SYN repeats its client ISN, within `capturedTwiceISNWindow` of its
     /// SYN. A stack never sends the SYN of a connection again once the handshake completed and the
-    /// connection closed; a new connection on the same 4-tuple picks another ISN. A refused connect is
-    /// left alone: a stack may retry a SYN answered by a reset (Windows does, half a second later), possibly
-    /// with the same ISN.
+    /// connection closed; a new connection on the same 4-tuple picks another ISN. A refused connect is a
+    /// copy only within `refusedCopyWindow` of its SYN: a stack may retry a SYN answered by a reset (Windows
+    /// does, half a second later), possibly with the same ISN, and such a retry stays a connect of its own.
     func isCopyOnSameTags(_ syn: TCPSegment, of existing: Connection) -> Bool {
-        guard existing.isClosed, existing.handshake == .established, syn.source == existing.client,
+        guard existing.isClosed, syn.source == existing.client,
             let isn = existing.clientISN, syn.sequence == isn else { return false }
-        let wide = max(limits.capturedTwiceWindow, limits.capturedTwiceISNWindow)
-        return isNear(syn.timestamp, existing.synTime, within: wide)
+        switch existing.handshake {
+        case .established:
+            let wide = max(limits.capturedTwiceWindow, limits.capturedTwiceISNWindow)
+            return isNear(syn.timestamp, existing.synTime, within: wide)
+        case .refused:
+            return isNear(syn.timestamp, existing.synTime, within: limits.refusedCopyWindow)
+        case .unanswered, .midstream:
+            return false
+        }
     }
 
     /// Whether `syn`, a SYN that `existing` accepts (its client ISN), is the SYN of a copy captured on the

@@ -82,7 +82,8 @@ import Records
 /// connections with the same addresses on different VLANs (overlapping address spaces) pick their ISNs
 /// apart, so they stay two, and a new connection reusing a 4-tuple seconds later picks another ISN.
 /// Two sensors on one VLAN give copies on the same key (see `isCopyOnSameTags`, `isCopyInPlace`): a SYN
-/// repeating the client ISN of the established, closed connection on its key within 10 s is a copy (the
+/// repeating the client ISN of the established, closed connection on its key within 10 s, or of the refused
+/// one within `refusedCopyWindow` (100 ms), is a copy (the
 /// original is emitted then, as closed, and the copy takes the key); a SYN repeating it while that
 /// connection is still open, after its client acknowledged the SYN-ACK (no stack sends its SYN again
 /// then), is left out and counted, but the copy's later segments cannot be told from the original's
@@ -290,7 +291,11 @@ public final class ConnectionTable {
             // Not retained while it is absorbed: the table holds it, and absorbing takes nothing out
             // of the table (the delegate must not call back into it).
             let absorbed = found._withUnsafeGuaranteedRef { existing in
-                if existing.clockSetBack != 0, let s = readAfterSetBack(segment, existing) {
+                // A SYN the connection does not accept is a new connection on the clock after the step, not one
+                // of its segments read later: rotated files joined in the wrong order show a push connection's
+                // later half first, and its own SYN and first half after the step back.
+                if existing.clockSetBack != 0, !isSyn || existing.acceptsSyn(segment),
+                    let s = readAfterSetBack(segment, existing) {
                     absorb(s, into: existing, direction: existing.direction(of: s))
                     schedule(existing)
                     return true

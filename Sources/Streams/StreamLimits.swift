@@ -109,6 +109,11 @@ public struct StreamLimits: Sendable {
     /// same 4-tuple within seconds picks another ISN (RFC 6528: it moves with a clock of a few microseconds),
     /// so port reuse stays apart. Below `capturedTwiceWindow`, that one applies.
     public var capturedTwiceISNWindow: Int64 = 10 * 1_000_000_000
+    /// A SYN on the same tags repeating the ISN of a refused connect (its SYN answered by a reset) within this
+    /// time of that one's SYN is a second sensor's copy of it (see `ConnectionTable`, "Captured twice").
+    /// Default 100 ms: sensors' clocks a few milliseconds apart, while a stack retrying a refused SYN waits
+    /// half a second or more (Windows), so a retry with the same ISN stays a connect of its own.
+    public var refusedCopyWindow: Int64 = 100_000_000
     /// A segment stamped more than this ahead of the table's clock moves the clock only once the step
     /// is confirmed (`clockStepConfirmation`; see `ConnectionTable`, "The clock"); until then its own
     /// connection is judged by its own time. Default 60 s: the capture summary's

@@ -31,6 +31,26 @@ import TestSupport
         return moved
     }
 
+    /// Copies the classic pcap `path` (little-endian, as `simulate` writes it) to `out` with the records from
+    /// `after` seconds past the first one on written first (two rotated files joined in the wrong order).
+    static func swappingHalves(_ path: String, to out: String, after: Int64) throws {
+        let bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
+        func u32(_ at: Int) -> UInt32 { (0..<4).reduce(0) { $0 | UInt32(bytes[at + $1]) << (8 * UInt32($1)) } }
+        var early: [UInt8] = []
+        var late: [UInt8] = []
+        var first: Int64?
+        var at = 24
+        while at + 16 <= bytes.count {
+            let end = at + 16 + Int(u32(at + 8))
+            try #require(end <= bytes.count)
+            let seconds = Int64(u32(at))
+            first = first ?? seconds
+            if seconds - (first ?? seconds) >= after { late += bytes[at..<end] } else { early += bytes[at..<end] }
+            at = end
+        }
+        try Data(Array(bytes.prefix(24)) + late + early).write(to: URL(fileURLWithPath: out))
+    }
+
     /// The report's `Client A: N check-ins, ...` lines, keyed by address, up to the missed and accelerated counts.
     static func clientLines(_ report: String) -> [String: String] {
         var out: [String: String] = [:]
@@ -109,6 +129,27 @@ import TestSupport
         let cleanClients = Self.clientLines(clean.stdout)
         #expect(cleanClients.count == 30)
         #expect(Self.clientLines(stepped.stdout) == cleanClients)
+    }
+
+    /// Rotated files joined in the wrong order (the second hour first): the step back at the seam is found,
+    /// and a push connection open across the rotation, its later half shown first, picked up without its SYN,
+    /// does not swallow its own SYN and first half after the step as old retransmissions: that SYN opens a
+    /// connection of its own, so every push client keeps the check-ins of both halves (half were lost before).
+    @Test func rotatedHalvesJoinedInTheWrongOrderKeepEveryPushCheckIn() throws {
+        let dir = try TemporaryFolder()
+        let capture = try dir.simulatedCapture("fleet.pcap", [
+            "--clients", "30", "--duration", "2h", "--push-share", "0.3",
+        ])
+        let swapped = dir.path + "/swapped.pcap"
+        try Self.swappingHalves(capture, to: swapped, after: 3_600)
+        let clean = sepbeat("analyze", capture)
+        let stepped = sepbeat("analyze", swapped)
+        #expect(clean.stdout.contains(" push "))
+        #expect(stepped.stdout.contains("  clock set back by about"), "\(stepped.stdout.prefix(800))")
+        let checkIns = { (report: String) in Self.clientLines(report).mapValues { $0.prefix { $0 != "," } } }
+        let cleanCheckIns = checkIns(clean.stdout)
+        #expect(cleanCheckIns.count == 30)
+        #expect(checkIns(stepped.stdout) == cleanCheckIns)
     }
 
     /// A sparse fleet (6 clients) whose last check-in before the step came after a quiet minute: the segments

@@ -222,7 +222,7 @@ import Testing
     }
 
     /// A refused connect retried with the same ISN half a second later (SYN, RST, SYN, RST; Windows retries) is
-    /// two connects, not a copy: the same-tags rule needs an established original.
+    /// two connects, not a copy: a refused original is copied only within `refusedCopyWindow` (100 ms).
     @Test func refusedConnectRetriedWithTheSameISNIsNoCopy() {
         let (recorder, table) = run([
             .c(1000, "", [.syn], at: 0), .s(0, "", [.rst, .ack], at: 1, ack: 1001),
@@ -232,6 +232,21 @@ import Testing
         #expect(recorder.records.allSatisfy { $0.handshake == .refused })
         #expect(table.statistics.connectionsCapturedTwice == 0)
         #expect(table.statistics.connectionsReused == 1)
+    }
+
+    /// Two sensors on one VLAN, clocks 2 ms apart, both capturing a refused connect (SYN, RST, then the copies
+    /// of both): the copy repeats the ISN within `refusedCopyWindow` of the original's SYN, so it is one
+    /// connect, and the copy and its two packets are counted as a copy on the same tags.
+    @Test func refusedConnectCapturedTwiceMillisecondsApartIsOneConnect() throws {
+        let (recorder, table) = run([
+            .c(1000, "", [.syn], at: 0), .s(0, "", [.rst, .ack], at: 1, ack: 1001),
+            .c(1000, "", [.syn], at: 2), .s(0, "", [.rst, .ack], at: 3, ack: 1001),
+        ])
+        #expect(recorder.records.map(\.id) == [1])
+        let r = try #require(recorder.record(1))
+        #expect(r.handshake == .refused && r.packetsUp == 1 && r.packetsDown == 1)
+        #expect(table.statistics.connectionsCapturedTwice == 1 && table.statistics.segmentsCapturedTwice == 2)
+        #expect(table.statistics.connectionsReused == 0)
     }
 
     /// One copy's SYN was not captured (of either copy; and, both SYNs lost, the SYN-ACK of one): the copy
