@@ -185,6 +185,22 @@ import Testing
         #expect(r.client("10.0.0.1")?.intervalChange == nil)
     }
 
+    /// An accelerated run at either edge of the capture (a client restarted just before it began, or taking a new
+    /// policy just before it ended) is that run, counted as accelerated: not a change to or from 20 s, which made the
+    /// client unhealthy (`now 20 s, expected 300 s`) or appear mid-capture by a 20 s level.
+    @Test(arguments: [true, false])
+    func acceleratedRunAtAnEdgeIsNoChange(atEnd: Bool) throws {
+        let steady = stride(from: 0.0, through: 3_000, by: 300).map { $0 + (atEnd ? 0 : 360) }
+        let run: [Double] = atEnd ? [3_020, 3_040, 3_060] : [0, 20, 40, 60]
+        let r = Self.one((atEnd ? steady + run : run + steady).sorted())
+        let c = try #require(r.client("10.0.0.1"))
+        #expect(c.intervalChange == nil)
+        #expect(r.codes(.intervalChange) + r.codes(.intervalMismatch) == 0)
+        #expect(c.accelerated == 3 && c.acceleratedRuns == 1)
+        #expect(c.health == .healthy, "\(c.reasons)")
+        #expect(r.summary("10.0.0.1")?.accelerated == 3)
+    }
+
     // MARK: - The fleet
 
     /// Every client switching within one old interval: the fleet finding, said once.
