@@ -241,6 +241,31 @@ import Testing
         #expect(s.codes(.intervalChange) == 4)
     }
 
+    /// Clients going both ways at one time (three from 60 s to 300 s, two from 300 s to 60 s) follow no one policy:
+    /// the note counts the three going one way, with their levels, not five of six 'from 60 s to 300 s'; two going
+    /// each way made it read 'from 300 s to 300 s'.
+    @Test func changesBothWaysAreCountedOneWay() throws {
+        var clients: [String: [Double]] = ["10.0.0.6": stride(from: 0.0, through: 3 * 3_600, by: 300).map { $0 }]
+        for i in 1...5 {
+            clients["10.0.0.\(i)"] = i <= 3 ? Self.times(60, until: 3_600, then: 300, until: 3 * 3_600)
+                : Self.times(300, until: 3_600, then: 60, until: 3 * 3_600)
+        }
+        let r = Self.run(clients)
+        #expect(r.codes(.intervalChange) == 6)
+        let f = try #require(r.fleetChange)
+        #expect(f.message.hasPrefix("3 of 6 clients with a regular interval changed their interval from 60 s to "
+            + "300 s (medians) between"))
+
+        var even: [String: [Double]] = [:]
+        for i in 1...4 {
+            even["10.0.0.\(i)"] = i <= 2 ? Self.times(60, until: 3_600, then: 300, until: 3 * 3_600)
+                : Self.times(300, until: 3_600, then: 60, until: 3 * 3_600)
+        }
+        let message = try #require(Self.run(even).fleetChange?.message)
+        #expect(!message.contains("from 300 s to 300 s") && !message.contains("from 60 s to 60 s"), "\(message)")
+        #expect(message.hasPrefix("2 of 4 clients"))
+    }
+
     // MARK: - Simulated captures
 
     private static func json(_ text: String) throws -> [String: Any] {
