@@ -329,4 +329,22 @@ import Testing
         #expect(fleet["missed"] as? Int == 0)
         #expect(!CLIRun(["audit", "-q", capture]).stdout.contains("a policy change"))
     }
+
+    /// One policy to 120 s takes pull clients from 60 s to a longer interval and push clients from 300 s to a shorter
+    /// one: the note counts all ten, as going to one new interval within the longest old one (300 s), not the nine
+    /// within 300 s of the first push client's change (the pull client changing before it was left out).
+    @Test func simulatedPolicyTakesPullLongerAndPushShorter() throws {
+        let folder = try TemporaryFolder()
+        let capture = try folder.simulatedCapture("mixed.pcap", [
+            "--clients", "10", "--duration", "4h", "--interval", "60", "--interval-change", "1h:120",
+            "--push-share", "0.7", "--http-share", "0", "--seed", "8",
+        ])
+        let analyze = CLIRun(["analyze", "-q", "-F", "json", "--interval", "60", capture])
+        let clients = try #require(try Self.json(analyze.stdout)["clients"] as? [[String: Any]])
+        let changes = clients.compactMap { $0["intervalChange"] as? [String: Any] }
+        let modes = Set(changes.compactMap { $0["mode"] as? String })
+        #expect(modes == ["pull", "push"] && changes.count == 10)
+        let note = CLIRun(["audit", "-q", "--interval", "60", capture]).stdout
+        #expect(note.contains("Note: \(changes.count) of 10 clients with a regular interval changed"), "\(note)")
+    }
 }
