@@ -212,6 +212,13 @@ struct IntervalLevels {
         }
         guard let from = level(ns[..<best.split], first), let to = level(ns[best.split...], last),
               !on(to.rules.interval, from.rules), !on(from.rules.interval, to.rules) else { return nil }
+        // A side in the other's accelerated range that lasts no longer than an accelerated run may is that run (a
+        // client taking a policy just before the capture ended, or restarted just before it began), not a level.
+        func run(_ side: ArraySlice<Int64>, _ level: Rules, other: Rules) -> Bool {
+            level.interval <= other.accelerated && side.reduce(Int64(0), Saturating.add) <= other.runMax
+        }
+        guard !run(ns[..<best.split], from.rules, other: to.rules),
+              !run(ns[best.split...], to.rules, other: from.rules) else { return nil }
         return (best.split, from.rules, to.rules, from.count, to.count)
     }
 }

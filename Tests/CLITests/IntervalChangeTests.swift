@@ -185,6 +185,22 @@ import Testing
         #expect(r.client("10.0.0.1")?.intervalChange == nil)
     }
 
+    /// An accelerated run at either edge of the capture (a client restarted just before it began, or taking a new
+    /// policy just before it ended) is that run, counted as accelerated: not a change to or from 20 s, which made the
+    /// client unhealthy (`now 20 s, expected 300 s`) or appear mid-capture by a 20 s level.
+    @Test(arguments: [true, false])
+    func acceleratedRunAtAnEdgeIsNoChange(atEnd: Bool) throws {
+        let steady = stride(from: 0.0, through: 3_000, by: 300).map { $0 + (atEnd ? 0 : 360) }
+        let run: [Double] = atEnd ? [3_020, 3_040, 3_060] : [0, 20, 40, 60]
+        let r = Self.one((atEnd ? steady + run : run + steady).sorted())
+        let c = try #require(r.client("10.0.0.1"))
+        #expect(c.intervalChange == nil)
+        #expect(r.codes(.intervalChange) + r.codes(.intervalMismatch) == 0)
+        #expect(c.accelerated == 3 && c.acceleratedRuns == 1)
+        #expect(c.health == .healthy, "\(c.reasons)")
+        #expect(r.summary("10.0.0.1")?.accelerated == 3)
+    }
+
     // MARK: - The fleet
 
     /// Every client switching within one old interval: the fleet finding, said once.
@@ -223,6 +239,31 @@ import Testing
         let s = Self.run(scattered)
         #expect(s.fleetChange == nil)
         #expect(s.codes(.intervalChange) == 4)
+    }
+
+    /// Clients going both ways at one time (three from 60 s to 300 s, two from 300 s to 60 s) follow no one policy:
+    /// the note counts the three going one way, with their levels, not five of six 'from 60 s to 300 s'; two going
+    /// each way made it read 'from 300 s to 300 s'.
+    @Test func changesBothWaysAreCountedOneWay() throws {
+        var clients: [String: [Double]] = ["10.0.0.6": stride(from: 0.0, through: 3 * 3_600, by: 300).map { $0 }]
+        for i in 1...5 {
+            clients["10.0.0.\(i)"] = i <= 3 ? Self.times(60, until: 3_600, then: 300, until: 3 * 3_600)
+                : Self.times(300, until: 3_600, then: 60, until: 3 * 3_600)
+        }
+        let r = Self.run(clients)
+        #expect(r.codes(.intervalChange) == 6)
+        let f = try #require(r.fleetChange)
+        #expect(f.message.hasPrefix("3 of 6 clients with a regular interval changed their interval from 60 s to "
+            + "300 s (medians) between"))
+
+        var even: [String: [Double]] = [:]
+        for i in 1...4 {
+            even["10.0.0.\(i)"] = i <= 2 ? Self.times(60, until: 3_600, then: 300, until: 3 * 3_600)
+                : Self.times(300, until: 3_600, then: 60, until: 3 * 3_600)
+        }
+        let message = try #require(Self.run(even).fleetChange?.message)
+        #expect(!message.contains("from 300 s to 300 s") && !message.contains("from 60 s to 60 s"), "\(message)")
+        #expect(message.hasPrefix("2 of 4 clients"))
     }
 
     // MARK: - Simulated captures
@@ -287,5 +328,23 @@ import Testing
         #expect(fleet["unhealthy"] as? Int == 3)
         #expect(fleet["missed"] as? Int == 0)
         #expect(!CLIRun(["audit", "-q", capture]).stdout.contains("a policy change"))
+    }
+
+    /// One policy to 120 s takes pull clients from 60 s to a longer interval and push clients from 300 s to a shorter
+    /// one: the note counts all ten, as going to one new interval within the longest old one (300 s), not the nine
+    /// within 300 s of the first push client's change (the pull client changing before it was left out).
+    @Test func simulatedPolicyTakesPullLongerAndPushShorter() throws {
+        let folder = try TemporaryFolder()
+        let capture = try folder.simulatedCapture("mixed.pcap", [
+            "--clients", "10", "--duration", "4h", "--interval", "60", "--interval-change", "1h:120",
+            "--push-share", "0.7", "--http-share", "0", "--seed", "8",
+        ])
+        let analyze = CLIRun(["analyze", "-q", "-F", "json", "--interval", "60", capture])
+        let clients = try #require(try Self.json(analyze.stdout)["clients"] as? [[String: Any]])
+        let changes = clients.compactMap { $0["intervalChange"] as? [String: Any] }
+        let modes = Set(changes.compactMap { $0["mode"] as? String })
+        #expect(modes == ["pull", "push"] && changes.count == 10)
+        let note = CLIRun(["audit", "-q", "--interval", "60", capture]).stdout
+        #expect(note.contains("Note: \(changes.count) of 10 clients with a regular interval changed"), "\(note)")
     }
 }
