@@ -219,6 +219,14 @@ struct IntervalLevels {
         }
         guard !run(ns[..<best.split], from.rules, other: to.rules),
               !run(ns[best.split...], to.rules, other: from.rules) else { return nil }
+        // Gaps steady at two or three times the other side's level are what a client missing every other (or two
+        // of three) check-ins shows: its timer keeps the same phase grid, so timing cannot tell that from a policy
+        // change to or from such a multiple. Read as missed check-ins, which a fault is not hidden behind.
+        let (short, long) = from.rules.interval < to.rules.interval ? (from.rules, to.rules) : (to.rules, from.rules)
+        for k in Int64(2)...3 {
+            let target = Saturating.multiply(k, short.interval)
+            if abs(Saturating.subtract(long.interval, target)) <= Saturating.multiply(k, short.tolerance) { return nil }
+        }
         return (best.split, from.rules, to.rules, from.count, to.count)
     }
 }

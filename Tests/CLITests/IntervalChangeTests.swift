@@ -167,6 +167,21 @@ import Testing
         #expect(r.summary("10.0.0.1")?.intervalChange == nil)
     }
 
+    /// Gaps at twice or three times the expected interval for the first or last hour are a client missing every
+    /// other (or two of three) check-ins, as far as timing tells: its missed check-ins are counted, not hidden
+    /// behind a change to or from 600 s that read healthy.
+    @Test(arguments: [(600.0, true), (900.0, true), (600.0, false), (900.0, false)])
+    func gapsAtAMultipleOfTheOtherLevelAreMissedCheckIns(gap: Double, first: Bool) throws {
+        let t = first ? Self.times(gap, until: 3_600, then: 300, until: 3 * 3_600)
+            : Self.times(300, until: 2 * 3_600, then: gap, until: 3 * 3_600 + 1)
+        let r = Self.one(t)
+        let c = try #require(r.client("10.0.0.1"))
+        #expect(c.intervalChange == nil)
+        #expect(r.codes(.intervalChange) == 0)
+        #expect(c.missed == (gap == 600 ? 6 : 8), "\(c.missed)")
+        #expect(c.health == .unhealthy)
+    }
+
     /// A stretch between capture files hides the gap across it: not observed, no part in finding a change.
     @Test func silenceBetweenFilesIsNoChange() throws {
         let t = stride(from: 0.0, through: 3_000, by: 300).map { $0 } + stride(from: 7_200.0, through: 10_200, by: 300)
@@ -298,13 +313,13 @@ import Testing
         }
     }
 
-    /// Push and pull clients going from 300 s to 600 s, three of ten only: each changed client is judged against
-    /// 600 s after the change (a mismatch with the expected 300 s, no missed check-in); the others are healthy, and
+    /// Push and pull clients going from 300 s to 1200 s, three of ten only: each changed client is judged against
+    /// 1200 s after the change (a mismatch with the expected 300 s, no missed check-in); the others are healthy, and
     /// so few changes are no policy change.
     @Test func simulatedPartialChangeWithPushClients() throws {
         let folder = try TemporaryFolder()
         let capture = try folder.simulatedCapture("partial.pcap", [
-            "--clients", "10", "--duration", "8h", "--interval-change", "3h:600:0.3", "--push-share", "0.5",
+            "--clients", "10", "--duration", "8h", "--interval-change", "3h:1200:0.3", "--push-share", "0.5",
             "--http-share", "0.2", "--seed", "13",
         ])
         let analyze = CLIRun(["analyze", "-q", "-F", "json", capture])
@@ -330,13 +345,13 @@ import Testing
         #expect(!CLIRun(["audit", "-q", capture]).stdout.contains("a policy change"))
     }
 
-    /// One policy to 120 s takes pull clients from 60 s to a longer interval and push clients from 300 s to a shorter
+    /// One policy to 240 s takes pull clients from 60 s to a longer interval and push clients from 300 s to a shorter
     /// one: the note counts all ten, as going to one new interval within the longest old one (300 s), not the nine
     /// within 300 s of the first push client's change (the pull client changing before it was left out).
     @Test func simulatedPolicyTakesPullLongerAndPushShorter() throws {
         let folder = try TemporaryFolder()
         let capture = try folder.simulatedCapture("mixed.pcap", [
-            "--clients", "10", "--duration", "4h", "--interval", "60", "--interval-change", "1h:120",
+            "--clients", "10", "--duration", "4h", "--interval", "60", "--interval-change", "1h:240",
             "--push-share", "0.7", "--http-share", "0", "--seed", "8",
         ])
         let analyze = CLIRun(["analyze", "-q", "-F", "json", "--interval", "60", capture])
