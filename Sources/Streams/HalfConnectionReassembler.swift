@@ -3,8 +3,9 @@ import Records
 
 /// Rebuilds the byte stream of one direction of a TCP connection.
 ///
-/// Offsets are 64-bit and relative to the first data byte (ISN + 1 when the SYN was seen,
-/// else the sequence number of the first segment seen that carries data or FIN). A
+/// Offsets are 64-bit and relative to the first data byte (ISN + 1 when the SYN was seen, or when the
+/// client's ACK of a SYN-ACK the capture lost gave it, else the sequence number of the first segment seen
+/// that carries data or FIN). A
 /// sequence number is placed relative to the next expected byte with a signed 32-bit
 /// difference, so wraparound at 2^32 needs no special case as long as segments land
 /// within 2 GiB of where the stream stands.
@@ -82,6 +83,9 @@ final class HalfConnectionReassembler {
     /// Before this direction started: `base` holds the peer's first acknowledgement, against which its later
     /// ones count as `acknowledged` (see `peerAcknowledgedBeforeStart`).
     @exclusivity(unchecked) private var provisionalBase = false
+    /// Whether the provisional `base` is where the stream begins: the peer's first acknowledgement was its ACK of
+    /// a SYN-ACK the capture lost (`peerAcknowledgedHandshake`). Bytes first shown a little past it follow a hole.
+    @exclusivity(unchecked) private var startAcknowledged = false
     @exclusivity(unchecked) private(set) var midstream = false
     @exclusivity(unchecked) private var base: UInt32 = 0
     /// Offset of the next byte to deliver: everything before it was delivered or skipped.
@@ -271,8 +275,13 @@ final class HalfConnectionReassembler {
         let dataSequence = syn ? segment.sequence &+ 1 : segment.sequence
         if !started {
             guard wire > 0 || fin else { return }
-            start(at: dataSequence)
-            midstream = true
+            if startsAfterLostBytes(dataSequence) {
+                // The SYN-ACK and the first bytes were lost: they are a hole before this segment, not a later start.
+                start(at: base)
+            } else {
+                start(at: dataSequence)
+                midstream = true
+            }
         }
         let offset = self.offset(of: dataSequence)
         if !syn, !fin, wire <= 1, offset == next - 1, next == seenEnd, pieces.isEmpty {
@@ -322,6 +331,25 @@ final class HalfConnectionReassembler {
         let offset = self.offset(of: sequence)
         guard offset > acknowledged, offset <= Self.acknowledgementReach else { return }
         acknowledged = offset
+    }
+
+    /// `peerAcknowledged` before this direction started, for an acknowledgement sent from the client's ISN + 1 (its
+    /// SYN captured): the ACK of a SYN-ACK the capture lost. Taken as any other; when it is the peer's first, it
+    /// also marks where the stream begins (`startAcknowledged`), so that bytes the capture lost before the first
+    /// segment it shows are a gap, not a later start.
+    func peerAcknowledgedHandshake(_ sequence: UInt32) {
+        if !provisionalBase { startAcknowledged = true }
+        peerAcknowledgedBeforeStart(sequence)
+    }
+
+    /// Whether the first segment shown, its data from `sequence`, starts past the beginning the peer's ACK of the
+    /// SYN-ACK gave (`startAcknowledged`): by at most `acknowledgedTailReach`, the most a sender has in flight
+    /// unacknowledged. Bytes before that beginning (a mirror showing them late) start the stream as they do with
+    /// no beginning known.
+    private func startsAfterLostBytes(_ sequence: UInt32) -> Bool {
+        guard startAcknowledged, provisionalBase else { return false }
+        let lost = Int64(Int32(bitPattern: sequence &- base))
+        return lost > 0 && lost <= Self.acknowledgedTailReach
     }
 
     /// Fills the current hole (the bytes before the first held piece) with what `segment` carries of it:

@@ -1,0 +1,72 @@
+import Capture
+import Core
+import Foundation
+import Testing
+import TestSupport
+
+/// Simulated check-ins with packets lost where the loss used to be misread: the SYN-ACK with the first answer
+/// segment (the loss not reported, the size rules applied to what was left).
+@Suite struct LossMisreadingTests {
+    typealias Packet = ProxyPacketLossTests.Packet
+
+    struct Verdict {
+        var checkIns = 0
+        var codes: [String] = []
+        var messages: [String] = []
+        /// The evidence of every step of every check-in.
+        var steps: [String] = []
+    }
+
+    /// Analyses `packets` but those at `dropping`, with `model` (a file) when given.
+    static func judge(_ packets: [Packet], dropping: Set<Int>, model: String?, in dir: TemporaryFolder) throws
+        -> Verdict {
+        let path = dir.path + "/lost.pcap"
+        let writer = try PcapFileWriter(path: path, linkType: .ethernet)
+        for (i, p) in packets.enumerated() where !dropping.contains(i) {
+            try writer.append(timestamp: p.time, bytes: p.bytes)
+        }
+        try writer.close()
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let run = CLIRun(["analyze", "-q", "-F", "json"] + (model.map { ["--model", $0] } ?? []) + [path])
+        try #require(run.status == 0 || run.status == 1, "analyze: \(run.stderr)")
+        let report = try #require(try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any])
+        var v = Verdict()
+        let sessions = report["sessions"] as? [[String: Any]] ?? []
+        v.checkIns = sessions.count { $0["failed"] as? Bool == false }
+        for s in sessions {
+            for step in s["steps"] as? [[String: Any]] ?? [] { v.steps.append(step["evidence"] as? String ?? "") }
+        }
+        for f in report["findings"] as? [[String: Any]] ?? [] {
+            v.codes.append(f["code"] as? String ?? "")
+            v.messages.append(f["message"] as? String ?? "")
+        }
+        return v
+    }
+
+    /// The TCP flags of `p` (an Ethernet/IPv4/TCP packet).
+    static func flags(_ p: Packet) -> UInt8 {
+        let tcp = 14 + Int(p.bytes[14] & 0x0f) * 4
+        return p.bytes[tcp + 13]
+    }
+
+    @Test func theSynAckAndTheFirstAnswerSegmentLostAreAGapNotAShortIdleCheckIn() throws {
+        let dir = try TemporaryFolder()
+        let path = try dir.simulatedCapture("http.pcap", [
+            "--clients", "2", "--duration", "20m", "--seed", "9", "--push-share", "0", "--http-share", "1",
+        ])
+        let all = try ProxyPacketLossTests.packets(path)
+        // The second connection's SYN-ACK, and the first segment of its answer.
+        let synAcks = all.indices.filter { Self.flags(all[$0]) & 0x12 == 0x12 }
+        try #require(synAcks.count >= 2)
+        let synAck = synAcks[1]
+        let server = all[synAck].source
+        let first = try #require(all.indices.first { $0 > synAck && all[$0].source == server && all[$0].payload > 0 })
+        let clean = try Self.judge(all, dropping: [], model: nil, in: dir)
+        try #require(!clean.codes.contains("capture-gap"))
+        let v = try Self.judge(all, dropping: [synAck, first], model: nil, in: dir)
+        #expect(v.codes.contains("capture-gap"))
+        #expect(v.messages.contains { $0.contains("\(all[first].payload) bytes not captured") }, "\(v.messages)")
+        #expect(!v.codes.contains("idle-size-out-of-range"))
+        #expect(v.checkIns == clean.checkIns)
+    }
+}
