@@ -5,7 +5,8 @@ import Testing
 import TestSupport
 
 /// Simulated check-ins with packets lost where the loss used to be misread: the SYN-ACK with the first answer
-/// segment (the loss not reported, the size rules applied to what was left).
+/// segment (the loss not reported, the size rules applied to what was left), and a TLS 1.3 client's FIN after
+/// its close_notify (the alert taken for one more exchange).
 @Suite struct LossMisreadingTests {
     typealias Packet = ProxyPacketLossTests.Packet
 
@@ -43,6 +44,17 @@ import TestSupport
         return v
     }
 
+    /// The reference model with `change` made to it, written into `dir`.
+    static func model(in dir: TemporaryFolder, _ change: (inout [String: Any]) -> Void) throws -> String {
+        let run = CLIRun(["model"])
+        try #require(run.status == 0)
+        var m = try #require(try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any])
+        change(&m)
+        let path = dir.path + "/model.json"
+        try JSONSerialization.data(withJSONObject: m).write(to: URL(fileURLWithPath: path))
+        return path
+    }
+
     /// The TCP flags of `p` (an Ethernet/IPv4/TCP packet).
     static func flags(_ p: Packet) -> UInt8 {
         let tcp = 14 + Int(p.bytes[14] & 0x0f) * 4
@@ -67,6 +79,35 @@ import TestSupport
         #expect(v.codes.contains("capture-gap"))
         #expect(v.messages.contains { $0.contains("\(all[first].payload) bytes not captured") }, "\(v.messages)")
         #expect(!v.codes.contains("idle-size-out-of-range"))
+        #expect(v.checkIns == clean.checkIns)
+    }
+
+    @Test func aTLS13ClientsFinLostAfterItsCloseNotifyLeavesTheAlertNoStep() throws {
+        let dir = try TemporaryFolder()
+        let model = try Self.model(in: dir) { m in
+            var tls = m["tls"] as? [String: Any] ?? [:]
+            tls["minimumVersion"] = "1.3"
+            m["tls"] = tls
+        }
+        let path = try dir.simulatedCapture("tls13.pcap", [
+            "--model", model, "--clients", "2", "--duration", "20m", "--seed", "9", "--push-share", "0",
+            "--http-share", "0",
+        ])
+        let all = try ProxyPacketLossTests.packets(path)
+        // The first client FIN right after a client segment of at most 64 bytes (the encrypted close_notify).
+        func before(_ i: Int) -> Int? {
+            all[..<i].lastIndex { $0.source == all[i].source && $0.sourcePort == all[i].sourcePort }
+        }
+        let fin = try #require(all.indices.first { i in
+            Self.flags(all[i]) & 0x01 != 0 && all[i].payload == 0 && all[i].destinationPort == 443
+                && before(i).map { all[$0].payload > 0 && all[$0].payload <= 64 } == true
+        })
+        let record = try #require(before(fin))
+        let alert = "\(all[record].payload) bytes up in 1 record, 0 down in 0 records"
+        let clean = try Self.judge(all, dropping: [], model: model, in: dir)
+        try #require(!clean.steps.contains { $0.contains(alert) })
+        let v = try Self.judge(all, dropping: [fin], model: model, in: dir)
+        #expect(!v.steps.contains { $0.contains(alert) }, "\(v.steps)")
         #expect(v.checkIns == clean.checkIns)
     }
 }
