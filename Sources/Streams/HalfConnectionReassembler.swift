@@ -28,8 +28,8 @@ import Records
 ///   captured after the bytes beyond the hole: on a mirror port the peer's ACK often arrives
 ///   before the data it acknowledges, and then the hole's bytes may come late too. Bytes
 ///   acknowledged past everything captured (a lost last segment, with nothing after it yet)
-///   become a gap after `holeTimeout`, stamped with the acknowledgement's time, up to
-///   `acknowledgedTailReach` (64 KiB); a tail longer than that is an odd acknowledgement, no gap.
+///   become a gap after `holeTimeout`, stamped with the acknowledgement's time (or earlier, see `sentBefore`),
+///   up to `acknowledgedTailReach` (64 KiB); a tail longer than that is an odd acknowledgement, no gap.
 /// - **Snap length**: the cut tail of a truncated segment is a gap of known size, counted in
 ///   `truncatedPackets`, not in `gaps` and `gapBytes`: no packet was lost. A later copy that carries
 ///   those bytes (a retransmission, or the whole copy of a capture merged from two sensors with different
@@ -105,6 +105,19 @@ final class HalfConnectionReassembler {
     /// The end of the furthest bytes (or FIN) seen in this direction: an acknowledgement more than
     /// `acknowledgementReach` past it is not believed (a bogus number must not skip every later hole).
     @exclusivity(unchecked) private(set) var seenEnd: Int64 = 0
+    /// When `seenEnd` last grew: the time of the latest bytes (or FIN) this direction showed.
+    @exclusivity(unchecked) private var seenEndAt = Timestamp.zero
+    /// Whether the segment that last moved `seenEnd` came without PSH (nor FIN): its sender had more of the
+    /// same write to send at once.
+    @exclusivity(unchecked) private var seenEndUnpushed = false
+    /// Bytes before `end` that the peer first acknowledged in a segment carrying bytes of its own, past all this
+    /// direction showed then and more than `acknowledgedHoleGrace` after the latest of those, which came without
+    /// PSH: taken as sent right after them, at `time` (the rest of that write). The peer's own ACK of them was
+    /// lost too (an ACK comes within the grace), and its next bytes (a request a push interval later) are no
+    /// time for them, which would join them to its next burst. Bytes after a pushed segment may be a new
+    /// message sent any time later (a request whose answer acknowledges it), so they keep the acknowledgement's
+    /// time. A hole or tail within them becomes a gap stamped no later than `time` (`lostBytesTime`).
+    @exclusivity(unchecked) private var sentBefore: (end: Int64, time: Timestamp)?
     /// When the peer acknowledged bytes past all this direction showed, with nothing held (a lost last
     /// segment): after `holeTimeout` with no sign of them they become a gap, stamped with this time.
     @exclusivity(unchecked) private(set) var tailSince: Timestamp?
@@ -291,7 +304,12 @@ final class HalfConnectionReassembler {
             return
         }
         if fin, finOffset == nil { finOffset = offset + wire }
-        seenEnd = max(seenEnd, offset + wire + (fin ? 1 : 0))
+        let end = offset + wire + (fin ? 1 : 0)
+        if end > seenEnd {
+            seenEnd = end
+            seenEndAt = time
+            seenEndUnpushed = !fin && !segment.flags.contains(.psh)
+        }
         if captured > 0 {
             let data = UnsafeRawBufferPointer(rebasing: segment.payload[0..<captured])
             // A retransmission of the cut packet just before gives its cut bytes; `place` still counts the packet as
@@ -390,6 +408,10 @@ final class HalfConnectionReassembler {
         }
         let offset = self.offset(of: sequence)
         guard offset >= acknowledged, offset <= seenEnd + Self.acknowledgementReach else { return }
+        if carriesData, seenEndUnpushed, offset > max(acknowledged, seenEnd),
+            now.nanoseconds(since: seenEndAt) > ctx.limits.acknowledgedHoleGrace {
+            sentBefore = (offset, seenEndAt)
+        }
         acknowledged = offset
         acknowledgedAt = now
         if !pieces.isEmpty { skipAcknowledgedHoles(now: now, ctx: ctx) }  // a hole to arm or skip
@@ -517,7 +539,7 @@ final class HalfConnectionReassembler {
         if started, tail > 1 {
             let since = tailSince ?? acknowledgedAt
             if tailIsGap(tail) {
-                gap(tail, min(since, now), false)
+                gap(tail, lostBytesTime(upTo: next + tail, min(since, now)), false)
                 next += tail
             } else if farAcknowledged != acknowledged {
                 farAcknowledgement(tail, since)
@@ -722,8 +744,15 @@ final class HalfConnectionReassembler {
             }
             return
         }
-        emitGap(tail, min(since, now), ctx)
+        emitGap(tail, lostBytesTime(upTo: next + tail, min(since, now)), ctx)
         next += tail
+    }
+
+    /// `time`, or earlier for lost bytes that end by `end` and were sent before it (see `sentBefore`). A gap
+    /// begins at the next byte, so a `sentBefore` the stream has passed never reaches `end`.
+    private func lostBytesTime(upTo end: Int64, _ time: Timestamp) -> Timestamp {
+        guard let sent = sentBefore, sent.end >= end else { return time }
+        return min(time, sent.time)
     }
 
     /// Whether acknowledged bytes past everything captured (`tail` of them, nothing held) are a lost tail, a gap,
@@ -764,7 +793,7 @@ final class HalfConnectionReassembler {
     private func holeGapTime(_ first: HeldPiece, now: Timestamp, armedSince: Timestamp?) -> Timestamp {
         let time = min(first.time, now)
         guard acknowledged >= first.offset else { return time }
-        return min(time, tailSince ?? armedSince ?? acknowledgedAt)
+        return lostBytesTime(upTo: first.offset, min(time, tailSince ?? armedSince ?? acknowledgedAt))
     }
 
     // MARK: - Events

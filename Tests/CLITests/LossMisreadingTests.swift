@@ -5,8 +5,9 @@ import Testing
 import TestSupport
 
 /// Simulated check-ins with packets lost where the loss used to be misread: the SYN-ACK with the first answer
-/// segment (the loss not reported, the size rules applied to what was left), and a TLS 1.3 client's FIN after
-/// its close_notify (the alert taken for one more exchange).
+/// segment (the loss not reported, the size rules applied to what was left), a TLS 1.3 client's FIN after its
+/// close_notify (the alert taken for one more exchange), and a push answer's last segment with its ACK (the gap
+/// stamped at the next burst, which then merged with it).
 @Suite struct LossMisreadingTests {
     typealias Packet = ProxyPacketLossTests.Packet
 
@@ -109,5 +110,34 @@ import TestSupport
         let v = try Self.judge(all, dropping: [fin], model: model, in: dir)
         #expect(!v.steps.contains { $0.contains(alert) }, "\(v.steps)")
         #expect(v.checkIns == clean.checkIns)
+    }
+
+    @Test func aPushAnswersLastSegmentLostWithItsAcknowledgementStaysWithItsBurst() throws {
+        let dir = try TemporaryFolder()
+        let model = try Self.model(in: dir) { m in
+            var push = m["push"] as? [String: Any] ?? [:]
+            push["heartbeatSeconds"] = 30
+            m["push"] = push
+        }
+        let path = try dir.simulatedCapture("push.pcap", [
+            "--model", model, "--clients", "2", "--duration", "10m", "--seed", "9", "--push-share", "1",
+            "--http-share", "0",
+        ])
+        let all = try ProxyPacketLossTests.packets(path)
+        let client = try #require(all.first?.source)
+        let port = try #require(all.first { $0.syn && $0.source == client }?.sourcePort)
+        // The client's third request on its push connection; the last answer segment before it and the client's
+        // ACK of that segment.
+        let requests = all.indices.filter { all[$0].source == client && all[$0].sourcePort == port && all[$0].payload > 0 }
+        let later = try #require(requests.dropFirst(4).first)
+        let last = try #require(all[..<later].lastIndex { $0.destinationPort == port && $0.payload > 0 })
+        let ack = try #require(all[..<later].lastIndex { $0.sourcePort == port && $0.payload == 0 })
+        try #require(ack > last && all[later].time.seconds(since: all[last].time) > 20)
+        let clean = try Self.judge(all, dropping: [], model: model, in: dir)
+        try #require(!clean.codes.contains("missed-heartbeat"))
+        let v = try Self.judge(all, dropping: [last, ack], model: model, in: dir)
+        #expect(v.checkIns == clean.checkIns)
+        #expect(!v.codes.contains("missed-heartbeat"), "\(v.messages)")
+        #expect(v.codes.contains("capture-gap"))
     }
 }
