@@ -12,13 +12,20 @@ extension StepClassifier {
     /// connection whose hellos gave TLS 1.3 (or a draft of it), with at most one record and
     /// `closeRecordMaxBytes` each way (a server's close_notify in answer may follow the client's) and
     /// nothing lost. TLS 1.2 and earlier send alerts as alert records, which make no exchange.
+    ///
+    /// A close the capture did not show whole (the client's FIN lost, or the capture ending after the alert)
+    /// leaves the connection open at the end; its last exchange is still such an alert when it is one client
+    /// record of at most `closeRecordMaxBytes` that got no answer: no request of a check-in is that small, so
+    /// it is no step of its own (not step 7 either, the close not being seen).
     func closingAlert(_ d: CheckInDraft) -> Exchange? {
-        guard d.showsClose, d.exchanges.count >= 2, let e = d.exchanges.last, let l = d.connections.indices.last,
-              !d.connections[l].state.contains(.openAtEnd), (d.connections[l].tls?.helloVersion ?? 0) >= 0x0304,
+        guard d.exchanges.count >= 2, let e = d.exchanges.last, let l = d.connections.indices.last,
+              (d.connections[l].tls?.helloVersion ?? 0) >= 0x0304,
               e.kind == .tls, e.missingBytes == 0, e.recordsUp <= 1, e.recordsDown <= 1,
               e.bytesUp <= Self.closeRecordMaxBytes, e.bytesDown <= Self.closeRecordMaxBytes
         else { return nil }
-        return e
+        if d.showsClose, !d.connections[l].state.contains(.openAtEnd) { return e }
+        let unanswered = e.recordsUp == 1 && e.recordsDown == 0
+        return unanswered && d.connections[l].exchanges.last == e ? e : nil
     }
 
     /// Step 7's evidence with the alert record before the close: `FIN from client, ...; 24-byte alert record

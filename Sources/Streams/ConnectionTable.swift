@@ -457,7 +457,13 @@ public final class ConnectionTable {
             // Before this segment's own bytes: the other direction's bytes it releases were sent first.
             let data = s.payloadLength > 0
             if direction == .up {
-                c.down.peerAcknowledged(s.acknowledgement, now: s.timestamp, carriesData: data, ctx: context(c, .down))
+                if !c.down.started, let isn = c.clientISN, s.sequence == isn &+ 1 {
+                    // The server's SYN-ACK not captured: the client's ACK of it gives where the server's bytes begin.
+                    c.down.peerAcknowledgedHandshake(s.acknowledgement)
+                } else {
+                    c.down.peerAcknowledged(
+                        s.acknowledgement, now: s.timestamp, carriesData: data, ctx: context(c, .down))
+                }
                 if data { noteAcknowledgedAhead(c.down, by: s, sender: half, connection: c.id, direction: .down) }
             } else {
                 c.up.peerAcknowledged(s.acknowledgement, now: s.timestamp, carriesData: data, ctx: context(c, .up))

@@ -3,8 +3,9 @@ import Records
 
 /// Rebuilds the byte stream of one direction of a TCP connection.
 ///
-/// Offsets are 64-bit and relative to the first data byte (ISN + 1 when the SYN was seen,
-/// else the sequence number of the first segment seen that carries data or FIN). A
+/// Offsets are 64-bit and relative to the first data byte (ISN + 1 when the SYN was seen, or when the
+/// client's ACK of a SYN-ACK the capture lost gave it, else the sequence number of the first segment seen
+/// that carries data or FIN). A
 /// sequence number is placed relative to the next expected byte with a signed 32-bit
 /// difference, so wraparound at 2^32 needs no special case as long as segments land
 /// within 2 GiB of where the stream stands.
@@ -27,8 +28,8 @@ import Records
 ///   captured after the bytes beyond the hole: on a mirror port the peer's ACK often arrives
 ///   before the data it acknowledges, and then the hole's bytes may come late too. Bytes
 ///   acknowledged past everything captured (a lost last segment, with nothing after it yet)
-///   become a gap after `holeTimeout`, stamped with the acknowledgement's time, up to
-///   `acknowledgedTailReach` (64 KiB); a tail longer than that is an odd acknowledgement, no gap.
+///   become a gap after `holeTimeout`, stamped with the acknowledgement's time (or earlier, see `sentBefore`),
+///   up to `acknowledgedTailReach` (64 KiB); a tail longer than that is an odd acknowledgement, no gap.
 /// - **Snap length**: the cut tail of a truncated segment is a gap of known size, counted in
 ///   `truncatedPackets`, not in `gaps` and `gapBytes`: no packet was lost. A later copy that carries
 ///   those bytes (a retransmission, or the whole copy of a capture merged from two sensors with different
@@ -82,6 +83,9 @@ final class HalfConnectionReassembler {
     /// Before this direction started: `base` holds the peer's first acknowledgement, against which its later
     /// ones count as `acknowledged` (see `peerAcknowledgedBeforeStart`).
     @exclusivity(unchecked) private var provisionalBase = false
+    /// Whether the provisional `base` is where the stream begins: the peer's first acknowledgement was its ACK of
+    /// a SYN-ACK the capture lost (`peerAcknowledgedHandshake`). Bytes first shown a little past it follow a hole.
+    @exclusivity(unchecked) private var startAcknowledged = false
     @exclusivity(unchecked) private(set) var midstream = false
     @exclusivity(unchecked) private var base: UInt32 = 0
     /// Offset of the next byte to deliver: everything before it was delivered or skipped.
@@ -101,6 +105,19 @@ final class HalfConnectionReassembler {
     /// The end of the furthest bytes (or FIN) seen in this direction: an acknowledgement more than
     /// `acknowledgementReach` past it is not believed (a bogus number must not skip every later hole).
     @exclusivity(unchecked) private(set) var seenEnd: Int64 = 0
+    /// When `seenEnd` last grew: the time of the latest bytes (or FIN) this direction showed.
+    @exclusivity(unchecked) private var seenEndAt = Timestamp.zero
+    /// Whether the segment that last moved `seenEnd` came without PSH (nor FIN): its sender had more of the
+    /// same write to send at once.
+    @exclusivity(unchecked) private var seenEndUnpushed = false
+    /// Bytes before `end` that the peer first acknowledged in a segment carrying bytes of its own, past all this
+    /// direction showed then and more than `acknowledgedHoleGrace` after the latest of those, which came without
+    /// PSH: taken as sent right after them, at `time` (the rest of that write). The peer's own ACK of them was
+    /// lost too (an ACK comes within the grace), and its next bytes (a request a push interval later) are no
+    /// time for them, which would join them to its next burst. Bytes after a pushed segment may be a new
+    /// message sent any time later (a request whose answer acknowledges it), so they keep the acknowledgement's
+    /// time. A hole or tail within them becomes a gap stamped no later than `time` (`lostBytesTime`).
+    @exclusivity(unchecked) private var sentBefore: (end: Int64, time: Timestamp)?
     /// When the peer acknowledged bytes past all this direction showed, with nothing held (a lost last
     /// segment): after `holeTimeout` with no sign of them they become a gap, stamped with this time.
     @exclusivity(unchecked) private(set) var tailSince: Timestamp?
@@ -271,8 +288,13 @@ final class HalfConnectionReassembler {
         let dataSequence = syn ? segment.sequence &+ 1 : segment.sequence
         if !started {
             guard wire > 0 || fin else { return }
-            start(at: dataSequence)
-            midstream = true
+            if startsAfterLostBytes(dataSequence) {
+                // The SYN-ACK and the first bytes were lost: they are a hole before this segment, not a later start.
+                start(at: base)
+            } else {
+                start(at: dataSequence)
+                midstream = true
+            }
         }
         let offset = self.offset(of: dataSequence)
         if !syn, !fin, wire <= 1, offset == next - 1, next == seenEnd, pieces.isEmpty {
@@ -282,7 +304,12 @@ final class HalfConnectionReassembler {
             return
         }
         if fin, finOffset == nil { finOffset = offset + wire }
-        seenEnd = max(seenEnd, offset + wire + (fin ? 1 : 0))
+        let end = offset + wire + (fin ? 1 : 0)
+        if end > seenEnd {
+            seenEnd = end
+            seenEndAt = time
+            seenEndUnpushed = !fin && !segment.flags.contains(.psh)
+        }
         if captured > 0 {
             let data = UnsafeRawBufferPointer(rebasing: segment.payload[0..<captured])
             // A retransmission of the cut packet just before gives its cut bytes; `place` still counts the packet as
@@ -324,6 +351,25 @@ final class HalfConnectionReassembler {
         acknowledged = offset
     }
 
+    /// `peerAcknowledged` before this direction started, for an acknowledgement sent from the client's ISN + 1 (its
+    /// SYN captured): the ACK of a SYN-ACK the capture lost. Taken as any other; when it is the peer's first, it
+    /// also marks where the stream begins (`startAcknowledged`), so that bytes the capture lost before the first
+    /// segment it shows are a gap, not a later start.
+    func peerAcknowledgedHandshake(_ sequence: UInt32) {
+        if !provisionalBase { startAcknowledged = true }
+        peerAcknowledgedBeforeStart(sequence)
+    }
+
+    /// Whether the first segment shown, its data from `sequence`, starts past the beginning the peer's ACK of the
+    /// SYN-ACK gave (`startAcknowledged`): by at most `acknowledgedTailReach`, the most a sender has in flight
+    /// unacknowledged. Bytes before that beginning (a mirror showing them late) start the stream as they do with
+    /// no beginning known.
+    private func startsAfterLostBytes(_ sequence: UInt32) -> Bool {
+        guard startAcknowledged, provisionalBase else { return false }
+        let lost = Int64(Int32(bitPattern: sequence &- base))
+        return lost > 0 && lost <= Self.acknowledgedTailReach
+    }
+
     /// Fills the current hole (the bytes before the first held piece) with what `segment` carries of it:
     /// the same bytes captured by a copy of this connection under other VLAN tags (see `ConnectionTable`,
     /// "Captured twice"), whose sequence numbers are this direction's. Only bytes inside the hole are taken,
@@ -362,6 +408,10 @@ final class HalfConnectionReassembler {
         }
         let offset = self.offset(of: sequence)
         guard offset >= acknowledged, offset <= seenEnd + Self.acknowledgementReach else { return }
+        if carriesData, seenEndUnpushed, offset > max(acknowledged, seenEnd),
+            now.nanoseconds(since: seenEndAt) > ctx.limits.acknowledgedHoleGrace {
+            sentBefore = (offset, seenEndAt)
+        }
         acknowledged = offset
         acknowledgedAt = now
         if !pieces.isEmpty { skipAcknowledgedHoles(now: now, ctx: ctx) }  // a hole to arm or skip
@@ -489,7 +539,7 @@ final class HalfConnectionReassembler {
         if started, tail > 1 {
             let since = tailSince ?? acknowledgedAt
             if tailIsGap(tail) {
-                gap(tail, min(since, now), false)
+                gap(tail, lostBytesTime(upTo: next + tail, min(since, now)), false)
                 next += tail
             } else if farAcknowledged != acknowledged {
                 farAcknowledgement(tail, since)
@@ -694,8 +744,15 @@ final class HalfConnectionReassembler {
             }
             return
         }
-        emitGap(tail, min(since, now), ctx)
+        emitGap(tail, lostBytesTime(upTo: next + tail, min(since, now)), ctx)
         next += tail
+    }
+
+    /// `time`, or earlier for lost bytes that end by `end` and were sent before it (see `sentBefore`). A gap
+    /// begins at the next byte, so a `sentBefore` the stream has passed never reaches `end`.
+    private func lostBytesTime(upTo end: Int64, _ time: Timestamp) -> Timestamp {
+        guard let sent = sentBefore, sent.end >= end else { return time }
+        return min(time, sent.time)
     }
 
     /// Whether acknowledged bytes past everything captured (`tail` of them, nothing held) are a lost tail, a gap,
@@ -736,7 +793,7 @@ final class HalfConnectionReassembler {
     private func holeGapTime(_ first: HeldPiece, now: Timestamp, armedSince: Timestamp?) -> Timestamp {
         let time = min(first.time, now)
         guard acknowledged >= first.offset else { return time }
-        return min(time, tailSince ?? armedSince ?? acknowledgedAt)
+        return lostBytesTime(upTo: first.offset, min(time, tailSince ?? armedSince ?? acknowledgedAt))
     }
 
     // MARK: - Events
