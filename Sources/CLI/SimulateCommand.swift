@@ -216,7 +216,7 @@ enum SimulateOptions {
         names: ["--interval-change"], valueName: "SPEC",
         help: "A heartbeat policy change, SPEC being AT:SECONDS[:SHARE]: from AT (a time after the start, e.g. 1h) "
             + "each client takes the interval SECONDS (push clients as their push heartbeat) at its next check-in; "
-            + "only the first SHARE of the clients (0-1, default 1) when given."
+            + "only the first SHARE of the clients (above 0, at most 1; default 1) when given."
     ) { (o: inout Options, v: String) throws(UsageError) in
         let parts = v.split(separator: ":", omittingEmptySubsequences: false).map(String.init)
         guard parts.count == 2 || parts.count == 3 else {

@@ -9,18 +9,11 @@ import TestSupport
     /// `path` without the records from `from` to `to` seconds after the first one.
     static func cut(_ path: String, to out: String, from: Int64, to: Int64) throws {
         let bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
-        func u32(_ at: Int) -> UInt32 { (0..<4).reduce(0) { $0 | UInt32(bytes[at + $1]) << (8 * UInt32($1)) } }
         var written = Array(bytes.prefix(24))
-        var first: Int64?
-        var at = 24
-        while at + 16 <= bytes.count {
-            let end = at + 16 + Int(u32(at + 8))
-            try #require(end <= bytes.count)
-            let seconds = Int64(u32(at))
-            first = first ?? seconds
-            let t = seconds - (first ?? seconds)
-            if !(t >= from && t < to) { written += bytes[at..<end] }
-            at = end
+        let records = try ClockSetBackCLITests.records(bytes)
+        let first = records.first?.seconds ?? 0
+        for (seconds, range) in records where !(seconds - first >= from && seconds - first < to) {
+            written += bytes[range]
         }
         try Data(written).write(to: URL(fileURLWithPath: out))
     }

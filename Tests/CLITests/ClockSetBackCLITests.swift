@@ -10,22 +10,16 @@ import TestSupport
     /// `after` seconds past the first one on dated `back` seconds earlier. Returns the records moved.
     static func settingBack(_ path: String, to out: String, after: Int64, back: Int64) throws -> Int {
         let bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
-        func u32(_ at: Int) -> UInt32 { (0..<4).reduce(0) { $0 | UInt32(bytes[at + $1]) << (8 * UInt32($1)) } }
         func le(_ v: UInt32) -> [UInt8] { (0..<4).map { UInt8(truncatingIfNeeded: v >> (8 * UInt32($0))) } }
         var written = Array(bytes.prefix(24))
         var moved = 0
-        var first: Int64?
-        var at = 24
-        while at + 16 <= bytes.count {
-            let end = at + 16 + Int(u32(at + 8))
-            try #require(end <= bytes.count)
-            let seconds = Int64(u32(at))
-            first = first ?? seconds
-            let late = seconds - (first ?? seconds) >= after
+        let records = try Self.records(bytes)
+        let first = records.first?.seconds ?? 0
+        for (seconds, range) in records {
+            let late = seconds - first >= after
             written += le(UInt32(truncatingIfNeeded: late ? seconds - back : seconds))
-            written += bytes[(at + 4)..<end]
+            written += bytes[(range.lowerBound + 4)..<range.upperBound]
             if late { moved += 1 }
-            at = end
         }
         try Data(written).write(to: URL(fileURLWithPath: out))
         return moved
@@ -35,20 +29,29 @@ import TestSupport
     /// `after` seconds past the first one on written first (two rotated files joined in the wrong order).
     static func swappingHalves(_ path: String, to out: String, after: Int64) throws {
         let bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
-        func u32(_ at: Int) -> UInt32 { (0..<4).reduce(0) { $0 | UInt32(bytes[at + $1]) << (8 * UInt32($1)) } }
         var early: [UInt8] = []
         var late: [UInt8] = []
-        var first: Int64?
+        let records = try Self.records(bytes)
+        let first = records.first?.seconds ?? 0
+        for (seconds, range) in records {
+            if seconds - first >= after { late += bytes[range] } else { early += bytes[range] }
+        }
+        try Data(Array(bytes.prefix(24)) + late + early).write(to: URL(fileURLWithPath: out))
+    }
+
+    /// The records of a little-endian classic pcap file's `bytes` (as `simulate` writes it): each one's whole
+    /// seconds and its bytes, header included.
+    static func records(_ bytes: [UInt8]) throws -> [(seconds: Int64, range: Range<Int>)] {
+        func u32(_ at: Int) -> UInt32 { (0..<4).reduce(0) { $0 | UInt32(bytes[at + $1]) << (8 * UInt32($1)) } }
+        var out: [(seconds: Int64, range: Range<Int>)] = []
         var at = 24
         while at + 16 <= bytes.count {
             let end = at + 16 + Int(u32(at + 8))
             try #require(end <= bytes.count)
-            let seconds = Int64(u32(at))
-            first = first ?? seconds
-            if seconds - (first ?? seconds) >= after { late += bytes[at..<end] } else { early += bytes[at..<end] }
+            out.append((Int64(u32(at)), at..<end))
             at = end
         }
-        try Data(Array(bytes.prefix(24)) + late + early).write(to: URL(fileURLWithPath: out))
+        return out
     }
 
     /// The report's `Client A: N check-ins, ...` lines, keyed by address, up to the missed and accelerated counts.
