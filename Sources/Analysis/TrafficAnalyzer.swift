@@ -398,8 +398,8 @@ extension TrafficAnalyzer: StreamDelegate {
     }
 
     /// Counts acknowledgements past anything a direction sent that are too far to be a lost tail, keep-alive
-    /// probes, and bytes the snap length cut that a later copy brought too late, in the file of the connection's first stream bytes. Other notices are counted in
-    /// the connection's anomalies.
+    /// probes, and bytes the snap length cut that a later copy brought too late, in the file of the connection's
+    /// first stream bytes. Other notices are counted in the connection's anomalies.
     public func didNotice(_ notice: StreamNotice, direction: Direction, connection: UInt64, time: Timestamp) {
         switch notice {
         case .duplicate:

@@ -40,8 +40,8 @@ private let canCaptureLoopback: Bool = (try? LiveSource(interface: "lo")) != nil
 
     @Test func badLiveValuesAreRefused() {
         let cases: [([String], String)] = [
-            (["--duration", "0"], "--duration takes a time above 0: seconds, or numbers with s, m, h or d (90, 30m, 2h, "
-                + "1h30m), got '0'"),
+            (["--duration", "0"], "--duration takes a time above 0: seconds, or numbers with s, m, h or d (90, 30m, "
+                + "2h, 1h30m), got '0'"),
             (["--duration", "soon"], "--duration takes a time above 0: seconds, or numbers with s, m, h or d (90, 30m, "
                 + "2h, 1h30m), got 'soon'"),
             (["--duration", "1h30"], "--duration takes a time above 0: seconds, or numbers with s, m, h or d (90, 30m, "

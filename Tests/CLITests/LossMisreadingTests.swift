@@ -128,7 +128,9 @@ import TestSupport
         let port = try #require(all.first { $0.syn && $0.source == client }?.sourcePort)
         // The client's third request on its push connection; the last answer segment before it and the client's
         // ACK of that segment.
-        let requests = all.indices.filter { all[$0].source == client && all[$0].sourcePort == port && all[$0].payload > 0 }
+        let requests = all.indices.filter {
+            all[$0].source == client && all[$0].sourcePort == port && all[$0].payload > 0
+        }
         let later = try #require(requests.dropFirst(4).first)
         let last = try #require(all[..<later].lastIndex { $0.destinationPort == port && $0.payload > 0 })
         let ack = try #require(all[..<later].lastIndex { $0.sourcePort == port && $0.payload == 0 })
