@@ -54,7 +54,7 @@ import Records
 /// no call re-enters the reassembler (the delegate must not call back into the table) while it is
 /// being changed.
 final class HalfConnectionReassembler {
-    private struct HeldPiece {
+    struct HeldPiece {
         var offset: Int64
         var length: Int64
         /// nil: bytes known to be missing (cut by the snap length).
@@ -89,19 +89,19 @@ final class HalfConnectionReassembler {
     @exclusivity(unchecked) private(set) var midstream = false
     @exclusivity(unchecked) private var base: UInt32 = 0
     /// Offset of the next byte to deliver: everything before it was delivered or skipped.
-    @exclusivity(unchecked) private(set) var next: Int64 = 0
+    @exclusivity(unchecked) var next: Int64 = 0
     @exclusivity(unchecked) private(set) var finOffset: Int64?
-    @exclusivity(unchecked) private var pieces: [HeldPiece] = []
+    @exclusivity(unchecked) var pieces: [HeldPiece] = []
     /// Bytes charged to the budget for held pieces, and payload bytes among them.
-    @exclusivity(unchecked) private(set) var heldCharge = 0
-    @exclusivity(unchecked) private var heldPayload = 0
+    @exclusivity(unchecked) var heldCharge = 0
+    @exclusivity(unchecked) var heldPayload = 0
     /// The highest offset the peer acknowledged (its cumulative ACK), once this direction started.
     /// Every byte before it reached the receiver, so a hole before it was lost by the capture only.
-    @exclusivity(unchecked) private var acknowledged: Int64 = 0
+    @exclusivity(unchecked) var acknowledged: Int64 = 0
     /// When an acknowledgement of `acknowledged` was last seen. A hole is skipped only on one seen after
     /// the bytes beyond it: a mirror port that shows an ACK ahead of its data may show the hole's bytes
     /// late too.
-    @exclusivity(unchecked) private var acknowledgedAt = Timestamp.zero
+    @exclusivity(unchecked) var acknowledgedAt = Timestamp.zero
     /// The end of the furthest bytes (or FIN) seen in this direction: an acknowledgement more than
     /// `acknowledgementReach` past it is not believed (a bogus number must not skip every later hole).
     @exclusivity(unchecked) private(set) var seenEnd: Int64 = 0
@@ -117,31 +117,31 @@ final class HalfConnectionReassembler {
     /// time for them, which would join them to its next burst. Bytes after a pushed segment may be a new
     /// message sent any time later (a request whose answer acknowledges it), so they keep the acknowledgement's
     /// time. A hole or tail within them becomes a gap stamped no later than `time` (`lostBytesTime`).
-    @exclusivity(unchecked) private var sentBefore: (end: Int64, time: Timestamp)?
+    @exclusivity(unchecked) var sentBefore: (end: Int64, time: Timestamp)?
     /// When the peer acknowledged bytes past all this direction showed, with nothing held (a lost last
     /// segment): after `holeTimeout` with no sign of them they become a gap, stamped with this time.
-    @exclusivity(unchecked) private(set) var tailSince: Timestamp?
+    @exclusivity(unchecked) var tailSince: Timestamp?
     /// The acknowledgement last counted as reaching too far (`acknowledgedTailReach`), so that it is counted
     /// once however often it is repeated.
-    @exclusivity(unchecked) private var farAcknowledged: Int64 = -1
+    @exclusivity(unchecked) var farAcknowledged: Int64 = -1
     /// When an acknowledgement covering the current hole (captured after the bytes beyond it) armed it:
     /// `acknowledgedHoleGrace` later, still open, the hole becomes a gap. Cleared when the hole closes.
-    @exclusivity(unchecked) private(set) var holeAcknowledgedSince: Timestamp?
+    @exclusivity(unchecked) var holeAcknowledgedSince: Timestamp?
     /// When the current hole (before the first held piece) was last seen to open or shrink.
     @exclusivity(unchecked) private(set) var holeSince: Timestamp?
     /// Bytes the snap length cut off the latest segment, in order: `next` is past them, but the delegate is told
     /// of their gap only before anything else of this connection (`releaseCut`), so that a copy of the packet
     /// coming next (two sensors' captures merged) can give them instead (`fillPendingCut`).
     /// Set through `holdBack(_:ctx:)`, which keeps `holdsCut` and the table's count of them in step.
-    @exclusivity(unchecked) private var pendingCut: HeldPiece?
+    @exclusivity(unchecked) var pendingCut: HeldPiece?
     /// Whether the gap of a cut tail is held back (`pendingCut`) until the connection's next packet. A stored flag:
     /// asked before every delivery, one byte to load.
-    @exclusivity(unchecked) private(set) var holdsCut = false
+    @exclusivity(unchecked) var holdsCut = false
     /// The stream offsets of the latest bytes the snap length cut that were delivered as a gap (empty: none):
     /// a later copy's bytes there came too late (`StreamNotice.cutSeenLate`).
-    @exclusivity(unchecked) private var cutDelivered: Range<Int64> = 0..<0
+    @exclusivity(unchecked) var cutDelivered: Range<Int64> = 0..<0
     @exclusivity(unchecked) private var history: ByteHistory
-    @exclusivity(unchecked) private var duplicates = DuplicateFilter()
+    @exclusivity(unchecked) var duplicates = DuplicateFilter()
     @exclusivity(unchecked) var anomalies = StreamAnomalies()
 
     init(limits: StreamLimits) {
@@ -150,124 +150,6 @@ final class HalfConnectionReassembler {
 
     /// The sequence number of data offset 0, once known.
     var baseSequence: UInt32? { started ? base : nil }
-
-    /// True (and counted) when `segment` is an exact copy of a recent packet. A whole copy of one the snap
-    /// length cut fills what it can of the cut bytes first (`fillCut`).
-    func dropDuplicate(_ segment: TCPSegment, ctx: ReassemblyContext) -> Bool {
-        let verdict = duplicates.verdict(segment, window: ctx.limits.duplicateWindow)
-        guard verdict != .new else { return false }
-        anomalies.duplicates += 1
-        anomalies.repeatedBytes += Int64(max(0, segment.payloadLength))
-        // Before the notice, which tells the delegate of a cut tail held back as a gap.
-        if verdict == .wholeCopyOfCut {
-            if segment.payloadLength > 0 {
-                fillCut(from: segment, ctx: ctx)
-            } else if anomalies.truncatedPackets > 0 {
-                // The snap length cut only its header's options (a SYN's): nothing of the stream is missing.
-                anomalies.truncatedPackets -= 1
-            }
-        }
-        notice(.duplicate, segment.timestamp, ctx)
-        return true
-    }
-
-    /// Takes from `segment`, a copy of a packet the snap length cut, the bytes the cut took: held ones are filled
-    /// in place, delivered ones counted as come too late. Nothing else is counted: the packet is a duplicate.
-    private func fillCut(from segment: TCPSegment, ctx: ReassemblyContext) {
-        guard started, !segment.flags.contains(.rst), segment.capturedCount > 0 else { return }
-        let dataSequence = segment.flags.contains(.syn) ? segment.sequence &+ 1 : segment.sequence
-        let offset = self.offset(of: dataSequence)
-        let end = offset + Int64(segment.capturedCount)
-        let data = UnsafeRawBufferPointer(rebasing: segment.payload[0..<segment.capturedCount])
-        fillPendingCut(offset, data, ctx)
-        noteCutSeenLate(offset, end, segment.timestamp, ctx)
-        var at = max(offset, next)
-        while at < end {
-            guard let i = pieces.firstIndex(where: { $0.end > at }), pieces[i].offset < end else { break }
-            let from = max(at, pieces[i].offset)
-            let to = min(end, pieces[i].end)
-            if pieces[i].bytes == nil {
-                let data = UnsafeRawBufferPointer(rebasing: segment.payload[Int(from - offset)..<Int(to - offset)])
-                _ = fillCutPiece(i, at: from, data, ctx)
-            }
-            at = to
-        }
-        enforceHoleRules(now: segment.timestamp, ctx: ctx)
-    }
-
-    /// Sets `pendingCut`, `holdsCut` and the table's count of reassemblers holding a cut tail back
-    /// (`ConnectionTable.cutsHeldBack`, the one test the table makes per packet).
-    private func holdBack(_ cut: HeldPiece?, ctx: ReassemblyContext) {
-        if holdsCut != (cut != nil) { ctx.table.cutsHeldBack += cut == nil ? -1 : 1 }
-        pendingCut = cut
-        holdsCut = cut != nil
-    }
-
-    /// Whether `segment` may give bytes of the cut tail held back (`pendingCut`): its captured bytes reach them.
-    func mayFillCut(_ segment: TCPSegment) -> Bool {
-        guard let cut = pendingCut, segment.capturedCount > 0 else { return false }
-        let dataSequence = segment.flags.contains(.syn) ? segment.sequence &+ 1 : segment.sequence
-        let offset = self.offset(of: dataSequence)
-        return offset < cut.end && offset + Int64(segment.capturedCount) > cut.offset
-    }
-
-    /// Tells the delegate of the cut tail held back (`pendingCut`), as a gap: before any other event of the
-    /// connection, so that events keep their order.
-    func releaseCut(ctx: ReassemblyContext) {
-        guard let cut = pendingCut else { return }
-        holdBack(nil, ctx: ctx)
-        emitCut(at: cut.offset, cut.length, cut.time, ctx)
-    }
-
-    /// Delivers the bytes of `data` (at stream offset `offset`) that fall in the cut tail held back, in its place:
-    /// cut bytes before them become the gap, those after stay held back. With the cut packet's time: they were
-    /// sent with it.
-    private func fillPendingCut(_ offset: Int64, _ data: UnsafeRawBufferPointer, _ ctx: ReassemblyContext) {
-        guard let cut = pendingCut else { return }
-        let from = max(offset, cut.offset)
-        let to = min(offset + Int64(data.count), cut.end)
-        guard from < to else { return }
-        holdBack(nil, ctx: ctx)
-        if cut.wholeTail, from == cut.offset, to == cut.end { anomalies.truncatedPackets -= 1 }
-        if from > cut.offset { emitCut(at: cut.offset, from - cut.offset, cut.time, ctx) }
-        deliver(UnsafeRawBufferPointer(rebasing: data[Int(from - offset)..<Int(to - offset)]), cut.time, ctx)
-        if to < cut.end { holdBack(HeldPiece(offset: to, length: cut.end - to, bytes: nil, time: cut.time), ctx: ctx) }
-    }
-
-    /// Counts the bytes of a later copy, from `start` to `end`, that the latest cut delivered as a gap: the
-    /// parsers above read past them.
-    private func noteCutSeenLate(_ start: Int64, _ end: Int64, _ time: Timestamp, _ ctx: ReassemblyContext) {
-        let late = min(end, cutDelivered.upperBound) - max(start, cutDelivered.lowerBound)
-        guard late > 0 else { return }
-        // Counted once: another copy of them adds nothing new.
-        cutDelivered = 0..<0
-        notice(.cutSeenLate(bytes: late), time, ctx)
-    }
-
-    /// Puts `data`, the bytes at `at` of a later copy, into held piece `i`, whose bytes the snap length cut: what
-    /// is left of the cut around them stays held as cut. False, changing nothing, when a memory bound would not
-    /// allow the bytes to be held (they stay cut).
-    private func fillCutPiece(_ i: Int, at: Int64, _ data: UnsafeRawBufferPointer, _ ctx: ReassemblyContext) -> Bool {
-        let piece = pieces[i]
-        let end = at + Int64(data.count)
-        // The cut bytes were sent with the cut packet: the pieces keep its time.
-        var parts: [HeldPiece] = []
-        if piece.offset < at {
-            parts.append(HeldPiece(offset: piece.offset, length: at - piece.offset, bytes: nil, time: piece.time))
-        }
-        parts.append(HeldPiece(offset: at, length: Int64(data.count), bytes: Array(data), time: piece.time))
-        if end < piece.end {
-            parts.append(HeldPiece(offset: end, length: piece.end - end, bytes: nil, time: piece.time))
-        }
-        let charge = parts.reduce(0) { $0 + $1.charge } - piece.charge
-        guard ctx.refusal(toHold: charge, alreadyHeld: heldCharge) == nil else { return false }
-        if piece.wholeTail, parts.count == 1 { anomalies.truncatedPackets -= 1 }
-        pieces.replaceSubrange(i...i, with: parts)
-        heldCharge += charge
-        heldPayload += data.count
-        ctx.budget.charge(charge)
-        return true
-    }
 
     /// Places one segment's payload (and FIN) in the stream and delivers what became in order.
     func accept(_ segment: TCPSegment, ctx: ReassemblyContext) {
@@ -561,7 +443,7 @@ final class HalfConnectionReassembler {
 
     // MARK: - Placement
 
-    private func offset(of sequence: UInt32) -> Int64 {
+    func offset(of sequence: UInt32) -> Int64 {
         let expected = base &+ UInt32(truncatingIfNeeded: next)
         return next + Int64(Int32(bitPattern: sequence &- expected))
     }
@@ -679,7 +561,7 @@ final class HalfConnectionReassembler {
     }
 
     /// Delivers held pieces that start at `next`.
-    private func drain(now: Timestamp, ctx: ReassemblyContext) {
+    func drain(now: Timestamp, ctx: ReassemblyContext) {
         var progressed = false
         while let first = pieces.first, first.offset <= next {
             pieces.removeFirst()
@@ -708,97 +590,9 @@ final class HalfConnectionReassembler {
         }
     }
 
-    // MARK: - Gaps
-
-    private func enforceHoleRules(now: Timestamp, ctx: ReassemblyContext) {
-        // Nothing held and no timer running (nearly every segment): no rule below can act.
-        if pieces.isEmpty, tailSince == nil, holeSince == nil, holeAcknowledgedSince == nil { return }
-        skipAcknowledgedHoles(now: now, ctx: ctx)
-        if let since = tailSince {
-            if !pieces.isEmpty || acknowledgedTail <= 1 {
-                tailSince = nil  // the bytes came (the ACK ran ahead of them), or a hole rule takes over
-            } else if now.nanoseconds(since: since) >= ctx.limits.holeTimeout {
-                skipAcknowledgedTail(now: now, ctx: ctx)
-            }
-        }
-        while !pieces.isEmpty, heldPayload > ctx.limits.gapAfterBufferedBytes {
-            skipHole(now: now, ctx: ctx)
-        }
-        if holeExpired(now: now, limits: ctx.limits) {
-            skipHole(now: now, ctx: ctx)
-        }
-    }
-
-    /// Declares the bytes the peer acknowledged past the delivered stream a gap, with nothing held (see
-    /// `tailSince`). One byte alone is left: most likely a FIN the capture lost, which takes a sequence
-    /// number too.
-    private func skipAcknowledgedTail(now: Timestamp, ctx: ReassemblyContext) {
-        let since = tailSince ?? acknowledgedAt
-        tailSince = nil
-        let tail = acknowledgedTail
-        guard started, pieces.isEmpty, tail > 1 else { return }
-        guard tailIsGap(tail) else {
-            if farAcknowledged != acknowledged {
-                farAcknowledged = acknowledged
-                notice(.farAcknowledgement(bytes: tail), since, ctx)
-            }
-            return
-        }
-        emitGap(tail, lostBytesTime(upTo: next + tail, min(since, now)), ctx)
-        next += tail
-    }
-
-    /// `time`, or earlier for lost bytes that end by `end` and were sent before it (see `sentBefore`). A gap
-    /// begins at the next byte, so a `sentBefore` the stream has passed never reaches `end`.
-    private func lostBytesTime(upTo end: Int64, _ time: Timestamp) -> Timestamp {
-        guard let sent = sentBefore, sent.end >= end else { return time }
-        return min(time, sent.time)
-    }
-
-    /// Whether acknowledged bytes past everything captured (`tail` of them, nothing held) are a lost tail, a gap,
-    /// rather than an odd acknowledgement. A FIN captured past them supports the bytes (the flush counts the
-    /// stretch before it a gap).
-    private func tailIsGap(_ tail: Int64) -> Bool {
-        tail <= Self.acknowledgedTailReach || finOffset != nil
-    }
-
-    /// Arms the hole whose bytes the peer acknowledged (see `acknowledged`), and skips it, and every later
-    /// one armed too, once `acknowledgedHoleGrace` passed since its covering acknowledgement.
-    private func skipAcknowledgedHoles(now: Timestamp, ctx: ReassemblyContext) {
-        while let first = pieces.first, first.offset <= acknowledged, acknowledgedAt > first.time {
-            guard let since = holeAcknowledgedSince else {
-                holeAcknowledgedSince = acknowledgedAt
-                continue
-            }
-            guard now.nanoseconds(since: since) >= ctx.limits.acknowledgedHoleGrace else { return }
-            skipHole(now: now, ctx: ctx)
-        }
-    }
-
-    /// Declares the hole before the first held piece a gap and delivers what follows it. The gap is stamped
-    /// with the time of the bytes after it, not with `now`: a hole declared at the connection's next packet,
-    /// minutes later, must not stretch a record the gap ends (or its exchange) up to then; or with the time
-    /// of the acknowledgement that covered it, when that came first (a burst's lost last segment,
-    /// acknowledged then, found only when the next burst's bytes come).
-    private func skipHole(now: Timestamp, ctx: ReassemblyContext) {
-        guard let first = pieces.first else { return }
-        if first.offset > next {
-            emitGap(first.offset - next, holeGapTime(first, now: now, armedSince: holeAcknowledgedSince), ctx)
-            next = first.offset
-        }
-        drain(now: now, ctx: ctx)
-    }
-
-    /// The time of the gap the hole before `first` becomes (see `skipHole`), the hole armed at `armedSince`.
-    private func holeGapTime(_ first: HeldPiece, now: Timestamp, armedSince: Timestamp?) -> Timestamp {
-        let time = min(first.time, now)
-        guard acknowledged >= first.offset else { return time }
-        return lostBytesTime(upTo: first.offset, min(time, tailSince ?? armedSince ?? acknowledgedAt))
-    }
-
     // MARK: - Events
 
-    private func deliver(_ data: UnsafeRawBufferPointer, _ time: Timestamp, _ ctx: ReassemblyContext) {
+    func deliver(_ data: UnsafeRawBufferPointer, _ time: Timestamp, _ ctx: ReassemblyContext) {
         if holdsCut { releaseCut(ctx: ctx) }
         // No ring for an empty delivery: it keeps nothing (as before a ring was taken ahead of the append).
         if history.needsRing, !data.isEmpty { history.takeRing(from: ctx.table.historyRings) }
@@ -809,7 +603,7 @@ final class HalfConnectionReassembler {
     /// `cutBySnapLength`: the bytes are a held piece known missing (`HeldPiece.bytes` nil), the end of a segment
     /// the snap length cut (counted in `truncatedPackets`), not lost ones, so not counted as a gap: a header-only
     /// capture lost no packet.
-    private func emitGap(
+    func emitGap(
         _ bytes: Int64, _ time: Timestamp, _ ctx: ReassemblyContext, cutBySnapLength: Bool = false
     ) {
         guard bytes > 0 else { return }
@@ -836,12 +630,12 @@ final class HalfConnectionReassembler {
 
     /// `emitGap` for `bytes` bytes the snap length cut, at stream offset `offset`: remembered as the latest cut
     /// delivered.
-    private func emitCut(at offset: Int64, _ bytes: Int64, _ time: Timestamp, _ ctx: ReassemblyContext) {
+    func emitCut(at offset: Int64, _ bytes: Int64, _ time: Timestamp, _ ctx: ReassemblyContext) {
         emitGap(bytes, time, ctx, cutBySnapLength: true)
         cutDelivered = offset..<(offset + bytes)
     }
 
-    private func notice(_ notice: StreamNotice, _ time: Timestamp, _ ctx: ReassemblyContext) {
+    func notice(_ notice: StreamNotice, _ time: Timestamp, _ ctx: ReassemblyContext) {
         if holdsCut { releaseCut(ctx: ctx) }
         ctx.delegate.didNotice(notice, direction: ctx.direction, connection: ctx.connection, time: time)
     }
