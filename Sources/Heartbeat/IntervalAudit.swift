@@ -252,8 +252,7 @@ struct IntervalAudit: Sendable {
             failed: failed, pending: pending,
             intervalSeconds: stats, missed: missed, notObserved: hidden.count,
             accelerated: acceleratedCount,
-            expectedIntervalSeconds: Double(expected[mainMode] ?? Nanos.from(seconds: pullSeconds))
-                / 1e9)
+            expectedIntervalSeconds: micro(Double(expected[mainMode] ?? Nanos.from(seconds: pullSeconds)) / 1e9))
         summary.intervalChange = changes[mainMode] ?? changes.values.first
         let unobserved = hidden.map { h in
             let interval = max(1, expected[h.mode] ?? Nanos.from(seconds: pullSeconds))

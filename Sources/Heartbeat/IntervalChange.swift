@@ -109,9 +109,10 @@ struct IntervalLevels {
         guard let s = split(mode) else { return nil }
         let base = mode == .push ? push : pull
         let side = s.from.interval == base.interval ? "from" : s.to.interval == base.interval ? "to" : "neither"
-        return IntervalChange(mode: mode, fromSeconds: Double(s.from.interval) / 1e9,
-                              toSeconds: Double(s.to.interval) / 1e9, at: at, gapsBefore: s.gapsBefore,
-                              gapsAfter: s.gapsAfter, matchesExpected: side)
+        // In seconds to the microsecond, as the reports give other figures (the levels are medians of gaps).
+        func seconds(_ ns: Int64) -> Double { (Double(ns) / 1e3).rounded() / 1e6 }
+        return IntervalChange(mode: mode, fromSeconds: seconds(s.from.interval), toSeconds: seconds(s.to.interval),
+                              at: at, gapsBefore: s.gapsBefore, gapsAfter: s.gapsAfter, matchesExpected: side)
     }
 
     /// The rules of a level: the expected ones when it is within the expected interval's tolerance (so a side on

@@ -220,9 +220,25 @@ public struct ReportBundle: Sendable {
         .object([
             ("schema", .string("sepbeat-audit/1")),
             ("fleet", fleetJSON()),
-            ("clients", .array(audit.clients.map(ReportRows.client))),
+            ("clients", .array(audit.clients.map(Self.auditClientJSON))),
             ("captures", .array(captures.map(CaptureSummaryReport.json))),
         ] + periodicOtherServersMember())
+    }
+
+    /// A client of `audit`'s JSON: its row (`ReportRows.client`), and its interval change, when one was found, as
+    /// `analyze` gives it (JSON only: JSON Lines and CSV rows keep their fixed fields).
+    static func auditClientJSON(_ c: FleetAudit.Client) -> JSONValue {
+        let row = ReportRows.client(c)
+        guard let change = c.intervalChange, case .object(let members) = row else { return row }
+        return .object(members + [("intervalChange", .object([
+            ("mode", .string(change.mode.rawValue)),
+            ("fromSeconds", .number(change.fromSeconds)),
+            ("toSeconds", .number(change.toSeconds)),
+            ("at", .time(change.at)),
+            ("gapsBefore", .int(change.gapsBefore)),
+            ("gapsAfter", .int(change.gapsAfter)),
+            ("matchesExpected", .string(change.matchesExpected)),
+        ]))])
     }
 
     /// `sepbeat-validate/1`: checks, verdict, fleet summary, captures, and `periodicOtherServersMember`.

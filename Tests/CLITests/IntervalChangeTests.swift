@@ -338,6 +338,17 @@ import Testing
         #expect(changed == 3)
         #expect(modes == ["pull", "push"])
         let audit = CLIRun(["audit", "-q", "-F", "json", capture])
+        // The audit's JSON gives each changed client's change as analyze's does, its levels to the microsecond.
+        let audited = try #require(try Self.json(audit.stdout)["clients"] as? [[String: Any]])
+        let auditedChanges = audited.compactMap { $0["intervalChange"] as? [String: Any] }
+        #expect(auditedChanges.count == 3)
+        for change in auditedChanges {
+            let to = try #require(change["toSeconds"] as? Double)
+            #expect(abs(to - 1_200) < 30 && (to * 1e6).rounded() == to * 1e6, "\(to)")
+            #expect(change["fromSeconds"] as? Double == 300)
+        }
+        let csv = CLIRun(["audit", "-q", "-F", "csv", capture]).stdout
+        #expect(!csv.contains("intervalChange"))
         let fleet = try #require(try Self.json(audit.stdout)["fleet"] as? [String: Any])
         #expect(fleet["healthy"] as? Int == 7)
         #expect(fleet["unhealthy"] as? Int == 3)
