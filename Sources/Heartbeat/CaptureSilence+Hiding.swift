@@ -120,11 +120,9 @@ extension SessionBuilder {
                 else { continue }
                 across += 1
                 let d = after.nanoseconds(since: before)
-                var iv = interval[client] ?? max(1, Nanos.from(seconds: pull))
+                let expected = interval[client] ?? max(1, Nanos.from(seconds: pull))
                 // A client whose interval changed: before the change, by its old one.
-                if let change = changes[client], before < change.at {
-                    iv = max(1, Nanos.from(seconds: change.fromSeconds))
-                }
+                let iv = changes[client]?.intervalNanos(forGapFrom: before, current: expected) ?? expected
                 if Saturating.add(d, tolerance) / iv - 1 < 1 {
                     allMissed = false
                     break

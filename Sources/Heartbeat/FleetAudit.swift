@@ -288,9 +288,7 @@ public struct FleetAudit: Sendable {
         // A lasting change of its own interval (as `analyze` finds it: `interval-change`): each side's gaps are
         // judged against that side's level, and only the later side against the expected interval.
         func expectedRules(_ m: SessionReport.Mode) -> IntervalLevels.Rules {
-            let r = rules(m)
-            return IntervalLevels.Rules(interval: interval(m), tolerance: r.tolerance, accelerated: r.accelerated,
-                                        runMax: r.runMax)
+            IntervalLevels.rules(interval(m), rules(m))
         }
         let levels = IntervalLevels(count: judged.count, gap: { (judged[$0].ns, judged[$0].mode) },
                                     pull: expectedRules(.pull), push: expectedRules(.push),
@@ -300,8 +298,9 @@ public struct FleetAudit: Sendable {
             c.intervalChange = levels.change(m, at: sessions[judged[first].after - 1].start)
         }
         let unchanged = levels.changed ? judged.filter { levels.split($0.mode) == nil } : judged
+        let unchangedGaps = unchanged.map { (ns: $0.ns, mode: $0.mode) }
         let mismatched = IntervalAudit.mismatches(
-            unchanged.map { ($0.ns, $0.mode) }, expected: interval,
+            unchangedGaps, expected: interval,
             rules: { (rules($0).tolerance, rules($0).accelerated) }, minCount: mismatchMinIntervals)
         let later = levels.split(mode).map(\.to.interval)
         c.judgedAgainst = later.flatMap { $0 == interval(mode) ? nil : Double($0) / 1e9 }
@@ -383,9 +382,8 @@ public struct FleetAudit: Sendable {
                 p95: micro(quantile(s, 0.95)), min: micro(s[0]), max: micro(s[s.count - 1]))
             // As `analyze`'s `interval-mismatch`: enough regular gaps with a median outside `I ± T`; with fewer
             // than `mismatchMinIntervals` of the client's mode the median is not judged, so neither true nor false.
-            let accelerated = rules(mode).accelerated
-            let judgedMedian = unchanged.count { $0.mode == mode && $0.ns > accelerated }
-                >= max(1, mismatchMinIntervals)
+            let judgedMedian = IntervalAudit.judgedGaps(unchangedGaps, mode, accelerated: rules(mode).accelerated,
+                                                        minCount: mismatchMinIntervals) != nil
             c.matchesExpected = later.map { $0 == interval(mode) } ?? (judgedMedian ? mismatched[mode] == nil : nil)
             c.score = score(deviations: deviations, onGrid: onGrid, slots: slots, interval: expected)
         }
@@ -530,5 +528,6 @@ public struct FleetAudit: Sendable {
         return sorted[lo] + (sorted[hi] - sorted[lo]) * (pos - Double(lo))
     }
 
-    private static func micro(_ v: Double) -> Double { (v * 1e6).rounded() / 1e6 }
+    /// `v` to the microsecond, as the reports give seconds.
+    static func micro(_ v: Double) -> Double { (v * 1e6).rounded() / 1e6 }
 }

@@ -48,6 +48,14 @@ struct IntervalAudit: Sendable {
                 Nanos.from(seconds: r.acceleratedRunMaxSeconds))
     }
 
+    /// The regular gaps (above `accelerated`) of `mode`, sorted, when they are at least `minCount`: enough for
+    /// their median to be judged against the expected interval (`mismatches`); else nil.
+    static func judgedGaps(_ gaps: [(ns: Int64, mode: SessionReport.Mode)], _ mode: SessionReport.Mode,
+                           accelerated: Int64, minCount: Int) -> [Int64]? {
+        let regular = gaps.filter { $0.mode == mode && $0.ns > accelerated }.map(\.ns).sorted()
+        return regular.count >= max(1, minCount) ? regular : nil
+    }
+
     /// The modes whose regular gaps (above the accelerated range) are at least `minCount` with a median (the
     /// lower one) outside `expected ± T`: such a client runs another interval, and its gaps of that mode are
     /// judged against that median. `analyze` (here) and `FleetAudit` both take it from this, so they count the
@@ -59,8 +67,7 @@ struct IntervalAudit: Sendable {
         var out: [SessionReport.Mode: (median: Int64, count: Int)] = [:]
         for mode in [SessionReport.Mode.pull, .push] {
             let r = rules(mode)
-            let regular = gaps.filter { $0.mode == mode && $0.ns > r.accelerated }.map(\.ns).sorted()
-            guard regular.count >= max(1, minCount) else { continue }
+            guard let regular = judgedGaps(gaps, mode, accelerated: r.accelerated, minCount: minCount) else { continue }
             let base = expected(mode)
             let median = regular[(regular.count - 1) / 2]
             if median < Saturating.subtract(base, r.tolerance) || median > Saturating.add(base, r.tolerance) {
@@ -120,9 +127,7 @@ struct IntervalAudit: Sendable {
         // A lasting change of the client's own interval: each side of it is judged against its own level, and
         // only the later side (the interval it runs now) against the expected one.
         func expectedRules(_ mode: SessionReport.Mode) -> IntervalLevels.Rules {
-            let r = rules(mode)
-            return IntervalLevels.Rules(interval: expected[mode] ?? 1, tolerance: r.tolerance,
-                                        accelerated: r.accelerated, runMax: r.runMax)
+            IntervalLevels.rules(expected[mode] ?? 1, rules(mode))
         }
         let levels = IntervalLevels(count: gaps.count, gap: { (gaps[$0].ns, gaps[$0].mode) },
                                     pull: expectedRules(.pull), push: expectedRules(.push),
@@ -238,6 +243,7 @@ struct IntervalAudit: Sendable {
             .map { Double(gaps[$0].ns) / 1e9 }.sorted()
         var stats: IntervalStats?
         if let lo = values.first, let hi = values.last {
+            let micro = FleetAudit.micro
             stats = IntervalStats(median: micro(FleetAudit.quantile(values, 0.5)), min: micro(lo), max: micro(hi),
                                   p95: micro(FleetAudit.quantile(values, 0.95)), count: values.count)
         }
@@ -252,7 +258,8 @@ struct IntervalAudit: Sendable {
             failed: failed, pending: pending,
             intervalSeconds: stats, missed: missed, notObserved: hidden.count,
             accelerated: acceleratedCount,
-            expectedIntervalSeconds: micro(Double(expected[mainMode] ?? Nanos.from(seconds: pullSeconds)) / 1e9))
+            expectedIntervalSeconds: FleetAudit.micro(
+                Double(expected[mainMode] ?? Nanos.from(seconds: pullSeconds)) / 1e9))
         summary.intervalChange = changes[mainMode] ?? changes.values.first
         let unobserved = hidden.map { h in
             let interval = max(1, expected[h.mode] ?? Nanos.from(seconds: pullSeconds))
@@ -264,5 +271,4 @@ struct IntervalAudit: Sendable {
 
     private func seconds(_ ns: Int64) -> String { formatSeconds(Double(ns) / 1e9) }
 
-    private func micro(_ v: Double) -> Double { (v * 1e6).rounded() / 1e6 }
 }

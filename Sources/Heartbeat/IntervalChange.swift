@@ -20,6 +20,12 @@ public struct IntervalChange: Hashable, Sendable {
     /// Which side runs the expected interval: `from`, `to` or `neither`.
     public var matchesExpected: String
 
+    /// The interval (nanoseconds) a gap starting at `start` is judged by: the old one before the change, else
+    /// `current` (the client's expected interval, the new level once changed).
+    func intervalNanos(forGapFrom start: Timestamp, current: Int64) -> Int64 {
+        start < at ? max(1, Nanos.from(seconds: fromSeconds)) : current
+    }
+
     /// `pull interval changed from 60 s to 300 s at 2026-01-01T01:00:00.000Z`.
     public var text: String {
         "\(mode.rawValue) interval changed from \(formatSeconds(fromSeconds)) s to \(formatSeconds(toSeconds)) s at "
@@ -53,6 +59,11 @@ struct IntervalLevels {
         var tolerance: Int64
         var accelerated: Int64
         var runMax: Int64
+    }
+
+    /// `interval` with a mode's rules as the audits hold them (`IntervalAudit.rules`, `FleetAudit`'s).
+    static func rules(_ interval: Int64, _ r: (tolerance: Int64, accelerated: Int64, runMax: Int64)) -> Rules {
+        Rules(interval: interval, tolerance: r.tolerance, accelerated: r.accelerated, runMax: r.runMax)
     }
 
     /// A mode's change: the position (in the gaps handed to `init`) of the first gap at the new level, and the
@@ -109,8 +120,8 @@ struct IntervalLevels {
         guard let s = split(mode) else { return nil }
         let base = mode == .push ? push : pull
         let side = s.from.interval == base.interval ? "from" : s.to.interval == base.interval ? "to" : "neither"
-        // In seconds to the microsecond, as the reports give other figures (the levels are medians of gaps).
-        func seconds(_ ns: Int64) -> Double { (Double(ns) / 1e3).rounded() / 1e6 }
+        // To the microsecond, as the reports give other figures (the levels are medians of gaps).
+        func seconds(_ ns: Int64) -> Double { FleetAudit.micro(Double(ns) / 1e9) }
         return IntervalChange(mode: mode, fromSeconds: seconds(s.from.interval), toSeconds: seconds(s.to.interval),
                               at: at, gapsBefore: s.gapsBefore, gapsAfter: s.gapsAfter, matchesExpected: side)
     }

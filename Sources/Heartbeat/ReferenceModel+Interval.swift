@@ -30,9 +30,7 @@ extension ReferenceModel {
         }
         var m = self
         let rules = intervalRules(forSeconds: seconds)
-        m.interval.ownRules = interval.ownRules ?? IntervalRules(
-            toleranceSeconds: interval.toleranceSeconds, acceleratedMaxSeconds: interval.acceleratedMaxSeconds,
-            acceleratedRunMaxSeconds: interval.acceleratedRunMaxSeconds)
+        m.interval.ownRules = interval.modelRules
         m.interval.seconds = seconds
         m.interval.toleranceSeconds = rules.toleranceSeconds
         m.interval.acceleratedMaxSeconds = rules.acceleratedMaxSeconds
@@ -48,10 +46,7 @@ extension ReferenceModel {
     /// judged 30 s ± 3 s with an accelerated range of 0-6 s, not with the pull interval's 30 s and 60 s).
     /// Cost: O(1).
     public func intervalRules(forSeconds seconds: Double) -> IntervalRules {
-        // From the model's own values, when a derived pull interval replaced them (`Interval.ownRules`).
-        let own = interval.ownRules ?? IntervalRules(
-            toleranceSeconds: interval.toleranceSeconds, acceleratedMaxSeconds: interval.acceleratedMaxSeconds,
-            acceleratedRunMaxSeconds: interval.acceleratedRunMaxSeconds)
+        let own = interval.modelRules
         return IntervalRules(toleranceSeconds: min(own.toleranceSeconds, seconds / 10),
                              acceleratedMaxSeconds: min(own.acceleratedMaxSeconds, seconds / 5),
                              acceleratedRunMaxSeconds: min(own.acceleratedRunMaxSeconds, seconds))

@@ -67,6 +67,13 @@ public struct ReferenceModel: Codable, Hashable, Sendable {
         /// a file's values are its own.
         var ownRules: IntervalRules?
 
+        /// The model's own tolerance and accelerated ranges: `ownRules` when a derived pull interval replaced
+        /// them, else the values held.
+        var modelRules: IntervalRules {
+            ownRules ?? IntervalRules(toleranceSeconds: toleranceSeconds, acceleratedMaxSeconds: acceleratedMaxSeconds,
+                                      acceleratedRunMaxSeconds: acceleratedRunMaxSeconds)
+        }
+
         private enum CodingKeys: String, CodingKey {
             case seconds, toleranceSeconds, acceleratedMaxSeconds, acceleratedRunMaxSeconds, mismatchMinIntervals
             case pinned
