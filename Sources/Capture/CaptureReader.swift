@@ -147,6 +147,9 @@ public enum CaptureReader {
         /// Classic pcap only: link type and snaplen from the file header.
         var linkType: LinkType?
         var snapLength: Int
+        /// Classic pcap only: the header says version 2.4 and its link type field holds nothing above the link
+        /// type (no FCS length, no reserved bits): a header `ClassicPcapReader` may read the file of.
+        var plainClassicHeader = false
         /// The file is compressed, and the fields above describe the capture inside
         /// (`CompressedInput`); nil for a capture file as it is.
         var compression: CaptureCompression? = nil
@@ -302,10 +305,11 @@ public enum CaptureReader {
         guard count >= 24 else { throw CaptureError(path: path, .tooShort(size: count, needed: 24)) }
         let reader = first.withUnsafeBytes { raw in
             let fields = ByteOrderReader(bytes: raw, bigEndian: bigEndian)
-            return (fields.u32(at: 16) ?? 0, fields.u32(at: 20) ?? 0)
+            return (fields.u32(at: 16) ?? 0, fields.u32(at: 20) ?? 0, fields.u16(at: 4) ?? 0, fields.u16(at: 6) ?? 0)
         }
         // The low 16 bits hold the LINKTYPE_ value; higher bits carry FCS information.
         return FileHeader(format: format, byteOrder: bigEndian ? .bigEndian : .littleEndian,
-                          linkType: LinkType(rawValue: reader.1 & 0xFFFF), snapLength: Int(reader.0))
+                          linkType: LinkType(rawValue: reader.1 & 0xFFFF), snapLength: Int(reader.0),
+                          plainClassicHeader: reader.2 == 2 && reader.3 == 4 && reader.1 >> 16 == 0)
     }
 }
