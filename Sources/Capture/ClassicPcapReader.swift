@@ -115,10 +115,12 @@ final class ClassicPcapReader {
         }
         // `ensure` may have moved the bytes.
         let record = UnsafeRawPointer(buffer + start)
-        // libpcap reads both time fields as signed 32-bit numbers; sepbeat takes the seconds as unsigned
-        // (good to 2106), as on its libpcap path, and a fraction with the top bit set stays negative there.
+        // sepbeat takes the seconds as unsigned (good to 2106), as on its libpcap path. libpcap reads the
+        // fraction as a signed 32-bit number in a file of this machine's byte order (one with the top bit set
+        // comes out negative) but as unsigned when it turns the bytes: its value is kept either way.
         let seconds = Int64(field(record, 0))
-        let fraction = Int64(Int32(bitPattern: field(record, 4))) * fractionScale
+        let rawFraction = field(record, 4)
+        let fraction = (swapped ? Int64(rawFraction) : Int64(Int32(bitPattern: rawFraction))) * fractionScale
         let original = Int(field(record, 12))
         start += headerBytes + captured
         if fraction < 0 || fraction >= 1_000_000_000 { stats.invalidTimestampFractions += 1 }
