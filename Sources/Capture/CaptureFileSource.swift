@@ -30,7 +30,7 @@ final class CaptureFileSource: PacketSource {
     /// counting. Not retained: `backend` holds the reference, and both change together (`read(with:)`).
     @exclusivity(unchecked) private var libpcapFile: Unmanaged<LibpcapFile>?
     /// The reader of `backend` while it is `.ownPcap`, held as `libpcapFile` is.
-    @exclusivity(unchecked) private var ownPcapReader: Unmanaged<ClassicPcapReader>?
+    @exclusivity(unchecked) private var classicReader: Unmanaged<ClassicPcapReader>?
     @exclusivity(unchecked) private var stats: CaptureStatistics
     private var filter: PacketFilter?
     /// The link type libpcap reports for the file (libpcap reads one link type per file).
@@ -67,13 +67,14 @@ final class CaptureFileSource: PacketSource {
     /// Opens the file at `path`, or reads `stream` (already opened and sniffed) when given; a stream that is
     /// no regular file is followed until `stop` is requested, when given (see `FollowedInput`).
     /// `ownReaderOnly` sends a pcapng file straight to the own reader, never to libpcap (the fuzz
-    /// targets read that reader on its own).
+    /// targets read that reader on its own); `ownPcapReader` false keeps a classic pcap file with libpcap
+    /// (`CaptureReader.open`).
     /// `decompressing` is a compressed stream's decompressing input (already read up to its capture header, see
     /// `CaptureReader.openCompressedStream`) and the followed input under it, if it is followed.
     init(path: String, fileIndex: Int, header: CaptureReader.FileHeader, limits: CaptureLimits,
          readBufferBytes: Int?, stream: StreamInput? = nil, stop: LiveStopRequest? = nil,
          decompressing: (input: CompressedInput, followed: FollowedInput?)? = nil,
-         ownReaderOnly: Bool = false) throws(CaptureError)
+         ownReaderOnly: Bool = false, ownPcapReader: Bool = true) throws(CaptureError)
     {
         self.path = path
         self.readBufferBytes = readBufferBytes
@@ -130,7 +131,7 @@ final class CaptureFileSource: PacketSource {
             // A file the own classic pcap reader reads is opened by libpcap only to read its header (its
             // refusal is the one given, its snapshot length the one read by): without the large buffer, which
             // would be filled for nothing.
-            let ownPcap = readBufferBytes != nil && ClassicPcapReader.reads(header)
+            let ownPcap = ownPcapReader && readBufferBytes != nil && ClassicPcapReader.reads(header)
             opened = LibpcapFile.open(path: path, bufferBytes: ownPcap ? nil : readBufferBytes)
         }
         switch opened {
@@ -141,13 +142,13 @@ final class CaptureFileSource: PacketSource {
             libpcapSnapLength = header.snapLength > 0 ? header.snapLength : file.snapshotLength
             // Should the own reader not open (no memory, no file descriptor left), libpcap reads the file,
             // through the C library's small buffer.
-            if let bytes = readBufferBytes, ClassicPcapReader.reads(header),
+            if ownPcapReader, let bytes = readBufferBytes, ClassicPcapReader.reads(header),
                let reader = ClassicPcapReader(path: path, header: header, fileIndex: fileIndex, bufferBytes: bytes,
                                               snapshotLength: file.snapshotLength,
                                               countedSnapLength: libpcapSnapLength) {
                 backend = .ownPcap(reader)
                 libpcapFile = nil
-                ownPcapReader = Unmanaged.passUnretained(reader)
+                classicReader = Unmanaged.passUnretained(reader)
                 stats.reader = .ownPcap
             }
             if header.format == .pcapng,
@@ -236,7 +237,7 @@ final class CaptureFileSource: PacketSource {
                 finish()
             case .ownPcap:
                 // `backend` holds the reader, and it changes only below, after the read has returned.
-                guard let reader = ownPcapReader else {
+                guard let reader = classicReader else {
                     finish()
                     continue
                 }
@@ -385,7 +386,7 @@ final class CaptureFileSource: PacketSource {
         case .success(let file):
             backend = .libpcap(file)
             libpcapFile = Unmanaged.passUnretained(file)
-            ownPcapReader = nil
+            classicReader = nil
             nextRecordOffset = offset
             stats.reader = .ownPcapThenLibpcap(packets: done)
         case .failure(let failure):
@@ -485,7 +486,7 @@ final class CaptureFileSource: PacketSource {
         }
         backend = .finished
         libpcapFile = nil
-        ownPcapReader = nil
+        classicReader = nil
         if let followed, followed.stopped { noteStop(followed) }
         // A followed input the stop ended cuts its compressed data short: no fault of the input.
         if let compressed, let problem = compressed.problem, !(problem == .cutShort && followed?.stopped == true) {
