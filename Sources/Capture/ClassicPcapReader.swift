@@ -52,6 +52,8 @@ final class ClassicPcapReader {
     /// libpcap's limit on a record's captured length for most link types (a few allow more; their larger
     /// records go to libpcap, which reads them).
     static let libpcapLargestRecord = 262_144
+    /// This machine's byte order: libpcap turns the bytes of a file in the other.
+    private static let nativeOrder: CaptureByteOrder = UInt32(1).littleEndian == 1 ? .littleEndian : .bigEndian
 
     /// Whether a file of `header` is one this reader reads. A file in the other byte order only for link types
     /// libpcap leaves as they are: for some others (Linux cooked, USB, nflog, pflog) libpcap turns the byte
@@ -59,8 +61,7 @@ final class ClassicPcapReader {
     static func reads(_ header: CaptureReader.FileHeader) -> Bool {
         guard header.format == .pcap || header.format == .pcapNanoseconds, header.compression == nil,
               header.plainClassicHeader, let linkType = header.linkType else { return false }
-        let native: CaptureByteOrder = UInt32(1).littleEndian == 1 ? .littleEndian : .bigEndian
-        return header.byteOrder == native || [.ethernet, .raw, .ipv4, .ipv6].contains(linkType)
+        return header.byteOrder == nativeOrder || [.ethernet, .raw, .ipv4, .ipv6].contains(linkType)
     }
 
     /// Opens `path` for reading from its first record, with a buffer of `bufferBytes` (grown for a record
@@ -81,7 +82,7 @@ final class ClassicPcapReader {
         self.descriptor = descriptor
         buffer = base
         self.capacity = capacity
-        swapped = header.byteOrder != (UInt32(1).littleEndian == 1 ? .littleEndian : .bigEndian)
+        swapped = header.byteOrder != Self.nativeOrder
         fractionScale = header.format == .pcapNanoseconds ? 1 : 1_000
         largestRecord = min(snapshotLength, Self.libpcapLargestRecord)
         self.linkType = linkType
