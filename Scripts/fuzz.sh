@@ -12,7 +12,7 @@ set -eu
 
 cd "$(dirname "$0")/.."
 targets="packet fragments http-request http-response http-conversation tls-stream tls-client-hello
-tls-server-hello tls-certificate x509 pcapng capture compressed reference-model sylink"
+tls-server-hello tls-certificate x509 pcapng pcap capture compressed reference-model sylink"
 
 if [ $# -eq 0 ]; then
     echo "usage: Scripts/fuzz.sh TARGET [SECONDS] [LIBFUZZER OPTIONS...]"
@@ -55,6 +55,7 @@ mkdir -p "$work" "$findings"
 seeds=""
 case $target in
     pcapng) [ -n "$corpus" ] && seeds="$corpus/pcapng" ;;
+    pcap) [ -n "$corpus" ] && seeds="$corpus/oracle/http $corpus/oracle/tcp" ;;
     capture) [ -n "$corpus" ] && seeds="$corpus/oracle/http $corpus/oracle/tls $corpus/oracle/tcp" ;;
     reference-model) cp Sources/Heartbeat/Resources/reference-model.json "$work/" ;;
     sylink) for f in $(find Captures Tests -name '*.xml' 2>/dev/null | head -20); do cp "$f" "$work/"; done ;;

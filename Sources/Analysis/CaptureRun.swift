@@ -27,6 +27,9 @@ public struct CaptureRun {
     /// devices) when requested, as if their writers had closed them; regular files are read to their end
     /// regardless. nil: every input is read to its end (`CaptureReader.open(path:)`).
     public var stop: LiveStopRequest?
+    /// Whether plain classic pcap files are read by the own classic pcap reader (default) or through libpcap
+    /// alone (`sepbeat-bench read`, the benchmark's floor, stays a libpcap loop).
+    public var ownPcapReader = true
 
     public init(paths: [String], filter: String? = nil, configuration: AnalysisConfiguration = .init()) {
         self.paths = paths
@@ -37,7 +40,7 @@ public struct CaptureRun {
     /// Opens every file and applies the filter; throws the first file's error.
     /// With `readAhead` set, the source returned reads on its own thread from its first `next()`.
     public func open() throws(CaptureError) -> PacketSource {
-        let sources = try CaptureReader.open(paths: paths, stop: stop)
+        let sources = try CaptureReader.open(paths: paths, stop: stop, ownPcapReader: ownPcapReader)
         let source: PacketSource = sources.count == 1 ? sources[0] : MergedSource(sources)
         if let filter { try source.setFilter(filter) }
         guard let readAhead else { return source }

@@ -10,7 +10,8 @@ public struct CaptureSummary: Sendable {
     /// The file, or `-` for a merged summary of several files.
     public var path: String
     public var format: String = ""
-    /// `libpcap` or the own pcapng reader.
+    /// Who read the file (`CaptureReaderKind`): libpcap, the own classic pcap or pcapng reader, or one then
+    /// the other.
     public var reader: String = ""
     public var packets = 0
     /// Captured bytes (what the file holds).

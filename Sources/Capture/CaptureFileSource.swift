@@ -14,6 +14,8 @@ final class CaptureFileSource: PacketSource {
     enum Backend {
         case libpcap(LibpcapFile)
         case own(PcapNGReader)
+        /// A plain classic pcap file opened by path, until a record is libpcap's to read (then `.libpcap`).
+        case ownPcap(ClassicPcapReader)
         case finished
     }
 
@@ -27,6 +29,8 @@ final class CaptureFileSource: PacketSource {
     /// The file of `backend` while it is `.libpcap`, for the per-record read without reference
     /// counting. Not retained: `backend` holds the reference, and both change together (`read(with:)`).
     @exclusivity(unchecked) private var libpcapFile: Unmanaged<LibpcapFile>?
+    /// The reader of `backend` while it is `.ownPcap`, held as `libpcapFile` is.
+    @exclusivity(unchecked) private var classicReader: Unmanaged<ClassicPcapReader>?
     @exclusivity(unchecked) private var stats: CaptureStatistics
     private var filter: PacketFilter?
     /// The link type libpcap reports for the file (libpcap reads one link type per file).
@@ -63,13 +67,14 @@ final class CaptureFileSource: PacketSource {
     /// Opens the file at `path`, or reads `stream` (already opened and sniffed) when given; a stream that is
     /// no regular file is followed until `stop` is requested, when given (see `FollowedInput`).
     /// `ownReaderOnly` sends a pcapng file straight to the own reader, never to libpcap (the fuzz
-    /// targets read that reader on its own).
+    /// targets read that reader on its own); `ownPcapReader` false keeps a classic pcap file with libpcap
+    /// (`CaptureReader.open`).
     /// `decompressing` is a compressed stream's decompressing input (already read up to its capture header, see
     /// `CaptureReader.openCompressedStream`) and the followed input under it, if it is followed.
     init(path: String, fileIndex: Int, header: CaptureReader.FileHeader, limits: CaptureLimits,
          readBufferBytes: Int?, stream: StreamInput? = nil, stop: LiveStopRequest? = nil,
          decompressing: (input: CompressedInput, followed: FollowedInput?)? = nil,
-         ownReaderOnly: Bool = false) throws(CaptureError)
+         ownReaderOnly: Bool = false, ownPcapReader: Bool = true) throws(CaptureError)
     {
         self.path = path
         self.readBufferBytes = readBufferBytes
@@ -123,7 +128,11 @@ final class CaptureFileSource: PacketSource {
             compressed = made.input
             opened = LibpcapFile.open(file: made.file, buffer: made.buffer)
         } else {
-            opened = LibpcapFile.open(path: path, bufferBytes: readBufferBytes)
+            // A file the own classic pcap reader reads is opened by libpcap only to read its header (its
+            // refusal is the one given, its snapshot length the one read by): without the large buffer, which
+            // would be filled for nothing.
+            let ownPcap = ownPcapReader && readBufferBytes != nil && ClassicPcapReader.reads(header)
+            opened = LibpcapFile.open(path: path, bufferBytes: ownPcap ? nil : readBufferBytes)
         }
         switch opened {
         case .success(let file):
@@ -131,6 +140,17 @@ final class CaptureFileSource: PacketSource {
             libpcapFile = Unmanaged.passUnretained(file)
             libpcapLinkType = header.linkType ?? file.linkType
             libpcapSnapLength = header.snapLength > 0 ? header.snapLength : file.snapshotLength
+            // Should the own reader not open (no memory, no file descriptor left), libpcap reads the file,
+            // through the C library's small buffer.
+            if ownPcapReader, let bytes = readBufferBytes, ClassicPcapReader.reads(header),
+               let reader = ClassicPcapReader(path: path, header: header, fileIndex: fileIndex, bufferBytes: bytes,
+                                              snapshotLength: file.snapshotLength,
+                                              countedSnapLength: libpcapSnapLength) {
+                backend = .ownPcap(reader)
+                libpcapFile = nil
+                classicReader = Unmanaged.passUnretained(reader)
+                stats.reader = .ownPcap
+            }
             if header.format == .pcapng,
                PcapNGReader.leadingClockMayWrap(path: path, compression: header.compression) {
                 (backend, compressed) = try Self.openOwnReader(path: path, header: header, fileIndex: fileIndex,
@@ -177,7 +197,10 @@ final class CaptureFileSource: PacketSource {
 
     func setFilter(_ expression: String) throws(CaptureError) {
         let linkType: LinkType
-        if case .libpcap = backend { linkType = libpcapLinkType } else { linkType = .ethernet }
+        switch backend {
+        case .libpcap, .ownPcap: linkType = libpcapLinkType
+        case .own, .finished: linkType = .ethernet
+        }
         let compiled = try PacketFilter(expression, checkedFor: linkType, path: path, limits: limits)
         if let why = compiled.notApplicable { stats.warn(.filterNotApplicable, why) }
         filter = compiled
@@ -212,6 +235,20 @@ final class CaptureFileSource: PacketSource {
                 }
                 stats.byteOrder = reader.byteOrder
                 finish()
+            case .ownPcap:
+                // `backend` holds the reader, and it changes only below, after the read has returned.
+                guard let reader = classicReader else {
+                    finish()
+                    continue
+                }
+                switch reader._withUnsafeGuaranteedRef({ $0.next(&stats) }) {
+                case .record(let record):
+                    return record
+                case .end:
+                    finish()
+                case .handOver(let offset):
+                    handOverToLibpcap(at: offset)
+                }
             case .libpcap:
                 // `backend` holds the file, and it changes only below, after the read has returned.
                 guard let file = libpcapFile else {
@@ -341,6 +378,24 @@ final class CaptureFileSource: PacketSource {
         if firstCutOffset == nil { firstCutOffset = before }
     }
 
+    /// The rest of the file from the record at `offset` on read by libpcap, as the whole file would be there.
+    private func handOverToLibpcap(at offset: Int) {
+        guard case .ownPcap(let reader) = backend else { return }
+        let done = stats.packets
+        switch reader.libpcapFile(at: offset, bufferBytes: readBufferBytes) {
+        case .success(let file):
+            backend = .libpcap(file)
+            libpcapFile = Unmanaged.passUnretained(file)
+            classicReader = nil
+            nextRecordOffset = offset
+            stats.reader = .ownPcapThenLibpcap(packets: done)
+        case .failure(let failure):
+            stats.stop(.corrupt, at: offset, "reading stopped at byte offset \(offset) after \(done) records: "
+                + "libpcap could not take the file over from the own pcap reader (\(oneLine(failure.message)))")
+            finish()
+        }
+    }
+
     private func stopLibpcap(message: String, at offset: Int?) {
         let place = offset.map { "at byte offset \($0) " } ?? ""
         if message.contains("truncated") {
@@ -431,6 +486,7 @@ final class CaptureFileSource: PacketSource {
         }
         backend = .finished
         libpcapFile = nil
+        classicReader = nil
         if let followed, followed.stopped { noteStop(followed) }
         // A followed input the stop ended cuts its compressed data short: no fault of the input.
         if let compressed, let problem = compressed.problem, !(problem == .cutShort && followed?.stopped == true) {
@@ -459,7 +515,7 @@ final class CaptureFileSource: PacketSource {
         switch stats.reader {
         case .libpcapThenOwn(let done): stoppedAtTheCut = done == stats.packets
         case .own: stoppedAtTheCut = refusedAtOpen && stats.packets == 0
-        case .libpcap: stoppedAtTheCut = false
+        case .libpcap, .ownPcap, .ownPcapThenLibpcap: stoppedAtTheCut = false
         }
         if stoppedAtTheCut, stats.readingStopped != nil {
             stats.warnings.removeAll { $0.code == .readerSwitched }

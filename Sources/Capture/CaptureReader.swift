@@ -8,7 +8,9 @@ public enum CaptureReader {
     /// cannot be read, an empty file, a file too short for a header or one that is
     /// not a capture at all each get their own message. Classic pcap (microsecond,
     /// nanosecond or modified magic, either byte order) is read through libpcap with
-    /// nanosecond timestamps. pcapng goes to libpcap first; when libpcap refuses it,
+    /// nanosecond timestamps, or, given a read buffer, by `ClassicPcapReader` as long as libpcap
+    /// would give its records unchanged (libpcap reads the rest of the file from a record it would
+    /// not). pcapng goes to libpcap first; when libpcap refuses it,
     /// at once or part way through, the own pcapng reader takes over without losing
     /// or repeating packets (it reads the file again from the start, passing over the
     /// packets libpcap returned).
@@ -32,8 +34,10 @@ public enum CaptureReader {
     ///     (4 KiB, one system call every few packets). `readBufferBytes(files:)` gives the size for
     ///     one of several files open at once.
     ///   - stop: ends a followed input (nil: every input is read to its end).
+    ///   - ownPcapReader: false reads a classic pcap file through libpcap alone (the benchmark's floor).
     public static func open(path: String, fileIndex: Int = 0, limits: CaptureLimits = .default,
-                            readBufferBytes: Int? = readBufferBytes(files: 1), stop: LiveStopRequest? = nil)
+                            readBufferBytes: Int? = readBufferBytes(files: 1), stop: LiveStopRequest? = nil,
+                            ownPcapReader: Bool = true)
         throws(CaptureError) -> PacketSource
     {
         if path == StreamInput.standardInputName {
@@ -46,7 +50,7 @@ public enum CaptureReader {
         }
         let header = try readHeader(path: path)
         return try CaptureFileSource(path: path, fileIndex: fileIndex, header: header, limits: limits,
-                                     readBufferBytes: readBufferBytes)
+                                     readBufferBytes: readBufferBytes, ownPcapReader: ownPcapReader)
     }
 
     /// Opens a pcapng file with the own pcapng reader alone, never through libpcap (which `open`
@@ -67,8 +71,9 @@ public enum CaptureReader {
     /// With several files, each regular file is checked and then closed again until its packets are
     /// needed (`DeferredFileSource`), so that the number of files named is not bound by the open-file
     /// limit (`ulimit -n`). Standard input, FIFOs and pipes stay open from here on, and are followed
-    /// until `stop` is requested, when given (see `open(path:)`).
-    public static func open(paths: [String], limits: CaptureLimits = .default, stop: LiveStopRequest? = nil)
+    /// until `stop` is requested, when given (see `open(path:)`); `ownPcapReader` as there.
+    public static func open(paths: [String], limits: CaptureLimits = .default, stop: LiveStopRequest? = nil,
+                            ownPcapReader: Bool = true)
         throws(CaptureError) -> [PacketSource]
     {
         let buffer = readBufferBytes(files: paths.count)
@@ -77,9 +82,10 @@ public enum CaptureReader {
             if paths.count > 1, path != StreamInput.standardInputName, case .regularFile = FileCalls.kind(of: path) {
                 let header = try readHeader(path: path)
                 sources.append(try DeferredFileSource(path: path, fileIndex: i, header: header, limits: limits,
-                                                      readBufferBytes: buffer))
+                                                      readBufferBytes: buffer, ownPcapReader: ownPcapReader))
             } else {
-                sources.append(try open(path: path, fileIndex: i, limits: limits, readBufferBytes: buffer, stop: stop))
+                sources.append(try open(path: path, fileIndex: i, limits: limits, readBufferBytes: buffer, stop: stop,
+                                        ownPcapReader: ownPcapReader))
             }
         }
         return sources
@@ -147,6 +153,9 @@ public enum CaptureReader {
         /// Classic pcap only: link type and snaplen from the file header.
         var linkType: LinkType?
         var snapLength: Int
+        /// Classic pcap only: the header says version 2.4 and its link type field holds nothing above the link
+        /// type (no FCS length, no reserved bits): a header `ClassicPcapReader` may read the file of.
+        var plainClassicHeader = false
         /// The file is compressed, and the fields above describe the capture inside
         /// (`CompressedInput`); nil for a capture file as it is.
         var compression: CaptureCompression? = nil
@@ -302,10 +311,11 @@ public enum CaptureReader {
         guard count >= 24 else { throw CaptureError(path: path, .tooShort(size: count, needed: 24)) }
         let reader = first.withUnsafeBytes { raw in
             let fields = ByteOrderReader(bytes: raw, bigEndian: bigEndian)
-            return (fields.u32(at: 16) ?? 0, fields.u32(at: 20) ?? 0)
+            return (fields.u32(at: 16) ?? 0, fields.u32(at: 20) ?? 0, fields.u16(at: 4) ?? 0, fields.u16(at: 6) ?? 0)
         }
         // The low 16 bits hold the LINKTYPE_ value; higher bits carry FCS information.
         return FileHeader(format: format, byteOrder: bigEndian ? .bigEndian : .littleEndian,
-                          linkType: LinkType(rawValue: reader.1 & 0xFFFF), snapLength: Int(reader.0))
+                          linkType: LinkType(rawValue: reader.1 & 0xFFFF), snapLength: Int(reader.0),
+                          plainClassicHeader: reader.2 == 2 && reader.3 == 4 && reader.1 >> 16 == 0)
     }
 }

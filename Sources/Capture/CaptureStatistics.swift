@@ -30,6 +30,11 @@ public enum CaptureReaderKind: Equatable, Sendable, CustomStringConvertible {
     /// libpcap read the first `packets` packets, then refused the file (for example
     /// at a second interface with another link type) and the own reader went on.
     case libpcapThenOwn(packets: Int)
+    /// The own classic pcap reader (`ClassicPcapReader`), to the file's end.
+    case ownPcap
+    /// The own classic pcap reader read the first `packets` packets, then handed the rest of the file to
+    /// libpcap (at a record libpcap treats specially: cut to the snaplen, a joined file header, a cut).
+    case ownPcapThenLibpcap(packets: Int)
 
     public var description: String {
         switch self {
@@ -38,6 +43,10 @@ public enum CaptureReaderKind: Equatable, Sendable, CustomStringConvertible {
         // libpcap that read nothing before the switch did not read the file: the own reader read it all.
         case .libpcapThenOwn(0): return "own pcapng reader"
         case .libpcapThenOwn(let n): return "libpcap for \(n) packets, then own pcapng reader"
+        case .ownPcap: return "own pcap reader"
+        // Likewise the other way: libpcap read every packet.
+        case .ownPcapThenLibpcap(0): return "libpcap"
+        case .ownPcapThenLibpcap(let n): return "own pcap reader for \(n) packets, then libpcap"
         }
     }
 }

@@ -26,6 +26,7 @@ final class DeferredFileSource: PacketSource {
     private let header: CaptureReader.FileHeader
     private let limits: CaptureLimits
     private let readBufferBytes: Int?
+    private let ownPcapReader: Bool
     private var filter: String?
     private var state: State
     /// The time of the file's first record (before any filter): no record of the file is earlier,
@@ -34,13 +35,14 @@ final class DeferredFileSource: PacketSource {
     private(set) var firstTimestamp: Timestamp?
 
     init(path: String, fileIndex: Int, header: CaptureReader.FileHeader, limits: CaptureLimits,
-         readBufferBytes: Int?) throws(CaptureError)
+         readBufferBytes: Int?, ownPcapReader: Bool = true) throws(CaptureError)
     {
         self.path = path
         self.fileIndex = fileIndex
         self.header = header
         self.limits = limits
         self.readBufferBytes = readBufferBytes
+        self.ownPcapReader = ownPcapReader
         let probe = try CaptureFileSource(path: path, fileIndex: fileIndex, header: header, limits: limits,
                                           readBufferBytes: nil)
         if let first = try probe.next() {
@@ -89,7 +91,7 @@ final class DeferredFileSource: PacketSource {
             return nil
         case .waiting:
             let source = try CaptureFileSource(path: path, fileIndex: fileIndex, header: header, limits: limits,
-                                               readBufferBytes: readBufferBytes)
+                                               readBufferBytes: readBufferBytes, ownPcapReader: ownPcapReader)
             if let filter { try source.setFilter(filter) }
             state = .reading(source)
             firstTimestamp = nil

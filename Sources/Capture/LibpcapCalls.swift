@@ -137,6 +137,13 @@ final class LibpcapFile {
         return got == count ? bytes : nil
     }
 
+    /// Moves libpcap's reading to the record at `offset` of its file (libpcap reads its stream front to back
+    /// and keeps nothing of the file between records); false when the stream cannot seek.
+    func seek(to offset: Int) -> Bool {
+        guard let file = pcap_file(handle) else { return false }
+        return fseeko(file, off_t(offset), SEEK_SET) == 0
+    }
+
     /// Reads the next packet (`pcap_next_ex`).
     func next() -> LibpcapReadResult { LibpcapReadResult.next(handle) }
 

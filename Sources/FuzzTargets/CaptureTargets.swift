@@ -3,8 +3,42 @@ import Analysis
 import Core
 import Records
 
-/// Capture files: the own pcapng reader, and the whole traffic analysis of a capture.
+/// Capture files: the own pcapng and classic pcap readers, and the whole traffic analysis of a capture.
 enum CaptureTargets {
+    /// The bytes as a classic pcap file, read to its end by the own classic pcap reader (a read buffer given)
+    /// and by libpcap alone (none): the same records, and the same statistics but for the reader's name, or
+    /// the same error.
+    static func pcap(_ bytes: UnsafeRawBufferPointer) {
+        TemporaryFile.with(bytes) { path in
+            let own = readClassic(path, bufferBytes: 4096)
+            let libpcap = readClassic(path, bufferBytes: nil)
+            precondition(own.records == libpcap.records, "the own pcap reader's records differ from libpcap's")
+            precondition(own.statistics == libpcap.statistics, "the own pcap reader's statistics differ")
+        }
+    }
+
+    /// Every record of `path` (time, lengths, bytes) and the statistics as text with the reader left out, or
+    /// the error's message.
+    private static func readClassic(_ path: String, bufferBytes: Int?) -> (records: [[Int64]], statistics: String) {
+        do throws(CaptureError) {
+            let source = try CaptureReader.open(path: path, readBufferBytes: bufferBytes)
+            var records: [[Int64]] = []
+            while let record = try source.next() {
+                records.append([record.timestamp.nanoseconds, Int64(record.capturedLength),
+                                Int64(record.originalLength)] + record.bytes.map { Int64($0) })
+            }
+            let statistics = source.statistics.map { statistics in
+                var neutral = statistics
+                neutral.reader = .libpcap
+                return String(describing: neutral) + statistics.warnings.map { " \($0.code) \($0.byteOffset ?? -1)" }
+                    .joined()
+            }
+            return (records, statistics.joined(separator: "\n"))
+        } catch {
+            return ([], error.message)
+        }
+    }
+
     /// The bytes as a pcapng file, read by the own pcapng reader to its end.
     static func pcapng(_ bytes: UnsafeRawBufferPointer) {
         TemporaryFile.with(bytes) { path in

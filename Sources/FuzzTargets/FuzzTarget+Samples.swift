@@ -36,6 +36,7 @@ extension FuzzTarget {
         case .tlsCertificate: return [Samples.certificateBody]
         case .x509: return [Samples.certificate]
         case .pcapng: return [Samples.pcapng]
+        case .pcap: return [Samples.pcap, Samples.pcapFile(Samples.tunnelFrames)]
         case .capture: return [Samples.pcap, Samples.pcapFile(Samples.tunnelFrames)]
         case .compressed:
             // Each plain capture compressed every way, as a file (byte 0 even), and given plain to be

@@ -30,6 +30,9 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
     case x509
     /// The bytes as a pcapng file, read by the own pcapng reader.
     case pcapng
+    /// The bytes as a classic pcap file, read by the own classic pcap reader and by libpcap alone: the same
+    /// records and statistics.
+    case pcap
     /// The bytes as a capture file (classic pcap or pcapng), through the whole traffic analysis.
     case capture
     /// The bytes as a gzip, xz or bzip2 capture file read as a user's file is, through the decompressor;
@@ -54,6 +57,7 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
         case .tlsCertificate: TLSTargets.handshakeMessage(type: 11, body: bytes)
         case .x509: TLSTargets.x509(bytes)
         case .pcapng: CaptureTargets.pcapng(bytes)
+        case .pcap: CaptureTargets.pcap(bytes)
         case .capture: CaptureTargets.capture(bytes)
         case .compressed: CompressedTargets.compressed(bytes)
         case .referenceModel: HeartbeatTargets.referenceModel(bytes)

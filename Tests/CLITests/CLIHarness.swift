@@ -160,3 +160,12 @@ func classicPcapRecords(_ path: String) throws -> (header: [UInt8], records: [Ar
     }
     return (Array(bytes[0..<24]), records)
 }
+
+/// A JSON report without its capture summaries' `reader` lines: a plain classic pcap file named on the command
+/// line is read by the own pcap reader, the same capture compressed or streamed by libpcap, and all else in
+/// their reports is the same.
+func withoutReaderLines(_ report: String) -> String {
+    report.split(separator: "\n", omittingEmptySubsequences: false)
+        .filter { !$0.trimmingCharacters(in: .whitespaces).hasPrefix("\"reader\" : ") }
+        .joined(separator: "\n")
+}

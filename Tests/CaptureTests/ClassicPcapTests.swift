@@ -33,7 +33,7 @@ import Glibc
         let statistics = try #require(read.first)
         #expect(statistics.format == (nanoseconds ? .pcapNanoseconds : .pcap))
         #expect(statistics.byteOrder == (bigEndian ? .bigEndian : .littleEndian))
-        #expect(statistics.reader == .libpcap)
+        #expect(statistics.reader == .ownPcap)
         #expect(statistics.packets == 3)
         #expect(statistics.capturedBytes == 66)
         #expect(statistics.originalBytes == 4 + 2 + 1514)

@@ -32,7 +32,7 @@ import TestSupport
                 }
                 outcome.read += 1
                 outcome.warnings += statistics.warnings.count
-                if statistics.reader != .libpcap { outcome.switched += 1 }
+                if statistics.reader != .libpcap, statistics.reader != .ownPcap { outcome.switched += 1 }
                 for warning in statistics.warnings {
                     #expect(warning.description.hasPrefix(path + ": "))
                     #expect(!warning.description.contains("\n"))

@@ -49,6 +49,7 @@ import TestSupport
         let folders: [String]
         switch target {
         case .pcapng: folders = ["pcapng"]
+        case .pcap: folders = ["oracle/http", "oracle/tcp"]
         case .capture: folders = ["oracle/http", "oracle/tcp", "pcapng"]
         default: return []
         }
