@@ -187,6 +187,8 @@ public struct ConnectionRecord: Hashable, Sendable {
         set { tunnelStorage = newValue.map(ConnectionTunnelBox.init) }
     }
     @usableFromInline var tunnelStorage: ConnectionTunnelBox?
+    /// Whether `tunnel` is set, told without copying the tunnel out of its box (asked of every record).
+    @inlinable public var hasTunnel: Bool { tunnelStorage != nil }
     public var exchanges: [Exchange]
     /// Exchanges folded into the one before them to bound memory (`HTTP1Limits.foldExchangesAfter`): their
     /// bytes and times are in `exchanges`, their number only here.
