@@ -112,7 +112,12 @@ public struct StreamAnomalies: Hashable, Sendable {
         for i in counts.indices { hasher.combine(counts[i]) }
     }
 
-    public var isEmpty: Bool { self == StreamAnomalies() }
+    /// Tested in place (made for every connection's record): no empty value made to compare with.
+    public var isEmpty: Bool {
+        guard storedGapBytes == 0 else { return false }
+        for i in counts.indices where counts[i] != 0 { return false }
+        return true
+    }
 
     /// Adds `other`'s counts to these (as two pieces of one connection add up; counters saturate).
     public mutating func add(_ other: StreamAnomalies) {
@@ -247,6 +252,12 @@ public struct ConnectionRecord: Hashable, Sendable {
     public var anomaliesDown: StreamAnomalies {
         @inlinable get { anomalyStorage?.down ?? StreamAnomalies() }
         set { anomalyStorage = StreamAnomaliesPair.make(up: anomaliesUp, down: newValue) }
+    }
+
+    /// Sets both directions' anomalies, as setting `anomaliesUp` then `anomaliesDown` does, with one pair made
+    /// at most (each setter makes one, and tests both for being empty).
+    public mutating func setAnomalies(up: StreamAnomalies, down: StreamAnomalies) {
+        anomalyStorage = StreamAnomaliesPair.make(up: up, down: down)
     }
 
     public init(
