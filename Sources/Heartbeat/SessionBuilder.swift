@@ -239,19 +239,17 @@ public struct SessionBuilder: Sendable {
     static func compacted(
         _ connection: consuming ConnectionRecord, sharing interner: inout RecordInterner
     ) -> ConnectionRecord {
-        var c = connection
+        var c = consume connection
         // The summary compacted before it is boxed, so one kept before is shared without a box made for it.
         // The first fatal alert stays: it tells why a handshake failed (`tls-handshake-failed`).
-        var tls: TLSSummary?
-        if var summary = c.tls {
+        interner.share(&c) { summary in
             let kept = summary.alerts.first { $0.level == 2 }.map { [$0] } ?? []
-            if summary.certificate != nil || summary.alerts != kept {
-                summary.certificate = nil
-                summary.alerts = kept
-                tls = summary
-            }
-        }
-        interner.share(&c, tls: tls) { h, interner in
+            guard summary.certificate != nil || summary.alerts != kept else { return nil }
+            var t = copy summary
+            t.certificate = nil
+            t.alerts = kept
+            return t
+        } http: { h, interner in
             let headers = h.userAgent != nil || h.contentType != nil || h.host != nil
             let query = Self.queryMark(in: h.target)
             guard headers || query != nil else { return nil }

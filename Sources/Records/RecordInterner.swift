@@ -45,20 +45,23 @@ public struct RecordInterner: Sendable {
     /// Replaces the record's TLS summary and its exchanges' HTTP transactions by equal ones already
     /// kept, and keeps those not seen yet. The record's value is unchanged.
     public mutating func share(_ record: inout ConnectionRecord) {
-        share(&record, tls: nil, http: { _, _ in nil })
+        share(&record, tls: { _ in nil }, http: { _, _ in nil })
     }
 
-    /// `share(_:)`, the TLS summary first replaced by `tls` (when given) and each HTTP transaction by what
-    /// `http` makes of it (nil: kept as it is; the interner is given to it for `shared(_:)`). A changed value is
-    /// looked up before it is boxed: a value kept before takes no box of its own, even for a moment.
+    /// `share(_:)`, the TLS summary first replaced by what `tls` makes of it and each HTTP transaction by what
+    /// `http` makes of it (nil: kept as it is; `http` is given the interner, for `shared(_:)`). Each is read in
+    /// its box, and a changed value is looked up before it is boxed: a value kept before takes no box of its own,
+    /// even for a moment.
     public mutating func share(
-        _ record: inout ConnectionRecord, tls: TLSSummary?,
+        _ record: inout ConnectionRecord, tls: (borrowing TLSSummary) -> TLSSummary?,
         http: (borrowing HTTPTransaction, inout RecordInterner) -> HTTPTransaction?
     ) {
-        if let tls {
-            record.tlsStorage = keptTLS(tls)
-        } else if let box = record.tlsStorage, let kept = sharedTLS(box) {
-            record.tlsStorage = kept
+        if let box = record.tlsStorage {
+            if let changed = tls(box.value) {
+                record.tlsStorage = keptTLS(changed)
+            } else if let kept = sharedTLS(box) {
+                record.tlsStorage = kept
+            }
         }
         // Read first and written only when a box is replaced, so an array shared with the caller's copy
         // of the record is not copied for nothing.
@@ -176,7 +179,7 @@ public struct RecordInterner: Sendable {
     }
 
     /// The kept box holding a value equal to `v`; otherwise a new one, now kept (when `v` may be shared).
-    private mutating func keptTLS(_ v: TLSSummary) -> TLSSummaryBox {
+    private mutating func keptTLS(_ v: consuming TLSSummary) -> TLSSummaryBox {
         guard let slot = tlsSlot(v) else { return TLSSummaryBox(v) }
         if let kept = tlsTable[slot], kept.value == v, Self.sameBytes(kept.value, v) { return kept }
         let box = TLSSummaryBox(v)
@@ -207,7 +210,7 @@ public struct RecordInterner: Sendable {
     }
 
     /// The kept box holding a transaction equal to `v`; otherwise a new one, now kept.
-    private mutating func keptHTTP(_ v: HTTPTransaction) -> HTTPTransactionBox {
+    private mutating func keptHTTP(_ v: consuming HTTPTransaction) -> HTTPTransactionBox {
         let slot = httpSlot(v)
         if let kept = httpTable[slot], let k = kept.value, k == v, Self.sameBytes(k, v) { return kept }
         let box = HTTPTransactionBox(v)

@@ -213,7 +213,7 @@ import Testing
         var tls = second.tls ?? TLSSummary()
         tls.alerts = []
         let before = second
-        interner.share(&second, tls: tls) { h, interner in
+        interner.share(&second) { _ in tls } http: { h, interner in
             guard h.target.hasSuffix("h=99") else { return nil }
             var t = copy h
             t.target = interner.shared(Substring("/secars/secars.dll"), "?…")
@@ -233,7 +233,7 @@ import Testing
         // Nothing to replace: the array stays the one the caller's copy holds.
         var third = first
         let held = third
-        interner.share(&third, tls: nil) { _, _ in nil }
+        interner.share(&third) { _ in nil } http: { _, _ in nil }
         #expect(third == held)
         let same = third.exchanges.withUnsafeBufferPointer { a in
             held.exchanges.withUnsafeBufferPointer { b in a.baseAddress == b.baseAddress }
