@@ -260,6 +260,8 @@ public struct ConnectionRecord: Hashable, Sendable {
         anomalyStorage = StreamAnomaliesPair.make(up: up, down: down)
     }
 
+    /// Inlinable: a call from another module built the record through memory (made for every connection).
+    @inlinable
     public init(
         id: UInt64, client: Endpoint, server: Endpoint, vlan: VLANTags = .none,
         start: Timestamp, end: Timestamp
