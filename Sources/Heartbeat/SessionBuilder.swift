@@ -165,7 +165,7 @@ public struct SessionBuilder: Sendable {
             case (false, false): break
             }
         }
-        // Moved in, and the compacted record moved into the list: one copy of the captured record in all.
+        // Moved in, and the compacted record moved into the list (not copied again there).
         let kept = Self.compacted(consume connection, sharing: &interner)
         let server = kept.server
         let silent = kept.application != .http && kept.application != .tls
