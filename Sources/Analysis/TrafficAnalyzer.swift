@@ -457,6 +457,6 @@ extension TrafficAnalyzer: StreamDelegate {
             quiet = max(state.longestBetweenDeliveries, first.nanoseconds(since: record.start),
                         record.end.nanoseconds(since: last))
         }
-        return CompletedConnection(record: record, details: state.details, longestQuietBound: quiet)
+        return CompletedConnection(record: consume record, details: state.details, longestQuietBound: quiet)
     }
 }

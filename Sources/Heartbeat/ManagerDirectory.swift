@@ -153,24 +153,30 @@ struct ManagerDirectory: Sendable {
     /// teaches them only once judged as one to its target (`judged(_:)`): they name the target, not
     /// the proxy.
     mutating func observe(_ c: ConnectionRecord) {
-        if let tunnel = c.tunnel, tunnel.proxy == nil { return }
-        if c.tunnel != nil, let sni = c.tls?.serverName, tunnelNames[Self.nameKey(sni)] == nil {
-            tunnelNames[Self.nameKey(sni)] = c.server.address
+        if c.hasTunnel {
+            if c.tunnel?.proxy == nil { return }
+            if let sni = c.tls?.serverName, tunnelNames[Self.nameKey(sni)] == nil {
+                tunnelNames[Self.nameKey(sni)] = c.server.address
+            }
         }
-        var names: [(String, String)] = []
-        if let sni = c.tls?.serverName { names.append((sni, "tls-sni")) }
-        for e in c.exchanges {
-            if let host = e.http?.host { names.append((Self.stripPort(host), "http-host")) }
+        // Only a configured name is bound: with none (no `--server` or SyLink.xml name), no name of any
+        // record is read (this runs for every record a capture gives).
+        guard !configuredNames.isEmpty else { return }
+        if let sni = c.tls?.serverName { bind(sni, to: c.server.address, how: "tls-sni") }
+        for i in c.exchanges.indices {
+            guard let host = c.exchanges[i].http?.host else { continue }
+            bind(Self.stripPort(host), to: c.server.address, how: "http-host")
         }
-        for (name, how) in names {
-            let key = Self.nameKey(name)
-            let address = c.server.address
-            guard boundAddresses[key]?[address] == nil, (bindings[key]?.count ?? 0) < Self.maxAddressesPerName,
-                  configuredNames.contains(key)
-            else { continue }
-            bindings[key, default: []].append(NameBinding(address: address, how: how))
-            boundAddresses[key, default: [:]][address] = how
-        }
+    }
+
+    /// Ties `name` to `address` when it is a configured name not yet tied there (and not tied to too many).
+    private mutating func bind(_ name: String, to address: IPAddress, how: String) {
+        let key = Self.nameKey(name)
+        guard boundAddresses[key]?[address] == nil, (bindings[key]?.count ?? 0) < Self.maxAddressesPerName,
+              configuredNames.contains(key)
+        else { return }
+        bindings[key, default: []].append(NameBinding(address: address, how: how))
+        boundAddresses[key, default: [:]][address] = how
     }
 
     /// The addresses a configured manager stands for: its literal address, or every address the capture tied
@@ -211,10 +217,11 @@ struct ManagerDirectory: Sendable {
     /// is a proxy, and a request pipelined after a `CONNECT` it refused was meant for the tunnel's target
     /// (it reaches the proxy only because no tunnel opened), so it would make the proxy a manager.
     func hasSecarsRequest(_ c: ConnectionRecord) -> Bool {
-        let toProxy = c.tunnel?.proxy == nil
         for i in c.exchanges.indices {
             guard let h = c.exchanges[i].http else { continue }
-            if toProxy, h.method.utf8.count == 7, h.method.uppercased() == "CONNECT" { return false }
+            if h.method.utf8.count == 7, !c.hasTunnel || c.tunnel?.proxy == nil, h.method.uppercased() == "CONNECT" {
+                return false
+            }
             if isSecars(h) { return true }
         }
         return false

@@ -125,12 +125,12 @@ public struct SessionBuilder: Sendable {
     /// A connection through a proxy's `CONNECT` tunnel is filed as one to the tunnel's target
     /// (`ManagerDirectory.judged(_:)`), so it counts, and is classified, as a direct one would be.
     public mutating func ingest(_ captured: ConnectionRecord) {
-        let connection = captured.tunnel == nil ? captured : directory.judged(captured)
+        let connection = captured.hasTunnel ? directory.judged(captured) : captured
         seen += 1
         firstTime = min(firstTime ?? connection.start, connection.start)
         lastTime = max(lastTime ?? connection.end, connection.end)
         directory.observe(connection)
-        if let tunnel = connection.tunnel, let proxy = tunnel.proxy {
+        if connection.hasTunnel, let tunnel = connection.tunnel, let proxy = tunnel.proxy {
             // The proxy connects once the request came: before its 2xx to a CONNECT (the tunnel's start),
             // or before it answers the first forwarded request.
             let slack = tunnel.kind == .forward ? Self.legAfterRequestNanos : Self.legAfterConnectNanos
@@ -165,23 +165,26 @@ public struct SessionBuilder: Sendable {
             case (false, false): break
             }
         }
-        var kept = Self.compacted(connection, sharing: &interner)
-        interner.share(&kept)
+        // Moved in, and the compacted record moved into the list (not copied again there).
+        let kept = Self.compacted(consume connection, sharing: &interner)
+        let server = kept.server
+        let silent = kept.application != .http && kept.application != .tls
         if let known {
-            Self.file(kept, into: &perClient.values[known])
+            Self.file(consume kept, into: &perClient.values[known])
         } else {
             perClient[key] = [kept]
         }
-        piecesPerClient[key, default: [:]][kept.server, default: 0] += 1
-        if kept.application != .http && kept.application != .tls {
-            silentPiecesPerClient[key, default: [:]][kept.server, default: 0] += 1
+        piecesPerClient[key, default: [:]][server, default: 0] += 1
+        if silent {
+            silentPiecesPerClient[key, default: [:]][server, default: 0] += 1
         }
     }
 
     /// Inserts `record` into a client's list, kept in start order (after records of the same start).
-    static func file(_ record: ConnectionRecord, into list: inout [ConnectionRecord]) {
+    static func file(_ record: consuming ConnectionRecord, into list: inout [ConnectionRecord]) {
         var low = list.count
-        if let last = list.last, last.start > record.start {
+        // The last start read in place (`list.last` would copy the record, retaining all it holds).
+        if low > 0, list[low - 1].start > record.start {
             var lo = 0
             var hi = list.count
             while lo < hi {
@@ -194,7 +197,8 @@ public struct SessionBuilder: Sendable {
         // the run, and doubling leaves a quarter of it empty on average. Each growth moves one client's records
         // (a few extra moves a record over the run; no copy of all clients at once).
         if list.count == list.capacity { list.reserveCapacity(list.count + max(4, list.count / 8)) }
-        list.insert(record, at: low)
+        // Most records come in start order: appended, without the general insert's work.
+        if low == list.count { list.append(record) } else { list.insert(record, at: low) }
     }
 
     /// The records kept so far, all clients' (for tests).
@@ -230,37 +234,37 @@ public struct SessionBuilder: Sendable {
         return compacted(connection, sharing: &interner)
     }
 
-    /// `compacted(_:)`, the shortened targets taken from `interner` (one buffer for every `/secars/secars.dll?…`).
-    static func compacted(_ connection: ConnectionRecord, sharing interner: inout RecordInterner) -> ConnectionRecord {
-        var c = connection
-        // One summary box made (each `c.tls?.x = ...` copies the summary into a new one).
+    /// `compacted(_:)`, sharing the record's TLS summary, HTTP transactions and shortened targets with the
+    /// equal ones `interner` kept (one buffer for every `/secars/secars.dll?…`; `RecordInterner.share`).
+    static func compacted(
+        _ connection: consuming ConnectionRecord, sharing interner: inout RecordInterner
+    ) -> ConnectionRecord {
+        var c = consume connection
+        // The summary compacted before it is boxed, so one kept before is shared without a box made for it.
         // The first fatal alert stays: it tells why a handshake failed (`tls-handshake-failed`).
-        if var tls = c.tls {
-            let kept = tls.alerts.first { $0.level == 2 }.map { [$0] } ?? []
-            if tls.certificate != nil || tls.alerts != kept {
-                tls.certificate = nil
-                tls.alerts = kept
-                c.tls = tls
-            }
-        }
-        // Changed through `changeHTTP` (no heap-held coroutine frame per field, as `http?.x = nil` costs).
-        for i in c.exchanges.indices {
-            guard let h = c.exchanges[i].http else { continue }
+        interner.share(&c) { summary in
+            let kept = summary.alerts.first { $0.level == 2 }.map { [$0] } ?? []
+            guard summary.certificate != nil || summary.alerts != kept else { return nil }
+            var t = copy summary
+            t.certificate = nil
+            t.alerts = kept
+            return t
+        } http: { h, interner in
             let headers = h.userAgent != nil || h.contentType != nil || h.host != nil
             let query = Self.queryMark(in: h.target)
-            guard headers || query != nil else { continue }
-            let target = query.map { interner.shared(String(h.target[..<$0]) + "?…") }
-            c.exchanges[i].changeHTTP { t in
-                if headers {
-                    t.userAgent = nil
-                    t.contentType = nil
-                    t.host = nil
-                }
-                if let target { t.target = target }
+            guard headers || query != nil else { return nil }
+            var t = copy h
+            if headers {
+                t.userAgent = nil
+                t.contentType = nil
+                t.host = nil
             }
+            if let query { t.target = interner.shared(h.target[..<query], "?…") }
+            return t
         }
         // The CONNECT exchanges: their target, method and status are read (step 2), their headers not.
-        if var tunnel = c.tunnel, tunnel.setUp.contains(where: { $0.http?.host != nil || $0.http?.userAgent != nil }) {
+        if c.hasTunnel, var tunnel = c.tunnel,
+           tunnel.setUp.contains(where: { $0.http?.host != nil || $0.http?.userAgent != nil }) {
             for i in tunnel.setUp.indices {
                 tunnel.setUp[i].changeHTTP { t in
                     t.host = nil

@@ -112,7 +112,12 @@ public struct StreamAnomalies: Hashable, Sendable {
         for i in counts.indices { hasher.combine(counts[i]) }
     }
 
-    public var isEmpty: Bool { self == StreamAnomalies() }
+    /// Tested in place (made for every connection's record): no empty value made to compare with.
+    public var isEmpty: Bool {
+        guard storedGapBytes == 0 else { return false }
+        for i in counts.indices where counts[i] != 0 { return false }
+        return true
+    }
 
     /// Adds `other`'s counts to these (as two pieces of one connection add up; counters saturate).
     public mutating func add(_ other: StreamAnomalies) {
@@ -187,6 +192,8 @@ public struct ConnectionRecord: Hashable, Sendable {
         set { tunnelStorage = newValue.map(ConnectionTunnelBox.init) }
     }
     @usableFromInline var tunnelStorage: ConnectionTunnelBox?
+    /// Whether `tunnel` is set, told without copying the tunnel out of its box (asked of every record).
+    @inlinable public var hasTunnel: Bool { tunnelStorage != nil }
     public var exchanges: [Exchange]
     /// Exchanges folded into the one before them to bound memory (`HTTP1Limits.foldExchangesAfter`): their
     /// bytes and times are in `exchanges`, their number only here.
@@ -247,6 +254,14 @@ public struct ConnectionRecord: Hashable, Sendable {
         set { anomalyStorage = StreamAnomaliesPair.make(up: anomaliesUp, down: newValue) }
     }
 
+    /// Sets both directions' anomalies, as setting `anomaliesUp` then `anomaliesDown` does, with one pair made
+    /// at most (each setter makes one, and tests both for being empty).
+    public mutating func setAnomalies(up: StreamAnomalies, down: StreamAnomalies) {
+        anomalyStorage = StreamAnomaliesPair.make(up: up, down: down)
+    }
+
+    /// Inlinable: a call from another module built the record through memory (made for every connection).
+    @inlinable
     public init(
         id: UInt64, client: Endpoint, server: Endpoint, vlan: VLANTags = .none,
         start: Timestamp, end: Timestamp

@@ -45,15 +45,42 @@ public struct RecordInterner: Sendable {
     /// Replaces the record's TLS summary and its exchanges' HTTP transactions by equal ones already
     /// kept, and keeps those not seen yet. The record's value is unchanged.
     public mutating func share(_ record: inout ConnectionRecord) {
-        if let box = record.tlsStorage, let kept = sharedTLS(box) {
-            record.tlsStorage = kept
+        share(&record, tls: { _ in nil }, http: { _, _ in nil })
+    }
+
+    /// `share(_:)`, the TLS summary first replaced by what `tls` makes of it and each HTTP transaction by what
+    /// `http` makes of it (nil: kept as it is; `http` is given the interner, for `shared(_:)`). Each is read in
+    /// its box, and a changed value is looked up before it is boxed: a value kept before takes no box of its own,
+    /// even for a moment.
+    public mutating func share(
+        _ record: inout ConnectionRecord, tls: (borrowing TLSSummary) -> TLSSummary?,
+        http: (borrowing HTTPTransaction, inout RecordInterner) -> HTTPTransaction?
+    ) {
+        if let box = record.tlsStorage {
+            if let changed = tls(box.value) {
+                record.tlsStorage = keptTLS(changed)
+            } else if let kept = sharedTLS(box) {
+                record.tlsStorage = kept
+            }
         }
         // Read first and written only when a box is replaced, so an array shared with the caller's copy
         // of the record is not copied for nothing.
         for i in record.exchanges.indices {
-            guard let box = record.exchanges[i].httpStorage, let kept = sharedHTTP(box) else { continue }
-            record.exchanges[i].httpStorage = kept
+            guard let box = record.exchanges[i].httpStorage, let value = box.value else { continue }
+            if let changed = http(value, &self) {
+                Self.put(keptHTTP(changed), in: &record.exchanges, at: i)
+            } else if let kept = sharedHTTP(box) {
+                Self.put(kept, in: &record.exchanges, at: i)
+            }
         }
+    }
+
+    /// Puts `box` in the exchange at `i`. Not inlined: written in the loop itself, the array was made unique
+    /// (copied, as the caller holds the record too) before the loop, for every record, even one whose boxes
+    /// all stayed.
+    @inline(never)
+    private static func put(_ box: HTTPTransactionBox, in exchanges: inout [Exchange], at i: Int) {
+        exchanges[i].httpStorage = box
     }
 
     /// The string equal to `s` kept before (sharing its buffer); otherwise `s`, now kept. Strings of up to
@@ -66,6 +93,27 @@ public struct RecordInterner: Sendable {
         if let kept = stringTable[slot], Self.sameBytes(kept, s) { return kept }
         stringTable[slot] = s
         return s
+    }
+
+    /// `shared(String(head) + tail)`, the joined string made only when no equal one is kept (a kept one is
+    /// found from the two parts' bytes).
+    public mutating func shared(_ head: Substring, _ tail: String) -> String {
+        var head = head
+        var tail = tail
+        let length = head.utf8.count + tail.utf8.count
+        guard length > 15 else { return String(head) + tail }
+        if stringTable.isEmpty { stringTable = Array(repeating: nil, count: slots) }
+        let found: (slot: Int, kept: String?) = head.withUTF8 { h in
+            tail.withUTF8 { t in
+                let slot = index(Self.mix(0, h, t))
+                guard let kept = stringTable[slot], Self.sameBytes(kept, h, t) else { return (slot, nil) }
+                return (slot, kept)
+            }
+        }
+        if let kept = found.kept { return kept }
+        let joined = String(head) + tail
+        stringTable[found.slot] = joined
+        return joined
     }
 
     /// The slot of a key: its low bits, after a final mix.
@@ -97,38 +145,86 @@ public struct RecordInterner: Sendable {
         return k
     }
 
+    /// `mix(key, joined)` for the string `joined` of the bytes `head` then `tail`, without joining them.
+    private static func mix(
+        _ key: UInt64, _ head: UnsafeBufferPointer<UInt8>, _ tail: UnsafeBufferPointer<UInt8>
+    ) -> UInt64 {
+        var k = mix(key, Int64(head.count + tail.count))
+        for b in head.prefix(64) { k = (k ^ UInt64(b)) &* 0x100_0000_01b3 }
+        for b in tail.prefix(max(0, 64 - head.count)) { k = (k ^ UInt64(b)) &* 0x100_0000_01b3 }
+        return k
+    }
+
+    /// Whether `s` holds the bytes `head` then `tail`.
+    private static func sameBytes(
+        _ s: String, _ head: UnsafeBufferPointer<UInt8>, _ tail: UnsafeBufferPointer<UInt8>
+    ) -> Bool {
+        let bytes = s.utf8
+        guard bytes.count == head.count + tail.count else { return false }
+        let same = bytes.withContiguousStorageIfAvailable { b in
+            b[..<head.count].elementsEqual(head) && b[head.count...].elementsEqual(tail)
+        }
+        return same ?? (bytes.starts(with: head) && bytes.dropFirst(head.count).elementsEqual(tail))
+    }
+
     /// The kept box equal to `box` when there is another; nil when `box` is kept now or its value is new.
     private mutating func sharedTLS(_ box: TLSSummaryBox) -> TLSSummaryBox? {
-        if tlsTable.isEmpty { tlsTable = Array(repeating: nil, count: slots) }
-        let v = box.value
-        guard v.certificate == nil else { return nil }
-        var key = Self.mix(0, Int64(v.negotiatedVersion ?? 0) << 16 | Int64(v.clientVersion ?? 0))
-        key = Self.mix(key, Int64(v.cipherSuite ?? 0) << 16 | Int64(v.recordVersion ?? 0))
-        key = Self.mix(key, Int64(v.alerts.count))
-        if let name = v.serverName { key = Self.mix(key, name) }
-        let slot = index(key)
+        guard let slot = tlsSlot(box.value) else { return nil }
         if let kept = tlsTable[slot] {
             if kept === box { return nil }
-            if kept.value == v, Self.sameBytes(kept.value, v) { return kept }
+            if kept.value == box.value, Self.sameBytes(kept.value, box.value) { return kept }
         }
         tlsTable[slot] = box
         return nil
     }
 
+    /// The kept box holding a value equal to `v`; otherwise a new one, now kept (when `v` may be shared).
+    private mutating func keptTLS(_ v: consuming TLSSummary) -> TLSSummaryBox {
+        guard let slot = tlsSlot(v) else { return TLSSummaryBox(v) }
+        if let kept = tlsTable[slot], kept.value == v, Self.sameBytes(kept.value, v) { return kept }
+        let box = TLSSummaryBox(v)
+        tlsTable[slot] = box
+        return box
+    }
+
+    /// The table slot of a TLS summary; nil for one that is not shared (it has a certificate).
+    private mutating func tlsSlot(_ v: borrowing TLSSummary) -> Int? {
+        if tlsTable.isEmpty { tlsTable = Array(repeating: nil, count: slots) }
+        guard v.certificate == nil else { return nil }
+        var key = Self.mix(0, Int64(v.negotiatedVersion ?? 0) << 16 | Int64(v.clientVersion ?? 0))
+        key = Self.mix(key, Int64(v.cipherSuite ?? 0) << 16 | Int64(v.recordVersion ?? 0))
+        key = Self.mix(key, Int64(v.alerts.count))
+        if let name = v.serverName { key = Self.mix(key, name) }
+        return index(key)
+    }
+
     private mutating func sharedHTTP(_ box: HTTPTransactionBox) -> HTTPTransactionBox? {
-        if httpTable.isEmpty { httpTable = Array(repeating: nil, count: slots) }
         guard let v = box.value else { return nil }
-        var key = Self.mix(0, v.requestBodyLength)
-        key = Self.mix(key, v.responseBodyLength ?? -1)
-        key = Self.mix(key, Int64(v.status ?? -1) << 8 | Int64(v.method.utf8.count))
-        key = Self.mix(key, v.target)
-        let slot = index(key)
+        let slot = httpSlot(v)
         if let kept = httpTable[slot] {
             if kept === box { return nil }
             if let k = kept.value, k == v, Self.sameBytes(k, v) { return kept }
         }
         httpTable[slot] = box
         return nil
+    }
+
+    /// The kept box holding a transaction equal to `v`; otherwise a new one, now kept.
+    private mutating func keptHTTP(_ v: consuming HTTPTransaction) -> HTTPTransactionBox {
+        let slot = httpSlot(v)
+        if let kept = httpTable[slot], let k = kept.value, k == v, Self.sameBytes(k, v) { return kept }
+        let box = HTTPTransactionBox(v)
+        httpTable[slot] = box
+        return box
+    }
+
+    private mutating func httpSlot(_ v: borrowing HTTPTransaction) -> Int {
+        if httpTable.isEmpty { httpTable = Array(repeating: nil, count: slots) }
+        var key = Self.mix(0, v.requestBodyLength)
+        key = Self.mix(key, v.responseBodyLength ?? -1)
+        key = Self.mix(key, Int64(v.status ?? -1) << 8 | Int64(v.method.utf8.count))
+        key = Self.mix(key, v.target)
+        return index(key)
     }
 
     // Equal values are shared only when their texts are equal byte for byte too (`String.hasSameUTF8(as:)`:

@@ -322,8 +322,7 @@ final class Connection {
         if !state.contains(.syn) { r.state.insert(.midstream) }
         if !isClosed { r.state.insert(.openAtEnd) }
         r.handshake = handshake
-        r.anomaliesUp = up.anomalies
-        r.anomaliesDown = down.anomalies
+        r.setAnomalies(up: up.anomalies, down: down.anomalies)
         if end == .evicted { r.state.insert(.evicted) }
         return r
     }

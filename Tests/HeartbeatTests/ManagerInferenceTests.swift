@@ -275,6 +275,32 @@ import Testing
         #expect(directory.isAt(m, ip("10.9.0.1")) && !directory.isAt(m, ip("10.9.0.\(limit + 5)")))
     }
 
+    /// With no manager configured by name, no name a record carries is bound (none is read), while a tunnel's SNI is
+    /// still learned for the tunnels named only by it; with one, its SNI and Host names are bound as before.
+    @Test func namesAreBoundOnlyWhenAManagerIsConfiguredByName() throws {
+        var plain = ExchangeSpec.http("GET", 900, 3_100)
+        plain.host = "SEPM.example.test.:8014"
+        var f = RecordFactory()
+        let records = [
+            f.connection(server: "198.51.100.1", start: at(0), exchanges: [.tls(900, 3_100)], sni: "sepm.example.test"),
+            f.connection(server: "198.51.100.2", port: 8014, start: at(1), exchanges: [plain]),
+        ]
+        var unnamed = ManagerDirectory(model: .builtIn, sylink: nil)
+        for r in records { unnamed.observe(r) }
+        #expect(unnamed.bindings.isEmpty)
+        var tunnelled = records[0]
+        tunnelled.tunnel = ConnectionTunnel(host: "sepm.example.test", port: 443, start: at(0),
+                                            proxy: Endpoint(address: ip("10.0.0.99"), port: 3128))
+        unnamed.observe(tunnelled)
+        #expect(unnamed.bindings.isEmpty)
+        #expect(unnamed.tunnelNames == ["sepm.example.test": ip("198.51.100.1")])
+
+        var named = ManagerDirectory(model: try ReferenceModel.builtIn.withServer("sepm.example.test"), sylink: nil)
+        for r in records { named.observe(r) }
+        #expect(named.bindings["sepm.example.test"] == [NameBinding(address: ip("198.51.100.1"), how: "tls-sni"),
+                                                        NameBinding(address: ip("198.51.100.2"), how: "http-host")])
+    }
+
     /// A long server list (a SyLink.xml of 20,000 entries, each with its own ports, within the 4 MiB limit)
     /// costs nothing per connection: the ports and names of every entry were gathered again for each
     /// connection, which took over a minute here (and 15 s of analyze on a 37 MB capture).

@@ -171,6 +171,76 @@ import Testing
         #expect(c.exchanges[0].http?.status == 200)
     }
 
+    /// A string given in two parts is the one joined from them, shares the buffer of an equal string kept whole (and
+    /// the other way round), and takes a slot as the joined string would.
+    @Test func aStringGivenInPartsIsTheJoinedOne() {
+        let long = String(repeating: "/secars", count: 12)
+        let heads = ["/secars/secars.dll", "/a", "", long, long + "é", "/e\u{301}t", "/é/" + long, "/\u{301}x"]
+        for tail in ["?…", "", "x", "?" + String(repeating: "z", count: 70)] {
+            for head in heads {
+                let whole = head + tail
+                var parts = RecordInterner()
+                let joined = parts.shared(Substring(head), tail)
+                #expect(Array(joined.utf8) == Array(whole.utf8), "\(whole.debugDescription)")
+                // Kept under the joined string's key: found again whole, with the same buffer.
+                let again = parts.shared(whole)
+                #expect(buffer(again) == buffer(joined) || whole.utf8.count <= 15)
+                var wholeFirst = RecordInterner()
+                let kept = wholeFirst.shared(whole)
+                let found = wholeFirst.shared(Substring(head), tail)
+                #expect(Array(found.utf8) == Array(whole.utf8))
+                #expect(buffer(found) == buffer(kept) || whole.utf8.count <= 15)
+            }
+        }
+        // A part of a longer string, and a kept string of other bytes in the slot, are no match.
+        var interner = RecordInterner(slots: 1)
+        let full = "/secars/secars.dll?h=00"
+        let other = interner.shared("/secars/secarz.dll?…")
+        let cut = interner.shared(full[..<(full.firstIndex(of: "?") ?? full.endIndex)], "?…")
+        #expect(cut == "/secars/secars.dll?…")
+        #expect(buffer(cut) != buffer(other))
+        #expect(interner.shared("/secars/secars.dll?…") == cut)
+    }
+
+    /// Values given in place of the record's (a compacted TLS summary, changed HTTP transactions) are shared as
+    /// the same values boxed and then shared would be; a record whose boxes all stay keeps its exchanges' array
+    /// (shared with the caller's copy, not copied).
+    @Test func valuesGivenInPlaceAreSharedAsTheirBoxesWouldBe() {
+        var interner = RecordInterner()
+        var first = record(id: 1)
+        interner.share(&first)
+        var second = record(id: 2, target: "/secars/secars.dll?h=99")
+        var tls = second.tls ?? TLSSummary()
+        tls.alerts = []
+        let before = second
+        interner.share(&second) { _ in tls } http: { h, interner in
+            guard h.target.hasSuffix("h=99") else { return nil }
+            var t = copy h
+            t.target = interner.shared(Substring("/secars/secars.dll"), "?…")
+            return t
+        }
+        #expect(before.exchanges[0].http?.target == "/secars/secars.dll?h=99")
+        #expect(second.tls == tls)
+        #expect(second.tlsStorage === first.tlsStorage)
+        #expect(second.exchanges[0].http == first.exchanges[0].http)
+        #expect(second.exchanges[0].httpStorage === first.exchanges[0].httpStorage)
+        #expect(second.exchanges[1].httpStorage === first.exchanges[1].httpStorage)
+        var expected = before
+        expected.tls = tls
+        for i in expected.exchanges.indices { expected.exchanges[i].http?.target = "/secars/secars.dll?…" }
+        #expect(second == expected)
+
+        // Nothing to replace: the array stays the one the caller's copy holds.
+        var third = first
+        let held = third
+        interner.share(&third) { _ in nil } http: { _, _ in nil }
+        #expect(third == held)
+        let same = third.exchanges.withUnsafeBufferPointer { a in
+            held.exchanges.withUnsafeBufferPointer { b in a.baseAddress == b.baseAddress }
+        }
+        #expect(same)
+    }
+
     @Test func theBuilderSharesWhatItKeeps() {
         var builder = SessionBuilder(model: .builtIn)
         builder.ingest(record(id: 1, target: "/secars/secars.dll?h=0123456789abcdef0123456789abcdef"))

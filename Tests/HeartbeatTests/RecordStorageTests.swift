@@ -122,6 +122,41 @@ import Testing
         #expect(r.hashValue == blank().hashValue)
     }
 
+    /// Both directions' anomalies set at once are what setting each gives; a single counter makes them not empty.
+    @Test func anomaliesSetTogetherAreThoseSetOneByOne() {
+        var counted: [StreamAnomalies] = [StreamAnomalies()]
+        for field in 0..<9 {
+            var a = StreamAnomalies()
+            switch field {
+            case 0: a.gaps = 1
+            case 1: a.gapBytes = 1
+            case 2: a.retransmissions = 1
+            case 3: a.repeatedBytes = 1
+            case 4: a.conflicts = 1
+            case 5: a.duplicates = 1
+            case 6: a.outOfOrder = 1
+            case 7: a.truncatedPackets = 1
+            default: a.limitReached = 1
+            }
+            #expect(!a.isEmpty)
+            counted.append(a)
+        }
+        #expect(StreamAnomalies().isEmpty)
+        for up in counted {
+            for down in counted {
+                var together = blank()
+                together.setAnomalies(up: up, down: down)
+                var oneByOne = blank()
+                oneByOne.anomaliesUp = up
+                oneByOne.anomaliesDown = down
+                #expect(together == oneByOne)
+                #expect(together.hashValue == oneByOne.hashValue)
+                #expect(together.anomaliesUp == up && together.anomaliesDown == down)
+                #expect((together.anomalyStorage == nil) == (up.isEmpty && down.isEmpty))
+            }
+        }
+    }
+
     @Test func recordsReachedDifferentWaysCompareAndHashEqual() {
         var a = blank()
         a.synTime = Timestamp(nanoseconds: 5)
