@@ -2,7 +2,8 @@
 import PackageDescription
 
 // Layers, lowest first. Only `Capture` touches C (through `CPcap`, and `CZlib`, `CLzma` and `CBzip2` for
-// compressed files); every other library module can be tested by feeding it bytes or records.
+// compressed files, `CPrefetch` for a cache hint); every other library module can be tested by feeding it bytes
+// or records.
 //
 //   Core        timestamps, addresses, link types (no Foundation)
 //   Records     connection and exchange records: what the heartbeat layer reads
@@ -26,8 +27,11 @@ var targets: [Target] = [
     .systemLibrary(name: "CLzma", pkgConfig: "liblzma", providers: [.apt(["liblzma-dev"]), .brew(["xz"])]),
     // Debian's libbz2-dev ships no pkg-config file: the header and library are found in the default paths.
     .systemLibrary(name: "CBzip2", providers: [.apt(["libbz2-dev"]), .brew(["bzip2"])]),
+    // A header only, with no library: the prefetch hint the read-ahead gives for the record after the one it
+    // hands over (Swift has none of its own).
+    .systemLibrary(name: "CPrefetch"),
     .target(name: "Core"),
-    .target(name: "Capture", dependencies: ["CPcap", "CZlib", "CLzma", "CBzip2", "Core"]),
+    .target(name: "Capture", dependencies: ["CPcap", "CZlib", "CLzma", "CBzip2", "CPrefetch", "Core"]),
     .target(name: "Decoding", dependencies: ["Core"]),
     .target(name: "Streams", dependencies: ["Core", "Records"]),
     .target(name: "Protocols", dependencies: ["Core", "Records"]),

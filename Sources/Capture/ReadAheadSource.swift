@@ -32,14 +32,15 @@ import Synchronization
 /// When the system refuses the reader thread (an address-space or thread limit), the wrapped source
 /// is read on the consumer's thread instead, with the same records, errors and statistics.
 ///
-/// Cost: one copy of every packet's bytes and one copy of the statistics per batch on the reader
-/// thread; a semaphore signal and wait per batch on each side. Handing over happens in whole
-/// batches, so a slow stream reaches the consumer a batch at a time, unless a wait handler is set
-/// before the first `next()` (`setWaitHandler`, the rolling reports of a followed input): then the
-/// reader also hands over the batch it is filling each time the wrapped source is about to wait for
-/// bytes, so the consumer sees every packet read before a quiet stretch; and the consumer calls the
-/// handler about every `PacketSourceWaiting.interval` while no batch is ready. A live capture would need
-/// a policy (count and drop) for when every batch is taken.
+/// Cost: one copy of every packet's bytes and one copy of the statistics per batch on the reader thread; a
+/// semaphore signal and wait per batch on each side; a prefetch hint for the next record's bytes each time
+/// a record is handed to the consumer (`ReadAheadBatch.prefetch(at:)`). Handing over happens in whole
+/// batches, so a slow stream reaches the consumer a batch at a time, unless a wait handler is set before
+/// the first `next()` (`setWaitHandler`, the rolling reports of a followed input): then the reader also
+/// hands over the batch it is filling each time the wrapped source is about to wait for bytes, so the
+/// consumer sees every packet read before a quiet stretch; and the consumer calls the handler about every
+/// `PacketSourceWaiting.interval` while no batch is ready. A live capture would need a policy (count and
+/// drop) for when every batch is taken.
 public final class ReadAheadSource: PacketSource {
     private let pipeline: ReadAheadPipeline
     private var phase = Phase.notStarted
@@ -99,6 +100,7 @@ public final class ReadAheadSource: PacketSource {
         if let batch = current, position < batch.count {
             let record = batch.record(at: position)
             position &+= 1
+            if position < batch.count { batch.prefetch(at: position) }
             return record
         }
         return try nextBatch()
@@ -147,6 +149,7 @@ public final class ReadAheadSource: PacketSource {
             position = 0
             if batch.count > 0 {
                 position = 1
+                if batch.count > 1 { batch.prefetch(at: 1) }
                 return batch.record(at: 0)
             }
         }
