@@ -54,13 +54,11 @@ enum AuditText {
         }
         // A pause inside the capture across which every client missed: it may have stopped there.
         // And an instant across which every client was late (or early) by about the same time: the sensor's clock.
-        for f in b.heartbeat.findings where f.code == .captureGap && (f.message.hasPrefix(SessionBuilder.stopPrefix)
-            || f.message.hasPrefix(SessionBuilder.clockShiftPrefix)) {
-            out += "Note: \(f.message)\n"
-        }
-        // Many clients changing their interval near the same time: a policy change, said once for the fleet.
-        for f in b.heartbeat.findings where f.code == .intervalChange && f.client == nil {
-            out += "Note: \(f.message)\n"
+        // Then many clients changing their interval near the same time: a policy change, said once for the fleet.
+        for code in [FindingCode.captureGap, .intervalChange] {
+            for f in b.heartbeat.findings where f.code == code && f.isFleetNote {
+                out += "Note: \(f.message)\n"
+            }
         }
         out += "Health and score judge the intervals between check-ins only; HTTP errors, TLS, transport and\n"
         out += "sizes are checked by 'sepbeat analyze' and 'sepbeat validate'.\n"
@@ -196,5 +194,21 @@ enum ValidationText {
             + (unchecked > 0 ? ", \(unchecked) not checked" : "") + "; failed: "
             + "\(formatCount(errors, "error check")), \(formatCount(failed.count - errors, "warning check")); "
             + "\(formatCount(v.clients, "client")) with check-ins"
+    }
+}
+
+extension Finding {
+    /// A finding about the whole fleet that `audit` gives as a note (its text) and in `notes` (its JSON): a pause
+    /// across which every client missed (the capture may have stopped), an instant across which every client was
+    /// late or early alike (the sensor's clock), and a policy change (many clients changing their interval).
+    var isFleetNote: Bool {
+        switch code {
+        case .captureGap:
+            return message.hasPrefix(SessionBuilder.stopPrefix) || message.hasPrefix(SessionBuilder.clockShiftPrefix)
+        case .intervalChange:
+            return client == nil
+        default:
+            return false
+        }
     }
 }

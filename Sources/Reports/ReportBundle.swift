@@ -214,15 +214,26 @@ public struct ReportBundle: Sendable {
         }))]
     }
 
-    /// `sepbeat-audit/1`: fleet summary, clients worst first, captures, and the servers of
-    /// `periodicOtherServersMember` when there are any.
+    /// `sepbeat-audit/1`: fleet summary, clients worst first, captures, the fleet's notes (`fleetNotesMember`) and
+    /// the servers of `periodicOtherServersMember` when there are any.
     func auditJSON() -> JSONValue {
         .object([
             ("schema", .string("sepbeat-audit/1")),
             ("fleet", fleetJSON()),
             ("clients", .array(audit.clients.map(Self.auditClientJSON))),
             ("captures", .array(captures.map(CaptureSummaryReport.json))),
-        ] + periodicOtherServersMember())
+        ] + fleetNotesMember() + periodicOtherServersMember())
+    }
+
+    /// `notes`: the fleet-wide findings `audit`'s text gives as notes (`Finding.isFleetNote`), in the order of
+    /// `analyze`'s findings; no member when there are none.
+    func fleetNotesMember() -> [(String, JSONValue)] {
+        let notes = heartbeat.findings.filter(\.isFleetNote)
+        guard !notes.isEmpty else { return [] }
+        return [("notes", .array(notes.map { f in
+            .object([("code", .string(f.code.rawValue)), ("severity", .string(f.severity.rawValue))]
+                + (f.time.map { [("time", JSONValue.time($0))] } ?? []) + [("message", .string(f.message))])
+        }))]
     }
 
     /// A client of `audit`'s JSON: its row (`ReportRows.client`), and its interval change, when one was found, as

@@ -36,6 +36,13 @@ import TestSupport
         let audit = sepbeat("audit", "-q", stopped).stdout
         #expect(audit.contains("Note: no packets at all from "))
         #expect(!audit.contains(", 0 missed"))
+        // The JSON gives the note too, as a `capture-gap` warning.
+        let json = try #require(try JSONSerialization.jsonObject(
+            with: Data(sepbeat("audit", "-q", "-F", "json", stopped).stdout.utf8)) as? [String: Any])
+        let notes = try #require(json["notes"] as? [[String: Any]])
+        #expect(notes.map { $0["code"] as? String } == ["capture-gap"])
+        #expect(notes.first?["severity"] as? String == "warning")
+        #expect((notes.first?["message"] as? String).map { audit.contains("Note: \($0)\n") } == true)
 
         // No note for the whole capture, nor for a short stop (its stretch with no packets, with the quiet
         // around it, stays below the pull interval plus the tolerance).

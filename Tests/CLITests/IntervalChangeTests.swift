@@ -301,6 +301,14 @@ import Testing
         #expect(fleet["missed"] as? Int == 0)
         let text = CLIRun(["audit", "-q", capture])
         #expect(text.stdout.contains("Note: 12 of 12 clients with a regular interval changed their interval from"))
+        // The JSON gives the same note, with its code and time.
+        let notes = try #require(try Self.json(audit.stdout)["notes"] as? [[String: Any]])
+        #expect(notes.count == 1)
+        #expect(notes.first?["code"] as? String == "interval-change")
+        #expect(notes.first?["severity"] as? String == "info")
+        #expect(notes.first?["time"] is String)
+        let message = try #require(notes.first?["message"] as? String)
+        #expect(text.stdout.contains("Note: \(message)\n"))
         let analyze = CLIRun(["analyze", "-q", "-F", "json", capture])
         let clients = try #require(try Self.json(analyze.stdout)["clients"] as? [[String: Any]])
         #expect(clients.count == 12)
@@ -354,6 +362,7 @@ import Testing
         #expect(fleet["unhealthy"] as? Int == 3)
         #expect(fleet["missed"] as? Int == 0)
         #expect(!CLIRun(["audit", "-q", capture]).stdout.contains("a policy change"))
+        #expect(try Self.json(CLIRun(["audit", "-q", "-F", "json", capture]).stdout)["notes"] == nil)
     }
 
     /// One policy to 240 s takes pull clients from 60 s to a longer interval and push clients from 300 s to a shorter
