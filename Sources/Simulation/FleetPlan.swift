@@ -34,6 +34,9 @@ public struct ClientPlan: Sendable {
     public var oldTLS: Bool
     public var checkIns: [PlannedCheckIn]
     public var expected: [ExpectedFinding]
+    /// The planned check-in from which a policy change's new interval runs (`--interval-change`), ns since the
+    /// epoch; nil for a client that keeps its interval, or whose capture ends before the change.
+    public var intervalChangedAt: Int64? = nil
 }
 
 /// The whole fleet: managers, clients, check-ins and faults, decided before any packet is written.
@@ -200,9 +203,11 @@ public struct FleetPlan: Sendable {
         // A policy change: the client takes the new interval at its first check-in past the change, with its
         // jitter kept within half the new interval's tolerance.
         var change = c.intervalChange.flatMap { $0.changes(client: i, of: c.clients) ? $0 : nil }
+        var changeIndex: Int?
         while t <= last {
             times.append(t)
             if let new = change, t >= begin + ns(new.atSeconds) {
+                changeIndex = times.count - 1
                 period = ns(new.seconds)
                 jitter = min(jitter, ns(model.intervalRules(forSeconds: new.seconds).toleranceSeconds / 2))
                 change = nil
@@ -216,6 +221,7 @@ public struct FleetPlan: Sendable {
         var shift: Int64 = 0
         for (n, base) in times.enumerated() {
             var time = base + shift
+            if n == changeIndex { me.intervalChangedAt = time }
             var item = PlannedCheckIn(time: time, full: r.unit() < c.fullShare, manager: me.manager, fault: nil)
             guard n == k, let fault else {
                 if time <= last { checkIns.append(item) }

@@ -40,6 +40,17 @@ public struct GroundTruth: Codable, Sendable {
         public var file: Int
         public var checkIns: [CheckIn]
         public var expectedFindings: [Expected]
+        /// The check-in from which the policy change's new interval runs (`intervalChange`), for a client that
+        /// takes it; `analyze` stamps its `interval-change` finding about one new interval later.
+        public var intervalChangedAt: String?
+        public var intervalChangedAtNs: Int64?
+    }
+
+    /// The policy change (`simulate --interval-change AT:SECONDS[:SHARE]`).
+    public struct IntervalChange: Codable, Sendable {
+        public var atSeconds: Double
+        public var seconds: Double
+        public var share: Double
     }
 
     public struct Fault: Codable, Sendable {
@@ -59,6 +70,8 @@ public struct GroundTruth: Codable, Sendable {
     public var intervalSeconds: Double
     public var pushIntervalSeconds: Double
     public var jitterSeconds: Double
+    /// nil when the capture has no policy change.
+    public var intervalChange: IntervalChange?
     public var managers: [Manager]
     public var clients: [Client]
     public var faults: [Fault]
@@ -94,6 +107,10 @@ public struct GroundTruth: Codable, Sendable {
         text("],\n  \"format\": \"\(c.format.rawValue)\",\n  \"start\": \"\(time(c.start.nanoseconds))\",\n")
         text("  \"durationSeconds\": \(c.durationSeconds),\n  \"intervalSeconds\": \(plan.interval),\n")
         text("  \"pushIntervalSeconds\": \(plan.pushInterval),\n  \"jitterSeconds\": \(plan.jitter),\n")
+        if let change = c.intervalChange {
+            text("  \"intervalChange\": {\"atSeconds\": \(change.atSeconds), \"seconds\": \(change.seconds), "
+                + "\"share\": \(change.share)},\n")
+        }
         text("  \"managers\": [")
         for (i, m) in plan.managers.enumerated() {
             text(i > 0 ? ",\n    " : "\n    ")
@@ -109,7 +126,11 @@ public struct GroundTruth: Codable, Sendable {
             if client.transport == .https {
                 text("\"tlsVersion\": \"\(client.oldTLS ? "1.0" : plan.tlsVersion >= 0x0304 ? "1.3" : "1.2")\", ")
             }
-            text("\"file\": \(i % c.files),\n      \"checkIns\": [")
+            text("\"file\": \(i % c.files)")
+            if let at = client.intervalChangedAt {
+                text(", \"intervalChangedAt\": \"\(time(at))\", \"intervalChangedAtNs\": \(at)")
+            }
+            text(",\n      \"checkIns\": [")
             for (j, ci) in client.checkIns.enumerated() {
                 text(j > 0 ? ",\n        " : "\n        ")
                 text("{\"time\": \"\(time(ci.time))\", \"ns\": \(ci.time), \"transport\": "

@@ -312,12 +312,26 @@ import Testing
         let analyze = CLIRun(["analyze", "-q", "-F", "json", capture])
         let clients = try #require(try Self.json(analyze.stdout)["clients"] as? [[String: Any]])
         #expect(clients.count == 12)
+        // The truth file names the change, and each client's check-in from which the new interval runs: the
+        // time analyze gives the change.
+        let truth = try Self.json(try String(contentsOfFile: capture + ".truth.json", encoding: .utf8))
+        let policy = try #require(truth["intervalChange"] as? [String: Any])
+        #expect(policy["atSeconds"] as? Double == 7_200)
+        #expect(policy["seconds"] as? Double == 300)
+        #expect(policy["share"] as? Double == 1)
+        var changedAt: [String: String] = [:]
+        for c in try #require(truth["clients"] as? [[String: Any]]) {
+            if let address = c["address"] as? String { changedAt[address] = c["intervalChangedAt"] as? String }
+        }
+        #expect(changedAt.count == 12)
         for c in clients {
             let change = try #require(c["intervalChange"] as? [String: Any])
             #expect(change["mode"] as? String == "pull")
             #expect(change["toSeconds"] as? Double == 300)
             #expect(change["matchesExpected"] as? String == "to")
             #expect(c["missed"] as? Int == 0)
+            let address = try #require(c["client"] as? String)
+            #expect(change["at"] as? String == changedAt[address])
         }
     }
 
