@@ -17,7 +17,10 @@ enum HeartbeatSetup {
 
     /// Also warns (unless `--quiet`) of the file's `Server` elements outside its `ServerList`: ignored without a
     /// word, they would leave a user who took one for a manager wondering why its check-ins are not judged.
-    static func sylink(_ options: Options, command: String, output: inout Output) throws -> SyLinkFile? {
+    /// Also warns when `model` is a model file that pins its interval (`interval.pinned`, as `sepbeat model
+    /// --interval` writes it) and the file's pull interval differs: SyLink.xml's would be set aside without a word.
+    static func sylink(_ options: Options, command: String, model: ReferenceModel,
+                       output: inout Output) throws -> SyLinkFile? {
         guard let path = options.sylinkPath else { return nil }
         let file: SyLinkFile
         do {
@@ -27,6 +30,14 @@ enum HeartbeatSetup {
         }
         if !options.quiet, let note = file.ignoredServersNote {
             output.error(SepbeatCommand.oneLine("sepbeat \(command): warning: \(note)"))
+        }
+        if !options.quiet, options.intervalSeconds == nil, model.interval.pinned,
+           let seconds = file.pullHeartbeatSeconds, Double(seconds) != model.interval.seconds {
+            let pinned = model.interval.seconds
+            let pinnedText = pinned.rounded() == pinned && pinned < 1e15 ? String(Int64(pinned)) : String(pinned)
+            output.error(SepbeatCommand.oneLine("sepbeat \(command): warning: \(path)'s pull interval (\(seconds) s) "
+                + "is not used: the model file pins \(pinnedText) s (its interval.pinned is "
+                + "true, as 'sepbeat model --interval' writes it; set it to false to let SyLink.xml's interval apply)"))
         }
         return file
     }

@@ -10,7 +10,7 @@ enum ModelCommand {
         // `-o` over the --model or --sylink file would truncate it before a word is written.
         try InputRun.refuseOverwritingInput(options, command: "model", stdin: output.inputFD)
         var model = try HeartbeatSetup.model(options, command: "model")
-        if let sylink = try HeartbeatSetup.sylink(options, command: "model", output: &output) {
+        if let sylink = try HeartbeatSetup.sylink(options, command: "model", model: model, output: &output) {
             model = model.merging(sylink: sylink)
         }
         let encoder = JSONEncoder()

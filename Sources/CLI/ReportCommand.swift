@@ -17,7 +17,7 @@ enum ReportCommand {
             throw UsageError("--per check gives the checks of 'sepbeat validate'; use checkin or client here")
         }
         let model = try HeartbeatSetup.model(options, command: kind.rawValue)
-        let sylink = try HeartbeatSetup.sylink(options, command: kind.rawValue, output: &output)
+        let sylink = try HeartbeatSetup.sylink(options, command: kind.rawValue, model: model, output: &output)
         var parallelReport: HeartbeatReport?
         let template = {
             // A model saved with `sepbeat model --interval N` carries `pinned`: its interval is the model's.

@@ -276,7 +276,7 @@ extension ReferenceModel {
     private static func decodeValidated(tree: [String: Any], file: String) throws(ModelError) -> ReferenceModel {
         try checkPorts(tree, file: file)
         try checkWholeNumbers(tree, file: file)
-        let model: ReferenceModel
+        var model: ReferenceModel
         do {
             let data = try JSONSerialization.data(withJSONObject: tree, options: [])
             model = try JSONDecoder().decode(ReferenceModel.self, from: data)
@@ -286,6 +286,15 @@ extension ReferenceModel {
             throw ModelError(file: file, field: nil, problem: "could not be decoded")
         }
         try model.validate(file: file)
+        // `origin` says where `sepbeat model` found a manager (`option`, `sylink`); read back, the file is where
+        // it comes from: a manager it lists is the model's, whatever made the file.
+        for i in model.servers.indices {
+            if let origin = model.servers[i].origin, !["model", "option", "sylink"].contains(origin) {
+                throw ModelError(file: file, field: "servers[\(i)].origin",
+                                 problem: "must be one of model, option, sylink, got \(jsonText(origin))")
+            }
+            model.servers[i].origin = nil
+        }
         return model
     }
 

@@ -123,6 +123,18 @@ import Testing
         #expect(error(#"{"servers": [{"host": "a", "priority": 1}]}"#) == nil)
     }
 
+    /// `origin` (what `sepbeat model` writes: where it found a manager) is one of three words, and read back a
+    /// manager is the model file's, whatever wrote it.
+    @Test func serverOriginsAreCheckedAndReadAsTheModels() throws {
+        #expect(error(#"{"servers": [{"host": "a", "origin": "bogus"}]}"#)?.description
+            == #"model.json: field "servers[0].origin" must be one of model, option, sylink, got "bogus""#)
+        for origin in ["model", "option", "sylink"] {
+            let model = try parse(#"{"servers": [{"host": "10.1.0.10", "origin": ""# + origin + #""}]}"#)
+            #expect(model.servers.map(\.host) == ["10.1.0.10"])
+            #expect(model.servers.first?.origin == nil)
+        }
+    }
+
     /// A repeated port, server or method says nothing more and is likely a typo: refused, naming both.
     @Test func repeatsAreRefusedNamingTheFirst() throws {
         #expect(error(#"{"ports": {"https": [443, 8443, 443]}}"#)?.description
