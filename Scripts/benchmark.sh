@@ -17,6 +17,15 @@ if ! [[ "$runs" =~ ^[1-9][0-9]*$ ]]; then
     echo "benchmark: BENCH_RUNS must be a positive whole number (got '$runs')" >&2
     exit 2
 fi
+if ! [[ "$size_mb" =~ ^[1-9][0-9]{0,5}$ ]]; then
+    echo "benchmark: BENCH_SIZE_MB must be a whole number of MB from 1 to 999999 (got '$size_mb')" >&2
+    exit 2
+fi
+# simulate's --split takes 1-256 files.
+if ! [[ "$files" =~ ^[1-9][0-9]{0,2}$ ]] || (( files > 256 )); then
+    echo "benchmark: BENCH_FILES must be a whole number from 1 to 256 (got '$files')" >&2
+    exit 2
+fi
 root=$(cd "$(dirname "$0")/.." && pwd)
 
 if [[ ! -x /usr/bin/time ]]; then
@@ -158,6 +167,10 @@ printf '  memory per GB      %s MB more peak RSS per GB of capture (1 h: %s MB, 
     "$(awk -v b="$bytes" 'BEGIN{printf "%.0f", b/1e6}')" "$(mb "$analyze_rss")"
 echo
 echo "Targets"
+# A small capture's floor takes a few hundredths of a second, a few ticks of /usr/bin/time's clock.
+if (( bytes < 300000000 )); then
+    echo "  (a capture under 300 MB: the floor's time is near the timer's resolution, so these ratios are rough)"
+fi
 over=$(ratio "$analyze_secs" "$read_secs")
 echo "  analyze / floor    $over (target <= 2: $(verdict "$over" "<=" 2))"
 if [[ -n "$tshark_secs" ]]; then
