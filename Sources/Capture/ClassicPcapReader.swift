@@ -19,8 +19,10 @@ final class ClassicPcapReader {
         case record(PacketRecord)
         /// The clean end of the file, at a record boundary.
         case end
-        /// The record at this file offset is libpcap's to read, with the rest of the file.
-        case handOver(offset: Int)
+        /// The record at this file offset is libpcap's to read, with the rest of the file; `cut` when the file
+        /// ended inside it (not a read error), which libpcap must find too: a file cut shorter meanwhile may
+        /// no longer hold the record, or not even a file header.
+        case handOver(offset: Int, cut: Bool)
     }
 
     private let descriptor: Int32
@@ -104,15 +106,20 @@ final class ClassicPcapReader {
         if filled - start < headerBytes {
             ensure(headerBytes)
             if filled - start < headerBytes {
-                return filled == start && exhausted && !failed ? .end : .handOver(offset: bufferOffset + start)
+                return filled == start && exhausted && !failed
+                    ? .end : .handOver(offset: bufferOffset + start, cut: exhausted && !failed)
             }
         }
         let head = UnsafeRawPointer(buffer + start)
         let captured = Int(field(head, 8))
-        guard captured > 0, captured <= largestRecord else { return .handOver(offset: bufferOffset + start) }
+        guard captured > 0, captured <= largestRecord else {
+            return .handOver(offset: bufferOffset + start, cut: false)
+        }
         if filled - start < headerBytes + captured {
             ensure(headerBytes + captured)
-            guard filled - start >= headerBytes + captured else { return .handOver(offset: bufferOffset + start) }
+            guard filled - start >= headerBytes + captured else {
+                return .handOver(offset: bufferOffset + start, cut: exhausted && !failed)
+            }
         }
         // `ensure` may have moved the bytes.
         let record = UnsafeRawPointer(buffer + start)
