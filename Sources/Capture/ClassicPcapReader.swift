@@ -25,7 +25,8 @@ final class ClassicPcapReader {
         case handOver(offset: Int, cut: Bool)
     }
 
-    private let descriptor: Int32
+    /// The file's descriptor; -1 once it is libpcap's (`libpcapFile(at:bufferBytes:)`).
+    private var descriptor: Int32
     private var buffer: UnsafeMutableRawPointer
     private var capacity: Int
     /// The file offset of the buffer's first byte: always a multiple of `alignment`, so that each read lands
@@ -95,7 +96,7 @@ final class ClassicPcapReader {
     }
 
     deinit {
-        close(descriptor)
+        if descriptor >= 0 { close(descriptor) }
         free(buffer)
     }
 
@@ -197,19 +198,16 @@ final class ClassicPcapReader {
     }
 
     /// libpcap on this reader's file, positioned at the record at `offset` (which it reads next), reading
-    /// through a stdio buffer of `bufferBytes` (nil: the C library's own). The file is opened again from its
-    /// descriptor, so it is the same file whatever became of the path; libpcap reads its header again, and
-    /// its message is given when it refuses it.
+    /// through a stdio buffer of `bufferBytes` (nil: the C library's own); the reader reads no more after.
+    /// libpcap is given the reader's own descriptor, so it is the same file whatever became of the path, and
+    /// no further open file is needed (a copy would fail at the open-file limit, `ulimit -n`, which the file
+    /// was read under so far). libpcap reads its header again, and its message is given when it refuses it.
     func libpcapFile(at offset: Int, bufferBytes: Int?) -> Result<LibpcapFile, LibpcapOpenFailure> {
-        let copy = dup(descriptor)
-        guard copy >= 0 else {
-            return .failure(LibpcapOpenFailure(message: FileCalls.describe(errno: errno), openErrno: errno))
+        guard descriptor >= 0, lseek(descriptor, 0, SEEK_SET) == 0, let file = fdopen(descriptor, "rb") else {
+            return .failure(LibpcapOpenFailure(message: FileCalls.describe(errno: errno)))
         }
-        guard lseek(copy, 0, SEEK_SET) == 0, let file = fdopen(copy, "rb") else {
-            let code = errno
-            close(copy)
-            return .failure(LibpcapOpenFailure(message: FileCalls.describe(errno: code)))
-        }
+        // The stream owns the descriptor now (libpcap closes it, or `LibpcapFile.open` when it fails).
+        descriptor = -1
         let opened = LibpcapFile.open(file: file, buffer: bufferBytes.flatMap { StdioBuffer(file, bytes: $0) })
         if case .success(let libpcap) = opened, !libpcap.seek(to: offset) {
             return .failure(LibpcapOpenFailure(message: FileCalls.describe(errno: errno)))
