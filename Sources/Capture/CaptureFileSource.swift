@@ -42,6 +42,9 @@ final class CaptureFileSource: PacketSource {
     private var joinedHeaders = 0
     private var firstJoinedOffset: Int?
     private var firstCutOffset: Int?
+    /// The offset of the record the own pcap reader found the file ending inside, when it handed the file to
+    /// libpcap there (`handOverToLibpcap`).
+    private var cutAtHandOver: Int?
     /// Where the input's first byte lies in the file `ftello` reports positions in: 0 for a file
     /// opened by path, a regular file given as standard input from its start, or a followed input (a pipe,
     /// FIFO or device, whose `FollowedInput` counts the bytes it hands out); the start for a regular file
@@ -246,8 +249,8 @@ final class CaptureFileSource: PacketSource {
                     return record
                 case .end:
                     finish()
-                case .handOver(let offset):
-                    handOverToLibpcap(at: offset)
+                case .handOver(let offset, let cut):
+                    handOverToLibpcap(at: offset, cut: cut)
                 }
             case .libpcap:
                 // `backend` holds the file, and it changes only below, after the read has returned.
@@ -259,7 +262,12 @@ final class CaptureFileSource: PacketSource {
                 case .record(let record):
                     return record
                 case .endOfFile:
-                    finish()
+                    if let cut = cutAtHandOver, nextRecordOffset == cut {
+                        // The record the own reader saw cut is gone: the file was cut shorter meanwhile.
+                        stopAtCut(at: cut)
+                    } else {
+                        finish()
+                    }
                 case .skipped:
                     continue
                 case .failure(let message, let offset):
@@ -379,7 +387,10 @@ final class CaptureFileSource: PacketSource {
     }
 
     /// The rest of the file from the record at `offset` on read by libpcap, as the whole file would be there.
-    private func handOverToLibpcap(at offset: Int) {
+    /// `cut`: the own reader found the file ending inside that record. Should the file have been cut shorter
+    /// since (libpcap then finds no file header, or nothing at the record), the cut is said as libpcap says
+    /// it when it runs out of bytes inside a record, as it would have reading on through its own buffer.
+    private func handOverToLibpcap(at offset: Int, cut: Bool) {
         guard case .ownPcap(let reader) = backend else { return }
         let done = stats.packets
         switch reader.libpcapFile(at: offset, bufferBytes: readBufferBytes) {
@@ -388,7 +399,10 @@ final class CaptureFileSource: PacketSource {
             libpcapFile = Unmanaged.passUnretained(file)
             classicReader = nil
             nextRecordOffset = offset
+            if cut { cutAtHandOver = offset }
             stats.reader = .ownPcapThenLibpcap(packets: done)
+        case .failure where cut:
+            stopAtCut(at: offset)
         case .failure(let failure):
             stats.stop(.corrupt, at: offset, "reading stopped at byte offset \(offset) after \(done) records: "
                 + "libpcap could not take the file over from the own pcap reader (\(oneLine(failure.message)))")
@@ -397,13 +411,19 @@ final class CaptureFileSource: PacketSource {
     }
 
     private func stopLibpcap(message: String, at offset: Int?) {
-        let place = offset.map { "at byte offset \($0) " } ?? ""
-        if message.contains("truncated") {
-            stats.stop(.truncated, at: offset, "file truncated mid-record \(place)after \(stats.packets) whole records")
-        } else {
-            stats.stop(.corrupt, at: offset, "reading stopped \(place)after \(stats.packets) records: "
-                + oneLine(message))
+        guard !message.contains("truncated") else {
+            stopAtCut(at: offset)
+            return
         }
+        let place = offset.map { "at byte offset \($0) " } ?? ""
+        stats.stop(.corrupt, at: offset, "reading stopped \(place)after \(stats.packets) records: " + oneLine(message))
+        finish()
+    }
+
+    /// The file ends inside the record at `offset`: reading stops there.
+    private func stopAtCut(at offset: Int?) {
+        let place = offset.map { "at byte offset \($0) " } ?? ""
+        stats.stop(.truncated, at: offset, "file truncated mid-record \(place)after \(stats.packets) whole records")
         finish()
     }
 

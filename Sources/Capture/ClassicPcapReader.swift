@@ -19,11 +19,14 @@ final class ClassicPcapReader {
         case record(PacketRecord)
         /// The clean end of the file, at a record boundary.
         case end
-        /// The record at this file offset is libpcap's to read, with the rest of the file.
-        case handOver(offset: Int)
+        /// The record at this file offset is libpcap's to read, with the rest of the file; `cut` when the file
+        /// ended inside it (not a read error), which libpcap must find too: a file cut shorter meanwhile may
+        /// no longer hold the record, or not even a file header.
+        case handOver(offset: Int, cut: Bool)
     }
 
-    private let descriptor: Int32
+    /// The file's descriptor; -1 once it is libpcap's (`libpcapFile(at:bufferBytes:)`).
+    private var descriptor: Int32
     private var buffer: UnsafeMutableRawPointer
     private var capacity: Int
     /// The file offset of the buffer's first byte: always a multiple of `alignment`, so that each read lands
@@ -93,7 +96,7 @@ final class ClassicPcapReader {
     }
 
     deinit {
-        close(descriptor)
+        if descriptor >= 0 { close(descriptor) }
         free(buffer)
     }
 
@@ -104,15 +107,20 @@ final class ClassicPcapReader {
         if filled - start < headerBytes {
             ensure(headerBytes)
             if filled - start < headerBytes {
-                return filled == start && exhausted && !failed ? .end : .handOver(offset: bufferOffset + start)
+                return filled == start && exhausted && !failed
+                    ? .end : .handOver(offset: bufferOffset + start, cut: exhausted && !failed)
             }
         }
         let head = UnsafeRawPointer(buffer + start)
         let captured = Int(field(head, 8))
-        guard captured > 0, captured <= largestRecord else { return .handOver(offset: bufferOffset + start) }
+        guard captured > 0, captured <= largestRecord else {
+            return .handOver(offset: bufferOffset + start, cut: false)
+        }
         if filled - start < headerBytes + captured {
             ensure(headerBytes + captured)
-            guard filled - start >= headerBytes + captured else { return .handOver(offset: bufferOffset + start) }
+            guard filled - start >= headerBytes + captured else {
+                return .handOver(offset: bufferOffset + start, cut: exhausted && !failed)
+            }
         }
         // `ensure` may have moved the bytes.
         let record = UnsafeRawPointer(buffer + start)
@@ -190,19 +198,16 @@ final class ClassicPcapReader {
     }
 
     /// libpcap on this reader's file, positioned at the record at `offset` (which it reads next), reading
-    /// through a stdio buffer of `bufferBytes` (nil: the C library's own). The file is opened again from its
-    /// descriptor, so it is the same file whatever became of the path; libpcap reads its header again, and
-    /// its message is given when it refuses it.
+    /// through a stdio buffer of `bufferBytes` (nil: the C library's own); the reader reads no more after.
+    /// libpcap is given the reader's own descriptor, so it is the same file whatever became of the path, and
+    /// no further open file is needed (a copy would fail at the open-file limit, `ulimit -n`, which the file
+    /// was read under so far). libpcap reads its header again, and its message is given when it refuses it.
     func libpcapFile(at offset: Int, bufferBytes: Int?) -> Result<LibpcapFile, LibpcapOpenFailure> {
-        let copy = dup(descriptor)
-        guard copy >= 0 else {
-            return .failure(LibpcapOpenFailure(message: FileCalls.describe(errno: errno), openErrno: errno))
+        guard descriptor >= 0, lseek(descriptor, 0, SEEK_SET) == 0, let file = fdopen(descriptor, "rb") else {
+            return .failure(LibpcapOpenFailure(message: FileCalls.describe(errno: errno)))
         }
-        guard lseek(copy, 0, SEEK_SET) == 0, let file = fdopen(copy, "rb") else {
-            let code = errno
-            close(copy)
-            return .failure(LibpcapOpenFailure(message: FileCalls.describe(errno: code)))
-        }
+        // The stream owns the descriptor now (libpcap closes it, or `LibpcapFile.open` when it fails).
+        descriptor = -1
         let opened = LibpcapFile.open(file: file, buffer: bufferBytes.flatMap { StdioBuffer(file, bytes: $0) })
         if case .success(let libpcap) = opened, !libpcap.seek(to: offset) {
             return .failure(LibpcapOpenFailure(message: FileCalls.describe(errno: errno)))

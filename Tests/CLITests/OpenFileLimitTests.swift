@@ -62,6 +62,39 @@ import TestSupport
         }
     }
 
+    /// A file the own classic pcap reader hands to libpcap part way (two captures joined with `cat`), read with
+    /// another that overlaps it in time, under each open-file limit from too low to start up to one with room
+    /// to spare: every run that completes reads every packet of both. The hand-over took a further descriptor
+    /// (a copy of the reader's), so at the lowest limit that opens both files it stopped the joined file half
+    /// way ("libpcap could not take the file over from the own pcap reader (Too many open files)"), where
+    /// libpcap alone reads it whole.
+    @Test func aHandOverToLibpcapNeedsNoFurtherOpenFile() throws {
+        let binary = try CLIRun.builtBinary()
+        let dir = try TemporaryFolder()
+        let whole = try dir.simulatedCapture("whole.pcap", ["--clients", "2", "--duration", "10m", "--seed", "4"])
+        let packets = try classicPcapRecords(whole).records.count
+        var data = try Data(contentsOf: URL(fileURLWithPath: whole))
+        let joined = dir.path + "/joined.pcap"
+        try (data + data).write(to: URL(fileURLWithPath: joined))
+        // The header's unused sigfigs field tells the copy apart (a copy with the same bytes would be read once).
+        data[12] = 1
+        let copy = dir.path + "/copy.pcap"
+        try data.write(to: URL(fileURLWithPath: copy))
+        var completed = 0
+        for limit in 3...16 {
+            let report = dir.path + "/report\(limit).json"
+            let (_, status, stderr) = try OutputSafetyTests.runWithFileSizeLimit(
+                binary, ["analyze", "-F", "json", "-o", report, joined, copy], ulimit: "-n \(limit)")
+            // Too low a limit to start, or to open both files, is said as such (other tests).
+            guard [ExitStatus.ok, ExitStatus.findings].contains(status) else { continue }
+            completed += 1
+            #expect(!stderr.contains("could not take the file over"), "ulimit -n \(limit): \(stderr)")
+            let captures = try #require(try Self.json(report)["captures"] as? [[String: Any]])
+            #expect(captures.map { $0["packets"] as? Int } == [2 * packets, packets], "ulimit -n \(limit)")
+        }
+        #expect(completed > 0)
+    }
+
     /// Files that all overlap in time must be open together: past the limit, one line says that the
     /// open-file limit was reached (with its value) and names the file only as where it happened.
     @Test func overlappingFilesPastTheLimitSayWhy() throws {

@@ -3,6 +3,10 @@ import Testing
 import TestSupport
 @testable import Capture
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// The own classic pcap reader against libpcap: a file read with it (a read buffer given) and through libpcap
 /// alone (no read buffer) gives the same records and statistics, the reader named apart; and each record
 /// libpcap treats specially hands the rest of the file to libpcap.
@@ -213,5 +217,29 @@ import TestSupport
         let bare = Self.expectSameAsLibpcap(folder.write("bare.pcap", Array(whole.prefix(24))))
         #expect(bare.reader == .ownPcap)
         #expect(bare.records.isEmpty)
+    }
+
+    /// A file cut shorter while it is read (`tcpdump -w` started again on it, `> file`), below the bytes the
+    /// own reader already holds: libpcap, reading through a buffer of the same size, says the file is cut at
+    /// the record the bytes ran out in; so must the hand-over, which finds that record gone, or the file too
+    /// short for a header, when libpcap reads the file again.
+    @Test(arguments: [100, 10])
+    func aFileCutShorterWhileItIsRead(keep: Int) throws {
+        let folder = TemporaryDirectory()
+        var file = PcapBuilder()
+        for i in 0..<20 { file.record(seconds: UInt32(i), fraction: 0, data: [UInt8](repeating: 9, count: 700)) }
+        let path = folder.write("shrinks.pcap", file.data)
+        // The first 4,096 bytes hold 5 whole records (716 bytes each, after the 24 of the file header); the
+        // sixth runs on past them.
+        let source = try CaptureReader.open(path: path, readBufferBytes: 4096)
+        #expect(try source.next() != nil)
+        #expect(truncate(path, off_t(keep)) == 0)
+        var records = 1
+        while try source.next() != nil { records += 1 }
+        let statistics = try #require(source.statistics.first)
+        #expect(records == 5)
+        #expect(statistics.readingStopped?.byteOffset == 24 + 5 * 716)
+        #expect(statistics.warnings.map(\.description) == ["\(path): file truncated mid-record at byte offset "
+            + "\(24 + 5 * 716) after 5 whole records"])
     }
 }
