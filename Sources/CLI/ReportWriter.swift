@@ -66,6 +66,8 @@ enum ReportWriter {
             throw error
         }
         buffered.flush()
+        // Where the writes got to: 0 when none was taken (a file of /proc that refuses every write, say).
+        let reached = lseek(fileno(file), 0, SEEK_CUR)
         let closed = fclose(file)
         let closeError = closed == 0 ? nil : errno
         guard !buffered.failed, closed == 0 else {
@@ -75,7 +77,7 @@ enum ReportWriter {
             if let opened {
                 // A regular file reached through a symbolic link is not removed: say what it holds.
                 removed = opened.removeIfStill(at: path) ? " (the partial file was removed)"
-                    : " (the file holds a cut-short report)"
+                    : reached == 0 ? " (nothing was written to it)" : " (the file holds a cut-short report)"
             }
             throw CommandFailure(
                 message: "sepbeat \(command): \(path): writing the report failed\(reason)\(removed)",

@@ -66,6 +66,16 @@ import Glibc
                 "\(result.stderr)")
     }
 
+    /// `-o` onto a file that cannot be removed and takes no byte (a /proc file, writable by root): the message
+    /// says nothing was written to it, not that it holds a cut-short report.
+    @Test func aFileThatTookNoByteIsNotSaidToHoldAReport() throws {
+        guard access("/proc/version", W_OK) == 0 else { return }  // root only
+        let result = CLIRun(["analyze", "-q", "-o", "/proc/version", heartbeatCapture("https-idle")])
+        #expect(result.status == ExitStatus.outputFailed)
+        #expect(result.stderr.hasPrefix("sepbeat analyze: /proc/version: writing the report failed"))
+        #expect(result.stderr.hasSuffix(" (nothing was written to it)\n"), "\(result.stderr)")
+    }
+
     /// `-o` naming the model or SyLink file given is refused before anything is written.
     @Test func outputNamingTheModelOrSyLinkFileIsRefused() throws {
         let dir = try TemporaryFolder()
