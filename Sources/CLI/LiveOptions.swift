@@ -45,10 +45,8 @@ enum LiveOptions {
         names: ["--duration"], valueName: "TIME",
         help: "With -i: stop capturing after this long, e.g. 90, 30m, 2h, 1h30m (default: until Ctrl-C)."
     ) { (o: inout Options, v: String) throws(UsageError) in
-        let seconds = try SimulateOptions.time(v, "--duration")
-        guard seconds <= 366 * 86_400 else {
-            throw UsageError("--duration takes a time up to a year (366d), got '\(v)'")
-        }
+        let seconds = try SimulateOptions.time(v, "--duration",
+                                               range: ("above 0 and up to a year (366d)", 0...(366 * 86_400)))
         o.live.durationSeconds = seconds
         o.live.given.append("--duration")
     }
@@ -90,10 +88,7 @@ enum LiveOptions {
             + "or following, e.g. 60, 5m (1 s to 366d; FILE is replaced whole each time, so a reader never sees half "
             + "a report)."
     ) { (o: inout Options, v: String) throws(UsageError) in
-        let seconds = try SimulateOptions.time(v, "--every")
-        guard seconds >= 1, seconds <= 366 * 86_400 else {
-            throw UsageError("--every takes a time from 1 s to a year (366d), got '\(v)'")
-        }
+        let seconds = try SimulateOptions.time(v, "--every", range: ("from 1 s to a year (366d)", 1...(366 * 86_400)))
         o.live.everySeconds = seconds
         o.live.given.append("--every")
     }

@@ -242,12 +242,16 @@ enum SimulateOptions {
     }
 
     /// Seconds from `90`, `1.5`, `30m`, `2h`, `1d`, or parts with units joined (`1h30m`, `1d12h`): each part a
-    /// number and its unit (s, m, h or d, any case), a bare number only alone.
-    static func time(_ v: String, _ name: String, allowZero: Bool = false) throws(UsageError) -> Double {
-        let rule = allowZero ? "0 or more" : "above 0"
+    /// number and its unit (s, m, h or d, any case), a bare number only alone; within `range` when given, whose
+    /// words (`rule`) the refusal then gives for every value refused, so that 0 and one past the range are
+    /// refused alike.
+    static func time(_ v: String, _ name: String, allowZero: Bool = false,
+                     range: (rule: String, bounds: ClosedRange<Double>)? = nil) throws(UsageError) -> Double {
+        let rule = range?.rule ?? (allowZero ? "0 or more" : "above 0")
         let refusal = UsageError("\(name) takes a time \(rule): seconds, or numbers with s, m, h or d "
             + "(90, 30m, 2h, 1h30m), got '\(v)'")
-        guard let seconds = timeSeconds(v), seconds.isFinite, allowZero ? seconds >= 0 : seconds > 0 else {
+        guard let seconds = timeSeconds(v), seconds.isFinite, allowZero ? seconds >= 0 : seconds > 0,
+              range?.bounds.contains(seconds) ?? true else {
             throw refusal
         }
         return seconds
