@@ -31,13 +31,11 @@ enum HeartbeatSetup {
         if !options.quiet, let note = file.ignoredServersNote {
             output.error(SepbeatCommand.oneLine("sepbeat \(command): warning: \(note)"))
         }
-        if !options.quiet, options.intervalSeconds == nil, model.interval.pinned,
-           let seconds = file.pullHeartbeatSeconds, Double(seconds) != model.interval.seconds {
-            let pinned = model.interval.seconds
-            let pinnedText = pinned.rounded() == pinned && pinned < 1e15 ? String(Int64(pinned)) : String(pinned)
-            output.error(SepbeatCommand.oneLine("sepbeat \(command): warning: \(path)'s pull interval (\(seconds) s) "
-                + "is not used: the model file pins \(pinnedText) s (its interval.pinned is "
-                + "true, as 'sepbeat model --interval' writes it; set it to false to let SyLink.xml's interval apply)"))
+        if !options.quiet, options.intervalSeconds == nil, let aside = model.pullIntervalSetAside(by: file) {
+            output.error(SepbeatCommand.oneLine("sepbeat \(command): warning: \(path)'s pull interval "
+                + "(\(aside.sylinkSeconds) s) is not used: the model file pins \(aside.pinned) s (its interval.pinned "
+                + "is true, as 'sepbeat model --interval' writes it; set it to false to let SyLink.xml's interval "
+                + "apply)"))
         }
         return file
     }

@@ -1,6 +1,13 @@
 import Core
 
 extension ReferenceModel {
+    /// SyLink.xml's pull interval when `merging(sylink:)` sets it aside for this model's pinned interval of
+    /// another length: its seconds, and the pinned interval as messages write it; nil when it applies or agrees.
+    public func pullIntervalSetAside(by sylink: SyLinkFile) -> (sylinkSeconds: Int, pinned: String)? {
+        guard interval.pinned, let s = sylink.pullHeartbeatSeconds, Double(s) != interval.seconds else { return nil }
+        return (s, formatSeconds(interval.seconds))
+    }
+
     /// The model as a run with `--sylink` uses it, for `sepbeat model` to print.
     ///
     /// The pull interval from SyLink.xml applies unless `--interval` pinned one (tolerance and
