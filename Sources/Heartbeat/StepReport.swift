@@ -98,13 +98,24 @@ public struct StepReport: Sendable {
     @inlinable public var evidenceIsMade: Bool { tail != .none }
 
     /// Calls `body` with the UTF-8 bytes of `evidence`, made on the stack when the step keeps only their head.
-    /// Inlinable and not generic, so the report writers in other modules read the step in place.
-    @inlinable public func withEvidenceUTF8(_ body: (UnsafeBufferPointer<UInt8>) -> Void) {
+    public func withEvidenceUTF8(_ body: (UnsafeBufferPointer<UInt8>) -> Void) {
+        withUnsafePointer(to: self) { Self.withEvidenceUTF8(at: $0, body) }
+    }
+
+    /// `withEvidenceUTF8` for the step at `step`, read in place. The report writers call this one: the method
+    /// called on `step.pointee` copied the whole step first, retaining its text, which a client's check-ins
+    /// share across the writing threads. Inlinable and not generic, so writers in other modules read in place.
+    @inlinable public static func withEvidenceUTF8(
+        at step: UnsafePointer<StepReport>, _ body: (UnsafeBufferPointer<UInt8>) -> Void
+    ) {
+        let tail = step.pointee.tail
         guard tail != .none else {
-            var text = head
+            if step.pointee.head.utf8.withContiguousStorageIfAvailable(body) != nil { return }
+            var text = step.pointee.head
             return text.withUTF8(body)
         }
-        Self.withEvidenceUTF8(head, tail, up, down, recordsUp, recordsDown, body)
+        withEvidenceUTF8(step.pointee.head, tail, step.pointee.up, step.pointee.down, step.pointee.recordsUp,
+                         step.pointee.recordsDown, body)
     }
 
     /// `withEvidenceUTF8` for a step whose evidence is made.
@@ -112,12 +123,14 @@ public struct StepReport: Sendable {
         _ head: String, _ tail: Tail, _ up: Int64, _ down: Int64, _ recordsUp: UInt8, _ recordsDown: UInt8,
         _ body: (UnsafeBufferPointer<UInt8>) -> Void
     ) {
-        var head = head
         // The longest tail: two 20-character numbers, the words, and two record counts of 3 digits.
         let most = head.utf8.count + 96
         withUnsafeTemporaryAllocation(of: UInt8.self, capacity: most) { room in
             var out = RoomWriter(room: room)
-            head.withUTF8 { out.append(contentsOf: $0) }
+            if head.utf8.withContiguousStorageIfAvailable({ out.append(contentsOf: $0) }) == nil {
+                var text = head
+                text.withUTF8 { out.append(contentsOf: $0) }
+            }
             appendCounts(tail, up: up, down: down, records: (Int(recordsUp), Int(recordsDown)), to: &out)
             body(UnsafeBufferPointer(rebasing: room[..<out.count]))
         }

@@ -93,7 +93,7 @@ public enum ReportJSON {
         head(k.end, inner, &out)
         times.appendQuoted(p.pointee.end, to: &out)
         head(k.evidence, inner, &out)
-        p.pointee.withEvidenceUTF8 { JSONText.appendQuoted(utf8: $0, to: &out) }
+        StepReport.withEvidenceUTF8(at: p) { JSONText.appendQuoted(utf8: $0, to: &out) }
         head(k.name, inner, &out)
         JSONText.appendQuoted(p.pointee.name, to: &out)
         head(k.start, inner, &out)
