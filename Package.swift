@@ -2,8 +2,8 @@
 import PackageDescription
 
 // Layers, lowest first. Only `Capture` touches C (through `CPcap`, and `CZlib`, `CLzma` and `CBzip2` for
-// compressed files, `CPrefetch` for a cache hint); every other library module can be tested by feeding it bytes
-// or records.
+// compressed files, `CPrefetch` for a cache hint), and `FuzzTargets`, which compresses its inputs through the
+// same libraries; every other library module can be tested by feeding it bytes or records.
 //
 //   Core        timestamps, addresses, link types (no Foundation)
 //   Records     connection and exchange records: what the heartbeat layer reads
@@ -13,7 +13,7 @@ import PackageDescription
 //   Protocols   HTTP/1.x and TLS parsers fed with stream bytes
 //   Heartbeat   reference model, SyLink.xml, check-ins, steps, findings
 //   Analysis    the pipeline that wires the layers above into one incremental run
-//   Reports     text and JSON renderers
+//   Reports     the report formats: text, JSON, JSON Lines, CSV, HTML
 //   Simulation  synthetic fleet captures with ground truth (sepbeat simulate, benchmarks)
 //   CLI         option parsing, exit statuses, subcommands (uses Simulation for simulate)
 var targets: [Target] = [
@@ -41,11 +41,12 @@ var targets: [Target] = [
     .target(
         name: "Heartbeat", dependencies: ["Core", "Records"], exclude: ["Resources/reference-model.json"]
     ),
-    .target(name: "Analysis", dependencies: ["Core", "Capture", "Decoding", "Streams", "Protocols", "Records", "Heartbeat"]),
-    .target(name: "Reports", dependencies: ["Core", "Records", "Heartbeat", "Analysis"]),
-    .target(name: "Simulation", dependencies: ["Core", "Capture", "Heartbeat"]),
+    .target(name: "Analysis", dependencies: ["Core", "Capture", "Decoding", "Streams", "Protocols", "Records"]),
+    .target(name: "Reports", dependencies: ["Core", "Records", "Protocols", "Heartbeat", "Analysis"]),
+    .target(name: "Simulation", dependencies: ["Core", "Heartbeat"]),
     .target(
-        name: "CLI", dependencies: ["Core", "Capture", "Streams", "Analysis", "Heartbeat", "Reports", "Simulation"]
+        name: "CLI",
+        dependencies: ["Core", "Records", "Capture", "Streams", "Analysis", "Heartbeat", "Reports", "Simulation"]
     ),
     .executableTarget(name: "sepbeat", dependencies: ["Core", "CLI"]),
     .executableTarget(
