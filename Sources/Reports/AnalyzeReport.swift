@@ -124,7 +124,7 @@ public struct AnalyzeReport {
     /// Appends the report to `out`, calling `flush` after every line of the long sections.
     func appendText(palette: Palette, to out: inout TextBytes, flush: TextBytes.Flush) rethrows {
         let r = heartbeat
-        for s in captures { out += CaptureSummaryReport.text(s) }
+        out += CaptureSummaryReport.text(captures)
         out += "\n"
         let e = r.expectations
         out += "Expected interval \(trim(e.pullIntervalSeconds)) s (from \(e.intervalSource))"

@@ -12,7 +12,7 @@ enum AuditText {
     /// Appends the report to `out`, calling `flush` after every client's row.
     static func append(_ b: ReportBundle, palette: Palette, to out: inout TextBytes,
                        flush: TextBytes.Flush) rethrows {
-        for s in b.captures { out += CaptureSummaryReport.text(s) }
+        out += CaptureSummaryReport.text(b.captures)
         out += "\n" + expectationsLine(b) + "\n"
         let s = b.audit.summary
         // A share only when some client was judged (an insufficient one has too few check-ins to judge).
@@ -141,7 +141,7 @@ enum ValidationText {
 
     /// Appends the report to `out`; it is short (a line per check), so it needs no flush.
     static func append(_ b: ReportBundle, palette: Palette, to out: inout TextBytes) {
-        for s in b.captures { out += CaptureSummaryReport.text(s) }
+        out += CaptureSummaryReport.text(b.captures)
         out += "\n" + AuditText.expectationsLine(b) + "\n"
         guard let v = b.validation else { return }
         out += "\nChecks (a failed \(v.failOn == .error ? "error" : "error or warning") check fails the deployment)\n"

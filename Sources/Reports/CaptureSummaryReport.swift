@@ -117,6 +117,25 @@ public enum CaptureSummaryReport {
         return .object(members)
     }
 
+    /// `text` of each file, then `totalText` of them.
+    public static func text(_ captures: [CaptureSummary]) -> String {
+        captures.map(text).joined() + totalText(captures)
+    }
+
+    /// For more than one file, a line of their totals (packets, bytes, the span from the earliest packet of any
+    /// file to the latest), so a reader of several files need not add them up; nothing for one file.
+    public static func totalText(_ captures: [CaptureSummary]) -> String {
+        guard captures.count > 1 else { return "" }
+        let all = CaptureSummary.merged(captures)
+        var out = "\(captures.count) files in all: \(formatCount(all.packets, "packet"))"
+        out += ", \(formatBytes(all.capturedBytes))"
+        if let f = all.first, let l = all.last {
+            out += ", \(f.rfc3339(fractionDigits: 6)) to \(l.rfc3339(fractionDigits: 6))"
+            out += " (\(formatSeconds(all.duration)))"
+        }
+        return out + "\n"
+    }
+
     /// A few lines per file: packets, bytes, span, link types, and every odd count that is not zero.
     public static func text(_ s: CaptureSummary) -> String {
         var out = "\(TextTable.sanitize(s.path)): \(formatCount(s.packets, "packet")), \(formatBytes(s.capturedBytes))"

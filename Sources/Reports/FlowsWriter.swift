@@ -176,6 +176,10 @@ public final class FlowsWriter {
             out += CaptureSummaryReport.text(s)
             try flush()
         }
+        if captures.count > 1 {
+            out.bytes.append(10)
+            out += CaptureSummaryReport.totalText(captures)
+        }
     }
 
     // MARK: - JSON
