@@ -1,3 +1,4 @@
+import Analysis
 import Core
 import Heartbeat
 
@@ -193,6 +194,15 @@ public struct HTMLReport {
                 Cell(c.path), Cell(c.format), Cell(String(c.packets), cls: "num"),
                 Cell(formatBytes(c.capturedBytes), cls: "num"), Cell(c.first?.rfc3339(fractionDigits: 3) ?? "-"),
                 Cell(c.last?.rfc3339(fractionDigits: 3) ?? "-"), Cell(c.warnings.joined(separator: "; ")),
+            ])
+        }
+        // Several files: a row of their totals, as the text reports end their capture lines.
+        if bundle.captures.count > 1 {
+            let all = CaptureSummary.merged(bundle.captures)
+            rows.append([
+                Cell("\(bundle.captures.count) files in all"), Cell(""), Cell(String(all.packets), cls: "num"),
+                Cell(formatBytes(all.capturedBytes), cls: "num"), Cell(all.first?.rfc3339(fractionDigits: 3) ?? "-"),
+                Cell(all.last?.rfc3339(fractionDigits: 3) ?? "-"), Cell(""),
             ])
         }
         // Notes on the traffic as a whole, under the files' warnings: servers reached at the heartbeat interval

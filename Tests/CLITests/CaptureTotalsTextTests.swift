@@ -2,6 +2,7 @@ import Analysis
 import Core
 import Reports
 import Testing
+import TestSupport
 
 /// A text report of several capture files ends its capture lines with their totals; of one file, with none.
 @Suite struct CaptureTotalsTextTests {
@@ -29,5 +30,18 @@ import Testing
         let a = Self.summary("a.pcap", packets: 10, bytes: 1_048_576, from: 1_700_000_100, to: 1_700_003_700)
         #expect(CaptureSummaryReport.text([a]) == CaptureSummaryReport.text(a))
         #expect(CaptureSummaryReport.totalText([a]).isEmpty)
+    }
+
+    /// Through the commands: text and HTML of two files give their totals, of one file none.
+    @Test func reportsOfTwoFilesGiveTheirTotals() {
+        let files = [heartbeatCapture("fleet"), heartbeatCapture("https-idle")]
+        for command in ["analyze", "audit", "validate"] {
+            let text = CLIRun([command, "-q", "-F", "text"] + files)
+            #expect(text.stdout.contains("\n2 files in all: "), "\(command)")
+            let one = CLIRun([command, "-q", "-F", "text", files[0]])
+            #expect(!one.stdout.contains("files in all"), "\(command)")
+        }
+        #expect(CLIRun(["analyze", "-q", "-F", "html"] + files).stdout.contains("2 files in all"))
+        #expect(CLIRun(["flows", "-q", "-F", "text"] + files).stdout.contains("\n2 files in all: "))
     }
 }
