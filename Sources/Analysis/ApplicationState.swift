@@ -580,11 +580,21 @@ final class ApplicationState {
                 return
             }
             // Plain HTTP to a forward proxy: the first absolute-form request names the server (port 80
-            // when it names none, as `http://` means).
+            // when it names none, as `http://` means). A port it names that is not usable (99999, 0) is no
+            // port 80: the target has no usable port, as a `CONNECT` to it, and the proxy is judged.
             if !httpReversed, let forward = box.value.forwardTarget,
                var t = ConnectionTunnel(target: forward.authority, start: forward.start) {
                 t.kind = .forward
-                if t.port == nil { t.port = 80 }
+                let afterHost = forward.authority.lastIndex(of: "]").map { forward.authority[$0...] }
+                    ?? forward.authority[...]
+                if t.port == nil {
+                    if afterHost.contains(":") {
+                        details?.anomalies.append("up: absolute-form request target without a usable port: "
+                            + "\(forward.authority) (judged as a connection to the proxy)")
+                    } else {
+                        t.port = 80
+                    }
+                }
                 record.tunnel = t
                 if t.hostIsNonDecimalNumber {
                     details?.anomalies.append("up: absolute-form request host \"\(t.host)\" is a numeric form other "

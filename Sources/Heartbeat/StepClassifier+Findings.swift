@@ -140,6 +140,12 @@ extension StepClassifier {
                     raise(.tlsHandshakeFailed, "TLS handshake with \(named(c.server)) failed: "
                         + handshakeFailure(c.tls) + "; then \(closed)", at)
                     raised = true
+                } else if c.application == .http && payloadDown == 0 {
+                    // A request head the close cut short (a reset in the middle of it) is no exchange, and nothing
+                    // came back: the client got no answer, as for a whole request left unanswered.
+                    raise(.noAnswer, "connection to \(named(c.server)) set up and closed (\(closed)) with "
+                        + "\(payloadUp) bytes up that made no whole request, and no byte down", at)
+                    raised = true
                 }
                 continue
             }

@@ -372,21 +372,30 @@ public struct ConnectionTunnel: Hashable, Sendable {
 
     /// Reads a `CONNECT` request-target (`host:port`, `[v6]:port`): its first word, when it holds
     /// whitespace (an anomaly the HTTP parser counts; `CONNECT host:25 / HTTP/1.0` names `host:25`); a
-    /// target with no readable port keeps all of that word as the host. Nil for an empty target.
+    /// target with no usable port (none, port 0, past 65535, a sign or other bytes than digits) keeps all
+    /// of that word as the host. Nil for an empty target.
     public init?(target: String, start: Timestamp, setUp: [Exchange] = []) {
         guard let word = target.split(whereSeparator: { $0 == " " || $0 == "\t" }).first else { return nil }
         var host = word
         var port: UInt16?
         if host.hasPrefix("["), let close = host.firstIndex(of: "]") {
             let after = host[host.index(after: close)...]
-            if after.hasPrefix(":") { port = UInt16(after.dropFirst()) }
+            if after.hasPrefix(":") { port = Self.usablePort(after.dropFirst()) }
             host = host[host.index(after: host.startIndex)..<close]
         } else if let colon = host.lastIndex(of: ":"), host.firstIndex(of: ":") == colon,
-                  let p = UInt16(host[host.index(after: colon)...]) {
+                  let p = Self.usablePort(host[host.index(after: colon)...]) {
             port = p
             host = host[..<colon]
         }
         self.init(host: String(host), port: port, start: start, setUp: setUp)
+    }
+
+    /// A port as RFC 3986 writes it, digits only, that a connection can go to: 1-65535. `UInt16("+443")`
+    /// would take the sign, and port 0 reaches no server (`--server` refuses it too).
+    static func usablePort(_ text: Substring) -> UInt16? {
+        guard !text.isEmpty, text.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }), let port = UInt16(text), port > 0
+        else { return nil }
+        return port
     }
 
     /// Whether the host is numeric in a form other than dotted decimal (`012.1.0.11`, octal 10.1.0.11 to

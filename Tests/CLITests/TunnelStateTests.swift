@@ -255,6 +255,28 @@ import Testing
         #expect(ConnectionTunnel(target: " \t", start: t0) == nil)
         // Whitespace inside the target (an anomaly of its own): the first word names it.
         #expect(ConnectionTunnel(target: "mail.example:25 /", start: t0)?.targetText == "mail.example:25")
+        // Port 0 reaches no server, and a port is digits only: no usable port, the word kept as the host.
+        for target in ["10.1.0.11:0", "10.1.0.11:+443", "10.1.0.11:-1", "[::1]:0", "[::1]:+443", "10.1.0.11:00000"] {
+            #expect(ConnectionTunnel(target: target, start: t0)?.port == nil, "\(target)")
+        }
+        #expect(ConnectionTunnel(target: "10.1.0.11:0443", start: t0)?.port == 443)
+    }
+
+    /// An absolute-form request naming a port that cannot be used (past 65535, 0, not digits) has a target
+    /// without a usable port, as a `CONNECT` to it: not port 80 of a host that holds the bad port.
+    @Test func absoluteFormWithAnUnusablePortHasNoPort() {
+        let ok = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
+        for authority in ["10.1.0.11:99999", "10.1.0.11:0", "10.1.0.11:80x", "[2001:db8::11]:0"] {
+            let r = ApplicationStateTests.run([
+                .up("GET http://\(authority)/secars/secars.dll?h=1 HTTP/1.1\r\n\r\n"), .down(ok),
+            ])
+            #expect(r.record.tunnel?.kind == .forward && r.record.tunnel?.port == nil, "\(authority)")
+            #expect(r.anomalies == ["up: absolute-form request target without a usable port: \(authority) "
+                + "(judged as a connection to the proxy)"], "\(authority)")
+        }
+        // An IPv6 address with no port is port 80, its colons being the address's.
+        let v6 = ApplicationStateTests.run([.up("GET http://[2001:db8::11]/x HTTP/1.1\r\n\r\n"), .down(ok)])
+        #expect(v6.record.tunnel?.port == 80 && v6.anomalies.isEmpty)
     }
 }
 

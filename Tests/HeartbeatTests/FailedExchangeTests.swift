@@ -99,6 +99,26 @@ import Testing
         #expect(r.codes(.stepMissing).isEmpty)
     }
 
+    /// A request head cut short by the server's reset (40 bytes of `GET /secars/...`, no line end) makes no
+    /// exchange; with no byte back, the check-in got no answer and failed, as a whole request left unanswered.
+    @Test func anHTTPRequestHeadCutShortByAResetIsAFailedCheckIn() throws {
+        var f = RecordFactory()
+        var c = f.connection(port: 8014, start: epoch, exchanges: [], tlsVersion: nil, close: .rstFromServer)
+        c.bytesUp = 40
+        c.bytesDown = 0
+        let r = analyze([c], model: model)
+        #expect(r.sessions.first?.failed == true)
+        #expect(r.codes(.noAnswer).first?.message == "connection to 198.51.100.1:8014 set up and closed (RST from "
+            + "server) with 40 bytes up that made no whole request, and no byte down")
+        #expect(r.codes(.stepMissing).isEmpty)
+        // Bytes of another protocol than HTTP are not taken for a request.
+        var other = f.connection(port: 8014, start: at(300), exchanges: [], tlsVersion: nil, close: .rstFromServer)
+        other.application = .other
+        other.bytesUp = 40
+        other.bytesDown = 0
+        #expect(analyze([other], model: model).codes(.noAnswer).isEmpty)
+    }
+
     /// What the capture cannot tell apart from an answer lost or not yet sent is not judged.
     @Test func openLostOrAnsweredExchangesAreNotJudged() {
         var f = RecordFactory()
