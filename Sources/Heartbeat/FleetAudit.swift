@@ -308,6 +308,8 @@ public struct FleetAudit: Sendable {
         func judgedInterval(_ m: SessionReport.Mode) -> Int64 { max(1, mismatched[m]?.median ?? interval(m)) }
 
         var regular: [Double] = []
+        // The same gaps in nanoseconds, for their median (`Median`), the one the judged levels take.
+        var regularNs: [Int64] = []
         var deviations: [Double] = []
         var phase: [(gap: Double, deviation: Double)] = []
         var slots = 0
@@ -346,6 +348,7 @@ public struct FleetAudit: Sendable {
             }
             endRun()
             regular.append(Double(d) / 1e9)
+            regularNs.append(d)
             let iv = changed ? r.interval : judgedInterval(g.mode)
             // Saturating: a gap or interval near the Int64 range must not trap.
             let m = min(Saturating.add(d, tol) / iv - 1, Int64(Int32.max))
@@ -375,7 +378,7 @@ public struct FleetAudit: Sendable {
         let tol = Double(rules(mode).tolerance) / 1e9
         if !regular.isEmpty {
             let s = regular.sorted()
-            let med = quantile(s, 0.5)
+            let med = Double(Median.of(sorted: regularNs.sorted())) / 1e9
             c.spread = Spread(
                 count: s.count, median: micro(med), mad: micro(quantile(s.map { abs($0 - med) }.sorted(), 0.5)),
                 iqr: micro(quantile(s, 0.75) - quantile(s, 0.25)), p5: micro(quantile(s, 0.05)),
