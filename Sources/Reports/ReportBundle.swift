@@ -182,6 +182,10 @@ public struct ReportBundle: Sendable {
             ("missed", .int(s.missed)),
             ("expectedPullSeconds", .number(e.pullIntervalSeconds)),
             ("expectedPushSeconds", .number(e.pushIntervalSeconds)),
+        ] + (s.observedMedianGapSeconds.map { [
+            ("observedMedianGapSeconds", .number($0)),
+            ("observedGaps", .int(s.observedGaps)),
+        ] } ?? []) + [
             ("toleranceSeconds", .number(e.toleranceSeconds)),
             ("acceleratedMaxSeconds", .number(audit.acceleratedMaxSeconds)),
             ("acceleratedRunMaxSeconds", .number(audit.acceleratedRunMaxSeconds)),
