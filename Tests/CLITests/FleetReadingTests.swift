@@ -109,6 +109,10 @@ import TestSupport
         #expect(text.contains("\nObserved median gap 300 s (5 gaps between a client's check-ins, accelerated ones "
             + "included)\n"), "\(text)")
         #expect(!text.contains("accelerated range (0-60 s) of the expected"))
+        // The HTML summary gives it under the expected interval too.
+        let html = try ReportBundle(kind: .analyze, heartbeat: report, captures: [], model: Self.model).render(.html)
+        #expect(html.contains("<p>Observed median gap 300 s (5 gaps between a client&#39;s check-ins, accelerated "
+            + "ones included).</p>"), "\(html)")
     }
 
     /// `manager-priority` names the first check-in's client and manager, and the best manager, as the other checks
