@@ -40,9 +40,10 @@ public enum SepbeatCommand {
             synopsis: "sepbeat audit [options] CAPTURE... | sepbeat audit [options] -i IFACE",
             summary: "Audit each client's heartbeat interval against the expected one; worst clients first.",
             details: """
-                Per client: check-ins, failed connects, missed, late, early and accelerated gaps, the interval's
-                median, MAD, IQR, p5 and p95 (seconds, regular gaps only), phase drift in seconds per hour, and
-                a periodicity score 0-100 judged against the expected interval (see README, "Reports").
+                Per client: check-ins, failed check-ins (every connect failed, or the connection got no whole
+                answer), missed, late, early and accelerated gaps, the interval's median, MAD, IQR, p5 and p95
+                (seconds, regular gaps only), phase drift in seconds per hour, and a periodicity score 0-100
+                judged against the expected interval (see README, "Reports").
                 Formats: text, json (sepbeat-audit/1), jsonl and csv (--per client or checkin), html.
                 Exit status: 0 some client judged (two check-ins or more with an interval observed between them)
                 and none unhealthy (with --fail-on warning: none degraded either), 1 otherwise (also when no
@@ -61,7 +62,9 @@ public enum SepbeatCommand {
             summary: "Validate a deployment: managers and failover, transport, TLS, interval and sizes.",
             details: """
                 Prints each check with pass, fail or n/a (not checked: nothing to judge), the number of
-                failing clients and up to 3 examples.
+                failing clients and up to 3 examples. A failover fails two checks: failover (a warning) for the
+                check-in that reached another manager, and connectivity (an error) for the connect that failed
+                before it.
                 Formats: text, json (sepbeat-validate/1), jsonl and csv (--per check, client or checkin), html.
                 Exit status: 0 every error check passed (with --fail-on warning: every check), 1 a check
                 failed, 2 usage error, 3 unreadable input or interface, 4 report not written, 5 out of memory.

@@ -107,7 +107,7 @@ extension SessionBuilder {
         var interval: [IPAddress: Int64] = [:]
         var changes: [IPAddress: IntervalChange] = [:]
         for c in clients {
-            interval[c.client] = max(1, Nanos.from(seconds: c.expectedIntervalSeconds))
+            interval[c.client] = max(1, Nanos.from(seconds: c.judgedIntervalSeconds))
             changes[c.client] = c.intervalChange
         }
         let code = FindingCode.captureGap

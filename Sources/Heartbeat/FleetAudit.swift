@@ -136,6 +136,11 @@ public struct FleetAudit: Sendable {
         public var checkIns: Int
         public var failed: Int
         public var missed: Int
+        /// The median (`Median`) of every gap observed between two check-ins of a client, over the fleet, accelerated
+        /// ones included, in seconds: what the clients ran, beside the interval expected; nil when no gap was
+        /// observed. And how many gaps it is the median of.
+        public var observedMedianGapSeconds: Double?
+        public var observedGaps = 0
         /// `pass`, or `fail` when a client is unhealthy or no client was judged (none seen, or every one
         /// `insufficient`: too few check-ins to judge).
         public var verdict: String
@@ -173,6 +178,13 @@ public struct FleetAudit: Sendable {
     public var acceleratedMaxSeconds: Double
     /// An accelerated run longer than this is a heartbeat storm.
     public var acceleratedRunMaxSeconds: Double
+
+    /// Whether the fleet's median gap is in the (pull) accelerated range: the clients most likely run a much shorter
+    /// interval than the one expected (a capture of clients every 20 s judged against 300 s), which only
+    /// `--interval` or a SyLink.xml can say.
+    public var observedMedianInAcceleratedRange: Bool {
+        summary.observedMedianGapSeconds.map { $0 <= acceleratedMaxSeconds } ?? false
+    }
 
     /// 0 when some client was judged and none is unhealthy, 1 otherwise.
     public var exitStatus: Int32 { summary.verdict == "fail" ? 1 : 0 }
@@ -217,6 +229,9 @@ public struct FleetAudit: Sendable {
             missed: out.reduce(0) { $0 + $1.missed },
             verdict: out.allSatisfy { $0.health == .insufficient } || out.contains { $0.health == .unhealthy }
                 ? "fail" : "pass")
+        let gaps = out.flatMap(\.gaps).sorted()
+        summary.observedGaps = gaps.count
+        summary.observedMedianGapSeconds = gaps.isEmpty ? nil : Self.micro(Median.of(sorted: gaps))
         summary.onlyAccelerated = out.count { $0.health == .insufficient && !$0.gaps.isEmpty && $0.spread == nil }
         summary.unobserved = out.count { $0.health == .insufficient && $0.checkIns + $0.failed >= 2 && $0.gaps.isEmpty }
     }
@@ -308,6 +323,8 @@ public struct FleetAudit: Sendable {
         func judgedInterval(_ m: SessionReport.Mode) -> Int64 { max(1, mismatched[m]?.median ?? interval(m)) }
 
         var regular: [Double] = []
+        // The same gaps in nanoseconds, for their median (`Median`), the one the judged levels take.
+        var regularNs: [Int64] = []
         var deviations: [Double] = []
         var phase: [(gap: Double, deviation: Double)] = []
         var slots = 0
@@ -346,6 +363,7 @@ public struct FleetAudit: Sendable {
             }
             endRun()
             regular.append(Double(d) / 1e9)
+            regularNs.append(d)
             let iv = changed ? r.interval : judgedInterval(g.mode)
             // Saturating: a gap or interval near the Int64 range must not trap.
             let m = min(Saturating.add(d, tol) / iv - 1, Int64(Int32.max))
@@ -375,7 +393,7 @@ public struct FleetAudit: Sendable {
         let tol = Double(rules(mode).tolerance) / 1e9
         if !regular.isEmpty {
             let s = regular.sorted()
-            let med = quantile(s, 0.5)
+            let med = Double(Median.of(sorted: regularNs.sorted())) / 1e9
             c.spread = Spread(
                 count: s.count, median: micro(med), mad: micro(quantile(s.map { abs($0 - med) }.sorted(), 0.5)),
                 iqr: micro(quantile(s, 0.75) - quantile(s, 0.25)), p5: micro(quantile(s, 0.05)),

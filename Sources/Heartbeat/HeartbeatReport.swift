@@ -534,10 +534,18 @@ public struct ClientSummary: Hashable, Sendable {
     public var notObserved: Int = 0
     /// Intervals inside the accelerated range.
     public var accelerated: Int
-    /// The interval the client was judged against, in seconds (the later one when its interval changed).
+    /// The configured interval of its main mode, in seconds (the model's, `--interval`'s or SyLink.xml's), as
+    /// `FleetAudit.Client.expectedIntervalSeconds`.
     public var expectedIntervalSeconds: Double
+    /// The interval its gaps were judged against instead, in seconds, when not the configured one: its own median
+    /// on another interval (`interval-mismatch`), or the later level when its interval changed (as
+    /// `FleetAudit.Client.judgedAgainst`); encoded only then.
+    public var judgedAgainstSeconds: Double?
     /// A lasting change of its own interval (of its main mode, else of the other); encoded only when found.
     public var intervalChange: IntervalChange?
+
+    /// The interval its gaps were judged against: `judgedAgainstSeconds`, else the configured one.
+    var judgedIntervalSeconds: Double { judgedAgainstSeconds ?? expectedIntervalSeconds }
 }
 
 /// A client's regular intervals (gaps between consecutive check-ins above the accelerated range and not
@@ -555,7 +563,7 @@ public struct IntervalStats: Encodable, Hashable, Sendable {
 extension ClientSummary: Encodable {
     private enum Keys: String, CodingKey {
         case client, sessions, checkIns, failed, pending, intervalSeconds, missed, notObserved, accelerated
-        case expectedIntervalSeconds, intervalChange
+        case expectedIntervalSeconds, judgedAgainstSeconds, intervalChange
     }
 
     public func encode(to encoder: Encoder) throws {
@@ -574,6 +582,7 @@ extension ClientSummary: Encodable {
         if notObserved > 0 { try c.encode(notObserved, forKey: .notObserved) }
         try c.encode(accelerated, forKey: .accelerated)
         try c.encode(expectedIntervalSeconds, forKey: .expectedIntervalSeconds)
+        try c.encodeIfPresent(judgedAgainstSeconds, forKey: .judgedAgainstSeconds)
         try c.encodeIfPresent(intervalChange, forKey: .intervalChange)
     }
 }

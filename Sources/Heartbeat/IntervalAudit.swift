@@ -56,8 +56,8 @@ struct IntervalAudit: Sendable {
         return regular.count >= max(1, minCount) ? regular : nil
     }
 
-    /// The modes whose regular gaps (above the accelerated range) are at least `minCount` with a median (the
-    /// lower one) outside `expected ± T`: such a client runs another interval, and its gaps of that mode are
+    /// The modes whose regular gaps (above the accelerated range) are at least `minCount` with a median
+    /// (`Median`) outside `expected ± T`: such a client runs another interval, and its gaps of that mode are
     /// judged against that median. `analyze` (here) and `FleetAudit` both take it from this, so they count the
     /// same missed, late and early gaps. Cost: O(n log n) in gaps.
     static func mismatches(
@@ -69,7 +69,7 @@ struct IntervalAudit: Sendable {
             let r = rules(mode)
             guard let regular = judgedGaps(gaps, mode, accelerated: r.accelerated, minCount: minCount) else { continue }
             let base = expected(mode)
-            let median = regular[(regular.count - 1) / 2]
+            let median = Median.of(sorted: regular)
             if median < Saturating.subtract(base, r.tolerance) || median > Saturating.add(base, r.tolerance) {
                 out[mode] = (median, regular.count)
             }
@@ -229,7 +229,7 @@ struct IntervalAudit: Sendable {
         if let first = firstStorm, stormNs > observedNs / 2,
            !findings.contains(where: { $0.1.code == .intervalMismatch }) {
             let all = gaps.map(\.ns).sorted()
-            let median = all[(all.count - 1) / 2]
+            let median = Median.of(sorted: all)
             let base = expected[sessions[first].mode] ?? Nanos.from(seconds: pullSeconds)
             let tolerance = rules(sessions[first].mode).tolerance
             add(first, .intervalMismatch, "check-ins every \(seconds(median)) s (median of all \(all.count) gaps, "
@@ -239,18 +239,22 @@ struct IntervalAudit: Sendable {
 
         // The regular gaps, as `FleetAudit` takes them (accelerated ones are counted apart), with its
         // quantiles: `analyze` and `audit` give a client the same figures.
-        let values = gaps.indices.filter { gaps[$0].ns > levels.rules(at: $0, gaps[$0].mode).accelerated }
-            .map { Double(gaps[$0].ns) / 1e9 }.sorted()
+        let regularNs = gaps.indices.filter { gaps[$0].ns > levels.rules(at: $0, gaps[$0].mode).accelerated }
+            .map { gaps[$0].ns }.sorted()
+        let values = regularNs.map { Double($0) / 1e9 }
         var stats: IntervalStats?
         if let lo = values.first, let hi = values.last {
             let micro = FleetAudit.micro
-            stats = IntervalStats(median: micro(FleetAudit.quantile(values, 0.5)), min: micro(lo), max: micro(hi),
+            let median = Double(Median.of(sorted: regularNs)) / 1e9
+            stats = IntervalStats(median: micro(median), min: micro(lo), max: micro(hi),
                                   p95: micro(FleetAudit.quantile(values, 0.95)), count: values.count)
         }
         let pushCount = sessions.count { $0.mode == .push }
         let mainMode: SessionReport.Mode = pushCount * 2 > sessions.count ? .push : .pull
         // A client whose interval changed is judged against the one it runs now.
         if let split = levels.split(mainMode) { expected[mainMode] = split.to.interval }
+        let configured = Nanos.from(seconds: mainMode == .push ? pushSeconds : pullSeconds)
+        let judged = expected[mainMode] ?? configured
         let failed = sessions.count(where: \.failed)
         let pending = sessions.count(where: \.pending)
         var summary = ClientSummary(
@@ -258,8 +262,8 @@ struct IntervalAudit: Sendable {
             failed: failed, pending: pending,
             intervalSeconds: stats, missed: missed, notObserved: hidden.count,
             accelerated: acceleratedCount,
-            expectedIntervalSeconds: FleetAudit.micro(
-                Double(expected[mainMode] ?? Nanos.from(seconds: pullSeconds)) / 1e9))
+            expectedIntervalSeconds: FleetAudit.micro(Double(configured) / 1e9))
+        if judged != configured { summary.judgedAgainstSeconds = FleetAudit.micro(Double(judged) / 1e9) }
         summary.intervalChange = changes[mainMode] ?? changes.values.first
         let unobserved = hidden.map { h in
             let interval = max(1, expected[h.mode] ?? Nanos.from(seconds: pullSeconds))

@@ -7,7 +7,7 @@ import Core
 /// its own level, so neither side counts missed, late or early check-ins against the other's interval.
 public struct IntervalChange: Hashable, Sendable {
     public var mode: SessionReport.Mode
-    /// The level each side is judged against, in seconds: the side's median regular gap (the lower one), or the
+    /// The level each side is judged against, in seconds: the side's median regular gap (`Median`), or the
     /// expected interval when that median is within it and its tolerance.
     public var fromSeconds: Double
     public var toSeconds: Double
@@ -150,7 +150,7 @@ struct IntervalLevels {
         return a >= shortest && b >= shortest && !on(b, rules(a)) && !on(a, rules(b))
     }
 
-    /// The medians (the lower ones) of the first and of the last `m` gaps of `mode`, read in place (on the stack);
+    /// The medians (`Median`) of the first and of the last `m` gaps of `mode`, read in place (on the stack);
     /// nil when the mode has fewer than `2 m` gaps.
     private static func endMedians(count: Int, gap: (Int) -> (ns: Int64, mode: SessionReport.Mode),
                                    mode: SessionReport.Mode, m: Int) -> (head: Int64, tail: Int64)? {
@@ -179,7 +179,7 @@ struct IntervalLevels {
             var tail = UnsafeMutableBufferPointer(start: base + m, count: m)
             head.sort()
             tail.sort()
-            return (head[(m - 1) / 2], tail[(m - 1) / 2])
+            return (Median.of(sorted: head), Median.of(sorted: tail))
         }
     }
 
@@ -194,10 +194,7 @@ struct IntervalLevels {
     static func find(_ ns: [Int64], minCount m: Int, rules: (Int64) -> Rules)
         -> (split: Int, from: Rules, to: Rules, before: Int, after: Int)? {
         guard ns.count >= 2 * m else { return nil }
-        func median(_ v: [Int64]) -> Int64 {
-            let s = v.sorted()
-            return s[(s.count - 1) / 2]
-        }
+        func median(_ v: [Int64]) -> Int64 { Median.of(sorted: v.sorted()) }
         let shortest = Nanos.from(seconds: ReferenceModel.minIntervalSeconds)
         let head = median(Array(ns.prefix(m)))
         let tail = median(Array(ns.suffix(m)))

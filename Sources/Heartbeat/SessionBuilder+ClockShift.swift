@@ -43,7 +43,7 @@ extension SessionBuilder {
             let push = (pushes[c.client] ?? 0) * 2 > times.count
             let tolerance = push ? pushRules.toleranceSeconds : model.interval.toleranceSeconds
             let accelerated = push ? pushRules.acceleratedMaxSeconds : model.interval.acceleratedMaxSeconds
-            tracks.append(Track(times: times, interval: max(1, Nanos.from(seconds: c.expectedIntervalSeconds)),
+            tracks.append(Track(times: times, interval: max(1, Nanos.from(seconds: c.judgedIntervalSeconds)),
                                 tolerance: Nanos.from(seconds: tolerance),
                                 accelerated: Nanos.from(seconds: accelerated),
                                 change: c.intervalChange))
@@ -120,7 +120,7 @@ extension SessionBuilder {
             let tolerance = tracks.map(\.tolerance).min() ?? 0
             guard let low = sorted.first, let high = sorted.last,
                   Saturating.subtract(high, low) <= Saturating.multiply(2, tolerance) else { continue }
-            let median = sorted[(sorted.count - 1) / 2]
+            let median = Median.of(sorted: sorted)
             let late = median > 0
             func secs(_ ns: Int64) -> String { formatSeconds(Double(abs(ns)) / 1e9) }
             let amount = secs(median)

@@ -34,7 +34,7 @@ extension SessionBuilder {
         guard group.count >= 2, group.count * 2 >= judged, let first = group.first, let last = group.last else {
             return []
         }
-        func median(_ v: [Double]) -> Double { v.sorted()[(v.count - 1) / 2] }
+        func median(_ v: [Double]) -> Double { Median.of(sorted: v.sorted()) }
         let from = formatSeconds(median(group.map(\.fromSeconds)))
         let to = formatSeconds(median(group.map(\.toSeconds)))
         return [Finding(

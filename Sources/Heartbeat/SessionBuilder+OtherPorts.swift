@@ -147,13 +147,7 @@ extension SessionBuilder {
 
     /// The median of `gaps` (the mean of the middle two for an even count), rounded to the microsecond; 0 when
     /// there are none.
-    static func medianMicro(_ gaps: [Double]) -> Double {
-        guard !gaps.isEmpty else { return 0 }
-        let sorted = gaps.sorted()
-        let mid = sorted.count / 2
-        let median = sorted.count % 2 == 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2
-        return (median * 1_000_000).rounded() / 1_000_000
-    }
+    static func medianMicro(_ gaps: [Double]) -> Double { FleetAudit.micro(Median.of(sorted: gaps.sorted())) }
 
     /// Most clients first, then by address and port: the order the notes name servers in.
     static func sortedForNote(_ servers: [HeartbeatReport.PeriodicOtherPort]) -> [HeartbeatReport.PeriodicOtherPort] {

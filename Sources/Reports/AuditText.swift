@@ -14,6 +14,7 @@ enum AuditText {
                        flush: TextBytes.Flush) rethrows {
         out += CaptureSummaryReport.text(b.captures)
         out += "\n" + expectationsLine(b) + "\n"
+        if let observed = observedLine(b) { out += observed + "\n" }
         let s = b.audit.summary
         // A share only when some client was judged (an insufficient one has too few check-ins to judge).
         let share = s.clients > s.insufficient ? " (\(Int((s.healthyShare * 100).rounded()))%)" : ""
@@ -33,6 +34,7 @@ enum AuditText {
         if let hint = AnalyzeReport.noManagerHint(b.heartbeat, snapCut: b.captures.contains { $0.truncated > 0 }) {
             out += hint
         }
+        if let hint = acceleratedFleetHint(b) { out += hint }
         if let hint = AnalyzeReport.turnTakingHint(b.heartbeat) { out += hint }
         if let hint = AnalyzeReport.unconfiguredDownHint(b.heartbeat) { out += hint }
         if let hint = AnalyzeReport.unlistedPortsHint(b.heartbeat) { out += hint }
@@ -77,6 +79,31 @@ enum AuditText {
             + "\(num(e.toleranceSeconds)) s; push \(num(e.pushIntervalSeconds)) s" + pushRulesText(e)
             + "; accelerated 0-"
             + "\(num(b.audit.acceleratedMaxSeconds)) s for at most \(num(b.audit.acceleratedRunMaxSeconds)) s"
+    }
+
+    /// `Observed median gap 299.982 s (2,011 gaps between a client's check-ins, accelerated ones included)`, under
+    /// the expected interval so that the expected one is not read as measured; nil when no gap was observed.
+    static func observedLine(_ b: ReportBundle) -> String? {
+        let s = b.audit.summary
+        guard let median = s.observedMedianGapSeconds else { return nil }
+        return "Observed median gap \(num(median)) s (\(formatCount(s.observedGaps, "gap")) between a client's "
+            + "check-ins, accelerated ones included)"
+    }
+
+    /// When the fleet's median gap is in the accelerated range of the interval expected, the clients most likely run
+    /// a shorter one (a live capture of clients every 20 s judged against the model's 300 s): which interval to give.
+    static func acceleratedFleetHint(_ b: ReportBundle) -> String? {
+        guard b.audit.observedMedianInAcceleratedRange, let median = b.audit.summary.observedMedianGapSeconds else {
+            return nil
+        }
+        let e = b.heartbeat.expectations
+        // An interval the option takes (from 10 s): a shorter median gap is a storm rather than a timer.
+        let whole = median.rounded()
+        let example = whole >= ReferenceModel.minIntervalSeconds ? " (here --interval \(num(whole)))" : ""
+        return "Hint: the fleet's median gap, \(num(median)) s, is in the accelerated range (0-"
+            + "\(num(b.audit.acceleratedMaxSeconds)) s) of the expected \(num(e.pullIntervalSeconds)) s interval (from "
+            + "\(e.intervalSource)): if the clients run a shorter interval, give it with --interval SECONDS"
+            + example + ", or give the SyLink.xml that sets it with --sylink\n"
     }
 
     /// ` ± 3 s (accelerated 0-6 s for at most 30 s)` after the push interval when its rules, derived from it,
@@ -143,6 +170,7 @@ enum ValidationText {
     static func append(_ b: ReportBundle, palette: Palette, to out: inout TextBytes) {
         out += CaptureSummaryReport.text(b.captures)
         out += "\n" + AuditText.expectationsLine(b) + "\n"
+        if let observed = AuditText.observedLine(b) { out += observed + "\n" }
         guard let v = b.validation else { return }
         out += "\nChecks (a failed \(v.failOn == .error ? "error" : "error or warning") check fails the deployment)\n"
         var t = TextTable([("result", .left), ("severity", .left), ("check", .left), ("failing clients", .right),

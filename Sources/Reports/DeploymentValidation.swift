@@ -96,6 +96,10 @@ public struct DeploymentValidation: Sendable {
                     ? ", \(report.summary.failed) failed (connect, TLS handshake or answer failed)" : "")))
         checks.append(Self.priorityCheck(report))
         fromCheckIns("failover", "no check-in needed failover to another manager", .warning, [.failover])
+        if let i = checks.indices.last, !checks[i].passed {
+            // The connect that failed before a failover is a finding of its own, which `connectivity` judges.
+            checks[i].detail += "; the connect that failed before each failover fails the error check connectivity too"
+        }
         fromFindings("connectivity", "every connect to a manager set up in time and answered",
                      .error, [.connectFailed, .connectTimeout, .tlsHandshakeFailed, .noAnswer, .answerCutShort])
         if let i = checks.indices.last { Self.noteRetries(report, into: &checks[i]) }
@@ -219,15 +223,31 @@ public struct DeploymentValidation: Sendable {
                          failingClients: 0, examples: [], detail: detail)
         }
         var worse: [IPAddress: Int] = [:]
+        // The first check-in in time that reached a worse manager, and the first that reached a best one: named in
+        // the detail (the client and the manager), as the other checks name their first finding's.
+        var first: SessionReport?
+        var bestFirst: SessionReport?
         for s in report.sessions where !s.failed {
-            if let p = priority[s.server.description], p > best { worse[s.client, default: 0] += 1 }
+            guard let p = priority[s.server.description] else { continue }
+            if p > best {
+                worse[s.client, default: 0] += 1
+                if first.map({ s.start < $0.start }) ?? true { first = s }
+            } else if p == best, bestFirst.map({ s.start < $0.start }) ?? true {
+                bestFirst = s
+            }
         }
-        let clients = worse.keys.sorted().map(\.description)
-        let detail = clients.isEmpty
-            ? "all check-ins reached priority \(best)"
-            : "\(formatCount(worse.values.reduce(0, +), "check-in")) reached a manager of lower priority than "
-                + "\(best); a priority-\(best) manager answered other check-ins in this capture"
-        return Check(id: "manager-priority", title: title, severity: .error, passed: clients.isEmpty,
+        var clients = worse.keys.sorted().map(\.description)
+        var detail = "all check-ins reached priority \(best)"
+        if let first, let bestFirst {
+            let named = first.client.description
+            // The client the detail names comes first among the examples, the others by address.
+            if let at = clients.firstIndex(of: named) { clients.insert(clients.remove(at: at), at: 0) }
+            detail = "\(formatCount(worse.values.reduce(0, +), "check-in")) reached a manager of lower priority than "
+                + "\(best); first (client \(named)): \(first.start.rfc3339(fractionDigits: 3)) to "
+                + "\(first.server) (priority \(priority[first.server.description] ?? best)); the "
+                + "priority-\(best) manager \(bestFirst.server) answered other check-ins in this capture"
+        }
+        return Check(id: "manager-priority", title: title, severity: .error, passed: worse.isEmpty,
                      failingClients: clients.count, examples: Array(clients.prefix(3)), detail: detail)
     }
 

@@ -108,6 +108,8 @@ public struct HTMLReport {
                 + AuditText.pushRulesText(e)
                 + "; accelerated 0-\(AuditText.num(bundle.audit.acceleratedMaxSeconds)) s for at most "
                 + "\(AuditText.num(bundle.audit.acceleratedRunMaxSeconds)) s.") + "</p>"
+        // What the clients ran, next to what they are judged against, as in the text reports.
+        if let observed = AuditText.observedLine(bundle) { body += "<p>" + HTML.escape(observed + ".") + "</p>" }
         return section("Summary", body)
     }
 

@@ -182,6 +182,10 @@ public struct ReportBundle: Sendable {
             ("missed", .int(s.missed)),
             ("expectedPullSeconds", .number(e.pullIntervalSeconds)),
             ("expectedPushSeconds", .number(e.pushIntervalSeconds)),
+        ] + (s.observedMedianGapSeconds.map { [
+            ("observedMedianGapSeconds", .number($0)),
+            ("observedGaps", .int(s.observedGaps)),
+        ] } ?? []) + [
             ("toleranceSeconds", .number(e.toleranceSeconds)),
             ("acceleratedMaxSeconds", .number(audit.acceleratedMaxSeconds)),
             ("acceleratedRunMaxSeconds", .number(audit.acceleratedRunMaxSeconds)),
@@ -236,11 +240,14 @@ public struct ReportBundle: Sendable {
         }))]
     }
 
-    /// A client of `audit`'s JSON: its row (`ReportRows.client`), and its interval change, when one was found, as
-    /// `analyze` gives it (JSON only: JSON Lines and CSV rows keep their fixed fields).
+    /// A client of `audit`'s JSON: its row (`ReportRows.client`), then, as `analyze` gives them, the interval its
+    /// gaps were judged against when not the configured one (`judgedAgainstSeconds`) and its interval change,
+    /// each when there is one (JSON only: JSON Lines and CSV rows keep their fixed fields).
     static func auditClientJSON(_ c: FleetAudit.Client) -> JSONValue {
         let row = ReportRows.client(c)
-        guard let change = c.intervalChange, case .object(let members) = row else { return row }
+        guard case .object(var members) = row else { return row }
+        if let judged = c.judgedAgainst { members.append(("judgedAgainstSeconds", .number(ReportRows.micro(judged)))) }
+        guard let change = c.intervalChange else { return .object(members) }
         return .object(members + [("intervalChange", .object([
             ("mode", .string(change.mode.rawValue)),
             ("fromSeconds", .number(change.fromSeconds)),

@@ -90,7 +90,8 @@ import TestSupport
                           heartbeatCapture("failover"))
         #expect(run.status == 1)
         #expect(run.stdout.contains("the capture holds check-ins to a manager: 5 check-ins from 1 client"))
-        #expect(run.stdout.contains("a priority-1 manager answered other check-ins in this capture"))
+        #expect(run.stdout.contains("first (client 192.0.2.23): 2025-03-07T08:00:26.954Z to 198.51.100.11 "
+            + "(priority 2); the priority-1 manager 198.51.100.10 answered other check-ins in this capture"))
         #expect(run.stdout.contains(
             "Verdict: fail (9 of 12 checks passed; failed: 2 error checks, 1 warning check; 1 client with check-ins)"))
     }

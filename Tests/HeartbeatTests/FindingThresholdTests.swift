@@ -62,7 +62,9 @@ import Testing
         let records = (0..<5).map { f.idle(start: at(Double($0) * 600)) }
         let r = analyze(records, model: model)
         #expect(r.findings.map(\.code) == [.intervalMismatch])
-        #expect(r.clients.first?.expectedIntervalSeconds == 600)
+        // The configured interval; the client's own median, its gaps were judged against, under its own key.
+        #expect(r.clients.first?.expectedIntervalSeconds == 300)
+        #expect(r.clients.first?.judgedAgainstSeconds == 600)
         #expect(r.clients.first?.missed == 0)
         // Two regular gaps are not enough to contradict the model (mismatchMinIntervals = 3).
         let short = analyze(Array(records.prefix(3)), model: model)
