@@ -38,6 +38,15 @@ public struct CaptureSummary: Sendable {
     public var malformed: [String: Int] = [:]
     /// IP fragments held for reassembly (the datagram counts once, when complete).
     public var fragments = 0
+    /// Of `fragments`, those overlapping bytes already held for their datagram (the bytes held were kept), and of
+    /// those, the ones whose bytes over the overlap differ from the bytes held.
+    public var fragmentsOverlapping = 0
+    public var fragmentsConflicting = 0
+    /// TCP packets whose IP header claimed more bytes than the frame holds, not cut by the snap length (the
+    /// frame's bytes were read, as tshark reads them), and those whose IP length was 0 (segmentation offload
+    /// on the capturing host; the frame's length was used).
+    public var ipLengthPastFrame = 0
+    public var zeroIPLength = 0
     /// Records whose timestamp was earlier than the one before (file order is kept).
     public var backwardTimestamps = 0
     /// TCP packets stamped more than `StreamLimits.unconfirmedClockStep` (a minute) ahead of the
@@ -292,6 +301,10 @@ public struct CaptureSummary: Sendable {
             m.truncatedBeforeTCP += f.truncatedBeforeTCP
             m.malformed.merge(f.malformed, uniquingKeysWith: +)
             m.fragments += f.fragments
+            m.fragmentsOverlapping += f.fragmentsOverlapping
+            m.fragmentsConflicting += f.fragmentsConflicting
+            m.ipLengthPastFrame += f.ipLengthPastFrame
+            m.zeroIPLength += f.zeroIPLength
             m.backwardTimestamps += f.backwardTimestamps
             m.packetsAheadOfClock += f.packetsAheadOfClock
             m.unusableTunnelTargets += f.unusableTunnelTargets

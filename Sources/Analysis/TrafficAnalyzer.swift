@@ -90,6 +90,8 @@ public final class TrafficAnalyzer {
     /// `applications` holds it, and `connectionClosed` clears this before taking it out.
     @exclusivity(unchecked) private var lastApplication: (id: UInt64, state: Unmanaged<ApplicationState>)?
     @exclusivity(unchecked) private var nextSweep: Int64 = .min
+    /// The decoder's counts of overlapping fragments already counted in a file (`countOverlappingFragments`).
+    @exclusivity(unchecked) private var fragmentOverlapsCounted: (overlapping: Int, conflicting: Int) = (0, 0)
     /// Per file, the segments of the table's pending step ahead of its clock (`ClockStep`): added to
     /// that file's `packetsAheadOfClock` when the step is withdrawn, dropped when it is confirmed.
     @exclusivity(unchecked) private var heldPerFile: [Int] = []
@@ -134,6 +136,7 @@ public final class TrafficAnalyzer {
         ) { view in
             linkRun.tcp += 1
             if view.truncated { summaries[f].truncated += 1 }
+            if view.anomalies != [] { count(view.anomalies, file: f) }
             let segment = TCPSegment(
                 timestamp: time, vlan: view.vlan, source: view.source, destination: view.destination,
                 sequence: view.sequence, acknowledgement: view.acknowledgement, flags: view.flags,
@@ -144,10 +147,32 @@ public final class TrafficAnalyzer {
         } other: { decoded in
             count(decoded, file: f)
         }
+        // Both counts grow together; one comparison a packet.
+        if decoder.statistics.fragmentsOverlapping != fragmentOverlapsCounted.overlapping {
+            countOverlappingFragments(file: f)
+        }
         if time.nanoseconds >= nextSweep {
             table.advanceClock(toPacketTime: time)
             nextSweep = time.nanoseconds &+ configuration.sweepInterval
         }
+    }
+
+    /// Counts, in file `f`, a TCP packet's IP length oddities.
+    @inline(never)
+    private func count(_ anomalies: DecodeAnomalies, file f: Int) {
+        if anomalies.contains(.ipLengthPastFrame) { summaries[f].ipLengthPastFrame += 1 }
+        if anomalies.contains(.zeroIPLength) { summaries[f].zeroIPLength += 1 }
+    }
+
+    /// Counts, in file `f`, the overlapping fragments the decoder met since the last count. Read after `decode`
+    /// returns, not in its closures, while the decoder's own access to its counts is still under way.
+    @inline(never)
+    private func countOverlappingFragments(file f: Int) {
+        let overlapping = decoder.statistics.fragmentsOverlapping
+        let conflicting = decoder.statistics.fragmentsConflicting
+        summaries[f].fragmentsOverlapping += overlapping - fragmentOverlapsCounted.overlapping
+        summaries[f].fragmentsConflicting += conflicting - fragmentOverlapsCounted.conflicting
+        fragmentOverlapsCounted = (overlapping, conflicting)
     }
 
     /// Counts a packet the decoder did not hand over as a TCP segment.

@@ -60,6 +60,8 @@ public struct DecoderStatistics: Hashable, Sendable {
     public var fragmentsTruncated = 0
     /// Fragments that overlapped data already held (the first copy was kept).
     public var fragmentsOverlapping = 0
+    /// Of `fragmentsOverlapping`, those whose bytes over the overlap differ from the bytes held (kept, not theirs).
+    public var fragmentsConflicting = 0
     /// Datagrams completed from fragments.
     public var datagramsReassembled = 0
     /// Incomplete datagrams currently held, and the bytes their buffers take.

@@ -186,14 +186,19 @@ final class FragmentTable {
         guard end > f.offset else { return }
 
         var overlapped = false
+        var differs = false
         var cursor = f.offset
         for r in d.ranges where r.upperBound > cursor && r.lowerBound < end {
             if r.lowerBound > cursor { copy(f, from: cursor, to: r.lowerBound, into: d.buffer) }
             overlapped = true
+            // The bytes held are kept (first copy wins, as most stacks do); a copy that says otherwise is counted.
+            let shared = max(cursor, r.lowerBound)..<min(end, r.upperBound)
+            if !differs, !shared.isEmpty, !same(f, shared, in: d.buffer) { differs = true }
             cursor = max(cursor, r.upperBound)
         }
         if cursor < end { copy(f, from: cursor, to: end, into: d.buffer) }
         if overlapped { stats.fragmentsOverlapping += 1 }
+        if differs { stats.fragmentsConflicting += 1 }
 
         // Merge the new range with every range it touches.
         var merged = f.offset..<end
@@ -209,6 +214,14 @@ final class FragmentTable {
         let at = kept.firstIndex { $0.lowerBound > merged.lowerBound } ?? kept.count
         kept.insert(merged, at: at)
         d.ranges = kept
+    }
+
+    /// Whether the fragment's bytes over `range` (datagram offsets) equal those held there.
+    private func same(_ f: Fragment, _ range: Range<Int>, in buffer: UnsafeMutableRawBufferPointer) -> Bool {
+        let from = range.lowerBound - f.offset
+        let new = UnsafeRawBufferPointer(rebasing: f.data[from..<(from + range.count)])
+        let held = UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(buffer)[range])
+        return new.elementsEqual(held)
     }
 
     private func copy(_ f: Fragment, from: Int, to: Int, into buffer: UnsafeMutableRawBufferPointer) {

@@ -48,6 +48,16 @@ public enum CaptureSummaryReport {
         if s.keepAliveProbes > 0 {
             members.insert(("keepAliveProbes", .int(s.keepAliveProbes)), at: members.count - 1)
         }
+        if s.zeroIPLength > 0 {
+            members.insert(("zeroIPLength", .int(s.zeroIPLength)), at: members.count - 1)
+        }
+        if s.ipLengthPastFrame > 0 {
+            members.insert(("ipLengthPastFrame", .int(s.ipLengthPastFrame)), at: members.count - 1)
+        }
+        if s.fragmentsOverlapping > 0 {
+            members.insert(("ipFragmentsOverlapping", .int(s.fragmentsOverlapping)), at: members.count - 1)
+            members.insert(("ipFragmentsConflicting", .int(s.fragmentsConflicting)), at: members.count - 1)
+        }
         if s.skippedRecords > 0 {
             members.insert(("skippedBlocks", .int(s.skippedRecords)), at: members.count - 1)
         }
@@ -153,6 +163,7 @@ public enum CaptureSummaryReport {
         }
         if s.nonIP > 0 { odd.append("non-IP \(s.nonIP)") }
         if s.fragments > 0 { odd.append("IP fragments \(s.fragments)") }
+        if s.zeroIPLength > 0 { odd.append("IP length 0 (segmentation offload) \(s.zeroIPLength)") }
         if s.keepAliveProbes > 0 { odd.append("TCP keep-alive probes \(s.keepAliveProbes)") }
         out += "  packets: " + odd.joined(separator: ", ") + "\n"
         var issues: [String] = []
@@ -169,6 +180,14 @@ public enum CaptureSummaryReport {
         }
         if s.packetsBehindAtStart > 0 {
             issues.append("packets at the start stamped far behind the rest \(s.packetsBehindAtStart)")
+        }
+        if s.ipLengthPastFrame > 0 {
+            issues.append("IP length past the frame's end (the frame's bytes read) \(s.ipLengthPastFrame)")
+        }
+        if s.fragmentsOverlapping > 0 {
+            let differing = s.fragmentsConflicting > 0 ? ", \(s.fragmentsConflicting) with other bytes" : ""
+            issues.append("IP fragments overlapping others (the first bytes kept) "
+                + "\(s.fragmentsOverlapping)\(differing)")
         }
         if s.oversizedRecords > 0 {
             issues.append("records holding more bytes than the packet's length or the snaplen \(s.oversizedRecords)")

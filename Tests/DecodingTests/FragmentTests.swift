@@ -61,6 +61,27 @@ func ipv6Fragment(_ transport: [UInt8], _ range: Range<Int>, id: UInt32 = 0x0102
         let out = decoder.run(ipv4Fragment(altered, 24..<60), link: .ipv4)
         #expect(out.payload == (0..<40).map { UInt8($0) })
         #expect(decoder.statistics.fragmentsOverlapping == 1)
+        #expect(decoder.statistics.fragmentsConflicting == 1)
+    }
+
+    /// A copy of bytes already held, the same bytes again, overlaps without conflicting; the conflict is found
+    /// in any of the held ranges it covers, not only the first.
+    @Test func overlapWithTheSameBytesIsNoConflict() throws {
+        var decoder = PacketDecoder()
+        #expect(decoder.run(ipv4Fragment(segment, 0..<16, id: 1), link: .ipv4).isFragmentHeld)
+        #expect(decoder.run(ipv4Fragment(segment, 8..<32, id: 1), link: .ipv4).isFragmentHeld)
+        #expect(decoder.statistics.fragmentsOverlapping == 1)
+        #expect(decoder.statistics.fragmentsConflicting == 0)
+        #expect(decoder.run(ipv4Fragment(segment, 32..<60, id: 1), link: .ipv4).segment != nil)
+
+        // Held: 0..<8 and 16..<24; the fragment 0..<32 agrees over the first and differs over the second.
+        #expect(decoder.run(ipv4Fragment(segment, 0..<8, id: 2, more: true), link: .ipv4).isFragmentHeld)
+        #expect(decoder.run(ipv4Fragment(segment, 16..<24, id: 2, more: true), link: .ipv4).isFragmentHeld)
+        var altered = segment
+        altered[20] = 0xee
+        #expect(decoder.run(ipv4Fragment(altered, 0..<32, id: 2, more: true), link: .ipv4).isFragmentHeld)
+        #expect(decoder.statistics.fragmentsOverlapping == 2)
+        #expect(decoder.statistics.fragmentsConflicting == 1)
     }
 
     @Test func ipv6Fragments() throws {
