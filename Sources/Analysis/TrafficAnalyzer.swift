@@ -20,11 +20,12 @@ public struct AnalysisConfiguration: Sendable {
     /// of its own behind the connection table (`ApplicationQueue`), or on the analyzer's thread (false, and
     /// whatever this says when the system has one CPU or refuses the thread). The records, their order and the
     /// summaries are the same either way; only the thread `onConnection` is called on differs.
-    public var applicationThread = AnalysisConfiguration.applicationThreadByDefault
-
-    /// On when the system has more than one CPU: the second core runs the application layer while the first
-    /// runs decoding, the connection table and reassembly.
-    public static var applicationThreadByDefault: Bool { sysconf(Int32(_SC_NPROCESSORS_ONLN)) > 1 }
+    ///
+    /// Off by default: on the 2-core benchmark machine it took about a quarter of the main thread's
+    /// instructions while packets are read, but the second core, which already runs the reading thread and
+    /// the heartbeat intake, then had no room left, and no run showed a shorter wall time (docs/performance.md,
+    /// "The application layer on a thread of its own").
+    public var applicationThread = false
 
     public init() {}
 }
@@ -132,7 +133,9 @@ public final class TrafficAnalyzer {
         self.configuration = configuration
         let layer = ApplicationLayer(keepDetails: configuration.keepProtocolDetails, onConnection: onConnection)
         self.layer = layer
-        queue = configuration.applicationThread ? ApplicationQueue(layer) : nil
+        // With one CPU the two stages would only take turns on it, at the cost of the queue.
+        let cpus = sysconf(Int32(_SC_NPROCESSORS_ONLN))
+        queue = configuration.applicationThread && cpus > 1 ? ApplicationQueue(layer) : nil
         self.decoder = PacketDecoder(limits: configuration.decoderLimits)
         let table = ConnectionTable(limits: configuration.streamLimits, delegate: self)
         self.table = table
