@@ -61,12 +61,18 @@ public struct CaptureRun {
     ) throws(CaptureError) -> (files: [CaptureSummary], streams: StreamStatistics) {
         let analyzer = TrafficAnalyzer(configuration: configuration, onConnection: onConnection)
         analyzer.onLeftOut = onLeftOut
-        if let live = source as? LiveSource {
-            try drainLive(live, into: analyzer)
-        } else if let rolling {
-            try drainFollowed(source, rolling: rolling, into: analyzer)
-        } else {
-            try drain(source, into: analyzer)
+        do throws(CaptureError) {
+            if let live = source as? LiveSource {
+                try drainLive(live, into: analyzer)
+            } else if let rolling {
+                try drainFollowed(source, rolling: rolling, into: analyzer)
+            } else {
+                try drain(source, into: analyzer)
+            }
+        } catch {
+            // The connections ended before the error are handed out, as without the application layer's thread.
+            analyzer.synchronize()
+            throw error
         }
         analyzer.finish()
         analyzer.adopt(fileStatistics: source.statistics)

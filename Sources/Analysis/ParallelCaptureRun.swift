@@ -135,6 +135,9 @@ private final class FileJob: @unchecked Sendable {
 
     func run(_ configuration: AnalysisConfiguration) {
         var connections: [CompletedConnection] = []
+        // Each file has a thread of its own already: the jobs share the cores, not two stages of one analysis.
+        var configuration = configuration
+        configuration.applicationThread = false
         let run = CaptureRun(paths: [], configuration: configuration)
         do throws(CaptureError) {
             let result = try run.runCounting(source) { connections.append($0) }

@@ -1,5 +1,8 @@
 import Capture
 import Core
+#if canImport(Glibc)
+import Glibc
+#endif
 import Decoding
 import Protocols
 import Records
@@ -13,6 +16,16 @@ public struct AnalysisConfiguration: Sendable {
     public var keepProtocolDetails = false
     /// How often, in capture time, idle connections are swept out.
     public var sweepInterval: Int64 = 1_000_000_000
+    /// Run the application layer (the HTTP and TLS parsers, the records of connections that end) on a thread
+    /// of its own behind the connection table (`ApplicationQueue`), or on the analyzer's thread (false, and
+    /// whatever this says when the system has one CPU or refuses the thread). The records, their order and the
+    /// summaries are the same either way; only the thread `onConnection` is called on differs.
+    ///
+    /// Off by default: on the 2-core benchmark machine it took about a quarter of the main thread's
+    /// instructions while packets are read, but the second core, which already runs the reading thread and
+    /// the heartbeat intake, then had no room left, and no run showed a shorter wall time (docs/performance.md,
+    /// "The application layer on a thread of its own").
+    public var applicationThread = false
 
     public init() {}
 }
@@ -50,6 +63,14 @@ public struct CaptureSoFar: Sendable {
 /// as soon as it closes or goes idle, so a live capture can report as it goes.
 /// `finish()` flushes what is still open.
 ///
+/// Two stages, split at the `StreamDelegate` boundary: decoding, the connection table and reassembly run on
+/// the thread that calls `process`; the application layer (`ApplicationLayer`: the HTTP and TLS parsers, the
+/// records of connections that end) runs there too, or, with `AnalysisConfiguration.applicationThread`, on a
+/// thread of its own fed through an ordered queue of the table's calls (`ApplicationQueue`). Then
+/// `onConnection` and `onLeftOut` are called on that thread, in the same order; each method that reads the
+/// application layer (`files`, `soFar`, `finish`, `advanceClock`, `synchronize`) first waits until it has
+/// caught up, so every connection ended by then has been handed out when it returns.
+///
 /// Stored state is `@exclusivity(unchecked)` (no run-time exclusivity check per access on the
 /// per-packet path): it is changed only by the analyzer's own methods, on one thread, and no call
 /// re-enters the analyzer (`onConnection` must not call `process` or `finish`) while it is being
@@ -57,8 +78,10 @@ public struct CaptureSoFar: Sendable {
 public final class TrafficAnalyzer {
     /// One summary per input file, indexed by `PacketRecord.fileIndex`.
     public var files: [CaptureSummary] {
+        synchronize()
         var out = summaries
         Self.add(linkRun, to: &out)
+        ApplicationCounts.add(layer.counts, to: &out)
         // A step back of the whole clock is read on the clock before it in a run of one file only: connections
         // are numbered across files, so another file's would be moved with it.
         for i in out.indices { out[i].closeRuns(correctingSetBack: out.count == 1) }
@@ -71,10 +94,22 @@ public final class TrafficAnalyzer {
     /// the TCP segments among them (an add to a stored integer instead of a write into the array).
     @exclusivity(unchecked) private var linkRun: LinkRun = (file: 0, type: LinkType(rawValue: 0), count: 0, tcp: 0)
     private typealias LinkRun = (file: Int, type: LinkType, count: Int, tcp: Int)
-    public var onConnection: (CompletedConnection) -> Void
+    /// Set before the first packet (with the application layer on a thread of its own, it is called there).
+    public var onConnection: (CompletedConnection) -> Void {
+        get { layer.onConnection }
+        set { layer.onConnection = newValue }
+    }
     /// Told each id that no record will have: one taken by a copy of a connection captured twice. With
-    /// `onConnection`, every id from 1 up comes once (for consumers that list records in id order).
-    public var onLeftOut: ((UInt64) -> Void)?
+    /// `onConnection`, every id from 1 up comes once (for consumers that list records in id order). Set before
+    /// the first packet; called on the thread `onConnection` is called on.
+    public var onLeftOut: ((UInt64) -> Void)? {
+        get { layer.onLeftOut }
+        set { layer.onLeftOut = newValue }
+    }
+    /// The application layer; used on this thread only when `queue` is nil or after `synchronize()`.
+    private let layer: ApplicationLayer
+    /// The application layer's own thread, when it has one.
+    private let queue: ApplicationQueue?
 
     private let configuration: AnalysisConfiguration
     @exclusivity(unchecked) private var decoder: PacketDecoder
@@ -85,10 +120,6 @@ public final class TrafficAnalyzer {
     /// analyzer's whole life (set once in `init`, never replaced), so the table outlives every
     /// use of this one.
     @exclusivity(unchecked) private var tableForPackets: Unmanaged<ConnectionTable>?
-    @exclusivity(unchecked) private var applications: [UInt64: ApplicationState] = [:]
-    /// The state `application(_:)` returned last, with its connection id. Not retained:
-    /// `applications` holds it, and `connectionClosed` clears this before taking it out.
-    @exclusivity(unchecked) private var lastApplication: (id: UInt64, state: Unmanaged<ApplicationState>)?
     @exclusivity(unchecked) private var nextSweep: Int64 = .min
     /// The decoder's counts of overlapping fragments already counted in a file (`countOverlappingFragments`).
     @exclusivity(unchecked) private var fragmentOverlapsCounted: (overlapping: Int, conflicting: Int) = (0, 0)
@@ -102,7 +133,11 @@ public final class TrafficAnalyzer {
 
     public init(configuration: AnalysisConfiguration = .init(), onConnection: @escaping (CompletedConnection) -> Void) {
         self.configuration = configuration
-        self.onConnection = onConnection
+        let layer = ApplicationLayer(keepDetails: configuration.keepProtocolDetails, onConnection: onConnection)
+        self.layer = layer
+        // With one CPU the two stages would only take turns on it, at the cost of the queue.
+        let cpus = sysconf(Int32(_SC_NPROCESSORS_ONLN))
+        queue = configuration.applicationThread && cpus > 1 ? ApplicationQueue(layer) : nil
         self.decoder = PacketDecoder(limits: configuration.decoderLimits)
         let table = ConnectionTable(limits: configuration.streamLimits, delegate: self)
         self.table = table
@@ -112,7 +147,10 @@ public final class TrafficAnalyzer {
     public var streamStatistics: StreamStatistics { table.statistics }
 
     /// Connections with application state right now (those that carried a byte or a gap).
-    var applicationStates: Int { applications.count }
+    var applicationStates: Int {
+        synchronize()
+        return layer.applications.count
+    }
 
     /// Connections in the table right now.
     var openConnections: Int { table.openConnections }
@@ -199,6 +237,15 @@ public final class TrafficAnalyzer {
     /// Ends the input: every open connection is flushed and handed out.
     public func finish() {
         table.finish()
+        synchronize()
+    }
+
+    /// Waits until the application layer has caught up with the connection table: every connection ended so
+    /// far has been handed to `onConnection` (on the application layer's thread, when it has one). A failed
+    /// run calls it before it lets go of the analyzer, so that what was read is handed out as without the
+    /// thread.
+    public func synchronize() {
+        queue?.synchronize()
     }
 
     /// Moves the connection table's clock to `time` and sweeps it (see `ConnectionTable.advanceClock(to:)`):
@@ -206,6 +253,8 @@ public final class TrafficAnalyzer {
     /// or idle meanwhile are handed out without waiting for the next packet. `time` is trusted.
     public func advanceClock(to time: Timestamp) {
         table.advanceClock(to: time)
+        // Handed out now, not with the next batch: the capture is quiet.
+        synchronize()
     }
 
     /// Exact copies (`CaptureSummary.duplicatePackets`) said in a warning when at least this many, and a quarter
@@ -229,14 +278,17 @@ public final class TrafficAnalyzer {
     /// connections go on: the next report so far and the final report are what they would have been without
     /// this one. Cost: a record per open connection, and a copy of its parser state (see `copy`).
     public func soFar(fileStatistics: [CaptureStatistics]) -> CaptureSoFar {
+        synchronize()
         var out = summaries
         Self.add(linkRun, to: &out)
+        var counts = layer.counts
+        let files = context
         let open = table.provisionalEnds().map { end in
-            var state = applications[end.record.id].map { $0.copy() }
+            var state = layer.applications[end.record.id].map { $0.copy() }
             // As the analyzer's own events make the state when the flush brings the connection's first byte.
             func made() -> ApplicationState {
                 if let state { return state }
-                let new = firstBytesState()
+                let new = layer.firstBytesState(reading: files.reading)
                 state = new
                 return new
             }
@@ -251,8 +303,9 @@ public final class TrafficAnalyzer {
                     if out.indices.contains(f) { out[f].farAcknowledgements += 1 }
                 }
             }
-            return complete(end.record, state: state, into: &out)
+            return layer.complete(end.record, state: state, files: files, into: &counts)
         }
+        ApplicationCounts.add(counts, to: &out)
         Self.adopt(fileStatistics, into: &out)
         for i in out.indices { out[i].closeRuns(correctingSetBack: out.count == 1) }
         return CaptureSoFar(files: out, open: open)
@@ -362,9 +415,10 @@ extension TrafficAnalyzer: StreamDelegate {
         }
     }
 
-    /// Hands the id of a copy left out to `onLeftOut` (a consumer listing records in id order).
+    /// Hands the id of a copy left out to `onLeftOut` (a consumer listing records in id order), in its place
+    /// among the connections handed out.
     public func connectionLeftOut(id: UInt64) {
-        onLeftOut?(id)
+        if let queue { queue.leftOut(id) } else { layer.leftOut(id) }
     }
 
     /// Counts a segment of a connection captured twice (another copy under other VLAN tags, or on the same
@@ -380,51 +434,47 @@ extension TrafficAnalyzer: StreamDelegate {
         }
     }
 
-    /// The connection's application state, made on first use. The last one found is kept, so
-    /// consecutive deliveries on one connection look nothing up.
-    ///
-    /// Not retained: `applications` holds the state until `connectionClosed`, which the table never
-    /// calls while it delivers bytes or gaps, so it outlives the delivery it is used for.
-    private func application(_ id: UInt64) -> Unmanaged<ApplicationState> {
-        if let last = lastApplication, last.id == id { return last.state }
-        let state: ApplicationState
-        if let known = applications[id] {
-            state = known
-        } else {
-            state = firstBytesState()
-            applications[id] = state
-        }
-        let found = Unmanaged.passUnretained(state)
-        lastApplication = (id, found)
-        return found
-    }
-
-    /// A new state for a connection whose first stream bytes come now, from the file being read.
-    private func firstBytesState() -> ApplicationState {
-        let state = ApplicationState(keepDetails: configuration.keepProtocolDetails, midstream: false)
-        state.fileIndex = linkRun.file
-        return state
+    /// The files this call is counted against (see `FileContext`).
+    private var context: FileContext {
+        FileContext(reading: Int32(truncatingIfNeeded: linkRun.file), current: Int32(truncatingIfNeeded: currentFile),
+                    count: Int32(truncatingIfNeeded: summaries.count))
     }
 
     public func didReceive(data: UnsafeRawBufferPointer, direction: Direction, connection: UInt64, time: Timestamp) {
-        application(connection)._withUnsafeGuaranteedRef { $0.didReceive(data, direction: direction, time: time) }
+        let reading = Int32(truncatingIfNeeded: linkRun.file)
+        if let queue {
+            queue.received(data, direction: direction, connection: connection, time: time, reading: reading)
+        } else {
+            layer.received(data, direction: direction, connection: connection, time: time, reading: reading)
+        }
     }
 
     public func didSkip(
         gapBytes: Int64, direction: Direction, connection: UInt64, time: Timestamp, cutBySnapLength: Bool
     ) {
-        application(connection)._withUnsafeGuaranteedRef {
-            $0.didSkip(gapBytes, direction: direction, time: time, cutBySnapLength: cutBySnapLength)
+        let reading = Int32(truncatingIfNeeded: linkRun.file)
+        if let queue {
+            queue.skipped(gapBytes, direction: direction, connection: connection, time: time, cut: cutBySnapLength,
+                          reading: reading)
+        } else {
+            layer.skipped(gapBytes, direction: direction, connection: connection, time: time, cut: cutBySnapLength,
+                          reading: reading)
         }
     }
 
     public func didAcknowledgeAhead(bytes: Int64, direction: Direction, connection: UInt64, time: Timestamp) {
-        application(connection)._withUnsafeGuaranteedRef { $0.didAcknowledgeAhead(bytes, direction: direction) }
+        let reading = Int32(truncatingIfNeeded: linkRun.file)
+        if let queue {
+            queue.acknowledgedAhead(bytes, direction: direction, connection: connection, reading: reading)
+        } else {
+            layer.acknowledgedAhead(bytes, direction: direction, connection: connection, reading: reading)
+        }
     }
 
-    /// Counts acknowledgements past anything a direction sent that are too far to be a lost tail, keep-alive
-    /// probes, and bytes the snap length cut that a later copy brought too late, in the file of the connection's
-    /// first stream bytes. Other notices are counted in the connection's anomalies.
+    /// Counts exact copies in the file of the copy; the application layer counts acknowledgements past anything
+    /// a direction sent that are too far to be a lost tail, keep-alive probes, and bytes the snap length cut that
+    /// a later copy brought too late, in the file of the connection's first stream bytes. Other notices are
+    /// counted in the connection's anomalies.
     public func didNotice(_ notice: StreamNotice, direction: Direction, connection: UInt64, time: Timestamp) {
         switch notice {
         case .duplicate:
@@ -436,12 +486,10 @@ extension TrafficAnalyzer: StreamDelegate {
             summaries[currentFile].copiesOfOtherFiles += 1
             summaries[currentFile].copiedFile = previousFile
         case .farAcknowledgement, .keepAlive, .cutSeenLate:
-            let f = application(connection)._withUnsafeGuaranteedRef { $0.fileIndex }
-            guard summaries.indices.contains(f) else { return }
-            switch notice {
-            case .keepAlive: summaries[f].keepAliveProbes += 1
-            case .cutSeenLate(let bytes): summaries[f].cutBytesSeenLate += bytes
-            default: summaries[f].farAcknowledgements += 1
+            if let queue {
+                queue.noticed(notice, direction: direction, connection: connection, files: context)
+            } else {
+                layer.noticed(notice, connection: connection, files: context)
             }
         default:
             return
@@ -449,39 +497,10 @@ extension TrafficAnalyzer: StreamDelegate {
     }
 
     public func connectionClosed(_ record: consuming ConnectionRecord) {
-        if lastApplication?.id == record.id { lastApplication = nil }
-        let stored = applications.removeValue(forKey: record.id)
-        onConnection(complete(record, state: stored, into: &summaries))
-    }
-
-    /// Finishes `record` with its application state (`stored`; nil for a connection that carried no byte),
-    /// counting it in `summaries` as it ends: the real end of a connection, or a provisional one (`soFar`).
-    /// Inlined: called apart, it cost each connection's end about 60 instructions more (the record passed and
-    /// the completed connection returned through memory).
-    @inline(__always)
-    private func complete(
-        _ record: consuming ConnectionRecord, state stored: ApplicationState?, into summaries: inout [CaptureSummary]
-    ) -> CompletedConnection {
-        let state = stored ?? ApplicationState(keepDetails: configuration.keepProtocolDetails, midstream: false)
-        state.finish(into: &record)
-        // Counted in the file of the connection's first stream bytes; one that carried none (a SYN alone, an
-        // ACK) has no state, and is counted in the file being read as it ends.
-        let f = stored != nil && summaries.indices.contains(state.fileIndex) ? state.fileIndex
-            : summaries.indices.contains(currentFile) ? currentFile : linkRun.file
-        if summaries.indices.contains(f) {
-            if record.vlanDown != nil { summaries[f].connectionsTaggedPerDirection += 1 }
-            if record.vlanChanged { summaries[f].connectionsTagsChanged += 1 }
-            if record.state.contains(.evicted) { summaries[f].connectionsEvicted += 1 }
+        if let queue {
+            queue.closed(record, files: context)
+        } else {
+            layer.closed(record, files: context)
         }
-        if let tunnel = record.tunnel, tunnel.kind != .refused, summaries.indices.contains(state.fileIndex) {
-            if tunnel.port == nil { summaries[state.fileIndex].unusableTunnelTargets += 1 }
-            if tunnel.hostIsNonDecimalNumber { summaries[state.fileIndex].nonDecimalTunnelTargets += 1 }
-        }
-        var quiet = record.end.nanoseconds(since: record.start)
-        if let first = state.firstDelivery, let last = state.lastDelivery {
-            quiet = max(state.longestBetweenDeliveries, first.nanoseconds(since: record.start),
-                        record.end.nanoseconds(since: last))
-        }
-        return CompletedConnection(record: consume record, details: state.details, longestQuietBound: quiet)
     }
 }
