@@ -92,7 +92,7 @@ import TestSupport
         #expect(run.stdout.contains("the capture holds check-ins to a manager: 5 check-ins from 1 client"))
         #expect(run.stdout.contains("a priority-1 manager answered other check-ins in this capture"))
         #expect(run.stdout.contains(
-            "Verdict: fail (9 of 12 checks passed; failed: 2 error checks, 1 warning check; 1 client with check-ins)"))
+            "Verdict: fail (10 of 13 checks passed; failed: 2 error checks, 1 warning check; 1 client with check-ins)"))
     }
 
     @Test func auditSaysItJudgesIntervalsOnly() {
