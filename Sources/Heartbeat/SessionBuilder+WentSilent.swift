@@ -68,9 +68,9 @@ extension SessionBuilder {
         for c in offClockClients { last[c] = nil }
         // Clients by first check-in, with the two latest last check-ins (of different clients) among those up to
         // each one: the others seen by `L` end at the one not the client's own.
-        let spans = last.compactMap { client, i in first[client].map { (client: client, first: $0,
-                                                                        last: sessions[i].start) } }
-            .sorted { $0.first < $1.first }
+        let spans = last.compactMap { client, i -> (client: IPAddress, first: Timestamp, last: Timestamp)? in
+            first[client].map { (client, $0, sessions[i].start) }
+        }.sorted { $0.first < $1.first }
         var latest: [(best: (client: IPAddress, last: Timestamp), second: Timestamp?)] = []
         for s in spans {
             guard var top = latest.last else {
@@ -132,9 +132,9 @@ extension SessionBuilder {
         let text = "last check-in at \(w.lastCheckIn.rfc3339(fractionDigits: 3)), then none for "
             + "\(formatSpan(nanoseconds: Nanos.from(seconds: w.silentSeconds))) to the capture's end at "
             + "\(w.end.rfc3339(fractionDigits: 3)): \(counted(w.intervals, "interval")) of "
-            + "\(formatSeconds(w.intervalSeconds)) s ± \(formatSeconds(w.toleranceSeconds)) s with no check-in, while other clients checked in until "
-            + "\(w.othersUntil.rfc3339(fractionDigits: 3)): it stopped checking in (switched off, or cut off from "
-            + "its managers)"
+            + "\(formatSeconds(w.intervalSeconds)) s ± \(formatSeconds(w.toleranceSeconds)) s with no check-in, "
+            + "while other clients checked in until \(w.othersUntil.rfc3339(fractionDigits: 3)): it stopped checking "
+            + "in (switched off, or cut off from its managers)"
         return Finding(code: code, severity: model.severity(of: code), message: text, client: w.client,
                        time: w.lastCheckIn, session: session)
     }
