@@ -94,10 +94,24 @@ extension SessionBuilder {
     /// pull interval plus the tolerance across which every client seen on both sides (at least two) missed
     /// check-ins: a `capture-gap` warning each, saying the capture may have stopped there. Such a pause is
     /// still judged as time the capture ran (a quiet network is possible), so its missed check-ins stand;
-    /// the warning tells a fleet that went quiet at one instant from clients that failed one by one.
+    /// the warning tells a fleet that went quiet at one instant from clients that failed one by one. `stops` are
+    /// those pauses, from `stopPauses`.
+    func stopFindings(_ stops: [(silence: CaptureSilence, across: Int)]) -> [Finding] {
+        let code = FindingCode.captureGap
+        return stops.map { s, across in
+            let text = Self.stopPrefix + "\(s.start.rfc3339(fractionDigits: 3)) to "
+                + "\(s.end.rfc3339(fractionDigits: 3)) (\(formatSpan(nanoseconds: s.nanoseconds))), and each of the "
+                + "\(across) clients seen on both sides missed check-ins across it: the capture may have stopped "
+                + "there (judged as time it ran; those missed check-ins may be the capture's)"
+            return Finding(code: code, severity: model.severity(of: code), message: text, time: s.start)
+        }
+    }
+
+    /// The pauses `stopFindings` warns of, each with the number of clients seen on both sides of it.
     /// `sessions` in start order; `clients` give each one's expected interval; `pull` the pull interval in
     /// seconds. O(s × n).
-    func stopFindings(_ sessions: [SessionReport], _ clients: [ClientSummary], pull: Double) -> [Finding] {
+    func stopPauses(_ sessions: [SessionReport], _ clients: [ClientSummary], pull: Double)
+        -> [(silence: CaptureSilence, across: Int)] {
         let tolerance = Nanos.from(seconds: model.interval.toleranceSeconds)
         let longest = Saturating.add(Nanos.from(seconds: pull), tolerance)
         let pauses = silences.filter { !$0.uncovered && $0.nanoseconds > longest }
@@ -110,8 +124,7 @@ extension SessionBuilder {
             interval[c.client] = max(1, Nanos.from(seconds: c.judgedIntervalSeconds))
             changes[c.client] = c.intervalChange
         }
-        let code = FindingCode.captureGap
-        var out: [Finding] = []
+        var out: [(silence: CaptureSilence, across: Int)] = []
         for s in pauses {
             var across = 0
             var allMissed = true
@@ -129,11 +142,7 @@ extension SessionBuilder {
                 }
             }
             guard across >= 2, allMissed else { continue }
-            let text = Self.stopPrefix + "\(s.start.rfc3339(fractionDigits: 3)) to "
-                + "\(s.end.rfc3339(fractionDigits: 3)) (\(formatSpan(nanoseconds: s.nanoseconds))), and each of the "
-                + "\(across) clients seen on both sides missed check-ins across it: the capture may have stopped "
-                + "there (judged as time it ran; those missed check-ins may be the capture's)"
-            out.append(Finding(code: code, severity: model.severity(of: code), message: text, time: s.start))
+            out.append((s, across))
         }
         return out
     }

@@ -19,6 +19,10 @@ public enum FindingCode: String, Codable, Hashable, Sendable, CaseIterable {
     /// A lasting change of a client's own interval (a policy change), or, with no client, many clients changing
     /// near the same time: each side of it is judged against its own interval.
     case intervalChange = "interval-change"
+    /// A client whose last check-in is followed by at least `interval.silentMinIntervals` of its intervals with no
+    /// check-in, while other clients went on checking in and no capture gap or stop covers that time: it stopped
+    /// checking in (switched off, or cut off from its managers).
+    case wentSilent = "went-silent"
     /// An idle check-in outside the idle size range.
     case idleSizeOutOfRange = "idle-size-out-of-range"
     /// A check-in larger than the full-heartbeat maximum.

@@ -30,7 +30,7 @@ public struct FleetAudit: Sendable {
         /// Missed check-ins, failed connects, a median interval outside `I ± T`, or heartbeat storms over more
         /// than half the time observed.
         case unhealthy
-        /// Late or early gaps, a heartbeat storm, or a periodicity score below 70.
+        /// Late or early gaps, a heartbeat storm, a periodicity score below 70, or gone silent (`went-silent`).
         case degraded
         /// Not judged: too few check-ins (fewer than two), every interval between them not observed
         /// (a capture silence hides each one), or no regular interval (every gap observed in the accelerated
@@ -99,6 +99,8 @@ public struct FleetAudit: Sendable {
         /// Never `vanishedEarly` when connections of the client were dropped by the per-client limit.
         public var appearedLate: Bool
         public var vanishedEarly: Bool
+        /// It stopped checking in while the others went on (`analyze`'s `went-silent`): degraded, not healthy.
+        public var wentSilent: WentSilent?
         /// Connections of the client the heartbeat layer dropped past its per-client limit: its check-ins
         /// after them are not in the report (a reason says so).
         public var droppedByLimit = 0
@@ -131,6 +133,8 @@ public struct FleetAudit: Sendable {
         /// Of the `insufficient` clients, those whose every gap observed is in the accelerated range: no regular
         /// interval judged.
         public var onlyAccelerated = 0
+        /// Clients that stopped checking in while the others went on (`went-silent`), whatever their health.
+        public var wentSilent = 0
         /// healthy / clients (0 when there is no client).
         public var healthyShare: Double
         public var checkIns: Int
@@ -206,12 +210,14 @@ public struct FleetAudit: Sendable {
                       pending: sessions[i].pending))
         }
         var out: [Client] = []
+        let silent = Dictionary(report.wentSilent.map { ($0.client, $0) }, uniquingKeysWith: { a, _ in a })
         for (address, sessions) in byClient {
             let sorted = sessions.sorted { $0.start < $1.start }
             let dropped = report.limitDrops?.overMaxConnectionsByClient[address] ?? 0
             out.append(Self.audit(address, sorted, report.expectations, report.silences, report.offClock,
                                   captureStart, captureEnd, droppedByLimit: dropped,
-                                  mismatchMinIntervals: model.interval.mismatchMinIntervals))
+                                  mismatchMinIntervals: model.interval.mismatchMinIntervals,
+                                  wentSilent: silent[address]))
         }
         out.sort { a, b in
             if a.health != b.health { return a.health < b.health }
@@ -232,6 +238,7 @@ public struct FleetAudit: Sendable {
         let gaps = out.flatMap(\.gaps).sorted()
         summary.observedGaps = gaps.count
         summary.observedMedianGapSeconds = gaps.isEmpty ? nil : Self.micro(Median.of(sorted: gaps))
+        summary.wentSilent = out.count { $0.wentSilent != nil }
         summary.onlyAccelerated = out.count { $0.health == .insufficient && !$0.gaps.isEmpty && $0.spread == nil }
         summary.unobserved = out.count { $0.health == .insufficient && $0.checkIns + $0.failed >= 2 && $0.gaps.isEmpty }
     }
@@ -249,7 +256,7 @@ public struct FleetAudit: Sendable {
     private static func audit(
         _ address: IPAddress, _ visits: [Visit], _ e: HeartbeatReport.Expectations,
         _ silences: [CaptureSilence], _ offClock: [OffClockStretch], _ captureStart: Timestamp?,
-        _ captureEnd: Timestamp?, droppedByLimit: Int, mismatchMinIntervals: Int
+        _ captureEnd: Timestamp?, droppedByLimit: Int, mismatchMinIntervals: Int, wentSilent: WentSilent?
     ) -> Client {
         // Check-ins stamped far off the capture's clock are counted, not placed among the intervals.
         let off = OffClockStretch.offClock(visits.map(\.start), in: offClock)
@@ -425,6 +432,7 @@ public struct FleetAudit: Sendable {
         c.droppedByLimit = droppedByLimit
         c.offClock = visits.count - sessions.count
         if let end = captureEnd, droppedByLimit == 0 { c.vanishedEarly = covered(c.lastSeen, end) > edge }
+        c.wentSilent = wentSilent
         judge(&c, tolerance: tol, acceleratedMax: e.rules(for: mode).acceleratedMaxSeconds)
         return c
     }
@@ -470,7 +478,11 @@ public struct FleetAudit: Sendable {
         }
         if let change = c.intervalChange { c.reasons.append(change.text) }
         if c.appearedLate { c.reasons.append("appeared mid-capture") }
-        if c.vanishedEarly { c.reasons.append("silent before the capture ended") }
+        if let w = c.wentSilent {
+            c.reasons.append(w.text)
+        } else if c.vanishedEarly {
+            c.reasons.append("silent before the capture ended")
+        }
         if c.droppedByLimit > 0 {
             c.reasons.append("\(counted(c.droppedByLimit, "connection")) past the per-client limit dropped "
                 + "(not judged after \(c.lastSeen.rfc3339(fractionDigits: 3)))")
@@ -492,7 +504,8 @@ public struct FleetAudit: Sendable {
             c.health = .insufficient
             c.reasons.insert("not judged: no regular interval (every gap in the accelerated range)", at: 0)
         } else {
-            c.health = .healthy
+            // A client that stopped checking in is a warning, as in `analyze`, however regular it was before.
+            c.health = c.wentSilent == nil ? .healthy : .degraded
         }
     }
 

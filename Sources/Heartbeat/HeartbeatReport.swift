@@ -37,6 +37,9 @@ public struct HeartbeatReport: Sendable {
     /// tried it so (what would make it an `inferred-connects` manager with nothing configured). Their
     /// attempts are not judged. Not encoded: the text reports note them.
     public var unconfiguredDown: [IPAddress: Int] = [:]
+    /// The clients that stopped checking in while the others went on (`SessionBuilder.wentSilent`), in address
+    /// order: each one is a `went-silent` finding. Not encoded otherwise; the audit and `validate` read it.
+    public var wentSilent: [WentSilent] = []
     /// Connections carrying HTTP or TLS to a manager's address on a port that neither the model's `ports` nor the
     /// manager's own entry (`--server HOST:PORT`, SyLink.xml) lists, by server in address and port order (those
     /// with no HTTP or TLS are counted in `counts.ignoredConnections`, not here): they make no check-in

@@ -26,6 +26,7 @@ extension ReferenceModel {
         "acceleratedMaxSeconds": 60,
         "acceleratedRunMaxSeconds": 300,
         "mismatchMinIntervals": 3,
+        "silentMinIntervals": 3,
         "pinned": false
     },
     "connect": {
@@ -79,6 +80,7 @@ extension ReferenceModel {
         "heartbeat-storm": "warning",
         "interval-mismatch": "warning",
         "interval-change": "info",
+        "went-silent": "warning",
         "idle-size-out-of-range": "warning",
         "heartbeat-oversize": "warning",
         "upload-over-cap": "warning",

@@ -377,6 +377,7 @@ extension ReferenceModel {
         }
         try check((tree["tls"] as? [String: Any])?["uploadMinBytes"], "tls.uploadMinBytes", most: maxCount)
         try check((tree["interval"] as? [String: Any])?["mismatchMinIntervals"], "interval.mismatchMinIntervals")
+        try check((tree["interval"] as? [String: Any])?["silentMinIntervals"], "interval.silentMinIntervals")
         try check((tree["checkIn"] as? [String: Any])?["inferPeriodicMinIntervals"],
                   "checkIn.inferPeriodicMinIntervals")
         for (i, s) in (tree["servers"] as? [Any] ?? []).enumerated() {

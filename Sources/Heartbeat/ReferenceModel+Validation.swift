@@ -95,6 +95,9 @@ extension ReferenceModel {
         guard interval.mismatchMinIntervals >= 1 else {
             throw fail("interval.mismatchMinIntervals", "must be at least 1, got \(interval.mismatchMinIntervals)")
         }
+        guard interval.silentMinIntervals >= 1 else {
+            throw fail("interval.silentMinIntervals", "must be at least 1, got \(interval.silentMinIntervals)")
+        }
         try positive(connect.timeoutSeconds, "connect.timeoutSeconds")
         try nonNegative(checkIn.attemptWindowSeconds, "checkIn.attemptWindowSeconds")
         try nonNegative(checkIn.joinGapSeconds, "checkIn.joinGapSeconds")

@@ -59,6 +59,9 @@ public struct ReferenceModel: Codable, Hashable, Sendable {
         public var acceleratedRunMaxSeconds: Double
         /// Fewest regular intervals before a client's own median may contradict `seconds`.
         public var mismatchMinIntervals: Int
+        /// Fewest check-ins a client must owe, at its judged interval, between its last check-in and the capture's
+        /// end, with other clients checking in all that time, before it `went-silent`.
+        public var silentMinIntervals: Int
         /// True: `seconds` wins over interval attributes found in SyLink.xml (set by `--interval`).
         public var pinned: Bool
         /// The model's own tolerance and accelerated ranges before `withDerivedInterval` fitted them to another
@@ -76,7 +79,7 @@ public struct ReferenceModel: Codable, Hashable, Sendable {
 
         private enum CodingKeys: String, CodingKey {
             case seconds, toleranceSeconds, acceleratedMaxSeconds, acceleratedRunMaxSeconds, mismatchMinIntervals
-            case pinned
+            case silentMinIntervals, pinned
         }
     }
 

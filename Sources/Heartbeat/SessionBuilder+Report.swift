@@ -172,7 +172,15 @@ extension SessionBuilder {
         }
         findings += captureFindings + silenceFindings(hidden)
         if let oneWay = oneDirectionFinding() { findings.append(oneWay) }
-        findings += stopFindings(sessions, clients, pull: pullInterval.seconds)
+        let stops = stopPauses(sessions, clients, pull: pullInterval.seconds)
+        findings += stopFindings(stops)
+        // Clients that stopped checking in while the others went on: a warning at each one's last check-in.
+        let silent = captureEnd.map { wentSilent(sessions, clients, stops: stops.map(\.silence), end: $0) } ?? []
+        for (w, i) in silent {
+            let f = wentSilentFinding(w, session: i + 1)
+            sessions[i].findings.append(f)
+            findings.append(f)
+        }
         findings += clockShiftFindings(sessions, clients)
         findings += policyChangeFindings(clients)
         findings = findings.enumerated().sorted { a, b in
@@ -227,6 +235,7 @@ extension SessionBuilder {
                 overMaxConnectionsPerClient: droppedOverConnections,
                 overMaxConnectionsByClient: droppedOverConnectionsByClient),
             unconfiguredDown: unconfiguredDown,
+            wentSilent: silent.map(\.silent),
             unlistedPorts: unlistedPorts,
             periodicOtherPorts: periodicOtherPorts)
     }

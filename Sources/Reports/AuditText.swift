@@ -31,6 +31,13 @@ enum AuditText {
         }
         out += "\(s.degraded) degraded, \(s.unhealthy) unhealthy, \(s.insufficient) insufficient (\(why)); "
         out += "\(formatCount(s.checkIns, "check-in")), \(s.failed) failed, \(s.missed) missed\n"
+        if s.wentSilent > 0 {
+            // Who stopped checking in while the others went on: named, as the fleet's first question.
+            let names = b.heartbeat.wentSilent.prefix(AuditText.silentNamed).map(\.client.description)
+            let more = s.wentSilent > names.count ? " and \(s.wentSilent - names.count) more" : ""
+            out += "Gone silent: \(formatCount(s.wentSilent, "client")) stopped checking in while the others went on "
+            out += "(\(names.joined(separator: ", "))\(more)): went-silent, a warning\n"
+        }
         if let hint = AnalyzeReport.noManagerHint(b.heartbeat, snapCut: b.captures.contains { $0.truncated > 0 }) {
             out += hint
         }
@@ -72,6 +79,9 @@ enum AuditText {
         let verdict = palette.paint(s.verdict, Palette.colour(verdict: s.verdict))
         out += "\nVerdict: \(verdict) (\(s.verdictReason))\n"
     }
+
+    /// Clients the `Gone silent:` line names; its count gives the rest.
+    static let silentNamed = 5
 
     static func expectationsLine(_ b: ReportBundle) -> String {
         let e = b.heartbeat.expectations

@@ -115,6 +115,9 @@ public struct DeploymentValidation: Sendable {
             title: "no missed or failed check-ins, interval mismatch or long heartbeat storm"))
         checks.append(Self.intervalCheck(audit, health: .degraded, id: "interval-jitter", severity: .warning,
                                          title: "check-ins on time (no late or early gaps, no heartbeat storm)"))
+        // A client switched off goes silent too: a warning, not an error.
+        fromFindings("silent-clients", "no client stopped checking in while the others went on", .warning,
+                     [.wentSilent])
         fromCheckIns("sizes", "check-in sizes within the model's ranges", .warning,
                      [.idleSizeOutOfRange, .heartbeatOversize, .uploadOverCap])
         fromCheckIns("known-managers", "check-ins only to configured managers", .warning, [.unknownServer])

@@ -94,6 +94,10 @@ public struct HTMLReport {
             ("check-ins", String(s.checkIns), ""),
             ("failed", String(s.failed), s.failed > 0 ? "bad" : ""),
             ("missed", String(s.missed), s.missed > 0 ? "bad" : ""),
+        ]
+        // Only when some client stopped checking in while the others went on (`went-silent`).
+        if s.wentSilent > 0 { tiles.append(("gone silent", String(s.wentSilent), "warn")) }
+        tiles += [
             ("findings", "\(h.errors) / \(h.warnings) / \(h.infos)",
              h.errors > 0 ? "bad" : h.warnings > 0 ? "warn" : ""),
         ]

@@ -180,6 +180,7 @@ public struct ReportBundle: Sendable {
             ("checkIns", .int(s.checkIns)),
             ("failed", .int(s.failed)),
             ("missed", .int(s.missed)),
+        ] + (s.wentSilent > 0 ? [("wentSilent", .int(s.wentSilent))] : []) + [
             ("expectedPullSeconds", .number(e.pullIntervalSeconds)),
             ("expectedPushSeconds", .number(e.pushIntervalSeconds)),
         ] + (s.observedMedianGapSeconds.map { [

@@ -37,6 +37,8 @@ public struct ClientPlan: Sendable {
     /// The planned check-in from which a policy change's new interval runs (`--interval-change`), ns since the
     /// epoch; nil for a client that keeps its interval, or whose capture ends before the change.
     public var intervalChangedAt: Int64? = nil
+    /// From when the client checks in no more (the silent fault), ns since the epoch; nil for the others.
+    public var silentFrom: Int64? = nil
 }
 
 /// The whole fleet: managers, clients, check-ins and faults, decided before any packet is written.
@@ -157,7 +159,7 @@ public struct FleetPlan: Sendable {
                     switch kind {
                     case .http503, .http400: return c.transport == .http && expectedCheckIns >= minimumCheckIns
                     case .oldTLS: return c.transport == .https
-                    case .missed, .late, .accelerated, .failover, .oversizeUpload:
+                    case .missed, .late, .accelerated, .failover, .oversizeUpload, .silent:
                         return !c.push && expectedCheckIns >= minimumCheckIns
                     }
                 }
@@ -215,6 +217,16 @@ public struct FleetPlan: Sendable {
             t += period + r.jitter(jitter)
         }
         me.oldTLS = fault == .oldTLS
+        if fault == .silent {
+            // From a point of the second half that leaves the model's silent intervals and two more before the
+            // end (the others' last check-ins come up to an interval before it), so that analyze must name it.
+            let latest = last - ns(Double(model.interval.silentMinIntervals + 2) * c.longestPeriod(model: model))
+            let earliest = begin + ns(c.durationSeconds / 2)
+            let from = earliest + Int64(r.unit() * Double(max(0, latest - earliest)))
+            me.silentFrom = from
+            times.removeAll { $0 >= from }
+            if let at = times.last { me.expected.append(ExpectedFinding(code: .wentSilent, time: at, fault: fault)) }
+        }
         // The fault's position: away from both ends, so each gap it shapes lies between seen check-ins.
         let k = times.count >= 6 ? r.int(2...(times.count - 4)) : -1
         var checkIns: [PlannedCheckIn] = []
@@ -257,7 +269,7 @@ public struct FleetPlan: Sendable {
                 item.fault = fault
                 item.full = true
                 me.expected.append(ExpectedFinding(code: .uploadOverCap, time: time, fault: fault))
-            case .oldTLS:
+            case .oldTLS, .silent:
                 break
             }
             if item.time <= last { checkIns.append(item) }

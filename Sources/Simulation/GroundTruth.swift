@@ -44,6 +44,9 @@ public struct GroundTruth: Codable, Sendable {
         /// takes it; `analyze` stamps its `interval-change` finding about one new interval later.
         public var intervalChangedAt: String?
         public var intervalChangedAtNs: Int64?
+        /// From when the client checks in no more (the silent fault): none of its check-ins starts at or after it.
+        public var silentFrom: String?
+        public var silentFromNs: Int64?
     }
 
     /// The policy change (`simulate --interval-change AT:SECONDS[:SHARE]`).
@@ -129,6 +132,9 @@ public struct GroundTruth: Codable, Sendable {
             text("\"file\": \(i % c.files)")
             if let at = client.intervalChangedAt {
                 text(", \"intervalChangedAt\": \"\(time(at))\", \"intervalChangedAtNs\": \(at)")
+            }
+            if let from = client.silentFrom {
+                text(", \"silentFrom\": \"\(time(from))\", \"silentFromNs\": \(from)")
             }
             text(",\n      \"checkIns\": [")
             for (j, ci) in client.checkIns.enumerated() {

@@ -19,6 +19,8 @@ public enum FaultKind: String, CaseIterable, Codable, Sendable {
     case oldTLS = "old-tls"
     /// A full check-in whose log upload is larger than the model's upload cap.
     case oversizeUpload = "oversize-upload"
+    /// A pull client that stops checking in at a point of the capture's second half, while the others go on.
+    case silent
 
     /// Finding codes `analyze` raises for one instance of this fault, under a model whose TLS minimum is
     /// `minimumTLS` (its `minimumTLSVersion`, which the old-tls fault's code names).
@@ -31,6 +33,7 @@ public enum FaultKind: String, CaseIterable, Codable, Sendable {
         case .http503, .http400: return [.httpError]
         case .oldTLS: return [.tlsBelow(minimum: minimumTLS)]
         case .oversizeUpload: return [.uploadOverCap]
+        case .silent: return [.wentSilent]
         }
     }
 }
@@ -104,6 +107,11 @@ public struct SimulationConfiguration: Sendable {
     /// The jitter when none is given: 10 s, or half the model's tolerance when that is less.
     public static func defaultJitterSeconds(model: ReferenceModel) -> Double {
         min(10, model.interval.toleranceSeconds / 2)
+    }
+
+    /// The longest pull interval a client of the fleet runs: the interval's, or a policy change's when longer.
+    func longestPeriod(model: ReferenceModel) -> Double {
+        max(intervalSeconds ?? model.interval.seconds, intervalChange?.seconds ?? 0)
     }
 
     /// The jitter in effect: `jitterSeconds`, or the default for `model`.
@@ -202,6 +210,19 @@ public struct SimulationConfiguration: Sendable {
             }
         }
         if faults.values.contains(where: { $0 < 0 }) { throw SimulationError("fault counts must be 0 or more") }
+        if let silent = faults[.silent], silent > 0 {
+            // Someone must go on checking in for a client to be seen going silent.
+            guard silent < clients else {
+                throw SimulationError("the silent fault needs a client that goes on checking in: use more --clients "
+                    + "than silent ones")
+            }
+            let need = 2 * (5 + Double(model.interval.silentMinIntervals + 2) * longestPeriod(model: model))
+            guard durationSeconds >= need else {
+                throw SimulationError("the silent fault needs --duration of at least \(Int(need.rounded(.up))) s: its "
+                    + "client goes silent in the second half, at least interval.silentMinIntervals + 2 intervals "
+                    + "before the end")
+            }
+        }
         let estimate = estimatedCheckIns(model: model)
         guard estimate <= Double(Self.maxCheckIns) else {
             // Whole seconds as typed (`1d` is 86400 s, not 86400.0 s).

@@ -70,11 +70,11 @@ import TestSupport
     }
 
     @Test func eachCommandsRowsByDefault() {
-        // validate: one row per check (12 checks); audit: one row per client; analyze: per check-in.
+        // validate: one row per check (13 checks); audit: one row per client; analyze: per check-in.
         let validate = CLIRun(["validate", "-q", "-F", "csv", heartbeatCapture("old-tls")])
         let checks = validate.stdout.components(separatedBy: "\r\n").filter { !$0.isEmpty }
         #expect(checks.first == "type,check,title,severity,result,failingClients,examples,detail")
-        #expect(checks.count == 13 && checks.dropFirst().allSatisfy { $0.hasPrefix("check,") })
+        #expect(checks.count == 14 && checks.dropFirst().allSatisfy { $0.hasPrefix("check,") })
         #expect(checks.contains { $0.hasPrefix("check,tls-version,") && $0.contains(",error,fail,1,") })
         let audit = CLIRun(["audit", "-q", "-F", "jsonl", heartbeatCapture("old-tls")])
         #expect(audit.stdout.split(separator: "\n").count == 1 && audit.stdout.hasPrefix("{\"type\":\"client\""))

@@ -34,7 +34,7 @@ import TestSupport
         let found = try row(r, "manager-priority")
         #expect(found.hasPrefix("  n/a "))
         #expect(found.contains("not checked: no manager priorities known"))
-        #expect(r.stdout.contains("10 of 12 checks passed, 1 not checked; failed: 1 error check"))
+        #expect(r.stdout.contains("11 of 13 checks passed, 1 not checked; failed: 1 error check"))
         let csv = sepbeat("validate", "-F", "csv", heartbeatCapture("old-tls"))
         #expect(csv.stdout.contains("check,manager-priority,"))
         #expect(csv.stdout.split(separator: "\r\n").contains { $0.contains("manager-priority") && $0.contains(",n/a,") })

@@ -93,7 +93,7 @@ import TestSupport
         #expect(run.stdout.contains("first (client 192.0.2.23): 2025-03-07T08:00:26.954Z to 198.51.100.11 "
             + "(priority 2); the priority-1 manager 198.51.100.10 answered other check-ins in this capture"))
         #expect(run.stdout.contains(
-            "Verdict: fail (9 of 12 checks passed; failed: 2 error checks, 1 warning check; 1 client with check-ins)"))
+            "Verdict: fail (10 of 13 checks passed; failed: 2 error checks, 1 warning check; 1 client with check-ins)"))
     }
 
     @Test func auditSaysItJudgesIntervalsOnly() {
