@@ -70,6 +70,15 @@ extension SessionBuilder {
         // Each client's list is rejoined in place, so no list is held twice.
         for i in connections.values.indices { rejoinedCount += rejoin(&connections.values[i]) }
         let managers = resolveManagers(connections)
+        var untiedToManagers = 0
+        if untiedKept > 0 {
+            for conns in connections.values {
+                untiedToManagers += conns.count { c in
+                    guard let t = c.tunnel, t.proxy == nil, t.port == nil || t.hostIsNonDecimalNumber else { return false }
+                    return managers[c.server.address] != nil
+                }
+            }
+        }
         // With managers configured, servers tried at the interval with every connect failing are noted only.
         let unconfiguredDown = directory.hasConfiguredManagers
             ? periodicConnectManagers(connections, known: managers) : [:]
@@ -248,7 +257,8 @@ extension SessionBuilder {
                           rejoinedConnections: rejoinedCount,
                           proxyLegConnections: proxyLegs, joinSplits: joinSplits, emptyPieces: emptyPieces,
                           contentDownloads: contentDownloads, serverPushes: serverPushes,
-                          periodicOtherPortConnections: periodicOtherPortConnections),
+                          periodicOtherPortConnections: periodicOtherPortConnections,
+                          untiedTunnelsToManagers: untiedToManagers),
             silences: silences,
             offClock: offClock,
             limitDrops: dropped == 0 ? nil : .init(

@@ -61,6 +61,9 @@ public struct SessionBuilder: Sendable {
     /// as captured: filed when the report is built (`settleNamedTunnels()`), when every record of the capture
     /// had its chance to tie the name (an SNI or `Host` header seen after the tunnel began ties it too).
     private var namedTunnels: [ConnectionRecord] = []
+    /// Kept records of a tunnel judged as one to the proxy (its target tied to no address), for
+    /// `HeartbeatReport.Counts.untiedTunnelsToManagers`: with none, the records are not looked through for them.
+    private(set) var untiedKept = 0
     /// Of those, the `CONNECT`s a proxy refused whose target is a configured name that nothing tied: no check-in
     /// is built from them (there is no address to judge them as), so each is a `connect-failed` of its own.
     private(set) var untiedRefusals: [Finding] = []
@@ -205,6 +208,7 @@ public struct SessionBuilder: Sendable {
             }
         }
         // Moved in, and the compacted record moved into the list (not copied again there).
+        if connection.hasTunnel, connection.tunnel?.proxy == nil { untiedKept += 1 }
         let kept = Self.compacted(consume connection, sharing: &interner)
         let server = kept.server
         let silent = kept.application != .http && kept.application != .tls
