@@ -70,11 +70,15 @@ extension SessionBuilder {
         // Each client's list is rejoined in place, so no list is held twice.
         for i in connections.values.indices { rejoinedCount += rejoin(&connections.values[i]) }
         let managers = resolveManagers(connections)
+        // Tunnels to a target that is no address nor a name, filed to a proxy taken for a manager: the notes on such
+        // tunnels say their check-ins are in their clients' rows (as check-ins to the proxy).
         var untiedToManagers = 0
         if untiedKept > 0 {
             for conns in connections.values {
                 untiedToManagers += conns.count { c in
-                    guard let t = c.tunnel, t.proxy == nil, t.port == nil || t.hostIsNonDecimalNumber else { return false }
+                    guard let t = c.tunnel, t.proxy == nil, t.port == nil || t.hostIsNonDecimalNumber else {
+                        return false
+                    }
                     return managers[c.server.address] != nil
                 }
             }

@@ -378,12 +378,18 @@ public struct SessionBuilder: Sendable {
             }
             waiting = still
         }
-        for (i, c) in waiting.enumerated() {
-            if let finding = untiedRefusal(c, next: waiting[(i + 1)...].first { $0.client.address == c.client.address }) {
-                untiedRefusals.append(finding)
+        // Each one with its client's next one (read from the end, so each is found at once).
+        var nextOfClient: [IPAddress: Int] = [:]
+        var refusals: [Finding] = []
+        for i in waiting.indices.reversed() {
+            let c = waiting[i]
+            if let finding = untiedRefusal(c, next: nextOfClient[c.client.address].map { waiting[$0] }) {
+                refusals.append(finding)
             }
-            file(c)
+            nextOfClient[c.client.address] = i
         }
+        untiedRefusals += refusals.reversed()
+        for c in waiting { file(c) }
     }
 
     /// The `connect-failed` finding for `c`, a `CONNECT` to a configured host name tied to no address that the

@@ -44,7 +44,8 @@ enum AuditText {
             out += "Note: \(formatCount(b.untiedTunnels, "proxy connection")) whose target (CONNECT or absolute-form) "
             out += "is tied to no address (numeric but not dotted decimal, or no usable port; the odd: line counts "
             out += "them) are judged as "
-            out += "connections to the proxy: " + AnalyzeReport.untiedTunnelRows(b.heartbeat, of: b.untiedTunnels) + "\n"
+            out += "connections to the proxy: "
+            out += AnalyzeReport.untiedTunnelRows(b.heartbeat, of: b.untiedTunnels) + "\n"
         }
         for f in CaptureSummary.clocksSetForward(b.captures) {
             out += "Note: \(f.path) has no packets from \(f.silence.start.rfc3339(fractionDigits: 3)) for "

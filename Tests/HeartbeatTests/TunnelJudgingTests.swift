@@ -181,6 +181,21 @@ import Testing
         #expect(untied.summary.checkIns == 0 && untied.counts.ignoredConnections == 1)
     }
 
+    /// A tunnel whose `CONNECT` was lost names its target by its SNI alone: the first such tunnel of the capture
+    /// takes the address a later tunnel asking for that SNI reached, as the ones after it do.
+    @Test func aLostConnectIsTiedByALaterTunnelsSNI() throws {
+        var f = RecordFactory()
+        let model = try ReferenceModel.builtIn.withServer("198.51.100.1")
+        let inner = [0.0, 300].map {
+            f.connection(start: at($0), exchanges: [.tls(900, 3_100)], sni: "sepm.example.test")
+        }
+        let lost = Self.viaProxy(inner[0], host: "sepm.example.test")
+        let named = Self.viaProxy(inner[1], host: "198.51.100.1")
+        let r = analyze([lost, named], model: model)
+        #expect(r.counts.connections == 2 && r.counts.managerConnections == 2 && r.counts.ignoredConnections == 0)
+        #expect(r.sessions.map(\.server) == [ip("198.51.100.1"), ip("198.51.100.1")])
+    }
+
     /// A `CONNECT` to a configured name that the proxy refused, with nothing in the capture tying the name: no
     /// address to judge it as, so no check-in, but each refusal is a `connect-failed` finding of its client; a
     /// `407` the client answers with credentials on its next connection to the same target is none.
