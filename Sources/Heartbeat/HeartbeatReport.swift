@@ -210,6 +210,11 @@ public struct HeartbeatReport: Sendable {
         /// heartbeat interval (`HeartbeatReport.periodicOtherPorts` not `portListed`), which may be check-ins on a
         /// port the model does not know; `periodicOtherServers` names the servers. Encoded only when not 0.
         public var periodicOtherPortConnections: Int = 0
+        /// Tunnels whose target is tied to no address and is no host name either (numeric but not dotted decimal,
+        /// or no usable port), filed as connections to a proxy taken for a manager (plain-HTTP secars requests
+        /// in absolute form make it one): their check-ins are in their clients' rows, as check-ins to the proxy.
+        /// Not encoded: the notes on such tunnels read it.
+        public var untiedTunnelsToManagers: Int = 0
 
         private enum Keys: String, CodingKey {
             case connections, managerConnections, otherServerConnections, ignoredConnections, droppedByLimits

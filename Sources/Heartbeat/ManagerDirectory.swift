@@ -169,6 +169,9 @@ struct ManagerDirectory: Sendable {
         }
     }
 
+    /// Whether `name` is a configured manager's host name (not address text).
+    func isConfiguredName(_ name: String) -> Bool { configuredNames.contains(Self.nameKey(name)) }
+
     /// Ties `name` to `address` when it is a configured name not yet tied there (and not tied to too many).
     private mutating func bind(_ name: String, to address: IPAddress, how: String) {
         let key = Self.nameKey(name)

@@ -7,6 +7,35 @@ import Records
 // each client's check-ins built and audited, then numbered, ordered and summed up for the whole run.
 
 extension SessionBuilder {
+    /// Takes out the legs of a proxy whose upstream side has another address (two interfaces) than the one its
+    /// clients' tunnels go to: an address none of them went to whose every connection that carried bytes
+    /// carries a tunnel's very bytes (`carriesTunnel`), with the later pieces of those connections. An address
+    /// with any other connection (a client of its own, or a client whose check-in looks like another's tunnel by
+    /// chance) keeps them all. Returns the connections taken out, also taken from `pieces`.
+    func removeUpstreamLegs(
+        _ connections: inout [IPAddress: [ConnectionRecord]], pieces: inout [IPAddress: [Endpoint: Int]]
+    ) -> Int {
+        let byTarget = Self.spansByTarget(proxies.values.flatMap { $0.filter { $0.inside != nil } })
+        guard !byTarget.isEmpty else { return 0 }
+        var removed = 0
+        for (address, conns) in connections where proxies[address] == nil {
+            var legEnds: Set<[Endpoint]> = []
+            for c in conns where Self.carriesTunnel(c, of: byTarget) { legEnds.insert([c.client, c.server]) }
+            // A later piece of a leg (split by the idle timeout) goes with it; any other connection that carried
+            // bytes keeps all of the address's own.
+            guard !legEnds.isEmpty, !conns.contains(where: {
+                ($0.bytesUp > 0 || $0.bytesDown > 0) && !legEnds.contains([$0.client, $0.server])
+            }) else { continue }
+            var legs: [Endpoint: Int] = [:]
+            for c in conns where legEnds.contains([c.client, c.server]) { legs[c.server, default: 0] += 1 }
+            for (server, n) in legs { pieces[address]?[server]? -= n }
+            removed += legs.values.reduce(0, +)
+            let kept = conns.filter { !legEnds.contains([$0.client, $0.server]) }
+            connections[address] = kept.isEmpty ? nil : kept
+        }
+        return removed
+    }
+
     /// The report from `perClient` (emptied client by client as their check-ins are built); `pieces`
     /// counts each client's records per server as they were filed.
     func build(
@@ -33,6 +62,7 @@ extension SessionBuilder {
             proxyLegs += legs.values.reduce(0, +)
             connections[proxy] = conns.isEmpty ? nil : conns
         }
+        if !proxies.isEmpty { proxyLegs += removeUpstreamLegs(&connections, pieces: &piecesByServer) }
         if !setBacks.isEmpty {
             for i in connections.values.indices { Self.readAfterSetBacks(&connections.values[i], setBacks) }
         }
@@ -40,6 +70,19 @@ extension SessionBuilder {
         // Each client's list is rejoined in place, so no list is held twice.
         for i in connections.values.indices { rejoinedCount += rejoin(&connections.values[i]) }
         let managers = resolveManagers(connections)
+        // Tunnels to a target that is no address nor a name, filed to a proxy taken for a manager: the notes on such
+        // tunnels say their check-ins are in their clients' rows (as check-ins to the proxy).
+        var untiedToManagers = 0
+        if untiedKept > 0 {
+            for conns in connections.values {
+                untiedToManagers += conns.count { c in
+                    guard let t = c.tunnel, t.proxy == nil, t.port == nil || t.hostIsNonDecimalNumber else {
+                        return false
+                    }
+                    return managers[c.server.address] != nil
+                }
+            }
+        }
         // With managers configured, servers tried at the interval with every connect failing are noted only.
         let unconfiguredDown = directory.hasConfiguredManagers
             ? periodicConnectManagers(connections, known: managers) : [:]
@@ -170,7 +213,7 @@ extension SessionBuilder {
                 findings.append(f)
             }
         }
-        findings += captureFindings + silenceFindings(hidden)
+        findings += captureFindings + untiedRefusals + silenceFindings(hidden)
         if let oneWay = oneDirectionFinding() { findings.append(oneWay) }
         let stops = stopPauses(sessions, clients, pull: pullInterval.seconds)
         findings += stopFindings(stops)
@@ -226,7 +269,8 @@ extension SessionBuilder {
                           rejoinedConnections: rejoinedCount,
                           proxyLegConnections: proxyLegs, joinSplits: joinSplits, emptyPieces: emptyPieces,
                           contentDownloads: contentDownloads, serverPushes: serverPushes,
-                          periodicOtherPortConnections: periodicOtherPortConnections),
+                          periodicOtherPortConnections: periodicOtherPortConnections,
+                          untiedTunnelsToManagers: untiedToManagers),
             silences: silences,
             offClock: offClock,
             limitDrops: dropped == 0 ? nil : .init(

@@ -57,6 +57,16 @@ public struct SessionBuilder: Sendable {
     /// since a proxy may be learned after its legs were filed); its other connections stay its own, as a
     /// proxy host may run a client too.
     private(set) var proxies: [IPAddress: [ProxiedSpan]] = [:]
+    /// Tunnels to a host name (`CONNECT` or absolute form) that no record filed before them tied to an address,
+    /// as captured: filed when the report is built (`settleNamedTunnels()`), when every record of the capture
+    /// had its chance to tie the name (an SNI or `Host` header seen after the tunnel began ties it too).
+    private var namedTunnels: [ConnectionRecord] = []
+    /// Kept records of a tunnel judged as one to the proxy (its target tied to no address), for
+    /// `HeartbeatReport.Counts.untiedTunnelsToManagers`: with none, the records are not looked through for them.
+    private(set) var untiedKept = 0
+    /// Of those, the `CONNECT`s a proxy refused whose target is a configured name that nothing tied: no check-in
+    /// is built from them (there is no address to judge them as), so each is a `connect-failed` of its own.
+    private(set) var untiedRefusals: [Finding] = []
     /// TLS connections on ports nothing lists, for the note on servers reached at the heartbeat interval there.
     var otherPorts = OtherPortStarts()
 
@@ -66,6 +76,16 @@ public struct SessionBuilder: Sendable {
         var target: Endpoint
         var start: Timestamp
         var legBy: Timestamp
+        /// For a `CONNECT` tunnel, what went through it: a leg from another address of the proxy is known by it.
+        var inside: TunnelBytes?
+    }
+
+    /// The bytes a `CONNECT` tunnel carried each way (repeated bytes and its `CONNECT` exchanges left out),
+    /// and the SNI of the TLS in it.
+    struct TunnelBytes: Hashable, Sendable {
+        var up: Int64
+        var down: Int64
+        var serverName: String?
     }
     private(set) var seen = 0
     private(set) var ignored = 0
@@ -124,8 +144,20 @@ public struct SessionBuilder: Sendable {
     ///
     /// A connection through a proxy's `CONNECT` tunnel is filed as one to the tunnel's target
     /// (`ManagerDirectory.judged(_:)`), so it counts, and is classified, as a direct one would be.
+    /// A tunnel to a host name that nothing has tied to an address yet waits until the report is built
+    /// (`settleNamedTunnels()`), as a connection that begins later may still tie the name.
     public mutating func ingest(_ captured: ConnectionRecord) {
-        let connection = captured.hasTunnel ? directory.judged(captured) : captured
+        guard captured.hasTunnel else { return file(captured) }
+        let connection = directory.judged(captured)
+        if Self.awaitsName(connection) {
+            namedTunnels.append(captured)
+            return
+        }
+        file(connection)
+    }
+
+    /// Counts and files one connection as judged (a tunnel already judged as one to its target).
+    private mutating func file(_ connection: ConnectionRecord) {
         seen += 1
         firstTime = min(firstTime ?? connection.start, connection.start)
         lastTime = max(lastTime ?? connection.end, connection.end)
@@ -135,8 +167,18 @@ public struct SessionBuilder: Sendable {
             // or before it answers the first forwarded request.
             let slack = tunnel.kind == .forward ? Self.legAfterRequestNanos : Self.legAfterConnectNanos
             let legBy = Timestamp(nanoseconds: tunnel.start.nanoseconds.addingReportingOverflow(slack).partialValue)
-            proxies[proxy.address, default: []].append(
-                ProxiedSpan(target: connection.server, start: connection.start, legBy: legBy))
+            var span = ProxiedSpan(target: connection.server, start: connection.start, legBy: legBy)
+            if tunnel.kind == .connect {
+                // What went through the tunnel, the `CONNECT` exchanges set apart: a leg carries the same.
+                let setUp = tunnel.setUp.reduce((up: Int64(0), down: Int64(0))) {
+                    ($0.up + $1.bytesUp, $0.down + $1.bytesDown)
+                }
+                span.inside = TunnelBytes(
+                    up: connection.bytesUp - connection.anomaliesUp.repeatedBytes - setUp.up,
+                    down: connection.bytesDown - connection.anomaliesDown.repeatedBytes - setUp.down,
+                    serverName: connection.tls?.serverName)
+            }
+            proxies[proxy.address, default: []].append(span)
         }
         guard directory.isCandidate(connection) else {
             ignored += 1
@@ -166,6 +208,7 @@ public struct SessionBuilder: Sendable {
             }
         }
         // Moved in, and the compacted record moved into the list (not copied again there).
+        if connection.hasTunnel, connection.tunnel?.proxy == nil { untiedKept += 1 }
         let kept = Self.compacted(consume connection, sharing: &interner)
         let server = kept.server
         let silent = kept.application != .http && kept.application != .tls
@@ -305,6 +348,68 @@ public struct SessionBuilder: Sendable {
         return c.bytesUp - c.anomaliesUp.repeatedBytes <= 1 && c.bytesDown - c.anomaliesDown.repeatedBytes <= 1
     }
 
+    /// Whether `c`, as `ManagerDirectory.judged(_:)` left it, is a tunnel to a host name not tied to an address
+    /// yet: a name with a usable port (not address text, nor a number in another form than dotted decimal,
+    /// which nothing ties).
+    static func awaitsName(_ c: ConnectionRecord) -> Bool {
+        guard let tunnel = c.tunnel, tunnel.proxy == nil, tunnel.port != nil, !tunnel.host.isEmpty else { return false }
+        return IPAddress(tunnel.host) == nil && !tunnel.hostIsNonDecimalNumber
+    }
+
+    /// Files the tunnels held in `namedTunnels`: one whose name is tied by now as one to that address, the
+    /// others as captured (to the proxy). Filing one may tie another's name (its SNI is the name other
+    /// tunnels' lost `CONNECT`s stand for), so passes go on until one ties none. A refused `CONNECT` to a
+    /// configured name still tied to nothing becomes a finding (`untiedRefusals`).
+    mutating func settleNamedTunnels() {
+        var waiting = namedTunnels.sorted { ($0.start, $0.id) < ($1.start, $1.id) }
+        namedTunnels = []
+        var tied = true
+        while tied, !waiting.isEmpty {
+            tied = false
+            var still: [ConnectionRecord] = []
+            for c in waiting {
+                let judged = directory.judged(c)
+                if Self.awaitsName(judged) {
+                    still.append(c)
+                } else {
+                    file(judged)
+                    tied = true
+                }
+            }
+            waiting = still
+        }
+        // Each one with its client's next one (read from the end, so each is found at once).
+        var nextOfClient: [IPAddress: Int] = [:]
+        var refusals: [Finding] = []
+        for i in waiting.indices.reversed() {
+            let c = waiting[i]
+            if let finding = untiedRefusal(c, next: nextOfClient[c.client.address].map { waiting[$0] }) {
+                refusals.append(finding)
+            }
+            nextOfClient[c.client.address] = i
+        }
+        untiedRefusals += refusals.reversed()
+        for c in waiting { file(c) }
+    }
+
+    /// The `connect-failed` finding for `c`, a `CONNECT` to a configured host name tied to no address that the
+    /// proxy refused; nil for another connection, or for a `407` that the client's `next` such tunnel to
+    /// the same target follows (the client coming back with credentials: the proxy's authentication).
+    private func untiedRefusal(_ c: ConnectionRecord, next: ConnectionRecord?) -> Finding? {
+        guard let tunnel = c.tunnel, tunnel.kind == .refused, directory.isConfiguredName(tunnel.host) else {
+            return nil
+        }
+        let http = tunnel.setUp.last?.http
+        if http?.status == 407, let after = next?.tunnel, after.targetText == tunnel.targetText { return nil }
+        var answer = http?.status.map(String.init) ?? "-"
+        if let reason = http?.reason, !reason.isEmpty { answer += " " + reason }
+        return Finding(code: .connectFailed, severity: model.severity(of: .connectFailed),
+                       message: "connect to \(tunnel.targetText) refused by proxy \(c.server) (CONNECT → \(answer)): "
+                           + "no tunnel; no connection of the capture ties the configured name to an address, so "
+                           + "no check-in is built from it",
+                       client: c.client.address, time: c.synTime ?? c.start)
+    }
+
     /// A proxy's tunnels by target, each list in start order, for `isLeg`.
     static func spansByTarget(_ spans: [ProxiedSpan]) -> [Endpoint: [ProxiedSpan]] {
         var out = Dictionary(grouping: spans, by: \.target)
@@ -333,6 +438,26 @@ public struct SessionBuilder: Sendable {
         var i = lo - 1
         while i >= 0, i >= lo - 64 {
             if c.start <= spans[i].legBy { return true }
+            i -= 1
+        }
+        return false
+    }
+
+    /// Whether `c` carries the very bytes of one of the tunnels `byTarget` holds (`spansByTarget`): to its target,
+    /// begun while it was set up, the same bytes each way (repeated bytes left out) and the same SNI.
+    static func carriesTunnel(_ c: ConnectionRecord, of byTarget: [Endpoint: [ProxiedSpan]]) -> Bool {
+        guard !c.hasTunnel, let spans = byTarget[c.server], c.bytesUp > 0 || c.bytesDown > 0 else { return false }
+        let bytes = TunnelBytes(up: c.bytesUp - c.anomaliesUp.repeatedBytes,
+                                down: c.bytesDown - c.anomaliesDown.repeatedBytes, serverName: c.tls?.serverName)
+        var lo = 0
+        var hi = spans.count
+        while lo < hi {
+            let mid = (lo + hi) / 2
+            if spans[mid].start <= c.start { lo = mid + 1 } else { hi = mid }
+        }
+        var i = lo - 1
+        while i >= 0, i >= lo - 64 {
+            if c.start <= spans[i].legBy, spans[i].inside == bytes { return true }
             i -= 1
         }
         return false
@@ -424,6 +549,12 @@ public struct SessionBuilder: Sendable {
 
     /// The report for everything ingested so far; the builder keeps its state.
     public func report() -> HeartbeatReport {
+        if !namedTunnels.isEmpty {
+            // Settled on a copy: the builder goes on taking records, and a later one may tie a name.
+            var settled = self
+            settled.settleNamedTunnels()
+            return settled.report()
+        }
         var kept = perClient
         return build(&kept, pieces: piecesPerClient)
     }
@@ -432,6 +563,7 @@ public struct SessionBuilder: Sendable {
     /// its check-ins are built, so the records and the sessions are not all held at once; the builder
     /// keeps only its counters afterwards (a later `report()` has no check-ins).
     public mutating func finish() -> HeartbeatReport {
+        settleNamedTunnels()
         var kept = perClient
         perClient = [:]
         interner = RecordInterner()

@@ -6,6 +6,23 @@ import Heartbeat
 /// nothing lists, servers polled at the heartbeat interval, configured managers down, inferred managers taking
 /// turns), with the remedy. Each is nil when it does not apply.
 extension AnalyzeReport {
+    /// Where the check-ins in `untied` proxy connections whose target is tied to no address are, for the audit's
+    /// note on them: in no client's row, or, those filed to a proxy taken for a manager (plain-HTTP secars requests
+    /// in absolute form make it one), in their clients' rows as check-ins to the proxy.
+    static func untiedTunnelRows(_ r: HeartbeatReport, of untied: Int) -> String {
+        let toManagers = min(r.counts.untiedTunnelsToManagers, untied)
+        if toManagers == 0 {
+            return "check-ins in them are in no client's row, and the verdict does not cover those clients"
+        }
+        let asProxy = "are in their clients' rows as check-ins to the proxy, not to their target"
+        if toManagers == untied {
+            return "they went to a proxy taken for a manager, so check-ins in them \(asProxy), and the verdict judges "
+                + "them as such"
+        }
+        return "\(toManagers) of them went to a proxy taken for a manager, so check-ins in them \(asProxy); "
+            + "check-ins in the others are in no client's row, and the verdict does not cover those clients"
+    }
+
     /// When connections on management ports were seen but none went to a manager (so no client and no
     /// check-in is reported), why, and what to give: one paragraph, else nil. `snapCut`: the capture holds packets
     /// cut by the snap length, whose request targets may end before the secars path could be read.

@@ -48,12 +48,13 @@ enum AuditText {
         if let hint = AnalyzeReport.periodicOtherPortsHint(b.heartbeat) { out += hint }
         if let hint = AnalyzeReport.periodicListedPortsHint(b.heartbeat) { out += hint }
         if b.untiedTunnels > 0 {
-            // Their clients' check-ins went to the proxy as far as the audit knows: a pass does not cover them.
+            // Their clients' check-ins went to the proxy as far as the audit knows: in no row, unless the proxy was
+            // taken for a manager (plain HTTP in absolute form), and then as check-ins to it, not to their target.
             out += "Note: \(formatCount(b.untiedTunnels, "proxy connection")) whose target (CONNECT or absolute-form) "
             out += "is tied to no address (numeric but not dotted decimal, or no usable port; the odd: line counts "
             out += "them) are judged as "
-            out += "connections to the proxy: check-ins in them are in no client's row, and the verdict does not "
-            out += "cover those clients\n"
+            out += "connections to the proxy: "
+            out += AnalyzeReport.untiedTunnelRows(b.heartbeat, of: b.untiedTunnels) + "\n"
         }
         for f in CaptureSummary.clocksSetForward(b.captures) {
             out += "Note: \(f.path) has no packets from \(f.silence.start.rfc3339(fractionDigits: 3)) for "

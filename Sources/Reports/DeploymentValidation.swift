@@ -136,10 +136,20 @@ public struct DeploymentValidation: Sendable {
             checks[i].passed = false
             checks[i].detail = "\(formatCount(untiedTunnels, "proxy connection")) whose target (CONNECT or "
                 + "absolute-form) is tied to no address (numeric but not dotted decimal, or no usable port), "
-                + "judged as connections to the proxy: "
-                + "check-ins in them, if any, are left out of every check" + findings
+                + "judged as connections to the proxy: " + Self.untiedTunnelChecks(report, of: untiedTunnels) + findings
         }
         self.checks = checks
+    }
+
+    /// What the checks make of the check-ins in `untied` tunnels whose target is tied to no address: left out, or,
+    /// those filed to a proxy taken for a manager, judged as check-ins to it.
+    static func untiedTunnelChecks(_ report: HeartbeatReport, of untied: Int) -> String {
+        let toManagers = min(report.counts.untiedTunnelsToManagers, untied)
+        if toManagers == 0 { return "check-ins in them, if any, are left out of every check" }
+        let which = toManagers == untied ? "all of them" : "\(toManagers) of them"
+        let rest = toManagers == untied ? "" : "; the others', if any, are left out of every check"
+        return "\(which) went to a proxy taken for a manager, and check-ins in them are judged as check-ins to the "
+            + "proxy, not to their target\(rest)"
     }
 
     /// Says in the `tls-version` check where the versions judged came from. Nothing to judge without a

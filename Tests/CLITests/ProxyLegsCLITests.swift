@@ -11,8 +11,9 @@ import Testing
     static let proxy: [UInt8] = [10, 5, 5, 5]
 
     /// Copies `direct` (the same fleet checking in directly) as the proxy's own leg: every client address
-    /// (10.20.x.y) becomes the proxy's, with the client's ports moved apart per client, 2 ms later.
-    static func proxyLeg(_ direct: String, to output: String) throws {
+    /// (10.20.x.y) becomes the proxy's (`from`, the address its clients reach by default), with the client's ports
+    /// moved apart per client, 2 ms later.
+    static func proxyLeg(_ direct: String, to output: String, from upstream: [UInt8] = proxy) throws {
         let source = try CaptureReader.open(path: direct)
         var writer: PcapFileWriter?
         while let p = try source.next() {
@@ -28,7 +29,7 @@ import Testing
                 let new = (old + k * 997) % 64_000 + 1_024
                 frame[port] = UInt8(new >> 8)
                 frame[port + 1] = UInt8(new & 0xff)
-                frame.replaceSubrange(address..<address + 4, with: proxy)
+                frame.replaceSubrange(address..<address + 4, with: upstream)
             }
             try writer?.append(timestamp: p.timestamp.adding(nanoseconds: 2_000_000), bytes: frame,
                                originalLength: p.originalLength)
@@ -79,5 +80,28 @@ import Testing
         #expect(text.contains(" to managers, \(legs) from proxies (their own legs of tunnelled check-ins), "))
         let audit = sepbeat("audit", "-q", proxied, leg)
         #expect(audit.status == 0 && !audit.stdout.contains("10.5.5.5"), "\(audit.stdout)")
+    }
+
+    /// A proxy with two interfaces: its legs come from its upstream address, one no tunnel went to. They carry the
+    /// tunnels' very bytes, so they are its legs all the same, not a client checking in twice as often.
+    @Test func legsFromTheProxysOtherAddressAreCountedAsLegs() throws {
+        let dir = try TemporaryFolder()
+        // HTTPS only: a plain-HTTP check-in's requests are rewritten by the proxy (absolute form), not the same bytes.
+        let fleet = ["--clients", "4", "--duration", "1h", "--seed", "7", "--http-share", "0", "--push-share", "0.3"]
+        let direct = try dir.simulatedCapture("direct.pcap", fleet)
+        let proxied = try dir.simulatedCapture("proxied.pcap", fleet + ["--proxy", "10.5.5.5:8080"])
+        let leg = dir.path + "/leg.pcap"
+        try Self.proxyLeg(direct, to: leg, from: [10, 9, 9, 5])
+        let alone = try json(sepbeat("analyze", "-q", "-F", "json", proxied))
+        let both = try json(sepbeat("analyze", "-q", "-F", "json", proxied, leg))
+        let a = try #require(alone["counts"] as? [String: Int])
+        let b = try #require(both["counts"] as? [String: Int])
+        let legs = try #require(b["proxyLegConnections"])
+        #expect(legs > 0 && b["connections"] == (a["connections"] ?? 0) + legs)
+        #expect(b["managerConnections"] == a["managerConnections"])
+        let clients = { (r: [String: Any]) in
+            (r["clients"] as? [[String: Any]])?.compactMap { $0["client"] as? String }
+        }
+        #expect(clients(both) == clients(alone) && clients(both)?.contains("10.9.9.5") == false)
     }
 }

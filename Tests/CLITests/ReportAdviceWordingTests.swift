@@ -150,4 +150,26 @@ import TestSupport
             .first { $0.contains("  capture-quality  ") }
         #expect(fineRow?.hasPrefix("  pass") == true, "\(fineRow ?? "")")
     }
+
+    /// Plain HTTP in absolute form to a host tied to no address makes the proxy a manager (`inferred-http`): the
+    /// check-ins are in the clients' rows as check-ins to the proxy, and the audit's note and validate say so.
+    @Test func untiedAbsoluteFormTargetsAreInTheClientsRowsAsCheckInsToTheProxy() throws {
+        let dir = try TemporaryFolder()
+        let proxied = try dir.simulatedCapture("http.pcap", ["--clients", "2", "--duration", "1h", "--seed", "3",
+                                                            "--http-share", "1", "--proxy", "10.5.5.5:8080"])
+        let (broken, replaced) = try dir.patchedCapture(
+            proxied, replacing: "http://10.1.0.10:", with: "http://0xa01000a:", as: "hex-http.pcap")
+        #expect(replaced > 0)
+        let audit = CLIRun(["audit", "--color", "never", broken])
+        #expect(audit.stdout.contains(" proxy connections whose target (CONNECT or absolute-form) "
+            + "is tied to no address (numeric but not dotted decimal, or no usable port; the odd: line counts them) "
+            + "are judged as connections to the proxy: they went to a proxy taken for a manager, so check-ins in "
+            + "them are in their clients' rows as check-ins to the proxy, not to their target, and the verdict "
+            + "judges them as such\n"), "\(audit.stdout)")
+        #expect(!audit.stdout.contains("in no client's row"))
+        let validate = CLIRun(["validate", "--color", "never", broken])
+        #expect(validate.stdout.contains("judged as connections to the proxy: all of them went to a proxy taken for a "
+            + "manager, and check-ins in them are judged as check-ins to the proxy, not to their target"),
+                "\(validate.stdout)")
+    }
 }

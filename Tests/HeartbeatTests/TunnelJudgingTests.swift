@@ -161,6 +161,67 @@ import Testing
         #expect(r.managers.first?.resolution == "tls-sni")
     }
 
+    /// A name is tied by whatever the capture shows, also by a connection that begins after the tunnel (here a
+    /// direct one, filed after it): the tunnel is judged when the report is built, rolling or final.
+    @Test func hostNameTargetTiedByALaterSNI() throws {
+        var f = RecordFactory()
+        let model = try ReferenceModel.builtIn.withServer("sepm.example.test")
+        var b = SessionBuilder(model: model)
+        b.ingest(Self.viaProxy(f.idle(start: at(0)), host: "sepm.example.test"))
+        b.ingest(f.connection(start: at(300), exchanges: [.tls(900, 3_100)], sni: "sepm.example.test"))
+        let rolling = b.report()
+        let r = b.finish()
+        for report in [rolling, r] {
+            #expect(report.counts.connections == 2 && report.counts.managerConnections == 2)
+            #expect(report.sessions.map(\.server) == [ip("198.51.100.1"), ip("198.51.100.1")])
+            #expect(report.sessions.first?.steps.first?.evidence == "SYN to proxy 10.5.5.5:8080 for 198.51.100.1:443")
+        }
+        // A name nothing ties leaves the tunnel one to the proxy, as before.
+        let untied = analyze([Self.viaProxy(f.idle(start: at(0)), host: "other.example.test")], model: model)
+        #expect(untied.summary.checkIns == 0 && untied.counts.ignoredConnections == 1)
+    }
+
+    /// A tunnel whose `CONNECT` was lost names its target by its SNI alone: the first such tunnel of the capture
+    /// takes the address a later tunnel asking for that SNI reached, as the ones after it do.
+    @Test func aLostConnectIsTiedByALaterTunnelsSNI() throws {
+        var f = RecordFactory()
+        let model = try ReferenceModel.builtIn.withServer("198.51.100.1")
+        let inner = [0.0, 300].map {
+            f.connection(start: at($0), exchanges: [.tls(900, 3_100)], sni: "sepm.example.test")
+        }
+        let lost = Self.viaProxy(inner[0], host: "sepm.example.test")
+        let named = Self.viaProxy(inner[1], host: "198.51.100.1")
+        let r = analyze([lost, named], model: model)
+        #expect(r.counts.connections == 2 && r.counts.managerConnections == 2 && r.counts.ignoredConnections == 0)
+        #expect(r.sessions.map(\.server) == [ip("198.51.100.1"), ip("198.51.100.1")])
+    }
+
+    /// A `CONNECT` to a configured name that the proxy refused, with nothing in the capture tying the name: no
+    /// address to judge it as, so no check-in, but each refusal is a `connect-failed` finding of its client; a
+    /// `407` the client answers with credentials on its next connection to the same target is none.
+    @Test func aRefusedConnectToAnUntiedConfiguredNameIsAFailedConnect() throws {
+        var f = RecordFactory()
+        let model = try ReferenceModel.builtIn.withServer("sepm.example.test")
+        let refused = [0.0, 300].map {
+            Self.refusedByProxy(f.idle(start: at($0)), host: "sepm.example.test", status: 403, reason: "Forbidden")
+        }
+        let asked = Self.refusedByProxy(f.idle(start: at(600)), host: "sepm.example.test", status: 407,
+                                        reason: "Proxy Authentication Required")
+        let retried = Self.refusedByProxy(f.idle(start: at(601)), host: "sepm.example.test", status: 502,
+                                          reason: "Bad Gateway")
+        let r = analyze(refused + [asked, retried], model: model)
+        #expect(r.summary.checkIns == 0)
+        let failed = r.findings.filter { $0.code == .connectFailed }
+        #expect(failed.map(\.time) == [at(0), at(300), at(601)].map { Optional($0) })
+        #expect(failed.allSatisfy { $0.client == ip("10.0.0.5") && $0.severity == .error })
+        #expect(failed.first?.message == "connect to sepm.example.test:443 refused by proxy 10.5.5.5:8080 (CONNECT → "
+            + "403 Forbidden): no tunnel; no connection of the capture ties the configured name to an address, so no "
+            + "check-in is built from it")
+        // A name that is not configured names no manager: no finding.
+        let unconfigured = analyze(refused, model: try ReferenceModel.builtIn.withServer("198.51.100.1"))
+        #expect(!unconfigured.findings.contains { $0.code == .connectFailed })
+    }
+
     @Test func sniInsideATunnelTiesTheNameToTheTargetNotTheProxy() throws {
         var f = RecordFactory()
         let model = try ReferenceModel.builtIn.withServer("sepm.example.test")
@@ -229,6 +290,35 @@ import Testing
         #expect(r.counts.connections == 6 && r.counts.managerConnections == 3)
         #expect(r.counts.proxyLegConnections == 3 && r.counts.otherServerConnections == 0)
         #expect(alone.counts.proxyLegConnections == 0)
+    }
+
+    /// A proxy whose upstream side has another address (two interfaces): its legs come from an address no tunnel
+    /// went to, and are known by carrying a tunnel's very bytes to its target while it was set up.
+    @Test func legsFromAnotherAddressOfTheProxyAreNotCheckIns() throws {
+        var f = RecordFactory()
+        let model = try ReferenceModel.builtIn.withServer("198.51.100.1")
+        let tunnels = [0.0, 300, 600].map { Self.viaProxy(f.idle(start: at($0)), host: "198.51.100.1") }
+        let legs = [0.0, 300, 600].map { f.idle(client: "10.9.9.5", start: at($0 + 0.003)) }
+        let alone = analyze(tunnels, model: model)
+        let r = analyze(tunnels + legs, model: model)
+        #expect(r.summary.clients == 1 && r.summary.checkIns == 3)
+        #expect(r.clients == alone.clients && r.findings == alone.findings)
+        #expect(r.counts.connections == 6 && r.counts.managerConnections == 3)
+        #expect(r.counts.proxyLegConnections == 3 && r.counts.otherServerConnections == 0)
+        // An address with a connection of its own that carries no tunnel's bytes keeps them all: a client.
+        var own = f.idle(client: "10.9.9.5", start: at(900))
+        own.bytesUp += 100
+        let mixed = analyze(tunnels + legs + [own], model: model)
+        #expect(mixed.counts.proxyLegConnections == 0 && mixed.summary.clients == 2)
+        // Other bytes than the tunnel's, or begun after it was set up: no leg.
+        let bigger = legs.map { leg -> ConnectionRecord in
+            var l = leg
+            l.bytesDown += 1
+            return l
+        }
+        #expect(analyze(tunnels + bigger, model: model).counts.proxyLegConnections == 0)
+        let later = [0.0, 300, 600].map { f.idle(client: "10.9.9.5", start: at($0 + 2)) }
+        #expect(analyze(tunnels + later, model: model).counts.proxyLegConnections == 0)
     }
 
     /// A proxy's own connections that are no leg of a tunnel (not begun while one of its tunnels to that
