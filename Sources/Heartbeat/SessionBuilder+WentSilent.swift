@@ -12,8 +12,8 @@ public struct WentSilent: Hashable, Sendable {
     /// Check-ins its interval put between its last one and the capture's end, none seen: `floor((s - T) / I)`
     /// over the seconds `s` the capture covered there.
     public var intervals: Int
-    /// The interval it was judged against (`ClientSummary.expectedIntervalSeconds`), and its mode's tolerance,
-    /// in seconds.
+    /// The interval it was judged against (`ClientSummary.judgedIntervalSeconds`: its own median or the later
+    /// level of a change when not the configured one), and its mode's tolerance, in seconds.
     public var intervalSeconds: Double
     public var toleranceSeconds: Double
     /// The seconds the capture covered from its last check-in to the capture's end (time between files, while
@@ -108,7 +108,7 @@ extension SessionBuilder {
             guard let index = last[c.client], droppedOverConnectionsByClient[c.client] == nil else { continue }
             let from = sessions[index].start
             guard let others = others(than: c.client, seenBy: from) else { continue }
-            let interval = max(1, Nanos.from(seconds: c.expectedIntervalSeconds))
+            let interval = max(1, Nanos.from(seconds: c.judgedIntervalSeconds))
             let mode: SessionReport.Mode = (push[c.client] ?? 0) * 2 > c.sessions ? .push : .pull
             let tolerance = Nanos.from(seconds: mode == .push ? pushRules.toleranceSeconds
                 : model.interval.toleranceSeconds)
@@ -117,7 +117,7 @@ extension SessionBuilder {
             guard silent >= reach, covered(from, others) >= reach else { continue }
             let owed = min(Int64(Int32.max), Saturating.subtract(silent, tolerance) / interval)
             let w = WentSilent(client: c.client, lastCheckIn: from, intervals: Int(owed),
-                               intervalSeconds: c.expectedIntervalSeconds, toleranceSeconds: Double(tolerance) / 1e9,
+                               intervalSeconds: c.judgedIntervalSeconds, toleranceSeconds: Double(tolerance) / 1e9,
                                silentSeconds: Double(silent) / 1e9, othersUntil: others, end: end)
             out.append((w, index))
         }

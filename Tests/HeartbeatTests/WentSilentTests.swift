@@ -87,6 +87,22 @@ import Testing
         #expect(Self.report(model: nine).codes(.wentSilent).count == 1)
     }
 
+    @Test func aClientIsJudgedAgainstItsOwnInterval() throws {
+        // 10.0.3.9 checks in every 35 s (its median, not 20 s ± 2 s: judged against 35 s) and stops 84 s before
+        // the end: 2 of its intervals owed, an edge; 20 s would have owed 4.
+        var f = RecordFactory()
+        var b = SessionBuilder(model: Self.model)
+        for k in 0..<90 {
+            b.ingest(f.idle(client: "10.0.3.1", start: at(Double(k * 20))))
+            if k * 35 <= 1715 { b.ingest(f.idle(client: "10.0.3.9", start: at(Double(k * 35) + 1))) }
+        }
+        b.noteCaptureSpan(first: at(0), last: at(1800))
+        let r = b.finish()
+        let own = try #require(r.clients.first { $0.client == IPAddress("10.0.3.9") })
+        #expect(own.judgedAgainstSeconds == 35)
+        #expect(r.codes(.wentSilent).isEmpty)
+    }
+
     @Test func aFleetThatStopsAtOnceNamesNoClient() {
         // Every client's last check-in within one interval of the others': nobody went on checking in.
         let r = Self.report(quiet: 4, stopsBefore: 600)
