@@ -428,16 +428,24 @@ public struct SessionBuilder: Sendable {
     /// tunnel's `legBy`. Cost: a binary search and a look at the few tunnels before.
     static func isLeg(_ c: ConnectionRecord, of byTarget: [Endpoint: [ProxiedSpan]]) -> Bool {
         guard let spans = byTarget[c.server] else { return false }
+        return setUpWhenBegun(c, spans) { _ in true }
+    }
+
+    /// Whether one of `spans` (sorted by start) that began by `c.start` was still being set up then (`c` began
+    /// by its `legBy`) and passes `test`. Tunnels that began by `c.start` are looked at latest first, 64 at most:
+    /// check-ins of one client rarely overlap many.
+    private static func setUpWhenBegun(
+        _ c: ConnectionRecord, _ spans: [ProxiedSpan], _ test: (ProxiedSpan) -> Bool
+    ) -> Bool {
         var lo = 0
         var hi = spans.count
         while lo < hi {
             let mid = (lo + hi) / 2
             if spans[mid].start <= c.start { lo = mid + 1 } else { hi = mid }
         }
-        // Tunnels that began by `c.start`, latest first; check-ins of one client rarely overlap many.
         var i = lo - 1
         while i >= 0, i >= lo - 64 {
-            if c.start <= spans[i].legBy { return true }
+            if c.start <= spans[i].legBy, test(spans[i]) { return true }
             i -= 1
         }
         return false
@@ -449,18 +457,7 @@ public struct SessionBuilder: Sendable {
         guard !c.hasTunnel, let spans = byTarget[c.server], c.bytesUp > 0 || c.bytesDown > 0 else { return false }
         let bytes = TunnelBytes(up: c.bytesUp - c.anomaliesUp.repeatedBytes,
                                 down: c.bytesDown - c.anomaliesDown.repeatedBytes, serverName: c.tls?.serverName)
-        var lo = 0
-        var hi = spans.count
-        while lo < hi {
-            let mid = (lo + hi) / 2
-            if spans[mid].start <= c.start { lo = mid + 1 } else { hi = mid }
-        }
-        var i = lo - 1
-        while i >= 0, i >= lo - 64 {
-            if c.start <= spans[i].legBy, spans[i].inside == bytes { return true }
-            i -= 1
-        }
-        return false
+        return setUpWhenBegun(c, spans) { $0.inside == bytes }
     }
 
     /// Tells the first and last packet times of the whole capture (otherwise taken from the records).

@@ -182,6 +182,7 @@ enum ValidationText {
         out += CaptureSummaryReport.text(b.captures)
         out += "\n" + AuditText.expectationsLine(b) + "\n"
         if let observed = AuditText.observedLine(b) { out += observed + "\n" }
+        if let hint = AuditText.acceleratedFleetHint(b) { out += hint }
         guard let v = b.validation else { return }
         out += "\nChecks (a failed \(v.failOn == .error ? "error" : "error or warning") check fails the deployment)\n"
         var t = TextTable([("result", .left), ("severity", .left), ("check", .left), ("failing clients", .right),

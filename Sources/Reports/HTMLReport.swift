@@ -114,6 +114,9 @@ public struct HTMLReport {
                 + "\(AuditText.num(bundle.audit.acceleratedRunMaxSeconds)) s.") + "</p>"
         // What the clients ran, next to what they are judged against, as in the text reports.
         if let observed = AuditText.observedLine(bundle) { body += "<p>" + HTML.escape(observed + ".") + "</p>" }
+        if let hint = AuditText.acceleratedFleetHint(bundle) {
+            body += "<p class=\"note\">" + HTML.escape(String(hint.dropLast())) + "</p>"
+        }
         return section("Summary", body)
     }
 

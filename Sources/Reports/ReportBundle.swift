@@ -186,7 +186,8 @@ public struct ReportBundle: Sendable {
         ] + (s.observedMedianGapSeconds.map { [
             ("observedMedianGapSeconds", .number($0)),
             ("observedGaps", .int(s.observedGaps)),
-        ] } ?? []) + [
+        ] } ?? []) + (audit.observedMedianInAcceleratedRange ? [("observedMedianInAcceleratedRange", .bool(true))] : [])
+            + [
             ("toleranceSeconds", .number(e.toleranceSeconds)),
             ("acceleratedMaxSeconds", .number(audit.acceleratedMaxSeconds)),
             ("acceleratedRunMaxSeconds", .number(audit.acceleratedRunMaxSeconds)),

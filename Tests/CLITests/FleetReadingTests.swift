@@ -100,6 +100,14 @@ import TestSupport
         let json = try bundle.render(.json)
         #expect(json.contains("\"observedMedianGapSeconds\" : 20.25"), "\(json)")
         #expect(json.contains("\"observedGaps\" : 18"), "\(json)")
+        #expect(json.contains("\"observedMedianInAcceleratedRange\" : true"), "\(json)")
+        // validate's text and every HTML report give the hint too.
+        let validate = try ReportBundle(kind: .validate, heartbeat: report, captures: [], model: Self.model)
+            .render(.text)
+        #expect(validate.contains("Hint: the fleet's median gap, 20.25 s, is in the accelerated range"), "\(validate)")
+        let html = try ReportBundle(kind: .audit, heartbeat: report, captures: [], model: Self.model).render(.html)
+        #expect(html.contains("<p class=\"note\">Hint: the fleet&#39;s median gap, 20.25 s, is in the accelerated "
+            + "range"), "\(html)")
     }
 
     /// A fleet on its interval gets the observed line, and no hint.
@@ -109,6 +117,8 @@ import TestSupport
         #expect(text.contains("\nObserved median gap 300 s (5 gaps between a client's check-ins, accelerated ones "
             + "included)\n"), "\(text)")
         #expect(!text.contains("accelerated range (0-60 s) of the expected"))
+        let json = try ReportBundle(kind: .audit, heartbeat: report, captures: [], model: Self.model).render(.json)
+        #expect(!json.contains("observedMedianInAcceleratedRange"))
         // The HTML summary gives it under the expected interval too.
         let html = try ReportBundle(kind: .analyze, heartbeat: report, captures: [], model: Self.model).render(.html)
         #expect(html.contains("<p>Observed median gap 300 s (5 gaps between a client&#39;s check-ins, accelerated "
