@@ -137,8 +137,9 @@ extension StepClassifier {
                         + "either way", at)
                     raised = true
                 } else if isTLS(cs, i) {
-                    raise(.tlsHandshakeFailed, "TLS handshake with \(named(c.server)) failed: "
-                        + handshakeFailure(c.tls) + "; then \(closed)", at)
+                    let through = c.tunnel?.proxy.map { " through proxy \($0)" } ?? ""
+                    raise(.tlsHandshakeFailed, "TLS handshake with \(named(c.server))\(through) failed: "
+                        + handshakeFailure(c) + "; then \(closed)", at)
                     raised = true
                 } else if c.application == .http && payloadDown == 0 {
                     // A request head the close cut short (a reset in the middle of it) is no exchange, and nothing
@@ -199,13 +200,20 @@ extension StepClassifier {
         a.gaps == 0 && a.gapBytes == 0 && a.limitReached == 0
     }
 
-    /// Why a TLS handshake that carried no application data failed, as far as the clear-text records tell.
-    private func handshakeFailure(_ tls: TLSSummary?) -> String {
+    /// Why the TLS handshake of `c`, which carried no application data, failed, as far as the clear-text records
+    /// tell.
+    private func handshakeFailure(_ c: ConnectionRecord) -> String {
+        let tls = c.tls
         if let alert = tls?.alerts.first(where: { $0.level == 2 }) {
             return "fatal alert \(Self.alertName(alert.description)) (\(alert.description)) from the "
                 + (alert.direction == .down ? "server" : "client")
         }
-        guard let tls, tls.clientVersion != nil || tls.negotiatedVersion != nil else { return "no ClientHello seen" }
+        guard let tls, tls.clientVersion != nil || tls.negotiatedVersion != nil else {
+            // Bytes from the client beyond a tunnel's CONNECT made no whole ClientHello: it was cut short.
+            let setUp = c.tunnel?.setUp.reduce(Int64(0)) { $0 + $1.bytesUp } ?? 0
+            let sent = c.bytesUp - c.anomaliesUp.repeatedBytes - setUp
+            return sent > 0 ? "no whole ClientHello (the client's \(sent) bytes made none)" : "no ClientHello seen"
+        }
         if tls.negotiatedVersion == nil { return "no ServerHello after the ClientHello" }
         return "no application data after the hellos"
     }

@@ -63,6 +63,39 @@ import Testing
             .contains("no application data after the hellos") == true)
     }
 
+    /// Bytes from the client that made no whole ClientHello (cut short by the server's reset) are said as such,
+    /// not as no ClientHello at all; with none sent, no ClientHello was seen.
+    @Test func aClientHelloCutShortIsSaid() throws {
+        var f = RecordFactory()
+        var cut = rejected(&f, at: epoch, alert: nil, close: .rstFromServer)
+        cut.bytesUp = 20
+        cut.tls = TLSSummary()
+        let r = analyze([cut], model: model)
+        #expect(r.codes(.tlsHandshakeFailed).first?.message == "TLS handshake with 198.51.100.1:443 failed: no whole "
+            + "ClientHello (the client's 20 bytes made none); then RST from server")
+        var none = rejected(&f, at: epoch, alert: nil, close: .rstFromServer)
+        none.bytesUp = 0
+        none.bytesDown = 3
+        none.tls = TLSSummary()
+        let n = analyze([none], model: model)
+        #expect(n.codes(.tlsHandshakeFailed).first?.message.contains("failed: no ClientHello seen;") == true,
+                "\(n.findings.map(\.message))")
+    }
+
+    /// Through a proxy's tunnel, the failure names the proxy, and the tunnel's CONNECT bytes are not counted as
+    /// the client's ClientHello bytes.
+    @Test func aHandshakeFailedThroughAProxyNamesIt() throws {
+        var f = RecordFactory()
+        var cut = rejected(&f, at: epoch, alert: nil, close: .rstFromServer)
+        cut.bytesUp = 20
+        cut.bytesDown = 0
+        cut.tls = TLSSummary()
+        let r = analyze([TunnelJudgingTests.viaProxy(cut, host: "198.51.100.1")], model: model)
+        #expect(r.codes(.tlsHandshakeFailed).first?.message == "TLS handshake with 198.51.100.1:443 through proxy "
+            + "10.5.5.5:8080 failed: no whole ClientHello (the client's 20 bytes made none); then RST from server",
+                "\(r.findings.map(\.message))")
+    }
+
     @Test func anHTTPRequestResetByTheServerIsAFailedCheckIn() throws {
         var f = RecordFactory()
         let c = f.connection(port: 8014, start: epoch, exchanges: [.http("GET", 133, 0, status: nil)],
