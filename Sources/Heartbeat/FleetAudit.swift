@@ -329,8 +329,7 @@ public struct FleetAudit: Sendable {
             ?? mismatched[mode].map { Double($0.median) / 1e9 }
         func judgedInterval(_ m: SessionReport.Mode) -> Int64 { max(1, mismatched[m]?.median ?? interval(m)) }
 
-        var regular: [Double] = []
-        // The same gaps in nanoseconds, for their median (`Median`), the one the judged levels take.
+        // In nanoseconds, for their median (`Median`), the one the judged levels take; the quantiles read seconds.
         var regularNs: [Int64] = []
         var deviations: [Double] = []
         var phase: [(gap: Double, deviation: Double)] = []
@@ -369,7 +368,6 @@ public struct FleetAudit: Sendable {
                 continue
             }
             endRun()
-            regular.append(Double(d) / 1e9)
             regularNs.append(d)
             let iv = changed ? r.interval : judgedInterval(g.mode)
             // Saturating: a gap or interval near the Int64 range must not trap.
@@ -398,9 +396,11 @@ public struct FleetAudit: Sendable {
 
         let expected = c.expectedIntervalSeconds
         let tol = Double(rules(mode).tolerance) / 1e9
-        if !regular.isEmpty {
-            let s = regular.sorted()
-            let med = Double(Median.of(sorted: regularNs.sorted())) / 1e9
+        if !regularNs.isEmpty {
+            // Sorted once: seconds keep the nanoseconds' order.
+            let sortedNs = regularNs.sorted()
+            let s = sortedNs.map { Double($0) / 1e9 }
+            let med = Double(Median.of(sorted: sortedNs)) / 1e9
             c.spread = Spread(
                 count: s.count, median: micro(med), mad: micro(quantile(s.map { abs($0 - med) }.sorted(), 0.5)),
                 iqr: micro(quantile(s, 0.75) - quantile(s, 0.25)), p5: micro(quantile(s, 0.05)),

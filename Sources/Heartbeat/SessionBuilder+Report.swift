@@ -26,14 +26,27 @@ extension SessionBuilder {
             guard !legEnds.isEmpty, !conns.contains(where: {
                 ($0.bytesUp > 0 || $0.bytesDown > 0) && !legEnds.contains([$0.client, $0.server])
             }) else { continue }
-            var legs: [Endpoint: Int] = [:]
-            for c in conns where legEnds.contains([c.client, c.server]) { legs[c.server, default: 0] += 1 }
-            for (server, n) in legs { pieces[address]?[server]? -= n }
-            removed += legs.values.reduce(0, +)
-            let kept = conns.filter { !legEnds.contains([$0.client, $0.server]) }
-            connections[address] = kept.isEmpty ? nil : kept
+            removed += Self.takeOutLegs(legEnds, of: address, from: &connections, pieces: &pieces)
         }
         return removed
+    }
+
+    /// Takes the connections of `address` whose two endpoints are among `legEnds` (legs and their later pieces)
+    /// out of its list and out of its `pieces`; returns how many.
+    static func takeOutLegs(
+        _ legEnds: Set<[Endpoint]>, of address: IPAddress, from connections: inout [IPAddress: [ConnectionRecord]],
+        pieces: inout [IPAddress: [Endpoint: Int]]
+    ) -> Int {
+        guard var conns = connections[address] else { return 0 }
+        var legs: [Endpoint: Int] = [:]
+        conns.removeAll { c in
+            guard legEnds.contains([c.client, c.server]) else { return false }
+            legs[c.server, default: 0] += 1
+            return true
+        }
+        for (server, n) in legs { pieces[address]?[server]? -= n }
+        connections[address] = conns.isEmpty ? nil : conns
+        return legs.values.reduce(0, +)
     }
 
     /// The report from `perClient` (emptied client by client as their check-ins are built); `pieces`
@@ -47,20 +60,12 @@ extension SessionBuilder {
         var proxyLegs = 0
         var piecesByServer = piecesByServer
         for (proxy, spans) in proxies {
-            guard var conns = connections[proxy] else { continue }
+            guard let conns = connections[proxy] else { continue }
             let byTarget = Self.spansByTarget(spans)
             // Legs, then the later pieces of a leg (the same two endpoints, split by the idle timeout).
             var legEnds: Set<[Endpoint]> = []
             for c in conns where Self.isLeg(c, of: byTarget) { legEnds.insert([c.client, c.server]) }
-            var legs: [Endpoint: Int] = [:]
-            conns.removeAll { c in
-                guard legEnds.contains([c.client, c.server]) else { return false }
-                legs[c.server, default: 0] += 1
-                return true
-            }
-            for (server, n) in legs { piecesByServer[proxy]?[server]? -= n }
-            proxyLegs += legs.values.reduce(0, +)
-            connections[proxy] = conns.isEmpty ? nil : conns
+            proxyLegs += Self.takeOutLegs(legEnds, of: proxy, from: &connections, pieces: &piecesByServer)
         }
         if !proxies.isEmpty { proxyLegs += removeUpstreamLegs(&connections, pieces: &piecesByServer) }
         if !setBacks.isEmpty {
