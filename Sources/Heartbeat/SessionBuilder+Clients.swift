@@ -26,6 +26,9 @@ extension SessionBuilder {
         var serverPushes = 0
         /// `sessions` by server, for the managers' list.
         var servers: ServerTally
+        /// Ids of its manager connections still open when the capture ended (`went-silent` judges a client whose
+        /// last check-in is on one as a push client).
+        var openAtEnd: [UInt64] = []
 
         init(sessions: [SessionReport], summary: ClientSummary, pairs: [PairFinding],
              unobserved: [(silence: Int, expected: Int)], joinSplits: Int = 0, emptyPieces: Int = 0,

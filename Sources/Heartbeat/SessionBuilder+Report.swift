@@ -138,6 +138,7 @@ extension SessionBuilder {
             if conns.contains(where: Self.isEmptyPiece) { conns.removeAll { Self.isEmptyPiece($0) } }
             let emptyPieces = before - conns.count
             var tally = GroupTally()
+            let openAtEnd = conns.filter { $0.state.contains(.openAtEnd) }.map(\.id)
             let drafts = conns.isEmpty ? [] : group(conns, tally: &tally)
             guard !drafts.isEmpty else {
                 // Nothing but pieces, content downloads or pushes: counted, no client.
@@ -154,9 +155,12 @@ extension SessionBuilder {
             let pairs = pairFindings(client: client, sessions: &mine, conns: conns, managers: managers)
             // Step texts were shared as they were made (`StepClassifier.TextMemo`): the findings' are left.
             Self.shareEqualFindingTexts(&mine)
-            return ClientOutcome(sessions: mine, summary: result.summary, pairs: pairs, unobserved: result.unobserved,
-                                 joinSplits: tally.splits, emptyPieces: emptyPieces,
-                                 contentDownloads: tally.contentDownloads, serverPushes: tally.serverPushes)
+            var outcome = ClientOutcome(sessions: mine, summary: result.summary, pairs: pairs,
+                                        unobserved: result.unobserved, joinSplits: tally.splits,
+                                        emptyPieces: emptyPieces, contentDownloads: tally.contentDownloads,
+                                        serverPushes: tally.serverPushes)
+            outcome.openAtEnd = openAtEnd
+            return outcome
         }
 
         var sessions: [SessionReport] = []
@@ -168,6 +172,7 @@ extension SessionBuilder {
         var emptyPieces = 0
         var contentDownloads = 0
         var serverPushes = 0
+        var openAtEnd: Set<UInt64> = []
         for (i, item) in work.enumerated() {
             // Taken out, so each client's check-ins are not held twice once joined.
             guard var outcome = outcomes[i].take() else { continue }
@@ -176,6 +181,7 @@ extension SessionBuilder {
             contentDownloads += outcome.contentDownloads
             serverPushes += outcome.serverPushes
             guard !outcome.sessions.isEmpty else { continue }
+            openAtEnd.formUnion(outcome.openAtEnd)
             for u in outcome.unobserved where hidden.indices.contains(u.silence) {
                 hidden[u.silence].add(client: item.client, expected: u.expected)
             }
@@ -223,7 +229,9 @@ extension SessionBuilder {
         let stops = stopPauses(sessions, clients, pull: pullInterval.seconds)
         findings += stopFindings(stops)
         // Clients that stopped checking in while the others went on: a warning at each one's last check-in.
-        let silent = captureEnd.map { wentSilent(sessions, clients, stops: stops.map(\.silence), end: $0) } ?? []
+        let silent = captureEnd.map {
+            wentSilent(sessions, clients, stops: stops.map(\.silence), openAtEnd: openAtEnd, end: $0)
+        } ?? []
         for (w, i) in silent {
             let f = wentSilentFinding(w, session: i + 1)
             sessions[i].findings.append(f)

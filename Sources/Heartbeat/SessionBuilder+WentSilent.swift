@@ -45,9 +45,15 @@ extension SessionBuilder {
     /// sides: no client is named. Clients with a check-in stamped in an off-clock stretch, or whose connections
     /// the per-client limit dropped, are left out: their end is not known.
     ///
+    /// A client whose last check-in is on a connection still open at the capture's end (`openAtEnd`, connection
+    /// ids) holds a long-lived connection: it is judged by the push heartbeat, whatever its check-ins were classed.
+    /// A push connection shorter than `push.minOpenSeconds` when the capture ends carries pull check-ins, and
+    /// judging its silence by a shorter pull interval would name a client that is only waiting for its next push
+    /// heartbeat.
+    ///
     /// `sessions` in start order. O(s + c log c).
-    func wentSilent(_ sessions: [SessionReport], _ clients: [ClientSummary],
-                    stops: [CaptureSilence], end: Timestamp) -> [(silent: WentSilent, index: Int)] {
+    func wentSilent(_ sessions: [SessionReport], _ clients: [ClientSummary], stops: [CaptureSilence],
+                    openAtEnd: Set<UInt64>, end: Timestamp) -> [(silent: WentSilent, index: Int)] {
         guard clients.count >= 2 else { return [] }
         // Each client's first and last check-in (the last's index) and its count of push check-ins; those with a
         // check-in off the capture's clock apart.
@@ -108,8 +114,14 @@ extension SessionBuilder {
             guard let index = last[c.client], droppedOverConnectionsByClient[c.client] == nil else { continue }
             let from = sessions[index].start
             guard let others = others(than: c.client, seenBy: from) else { continue }
-            let interval = max(1, Nanos.from(seconds: c.judgedIntervalSeconds))
-            let mode: SessionReport.Mode = (push[c.client] ?? 0) * 2 > c.sessions ? .push : .pull
+            let mainMode: SessionReport.Mode = (push[c.client] ?? 0) * 2 > c.sessions ? .push : .pull
+            var stillOpen = false
+            sessions[index].withConnections { ids in stillOpen = ids.contains(where: openAtEnd.contains) }
+            let mode = stillOpen ? .push : mainMode
+            // Its summary judged its main mode: a pull client found on a long-lived connection at the end is
+            // judged by the configured push heartbeat instead.
+            let judgedSeconds = mode == mainMode ? c.judgedIntervalSeconds : pushInterval
+            let interval = max(1, Nanos.from(seconds: judgedSeconds))
             let tolerance = Nanos.from(seconds: mode == .push ? pushRules.toleranceSeconds
                 : model.interval.toleranceSeconds)
             let reach = Saturating.add(Saturating.multiply(n, interval), tolerance)
@@ -117,7 +129,7 @@ extension SessionBuilder {
             guard silent >= reach, covered(from, others) >= reach else { continue }
             let owed = min(Int64(Int32.max), Saturating.subtract(silent, tolerance) / interval)
             let w = WentSilent(client: c.client, lastCheckIn: from, intervals: Int(owed),
-                               intervalSeconds: c.judgedIntervalSeconds, toleranceSeconds: Double(tolerance) / 1e9,
+                               intervalSeconds: judgedSeconds, toleranceSeconds: Double(tolerance) / 1e9,
                                silentSeconds: Double(silent) / 1e9, othersUntil: others, end: end)
             out.append((w, index))
         }

@@ -51,4 +51,29 @@ import TestSupport
         #expect(!sepbeat("analyze", "-q", "--interval", "20", calm).stdout.contains("went-silent"))
         #expect(!sepbeat("audit", "-q", "--interval", "20", calm).stdout.contains("Gone silent"))
     }
+
+    /// Push clients (heartbeat 300 s) among pull clients every 10 s, in 400 s: a push connection opened less than
+    /// `push.minOpenSeconds` before the end carries pull check-ins, but it is still open, so its client waits for
+    /// its next push heartbeat and is judged by that, not by the 10 s pull interval: no client went silent.
+    @Test func aPushClientOnItsOpenConnectionHasNotGoneSilent() throws {
+        let dir = try TemporaryFolder()
+        let capture = try dir.simulatedCapture("push.pcap", [
+            "--clients", "20", "--push-share", "0.5", "--http-share", "0", "--interval", "10", "--duration", "400",
+            "--seed", "1",
+        ])
+        let options = ["-q", "--interval", "10", "--server", "10.1.0.10", "--server", "10.1.0.11"]
+        let truth = try #require(try JSONSerialization.jsonObject(
+            with: Data(contentsOf: URL(fileURLWithPath: capture + ".truth.json"))) as? [String: Any])
+        let clients = try #require(truth["clients"] as? [[String: Any]])
+        let push = Set(clients.filter { $0["mode"] as? String == "push" }.compactMap { $0["address"] as? String })
+        let report = try #require(try JSONSerialization.jsonObject(
+            with: Data(CLIRun(["analyze", "-F", "json"] + options + [capture]).stdout.utf8)) as? [String: Any])
+        let sessions = try #require(report["sessions"] as? [[String: Any]])
+        // Some push client's check-ins are classed pull (what made it look silent at 10 s).
+        #expect(sessions.contains { s in
+            s["mode"] as? String == "pull" && (s["client"] as? String).map(push.contains) == true
+        })
+        #expect(!CLIRun(["analyze"] + options + [capture]).stdout.contains("went-silent"))
+        #expect(!CLIRun(["audit"] + options + [capture]).stdout.contains("Gone silent"))
+    }
 }
