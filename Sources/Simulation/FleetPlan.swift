@@ -39,6 +39,14 @@ public struct ClientPlan: Sendable {
     public var intervalChangedAt: Int64? = nil
     /// From when the client checks in no more (the silent fault), ns since the epoch; nil for the others.
     public var silentFrom: Int64? = nil
+
+    /// The faults it carries: those of its expected findings, and the silent fault even when analyze cannot see
+    /// it (`FleetPlan.expectSilencesAnalyzeCanSee`), which leaves it no finding.
+    var faults: Set<FaultKind> {
+        var kinds = Set(expected.compactMap(\.fault))
+        if silentFrom != nil { kinds.insert(.silent) }
+        return kinds
+    }
 }
 
 /// The whole fleet: managers, clients, check-ins and faults, decided before any packet is written.
@@ -107,7 +115,36 @@ public struct FleetPlan: Sendable {
         for i in plan.clients.indices {
             plan.schedule(client: i, fault: assigned[i], model: model)
         }
+        plan.expectSilencesAnalyzeCanSee(model: model)
         return plan
+    }
+
+    /// Keeps the silent fault's `went-silent` among a client's expected findings only when analyze's rule can
+    /// name it: another client that checked in at or before its last check-in `L` checks in at least `N × I + T`
+    /// after `L` (`N` = `interval.silentMinIntervals`, `I` the pull interval it runs at `L`, `T` the pull
+    /// tolerance). The others' check-ins end up to one of their intervals before the capture's end, and a push
+    /// client's heartbeat may be far longer than the pull interval (or its first check-in come after `L`), so
+    /// in a short run or a fleet of few pull clients nobody may be seen going on across the silence. The client
+    /// still stops (`silentFrom`); only the finding is not expected. The capture's end comes after every
+    /// check-in, so the rule's other half (that much time from `L` to the end) holds whenever this one does.
+    private mutating func expectSilencesAnalyzeCanSee(model: ReferenceModel) {
+        let silent = clients.indices.filter { clients[$0].silentFrom != nil }
+        guard !silent.isEmpty else { return }
+        let spans = clients.map { c in c.checkIns.first.map { ($0.time, c.checkIns[c.checkIns.count - 1].time) } }
+        let ns: (Double) -> Int64 = { Int64(($0 * 1e9).rounded()) }
+        let tolerance = ns(model.intervalRules(forSeconds: interval).toleranceSeconds)
+        let n = Int64(model.interval.silentMinIntervals)
+        for i in silent {
+            guard let last = spans[i]?.1 else { continue }
+            let changed = clients[i].intervalChangedAt.map { $0 <= last } ?? false
+            let period = ns(changed ? configuration.intervalChange?.seconds ?? interval : interval)
+            let reach = n * period + tolerance
+            let seen = spans.indices.contains { j in
+                guard j != i, let span = spans[j] else { return false }
+                return span.0 <= last && span.1 - last >= reach
+            }
+            if !seen { clients[i].expected.removeAll { $0.code == .wentSilent } }
+        }
     }
 
     /// Records x record size + overhead; models allow each up to 2^40, so a product past 2^60 stands for "no

@@ -154,6 +154,12 @@ public struct GroundTruth: Codable, Sendable {
                     faults.append((client.address, e, f.codes(minimumTLS: plan.minimumTLS).map(\.rawValue)))
                 }
             }
+            // A silence analyze cannot see (nobody seen going on across it) is still a fault, one with no code,
+            // stamped at the client's last check-in as its finding would be (at `silentFrom` when it has none).
+            if let from = client.silentFrom, !client.expected.contains(where: { $0.fault == .silent }) {
+                let at = client.checkIns.last?.time ?? from
+                faults.append((client.address, ExpectedFinding(code: .wentSilent, time: at, fault: .silent), []))
+            }
             text("\n      ]\n    }")
         }
         text("\n  ],\n  \"faults\": [")

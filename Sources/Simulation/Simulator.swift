@@ -148,7 +148,7 @@ public struct Simulator {
         return SimulationResult(
             paths: sinks.map(\.path), truthPath: truthPath, packets: packets, bytes: bytes,
             checkIns: plan.clients.reduce(0) { $0 + $1.checkIns.count },
-            faults: plan.clients.reduce(0) { n, c in n + Set(c.expected.compactMap(\.fault)).count })
+            faults: plan.clients.reduce(0) { n, c in n + c.faults.count })
     }
 
     /// The next phase start of an actor whose phase just ended at `after`, or nil when it is done.
