@@ -92,6 +92,7 @@ public enum ReportRows {
         "intervals", "medianSeconds", "madSeconds",
         "iqrSeconds", "p5Seconds", "p95Seconds", "minSeconds", "maxSeconds", "driftSecondsPerHour",
         "matchesExpected", "firstSeen", "lastSeen", "appearedLate", "vanishedEarly", "reasons",
+        "judgedAgainstSeconds", "wentSilent",
     ]
 
     /// One client of the fleet audit as an ordered JSON object (fields as `clientFields`).
@@ -130,6 +131,9 @@ public enum ReportRows {
             ("appearedLate", .bool(c.appearedLate)),
             ("vanishedEarly", .bool(c.vanishedEarly)),
             ("reasons", .array(c.reasons.map(JSONValue.string))),
+            // Added after the first fields, so a reader of the older rows finds every column where it was.
+            ("judgedAgainstSeconds", num(c.judgedAgainst.map(micro))),
+            ("wentSilent", .bool(c.wentSilent != nil)),
         ])
     }
 

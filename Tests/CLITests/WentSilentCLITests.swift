@@ -76,4 +76,39 @@ import TestSupport
         #expect(!CLIRun(["analyze"] + options + [capture]).stdout.contains("went-silent"))
         #expect(!CLIRun(["audit"] + options + [capture]).stdout.contains("Gone silent"))
     }
+
+    /// `audit`'s rows (JSON Lines and CSV, `--per client`) end with `judgedAgainstSeconds` (the interval a client on
+    /// another one was judged against, else null or an empty cell) and `wentSilent`, as its JSON and text say them.
+    @Test func auditRowsSayWhoWentSilentAndTheIntervalJudged() throws {
+        let dir = try TemporaryFolder()
+        let silent = try dir.simulatedCapture("silent.pcap", [
+            "--clients", "6", "--interval", "20", "--duration", "10m", "--fault", "silent=2", "--seed", "4",
+        ])
+        let lines = sepbeat("audit", "-q", "-F", "jsonl", "--interval", "20", silent).stdout.split(separator: "\n")
+        let rows = try lines.map {
+            try #require(try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any])
+        }
+        #expect(rows.count == 6)
+        #expect(rows.count { $0["wentSilent"] as? Bool == true } == 2)
+        #expect(rows.allSatisfy { $0["judgedAgainstSeconds"] is NSNull })
+        let csv = sepbeat("audit", "-q", "-F", "csv", "--interval", "20", silent).stdout
+        let header = try #require(csv.split(separator: "\r\n").first)
+        #expect(header.hasSuffix(",reasons,judgedAgainstSeconds,wentSilent"))
+        #expect(csv.components(separatedBy: ",true\r\n").count - 1 == 2)
+
+        // A fleet on 600 s judged against the model's 300 s: each client's gaps are judged against its own median.
+        let slow = try dir.simulatedCapture("slow.pcap", [
+            "--clients", "3", "--interval", "600", "--duration", "50m", "--http-share", "0", "--push-share", "0",
+        ])
+        let servers = ["--server", "10.1.0.10", "--server", "10.1.0.11"]
+        let slowRows = try CLIRun(["audit", "-q", "-F", "jsonl"] + servers + [slow]).stdout.split(separator: "\n").map {
+            try #require(try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any])
+        }
+        #expect(!slowRows.isEmpty)
+        for row in slowRows {
+            let judged = try #require(row["judgedAgainstSeconds"] as? Double)
+            #expect(abs(judged - 600) < 10)
+            #expect(row["wentSilent"] as? Bool == false)
+        }
+    }
 }
