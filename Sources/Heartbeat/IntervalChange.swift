@@ -34,19 +34,37 @@ public struct IntervalChange: Hashable, Sendable {
 }
 
 extension IntervalChange: Encodable {
-    private enum Keys: String, CodingKey {
-        case mode, fromSeconds, toSeconds, at, gapsBefore, gapsAfter, matchesExpected
+    /// One member's value in the JSON reports.
+    public enum Member: Hashable, Sendable {
+        case text(String)
+        case seconds(Double)
+        case count(Int)
+    }
+
+    /// Its JSON members, in `audit`'s order (`analyze`'s JSON sorts them by key): the one list both reports write,
+    /// `analyze` through this `Encodable` conformance and `audit` through its own JSON trees.
+    public var members: [(key: String, value: Member)] {
+        [("mode", .text(mode.rawValue)), ("fromSeconds", .seconds(fromSeconds)), ("toSeconds", .seconds(toSeconds)),
+         ("at", .text(at.rfc3339())), ("gapsBefore", .count(gapsBefore)), ("gapsAfter", .count(gapsAfter)),
+         ("matchesExpected", .text(matchesExpected))]
+    }
+
+    private struct Key: CodingKey {
+        var stringValue: String
+        var intValue: Int? { nil }
+        init(stringValue: String) { self.stringValue = stringValue }
+        init?(intValue: Int) { nil }
     }
 
     public func encode(to encoder: Encoder) throws {
-        var c = encoder.container(keyedBy: Keys.self)
-        try c.encode(mode, forKey: .mode)
-        try c.encode(fromSeconds, forKey: .fromSeconds)
-        try c.encode(toSeconds, forKey: .toSeconds)
-        try c.encode(at.rfc3339(), forKey: .at)
-        try c.encode(gapsBefore, forKey: .gapsBefore)
-        try c.encode(gapsAfter, forKey: .gapsAfter)
-        try c.encode(matchesExpected, forKey: .matchesExpected)
+        var c = encoder.container(keyedBy: Key.self)
+        for (key, value) in members {
+            switch value {
+            case .text(let s): try c.encode(s, forKey: Key(stringValue: key))
+            case .seconds(let d): try c.encode(d, forKey: Key(stringValue: key))
+            case .count(let n): try c.encode(n, forKey: Key(stringValue: key))
+            }
+        }
     }
 }
 

@@ -251,15 +251,13 @@ public struct ReportBundle: Sendable {
         guard case .object(var members) = row else { return row }
         members.removeAll { key, value in key == "wentSilent" || key == "judgedAgainstSeconds" && value == .null }
         guard let change = c.intervalChange else { return .object(members) }
-        return .object(members + [("intervalChange", .object([
-            ("mode", .string(change.mode.rawValue)),
-            ("fromSeconds", .number(change.fromSeconds)),
-            ("toSeconds", .number(change.toSeconds)),
-            ("at", .time(change.at)),
-            ("gapsBefore", .int(change.gapsBefore)),
-            ("gapsAfter", .int(change.gapsAfter)),
-            ("matchesExpected", .string(change.matchesExpected)),
-        ]))])
+        return .object(members + [("intervalChange", .object(change.members.map { key, value in
+            switch value {
+            case .text(let s): return (key, .string(s))
+            case .seconds(let d): return (key, .number(d))
+            case .count(let n): return (key, .int(n))
+            }
+        }))])
     }
 
     /// `sepbeat-validate/1`: checks, verdict, fleet summary, captures, and `periodicOtherServersMember`.
