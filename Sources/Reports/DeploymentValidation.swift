@@ -33,6 +33,10 @@ public struct DeploymentValidation: Sendable {
         /// for the reason its detail gives, which the text shows in place of the pass condition.
         public var failedWithoutClients: Bool { id == "check-ins-seen" || (!passed && failingClients == 0) }
 
+        /// `failingClients` as every format gives it: `null` (`-` in text and HTML, an empty CSV cell) when
+        /// `failedWithoutClients`, as no count of clients applies, else the count.
+        public var failingClientsJSON: JSONValue { failedWithoutClients ? .null : .int(failingClients) }
+
         /// `pass`, `fail` or `n/a` (not checked), as every format prints it.
         public var result: String { !checked ? "n/a" : passed ? "pass" : "fail" }
     }

@@ -273,7 +273,7 @@ public struct ReportBundle: Sendable {
                     ("title", .string(c.title)),
                     ("severity", .string(c.severity.rawValue)),
                     ("result", .string(c.result)),
-                    ("failingClients", .int(c.failingClients)),
+                    ("failingClients", c.failingClientsJSON),
                     ("examples", .array(c.examples.map(JSONValue.string))),
                     ("detail", .string(c.detail)),
                 ])

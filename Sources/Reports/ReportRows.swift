@@ -48,7 +48,7 @@ public enum ReportRows {
             ("title", .string(c.title)),
             ("severity", .string(c.severity.rawValue)),
             ("result", .string(c.result)),
-            ("failingClients", .int(c.failingClients)),
+            ("failingClients", c.failingClientsJSON),
             ("examples", .array(c.examples.map(JSONValue.string))),
             ("detail", .string(c.detail)),
         ])
