@@ -21,7 +21,8 @@ public struct WentSilent: Hashable, Sendable {
     public var silentSeconds: Double
     /// The last check-in of another client seen at or before `lastCheckIn`: the fleet went on until then.
     public var othersUntil: Timestamp
-    /// The capture's end.
+    /// The capture's end: its last packet's time, or the latest check-in's start when that is later (a small
+    /// step back of the sensor's clock, not detected, stamps the last packets before check-ins seen earlier).
     public var end: Timestamp
 
     /// The audit's reason and the validate check's example: `went silent after 2026-01-01T00:57:10.000Z (8
@@ -102,6 +103,8 @@ extension SessionBuilder {
             let top = latest[lo - 1]
             return top.best.client == client ? top.second : top.best.last
         }
+        // Never before a check-in seen: the text's "others checked in until" stays at or before its end.
+        let shownEnd = latest.last.map { max(end, $0.best.last) } ?? end
         let gaps = silences.filter(\.uncovered) + stops
         // Time the capture covered from `from` to `to`, in nanoseconds.
         func covered(_ from: Timestamp, _ to: Timestamp) -> Int64 {
@@ -125,12 +128,12 @@ extension SessionBuilder {
             let tolerance = Nanos.from(seconds: mode == .push ? pushRules.toleranceSeconds
                 : model.interval.toleranceSeconds)
             let reach = Saturating.add(Saturating.multiply(n, interval), tolerance)
-            let silent = covered(from, end)
+            let silent = covered(from, shownEnd)
             guard silent >= reach, covered(from, others) >= reach else { continue }
             let owed = min(Int64(Int32.max), Saturating.subtract(silent, tolerance) / interval)
             let w = WentSilent(client: c.client, lastCheckIn: from, intervals: Int(owed),
                                intervalSeconds: judgedSeconds, toleranceSeconds: Double(tolerance) / 1e9,
-                               silentSeconds: Double(silent) / 1e9, othersUntil: others, end: end)
+                               silentSeconds: Double(silent) / 1e9, othersUntil: others, end: shownEnd)
             out.append((w, index))
         }
         return out.sorted { $0.silent.client < $1.silent.client }

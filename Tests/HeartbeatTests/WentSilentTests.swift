@@ -103,6 +103,25 @@ import Testing
         #expect(r.codes(.wentSilent).isEmpty)
     }
 
+    @Test func theEndIsNeverBeforeTheOthersLastCheckIn() throws {
+        // The last packet stamped at 1770 s (a small step back of the clock, not detected) while others checked in
+        // until 1783 s: the silence runs to 1783 s, which the text gives as the capture's end.
+        var f = RecordFactory()
+        var b = SessionBuilder(model: Self.model)
+        for k in 0..<90 {
+            for n in 0..<4 where n > 0 || k * 20 <= 1620 {
+                b.ingest(f.idle(client: "10.0.3.\(n + 1)", start: at(Double(k * 20 + n))))
+            }
+        }
+        b.noteCaptureSpan(first: at(0), last: at(1770))
+        let found = b.finish().codes(.wentSilent)
+        let w = try #require(found.first)
+        #expect(found.count == 1)
+        #expect(w.message.contains("then none for 2 min 43 s to the capture's end at "
+            + "\(at(1783).rfc3339(fractionDigits: 3)): 8 intervals of 20 s ± 2 s with no check-in, while other "
+            + "clients checked in until \(at(1783).rfc3339(fractionDigits: 3)): "))
+    }
+
     @Test func aFleetThatStopsAtOnceNamesNoClient() {
         // Every client's last check-in within one interval of the others': nobody went on checking in.
         let r = Self.report(quiet: 4, stopsBefore: 600)
