@@ -257,7 +257,8 @@ enum CommonOptions {
     }
 
     static let model = modelOption(
-        help: "Use this reference model (JSON) instead of the built-in one (see 'sepbeat model').")
+        help: "Judge by this reference model (JSON): the fields it gives replace the built-in model's "
+            + "(see 'sepbeat model').")
 
     /// `--model FILE` with a help line worded for the command.
     static func modelOption(help: String) -> OptionSpec {

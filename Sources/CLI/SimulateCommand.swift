@@ -34,8 +34,8 @@ enum SimulateCommand {
         specs: [
             CommonOptions.outputOption(help: "Write the capture to FILE and the ground truth to FILE.truth.json "
                 + "(needed; a file name, not '-')."),
-            CommonOptions.modelOption(help: "Generate traffic from this reference model (JSON) instead of the "
-                + "built-in one (see 'sepbeat model')."),
+            CommonOptions.modelOption(help: "Generate traffic from this reference model (JSON): the fields it "
+                + "gives replace the built-in model's (see 'sepbeat model')."),
             CommonOptions.intervalOption(help: "Pull interval of the simulated clients in seconds, 10 to 604800 "
                 + "(one week; default: the model's)."),
             CommonOptions.quiet,

@@ -15,7 +15,8 @@ extension ReferenceModel {
     /// The model's tolerance and accelerated range were written for its own interval; when they
     /// do not fit a shorter one they are derived from it: tolerance `T = min(model T, I / 10)` and
     /// accelerated maximum `A = min(model A, I / 5)` and longest accelerated run `R = min(model R, I)` (exactly
-    /// the built-in 30 s, 60 s and 300 s at the default 300 s, so a longer interval keeps them). Cost: O(1).
+    /// the built-in 30 s, 60 s and 300 s at the default 300 s, so a longer interval keeps them). `I` equal to
+    /// the model's own `interval.seconds` keeps its values as they are. Cost: O(1).
     ///
     /// - Parameters:
     ///   - seconds: the interval `I`; from `minIntervalSeconds` to `maxIntervalSeconds`.
@@ -29,7 +30,10 @@ extension ReferenceModel {
                 + "\(Int(Self.minIntervalSeconds)) to \(Int(Self.maxIntervalSeconds)), got \(formatSeconds(seconds))")
         }
         var m = self
-        let rules = intervalRules(forSeconds: seconds)
+        // The model's own interval: its tolerance and ranges were written for it (a file tuned for 600 s with
+        // 90 s of tolerance, run with a SyLink.xml of 600 s), so they stand. Once derived, they are not its own.
+        let own = interval.ownRules == nil && seconds == interval.seconds
+        let rules = own ? interval.modelRules : intervalRules(forSeconds: seconds)
         m.interval.ownRules = interval.modelRules
         m.interval.seconds = seconds
         m.interval.toleranceSeconds = rules.toleranceSeconds

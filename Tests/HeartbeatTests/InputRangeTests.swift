@@ -215,6 +215,30 @@ import Testing
         #expect(audit.clients.first?.health == .healthy)
     }
 
+    /// A model tuned for its own interval keeps its tolerance and ranges when SyLink.xml or `--interval` gives
+    /// that same interval; another interval still fits them to its share of it.
+    @Test func aModelsOwnIntervalKeepsItsTunedToleranceUnderSyLink() throws {
+        var tuned = ReferenceModel.builtIn
+        tuned.interval.seconds = 600
+        tuned.interval.toleranceSeconds = 90
+        tuned.interval.acceleratedMaxSeconds = 150
+        let same = try tuned.withDerivedInterval(seconds: 600, pinned: false, source: "SyLink.xml")
+        #expect(same.interval.toleranceSeconds == 90 && same.interval.acceleratedMaxSeconds == 150)
+        #expect(try tuned.withInterval(seconds: 600).interval.toleranceSeconds == 90)
+        let shorter = try tuned.withDerivedInterval(seconds: 300, pinned: false, source: "SyLink.xml")
+        #expect(shorter.interval.toleranceSeconds == 30 && shorter.interval.acceleratedMaxSeconds == 60)
+        // Derived once, the values are no longer the model's own: the same interval again derives them again.
+        let again = try shorter.withDerivedInterval(seconds: 300, pinned: false, source: "SyLink.xml")
+        #expect(again.interval.toleranceSeconds == 30)
+
+        var f = RecordFactory()
+        let records = [0.0, 600, 1280, 1800].map { f.idle(start: at($0)) }
+        let sylink = try parseSyLink(syLinkXML(extra: #"PullHeartbeatSeconds="600""#))
+        let r = analyze(records, model: tuned, sylink: sylink)
+        #expect(r.expectations.toleranceSeconds == 90)
+        #expect(r.codes(.intervalLate).isEmpty && r.codes(.intervalEarly).isEmpty, "680 and 520 s: within ± 90 s")
+    }
+
     @Test func hugeIntervalsInHandBuiltValuesSaturateInsteadOfTrapping() {
         var model = ReferenceModel.builtIn
         model.interval.seconds = 1e13  // past validation on purpose: the audits must not trap
