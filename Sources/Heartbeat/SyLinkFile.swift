@@ -116,8 +116,8 @@ public struct SyLinkFile: Hashable, Sendable {
         let scrub = collector.withoutKey
         if !ok || collector.problem == nil && parser.parserError != nil {
             let code = (parser.parserError as NSError?)?.code ?? -1
-            let problem = "is not well-formed XML (error \(code) at line \(parser.lineNumber), "
-                + "column \(parser.columnNumber))"
+            let (line, column) = collector.errorPosition ?? (parser.lineNumber, parser.columnNumber)
+            let problem = "is not well-formed XML (error \(code) at line \(line), column \(column))"
             throw SyLinkError(file: name, problem: scrub(collector.problem ?? problem))
         }
         if let problem = collector.problem { throw SyLinkError(file: name, problem: scrub(problem)) }
@@ -380,6 +380,9 @@ private final class SyLinkCollector: NSObject, XMLParserDelegate {
     var problem: String?
     /// The line of the first `CommConf`, `AgentCommunicationSetting` and `ServerList` (lowercased names).
     var firstLines: [String: Int] = [:]
+    /// Where the parser reported its first error. After `parse()` returns, its position is where it stopped
+    /// reading, often the file's last line: a repeated attribute on line 18 of 29 was said to be at line 29.
+    var errorPosition: (line: Int, column: Int)?
 
     /// Elements whose attributes are read (lowercased names).
     private static let read: Set<String> = [
@@ -459,6 +462,10 @@ private final class SyLinkCollector: NSObject, XMLParserDelegate {
         default:
             break
         }
+    }
+
+    func parser(_ parser: XMLParser, parseErrorOccurred parseError: any Error) {
+        if errorPosition == nil { errorPosition = (parser.lineNumber, parser.columnNumber) }
     }
 
     func parser(_ parser: XMLParser, didEndElement name: String, namespaceURI: String?, qualifiedName: String?) {
