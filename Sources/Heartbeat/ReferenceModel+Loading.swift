@@ -140,8 +140,33 @@ extension ReferenceModel {
     public func withServer(_ spec: String) throws(ModelError) -> ReferenceModel {
         let server = try Self.parseServerSpec(spec)
         var m = self
-        m.servers.append(server)
+        m.add([server])
         return m
+    }
+
+    /// Adds `new` to `servers`, keeping one entry per manager (host and port, `serverKey`): a model file may
+    /// not repeat one, so `sepbeat model` printing `--server`, SyLink.xml and the model's servers together
+    /// wrote files it then refused. The entry kept is the one the analysis goes by (`--server` over SyLink.xml
+    /// over the model file, then the better priority), in the first one's place. Cost: one key per entry, looked
+    /// up in a dictionary (a SyLink.xml may list 100,000 servers).
+    mutating func add(_ new: [Server]) {
+        func rank(_ s: Server) -> (Int, Int) {
+            (s.origin == "option" ? 0 : s.origin == "sylink" ? 1 : 2, s.priority ?? Int.max)
+        }
+        var index: [String: Int] = [:]
+        for (i, s) in servers.enumerated() {
+            let key = Self.serverKey(s)
+            if index[key] == nil { index[key] = i }
+        }
+        for server in new {
+            let key = Self.serverKey(server)
+            guard let i = index[key] else {
+                index[key] = servers.count
+                servers.append(server)
+                continue
+            }
+            if rank(server) < rank(servers[i]) { servers[i] = server }
+        }
     }
 
     static func parseServerSpec(_ spec: String) throws(ModelError) -> Server {

@@ -13,8 +13,8 @@ extension ReferenceModel {
     /// The pull interval from SyLink.xml applies unless `--interval` pinned one (tolerance and
     /// accelerated range derived as `withDerivedInterval` says), the push interval replaces the
     /// model's, and every server of the list is added with its priority and each port it names
-    /// (no port: any management port), origin `sylink`. The Kcs value is never part of a
-    /// `SyLinkFile`, so it cannot reach the output.
+    /// (no port: any management port), origin `sylink`, once per host and port (`add(_:)`). The Kcs
+    /// value is never part of a `SyLinkFile`, so it cannot reach the output.
     public func merging(sylink: SyLinkFile) -> ReferenceModel {
         var m = self
         if !interval.pinned, let s = sylink.pullHeartbeatSeconds,
@@ -24,15 +24,11 @@ extension ReferenceModel {
         if let s = sylink.pushHeartbeatSeconds, s > 0, Double(s) <= Self.maxIntervalSeconds {
             m.push.heartbeatSeconds = Double(s)
         }
-        for server in sylink.servers {
+        m.add(sylink.servers.flatMap { server in
             let ports = [server.httpsPort, server.httpPort].compactMap { $0 }
-            if ports.isEmpty {
-                m.servers.append(Server(host: server.address, priority: server.priority, origin: "sylink"))
-            }
-            for port in ports {
-                m.servers.append(Server(host: server.address, port: port, priority: server.priority, origin: "sylink"))
-            }
-        }
+            return ports.isEmpty ? [Server(host: server.address, priority: server.priority, origin: "sylink")]
+                : ports.map { Server(host: server.address, port: $0, priority: server.priority, origin: "sylink") }
+        })
         return m
     }
 }

@@ -154,15 +154,18 @@ extension ReferenceModel {
             }
         }
         // The same manager twice, maybe with two priorities: which entry counts would not be known.
-        let serverKeys = servers.map { s in
-            let host = Self.mappedIPv4Text(s.host)
-            return "\(IPAddress(host)?.description ?? host.lowercased()) \(s.port ?? 0)"
-        }
-        if let (first, again) = Self.firstRepeat(in: serverKeys) {
+        if let (first, again) = Self.firstRepeat(in: servers.map(Self.serverKey)) {
             let port = servers[again].port.map { " port \($0)" } ?? ""
             throw fail("servers[\(again)]",
                        "repeats \(Self.shown(servers[again].host))\(port), already servers[\(first)]")
         }
+    }
+
+    /// What makes two `servers` entries the same manager: the address (an IPv4-mapped one as its IPv4 address) or
+    /// the lower-cased host name, and the port (none: any management port).
+    static func serverKey(_ s: Server) -> String {
+        let host = mappedIPv4Text(s.host)
+        return "\(IPAddress(host)?.description ?? host.lowercased()) \(s.port ?? 0)"
     }
 
     /// The indices of the first value of `list` that repeats an earlier one, and of that earlier one.

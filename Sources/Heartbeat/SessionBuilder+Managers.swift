@@ -268,7 +268,21 @@ extension SessionBuilder {
                 priority: info.configured?.priority, ports: mine.ports.sorted(), sessions: mine.count,
                 serverNames: info.serverNames))
         }
+        // A name configured more than once (SyLink.xml and --server, one port each, a name in two priority
+        // blocks) is one manager: one row, for the entry a connection to it would be matched with
+        // (`configuredMatch`'s order), not a row per entry.
+        var unresolved: [String: ConfiguredManager] = [:]
+        var names: [String] = []
         for m in directory.configured where directory.addresses(of: m).isEmpty {
+            let name = m.host.lowercased()
+            guard let have = unresolved[name] else {
+                unresolved[name] = m
+                names.append(name)
+                continue
+            }
+            if (m.source, m.priority ?? Int.max) < (have.source, have.priority ?? Int.max) { unresolved[name] = m }
+        }
+        for m in names.compactMap({ unresolved[$0] }) {
             out.append(ManagerReport(
                 address: m.host, hostName: m.host, source: m.source.rawValue,
                 resolution: "unresolved: no TLS SNI or HTTP Host header in the capture names this host",

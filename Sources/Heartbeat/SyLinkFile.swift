@@ -102,6 +102,11 @@ public struct SyLinkFile: Hashable, Sendable {
             throw SyLinkError(file: name, problem: "has a processing instruction <?\(target)?> with no data; "
                 + "SyLink files have none besides the XML declaration")
         }
+        if let (line, tag) = crowdedStartTag(in: data) {
+            throw SyLinkError(file: name, problem: "line \(line): <\(ReferenceModel.shown(tag))> has more than "
+                + "\(maxAttributes) attributes; SyLink elements have a dozen or so, and the XML parser's time grows "
+                + "with the square of their number, so the file is refused")
+        }
         let collector = SyLinkCollector()
         let parser = XMLParser(data: data)
         parser.shouldProcessNamespaces = false
@@ -111,8 +116,8 @@ public struct SyLinkFile: Hashable, Sendable {
         let scrub = collector.withoutKey
         if !ok || collector.problem == nil && parser.parserError != nil {
             let code = (parser.parserError as NSError?)?.code ?? -1
-            let problem = "is not well-formed XML (error \(code) at line \(parser.lineNumber), "
-                + "column \(parser.columnNumber))"
+            let (line, column) = collector.errorPosition ?? (parser.lineNumber, parser.columnNumber)
+            let problem = "is not well-formed XML (error \(code) at line \(line), column \(column))"
             throw SyLinkError(file: name, problem: scrub(collector.problem ?? problem))
         }
         if let problem = collector.problem { throw SyLinkError(file: name, problem: scrub(problem)) }
@@ -249,6 +254,62 @@ extension SyLinkFile {
         return String(decoding: data, as: UTF8.self)
     }
 
+    /// Most attributes a start tag may give. libxml2 (2.9) compares each attribute of a tag with every one
+    /// before it, so a file of 4 MiB holding one tag of 470,000 attributes kept a core busy for many minutes;
+    /// at this limit a file of tags of this many attributes parses in a fraction of a second.
+    static let maxAttributes = 256
+
+    /// The line and name of the first start tag with more than `maxAttributes` attributes, outside comments,
+    /// CDATA sections and processing instructions; nil when there is none. Counts the `=` outside quoted
+    /// values, one per attribute. Cost: one pass over the text.
+    static func crowdedStartTag(in data: Data) -> (line: Int, name: String)? {
+        let text = Array(decodedText(of: data).utf8)
+        let skipped: [(start: [UInt8], end: [UInt8])] = [("<!--", "-->"), ("<![CDATA[", "]]>"), ("<?", "?>")]
+            .map { (Array($0.utf8), Array($1.utf8)) }
+        func at(_ literal: [UInt8], _ position: Int) -> Bool {
+            position + literal.count <= text.count && text[position..<(position + literal.count)].elementsEqual(literal)
+        }
+        var i = 0
+        var line = 1
+        while i < text.count {
+            if text[i] == 10 { line += 1 }
+            guard text[i] == UInt8(ascii: "<") else {
+                i += 1
+                continue
+            }
+            if let (start, end) = skipped.first(where: { at($0.start, i) }) {
+                var j = i + start.count
+                while j < text.count, !at(end, j) {
+                    if text[j] == 10 { line += 1 }
+                    j += 1
+                }
+                i = j + end.count
+                continue
+            }
+            let tagLine = line
+            var j = i + 1
+            var quote: UInt8?
+            var attributes = 0
+            while j < text.count, quote != nil || text[j] != UInt8(ascii: ">") {
+                if text[j] == 10 { line += 1 }
+                if let q = quote {
+                    if text[j] == q { quote = nil }
+                } else if text[j] == UInt8(ascii: "\"") || text[j] == UInt8(ascii: "'") {
+                    quote = text[j]
+                } else if text[j] == UInt8(ascii: "=") {
+                    attributes += 1
+                }
+                j += 1
+            }
+            if attributes > maxAttributes {
+                let name = text[(i + 1)...].prefix { ![32, 9, 10, 13, UInt8(ascii: ">")].contains($0) }.prefix(40)
+                return (tagLine, String(decoding: name, as: UTF8.self))
+            }
+            i = j + 1
+        }
+        return nil
+    }
+
     /// `<!DOCTYPE` or `<!ENTITY` when the text holds one (UTF-8, or UTF-16 with a byte-order mark).
     static func dtdDeclaration(in data: Data) -> String? {
         let text = decodedText(of: data)
@@ -319,6 +380,9 @@ private final class SyLinkCollector: NSObject, XMLParserDelegate {
     var problem: String?
     /// The line of the first `CommConf`, `AgentCommunicationSetting` and `ServerList` (lowercased names).
     var firstLines: [String: Int] = [:]
+    /// Where the parser reported its first error. After `parse()` returns, its position is where it stopped
+    /// reading, often the file's last line: a repeated attribute on line 18 of 29 was said to be at line 29.
+    var errorPosition: (line: Int, column: Int)?
 
     /// Elements whose attributes are read (lowercased names).
     private static let read: Set<String> = [
@@ -398,6 +462,10 @@ private final class SyLinkCollector: NSObject, XMLParserDelegate {
         default:
             break
         }
+    }
+
+    func parser(_ parser: XMLParser, parseErrorOccurred parseError: any Error) {
+        if errorPosition == nil { errorPosition = (parser.lineNumber, parser.columnNumber) }
     }
 
     func parser(_ parser: XMLParser, didEndElement name: String, namespaceURI: String?, qualifiedName: String?) {
