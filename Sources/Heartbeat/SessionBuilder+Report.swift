@@ -218,7 +218,7 @@ extension SessionBuilder {
                 findings.append(f)
             }
         }
-        findings += captureFindings + untiedRefusals + silenceFindings(hidden)
+        findings += captureFindings + untiedRefusals + cutTunnelFindings() + silenceFindings(hidden)
         if let oneWay = oneDirectionFinding() { findings.append(oneWay) }
         let stops = stopPauses(sessions, clients, pull: pullInterval.seconds)
         findings += stopFindings(stops)
@@ -275,7 +275,8 @@ extension SessionBuilder {
                           proxyLegConnections: proxyLegs, joinSplits: joinSplits, emptyPieces: emptyPieces,
                           contentDownloads: contentDownloads, serverPushes: serverPushes,
                           periodicOtherPortConnections: periodicOtherPortConnections,
-                          untiedTunnelsToManagers: untiedToManagers),
+                          untiedTunnelsToManagers: untiedToManagers,
+                          cutTunnels: cutTunnels.values.reduce(0) { $0 + $1.connections }),
             silences: silences,
             offClock: offClock,
             limitDrops: dropped == 0 ? nil : .init(

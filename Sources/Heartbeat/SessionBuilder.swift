@@ -67,6 +67,15 @@ public struct SessionBuilder: Sendable {
     /// Of those, the `CONNECT`s a proxy refused whose target is a configured name that nothing tied: no check-in
     /// is built from them (there is no address to judge them as), so each is a `connect-failed` of its own.
     private(set) var untiedRefusals: [Finding] = []
+    /// Connections to a proxy whose `CONNECT` the snap length cut and that carried no tunnel, by client and
+    /// proxy: how many, and the first one's start (`cutTunnelFindings`).
+    private(set) var cutTunnels: [ProxyUse: (connections: Int, first: Timestamp)] = [:]
+
+    /// A client and the proxy (as captured) it connected to.
+    struct ProxyUse: Hashable, Sendable {
+        var client: IPAddress
+        var proxy: Endpoint
+    }
     /// TLS connections on ports nothing lists, for the note on servers reached at the heartbeat interval there.
     var otherPorts = OtherPortStarts()
 
@@ -162,6 +171,11 @@ public struct SessionBuilder: Sendable {
         firstTime = min(firstTime ?? connection.start, connection.start)
         lastTime = max(lastTime ?? connection.end, connection.end)
         directory.observe(connection)
+        if connection.connectCut, !connection.hasTunnel {
+            let use = ProxyUse(client: connection.client.address, proxy: connection.server)
+            let before = cutTunnels[use]
+            cutTunnels[use] = ((before?.connections ?? 0) + 1, min(before?.first ?? connection.start, connection.start))
+        }
         if connection.hasTunnel, let tunnel = connection.tunnel, let proxy = tunnel.proxy {
             // The proxy connects once the request came: before its 2xx to a CONNECT (the tunnel's start),
             // or before it answers the first forwarded request.
@@ -408,6 +422,24 @@ public struct SessionBuilder: Sendable {
                            + "no tunnel; no connection of the capture ties the configured name to an address, so "
                            + "no check-in is built from it",
                        client: c.client.address, time: c.synTime ?? c.start)
+    }
+
+    /// A `capture-truncated` finding for each client and proxy of `cutTunnels`: the snap length cut the
+    /// `CONNECT`s, so neither the tunnels' targets nor what went through them are known, and check-ins through
+    /// the proxy are missing from the client's row (the capture is not complete, whatever else it shows).
+    func cutTunnelFindings() -> [Finding] {
+        let code = FindingCode.captureTruncated
+        let ordered = cutTunnels.sorted {
+            ($0.value.first, $0.key.client, $0.key.proxy) < ($1.value.first, $1.key.client, $1.key.proxy)
+        }
+        return ordered.map { use, cut in
+            let heads = cut.connections == 1 ? "its CONNECT head" : "their CONNECT heads"
+            return Finding(code: code, severity: model.severity(of: code),
+                           message: "\(counted(cut.connections, "connection")) to proxy \(use.proxy) had \(heads) cut "
+                               + "by the snap length: no tunnel could be followed (neither its target nor what went "
+                               + "through it is known), so check-ins through the proxy are missing",
+                           client: use.client, server: use.proxy, time: cut.first)
+        }
     }
 
     /// A proxy's tunnels by target, each list in start order, for `isLeg`.
