@@ -87,6 +87,30 @@ public struct SessionBuilder: Sendable {
         var legBy: Timestamp
         /// For a `CONNECT` tunnel, what went through it: a leg from another address of the proxy is known by it.
         var inside: TunnelBytes?
+        /// For plain HTTP forwarded in absolute form, the requests and their answers: the proxy rewrites each
+        /// request (origin form, headers of its own), so a leg from its other address carries other bytes but
+        /// the same requests, answered the same.
+        var forwarded: [ForwardedRequest]?
+    }
+
+    /// A request as a proxy forwards it, in origin form: its method, its path (the query left out, as kept
+    /// records shorten it), and the status of its answer.
+    struct ForwardedRequest: Hashable, Sendable {
+        var method: String
+        var path: String
+        var status: Int?
+    }
+
+    /// The requests of `c`'s exchanges (judged: targets in origin form), for matching a forwarding leg; nil when
+    /// an exchange is no HTTP request.
+    static func forwardedRequests(_ c: ConnectionRecord) -> [ForwardedRequest]? {
+        var out: [ForwardedRequest] = []
+        for e in c.exchanges {
+            guard let h = e.http else { return nil }
+            let path = queryMark(in: h.target).map { String(h.target[..<$0]) } ?? h.target
+            out.append(ForwardedRequest(method: h.method, path: path, status: h.status))
+        }
+        return out.isEmpty ? nil : out
     }
 
     /// The bytes a `CONNECT` tunnel carried each way (repeated bytes and its `CONNECT` exchanges left out),
@@ -182,7 +206,9 @@ public struct SessionBuilder: Sendable {
             let slack = tunnel.kind == .forward ? Self.legAfterRequestNanos : Self.legAfterConnectNanos
             let legBy = Timestamp(nanoseconds: tunnel.start.nanoseconds.addingReportingOverflow(slack).partialValue)
             var span = ProxiedSpan(target: connection.server, start: connection.start, legBy: legBy)
-            if tunnel.kind == .connect {
+            if tunnel.kind == .forward {
+                span.forwarded = Self.forwardedRequests(connection)
+            } else if tunnel.kind == .connect {
                 // What went through the tunnel, the `CONNECT` exchanges set apart: a leg carries the same.
                 let setUp = tunnel.setUp.reduce((up: Int64(0), down: Int64(0))) {
                     ($0.up + $1.bytesUp, $0.down + $1.bytesDown)
@@ -490,6 +516,14 @@ public struct SessionBuilder: Sendable {
         let bytes = TunnelBytes(up: c.bytesUp - c.anomaliesUp.repeatedBytes,
                                 down: c.bytesDown - c.anomaliesDown.repeatedBytes, serverName: c.tls?.serverName)
         return setUpWhenBegun(c, spans) { $0.inside == bytes }
+    }
+
+    /// Whether `c` forwards the very requests of one of the absolute-form tunnels `byTarget` holds
+    /// (`spansByTarget`): to its target, begun while the tunnel was set up (by 5 s after its first request), the
+    /// same requests in origin form in the same order, answered with the same statuses.
+    static func forwardsRequests(_ c: ConnectionRecord, of byTarget: [Endpoint: [ProxiedSpan]]) -> Bool {
+        guard !c.hasTunnel, let spans = byTarget[c.server], let requests = forwardedRequests(c) else { return false }
+        return setUpWhenBegun(c, spans) { $0.forwarded == requests }
     }
 
     /// Tells the first and last packet times of the whole capture (otherwise taken from the records).
