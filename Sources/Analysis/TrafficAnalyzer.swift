@@ -229,9 +229,12 @@ public final class TrafficAnalyzer {
             summaries[f].unsupportedLinkTypes[link, default: 0] += 1
         case .truncated(let cut):
             summaries[f].truncatedBeforeTCP += 1
-            // The cut header runs to the frame's captured end: it began `captured` bytes before it.
-            let end = capturedLength - cut.captured + cut.needed
-            summaries[f].truncatedHeadersEnd = max(summaries[f].truncatedHeadersEnd, end)
+            // The cut header runs to the frame's captured end: it began `captured` bytes before it. A cut fragment's
+            // data is no header (a snap length is no remedy for it).
+            if cut.header != .ipFragment {
+                let end = capturedLength - cut.captured + cut.needed
+                summaries[f].truncatedHeadersEnd = max(summaries[f].truncatedHeadersEnd, end)
+            }
         case .malformed(let reason):
             summaries[f].malformed[reason.description, default: 0] += 1
         }
@@ -373,13 +376,13 @@ public final class TrafficAnalyzer {
 
     /// The snap length that keeps the headers of packets cut inside them, the furthest of those headers ending
     /// `headersEnd` bytes into its frame: 96 bytes keep plain Ethernet, IP and TCP headers; headers before the IP
-    /// header (a tunnel's, MPLS labels, PPPoE) or IPv6 extension headers need more, and the TCP header (up to 60
+    /// header (a tunnel's, MPLS labels, PPPoE), AH or IPv6 extension headers need more, and the TCP header (up to 60
     /// bytes, options included) may still come after the one that was cut.
     static func snapLengthAdvice(headersEnd: Int) -> String {
         guard headersEnd > 96 else { return "a snap length of 96 bytes or more keeps the headers" }
         return "their headers run past byte \(headersEnd), beyond the 96 bytes that keep plain Ethernet, IP and TCP "
-            + "headers (a tunnel's headers, MPLS labels, PPPoE or IPv6 extension headers come first): a snap length "
-            + "of \(max(256, headersEnd + 60)) bytes or more keeps them"
+            + "headers (a tunnel's headers, MPLS labels, PPPoE, AH or IPv6 extension headers come first): a snap "
+            + "length of \(max(256, headersEnd + 60)) bytes or more keeps them"
     }
 
     /// Counts the packet's link type in `linkRun`, moving the run before it (with its TCP segments) into
