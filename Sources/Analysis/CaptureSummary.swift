@@ -99,6 +99,9 @@ public struct CaptureSummary: Sendable {
     /// Connections a direction of which moved to other VLAN tags partway and went on there (a path or tagging
     /// change): kept whole, not taken for copies. Counted in the file of the connection's first stream bytes.
     public var connectionsTagsChanged = 0
+    /// Connections both ends opened with a SYN, then each a SYN-ACK (a simultaneous open): kept as one, its client
+    /// the first SYN's sender. Counted in the file of the connection's first stream bytes.
+    public var simultaneousOpens = 0
     /// Connections handed out early because more were open at once than the connection table holds
     /// (`StreamLimits.maxConnections`, the least recently active first): each one's later packets make a new
     /// piece (the heartbeat layer rejoins them). Counted in the file of the connection's first stream bytes.
@@ -341,6 +344,7 @@ public struct CaptureSummary: Sendable {
             m.packetsFilledFromCopy += f.packetsFilledFromCopy
             m.connectionsTaggedPerDirection += f.connectionsTaggedPerDirection
             m.connectionsTagsChanged += f.connectionsTagsChanged
+            m.simultaneousOpens += f.simultaneousOpens
             m.connectionsEvicted += f.connectionsEvicted
             m.oversizedRecords += f.oversizedRecords
             m.invalidTimestampFractions += f.invalidTimestampFractions

@@ -210,6 +210,7 @@ public struct ConnectionRecord: Hashable, Sendable {
         @inlinable static var synAckTime: UInt8 { 1 << 2 }
         @inlinable static var closeTime: UInt8 { 1 << 3 }
         @inlinable static var connectCut: UInt8 { 1 << 4 }
+        @inlinable static var openedSimultaneously: UInt8 { 1 << 5 }
     }
 
     /// Whether a direction's packets moved to other VLAN tags partway and went on there (a path or tagging
@@ -217,6 +218,12 @@ public struct ConnectionRecord: Hashable, Sendable {
     @inlinable public var vlanChanged: Bool {
         get { flags & Flag.vlanChanged != 0 }
         set { flags = newValue ? flags | Flag.vlanChanged : flags & ~Flag.vlanChanged }
+    }
+
+    /// Whether both ends sent a SYN (a simultaneous open): one connection, its client the first SYN's sender.
+    @inlinable public var openedSimultaneously: Bool {
+        get { flags & Flag.openedSimultaneously != 0 }
+        set { flags = newValue ? flags | Flag.openedSimultaneously : flags & ~Flag.openedSimultaneously }
     }
 
     /// Whether the snap length cut a `CONNECT` head of this connection to a proxy, which is then dropped: no
