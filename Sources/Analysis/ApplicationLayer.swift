@@ -22,6 +22,7 @@ struct ApplicationCounts {
     var connectionsTaggedPerDirection = 0
     var connectionsTagsChanged = 0
     var connectionsEvicted = 0
+    var simultaneousOpens = 0
     var unusableTunnelTargets = 0
     var nonDecimalTunnelTargets = 0
 
@@ -34,6 +35,7 @@ struct ApplicationCounts {
             summaries[f].connectionsTaggedPerDirection += c.connectionsTaggedPerDirection
             summaries[f].connectionsTagsChanged += c.connectionsTagsChanged
             summaries[f].connectionsEvicted += c.connectionsEvicted
+            summaries[f].simultaneousOpens += c.simultaneousOpens
             summaries[f].unusableTunnelTargets += c.unusableTunnelTargets
             summaries[f].nonDecimalTunnelTargets += c.nonDecimalTunnelTargets
         }
@@ -164,12 +166,13 @@ final class ApplicationLayer {
             : known.contains(Int(files.current)) ? Int(files.current) : Int(files.reading)
         if known.contains(f) {
             let tagged = record.vlanDown != nil, changed = record.vlanChanged
-            let evicted = record.state.contains(.evicted)
-            if tagged || changed || evicted {
+            let evicted = record.state.contains(.evicted), simultaneous = record.openedSimultaneously
+            if tagged || changed || evicted || simultaneous {
                 Self.grow(&counts, toHold: f)
                 if tagged { counts[f].connectionsTaggedPerDirection += 1 }
                 if changed { counts[f].connectionsTagsChanged += 1 }
                 if evicted { counts[f].connectionsEvicted += 1 }
+                if simultaneous { counts[f].simultaneousOpens += 1 }
             }
         }
         if let tunnel = record.tunnel, tunnel.kind != .refused, known.contains(state.fileIndex) {

@@ -575,6 +575,7 @@ final class ApplicationState {
                     "\(flip ? $0.direction.reversed : $0.direction): \($0.anomaly.code) (\($0.anomaly.description))"
                 }
             }
+            record.connectCut = box.value.connectCut
             if let inner = tunnel, let target = box.value.connectTarget {
                 finishTunnel(inner, target: target, into: &record)
                 return

@@ -34,6 +34,10 @@ public struct CaptureSummary: Sendable {
     /// Frames the snap length cut before the end of their TCP header, or IP fragments it cut: not read at all
     /// (no segment of any connection), so not in `truncated`.
     public var truncatedBeforeTCP = 0
+    /// Of those, the most bytes of a frame up to the end of the header the cut fell in (the bytes before the header
+    /// and all of it): what a snap length must at least keep, past 96 bytes when an encapsulation (a tunnel, MPLS,
+    /// PPPoE) comes before the IP header.
+    public var truncatedHeadersEnd = 0
     /// Frames with impossible lengths or fields, per reason.
     public var malformed: [String: Int] = [:]
     /// IP fragments held for reassembly (the datagram counts once, when complete).
@@ -95,12 +99,19 @@ public struct CaptureSummary: Sendable {
     /// Connections a direction of which moved to other VLAN tags partway and went on there (a path or tagging
     /// change): kept whole, not taken for copies. Counted in the file of the connection's first stream bytes.
     public var connectionsTagsChanged = 0
+    /// Connections both ends opened with a SYN, then each a SYN-ACK (a simultaneous open): kept as one, its client
+    /// the first SYN's sender. Counted in the file of the connection's first stream bytes.
+    public var simultaneousOpens = 0
     /// Connections handed out early because more were open at once than the connection table holds
     /// (`StreamLimits.maxConnections`, the least recently active first): each one's later packets make a new
     /// piece (the heartbeat layer rejoins them). Counted in the file of the connection's first stream bytes.
     public var connectionsEvicted = 0
     /// Packets a BPF filter rejected.
     public var filteredOut = 0
+    /// Of those, frames with MPLS labels and PPPoE session frames (`CaptureStatistics.filteredOutMPLS`): the
+    /// filter hint names their forms.
+    public var filteredOutMPLS = 0
+    public var filteredOutPPPoE = 0
     /// Why a live capture ended before its stop condition (the interface went away), or why reading a file
     /// stopped before its end at an offset not known (known ones are in `truncationOffsets`), when it did.
     public var captureEndedEarly: String?
@@ -299,6 +310,7 @@ public struct CaptureSummary: Sendable {
             m.nonIP += f.nonIP
             m.truncated += f.truncated
             m.truncatedBeforeTCP += f.truncatedBeforeTCP
+            m.truncatedHeadersEnd = max(m.truncatedHeadersEnd, f.truncatedHeadersEnd)
             m.malformed.merge(f.malformed, uniquingKeysWith: +)
             m.fragments += f.fragments
             m.fragmentsOverlapping += f.fragmentsOverlapping
@@ -313,6 +325,8 @@ public struct CaptureSummary: Sendable {
             m.cutBytesSeenLate += f.cutBytesSeenLate
             m.nonDecimalTunnelTargets += f.nonDecimalTunnelTargets
             m.filteredOut += f.filteredOut
+            m.filteredOutMPLS += f.filteredOutMPLS
+            m.filteredOutPPPoE += f.filteredOutPPPoE
             if let why = f.captureEndedEarly { m.captureEndedEarly = why }
             m.skippedRecords += f.skippedRecords
             m.duplicatePackets += f.duplicatePackets
@@ -330,6 +344,7 @@ public struct CaptureSummary: Sendable {
             m.packetsFilledFromCopy += f.packetsFilledFromCopy
             m.connectionsTaggedPerDirection += f.connectionsTaggedPerDirection
             m.connectionsTagsChanged += f.connectionsTagsChanged
+            m.simultaneousOpens += f.simultaneousOpens
             m.connectionsEvicted += f.connectionsEvicted
             m.oversizedRecords += f.oversizedRecords
             m.invalidTimestampFractions += f.invalidTimestampFractions

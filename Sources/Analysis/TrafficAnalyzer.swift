@@ -183,7 +183,7 @@ public final class TrafficAnalyzer {
             )
             tableForPackets?._withUnsafeGuaranteedRef { $0.process(segment) }
         } other: { decoded in
-            count(decoded, file: f)
+            count(decoded, file: f, capturedLength: packet.capturedLength)
         }
         // Both counts grow together; one comparison a packet.
         if decoder.statistics.fragmentsOverlapping != fragmentOverlapsCounted.overlapping {
@@ -215,7 +215,7 @@ public final class TrafficAnalyzer {
 
     /// Counts a packet the decoder did not hand over as a TCP segment.
     @inline(never)
-    private func count(_ decoded: DecodedPacket, file f: Int) {
+    private func count(_ decoded: DecodedPacket, file f: Int, capturedLength: Int) {
         switch decoded {
         case .tcp:
             break
@@ -227,8 +227,14 @@ public final class TrafficAnalyzer {
             summaries[f].fragments += 1
         case .unsupportedLink(let link):
             summaries[f].unsupportedLinkTypes[link, default: 0] += 1
-        case .truncated:
+        case .truncated(let cut):
             summaries[f].truncatedBeforeTCP += 1
+            // The cut header runs to the frame's captured end: it began `captured` bytes before it. A cut fragment's
+            // data is no header (a snap length is no remedy for it).
+            if cut.header != .ipFragment {
+                let end = capturedLength - cut.captured + cut.needed
+                summaries[f].truncatedHeadersEnd = max(summaries[f].truncatedHeadersEnd, end)
+            }
         case .malformed(let reason):
             summaries[f].malformed[reason.description, default: 0] += 1
         }
@@ -319,6 +325,8 @@ public final class TrafficAnalyzer {
             summaries[s.fileIndex].reader = s.reader.description
             summaries[s.fileIndex].backwardTimestamps = s.backwardTimestamps
             summaries[s.fileIndex].filteredOut = s.filteredOut
+            summaries[s.fileIndex].filteredOutMPLS = s.filteredOutMPLS
+            summaries[s.fileIndex].filteredOutPPPoE = s.filteredOutPPPoE
             summaries[s.fileIndex].droppedByKernel = s.droppedByKernel
             summaries[s.fileIndex].droppedByInterface = s.droppedByInterface
             summaries[s.fileIndex].endedBy = s.endedBy
@@ -346,9 +354,10 @@ public final class TrafficAnalyzer {
             let unread = summaries[s.fileIndex].truncatedBeforeTCP
             if unread > 0 {
                 let packets = unread == 1 ? "1 packet was" : "\(unread) packets were"
+                let advice = Self.snapLengthAdvice(headersEnd: summaries[s.fileIndex].truncatedHeadersEnd)
                 summaries[s.fileIndex].warnings.append("\(s.path): \(packets) cut by the snap length inside their "
                     + "headers (link layer, IP or TCP) and could not be read: connections and check-ins in them are "
-                    + "missing or incomplete (a snap length of 96 bytes or more keeps the headers)")
+                    + "missing or incomplete (\(advice))")
             }
             // Reading that stopped before the file's end, for any reason (cut, damaged, a block past a limit),
             // leaves the capture incomplete: a `capture-truncated` finding at its offset, or, in the rare case
@@ -363,6 +372,17 @@ public final class TrafficAnalyzer {
                 }
             }
         }
+    }
+
+    /// The snap length that keeps the headers of packets cut inside them, the furthest of those headers ending
+    /// `headersEnd` bytes into its frame: 96 bytes keep plain Ethernet, IP and TCP headers; headers before the IP
+    /// header (a tunnel's, MPLS labels, PPPoE), AH or IPv6 extension headers need more, and the TCP header (up to 60
+    /// bytes, options included) may still come after the one that was cut.
+    static func snapLengthAdvice(headersEnd: Int) -> String {
+        guard headersEnd > 96 else { return "a snap length of 96 bytes or more keeps the headers" }
+        return "their headers run past byte \(headersEnd), beyond the 96 bytes that keep plain Ethernet, IP and TCP "
+            + "headers (a tunnel's headers, MPLS labels, PPPoE, AH or IPv6 extension headers come first): a snap "
+            + "length of \(max(256, headersEnd + 60)) bytes or more keeps them"
     }
 
     /// Counts the packet's link type in `linkRun`, moving the run before it (with its TCP segments) into

@@ -239,13 +239,25 @@ enum InputRun {
     }
 
     /// A filter that left out every packet of the captures: it sees the outermost headers, which for a
-    /// tunnelled capture (VXLAN, Geneve, GRE, ERSPAN: cloud traffic mirroring) are the tunnel's.
+    /// tunnelled capture (VXLAN, Geneve, GRE, ERSPAN: cloud traffic mirroring) are the tunnel's. Frames with MPLS
+    /// labels or in PPPoE sessions, when some were left out, are named first: a filter reads their IP headers only
+    /// after `mpls` or `pppoes`.
     static func filterHint(_ files: [CaptureSummary], options: Options) -> String? {
         guard let filter = options.filter else { return nil }
         let merged = CaptureSummary.merged(files)
         guard merged.packets == 0, merged.filteredOut > 0 else { return nil }
+        var forms: [String] = []
+        if merged.filteredOutMPLS > 0 {
+            forms.append("for the \(merged.filteredOutMPLS) with MPLS labels write \"mpls and (\(filter))\"")
+        }
+        if merged.filteredOutPPPoE > 0 {
+            forms.append("for the \(merged.filteredOutPPPoE) in PPPoE sessions write \"pppoes and (\(filter))\"")
+        }
+        let encapsulated = forms.isEmpty ? "" : forms.joined(separator: ", ") + " (behind VLAN tags, \"vlan and\" "
+            + "before it); "
         return "sepbeat: warning: the filter \"\(filter)\" left out every one of the \(merged.filteredOut) packets; "
-            + "a filter sees the outermost headers: for packets with VLAN tags write \"vlan and (\(filter))\" (or "
+            + "a filter sees the outermost headers: " + encapsulated
+            + "for packets with VLAN tags write \"vlan and (\(filter))\" (or "
             + "\"(\(filter)) or (vlan and (\(filter)))\" for a mix), and in a tunnelled capture (VXLAN, Geneve, GRE, "
             + "ERSPAN) they are the tunnel's: filter on them (e.g. \"udp port 4789\"), or give no filter"
     }

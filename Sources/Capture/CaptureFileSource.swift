@@ -213,7 +213,7 @@ final class CaptureFileSource: PacketSource {
         while let record = try nextRecord() {
             guard let filter else { return record }
             if filter.matches(record, &stats) { return record }
-            stats.filteredOut += 1
+            stats.countFilteredOut(record)
         }
         return nil
     }

@@ -144,6 +144,10 @@ public struct CaptureStatistics: Sendable {
     public var packetsWithoutTimestamp: Int = 0
     /// Records the filter rejected.
     public var filteredOut: Int = 0
+    /// Of those, Ethernet frames carrying MPLS labels, and PPPoE session frames (after any VLAN tags): a filter
+    /// sees them through `mpls` and `pppoes` only, as it sees tagged frames through `vlan`.
+    public var filteredOutMPLS: Int = 0
+    public var filteredOutPPPoE: Int = 0
     /// Malformed records skipped (e.g. a packet block naming an undeclared interface).
     public var skippedRecords: Int = 0
     /// A live capture's packets dropped by the kernel because its buffer was full, and by the interface
@@ -189,6 +193,28 @@ public struct CaptureStatistics: Sendable {
     }
 
     /// Counts one record. `snapshotLength` 0 means unknown or unlimited.
+    /// Counts `record` as one the filter rejected, and whether it carried MPLS labels or a PPPoE session: the
+    /// EtherType after the Ethernet addresses and any VLAN tags (802.1Q, 802.1ad, 0x9100, 0x9200).
+    mutating func countFilteredOut(_ record: PacketRecord) {
+        filteredOut += 1
+        guard record.linkType == .ethernet else { return }
+        let bytes = record.bytes
+        var at = 12
+        while at + 2 <= bytes.count {
+            let type = UInt16(bytes[at]) << 8 | UInt16(bytes[at + 1])
+            switch type {
+            case 0x8100, 0x88A8, 0x9100, 0x9200: at += 4
+            case 0x8847, 0x8848:
+                filteredOutMPLS += 1
+                return
+            case 0x8864:
+                filteredOutPPPoE += 1
+                return
+            default: return
+            }
+        }
+    }
+
     mutating func count(timestamp: Timestamp, linkType: LinkType, capturedLength: Int, originalLength: Int,
                         snapshotLength: Int) {
         packets += 1

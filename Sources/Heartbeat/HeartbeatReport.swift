@@ -215,6 +215,10 @@ public struct HeartbeatReport: Sendable {
         /// in absolute form make it one): their check-ins are in their clients' rows, as check-ins to the proxy.
         /// Not encoded: the notes on such tunnels read it.
         public var untiedTunnelsToManagers: Int = 0
+        /// Connections to a proxy whose `CONNECT` head the snap length cut (`ConnectionRecord.connectCut`) and that
+        /// carried no tunnel: what went through them is lost, each client's a `capture-truncated` finding. Not
+        /// encoded: the findings say it, and the note on a capture with no manager reads it.
+        public var cutTunnels: Int = 0
 
         private enum Keys: String, CodingKey {
             case connections, managerConnections, otherServerConnections, ignoredConnections, droppedByLimits

@@ -9,18 +9,23 @@ import Records
 extension SessionBuilder {
     /// Takes out the legs of a proxy whose upstream side has another address (two interfaces) than the one its
     /// clients' tunnels go to: an address none of them went to whose every connection that carried bytes
-    /// carries a tunnel's very bytes (`carriesTunnel`), with the later pieces of those connections. An address
-    /// with any other connection (a client of its own, or a client whose check-in looks like another's tunnel by
-    /// chance) keeps them all. Returns the connections taken out, also taken from `pieces`.
+    /// carries a tunnel's very bytes (`carriesTunnel`) or forwards an absolute-form tunnel's very requests
+    /// (`forwardsRequests`), with the later pieces of those connections. An address with any other connection
+    /// (a client of its own, or a client whose check-in looks like another's tunnel by chance) keeps them all.
+    /// Returns the connections taken out, also taken from `pieces`.
     func removeUpstreamLegs(
         _ connections: inout [IPAddress: [ConnectionRecord]], pieces: inout [IPAddress: [Endpoint: Int]]
     ) -> Int {
-        let byTarget = Self.spansByTarget(proxies.values.flatMap { $0.filter { $0.inside != nil } })
+        let byTarget = Self.spansByTarget(proxies.values.flatMap {
+            $0.filter { $0.inside != nil || $0.forwarded != nil }
+        })
         guard !byTarget.isEmpty else { return 0 }
         var removed = 0
         for (address, conns) in connections where proxies[address] == nil {
             var legEnds: Set<[Endpoint]> = []
-            for c in conns where Self.carriesTunnel(c, of: byTarget) { legEnds.insert([c.client, c.server]) }
+            for c in conns where Self.carriesTunnel(c, of: byTarget) || Self.forwardsRequests(c, of: byTarget) {
+                legEnds.insert([c.client, c.server])
+            }
             // A later piece of a leg (split by the idle timeout) goes with it; any other connection that carried
             // bytes keeps all of the address's own.
             guard !legEnds.isEmpty, !conns.contains(where: {
@@ -224,7 +229,7 @@ extension SessionBuilder {
                 findings.append(f)
             }
         }
-        findings += captureFindings + untiedRefusals + silenceFindings(hidden)
+        findings += captureFindings + untiedRefusals + cutTunnelFindings() + silenceFindings(hidden)
         if let oneWay = oneDirectionFinding() { findings.append(oneWay) }
         let stops = stopPauses(sessions, clients, pull: pullInterval.seconds)
         findings += stopFindings(stops)
@@ -283,7 +288,8 @@ extension SessionBuilder {
                           proxyLegConnections: proxyLegs, joinSplits: joinSplits, emptyPieces: emptyPieces,
                           contentDownloads: contentDownloads, serverPushes: serverPushes,
                           periodicOtherPortConnections: periodicOtherPortConnections,
-                          untiedTunnelsToManagers: untiedToManagers),
+                          untiedTunnelsToManagers: untiedToManagers,
+                          cutTunnels: cutTunnels.values.reduce(0) { $0 + $1.connections }),
             silences: silences,
             offClock: offClock,
             limitDrops: dropped == 0 ? nil : .init(

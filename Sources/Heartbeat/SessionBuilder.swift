@@ -67,6 +67,15 @@ public struct SessionBuilder: Sendable {
     /// Of those, the `CONNECT`s a proxy refused whose target is a configured name that nothing tied: no check-in
     /// is built from them (there is no address to judge them as), so each is a `connect-failed` of its own.
     private(set) var untiedRefusals: [Finding] = []
+    /// Connections to a proxy whose `CONNECT` the snap length cut and that carried no tunnel, by client and
+    /// proxy: how many, and the first one's start (`cutTunnelFindings`).
+    private(set) var cutTunnels: [ProxyUse: (connections: Int, first: Timestamp)] = [:]
+
+    /// A client and the proxy (as captured) it connected to.
+    struct ProxyUse: Hashable, Sendable {
+        var client: IPAddress
+        var proxy: Endpoint
+    }
     /// TLS connections on ports nothing lists, for the note on servers reached at the heartbeat interval there.
     var otherPorts = OtherPortStarts()
 
@@ -78,6 +87,30 @@ public struct SessionBuilder: Sendable {
         var legBy: Timestamp
         /// For a `CONNECT` tunnel, what went through it: a leg from another address of the proxy is known by it.
         var inside: TunnelBytes?
+        /// For plain HTTP forwarded in absolute form, the requests and their answers: the proxy rewrites each
+        /// request (origin form, headers of its own), so a leg from its other address carries other bytes but
+        /// the same requests, answered the same.
+        var forwarded: [ForwardedRequest]?
+    }
+
+    /// A request as a proxy forwards it, in origin form: its method, its path (the query left out, as kept
+    /// records shorten it), and the status of its answer.
+    struct ForwardedRequest: Hashable, Sendable {
+        var method: String
+        var path: String
+        var status: Int?
+    }
+
+    /// The requests of `c`'s exchanges (judged: targets in origin form), for matching a forwarding leg; nil when
+    /// an exchange is no HTTP request.
+    static func forwardedRequests(_ c: ConnectionRecord) -> [ForwardedRequest]? {
+        var out: [ForwardedRequest] = []
+        for e in c.exchanges {
+            guard let h = e.http else { return nil }
+            let path = queryMark(in: h.target).map { String(h.target[..<$0]) } ?? h.target
+            out.append(ForwardedRequest(method: h.method, path: path, status: h.status))
+        }
+        return out.isEmpty ? nil : out
     }
 
     /// The bytes a `CONNECT` tunnel carried each way (repeated bytes and its `CONNECT` exchanges left out),
@@ -162,13 +195,20 @@ public struct SessionBuilder: Sendable {
         firstTime = min(firstTime ?? connection.start, connection.start)
         lastTime = max(lastTime ?? connection.end, connection.end)
         directory.observe(connection)
+        if connection.connectCut, !connection.hasTunnel {
+            let use = ProxyUse(client: connection.client.address, proxy: connection.server)
+            let before = cutTunnels[use]
+            cutTunnels[use] = ((before?.connections ?? 0) + 1, min(before?.first ?? connection.start, connection.start))
+        }
         if connection.hasTunnel, let tunnel = connection.tunnel, let proxy = tunnel.proxy {
             // The proxy connects once the request came: before its 2xx to a CONNECT (the tunnel's start),
             // or before it answers the first forwarded request.
             let slack = tunnel.kind == .forward ? Self.legAfterRequestNanos : Self.legAfterConnectNanos
             let legBy = Timestamp(nanoseconds: tunnel.start.nanoseconds.addingReportingOverflow(slack).partialValue)
             var span = ProxiedSpan(target: connection.server, start: connection.start, legBy: legBy)
-            if tunnel.kind == .connect {
+            if tunnel.kind == .forward {
+                span.forwarded = Self.forwardedRequests(connection)
+            } else if tunnel.kind == .connect {
                 // What went through the tunnel, the `CONNECT` exchanges set apart: a leg carries the same.
                 let setUp = tunnel.setUp.reduce((up: Int64(0), down: Int64(0))) {
                     ($0.up + $1.bytesUp, $0.down + $1.bytesDown)
@@ -410,6 +450,24 @@ public struct SessionBuilder: Sendable {
                        client: c.client.address, time: c.synTime ?? c.start)
     }
 
+    /// A `capture-truncated` finding for each client and proxy of `cutTunnels`: the snap length cut the
+    /// `CONNECT`s, so neither the tunnels' targets nor what went through them are known, and check-ins through
+    /// the proxy are missing from the client's row (the capture is not complete, whatever else it shows).
+    func cutTunnelFindings() -> [Finding] {
+        let code = FindingCode.captureTruncated
+        let ordered = cutTunnels.sorted {
+            ($0.value.first, $0.key.client, $0.key.proxy) < ($1.value.first, $1.key.client, $1.key.proxy)
+        }
+        return ordered.map { use, cut in
+            let heads = cut.connections == 1 ? "its CONNECT head" : "their CONNECT heads"
+            return Finding(code: code, severity: model.severity(of: code),
+                           message: "\(counted(cut.connections, "connection")) to proxy \(use.proxy) had \(heads) cut "
+                               + "by the snap length: no tunnel could be followed (neither its target nor what went "
+                               + "through it is known), so check-ins through the proxy are missing",
+                           client: use.client, server: use.proxy, time: cut.first)
+        }
+    }
+
     /// A proxy's tunnels by target, each list in start order, for `isLeg`.
     static func spansByTarget(_ spans: [ProxiedSpan]) -> [Endpoint: [ProxiedSpan]] {
         var out = Dictionary(grouping: spans, by: \.target)
@@ -458,6 +516,14 @@ public struct SessionBuilder: Sendable {
         let bytes = TunnelBytes(up: c.bytesUp - c.anomaliesUp.repeatedBytes,
                                 down: c.bytesDown - c.anomaliesDown.repeatedBytes, serverName: c.tls?.serverName)
         return setUpWhenBegun(c, spans) { $0.inside == bytes }
+    }
+
+    /// Whether `c` forwards the very requests of one of the absolute-form tunnels `byTarget` holds
+    /// (`spansByTarget`): to its target, begun while the tunnel was set up (by 5 s after its first request), the
+    /// same requests in origin form in the same order, answered with the same statuses.
+    static func forwardsRequests(_ c: ConnectionRecord, of byTarget: [Endpoint: [ProxiedSpan]]) -> Bool {
+        guard !c.hasTunnel, let spans = byTarget[c.server], let requests = forwardedRequests(c) else { return false }
+        return setUpWhenBegun(c, spans) { $0.forwarded == requests }
     }
 
     /// Tells the first and last packet times of the whole capture (otherwise taken from the records).

@@ -209,6 +209,8 @@ public struct ConnectionRecord: Hashable, Sendable {
         @inlinable static var synTime: UInt8 { 1 << 1 }
         @inlinable static var synAckTime: UInt8 { 1 << 2 }
         @inlinable static var closeTime: UInt8 { 1 << 3 }
+        @inlinable static var connectCut: UInt8 { 1 << 4 }
+        @inlinable static var openedSimultaneously: UInt8 { 1 << 5 }
     }
 
     /// Whether a direction's packets moved to other VLAN tags partway and went on there (a path or tagging
@@ -216,6 +218,19 @@ public struct ConnectionRecord: Hashable, Sendable {
     @inlinable public var vlanChanged: Bool {
         get { flags & Flag.vlanChanged != 0 }
         set { flags = newValue ? flags | Flag.vlanChanged : flags & ~Flag.vlanChanged }
+    }
+
+    /// Whether both ends sent a SYN (a simultaneous open): one connection, its client the first SYN's sender.
+    @inlinable public var openedSimultaneously: Bool {
+        get { flags & Flag.openedSimultaneously != 0 }
+        set { flags = newValue ? flags | Flag.openedSimultaneously : flags & ~Flag.openedSimultaneously }
+    }
+
+    /// Whether the snap length cut a `CONNECT` head of this connection to a proxy, which is then dropped: no
+    /// tunnel is known (not even its target), so a check-in it carried is lost, and the heartbeat layer says so.
+    @inlinable public var connectCut: Bool {
+        get { flags & Flag.connectCut != 0 }
+        set { flags = newValue ? flags | Flag.connectCut : flags & ~Flag.connectCut }
     }
 
     /// Time of the first SYN, of the SYN-ACK, and of the first RST/FIN, when seen.

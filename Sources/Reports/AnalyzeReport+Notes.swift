@@ -25,12 +25,23 @@ extension AnalyzeReport {
 
     /// When connections on management ports were seen but none went to a manager (so no client and no
     /// check-in is reported), why, and what to give: one paragraph, else nil. `snapCut`: the capture holds packets
-    /// cut by the snap length, whose request targets may end before the secars path could be read.
+    /// cut by the snap length, whose request targets may end before the secars path could be read. Connections to
+    /// a proxy whose `CONNECT` the snap length cut (`cutTunnels`) are a reason of their own, on any port.
     static func noManagerHint(_ r: HeartbeatReport, snapCut: Bool = false) -> String? {
         let candidates = r.counts.otherServerConnections + r.counts.droppedByLimits
-        guard r.counts.managerConnections == 0, candidates + r.counts.unlistedPortConnections > 0 else { return nil }
+        let cutTunnels = r.counts.cutTunnels
+        guard r.counts.managerConnections == 0, candidates + r.counts.unlistedPortConnections + cutTunnels > 0 else {
+            return nil
+        }
+        // Through a proxy, what the cut loses is the tunnel itself, not a request's path.
+        let cutConnects = "\(formatCount(cutTunnels, "connection")) to a proxy had "
+            + (cutTunnels == 1 ? "its" : "their") + " CONNECT cut by the snap length, so neither the tunnels' targets "
+            + "nor the check-ins in them could be read"
         let text: String
-        if r.counts.unlistedPortConnections > 0 {
+        if cutTunnels > 0, candidates + r.counts.unlistedPortConnections == 0 {
+            text = "No connection went to a manager: the \(cutConnects). Capture whole packets (tcpdump -s 0), or "
+                + "at least the proxy's CONNECT requests and answers whole."
+        } else if r.counts.unlistedPortConnections > 0 {
             // The addresses are right: the connections went to the managers, on ports no entry lists.
             let unlisted = r.counts.unlistedPortConnections
             text = "No connection went to a manager on a port the configuration lists: the "
@@ -44,8 +55,8 @@ extension AnalyzeReport {
             let interval = trim(r.expectations.pullIntervalSeconds)
             text = "No management server recognised among \(formatCount(candidates, "connection")) on management "
                 + "ports: none goes to a server the model, --server or SyLink.xml names, none carries a secars.dll "
-                + "request" + (snapCut ? " that could be read (the snap length cut this capture's packets: a "
-                    + "request's target may end before its path)" : "")
+                + "request" + (snapCut ? " that could be read (the snap length cut this capture's packets: "
+                    + (cutTunnels > 0 ? cutConnects : "a request's target may end before its path") + ")" : "")
                 + ", and no TLS server is reached every \(interval) s (or at the push interval). Name the "
                 + "server with --server ADDRESS, or give the clients' interval with --interval."
         } else {

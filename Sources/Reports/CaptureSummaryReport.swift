@@ -96,6 +96,9 @@ public enum CaptureSummaryReport {
         if s.connectionsEvicted > 0 {
             members.insert(("connectionsEvicted", .int(s.connectionsEvicted)), at: members.count - 1)
         }
+        if s.simultaneousOpens > 0 {
+            members.insert(("simultaneousOpens", .int(s.simultaneousOpens)), at: members.count - 1)
+        }
         if s.packetsBehindAtStart > 0 {
             members.insert(("packetsBehindAtStart", .int(s.packetsBehindAtStart)), at: members.count - 1)
         }
@@ -234,6 +237,10 @@ public enum CaptureSummaryReport {
         if s.connectionsEvicted > 0 {
             issues.append("connections evicted \(s.connectionsEvicted) (more open at once than the connection table "
                 + "holds: each handed out early, its later packets a new piece; raise --max-connections)")
+        }
+        if s.simultaneousOpens > 0 {
+            issues.append("simultaneous opens \(s.simultaneousOpens) (both ends sent a SYN, then each a SYN-ACK: each "
+                + "kept as one connection, its client the first SYN's sender)")
         }
         if !issues.isEmpty { out += "  odd: " + issues.joined(separator: ", ") + "\n" }
         if s.droppedByKernel != nil || s.droppedByInterface != nil {

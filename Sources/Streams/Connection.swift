@@ -45,6 +45,9 @@ final class Connection {
     @exclusivity(unchecked) var clientISN: UInt32?
     /// The acknowledgement number of the server's SYN-ACK (client ISN + 1).
     @exclusivity(unchecked) var synAckAcknowledges: UInt32?
+    /// The server's initial sequence number, when it sent a SYN of its own while the client's was unanswered (a
+    /// simultaneous open, RFC 9293 3.5: both ends send a SYN, then each a SYN-ACK): one connection, not two.
+    @exclusivity(unchecked) var serverSynSequence: UInt32?
     /// Buffers released: `holeTimeout` after the close (held data flushed first), or after
     /// `closeLinger` without a packet; cleared by the next payload.
     @exclusivity(unchecked) var settled = false
@@ -232,6 +235,14 @@ final class Connection {
 
     var heldCharge: Int { up.heldCharge + down.heldCharge }
 
+    /// Whether `s`, a SYN (without ACK) from the server's side, is its half of a simultaneous open: the client's
+    /// SYNs alone were seen so far (or the server's SYN is repeated, with the same ISN, before any SYN-ACK).
+    func opensSimultaneously(_ s: TCPSegment) -> Bool {
+        guard s.source == server, copyOf == 0, !isClosed, !state.contains(.synAck) else { return false }
+        if let isn = serverSynSequence { return s.sequence == isn }
+        return isLoneSyn
+    }
+
     /// Whether a SYN (without ACK) belongs to this connection rather than starting a new one
     /// on the same 4-tuple: it must come from the client with the ISN already seen, or, when
     /// no SYN was seen yet, fit the sequence numbers already seen from the client.
@@ -279,10 +290,14 @@ final class Connection {
             }
         }
         if s.flags.contains(.syn) {
+            // In a simultaneous open the client answers the server's SYN with a SYN-ACK too: the server's is the one
+            // that answers the connect (and acknowledges the client's ISN).
             if s.flags.contains(.ack) {
-                state.insert(.synAck)
-                if synAckTime == nil { synAckTime = time }
-                if synAckAcknowledges == nil { synAckAcknowledges = s.acknowledgement }
+                if direction == .down || serverSynSequence == nil {
+                    state.insert(.synAck)
+                    if synAckTime == nil { synAckTime = time }
+                    if synAckAcknowledges == nil { synAckAcknowledges = s.acknowledgement }
+                }
             } else if direction == .up {
                 state.insert(.syn)
                 synCount += 1
@@ -310,6 +325,7 @@ final class Connection {
             r.vlanDown = firstTags(of: .down)
         }
         r.vlanChanged = tagsChanged
+        r.openedSimultaneously = serverSynSequence != nil
         r.synTime = synTime
         r.synAckTime = synAckTime
         r.closeTime = closeTime

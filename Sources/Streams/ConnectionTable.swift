@@ -307,6 +307,13 @@ public final class ConnectionTable {
                     underOtherTags(segment, of: existing)
                     return true
                 }
+                if isSyn, existing.opensSimultaneously(segment) {
+                    if existing.serverSynSequence == nil { counters.simultaneousOpens += 1 }
+                    existing.serverSynSequence = segment.sequence
+                    absorb(segment, into: existing, direction: .down)
+                    schedule(existing)
+                    return true
+                }
                 guard isSyn, !existing.acceptsSyn(segment) else {
                     if isSyn, isCopyInPlace(segment, of: existing) { return true }
                     absorb(segment, into: existing, direction: existing.direction(of: segment))

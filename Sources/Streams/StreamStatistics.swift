@@ -12,6 +12,8 @@ public struct StreamStatistics: Hashable, Sendable {
     public var connectionsEvicted = 0
     /// Connections emitted because a new SYN reused their 4-tuple.
     public var connectionsReused = 0
+    /// Connections both ends opened with a SYN (a simultaneous open), kept as one.
+    public var simultaneousOpens = 0
     /// Connections still open at `finish()`.
     public var connectionsOpenAtEnd = 0
     /// Most connections tracked at once.

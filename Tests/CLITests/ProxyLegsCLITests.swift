@@ -104,4 +104,30 @@ import Testing
         }
         #expect(clients(both) == clients(alone) && clients(both)?.contains("10.9.9.5") == false)
     }
+
+    /// The same for plain HTTP, which the proxy forwards from requests in absolute form: its legs carry the
+    /// requests rewritten (origin form), so they are known by their requests and answers, not their bytes.
+    /// Before, the proxy's other address was a client of 48 check-ins, its legs all taken for its own.
+    @Test func forwardingLegsFromTheProxysOtherAddressAreCountedAsLegs() throws {
+        let dir = try TemporaryFolder()
+        let fleet = ["--clients", "4", "--duration", "1h", "--seed", "7", "--http-share", "1"]
+        let direct = try dir.simulatedCapture("direct.pcap", fleet)
+        let proxied = try dir.simulatedCapture("proxied.pcap", fleet + ["--proxy", "10.5.5.5:8080"])
+        let leg = dir.path + "/leg.pcap"
+        try Self.proxyLeg(direct, to: leg, from: [10, 9, 9, 5])
+        let alone = try json(sepbeat("analyze", "-q", "-F", "json", proxied))
+        let both = try json(sepbeat("analyze", "-q", "-F", "json", proxied, leg))
+        let a = try #require(alone["counts"] as? [String: Int])
+        var b = try #require(both["counts"] as? [String: Int])
+        let removed = b.removeValue(forKey: "proxyLegConnections")
+        let legs = try #require(removed)
+        #expect(legs == a["connections"] && b["connections"] == (a["connections"] ?? 0) + legs)
+        b["connections"] = a["connections"]
+        #expect(a == b)
+        // The clients and the findings are the clients' side alone.
+        for key in ["clients", "findings"] {
+            let same = (alone[key] as? NSArray)?.isEqual(to: both[key] as? [Any] ?? [])
+            #expect(same == true, "\(key)")
+        }
+    }
 }

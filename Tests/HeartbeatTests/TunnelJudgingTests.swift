@@ -321,6 +321,70 @@ import Testing
         #expect(analyze(tunnels + later, model: model).counts.proxyLegConnections == 0)
     }
 
+    /// A client's plain-HTTP check-in through a proxy, sent in absolute form (`GET http://198.51.100.1:8014/...`).
+    static func forwarded(_ record: ConnectionRecord) -> ConnectionRecord {
+        var r = record
+        r.server = proxy
+        for i in r.exchanges.indices {
+            let target = r.exchanges[i].http?.target ?? ""
+            r.exchanges[i].http?.target = "http://198.51.100.1:8014" + target
+            // The absolute form is longer by the scheme and authority.
+            r.exchanges[i].bytesUp += 24
+        }
+        r.bytesUp += Int64(24 * r.exchanges.count)
+        var tunnel = ConnectionTunnel(host: "198.51.100.1", port: 8014, start: r.exchanges[0].start)
+        tunnel.kind = .forward
+        r.tunnel = tunnel
+        return r
+    }
+
+    /// A proxy with two interfaces forwarding plain HTTP sent in absolute form: its upstream legs carry other
+    /// bytes than the clients' connections (origin form, headers of its own added), but the same requests
+    /// answered the same, so they are its legs, not check-ins of a client of its own (before, they were).
+    @Test func forwardingLegsFromAnotherAddressOfTheProxyAreNotCheckIns() throws {
+        var f = RecordFactory()
+        let model = try ReferenceModel.builtIn.withServer("198.51.100.1")
+        let exchanges: [ExchangeSpec] = [.http("GET", 300, 3_700), .http("POST", 1_200, 400, target: "/secars/x")]
+        let direct = [0.0, 300, 600].map {
+            f.connection(port: 8014, start: at($0), exchanges: exchanges, tlsVersion: nil)
+        }
+        let clients = direct.map(Self.forwarded)
+        // The proxy's legs: other bytes (a `Via` header added each way), the same requests.
+        let legs = [0.0, 300, 600].map { t -> ConnectionRecord in
+            var leg = f.connection(client: "10.9.9.5", port: 8014, start: at(t + 0.1), exchanges: exchanges,
+                                   tlsVersion: nil)
+            leg.bytesUp += 40
+            leg.bytesDown += 40
+            return leg
+        }
+        let alone = analyze(clients, model: model)
+        let r = analyze(clients + legs, model: model)
+        #expect(alone.summary.clients == 1 && alone.summary.checkIns == 3)
+        #expect(r.summary.clients == 1 && r.summary.checkIns == 3)
+        #expect(r.clients == alone.clients && r.findings == alone.findings)
+        #expect(r.counts.connections == 6 && r.counts.managerConnections == 3)
+        #expect(r.counts.proxyLegConnections == 3 && r.counts.otherServerConnections == 0)
+        // Other requests, another answer, or begun after the first request was forwarded: no leg.
+        let otherPath = [0.0, 300, 600].map {
+            f.connection(client: "10.9.9.5", port: 8014, start: at($0 + 0.1),
+                         exchanges: [.http("GET", 300, 3_700, target: "/other"), exchanges[1]], tlsVersion: nil)
+        }
+        #expect(analyze(clients + otherPath, model: model).counts.proxyLegConnections == 0)
+        let otherStatus = [0.0, 300, 600].map {
+            f.connection(client: "10.9.9.5", port: 8014, start: at($0 + 0.1),
+                         exchanges: [.http("GET", 300, 3_700, status: 503), exchanges[1]], tlsVersion: nil)
+        }
+        #expect(analyze(clients + otherStatus, model: model).counts.proxyLegConnections == 0)
+        let later = [0.0, 300, 600].map {
+            f.connection(client: "10.9.9.5", port: 8014, start: at($0 + 6), exchanges: exchanges, tlsVersion: nil)
+        }
+        #expect(analyze(clients + later, model: model).counts.proxyLegConnections == 0)
+        // An address with a check-in of its own keeps all of its connections: a client.
+        let own = f.connection(client: "10.9.9.5", port: 8014, start: at(900), exchanges: exchanges, tlsVersion: nil)
+        let mixed = analyze(clients + legs + [own], model: model)
+        #expect(mixed.counts.proxyLegConnections == 0 && mixed.summary.clients == 2)
+    }
+
     /// A proxy's own connections that are no leg of a tunnel (not begun while one of its tunnels to that
     /// target was being set up) stay check-ins of its own: a proxy host may run a client, and one stray
     /// tunnel through a client's address must not take that client's check-ins away.

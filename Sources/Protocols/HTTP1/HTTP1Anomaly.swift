@@ -43,6 +43,8 @@
 ///   past the bytes held for the tunnel (`HTTP1Limits.maxHeadBytes`, or a gap in them); left out of the
 ///   exchanges and not followed as tunnel data. (Requests sent after the latest `CONNECT` but before its
 ///   2xx came are the tunnel's first bytes, whatever their protocol.)
+/// - `connect_cut`: the snap length cut a `CONNECT` request's head: it is dropped (as any head that may switch
+///   protocols), so no tunnel is followed and whatever went through one is not read (`connectCut`).
 /// - `absolute_form_host_changed`: a request in absolute form (`http://host:port/…`, sent to a proxy)
 ///   names another host or port than the first such request on the connection; the first is kept.
 public struct HTTP1Anomaly: Hashable, Sendable, CustomStringConvertible {
@@ -102,6 +104,8 @@ public struct HTTP1Anomaly: Hashable, Sendable, CustomStringConvertible {
     public static let requestInTunnel = HTTP1Anomaly(
         "request_in_tunnel",
         "request pipelined after the CONNECT the proxy answered 2xx, read as a request and left out of the tunnel")
+    public static let connectCut = HTTP1Anomaly(
+        "connect_cut", "CONNECT head cut by the snap length: dropped, so no tunnel is followed")
     public static let absoluteFormHostChanged = HTTP1Anomaly(
         "absolute_form_host_changed", "absolute-form request names another host than the first")
 }

@@ -99,6 +99,9 @@ public struct HTTP1Conversation: Sendable {
     public private(set) var forwardTarget: ForwardTarget?
     /// True once either direction switched protocols (`tunnelStart`).
     public private(set) var tunnelStarted = false
+    /// True once the snap length cut a `CONNECT` head (the anomaly `connect_cut`): a tunnel may have followed
+    /// that could not be told from the bytes after it.
+    public private(set) var connectCut = false
     /// Set by a 2xx to a `CONNECT` while the client's bytes since the latest `CONNECT` are held: they
     /// become the tunnel's first bytes when the client side switches.
     private var replayIntoTunnel = false
@@ -224,7 +227,9 @@ public struct HTTP1Conversation: Sendable {
                 } else {
                     didEndResponse(end)
                 }
-            case .anomaly(let a, let t): note(a, direction, t)
+            case .anomaly(let a, let t):
+                if a == .connectCut { connectCut = true }
+                note(a, direction, t)
             case .tunnelStart(let t):
                 tunnelStarted = true
                 if direction == .down {

@@ -229,7 +229,11 @@ extension HTTP1Parser {
         guard HTTP1Parser.parseCutStartLine(buffer, role: role, into: &parsed) else { return false }
         let headLength = leading + buffer.count + msg.headOverflow
         if role == .request {
-            guard !asciiCaseInsensitiveEqual(parsed.first, "CONNECT") else { return false }
+            guard !asciiCaseInsensitiveEqual(parsed.first, "CONNECT") else {
+                // Said, as a tunnel and all it carried are lost with it (check-ins through a proxy).
+                anomaly(.connectCut, time, &events)
+                return false
+            }
             for a in parsed.anomalies { anomaly(a, time, &events) }
             events.append(.requestHead(HTTP1RequestHead(
                 method: parsed.first, target: parsed.second, version: parsed.third, headers: [],

@@ -1,0 +1,98 @@
+import Foundation
+import Testing
+import TestSupport
+
+/// A proxied fleet captured with a small snap length, and captures whose headers an encapsulation lengthens: what
+/// the cut or the filter lost is said, with advice worded for them, not for plain Ethernet, IP and TCP.
+@Suite struct CutProxyCaptureTests {
+    /// An HTTPS fleet through a proxy, cut to 96 bytes: each `CONNECT` head is cut, so no tunnel is followed and
+    /// no check-in is found. Before, nothing said so (`validate` passed `capture-quality`); now each client has a
+    /// `capture-truncated` finding naming the proxy, and the note on a capture with no manager says why.
+    @Test func cutConnectsAreSaid() throws {
+        let folder = try TemporaryFolder()
+        let capture = folder.path + "/proxied.pcap"
+        let made = CLIRun(["simulate", "-o", capture, "--clients", "4", "--duration", "20m", "--http-share", "0",
+                           "--proxy", "10.9.9.9:3128", "-q"])
+        #expect(made.status == 0, "\(made.stderr)")
+        let cut = try SnapLengthCaptureTests.cut(capture, to: 96, into: folder, name: "proxied96.pcap")
+        let validate = CLIRun(["validate", "--server", "10.1.0.10", "--server", "10.1.0.11", cut])
+        #expect(validate.stdout.contains("FAIL    warning   capture-quality                 4"), "\(validate.stdout)")
+        let run = CLIRun(["analyze", "-q", "-F", "json", cut])
+        let truncated = try OneDirectionCaptureTests.findings(run).filter { $0.code == "capture-truncated" }
+        #expect(truncated.count == 4)
+        #expect(truncated.allSatisfy {
+            $0.message.contains(" to proxy 10.9.9.9:3128 had ")
+                && $0.message.contains(" cut by the snap length: no tunnel could be followed")
+        })
+        let text = CLIRun(["analyze", cut]).stdout.replacingOccurrences(of: "\n", with: " ")
+        #expect(text.contains("No connection went to a manager: the "))
+        #expect(text.contains(" to a proxy had their CONNECT cut by the snap length, so neither the tunnels' "
+            + "targets nor the check-ins in them could be read."), "\(text)")
+        let flows = CLIRun(["flows", "--http", cut])
+        #expect(flows.stdout.contains("up: connect_cut (CONNECT head cut by the snap length"))
+        // Whole, the same fleet has neither the finding nor the anomaly.
+        let whole = CLIRun(["analyze", "-q", "-F", "json", capture])
+        #expect(try OneDirectionCaptureTests.findings(whole).allSatisfy { $0.code != "capture-truncated" })
+    }
+
+    /// `path` (a little-endian Ethernet pcap) with each frame's EtherType replaced by one MPLS label (`mpls`)
+    /// or a PPPoE session header, cut to `snap` bytes.
+    static func encapsulated(_ path: String, mpls: Bool, into folder: TemporaryFolder) throws -> String {
+        let bytes = [UInt8](try #require(FileManager.default.contents(atPath: path)))
+        func u32(_ at: Int) -> UInt32 {
+            UInt32(bytes[at]) | UInt32(bytes[at + 1]) << 8 | UInt32(bytes[at + 2]) << 16 | UInt32(bytes[at + 3]) << 24
+        }
+        try #require(u32(0) == 0xA1B2_C3D4 || u32(0) == 0xA1B2_3C4D)
+        var file = PcapBuilder(nanoseconds: u32(0) == 0xA1B2_3C4D)
+        var at = 24
+        while at + 16 <= bytes.count {
+            let length = Int(u32(at + 8))
+            let frame = Array(bytes[(at + 16)..<min(bytes.count, at + 16 + length)])
+            let ip = Array(frame[14...])
+            // Label 100, bottom of the stack, TTL 64; or a PPPoE session 0x1234 carrying PPP's IPv4 (0x0021).
+            let shim: [UInt8] = mpls ? [0x88, 0x47, 0x00, 0x06, 0x41, 0x40]
+                : [0x88, 0x64, 0x11, 0x00, 0x12, 0x34] + PacketBuilder.be16(UInt16(ip.count + 2)) + [0x00, 0x21]
+            file.record(seconds: u32(at), fraction: u32(at + 4), data: Array(frame[..<12]) + shim + ip)
+            at += 16 + length
+        }
+        let out = folder.path + (mpls ? "/mpls.pcap" : "/pppoe.pcap")
+        try Data(file.data).write(to: URL(fileURLWithPath: out))
+        return out
+    }
+
+    /// A filter on the IP headers leaves out every packet with MPLS labels or in PPPoE sessions: the hint names
+    /// the form that reads them (`mpls and (...)`, `pppoes and (...)`), and that form keeps the check-ins.
+    @Test(arguments: [true, false]) func aFilterHintNamesMPLSAndPPPoE(mpls: Bool) throws {
+        let folder = try TemporaryFolder()
+        let path = try Self.encapsulated(Fixtures.captures + "/heartbeat/fleet.pcap", mpls: mpls, into: folder)
+        let form = mpls ? "mpls and (tcp port 443)" : "pppoes and (tcp port 443)"
+        let run = CLIRun(["analyze", "-f", "tcp port 443", path])
+        #expect(run.stderr.contains("left out every one of the "))
+        #expect(run.stderr.contains(" write \"\(form)\""), "\(run.stderr)")
+        let kept = CLIRun(["analyze", "-f", form, path])
+        #expect(!kept.stderr.contains("left out every one"))
+        #expect(kept.stdout.contains("check-in"))
+        // A capture of neither kind keeps the hint as it was.
+        let plain = CLIRun(["analyze", "-f", "udp port 9", Fixtures.captures + "/heartbeat/fleet.pcap"])
+        #expect(plain.stderr.contains("a filter sees the outermost headers: for packets with VLAN tags"))
+    }
+
+    /// Mirrored through VXLAN and cut to 96 bytes, every packet is cut inside its headers: the warning no longer
+    /// says that 96 bytes keep the headers, but how far they ran and what keeps them.
+    @Test func aTunnelledCaptureCutInItsHeadersGetsItsOwnSnapLengthAdvice() throws {
+        let folder = try TemporaryFolder()
+        let tunnelled = TemporaryDirectory()
+        let wrapped = try TunnelledCaptureTests.tunnelled(Fixtures.captures + "/heartbeat/fleet.pcap", port: 4789,
+                                                          into: tunnelled)
+        let cut = try SnapLengthCaptureTests.cut(wrapped, to: 96, into: folder, name: "vxlan96.pcap")
+        let run = CLIRun(["analyze", cut])
+        #expect(run.stderr.contains("could not be read: connections and check-ins in them are missing or incomplete"))
+        #expect(!run.stderr.contains("a snap length of 96 bytes or more keeps the headers"), "\(run.stderr)")
+        #expect(run.stderr.contains("(their headers run past byte "))
+        #expect(run.stderr.contains("a snap length of 256 bytes or more keeps them)"))
+        let kept = try SnapLengthCaptureTests.cut(wrapped, to: 256, into: folder, name: "vxlan256.pcap")
+        let whole = CLIRun(["analyze", kept])
+        #expect(!whole.stderr.contains("inside their headers"))
+        #expect(whole.stdout.contains("check-in"))
+    }
+}
