@@ -93,12 +93,22 @@ enum AuditText {
     }
 
     /// `Observed median gap 299.982 s (2,011 gaps between a client's check-ins, accelerated ones included)`, under
-    /// the expected interval so that the expected one is not read as measured; nil when no gap was observed.
+    /// the expected interval so that the expected one is not read as measured; nil when no gap was observed. It is
+    /// the median of pull gaps, judged against the pull interval; push gaps, when there are any, get their own
+    /// (`; push 300.2 s (1,200 gaps)`), or the whole line when there is no pull gap.
     static func observedLine(_ b: ReportBundle) -> String? {
         let s = b.audit.summary
-        guard let median = s.observedMedianGapSeconds else { return nil }
+        let included = "accelerated ones included)"
+        guard let median = s.observedMedianGapSeconds else {
+            guard let push = s.observedPushMedianGapSeconds else { return nil }
+            return "Observed median gap: push \(num(push)) s (\(formatCount(s.observedPushGaps, "gap")) between a "
+                + "client's push check-ins, " + included
+        }
+        let push = s.observedPushMedianGapSeconds.map {
+            "; push \(num($0)) s (\(formatCount(s.observedPushGaps, "gap")))"
+        }
         return "Observed median gap \(num(median)) s (\(formatCount(s.observedGaps, "gap")) between a client's "
-            + "check-ins, accelerated ones included)"
+            + (push == nil ? "check-ins, " : "pull check-ins, ") + included + (push ?? "")
     }
 
     /// When the fleet's median gap is in the accelerated range of the interval expected, the clients most likely run

@@ -186,6 +186,9 @@ public struct ReportBundle: Sendable {
         ] + (s.observedMedianGapSeconds.map { [
             ("observedMedianGapSeconds", .number($0)),
             ("observedGaps", .int(s.observedGaps)),
+        ] } ?? []) + (s.observedPushMedianGapSeconds.map { [
+            ("observedPushMedianGapSeconds", .number($0)),
+            ("observedPushGaps", .int(s.observedPushGaps)),
         ] } ?? []) + (audit.observedMedianInAcceleratedRange ? [("observedMedianInAcceleratedRange", .bool(true))] : [])
             + [
             ("toleranceSeconds", .number(e.toleranceSeconds)),

@@ -1,0 +1,50 @@
+import Foundation
+import Testing
+import TestSupport
+
+/// A newcomer's audit of a mixed fleet: pull clients every 600 s, most HTTPS clients in push mode every 300 s, and
+/// one client each with a missed check-in, an HTTP 400, a failover, an upload over the cap and an accelerated
+/// check-in. Every client's intervals are healthy but the missed one's.
+@Suite struct MixedFleetAuditTests {
+    /// The fleet's capture, in `folder`: 16 clients over 2 h (10.20.0.2 misses a check-in, 10.20.0.8 is answered
+    /// 400, 10.20.0.12 has a connect refused then fails over, 10.20.0.1 uploads over the cap, 10.20.0.16 checks in
+    /// accelerated once; the HTTP ones are warned for plain HTTP; 11 push clients with no finding).
+    private static func fleet(_ folder: TemporaryFolder) throws -> String {
+        try folder.simulatedCapture("mix.pcap", [
+            "--clients", "16", "--duration", "2h", "--interval", "600", "--push-share", "0.8", "--http-share", "0.4",
+            "--seed", "3", "--fault", "http-400", "--fault", "failover", "--fault", "missed", "--fault", "accelerated",
+            "--fault", "oversize-upload",
+        ])
+    }
+
+    /// The part of `html` from the section titled `title` to its end.
+    private static func section(_ html: String, _ title: String) throws -> String {
+        let start = try #require(html.range(of: "<h2>\(title)</h2>"))
+        let end = try #require(html.range(of: "</section>", range: start.upperBound..<html.endIndex))
+        return String(html[start.upperBound..<end.lowerBound])
+    }
+
+    /// The observed median gap is of pull gaps, against the pull interval it sits under; push ones get their own.
+    @Test func theObservedMedianGapIsOfPullGapsWithPushApart() throws {
+        let folder = try TemporaryFolder()
+        let capture = try Self.fleet(folder)
+        let text = sepbeat("audit", "-q", "--interval", "600", capture).stdout
+        let line = try #require(text.split(separator: "\n").map(String.init).first {
+            $0.hasPrefix("Observed median gap")
+        })
+        #expect(line.range(of: #"^Observed median gap 6\d\d(\.\d+)? s \(\d+ gaps between a client's pull check-ins, "#
+            + #"accelerated ones included\); push [23]\d\d(\.\d+)? s \(\d+ gaps\)$"#, options: .regularExpression) != nil,
+            "\(line)")
+        let json = try #require(try JSONSerialization.jsonObject(
+            with: Data(sepbeat("audit", "-q", "-F", "json", "--interval", "600", capture).stdout.utf8))
+            as? [String: Any])
+        let fleet = try #require(json["fleet"] as? [String: Any])
+        let pull = try #require(fleet["observedMedianGapSeconds"] as? Double)
+        let push = try #require(fleet["observedPushMedianGapSeconds"] as? Double)
+        #expect(abs(pull - 600) < 30 && abs(push - 300) < 30, "\(fleet)")
+        #expect((fleet["observedGaps"] as? Int ?? 0) + (fleet["observedPushGaps"] as? Int ?? 0) > 250)
+        // The same line in the HTML summary.
+        let html = sepbeat("audit", "-q", "-F", "html", "--interval", "600", capture).stdout
+        #expect(html.contains("<p>" + line.replacingOccurrences(of: "'", with: "&#39;") + ".</p>"), "\(line)")
+    }
+}
