@@ -47,4 +47,18 @@ import TestSupport
         let html = sepbeat("audit", "-q", "-F", "html", "--interval", "600", capture).stdout
         #expect(html.contains("<p>" + line.replacingOccurrences(of: "'", with: "&#39;") + ".</p>"), "\(line)")
     }
+
+    /// Each gap of the histogram is coloured by its own verdict: healthy push gaps at 300 s on time against the push
+    /// band (drawn too), the missed gap in the error colour; no gap of this fleet is late or early.
+    @Test func theIntervalHistogramColoursEachGapByItsOwnVerdict() throws {
+        let folder = try TemporaryFolder()
+        let capture = try Self.fleet(folder)
+        let html = sepbeat("audit", "-q", "-F", "html", "--interval", "600", capture).stdout
+        let chart = try Self.section(html, "Intervals")
+        #expect(chart.contains(">push 300 s ± 30 s</text>"), "\(chart)")
+        #expect(chart.contains(">pull 600 s ± 30 s</text>"), "\(chart)")
+        #expect(!chart.contains("class=\"m-warn\""), "\(chart)")
+        #expect(chart.contains("class=\"m-error\""), "\(chart)")
+        #expect(chart.contains("class=\"m-ok\""), "\(chart)")
+    }
 }
