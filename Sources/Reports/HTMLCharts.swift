@@ -36,12 +36,12 @@ enum HTMLCharts {
 
     // MARK: - Timeline
 
-    /// One row per client (worst first, at most `maxRows`), one mark per check-in, red dashes over missed
-    /// slots; appended to `out` with a `flush` after every client's row. Check-ins are
+    /// One row per client (worst first by `timelineOrder`, at most `maxRows`), one mark per check-in, red dashes
+    /// over missed slots; appended to `out` with a `flush` after every client's row. Check-ins are
     /// read in place; only those of the clients drawn are gathered, by position.
     static func appendTimeline(_ b: ReportBundle, maxRows: Int = 200, to out: inout TextBytes,
                                flush: TextBytes.Flush) rethrows {
-        let clients = b.audit.clients.prefix(maxRows)
+        let clients = timelineOrder(b).prefix(maxRows)
         let merged = CaptureSummary.mergedSpan(b.captures)
         guard let lo = merged.first ?? earliest(b.heartbeat.sessions),
               let hi = merged.last ?? latest(b.heartbeat.sessions), !clients.isEmpty else {
@@ -110,6 +110,29 @@ enum HTMLCharts {
             let text = "Showing the \(maxRows) worst of \(b.audit.clients.count) clients."
             out += "<p class=\"note\">" + HTML.escape(text) + "</p>"
         }
+    }
+
+    /// The audit's clients, worst first for the timeline, which shows the check-ins' findings too: unhealthy (by
+    /// their intervals, or with an error finding), then degraded (by their intervals, or with a warning), then
+    /// those with an information finding (an accelerated check-in), then the rest; within each, in the audit's
+    /// order (interval health, then periodicity score, whose jitter term weighs the same seconds of jitter twice as
+    /// heavily on a 300 s push heartbeat as on a 600 s pull one, so it must not put healthy push clients first).
+    static func timelineOrder(_ b: ReportBundle) -> [FleetAudit.Client] {
+        var worst: [IPAddress: Severity] = [:]
+        for f in b.heartbeat.findings {
+            guard let client = f.client else { continue }
+            worst[client] = max(worst[client] ?? f.severity, f.severity)
+        }
+        func rank(_ c: FleetAudit.Client) -> Int {
+            let severity = worst[c.client]
+            if c.health == .unhealthy || severity == .error { return 0 }
+            if c.health == .degraded || severity == .warning { return 1 }
+            return severity == nil ? 3 : 2
+        }
+        // The index keeps the audit's order within a rank.
+        let ranked = b.audit.clients.enumerated().map { (rank: rank($0.element), index: $0.offset) }
+            .sorted { ($0.rank, $0.index) < ($1.rank, $1.index) }
+        return ranked.map { b.audit.clients[$0.index] }
     }
 
     /// The earliest start or end of `sessions` (nil when there is none).

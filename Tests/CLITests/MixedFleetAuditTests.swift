@@ -61,4 +61,21 @@ import TestSupport
         #expect(chart.contains("class=\"m-error\""), "\(chart)")
         #expect(chart.contains("class=\"m-ok\""), "\(chart)")
     }
+
+    /// The timeline draws the clients with findings first (errors, then warnings), healthy push clients last,
+    /// whatever their periodicity score.
+    @Test func theTimelineRanksClientsByHealthAndFindingsFirst() throws {
+        let folder = try TemporaryFolder()
+        let capture = try Self.fleet(folder)
+        let html = sepbeat("audit", "-q", "-F", "html", "--interval", "600", capture).stdout
+        let timeline = try Self.section(html, "Check-ins per client")
+        // Each row's label: `<text class="lbl" ... text-anchor="end">10.20.0.2</text>`.
+        let rows = timeline.components(separatedBy: "<text class=\"lbl\"").dropFirst().compactMap {
+            $0.split(separator: ">", maxSplits: 1).last?.split(separator: "<").first.map(String.init)
+        }
+        #expect(rows.count == 16, "\(rows)")
+        #expect(Set(rows.prefix(3)) == ["10.20.0.2", "10.20.0.8", "10.20.0.12"], "\(rows)")
+        #expect(Set(rows.prefix(5)) == ["10.20.0.2", "10.20.0.8", "10.20.0.12", "10.20.0.1", "10.20.0.16"],
+                "\(rows)")
+    }
 }
