@@ -84,12 +84,19 @@ enum AuditText {
     /// Clients the `Gone silent:` line names; its count gives the rest.
     static let silentNamed = 5
 
+    /// `Expected interval 600 s (from sylink) ± 60 s, accelerated 0-120 s for at most 300 s; push 300 s ± 30 s,
+    /// accelerated 0-60 s for at most 300 s`: each mode with its own tolerance and accelerated range, the push one
+    /// said to be the same when its rules, derived from the push interval, are the pull interval's.
     static func expectationsLine(_ b: ReportBundle) -> String {
         let e = b.heartbeat.expectations
+        let push = e.rules(for: .push)
+        let pushRules = e.pushRulesDiffer
+            ? " ± \(num(push.toleranceSeconds)) s, accelerated 0-\(num(push.acceleratedMaxSeconds)) s for at most "
+                + "\(num(push.acceleratedRunMaxSeconds)) s"
+            : ", the same tolerance and accelerated range"
         return "Expected interval \(num(e.pullIntervalSeconds)) s (from \(e.intervalSource)) ± "
-            + "\(num(e.toleranceSeconds)) s; push \(num(e.pushIntervalSeconds)) s" + pushRulesText(e)
-            + "; accelerated 0-"
-            + "\(num(b.audit.acceleratedMaxSeconds)) s for at most \(num(b.audit.acceleratedRunMaxSeconds)) s"
+            + "\(num(e.toleranceSeconds)) s, accelerated 0-\(num(b.audit.acceleratedMaxSeconds)) s for at most "
+            + "\(num(b.audit.acceleratedRunMaxSeconds)) s; push \(num(e.pushIntervalSeconds)) s" + pushRules
     }
 
     /// `Observed median gap 299.982 s (2,011 gaps between a client's check-ins, accelerated ones included)`, under

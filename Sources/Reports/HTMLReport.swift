@@ -77,7 +77,6 @@ public struct HTMLReport {
 
     private func summarySection() -> String {
         let s = bundle.audit.summary
-        let e = bundle.heartbeat.expectations
         let h = bundle.heartbeat.summary
         var tiles: [(String, String, String)] = []
         if let v = bundle.validation {
@@ -106,12 +105,7 @@ public struct HTMLReport {
             body += "<div class=\"tile \(cls)\"><div class=\"val\">" + HTML.escape(value) + "</div><div class=\"cap\">"
                 + HTML.escape(label + (label == "findings" ? " (error / warning / info)" : "")) + "</div></div>"
         }
-        body += "</div><p>" + HTML.escape(
-            "Expected interval \(AuditText.num(e.pullIntervalSeconds)) s (from \(e.intervalSource)) ± "
-                + "\(AuditText.num(e.toleranceSeconds)) s; push \(AuditText.num(e.pushIntervalSeconds)) s"
-                + AuditText.pushRulesText(e)
-                + "; accelerated 0-\(AuditText.num(bundle.audit.acceleratedMaxSeconds)) s for at most "
-                + "\(AuditText.num(bundle.audit.acceleratedRunMaxSeconds)) s.") + "</p>"
+        body += "</div><p>" + HTML.escape(AuditText.expectationsLine(bundle) + ".") + "</p>"
         // What the clients ran, next to what they are judged against, as in the text reports.
         if let observed = AuditText.observedLine(bundle) { body += "<p>" + HTML.escape(observed + ".") + "</p>" }
         if let hint = AuditText.acceleratedFleetHint(bundle) {

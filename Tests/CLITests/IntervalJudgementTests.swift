@@ -145,7 +145,8 @@ import Testing
         #expect(made.status == 0, "\(made.stderr)")
         let audit = sepbeat("audit", "-q", "--model", modelFile, capture)
         #expect(audit.status == 0, "\(audit.stdout)")
-        #expect(audit.stdout.contains("push 30 s ± 3 s (accelerated 0-6 s for at most 30 s); accelerated 0-60 s"))
+        #expect(audit.stdout.contains(
+            "± 30 s, accelerated 0-60 s for at most 300 s; push 30 s ± 3 s, accelerated 0-6 s for at most 30 s\n"))
         #expect(audit.stdout.contains("Fleet: 4 clients seen, 4 healthy (100%), 0 degraded, 0 unhealthy"))
         let analyze = sepbeat("analyze", "-q", "-F", "json", "--model", modelFile, capture)
         #expect(analyze.status == 0)

@@ -78,4 +78,22 @@ import TestSupport
         #expect(Set(rows.prefix(5)) == ["10.20.0.2", "10.20.0.8", "10.20.0.12", "10.20.0.1", "10.20.0.16"],
                 "\(rows)")
     }
+
+    /// Each accelerated range sits with its own mode in the expectations line.
+    @Test func theExpectationsLineKeepsEachRangeWithItsMode() throws {
+        let folder = try TemporaryFolder()
+        let capture = try Self.fleet(folder)
+        let same = sepbeat("audit", "-q", "--interval", "600", capture).stdout
+        #expect(same.contains("\nExpected interval 600 s (from option) ± 30 s, accelerated 0-60 s for at most 300 s; "
+            + "push 300 s, the same tolerance and accelerated range\n"), "\(same)")
+        // A 100 s pull interval: its rules are derived from it; the push interval's are the model's.
+        let other = sepbeat("audit", "-q", "--interval", "100", capture).stdout
+        let line = "Expected interval 100 s (from option) ± 10 s, accelerated 0-20 s for at most 100 s; push 300 s "
+            + "± 30 s, accelerated 0-60 s for at most 300 s"
+        #expect(other.contains("\n" + line + "\n"), "\(other)")
+        let validate = sepbeat("validate", "-q", "--interval", "100", capture).stdout
+        #expect(validate.contains("\n" + line + "\n"), "\(validate)")
+        let html = sepbeat("audit", "-q", "-F", "html", "--interval", "100", capture).stdout
+        #expect(html.contains("<p>" + line + ".</p>"), "\(line)")
+    }
 }
