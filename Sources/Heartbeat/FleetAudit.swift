@@ -152,7 +152,14 @@ public struct FleetAudit: Sendable {
         /// healthy / clients (0 when there is no client).
         public var healthyShare: Double
         public var checkIns: Int
+        /// Check-ins that got no answer: every connect failed, or no TLS handshake or response came back.
         public var failed: Int
+        /// Check-ins that got an answer, an HTTP error (`http-error`: a status of 400 or above, or a redirect): not in
+        /// `failed`, which counts check-ins with no answer at all.
+        public var httpErrorCheckIns = 0
+        /// Connects refused (SYN answered by RST) of every check-in: those before a failover to another manager, and
+        /// those of failed check-ins.
+        public var refusedConnects = 0
         public var missed: Int
         /// The median (`Median`) of every pull gap observed between two check-ins of a client (a gap ending with a
         /// pull check-in, judged against the pull interval), over the fleet, accelerated ones included, in seconds:
@@ -223,10 +230,15 @@ public struct FleetAudit: Sendable {
         // Only what the audit reads, not whole sessions (steps, findings, evidence), per client.
         var byClient: [IPAddress: [Visit]] = [:]
         let sessions = report.sessions
+        var httpErrors = 0
+        var refused = 0
         for i in sessions.indices {  // by index: the check-ins are read, not copied
             byClient[sessions[i].client, default: []].append(
                 Visit(start: sessions[i].start, mode: sessions[i].mode, failed: sessions[i].failed,
                       pending: sessions[i].pending))
+            // Answers and refusals the fleet line counts beside `failed`, which counts neither.
+            if !sessions[i].failed, sessions[i].findings.contains(where: { $0.code == .httpError }) { httpErrors += 1 }
+            refused += sessions[i].attempts.count { $0.outcome == "refused" }
         }
         var out: [Client] = []
         let silent = Dictionary(report.wentSilent.map { ($0.client, $0) }, uniquingKeysWith: { a, _ in a })
@@ -254,6 +266,8 @@ public struct FleetAudit: Sendable {
             missed: out.reduce(0) { $0 + $1.missed },
             verdict: out.allSatisfy { $0.health == .insufficient } || out.contains { $0.health == .unhealthy }
                 ? "fail" : "pass")
+        summary.httpErrorCheckIns = httpErrors
+        summary.refusedConnects = refused
         // Push gaps apart: a fleet of push clients every 300 s would otherwise give a median far from a 600 s pull
         // interval while every client is healthy.
         var pullGaps: [Double] = []

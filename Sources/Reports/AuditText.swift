@@ -30,7 +30,8 @@ enum AuditText {
                 .joined(separator: ", ")
         }
         out += "\(s.degraded) degraded, \(s.unhealthy) unhealthy, \(s.insufficient) insufficient (\(why)); "
-        out += "\(formatCount(s.checkIns, "check-in")), \(s.failed) failed, \(s.missed) missed\n"
+        out += "\(formatCount(s.checkIns, "check-in")), \(s.failed) \(failedWhat), \(answeredWithErrors(s)), "
+        out += "\(formatCount(s.refusedConnects, "connect")) refused, \(s.missed) missed\n"
         if s.wentSilent > 0 {
             // Who stopped checking in while the others went on: named, as the fleet's first question.
             let names = b.heartbeat.wentSilent.prefix(AuditText.silentNamed).map(\.client.description)
@@ -83,6 +84,15 @@ enum AuditText {
 
     /// Clients the `Gone silent:` line names; its count gives the rest.
     static let silentNamed = 5
+
+    /// What the fleet line's and the HTML tile's `failed` counts: check-ins with no answer, not those answered with
+    /// an error, nor the connects refused before a failover (counted beside it).
+    static let failedWhat = "failed (no connect, TLS handshake or answer)"
+
+    /// `1 answered with an HTTP error`, `0 answered with HTTP errors`.
+    static func answeredWithErrors(_ s: FleetAudit.Summary) -> String {
+        "\(s.httpErrorCheckIns) answered with " + (s.httpErrorCheckIns == 1 ? "an HTTP error" : "HTTP errors")
+    }
 
     /// `Expected interval 600 s (from sylink) ± 60 s, accelerated 0-120 s for at most 300 s; push 300 s ± 30 s,
     /// accelerated 0-60 s for at most 300 s`: each mode with its own tolerance and accelerated range, the push one

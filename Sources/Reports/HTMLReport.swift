@@ -91,7 +91,10 @@ public struct HTMLReport {
             ("unhealthy", String(s.unhealthy), s.unhealthy > 0 ? "bad" : ""),
             ("degraded", String(s.degraded), s.degraded > 0 ? "warn" : ""),
             ("check-ins", String(s.checkIns), ""),
-            ("failed", String(s.failed), s.failed > 0 ? "bad" : ""),
+            (AuditText.failedWhat, String(s.failed), s.failed > 0 ? "bad" : ""),
+            // Beside the check-ins with no answer, those answered with an error and the connects refused.
+            ("check-ins answered with HTTP errors", String(s.httpErrorCheckIns), s.httpErrorCheckIns > 0 ? "bad" : ""),
+            ("connects refused", String(s.refusedConnects), s.refusedConnects > 0 ? "warn" : ""),
             ("missed", String(s.missed), s.missed > 0 ? "bad" : ""),
         ]
         // Only when some client stopped checking in while the others went on (`went-silent`).

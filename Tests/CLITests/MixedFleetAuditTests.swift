@@ -79,6 +79,27 @@ import TestSupport
                 "\(rows)")
     }
 
+    /// `failed` says what it counts, and the check-ins answered with an HTTP error and the refused connects are
+    /// counted beside it (text, HTML tiles, JSON).
+    @Test func failedSaysWhatItCountsBesideErrorsAndRefusals() throws {
+        let folder = try TemporaryFolder()
+        let capture = try Self.fleet(folder)
+        let text = sepbeat("audit", "-q", "--interval", "600", capture).stdout
+        #expect(text.contains(" check-ins, 0 failed (no connect, TLS handshake or answer), 1 answered with an HTTP "
+            + "error, 1 connect refused, 1 missed\n"), "\(text)")
+        let html = sepbeat("audit", "-q", "-F", "html", "--interval", "600", capture).stdout
+        for tile in ["failed (no connect, TLS handshake or answer)", "check-ins answered with HTTP errors",
+                     "connects refused"] {
+            #expect(html.contains("<div class=\"cap\">\(tile)</div>"), "\(tile)")
+        }
+        let json = try #require(try JSONSerialization.jsonObject(
+            with: Data(sepbeat("audit", "-q", "-F", "json", "--interval", "600", capture).stdout.utf8))
+            as? [String: Any])
+        let fleet = try #require(json["fleet"] as? [String: Any])
+        #expect(fleet["failed"] as? Int == 0 && fleet["httpErrorCheckIns"] as? Int == 1
+            && fleet["refusedConnects"] as? Int == 1, "\(fleet)")
+    }
+
     /// Each accelerated range sits with its own mode in the expectations line.
     @Test func theExpectationsLineKeepsEachRangeWithItsMode() throws {
         let folder = try TemporaryFolder()
