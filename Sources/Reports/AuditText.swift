@@ -37,7 +37,8 @@ enum AuditText {
             let names = b.heartbeat.wentSilent.prefix(AuditText.silentNamed).map(\.client.description)
             let more = s.wentSilent > names.count ? " and \(s.wentSilent - names.count) more" : ""
             out += "Gone silent: \(formatCount(s.wentSilent, "client")) stopped checking in while the others went on "
-            out += "(\(names.joined(separator: ", "))\(more)): went-silent, a warning\n"
+            out += "(\(names.joined(separator: ", "))\(more)): went-silent, "
+            out += severityPhrase(b.model.severity(of: .wentSilent)) + "\n"
         }
         if let hint = AnalyzeReport.noManagerHint(b.heartbeat, snapCut: b.captures.contains { $0.truncated > 0 }) {
             out += hint
@@ -92,6 +93,15 @@ enum AuditText {
     /// `1 answered with an HTTP error`, `0 answered with HTTP errors`.
     static func answeredWithErrors(_ s: FleetAudit.Summary) -> String {
         "\(s.httpErrorCheckIns) answered with " + (s.httpErrorCheckIns == 1 ? "an HTTP error" : "HTTP errors")
+    }
+
+    /// `a warning`, as the line of clients gone silent gives the severity the model sets for `went-silent`.
+    static func severityPhrase(_ severity: Severity) -> String {
+        switch severity {
+        case .error: return "an error"
+        case .warning: return "a warning"
+        case .info: return "for information"
+        }
     }
 
     /// `Expected interval 600 s (from sylink) ± 60 s, accelerated 0-120 s for at most 300 s; push 300 s ± 30 s,

@@ -117,4 +117,19 @@ import TestSupport
         let html = sepbeat("audit", "-q", "-F", "html", "--interval", "100", capture).stdout
         #expect(html.contains("<p>" + line + ".</p>"), "\(line)")
     }
+
+    /// The gone-silent line gives the severity the model sets for `went-silent`.
+    @Test func theGoneSilentLineTakesItsSeverityFromTheModel() throws {
+        let folder = try TemporaryFolder()
+        let capture = try folder.simulatedCapture("silent.pcap", [
+            "--clients", "6", "--interval", "20", "--duration", "10m", "--fault", "silent=2", "--seed", "4",
+        ])
+        let model = folder.write("strict.json", """
+            {"severities": {"went-silent": "error"}}
+            """)
+        let strict = sepbeat("audit", "-q", "--interval", "20", "--model", model, capture)
+        #expect(strict.stdout.contains("): went-silent, an error\n"), "\(strict.stdout) \(strict.stderr)")
+        let lenient = sepbeat("audit", "-q", "--interval", "20", capture).stdout
+        #expect(lenient.contains("): went-silent, a warning\n"), "\(lenient)")
+    }
 }
