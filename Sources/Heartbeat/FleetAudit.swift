@@ -110,6 +110,9 @@ public struct FleetAudit: Sendable {
         public var offClock = 0
         /// Every gap in seconds, in time order (accelerated ones included), for histograms.
         public var gaps: [Double]
+        /// How each of `gaps` was judged, in the same order: the HTML histogram colours each gap by its own verdict,
+        /// and the fleet's observed medians keep push gaps apart from pull ones.
+        public var gapVerdicts: [GapVerdict] = []
         /// The client's own median interval (seconds) its gaps were judged against, when it runs another interval
         /// than the expected one (`analyze`'s `interval-mismatch`); nil when judged against the expected one.
         public var judgedAgainst: Double?
@@ -119,6 +122,17 @@ public struct FleetAudit: Sendable {
         /// Its late or early gaps and heartbeat storms, whatever its health, and for a client not unhealthy a low
         /// periodicity score too (the `degraded` reasons): `validate`'s `interval-jitter` check reads it.
         public var jitter: [String] = []
+    }
+
+    /// How one gap of a client was judged (`Client.gapVerdicts`): against its own mode's interval and rules.
+    public struct GapVerdict: Hashable, Sendable {
+        public enum Kind: UInt8, Sendable {
+            case accelerated, onTime, late, early, missed
+        }
+
+        /// The mode of the check-in that ends the gap, whose rules judged it.
+        public var mode: SessionReport.Mode
+        public var kind: Kind
     }
 
     public struct Summary: Hashable, Sendable {
@@ -138,13 +152,25 @@ public struct FleetAudit: Sendable {
         /// healthy / clients (0 when there is no client).
         public var healthyShare: Double
         public var checkIns: Int
+        /// Check-ins that got no answer: every connect failed, or no TLS handshake or response came back.
         public var failed: Int
+        /// Check-ins that got an answer, an HTTP error (`http-error`: a status of 400 or above, or a redirect): not in
+        /// `failed`, which counts check-ins with no answer at all.
+        public var httpErrorCheckIns = 0
+        /// Connects refused (SYN answered by RST) of every check-in: those before a failover to another manager, and
+        /// those of failed check-ins.
+        public var refusedConnects = 0
         public var missed: Int
-        /// The median (`Median`) of every gap observed between two check-ins of a client, over the fleet, accelerated
-        /// ones included, in seconds: what the clients ran, beside the interval expected; nil when no gap was
-        /// observed. And how many gaps it is the median of.
+        /// The median (`Median`) of every pull gap observed between two check-ins of a client (a gap ending with a
+        /// pull check-in, judged against the pull interval), over the fleet, accelerated ones included, in seconds:
+        /// what the clients ran, beside the interval expected; nil when no pull gap was observed. And how many gaps
+        /// it is the median of.
         public var observedMedianGapSeconds: Double?
         public var observedGaps = 0
+        /// The same of push gaps (ending with a push check-in), apart: push clients run their own heartbeat (300 s
+        /// by default, whatever the pull interval), which would pull a fleet's median away from the pull interval.
+        public var observedPushMedianGapSeconds: Double?
+        public var observedPushGaps = 0
         /// `pass`, or `fail` when a client is unhealthy or no client was judged (none seen, or every one
         /// `insufficient`: too few check-ins to judge).
         public var verdict: String
@@ -183,8 +209,8 @@ public struct FleetAudit: Sendable {
     /// An accelerated run longer than this is a heartbeat storm.
     public var acceleratedRunMaxSeconds: Double
 
-    /// Whether the fleet's median gap is in the (pull) accelerated range: the clients most likely run a much shorter
-    /// interval than the one expected (a capture of clients every 20 s judged against 300 s), which only
+    /// Whether the fleet's median pull gap is in the (pull) accelerated range: the clients most likely run a much
+    /// shorter interval than the one expected (a capture of clients every 20 s judged against 300 s), which only
     /// `--interval` or a SyLink.xml can say.
     public var observedMedianInAcceleratedRange: Bool {
         summary.observedMedianGapSeconds.map { $0 <= acceleratedMaxSeconds } ?? false
@@ -204,10 +230,15 @@ public struct FleetAudit: Sendable {
         // Only what the audit reads, not whole sessions (steps, findings, evidence), per client.
         var byClient: [IPAddress: [Visit]] = [:]
         let sessions = report.sessions
+        var httpErrors = 0
+        var refused = 0
         for i in sessions.indices {  // by index: the check-ins are read, not copied
             byClient[sessions[i].client, default: []].append(
                 Visit(start: sessions[i].start, mode: sessions[i].mode, failed: sessions[i].failed,
                       pending: sessions[i].pending))
+            // Answers and refusals the fleet line counts beside `failed`, which counts neither.
+            if !sessions[i].failed, sessions[i].findings.contains(where: { $0.code == .httpError }) { httpErrors += 1 }
+            refused += sessions[i].attempts.count { $0.outcome == "refused" }
         }
         var out: [Client] = []
         let silent = Dictionary(report.wentSilent.map { ($0.client, $0) }, uniquingKeysWith: { a, _ in a })
@@ -235,9 +266,23 @@ public struct FleetAudit: Sendable {
             missed: out.reduce(0) { $0 + $1.missed },
             verdict: out.allSatisfy { $0.health == .insufficient } || out.contains { $0.health == .unhealthy }
                 ? "fail" : "pass")
-        let gaps = out.flatMap(\.gaps).sorted()
-        summary.observedGaps = gaps.count
-        summary.observedMedianGapSeconds = gaps.isEmpty ? nil : Self.micro(Median.of(sorted: gaps))
+        summary.httpErrorCheckIns = httpErrors
+        summary.refusedConnects = refused
+        // Push gaps apart: a fleet of push clients every 300 s would otherwise give a median far from a 600 s pull
+        // interval while every client is healthy.
+        var pullGaps: [Double] = []
+        var pushGaps: [Double] = []
+        for c in out {
+            for (gap, verdict) in zip(c.gaps, c.gapVerdicts) {
+                if verdict.mode == .push { pushGaps.append(gap) } else { pullGaps.append(gap) }
+            }
+        }
+        pullGaps.sort()
+        pushGaps.sort()
+        summary.observedGaps = pullGaps.count
+        summary.observedMedianGapSeconds = pullGaps.isEmpty ? nil : Self.micro(Median.of(sorted: pullGaps))
+        summary.observedPushGaps = pushGaps.count
+        summary.observedPushMedianGapSeconds = pushGaps.isEmpty ? nil : Self.micro(Median.of(sorted: pushGaps))
         summary.wentSilent = out.count { $0.wentSilent != nil }
         summary.onlyAccelerated = out.count { $0.health == .insufficient && !$0.gaps.isEmpty && $0.spread == nil }
         summary.unobserved = out.count { $0.health == .insufficient && $0.checkIns + $0.failed >= 2 && $0.gaps.isEmpty }
@@ -358,6 +403,7 @@ public struct FleetAudit: Sendable {
             let (tol, accelerated, maxRun) = (r.tolerance, r.accelerated, r.runMax)
             c.gaps.append(Double(d) / 1e9)
             if d <= accelerated {
+                c.gapVerdicts.append(GapVerdict(mode: g.mode, kind: .accelerated))
                 c.accelerated += 1
                 if !inRun {
                     c.acceleratedRuns += 1
@@ -372,15 +418,21 @@ public struct FleetAudit: Sendable {
             let iv = changed ? r.interval : judgedInterval(g.mode)
             // Saturating: a gap or interval near the Int64 range must not trap.
             let m = min(Saturating.add(d, tol) / iv - 1, Int64(Int32.max))
+            let kind: GapVerdict.Kind
             if m >= 1 {
                 c.missed += Int(m)
+                kind = .missed
             } else if d > Saturating.add(iv, tol) {
                 c.late += 1
+                kind = .late
             } else if d < Saturating.subtract(iv, tol) {
                 c.early += 1
+                kind = .early
             } else {
                 c.onTime += 1
+                kind = .onTime
             }
+            c.gapVerdicts.append(GapVerdict(mode: g.mode, kind: kind))
             // Score and drift stay against the configured grid: a client on another interval scores low. A client
             // whose interval changed is scored against each side's level, as it was judged.
             let grid = changed ? r.interval : interval(g.mode)

@@ -30,13 +30,15 @@ enum AuditText {
                 .joined(separator: ", ")
         }
         out += "\(s.degraded) degraded, \(s.unhealthy) unhealthy, \(s.insufficient) insufficient (\(why)); "
-        out += "\(formatCount(s.checkIns, "check-in")), \(s.failed) failed, \(s.missed) missed\n"
+        out += "\(formatCount(s.checkIns, "check-in")), \(s.failed) \(failedWhat), \(answeredWithErrors(s)), "
+        out += "\(formatCount(s.refusedConnects, "connect")) refused, \(s.missed) missed\n"
         if s.wentSilent > 0 {
             // Who stopped checking in while the others went on: named, as the fleet's first question.
             let names = b.heartbeat.wentSilent.prefix(AuditText.silentNamed).map(\.client.description)
             let more = s.wentSilent > names.count ? " and \(s.wentSilent - names.count) more" : ""
             out += "Gone silent: \(formatCount(s.wentSilent, "client")) stopped checking in while the others went on "
-            out += "(\(names.joined(separator: ", "))\(more)): went-silent, a warning\n"
+            out += "(\(names.joined(separator: ", "))\(more)): went-silent, "
+            out += severityPhrase(b.model.severity(of: .wentSilent)) + "\n"
         }
         if let hint = AnalyzeReport.noManagerHint(b.heartbeat, snapCut: b.captures.contains { $0.truncated > 0 }) {
             out += hint
@@ -84,21 +86,56 @@ enum AuditText {
     /// Clients the `Gone silent:` line names; its count gives the rest.
     static let silentNamed = 5
 
+    /// What the fleet line's and the HTML tile's `failed` counts: check-ins with no answer, not those answered with
+    /// an error, nor the connects refused before a failover (counted beside it).
+    static let failedWhat = "failed (no connect, TLS handshake or answer)"
+
+    /// `1 answered with an HTTP error`, `0 answered with HTTP errors`.
+    static func answeredWithErrors(_ s: FleetAudit.Summary) -> String {
+        "\(s.httpErrorCheckIns) answered with " + (s.httpErrorCheckIns == 1 ? "an HTTP error" : "HTTP errors")
+    }
+
+    /// `a warning`, as the line of clients gone silent gives the severity the model sets for `went-silent`.
+    static func severityPhrase(_ severity: Severity) -> String {
+        switch severity {
+        case .error: return "an error"
+        case .warning: return "a warning"
+        case .info: return "for information"
+        }
+    }
+
+    /// `Expected interval 600 s (from sylink) ± 60 s, accelerated 0-120 s for at most 300 s; push 300 s ± 30 s,
+    /// accelerated 0-60 s for at most 300 s`: each mode with its own tolerance and accelerated range, the push one
+    /// said to be the same when its rules, derived from the push interval, are the pull interval's.
     static func expectationsLine(_ b: ReportBundle) -> String {
         let e = b.heartbeat.expectations
+        let push = e.rules(for: .push)
+        let pushRules = e.pushRulesDiffer
+            ? " ± \(num(push.toleranceSeconds)) s, accelerated 0-\(num(push.acceleratedMaxSeconds)) s for at most "
+                + "\(num(push.acceleratedRunMaxSeconds)) s"
+            : ", the same tolerance and accelerated range"
         return "Expected interval \(num(e.pullIntervalSeconds)) s (from \(e.intervalSource)) ± "
-            + "\(num(e.toleranceSeconds)) s; push \(num(e.pushIntervalSeconds)) s" + pushRulesText(e)
-            + "; accelerated 0-"
-            + "\(num(b.audit.acceleratedMaxSeconds)) s for at most \(num(b.audit.acceleratedRunMaxSeconds)) s"
+            + "\(num(e.toleranceSeconds)) s, accelerated 0-\(num(b.audit.acceleratedMaxSeconds)) s for at most "
+            + "\(num(b.audit.acceleratedRunMaxSeconds)) s; push \(num(e.pushIntervalSeconds)) s" + pushRules
     }
 
     /// `Observed median gap 299.982 s (2,011 gaps between a client's check-ins, accelerated ones included)`, under
-    /// the expected interval so that the expected one is not read as measured; nil when no gap was observed.
+    /// the expected interval so that the expected one is not read as measured; nil when no gap was observed. It is
+    /// the median of pull gaps, judged against the pull interval; push gaps, when there are any, get their own
+    /// (`; push 300.2 s (1,200 gaps)`), or the whole line when there is no pull gap.
     static func observedLine(_ b: ReportBundle) -> String? {
         let s = b.audit.summary
-        guard let median = s.observedMedianGapSeconds else { return nil }
+        let included = "accelerated ones included)"
+        guard let median = s.observedMedianGapSeconds else {
+            guard let push = s.observedPushMedianGapSeconds else { return nil }
+            return "Observed median gap: push \(num(push)) s (\(formatCount(s.observedPushGaps, "gap")) between a "
+                + "client's push check-ins, " + included
+        }
+        let push = s.observedPushMedianGapSeconds.map {
+            "; push \(num($0)) s (\(formatCount(s.observedPushGaps, "gap")))"
+        }
         return "Observed median gap \(num(median)) s (\(formatCount(s.observedGaps, "gap")) between a client's "
-            + "check-ins, accelerated ones included)"
+            + (push == nil ? "check-ins, " : "pull check-ins, ") + included + (push ?? "")
     }
 
     /// When the fleet's median gap is in the accelerated range of the interval expected, the clients most likely run

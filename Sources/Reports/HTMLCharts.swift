@@ -36,12 +36,12 @@ enum HTMLCharts {
 
     // MARK: - Timeline
 
-    /// One row per client (worst first, at most `maxRows`), one mark per check-in, red dashes over missed
-    /// slots; appended to `out` with a `flush` after every client's row. Check-ins are
+    /// One row per client (worst first by `timelineOrder`, at most `maxRows`), one mark per check-in, red dashes
+    /// over missed slots; appended to `out` with a `flush` after every client's row. Check-ins are
     /// read in place; only those of the clients drawn are gathered, by position.
     static func appendTimeline(_ b: ReportBundle, maxRows: Int = 200, to out: inout TextBytes,
                                flush: TextBytes.Flush) rethrows {
-        let clients = b.audit.clients.prefix(maxRows)
+        let clients = timelineOrder(b).prefix(maxRows)
         let merged = CaptureSummary.mergedSpan(b.captures)
         guard let lo = merged.first ?? earliest(b.heartbeat.sessions),
               let hi = merged.last ?? latest(b.heartbeat.sessions), !clients.isEmpty else {
@@ -112,6 +112,29 @@ enum HTMLCharts {
         }
     }
 
+    /// The audit's clients, worst first for the timeline, which shows the check-ins' findings too: unhealthy (by
+    /// their intervals, or with an error finding), then degraded (by their intervals, or with a warning), then
+    /// those with an information finding (an accelerated check-in), then the rest; within each, in the audit's
+    /// order (interval health, then periodicity score, whose jitter term weighs the same seconds of jitter twice as
+    /// heavily on a 300 s push heartbeat as on a 600 s pull one, so it must not put healthy push clients first).
+    static func timelineOrder(_ b: ReportBundle) -> [FleetAudit.Client] {
+        var worst: [IPAddress: Severity] = [:]
+        for f in b.heartbeat.findings {
+            guard let client = f.client else { continue }
+            worst[client] = max(worst[client] ?? f.severity, f.severity)
+        }
+        func rank(_ c: FleetAudit.Client) -> Int {
+            let severity = worst[c.client]
+            if c.health == .unhealthy || severity == .error { return 0 }
+            if c.health == .degraded || severity == .warning { return 1 }
+            return severity == nil ? 3 : 2
+        }
+        // The index keeps the audit's order within a rank.
+        let ranked = b.audit.clients.enumerated().map { (rank: rank($0.element), index: $0.offset) }
+            .sorted { ($0.rank, $0.index) < ($1.rank, $1.index) }
+        return ranked.map { b.audit.clients[$0.index] }
+    }
+
     /// The earliest start or end of `sessions` (nil when there is none).
     private static func earliest(_ sessions: [SessionReport]) -> Timestamp? {
         var lo: Timestamp?
@@ -128,49 +151,86 @@ enum HTMLCharts {
 
     // MARK: - Interval histogram
 
-    /// Gaps between check-ins of every client, against the expected interval, its tolerance and its multiples.
+    /// How a gap of `kind` is coloured in the interval histogram: a gap hiding missed check-ins in the error colour.
+    static func gapMark(_ kind: FleetAudit.GapVerdict.Kind) -> Mark {
+        switch kind {
+        case .onTime: return .ok
+        case .late, .early: return .warn
+        case .missed: return .error
+        case .accelerated: return .accel
+        }
+    }
+
+    /// The interval histogram's legend, one key per colour `gapMark(_:)` gives.
+    static let gapLegend: [(mark: Mark, label: String)] = [
+        (.ok, "on time"), (.warn, "late or early"), (.error, "missed check-ins"), (.accel, "accelerated"),
+    ]
+
+    /// Gaps between check-ins of every client, against the expected interval, its tolerance and its multiples, and
+    /// the push interval's band when there are push gaps judged against another one. Each gap is coloured by the
+    /// verdict the audit gave it against its own mode's interval (a bar stacks the verdicts of its gaps).
     static func intervalHistogram(_ b: ReportBundle) -> String {
         // Every client's gaps, read in place (not gathered into one array).
         let clients = b.audit.clients
-        let interval = b.heartbeat.expectations.pullIntervalSeconds
-        let tolerance = b.heartbeat.expectations.toleranceSeconds
+        let e = b.heartbeat.expectations
+        let interval = e.pullIntervalSeconds
+        let tolerance = e.toleranceSeconds
         var longest: Double?
+        var pushGaps = false
         for c in clients {
             for g in c.gaps { longest = max(longest ?? g, g) }
+            if !pushGaps { pushGaps = c.gapVerdicts.contains { $0.mode == .push } }
         }
         guard let longest, interval > 0 else {
             return "<p class=\"note\">No intervals: fewer than two check-ins per client.</p>"
         }
         let top = min(max(longest, interval * 1.5) * 1.05, interval * 4.2)
         let bins = 84
-        var counts = [Int](repeating: 0, count: bins)
+        let marks = Mark.allCases
+        // Per bin, how many gaps of each mark (by `Mark.allCases` position).
+        var byMark = [[Int]](repeating: [Int](repeating: 0, count: marks.count), count: bins)
         var over = 0
         for c in clients {
-            for g in c.gaps {
+            for (g, verdict) in zip(c.gaps, c.gapVerdicts) {
                 if g > top { over += 1; continue }
-                counts[min(bins - 1, max(0, Int(g / top * Double(bins))))] += 1
+                let column = marks.firstIndex(of: gapMark(verdict.kind)) ?? 0
+                byMark[min(bins - 1, max(0, Int(g / top * Double(bins))))][column] += 1
             }
         }
         let chart = Histogram(title: "Intervals between check-ins", xLabel: "seconds between check-in starts",
-                              counts: counts, x: { $0 / top })
+                              counts: byMark.map { $0.reduce(0, +) }, x: { $0 / top })
+        let push = e.rules(for: .push)
+        // A band of its own only where push gaps are judged against another band than pull ones.
+        let pushBand = pushGaps && (e.pushIntervalSeconds != interval || push.toleranceSeconds != tolerance)
         var svg = chart.open()
         svg += chart.band(from: interval - tolerance, to: interval + tolerance, cls: "band-ok",
-                          label: "expected \(AuditText.num(interval)) s ± \(AuditText.num(tolerance)) s")
+                          label: "\(pushBand ? "pull" : "expected") \(AuditText.num(interval)) s ± "
+                            + "\(AuditText.num(tolerance)) s")
+        if pushBand {
+            let p = e.pushIntervalSeconds
+            svg += chart.band(from: p - push.toleranceSeconds, to: p + push.toleranceSeconds, cls: "band-ok",
+                              label: "push \(AuditText.num(p)) s ± \(AuditText.num(push.toleranceSeconds)) s", row: 1)
+        }
         var k = 2.0
         while k * interval <= top {
             svg += chart.marker(at: k * interval, cls: "multiple", label: "\(Int(k))× (missed)")
             k += 1
         }
         svg += chart.marker(at: interval, cls: "expected", label: "")
+        if pushBand { svg += chart.marker(at: e.pushIntervalSeconds, cls: "expected", label: "") }
         svg += chart.marker(at: b.audit.acceleratedMaxSeconds, cls: "accel-line", label: "accelerated")
-        svg += chart.bars { i in
-            let mid = (Double(i) + 0.5) / Double(bins) * top
-            if mid <= b.audit.acceleratedMaxSeconds { return "m-accel" }
-            return abs(mid - interval) <= tolerance ? "m-ok" : "m-warn"
+        if pushGaps, push.acceleratedMaxSeconds != b.audit.acceleratedMaxSeconds {
+            svg += chart.marker(at: push.acceleratedMaxSeconds, cls: "accel-line", label: "push accelerated")
         }
+        svg += chart.stackedBars { i in marks.indices.map { ("m-" + marks[$0].rawValue, byMark[i][$0]) } }
         svg += chart.axis(ticks: stride(from: 0, through: top, by: interval / 2).map { ($0, AuditText.num($0)) })
         svg += "</svg>"
-        return svg + (over > 0 ? "<p class=\"note\">\(over) longer interval(s) beyond the chart.</p>" : "")
+        var legend = "<p class=\"legend\">" + HTML.escape("Each gap judged against its own mode's interval: ")
+        for key in gapLegend {
+            legend += "<span class=\"key m-\(key.mark.rawValue)\"></span>" + HTML.escape(key.label) + " "
+        }
+        return svg + legend + "</p>"
+            + (over > 0 ? "<p class=\"note\">\(over) longer interval(s) beyond the chart.</p>" : "")
     }
 
     // MARK: - Sizes
@@ -293,12 +353,14 @@ struct Histogram {
         return s
     }
 
-    func band(from a: Double, to b: Double, cls: String, label: String) -> String {
+    /// A shaded band from `a` to `b`, its label beside it on line `row` (0 at the top), so two bands' labels
+    /// do not run into each other.
+    func band(from a: Double, to b: Double, cls: String, label: String, row: Int = 0) -> String {
         let x0 = px(a)
         let x1 = px(b)
         return "<rect class=\"\(cls)\" x=\"\(HTMLCharts.f(x0))\" y=\"\(HTMLCharts.f(top))\" "
             + "width=\"\(HTMLCharts.f(max(1, x1 - x0)))\" height=\"\(HTMLCharts.f(plotHeight))\"/>"
-            + "<text class=\"tag\" x=\"\(HTMLCharts.f(x1 + 4))\" y=\"\(HTMLCharts.f(top + 12))\">"
+            + "<text class=\"tag\" x=\"\(HTMLCharts.f(x1 + 4))\" y=\"\(HTMLCharts.f(top + 12 + 28 * Double(row)))\">"
             + HTML.escape(label) + "</text>"
     }
 
@@ -324,6 +386,26 @@ struct Histogram {
             s += "<rect class=\"\(cls(i))\" x=\"\(HTMLCharts.f(left + Double(i) * w + 0.5))\" "
                 + "y=\"\(HTMLCharts.f(top + plotHeight - h))\" width=\"\(HTMLCharts.f(max(1, w - 1)))\" "
                 + "height=\"\(HTMLCharts.f(h))\"><title>\(n)</title></rect>"
+        }
+        return s
+    }
+
+    /// A bar per bin made of one piece per class, bottom up, each as tall as its share of the bin's count (the
+    /// bin as tall as in `bars`); classes with no count are left out.
+    func stackedBars(_ pieces: (Int) -> [(cls: String, count: Int)]) -> String {
+        let peak = Double(max(1, counts.max() ?? 1))
+        let w = plotWidth / Double(counts.count)
+        var s = ""
+        for (i, n) in counts.enumerated() where n > 0 {
+            let h = max(2, Double(n) / peak * (plotHeight - 10))
+            var bottom = top + plotHeight
+            for piece in pieces(i) where piece.count > 0 {
+                let part = h * Double(piece.count) / Double(n)
+                s += "<rect class=\"\(piece.cls)\" x=\"\(HTMLCharts.f(left + Double(i) * w + 0.5))\" "
+                    + "y=\"\(HTMLCharts.f(bottom - part))\" width=\"\(HTMLCharts.f(max(1, w - 1)))\" "
+                    + "height=\"\(HTMLCharts.f(part))\"><title>\(piece.count)</title></rect>"
+                bottom -= part
+            }
         }
         return s
     }

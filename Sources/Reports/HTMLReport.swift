@@ -77,7 +77,6 @@ public struct HTMLReport {
 
     private func summarySection() -> String {
         let s = bundle.audit.summary
-        let e = bundle.heartbeat.expectations
         let h = bundle.heartbeat.summary
         var tiles: [(String, String, String)] = []
         if let v = bundle.validation {
@@ -92,7 +91,10 @@ public struct HTMLReport {
             ("unhealthy", String(s.unhealthy), s.unhealthy > 0 ? "bad" : ""),
             ("degraded", String(s.degraded), s.degraded > 0 ? "warn" : ""),
             ("check-ins", String(s.checkIns), ""),
-            ("failed", String(s.failed), s.failed > 0 ? "bad" : ""),
+            (AuditText.failedWhat, String(s.failed), s.failed > 0 ? "bad" : ""),
+            // Beside the check-ins with no answer, those answered with an error and the connects refused.
+            ("check-ins answered with HTTP errors", String(s.httpErrorCheckIns), s.httpErrorCheckIns > 0 ? "bad" : ""),
+            ("connects refused", String(s.refusedConnects), s.refusedConnects > 0 ? "warn" : ""),
             ("missed", String(s.missed), s.missed > 0 ? "bad" : ""),
         ]
         // Only when some client stopped checking in while the others went on (`went-silent`).
@@ -106,12 +108,7 @@ public struct HTMLReport {
             body += "<div class=\"tile \(cls)\"><div class=\"val\">" + HTML.escape(value) + "</div><div class=\"cap\">"
                 + HTML.escape(label + (label == "findings" ? " (error / warning / info)" : "")) + "</div></div>"
         }
-        body += "</div><p>" + HTML.escape(
-            "Expected interval \(AuditText.num(e.pullIntervalSeconds)) s (from \(e.intervalSource)) ± "
-                + "\(AuditText.num(e.toleranceSeconds)) s; push \(AuditText.num(e.pushIntervalSeconds)) s"
-                + AuditText.pushRulesText(e)
-                + "; accelerated 0-\(AuditText.num(bundle.audit.acceleratedMaxSeconds)) s for at most "
-                + "\(AuditText.num(bundle.audit.acceleratedRunMaxSeconds)) s.") + "</p>"
+        body += "</div><p>" + HTML.escape(AuditText.expectationsLine(bundle) + ".") + "</p>"
         // What the clients ran, next to what they are judged against, as in the text reports.
         if let observed = AuditText.observedLine(bundle) { body += "<p>" + HTML.escape(observed + ".") + "</p>" }
         if let hint = AuditText.acceleratedFleetHint(bundle) {

@@ -179,6 +179,8 @@ public struct ReportBundle: Sendable {
           + (s.noneJudged ? [] : [("healthyShare", .number(ReportRows.micro(s.healthyShare)))]) + [
             ("checkIns", .int(s.checkIns)),
             ("failed", .int(s.failed)),
+        ] + (s.httpErrorCheckIns > 0 ? [("httpErrorCheckIns", .int(s.httpErrorCheckIns))] : [])
+          + (s.refusedConnects > 0 ? [("refusedConnects", .int(s.refusedConnects))] : []) + [
             ("missed", .int(s.missed)),
         ] + (s.wentSilent > 0 ? [("wentSilent", .int(s.wentSilent))] : []) + [
             ("expectedPullSeconds", .number(e.pullIntervalSeconds)),
@@ -186,6 +188,9 @@ public struct ReportBundle: Sendable {
         ] + (s.observedMedianGapSeconds.map { [
             ("observedMedianGapSeconds", .number($0)),
             ("observedGaps", .int(s.observedGaps)),
+        ] } ?? []) + (s.observedPushMedianGapSeconds.map { [
+            ("observedPushMedianGapSeconds", .number($0)),
+            ("observedPushGaps", .int(s.observedPushGaps)),
         ] } ?? []) + (audit.observedMedianInAcceleratedRange ? [("observedMedianInAcceleratedRange", .bool(true))] : [])
             + [
             ("toleranceSeconds", .number(e.toleranceSeconds)),
