@@ -130,6 +130,8 @@ func parseOptions(_ arguments: [String], specs: [OptionSpec], command: String) t
             i += 1
         }
         if onlyOperands || arg == "-" || !arg.hasPrefix("-") {
+            // No file has an empty name: said as a usage error, not as a file '' not found.
+            guard !arg.isEmpty else { throw UsageError("a capture file name is empty ('' among the operands)") }
             options.captures.append(arg)
             continue
         }
@@ -202,7 +204,10 @@ enum CommonOptions {
     static let read = OptionSpec(
         names: ["-r", "--read"], valueName: "FILE",
         help: "Read a capture file (pcap or pcapng); may be repeated. Bare paths work too.", repeatable: true
-    ) { (o: inout Options, v: String) throws(UsageError) in o.captures.append(v) }
+    ) { (o: inout Options, v: String) throws(UsageError) in
+        guard !v.isEmpty else { throw UsageError("-r/--read needs a file name, got an empty value") }
+        o.captures.append(v)
+    }
 
     static let filter = OptionSpec(
         names: ["-f", "--filter"], valueName: "FILTER",

@@ -51,10 +51,16 @@ extension ReferenceModel {
     /// Cost: O(1).
     public func intervalRules(forSeconds seconds: Double) -> IntervalRules {
         let own = interval.modelRules
-        return IntervalRules(toleranceSeconds: min(own.toleranceSeconds, seconds / 10),
-                             acceleratedMaxSeconds: min(own.acceleratedMaxSeconds, seconds / 5),
+        return IntervalRules(toleranceSeconds: min(own.toleranceSeconds, Self.share(of: seconds, by: 10)),
+                             acceleratedMaxSeconds: min(own.acceleratedMaxSeconds, Self.share(of: seconds, by: 5)),
                              acceleratedRunMaxSeconds: min(own.acceleratedRunMaxSeconds, seconds))
     }
+}
+
+extension ReferenceModel {
+    /// `seconds / divisor` to the microsecond, as every report gives times: 13.7 / 5 is 2.7399999999999998 in
+    /// binary, which `sepbeat model` printed as such.
+    static func share(of seconds: Double, by divisor: Double) -> Double { (seconds / divisor * 1e6).rounded() / 1e6 }
 }
 
 /// How the gaps of one interval are judged (`ReferenceModel.intervalRules(forSeconds:)`), in seconds.

@@ -111,8 +111,8 @@ extension ReferenceModel {
             interval[key] = min(builtInValue, fit)
             fitted = fitted || fit < builtInValue
         }
-        derive("toleranceSeconds", builtIn.toleranceSeconds, seconds / 10)
-        derive("acceleratedMaxSeconds", builtIn.acceleratedMaxSeconds, seconds / 5)
+        derive("toleranceSeconds", builtIn.toleranceSeconds, share(of: seconds, by: 10))
+        derive("acceleratedMaxSeconds", builtIn.acceleratedMaxSeconds, share(of: seconds, by: 5))
         derive("acceleratedRunMaxSeconds", builtIn.acceleratedRunMaxSeconds, seconds)
         var out = user
         out["interval"] = interval

@@ -90,6 +90,11 @@ public struct SyLinkFile: Hashable, Sendable {
             throw SyLinkError(file: name, problem: "is \(data.count) bytes, over the \(maxFileBytes)-byte (4 MiB) "
                 + "limit for SyLink files")
         }
+        // An empty file (or one of blanks) is said so, not as libxml2's error or a root element "<none>".
+        guard data.contains(where: { ![0x20, 0x09, 0x0a, 0x0d].contains($0) }) else {
+            throw SyLinkError(file: name, problem: data.isEmpty ? "is empty: a SyLink file holds <ServerSettings>"
+                : "holds only blanks: a SyLink file holds <ServerSettings>")
+        }
         if let problem = unreadableEncoding(of: data) { throw SyLinkError(file: name, problem: problem) }
         if let declaration = dtdDeclaration(in: data) {
             throw SyLinkError(file: name, problem: "has a \(declaration) declaration; SyLink files have no DTD, "
@@ -436,14 +441,18 @@ private final class SyLinkCollector: NSObject, XMLParserDelegate {
         case "serverpriorityblock" where inServerList:
             blockCount += 1
             let label = attrs["name"] ?? ""
-            let digits = label.reversed().prefix { $0.isASCII && $0.isNumber }
-            let number = Int(String(digits.reversed()))
-            // Priorities count from 1, the first choice, as model files' do: a block numbered 0 would rank its
-            // servers above every `Priority1` one on a guess.
-            if number == 0 {
+            let digits = String(label.reversed().prefix { $0.isASCII && $0.isNumber }.reversed())
+            let number = Int(digits)
+            // Priorities count from 1, the first choice, as model files' do: a block numbered 0 (or below, as
+            // `Priority-2`) would rank its servers above every `Priority1` one on a guess, and one past a model's
+            // largest priority would be taken in file order, which its number contradicts.
+            let signed = !digits.isEmpty && label.dropLast(digits.count).hasSuffix("-")
+            let shown = signed ? "-" + (number.map(String.init) ?? digits) : "0"
+            let why = number == 0 || signed ? "priority \(shown); priorities count from 1"
+                : !digits.isEmpty && (number ?? .max) > Int(Int32.max) ? "a priority past \(Int32.max)" : nil
+            if let why {
                 problem = "line \(parser.lineNumber): <\(name) Name=\"\(ReferenceModel.shown(label))\"> gives "
-                    + "priority 0; priorities count from 1 (Priority1 is the first choice), so the file is refused: "
-                    + "number the blocks from 1"
+                    + "\(why) (Priority1 is the first choice), so the file is refused: number the blocks from 1"
                 parser.abortParsing()
                 return
             }

@@ -64,6 +64,19 @@ import TestSupport
         }
     }
 
+    /// `-r ''` was read as a file named '' (`: no such file`, exit status 3).
+    @Test(arguments: ["analyze", "audit", "validate", "flows"])
+    func anEmptyCaptureNameIsAUsageError(_ command: String) {
+        for (args, message) in [(["-r", ""], "-r/--read needs a file name, got an empty value"),
+                                (["--read="], "-r/--read needs a file name, got an empty value"),
+                                ([""], "a capture file name is empty ('' among the operands)"),
+                                (["--", ""], "a capture file name is empty ('' among the operands)")] {
+            let run = CLIRun([command, "-q"] + args)
+            #expect(run.status == 2, "\(args): \(run.stderr)")
+            #expect(run.stderr == "sepbeat \(command): \(message)\n", "\(args)")
+        }
+    }
+
     // MARK: - --server
 
     @Test func aURLGivenToServerIsRefusedAsAURL() {

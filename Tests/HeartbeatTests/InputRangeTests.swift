@@ -215,6 +215,15 @@ import Testing
         #expect(audit.clients.first?.health == .healthy)
     }
 
+    /// `sepbeat model --interval 13.7` printed a tolerance of 1.3699999999999999 and an accelerated range of
+    /// 2.7399999999999998: a share of the interval is given to the microsecond.
+    @Test func aShareOfTheIntervalIsToTheMicrosecond() throws {
+        let m = try ReferenceModel.builtIn.withInterval(seconds: 13.7)
+        #expect(m.interval.toleranceSeconds == 1.37 && m.interval.acceleratedMaxSeconds == 2.74)
+        let file = try ReferenceModel.parse(data: Data(#"{"interval": {"seconds": 13.7}}"#.utf8), file: "m.json")
+        #expect(file.interval.toleranceSeconds == 1.37 && file.interval.acceleratedMaxSeconds == 2.74)
+    }
+
     /// A model tuned for its own interval keeps its tolerance and ranges when SyLink.xml or `--interval` gives
     /// that same interval; another interval still fits them to its share of it.
     @Test func aModelsOwnIntervalKeepsItsTunedToleranceUnderSyLink() throws {

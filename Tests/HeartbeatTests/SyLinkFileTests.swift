@@ -81,6 +81,28 @@ func parseSyLink(_ xml: String, name: String = "SyLink.xml") throws(SyLinkError)
             """)).servers.map(\.priority) == [10])
     }
 
+    /// An empty file said `the root element is <none>` (a pipe gave libxml2's `error 4`).
+    @Test func anEmptyFileIsSaidToBeEmpty() {
+        #expect(problem("") == "SyLink.xml: is empty: a SyLink file holds <ServerSettings>")
+        #expect(problem(" \n\t\r\n") == "SyLink.xml: holds only blanks: a SyLink file holds <ServerSettings>")
+    }
+
+    /// `Priority-2` was read as priority 2 and a number past any priority as a block in file order.
+    @Test func aNegativeOrHugeBlockNumberIsRefused() throws {
+        let cases = [("Priority-2", "priority -2; priorities count from 1"),
+                     ("Priority99999999999999999999", "a priority past 2147483647"),
+                     ("Priority2147483648", "a priority past 2147483647")]
+        for (name, why) in cases {
+            #expect(problem(syLinkXML(servers: """
+                <ServerPriorityBlock Name="\(name)"><Server Address="192.0.2.0"/></ServerPriorityBlock>
+                """)) == "SyLink.xml: line 4: <ServerPriorityBlock Name=\"\(name)\"> gives \(why) (Priority1 is the "
+                + "first choice), so the file is refused: number the blocks from 1")
+        }
+        #expect(try parseSyLink(syLinkXML(servers: """
+            <ServerPriorityBlock Name="Priority2147483647"><Server Address="192.0.2.1"/></ServerPriorityBlock>
+            """)).servers.map(\.priority) == [2_147_483_647])
+    }
+
     @Test func readsPushModeAndOptionalPullInterval() throws {
         let s = try parseSyLink(syLinkXML(mode: "PUSH", push: "120", extra: #"PullHeartbeatSeconds="900""#))
         #expect(s.communicationMode == .push)

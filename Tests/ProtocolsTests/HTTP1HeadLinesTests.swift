@@ -30,3 +30,18 @@ struct HTTP1HeadLinesTests {
         #expect(HTTP1HeadLines.lineFeed(in: [], from: 0) == nil)
     }
 }
+
+/// A reason phrase of thousands of bytes was kept whole and made report lines thousands of columns wide.
+@Suite struct HTTP1ReasonLengthTests {
+    @Test func aLongReasonIsCutToWholeCharactersAndSaysItsLength() {
+        let short = Array("Service Unavailable".utf8)
+        #expect(HTTP1Parser.reasonText(short[...]) == "Service Unavailable")
+        let exact = [UInt8](repeating: 0x61, count: HTTP1Parser.maxReasonBytes)
+        #expect(HTTP1Parser.reasonText(exact[...]).utf8.count == HTTP1Parser.maxReasonBytes)
+        let long = [UInt8](repeating: 0x61, count: 5_000)
+        #expect(HTTP1Parser.reasonText(long[...]) == String(repeating: "a", count: 256) + "… (5000 bytes)")
+        // "é" is two bytes: one starting at byte 255 would be split by the cut, so it is left out whole.
+        let accented = [UInt8](repeating: 0x61, count: 255) + Array(String(repeating: "é", count: 100).utf8)
+        #expect(HTTP1Parser.reasonText(accented[...]) == String(repeating: "a", count: 255) + "… (455 bytes)")
+    }
+}

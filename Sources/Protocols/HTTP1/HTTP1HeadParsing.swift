@@ -168,7 +168,8 @@ extension HTTP1Parser {
         }
         if !startsUpperCaseHTTP(version) { out.anomalies.append(.lowerCaseVersion) }
         out.first = String(decoding: version, as: UTF8.self)
-        out.third = reason.isEmpty ? "" : String(decoding: reason, as: UTF8.self) + "…"
+        // Marked cut, unless `reasonText` already cut it shorter and said so.
+        out.third = reason.isEmpty ? "" : reasonText(reason) + (reason.count > maxReasonBytes ? "" : "…")
         return true
     }
 
@@ -229,8 +230,21 @@ extension HTTP1Parser {
         else { return false }
         out.first = String(decoding: version, as: UTF8.self)
         out.status = status
-        out.third = String(decoding: trimmed(rest), as: UTF8.self)
+        out.third = reasonText(trimmed(rest))
         return true
+    }
+
+    /// Longest reason phrase kept whole, in bytes: real ones are a few words ("Service Unavailable"), and each
+    /// is shown in findings, steps and `flows` lines.
+    static let maxReasonBytes = 256
+
+    /// A reason phrase as kept: whole up to `maxReasonBytes`, else its first bytes (whole UTF-8 characters)
+    /// and how long it was (`… (5000 bytes)`), so a hostile server cannot make a report line thousands wide.
+    static func reasonText(_ bytes: ArraySlice<UInt8>) -> String {
+        guard bytes.count > maxReasonBytes else { return String(decoding: bytes, as: UTF8.self) }
+        var end = bytes.startIndex + maxReasonBytes
+        while end > bytes.startIndex, bytes[end] & 0xC0 == 0x80 { end -= 1 }
+        return String(decoding: bytes[..<end], as: UTF8.self) + "… (\(bytes.count) bytes)"
     }
 
     /// Whether `v` begins `HTTP` (upper case), read byte by byte (`elementsEqual` over the text's
