@@ -126,10 +126,7 @@ public struct AnalyzeReport {
         let r = heartbeat
         out += CaptureSummaryReport.text(captures)
         out += "\n"
-        let e = r.expectations
-        out += "Expected interval \(trim(e.pullIntervalSeconds)) s (from \(e.intervalSource))"
-        out += " ± \(trim(e.toleranceSeconds)) s; push \(trim(e.pushIntervalSeconds)) s\(AuditText.pushRulesText(e));"
-        out += " accelerated 0-\(trim(e.acceleratedMaxSeconds)) s for at most \(trim(e.acceleratedRunMaxSeconds)) s\n"
+        out += AuditText.expectationsLine(r.expectations) + "\n"
         out += "Connections: \(r.counts.connections) read: \(r.counts.managerConnections) to managers, "
         if r.counts.proxyLegConnections > 0 {
             out += "\(r.counts.proxyLegConnections) from proxies (their own legs of tunnelled check-ins), "

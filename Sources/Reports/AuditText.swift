@@ -107,16 +107,18 @@ enum AuditText {
     /// `Expected interval 600 s (from sylink) ± 60 s, accelerated 0-120 s for at most 300 s; push 300 s ± 30 s,
     /// accelerated 0-60 s for at most 300 s`: each mode with its own tolerance and accelerated range, the push one
     /// said to be the same when its rules, derived from the push interval, are the pull interval's.
-    static func expectationsLine(_ b: ReportBundle) -> String {
-        let e = b.heartbeat.expectations
+    static func expectationsLine(_ b: ReportBundle) -> String { expectationsLine(b.heartbeat.expectations) }
+
+    /// The expectations line of `e`, as `analyze`'s text heads its report with it too.
+    static func expectationsLine(_ e: HeartbeatReport.Expectations) -> String {
         let push = e.rules(for: .push)
         let pushRules = e.pushRulesDiffer
             ? " ± \(num(push.toleranceSeconds)) s, accelerated 0-\(num(push.acceleratedMaxSeconds)) s for at most "
                 + "\(num(push.acceleratedRunMaxSeconds)) s"
             : ", the same tolerance and accelerated range"
         return "Expected interval \(num(e.pullIntervalSeconds)) s (from \(e.intervalSource)) ± "
-            + "\(num(e.toleranceSeconds)) s, accelerated 0-\(num(b.audit.acceleratedMaxSeconds)) s for at most "
-            + "\(num(b.audit.acceleratedRunMaxSeconds)) s; push \(num(e.pushIntervalSeconds)) s" + pushRules
+            + "\(num(e.toleranceSeconds)) s, accelerated 0-\(num(e.acceleratedMaxSeconds)) s for at most "
+            + "\(num(e.acceleratedRunMaxSeconds)) s; push \(num(e.pushIntervalSeconds)) s" + pushRules
     }
 
     /// `Observed median gap 299.982 s (2,011 gaps between a client's check-ins, accelerated ones included)`, under
@@ -154,14 +156,6 @@ enum AuditText {
             + example + ", or give the SyLink.xml that sets it with --sylink\n"
     }
 
-    /// ` ± 3 s (accelerated 0-6 s for at most 30 s)` after the push interval when its rules, derived from it,
-    /// are not the pull interval's; else empty.
-    static func pushRulesText(_ e: HeartbeatReport.Expectations) -> String {
-        guard e.pushRulesDiffer else { return "" }
-        let r = e.rules(for: .push)
-        return " ± \(num(r.toleranceSeconds)) s (accelerated 0-\(num(r.acceleratedMaxSeconds)) s for at most "
-            + "\(num(r.acceleratedRunMaxSeconds)) s)"
-    }
 
     /// Clients worst first, one row each: measured in a first pass over the clients, written in a second.
     static func appendClientTable(_ audit: FleetAudit, palette: Palette, to out: inout TextBytes,

@@ -50,8 +50,8 @@ import TestSupport
         let run = sepbeat("analyze", "-q", "--interval", "60", heartbeatCapture("https-idle"))
         #expect(run.status != 2, "\(run.stderr)")
         // The push heartbeat keeps the model's own rules, so the line names them apart.
-        #expect(run.stdout.contains("Expected interval 60 s (from option) ± 6 s; push 300 s ± 30 s (accelerated 0-60 s "
-            + "for at most 300 s); accelerated 0-12 s"))
+        #expect(run.stdout.contains("Expected interval 60 s (from option) ± 6 s, accelerated 0-12 s for at most 60 s; "
+            + "push 300 s ± 30 s, accelerated 0-60 s for at most 300 s\n"))
         let edge = sepbeat("analyze", "-q", "--interval", "604800", heartbeatCapture("https-idle"))
         #expect(edge.status != 2)
     }
