@@ -22,7 +22,16 @@ enum SimulateCommand {
             Times: seconds, or numbers with s, m, h or d (2h, 1h30m). The same options and --seed give the same bytes.
             Faults (each on its own client): \(FaultKind.allCases.map(\.rawValue).joined(separator: ", ")).
             Each needs a client that can carry it: http-503 and http-400 a plain-HTTP client, old-tls an HTTPS
-            one, the others a pull client; with too few such clients simulate stops with a usage error.
+            one, tls-handshake-failed an HTTPS pull client, push-connection-dropped a push client, the others a
+            pull client; with too few such clients simulate stops with a usage error. early puts a check-in
+            halfway between the accelerated range and the interval less its tolerance after the one before;
+            connect-timeout leaves a first connect unanswered (SYNs at 0, 1 and 3 s), the client moving on to a
+            new connect to the same manager at 7 s; no-answer sends the request 1 s into the check-in and the
+            manager closes with no answer; tls-handshake-failed answers the ClientHello with a fatal alert and
+            closes; push-connection-dropped has the manager close a push connection 5 s after a burst, the
+            client opening a new one at its next. no-answer and tls-handshake-failed need the pull interval less
+            the jitter to exceed checkIn.retryWindowSeconds plus 2 s (or the next check-in would be their retry);
+            connect-timeout, like failover, is refused with --proxy.
             Push clients use HTTPS and keep one connection open. With --interval (10 s to one week), give analyze
             the same value. FILE is written through: a symbolic link is followed, a FIFO or device is written to;
             for a device (such as /dev/null) no truth file is written, and --split is refused.

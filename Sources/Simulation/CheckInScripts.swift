@@ -70,18 +70,24 @@ struct ClientActor {
         let me = plan.clients[client]
         let https = me.transport == .https
         var first = newConnection(plan, manager: me.manager, https: https)
-        var b: ConversationBuilder
+        var b = ConversationBuilder(phase: phase, time: ci.time, connection: first)
         if ci.fault == .failover {
-            b = ConversationBuilder(phase: phase, time: ci.time, connection: first)
             b.refuse()
             b.wait(1_000_000_000)
             first = newConnection(plan, manager: ci.manager, https: https)
             b.switchTo(first)
-        } else {
-            b = ConversationBuilder(phase: phase, time: ci.time, connection: first)
+        } else if ci.fault == .connectTimeout {
+            b.unansweredConnect(retries: FleetPlan.unansweredSynRetries)
+            b.time = ci.time + FleetPlan.connectTimeoutMoveOn
+            first = newConnection(plan, manager: ci.manager, https: https)
+            b.switchTo(first)
         }
         b.open()
         b.wait(WireTiming.clientThink)
+        if ci.fault == .noAnswer || ci.fault == .tlsHandshakeFailed {
+            failedCheckIn(&b, ci, plan: plan, names: names)
+            return
+        }
         if https {
             openTunnel(&b, plan: plan, manager: ci.manager, https: true)
             let version: UInt16 = me.oldTLS ? 0x0301 : plan.tlsVersion
@@ -98,6 +104,45 @@ struct ClientActor {
         }
         b.wait(WireTiming.clientThink)
         b.close()
+    }
+
+    /// The check-in of the no-answer or tls-handshake-failed fault, on the connection just opened: the index
+    /// request (HTTP) or its first application data (HTTPS) sent `FleetPlan.noAnswerRequestDelay` after the
+    /// check-in's start, or a ClientHello answered by a fatal alert; then the manager closes the connection.
+    private mutating func failedCheckIn(_ b: inout ConversationBuilder, _ ci: PlannedCheckIn, plan: FleetPlan,
+                                        names: ManagerNames) {
+        let https = plan.clients[client].transport == .https
+        if https { openTunnel(&b, plan: plan, manager: ci.manager, https: true) }
+        if ci.fault == .tlsHandshakeFailed {
+            let hello = plan.tlsVersion >= 0x0304
+                ? TLS13Messages.clientHello(serverName: names.serverName(ci.manager), random: &random,
+                                            into: &b.phase.up)
+                : TLSMessages.clientHello(version: plan.tlsVersion, serverName: names.serverName(ci.manager),
+                                          random: &random, into: &b.phase.up)
+            b.send(fromClient: true, length: hello)
+            b.wait(WireTiming.serverThink)
+            let alert = TLSMessages.fatalAlert(handshakeFailureInto: &b.phase.down)
+            b.send(fromClient: false, length: alert)
+        } else {
+            if https { tlsHandshake(&b, version: plan.tlsVersion, serverName: names.serverName(ci.manager)) }
+            b.time = max(b.time, ci.time + FleetPlan.noAnswerRequestDelay)
+            let sent: Int
+            if https {
+                sent = TLSMessages.applicationData(total: random.int(450...700), version: min(plan.tlsVersion, 0x0303),
+                                                   salt: salt(), into: &b.phase.up)
+            } else {
+                serial &+= 1
+                let absolute = plan.configuration.proxy == nil
+                    ? [] : Array("http://\(managerText(plan, manager: ci.manager, https: false))".utf8)
+                sent = HTTPMessages.request(.get, token: UInt64(plan.clients[client].address) << 32 | serial,
+                                            host: names.host(ci.manager, port: plan.httpPort), bodyLength: 0, salt: 0,
+                                            into: &b.phase.up, absolute: absolute, path: plan.secarsPath,
+                                            userAgent: plan.userAgent)
+            }
+            b.send(fromClient: true, length: sent)
+            b.wait(WireTiming.serverThink)
+        }
+        b.serverClose()
     }
 
     private mutating func idleTotal(_ plan: FleetPlan) -> Int { random.int(plan.sizes.idle) }
@@ -228,8 +273,15 @@ struct ClientActor {
         let total = idleTotal(plan)
         let up = random.int(450...700)
         tlsExchange(&b, version: version, up: up, down: total - up)
-        pushConnection = b.connection
         lastActivity = b.time
+        guard ci.fault == .pushConnectionDropped else {
+            pushConnection = b.connection
+            return
+        }
+        // The manager drops the connection; the client opens a new one at its next burst.
+        b.time = max(b.time, ci.time + FleetPlan.pushDropDelay)
+        b.serverClose()
+        pushConnection = nil
     }
 
     /// Plans a keep-alive on the push connection at `time`.

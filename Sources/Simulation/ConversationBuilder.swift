@@ -109,6 +109,19 @@ struct ConversationBuilder {
         time += WireTiming.segmentGap
     }
 
+    /// A SYN never answered: sent again `retries` nanoseconds after the first (same sequence number), and left.
+    mutating func unansweredConnect(retries: [Int64]) {
+        let start = time
+        let sequence = connection.clientNext
+        emit(fromClient: true, flags: TCPFlagBits.syn)
+        connection.clientNext &+= 1
+        for retry in retries {
+            time = start + retry
+            emit(fromClient: true, flags: TCPFlagBits.syn, sequence: sequence)
+        }
+        time += WireTiming.segmentGap
+    }
+
     /// Sends the `length` bytes most recently appended to the sender's stream buffer.
     mutating func send(fromClient: Bool, length: Int) {
         let stream = fromClient ? phase.up : phase.down
@@ -145,6 +158,18 @@ struct ConversationBuilder {
         connection.serverNext &+= 1
         time += WireTiming.segmentGap
         emit(fromClient: true, flags: TCPFlagBits.ack)
+        time += WireTiming.segmentGap
+    }
+
+    /// Server FIN, client FIN, server ACK: the manager ends the connection.
+    mutating func serverClose() {
+        emit(fromClient: false, flags: TCPFlagBits.fin | TCPFlagBits.ack)
+        connection.serverNext &+= 1
+        time += WireTiming.roundTrip
+        emit(fromClient: true, flags: TCPFlagBits.fin | TCPFlagBits.ack)
+        connection.clientNext &+= 1
+        time += WireTiming.segmentGap
+        emit(fromClient: false, flags: TCPFlagBits.ack)
         time += WireTiming.segmentGap
     }
 

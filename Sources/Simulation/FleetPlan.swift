@@ -170,6 +170,19 @@ public struct FleetPlan: Sendable {
         return bytes
     }
 
+    /// How long after its start the no-answer fault's request is sent (after the handshake, which takes
+    /// milliseconds), so that the truth can give the time analyze stamps its finding with.
+    static let noAnswerRequestDelay: Int64 = 1_000_000_000
+    /// When the connect-timeout fault's SYN is sent again (1 s and 3 s after the first), and when the client moves
+    /// on to its next connect (7 s after it), in nanoseconds since the check-in's start.
+    static let unansweredSynRetries: [Int64] = [1_000_000_000, 3_000_000_000]
+    static let connectTimeoutMoveOn: Int64 = 7_000_000_000
+    /// How long after the burst it follows the push-connection-dropped fault's manager closes the connection:
+    /// well after the burst's exchange (milliseconds) and before any next burst or keep-alive.
+    static let pushDropDelay: Int64 = 5_000_000_000
+    /// Longest a failed check-in of the no-answer or tls-handshake-failed fault lasts, with room to spare.
+    static let failedCheckInSeconds: Double = 2
+
     /// How long after a normal check-in the accelerated fault's extra one starts: half the accelerated
     /// range, but at least a second past the join gap, since connections closer than that are joined
     /// into one check-in and the fault would not show (at short intervals the range shrinks to a fifth).
@@ -177,7 +190,7 @@ public struct FleetPlan: Sendable {
         max(model.interval.acceleratedMaxSeconds / 2, model.checkIn.joinGapSeconds + 1)
     }
 
-    private static func formatted(_ seconds: Double) -> String {
+    static func formatted(_ seconds: Double) -> String {
         seconds == seconds.rounded() ? String(Int64(seconds)) : String(seconds)
     }
 
@@ -187,8 +200,10 @@ public struct FleetPlan: Sendable {
         var order = Array(clients.indices)
         order.shuffle(using: &r)
         let minimumCheckIns = 6
-        let expectedCheckIns = Int(configuration.durationSeconds / interval)
         for kind in FaultKind.allCases {
+            // A push client's check-ins are its bursts, one per push interval.
+            let period = kind == .pushConnectionDropped ? pushInterval : interval
+            let expectedCheckIns = Int(configuration.durationSeconds / period)
             for _ in 0..<(configuration.faults[kind] ?? 0) {
                 let pick = order.firstIndex { i in
                     guard assigned[i] == nil else { return false }
@@ -196,14 +211,18 @@ public struct FleetPlan: Sendable {
                     switch kind {
                     case .http503, .http400: return c.transport == .http && expectedCheckIns >= minimumCheckIns
                     case .oldTLS: return c.transport == .https
-                    case .missed, .late, .accelerated, .failover, .oversizeUpload, .silent:
+                    case .missed, .late, .accelerated, .failover, .oversizeUpload, .silent, .early, .connectTimeout,
+                         .noAnswer:
                         return !c.push && expectedCheckIns >= minimumCheckIns
+                    case .tlsHandshakeFailed:
+                        return c.transport == .https && !c.push && expectedCheckIns >= minimumCheckIns
+                    case .pushConnectionDropped: return c.push && expectedCheckIns >= minimumCheckIns
                     }
                 }
                 guard let pick else {
                     // When the duration is what rules every client out, more clients would not help.
                     if kind != .oldTLS, expectedCheckIns < minimumCheckIns {
-                        let need = Double(minimumCheckIns) * interval
+                        let need = Double(minimumCheckIns) * period
                         let longest = SimulationConfiguration.maxDurationSeconds
                         // No duration can help an interval that long: name the interval instead.
                         let needed = "\(minimumCheckIns) intervals (\(Self.formatted(need)) s)"
@@ -306,6 +325,33 @@ public struct FleetPlan: Sendable {
                 item.fault = fault
                 item.full = true
                 me.expected.append(ExpectedFinding(code: .uploadOverCap, time: time, fault: fault))
+            case .early:
+                // Halfway between the accelerated range and the interval less its tolerance (`A < d < I - T`), at
+                // the interval the gap before it runs.
+                let previous = checkIns.last?.time ?? time
+                let seconds = changeIndex.map { n - 1 >= $0 } == true ? c.intervalChange?.seconds ?? interval : interval
+                let rules = model.intervalRules(forSeconds: seconds)
+                time = previous + ns((rules.acceleratedMaxSeconds + seconds - rules.toleranceSeconds) / 2)
+                shift = time - base
+                item.time = time
+                me.expected.append(ExpectedFinding(code: .intervalEarly, time: time, fault: fault))
+            case .connectTimeout:
+                item.fault = fault
+                item.full = false
+                me.expected.append(ExpectedFinding(code: .connectTimeout, time: time, fault: fault))
+            case .noAnswer:
+                item.fault = fault
+                item.full = false
+                me.expected.append(ExpectedFinding(code: .noAnswer, time: time + Self.noAnswerRequestDelay,
+                                                   fault: fault))
+            case .tlsHandshakeFailed:
+                item.fault = fault
+                item.full = false
+                me.expected.append(ExpectedFinding(code: .tlsHandshakeFailed, time: time, fault: fault))
+            case .pushConnectionDropped:
+                item.fault = fault
+                me.expected.append(ExpectedFinding(code: .pushConnectionDropped, time: time + Self.pushDropDelay,
+                                                   fault: fault))
             case .oldTLS, .silent:
                 break
             }

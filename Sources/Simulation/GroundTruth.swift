@@ -5,7 +5,7 @@ import Heartbeat
 /// The ground truth written beside a simulated capture (`<capture>.truth.json`).
 ///
 /// Per client: its address, transport, mode, manager, every check-in (time, transport, mode,
-/// kind idle/full, manager) and the findings `sepbeat analyze` should report for it; and the list
+/// kind idle/full, manager, and `failed` for one that got no answer) and the findings `sepbeat analyze` should report for it; and the list
 /// of injected faults with client, time and finding codes. Times are RFC 3339 with nanoseconds,
 /// plus `ns` (nanoseconds since the epoch) for exact comparison.
 public struct GroundTruth: Codable, Sendable {
@@ -22,6 +22,9 @@ public struct GroundTruth: Codable, Sendable {
         public var mode: String
         public var kind: String
         public var manager: String
+        /// True for a check-in that got no answer (the no-answer and tls-handshake-failed faults), which analyze
+        /// counts as failed; absent for the others.
+        public var failed: Bool?
     }
 
     public struct Expected: Codable, Sendable {
@@ -142,7 +145,8 @@ public struct GroundTruth: Codable, Sendable {
                 text("{\"time\": \"\(time(ci.time))\", \"ns\": \(ci.time), \"transport\": "
                     + "\"\(client.transport.rawValue)\", \"mode\": \"\(mode)\", "
                     + "\"kind\": \"\(ci.full ? "full" : "idle")\", "
-                    + "\"manager\": \"\(address(plan.managers[ci.manager]))\"}")
+                    + "\"manager\": \"\(address(plan.managers[ci.manager]))\"")
+                text(ci.fault == .noAnswer || ci.fault == .tlsHandshakeFailed ? ", \"failed\": true}" : "}")
             }
             text("\n      ],\n      \"expectedFindings\": [")
             for (j, e) in client.expected.enumerated() {

@@ -185,6 +185,16 @@ enum TLSMessages {
         return out.count - start
     }
 
+    /// A fatal handshake_failure alert (40) in clear, as a server refusing a ClientHello sends it.
+    static func fatalAlert(handshakeFailureInto out: inout [UInt8]) -> Int {
+        out.append(21)
+        out.append16(0x0303)
+        out.append16(2)
+        out.append(2)
+        out.append(40)
+        return 7
+    }
+
     /// The client's encrypted close_notify alert.
     static func closeNotify(version: UInt16, salt: UInt64, into out: inout [UInt8]) -> Int {
         out.append(21)

@@ -21,6 +21,18 @@ public enum FaultKind: String, CaseIterable, Codable, Sendable {
     case oversizeUpload = "oversize-upload"
     /// A pull client that stops checking in at a point of the capture's second half, while the others go on.
     case silent
+    /// One pull check-in early: halfway between the accelerated range's end and the interval less its tolerance
+    /// after the one before (later ones keep the new phase).
+    case early
+    /// A pull check-in's first connect is never answered (three SYNs); the client moves on to a new connect to
+    /// the same manager, which is answered.
+    case connectTimeout = "connect-timeout"
+    /// A pull check-in's first request is sent, then the manager closes the connection with no byte of answer.
+    case noAnswer = "no-answer"
+    /// An HTTPS pull check-in's ClientHello is answered by a fatal handshake_failure alert, then the close.
+    case tlsHandshakeFailed = "tls-handshake-failed"
+    /// A push client's connection closed by the manager after one burst; the client opens a new one at the next.
+    case pushConnectionDropped = "push-connection-dropped"
 
     /// Finding codes `analyze` raises for one instance of this fault, under a model whose TLS minimum is
     /// `minimumTLS` (its `minimumTLSVersion`, which the old-tls fault's code names).
@@ -34,6 +46,11 @@ public enum FaultKind: String, CaseIterable, Codable, Sendable {
         case .oldTLS: return [.tlsBelow(minimum: minimumTLS)]
         case .oversizeUpload: return [.uploadOverCap]
         case .silent: return [.wentSilent]
+        case .early: return [.intervalEarly]
+        case .connectTimeout: return [.connectTimeout]
+        case .noAnswer: return [.noAnswer]
+        case .tlsHandshakeFailed: return [.tlsHandshakeFailed]
+        case .pushConnectionDropped: return [.pushConnectionDropped]
         }
     }
 }
@@ -189,9 +206,20 @@ public struct SimulationConfiguration: Sendable {
             throw SimulationError("the old-tls fault makes TLS 1.0 check-ins, which the model's tls.minimumVersion "
                 + "1.0 allows: give a model whose minimum is 1.1 or later")
         }
-        if (faults[.failover] ?? 0) > 0, proxy != nil {
-            throw SimulationError("the failover fault cannot be simulated through --proxy (the connects go to the "
-                + "proxy)")
+        for kind in [FaultKind.failover, .connectTimeout] where (faults[kind] ?? 0) > 0 && proxy != nil {
+            throw SimulationError("the \(kind.rawValue) fault cannot be simulated through --proxy (the connects go "
+                + "to the proxy)")
+        }
+        // A failure the client retries within the retry window on a new connection that is answered is no failed
+        // check-in (`retried-and-answered`): the next check-in must start later than that.
+        for kind in [FaultKind.noAnswer, .tlsHandshakeFailed] where (faults[kind] ?? 0) > 0 {
+            let shortest = min(interval, intervalChange?.seconds ?? interval)
+            let window = model.checkIn.retryWindowSeconds
+            guard shortest - jitter > window + FleetPlan.failedCheckInSeconds else {
+                throw SimulationError("the \(kind.rawValue) fault needs pull intervals less the jitter longer than "
+                    + "checkIn.retryWindowSeconds (\(FleetPlan.formatted(window)) s) plus \(Int(FleetPlan.failedCheckInSeconds)) s: the "
+                    + "next check-in would be a retry of the failed one; use a longer --interval or less --jitter")
+            }
         }
         if let proxy, let clash = proxyClash(proxy.address) {
             let address = Self.dotted(proxy.address)

@@ -41,7 +41,11 @@ func fleet(clients: Int = 20, hours: Double = 2, seed: UInt64 = 7, allFaults: Bo
     c.format = format
     c.files = files
     c.fullShare = 0.15
-    if allFaults { for k in FaultKind.allCases { c.faults[k] = 1 } }
+    if allFaults {
+        for k in FaultKind.allCases { c.faults[k] = 1 }
+        // Enough push clients for the push-connection-dropped fault among a few clients.
+        c.pushShare = 0.3
+    }
     return c
 }
 
@@ -71,6 +75,8 @@ func fleet(clients: Int = 20, hours: Double = 2, seed: UInt64 = 7, allFaults: Bo
             }
             let sessions = report.sessions.filter { $0.client.description == client.address }
             #expect(sessions.count == client.checkIns.count, "check-ins of \(client.address)")
+            #expect(sessions.filter(\.failed).count == client.checkIns.filter { $0.failed == true }.count,
+                    "failed check-ins of \(client.address)")
             #expect(sessions.allSatisfy { $0.mode.rawValue == client.mode }, "mode of \(client.address)")
         }
         // Nothing outside the clients (capture-level findings).
