@@ -142,7 +142,7 @@ struct ClientActor {
             b.send(fromClient: true, length: sent)
             b.wait(WireTiming.serverThink)
         }
-        b.serverClose()
+        b.close(byServer: true)
     }
 
     private mutating func idleTotal(_ plan: FleetPlan) -> Int { random.int(plan.sizes.idle) }
@@ -280,7 +280,7 @@ struct ClientActor {
         }
         // The manager drops the connection; the client opens a new one at its next burst.
         b.time = max(b.time, ci.time + FleetPlan.pushDropDelay)
-        b.serverClose()
+        b.close(byServer: true)
         pushConnection = nil
     }
 

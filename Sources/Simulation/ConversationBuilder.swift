@@ -149,29 +149,20 @@ struct ConversationBuilder {
     /// Waits `nanoseconds` of capture time.
     mutating func wait(_ nanoseconds: Int64) { time += nanoseconds }
 
-    /// Client FIN, server FIN, client ACK.
-    mutating func close() {
-        emit(fromClient: true, flags: TCPFlagBits.fin | TCPFlagBits.ack)
-        connection.clientNext &+= 1
+    /// FIN, the peer's FIN, ACK: the client ends the connection, or the manager (`byServer`) does.
+    mutating func close(byServer: Bool = false) {
+        func fin(fromClient: Bool) {
+            emit(fromClient: fromClient, flags: TCPFlagBits.fin | TCPFlagBits.ack)
+            if fromClient { connection.clientNext &+= 1 } else { connection.serverNext &+= 1 }
+        }
+        fin(fromClient: !byServer)
         time += WireTiming.roundTrip
-        emit(fromClient: false, flags: TCPFlagBits.fin | TCPFlagBits.ack)
-        connection.serverNext &+= 1
+        fin(fromClient: byServer)
         time += WireTiming.segmentGap
-        emit(fromClient: true, flags: TCPFlagBits.ack)
+        emit(fromClient: !byServer, flags: TCPFlagBits.ack)
         time += WireTiming.segmentGap
     }
 
-    /// Server FIN, client FIN, server ACK: the manager ends the connection.
-    mutating func serverClose() {
-        emit(fromClient: false, flags: TCPFlagBits.fin | TCPFlagBits.ack)
-        connection.serverNext &+= 1
-        time += WireTiming.roundTrip
-        emit(fromClient: true, flags: TCPFlagBits.fin | TCPFlagBits.ack)
-        connection.clientNext &+= 1
-        time += WireTiming.segmentGap
-        emit(fromClient: false, flags: TCPFlagBits.ack)
-        time += WireTiming.segmentGap
-    }
 
     /// A TCP keep-alive (one below the next sequence, no data) and its ACK.
     mutating func keepAlive() {

@@ -217,8 +217,8 @@ public struct SimulationConfiguration: Sendable {
             let window = model.checkIn.retryWindowSeconds
             guard shortest - jitter > window + FleetPlan.failedCheckInSeconds else {
                 throw SimulationError("the \(kind.rawValue) fault needs pull intervals less the jitter longer than "
-                    + "checkIn.retryWindowSeconds (\(FleetPlan.formatted(window)) s) plus \(Int(FleetPlan.failedCheckInSeconds)) s: the "
-                    + "next check-in would be a retry of the failed one; use a longer --interval or less --jitter")
+                    + "checkIn.retryWindowSeconds (\(FleetPlan.formatted(window)) s) plus "
+                    + "\(Int(FleetPlan.failedCheckInSeconds)) s: the next check-in would be a retry of the failed one; use a longer --interval or less --jitter")
             }
         }
         if let proxy, let clash = proxyClash(proxy.address) {
