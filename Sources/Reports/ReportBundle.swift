@@ -249,12 +249,11 @@ public struct ReportBundle: Sendable {
 
     /// A client of `audit`'s JSON: its row (`ReportRows.client`), with the interval its gaps were judged against
     /// only when not the configured one (`judgedAgainstSeconds`, as `analyze` gives it; the rows' `null` left
-    /// out) and without the rows' `wentSilent` (the JSON's fleet counts such clients and its reason names them),
-    /// then its interval change when there is one (JSON only: a row's fields are fixed).
+    /// out), then its interval change when there is one (JSON only: a row's fields are fixed).
     static func auditClientJSON(_ c: FleetAudit.Client) -> JSONValue {
         let row = ReportRows.client(c)
         guard case .object(var members) = row else { return row }
-        members.removeAll { key, value in key == "wentSilent" || key == "judgedAgainstSeconds" && value == .null }
+        members.removeAll { key, value in key == "judgedAgainstSeconds" && value == .null }
         guard let change = c.intervalChange else { return .object(members) }
         return .object(members + [("intervalChange", .object(change.members.map { key, value in
             switch value {

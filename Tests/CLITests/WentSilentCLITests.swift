@@ -95,6 +95,12 @@ import TestSupport
         let header = try #require(csv.split(separator: "\r\n").first)
         #expect(header.hasSuffix(",reasons,judgedAgainstSeconds,wentSilent"))
         #expect(csv.components(separatedBy: ",true\r\n").count - 1 == 2)
+        // The JSON's clients say it too, beside the fleet's count.
+        let json = sepbeat("audit", "-q", "-F", "json", "--interval", "20", silent).stdout
+        let audit = try #require(try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any])
+        let clients = try #require(audit["clients"] as? [[String: Any]])
+        #expect(clients.count { $0["wentSilent"] as? Bool == true } == 2)
+        #expect(clients.count { $0["wentSilent"] as? Bool == false } == 4)
 
         // A fleet on 600 s judged against the model's 300 s: each client's gaps are judged against its own median.
         let slow = try dir.simulatedCapture("slow.pcap", [
