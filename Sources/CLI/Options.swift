@@ -268,14 +268,19 @@ enum CommonOptions {
     /// `--model FILE` with a help line worded for the command.
     static func modelOption(help: String) -> OptionSpec {
         OptionSpec(names: ["--model"], valueName: "FILE", help: help) {
-            (o: inout Options, v: String) throws(UsageError) in o.modelPath = v
+            (o: inout Options, v: String) throws(UsageError) in
+            guard !v.isEmpty else { throw UsageError("--model needs a file name, got an empty value") }
+            o.modelPath = v
         }
     }
 
     static let sylink = OptionSpec(
         names: ["--sylink"], valueName: "FILE",
         help: "Read managers, ports and communication settings from a client's SyLink.xml."
-    ) { (o: inout Options, v: String) throws(UsageError) in o.sylinkPath = v }
+    ) { (o: inout Options, v: String) throws(UsageError) in
+        guard !v.isEmpty else { throw UsageError("--sylink needs a file name, got an empty value") }
+        o.sylinkPath = v
+    }
 
     static let interval = intervalOption(
         help: "Expected heartbeat interval in seconds (overrides the model and SyLink.xml).")
