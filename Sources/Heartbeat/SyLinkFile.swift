@@ -90,8 +90,10 @@ public struct SyLinkFile: Hashable, Sendable {
             throw SyLinkError(file: name, problem: "is \(data.count) bytes, over the \(maxFileBytes)-byte (4 MiB) "
                 + "limit for SyLink files")
         }
-        // An empty file (or one of blanks) is said so, not as libxml2's error or a root element "<none>".
-        guard data.contains(where: { ![0x20, 0x09, 0x0a, 0x0d].contains($0) }) else {
+        // An empty file (or one of blanks, after a UTF-8 byte-order mark if any) is said so, not as libxml2's error
+        // or a root element "<none>".
+        let text = data.starts(with: [0xEF, 0xBB, 0xBF]) ? data.dropFirst(3) : data[...]
+        guard text.contains(where: { ![0x20, 0x09, 0x0a, 0x0d].contains($0) }) else {
             throw SyLinkError(file: name, problem: data.isEmpty ? "is empty: a SyLink file holds <ServerSettings>"
                 : "holds only blanks: a SyLink file holds <ServerSettings>")
         }
@@ -440,14 +442,15 @@ private final class SyLinkCollector: NSObject, XMLParserDelegate {
             inServerList = true
         case "serverpriorityblock" where inServerList:
             blockCount += 1
-            let label = attrs["name"] ?? ""
+            // Blanks around the name are no part of it (`"Priority3 "` is block 3, as `" Priority3"` was).
+            let label = (attrs["name"] ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
             let digits = String(label.reversed().prefix { $0.isASCII && $0.isNumber }.reversed())
             let number = Int(digits)
             // Priorities count from 1, the first choice, as model files' do: a block numbered 0 (or below, as
             // `Priority-2`) would rank its servers above every `Priority1` one on a guess, and one past a model's
             // largest priority would be taken in file order, which its number contradicts.
             let signed = !digits.isEmpty && label.dropLast(digits.count).hasSuffix("-")
-            let shown = signed ? "-" + (number.map(String.init) ?? digits) : "0"
+            let shown = signed && number != 0 ? "-" + (number.map(String.init) ?? digits) : "0"
             let why = number == 0 || signed ? "priority \(shown); priorities count from 1"
                 : !digits.isEmpty && (number ?? .max) > Int(Int32.max) ? "a priority past \(Int32.max)" : nil
             if let why {

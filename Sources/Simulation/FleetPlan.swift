@@ -284,7 +284,10 @@ public struct FleetPlan: Sendable {
             if let at = times.last { me.expected.append(ExpectedFinding(code: .wentSilent, time: at, fault: fault)) }
         }
         // The fault's position: away from both ends, so each gap it shapes lies between seen check-ins.
-        let k = times.count >= 6 ? r.int(2...(times.count - 4)) : -1
+        var k = times.count >= 6 ? r.int(2...(times.count - 4)) : -1
+        // An early gap after a policy change would be judged against a level analyze may not see (a change to
+        // twice or half the interval reads as missed check-ins, not a change): it goes before the change.
+        if fault == .early, let changed = changeIndex, changed >= 3 { k = min(k, changed - 1) }
         var checkIns: [PlannedCheckIn] = []
         var shift: Int64 = 0
         for (n, base) in times.enumerated() {

@@ -218,7 +218,18 @@ public struct SimulationConfiguration: Sendable {
             guard shortest - jitter > window + FleetPlan.failedCheckInSeconds else {
                 throw SimulationError("the \(kind.rawValue) fault needs pull intervals less the jitter longer than "
                     + "checkIn.retryWindowSeconds (\(FleetPlan.formatted(window)) s) plus "
-                    + "\(Int(FleetPlan.failedCheckInSeconds)) s: the next check-in would be a retry of the failed one; use a longer --interval or less --jitter")
+                    + "\(Int(FleetPlan.failedCheckInSeconds)) s: the next check-in would be a retry of the failed one; "
+                    + "use a longer --interval or less --jitter")
+            }
+        }
+        // A change to half or a third of the interval reads as missed check-ins at the new level (analyze takes no
+        // level change to or from two or three times the other), so no early gap's judgement is known before it.
+        if (faults[.early] ?? 0) > 0, let change = intervalChange, change.seconds < interval {
+            let tolerance = model.intervalRules(forSeconds: change.seconds).toleranceSeconds
+            for k in 2...3 where abs(interval - Double(k) * change.seconds) <= Double(k) * tolerance {
+                throw SimulationError("the early fault cannot be judged with --interval-change to "
+                    + "\(FleetPlan.formatted(change.seconds)) s, 1/\(k) of the \(FleetPlan.formatted(interval)) s "
+                    + "interval: analyze reads such a change as missed check-ins, not as a new level")
             }
         }
         if let proxy, let clash = proxyClash(proxy.address) {

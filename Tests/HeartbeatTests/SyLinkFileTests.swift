@@ -85,11 +85,13 @@ func parseSyLink(_ xml: String, name: String = "SyLink.xml") throws(SyLinkError)
     @Test func anEmptyFileIsSaidToBeEmpty() {
         #expect(problem("") == "SyLink.xml: is empty: a SyLink file holds <ServerSettings>")
         #expect(problem(" \n\t\r\n") == "SyLink.xml: holds only blanks: a SyLink file holds <ServerSettings>")
+        #expect(problem("\u{FEFF}\n") == "SyLink.xml: holds only blanks: a SyLink file holds <ServerSettings>")
     }
 
     /// `Priority-2` was read as priority 2 and a number past any priority as a block in file order.
     @Test func aNegativeOrHugeBlockNumberIsRefused() throws {
         let cases = [("Priority-2", "priority -2; priorities count from 1"),
+                     ("Priority-0", "priority 0; priorities count from 1"),
                      ("Priority99999999999999999999", "a priority past 2147483647"),
                      ("Priority2147483648", "a priority past 2147483647")]
         for (name, why) in cases {
@@ -101,6 +103,11 @@ func parseSyLink(_ xml: String, name: String = "SyLink.xml") throws(SyLinkError)
         #expect(try parseSyLink(syLinkXML(servers: """
             <ServerPriorityBlock Name="Priority2147483647"><Server Address="192.0.2.1"/></ServerPriorityBlock>
             """)).servers.map(\.priority) == [2_147_483_647])
+        // Blanks around a name are no part of it: either side, the block's number counts.
+        #expect(try parseSyLink(syLinkXML(servers: """
+            <ServerPriorityBlock Name="Priority3 "><Server Address="192.0.2.3"/></ServerPriorityBlock>
+            <ServerPriorityBlock Name=" Priority1"><Server Address="192.0.2.1"/></ServerPriorityBlock>
+            """)).servers.map(\.priority) == [1, 3])
     }
 
     @Test func readsPushModeAndOptionalPullInterval() throws {

@@ -61,6 +61,41 @@ import Testing
         #expect(abs(after - 300) <= plan.jitter)
     }
 
+    /// On a client that takes a policy change, the early check-in comes before it: after a change to twice or half
+    /// the interval, which analyze reads as missed check-ins, a gap of 315 s at 600 s was judged against 300 s
+    /// (on time) while the truth expected `interval-early`.
+    @Test(arguments: [600.0, 900, 450, 1200, 200, 75])
+    func anEarlyCheckInComesBeforeAPolicyChange(seconds: Double) throws {
+        var c = fleet(clients: 30, hours: 3, seed: 1, allFaults: false)
+        c.pushShare = 0.6
+        c.intervalChange = SimulatedIntervalChange(atSeconds: 3600, seconds: seconds)
+        c.faults[.early] = 2
+        let dir = try TemporaryFolder()
+        let path = dir.file("early-change.pcap")
+        let plan = try FleetPlan.make(c, model: .builtIn)
+        let result = try Simulator(plan: plan).write(to: path)
+        let truth = try GroundTruth.load(path: try #require(result.truthPath))
+        let report = try analyze([path])
+        let early = truth.clients.filter { $0.expectedFindings.contains { $0.code == "interval-early" } }
+        #expect(early.count == 2)
+        for client in early {
+            let at = try #require(client.expectedFindings.first { $0.code == "interval-early" }).ns
+            if let changed = client.intervalChangedAtNs { #expect(at < changed, "\(client.address)") }
+            let got = report.findings.filter { $0.client?.description == client.address && $0.code == .intervalEarly }
+            #expect(got.map { $0.time?.nanoseconds ?? 0 } == [at], "\(client.address)")
+        }
+    }
+
+    /// A change to half or a third of the interval reads as missed check-ins at the new level, where no early gap's
+    /// judgement is known: the early fault is refused with it.
+    @Test(arguments: [150.0, 100, 155])
+    func anEarlyCheckInWithAChangeToHalfOrAThirdIsRefused(seconds: Double) throws {
+        var c = fleet(clients: 30, hours: 3, seed: 1, allFaults: false)
+        c.intervalChange = SimulatedIntervalChange(atSeconds: 3600, seconds: seconds)
+        c.faults[.early] = 1
+        #expect(throws: SimulationError.self) { try FleetPlan.make(c, model: .builtIn) }
+    }
+
     /// A retry within the retry window would make the failure `retried-and-answered`, so a pull interval less the
     /// jitter that leaves the next check-in inside the window is refused; connect-timeout is refused through a
     /// proxy, and push-connection-dropped needs a push client.
