@@ -6,8 +6,8 @@ import Heartbeat
 ///
 /// Per client: its address, transport, mode, manager, every check-in (time, transport, mode,
 /// kind idle/full, manager, and `failed` for one that got no answer) and the findings `sepbeat analyze` should
-/// report for it; and the list of injected faults with client, time and finding codes. Times are RFC 3339 with nanoseconds,
-/// plus `ns` (nanoseconds since the epoch) for exact comparison.
+/// report for it; and the list of injected faults with client, time and finding codes. Times are RFC 3339 with
+/// nanoseconds, plus `ns` (nanoseconds since the epoch) for exact comparison.
 public struct GroundTruth: Codable, Sendable {
     public struct Manager: Codable, Sendable {
         public var address: String

@@ -33,8 +33,8 @@ import TestSupport
             $0.hasPrefix("Observed median gap")
         })
         #expect(line.range(of: #"^Observed median gap 6\d\d(\.\d+)? s \(\d+ gaps between a client's pull check-ins, "#
-            + #"accelerated ones included\); push [23]\d\d(\.\d+)? s \(\d+ gaps\)$"#, options: .regularExpression) != nil,
-            "\(line)")
+            + #"accelerated ones included\); push [23]\d\d(\.\d+)? s \(\d+ gaps\)$"#,
+            options: .regularExpression) != nil, "\(line)")
         let json = try #require(try JSONSerialization.jsonObject(
             with: Data(sepbeat("audit", "-q", "-F", "json", "--interval", "600", capture).stdout.utf8))
             as? [String: Any])
