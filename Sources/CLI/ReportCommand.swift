@@ -132,7 +132,8 @@ enum ReportCommand {
         if kind == .validate {
             bundle.validation = DeploymentValidation(
                 report: heartbeat, audit: bundle.audit, expectHTTPS: expectsHTTPS(sylink), failOn: failOn,
-                untiedTunnels: bundle.untiedTunnels, minimumTLS: model.tls.minimumVersion)
+                untiedTunnels: bundle.untiedTunnels, minimumTLS: model.tls.minimumVersion,
+                truncatedPackets: files.reduce(0) { $0 + $1.truncated })
         }
         return bundle
     }

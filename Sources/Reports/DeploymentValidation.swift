@@ -59,8 +59,11 @@ public struct DeploymentValidation: Sendable {
     ///     not in dotted decimal, or one without a usable port): judged as connections to the proxy, so their
     ///     check-ins are in no check; `capture-quality` fails (a warning) and says how many.
     ///   - minimumTLS: the model's minimum TLS version (`tls.minimumVersion`), named in `tls-version`'s title.
+    ///   - truncatedPackets: packets of the captures cut by the snap length. With no check-in set up there is no
+    ///     connection for a `capture-truncated` finding to name, yet the cut may be why none was (a proxied
+    ///     capture cut before the `CONNECT`'s first bytes): `capture-quality` fails and says how many.
     public init(report: HeartbeatReport, audit: FleetAudit, expectHTTPS: Bool = true, failOn: Severity = .error,
-                untiedTunnels: Int = 0, minimumTLS: String = "1.2") {
+                untiedTunnels: Int = 0, minimumTLS: String = "1.2", truncatedPackets: Int = 0) {
         self.failOn = failOn
         self.clients = report.clients.count { $0.checkIns > 0 }
         var checks: [Check] = []
@@ -127,6 +130,11 @@ public struct DeploymentValidation: Sendable {
         fromCheckIns("known-managers", "check-ins only to configured managers", .warning, [.unknownServer])
         fromFindings("capture-quality", "the capture is complete (no gaps or truncation)", .warning,
                      [.captureGap, .captureTruncated])
+        if !seen, truncatedPackets > 0, let i = checks.indices.last, checks[i].passed {
+            checks[i].passed = false
+            checks[i].detail = "\(formatCount(truncatedPackets, "packet")) cut by the snap length and no check-in set "
+                + "up: what the cut packets held could not be read (capture whole packets: tcpdump -s 0)"
+        }
         // Connections the heartbeat layer's limits left out make the analysis incomplete too.
         if report.counts.droppedByLimits > 0, let i = checks.indices.last {
             let why = report.limitDrops.map { " (" + $0.text + ")" } ?? ""

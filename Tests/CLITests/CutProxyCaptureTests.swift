@@ -35,6 +35,24 @@ import TestSupport
         #expect(try OneDirectionCaptureTests.findings(whole).allSatisfy { $0.code != "capture-truncated" })
     }
 
+    /// Cut to 60 bytes, no payload byte of a `CONNECT` is left to know it by, so no finding can name the cut: with
+    /// no check-in set up, `capture-quality` said the capture was complete while packets were cut.
+    @Test func aCaptureCutBeforeAnyCheckInFailsCaptureQuality() throws {
+        let folder = try TemporaryFolder()
+        let capture = folder.path + "/proxied.pcap"
+        let made = CLIRun(["simulate", "-o", capture, "--clients", "4", "--duration", "20m", "--http-share", "0",
+                           "--proxy", "10.9.9.9:3128", "-q"])
+        #expect(made.status == 0, "\(made.stderr)")
+        let cut = try SnapLengthCaptureTests.cut(capture, to: 60, into: folder, name: "proxied60.pcap")
+        let validate = CLIRun(["validate", "--server", "10.1.0.10", "--server", "10.1.0.11", cut])
+        let line = try #require(validate.stdout.split(separator: "\n").first { $0.contains("capture-quality") })
+        #expect(line.contains("FAIL    warning   capture-quality                 -"), "\(line)")
+        #expect(line.contains(" packets cut by the snap length and no check-in set up: "), "\(line)")
+        // Whole, it passes.
+        let whole = CLIRun(["validate", "--server", "10.1.0.10", "--server", "10.1.0.11", capture])
+        #expect(whole.stdout.contains("pass    warning   capture-quality"), "\(whole.stdout)")
+    }
+
     /// `path` (a little-endian Ethernet pcap) with each frame's EtherType replaced by one MPLS label (`mpls`)
     /// or a PPPoE session header, cut to `snap` bytes.
     static func encapsulated(_ path: String, mpls: Bool, into folder: TemporaryFolder) throws -> String {
