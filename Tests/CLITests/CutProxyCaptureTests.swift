@@ -5,15 +5,21 @@ import TestSupport
 /// A proxied fleet captured with a small snap length, and captures whose headers an encapsulation lengthens: what
 /// the cut or the filter lost is said, with advice worded for them, not for plain Ethernet, IP and TCP.
 @Suite struct CutProxyCaptureTests {
+    /// Four HTTPS clients checking in for 20 minutes through the proxy 10.9.9.9:3128; the capture's path.
+    static func proxiedFleet(in folder: TemporaryFolder) throws -> String {
+        let capture = folder.path + "/proxied.pcap"
+        let made = CLIRun(["simulate", "-o", capture, "--clients", "4", "--duration", "20m", "--http-share", "0",
+                           "--proxy", "10.9.9.9:3128", "-q"])
+        try #require(made.status == 0, "\(made.stderr)")
+        return capture
+    }
+
     /// An HTTPS fleet through a proxy, cut to 96 bytes: each `CONNECT` head is cut, so no tunnel is followed and
     /// no check-in is found. Before, nothing said so (`validate` passed `capture-quality`); now each client has a
     /// `capture-truncated` finding naming the proxy, and the note on a capture with no manager says why.
     @Test func cutConnectsAreSaid() throws {
         let folder = try TemporaryFolder()
-        let capture = folder.path + "/proxied.pcap"
-        let made = CLIRun(["simulate", "-o", capture, "--clients", "4", "--duration", "20m", "--http-share", "0",
-                           "--proxy", "10.9.9.9:3128", "-q"])
-        #expect(made.status == 0, "\(made.stderr)")
+        let capture = try Self.proxiedFleet(in: folder)
         let cut = try SnapLengthCaptureTests.cut(capture, to: 96, into: folder, name: "proxied96.pcap")
         let validate = CLIRun(["validate", "--server", "10.1.0.10", "--server", "10.1.0.11", cut])
         #expect(validate.stdout.contains("FAIL    warning   capture-quality                 4"), "\(validate.stdout)")
@@ -39,10 +45,7 @@ import TestSupport
     /// no check-in set up, `capture-quality` said the capture was complete while packets were cut.
     @Test func aCaptureCutBeforeAnyCheckInFailsCaptureQuality() throws {
         let folder = try TemporaryFolder()
-        let capture = folder.path + "/proxied.pcap"
-        let made = CLIRun(["simulate", "-o", capture, "--clients", "4", "--duration", "20m", "--http-share", "0",
-                           "--proxy", "10.9.9.9:3128", "-q"])
-        #expect(made.status == 0, "\(made.stderr)")
+        let capture = try Self.proxiedFleet(in: folder)
         let cut = try SnapLengthCaptureTests.cut(capture, to: 60, into: folder, name: "proxied60.pcap")
         let validate = CLIRun(["validate", "--server", "10.1.0.10", "--server", "10.1.0.11", cut])
         let line = try #require(validate.stdout.split(separator: "\n").first { $0.contains("capture-quality") })
@@ -54,24 +57,16 @@ import TestSupport
     }
 
     /// `path` (a little-endian Ethernet pcap) with each frame's EtherType replaced by one MPLS label (`mpls`)
-    /// or a PPPoE session header, cut to `snap` bytes.
+    /// or a PPPoE session header.
     static func encapsulated(_ path: String, mpls: Bool, into folder: TemporaryFolder) throws -> String {
-        let bytes = [UInt8](try #require(FileManager.default.contents(atPath: path)))
-        func u32(_ at: Int) -> UInt32 {
-            UInt32(bytes[at]) | UInt32(bytes[at + 1]) << 8 | UInt32(bytes[at + 2]) << 16 | UInt32(bytes[at + 3]) << 24
-        }
-        try #require(u32(0) == 0xA1B2_C3D4 || u32(0) == 0xA1B2_3C4D)
-        var file = PcapBuilder(nanoseconds: u32(0) == 0xA1B2_3C4D)
-        var at = 24
-        while at + 16 <= bytes.count {
-            let length = Int(u32(at + 8))
-            let frame = Array(bytes[(at + 16)..<min(bytes.count, at + 16 + length)])
-            let ip = Array(frame[14...])
+        let pcap = try #require(PcapFileRecords(path: path))
+        var file = PcapBuilder(nanoseconds: pcap.nanoseconds)
+        for r in pcap.records {
+            let ip = Array(r.frame[14...])
             // Label 100, bottom of the stack, TTL 64; or a PPPoE session 0x1234 carrying PPP's IPv4 (0x0021).
             let shim: [UInt8] = mpls ? [0x88, 0x47, 0x00, 0x06, 0x41, 0x40]
                 : [0x88, 0x64, 0x11, 0x00, 0x12, 0x34] + PacketBuilder.be16(UInt16(ip.count + 2)) + [0x00, 0x21]
-            file.record(seconds: u32(at), fraction: u32(at + 4), data: Array(frame[..<12]) + shim + ip)
-            at += 16 + length
+            file.record(seconds: r.seconds, fraction: r.fraction, data: Array(r.frame[..<12]) + shim + ip)
         }
         let out = folder.path + (mpls ? "/mpls.pcap" : "/pppoe.pcap")
         try Data(file.data).write(to: URL(fileURLWithPath: out))

@@ -10,20 +10,10 @@ import TestSupport
     /// `prefix` (10.20: the simulated clients; 10.1: the managers).
     static func oneWay(_ path: String, sourcePrefix prefix: [UInt8], into folder: TemporaryFolder,
                        name: String) throws -> String {
-        let bytes = [UInt8](try #require(FileManager.default.contents(atPath: path)))
-        func u32(_ at: Int) -> UInt32 {
-            UInt32(bytes[at]) | UInt32(bytes[at + 1]) << 8 | UInt32(bytes[at + 2]) << 16 | UInt32(bytes[at + 3]) << 24
-        }
-        try #require(u32(0) == 0xA1B2_C3D4 || u32(0) == 0xA1B2_3C4D)
-        var file = PcapBuilder(nanoseconds: u32(0) == 0xA1B2_3C4D)
-        var at = 24
-        while at + 16 <= bytes.count {
-            let length = Int(u32(at + 8))
-            let frame = Array(bytes[(at + 16)..<min(bytes.count, at + 16 + length)])
-            if frame.count >= 34, Array(frame[26..<(26 + prefix.count)]) == prefix {
-                file.record(seconds: u32(at), fraction: u32(at + 4), data: frame)
-            }
-            at += 16 + length
+        let pcap = try #require(PcapFileRecords(path: path))
+        var file = PcapBuilder(nanoseconds: pcap.nanoseconds)
+        for r in pcap.records where r.frame.count >= 34 && Array(r.frame[26..<(26 + prefix.count)]) == prefix {
+            file.record(seconds: r.seconds, fraction: r.fraction, data: r.frame)
         }
         let out = folder.path + "/" + name
         try Data(file.data).write(to: URL(fileURLWithPath: out))

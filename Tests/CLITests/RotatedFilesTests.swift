@@ -9,11 +9,8 @@ import TestSupport
 @Suite struct RotatedFilesTests {
     /// `path` (a little-endian Ethernet pcap) cut into files of `perFile` packets each; their paths.
     static func rotated(_ path: String, perFile: Int, into folder: TemporaryFolder) throws -> [String] {
-        let bytes = [UInt8](try #require(FileManager.default.contents(atPath: path)))
-        func u32(_ at: Int) -> UInt32 {
-            UInt32(bytes[at]) | UInt32(bytes[at + 1]) << 8 | UInt32(bytes[at + 2]) << 16 | UInt32(bytes[at + 3]) << 24
-        }
-        let nanoseconds = u32(0) == 0xA1B2_3C4D
+        let pcap = try #require(PcapFileRecords(path: path))
+        let nanoseconds = pcap.nanoseconds
         var paths: [String] = []
         var file = PcapBuilder(nanoseconds: nanoseconds)
         var count = 0
@@ -25,14 +22,10 @@ import TestSupport
             file = PcapBuilder(nanoseconds: nanoseconds)
             count = 0
         }
-        var at = 24
-        while at + 16 <= bytes.count {
-            let length = Int(u32(at + 8))
-            file.record(seconds: u32(at), fraction: u32(at + 4),
-                        data: Array(bytes[(at + 16)..<min(bytes.count, at + 16 + length)]))
+        for r in pcap.records {
+            file.record(seconds: r.seconds, fraction: r.fraction, data: r.frame)
             count += 1
             if count == perFile { try flush() }
-            at += 16 + length
         }
         try flush()
         return paths

@@ -10,22 +10,11 @@ import TestSupport
     /// `dropping`: frames (counted from 0) left out, as a capture that lost them would.
     static func cut(_ path: String, to snap: Int, into folder: TemporaryFolder, name: String,
                     dropping: Set<Int> = []) throws -> String {
-        let bytes = [UInt8](try #require(FileManager.default.contents(atPath: path)))
-        func u32(_ at: Int) -> UInt32 {
-            UInt32(bytes[at]) | UInt32(bytes[at + 1]) << 8 | UInt32(bytes[at + 2]) << 16 | UInt32(bytes[at + 3]) << 24
-        }
-        try #require(u32(0) == 0xA1B2_C3D4 || u32(0) == 0xA1B2_3C4D)
-        var file = PcapBuilder(nanoseconds: u32(0) == 0xA1B2_3C4D, snapLength: UInt32(snap))
-        var at = 24
-        var index = 0
-        while at + 16 <= bytes.count {
-            let length = Int(u32(at + 8))
-            let frame = Array(bytes[(at + 16)..<min(bytes.count, at + 16 + min(length, snap))])
-            if !dropping.contains(index) {
-                file.record(seconds: u32(at), fraction: u32(at + 4), data: frame, originalLength: u32(at + 12))
-            }
-            at += 16 + length
-            index += 1
+        let pcap = try #require(PcapFileRecords(path: path))
+        var file = PcapBuilder(nanoseconds: pcap.nanoseconds, snapLength: UInt32(snap))
+        for (index, r) in pcap.records.enumerated() where !dropping.contains(index) {
+            file.record(seconds: r.seconds, fraction: r.fraction, data: Array(r.frame.prefix(snap)),
+                        originalLength: r.originalLength)
         }
         let out = folder.path + "/" + name
         try Data(file.data).write(to: URL(fileURLWithPath: out))

@@ -11,18 +11,9 @@ import TestSupport
     /// `path` (a little-endian, microsecond, Ethernet pcap) with the IPv4 frames sent from 192.0.2.0/24 tagged
     /// VLAN 100 among the file's first half of frames and VLAN 200 in the second half, the others as they were.
     static func clientTagsChangedHalfway(_ path: String, into folder: TemporaryDirectory) throws -> String {
-        let bytes = [UInt8](try #require(FileManager.default.contents(atPath: path)))
-        func u32(_ at: Int) -> UInt32 {
-            UInt32(bytes[at]) | UInt32(bytes[at + 1]) << 8 | UInt32(bytes[at + 2]) << 16 | UInt32(bytes[at + 3]) << 24
-        }
-        try #require(bytes.count >= 24 && u32(0) == 0xA1B2_C3D4 && u32(20) == 1)
-        var records: [(seconds: UInt32, fraction: UInt32, frame: [UInt8])] = []
-        var at = 24
-        while at + 16 <= bytes.count {
-            let length = Int(u32(at + 8))
-            records.append((u32(at), u32(at + 4), Array(bytes[(at + 16)..<min(bytes.count, at + 16 + length)])))
-            at += 16 + length
-        }
+        let pcap = try #require(PcapFileRecords(path: path))
+        try #require(!pcap.nanoseconds && pcap.linkType == 1)
+        let records = pcap.records
         var file = PcapBuilder()
         for (i, r) in records.enumerated() {
             var frame = r.frame
