@@ -130,25 +130,27 @@ public struct DeploymentValidation: Sendable {
         fromCheckIns("known-managers", "check-ins only to configured managers", .warning, [.unknownServer])
         fromFindings("capture-quality", "the capture is complete (no gaps or truncation)", .warning,
                      [.captureGap, .captureTruncated])
-        if !seen, truncatedPackets > 0, let i = checks.indices.last, checks[i].passed {
+        // What else makes the capture-quality check (the last) fail: its reason first, then the findings' detail.
+        func failCaptureQuality(_ reason: String) {
+            guard let i = checks.indices.last else { return }
+            let findings = checks[i].passed ? "" : "; " + checks[i].detail
             checks[i].passed = false
-            checks[i].detail = "\(formatCount(truncatedPackets, "packet")) cut by the snap length and no check-in set "
-                + "up: what the cut packets held could not be read (capture whole packets: tcpdump -s 0)"
+            checks[i].detail = reason + findings
+        }
+        if !seen, truncatedPackets > 0, checks.last?.passed == true {
+            failCaptureQuality("\(formatCount(truncatedPackets, "packet")) cut by the snap length and no check-in set "
+                + "up: what the cut packets held could not be read (capture whole packets: tcpdump -s 0)")
         }
         // Connections the heartbeat layer's limits left out make the analysis incomplete too.
-        if report.counts.droppedByLimits > 0, let i = checks.indices.last {
+        if report.counts.droppedByLimits > 0 {
             let why = report.limitDrops.map { " (" + $0.text + ")" } ?? ""
-            let findings = checks[i].passed ? "" : "; " + checks[i].detail
-            checks[i].passed = false
-            checks[i].detail = "\(formatCount(report.counts.droppedByLimits, "connection")) to management ports "
-                + "dropped by limits\(why), left out of every check" + findings
+            failCaptureQuality("\(formatCount(report.counts.droppedByLimits, "connection")) to management ports "
+                + "dropped by limits\(why), left out of every check")
         }
-        if untiedTunnels > 0, let i = checks.indices.last {
-            let findings = checks[i].passed ? "" : "; " + checks[i].detail
-            checks[i].passed = false
-            checks[i].detail = "\(formatCount(untiedTunnels, "proxy connection")) whose target (CONNECT or "
+        if untiedTunnels > 0 {
+            failCaptureQuality("\(formatCount(untiedTunnels, "proxy connection")) whose target (CONNECT or "
                 + "absolute-form) is tied to no address (numeric but not dotted decimal, or no usable port), "
-                + "judged as connections to the proxy: " + Self.untiedTunnelChecks(report, of: untiedTunnels) + findings
+                + "judged as connections to the proxy: " + Self.untiedTunnelChecks(report, of: untiedTunnels))
         }
         self.checks = checks
     }
