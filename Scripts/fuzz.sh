@@ -27,6 +27,32 @@ case " $(echo $targets) " in
     *" $target "*) ;;
     *) echo "fuzz.sh: unknown target '$target' (run without arguments for the list)" >&2; exit 2 ;;
 esac
+case $seconds in
+    ''|*[!0-9]*) echo "fuzz.sh: SECONDS must be a whole number of seconds, not '$seconds'" >&2; exit 2 ;;
+esac
+# With 0 seconds, libFuzzer would fuzz without end from no corpus (and write its findings here) unless files are
+# given, so 0 means "run these files once" only.
+if [ "$seconds" = 0 ] && [ $# -eq 0 ]; then
+    echo "fuzz.sh: SECONDS 0 runs the target once over the FILEs given after it, and none were given" >&2
+    exit 2
+fi
+
+corpus=${SEPBEAT_CORPUS:-}
+if [ -z "$corpus" ]; then
+    for c in ../shared/corpus; do
+        if [ -d "$c" ]; then corpus=$c; break; fi
+    done
+fi
+
+[ "$seconds" = 0 ] || case $target in
+    pcapng|pcap|capture)
+        if [ -z "$corpus" ]; then
+            echo "fuzz.sh: no capture corpus at \$SEPBEAT_CORPUS or ../shared/corpus: $target starts from its own" \
+                "samples only" >&2
+        elif [ ! -d "$corpus" ]; then
+            echo "fuzz.sh: the capture corpus $corpus is not a folder: $target starts from its own samples only" >&2
+        fi ;;
+esac
 
 build=.build/fuzz
 # `--sanitize fuzzer` makes SwiftPM link libFuzzer's `main` instead of the module's own. The
@@ -39,13 +65,6 @@ binary=$build/release/sepbeat-fuzz
 if [ "$seconds" = 0 ]; then
     LSAN_OPTIONS=${LSAN_OPTIONS:-suppressions=$PWD/Scripts/fuzz-lsan.supp} SEPBEAT_FUZZ_TARGET=$target \
         exec "$binary" "$@"
-fi
-
-corpus=${SEPBEAT_CORPUS:-}
-if [ -z "$corpus" ]; then
-    for c in ../shared/corpus; do
-        if [ -d "$c" ]; then corpus=$c; break; fi
-    done
 fi
 
 # Seeds: capture files for the capture readers, the repository's own files for the rest.

@@ -203,7 +203,8 @@ func parseOptions(_ arguments: [String], specs: [OptionSpec], command: String) t
 enum CommonOptions {
     static let read = OptionSpec(
         names: ["-r", "--read"], valueName: "FILE",
-        help: "Read a capture file (pcap or pcapng); may be repeated. Bare paths work too.", repeatable: true
+        help: "Read a capture file (pcap or pcapng, plain or compressed by gzip, xz or bzip2; - for standard "
+            + "input); may be repeated. Bare paths work too.", repeatable: true
     ) { (o: inout Options, v: String) throws(UsageError) in
         guard !v.isEmpty else { throw UsageError("-r/--read needs a file name, got an empty value") }
         o.captures.append(v)
