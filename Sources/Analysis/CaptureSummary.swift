@@ -102,6 +102,9 @@ public struct CaptureSummary: Sendable {
     /// Connections both ends opened with a SYN, then each a SYN-ACK (a simultaneous open): kept as one, its client
     /// the first SYN's sender. Counted in the file of the connection's first stream bytes.
     public var simultaneousOpens = 0
+    /// Connections whose server, after answering the handshake, sent a SYN of its own while they were open: the
+    /// SYN left out, each connection kept with its roles. Counted in the file of the connection's first stream bytes.
+    public var lateServerSyns = 0
     /// Connections handed out early because more were open at once than the connection table holds
     /// (`StreamLimits.maxConnections`, the least recently active first): each one's later packets make a new
     /// piece (the heartbeat layer rejoins them). Counted in the file of the connection's first stream bytes.
@@ -345,6 +348,7 @@ public struct CaptureSummary: Sendable {
             m.connectionsTaggedPerDirection += f.connectionsTaggedPerDirection
             m.connectionsTagsChanged += f.connectionsTagsChanged
             m.simultaneousOpens += f.simultaneousOpens
+            m.lateServerSyns += f.lateServerSyns
             m.connectionsEvicted += f.connectionsEvicted
             m.oversizedRecords += f.oversizedRecords
             m.invalidTimestampFractions += f.invalidTimestampFractions

@@ -48,6 +48,10 @@ final class Connection {
     /// The server's initial sequence number, when it sent a SYN of its own while the client's was unanswered (a
     /// simultaneous open, RFC 9293 3.5: both ends send a SYN, then each a SYN-ACK): one connection, not two.
     @exclusivity(unchecked) var serverSynSequence: UInt32?
+    /// Whether the server sent a SYN-ACK (it answered the handshake), and whether it later sent a SYN (no ACK) while
+    /// the connection was open: left out, the connection and its roles kept (see `isLateServerSyn`).
+    @exclusivity(unchecked) var serverSentSynAck = false
+    @exclusivity(unchecked) var lateServerSyn = false
     /// Buffers released: `holeTimeout` after the close (held data flushed first), or after
     /// `closeLinger` without a packet; cleared by the next payload.
     @exclusivity(unchecked) var settled = false
@@ -246,6 +250,14 @@ final class Connection {
         return isLoneSyn
     }
 
+    /// Whether `s`, a SYN (without ACK), comes from the end that answered this connection's handshake (it sent the
+    /// SYN-ACK) while the connection is open. That end listens on its port: a SYN of its own, whatever its sequence
+    /// number, opens no connection toward the client's port (taken as one, the manager read as a client), so the
+    /// table leaves it out. Once the connection ended (FIN both ways or a reset), a SYN starts a new one, as before.
+    func isLateServerSyn(_ s: TCPSegment) -> Bool {
+        s.source == server && serverSentSynAck && copyOf == 0 && !isClosed
+    }
+
     /// Whether a SYN (without ACK) belongs to this connection rather than starting a new one
     /// on the same 4-tuple: it must come from the client with the ISN already seen, or, when
     /// no SYN was seen yet, fit the sequence numbers already seen from the client.
@@ -296,6 +308,7 @@ final class Connection {
             // In a simultaneous open the client answers the server's SYN with a SYN-ACK too: the server's is the one
             // that answers the connect (and acknowledges the client's ISN).
             if s.flags.contains(.ack) {
+                if direction == .down { serverSentSynAck = true }
                 if direction == .down || serverSynSequence == nil {
                     state.insert(.synAck)
                     if synAckTime == nil { synAckTime = time }
@@ -329,6 +342,7 @@ final class Connection {
         }
         r.vlanChanged = tagsChanged
         r.openedSimultaneously = serverSynSequence != nil
+        r.lateServerSyn = lateServerSyn
         r.synTime = synTime
         r.synAckTime = synAckTime
         r.closeTime = closeTime
