@@ -241,13 +241,15 @@ final class Connection {
 
     /// Whether `s`, a SYN (without ACK) from the server's side, is its half of a simultaneous open: the client's
     /// SYNs alone were seen so far (or the server's SYN is repeated, with the same ISN, before any SYN-ACK).
+    /// Those SYNs may carry the request (data on SYN): its bytes stay the client's stream's first, as on a
+    /// connection the server answered with a SYN-ACK.
     /// Not when the first SYN came from the lower port: that end is likelier the server (a manager's 8014 or 443
     /// against a client's ephemeral port), so the other end's SYN starts the connection with the roles its way.
     func opensSimultaneously(_ s: TCPSegment) -> Bool {
         guard s.source == server, copyOf == 0, !isClosed, !state.contains(.synAck) else { return false }
         guard client.port >= server.port else { return false }
         if let isn = serverSynSequence { return s.sequence == isn }
-        return isLoneSyn
+        return joined == nil && packets.down == 0 && packets.up == synCount
     }
 
     /// Whether `s`, a SYN (without ACK), comes from the end that answered this connection's handshake (it sent the

@@ -46,6 +46,27 @@ import TestSupport
         ], name: "simultaneous.pcap", into: folder)
     }
 
+    /// The request on the client's first SYN (data on SYN), as a normal open with data on SYN carries it: one
+    /// check-in, answered. Before, the server's SYN started a connection of its own: a `connect-timeout` for the
+    /// client, and the manager a client of the client's port.
+    @Test func aSimultaneousOpenWithTheRequestOnItsSynIsOneCheckIn() throws {
+        let folder = try TemporaryFolder()
+        let request = Self.request, answer = Self.answer
+        let a: UInt32 = 1_000, b: UInt32 = 5_000, up = UInt32(request.count), down = UInt32(answer.count)
+        let path = try Self.write([
+            (true, a, 0, 0x02, request), (false, b, 0, 0x02, []),
+            (true, a, b + 1, 0x12, []), (false, b, a + 1 + up, 0x12, []),
+            (false, b + 1, a + 1 + up, 0x18, answer),
+            (true, a + 1 + up, b + 1 + down, 0x11, []), (false, b + 1 + down, a + 2 + up, 0x11, []),
+            (true, a + 2 + up, b + 2 + down, 0x10, []),
+        ], clientPort: 40_000, name: "data-on-syn.pcap", into: folder)
+        let run = CLIRun(["analyze", path])
+        #expect(run.stdout.contains("  odd: simultaneous opens 1 "), "\(run.stdout)")
+        #expect(run.stdout.contains("Connections: 1 read: 1 to managers,"))
+        #expect(run.stdout.contains("index-check    up 79 B, down 43 B") && !run.stdout.contains("connect-timeout"))
+        #expect(run.status == 0, "\(run.stdout)")
+    }
+
     @Test func aSimultaneousOpenIsOneCheckInCountedAsOdd() throws {
         let folder = try TemporaryFolder()
         let path = try Self.capture(into: folder)
