@@ -114,6 +114,8 @@ public struct CaptureSummary: Sendable {
     /// Of those, frames with MPLS labels and PPPoE session frames (`CaptureStatistics.filteredOutMPLS`): the
     /// filter hint names their forms.
     public var filteredOutMPLS = 0
+    /// The most MPLS labels one of those frames stacked (`CaptureStatistics.deepestMPLSStack`).
+    public var deepestMPLSStack = 0
     public var filteredOutPPPoE = 0
     /// Why a live capture ended before its stop condition (the interface went away), or why reading a file
     /// stopped before its end at an offset not known (known ones are in `truncationOffsets`), when it did.
@@ -329,6 +331,7 @@ public struct CaptureSummary: Sendable {
             m.nonDecimalTunnelTargets += f.nonDecimalTunnelTargets
             m.filteredOut += f.filteredOut
             m.filteredOutMPLS += f.filteredOutMPLS
+            m.deepestMPLSStack = max(m.deepestMPLSStack, f.deepestMPLSStack)
             m.filteredOutPPPoE += f.filteredOutPPPoE
             if let why = f.captureEndedEarly { m.captureEndedEarly = why }
             m.skippedRecords += f.skippedRecords

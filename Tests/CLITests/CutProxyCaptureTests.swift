@@ -58,13 +58,19 @@ import TestSupport
 
     /// `path` (a little-endian Ethernet pcap) with each frame's EtherType replaced by one MPLS label (`mpls`)
     /// or a PPPoE session header.
-    static func encapsulated(_ path: String, mpls: Bool, into folder: TemporaryFolder) throws -> String {
+    /// With `mpls`, `labels` labels are stacked (the last one at the bottom of the stack).
+    static func encapsulated(_ path: String, mpls: Bool, labels: Int = 1, into folder: TemporaryFolder) throws
+        -> String {
         let pcap = try #require(PcapFileRecords(path: path))
         var file = PcapBuilder(nanoseconds: pcap.nanoseconds)
+        // Labels 100, 101, ..., TTL 64, the last one with the bottom-of-stack bit; or a PPPoE session 0x1234
+        // carrying PPP's IPv4 (0x0021).
+        let stack = (0..<labels).flatMap { i -> [UInt8] in
+            [0x00, 0x06, UInt8(0x40 + 0x10 * i) | (i == labels - 1 ? 0x01 : 0x00), 0x40]
+        }
         for r in pcap.records {
             let ip = Array(r.frame[14...])
-            // Label 100, bottom of the stack, TTL 64; or a PPPoE session 0x1234 carrying PPP's IPv4 (0x0021).
-            let shim: [UInt8] = mpls ? [0x88, 0x47, 0x00, 0x06, 0x41, 0x40]
+            let shim: [UInt8] = mpls ? [0x88, 0x47] + stack
                 : [0x88, 0x64, 0x11, 0x00, 0x12, 0x34] + PacketBuilder.be16(UInt16(ip.count + 2)) + [0x00, 0x21]
             file.record(seconds: r.seconds, fraction: r.fraction, data: Array(r.frame[..<12]) + shim + ip)
         }
@@ -88,6 +94,23 @@ import TestSupport
         // A capture of neither kind keeps the hint as it was.
         let plain = CLIRun(["analyze", "-f", "udp port 9", Fixtures.captures + "/heartbeat/fleet.pcap"])
         #expect(plain.stderr.contains("a filter sees the outermost headers: for packets with VLAN tags"))
+    }
+
+    /// A filter reads past one MPLS label per `mpls` (libpcap's rule, as `tcpdump -r F 'mpls and mpls and tcp'`
+    /// shows): for frames with two labels the hint writes it twice, and that form keeps the check-ins. Before, it
+    /// wrote one, which still left out every packet.
+    @Test func aFilterHintWritesOneMPLSPerLabel() throws {
+        let folder = try TemporaryFolder()
+        let path = try Self.encapsulated(Fixtures.captures + "/heartbeat/fleet.pcap", mpls: true, labels: 2,
+                                         into: folder)
+        let run = CLIRun(["analyze", "-f", "tcp port 443", path])
+        #expect(run.stderr.contains(" with MPLS labels write \"mpls and mpls and (tcp port 443)\" (one \"mpls and\" "
+            + "per label: up to 2 were stacked)"), "\(run.stderr)")
+        let one = CLIRun(["analyze", "-f", "mpls and (tcp port 443)", path])
+        #expect(one.stderr.contains("left out every one"))
+        let kept = CLIRun(["analyze", "-f", "mpls and mpls and (tcp port 443)", path])
+        #expect(!kept.stderr.contains("left out every one"))
+        #expect(kept.stdout.contains("check-in"))
     }
 
     /// Mirrored through VXLAN and cut to 96 bytes, every packet is cut inside its headers: the warning no longer
