@@ -23,6 +23,7 @@ struct ApplicationCounts {
     var connectionsTagsChanged = 0
     var connectionsEvicted = 0
     var simultaneousOpens = 0
+    var lateServerSyns = 0
     var unusableTunnelTargets = 0
     var nonDecimalTunnelTargets = 0
 
@@ -36,6 +37,7 @@ struct ApplicationCounts {
             summaries[f].connectionsTagsChanged += c.connectionsTagsChanged
             summaries[f].connectionsEvicted += c.connectionsEvicted
             summaries[f].simultaneousOpens += c.simultaneousOpens
+            summaries[f].lateServerSyns += c.lateServerSyns
             summaries[f].unusableTunnelTargets += c.unusableTunnelTargets
             summaries[f].nonDecimalTunnelTargets += c.nonDecimalTunnelTargets
         }
@@ -167,12 +169,14 @@ final class ApplicationLayer {
         if known.contains(f) {
             let tagged = record.vlanDown != nil, changed = record.vlanChanged
             let evicted = record.state.contains(.evicted), simultaneous = record.openedSimultaneously
-            if tagged || changed || evicted || simultaneous {
+            let lateSyn = record.lateServerSyn
+            if tagged || changed || evicted || simultaneous || lateSyn {
                 Self.grow(&counts, toHold: f)
                 if tagged { counts[f].connectionsTaggedPerDirection += 1 }
                 if changed { counts[f].connectionsTagsChanged += 1 }
                 if evicted { counts[f].connectionsEvicted += 1 }
                 if simultaneous { counts[f].simultaneousOpens += 1 }
+                if lateSyn { counts[f].lateServerSyns += 1 }
             }
         }
         if let tunnel = record.tunnel, tunnel.kind != .refused, known.contains(state.fileIndex) {

@@ -138,6 +138,10 @@ final class ApplicationState {
     /// nothing to detect a protocol by; these become its exchanges (`finish(into:)`), so a push connection's
     /// bursts are still told apart by their times.
     @exclusivity(unchecked) var cutTurns: [Exchange] = []
+    /// The client's first bytes were the start of a `CONNECT` the snap length cut before any parser could be
+    /// decided on them (`shortConnectCut(_:)`): the connection is then one whose `CONNECT` head was cut
+    /// (`ConnectionRecord.connectCut`), as one the request parser saw cut past its method is.
+    @exclusivity(unchecked) var connectCutShort = false
 
     init(keepDetails: Bool, midstream: Bool, followsTunnels: Bool = true) {
         details = keepDetails ? ProtocolDetails() : nil
@@ -162,6 +166,7 @@ final class ApplicationState {
         c.heldBytes = heldBytes
         c.prefix = prefix
         c.prefixOpen = prefixOpen
+        c.connectCutShort = connectCutShort
         c.httpReversed = httpReversed
         c.undecidedBytes = undecidedBytes
         c.exchanges = exchanges
@@ -266,6 +271,11 @@ final class ApplicationState {
         switch parser {
         case .undecided:
             if !held.isEmpty { holdGap(gapBytes, direction: direction, time: time, cut: cutBySnapLength) }
+            if cutBySnapLength, direction == .up, prefixOpen.up, followsTunnels, Self.shortConnectCut(prefix.up) {
+                connectCutShort = true
+                let cut = HTTP1Anomaly.connectCut
+                details?.anomalies.append("up: \(cut.code) (\(cut.description))")
+            }
             // The bytes after a gap do not continue the direction's first bytes.
             if direction == .up { prefixOpen.up = false } else { prefixOpen.down = false }
             if !sawPayload { addCutTurn(gapBytes, direction: direction, time: time) }
@@ -346,6 +356,16 @@ final class ApplicationState {
 
     /// The stand-in for a `CONNECT` that was not captured (its target is named at `finish`).
     static let lostConnectRequest = "CONNECT - HTTP/1.1\r\n\r\n"
+
+    /// Whether `first`, a client's first bytes that the snap length cut, are 3 to 8 bytes of `CONNECT ` (case as
+    /// written: methods are case-sensitive): too few for detection, which wants a method, a space and a target,
+    /// yet no other registered method starts with `CON`. Fewer bytes name nothing (`C`, `CO` may begin `COPY`),
+    /// and no byte at all (headers only) leaves the connection as any other on its port.
+    static func shortConnectCut(_ first: [UInt8]) -> Bool {
+        first.count >= 3 && Self.connectStart.starts(with: first)
+    }
+
+    static let connectStart = Array("CONNECT ".utf8)
 
     /// A pause longer than this (as `TLSLimits.answerPause`) before a direction's missing bytes starts a turn.
     static let cutTurnPause: Int64 = 60 * 1_000_000_000
@@ -620,6 +640,9 @@ final class ApplicationState {
                 }
             }
         }
+        // Whichever parser the later bytes decided (the proxy's cut `HTTP/1.1`, or the tunnel's TLS records cut to
+        // their first bytes): the connection's `CONNECT` was cut all the same.
+        if connectCutShort { record.connectCut = true }
         record.application = application
         record.exchanges = exchanges
     }

@@ -102,6 +102,9 @@ public struct CaptureSummary: Sendable {
     /// Connections both ends opened with a SYN, then each a SYN-ACK (a simultaneous open): kept as one, its client
     /// the first SYN's sender. Counted in the file of the connection's first stream bytes.
     public var simultaneousOpens = 0
+    /// Connections whose server, after answering the handshake, sent a SYN of its own while they were open: the
+    /// SYN left out, each connection kept with its roles. Counted in the file of the connection's first stream bytes.
+    public var lateServerSyns = 0
     /// Connections handed out early because more were open at once than the connection table holds
     /// (`StreamLimits.maxConnections`, the least recently active first): each one's later packets make a new
     /// piece (the heartbeat layer rejoins them). Counted in the file of the connection's first stream bytes.
@@ -111,6 +114,8 @@ public struct CaptureSummary: Sendable {
     /// Of those, frames with MPLS labels and PPPoE session frames (`CaptureStatistics.filteredOutMPLS`): the
     /// filter hint names their forms.
     public var filteredOutMPLS = 0
+    /// The most MPLS labels one of those frames stacked (`CaptureStatistics.deepestMPLSStack`).
+    public var deepestMPLSStack = 0
     public var filteredOutPPPoE = 0
     /// Why a live capture ended before its stop condition (the interface went away), or why reading a file
     /// stopped before its end at an offset not known (known ones are in `truncationOffsets`), when it did.
@@ -326,6 +331,7 @@ public struct CaptureSummary: Sendable {
             m.nonDecimalTunnelTargets += f.nonDecimalTunnelTargets
             m.filteredOut += f.filteredOut
             m.filteredOutMPLS += f.filteredOutMPLS
+            m.deepestMPLSStack = max(m.deepestMPLSStack, f.deepestMPLSStack)
             m.filteredOutPPPoE += f.filteredOutPPPoE
             if let why = f.captureEndedEarly { m.captureEndedEarly = why }
             m.skippedRecords += f.skippedRecords
@@ -345,6 +351,7 @@ public struct CaptureSummary: Sendable {
             m.connectionsTaggedPerDirection += f.connectionsTaggedPerDirection
             m.connectionsTagsChanged += f.connectionsTagsChanged
             m.simultaneousOpens += f.simultaneousOpens
+            m.lateServerSyns += f.lateServerSyns
             m.connectionsEvicted += f.connectionsEvicted
             m.oversizedRecords += f.oversizedRecords
             m.invalidTimestampFractions += f.invalidTimestampFractions

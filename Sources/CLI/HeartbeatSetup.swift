@@ -16,7 +16,8 @@ enum HeartbeatSetup {
     }
 
     /// Also warns (unless `--quiet`) of the file's `Server` elements outside its `ServerList`: ignored without a
-    /// word, they would leave a user who took one for a manager wondering why its check-ins are not judged.
+    /// word, they would leave a user who took one for a manager wondering why its check-ins are not judged. And of
+    /// its priority blocks whose name ends in no number: the priority their servers get is this tool's rule.
     /// Also warns when `model` is a model file that pins its interval (`interval.pinned`, as `sepbeat model
     /// --interval` writes it) and the file's pull interval differs: SyLink.xml's would be set aside without a word.
     static func sylink(_ options: Options, command: String, model: ReferenceModel,
@@ -29,6 +30,9 @@ enum HeartbeatSetup {
             throw CommandFailure(message: "sepbeat \(command): \(error.description)", status: ExitStatus.usage)
         }
         if !options.quiet, let note = file.ignoredServersNote {
+            output.error(SepbeatCommand.oneLine("sepbeat \(command): warning: \(note)"))
+        }
+        if !options.quiet, let note = file.unnumberedBlocksNote {
             output.error(SepbeatCommand.oneLine("sepbeat \(command): warning: \(note)"))
         }
         if !options.quiet, options.intervalSeconds == nil, let aside = model.pullIntervalSetAside(by: file) {

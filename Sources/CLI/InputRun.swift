@@ -241,14 +241,17 @@ enum InputRun {
     /// A filter that left out every packet of the captures: it sees the outermost headers, which for a
     /// tunnelled capture (VXLAN, Geneve, GRE, ERSPAN: cloud traffic mirroring) are the tunnel's. Frames with MPLS
     /// labels or in PPPoE sessions, when some were left out, are named first: a filter reads their IP headers only
-    /// after `mpls` or `pppoes`.
+    /// after `mpls` or `pppoes`, and past one label per `mpls` (as many as the deepest stack left out held).
     static func filterHint(_ files: [CaptureSummary], options: Options) -> String? {
         guard let filter = options.filter else { return nil }
         let merged = CaptureSummary.merged(files)
         guard merged.packets == 0, merged.filteredOut > 0 else { return nil }
         var forms: [String] = []
         if merged.filteredOutMPLS > 0 {
-            forms.append("for the \(merged.filteredOutMPLS) with MPLS labels write \"mpls and (\(filter))\"")
+            let labels = max(1, merged.deepestMPLSStack)
+            let each = labels > 1 ? " (one \"mpls and\" per label: up to \(labels) were stacked)" : ""
+            forms.append("for the \(merged.filteredOutMPLS) with MPLS labels write \""
+                + String(repeating: "mpls and ", count: labels) + "(\(filter))\"" + each)
         }
         if merged.filteredOutPPPoE > 0 {
             forms.append("for the \(merged.filteredOutPPPoE) in PPPoE sessions write \"pppoes and (\(filter))\"")

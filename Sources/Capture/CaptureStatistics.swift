@@ -147,6 +147,8 @@ public struct CaptureStatistics: Sendable {
     /// Of those, Ethernet frames carrying MPLS labels, and PPPoE session frames (after any VLAN tags): a filter
     /// sees them through `mpls` and `pppoes` only, as it sees tagged frames through `vlan`.
     public var filteredOutMPLS: Int = 0
+    /// The most labels one of those frames stacked (0: none left out): a filter reads past one label per `mpls`.
+    public var deepestMPLSStack: Int = 0
     public var filteredOutPPPoE: Int = 0
     /// Malformed records skipped (e.g. a packet block naming an undeclared interface).
     public var skippedRecords: Int = 0
@@ -206,6 +208,14 @@ public struct CaptureStatistics: Sendable {
             case 0x8100, 0x88A8, 0x9100, 0x9200: at += 4
             case 0x8847, 0x8848:
                 filteredOutMPLS += 1
+                // Labels of 4 bytes each, down to the one with the bottom-of-stack bit (or the end of the bytes).
+                var labels = 0, entry = at + 2
+                while entry + 4 <= bytes.count {
+                    labels += 1
+                    if bytes[entry + 2] & 0x01 != 0 { break }
+                    entry += 4
+                }
+                deepestMPLSStack = max(deepestMPLSStack, labels)
                 return
             case 0x8864:
                 filteredOutPPPoE += 1

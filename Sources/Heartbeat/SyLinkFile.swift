@@ -22,7 +22,8 @@ public struct SyLinkFile: Hashable, Sendable {
         public var address: String
         /// The address when `address` is IP address text; nil for a host name.
         public var ipAddress: IPAddress?
-        /// From the block name `PriorityN` (1 = first choice); blocks without a number count in file order.
+        /// From the block name `PriorityN` (1 = first choice); blocks without a number come after every numbered
+        /// one, in file order (the first takes the file's largest block number + 1), so no two blocks tie.
         public var priority: Int
         public var httpPort: UInt16?
         public var httpsPort: UInt16?
@@ -36,6 +37,15 @@ public struct SyLinkFile: Hashable, Sendable {
         /// The `Address` attribute as given (the key, should it hold it, withheld); nil when there is none.
         public var address: String?
         public var line: Int
+    }
+
+    /// A `ServerPriorityBlock` of the server list whose name ends in no number (`Backup`, or none): it comes after
+    /// every numbered block, so its servers' priority is a rule of this tool's, which `unnumberedBlocksNote` names.
+    public struct UnnumberedBlock: Hashable, Sendable {
+        /// The `Name` attribute as given (blanks around it taken off); empty when there is none.
+        public var name: String
+        public var line: Int
+        public var priority: Int
     }
 
     /// The path the file was read from (or the name given to `parse`).
@@ -61,6 +71,8 @@ public struct SyLinkFile: Hashable, Sendable {
     public var servers: [Server]
     /// The `Server` elements outside the `ServerList`, in file order.
     public var ignoredServers: [IgnoredServer]
+    /// The list's `ServerPriorityBlock`s whose name ends in no number and that hold servers, in file order.
+    public var unnumberedBlocks: [UnnumberedBlock] = []
 
     /// Reads and parses a SyLink.xml file.
     ///
@@ -342,6 +354,24 @@ extension SyLinkFile {
         let list = named.count > 1 ? named.dropLast().joined(separator: ", ") + " and " + (named.last ?? "") : named[0]
         return "\(path): \(what) ignored (only the list's servers are managers): \(list)"
     }
+
+    /// One line naming the priority blocks whose name ends in no number (the first four, then how many more) and
+    /// the priority their servers were given; nil when there is none. The CLI gives it as a warning: the order a
+    /// client gives such a block is not documented.
+    public var unnumberedBlocksNote: String? {
+        guard !unnumberedBlocks.isEmpty else { return nil }
+        let n = unnumberedBlocks.count
+        var named = unnumberedBlocks.prefix(4).map { b in
+            (b.name.isEmpty ? "one with no Name" : "\"" + ReferenceModel.shown(b.name) + "\"")
+                + " (line \(b.line)): priority \(b.priority)"
+        }
+        if n > named.count { named.append("\(n - named.count) more") }
+        let what = n == 1 ? "a ServerPriorityBlock whose name ends in no number is"
+            : "\(n) ServerPriorityBlocks whose names end in no number are"
+        let list = named.count > 1 ? named.dropLast().joined(separator: ", ") + " and " + (named.last ?? "") : named[0]
+        return "\(path): \(what) taken after every numbered block, in file order (PriorityN gives priority N): "
+            + list
+    }
 }
 
 extension SyLinkFile: CustomStringConvertible {
@@ -377,10 +407,18 @@ private final class SyLinkCollector: NSObject, XMLParserDelegate {
     var serverListName: String?
     /// Inside the `ServerList`: only its `Server` elements are managers.
     var inServerList = false
-    /// The priority of the `ServerPriorityBlock` of the server list being read; nil outside one.
+    /// The priority of the numbered `ServerPriorityBlock` of the server list being read; nil outside one.
     var blockPriority: Int?
-    var blockCount = 0
-    var servers: [(attrs: [String: String], priority: Int, line: Int)] = []
+    /// The place, among the blocks whose name ends in no number, of the one being read (from 1); nil outside one.
+    var unnumberedBlock: Int?
+    var unnumberedBlocks = 0
+    /// The `Name` and line of each unnumbered block, in file order.
+    var unnumberedNames: [(name: String, line: Int)] = []
+    /// The largest block number of the server list (0: none).
+    var mostNumbered = 0
+    /// Each server with its block's number, or for one in an unnumbered block that block's place among them (the
+    /// priority is known once every block was read).
+    var servers: [(attrs: [String: String], priority: Int, unnumbered: Int?, line: Int)] = []
     /// `Server` elements outside the `ServerList`: their `Address` and line.
     var outside: [(address: String?, line: Int)] = []
     var kcsValue: String?
@@ -441,7 +479,6 @@ private final class SyLinkCollector: NSObject, XMLParserDelegate {
             serverListName = attrs["name"]
             inServerList = true
         case "serverpriorityblock" where inServerList:
-            blockCount += 1
             // Blanks around the name are no part of it (`"Priority3 "` is block 3, as `" Priority3"` was).
             let label = (attrs["name"] ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
             let digits = String(label.reversed().prefix { $0.isASCII && $0.isNumber }.reversed())
@@ -459,7 +496,16 @@ private final class SyLinkCollector: NSObject, XMLParserDelegate {
                 parser.abortParsing()
                 return
             }
-            blockPriority = number ?? blockCount
+            // A block with no number comes after the numbered ones, whatever its place: taking its place as its
+            // priority tied it with the numbered block of that number.
+            if let number {
+                blockPriority = number
+                mostNumbered = max(mostNumbered, number)
+            } else {
+                unnumberedBlocks += 1
+                unnumberedBlock = unnumberedBlocks
+                unnumberedNames.append((label, parser.lineNumber))
+            }
         case "server":
             // A `Server` outside the `ServerList` (under `Backup`, say) is in no server list: counting it made a
             // manager of such an address. One in the list but in no block counts, at priority 1: the nesting of
@@ -470,7 +516,7 @@ private final class SyLinkCollector: NSObject, XMLParserDelegate {
             }
             let kept = attrs.filter { ["address", "httpport", "httpsport", "httpsverifyca", "verifysignatures"]
                 .contains($0.key) }
-            servers.append((kept, blockPriority ?? 1, parser.lineNumber))
+            servers.append((kept, blockPriority ?? 1, unnumberedBlock, parser.lineNumber))
         default:
             break
         }
@@ -482,7 +528,9 @@ private final class SyLinkCollector: NSObject, XMLParserDelegate {
 
     func parser(_ parser: XMLParser, didEndElement name: String, namespaceURI: String?, qualifiedName: String?) {
         switch name.lowercased() {
-        case "serverpriorityblock": blockPriority = nil
+        case "serverpriorityblock":
+            blockPriority = nil
+            unnumberedBlock = nil
         case "serverlist": inServerList = false
         default: break
         }
@@ -551,7 +599,8 @@ private final class SyLinkCollector: NSObject, XMLParserDelegate {
                 return p
             }
             list.append(SyLinkFile.Server(
-                address: address, ipAddress: IPAddress(address), priority: entry.priority,
+                address: address, ipAddress: IPAddress(address),
+                priority: entry.unnumbered.map { mostNumbered + $0 } ?? entry.priority,
                 httpPort: try port("httpport", "HttpPort"), httpsPort: try port("httpsport", "HttpsPort"),
                 verifyCA: try bool(entry.attrs["httpsverifyca"], "\(label) HttpsVerifyCA"),
                 verifySignatures: try bool(entry.attrs["verifysignatures"], "\(label) VerifySignatures")))
@@ -580,6 +629,10 @@ private final class SyLinkCollector: NSObject, XMLParserDelegate {
             uploadLearnedApp: try bool(settings["uploadlearnedapp"], "UploadLearnedApp"),
             alwaysConnect: try bool(settings["alwaysconnect"], "AlwaysConnect"),
             kcsPresent: kcsValue != nil, serverListName: serverListName, servers: ordered.map(\.element),
-            ignoredServers: outside.map { .init(address: $0.address.map(withoutKey), line: $0.line) })
+            ignoredServers: outside.map { .init(address: $0.address.map(withoutKey), line: $0.line) },
+            unnumberedBlocks: Set(servers.compactMap(\.unnumbered)).sorted().map { place in
+                let block = unnumberedNames[place - 1]
+                return .init(name: withoutKey(block.name), line: block.line, priority: mostNumbered + place)
+            })
     }
 }

@@ -211,6 +211,7 @@ public struct ConnectionRecord: Hashable, Sendable {
         @inlinable static var closeTime: UInt8 { 1 << 3 }
         @inlinable static var connectCut: UInt8 { 1 << 4 }
         @inlinable static var openedSimultaneously: UInt8 { 1 << 5 }
+        @inlinable static var lateServerSyn: UInt8 { 1 << 6 }
     }
 
     /// Whether a direction's packets moved to other VLAN tags partway and went on there (a path or tagging
@@ -224,6 +225,14 @@ public struct ConnectionRecord: Hashable, Sendable {
     @inlinable public var openedSimultaneously: Bool {
         get { flags & Flag.openedSimultaneously != 0 }
         set { flags = newValue ? flags | Flag.openedSimultaneously : flags & ~Flag.openedSimultaneously }
+    }
+
+    /// Whether the end that answered the handshake (sent the SYN-ACK) later sent a SYN of its own while the
+    /// connection was open: left out, so the connection kept its roles rather than a new one taking the server for
+    /// a client.
+    @inlinable public var lateServerSyn: Bool {
+        get { flags & Flag.lateServerSyn != 0 }
+        set { flags = newValue ? flags | Flag.lateServerSyn : flags & ~Flag.lateServerSyn }
     }
 
     /// Whether the snap length cut a `CONNECT` head of this connection to a proxy, which is then dropped: no

@@ -99,6 +99,9 @@ public enum CaptureSummaryReport {
         if s.simultaneousOpens > 0 {
             members.insert(("simultaneousOpens", .int(s.simultaneousOpens)), at: members.count - 1)
         }
+        if s.lateServerSyns > 0 {
+            members.insert(("lateServerSyns", .int(s.lateServerSyns)), at: members.count - 1)
+        }
         if s.packetsBehindAtStart > 0 {
             members.insert(("packetsBehindAtStart", .int(s.packetsBehindAtStart)), at: members.count - 1)
         }
@@ -241,6 +244,10 @@ public enum CaptureSummaryReport {
         if s.simultaneousOpens > 0 {
             issues.append("simultaneous opens \(s.simultaneousOpens) (both ends sent a SYN, then each a SYN-ACK: each "
                 + "kept as one connection, its client the first SYN's sender)")
+        }
+        if s.lateServerSyns > 0 {
+            issues.append("late server SYNs \(s.lateServerSyns) (the end that answered a handshake sent a SYN on the "
+                + "open connection: left out, each connection kept with its roles)")
         }
         if !issues.isEmpty { out += "  odd: " + issues.joined(separator: ", ") + "\n" }
         if s.droppedByKernel != nil || s.droppedByInterface != nil {

@@ -48,6 +48,10 @@ final class Connection {
     /// The server's initial sequence number, when it sent a SYN of its own while the client's was unanswered (a
     /// simultaneous open, RFC 9293 3.5: both ends send a SYN, then each a SYN-ACK): one connection, not two.
     @exclusivity(unchecked) var serverSynSequence: UInt32?
+    /// Whether the server sent a SYN-ACK (it answered the handshake), and whether it later sent a SYN (no ACK) while
+    /// the connection was open: left out, the connection and its roles kept (see `isLateServerSyn`).
+    @exclusivity(unchecked) var serverSentSynAck = false
+    @exclusivity(unchecked) var lateServerSyn = false
     /// Buffers released: `holeTimeout` after the close (held data flushed first), or after
     /// `closeLinger` without a packet; cleared by the next payload.
     @exclusivity(unchecked) var settled = false
@@ -237,13 +241,23 @@ final class Connection {
 
     /// Whether `s`, a SYN (without ACK) from the server's side, is its half of a simultaneous open: the client's
     /// SYNs alone were seen so far (or the server's SYN is repeated, with the same ISN, before any SYN-ACK).
+    /// Those SYNs may carry the request (data on SYN): its bytes stay the client's stream's first, as on a
+    /// connection the server answered with a SYN-ACK.
     /// Not when the first SYN came from the lower port: that end is likelier the server (a manager's 8014 or 443
     /// against a client's ephemeral port), so the other end's SYN starts the connection with the roles its way.
     func opensSimultaneously(_ s: TCPSegment) -> Bool {
         guard s.source == server, copyOf == 0, !isClosed, !state.contains(.synAck) else { return false }
         guard client.port >= server.port else { return false }
         if let isn = serverSynSequence { return s.sequence == isn }
-        return isLoneSyn
+        return joined == nil && packets.down == 0 && packets.up == synCount
+    }
+
+    /// Whether `s`, a SYN (without ACK), comes from the end that answered this connection's handshake (it sent the
+    /// SYN-ACK) while the connection is open. That end listens on its port: a SYN of its own, whatever its sequence
+    /// number, opens no connection toward the client's port (taken as one, the manager read as a client), so the
+    /// table leaves it out. Once the connection ended (FIN both ways or a reset), a SYN starts a new one, as before.
+    func isLateServerSyn(_ s: TCPSegment) -> Bool {
+        s.source == server && serverSentSynAck && copyOf == 0 && !isClosed
     }
 
     /// Whether a SYN (without ACK) belongs to this connection rather than starting a new one
@@ -296,6 +310,7 @@ final class Connection {
             // In a simultaneous open the client answers the server's SYN with a SYN-ACK too: the server's is the one
             // that answers the connect (and acknowledges the client's ISN).
             if s.flags.contains(.ack) {
+                if direction == .down { serverSentSynAck = true }
                 if direction == .down || serverSynSequence == nil {
                     state.insert(.synAck)
                     if synAckTime == nil { synAckTime = time }
@@ -329,6 +344,7 @@ final class Connection {
         }
         r.vlanChanged = tagsChanged
         r.openedSimultaneously = serverSynSequence != nil
+        r.lateServerSyn = lateServerSyn
         r.synTime = synTime
         r.synAckTime = synAckTime
         r.closeTime = closeTime

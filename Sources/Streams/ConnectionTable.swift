@@ -49,7 +49,9 @@ import Records
 ///
 /// A new SYN on a 4-tuple starts a new connection (the old one is emitted first) when the
 /// old one is closed or the SYN does not fit it (see `Connection.acceptsSyn`); a SYN
-/// retransmission with the same ISN stays on the same connection and raises `synCount`.
+/// retransmission with the same ISN stays on the same connection and raises `synCount`. A SYN from
+/// the end that sent the SYN-ACK, while its connection is open, starts none: it is counted on the
+/// connection and left out (see `Connection.isLateServerSyn`).
 ///
 /// Reassembly, per direction (details on `HalfConnectionReassembler`):
 /// - offsets are 64-bit from the ISN, so sequence wraparound is ordinary arithmetic;
@@ -311,6 +313,14 @@ public final class ConnectionTable {
                     if existing.serverSynSequence == nil { counters.simultaneousOpens += 1 }
                     existing.serverSynSequence = segment.sequence
                     absorb(segment, into: existing, direction: .down)
+                    schedule(existing)
+                    return true
+                }
+                if isSyn, existing.isLateServerSyn(segment) {
+                    // Counted as a packet of the connection, its bytes (if any) kept out of the stream.
+                    existing.count(segment, direction: .down)
+                    if !existing.lateServerSyn { counters.lateServerSyns += 1 }
+                    existing.lateServerSyn = true
                     schedule(existing)
                     return true
                 }

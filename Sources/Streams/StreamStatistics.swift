@@ -14,6 +14,9 @@ public struct StreamStatistics: Hashable, Sendable {
     public var connectionsReused = 0
     /// Connections both ends opened with a SYN (a simultaneous open), kept as one.
     public var simultaneousOpens = 0
+    /// Connections whose server, after its SYN-ACK, sent a SYN of its own while they were open: left out, each
+    /// connection kept with its roles (see `Connection.isLateServerSyn`).
+    public var lateServerSyns = 0
     /// Connections still open at `finish()`.
     public var connectionsOpenAtEnd = 0
     /// Most connections tracked at once.

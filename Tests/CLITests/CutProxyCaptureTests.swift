@@ -41,36 +41,64 @@ import TestSupport
         #expect(try OneDirectionCaptureTests.findings(whole).allSatisfy { $0.code != "capture-truncated" })
     }
 
-    /// Cut to 60 bytes, no payload byte of a `CONNECT` is left to know it by, so no finding can name the cut: with
-    /// no check-in set up, `capture-quality` said the capture was complete while packets were cut.
+    /// Cut to 56 bytes, two payload bytes of each `CONNECT` are left (`CO`, which `COPY` starts too), so no finding
+    /// can name the cut: with no check-in set up, `capture-quality` said the capture was complete while packets were
+    /// cut; it fails on them.
     @Test func aCaptureCutBeforeAnyCheckInFailsCaptureQuality() throws {
         let folder = try TemporaryFolder()
         let capture = try Self.proxiedFleet(in: folder)
-        let cut = try SnapLengthCaptureTests.cut(capture, to: 60, into: folder, name: "proxied60.pcap")
+        let cut = try SnapLengthCaptureTests.cut(capture, to: 56, into: folder, name: "proxied56.pcap")
         let validate = CLIRun(["validate", "--server", "10.1.0.10", "--server", "10.1.0.11", cut])
         let line = try #require(validate.stdout.split(separator: "\n").first { $0.contains("capture-quality") })
         #expect(line.contains("FAIL    warning   capture-quality                 -"), "\(line)")
         #expect(line.contains(" packets cut by the snap length and no check-in set up: "), "\(line)")
+        let run = CLIRun(["analyze", "-q", "-F", "json", cut])
+        #expect(try OneDirectionCaptureTests.findings(run).allSatisfy { $0.code != "capture-truncated" })
         // Whole, it passes.
         let whole = CLIRun(["validate", "--server", "10.1.0.10", "--server", "10.1.0.11", capture])
         #expect(whole.stdout.contains("pass    warning   capture-quality"), "\(whole.stdout)")
     }
 
-    /// `path` (a little-endian Ethernet pcap) with each frame's EtherType replaced by one MPLS label (`mpls`)
-    /// or a PPPoE session header.
-    static func encapsulated(_ path: String, mpls: Bool, into folder: TemporaryFolder) throws -> String {
+    /// `path` (a little-endian Ethernet pcap) with each frame's EtherType replaced by a stack of `labels` MPLS labels
+    /// (`mpls`) or a PPPoE session header.
+    static func encapsulated(_ path: String, mpls: Bool, labels: Int = 1, into folder: TemporaryFolder) throws
+        -> String {
         let pcap = try #require(PcapFileRecords(path: path))
         var file = PcapBuilder(nanoseconds: pcap.nanoseconds)
+        // Labels 100, 101, ..., TTL 64, the last one with the bottom-of-stack bit; or a PPPoE session 0x1234
+        // carrying PPP's IPv4 (0x0021).
+        let stack = (0..<labels).flatMap { i -> [UInt8] in
+            [0x00, 0x06, UInt8(0x40 + 0x10 * i) | (i == labels - 1 ? 0x01 : 0x00), 0x40]
+        }
         for r in pcap.records {
             let ip = Array(r.frame[14...])
-            // Label 100, bottom of the stack, TTL 64; or a PPPoE session 0x1234 carrying PPP's IPv4 (0x0021).
-            let shim: [UInt8] = mpls ? [0x88, 0x47, 0x00, 0x06, 0x41, 0x40]
+            let shim: [UInt8] = mpls ? [0x88, 0x47] + stack
                 : [0x88, 0x64, 0x11, 0x00, 0x12, 0x34] + PacketBuilder.be16(UInt16(ip.count + 2)) + [0x00, 0x21]
             file.record(seconds: r.seconds, fraction: r.fraction, data: Array(r.frame[..<12]) + shim + ip)
         }
         let out = folder.path + (mpls ? "/mpls.pcap" : "/pppoe.pcap")
         try Data(file.data).write(to: URL(fileURLWithPath: out))
         return out
+    }
+
+    /// Cut to 57-62 bytes (over the simulator's 20-byte TCP headers), 3 to 8 bytes of each `CONNECT ` are left: too
+    /// few for detection, which wants the target too, but no other registered method starts with `CON`. Each client
+    /// has a `capture-truncated` finding naming the proxy, as when the cut falls in the target. Before, none did.
+    @Test(arguments: [57, 60, 62]) func aConnectCutToItsFirstBytesIsSaid(snapLength: Int) throws {
+        let folder = try TemporaryFolder()
+        let capture = try Self.proxiedFleet(in: folder)
+        let cut = try SnapLengthCaptureTests.cut(capture, to: snapLength, into: folder, name: "proxied.cut.pcap")
+        let truncated = try OneDirectionCaptureTests.findings(CLIRun(["analyze", "-q", "-F", "json", cut]))
+            .filter { $0.code == "capture-truncated" }
+        #expect(truncated.count == 4)
+        #expect(truncated.allSatisfy {
+            $0.message.contains(" to proxy 10.9.9.9:3128 had ")
+                && $0.message.contains(" cut by the snap length: no tunnel could be followed")
+        })
+        let validate = CLIRun(["validate", "--server", "10.1.0.10", "--server", "10.1.0.11", cut])
+        #expect(validate.stdout.contains("FAIL    warning   capture-quality                 4"), "\(validate.stdout)")
+        let flows = CLIRun(["flows", "--http", cut]).stdout
+        #expect(flows.contains("up: connect_cut (CONNECT head cut by the snap length"))
     }
 
     /// A filter on the IP headers leaves out every packet with MPLS labels or in PPPoE sessions: the hint names
@@ -88,6 +116,23 @@ import TestSupport
         // A capture of neither kind keeps the hint as it was.
         let plain = CLIRun(["analyze", "-f", "udp port 9", Fixtures.captures + "/heartbeat/fleet.pcap"])
         #expect(plain.stderr.contains("a filter sees the outermost headers: for packets with VLAN tags"))
+    }
+
+    /// A filter reads past one MPLS label per `mpls` (libpcap's rule, as `tcpdump -r F 'mpls and mpls and tcp'`
+    /// shows): for frames with two labels the hint writes it twice, and that form keeps the check-ins. Before, it
+    /// wrote one, which still left out every packet.
+    @Test func aFilterHintWritesOneMPLSPerLabel() throws {
+        let folder = try TemporaryFolder()
+        let path = try Self.encapsulated(Fixtures.captures + "/heartbeat/fleet.pcap", mpls: true, labels: 2,
+                                         into: folder)
+        let run = CLIRun(["analyze", "-f", "tcp port 443", path])
+        #expect(run.stderr.contains(" with MPLS labels write \"mpls and mpls and (tcp port 443)\" (one \"mpls and\" "
+            + "per label: up to 2 were stacked)"), "\(run.stderr)")
+        let one = CLIRun(["analyze", "-f", "mpls and (tcp port 443)", path])
+        #expect(one.stderr.contains("left out every one"))
+        let kept = CLIRun(["analyze", "-f", "mpls and mpls and (tcp port 443)", path])
+        #expect(!kept.stderr.contains("left out every one"))
+        #expect(kept.stdout.contains("check-in"))
     }
 
     /// Mirrored through VXLAN and cut to 96 bytes, every packet is cut inside its headers: the warning no longer

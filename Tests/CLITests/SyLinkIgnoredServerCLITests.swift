@@ -53,3 +53,23 @@ import TestSupport
         #expect(CLIRun([command, "--model", same, "--sylink", sylink] + operands).stderr.isEmpty)
     }
 }
+
+/// A priority block whose name ends in no number comes after every numbered one: each command that reads the file
+/// names such blocks and the priority their servers got, on stderr unless `-q`; `model` prints that priority. Before,
+/// a `Backup` block second in the file took priority 2, tying with `Priority2`.
+@Suite struct SyLinkUnnumberedBlockCLITests {
+    @Test(arguments: ["analyze", "model"])
+    func anUnnumberedBlockIsNamedWithItsPriority(command: String) throws {
+        let folder = try TemporaryFolder()
+        let listed = try String(contentsOfFile: Fixtures.captures + "/heartbeat/failover.sylink.xml", encoding: .utf8)
+        let sylink = folder.write("SyLink.xml", listed.replacingOccurrences(
+            of: "Name=\"Priority1\"", with: "Name=\"Main\""))
+        let operands = command == "model" ? [] : [heartbeatCapture("failover")]
+        let run = CLIRun([command, "--sylink", sylink] + operands)
+        #expect(run.stderr == ("sepbeat \(command): warning: \(sylink): a ServerPriorityBlock whose name ends in "
+            + "no number is taken after every numbered block, in file order (PriorityN gives priority N): \"Main\" "
+            + "(line 14): priority 3\n"), "\(run.stderr)")
+        if command == "model" { #expect(run.stdout.contains("\"priority\" : 3")) }
+        #expect(CLIRun([command, "-q", "--sylink", sylink] + operands).stderr.isEmpty)
+    }
+}

@@ -66,6 +66,32 @@ func parseSyLink(_ xml: String, name: String = "SyLink.xml") throws(SyLinkError)
         #expect(s.servers.map(\.priority) == [1, 3])
     }
 
+    /// A block whose name ends in no number comes after every numbered block, in file order, whatever its place:
+    /// before, it took its place among the blocks as its priority, so `Backup` second tied with `Priority2`.
+    @Test func unnumberedBlocksComeAfterTheNumberedOnes() throws {
+        let s = try parseSyLink(syLinkXML(servers: """
+            <ServerPriorityBlock Name="Priority1"><Server Address="192.0.2.1"/></ServerPriorityBlock>
+            <ServerPriorityBlock Name="Backup"><Server Address="192.0.2.8"/></ServerPriorityBlock>
+            <ServerPriorityBlock Name="Priority2"><Server Address="192.0.2.2"/></ServerPriorityBlock>
+            <ServerPriorityBlock><Server Address="192.0.2.9"/></ServerPriorityBlock>
+            <ServerPriorityBlock Name="Spare"></ServerPriorityBlock>
+            """))
+        #expect(s.servers.map(\.address) == ["192.0.2.1", "192.0.2.2", "192.0.2.8", "192.0.2.9"])
+        #expect(s.servers.map(\.priority) == [1, 2, 3, 4])
+        #expect(s.unnumberedBlocks == [.init(name: "Backup", line: 5, priority: 3),
+                                       .init(name: "", line: 7, priority: 4)])
+        #expect(s.unnumberedBlocksNote == "SyLink.xml: 2 ServerPriorityBlocks whose names end in no number are taken "
+            + #"after every numbered block, in file order (PriorityN gives priority N): "Backup" (line 5): "#
+            + "priority 3 and one with no Name (line 7): priority 4")
+        // Unnumbered blocks alone keep their file order from 1, as before.
+        let alone = try parseSyLink(syLinkXML(servers: """
+            <ServerPriorityBlock Name="Main"><Server Address="192.0.2.1"/></ServerPriorityBlock>
+            <ServerPriorityBlock Name="Backup"><Server Address="192.0.2.2"/></ServerPriorityBlock>
+            """))
+        #expect(alone.servers.map(\.priority) == [1, 2])
+        #expect(try parseSyLink(syLinkXML()).unnumberedBlocksNote == nil)
+    }
+
     /// `Priority0` gave its servers priority 0, above every first choice, while a model file refuses a priority
     /// below 1: refused the same way, naming the line and the block.
     @Test func aBlockNumberedZeroIsRefused() throws {
