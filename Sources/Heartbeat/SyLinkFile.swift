@@ -606,6 +606,12 @@ private final class SyLinkCollector: NSObject, XMLParserDelegate {
                 verifySignatures: try bool(entry.attrs["verifysignatures"], "\(label) VerifySignatures")))
         }
         guard !list.isEmpty else { throw fail("lists no Server in its ServerList") }
+        // Unnumbered blocks take the numbers after the largest one; past a model's largest priority, the printed
+        // model could not be loaded back.
+        if let last = list.map(\.priority).max(), last > Int(Int32.max) {
+            throw fail("a ServerPriorityBlock whose name ends in no number would come after Priority\(mostNumbered), "
+                + "at priority \(last), past \(Int32.max), so the file is refused: number the blocks")
+        }
         let leastInterval = Int(ReferenceModel.minIntervalSeconds)
         let pullAttribute = try int("pullheartbeatseconds", "PullHeartbeatSeconds", least: leastInterval)
         let plainAttribute = try int("heartbeatseconds", "HeartbeatSeconds", least: leastInterval)

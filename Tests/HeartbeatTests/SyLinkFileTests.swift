@@ -90,6 +90,14 @@ func parseSyLink(_ xml: String, name: String = "SyLink.xml") throws(SyLinkError)
             """))
         #expect(alone.servers.map(\.priority) == [1, 2])
         #expect(try parseSyLink(syLinkXML()).unnumberedBlocksNote == nil)
+        // After the largest priority a model takes, an unnumbered block has none left: refused, not a model that
+        // `sepbeat model` would print and could not read back.
+        let past = problem(syLinkXML(servers: """
+            <ServerPriorityBlock Name="Priority2147483647"><Server Address="192.0.2.1"/></ServerPriorityBlock>
+            <ServerPriorityBlock Name="Backup"><Server Address="192.0.2.2"/></ServerPriorityBlock>
+            """))
+        #expect(past?.hasSuffix("would come after Priority2147483647, at priority 2147483648, past 2147483647, "
+            + "so the file is refused: number the blocks") == true, "\(past ?? "parsed")")
     }
 
     /// `Priority0` gave its servers priority 0, above every first choice, while a model file refuses a priority
