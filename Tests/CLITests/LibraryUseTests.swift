@@ -44,6 +44,19 @@ import TestSupport
         #expect(text == CLIRun(["analyze", "-q", "-F", "json", cut]).stdout)
     }
 
+    /// A bundle's audit follows its report: one made for a fleet, then given an empty report, audited the fleet.
+    @Test func aBundlesAuditFollowsAReportSetLater() throws {
+        let model = ReferenceModel.builtIn
+        let (files, connections) = try CaptureRun(paths: [heartbeatCapture("fleet")]).connections()
+        var builder = SessionBuilder(model: model)
+        for c in connections { builder.ingest(c.record) }
+        var bundle = ReportBundle(kind: .audit, heartbeat: builder.finish(), captures: files, model: model)
+        try #require(bundle.audit.summary.clients > 0)
+        var none = SessionBuilder(model: model)
+        bundle.heartbeat = none.finish()
+        #expect(bundle.audit.summary.clients == 0)
+    }
+
     /// The example's lines are the ones docs/library.md shows, so the page cannot drift from what is tested.
     @Test func theDocumentShowsTheTestedExample() throws {
         let page = try String(contentsOfFile: Fixtures.packageRoot + "/docs/library.md", encoding: .utf8)
