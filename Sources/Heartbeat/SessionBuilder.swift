@@ -211,11 +211,13 @@ public struct SessionBuilder: Sendable {
             } else if tunnel.kind == .connect {
                 // What went through the tunnel, the `CONNECT` exchanges set apart: a leg carries the same.
                 let setUp = tunnel.setUp.reduce((up: Int64(0), down: Int64(0))) {
-                    ($0.up + $1.bytesUp, $0.down + $1.bytesDown)
+                    (Saturating.add($0.up, $1.bytesUp), Saturating.add($0.down, $1.bytesDown))
                 }
                 span.inside = TunnelBytes(
-                    up: connection.bytesUp - connection.anomaliesUp.repeatedBytes - setUp.up,
-                    down: connection.bytesDown - connection.anomaliesDown.repeatedBytes - setUp.down,
+                    up: Saturating.subtract(Saturating.subtract(connection.bytesUp,
+                                                                connection.anomaliesUp.repeatedBytes), setUp.up),
+                    down: Saturating.subtract(Saturating.subtract(connection.bytesDown,
+                                                                  connection.anomaliesDown.repeatedBytes), setUp.down),
                     serverName: connection.tls?.serverName)
             }
             proxies[proxy.address, default: []].append(span)

@@ -48,7 +48,9 @@ extension StepClassifier {
     ) {
         let t = time ?? d.connections.indices.first.map { d.connections[$0].start }
         var total: Int64 = 0
-        for step in steps where (3...6).contains(step.step) { total += step.bytesUp + step.bytesDown }
+        for step in steps where (3...6).contains(step.step) {
+            total = Saturating.add(total, Saturating.add(step.bytesUp, step.bytesDown))
+        }
         let numbers = Self.stepMask(steps) & (Self.bit(3) | Self.bit(4) | Self.bit(5) | Self.bit(6))
         let s = model.sizes
         let refused = d.exchanges.contains { ($0.http?.status ?? 0) >= 400 }
@@ -127,8 +129,8 @@ extension StepClassifier {
                       e.responseStart ?? e.start)
                 raised = true
             }
-            let payloadUp = c.bytesUp - c.anomaliesUp.repeatedBytes
-            let payloadDown = c.bytesDown - c.anomaliesDown.repeatedBytes
+            let payloadUp = Saturating.subtract(c.bytesUp, c.anomaliesUp.repeatedBytes)
+            let payloadDown = Saturating.subtract(c.bytesDown, c.anomaliesDown.repeatedBytes)
             let at = c.synTime ?? c.start
             if c.exchanges.isEmpty && c.foldedExchanges == 0 && c.tunnel?.kind != .forward {
                 guard c.handshake == .established else { continue }
@@ -157,7 +159,7 @@ extension StepClassifier {
             if let http {
                 // Server bytes no exchange took (a response the parser could not read), or a response with no
                 // request before it (the directions' clocks apart, or a request lost), may be the answer.
-                let taken = c.exchanges.reduce(Int64(0)) { $0 + $1.bytesDown }
+                let taken = c.exchanges.reduce(Int64(0)) { Saturating.add($0, $1.bytesDown) }
                 guard http.status == nil, payloadDown <= taken, !c.exchanges.contains(where: { $0.bytesUp == 0 })
                 else { continue }
             } else if last.kind != .tls || last.bytesUp <= Self.closeRecordMaxBytes

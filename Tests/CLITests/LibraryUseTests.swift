@@ -1,6 +1,8 @@
 import Analysis
+import Core
 import Foundation
 import Heartbeat
+import Records
 import Reports
 import Testing
 import TestSupport
@@ -55,6 +57,50 @@ import TestSupport
         var none = SessionBuilder(model: model)
         bundle.heartbeat = none.finish()
         #expect(bundle.audit.summary.clients == 0)
+    }
+
+    /// A plain-HTTP check-in of one connection, as a reader of logs makes it: no packets behind it.
+    static func checkIn(id: UInt64, at seconds: Int64, up: Int64 = 133, down: Int64 = 4_000) -> ConnectionRecord {
+        let start = Timestamp(seconds: 1_705_305_600 + seconds, nanoseconds: 0)
+        let end = start.adding(seconds: 0.02)
+        var r = ConnectionRecord(id: id, client: Endpoint(address: IPAddress(ipv4: 0x0A14_0001), port: 50_000),
+                                 server: Endpoint(address: IPAddress(ipv4: 0x0A01_000A), port: 8014),
+                                 start: start, end: end)
+        r.state = [.syn, .synAck, .finFromClient, .finFromServer]
+        r.handshake = .established
+        r.application = .http
+        r.synTime = start
+        r.synCount = 1
+        r.bytesUp = up
+        r.bytesDown = down
+        var e = Exchange(index: 0, kind: .http, start: start.adding(seconds: 0.001), end: end)
+        var h = HTTPTransaction(method: "GET", target: "/secars/secars.dll?h=00", version: "HTTP/1.1")
+        h.status = 200
+        e.http = h
+        e.bytesUp = up
+        e.bytesDown = down
+        r.exchanges = [e]
+        return r
+    }
+
+    /// Byte counts a hand-made record may carry (a log reader holding a 64-bit count at `Int64.max`, or a
+    /// negative one) are summed without overflow: the check-in's and the charts' sums trapped, ending the
+    /// program that embeds sepbeat.
+    @Test func extremeByteCountsOfRecordsMadeByHandDoNotTrap() throws {
+        let model = ReferenceModel.builtIn
+        for extreme in [Int64.max, Int64.min] {
+            var builder = SessionBuilder(model: model)
+            for k in 0..<4 { builder.ingest(Self.checkIn(id: UInt64(k + 1), at: Int64(k) * 300)) }
+            builder.ingest(Self.checkIn(id: 5, at: 1_250, up: extreme, down: extreme))
+            builder.ingest(Self.checkIn(id: 6, at: 1_260, up: extreme, down: extreme))
+            let report = builder.finish()
+            #expect(report.sessions.contains { $0.bytesUp == extreme })
+            for kind in [ReportKind.analyze, .audit] {
+                let bundle = ReportBundle(kind: kind, heartbeat: report, captures: [CaptureSummary(path: "logs")],
+                                          model: model)
+                for format in ReportFormat.allCases { #expect(try !bundle.render(format).isEmpty) }
+            }
+        }
     }
 
     /// The example's lines are the ones docs/library.md shows, so the page cannot drift from what is tested.
