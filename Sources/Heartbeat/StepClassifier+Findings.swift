@@ -212,8 +212,8 @@ extension StepClassifier {
         }
         guard let tls, tls.clientVersion != nil || tls.negotiatedVersion != nil else {
             // Bytes from the client beyond a tunnel's CONNECT made no whole ClientHello: it was cut short.
-            let setUp = c.tunnel?.setUp.reduce(Int64(0)) { $0 + $1.bytesUp } ?? 0
-            let sent = c.bytesUp - c.anomaliesUp.repeatedBytes - setUp
+            let setUp = c.tunnel?.setUp.reduce(Int64(0)) { Saturating.add($0, $1.bytesUp) } ?? 0
+            let sent = Saturating.subtract(Saturating.subtract(c.bytesUp, c.anomaliesUp.repeatedBytes), setUp)
             return sent > 0 ? "no whole ClientHello (the client's \(sent) bytes made none)" : "no ClientHello seen"
         }
         if tls.negotiatedVersion == nil { return "no ServerHello after the ClientHello" }
@@ -307,7 +307,7 @@ extension StepClassifier {
         var truncated = 0
         func count(_ a: StreamAnomalies) {
             gaps += a.gaps
-            gapBytes += a.gapBytes
+            gapBytes = Saturating.add(gapBytes, a.gapBytes)
             limits += a.limitReached
             truncated += a.truncatedPackets
         }
@@ -317,7 +317,7 @@ extension StepClassifier {
             var bytes: Int64 = 0
             for i in exchanges.indices where exchanges[i].missingBytes > 0 {
                 n += 1
-                bytes += exchanges[i].missingBytes
+                bytes = Saturating.add(bytes, exchanges[i].missingBytes)
             }
             return (n, bytes)
         }
@@ -347,7 +347,7 @@ extension StepClassifier {
             let (all, allBytes) = lost(conns[f].exchanges)
             let (own, ownBytes) = lost(d.exchanges)
             gaps = max(0, gaps - (all - own))
-            gapBytes = max(0, gapBytes - (allBytes - ownBytes))
+            gapBytes = max(0, Saturating.subtract(gapBytes, Saturating.subtract(allBytes, ownBytes)))
             if gaps == 0 && gapBytes > 0 { gaps = 1 }
             // An exchange counts once however many gaps it lost bytes in: gaps left with no byte were the other
             // bursts' (two segments of one answer lost), not this one's.

@@ -84,15 +84,23 @@ import TestSupport
     }
 
     /// Byte counts a hand-made record may carry (a log reader holding a 64-bit count at `Int64.max`, or a
-    /// negative one) are summed without overflow: the check-in's and the charts' sums trapped, ending the
-    /// program that embeds sepbeat.
+    /// negative one), sent or lost in gaps, are summed without overflow: the check-in's, the gaps' and the
+    /// charts' sums trapped, ending the program that embeds sepbeat.
     @Test func extremeByteCountsOfRecordsMadeByHandDoNotTrap() throws {
         let model = ReferenceModel.builtIn
         for extreme in [Int64.max, Int64.min] {
             var builder = SessionBuilder(model: model)
             for k in 0..<4 { builder.ingest(Self.checkIn(id: UInt64(k + 1), at: Int64(k) * 300)) }
-            builder.ingest(Self.checkIn(id: 5, at: 1_250, up: extreme, down: extreme))
-            builder.ingest(Self.checkIn(id: 6, at: 1_260, up: extreme, down: extreme))
+            for (id, at) in [(UInt64(5), Int64(1_250)), (6, 1_260)] {
+                var r = Self.checkIn(id: id, at: at, up: extreme, down: extreme)
+                // Bytes lost in gaps, as a record of the stream's holes says them.
+                var lost = StreamAnomalies()
+                lost.gaps = 1
+                lost.gapBytes = extreme
+                r.setAnomalies(up: lost, down: lost)
+                r.exchanges[0].missingBytes = extreme
+                builder.ingest(r)
+            }
             let report = builder.finish()
             #expect(report.sessions.contains { $0.bytesUp == extreme })
             for kind in [ReportKind.analyze, .audit] {
