@@ -47,10 +47,10 @@ extension SessionBuilder {
     static func join(_ c: inout ConnectionRecord, _ next: ConnectionRecord) {
         c.end = max(c.end, next.end)
         c.closeTime = c.closeTime ?? next.closeTime
-        c.packetsUp += next.packetsUp
-        c.packetsDown += next.packetsDown
-        c.bytesUp += next.bytesUp
-        c.bytesDown += next.bytesDown
+        c.packetsUp = Int(Saturating.add(Int64(c.packetsUp), Int64(next.packetsUp)))
+        c.packetsDown = Int(Saturating.add(Int64(c.packetsDown), Int64(next.packetsDown)))
+        c.bytesUp = Saturating.add(c.bytesUp, next.bytesUp)
+        c.bytesDown = Saturating.add(c.bytesDown, next.bytesDown)
         c.state = c.state.subtracting(.openAtEnd).union(next.state.subtracting(.midstream))
         if c.application == .none || c.application == .other && next.application != .none {
             c.application = next.application

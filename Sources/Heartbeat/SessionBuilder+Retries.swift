@@ -100,8 +100,8 @@ extension SessionBuilder {
         retry.attempts = failed.attempts + retry.attempts
         retry.connections = failed.connections + retry.connections
         if retry.mode == .pull {
-            retry.bytesUp += failed.bytesUp
-            retry.bytesDown += failed.bytesDown
+            retry.bytesUp = Saturating.add(retry.bytesUp, failed.bytesUp)
+            retry.bytesDown = Saturating.add(retry.bytesDown, failed.bytesDown)
         }
         retry.start = min(retry.start, failed.start)
         if let i = retry.steps.firstIndex(where: { $0.step == 1 }) {

@@ -211,11 +211,13 @@ public struct SessionBuilder: Sendable {
             } else if tunnel.kind == .connect {
                 // What went through the tunnel, the `CONNECT` exchanges set apart: a leg carries the same.
                 let setUp = tunnel.setUp.reduce((up: Int64(0), down: Int64(0))) {
-                    ($0.up + $1.bytesUp, $0.down + $1.bytesDown)
+                    (Saturating.add($0.up, $1.bytesUp), Saturating.add($0.down, $1.bytesDown))
                 }
                 span.inside = TunnelBytes(
-                    up: connection.bytesUp - connection.anomaliesUp.repeatedBytes - setUp.up,
-                    down: connection.bytesDown - connection.anomaliesDown.repeatedBytes - setUp.down,
+                    up: Saturating.subtract(Saturating.subtract(connection.bytesUp,
+                                                                connection.anomaliesUp.repeatedBytes), setUp.up),
+                    down: Saturating.subtract(Saturating.subtract(connection.bytesDown,
+                                                                  connection.anomaliesDown.repeatedBytes), setUp.down),
                     serverName: connection.tls?.serverName)
             }
             proxies[proxy.address, default: []].append(span)
@@ -385,7 +387,8 @@ public struct SessionBuilder: Sendable {
     /// joined. Nothing was exchanged, so it is no check-in (a failed connect always has its SYN).
     static func isEmptyPiece(_ c: ConnectionRecord) -> Bool {
         guard c.handshake == .midstream, c.exchanges.isEmpty, c.tunnel == nil else { return false }
-        return c.bytesUp - c.anomaliesUp.repeatedBytes <= 1 && c.bytesDown - c.anomaliesDown.repeatedBytes <= 1
+        return Saturating.subtract(c.bytesUp, c.anomaliesUp.repeatedBytes) <= 1
+            && Saturating.subtract(c.bytesDown, c.anomaliesDown.repeatedBytes) <= 1
     }
 
     /// Whether `c`, as `ManagerDirectory.judged(_:)` left it, is a tunnel to a host name not tied to an address
@@ -513,8 +516,9 @@ public struct SessionBuilder: Sendable {
     /// begun while it was set up, the same bytes each way (repeated bytes left out) and the same SNI.
     static func carriesTunnel(_ c: ConnectionRecord, of byTarget: [Endpoint: [ProxiedSpan]]) -> Bool {
         guard !c.hasTunnel, let spans = byTarget[c.server], c.bytesUp > 0 || c.bytesDown > 0 else { return false }
-        let bytes = TunnelBytes(up: c.bytesUp - c.anomaliesUp.repeatedBytes,
-                                down: c.bytesDown - c.anomaliesDown.repeatedBytes, serverName: c.tls?.serverName)
+        let bytes = TunnelBytes(up: Saturating.subtract(c.bytesUp, c.anomaliesUp.repeatedBytes),
+                                down: Saturating.subtract(c.bytesDown, c.anomaliesDown.repeatedBytes),
+                                serverName: c.tls?.serverName)
         return setUpWhenBegun(c, spans) { $0.inside == bytes }
     }
 

@@ -66,8 +66,8 @@ extension StepClassifier {
                 evidence.add(e.http?.target ?? "")
                 evidence.add(" → ")
                 evidence.add(e.http?.status.map(String.init) ?? "no reply")
-                up += e.bytesUp
-                down += e.bytesDown
+                up = Saturating.add(up, e.bytesUp)
+                down = Saturating.add(down, e.bytesDown)
                 end = max(end, e.end)
             }
             if tunnel.kind == .forward { evidence.add(", requests in absolute form for the proxy to forward") }
@@ -75,10 +75,12 @@ extension StepClassifier {
         if tls {
             // By index: the exchanges are read, not copied.
             // Each stream byte once: bytes on the wire less those repeated (retransmissions, duplicates).
-            let streamUp = cs[i].bytesUp - cs[i].anomaliesUp.repeatedBytes
-            let streamDown = cs[i].bytesDown - cs[i].anomaliesDown.repeatedBytes
-            up = max(0, streamUp - cs[i].exchanges.indices.reduce(0) { $0 + cs[i].exchanges[$1].bytesUp })
-            down = max(0, streamDown - cs[i].exchanges.indices.reduce(0) { $0 + cs[i].exchanges[$1].bytesDown })
+            let streamUp = Saturating.subtract(cs[i].bytesUp, cs[i].anomaliesUp.repeatedBytes)
+            let streamDown = Saturating.subtract(cs[i].bytesDown, cs[i].anomaliesDown.repeatedBytes)
+            let takenUp = cs[i].exchanges.indices.reduce(0) { Saturating.add($0, cs[i].exchanges[$1].bytesUp) }
+            let takenDown = cs[i].exchanges.indices.reduce(0) { Saturating.add($0, cs[i].exchanges[$1].bytesDown) }
+            up = max(0, Saturating.subtract(streamUp, takenUp))
+            down = max(0, Saturating.subtract(streamDown, takenDown))
             end = firstExchange ?? cs[i].closeTime ?? cs[i].end
             let summary = cs[i].tls  // read once: each read copies the summary out of its box
             evidence.add(", TLS ")

@@ -94,8 +94,8 @@ extension StepClassifier {
                 r.evidence = ""
                 r.start = min(r.start, e.start)
                 r.end = max(r.end, e.end)
-                r.bytesUp += e.bytesUp
-                r.bytesDown += e.bytesDown
+                r.bytesUp = Saturating.add(r.bytesUp, e.bytesUp)
+                r.bytesDown = Saturating.add(r.bytesDown, e.bytesDown)
                 r.confidence = min(r.confidence, rounded(conf))
                 byStep[step] = r
             } else {

@@ -48,7 +48,9 @@ extension StepClassifier {
     ) {
         let t = time ?? d.connections.indices.first.map { d.connections[$0].start }
         var total: Int64 = 0
-        for step in steps where (3...6).contains(step.step) { total += step.bytesUp + step.bytesDown }
+        for step in steps where (3...6).contains(step.step) {
+            total = Saturating.add(total, Saturating.add(step.bytesUp, step.bytesDown))
+        }
         let numbers = Self.stepMask(steps) & (Self.bit(3) | Self.bit(4) | Self.bit(5) | Self.bit(6))
         let s = model.sizes
         let refused = d.exchanges.contains { ($0.http?.status ?? 0) >= 400 }
@@ -127,8 +129,8 @@ extension StepClassifier {
                       e.responseStart ?? e.start)
                 raised = true
             }
-            let payloadUp = c.bytesUp - c.anomaliesUp.repeatedBytes
-            let payloadDown = c.bytesDown - c.anomaliesDown.repeatedBytes
+            let payloadUp = Saturating.subtract(c.bytesUp, c.anomaliesUp.repeatedBytes)
+            let payloadDown = Saturating.subtract(c.bytesDown, c.anomaliesDown.repeatedBytes)
             let at = c.synTime ?? c.start
             if c.exchanges.isEmpty && c.foldedExchanges == 0 && c.tunnel?.kind != .forward {
                 guard c.handshake == .established else { continue }
@@ -157,7 +159,7 @@ extension StepClassifier {
             if let http {
                 // Server bytes no exchange took (a response the parser could not read), or a response with no
                 // request before it (the directions' clocks apart, or a request lost), may be the answer.
-                let taken = c.exchanges.reduce(Int64(0)) { $0 + $1.bytesDown }
+                let taken = c.exchanges.reduce(Int64(0)) { Saturating.add($0, $1.bytesDown) }
                 guard http.status == nil, payloadDown <= taken, !c.exchanges.contains(where: { $0.bytesUp == 0 })
                 else { continue }
             } else if last.kind != .tls || last.bytesUp <= Self.closeRecordMaxBytes
@@ -210,8 +212,8 @@ extension StepClassifier {
         }
         guard let tls, tls.clientVersion != nil || tls.negotiatedVersion != nil else {
             // Bytes from the client beyond a tunnel's CONNECT made no whole ClientHello: it was cut short.
-            let setUp = c.tunnel?.setUp.reduce(Int64(0)) { $0 + $1.bytesUp } ?? 0
-            let sent = c.bytesUp - c.anomaliesUp.repeatedBytes - setUp
+            let setUp = c.tunnel?.setUp.reduce(Int64(0)) { Saturating.add($0, $1.bytesUp) } ?? 0
+            let sent = Saturating.subtract(Saturating.subtract(c.bytesUp, c.anomaliesUp.repeatedBytes), setUp)
             return sent > 0 ? "no whole ClientHello (the client's \(sent) bytes made none)" : "no ClientHello seen"
         }
         if tls.negotiatedVersion == nil { return "no ServerHello after the ClientHello" }
@@ -305,7 +307,7 @@ extension StepClassifier {
         var truncated = 0
         func count(_ a: StreamAnomalies) {
             gaps += a.gaps
-            gapBytes += a.gapBytes
+            gapBytes = Saturating.add(gapBytes, a.gapBytes)
             limits += a.limitReached
             truncated += a.truncatedPackets
         }
@@ -315,7 +317,7 @@ extension StepClassifier {
             var bytes: Int64 = 0
             for i in exchanges.indices where exchanges[i].missingBytes > 0 {
                 n += 1
-                bytes += exchanges[i].missingBytes
+                bytes = Saturating.add(bytes, exchanges[i].missingBytes)
             }
             return (n, bytes)
         }
@@ -345,7 +347,7 @@ extension StepClassifier {
             let (all, allBytes) = lost(conns[f].exchanges)
             let (own, ownBytes) = lost(d.exchanges)
             gaps = max(0, gaps - (all - own))
-            gapBytes = max(0, gapBytes - (allBytes - ownBytes))
+            gapBytes = max(0, Saturating.subtract(gapBytes, Saturating.subtract(allBytes, ownBytes)))
             if gaps == 0 && gapBytes > 0 { gaps = 1 }
             // An exchange counts once however many gaps it lost bytes in: gaps left with no byte were the other
             // bursts' (two segments of one answer lost), not this one's.

@@ -187,8 +187,8 @@ final class StepClassifier: Sendable {
         let pendingOnly = first == nil && attempts.count == 1 && pending
         // The bytes of the connects step 1 names: a CONNECT the proxy refused (407, 502...) carried its request
         // and answer; a connect with no answer carries none. They count in step 1 and in the check-in's bytes.
-        let attemptsUp = attempts.reduce(Int64(0)) { $0 + $1.bytesUp }
-        let attemptsDown = attempts.reduce(Int64(0)) { $0 + $1.bytesDown }
+        let attemptsUp = attempts.reduce(Int64(0)) { Saturating.add($0, $1.bytesUp) }
+        let attemptsDown = attempts.reduce(Int64(0)) { Saturating.add($0, $1.bytesDown) }
         if let f = first, d.showsOpening || !attempts.isEmpty {
             var step = selectServer(attempts: attempts, cs, f, memo: &memo)
             step.bytesUp = attemptsUp
@@ -308,10 +308,10 @@ final class StepClassifier: Sendable {
             id: 0, client: client.address, clientPort: client.port,
             server: server.address, serverPort: server.port, transport: transport, mode: d.mode,
             start: start ?? anchorStart ?? .zero, end: endTime ?? anchorEnd ?? .zero,
-            bytesUp: pullBytes ? cs.indices.reduce(attemptsUp) { $0 + cs[$1].bytesUp }
-                : steps.reduce(0) { $0 + $1.bytesUp },
-            bytesDown: pullBytes ? cs.indices.reduce(attemptsDown) { $0 + cs[$1].bytesDown }
-                : steps.reduce(0) { $0 + $1.bytesDown },
+            bytesUp: pullBytes ? cs.indices.reduce(attemptsUp) { Saturating.add($0, cs[$1].bytesUp) }
+                : steps.reduce(0) { Saturating.add($0, $1.bytesUp) },
+            bytesDown: pullBytes ? cs.indices.reduce(attemptsDown) { Saturating.add($0, cs[$1].bytesDown) }
+                : steps.reduce(0) { Saturating.add($0, $1.bytesDown) },
             failed: first == nil && !pendingOnly || unanswered,
             pending: pendingOnly,
             attempts: attempts.map { a in

@@ -274,7 +274,8 @@ enum HTMLCharts {
         var ticks: [(Double, String)] = []
         // Binary units, as the model's sizes: ticks at powers of 4 from 128 B (or 1 KiB).
         var t = loBytes < 1_000 ? 128.0 : 1_024.0
-        while t <= hiBytes {
+        // Only ticks an Int64 can name (a check-in of nearly 2^63 bytes takes the axis there).
+        while t <= hiBytes, t < 0x1p63 {
             ticks.append((t, sizeLabel(Int64(t))))
             t *= 4
         }
@@ -292,7 +293,11 @@ enum HTMLCharts {
         var step3 = false
         var others = false
         for st in s.steps where (3...6).contains(st.step) {
-            bytes += st.bytesUp + st.bytesDown
+            // Held at the largest value: records made by hand may carry counts whose sum overflows.
+            for n in [st.bytesUp, st.bytesDown] {
+                let (sum, overflow) = bytes.addingReportingOverflow(n)
+                bytes = overflow ? (n < 0 ? .min : .max) : sum
+            }
             if st.step == 3 { step3 = true } else { others = true }
         }
         guard bytes > 0 else { return nil }

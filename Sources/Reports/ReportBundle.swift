@@ -26,11 +26,14 @@ public enum ReportKind: String, Sendable {
 /// sections depend on the command.
 public struct ReportBundle: Sendable {
     public var kind: ReportKind
-    public var heartbeat: HeartbeatReport
-    public var captures: [CaptureSummary]
-    public var model: ReferenceModel
+    // A change to what the audit is worked out from makes it again (when next read): a stale audit would
+    // describe a report the bundle no longer holds.
+    public var heartbeat: HeartbeatReport { didSet { auditOnce = Self.auditLater(heartbeat, captures, model) } }
+    public var captures: [CaptureSummary] { didSet { auditOnce = Self.auditLater(heartbeat, captures, model) } }
+    public var model: ReferenceModel { didSet { auditOnce = Self.auditLater(heartbeat, captures, model) } }
     /// The fleet audit of `heartbeat`, worked out the first time it is read: `analyze`'s text and JSON reports
     /// never read it (on a day-long fleet capture it cost tens of milliseconds between the build and the report).
+    /// Setting `heartbeat`, `captures` or `model` later works it out again from the new values.
     public var audit: FleetAudit {
         get { auditOnce.value }
         set { auditOnce = FleetAuditOnce(newValue) }
@@ -44,16 +47,18 @@ public struct ReportBundle: Sendable {
         self.heartbeat = heartbeat
         self.captures = captures
         self.model = model
-        if let audit {
-            auditOnce = FleetAuditOnce(audit)
-        } else {
-            let merged = CaptureSummary.merged(captures)
-            // The edges of the capture's own timeline (a stray packet far off is not its end).
-            auditOnce = FleetAuditOnce(report: heartbeat, model: model,
-                                       captureStart: merged.timelineStart ?? merged.first,
-                                       captureEnd: merged.timelineEnd ?? merged.last)
-        }
+        auditOnce = audit.map(FleetAuditOnce.init) ?? Self.auditLater(heartbeat, captures, model)
         self.validation = validation
+    }
+
+    /// The audit of `heartbeat`, to be worked out when first read.
+    private static func auditLater(
+        _ heartbeat: HeartbeatReport, _ captures: [CaptureSummary], _ model: ReferenceModel
+    ) -> FleetAuditOnce {
+        let merged = CaptureSummary.merged(captures)
+        // The edges of the capture's own timeline (a stray packet far off is not its end).
+        return FleetAuditOnce(report: heartbeat, model: model, captureStart: merged.timelineStart ?? merged.first,
+                              captureEnd: merged.timelineEnd ?? merged.last)
     }
 
     /// The report in `format`; `palette` colours text only; `per` picks the rows of JSON Lines and CSV.
