@@ -185,7 +185,10 @@ struct ApplicationEvent {
 }
 
 /// A batch of events with the bytes delivered and the records closed that they refer to.
-final class ApplicationBatch {
+final class ApplicationBatch: @unchecked Sendable {
+    // Safety: a batch has one owner at a time, handed over through `Shared.queues`' mutex and ordered by its
+    // semaphores: the producer fills it, the queue's thread replays it, and neither touches it while the other
+    // holds it.
     var events: [ApplicationEvent] = []
     var records: [ConnectionRecord] = []
     /// The delivered bytes, one after the other; grown only for a delivery larger than it.

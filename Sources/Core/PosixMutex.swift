@@ -16,7 +16,8 @@ public final class PosixMutex<Value: ~Copyable>: @unchecked Sendable {
     private let mutex: UnsafeMutablePointer<pthread_mutex_t>
     private var value: Value
 
-    public init(_ value: consuming Value) {
+    /// `value` is sent into the mutex, as `Mutex`'s is: the caller cannot go on using it without the lock.
+    public init(_ value: consuming sending Value) {
         self.value = value
         // Allocated on its own: a `pthread_mutex_t` must not move while in use.
         mutex = .allocate(capacity: 1)
@@ -31,10 +32,12 @@ public final class PosixMutex<Value: ~Copyable>: @unchecked Sendable {
     }
 
     /// Calls `body` with the value, the lock held; the lock is let go of when `body` returns or throws.
-    /// `body` must not take this lock again (it would wait for itself).
+    /// `body` must not take this lock again (it would wait for itself). The value and the result are `sending`,
+    /// as `Mutex`'s are; but Swift 6.3 lets `withLock { $0 }` hand out a reference to a class value (with `Mutex`
+    /// too), which two threads could then use at once: keep the use of such a value inside `body`.
     public func withLock<Result, Failure: Error>(
-        _ body: (inout Value) throws(Failure) -> Result
-    ) throws(Failure) -> Result {
+        _ body: (inout sending Value) throws(Failure) -> sending Result
+    ) throws(Failure) -> sending Result {
         pthread_mutex_lock(mutex)
         defer { pthread_mutex_unlock(mutex) }
         return try body(&value)
