@@ -135,7 +135,9 @@ public struct Timestamp: Hashable, Comparable, Sendable {
     }
 
     /// Parses RFC 3339 text with any offset (`Z`, `+hh:mm`) and up to nine fraction digits.
-    /// Returns nil when the text is not in that form.
+    /// Returns nil when the text is not in that form, or names a day the month does not have (`2023-02-29`) or
+    /// an offset past `23:59`. A time outside what a `Timestamp` holds (about 1677 to 2262) saturates, as
+    /// `init(seconds:nanoseconds:)` does: a certificate valid until 9999 reads as valid until then.
     public init?(rfc3339 text: String) {
         let b = Array(text.utf8)
         func num(_ from: Int, _ count: Int) -> Int64? {
@@ -152,7 +154,7 @@ public struct Timestamp: Hashable, Comparable, Sendable {
               b[13] == 58, b[16] == 58,
               let y = num(0, 4), let mo = num(5, 2), let d = num(8, 2),
               let h = num(11, 2), let mi = num(14, 2), let s = num(17, 2),
-              (1...12).contains(mo), (1...31).contains(d), h < 24, mi < 60, s < 61
+              (1...12).contains(mo), d >= 1, d <= Timestamp.daysIn(month: mo, year: y), h < 24, mi < 60, s < 61
         else { return nil }
         var i = 19
         var frac: Int64 = 0
@@ -174,9 +176,8 @@ public struct Timestamp: Hashable, Comparable, Sendable {
         if b[i] == 90 || b[i] == 122 {
             guard i + 1 == b.count else { return nil }
         } else if b[i] == 43 || b[i] == 45 {
-            guard i + 6 == b.count, b[i + 3] == 58, let oh = num(i + 1, 2), let om = num(i + 4, 2) else {
-                return nil
-            }
+            guard i + 6 == b.count, b[i + 3] == 58, let oh = num(i + 1, 2), let om = num(i + 4, 2), oh < 24, om < 60
+            else { return nil }
             offset = (oh * 60 + om) * 60 * (b[i] == 45 ? -1 : 1)
         } else {
             return nil
@@ -192,6 +193,15 @@ public struct Timestamp: Hashable, Comparable, Sendable {
         let s = String(year)
         out.append(contentsOf: repeatElement(UInt8(ascii: "0"), count: max(0, 4 - s.utf8.count)))
         out.append(contentsOf: s.utf8)
+    }
+
+    /// The days of `month` (1-12) in `year` of the proleptic Gregorian calendar.
+    static func daysIn(month: Int64, year: Int64) -> Int64 {
+        switch month {
+        case 2: return year % 4 == 0 && (year % 100 != 0 || year % 400 == 0) ? 29 : 28
+        case 4, 6, 9, 11: return 30
+        default: return 31
+        }
     }
 
     /// Days since 1970-01-01 to a proleptic Gregorian date (H. Hinnant's civil algorithm).

@@ -24,6 +24,19 @@ import Testing
         #expect(Timestamp(rfc3339: "2000-13-01T00:00:00Z") == nil)
     }
 
+    /// A day the month does not have, or an offset past 23:59, is no RFC 3339 time (`2024-02-30` was read as
+    /// March 1); leap days are kept where the year has one.
+    @Test func refusesDaysAndOffsetsOutOfRange() {
+        for text in ["2024-02-30T00:00:00Z", "2023-02-29T00:00:00Z", "1900-02-29T00:00:00Z", "2024-04-31T00:00:00Z",
+                     "2024-01-01T00:00:00+24:00", "2024-01-01T00:00:00+99:99", "2024-01-01T00:00:00-05:60"] {
+            #expect(Timestamp(rfc3339: text) == nil, "\(text)")
+        }
+        for text in ["2024-02-29T00:00:00Z", "2000-02-29T00:00:00Z", "2024-12-31T23:59:60Z",
+                     "2024-01-01T00:00:00+23:59"] {
+            #expect(Timestamp(rfc3339: text) != nil, "\(text)")
+        }
+    }
+
     @Test func saturatesInsteadOfTrapping() {
         #expect(Timestamp(seconds: Int64.max, nanoseconds: 0).nanoseconds == Int64.max)
         #expect(Timestamp(nanoseconds: Int64.max).adding(nanoseconds: 5).nanoseconds == Int64.max)
