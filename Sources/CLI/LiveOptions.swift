@@ -115,9 +115,11 @@ enum LiveOptions {
 
     /// Refuses, before a capture starts, an `-o FILE` whose folder is missing or not writable (or an existing
     /// FILE not writable): the report would be lost only when the capture ends (exit status 4, one line).
-    /// The same for the `-w FILE` the packets are saved to.
+    /// With `--every` the folder must take new files even when FILE exists: each report is written to a new
+    /// file beside FILE and renamed over it. The same for the `-w FILE` the packets are saved to.
     static func checkWritable(_ options: Options, command: String) throws {
-        if let path = options.outputPath, path != "-", let code = writeProblem(path) {
+        if let path = options.outputPath, path != "-",
+           let code = writeProblem(path, replacedWhole: options.live.everySeconds != nil) {
             throw CommandFailure(message: "sepbeat \(command): \(path): cannot write the report: "
                 + String(cString: strerror(code)) + " (checked before capturing)", status: ExitStatus.outputFailed)
         }
@@ -130,12 +132,14 @@ enum LiveOptions {
     }
 
     /// The errno that writing `path` would meet, as far as it can be told without writing: an existing file
-    /// not writable, or a new one's folder missing or not writable; nil when it looks writable.
-    private static func writeProblem(_ path: String) -> Int32? {
+    /// not writable, or a new one's folder missing or not writable; nil when it looks writable. With
+    /// `replacedWhole` (`ReportWriter.replace`), the folder of an existing file is looked at too.
+    private static func writeProblem(_ path: String, replacedWhole: Bool = false) -> Int32? {
         var info = stat()
         if stat(path, &info) == 0 {
             if info.st_mode & S_IFMT == S_IFDIR { return EISDIR }
-            return access(path, W_OK) == 0 ? nil : errno
+            guard access(path, W_OK) == 0 else { return errno }
+            if !replacedWhole { return nil }
         }
         return access(ReportWriter.folder(of: path), W_OK | X_OK) == 0 ? nil : errno
     }

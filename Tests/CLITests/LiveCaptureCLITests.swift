@@ -268,6 +268,24 @@ private let canCaptureLoopback: Bool = (try? LiveSource(interface: "lo")) != nil
         #expect(run.stderr.hasPrefix("sepbeat flows: unknown option '--every'"))
     }
 
+    /// `--every` writes each report to a new file beside FILE and renames it over FILE: a folder that takes
+    /// no new file is refused before capturing even when FILE itself may be written, instead of every report
+    /// failing and the final one being lost after the capture. Without `--every` the report is written in
+    /// place, so FILE alone counts. (An immutable folder refuses new files to root too.)
+    @Test(.enabled(if: canMakeFoldersImmutable)) func everyWantsAFolderThatTakesNewFiles() throws {
+        let folder = try TemporaryFolder()
+        let report = folder.write("r.json", "")
+        try #require(chattr("+i", folder.path))
+        defer { _ = chattr("-i", folder.path) }
+        var run = CLIRun(["analyze", "-q", "-i", "sepbeat-none0", "--every", "60", "-o", report])
+        #expect(run.status == ExitStatus.outputFailed)
+        #expect(run.stderr == "sepbeat analyze: \(report): cannot write the report: Operation not permitted "
+            + "(checked before capturing)\n")
+        run = CLIRun(["analyze", "-q", "-i", "sepbeat-none0", "-o", report])
+        #expect(run.status == ExitStatus.unreadableInput)
+        #expect(run.stderr.contains("no such network interface"))
+    }
+
     /// While the interface is quiet the connection table follows the system's clock, so a connection
     /// that closed is handed out after its linger without waiting for another packet; the rolling
     /// report gets the summaries so far.
@@ -378,4 +396,21 @@ private final class RunBox: @unchecked Sendable {
         #expect(merged.droppedByKernel == 7)
         #expect(merged.droppedByInterface == 1)
     }
+}
+
+/// Whether this process can make a folder immutable (`chattr +i`: root, on a file system with the attribute).
+let canMakeFoldersImmutable: Bool = {
+    guard geteuid() == 0, let folder = try? TemporaryFolder(), chattr("+i", folder.path) else { return false }
+    return chattr("-i", folder.path)
+}()
+
+/// Runs `chattr FLAG path`; whether it succeeded.
+func chattr(_ flag: String, _ path: String) -> Bool {
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: "/usr/bin/chattr")
+    p.arguments = [flag, path]
+    p.standardError = FileHandle.nullDevice
+    guard (try? p.run()) != nil else { return false }
+    p.waitUntilExit()
+    return p.terminationStatus == 0
 }
