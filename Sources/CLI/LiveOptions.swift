@@ -274,12 +274,32 @@ enum LiveOptions {
             captureFileType(path, stdin: stdin).map { $0 != S_IFREG && $0 != S_IFDIR } ?? false
         }
         guard let first = followed.first else { return nil }
+        let ending = endingSignal().map {
+            "\($0.ignored ?? ""), so \($0.name) ends it early (the report is then written)"
+        } ?? "\(allEndingSignalsIgnored), so no signal ends it early"
         let named = (first == "-" ? "standard input" : first)
             + (followed.count > 1 ? " and \(followed.count - 1) more" : "")
-        return "sepbeat \(command): \(named) is followed until its writer closes it; SIGINT is ignored here, so "
-            + "SIGTERM ends it early (the report is then written)"
+        return "sepbeat \(command): \(named) is followed until its writer closes it; " + ending
         #else
         return nil
         #endif
     }
+
+    /// The signal that ends a live capture or a followed input early, as its start line names it: `Ctrl-C`
+    /// (SIGINT); where SIGINT was ignored when the process started (a script's background command), the first
+    /// of SIGTERM and SIGHUP that was not, with what is ignored (`SIGINT is ignored here`); nil when all three
+    /// are, so that no line names a signal that does nothing.
+    static func endingSignal() -> (name: String, ignored: String?)? {
+        #if canImport(Glibc)
+        guard Interruption.isIgnored(SIGINT) else { return ("Ctrl-C", nil) }
+        if !Interruption.isIgnored(SIGTERM) { return ("SIGTERM", "SIGINT is ignored here") }
+        if !Interruption.isIgnored(SIGHUP) { return ("SIGHUP", "SIGINT and SIGTERM are ignored here") }
+        return nil
+        #else
+        return ("Ctrl-C", nil)
+        #endif
+    }
+
+    /// What the start line says when none of the three signals ends the run (`endingSignal()` nil).
+    static let allEndingSignalsIgnored = "SIGINT, SIGTERM and SIGHUP are ignored here"
 }

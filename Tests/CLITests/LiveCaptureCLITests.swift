@@ -129,6 +129,17 @@ private let canCaptureLoopback: Bool = (try? LiveSource(interface: "lo")) != nil
         #expect(run.stderr.contains(": nothing was captured then"))
     }
 
+    /// A live capture's start line names only a signal that ends it.
+    @Test(.enabled(if: canCaptureLoopback)) func aLiveCaptureNamesOnlyASignalThatEndsIt() throws {
+        let start = "sepbeat analyze: capturing on lo (link type EN10MB); stops after 0.200 s"
+        let hup = try FollowedInputNoteTests.stderr(of: #"trap '' INT TERM; "$0" analyze -i lo --duration 0.2"#)
+        #expect(hup.text.contains(start + " or on SIGHUP (SIGINT and SIGTERM are ignored here), then writes the "
+            + "report\n"), "\(hup.text)")
+        let none = try FollowedInputNoteTests.stderr(of: #"trap '' INT TERM HUP; "$0" analyze -i lo --duration 0.2"#)
+        #expect(none.text.contains(start + " (SIGINT, SIGTERM and SIGHUP are ignored here), then writes the report\n"),
+                "\(none.text)")
+    }
+
     @Test func withNoCaptureTheUsageLineNamesTheInterfaceOption() {
         let run = CLIRun(["analyze"])
         #expect(run.status == ExitStatus.usage)
