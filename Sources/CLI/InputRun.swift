@@ -165,14 +165,12 @@ enum InputRun {
             if let d = options.live.durationSeconds { stops.append("after \(formatSeconds(d))") }
             if let n = options.live.packetLimit { stops.append("after \(n == 1 ? "1 packet" : "\(n) packets")") }
             // Started in the background by a script, SIGINT is ignored: name what still stops it.
-            #if canImport(Glibc)
-            stops.append(Interruption.isIgnored(SIGINT) ? "on SIGTERM (SIGINT is ignored here)" : "on Ctrl-C")
-            #else
-            stops.append("on Ctrl-C")
-            #endif
+            let signal = LiveOptions.endingSignal()
+            if let signal { stops.append("on " + signal.name + (signal.ignored.map { " (\($0))" } ?? "")) }
             output.error(SepbeatCommand.oneLine("sepbeat \(command): capturing on \(interface) (link type "
-                + "\(source.interfaceLinkType.name)); stops " + stops.joined(separator: " or ")
-                + ", then writes the report"
+                + "\(source.interfaceLinkType.name)); stops "
+                + (stops.isEmpty ? "on no signal" : stops.joined(separator: " or "))
+                + (signal == nil ? " (\(LiveOptions.allEndingSignalsIgnored))" : "") + ", then writes the report"
                 + (options.live.savePath.map { "; the packets are saved to \($0)" } ?? "")))
         }
         let run = CaptureRun(paths: [interface], configuration: configuration)

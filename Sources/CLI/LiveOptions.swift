@@ -115,9 +115,11 @@ enum LiveOptions {
 
     /// Refuses, before a capture starts, an `-o FILE` whose folder is missing or not writable (or an existing
     /// FILE not writable): the report would be lost only when the capture ends (exit status 4, one line).
-    /// The same for the `-w FILE` the packets are saved to.
+    /// With `--every` the folder must take new files even when FILE exists: each report is written to a new
+    /// file beside FILE and renamed over it. The same for the `-w FILE` the packets are saved to.
     static func checkWritable(_ options: Options, command: String) throws {
-        if let path = options.outputPath, path != "-", let code = writeProblem(path) {
+        if let path = options.outputPath, path != "-",
+           let code = writeProblem(path, replacedWhole: options.live.everySeconds != nil) {
             throw CommandFailure(message: "sepbeat \(command): \(path): cannot write the report: "
                 + String(cString: strerror(code)) + " (checked before capturing)", status: ExitStatus.outputFailed)
         }
@@ -130,12 +132,14 @@ enum LiveOptions {
     }
 
     /// The errno that writing `path` would meet, as far as it can be told without writing: an existing file
-    /// not writable, or a new one's folder missing or not writable; nil when it looks writable.
-    private static func writeProblem(_ path: String) -> Int32? {
+    /// not writable, or a new one's folder missing or not writable; nil when it looks writable. With
+    /// `replacedWhole` (`ReportWriter.replace`), the folder of an existing file is looked at too.
+    private static func writeProblem(_ path: String, replacedWhole: Bool = false) -> Int32? {
         var info = stat()
         if stat(path, &info) == 0 {
             if info.st_mode & S_IFMT == S_IFDIR { return EISDIR }
-            return access(path, W_OK) == 0 ? nil : errno
+            guard access(path, W_OK) == 0 else { return errno }
+            if !replacedWhole { return nil }
         }
         return access(ReportWriter.folder(of: path), W_OK | X_OK) == 0 ? nil : errno
     }
@@ -270,12 +274,32 @@ enum LiveOptions {
             captureFileType(path, stdin: stdin).map { $0 != S_IFREG && $0 != S_IFDIR } ?? false
         }
         guard let first = followed.first else { return nil }
+        let ending = endingSignal().map {
+            "\($0.ignored ?? ""), so \($0.name) ends it early (the report is then written)"
+        } ?? "\(allEndingSignalsIgnored), so no signal ends it early"
         let named = (first == "-" ? "standard input" : first)
             + (followed.count > 1 ? " and \(followed.count - 1) more" : "")
-        return "sepbeat \(command): \(named) is followed until its writer closes it; SIGINT is ignored here, so "
-            + "SIGTERM ends it early (the report is then written)"
+        return "sepbeat \(command): \(named) is followed until its writer closes it; " + ending
         #else
         return nil
         #endif
     }
+
+    /// The signal that ends a live capture or a followed input early, as its start line names it: `Ctrl-C`
+    /// (SIGINT); where SIGINT was ignored when the process started (a script's background command), the first
+    /// of SIGTERM and SIGHUP that was not, with what is ignored (`SIGINT is ignored here`); nil when all three
+    /// are, so that no line names a signal that does nothing.
+    static func endingSignal() -> (name: String, ignored: String?)? {
+        #if canImport(Glibc)
+        guard Interruption.isIgnored(SIGINT) else { return ("Ctrl-C", nil) }
+        if !Interruption.isIgnored(SIGTERM) { return ("SIGTERM", "SIGINT is ignored here") }
+        if !Interruption.isIgnored(SIGHUP) { return ("SIGHUP", "SIGINT and SIGTERM are ignored here") }
+        return nil
+        #else
+        return ("Ctrl-C", nil)
+        #endif
+    }
+
+    /// What the start line says when none of the three signals ends the run (`endingSignal()` nil).
+    static let allEndingSignalsIgnored = "SIGINT, SIGTERM and SIGHUP are ignored here"
 }

@@ -199,13 +199,14 @@ public final class LiveSource: PacketSource {
     /// `onIdle` (see `PacketSource.setWaitHandler`).
     public func setWaitHandler(_ handler: (() -> Void)?) { onIdle = handler }
 
-    /// The interface's one summary. While capturing, the kernel's drop counts are read anew each time
-    /// (no warning yet); once the capture has ended they are its final counts, with the warning.
+    /// The interface's one summary. While capturing, it is what the end of the capture would make of it now
+    /// (`noteEnd(_:at:)`: a stretch the interface is still down ends now, the kernel's drop counts are read anew,
+    /// each with its warning), so that a report so far says what the final report would; once the capture
+    /// has ended, it is the summary its end made.
     public var statistics: [CaptureStatistics] {
-        guard started, !ended, let counts = live.counts() else { return [stats] }
+        guard started, !ended else { return [stats] }
         var now = stats
-        now.droppedByKernel = Int(counts.dropped)
-        now.droppedByInterface = Int(counts.interfaceDropped)
+        noteEnd(&now, at: SystemClock.now())
         return [now]
     }
 
@@ -272,12 +273,12 @@ public final class LiveSource: PacketSource {
         if down, downSince == nil {
             downSince = now
         } else if !down, let since = downSince {
-            noteDown(since, now)
+            downSince = nil
+            Self.noteDown(since, now, in: &stats)
         }
     }
 
-    private func noteDown(_ start: Timestamp, _ end: Timestamp) {
-        downSince = nil
+    private static func noteDown(_ start: Timestamp, _ end: Timestamp, in stats: inout CaptureStatistics) {
         stats.interfaceDown.append((start, end))
         stats.warn(.interfaceDown, "the interface was down from \(start.rfc3339(fractionDigits: 3)) to "
             + "\(end.rfc3339(fractionDigits: 3)) (\(Int(end.seconds(since: start).rounded())) s): nothing was "
@@ -338,8 +339,15 @@ public final class LiveSource: PacketSource {
             }
             saver = nil
         }
-        if let since = downSince { noteDown(since, SystemClock.now()) }
         settings.stop.setCapturing(false)
+        noteEnd(&stats, at: SystemClock.now())
+        downSince = nil
+    }
+
+    /// Makes `stats` what the capture's end at `now` makes of the summary: a stretch the interface is still
+    /// down ends at `now`, and the kernel's drop counts go in, with a warning when any.
+    private func noteEnd(_ stats: inout CaptureStatistics, at now: Timestamp) {
+        if let since = downSince { Self.noteDown(since, now, in: &stats) }
         guard let counts = live.counts() else { return }
         stats.droppedByKernel = Int(counts.dropped)
         stats.droppedByInterface = Int(counts.interfaceDropped)

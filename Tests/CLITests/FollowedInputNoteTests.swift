@@ -41,4 +41,16 @@ import Glibc
         let quiet = try Self.stderr(of: #"trap '' INT; cat "$1" | "$0" analyze -q -F json -"#)
         #expect(quiet.text.isEmpty)
     }
+
+    /// Where SIGTERM is ignored too, the line names the signal that still ends the input, or says that none does.
+    @Test func theSignalThatStillEndsItIsNamed() throws {
+        let hup = try Self.stderr(of: #"trap '' INT TERM; cat "$1" | "$0" analyze -F json -"#)
+        #expect(hup.status == 0)
+        #expect(hup.text == "sepbeat analyze: standard input is followed until its writer closes it; SIGINT and "
+            + "SIGTERM are ignored here, so SIGHUP ends it early (the report is then written)\n")
+        let none = try Self.stderr(of: #"trap '' INT TERM HUP; cat "$1" | "$0" analyze -F json -"#)
+        #expect(none.status == 0)
+        #expect(none.text == "sepbeat analyze: standard input is followed until its writer closes it; SIGINT, "
+            + "SIGTERM and SIGHUP are ignored here, so no signal ends it early\n")
+    }
 }

@@ -129,6 +129,17 @@ private let canCaptureLoopback: Bool = (try? LiveSource(interface: "lo")) != nil
         #expect(run.stderr.contains(": nothing was captured then"))
     }
 
+    /// A live capture's start line names only a signal that ends it.
+    @Test(.enabled(if: canCaptureLoopback)) func aLiveCaptureNamesOnlyASignalThatEndsIt() throws {
+        let start = "sepbeat analyze: capturing on lo (link type EN10MB); stops after 0.200 s"
+        let hup = try FollowedInputNoteTests.stderr(of: #"trap '' INT TERM; "$0" analyze -i lo --duration 0.2"#)
+        #expect(hup.text.contains(start + " or on SIGHUP (SIGINT and SIGTERM are ignored here), then writes the "
+            + "report\n"), "\(hup.text)")
+        let none = try FollowedInputNoteTests.stderr(of: #"trap '' INT TERM HUP; "$0" analyze -i lo --duration 0.2"#)
+        #expect(none.text.contains(start + " (SIGINT, SIGTERM and SIGHUP are ignored here), then writes the report\n"),
+                "\(none.text)")
+    }
+
     @Test func withNoCaptureTheUsageLineNamesTheInterfaceOption() {
         let run = CLIRun(["analyze"])
         #expect(run.status == ExitStatus.usage)
@@ -268,6 +279,24 @@ private let canCaptureLoopback: Bool = (try? LiveSource(interface: "lo")) != nil
         #expect(run.stderr.hasPrefix("sepbeat flows: unknown option '--every'"))
     }
 
+    /// `--every` writes each report to a new file beside FILE and renames it over FILE: a folder that takes
+    /// no new file is refused before capturing even when FILE itself may be written, instead of every report
+    /// failing and the final one being lost after the capture. Without `--every` the report is written in
+    /// place, so FILE alone counts. (An immutable folder refuses new files to root too.)
+    @Test(.enabled(if: canMakeFoldersImmutable)) func everyWantsAFolderThatTakesNewFiles() throws {
+        let folder = try TemporaryFolder()
+        let report = folder.write("r.json", "")
+        try #require(chattr("+i", folder.path))
+        defer { _ = chattr("-i", folder.path) }
+        var run = CLIRun(["analyze", "-q", "-i", "sepbeat-none0", "--every", "60", "-o", report])
+        #expect(run.status == ExitStatus.outputFailed)
+        #expect(run.stderr == "sepbeat analyze: \(report): cannot write the report: Operation not permitted "
+            + "(checked before capturing)\n")
+        run = CLIRun(["analyze", "-q", "-i", "sepbeat-none0", "-o", report])
+        #expect(run.status == ExitStatus.unreadableInput)
+        #expect(run.stderr.contains("no such network interface"))
+    }
+
     /// While the interface is quiet the connection table follows the system's clock, so a connection
     /// that closed is handed out after its linger without waiting for another packet; the rolling
     /// report gets the summaries so far.
@@ -380,33 +409,19 @@ private final class RunBox: @unchecked Sendable {
     }
 }
 
-/// A veth pair of a test's own (root only), up; its first end is `name`. It carries nothing beyond the
-/// kernel's own link-local packets, and is removed when the value goes away.
-private final class TestVeth: Sendable {
-    let name: String
+/// Whether this process can make a folder immutable (`chattr +i`: root, on a file system with the attribute).
+let canMakeFoldersImmutable: Bool = {
+    guard geteuid() == 0, let folder = try? TemporaryFolder(), chattr("+i", folder.path) else { return false }
+    return chattr("-i", folder.path)
+}()
 
-    init?(prefix: String) {
-        name = "\(prefix)\(getpid() % 100_000)a"
-        guard Self.ip(["link", "add", name, "type", "veth", "peer", "name", String(name.dropLast()) + "b"]) == 0
-        else { return nil }
-        setUp(true)
-        _ = Self.ip(["link", "set", String(name.dropLast()) + "b", "up"])
-    }
-
-    deinit { delete() }
-
-    func setUp(_ up: Bool) { _ = Self.ip(["link", "set", name, up ? "up" : "down"]) }
-
-    /// Deletes the pair (both ends); nothing when it is gone already.
-    func delete() { _ = Self.ip(["link", "del", name]) }
-
-    private static func ip(_ arguments: [String]) -> Int32 {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/sbin/ip")
-        p.arguments = arguments
-        p.standardError = FileHandle.nullDevice
-        guard (try? p.run()) != nil else { return -1 }
-        p.waitUntilExit()
-        return p.terminationStatus
-    }
+/// Runs `chattr FLAG path`; whether it succeeded.
+func chattr(_ flag: String, _ path: String) -> Bool {
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: "/usr/bin/chattr")
+    p.arguments = [flag, path]
+    p.standardError = FileHandle.nullDevice
+    guard (try? p.run()) != nil else { return false }
+    p.waitUntilExit()
+    return p.terminationStatus == 0
 }
