@@ -251,9 +251,9 @@ enum SimulateOptions {
     }
 
     /// Seconds from `90`, `1.5`, `30m`, `2h`, `1d`, or parts with units joined (`1h30m`, `1d12h`): each part a
-    /// number and its unit (s, m, h or d, any case), a bare number only alone; within `range` when given, whose
-    /// words (`rule`) the refusal then gives for every value refused, so that 0 and one past the range are
-    /// refused alike.
+    /// number and its unit (s, m, h or d, any case; each unit once, larger first), a bare number only alone;
+    /// within `range` when given, whose words (`rule`) the refusal then gives for every value refused, so that 0
+    /// and one past the range are refused alike.
     static func time(_ v: String, _ name: String, allowZero: Bool = false,
                      range: (rule: String, bounds: ClosedRange<Double>)? = nil) throws(UsageError) -> Double {
         let rule = range?.rule ?? (allowZero ? "0 or more" : "above 0")
@@ -273,9 +273,12 @@ enum SimulateOptions {
         if let bare = Double(text), !text.contains(where: { $0.isLetter }) { return bare }
         var total = 0.0
         var number = ""
+        // `1h1h` (two hours?) or `30m1h` is more likely a slip than a time meant: units come once, larger first.
+        var lastUnit = Double.infinity
         for c in text {
             if let unit = units[c] {
-                guard let d = Double(number), d.isFinite, d >= 0 else { return nil }
+                guard let d = Double(number), d.isFinite, d >= 0, unit < lastUnit else { return nil }
+                lastUnit = unit
                 total += d * unit
                 number = ""
             } else if c.isASCII, c.isNumber || c == "." {

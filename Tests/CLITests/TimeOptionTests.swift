@@ -14,7 +14,8 @@ import Testing
     }
 
     @Test func otherTextIsNotATime() {
-        for text in ["", "h", "1h30", "soon", "1e3", "inf", "nan", "0x10", " 5", "1.5.2m", "-5m", "5 m"] {
+        for text in ["", "h", "1h30", "soon", "1e3", "inf", "nan", "0x10", " 5", "1.5.2m", "-5m", "5 m",
+                     "1h1h", "30m30m", "30m1h", "5s1m", "1d2d"] {
             #expect(SimulateOptions.timeSeconds(text) == nil, "\(text)")
         }
     }
