@@ -46,13 +46,13 @@ import TestSupport
     /// `Scripts/fuzz.sh` keeps its own list of targets (it checks a name before the long instrumented build), and
     /// README's "Fuzzing" names them: a target added to `FuzzTarget` must be added to both.
     @Test func scriptAndReadmeNameEveryTarget() throws {
-        let script = try String(contentsOfFile: Corpus.packageRoot + "/Scripts/fuzz.sh", encoding: .utf8)
+        let script = try String(contentsOfFile: Fixtures.packageRoot + "/Scripts/fuzz.sh", encoding: .utf8)
         let listStart = try #require(script.range(of: "targets=\""))
         let listEnd = try #require(script[listStart.upperBound...].firstIndex(of: "\""))
         let listed = script[listStart.upperBound..<listEnd].split(whereSeparator: \.isWhitespace).map(String.init)
         #expect(listed == FuzzTarget.allCases.map(\.rawValue))
 
-        let readme = try String(contentsOfFile: Corpus.packageRoot + "/README.md", encoding: .utf8)
+        let readme = try String(contentsOfFile: Fixtures.packageRoot + "/README.md", encoding: .utf8)
         let section = try #require(readme.range(of: "### Fuzzing"))
         let fuzzing = readme[section.upperBound...].prefix(1_500)
         for target in FuzzTarget.allCases {
