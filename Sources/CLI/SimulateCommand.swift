@@ -225,7 +225,10 @@ enum SimulateOptions {
         names: ["--interval-change"], valueName: "SPEC",
         help: "A heartbeat policy change, SPEC being AT:SECONDS[:SHARE]: from AT (a time after the start, e.g. 1h) "
             + "each client takes the interval SECONDS (push clients as their push heartbeat) at its next check-in; "
-            + "only the first SHARE of the clients (above 0, at most 1; default 1) when given."
+            + "only the first SHARE of the clients (above 0, at most 1; default 1) when given. May be repeated "
+            + "(1h:60 then 2h:300 tries 60 s for an hour and reverts): in time order, each later than every client "
+            + "can take the one before.",
+        repeatable: true
     ) { (o: inout Options, v: String) throws(UsageError) in
         let parts = v.split(separator: ":", omittingEmptySubsequences: false).map(String.init)
         guard parts.count == 2 || parts.count == 3 else {
@@ -234,8 +237,8 @@ enum SimulateOptions {
         let at = try time(parts[0], "--interval-change", allowZero: true)
         let seconds = try time(parts[1], "--interval-change")
         let fraction = parts.count == 3 ? try share(parts[2], "--interval-change") : 1
-        o.simulate.configuration.intervalChange = SimulatedIntervalChange(atSeconds: at, seconds: seconds,
-                                                                          share: fraction)
+        o.simulate.configuration.intervalChanges.append(SimulatedIntervalChange(atSeconds: at, seconds: seconds,
+                                                                                share: fraction))
     }
 
     private static func integer(_ v: String, _ name: String, _ range: ClosedRange<Int>) throws(UsageError) -> Int {

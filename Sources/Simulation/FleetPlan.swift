@@ -12,6 +12,14 @@ public struct PlannedCheckIn: Sendable {
     public var fault: FaultKind?
 }
 
+/// A policy change as one client takes it.
+public struct PlannedIntervalChange: Sendable, Hashable {
+    /// The planned check-in from which the new interval runs, ns since the epoch.
+    public var time: Int64
+    /// The new interval, seconds (the pull interval of a pull client, the push heartbeat of a push client).
+    public var seconds: Double
+}
+
 /// A finding `sepbeat analyze` is expected to report for one client.
 public struct ExpectedFinding: Sendable, Hashable {
     public var code: FindingCode
@@ -34,9 +42,9 @@ public struct ClientPlan: Sendable {
     public var oldTLS: Bool
     public var checkIns: [PlannedCheckIn]
     public var expected: [ExpectedFinding]
-    /// The planned check-in from which a policy change's new interval runs (`--interval-change`), ns since the
-    /// epoch; nil for a client that keeps its interval, or whose capture ends before the change.
-    public var intervalChangedAt: Int64? = nil
+    /// The policy changes the client takes (`--interval-change`), in time order: empty for a client that keeps
+    /// its interval, or whose capture ends before any change.
+    public var intervalChanges: [PlannedIntervalChange] = []
     /// From when the client checks in no more (the silent fault), ns since the epoch; nil for the others.
     public var silentFrom: Int64? = nil
 
@@ -136,8 +144,7 @@ public struct FleetPlan: Sendable {
         let n = Int64(model.interval.silentMinIntervals)
         for i in silent {
             guard let last = spans[i]?.1 else { continue }
-            let changed = clients[i].intervalChangedAt.map { $0 <= last } ?? false
-            let period = ns(changed ? configuration.intervalChange?.seconds ?? interval : interval)
+            let period = ns(clients[i].intervalChanges.last { $0.time <= last }?.seconds ?? interval)
             let reach = n * period + tolerance
             let seen = spans.indices.contains { j in
                 guard j != i, let span = spans[j] else { return false }
@@ -258,17 +265,19 @@ public struct FleetPlan: Sendable {
         var jitter = ns(me.push ? min(self.jitter, pushTolerance / 2) : self.jitter)
         var t = begin + ns(1) + Int64(r.unit() * Double(max(1, period - ns(1))))
         var times: [Int64] = []
-        // A policy change: the client takes the new interval at its first check-in past the change, with its
-        // jitter kept within half the new interval's tolerance.
-        var change = c.intervalChange.flatMap { $0.changes(client: i, of: c.clients) ? $0 : nil }
-        var changeIndex: Int?
+        // Policy changes: the client takes each new interval at its first check-in past the change, with its
+        // jitter kept within half the new interval's tolerance. `validate` keeps the changes far enough apart that
+        // a check-in takes one at most.
+        var changes = c.intervalChanges.filter { $0.changes(client: i, of: c.clients) }[...]
+        // Each change taken: the position of its first check-in in `times`, and its interval.
+        var taken: [(index: Int, seconds: Double)] = []
         while t <= last {
             times.append(t)
-            if let new = change, t >= begin + ns(new.atSeconds) {
-                changeIndex = times.count - 1
+            if let new = changes.first, t >= begin + ns(new.atSeconds) {
+                taken.append((times.count - 1, new.seconds))
                 period = ns(new.seconds)
                 jitter = min(jitter, ns(model.intervalRules(forSeconds: new.seconds).toleranceSeconds / 2))
-                change = nil
+                changes.removeFirst()
             }
             t += period + r.jitter(jitter)
         }
@@ -287,12 +296,14 @@ public struct FleetPlan: Sendable {
         var k = times.count >= 6 ? r.int(2...(times.count - 4)) : -1
         // An early gap after a policy change would be judged against a level analyze may not see (a change to
         // twice or half the interval reads as missed check-ins, not a change): it goes before the change.
-        if fault == .early, let changed = changeIndex, changed >= 3 { k = min(k, changed - 1) }
+        if fault == .early, let changed = taken.first?.index, changed >= 3 { k = min(k, changed - 1) }
         var checkIns: [PlannedCheckIn] = []
         var shift: Int64 = 0
         for (n, base) in times.enumerated() {
             var time = base + shift
-            if n == changeIndex { me.intervalChangedAt = time }
+            if let change = taken.first(where: { $0.index == n }) {
+                me.intervalChanges.append(PlannedIntervalChange(time: time, seconds: change.seconds))
+            }
             var item = PlannedCheckIn(time: time, full: r.unit() < c.fullShare, manager: me.manager, fault: nil)
             guard n == k, let fault else {
                 if time <= last { checkIns.append(item) }
@@ -332,7 +343,7 @@ public struct FleetPlan: Sendable {
                 // Halfway between the accelerated range and the interval less its tolerance (`A < d < I - T`), at
                 // the interval the gap before it runs.
                 let previous = checkIns.last?.time ?? time
-                let seconds = changeIndex.map { n - 1 >= $0 } == true ? c.intervalChange?.seconds ?? interval : interval
+                let seconds = taken.last { n - 1 >= $0.index }?.seconds ?? interval
                 let rules = model.intervalRules(forSeconds: seconds)
                 time = previous + ns((rules.acceleratedMaxSeconds + seconds - rules.toleranceSeconds) / 2)
                 shift = time - base

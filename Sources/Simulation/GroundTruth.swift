@@ -44,9 +44,13 @@ public struct GroundTruth: Codable, Sendable {
         public var checkIns: [CheckIn]
         public var expectedFindings: [Expected]
         /// The check-in from which the policy change's new interval runs (`intervalChange`), for a client that
-        /// takes it; `analyze` stamps its `interval-change` finding about one new interval later.
+        /// takes it; `analyze` stamps its `interval-change` finding about one new interval later. The first change
+        /// the client takes when the run has several.
         public var intervalChangedAt: String?
         public var intervalChangedAtNs: Int64?
+        /// Every change the client takes, in time order, written only when the run has several changes (a run
+        /// with one writes the same file as before they could be repeated).
+        public var intervalChanges: [ClientIntervalChange]?
         /// From when the client checks in no more (the silent fault): none of its check-ins starts at or after it.
         public var silentFrom: String?
         public var silentFromNs: Int64?
@@ -57,6 +61,13 @@ public struct GroundTruth: Codable, Sendable {
         public var atSeconds: Double
         public var seconds: Double
         public var share: Double
+    }
+
+    /// One change as a client takes it: the check-in from which `seconds` runs.
+    public struct ClientIntervalChange: Codable, Sendable {
+        public var at: String
+        public var ns: Int64
+        public var seconds: Double
     }
 
     public struct Fault: Codable, Sendable {
@@ -76,8 +87,10 @@ public struct GroundTruth: Codable, Sendable {
     public var intervalSeconds: Double
     public var pushIntervalSeconds: Double
     public var jitterSeconds: Double
-    /// nil when the capture has no policy change.
+    /// nil when the capture has no policy change; the first when it has several.
     public var intervalChange: IntervalChange?
+    /// Every policy change, in time order, written only when the capture has several.
+    public var intervalChanges: [IntervalChange]?
     public var managers: [Manager]
     public var clients: [Client]
     public var faults: [Fault]
@@ -113,9 +126,13 @@ public struct GroundTruth: Codable, Sendable {
         text("],\n  \"format\": \"\(c.format.rawValue)\",\n  \"start\": \"\(time(c.start.nanoseconds))\",\n")
         text("  \"durationSeconds\": \(c.durationSeconds),\n  \"intervalSeconds\": \(plan.interval),\n")
         text("  \"pushIntervalSeconds\": \(plan.pushInterval),\n  \"jitterSeconds\": \(plan.jitter),\n")
-        if let change = c.intervalChange {
-            text("  \"intervalChange\": {\"atSeconds\": \(change.atSeconds), \"seconds\": \(change.seconds), "
-                + "\"share\": \(change.share)},\n")
+        func policy(_ change: SimulatedIntervalChange) -> String {
+            "{\"atSeconds\": \(change.atSeconds), \"seconds\": \(change.seconds), \"share\": \(change.share)}"
+        }
+        let several = c.intervalChanges.count > 1
+        if let change = c.intervalChanges.first { text("  \"intervalChange\": \(policy(change)),\n") }
+        if several {
+            text("  \"intervalChanges\": [" + c.intervalChanges.map(policy).joined(separator: ", ") + "],\n")
         }
         text("  \"managers\": [")
         for (i, m) in plan.managers.enumerated() {
@@ -133,8 +150,13 @@ public struct GroundTruth: Codable, Sendable {
                 text("\"tlsVersion\": \"\(client.oldTLS ? "1.0" : plan.tlsVersion >= 0x0304 ? "1.3" : "1.2")\", ")
             }
             text("\"file\": \(i % c.files)")
-            if let at = client.intervalChangedAt {
+            if let at = client.intervalChanges.first?.time {
                 text(", \"intervalChangedAt\": \"\(time(at))\", \"intervalChangedAtNs\": \(at)")
+            }
+            if several {
+                text(", \"intervalChanges\": [" + client.intervalChanges.map {
+                    "{\"at\": \"\(time($0.time))\", \"ns\": \($0.time), \"seconds\": \($0.seconds)}"
+                }.joined(separator: ", ") + "]")
             }
             if let from = client.silentFrom {
                 text(", \"silentFrom\": \"\(time(from))\", \"silentFromNs\": \(from)")

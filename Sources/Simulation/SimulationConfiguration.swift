@@ -109,8 +109,9 @@ public struct SimulationConfiguration: Sendable {
     /// tunnel to the manager with `CONNECT` (answered 200) before the check-in, a plain-HTTP one sends its
     /// requests in absolute form (`GET http://manager:port/...`); nil (the default) for none.
     public var proxy: SimulatedProxy?
-    /// A change of the heartbeat policy during the capture (`--interval-change`); nil for none.
-    public var intervalChange: SimulatedIntervalChange?
+    /// The changes of the heartbeat policy during the capture (`--interval-change`, given once per change), in time
+    /// order; empty for none.
+    public var intervalChanges: [SimulatedIntervalChange] = []
 
     /// Most check-ins one run may plan: 5,000,000 (about 300 MB of memory and, at about 18 KB of
     /// capture per check-in, some 90 GB of capture).
@@ -128,7 +129,7 @@ public struct SimulationConfiguration: Sendable {
 
     /// The longest pull interval a client of the fleet runs: the interval's, or a policy change's when longer.
     func longestPeriod(model: ReferenceModel) -> Double {
-        max(intervalSeconds ?? model.interval.seconds, intervalChange?.seconds ?? 0)
+        intervalChanges.reduce(intervalSeconds ?? model.interval.seconds) { max($0, $1.seconds) }
     }
 
     /// The jitter in effect: `jitterSeconds`, or the default for `model`.
@@ -142,7 +143,7 @@ public struct SimulationConfiguration: Sendable {
     public func estimatedCheckIns(model: ReferenceModel) -> Double {
         var shortest = intervalSeconds ?? model.interval.seconds
         if pushShare > 0, httpShare < 1 { shortest = min(shortest, model.push.heartbeatSeconds) }
-        if let change = intervalChange { shortest = min(shortest, change.seconds) }
+        for change in intervalChanges { shortest = min(shortest, change.seconds) }
         guard shortest > 0 else { return .infinity }
         return Double(clients) * (durationSeconds / shortest).rounded(.up)
     }
@@ -213,7 +214,7 @@ public struct SimulationConfiguration: Sendable {
         // A failure the client retries within the retry window on a new connection that is answered is no failed
         // check-in (`retried-and-answered`): the next check-in must start later than that.
         for kind in [FaultKind.noAnswer, .tlsHandshakeFailed] where (faults[kind] ?? 0) > 0 {
-            let shortest = min(interval, intervalChange?.seconds ?? interval)
+            let shortest = intervalChanges.reduce(interval) { min($0, $1.seconds) }
             let window = model.checkIn.retryWindowSeconds
             guard shortest - jitter > window + FleetPlan.failedCheckInSeconds else {
                 throw SimulationError("the \(kind.rawValue) fault needs pull intervals less the jitter longer than "
@@ -224,12 +225,14 @@ public struct SimulationConfiguration: Sendable {
         }
         // A change to half or a third of the interval reads as missed check-ins at the new level (analyze takes no
         // level change to or from two or three times the other), so no early gap's judgement is known before it.
-        if (faults[.early] ?? 0) > 0, let change = intervalChange, change.seconds < interval {
-            let tolerance = model.intervalRules(forSeconds: change.seconds).toleranceSeconds
-            for k in 2...3 where abs(interval - Double(k) * change.seconds) <= Double(k) * tolerance {
-                throw SimulationError("the early fault cannot be judged with --interval-change to "
-                    + "\(FleetPlan.formatted(change.seconds)) s, 1/\(k) of the \(FleetPlan.formatted(interval)) s "
-                    + "interval: analyze reads such a change as missed check-ins, not as a new level")
+        if (faults[.early] ?? 0) > 0 {
+            for change in intervalChanges where change.seconds < interval {
+                let tolerance = model.intervalRules(forSeconds: change.seconds).toleranceSeconds
+                for k in 2...3 where abs(interval - Double(k) * change.seconds) <= Double(k) * tolerance {
+                    throw SimulationError("the early fault cannot be judged with --interval-change to "
+                        + "\(FleetPlan.formatted(change.seconds)) s, 1/\(k) of the \(FleetPlan.formatted(interval)) s "
+                        + "interval: analyze reads such a change as missed check-ins, not as a new level")
+                }
             }
         }
         if let proxy, let clash = proxyClash(proxy.address) {
@@ -237,17 +240,7 @@ public struct SimulationConfiguration: Sendable {
             throw SimulationError("--proxy \(address):\(proxy.port): \(address) is the address of \(clash) of the "
                 + "simulated fleet: give the proxy an address of its own")
         }
-        if let change = intervalChange {
-            guard change.seconds >= least, change.seconds <= longest else {
-                throw SimulationError("--interval-change must give an interval of \(Int(least))-\(Int(longest)) s")
-            }
-            guard change.atSeconds < durationSeconds else {
-                throw SimulationError("--interval-change must come before the capture's end (--duration)")
-            }
-            guard change.share > 0, change.share <= 1 else {
-                throw SimulationError("--interval-change takes a share of the clients above 0 and at most 1")
-            }
-        }
+        try validateIntervalChanges(model: model, jitter: jitter)
         if faults.values.contains(where: { $0 < 0 }) { throw SimulationError("fault counts must be 0 or more") }
         if let silent = faults[.silent], silent > 0 {
             // Someone must go on checking in for a client to be seen going silent.
@@ -270,6 +263,47 @@ public struct SimulationConfiguration: Sendable {
             throw SimulationError("--clients \(clients) over --duration \(seconds) s would plan about "
                 + "\(Int(min(estimate, 1e18))) check-ins, more than the limit of \(Self.maxCheckIns): use fewer "
                 + "--clients or a shorter --duration")
+        }
+    }
+}
+
+extension SimulationConfiguration {
+    /// Checks each `--interval-change` alone, then the changes against each other: in time order, each one after
+    /// every changing client has taken the one before. A client takes a change at its first check-in at or past
+    /// its time, up to the longest interval running then (and the jitter) later, so a change sooner than that
+    /// after the one before could reach a client before the earlier one had: which of the two it runs would depend
+    /// on its phase, not on the order given.
+    func validateIntervalChanges(model: ReferenceModel, jitter: Double) throws(SimulationError) {
+        let least = Self.minIntervalSeconds
+        let longest = ReferenceModel.maxIntervalSeconds
+        for change in intervalChanges {
+            guard change.seconds >= least, change.seconds <= longest else {
+                throw SimulationError("--interval-change must give an interval of \(Int(least))-\(Int(longest)) s")
+            }
+            guard change.atSeconds < durationSeconds else {
+                throw SimulationError("--interval-change must come before the capture's end (--duration)")
+            }
+            guard change.share > 0, change.share <= 1 else {
+                throw SimulationError("--interval-change takes a share of the clients above 0 and at most 1")
+            }
+        }
+        // Before the first change a client runs the pull interval, or the push heartbeat when the fleet may hold
+        // push clients; before a later one, that or any earlier change's interval.
+        var running = intervalSeconds ?? model.interval.seconds
+        if pushShare > 0, httpShare < 1 { running = max(running, model.push.heartbeatSeconds) }
+        for (earlier, later) in zip(intervalChanges, intervalChanges.dropFirst()) {
+            running = max(running, earlier.seconds)
+            let sooner = FleetPlan.formatted(earlier.atSeconds)
+            guard later.atSeconds > earlier.atSeconds else {
+                throw SimulationError("--interval-change at \(FleetPlan.formatted(later.atSeconds)) s comes after the "
+                    + "one at \(sooner) s in the options but not later in time: give the changes in time order")
+            }
+            let reach = running + jitter
+            guard later.atSeconds - earlier.atSeconds > reach else {
+                throw SimulationError("--interval-change at \(FleetPlan.formatted(later.atSeconds)) s overlaps the "
+                    + "one at \(sooner) s: a client takes a change up to \(FleetPlan.formatted(reach)) s (the longest "
+                    + "interval running then and the jitter) after its time, so the next must come later than that")
+            }
         }
     }
 }

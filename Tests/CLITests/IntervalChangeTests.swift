@@ -396,4 +396,30 @@ import Testing
         let note = CLIRun(["audit", "-q", "--interval", "60", capture]).stdout
         #expect(note.contains("Note: \(changes.count) of 10 clients with a regular interval changed"), "\(note)")
     }
+
+    /// `--interval-change` may be repeated: the truth lists both changes on each client; changes out of time order,
+    /// or too close for every client to take the first before the second, are usage errors that say so.
+    @Test func simulateTakesRepeatedChangesInTimeOrder() throws {
+        let folder = try TemporaryFolder()
+        let capture = try folder.simulatedCapture("revert.pcap", [
+            "--clients", "4", "--duration", "4h", "--interval-change", "1h:60", "--interval-change", "2h:300",
+        ])
+        let truth = try Self.json(try String(contentsOfFile: capture + ".truth.json", encoding: .utf8))
+        let clients = try #require(truth["clients"] as? [[String: Any]])
+        #expect(clients.count == 4)
+        for c in clients {
+            let changes = try #require(c["intervalChanges"] as? [[String: Any]])
+            #expect(changes.compactMap { $0["seconds"] as? Double } == [60, 300])
+        }
+        let unordered = CLIRun(["simulate", "-q", "-o", folder.path + "/x.pcap", "--duration", "4h",
+                                "--interval-change", "2h:60", "--interval-change", "1h:300"])
+        #expect(unordered.status == 2)
+        #expect(unordered.stderr.contains("give the changes in time order"), "\(unordered.stderr)")
+        let overlapping = CLIRun(["simulate", "-q", "-o", folder.path + "/x.pcap", "--duration", "4h",
+                                  "--interval-change", "1h:60", "--interval-change", "1h2m:300"])
+        #expect(overlapping.status == 2)
+        #expect(overlapping.stderr.contains("--interval-change at 3720 s overlaps the one at 3600 s"),
+                "\(overlapping.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: folder.path + "/x.pcap"))
+    }
 }

@@ -68,7 +68,7 @@ import Testing
     func anEarlyCheckInComesBeforeAPolicyChange(seconds: Double) throws {
         var c = fleet(clients: 30, hours: 3, seed: 1, allFaults: false)
         c.pushShare = 0.6
-        c.intervalChange = SimulatedIntervalChange(atSeconds: 3600, seconds: seconds)
+        c.intervalChanges = [SimulatedIntervalChange(atSeconds: 3600, seconds: seconds)]
         c.faults[.early] = 2
         let dir = try TemporaryFolder()
         let path = dir.file("early-change.pcap")
@@ -91,7 +91,7 @@ import Testing
     @Test(arguments: [150.0, 100, 155])
     func anEarlyCheckInWithAChangeToHalfOrAThirdIsRefused(seconds: Double) throws {
         var c = fleet(clients: 30, hours: 3, seed: 1, allFaults: false)
-        c.intervalChange = SimulatedIntervalChange(atSeconds: 3600, seconds: seconds)
+        c.intervalChanges = [SimulatedIntervalChange(atSeconds: 3600, seconds: seconds)]
         c.faults[.early] = 1
         #expect(throws: SimulationError.self) { try FleetPlan.make(c, model: .builtIn) }
     }
