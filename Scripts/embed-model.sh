@@ -10,9 +10,15 @@ if grep -q -e '"""#' -e '\\#' "$json"; then
     echo "embed-model: $json contains the literal's closing delimiter or an escape of a raw literal" >&2
     exit 1
 fi
-# A file that is not JSON would build and then stop every command at its start, so it is refused here.
+# A file that is not JSON would build and then stop every command at its start, so it is refused here. Python's
+# reader takes NaN, Infinity and -Infinity, which JSON and sepbeat do not: they are refused too.
 if command -v python3 >/dev/null 2>&1; then
-    if ! problem=$(python3 -c 'import json, sys; json.load(open(sys.argv[1], encoding="utf-8"))' "$json" 2>&1); then
+    check='
+import json, sys
+def refuse(constant):
+    raise ValueError(constant + " is not a JSON value")
+json.load(open(sys.argv[1], encoding="utf-8"), parse_constant=refuse)'
+    if ! problem=$(python3 -c "$check" "$json" 2>&1); then
         echo "embed-model: $json is not valid JSON: $(printf '%s\n' "$problem" | tail -n 1)" >&2
         exit 1
     fi

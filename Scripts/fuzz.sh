@@ -23,13 +23,18 @@ fi
 target=$1
 seconds=${2:-60}
 [ $# -ge 2 ] && shift 2 || shift 1
-case " $(echo $targets) " in
-    *" $target "*) ;;
-    *) echo "fuzz.sh: unknown target '$target' (run without arguments for the list)" >&2; exit 2 ;;
-esac
+# One name of the list: matched against the list as a whole, two names ('packet fragments') passed.
+known=""
+for t in $targets; do [ "$t" = "$target" ] && known=yes; done
+if [ -z "$known" ]; then
+    echo "fuzz.sh: unknown target '$target' (run without arguments for the list)" >&2
+    exit 2
+fi
 case $seconds in
     ''|*[!0-9]*) echo "fuzz.sh: SECONDS must be a whole number of seconds, not '$seconds'" >&2; exit 2 ;;
 esac
+# Leading zeros off, so that 00 is the 0 below (before, it fuzzed without end from no corpus).
+seconds=$(echo "$seconds" | sed 's/^0*\(.\)/\1/')
 # With 0 seconds, libFuzzer would fuzz without end from no corpus (and write its findings here) unless files are
 # given, so 0 means "run these files once" only.
 if [ "$seconds" = 0 ] && [ $# -eq 0 ]; then

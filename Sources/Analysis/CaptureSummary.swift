@@ -116,6 +116,8 @@ public struct CaptureSummary: Sendable {
     public var filteredOutMPLS = 0
     /// The most MPLS labels one of those frames stacked (`CaptureStatistics.deepestMPLSStack`).
     public var deepestMPLSStack = 0
+    /// The most VLAN tags one frame the filter left out stacked (`CaptureStatistics.deepestVLANStack`).
+    public var deepestVLANStack = 0
     public var filteredOutPPPoE = 0
     /// Why a live capture ended before its stop condition (the interface went away), or why reading a file
     /// stopped before its end at an offset not known (known ones are in `truncationOffsets`), when it did.
@@ -332,6 +334,7 @@ public struct CaptureSummary: Sendable {
             m.filteredOut += f.filteredOut
             m.filteredOutMPLS += f.filteredOutMPLS
             m.deepestMPLSStack = max(m.deepestMPLSStack, f.deepestMPLSStack)
+            m.deepestVLANStack = max(m.deepestVLANStack, f.deepestVLANStack)
             m.filteredOutPPPoE += f.filteredOutPPPoE
             if let why = f.captureEndedEarly { m.captureEndedEarly = why }
             m.skippedRecords += f.skippedRecords

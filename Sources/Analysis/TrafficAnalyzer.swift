@@ -327,6 +327,7 @@ public final class TrafficAnalyzer {
             summaries[s.fileIndex].filteredOut = s.filteredOut
             summaries[s.fileIndex].filteredOutMPLS = s.filteredOutMPLS
             summaries[s.fileIndex].deepestMPLSStack = s.deepestMPLSStack
+            summaries[s.fileIndex].deepestVLANStack = s.deepestVLANStack
             summaries[s.fileIndex].filteredOutPPPoE = s.filteredOutPPPoE
             summaries[s.fileIndex].droppedByKernel = s.droppedByKernel
             summaries[s.fileIndex].droppedByInterface = s.droppedByInterface

@@ -239,7 +239,8 @@ enum InputRun {
     /// A filter that left out every packet of the captures: it sees the outermost headers, which for a
     /// tunnelled capture (VXLAN, Geneve, GRE, ERSPAN: cloud traffic mirroring) are the tunnel's. Frames with MPLS
     /// labels or in PPPoE sessions, when some were left out, are named first: a filter reads their IP headers only
-    /// after `mpls` or `pppoes`, and past one label per `mpls` (as many as the deepest stack left out held).
+    /// after `mpls` or `pppoes`, and past one label per `mpls` (as many as the deepest stack left out held). The same
+    /// for VLAN tags: one `vlan` per tag of the deepest stack left out (a QinQ frame has two).
     static func filterHint(_ files: [CaptureSummary], options: Options) -> String? {
         guard let filter = options.filter else { return nil }
         let merged = CaptureSummary.merged(files)
@@ -254,12 +255,16 @@ enum InputRun {
         if merged.filteredOutPPPoE > 0 {
             forms.append("for the \(merged.filteredOutPPPoE) in PPPoE sessions write \"pppoes and (\(filter))\"")
         }
-        let encapsulated = forms.isEmpty ? "" : forms.joined(separator: ", ") + " (behind VLAN tags, \"vlan and\" "
+        // One "vlan and" per tag of the deepest stack left out, as for MPLS labels; one tag reads as before.
+        let tags = max(1, merged.deepestVLANStack)
+        let vlan = String(repeating: "vlan and ", count: tags).dropLast()
+        let perTag = tags > 1 ? " (one \"vlan and\" per tag: up to \(tags) were stacked)" : ""
+        let encapsulated = forms.isEmpty ? "" : forms.joined(separator: ", ") + " (behind VLAN tags, \"\(vlan)\" "
             + "before it); "
         return "sepbeat: warning: the filter \"\(filter)\" left out every one of the \(merged.filteredOut) packets; "
             + "a filter sees the outermost headers: " + encapsulated
-            + "for packets with VLAN tags write \"vlan and (\(filter))\" (or "
-            + "\"(\(filter)) or (vlan and (\(filter)))\" for a mix), and in a tunnelled capture (VXLAN, Geneve, GRE, "
+            + "for packets with VLAN tags write \"\(vlan) (\(filter))\"" + perTag + " (or "
+            + "\"(\(filter)) or (\(vlan) (\(filter)))\" for a mix), and in a tunnelled capture (VXLAN, Geneve, GRE, "
             + "ERSPAN) they are the tunnel's: filter on them (e.g. \"udp port 4789\"), or give no filter"
     }
 

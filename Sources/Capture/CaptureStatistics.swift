@@ -149,6 +149,9 @@ public struct CaptureStatistics: Sendable {
     public var filteredOutMPLS: Int = 0
     /// The most labels one of those frames stacked (0: none left out): a filter reads past one label per `mpls`.
     public var deepestMPLSStack: Int = 0
+    /// The most VLAN tags one of the frames the filter rejected stacked (0: none): a filter reads past one tag per
+    /// `vlan`, so a QinQ frame (802.1ad over 802.1Q) needs `vlan and vlan and`.
+    public var deepestVLANStack: Int = 0
     public var filteredOutPPPoE: Int = 0
     /// Malformed records skipped (e.g. a packet block naming an undeclared interface).
     public var skippedRecords: Int = 0
@@ -201,11 +204,14 @@ public struct CaptureStatistics: Sendable {
         filteredOut += 1
         guard record.linkType == .ethernet else { return }
         let bytes = record.bytes
-        var at = 12
+        var at = 12, tags = 0
+        defer { deepestVLANStack = max(deepestVLANStack, tags) }
         while at + 2 <= bytes.count {
             let type = UInt16(bytes[at]) << 8 | UInt16(bytes[at + 1])
             switch type {
-            case 0x8100, 0x88A8, 0x9100, 0x9200: at += 4
+            case 0x8100, 0x88A8, 0x9100, 0x9200:
+                at += 4
+                tags += 1
             case 0x8847, 0x8848:
                 filteredOutMPLS += 1
                 // Labels of 4 bytes each, down to the one with the bottom-of-stack bit (or the end of the bytes).

@@ -23,7 +23,8 @@ public struct SyLinkFile: Hashable, Sendable {
         /// The address when `address` is IP address text; nil for a host name.
         public var ipAddress: IPAddress?
         /// From the block name `PriorityN` (1 = first choice); blocks without a number come after every numbered
-        /// one, in file order (the first takes the file's largest block number + 1), so no two blocks tie.
+        /// one, in file order (the first holding servers takes the file's largest block number + 1), so no two
+        /// blocks tie.
         public var priority: Int
         public var httpPort: UInt16?
         public var httpsPort: UInt16?
@@ -409,10 +410,12 @@ private final class SyLinkCollector: NSObject, XMLParserDelegate {
     var inServerList = false
     /// The priority of the numbered `ServerPriorityBlock` of the server list being read; nil outside one.
     var blockPriority: Int?
-    /// The place, among the blocks whose name ends in no number, of the one being read (from 1); nil outside one.
+    /// The place, among the blocks whose name ends in no number and that hold servers, of the one being read (from
+    /// 1); nil outside one and before its first server.
     var unnumberedBlock: Int?
-    var unnumberedBlocks = 0
-    /// The `Name` and line of each unnumbered block, in file order.
+    /// The `Name` and line of the unnumbered block being read, until its first server gives it a place.
+    var unplacedBlock: (name: String, line: Int)?
+    /// The `Name` and line of each unnumbered block that holds servers, in file order.
     var unnumberedNames: [(name: String, line: Int)] = []
     /// The largest block number of the server list (0: none).
     var mostNumbered = 0
@@ -502,9 +505,7 @@ private final class SyLinkCollector: NSObject, XMLParserDelegate {
                 blockPriority = number
                 mostNumbered = max(mostNumbered, number)
             } else {
-                unnumberedBlocks += 1
-                unnumberedBlock = unnumberedBlocks
-                unnumberedNames.append((label, parser.lineNumber))
+                unplacedBlock = (label, parser.lineNumber)
             }
         case "server":
             // A `Server` outside the `ServerList` (under `Backup`, say) is in no server list: counting it made a
@@ -513,6 +514,13 @@ private final class SyLinkCollector: NSObject, XMLParserDelegate {
             guard inServerList else {
                 outside.append((attrs["address"], parser.lineNumber))
                 break
+            }
+            // An unnumbered block takes its place at its first server: an empty one taking a place left a gap
+            // before the next one's priority (Priority1, an empty block, Backup gave Backup priority 3).
+            if let block = unplacedBlock {
+                unnumberedNames.append(block)
+                unnumberedBlock = unnumberedNames.count
+                unplacedBlock = nil
             }
             let kept = attrs.filter { ["address", "httpport", "httpsport", "httpsverifyca", "verifysignatures"]
                 .contains($0.key) }
@@ -531,6 +539,7 @@ private final class SyLinkCollector: NSObject, XMLParserDelegate {
         case "serverpriorityblock":
             blockPriority = nil
             unnumberedBlock = nil
+            unplacedBlock = nil
         case "serverlist": inServerList = false
         default: break
         }
@@ -636,9 +645,8 @@ private final class SyLinkCollector: NSObject, XMLParserDelegate {
             alwaysConnect: try bool(settings["alwaysconnect"], "AlwaysConnect"),
             kcsPresent: kcsValue != nil, serverListName: serverListName, servers: ordered.map(\.element),
             ignoredServers: outside.map { .init(address: $0.address.map(withoutKey), line: $0.line) },
-            unnumberedBlocks: Set(servers.compactMap(\.unnumbered)).sorted().map { place in
-                let block = unnumberedNames[place - 1]
-                return .init(name: withoutKey(block.name), line: block.line, priority: mostNumbered + place)
+            unnumberedBlocks: unnumberedNames.enumerated().map { place, block in
+                .init(name: withoutKey(block.name), line: block.line, priority: mostNumbered + place + 1)
             })
     }
 }

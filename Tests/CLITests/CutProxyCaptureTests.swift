@@ -135,6 +135,30 @@ import TestSupport
         #expect(kept.stdout.contains("check-in"))
     }
 
+    /// A filter reads past one VLAN tag per `vlan`, as per MPLS label (`tcpdump -r F 'vlan and vlan and tcp'` keeps a
+    /// QinQ capture's packets, `vlan and tcp` none): for frames with two tags the hint writes it twice, and that form
+    /// keeps the check-ins. Before, it wrote one, which still left out every packet.
+    @Test func aFilterHintWritesOneVLANPerTag() throws {
+        let folder = try TemporaryFolder()
+        let pcap = try #require(PcapFileRecords(path: Fixtures.captures + "/heartbeat/fleet.pcap"))
+        var file = PcapBuilder(nanoseconds: pcap.nanoseconds)
+        // An 802.1ad service tag (VLAN 5) over an 802.1Q customer tag (VLAN 7).
+        let tags: [UInt8] = [0x88, 0xA8, 0x00, 0x05, 0x81, 0x00, 0x00, 0x07]
+        for r in pcap.records {
+            file.record(seconds: r.seconds, fraction: r.fraction,
+                        data: Array(r.frame[..<12]) + tags + Array(r.frame[12...]))
+        }
+        let path = folder.path + "/qinq.pcap"
+        try Data(file.data).write(to: URL(fileURLWithPath: path))
+        let run = CLIRun(["analyze", "-f", "tcp port 443", path])
+        #expect(run.stderr.contains(" write \"vlan and vlan and (tcp port 443)\" (one \"vlan and\" per tag: up to 2 "
+            + "were stacked) (or \"(tcp port 443) or (vlan and vlan and (tcp port 443))\" for a mix)"), "\(run.stderr)")
+        #expect(CLIRun(["analyze", "-f", "vlan and (tcp port 443)", path]).stderr.contains("left out every one"))
+        let kept = CLIRun(["analyze", "-f", "vlan and vlan and (tcp port 443)", path])
+        #expect(!kept.stderr.contains("left out every one"))
+        #expect(kept.stdout.contains("check-in"))
+    }
+
     /// Mirrored through VXLAN and cut to 96 bytes, every packet is cut inside its headers: the warning no longer
     /// says that 96 bytes keep the headers, but how far they ran and what keeps them.
     @Test func aTunnelledCaptureCutInItsHeadersGetsItsOwnSnapLengthAdvice() throws {

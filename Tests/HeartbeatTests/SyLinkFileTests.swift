@@ -100,6 +100,24 @@ func parseSyLink(_ xml: String, name: String = "SyLink.xml") throws(SyLinkError)
             + "so the file is refused: number the blocks") == true, "\(past ?? "parsed")")
     }
 
+    /// A block with no number and no server takes no place among such blocks: before, it did, so `Backup` after an
+    /// empty one came two after the largest block number, and after `Priority2147483646` the file was refused.
+    @Test func anEmptyUnnumberedBlockTakesNoPriority() throws {
+        let s = try parseSyLink(syLinkXML(servers: """
+            <ServerPriorityBlock Name="Spare"/>
+            <ServerPriorityBlock Name="Priority1"><Server Address="192.0.2.1"/></ServerPriorityBlock>
+            <ServerPriorityBlock Name="Backup"><Server Address="192.0.2.8"/></ServerPriorityBlock>
+            """))
+        #expect(s.servers.map(\.priority) == [1, 2])
+        #expect(s.unnumberedBlocks == [.init(name: "Backup", line: 6, priority: 2)])
+        let last = try parseSyLink(syLinkXML(servers: """
+            <ServerPriorityBlock Name="Priority2147483646"><Server Address="192.0.2.1"/></ServerPriorityBlock>
+            <ServerPriorityBlock Name="Empty"></ServerPriorityBlock>
+            <ServerPriorityBlock Name="Backup"><Server Address="192.0.2.8"/></ServerPriorityBlock>
+            """))
+        #expect(last.servers.map(\.priority) == [2_147_483_646, 2_147_483_647])
+    }
+
     /// `Priority0` gave its servers priority 0, above every first choice, while a model file refuses a priority
     /// below 1: refused the same way, naming the line and the block.
     @Test func aBlockNumberedZeroIsRefused() throws {

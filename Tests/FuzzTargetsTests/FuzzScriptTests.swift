@@ -1,0 +1,53 @@
+import Foundation
+import Testing
+import TestSupport
+
+/// `Scripts/fuzz.sh` checks its arguments before the long instrumented build. A `swift` that fails at once stands
+/// in for the toolchain, so an argument the script lets through ends with that status instead of a build.
+@Suite struct FuzzScriptTests {
+    static let buildStatus: Int32 = 97
+
+    /// Runs `sh Scripts/fuzz.sh ARGUMENTS` with the stand-in `swift` first on the PATH; its status and stderr.
+    static func fuzz(_ arguments: [String]) throws -> (status: Int32, stderr: String) {
+        let folder = NSTemporaryDirectory() + "sepbeat-fuzz-script-" + UUID().uuidString
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        try #require(FileManager.default.createFile(atPath: folder + "/swift",
+                                                    contents: Data("#!/bin/sh\nexit \(buildStatus)\n".utf8),
+                                                    attributes: [.posixPermissions: 0o755]))
+        let process = Process(), errors = Pipe()
+        process.executableURL = URL(fileURLWithPath: "/bin/sh")
+        process.arguments = [Fixtures.packageRoot + "/Scripts/fuzz.sh"] + arguments
+        var environment = ProcessInfo.processInfo.environment
+        environment["PATH"] = folder + ":" + (environment["PATH"] ?? "/usr/bin:/bin")
+        process.environment = environment
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = errors
+        try process.run()
+        let text = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        return (process.terminationStatus, text)
+    }
+
+    /// `00` is 0 seconds: without files it is refused as `0` is (before, libFuzzer was given 00 and fuzzed
+    /// without end from no corpus).
+    @Test(arguments: ["0", "00", "000"])
+    func zeroSecondsWithoutFilesIsRefused(_ seconds: String) throws {
+        let run = try Self.fuzz(["x509", seconds])
+        #expect(run.status == 2, "\(run.stderr)")
+        #expect(run.stderr.contains("SECONDS 0 runs the target once over the FILEs given after it"), "\(run.stderr)")
+    }
+
+    /// Two names in one argument are no target (before, they matched the list as a whole and went to the build).
+    @Test func twoTargetNamesInOneArgumentAreRefused() throws {
+        let run = try Self.fuzz(["packet fragments", "5"])
+        #expect(run.status == 2, "\(run.stderr)")
+        #expect(run.stderr.contains("fuzz.sh: unknown target 'packet fragments'"), "\(run.stderr)")
+    }
+
+    /// A known target and a number of seconds go on to the build.
+    @Test func aTargetAndSecondsGoToTheBuild() throws {
+        #expect(try Self.fuzz(["x509", "007"]).status == Self.buildStatus)
+        #expect(try Self.fuzz(["sylink", "5"]).status == Self.buildStatus)
+    }
+}
