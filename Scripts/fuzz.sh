@@ -10,6 +10,8 @@
 # and the grown corpus to .build/fuzz/corpus/TARGET. Needs a Swift toolchain with libFuzzer (Linux).
 set -eu
 
+# Paths given relative to where the script was run from (FILEs, $SEPBEAT_CORPUS) are read from there.
+caller=$(pwd)
 cd "$(dirname "$0")/.."
 targets="packet fragments http-request http-response http-conversation tls-stream tls-client-hello
 tls-server-hello tls-certificate x509 pcapng pcap capture compressed reference-model sylink"
@@ -43,6 +45,10 @@ if [ "$seconds" = 0 ] && [ $# -eq 0 ]; then
 fi
 
 corpus=${SEPBEAT_CORPUS:-}
+case $corpus in
+    ''|/*) ;;
+    *) corpus=$caller/$corpus ;;
+esac
 if [ -z "$corpus" ]; then
     for c in ../shared/corpus; do
         if [ -d "$c" ]; then corpus=$c; break; fi
@@ -68,6 +74,13 @@ SEPBEAT_FUZZ=1 swift build -c release --build-path "$build" --product sepbeat-fu
 binary=$build/release/sepbeat-fuzz
 
 if [ "$seconds" = 0 ]; then
+    for arg in "$@"; do
+        shift
+        case $arg in
+            /*|-*) set -- "$@" "$arg" ;;
+            *) set -- "$@" "$caller/$arg" ;;
+        esac
+    done
     LSAN_OPTIONS=${LSAN_OPTIONS:-suppressions=$PWD/Scripts/fuzz-lsan.supp} SEPBEAT_FUZZ_TARGET=$target \
         exec "$binary" "$@"
 fi

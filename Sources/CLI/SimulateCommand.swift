@@ -261,7 +261,7 @@ enum SimulateOptions {
                      range: (rule: String, bounds: ClosedRange<Double>)? = nil) throws(UsageError) -> Double {
         let rule = range?.rule ?? (allowZero ? "0 or more" : "above 0")
         let refusal = UsageError("\(name) takes a time \(rule): seconds, or numbers with s, m, h or d "
-            + "(90, 30m, 2h, 1h30m), got '\(v)'")
+            + "(90, 30m, 2h, 1h30m; each unit once, larger first), got '\(v)'")
         guard let seconds = timeSeconds(v), seconds.isFinite, allowZero ? seconds >= 0 : seconds > 0,
               range?.bounds.contains(seconds) ?? true else {
             throw refusal

@@ -42,15 +42,15 @@ private let canCaptureLoopback: Bool = (try? LiveSource(interface: "lo")) != nil
         let cases: [([String], String)] = [
             (["--duration", "0"], "--duration takes a time above 0 and up to a year (366d): "
                 + "seconds, or numbers with s, m, h or d (90, 30m, "
-                + "2h, 1h30m), got '0'"),
+                + "2h, 1h30m; each unit once, larger first), got '0'"),
             (["--duration", "soon"], "--duration takes a time above 0 and up to a year (366d): "
                 + "seconds, or numbers with s, m, h or d (90, 30m, "
-                + "2h, 1h30m), got 'soon'"),
+                + "2h, 1h30m; each unit once, larger first), got 'soon'"),
             (["--duration", "1h30"], "--duration takes a time above 0 and up to a year (366d): "
                 + "seconds, or numbers with s, m, h or d (90, 30m, "
-                + "2h, 1h30m), got '1h30'"),
+                + "2h, 1h30m; each unit once, larger first), got '1h30'"),
             (["--duration", "400d"], "--duration takes a time above 0 and up to a year (366d): seconds, or numbers "
-                + "with s, m, h or d (90, 30m, 2h, 1h30m), got '400d'"),
+                + "with s, m, h or d (90, 30m, 2h, 1h30m; each unit once, larger first), got '400d'"),
             (["-c", "0"], "--count takes a whole number of packets, 1 or more, got '0'"),
             (["--count", "-3"], "--count takes a whole number of packets, 1 or more, got '-3'"),
             (["-s", "20"], "--snaplen takes a number of bytes from 68 to 262144, got '20'"),
@@ -268,11 +268,11 @@ private let canCaptureLoopback: Bool = (try? LiveSource(interface: "lo")) != nil
             + "input that is not a regular file, or a FIFO named as a capture); capture files are read whole\n")
         run = CLIRun(["analyze", "-i", "lo", "--every", "0.5", "-o", folder.path + "/r.json"])
         #expect(run.stderr == "sepbeat analyze: --every takes a time from 1 s to a year (366d): seconds, or numbers "
-            + "with s, m, h or d (90, 30m, 2h, 1h30m), got '0.5'\n")
+            + "with s, m, h or d (90, 30m, 2h, 1h30m; each unit once, larger first), got '0.5'\n")
         // 0 is refused with the same words (it said "above 0" while 0.5 was refused as below 1 s).
         run = CLIRun(["analyze", "-i", "lo", "--every", "0", "-o", folder.path + "/r.json"])
         #expect(run.stderr == "sepbeat analyze: --every takes a time from 1 s to a year (366d): seconds, or numbers "
-            + "with s, m, h or d (90, 30m, 2h, 1h30m), got '0'\n")
+            + "with s, m, h or d (90, 30m, 2h, 1h30m; each unit once, larger first), got '0'\n")
         // flows writes at the end only.
         run = CLIRun(["flows", "-i", "lo", "--every", "60"])
         #expect(run.status == ExitStatus.usage)

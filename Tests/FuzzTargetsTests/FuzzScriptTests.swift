@@ -8,7 +8,8 @@ import TestSupport
     static let buildStatus: Int32 = 97
 
     /// Runs `sh Scripts/fuzz.sh ARGUMENTS` with the stand-in `swift` first on the PATH; its status and stderr.
-    static func fuzz(_ arguments: [String]) throws -> (status: Int32, stderr: String) {
+    static func fuzz(_ arguments: [String], environment extra: [String: String] = [:]) throws
+        -> (status: Int32, stderr: String) {
         let folder = NSTemporaryDirectory() + "sepbeat-fuzz-script-" + UUID().uuidString
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: folder) }
@@ -20,6 +21,7 @@ import TestSupport
         process.arguments = [Fixtures.packageRoot + "/Scripts/fuzz.sh"] + arguments
         var environment = ProcessInfo.processInfo.environment
         environment["PATH"] = folder + ":" + (environment["PATH"] ?? "/usr/bin:/bin")
+        environment.merge(extra) { $1 }
         process.environment = environment
         process.standardOutput = FileHandle.nullDevice
         process.standardError = errors
@@ -43,6 +45,14 @@ import TestSupport
         let run = try Self.fuzz(["packet fragments", "5"])
         #expect(run.status == 2, "\(run.stderr)")
         #expect(run.stderr.contains("fuzz.sh: unknown target 'packet fragments'"), "\(run.stderr)")
+    }
+
+    /// A relative `SEPBEAT_CORPUS` is read from where the script was run, not from the repository it moves to.
+    @Test func aRelativeCorpusIsTheCallersPath() throws {
+        let run = try Self.fuzz(["pcap", "5"], environment: ["SEPBEAT_CORPUS": "no-such-corpus-here"])
+        #expect(run.status == Self.buildStatus)
+        let shown = FileManager.default.currentDirectoryPath + "/no-such-corpus-here"
+        #expect(run.stderr.contains("the capture corpus \(shown) is not a folder"), "\(run.stderr)")
     }
 
     /// A known target and a number of seconds go on to the build.
