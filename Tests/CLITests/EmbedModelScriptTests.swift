@@ -7,7 +7,7 @@ import TestSupport
 /// model was embedded.
 @Suite struct EmbedModelScriptTests {
     /// Runs a copy of the script in `folder`, laid out as the package is, on `model`; its status and stderr.
-    static func embed(_ model: String, in folder: TemporaryFolder) throws -> (status: Int32, stderr: String) {
+    static func embed(_ model: String, in folder: TemporaryFolder) throws -> ScriptRun {
         let files = FileManager.default
         try files.createDirectory(atPath: folder.path + "/Scripts", withIntermediateDirectories: true)
         try files.createDirectory(atPath: folder.path + "/Sources/Heartbeat/Resources",
@@ -15,15 +15,7 @@ import TestSupport
         try files.copyItem(atPath: Fixtures.packageRoot + "/Scripts/embed-model.sh",
                            toPath: folder.path + "/Scripts/embed-model.sh")
         _ = folder.write("Sources/Heartbeat/Resources/reference-model.json", model)
-        let process = Process(), errors = Pipe()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["bash", folder.path + "/Scripts/embed-model.sh"]
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = errors
-        try process.run()
-        let text = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        return (process.terminationStatus, text)
+        return try ScriptRun("/usr/bin/env", ["bash", folder.path + "/Scripts/embed-model.sh"])
     }
 
     @Test(arguments: ["NaN", "Infinity", "-Infinity"])

@@ -8,27 +8,16 @@ import TestSupport
     static let buildStatus: Int32 = 97
 
     /// Runs `sh Scripts/fuzz.sh ARGUMENTS` with the stand-in `swift` first on the PATH; its status and stderr.
-    static func fuzz(_ arguments: [String], environment extra: [String: String] = [:]) throws
-        -> (status: Int32, stderr: String) {
+    static func fuzz(_ arguments: [String], environment extra: [String: String] = [:]) throws -> ScriptRun {
         let folder = NSTemporaryDirectory() + "sepbeat-fuzz-script-" + UUID().uuidString
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: folder) }
         try #require(FileManager.default.createFile(atPath: folder + "/swift",
                                                     contents: Data("#!/bin/sh\nexit \(buildStatus)\n".utf8),
                                                     attributes: [.posixPermissions: 0o755]))
-        let process = Process(), errors = Pipe()
-        process.executableURL = URL(fileURLWithPath: "/bin/sh")
-        process.arguments = [Fixtures.packageRoot + "/Scripts/fuzz.sh"] + arguments
-        var environment = ProcessInfo.processInfo.environment
-        environment["PATH"] = folder + ":" + (environment["PATH"] ?? "/usr/bin:/bin")
-        environment.merge(extra) { $1 }
-        process.environment = environment
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = errors
-        try process.run()
-        let text = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        return (process.terminationStatus, text)
+        let path = folder + ":" + (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin")
+        return try ScriptRun("/bin/sh", [Fixtures.packageRoot + "/Scripts/fuzz.sh"] + arguments,
+                             environment: extra.merging(["PATH": path]) { $1 })
     }
 
     /// `00` is 0 seconds: without files it is refused as `0` is (before, libFuzzer was given 00 and fuzzed
