@@ -317,10 +317,13 @@ public final class ConnectionTable {
                     return true
                 }
                 if isSyn, existing.isLateServerSyn(segment) {
-                    // Counted as a packet of the connection, its bytes (if any) kept out of the stream.
+                    // Counted as a packet of the connection, its bytes (if any) kept out of the stream. The server's
+                    // own SYN of a simultaneous open sent again (its ISN) is a retransmission, not a late SYN.
                     existing.count(segment, direction: .down)
-                    if !existing.lateServerSyn { counters.lateServerSyns += 1 }
-                    existing.lateServerSyn = true
+                    if segment.sequence != existing.serverSynSequence {
+                        if !existing.lateServerSyn { counters.lateServerSyns += 1 }
+                        existing.lateServerSyn = true
+                    }
                     schedule(existing)
                     return true
                 }
