@@ -187,6 +187,16 @@ public struct FleetPlan: Sendable {
     /// How long after the burst it follows the push-connection-dropped fault's manager closes the connection:
     /// well after the burst's exchange (milliseconds) and before any next burst or keep-alive.
     static let pushDropDelay: Int64 = 5_000_000_000
+    /// How long after its check-in's start a spoilt check-in's finding is stamped: when its request goes unanswered
+    /// (no-answer) or its push connection is closed (push-connection-dropped); at the start for the others.
+    static func failureDelay(_ fault: FaultKind) -> Int64 {
+        switch fault {
+        case .noAnswer: return noAnswerRequestDelay
+        case .pushConnectionDropped: return pushDropDelay
+        default: return 0
+        }
+    }
+
     /// Longest a failed check-in of the no-answer or tls-handshake-failed fault lasts, with room to spare.
     static let failedCheckInSeconds: Double = 2
 
@@ -331,10 +341,14 @@ public struct FleetPlan: Sendable {
                 item.full = false
                 me.expected.append(ExpectedFinding(code: .failover, time: time, fault: fault))
                 me.expected.append(ExpectedFinding(code: .connectFailed, time: time, fault: fault))
-            case .http503, .http400:
+            case .http503, .http400, .connectTimeout, .noAnswer, .tlsHandshakeFailed, .pushConnectionDropped:
+                // The check-in the fault spoils, never a full one (a push client's never are), with the finding
+                // analyze names it by, stamped when the failure shows.
                 item.fault = fault
                 item.full = false
-                me.expected.append(ExpectedFinding(code: .httpError, time: time, fault: fault))
+                for code in fault.codes() {
+                    me.expected.append(ExpectedFinding(code: code, time: time + Self.failureDelay(fault), fault: fault))
+                }
             case .oversizeUpload:
                 item.fault = fault
                 item.full = true
@@ -349,23 +363,6 @@ public struct FleetPlan: Sendable {
                 shift = time - base
                 item.time = time
                 me.expected.append(ExpectedFinding(code: .intervalEarly, time: time, fault: fault))
-            case .connectTimeout:
-                item.fault = fault
-                item.full = false
-                me.expected.append(ExpectedFinding(code: .connectTimeout, time: time, fault: fault))
-            case .noAnswer:
-                item.fault = fault
-                item.full = false
-                me.expected.append(ExpectedFinding(code: .noAnswer, time: time + Self.noAnswerRequestDelay,
-                                                   fault: fault))
-            case .tlsHandshakeFailed:
-                item.fault = fault
-                item.full = false
-                me.expected.append(ExpectedFinding(code: .tlsHandshakeFailed, time: time, fault: fault))
-            case .pushConnectionDropped:
-                item.fault = fault
-                me.expected.append(ExpectedFinding(code: .pushConnectionDropped, time: time + Self.pushDropDelay,
-                                                   fault: fault))
             case .oldTLS, .silent:
                 break
             }
