@@ -132,6 +132,12 @@ enum InputRun {
         return OpenedInput(run: run, source: source, progress: progress, command: command)
     }
 
+    /// `--duration` as the start line says it: a time under a millisecond in microseconds, which three decimals
+    /// of seconds would show as `0.000 s` (the capture stops at the first packet or read timeout after it).
+    static func durationText(_ seconds: Double) -> String {
+        seconds >= 0.001 ? formatSeconds(seconds) : formatFixed(seconds * 1e6, digits: 3) + " µs"
+    }
+
     /// A report made while a live capture or a followed input goes on (`--every`), from the capture so far: the
     /// summaries, and the connections still open as provisional records.
     typealias RollingReport = (_ soFar: CaptureSoFar, _ output: inout Output) -> Void
@@ -162,7 +168,7 @@ enum InputRun {
         }
         if !options.quiet {
             var stops: [String] = []
-            if let d = options.live.durationSeconds { stops.append("after \(formatSeconds(d))") }
+            if let d = options.live.durationSeconds { stops.append("after \(durationText(d))") }
             if let n = options.live.packetLimit { stops.append("after \(n == 1 ? "1 packet" : "\(n) packets")") }
             // Started in the background by a script, SIGINT is ignored: name what still stops it.
             let signal = LiveOptions.endingSignal()

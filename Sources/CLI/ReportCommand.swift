@@ -40,11 +40,15 @@ enum ReportCommand {
         // The rolling report of a live capture or a followed input (`--every`): the records filed so far, with
         // the connections still open as the capture's end would make them now (filed in the copy only), and the
         // summaries so far, replace the -o file whole; a failed write is a warning, and the capture goes on.
+        let rollingFailures = RollingFailures()
         let rolling: InputRun.RollingReport? = options.live.everySeconds == nil ? nil : { soFar, output in
             var snapshot = ingest.snapshot()
             for c in soFar.open { snapshot.ingest(c.record) }
             // Marked in every format but the row formats (jsonl, csv), so that it is not read as the final report.
-            let files = soFar.files.map { f in
+            // Before a followed input's first packet no file is open yet: it is listed all the same, with nothing
+            // read, so that the report says what it is of and carries the mark.
+            let opened = soFar.files.isEmpty ? options.captures.map(CaptureSummary.init(path:)) : soFar.files
+            let files = opened.map { f in
                 var f = f
                 f.soFar = true
                 return f
@@ -52,15 +56,21 @@ enum ReportCommand {
             let heartbeat = finish(&snapshot, files: files)
             let bundle = makeBundle(kind, heartbeat: heartbeat, files: files, model: model, sylink: sylink,
                                     failOn: failOn)
+            let path = options.outputPath ?? "-"
+            let problem: String?
             do {
-                try ReportWriter.replace(command: kind.rawValue, path: options.outputPath ?? "-") { sink in
+                try ReportWriter.replace(command: kind.rawValue, path: path) { sink in
                     try bundle.write(format, palette: palette, per: per, to: sink)
                 }
+                problem = nil
             } catch let failure as CommandFailure {
-                // An error of the output, not a warning: said even with --quiet, or the file goes stale unseen.
-                output.error(SepbeatCommand.oneLine(failure.message + " (the capture goes on)"))
+                problem = failure.message
             } catch {
-                output.error(SepbeatCommand.oneLine("sepbeat \(kind.rawValue): \(error)"))
+                problem = "sepbeat \(kind.rawValue): \(error)"
+            }
+            // An error of the output, not a warning: said even with --quiet, or the file goes stale unseen.
+            if let line = rollingFailures.note(problem, command: kind.rawValue, path: path) {
+                output.error(SepbeatCommand.oneLine(line))
             }
         }
         let files = try InputRun.run(

@@ -114,6 +114,35 @@ import Glibc
         #expect(!read().contains("so far"))
     }
 
+    /// A report so far made after the file header but before the first packet lists the input, marked, with
+    /// nothing read yet (it listed no capture, so a reader could not tell it from an empty final report).
+    @Test func aReportSoFarBeforeTheFirstPacketListsTheInput() throws {
+        let folder = try TemporaryFolder()
+        let (header, first, second) = try Self.parts()
+        let report = folder.path + "/now.json"
+        var ends: [Int32] = [-1, -1]
+        try #require(pipe(&ends) == 0)
+        let run = try FollowedInputCLITests.Run(["analyze", "-q", "-F", "json", "--every", "1", "-o", report, "-"],
+                                                input: ends[0], folder: folder.path)
+        close(ends[0])
+        var writing = true
+        defer { if writing { close(ends[1]) } }
+        try FollowedInputCLITests.write(header, to: ends[1])
+        let read = { (try? String(contentsOfFile: report, encoding: .utf8)) ?? "" }
+        #expect(run.wait { !read().isEmpty }, "stderr: \(run.stderr)")
+        let json = try #require(try JSONSerialization.jsonObject(with: Data(read().utf8)) as? [String: Any])
+        let captures = try #require(json["captures"] as? [[String: Any]])
+        #expect(captures.count == 1)
+        #expect(captures.first?["path"] as? String == "-")
+        #expect(captures.first?["packets"] as? Int == 0)
+        #expect(captures.first?["soFar"] as? Bool == true)
+        try FollowedInputCLITests.write((first + second).flatMap { Array($0) }, to: ends[1])
+        close(ends[1])
+        writing = false
+        #expect(run.finish() == ExitStatus.ok, "stderr: \(run.stderr)")
+        #expect(!read().contains("soFar"))
+    }
+
     @Test func everyIsRefusedWithRegularFilesOnlyAndWantsAnOutputFile() throws {
         let folder = try TemporaryFolder()
         let capture = heartbeatCapture("https-idle")

@@ -367,6 +367,58 @@ private let canCaptureLoopback: Bool = (try? LiveSource(interface: "lo")) != nil
     }
 }
 
+/// A report so far that cannot be written is said once, not at every interval, and its recovery in one line.
+@Suite struct RollingFailureTests {
+    @Test func aFailureIsSaidOnceUntilItChanges() {
+        let failures = RollingFailures()
+        #expect(failures.note(nil, command: "analyze", path: "r.json") == nil)
+        let full = "sepbeat analyze: r.json: cannot write the report: No space left on device"
+        #expect(failures.note(full, command: "analyze", path: "r.json")
+            == full + " (the capture goes on; said again only when this changes)")
+        #expect(failures.note(full, command: "analyze", path: "r.json") == nil)
+        let denied = "sepbeat analyze: r.json: cannot write the report: Permission denied"
+        #expect(failures.note(denied, command: "analyze", path: "r.json")?.hasPrefix(denied) == true)
+        #expect(failures.note(nil, command: "analyze", path: "r.json")
+            == "sepbeat analyze: r.json: the report so far was written again")
+        #expect(failures.note(nil, command: "analyze", path: "r.json") == nil)
+        #expect(failures.note(full, command: "analyze", path: "r.json") != nil)
+    }
+
+    @Test func theStartLineShowsADurationUnderAMillisecond() {
+        #expect(InputRun.durationText(0.0001) == "100.000 µs")
+        #expect(InputRun.durationText(0.001) == "0.001 s")
+        #expect(InputRun.durationText(90) == "1 min 30 s")
+    }
+
+    /// The folder refuses new files for about two intervals of the capture, then takes them again: one error
+    /// line, one line when it is written again.
+    @Test(.enabled(if: canCaptureLoopback && canMakeFoldersImmutable))
+    func aFolderThatRefusesReportsForAWhileIsSaidOnce() throws {
+        let folder = try TemporaryFolder()
+        let report = folder.path + "/rolling.json"
+        let box = RunBox()
+        let runner = Thread {
+            box.run = CLIRun(["analyze", "-i", "lo", "-f", "tcp port 9", "--every", "1", "--duration", "7",
+                              "-F", "json", "-o", report, "-q"])
+            box.done.signal()
+        }
+        runner.start()
+        usleep(1_500_000)
+        try #require(chattr("+i", folder.path))
+        usleep(3_000_000)
+        #expect(chattr("-i", folder.path))
+        #expect(box.done.wait(timeout: .now() + 30) == .success)
+        let run = try #require(box.run)
+        #expect(run.status == ExitStatus.ok, "\(run.stderr)")
+        let lines = run.stderr.split(separator: "\n").map(String.init)
+        #expect(lines == [
+            "sepbeat analyze: \(report): cannot write the report: Operation not permitted; it still holds the "
+                + "report written before (the capture goes on; said again only when this changes)",
+            "sepbeat analyze: \(report): the report so far was written again",
+        ])
+    }
+}
+
 /// A run made on another thread, and its end.
 private final class RunBox: @unchecked Sendable {
     var run: CLIRun?
