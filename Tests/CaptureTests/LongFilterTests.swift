@@ -46,4 +46,25 @@ import TestSupport
         #expect(optimized.instructionCount < asWritten.instructionCount / 4,
                 "\(optimized.instructionCount) and \(asWritten.instructionCount) instructions")
     }
+
+    /// An interface's filter follows the same rule: a thousand hosts with the loopback's own among them compile
+    /// as written (optimized, libpcap took minutes), and the check-ins' packets are kept (filtered by libpcap in
+    /// this process, as the program is too long for the kernel's filter).
+    @Test(.enabled(if: canCaptureLoopback)) func anInterfacesLongFilterIsCompiledAsWrittenAndKeepsItsPackets() throws {
+        let server = try #require(LoopbackCheckIns())
+        var settings = LiveCaptureSettings()
+        settings.packetLimit = 4
+        settings.durationNanoseconds = 20_000_000_000
+        let source = try LiveSource(interface: "lo", settings: settings)
+        var terms = Self.decoyHosts(999)
+        terms.insert("(\(server.filter))", at: 500)
+        let long = terms.joined(separator: " or ")
+        #expect(!BPFProgram.optimizes(long))
+        try source.setFilter(long)
+        let client = Thread { server.checkIn(count: 2) }
+        client.start()
+        var kept = 0
+        while try source.next() != nil { kept += 1 }
+        #expect(kept == 4)
+    }
 }
