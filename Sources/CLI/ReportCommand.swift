@@ -54,8 +54,8 @@ enum ReportCommand {
                 return f
             }
             let heartbeat = finish(&snapshot, files: files)
-            let bundle = makeBundle(kind, heartbeat: heartbeat, files: files, model: model, sylink: sylink,
-                                    failOn: failOn)
+            let bundle = ReportBundle.command(kind, heartbeat: heartbeat, captures: files, model: model,
+                                              sylink: sylink, failOn: failOn)
             let path = options.outputPath ?? "-"
             let problem: String?
             do {
@@ -95,7 +95,8 @@ enum ReportCommand {
             output.error("sepbeat \(kind.rawValue): warning: \(heartbeat.counts.droppedByLimits) connections to "
                 + "management ports were dropped\(why); the report leaves them out\n")
         }
-        let bundle = makeBundle(kind, heartbeat: heartbeat, files: files, model: model, sylink: sylink, failOn: failOn)
+        let bundle = ReportBundle.command(kind, heartbeat: heartbeat, captures: files, model: model, sylink: sylink,
+                                          failOn: failOn)
         if options.live.everySeconds != nil, let path = options.outputPath {
             // The last rolling report's readers see this one replace it whole, as each before it.
             try ReportWriter.replace(command: kind.rawValue, path: path) { sink in
@@ -125,29 +126,6 @@ enum ReportCommand {
         return status(bundle, failOn: failOn)
     }
 
-    /// The report of one kind over `heartbeat`, with validate's checks for `validate`.
-    static func makeBundle(
-        _ kind: ReportKind, heartbeat: HeartbeatReport, files: [CaptureSummary], model: ReferenceModel,
-        sylink: SyLinkFile?, failOn: Severity
-    ) -> ReportBundle {
-        // With --fail-on warning the printed verdicts follow the exit status: a warning fails them too.
-        var heartbeat = heartbeat
-        if failOn == .warning, heartbeat.summary.verdict == "pass", heartbeat.summary.warnings > 0 {
-            heartbeat.summary.verdict = "fail"
-        }
-        var bundle = ReportBundle(kind: kind, heartbeat: heartbeat, captures: files, model: model)
-        if failOn == .warning, bundle.audit.summary.verdict == "pass", bundle.audit.summary.degraded > 0 {
-            bundle.audit.summary.verdict = "fail"
-        }
-        if kind == .validate {
-            bundle.validation = DeploymentValidation(
-                report: heartbeat, audit: bundle.audit, expectHTTPS: expectsHTTPS(sylink), failOn: failOn,
-                untiedTunnels: bundle.untiedTunnels, minimumTLS: model.tls.minimumVersion,
-                truncatedPackets: files.reduce(0) { $0 + $1.truncated })
-        }
-        return bundle
-    }
-
     /// The report of `builder` once every record is in: the capture's span, silences and cuts noted
     /// (`SessionBuilder.noteCaptures`).
     static func finish(_ builder: inout SessionBuilder, files: [CaptureSummary]) -> HeartbeatReport {
@@ -174,25 +152,7 @@ enum ReportCommand {
 
     /// 1 when the command's verdict fails at `failOn`, else 0.
     static func status(_ b: ReportBundle, failOn: Severity) -> Int32 {
-        switch b.kind {
-        case .analyze:
-            let s = b.heartbeat.summary
-            return s.errors > 0 || (failOn == .warning && s.warnings > 0) ? ExitStatus.findings : ExitStatus.ok
-        case .audit:
-            let s = b.audit.summary
-            // No client seen, or each with too few check-ins: nothing was judged, which is no pass (the hint
-            // above says why, when it can).
-            let failed = s.unhealthy > 0 || s.noneJudged
-            return failed || (failOn == .warning && s.degraded > 0) ? ExitStatus.findings : ExitStatus.ok
-        case .validate:
-            return b.validation?.exitStatus ?? ExitStatus.ok
-        }
-    }
-
-    /// HTTPS is expected unless SyLink.xml names only plain-HTTP ports for its managers.
-    static func expectsHTTPS(_ sylink: SyLinkFile?) -> Bool {
-        guard let servers = sylink?.servers, !servers.isEmpty else { return true }
-        return servers.contains { $0.httpsPort != nil } || !servers.contains { $0.httpPort != nil }
+        b.failed(failOn: failOn) ? ExitStatus.findings : ExitStatus.ok
     }
 }
 

@@ -46,6 +46,29 @@ import TestSupport
         #expect(text == CLIRun(["analyze", "-q", "-F", "json", cut]).stdout)
     }
 
+    /// `validate` and `--fail-on` through the library: `ReportBundle.command` gives the command's report and
+    /// `failed` its exit status, with and without SyLink.xml, at either severity.
+    @Test(arguments: [ReportKind.analyze, .audit, .validate])
+    func theCommandsBundleGivesItsReportAndStatus(kind: ReportKind) throws {
+        let model = ReferenceModel.builtIn
+        let path = heartbeatCapture("fleet")
+        let sylinkPath = Fixtures.exampleSyLink
+        let sylink = try SyLinkFile.load(path: sylinkPath)
+        for (file, failOn) in [(nil, Severity.error), (sylink, .warning)] {
+            let run = CaptureRun(paths: [path])
+            var builder = SessionBuilder(model: model, sylink: file)
+            let files = try run.run(try run.open()) { builder.ingest($0.record) }
+            builder.noteCaptures(files)
+            let bundle = ReportBundle.command(kind, heartbeat: builder.finish(), captures: files, model: model,
+                                              sylink: file, failOn: failOn)
+            let options = ["-q", "-F", "json", "--jobs", "1", "--fail-on", failOn.rawValue]
+                + (file == nil ? [] : ["--sylink", sylinkPath])
+            let command = CLIRun([kind.rawValue] + options + [path])
+            #expect(try bundle.render(.json) == command.stdout)
+            #expect(bundle.failed(failOn: failOn) == (command.status == 1), "\(command.stderr)")
+        }
+    }
+
     /// A bundle's audit follows its report: one made for a fleet, then given an empty report, audited the fleet.
     @Test func aBundlesAuditFollowsAReportSetLater() throws {
         let model = ReferenceModel.builtIn

@@ -1,0 +1,51 @@
+import Analysis
+import Heartbeat
+
+extension ReportBundle {
+    /// The report of `kind` as `sepbeat analyze`, `audit` or `validate` makes it: with `validate`'s checks for
+    /// `.validate` (HTTPS expected unless `sylink` names only plain-HTTP ports for its managers), and with
+    /// `failOn: .warning` (`--fail-on warning`) the verdicts printed following the exit status, a warning
+    /// failing them too. `failed` then says whether the command's exit status would be 1.
+    public static func command(
+        _ kind: ReportKind, heartbeat: HeartbeatReport, captures: [CaptureSummary], model: ReferenceModel,
+        sylink: SyLinkFile? = nil, failOn: Severity = .error
+    ) -> ReportBundle {
+        var heartbeat = heartbeat
+        if failOn == .warning, heartbeat.summary.verdict == "pass", heartbeat.summary.warnings > 0 {
+            heartbeat.summary.verdict = "fail"
+        }
+        var bundle = ReportBundle(kind: kind, heartbeat: heartbeat, captures: captures, model: model)
+        if failOn == .warning, bundle.audit.summary.verdict == "pass", bundle.audit.summary.degraded > 0 {
+            bundle.audit.summary.verdict = "fail"
+        }
+        if kind == .validate {
+            bundle.validation = DeploymentValidation(
+                report: heartbeat, audit: bundle.audit, expectHTTPS: expectsHTTPS(sylink), failOn: failOn,
+                untiedTunnels: bundle.untiedTunnels, minimumTLS: model.tls.minimumVersion,
+                truncatedPackets: captures.reduce(0) { $0 + $1.truncated })
+        }
+        return bundle
+    }
+
+    /// Whether the command's verdict fails at `failOn` (its exit status 1): for `analyze` an error finding (or a
+    /// warning with `.warning`); for `audit` an unhealthy client, or no client judged at all (a degraded one
+    /// with `.warning`); for `validate` a failed check at `failOn` (`validation`, as `command` sets it).
+    public func failed(failOn: Severity = .error) -> Bool {
+        switch kind {
+        case .analyze:
+            let s = heartbeat.summary
+            return s.errors > 0 || (failOn == .warning && s.warnings > 0)
+        case .audit:
+            let s = audit.summary
+            return s.unhealthy > 0 || s.noneJudged || (failOn == .warning && s.degraded > 0)
+        case .validate:
+            return validation?.verdict == "fail"
+        }
+    }
+
+    /// HTTPS is expected unless SyLink.xml names only plain-HTTP ports for its managers.
+    static func expectsHTTPS(_ sylink: SyLinkFile?) -> Bool {
+        guard let servers = sylink?.servers, !servers.isEmpty else { return true }
+        return servers.contains { $0.httpsPort != nil } || !servers.contains { $0.httpPort != nil }
+    }
+}
