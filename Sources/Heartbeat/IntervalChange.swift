@@ -1,10 +1,11 @@
 import Core
 
-/// A lasting change of one client's own interval in one mode: its gaps held one level, then another one until
-/// the last gap observed. SEP's interval is a policy setting, and a client takes a new one at its next check-in,
-/// so a capture spanning an administrator's change shows each client's gaps moving from one steady level to
-/// another. `IntervalAudit` and `FleetAudit` find it alike (`IntervalLevels`) and judge each side's gaps against
-/// its own level, so neither side counts missed, late or early check-ins against the other's interval.
+/// A lasting change of one client's own interval in one mode: its gaps held one level, then another one, until
+/// the last gap observed or a further change (a revert, or another level). SEP's interval is a policy setting,
+/// and a client takes a new one at its next check-in, so a capture spanning an administrator's change shows each
+/// client's gaps moving from one steady level to another. `IntervalAudit` and `FleetAudit` find it alike
+/// (`IntervalLevels`) and judge each side's gaps against its own level, so neither side counts missed, late or
+/// early check-ins against the other's interval.
 public struct IntervalChange: Hashable, Sendable {
     public var mode: SessionReport.Mode
     /// The level each side is judged against, in seconds: the side's median regular gap (`Median`), or the
@@ -71,7 +72,8 @@ extension IntervalChange: Encodable {
 }
 
 /// The interval and rules each of a client's gaps is judged with: its mode's expected ones, or, for a mode whose
-/// interval changed (`IntervalChange`), those of the level of its side of the change.
+/// interval changed (`IntervalChange`), those of the stretch at one level the gap falls in (two stretches for one
+/// change, three for a change and its revert or a change and another).
 struct IntervalLevels {
     /// How one gap is judged, in nanoseconds.
     struct Rules: Equatable {
