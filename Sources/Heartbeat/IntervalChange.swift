@@ -281,9 +281,10 @@ struct IntervalLevels {
     /// (300 s, 60 s, 600 s) when `find` could not read the ends' two levels as one change. The middle level is the
     /// median of the longest run of gaps on neither end's level; the two splits are where the most gaps sit on
     /// the first level before the middle stretch, on its level inside it and on the last one after it. Each of the
-    /// three stretches must be steady (`level`), and each told from the next (`distinct`: so a short accelerated
-    /// episode, a storm or a run of missed check-ins stays what it is). Returns the three stretches (the position
-    /// of each one's first gap, its rules, its regular gaps), or none. Cost: O(n log n).
+    /// three stretches must be steady (`level`; the middle one with `2 m` regular gaps), and each told from the next
+    /// (`distinct`: so a short accelerated episode, a storm or a run of missed check-ins stays what it is). Returns
+    /// the three stretches (the position of each one's first gap, its rules, its regular gaps), or none.
+    /// Cost: O(n log n).
     static func findMiddle(_ ns: [Int64], minCount m: Int, rules: (Int64) -> Rules)
         -> [(first: Int, rules: Rules, gaps: Int)] {
         let n = ns.count
@@ -323,8 +324,10 @@ struct IntervalLevels {
             if score > best.score { best = (score, bestStart.at, e) }
         }
         let sides = [ns[..<best.start], ns[best.start..<best.end], ns[best.end...]]
+        // The middle stretch needs twice the regular gaps an end one does: a few late (or early) check-ins in a row
+        // at one steady level between two stretches at the expected one are those faults, not a policy tried.
         guard let a = level(sides[0], first, minCount: m, rules: rules),
-              let b = level(sides[1], middle, minCount: m, rules: rules),
+              let b = level(sides[1], middle, minCount: 2 * m, rules: rules),
               let c = level(sides[2], last, minCount: m, rules: rules),
               distinct((sides[0], a.rules), (sides[1], b.rules)), distinct((sides[1], b.rules), (sides[2], c.rules))
         else { return [] }

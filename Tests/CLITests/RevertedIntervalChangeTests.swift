@@ -144,6 +144,19 @@ import Testing
         #expect(r.codes(.heartbeatStorm) == (level ? 0 : 1))
     }
 
+    /// Late check-ins in a row at one steady level between 300 s ones are those faults, as before: five (fewer than
+    /// twice `mismatchMinIntervals`) are no change to 350 s and back; six are a stretch at its own level.
+    @Test(arguments: [(5, false), (6, true)])
+    func lateCheckInsInARowAreNoChange(count: Int, level: Bool) throws {
+        var t = stride(from: 0.0, through: 3_000, by: 300).map { $0 }
+        for _ in 0..<count { t.append((t.last ?? 0) + 350) }
+        let last = t.last ?? 0
+        t += stride(from: last + 300, through: last + 3_000, by: 300).map { $0 }
+        let r = Self.run(["10.0.0.1": t])
+        #expect(r.summary("10.0.0.1")?.intervalChanges.count == (level ? 2 : 0))
+        #expect(r.codes(.intervalLate) == (level ? 0 : count))
+    }
+
     // MARK: - Simulated captures
 
     private static func json(_ text: String) throws -> [String: Any] {
