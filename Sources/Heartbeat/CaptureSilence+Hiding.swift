@@ -119,10 +119,10 @@ extension SessionBuilder {
         var starts: [IPAddress: [Timestamp]] = [:]
         for i in sessions.indices { starts[sessions[i].client, default: []].append(sessions[i].start) }
         var interval: [IPAddress: Int64] = [:]
-        var changes: [IPAddress: IntervalChange] = [:]
+        var changes: [IPAddress: [IntervalChange]] = [:]
         for c in clients {
             interval[c.client] = max(1, Nanos.from(seconds: c.judgedIntervalSeconds))
-            changes[c.client] = c.intervalChange
+            changes[c.client] = c.intervalChanges
         }
         var out: [(silence: CaptureSilence, across: Int)] = []
         for s in pauses {
@@ -134,8 +134,8 @@ extension SessionBuilder {
                 across += 1
                 let d = after.nanoseconds(since: before)
                 let expected = interval[client] ?? max(1, Nanos.from(seconds: pull))
-                // A client whose interval changed: before the change, by its old one.
-                let iv = changes[client]?.intervalNanos(forGapFrom: before, current: expected) ?? expected
+                // A client whose interval changed: before a change, by the level it left.
+                let iv = IntervalChange.intervalNanos(changes[client] ?? [], forGapFrom: before, current: expected)
                 if Saturating.add(d, tolerance) / iv - 1 < 1 {
                     allMissed = false
                     break

@@ -116,9 +116,12 @@ public struct FleetAudit: Sendable {
         /// The client's own median interval (seconds) its gaps were judged against, when it runs another interval
         /// than the expected one (`analyze`'s `interval-mismatch`); nil when judged against the expected one.
         public var judgedAgainst: Double?
-        /// A lasting change of its own interval (`IntervalChange`, of its main mode, else of the other): each side's
-        /// gaps were judged against that side's level, and only the later side against the expected interval.
-        public var intervalChange: IntervalChange?
+        /// The lasting changes of its own interval (`IntervalChange`, of its main mode, else of the other), in time
+        /// order: each level's gaps were judged against that level, and only the last level against the expected
+        /// interval.
+        public var intervalChanges: [IntervalChange] = []
+        /// Its first change (the one `audit`'s JSON gives as `intervalChange`).
+        public var intervalChange: IntervalChange? { intervalChanges.first }
         /// Its late or early gaps and heartbeat storms, whatever its health, and for a client not unhealthy a low
         /// periodicity score too (the `degraded` reasons): `validate`'s `interval-jitter` check reads it.
         public var jitter: [String] = []
@@ -360,16 +363,15 @@ public struct FleetAudit: Sendable {
         let levels = IntervalLevels(count: judged.count, gap: { (judged[$0].ns, judged[$0].mode) },
                                     pull: expectedRules(.pull), push: expectedRules(.push),
                                     minCount: mismatchMinIntervals)
-        for m in [mode, mode == .pull ? .push : .pull] where c.intervalChange == nil {
-            guard let first = levels.split(m)?.first else { continue }
-            c.intervalChange = levels.change(m, at: sessions[judged[first].after - 1].start)
+        for m in [mode, mode == .pull ? .push : .pull] where c.intervalChanges.isEmpty {
+            c.intervalChanges = levels.changes(m, at: { sessions[judged[$0].after - 1].start })
         }
-        let unchanged = levels.changed ? judged.filter { levels.split($0.mode) == nil } : judged
+        let unchanged = levels.changed ? judged.filter { !levels.changed($0.mode) } : judged
         let unchangedGaps = unchanged.map { (ns: $0.ns, mode: $0.mode) }
         let mismatched = IntervalAudit.mismatches(
             unchangedGaps, expected: interval,
             rules: { (rules($0).tolerance, rules($0).accelerated) }, minCount: mismatchMinIntervals)
-        let later = levels.split(mode).map(\.to.interval)
+        let later = levels.last(mode)?.interval
         c.judgedAgainst = later.flatMap { $0 == interval(mode) ? nil : Double($0) / 1e9 }
             ?? mismatched[mode].map { Double($0.median) / 1e9 }
         func judgedInterval(_ m: SessionReport.Mode) -> Int64 { max(1, mismatched[m]?.median ?? interval(m)) }
@@ -399,7 +401,7 @@ public struct FleetAudit: Sendable {
             previous = g.after
             let d = g.ns
             let r = levels.rules(at: j, g.mode)
-            let changed = levels.split(g.mode) != nil
+            let changed = levels.changed(g.mode)
             let (tol, accelerated, maxRun) = (r.tolerance, r.accelerated, r.runMax)
             c.gaps.append(Double(d) / 1e9)
             if d <= accelerated {
@@ -474,12 +476,12 @@ public struct FleetAudit: Sendable {
         }
         // A client on another interval is late to appear or silent at the end only by its own interval, against
         // which its gaps are judged: a 3600 s timer's first check-in 20 minutes in is no late appearance.
-        // A client whose interval changed: its first check-in by its old interval, its last by its new one.
+        // A client whose interval changed: its first check-in by its first level, its last by its last one.
         var edge = (c.judgedAgainst ?? expected) + tol
         func reach(_ r: IntervalLevels.Rules) -> Double { Double(Saturating.add(r.interval, r.tolerance)) / 1e9 }
-        if let split = levels.split(mode) { edge = reach(split.from) }
+        if let first = levels.stretches(mode).first { edge = reach(first.rules) }
         if let start = captureStart { c.appearedLate = covered(start, c.firstSeen) > edge }
-        if let split = levels.split(mode) { edge = reach(split.to) }
+        if let last = levels.last(mode) { edge = reach(last) }
         // A client whose later connections the limit dropped went on checking in, as far as anyone knows.
         c.droppedByLimit = droppedByLimit
         c.offClock = visits.count - sessions.count
@@ -493,7 +495,7 @@ public struct FleetAudit: Sendable {
         var bad: [String] = []
         if c.missed > 0 { bad.append("\(c.missed) missed") }
         if c.failed > 0 { bad.append("\(c.failed) failed") }
-        if c.matchesExpected == false, let change = c.intervalChange {
+        if c.matchesExpected == false, let change = c.intervalChanges.last {
             bad.append("now \(formatSeconds(change.toSeconds)) s, expected "
                 + "\(formatSeconds(c.expectedIntervalSeconds)) s ± \(formatSeconds(tolerance)) s (after the change)")
         } else if c.matchesExpected == false, let s = c.spread {
@@ -528,7 +530,7 @@ public struct FleetAudit: Sendable {
         if c.offClock > 0 {
             c.reasons.append("\(counted(c.offClock, "check-in")) stamped off the capture's clock (not judged)")
         }
-        if let change = c.intervalChange { c.reasons.append(change.text) }
+        c.reasons += c.intervalChanges.map(\.text)
         if c.appearedLate { c.reasons.append("appeared mid-capture") }
         if let w = c.wentSilent {
             c.reasons.append(w.text)

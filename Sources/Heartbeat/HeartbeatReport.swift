@@ -553,8 +553,12 @@ public struct ClientSummary: Hashable, Sendable {
     /// on another interval (`interval-mismatch`), or the later level when its interval changed (as
     /// `FleetAudit.Client.judgedAgainst`); encoded only then.
     public var judgedAgainstSeconds: Double?
-    /// A lasting change of its own interval (of its main mode, else of the other); encoded only when found.
-    public var intervalChange: IntervalChange?
+    /// The lasting changes of its own interval, in time order (of its main mode, else of the other): one, or a change
+    /// and its revert (300 s, 60 s, then 300 s again), or a change and another; encoded only when two or more.
+    public var intervalChanges: [IntervalChange] = []
+    /// Its first change, encoded whenever there is one: a client with one change (the usual case) reads as before
+    /// changes could be listed, and a reader of it alone still learns that the interval changed and from what.
+    public var intervalChange: IntervalChange? { intervalChanges.first }
 
     /// The interval its gaps were judged against: `judgedAgainstSeconds`, else the configured one.
     var judgedIntervalSeconds: Double { judgedAgainstSeconds ?? expectedIntervalSeconds }
@@ -575,7 +579,7 @@ public struct IntervalStats: Encodable, Hashable, Sendable {
 extension ClientSummary: Encodable {
     private enum Keys: String, CodingKey {
         case client, sessions, checkIns, failed, pending, intervalSeconds, missed, notObserved, accelerated
-        case expectedIntervalSeconds, judgedAgainstSeconds, intervalChange
+        case expectedIntervalSeconds, judgedAgainstSeconds, intervalChange, intervalChanges
     }
 
     public func encode(to encoder: Encoder) throws {
@@ -596,5 +600,6 @@ extension ClientSummary: Encodable {
         try c.encode(expectedIntervalSeconds, forKey: .expectedIntervalSeconds)
         try c.encodeIfPresent(judgedAgainstSeconds, forKey: .judgedAgainstSeconds)
         try c.encodeIfPresent(intervalChange, forKey: .intervalChange)
+        if intervalChanges.count >= 2 { try c.encode(intervalChanges, forKey: .intervalChanges) }
     }
 }

@@ -124,36 +124,41 @@ struct IntervalAudit: Sendable {
         // The interval each mode is judged against, corrected by a consistent mismatch.
         var expected: [SessionReport.Mode: Int64] = [.pull: Nanos.from(seconds: pullSeconds),
                                                 .push: Nanos.from(seconds: pushSeconds)]
-        // A lasting change of the client's own interval: each side of it is judged against its own level, and
-        // only the later side (the interval it runs now) against the expected one.
+        // Lasting changes of the client's own interval: each level is judged against itself, and only the last
+        // one (the interval it runs now) against the expected one.
         func expectedRules(_ mode: SessionReport.Mode) -> IntervalLevels.Rules {
             IntervalLevels.rules(expected[mode] ?? 1, rules(mode))
         }
         let levels = IntervalLevels(count: gaps.count, gap: { (gaps[$0].ns, gaps[$0].mode) },
                                     pull: expectedRules(.pull), push: expectedRules(.push),
                                     minCount: model.interval.mismatchMinIntervals)
-        var changes: [SessionReport.Mode: IntervalChange] = [:]
+        var changes: [SessionReport.Mode: [IntervalChange]] = [:]
         for mode in [SessionReport.Mode.pull, .push] where levels.changed {
-            guard let split = levels.split(mode),
-                  let c = levels.change(mode, at: sessions[gaps[split.first].from].start) else { continue }
+            let stretches = levels.stretches(mode)
+            let found = levels.changes(mode, at: { sessions[gaps[$0].from].start })
+            guard let lastChange = found.last, let last = stretches.last else { continue }
             let base = expectedRules(mode)
-            let index = gaps[split.first].index
-            var which = ""
-            if intervalSource != "model" {
-                let side = ["from": "the old one", "to": "the new one"][c.matchesExpected] ?? "neither"
-                which = "; the expected \(seconds(base.interval)) s (\(intervalSource)) is \(side)"
+            // Each change at the check-in ending the first gap of its later stretch.
+            for (k, c) in found.enumerated() {
+                var which = ""
+                if intervalSource != "model" {
+                    let side = ["from": "the old one", "to": "the new one"][c.matchesExpected] ?? "neither"
+                    which = "; the expected \(seconds(base.interval)) s (\(intervalSource)) is \(side)"
+                }
+                add(gaps[stretches[k + 1].first].index, .intervalChange, c.text + " (\(c.gapsBefore) gaps before, "
+                    + "\(c.gapsAfter) after): each side is judged against its own interval" + which)
             }
-            add(index, .intervalChange, c.text + " (\(c.gapsBefore) gaps before, \(c.gapsAfter) after): each side is "
-                + "judged against its own interval" + which)
-            if split.to.interval != base.interval {
-                add(index, .intervalMismatch, "\(mode.rawValue) check-ins every \(seconds(split.to.interval)) s since "
-                    + "the change (median of \(c.gapsAfter)), expected \(seconds(base.interval)) s ± "
-                    + "\(seconds(base.tolerance)) s; its gaps are judged against \(seconds(split.to.interval)) s")
+            if last.rules.interval != base.interval {
+                let since = found.count > 1 ? "the last change" : "the change"
+                add(gaps[last.first].index, .intervalMismatch, "\(mode.rawValue) check-ins every "
+                    + "\(seconds(last.rules.interval)) s since \(since) (median of \(lastChange.gapsAfter)), expected "
+                    + "\(seconds(base.interval)) s ± \(seconds(base.tolerance)) s; its gaps are judged against "
+                    + "\(seconds(last.rules.interval)) s")
             }
-            changes[mode] = c
+            changes[mode] = found
         }
-        // A mode whose interval changed is judged against the expected one above, by its later side only.
-        let unchanged = levels.changed ? gaps.filter { levels.split($0.mode) == nil } : gaps
+        // A mode whose interval changed is judged against the expected one above, by its last level only.
+        let unchanged = levels.changed ? gaps.filter { !levels.changed($0.mode) } : gaps
         let mismatched = Self.mismatches(
             unchanged.map { ($0.ns, $0.mode) }, expected: { expected[$0] ?? 1 },
             rules: { (rules($0).tolerance, rules($0).accelerated) }, minCount: model.interval.mismatchMinIntervals)
@@ -200,7 +205,7 @@ struct IntervalAudit: Sendable {
             // A gap not observed between two accelerated ones ends the run.
             if let last = run.last?.index, last != g.index - 1 { closeRun() }
             let r = levels.rules(at: j, g.mode)
-            let interval = levels.split(g.mode) == nil ? expected[g.mode] ?? Nanos.from(seconds: pullSeconds)
+            let interval = !levels.changed(g.mode) ? expected[g.mode] ?? Nanos.from(seconds: pullSeconds)
                 : r.interval
             let tolerance = r.tolerance
             if g.ns <= r.accelerated {
@@ -252,7 +257,7 @@ struct IntervalAudit: Sendable {
         let pushCount = sessions.count { $0.mode == .push }
         let mainMode: SessionReport.Mode = pushCount * 2 > sessions.count ? .push : .pull
         // A client whose interval changed is judged against the one it runs now.
-        if let split = levels.split(mainMode) { expected[mainMode] = split.to.interval }
+        if let last = levels.last(mainMode) { expected[mainMode] = last.interval }
         let configured = Nanos.from(seconds: mainMode == .push ? pushSeconds : pullSeconds)
         let judged = expected[mainMode] ?? configured
         let failed = sessions.count(where: \.failed)
@@ -264,7 +269,7 @@ struct IntervalAudit: Sendable {
             accelerated: acceleratedCount,
             expectedIntervalSeconds: FleetAudit.micro(Double(configured) / 1e9))
         if judged != configured { summary.judgedAgainstSeconds = FleetAudit.micro(Double(judged) / 1e9) }
-        summary.intervalChange = changes[mainMode] ?? changes.values.first
+        summary.intervalChanges = changes[mainMode] ?? changes.values.first ?? []
         let unobserved = hidden.map { h in
             let interval = max(1, expected[h.mode] ?? Nanos.from(seconds: pullSeconds))
             let m = Saturating.add(h.ns, rules(h.mode).tolerance) / interval - 1

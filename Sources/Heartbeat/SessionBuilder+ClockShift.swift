@@ -33,8 +33,8 @@ extension SessionBuilder {
             var interval: Int64
             var tolerance: Int64
             var accelerated: Int64
-            /// A lasting change of the client's interval: the gaps starting before it are judged by its old one.
-            var change: IntervalChange?
+            /// The lasting changes of the client's interval: a gap starting before one is judged by the level it left.
+            var changes: [IntervalChange]
         }
         var tracks: [Track] = []
         for c in clients {
@@ -46,7 +46,7 @@ extension SessionBuilder {
             tracks.append(Track(times: times, interval: max(1, Nanos.from(seconds: c.judgedIntervalSeconds)),
                                 tolerance: Nanos.from(seconds: tolerance),
                                 accelerated: Nanos.from(seconds: accelerated),
-                                change: c.intervalChange))
+                                changes: c.intervalChanges))
         }
         guard tracks.count >= Self.clockShiftMinClients else { return [] }
         let hidingTolerance = Nanos.from(seconds: model.interval.toleranceSeconds)
@@ -55,7 +55,7 @@ extension SessionBuilder {
             let from = t.times[i - 1]
             let to = t.times[i]
             let d = to.nanoseconds(since: from)
-            let interval = t.change?.intervalNanos(forGapFrom: from, current: t.interval) ?? t.interval
+            let interval = IntervalChange.intervalNanos(t.changes, forGapFrom: from, current: t.interval)
             if Saturating.add(d, t.tolerance) / interval - 1 >= 1 { return nil }  // missed: not a shift
             let late = d > Saturating.add(interval, t.tolerance)
             let early = d > t.accelerated && d < Saturating.subtract(interval, t.tolerance)

@@ -260,13 +260,19 @@ public struct ReportBundle: Sendable {
         guard case .object(var members) = row else { return row }
         members.removeAll { key, value in key == "judgedAgainstSeconds" && value == .null }
         guard let change = c.intervalChange else { return .object(members) }
-        return .object(members + [("intervalChange", .object(change.members.map { key, value in
-            switch value {
-            case .text(let s): return (key, .string(s))
-            case .seconds(let d): return (key, .number(d))
-            case .count(let n): return (key, .int(n))
-            }
-        }))])
+        func json(_ change: IntervalChange) -> JSONValue {
+            .object(change.members.map { key, value in
+                switch value {
+                case .text(let s): return (key, .string(s))
+                case .seconds(let d): return (key, .number(d))
+                case .count(let n): return (key, .int(n))
+                }
+            })
+        }
+        // Every change only when there are several (as `analyze` gives them): one change reads as before.
+        let all = c.intervalChanges.count >= 2 ? [("intervalChanges", JSONValue.array(c.intervalChanges.map(json)))]
+            : []
+        return .object(members + [("intervalChange", json(change))] + all)
     }
 
     /// `sepbeat-validate/1`: checks, verdict, fleet summary, captures, and `periodicOtherServersMember`.

@@ -325,7 +325,8 @@ public struct FleetPlan: Sendable {
                 me.expected.append(ExpectedFinding(code: .missedHeartbeat, time: next, fault: fault))
                 continue
             case .late:
-                shift = period / 2
+                // Half the interval the gap before it runs: after a change and its revert, `period` is the last one.
+                shift = ns(taken.last { n - 1 >= $0.index }?.seconds ?? interval) / 2
                 time += shift
                 item.time = time
                 me.expected.append(ExpectedFinding(code: .intervalLate, time: time, fault: fault))

@@ -326,6 +326,8 @@ import Testing
         #expect(changedAt.count == 12)
         for c in clients {
             let change = try #require(c["intervalChange"] as? [String: Any])
+            // One change: no list of changes beside it (that comes with two or more).
+            #expect(c["intervalChanges"] == nil)
             #expect(change["mode"] as? String == "pull")
             #expect(change["toSeconds"] as? Double == 300)
             #expect(change["matchesExpected"] as? String == "to")

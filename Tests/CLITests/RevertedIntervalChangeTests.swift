@@ -1,0 +1,233 @@
+import Core
+import Foundation
+import Heartbeat
+import Records
+import Reports
+import Testing
+
+/// A client whose interval changes and changes back (an administrator trying 60 s under a 300 s policy for an hour,
+/// then reverting it), or changes twice: each stretch is judged against its own level, each change is an
+/// `interval-change` finding (and the fleet's policy changes one each), and a fault inside a stretch is still found.
+/// The client's one stretch at another level between two at the same one was read as early, accelerated and storm
+/// gaps, since only the levels at the capture's ends were compared.
+@Suite struct RevertedIntervalChangeTests {
+    private struct Run {
+        var report: HeartbeatReport
+        var audit: FleetAudit
+        func codes(_ code: FindingCode) -> Int { report.findings.count { $0.code == code } }
+        func client(_ address: String) -> FleetAudit.Client? {
+            audit.clients.first { $0.client.description == address }
+        }
+        func summary(_ address: String) -> ClientSummary? {
+            report.clients.first { $0.client.description == address }
+        }
+    }
+
+    private static let model = (try? ReferenceModel.builtIn.withServer("198.51.100.1")) ?? .builtIn
+
+    /// Each client's idle check-ins at its times (seconds after the origin), analyzed and audited.
+    private static func run(_ clients: [String: [Double]]) -> Run {
+        var f = FleetRecords()
+        for (client, times) in clients { for t in times { f.idle(client, at: t) } }
+        var builder = SessionBuilder(model: model)
+        for r in f.records.sorted(by: { $0.end < $1.end }) { builder.ingest(r) }
+        let start = FleetRecords.origin
+        let last = clients.values.compactMap(\.last).max() ?? 0
+        let end = FleetRecords.origin.adding(seconds: last + 1)
+        builder.noteCaptureSpan(first: start, last: end)
+        let report = builder.finish()
+        return Run(report: report, audit: FleetAudit(report: report, model: model, captureStart: start,
+                                                     captureEnd: end))
+    }
+
+    /// Check-ins from `offset`, every `levels[0].every` seconds until the first at or after `levels[0].until`, from
+    /// which the next level runs, and so on until `end`; those at the positions `skipped` left out.
+    private static func times(_ levels: [(every: Double, until: Double)], end: Double, offset: Double = 0,
+                              skipping skipped: Set<Int> = []) -> [Double] {
+        var out: [Double] = []
+        var t = offset
+        var k = 0
+        while t <= end {
+            out.append(t)
+            if k + 1 < levels.count, t >= levels[k].until { k += 1 }
+            t += levels[k].every
+        }
+        return out.indices.filter { !skipped.contains($0) }.map { out[$0] }
+    }
+
+    /// 300 s, an hour at 60 s from 1 h, then 300 s again from 2 h until 5 h.
+    private static func revert(offset: Double, skipping: Set<Int> = []) -> [Double] {
+        times([(300, 3_600), (60, 7_200), (300, .infinity)], end: 5 * 3_600, offset: offset, skipping: skipping)
+    }
+
+    private static let fleet = ["10.0.0.1": 0.0, "10.0.0.2": 40, "10.0.0.3": 110, "10.0.0.4": 230]
+
+    @Test func changeAndRevertIsTwoChangesAndNoFault() throws {
+        let r = Self.run(Self.fleet.mapValues { Self.revert(offset: $0) })
+        for code in [FindingCode.intervalEarly, .intervalLate, .acceleratedHeartbeat, .heartbeatStorm,
+                     .missedHeartbeat, .wentSilent, .intervalMismatch, .captureGap] {
+            #expect(r.codes(code) == 0, "\(code): \(r.report.findings.filter { $0.code == code }.map(\.message))")
+        }
+        // Two per client, and the fleet's two policy changes: to 60 s, then back to 300 s.
+        #expect(r.codes(.intervalChange) == 10)
+        let policy = r.report.findings.filter { $0.code == .intervalChange && $0.client == nil }.map(\.message)
+        #expect(policy.count == 2)
+        #expect(policy.first?.hasPrefix("4 of 4 clients with a regular interval changed their interval from 300 s to "
+            + "60 s (medians)") == true, "\(policy)")
+        #expect(policy.last?.contains("from 60 s to 300 s") == true, "\(policy)")
+        for address in Self.fleet.keys {
+            let s = try #require(r.summary(address))
+            #expect(s.intervalChanges.map(\.fromSeconds) == [300, 60])
+            #expect(s.intervalChanges.map(\.toSeconds) == [60, 300])
+            #expect(s.intervalChanges.map(\.matchesExpected) == ["from", "to"])
+            #expect(s.intervalChange == s.intervalChanges.first)
+            #expect(s.judgedAgainstSeconds == nil && s.missed == 0 && s.accelerated == 0)
+            let c = try #require(r.client(address))
+            #expect(c.health == .healthy, "\(c.reasons)")
+            #expect((c.missed, c.late, c.early, c.accelerated, c.storms) == (0, 0, 0, 0, 0))
+            #expect(c.matchesExpected == true && c.judgedAgainst == nil && c.wentSilent == nil)
+            #expect(c.intervalChanges == s.intervalChanges)
+            #expect(c.reasons == s.intervalChanges.map(\.text))
+        }
+        // Each change at the check-in from which the new level runs: the first at or after 1 h and 2 h.
+        let first = try #require(r.summary("10.0.0.1"))
+        #expect(first.intervalChanges.map(\.at) == [3_600, 7_200].map { FleetRecords.origin.adding(seconds: $0) })
+    }
+
+    /// A change to 60 s and then to 1200 s: three levels, the last one judged against the expected 300 s (a mismatch
+    /// since the last change); the hour at 60 s, within the 300 s accelerated range, is no storm.
+    @Test func changeAndAnotherChange() throws {
+        let t = Self.times([(300, 3_600), (60, 7_200), (1_200, .infinity)], end: 8 * 3_600)
+        let r = Self.run(["10.0.0.1": t])
+        let s = try #require(r.summary("10.0.0.1"))
+        #expect(s.intervalChanges.map(\.toSeconds) == [60, 1_200])
+        #expect(s.intervalChanges.map(\.matchesExpected) == ["from", "neither"])
+        #expect(s.judgedAgainstSeconds == 1_200)
+        for code in [FindingCode.intervalEarly, .acceleratedHeartbeat, .heartbeatStorm, .missedHeartbeat] {
+            #expect(r.codes(code) == 0, "\(code)")
+        }
+        let mismatch = r.report.findings.filter { $0.code == .intervalMismatch }.map(\.message)
+        #expect(mismatch == ["pull check-ins every 1200 s since the last change (median of 18), expected 300 s "
+            + "± 30 s; its gaps are judged against 1200 s"])
+        let c = try #require(r.client("10.0.0.1"))
+        #expect(c.health == .unhealthy)
+        #expect(c.reasons.first == "now 1200 s, expected 300 s ± 30 s (after the change)")
+    }
+
+    /// Faults inside the stretches are still found, each against its own stretch's level: a check-in missing in the
+    /// hour at 60 s, and one in the last 300 s stretch.
+    @Test func faultsInsideTheStretchesAreFound() throws {
+        // Check-ins 0-12 are at 300 s; 13-72 at 60 s (the 40th of them missing); then 300 s (the 80th missing).
+        let t = Self.revert(offset: 0, skipping: [40, 80])
+        var clients = Self.fleet.mapValues { Self.revert(offset: $0) }
+        clients["10.0.0.1"] = t
+        let r = Self.run(clients)
+        let missed = r.report.findings.filter { $0.code == .missedHeartbeat }
+        #expect(missed.map(\.message) == ["no check-in for 120 s: 1 missed (interval 60 s ± 6 s)",
+                                          "no check-in for 600 s: 1 missed (interval 300 s ± 30 s)"])
+        #expect(missed.allSatisfy { $0.client?.description == "10.0.0.1" })
+        #expect(r.summary("10.0.0.1")?.intervalChanges.count == 2)
+        #expect(r.client("10.0.0.1")?.missed == 2)
+        #expect(r.codes(.intervalEarly) + r.codes(.acceleratedHeartbeat) + r.codes(.heartbeatStorm) == 0)
+    }
+
+    /// Check-ins 30 s apart for 10 minutes between 300 s ones, shorter than three 300 s intervals: a storm, as
+    /// before, not a change to 30 s and back; for 15 minutes (three intervals), a stretch at its own level.
+    @Test(arguments: [(20, false), (30, true)])
+    func shortStretchInTheAcceleratedRangeIsAStorm(count: Int, level: Bool) throws {
+        var t = stride(from: 0.0, through: 3_000, by: 300).map { $0 }
+        for _ in 0..<count { t.append((t.last ?? 0) + 30) }
+        let last = t.last ?? 0
+        t += stride(from: last + 300, through: last + 3_000, by: 300).map { $0 }
+        let r = Self.run(["10.0.0.1": t])
+        #expect(r.summary("10.0.0.1")?.intervalChanges.count == (level ? 2 : 0))
+        #expect(r.codes(.heartbeatStorm) == (level ? 0 : 1))
+    }
+
+    /// Late check-ins in a row at one steady level between 300 s ones are those faults, as before: five (fewer than
+    /// twice `mismatchMinIntervals`) are no change to 350 s and back; six are a stretch at its own level.
+    @Test(arguments: [(5, false), (6, true)])
+    func lateCheckInsInARowAreNoChange(count: Int, level: Bool) throws {
+        var t = stride(from: 0.0, through: 3_000, by: 300).map { $0 }
+        for _ in 0..<count { t.append((t.last ?? 0) + 350) }
+        let last = t.last ?? 0
+        t += stride(from: last + 300, through: last + 3_000, by: 300).map { $0 }
+        let r = Self.run(["10.0.0.1": t])
+        #expect(r.summary("10.0.0.1")?.intervalChanges.count == (level ? 2 : 0))
+        #expect(r.codes(.intervalLate) == (level ? 0 : count))
+    }
+
+    // MARK: - Simulated captures
+
+    private static func json(_ text: String) throws -> [String: Any] {
+        try #require(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any])
+    }
+
+    /// A fleet trying 60 s for an hour and reverting, with missed and late check-ins injected: `analyze` reports
+    /// exactly the changes and the faults the truth file lists (each change at the check-in the truth names, each
+    /// fault's finding at its time), and the fleet's two policy changes; `audit` gives every change in its JSON and
+    /// its rows' reasons.
+    @Test func simulatedChangeAndRevertWithFaults() throws {
+        let folder = try TemporaryFolder()
+        let capture = try folder.simulatedCapture("revert.pcap", [
+            "--clients", "12", "--duration", "5h", "--interval-change", "1h:60", "--interval-change", "2h:300",
+            "--fault", "missed=2", "--fault", "late=2", "--seed", "5",
+        ])
+        let analyze = CLIRun(["analyze", "-q", "-F", "json", capture])
+        let report = try Self.json(analyze.stdout)
+        let clients = try #require(report["clients"] as? [[String: Any]])
+        let findings = try #require(report["findings"] as? [[String: Any]])
+        let truth = try Self.json(try String(contentsOfFile: capture + ".truth.json", encoding: .utf8))
+        var expected: Set<String> = []
+        var changes: [String: [String]] = [:]
+        for c in try #require(truth["clients"] as? [[String: Any]]) {
+            let address = try #require(c["address"] as? String)
+            for f in try #require(c["expectedFindings"] as? [[String: Any]]) {
+                expected.insert("\(f["code"] ?? "") \(address) \(f["time"] ?? "")")
+            }
+            let planned = try #require(c["intervalChanges"] as? [[String: Any]])
+            changes[address] = planned.compactMap { $0["at"] as? String }
+        }
+        #expect(["missed-heartbeat", "interval-late"].allSatisfy { code in expected.contains { $0.hasPrefix(code) } })
+        let found = Set(findings.filter { $0["code"] as? String != "interval-change" }.map {
+            "\($0["code"] ?? "") \($0["client"] ?? "") \($0["time"] ?? "")"
+        })
+        #expect(found == expected, "\(found.symmetricDifference(expected))")
+        #expect(findings.count { $0["code"] as? String == "interval-change" && $0["client"] == nil } == 2)
+        #expect(clients.count == 12)
+        for c in clients {
+            let address = try #require(c["client"] as? String)
+            let listed = try #require(c["intervalChanges"] as? [[String: Any]])
+            #expect(listed.compactMap { $0["at"] as? String } == changes[address], "\(address)")
+            #expect(listed.compactMap { $0["matchesExpected"] as? String } == ["from", "to"])
+            // The first change stays where a reader of one change finds it.
+            let first = try #require(c["intervalChange"] as? [String: Any])
+            #expect(first["at"] as? String == changes[address]?.first)
+        }
+        let audit = try Self.json(CLIRun(["audit", "-q", "-F", "json", capture]).stdout)
+        let audited = try #require(audit["clients"] as? [[String: Any]])
+        #expect(audited.allSatisfy { ($0["intervalChanges"] as? [[String: Any]])?.count == 2 })
+        #expect((audit["notes"] as? [[String: Any]])?.count == 2)
+        let csv = CLIRun(["audit", "-q", "-F", "csv", capture]).stdout
+        #expect(csv.components(separatedBy: "interval changed from 300 s to").count == 13)
+        #expect(csv.components(separatedBy: "s to 300 s at").count == 13)
+    }
+
+    /// A fleet spending most of the capture at 60 s under a 300 s policy (from 30 min to 4 h 30 min): its 300 s
+    /// stretches at both ends are neither missed check-ins nor a mismatch, and nobody went silent.
+    @Test func simulatedFleetMostlyAtTheShorterInterval() throws {
+        let folder = try TemporaryFolder()
+        let capture = try folder.simulatedCapture("most.pcap", [
+            "--clients", "8", "--duration", "5h", "--interval-change", "30m:60", "--interval-change", "4h30m:300",
+        ])
+        let analyze = CLIRun(["analyze", "-q", "-F", "json", capture])
+        #expect(analyze.status == 0, "\(analyze.stdout.prefix(2_000))")
+        let report = try Self.json(analyze.stdout)
+        let codes = try #require(report["findings"] as? [[String: Any]]).compactMap { $0["code"] as? String }
+        #expect(Set(codes) == ["interval-change", "plaintext-http"], "\(codes)")
+        #expect(codes.count { $0 == "interval-change" } == 18)
+        let audit = try Self.json(CLIRun(["audit", "-q", "-F", "json", capture]).stdout)
+        let fleet = try #require(audit["fleet"] as? [String: Any])
+        #expect(fleet["healthy"] as? Int == 8)
+    }
+}
