@@ -23,7 +23,7 @@ public struct LogFileRows: Hashable, Sendable {
     public var path: String?
     /// `tsv` or `json`, or empty when nothing was read.
     public var form: String
-    /// Data rows read (header and comment lines not counted), the skipped ones included.
+    /// Data rows read (header and comment lines not counted), the skipped ones included, a cut last line not.
     public var rows = 0
     /// Rows left out as odd, by reason, in the order each reason first came.
     public var skipped: [Skipped] = []

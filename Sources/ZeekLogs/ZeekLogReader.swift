@@ -84,6 +84,8 @@ final class ZeekLogReader {
 
     private func reject(_ line: Int, unterminated: Bool, _ reason: String) {
         if unterminated {
+            // Not a row yet: the writer has more of it to come.
+            rows.rows -= 1
             rows.cutLastLine = line
         } else {
             rows.skip(reason, line: line)

@@ -129,6 +129,7 @@ struct ConnRow {
     /// The record of this connection, with its http.log rows as exchanges and its ssl.log row as `tls`.
     func record(id: UInt64, http: [HTTPRow], ssl: SSLRow?) -> ConnectionRecord {
         var r = ConnectionRecord(id: id, client: client, server: server, start: start, end: end)
+        r.totalsOnly = true
         r.bytesUp = bytesUp
         r.bytesDown = bytesDown
         r.packetsUp = Int(packetsUp)
