@@ -76,7 +76,7 @@ var targets: [Target] = [
     .target(
         name: "FuzzTargets",
         dependencies: ["Core", "Capture", "CZlib", "CLzma", "CBzip2", "Decoding", "Protocols", "Records", "Heartbeat",
-                       "Analysis"]
+                       "Analysis", "ZeekLogs"]
     ),
     .testTarget(name: "FuzzTargetsTests", dependencies: ["FuzzTargets", "Capture", "Core", "TestSupport"]),
 ]

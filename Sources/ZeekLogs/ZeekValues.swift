@@ -46,7 +46,9 @@ enum ZeekValues {
                 scale /= 10
             }
         }
-        return seconds * 1_000_000_000 + fraction
+        let (nanoseconds, overflow) = seconds.multipliedReportingOverflow(by: 1_000_000_000)
+        guard !overflow, nanoseconds <= Int64.max - fraction else { return nil }
+        return nanoseconds + fraction
     }
 
     /// TLS version names as ssl.log writes them, and their numbers.

@@ -106,3 +106,17 @@ import ZeekLogs
         #expect(throws: ZeekLogError.self) { try ZeekConnections.Paths(directory: "/nonexistent-zeek-folder") }
     }
 }
+
+/// Times and intervals past what a `Timestamp` holds are no times (found by the `zeek-log` fuzz target).
+@Suite struct ZeekTimeRangeTests {
+    @Test func secondsPastTheRangeAreSkipped() throws {
+        let log = tsvLog("conn", fields: "ts uid id.orig_h id.orig_p id.resp_h id.resp_p duration", rows: [
+            "9999999999.0 C1 10.1.2.3 1 10.1.0.10 443 1",
+            "9223372036.9 C2 10.1.2.3 1 10.1.0.10 443 1",
+            "1700000000.0 C3 10.1.2.3 1 10.1.0.10 443 9999999999",
+        ])
+        let (records, summary) = try readLogs(["conn.log": log])
+        #expect(records.isEmpty)
+        #expect(summary.logs[0].skipped.map(\.rows) == [2, 1])
+    }
+}
