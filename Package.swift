@@ -66,7 +66,8 @@ var targets: [Target] = [
     .testTarget(name: "ProtocolsTests", dependencies: ["Protocols", "Records", "TestSupport"]),
     .testTarget(name: "HeartbeatTests", dependencies: ["Heartbeat", "Records", "TestSupport"]),
     .testTarget(
-        name: "CLITests", dependencies: ["CLI", "Analysis", "Records", "Reports", "TestSupport", "FuzzTargets"]),
+        name: "CLITests",
+        dependencies: ["CLI", "Analysis", "Records", "Reports", "TestSupport", "FuzzTargets", "ZeekLogs"]),
     .testTarget(
         name: "SimulationTests", dependencies: ["Simulation", "Capture", "Analysis", "Heartbeat", "TestSupport"]
     ),
