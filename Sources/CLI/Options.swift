@@ -385,7 +385,8 @@ enum CommonOptions {
     static let zeek = OptionSpec(
         names: ["--zeek"], valueName: "DIR",
         help: "Read Zeek's logs in DIR instead of packets: conn.log, and http.log and ssl.log when there "
-            + "(tab-separated or JSON lines, not compressed). Odd rows are skipped and counted; see README, \"Zeek logs\"."
+            + "(tab-separated or JSON lines, plain or compressed by gzip, xz or bzip2). Odd rows are skipped and "
+            + "counted; see README, \"Zeek logs\"."
     ) { (o: inout Options, v: String) throws(UsageError) in
         guard !v.isEmpty else { throw UsageError("--zeek needs a folder, got an empty value") }
         o.zeekDirectory = v

@@ -1,4 +1,6 @@
 import Analysis
+import Capture
+import Foundation
 import Records
 import ZeekLogs
 
@@ -12,7 +14,7 @@ enum ZeekInput {
         try refuseCaptureOptions(options, command: command)
         let summary: ZeekConnections.Summary
         do {
-            let input = try ZeekConnections(try ZeekConnections.Paths(directory: directory))
+            let input = try ZeekConnections(try ZeekConnections.Paths(directory: directory), open: open)
             summary = try input.run(onRecord)
         } catch let error as ZeekLogError {
             throw CommandFailure(message: "sepbeat \(command): \(error)", status: ExitStatus.unreadableInput)
@@ -31,6 +33,30 @@ enum ZeekInput {
             }
         }
         return [file]
+    }
+
+    /// A log, read decompressed when its first bytes are those of gzip, xz or bzip2 (logs compressed as Zeek
+    /// rotates them), through the decompressor of compressed captures.
+    static func open(_ path: String) throws -> any ZeekByteSource {
+        let magic = FileHandle(forReadingAtPath: path).flatMap { try? $0.read(upToCount: 6) }.map { Array($0) } ?? []
+        guard let compression = CaptureCompression(magic: magic) else { return try ZeekFileSource(path: path) }
+        do {
+            return DecompressedLog(file: try DecompressedFile.open(path: path, compression: compression), path: path)
+        } catch {
+            throw ZeekLogError(path: path, "cannot be opened (\(error.message))")
+        }
+    }
+
+    /// A compressed log's decompressed bytes; data cut short or corrupt is an error naming the log.
+    struct DecompressedLog: ZeekByteSource {
+        let file: DecompressedFile
+        let path: String
+
+        mutating func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
+            let n = file.read(into: buffer)
+            if n == 0, let problem = file.problem { throw ZeekLogError(path: path, problem) }
+            return n
+        }
     }
 
     /// Options about packets mean nothing for logs: refused, rather than silently ignored.

@@ -23,8 +23,9 @@ public final class ZeekConnections {
             self.ssl = ssl
         }
 
-        /// The logs in `directory`; throws when it holds no conn.log. A compressed log (`conn.log.gz`) is
-        /// named so that the error says what to do.
+        /// The logs in `directory`; throws when it holds no conn.log. Each log may be compressed as Zeek's
+        /// rotation leaves it (`conn.log.gz`, or `.xz`, `.bz2`): read through a decompressing `ZeekByteSource`
+        /// (the command line's), as a plain file one is refused by its first bytes.
         public init(directory: String) throws {
             let files = FileManager.default
             var isDirectory: ObjCBool = false
@@ -35,16 +36,10 @@ public final class ZeekConnections {
                 throw ZeekLogError(path: directory, "not a folder (--zeek names the folder holding conn.log)")
             }
             func log(_ name: String) -> String? {
-                let path = (directory as NSString).appendingPathComponent(name)
-                return files.fileExists(atPath: path) ? path : nil
+                ["", ".gz", ".xz", ".bz2"].lazy.map { (directory as NSString).appendingPathComponent(name + $0) }
+                    .first { files.fileExists(atPath: $0) }
             }
-            guard let conn = log("conn.log") else {
-                if let compressed = log("conn.log.gz") {
-                    throw ZeekLogError(path: compressed, "compressed logs are not read; decompress them first "
-                        + "(gunzip -k \(directory)/*.log.gz)")
-                }
-                throw ZeekLogError(path: directory, "holds no conn.log")
-            }
+            guard let conn = log("conn.log") else { throw ZeekLogError(path: directory, "holds no conn.log") }
             self.init(conn: conn, http: log("http.log"), ssl: log("ssl.log"))
         }
     }

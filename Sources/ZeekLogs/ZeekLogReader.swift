@@ -97,7 +97,7 @@ final class ZeekLogReader {
         let head = Array(line.text.utf8.prefix(3))
         if head.first == 0x1f || head.starts(with: Array("BZh".utf8)) || head.starts(with: [0xfd, 0x37]) {
             throw ZeekLogError(path: path, line: line.number,
-                               "a compressed file; --zeek reads logs decompressed (gunzip -k, xz -dk, bunzip2 -k)")
+                               "a compressed file, read as plain text here: decompress it first (gunzip -k)")
         }
         if line.text.drop(while: { $0 == " " || $0 == "\t" }).hasPrefix("{") { return .json }
         throw ZeekLogError(path: path, line: line.number,

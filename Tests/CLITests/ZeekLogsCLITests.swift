@@ -1,4 +1,5 @@
 import Foundation
+import FuzzTargets
 import Reports
 import Testing
 
@@ -103,6 +104,33 @@ import Testing
         let validate = CLIRun(["validate", "-q", "-F", "html", "--zeek", logs])
         #expect(validate.status == 1)
         #expect(validate.stdout.contains("Zeek logs") && validate.stdout.contains("Not judged: Zeek"))
+    }
+
+    /// Logs compressed as Zeek's rotation leaves them read as the plain ones, through the decompressor of
+    /// compressed captures; a cut one is an error naming it.
+    @Test func compressedLogs() throws {
+        let folder = try TemporaryFolder()
+        let logs = Self.fleet(folder)
+        let plain = CLIRun(["analyze", "-q", "-F", "json", "--zeek", logs])
+        for (name, format) in [("conn.log", Compressor.Format.gzip), ("http.log", .xz), ("ssl.log", .bzip2)] {
+            let bytes = try #require(FileManager.default.contents(atPath: logs + "/" + name))
+            let suffix = format == .gzip ? ".gz" : format == .xz ? ".xz" : ".bz2"
+            try Data(Compressor.compress(Array(bytes), as: format)).write(to: URL(fileURLWithPath: logs + "/" + name
+                + suffix))
+            try FileManager.default.removeItem(atPath: logs + "/" + name)
+        }
+        let compressed = CLIRun(["analyze", "-q", "-F", "json", "--zeek", logs])
+        #expect(compressed.status == plain.status)
+        // The same report, but for the logs' names.
+        #expect(compressed.stdout == plain.stdout.replacingOccurrences(of: "zeek/conn.log", with: "zeek/conn.log.gz")
+            .replacingOccurrences(of: "zeek/http.log", with: "zeek/http.log.xz")
+            .replacingOccurrences(of: "zeek/ssl.log", with: "zeek/ssl.log.bz2"))
+        let gz = try #require(FileManager.default.contents(atPath: logs + "/conn.log.gz"))
+        try gz.prefix(gz.count / 2).write(to: URL(fileURLWithPath: logs + "/conn.log.gz"))
+        let cut = CLIRun(["analyze", "-q", "--zeek", logs])
+        #expect(cut.status == 3)
+        #expect(cut.stderr == "sepbeat analyze: \(logs)/conn.log.gz: the gzip data ends before its end (the "
+            + "compressed file is cut short)\n")
     }
 
     @Test func refusals() throws {
