@@ -162,7 +162,7 @@ final class ZeekLogReader {
             guard let columns else {
                 throw ZeekLogError(path: path, line: line.number, "a row before the #fields header line")
             }
-            let parts = line.text.components(separatedBy: separator)
+            let parts = Self.columns(line.text, separator)
             guard parts.count == columnCount else {
                 reject(line.number, unterminated: line.unterminated,
                        "\(parts.count) columns where #fields names \(columnCount)")
@@ -173,11 +173,21 @@ final class ZeekLogReader {
                 let value = parts[column]
                 if value == unsetField { return nil }
                 if value == emptyField { return "" }
-                let text = value.contains("\\x") ? Self.unescape(value) : value
+                // A backslash is rare: the escapes are looked for only then.
+                let text = value.utf8.contains(UInt8(ascii: "\\")) ? Self.unescape(String(value)) : String(value)
                 // Sets are read as text with commas between their elements, as the JSON form gives them.
                 return setSeparator == "," ? text : text.replacingOccurrences(of: setSeparator, with: ",")
             }
         }
+    }
+
+    /// The columns of a tab-separated row: split on the bytes when the separator is one byte (a tab, almost
+    /// always), which is several times faster than Foundation's search.
+    static func columns(_ text: String, _ separator: String) -> [Substring] {
+        guard separator.utf8.count == 1, let byte = separator.utf8.first else {
+            return text.components(separatedBy: separator).map { Substring($0) }
+        }
+        return text.utf8.split(separator: byte, omittingEmptySubsequences: false).map { Substring($0) }
     }
 
     /// Zeek's `\xHH` escapes turned back into their bytes (a byte that is no UTF-8 becomes U+FFFD).

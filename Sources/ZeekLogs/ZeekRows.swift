@@ -136,12 +136,17 @@ struct ConnRow {
         r.packetsDown = Int(packetsDown)
         // Zeek's history: upper case the originator's events, lower case the responder's.
         var state: ConnectionState = []
-        if history.contains("S") { state.insert(.syn) }
-        if history.contains("h") { state.insert(.synAck) }
-        if history.contains("F") { state.insert(.finFromClient) }
-        if history.contains("f") { state.insert(.finFromServer) }
-        if history.contains("R") { state.insert(.rstFromClient) }
-        if history.contains("r") { state.insert(.rstFromServer) }
+        for letter in history.utf8 {
+            switch letter {
+            case UInt8(ascii: "S"): state.insert(.syn)
+            case UInt8(ascii: "h"): state.insert(.synAck)
+            case UInt8(ascii: "F"): state.insert(.finFromClient)
+            case UInt8(ascii: "f"): state.insert(.finFromServer)
+            case UInt8(ascii: "R"): state.insert(.rstFromClient)
+            case UInt8(ascii: "r"): state.insert(.rstFromServer)
+            default: break
+            }
+        }
         switch connState {
         case "REJ":
             r.handshake = .refused
