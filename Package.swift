@@ -8,6 +8,7 @@ import PackageDescription
 //   Core        timestamps, addresses, link types (no Foundation)
 //   Records     connection and exchange records: what the heartbeat layer reads
 //   Capture     capture files in, packet records out (libpcap, own pcap/pcapng reader)
+//   ZeekLogs    Zeek's conn.log, http.log and ssl.log in, connection records out (beside Capture)
 //   Decoding    link, IP and TCP headers; IP fragment reassembly
 //   Streams     connection table, TCP reassembly per direction
 //   Protocols   HTTP/1.x and TLS parsers fed with stream bytes
@@ -32,6 +33,7 @@ var targets: [Target] = [
     .systemLibrary(name: "CPrefetch"),
     .target(name: "Core"),
     .target(name: "Capture", dependencies: ["CPcap", "CZlib", "CLzma", "CBzip2", "CPrefetch", "Core"]),
+    .target(name: "ZeekLogs", dependencies: ["Core", "Records"]),
     .target(name: "Decoding", dependencies: ["Core"]),
     .target(name: "Streams", dependencies: ["Core", "Records"]),
     .target(name: "Protocols", dependencies: ["Core", "Records"]),
@@ -46,7 +48,9 @@ var targets: [Target] = [
     .target(name: "Simulation", dependencies: ["Core", "Heartbeat"]),
     .target(
         name: "CLI",
-        dependencies: ["Core", "Records", "Capture", "Streams", "Analysis", "Heartbeat", "Reports", "Simulation"]
+        dependencies: [
+            "Core", "Records", "Capture", "ZeekLogs", "Streams", "Analysis", "Heartbeat", "Reports", "Simulation",
+        ]
     ),
     .executableTarget(name: "sepbeat", dependencies: ["Core", "CLI"]),
     .executableTarget(
@@ -56,12 +60,14 @@ var targets: [Target] = [
     .target(name: "TestSupport", dependencies: ["Core"], path: "Tests/TestSupport"),
     .testTarget(name: "CoreTests", dependencies: ["Core", "TestSupport"]),
     .testTarget(name: "CaptureTests", dependencies: ["Capture", "TestSupport"]),
+    .testTarget(name: "ZeekLogsTests", dependencies: ["ZeekLogs", "Records", "TestSupport"]),
     .testTarget(name: "DecodingTests", dependencies: ["Decoding", "TestSupport"]),
     .testTarget(name: "StreamsTests", dependencies: ["Streams", "Records", "TestSupport"]),
     .testTarget(name: "ProtocolsTests", dependencies: ["Protocols", "Records", "TestSupport"]),
     .testTarget(name: "HeartbeatTests", dependencies: ["Heartbeat", "Records", "TestSupport"]),
     .testTarget(
-        name: "CLITests", dependencies: ["CLI", "Analysis", "Records", "Reports", "TestSupport", "FuzzTargets"]),
+        name: "CLITests",
+        dependencies: ["CLI", "Analysis", "Records", "Reports", "TestSupport", "FuzzTargets", "ZeekLogs"]),
     .testTarget(
         name: "SimulationTests", dependencies: ["Simulation", "Capture", "Analysis", "Heartbeat", "TestSupport"]
     ),
@@ -71,7 +77,7 @@ var targets: [Target] = [
     .target(
         name: "FuzzTargets",
         dependencies: ["Core", "Capture", "CZlib", "CLzma", "CBzip2", "Decoding", "Protocols", "Records", "Heartbeat",
-                       "Analysis"]
+                       "Analysis", "ZeekLogs"]
     ),
     .testTarget(name: "FuzzTargetsTests", dependencies: ["FuzzTargets", "Capture", "Core", "TestSupport"]),
 ]
@@ -87,7 +93,7 @@ let package = Package(
     name: "sepbeat",
     products: [
         .executable(name: "sepbeat", targets: ["sepbeat"]),
-        .library(name: "SepbeatKit", targets: ["Analysis", "Heartbeat", "Reports"]),
+        .library(name: "SepbeatKit", targets: ["Analysis", "Heartbeat", "Reports", "ZeekLogs"]),
     ],
     targets: targets
 )

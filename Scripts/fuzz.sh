@@ -14,7 +14,7 @@ set -eu
 caller=$(pwd)
 cd "$(dirname "$0")/.."
 targets="packet fragments http-request http-response http-conversation tls-stream tls-client-hello
-tls-server-hello tls-certificate x509 pcapng pcap capture compressed reference-model sylink"
+tls-server-hello tls-certificate x509 pcapng pcap capture compressed reference-model sylink zeek-log"
 
 if [ $# -eq 0 ]; then
     echo "usage: Scripts/fuzz.sh TARGET [SECONDS] [LIBFUZZER OPTIONS...]"

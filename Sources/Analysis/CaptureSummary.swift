@@ -166,6 +166,10 @@ public struct CaptureSummary: Sendable {
     /// The file is compressed (`gzip`, `xz`, `bzip2`): its byte offsets count decompressed bytes. Not
     /// in the JSON report, which is a compressed file's as it is its plain file's.
     public var compression: String?
+    /// Set when the input was Zeek logs rather than packets (`--zeek`): what each log gave, shown in the
+    /// reports instead of the packet counts (which stay at zero). `path` is then the logs' folder, and `first`
+    /// and `last` the span of their connections.
+    public var logs: [LogFileRows]?
 
     /// Stretches longer than `silenceThreshold` with no packet at all, in time order: within this
     /// file's timeline, or, for a merged summary, across all files' timelines together (where one file's

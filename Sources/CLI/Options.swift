@@ -86,6 +86,8 @@ public struct Options: Sendable {
     var simulate = SimulateSettings()
     /// The network interface to capture from (`-i`), instead of capture files.
     public var interface: String?
+    /// The folder of Zeek logs read instead of packets (`--zeek`).
+    public var zeekDirectory: String?
     /// How a live capture runs and stops (`--duration`, `-c`, `-s`, `-p`).
     var live = LiveSettings()
 
@@ -378,6 +380,16 @@ enum CommonOptions {
                 + "\(maxConnectionsRange.upperBound), got '\(v)'")
         }
         o.maxConnections = n
+    }
+
+    static let zeek = OptionSpec(
+        names: ["--zeek"], valueName: "DIR",
+        help: "Read Zeek's logs in DIR instead of packets: conn.log, and http.log and ssl.log when there "
+            + "(tab-separated or JSON lines, plain or compressed by gzip, xz or bzip2). Odd rows are skipped and "
+            + "counted; see README, \"Zeek logs\"."
+    ) { (o: inout Options, v: String) throws(UsageError) in
+        guard !v.isEmpty else { throw UsageError("--zeek needs a folder, got an empty value") }
+        o.zeekDirectory = v
     }
 
     static let http = OptionSpec(

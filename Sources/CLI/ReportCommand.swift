@@ -73,21 +73,28 @@ enum ReportCommand {
                 output.error(SepbeatCommand.oneLine(line))
             }
         }
-        let files = try InputRun.run(
-            options: options, command: kind.rawValue, configuration: options.analysisConfiguration(), output: &output,
-            parallel: managersByName(model, sylink) ? nil : { result in
-                if let refused = tunnelRefusal(result.connections) { return refused }
-                var apart = template
-                for c in result.connections { apart.ingest(c.record) }
-                let report = finish(&apart, files: result.files)
-                // Which records a bound of the heartbeat layer drops depends on their arrival order.
-                guard report.counts.droppedByLimits == 0 else {
-                    return ParallelCaptureRun.Fallback(reason: "a heartbeat limit was reached")
+        let files: [CaptureSummary]
+        if let directory = options.zeekDirectory {
+            files = try ZeekInput.run(directory: directory, options: options, command: kind.rawValue,
+                                      output: &output) { ingest.ingest($0) }
+        } else {
+            files = try InputRun.run(
+                options: options, command: kind.rawValue, configuration: options.analysisConfiguration(),
+                output: &output,
+                parallel: managersByName(model, sylink) ? nil : { result in
+                    if let refused = tunnelRefusal(result.connections) { return refused }
+                    var apart = template
+                    for c in result.connections { apart.ingest(c.record) }
+                    let report = finish(&apart, files: result.files)
+                    // Which records a bound of the heartbeat layer drops depends on their arrival order.
+                    guard report.counts.droppedByLimits == 0 else {
+                        return ParallelCaptureRun.Fallback(reason: "a heartbeat limit was reached")
+                    }
+                    parallelReport = report
+                    return nil
                 }
-                parallelReport = report
-                return nil
-            }
-        , rolling: rolling) { ingest.ingest($0.record) }
+            , rolling: rolling) { ingest.ingest($0.record) }
+        }
         var builder = ingest.finish()
         let heartbeat = parallelReport ?? finish(&builder, files: files)
         if heartbeat.counts.droppedByLimits > 0, !options.quiet {

@@ -20,7 +20,7 @@ public enum SepbeatCommand {
     static let subcommands: [Subcommand] = [
         Subcommand(
             name: "analyze",
-            synopsis: "sepbeat analyze [options] CAPTURE... | sepbeat analyze [options] -i IFACE",
+            synopsis: "sepbeat analyze [options] (CAPTURE... | -i IFACE | --zeek DIR)",
             summary: "Rebuild heartbeat check-ins, name their steps and check them against the reference model.",
             details: """
                 Formats: text, json (sepbeat-report/1), jsonl and csv (one row per check-in, or per client
@@ -37,7 +37,7 @@ public enum SepbeatCommand {
         ),
         Subcommand(
             name: "audit",
-            synopsis: "sepbeat audit [options] CAPTURE... | sepbeat audit [options] -i IFACE",
+            synopsis: "sepbeat audit [options] (CAPTURE... | -i IFACE | --zeek DIR)",
             summary: "Audit each client's heartbeat interval against the expected one; worst clients first.",
             details: """
                 Per client: check-ins, failed check-ins (every connect failed, or the connection got no whole
@@ -58,7 +58,8 @@ public enum SepbeatCommand {
         ),
         Subcommand(
             name: "validate",
-            synopsis: "sepbeat validate [options] (CAPTURE... | -i IFACE) [--sylink FILE] [--model FILE]",
+            synopsis: "sepbeat validate [options] (CAPTURE... | -i IFACE | --zeek DIR) [--sylink FILE] "
+                + "[--model FILE]",
             summary: "Validate a deployment: managers and failover, transport, TLS, interval and sizes.",
             details: """
                 Prints each check with pass, fail or n/a (not checked: nothing to judge), the number of
@@ -125,6 +126,7 @@ public enum SepbeatCommand {
         CommonOptions.read, CommonOptions.filter, CommonOptions.format, CommonOptions.output, CommonOptions.quiet,
         CommonOptions.color, CommonOptions.per, CommonOptions.failOn, CommonOptions.model, CommonOptions.sylink,
         CommonOptions.interval, CommonOptions.server, CommonOptions.jobs, CommonOptions.maxConnections,
+        CommonOptions.zeek,
     ] + LiveOptions.all
 
     /// Runs the command line (without the program name) and returns the exit status.

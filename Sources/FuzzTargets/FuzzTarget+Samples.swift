@@ -48,6 +48,10 @@ extension FuzzTarget {
         case .referenceModel:
             return [Array(#"{"interval": {"seconds": 120}}"#.utf8), Array("{}".utf8)]
         case .sylink: return [Array(Samples.sylink.utf8)]
+        case .zeekLog:
+            return [[3] + Array(Samples.zeekConn.utf8) + [0] + Array(Samples.zeekHTTP.utf8) + [0]
+                        + Array(Samples.zeekSSL.utf8),
+                    [200] + Array(Samples.zeekConnJSON.utf8)]
         }
     }
 }
@@ -64,6 +68,19 @@ extension FuzzTarget {
 
 /// Builders for the samples.
 enum Samples {
+    static let zeekConn = "#separator \\x09\n#set_separator\t,\n#empty_field\t(empty)\n#unset_field\t-\n#path\tconn\n"
+        + "#fields\tts\tuid\tid.orig_h\tid.orig_p\tid.resp_h\tid.resp_p\tproto\tservice\tduration\torig_bytes\t"
+        + "resp_bytes\tconn_state\thistory\torig_pkts\tresp_pkts\n"
+        + "1700000000.250000\tC1\t10.1.2.3\t50000\t10.1.0.10\t8014\ttcp\thttp\t1.5\t900\t2100\tSF\tShADadFf\t8\t7\n"
+        + "1700000001.000000\tC2\t10.1.2.4\t50001\t10.1.0.10\t443\ttcp\tssl\t2.25\t1200\t5000\tSF\tShADadFf\t9\t9\n"
+        + "1700000002.000000\tC3\t10.1.2.5\t50002\t10.1.0.10\t443\ttcp\t-\t3\t0\t0\tS0\tS\t2\t0\n"
+    static let zeekHTTP = "#separator \\x09\n#fields\tts\tuid\tmethod\thost\turi\tversion\tuser_agent\t"
+        + "request_body_len\tresponse_body_len\tstatus_code\tstatus_msg\n"
+        + "1700000000.500000\tC1\tGET\t10.1.0.10\t/secars/secars.dll?h=ABC\t1.1\tSmc\t0\t1500\t200\tOK\n"
+    static let zeekSSL = "{\"ts\":1700000001.1,\"uid\":\"C2\",\"version\":\"TLSv12\",\"server_name\":\"sepm\","
+        + "\"established\":true}\n"
+    static let zeekConnJSON = "{\"ts\":1700000000.25,\"uid\":\"C1\",\"id.orig_h\":\"10.1.2.3\",\"id.orig_p\":50000,"
+        + "\"id.resp_h\":\"10.1.0.10\",\"id.resp_p\":8014,\"proto\":\"tcp\",\"duration\":1.5,\"history\":\"ShAD\"}\n"
     static let request = "GET /secars/secars.dll?h=ABC HTTP/1.1\r\nHost: sepm\r\nContent-Length: 5\r\n\r\nhello"
     static let response = "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 3\r\n\r\nabc"
     static let sylink = """

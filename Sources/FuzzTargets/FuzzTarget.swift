@@ -42,6 +42,9 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
     case referenceModel = "reference-model"
     /// The bytes as a SyLink.xml file.
     case sylink
+    /// The bytes as Zeek's conn.log, http.log and ssl.log (apart by NUL bytes), read and joined as `--zeek` reads
+    /// them.
+    case zeekLog = "zeek-log"
 
     /// Runs the target over `bytes` (borrowed for the call).
     public func run(_ bytes: UnsafeRawBufferPointer) {
@@ -62,6 +65,7 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
         case .compressed: CompressedTargets.compressed(bytes)
         case .referenceModel: HeartbeatTargets.referenceModel(bytes)
         case .sylink: HeartbeatTargets.sylink(bytes)
+        case .zeekLog: ZeekTargets.logs(bytes)
         }
     }
 

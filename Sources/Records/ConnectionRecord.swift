@@ -212,6 +212,7 @@ public struct ConnectionRecord: Hashable, Sendable {
         @inlinable static var connectCut: UInt8 { 1 << 4 }
         @inlinable static var openedSimultaneously: UInt8 { 1 << 5 }
         @inlinable static var lateServerSyn: UInt8 { 1 << 6 }
+        @inlinable static var totalsOnly: UInt8 { 1 << 7 }
     }
 
     /// Whether a direction's packets moved to other VLAN tags partway and went on there (a path or tagging
@@ -233,6 +234,16 @@ public struct ConnectionRecord: Hashable, Sendable {
     @inlinable public var lateServerSyn: Bool {
         get { flags & Flag.lateServerSyn != 0 }
         set { flags = newValue ? flags | Flag.lateServerSyn : flags & ~Flag.lateServerSyn }
+    }
+
+    /// Whether the record was made from a log that keeps the connection's totals but not its bytes and times
+    /// within it (Zeek's conn.log, `ZeekLogs`): HTTP exchanges count their bodies only (http.log has no head
+    /// sizes), a TLS connection's one exchange spans it with all its bytes, the handshake's included, and no
+    /// exchange has a reply time. The heartbeat layer then judges neither steps 3-6 of an HTTPS check-in nor
+    /// the idle minimum of a check-in's size.
+    @inlinable public var totalsOnly: Bool {
+        get { flags & Flag.totalsOnly != 0 }
+        set { flags = newValue ? flags | Flag.totalsOnly : flags & ~Flag.totalsOnly }
     }
 
     /// Whether the snap length cut a `CONNECT` head of this connection to a proxy, which is then dropped: no

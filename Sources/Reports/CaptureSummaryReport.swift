@@ -5,6 +5,7 @@ import Records
 /// Text and JSON for the capture summary that heads every report.
 public enum CaptureSummaryReport {
     public static func json(_ s: CaptureSummary) -> JSONValue {
+        if let logs = s.logs { return LogSummaryReport.json(s, logs: logs) }
         var members: [(String, JSONValue)] = [
             ("path", .string(s.path)),
             ("format", .string(s.format)),
@@ -154,6 +155,7 @@ public enum CaptureSummaryReport {
 
     /// A few lines per file: packets, bytes, span, link types, and every odd count that is not zero.
     public static func text(_ s: CaptureSummary) -> String {
+        if let logs = s.logs { return LogSummaryReport.text(s, logs: logs) }
         var out = "\(TextTable.sanitize(s.path)): \(formatCount(s.packets, "packet")), \(formatBytes(s.capturedBytes))"
         if let f = s.first, let l = s.last {
             out += ", \(f.rfc3339(fractionDigits: 6)) to \(l.rfc3339(fractionDigits: 6))"

@@ -1,6 +1,7 @@
 import Analysis
 import Core
 import Heartbeat
+import Records
 
 /// The HTML report: ONE self-contained page (inline CSS and inline SVG, no script, no
 /// reference to anything outside the file) for `analyze`, `audit` and `validate`.
@@ -194,6 +195,7 @@ public struct HTMLReport {
     }
 
     private func capturesSection() -> String {
+        if let logs = bundle.captures.first?.logs { return logsSection(logs) }
         var rows: [[Cell]] = []
         for c in bundle.captures {
             rows.append([
@@ -219,6 +221,21 @@ public struct HTMLReport {
                      AnalyzeReport.periodicListedPortsNote(bundle.heartbeat)].compactMap { $0 }
         return section("Captures", table(["file", "format", "packets", "bytes captured (file)", "first", "last",
                                           "warnings"], rows)
+            + notes.map { "<p class=\"note\">" + HTML.escape($0) + "</p>" }.joined())
+    }
+
+    /// The logs of a Zeek input, in place of the capture files: rows per log, and what the logs cannot tell.
+    private func logsSection(_ logs: [LogFileRows]) -> String {
+        let span = bundle.captures.first
+        let rows = logs.map { log in
+            [Cell(log.path ?? log.name), Cell(log.path == nil ? "not there" : "Zeek " + log.form),
+             Cell(String(log.rows), cls: "num"), Cell(String(log.skippedRows), cls: "num"),
+             Cell(span?.first?.rfc3339(fractionDigits: 3) ?? "-"), Cell(span?.last?.rfc3339(fractionDigits: 3) ?? "-"),
+             Cell(log.path == nil ? "" : LogSummaryReport.rowsText(log))]
+        }
+        let notes = ["Not judged: " + LogSummaryReport.notInLogs + ".", AnalyzeReport.periodicOtherPortsNote(
+            bundle.heartbeat), AnalyzeReport.periodicListedPortsNote(bundle.heartbeat)].compactMap { $0 }
+        return section("Zeek logs", table(["log", "form", "rows", "skipped", "first", "last", "rows read"], rows)
             + notes.map { "<p class=\"note\">" + HTML.escape($0) + "</p>" }.joined())
     }
 

@@ -57,6 +57,14 @@ extension SessionBuilder {
                     + "(malformed, longer than the size limit, or packets naming an interface their section does not "
                     + "declare): check-ins in them are missing or incomplete")
             }
+            for log in file.logs ?? [] where log.skippedRows > 0 {
+                let n = log.skippedRows
+                let lost = log.name == "conn.log"
+                    ? "their connections are left out, so check-ins among them may be missing"
+                    : "their connections' \(log.name == "http.log" ? "requests" : "handshakes") are missing"
+                noteCaptureGap("\(log.path ?? log.name): \(n == 1 ? "1 row was" : "\(n) rows were") skipped as odd "
+                    + "(the logs' summary says why): \(lost)")
+            }
             if let why = file.captureEndedEarly {
                 noteCaptureGap("\(file.path): \(why)", time: file.last)
             }

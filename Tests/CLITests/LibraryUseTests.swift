@@ -6,6 +6,7 @@ import Records
 import Reports
 import Testing
 import TestSupport
+import ZeekLogs
 
 /// What docs/library.md shows a package that uses `SepbeatKit`: its example, run here, gives the report of
 /// `sepbeat analyze` for the same files.
@@ -19,6 +20,31 @@ import TestSupport
         builder.noteCaptures(files)
         let report = builder.finish()
         return try ReportBundle(kind: .analyze, heartbeat: report, captures: files, model: model).render(format)
+    }
+
+    /// The Zeek example of docs/library.md, as written there.
+    func zeekReport(folder: String, format: ReportFormat) throws -> String {
+        let model = ReferenceModel.builtIn
+        var builder = SessionBuilder(model: model)
+        let logs = try ZeekConnections(try ZeekConnections.Paths(directory: folder))
+        let read = try logs.run { builder.ingest($0) }
+        var input = CaptureSummary(path: folder)
+        input.format = "zeek"
+        (input.first, input.last) = (read.first, read.last)
+        (input.timelineStart, input.timelineEnd) = (read.first, read.last)
+        input.logs = read.logs
+        builder.noteCaptures([input])
+        let report = builder.finish()
+        return try ReportBundle(kind: .analyze, heartbeat: report, captures: [input], model: model).render(format)
+    }
+
+    @Test func theZeekExampleGivesTheCommandsReport() throws {
+        let folder = try TemporaryFolder()
+        let logs = ZeekLogsCLITests.fleet(folder)
+        for format in [ReportFormat.json, .text] {
+            let command = CLIRun(["analyze", "-q", "-F", format.rawValue, "--color", "never", "--zeek", logs])
+            #expect(try zeekReport(folder: logs, format: format) == command.stdout)
+        }
     }
 
     /// A fleet rotated into files with one of them missing: without the capture summaries noted, the builder
