@@ -111,7 +111,7 @@ import Testing
             + "± 30 s; its gaps are judged against 1200 s"])
         let c = try #require(r.client("10.0.0.1"))
         #expect(c.health == .unhealthy)
-        #expect(c.reasons.first == "now 1200 s, expected 300 s ± 30 s (after the change)")
+        #expect(c.reasons.first == "now 1200 s, expected 300 s ± 30 s (after the last change)")
     }
 
     /// Faults inside the stretches are still found, each against its own stretch's level: a check-in missing in the
