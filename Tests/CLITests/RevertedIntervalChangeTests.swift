@@ -262,6 +262,32 @@ import Testing
         #expect(csv.components(separatedBy: "s to 300 s at").count == 13)
     }
 
+    /// Accelerated and early faults on clients that try 60 s for an hour and revert: each is drawn before the first
+    /// change, where its gap is judged against the interval it was drawn from, so `analyze` finds what the truth
+    /// file lists (a check-in 30 s after another in the hour at 60 s is an early one at that level, not accelerated).
+    @Test func simulatedAcceleratedAndEarlyFaultsWithAChangeAndItsRevert() throws {
+        let folder = try TemporaryFolder()
+        let capture = try folder.simulatedCapture("faults.pcap", [
+            "--clients", "20", "--duration", "5h", "--interval-change", "1h:60", "--interval-change", "2h:300",
+            "--fault", "accelerated=3", "--fault", "early=3", "--seed", "3", "--http-share", "0",
+        ])
+        let report = try Self.json(CLIRun(["analyze", "-q", "-F", "json", capture]).stdout)
+        let findings = try #require(report["findings"] as? [[String: Any]])
+        let truth = try Self.json(try String(contentsOfFile: capture + ".truth.json", encoding: .utf8))
+        var expected: Set<String> = []
+        for c in try #require(truth["clients"] as? [[String: Any]]) {
+            for f in try #require(c["expectedFindings"] as? [[String: Any]]) {
+                expected.insert("\(f["code"] ?? "") \(c["address"] ?? "") \(f["time"] ?? "")")
+            }
+        }
+        #expect(expected.count { $0.hasPrefix("accelerated-heartbeat") } == 3)
+        #expect(expected.count { $0.hasPrefix("interval-early") } == 3)
+        let found = Set(findings.filter { $0["code"] as? String != "interval-change" }.map {
+            "\($0["code"] ?? "") \($0["client"] ?? "") \($0["time"] ?? "")"
+        })
+        #expect(found == expected, "\(found.symmetricDifference(expected))")
+    }
+
     /// A fleet spending most of the capture at 60 s under a 300 s policy (from 30 min to 4 h 30 min): its 300 s
     /// stretches at both ends are neither missed check-ins nor a mismatch, and nobody went silent.
     @Test func simulatedFleetMostlyAtTheShorterInterval() throws {
