@@ -227,7 +227,8 @@ enum SimulateOptions {
             + "each client takes the interval SECONDS (push clients as their push heartbeat) at its next check-in; "
             + "only the first SHARE of the clients (above 0, at most 1; default 1) when given. May be repeated "
             + "(1h:60 then 2h:300 tries 60 s for an hour and reverts): in time order, each later than every client "
-            + "can take the one before.",
+            + "can take the one before. analyze finds one change and its revert (or a change and another) per client, "
+            + "not three changes or more.",
         repeatable: true
     ) { (o: inout Options, v: String) throws(UsageError) in
         let parts = v.split(separator: ":", omittingEmptySubsequences: false).map(String.init)

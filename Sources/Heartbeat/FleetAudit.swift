@@ -496,8 +496,10 @@ public struct FleetAudit: Sendable {
         if c.missed > 0 { bad.append("\(c.missed) missed") }
         if c.failed > 0 { bad.append("\(c.failed) failed") }
         if c.matchesExpected == false, let change = c.intervalChanges.last {
+            // Worded as `analyze`'s `interval-mismatch` says it: since the change, or since the last of several.
+            let after = c.intervalChanges.count > 1 ? "the last change" : "the change"
             bad.append("now \(formatSeconds(change.toSeconds)) s, expected "
-                + "\(formatSeconds(c.expectedIntervalSeconds)) s ± \(formatSeconds(tolerance)) s (after the change)")
+                + "\(formatSeconds(c.expectedIntervalSeconds)) s ± \(formatSeconds(tolerance)) s (after \(after))")
         } else if c.matchesExpected == false, let s = c.spread {
             let against = c.judgedAgainst.map { " (another interval: gaps judged against \(formatSeconds($0)) s)" }
             bad.append("median \(formatSeconds(s.median)) s, expected \(formatSeconds(c.expectedIntervalSeconds)) s "

@@ -125,7 +125,7 @@ struct IntervalLevels {
             // first: a middle level in the first one's accelerated range would leave `find` two steady ends.
             if Self.offRun(count: count, gap: gap, mode: mode, m: m, ends: (rules(ends.head), rules(ends.tail))) {
                 let positions = (0..<count).filter { gap($0).mode == mode }
-                found = Self.findMiddle(positions.map { gap($0).ns }, minCount: m, rules: rules)
+                found = Self.findMiddle(positions.map { gap($0).ns }, minCount: m, expected: base, rules: rules)
                     .map { (positions[$0.first], $0.rules, $0.gaps) }
             }
             // Else one change held to the end, as the ends show it.
@@ -284,8 +284,8 @@ struct IntervalLevels {
     /// three stretches must be steady (`level`; the middle one with `2 m` regular gaps), and each told from the next
     /// (`distinct`: so a short accelerated episode, a storm or a run of missed check-ins stays what it is). Returns
     /// the three stretches (the position of each one's first gap, its rules, its regular gaps), or none.
-    /// Cost: O(n log n).
-    static func findMiddle(_ ns: [Int64], minCount m: Int, rules: (Int64) -> Rules)
+    /// `expected` is the mode's expected rules. Cost: O(n log n).
+    static func findMiddle(_ ns: [Int64], minCount m: Int, expected: Rules, rules: (Int64) -> Rules)
         -> [(first: Int, rules: Rules, gaps: Int)] {
         let n = ns.count
         guard n >= 3 * m else { return [] }
@@ -326,22 +326,36 @@ struct IntervalLevels {
         let sides = [ns[..<best.start], ns[best.start..<best.end], ns[best.end...]]
         // The middle stretch needs twice the regular gaps an end one does: a few late (or early) check-ins in a row
         // at one steady level between two stretches at the expected one are those faults, not a policy tried.
-        guard let a = level(sides[0], first, minCount: m, rules: rules),
+        // When the middle stretch is the one at the expected level, the ends off it need as many: late (or early)
+        // check-ins at both edges of a capture otherwise on time are the same faults split in two, not a policy
+        // left just after the capture began and another taken just before it ended.
+        let ends = middle == expected ? 2 * m : m
+        guard let a = level(sides[0], first, minCount: ends, rules: rules),
               let b = level(sides[1], middle, minCount: 2 * m, rules: rules),
-              let c = level(sides[2], last, minCount: m, rules: rules),
+              let c = level(sides[2], last, minCount: ends, rules: rules),
               distinct((sides[0], a.rules), (sides[1], b.rules)), distinct((sides[1], b.rules), (sides[2], c.rules))
         else { return [] }
         // A middle stretch in a neighbour's accelerated range is a storm (`heartbeat-storm`) unless it lasts as long
         // as `m` of that neighbour's intervals, what a level of the neighbour needs: a few minutes of check-ins 20 s
-        // apart between two 300 s stretches stay a storm, an hour at 60 s is a level.
-        let span = sides[1].reduce(Int64(0), Saturating.add)
+        // apart between two 300 s stretches stay a storm, an hour at 60 s is a level. Only its time at its level
+        // counts (`span`): an outage gap leading into a burst of retries does not make the burst a level.
+        let length = span(sides[1], b.rules)
         for other in [a.rules, c.rules] where b.rules.interval <= other.accelerated {
-            guard span >= Saturating.multiply(Int64(m), other.interval) else { return [] }
+            guard length >= Saturating.multiply(Int64(m), other.interval) else { return [] }
         }
         return [(0, a.rules, a.count), (best.start, b.rules, b.count), (best.end, c.rules, c.count)]
     }
 
     private static func median(_ v: [Int64]) -> Int64 { Median.of(sorted: v.sorted()) }
+
+    /// The time a stretch spent at its level: from its first gap on `level` to its last one, those between included
+    /// (a check-in missed inside it), the gaps off it at its edges left out (an outage leading into it, a client's
+    /// usual interval just before an accelerated episode the capture began with).
+    private static func span(_ side: ArraySlice<Int64>, _ level: Rules) -> Int64 {
+        guard let from = side.firstIndex(where: { on($0, level) }),
+              let to = side.lastIndex(where: { on($0, level) }) else { return 0 }
+        return side[from...to].reduce(Int64(0), Saturating.add)
+    }
 
     /// A stretch's level: its regular gaps' median, when they are at least `m` (above the accelerated range of the
     /// level guessed), three quarters of them within its tolerance, their median too, and that median at least
@@ -364,8 +378,9 @@ struct IntervalLevels {
         guard !on(b.rules.interval, a.rules), !on(a.rules.interval, b.rules) else { return false }
         // A side in the other's accelerated range that lasts no longer than an accelerated run may is that run (a
         // client taking a policy just before the capture ended, or restarted just before it began), not a level.
+        // Its time at its level (`span`) counts: a gap at the other level just before the run is not part of it.
         func run(_ side: ArraySlice<Int64>, _ level: Rules, other: Rules) -> Bool {
-            level.interval <= other.accelerated && side.reduce(Int64(0), Saturating.add) <= other.runMax
+            level.interval <= other.accelerated && span(side, level) <= other.runMax
         }
         guard !run(a.side, a.rules, other: b.rules), !run(b.side, b.rules, other: a.rules) else { return false }
         // Gaps steady at two or three times the other side's level are what a client missing every other (or two

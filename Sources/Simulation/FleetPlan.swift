@@ -306,7 +306,11 @@ public struct FleetPlan: Sendable {
         var k = times.count >= 6 ? r.int(2...(times.count - 4)) : -1
         // An early gap after a policy change would be judged against a level analyze may not see (a change to
         // twice or half the interval reads as missed check-ins, not a change): it goes before the change.
-        if fault == .early, let changed = taken.first?.index, changed >= 3 { k = min(k, changed - 1) }
+        // So does an accelerated one: half the accelerated range of the run's interval, it would be an early gap
+        // against a shorter changed level (30 s at 60 s), judged against that stretch's own rules.
+        if fault == .early || fault == .accelerated, let changed = taken.first?.index, changed >= 3 {
+            k = min(k, changed - 1)
+        }
         var checkIns: [PlannedCheckIn] = []
         var shift: Int64 = 0
         for (n, base) in times.enumerated() {

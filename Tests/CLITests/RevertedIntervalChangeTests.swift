@@ -111,7 +111,7 @@ import Testing
             + "± 30 s; its gaps are judged against 1200 s"])
         let c = try #require(r.client("10.0.0.1"))
         #expect(c.health == .unhealthy)
-        #expect(c.reasons.first == "now 1200 s, expected 300 s ± 30 s (after the change)")
+        #expect(c.reasons.first == "now 1200 s, expected 300 s ± 30 s (after the last change)")
     }
 
     /// Faults inside the stretches are still found, each against its own stretch's level: a check-in missing in the
@@ -155,6 +155,55 @@ import Testing
         let r = Self.run(["10.0.0.1": t])
         #expect(r.summary("10.0.0.1")?.intervalChanges.count == (level ? 2 : 0))
         #expect(r.codes(.intervalLate) == (level ? 0 : count))
+    }
+
+    /// Check-ins from 0, each group `count` gaps of `every` seconds after the last check-in before it.
+    private static func series(_ groups: [(count: Int, every: Double)]) -> [Double] {
+        var out = [0.0]
+        for (count, every) in groups {
+            for _ in 0..<count { out.append((out.last ?? 0) + every) }
+        }
+        return out
+    }
+
+    /// An outage, then a short burst of retries, then the usual interval: the missed check-ins and a storm, as
+    /// before, not a change to the retries' level and back. Counted with the outage gap leading into it, the burst
+    /// (12 check-ins 30 s apart after 20 minutes of silence, or 17 at 43 s after 10) lasted long enough for a level.
+    @Test(arguments: [(1_200.0, 12, 30.0, 3), (600, 17, 43, 1)])
+    func outageThenRetriesIsNoChange(outage: Double, retries: Int, every: Double, missed: Int) throws {
+        let t = Self.series([(12, 300), (1, outage), (retries, every), (20, 300)])
+        let r = Self.run(["10.0.0.1": t])
+        #expect(r.summary("10.0.0.1")?.intervalChanges.isEmpty == true)
+        #expect(r.codes(.intervalChange) == 0)
+        #expect(r.codes(.heartbeatStorm) == 1)
+        #expect(r.client("10.0.0.1")?.missed == missed)
+    }
+
+    /// Late (or early) check-ins at both edges of a capture otherwise on the expected interval: three at each end
+    /// stay six `interval-late` (`interval-early`), as before, not a policy left at the start and taken back at the
+    /// end; six at each end, as many as a middle stretch needs, are a change and its revert.
+    @Test(arguments: [(350.0, 3, false), (250, 3, false), (350, 6, true)])
+    func offTheIntervalAtBothEnds(every: Double, count: Int, level: Bool) throws {
+        let t = Self.series([(count, every), (40, 300), (count, every)])
+        let r = Self.run(["10.0.0.1": t])
+        #expect(r.summary("10.0.0.1")?.intervalChanges.count == (level ? 2 : 0))
+        let code: FindingCode = every > 300 ? .intervalLate : .intervalEarly
+        #expect(r.codes(code) == (level ? 0 : 2 * count))
+        #expect(r.codes(.intervalMismatch) == (level ? 1 : 0))
+    }
+
+    /// A capture beginning one check-in before an accelerated episode (under 300 s of check-ins 20 s or 15.6 s
+    /// apart), maybe ending with late check-ins: the episode and the late check-ins, not a change from the episode's
+    /// level to 300 s (and another to 400 s); the 300 s gap before the episode is no part of it.
+    @Test(arguments: [(12, 20.0, 3), (17, 15.6, 0)])
+    func acceleratedAtTheStartIsNoLevel(count: Int, every: Double, late: Int) throws {
+        let t = Self.series([(1, 300), (count, every), (40, 300), (late, 400)])
+        let r = Self.run(["10.0.0.1": t])
+        #expect(r.summary("10.0.0.1")?.intervalChanges.isEmpty == true)
+        #expect(r.summary("10.0.0.1")?.intervalChange == nil)
+        #expect(r.codes(.acceleratedHeartbeat) == 1)
+        #expect(r.codes(.intervalLate) == late)
+        #expect(r.codes(.intervalMismatch) + r.codes(.missedHeartbeat) == 0)
     }
 
     // MARK: - Simulated captures
@@ -211,6 +260,32 @@ import Testing
         let csv = CLIRun(["audit", "-q", "-F", "csv", capture]).stdout
         #expect(csv.components(separatedBy: "interval changed from 300 s to").count == 13)
         #expect(csv.components(separatedBy: "s to 300 s at").count == 13)
+    }
+
+    /// Accelerated and early faults on clients that try 60 s for an hour and revert: each is drawn before the first
+    /// change, where its gap is judged against the interval it was drawn from, so `analyze` finds what the truth
+    /// file lists (a check-in 30 s after another in the hour at 60 s is an early one at that level, not accelerated).
+    @Test func simulatedAcceleratedAndEarlyFaultsWithAChangeAndItsRevert() throws {
+        let folder = try TemporaryFolder()
+        let capture = try folder.simulatedCapture("faults.pcap", [
+            "--clients", "20", "--duration", "5h", "--interval-change", "1h:60", "--interval-change", "2h:300",
+            "--fault", "accelerated=3", "--fault", "early=3", "--seed", "3", "--http-share", "0",
+        ])
+        let report = try Self.json(CLIRun(["analyze", "-q", "-F", "json", capture]).stdout)
+        let findings = try #require(report["findings"] as? [[String: Any]])
+        let truth = try Self.json(try String(contentsOfFile: capture + ".truth.json", encoding: .utf8))
+        var expected: Set<String> = []
+        for c in try #require(truth["clients"] as? [[String: Any]]) {
+            for f in try #require(c["expectedFindings"] as? [[String: Any]]) {
+                expected.insert("\(f["code"] ?? "") \(c["address"] ?? "") \(f["time"] ?? "")")
+            }
+        }
+        #expect(expected.count { $0.hasPrefix("accelerated-heartbeat") } == 3)
+        #expect(expected.count { $0.hasPrefix("interval-early") } == 3)
+        let found = Set(findings.filter { $0["code"] as? String != "interval-change" }.map {
+            "\($0["code"] ?? "") \($0["client"] ?? "") \($0["time"] ?? "")"
+        })
+        #expect(found == expected, "\(found.symmetricDifference(expected))")
     }
 
     /// A fleet spending most of the capture at 60 s under a 300 s policy (from 30 min to 4 h 30 min): its 300 s
