@@ -73,6 +73,8 @@ public struct Options: Sendable {
     public var per = ""
     /// Lowest severity that fails `analyze`, `audit` and `validate` (`error` or `warning`).
     public var failOn = "error"
+    /// `--allow-unhealthy`: failing clients the audit's verdict allows.
+    public var allowUnhealthy: FailingAllowance?
     /// Capture files read at the same time by analyze, audit and validate (`--jobs`); 1 reads them
     /// merged in time order on one thread.
     public var jobs = 1
@@ -347,6 +349,25 @@ enum CommonOptions {
             throw UsageError("--fail-on takes error or warning, got '\(v)'")
         }
         o.failOn = value
+    }
+
+    static let allowUnhealthy = OptionSpec(
+        names: ["--allow-unhealthy"], valueName: "N|P%",
+        help: "Pass the verdict (exit 0) with at most N unhealthy clients, or P percent of the clients judged "
+            + "(rounded down); with --fail-on warning degraded clients count too. No client judged still fails. "
+            + "For a daily check of a large fleet."
+    ) { (o: inout Options, v: String) throws(UsageError) in
+        let refusal = UsageError("--allow-unhealthy takes a number of clients (0 or more) or a percentage from 0 "
+            + "to 100 (1.5%), got '\(v)'")
+        if v.hasSuffix("%") {
+            let number = v.dropLast()
+            guard !number.contains(where: { !($0.isASCII && ($0.isNumber || $0 == ".")) }),
+                  let p = Double(number), p >= 0, p <= 100 else { throw refusal }
+            o.allowUnhealthy = .percent(p)
+        } else {
+            guard let n = decimalInteger(v), n >= 0 else { throw refusal }
+            o.allowUnhealthy = .clients(n)
+        }
     }
 
     static let jobs = OptionSpec(

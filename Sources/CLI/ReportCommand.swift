@@ -55,7 +55,8 @@ enum ReportCommand {
             }
             let heartbeat = finish(&snapshot, files: files)
             let bundle = ReportBundle.command(kind, heartbeat: heartbeat, captures: files, model: model,
-                                              sylink: sylink, failOn: failOn)
+                                              sylink: sylink, failOn: failOn,
+                                              allowUnhealthy: options.allowUnhealthy)
             let path = options.outputPath ?? "-"
             let problem: String?
             do {
@@ -103,7 +104,7 @@ enum ReportCommand {
                 + "management ports were dropped\(why); the report leaves them out\n")
         }
         let bundle = ReportBundle.command(kind, heartbeat: heartbeat, captures: files, model: model, sylink: sylink,
-                                          failOn: failOn)
+                                          failOn: failOn, allowUnhealthy: options.allowUnhealthy)
         if options.live.everySeconds != nil, let path = options.outputPath {
             // The last rolling report's readers see this one replace it whole, as each before it.
             try ReportWriter.replace(command: kind.rawValue, path: path) { sink in

@@ -46,14 +46,14 @@ public enum SepbeatCommand {
                 judged against the expected interval (see README, "Reports").
                 Formats: text, json (sepbeat-audit/1), jsonl and csv (--per client or checkin), html.
                 Exit status: 0 some client judged (two check-ins or more with an interval observed between them)
-                and none unhealthy (with --fail-on warning: none degraded either), 1 otherwise (also when no
-                client was judged), 2 usage error, 3 unreadable input or interface, 4 report not written,
-                5 out of memory.
+                and none unhealthy (with --fail-on warning: none degraded either; with --allow-unhealthy: no more
+                than it allows), 1 otherwise (also when no client was judged), 2 usage error, 3 unreadable input
+                or interface, 4 report not written, 5 out of memory.
                 Stopped by SIGINT, SIGTERM or SIGHUP: 128 + signal, and a part-written -o file is removed.
                 With -i or a followed input (a pipe or FIFO, on standard input or named), the first of those
                 signals ends the capture or the input, and the report is written as usual.
                 """,
-            specs: reportSpecs,
+            specs: reportSpecs + [CommonOptions.allowUnhealthy],
             run: AuditCommand.run
         ),
         Subcommand(

@@ -177,6 +177,9 @@ public struct FleetAudit: Sendable {
         /// `pass`, or `fail` when a client is unhealthy or no client was judged (none seen, or every one
         /// `insufficient`: too few check-ins to judge).
         public var verdict: String
+        /// The failing clients the verdict allows (`allow(_:failOn:)`): as given, how many that is of those judged,
+        /// and whether degraded clients count as failing (`--fail-on warning`).
+        public var allowance: FailingAllowance.Applied?
 
         /// Whether no client was judged: none was seen, or each one seen had too few check-ins or no
         /// interval observed.
@@ -196,6 +199,15 @@ public struct FleetAudit: Sendable {
                     + (onlyAccelerated > 0 ? ["\(onlyAccelerated) with no regular interval (accelerated gaps only)"]
                         : [])
                 return "no client judged: \(counted(clients, "client")) seen, " + parts.joined(separator: ", ")
+            }
+            if let allowance {
+                let named = counted(unhealthy, "unhealthy client")
+                    + (allowance.withDegraded ? " and \(degraded) degraded" : "")
+                var share = ""
+                if case .percent = allowance.given {
+                    share = ", \(allowance.given.text) of \(clients - insufficient) judged"
+                }
+                return named + ", at most \(allowance.clients) allowed" + share
             }
             if unhealthy == 0, degraded > 0, verdict == "fail" {
                 return counted(degraded, "degraded client") + " (warnings fail the verdict)"

@@ -5,10 +5,11 @@ extension ReportBundle {
     /// The report of `kind` as `sepbeat analyze`, `audit` or `validate` makes it: with `validate`'s checks for
     /// `.validate` (HTTPS expected unless `sylink` names only plain-HTTP ports for its managers), and with
     /// `failOn: .warning` (`--fail-on warning`) the verdicts printed following the exit status, a warning
-    /// failing them too. `failed` then says whether the command's exit status would be 1.
+    /// failing them too. For `.audit`, `allowUnhealthy` (`--allow-unhealthy`) lets the verdict pass with that
+    /// many failing clients. `failed` then says whether the command's exit status would be 1.
     public static func command(
         _ kind: ReportKind, heartbeat: HeartbeatReport, captures: [CaptureSummary], model: ReferenceModel,
-        sylink: SyLinkFile? = nil, failOn: Severity = .error
+        sylink: SyLinkFile? = nil, failOn: Severity = .error, allowUnhealthy: FailingAllowance? = nil
     ) -> ReportBundle {
         var heartbeat = heartbeat
         if failOn == .warning, heartbeat.summary.verdict == "pass", heartbeat.summary.warnings > 0 {
@@ -18,6 +19,7 @@ extension ReportBundle {
         if failOn == .warning, bundle.audit.summary.verdict == "pass", bundle.audit.summary.degraded > 0 {
             bundle.audit.summary.verdict = "fail"
         }
+        if kind == .audit, let allowUnhealthy { bundle.audit.allow(allowUnhealthy, failOn: failOn) }
         if kind == .validate {
             bundle.validation = DeploymentValidation(
                 report: heartbeat, audit: bundle.audit, expectHTTPS: expectsHTTPS(sylink), failOn: failOn,
@@ -29,7 +31,8 @@ extension ReportBundle {
 
     /// Whether the command's verdict fails at `failOn` (its exit status 1): for `analyze` an error finding (or a
     /// warning with `.warning`); for `audit` an unhealthy client, or no client judged at all (a degraded one
-    /// with `.warning`); for `validate` a failed check at `failOn` (`validation`, as `command` sets it).
+    /// with `.warning`; with an allowance, more failing clients than it allows); for `validate` a failed check at
+    /// `failOn` (`validation`, as `command` sets it).
     public func failed(failOn: Severity = .error) -> Bool {
         switch kind {
         case .analyze:
@@ -37,6 +40,7 @@ extension ReportBundle {
             return s.errors > 0 || (failOn == .warning && s.warnings > 0)
         case .audit:
             let s = audit.summary
+            if s.allowance != nil { return s.verdict == "fail" }
             return s.unhealthy > 0 || s.noneJudged || (failOn == .warning && s.degraded > 0)
         case .validate:
             return validation?.verdict == "fail"

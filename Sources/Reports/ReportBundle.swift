@@ -207,6 +207,10 @@ public struct ReportBundle: Sendable {
             ("pushAcceleratedRunMaxSeconds", .number(e.rules(for: .push).acceleratedRunMaxSeconds)),
         ] : []) + [
             ("intervalSource", .string(e.intervalSource)),
+        ] + (s.allowance.map { [
+            ("allowUnhealthy", .string($0.given.text)),
+            ("allowedFailing", .int($0.clients)),
+        ] } ?? []) + [
             ("verdict", .string(s.verdict)),
         ])
     }
