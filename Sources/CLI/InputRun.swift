@@ -511,10 +511,13 @@ extension InputRun {
     /// (`CaptureReader.magicFormat`: classic pcap of any kind, either byte order, or a pcapng section header
     /// block), `a gzip-compressed file (a compressed capture, perhaps)` (also zstd, xz, bzip2, lz4 in its
     /// frame or legacy format, zip) when it starts with a compression format's; else nil (also when it cannot
-    /// be read: the write then reports what is wrong). Reads 6 bytes of a regular file; anything else is
+    /// be read: the write then reports what is wrong); `a Zeek log` when it starts as Zeek's tab-separated logs
+    /// do (`#separ`). Reads 6 bytes of a regular file; anything else is
     /// opened without waiting and not read.
     static func protectedFileKind(at path: String) -> String? {
         guard let head = regularFileHead(path, bytes: 6) else { return nil }
+        // Zeek's tab-separated logs start with their `#separator` line (`--zeek` reads them).
+        if head.elementsEqual("#separ".utf8) { return "a Zeek log" }
         if head.count >= 4, let f = CaptureReader.magicFormat(Array(head.prefix(4))) {
             return f.format == .pcapng ? "a pcapng capture file" : "a pcap capture file"
         }

@@ -14,7 +14,9 @@ enum ZeekInput {
         try refuseCaptureOptions(options, command: command)
         let summary: ZeekConnections.Summary
         do {
-            let input = try ZeekConnections(try ZeekConnections.Paths(directory: directory), open: open)
+            let paths = try ZeekConnections.Paths(directory: directory)
+            try refuseOverwritingLogs(paths, options: options, command: command, stdin: output.inputFD)
+            let input = try ZeekConnections(paths, open: open)
             summary = try input.run(onRecord)
         } catch let error as ZeekLogError {
             throw CommandFailure(message: "sepbeat \(command): \(error)", status: ExitStatus.unreadableInput)
@@ -57,6 +59,20 @@ enum ZeekInput {
             if n == 0, let problem = file.problem { throw ZeekLogError(path: path, problem) }
             return n
         }
+    }
+
+    /// An `-o` naming one of the logs read (or, as for captures, the model or SyLink.xml file, an existing capture,
+    /// compressed file or Zeek log) is refused before any log is read: the report would replace it.
+    static func refuseOverwritingLogs(_ paths: ZeekConnections.Paths, options: Options, command: String,
+                                      stdin: Int32) throws {
+        if let out = options.outputPath, out != "-", let target = InputRun.identity(out, stdin: stdin) {
+            for log in [paths.conn, paths.http, paths.ssl].compactMap(\.self)
+            where InputRun.identity(log, stdin: stdin) == target {
+                throw UsageError("sepbeat \(command): -o \(out) is one of the Zeek logs read (\(log)); the report "
+                    + "would overwrite it: give another output file")
+            }
+        }
+        try InputRun.refuseOverwritingInput(options, command: command, stdin: stdin)
     }
 
     /// Options about packets mean nothing for logs: refused, rather than silently ignored.

@@ -42,9 +42,12 @@ extension StepClassifier {
     /// 4-6 (their answers then all land in step 3),
     /// and a check-in that shows step 3 alone is no evidence of an idle one: its size is not held to the idle range.
     /// Findings at `time` (a push burst's start), else at the first connection's start.
+    /// `stepsApart` false: the steps of an HTTPS check-in are not told apart (records of logs that keep a
+    /// connection's totals only): its one exchange holds every step's bytes and the handshake's, so no step is
+    /// held to the log upload's cap.
     func checkSizes(
         _ d: CheckInDraft, _ steps: [StepReport], wholeBurst: Bool = true, stepsSeen: Bool = true,
-        at time: Timestamp? = nil, _ add: (FindingCode, String, Timestamp?) -> Void
+        stepsApart: Bool = true, at time: Timestamp? = nil, _ add: (FindingCode, String, Timestamp?) -> Void
     ) {
         let t = time ?? d.connections.indices.first.map { d.connections[$0].start }
         var total: Int64 = 0
@@ -64,7 +67,7 @@ extension StepClassifier {
                 "check-in carried \(formatBytes(total)) (full heartbeat at most \(s.fullMaxBytes))", t)
         }
         let cap = Saturating.add(Saturating.multiply(s.logUploadMaxRecords, s.logRecordBytes), s.uploadOverheadBytes)
-        if let upload = steps.first(where: { $0.step == 5 }), upload.bytesUp > cap {
+        if stepsApart, let upload = steps.first(where: { $0.step == 5 }), upload.bytesUp > cap {
             add(.uploadOverCap, "log upload of \(formatBytes(upload.bytesUp)) exceeds \(cap) "
                 + "(\(s.logUploadMaxRecords) records of \(s.logRecordBytes) bytes + \(s.uploadOverheadBytes))",
                 upload.start)

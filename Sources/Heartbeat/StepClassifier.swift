@@ -283,7 +283,7 @@ final class StepClassifier: Sendable {
             // a check-in that shows step 3 alone is no evidence of an idle one, as with packets the snap length cut.
             let requestsLost = lostInGaps && cs.indices.contains { !Self.noneLostInGaps(cs[$0].anomaliesUp) }
             checkSizes(d, steps, wholeBurst: whole, stepsSeen: !cutBySnapLength && !requestsLost && !httpsTotalsOnly,
-                       at: burstStart, add)
+                       stepsApart: !httpsTotalsOnly, at: burstStart, add)
         }
         // Client bytes the capture lost or the snap length cut (a request among them may be what a request-less
         // answer answers).

@@ -31,8 +31,10 @@ extension ReportBundle {
 
     /// Whether the command's verdict fails at `failOn` (its exit status 1): for `analyze` an error finding (or a
     /// warning with `.warning`); for `audit` an unhealthy client, or no client judged at all (a degraded one
-    /// with `.warning`; with an allowance, more failing clients than it allows); for `validate` a failed check at
-    /// `failOn` (`validation`, as `command` sets it).
+    /// with `.warning`; with an allowance, more failing clients than it allows); for `validate` a failed check of
+    /// `failOn`'s severity or worse (of `validation`, as `command` sets it; made as the command makes it without
+    /// SyLink.xml when the bundle has none). Ask with the `failOn` the bundle was made with: with `.warning` the
+    /// printed verdicts follow it too.
     public func failed(failOn: Severity = .error) -> Bool {
         switch kind {
         case .analyze:
@@ -43,7 +45,12 @@ extension ReportBundle {
             if s.allowance != nil { return s.verdict == "fail" }
             return s.unhealthy > 0 || s.noneJudged || (failOn == .warning && s.degraded > 0)
         case .validate:
-            return validation?.verdict == "fail"
+            // A bundle made without `command` has no checks yet: those the command would make without SyLink.xml.
+            let checks = (validation ?? DeploymentValidation(
+                report: heartbeat, audit: audit, expectHTTPS: true, failOn: failOn, untiedTunnels: untiedTunnels,
+                minimumTLS: model.tls.minimumVersion, truncatedPackets: captures.reduce(0) { $0 + $1.truncated }
+            )).checks
+            return checks.contains { !$0.passed && $0.severity >= failOn }
         }
     }
 

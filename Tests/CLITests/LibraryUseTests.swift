@@ -95,6 +95,33 @@ import ZeekLogs
         }
     }
 
+    /// `failed(failOn:)` judges at the severity asked, also for `validate`, and a bundle made without
+    /// `ReportBundle.command` (no checks made yet) is judged by the checks the command would make: a client that
+    /// went silent fails a warning check only.
+    @Test func validatesFailedFollowsTheSeverityAsked() throws {
+        let folder = try TemporaryFolder()
+        let path = try folder.simulatedCapture("silent.pcap", ["--clients", "6", "--duration", "1h", "--fault",
+                                                               "silent=1", "--http-share", "0", "--seed", "2"])
+        let model = ReferenceModel.builtIn
+        let (files, connections) = try CaptureRun(paths: [path]).connections()
+        var builder = SessionBuilder(model: model)
+        for c in connections { builder.ingest(c.record) }
+        builder.noteCaptures(files)
+        let report = builder.finish()
+        for failOn in [Severity.error, .warning] {
+            let status = CLIRun(["validate", "-q", "--fail-on", failOn.rawValue, path]).status
+            let plain = ReportBundle(kind: .validate, heartbeat: report, captures: files, model: model)
+            #expect(plain.failed(failOn: failOn) == (status == 1), "\(failOn)")
+            for madeWith in [Severity.error, .warning] {
+                let bundle = ReportBundle.command(.validate, heartbeat: report, captures: files, model: model,
+                                                  failOn: madeWith)
+                #expect(bundle.failed(failOn: failOn) == (status == 1), "made with \(madeWith), asked \(failOn)")
+            }
+        }
+        #expect(CLIRun(["validate", "-q", path]).status == 0)
+        #expect(CLIRun(["validate", "-q", "--fail-on", "warning", path]).status == 1)
+    }
+
     /// A bundle's audit follows its report: one made for a fleet, then given an empty report, audited the fleet.
     @Test func aBundlesAuditFollowsAReportSetLater() throws {
         let model = ReferenceModel.builtIn

@@ -149,4 +149,31 @@ import Testing
         #expect(bad.status == 3)
         #expect(bad.stderr == "sepbeat analyze: \(logs)/http.log:3: a row before the #fields header line\n")
     }
+
+    /// `-o` naming a log read, another folder's Zeek log, or the model file is refused before any log is read
+    /// (it replaced conn.log with the report, status 0); each log is left as it was.
+    @Test func theReportOverwritesNoLogOrSetting() throws {
+        let folder = try TemporaryFolder()
+        let logs = Self.fleet(folder)
+        let conn = try String(contentsOfFile: logs + "/conn.log", encoding: .utf8)
+        let other = folder.write("other-conn.log", "#separator \\x09\n#path\tconn\n")
+        let model = folder.write("model.json", "{}")
+        let cases = [
+            (logs + "/conn.log", "-o \(logs)/conn.log is one of the Zeek logs read (\(logs)/conn.log); the report "
+                + "would overwrite it: give another output file"),
+            (logs + "/./http.log", "-o \(logs)/./http.log is one of the Zeek logs read (\(logs)/http.log); the "
+                + "report would overwrite it: give another output file"),
+            (other, "-o \(other) is a Zeek log; the report would overwrite it: give another output file (or remove "
+                + "it first)"),
+        ]
+        for (output, message) in cases {
+            let run = CLIRun(["analyze", "-q", "--zeek", logs, "-o", output])
+            #expect(run.status == 2, "\(output)")
+            #expect(run.stderr == "sepbeat analyze: \(message)\n")
+        }
+        let run = CLIRun(["audit", "-q", "--zeek", logs, "--model", model, "-o", model])
+        #expect(run.status == 2)
+        #expect(run.stderr.hasPrefix("sepbeat audit: -o \(model) is the --model file"))
+        #expect(try String(contentsOfFile: logs + "/conn.log", encoding: .utf8) == conn)
+    }
 }

@@ -40,13 +40,19 @@ import Testing
         return (try Kept(json), run, json)
     }
 
-    @Test(arguments: [ZeekLogWriter.Form.tsv, .json])
-    func logsOfASimulatedFleetGiveTheCaptureFindings(form: ZeekLogWriter.Form) throws {
+    /// The second fleet: HTTPS pull clients, a third of their check-ins full (a log upload each), whose
+    /// connections' totals are past the upload cap while no upload is (`upload-over-cap` was found on 34 of them).
+    @Test(arguments: [
+        (ZeekLogWriter.Form.tsv, ["--clients", "12", "--duration", "2h", "--seed", "7", "--fault", "missed",
+                                  "--fault", "late", "--fault", "accelerated", "--fault", "silent"]),
+        (.json, ["--clients", "12", "--duration", "2h", "--seed", "7", "--fault", "missed", "--fault", "late",
+                 "--fault", "accelerated", "--fault", "silent"]),
+        (.tsv, ["--clients", "20", "--duration", "2h", "--seed", "11", "--push-share", "0", "--full-share", "0.3",
+                "--http-share", "0"]),
+    ])
+    func logsOfASimulatedFleetGiveTheCaptureFindings(form: ZeekLogWriter.Form, fleet: [String]) throws {
         let folder = try TemporaryFolder()
-        let capture = try folder.simulatedCapture("fleet.pcap", [
-            "--clients", "12", "--duration", "2h", "--seed", "7", "--fault", "missed", "--fault", "late",
-            "--fault", "accelerated", "--fault", "silent",
-        ])
+        let capture = try folder.simulatedCapture("fleet.pcap", fleet)
         var writer = ZeekLogWriter(form: form)
         for c in try CaptureRun(paths: [capture]).connections().connections.sorted(by: {
             ($0.record.end, $0.record.id) < ($1.record.end, $1.record.id)
@@ -60,7 +66,9 @@ import Testing
         let fromCapture = try Self.report(["analyze", "-q", "-F", "json", capture])
         let fromLogs = try Self.report(["analyze", "-q", "-F", "json", "--zeek", logs])
         #expect(fromLogs.kept == fromCapture.kept)
-        #expect(fromCapture.kept.intervalFindings.count >= 4, "\(fromCapture.kept.intervalFindings)")
+        if fleet.contains("--fault") {
+            #expect(fromCapture.kept.intervalFindings.count >= 4, "\(fromCapture.kept.intervalFindings)")
+        }
         #expect(fromLogs.run.status == fromCapture.run.status)
         // Every finding the same, word for word: none made of what the logs do not keep (the sizes of HTTPS steps,
         // the heads of HTTP messages), none lost.
