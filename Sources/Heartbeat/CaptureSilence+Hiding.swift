@@ -62,13 +62,13 @@ extension SessionBuilder {
         for (s, t) in zip(silences, tallies) where t.intervals > 0 {
             if s.clockSetBack {
                 // The step itself is named by its own warning (`noteClockSetBack`): this one counts what it hid.
-                out.append(Finding(code: code, severity: model.severity(of: code), message: "the clock was set back "
+                out.append(Finding(code: code, severity: model.severity(of: code), message: Self.setBackPrefix
                     + "at \(s.start.rfc3339(fractionDigits: 3)): \(counted(t.intervals, "interval")) of "
                     + "\(counted(t.clients.count, "client")) across the step not judged (the time between the last "
                     + "packet before it and the first after it is unknown)", time: s.start))
                 continue
             }
-            var text = "no packets from \(s.start.rfc3339(fractionDigits: 3)) to "
+            var text = Self.silencePrefix + "\(s.start.rfc3339(fractionDigits: 3)) to "
                 + "\(s.end.rfc3339(fractionDigits: 3)) (\(formatSpan(nanoseconds: s.nanoseconds))): "
                 + "the capture does not cover this time"
             if s.interfaceDown { text += " (the capturing interface was down)" }
@@ -87,6 +87,11 @@ extension SessionBuilder {
 }
 
 extension SessionBuilder {
+    /// How the `capture-gap` warnings of `silenceFindings` begin (the audit repeats them as notes): time the
+    /// capture did not cover, and a step back of its clock.
+    public static let silencePrefix = "no packets from "
+    public static let setBackPrefix = "the clock was set back "
+
     /// How the `capture-gap` warning of `stopFindings` begins (the audit repeats it as a note).
     public static let stopPrefix = "no packets at all from "
 

@@ -269,13 +269,19 @@ enum ValidationText {
 }
 
 extension Finding {
-    /// A finding about the whole fleet that `audit` gives as a note (its text) and in `notes` (its JSON): a pause
-    /// across which every client missed (the capture may have stopped), an instant across which every client was
-    /// late or early alike (the sensor's clock), and a policy change (many clients changing their interval).
+    /// A finding about the whole fleet that `audit` gives as a note (its text) and in `notes` (its JSON): time the
+    /// capture did not cover (between its files, an interface down) and steps back of its clock, whose intervals
+    /// were not judged; a pause across which every client missed (the capture may have stopped), an instant across
+    /// which every client was late or early alike (the sensor's clock), and a policy change (many clients changing
+    /// their interval).
     var isFleetNote: Bool {
         switch code {
         case .captureGap:
-            return message.hasPrefix(SessionBuilder.stopPrefix) || message.hasPrefix(SessionBuilder.clockShiftPrefix)
+            // Time the capture did not cover (a rotated file missing), a step of its clock, a pause across which
+            // every client missed check-ins: what the fleet's intervals were judged around, said under its line.
+            return client == nil && [SessionBuilder.stopPrefix, SessionBuilder.clockShiftPrefix,
+                                     SessionBuilder.silencePrefix, SessionBuilder.setBackPrefix]
+                .contains { message.hasPrefix($0) }
         case .intervalChange:
             return client == nil
         default:

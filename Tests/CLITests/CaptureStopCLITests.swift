@@ -52,4 +52,27 @@ import TestSupport
         #expect(!sepbeat("analyze", "-q", short).stdout.contains("may have stopped"))
         #expect(!sepbeat("audit", "-q", short).stdout.contains("Note: no packets at all"))
     }
+
+    /// A rotated file missing between two others: the time it held is not judged, and `audit` says so under its
+    /// fleet line (only `analyze` said it), in its text and its JSON `notes`.
+    @Test func timeBetweenFilesIsANoteOfTheAudit() throws {
+        let dir = try TemporaryFolder()
+        let capture = try dir.simulatedCapture("fleet.pcap", [
+            "--clients", "8", "--duration", "60m", "--http-share", "0", "--push-share", "0",
+        ])
+        let first = dir.path + "/first.pcap"
+        let last = dir.path + "/last.pcap"
+        try Self.cut(capture, to: first, from: 1200, to: 1_000_000)
+        try Self.cut(capture, to: last, from: 0, to: 2100)
+        let audit = sepbeat("audit", "-q", first, last).stdout
+        let notes = audit.split(separator: "\n").filter { $0.hasPrefix("Note: no packets from ") }
+        #expect(notes.count == 1, "\(audit)")
+        #expect(notes.first?.contains("the capture does not cover this time (between capture files)") == true)
+        let json = try #require(try JSONSerialization.jsonObject(
+            with: Data(sepbeat("audit", "-q", "-F", "json", first, last).stdout.utf8)) as? [String: Any])
+        let messages = try #require(json["notes"] as? [[String: Any]]).compactMap { $0["message"] as? String }
+        #expect(messages.map { "Note: " + $0 } == notes.map(String.init))
+        // One file alone has no such note.
+        #expect(!sepbeat("audit", "-q", capture).stdout.contains("Note: no packets from"))
+    }
 }
