@@ -25,8 +25,10 @@ enum ZeekInput {
         file.format = "zeek"
         file.first = summary.first
         file.last = summary.last
-        file.timelineStart = summary.first
-        file.timelineEnd = summary.last
+        // Records dated far from the rest are no edge of the logs' span (see `ZeekConnections.Summary.offClock`).
+        file.timelineStart = summary.clockFirst ?? summary.first
+        file.timelineEnd = summary.clockLast ?? summary.last
+        file.offClock = summary.offClock
         file.logs = summary.logs
         if !options.quiet {
             for log in summary.logs where log.skippedRows > 0 {

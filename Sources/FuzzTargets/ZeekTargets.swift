@@ -41,9 +41,11 @@ enum ZeekTargets {
             }
         }
         for log in summary.logs {
-            precondition(log.rows >= 0 && log.skippedRows + log.unused <= log.rows, "\(log.name): rows miscounted")
+            precondition(log.rows >= 0 && log.skippedRows + log.unused + log.dropped + log.repeated <= log.rows,
+                         "\(log.name): rows miscounted")
         }
         let conn = summary.logs[0]
-        precondition(records.count == conn.rows - conn.skippedRows - conn.unused, "conn.log rows and records differ")
+        precondition(records.count == conn.rows - conn.skippedRows - conn.unused - conn.repeated,
+                     "conn.log rows and records differ")
     }
 }

@@ -264,16 +264,17 @@ final class StepClassifier: Sendable {
             !Self.noneLostInGaps(cs[$0].anomaliesUp) || !Self.noneLostInGaps(cs[$0].anomaliesDown)
         }
         // Records from a log that keeps each connection's totals only (Zeek's): an HTTPS check-in is one exchange
-        // there, so its steps 3-6 are not told apart, and HTTP sizes leave out the heads (nor is any idle minimum
-        // judged). Upper bounds still are: the totals are at least what the steps carried.
+        // there, as is a plain-HTTP one when the requests were not logged (no http.log), so its steps 3-6 are not
+        // told apart, and HTTP sizes leave out the heads (nor is any idle minimum judged). Upper bounds still
+        // are: the totals are at least what the steps carried.
         let totalsOnly = d.connections.contains(where: \.totalsOnly)
-        let httpsTotalsOnly = totalsOnly && d.exchanges.contains { $0.kind == .tls }
+        let stepsUnknown = totalsOnly && d.exchanges.contains { $0.kind != .http }
         if first != nil {
             // A later push burst, or a first one picked up midstream, starts at its first exchange: its
             // findings carry that time, not the connection's start (maybe hours before).
             let burstStart = d.burst > 0 || pickedUpMidstream(d) ? exchangesStart : nil
             checkMandatory(d, steps, at: burstStart,
-                           failed: unanswered || oneSided || cutBySnapLength || lostInGaps || httpsTotalsOnly, add)
+                           failed: unanswered || oneSided || cutBySnapLength || lostInGaps || stepsUnknown, add)
             // Bytes lost in a gap, or a TLS answer with no request captured (a SEP client always speaks
             // first: its request was lost before its direction's first captured byte, so no gap says so).
             let lostBytes = lostInGaps
@@ -282,8 +283,8 @@ final class StepClassifier: Sendable {
             // Client bytes lost so may be requests' heads: their bytes then count in an earlier step (HTTP), so
             // a check-in that shows step 3 alone is no evidence of an idle one, as with packets the snap length cut.
             let requestsLost = lostInGaps && cs.indices.contains { !Self.noneLostInGaps(cs[$0].anomaliesUp) }
-            checkSizes(d, steps, wholeBurst: whole, stepsSeen: !cutBySnapLength && !requestsLost && !httpsTotalsOnly,
-                       stepsApart: !httpsTotalsOnly, at: burstStart, add)
+            checkSizes(d, steps, wholeBurst: whole, stepsSeen: !cutBySnapLength && !requestsLost && !stepsUnknown,
+                       stepsApart: !stepsUnknown, at: burstStart, add)
         }
         // Client bytes the capture lost or the snap length cut (a request among them may be what a request-less
         // answer answers).

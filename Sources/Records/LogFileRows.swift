@@ -30,6 +30,11 @@ public struct LogFileRows: Hashable, Sendable {
     /// Rows that were read but not used: conn.log rows of other protocols than TCP, and http.log or ssl.log
     /// rows whose connection has no conn.log row.
     public var unused = 0
+    /// http.log or ssl.log rows let go unjoined while waiting for their connection's conn.log row, past the
+    /// rows a log may hold (`ZeekConnections.holdAtMost`).
+    public var dropped = 0
+    /// conn.log rows whose `uid` an earlier row had (a log appended twice): counted, not a second connection.
+    public var repeated = 0
     /// The line number of a last line cut short (no line end, and not a whole row): a log still being
     /// written, not counted as skipped.
     public var cutLastLine: Int?

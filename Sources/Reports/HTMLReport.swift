@@ -233,7 +233,7 @@ public struct HTMLReport {
              Cell(span?.first?.rfc3339(fractionDigits: 3) ?? "-"), Cell(span?.last?.rfc3339(fractionDigits: 3) ?? "-"),
              Cell(log.path == nil ? "" : LogSummaryReport.rowsText(log))]
         }
-        let notes = ["Not judged: " + LogSummaryReport.notInLogs + ".", AnalyzeReport.periodicOtherPortsNote(
+        let notes = ["Not judged: " + LogSummaryReport.notJudged(logs) + ".", AnalyzeReport.periodicOtherPortsNote(
             bundle.heartbeat), AnalyzeReport.periodicListedPortsNote(bundle.heartbeat)].compactMap { $0 }
         return section("Zeek logs", table(["log", "form", "rows", "skipped", "first", "last", "rows read"], rows)
             + notes.map { "<p class=\"note\">" + HTML.escape($0) + "</p>" }.joined())

@@ -82,6 +82,16 @@ final class ZeekLogReader {
         rows.unused += 1
     }
 
+    /// Counts rows let go while waiting for their connection (see `LogFileRows.dropped`).
+    func noteDropped(_ n: Int) {
+        rows.dropped += n
+    }
+
+    /// Counts a row whose connection was read before (see `LogFileRows.repeated`).
+    func noteRepeated() {
+        rows.repeated += 1
+    }
+
     private func reject(_ line: Int, unterminated: Bool, _ reason: String) {
         if unterminated {
             // Not a row yet: the writer has more of it to come.

@@ -111,6 +111,10 @@ struct ConnRow {
             reader.reject(row, "an unset ts, uid or endpoint")
             return nil
         }
+        guard !start.nanoseconds.addingReportingOverflow(duration ?? 0).overflow else {
+            reader.reject(row, "ts plus duration is past the year 2262")
+            return nil
+        }
         self.uid = uid
         proto = f.text(F.proto.rawValue)
         client = Endpoint(address: origHost, port: origPort)
@@ -127,7 +131,9 @@ struct ConnRow {
     }
 
     /// The record of this connection, with its http.log rows as exchanges and its ssl.log row as `tls`.
-    func record(id: UInt64, http: [HTTPRow], ssl: SSLRow?) -> ConnectionRecord {
+    /// `requestsKnown` false: no http.log was read, so the traffic of a connection other than TLS (plain HTTP)
+    /// is one exchange of unknown content spanning it (its steps 3-6 are then not judged).
+    func record(id: UInt64, http: [HTTPRow], ssl: SSLRow?, requestsKnown: Bool) -> ConnectionRecord {
         var r = ConnectionRecord(id: id, client: client, server: server, start: start, end: end)
         r.totalsOnly = true
         r.bytesUp = bytesUp
@@ -173,6 +179,12 @@ struct ConnRow {
         r.state = state
         r.application = application(ssl: ssl)
         r.exchanges = http.sorted { $0.time < $1.time }.enumerated().map { i, row in row.exchange(index: i) }
+        if r.application == .http || r.application == .other, !requestsKnown, bytesUp > 0 || bytesDown > 0 {
+            var e = Exchange(index: 0, kind: .other, start: start, end: end)
+            e.bytesUp = bytesUp
+            e.bytesDown = bytesDown
+            r.exchanges = [e]
+        }
         if r.application == .tls {
             var tls = TLSSummary()
             if let ssl {

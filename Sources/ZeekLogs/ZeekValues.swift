@@ -5,10 +5,12 @@ import Core
 enum ZeekValues {
     /// A `time` field: seconds since the epoch with up to nine decimals (the tab-separated form, and JSON
     /// written with epoch times), or RFC 3339 text (JSON written with ISO 8601 times). Nil for a negative,
-    /// non-finite or other text.
+    /// non-finite or other text, and for a time before 1970 or past 2262 (what a `Timestamp` holds).
     static func time(_ text: String) -> Timestamp? {
         if let ns = nanoseconds(text) { return Timestamp(nanoseconds: ns) }
-        return text.contains("T") ? Timestamp(rfc3339: text) : nil
+        guard text.contains("T"), let t = Timestamp(rfc3339: text) else { return nil }
+        // Out of range, the text's time was held at the range's edge.
+        return t.nanoseconds >= 0 && t.nanoseconds < Int64.max ? t : nil
     }
 
     /// An `interval` field as nanoseconds: seconds with up to nine decimals, not negative.

@@ -31,7 +31,8 @@ import ZeekLogs
         var input = CaptureSummary(path: folder)
         input.format = "zeek"
         (input.first, input.last) = (read.first, read.last)
-        (input.timelineStart, input.timelineEnd) = (read.first, read.last)
+        (input.timelineStart, input.timelineEnd) = (read.clockFirst ?? read.first, read.clockLast ?? read.last)
+        input.offClock = read.offClock
         input.logs = read.logs
         builder.noteCaptures([input])
         let report = builder.finish()
