@@ -249,7 +249,7 @@ public struct FleetAudit: Sendable {
             let sorted = sessions.sorted { $0.start < $1.start }
             let dropped = report.limitDrops?.overMaxConnectionsByClient[address] ?? 0
             out.append(Self.audit(address, sorted, report.expectations, report.silences, report.offClock,
-                                  captureStart, captureEnd, droppedByLimit: dropped,
+                                  report.uncaptured[address] ?? [], captureStart, captureEnd, droppedByLimit: dropped,
                                   mismatchMinIntervals: model.interval.mismatchMinIntervals,
                                   wentSilent: silent[address]))
         }
@@ -303,7 +303,8 @@ public struct FleetAudit: Sendable {
 
     private static func audit(
         _ address: IPAddress, _ visits: [Visit], _ e: HeartbeatReport.Expectations,
-        _ silences: [CaptureSilence], _ offClock: [OffClockStretch], _ captureStart: Timestamp?,
+        _ silences: [CaptureSilence], _ offClock: [OffClockStretch], _ uncaptured: [Timestamp],
+        _ captureStart: Timestamp?,
         _ captureEnd: Timestamp?, droppedByLimit: Int, mismatchMinIntervals: Int, wentSilent: WentSilent?
     ) -> Client {
         // Check-ins stamped far off the capture's clock are counted, not placed among the intervals.
@@ -345,6 +346,9 @@ public struct FleetAudit: Sendable {
             }
             let d = sessions[i].start.nanoseconds(since: sessions[i - 1].start)
             let missing = Saturating.add(d, rules(sessions[i].mode).tolerance) / interval(sessions[i].mode) - 1
+            // A burst of lost bytes alone in the gap was a check-in sent at an unknown time (as in `IntervalAudit`).
+            if IntervalAudit.heldByUncaptured(uncaptured, from: sessions[i - 1].start, to: sessions[i].start,
+                                              missing: missing) { continue }
             if offLeft > 0, missing >= 1, missing <= offLeft {
                 // As many check-ins missing as were stamped off the clock: they may be these.
                 offLeft -= Int(missing)
