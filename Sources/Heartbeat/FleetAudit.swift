@@ -335,8 +335,8 @@ public struct FleetAudit: Sendable {
             matchesExpected: nil, score: nil, health: .healthy, reasons: [], appearedLate: false, vanishedEarly: false,
             gaps: [])
 
-        // The gaps judged: those a capture silence hides, and those missing no more check-ins than were
-        // stamped off the clock, are left out first.
+        // The gaps judged: those a capture silence hides, those missing no more check-ins than the push bursts
+        // of lost bytes alone in them, and those missing no more than were stamped off the clock, are left out.
         var judged: [(ns: Int64, mode: SessionReport.Mode, after: Int)] = []
         for i in sessions.indices.dropFirst() {
             if CaptureSilence.hiding(silences, from: sessions[i - 1].start, to: sessions[i].start,
