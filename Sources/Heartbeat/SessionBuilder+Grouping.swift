@@ -90,11 +90,13 @@ extension SessionBuilder {
             let midstream = conns[i].handshake == .midstream
             let clientSeen = conns[i].exchanges.contains { $0.recordsUp > 0 }
             // A burst of lost bytes alone is stamped when they were acknowledged (after a stretch the capture
-            // missed, the first keep-alive), not when they were sent: no check-in, whatever its place.
-            let uncaptured = bursts.indices.filter { isUncaptured(bursts[$0]) }
+            // missed, the first keep-alive), not when they were sent: no check-in, whatever its place. On a
+            // connection the snap length cut, such a burst's bytes may all have been cut from packets captured at
+            // their own time: it stays a check-in.
+            let uncaptured = conns[i].cutBySnapLength ? [] : bursts.indices.filter { isUncaptured(bursts[$0]) }
             tally.uncaptured += uncaptured.compactMap { bursts[$0].first?.start }
             let checkIns = bursts.indices.filter { n in
-                !isUncaptured(bursts[n]) && (!clientSeen || !isServerPush(bursts[n])
+                !uncaptured.contains(n) && (!clientSeen || !isServerPush(bursts[n])
                     || n == 0 && midstream && mayBeginBeforeCapture(bursts[n], conns[i]))
             }
             tally.serverPushes += bursts.count - checkIns.count - uncaptured.count
