@@ -261,7 +261,7 @@ public struct FleetAudit: Sendable {
             let sorted = sessions.sorted { $0.start < $1.start }
             let dropped = report.limitDrops?.overMaxConnectionsByClient[address] ?? 0
             out.append(Self.audit(address, sorted, report.expectations, report.silences, report.offClock,
-                                  captureStart, captureEnd, droppedByLimit: dropped,
+                                  report.uncaptured[address] ?? [], captureStart, captureEnd, droppedByLimit: dropped,
                                   mismatchMinIntervals: model.interval.mismatchMinIntervals,
                                   wentSilent: silent[address]))
         }
@@ -315,7 +315,8 @@ public struct FleetAudit: Sendable {
 
     private static func audit(
         _ address: IPAddress, _ visits: [Visit], _ e: HeartbeatReport.Expectations,
-        _ silences: [CaptureSilence], _ offClock: [OffClockStretch], _ captureStart: Timestamp?,
+        _ silences: [CaptureSilence], _ offClock: [OffClockStretch], _ uncaptured: [Timestamp],
+        _ captureStart: Timestamp?,
         _ captureEnd: Timestamp?, droppedByLimit: Int, mismatchMinIntervals: Int, wentSilent: WentSilent?
     ) -> Client {
         // Check-ins stamped far off the capture's clock are counted, not placed among the intervals.
@@ -346,8 +347,8 @@ public struct FleetAudit: Sendable {
             matchesExpected: nil, score: nil, health: .healthy, reasons: [], appearedLate: false, vanishedEarly: false,
             gaps: [])
 
-        // The gaps judged: those a capture silence hides, and those missing no more check-ins than were
-        // stamped off the clock, are left out first.
+        // The gaps judged: those a capture silence hides, those missing no more check-ins than the push bursts
+        // of lost bytes alone in them, and those missing no more than were stamped off the clock, are left out.
         var judged: [(ns: Int64, mode: SessionReport.Mode, after: Int)] = []
         for i in sessions.indices.dropFirst() {
             if CaptureSilence.hiding(silences, from: sessions[i - 1].start, to: sessions[i].start,
@@ -357,6 +358,9 @@ public struct FleetAudit: Sendable {
             }
             let d = sessions[i].start.nanoseconds(since: sessions[i - 1].start)
             let missing = Saturating.add(d, rules(sessions[i].mode).tolerance) / interval(sessions[i].mode) - 1
+            // A burst of lost bytes alone in the gap was a check-in sent at an unknown time (as in `IntervalAudit`).
+            if IntervalAudit.heldByUncaptured(uncaptured, from: sessions[i - 1].start, to: sessions[i].start,
+                                              missing: missing) { continue }
             if offLeft > 0, missing >= 1, missing <= offLeft {
                 // As many check-ins missing as were stamped off the clock: they may be these.
                 offLeft -= Int(missing)

@@ -29,6 +29,11 @@ public struct HeartbeatReport: Sendable {
     /// `SessionBuilder.noteOffClock(_:)`: a client's check-ins in them are left out of its intervals (here
     /// and in `FleetAudit`) when it has check-ins on the clock too. Not encoded.
     public var offClock: [OffClockStretch] = []
+    /// By client, the starts of its push connections' bursts of which no byte was captured, only bytes lost
+    /// (`counts.uncapturedBursts`): each stamped when the bytes were acknowledged, so no check-in, but a check-in
+    /// sent at an unknown time before it. A gap of the client holding such starts and missing no more check-ins
+    /// than it holds is not judged (here and in `FleetAudit`). Not encoded.
+    public var uncaptured: [IPAddress: [Timestamp]] = [:]
     /// Which `SessionBuilder.Limits` dropped connections, and how many each; nil when none did. Not
     /// encoded: JSON has the total, `counts.droppedByLimits`.
     public var limitDrops: LimitDrops?
@@ -206,6 +211,10 @@ public struct HeartbeatReport: Sendable {
         /// Bursts of push connections that carried no client byte (messages the manager pushed): no
         /// check-in. Encoded only when not 0.
         public var serverPushes: Int = 0
+        /// Bursts of push connections of which no byte was captured, only bytes lost (`isUncaptured`: after a
+        /// stretch the capture missed, at the first acknowledgement after it): no check-in, as when they were
+        /// sent is unknown. Encoded only when not 0.
+        public var uncapturedBursts: Int = 0
         /// Of `ignoredConnections`: TLS connections to servers on ports nothing lists that clients reached at the
         /// heartbeat interval (`HeartbeatReport.periodicOtherPorts` not `portListed`), which may be check-ins on a
         /// port the model does not know; `periodicOtherServers` names the servers. Encoded only when not 0.
@@ -223,7 +232,7 @@ public struct HeartbeatReport: Sendable {
         private enum Keys: String, CodingKey {
             case connections, managerConnections, otherServerConnections, ignoredConnections, droppedByLimits
             case rejoinedConnections, proxyLegConnections, joinSplits, emptyPieces, contentDownloads, serverPushes
-            case unlistedPortConnections, periodicOtherPortConnections
+            case unlistedPortConnections, periodicOtherPortConnections, uncapturedBursts
         }
 
         public func encode(to encoder: Encoder) throws {
@@ -243,6 +252,7 @@ public struct HeartbeatReport: Sendable {
             if emptyPieces != 0 { try c.encode(emptyPieces, forKey: .emptyPieces) }
             if contentDownloads != 0 { try c.encode(contentDownloads, forKey: .contentDownloads) }
             if serverPushes != 0 { try c.encode(serverPushes, forKey: .serverPushes) }
+            if uncapturedBursts != 0 { try c.encode(uncapturedBursts, forKey: .uncapturedBursts) }
         }
     }
 

@@ -77,6 +77,14 @@ struct IntervalAudit: Sendable {
         return out
     }
 
+    /// Whether the gap from `from` to `to` (check-in starts), missing `missing` check-ins, holds at least as many
+    /// bursts of lost bytes alone (`uncaptured`): each was a check-in sent somewhere before the acknowledgement it
+    /// is stamped with, so the gap may have missed none, and when it was sent is unknown: the gap is not judged.
+    static func heldByUncaptured(_ uncaptured: [Timestamp], from: Timestamp, to: Timestamp, missing: Int64) -> Bool {
+        guard missing >= 1, !uncaptured.isEmpty else { return false }
+        return uncaptured.count { $0 > from && $0 <= to } >= missing
+    }
+
     struct Result {
         var summary: ClientSummary
         /// Findings with the index (into the client's sessions) of the later check-in of the gap.
@@ -86,7 +94,8 @@ struct IntervalAudit: Sendable {
         var unobserved: [(silence: Int, expected: Int)] = []
     }
 
-    func audit(client: IPAddress, sessions: [SessionReport]) -> Result {
+    /// `uncaptured`: the starts of the client's push bursts of lost bytes alone (`HeartbeatReport.uncaptured`).
+    func audit(client: IPAddress, sessions: [SessionReport], uncaptured: [Timestamp] = []) -> Result {
         // A capture silence hides a gap when it covers more than the pull interval's tolerance (as in
         // `FleetAudit`); each gap is judged with its own mode's rules.
         let tolerance = Nanos.from(seconds: model.interval.toleranceSeconds)
@@ -109,6 +118,7 @@ struct IntervalAudit: Sendable {
             }
             let base = Nanos.from(seconds: sessions[i].mode == .push ? pushSeconds : pullSeconds)
             let m = Saturating.add(d, rules(sessions[i].mode).tolerance) / max(1, base) - 1
+            if Self.heldByUncaptured(uncaptured, from: from, to: to, missing: m) { continue }
             if offLeft > 0, m >= 1, m <= offLeft {
                 offLeft -= Int(m)
                 continue

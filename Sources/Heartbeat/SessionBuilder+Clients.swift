@@ -24,6 +24,8 @@ extension SessionBuilder {
         var contentDownloads = 0
         /// Bursts of push connections with no client byte (`isServerPush`).
         var serverPushes = 0
+        /// The starts of push connections' bursts of which nothing was captured, only bytes lost (`isUncaptured`).
+        var uncaptured: [Timestamp] = []
         /// `sessions` by server, for the managers' list.
         var servers: ServerTally
         /// Ids of its manager connections still open when the capture ended (`went-silent` judges a client whose
@@ -32,7 +34,7 @@ extension SessionBuilder {
 
         init(sessions: [SessionReport], summary: ClientSummary, pairs: [PairFinding],
              unobserved: [(silence: Int, expected: Int)], joinSplits: Int = 0, emptyPieces: Int = 0,
-             contentDownloads: Int = 0, serverPushes: Int = 0) {
+             contentDownloads: Int = 0, serverPushes: Int = 0, uncaptured: [Timestamp] = []) {
             self.servers = ServerTally(sessions)
             self.sessions = sessions
             self.summary = summary
@@ -42,6 +44,7 @@ extension SessionBuilder {
             self.emptyPieces = emptyPieces
             self.contentDownloads = contentDownloads
             self.serverPushes = serverPushes
+            self.uncaptured = uncaptured
         }
 
         /// A client with no check-in, only counts of what was left out (`sessions` empty: not reported).
@@ -49,7 +52,8 @@ extension SessionBuilder {
             self.init(sessions: [], summary: ClientSummary(
                 client: client, sessions: 0, checkIns: 0, failed: 0, intervalSeconds: nil, missed: 0,
                 accelerated: 0, expectedIntervalSeconds: 0), pairs: [], unobserved: [], joinSplits: tally.splits,
-                emptyPieces: emptyPieces, contentDownloads: tally.contentDownloads, serverPushes: tally.serverPushes)
+                emptyPieces: emptyPieces, contentDownloads: tally.contentDownloads, serverPushes: tally.serverPushes,
+                uncaptured: tally.uncaptured)
         }
     }
 

@@ -15,8 +15,9 @@ extension SessionBuilder {
     /// is thousands of short check-ins, not one of hours).
     ///
     /// Not check-ins, counted in `tally`: a plain-HTTP connection whose requests are none of them for
-    /// `http.secarsPath` (a content download), unless it continues a check-in within the join gap; and a
-    /// burst of a push connection carrying no client byte (a message the manager pushed).
+    /// `http.secarsPath` (a content download), unless it continues a check-in within the join gap; a
+    /// burst of a push connection carrying no client byte (a message the manager pushed); and one of which
+    /// nothing was captured, only bytes lost.
     func group(_ conns: [ConnectionRecord], tally: inout GroupTally) -> [CheckInDraft] {
         let window = model.checkIn.attemptWindowSeconds
         let joinGap = model.checkIn.joinGapSeconds
@@ -88,11 +89,17 @@ extension SessionBuilder {
             // server's direction alone).
             let midstream = conns[i].handshake == .midstream
             let clientSeen = conns[i].exchanges.contains { $0.recordsUp > 0 }
+            // A burst of lost bytes alone is stamped when they were acknowledged (after a stretch the capture
+            // missed, the first keep-alive), not when they were sent: no check-in, whatever its place. On a
+            // connection the snap length cut, such a burst's bytes may all have been cut from packets captured at
+            // their own time: it stays a check-in.
+            let uncaptured = conns[i].cutBySnapLength ? [] : bursts.indices.filter { isUncaptured(bursts[$0]) }
+            tally.uncaptured += uncaptured.compactMap { bursts[$0].first?.start }
             let checkIns = bursts.indices.filter { n in
-                !clientSeen || !isServerPush(bursts[n])
-                    || n == 0 && midstream && mayBeginBeforeCapture(bursts[n], conns[i])
+                !uncaptured.contains(n) && (!clientSeen || !isServerPush(bursts[n])
+                    || n == 0 && midstream && mayBeginBeforeCapture(bursts[n], conns[i]))
             }
-            tally.serverPushes += bursts.count - checkIns.count
+            tally.serverPushes += bursts.count - checkIns.count - uncaptured.count
             // Failed connects go with the connection's first burst; when that one is no check-in, they are one.
             if checkIns.first != 0 { flushAttempts(attempts) }
             for (k, n) in checkIns.enumerated() {
@@ -125,6 +132,11 @@ extension SessionBuilder {
     func isServerPush(_ burst: [Exchange]) -> Bool {
         !burst.isEmpty
             && burst.allSatisfy { $0.bytesUp == 0 && $0.recordsUp == 0 && $0.missingBytes == 0 && $0.http == nil }
+    }
+
+    /// A burst of which nothing was captured: no byte either way, only bytes lost in gaps (`missingBytes`).
+    func isUncaptured(_ burst: [Exchange]) -> Bool {
+        !burst.isEmpty && burst.allSatisfy { $0.bytesUp == 0 && $0.bytesDown == 0 && $0.http == nil }
     }
 
     /// Whether a connection picked up midstream may have begun this, its first, burst before the capture: the
@@ -166,4 +178,6 @@ struct GroupTally: Sendable {
     var contentDownloads = 0
     /// Bursts of push connections with no client byte (`isServerPush`).
     var serverPushes = 0
+    /// The starts of push connections' bursts of which no byte was captured, only bytes lost (`isUncaptured`).
+    var uncaptured: [Timestamp] = []
 }

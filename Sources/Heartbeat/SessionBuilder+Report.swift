@@ -153,7 +153,7 @@ extension SessionBuilder {
             var mine = drafts.map { classifier.classify($0, memo: &memo) }
             mine.sort { $0.start < $1.start }  // in place: the list is not copied
             foldRetries(&mine)
-            let result = audit.audit(client: client, sessions: mine)
+            let result = audit.audit(client: client, sessions: mine, uncaptured: tally.uncaptured)
             for (i, f) in result.findings { mine[i].findings.append(f) }
             // Until the final numbering, `id` is a key unique to the client that pair findings refer to.
             for i in mine.indices { mine[i].id = i }
@@ -163,7 +163,7 @@ extension SessionBuilder {
             var outcome = ClientOutcome(sessions: mine, summary: result.summary, pairs: pairs,
                                         unobserved: result.unobserved, joinSplits: tally.splits,
                                         emptyPieces: emptyPieces, contentDownloads: tally.contentDownloads,
-                                        serverPushes: tally.serverPushes)
+                                        serverPushes: tally.serverPushes, uncaptured: tally.uncaptured)
             outcome.openAtEnd = openAtEnd
             return outcome
         }
@@ -177,6 +177,7 @@ extension SessionBuilder {
         var emptyPieces = 0
         var contentDownloads = 0
         var serverPushes = 0
+        var uncaptured: [IPAddress: [Timestamp]] = [:]
         var openAtEnd: Set<UInt64> = []
         for (i, item) in work.enumerated() {
             // Taken out, so each client's check-ins are not held twice once joined.
@@ -185,6 +186,7 @@ extension SessionBuilder {
             emptyPieces += outcome.emptyPieces
             contentDownloads += outcome.contentDownloads
             serverPushes += outcome.serverPushes
+            if !outcome.uncaptured.isEmpty { uncaptured[item.client] = outcome.uncaptured }
             guard !outcome.sessions.isEmpty else { continue }
             openAtEnd.formUnion(outcome.openAtEnd)
             for u in outcome.unobserved where hidden.indices.contains(u.silence) {
@@ -287,11 +289,13 @@ extension SessionBuilder {
                           rejoinedConnections: rejoinedCount,
                           proxyLegConnections: proxyLegs, joinSplits: joinSplits, emptyPieces: emptyPieces,
                           contentDownloads: contentDownloads, serverPushes: serverPushes,
+                          uncapturedBursts: uncaptured.values.reduce(0) { $0 + $1.count },
                           periodicOtherPortConnections: periodicOtherPortConnections,
                           untiedTunnelsToManagers: untiedToManagers,
                           cutTunnels: cutTunnels.values.reduce(0) { $0 + $1.connections }),
             silences: silences,
             offClock: offClock,
+            uncaptured: uncaptured,
             limitDrops: dropped == 0 ? nil : .init(
                 maxClients: limits.maxClients, overMaxClients: droppedOverClients,
                 maxConnectionsPerClient: limits.maxConnectionsPerClient,

@@ -152,6 +152,10 @@ public struct AnalyzeReport {
             out += ", \(formatCount(r.counts.serverPushes, "server push", plural: "server pushes"))"
                 + " (push bursts with no client byte: no check-in)"
         }
+        if r.counts.uncapturedBursts > 0 {
+            out += ", \(formatCount(r.counts.uncapturedBursts, "push burst")) of lost bytes alone"
+                + " (nothing captured, sent at an unknown time: no check-in)"
+        }
         if r.counts.rejoinedConnections > 0 {
             out += ", \(r.counts.rejoinedConnections) rejoined (pieces of one connection split by the idle timeout"
                 + " or a full connection table)"
