@@ -21,10 +21,7 @@ extension ReportBundle {
         }
         if kind == .audit, let allowUnhealthy { bundle.audit.allow(allowUnhealthy, failOn: failOn) }
         if kind == .validate {
-            bundle.validation = DeploymentValidation(
-                report: heartbeat, audit: bundle.audit, expectHTTPS: expectsHTTPS(sylink), failOn: failOn,
-                untiedTunnels: bundle.untiedTunnels, minimumTLS: model.tls.minimumVersion,
-                truncatedPackets: captures.reduce(0) { $0 + $1.truncated })
+            bundle.validation = bundle.deploymentChecks(expectHTTPS: expectsHTTPS(sylink), failOn: failOn)
         }
         return bundle
     }
@@ -46,12 +43,16 @@ extension ReportBundle {
             return s.unhealthy > 0 || s.noneJudged || (failOn == .warning && s.degraded > 0)
         case .validate:
             // A bundle made without `command` has no checks yet: those the command would make without SyLink.xml.
-            let checks = (validation ?? DeploymentValidation(
-                report: heartbeat, audit: audit, expectHTTPS: true, failOn: failOn, untiedTunnels: untiedTunnels,
-                minimumTLS: model.tls.minimumVersion, truncatedPackets: captures.reduce(0) { $0 + $1.truncated }
-            )).checks
+            let checks = (validation ?? deploymentChecks(expectHTTPS: true, failOn: failOn)).checks
             return checks.contains { !$0.passed && $0.severity >= failOn }
         }
+    }
+
+    /// `validate`'s checks of this bundle's report, audit and captures.
+    private func deploymentChecks(expectHTTPS: Bool, failOn: Severity) -> DeploymentValidation {
+        DeploymentValidation(
+            report: heartbeat, audit: audit, expectHTTPS: expectHTTPS, failOn: failOn, untiedTunnels: untiedTunnels,
+            minimumTLS: model.tls.minimumVersion, truncatedPackets: captures.reduce(0) { $0 + $1.truncated })
     }
 
     /// HTTPS is expected unless SyLink.xml names only plain-HTTP ports for its managers.
