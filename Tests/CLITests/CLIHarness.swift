@@ -50,6 +50,12 @@ extension CLIRun {
 /// Captures the report tests read: `Captures/heartbeat/NAME.pcap` of this repository.
 func heartbeatCapture(_ name: String) -> String { Fixtures.captures + "/heartbeat/" + name + ".pcap" }
 
+/// `text` (a JSON report or truth file) as its top-level object; the test stops when it is none.
+func jsonObject(_ text: String, sourceLocation: SourceLocation = #_sourceLocation) throws -> [String: Any] {
+    try #require(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any],
+                 sourceLocation: sourceLocation)
+}
+
 /// Compares `actual` with `Captures/expected/cli/NAME`, after making repository paths relative.
 /// With `SEPBEAT_UPDATE_GOLDEN=1` the file is rewritten instead and the comparison passes.
 enum Golden {

@@ -22,11 +22,6 @@ import TestSupport
         var faults: [Fault]
     }
 
-    static func json(_ text: String) throws -> [String: Any] {
-        let object = try JSONSerialization.jsonObject(with: Data(text.utf8))
-        return try #require(object as? [String: Any])
-    }
-
     @Test func auditAndValidateNameExactlyTheInjectedFaults() throws {
         let dir = NSTemporaryDirectory() + "sepbeat-fleet-" + UUID().uuidString
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
@@ -44,7 +39,7 @@ import TestSupport
         // Audit: the missed client is unhealthy, the late one degraded, every other client healthy.
         let audit = CLIRun(["audit", "-q", "-F", "json", capture])
         #expect(audit.status == 1, "an unhealthy client makes audit exit 1")
-        let auditJSON = try Self.json(audit.stdout)
+        let auditJSON = try jsonObject(audit.stdout)
         let clients = try #require(auditJSON["clients"] as? [[String: Any]])
         var health: [String: String] = [:]
         for c in clients { health[c["client"] as? String ?? "?"] = c["health"] as? String }
@@ -57,7 +52,7 @@ import TestSupport
         // Validate: exactly the checks the faults call for fail, each naming exactly the faulty clients.
         let validate = CLIRun(["validate", "-q", "-F", "json", capture])
         #expect(validate.status == 1)
-        let validateJSON = try Self.json(validate.stdout)
+        let validateJSON = try jsonObject(validate.stdout)
         #expect(validateJSON["verdict"] as? String == "fail")
         let checks = try #require(validateJSON["checks"] as? [[String: Any]])
         var failing: [String: Set<String>] = [:]

@@ -283,10 +283,6 @@ import Testing
 
     // MARK: - Simulated captures
 
-    private static func json(_ text: String) throws -> [String: Any] {
-        try #require(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any])
-    }
-
     /// Pull and push clients, HTTP and HTTPS, the whole fleet going from 60 s to 300 s: healthy against 300 s.
     @Test func simulatedFleetChangeToExpected() throws {
         let folder = try TemporaryFolder()
@@ -296,13 +292,13 @@ import Testing
         ])
         let audit = CLIRun(["audit", "-q", "-F", "json", capture])
         #expect(audit.status == 0, "\(audit.stdout)")
-        let fleet = try #require(try Self.json(audit.stdout)["fleet"] as? [String: Any])
+        let fleet = try #require(try jsonObject(audit.stdout)["fleet"] as? [String: Any])
         #expect(fleet["healthy"] as? Int == 12)
         #expect(fleet["missed"] as? Int == 0)
         let text = CLIRun(["audit", "-q", capture])
         #expect(text.stdout.contains("Note: 12 of 12 clients with a regular interval changed their interval from"))
         // The JSON gives the same note, with its code and time.
-        let notes = try #require(try Self.json(audit.stdout)["notes"] as? [[String: Any]])
+        let notes = try #require(try jsonObject(audit.stdout)["notes"] as? [[String: Any]])
         #expect(notes.count == 1)
         #expect(notes.first?["code"] as? String == "interval-change")
         #expect(notes.first?["severity"] as? String == "info")
@@ -310,11 +306,11 @@ import Testing
         let message = try #require(notes.first?["message"] as? String)
         #expect(text.stdout.contains("Note: \(message)\n"))
         let analyze = CLIRun(["analyze", "-q", "-F", "json", capture])
-        let clients = try #require(try Self.json(analyze.stdout)["clients"] as? [[String: Any]])
+        let clients = try #require(try jsonObject(analyze.stdout)["clients"] as? [[String: Any]])
         #expect(clients.count == 12)
         // The truth file names the change, and each client's check-in from which the new interval runs: the
         // time analyze gives the change.
-        let truth = try Self.json(try String(contentsOfFile: capture + ".truth.json", encoding: .utf8))
+        let truth = try jsonObject(try String(contentsOfFile: capture + ".truth.json", encoding: .utf8))
         let policy = try #require(truth["intervalChange"] as? [String: Any])
         #expect(policy["atSeconds"] as? Double == 7_200)
         #expect(policy["seconds"] as? Double == 300)
@@ -347,7 +343,7 @@ import Testing
             "--http-share", "0.2", "--seed", "13",
         ])
         let analyze = CLIRun(["analyze", "-q", "-F", "json", capture])
-        let clients = try #require(try Self.json(analyze.stdout)["clients"] as? [[String: Any]])
+        let clients = try #require(try jsonObject(analyze.stdout)["clients"] as? [[String: Any]])
         #expect(clients.count == 10)
         var modes: Set<String> = []
         var changed = 0
@@ -363,7 +359,7 @@ import Testing
         #expect(modes == ["pull", "push"])
         let audit = CLIRun(["audit", "-q", "-F", "json", capture])
         // The audit's JSON gives each changed client's change as analyze's does, its levels to the microsecond.
-        let audited = try #require(try Self.json(audit.stdout)["clients"] as? [[String: Any]])
+        let audited = try #require(try jsonObject(audit.stdout)["clients"] as? [[String: Any]])
         let auditedChanges = audited.compactMap { $0["intervalChange"] as? [String: Any] }
         #expect(auditedChanges.count == 3)
         for change in auditedChanges {
@@ -373,12 +369,12 @@ import Testing
         }
         let csv = CLIRun(["audit", "-q", "-F", "csv", capture]).stdout
         #expect(!csv.contains("intervalChange"))
-        let fleet = try #require(try Self.json(audit.stdout)["fleet"] as? [String: Any])
+        let fleet = try #require(try jsonObject(audit.stdout)["fleet"] as? [String: Any])
         #expect(fleet["healthy"] as? Int == 7)
         #expect(fleet["unhealthy"] as? Int == 3)
         #expect(fleet["missed"] as? Int == 0)
         #expect(!CLIRun(["audit", "-q", capture]).stdout.contains("a policy change"))
-        #expect(try Self.json(CLIRun(["audit", "-q", "-F", "json", capture]).stdout)["notes"] == nil)
+        #expect(try jsonObject(CLIRun(["audit", "-q", "-F", "json", capture]).stdout)["notes"] == nil)
     }
 
     /// One policy to 240 s takes pull clients from 60 s to a longer interval and push clients from 300 s to a shorter
@@ -391,7 +387,7 @@ import Testing
             "--push-share", "0.7", "--http-share", "0", "--seed", "8",
         ])
         let analyze = CLIRun(["analyze", "-q", "-F", "json", "--interval", "60", capture])
-        let clients = try #require(try Self.json(analyze.stdout)["clients"] as? [[String: Any]])
+        let clients = try #require(try jsonObject(analyze.stdout)["clients"] as? [[String: Any]])
         let changes = clients.compactMap { $0["intervalChange"] as? [String: Any] }
         let modes = Set(changes.compactMap { $0["mode"] as? String })
         #expect(modes == ["pull", "push"] && changes.count == 10)
@@ -406,7 +402,7 @@ import Testing
         let capture = try folder.simulatedCapture("revert.pcap", [
             "--clients", "4", "--duration", "4h", "--interval-change", "1h:60", "--interval-change", "2h:300",
         ])
-        let truth = try Self.json(try String(contentsOfFile: capture + ".truth.json", encoding: .utf8))
+        let truth = try jsonObject(try String(contentsOfFile: capture + ".truth.json", encoding: .utf8))
         let clients = try #require(truth["clients"] as? [[String: Any]])
         #expect(clients.count == 4)
         for c in clients {

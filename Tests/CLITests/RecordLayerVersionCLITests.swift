@@ -57,13 +57,9 @@ import TestSupport
         #expect(kept > 0 && dropped > 0, "kept \(kept), dropped \(dropped)")
     }
 
-    static func json(_ text: String) throws -> [String: Any] {
-        try #require(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any])
-    }
-
     static func tlsVersionCheck(_ capture: String) throws -> (status: Int32, check: [String: Any]) {
         let run = CLIRun(["validate", "-q", "-F", "json", capture])
-        let checks = try json(run.stdout)["checks"] as? [[String: Any]] ?? []
+        let checks = try jsonObject(run.stdout)["checks"] as? [[String: Any]] ?? []
         return (run.status, try #require(checks.first { $0["id"] as? String == "tls-version" }))
     }
 
@@ -72,7 +68,7 @@ import TestSupport
         let (whole, trimmed) = try Self.fleet(dir, oldTLS: true)
 
         // No hello is left, and the record layer says 1.0 for the old client's connections.
-        let flows = try Self.json(CLIRun(["flows", "-q", "-F", "json", "--tls", trimmed]).stdout)
+        let flows = try jsonObject(CLIRun(["flows", "-q", "-F", "json", "--tls", trimmed]).stdout)
         let summaries = (flows["connections"] as? [[String: Any]] ?? []).compactMap { $0["tls"] as? [String: Any] }
         #expect(!summaries.isEmpty)
         #expect(summaries.allSatisfy { $0["negotiatedVersion"] is NSNull && $0["clientVersion"] is NSNull })
@@ -83,7 +79,7 @@ import TestSupport
 
         let analyze = CLIRun(["analyze", "-q", "-F", "json", trimmed])
         #expect(analyze.status == 1)
-        let findings = try Self.json(analyze.stdout)["findings"] as? [[String: Any]] ?? []
+        let findings = try jsonObject(analyze.stdout)["findings"] as? [[String: Any]] ?? []
         let old = findings.filter { $0["code"] as? String == "tls-below-1.2" }
         #expect(old.count == 1)
         let message = old.first?["message"] as? String ?? ""

@@ -135,10 +135,7 @@ import Testing
     /// before, not a change to 30 s and back; for 15 minutes (three intervals), a stretch at its own level.
     @Test(arguments: [(20, false), (30, true)])
     func shortStretchInTheAcceleratedRangeIsAStorm(count: Int, level: Bool) throws {
-        var t = stride(from: 0.0, through: 3_000, by: 300).map { $0 }
-        for _ in 0..<count { t.append((t.last ?? 0) + 30) }
-        let last = t.last ?? 0
-        t += stride(from: last + 300, through: last + 3_000, by: 300).map { $0 }
+        let t = Self.series([(10, 300), (count, 30), (10, 300)])
         let r = Self.run(["10.0.0.1": t])
         #expect(r.summary("10.0.0.1")?.intervalChanges.count == (level ? 2 : 0))
         #expect(r.codes(.heartbeatStorm) == (level ? 0 : 1))
@@ -148,10 +145,7 @@ import Testing
     /// twice `mismatchMinIntervals`) are no change to 350 s and back; six are a stretch at its own level.
     @Test(arguments: [(5, false), (6, true)])
     func lateCheckInsInARowAreNoChange(count: Int, level: Bool) throws {
-        var t = stride(from: 0.0, through: 3_000, by: 300).map { $0 }
-        for _ in 0..<count { t.append((t.last ?? 0) + 350) }
-        let last = t.last ?? 0
-        t += stride(from: last + 300, through: last + 3_000, by: 300).map { $0 }
+        let t = Self.series([(10, 300), (count, 350), (10, 300)])
         let r = Self.run(["10.0.0.1": t])
         #expect(r.summary("10.0.0.1")?.intervalChanges.count == (level ? 2 : 0))
         #expect(r.codes(.intervalLate) == (level ? 0 : count))
@@ -208,10 +202,6 @@ import Testing
 
     // MARK: - Simulated captures
 
-    private static func json(_ text: String) throws -> [String: Any] {
-        try #require(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any])
-    }
-
     /// A fleet trying 60 s for an hour and reverting, with missed and late check-ins injected: `analyze` reports
     /// exactly the changes and the faults the truth file lists (each change at the check-in the truth names, each
     /// fault's finding at its time), and the fleet's two policy changes; `audit` gives every change in its JSON and
@@ -223,10 +213,10 @@ import Testing
             "--fault", "missed=2", "--fault", "late=2", "--seed", "5",
         ])
         let analyze = CLIRun(["analyze", "-q", "-F", "json", capture])
-        let report = try Self.json(analyze.stdout)
+        let report = try jsonObject(analyze.stdout)
         let clients = try #require(report["clients"] as? [[String: Any]])
         let findings = try #require(report["findings"] as? [[String: Any]])
-        let truth = try Self.json(try String(contentsOfFile: capture + ".truth.json", encoding: .utf8))
+        let truth = try jsonObject(try String(contentsOfFile: capture + ".truth.json", encoding: .utf8))
         var expected: Set<String> = []
         var changes: [String: [String]] = [:]
         for c in try #require(truth["clients"] as? [[String: Any]]) {
@@ -253,7 +243,7 @@ import Testing
             let first = try #require(c["intervalChange"] as? [String: Any])
             #expect(first["at"] as? String == changes[address]?.first)
         }
-        let audit = try Self.json(CLIRun(["audit", "-q", "-F", "json", capture]).stdout)
+        let audit = try jsonObject(CLIRun(["audit", "-q", "-F", "json", capture]).stdout)
         let audited = try #require(audit["clients"] as? [[String: Any]])
         #expect(audited.allSatisfy { ($0["intervalChanges"] as? [[String: Any]])?.count == 2 })
         #expect((audit["notes"] as? [[String: Any]])?.count == 2)
@@ -271,9 +261,9 @@ import Testing
             "--clients", "20", "--duration", "5h", "--interval-change", "1h:60", "--interval-change", "2h:300",
             "--fault", "accelerated=3", "--fault", "early=3", "--seed", "3", "--http-share", "0",
         ])
-        let report = try Self.json(CLIRun(["analyze", "-q", "-F", "json", capture]).stdout)
+        let report = try jsonObject(CLIRun(["analyze", "-q", "-F", "json", capture]).stdout)
         let findings = try #require(report["findings"] as? [[String: Any]])
-        let truth = try Self.json(try String(contentsOfFile: capture + ".truth.json", encoding: .utf8))
+        let truth = try jsonObject(try String(contentsOfFile: capture + ".truth.json", encoding: .utf8))
         var expected: Set<String> = []
         for c in try #require(truth["clients"] as? [[String: Any]]) {
             for f in try #require(c["expectedFindings"] as? [[String: Any]]) {
@@ -297,11 +287,11 @@ import Testing
         ])
         let analyze = CLIRun(["analyze", "-q", "-F", "json", capture])
         #expect(analyze.status == 0, "\(analyze.stdout.prefix(2_000))")
-        let report = try Self.json(analyze.stdout)
+        let report = try jsonObject(analyze.stdout)
         let codes = try #require(report["findings"] as? [[String: Any]]).compactMap { $0["code"] as? String }
         #expect(Set(codes) == ["interval-change", "plaintext-http"], "\(codes)")
         #expect(codes.count { $0 == "interval-change" } == 18)
-        let audit = try Self.json(CLIRun(["audit", "-q", "-F", "json", capture]).stdout)
+        let audit = try jsonObject(CLIRun(["audit", "-q", "-F", "json", capture]).stdout)
         let fleet = try #require(audit["fleet"] as? [String: Any])
         #expect(fleet["healthy"] as? Int == 8)
     }
